@@ -1,0 +1,137 @@
+package dev.jgpt.backend;
+
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+
+/**
+ * The kernel contract: every operation a GPT needs, forward and backward, with no hidden state.
+ * Three implementations must agree: {@code reference} (plain Java, the oracle), {@code cpu}
+ * (OpenBLAS sgemm + libjgpt C kernels) and, later, {@code cuda}.
+ *
+ * <p>Conventions (as llm.c):
+ * <ul>
+ *   <li>All float tensors are F32, row-major, contiguous. Tokens and targets are I32.</li>
+ *   <li>{@code B} batch, {@code T} time, {@code C} channels, {@code NH} heads, {@code V} vocabulary,
+ *       {@code N} rows (= B*T for per-token ops), {@code OC} output channels.</li>
+ *   <li>Forward ops <b>overwrite</b> their outputs. Backward ops <b>accumulate</b> ({@code +=}) into
+ *       every gradient they write, so callers zero gradients once per step.</li>
+ *   <li>Shapes are validated: a tensor smaller than the dims say, or of the wrong dtype, gives an
+ *       {@link IllegalArgumentException} naming the argument.</li>
+ *   <li>Nothing allocates inside an op; scratch space is passed in.</li>
+ * </ul>
+ */
+public interface Backend extends AutoCloseable {
+
+    /** {@code reference}, {@code cpu} or {@code cuda}. */
+    String name();
+
+    /** An owner for tensors this backend can compute on (host memory for reference/cpu). */
+    TensorArena newArena();
+
+    /** Threads used by this backend's kernels (OpenBLAS and OpenMP take turns on the same cores). */
+    void setThreads(int threads);
+
+    int threads();
+
+    /** Blocks until queued work is done (a no-op on the host). */
+    default void synchronize() {}
+
+    // ---- copies between host memory and this backend's tensors --------------------------------
+
+    /** {@code dst[:] = src[:]}; both F32/I32 of equal size; either side may be host or device. */
+    void copy(Tensor dst, Tensor src);
+
+    /** {@code t[:] = 0}. */
+    void zero(Tensor t);
+
+    // ---- encoder: token + position embedding ---------------------------------------------------
+
+    /** {@code out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:]}. out (B,T,C), tokens I32 (B,T), wte (V,C), wpe (maxT,C). */
+    void encoderForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C);
+
+    /** {@code dwte[tokens[b,t]] += dout[b,t]; dwpe[t] += dout[b,t]}. */
+    void encoderBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens, int B, int T, int C);
+
+    // ---- layernorm ---------------------------------------------------------------------------
+
+    /** Per row of inp (N,C): normalise (eps 1e-5), scale by weight, shift by bias. Saves mean, rstd (N). */
+    void layernormForward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight, Tensor bias, int N, int C);
+
+    void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                           Tensor weight, Tensor mean, Tensor rstd, int N, int C);
+
+    // ---- matmul ------------------------------------------------------------------------------
+
+    /** {@code out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC)}; bias may be null. */
+    void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC);
+
+    /** {@code dinp += dout @ weight; dweight += dout^T @ inp; dbias += sum_rows(dout)}; dbias may be null. */
+    void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
+                        int N, int C, int OC);
+
+    // ---- causal multi-head self-attention ------------------------------------------------------
+
+    /**
+     * qkv (B,T,3C) holds q, k, v side by side per token; head h uses channels [h*hs, (h+1)*hs) of each,
+     * hs = C/NH. Writes att (B,NH,T,T): the softmax of the causal, 1/sqrt(hs)-scaled scores (zero above
+     * the diagonal), and out (B,T,C) = att @ v, heads concatenated.
+     */
+    void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH);
+
+    /** {@code dqkv += d(out)/d(qkv)}; datt (B,NH,T,T) is scratch that this call overwrites. */
+    void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+                           int B, int T, int C, int NH);
+
+    // ---- elementwise -------------------------------------------------------------------------
+
+    /** GELU, tanh approximation: {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}. */
+    void geluForward(Tensor out, Tensor inp, int N);
+
+    void geluBackward(Tensor dinp, Tensor inp, Tensor dout, int N);
+
+    /** {@code out = a + b}. */
+    void residualForward(Tensor out, Tensor a, Tensor b, int N);
+
+    /** {@code da += dout; db += dout}. */
+    void residualBackward(Tensor da, Tensor db, Tensor dout, int N);
+
+    // ---- fused classifier: logits -> softmax -> cross-entropy -> dlogits -----------------------
+
+    /**
+     * For each of the N rows of x (N,C): logits = x @ wte^T (V), p = softmax(logits),
+     * {@code losses[i] = -log p[targets[i]]}. Rows whose target is negative are ignored: loss 0,
+     * no gradient (loss masking). When {@code backward} is set, also accumulates
+     * {@code dx += dlogits @ wte} and {@code dwte += dlogits^T @ x} with
+     * {@code dlogits = (p - onehot(target)) * dlossScale}, and never holds more than
+     * {@code scratch} worth of logits at once: scratch (R,V) for some R >= 1 sets the row chunk.
+     *
+     * @return the sum of losses over the non-ignored rows (double, so a mean over many rows is exact enough)
+     */
+    double classifier(Tensor losses, Tensor dx, Tensor dwte, Tensor x, Tensor wte, Tensor targets,
+                      Tensor scratch, int N, int C, int V, float dlossScale, boolean backward);
+
+    // ---- optimizer ---------------------------------------------------------------------------
+
+    /** Sum of squares of all elements (for the global gradient norm), in double. */
+    double sumSquares(Tensor t);
+
+    /**
+     * One AdamW step over params/grads/m/v of equal size (decoupled weight decay, bias correction
+     * with {@code step} starting at 1). The gradient is multiplied by {@code gradScale} first
+     * (global-norm clipping and accumulation averaging in one multiply).
+     */
+    void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, float lr, float beta1, float beta2,
+               float eps, float weightDecay, int step, float gradScale);
+
+    // ---- inference -----------------------------------------------------------------------------
+
+    /**
+     * Single-token causal attention over a KV cache: q (C) for position {@code pos}; kCache and vCache
+     * (maxT, C) hold positions 0..pos (the current token's k and v already written). Writes out (C).
+     * att is scratch of at least NH*(pos+1) floats.
+     */
+    void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH);
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,41 @@
+package dev.jgpt.memory;
+
+import java.lang.foreign.ValueLayout;
+
+/** Element types a {@link Tensor} can hold. Sizes in bytes; tokens are int32. */
+public enum DType {
+    F32(4),
+    /** bfloat16: the upper 16 bits of an IEEE float32, round-to-nearest-even on conversion. */
+    BF16(2),
+    I32(4);
+
+    private final int bytes;
+
+    DType(int bytes) {
+        this.bytes = bytes;
+    }
+
+    public int bytes() {
+        return bytes;
+    }
+
+    /** The layout used to read one element on the host (BF16 is read as a raw short). */
+    public ValueLayout layout() {
+        return switch (this) {
+            case F32 -> ValueLayout.JAVA_FLOAT;
+            case BF16 -> ValueLayout.JAVA_SHORT;
+            case I32 -> ValueLayout.JAVA_INT;
+        };
+    }
+
+    public static short toBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if ((bits & 0x7fffffff) > 0x7f800000) return (short) ((bits >>> 16) | 0x40); // quiet NaN
+        int rounding = 0x7fff + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
+
+    public static float fromBf16(short h) {
+        return Float.intBitsToFloat((h & 0xffff) << 16);
+    }
+}

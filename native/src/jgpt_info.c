@@ -1,0 +1,3 @@
+#include "jgpt.h"
+
+int jgpt_abi_version(void) { return JGPT_ABI_VERSION; }
