@@ -264,7 +264,7 @@ class ReferenceBackendTest {
         assertThat((double) p.getFloat(0)).isCloseTo(1 - 0.1 * (1 + 0.01), within(1e-6));
         assertThat((double) p.getFloat(1)).isCloseTo(-2 - 0.1 * (-1 - 0.02), within(1e-6));
         assertThat((double) m.getFloat(0)).isCloseTo(0.05, within(1e-7));
-        assertThat((double) v.getFloat(1)).isCloseTo(0.001 * 16, within(1e-6)) // 1 - 0.999f is not exactly 0.001;
+        assertThat((double) v.getFloat(1)).isCloseTo(0.001 * 16, within(1e-6)); // 1 - 0.999f is not exactly 0.001
         // gradScale multiplies the gradient first: scaling by 2 changes m but not the first step's direction
         Tensor p2 = f(1), m2 = zeros(1), v2 = zeros(1);
         ops.adamw(p2, f(0.25f), m2, v2, 0.1f, 0.9f, 0.999f, 1e-8f, 0f, 1, 2f);
