@@ -1,6 +1,7 @@
 #include "jgpt.h"
 #include "jgpt_math.h"
 #include <math.h>
+#include <float.h>
 #include <string.h>
 
 /* Row i of a (T,T) block keeps columns 0..i (causal): scale, subtract the row max, exp, normalise;
@@ -10,7 +11,7 @@ void jgpt_attention_softmax_forward(float *att, int BH, int T, float scale) {
     for (long row = 0; row < (long)BH * T; row++) {
         int i = (int)(row % T);
         float *a = att + row * T;
-        float mx = -INFINITY;
+        float mx = -FLT_MAX;
         #pragma omp simd reduction(max:mx)
         for (int j = 0; j <= i; j++) mx = fmaxf(mx, a[j]);
         mx *= scale;
@@ -52,7 +53,7 @@ void jgpt_attention_decode(float *out, float *att, const float *q, const float *
     for (int h = 0; h < NH; h++) {
         const float *qh = q + h * hs;
         float *a = att + (long)h * L;
-        float mx = -INFINITY;
+        float mx = -FLT_MAX;
         for (int t = 0; t < L; t++) {
             const float *k = kcache + (long)t * C + h * hs;
             float s = 0.0f;

@@ -1,6 +1,7 @@
 #include "jgpt.h"
 #include "jgpt_math.h"
 #include <math.h>
+#include <float.h>
 #include <string.h>
 
 double jgpt_softmax_crossentropy(float *logits, float *losses, const int32_t *targets,
@@ -15,7 +16,7 @@ double jgpt_softmax_crossentropy(float *logits, float *losses, const int32_t *ta
             if (backward) memset(x, 0, sizeof(float) * (size_t)V);
             continue;
         }
-        float mx = -INFINITY;
+        float mx = -FLT_MAX;
         #pragma omp simd reduction(max:mx)
         for (int j = 0; j < V; j++) mx = fmaxf(mx, x[j]);
         float xt = x[target];
