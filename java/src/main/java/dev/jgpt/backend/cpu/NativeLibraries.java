@@ -147,6 +147,9 @@ public final class NativeLibraries {
             throw new IllegalStateException(file + " has ABI version " + abi + " but this jgpt needs "
                     + Jgpt.JGPT_ABI_VERSION + " (a stale build: rebuild with ./mvnw package)");
         }
+        // libjgpt calls OpenBLAS (attention's per-head products) through these addresses
+        Jgpt.jgpt_set_blas(Cblas.cblas_sgemm$address(), Cblas.openblas_set_num_threads$address(),
+                Cblas.openblas_get_num_threads$address());
         return file.toString();
     }
 
