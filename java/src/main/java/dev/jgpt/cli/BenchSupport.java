@@ -13,7 +13,7 @@ final class BenchSupport {
 
     /** The backend for {@code --backend}, with the reasons for any fallback logged to stderr. */
     static Backend backend(String name, Integer threads) {
-        Backends.Selection s = Backends.select(name);
+        Backends.Selection s = Backends.select(name, "--backend");
         if (!s.notUsed().isEmpty()) System.err.println("jgpt: using " + s.summary());
         if (threads != null) s.backend().setThreads(threads);
         return s.backend();
