@@ -38,7 +38,7 @@ static void blas_single_end(int saved) {
 static inline void softmax_row(float *a, int i, int T, float scale) {
     float mx = -FLT_MAX;
     #pragma omp simd reduction(max:mx)
-    for (int j = 0; j <= i; j++) mx = fmaxf(mx, a[j]);
+    for (int j = 0; j <= i; j++) mx = a[j] > mx ? a[j] : mx;
     mx *= scale;
     float sum = 0.0f;
     #pragma omp simd reduction(+:sum)
