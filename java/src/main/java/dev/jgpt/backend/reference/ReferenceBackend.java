@@ -70,7 +70,8 @@ public final class ReferenceBackend implements Backend {
     public void zero(Tensor t) {
         notNull("t", t);
         host("t", t);
-        t.data().asSlice(0, t.byteSize()).fill((byte) 0);
+        MemorySegment d = t.data();
+        (d.byteSize() == t.byteSize() ? d : d.asSlice(0, t.byteSize())).fill((byte) 0);
     }
 
     // ---- encoder ---------------------------------------------------------------------------------
