@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** What {@code jgpt info} shows about the CPU and the native libraries. */
+@SuppressWarnings("restricted") // reads C strings returned by OpenBLAS
 public final class CpuInfo {
     /** Flags worth knowing for the kernels (x86-64-v3 baseline, AVX-512 paths, BF16). */
     static final List<String> FLAGS_OF_INTEREST =

@@ -38,6 +38,7 @@ import java.util.zip.CRC32;
  * overrides libjgpt likewise. When something cannot be loaded, {@link #status()} says which library
  * and why, and a warning is logged once; the backend selection then falls back to the next backend.
  */
+@SuppressWarnings("restricted") // loading native libraries is this class's job
 public final class NativeLibraries {
     private static final System.Logger LOG = System.getLogger(NativeLibraries.class.getName());
 
