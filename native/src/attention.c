@@ -11,7 +11,9 @@ typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+#ifndef BLOCK
 #define BLOCK 64 /* query rows per block: the causal triangle is skipped block by block */
+#endif
 
 static sgemm_fn blas_sgemm;
 static set_threads_fn blas_set_threads;

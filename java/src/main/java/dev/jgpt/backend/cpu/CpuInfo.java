@@ -37,10 +37,10 @@ public final class CpuInfo {
         int family = -1;
         Set<String> flags = Set.of();
         for (String line : lines) {
+            if (line.isBlank()) break; // end of the first processor's block
             int colon = line.indexOf(':');
             if (colon < 0) continue;
             String key = line.substring(0, colon).trim(), value = line.substring(colon + 1).trim();
-            if (line.isBlank()) break;
             switch (key) {
                 case "vendor_id" -> vendor = value;
                 case "cpu family" -> family = Integer.parseInt(value);
