@@ -7,6 +7,7 @@ import dev.jgpt.data.PrepareReport;
 import dev.jgpt.data.Preparer;
 import dev.jgpt.data.Progress;
 import dev.jgpt.data.QualityFilter;
+import dev.jgpt.tokenizer.BpeTokenizer;
 import dev.jgpt.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -132,18 +133,12 @@ public final class DataCommand implements Runnable {
 
         @Override
         public Integer call() {
-            Tokenizer tok = TokenizerFiles.load(tokenizer);
+            if (!java.nio.file.Files.isRegularFile(tokenizer)) throw new JgptException(tokenizer + ": no such tokenizer file");
+            Tokenizer tok = BpeTokenizer.load(tokenizer);
             Packer.PackReport r = new Packer(tok, tokenizer, new Packer.Config(shardTokens, threads), Progress.stderr()).run(dir, out);
             if (json) System.out.println(r.toJson());
             else System.out.printf("packed %,d tokens into %s%n", r.tokens(), out);
             return 0;
-        }
-    }
-
-    /** Loads a tokenizer file; the BPE implementation lives in dev.jgpt.tokenizer. */
-    static final class TokenizerFiles {
-        static Tokenizer load(Path file) {
-            throw new JgptException(file + ": loading tokenizer files is not wired up yet (needs dev.jgpt.tokenizer.BpeTokenizer)");
         }
     }
 }
