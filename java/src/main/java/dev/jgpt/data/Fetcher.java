@@ -88,6 +88,11 @@ public final class Fetcher {
 
     private Result fetchPreset(Preset p, Path outDir, Path from) {
         Path target = outDir.resolve(p.output());
+        Result existing = existing(p, target, outDir);
+        if (existing != null) {
+            progress.done("fetch: " + target + " is already there and matches the pinned SHA-256");
+            return existing;
+        }
         Path work = outDir.resolve(".fetch-" + p.name());
         Preparer.deleteTree(work);
         try {
@@ -123,6 +128,29 @@ public final class Fetcher {
             throw new JgptException(p.name() + ": " + e.getMessage());
         } finally {
             Preparer.deleteTree(work);
+        }
+    }
+
+    /** The preset's output when it is already on disk and matches the pinned digest, else null. */
+    private static Result existing(Preset p, Path target, Path outDir) {
+        if (p.textSha256() == null || !Files.exists(target)) return null;
+        try {
+            Map<String, byte[]> files = new TreeMap<>();
+            if (Files.isRegularFile(target)) {
+                files.put(target.getFileName().toString(), Files.readAllBytes(target));
+            } else {
+                try (var s = Files.list(target)) {
+                    for (Path f : s.filter(Files::isRegularFile).toList()) files.put(f.getFileName().toString(), Files.readAllBytes(f));
+                }
+            }
+            boolean single = p.output().endsWith(".txt");
+            String digest = single ? AtomicFiles.sha256(files.values().iterator().next()) : treeDigest(files);
+            if (!digest.equals(p.textSha256())) return null;
+            List<String> names = files.keySet().stream()
+                    .map(n -> outDir.relativize(single ? target : target.resolve(n)).toString()).toList();
+            return new Result(p.name(), names, files.values().stream().mapToLong(b -> b.length).sum(), digest);
+        } catch (IOException e) {
+            return null;
         }
     }
 

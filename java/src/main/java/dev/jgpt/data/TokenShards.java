@@ -83,7 +83,38 @@ public final class TokenShards implements AutoCloseable {
      * pack} wrote: as listed in its {@code manifest.json}, else every {@code <split>_*.bin} in name order.
      */
     public static TokenShards open(Path dir, String split, long seed) {
-        return new TokenShards(shardFiles(dir, split), seed);
+        TokenShards s = new TokenShards(shardFiles(dir, split), seed);
+        Path manifest = dir.resolve(ShardManifest.FILE_NAME);
+        if (Files.exists(manifest)) {
+            // the manifest and the shard headers must tell the same story
+            List<ShardManifest.Shard> listed = ShardManifest.read(manifest).splits().get(split).shards();
+            for (int i = 0; i < listed.size(); i++) {
+                if (listed.get(i).tokens() != s.headers[i].tokens()) {
+                    s.close();
+                    throw new JgptException(s.files.get(i) + ": holds " + s.headers[i].tokens() + " tokens but "
+                            + manifest + " says " + listed.get(i).tokens() + ": shards and manifest are from different runs");
+                }
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Scans every token once and throws a {@link JgptException} naming the shard and position of the
+     * first id outside {@code [0, vocabSize)}. Call before training: a bad id would index past the
+     * embedding table in native code.
+     */
+    public void checkVocabulary(int vocabSize) {
+        for (int sh = 0; sh < segs.length; sh++) {
+            long n = headers[sh].tokens();
+            for (long i = 0; i < n; i++) {
+                int t = token(sh, i);
+                if (t < 0 || t >= vocabSize) {
+                    throw new JgptException(files.get(sh) + ": token " + i + " is id " + Integer.toUnsignedString(t)
+                            + ", outside the vocabulary of " + vocabSize + " (shards made with another tokenizer?)");
+                }
+            }
+        }
     }
 
     /** The shard files of a split, from the manifest when there is one. */

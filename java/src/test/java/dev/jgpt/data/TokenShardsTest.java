@@ -176,6 +176,23 @@ class TokenShardsTest {
         }
     }
 
+    @Test
+    void checksVocabularyAndManifestAgreement() throws IOException {
+        Path a = shard("train_000000.bin", 1000, 0, 600);
+        try (TokenShards s = TokenShards.open(List.of(a), 0)) {
+            s.checkVocabulary(1000);
+            assertThatThrownBy(() -> s.checkVocabulary(500)).isInstanceOf(JgptException.class)
+                    .hasMessageContaining("train_000000.bin").hasMessageContaining("token 500");
+        }
+        new ShardManifest(ShardManifest.FORMAT, 1, new ShardManifest.TokenizerInfo("t.json", "x", 1000, 999), 1,
+                java.util.Map.of("train", new ShardManifest.Split(700, 1, List.of(new ShardManifest.Shard("train_000000.bin", 700, "x")))),
+                List.of(), List.of(), "now").write(dir.resolve("manifest.json"));
+        assertThatThrownBy(() -> TokenShards.open(dir, "train", 0)).isInstanceOf(JgptException.class)
+                .hasMessageContaining("different runs");
+        assertThatThrownBy(() -> TokenShards.open(dir, "val", 0)).isInstanceOf(JgptException.class)
+                .hasMessageContaining("no split named 'val'");
+    }
+
     private static int[] toArray(Tensor t) {
         int[] out = new int[(int) t.numel()];
         for (int i = 0; i < out.length; i++) out[i] = t.getInt(i);
