@@ -75,7 +75,7 @@ public final class Downloader {
                 break;
             }
         } catch (UnknownHostException | ConnectException | HttpTimeoutException e) {
-            throw new JgptException(uri + ": cannot connect (" + e.getClass().getSimpleName() + " " + e.getMessage()
+            throw new JgptException(uri + ": cannot connect (" + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
                     + "). This machine may have no internet access: download the file elsewhere and pass it to 'jgpt data prepare'");
         } catch (IOException e) {
             throw new JgptException(uri + ": download failed (" + e.getMessage() + "); run the command again to resume");
