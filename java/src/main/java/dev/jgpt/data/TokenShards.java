@@ -29,7 +29,8 @@ import java.util.stream.Stream;
  * tokens {@code [pos + b*T, pos + b*T + T]}, the cursor moves by B*T, and a shard's tail shorter
  * than B*T+1 tokens is skipped.
  *
- * <p>The mapping belongs to an {@link Arena} this object owns: {@link #close()} unmaps it.
+ * <p>The mapping belongs to an {@link Arena} this object owns: {@link #close()} unmaps it. One
+ * thread at a time: the training and evaluation cursors are plain fields.
  */
 public final class TokenShards implements AutoCloseable {
 
@@ -43,6 +44,8 @@ public final class TokenShards implements AutoCloseable {
     private final long totalTokens;
     private long seed;
     private long step;
+    private long[] prefix;
+    private int prefixT = -1;
     private int evalShard;
     private long evalPos;
 
@@ -184,8 +187,7 @@ public final class TokenShards implements AutoCloseable {
 
     private long checkedStarts(int B, int T, Tensor inputs, Tensor targets) {
         if (B <= 0 || T <= 0) throw new IllegalArgumentException("B and T must be positive, got B=" + B + " T=" + T);
-        inputs.requireAtLeast("inputs", DType.I32, (long) B * T);
-        targets.requireAtLeast("targets", DType.I32, (long) B * T);
+        requireHostI32(B, T, inputs, targets);
         long starts = windowStarts(T);
         if (starts == 0) {
             throw new JgptException(files.getFirst().getParent() + ": no shard holds the " + (T + 1)
@@ -196,13 +198,30 @@ public final class TokenShards implements AutoCloseable {
 
     /** Copies the window with global start index {@code start} (over all shards' valid starts) into row b. */
     private void copyWindow(long start, int b, int T, Tensor inputs, Tensor targets) {
-        int shard = 0;
-        for (; ; shard++) {
-            long n = Math.max(0, headers[shard].tokens() - T);
-            if (start < n) break;
-            start -= n;
+        long[] prefix = startsPrefix(T);
+        // the last shard whose first start is <= start (skipping shards with no starts)
+        int lo = 0, hi = segs.length - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (prefix[mid] <= start) lo = mid;
+            else hi = mid - 1;
         }
-        copyRow(shard, start, b, T, inputs, targets);
+        copyRow(lo, start - prefix[lo], b, T, inputs, targets);
+    }
+
+    /** prefix[i] = number of window starts in shards before i, for windows of T+1 tokens (cached for the last T). */
+    private long[] startsPrefix(int T) {
+        if (prefixT != T) {
+            long[] p = new long[segs.length];
+            long n = 0;
+            for (int i = 0; i < segs.length; i++) {
+                p[i] = n;
+                n += Math.max(0, headers[i].tokens() - T);
+            }
+            prefix = p;
+            prefixT = T;
+        }
+        return prefix;
     }
 
     private void copyRow(int shard, long pos, int b, int T, Tensor inputs, Tensor targets) {
@@ -222,6 +241,14 @@ public final class TokenShards implements AutoCloseable {
                 tg.setAtIndex(ValueLayout.JAVA_INT, row + t, next);
                 prev = next;
             }
+        }
+    }
+
+    private static void requireHostI32(int B, int T, Tensor inputs, Tensor targets) {
+        inputs.requireAtLeast("inputs", DType.I32, (long) B * T);
+        targets.requireAtLeast("targets", DType.I32, (long) B * T);
+        if (!inputs.isHost() || !targets.isHost()) {
+            throw new IllegalArgumentException("inputs and targets must be host tensors (copy them to the device after filling)");
         }
     }
 
@@ -247,8 +274,7 @@ public final class TokenShards implements AutoCloseable {
      */
     public boolean nextEvalBatch(int B, int T, Tensor inputs, Tensor targets) {
         if (B <= 0 || T <= 0) throw new IllegalArgumentException("B and T must be positive, got B=" + B + " T=" + T);
-        inputs.requireAtLeast("inputs", DType.I32, (long) B * T);
-        targets.requireAtLeast("targets", DType.I32, (long) B * T);
+        requireHostI32(B, T, inputs, targets);
         long span = (long) B * T;
         while (evalShard < segs.length && evalPos + span + 1 > headers[evalShard].tokens()) {
             evalShard++;
