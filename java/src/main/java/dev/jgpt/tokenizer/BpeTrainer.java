@@ -196,7 +196,7 @@ public final class BpeTrainer {
     }
 
     /** The first position at or after p that follows a newline and holds a visible ASCII character. */
-    private static int chunkEnd(byte[] d, int p) {
+    static int chunkEnd(byte[] d, int p) {
         if (p >= d.length) return d.length;
         for (int i = Math.max(1, p); i < d.length; i++) {
             if (d[i - 1] == '\n' && d[i] > ' ' && d[i] < 0x7F) return i;
