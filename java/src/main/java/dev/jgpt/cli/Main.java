@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         description = "Train small GPT language models from scratch and chat with them.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                TokenizerCommand.class,
         })
 public final class Main implements Runnable {
 
