@@ -50,7 +50,8 @@ public final class DocumentReader {
     /**
      * The input files named by {@code inputs} (files as given, directories expanded); checks they
      * exist. Files under {@code exclude} (the output directory) are skipped when walking a directory,
-     * so preparing {@code data} into {@code data/prepared} does not read its own output.
+     * so preparing {@code data} into {@code data/prepared} does not read its own output; hidden
+     * files and directories are skipped too.
      */
     public static List<Path> expand(List<Path> inputs, Path exclude) {
         Path ex = exclude == null ? null : exclude.toAbsolutePath().normalize();
@@ -60,6 +61,7 @@ public final class DocumentReader {
                 try (Stream<Path> s = Files.walk(in)) {
                     s.filter(Files::isRegularFile).filter(p -> kind(p) != null)
                             .filter(p -> ex == null || !p.toAbsolutePath().normalize().startsWith(ex))
+                            .filter(p -> !hidden(in.relativize(p)))
                             .sorted().forEach(out::add);
                 } catch (IOException e) {
                     throw new JgptException(in + ": cannot list directory: " + e.getMessage());
@@ -75,6 +77,12 @@ public final class DocumentReader {
         }
         if (out.isEmpty()) throw new JgptException("no input files (.txt, .md, .jsonl, optionally .gz) in " + inputs);
         return out;
+    }
+
+    /** Hidden files and directories (fetch's .downloads/ and temporary directories) are not inputs. */
+    private static boolean hidden(Path relative) {
+        for (Path part : relative) if (part.toString().startsWith(".")) return true;
+        return false;
     }
 
     enum Kind { TEXT, JSONL }

@@ -115,6 +115,7 @@ class PreparerTest {
     void outputInsideTheInputDirectoryIsNotReadBack() throws IOException {
         write("a.txt", prose(1, 200));
         write("b.txt", prose(2, 200));
+        write(".downloads/pg1.txt", prose(3, 200));   // fetch's raw downloads are not inputs
         Path out = dir.resolve("in/prepared");
         new Preparer(cfg(0.5), Progress.NONE).run(List.of(dir.resolve("in")), out);
         PrepareReport again = new Preparer(cfg(0.5), Progress.NONE).run(List.of(dir.resolve("in")), out);
