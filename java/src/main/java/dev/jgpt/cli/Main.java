@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 GenerateCommand.class,
                 ChatCommand.class,
+                DataCommand.class,
+                TokenizerCommand.class,
         })
 public final class Main implements Runnable {
 
