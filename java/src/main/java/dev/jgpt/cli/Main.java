@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
                 ChatCommand.class,
                 DataCommand.class,
                 TokenizerCommand.class,
+                InfoCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
 
