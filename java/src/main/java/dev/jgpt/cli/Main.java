@@ -14,6 +14,10 @@ import picocli.CommandLine.Command;
         description = "Train small GPT language models from scratch and chat with them.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                GenerateCommand.class,
+                ChatCommand.class,
+                DataCommand.class,
+                TokenizerCommand.class,
                 InfoCommand.class,
                 BenchCommand.class,
         })
