@@ -148,4 +148,67 @@ abstract class Gpt2ContractTest {
             assertThat(loss).isLessThan(0.1f);
         }
     }
+
+    @Test
+    void inferenceLogitsEqualTheFullForwardAtEveryPosition() {
+        GptConfig cfg = new GptConfig(13, 12, 2, 2, 8);
+        int T = 10;
+        Random rnd = new Random(9);
+        int[] tokens = new int[T];
+        for (int i = 0; i < T; i++) tokens[i] = rnd.nextInt(cfg.vocabSize());
+        try (Gpt2 model = new Gpt2(backend, cfg, 1, T)) {
+            load(model.params().flat(), randomParams(model.layout(), 3));
+            float[][] expected = fullLogits(model, tokens);
+            try (Gpt2Inference lm = Gpt2Inference.of(model)) {
+                // prefill then single steps
+                assertRow(lm.prefill(java.util.Arrays.copyOf(tokens, 4)), expected[3], 3);
+                for (int t = 4; t < T; t++) assertRow(lm.step(tokens[t]), expected[t], t);
+                assertThat(lm.position()).isEqualTo(T);
+                // a prefill that continues a cached sequence (offset > 0), then a step
+                lm.reset();
+                assertRow(lm.prefill(java.util.Arrays.copyOfRange(tokens, 0, 3)), expected[2], 2);
+                assertRow(lm.prefill(java.util.Arrays.copyOfRange(tokens, 3, 7)), expected[6], 6);
+                assertRow(lm.step(tokens[7]), expected[7], 7);
+                // stepping from an empty cache
+                lm.reset();
+                for (int t = 0; t < T; t++) assertRow(lm.step(tokens[t]), expected[t], t);
+            }
+        }
+    }
+
+    @Test
+    void prefillLongerThanOneChunkMatchesTheFullForward() {
+        int T = Gpt2Inference.PREFILL_CHUNK + 30;
+        GptConfig cfg = new GptConfig(11, T + 2, 1, 2, 4);
+        Random rnd = new Random(10);
+        int[] tokens = new int[T];
+        for (int i = 0; i < T; i++) tokens[i] = rnd.nextInt(cfg.vocabSize());
+        try (Gpt2 model = new Gpt2(backend, cfg, 1, T)) {
+            load(model.params().flat(), randomParams(model.layout(), 4));
+            float[][] expected = fullLogits(model, tokens);
+            try (Gpt2Inference lm = Gpt2Inference.of(model)) {
+                assertRow(lm.prefill(java.util.Arrays.copyOf(tokens, T - 1)), expected[T - 2], T - 2);
+                assertRow(lm.step(tokens[T - 1]), expected[T - 1], T - 1);
+            }
+        }
+    }
+
+    private float[][] fullLogits(Gpt2 model, int[] tokens) {
+        int T = tokens.length, V = model.config().vocabSize();
+        model.forward(tokens, null, 1, T);
+        try (TensorArena arena = backend.newArena()) {
+            Tensor logits = arena.allocate(DType.F32, T, V);
+            model.logits(logits);
+            float[] all = read(logits);
+            float[][] rows = new float[T][];
+            for (int t = 0; t < T; t++) rows[t] = java.util.Arrays.copyOfRange(all, t * V, (t + 1) * V);
+            return rows;
+        }
+    }
+
+    private static void assertRow(Tensor logits, float[] expected, int position) {
+        assertThat(logits.isHost()).isTrue();
+        assertThat(logits.numel()).isEqualTo(expected.length);
+        assertThat(logits.toFloatArray()).as("logits at position %d", position).containsExactly(expected, within(1e-4f));
+    }
 }
