@@ -35,3 +35,15 @@ extern "C" __global__ void encoder_backward_wpe(float* dwpe, const float* dout, 
     for (int b = 0; b < B; b++) s += dout[(long long)b * T * C + idx];
     dwpe[idx] += s;
 }
+
+// Counts ids outside the vocabulary into bad[0] (which the caller zeroed): tokens must lie in [0, V),
+// targets in (-inf, V) because a negative target means "ignore this row". Lets the host refuse a bad
+// shard with one 4-byte read instead of copying the ids back.
+extern "C" __global__ void count_bad_ids(int* bad, const int* ids, long long n, int V, int allow_negative) {
+    int mine = 0;
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
+        const int id = ids[i];
+        mine += (id >= V || (id < 0 && !allow_negative)) ? 1 : 0;
+    }
+    if (mine) atomicAdd(bad, mine);
+}

@@ -86,7 +86,8 @@ public final class CudaBackend implements Backend {
     /** Host threads play no part in GPU kernels; the value is kept for reporting only. */
     @Override
     public void setThreads(int threads) {
-        this.threads = Math.max(1, threads);
+        if (threads < 1) throw new IllegalArgumentException("threads: must be >= 1 but was " + threads);
+        this.threads = threads;
     }
 
     @Override
@@ -139,17 +140,20 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void encoderForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C) {
+        positive("B", B, "T", T, "C", C);
         long n = (long) B * T * C;
         dev("out", out, DType.F32, n);
         dev("tokens", tokens, DType.I32, (long) B * T);
         dev("wpe", wpe, DType.F32, (long) T * C);
         int V = rows("wte", wte, C);
+        checkIds("tokens", tokens, (long) B * T, V, false);
         ctx.kernel(Kernel.ENCODER_FORWARD, blocks(n, 256), 256)
                 .ptr(out).ptr(tokens).ptr(wte).ptr(wpe).i32(B).i32(T).i32(C).i32(V).go();
     }
 
     @Override
     public void encoderBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens, int B, int T, int C) {
+        positive("B", B, "T", T, "C", C);
         long n = (long) B * T * C;
         dev("dout", dout, DType.F32, n);
         dev("tokens", tokens, DType.I32, (long) B * T);
@@ -165,6 +169,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void layernormForward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight, Tensor bias, int N, int C) {
+        positive("N", N, "C", C);
         long n = (long) N * C;
         dev("out", out, DType.F32, n);
         dev("inp", inp, DType.F32, n);
@@ -180,6 +185,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                   Tensor mean, Tensor rstd, int N, int C) {
+        positive("N", N, "C", C);
         long n = (long) N * C;
         dev("dinp", dinp, DType.F32, n);
         dev("dout", dout, DType.F32, n);
@@ -204,6 +210,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
+        positive("N", N, "C", C);
+        positive("OC", OC);
         dev("out", out, DType.F32, (long) N * OC);
         dev("inp", inp, DType.F32, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
@@ -219,6 +227,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                int N, int C, int OC) {
+        positive("N", N, "C", C);
+        positive("OC", OC);
         dev("dout", dout, DType.F32, (long) N * OC);
         dev("inp", inp, DType.F32, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
@@ -240,6 +250,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         dev("out", out, DType.F32, (long) B * T * C);
         dev("att", att, DType.F32, (long) B * NH * T * T);
@@ -266,6 +277,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
                                   int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
         dev("datt", datt, DType.F32, (long) B * NH * T * T);
@@ -302,6 +314,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void geluForward(Tensor out, Tensor inp, int N) {
+        positive("N", N);
         dev("out", out, DType.F32, N);
         dev("inp", inp, DType.F32, N);
         ctx.kernel(Kernel.GELU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(inp).i64(N).go();
@@ -309,6 +322,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void geluBackward(Tensor dinp, Tensor inp, Tensor dout, int N) {
+        positive("N", N);
         dev("dinp", dinp, DType.F32, N);
         dev("inp", inp, DType.F32, N);
         dev("dout", dout, DType.F32, N);
@@ -317,6 +331,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void residualForward(Tensor out, Tensor a, Tensor b, int N) {
+        positive("N", N);
         dev("out", out, DType.F32, N);
         dev("a", a, DType.F32, N);
         dev("b", b, DType.F32, N);
@@ -325,6 +340,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void residualBackward(Tensor da, Tensor db, Tensor dout, int N) {
+        positive("N", N);
         dev("da", da, DType.F32, N);
         dev("db", db, DType.F32, N);
         dev("dout", dout, DType.F32, N);
@@ -336,6 +352,8 @@ public final class CudaBackend implements Backend {
     @Override
     public double classifier(Tensor losses, Tensor dx, Tensor dwte, Tensor x, Tensor wte, Tensor targets,
                              Tensor scratchLogits, int N, int C, int V, float dlossScale, boolean backward) {
+        positive("N", N, "C", C);
+        positive("V", V);
         dev("losses", losses, DType.F32, N);
         dev("x", x, DType.F32, (long) N * C);
         dev("wte", wte, DType.F32, (long) V * C);
@@ -345,6 +363,7 @@ public final class CudaBackend implements Backend {
             dev("dx", dx, DType.F32, (long) N * C);
             dev("dwte", dwte, DType.F32, (long) V * C);
         }
+        checkIds("targets", targets, N, V, true);
         int R = (int) Math.min(N, scratchLogits.numel() / V);
         long f = Float.BYTES;
         long logits = ptr(scratchLogits);
@@ -394,6 +413,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH) {
+        positive("C", C);
+        if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
         headSize(C, NH);
         dev("out", out, DType.F32, C);
         dev("att", att, DType.F32, (long) NH * (pos + 1));
@@ -459,8 +480,39 @@ public final class CudaBackend implements Backend {
         return Math.min(blocks(n, block), 32L * ctx.multiprocessors());
     }
 
+    private static void positive(String name, int value) {
+        if (value < 1) throw new IllegalArgumentException(name + ": must be >= 1 but was " + value);
+    }
+
+    private static void positive(String n1, int v1, String n2, int v2) {
+        positive(n1, v1);
+        positive(n2, v2);
+    }
+
+    private static void positive(String n1, int v1, String n2, int v2, String n3, int v3) {
+        positive(n1, v1, n2, v2);
+        positive(n3, v3);
+    }
+
+    /**
+     * Refuses ids outside the vocabulary before a kernel indexes with them: a device-side count and one
+     * 4-byte read (so one host synchronisation per encoder/classifier call, at the edges of a step).
+     */
+    private void checkIds(String name, Tensor ids, long n, int V, boolean allowNegative) {
+        long bad = sumResult.data().address();
+        CudaException.check(CudaDriver.cuMemsetD32Async(bad, 0, 1, ctx.stream()), "cuMemsetD32Async");
+        ctx.kernel(Kernel.COUNT_BAD_IDS, gridStride(n, 256), 256).ptr(bad).ptr(ids).i64(n).i32(V).i32(allowNegative ? 1 : 0).go();
+        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult, bad, 4, ctx.stream()), "cuMemcpyDtoH(count)");
+        ctx.synchronize();
+        int count = pinnedResult.get(ValueLayout.JAVA_INT, 0);
+        if (count > 0) {
+            throw new IllegalArgumentException(name + ": " + count + " of " + n + " ids outside the vocabulary [0, " + V + ")"
+                    + (allowNegative ? " (negative targets are allowed: they mark ignored rows)" : ""));
+        }
+    }
+
     private static int headSize(int C, int NH) {
-        if (NH <= 0 || C % NH != 0) throw new IllegalArgumentException("C = " + C + " is not a multiple of NH = " + NH);
+        if (NH <= 0 || C % NH != 0) throw new IllegalArgumentException("NH: C = " + C + " is not a multiple of NH = " + NH);
         return C / NH;
     }
 

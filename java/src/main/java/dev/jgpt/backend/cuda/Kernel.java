@@ -9,6 +9,7 @@ public enum Kernel {
     ENCODER_FORWARD("encoder_forward", false),
     ENCODER_BACKWARD_WTE("encoder_backward_wte", false),
     ENCODER_BACKWARD_WPE("encoder_backward_wpe", false),
+    COUNT_BAD_IDS("count_bad_ids", false),
     LAYERNORM_FORWARD("layernorm_forward", true),
     LAYERNORM_BACKWARD("layernorm_backward", true),
     ADD_BIAS("add_bias", false),
