@@ -100,6 +100,27 @@ public record CudaProbe(boolean usable, String reason, int driverVersion, List<D
         return out.get(ValueLayout.JAVA_INT, 0);
     }
 
+    /** For {@code jgpt info --json}: usable, reason, driver, devices, cuBLAS, the fatbin's architectures. */
+    public java.util.Map<String, Object> toMap() {
+        var m = new java.util.LinkedHashMap<String, Object>();
+        m.put("usable", usable);
+        m.put("reason", reason);
+        m.put("driverCudaVersion", versionString(driverVersion));
+        m.put("devices", devices.stream().map(d -> {
+            var dm = new java.util.LinkedHashMap<String, Object>();
+            dm.put("ordinal", d.ordinal());
+            dm.put("name", d.name());
+            dm.put("computeCapability", d.computeCapability());
+            dm.put("multiprocessors", d.multiprocessors());
+            dm.put("memoryBytes", d.totalMemoryBytes());
+            return dm;
+        }).toList());
+        m.put("cublas", cublasLibrary);
+        m.put("fatbin", fatbin.map(f -> (Object) java.util.Map.of("bytes", f.byteSize(), "architectures", f.architectures()))
+                .orElse("none in this build (no nvcc)"));
+        return m;
+    }
+
     /** Human-readable lines for {@code jgpt info}. */
     public List<String> describe() {
         List<String> lines = new ArrayList<>();
