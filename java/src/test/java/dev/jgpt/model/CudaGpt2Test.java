@@ -19,8 +19,7 @@ import org.junit.jupiter.api.Test;
 class CudaGpt2Test extends Gpt2ContractTest {
     @BeforeAll
     static void requireGpu() {
-        CudaProbe probe = CudaProbe.get();
-        assumeTrue(probe.usable(), () -> "skipped, no usable GPU: " + probe.reason());
+        dev.jgpt.backend.cuda.CudaTestSupport.requireGpu();
     }
 
     @Override

@@ -15,8 +15,7 @@ class CudaBackendContractTest extends BackendContractTest {
     /** Skips the whole class before any backend or arena is opened. */
     @BeforeAll
     static void requireGpu() {
-        CudaProbe probe = CudaProbe.get();
-        assumeTrue(probe.usable(), () -> "skipped, no usable GPU: " + probe.reason());
+        dev.jgpt.backend.cuda.CudaTestSupport.requireGpu();
     }
 
     @Override
