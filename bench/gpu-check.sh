@@ -26,7 +26,7 @@ tu="$OUT/kernels_all.cu"; : > "$tu"; for f in kernels/*.cu; do echo "#include \"
 nvcc -O3 -std=c++17 -fatbin -Xptxas=-v,-warn-spills,-warn-lmem-usage --Werror all-warnings -I kernels \
      -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_90,code=compute_90 \
      -o "$OUT/kernels.fatbin" "$tu" 2> "$OUT/ptxas.txt" || bad "nvcc (see ptxas.txt)"
-grep -E 'spill' "$OUT/ptxas.txt" | grep -v ' 0 bytes spill stores, 0 bytes spill loads' | head && bad "register spills" || echo "no spills"
+if grep -E 'spill' "$OUT/ptxas.txt" | grep -qv ' 0 bytes spill stores, 0 bytes spill loads'; then bad "register spills (see ptxas.txt)"; else echo "no spills"; fi
 
 step "runtime"
 mkdir -p /tmp/jgpt-jre && tar -xzf .gpu/jre.tgz -C /tmp/jgpt-jre --strip-components=1 && /tmp/jgpt-jre/bin/java -version || { bad "no Java runtime"; echo "GPU-CHECK FAILED"; exit 1; }
