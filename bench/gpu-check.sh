@@ -50,7 +50,7 @@ grep -q "^cuda: usable" "$OUT/info.txt" || bad "CUDA is not usable (see info.txt
 run_tests() {  # $1 = report name, rest = JUnit selectors; jgpt.cuda.require turns a skip into a failure
   local name=$1; shift
   "${J[@]}" -Djgpt.cuda.require=true ${JGPT_CUDA_DEBUG:+-Djgpt.cuda.debug=true} -cp "$CP" \
-    org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree \
+    org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree --disable-ansi-colors \
     --reports-dir "$OUT/junit-$name" "$@" > "$OUT/tests-$name.txt" 2>&1
   local rc=$?; tail -20 "$OUT/tests-$name.txt"; return $rc
 }

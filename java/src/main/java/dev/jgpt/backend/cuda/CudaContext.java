@@ -152,6 +152,7 @@ public final class CudaContext implements AutoCloseable {
     public final class Launch {
         private Kernel kernel;
         private int gx, gy, bx, by, smem, n;
+        private final char[] kinds = new char[MAX_ARGS];
 
         private Launch start(Kernel k, int gx, int gy, int bx, int by, int smem) {
             this.kernel = k;
@@ -164,40 +165,46 @@ public final class CudaContext implements AutoCloseable {
             return this;
         }
 
-        private long slot() {
+        private long slot(char kind) {
             if (n == MAX_ARGS) throw new IllegalStateException(kernel.symbol() + ": more than " + MAX_ARGS + " arguments");
+            kinds[n] = kind;
             return 8L * n++;
         }
 
         /** A device pointer ({@code float*}, {@code int*}, ...), or null for a null pointer. */
         public Launch ptr(dev.jgpt.memory.Tensor t) {
-            argSlots.set(ValueLayout.JAVA_LONG, slot(), t == null ? 0L : t.data().address());
+            argSlots.set(ValueLayout.JAVA_LONG, slot('p'), t == null ? 0L : t.data().address());
             return this;
         }
 
         public Launch ptr(long devicePointer) {
-            argSlots.set(ValueLayout.JAVA_LONG, slot(), devicePointer);
+            argSlots.set(ValueLayout.JAVA_LONG, slot('p'), devicePointer);
             return this;
         }
 
         /** A C {@code int}. */
         public Launch i32(int v) {
-            argSlots.set(ValueLayout.JAVA_INT, slot(), v);
+            argSlots.set(ValueLayout.JAVA_INT, slot('i'), v);
             return this;
         }
 
         /** A C {@code long long}. */
         public Launch i64(long v) {
-            argSlots.set(ValueLayout.JAVA_LONG, slot(), v);
+            argSlots.set(ValueLayout.JAVA_LONG, slot('l'), v);
             return this;
         }
 
         public Launch f32(float v) {
-            argSlots.set(ValueLayout.JAVA_FLOAT, slot(), v);
+            argSlots.set(ValueLayout.JAVA_FLOAT, slot('f'), v);
             return this;
         }
 
         public void go() {
+            String given = new String(kinds, 0, n);
+            if (!given.equals(kernel.signature())) {
+                throw new IllegalStateException(kernel.symbol() + ": launched with arguments (" + given
+                        + ") but the kernel takes (" + kernel.signature() + ")  [p pointer, i int, l long long, f float]");
+            }
             int rc = CudaDriver.cuLaunchKernel(functions.get(kernel), gx, gy, 1, bx, by, 1, smem, stream,
                     argPointers, MemorySegment.NULL);
             CudaException.check(rc, "cuLaunchKernel(" + kernel.symbol() + ", grid " + gx + "x" + gy + ", block " + bx + "x" + by + ")");
