@@ -48,7 +48,8 @@ public final class CudaBackend implements Backend {
         return "1".equals(System.getenv("JGPT_CUDA_TF32")) || Boolean.getBoolean("jgpt.cuda.tf32");
     }
 
-    private CudaBackend(int ordinal, boolean tf32) {
+    /** Opens device {@code ordinal} without asking {@link CudaProbe} (tests with a stand-in driver). */
+    CudaBackend(int ordinal, boolean tf32) {
         byte[] image = Fatbin.readResource().orElseThrow(() -> new IllegalStateException("no " + Fatbin.RESOURCE + " in this build"));
         this.tf32 = tf32;
         this.ctx = new CudaContext(ordinal, image, tf32);
