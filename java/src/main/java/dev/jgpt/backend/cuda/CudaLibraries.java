@@ -20,7 +20,8 @@ import java.util.stream.Stream;
  * library becomes a reason string ("no libcuda.so.1: no NVIDIA driver ...") that {@code --device auto}
  * and {@code jgpt info} show.
  *
- * <p>cuBLAS is searched in: {@code $CUBLAS_LIB} (a file), the dynamic linker's path
+ * <p>The driver is {@code $JGPT_LIBCUDA} (a file) when set, else {@code libcuda.so.1} from the dynamic
+ * linker's path, else the usual distribution folders. cuBLAS is searched in: {@code $CUBLAS_LIB} (a file), the dynamic linker's path
  * ({@code LD_LIBRARY_PATH}, ld.so.cache), {@code $CUDA_HOME/lib64}, {@code /usr/local/cuda/lib64},
  * each directory of {@code $CUBLAS_DIRS}, then the {@code nvidia/*}{@code /lib} folders of a pip
  * {@code nvidia-cublas} install (virtualenv, user and system site-packages, conda).
@@ -41,7 +42,10 @@ public final class CudaLibraries {
     /** Loads libcuda once and initialises {@link CudaDriver}; later calls return the first answer. */
     public static synchronized Loaded driver() {
         if (driver == null) {
-            List<String> candidates = new ArrayList<>(List.of("libcuda.so.1", "libcuda.so"));
+            List<String> candidates = new ArrayList<>();
+            String explicit = System.getenv("JGPT_LIBCUDA"); // a driver outside the linker's path, or a stand-in
+            if (explicit != null && !explicit.isBlank()) candidates.add(explicit);
+            candidates.addAll(List.of("libcuda.so.1", "libcuda.so"));
             for (String dir : List.of("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib/wsl/lib", "/usr/lib")) {
                 candidates.add(dir + "/libcuda.so.1");
             }
