@@ -49,43 +49,50 @@ public final class CudaContext implements AutoCloseable {
         this.device = i.get(ValueLayout.JAVA_INT, 0);
         CudaException.check(CudaDriver.cuDevicePrimaryCtxRetain(out, device), "cuDevicePrimaryCtxRetain");
         this.context = out.get(ValueLayout.ADDRESS, 0);
-        ensureCurrent();
-        CudaException.check(CudaDriver.cuDeviceGetAttribute(i, CudaDriver.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device), "cuDeviceGetAttribute");
-        this.maxSharedOptIn = i.get(ValueLayout.JAVA_INT, 0);
-        CudaException.check(CudaDriver.cuDeviceGetAttribute(i, CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device), "cuDeviceGetAttribute");
-        this.multiprocessors = i.get(ValueLayout.JAVA_INT, 0);
+        try {
+            ensureCurrent();
+            CudaException.check(CudaDriver.cuDeviceGetAttribute(i, CudaDriver.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device), "cuDeviceGetAttribute");
+            this.maxSharedOptIn = i.get(ValueLayout.JAVA_INT, 0);
+            CudaException.check(CudaDriver.cuDeviceGetAttribute(i, CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device), "cuDeviceGetAttribute");
+            this.multiprocessors = i.get(ValueLayout.JAVA_INT, 0);
 
-        CudaException.check(CudaDriver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
-        this.stream = out.get(ValueLayout.ADDRESS, 0);
+            CudaException.check(CudaDriver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            this.stream = out.get(ValueLayout.ADDRESS, 0);
 
-        // the image: 16-byte aligned native memory with a trailing NUL (the same call then also takes PTX text)
-        MemorySegment image = arena.allocate(fatbin.length + 1L, 16);
-        MemorySegment.copy(fatbin, 0, image, ValueLayout.JAVA_BYTE, 0, fatbin.length);
-        int rc = CudaDriver.cuModuleLoadData(out, image);
-        if (rc == CudaDriver.CUDA_ERROR_NO_BINARY_FOR_GPU || rc == CudaDriver.CUDA_ERROR_UNSUPPORTED_PTX_VERSION) {
-            throw new CudaException("cuModuleLoadData: the fatbin has no code this GPU and driver can run ("
-                    + CudaException.describe(rc) + "); it holds sm_80, sm_90a and compute_90 PTX", rc);
+            // the image: 16-byte aligned native memory with a trailing NUL (the same call then also takes PTX text)
+            MemorySegment image = arena.allocate(fatbin.length + 1L, 16);
+            MemorySegment.copy(fatbin, 0, image, ValueLayout.JAVA_BYTE, 0, fatbin.length);
+            int rc = CudaDriver.cuModuleLoadData(out, image);
+            if (rc == CudaDriver.CUDA_ERROR_NO_BINARY_FOR_GPU || rc == CudaDriver.CUDA_ERROR_UNSUPPORTED_PTX_VERSION) {
+                throw new CudaException("cuModuleLoadData: the fatbin has no code this GPU and driver can run ("
+                        + CudaException.describe(rc) + "); it holds sm_80, sm_90a and compute_90 PTX", rc);
+            }
+            CudaException.check(rc, "cuModuleLoadData(kernels.fatbin)");
+            this.module = out.get(ValueLayout.ADDRESS, 0);
+            for (Kernel k : Kernel.values()) {
+                CudaException.check(CudaDriver.cuModuleGetFunction(out, module, arena.allocateFrom(k.symbol())),
+                        "cuModuleGetFunction(" + k.symbol() + ")");
+                functions.put(k, out.get(ValueLayout.ADDRESS, 0));
+            }
+            // layernorm_backward keeps 2*C floats of dynamic shared memory: allow all the device offers
+            CudaException.check(CudaDriver.cuFuncSetAttribute(functions.get(Kernel.LAYERNORM_BACKWARD),
+                    CudaDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, maxSharedOptIn), "cuFuncSetAttribute");
+
+            CudaException.checkCublas(Cublas.cublasCreate_v2(out), "cublasCreate");
+            this.cublas = out.get(ValueLayout.ADDRESS, 0);
+            CudaException.checkCublas(Cublas.cublasSetStream_v2(cublas, stream), "cublasSetStream");
+            CudaException.checkCublas(Cublas.cublasSetMathMode(cublas, tf32 ? Cublas.CUBLAS_TF32_TENSOR_OP_MATH : Cublas.CUBLAS_DEFAULT_MATH),
+                    "cublasSetMathMode");
+
+            this.argSlots = arena.allocate((long) MAX_ARGS * 8, 16);
+            this.argPointers = arena.allocate(ValueLayout.ADDRESS, MAX_ARGS);
+            for (int a = 0; a < MAX_ARGS; a++) argPointers.setAtIndex(ValueLayout.ADDRESS, a, argSlots.asSlice(a * 8L, 8));
+        } catch (RuntimeException | Error e) {
+            // releasing the last reference destroys the context with its stream, module and cuBLAS memory
+            CudaDriver.cuDevicePrimaryCtxRelease_v2(device);
+            arena.close();
+            throw e;
         }
-        CudaException.check(rc, "cuModuleLoadData(kernels.fatbin)");
-        this.module = out.get(ValueLayout.ADDRESS, 0);
-        for (Kernel k : Kernel.values()) {
-            CudaException.check(CudaDriver.cuModuleGetFunction(out, module, arena.allocateFrom(k.symbol())),
-                    "cuModuleGetFunction(" + k.symbol() + ")");
-            functions.put(k, out.get(ValueLayout.ADDRESS, 0));
-        }
-        // layernorm_backward keeps 2*C floats of dynamic shared memory: allow all the device offers
-        CudaException.check(CudaDriver.cuFuncSetAttribute(functions.get(Kernel.LAYERNORM_BACKWARD),
-                CudaDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, maxSharedOptIn), "cuFuncSetAttribute");
-
-        CudaException.checkCublas(Cublas.cublasCreate_v2(out), "cublasCreate");
-        this.cublas = out.get(ValueLayout.ADDRESS, 0);
-        CudaException.checkCublas(Cublas.cublasSetStream_v2(cublas, stream), "cublasSetStream");
-        CudaException.checkCublas(Cublas.cublasSetMathMode(cublas, tf32 ? Cublas.CUBLAS_TF32_TENSOR_OP_MATH : Cublas.CUBLAS_DEFAULT_MATH),
-                "cublasSetMathMode");
-
-        this.argSlots = arena.allocate((long) MAX_ARGS * 8, 16);
-        this.argPointers = arena.allocate(ValueLayout.ADDRESS, MAX_ARGS);
-        for (int a = 0; a < MAX_ARGS; a++) argPointers.setAtIndex(ValueLayout.ADDRESS, a, argSlots.asSlice(a * 8L, 8));
     }
 
     public MemorySegment stream() {
@@ -102,6 +109,10 @@ public final class CudaContext implements AutoCloseable {
 
     public int maxSharedOptIn() {
         return maxSharedOptIn;
+    }
+
+    public boolean isClosed() {
+        return closed;
     }
 
     public boolean debug() {

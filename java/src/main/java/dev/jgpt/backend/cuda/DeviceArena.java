@@ -84,6 +84,8 @@ public final class DeviceArena implements TensorArena {
     public void close() {
         if (closed) return;
         closed = true;
+        // closed after its backend: releasing the primary context already freed the memory
+        if (ctx.isClosed()) return;
         ctx.synchronize(); // no kernel may still use the memory
         for (long[] c : chunks) CudaException.check(CudaDriver.cuMemFree_v2(c[0]), "cuMemFree");
         chunks.clear();
