@@ -74,3 +74,65 @@ extern "C" __global__ void attention_decode(float* out, float* att, const float*
         out[(long long)h * hs + i] = s;
     }
 }
+
+// Fused causal attention forward, flash-style: never writes the (T, T) scores. One warp per query row
+// t of head h of sequence b: the lanes take 32 keys at a time (one dot product each, q read from shared
+// memory), update the running max m and denominator l with the online-softmax rescaling, then add the
+// 32 values into the output accumulator, whose hs channels are spread over the lanes (hs <= 256).
+// Writes out (B,T,C) like attention_forward and lse (B,NH,T) = logsumexp of the scaled scores (may be
+// null), which a fused backward would need. grid (ceil(T / warps), NH, B); dynamic shared memory
+// warps * hs floats. Not used by the training contract (its backward needs the att matrix).
+#define JG_FA_MAX_PER_LANE 8
+extern "C" __global__ void attention_forward_fused(float* out, float* lse, const float* qkv, int B, int T, int C, int NH) {
+    extern __shared__ float jg_fa_q[];
+    const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
+    const int h = blockIdx.y, b = blockIdx.z;
+    const int t = blockIdx.x * warps + warp;
+    const int hs = C / NH;
+    if (t >= T || b >= B) return;  // whole warps leave; no block-wide barrier follows
+    const long long C3 = 3LL * C;
+    const float* base = qkv + (long long)b * T * C3;
+    float* q = jg_fa_q + warp * hs;
+    const float scale = 1.0f / sqrtf((float)hs);
+    for (int i = lane; i < hs; i += JG_WARP) q[i] = base[(long long)t * C3 + h * hs + i] * scale;
+    __syncwarp();
+    float m = -CUDART_INF_F, l = 0.0f;
+    float acc[JG_FA_MAX_PER_LANE];
+#pragma unroll
+    for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) acc[r] = 0.0f;
+    for (int j0 = 0; j0 <= t; j0 += JG_WARP) {
+        const int j = j0 + lane;
+        float s = -CUDART_INF_F;
+        if (j <= t) {
+            const float* k = base + (long long)j * C3 + C + h * hs;
+            float d = 0.0f;
+            for (int i = 0; i < hs; i++) d += q[i] * k[i];
+            s = d;
+        }
+        const float mnew = fmaxf(m, jg_warp_max(s));  // finite: key j0 <= t is always valid
+        const float p = j <= t ? expf(s - mnew) : 0.0f;
+        const float corr = expf(m - mnew);             // 0 on the first chunk (m = -inf)
+        l = l * corr + jg_warp_sum(p);
+#pragma unroll
+        for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) acc[r] *= corr;
+        const int nkeys = min(JG_WARP, t - j0 + 1);
+        for (int kk = 0; kk < nkeys; kk++) {
+            const float pk = __shfl_sync(0xffffffffu, p, kk);
+            const float* v = base + (long long)(j0 + kk) * C3 + 2LL * C + h * hs;
+#pragma unroll
+            for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
+                const int i = lane + JG_WARP * r;
+                if (i < hs) acc[r] += pk * v[i];
+            }
+        }
+        m = mnew;
+    }
+    float* o = out + ((long long)b * T + t) * C + (long long)h * hs;
+    const float inv = 1.0f / l;
+#pragma unroll
+    for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
+        const int i = lane + JG_WARP * r;
+        if (i < hs) o[i] = acc[r] * inv;
+    }
+    if (lse != nullptr && lane == 0) lse[((long long)b * NH + h) * T + t] = m + logf(l);
+}

@@ -102,7 +102,7 @@ static const char *KERNELS[] = {
     "encoder_forward", "encoder_backward_wte", "encoder_backward_wpe", "count_bad_ids", "layernorm_forward",
     "layernorm_backward", "add_bias", "matmul_backward_bias", "attention_softmax_forward",
     "attention_softmax_backward", "attention_decode", "gelu_forward", "gelu_backward", "residual_forward",
-    "residual_backward", "classifier_softmax_xent", "adamw_update", "sum_partials", "sum_finish", NULL};
+    "residual_backward", "attention_forward_fused", "classifier_softmax_xent", "adamw_update", "sum_partials", "sum_finish", NULL};
 static int known_kernel(const char *name) {
     for (int i = 0; KERNELS[i]; i++) if (!strcmp(KERNELS[i], name)) return 1;
     return 0;
@@ -112,7 +112,7 @@ static float gelu(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f
 
 CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned smem, void *stream, void **params, void **extra) {
-    (void)gy; (void)gz; (void)by; (void)bz; (void)smem; (void)extra;
+    (void)by; (void)bz; (void)smem; (void)extra;
     if (stream != (void *)0x3000) return 400;
     if (gx == 0 || bx == 0) return 1;
     const char *k = ((fake_function *)fp)->name;
@@ -200,6 +200,28 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
                 out[h * hs + i] = o;
             }
         }
+    } else if (!strcmp(k, "attention_forward_fused")) {
+        float *out = P(0, float *), *lse = P(1, float *); const float *qkv = P(2, float *);
+        int B = P(3, int), T = P(4, int), C = P(5, int), NH = P(6, int), hs = C / NH;
+        if (gy != (unsigned)NH || gz != (unsigned)B || gx * (bx / 32) < (unsigned)T) return 1;
+        float *s = malloc(sizeof(float) * T);
+        for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) for (int t = 0; t < T; t++) {
+            const float *q = qkv + ((long)b * T + t) * 3 * C + h * hs;
+            float mx = -INFINITY, sum = 0;
+            for (int j = 0; j <= t; j++) {
+                const float *kk = qkv + ((long)b * T + j) * 3 * C + C + h * hs; float d = 0;
+                for (int i = 0; i < hs; i++) d += q[i] * kk[i];
+                s[j] = d / sqrtf((float)hs); mx = fmaxf(mx, s[j]);
+            }
+            for (int j = 0; j <= t; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
+            for (int i = 0; i < hs; i++) {
+                float o = 0;
+                for (int j = 0; j <= t; j++) o += s[j] * qkv[((long)b * T + j) * 3 * C + 2 * C + h * hs + i];
+                out[((long)b * T + t) * C + h * hs + i] = o / sum;
+            }
+            if (lse) lse[((long)b * NH + h) * T + t] = mx + logf(sum);
+        }
+        free(s);
     } else if (!strcmp(k, "gelu_forward")) {
         float *out = P(0, float *); const float *inp = P(1, float *); long long n = P(2, long long);
         for (long long i = 0; i < n; i++) out[i] = gelu(inp[i]);

@@ -311,6 +311,24 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * Fused (flash-style) causal attention forward: the same {@code out} as {@link #attentionForward} without
+     * writing the (B, NH, T, T) probabilities, plus {@code lse} (B, NH, T), the log-sum-exp of each row's
+     * scaled scores (may be null). Not part of the {@link Backend} contract: training's backward needs
+     * {@code att}; this is for inference prefill and long contexts. Head size at most 256.
+     */
+    public void attentionForwardFused(Tensor out, Tensor lse, Tensor qkv, int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        int hs = headSize(C, NH);
+        if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
+        dev("out", out, DType.F32, (long) B * T * C);
+        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        if (lse != null) dev("lse", lse, DType.F32, (long) B * NH * T);
+        int warps = 4;
+        ctx.kernel(Kernel.ATTENTION_FORWARD_FUSED, blocks(T, warps), NH, B, 32 * warps, 1, warps * hs * Float.BYTES)
+                .ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(C).i32(NH).go();
+    }
+
     // ---- elementwise ------------------------------------------------------------------------------
 
     @Override

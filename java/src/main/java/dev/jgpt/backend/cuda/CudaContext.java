@@ -75,8 +75,10 @@ public final class CudaContext implements AutoCloseable {
                 functions.put(k, out.get(ValueLayout.ADDRESS, 0));
             }
             // layernorm_backward keeps 2*C floats of dynamic shared memory: allow all the device offers
-            CudaException.check(CudaDriver.cuFuncSetAttribute(functions.get(Kernel.LAYERNORM_BACKWARD),
-                    CudaDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, maxSharedOptIn), "cuFuncSetAttribute");
+            for (Kernel k : new Kernel[] {Kernel.LAYERNORM_BACKWARD, Kernel.ATTENTION_FORWARD_FUSED}) {
+                CudaException.check(CudaDriver.cuFuncSetAttribute(functions.get(k),
+                        CudaDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, maxSharedOptIn), "cuFuncSetAttribute");
+            }
 
             CudaException.checkCublas(Cublas.cublasCreate_v2(out), "cublasCreate");
             this.cublas = out.get(ValueLayout.ADDRESS, 0);
@@ -141,9 +143,14 @@ public final class CudaContext implements AutoCloseable {
     }
 
     public Launch kernel(Kernel k, long gridX, int gridY, int blockX, int blockY, int sharedBytes) {
+        return kernel(k, gridX, gridY, 1, blockX, blockY, sharedBytes);
+    }
+
+    public Launch kernel(Kernel k, long gridX, int gridY, int gridZ, int blockX, int blockY, int sharedBytes) {
         ensureCurrent();
-        if (gridX <= 0 || gridX > Integer.MAX_VALUE || gridY <= 0 || gridY > 65535) {
-            throw new IllegalArgumentException(k.symbol() + ": grid (" + gridX + ", " + gridY + ") outside the device's limits");
+        if (gridX <= 0 || gridX > Integer.MAX_VALUE || gridY <= 0 || gridY > 65535 || gridZ <= 0 || gridZ > 65535) {
+            throw new IllegalArgumentException(k.symbol() + ": grid (" + gridX + ", " + gridY + ", " + gridZ
+                    + ") outside the device's limits");
         }
         int threads = blockX * blockY;
         if (blockX <= 0 || blockY <= 0 || threads > 1024) {
@@ -156,19 +163,20 @@ public final class CudaContext implements AutoCloseable {
             throw new IllegalArgumentException(k.symbol() + ": " + sharedBytes + " bytes of shared memory, the device offers "
                     + maxSharedOptIn);
         }
-        return launch.start(k, (int) gridX, gridY, blockX, blockY, sharedBytes);
+        return launch.start(k, (int) gridX, gridY, gridZ, blockX, blockY, sharedBytes);
     }
 
     /** One kernel launch being described: arguments in the order of the kernel's C signature. */
     public final class Launch {
         private Kernel kernel;
-        private int gx, gy, bx, by, smem, n;
+        private int gx, gy, gz, bx, by, smem, n;
         private final char[] kinds = new char[MAX_ARGS];
 
-        private Launch start(Kernel k, int gx, int gy, int bx, int by, int smem) {
+        private Launch start(Kernel k, int gx, int gy, int gz, int bx, int by, int smem) {
             this.kernel = k;
             this.gx = gx;
             this.gy = gy;
+            this.gz = gz;
             this.bx = bx;
             this.by = by;
             this.smem = smem;
@@ -216,9 +224,9 @@ public final class CudaContext implements AutoCloseable {
                 throw new IllegalStateException(kernel.symbol() + ": launched with arguments (" + given
                         + ") but the kernel takes (" + kernel.signature() + ")  [p pointer, i int, l long long, f float]");
             }
-            int rc = CudaDriver.cuLaunchKernel(functions.get(kernel), gx, gy, 1, bx, by, 1, smem, stream,
+            int rc = CudaDriver.cuLaunchKernel(functions.get(kernel), gx, gy, gz, bx, by, 1, smem, stream,
                     argPointers, MemorySegment.NULL);
-            CudaException.check(rc, "cuLaunchKernel(" + kernel.symbol() + ", grid " + gx + "x" + gy + ", block " + bx + "x" + by + ")");
+            CudaException.check(rc, "cuLaunchKernel(" + kernel.symbol() + ", grid " + gx + "x" + gy + "x" + gz + ", block " + bx + "x" + by + ")");
             if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), "kernel " + kernel.symbol());
         }
     }

@@ -19,6 +19,7 @@ public enum Kernel {
     MATMUL_BACKWARD_BIAS("matmul_backward_bias", "ppii", false),
     ATTENTION_SOFTMAX_FORWARD("attention_softmax_forward", "pii", true),
     ATTENTION_SOFTMAX_BACKWARD("attention_softmax_backward", "ppiif", true),
+    ATTENTION_FORWARD_FUSED("attention_forward_fused", "pppiiii", true),
     ATTENTION_DECODE("attention_decode", "pppppiii", true),
     GELU_FORWARD("gelu_forward", "ppl", false),
     GELU_BACKWARD("gelu_backward", "pppl", false),
