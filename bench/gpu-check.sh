@@ -59,7 +59,8 @@ step "CI checks again here (fatbin contents, kernel names, availability)"
 run_tests ci --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.jgpt.backend.cuda.CudaAvailabilityTest || bad "fatbin/availability tests"
 
 step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative)"
-JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest || bad "cuda contract tests"
+JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
+  --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest || bad "cuda contract tests"
 
 step "the model on cuda (finite differences, overfit, inference) and 50 steps tracking cpu's loss curve"
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test || bad "cuda model tests"
@@ -83,6 +84,7 @@ step "compute-sanitizer memcheck over the contract tests (informational)"
 if command -v compute-sanitizer >/dev/null; then
   compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
     execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
+    --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
     > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
 fi
 

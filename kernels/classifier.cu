@@ -33,29 +33,44 @@ extern "C" __global__ void classifier_softmax_xent(float* logits, float* losses,
     }
 }
 
-// Inference: index of the largest logit of one row (V). One block; ties go to the lowest index.
-extern "C" __global__ void argmax_row(int* out, const float* logits, int V) {
+// Inference: the k largest logits of one row (V), largest first (ties: lowest index first), so the
+// host samples from k candidates instead of copying the whole vocabulary back. k rounds of a block-wide
+// argmax that skips the indices already taken: O(k * V) reads, a few microseconds for k <= 64 on a
+// GPU. k = 1 is greedy decoding. One block; blockDim.x a power of two, at most 1024.
+#define JG_TOPK_MAX 64
+extern "C" __global__ void topk_row(int* out_idx, float* out_val, const float* logits, int V, int k) {
     __shared__ float best_val[1024];
     __shared__ int best_idx[1024];
-    float bv = -CUDART_INF_F;
-    int bi = 0x7fffffff;
-    for (int j = threadIdx.x; j < V; j += blockDim.x) {
-        const float v = logits[j];
-        if (v > bv) { bv = v; bi = j; }
-    }
-    best_val[threadIdx.x] = bv;
-    best_idx[threadIdx.x] = bi;
-    __syncthreads();
-    for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
-        if (threadIdx.x < stride) {
-            const float ov = best_val[threadIdx.x + stride];
-            const int oi = best_idx[threadIdx.x + stride];
-            if (ov > best_val[threadIdx.x] || (ov == best_val[threadIdx.x] && oi < best_idx[threadIdx.x])) {
-                best_val[threadIdx.x] = ov;
-                best_idx[threadIdx.x] = oi;
+    __shared__ int taken[JG_TOPK_MAX];
+    for (int round = 0; round < k; round++) {
+        float bv = -CUDART_INF_F;
+        int bi = 0x7fffffff;
+        for (int j = threadIdx.x; j < V; j += blockDim.x) {
+            bool used = false;
+            for (int r = 0; r < round; r++) used |= taken[r] == j;
+            const float v = logits[j];
+            if (!used && (v > bv || (v == bv && j < bi))) { bv = v; bi = j; }
+        }
+        best_val[threadIdx.x] = bv;
+        best_idx[threadIdx.x] = bi;
+        __syncthreads();
+        for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+            if (threadIdx.x < stride) {
+                const float ov = best_val[threadIdx.x + stride];
+                const int oi = best_idx[threadIdx.x + stride];
+                if (ov > best_val[threadIdx.x] || (ov == best_val[threadIdx.x] && oi < best_idx[threadIdx.x])) {
+                    best_val[threadIdx.x] = ov;
+                    best_idx[threadIdx.x] = oi;
+                }
             }
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) {
+            const int idx = best_idx[0] == 0x7fffffff ? 0 : best_idx[0];  // all -inf/NaN: index 0
+            taken[round] = idx;
+            out_idx[round] = idx;
+            out_val[round] = best_val[0];
         }
         __syncthreads();
     }
-    if (threadIdx.x == 0) out[0] = best_idx[0] == 0x7fffffff ? 0 : best_idx[0];
 }

@@ -102,7 +102,7 @@ static const char *KERNELS[] = {
     "encoder_forward", "encoder_backward_wte", "encoder_backward_wpe", "count_bad_ids", "layernorm_forward",
     "layernorm_backward", "add_bias", "matmul_backward_bias", "attention_softmax_forward",
     "attention_softmax_backward", "attention_decode", "gelu_forward", "gelu_backward", "residual_forward",
-    "residual_backward", "attention_forward_fused", "classifier_softmax_xent", "adamw_update", "sum_partials", "sum_finish", NULL};
+    "residual_backward", "attention_forward_fused", "topk_row", "classifier_softmax_xent", "adamw_update", "sum_partials", "sum_finish", NULL};
 static int known_kernel(const char *name) {
     for (int i = 0; KERNELS[i]; i++) if (!strcmp(KERNELS[i], name)) return 1;
     return 0;
@@ -222,6 +222,18 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
             if (lse) lse[((long)b * NH + h) * T + t] = mx + logf(sum);
         }
         free(s);
+    } else if (!strcmp(k, "topk_row")) {
+        int *oi = P(0, int *); float *ov = P(1, float *); const float *lg = P(2, float *); int V = P(3, int), K = P(4, int);
+        if (bx & (bx - 1)) return 1;
+        for (int r = 0; r < K; r++) {
+            int bi = -1;
+            for (int j = 0; j < V; j++) {
+                int used = 0;
+                for (int q = 0; q < r; q++) used |= oi[q] == j;
+                if (!used && (bi < 0 || lg[j] > lg[bi])) bi = j;
+            }
+            oi[r] = bi < 0 ? 0 : bi; ov[r] = lg[oi[r]];
+        }
     } else if (!strcmp(k, "gelu_forward")) {
         float *out = P(0, float *); const float *inp = P(1, float *); long long n = P(2, long long);
         for (long long i = 0; i < n; i++) out[i] = gelu(inp[i]);

@@ -32,7 +32,9 @@ public final class CudaBackend implements Backend {
     private final Arena hostArena = Arena.ofShared();
     private final MemorySegment one, zero, scale;
     private final DeviceArena scratch;
-    private final Tensor partials, sumResult;
+    private final Tensor partials, sumResult, topIdx, topVal;
+    /** Most candidates {@link #topK} returns (the kernel's JG_TOPK_MAX). */
+    public static final int TOPK_MAX = 64;
     private final MemorySegment pinnedResult;
     private final boolean tf32;
     private int threads = 1;
@@ -59,10 +61,12 @@ public final class CudaBackend implements Backend {
         this.scratch = new DeviceArena(ctx);
         this.partials = scratch.allocate(DType.F32, 2 * PARTIALS); // PARTIALS doubles
         this.sumResult = scratch.allocate(DType.F32, 2);          // one double
+        this.topIdx = scratch.allocate(DType.I32, TOPK_MAX);
+        this.topVal = scratch.allocate(DType.F32, TOPK_MAX);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
-            CudaException.check(CudaDriver.cuMemAllocHost_v2(out, 64), "cuMemAllocHost");
-            this.pinnedResult = out.get(ValueLayout.ADDRESS, 0).reinterpret(64);
+            CudaException.check(CudaDriver.cuMemAllocHost_v2(out, 1024), "cuMemAllocHost");
+            this.pinnedResult = out.get(ValueLayout.ADDRESS, 0).reinterpret(1024);
         }
     }
 
@@ -442,6 +446,26 @@ public final class CudaBackend implements Backend {
         dev("vCache", vCache, DType.F32, (long) (pos + 1) * C);
         ctx.kernel(Kernel.ATTENTION_DECODE, NH, 128)
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(C).i32(NH).go();
+    }
+
+    /**
+     * The {@code k} largest of the first {@code V} logits (a device tensor, e.g. the last position's row),
+     * largest first, into {@code idx} and {@code val}: decoding then samples on the host from k candidates
+     * and copies 2k numbers back instead of V. Not part of the {@link Backend} contract.
+     */
+    public void topK(Tensor logits, int V, int k, int[] idx, float[] val) {
+        positive("V", V);
+        if (k < 1 || k > TOPK_MAX || k > V) throw new IllegalArgumentException("k: must be in [1, min(" + TOPK_MAX + ", V)] but was " + k);
+        if (idx.length < k || val.length < k) throw new IllegalArgumentException("idx/val: need room for " + k + " candidates");
+        dev("logits", logits, DType.F32, V);
+        ctx.kernel(Kernel.TOPK_ROW, 1, 1024).ptr(topIdx).ptr(topVal).ptr(logits).i32(V).i32(k).go();
+        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult, ptr(topIdx), 4L * k, ctx.stream()), "cuMemcpyDtoH(topk)");
+        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult.asSlice(512), ptr(topVal), 4L * k, ctx.stream()), "cuMemcpyDtoH(topk)");
+        ctx.synchronize();
+        for (int i = 0; i < k; i++) {
+            idx[i] = pinnedResult.getAtIndex(ValueLayout.JAVA_INT, i);
+            val[i] = pinnedResult.getAtIndex(ValueLayout.JAVA_FLOAT, 128 + i);
+        }
     }
 
     @Override

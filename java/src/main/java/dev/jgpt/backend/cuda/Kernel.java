@@ -25,6 +25,7 @@ public enum Kernel {
     GELU_BACKWARD("gelu_backward", "pppl", false),
     RESIDUAL_FORWARD("residual_forward", "pppl", false),
     RESIDUAL_BACKWARD("residual_backward", "pppl", false),
+    TOPK_ROW("topk_row", "pppii", true),
     CLASSIFIER_SOFTMAX_XENT("classifier_softmax_xent", "pppiifi", true),
     ADAMW_UPDATE("adamw_update", "pppplffffffff", false),
     SUM_PARTIALS("sum_partials", "ppli", true),
