@@ -19,8 +19,11 @@ import java.lang.foreign.MemorySegment;
  * same number of worker threads, one after the other (never at the same time), set by
  * {@link #setThreads(int)}.
  *
- * <p>Attention is one sgemm per (batch, head) for the scores and one for att @ v, with the causal
- * mask, scaling and softmax in one C pass over all heads between them; the backward pass likewise.
+ * <p>Attention runs in libjgpt: per (batch, head), in blocks of 64 query rows, cblas_sgemm for the
+ * scores (only up to the diagonal block: the causal upper triangle is never multiplied) and for
+ * att @ v, with scale, mask and softmax in C between them while the block is in cache. Heads run in
+ * parallel on OpenMP threads, each calling a single-threaded sgemm (libjgpt gets OpenBLAS's
+ * function addresses at load time).
  * The classifier computes logits for a chunk of rows into the caller's scratch with sgemm, turns
  * them into dlogits in place (softmax, loss, minus one-hot) and feeds them straight into the two
  * gradient sgemms, so the (rows, V) probabilities exist once per chunk and are never stored twice.
@@ -199,74 +202,23 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH) {
-        int hs = headSize(B, T, C, NH);
+        headSize(B, T, C, NH);
         f32("out", out, (long) B * T * C);
         f32("att", att, (long) B * NH * T * T);
         f32("qkv", qkv, (long) B * T * 3 * C);
-        MemorySegment q = qkv.data(), a = att.data(), o = out.data();
-        int C3 = 3 * C;
-        for (int b = 0; b < B; b++) {
-            for (int h = 0; h < NH; h++) {
-                long qOff = ((long) b * T * C3 + (long) h * hs) * F;
-                long aOff = (((long) b * NH + h) * T * T) * F;
-                // scores (T,T) = Q (T,hs) @ K (T,hs)^T; the mask and scale come in the softmax pass
-                Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs,
-                        1f, q.asSlice(qOff), C3, q.asSlice(qOff + C * F), C3, 0f, a.asSlice(aOff), T);
-            }
-        }
-        Jgpt.jgpt_attention_softmax_forward(a, B * NH, T, (float) (1.0 / Math.sqrt(hs)));
-        for (int b = 0; b < B; b++) {
-            for (int h = 0; h < NH; h++) {
-                long qOff = ((long) b * T * C3 + (long) h * hs) * F;
-                long aOff = (((long) b * NH + h) * T * T) * F;
-                long oOff = ((long) b * T * C + (long) h * hs) * F;
-                // out (T,hs) = att (T,T) @ V (T,hs); att is zero above the diagonal
-                Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T,
-                        1f, a.asSlice(aOff), T, q.asSlice(qOff + 2L * C * F), C3, 0f, o.asSlice(oOff), C);
-            }
-        }
+        Jgpt.jgpt_attention_forward(out.data(), att.data(), qkv.data(), B, T, C, NH);
     }
 
     @Override
     public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
                                   int B, int T, int C, int NH) {
-        int hs = headSize(B, T, C, NH);
+        headSize(B, T, C, NH);
         f32("dqkv", dqkv, (long) B * T * 3 * C);
         f32("datt", datt, (long) B * NH * T * T);
         f32("dout", dout, (long) B * T * C);
         f32("qkv", qkv, (long) B * T * 3 * C);
         f32("att", att, (long) B * NH * T * T);
-        MemorySegment q = qkv.data(), dq = dqkv.data(), a = att.data(), da = datt.data(), d = dout.data();
-        int C3 = 3 * C;
-        for (int b = 0; b < B; b++) {
-            for (int h = 0; h < NH; h++) {
-                long qOff = ((long) b * T * C3 + (long) h * hs) * F;
-                long vOff = qOff + 2L * C * F;
-                long aOff = (((long) b * NH + h) * T * T) * F;
-                long oOff = ((long) b * T * C + (long) h * hs) * F;
-                // datt (T,T) = dout (T,hs) @ V^T
-                Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs,
-                        1f, d.asSlice(oOff), C, q.asSlice(vOff), C3, 0f, da.asSlice(aOff), T);
-                // dV (T,hs) += att^T (T,T) @ dout (T,hs)
-                Cblas.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T,
-                        1f, a.asSlice(aOff), T, d.asSlice(oOff), C, 1f, dq.asSlice(vOff), C3);
-            }
-        }
-        // datt -> d(scores) in place (softmax backward, scale, causal zero)
-        Jgpt.jgpt_attention_softmax_backward(da, a, B * NH, T, (float) (1.0 / Math.sqrt(hs)));
-        for (int b = 0; b < B; b++) {
-            for (int h = 0; h < NH; h++) {
-                long qOff = ((long) b * T * C3 + (long) h * hs) * F;
-                long kOff = qOff + C * F;
-                long aOff = (((long) b * NH + h) * T * T) * F;
-                // dQ (T,hs) += dscores (T,T) @ K (T,hs)
-                Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T,
-                        1f, da.asSlice(aOff), T, q.asSlice(kOff), C3, 1f, dq.asSlice(qOff), C3);
-                // dK (T,hs) += dscores^T (T,T) @ Q (T,hs)
-                Cblas.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T,
-                        1f, da.asSlice(aOff), T, q.asSlice(qOff), C3, 1f, dq.asSlice(kOff), C3);
-            }
-        }
+        Jgpt.jgpt_attention_backward(dqkv.data(), datt.data(), dout.data(), qkv.data(), att.data(), B, T, C, NH);
     }
 
     // ---- elementwise ----------------------------------------------------------------------------
