@@ -222,7 +222,7 @@ public final class CudaBackend implements Backend {
         dev("weight", weight, DType.F32, (long) OC * C);
         if (bias != null) dev("bias", bias, DType.F32, OC);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
-        sgemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, ptr(weight), C, ptr(inp), C, zero, ptr(out), OC, "matmulForward");
+        sgemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, weight.data(), C, inp.data(), C, zero, out.data(), OC, "matmulForward");
         if (bias != null) {
             long n = (long) N * OC;
             ctx.kernel(Kernel.ADD_BIAS, gridStride(n, 256), 256).ptr(out).ptr(bias).i32(N).i32(OC).go();
@@ -241,10 +241,10 @@ public final class CudaBackend implements Backend {
         if (dinp != null) {
             dev("dinp", dinp, DType.F32, (long) N * C);
             // dinp^T (C,N) += weight^T (C,OC) . dout^T (OC,N)
-            sgemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, ptr(weight), C, ptr(dout), OC, one, ptr(dinp), C, "matmulBackward dinp");
+            sgemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, weight.data(), C, dout.data(), OC, one, dinp.data(), C, "matmulBackward dinp");
         }
         // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC)
-        sgemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, ptr(inp), C, ptr(dout), OC, one, ptr(dweight), C, "matmulBackward dweight");
+        sgemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, inp.data(), C, dout.data(), OC, one, dweight.data(), C, "matmulBackward dweight");
         if (dbias != null) {
             dev("dbias", dbias, DType.F32, OC);
             ctx.kernel(Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0).ptr(dbias).ptr(dout).i32(N).i32(OC).go();
@@ -389,20 +389,20 @@ public final class CudaBackend implements Backend {
         checkIds("targets", targets, N, V, true);
         int R = (int) Math.min(N, scratchLogits.numel() / V);
         long f = Float.BYTES;
-        long logits = ptr(scratchLogits);
+        MemorySegment logits = scratchLogits.data();
         for (int r0 = 0; r0 < N; r0 += R) {
             int n = Math.min(R, N - r0);
-            long xr = ptr(x) + (long) r0 * C * f;
+            MemorySegment xr = r0 == 0 ? x.data() : seg(ptr(x) + (long) r0 * C * f);
             // logits^T (V,n) = wte (V,C) . x^T (C,n)
-            sgemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, ptr(wte), C, xr, C, zero, logits, V, "classifier logits");
+            sgemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wte.data(), C, xr, C, zero, logits, V, "classifier logits");
             ctx.kernel(Kernel.CLASSIFIER_SOFTMAX_XENT, n, 1, 512, 1, 0)
-                    .ptr(logits).ptr(ptr(losses) + r0 * f).ptr(ptr(targets) + r0 * f)
+                    .ptr(scratchLogits).ptr(ptr(losses) + r0 * f).ptr(ptr(targets) + r0 * f)
                     .i32(n).i32(V).f32(dlossScale).i32(backward ? 1 : 0).go();
             if (backward) {
                 // dx^T (C,n) += wte^T (C,V) . dlogits^T (V,n)
-                sgemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, ptr(wte), C, logits, V, one, ptr(dx) + (long) r0 * C * f, C, "classifier dx");
+                sgemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wte.data(), C, logits, V, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f), C, "classifier dx");
                 // dwte^T (C,V) += x^T (C,n) . dlogits (n,V)
-                sgemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, logits, V, one, ptr(dwte), C, "classifier dwte");
+                sgemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, logits, V, one, dwte.data(), C, "classifier dwte");
             }
         }
         return deviceSum(losses, N, false);
@@ -494,9 +494,10 @@ public final class CudaBackend implements Backend {
         return pinnedResult.get(ValueLayout.JAVA_DOUBLE, 0);
     }
 
-    private void sgemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long b, int ldb,
-                       MemorySegment beta, long c, int ldc, String what) {
-        ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), lda, seg(b), ldb, beta, seg(c), ldc), what);
+    /** Operands are the tensors' own segments where possible (no allocation), else {@link #seg} of an offset. */
+    private void sgemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda,
+                       MemorySegment b, int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
+        ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), what);
     }
 
     private void sgemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
