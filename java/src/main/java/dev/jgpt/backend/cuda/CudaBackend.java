@@ -58,7 +58,7 @@ public final class CudaBackend implements Backend {
         this.one = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         this.scale = hostArena.allocate(ValueLayout.JAVA_FLOAT);
-        this.scratch = new DeviceArena(ctx);
+        this.scratch = new DeviceArena(ctx, 64 << 10); // a few KB of sums and top-k results
         this.partials = scratch.allocate(DType.F32, 2 * PARTIALS); // PARTIALS doubles
         this.sumResult = scratch.allocate(DType.F32, 2);          // one double
         this.topIdx = scratch.allocate(DType.I32, TOPK_MAX);

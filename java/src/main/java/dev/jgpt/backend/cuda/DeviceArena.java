@@ -22,16 +22,24 @@ import java.util.List;
 public final class DeviceArena implements TensorArena {
     /** 256 bytes: what cudaMalloc guarantees, and enough for vectorised (float4, 128-bit) loads. */
     public static final long ALIGNMENT = 256;
-    private static final long MIN_CHUNK = 64L << 20;
+    /** Default first chunk: large enough that a small model's parameters or activations take one. */
+    public static final long DEFAULT_CHUNK = 64L << 20;
 
     private final CudaContext ctx;
+    private final long minChunk;
     private final List<long[]> chunks = new ArrayList<>(); // {base, size}
     private long base, used, size;
     private long allocated;
     private boolean closed;
 
     public DeviceArena(CudaContext ctx) {
+        this(ctx, DEFAULT_CHUNK);
+    }
+
+    /** An arena whose driver allocations are at least {@code minChunk} bytes (rounded to the alignment). */
+    public DeviceArena(CudaContext ctx, long minChunk) {
         this.ctx = ctx;
+        this.minChunk = Math.max(ALIGNMENT, roundUp(minChunk));
     }
 
     @Override
@@ -40,7 +48,7 @@ public final class DeviceArena implements TensorArena {
         long n = 1;
         for (long d : shape) n = Math.multiplyExact(n, d);
         long bytes = Math.max(ALIGNMENT, roundUp(n * dtype.bytes()));
-        if (used + bytes > size) newChunk(Math.max(bytes, Math.max(MIN_CHUNK, size * 2)));
+        if (used + bytes > size) newChunk(Math.max(bytes, Math.max(minChunk, size * 2)));
         long ptr = base + used;
         used += bytes;
         allocated += bytes;
