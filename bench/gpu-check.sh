@@ -2,7 +2,8 @@
 # bench/gpu-check.sh - jgpt's checks on a machine with an NVIDIA GPU but no JDK and no Maven.
 # Needs the bundle from bench/gpu-bundle.sh in .gpu/ (see docs/gpu.md). Run from the project root:
 #   OUT=/some/dir bench/gpu-check.sh
-# Every log lands in $OUT; the last line is GPU-CHECK PASSED or GPU-CHECK FAILED.
+# Every log lands in $OUT; the last line is GPU-CHECK PASSED or GPU-CHECK FAILED. Meant to fit in one
+# 10-minute call: each benchmark and the (informational) memcheck run under a timeout.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-/tmp/gpu-check-out}; mkdir -p "$OUT"; LOG=$OUT/gpu-check.log; exec > >(tee "$LOG") 2>&1
@@ -67,22 +68,22 @@ run_tests model --select-class dev.jgpt.model.CudaGpt2Test || bad "cuda model te
 
 step "benchmarks (same process and machine: cuda vs cpu)"
 for dev in cuda cpu; do
-  "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench gemm --backend $dev --size 2048 --json > "$OUT/bench-gemm-$dev.json" || bad "bench gemm $dev"
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench gemm --backend $dev --size 2048 --json > "$OUT/bench-gemm-$dev.json" || bad "bench gemm $dev"
   cat "$OUT/bench-gemm-$dev.json"; echo
 done
 for dev in cuda cpu; do
-  "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend $dev --preset small --batch 8 --seq 256 --steps 5 --json \
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend $dev --preset small --batch 8 --seq 256 --steps 5 --json \
     > "$OUT/bench-train-$dev.json" || bad "bench train-step $dev"
   cat "$OUT/bench-train-$dev.json"; echo
 done
-JGPT_CUDA_TF32=1 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset small --batch 8 --seq 256 --steps 5 --json \
+JGPT_CUDA_TF32=1 timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset small --batch 8 --seq 256 --steps 5 --json \
   > "$OUT/bench-train-cuda-tf32.json" && cat "$OUT/bench-train-cuda-tf32.json"; echo
-"${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --batch 8 --seq 1024 --steps 5 --json \
+timeout 180 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --batch 8 --seq 1024 --steps 5 --json \
   > "$OUT/bench-train-cuda-gpt2.json" && cat "$OUT/bench-train-cuda-gpt2.json"; echo
 
 step "compute-sanitizer memcheck over the contract tests (informational)"
 if command -v compute-sanitizer >/dev/null; then
-  compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
+  timeout "${MEMCHECK_SECONDS:-240}" compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
     execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
     --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
     > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
