@@ -61,7 +61,8 @@ run_tests ci --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.
 
 step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative)"
 JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
-  --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest || bad "cuda contract tests"
+  --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
+  --select-class dev.jgpt.backend.cuda.GemmMathTest || bad "cuda contract tests"
 
 step "the model on cuda (finite differences, overfit, inference) and 50 steps tracking cpu's loss curve"
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test || bad "cuda model tests"
@@ -76,8 +77,10 @@ for dev in cuda cpu; do
     > "$OUT/bench-train-$dev.json" || bad "bench train-step $dev"
   cat "$OUT/bench-train-$dev.json"; echo
 done
-JGPT_CUDA_TF32=1 timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset small --batch 8 --seq 256 --steps 5 --json \
-  > "$OUT/bench-train-cuda-tf32.json" && cat "$OUT/bench-train-cuda-tf32.json"; echo
+for math in tf32 bf16; do
+  JGPT_CUDA_MATH=$math timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset small \
+    --batch 8 --seq 256 --steps 5 --json > "$OUT/bench-train-cuda-$math.json" && cat "$OUT/bench-train-cuda-$math.json"; echo
+done
 timeout 180 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --batch 8 --seq 1024 --steps 5 --json \
   > "$OUT/bench-train-cuda-gpt2.json" && cat "$OUT/bench-train-cuda-gpt2.json"; echo
 

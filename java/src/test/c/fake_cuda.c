@@ -331,5 +331,22 @@ int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, cons
     return 0;
 }
 
-int cublasGemmEx(void) { return 15; }
-int cublasGemmStridedBatchedEx(void) { return 15; }
+/* fp32 storage only (CUDA_R_32F = 0); the compute type (fp32, TF32, bf16) is accepted and computed in fp32 */
+static int compute_ok(int ct) { return ct == 68 || ct == 77 || ct == 75; }
+int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int at, int lda,
+                 const float *B, int bt, int ldb, const float *beta, float *C, int ct, int ldc, int compute, int algo) {
+    (void)h;
+    if (at || bt || ct || !compute_ok(compute) || algo != -1) return 15;
+    return gemm(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+}
+int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int at,
+                               int lda, long long sA, const float *B, int bt, int ldb, long long sB, const float *beta,
+                               float *C, int ct, int ldc, long long sC, int batch, int compute, int algo) {
+    (void)h;
+    if (at || bt || ct || !compute_ok(compute) || algo != -1) return 15;
+    for (int b = 0; b < batch; b++) {
+        int rc = gemm(ta, tb, m, n, k, *alpha, A + b * sA, lda, B + b * sB, ldb, *beta, C + b * sC, ldc);
+        if (rc) return rc;
+    }
+    return 0;
+}

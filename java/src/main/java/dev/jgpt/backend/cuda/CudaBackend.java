@@ -18,9 +18,9 @@ import java.lang.foreign.ValueLayout;
  * fatbin in the jar through the driver API) for everything else. All work is queued on one stream;
  * the host waits only where a value must come back (losses, the gradient norm, copies to host memory).
  *
- * <p>fp32 throughout. cuBLAS uses plain fp32 math unless TF32 is asked for ({@code JGPT_CUDA_TF32=1} or
- * {@code -Djgpt.cuda.tf32=true}): TF32 keeps 10 mantissa bits in the products, about 1e-3 relative error,
- * fine for training and outside the 1e-4 the contract tests hold fp32 to.
+ * <p>fp32 storage throughout. The matrix products use plain fp32 math unless {@link GemmMath} says
+ * otherwise ({@code JGPT_CUDA_MATH=tf32|bf16}): tensor-core products carry about 1e-3 (TF32) or 1e-2
+ * (bf16) relative error, fine for training and outside the 1e-4 the contract tests hold fp32 to.
  *
  * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
  * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
@@ -36,25 +36,21 @@ public final class CudaBackend implements Backend {
     /** Most candidates {@link #topK} returns (the kernel's JG_TOPK_MAX). */
     public static final int TOPK_MAX = 64;
     private final MemorySegment pinnedResult;
-    private final boolean tf32;
+    private final GemmMath math;
     private int threads = 1;
 
     /** Opens device 0. Throws {@link IllegalStateException} with the reason when CUDA is not usable. */
     public static CudaBackend open() {
         CudaProbe probe = CudaProbe.get();
         if (!probe.usable()) throw new IllegalStateException("cuda backend unavailable: " + probe.reason());
-        return new CudaBackend(0, tf32Requested());
-    }
-
-    static boolean tf32Requested() {
-        return "1".equals(System.getenv("JGPT_CUDA_TF32")) || Boolean.getBoolean("jgpt.cuda.tf32");
+        return new CudaBackend(0, GemmMath.configured());
     }
 
     /** Opens device {@code ordinal} without asking {@link CudaProbe} (tests with a stand-in driver). */
-    CudaBackend(int ordinal, boolean tf32) {
+    CudaBackend(int ordinal, GemmMath math) {
         byte[] image = Fatbin.readResource().orElseThrow(() -> new IllegalStateException("no " + Fatbin.RESOURCE + " in this build"));
-        this.tf32 = tf32;
-        this.ctx = new CudaContext(ordinal, image, tf32);
+        this.math = math;
+        this.ctx = new CudaContext(ordinal, image);
         this.one = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         this.scale = hostArena.allocate(ValueLayout.JAVA_FLOAT);
@@ -75,8 +71,8 @@ public final class CudaBackend implements Backend {
         return "cuda";
     }
 
-    public boolean tf32() {
-        return tf32;
+    public GemmMath math() {
+        return math;
     }
 
     public CudaContext context() {
@@ -497,14 +493,27 @@ public final class CudaBackend implements Backend {
     /** Operands are the tensors' own segments where possible (no allocation), else {@link #seg} of an offset. */
     private void sgemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
-        ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), what);
+        if (math == GemmMath.FP32) {
+            ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), what);
+        } else {
+            int f32 = Cublas.CUDA_R_32F;
+            ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, f32, lda, b, f32, ldb, beta, c, f32, ldc,
+                    math.computeType(), Cublas.CUBLAS_GEMM_DEFAULT), what);
+        }
     }
 
     private void sgemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
                               long b, int ldb, long strideB, MemorySegment beta, long c, int ldc, long strideC, int batch,
                               String what) {
-        ctx.checkCublas(Cublas.cublasSgemmStridedBatched(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), lda, strideA,
-                seg(b), ldb, strideB, beta, seg(c), ldc, strideC, batch), what);
+        if (math == GemmMath.FP32) {
+            ctx.checkCublas(Cublas.cublasSgemmStridedBatched(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), lda, strideA,
+                    seg(b), ldb, strideB, beta, seg(c), ldc, strideC, batch), what);
+        } else {
+            int f32 = Cublas.CUDA_R_32F;
+            ctx.checkCublas(Cublas.cublasGemmStridedBatchedEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), f32, lda, strideA,
+                    seg(b), f32, ldb, strideB, beta, seg(c), f32, ldc, strideC, batch, math.computeType(),
+                    Cublas.CUBLAS_GEMM_DEFAULT), what);
+        }
     }
 
     private static MemorySegment seg(long devicePtr) {

@@ -41,7 +41,7 @@ public final class CudaContext implements AutoCloseable {
     private final Launch launch = new Launch();
 
     /** Opens device {@code ordinal}; the caller checked {@link CudaProbe#usable()}. */
-    public CudaContext(int ordinal, byte[] fatbin, boolean tf32) {
+    public CudaContext(int ordinal, byte[] fatbin) {
         this.debug = "1".equals(System.getenv("JGPT_CUDA_DEBUG")) || Boolean.getBoolean("jgpt.cuda.debug");
         MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
         MemorySegment i = arena.allocate(ValueLayout.JAVA_INT);
@@ -83,7 +83,8 @@ public final class CudaContext implements AutoCloseable {
             CudaException.checkCublas(Cublas.cublasCreate_v2(out), "cublasCreate");
             this.cublas = out.get(ValueLayout.ADDRESS, 0);
             CudaException.checkCublas(Cublas.cublasSetStream_v2(cublas, stream), "cublasSetStream");
-            CudaException.checkCublas(Cublas.cublasSetMathMode(cublas, tf32 ? Cublas.CUBLAS_TF32_TENSOR_OP_MATH : Cublas.CUBLAS_DEFAULT_MATH),
+            // the default math mode: tensor-core precision is asked per product (GemmMath), never implied
+            CudaException.checkCublas(Cublas.cublasSetMathMode(cublas, Cublas.CUBLAS_DEFAULT_MATH),
                     "cublasSetMathMode");
 
             this.argSlots = arena.allocate((long) MAX_ARGS * 8, 16);

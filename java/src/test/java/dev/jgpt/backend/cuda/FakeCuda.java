@@ -31,7 +31,12 @@ public final class FakeCuda {
     /** A cuda backend over the stand-in driver (call {@link #require()} first). */
     public static CudaBackend backend() {
         require();
-        return new CudaBackend(0, false);
+        return backend(GemmMath.FP32);
+    }
+
+    public static CudaBackend backend(GemmMath math) {
+        require();
+        return new CudaBackend(0, math);
     }
 
     private static String bind() {
