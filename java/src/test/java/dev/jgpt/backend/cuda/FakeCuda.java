@@ -52,6 +52,8 @@ public final class FakeCuda {
             String log = new String(p.getInputStream().readAllBytes());
             if (p.waitFor() != 0) return "cc failed on fake_cuda.c: " + log;
             SymbolLookup symbols = SymbolLookup.libraryLookup(lib, Arena.global());
+            Files.delete(lib); // mapped already; nothing is left behind in the temp folder
+            Files.delete(dir);
             CudaDriver.init(symbols);
             Cublas.init(symbols);
             try {
