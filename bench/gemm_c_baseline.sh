@@ -2,6 +2,7 @@
 # Compares `jgpt bench gemm --backend cpu` with a plain C program calling cblas_sgemm from the very
 # same libopenblas.so.0 (the copy jgpt extracted from its jar), same size, threads and timing rule.
 # Runs the two alternately ROUNDS times and compares the best medians (the machine may be shared).
+# jgpt's process CPU time includes JVM start-up and JIT, so its per-CPU-second figure is a lower bound.
 # Usage: bench/gemm_c_baseline.sh [N=1024] [threads=all cores] [rounds=3]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +17,8 @@ best_c=0; best_j=0; cpu_c=0; cpu_j=0
 field() { printf '%s' "$1" | grep -o "\"$2\":[0-9.]*" | head -1 | cut -d: -f2; }
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 for r in $(seq "$rounds"); do
-  c="$("$bin" "$lib" "$n" "$threads" 2)"
+  # the C caller gets the OpenBLAS environment jgpt sets for itself (workers sleep after a call)
+  c="$(OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-10}" "$bin" "$lib" "$n" "$threads" 2)"
   j="$("$root/jgpt" bench gemm --size "$n" --backend cpu --threads "$threads" --baseline-size 0 --json 2>/dev/null)"
   echo "round $r: C $(field "$c" gflopsMedian) GFLOP/s, jgpt $(field "$j" gflopsMedian) GFLOP/s (medians);" \
        "per CPU second: C $(field "$c" gflopsPerCpuSecond), jgpt $(field "$j" gflopsPerCpuSecond)" >&2

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 
 /** What {@code jgpt info} shows about the CPU and the native libraries. */
+@SuppressWarnings("restricted") // reads C strings returned by OpenBLAS
 public final class CpuInfo {
     /** Flags worth knowing for the kernels (x86-64-v3 baseline, AVX-512 paths, BF16). */
     static final List<String> FLAGS_OF_INTEREST =
@@ -36,10 +37,10 @@ public final class CpuInfo {
         int family = -1;
         Set<String> flags = Set.of();
         for (String line : lines) {
+            if (line.isBlank()) break; // end of the first processor's block
             int colon = line.indexOf(':');
             if (colon < 0) continue;
             String key = line.substring(0, colon).trim(), value = line.substring(colon + 1).trim();
-            if (line.isBlank()) break;
             switch (key) {
                 case "vendor_id" -> vendor = value;
                 case "cpu family" -> family = Integer.parseInt(value);
