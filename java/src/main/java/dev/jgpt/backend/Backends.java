@@ -77,13 +77,13 @@ public final class Backends {
 
     // ---- CUDA: the cuda helper plugs its backend in here ------------------------------------------
 
-    /** Null when the CUDA backend can run here, else why not. TODO(cuda): probe libcuda/cuBLAS/fatbin. */
+    /** Null when the CUDA backend can run here, else why not (driver, device, fatbin, cuBLAS). */
     static String cudaUnavailableReason() {
-        return "the CUDA backend is not part of this build yet";
+        var probe = dev.jgpt.backend.cuda.CudaProbe.get();
+        return probe.usable() ? null : probe.reason();
     }
 
-    /** TODO(cuda): return new dev.jgpt.backend.cuda.CudaBackend(). */
     static Backend newCuda() {
-        throw new IllegalStateException("no CUDA backend in this build");
+        return dev.jgpt.backend.cuda.CudaBackend.open();
     }
 }

@@ -46,6 +46,7 @@ public final class InfoCommand implements Runnable {
         info.put("auto", backends.stream().filter(b -> (Boolean) b.get("available")).findFirst().map(b -> b.get("name")).orElse("none"));
         info.put("native", CpuInfo.nativeLibraries());
         info.put("cpu", CpuInfo.cpu());
+        info.put("cuda", dev.jgpt.backend.cuda.CudaProbe.get().toMap());
         return info;
     }
 
@@ -74,6 +75,7 @@ public final class InfoCommand implements Runnable {
         Map<String, Object> cpu = (Map<String, Object>) info.get("cpu");
         sb.append("cpu       ").append(cpu.get("model")).append(", ").append(cpu.get("logicalCores")).append(" logical cores\n");
         sb.append("          flags: ").append(String.join(" ", (List<String>) cpu.get("flags"))).append('\n');
+        for (String line : dev.jgpt.backend.cuda.CudaProbe.get().describe()) sb.append(line).append('\n');
         return sb.toString();
     }
 }

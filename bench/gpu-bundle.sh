@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds .gpu/ on the development machine: everything bench/gpu-check.sh needs on a GPU machine that has
+# no JDK and no Maven (see docs/gpu.md). Keeps the bundle under the 64 MiB a transfer may carry:
+#   .gpu/jre.tgz          jlink-ed Java 25 runtime: the modules the backend/model tests, `jgpt info` and
+#                         `jgpt bench` need (JGPT_JRE_MODULES overrides; add java.desktop for YAML configs)
+#   .gpu/app/*.jar        jgpt (thin jar: fatbin + libjgpt inside), bindings, runtime deps, a slim OpenBLAS
+#                         carrier (only the .so files), jgpt's test classes, AssertJ, JUnit console launcher
+#   .gpu/kernels.fatbin   the fatbin built here (sm_80 + sm_90a SASS + compute_90 PTX)
+# Usage: bench/gpu-bundle.sh      (then run bench/gpu-check.sh on the GPU machine from the project root)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source .ci/find-jdk.sh
+JAVA_HOME="$(jgpt_find_jdk)"; export JAVA_HOME
+out="$root/.gpu"
+rm -rf "$out"; mkdir -p "$out/app"
+grep -qx '/.gpu/' .gitignore 2>/dev/null || grep -qx '.gpu/' .git/info/exclude 2>/dev/null || true
+
+echo "== build (kernels.fatbin needs nvcc here) and collect the dependencies" >&2
+deps="$(mktemp -d)"
+./mvnw -B -q -pl java -am -DskipTests package dependency:copy-dependencies -DincludeScope=test \
+  -DoutputDirectory="$deps" -DexcludeArtifactIds=tokenizers,byte-buddy,api,jna,gson,commons-io,commons-codec,commons-compress,javacpp,jline-native,jqwik,jqwik-api,jqwik-engine,jqwik-time,jqwik-web,jgpt-bindings,jgpt
+[ -f java/target/classes/native/cuda/kernels.fatbin ] || { echo "no kernels.fatbin: nvcc missing on this machine" >&2; exit 1; }
+cp java/target/classes/native/cuda/kernels.fatbin "$out/kernels.fatbin"
+
+echo "== jars" >&2
+cp java/target/jgpt-*-SNAPSHOT.jar "$out/app/jgpt.jar"
+cp bindings/target/jgpt-bindings-*.jar "$out/app/"
+"$JAVA_HOME/bin/jar" cf "$out/app/jgpt-tests.jar" -C java/target/test-classes .
+# the OpenBLAS carrier jar is ~20 MB, mostly JNI glue jgpt never loads: keep only the .so files
+blas="$(ls "$deps"/openblas-*-linux-x86_64.jar)"
+slim="$(mktemp -d)"
+(cd "$slim" && unzip -q "$blas" 'org/bytedeco/openblas/linux-x86_64/lib*.so*' -x '*jni*' && \
+  "$JAVA_HOME/bin/jar" cf "$out/app/$(basename "$blas")" org)
+rm -f "$blas"; rm -rf "$slim"
+cp "$deps"/*.jar "$out/app/"; rm -rf "$deps"
+./mvnw -B -q -N dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:6.1.3 \
+  -DoutputDirectory="$out" -Dmdep.stripVersion=true
+mv "$out/junit-platform-console-standalone.jar" "$out/junit-console.jar"
+# the console launcher brings its own JUnit: drop the separate junit/opentest4j/apiguardian jars
+rm -f "$out"/app/junit-*.jar "$out"/app/opentest4j-*.jar "$out"/app/apiguardian-*.jar
+
+echo "== runtime" >&2
+jre="$(mktemp -d)"
+"$JAVA_HOME/bin/jlink" --add-modules "${JGPT_JRE_MODULES:-java.base,java.logging,java.management,java.xml,jdk.unsupported,jdk.incubator.vector}" \
+  --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$jre/JRE"
+tar -C "$jre" -czf "$out/jre.tgz" JRE; rm -rf "$jre"
+
+du -sh "$out" "$out"/* >&2
+size=$(du -sb "$out" | cut -f1)
+[ "$size" -lt $((60 * 1024 * 1024)) ] || { echo "bundle is $size bytes, over the 60 MiB budget" >&2; exit 1; }
+echo "bundle ready: $out ($size bytes)" >&2

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# bench/gpu-check.sh - jgpt's checks on a machine with an NVIDIA GPU but no JDK and no Maven.
+# Needs the bundle from bench/gpu-bundle.sh in .gpu/ (see docs/gpu.md). Run from the project root:
+#   OUT=/some/dir bench/gpu-check.sh
+# Every log lands in $OUT; the last line is GPU-CHECK PASSED or GPU-CHECK FAILED. Meant to fit in one
+# 10-minute call: each benchmark and the (informational) memcheck run under a timeout.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT=${OUT:-/tmp/gpu-check-out}; mkdir -p "$OUT"; LOG=$OUT/gpu-check.log; exec > >(tee "$LOG") 2>&1
+fail=0; step(){ echo; echo "== $(date -u +%H:%M:%S) $*"; }
+bad(){ echo "!! FAILED: $*"; fail=1; }
+
+step "device"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv || bad "nvidia-smi"
+step "toolchain"
+nvcc --version | tail -2; command -v cuobjdump compute-sanitizer ncu || true
+
+step "fatbin contents (built on the development machine)"
+if command -v cuobjdump >/dev/null; then
+  cuobjdump --list-elf --list-ptx .gpu/kernels.fatbin | tee "$OUT/cuobjdump.txt" || bad "cuobjdump"
+  for a in sm_80 sm_90a; do grep -q "$a" "$OUT/cuobjdump.txt" || bad "no $a ELF in the fatbin"; done
+  grep -q "compute_90" "$OUT/cuobjdump.txt" || bad "no compute_90 PTX in the fatbin"
+fi
+
+step "rebuild kernels with this machine's nvcc; fail on register spills"
+tu="$OUT/kernels_all.cu"; : > "$tu"; for f in kernels/*.cu; do echo "#include \"$PWD/$f\"" >> "$tu"; done
+nvcc -O3 -std=c++17 -fatbin -Xptxas=-v,-warn-spills,-warn-lmem-usage --Werror all-warnings -I kernels \
+     -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_90,code=compute_90 \
+     -o "$OUT/kernels.fatbin" "$tu" 2> "$OUT/ptxas.txt" || bad "nvcc (see ptxas.txt)"
+if grep -E 'spill' "$OUT/ptxas.txt" | grep -qv ' 0 bytes spill stores, 0 bytes spill loads'; then bad "register spills (see ptxas.txt)"; else echo "no spills"; fi
+
+step "runtime"
+mkdir -p /tmp/jgpt-jre && tar -xzf .gpu/jre.tgz -C /tmp/jgpt-jre --strip-components=1 && /tmp/jgpt-jre/bin/java -version || { bad "no Java runtime"; echo "GPU-CHECK FAILED"; exit 1; }
+# cuBLAS comes from the image's pip wheels (nvidia-cublas): find the lib dirs instead of guessing the wheel layout
+CUBLAS_DIRS=$(python3 - <<'PY' 2>/dev/null
+import glob, os, site
+roots = site.getsitepackages() + [site.getusersitepackages()]
+print(":".join(sorted({os.path.dirname(p) for r in roots for p in glob.glob(os.path.join(r, "nvidia", "**", "libcublas.so.*"), recursive=True)})))
+PY
+)
+export CUBLAS_DIRS; echo "CUBLAS_DIRS=$CUBLAS_DIRS"
+export LD_LIBRARY_PATH="${CUBLAS_DIRS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+J=(/tmp/jgpt-jre/bin/java --enable-native-access=ALL-UNNAMED -Xmx8g)
+CP=".gpu/junit-console.jar:.gpu/app/*"
+
+step "jgpt info"
+"${J[@]}" -cp "$CP" dev.jgpt.cli.Main info | tee "$OUT/info.txt" || bad "jgpt info"
+"${J[@]}" -cp "$CP" dev.jgpt.cli.Main info --json > "$OUT/info.json" || bad "jgpt info --json"
+grep -q "^cuda: usable" "$OUT/info.txt" || bad "CUDA is not usable (see info.txt)"
+
+run_tests() {  # $1 = report name, rest = JUnit selectors; jgpt.cuda.require turns a skip into a failure
+  local name=$1; shift
+  "${J[@]}" -Djgpt.cuda.require=true ${JGPT_CUDA_DEBUG:+-Djgpt.cuda.debug=true} -cp "$CP" \
+    org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree --disable-ansi-colors \
+    --reports-dir "$OUT/junit-$name" "$@" > "$OUT/tests-$name.txt" 2>&1
+  local rc=$?; tail -20 "$OUT/tests-$name.txt"; return $rc
+}
+
+step "CI checks again here (fatbin contents, kernel names, availability)"
+run_tests ci --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.jgpt.backend.cuda.CudaAvailabilityTest || bad "fatbin/availability tests"
+
+step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative)"
+JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
+  --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
+  --select-class dev.jgpt.backend.cuda.GemmMathTest || bad "cuda contract tests"
+
+step "the model on cuda (finite differences, overfit, inference) and 50 steps tracking cpu's loss curve"
+run_tests model --select-class dev.jgpt.model.CudaGpt2Test || bad "cuda model tests"
+
+step "benchmarks (same process and machine: cuda vs cpu)"
+for dev in cuda cpu; do
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench gemm --backend $dev --size 2048 --json > "$OUT/bench-gemm-$dev.json" || bad "bench gemm $dev"
+  cat "$OUT/bench-gemm-$dev.json"; echo
+done
+for dev in cuda cpu; do
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend $dev --preset small --batch 8 --seq 256 --steps 5 --json \
+    > "$OUT/bench-train-$dev.json" || bad "bench train-step $dev"
+  cat "$OUT/bench-train-$dev.json"; echo
+done
+for math in tf32 bf16; do
+  JGPT_CUDA_MATH=$math timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset small \
+    --batch 8 --seq 256 --steps 5 --json > "$OUT/bench-train-cuda-$math.json" && cat "$OUT/bench-train-cuda-$math.json"; echo
+done
+timeout 180 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --batch 8 --seq 1024 --steps 5 --json \
+  > "$OUT/bench-train-cuda-gpt2.json" && cat "$OUT/bench-train-cuda-gpt2.json"; echo
+
+step "compute-sanitizer memcheck over the contract tests (informational)"
+if command -v compute-sanitizer >/dev/null; then
+  timeout "${MEMCHECK_SECONDS:-240}" compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
+    execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
+    --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
+    > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
+fi
+
+step "summary"
+echo "GPU-CHECK $([ $fail = 0 ] && echo PASSED || echo FAILED)"; exit $fail

@@ -1,0 +1,583 @@
+package dev.jgpt.backend.cuda;
+
+import static dev.jgpt.bindings.Cublas.CUBLAS_OP_N;
+import static dev.jgpt.bindings.Cublas.CUBLAS_OP_T;
+
+import dev.jgpt.backend.Backend;
+import dev.jgpt.bindings.Cublas;
+import dev.jgpt.bindings.CudaDriver;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The {@code cuda} backend: cuBLAS for every matrix product, our kernels (kernels/*.cu, loaded from the
+ * fatbin in the jar through the driver API) for everything else. All work is queued on one stream;
+ * the host waits only where a value must come back (losses, the gradient norm, copies to host memory).
+ *
+ * <p>fp32 storage throughout. The matrix products use plain fp32 math unless {@link GemmMath} says
+ * otherwise ({@code JGPT_CUDA_MATH=tf32|bf16}): tensor-core products carry about 1e-3 (TF32) or 1e-2
+ * (bf16) relative error, fine for training and outside the 1e-4 the contract tests hold fp32 to.
+ *
+ * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
+ * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
+ */
+public final class CudaBackend implements Backend {
+    private static final int PARTIALS = 1024;
+
+    private final CudaContext ctx;
+    private final Arena hostArena = Arena.ofShared();
+    private final MemorySegment one, zero, scale;
+    private final DeviceArena scratch;
+    private final Tensor partials, sumResult, topIdx, topVal;
+    /** Most candidates {@link #topK} returns (the kernel's JG_TOPK_MAX). */
+    public static final int TOPK_MAX = 64;
+    private final MemorySegment pinnedResult;
+    private final GemmMath math;
+    private int threads = 1;
+
+    /** Opens device 0. Throws {@link IllegalStateException} with the reason when CUDA is not usable. */
+    public static CudaBackend open() {
+        CudaProbe probe = CudaProbe.get();
+        if (!probe.usable()) throw new IllegalStateException("cuda backend unavailable: " + probe.reason());
+        return new CudaBackend(0, GemmMath.configured());
+    }
+
+    /** Opens device {@code ordinal} without asking {@link CudaProbe} (tests with a stand-in driver). */
+    CudaBackend(int ordinal, GemmMath math) {
+        byte[] image = Fatbin.readResource().orElseThrow(() -> new IllegalStateException("no " + Fatbin.RESOURCE + " in this build"));
+        this.math = math;
+        this.ctx = new CudaContext(ordinal, image);
+        this.one = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
+        this.zero = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
+        this.scale = hostArena.allocate(ValueLayout.JAVA_FLOAT);
+        this.scratch = new DeviceArena(ctx, 64 << 10); // a few KB of sums and top-k results
+        this.partials = scratch.allocate(DType.F32, 2 * PARTIALS); // PARTIALS doubles
+        this.sumResult = scratch.allocate(DType.F32, 2);          // one double
+        this.topIdx = scratch.allocate(DType.I32, TOPK_MAX);
+        this.topVal = scratch.allocate(DType.F32, TOPK_MAX);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ValueLayout.ADDRESS);
+            CudaException.check(CudaDriver.cuMemAllocHost_v2(out, 1024), "cuMemAllocHost");
+            this.pinnedResult = out.get(ValueLayout.ADDRESS, 0).reinterpret(1024);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    public GemmMath math() {
+        return math;
+    }
+
+    public CudaContext context() {
+        return ctx;
+    }
+
+    @Override
+    public TensorArena newArena() {
+        return new DeviceArena(ctx);
+    }
+
+    /** Host threads play no part in GPU kernels; the value is kept for reporting only. */
+    @Override
+    public void setThreads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads: must be >= 1 but was " + threads);
+        this.threads = threads;
+    }
+
+    @Override
+    public int threads() {
+        return threads;
+    }
+
+    @Override
+    public void synchronize() {
+        ctx.synchronize();
+    }
+
+    // ---- copies ---------------------------------------------------------------------------------
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        if (dst.dtype() != src.dtype() || dst.numel() != src.numel()) {
+            throw new IllegalArgumentException("copy: " + src + " into " + dst + " (dtype and size must match)");
+        }
+        long bytes = src.byteSize();
+        if (bytes == 0) return;
+        if (dst.isHost() && src.isHost()) {
+            MemorySegment.copy(src.data(), 0, dst.data(), 0, bytes);
+            return;
+        }
+        ctx.ensureCurrent();
+        if (!dst.isHost() && src.isHost()) {
+            CudaException.check(CudaDriver.cuMemcpyHtoDAsync_v2(ptr(dst), src.data(), bytes, ctx.stream()), "cuMemcpyHtoD");
+        } else if (dst.isHost()) {
+            CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(dst.data(), ptr(src), bytes, ctx.stream()), "cuMemcpyDtoH");
+            ctx.synchronize(); // the host reads dst next
+        } else {
+            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(dst), ptr(src), bytes, ctx.stream()), "cuMemcpyDtoD");
+        }
+    }
+
+    @Override
+    public void zero(Tensor t) {
+        if (t.isHost()) {
+            t.fill(0f);
+            return;
+        }
+        ctx.ensureCurrent();
+        long bytes = t.byteSize();
+        if (bytes % 4 == 0) CudaException.check(CudaDriver.cuMemsetD32Async(ptr(t), 0, bytes / 4, ctx.stream()), "cuMemsetD32Async");
+        else CudaException.check(CudaDriver.cuMemsetD8Async(ptr(t), (byte) 0, bytes, ctx.stream()), "cuMemsetD8Async");
+    }
+
+    // ---- encoder --------------------------------------------------------------------------------
+
+    @Override
+    public void encoderForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C) {
+        positive("B", B, "T", T, "C", C);
+        long n = (long) B * T * C;
+        dev("out", out, DType.F32, n);
+        dev("tokens", tokens, DType.I32, (long) B * T);
+        dev("wpe", wpe, DType.F32, (long) T * C);
+        int V = rows("wte", wte, C);
+        checkIds("tokens", tokens, (long) B * T, V, false);
+        ctx.kernel(Kernel.ENCODER_FORWARD, blocks(n, 256), 256)
+                .ptr(out).ptr(tokens).ptr(wte).ptr(wpe).i32(B).i32(T).i32(C).i32(V).go();
+    }
+
+    @Override
+    public void encoderBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens, int B, int T, int C) {
+        positive("B", B, "T", T, "C", C);
+        long n = (long) B * T * C;
+        dev("dout", dout, DType.F32, n);
+        dev("tokens", tokens, DType.I32, (long) B * T);
+        dev("dwpe", dwpe, DType.F32, (long) T * C);
+        int V = rows("dwte", dwte, C);
+        ctx.kernel(Kernel.ENCODER_BACKWARD_WTE, blocks(n, 256), 256)
+                .ptr(dwte).ptr(dout).ptr(tokens).i32(B).i32(T).i32(C).i32(V).go();
+        ctx.kernel(Kernel.ENCODER_BACKWARD_WPE, blocks((long) T * C, 256), 256)
+                .ptr(dwpe).ptr(dout).i32(B).i32(T).i32(C).go();
+    }
+
+    // ---- layernorm --------------------------------------------------------------------------------
+
+    @Override
+    public void layernormForward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight, Tensor bias, int N, int C) {
+        positive("N", N, "C", C);
+        long n = (long) N * C;
+        dev("out", out, DType.F32, n);
+        dev("inp", inp, DType.F32, n);
+        dev("weight", weight, DType.F32, C);
+        dev("bias", bias, DType.F32, C);
+        if (mean != null) dev("mean", mean, DType.F32, N);
+        if (rstd != null) dev("rstd", rstd, DType.F32, N);
+        int block = 256, rowsPerBlock = block / 32;
+        ctx.kernel(Kernel.LAYERNORM_FORWARD, blocks(N, rowsPerBlock), block)
+                .ptr(out).ptr(mean).ptr(rstd).ptr(inp).ptr(weight).ptr(bias).i32(N).i32(C).go();
+    }
+
+    @Override
+    public void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
+                                  Tensor mean, Tensor rstd, int N, int C) {
+        positive("N", N, "C", C);
+        long n = (long) N * C;
+        dev("dinp", dinp, DType.F32, n);
+        dev("dout", dout, DType.F32, n);
+        dev("inp", inp, DType.F32, n);
+        dev("dweight", dweight, DType.F32, C);
+        dev("dbias", dbias, DType.F32, C);
+        dev("weight", weight, DType.F32, C);
+        dev("mean", mean, DType.F32, N);
+        dev("rstd", rstd, DType.F32, N);
+        int block = 256, rowsPerBlock = block / 32;
+        long grid = Math.min(blocks(N, rowsPerBlock), 2L * ctx.multiprocessors());
+        long smem = 2L * C * Float.BYTES;
+        if (smem > ctx.maxSharedOptIn()) {
+            throw new IllegalArgumentException("layernormBackward: C = " + C + " needs " + smem
+                    + " bytes of shared memory, the device offers " + ctx.maxSharedOptIn());
+        }
+        ctx.kernel(Kernel.LAYERNORM_BACKWARD, grid, 1, block, 1, (int) smem)
+                .ptr(dinp).ptr(dweight).ptr(dbias).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
+    }
+
+    // ---- matmul (row-major products as column-major cuBLAS calls on the transposes) ---------------
+
+    @Override
+    public void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
+        positive("N", N, "C", C);
+        positive("OC", OC);
+        dev("out", out, DType.F32, (long) N * OC);
+        dev("inp", inp, DType.F32, (long) N * C);
+        dev("weight", weight, DType.F32, (long) OC * C);
+        if (bias != null) dev("bias", bias, DType.F32, OC);
+        // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
+        sgemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, weight.data(), C, inp.data(), C, zero, out.data(), OC, "matmulForward");
+        if (bias != null) {
+            long n = (long) N * OC;
+            ctx.kernel(Kernel.ADD_BIAS, gridStride(n, 256), 256).ptr(out).ptr(bias).i32(N).i32(OC).go();
+        }
+    }
+
+    @Override
+    public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
+                               int N, int C, int OC) {
+        positive("N", N, "C", C);
+        positive("OC", OC);
+        dev("dout", dout, DType.F32, (long) N * OC);
+        dev("inp", inp, DType.F32, (long) N * C);
+        dev("weight", weight, DType.F32, (long) OC * C);
+        dev("dweight", dweight, DType.F32, (long) OC * C);
+        if (dinp != null) {
+            dev("dinp", dinp, DType.F32, (long) N * C);
+            // dinp^T (C,N) += weight^T (C,OC) . dout^T (OC,N)
+            sgemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, weight.data(), C, dout.data(), OC, one, dinp.data(), C, "matmulBackward dinp");
+        }
+        // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC)
+        sgemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, inp.data(), C, dout.data(), OC, one, dweight.data(), C, "matmulBackward dweight");
+        if (dbias != null) {
+            dev("dbias", dbias, DType.F32, OC);
+            ctx.kernel(Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0).ptr(dbias).ptr(dout).i32(N).i32(OC).go();
+        }
+    }
+
+    // ---- attention --------------------------------------------------------------------------------
+
+    @Override
+    public void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        int hs = headSize(C, NH);
+        dev("out", out, DType.F32, (long) B * T * C);
+        dev("att", att, DType.F32, (long) B * NH * T * T);
+        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        scale.set(ValueLayout.JAVA_FLOAT, 0, 1.0f / (float) Math.sqrt(hs));
+        long f = Float.BYTES, tt = (long) T * T;
+        for (int b = 0; b < B; b++) {
+            long q = ptr(qkv) + (long) b * T * 3 * C * f, k = q + C * f;
+            long a = ptr(att) + b * NH * tt * f;
+            // per head: att^T (Tk,Tq) = K (Tk,hs) . Q^T (hs,Tq), scaled; heads hs apart inside a row of 3C
+            sgemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, 3 * C, hs, q, 3 * C, hs, zero, a, T, tt, NH, "attention QK^T");
+        }
+        int rows = B * NH * T;
+        ctx.kernel(Kernel.ATTENTION_SOFTMAX_FORWARD, blocks(rows, 8), 256).ptr(att).i32(B * NH).i32(T).go();
+        for (int b = 0; b < B; b++) {
+            long v = ptr(qkv) + (long) b * T * 3 * C * f + 2L * C * f;
+            long a = ptr(att) + b * NH * tt * f;
+            long o = ptr(out) + (long) b * T * C * f;
+            // per head: out^T (hs,Tq) = V^T (hs,Tk) . att^T (Tk,Tq), written into the head's columns of out
+            sgemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, v, 3 * C, hs, a, T, tt, zero, o, C, hs, NH, "attention att.V");
+        }
+    }
+
+    @Override
+    public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+                                  int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        int hs = headSize(C, NH);
+        dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
+        dev("datt", datt, DType.F32, (long) B * NH * T * T);
+        dev("dout", dout, DType.F32, (long) B * T * C);
+        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        dev("att", att, DType.F32, (long) B * NH * T * T);
+        long f = Float.BYTES, tt = (long) T * T;
+        for (int b = 0; b < B; b++) {
+            long row = (long) b * T * 3 * C * f;
+            long v = ptr(qkv) + row + 2L * C * f, dv = ptr(dqkv) + row + 2L * C * f;
+            long a = ptr(att) + b * NH * tt * f, da = ptr(datt) + b * NH * tt * f;
+            long dO = ptr(dout) + (long) b * T * C * f;
+            // datt (Tq,Tk) = dout (Tq,hs) . V^T  -> column-major datt^T = V . dout^T
+            sgemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, T, tt, NH, "attention datt");
+            // dV (Tk,hs) += att^T . dout  -> column-major dV^T = dout^T . att
+            sgemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, 3 * C, hs, NH, "attention dV");
+        }
+        int rows = B * NH * T;
+        ctx.kernel(Kernel.ATTENTION_SOFTMAX_BACKWARD, blocks(rows, 8), 256)
+                .ptr(datt).ptr(att).i32(B * NH).i32(T).f32(1.0f / (float) Math.sqrt(hs)).go();
+        for (int b = 0; b < B; b++) {
+            long row = (long) b * T * 3 * C * f;
+            long q = ptr(qkv) + row, k = q + C * f;
+            long dq = ptr(dqkv) + row, dk = dq + C * f;
+            long ds = ptr(datt) + b * NH * tt * f;
+            // dQ (Tq,hs) += dS . K  -> column-major dQ^T = K^T . dS^T
+            sgemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, 3 * C, hs, NH, "attention dQ");
+            // dK (Tk,hs) += dS^T . Q  -> column-major dK^T = Q^T . dS
+            sgemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, 3 * C, hs, NH, "attention dK");
+        }
+    }
+
+    /**
+     * Fused (flash-style) causal attention forward: the same {@code out} as {@link #attentionForward} without
+     * writing the (B, NH, T, T) probabilities, plus {@code lse} (B, NH, T), the log-sum-exp of each row's
+     * scaled scores (may be null). Not part of the {@link Backend} contract: training's backward needs
+     * {@code att}; this is for inference prefill and long contexts. Head size at most 256.
+     */
+    public void attentionForwardFused(Tensor out, Tensor lse, Tensor qkv, int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        int hs = headSize(C, NH);
+        if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
+        dev("out", out, DType.F32, (long) B * T * C);
+        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        if (lse != null) dev("lse", lse, DType.F32, (long) B * NH * T);
+        int warps = 4;
+        ctx.kernel(Kernel.ATTENTION_FORWARD_FUSED, blocks(T, warps), NH, B, 32 * warps, 1, warps * hs * Float.BYTES)
+                .ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(C).i32(NH).go();
+    }
+
+    // ---- elementwise ------------------------------------------------------------------------------
+
+    @Override
+    public void geluForward(Tensor out, Tensor inp, int N) {
+        positive("N", N);
+        dev("out", out, DType.F32, N);
+        dev("inp", inp, DType.F32, N);
+        ctx.kernel(Kernel.GELU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(inp).i64(N).go();
+    }
+
+    @Override
+    public void geluBackward(Tensor dinp, Tensor inp, Tensor dout, int N) {
+        positive("N", N);
+        dev("dinp", dinp, DType.F32, N);
+        dev("inp", inp, DType.F32, N);
+        dev("dout", dout, DType.F32, N);
+        ctx.kernel(Kernel.GELU_BACKWARD, gridStride(N, 256), 256).ptr(dinp).ptr(inp).ptr(dout).i64(N).go();
+    }
+
+    @Override
+    public void residualForward(Tensor out, Tensor a, Tensor b, int N) {
+        positive("N", N);
+        dev("out", out, DType.F32, N);
+        dev("a", a, DType.F32, N);
+        dev("b", b, DType.F32, N);
+        ctx.kernel(Kernel.RESIDUAL_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(a).ptr(b).i64(N).go();
+    }
+
+    @Override
+    public void residualBackward(Tensor da, Tensor db, Tensor dout, int N) {
+        positive("N", N);
+        dev("da", da, DType.F32, N);
+        dev("db", db, DType.F32, N);
+        dev("dout", dout, DType.F32, N);
+        ctx.kernel(Kernel.RESIDUAL_BACKWARD, gridStride(N, 256), 256).ptr(da).ptr(db).ptr(dout).i64(N).go();
+    }
+
+    // ---- fused classifier -------------------------------------------------------------------------
+
+    @Override
+    public double classifier(Tensor losses, Tensor dx, Tensor dwte, Tensor x, Tensor wte, Tensor targets,
+                             Tensor scratchLogits, int N, int C, int V, float dlossScale, boolean backward) {
+        positive("N", N, "C", C);
+        positive("V", V);
+        dev("losses", losses, DType.F32, N);
+        dev("x", x, DType.F32, (long) N * C);
+        dev("wte", wte, DType.F32, (long) V * C);
+        dev("targets", targets, DType.I32, N);
+        dev("scratch", scratchLogits, DType.F32, V);
+        if (backward) {
+            dev("dx", dx, DType.F32, (long) N * C);
+            dev("dwte", dwte, DType.F32, (long) V * C);
+        }
+        checkIds("targets", targets, N, V, true);
+        int R = (int) Math.min(N, scratchLogits.numel() / V);
+        long f = Float.BYTES;
+        MemorySegment logits = scratchLogits.data();
+        for (int r0 = 0; r0 < N; r0 += R) {
+            int n = Math.min(R, N - r0);
+            MemorySegment xr = r0 == 0 ? x.data() : seg(ptr(x) + (long) r0 * C * f);
+            // logits^T (V,n) = wte (V,C) . x^T (C,n)
+            sgemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wte.data(), C, xr, C, zero, logits, V, "classifier logits");
+            ctx.kernel(Kernel.CLASSIFIER_SOFTMAX_XENT, n, 1, 512, 1, 0)
+                    .ptr(scratchLogits).ptr(ptr(losses) + r0 * f).ptr(ptr(targets) + r0 * f)
+                    .i32(n).i32(V).f32(dlossScale).i32(backward ? 1 : 0).go();
+            if (backward) {
+                // dx^T (C,n) += wte^T (C,V) . dlogits^T (V,n)
+                sgemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wte.data(), C, logits, V, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f), C, "classifier dx");
+                // dwte^T (C,V) += x^T (C,n) . dlogits (n,V)
+                sgemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, logits, V, one, dwte.data(), C, "classifier dwte");
+            }
+        }
+        return deviceSum(losses, N, false);
+    }
+
+    // ---- optimizer --------------------------------------------------------------------------------
+
+    @Override
+    public double sumSquares(Tensor t) {
+        if (t.isHost()) throw new IllegalArgumentException("sumSquares: " + t + " is host memory; the cuda backend needs device tensors");
+        return deviceSum(t, t.numel(), true);
+    }
+
+    @Override
+    public void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, int step, float gradScale) {
+        long n = params.numel();
+        dev("params", params, DType.F32, n);
+        dev("grads", grads, DType.F32, n);
+        dev("m", m, DType.F32, n);
+        dev("v", v, DType.F32, n);
+        if (step < 1) throw new IllegalArgumentException("adamw: step " + step + " (counts from 1)");
+        float bc1 = (float) (1.0 - Math.pow(beta1, step));
+        float bc2 = (float) (1.0 - Math.pow(beta2, step));
+        ctx.kernel(Kernel.ADAMW_UPDATE, gridStride(n, 256), 256)
+                .ptr(params).ptr(grads).ptr(m).ptr(v).i64(n)
+                .f32(lr).f32(beta1).f32(beta2).f32(bc1).f32(bc2).f32(eps).f32(weightDecay).f32(gradScale).go();
+    }
+
+    // ---- inference --------------------------------------------------------------------------------
+
+    @Override
+    public void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH) {
+        positive("C", C);
+        if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
+        headSize(C, NH);
+        dev("out", out, DType.F32, C);
+        dev("att", att, DType.F32, (long) NH * (pos + 1));
+        dev("q", q, DType.F32, C);
+        dev("kCache", kCache, DType.F32, (long) (pos + 1) * C);
+        dev("vCache", vCache, DType.F32, (long) (pos + 1) * C);
+        ctx.kernel(Kernel.ATTENTION_DECODE, NH, 128)
+                .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(C).i32(NH).go();
+    }
+
+    /**
+     * The {@code k} largest of the first {@code V} logits (a device tensor, e.g. the last position's row),
+     * largest first, into {@code idx} and {@code val}: decoding then samples on the host from k candidates
+     * and copies 2k numbers back instead of V. Not part of the {@link Backend} contract.
+     */
+    public void topK(Tensor logits, int V, int k, int[] idx, float[] val) {
+        positive("V", V);
+        if (k < 1 || k > TOPK_MAX || k > V) throw new IllegalArgumentException("k: must be in [1, min(" + TOPK_MAX + ", V)] but was " + k);
+        if (idx.length < k || val.length < k) throw new IllegalArgumentException("idx/val: need room for " + k + " candidates");
+        dev("logits", logits, DType.F32, V);
+        ctx.kernel(Kernel.TOPK_ROW, 1, 1024).ptr(topIdx).ptr(topVal).ptr(logits).i32(V).i32(k).go();
+        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult, ptr(topIdx), 4L * k, ctx.stream()), "cuMemcpyDtoH(topk)");
+        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult.asSlice(512), ptr(topVal), 4L * k, ctx.stream()), "cuMemcpyDtoH(topk)");
+        ctx.synchronize();
+        for (int i = 0; i < k; i++) {
+            idx[i] = pinnedResult.getAtIndex(ValueLayout.JAVA_INT, i);
+            val[i] = pinnedResult.getAtIndex(ValueLayout.JAVA_FLOAT, 128 + i);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            ctx.synchronize();
+            scratch.close();
+            CudaDriver.cuMemFreeHost(pinnedResult);
+        } finally {
+            ctx.close();
+            hostArena.close();
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------
+
+    /** Sum (or sum of squares) of n floats on the device, in double, in a fixed order; waits for it. */
+    private double deviceSum(Tensor x, long n, boolean square) {
+        if (n == 0) return 0.0;
+        int block = 256;
+        int grid = (int) Math.min(PARTIALS, blocks(n, block));
+        ctx.kernel(Kernel.SUM_PARTIALS, grid, block).ptr(partials).ptr(x).i64(n).i32(square ? 1 : 0).go();
+        ctx.kernel(Kernel.SUM_FINISH, 1, block).ptr(sumResult).ptr(partials).i32(grid).go();
+        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult, ptr(sumResult), 8, ctx.stream()), "cuMemcpyDtoH(sum)");
+        ctx.synchronize();
+        return pinnedResult.get(ValueLayout.JAVA_DOUBLE, 0);
+    }
+
+    /** Operands are the tensors' own segments where possible (no allocation), else {@link #seg} of an offset. */
+    private void sgemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda,
+                       MemorySegment b, int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
+        if (math == GemmMath.FP32) {
+            ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), what);
+        } else {
+            int f32 = Cublas.CUDA_R_32F;
+            ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, f32, lda, b, f32, ldb, beta, c, f32, ldc,
+                    math.computeType(), Cublas.CUBLAS_GEMM_DEFAULT), what);
+        }
+    }
+
+    private void sgemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
+                              long b, int ldb, long strideB, MemorySegment beta, long c, int ldc, long strideC, int batch,
+                              String what) {
+        if (math == GemmMath.FP32) {
+            ctx.checkCublas(Cublas.cublasSgemmStridedBatched(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), lda, strideA,
+                    seg(b), ldb, strideB, beta, seg(c), ldc, strideC, batch), what);
+        } else {
+            int f32 = Cublas.CUDA_R_32F;
+            ctx.checkCublas(Cublas.cublasGemmStridedBatchedEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), f32, lda, strideA,
+                    seg(b), f32, ldb, strideB, beta, seg(c), f32, ldc, strideC, batch, math.computeType(),
+                    Cublas.CUBLAS_GEMM_DEFAULT), what);
+        }
+    }
+
+    private static MemorySegment seg(long devicePtr) {
+        return MemorySegment.ofAddress(devicePtr);
+    }
+
+    private static long ptr(Tensor t) {
+        return t.data().address();
+    }
+
+    private static long blocks(long work, int perBlock) {
+        return Math.max(1, (work + perBlock - 1) / perBlock);
+    }
+
+    /** Grid for grid-stride kernels: enough blocks to fill the GPU, never more than the work. */
+    private long gridStride(long n, int block) {
+        return Math.min(blocks(n, block), 32L * ctx.multiprocessors());
+    }
+
+    private static void positive(String name, int value) {
+        if (value < 1) throw new IllegalArgumentException(name + ": must be >= 1 but was " + value);
+    }
+
+    private static void positive(String n1, int v1, String n2, int v2) {
+        positive(n1, v1);
+        positive(n2, v2);
+    }
+
+    private static void positive(String n1, int v1, String n2, int v2, String n3, int v3) {
+        positive(n1, v1, n2, v2);
+        positive(n3, v3);
+    }
+
+    /**
+     * Refuses ids outside the vocabulary before a kernel indexes with them: a device-side count and one
+     * 4-byte read (so one host synchronisation per encoder/classifier call, at the edges of a step).
+     */
+    private void checkIds(String name, Tensor ids, long n, int V, boolean allowNegative) {
+        long bad = sumResult.data().address();
+        CudaException.check(CudaDriver.cuMemsetD32Async(bad, 0, 1, ctx.stream()), "cuMemsetD32Async");
+        ctx.kernel(Kernel.COUNT_BAD_IDS, gridStride(n, 256), 256).ptr(bad).ptr(ids).i64(n).i32(V).i32(allowNegative ? 1 : 0).go();
+        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult, bad, 4, ctx.stream()), "cuMemcpyDtoH(count)");
+        ctx.synchronize();
+        int count = pinnedResult.get(ValueLayout.JAVA_INT, 0);
+        if (count > 0) {
+            throw new IllegalArgumentException(name + ": " + count + " of " + n + " ids outside the vocabulary [0, " + V + ")"
+                    + (allowNegative ? " (negative targets are allowed: they mark ignored rows)" : ""));
+        }
+    }
+
+    private static int headSize(int C, int NH) {
+        if (NH <= 0 || C % NH != 0) throw new IllegalArgumentException("NH: C = " + C + " is not a multiple of NH = " + NH);
+        return C / NH;
+    }
+
+    /** Rows of a (rows, C) device tensor. */
+    private static int rows(String name, Tensor t, int C) {
+        dev(name, t, DType.F32, C);
+        return (int) (t.numel() / C);
+    }
+
+    private static void dev(String name, Tensor t, DType type, long n) {
+        if (t == null) throw new IllegalArgumentException(name + ": null");
+        if (t.isHost()) throw new IllegalArgumentException(name + ": " + t + " is host memory; the cuda backend computes on device tensors from its newArena()");
+        t.requireAtLeast(name, type, n);
+    }
+}

@@ -1,0 +1,266 @@
+package dev.jgpt.backend.cuda;
+
+import dev.jgpt.bindings.Cublas;
+import dev.jgpt.bindings.CudaDriver;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * One device's primary context, one stream, the kernels module loaded from the fatbin and one cuBLAS
+ * handle. Every call is queued on {@link #stream()}, so kernels, cuBLAS products and copies run in
+ * program order without host synchronisation.
+ *
+ * <p>Threads: a CUDA context is current per OS thread. The context is made current on the thread that
+ * creates it and, on first use, on any other platform thread that calls in ({@link #ensureCurrent()});
+ * virtual threads are refused because their carrier can change between two driver calls. The object is
+ * not thread-safe: use it from one thread at a time (the trainer's thread).
+ */
+public final class CudaContext implements AutoCloseable {
+    private static final int MAX_ARGS = 16;
+
+    private final int device;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment context;
+    private final MemorySegment stream;
+    private final MemorySegment module;
+    private final MemorySegment cublas;
+    private final Map<Kernel, MemorySegment> functions = new EnumMap<>(Kernel.class);
+    private final int maxSharedOptIn;
+    private final int multiprocessors;
+    private final boolean debug;
+    private final ThreadLocal<Boolean> current = ThreadLocal.withInitial(() -> false);
+    private boolean closed;
+
+    // kernel parameters: one 8-byte slot per argument and the void** array pointing at the slots,
+    // reused by every launch (the driver copies the values inside cuLaunchKernel)
+    private final MemorySegment argSlots;
+    private final MemorySegment argPointers;
+    private final Launch launch = new Launch();
+
+    /** Opens device {@code ordinal}; the caller checked {@link CudaProbe#usable()}. */
+    public CudaContext(int ordinal, byte[] fatbin) {
+        this.debug = "1".equals(System.getenv("JGPT_CUDA_DEBUG")) || Boolean.getBoolean("jgpt.cuda.debug");
+        MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+        MemorySegment i = arena.allocate(ValueLayout.JAVA_INT);
+        CudaException.check(CudaDriver.cuDeviceGet(i, ordinal), "cuDeviceGet(" + ordinal + ")");
+        this.device = i.get(ValueLayout.JAVA_INT, 0);
+        CudaException.check(CudaDriver.cuDevicePrimaryCtxRetain(out, device), "cuDevicePrimaryCtxRetain");
+        this.context = out.get(ValueLayout.ADDRESS, 0);
+        try {
+            ensureCurrent();
+            CudaException.check(CudaDriver.cuDeviceGetAttribute(i, CudaDriver.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device), "cuDeviceGetAttribute");
+            this.maxSharedOptIn = i.get(ValueLayout.JAVA_INT, 0);
+            CudaException.check(CudaDriver.cuDeviceGetAttribute(i, CudaDriver.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device), "cuDeviceGetAttribute");
+            this.multiprocessors = i.get(ValueLayout.JAVA_INT, 0);
+
+            CudaException.check(CudaDriver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+            this.stream = out.get(ValueLayout.ADDRESS, 0);
+
+            // the image: 16-byte aligned native memory with a trailing NUL (the same call then also takes PTX text)
+            MemorySegment image = arena.allocate(fatbin.length + 1L, 16);
+            MemorySegment.copy(fatbin, 0, image, ValueLayout.JAVA_BYTE, 0, fatbin.length);
+            int rc = CudaDriver.cuModuleLoadData(out, image);
+            if (rc == CudaDriver.CUDA_ERROR_NO_BINARY_FOR_GPU || rc == CudaDriver.CUDA_ERROR_UNSUPPORTED_PTX_VERSION) {
+                throw new CudaException("cuModuleLoadData: the fatbin has no code this GPU and driver can run ("
+                        + CudaException.describe(rc) + "); it holds sm_80, sm_90a and compute_90 PTX", rc);
+            }
+            CudaException.check(rc, "cuModuleLoadData(kernels.fatbin)");
+            this.module = out.get(ValueLayout.ADDRESS, 0);
+            for (Kernel k : Kernel.values()) {
+                CudaException.check(CudaDriver.cuModuleGetFunction(out, module, arena.allocateFrom(k.symbol())),
+                        "cuModuleGetFunction(" + k.symbol() + ")");
+                functions.put(k, out.get(ValueLayout.ADDRESS, 0));
+            }
+            // layernorm_backward keeps 2*C floats of dynamic shared memory: allow all the device offers
+            for (Kernel k : new Kernel[] {Kernel.LAYERNORM_BACKWARD, Kernel.ATTENTION_FORWARD_FUSED}) {
+                CudaException.check(CudaDriver.cuFuncSetAttribute(functions.get(k),
+                        CudaDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, maxSharedOptIn), "cuFuncSetAttribute");
+            }
+
+            CudaException.checkCublas(Cublas.cublasCreate_v2(out), "cublasCreate");
+            this.cublas = out.get(ValueLayout.ADDRESS, 0);
+            CudaException.checkCublas(Cublas.cublasSetStream_v2(cublas, stream), "cublasSetStream");
+            // the default math mode: tensor-core precision is asked per product (GemmMath), never implied
+            CudaException.checkCublas(Cublas.cublasSetMathMode(cublas, Cublas.CUBLAS_DEFAULT_MATH),
+                    "cublasSetMathMode");
+
+            this.argSlots = arena.allocate((long) MAX_ARGS * 8, 16);
+            this.argPointers = arena.allocate(ValueLayout.ADDRESS, MAX_ARGS);
+            for (int a = 0; a < MAX_ARGS; a++) argPointers.setAtIndex(ValueLayout.ADDRESS, a, argSlots.asSlice(a * 8L, 8));
+        } catch (RuntimeException | Error e) {
+            // releasing the last reference destroys the context with its stream, module and cuBLAS memory
+            CudaDriver.cuDevicePrimaryCtxRelease_v2(device);
+            arena.close();
+            throw e;
+        }
+    }
+
+    public MemorySegment stream() {
+        return stream;
+    }
+
+    public MemorySegment cublas() {
+        return cublas;
+    }
+
+    public int multiprocessors() {
+        return multiprocessors;
+    }
+
+    public int maxSharedOptIn() {
+        return maxSharedOptIn;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    public boolean debug() {
+        return debug;
+    }
+
+    /** Makes the context current on the calling platform thread (once per thread). */
+    public void ensureCurrent() {
+        if (closed) throw new IllegalStateException("the CUDA context was closed");
+        if (current.get()) return;
+        if (Thread.currentThread().isVirtual()) {
+            throw new IllegalStateException("the cuda backend must be called from a platform thread, not a virtual thread");
+        }
+        CudaException.check(CudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        current.set(true);
+    }
+
+    public void synchronize() {
+        ensureCurrent();
+        CudaException.check(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+    }
+
+    /** Starts describing a launch; finish with {@link Launch#go()}. Not reentrant. */
+    public Launch kernel(Kernel k, long gridX, int blockX) {
+        return kernel(k, gridX, 1, blockX, 1, 0);
+    }
+
+    public Launch kernel(Kernel k, long gridX, int gridY, int blockX, int blockY, int sharedBytes) {
+        return kernel(k, gridX, gridY, 1, blockX, blockY, sharedBytes);
+    }
+
+    public Launch kernel(Kernel k, long gridX, int gridY, int gridZ, int blockX, int blockY, int sharedBytes) {
+        ensureCurrent();
+        if (gridX <= 0 || gridX > Integer.MAX_VALUE || gridY <= 0 || gridY > 65535 || gridZ <= 0 || gridZ > 65535) {
+            throw new IllegalArgumentException(k.symbol() + ": grid (" + gridX + ", " + gridY + ", " + gridZ
+                    + ") outside the device's limits");
+        }
+        int threads = blockX * blockY;
+        if (blockX <= 0 || blockY <= 0 || threads > 1024) {
+            throw new IllegalArgumentException(k.symbol() + ": block (" + blockX + ", " + blockY + ") must have 1..1024 threads");
+        }
+        if (k.threadsMultipleOf32() && blockX % 32 != 0) {
+            throw new IllegalArgumentException(k.symbol() + ": blockDim.x " + blockX + " must be a multiple of 32 (warp reductions)");
+        }
+        if (sharedBytes < 0 || sharedBytes > maxSharedOptIn) {
+            throw new IllegalArgumentException(k.symbol() + ": " + sharedBytes + " bytes of shared memory, the device offers "
+                    + maxSharedOptIn);
+        }
+        return launch.start(k, (int) gridX, gridY, gridZ, blockX, blockY, sharedBytes);
+    }
+
+    /** One kernel launch being described: arguments in the order of the kernel's C signature. */
+    public final class Launch {
+        private Kernel kernel;
+        private int gx, gy, gz, bx, by, smem, n;
+        private final char[] kinds = new char[MAX_ARGS];
+
+        private Launch start(Kernel k, int gx, int gy, int gz, int bx, int by, int smem) {
+            this.kernel = k;
+            this.gx = gx;
+            this.gy = gy;
+            this.gz = gz;
+            this.bx = bx;
+            this.by = by;
+            this.smem = smem;
+            this.n = 0;
+            return this;
+        }
+
+        private long slot(char kind) {
+            if (n == MAX_ARGS) throw new IllegalStateException(kernel.symbol() + ": more than " + MAX_ARGS + " arguments");
+            kinds[n] = kind;
+            return 8L * n++;
+        }
+
+        /** A device pointer ({@code float*}, {@code int*}, ...), or null for a null pointer. */
+        public Launch ptr(dev.jgpt.memory.Tensor t) {
+            argSlots.set(ValueLayout.JAVA_LONG, slot('p'), t == null ? 0L : t.data().address());
+            return this;
+        }
+
+        public Launch ptr(long devicePointer) {
+            argSlots.set(ValueLayout.JAVA_LONG, slot('p'), devicePointer);
+            return this;
+        }
+
+        /** A C {@code int}. */
+        public Launch i32(int v) {
+            argSlots.set(ValueLayout.JAVA_INT, slot('i'), v);
+            return this;
+        }
+
+        /** A C {@code long long}. */
+        public Launch i64(long v) {
+            argSlots.set(ValueLayout.JAVA_LONG, slot('l'), v);
+            return this;
+        }
+
+        public Launch f32(float v) {
+            argSlots.set(ValueLayout.JAVA_FLOAT, slot('f'), v);
+            return this;
+        }
+
+        public void go() {
+            if (!argumentsMatch()) {
+                throw new IllegalStateException(kernel.symbol() + ": launched with arguments (" + new String(kinds, 0, n)
+                        + ") but the kernel takes (" + kernel.signature() + ")  [p pointer, i int, l long long, f float]");
+            }
+            int rc = CudaDriver.cuLaunchKernel(functions.get(kernel), gx, gy, gz, bx, by, 1, smem, stream,
+                    argPointers, MemorySegment.NULL);
+            // messages are built only on failure: a launch allocates nothing on the Java heap
+            if (rc != CudaDriver.CUDA_SUCCESS) {
+                CudaException.check(rc, "cuLaunchKernel(" + kernel.symbol() + ", grid " + gx + "x" + gy + "x" + gz
+                        + ", block " + bx + "x" + by + ")");
+            }
+            if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), "kernel " + kernel.symbol());
+        }
+
+        private boolean argumentsMatch() {
+            String sig = kernel.signature();
+            if (sig.length() != n) return false;
+            for (int a = 0; a < n; a++) if (sig.charAt(a) != kinds[a]) return false;
+            return true;
+        }
+    }
+
+    /** Checks a cuBLAS status; in debug mode also synchronises so a failing product is named. */
+    public void checkCublas(int status, String what) {
+        CudaException.checkCublas(status, what);
+        if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), what);
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        try {
+            ensureCurrent();
+            CudaDriver.cuStreamSynchronize(stream);
+            Cublas.cublasDestroy_v2(cublas);
+            CudaDriver.cuModuleUnload(module);
+            CudaDriver.cuStreamDestroy_v2(stream);
+            CudaDriver.cuDevicePrimaryCtxRelease_v2(device);
+        } finally {
+            closed = true;
+            arena.close();
+        }
+    }
+}

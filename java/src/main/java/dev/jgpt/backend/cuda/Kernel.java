@@ -1,0 +1,55 @@
+package dev.jgpt.backend.cuda;
+
+/**
+ * Every kernel of {@code kernels/*.cu} the Java side launches, by its {@code extern "C"} name.
+ * {@code FatbinTest} checks in CI (no GPU) that each one exists in every SASS entry of the fatbin.
+ * {@code threadsMultipleOf32} marks kernels that reduce with whole warps. {@code signature} spells the C
+ * parameter list, one letter per parameter: {@code p} pointer, {@code i} int, {@code l} long long,
+ * {@code f} float. Every launch is checked against it (a wrong argument type would otherwise only give
+ * wrong numbers), and {@code KernelSignatureTest} checks it against the .cu sources in CI.
+ */
+public enum Kernel {
+    ENCODER_FORWARD("encoder_forward", "ppppiiii", false),
+    ENCODER_BACKWARD_WTE("encoder_backward_wte", "pppiiii", false),
+    ENCODER_BACKWARD_WPE("encoder_backward_wpe", "ppiii", false),
+    COUNT_BAD_IDS("count_bad_ids", "pplii", false),
+    LAYERNORM_FORWARD("layernorm_forward", "ppppppii", true),
+    LAYERNORM_BACKWARD("layernorm_backward", "ppppppppii", true),
+    ADD_BIAS("add_bias", "ppii", false),
+    MATMUL_BACKWARD_BIAS("matmul_backward_bias", "ppii", false),
+    ATTENTION_SOFTMAX_FORWARD("attention_softmax_forward", "pii", true),
+    ATTENTION_SOFTMAX_BACKWARD("attention_softmax_backward", "ppiif", true),
+    ATTENTION_FORWARD_FUSED("attention_forward_fused", "pppiiii", true),
+    ATTENTION_DECODE("attention_decode", "pppppiii", true),
+    GELU_FORWARD("gelu_forward", "ppl", false),
+    GELU_BACKWARD("gelu_backward", "pppl", false),
+    RESIDUAL_FORWARD("residual_forward", "pppl", false),
+    RESIDUAL_BACKWARD("residual_backward", "pppl", false),
+    TOPK_ROW("topk_row", "pppii", true),
+    CLASSIFIER_SOFTMAX_XENT("classifier_softmax_xent", "pppiifi", true),
+    ADAMW_UPDATE("adamw_update", "pppplffffffff", false),
+    SUM_PARTIALS("sum_partials", "ppli", true),
+    SUM_FINISH("sum_finish", "ppi", true);
+
+    private final String symbol;
+    private final String signature;
+    private final boolean threadsMultipleOf32;
+
+    Kernel(String symbol, String signature, boolean threadsMultipleOf32) {
+        this.symbol = symbol;
+        this.signature = signature;
+        this.threadsMultipleOf32 = threadsMultipleOf32;
+    }
+
+    public String signature() {
+        return signature;
+    }
+
+    public String symbol() {
+        return symbol;
+    }
+
+    public boolean threadsMultipleOf32() {
+        return threadsMultipleOf32;
+    }
+}

@@ -1,0 +1,352 @@
+/*
+ * A stand-in for libcuda.so.1 and libcublas.so with the same C ABI, host memory standing in for device
+ * memory, and sequential C versions of jgpt's kernels behind cuLaunchKernel. It lets the cuda backend's
+ * Java side (bindings, launch-argument marshalling, cuBLAS transposes/leading dimensions/strides, pointer
+ * offsets, memory handling) run the backend contract tests on a machine without a GPU
+ * (FakeDriverCudaBackendTest). It says nothing about the real kernels (the .cu files in kernels/): those are
+ * re-implemented here, plainly, from the same specification.
+ *
+ * Build: cc -shared -fPIC -O1 -o libfakecuda.so fake_cuda.c -lm
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+typedef struct { char name[96]; } fake_function;
+
+static const char *MAGIC_NAME = "CUDA_SUCCESS";
+
+/* ---- driver ---------------------------------------------------------------------------------- */
+CUresult cuInit(unsigned flags) { (void)flags; return 0; }
+CUresult cuDriverGetVersion(int *v) { *v = 13000; return 0; }
+CUresult cuDeviceGetCount(int *n) { *n = 1; return 0; }
+CUresult cuDeviceGet(int *d, int ordinal) { if (ordinal != 0) return 101; *d = 0; return 0; }
+CUresult cuDeviceGetName(char *name, int len, int dev) { (void)dev; snprintf(name, (size_t)len, "jgpt fake GPU (host memory)"); return 0; }
+CUresult cuDeviceGetAttribute(int *v, int attr, int dev) {
+    (void)dev;
+    switch (attr) {
+        case 75: *v = 9; break;          /* compute capability major */
+        case 76: *v = 0; break;          /* minor */
+        case 16: *v = 4; break;          /* SMs */
+        case 97: *v = 232448; break;     /* max opt-in shared memory per block */
+        default: *v = 1024; break;
+    }
+    return 0;
+}
+CUresult cuDeviceTotalMem_v2(size_t *bytes, int dev) { (void)dev; *bytes = (size_t)1 << 30; return 0; }
+CUresult cuDevicePrimaryCtxRetain(void **ctx, int dev) { (void)dev; *ctx = (void *)0x1000; return 0; }
+CUresult cuDevicePrimaryCtxRelease_v2(int dev) { (void)dev; return 0; }
+CUresult cuCtxSetCurrent(void *ctx) { return ctx == (void *)0x1000 ? 0 : 201; }
+CUresult cuCtxGetCurrent(void **ctx) { *ctx = (void *)0x1000; return 0; }
+CUresult cuCtxSynchronize(void) { return 0; }
+CUresult cuModuleLoadData(void **module, const void *image) {
+    if (*(const uint32_t *)image != 0xBA55ED50u) return 200; /* CUDA_ERROR_INVALID_IMAGE */
+    *module = (void *)0x2000;
+    return 0;
+}
+static int known_kernel(const char *name);
+CUresult cuModuleGetFunction(void **f, void *module, const char *name) {
+    if (module != (void *)0x2000) return 400;
+    if (!known_kernel(name)) return 500; /* CUDA_ERROR_NOT_FOUND */
+    fake_function *fn = calloc(1, sizeof *fn);
+    snprintf(fn->name, sizeof fn->name, "%s", name);
+    *f = fn;
+    return 0;
+}
+CUresult cuModuleUnload(void *module) { (void)module; return 0; }
+CUresult cuFuncSetAttribute(void *f, int attr, int value) { (void)f; (void)attr; (void)value; return 0; }
+CUresult cuFuncGetAttribute(int *v, int attr, void *f) { (void)attr; (void)f; *v = 0; return 0; }
+CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+    void *m = aligned_alloc(256, (bytes + 255) / 256 * 256);
+    if (!m) return 2;
+    memset(m, 0xA5, bytes); /* garbage, like real device memory: the arena must zero it */
+    *p = (CUdeviceptr)(uintptr_t)m;
+    return 0;
+}
+CUresult cuMemFree_v2(CUdeviceptr p) { free((void *)(uintptr_t)p); return 0; }
+CUresult cuMemGetInfo_v2(size_t *free_, size_t *total) { *free_ = (size_t)1 << 29; *total = (size_t)1 << 30; return 0; }
+CUresult cuMemAllocHost_v2(void **p, size_t bytes) { *p = malloc(bytes); return *p ? 0 : 2; }
+CUresult cuMemFreeHost(void *p) { free(p); return 0; }
+CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *s, size_t n) { memcpy((void *)(uintptr_t)d, s, n); return 0; }
+CUresult cuMemcpyDtoH_v2(void *d, CUdeviceptr s, size_t n) { memcpy(d, (void *)(uintptr_t)s, n); return 0; }
+CUresult cuMemcpyDtoD_v2(CUdeviceptr d, CUdeviceptr s, size_t n) { memmove((void *)(uintptr_t)d, (void *)(uintptr_t)s, n); return 0; }
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) { (void)st; return cuMemcpyHtoD_v2(d, s, n); }
+CUresult cuMemcpyDtoHAsync_v2(void *d, CUdeviceptr s, size_t n, void *st) { (void)st; return cuMemcpyDtoH_v2(d, s, n); }
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void *st) { (void)st; return cuMemcpyDtoD_v2(d, s, n); }
+CUresult cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n) { memset((void *)(uintptr_t)d, v, n); return 0; }
+CUresult cuMemsetD32_v2(CUdeviceptr d, unsigned v, size_t n) {
+    uint32_t *p = (uint32_t *)(uintptr_t)d;
+    for (size_t i = 0; i < n; i++) p[i] = v;
+    return 0;
+}
+CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void *st) { (void)st; return cuMemsetD8_v2(d, v, n); }
+CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *st) { (void)st; return cuMemsetD32_v2(d, v, n); }
+CUresult cuStreamCreate(void **s, unsigned flags) { (void)flags; *s = (void *)0x3000; return 0; }
+CUresult cuStreamDestroy_v2(void *s) { (void)s; return 0; }
+CUresult cuStreamSynchronize(void *s) { return s == (void *)0x3000 || s == NULL ? 0 : 400; }
+CUresult cuEventCreate(void **e, unsigned flags) { (void)flags; *e = (void *)0x4000; return 0; }
+CUresult cuEventDestroy_v2(void *e) { (void)e; return 0; }
+CUresult cuEventRecord(void *e, void *s) { (void)e; (void)s; return 0; }
+CUresult cuEventSynchronize(void *e) { (void)e; return 0; }
+CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { (void)a; (void)b; *ms = 0; return 0; }
+CUresult cuGetErrorName(CUresult r, const char **s) { *s = r == 0 ? MAGIC_NAME : "CUDA_ERROR_FAKE"; return 0; }
+CUresult cuGetErrorString(CUresult r, const char **s) { *s = r == 0 ? "no error" : "an error of the fake driver"; return 0; }
+
+/* ---- kernels, sequentially ------------------------------------------------------------------- */
+#define P(i, T) (*(T *)params[i])
+static const char *KERNELS[] = {
+    "encoder_forward", "encoder_backward_wte", "encoder_backward_wpe", "count_bad_ids", "layernorm_forward",
+    "layernorm_backward", "add_bias", "matmul_backward_bias", "attention_softmax_forward",
+    "attention_softmax_backward", "attention_decode", "gelu_forward", "gelu_backward", "residual_forward",
+    "residual_backward", "attention_forward_fused", "topk_row", "classifier_softmax_xent", "adamw_update", "sum_partials", "sum_finish", NULL};
+static int known_kernel(const char *name) {
+    for (int i = 0; KERNELS[i]; i++) if (!strcmp(KERNELS[i], name)) return 1;
+    return 0;
+}
+
+static float gelu(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))); }
+
+CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned smem, void *stream, void **params, void **extra) {
+    (void)by; (void)bz; (void)smem; (void)extra;
+    if (stream != (void *)0x3000) return 400;
+    if (gx == 0 || bx == 0) return 1;
+    const char *k = ((fake_function *)fp)->name;
+    if (!strcmp(k, "encoder_forward")) {
+        float *out = P(0, float *); const int *tok = P(1, int *); const float *wte = P(2, float *), *wpe = P(3, float *);
+        int B = P(4, int), T = P(5, int), C = P(6, int), V = P(7, int);
+        for (long bt = 0; bt < (long)B * T; bt++) for (int c = 0; c < C; c++) {
+            int t = (int)(bt % T), id = tok[bt];
+            out[bt * C + c] = (id >= 0 && id < V) ? wte[(long)id * C + c] + wpe[(long)t * C + c] : NAN;
+        }
+    } else if (!strcmp(k, "encoder_backward_wte")) {
+        float *dwte = P(0, float *); const float *dout = P(1, float *); const int *tok = P(2, int *);
+        int B = P(3, int), T = P(4, int), C = P(5, int), V = P(6, int);
+        for (long bt = 0; bt < (long)B * T; bt++) if (tok[bt] >= 0 && tok[bt] < V)
+            for (int c = 0; c < C; c++) dwte[(long)tok[bt] * C + c] += dout[bt * C + c];
+    } else if (!strcmp(k, "encoder_backward_wpe")) {
+        float *dwpe = P(0, float *); const float *dout = P(1, float *); int B = P(2, int), T = P(3, int), C = P(4, int);
+        for (long i = 0; i < (long)T * C; i++) { float s = 0; for (int b = 0; b < B; b++) s += dout[(long)b * T * C + i]; dwpe[i] += s; }
+    } else if (!strcmp(k, "count_bad_ids")) {
+        int *bad = P(0, int *); const int *ids = P(1, int *); long long n = P(2, long long); int V = P(3, int), neg = P(4, int);
+        for (long long i = 0; i < n; i++) if (ids[i] >= V || (ids[i] < 0 && !neg)) (*bad)++;
+    } else if (!strcmp(k, "layernorm_forward")) {
+        float *out = P(0, float *), *mean = P(1, float *), *rstd = P(2, float *);
+        const float *inp = P(3, float *), *w = P(4, float *), *b = P(5, float *); int N = P(6, int), C = P(7, int);
+        for (int r = 0; r < N; r++) {
+            const float *x = inp + (long)r * C; float m = 0, v = 0;
+            for (int i = 0; i < C; i++) m += x[i];
+            m /= C;
+            for (int i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
+            float s = 1.0f / sqrtf(v / C + 1e-5f);
+            for (int i = 0; i < C; i++) out[(long)r * C + i] = (x[i] - m) * s * w[i] + b[i];
+            if (mean) mean[r] = m;
+            if (rstd) rstd[r] = s;
+        }
+    } else if (!strcmp(k, "layernorm_backward")) {
+        float *dinp = P(0, float *), *dw = P(1, float *), *db = P(2, float *);
+        const float *dout = P(3, float *), *inp = P(4, float *), *w = P(5, float *), *mean = P(6, float *), *rstd = P(7, float *);
+        int N = P(8, int), C = P(9, int);
+        for (int r = 0; r < N; r++) {
+            const float *dy = dout + (long)r * C, *x = inp + (long)r * C; float *dx = dinp + (long)r * C;
+            float a = 0, bb = 0;
+            for (int i = 0; i < C; i++) { float n = (x[i] - mean[r]) * rstd[r], dn = w[i] * dy[i]; a += dn; bb += dn * n; }
+            a /= C; bb /= C;
+            for (int i = 0; i < C; i++) {
+                float n = (x[i] - mean[r]) * rstd[r], dn = w[i] * dy[i];
+                db[i] += dy[i]; dw[i] += n * dy[i]; dx[i] += (dn - a - n * bb) * rstd[r];
+            }
+        }
+    } else if (!strcmp(k, "add_bias")) {
+        float *out = P(0, float *); const float *bias = P(1, float *); int N = P(2, int), OC = P(3, int);
+        for (long i = 0; i < (long)N * OC; i++) out[i] += bias[i % OC];
+    } else if (!strcmp(k, "matmul_backward_bias")) {
+        float *db = P(0, float *); const float *dout = P(1, float *); int N = P(2, int), OC = P(3, int);
+        for (int c = 0; c < OC; c++) { float s = 0; for (int r = 0; r < N; r++) s += dout[(long)r * OC + c]; db[c] += s; }
+    } else if (!strcmp(k, "attention_softmax_forward")) {
+        float *att = P(0, float *); int BNH = P(1, int), T = P(2, int);
+        for (long row = 0; row < (long)BNH * T; row++) {
+            float *a = att + row * T; int t = (int)(row % T); float mx = -INFINITY, s = 0;
+            for (int j = 0; j <= t; j++) mx = fmaxf(mx, a[j]);
+            for (int j = 0; j <= t; j++) { a[j] = expf(a[j] - mx); s += a[j]; }
+            for (int j = 0; j < T; j++) a[j] = j <= t ? a[j] / s : 0.0f;
+        }
+    } else if (!strcmp(k, "attention_softmax_backward")) {
+        float *datt = P(0, float *); const float *att = P(1, float *); int BNH = P(2, int), T = P(3, int); float scale = P(4, float);
+        for (long row = 0; row < (long)BNH * T; row++) {
+            float *d = datt + row * T; const float *a = att + row * T; int t = (int)(row % T); float dot = 0;
+            for (int j = 0; j <= t; j++) dot += a[j] * d[j];
+            for (int j = 0; j < T; j++) d[j] = j <= t ? scale * a[j] * (d[j] - dot) : 0.0f;
+        }
+    } else if (!strcmp(k, "attention_decode")) {
+        float *out = P(0, float *), *att = P(1, float *); const float *q = P(2, float *), *kc = P(3, float *), *vc = P(4, float *);
+        int pos = P(5, int), C = P(6, int), NH = P(7, int), hs = C / NH;
+        for (int h = 0; h < NH; h++) {
+            float *a = att + (long)h * (pos + 1); float mx = -INFINITY, s = 0;
+            for (int t = 0; t <= pos; t++) {
+                float d = 0;
+                for (int i = 0; i < hs; i++) d += q[h * hs + i] * kc[(long)t * C + h * hs + i];
+                a[t] = d / sqrtf((float)hs); mx = fmaxf(mx, a[t]);
+            }
+            for (int t = 0; t <= pos; t++) { a[t] = expf(a[t] - mx); s += a[t]; }
+            for (int t = 0; t <= pos; t++) a[t] /= s;
+            for (int i = 0; i < hs; i++) {
+                float o = 0;
+                for (int t = 0; t <= pos; t++) o += a[t] * vc[(long)t * C + h * hs + i];
+                out[h * hs + i] = o;
+            }
+        }
+    } else if (!strcmp(k, "attention_forward_fused")) {
+        float *out = P(0, float *), *lse = P(1, float *); const float *qkv = P(2, float *);
+        int B = P(3, int), T = P(4, int), C = P(5, int), NH = P(6, int), hs = C / NH;
+        if (gy != (unsigned)NH || gz != (unsigned)B || gx * (bx / 32) < (unsigned)T) return 1;
+        float *s = malloc(sizeof(float) * T);
+        for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) for (int t = 0; t < T; t++) {
+            const float *q = qkv + ((long)b * T + t) * 3 * C + h * hs;
+            float mx = -INFINITY, sum = 0;
+            for (int j = 0; j <= t; j++) {
+                const float *kk = qkv + ((long)b * T + j) * 3 * C + C + h * hs; float d = 0;
+                for (int i = 0; i < hs; i++) d += q[i] * kk[i];
+                s[j] = d / sqrtf((float)hs); mx = fmaxf(mx, s[j]);
+            }
+            for (int j = 0; j <= t; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
+            for (int i = 0; i < hs; i++) {
+                float o = 0;
+                for (int j = 0; j <= t; j++) o += s[j] * qkv[((long)b * T + j) * 3 * C + 2 * C + h * hs + i];
+                out[((long)b * T + t) * C + h * hs + i] = o / sum;
+            }
+            if (lse) lse[((long)b * NH + h) * T + t] = mx + logf(sum);
+        }
+        free(s);
+    } else if (!strcmp(k, "topk_row")) {
+        int *oi = P(0, int *); float *ov = P(1, float *); const float *lg = P(2, float *); int V = P(3, int), K = P(4, int);
+        if (bx & (bx - 1)) return 1;
+        for (int r = 0; r < K; r++) {
+            int bi = -1;
+            for (int j = 0; j < V; j++) {
+                int used = 0;
+                for (int q = 0; q < r; q++) used |= oi[q] == j;
+                if (!used && (bi < 0 || lg[j] > lg[bi])) bi = j;
+            }
+            oi[r] = bi < 0 ? 0 : bi; ov[r] = lg[oi[r]];
+        }
+    } else if (!strcmp(k, "gelu_forward")) {
+        float *out = P(0, float *); const float *inp = P(1, float *); long long n = P(2, long long);
+        for (long long i = 0; i < n; i++) out[i] = gelu(inp[i]);
+    } else if (!strcmp(k, "gelu_backward")) {
+        float *dinp = P(0, float *); const float *inp = P(1, float *), *dout = P(2, float *); long long n = P(3, long long);
+        for (long long i = 0; i < n; i++) {
+            float x = inp[i], th = tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x));
+            float g = 0.5f * (1 + th) + x * 0.5f * (1 - th * th) * 0.7978845608028654f * (1 + 3 * 0.044715f * x * x);
+            dinp[i] += g * dout[i];
+        }
+    } else if (!strcmp(k, "residual_forward")) {
+        float *out = P(0, float *); const float *a = P(1, float *), *b = P(2, float *); long long n = P(3, long long);
+        for (long long i = 0; i < n; i++) out[i] = a[i] + b[i];
+    } else if (!strcmp(k, "residual_backward")) {
+        float *da = P(0, float *), *db = P(1, float *); const float *dout = P(2, float *); long long n = P(3, long long);
+        for (long long i = 0; i < n; i++) { da[i] += dout[i]; db[i] += dout[i]; }
+    } else if (!strcmp(k, "classifier_softmax_xent")) {
+        float *lg = P(0, float *), *losses = P(1, float *); const int *tg = P(2, int *);
+        int R = P(3, int), V = P(4, int); float ds = P(5, float); int bw = P(6, int);
+        if ((int)gx != R) return 1;
+        for (int r = 0; r < R; r++) {
+            float *x = lg + (long)r * V; int t = tg[r];
+            if (t < 0 || t >= V) { losses[r] = t < 0 ? 0.0f : NAN; if (bw) memset(x, 0, sizeof(float) * V); continue; }
+            float mx = -INFINITY, s = 0;
+            for (int j = 0; j < V; j++) mx = fmaxf(mx, x[j]);
+            for (int j = 0; j < V; j++) s += expf(x[j] - mx);
+            losses[r] = mx + logf(s) - x[t];
+            if (bw) for (int j = 0; j < V; j++) x[j] = (expf(x[j] - mx) / s - (j == t ? 1.0f : 0.0f)) * ds;
+        }
+    } else if (!strcmp(k, "adamw_update")) {
+        float *p = P(0, float *); const float *g = P(1, float *); float *m = P(2, float *), *v = P(3, float *);
+        long long n = P(4, long long);
+        float lr = P(5, float), b1 = P(6, float), b2 = P(7, float), c1 = P(8, float), c2 = P(9, float);
+        float eps = P(10, float), wd = P(11, float), gs = P(12, float);
+        for (long long i = 0; i < n; i++) {
+            float gi = g[i] * gs;
+            m[i] = b1 * m[i] + (1 - b1) * gi;
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+            p[i] -= lr * ((m[i] / c1) / (sqrtf(v[i] / c2) + eps) + wd * p[i]);
+        }
+    } else if (!strcmp(k, "sum_partials")) {
+        double *part = P(0, double *); const float *x = P(1, float *); long long n = P(2, long long); int sq = P(3, int);
+        double s = 0;
+        for (long long i = 0; i < n; i++) s += sq ? (double)x[i] * x[i] : x[i];
+        for (unsigned b = 0; b < gx; b++) part[b] = b == 0 ? s : 0.0;
+    } else if (!strcmp(k, "sum_finish")) {
+        double *out = P(0, double *); const double *part = P(1, double *); int n = P(2, int);
+        double s = 0;
+        for (int i = 0; i < n; i++) s += part[i];
+        out[0] = s;
+    } else {
+        return 500;
+    }
+    return 0;
+}
+
+/* ---- cuBLAS (column-major, host pointer mode) -------------------------------------------------- */
+int cublasCreate_v2(void **h) { *h = (void *)0x5000; return 0; }
+int cublasDestroy_v2(void *h) { (void)h; return 0; }
+int cublasGetVersion_v2(void *h, int *v) { (void)h; *v = 130000; return 0; }
+int cublasSetStream_v2(void *h, void *s) { (void)h; return s == (void *)0x3000 ? 0 : 7; }
+int cublasSetMathMode(void *h, int mode) { (void)h; return mode == 0 || mode == 3 ? 0 : 7; }
+int cublasSetWorkspace_v2(void *h, void *ws, size_t n) { (void)h; (void)ws; (void)n; return 0; }
+
+static int gemm(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc) {
+    if (m < 0 || n < 0 || k < 0 || lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) return 7; /* INVALID_VALUE */
+    for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) {
+        double s = 0;
+        for (int p = 0; p < k; p++) {
+            float a = ta ? A[p + (long)i * lda] : A[i + (long)p * lda];
+            float b = tb ? B[j + (long)p * ldb] : B[p + (long)j * ldb];
+            s += (double)a * b;
+        }
+        float *c = &C[i + (long)j * ldc];
+        *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
+    }
+    return 0;
+}
+
+int cublasSgemm_v2(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int lda,
+                   const float *B, int ldb, const float *beta, float *C, int ldc) {
+    (void)h;
+    return gemm(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+}
+
+int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int lda,
+                              long long sA, const float *B, int ldb, long long sB, const float *beta, float *C, int ldc,
+                              long long sC, int batch) {
+    (void)h;
+    for (int b = 0; b < batch; b++) {
+        int rc = gemm(ta, tb, m, n, k, *alpha, A + b * sA, lda, B + b * sB, ldb, *beta, C + b * sC, ldc);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* fp32 storage only (CUDA_R_32F = 0); the compute type (fp32, TF32, bf16) is accepted and computed in fp32 */
+static int compute_ok(int ct) { return ct == 68 || ct == 77 || ct == 75; }
+int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int at, int lda,
+                 const float *B, int bt, int ldb, const float *beta, float *C, int ct, int ldc, int compute, int algo) {
+    (void)h;
+    if (at || bt || ct || !compute_ok(compute) || algo != -1) return 15;
+    return gemm(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+}
+int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int at,
+                               int lda, long long sA, const float *B, int bt, int ldb, long long sB, const float *beta,
+                               float *C, int ct, int ldc, long long sC, int batch, int compute, int algo) {
+    (void)h;
+    if (at || bt || ct || !compute_ok(compute) || algo != -1) return 15;
+    for (int b = 0; b < batch; b++) {
+        int rc = gemm(ta, tb, m, n, k, *alpha, A + b * sA, lda, B + b * sB, ldb, *beta, C + b * sC, ldc);
+        if (rc) return rc;
+    }
+    return 0;
+}

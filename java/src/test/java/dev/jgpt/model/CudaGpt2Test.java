@@ -1,0 +1,72 @@
+package dev.jgpt.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.cpu.CpuBackend;
+import dev.jgpt.backend.cuda.CudaBackend;
+import dev.jgpt.backend.cuda.CudaProbe;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The whole model on {@code cuda}: the model contract (finite differences, overfitting, inference) and a
+ * 50-step {@code small} training run whose loss curve must track {@code cpu}'s step by step. Skipped,
+ * with the reason, where no GPU is usable.
+ */
+class CudaGpt2Test extends Gpt2ContractTest {
+    @BeforeAll
+    static void requireGpu() {
+        dev.jgpt.backend.cuda.CudaTestSupport.requireGpu();
+    }
+
+    @Override
+    protected Backend newBackend() {
+        return CudaBackend.open();
+    }
+
+    /** Relative difference allowed between the cpu and cuda losses at any of the 50 steps (fp32, TF32 off). */
+    static final double CURVE_TOLERANCE = 1e-2;
+
+    @Test
+    void smallTrainingRunTracksTheCpuLossCurveFor50Steps() {
+        String cpuWhy = CpuBackend.unavailableReason();
+        assumeTrue(cpuWhy == null, () -> "skipped, cpu backend unavailable: " + cpuWhy);
+        GptConfig cfg = GptConfig.preset("small", 512);
+        int B = 4, T = 64, steps = 50;
+        float[] cpu = curve(new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors())), cfg, B, T, steps);
+        float[] gpu = curve(CudaBackend.open(), cfg, B, T, steps);
+        for (int s = 0; s < steps; s++) {
+            System.out.printf("step %2d cpu %.5f cuda %.5f%n", s, cpu[s], gpu[s]);
+            assertThat((double) gpu[s]).as("loss at step " + s)
+                    .isCloseTo(cpu[s], org.assertj.core.data.Offset.offset(CURVE_TOLERANCE * Math.abs(cpu[s])));
+        }
+        assertThat(cpu[steps - 1]).isLessThan(cpu[0]);
+    }
+
+    static float[] curve(Backend backend, GptConfig cfg, int B, int T, int steps) {
+        float[] losses = new float[steps];
+        try (backend; Gpt2 model = new Gpt2(backend, cfg, B, T)) {
+            model.initWeights(7);
+            Random rnd = new Random(11);
+            int[] tokens = new int[B * T], targets = new int[B * T];
+            for (int s = 0; s < steps; s++) {
+                // a learnable stream: each sequence counts up from a random start, modulo the vocabulary
+                for (int b = 0; b < B; b++) {
+                    int start = rnd.nextInt(cfg.vocabSize());
+                    for (int t = 0; t < T; t++) {
+                        tokens[b * T + t] = (start + t) % cfg.vocabSize();
+                        targets[b * T + t] = (start + t + 1) % cfg.vocabSize();
+                    }
+                }
+                model.zeroGrad();
+                losses[s] = model.forwardBackward(tokens, targets, B, T);
+                double norm = model.gradNorm();
+                model.adamwStep(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+            }
+        }
+        return losses;
+    }
+}

@@ -1,0 +1,138 @@
+// Causal self-attention, the cuBLAS way (as llm.c's first CUDA version): the two products per
+// head (Q K^T and att V) are strided-batched cuBLAS calls made from Java straight on the packed
+// qkv buffer (lda = 3C, stride between heads = hs), and these kernels do the softmax parts.
+// att rows hold the scaled scores already (the 1/sqrt(hs) is cuBLAS's alpha).
+#include "common.cuh"
+
+// In place over att (BNH*T rows of T): causal softmax of row (bnh, t) over columns 0..t, zeros
+// above the diagonal. One warp per row.
+extern "C" __global__ void attention_softmax_forward(float* att, int BNH, int T) {
+    const int lane = threadIdx.x % JG_WARP;
+    const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= (long long)BNH * T) return;
+    const int t = (int)(row % T);
+    float* a = att + row * T;
+    float mx = -CUDART_INF_F;
+    for (int j = lane; j <= t; j += JG_WARP) mx = fmaxf(mx, a[j]);
+    mx = jg_warp_max(mx);
+    float s = 0.0f;
+    for (int j = lane; j <= t; j += JG_WARP) {
+        const float e = expf(a[j] - mx);
+        a[j] = e;
+        s += e;
+    }
+    const float inv = 1.0f / jg_warp_sum(s);
+    for (int j = lane; j < T; j += JG_WARP) a[j] = j <= t ? a[j] * inv : 0.0f;
+}
+
+// In place over datt: datt[j] = scale * att[j] * (datt[j] - sum_k att[k] datt[k]) for j <= t, else 0.
+// The result is d(QK^T) with the softmax's scale folded in, ready for the dQ and dK products.
+extern "C" __global__ void attention_softmax_backward(float* datt, const float* att, int BNH, int T, float scale) {
+    const int lane = threadIdx.x % JG_WARP;
+    const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= (long long)BNH * T) return;
+    const int t = (int)(row % T);
+    float* d = datt + row * T;
+    const float* a = att + row * T;
+    float dot = 0.0f;
+    for (int j = lane; j <= t; j += JG_WARP) dot += a[j] * d[j];
+    dot = jg_warp_sum(dot);
+    for (int j = lane; j < T; j += JG_WARP) d[j] = j <= t ? scale * a[j] * (d[j] - dot) : 0.0f;
+}
+
+// Inference: one new token at position pos attends over the KV cache (maxT, C) rows 0..pos.
+// One block per head; att (NH, pos+1) receives the probabilities (head-major), out (C) the mix.
+extern "C" __global__ void attention_decode(float* out, float* att, const float* q, const float* kcache,
+                                            const float* vcache, int pos, int C, int NH) {
+    const int h = blockIdx.x;
+    const int hs = C / NH;
+    const float scale = 1.0f / sqrtf((float)hs);
+    const float* qh = q + (long long)h * hs;
+    float* ah = att + (long long)h * (pos + 1);
+    float mx = -CUDART_INF_F;
+    for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
+        const float* k = kcache + (long long)t * C + (long long)h * hs;
+        float s = 0.0f;
+        for (int i = 0; i < hs; i++) s += qh[i] * k[i];
+        s *= scale;
+        ah[t] = s;
+        mx = fmaxf(mx, s);
+    }
+    mx = jg_block_max(mx);
+    float sum = 0.0f;
+    for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
+        const float e = expf(ah[t] - mx);
+        ah[t] = e;
+        sum += e;
+    }
+    const float inv = 1.0f / jg_block_sum(sum);
+    for (int t = threadIdx.x; t <= pos; t += blockDim.x) ah[t] *= inv;
+    __syncthreads();
+    for (int i = threadIdx.x; i < hs; i += blockDim.x) {
+        float s = 0.0f;
+        for (int t = 0; t <= pos; t++) s += ah[t] * vcache[(long long)t * C + (long long)h * hs + i];
+        out[(long long)h * hs + i] = s;
+    }
+}
+
+// Fused causal attention forward, flash-style: never writes the (T, T) scores. One warp per query row
+// t of head h of sequence b: the lanes take 32 keys at a time (one dot product each, q read from shared
+// memory), update the running max m and denominator l with the online-softmax rescaling, then add the
+// 32 values into the output accumulator, whose hs channels are spread over the lanes (hs <= 256).
+// Writes out (B,T,C) like attention_forward and lse (B,NH,T) = logsumexp of the scaled scores (may be
+// null), which a fused backward would need. grid (ceil(T / warps), NH, B); dynamic shared memory
+// warps * hs floats. Not used by the training contract (its backward needs the att matrix).
+#define JG_FA_MAX_PER_LANE 8
+extern "C" __global__ void attention_forward_fused(float* out, float* lse, const float* qkv, int B, int T, int C, int NH) {
+    extern __shared__ float jg_fa_q[];
+    const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
+    const int h = blockIdx.y, b = blockIdx.z;
+    const int t = blockIdx.x * warps + warp;
+    const int hs = C / NH;
+    if (t >= T || b >= B) return;  // whole warps leave; no block-wide barrier follows
+    const long long C3 = 3LL * C;
+    const float* base = qkv + (long long)b * T * C3;
+    float* q = jg_fa_q + warp * hs;
+    const float scale = 1.0f / sqrtf((float)hs);
+    for (int i = lane; i < hs; i += JG_WARP) q[i] = base[(long long)t * C3 + h * hs + i] * scale;
+    __syncwarp();
+    float m = -CUDART_INF_F, l = 0.0f;
+    float acc[JG_FA_MAX_PER_LANE];
+#pragma unroll
+    for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) acc[r] = 0.0f;
+    for (int j0 = 0; j0 <= t; j0 += JG_WARP) {
+        const int j = j0 + lane;
+        float s = -CUDART_INF_F;
+        if (j <= t) {
+            const float* k = base + (long long)j * C3 + C + h * hs;
+            float d = 0.0f;
+            for (int i = 0; i < hs; i++) d += q[i] * k[i];
+            s = d;
+        }
+        const float mnew = fmaxf(m, jg_warp_max(s));  // finite: key j0 <= t is always valid
+        const float p = j <= t ? expf(s - mnew) : 0.0f;
+        const float corr = expf(m - mnew);             // 0 on the first chunk (m = -inf)
+        l = l * corr + jg_warp_sum(p);
+#pragma unroll
+        for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) acc[r] *= corr;
+        const int nkeys = min(JG_WARP, t - j0 + 1);
+        for (int kk = 0; kk < nkeys; kk++) {
+            const float pk = __shfl_sync(0xffffffffu, p, kk);
+            const float* v = base + (long long)(j0 + kk) * C3 + 2LL * C + h * hs;
+#pragma unroll
+            for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
+                const int i = lane + JG_WARP * r;
+                if (i < hs) acc[r] += pk * v[i];
+            }
+        }
+        m = mnew;
+    }
+    float* o = out + ((long long)b * T + t) * C + (long long)h * hs;
+    const float inv = 1.0f / l;
+#pragma unroll
+    for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
+        const int i = lane + JG_WARP * r;
+        if (i < hs) o[i] = acc[r] * inv;
+    }
+    if (lse != nullptr && lane == 0) lse[((long long)b * NH + h) * T + t] = m + logf(l);
+}

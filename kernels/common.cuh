@@ -1,0 +1,71 @@
+// Shared helpers for jgpt's CUDA kernels. Every kernels/*.cu includes this file; CMake compiles
+// all of them as one translation unit into one fatbin, so everything here is header-safe.
+//
+// Conventions (match dev.jgpt.backend.Backend): fp32, row-major, contiguous. Forward kernels
+// overwrite their outputs, backward kernels accumulate (+=) into gradients. Kernels that reduce
+// with warps need blockDim.x to be a multiple of 32 (at most 1024); the Java side checks every
+// launch configuration before it launches (dev.jgpt.backend.cuda.Kernels).
+#pragma once
+#include <cuda_runtime.h>
+#include <math_constants.h>
+
+#define JG_WARP 32
+
+__device__ __forceinline__ float jg_warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float jg_warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+__device__ __forceinline__ double jg_warp_sum_d(double v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Block-wide reductions: every thread of the block must call them (no early return before),
+// and every thread gets the result. The leading __syncthreads makes back-to-back calls safe.
+__device__ __forceinline__ float jg_block_sum(float v) {
+    __shared__ float partial[32];
+    const int lane = threadIdx.x % JG_WARP, warp = threadIdx.x / JG_WARP, warps = blockDim.x / JG_WARP;
+    v = jg_warp_sum(v);
+    __syncthreads();
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    v = lane < warps ? partial[lane] : 0.0f;
+    return jg_warp_sum(v);
+}
+
+__device__ __forceinline__ float jg_block_max(float v) {
+    __shared__ float partial[32];
+    const int lane = threadIdx.x % JG_WARP, warp = threadIdx.x / JG_WARP, warps = blockDim.x / JG_WARP;
+    v = jg_warp_max(v);
+    __syncthreads();
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    v = lane < warps ? partial[lane] : -CUDART_INF_F;
+    return jg_warp_max(v);
+}
+
+__device__ __forceinline__ double jg_block_sum_d(double v) {
+    __shared__ double partial[32];
+    const int lane = threadIdx.x % JG_WARP, warp = threadIdx.x / JG_WARP, warps = blockDim.x / JG_WARP;
+    v = jg_warp_sum_d(v);
+    __syncthreads();
+    if (lane == 0) partial[warp] = v;
+    __syncthreads();
+    v = lane < warps ? partial[lane] : 0.0;
+    return jg_warp_sum_d(v);
+}
+
+// Global index of this thread in a 1-D launch, in 64 bits (grids may exceed 2^31 threads).
+__device__ __forceinline__ long long jg_global_index() {
+    return (long long)blockIdx.x * blockDim.x + threadIdx.x;
+}
+
+__device__ __forceinline__ long long jg_global_stride() {
+    return (long long)gridDim.x * blockDim.x;
+}

@@ -1,0 +1,38 @@
+// GELU (tanh approximation) and the residual add, forward and backward. Grid-stride loops, so any
+// grid size is correct; the Java side picks about 4 blocks per SM worth of threads.
+#include "common.cuh"
+
+#define JG_GELU_SCALE 0.7978845608028654f  // sqrt(2/pi)
+
+extern "C" __global__ void gelu_forward(float* out, const float* inp, long long n) {
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
+        const float x = inp[i];
+        const float cube = 0.044715f * x * x * x;
+        out[i] = 0.5f * x * (1.0f + tanhf(JG_GELU_SCALE * (x + cube)));
+    }
+}
+
+// dinp += gelu'(inp) * dout. sech^2 as 1 - tanh^2 (cosh would overflow for large |x|).
+extern "C" __global__ void gelu_backward(float* dinp, const float* inp, const float* dout, long long n) {
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
+        const float x = inp[i];
+        const float cube = 0.044715f * x * x * x;
+        const float th = tanhf(JG_GELU_SCALE * (x + cube));
+        const float sech2 = 1.0f - th * th;
+        const float local = 0.5f * (1.0f + th) + x * 0.5f * sech2 * JG_GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += local * dout[i];
+    }
+}
+
+extern "C" __global__ void residual_forward(float* out, const float* a, const float* b, long long n) {
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) out[i] = a[i] + b[i];
+}
+
+// da += dout; db += dout (in this order, so da == db adds twice, as the reference does).
+extern "C" __global__ void residual_backward(float* da, float* db, const float* dout, long long n) {
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
+        const float d = dout[i];
+        da[i] += d;
+        db[i] += d;
+    }
+}

@@ -1,0 +1,91 @@
+// LayerNorm (eps 1e-5) forward and backward, and residual + layernorm fused. One warp per row:
+// rows of GPT-2 (C = 768..1600) are short enough that a warp streams them from L2/L1 twice.
+#include "common.cuh"
+
+#define JG_LN_EPS 1e-5f
+
+__device__ __forceinline__ void jg_layernorm_row(float* out, float* mean, float* rstd, const float* x,
+                                                 const float* weight, const float* bias, int row, int C, int lane) {
+    float s = 0.0f;
+    for (int i = lane; i < C; i += JG_WARP) s += x[i];
+    const float m = jg_warp_sum(s) / C;
+    float v = 0.0f;
+    for (int i = lane; i < C; i += JG_WARP) {
+        const float d = x[i] - m;
+        v += d * d;
+    }
+    const float r = 1.0f / sqrtf(jg_warp_sum(v) / C + JG_LN_EPS);
+    for (int i = lane; i < C; i += JG_WARP) out[i] = (x[i] - m) * r * weight[i] + bias[i];
+    if (lane == 0) {
+        if (mean != nullptr) mean[row] = m;
+        if (rstd != nullptr) rstd[row] = r;
+    }
+}
+
+// out, inp (N,C); mean, rstd (N) may be null (inference). blockDim.x: multiple of 32.
+extern "C" __global__ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
+                                             const float* weight, const float* bias, int N, int C) {
+    const int lane = threadIdx.x % JG_WARP;
+    const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= N) return;
+    const long long off = (long long)row * C;
+    jg_layernorm_row(out + off, mean, rstd, inp + off, weight, bias, row, C, lane);
+}
+
+// residual = inp1 + inp2, then out = layernorm(residual): one read of each input instead of three.
+extern "C" __global__ void fused_residual_layernorm_forward(float* residual, float* out, float* mean, float* rstd,
+                                                            const float* inp1, const float* inp2,
+                                                            const float* weight, const float* bias, int N, int C) {
+    const int lane = threadIdx.x % JG_WARP;
+    const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= N) return;
+    const long long off = (long long)row * C;
+    for (int i = lane; i < C; i += JG_WARP) residual[off + i] = inp1[off + i] + inp2[off + i];
+    __syncwarp();
+    jg_layernorm_row(out + off, mean, rstd, residual + off, weight, bias, row, C, lane);
+}
+
+// dinp += ..., dweight += ..., dbias += ...  Each block owns a stripe of rows (one warp per row at a
+// time) and sums dweight/dbias for its rows in shared memory (2*C floats of dynamic shared memory),
+// then adds them to global memory once per block.
+extern "C" __global__ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
+                                              const float* inp, const float* weight, const float* mean,
+                                              const float* rstd, int N, int C) {
+    extern __shared__ float jg_ln_shared[];
+    float* sdbias = jg_ln_shared;
+    float* sdweight = jg_ln_shared + C;
+    for (int i = threadIdx.x; i < C; i += blockDim.x) {
+        sdbias[i] = 0.0f;
+        sdweight[i] = 0.0f;
+    }
+    __syncthreads();
+    const int lane = threadIdx.x % JG_WARP, warps = blockDim.x / JG_WARP;
+    for (int row = blockIdx.x * warps + threadIdx.x / JG_WARP; row < N; row += gridDim.x * warps) {
+        const long long off = (long long)row * C;
+        const float* dy = dout + off;
+        const float* x = inp + off;
+        float* dx = dinp + off;
+        const float m = mean[row], r = rstd[row];
+        float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
+        for (int i = lane; i < C; i += JG_WARP) {
+            const float n = (x[i] - m) * r;
+            const float dn = weight[i] * dy[i];
+            dnorm_mean += dn;
+            dnorm_norm_mean += dn * n;
+        }
+        dnorm_mean = jg_warp_sum(dnorm_mean) / C;
+        dnorm_norm_mean = jg_warp_sum(dnorm_norm_mean) / C;
+        for (int i = lane; i < C; i += JG_WARP) {
+            const float n = (x[i] - m) * r;
+            const float dn = weight[i] * dy[i];
+            atomicAdd(&sdbias[i], dy[i]);
+            atomicAdd(&sdweight[i], n * dy[i]);
+            dx[i] += (dn - dnorm_mean - n * dnorm_norm_mean) * r;
+        }
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < C; i += blockDim.x) {
+        atomicAdd(&dbias[i], sdbias[i]);
+        atomicAdd(&dweight[i], sdweight[i]);
+    }
+}
