@@ -45,7 +45,11 @@ public final class TokenizerCommand implements Runnable {
         return BpeTokenizer.load(file);
     }
 
+    /** Tests set this to capture output; otherwise commands write to a buffered stream on file descriptor 1. */
+    static PrintStream stdoutOverride;
+
     static PrintStream stdout() {
+        if (stdoutOverride != null) return stdoutOverride;
         return new PrintStream(new BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16),
                 false, StandardCharsets.UTF_8);
     }
@@ -186,7 +190,7 @@ public final class TokenizerCommand implements Runnable {
         public Integer call() throws IOException {
             BpeTokenizer t = loadTokenizer(tokenizer);
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
-            OutputStream out = new BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16);
+            OutputStream out = stdout();
             int lineNo = 0;
             for (String line; (line = in.readLine()) != null; ) {
                 lineNo++;
