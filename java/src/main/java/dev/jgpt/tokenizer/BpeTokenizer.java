@@ -1,7 +1,6 @@
 package dev.jgpt.tokenizer;
 
 import dev.jgpt.JgptException;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,8 +18,8 @@ import java.util.OptionalInt;
  * pieces, and each piece is encoded by applying merges in rank order, starting from one token per
  * byte. Decoding concatenates token bytes, so it is lossless for every byte sequence.
  *
- * <p>Immutable and thread-safe: per-thread scratch space and a per-thread cache of frequent pieces
- * make {@link #encode} allocation-light and fast. Load with {@link #load}, train with
+ * <p>Immutable and thread-safe: pooled scratch space, each with a cache of frequent pieces, makes
+ * {@link #encode} allocation-light and fast. Load with {@link #load}, train with
  * {@link BpeTrainer}, write with {@link #save}.
  */
 public final class BpeTokenizer implements Tokenizer {
@@ -54,7 +53,11 @@ public final class BpeTokenizer implements Tokenizer {
     private final Map<String, Integer> addedIds = new HashMap<>();
     private final Map<String, Integer> modelIds = new HashMap<>();
     private final SpecialTokenMatcher specials;
-    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    /**
+     * Working memory for encode calls in flight: taken for one call, then given back. A pool rather
+     * than a ThreadLocal, so a server on virtual threads does not build a cache per request.
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Scratch> scratchPool = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
      * @param vocab     the model's tokens as byte-level strings, indexed by id (null for ids that are
@@ -146,8 +149,22 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text) {
-        Scratch s = scratch.get();
+        Scratch s = takeScratch();
+        try {
+            return encodeWith(text, s);
+        } finally {
+            scratchPool.offer(s);
+        }
+    }
+
+    private Scratch takeScratch() {
+        Scratch s = scratchPool.poll();
+        if (s == null) s = new Scratch();
         s.out.clear();
+        return s;
+    }
+
+    private int[] encodeWith(String text, Scratch s) {
         if (specials.isEmpty()) {
             encodeSegment(text, s);
         } else {
@@ -165,10 +182,13 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public int[] encodeOrdinary(String text) {
-        Scratch s = scratch.get();
-        s.out.clear();
-        encodeSegment(text, s);
-        return s.out.toArray();
+        Scratch s = takeScratch();
+        try {
+            encodeSegment(text, s);
+            return s.out.toArray();
+        } finally {
+            scratchPool.offer(s);
+        }
     }
 
     /**
@@ -176,10 +196,13 @@ public final class BpeTokenizer implements Tokenizer {
      * {@code decodeBytes(encodeBytes(b))} equals b for every byte array.
      */
     public int[] encodeBytes(byte[] bytes) {
-        Scratch s = scratch.get();
-        s.out.clear();
-        encodeUtf8(bytes, 0, bytes.length, s);
-        return s.out.toArray();
+        Scratch s = takeScratch();
+        try {
+            encodeUtf8(bytes, 0, bytes.length, s);
+            return s.out.toArray();
+        } finally {
+            scratchPool.offer(s);
+        }
     }
 
     @Override
@@ -426,7 +449,7 @@ public final class BpeTokenizer implements Tokenizer {
         for (int i = 0; i >= 0; i = next[i]) s.out.add(sym[i]);
     }
 
-    /** Per-thread working memory: output ids, piece ends, symbol arrays and the piece cache. */
+    /** Working memory of one encode call: output ids, piece ends, symbol arrays and the piece cache. */
     private static final class Scratch {
         static final int CACHE_SIZE = 1 << 16;
         static final int CACHE_MASK = CACHE_SIZE - 1;
@@ -449,11 +472,5 @@ public final class BpeTokenizer implements Tokenizer {
         StringBuilder sb = new StringBuilder();
         for (int id : ids) sb.append(sb.isEmpty() ? "" : " ").append(tokenString(id));
         return sb.toString();
-    }
-
-    static byte[] concat(List<byte[]> parts) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        for (byte[] p : parts) o.writeBytes(p);
-        return o.toByteArray();
     }
 }
