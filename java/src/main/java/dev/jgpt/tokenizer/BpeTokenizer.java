@@ -343,6 +343,10 @@ public final class BpeTokenizer implements Tokenizer {
             else if (unkId >= 0) s.out.add(unkId);
             return;
         }
+        if (len <= 7) {
+            encodeShortPiece(b, from, to, s);
+            return;
+        }
         if (len <= MAX_CACHED_PIECE) {
             int h = PieceCounter.hash(b, from, to);
             int slot = h & Scratch.CACHE_MASK;
@@ -361,6 +365,51 @@ public final class BpeTokenizer implements Tokenizer {
             return;
         }
         bpe(b, from, to, s);
+    }
+
+    /**
+     * Pieces of 2..7 bytes (most of them in real text) are cached in flat primitive arrays: the bytes
+     * and the length packed into one long key, the result one int: a token id, or where a run of ids
+     * starts in a pool. Two array reads per hit, no pointer chasing.
+     */
+    private void encodeShortPiece(byte[] b, int from, int to, Scratch s) {
+        long key = to - from;
+        for (int i = from, shift = 8; i < to; i++, shift += 8) key |= (b[i] & 0xFFL) << shift;
+        long[] keys = s.shortKeys;
+        int mask = keys.length - 1;
+        long h = key * 0x9E3779B97F4A7C15L;
+        int slot = (int) (h >>> 40) & mask;
+        while (true) {
+            long k = keys[slot];
+            if (k == key) {
+                int v = s.shortValues[slot];
+                if (v >= 0) {
+                    s.out.add(v);
+                } else {
+                    int at = -v - 1;
+                    s.out.addAll(s.shortPool, at + 1, at + 1 + s.shortPool[at]);
+                }
+                return;
+            }
+            if (k == 0) break;
+            slot = (slot + 1) & mask;
+        }
+        int before = s.out.size();
+        bpe(b, from, to, s);
+        int n = s.out.size() - before;
+        if (s.shortCount * 2 >= keys.length) return; // full enough: the frequent pieces are in by now
+        int v;
+        if (n == 1) {
+            v = s.out.get(before);
+        } else {
+            if (s.shortPoolSize + n + 1 > s.shortPool.length) return;
+            v = -(s.shortPoolSize + 1);
+            s.shortPool[s.shortPoolSize++] = n;
+            for (int i = 0; i < n; i++) s.shortPool[s.shortPoolSize++] = s.out.get(before + i);
+        }
+        keys[slot] = key;
+        s.shortValues[slot] = v;
+        s.shortCount++;
     }
 
     /** Encodes one piece by merges in rank order (lowest rank first, leftmost first on ties), as HF's BPE does. */
@@ -451,13 +500,18 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** Working memory of one encode call: output ids, piece ends, symbol arrays and the piece cache. */
     private static final class Scratch {
-        static final int CACHE_SIZE = 1 << 16;
+        static final int CACHE_SIZE = 1 << 15;
         static final int CACHE_MASK = CACHE_SIZE - 1;
         final IntList out = new IntList(1024);
         final IntList ends = new IntList(1024);
         final byte[][] cacheKeys = new byte[CACHE_SIZE][];
         final int[] cacheHashes = new int[CACHE_SIZE];
         final int[][] cacheValues = new int[CACHE_SIZE][];
+        final long[] shortKeys = new long[1 << 17];
+        final int[] shortValues = new int[1 << 17];
+        final int[] shortPool = new int[1 << 18];
+        int shortCount;
+        int shortPoolSize;
         int[] sym = new int[256];
         final int[] ranks = new int[SMALL_PIECE];
 
