@@ -26,6 +26,9 @@ import java.util.stream.Stream;
  */
 public final class TokenizerBench {
 
+    /** Thread CPU time: on a shared machine it tells the work done apart from time spent waiting for a core. */
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
     public static void main(String[] args) throws IOException {
         Path corpus = Path.of("../shared/corpora");
         int vocab = 8192;
@@ -92,8 +95,9 @@ public final class TokenizerBench {
 
         StringBuilder out = new StringBuilder("{");
         field(out, "bench", "\"tokenizer\"");
-        field(out, "machine", "{\"cores\":" + cores + ",\"java\":\"" + Runtime.version() + "\",\"os\":\""
-                + System.getProperty("os.name") + " " + System.getProperty("os.arch") + "\"}");
+        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+        field(out, "machine", "{\"cores\":" + cores + ",\"load_average\":" + fmt(load) + ",\"java\":\"" + Runtime.version()
+                + "\",\"os\":\"" + System.getProperty("os.name") + " " + System.getProperty("os.arch") + "\"}");
         field(out, "corpus", "{\"dir\":\"" + corpus.toString().replace("\\", "/") + "\",\"files\":\"moby-dick.txt + sotu/*.txt\",\"count\":"
                 + files.size() + ",\"bytes\":" + bytes + ",\"lines\":" + lines.size() + "}");
         StringBuilder train = new StringBuilder("{");
@@ -130,22 +134,32 @@ public final class TokenizerBench {
                 long n = mode.equals("documents") ? bytes : lineBytes;
                 double[] ours = new double[repeats];
                 double[] theirs = new double[repeats];
+                double[] oursCpu = new double[repeats];
+                double[] theirsCpu = new double[repeats];
                 long tokens = 0;
                 for (int r = 0; r < repeats; r++) { // interleaved, so both see the same machine load
+                    long c0 = CPU.getCurrentThreadCpuTime();
                     long t0 = System.nanoTime();
                     tokens = 0;
                     for (String s : inputs) tokens += tok.encode(s).length;
                     ours[r] = n / 1e6 / ((System.nanoTime() - t0) / 1e9);
+                    oursCpu[r] = n / 1e6 / ((CPU.getCurrentThreadCpuTime() - c0) / 1e9);
+                    long c1 = CPU.getCurrentThreadCpuTime();
                     long t1 = System.nanoTime();
                     for (String s : inputs) hf.encode(s).getIds();
                     theirs[r] = n / 1e6 / ((System.nanoTime() - t1) / 1e9);
-                    System.err.printf("encode %s: jgpt %.1f MB/s, HF %.2f MB/s%n", mode, ours[r], theirs[r]);
+                    theirsCpu[r] = n / 1e6 / ((CPU.getCurrentThreadCpuTime() - c1) / 1e9);
+                    System.err.printf("encode %s: jgpt %.1f MB/s (%.1f per CPU second), HF %.2f MB/s (%.2f per CPU second)%n",
+                            mode, ours[r], oursCpu[r], theirs[r], theirsCpu[r]);
                 }
                 double o = median(ours);
                 double h = median(theirs);
                 enc.append('"').append(mode).append("\":{\"inputs\":").append(inputs.size()).append(",\"bytes\":").append(n)
                         .append(",\"tokens\":").append(tokens).append(",\"jgpt_mb_s\":").append(fmt(o))
-                        .append(",\"hf_mb_s\":").append(fmt(h)).append(",\"jgpt_over_hf\":").append(fmt(o / h)).append("},");
+                        .append(",\"hf_mb_s\":").append(fmt(h)).append(",\"jgpt_over_hf\":").append(fmt(o / h))
+                        .append(",\"jgpt_mb_per_cpu_s\":").append(fmt(median(oursCpu)))
+                        .append(",\"hf_mb_per_cpu_s\":").append(fmt(median(theirsCpu)))
+                        .append(",\"jgpt_over_hf_cpu\":").append(fmt(median(oursCpu) / median(theirsCpu))).append("},");
             }
             enc.setLength(enc.length() - 1);
             out.append("\"encode\":").append(enc.append('}')).append(',');
