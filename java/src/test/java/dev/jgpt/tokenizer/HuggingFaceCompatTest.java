@@ -123,9 +123,10 @@ class HuggingFaceCompatTest {
         assertThat(ours.specialTokenId("<|endoftext|>")).hasValue(eot);
     }
 
-    @Test
-    void addPrefixSpaceAndIgnoreMergesLikeHuggingFace(@TempDir Path dir) throws IOException {
-        BpeTokenizer base = new BpeTrainer(700).pattern(SplitPattern.GPT4).trainOnTexts(trainingTexts());
+    @ParameterizedTest
+    @EnumSource(SplitPattern.class)
+    void addPrefixSpaceAndIgnoreMergesLikeHuggingFace(SplitPattern pattern, @TempDir Path dir) throws IOException {
+        BpeTokenizer base = new BpeTrainer(700).pattern(pattern).trainOnTexts(trainingTexts());
         base.save(dir);
         Path file = dir.resolve("tokenizer.json");
         String json = Files.readString(file)
