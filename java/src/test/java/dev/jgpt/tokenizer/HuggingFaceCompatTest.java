@@ -141,6 +141,20 @@ class HuggingFaceCompatTest {
     }
 
     @Test
+    void weAgreeWithAFileHuggingFaceWrote(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("tokenizer.json");
+        try (var in = HuggingFaceCompatTest.class.getResourceAsStream("hf-written-gpt2-style.json")) {
+            Files.copy(in, file);
+        }
+        BpeTokenizer ours = BpeTokenizer.load(file);
+        assertThat(ours.specialTokenId("<|endoftext|>")).isPresent();
+        try (HuggingFaceTokenizer theirs = hf(file)) {
+            assertSameIds(ours, theirs, texts);
+            assertSameIds(ours, theirs, corpus.isEmpty() ? List.of() : corpus.subList(0, Math.min(5, corpus.size())));
+        }
+    }
+
+    @Test
     void decodeAgrees(@TempDir Path dir) throws IOException {
         BpeTokenizer ours = new BpeTrainer(800).trainOnTexts(trainingTexts());
         ours.save(dir);
