@@ -155,6 +155,24 @@ class HuggingFaceCompatTest {
     }
 
     @Test
+    void anyOtherSplitRegexRunsThroughJavaRegexAndAgrees(@TempDir Path dir) throws IOException {
+        // a regex that is neither GPT-2's nor GPT-4's, and leaves gaps (Isolated: gaps are pieces too)
+        BpeTokenizer base = new BpeTrainer(700).pattern(SplitPattern.GPT4).trainOnTexts(trainingTexts());
+        base.save(dir);
+        Path file = dir.resolve("tokenizer.json");
+        String custom = "\\\\p{L}+| ?\\\\p{N}";
+        String json = Files.readString(file).replace(
+                SplitPattern.GPT4.regex().replace("\\", "\\\\"), custom);
+        assertThat(json).contains(custom);
+        Files.writeString(file, json);
+        BpeTokenizer ours = BpeTokenizer.load(file);
+        assertThat(ours.splitPattern()).isNull();
+        try (HuggingFaceTokenizer theirs = hf(file)) {
+            assertSameIds(ours, theirs, texts.subList(0, 200));
+        }
+    }
+
+    @Test
     void decodeAgrees(@TempDir Path dir) throws IOException {
         BpeTokenizer ours = new BpeTrainer(800).trainOnTexts(trainingTexts());
         ours.save(dir);
