@@ -8,9 +8,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
+import dev.jgpt.testing.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -66,24 +64,32 @@ class SplitPatternTest {
                 .containsExactly("Hello", ",", " world", "!", " IT", "'S", " ", "202", "4", ".", " ", " ok", "\n\n");
     }
 
-    @Property(tries = 300)
-    void sameAsRegexOnMixedText(@ForAll long seed, @ForAll @IntRange(min = 0, max = 60) int atoms) {
-        String s = TextGen.text(new SplittableRandom(seed), atoms);
-        for (SplitPattern p : SplitPattern.values()) {
-            assertThat(scannerPieces(p, s)).as("%s on '%s'", p, s).isEqualTo(regexPieces(p, s));
-        }
+    @Test
+    void sameAsRegexOnMixedText() {
+        Properties.forAll(300, r -> {
+            String s = TextGen.text(r, Properties.size(r, 60));
+            for (SplitPattern p : SplitPattern.values()) {
+                assertThat(scannerPieces(p, s)).as("%s on '%s'", p, s).isEqualTo(regexPieces(p, s));
+            }
+        });
     }
 
-    @Property(tries = 300)
-    void sameAsRegexOnRandomCodePoints(@ForAll long seed, @ForAll @IntRange(min = 0, max = 80) int n) {
-        String s = TextGen.codePoints(new SplittableRandom(seed), n);
-        for (SplitPattern p : SplitPattern.values()) {
-            assertThat(scannerPieces(p, s)).as("%s", p).isEqualTo(regexPieces(p, s));
-        }
+    @Test
+    void sameAsRegexOnRandomCodePoints() {
+        Properties.forAll(300, r -> {
+            String s = TextGen.codePoints(r, Properties.size(r, 80));
+            for (SplitPattern p : SplitPattern.values()) {
+                assertThat(scannerPieces(p, s)).as("%s", p).isEqualTo(regexPieces(p, s));
+            }
+        });
     }
 
-    @Property(tries = 200)
-    void coversInvalidUtf8Completely(@ForAll byte[] bytes) {
+    @Test
+    void coversInvalidUtf8Completely() {
+        Properties.forAll(200, r -> coversInvalidUtf8Completely(Properties.bytes(r, 64)));
+    }
+
+    private static void coversInvalidUtf8Completely(byte[] bytes) {
         for (SplitPattern p : SplitPattern.values()) {
             IntList ends = new IntList(4);
             p.split(bytes, 0, bytes.length, ends);
