@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 GenerateCommand.class,
                 ChatCommand.class,
+                ServeCommand.class,
         })
 public final class Main implements Runnable {
 

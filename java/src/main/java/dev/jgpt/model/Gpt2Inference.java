@@ -117,6 +117,15 @@ public final class Gpt2Inference implements CausalLm {
 
     public GptConfig config() { return cfg; }
 
+    /** The backend this model runs on. */
+    public Backend backend() { return ops; }
+
+    /**
+     * The flat parameter buffer (borrowed, never owned): another {@code Gpt2Inference} over the same
+     * buffer is a second sequence sharing the weights (the HTTP server's per-model sessions).
+     */
+    public Tensor params() { return p.flat(); }
+
     @Override
     public Tensor prefill(int[] tokens) {
         if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("tokens: prefill needs at least one token");

@@ -1,0 +1,138 @@
+package dev.jgpt.cli;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.generate.ModelLoader;
+import dev.jgpt.serve.JgptServer;
+import dev.jgpt.serve.ModelRegistry;
+import dev.jgpt.serve.RandomModel;
+import dev.jgpt.serve.ServeOptions;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code jgpt serve}: an OpenAI-compatible HTTP API, a web chat, a live training dashboard and
+ * views into the model, on one port (loopback by default).
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve models over an OpenAI-compatible HTTP API, with a web chat at /, a training dashboard",
+                "at /runs and tokenizer / attention views at /tokens and /attention."})
+public final class ServeCommand implements Runnable {
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
+            description = "Address to listen on (default ${DEFAULT-VALUE}; anything but loopback needs --api-key).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", paramLabel = "N", description = "Port (default ${DEFAULT-VALUE}; 0 = any free one).")
+    int port;
+
+    @Option(names = "--model", paramLabel = "RUN",
+            description = "A model to serve: a training run, the demo's output directory or a model directory/file (repeatable).")
+    List<Path> models = List.of();
+
+    @Option(names = "--models", paramLabel = "DIR", description = "Serve every model found directly under DIR.")
+    Path modelsDir;
+
+    @Option(names = "--runs", paramLabel = "DIR", description = "Training runs to show on the dashboard at /runs (default: runs, when it exists).")
+    Path runsDir;
+
+    @Option(names = "--api-key", paramLabel = "KEY", defaultValue = "${env:JGPT_API_KEY}",
+            description = "Require 'Authorization: Bearer KEY' on every API request (default: $JGPT_API_KEY).")
+    String apiKey;
+
+    @Option(names = "--cors-origin", paramLabel = "ORIGIN", description = "Allow browser calls from this origin (CORS is off by default).")
+    String corsOrigin;
+
+    @Option(names = "--max-body", defaultValue = "1048576", paramLabel = "BYTES", description = "Largest request body (default ${DEFAULT-VALUE}).")
+    int maxBody;
+
+    @Option(names = "--max-tokens", defaultValue = "512", paramLabel = "N", description = "Cap on max_tokens per request (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--timeout", defaultValue = "120", paramLabel = "SECONDS", description = "Per-request time limit, queueing included (default ${DEFAULT-VALUE}).")
+    int timeoutSeconds;
+
+    @Option(names = "--instances", paramLabel = "N",
+            description = "Sequences decoded at once per model, each with its own KV cache over shared weights (default: cores, at most 4).")
+    Integer instances;
+
+    @Option(names = "--queue", defaultValue = "256", paramLabel = "N", description = "Requests that may wait per model (default ${DEFAULT-VALUE}); more get 503.")
+    int queue;
+
+    @Option(names = "--random-model", paramLabel = "PRESET", hidden = true,
+            description = "Also serve a random-weight model of a preset (tiny, small, ...) named random-PRESET: for load tests.")
+    List<String> randomModels = List.of();
+
+    @Option(names = "--json", description = "Print one JSON object (url, port, models) on stdout once listening.")
+    boolean json;
+
+    private final ModelLoader loader;
+
+    public ServeCommand() {
+        this(ModelLoader.standard());
+    }
+
+    ServeCommand(ModelLoader loader) {
+        this.loader = loader;
+    }
+
+    @Override
+    public void run() {
+        Path runs = runsDir != null ? runsDir : (java.nio.file.Files.isDirectory(Path.of("runs")) ? Path.of("runs") : null);
+        if (runsDir != null && !java.nio.file.Files.isDirectory(runsDir)) throw new JgptException("--runs " + runsDir + ": not a directory");
+        ServeOptions d = ServeOptions.defaults();
+        ServeOptions opts = new ServeOptions(host, port, apiKey, corsOrigin, maxBody, maxTokens, Duration.ofSeconds(timeoutSeconds),
+                instances != null ? instances : d.instancesPerModel(), queue, runs, d.maxViewTokens());
+        opts.checkExposure(); // before loading anything
+        var err = spec.commandLine().getErr();
+        ModelRegistry registry = new ModelRegistry(loader, opts.instancesPerModel(), opts.maxQueue());
+        JgptServer server;
+        try {
+            for (Path m : models) registry.load(m);
+            if (modelsDir != null) registry.loadAll(modelsDir, new java.io.PrintStream(System.err, true));
+            for (String p : randomModels) RandomModel.preset("random-" + p, p, 1234).serveIn(registry);
+            if (registry.names().isEmpty() && runs == null) {
+                throw new JgptException("nothing to serve: give --model RUN, --models DIR or --runs DIR");
+            }
+            server = JgptServer.start(opts, registry);
+        } catch (RuntimeException e) {
+            registry.close();
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "jgpt-serve-shutdown"));
+        err.println("jgpt serve: listening on " + server.uri() + " (models: "
+                + (registry.names().isEmpty() ? "none" : String.join(", ", registry.names())) + ")"
+                + (runs != null ? "; runs: " + runs : "") + (opts.apiKey() != null ? "; API key required" : ""));
+        err.flush();
+        if (json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("url", server.uri().toString());
+            o.put("port", server.port());
+            o.put("models", registry.names());
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(JsonMapper.builder().build().writeValueAsString(o));
+            out.flush();
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.close();
+        }
+    }
+}
