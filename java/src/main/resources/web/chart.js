@@ -46,7 +46,7 @@ export class LineChart {
     let x0 = Math.min(...all.map(p => p[0])), x1 = Math.max(...all.map(p => p[0]));
     let y0 = Math.min(...all.map(p => fy(p[1]))), y1 = Math.max(...all.map(p => fy(p[1])));
     if (x1 === x0) x1 = x0 + 1;
-    if (y1 === y0) { y1 += 0.5; y0 -= 0.5; }
+    if (y1 === y0) { const pad = Math.abs(y0) * 0.1 || 0.5; y1 += pad; y0 -= pad; }
     const L = 48, R = 8, T = 8, B = 20;
     const px = x => L + (x - x0) / (x1 - x0) * (w - L - R);
     const py = y => T + (1 - (fy(y) - y0) / (y1 - y0)) * (h - T - B);
