@@ -1,0 +1,440 @@
+package dev.jgpt.model;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+
+import java.util.Random;
+
+/**
+ * GPT-2 for training, in llm.c's style: pre-LayerNorm blocks, learned positions, GELU MLP (4x),
+ * final LayerNorm, output classifier tied to the token embedding. Forward and backward are written
+ * out per layer, side by side, on the {@link Backend} contract only: no autograd, no graph, and
+ * nothing allocated per step (every buffer is sized once for {@code (maxBatch, maxSeq)}).
+ *
+ * <p>One training step:
+ * <pre>{@code
+ * model.zeroGrad();
+ * float loss = model.forwardBackward(tokens, targets, B, T);   // or forward(...) then backward()
+ * double norm = model.gradNorm();
+ * model.adamwStep(lr, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+ * }</pre>
+ *
+ * <p>Memory (floats, see {@code docs/model.md}): parameters, gradients and (after the first AdamW
+ * step) two moments of {@link GptConfig#parameterCount()} each, plus {@link #activationFloats}.
+ * Not thread-safe.
+ */
+public final class Gpt2 implements AutoCloseable {
+
+    /** The classifier never holds more than this many logits at once (64 MiB of F32). */
+    static final long CLASSIFIER_SCRATCH_FLOATS = 1L << 24;
+
+    private final Backend ops;
+    private final GptConfig cfg;
+    private final ParameterLayout layout;
+    private final int maxB, maxT;
+    private final TensorArena paramArena;
+    private final TensorArena actArena;
+    private final ParameterTensors p;
+    private final ParameterTensors g;
+    private ParameterTensors m, v; // AdamW moments, allocated at the first step
+    private int adamStep;
+
+    private final Acts a;
+    private final Tensor tokensBuf, targetsBuf;
+
+    /** Batch shape and valid-target count of the last forward (what backward needs). */
+    private int lastB, lastT, lastValid;
+    private boolean haveTargets;
+
+    /**
+     * Allocates parameters (zero; call {@link #initWeights}), gradients and activations for batches of
+     * up to {@code maxBatch} sequences of up to {@code maxSeq} tokens on {@code backend}.
+     */
+    public Gpt2(Backend backend, GptConfig config, int maxBatch, int maxSeq) {
+        if (maxBatch < 1) throw new JgptException("batch size must be positive but was " + maxBatch);
+        if (maxSeq < 1 || maxSeq > config.contextLength()) {
+            throw new JgptException("sequence length " + maxSeq + " must be in [1, " + config.contextLength()
+                    + "] (the model's context length)");
+        }
+        this.ops = backend;
+        this.cfg = config;
+        this.layout = ParameterLayout.of(config);
+        this.maxB = maxBatch;
+        this.maxT = maxSeq;
+        this.paramArena = backend.newArena();
+        this.actArena = backend.newArena();
+        try {
+            this.p = layout.bind(paramArena.allocate(DType.F32, layout.size()));
+            this.g = layout.bind(paramArena.allocate(DType.F32, layout.size()));
+            this.a = new Acts(actArena, config, maxBatch, maxSeq);
+            this.tokensBuf = actArena.allocate(DType.I32, (long) maxBatch * maxSeq);
+            this.targetsBuf = actArena.allocate(DType.I32, (long) maxBatch * maxSeq);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Activations of the forward pass (kept for backward) and the backward pass's working buffers. */
+    private static final class Acts {
+        final Tensor encoded;                       // (B,T,C)
+        final Tensor[] ln1, ln1Mean, ln1Rstd;       // (B,T,C), (B,T), (B,T) per layer
+        final Tensor[] qkv;                         // (B,T,3C)
+        final Tensor[] atty;                        // (B,T,C)
+        final Tensor[] att;                         // (B,NH,T,T)
+        final Tensor[] res2;                        // (B,T,C)
+        final Tensor[] ln2, ln2Mean, ln2Rstd;
+        final Tensor[] fch, fchGelu;                // (B,T,4C)
+        final Tensor[] res3;                        // (B,T,C): the block's output
+        final Tensor proj;                          // (B,T,C): attproj / fcproj outputs, not needed by backward
+        final Tensor lnf, lnfMean, lnfRstd;
+        final Tensor losses;                        // (B,T)
+        final Tensor scratch;                       // (R,V): classifier logits chunk
+        // backward working buffers
+        final Tensor dres;                          // (B,T,C): gradient of the residual stream
+        final Tensor dbtc;                          // (B,T,C)
+        final Tensor d4a, d4b;                      // (B,T,4C)
+        final Tensor datt;                          // (B,NH,T,T)
+
+        Acts(TensorArena arena, GptConfig c, int B, int T) {
+            int L = c.layers();
+            long BT = (long) B * T, C = c.channels(), NH = c.heads(), V = c.vocabSize();
+            encoded = arena.allocate(DType.F32, BT * C);
+            ln1 = perLayer(arena, L, BT * C);
+            ln1Mean = perLayer(arena, L, BT);
+            ln1Rstd = perLayer(arena, L, BT);
+            qkv = perLayer(arena, L, BT * 3 * C);
+            atty = perLayer(arena, L, BT * C);
+            att = perLayer(arena, L, BT * NH * T);
+            res2 = perLayer(arena, L, BT * C);
+            ln2 = perLayer(arena, L, BT * C);
+            ln2Mean = perLayer(arena, L, BT);
+            ln2Rstd = perLayer(arena, L, BT);
+            fch = perLayer(arena, L, BT * 4 * C);
+            fchGelu = perLayer(arena, L, BT * 4 * C);
+            res3 = perLayer(arena, L, BT * C);
+            proj = arena.allocate(DType.F32, BT * C);
+            lnf = arena.allocate(DType.F32, BT * C);
+            lnfMean = arena.allocate(DType.F32, BT);
+            lnfRstd = arena.allocate(DType.F32, BT);
+            losses = arena.allocate(DType.F32, BT);
+            scratch = arena.allocate(DType.F32, classifierRows(c, BT), V);
+            dres = arena.allocate(DType.F32, BT * C);
+            dbtc = arena.allocate(DType.F32, BT * C);
+            d4a = arena.allocate(DType.F32, BT * 4 * C);
+            d4b = arena.allocate(DType.F32, BT * 4 * C);
+            datt = arena.allocate(DType.F32, BT * NH * T);
+        }
+
+        private static Tensor[] perLayer(TensorArena arena, int L, long n) {
+            Tensor all = arena.allocate(DType.F32, L, n);
+            Tensor[] out = new Tensor[L];
+            for (int l = 0; l < L; l++) out[l] = all.slice(l);
+            return out;
+        }
+    }
+
+    static long classifierRows(GptConfig c, long BT) {
+        return Math.max(1, Math.min(BT, CLASSIFIER_SCRATCH_FLOATS / c.vocabSize()));
+    }
+
+    /**
+     * Floats of activation memory for batches of (B, T): what the constructor allocates besides the
+     * parameters: {@code L*(16*BTC + 4*BT + NH*B*T^2) + 13*BTC + 5*BT + NH*B*T^2 + R*V} (the 5*BT
+     * include the I32 tokens and targets), with R = min(BT, max(1, 2^24 / V)) classifier rows.
+     */
+    public static long activationFloats(GptConfig c, int B, int T) {
+        long BT = (long) B * T, C = c.channels(), NH = c.heads(), L = c.layers();
+        long att = BT * NH * T;
+        long perLayer = 16 * BT * C + 4 * BT + att;
+        long shared = BT * C                 // encoded
+                + 2 * BT * C + 3 * BT        // proj, lnf (+ mean, rstd), losses
+                + 2 * BT * C + 8 * BT * C    // dres, dbtc, d4a, d4b
+                + att                        // datt
+                + classifierRows(c, BT) * c.vocabSize()
+                + 2 * BT;                    // tokens, targets (I32, same size as F32)
+        return L * perLayer + shared;
+    }
+
+    // ---- accessors -----------------------------------------------------------------------------
+
+    public GptConfig config() { return cfg; }
+    public ParameterLayout layout() { return layout; }
+    public Backend backend() { return ops; }
+    /** Parameters, named views over one flat buffer. */
+    public ParameterTensors params() { return p; }
+    /** Gradients, laid out like the parameters. */
+    public ParameterTensors grads() { return g; }
+    /** AdamW first moments, or null before the first step (or {@link #allocateOptimizerState}). */
+    public ParameterTensors adamM() { return m; }
+    /** AdamW second moments, or null before the first step. */
+    public ParameterTensors adamV() { return v; }
+    /** AdamW steps taken so far (the bias-correction step of the last update). */
+    public int optimizerStep() { return adamStep; }
+    /** Sets the AdamW step counter (when resuming from a checkpoint). */
+    public void setOptimizerStep(int step) {
+        if (step < 0) throw new IllegalArgumentException("step: must be >= 0 but was " + step);
+        adamStep = step;
+    }
+    public int maxBatch() { return maxB; }
+    public int maxSeq() { return maxT; }
+    /** Output of the final layernorm (B*T, C) of the last forward: the classifier's input. */
+    public Tensor finalHidden() { return a.lnf; }
+    /** Per-token losses (B*T) of the last forward with targets; 0 where the target was ignored. */
+    public Tensor losses() { return a.losses; }
+    /** Bytes held by parameters, gradients and optimizer state. */
+    public long parameterBytes() { return paramArena.allocatedBytes(); }
+    /** Bytes held by activations and working buffers. */
+    public long activationBytes() { return actArena.allocatedBytes(); }
+
+    // ---- initialisation --------------------------------------------------------------------------
+
+    /**
+     * GPT-2's initialisation, deterministic for a seed: every matmul weight and both embeddings
+     * N(0, 0.02); the residual projections ({@code attprojw}, {@code fcprojw}) N(0, 0.02/sqrt(2L)) so
+     * the residual stream's variance does not grow with depth; layernorm weights 1; biases 0.
+     */
+    public void initWeights(long seed) {
+        Random rnd = new Random(seed);
+        double residualStd = 0.02 / Math.sqrt(2.0 * cfg.layers());
+        try (TensorArena staging = TensorArena.host()) {
+            Tensor host = p.flat().isHost() ? p.flat() : staging.allocate(DType.F32, layout.size());
+            for (ParameterLayout.View view : layout.views()) {
+                Tensor t = view.of(host);
+                String n = view.name();
+                if (n.startsWith("ln")) {
+                    t.fill(n.endsWith("w") ? 1f : 0f);
+                } else if (n.endsWith("b")) {
+                    t.fill(0f);
+                } else {
+                    double std = n.equals("attprojw") || n.equals("fcprojw") ? residualStd : 0.02;
+                    for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) (rnd.nextGaussian() * std));
+                }
+            }
+            if (host != p.flat()) ops.copy(p.flat(), host);
+        }
+    }
+
+    // ---- forward ---------------------------------------------------------------------------------
+
+    /**
+     * Runs the model on {@code tokens} (I32, B*T) and returns the mean cross-entropy over the
+     * positions whose target is non-negative (0 if there are none). With {@code targets == null} only
+     * the hidden states are computed ({@link #finalHidden()}, {@link #logits}) and NaN is returned.
+     * Host token tensors are checked (every token in the vocabulary) and copied to the backend.
+     *
+     * @throws JgptException for a token or target outside the vocabulary, or B, T beyond the sizes
+     *                       this model was built for
+     */
+    public float forward(Tensor tokens, Tensor targets, int B, int T) {
+        return run(tokens, targets, B, T, false);
+    }
+
+    /** {@link #forward} and {@link #backward} in one, computing the classifier's logits only once. */
+    public float forwardBackward(Tensor tokens, Tensor targets, int B, int T) {
+        if (targets == null) throw new IllegalArgumentException("targets: required for backward");
+        float loss = run(tokens, targets, B, T, true);
+        backwardBlocks();
+        return loss;
+    }
+
+    /** Convenience for tests and small tools: tokens and targets as arrays (copied to the backend). */
+    public float forward(int[] tokens, int[] targets, int B, int T) {
+        try (TensorArena tmp = TensorArena.host()) {
+            return forward(hostInts(tmp, tokens), targets == null ? null : hostInts(tmp, targets), B, T);
+        }
+    }
+
+    /** Convenience: {@link #forwardBackward} with arrays. */
+    public float forwardBackward(int[] tokens, int[] targets, int B, int T) {
+        try (TensorArena tmp = TensorArena.host()) {
+            return forwardBackward(hostInts(tmp, tokens), hostInts(tmp, targets), B, T);
+        }
+    }
+
+    private static Tensor hostInts(TensorArena arena, int[] values) {
+        Tensor t = arena.allocate(DType.I32, values.length);
+        for (int i = 0; i < values.length; i++) t.setInt(i, values[i]);
+        return t;
+    }
+
+    private float run(Tensor tokens, Tensor targets, int B, int T, boolean fusedBackward) {
+        checkBatch(B, T);
+        int C = cfg.channels(), V = cfg.vocabSize(), L = cfg.layers();
+        int BT = B * T;
+        loadTokens(tokensBuf, tokens, "tokens", BT, T, false);
+        int valid = targets == null ? 0 : loadTokens(targetsBuf, targets, "targets", BT, T, true);
+        lastB = B;
+        lastT = T;
+        lastValid = valid;
+        haveTargets = targets != null;
+
+        ops.encoderForward(a.encoded, tokensBuf, p.wte(), p.wpe(), B, T, C);
+        for (int l = 0; l < L; l++) blockForward(l, l == 0 ? a.encoded : a.res3[l - 1], B, T);
+        ops.layernormForward(a.lnf, a.lnfMean, a.lnfRstd, a.res3[L - 1], p.lnfw(), p.lnfb(), BT, C);
+        if (targets == null) return Float.NaN;
+
+        float scale = valid == 0 ? 0f : 1f / valid;
+        if (fusedBackward) ops.zero(a.dbtc);
+        double sum = ops.classifier(a.losses, a.dbtc, g.wte(), a.lnf, p.wte(), targetsBuf, a.scratch,
+                BT, C, V, scale, fusedBackward);
+        return valid == 0 ? 0f : (float) (sum / valid);
+    }
+
+    /** One pre-LayerNorm block: x -> x + attn(ln1(x)) -> res2 + mlp(ln2(res2)). */
+    private void blockForward(int l, Tensor x, int B, int T) {
+        int C = cfg.channels(), NH = cfg.heads(), BT = B * T;
+        ops.layernormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1w(l), p.ln1b(l), BT, C);
+        ops.matmulForward(a.qkv[l], a.ln1[l], p.qkvw(l), p.qkvb(l), BT, C, 3 * C);
+        ops.attentionForward(a.atty[l], a.att[l], a.qkv[l], B, T, C, NH);
+        ops.matmulForward(a.proj, a.atty[l], p.attprojw(l), p.attprojb(l), BT, C, C);
+        ops.residualForward(a.res2[l], x, a.proj, BT * C);
+        ops.layernormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2w(l), p.ln2b(l), BT, C);
+        ops.matmulForward(a.fch[l], a.ln2[l], p.fcw(l), p.fcb(l), BT, C, 4 * C);
+        ops.geluForward(a.fchGelu[l], a.fch[l], BT * 4 * C);
+        ops.matmulForward(a.proj, a.fchGelu[l], p.fcprojw(l), p.fcprojb(l), BT, 4 * C, C);
+        ops.residualForward(a.res3[l], a.res2[l], a.proj, BT * C);
+    }
+
+    /**
+     * Logits (B*T, V) of the last forward into {@code out} (a backend tensor of at least B*T*V floats):
+     * for evaluation and tests; training never materialises them.
+     */
+    public void logits(Tensor out) {
+        if (lastB == 0) throw new IllegalStateException("logits: run forward first");
+        ops.matmulForward(out, a.lnf, p.wte(), null, lastB * lastT, cfg.channels(), cfg.vocabSize());
+    }
+
+    // ---- backward --------------------------------------------------------------------------------
+
+    /** Sets every gradient to zero (backward accumulates, so call this once per optimizer step). */
+    public void zeroGrad() {
+        ops.zero(g.flat());
+    }
+
+    /**
+     * Accumulates the gradient of the last {@link #forward}'s mean loss into {@link #grads()}. The
+     * classifier's logits are recomputed; {@link #forwardBackward} avoids that.
+     */
+    public void backward() {
+        if (!haveTargets) throw new IllegalStateException("backward: run forward with targets first");
+        int BT = lastB * lastT;
+        float scale = lastValid == 0 ? 0f : 1f / lastValid;
+        ops.zero(a.dbtc);
+        ops.classifier(a.losses, a.dbtc, g.wte(), a.lnf, p.wte(), targetsBuf, a.scratch,
+                BT, cfg.channels(), cfg.vocabSize(), scale, true);
+        backwardBlocks();
+    }
+
+    /** Everything after the classifier, whose input gradient is in {@code a.dbtc}. */
+    private void backwardBlocks() {
+        int B = lastB, T = lastT, BT = B * T, C = cfg.channels(), L = cfg.layers();
+        haveTargets = false; // one backward per forward: the activations are consumed
+        ops.zero(a.dres);
+        ops.layernormBackward(a.dres, g.lnfw(), g.lnfb(), a.dbtc, a.res3[L - 1], p.lnfw(), a.lnfMean, a.lnfRstd, BT, C);
+        for (int l = L - 1; l >= 0; l--) blockBackward(l, l == 0 ? a.encoded : a.res3[l - 1], B, T);
+        ops.encoderBackward(g.wte(), g.wpe(), a.dres, tokensBuf, B, T, C);
+    }
+
+    /**
+     * The block's forward in reverse. On entry {@code a.dres} holds dLoss/d(block output); the
+     * residual connections pass it through unchanged, so each layernorm's backward simply adds its
+     * input gradient to it, and on exit it holds dLoss/d(block input).
+     */
+    private void blockBackward(int l, Tensor x, int B, int T) {
+        int C = cfg.channels(), NH = cfg.heads(), BT = B * T;
+        // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2))))
+        ops.zero(a.d4a);
+        ops.matmulBackward(a.d4a, g.fcprojw(l), g.fcprojb(l), a.dres, a.fchGelu[l], p.fcprojw(l), BT, 4 * C, C);
+        ops.zero(a.d4b);
+        ops.geluBackward(a.d4b, a.fch[l], a.d4a, BT * 4 * C);
+        ops.zero(a.dbtc);
+        ops.matmulBackward(a.dbtc, g.fcw(l), g.fcb(l), a.d4b, a.ln2[l], p.fcw(l), BT, C, 4 * C);
+        ops.layernormBackward(a.dres, g.ln2w(l), g.ln2b(l), a.dbtc, a.res2[l], p.ln2w(l), a.ln2Mean[l], a.ln2Rstd[l], BT, C);
+        // attention: res2 = x + attproj(attention(qkv(ln1(x))))
+        ops.zero(a.dbtc);
+        ops.matmulBackward(a.dbtc, g.attprojw(l), g.attprojb(l), a.dres, a.atty[l], p.attprojw(l), BT, C, C);
+        Tensor dqkv = a.d4a; // (B,T,3C) fits in the (B,T,4C) buffer, free again here
+        ops.zero(dqkv);
+        ops.attentionBackward(dqkv, a.datt, a.dbtc, a.qkv[l], a.att[l], B, T, C, NH);
+        ops.zero(a.dbtc);
+        ops.matmulBackward(a.dbtc, g.qkvw(l), g.qkvb(l), dqkv, a.ln1[l], p.qkvw(l), BT, C, 3 * C);
+        ops.layernormBackward(a.dres, g.ln1w(l), g.ln1b(l), a.dbtc, x, p.ln1w(l), a.ln1Mean[l], a.ln1Rstd[l], BT, C);
+    }
+
+    // ---- optimizer -------------------------------------------------------------------------------
+
+    /** The global L2 norm of all gradients. */
+    public double gradNorm() {
+        return Math.sqrt(ops.sumSquares(g.flat()));
+    }
+
+    /** Allocates the AdamW moments now (zero) instead of at the first step, e.g. to load them from a checkpoint. */
+    public void allocateOptimizerState() {
+        if (m == null) {
+            m = layout.bind(paramArena.allocate(DType.F32, layout.size()));
+            v = layout.bind(paramArena.allocate(DType.F32, layout.size()));
+        }
+    }
+
+    /**
+     * One AdamW update of every parameter. Weight decay applies only to the views whose
+     * {@link ParameterLayout.View#weightDecay()} is set. {@code gradScale} multiplies the gradients
+     * first (clipping: {@code min(1, maxNorm / gradNorm())}; accumulation: {@code 1 / microSteps}).
+     */
+    public void adamwStep(float lr, float beta1, float beta2, float eps, float weightDecay, float gradScale) {
+        allocateOptimizerState();
+        adamStep++;
+        for (ParameterLayout.View view : layout.views()) {
+            ops.adamw(p.tensor(view), g.tensor(view), m.tensor(view), v.tensor(view), lr, beta1, beta2, eps,
+                    view.weightDecay() ? weightDecay : 0f, adamStep, gradScale);
+        }
+    }
+
+    // ---- input checks ----------------------------------------------------------------------------
+
+    private void checkBatch(int B, int T) {
+        if (T > cfg.contextLength()) {
+            throw new JgptException("sequence length " + T + " exceeds the model's context length " + cfg.contextLength());
+        }
+        if (B < 1 || T < 1) throw new JgptException("batch " + B + " x " + T + ": both must be positive");
+        if (B > maxB || T > maxT) {
+            throw new JgptException("batch " + B + " x " + T + " exceeds the " + maxB + " x " + maxT
+                    + " this model's buffers were sized for");
+        }
+    }
+
+    /** Checks host ids against the vocabulary and copies them in; returns how many are non-negative. */
+    private int loadTokens(Tensor dst, Tensor src, String what, int n, int T, boolean allowNegative) {
+        if (src.dtype() != DType.I32) throw new IllegalArgumentException(what + ": expected I32 but got " + src.dtype());
+        if (src.numel() != n) {
+            throw new IllegalArgumentException(what + ": expected " + n + " ids (B*T) but got " + src);
+        }
+        int valid = n;
+        if (src.isHost()) {
+            valid = 0;
+            int V = cfg.vocabSize();
+            for (int i = 0; i < n; i++) {
+                int id = src.getInt(i);
+                if (id >= V || (id < 0 && !allowNegative)) {
+                    throw new JgptException((what.equals("tokens") ? "token " : "target ") + id + " at position " + i
+                            + " (sequence " + i / T + ", index " + i % T + ") is outside the vocabulary [0, " + V + ")");
+                }
+                if (id >= 0) valid++;
+            }
+        } else if (allowNegative) {
+            throw new IllegalArgumentException(what + ": must be a host tensor (the loss is averaged over its valid ids)");
+        }
+        ops.copy(n == dst.numel() ? dst : dst.view(0, n), src);
+        return valid;
+    }
+
+    @Override
+    public void close() {
+        if (actArena != null) actArena.close();
+        if (paramArena != null) paramArena.close();
+    }
+}

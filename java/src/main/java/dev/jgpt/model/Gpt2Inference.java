@@ -1,0 +1,204 @@
+package dev.jgpt.model;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.generate.CausalLm;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+
+/**
+ * GPT-2 inference with a KV cache: one sequence, token by token, on any {@link Backend}.
+ *
+ * <p>{@link #prefill} runs the new tokens through every layer as batched matrix products (in chunks
+ * of at most {@link #PREFILL_CHUNK} rows), writing their keys and values straight into the cache;
+ * attention then runs per token with {@link Backend#attentionDecode} over the cache, which handles a
+ * prefill that continues an existing sequence (position &gt; 0) exactly. {@link #step} is the same
+ * with one row. The logits are computed for the last position only.
+ *
+ * <p>Every buffer is allocated in the constructor (cache rows and position rows are pre-sliced):
+ * nothing is allocated per token. The parameters are borrowed, not owned.
+ */
+public final class Gpt2Inference implements CausalLm {
+
+    /** Most tokens one batched prefill pass holds at once (bounds the working buffers). */
+    public static final int PREFILL_CHUNK = 256;
+
+    private final Backend ops;
+    private final GptConfig cfg;
+    private final ParameterTensors p;
+    private final TensorArena arena;
+    private final TensorArena hostArena;
+    private final int rows;
+
+    private final Tensor[] kCache, vCache;             // per layer (maxT, C)
+    private final Tensor[][] kRow, vRow;               // [layer][pos] one-row views of the caches
+    private final Tensor[] wpeRow;                     // [pos] wpe from row pos on
+    private final Tensor[] wq, wk, wv, bq, bk, bv;     // per layer: the three thirds of qkvw / qkvb
+    private final Tensor x, res, ln, q, atty, proj, fch, fchGelu, mean, rstd, att;
+    private final Tensor tokensDev, tokensHost;
+    private final Tensor lnf, lnfMean, lnfRstd, logits, logitsHost;
+    private int pos;
+
+    /** Inference over {@code params} (a flat F32 buffer of {@link ParameterLayout#size()} on {@code backend}). */
+    public Gpt2Inference(Backend backend, GptConfig config, Tensor params) {
+        this.ops = backend;
+        this.cfg = config;
+        this.p = ParameterLayout.of(config).bind(params);
+        int L = config.layers(), C = config.channels(), maxT = config.contextLength(), V = config.vocabSize();
+        this.rows = Math.min(maxT, PREFILL_CHUNK);
+        this.arena = backend.newArena();
+        this.hostArena = TensorArena.host();
+        try {
+            kCache = new Tensor[L];
+            vCache = new Tensor[L];
+            kRow = new Tensor[L][maxT];
+            vRow = new Tensor[L][maxT];
+            wq = new Tensor[L]; wk = new Tensor[L]; wv = new Tensor[L];
+            bq = new Tensor[L]; bk = new Tensor[L]; bv = new Tensor[L];
+            long CC = (long) C * C;
+            for (int l = 0; l < L; l++) {
+                kCache[l] = arena.allocate(DType.F32, maxT, C);
+                vCache[l] = arena.allocate(DType.F32, maxT, C);
+                for (int t = 0; t < maxT; t++) {
+                    kRow[l][t] = kCache[l].slice(t);
+                    vRow[l][t] = vCache[l].slice(t);
+                }
+                Tensor w = p.qkvw(l), b = p.qkvb(l);
+                wq[l] = w.view(0, C, C);
+                wk[l] = w.view(CC, C, C);
+                wv[l] = w.view(2 * CC, C, C);
+                bq[l] = b.view(0, C);
+                bk[l] = b.view(C, C);
+                bv[l] = b.view(2L * C, C);
+            }
+            wpeRow = new Tensor[maxT];
+            for (int t = 0; t < maxT; t++) wpeRow[t] = p.wpe().view((long) t * C, (long) (maxT - t) * C);
+            x = arena.allocate(DType.F32, rows, C);
+            res = arena.allocate(DType.F32, rows, C);
+            ln = arena.allocate(DType.F32, rows, C);
+            q = arena.allocate(DType.F32, rows, C);
+            atty = arena.allocate(DType.F32, rows, C);
+            proj = arena.allocate(DType.F32, rows, C);
+            fch = arena.allocate(DType.F32, rows, 4L * C);
+            fchGelu = arena.allocate(DType.F32, rows, 4L * C);
+            mean = arena.allocate(DType.F32, rows);
+            rstd = arena.allocate(DType.F32, rows);
+            att = arena.allocate(DType.F32, config.heads(), maxT);
+            tokensDev = arena.allocate(DType.I32, rows);
+            tokensHost = hostArena.allocate(DType.I32, rows);
+            lnf = arena.allocate(DType.F32, C);
+            lnfMean = arena.allocate(DType.F32, 1);
+            lnfRstd = arena.allocate(DType.F32, 1);
+            logits = arena.allocate(DType.F32, V);
+            logitsHost = logits.isHost() ? logits : hostArena.allocate(DType.F32, V);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Inference over a training model's current parameters (shared, not copied). */
+    public static Gpt2Inference of(Gpt2 model) {
+        return new Gpt2Inference(model.backend(), model.config(), model.params().flat());
+    }
+
+    @Override
+    public int vocabSize() { return cfg.vocabSize(); }
+
+    @Override
+    public int contextLength() { return cfg.contextLength(); }
+
+    @Override
+    public void reset() { pos = 0; }
+
+    @Override
+    public int position() { return pos; }
+
+    public GptConfig config() { return cfg; }
+
+    @Override
+    public Tensor prefill(int[] tokens) {
+        if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("tokens: prefill needs at least one token");
+        checkRoom(tokens.length);
+        for (int i = 0; i < tokens.length; i++) checkToken(tokens[i], pos + i);
+        for (int start = 0; start < tokens.length; start += rows) {
+            int n = Math.min(rows, tokens.length - start);
+            for (int i = 0; i < n; i++) tokensHost.setInt(i, tokens[start + i]);
+            forwardRows(n);
+        }
+        return finish();
+    }
+
+    @Override
+    public Tensor step(int token) {
+        checkRoom(1);
+        checkToken(token, pos);
+        tokensHost.setInt(0, token);
+        forwardRows(1);
+        return finish();
+    }
+
+    /** Runs tokensHost[0..n) at positions pos..pos+n through every layer; leaves the block output in x. */
+    private void forwardRows(int n) {
+        int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
+        int pos0 = pos;
+        ops.copy(tokensDev, tokensHost);
+        ops.encoderForward(x, tokensDev, p.wte(), wpeRow[pos0], 1, n, C);
+        for (int l = 0; l < L; l++) {
+            ops.layernormForward(ln, mean, rstd, x, p.ln1w(l), p.ln1b(l), n, C);
+            ops.matmulForward(q, ln, wq[l], bq[l], n, C, C);
+            // keys and values go straight into the cache rows of their positions
+            ops.matmulForward(n == 1 ? kRow[l][pos0] : kCache[l].view((long) pos0 * C, (long) n * C), ln, wk[l], bk[l], n, C, C);
+            ops.matmulForward(n == 1 ? vRow[l][pos0] : vCache[l].view((long) pos0 * C, (long) n * C), ln, wv[l], bv[l], n, C, C);
+            if (n == 1) {
+                ops.attentionDecode(atty, att, q, kCache[l], vCache[l], pos0, C, NH);
+            } else {
+                for (int i = 0; i < n; i++) {
+                    ops.attentionDecode(atty.slice(i), att, q.slice(i), kCache[l], vCache[l], pos0 + i, C, NH);
+                }
+            }
+            ops.matmulForward(proj, atty, p.attprojw(l), p.attprojb(l), n, C, C);
+            ops.residualForward(res, x, proj, n * C);
+            ops.layernormForward(ln, mean, rstd, res, p.ln2w(l), p.ln2b(l), n, C);
+            ops.matmulForward(fch, ln, p.fcw(l), p.fcb(l), n, C, 4 * C);
+            ops.geluForward(fchGelu, fch, n * 4 * C);
+            ops.matmulForward(proj, fchGelu, p.fcprojw(l), p.fcprojb(l), n, 4 * C, C);
+            ops.residualForward(x, res, proj, n * C);
+        }
+        pos += n;
+        lastRows = n;
+    }
+
+    private int lastRows;
+
+    /** Final layernorm and logits of the last row of the last pass only. */
+    private Tensor finish() {
+        int C = cfg.channels();
+        Tensor last = lastRows == 1 ? x : x.slice(lastRows - 1);
+        ops.layernormForward(lnf, lnfMean, lnfRstd, last, p.lnfw(), p.lnfb(), 1, C);
+        ops.matmulForward(logits, lnf, p.wte(), null, 1, C, cfg.vocabSize());
+        if (logitsHost != logits) ops.copy(logitsHost, logits);
+        return logitsHost;
+    }
+
+    private void checkRoom(int n) {
+        if (pos + n > cfg.contextLength()) {
+            throw new IllegalArgumentException("context full: " + pos + " cached + " + n + " new tokens exceed the context length "
+                    + cfg.contextLength());
+        }
+    }
+
+    private void checkToken(int token, int position) {
+        if (token < 0 || token >= cfg.vocabSize()) {
+            throw new JgptException("token " + token + " at position " + position + " is outside the vocabulary [0, "
+                    + cfg.vocabSize() + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (arena != null) arena.close();
+        if (hostArena != null) hostArena.close();
+    }
+}
