@@ -72,8 +72,6 @@ public final class TrainConfig {
     public double eps = 1e-8;
     /** Global gradient-norm clip; 0 = off. */
     public double grad_clip = 1.0;
-    /** Decay the position embeddings too (token embeddings are decayed, as in GPT-2; biases and norms never). */
-    public boolean decay_wpe = false;
     public long seed = 1337;
 
     // ---- evaluation, logging, checkpoints ------------------------------------------------------
@@ -90,8 +88,8 @@ public final class TrainConfig {
     public int keep_checkpoints = 3;
 
     // ---- machine ------------------------------------------------------------------------------
-    /** auto, cpu or reference. */
-    public String backend = "auto";
+    /** Where to compute: auto, cpu, reference (or cuda). */
+    public String device = "auto";
     /** Threads; 0 = the machine's cores. */
     public int threads = 0;
 
@@ -227,8 +225,8 @@ public final class TrainConfig {
         if (checkpoint_every < 0) errors.add("'checkpoint_every' must be >= 0, got " + checkpoint_every);
         if (keep_checkpoints < 1) errors.add("'keep_checkpoints' must be >= 1, got " + keep_checkpoints);
         if (threads < 0) errors.add("'threads' must be >= 0, got " + threads);
-        if (!List.of("auto", "cpu", "reference", "cuda").contains(backend)) {
-            errors.add("'backend' must be auto, cpu, reference or cuda, got '" + backend + "'");
+        if (!List.of("auto", "cpu", "reference", "cuda").contains(device)) {
+            errors.add("'device' must be auto, cpu, reference or cuda, got '" + device + "'");
         }
         if (n_head != null && n_head < 1) errors.add("'n_head' must be >= 1");
         if (n_layer != null && n_layer < 1) errors.add("'n_layer' must be >= 1");
