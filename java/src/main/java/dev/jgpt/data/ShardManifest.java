@@ -17,10 +17,12 @@ import java.util.Map;
 /**
  * {@code manifest.json} beside the shards: which shard files make each split, their token counts and
  * SHA-256, the tokenizer they were made with (file name, SHA-256, vocabulary size, end-of-text id) and
- * the checksums of the prepared text they came from. See docs/data.md.
+ * the checksums of the prepared text they came from ({@code sources}) and of the inputs that
+ * {@code jgpt data prepare} read ({@code prepared_from}). See docs/data.md.
  */
 public record ShardManifest(String format, int formatVersion, TokenizerInfo tokenizer, int shardVersion,
-                            Map<String, Split> splits, List<Source> sources, String created) {
+                            Map<String, Split> splits, List<Source> sources,
+                            List<Source> preparedFrom, String created) {
 
     public static final String FILE_NAME = "manifest.json";
     public static final String FORMAT = "jgpt-token-shards";
