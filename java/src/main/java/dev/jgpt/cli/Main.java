@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 InfoCommand.class,
                 BenchCommand.class,
+                TrainCommand.class,
         })
 public final class Main implements Runnable {
 
