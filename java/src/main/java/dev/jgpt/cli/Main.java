@@ -17,6 +17,10 @@ import picocli.CommandLine.Command;
                 InfoCommand.class,
                 BenchCommand.class,
                 TrainCommand.class,
+                EvalCommand.class,
+                ExportCommand.class,
+                ImportCommand.class,
+                PlotCommand.class,
         })
 public final class Main implements Runnable {
 
