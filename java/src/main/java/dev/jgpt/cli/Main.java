@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
                 ExportCommand.class,
                 ImportCommand.class,
                 PlotCommand.class,
+                DataCommand.class,
+                TokenizerCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -91,9 +91,9 @@ public final class DocumentReader {
              InputStream in = name.toLowerCase(Locale.ROOT).endsWith(".gz") ? new GZIPInputStream(digesting, 1 << 16) : digesting) {
             if (kind(file) == Kind.TEXT) {
                 byte[] bytes = in.readAllBytes();
-                counting.accept(new RawDocument(name, decode(bytes), bytes.length));
+                counting.accept(new RawDocument(name, file.getFileName().toString(), decode(bytes), bytes.length));
             } else {
-                readJsonl(name, in, counting);
+                readJsonl(name, file.getFileName().toString(), in, counting);
             }
             // drain so the checksum covers the whole file even if a reader stopped early
             digesting.transferTo(java.io.OutputStream.nullOutputStream());
@@ -113,7 +113,7 @@ public final class DocumentReader {
         return new InputFile(name, size, HexFormat.of().formatHex(md.digest()), docs[0]);
     }
 
-    private static void readJsonl(String name, InputStream in, Consumer<RawDocument> sink) throws IOException {
+    private static void readJsonl(String name, String key, InputStream in, Consumer<RawDocument> sink) throws IOException {
         ByteArrayOutputStream line = new ByteArrayOutputStream(1 << 12);
         long lineNo = 0;
         byte[] buf = new byte[1 << 16];
@@ -122,21 +122,22 @@ public final class DocumentReader {
             for (int i = 0; i < n; i++) {
                 if (buf[i] == '\n') {
                     line.write(buf, start, i - start);
-                    jsonlLine(name, ++lineNo, line.toByteArray(), sink);
+                    jsonlLine(name, key, ++lineNo, line.toByteArray(), sink);
                     line.reset();
                     start = i + 1;
                 }
             }
             line.write(buf, start, n - start);
         }
-        if (line.size() > 0) jsonlLine(name, ++lineNo, line.toByteArray(), sink);
+        if (line.size() > 0) jsonlLine(name, key, ++lineNo, line.toByteArray(), sink);
     }
 
-    private static void jsonlLine(String name, long lineNo, byte[] bytes, Consumer<RawDocument> sink) {
+    private static void jsonlLine(String name, String key, long lineNo, byte[] bytes, Consumer<RawDocument> sink) {
         String where = name + ":" + lineNo;
+        String splitKey = key + ":" + lineNo;
         String line = decode(bytes);
         if (line == null) {
-            sink.accept(new RawDocument(where, null, bytes.length));
+            sink.accept(new RawDocument(where, splitKey, null, bytes.length));
             return;
         }
         if (line.isBlank()) return;
@@ -150,9 +151,9 @@ public final class DocumentReader {
         JsonNode text = node.get("text");
         JsonNode messages = node.get("messages");
         if (text != null && text.isString()) {
-            sink.accept(new RawDocument(where, text.asString(), bytes.length));
+            sink.accept(new RawDocument(where, splitKey, text.asString(), bytes.length));
         } else if (messages != null && messages.isArray()) {
-            sink.accept(new RawDocument(where, renderChat(where, messages), bytes.length));
+            sink.accept(new RawDocument(where, splitKey, renderChat(where, messages), bytes.length));
         } else {
             throw new JgptException(where + ": expected a string field \"text\" or an array \"messages\"");
         }

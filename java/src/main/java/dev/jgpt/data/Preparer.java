@@ -25,8 +25,9 @@ import java.util.stream.Stream;
  * ones the {@link QualityFilter} rejects, removes exact duplicates (SHA-256 of the normalised text)
  * and near duplicates ({@link MinHash} + {@link NearDuplicateIndex}; the first occurrence stays),
  * and splits the rest into train and validation by source: a document goes to validation when a
- * seeded hash of its source name falls below the validation fraction, so the split is stable
- * when inputs are added or reordered and a document is never on both sides.
+ * seeded hash of its source's file name (plus line for JSONL) falls below the validation fraction,
+ * so the split is stable when inputs are added, reordered or named by another path, and a
+ * document is never on both sides.
  *
  * <p>Output: {@code DIR/train/part-*.jsonl}, {@code DIR/val/part-*.jsonl} (lines {@code {"text",
  * "source"}}) and {@code DIR/report.json}. Everything is written into a temporary directory first
@@ -146,7 +147,7 @@ public final class Preparer {
                 nearDups++;
                 continue;
             }
-            double score = splitScore(a.raw().source());
+            double score = splitScore(a.raw().splitKey());
             if (score < cfg.valFraction()) {
                 val.write(a.raw().source(), a.text());
             } else {
@@ -168,10 +169,10 @@ public final class Preparer {
         return new Analysed(d, text, null, hash, sig);
     }
 
-    /** A uniform number in [0, 1) from the seed and the source name: the split decision. */
-    double splitScore(String source) {
+    /** A uniform number in [0, 1) from the seed and the split key: the split decision. */
+    double splitScore(String key) {
         long h = cfg.seed();
-        byte[] b = source.getBytes(StandardCharsets.UTF_8);
+        byte[] b = key.getBytes(StandardCharsets.UTF_8);
         for (byte x : b) h = (h ^ (x & 0xff)) * 0x100000001B3L;
         return (TokenShards.mix(h) >>> 11) * 0x1.0p-53;
     }

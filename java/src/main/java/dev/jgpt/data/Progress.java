@@ -14,7 +14,7 @@ public class Progress {
 
     private final PrintStream out;
     private final long intervalNanos;
-    private final boolean terminal = System.console() != null;
+    private final boolean terminal = System.console() != null && System.console().isTerminal();
     private long last = Long.MIN_VALUE / 2;
     private int lastLength;
 

@@ -13,8 +13,15 @@ import java.text.Normalizer;
 public final class TextNormalizer {
     private TextNormalizer() {}
 
+    /** Text made only of characters below U+0300 (Latin, punctuation) is already NFC: nothing can combine. */
+    private static boolean belowCombiningMarks(String text) {
+        for (int i = 0; i < text.length(); i++) if (text.charAt(i) >= 0x300) return false;
+        return true;
+    }
+
     public static String normalize(String text) {
-        String s = Normalizer.isNormalized(text, Normalizer.Form.NFC) ? text : Normalizer.normalize(text, Normalizer.Form.NFC);
+        String s = belowCombiningMarks(text) || Normalizer.isNormalized(text, Normalizer.Form.NFC)
+                ? text : Normalizer.normalize(text, Normalizer.Form.NFC);
         StringBuilder out = new StringBuilder(s.length());
         int newlines = 0;       // newlines pending (emitted lazily so trailing ones vanish)
         boolean space = false;  // a space pending

@@ -29,7 +29,8 @@ import java.util.stream.Stream;
  * tokens {@code [pos + b*T, pos + b*T + T]}, the cursor moves by B*T, and a shard's tail shorter
  * than B*T+1 tokens is skipped.
  *
- * <p>The mapping belongs to an {@link Arena} this object owns: {@link #close()} unmaps it.
+ * <p>The mapping belongs to an {@link Arena} this object owns: {@link #close()} unmaps it. One
+ * thread at a time: the training and evaluation cursors are plain fields.
  */
 public final class TokenShards implements AutoCloseable {
 
@@ -43,6 +44,8 @@ public final class TokenShards implements AutoCloseable {
     private final long totalTokens;
     private long seed;
     private long step;
+    private long[] prefix;
+    private int prefixT = -1;
     private int evalShard;
     private long evalPos;
 
@@ -83,7 +86,38 @@ public final class TokenShards implements AutoCloseable {
      * pack} wrote: as listed in its {@code manifest.json}, else every {@code <split>_*.bin} in name order.
      */
     public static TokenShards open(Path dir, String split, long seed) {
-        return new TokenShards(shardFiles(dir, split), seed);
+        TokenShards s = new TokenShards(shardFiles(dir, split), seed);
+        Path manifest = dir.resolve(ShardManifest.FILE_NAME);
+        if (Files.exists(manifest)) {
+            // the manifest and the shard headers must tell the same story
+            List<ShardManifest.Shard> listed = ShardManifest.read(manifest).splits().get(split).shards();
+            for (int i = 0; i < listed.size(); i++) {
+                if (listed.get(i).tokens() != s.headers[i].tokens()) {
+                    s.close();
+                    throw new JgptException(s.files.get(i) + ": holds " + s.headers[i].tokens() + " tokens but "
+                            + manifest + " says " + listed.get(i).tokens() + ": shards and manifest are from different runs");
+                }
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Scans every token once and throws a {@link JgptException} naming the shard and position of the
+     * first id outside {@code [0, vocabSize)}. Call before training: a bad id would index past the
+     * embedding table in native code.
+     */
+    public void checkVocabulary(int vocabSize) {
+        for (int sh = 0; sh < segs.length; sh++) {
+            long n = headers[sh].tokens();
+            for (long i = 0; i < n; i++) {
+                int t = token(sh, i);
+                if (t < 0 || t >= vocabSize) {
+                    throw new JgptException(files.get(sh) + ": token " + i + " is id " + Integer.toUnsignedString(t)
+                            + ", outside the vocabulary of " + vocabSize + " (shards made with another tokenizer?)");
+                }
+            }
+        }
     }
 
     /** The shard files of a split, from the manifest when there is one. */
@@ -153,8 +187,7 @@ public final class TokenShards implements AutoCloseable {
 
     private long checkedStarts(int B, int T, Tensor inputs, Tensor targets) {
         if (B <= 0 || T <= 0) throw new IllegalArgumentException("B and T must be positive, got B=" + B + " T=" + T);
-        inputs.requireAtLeast("inputs", DType.I32, (long) B * T);
-        targets.requireAtLeast("targets", DType.I32, (long) B * T);
+        requireHostI32(B, T, inputs, targets);
         long starts = windowStarts(T);
         if (starts == 0) {
             throw new JgptException(files.getFirst().getParent() + ": no shard holds the " + (T + 1)
@@ -165,13 +198,30 @@ public final class TokenShards implements AutoCloseable {
 
     /** Copies the window with global start index {@code start} (over all shards' valid starts) into row b. */
     private void copyWindow(long start, int b, int T, Tensor inputs, Tensor targets) {
-        int shard = 0;
-        for (; ; shard++) {
-            long n = Math.max(0, headers[shard].tokens() - T);
-            if (start < n) break;
-            start -= n;
+        long[] prefix = startsPrefix(T);
+        // the last shard whose first start is <= start (skipping shards with no starts)
+        int lo = 0, hi = segs.length - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (prefix[mid] <= start) lo = mid;
+            else hi = mid - 1;
         }
-        copyRow(shard, start, b, T, inputs, targets);
+        copyRow(lo, start - prefix[lo], b, T, inputs, targets);
+    }
+
+    /** prefix[i] = number of window starts in shards before i, for windows of T+1 tokens (cached for the last T). */
+    private long[] startsPrefix(int T) {
+        if (prefixT != T) {
+            long[] p = new long[segs.length];
+            long n = 0;
+            for (int i = 0; i < segs.length; i++) {
+                p[i] = n;
+                n += Math.max(0, headers[i].tokens() - T);
+            }
+            prefix = p;
+            prefixT = T;
+        }
+        return prefix;
     }
 
     private void copyRow(int shard, long pos, int b, int T, Tensor inputs, Tensor targets) {
@@ -191,6 +241,14 @@ public final class TokenShards implements AutoCloseable {
                 tg.setAtIndex(ValueLayout.JAVA_INT, row + t, next);
                 prev = next;
             }
+        }
+    }
+
+    private static void requireHostI32(int B, int T, Tensor inputs, Tensor targets) {
+        inputs.requireAtLeast("inputs", DType.I32, (long) B * T);
+        targets.requireAtLeast("targets", DType.I32, (long) B * T);
+        if (!inputs.isHost() || !targets.isHost()) {
+            throw new IllegalArgumentException("inputs and targets must be host tensors (copy them to the device after filling)");
         }
     }
 
@@ -216,8 +274,7 @@ public final class TokenShards implements AutoCloseable {
      */
     public boolean nextEvalBatch(int B, int T, Tensor inputs, Tensor targets) {
         if (B <= 0 || T <= 0) throw new IllegalArgumentException("B and T must be positive, got B=" + B + " T=" + T);
-        inputs.requireAtLeast("inputs", DType.I32, (long) B * T);
-        targets.requireAtLeast("targets", DType.I32, (long) B * T);
+        requireHostI32(B, T, inputs, targets);
         long span = (long) B * T;
         while (evalShard < segs.length && evalPos + span + 1 > headers[evalShard].tokens()) {
             evalShard++;

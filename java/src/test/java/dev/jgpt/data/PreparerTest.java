@@ -94,6 +94,21 @@ class PreparerTest {
         new Preparer(cfg(0.2), Progress.NONE).run(List.of(dir.resolve("in")), out);
         assertThat(sources(out.resolve("val"))).containsAll(valSources);
         assertThat(sources(out.resolve("train"))).containsAll(trainSources);
+
+        // and does not depend on the path the files are named by
+        Path moved = dir.resolve("elsewhere/deeper");
+        Files.createDirectories(moved);
+        try (var s = Files.list(dir.resolve("in"))) {
+            for (Path p : s.toList()) Files.copy(p, moved.resolve(p.getFileName()));
+        }
+        new Preparer(cfg(0.2), Progress.NONE).run(List.of(moved), dir.resolve("out2"));
+        assertThat(names(sources(dir.resolve("out2/val")))).isEqualTo(names(sources(out.resolve("val"))));
+    }
+
+    private static Set<String> names(Set<String> sources) {
+        Set<String> out = new HashSet<>();
+        for (String s : sources) out.add(Path.of(s).getFileName().toString());
+        return out;
     }
 
     @Test

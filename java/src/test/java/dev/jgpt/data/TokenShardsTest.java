@@ -124,6 +124,25 @@ class TokenShardsTest {
     }
 
     @Test
+    void shardsTooShortForAWindowAreSkipped() {
+        Path a = shard("train_000000.bin", 1000, 0, 12);
+        Path b = shard("train_000001.bin", 1000, 300, 5);   // shorter than T+1: never drawn
+        Path c = shard("train_000002.bin", 1000, 600, 12);
+        int T = 8;
+        java.util.Set<Integer> firsts = new java.util.TreeSet<>();
+        try (TokenShards s = TokenShards.open(List.of(a, b, c), 3); TensorArena ar = TensorArena.host()) {
+            assertThat(s.windowStarts(T)).isEqualTo(8);
+            Tensor in = ar.allocate(DType.I32, 2, T), tg = ar.allocate(DType.I32, 2, T);
+            for (int i = 0; i < 500; i++) {
+                s.nextBatch(2, T, in, tg);
+                firsts.add(in.getInt(0));
+                firsts.add(in.getInt(T));
+            }
+        }
+        assertThat(firsts).containsExactly(0, 1, 2, 3, 600, 601, 602, 603);
+    }
+
+    @Test
     void evalWalksShardsInOrder() {
         Path a = shard("val_000000.bin", 1000, 0, 33);
         Path b = shard("val_000001.bin", 1000, 100, 20);
@@ -174,6 +193,23 @@ class TokenShardsTest {
             assertThatThrownBy(() -> s.nextBatch(1, 16, in, tg)).isInstanceOf(JgptException.class)
                     .hasMessageContaining("17 tokens");
         }
+    }
+
+    @Test
+    void checksVocabularyAndManifestAgreement() throws IOException {
+        Path a = shard("train_000000.bin", 1000, 0, 600);
+        try (TokenShards s = TokenShards.open(List.of(a), 0)) {
+            s.checkVocabulary(1000);
+            assertThatThrownBy(() -> s.checkVocabulary(500)).isInstanceOf(JgptException.class)
+                    .hasMessageContaining("train_000000.bin").hasMessageContaining("token 500");
+        }
+        new ShardManifest(ShardManifest.FORMAT, 1, new ShardManifest.TokenizerInfo("t.json", "x", 1000, 999), 1,
+                java.util.Map.of("train", new ShardManifest.Split(700, 1, List.of(new ShardManifest.Shard("train_000000.bin", 700, "x")))),
+                List.of(), List.of(), "now").write(dir.resolve("manifest.json"));
+        assertThatThrownBy(() -> TokenShards.open(dir, "train", 0)).isInstanceOf(JgptException.class)
+                .hasMessageContaining("different runs");
+        assertThatThrownBy(() -> TokenShards.open(dir, "val", 0)).isInstanceOf(JgptException.class)
+                .hasMessageContaining("no split named 'val'");
     }
 
     private static int[] toArray(Tensor t) {
