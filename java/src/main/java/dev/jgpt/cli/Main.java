@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 ExportCommand.class,
                 ImportCommand.class,
                 PlotCommand.class,
+                DemoCommand.class,
                 DataCommand.class,
                 TokenizerCommand.class,
         })
