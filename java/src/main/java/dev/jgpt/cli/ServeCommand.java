@@ -1,7 +1,8 @@
 package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
-import dev.jgpt.generate.ModelLoader;
+import dev.jgpt.backend.Backends;
+import dev.jgpt.serve.ModelSource;
 import dev.jgpt.serve.JgptServer;
 import dev.jgpt.serve.ModelRegistry;
 import dev.jgpt.serve.RandomModel;
@@ -70,6 +71,14 @@ public final class ServeCommand implements Runnable {
     @Option(names = "--queue", defaultValue = "256", paramLabel = "N", description = "Requests that may wait per model (default ${DEFAULT-VALUE}); more get 503.")
     int queue;
 
+    @Option(names = "--device", defaultValue = "${env:JGPT_DEVICE:-auto}", paramLabel = "DEVICE",
+            description = "auto, cuda, cpu or reference (default ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Kernel threads per decode (default: cores / --instances, at least 1, so sessions do not fight over cores).")
+    Integer threads;
+
     @Option(names = "--random-model", paramLabel = "PRESET", hidden = true,
             description = "Also serve a random-weight model of a preset (tiny, small, ...) named random-PRESET: for load tests.")
     List<String> randomModels = List.of();
@@ -77,14 +86,15 @@ public final class ServeCommand implements Runnable {
     @Option(names = "--json", description = "Print one JSON object (url, port, models) on stdout once listening.")
     boolean json;
 
-    private final ModelLoader loader;
+    private final ModelSource source;
 
     public ServeCommand() {
-        this(ModelLoader.standard());
+        this(null);
     }
 
-    ServeCommand(ModelLoader loader) {
-        this.loader = loader;
+    /** With {@code source} null, models are opened from disk on {@code --device}. */
+    ServeCommand(ModelSource source) {
+        this.source = source;
     }
 
     @Override
@@ -96,12 +106,20 @@ public final class ServeCommand implements Runnable {
                 instances != null ? instances : d.instancesPerModel(), queue, runs, d.maxViewTokens());
         opts.checkExposure(); // before loading anything
         var err = spec.commandLine().getErr();
-        ModelRegistry registry = new ModelRegistry(loader, opts.instancesPerModel(), opts.maxQueue());
+        int cores = Runtime.getRuntime().availableProcessors();
+        int kernelThreads = threads != null ? threads : Math.max(1, cores / opts.instancesPerModel());
+        if (kernelThreads < 1) throw new JgptException("--threads must be at least 1 (got " + kernelThreads + ")");
+        ModelSource src = source != null ? source : ModelSource.gpt2(device, kernelThreads);
+        ModelRegistry registry = new ModelRegistry(src, opts.instancesPerModel(), opts.maxQueue());
         JgptServer server;
         try {
             for (Path m : models) registry.load(m);
             if (modelsDir != null) registry.loadAll(modelsDir, new java.io.PrintStream(System.err, true));
-            for (String p : randomModels) RandomModel.preset("random-" + p, p, 1234).serveIn(registry);
+            for (String p : randomModels) {
+                var backend = Backends.select(device).backend();
+                backend.setThreads(kernelThreads);
+                RandomModel.preset("random-" + p, p, backend, 1234).serveIn(registry);
+            }
             if (registry.names().isEmpty() && runs == null) {
                 throw new JgptException("nothing to serve: give --model RUN, --models DIR or --runs DIR");
             }

@@ -2,7 +2,6 @@ package dev.jgpt.serve;
 
 import dev.jgpt.JgptException;
 import dev.jgpt.generate.LoadedModel;
-import dev.jgpt.generate.ModelLoader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -29,11 +28,11 @@ public final class ModelRegistry implements AutoCloseable {
 
     private final Map<String, ServedModel> models = new ConcurrentHashMap<>();
     private final List<String> onDemand = new ArrayList<>();
-    private final ModelLoader loader;
+    private final ModelSource loader;
     private final int instances;
     private final int maxQueue;
 
-    public ModelRegistry(ModelLoader loader, int instances, int maxQueue) {
+    public ModelRegistry(ModelSource loader, int instances, int maxQueue) {
         this.loader = loader;
         this.instances = instances;
         this.maxQueue = maxQueue;
@@ -48,6 +47,7 @@ public final class ModelRegistry implements AutoCloseable {
     public ServedModel add(String name, LoadedModel model, AutoCloseable owner) {
         if (!NAME.matcher(name).matches()) {
             model.close();
+            closeQuietly(owner);
             throw new JgptException("model name '" + name + "': use letters, digits and . _ - @ / (at most 128)");
         }
         ServedModel served = new ServedModel(name, model, owner, instances, maxQueue);
@@ -60,7 +60,8 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** Loads {@code path} (any model {@code jgpt generate} accepts) under the name of its last path element. */
     public ServedModel load(Path path) {
-        return add(nameOf(path), loader.load(path));
+        ModelSource.Opened o = loader.open(path);
+        return add(nameOf(path), o.model(), o.owner());
     }
 
     /**
@@ -98,7 +99,8 @@ public final class ModelRegistry implements AutoCloseable {
     public synchronized ServedModel loadOnDemand(String name, Path path) {
         ServedModel m = models.get(name);
         if (m != null) return m;
-        m = add(name, loader.load(path));
+        ModelSource.Opened o = loader.open(path);
+        m = add(name, o.model(), o.owner());
         onDemand.add(name);
         if (onDemand.size() > MAX_ON_DEMAND) {
             ServedModel old = models.remove(onDemand.removeFirst());
@@ -123,6 +125,15 @@ public final class ModelRegistry implements AutoCloseable {
 
     public Collection<ServedModel> all() {
         return models.values().stream().sorted((a, b) -> a.name().compareTo(b.name())).toList();
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // already failing with a clearer message
+        }
     }
 
     static String nameOf(Path path) {

@@ -1,7 +1,6 @@
 package dev.jgpt.serve;
 
 import dev.jgpt.backend.Backend;
-import dev.jgpt.backend.reference.ReferenceBackend;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.model.Gpt2;
 import dev.jgpt.model.Gpt2Inference;
@@ -35,9 +34,9 @@ public final class RandomModel implements AutoCloseable {
         this.loaded = new LoadedModel(name, Gpt2Inference.of(net), tok);
     }
 
-    /** A named preset ({@code tiny}, {@code small}, ...) at vocabulary 4096 on the reference backend. */
-    public static RandomModel preset(String name, String preset, long seed) {
-        return new RandomModel(name, new ReferenceBackend(), GptConfig.preset(preset), 261, seed);
+    /** A named preset ({@code tiny}, {@code small}, ...) at vocabulary 4096 on {@code backend} (which it then owns). */
+    public static RandomModel preset(String name, String preset, Backend backend, long seed) {
+        return new RandomModel(name, backend, GptConfig.preset(preset), 261, seed);
     }
 
     public LoadedModel loaded() {
