@@ -118,6 +118,7 @@ final class ModelViews implements AutoCloseable {
             int T = ids.length;
             GptConfig c = net.config();
             int NH = c.heads(), L = c.layers(), V = c.vocabSize();
+            ops.setThreads(ops.threads()); // OpenMP's thread count is per OS thread
             net.forward(ids, null, 1, T);
             ObjectNode o = Http.JSON.createObjectNode();
             o.put("model", m.name());

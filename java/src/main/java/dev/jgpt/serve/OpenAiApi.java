@@ -86,6 +86,7 @@ final class OpenAiApi {
     private void run(HttpExchange ex, ObjectNode req, ServedModel m, int[] prompt, boolean chat, long start)
             throws IOException {
         GenerationConfig cfg = config(req, m.contextLength(), prompt.length, opts.maxTokens());
+        if (chat) cfg = withTurnStops(cfg);
         boolean stream = bool(req, "stream", false);
         boolean usage = stream && req.path("stream_options").path("include_usage").asBoolean(false);
         long deadline = start + opts.requestTimeout().toNanos();
@@ -180,6 +181,18 @@ final class OpenAiApi {
             job.cancel();
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * A chat model that opens a new turn ({@code <|user|>} ...) instead of closing its own has finished
+     * its answer too (as in {@code jgpt chat}): role markers end the reply like stop sequences.
+     */
+    static GenerationConfig withTurnStops(GenerationConfig config) {
+        List<String> stops = new ArrayList<>(config.stopSequences());
+        for (String marker : List.of(ChatTemplate.USER, ChatTemplate.ASSISTANT, ChatTemplate.SYSTEM)) {
+            if (!stops.contains(marker)) stops.add(marker);
+        }
+        return config.withStopSequences(stops);
     }
 
     /** What the server answers for an error that reached a stream or a response. */

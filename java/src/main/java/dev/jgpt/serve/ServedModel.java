@@ -84,9 +84,15 @@ public final class ServedModel implements AutoCloseable {
         idle = new ArrayBlockingQueue<>(lms.size());
         for (CausalLm lm : lms) idle.add(new Session(lm, new Generator()));
         AtomicInteger n = new AtomicInteger();
+        dev.jgpt.backend.Backend backend = loaded.model() instanceof Gpt2Inference g ? g.backend() : null;
         workers = new ThreadPoolExecutor(lms.size(), lms.size(), 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 r -> {
-                    Thread t = new Thread(r, "decode-" + name + "-" + n.incrementAndGet());
+                    Runnable withThreads = () -> {
+                        // OpenMP's thread count is a per-thread setting: apply the backend's to this worker too
+                        if (backend != null) backend.setThreads(backend.threads());
+                        r.run();
+                    };
+                    Thread t = new Thread(withThreads, "decode-" + name + "-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
