@@ -1,6 +1,5 @@
 package dev.jgpt.serve;
 
-import dev.jgpt.JgptException;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.FinishReason;
 import dev.jgpt.generate.GenerationResult;
@@ -13,40 +12,40 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One model being served: its tokenizer, a fixed set of decode sessions and the queue in front of
- * them.
+ * One model being served: its tokenizer, N decode sessions (one KV cache each) and the FIFO queue
+ * in front of them (at most {@code maxQueue} waiting, then 503).
  *
- * <p>What is and is not batched: each session is a {@link CausalLm} with its own KV cache; for a
- * GPT-2 model every session borrows the same flat weights ({@link Gpt2Inference#params()}), so N
- * sessions cost N caches, not N models. Up to N requests decode at the same time, each on its own
- * platform thread (kernels pin the thread; virtual threads are kept for I/O). Requests beyond N wait
- * in a FIFO queue of at most {@code maxQueue}; beyond that the server answers 503. The sequences are
- * <em>not</em> fused into one batched matrix product: the {@code CausalLm} contract is
- * single-sequence, so throughput grows with clients up to N concurrent decodes (bounded by the
- * cores), then stays flat instead of collapsing.
+ * <p>A GPT-2 model ({@link Gpt2Inference}) is decoded with continuous batching
+ * ({@link BatchScheduler}): all N sessions borrow the same flat weights and one thread advances every
+ * sequence in flight with a single batched matrix product per layer and token. Any other
+ * {@link CausalLm} (one sequence per instance, no way to share its weights) gets one session and one
+ * worker thread: requests are served one at a time.
  */
 public final class ServedModel implements AutoCloseable {
 
     private final String name;
     private final LoadedModel loaded;
+    private final AutoCloseable owner;
     private final List<CausalLm> extra = new ArrayList<>();
-    private final BlockingQueue<Session> idle;
-    private final ThreadPoolExecutor workers;
     private final int maxQueue;
-    private final AtomicInteger waiting = new AtomicInteger();
     private final long created = System.currentTimeMillis() / 1000;
     private final boolean chat;
-    private final java.util.concurrent.atomic.AtomicLong completed = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong cancelled = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong timedOut = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicInteger waiting = new AtomicInteger();
+
+    // continuous batching (GPT-2) ...
+    private final BatchScheduler batcher;
+    // ... or one worker per session (any other CausalLm)
+    private final BlockingQueue<Session> idle;
+    private final ThreadPoolExecutor workers;
+    private final AtomicLong completed = new AtomicLong(), cancelled = new AtomicLong(), timedOut = new AtomicLong();
 
     private record Session(CausalLm lm, Generator generator) {}
 
@@ -60,9 +59,8 @@ public final class ServedModel implements AutoCloseable {
         }
     }
 
-    private final AutoCloseable owner;
-
     /**
+     * @param instances sequences in flight at once (GPT-2 only; other models get one)
      * @param owner closed after the model (what holds memory the model only borrows, such as the
      *     weights of a model built in process), or null
      */
@@ -72,30 +70,32 @@ public final class ServedModel implements AutoCloseable {
         this.loaded = loaded;
         this.maxQueue = maxQueue;
         this.chat = hasChatTokens(loaded.tokenizer());
-        List<CausalLm> lms = new ArrayList<>();
-        lms.add(loaded.model());
         if (loaded.model() instanceof Gpt2Inference g) {
-            for (int i = 1; i < instances; i++) {
-                Gpt2Inference s = new Gpt2Inference(g.backend(), g.config(), g.params()); // shares the weights
-                extra.add(s);
-                lms.add(s);
+            int n = Math.min(instances, g.maxBatch());
+            Gpt2Inference[] sessions = new Gpt2Inference[n];
+            sessions[0] = g;
+            try {
+                for (int i = 1; i < n; i++) {
+                    sessions[i] = new Gpt2Inference(g.backend(), g.config(), g.params()); // shares the weights
+                    extra.add(sessions[i]);
+                }
+            } catch (RuntimeException | OutOfMemoryError e) {
+                for (CausalLm lm : extra) lm.close();
+                throw e;
             }
+            batcher = new BatchScheduler(name, sessions, loaded.tokenizer());
+            idle = null;
+            workers = null;
+        } else {
+            batcher = null;
+            idle = new ArrayBlockingQueue<>(1);
+            idle.add(new Session(loaded.model(), new Generator()));
+            workers = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+                Thread t = new Thread(r, "decode-" + name);
+                t.setDaemon(true);
+                return t;
+            });
         }
-        idle = new ArrayBlockingQueue<>(lms.size());
-        for (CausalLm lm : lms) idle.add(new Session(lm, new Generator()));
-        AtomicInteger n = new AtomicInteger();
-        dev.jgpt.backend.Backend backend = loaded.model() instanceof Gpt2Inference g ? g.backend() : null;
-        workers = new ThreadPoolExecutor(lms.size(), lms.size(), 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-                r -> {
-                    Runnable withThreads = () -> {
-                        // OpenMP's thread count is a per-thread setting: apply the backend's to this worker too
-                        if (backend != null) backend.setThreads(backend.threads());
-                        r.run();
-                    };
-                    Thread t = new Thread(withThreads, "decode-" + name + "-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
     }
 
     private static boolean hasChatTokens(Tokenizer t) {
@@ -112,18 +112,26 @@ public final class ServedModel implements AutoCloseable {
     public long created() { return created; }
     /** True when the tokenizer has the chat template's special tokens. */
     public boolean chat() { return chat; }
+    /** True when concurrent requests are decoded in one batched step. */
+    public boolean batched() { return batcher != null; }
     /** Sequences decoded at the same time. */
-    public int sessions() { return workers.getMaximumPoolSize(); }
+    public int sessions() { return batcher != null ? batcher.sessions() : 1; }
     /** Generations that ran to their end (stop, end token or max tokens). */
-    public long completed() { return completed.get(); }
+    public long completed() { return batcher != null ? batcher.completed.get() : completed.get(); }
     /** Generations stopped because their client went away. */
-    public long cancelled() { return cancelled.get(); }
+    public long cancelled() { return batcher != null ? batcher.cancelled.get() : cancelled.get(); }
     /** Generations stopped by the per-request timeout. */
-    public long timedOut() { return timedOut.get(); }
-    /** Sessions decoding right now. */
-    public int active() { return sessions() - idle.size(); }
+    public long timedOut() { return batcher != null ? batcher.timedOut.get() : timedOut.get(); }
+    /** Sequences decoding right now. */
+    public int active() { return batcher != null ? batcher.active() : 1 - idle.size(); }
+    /** Mean sequences per batched step so far (0 before the first, or without batching). */
+    public double meanBatch() {
+        if (batcher == null) return 0;
+        long s = batcher.steps.get();
+        return s == 0 ? 0 : (double) batcher.stepRows.get() / s;
+    }
     /** Requests waiting for a session. */
-    public int queued() { return waiting.get(); }
+    public int queued() { return batcher != null ? batcher.queued() : waiting.get(); }
 
     /**
      * Queues {@code job}; its events arrive on the job.
@@ -131,11 +139,15 @@ public final class ServedModel implements AutoCloseable {
      * @throws ApiException 503 when the queue is full
      */
     public void submit(DecodeJob job) {
-        if (waiting.incrementAndGet() > maxQueue + sessions()) {
-            waiting.decrementAndGet();
+        if (queued() >= maxQueue) {
             throw new ApiException(503, "server_error", "model_overloaded", null,
                     "model " + name + " has " + maxQueue + " requests waiting already; retry later");
         }
+        if (batcher != null) {
+            batcher.submit(job);
+            return;
+        }
+        waiting.incrementAndGet();
         try {
             workers.execute(() -> run(job));
         } catch (RejectedExecutionException e) {
@@ -144,6 +156,7 @@ public final class ServedModel implements AutoCloseable {
         }
     }
 
+    /** One request on the single worker (models that cannot be batched). */
     private void run(DecodeJob job) {
         waiting.decrementAndGet();
         if (job.cancelled()) {
@@ -151,12 +164,12 @@ public final class ServedModel implements AutoCloseable {
             return;
         }
         if (job.expired()) {
+            timedOut.incrementAndGet();
             job.emit(new DecodeJob.Failed(new ApiException(503, "server_error", "timeout", null,
                     "request waited longer than the server's timeout for model " + name + "; retry later")));
             return;
         }
         Session s = idle.poll();
-        if (s == null) throw new IllegalStateException("no idle session with a free worker"); // workers == sessions
         int[] count = new int[1];
         try {
             TokenListener listener = new TokenListener() {
@@ -179,8 +192,6 @@ public final class ServedModel implements AutoCloseable {
         } catch (Interrupted e) {
             (e.timedOut ? timedOut : cancelled).incrementAndGet();
             job.emit(new DecodeJob.Done(FinishReason.LENGTH, job.prompt.length, count[0] - 1, 0, 0, e.timedOut));
-        } catch (JgptException | ApiException e) {
-            job.emit(new DecodeJob.Failed(e));
         } catch (RuntimeException e) {
             job.emit(new DecodeJob.Failed(e));
         } finally {
@@ -191,11 +202,14 @@ public final class ServedModel implements AutoCloseable {
 
     @Override
     public void close() {
-        workers.shutdownNow();
-        try {
-            workers.awaitTermination(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (batcher != null) batcher.close();
+        if (workers != null) {
+            workers.shutdownNow();
+            try {
+                workers.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         for (CausalLm lm : extra) lm.close();
         loaded.close();

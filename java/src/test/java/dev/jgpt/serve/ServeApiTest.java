@@ -48,8 +48,8 @@ class ServeApiTest {
         assertThat(r.statusCode()).isEqualTo(200);
         JsonNode j = TestServer.json(r.body());
         assertThat(j.path("object").asString()).isEqualTo("list");
-        assertThat(j.path("data").findValuesAsString("id")).containsExactly("slow", "tiny");
-        assertThat(j.path("data").get(1).path("context_length").asInt()).isEqualTo(96);
+        assertThat(j.path("data").findValuesAsString("id")).containsExactly("slow", "slowgpt", "tiny");
+        assertThat(j.path("data").get(2).path("context_length").asInt()).isEqualTo(96);
         assertThat(s.get("/v1/models/tiny").statusCode()).isEqualTo(200);
         assertThat(s.get("/v1/models/nope").statusCode()).isEqualTo(404);
     }
@@ -209,19 +209,33 @@ class ServeApiTest {
 
     @Test
     void disconnectingClientStopsItsGeneration() throws Exception {
-        ServedModel slow = s.server.registry().get("slow");
+        disconnect("slow", 400);
+    }
+
+    @Test
+    void disconnectingClientStopsItsBatchedGeneration() throws Exception {
+        disconnect("slowgpt", 80);
+    }
+
+    private void disconnect(String model, int maxTokens) throws Exception {
+        ServedModel slow = s.server.registry().get(model);
         long before = slow.cancelled();
         HttpRequest req = HttpRequest.newBuilder(s.uri("/v1/completions"))
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"slow\",\"prompt\":\"x\",\"max_tokens\":400,\"stream\":true}"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model + "\",\"prompt\":\"x\",\"max_tokens\":" + maxTokens
+                        + ",\"temperature\":0,\"stream\":true}")) // greedy: the same tokens every run
                 .build();
         HttpResponse<InputStream> r = s.http.send(req, HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = r.body()) {
             byte[] buf = new byte[256];
             int got = 0;
-            while (got < 3) if (in.read(buf) > 0) got++; // a few chunks arrived: it is generating
+            while (got < 3) { // a few chunks arrived: it is generating
+                int r = in.read(buf);
+                assertThat(r).as("stream ended early").isNotNegative();
+                if (r > 0) got++;
+            }
             assertThat(slow.active()).isEqualTo(1);
         } // closing the stream drops the connection
-        // 400 tokens take 8 s; the generation must end long before that
+        // the whole generation takes seconds; it must end long before that
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (slow.cancelled() == before && System.nanoTime() < until) Thread.sleep(20);
         assertThat(slow.cancelled()).isEqualTo(before + 1);
@@ -270,6 +284,9 @@ class ServeApiTest {
             }
         }
         pool.shutdown();
+        ServedModel tiny = s.server.registry().get("tiny");
+        assertThat(tiny.batched()).isTrue();
+        assertThat(tiny.meanBatch()).as("sequences per decode step").isGreaterThan(1.0);
     }
 
     static void expectError(HttpResponse<String> r, int status, String type, String param) {
