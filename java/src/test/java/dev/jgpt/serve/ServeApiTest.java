@@ -229,9 +229,9 @@ class ServeApiTest {
             byte[] buf = new byte[256];
             int got = 0;
             while (got < 3) { // a few chunks arrived: it is generating
-                int r = in.read(buf);
-                assertThat(r).as("stream ended early").isNotNegative();
-                if (r > 0) got++;
+                int read = in.read(buf);
+                assertThat(read).as("stream ended early").isNotNegative();
+                if (read > 0) got++;
             }
             assertThat(slow.active()).isEqualTo(1);
         } // closing the stream drops the connection
