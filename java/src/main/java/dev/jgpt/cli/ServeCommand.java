@@ -65,7 +65,7 @@ public final class ServeCommand implements Runnable {
     int timeoutSeconds;
 
     @Option(names = "--instances", paramLabel = "N",
-            description = "Sequences decoded at once per model, each with its own KV cache over shared weights (default: cores, at most 4).")
+            description = "Sequences in flight per model, decoded together in one batched step; each has its own KV cache over shared weights (default 8).")
     Integer instances;
 
     @Option(names = "--queue", defaultValue = "256", paramLabel = "N", description = "Requests that may wait per model (default ${DEFAULT-VALUE}); more get 503.")
@@ -76,7 +76,7 @@ public final class ServeCommand implements Runnable {
     String device;
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "Kernel threads per decode (default: cores / --instances, at least 1, so sessions do not fight over cores).")
+            description = "Kernel threads of each model's decode thread (default 1: a decode step is small, and extra kernel threads cost more than they gain on a busy machine; try more for large models).")
     Integer threads;
 
     @Option(names = "--random-model", paramLabel = "PRESET", hidden = true,
@@ -106,8 +106,7 @@ public final class ServeCommand implements Runnable {
                 instances != null ? instances : d.instancesPerModel(), queue, runs, d.maxViewTokens());
         opts.checkExposure(); // before loading anything
         var err = spec.commandLine().getErr();
-        int cores = Runtime.getRuntime().availableProcessors();
-        int kernelThreads = threads != null ? threads : Math.max(1, cores / opts.instancesPerModel());
+        int kernelThreads = threads != null ? threads : 1; // see docs/PERFORMANCE.md: 2 threads were 30x slower under load
         if (kernelThreads < 1) throw new JgptException("--threads must be at least 1 (got " + kernelThreads + ")");
         ModelSource src = source != null ? source : ModelSource.gpt2(device, kernelThreads);
         ModelRegistry registry = new ModelRegistry(src, opts.instancesPerModel(), opts.maxQueue());

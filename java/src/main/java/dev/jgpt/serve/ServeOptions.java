@@ -17,7 +17,8 @@ import java.time.Duration;
  * @param maxBodyBytes largest request body accepted (413 above)
  * @param maxTokens cap on {@code max_tokens} of one request (and its default)
  * @param requestTimeout a request's whole life, queueing included; generation stops when it runs out
- * @param instancesPerModel sequences decoded at the same time per model (each its own KV cache, shared weights)
+ * @param instancesPerModel sequences in flight per model, advanced together in one batched step (each its own
+ *     KV cache over shared weights)
  * @param maxQueue requests waiting per model beyond the running ones (503 above)
  * @param runsDir training runs shown at {@code /runs}, or null
  * @param maxViewTokens longest prompt the attention view accepts
@@ -37,7 +38,7 @@ public record ServeOptions(
 
     public static ServeOptions defaults() {
         return new ServeOptions("127.0.0.1", 8080, null, null, 1 << 20, 512, Duration.ofSeconds(120),
-                Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())), 256, null, 64);
+                8, 256, null, 64);
     }
 
     public ServeOptions {
