@@ -176,7 +176,7 @@ public final class TrainRun {
             } else {
                 model.initWeights(cfg.seed);
             }
-            if (state != null && state.path("step").asInt() >= state.path("total_steps").asInt(Integer.MAX_VALUE)) {
+            if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.max_steps, state)) {
                 log.println("pretrain: already complete at step " + state.path("step").asInt());
                 return new Trainer.Outcome(run, state.path("step").asInt(), state.path("total_steps").asInt(), false,
                         null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());
@@ -241,7 +241,7 @@ public final class TrainRun {
                 lastModel = null;
             }
             lastModel = model;
-            if (state != null && state.path("step").asInt() >= state.path("total_steps").asInt(Integer.MAX_VALUE)) {
+            if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.sft_max_steps, state)) {
                 log.println("sft: already complete at step " + state.path("step").asInt());
                 return new Trainer.Outcome(dir, state.path("step").asInt(), state.path("total_steps").asInt(), false,
                         null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());

@@ -148,7 +148,7 @@ public final class Trainer {
         boolean totalFixed = ph.maxMinutes() <= 0;
         if (resume != null) {
             step = resume.path("step").asInt();
-            total = resume.path("total_steps").asInt(total);
+            total = resumedTotal(ph.maxSteps(), resume);
             tokens = resume.path("tokens").asLong();
             priorSeconds = resume.path("elapsed_s").asDouble();
             totalFixed = true;
@@ -177,8 +177,9 @@ public final class Trainer {
             Evaluator.Result lastResult = null;
             float loss = Float.NaN;
             boolean stopped = false;
+            LrSchedule sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
             while (step < total) {
-                LrSchedule sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
+                if (sched.total() != total) sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
                 long t0 = System.nanoTime();
                 double lr = sched.at(step);
                 model.zeroGrad();
@@ -255,6 +256,7 @@ public final class Trainer {
                     st.put("phase", ph.name());
                     st.put("step", step);
                     st.put("total_steps", total);
+                    st.put("max_steps", ph.maxSteps());
                     st.put("tokens", tokens);
                     st.put("elapsed_s", priorSeconds + (System.nanoTime() - phaseStart) / 1e9);
                     st.put("loss", loss);
@@ -277,6 +279,15 @@ public final class Trainer {
             double tps = timedNanos > 0 ? timedTokens / (timedNanos / 1e9) : 0;
             return new Outcome(ph.dir(), step, total, stopped, lastResult, tps, seconds, loss);
         }
+    }
+
+    /**
+     * The schedule length of a resumed phase: the saved one (fixed by a time budget, or max_steps),
+     * unless max_steps was changed on the command line since, which extends or shortens the run.
+     */
+    public static int resumedTotal(int maxSteps, JsonNode state) {
+        int saved = state.path("total_steps").asInt(maxSteps);
+        return state.path("max_steps").asInt(maxSteps) != maxSteps ? maxSteps : saved;
     }
 
     private Path root(Phase ph) {
