@@ -24,6 +24,8 @@ import picocli.CommandLine.Command;
                 DemoCommand.class,
                 DataCommand.class,
                 TokenizerCommand.class,
+                GenerateCommand.class,
+                ChatCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -24,8 +24,11 @@ public final class Sampler {
     private final int vocabSize;
     /** The logits of the current step, then (in place) unnormalised probabilities. */
     private final float[] work;
-    /** Candidate keys for top-k / top-p: probability bits in the high word, a tie-breaking index below. */
+    /** Candidate keys for top-k / top-p: logit or probability bits in the high word, a tie-breaking index below. */
     private final long[] keys;
+    /** Surviving candidates in ascending probability (unnormalised) and their token ids. */
+    private final float[] candProb;
+    private final int[] candId;
     /** Tokens seen so far (prompt + generated), for the repetition penalty. */
     private final boolean[] seen;
     private final int[] seenList;
@@ -39,6 +42,8 @@ public final class Sampler {
         this.vocabSize = vocabSize;
         this.work = new float[vocabSize];
         this.keys = new long[vocabSize];
+        this.candProb = new float[vocabSize];
+        this.candId = new int[vocabSize];
         this.seen = new boolean[vocabSize];
         this.seenList = new int[vocabSize];
     }
@@ -69,30 +74,44 @@ public final class Sampler {
         applyRepetitionPenalty();
         if (config.greedy()) return argmax();
 
-        float max = work[argmax()];
         float invT = (float) (1.0 / config.temperature());
-        double sum = 0;
-        for (int i = 0; i < vocabSize; i++) {
-            float p = (float) Math.exp((work[i] - max) * invT); // NaN logits become NaN: treated as 0 below
-            if (!(p > 0)) p = 0;
-            work[i] = p;
-            sum += p;
-        }
         int k = config.topK();
-        boolean useTopK = k > 0 && k < vocabSize;
         boolean useTopP = config.topP() < 1.0;
-        if (!useTopK && !useTopP) return drawFromAll(sum);
-
-        int n = useTopK ? selectTopK(k) : selectAboveCutoff((float) ((1.0 - config.topP()) / (vocabSize - 1) * sum));
-        Arrays.sort(keys, 0, n); // ascending: the most likely candidate is keys[n-1]
+        int n;
+        if (k > 0 && k < vocabSize) {
+            // temperature keeps the order, so the top k are chosen on the raw logits and only k
+            // exponentials are computed (the softmax's normaliser cancels in the renormalisation)
+            n = selectTopK(k);
+            Arrays.sort(keys, 0, n);
+            float max = logitOf(keys[n - 1]);
+            for (int j = 0; j < n; j++) {
+                candProb[j] = weight(logitOf(keys[j]), max, invT);
+                candId[j] = indexOf(keys[j]);
+            }
+        } else {
+            float max = work[argmax()];
+            double sum = 0;
+            for (int i = 0; i < vocabSize; i++) {
+                work[i] = weight(work[i], max, invT);
+                sum += work[i];
+            }
+            if (!useTopP) return drawFromAll(sum);
+            n = selectAboveCutoff((float) ((1.0 - config.topP()) / (vocabSize - 1) * sum));
+            Arrays.sort(keys, 0, n);
+            for (int j = 0; j < n; j++) {
+                candProb[j] = Float.intBitsToFloat((int) (keys[j] >>> 32));
+                candId[j] = indexOf(keys[j]);
+            }
+        }
+        // candidates 0..n-1 in ascending probability: the nucleus is a suffix of them
         double mass = 0;
-        for (int j = 0; j < n; j++) mass += probOf(keys[j]);
-        int first = 0; // candidates keys[first..n) survive top-p
+        for (int j = 0; j < n; j++) mass += candProb[j];
+        int first = 0;
         if (useTopP) {
             double target = config.topP() * mass, cum = 0;
             first = n - 1;
             for (int j = n - 1; j >= 0; j--) {
-                cum += probOf(keys[j]);
+                cum += candProb[j];
                 first = j;
                 if (cum >= target) break;
             }
@@ -101,13 +120,18 @@ public final class Sampler {
         double u = rng.nextDouble() * mass, cum = 0;
         int lastPositive = n - 1;
         for (int j = n - 1; j >= first; j--) {
-            float p = probOf(keys[j]);
-            if (p <= 0) continue;
-            cum += p;
+            if (candProb[j] <= 0) continue;
+            cum += candProb[j];
             lastPositive = j;
-            if (u < cum) return indexOf(keys[j]);
+            if (u < cum) return candId[j];
         }
-        return indexOf(keys[lastPositive]); // rounding left u at the very end
+        return candId[lastPositive]; // rounding left u at the very end
+    }
+
+    /** exp((logit - max) / T), with NaN treated as impossible. */
+    private static float weight(float logit, float max, float invT) {
+        float p = (float) StrictMath.exp((logit - max) * invT);
+        return p > 0 ? p : 0;
     }
 
     private void load(Tensor logits) {
@@ -158,14 +182,14 @@ public final class Sampler {
         return last; // rounding left u at the very end
     }
 
-    /** Keeps the k largest probabilities in a min-heap over keys[0..k): O(V log k), no allocation. */
+    /** Keeps the k largest logits in a min-heap over keys[0..k): O(V log k), no allocation. */
     private int selectTopK(int k) {
         for (int i = 0; i < k; i++) {
-            keys[i] = key(work[i], i);
+            keys[i] = logitKey(work[i], i);
             siftUp(i);
         }
         for (int i = k; i < vocabSize; i++) {
-            long key = key(work[i], i);
+            long key = logitKey(work[i], i);
             if (key > keys[0]) {
                 keys[0] = key;
                 siftDown(k);
@@ -181,7 +205,7 @@ public final class Sampler {
     private int selectAboveCutoff(float cutoff) {
         int n = 0;
         for (int i = 0; i < vocabSize; i++) {
-            if (work[i] >= cutoff && work[i] > 0) keys[n++] = key(work[i], i);
+            if (work[i] >= cutoff && work[i] > 0) keys[n++] = probKey(work[i], i);
         }
         return n;
     }
@@ -212,12 +236,20 @@ public final class Sampler {
     }
 
     /** Non-negative floats order like their bit patterns; lower indices win ties (larger low word). */
-    private static long key(float p, int index) {
+    private static long probKey(float p, int index) {
         return ((long) Float.floatToRawIntBits(p) << 32) | (Integer.MAX_VALUE - index);
     }
 
-    private static float probOf(long key) {
-        return Float.intBitsToFloat((int) (key >>> 32));
+    /** Any float (NaN as -inf) mapped to an int that orders the same way, in the high word. */
+    private static long logitKey(float logit, int index) {
+        int bits = Float.floatToRawIntBits(logit != logit ? Float.NEGATIVE_INFINITY : logit);
+        int sortable = bits ^ ((bits >> 31) & 0x7fffffff);
+        return ((long) sortable << 32) | (Integer.MAX_VALUE - index);
+    }
+
+    private static float logitOf(long key) {
+        int sortable = (int) (key >> 32);
+        return Float.intBitsToFloat(sortable ^ ((sortable >> 31) & 0x7fffffff));
     }
 
     private static int indexOf(long key) {

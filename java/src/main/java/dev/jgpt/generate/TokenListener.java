@@ -13,7 +13,7 @@ public interface TokenListener {
     /** Final text, never empty. */
     void onText(String text);
 
-    /** A sampled token id, before its text is matched against stop sequences. */
+    /** A sampled token id, before its text is matched against stop sequences (-1 from a remote backend, whose ids are unknown). */
     default void onToken(int tokenId) {}
 
     /** A listener that ignores everything. */

@@ -388,7 +388,9 @@ public final class Gpt2 implements AutoCloseable {
     public void adamwStep(float lr, float beta1, float beta2, float eps, float weightDecay, float gradScale) {
         allocateOptimizerState();
         adamStep++;
-        for (ParameterLayout.View view : layout.views()) {
+        var views = layout.views();
+        for (int i = 0; i < views.size(); i++) { // indexed: no iterator per step
+            ParameterLayout.View view = views.get(i);
             ops.adamw(p.tensor(view), g.tensor(view), m.tensor(view), v.tensor(view), lr, beta1, beta2, eps,
                     view.weightDecay() ? weightDecay : 0f, adamStep, gradScale);
         }

@@ -32,7 +32,8 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int heads,
         }
         // every tensor is addressed with long offsets, but a single (V,C) or per-layer view must stay indexable
         if ((long) vocabSize * channels > Integer.MAX_VALUE || 4L * channels * channels > Integer.MAX_VALUE) {
-            throw new JgptException("model config: vocabSize " + vocabSize + " x channels " + channels + " is too large");
+            throw new JgptException("model config: vocabSize " + vocabSize + " x channels " + channels
+                    + " is too large (one tensor would exceed 2^31 elements)");
         }
     }
 

@@ -63,6 +63,12 @@ public final class ParameterLayout {
             return perLayer ? Arrays.copyOfRange(shape, 1, shape.length) : shape.clone();
         }
 
+        /** Shape of one layer's slice as Hugging Face stores it: {@link #layerShape()}, reversed if {@link #hfTransposed()}. */
+        public long[] hfShape() {
+            long[] s = layerShape();
+            return hfTransposed ? new long[] {s[1], s[0]} : s;
+        }
+
         /** The Hugging Face name of layer {@code layer}'s slice (the layer is ignored for non-layer views). */
         public String hfName(int layer) {
             return perLayer ? hfName.formatted(layer) : hfName;

@@ -12,6 +12,7 @@ public final class ParameterTensors {
     private final ParameterLayout layout;
     private final Tensor flat;
     private final Tensor wte, wpe, lnfw, lnfb;
+    private final Tensor[] byView; // parallel to layout.views()
     private final Tensor[] ln1w, ln1b, qkvw, qkvb, attprojw, attprojb, ln2w, ln2b, fcw, fcb, fcprojw, fcprojb;
 
     ParameterTensors(ParameterLayout layout, Tensor flat) {
@@ -37,6 +38,8 @@ public final class ParameterTensors {
         fcb = layers("fcb");
         fcprojw = layers("fcprojw");
         fcprojb = layers("fcprojb");
+        byView = new Tensor[layout.views().size()];
+        for (int i = 0; i < byView.length; i++) byView[i] = layout.views().get(i).of(flat);
     }
 
     private Tensor[] layers(String name) {
@@ -52,7 +55,12 @@ public final class ParameterTensors {
     public Tensor flat() { return flat; }
 
     /** The full (possibly layer-stacked) tensor of a view. */
-    public Tensor tensor(ParameterLayout.View view) { return view.of(flat); }
+    public Tensor tensor(ParameterLayout.View view) {
+        for (int i = 0; i < byView.length; i++) {
+            if (layout.views().get(i) == view) return byView[i];
+        }
+        return view.of(flat); // a view of another layout instance with the same shape
+    }
 
     /** Token embedding (V, C), also the output classifier (tied). */
     public Tensor wte() { return wte; }

@@ -9,13 +9,13 @@ import java.util.Arrays;
  * A fake chat model for the byte tokenizer: it answers "you said: X" (X = the last user message
  * of the prompt) and closes its turn with {@code <|end|>}. Keeps the last prompt for assertions.
  */
-final class EchoLm extends FakeLm {
+public final class EchoLm extends FakeLm {
     static final int USER = 258, END = 260;
-    int[] lastPrompt = new int[0];
+    public int[] lastPrompt = new int[0];
     private byte[] script = new byte[0];
     private int next;
 
-    EchoLm(int context) {
+    public EchoLm(int context) {
         super(ByteTokenizer.withChatTokens().vocabSize(), context);
     }
 
@@ -41,7 +41,7 @@ final class EchoLm extends FakeLm {
         next++;
     }
 
-    String lastPromptText() {
+    public String lastPromptText() {
         return ByteTokenizer.withChatTokens().decode(Arrays.copyOf(lastPrompt, lastPrompt.length));
     }
 }

@@ -80,7 +80,8 @@ abstract class Gpt2ContractTest {
         DoubleGpt2 judge = new DoubleGpt2(cfg);
         ParameterLayout layout = ParameterLayout.of(cfg);
         double[] w = randomParams(layout, 11);
-        try (Gpt2 model = new Gpt2(backend, cfg, B, T)) {
+        // buffers sized larger than the batch: ops must index (B,T) activations, not (maxB,maxT) ones
+        try (Gpt2 model = new Gpt2(backend, cfg, B + 1, cfg.contextLength())) {
             load(model.params().flat(), w);
             model.zeroGrad();
             float loss = model.forward(tokens, targets, B, T);

@@ -36,6 +36,10 @@ class ParameterLayoutTest {
         assertThat(layout.view("lnfw").hfName(3)).isEqualTo("transformer.ln_f.weight");
         assertThat(layout.views().stream().filter(ParameterLayout.View::hfTransposed).map(ParameterLayout.View::name))
                 .containsExactly("qkvw", "attprojw", "fcw", "fcprojw");
+        assertThat(layout.view("fcw").hfShape()).containsExactly(8, 32);      // (C, 4C): Conv1D's (in, out)
+        assertThat(layout.view("fcprojw").hfShape()).containsExactly(32, 8);
+        assertThat(layout.view("qkvb").hfShape()).containsExactly(24);
+        assertThat(layout.view("wpe").hfShape()).containsExactly(16, 8);
         assertThat(layout.views().stream().filter(ParameterLayout.View::weightDecay).map(ParameterLayout.View::name))
                 .containsExactly("wte", "qkvw", "attprojw", "fcw", "fcprojw");
     }

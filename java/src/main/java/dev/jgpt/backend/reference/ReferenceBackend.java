@@ -70,7 +70,8 @@ public final class ReferenceBackend implements Backend {
     public void zero(Tensor t) {
         notNull("t", t);
         host("t", t);
-        t.data().asSlice(0, t.byteSize()).fill((byte) 0);
+        MemorySegment d = t.data();
+        (d.byteSize() == t.byteSize() ? d : d.asSlice(0, t.byteSize())).fill((byte) 0);
     }
 
     // ---- encoder ---------------------------------------------------------------------------------
@@ -430,15 +431,18 @@ public final class ReferenceBackend implements Backend {
         MemorySegment dIn = backward ? f32("dx", dx, (long) N * C) : null;
         MemorySegment dW = backward ? f32("dwte", dwte, (long) V * C) : null;
         long rowsPerChunk = scratch.numel() / V;
+        for (long n = 0; n < N; n++) { // check every target before any gradient is touched
+            int target = tg.getAtIndex(I, n);
+            if (target >= V) {
+                throw new IllegalArgumentException("targets: target " + target + " at row " + n
+                        + " is outside the vocabulary [0, " + V + ")");
+            }
+        }
         double total = 0;
         for (long start = 0; start < N; start += rowsPerChunk) {
             long end = Math.min(N, start + rowsPerChunk);
             for (long n = start; n < end; n++) {
                 int target = tg.getAtIndex(I, n);
-                if (target >= V) {
-                    throw new IllegalArgumentException("targets: target " + target + " at row " + n
-                            + " is outside the vocabulary [0, " + V + ")");
-                }
                 long srow = (n - start) * V;
                 if (target < 0) { // ignored row: no loss, no gradient
                     ls.setAtIndex(F, n, 0f);
