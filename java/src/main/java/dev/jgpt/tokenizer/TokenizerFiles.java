@@ -267,7 +267,9 @@ final class TokenizerFiles {
         } catch (IOException e) {
             throw new JgptException(file + ": cannot read: " + e.getMessage(), e);
         } catch (JacksonException e) {
-            throw new JgptException(file + ": malformed JSON: " + e.getOriginalMessage()
+            String why = e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:[^]]*\\]\\)", "")
+                    .replaceAll("\\s*at \\[Source:[^]]*\\]", "");
+            throw new JgptException(file + ": malformed JSON: " + why
                     + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")" : ""), e);
         }
     }

@@ -23,7 +23,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 class HuggingFaceCompatTest {
 
     static final Path CORPORA = Path.of("../../shared/corpora");
+    /** Generated text that hits every branch of the pre-split (scripts, emoji, contractions, whitespace). */
     static List<String> texts;
+    /** A few MB of real text when ../shared is there: Moby-Dick and 40 speeches, one document each. */
+    static List<String> corpus;
 
     @BeforeAll
     static void texts() throws IOException {
@@ -31,13 +34,13 @@ class HuggingFaceCompatTest {
         SplittableRandom r = new SplittableRandom(7);
         for (int i = 0; i < 300; i++) texts.add(TextGen.text(r, r.nextInt(0, 200)));
         for (int i = 0; i < 200; i++) texts.add(TextGen.codePoints(r, r.nextInt(0, 300)));
+        corpus = new ArrayList<>();
         if (Files.isDirectory(CORPORA)) {
-            // a few MB of real text: Moby-Dick and some speeches, one document each
-            texts.add(Files.readString(CORPORA.resolve("moby-dick.txt")));
+            corpus.add(Files.readString(CORPORA.resolve("moby-dick.txt")));
             try (var files = Files.list(CORPORA.resolve("sotu"))) {
                 files.sorted().limit(40).forEach(f -> {
                     try {
-                        texts.add(Files.readString(f));
+                        corpus.add(Files.readString(f));
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
@@ -79,6 +82,7 @@ class HuggingFaceCompatTest {
         ours.save(dir);
         try (HuggingFaceTokenizer theirs = hf(dir.resolve("tokenizer.json"))) {
             assertSameIds(ours, theirs, texts);
+            assertSameIds(ours, theirs, corpus);
             // and the file it read back is the file we read back
             assertSameIds(BpeTokenizer.load(dir.resolve("tokenizer.json")), theirs, texts.subList(0, 50));
         }
