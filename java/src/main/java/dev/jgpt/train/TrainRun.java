@@ -110,8 +110,9 @@ public final class TrainRun {
             if (Files.isRegularFile(mf)) {
                 ShardManifest m = ShardManifest.read(mf);
                 if (m.tokenizer() != null && m.tokenizer().file() != null) {
-                    for (Path c : new Path[] {dir.resolve(m.tokenizer().file()),
-                            dir.toAbsolutePath().getParent().resolve(m.tokenizer().file())}) {
+                    Path up = dir.toAbsolutePath().getParent();
+                    for (Path c : new Path[] {dir.resolve(m.tokenizer().file()), up.resolve(m.tokenizer().file()),
+                            up.resolve("tokenizer").resolve(m.tokenizer().file())}) {
                         if (Files.isRegularFile(c)) return c;
                     }
                 }
