@@ -70,7 +70,7 @@ public final class Demo {
                           int threads, long seed, int maxPairs, int accuracyQuestions) {
         public static Options defaults() {
             return new Options(Path.of("runs/demo"), 5, 1, "small", 4096, 128, 8, null, null, null, null, "auto",
-                    Runtime.getRuntime().availableProcessors(), 1337, 4000, 100);
+                    Runtime.getRuntime().availableProcessors(), 1337, 4000, 50);
         }
     }
 
@@ -252,8 +252,8 @@ public final class Demo {
         c.out = run.toString();
         c.max_minutes = o.trainMinutes();
         c.max_steps = o.maxSteps() != null ? o.maxSteps() : 1_000_000;
-        c.lr = 2e-3;
-        c.warmup_steps = 20;
+        c.lr = 1e-3;   // 2e-3 diverged after ~20 steps of 1,024-token batches (docs/training.md)
+        c.warmup_steps = 10;
         c.min_lr_ratio = 0.1;
         c.validate("demo");
         boolean resume = !Checkpoints.list(run).isEmpty();

@@ -172,7 +172,7 @@ public final class Trainer {
             if (step > 0) log.printf("%s: resumed at step %d%n", ph.name(), step);
             long phaseStart = System.nanoTime();
             long windowStart = phaseStart, windowTokens = 0;
-            long timedNanos = 0, timedTokens = 0;
+            long timedNanos = 0, timedTokens = 0, overheadNanos = 0;
             int lastSaved = step, lastEval = -1;
             Evaluator.Result lastResult = null;
             float loss = Float.NaN;
@@ -182,10 +182,13 @@ public final class Trainer {
                 if (sched.total() != total) sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
                 long t0 = System.nanoTime();
                 double lr = sched.at(step);
+                long loopNanos = 0; // data loading and bookkeeping: what the loop adds to the bare step
                 model.zeroGrad();
                 double lossSum = 0;
                 for (int micro = 0; micro < ph.accumulation(); micro++) {
+                    long d0 = System.nanoTime();
                     source.nextBatch(B, T, in, tg);
+                    loopNanos += System.nanoTime() - d0;
                     lossSum += model.forwardBackward(in, tg, B, T);
                 }
                 loss = (float) (lossSum / ph.accumulation());
@@ -195,6 +198,7 @@ public final class Trainer {
                         (float) cfg.weight_decay, (float) (clip / ph.accumulation()));
                 ops.synchronize();
                 long dt = System.nanoTime() - t0;
+                long b0 = System.nanoTime();
                 step++;
                 tokens += tokensPerStep;
                 windowTokens += tokensPerStep;
@@ -239,6 +243,8 @@ public final class Trainer {
                     windowStart = System.nanoTime();
                     windowTokens = 0;
                 }
+                loopNanos += System.nanoTime() - b0;
+                if (step > 1 || resume != null) overheadNanos += loopNanos;
                 boolean budgetOver = ph.maxMinutes() > 0 && priorSeconds + elapsed > ph.maxMinutes() * 60;
                 if (budgetOver && step < total) {
                     log.printf("%s: time budget of %.1f min reached at step %d%n", ph.name(), ph.maxMinutes(), step);
@@ -277,6 +283,10 @@ public final class Trainer {
             }
             double seconds = priorSeconds + (System.nanoTime() - phaseStart) / 1e9;
             double tps = timedNanos > 0 ? timedTokens / (timedNanos / 1e9) : 0;
+            if (timedNanos > 0) {
+                log.printf("%s: %,.0f tokens/s over %d timed steps; the loop (data, metrics, logging) took %.2f%% on top of the model's step%n",
+                        ph.name(), tps, step - (resume != null ? resume.path("step").asInt() : 1), 100.0 * overheadNanos / timedNanos);
+            }
             return new Outcome(ph.dir(), step, total, stopped, lastResult, tps, seconds, loss);
         }
     }
