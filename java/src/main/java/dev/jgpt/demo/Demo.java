@@ -372,6 +372,20 @@ public final class Demo {
     private ObjectNode report(Path shards, Path tokFile, JsonNode pre, List<DefinitionQa.Pair> train,
                               List<DefinitionQa.Pair> held) {
         stage(8, "report");
+        Path summaryFile = p("summary.json");
+        if (Files.isRegularFile(summaryFile)) {
+            try {
+                JsonNode old = Json.MAPPER.readTree(Files.readString(summaryFile));
+                if (old.isObject() && old.path("chat_model").asString("").equals(ModelDirs.resolve(p("chat")).toString())
+                        && old.path("pretrain_steps").asInt() == pre.path("step").asInt()) {
+                    skip(summaryFile + " is up to date");
+                    printSummary((ObjectNode) old);
+                    return (ObjectNode) old;
+                }
+            } catch (IOException | RuntimeException e) {
+                // unreadable: compute it again
+            }
+        }
         Tokenizer tok = BpeTokenizer.load(tokFile);
         ObjectNode s = Json.object();
         Path preDir = ModelDirs.resolve(p("pretrain"));
@@ -404,11 +418,15 @@ public final class Demo {
         s.put("threads", o.threads());
         s.put("chat_model", chatDir.toString());
         AtomicFiles.write(p("summary.json"), Json.PRETTY.writeValueAsBytes(s));
-        log.printf("demo: validation %.3f bits/byte (xz -9: %.3f) | held-out answer accuracy %.0f%% (chance %.0f%%, trained questions %.0f%%) | %,.0f tokens/s%n",
-                valBpb, xz, 100 * s.path("sft_heldout_accuracy").asDouble(), 100.0 / DefinitionQa.CHOICES,
-                100 * s.path("sft_train_accuracy").asDouble(), s.path("train_tokens_per_s").asDouble());
+        printSummary(s);
         log.println("demo: wrote " + p("summary.json"));
         return s;
+    }
+
+    private void printSummary(ObjectNode s) {
+        log.printf("demo: validation %.3f bits/byte (xz -9: %.3f) | held-out answer accuracy %.0f%% (chance %.0f%%, trained questions %.0f%%) | %,.0f tokens/s%n",
+                s.path("val_bpb").asDouble(), s.path("xz_bpb").asDouble(), 100 * s.path("sft_heldout_accuracy").asDouble(), 100.0 / DefinitionQa.CHOICES,
+                100 * s.path("sft_train_accuracy").asDouble(), s.path("train_tokens_per_s").asDouble());
     }
 
     /** The exact bytes the validation loss was measured on: the val shards decoded, special tokens dropped. */
@@ -472,7 +490,7 @@ public final class Demo {
     public void answerLines(java.io.BufferedReader in, PrintStream out) throws IOException {
         try (LoadedModel m = LoadedModels.open(p("chat"), o.device(), o.threads())) {
             Generator gen = new Generator();
-            GenerationConfig gc = new GenerationConfig(64, 0, 0, 1.0, 1.0, List.of(), o.seed(), BudgetPolicy.TRUNCATE_LEFT);
+            GenerationConfig gc = new GenerationConfig(64, 0, 0, 1.0, 1.3, List.of(), o.seed(), BudgetPolicy.TRUNCATE_LEFT);
             for (String line; (line = in.readLine()) != null; ) {
                 if (line.isBlank()) continue;
                 int[] prompt = ChatTemplate.renderPrompt(List.of(ChatMessage.user(line.strip())), m.tokenizer());

@@ -211,7 +211,7 @@ public final class Trainer {
                             + "; lower 'lr' (now " + ph.lr() + ") or check the data");
                 }
                 double elapsed = (System.nanoTime() - phaseStart) / 1e9;
-                if (!totalFixed && step == Math.min(4, total)) {
+                if (!totalFixed && step >= 3 && elapsed >= Math.max(10, 0.05 * ph.maxMinutes() * 60)) {
                     // a time budget: fix the schedule's length from the measured speed (kept in checkpoints)
                     double perStep = timedTokens > 0 ? timedNanos / 1e9 / (timedTokens / (double) tokensPerStep) : elapsed / step;
                     double left = ph.maxMinutes() * 60 - elapsed;
