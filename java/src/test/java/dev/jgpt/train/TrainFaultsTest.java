@@ -87,6 +87,15 @@ class TrainFaultsTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out().strip()).startsWith("{").endsWith("}").contains("\"val_bpb\"");
         assertThat(Checkpoints.list(run)).hasSize(3);
+        Result plot = jgpt("plot", run.toString());
+        assertThat(plot.code()).as(plot.err()).isZero();
+        try {
+            byte[] png = Files.readAllBytes(run.resolve("loss.png"));
+            assertThat(png[1]).isEqualTo((byte) 'P');
+            assertThat(png[2]).isEqualTo((byte) 'N');
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
         Result again = jgpt(train());
         assertThat(again.code()).isEqualTo(1);
         assertThat(lastLine(again.err())).contains("already holds a training run").contains("--resume");
@@ -186,6 +195,26 @@ class TrainFaultsTest {
         assertThat(r.out()).contains("\"sft\"");
         assertThat(Checkpoints.list(sft)).isNotEmpty();
         assertThat(ModelDirs.resolve(sft)).isEqualTo(Checkpoints.latest(sft).orElseThrow());
+    }
+
+    @Test
+    void oneConfigRunsPretrainingThenChatFineTuning() throws Exception {
+        Path chat = dir.resolve("chat.jsonl");
+        Files.writeString(chat, "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                + "{\"role\":\"user\",\"content\":\"Call me?\"},{\"role\":\"assistant\",\"content\":\"Ishmael.\"}]}\n");
+        Path yaml = dir.resolve("two-phase.yaml");
+        Files.writeString(yaml, "sft: " + chat + "\nsft_max_steps: 2\nsft_batch_size: 2\n");
+        List<String> a = new ArrayList<>(List.of(train()));
+        a.addAll(List.of("--config", yaml.toString(), "--json"));
+        Result r = jgpt(a.toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("\"pretrain\"").contains("\"sft\"");
+        assertThat(Checkpoints.list(run)).isNotEmpty();
+        assertThat(Checkpoints.list(run.resolve("sft"))).isNotEmpty();
+        assertThat(ModelDirs.resolve(run).toString()).contains("sft");   // the run's final model is the chat model
+        Result again = jgpt("train", "--resume", run.toString(), "--json");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).contains("pretrain: already complete").contains("sft: already complete");
     }
 
     @Test
