@@ -28,6 +28,9 @@ import java.lang.foreign.MemorySegment;
  * them into dlogits in place (softmax, loss, minus one-hot) and feeds them straight into the two
  * gradient sgemms, so the (rows, V) probabilities exist once per chunk and are never stored twice.
  *
+ * <p>Threads are process-wide: OpenBLAS and OpenMP each have one global setting, so the last
+ * {@link #setThreads(int)} of any CpuBackend in the process wins.
+ *
  * <p>The only memory the backend owns is a small scratch for per-thread partial sums in layernorm
  * backward, grown (rarely) when a wider row or more threads need more.
  */
