@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Tokenizer speed beside Hugging Face tokenizers, in one process: BPE training time on the shared
@@ -95,59 +97,66 @@ public final class TokenizerBench {
         tok.save(dir);
         Path json = dir.resolve("tokenizer.json");
 
-        StringBuilder out = new StringBuilder("{");
-        field(out, "bench", "\"tokenizer\"");
-        double load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-        field(out, "machine", "{\"cores\":" + cores + ",\"load_average\":" + fmt(load) + ",\"java\":\"" + Runtime.version()
-                + "\",\"os\":\"" + System.getProperty("os.name") + " " + System.getProperty("os.arch") + "\"}");
-        field(out, "corpus", "{\"dir\":\"" + corpus.toString().replace("\\", "/") + "\",\"files\":\"moby-dick.txt + sotu/*.txt\",\"count\":"
-                + files.size() + ",\"bytes\":" + bytes + ",\"lines\":" + lines.size() + "}");
-        StringBuilder train = new StringBuilder("{");
-        field(train, "vocab", String.valueOf(vocab));
-        field(train, "pattern", "\"" + pattern + "\"");
-        field(train, "threads", String.valueOf(cores));
-        field(train, "merges", String.valueOf(tok.mergeCount()));
-        field(train, "jgpt_seconds_best", fmt(min(trainTimes)));
-        field(train, "jgpt_seconds_median", fmt(median(trainTimes)));
+        ObjectNode out = JsonMapper.shared().createObjectNode();
+        out.put("bench", "tokenizer");
+        ObjectNode machine = out.putObject("machine");
+        machine.put("cores", cores);
+        machine.put("load_average", round(java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+        machine.put("java", Runtime.version().toString());
+        machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        ObjectNode corp = out.putObject("corpus");
+        corp.put("dir", corpus.toString());
+        corp.put("files", "moby-dick.txt + sotu/*.txt");
+        corp.put("count", files.size());
+        corp.put("bytes", bytes);
+        corp.put("lines", lines.size());
+        ObjectNode train = out.putObject("train");
+        train.put("vocab", vocab);
+        train.put("pattern", pattern);
+        train.put("threads", cores);
+        train.put("merges", tok.mergeCount());
+        train.put("jgpt_seconds_best", round(min(trainTimes)));
+        train.put("jgpt_seconds_median", round(median(trainTimes)));
         if (sameVocabTimes != null) {
             double hf = Double.parseDouble(hfTrainSeconds);
-            field(train, "same_vocab", "{\"vocab\":" + hfTrainVocab + ",\"jgpt_seconds_best\":" + fmt(min(sameVocabTimes))
-                    + ",\"jgpt_seconds_median\":" + fmt(median(sameVocabTimes)) + ",\"hf_seconds\":" + fmt(hf)
-                    + ",\"hf\":\"tokenizers (Node binding) " + hfTrainVersion + ", BpeTrainer defaults, ByteLevel pre-tokenizer\""
-                    + ",\"hf_over_jgpt\":" + fmt(hf / median(sameVocabTimes)) + "}");
+            ObjectNode same = train.putObject("same_vocab");
+            same.put("vocab", hfTrainVocab);
+            same.put("jgpt_seconds_best", round(min(sameVocabTimes)));
+            same.put("jgpt_seconds_median", round(median(sameVocabTimes)));
+            same.put("hf_seconds", round(hf));
+            same.put("hf", "tokenizers (Node binding) " + hfTrainVersion + ", BpeTrainer defaults, ByteLevel pre-tokenizer");
+            same.put("hf_over_jgpt", round(hf / median(sameVocabTimes)));
         } else {
-            field(train, "same_vocab", "null");
+            train.putNull("same_vocab");
         }
-        train.setLength(train.length() - 1);
-        out.append("\"train\":").append(train.append('}')).append(',');
 
         try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false)
                 .optTruncation(false).optPadding(false).build()) {
             // HF's encoder with only the ids brought back: DJL's encode() also builds tokens, offsets and
-            // masks as Java objects, which costs more than the tokenizing itself. This is the fairest figure.
+            // masks as Java objects per token; this isolates the native encoder.
             long rawHandle = LIB.createTokenizerFromString(Files.readString(json));
             // same ids, or the speed comparison means nothing
             boolean same = true;
             for (int i = 0; i < docs.size() && same; i += 17) {
-                long[] h = hf.encode(docs.get(i)).getIds();
-                same = Arrays.equals(Arrays.stream(h).mapToInt(x -> (int) x).toArray(), tok.encode(docs.get(i)));
+                int[] ours = tok.encode(docs.get(i));
+                same = Arrays.equals(toInts(hf.encode(docs.get(i)).getIds()), ours);
+                long e = LIB.encode(rawHandle, docs.get(i), false);
+                same &= Arrays.equals(toInts(LIB.getTokenIds(e)), ours);
+                LIB.deleteEncoding(e);
             }
-            long e0 = LIB.encode(rawHandle, docs.get(0), false);
-            same &= Arrays.equals(Arrays.stream(LIB.getTokenIds(e0)).mapToInt(x -> (int) x).toArray(), tok.encode(docs.get(0)));
-            LIB.deleteEncoding(e0);
-            field(out, "ids_match", String.valueOf(same));
-            StringBuilder enc = new StringBuilder("{");
+            out.put("ids_match", same);
+            ObjectNode enc = out.putObject("encode");
             for (String mode : new String[] {"documents", "lines"}) {
                 List<String> inputs = mode.equals("documents") ? docs : lines;
                 long n = mode.equals("documents") ? bytes : lineBytes;
                 double[] ours = new double[repeats];
                 double[] theirs = new double[repeats];
+                double[] raw = new double[repeats];
                 double[] oursCpu = new double[repeats];
                 double[] theirsCpu = new double[repeats];
-                double[] raw = new double[repeats];
                 double[] rawCpu = new double[repeats];
                 long tokens = 0;
-                for (int r = 0; r < repeats; r++) { // interleaved, so both see the same machine load
+                for (int r = 0; r < repeats; r++) { // interleaved, so all three see the same machine load
                     long c0 = CPU.getCurrentThreadCpuTime();
                     long t0 = System.nanoTime();
                     tokens = 0;
@@ -172,35 +181,34 @@ public final class TokenizerBench {
                             + " HF ids only %.2f MB/s (%.2f per CPU second)%n",
                             mode, ours[r], oursCpu[r], theirs[r], theirsCpu[r], raw[r], rawCpu[r]);
                 }
-                double o = median(ours);
-                double h = median(theirs);
-                enc.append('"').append(mode).append("\":{\"inputs\":").append(inputs.size()).append(",\"bytes\":").append(n)
-                        .append(",\"tokens\":").append(tokens).append(",\"jgpt_mb_s\":").append(fmt(o))
-                        .append(",\"hf_mb_s\":").append(fmt(h)).append(",\"jgpt_over_hf\":").append(fmt(o / h))
-                        .append(",\"jgpt_mb_per_cpu_s\":").append(fmt(median(oursCpu)))
-                        .append(",\"hf_mb_per_cpu_s\":").append(fmt(median(theirsCpu)))
-                        .append(",\"jgpt_over_hf_cpu\":").append(fmt(median(oursCpu) / median(theirsCpu)))
-                        .append(",\"hf_ids_only_mb_s\":").append(fmt(median(raw)))
-                        .append(",\"hf_ids_only_mb_per_cpu_s\":").append(fmt(median(rawCpu)))
-                        .append(",\"jgpt_over_hf_ids_only\":").append(fmt(o / median(raw)))
-                        .append(",\"jgpt_over_hf_ids_only_cpu\":").append(fmt(median(oursCpu) / median(rawCpu))).append("},");
+                ObjectNode m = enc.putObject(mode);
+                m.put("inputs", inputs.size());
+                m.put("bytes", n);
+                m.put("tokens", tokens);
+                m.put("jgpt_mb_s", round(median(ours)));
+                m.put("hf_mb_s", round(median(theirs)));
+                m.put("jgpt_over_hf", round(median(ours) / median(theirs)));
+                m.put("jgpt_mb_per_cpu_s", round(median(oursCpu)));
+                m.put("hf_mb_per_cpu_s", round(median(theirsCpu)));
+                m.put("jgpt_over_hf_cpu", round(median(oursCpu) / median(theirsCpu)));
+                m.put("hf_ids_only_mb_s", round(median(raw)));
+                m.put("hf_ids_only_mb_per_cpu_s", round(median(rawCpu)));
+                m.put("jgpt_over_hf_ids_only", round(median(ours) / median(raw)));
+                m.put("jgpt_over_hf_ids_only_cpu", round(median(oursCpu) / median(rawCpu)));
             }
-            enc.setLength(enc.length() - 1);
-            out.append("\"encode\":").append(enc.append('}')).append(',');
             LIB.deleteTokenizer(rawHandle);
         }
-        field(out, "hf", "\"ai.djl.huggingface:tokenizers:0.38.0 (HF tokenizers 0.21 native), one encode() call per input;"
-                + " hf_ids_only: the same native encoder through DJL's JNI layer, fetching only the ids\"");
-        out.setLength(out.length() - 1);
-        System.out.println(out.append('}'));
+        out.put("hf", "ai.djl.huggingface:tokenizers:0.38.0 (HF tokenizers 0.21 native), one encode() call per input;"
+                + " hf_ids_only: the same native encoder through DJL's JNI layer, fetching only the ids");
+        System.out.println(out);
     }
 
-    private static void field(StringBuilder sb, String name, String json) {
-        sb.append('"').append(name).append("\":").append(json).append(',');
+    private static int[] toInts(long[] ids) {
+        return Arrays.stream(ids).mapToInt(x -> (int) x).toArray();
     }
 
-    private static String fmt(double v) {
-        return String.format(Locale.ROOT, "%.3f", v);
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
     }
 
     private static double min(double[] a) {

@@ -208,7 +208,7 @@ public final class BpeTokenizer implements Tokenizer {
     @Override
     public byte[] decodeBytes(int[] ids) {
         int n = 0;
-        for (int id : ids) n += tokenBytes(id).length;
+        for (int id : ids) n += bytesOf(id).length;
         byte[] out = new byte[n];
         int at = 0;
         for (int id : ids) {
@@ -219,8 +219,13 @@ public final class BpeTokenizer implements Tokenizer {
         return out;
     }
 
+    /** A copy of the token's bytes (the tokenizer's own arrays are never handed out, so nobody can change them). */
     @Override
     public byte[] tokenBytes(int id) {
+        return bytesOf(id).clone();
+    }
+
+    private byte[] bytesOf(int id) {
         if (id < 0 || id >= tokenBytes.length || tokenBytes[id] == null) {
             throw new JgptException("token id " + id + " is not in the vocabulary (size " + tokenBytes.length + ")");
         }
@@ -242,7 +247,7 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** The token's string as it appears in {@code vocab.json} (byte-level characters), or the added token's text. */
     public String tokenString(int id) {
-        tokenBytes(id); // range check
+        bytesOf(id); // range check
         for (AddedToken t : added) if (t.id() == id) return t.content();
         return vocab[id];
     }

@@ -72,6 +72,17 @@ class TokenizerCommandTest {
     }
 
     @Test
+    void crlfIsALineBreakAndALoneCrIsText(@TempDir Path dir) throws IOException {
+        Path corpus = dir.resolve("c.txt");
+        Files.writeString(corpus, "one two three\n");
+        run("", "tokenizer", "train", corpus.toString(), "--vocab-size", "280", "-o", dir.toString());
+        Result enc = run("a\r\nb\rc\n", "tokenizer", "encode", "--tokenizer", dir.toString());
+        assertThat(enc.out().split("\n")).hasSize(2);
+        Result dec = run(enc.out(), "tokenizer", "decode", "--tokenizer", dir.toString());
+        assertThat(dec.out()).isEqualTo("a\nb\rc\n");
+    }
+
+    @Test
     void errorsAreOneLine(@TempDir Path dir) throws IOException {
         Path bad = dir.resolve("tokenizer.json");
         Files.writeString(bad, "{ nope");

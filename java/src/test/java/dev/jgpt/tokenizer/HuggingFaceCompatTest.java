@@ -123,9 +123,10 @@ class HuggingFaceCompatTest {
         assertThat(ours.specialTokenId("<|endoftext|>")).hasValue(eot);
     }
 
-    @Test
-    void addPrefixSpaceAndIgnoreMergesLikeHuggingFace(@TempDir Path dir) throws IOException {
-        BpeTokenizer base = new BpeTrainer(700).pattern(SplitPattern.GPT4).trainOnTexts(trainingTexts());
+    @ParameterizedTest
+    @EnumSource(SplitPattern.class)
+    void addPrefixSpaceAndIgnoreMergesLikeHuggingFace(SplitPattern pattern, @TempDir Path dir) throws IOException {
+        BpeTokenizer base = new BpeTrainer(700).pattern(pattern).trainOnTexts(trainingTexts());
         base.save(dir);
         Path file = dir.resolve("tokenizer.json");
         String json = Files.readString(file)
@@ -134,6 +135,38 @@ class HuggingFaceCompatTest {
         assertThat(json).contains("\"ignore_merges\" : true");
         Files.writeString(file, json);
         BpeTokenizer ours = BpeTokenizer.load(file);
+        try (HuggingFaceTokenizer theirs = hf(file)) {
+            assertSameIds(ours, theirs, texts.subList(0, 200));
+        }
+    }
+
+    @Test
+    void weAgreeWithAFileHuggingFaceWrote(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("tokenizer.json");
+        try (var in = HuggingFaceCompatTest.class.getResourceAsStream("hf-written-gpt2-style.json")) {
+            Files.copy(in, file);
+        }
+        BpeTokenizer ours = BpeTokenizer.load(file);
+        assertThat(ours.specialTokenId("<|endoftext|>")).isPresent();
+        try (HuggingFaceTokenizer theirs = hf(file)) {
+            assertSameIds(ours, theirs, texts);
+            assertSameIds(ours, theirs, corpus.isEmpty() ? List.of() : corpus.subList(0, Math.min(5, corpus.size())));
+        }
+    }
+
+    @Test
+    void anyOtherSplitRegexRunsThroughJavaRegexAndAgrees(@TempDir Path dir) throws IOException {
+        // a regex that is neither GPT-2's nor GPT-4's, and leaves gaps (Isolated: gaps are pieces too)
+        BpeTokenizer base = new BpeTrainer(700).pattern(SplitPattern.GPT4).trainOnTexts(trainingTexts());
+        base.save(dir);
+        Path file = dir.resolve("tokenizer.json");
+        String custom = "\\\\p{L}+| ?\\\\p{N}";
+        String json = Files.readString(file).replace(
+                SplitPattern.GPT4.regex().replace("\\", "\\\\"), custom);
+        assertThat(json).contains(custom);
+        Files.writeString(file, json);
+        BpeTokenizer ours = BpeTokenizer.load(file);
+        assertThat(ours.splitPattern()).isNull();
         try (HuggingFaceTokenizer theirs = hf(file)) {
             assertSameIds(ours, theirs, texts.subList(0, 200));
         }
