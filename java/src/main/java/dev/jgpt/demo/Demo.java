@@ -43,7 +43,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -259,7 +258,7 @@ public final class Demo {
         boolean resume = !Checkpoints.list(run).isEmpty();
         if (resume) log.println("demo: continuing the interrupted pretraining in " + run);
         TrainRun tr = new TrainRun(c, BpeTokenizer::load, log);
-        TrainRun.Result r = runStoppable(tr, resume);
+        TrainRun.Result r = tr.runStoppable(resume);
         if (r.stopped()) throw new Interrupted();
         return finished(run);
     }
@@ -276,30 +275,6 @@ public final class Demo {
     public static final class Interrupted extends RuntimeException {
         Interrupted() {
             super("interrupted", null, false, false);
-        }
-    }
-
-    private TrainRun.Result runStoppable(TrainRun tr, boolean resume) {
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            log.println("\ndemo: stopping: saving a checkpoint; run jgpt demo again to continue");
-            tr.requestStop();
-            try {
-                done.await(5, TimeUnit.MINUTES);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            return tr.run(resume);
-        } finally {
-            done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException ignored) {
-                // shutting down
-            }
         }
     }
 
@@ -363,7 +338,7 @@ public final class Demo {
         c.sft_warmup_steps = 10;
         c.validate("demo");
         boolean resume = !Checkpoints.list(run).isEmpty();
-        TrainRun.Result r = runStoppable(new TrainRun(c, BpeTokenizer::load, log), resume);
+        TrainRun.Result r = new TrainRun(c, BpeTokenizer::load, log).runStoppable(resume);
         if (r.stopped()) throw new Interrupted();
     }
 

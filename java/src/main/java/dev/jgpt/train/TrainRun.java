@@ -56,6 +56,34 @@ public final class TrainRun {
         return run.resolve("config.yaml");
     }
 
+    /**
+     * {@link #run} with SIGINT/SIGTERM (Ctrl-C) turned into save-and-stop: a shutdown hook asks the
+     * trainer to stop after the current step and waits (up to 5 minutes) for the checkpoint.
+     */
+    public Result runStoppable(boolean resume) {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            log.println("\njgpt: stopping: saving a checkpoint first (kill -9 to abandon; the last checkpoint stays loadable)");
+            requestStop();
+            try {
+                done.await(5, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "jgpt-train-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return run(resume);
+        } finally {
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // shutting down already: the hook is running and sees the latch
+            }
+        }
+    }
+
     public Result run(boolean resume) {
         Path run = Path.of(cfg.out);
         if (!resume && (!Checkpoints.list(run).isEmpty() || !Checkpoints.list(run.resolve("sft")).isEmpty())) {
