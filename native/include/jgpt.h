@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 2
+#define JGPT_ABI_VERSION 4
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -52,13 +52,21 @@ JGPT_API void jgpt_broadcast_rows(float *out, const float *bias, int N, int OC);
 /* dbias[o] += sum_n dout[n,o] */
 JGPT_API void jgpt_sum_rows(float *dbias, const float *dout, int N, int OC);
 
-/* ---- attention (the QK^T and att@V products are cblas_sgemm per batch and head) -------------- */
-/* att holds BH blocks of (T,T) raw scores q.k; in place: scale, causal mask (zero above the
- * diagonal), softmax per row. */
-JGPT_API void jgpt_attention_softmax_forward(float *att, int BH, int T, float scale);
-/* datt holds d(att); in place it becomes d(raw scores) = scale * att * (datt - rowsum(att*datt)),
- * zero above the diagonal. */
-JGPT_API void jgpt_attention_softmax_backward(float *datt, const float *att, int BH, int T, float scale);
+/* ---- BLAS: libjgpt does not link OpenBLAS; Java hands it the addresses of cblas_sgemm,
+ * openblas_set_num_threads and openblas_get_num_threads of the OpenBLAS it loaded. */
+JGPT_API void jgpt_set_blas(void *cblas_sgemm, void *openblas_set_num_threads, void *openblas_get_num_threads);
+
+/* ---- causal multi-head attention ------------------------------------------------------------
+ * qkv (B,T,3C): q, k, v of head h at channels h*hs of each third; att (B,NH,T,T); out (B,T,C).
+ * Per (batch, head), in blocks of 64 query rows: scores = Q K^T with cblas_sgemm over the keys up to
+ * the block's end only (the causal upper triangle is never multiplied), then scale + mask + softmax
+ * in C, then att @ V with cblas_sgemm. (batch, head) pairs run in parallel on OpenMP threads, each
+ * calling a single-threaded sgemm (OpenBLAS is set to 1 thread for the call and restored after).
+ * att is written in full: softmax probabilities, zero above the diagonal. */
+JGPT_API void jgpt_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
+/* dqkv += d(out)/d(qkv); datt (B,NH,T,T) is scratch, overwritten with d(scores) (zero above the diagonal). */
+JGPT_API void jgpt_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+                                      const float *att, int B, int T, int C, int NH);
 /* Single-token attention over a KV cache (k and v of shape (maxT, C), positions 0..pos valid). */
 JGPT_API void jgpt_attention_decode(float *out, float *att, const float *q, const float *kcache,
                                     const float *vcache, int pos, int C, int NH);
@@ -77,6 +85,14 @@ JGPT_API void jgpt_accumulate(float *y, const float *x, long n);
  * Returns the sum of losses of the non-ignored rows. */
 JGPT_API double jgpt_softmax_crossentropy(float *logits, float *losses, const int32_t *targets,
                                           int R, int V, float dloss_scale, int backward);
+/* The fused classifier of dev.jgpt.backend.Backend#classifier, chunked over rows: for each chunk of
+ * at most `rows` rows, logits = x @ wte^T into scratch (cblas_sgemm), jgpt_softmax_crossentropy in
+ * place, then (backward) dx += dlogits @ wte and dwte += dlogits^T @ x (cblas_sgemm, beta 1).
+ * scratch holds rows*V floats; dx and dwte may be NULL when backward is 0. Targets < 0 are ignored
+ * rows; targets >= V must have been rejected by the caller. Returns the sum of losses. */
+JGPT_API double jgpt_classifier(float *losses, float *dx, float *dwte, const float *x, const float *wte,
+                                const int32_t *targets, float *scratch, int rows, int N, int C, int V,
+                                float dloss_scale, int backward);
 
 /* ---- optimizer ----------------------------------------------------------------------------- */
 JGPT_API double jgpt_sum_squares(const float *x, long n);

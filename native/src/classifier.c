@@ -1,6 +1,7 @@
 #include "jgpt.h"
 #include "jgpt_math.h"
 #include <math.h>
+#include <float.h>
 #include <string.h>
 
 double jgpt_softmax_crossentropy(float *logits, float *losses, const int32_t *targets,
@@ -15,9 +16,9 @@ double jgpt_softmax_crossentropy(float *logits, float *losses, const int32_t *ta
             if (backward) memset(x, 0, sizeof(float) * (size_t)V);
             continue;
         }
-        float mx = -INFINITY;
+        float mx = -FLT_MAX;
         #pragma omp simd reduction(max:mx)
-        for (int j = 0; j < V; j++) mx = fmaxf(mx, x[j]);
+        for (int j = 0; j < V; j++) mx = x[j] > mx ? x[j] : mx;
         float xt = x[target];
         float sum = 0.0f;
         if (backward) {

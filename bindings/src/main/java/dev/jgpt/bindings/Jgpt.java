@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 2} */
-    public static final int JGPT_ABI_VERSION = 2;
+    /** {@code #define JGPT_ABI_VERSION 4} */
+    public static final int JGPT_ABI_VERSION = 4;
 
     private static volatile SymbolLookup lookup;
 
@@ -263,48 +263,72 @@ public final class Jgpt {
             throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final class jgpt_attention_softmax_forward {
-        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_FLOAT);
-        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_attention_softmax_forward");
+    private static final class jgpt_set_blas {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_set_blas");
         static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
 
-    /** {@snippet lang=c : void jgpt_attention_softmax_forward(float * att, int BH, int T, float scale) } */
-    public static FunctionDescriptor jgpt_attention_softmax_forward$descriptor() { return jgpt_attention_softmax_forward.DESC; }
+    /** {@snippet lang=c : void jgpt_set_blas(void * cblas_sgemm, void * openblas_set_num_threads, void * openblas_get_num_threads) } */
+    public static FunctionDescriptor jgpt_set_blas$descriptor() { return jgpt_set_blas.DESC; }
 
-    public static MethodHandle jgpt_attention_softmax_forward$handle() { return jgpt_attention_softmax_forward.HANDLE; }
+    public static MethodHandle jgpt_set_blas$handle() { return jgpt_set_blas.HANDLE; }
 
-    public static MemorySegment jgpt_attention_softmax_forward$address() { return jgpt_attention_softmax_forward.ADDR; }
+    public static MemorySegment jgpt_set_blas$address() { return jgpt_set_blas.ADDR; }
 
-    /** {@snippet lang=c : void jgpt_attention_softmax_forward(float * att, int BH, int T, float scale) } */
-    public static void jgpt_attention_softmax_forward(MemorySegment att, int BH, int T, float scale) {
-        var mh$ = jgpt_attention_softmax_forward.HANDLE;
+    /** {@snippet lang=c : void jgpt_set_blas(void * cblas_sgemm, void * openblas_set_num_threads, void * openblas_get_num_threads) } */
+    public static void jgpt_set_blas(MemorySegment cblas_sgemm, MemorySegment openblas_set_num_threads, MemorySegment openblas_get_num_threads) {
+        var mh$ = jgpt_set_blas.HANDLE;
         try {
-            mh$.invokeExact(att, BH, T, scale);
+            mh$.invokeExact(cblas_sgemm, openblas_set_num_threads, openblas_get_num_threads);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {
             throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final class jgpt_attention_softmax_backward {
-        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_FLOAT);
-        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_attention_softmax_backward");
+    private static final class jgpt_attention_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_attention_forward");
         static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
 
-    /** {@snippet lang=c : void jgpt_attention_softmax_backward(float * datt, const float * att, int BH, int T, float scale) } */
-    public static FunctionDescriptor jgpt_attention_softmax_backward$descriptor() { return jgpt_attention_softmax_backward.DESC; }
+    /** {@snippet lang=c : void jgpt_attention_forward(float * out, float * att, const float * qkv, int B, int T, int C, int NH) } */
+    public static FunctionDescriptor jgpt_attention_forward$descriptor() { return jgpt_attention_forward.DESC; }
 
-    public static MethodHandle jgpt_attention_softmax_backward$handle() { return jgpt_attention_softmax_backward.HANDLE; }
+    public static MethodHandle jgpt_attention_forward$handle() { return jgpt_attention_forward.HANDLE; }
 
-    public static MemorySegment jgpt_attention_softmax_backward$address() { return jgpt_attention_softmax_backward.ADDR; }
+    public static MemorySegment jgpt_attention_forward$address() { return jgpt_attention_forward.ADDR; }
 
-    /** {@snippet lang=c : void jgpt_attention_softmax_backward(float * datt, const float * att, int BH, int T, float scale) } */
-    public static void jgpt_attention_softmax_backward(MemorySegment datt, MemorySegment att, int BH, int T, float scale) {
-        var mh$ = jgpt_attention_softmax_backward.HANDLE;
+    /** {@snippet lang=c : void jgpt_attention_forward(float * out, float * att, const float * qkv, int B, int T, int C, int NH) } */
+    public static void jgpt_attention_forward(MemorySegment out, MemorySegment att, MemorySegment qkv, int B, int T, int C, int NH) {
+        var mh$ = jgpt_attention_forward.HANDLE;
         try {
-            mh$.invokeExact(datt, att, BH, T, scale);
+            mh$.invokeExact(out, att, qkv, B, T, C, NH);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_attention_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_attention_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_attention_backward(float * dqkv, float * datt, const float * dout, const float * qkv, const float * att, int B, int T, int C, int NH) } */
+    public static FunctionDescriptor jgpt_attention_backward$descriptor() { return jgpt_attention_backward.DESC; }
+
+    public static MethodHandle jgpt_attention_backward$handle() { return jgpt_attention_backward.HANDLE; }
+
+    public static MemorySegment jgpt_attention_backward$address() { return jgpt_attention_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_attention_backward(float * dqkv, float * datt, const float * dout, const float * qkv, const float * att, int B, int T, int C, int NH) } */
+    public static void jgpt_attention_backward(MemorySegment dqkv, MemorySegment datt, MemorySegment dout, MemorySegment qkv, MemorySegment att, int B, int T, int C, int NH) {
+        var mh$ = jgpt_attention_backward.HANDLE;
+        try {
+            mh$.invokeExact(dqkv, datt, dout, qkv, att, B, T, C, NH);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {
@@ -473,6 +497,30 @@ public final class Jgpt {
         var mh$ = jgpt_softmax_crossentropy.HANDLE;
         try {
             return (double) mh$.invokeExact(logits, losses, targets, R, V, dloss_scale, backward);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_classifier {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_DOUBLE, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_FLOAT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_classifier");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : double jgpt_classifier(float * losses, float * dx, float * dwte, const float * x, const float * wte, const int32_t * targets, float * scratch, int rows, int N, int C, int V, float dloss_scale, int backward) } */
+    public static FunctionDescriptor jgpt_classifier$descriptor() { return jgpt_classifier.DESC; }
+
+    public static MethodHandle jgpt_classifier$handle() { return jgpt_classifier.HANDLE; }
+
+    public static MemorySegment jgpt_classifier$address() { return jgpt_classifier.ADDR; }
+
+    /** {@snippet lang=c : double jgpt_classifier(float * losses, float * dx, float * dwte, const float * x, const float * wte, const int32_t * targets, float * scratch, int rows, int N, int C, int V, float dloss_scale, int backward) } */
+    public static double jgpt_classifier(MemorySegment losses, MemorySegment dx, MemorySegment dwte, MemorySegment x, MemorySegment wte, MemorySegment targets, MemorySegment scratch, int rows, int N, int C, int V, float dloss_scale, int backward) {
+        var mh$ = jgpt_classifier.HANDLE;
+        try {
+            return (double) mh$.invokeExact(losses, dx, dwte, x, wte, targets, scratch, rows, N, C, V, dloss_scale, backward);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {

@@ -120,7 +120,7 @@ public final class DataCommand implements Runnable {
     static final class Pack implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "DIR", description = "directory written by 'jgpt data prepare'")
         Path dir;
-        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json")
+        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json, or a directory holding one")
         Path tokenizer;
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "SHARDS")
         Path out;
@@ -133,6 +133,7 @@ public final class DataCommand implements Runnable {
 
         @Override
         public Integer call() {
+            if (java.nio.file.Files.isDirectory(tokenizer)) tokenizer = tokenizer.resolve("tokenizer.json");
             if (!java.nio.file.Files.isRegularFile(tokenizer)) throw new JgptException(tokenizer + ": no such tokenizer file");
             Tokenizer tok = BpeTokenizer.load(tokenizer);
             Packer.PackReport r = new Packer(tok, tokenizer, new Packer.Config(shardTokens, threads), Progress.stderr()).run(dir, out);

@@ -68,7 +68,7 @@ public final class DemoCommand implements Runnable {
     Integer sftMaxSteps;
 
     @Option(names = "--accuracy-questions", hidden = true)
-    int accuracyQuestions = 100;
+    int accuracyQuestions = 50;
 
     @Option(names = "--no-chat", description = "Stop after the report.")
     boolean noChat;

@@ -43,8 +43,9 @@ public final class ExportCommand implements Runnable {
         Path tokFile = ModelDirs.tokenizer(dir);
         try (TensorArena arena = TensorArena.host()) {
             Tensor params = LoadedModels.readParams(dir, c, arena);
-            Integer eot = BpeTokenizer.load(tokFile).specialTokenId("<|endoftext|>").isPresent()
-                    ? BpeTokenizer.load(tokFile).specialTokenId("<|endoftext|>").getAsInt() : null;
+            BpeTokenizer tok = BpeTokenizer.load(tokFile);
+            var eotId = tok.specialTokenId("<|endoftext|>");
+            Integer eot = eotId.isPresent() ? eotId.getAsInt() : null;
             switch (format) {
                 case "safetensors" -> {
                     Gpt2Files.write(out, c, params, eot, Map.of());
@@ -55,9 +56,8 @@ public final class ExportCommand implements Runnable {
                 case "llmc" -> {
                     ModelExport.writeLlmc(out, c, params);
                     String n = out.getFileName().toString();
-                    Path tok = out.resolveSibling((n.endsWith(".bin") ? n.substring(0, n.length() - 4) : n) + "_tokenizer.bin");
-                    var t = BpeTokenizer.load(tokFile);
-                    ModelExport.writeLlmcTokenizer(tok, t, eot == null ? 0 : eot);
+                    Path tokOut = out.resolveSibling((n.endsWith(".bin") ? n.substring(0, n.length() - 4) : n) + "_tokenizer.bin");
+                    ModelExport.writeLlmcTokenizer(tokOut, tok, eot == null ? 0 : eot);
                 }
                 default -> throw new JgptException("--format: unknown '" + format + "', expected safetensors, gguf or llmc");
             }

@@ -17,8 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code jgpt train}: every key of {@link TrainConfig} is also a flag ({@code max_steps} as
@@ -93,33 +91,8 @@ public final class TrainCommand implements Runnable {
             cfg = TrainConfig.load(config, flags);
         }
         TrainRun run = new TrainRun(cfg, BpeTokenizer::load, System.err);
-        TrainRun.Result r = runWithStopOnSignal(run, resume != null);
+        TrainRun.Result r = run.runStoppable(resume != null);
         if (json) System.out.println(Json.MAPPER.writeValueAsString(toJson(r)));
-    }
-
-    /** Runs with a shutdown hook that turns Ctrl-C (SIGINT/SIGTERM) into save-and-stop. */
-    static TrainRun.Result runWithStopOnSignal(TrainRun run, boolean resume) {
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            System.err.println("\njgpt: stopping: saving a checkpoint first (kill -9 to abandon; the last checkpoint stays loadable)");
-            run.requestStop();
-            try {
-                done.await(5, TimeUnit.MINUTES);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        }, "jgpt-train-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            return run.run(resume);
-        } finally {
-            done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException ignored) {
-                // shutting down already: the hook is running and sees the latch
-            }
-        }
     }
 
     static ObjectNode toJson(TrainRun.Result r) {

@@ -47,13 +47,22 @@ public final class DocumentReader {
     /** What one input file gave: its size and SHA-256 (of the bytes on disk) and document count. */
     public record InputFile(String file, long bytes, String sha256, long documents) {}
 
-    /** The input files named by {@code inputs} (files as given, directories expanded); checks they exist. */
-    public static List<Path> expand(List<Path> inputs) {
+    /**
+     * The input files named by {@code inputs} (files as given, directories expanded); checks they
+     * exist. Files under {@code exclude} (the output directory) are skipped when walking a directory,
+     * so preparing {@code data} into {@code data/prepared} does not read its own output; hidden
+     * files and directories are skipped too.
+     */
+    public static List<Path> expand(List<Path> inputs, Path exclude) {
+        Path ex = exclude == null ? null : exclude.toAbsolutePath().normalize();
         List<Path> out = new ArrayList<>();
         for (Path in : inputs) {
             if (Files.isDirectory(in)) {
                 try (Stream<Path> s = Files.walk(in)) {
-                    s.filter(Files::isRegularFile).filter(p -> kind(p) != null).sorted().forEach(out::add);
+                    s.filter(Files::isRegularFile).filter(p -> kind(p) != null)
+                            .filter(p -> ex == null || !p.toAbsolutePath().normalize().startsWith(ex))
+                            .filter(p -> !hidden(in.relativize(p)))
+                            .sorted().forEach(out::add);
                 } catch (IOException e) {
                     throw new JgptException(in + ": cannot list directory: " + e.getMessage());
                 }
@@ -68,6 +77,12 @@ public final class DocumentReader {
         }
         if (out.isEmpty()) throw new JgptException("no input files (.txt, .md, .jsonl, optionally .gz) in " + inputs);
         return out;
+    }
+
+    /** Hidden files and directories (fetch's .downloads/ and temporary directories) are not inputs. */
+    private static boolean hidden(Path relative) {
+        for (Path part : relative) if (part.toString().startsWith(".")) return true;
+        return false;
     }
 
     enum Kind { TEXT, JSONL }

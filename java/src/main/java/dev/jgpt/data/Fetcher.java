@@ -86,7 +86,8 @@ public final class Fetcher {
                 + ", gutenberg:ID, or an https:// URL");
     }
 
-    private Result fetchPreset(Preset p, Path outDir, Path from) {
+    /** Fetches a preset given as a value (tests use this for archives they build themselves). */
+    Result fetchPreset(Preset p, Path outDir, Path from) {
         Path target = outDir.resolve(p.output());
         Result existing = existing(p, target, outDir);
         if (existing != null) {

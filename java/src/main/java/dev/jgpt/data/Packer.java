@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 /**
@@ -128,17 +129,9 @@ public final class Packer {
     }
 
     private ShardManifest.Split packSplit(ForkJoinPool pool, String split, List<Path> parts, Path tmp) {
-        List<ShardManifest.Shard> shards = new ArrayList<>();
-        long[] docs = {0};
-        long[] splitTokens = {0};
-        ShardWriter[] w = {null};
-        Runnable finishShard = () -> {
-            if (w[0] == null) return;
-            w[0].commit();
-            shards.add(new ShardManifest.Shard(w[0].target().getFileName().toString(), w[0].tokens(), AtomicFiles.sha256(w[0].target())));
-            w[0] = null;
-        };
-        try {
+        try (SplitWriter out = new SplitWriter(split, tmp)) {
+            // pipeline: while the pool encodes one batch, this thread reads the next and writes the previous
+            Encoding pending = null;
             List<String> batch = new ArrayList<>();
             long batchChars = 0;
             for (Path part : parts) {
@@ -151,9 +144,10 @@ public final class Packer {
                         batch.add(text);
                         batchChars += text.length();
                         if (batchChars >= BATCH_CHARS) {
-                            writeBatch(pool, batch, split, tmp, w, shards, finishShard, splitTokens);
-                            docs[0] += batch.size();
-                            batch.clear();
+                            Encoding next = encode(pool, batch);
+                            if (pending != null) out.write(pending);
+                            pending = next;
+                            batch = new ArrayList<>();
                             batchChars = 0;
                         }
                     }
@@ -161,13 +155,11 @@ public final class Packer {
                     throw new JgptException(part + ": cannot read: " + e.getMessage());
                 }
             }
-            writeBatch(pool, batch, split, tmp, w, shards, finishShard, splitTokens);
-            docs[0] += batch.size();
-            finishShard.run();
-        } finally {
-            if (w[0] != null) w[0].close();
+            Encoding last = batch.isEmpty() ? null : encode(pool, batch);
+            if (pending != null) out.write(pending);
+            if (last != null) out.write(last);
+            return out.finish();
         }
-        return new ShardManifest.Split(splitTokens[0], docs[0], shards);
     }
 
     private static String text(Path part, long lineNo, String line) {
@@ -181,46 +173,78 @@ public final class Packer {
         }
     }
 
-    private void writeBatch(ForkJoinPool pool, List<String> docs, String split, Path tmp, ShardWriter[] w,
-                            List<ShardManifest.Shard> shards, Runnable finishShard, long[] splitTokens) {
-        if (docs.isEmpty()) return;
-        // cut every document into chunks, encode all chunks in parallel, then write in order
+    /** A batch of documents being encoded: chunk ids arrive in {@code ids}; document d owns chunks [first[d], first[d+1]). */
+    private record Encoding(Future<List<int[]>> ids, int[] first) {}
+
+    private Encoding encode(ForkJoinPool pool, List<String> docs) {
         List<String> chunks = new ArrayList<>();
-        int[] firstChunk = new int[docs.size() + 1];
+        int[] first = new int[docs.size() + 1];
         for (int i = 0; i < docs.size(); i++) {
-            firstChunk[i] = chunks.size();
+            first[i] = chunks.size();
             chunks.addAll(chunks(docs.get(i)));
         }
-        firstChunk[docs.size()] = chunks.size();
-        List<int[]> encoded;
-        try {
-            encoded = pool.submit(() -> chunks.parallelStream().map(tokenizer::encodeOrdinary).toList()).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new JgptException("interrupted");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) throw re;
-            throw new IllegalStateException(e.getCause());
-        }
-        for (int d = 0; d < docs.size(); d++) {
-            write(eot, split, tmp, w, shards, finishShard, splitTokens);
-            for (int c = firstChunk[d]; c < firstChunk[d + 1]; c++) {
-                for (int id : encoded.get(c)) write(id, split, tmp, w, shards, finishShard, splitTokens);
-            }
-        }
-        double secs = (System.nanoTime() - t0) / 1e9;
-        progress.update(String.format("pack: %s %,d tokens, %,.0f tokens/s", split, tokensDone, tokensDone / Math.max(secs, 1e-9)));
+        first[docs.size()] = chunks.size();
+        return new Encoding(pool.submit(() -> chunks.parallelStream().map(tokenizer::encodeOrdinary).toList()), first);
     }
 
-    private void write(int id, String split, Path tmp, ShardWriter[] w, List<ShardManifest.Shard> shards,
-                       Runnable finishShard, long[] splitTokens) {
-        if (w[0] != null && w[0].tokens() >= cfg.shardTokens()) finishShard.run();
-        if (w[0] == null) {
-            w[0] = new ShardWriter(tmp.resolve(String.format("%s_%06d.bin", split, shards.size())), tokenizer.vocabSize());
+    /** The shards of one split: EOT before each document, a new shard every {@code shardTokens} tokens. */
+    private final class SplitWriter implements AutoCloseable {
+        private final String split;
+        private final Path tmp;
+        private final List<ShardManifest.Shard> shards = new ArrayList<>();
+        private ShardWriter w;
+        private long tokens, docs;
+
+        SplitWriter(String split, Path tmp) {
+            this.split = split;
+            this.tmp = tmp;
         }
-        w[0].write(id);
-        splitTokens[0]++;
-        tokensDone++;
+
+        void write(Encoding e) {
+            List<int[]> ids;
+            try {
+                ids = e.ids().get();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new JgptException("interrupted");
+            } catch (ExecutionException ex) {
+                if (ex.getCause() instanceof RuntimeException re) throw re;
+                throw new IllegalStateException(ex.getCause());
+            }
+            for (int d = 0; d + 1 < e.first().length; d++) {
+                write(eot);
+                for (int c = e.first()[d]; c < e.first()[d + 1]; c++) {
+                    for (int id : ids.get(c)) write(id);
+                }
+                docs++;
+            }
+            double secs = (System.nanoTime() - t0) / 1e9;
+            progress.update(String.format("pack: %s %,d tokens, %,.0f tokens/s", split, tokensDone, tokensDone / Math.max(secs, 1e-9)));
+        }
+
+        private void write(int id) {
+            if (w != null && w.tokens() >= cfg.shardTokens()) finishShard();
+            if (w == null) w = new ShardWriter(tmp.resolve(String.format("%s_%06d.bin", split, shards.size())), tokenizer.vocabSize());
+            w.write(id);
+            tokens++;
+            tokensDone++;
+        }
+
+        private void finishShard() {
+            w.commit();
+            shards.add(new ShardManifest.Shard(w.target().getFileName().toString(), w.tokens(), AtomicFiles.sha256(w.target())));
+            w = null;
+        }
+
+        ShardManifest.Split finish() {
+            if (w != null) finishShard();
+            return new ShardManifest.Split(tokens, docs, shards);
+        }
+
+        @Override
+        public void close() {
+            if (w != null) w.close(); // an unfinished shard is discarded
+        }
     }
 
     /**

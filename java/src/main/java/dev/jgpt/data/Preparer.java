@@ -76,9 +76,11 @@ public final class Preparer {
 
     private record Analysed(RawDocument raw, String text, QualityFilter.Reason reason, String hash, int[] signature) {}
 
+    /** Runs the pipeline once (a Preparer is single-use: it accumulates counts and the de-duplication index). */
     public PrepareReport run(List<Path> inputs, Path outDir) {
+        if (train != null) throw new IllegalStateException("a Preparer runs once; make a new one");
         long t0 = System.nanoTime();
-        List<Path> files = DocumentReader.expand(inputs);
+        List<Path> files = DocumentReader.expand(inputs, outDir);
         Path tmp = outDir.resolve(".prepare-tmp");
         deleteTree(tmp);
         List<DocumentReader.InputFile> infos = new ArrayList<>();
@@ -115,6 +117,11 @@ public final class Preparer {
             install(tmp, outDir);
             return report;
         } catch (RuntimeException e) {
+            for (PartWriter w : new PartWriter[] {train, val}) {
+                try {
+                    if (w != null) w.close();
+                } catch (RuntimeException ignored) { /* the first error is the one to report */ }
+            }
             deleteTree(tmp);
             throw e;
         }

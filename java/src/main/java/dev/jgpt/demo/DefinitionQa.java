@@ -108,16 +108,12 @@ public final class DefinitionQa {
     /** Mean loss (nats/token) of the answer and its end token after the question, in the chat template. */
     static double answerLoss(Gpt2 model, Tokenizer tok, String q, String a, Tensor in, Tensor tg, int T) {
         RenderedChat c = ChatTemplate.render(List.of(ChatMessage.user(q), ChatMessage.assistant(a)), tok);
-        int n = Math.min(c.length() - 1, T);
-        for (int t = 0; t < T; t++) {
-            if (t < n) {
-                in.setInt(t, c.ids()[t]);
-                tg.setInt(t, c.lossMask()[t + 1] ? c.ids()[t + 1] : -1);
-            } else {
-                in.setInt(t, 0);
-                tg.setInt(t, -1);
-            }
+        int n = Math.min(c.length() - 1, T); // only as many positions as the conversation has
+        Tensor x = in.view(0, n), y = tg.view(0, n);
+        for (int t = 0; t < n; t++) {
+            x.setInt(t, c.ids()[t]);
+            y.setInt(t, c.lossMask()[t + 1] ? c.ids()[t + 1] : -1);
         }
-        return model.forward(in, tg, 1, T);
+        return model.forward(x, y, 1, n);
     }
 }

@@ -43,7 +43,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -70,7 +69,7 @@ public final class Demo {
                           int threads, long seed, int maxPairs, int accuracyQuestions) {
         public static Options defaults() {
             return new Options(Path.of("runs/demo"), 5, 1, "small", 4096, 128, 8, null, null, null, null, "auto",
-                    Runtime.getRuntime().availableProcessors(), 1337, 4000, 100);
+                    Runtime.getRuntime().availableProcessors(), 1337, 4000, 50);
         }
     }
 
@@ -252,14 +251,14 @@ public final class Demo {
         c.out = run.toString();
         c.max_minutes = o.trainMinutes();
         c.max_steps = o.maxSteps() != null ? o.maxSteps() : 1_000_000;
-        c.lr = 2e-3;
-        c.warmup_steps = 20;
+        c.lr = 1e-3;   // 2e-3 diverged after ~20 steps of 1,024-token batches (docs/training.md)
+        c.warmup_steps = 10;
         c.min_lr_ratio = 0.1;
         c.validate("demo");
         boolean resume = !Checkpoints.list(run).isEmpty();
         if (resume) log.println("demo: continuing the interrupted pretraining in " + run);
         TrainRun tr = new TrainRun(c, BpeTokenizer::load, log);
-        TrainRun.Result r = runStoppable(tr, resume);
+        TrainRun.Result r = tr.runStoppable(resume);
         if (r.stopped()) throw new Interrupted();
         return finished(run);
     }
@@ -276,30 +275,6 @@ public final class Demo {
     public static final class Interrupted extends RuntimeException {
         Interrupted() {
             super("interrupted", null, false, false);
-        }
-    }
-
-    private TrainRun.Result runStoppable(TrainRun tr, boolean resume) {
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            log.println("\ndemo: stopping: saving a checkpoint; run jgpt demo again to continue");
-            tr.requestStop();
-            try {
-                done.await(5, TimeUnit.MINUTES);
-            } catch (InterruptedException ignored) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            return tr.run(resume);
-        } finally {
-            done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException ignored) {
-                // shutting down
-            }
         }
     }
 
@@ -363,7 +338,7 @@ public final class Demo {
         c.sft_warmup_steps = 10;
         c.validate("demo");
         boolean resume = !Checkpoints.list(run).isEmpty();
-        TrainRun.Result r = runStoppable(new TrainRun(c, BpeTokenizer::load, log), resume);
+        TrainRun.Result r = new TrainRun(c, BpeTokenizer::load, log).runStoppable(resume);
         if (r.stopped()) throw new Interrupted();
     }
 
@@ -372,6 +347,20 @@ public final class Demo {
     private ObjectNode report(Path shards, Path tokFile, JsonNode pre, List<DefinitionQa.Pair> train,
                               List<DefinitionQa.Pair> held) {
         stage(8, "report");
+        Path summaryFile = p("summary.json");
+        if (Files.isRegularFile(summaryFile)) {
+            try {
+                JsonNode old = Json.MAPPER.readTree(Files.readString(summaryFile));
+                if (old.isObject() && old.path("chat_model").asString("").equals(ModelDirs.resolve(p("chat")).toString())
+                        && old.path("pretrain_steps").asInt() == pre.path("step").asInt()) {
+                    skip(summaryFile + " is up to date");
+                    printSummary((ObjectNode) old);
+                    return (ObjectNode) old;
+                }
+            } catch (IOException | RuntimeException e) {
+                // unreadable: compute it again
+            }
+        }
         Tokenizer tok = BpeTokenizer.load(tokFile);
         ObjectNode s = Json.object();
         Path preDir = ModelDirs.resolve(p("pretrain"));
@@ -404,11 +393,15 @@ public final class Demo {
         s.put("threads", o.threads());
         s.put("chat_model", chatDir.toString());
         AtomicFiles.write(p("summary.json"), Json.PRETTY.writeValueAsBytes(s));
-        log.printf("demo: validation %.3f bits/byte (xz -9: %.3f) | held-out answer accuracy %.0f%% (chance %.0f%%, trained questions %.0f%%) | %,.0f tokens/s%n",
-                valBpb, xz, 100 * s.path("sft_heldout_accuracy").asDouble(), 100.0 / DefinitionQa.CHOICES,
-                100 * s.path("sft_train_accuracy").asDouble(), s.path("train_tokens_per_s").asDouble());
+        printSummary(s);
         log.println("demo: wrote " + p("summary.json"));
         return s;
+    }
+
+    private void printSummary(ObjectNode s) {
+        log.printf("demo: validation %.3f bits/byte (xz -9: %.3f) | held-out answer accuracy %.0f%% (chance %.0f%%, trained questions %.0f%%) | %,.0f tokens/s%n",
+                s.path("val_bpb").asDouble(), s.path("xz_bpb").asDouble(), 100 * s.path("sft_heldout_accuracy").asDouble(), 100.0 / DefinitionQa.CHOICES,
+                100 * s.path("sft_train_accuracy").asDouble(), s.path("train_tokens_per_s").asDouble());
     }
 
     /** The exact bytes the validation loss was measured on: the val shards decoded, special tokens dropped. */
@@ -472,7 +465,7 @@ public final class Demo {
     public void answerLines(java.io.BufferedReader in, PrintStream out) throws IOException {
         try (LoadedModel m = LoadedModels.open(p("chat"), o.device(), o.threads())) {
             Generator gen = new Generator();
-            GenerationConfig gc = new GenerationConfig(64, 0, 0, 1.0, 1.0, List.of(), o.seed(), BudgetPolicy.TRUNCATE_LEFT);
+            GenerationConfig gc = new GenerationConfig(64, 0, 0, 1.0, 1.3, List.of(), o.seed(), BudgetPolicy.TRUNCATE_LEFT);
             for (String line; (line = in.readLine()) != null; ) {
                 if (line.isBlank()) continue;
                 int[] prompt = ChatTemplate.renderPrompt(List.of(ChatMessage.user(line.strip())), m.tokenizer());

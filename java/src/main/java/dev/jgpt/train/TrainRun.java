@@ -56,6 +56,34 @@ public final class TrainRun {
         return run.resolve("config.yaml");
     }
 
+    /**
+     * {@link #run} with SIGINT/SIGTERM (Ctrl-C) turned into save-and-stop: a shutdown hook asks the
+     * trainer to stop after the current step and waits (up to 5 minutes) for the checkpoint.
+     */
+    public Result runStoppable(boolean resume) {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            log.println("\njgpt: stopping: saving a checkpoint first (kill -9 to abandon; the last checkpoint stays loadable)");
+            requestStop();
+            try {
+                done.await(5, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "jgpt-train-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return run(resume);
+        } finally {
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // shutting down already: the hook is running and sees the latch
+            }
+        }
+    }
+
     public Result run(boolean resume) {
         Path run = Path.of(cfg.out);
         if (!resume && (!Checkpoints.list(run).isEmpty() || !Checkpoints.list(run.resolve("sft")).isEmpty())) {
@@ -110,8 +138,9 @@ public final class TrainRun {
             if (Files.isRegularFile(mf)) {
                 ShardManifest m = ShardManifest.read(mf);
                 if (m.tokenizer() != null && m.tokenizer().file() != null) {
-                    for (Path c : new Path[] {dir.resolve(m.tokenizer().file()),
-                            dir.toAbsolutePath().getParent().resolve(m.tokenizer().file())}) {
+                    Path up = dir.toAbsolutePath().getParent();
+                    for (Path c : new Path[] {dir.resolve(m.tokenizer().file()), up.resolve(m.tokenizer().file()),
+                            up.resolve("tokenizer").resolve(m.tokenizer().file())}) {
                         if (Files.isRegularFile(c)) return c;
                     }
                 }
@@ -176,7 +205,7 @@ public final class TrainRun {
             } else {
                 model.initWeights(cfg.seed);
             }
-            if (state != null && state.path("step").asInt() >= state.path("total_steps").asInt(Integer.MAX_VALUE)) {
+            if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.max_steps, state)) {
                 log.println("pretrain: already complete at step " + state.path("step").asInt());
                 return new Trainer.Outcome(run, state.path("step").asInt(), state.path("total_steps").asInt(), false,
                         null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());
@@ -241,7 +270,7 @@ public final class TrainRun {
                 lastModel = null;
             }
             lastModel = model;
-            if (state != null && state.path("step").asInt() >= state.path("total_steps").asInt(Integer.MAX_VALUE)) {
+            if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.sft_max_steps, state)) {
                 log.println("sft: already complete at step " + state.path("step").asInt());
                 return new Trainer.Outcome(dir, state.path("step").asInt(), state.path("total_steps").asInt(), false,
                         null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());

@@ -148,7 +148,7 @@ public final class Trainer {
         boolean totalFixed = ph.maxMinutes() <= 0;
         if (resume != null) {
             step = resume.path("step").asInt();
-            total = resume.path("total_steps").asInt(total);
+            total = resumedTotal(ph.maxSteps(), resume);
             tokens = resume.path("tokens").asLong();
             priorSeconds = resume.path("elapsed_s").asDouble();
             totalFixed = true;
@@ -172,19 +172,23 @@ public final class Trainer {
             if (step > 0) log.printf("%s: resumed at step %d%n", ph.name(), step);
             long phaseStart = System.nanoTime();
             long windowStart = phaseStart, windowTokens = 0;
-            long timedNanos = 0, timedTokens = 0;
+            long timedNanos = 0, timedTokens = 0, overheadNanos = 0;
             int lastSaved = step, lastEval = -1;
             Evaluator.Result lastResult = null;
             float loss = Float.NaN;
             boolean stopped = false;
+            LrSchedule sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
             while (step < total) {
-                LrSchedule sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
+                if (sched.total() != total) sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
                 long t0 = System.nanoTime();
                 double lr = sched.at(step);
+                long loopNanos = 0; // data loading and bookkeeping: what the loop adds to the bare step
                 model.zeroGrad();
                 double lossSum = 0;
                 for (int micro = 0; micro < ph.accumulation(); micro++) {
+                    long d0 = System.nanoTime();
                     source.nextBatch(B, T, in, tg);
+                    loopNanos += System.nanoTime() - d0;
                     lossSum += model.forwardBackward(in, tg, B, T);
                 }
                 loss = (float) (lossSum / ph.accumulation());
@@ -194,6 +198,7 @@ public final class Trainer {
                         (float) cfg.weight_decay, (float) (clip / ph.accumulation()));
                 ops.synchronize();
                 long dt = System.nanoTime() - t0;
+                long b0 = System.nanoTime();
                 step++;
                 tokens += tokensPerStep;
                 windowTokens += tokensPerStep;
@@ -206,7 +211,7 @@ public final class Trainer {
                             + "; lower 'lr' (now " + ph.lr() + ") or check the data");
                 }
                 double elapsed = (System.nanoTime() - phaseStart) / 1e9;
-                if (!totalFixed && step == Math.min(4, total)) {
+                if (!totalFixed && step >= 3 && elapsed >= Math.max(10, 0.05 * ph.maxMinutes() * 60)) {
                     // a time budget: fix the schedule's length from the measured speed (kept in checkpoints)
                     double perStep = timedTokens > 0 ? timedNanos / 1e9 / (timedTokens / (double) tokensPerStep) : elapsed / step;
                     double left = ph.maxMinutes() * 60 - elapsed;
@@ -238,6 +243,8 @@ public final class Trainer {
                     windowStart = System.nanoTime();
                     windowTokens = 0;
                 }
+                loopNanos += System.nanoTime() - b0;
+                if (step > 1 || resume != null) overheadNanos += loopNanos;
                 boolean budgetOver = ph.maxMinutes() > 0 && priorSeconds + elapsed > ph.maxMinutes() * 60;
                 if (budgetOver && step < total) {
                     log.printf("%s: time budget of %.1f min reached at step %d%n", ph.name(), ph.maxMinutes(), step);
@@ -255,6 +262,7 @@ public final class Trainer {
                     st.put("phase", ph.name());
                     st.put("step", step);
                     st.put("total_steps", total);
+                    st.put("max_steps", ph.maxSteps());
                     st.put("tokens", tokens);
                     st.put("elapsed_s", priorSeconds + (System.nanoTime() - phaseStart) / 1e9);
                     st.put("loss", loss);
@@ -275,8 +283,21 @@ public final class Trainer {
             }
             double seconds = priorSeconds + (System.nanoTime() - phaseStart) / 1e9;
             double tps = timedNanos > 0 ? timedTokens / (timedNanos / 1e9) : 0;
+            if (timedNanos > 0) {
+                log.printf("%s: %,.0f tokens/s over %d timed steps; the loop (data, metrics, logging) took %.2f%% on top of the model's step%n",
+                        ph.name(), tps, step - (resume != null ? resume.path("step").asInt() : 1), 100.0 * overheadNanos / timedNanos);
+            }
             return new Outcome(ph.dir(), step, total, stopped, lastResult, tps, seconds, loss);
         }
+    }
+
+    /**
+     * The schedule length of a resumed phase: the saved one (fixed by a time budget, or max_steps),
+     * unless max_steps was changed on the command line since, which extends or shortens the run.
+     */
+    public static int resumedTotal(int maxSteps, JsonNode state) {
+        int saved = state.path("total_steps").asInt(maxSteps);
+        return state.path("max_steps").asInt(maxSteps) != maxSteps ? maxSteps : saved;
     }
 
     private Path root(Phase ph) {

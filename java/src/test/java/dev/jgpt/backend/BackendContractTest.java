@@ -184,6 +184,22 @@ public abstract class BackendContractTest {
         dqkv.assertClose("dqkv");
     }
 
+    /** A longer sequence than the tests' T: kernels that tile the causal triangle (64 rows) cross tiles here. */
+    @Test
+    void attentionAcrossCausalBlocks() {
+        int b = 2, t = 131, c = 12, nh = 3;
+        Pair out = randn(1, b, t, c), att = randn(1, b, nh, t, t), qkv = randn(1, b, t, 3 * c);
+        ref.attentionForward(out.r, att.r, qkv.r, b, t, c, nh);
+        dut.attentionForward(out.d, att.d, qkv.d, b, t, c, nh);
+        att.assertClose("att (T=131)");
+        out.assertClose("attention out (T=131)");
+        Pair dqkv = randn(1, b, t, 3 * c), datt = randn(1, b, nh, t, t), dout = randn(1, b, t, c);
+        ref.attentionBackward(dqkv.r, datt.r, dout.r, qkv.r, att.r, b, t, c, nh);
+        dut.attentionBackward(dqkv.d, datt.d, dout.d, qkv.d, att.d, b, t, c, nh);
+        dqkv.assertClose("dqkv (T=131)");
+        datt.assertClose("datt (T=131): d(scores), zero above the diagonal");
+    }
+
     @Test
     void attentionDecodeMatchesTheLastRowOfFullAttention() {
         int maxT = 9, pos = 6;

@@ -202,6 +202,27 @@ class FetchTest {
     }
 
     @Test
+    void installsAMultiFilePresetAsAWholeDirectory() throws IOException {
+        Path tgz = dir.resolve("sotu.tgz");
+        Files.write(tgz, tar(Map.of("package/data/1790_a.txt", "first".getBytes(), "package/data/1791_b.txt", "second".getBytes(),
+                "package/data/x.json", "{}".getBytes()), false));
+        Fetcher.Preset p = new Fetcher.Preset("sotu", Fetcher.Kind.NPM, "@x/y", "1.0", AtomicFiles.sha256(tgz), null, "sotu", "test");
+        Path out = dir.resolve("out");
+        Files.createDirectories(out.resolve("sotu"));
+        Files.writeString(out.resolve("sotu/stale.txt"), "from an older fetch");
+        Fetcher.Result r = new Fetcher(Progress.NONE).fetchPreset(p, out, tgz);
+        assertThat(r.files()).containsExactly("sotu/1790_a.txt", "sotu/1791_b.txt");
+        assertThat(Files.list(out.resolve("sotu")).map(f -> f.getFileName().toString()).sorted().toList())
+                .containsExactly("1790_a.txt", "1791_b.txt");
+        assertThat(r.sha256()).isEqualTo(Fetcher.treeDigest(Map.of("1790_a.txt", "first".getBytes(), "1791_b.txt", "second".getBytes())));
+        assertThat(Files.list(out).map(f -> f.getFileName().toString()).toList()).containsExactly("sotu");
+
+        Fetcher.Preset pinned = new Fetcher.Preset("sotu", Fetcher.Kind.NPM, "@x/y", "1.0", AtomicFiles.sha256(tgz), r.sha256(), "sotu", "test");
+        assertThat(new Fetcher(Progress.NONE).fetchPreset(pinned, out, dir.resolve("absent.tgz")).sha256())
+                .as("already there and verified: the archive is not even looked at").isEqualTo(r.sha256());
+    }
+
+    @Test
     void stripsGutenbergBoilerplate() {
         String t = "The Project Gutenberg eBook of X\nlicence\n*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\nCHAPTER I\nText.\n"
                 + "*** END OF THE PROJECT GUTENBERG EBOOK X ***\nmore licence\n";
@@ -216,9 +237,10 @@ class FetchTest {
         new Random(1).nextBytes(body);
         List<String> ranges = new ArrayList<>();
         int[] cutAfter = {-1};
+        boolean[] ignoreRange = {false};
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/f.bin", ex -> {
-            String range = ex.getRequestHeaders().getFirst("Range");
+            String range = ignoreRange[0] ? null : ex.getRequestHeaders().getFirst("Range");
             ranges.add(String.valueOf(range));
             int from = range == null ? 0 : Integer.parseInt(range.replaceAll("bytes=(\\d+)-", "$1"));
             if (range != null) ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (body.length - 1) + "/" + body.length);
@@ -251,6 +273,14 @@ class FetchTest {
             assertThat(Files.readAllBytes(target)).isEqualTo(body);
             assertThat(ranges.getLast()).startsWith("bytes=").isNotEqualTo("bytes=0-");
             assertThat(Files.exists(part)).isFalse();
+
+            // a server that ignores Range: the partial file is discarded and the download starts over
+            Path h = dir.resolve("dl/h.bin");
+            Files.write(dir.resolve("dl/h.bin.part"), Arrays.copyOf(body, 1000));
+            ignoreRange[0] = true;
+            assertThat(dl.download(uri, h, sha)).isEqualTo(sha);
+            assertThat(Files.readAllBytes(h)).isEqualTo(body);
+            ignoreRange[0] = false;
 
             Path other = dir.resolve("dl/g.bin");
             assertThatThrownBy(() -> dl.download(uri, other, "00".repeat(32))).isInstanceOf(JgptException.class)

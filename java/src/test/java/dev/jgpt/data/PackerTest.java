@@ -117,11 +117,18 @@ class PackerTest {
                 .run(dir.resolve("empty"), dir.resolve("s"))).isInstanceOf(JgptException.class)
                 .hasMessageContaining("not a prepared directory");
         Path prep = prepared(3);
+        Path s = dir.resolve("s");
+        new Packer(new ByteTokenizer(257), tokenizerFile(), Packer.Config.defaults(), Progress.NONE).run(prep, s);
+        String manifest = Files.readString(s.resolve("manifest.json"));
+        byte[] shard = Files.readAllBytes(s.resolve("train_000000.bin"));
+
         Files.writeString(prep.resolve("train/part-00000.jsonl"), "{\"text\":\"ok\"}\nnot json\n");
         assertThatThrownBy(() -> new Packer(new ByteTokenizer(257), tokenizerFile(), Packer.Config.defaults(), Progress.NONE)
-                .run(prep, dir.resolve("s"))).isInstanceOf(JgptException.class)
+                .run(prep, s)).isInstanceOf(JgptException.class)
                 .hasMessageContaining("part-00000.jsonl:2");
-        assertThat(Files.exists(dir.resolve("s/manifest.json"))).isFalse();
-        assertThat(Files.exists(dir.resolve("s/.pack-tmp"))).isFalse();
+        // the earlier pack is untouched and nothing temporary is left
+        assertThat(Files.readString(s.resolve("manifest.json"))).isEqualTo(manifest);
+        assertThat(Files.readAllBytes(s.resolve("train_000000.bin"))).isEqualTo(shard);
+        assertThat(Files.exists(s.resolve(".pack-tmp"))).isFalse();
     }
 }

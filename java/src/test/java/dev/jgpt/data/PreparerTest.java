@@ -112,6 +112,17 @@ class PreparerTest {
     }
 
     @Test
+    void outputInsideTheInputDirectoryIsNotReadBack() throws IOException {
+        write("a.txt", prose(1, 200));
+        write("b.txt", prose(2, 200));
+        write(".downloads/pg1.txt", prose(3, 200));   // fetch's raw downloads are not inputs
+        Path out = dir.resolve("in/prepared");
+        new Preparer(cfg(0.5), Progress.NONE).run(List.of(dir.resolve("in")), out);
+        PrepareReport again = new Preparer(cfg(0.5), Progress.NONE).run(List.of(dir.resolve("in")), out);
+        assertThat(again.documentsIn()).isEqualTo(2);
+    }
+
+    @Test
     void emptyValidationGetsOneDocument() throws IOException {
         write("a.txt", prose(1, 200));
         write("b.txt", prose(2, 200));

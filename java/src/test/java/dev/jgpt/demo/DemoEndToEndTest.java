@@ -114,6 +114,7 @@ class DemoEndToEndTest {
         } finally {
             System.setErr(stderr);
         }
-        assertThat(log2.toString()).contains("prepared exists").contains("is complete (step 3)").contains("chat is complete");
+        assertThat(log2.toString()).contains("prepared exists").contains("is complete (step 3)").contains("chat is complete")
+                .contains("summary.json is up to date");
     }
 }

@@ -67,9 +67,14 @@ class TrainerResumeTest {
     }
 
     private Trainer.Outcome train(Path run, Path data, int stopAfter, boolean resume) {
+        return train(run, data, stopAfter, resume, "reference");
+    }
+
+    private Trainer.Outcome train(Path run, Path data, int stopAfter, boolean resume, String device) {
         TrainConfig c = config();
         Trainer.Phase ph = new Trainer.Phase("pretrain", run, 2, 16, 2, 6, 0, c.lr, c.warmup_steps, "");
-        try (ReferenceBackend be = new ReferenceBackend();
+        try (dev.jgpt.backend.Backend be = device.equals("reference") ? new ReferenceBackend()
+                : dev.jgpt.backend.Backends.select(device).backend();
              Gpt2 model = new Gpt2(be, MODEL, 2, 16);
              TokenShards train = TokenShards.open(data, "train", c.seed);
              TokenShards val = TokenShards.open(data, "val", c.seed)) {
@@ -99,14 +104,25 @@ class TrainerResumeTest {
 
     @Test
     void resumedRunComputesTheSameLossesBitForBit() {
+        resumeIsBitExact("reference");
+    }
+
+    @Test
+    void resumedRunIsBitExactOnTheCpuBackendToo() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.jgpt.backend.cpu.CpuBackend.unavailableReason() == null,
+                "cpu backend not built (-DskipNative)");
+        resumeIsBitExact("cpu");
+    }
+
+    private void resumeIsBitExact(String device) {
         Path data = shards(dir);
-        Path straight = dir.resolve("straight"), split = dir.resolve("split");
-        Trainer.Outcome a = train(straight, data, -1, false);
+        Path straight = dir.resolve("straight-" + device), split = dir.resolve("split-" + device);
+        Trainer.Outcome a = train(straight, data, -1, false, device);
         assertThat(a.steps()).isEqualTo(6);
-        Trainer.Outcome b1 = train(split, data, 3, false);
+        Trainer.Outcome b1 = train(split, data, 3, false, device);
         assertThat(b1.stopped()).isTrue();
         assertThat(b1.steps()).isEqualTo(3);
-        Trainer.Outcome b2 = train(split, data, -1, true);
+        Trainer.Outcome b2 = train(split, data, -1, true, device);
         assertThat(b2.steps()).isEqualTo(6);
 
         List<Float> la = losses(straight.resolve("metrics.jsonl"));

@@ -38,6 +38,7 @@ import java.util.zip.CRC32;
  * overrides libjgpt likewise. When something cannot be loaded, {@link #status()} says which library
  * and why, and a warning is logged once; the backend selection then falls back to the next backend.
  */
+@SuppressWarnings("restricted") // loading native libraries is this class's job
 public final class NativeLibraries {
     private static final System.Logger LOG = System.getLogger(NativeLibraries.class.getName());
 
@@ -77,6 +78,7 @@ public final class NativeLibraries {
             return new Status(false, "native libraries are built for linux-x86_64 only, this is "
                     + System.getProperty("os.name") + "/" + System.getProperty("os.arch"), null, null);
         }
+        applyThreadingDefaults(env);
         String openblas;
         try {
             openblas = loadOpenBlas(env.get("JGPT_OPENBLAS"));
@@ -146,7 +148,41 @@ public final class NativeLibraries {
             throw new IllegalStateException(file + " has ABI version " + abi + " but this jgpt needs "
                     + Jgpt.JGPT_ABI_VERSION + " (a stale build: rebuild with ./mvnw package)");
         }
+        // libjgpt calls OpenBLAS (attention's per-head products) through these addresses
+        Jgpt.jgpt_set_blas(Cblas.cblas_sgemm$address(), Cblas.openblas_set_num_threads$address(),
+                Cblas.openblas_get_num_threads$address());
         return file.toString();
+    }
+
+    /**
+     * Thread pools that take turns: OpenBLAS's pthreads and libjgpt's OpenMP threads run one after
+     * the other on the same cores. By default libgomp's idle workers spin for a while after each
+     * parallel region, stealing the cores from the OpenBLAS call that follows (on a busy 2-core
+     * machine a tiny step took seconds instead of milliseconds). So, unless the user chose
+     * otherwise, workers wait passively ({@code OMP_WAIT_POLICY=PASSIVE}). OpenBLAS's idle workers
+     * likewise spin (yielding) for 2^28 cycles after each call, through our OpenMP kernels; with
+     * {@code OPENBLAS_THREAD_TIMEOUT=10} they sleep after 2^10 cycles (a small-preset training step
+     * used 20% less CPU time, see docs/PERFORMANCE.md). Both runtimes read their environment when
+     * they are loaded, hence {@code setenv} before loading, and never overwriting the user's.
+     */
+    static void applyThreadingDefaults(java.util.Map<String, String> env) {
+        setenvIfUnset(env, "OMP_WAIT_POLICY", "PASSIVE");
+        setenvIfUnset(env, "OPENBLAS_THREAD_TIMEOUT", "10");
+    }
+
+    private static void setenvIfUnset(java.util.Map<String, String> env, String name, String value) {
+        if (env.get(name) != null) return;
+        try (Arena arena = Arena.ofConfined()) {
+            java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
+            var setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                            java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
+                            java.lang.foreign.ValueLayout.JAVA_INT));
+            int rc = (int) setenv.invokeExact(arena.allocateFrom(name), arena.allocateFrom(value), 0);
+            if (rc != 0) LOG.log(System.Logger.Level.DEBUG, "setenv " + name + " failed");
+        } catch (Throwable e) {
+            LOG.log(System.Logger.Level.DEBUG, "setenv " + name + " failed: " + e);
+        }
     }
 
     private static boolean trySystem(String soname) {
