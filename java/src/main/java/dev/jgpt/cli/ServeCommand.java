@@ -127,11 +127,9 @@ public final class ServeCommand implements Runnable {
             registry.close();
             throw e;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }, "jgpt-serve-shutdown"));
+        running = server;
+        Thread hook = new Thread(this::stop, "jgpt-serve-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
         err.println("jgpt serve: listening on " + server.uri() + " (models: "
                 + (registry.names().isEmpty() ? "none" : String.join(", ", registry.names())) + ")"
                 + (runs != null ? "; runs: " + runs : "") + (opts.apiKey() != null ? "; API key required" : ""));
@@ -149,7 +147,22 @@ public final class ServeCommand implements Runnable {
             stopped.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            server.close();
+            stop();
         }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException ignored) {
+            // already shutting down
+        }
+    }
+
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile JgptServer running;
+
+    /** Closes the server and lets {@link #run} return (Ctrl-C, or a test). */
+    void stop() {
+        JgptServer s = running;
+        if (s != null) s.close();
+        stopped.countDown();
     }
 }

@@ -36,6 +36,15 @@ class RunModelTest {
         }
         Files.writeString(run.resolve("metrics.jsonl"), "{\"kind\":\"train\",\"phase\":\"pretrain\",\"step\":10,\"loss\":5.0}\n");
 
+        // --models DIR: what loads is served, what does not is reported and skipped
+        Files.createDirectories(runs.resolve("junk"));
+        try (ModelRegistry all = new ModelRegistry(ModelSource.gpt2("reference", 1), 1, 4)) {
+            var log = new java.io.ByteArrayOutputStream();
+            assertThat(all.loadAll(runs, new java.io.PrintStream(log, true))).isEqualTo(1);
+            assertThat(all.names()).containsExactly("r");
+            assertThat(log.toString()).contains("skipping").contains("junk");
+        }
+
         ServeOptions opts = ServeOptions.defaults().withRunsDir(runs).withInstancesPerModel(2).withPort(0);
         ModelRegistry reg = new ModelRegistry(ModelSource.gpt2("reference", 1), 2, 16);
         ServedModel served = reg.load(run);
