@@ -87,6 +87,21 @@ class BrowserTest {
         assertThat(browser.script("return document.querySelector('.msg.user').textContent").asString()).isEqualTo("Hello, who are you?");
         assertThat(browser.script("return document.getElementById('budget').textContent").asString()).contains("of 4096");
         browser.screenshot(SHOTS.resolve("chat.png"));
+
+        // the stop button ends a long answer, and the server stops generating it
+        ServedModel slow = s.server.registry().get("slow");
+        long cancelled = slow.cancelled();
+        browser.script("document.getElementById('max_tokens').value = '64';");
+        browser.type("#input", "Tell me more");
+        browser.click("#send");
+        browser.waitFor("const m = document.querySelectorAll('.msg.assistant'); return m[m.length - 1].textContent.length",
+                v -> v.asInt() > 3, 20);
+        browser.click("#stop-button");
+        JsonNode status = browser.waitFor("return document.getElementById('status').textContent", v -> v.asString().equals("stopped"), 10);
+        assertThat(status.asString()).isEqualTo("stopped");
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (slow.cancelled() == cancelled && System.nanoTime() < until) Thread.sleep(20);
+        assertThat(slow.cancelled()).isEqualTo(cancelled + 1);
     }
 
     @Test
