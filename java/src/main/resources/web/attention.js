@@ -10,7 +10,7 @@ function options(select, n, label) {
   if (keep && keep < n) select.value = keep;
 }
 
-function label(t) { return t.text.replace(/\n/g, '\u21b5'); }
+function label(t) { return t.text.replace(/\n/g, '\u21b5').replace(/ /g, '\u00b7'); }
 
 function draw() {
   if (!data) return;
