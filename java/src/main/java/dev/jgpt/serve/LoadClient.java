@@ -54,11 +54,15 @@ public final class LoadClient {
         }
         URI url = URI.create(a.getOrDefault("url", "http://127.0.0.1:8080"));
         int clients = Integer.parseInt(a.getOrDefault("clients", "1"));
+        completions = "completions".equals(a.get("endpoint"));
         System.out.println(Http.JSON.writeValueAsString(load(url, a.getOrDefault("model", "random-small"), clients, requests,
                 maxTokens, a.get("api-key"))));
     }
 
     record Sample(double ttftMillis, double totalMillis, int tokens) {}
+
+    /** {@code --endpoint completions}: plain completions of a story opening instead of chat requests. */
+    private static boolean completions;
 
     static Map<String, Object> load(URI url, String model, int clients, int requests, int maxTokens, String key) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -97,8 +101,11 @@ public final class LoadClient {
     /** One streaming chat request: time to the first content chunk, whole time, completion tokens (from usage). */
     static Sample stream(HttpClient http, URI url, String model, int maxTokens, String key, int seed) throws Exception {
         String body = "{\"model\":" + Http.JSON.writeValueAsString(model) + ",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
-                + "\"max_tokens\":" + maxTokens + ",\"seed\":" + seed + ",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story about a fox.\"}]}";
-        HttpRequest.Builder b = HttpRequest.newBuilder(url.resolve("/v1/chat/completions")).timeout(Duration.ofMinutes(10))
+                + "\"max_tokens\":" + maxTokens + ",\"seed\":" + seed + (completions
+                        ? ",\"prompt\":\"The whale rose from the sea, and the captain\"}"
+                        : ",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me a story about a fox.\"}]}");
+        HttpRequest.Builder b = HttpRequest.newBuilder(url.resolve(completions ? "/v1/completions" : "/v1/chat/completions"))
+                .timeout(Duration.ofMinutes(10))
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
         if (key != null) b.header("Authorization", "Bearer " + key);
         long t0 = System.nanoTime();
@@ -114,7 +121,8 @@ public final class LoadClient {
                 if (j.has("error")) throw new IllegalStateException(j.toString());
                 if (j.has("usage")) tokens = j.path("usage").path("completion_tokens").asInt();
                 JsonNode c = j.path("choices").path(0);
-                if (first == 0 && !c.path("delta").path("content").asString("").isEmpty()) first = System.nanoTime();
+                String piece = completions ? c.path("text").asString("") : c.path("delta").path("content").asString("");
+                if (first == 0 && !piece.isEmpty()) first = System.nanoTime();
             }
         }
         long end = System.nanoTime();
