@@ -25,8 +25,8 @@ import tools.jackson.databind.json.JsonMapper;
  * views into the model, on one port (loopback by default).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve models over an OpenAI-compatible HTTP API, with a web chat at /, a training dashboard",
-                "at /runs and tokenizer / attention views at /tokens and /attention."})
+        description = "Serve models over an OpenAI-compatible HTTP API, with a web chat at /, a training dashboard"
+                + " at /runs and tokenizer / attention views at /tokens and /attention.")
 public final class ServeCommand implements Runnable {
 
     @Spec CommandSpec spec;
