@@ -14,12 +14,19 @@ import picocli.CommandLine.Command;
         description = "Train small GPT language models from scratch and chat with them.",
         subcommands = {
                 CommandLine.HelpCommand.class,
-                GenerateCommand.class,
-                ChatCommand.class,
-                DataCommand.class,
-                TokenizerCommand.class,
                 InfoCommand.class,
                 BenchCommand.class,
+                TrainCommand.class,
+                EvalCommand.class,
+                ExportCommand.class,
+                ImportCommand.class,
+                PlotCommand.class,
+                DemoCommand.class,
+                DataCommand.class,
+                TokenizerCommand.class,
+                GenerateCommand.class,
+                ChatCommand.class,
+                ServeCommand.class,
         })
 public final class Main implements Runnable {
 

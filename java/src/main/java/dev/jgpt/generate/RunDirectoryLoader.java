@@ -1,22 +1,26 @@
 package dev.jgpt.generate;
 
-import dev.jgpt.JgptException;
-import java.nio.file.Files;
+import dev.jgpt.train.LoadedModels;
+
 import java.nio.file.Path;
 
 /**
- * Loads a training run directory (or an exported model) for generation.
- *
- * <p>SEAM for the training/checkpoint code: read the checkpoint format written by {@code jgpt train}
- * (config + weights + tokenizer), build the inference model ({@code Gpt2Inference}) on the chosen
- * backend and return it with its tokenizer. Until then this names the path and says it is not
- * supported yet.
+ * Loads a training run directory, a checkpoint, an exported/imported model directory or the demo's
+ * output directory for generation (see {@link dev.jgpt.train.ModelDirs} for how the path is
+ * resolved) on the best available device ({@code JGPT_DEVICE} overrides, {@code JGPT_THREADS} sets
+ * threads).
  */
 public final class RunDirectoryLoader {
     private RunDirectoryLoader() {}
 
     public static LoadedModel load(Path run) {
-        if (!Files.exists(run)) throw new JgptException("model " + run + ": no such file or directory");
-        throw new JgptException("model " + run + ": loading trained models for generation is not supported yet");
+        String device = System.getenv().getOrDefault("JGPT_DEVICE", "auto");
+        int threads = 0;
+        try {
+            threads = Integer.parseInt(System.getenv().getOrDefault("JGPT_THREADS", "0"));
+        } catch (NumberFormatException ignored) {
+            // all cores
+        }
+        return LoadedModels.open(run, device, threads);
     }
 }

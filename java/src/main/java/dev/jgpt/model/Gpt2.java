@@ -183,6 +183,15 @@ public final class Gpt2 implements AutoCloseable {
     public int maxSeq() { return maxT; }
     /** Output of the final layernorm (B*T, C) of the last forward: the classifier's input. */
     public Tensor finalHidden() { return a.lnf; }
+    /**
+     * Attention probabilities of layer {@code l} from the last forward, laid out (B, NH, T, T) for that
+     * forward's B and T (row t holds query t's weights over keys 0..t, zeros above the diagonal).
+     * Read-only use: the views into the model (attention heat maps) read it; backward needs it intact.
+     */
+    public Tensor attention(int l) {
+        if (lastB == 0) throw new IllegalStateException("attention: run forward first");
+        return a.att[l].view(0, (long) lastB * cfg.heads() * lastT * lastT);
+    }
     /** Per-token losses (B*T) of the last forward with targets; 0 where the target was ignored. */
     public Tensor losses() { return a.losses; }
     /** Bytes held by parameters, gradients and optimizer state. */

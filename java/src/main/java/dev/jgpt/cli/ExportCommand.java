@@ -1,0 +1,75 @@
+package dev.jgpt.cli;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.Gpt2Files;
+import dev.jgpt.io.ModelExport;
+import dev.jgpt.io.TokenizerJson;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import dev.jgpt.model.GptConfig;
+import dev.jgpt.tokenizer.BpeTokenizer;
+import dev.jgpt.train.Checkpoints;
+import dev.jgpt.train.LoadedModels;
+import dev.jgpt.train.ModelDirs;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** {@code jgpt export}: a trained model as Hugging Face safetensors, GGUF (llama.cpp) or llm.c's .bin. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = {"Write a model in another program's format (see docs/formats.md):",
+                "  safetensors  a directory transformers loads as GPT2LMHeadModel (+ tokenizer.json)",
+                "  gguf         one file for llama.cpp (architecture gpt2, tokenizer inside)",
+                "  llmc         llm.c's gpt2_124M.bin layout (+ PATH_tokenizer.bin)"})
+public final class ExportCommand implements Runnable {
+    @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run, checkpoint or model directory.")
+    Path model;
+
+    @Option(names = "--format", required = true, description = "safetensors, gguf or llmc.")
+    String format;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "PATH", description = "Output directory (safetensors) or file.")
+    Path out;
+
+    @Override
+    public void run() {
+        Path dir = ModelDirs.resolve(model);
+        GptConfig c = Checkpoints.config(dir);
+        Path tokFile = ModelDirs.tokenizer(dir);
+        try (TensorArena arena = TensorArena.host()) {
+            Tensor params = LoadedModels.readParams(dir, c, arena);
+            BpeTokenizer tok = BpeTokenizer.load(tokFile);
+            var eotId = tok.specialTokenId("<|endoftext|>");
+            Integer eot = eotId.isPresent() ? eotId.getAsInt() : null;
+            switch (format) {
+                case "safetensors" -> {
+                    Gpt2Files.write(out, c, params, eot, Map.of());
+                    copy(tokFile, out.resolve("tokenizer.json"));
+                }
+                case "gguf" -> ModelExport.writeGguf(out, c, params, TokenizerJson.read(tokFile),
+                        dir.toAbsolutePath().normalize().getFileName().toString());
+                case "llmc" -> {
+                    ModelExport.writeLlmc(out, c, params);
+                    String n = out.getFileName().toString();
+                    Path tokOut = out.resolveSibling((n.endsWith(".bin") ? n.substring(0, n.length() - 4) : n) + "_tokenizer.bin");
+                    ModelExport.writeLlmcTokenizer(tokOut, tok, eot == null ? 0 : eot);
+                }
+                default -> throw new JgptException("--format: unknown '" + format + "', expected safetensors, gguf or llmc");
+            }
+        }
+        System.err.println("exported " + dir + " as " + format + " to " + out);
+    }
+
+    static void copy(Path from, Path to) {
+        try {
+            AtomicFiles.write(to, Files.readAllBytes(from));
+        } catch (IOException e) {
+            throw new JgptException("cannot read " + from + ": " + AtomicFiles.describe(e), e);
+        }
+    }
+}

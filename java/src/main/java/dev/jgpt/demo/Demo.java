@@ -1,0 +1,490 @@
+package dev.jgpt.demo;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.Backends;
+import dev.jgpt.chat.ChatMessage;
+import dev.jgpt.chat.ChatTemplate;
+import dev.jgpt.data.Fetcher;
+import dev.jgpt.data.Packer;
+import dev.jgpt.data.Preparer;
+import dev.jgpt.data.Progress;
+import dev.jgpt.data.ShardManifest;
+import dev.jgpt.data.TokenShards;
+import dev.jgpt.generate.BudgetPolicy;
+import dev.jgpt.generate.GenerationConfig;
+import dev.jgpt.generate.Generator;
+import dev.jgpt.generate.LoadedModel;
+import dev.jgpt.generate.TokenListener;
+import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.Json;
+import dev.jgpt.model.Gpt2;
+import dev.jgpt.model.GptConfig;
+import dev.jgpt.tokenizer.BpeTokenizer;
+import dev.jgpt.tokenizer.BpeTrainer;
+import dev.jgpt.tokenizer.Tokenizer;
+import dev.jgpt.train.Checkpoints;
+import dev.jgpt.train.LoadedModels;
+import dev.jgpt.train.Metrics;
+import dev.jgpt.train.ModelDirs;
+import dev.jgpt.train.TrainConfig;
+import dev.jgpt.train.TrainRun;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * {@code jgpt demo}: the whole product in one command. Stages, each skipped when its output exists
+ * (so a second run, or a run after Ctrl-C, picks up where the last one stopped):
+ * <ol>
+ *   <li>corpus: Moby-Dick (the {@code moby-dick} fetch preset), cut into chapters as documents;</li>
+ *   <li>prepare: normalise, filter, de-duplicate, split train/validation by document;</li>
+ *   <li>tokenizer: byte-level BPE trained on the training split, with the chat special tokens;</li>
+ *   <li>pack: token shards;</li>
+ *   <li>pretrain: the {@code small} model for a bounded time;</li>
+ *   <li>chat set: "What does X mean?" → WordNet definitions of corpus words, with a held-out part;</li>
+ *   <li>fine-tune: chat SFT, loss on answers only;</li>
+ *   <li>report: validation bits per byte against {@code xz -9} on the same bytes, held-out
+ *       accuracy, speed, in {@code summary.json};</li>
+ *   <li>chat: interactive on a terminal; otherwise one answer line per question line.</li>
+ * </ol>
+ */
+public final class Demo {
+
+    /** Every knob of the demo; {@link #defaults()} is what {@code jgpt demo} runs. */
+    public record Options(Path out, double trainMinutes, double sftMinutes, String preset, int vocabSize, int seqLen,
+                          int batchSize, Integer maxSteps, Integer sftMaxSteps, Path corpus, Path wordnet, String device,
+                          int threads, long seed, int maxPairs, int accuracyQuestions) {
+        public static Options defaults() {
+            return new Options(Path.of("runs/demo"), 5, 1, "small", 4096, 128, 8, null, null, null, null, "auto",
+                    Runtime.getRuntime().availableProcessors(), 1337, 4000, 50);
+        }
+    }
+
+    private final Options o;
+    private final PrintStream log;
+
+    public Demo(Options o, PrintStream log) {
+        this.o = o;
+        this.log = log;
+    }
+
+    private Path p(String name) {
+        return o.out().resolve(name);
+    }
+
+    private void stage(int n, String what) {
+        log.printf("%n== demo %d/9: %s%n", n, what);
+    }
+
+    private void skip(String why) {
+        log.println("demo: skipped, " + why);
+    }
+
+    /** Runs stages 1-8 and returns the summary (also written to {@code OUT/summary.json}). */
+    public ObjectNode build() {
+        Path text = corpus();
+        Path docs = chapters(text);
+        Path prepared = prepare(docs);
+        Path tokFile = tokenizer(prepared);
+        Path shards = pack(prepared, tokFile);
+        JsonNode pre = pretrain(shards, tokFile);
+        List<DefinitionQa.Pair>[] qa = chatSet(prepared);
+        finetune(tokFile);
+        return report(shards, tokFile, pre, qa[0], qa[1]);
+    }
+
+    // ---- 1. corpus --------------------------------------------------------------------------------
+
+    private Path corpus() {
+        stage(1, "corpus");
+        if (o.corpus() != null) {
+            if (!Files.isRegularFile(o.corpus())) throw new JgptException("--corpus " + o.corpus() + ": no such file");
+            log.println("demo: using " + o.corpus());
+            return o.corpus();
+        }
+        Fetcher.Result r = new Fetcher(Progress.stderr()).fetch("moby-dick", p("corpus"), null, null);
+        return p("corpus").resolve("moby-dick.txt").toFile().exists() ? p("corpus").resolve("moby-dick.txt")
+                : o.out().resolve(r.files().getFirst());
+    }
+
+    /** Chapters as documents (so whole chapters go to validation), else ~8 KB runs of paragraphs. */
+    private Path chapters(Path text) {
+        Path dir = p("docs");
+        if (Files.isRegularFile(dir.resolve(".done"))) {
+            skip(dir + " exists");
+            return dir;
+        }
+        String all = read(text);
+        List<String> parts = new ArrayList<>();
+        String[] byChapter = all.split("(?m)^(?=CHAPTER \\d+)");
+        if (byChapter.length >= 10) {
+            for (String c : byChapter) parts.add(c);
+        } else {
+            StringBuilder cur = new StringBuilder();
+            for (String para : all.split("\n\\s*\n")) {
+                cur.append(para).append("\n\n");
+                if (cur.length() > 8000) {
+                    parts.add(cur.toString());
+                    cur.setLength(0);
+                }
+            }
+            if (!cur.isEmpty()) parts.add(cur.toString());
+        }
+        try {
+            Files.createDirectories(dir);
+            for (int i = 0; i < parts.size(); i++) {
+                AtomicFiles.write(dir.resolve(String.format("doc-%04d.txt", i)), parts.get(i).getBytes(StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new JgptException("cannot write " + dir + ": " + e.getMessage(), e);
+        }
+        AtomicFiles.write(dir.resolve(".done"), new byte[0]);
+        log.printf("demo: %s cut into %d documents%n", text.getFileName(), parts.size());
+        return dir;
+    }
+
+    // ---- 2-4. prepare, tokenizer, pack --------------------------------------------------------
+
+    private Path prepare(Path docs) {
+        stage(2, "prepare (normalise, filter, de-duplicate, split)");
+        Path dir = p("prepared");
+        if (Files.isRegularFile(dir.resolve("report.json"))) {
+            skip(dir + " exists");
+            return dir;
+        }
+        Preparer.Config d = Preparer.Config.defaults();
+        Preparer.Config c = new Preparer.Config(d.quality(), d.exactDedup(), d.nearDedup(), d.nearThreshold(),
+                d.shingleWords(), d.minhashPerms(), 0.05, o.seed(), o.threads());
+        var r = new Preparer(c, Progress.stderr()).run(List.of(docs), dir);
+        log.printf("demo: %d documents: %d train, %d validation%n", r.documentsOut(), r.train().documents(), r.val().documents());
+        return dir;
+    }
+
+    /** The text of every document of a prepared split (JSONL lines {"text": ...}). */
+    static List<String> texts(Path prepared, String split) {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(prepared.resolve(split))) {
+            for (Path f : s.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList()) {
+                for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                    if (!line.isBlank()) out.add(Json.MAPPER.readTree(line).path("text").asString());
+                }
+            }
+        } catch (IOException e) {
+            throw new JgptException("cannot read " + prepared + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private Path tokenizer(Path prepared) {
+        stage(3, "tokenizer (byte-level BPE, " + o.vocabSize() + " tokens)");
+        Path file = p("tokenizer").resolve("tokenizer.json");
+        if (Files.isRegularFile(file)) {
+            skip(file + " exists");
+            return file;
+        }
+        long t0 = System.nanoTime();
+        BpeTokenizer t = new BpeTrainer(o.vocabSize()).specialTokens(BpeTokenizer.DEFAULT_SPECIAL_TOKENS)
+                .threads(o.threads()).trainOnTexts(texts(prepared, "train"));
+        t.save(p("tokenizer"));
+        log.printf("demo: %d tokens trained in %.1f s%n", t.vocabSize(), (System.nanoTime() - t0) / 1e9);
+        return file;
+    }
+
+    private Path pack(Path prepared, Path tokFile) {
+        stage(4, "pack token shards");
+        Path dir = p("shards");
+        if (Files.isRegularFile(dir.resolve(ShardManifest.FILE_NAME))) {
+            skip(dir + " exists");
+            return dir;
+        }
+        var r = new Packer(BpeTokenizer.load(tokFile), tokFile, new Packer.Config(100_000_000L, o.threads()),
+                Progress.stderr()).run(prepared, dir);
+        log.printf("demo: %,d tokens packed%n", r.tokens());
+        return dir;
+    }
+
+    // ---- 5. pretrain -----------------------------------------------------------------------------
+
+    private TrainConfig common(Path tokFile) {
+        TrainConfig c = new TrainConfig();
+        c.tokenizer = tokFile.toString();
+        c.preset = o.preset();
+        c.seq_len = o.seqLen();
+        c.batch_size = o.batchSize();
+        c.sft_batch_size = o.batchSize();
+        c.device = o.device();
+        c.threads = o.threads();
+        c.seed = o.seed();
+        c.eval_every = 0;
+        c.samples = 1;
+        c.sample_tokens = 32;
+        c.log_every = 10;
+        c.keep_checkpoints = 2;
+        c.checkpoint_every = 200;
+        return c;
+    }
+
+    /** The pretraining run's final state.json. */
+    private JsonNode pretrain(Path shards, Path tokFile) {
+        stage(5, String.format("pretrain the %s model for %.1f min", o.preset(), o.trainMinutes()));
+        Path run = p("pretrain");
+        JsonNode done = finished(run);
+        if (done != null) {
+            skip(run + " is complete (step " + done.path("step").asInt() + ")");
+            return done;
+        }
+        TrainConfig c = common(tokFile);
+        c.data = shards.toString();
+        c.out = run.toString();
+        c.max_minutes = o.trainMinutes();
+        c.max_steps = o.maxSteps() != null ? o.maxSteps() : 1_000_000;
+        c.lr = 1e-3;   // 2e-3 diverged after ~20 steps of 1,024-token batches (docs/training.md)
+        c.warmup_steps = 10;
+        c.min_lr_ratio = 0.1;
+        c.validate("demo");
+        boolean resume = !Checkpoints.list(run).isEmpty();
+        if (resume) log.println("demo: continuing the interrupted pretraining in " + run);
+        TrainRun tr = new TrainRun(c, BpeTokenizer::load, log);
+        TrainRun.Result r = tr.runStoppable(resume);
+        if (r.stopped()) throw new Interrupted();
+        return finished(run);
+    }
+
+    /** state.json of a run's newest checkpoint when the run reached its last step, else null. */
+    private static JsonNode finished(Path run) {
+        var latest = Checkpoints.latest(run);
+        if (latest.isEmpty()) return null;
+        JsonNode s = Checkpoints.readState(latest.get());
+        return s.path("step").asInt() >= s.path("total_steps").asInt(Integer.MAX_VALUE) ? s : null;
+    }
+
+    /** Ctrl-C during training: the trainer saved a checkpoint; a new {@code jgpt demo} continues. */
+    public static final class Interrupted extends RuntimeException {
+        Interrupted() {
+            super("interrupted", null, false, false);
+        }
+    }
+
+    // ---- 6-7. chat set, fine-tune ---------------------------------------------------------------
+
+    @SuppressWarnings("unchecked")
+    private List<DefinitionQa.Pair>[] chatSet(Path prepared) {
+        stage(6, "chat set from WordNet definitions");
+        Path dir = p("chat-data");
+        Path train = dir.resolve("train.jsonl"), held = dir.resolve("heldout.jsonl");
+        if (!Files.isRegularFile(train) || !Files.isRegularFile(held)) {
+            Path wn = WordNet.locate(o.wordnet(), p("wordnet"), log);
+            Map<String, WordNet.Sense> senses = WordNet.firstSenses(wn);
+            List<DefinitionQa.Pair> all = DefinitionQa.build(senses, String.join("\n", texts(prepared, "train")), 2,
+                    o.maxPairs(), o.seed());
+            if (all.size() < 2 * DefinitionQa.CHOICES) {
+                throw new JgptException("only " + all.size() + " corpus words have WordNet definitions; too few for a chat set");
+            }
+            int nHeld = Math.max(DefinitionQa.CHOICES, Math.min(200, all.size() / 10));
+            DefinitionQa.writeJsonl(held, all.subList(0, nHeld));
+            DefinitionQa.writeJsonl(train, all.subList(nHeld, all.size()));
+            log.printf("demo: %d definitions from %s: %d to train on, %d held out%n", all.size(), wn,
+                    all.size() - nHeld, nHeld);
+        } else {
+            skip(dir + " exists");
+        }
+        return new List[] {readPairs(train), readPairs(held)};
+    }
+
+    static List<DefinitionQa.Pair> readPairs(Path jsonl) {
+        List<DefinitionQa.Pair> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(jsonl, StandardCharsets.UTF_8)) {
+                if (line.isBlank()) continue;
+                JsonNode m = Json.MAPPER.readTree(line).path("messages");
+                String q = m.get(0).path("content").asString(), a = m.get(1).path("content").asString();
+                String w = q.replaceAll("^What does \"(.*)\" mean\\?$", "$1");
+                out.add(new DefinitionQa.Pair(w, q, a));
+            }
+        } catch (IOException e) {
+            throw new JgptException("cannot read " + jsonl + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private void finetune(Path tokFile) {
+        stage(7, String.format("fine-tune for chat for %.1f min", o.sftMinutes()));
+        Path run = p("chat");
+        if (finished(run) != null) {
+            skip(run + " is complete");
+            return;
+        }
+        TrainConfig c = common(tokFile);
+        c.init = p("pretrain").toString();
+        c.sft = p("chat-data").resolve("train.jsonl").toString();
+        c.sft_val = p("chat-data").resolve("heldout.jsonl").toString();
+        c.out = run.toString();
+        c.sft_max_minutes = o.sftMinutes();
+        c.sft_max_steps = o.sftMaxSteps() != null ? o.sftMaxSteps() : 1_000_000;
+        c.sft_lr = 1e-3;
+        c.sft_warmup_steps = 10;
+        c.validate("demo");
+        boolean resume = !Checkpoints.list(run).isEmpty();
+        TrainRun.Result r = new TrainRun(c, BpeTokenizer::load, log).runStoppable(resume);
+        if (r.stopped()) throw new Interrupted();
+    }
+
+    // ---- 8. report -------------------------------------------------------------------------------
+
+    private ObjectNode report(Path shards, Path tokFile, JsonNode pre, List<DefinitionQa.Pair> train,
+                              List<DefinitionQa.Pair> held) {
+        stage(8, "report");
+        Path summaryFile = p("summary.json");
+        if (Files.isRegularFile(summaryFile)) {
+            try {
+                JsonNode old = Json.MAPPER.readTree(Files.readString(summaryFile));
+                if (old.isObject() && old.path("chat_model").asString("").equals(ModelDirs.resolve(p("chat")).toString())
+                        && old.path("pretrain_steps").asInt() == pre.path("step").asInt()) {
+                    skip(summaryFile + " is up to date");
+                    printSummary((ObjectNode) old);
+                    return (ObjectNode) old;
+                }
+            } catch (IOException | RuntimeException e) {
+                // unreadable: compute it again
+            }
+        }
+        Tokenizer tok = BpeTokenizer.load(tokFile);
+        ObjectNode s = Json.object();
+        Path preDir = ModelDirs.resolve(p("pretrain"));
+        GptConfig mc = Checkpoints.config(preDir);
+        double valBpb = pre.path("val_bpb").asDouble(Double.NaN);
+        s.put("val_bpb", valBpb);
+        s.put("val_loss", pre.path("val_loss").asDouble(Double.NaN));
+        byte[] valText = validationBytes(shards, tok);
+        double xz = xzBitsPerByte(valText);
+        s.put("xz_bpb", xz);
+        s.put("val_bytes", valText.length);
+        Path chatDir = ModelDirs.resolve(p("chat"));
+        try (Backend be = Backends.select(o.device()).backend();
+             Gpt2 m = new Gpt2(be, mc, 1, Math.min(96, mc.contextLength()))) {
+            be.setThreads(o.threads());
+            Checkpoints.load(chatDir, m, false);
+            int n = o.accuracyQuestions();
+            s.put("sft_heldout_accuracy", DefinitionQa.accuracy(m, tok, held, held, n, o.seed()));
+            s.put("sft_heldout_questions", Math.min(n, held.size()));
+            s.put("sft_train_accuracy", DefinitionQa.accuracy(m, tok, train, train, n, o.seed()));
+            s.put("sft_chance_accuracy", 1.0 / DefinitionQa.CHOICES);
+        }
+        s.put("train_tokens_per_s", meanTokensPerSecond(p("pretrain").resolve("metrics.jsonl")));
+        s.put("pretrain_steps", pre.path("step").asInt());
+        s.put("pretrain_tokens", pre.path("tokens").asLong());
+        s.put("pretrain_seconds", pre.path("elapsed_s").asDouble());
+        s.put("model", mc.toString());
+        s.put("parameters", mc.parameterCount());
+        s.put("vocab_size", tok.vocabSize());
+        s.put("threads", o.threads());
+        s.put("chat_model", chatDir.toString());
+        AtomicFiles.write(p("summary.json"), Json.PRETTY.writeValueAsBytes(s));
+        printSummary(s);
+        log.println("demo: wrote " + p("summary.json"));
+        return s;
+    }
+
+    private void printSummary(ObjectNode s) {
+        log.printf("demo: validation %.3f bits/byte (xz -9: %.3f) | held-out answer accuracy %.0f%% (chance %.0f%%, trained questions %.0f%%) | %,.0f tokens/s%n",
+                s.path("val_bpb").asDouble(), s.path("xz_bpb").asDouble(), 100 * s.path("sft_heldout_accuracy").asDouble(), 100.0 / DefinitionQa.CHOICES,
+                100 * s.path("sft_train_accuracy").asDouble(), s.path("train_tokens_per_s").asDouble());
+    }
+
+    /** The exact bytes the validation loss was measured on: the val shards decoded, special tokens dropped. */
+    static byte[] validationBytes(Path shards, Tokenizer tok) {
+        int[] len = dev.jgpt.train.Evaluator.byteLengths(tok);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TokenShards val = TokenShards.open(shards, "val", 0)) {
+            for (int s = 0; s < val.shardCount(); s++) {
+                for (long i = 0; i < val.shardTokens(s); i++) {
+                    int id = val.token(s, i);
+                    if (len[id] > 0) out.writeBytes(tok.tokenBytes(id));
+                }
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /** {@code xz -9} on the bytes: compressed bits per input byte (NaN when xz is missing). */
+    static double xzBitsPerByte(byte[] data) {
+        if (data.length == 0) return Double.NaN;
+        try {
+            Process p = new ProcessBuilder("xz", "-9", "-c", "-T1").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try (OutputStream os = p.getOutputStream()) {
+                    os.write(data);
+                } catch (IOException ignored) {
+                    // xz died: reported by its exit code
+                }
+            });
+            long n;
+            try (InputStream is = p.getInputStream()) {
+                n = is.transferTo(OutputStream.nullOutputStream());
+            }
+            writer.join();
+            if (p.waitFor() != 0) return Double.NaN;
+            return n * 8.0 / data.length;
+        } catch (IOException e) {
+            return Double.NaN;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Double.NaN;
+        }
+    }
+
+    static double meanTokensPerSecond(Path metrics) {
+        if (!Files.isRegularFile(metrics)) return Double.NaN;
+        double sum = 0;
+        int n = 0;
+        for (JsonNode m : Metrics.read(metrics)) {
+            if (m.path("kind").asString().equals("train") && m.path("step").asInt() > 1) {
+                sum += m.path("tokens_per_s").asDouble();
+                n++;
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    // ---- 9. chat ---------------------------------------------------------------------------------
+
+    /** One line per question in, one answer line out (greedy, single turn). */
+    public void answerLines(java.io.BufferedReader in, PrintStream out) throws IOException {
+        try (LoadedModel m = LoadedModels.open(p("chat"), o.device(), o.threads())) {
+            Generator gen = new Generator();
+            GenerationConfig gc = new GenerationConfig(64, 0, 0, 1.0, 1.3, List.of(), o.seed(), BudgetPolicy.TRUNCATE_LEFT);
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.isBlank()) continue;
+                int[] prompt = ChatTemplate.renderPrompt(List.of(ChatMessage.user(line.strip())), m.tokenizer());
+                String a = gen.generate(m.model(), m.tokenizer(), prompt, gc, TokenListener.NONE).text();
+                out.println(a.replace('\n', ' ').strip());
+                out.flush();
+            }
+        }
+    }
+
+    public Path chatModel() {
+        return p("chat");
+    }
+
+    static String read(Path f) {
+        try {
+            return Files.readString(f, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new JgptException("cannot read " + f + ": " + e.getMessage(), e);
+        }
+    }
+}

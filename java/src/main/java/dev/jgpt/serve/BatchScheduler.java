@@ -1,0 +1,224 @@
+package dev.jgpt.serve;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.generate.FinishReason;
+import dev.jgpt.generate.Generator;
+import dev.jgpt.generate.Sampler;
+import dev.jgpt.generate.StopMatcher;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.model.Gpt2Inference;
+import dev.jgpt.tokenizer.Tokenizer;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Continuous batching for one GPT-2 model: a single decode thread keeps up to N sequences in flight
+ * (one KV cache each, shared weights) and advances all of them with one
+ * {@link Gpt2Inference#stepBatch batched step} per token, so the weights are read once per step for
+ * every client instead of once per client. A new request joins at the next step (its prompt is
+ * prefilled on its own first); a finished, cancelled or timed-out one leaves at once and frees its
+ * cache for the next in the queue.
+ *
+ * <p>Sampling, stop sequences and end tokens follow {@link Generator} exactly (the same
+ * {@link Sampler} and {@link StopMatcher} per sequence), so a seeded request gives the same text
+ * batched or not, up to the backend's matmul rounding.
+ */
+final class BatchScheduler implements AutoCloseable {
+    private final String name;
+    private final Gpt2Inference leader;
+    private final Slot[] slots;
+    private final Tokenizer tok;
+    private final int eos, end;
+    private final LinkedBlockingQueue<DecodeJob> queue = new LinkedBlockingQueue<>();
+    private final Thread thread;
+    private volatile boolean closed;
+    private final AtomicInteger active = new AtomicInteger();
+    final AtomicLong completed = new AtomicLong(), cancelled = new AtomicLong(), timedOut = new AtomicLong();
+    /** Sequences advanced per batched step, summed (with {@link #steps}: the mean batch size). */
+    final AtomicLong stepRows = new AtomicLong(), steps = new AtomicLong();
+
+    /** One sequence in flight. */
+    private static final class Slot {
+        final Gpt2Inference lm;
+        final Sampler sampler;
+        DecodeJob job;
+        StopMatcher stops;
+        int generated, promptTokens, next;
+        long start, firstToken;
+
+        Slot(Gpt2Inference lm, int vocab) {
+            this.lm = lm;
+            this.sampler = new Sampler(vocab);
+        }
+    }
+
+    BatchScheduler(String name, Gpt2Inference[] sessions, Tokenizer tok) {
+        this.name = name;
+        this.leader = sessions[0];
+        this.tok = tok;
+        this.slots = new Slot[Math.min(sessions.length, leader.maxBatch())];
+        for (int i = 0; i < slots.length; i++) slots[i] = new Slot(sessions[i], tok.vocabSize());
+        this.eos = tok.specialTokenId("<|endoftext|>").orElse(-1);
+        this.end = tok.specialTokenId("<|end|>").orElse(-1);
+        this.thread = new Thread(this::loop, "decode-" + name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    int sessions() { return slots.length; }
+    int active() { return active.get(); }
+    int queued() { return queue.size(); }
+
+    void submit(DecodeJob job) {
+        queue.add(job);
+    }
+
+    private void loop() {
+        leader.backend().setThreads(leader.backend().threads()); // OpenMP's thread count is per thread
+        Gpt2Inference[] seqs = new Gpt2Inference[slots.length];
+        int[] tokens = new int[slots.length];
+        Slot[] stepping = new Slot[slots.length];
+        while (!closed) {
+            try {
+                admit();
+                int n = 0;
+                for (Slot s : slots) {
+                    if (s.job == null) continue;
+                    seqs[n] = s.lm;
+                    tokens[n] = s.next;
+                    stepping[n++] = s;
+                }
+                if (n == 0) continue;
+                Tensor logits;
+                try {
+                    logits = leader.stepBatch(seqs, tokens, n);
+                } catch (RuntimeException e) {
+                    for (int i = 0; i < n; i++) fail(stepping[i], e);
+                    continue;
+                }
+                steps.incrementAndGet();
+                stepRows.addAndGet(n);
+                long V = logits.dim(1);
+                for (int i = 0; i < n; i++) {
+                    Slot s = stepping[i];
+                    try {
+                        accept(s, s.sampler.sample(logits.view(i * V, V)));
+                    } catch (RuntimeException e) {
+                        fail(s, e);
+                    }
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** Fills free slots from the queue: waits when nothing is in flight, never when something is. */
+    private void admit() throws InterruptedException {
+        for (Slot s : slots) {
+            if (s.job != null) continue;
+            DecodeJob job = active.get() == 0 ? queue.take() : queue.poll();
+            if (job == null) return;
+            start(s, job);
+        }
+    }
+
+    private void start(Slot s, DecodeJob job) {
+        if (job.cancelled()) {
+            cancelled.incrementAndGet();
+            return;
+        }
+        if (job.expired()) {
+            timedOut.incrementAndGet();
+            job.emit(new DecodeJob.Failed(new ApiException(503, "server_error", "timeout", null,
+                    "request waited longer than the server's timeout for model " + name + "; retry later")));
+            return;
+        }
+        s.job = job;
+        active.incrementAndGet();
+        try {
+            int[] ids = Generator.fitToContext(startTokens(job.prompt), job.config, s.lm.contextLength());
+            s.start = System.nanoTime();
+            s.firstToken = 0;
+            s.generated = 0;
+            s.promptTokens = ids.length;
+            s.stops = new StopMatcher(job.config.stopSequences());
+            s.sampler.reset(job.config);
+            for (int t : ids) s.sampler.observe(t);
+            s.lm.reset();
+            accept(s, s.sampler.sample(s.lm.prefill(ids)));
+        } catch (RuntimeException e) {
+            fail(s, e);
+        }
+    }
+
+    private int[] startTokens(int[] prompt) {
+        if (prompt.length > 0) return prompt;
+        if (eos < 0) throw new JgptException("the prompt is empty and the tokenizer has no <|endoftext|> to start from");
+        return new int[] {eos};
+    }
+
+    /** A sampled token: ends the sequence or queues it for the next step (as {@link Generator} does). */
+    private void accept(Slot s, int token) {
+        DecodeJob job = s.job;
+        if (s.generated == 0) s.firstToken = System.nanoTime();
+        if (token == eos || token == end) {
+            finish(s, FinishReason.EOS);
+            return;
+        }
+        s.generated++;
+        s.sampler.observe(token);
+        if (job.cancelled() || job.expired()) {
+            boolean late = !job.cancelled();
+            (late ? timedOut : cancelled).incrementAndGet();
+            job.emit(new DecodeJob.Done(FinishReason.LENGTH, s.promptTokens, s.generated - 1, 0, 0, late));
+            free(s);
+            return;
+        }
+        String text = s.stops.accept(tok.tokenBytes(token));
+        if (!text.isEmpty()) job.emit(new DecodeJob.Text(text));
+        if (s.stops.stopped()) finish(s, FinishReason.STOP);
+        else if (s.generated >= job.config.maxNewTokens()) finish(s, FinishReason.LENGTH);
+        else s.next = token;
+    }
+
+    private void finish(Slot s, FinishReason reason) {
+        String rest = s.stops.flush();
+        if (!rest.isEmpty()) s.job.emit(new DecodeJob.Text(rest));
+        long now = System.nanoTime();
+        double decode = (now - s.firstToken) / 1e9;
+        double tps = s.generated > 1 && decode > 0 ? (s.generated - 1) / decode : 0;
+        double ttft = s.firstToken == 0 ? 0 : (s.firstToken - s.start) / 1e6;
+        completed.incrementAndGet();
+        s.job.emit(new DecodeJob.Done(reason, s.promptTokens, s.generated, ttft, tps, false));
+        free(s);
+    }
+
+    private void fail(Slot s, RuntimeException e) {
+        if (s.job == null) return;
+        s.job.emit(new DecodeJob.Failed(e));
+        free(s);
+    }
+
+    private void free(Slot s) {
+        s.job = null;
+        s.lm.reset();
+        active.decrementAndGet();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        DecodeJob j;
+        while ((j = queue.poll()) != null) {
+            j.emit(new DecodeJob.Failed(new ApiException(503, "server_error", "shutting_down", null, "the server is shutting down")));
+        }
+    }
+}

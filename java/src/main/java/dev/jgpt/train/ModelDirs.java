@@ -1,0 +1,66 @@
+package dev.jgpt.train;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.io.CheckpointDir;
+import dev.jgpt.io.Gpt2Files;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Turns a {@code --model} / {@code --init} path into the directory holding {@code model.safetensors}
+ * + {@code config.json} (+ {@code tokenizer.json}):
+ * <ol>
+ *   <li>a model directory itself (a checkpoint, an export, a Hugging Face GPT-2 download);</li>
+ *   <li>a training run: its final chat model ({@code sft/}) when it has one, else its newest
+ *       checkpoint that passes its checksums;</li>
+ *   <li>the demo's output directory: its chat model ({@code chat/}), else its pretrained one.</li>
+ * </ol>
+ */
+public final class ModelDirs {
+    private ModelDirs() {}
+
+    public static Path resolve(Path p) {
+        if (!Files.exists(p)) throw new JgptException("model " + p + ": no such file or directory");
+        if (Files.isRegularFile(p) && p.getFileName().toString().endsWith(".safetensors")) p = p.toAbsolutePath().getParent();
+        if (Gpt2Files.isModelDir(p)) {
+            if (CheckpointDir.isCommitted(p)) CheckpointDir.verify(p);
+            return p;
+        }
+        for (String sub : List.of("chat", "sft", "pretrain")) {
+            Path s = p.resolve(sub);
+            if (Files.isDirectory(s) && (Gpt2Files.isModelDir(s) || !Checkpoints.list(s).isEmpty()
+                    || Files.isDirectory(s.resolve("sft")) || Files.isDirectory(s.resolve("checkpoints")))) {
+                try {
+                    return resolve(s);
+                } catch (JgptException e) {
+                    if (!sub.equals("pretrain")) continue;
+                    throw e;
+                }
+            }
+        }
+        List<Path> ckpts = Checkpoints.list(p);
+        if (ckpts.isEmpty()) {
+            throw new JgptException("model " + p + ": neither a model directory (model.safetensors + config.json) "
+                    + "nor a training run with checkpoints");
+        }
+        Path latest = ckpts.getLast();
+        CheckpointDir.verify(latest); // a corrupt newest checkpoint is an error, not a silent fallback
+        return latest;
+    }
+
+    /** The tokenizer.json of a model directory (or of the run it belongs to). */
+    public static Path tokenizer(Path modelDir) {
+        for (Path c = modelDir.toAbsolutePath(); c != null; c = c.getParent()) {
+            Path t = c.resolve(Checkpoints.TOKENIZER);
+            if (Files.isRegularFile(t)) return t;
+            if (c.getFileName() != null && !c.getFileName().toString().startsWith("step-")
+                    && !c.getFileName().toString().equals("checkpoints") && !c.getFileName().toString().equals("sft")
+                    && c != modelDir.toAbsolutePath()) {
+                break;
+            }
+        }
+        throw new JgptException("model " + modelDir + ": no tokenizer.json beside it");
+    }
+}

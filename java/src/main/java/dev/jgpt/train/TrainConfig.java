@@ -1,0 +1,257 @@
+package dev.jgpt.train;
+
+import dev.jgpt.JgptException;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
+import tools.jackson.databind.node.ObjectNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a training run needs, read from YAML ({@code snake_case} keys) with every key also a
+ * command-line flag ({@code max_steps} is {@code --max-steps}). Unknown keys and impossible values
+ * are rejected with a message naming the key. The resolved config is saved in the run directory so
+ * {@code --resume} continues with exactly the same settings.
+ *
+ * <p>Two phases in one config: pretraining on {@link #data}, then, when {@link #sft} is set,
+ * supervised chat fine-tuning on that JSONL file with the {@code sft_*} settings. With {@link #init}
+ * and no {@code data}, only the fine-tuning phase runs, starting from that run's weights.
+ */
+public final class TrainConfig {
+    // ---- what to train on ------------------------------------------------------------------
+    /** Directory of packed token shards (from {@code jgpt data pack}); null for an SFT-only run. */
+    public String data;
+    /** tokenizer.json; default: the one the shards were packed with. */
+    public String tokenizer;
+    /** Run directory: checkpoints, metrics.jsonl, config. */
+    public String out = "runs/train";
+    /** A run directory (or checkpoint) whose weights start this run. */
+    public String init;
+
+    // ---- model -------------------------------------------------------------------------------
+    /** Model size: tiny, small, base or gpt2. */
+    public String preset = "small";
+    public Integer n_layer;
+    public Integer n_head;
+    public Integer n_embd;
+    /** Context length of the model (positions); default: the preset's. */
+    public Integer context;
+
+    // ---- batch ------------------------------------------------------------------------------
+    /** Sequences per micro-batch. */
+    public int batch_size = 8;
+    /** Tokens per sequence; default: the model's context. */
+    public Integer seq_len;
+    /** Tokens per optimizer step (gradient accumulation over micro-batches); 0 = one micro-batch. */
+    public long batch_tokens = 0;
+
+    // ---- schedule and optimizer -------------------------------------------------------------
+    public int max_steps = 1000;
+    /** Wall-clock budget for the pretraining phase in minutes; 0 = none. Fixes max_steps after a few timed steps. */
+    public double max_minutes = 0;
+    public double lr = 1e-3;
+    /** The cosine decay ends at lr * min_lr_ratio. */
+    public double min_lr_ratio = 0.1;
+    public int warmup_steps = 100;
+    public double weight_decay = 0.1;
+    public double beta1 = 0.9;
+    public double beta2 = 0.95;
+    public double eps = 1e-8;
+    /** Global gradient-norm clip; 0 = off. */
+    public double grad_clip = 1.0;
+    public long seed = 1337;
+
+    // ---- evaluation, logging, checkpoints ------------------------------------------------------
+    /** Evaluate every N steps (and at the end); 0 = only at the end. */
+    public int eval_every = 250;
+    /** Validation batches per evaluation; 0 = the full validation split. */
+    public int eval_batches = 0;
+    /** Fixed-seed samples printed at each evaluation. */
+    public int samples = 2;
+    public int sample_tokens = 48;
+    public String sample_prompt = "";
+    public int log_every = 10;
+    public int checkpoint_every = 500;
+    public int keep_checkpoints = 3;
+
+    // ---- machine ------------------------------------------------------------------------------
+    /** Where to compute: auto, cpu, reference (or cuda). */
+    public String device = "auto";
+    /** Threads; 0 = the machine's cores. */
+    public int threads = 0;
+
+    // ---- supervised chat fine-tuning (second phase) ---------------------------------------------
+    /** Chat JSONL ({"messages":[{"role","content"}]}) to fine-tune on after pretraining. */
+    public String sft;
+    /** Optional held-out chat JSONL evaluated (masked loss) during fine-tuning. */
+    public String sft_val;
+    public int sft_max_steps = 300;
+    public double sft_max_minutes = 0;
+    public double sft_lr = 3e-4;
+    public int sft_warmup_steps = 20;
+    public int sft_batch_size = 8;
+
+    private static final ObjectMapper YAML = YAMLMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .build();
+
+    /** All keys, in declaration order, with their Java types (for flags and messages). */
+    public static Map<String, Class<?>> keys() {
+        Map<String, Class<?>> m = new LinkedHashMap<>();
+        for (Field f : TrainConfig.class.getFields()) {
+            if (!Modifier.isStatic(f.getModifiers())) m.put(f.getName(), f.getType());
+        }
+        return m;
+    }
+
+    /** Reads a YAML file (null for none) and applies overrides (key to YAML scalar text), then validates. */
+    public static TrainConfig load(Path file, Map<String, String> overrides) {
+        ObjectNode tree = YAML.createObjectNode();
+        String source = file == null ? "flags" : file.toString();
+        if (file != null) {
+            try {
+                JsonNode n = YAML.readTree(Files.readString(file));
+                if (n != null && !n.isMissingNode() && !n.isNull()) {
+                    if (!n.isObject()) throw new JgptException(file + ": expected a mapping of key: value");
+                    tree.setAll((ObjectNode) n);
+                }
+            } catch (NoSuchFileException e) {
+                throw new JgptException(file + ": no such file");
+            } catch (IOException e) {
+                throw new JgptException("cannot read " + file + ": " + e.getMessage());
+            } catch (JacksonException e) {
+                throw new JgptException(file + ": not valid YAML (" + e.getOriginalMessage() + lineOf(e) + ")");
+            }
+        }
+        for (var e : overrides.entrySet()) {
+            JsonNode v;
+            try {
+                v = YAML.readTree(e.getValue());
+            } catch (JacksonException ex) {
+                v = null;
+            }
+            if (v == null || v.isMissingNode() || v.isContainer()) v = YAML.getNodeFactory().stringNode(e.getValue());
+            // strings that look like numbers stay strings where a string is wanted (paths named "1")
+            Class<?> type = keys().get(e.getKey());
+            if (type == String.class) v = YAML.getNodeFactory().stringNode(e.getValue());
+            tree.set(e.getKey(), v);
+        }
+        TrainConfig c = fromTree(tree, source);
+        c.validate(source);
+        return c;
+    }
+
+    static TrainConfig fromTree(ObjectNode tree, String source) {
+        try {
+            return YAML.treeToValue(tree, TrainConfig.class);
+        } catch (UnrecognizedPropertyException e) {
+            throw new JgptException(source + ": unknown key '" + e.getPropertyName() + "'" + suggestion(e.getPropertyName())
+                    + " (known keys: " + String.join(", ", keys().keySet()) + ")");
+        } catch (JacksonException e) {
+            String path = e.getPath().isEmpty() ? "" : " '" + e.getPath().getFirst().getPropertyName() + "'";
+            throw new JgptException(source + ": bad value for key" + path + ": " + e.getOriginalMessage());
+        }
+    }
+
+    private static String lineOf(JacksonException e) {
+        return e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+    }
+
+    private static String suggestion(String key) {
+        String best = null;
+        int bestD = 3;
+        for (String k : keys().keySet()) {
+            int d = editDistance(k, key);
+            if (d < bestD) {
+                bestD = d;
+                best = k;
+            }
+        }
+        return best == null ? "" : "; did you mean '" + best + "'?";
+    }
+
+    private static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1], cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1, prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    /** Value checks that do not need the model or the data; each error names the key. */
+    public void validate(String source) {
+        List<String> errors = new ArrayList<>();
+        if (data == null && sft == null) errors.add("set 'data' (packed shards) or 'sft' (chat JSONL) or both");
+        if (sft != null && data == null && init == null) errors.add("'sft' without 'data' needs 'init' (a pretrained run)");
+        if (batch_size < 1) errors.add("'batch_size' must be >= 1, got " + batch_size);
+        if (sft_batch_size < 1) errors.add("'sft_batch_size' must be >= 1, got " + sft_batch_size);
+        if (seq_len != null && seq_len < 1) errors.add("'seq_len' must be >= 1, got " + seq_len);
+        if (batch_tokens < 0) errors.add("'batch_tokens' must be >= 0, got " + batch_tokens);
+        if (max_steps < 1) errors.add("'max_steps' must be >= 1, got " + max_steps);
+        if (sft_max_steps < 1) errors.add("'sft_max_steps' must be >= 1, got " + sft_max_steps);
+        if (max_minutes < 0 || sft_max_minutes < 0) errors.add("'max_minutes' must be >= 0");
+        if (!(lr > 0) || !(sft_lr > 0)) errors.add("'lr' and 'sft_lr' must be > 0");
+        if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1)) errors.add("'min_lr_ratio' must be in [0, 1], got " + min_lr_ratio);
+        if (warmup_steps < 0 || sft_warmup_steps < 0) errors.add("'warmup_steps' must be >= 0");
+        if (weight_decay < 0) errors.add("'weight_decay' must be >= 0, got " + weight_decay);
+        if (!(beta1 >= 0 && beta1 < 1)) errors.add("'beta1' must be in [0, 1), got " + beta1);
+        if (!(beta2 >= 0 && beta2 < 1)) errors.add("'beta2' must be in [0, 1), got " + beta2);
+        if (!(eps > 0)) errors.add("'eps' must be > 0, got " + eps);
+        if (grad_clip < 0) errors.add("'grad_clip' must be >= 0, got " + grad_clip);
+        if (eval_every < 0 || eval_batches < 0) errors.add("'eval_every' and 'eval_batches' must be >= 0");
+        if (samples < 0 || sample_tokens < 0) errors.add("'samples' and 'sample_tokens' must be >= 0");
+        if (log_every < 1) errors.add("'log_every' must be >= 1, got " + log_every);
+        if (checkpoint_every < 0) errors.add("'checkpoint_every' must be >= 0, got " + checkpoint_every);
+        if (keep_checkpoints < 1) errors.add("'keep_checkpoints' must be >= 1, got " + keep_checkpoints);
+        if (threads < 0) errors.add("'threads' must be >= 0, got " + threads);
+        if (!List.of("auto", "cpu", "reference", "cuda").contains(device)) {
+            errors.add("'device' must be auto, cpu, reference or cuda, got '" + device + "'");
+        }
+        if (n_head != null && n_head < 1) errors.add("'n_head' must be >= 1");
+        if (n_layer != null && n_layer < 1) errors.add("'n_layer' must be >= 1");
+        if (n_embd != null && n_embd < 1) errors.add("'n_embd' must be >= 1");
+        if (context != null && context < 1) errors.add("'context' must be >= 1");
+        if (n_head != null && n_embd != null && n_embd % n_head != 0) {
+            errors.add("'n_head' (" + n_head + ") must divide 'n_embd' (" + n_embd + ")");
+        }
+        if (seq_len != null && context != null && seq_len > context) {
+            errors.add("'seq_len' (" + seq_len + ") is larger than the model's 'context' (" + context + ")");
+        }
+        if (!errors.isEmpty()) throw new JgptException(source + ": " + String.join("; ", errors));
+    }
+
+    /** The config as a YAML/JSON tree (for saving beside the run). */
+    public ObjectNode toTree() {
+        return YAML.valueToTree(this);
+    }
+
+    public String toYaml() {
+        return YAML.writeValueAsString(this);
+    }
+
+    /** A copy (through the tree, so every field is copied). */
+    public TrainConfig copy() {
+        return fromTree(toTree(), "config");
+    }
+}

@@ -1,0 +1,305 @@
+package dev.jgpt.train;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.Backends;
+import dev.jgpt.data.ShardManifest;
+import dev.jgpt.data.TokenShards;
+import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.CheckpointDir;
+import dev.jgpt.model.Gpt2;
+import dev.jgpt.model.GptConfig;
+import dev.jgpt.tokenizer.Tokenizer;
+import tools.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Function;
+
+/**
+ * A whole {@code jgpt train}: resolves the config into a model, data and phases, starts fresh or
+ * resumes from the newest checkpoint, runs pretraining and then (when configured) chat
+ * fine-tuning. Run directory: {@code config.yaml}, {@code tokenizer.json}, {@code metrics.jsonl},
+ * {@code checkpoints/}, and {@code sft/} (its own metrics and checkpoints) for the second phase.
+ */
+public final class TrainRun {
+
+    public record Result(Path run, Trainer.Outcome pretrain, Trainer.Outcome sft, String device, int threads) {
+        public boolean stopped() {
+            return (pretrain != null && pretrain.stopped()) || (sft != null && sft.stopped());
+        }
+    }
+
+    private final TrainConfig cfg;
+    private final Function<Path, Tokenizer> tokenizerLoader;
+    private final PrintStream log;
+    private volatile Trainer current;
+    private volatile boolean stopRequested;
+
+    public TrainRun(TrainConfig cfg, Function<Path, Tokenizer> tokenizerLoader, PrintStream log) {
+        this.cfg = cfg;
+        this.tokenizerLoader = tokenizerLoader;
+        this.log = log;
+    }
+
+    /** Saves and stops at the next step boundary (Ctrl-C). */
+    public void requestStop() {
+        stopRequested = true;
+        Trainer t = current;
+        if (t != null) t.requestStop();
+    }
+
+    /** The resolved config of a run directory, for {@code --resume}. */
+    public static Path configFile(Path run) {
+        return run.resolve("config.yaml");
+    }
+
+    /**
+     * {@link #run} with SIGINT/SIGTERM (Ctrl-C) turned into save-and-stop: a shutdown hook asks the
+     * trainer to stop after the current step and waits (up to 5 minutes) for the checkpoint.
+     */
+    public Result runStoppable(boolean resume) {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            log.println("\njgpt: stopping: saving a checkpoint first (kill -9 to abandon; the last checkpoint stays loadable)");
+            requestStop();
+            try {
+                done.await(5, java.util.concurrent.TimeUnit.MINUTES);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "jgpt-train-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return run(resume);
+        } finally {
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // shutting down already: the hook is running and sees the latch
+            }
+        }
+    }
+
+    public Result run(boolean resume) {
+        Path run = Path.of(cfg.out);
+        if (!resume && (!Checkpoints.list(run).isEmpty() || !Checkpoints.list(run.resolve("sft")).isEmpty())) {
+            throw new JgptException(run + " already holds a training run; continue it with --resume " + run
+                    + " or choose another --out");
+        }
+        Trainer.saveConfig(run, cfg);
+        CheckpointDir.removeLeftovers(run.resolve(Checkpoints.DIR));
+        Path tokFile = run.resolve(Checkpoints.TOKENIZER);
+        if (!resume || !Files.exists(tokFile)) {
+            Path src = tokenizerSource();
+            try {
+                AtomicFiles.write(tokFile, Files.readAllBytes(src));
+            } catch (IOException e) {
+                throw new JgptException("cannot read tokenizer " + src + ": " + AtomicFiles.describe(e), e);
+            }
+        }
+        Tokenizer tok = tokenizerLoader.apply(tokFile);
+        Backends.Selection sel = Backends.select(cfg.device);
+        try (Backend backend = sel.backend()) {
+            if (!sel.notUsed().isEmpty()) log.println("device: " + sel.summary());
+            backend.setThreads(cfg.threads > 0 ? cfg.threads : Runtime.getRuntime().availableProcessors());
+            Trainer.Outcome pre = null, sft = null;
+            Gpt2 model = null;
+            try {
+                if (cfg.data != null) {
+                    pre = pretrain(run, backend, tok, tokFile, resume);
+                    model = lastModel;
+                    if (pre.stopped() || stopRequested) return new Result(run, pre, null, backend.name(), backend.threads());
+                }
+                if (cfg.sft != null) {
+                    sft = finetune(run, backend, tok, tokFile, resume, model);
+                }
+            } finally {
+                if (lastModel != null) lastModel.close();
+            }
+            return new Result(run, pre, sft, backend.name(), backend.threads());
+        }
+    }
+
+    private Gpt2 lastModel;
+
+    private Path tokenizerSource() {
+        if (cfg.tokenizer != null) {
+            Path t = Path.of(cfg.tokenizer);
+            if (!Files.isRegularFile(t)) throw new JgptException("tokenizer: " + t + ": no such file");
+            return t;
+        }
+        if (cfg.data != null) {
+            Path dir = Path.of(cfg.data);
+            Path mf = dir.resolve(ShardManifest.FILE_NAME);
+            if (Files.isRegularFile(mf)) {
+                ShardManifest m = ShardManifest.read(mf);
+                if (m.tokenizer() != null && m.tokenizer().file() != null) {
+                    Path up = dir.toAbsolutePath().getParent();
+                    for (Path c : new Path[] {dir.resolve(m.tokenizer().file()), up.resolve(m.tokenizer().file()),
+                            up.resolve("tokenizer").resolve(m.tokenizer().file())}) {
+                        if (Files.isRegularFile(c)) return c;
+                    }
+                }
+            }
+            Path beside = dir.resolve(Checkpoints.TOKENIZER);
+            if (Files.isRegularFile(beside)) return beside;
+            throw new JgptException("data " + dir + ": cannot find the tokenizer the shards were packed with; set 'tokenizer'");
+        }
+        if (cfg.init != null) return ModelDirs.tokenizer(ModelDirs.resolve(Path.of(cfg.init)));
+        throw new JgptException("set 'tokenizer'");
+    }
+
+    private GptConfig modelConfig(int vocab) {
+        GptConfig p = GptConfig.preset(cfg.preset, vocab);
+        try {
+            return new GptConfig(vocab, cfg.context != null ? cfg.context : p.contextLength(),
+                    cfg.n_layer != null ? cfg.n_layer : p.layers(), cfg.n_head != null ? cfg.n_head : p.heads(),
+                    cfg.n_embd != null ? cfg.n_embd : p.channels());
+        } catch (JgptException e) {
+            throw new JgptException("config: " + e.getMessage());
+        }
+    }
+
+    private Trainer.Outcome pretrain(Path run, Backend backend, Tokenizer tok, Path tokFile, boolean resume) {
+        Path data = Path.of(cfg.data);
+        if (!Files.isDirectory(data)) throw new JgptException("data: " + data + ": no such directory (run jgpt data pack first)");
+        GptConfig mc;
+        Path initDir = cfg.init != null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
+        mc = initDir != null ? Checkpoints.config(initDir) : modelConfig(tok.vocabSize());
+        if (mc.vocabSize() != tok.vocabSize()) {
+            throw new JgptException("the model's vocabulary (" + mc.vocabSize() + ") differs from the tokenizer's ("
+                    + tok.vocabSize() + ")");
+        }
+        int T = cfg.seq_len != null ? cfg.seq_len : mc.contextLength();
+        if (T > mc.contextLength()) {
+            throw new JgptException("config: 'seq_len' (" + T + ") is larger than the model's context (" + mc.contextLength() + ")");
+        }
+        int B = cfg.batch_size;
+        int accum = accumulation(B, T);
+        try (TokenShards train = TokenShards.open(data, "train", cfg.seed);
+             TokenShards val = openVal(data)) {
+            if (train.windowStarts(T) == 0) {
+                throw new JgptException("data " + data + ": every training shard is shorter than one window of seq_len + 1 = "
+                        + (T + 1) + " tokens; lower 'seq_len' or add data");
+            }
+            if (val != null && val.evalBatches(B, T) == 0) {
+                throw new JgptException("data " + data + ": the validation split has " + val.tokenCount()
+                        + " tokens, fewer than one batch of batch_size x seq_len + 1 = " + ((long) B * T + 1)
+                        + "; lower 'batch_size' or 'seq_len'");
+            }
+            Gpt2 model = new Gpt2(backend, mc, B, T);
+            lastModel = model;
+            JsonNode state = null;
+            var latest = resume ? Checkpoints.latest(run) : java.util.Optional.<Path>empty();
+            if (latest.isPresent()) {
+                state = Checkpoints.readState(latest.get());
+                Checkpoints.load(latest.get(), model, true);
+                log.println("pretrain: resuming from " + latest.get());
+            } else if (initDir != null) {
+                Checkpoints.load(initDir, model, false);
+                log.println("pretrain: weights from " + initDir);
+            } else {
+                model.initWeights(cfg.seed);
+            }
+            if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.max_steps, state)) {
+                log.println("pretrain: already complete at step " + state.path("step").asInt());
+                return new Trainer.Outcome(run, state.path("step").asInt(), state.path("total_steps").asInt(), false,
+                        null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());
+            }
+            Trainer t = new Trainer(cfg, model, tok, tokFile, log);
+            current = t;
+            if (stopRequested) t.requestStop();
+            Trainer.Phase ph = new Trainer.Phase("pretrain", run, B, T, accum, cfg.max_steps, cfg.max_minutes, cfg.lr,
+                    cfg.warmup_steps, cfg.sample_prompt);
+            return t.run(ph, Trainer.shards(train, val), state);
+        }
+    }
+
+    private TokenShards openVal(Path data) {
+        if (TokenShards.shardFiles(data, "val").isEmpty()) {
+            log.println("pretrain: no validation split in " + data + "; evaluation is skipped");
+            return null;
+        }
+        return TokenShards.open(data, "val", cfg.seed);
+    }
+
+    private int accumulation(int B, int T) {
+        if (cfg.batch_tokens == 0) return 1;
+        long per = (long) B * T;
+        if (cfg.batch_tokens % per != 0) {
+            throw new JgptException("config: 'batch_tokens' (" + cfg.batch_tokens + ") must be a multiple of batch_size x seq_len = "
+                    + per);
+        }
+        return (int) (cfg.batch_tokens / per);
+    }
+
+    private Trainer.Outcome finetune(Path run, Backend backend, Tokenizer tok, Path tokFile, boolean resume, Gpt2 pretrained) {
+        Path dir = cfg.data != null ? run.resolve("sft") : run;
+        Path initDir = pretrained == null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
+        GptConfig mc = pretrained != null ? pretrained.config() : Checkpoints.config(initDir);
+        if (mc.vocabSize() != tok.vocabSize()) {
+            throw new JgptException("the model's vocabulary (" + mc.vocabSize() + ") differs from the tokenizer's ("
+                    + tok.vocabSize() + ")");
+        }
+        int T = Math.min(cfg.seq_len != null ? cfg.seq_len : mc.contextLength(), mc.contextLength());
+        int B = cfg.sft_batch_size;
+        SftData train = SftData.load(Path.of(cfg.sft), tok, cfg.seed);
+        SftData val = cfg.sft_val != null ? SftData.load(Path.of(cfg.sft_val), tok, cfg.seed) : null;
+        log.printf("sft: %,d conversations, %,d tokens (%,d trained on)%n", train.conversations(), train.totalTokens(),
+                train.trainedTokens());
+        Gpt2 model = new Gpt2(backend, mc, B, T);
+        JsonNode state = null;
+        try {
+            var latest = resume ? Checkpoints.latest(dir) : java.util.Optional.<Path>empty();
+            if (latest.isPresent()) {
+                state = Checkpoints.readState(latest.get());
+                Checkpoints.load(latest.get(), model, true);
+                log.println("sft: resuming from " + latest.get());
+            } else if (pretrained != null) {
+                backend.copy(model.params().flat(), pretrained.params().flat());
+            } else {
+                Checkpoints.load(initDir, model, false);
+                log.println("sft: weights from " + initDir);
+            }
+            if (pretrained != null) {
+                pretrained.close();
+                lastModel = null;
+            }
+            lastModel = model;
+            if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.sft_max_steps, state)) {
+                log.println("sft: already complete at step " + state.path("step").asInt());
+                return new Trainer.Outcome(dir, state.path("step").asInt(), state.path("total_steps").asInt(), false,
+                        null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());
+            }
+            Trainer t = new Trainer(cfg, model, tok, tokFile, log);
+            current = t;
+            if (stopRequested) t.requestStop();
+            Trainer.Phase ph = new Trainer.Phase("sft", dir, B, T, 1, cfg.sft_max_steps, cfg.sft_max_minutes, cfg.sft_lr,
+                    cfg.sft_warmup_steps, firstPrompt(Path.of(cfg.sft_val != null ? cfg.sft_val : cfg.sft)));
+            return t.run(ph, Trainer.chats(train, val), state);
+        } catch (RuntimeException e) {
+            if (lastModel != model) model.close();
+            throw e;
+        }
+    }
+
+    /** The first conversation's messages before its first assistant reply, as a chat prompt (for samples). */
+    static String firstPrompt(Path jsonl) {
+        try (var lines = Files.lines(jsonl)) {
+            String first = lines.filter(l -> !l.isBlank()).findFirst().orElse(null);
+            if (first == null) return "";
+            StringBuilder sb = new StringBuilder();
+            for (var m : SftData.parseLine(jsonl, 1, first)) {
+                if (m.role().equals("assistant")) break;
+                sb.append("<|").append(m.role()).append("|>").append(m.content()).append("<|end|>");
+            }
+            return sb.append("<|assistant|>").toString();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+}

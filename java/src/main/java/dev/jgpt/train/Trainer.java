@@ -1,0 +1,369 @@
+package dev.jgpt.train;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.data.TokenShards;
+import dev.jgpt.generate.BudgetPolicy;
+import dev.jgpt.generate.GenerationConfig;
+import dev.jgpt.generate.Generator;
+import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.Json;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import dev.jgpt.model.Gpt2;
+import dev.jgpt.model.Gpt2Inference;
+import dev.jgpt.model.GptConfig;
+import dev.jgpt.tokenizer.Tokenizer;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * One training phase (pretraining on token shards, or supervised chat fine-tuning): the loop of
+ * llm.c's {@code train_gpt2.c} with gradient accumulation, global-norm clipping, warm-up + cosine
+ * learning rate, periodic evaluation (loss, perplexity, bits per byte, fixed-seed samples),
+ * metrics, checkpoints and a clean stop on request (Ctrl-C) that saves first.
+ *
+ * <p>Repeatability: weights come from the seed, batches from (seed, step) (shards) or a seeded
+ * per-epoch order (chat), and a checkpoint holds everything that changes (weights, AdamW moments and
+ * step, data cursor, schedule length), so a resumed run computes the same losses bit for bit on the
+ * same backend and thread count.
+ */
+public final class Trainer {
+
+    /** What a phase reached. */
+    public record Outcome(Path dir, int steps, int totalSteps, boolean stopped, Evaluator.Result lastEval,
+                          double tokensPerSecond, double seconds, double lastLoss) {}
+
+    /** Where one phase reads its batches from. */
+    public interface Source {
+        void nextBatch(int B, int T, Tensor inputs, Tensor targets);
+
+        ObjectNode state();
+
+        void restore(JsonNode state);
+
+        /** A fresh pass of evaluation batches, or null when there is nothing to evaluate on. */
+        Evaluator.Batches evalBatches(int B, int T);
+    }
+
+    /** Shards from {@code jgpt data pack}: random training windows, the validation split in file order. */
+    public static Source shards(TokenShards train, TokenShards val) {
+        return new Source() {
+            public void nextBatch(int B, int T, Tensor in, Tensor tg) {
+                train.nextBatch(B, T, in, tg);
+            }
+
+            public ObjectNode state() {
+                TokenShards.State s = train.state();
+                ObjectNode o = Json.object();
+                o.put("seed", s.seed());
+                o.put("step", s.step());
+                o.put("eval_shard", s.evalShard());
+                o.put("eval_pos", s.evalPos());
+                return o;
+            }
+
+            public void restore(JsonNode n) {
+                train.restore(new TokenShards.State(n.path("seed").asLong(), n.path("step").asLong(),
+                        n.path("eval_shard").asInt(), n.path("eval_pos").asLong()));
+            }
+
+            public Evaluator.Batches evalBatches(int B, int T) {
+                if (val == null) return null;
+                val.resetEval();
+                return (in, tg) -> val.nextEvalBatch(B, T, in, tg);
+            }
+        };
+    }
+
+    /** Chat JSONL for fine-tuning, with optional held-out chats for evaluation. */
+    public static Source chats(SftData train, SftData val) {
+        return new Source() {
+            public void nextBatch(int B, int T, Tensor in, Tensor tg) {
+                train.nextBatch(B, T, in, tg);
+            }
+
+            public ObjectNode state() {
+                SftData.State s = train.state();
+                ObjectNode o = Json.object();
+                o.put("epoch", s.epoch());
+                o.put("index", s.index());
+                o.put("offset", s.offset());
+                return o;
+            }
+
+            public void restore(JsonNode n) {
+                train.restore(new SftData.State(n.path("epoch").asInt(), n.path("index").asInt(), n.path("offset").asInt()));
+            }
+
+            public Evaluator.Batches evalBatches(int B, int T) {
+                return val == null ? null : val.evalBatches(B, T);
+            }
+        };
+    }
+
+    /** The settings of one phase, resolved from the config. */
+    public record Phase(String name, Path dir, int batchSize, int seqLen, int accumulation, int maxSteps,
+                        double maxMinutes, double lr, int warmup, String samplePrompt) {}
+
+    private final TrainConfig cfg;
+    private final Gpt2 model;
+    private final Tokenizer tokenizer;
+    private final Path tokenizerFile;
+    private final PrintStream log;
+    private final MachinePeak peak;
+    private volatile boolean stopRequested;
+
+    public Trainer(TrainConfig cfg, Gpt2 model, Tokenizer tokenizer, Path tokenizerFile, PrintStream log) {
+        this.cfg = cfg;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.tokenizerFile = tokenizerFile;
+        this.log = log;
+        this.peak = MachinePeak.detect();
+    }
+
+    /** Asks the loop to save a checkpoint and stop after the current step (safe from any thread). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /**
+     * Runs a phase from {@code resume} (a checkpoint's state.json, already loaded into the model) or
+     * from step 0.
+     */
+    public Outcome run(Phase ph, Source source, JsonNode resume) {
+        Backend ops = model.backend();
+        GptConfig mc = model.config();
+        int B = ph.batchSize(), T = ph.seqLen();
+        int step = 0, total = ph.maxSteps();
+        long tokens = 0;
+        double priorSeconds = 0;
+        boolean totalFixed = ph.maxMinutes() <= 0;
+        if (resume != null) {
+            step = resume.path("step").asInt();
+            total = resumedTotal(ph.maxSteps(), resume);
+            tokens = resume.path("tokens").asLong();
+            priorSeconds = resume.path("elapsed_s").asDouble();
+            totalFixed = true;
+            source.restore(resume.path("data"));
+        }
+        Integer eot = tokenizer.specialTokenId("<|endoftext|>").isPresent()
+                ? tokenizer.specialTokenId("<|endoftext|>").getAsInt() : null;
+        Evaluator evaluator = new Evaluator(tokenizer);
+        long tokensPerStep = (long) B * T * ph.accumulation();
+        double flopsPerToken = MachinePeak.trainFlopsPerToken(mc.parameterCount(), mc.layers(), mc.channels(), T);
+        double peakFlops = peak.gflops(ops.threads()) * 1e9;
+
+        try (TensorArena host = TensorArena.host();
+             Metrics metrics = Metrics.open(ph.dir().resolve("metrics.jsonl"), ph.name(), (long) step);
+             Gpt2Inference sampler = cfg.samples > 0 ? Gpt2Inference.of(model) : null) {
+            Tensor in = host.allocate(DType.I32, (long) B * T);
+            Tensor tg = host.allocate(DType.I32, (long) B * T);
+            log.printf("%s: %s, %,d parameters, batch %d x %d x %d = %,d tokens/step, %d steps%s, device %s (%d threads)%n",
+                    ph.name(), mc, mc.parameterCount(), ph.accumulation(), B, T, tokensPerStep, total,
+                    totalFixed ? "" : String.format(" at most, within %.1f min", ph.maxMinutes()), ops.name(), ops.threads());
+            if (step > 0) log.printf("%s: resumed at step %d%n", ph.name(), step);
+            long phaseStart = System.nanoTime();
+            long windowStart = phaseStart, windowTokens = 0;
+            long timedNanos = 0, timedTokens = 0, overheadNanos = 0;
+            int lastSaved = step, lastEval = -1;
+            Evaluator.Result lastResult = null;
+            float loss = Float.NaN;
+            boolean stopped = false;
+            LrSchedule sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
+            while (step < total) {
+                if (sched.total() != total) sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
+                long t0 = System.nanoTime();
+                double lr = sched.at(step);
+                long loopNanos = 0; // data loading and bookkeeping: what the loop adds to the bare step
+                model.zeroGrad();
+                double lossSum = 0;
+                for (int micro = 0; micro < ph.accumulation(); micro++) {
+                    long d0 = System.nanoTime();
+                    source.nextBatch(B, T, in, tg);
+                    loopNanos += System.nanoTime() - d0;
+                    lossSum += model.forwardBackward(in, tg, B, T);
+                }
+                loss = (float) (lossSum / ph.accumulation());
+                double norm = model.gradNorm() / ph.accumulation();
+                double clip = cfg.grad_clip > 0 && norm > cfg.grad_clip ? cfg.grad_clip / norm : 1.0;
+                model.adamwStep((float) lr, (float) cfg.beta1, (float) cfg.beta2, (float) cfg.eps,
+                        (float) cfg.weight_decay, (float) (clip / ph.accumulation()));
+                ops.synchronize();
+                long dt = System.nanoTime() - t0;
+                long b0 = System.nanoTime();
+                step++;
+                tokens += tokensPerStep;
+                windowTokens += tokensPerStep;
+                if (step > 1 || resume != null) { // the first step pays for JIT and page faults
+                    timedNanos += dt;
+                    timedTokens += tokensPerStep;
+                }
+                if (!Float.isFinite(loss)) {
+                    throw new JgptException(ph.name() + ": the loss became " + loss + " at step " + step
+                            + "; lower 'lr' (now " + ph.lr() + ") or check the data");
+                }
+                double elapsed = (System.nanoTime() - phaseStart) / 1e9;
+                if (!totalFixed && step >= 3 && elapsed >= Math.max(10, 0.05 * ph.maxMinutes() * 60)) {
+                    // a time budget: fix the schedule's length from the measured speed (kept in checkpoints)
+                    double perStep = timedTokens > 0 ? timedNanos / 1e9 / (timedTokens / (double) tokensPerStep) : elapsed / step;
+                    double left = ph.maxMinutes() * 60 - elapsed;
+                    int fit = step + (int) Math.max(0, left / (perStep * 1.08)); // ~8% for evaluation and saving
+                    total = Math.max(step, Math.min(total, fit));
+                    totalFixed = true;
+                    log.printf("%s: %.0f ms/step, %d steps fit the %.1f min budget%n", ph.name(), perStep * 1000, total, ph.maxMinutes());
+                }
+                double tokPerSec = timedNanos > 0 ? timedTokens / (timedNanos / 1e9) : tokensPerStep / (dt / 1e9);
+                if (step % cfg.log_every == 0 || step == total || step == 1) {
+                    double windowSec = (System.nanoTime() - windowStart) / 1e9;
+                    double winTps = windowTokens / windowSec;
+                    double mfu = peakFlops > 0 ? flopsPerToken * winTps / peakFlops : 0;
+                    double eta = (total - step) * tokensPerStep / Math.max(1, tokPerSec);
+                    log.printf("%s step %d/%d | loss %.4f | lr %.2e | norm %.2f | %s tok/s | MFU %.1f%% | ETA %s%n",
+                            ph.name(), step, total, loss, lr, norm, human(winTps), 100 * mfu, duration(eta));
+                    ObjectNode m = Json.object();
+                    m.put("kind", "train");
+                    m.put("phase", ph.name());
+                    m.put("step", step);
+                    m.put("loss", loss);
+                    m.put("lr", lr);
+                    m.put("grad_norm", norm);
+                    m.put("tokens", tokens);
+                    m.put("tokens_per_s", Math.round(winTps));
+                    m.put("mfu", mfu);
+                    m.put("elapsed_s", priorSeconds + elapsed);
+                    metrics.write(m);
+                    windowStart = System.nanoTime();
+                    windowTokens = 0;
+                }
+                loopNanos += System.nanoTime() - b0;
+                if (step > 1 || resume != null) overheadNanos += loopNanos;
+                boolean budgetOver = ph.maxMinutes() > 0 && priorSeconds + elapsed > ph.maxMinutes() * 60;
+                if (budgetOver && step < total) {
+                    log.printf("%s: time budget of %.1f min reached at step %d%n", ph.name(), ph.maxMinutes(), step);
+                    total = step;
+                }
+                stopped = stopRequested && step < total;
+                boolean last = step == total || stopped;
+                if ((cfg.eval_every > 0 && step % cfg.eval_every == 0) || (last && !stopped)) {
+                    lastResult = evaluate(ph, source, evaluator, metrics, step, B, T, in, tg, sampler);
+                    lastEval = step;
+                }
+                if ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last) {
+                    ObjectNode st = Json.object();
+                    st.put("format", "jgpt-train-state");
+                    st.put("phase", ph.name());
+                    st.put("step", step);
+                    st.put("total_steps", total);
+                    st.put("max_steps", ph.maxSteps());
+                    st.put("tokens", tokens);
+                    st.put("elapsed_s", priorSeconds + (System.nanoTime() - phaseStart) / 1e9);
+                    st.put("loss", loss);
+                    st.put("seed", cfg.seed);
+                    if (lastResult != null && lastEval == step) {
+                        st.put("val_loss", lastResult.loss());
+                        st.put("val_bpb", lastResult.bitsPerByte());
+                    }
+                    st.set("data", source.state());
+                    Path saved = Checkpoints.save(ph.dir(), model, step, st, tokenizerFile, eot, cfg.keep_checkpoints);
+                    log.printf("%s: saved %s%n", ph.name(), saved);
+                    lastSaved = step;
+                }
+                if (stopped) {
+                    log.printf("%s: stopped at step %d; continue with: jgpt train --resume %s%n", ph.name(), step, root(ph));
+                    break;
+                }
+            }
+            double seconds = priorSeconds + (System.nanoTime() - phaseStart) / 1e9;
+            double tps = timedNanos > 0 ? timedTokens / (timedNanos / 1e9) : 0;
+            if (timedNanos > 0) {
+                log.printf("%s: %,.0f tokens/s over %d timed steps; the loop (data, metrics, logging) took %.2f%% on top of the model's step%n",
+                        ph.name(), tps, step - (resume != null ? resume.path("step").asInt() : 1), 100.0 * overheadNanos / timedNanos);
+            }
+            return new Outcome(ph.dir(), step, total, stopped, lastResult, tps, seconds, loss);
+        }
+    }
+
+    /**
+     * The schedule length of a resumed phase: the saved one (fixed by a time budget, or max_steps),
+     * unless max_steps was changed on the command line since, which extends or shortens the run.
+     */
+    public static int resumedTotal(int maxSteps, JsonNode state) {
+        int saved = state.path("total_steps").asInt(maxSteps);
+        return state.path("max_steps").asInt(maxSteps) != maxSteps ? maxSteps : saved;
+    }
+
+    private Path root(Phase ph) {
+        return ph.name().equals("sft") && cfg.data != null ? ph.dir().getParent() : ph.dir();
+    }
+
+    private Evaluator.Result evaluate(Phase ph, Source source, Evaluator evaluator, Metrics metrics, int step,
+                                      int B, int T, Tensor in, Tensor tg, Gpt2Inference sampler) {
+        long t0 = System.nanoTime();
+        Evaluator.Batches batches = source.evalBatches(B, T);
+        Evaluator.Result r = batches == null ? null : evaluator.run(model, batches, B, T, in, tg, cfg.eval_batches);
+        ObjectNode m = Json.object();
+        m.put("kind", "eval");
+        m.put("phase", ph.name());
+        m.put("step", step);
+        if (r != null && r.tokens() > 0) {
+            m.put("val_loss", r.loss());
+            m.put("val_ppl", r.perplexity());
+            m.put("val_bpb", r.bitsPerByte());
+            m.put("val_tokens", r.tokens());
+            log.printf("%s eval @ %d | val loss %.4f | ppl %.2f | %.4f bits/byte | %,d tokens | %.1f s%n", ph.name(), step,
+                    r.loss(), r.perplexity(), r.bitsPerByte(), r.tokens(), (System.nanoTime() - t0) / 1e9);
+        }
+        if (sampler != null) {
+            var arr = m.putArray("samples");
+            int[] prompt = ph.samplePrompt() == null || ph.samplePrompt().isEmpty()
+                    ? new int[0] : tokenizer.encode(ph.samplePrompt());
+            Generator gen = new Generator();
+            for (int i = 0; i < cfg.samples; i++) {
+                GenerationConfig gc = new GenerationConfig(Math.max(1, cfg.sample_tokens), 0.8, 40, 0.95, 1.0,
+                        List.of(), cfg.seed + i, BudgetPolicy.TRUNCATE_LEFT);
+                String text = gen.generate(sampler, tokenizer, prompt, gc, dev.jgpt.generate.TokenListener.NONE).text();
+                arr.add(text);
+                log.printf("  sample %d: %s%n", i + 1, oneLine(ph.samplePrompt() + text));
+            }
+        }
+        metrics.write(m);
+        return r;
+    }
+
+    static String oneLine(String s) {
+        String t = s.replace("\n", "\\n");
+        return t.length() > 200 ? t.substring(0, 200) + "…" : t;
+    }
+
+    static String human(double x) {
+        if (x >= 1e6) return String.format("%.2fM", x / 1e6);
+        if (x >= 1e3) return String.format("%.1fk", x / 1e3);
+        return String.format("%.0f", x);
+    }
+
+    static String duration(double s) {
+        if (!Double.isFinite(s)) return "?";
+        long t = Math.round(s);
+        if (t >= 3600) return String.format("%dh%02dm", t / 3600, t % 3600 / 60);
+        if (t >= 60) return String.format("%dm%02ds", t / 60, t % 60);
+        return t + "s";
+    }
+
+    /** Writes the resolved config beside the run (so --resume uses exactly these settings). */
+    public static void saveConfig(Path run, TrainConfig cfg) {
+        try {
+            Files.createDirectories(run);
+        } catch (java.io.IOException e) {
+            throw new JgptException("cannot create " + run + ": " + AtomicFiles.describe(e), e);
+        }
+        AtomicFiles.write(run.resolve("config.yaml"), cfg.toYaml().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+}
