@@ -48,9 +48,9 @@ public final class BenchTrainStepCommand implements Runnable {
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed steps first (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--peak-gflops", defaultValue = "232",
-            description = "FP32 peak of this machine for the MFU figure (default ${DEFAULT-VALUE}: 2 Zen 4 cores).")
-    double peakGflops;
+    @Option(names = "--peak-gflops",
+            description = "FP32 peak of the cores used, for the MFU figure (default: detected, as jgpt train does; see MachinePeak).")
+    Double peakGflops;
 
     @Option(names = "--profile", description = "Also time every backend operation (adds a synchronize per op).")
     boolean profile;
@@ -92,6 +92,7 @@ public final class BenchTrainStepCommand implements Runnable {
             long L = cfg.layers(), C = cfg.channels(), V = cfg.vocabSize();
             // matmul FLOPs per token (fwd+bwd = 3x fwd): 6 * (matmul params) + attention 12*L*C*T (PaLM's count)
             double flopsPerToken = 6.0 * (L * 12 * C * C + V * C) + 12.0 * L * C * T;
+            if (peakGflops == null) peakGflops = dev.jgpt.train.MachinePeak.detect().gflops(ops.threads());
             double mfu = flopsPerToken * tokPerSec / (peakGflops * 1e9);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("command", "bench train-step");
