@@ -89,6 +89,8 @@ public final class WordNet {
             if (!Files.isRegularFile(given.resolve("data.noun"))) throw new JgptException(given + ": no WordNet data.noun there");
             return given;
         }
+        // the tools below run inside cache: every path handed to them must not depend on our cwd
+        cache = cache.toAbsolutePath();
         Path system = Path.of("/usr/share/wordnet");
         if (Files.isRegularFile(system.resolve("data.noun"))) return system;
         Path deb = cache.resolve("deb/usr/share/wordnet");
