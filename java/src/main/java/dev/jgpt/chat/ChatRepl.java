@@ -3,14 +3,12 @@ package dev.jgpt.chat;
 import dev.jgpt.JgptException;
 import dev.jgpt.generate.GenerationConfig;
 import dev.jgpt.generate.TokenListener;
+import dev.jgpt.io.AtomicFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -275,16 +273,10 @@ public final class ChatRepl {
         doc.put("messages", memory.turns());
         String json = JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(doc);
         try {
-            Path abs = file.toAbsolutePath();
-            Path tmp = Files.createTempFile(abs.getParent(), abs.getFileName().toString(), ".tmp");
-            try {
-                Files.writeString(tmp, json + "\n", StandardCharsets.UTF_8);
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new JgptException("cannot save the conversation to " + file + ": " + e.getMessage(), e);
+            AtomicFiles.writeString(file, json + "\n");
+        } catch (JgptException e) {
+            Throwable why = e.getCause() != null ? e.getCause() : e;
+            throw new JgptException("cannot save the conversation to " + file + ": " + AtomicFiles.describe(why), e);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.Sha256;
 import dev.jgpt.JgptException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
@@ -98,7 +99,7 @@ public final class DocumentReader {
     /** Reads every document of {@code file} into {@code sink}, in file order. */
     public static InputFile read(Path file, Consumer<RawDocument> sink) {
         String name = file.toString();
-        MessageDigest md = AtomicFiles.sha256();
+        MessageDigest md = Sha256.digest();
         long[] docs = {0};
         Consumer<RawDocument> counting = d -> { docs[0]++; sink.accept(d); };
         try (InputStream raw = Files.newInputStream(file);

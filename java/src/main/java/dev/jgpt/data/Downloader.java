@@ -1,5 +1,7 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.Sha256;
 import dev.jgpt.JgptException;
 
 import java.io.IOException;
@@ -83,7 +85,7 @@ public final class Downloader {
             Thread.currentThread().interrupt();
             throw new JgptException(uri + ": interrupted; run the command again to resume");
         }
-        String sha = AtomicFiles.sha256(part);
+        String sha = Sha256.of(part);
         if (expectedSha256 != null && !expectedSha256.equalsIgnoreCase(sha)) {
             try {
                 Files.deleteIfExists(part);

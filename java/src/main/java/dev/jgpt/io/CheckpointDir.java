@@ -6,17 +6,13 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -36,7 +32,7 @@ public final class CheckpointDir {
     public static Path begin(Path finalDir) {
         Path tmp = finalDir.resolveSibling(AtomicFiles.TEMP_PREFIX + finalDir.getFileName());
         try {
-            deleteTree(tmp);
+            AtomicFiles.deleteTree(tmp);
             Files.createDirectories(tmp);
         } catch (IOException e) {
             throw new JgptException("could not create " + tmp + ": " + AtomicFiles.describe(e), e);
@@ -61,24 +57,24 @@ public final class CheckpointDir {
                 }
                 ObjectNode e = files.putObject(f.getFileName().toString());
                 e.put("bytes", Files.size(f));
-                e.put("sha256", sha256(f));
+                e.put("sha256", Sha256.ofFile(f));
             }
             byte[] bytes = Json.PRETTY.writeValueAsBytes(manifest);
             AtomicFiles.write(tmp.resolve(MANIFEST), bytes);
             AtomicFiles.fsyncDirectory(tmp);
-            deleteTree(finalDir);
+            AtomicFiles.deleteTree(finalDir);
             Files.move(tmp, finalDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             AtomicFiles.fsyncDirectory(finalDir.toAbsolutePath().getParent());
         } catch (IOException e) {
             try {
-                deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             } catch (IOException ignored) {
                 // report the first failure
             }
             throw new JgptException("could not write checkpoint " + finalDir + ": " + AtomicFiles.describe(e), e);
         } catch (JgptException e) {
             try {
-                deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             } catch (IOException ignored) {
                 // report the first failure
             }
@@ -116,7 +112,7 @@ public final class CheckpointDir {
                     throw new JgptException(f + ": checkpoint file is " + actual + " bytes, the manifest says "
                             + bytes + " (truncated or corrupt)");
                 }
-                if (!sha256(f).equals(sha)) {
+                if (!Sha256.ofFile(f).equals(sha)) {
                     throw new JgptException(f + ": checksum mismatch (the file is corrupt)");
                 }
             } catch (NoSuchFileException e) {
@@ -127,37 +123,13 @@ public final class CheckpointDir {
         }
     }
 
-    public static String sha256(Path f) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] buf = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(f)) {
-            for (int r; (r = in.read(buf)) > 0; ) md.update(buf, 0, r);
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
-
     /** Removes temp leftovers ({@code .tmp-*}) of killed writes in {@code parent}. */
     public static void removeLeftovers(Path parent) {
         if (!Files.isDirectory(parent)) return;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent, AtomicFiles.TEMP_PREFIX + "*")) {
-            for (Path p : ds) deleteTree(p);
+            for (Path p : ds) AtomicFiles.deleteTree(p);
         } catch (IOException e) {
             // leftovers are harmless; readers skip them
         }
-    }
-
-    public static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
-        if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            try (Stream<Path> s = Files.list(p)) {
-                for (Path c : (Iterable<Path>) s::iterator) deleteTree(c);
-            }
-        }
-        Files.deleteIfExists(p);
     }
 }

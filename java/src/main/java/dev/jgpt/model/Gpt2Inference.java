@@ -167,19 +167,24 @@ public final class Gpt2Inference implements CausalLm {
                     ops.attentionDecode(atty.slice(i), att, q.slice(i), kCache[l], vCache[l], pos0 + i, C, NH);
                 }
             }
-            ops.matmulForward(proj, atty, p.attprojw(l), p.attprojb(l), n, C, C);
-            ops.residualForward(res, x, proj, n * C);
-            ops.layernormForward(ln, mean, rstd, res, p.ln2w(l), p.ln2b(l), n, C);
-            ops.matmulForward(fch, ln, p.fcw(l), p.fcb(l), n, C, 4 * C);
-            ops.geluForward(fchGelu, fch, n * 4 * C);
-            ops.matmulForward(proj, fchGelu, p.fcprojw(l), p.fcprojb(l), n, 4 * C, C);
-            ops.residualForward(x, res, proj, n * C);
+            projectAndMlp(l, n, C);
         }
         pos += n;
         lastRows = n;
     }
 
     private int lastRows;
+
+    /** The rest of layer l for n rows once attention has filled atty: x += proj(atty); x += mlp(ln2(x)). */
+    private void projectAndMlp(int l, int n, int C) {
+        ops.matmulForward(proj, atty, p.attprojw(l), p.attprojb(l), n, C, C);
+        ops.residualForward(res, x, proj, n * C);
+        ops.layernormForward(ln, mean, rstd, res, p.ln2w(l), p.ln2b(l), n, C);
+        ops.matmulForward(fch, ln, p.fcw(l), p.fcb(l), n, C, 4 * C);
+        ops.geluForward(fchGelu, fch, n * 4 * C);
+        ops.matmulForward(proj, fchGelu, p.fcprojw(l), p.fcprojb(l), n, 4 * C, C);
+        ops.residualForward(x, res, proj, n * C);
+    }
 
     // ---- batched decode: one step for several sequences that share these weights ------------------
 
@@ -229,13 +234,7 @@ public final class Gpt2Inference implements CausalLm {
                 ops.copy(s.vRow[l][s.pos], vNew.view((long) i * C, C));
                 ops.attentionDecode(atty.slice(i), att, q.slice(i), s.kCache[l], s.vCache[l], s.pos, C, NH);
             }
-            ops.matmulForward(proj, atty, p.attprojw(l), p.attprojb(l), n, C, C);
-            ops.residualForward(res, x, proj, n * C);
-            ops.layernormForward(ln, mean, rstd, res, p.ln2w(l), p.ln2b(l), n, C);
-            ops.matmulForward(fch, ln, p.fcw(l), p.fcb(l), n, C, 4 * C);
-            ops.geluForward(fchGelu, fch, n * 4 * C);
-            ops.matmulForward(proj, fchGelu, p.fcprojw(l), p.fcprojb(l), n, 4 * C, C);
-            ops.residualForward(x, res, proj, n * C);
+            projectAndMlp(l, n, C);
         }
         for (int i = 0; i < n; i++) seqs[i].pos++;
         ops.layernormForward(ln, mean, rstd, x, p.lnfw(), p.lnfb(), n, C);

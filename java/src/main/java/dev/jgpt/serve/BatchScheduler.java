@@ -125,16 +125,7 @@ final class BatchScheduler implements AutoCloseable {
     }
 
     private void start(Slot s, DecodeJob job) {
-        if (job.cancelled()) {
-            cancelled.incrementAndGet();
-            return;
-        }
-        if (job.expired()) {
-            timedOut.incrementAndGet();
-            job.emit(new DecodeJob.Failed(new ApiException(503, "server_error", "timeout", null,
-                    "request waited longer than the server's timeout for model " + name + "; retry later")));
-            return;
-        }
+        if (job.staleBeforeStart(name, cancelled, timedOut)) return;
         s.job = job;
         active.incrementAndGet();
         try {

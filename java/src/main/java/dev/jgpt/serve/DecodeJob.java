@@ -5,6 +5,7 @@ import dev.jgpt.generate.GenerationConfig;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One generation request travelling from an HTTP handler to a model's decode worker and back. The
@@ -56,6 +57,25 @@ public final class DecodeJob {
 
     boolean expired() {
         return System.nanoTime() - deadlineNanos > 0;
+    }
+
+    /**
+     * Whether a worker about to start this job should drop it instead: its client cancelled it
+     * (counted in {@code cancelled}) or it waited past its deadline (counted in {@code timedOut} and
+     * answered with a 503 timeout naming {@code model}).
+     */
+    boolean staleBeforeStart(String model, AtomicLong cancelled, AtomicLong timedOut) {
+        if (cancelled()) {
+            cancelled.incrementAndGet();
+            return true;
+        }
+        if (expired()) {
+            timedOut.incrementAndGet();
+            emit(new Failed(new ApiException(503, "server_error", "timeout", null,
+                    "request waited longer than the server's timeout for model " + model + "; retry later")));
+            return true;
+        }
+        return false;
     }
 
     void emit(Event e) {

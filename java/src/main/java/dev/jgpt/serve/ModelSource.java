@@ -1,19 +1,8 @@
 package dev.jgpt.serve;
 
-import dev.jgpt.backend.Backend;
-import dev.jgpt.backend.Backends;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
-import dev.jgpt.io.Gpt2Files;
-import dev.jgpt.memory.DType;
-import dev.jgpt.memory.Tensor;
-import dev.jgpt.memory.TensorArena;
 import dev.jgpt.model.Gpt2Inference;
-import dev.jgpt.model.GptConfig;
-import dev.jgpt.model.ParameterLayout;
-import dev.jgpt.tokenizer.BpeTokenizer;
-import dev.jgpt.tokenizer.Tokenizer;
-import dev.jgpt.train.Checkpoints;
 import dev.jgpt.train.LoadedModels;
 import dev.jgpt.train.ModelDirs;
 import java.nio.file.Path;
@@ -44,33 +33,9 @@ public interface ModelSource {
      */
     static ModelSource gpt2(String device, int threads) {
         return path -> {
-            Path dir = ModelDirs.resolve(path);
-            GptConfig c = Checkpoints.config(dir);
-            Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
-            Backend backend = Backends.select(device).backend();
-            TensorArena params = null;
-            try {
-                backend.setThreads(threads);
-                params = backend.newArena();
-                Tensor flat = params.allocate(DType.F32, ParameterLayout.of(c).size());
-                if (flat.isHost()) {
-                    Gpt2Files.readWeights(dir.resolve(Gpt2Files.WEIGHTS), c, flat);
-                } else {
-                    try (TensorArena staging = TensorArena.host()) {
-                        backend.copy(flat, LoadedModels.readParams(dir, c, staging));
-                    }
-                }
-                TensorArena owned = params;
-                LoadedModel m = new LoadedModel(ModelRegistry.nameOf(path), new Gpt2Inference(backend, c, flat), tok);
-                return new Opened(m, () -> {
-                    owned.close();
-                    backend.close();
-                });
-            } catch (RuntimeException e) {
-                if (params != null) params.close();
-                backend.close();
-                throw e;
-            }
+            LoadedModels.Gpt2Model g = LoadedModels.openGpt2(path, device, threads);
+            LoadedModel m = new LoadedModel(ModelRegistry.nameOf(path), g.inference(), g.tokenizer());
+            return new Opened(m, g::closeWeights);
         };
     }
 }

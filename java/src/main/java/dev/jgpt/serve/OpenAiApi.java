@@ -207,9 +207,14 @@ final class OpenAiApi {
 
     private record Reply(boolean chat, String model, String id, long created) {
         ObjectNode chunkBase() {
+            return base(chat ? "chat.completion.chunk" : "text_completion");
+        }
+
+        /** The fields every response body starts with. */
+        private ObjectNode base(String object) {
             ObjectNode o = Http.JSON.createObjectNode();
             o.put("id", id);
-            o.put("object", chat ? "chat.completion.chunk" : "text_completion");
+            o.put("object", object);
             o.put("created", created);
             o.put("model", model);
             o.putNull("system_fingerprint");
@@ -228,12 +233,7 @@ final class OpenAiApi {
         }
 
         ObjectNode full(String text, DecodeJob.Done d, long start) {
-            ObjectNode o = Http.JSON.createObjectNode();
-            o.put("id", id);
-            o.put("object", chat ? "chat.completion" : "text_completion");
-            o.put("created", created);
-            o.put("model", model);
-            o.putNull("system_fingerprint");
+            ObjectNode o = base(chat ? "chat.completion" : "text_completion");
             ObjectNode c = o.putArray("choices").addObject();
             c.put("index", 0);
             if (chat) {

@@ -159,16 +159,7 @@ public final class ServedModel implements AutoCloseable {
     /** One request on the single worker (models that cannot be batched). */
     private void run(DecodeJob job) {
         waiting.decrementAndGet();
-        if (job.cancelled()) {
-            cancelled.incrementAndGet();
-            return;
-        }
-        if (job.expired()) {
-            timedOut.incrementAndGet();
-            job.emit(new DecodeJob.Failed(new ApiException(503, "server_error", "timeout", null,
-                    "request waited longer than the server's timeout for model " + name + "; retry later")));
-            return;
-        }
+        if (job.staleBeforeStart(name, cancelled, timedOut)) return;
         Session s = idle.poll();
         int[] count = new int[1];
         try {

@@ -1,16 +1,13 @@
 package dev.jgpt.tokenizer;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.io.AtomicFiles;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -390,26 +387,12 @@ final class TokenizerFiles {
         void write(OutputStream out) throws IOException;
     }
 
-    /** Temp file in the same directory, fsync, rename: a crash leaves the old file or the new one. */
+    /** Through {@link AtomicFiles}: a crash leaves the old file or the new one. */
     static void writeAtomically(Path file, Writer writer) {
-        Path abs = file.toAbsolutePath();
-        Path tmp = abs.resolveSibling(abs.getFileName() + ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING);
-                 OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 16)) {
-                writer.write(out);
-                out.flush();
-                ch.force(true);
-            }
-            Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | UncheckedIOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the original error is the one worth reporting
-            }
-            throw new JgptException(file + ": cannot write: " + e.getMessage(), e);
-        }
+        AtomicFiles.write(file, ch -> {
+            OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 16);
+            writer.write(out);
+            out.flush(); // AtomicFiles fsyncs the channel after this
+        });
     }
 }

@@ -70,14 +70,14 @@ public final class Checkpoints {
             AtomicFiles.write(tmp.resolve(STATE), Json.PRETTY.writeValueAsBytes(state));
         } catch (IOException e) {
             try {
-                CheckpointDir.deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             } catch (IOException ignored) {
                 // the first failure is the one to report
             }
             throw new JgptException("could not write checkpoint " + fin + ": " + AtomicFiles.describe(e), e);
         } catch (RuntimeException e) {
             try {
-                CheckpointDir.deleteTree(tmp);
+                AtomicFiles.deleteTree(tmp);
             } catch (IOException ignored) {
                 // the first failure is the one to report
             }
@@ -118,7 +118,7 @@ public final class Checkpoints {
         List<Path> all = new ArrayList<>(list(run));
         while (all.size() > keep) {
             try {
-                CheckpointDir.deleteTree(all.removeFirst());
+                AtomicFiles.deleteTree(all.removeFirst());
             } catch (IOException e) {
                 return; // an old checkpoint left behind is harmless
             }

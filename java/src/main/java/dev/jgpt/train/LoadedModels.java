@@ -31,14 +31,30 @@ public final class LoadedModels {
         return flat;
     }
 
-    public static LoadedModel open(Path path, String device, int threads) {
+    /**
+     * A bare KV-cached model, its tokenizer, and what owns its weights: the parameter arena and the
+     * backend. More sessions may be opened over {@link Gpt2Inference#params()} (the server does);
+     * {@link #closeWeights()} goes last, after every session over them is closed.
+     */
+    public record Gpt2Model(Gpt2Inference inference, Tokenizer tokenizer, TensorArena params, Backend backend) {
+        public void closeWeights() {
+            params.close();
+            backend.close();
+        }
+    }
+
+    /**
+     * Reads the model at {@code path} (resolved by {@link ModelDirs}) onto {@code device}, whose
+     * backend gets {@code threads} kernel threads. On failure nothing is left open.
+     */
+    public static Gpt2Model openGpt2(Path path, String device, int threads) {
         Path dir = ModelDirs.resolve(path);
         GptConfig c = Checkpoints.config(dir);
         Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
         Backend backend = Backends.select(device).backend();
         TensorArena params = null;
         try {
-            backend.setThreads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+            backend.setThreads(threads);
             params = backend.newArena();
             Tensor flat = params.allocate(DType.F32, ParameterLayout.of(c).size());
             if (flat.isHost()) {
@@ -48,27 +64,31 @@ public final class LoadedModels {
                     backend.copy(flat, readParams(dir, c, staging));
                 }
             }
-            Gpt2Inference inf = new Gpt2Inference(backend, c, flat);
-            TensorArena owned = params;
-            CausalLm lm = new CausalLm() {
-                public int vocabSize() { return inf.vocabSize(); }
-                public int contextLength() { return inf.contextLength(); }
-                public void reset() { inf.reset(); }
-                public int position() { return inf.position(); }
-                public Tensor prefill(int[] tokens) { return inf.prefill(tokens); }
-                public Tensor step(int token) { return inf.step(token); }
-                public void close() {
-                    inf.close();
-                    owned.close();
-                    backend.close();
-                }
-            };
-            String name = path.toAbsolutePath().normalize().getFileName().toString();
-            return new LoadedModel(name, lm, tok);
+            return new Gpt2Model(new Gpt2Inference(backend, c, flat), tok, params, backend);
         } catch (RuntimeException e) {
             if (params != null) params.close();
             backend.close();
             throw e;
         }
+    }
+
+    /** {@link #openGpt2} as one {@link CausalLm} that frees the weights and backend when closed; threads <= 0: one per core. */
+    public static LoadedModel open(Path path, String device, int threads) {
+        Gpt2Model g = openGpt2(path, device, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        Gpt2Inference inf = g.inference();
+        CausalLm lm = new CausalLm() {
+            public int vocabSize() { return inf.vocabSize(); }
+            public int contextLength() { return inf.contextLength(); }
+            public void reset() { inf.reset(); }
+            public int position() { return inf.position(); }
+            public Tensor prefill(int[] tokens) { return inf.prefill(tokens); }
+            public Tensor step(int token) { return inf.step(token); }
+            public void close() {
+                inf.close();
+                g.closeWeights();
+            }
+        };
+        String name = path.toAbsolutePath().normalize().getFileName().toString();
+        return new LoadedModel(name, lm, g.tokenizer());
     }
 }

@@ -1,5 +1,6 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.Sha256;
 import com.sun.net.httpserver.HttpServer;
 import dev.jgpt.JgptException;
 import org.apache.commons.compress.archivers.ar.ArArchiveEntry;
@@ -206,7 +207,7 @@ class FetchTest {
         Path tgz = dir.resolve("sotu.tgz");
         Files.write(tgz, tar(Map.of("package/data/1790_a.txt", "first".getBytes(), "package/data/1791_b.txt", "second".getBytes(),
                 "package/data/x.json", "{}".getBytes()), false));
-        Fetcher.Preset p = new Fetcher.Preset("sotu", Fetcher.Kind.NPM, "@x/y", "1.0", AtomicFiles.sha256(tgz), null, "sotu", "test");
+        Fetcher.Preset p = new Fetcher.Preset("sotu", Fetcher.Kind.NPM, "@x/y", "1.0", Sha256.of(tgz), null, "sotu", "test");
         Path out = dir.resolve("out");
         Files.createDirectories(out.resolve("sotu"));
         Files.writeString(out.resolve("sotu/stale.txt"), "from an older fetch");
@@ -217,7 +218,7 @@ class FetchTest {
         assertThat(r.sha256()).isEqualTo(Fetcher.treeDigest(Map.of("1790_a.txt", "first".getBytes(), "1791_b.txt", "second".getBytes())));
         assertThat(Files.list(out).map(f -> f.getFileName().toString()).toList()).containsExactly("sotu");
 
-        Fetcher.Preset pinned = new Fetcher.Preset("sotu", Fetcher.Kind.NPM, "@x/y", "1.0", AtomicFiles.sha256(tgz), r.sha256(), "sotu", "test");
+        Fetcher.Preset pinned = new Fetcher.Preset("sotu", Fetcher.Kind.NPM, "@x/y", "1.0", Sha256.of(tgz), r.sha256(), "sotu", "test");
         assertThat(new Fetcher(Progress.NONE).fetchPreset(pinned, out, dir.resolve("absent.tgz")).sha256())
                 .as("already there and verified: the archive is not even looked at").isEqualTo(r.sha256());
     }
@@ -258,7 +259,7 @@ class FetchTest {
         server.start();
         try {
             URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/f.bin");
-            String sha = AtomicFiles.sha256(body);
+            String sha = Sha256.hex(body);
             Path target = dir.resolve("dl/f.bin");
             Downloader dl = new Downloader(Progress.NONE);
 

@@ -1,5 +1,6 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.Sha256;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +32,7 @@ class MobyDickFetchTest {
         Fetcher.Result r = new Fetcher(Progress.NONE).fetch("moby-dick", dir, null, null);
         assertThat(r.files()).containsExactly("moby-dick.txt");
         assertThat(r.sha256()).isEqualTo(Fetcher.preset("moby-dick").textSha256());
-        assertThat(AtomicFiles.sha256(dir.resolve("moby-dick.txt"))).isEqualTo(r.sha256());
+        assertThat(Sha256.of(dir.resolve("moby-dick.txt"))).isEqualTo(r.sha256());
         assertThat(dir.resolve(".fetch-moby-dick")).doesNotExist();
     }
 }

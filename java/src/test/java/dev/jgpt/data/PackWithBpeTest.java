@@ -1,5 +1,6 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.Sha256;
 import dev.jgpt.tokenizer.BpeTokenizer;
 import dev.jgpt.tokenizer.BpeTrainer;
 import org.junit.jupiter.api.Test;
@@ -68,7 +69,7 @@ class PackWithBpeTest {
         new Packer(tok, tokFile, new Packer.Config(1_000_000, 2), Progress.NONE).run(dir.resolve("prep"), dir.resolve("shards"));
 
         ShardManifest m = ShardManifest.read(dir.resolve("shards/manifest.json"));
-        assertThat(m.tokenizer().sha256()).isEqualTo(AtomicFiles.sha256(tokFile));
+        assertThat(m.tokenizer().sha256()).isEqualTo(Sha256.of(tokFile));
         assertThat(m.tokenizer().eotId()).isEqualTo(tok.specialTokenId("<|endoftext|>").getAsInt());
         for (String split : List.of("train", "val")) {
             StringBuilder expected = new StringBuilder();

@@ -1,5 +1,6 @@
 package dev.jgpt.data;
 
+import dev.jgpt.io.Sha256;
 import dev.jgpt.JgptException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +48,7 @@ class PackerTest {
         ShardManifest m = ShardManifest.read(shards.resolve("manifest.json"));
         assertThat(m.tokenizer().vocabSize()).isEqualTo(257);
         assertThat(m.tokenizer().eotId()).isEqualTo(256);
-        assertThat(m.tokenizer().sha256()).isEqualTo(AtomicFiles.sha256(tokenizerFile()));
+        assertThat(m.tokenizer().sha256()).isEqualTo(Sha256.of(tokenizerFile()));
         assertThat(m.shardVersion()).isEqualTo(1);
         assertThat(m.sources()).isNotEmpty().allMatch(s -> s.sha256().length() == 64);
         assertThat(m.preparedFrom()).hasSize(12);

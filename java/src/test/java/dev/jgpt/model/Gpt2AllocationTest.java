@@ -1,10 +1,7 @@
 package dev.jgpt.model;
 
-import com.sun.management.ThreadMXBean;
 import dev.jgpt.backend.reference.ReferenceBackend;
 import org.junit.jupiter.api.Test;
-
-import java.lang.management.ManagementFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,7 +10,6 @@ class Gpt2AllocationTest {
 
     @Test
     void stepAllocatesNoHeapMemory() {
-        ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         GptConfig cfg = new GptConfig(17, 64, 2, 2, 8);
         try (Gpt2 model = new Gpt2(new ReferenceBackend(), cfg, 1, 8);
              Gpt2Inference lm = Gpt2Inference.of(model)) {
@@ -23,10 +19,9 @@ class Gpt2AllocationTest {
                 for (int t = 0; t < 60; t++) lm.step(t % 17);
             }
             lm.reset();
-            long tid = Thread.currentThread().threadId();
-            long before = mx.getThreadAllocatedBytes(tid);
+            long before = AllocationProbe.threadAllocatedBytes();
             for (int t = 0; t < 60; t++) lm.step(t % 17);
-            long bytes = mx.getThreadAllocatedBytes(tid) - before;
+            long bytes = AllocationProbe.threadAllocatedBytes() - before;
             System.out.println("heap bytes allocated by 60 decode steps: " + bytes);
             assertThat(bytes / 60).as("bytes per step").isLessThan(64);
         }
@@ -34,29 +29,16 @@ class Gpt2AllocationTest {
 
     @Test
     void trainingStepAllocatesNoHeapMemory() {
-        ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         GptConfig cfg = new GptConfig(17, 8, 2, 2, 8);
         int B = 2, T = 4;
         try (Gpt2 model = new Gpt2(new ReferenceBackend(), cfg, B, T);
              dev.jgpt.memory.TensorArena host = dev.jgpt.memory.TensorArena.host()) {
             model.initWeights(1);
-            var tokens = host.allocate(dev.jgpt.memory.DType.I32, B * T);
-            var targets = host.allocate(dev.jgpt.memory.DType.I32, B * T);
-            for (int i = 0; i < B * T; i++) {
-                tokens.setInt(i, i % 17);
-                targets.setInt(i, (i + 1) % 17);
-            }
-            Runnable step = () -> {
-                model.zeroGrad();
-                model.forwardBackward(tokens, targets, B, T);
-                double norm = model.gradNorm();
-                model.adamwStep(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
-            };
+            Runnable step = AllocationProbe.trainingStep(model, host, B, T);
             for (int i = 0; i < 5; i++) step.run(); // class loading, lazy AdamW state
-            long tid = Thread.currentThread().threadId();
-            long before = mx.getThreadAllocatedBytes(tid);
+            long before = AllocationProbe.threadAllocatedBytes();
             for (int i = 0; i < 20; i++) step.run();
-            long bytes = mx.getThreadAllocatedBytes(tid) - before;
+            long bytes = AllocationProbe.threadAllocatedBytes() - before;
             System.out.println("heap bytes allocated by 20 training steps: " + bytes);
             assertThat(bytes / 20).as("bytes per step").isLessThan(64);
         }

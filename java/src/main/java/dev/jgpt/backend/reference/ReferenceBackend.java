@@ -90,16 +90,20 @@ public final class ReferenceBackend implements Backend {
         for (int b = 0; b < B; b++) {
             for (int t = 0; t < T; t++) {
                 long bt = (long) b * T + t;
-                int token = tok.getAtIndex(I, bt);
-                if (token < 0 || token >= V) {
-                    throw new IllegalArgumentException("tokens: token " + token + " at (b=" + b + ", t=" + t
-                            + ") is outside the vocabulary [0, " + V + ")");
-                }
+                int token = checkedToken(tok.getAtIndex(I, bt), b, t, V);
                 for (int c = 0; c < C; c++) {
                     o.setAtIndex(F, bt * C + c, e.getAtIndex(F, (long) token * C + c) + p.getAtIndex(F, (long) t * C + c));
                 }
             }
         }
+    }
+
+    private static int checkedToken(int token, int b, int t, long V) {
+        if (token < 0 || token >= V) {
+            throw new IllegalArgumentException("tokens: token " + token + " at (b=" + b + ", t=" + t
+                    + ") is outside the vocabulary [0, " + V + ")");
+        }
+        return token;
     }
 
     @Override
@@ -116,11 +120,7 @@ public final class ReferenceBackend implements Backend {
         for (int b = 0; b < B; b++) {
             for (int t = 0; t < T; t++) {
                 long bt = (long) b * T + t;
-                int token = tok.getAtIndex(I, bt);
-                if (token < 0 || token >= V) {
-                    throw new IllegalArgumentException("tokens: token " + token + " at (b=" + b + ", t=" + t
-                            + ") is outside the vocabulary [0, " + V + ")");
-                }
+                int token = checkedToken(tok.getAtIndex(I, bt), b, t, V);
                 for (int c = 0; c < C; c++) {
                     float g = d.getAtIndex(F, bt * C + c);
                     add(de, (long) token * C + c, g);
