@@ -446,17 +446,22 @@ public final class Demo {
         }
     }
 
+    /**
+     * Tokens per second over the timed steps (all but the first): every step trains the same number
+     * of tokens, so this is the harmonic mean of the per-step rates (= total tokens / total step
+     * time); an arithmetic mean would let a few fast steps hide the slow ones.
+     */
     static double meanTokensPerSecond(Path metrics) {
         if (!Files.isRegularFile(metrics)) return Double.NaN;
-        double sum = 0;
+        double secondsPerToken = 0;
         int n = 0;
         for (JsonNode m : Metrics.read(metrics)) {
             if (m.path("kind").asString().equals("train") && m.path("step").asInt() > 1) {
-                sum += m.path("tokens_per_s").asDouble();
+                secondsPerToken += 1.0 / m.path("tokens_per_s").asDouble();
                 n++;
             }
         }
-        return n == 0 ? Double.NaN : sum / n;
+        return n == 0 ? Double.NaN : n / secondsPerToken;
     }
 
     // ---- 9. chat ---------------------------------------------------------------------------------
