@@ -1,7 +1,12 @@
 /*
  * jgpt.h — the C ABI of libjgpt, the only native functions of ours that Java calls (through FFM,
  * bindings in bindings/src/main/java/dev/jgpt/bindings/Jgpt.java). All pointers are host memory,
- * float tensors are row-major float32, sizes are int (elements) unless named *_bytes.
+ * float tensors are row-major float32, sizes are int (elements) unless named *_bytes or typed long.
+ *
+ * Matrix products are not here: Java calls cblas_sgemm (OpenBLAS) for them and these kernels do
+ * everything around the products (normalisation, softmax, pointwise ops, optimizer). Conventions
+ * follow dev.jgpt.backend.Backend: forward functions overwrite their outputs, backward functions
+ * accumulate (+=) into gradients.
  */
 #ifndef JGPT_H
 #define JGPT_H
@@ -20,8 +25,72 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 1
+#define JGPT_ABI_VERSION 3
 JGPT_API int jgpt_abi_version(void);
+
+/* ---- threads (OpenMP) ---------------------------------------------------------------------- */
+JGPT_API void jgpt_set_num_threads(int n);
+JGPT_API int jgpt_get_max_threads(void);
+
+/* ---- encoder: out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:] --------------------------------------- */
+JGPT_API void jgpt_encoder_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe,
+                                   int B, int T, int C);
+JGPT_API void jgpt_encoder_backward(float *dwte, float *dwpe, const float *dout, const int32_t *tokens,
+                                    int B, int T, int C);
+
+/* ---- layernorm (eps 1e-5) ------------------------------------------------------------------ */
+JGPT_API void jgpt_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                                     const float *weight, const float *bias, int N, int C);
+/* scratch: at least 2*C*max_threads floats (per-thread dweight/dbias partial sums). */
+JGPT_API void jgpt_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                                      const float *inp, const float *weight, const float *mean,
+                                      const float *rstd, float *scratch, int N, int C);
+
+/* ---- matmul helpers (the product itself is cblas_sgemm) ------------------------------------ */
+/* out[n,:] = bias[:] for every row (then sgemm accumulates with beta = 1). */
+JGPT_API void jgpt_broadcast_rows(float *out, const float *bias, int N, int OC);
+/* dbias[o] += sum_n dout[n,o] */
+JGPT_API void jgpt_sum_rows(float *dbias, const float *dout, int N, int OC);
+
+/* ---- BLAS: libjgpt does not link OpenBLAS; Java hands it the addresses of cblas_sgemm,
+ * openblas_set_num_threads and openblas_get_num_threads of the OpenBLAS it loaded. */
+JGPT_API void jgpt_set_blas(void *cblas_sgemm, void *openblas_set_num_threads, void *openblas_get_num_threads);
+
+/* ---- causal multi-head attention ------------------------------------------------------------
+ * qkv (B,T,3C): q, k, v of head h at channels h*hs of each third; att (B,NH,T,T); out (B,T,C).
+ * Per (batch, head), in blocks of 64 query rows: scores = Q K^T with cblas_sgemm over the keys up to
+ * the block's end only (the causal upper triangle is never multiplied), then scale + mask + softmax
+ * in C, then att @ V with cblas_sgemm. (batch, head) pairs run in parallel on OpenMP threads, each
+ * calling a single-threaded sgemm (OpenBLAS is set to 1 thread for the call and restored after).
+ * att is written in full: softmax probabilities, zero above the diagonal. */
+JGPT_API void jgpt_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
+/* dqkv += d(out)/d(qkv); datt (B,NH,T,T) is scratch, overwritten with d(scores) (zero above the diagonal). */
+JGPT_API void jgpt_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+                                      const float *att, int B, int T, int C, int NH);
+/* Single-token attention over a KV cache (k and v of shape (maxT, C), positions 0..pos valid). */
+JGPT_API void jgpt_attention_decode(float *out, float *att, const float *q, const float *kcache,
+                                    const float *vcache, int pos, int C, int NH);
+
+/* ---- pointwise ----------------------------------------------------------------------------- */
+JGPT_API void jgpt_gelu_forward(float *out, const float *inp, long n);
+JGPT_API void jgpt_gelu_backward(float *dinp, const float *inp, const float *dout, long n);
+JGPT_API void jgpt_residual_forward(float *out, const float *a, const float *b, long n);
+JGPT_API void jgpt_residual_backward(float *da, float *db, const float *dout, long n);
+/* y[i] += x[i] */
+JGPT_API void jgpt_accumulate(float *y, const float *x, long n);
+
+/* ---- classifier: softmax + cross-entropy + dlogits over R rows of V logits ------------------- */
+/* logits (R,V) are overwritten: with dlogits = (softmax - onehot) * dloss_scale when backward != 0
+ * (zero rows for ignored targets < 0). losses[r] = -log softmax[target]; 0 for ignored rows.
+ * Returns the sum of losses of the non-ignored rows. */
+JGPT_API double jgpt_softmax_crossentropy(float *logits, float *losses, const int32_t *targets,
+                                          int R, int V, float dloss_scale, int backward);
+
+/* ---- optimizer ----------------------------------------------------------------------------- */
+JGPT_API double jgpt_sum_squares(const float *x, long n);
+JGPT_API void jgpt_adamw(float *params, const float *grads, float *m, float *v, long n, float lr,
+                         float beta1, float beta2, float eps, float weight_decay, int step,
+                         float grad_scale);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
         description = "Train small GPT language models from scratch and chat with them.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                InfoCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -1,0 +1,555 @@
+// Generated in the shape jextract emits (see bindings/README.md for the command that regenerates it).
+// Source header: native/include/jgpt.h. Do not edit by hand without updating the header and the test that checks both.
+package dev.jgpt.bindings;
+
+import java.lang.foreign.AddressLayout;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Bindings for {@code native/include/jgpt.h}: libjgpt, the C kernels of the {@code cpu} backend.
+ *
+ * <p>Like jextract's output: one class per header, a lazily initialised holder per C function
+ * (descriptor, address, {@link MethodHandle}) and a typed static method. Unlike jextract's
+ * {@code --library} mode the library is chosen at run time, so a {@link SymbolLookup} is given
+ * once with {@link #init(SymbolLookup)} before the first call.
+ */
+public final class Jgpt {
+    private Jgpt() {}
+
+    public static final ValueLayout.OfInt C_INT = ValueLayout.JAVA_INT;
+    public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
+    public static final ValueLayout.OfFloat C_FLOAT = ValueLayout.JAVA_FLOAT;
+    public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
+    public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
+
+    /** {@code #define JGPT_ABI_VERSION 3} */
+    public static final int JGPT_ABI_VERSION = 3;
+
+    private static volatile SymbolLookup lookup;
+
+    /** Sets where the symbols come from; must be called before any function is used. */
+    public static synchronized void init(SymbolLookup symbols) {
+        lookup = java.util.Objects.requireNonNull(symbols, "symbols");
+    }
+
+    public static boolean isInitialized() {
+        return lookup != null;
+    }
+
+    static MemorySegment findOrThrow(String symbol) {
+        SymbolLookup l = lookup;
+        if (l == null) throw new IllegalStateException("Jgpt.init(SymbolLookup) was not called before " + symbol);
+        return l.find(symbol).orElseThrow(() -> new UnsatisfiedLinkError("unresolved symbol: " + symbol));
+    }
+
+    private static final class jgpt_abi_version {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_abi_version");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC, Linker.Option.critical(false));
+    }
+
+    /** {@snippet lang=c : int jgpt_abi_version() } */
+    public static FunctionDescriptor jgpt_abi_version$descriptor() { return jgpt_abi_version.DESC; }
+
+    public static MethodHandle jgpt_abi_version$handle() { return jgpt_abi_version.HANDLE; }
+
+    public static MemorySegment jgpt_abi_version$address() { return jgpt_abi_version.ADDR; }
+
+    /** {@snippet lang=c : int jgpt_abi_version() } */
+    public static int jgpt_abi_version() {
+        var mh$ = jgpt_abi_version.HANDLE;
+        try {
+            return (int) mh$.invokeExact();
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_set_num_threads {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_set_num_threads");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC, Linker.Option.critical(false));
+    }
+
+    /** {@snippet lang=c : void jgpt_set_num_threads(int n) } */
+    public static FunctionDescriptor jgpt_set_num_threads$descriptor() { return jgpt_set_num_threads.DESC; }
+
+    public static MethodHandle jgpt_set_num_threads$handle() { return jgpt_set_num_threads.HANDLE; }
+
+    public static MemorySegment jgpt_set_num_threads$address() { return jgpt_set_num_threads.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_set_num_threads(int n) } */
+    public static void jgpt_set_num_threads(int n) {
+        var mh$ = jgpt_set_num_threads.HANDLE;
+        try {
+            mh$.invokeExact(n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_get_max_threads {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_get_max_threads");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC, Linker.Option.critical(false));
+    }
+
+    /** {@snippet lang=c : int jgpt_get_max_threads() } */
+    public static FunctionDescriptor jgpt_get_max_threads$descriptor() { return jgpt_get_max_threads.DESC; }
+
+    public static MethodHandle jgpt_get_max_threads$handle() { return jgpt_get_max_threads.HANDLE; }
+
+    public static MemorySegment jgpt_get_max_threads$address() { return jgpt_get_max_threads.ADDR; }
+
+    /** {@snippet lang=c : int jgpt_get_max_threads() } */
+    public static int jgpt_get_max_threads() {
+        var mh$ = jgpt_get_max_threads.HANDLE;
+        try {
+            return (int) mh$.invokeExact();
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_encoder_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_encoder_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_encoder_forward(float * out, const int32_t * tokens, const float * wte, const float * wpe, int B, int T, int C) } */
+    public static FunctionDescriptor jgpt_encoder_forward$descriptor() { return jgpt_encoder_forward.DESC; }
+
+    public static MethodHandle jgpt_encoder_forward$handle() { return jgpt_encoder_forward.HANDLE; }
+
+    public static MemorySegment jgpt_encoder_forward$address() { return jgpt_encoder_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_encoder_forward(float * out, const int32_t * tokens, const float * wte, const float * wpe, int B, int T, int C) } */
+    public static void jgpt_encoder_forward(MemorySegment out, MemorySegment tokens, MemorySegment wte, MemorySegment wpe, int B, int T, int C) {
+        var mh$ = jgpt_encoder_forward.HANDLE;
+        try {
+            mh$.invokeExact(out, tokens, wte, wpe, B, T, C);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_encoder_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_encoder_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_encoder_backward(float * dwte, float * dwpe, const float * dout, const int32_t * tokens, int B, int T, int C) } */
+    public static FunctionDescriptor jgpt_encoder_backward$descriptor() { return jgpt_encoder_backward.DESC; }
+
+    public static MethodHandle jgpt_encoder_backward$handle() { return jgpt_encoder_backward.HANDLE; }
+
+    public static MemorySegment jgpt_encoder_backward$address() { return jgpt_encoder_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_encoder_backward(float * dwte, float * dwpe, const float * dout, const int32_t * tokens, int B, int T, int C) } */
+    public static void jgpt_encoder_backward(MemorySegment dwte, MemorySegment dwpe, MemorySegment dout, MemorySegment tokens, int B, int T, int C) {
+        var mh$ = jgpt_encoder_backward.HANDLE;
+        try {
+            mh$.invokeExact(dwte, dwpe, dout, tokens, B, T, C);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_layernorm_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_layernorm_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_layernorm_forward(float * out, float * mean, float * rstd, const float * inp, const float * weight, const float * bias, int N, int C) } */
+    public static FunctionDescriptor jgpt_layernorm_forward$descriptor() { return jgpt_layernorm_forward.DESC; }
+
+    public static MethodHandle jgpt_layernorm_forward$handle() { return jgpt_layernorm_forward.HANDLE; }
+
+    public static MemorySegment jgpt_layernorm_forward$address() { return jgpt_layernorm_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_layernorm_forward(float * out, float * mean, float * rstd, const float * inp, const float * weight, const float * bias, int N, int C) } */
+    public static void jgpt_layernorm_forward(MemorySegment out, MemorySegment mean, MemorySegment rstd, MemorySegment inp, MemorySegment weight, MemorySegment bias, int N, int C) {
+        var mh$ = jgpt_layernorm_forward.HANDLE;
+        try {
+            mh$.invokeExact(out, mean, rstd, inp, weight, bias, N, C);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_layernorm_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_layernorm_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_layernorm_backward(float * dinp, float * dweight, float * dbias, const float * dout, const float * inp, const float * weight, const float * mean, const float * rstd, float * scratch, int N, int C) } */
+    public static FunctionDescriptor jgpt_layernorm_backward$descriptor() { return jgpt_layernorm_backward.DESC; }
+
+    public static MethodHandle jgpt_layernorm_backward$handle() { return jgpt_layernorm_backward.HANDLE; }
+
+    public static MemorySegment jgpt_layernorm_backward$address() { return jgpt_layernorm_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_layernorm_backward(float * dinp, float * dweight, float * dbias, const float * dout, const float * inp, const float * weight, const float * mean, const float * rstd, float * scratch, int N, int C) } */
+    public static void jgpt_layernorm_backward(MemorySegment dinp, MemorySegment dweight, MemorySegment dbias, MemorySegment dout, MemorySegment inp, MemorySegment weight, MemorySegment mean, MemorySegment rstd, MemorySegment scratch, int N, int C) {
+        var mh$ = jgpt_layernorm_backward.HANDLE;
+        try {
+            mh$.invokeExact(dinp, dweight, dbias, dout, inp, weight, mean, rstd, scratch, N, C);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_broadcast_rows {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_broadcast_rows");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_broadcast_rows(float * out, const float * bias, int N, int OC) } */
+    public static FunctionDescriptor jgpt_broadcast_rows$descriptor() { return jgpt_broadcast_rows.DESC; }
+
+    public static MethodHandle jgpt_broadcast_rows$handle() { return jgpt_broadcast_rows.HANDLE; }
+
+    public static MemorySegment jgpt_broadcast_rows$address() { return jgpt_broadcast_rows.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_broadcast_rows(float * out, const float * bias, int N, int OC) } */
+    public static void jgpt_broadcast_rows(MemorySegment out, MemorySegment bias, int N, int OC) {
+        var mh$ = jgpt_broadcast_rows.HANDLE;
+        try {
+            mh$.invokeExact(out, bias, N, OC);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_sum_rows {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_sum_rows");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_sum_rows(float * dbias, const float * dout, int N, int OC) } */
+    public static FunctionDescriptor jgpt_sum_rows$descriptor() { return jgpt_sum_rows.DESC; }
+
+    public static MethodHandle jgpt_sum_rows$handle() { return jgpt_sum_rows.HANDLE; }
+
+    public static MemorySegment jgpt_sum_rows$address() { return jgpt_sum_rows.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_sum_rows(float * dbias, const float * dout, int N, int OC) } */
+    public static void jgpt_sum_rows(MemorySegment dbias, MemorySegment dout, int N, int OC) {
+        var mh$ = jgpt_sum_rows.HANDLE;
+        try {
+            mh$.invokeExact(dbias, dout, N, OC);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_set_blas {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_set_blas");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_set_blas(void * cblas_sgemm, void * openblas_set_num_threads, void * openblas_get_num_threads) } */
+    public static FunctionDescriptor jgpt_set_blas$descriptor() { return jgpt_set_blas.DESC; }
+
+    public static MethodHandle jgpt_set_blas$handle() { return jgpt_set_blas.HANDLE; }
+
+    public static MemorySegment jgpt_set_blas$address() { return jgpt_set_blas.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_set_blas(void * cblas_sgemm, void * openblas_set_num_threads, void * openblas_get_num_threads) } */
+    public static void jgpt_set_blas(MemorySegment cblas_sgemm, MemorySegment openblas_set_num_threads, MemorySegment openblas_get_num_threads) {
+        var mh$ = jgpt_set_blas.HANDLE;
+        try {
+            mh$.invokeExact(cblas_sgemm, openblas_set_num_threads, openblas_get_num_threads);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_attention_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_attention_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_attention_forward(float * out, float * att, const float * qkv, int B, int T, int C, int NH) } */
+    public static FunctionDescriptor jgpt_attention_forward$descriptor() { return jgpt_attention_forward.DESC; }
+
+    public static MethodHandle jgpt_attention_forward$handle() { return jgpt_attention_forward.HANDLE; }
+
+    public static MemorySegment jgpt_attention_forward$address() { return jgpt_attention_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_attention_forward(float * out, float * att, const float * qkv, int B, int T, int C, int NH) } */
+    public static void jgpt_attention_forward(MemorySegment out, MemorySegment att, MemorySegment qkv, int B, int T, int C, int NH) {
+        var mh$ = jgpt_attention_forward.HANDLE;
+        try {
+            mh$.invokeExact(out, att, qkv, B, T, C, NH);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_attention_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_attention_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_attention_backward(float * dqkv, float * datt, const float * dout, const float * qkv, const float * att, int B, int T, int C, int NH) } */
+    public static FunctionDescriptor jgpt_attention_backward$descriptor() { return jgpt_attention_backward.DESC; }
+
+    public static MethodHandle jgpt_attention_backward$handle() { return jgpt_attention_backward.HANDLE; }
+
+    public static MemorySegment jgpt_attention_backward$address() { return jgpt_attention_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_attention_backward(float * dqkv, float * datt, const float * dout, const float * qkv, const float * att, int B, int T, int C, int NH) } */
+    public static void jgpt_attention_backward(MemorySegment dqkv, MemorySegment datt, MemorySegment dout, MemorySegment qkv, MemorySegment att, int B, int T, int C, int NH) {
+        var mh$ = jgpt_attention_backward.HANDLE;
+        try {
+            mh$.invokeExact(dqkv, datt, dout, qkv, att, B, T, C, NH);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_attention_decode {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_attention_decode");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_attention_decode(float * out, float * att, const float * q, const float * kcache, const float * vcache, int pos, int C, int NH) } */
+    public static FunctionDescriptor jgpt_attention_decode$descriptor() { return jgpt_attention_decode.DESC; }
+
+    public static MethodHandle jgpt_attention_decode$handle() { return jgpt_attention_decode.HANDLE; }
+
+    public static MemorySegment jgpt_attention_decode$address() { return jgpt_attention_decode.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_attention_decode(float * out, float * att, const float * q, const float * kcache, const float * vcache, int pos, int C, int NH) } */
+    public static void jgpt_attention_decode(MemorySegment out, MemorySegment att, MemorySegment q, MemorySegment kcache, MemorySegment vcache, int pos, int C, int NH) {
+        var mh$ = jgpt_attention_decode.HANDLE;
+        try {
+            mh$.invokeExact(out, att, q, kcache, vcache, pos, C, NH);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gelu_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gelu_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_gelu_forward(float * out, const float * inp, long n) } */
+    public static FunctionDescriptor jgpt_gelu_forward$descriptor() { return jgpt_gelu_forward.DESC; }
+
+    public static MethodHandle jgpt_gelu_forward$handle() { return jgpt_gelu_forward.HANDLE; }
+
+    public static MemorySegment jgpt_gelu_forward$address() { return jgpt_gelu_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_gelu_forward(float * out, const float * inp, long n) } */
+    public static void jgpt_gelu_forward(MemorySegment out, MemorySegment inp, long n) {
+        var mh$ = jgpt_gelu_forward.HANDLE;
+        try {
+            mh$.invokeExact(out, inp, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gelu_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gelu_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_gelu_backward(float * dinp, const float * inp, const float * dout, long n) } */
+    public static FunctionDescriptor jgpt_gelu_backward$descriptor() { return jgpt_gelu_backward.DESC; }
+
+    public static MethodHandle jgpt_gelu_backward$handle() { return jgpt_gelu_backward.HANDLE; }
+
+    public static MemorySegment jgpt_gelu_backward$address() { return jgpt_gelu_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_gelu_backward(float * dinp, const float * inp, const float * dout, long n) } */
+    public static void jgpt_gelu_backward(MemorySegment dinp, MemorySegment inp, MemorySegment dout, long n) {
+        var mh$ = jgpt_gelu_backward.HANDLE;
+        try {
+            mh$.invokeExact(dinp, inp, dout, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_residual_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_residual_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_residual_forward(float * out, const float * a, const float * b, long n) } */
+    public static FunctionDescriptor jgpt_residual_forward$descriptor() { return jgpt_residual_forward.DESC; }
+
+    public static MethodHandle jgpt_residual_forward$handle() { return jgpt_residual_forward.HANDLE; }
+
+    public static MemorySegment jgpt_residual_forward$address() { return jgpt_residual_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_residual_forward(float * out, const float * a, const float * b, long n) } */
+    public static void jgpt_residual_forward(MemorySegment out, MemorySegment a, MemorySegment b, long n) {
+        var mh$ = jgpt_residual_forward.HANDLE;
+        try {
+            mh$.invokeExact(out, a, b, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_residual_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_residual_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_residual_backward(float * da, float * db, const float * dout, long n) } */
+    public static FunctionDescriptor jgpt_residual_backward$descriptor() { return jgpt_residual_backward.DESC; }
+
+    public static MethodHandle jgpt_residual_backward$handle() { return jgpt_residual_backward.HANDLE; }
+
+    public static MemorySegment jgpt_residual_backward$address() { return jgpt_residual_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_residual_backward(float * da, float * db, const float * dout, long n) } */
+    public static void jgpt_residual_backward(MemorySegment da, MemorySegment db, MemorySegment dout, long n) {
+        var mh$ = jgpt_residual_backward.HANDLE;
+        try {
+            mh$.invokeExact(da, db, dout, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_accumulate {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_accumulate");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_accumulate(float * y, const float * x, long n) } */
+    public static FunctionDescriptor jgpt_accumulate$descriptor() { return jgpt_accumulate.DESC; }
+
+    public static MethodHandle jgpt_accumulate$handle() { return jgpt_accumulate.HANDLE; }
+
+    public static MemorySegment jgpt_accumulate$address() { return jgpt_accumulate.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_accumulate(float * y, const float * x, long n) } */
+    public static void jgpt_accumulate(MemorySegment y, MemorySegment x, long n) {
+        var mh$ = jgpt_accumulate.HANDLE;
+        try {
+            mh$.invokeExact(y, x, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_softmax_crossentropy {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_DOUBLE, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_FLOAT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_softmax_crossentropy");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : double jgpt_softmax_crossentropy(float * logits, float * losses, const int32_t * targets, int R, int V, float dloss_scale, int backward) } */
+    public static FunctionDescriptor jgpt_softmax_crossentropy$descriptor() { return jgpt_softmax_crossentropy.DESC; }
+
+    public static MethodHandle jgpt_softmax_crossentropy$handle() { return jgpt_softmax_crossentropy.HANDLE; }
+
+    public static MemorySegment jgpt_softmax_crossentropy$address() { return jgpt_softmax_crossentropy.ADDR; }
+
+    /** {@snippet lang=c : double jgpt_softmax_crossentropy(float * logits, float * losses, const int32_t * targets, int R, int V, float dloss_scale, int backward) } */
+    public static double jgpt_softmax_crossentropy(MemorySegment logits, MemorySegment losses, MemorySegment targets, int R, int V, float dloss_scale, int backward) {
+        var mh$ = jgpt_softmax_crossentropy.HANDLE;
+        try {
+            return (double) mh$.invokeExact(logits, losses, targets, R, V, dloss_scale, backward);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_sum_squares {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_DOUBLE, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_sum_squares");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : double jgpt_sum_squares(const float * x, long n) } */
+    public static FunctionDescriptor jgpt_sum_squares$descriptor() { return jgpt_sum_squares.DESC; }
+
+    public static MethodHandle jgpt_sum_squares$handle() { return jgpt_sum_squares.HANDLE; }
+
+    public static MemorySegment jgpt_sum_squares$address() { return jgpt_sum_squares.ADDR; }
+
+    /** {@snippet lang=c : double jgpt_sum_squares(const float * x, long n) } */
+    public static double jgpt_sum_squares(MemorySegment x, long n) {
+        var mh$ = jgpt_sum_squares.HANDLE;
+        try {
+            return (double) mh$.invokeExact(x, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_adamw {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG, Jgpt.C_FLOAT, Jgpt.C_FLOAT, Jgpt.C_FLOAT, Jgpt.C_FLOAT, Jgpt.C_FLOAT, Jgpt.C_INT, Jgpt.C_FLOAT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_adamw");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_adamw(float * params, const float * grads, float * m, float * v, long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, float grad_scale) } */
+    public static FunctionDescriptor jgpt_adamw$descriptor() { return jgpt_adamw.DESC; }
+
+    public static MethodHandle jgpt_adamw$handle() { return jgpt_adamw.HANDLE; }
+
+    public static MemorySegment jgpt_adamw$address() { return jgpt_adamw.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_adamw(float * params, const float * grads, float * m, float * v, long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, float grad_scale) } */
+    public static void jgpt_adamw(MemorySegment params, MemorySegment grads, MemorySegment m, MemorySegment v, long n, float lr, float beta1, float beta2, float eps, float weight_decay, int step, float grad_scale) {
+        var mh$ = jgpt_adamw.HANDLE;
+        try {
+            mh$.invokeExact(params, grads, m, v, n, lr, beta1, beta2, eps, weight_decay, step, grad_scale);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+}
+

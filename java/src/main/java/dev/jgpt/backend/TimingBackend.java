@@ -1,0 +1,110 @@
+package dev.jgpt.backend;
+
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A {@link Backend} that forwards every call to another one and adds up the wall time per operation
+ * (after {@link Backend#synchronize()}, so device backends are timed honestly). For
+ * {@code jgpt bench train-step --profile}: where a training step spends its time.
+ */
+public final class TimingBackend implements Backend {
+    private final Backend inner;
+    private final Map<String, long[]> totals = new LinkedHashMap<>(); // name -> {nanos, calls}
+
+    public TimingBackend(Backend inner) {
+        this.inner = inner;
+    }
+
+    /** Per operation: {@code {total nanoseconds, calls}}, in first-call order. */
+    public Map<String, long[]> totals() {
+        return totals;
+    }
+
+    public void reset() {
+        totals.clear();
+    }
+
+    private long start() {
+        inner.synchronize();
+        return System.nanoTime();
+    }
+
+    private void stop(String op, long t0) {
+        inner.synchronize();
+        long[] acc = totals.computeIfAbsent(op, k -> new long[2]);
+        acc[0] += System.nanoTime() - t0;
+        acc[1]++;
+    }
+
+    @Override public String name() { return inner.name(); }
+    @Override public TensorArena newArena() { return inner.newArena(); }
+    @Override public void setThreads(int threads) { inner.setThreads(threads); }
+    @Override public int threads() { return inner.threads(); }
+    @Override public void synchronize() { inner.synchronize(); }
+    @Override public void close() { inner.close(); }
+
+    @Override public void copy(Tensor dst, Tensor src) {
+        long t = start(); inner.copy(dst, src); stop("copy", t);
+    }
+    @Override public void zero(Tensor t0) {
+        long t = start(); inner.zero(t0); stop("zero", t);
+    }
+    @Override public void encoderForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C) {
+        long t = start(); inner.encoderForward(out, tokens, wte, wpe, B, T, C); stop("encoderForward", t);
+    }
+    @Override public void encoderBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens, int B, int T, int C) {
+        long t = start(); inner.encoderBackward(dwte, dwpe, dout, tokens, B, T, C); stop("encoderBackward", t);
+    }
+    @Override public void layernormForward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight, Tensor bias, int N, int C) {
+        long t = start(); inner.layernormForward(out, mean, rstd, inp, weight, bias, N, C); stop("layernormForward", t);
+    }
+    @Override public void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
+                                            Tensor mean, Tensor rstd, int N, int C) {
+        long t = start(); inner.layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C); stop("layernormBackward", t);
+    }
+    @Override public void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
+        long t = start(); inner.matmulForward(out, inp, weight, bias, N, C, OC); stop("matmulForward", t);
+    }
+    @Override public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
+                                         int N, int C, int OC) {
+        long t = start(); inner.matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC); stop("matmulBackward", t);
+    }
+    @Override public void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH) {
+        long t = start(); inner.attentionForward(out, att, qkv, B, T, C, NH); stop("attentionForward", t);
+    }
+    @Override public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, int B, int T, int C, int NH) {
+        long t = start(); inner.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH); stop("attentionBackward", t);
+    }
+    @Override public void geluForward(Tensor out, Tensor inp, int N) {
+        long t = start(); inner.geluForward(out, inp, N); stop("geluForward", t);
+    }
+    @Override public void geluBackward(Tensor dinp, Tensor inp, Tensor dout, int N) {
+        long t = start(); inner.geluBackward(dinp, inp, dout, N); stop("geluBackward", t);
+    }
+    @Override public void residualForward(Tensor out, Tensor a, Tensor b, int N) {
+        long t = start(); inner.residualForward(out, a, b, N); stop("residualForward", t);
+    }
+    @Override public void residualBackward(Tensor da, Tensor db, Tensor dout, int N) {
+        long t = start(); inner.residualBackward(da, db, dout, N); stop("residualBackward", t);
+    }
+    @Override public double classifier(Tensor losses, Tensor dx, Tensor dwte, Tensor x, Tensor wte, Tensor targets, Tensor scratch,
+                                       int N, int C, int V, float dlossScale, boolean backward) {
+        long t = start();
+        double r = inner.classifier(losses, dx, dwte, x, wte, targets, scratch, N, C, V, dlossScale, backward);
+        stop(backward ? "classifier(fwd+bwd)" : "classifier(fwd)", t);
+        return r;
+    }
+    @Override public double sumSquares(Tensor t0) {
+        long t = start(); double r = inner.sumSquares(t0); stop("sumSquares", t); return r;
+    }
+    @Override public void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                                float weightDecay, int step, float gradScale) {
+        long t = start(); inner.adamw(params, grads, m, v, lr, beta1, beta2, eps, weightDecay, step, gradScale); stop("adamw", t);
+    }
+    @Override public void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH) {
+        long t = start(); inner.attentionDecode(out, att, q, kCache, vCache, pos, C, NH); stop("attentionDecode", t);
+    }
+}

@@ -1,0 +1,18 @@
+package dev.jgpt.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code jgpt bench ...}: speed measurements that print figures (and one JSON object with --json). */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure speed: matrix products, a training step.",
+        subcommands = {BenchGemmCommand.class, BenchTrainStepCommand.class})
+public final class BenchCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+}

@@ -1,0 +1,143 @@
+package dev.jgpt.cli;
+
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.TimingBackend;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import dev.jgpt.model.Gpt2;
+import dev.jgpt.model.GptConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jgpt bench train-step}: time of one full training step (zero grads, forward, backward,
+ * grad norm, AdamW) of a GPT-2 preset on random tokens: ms/step, tokens/s and model FLOP
+ * utilisation against a given peak.
+ */
+@Command(name = "train-step", mixinStandardHelpOptions = true,
+        description = "Time a full GPT-2 training step (forward, backward, AdamW) on random tokens.")
+public final class BenchTrainStepCommand implements Runnable {
+
+    @Option(names = "--preset", defaultValue = "small", description = "Model preset: tiny, small, base, gpt2 (default ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--vocab", description = "Vocabulary size (default: the preset's).")
+    Integer vocab;
+
+    @Option(names = "--batch", defaultValue = "16", description = "Sequences per step (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seq", defaultValue = "256", description = "Tokens per sequence (default ${DEFAULT-VALUE}).")
+    int seq;
+
+    @Option(names = "--backend", defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--threads", description = "Threads for the backend (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed steps first (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--peak-gflops", defaultValue = "232",
+            description = "FP32 peak of this machine for the MFU figure (default ${DEFAULT-VALUE}: 2 Zen 4 cores).")
+    double peakGflops;
+
+    @Option(names = "--profile", description = "Also time every backend operation (adds a synchronize per op).")
+    boolean profile;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout.")
+    boolean json;
+
+    @Override
+    public void run() {
+        if (steps < 1) throw new IllegalArgumentException("--steps: must be >= 1 but was " + steps);
+        GptConfig cfg = vocab == null ? GptConfig.preset(preset) : GptConfig.preset(preset, vocab);
+        Backend base = BenchSupport.backend(backend, threads);
+        TimingBackend timing = profile ? new TimingBackend(base) : null;
+        Backend ops = profile ? timing : base;
+        int B = batch, T = seq, BT = B * T;
+        try (base; Gpt2 model = new Gpt2(ops, cfg, B, T); TensorArena host = TensorArena.host()) {
+            model.initWeights(1);
+            Tensor tokens = host.allocate(DType.I32, BT), targets = host.allocate(DType.I32, BT);
+            Random r = new Random(7);
+            for (int i = 0; i < BT; i++) tokens.setInt(i, r.nextInt(cfg.vocabSize()));
+            for (int i = 0; i < BT; i++) targets.setInt(i, i + 1 < BT ? tokens.getInt(i + 1) : 0);
+            System.err.printf("jgpt: train-step %s (%,d params) B=%d T=%d on %s, %d threads: %d warmup + %d steps ...%n",
+                    preset, cfg.parameterCount(), B, T, ops.name(), ops.threads(), warmup, steps);
+            float loss = 0;
+            for (int i = 0; i < warmup; i++) loss = step(model, tokens, targets, B, T);
+            if (timing != null) timing.reset();
+            double[] ms = new double[steps];
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                loss = step(model, tokens, targets, B, T);
+                ops.synchronize();
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+                System.err.printf("jgpt:   step %d: %.1f ms, loss %.4f%n", i + 1, ms[i], loss);
+            }
+            double med = BenchSupport.median(ms);
+            double tokPerSec = BT / (med / 1e3);
+            long L = cfg.layers(), C = cfg.channels(), V = cfg.vocabSize();
+            // matmul FLOPs per token (fwd+bwd = 3x fwd): 6 * (matmul params) + attention 12*L*C*T (PaLM's count)
+            double flopsPerToken = 6.0 * (L * 12 * C * C + V * C) + 12.0 * L * C * T;
+            double mfu = flopsPerToken * tokPerSec / (peakGflops * 1e9);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("command", "bench train-step");
+            out.put("backend", ops.name());
+            out.put("threads", ops.threads());
+            out.put("preset", preset);
+            out.put("parameters", cfg.parameterCount());
+            out.put("batch", B);
+            out.put("seq", T);
+            out.put("steps", steps);
+            out.put("msPerStepMedian", BenchSupport.round(med, 2));
+            out.put("tokensPerSecond", BenchSupport.round(tokPerSec, 1));
+            out.put("gflopsPerStep", BenchSupport.round(flopsPerToken * BT / 1e9, 2));
+            out.put("achievedGflops", BenchSupport.round(flopsPerToken * tokPerSec / 1e9, 1));
+            out.put("mfu", BenchSupport.round(mfu, 4));
+            out.put("peakGflops", peakGflops);
+            out.put("loss", loss);
+            List<Map<String, Object>> breakdown = new ArrayList<>();
+            if (timing != null) {
+                double total = timing.totals().values().stream().mapToDouble(v -> v[0]).sum();
+                timing.totals().entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0])).forEach(e -> {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("op", e.getKey());
+                    row.put("msPerStep", BenchSupport.round(e.getValue()[0] / 1e6 / steps, 2));
+                    row.put("share", BenchSupport.round(e.getValue()[0] / total, 3));
+                    row.put("callsPerStep", e.getValue()[1] / steps);
+                    breakdown.add(row);
+                });
+                out.put("profile", breakdown);
+            }
+            if (json) {
+                System.out.println(BenchSupport.JSON.writeValueAsString(out));
+            } else {
+                System.out.printf("train-step %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %.0f GFLOP/s%n",
+                        preset, B, T, ops.name(), ops.threads(), med, tokPerSec, flopsPerToken * tokPerSec / 1e9, 100 * mfu, peakGflops);
+                for (Map<String, Object> row : breakdown) {
+                    System.out.printf("  %-22s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
+                            100 * (Double) row.get("share"), row.get("callsPerStep"));
+                }
+            }
+        }
+    }
+
+    private static float step(Gpt2 model, Tensor tokens, Tensor targets, int B, int T) {
+        model.zeroGrad();
+        float loss = model.forwardBackward(tokens, targets, B, T);
+        double norm = model.gradNorm();
+        model.adamwStep(3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+        return loss;
+    }
+}

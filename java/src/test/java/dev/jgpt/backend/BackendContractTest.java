@@ -1,0 +1,353 @@
+package dev.jgpt.backend;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.jgpt.backend.reference.ReferenceBackend;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The kernel contract, checked op by op against {@link ReferenceBackend} on random inputs of odd
+ * sizes (B=3, T=7, C=20, NH=4, V=37), forward and backward (with non-zero gradients beforehand, so
+ * accumulation is checked too). A backend subclasses this with {@link #backendUnderTest()}; its
+ * tensors are filled and read only through {@link Backend#copy}, so device backends fit too.
+ */
+public abstract class BackendContractTest {
+    protected static final int B = 3, T = 7, C = 20, NH = 4, V = 37, N = B * T;
+    protected static final double TOLERANCE = 1e-4;
+
+    /** A fresh backend to test (closed after each test). */
+    protected abstract Backend backendUnderTest();
+
+    protected Backend ref;
+    protected Backend dut;
+    private TensorArena refArena;
+    private TensorArena dutArena;
+    private TensorArena hostArena;
+    private final Random random = new Random(42);
+
+    @BeforeEach
+    void open() {
+        ref = new ReferenceBackend();
+        dut = backendUnderTest();
+        refArena = ref.newArena();
+        dutArena = dut.newArena();
+        hostArena = TensorArena.host();
+    }
+
+    @AfterEach
+    void close() {
+        dutArena.close();
+        refArena.close();
+        hostArena.close();
+        dut.close();
+        ref.close();
+    }
+
+    /** The same values on the reference side and on the backend under test. */
+    protected final class Pair {
+        final Tensor r;
+        final Tensor d;
+
+        Pair(DType type, long... shape) {
+            r = refArena.allocate(type, shape);
+            d = dutArena.allocate(type, shape);
+        }
+
+        Pair randn(double scale) {
+            for (long i = 0; i < r.numel(); i++) r.setFloat(i, (float) (random.nextGaussian() * scale));
+            return sync();
+        }
+
+        Pair ints(int bound) {
+            for (long i = 0; i < r.numel(); i++) r.setInt(i, random.nextInt(bound));
+            return sync();
+        }
+
+        Pair sync() {
+            dut.copy(d, r);
+            return this;
+        }
+
+        /** The backend's values, brought to the host. */
+        float[] dutValues() {
+            Tensor h = hostArena.allocate(r.dtype(), r.shape());
+            dut.copy(h, d);
+            return h.toFloatArray();
+        }
+
+        void assertClose(String what) {
+            assertClose(what, r.toFloatArray(), dutValues());
+        }
+
+        static void assertClose(String what, float[] expected, float[] actual) {
+            assertThat(actual).as(what + " length").hasSameSizeAs(expected);
+            double maxRef = 0, maxDiff = 0;
+            int worst = -1;
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(Float.isFinite(actual[i])).as(what + "[" + i + "] is finite").isTrue();
+                maxRef = Math.max(maxRef, Math.abs(expected[i]));
+                double diff = Math.abs((double) expected[i] - actual[i]);
+                if (diff > maxDiff) {
+                    maxDiff = diff;
+                    worst = i;
+                }
+            }
+            double rel = maxDiff / Math.max(maxRef, 1e-6);
+            assertThat(rel).as(what + ": max |diff| " + maxDiff + " at " + worst + " vs max |ref| " + maxRef)
+                    .isLessThanOrEqualTo(TOLERANCE);
+        }
+    }
+
+    protected Pair randn(double scale, long... shape) {
+        return new Pair(DType.F32, shape).randn(scale);
+    }
+
+    protected Pair tokens(int bound, long... shape) {
+        return new Pair(DType.I32, shape).ints(bound);
+    }
+
+    // ---- ops ------------------------------------------------------------------------------------
+
+    @Test
+    void encoder() {
+        Pair out = randn(1, B, T, C), tok = tokens(V, B, T), wte = randn(1, V, C), wpe = randn(1, T, C);
+        ref.encoderForward(out.r, tok.r, wte.r, wpe.r, B, T, C);
+        dut.encoderForward(out.d, tok.d, wte.d, wpe.d, B, T, C);
+        out.assertClose("encoder out");
+
+        Pair dwte = randn(1, V, C), dwpe = randn(1, T, C), dout = randn(1, B, T, C);
+        ref.encoderBackward(dwte.r, dwpe.r, dout.r, tok.r, B, T, C);
+        dut.encoderBackward(dwte.d, dwpe.d, dout.d, tok.d, B, T, C);
+        dwte.assertClose("dwte");
+        dwpe.assertClose("dwpe");
+    }
+
+    @Test
+    void layernorm() {
+        Pair out = randn(1, N, C), mean = randn(1, N), rstd = randn(1, N);
+        Pair inp = randn(3, N, C), w = randn(1, C), b = randn(1, C);
+        ref.layernormForward(out.r, mean.r, rstd.r, inp.r, w.r, b.r, N, C);
+        dut.layernormForward(out.d, mean.d, rstd.d, inp.d, w.d, b.d, N, C);
+        out.assertClose("layernorm out");
+        mean.assertClose("mean");
+        rstd.assertClose("rstd");
+
+        Pair dinp = randn(1, N, C), dw = randn(1, C), db = randn(1, C), dout = randn(1, N, C);
+        ref.layernormBackward(dinp.r, dw.r, db.r, dout.r, inp.r, w.r, mean.r, rstd.r, N, C);
+        dut.layernormBackward(dinp.d, dw.d, db.d, dout.d, inp.d, w.d, mean.d, rstd.d, N, C);
+        dinp.assertClose("layernorm dinp");
+        dw.assertClose("layernorm dweight");
+        db.assertClose("layernorm dbias");
+    }
+
+    @Test
+    void matmulWithAndWithoutBias() {
+        int OC = 3 * C + 1;
+        Pair out = randn(1, N, OC), inp = randn(1, N, C), w = randn(1, OC, C), bias = randn(1, OC);
+        ref.matmulForward(out.r, inp.r, w.r, bias.r, N, C, OC);
+        dut.matmulForward(out.d, inp.d, w.d, bias.d, N, C, OC);
+        out.assertClose("matmul out (bias)");
+        ref.matmulForward(out.r, inp.r, w.r, null, N, C, OC);
+        dut.matmulForward(out.d, inp.d, w.d, null, N, C, OC);
+        out.assertClose("matmul out (no bias)");
+
+        Pair dinp = randn(1, N, C), dw = randn(1, OC, C), db = randn(1, OC), dout = randn(1, N, OC);
+        ref.matmulBackward(dinp.r, dw.r, db.r, dout.r, inp.r, w.r, N, C, OC);
+        dut.matmulBackward(dinp.d, dw.d, db.d, dout.d, inp.d, w.d, N, C, OC);
+        dinp.assertClose("matmul dinp");
+        dw.assertClose("matmul dweight");
+        db.assertClose("matmul dbias");
+        ref.matmulBackward(dinp.r, dw.r, null, dout.r, inp.r, w.r, N, C, OC);
+        dut.matmulBackward(dinp.d, dw.d, null, dout.d, inp.d, w.d, N, C, OC);
+        dinp.assertClose("matmul dinp (no dbias)");
+        dw.assertClose("matmul dweight (no dbias)");
+    }
+
+    @Test
+    void attention() {
+        Pair out = randn(1, B, T, C), att = randn(1, B, NH, T, T), qkv = randn(1, B, T, 3 * C);
+        ref.attentionForward(out.r, att.r, qkv.r, B, T, C, NH);
+        dut.attentionForward(out.d, att.d, qkv.d, B, T, C, NH);
+        att.assertClose("att");
+        out.assertClose("attention out");
+
+        Pair dqkv = randn(1, B, T, 3 * C), datt = randn(1, B, NH, T, T), dout = randn(1, B, T, C);
+        ref.attentionBackward(dqkv.r, datt.r, dout.r, qkv.r, att.r, B, T, C, NH);
+        dut.attentionBackward(dqkv.d, datt.d, dout.d, qkv.d, att.d, B, T, C, NH);
+        dqkv.assertClose("dqkv");
+    }
+
+    /** A longer sequence than the tests' T: kernels that tile the causal triangle (64 rows) cross tiles here. */
+    @Test
+    void attentionAcrossCausalBlocks() {
+        int b = 2, t = 131, c = 12, nh = 3;
+        Pair out = randn(1, b, t, c), att = randn(1, b, nh, t, t), qkv = randn(1, b, t, 3 * c);
+        ref.attentionForward(out.r, att.r, qkv.r, b, t, c, nh);
+        dut.attentionForward(out.d, att.d, qkv.d, b, t, c, nh);
+        att.assertClose("att (T=131)");
+        out.assertClose("attention out (T=131)");
+        Pair dqkv = randn(1, b, t, 3 * c), datt = randn(1, b, nh, t, t), dout = randn(1, b, t, c);
+        ref.attentionBackward(dqkv.r, datt.r, dout.r, qkv.r, att.r, b, t, c, nh);
+        dut.attentionBackward(dqkv.d, datt.d, dout.d, qkv.d, att.d, b, t, c, nh);
+        dqkv.assertClose("dqkv (T=131)");
+        datt.assertClose("datt (T=131): d(scores), zero above the diagonal");
+    }
+
+    @Test
+    void attentionDecodeMatchesTheLastRowOfFullAttention() {
+        int maxT = 9, pos = 6;
+        Pair out = randn(1, C), att = randn(1, NH * maxT), q = randn(1, C), k = randn(1, maxT, C), v = randn(1, maxT, C);
+        ref.attentionDecode(out.r, att.r, q.r, k.r, v.r, pos, C, NH);
+        dut.attentionDecode(out.d, att.d, q.d, k.d, v.d, pos, C, NH);
+        out.assertClose("decode out");
+        float[] a = att.r.toFloatArray(), b = att.dutValues();
+        float[] ra = java.util.Arrays.copyOf(a, NH * (pos + 1)), rb = java.util.Arrays.copyOf(b, NH * (pos + 1));
+        Pair.assertClose("decode att", ra, rb);
+        // pos 0: attends to itself only, out = v[0]
+        dut.attentionDecode(out.d, att.d, q.d, k.d, v.d, 0, C, NH);
+        Pair.assertClose("decode pos 0", java.util.Arrays.copyOf(v.r.toFloatArray(), C), out.dutValues());
+    }
+
+    @Test
+    void gelu() {
+        int n = N * 4 * C + 3;
+        Pair out = randn(1, n), inp = randn(3, n);
+        ref.geluForward(out.r, inp.r, n);
+        dut.geluForward(out.d, inp.d, n);
+        out.assertClose("gelu out");
+        Pair dinp = randn(1, n), dout = randn(1, n);
+        ref.geluBackward(dinp.r, inp.r, dout.r, n);
+        dut.geluBackward(dinp.d, inp.d, dout.d, n);
+        dinp.assertClose("gelu dinp");
+    }
+
+    @Test
+    void residual() {
+        int n = N * C + 1;
+        Pair out = randn(1, n), a = randn(1, n), b = randn(1, n);
+        ref.residualForward(out.r, a.r, b.r, n);
+        dut.residualForward(out.d, a.d, b.d, n);
+        out.assertClose("residual out");
+        Pair dout = randn(1, n);
+        ref.residualBackward(a.r, b.r, dout.r, n);
+        dut.residualBackward(a.d, b.d, dout.d, n);
+        a.assertClose("residual da");
+        b.assertClose("residual db");
+    }
+
+    @Test
+    void classifierForwardOnly() {
+        Pair losses = randn(1, N), x = randn(1, N, C), wte = randn(0.5, V, C), targets = tokens(V, N);
+        Pair scratch = randn(1, 4, V);
+        double r = ref.classifier(losses.r, null, null, x.r, wte.r, targets.r, scratch.r, N, C, V, 1f / N, false);
+        double d = dut.classifier(losses.d, null, null, x.d, wte.d, targets.d, scratch.d, N, C, V, 1f / N, false);
+        losses.assertClose("losses");
+        assertThat(d).isCloseTo(r, org.assertj.core.data.Offset.offset(Math.abs(r) * TOLERANCE));
+    }
+
+    @Test
+    void classifierBackwardInChunksWithMaskedRows() {
+        Pair losses = randn(1, N), x = randn(1, N, C), wte = randn(0.5, V, C), targets = tokens(V, N);
+        targets.r.setInt(2, -1);
+        targets.r.setInt(N - 1, -1);
+        targets.sync();
+        Pair dx = randn(1, N, C), dwte = randn(1, V, C);
+        // 5 rows of scratch: 21 rows in chunks 5,5,5,5,1
+        Pair scratch = randn(1, 5, V);
+        double r = ref.classifier(losses.r, dx.r, dwte.r, x.r, wte.r, targets.r, scratch.r, N, C, V, 1f / N, true);
+        double d = dut.classifier(losses.d, dx.d, dwte.d, x.d, wte.d, targets.d, scratch.d, N, C, V, 1f / N, true);
+        losses.assertClose("losses");
+        assertThat(losses.dutValues()[2]).isZero();
+        assertThat(d).isCloseTo(r, org.assertj.core.data.Offset.offset(Math.abs(r) * TOLERANCE));
+        dx.assertClose("classifier dx");
+        dwte.assertClose("classifier dwte");
+    }
+
+    @Test
+    void sumSquaresAndAdamw() {
+        int n = 1000 * C + 7;
+        Pair g = randn(1, n);
+        double r = ref.sumSquares(g.r), d = dut.sumSquares(g.d);
+        assertThat(d).isCloseTo(r, org.assertj.core.data.Offset.offset(r * 1e-6));
+
+        Pair p = randn(1, n), m = randn(0.1, n), v = randn(0.1, n);
+        for (long i = 0; i < n; i++) v.r.setFloat(i, Math.abs(v.r.getFloat(i)));
+        v.sync();
+        for (int step = 1; step <= 3; step++) {
+            ref.adamw(p.r, g.r, m.r, v.r, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 0.5f);
+            dut.adamw(p.d, g.d, m.d, v.d, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 0.5f);
+        }
+        p.assertClose("adamw params");
+        m.assertClose("adamw m");
+        v.assertClose("adamw v");
+    }
+
+    @Test
+    void copyAndZero() {
+        Pair a = randn(1, 13), b = randn(1, 13);
+        ref.copy(b.r, a.r);
+        dut.copy(b.d, a.d);
+        b.assertClose("copy");
+        ref.zero(b.r);
+        dut.zero(b.d);
+        assertThat(b.dutValues()).containsOnly(0f);
+    }
+
+    @Test
+    void threadsKnob() {
+        dut.setThreads(1);
+        assertThat(dut.threads()).isEqualTo(1);
+        Pair out = randn(1, N, C), inp = randn(1, N, C), w = randn(1, C, C);
+        ref.matmulForward(out.r, inp.r, w.r, null, N, C, C);
+        dut.matmulForward(out.d, inp.d, w.d, null, N, C, C);
+        out.assertClose("matmul on 1 thread");
+        assertThatThrownBy(() -> dut.setThreads(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("threads");
+    }
+
+    // ---- bad input ------------------------------------------------------------------------------
+
+    @Test
+    void tooSmallTensorNamesTheArgument() {
+        Pair out = randn(1, N, C), inp = randn(1, N, C - 1), w = randn(1, C), b = randn(1, C);
+        Pair mean = randn(1, N), rstd = randn(1, N);
+        assertThatThrownBy(() -> dut.layernormForward(out.d, mean.d, rstd.d, inp.d, w.d, b.d, N, C))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("inp");
+        Pair att = randn(1, B, NH, T, T - 1), qkv = randn(1, B, T, 3 * C);
+        assertThatThrownBy(() -> dut.attentionForward(out.d, att.d, qkv.d, B, T, C, NH))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("att");
+    }
+
+    @Test
+    void wrongDtypeNullAndBadDimsAreRefused() {
+        Pair out = randn(1, N, C), tok = randn(1, B, T), wte = randn(1, V, C), wpe = randn(1, T, C);
+        assertThatThrownBy(() -> dut.encoderForward(out.d, tok.d, wte.d, wpe.d, B, T, C))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tokens");
+        assertThatThrownBy(() -> dut.geluForward(null, out.d, N))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("out");
+        assertThatThrownBy(() -> dut.geluForward(out.d, out.d, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("N");
+        Pair qkv = randn(1, B, T, 3 * C), att = randn(1, B, 3, T, T);
+        assertThatThrownBy(() -> dut.attentionForward(out.d, att.d, qkv.d, B, T, C, 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NH");
+    }
+
+    @Test
+    void tokensAndTargetsOutsideTheVocabularyAreRefused() {
+        Pair out = randn(1, B, T, C), tok = tokens(V, B, T), wte = randn(1, V, C), wpe = randn(1, T, C);
+        tok.r.setInt(5, V);
+        tok.sync();
+        assertThatThrownBy(() -> dut.encoderForward(out.d, tok.d, wte.d, wpe.d, B, T, C))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tokens");
+        Pair losses = randn(1, N), x = randn(1, N, C), scratch = randn(1, 2, V);
+        assertThatThrownBy(() -> dut.classifier(losses.d, null, null, x.d, wte.d, tok.d.reshape(N), scratch.d,
+                N, C, V, 1f, false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("targets");
+    }
+}

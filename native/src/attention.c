@@ -1,0 +1,157 @@
+#include "jgpt.h"
+#include "jgpt_math.h"
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+/* cblas_sgemm's signature (enums are ints in the C ABI) */
+typedef void (*sgemm_fn)(int order, int transa, int transb, int M, int N, int K, float alpha,
+                         const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+
+enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+#define BLOCK 64 /* query rows per block: the causal triangle is skipped block by block */
+
+static sgemm_fn blas_sgemm;
+static set_threads_fn blas_set_threads;
+static get_threads_fn blas_get_threads;
+
+void jgpt_set_blas(void *cblas_sgemm, void *openblas_set_num_threads, void *openblas_get_num_threads) {
+    blas_sgemm = (sgemm_fn)cblas_sgemm;
+    blas_set_threads = (set_threads_fn)openblas_set_num_threads;
+    blas_get_threads = (get_threads_fn)openblas_get_num_threads;
+}
+
+/* OpenBLAS runs single-threaded inside our OpenMP loop over heads; its pool and ours never overlap. */
+static int blas_single_begin(void) {
+    int saved = blas_get_threads ? blas_get_threads() : 1;
+    if (blas_set_threads && saved != 1) blas_set_threads(1);
+    return saved;
+}
+
+static void blas_single_end(int saved) {
+    if (blas_set_threads && saved != 1) blas_set_threads(saved);
+}
+
+/* row i of a block: scale, subtract the row max, exp, normalise over 0..i; zero from i+1 to T */
+static inline void softmax_row(float *a, int i, int T, float scale) {
+    float mx = -FLT_MAX;
+    #pragma omp simd reduction(max:mx)
+    for (int j = 0; j <= i; j++) mx = fmaxf(mx, a[j]);
+    mx *= scale;
+    float sum = 0.0f;
+    #pragma omp simd reduction(+:sum)
+    for (int j = 0; j <= i; j++) {
+        float e = jgpt_expf(a[j] * scale - mx);
+        a[j] = e;
+        sum += e;
+    }
+    float inv = 1.0f / sum;
+    #pragma omp simd
+    for (int j = 0; j <= i; j++) a[j] *= inv;
+    if (i + 1 < T) memset(a + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
+}
+
+/* d(scores) = scale * att * (datt - sum_j att*datt) over 0..i; zero above the diagonal */
+static inline void softmax_row_backward(float *d, const float *a, int i, int T, float scale) {
+    float dot = 0.0f;
+    #pragma omp simd reduction(+:dot)
+    for (int j = 0; j <= i; j++) dot += a[j] * d[j];
+    #pragma omp simd
+    for (int j = 0; j <= i; j++) d[j] = scale * a[j] * (d[j] - dot);
+    if (i + 1 < T) memset(d + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
+}
+
+void jgpt_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
+    int hs = C / NH, C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    int saved = blas_single_begin();
+    #pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        const float *q = qkv + (long)b * T * C3 + h * hs;
+        const float *k = q + C;
+        const float *v = q + 2 * C;
+        float *a = att + (long)bh * T * T;
+        float *o = out + (long)b * T * C + h * hs;
+        for (int i0 = 0; i0 < T; i0 += BLOCK) {
+            int i1 = i0 + BLOCK < T ? i0 + BLOCK : T, m = i1 - i0;
+            /* scores[i0:i1, 0:i1] = Q[i0:i1] K[0:i1]^T */
+            blas_sgemm(RowMajor, NoTrans, Trans, m, i1, hs, 1.0f, q + (long)i0 * C3, C3, k, C3,
+                       0.0f, a + (long)i0 * T, T);
+            for (int i = i0; i < i1; i++) softmax_row(a + (long)i * T, i, T, scale);
+            /* out[i0:i1] = att[i0:i1, 0:i1] V[0:i1] */
+            blas_sgemm(RowMajor, NoTrans, NoTrans, m, hs, i1, 1.0f, a + (long)i0 * T, T, v, C3,
+                       0.0f, o + (long)i0 * C, C);
+        }
+    }
+    blas_single_end(saved);
+}
+
+void jgpt_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+                             const float *att, int B, int T, int C, int NH) {
+    int hs = C / NH, C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    int saved = blas_single_begin();
+    #pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        long base = (long)b * T * C3 + h * hs;
+        const float *q = qkv + base, *k = q + C, *v = q + 2 * C;
+        float *dq = dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
+        const float *a = att + (long)bh * T * T;
+        float *da = datt + (long)bh * T * T;
+        const float *d = dout + (long)b * T * C + h * hs;
+        for (int i0 = 0; i0 < T; i0 += BLOCK) {
+            int i1 = i0 + BLOCK < T ? i0 + BLOCK : T, m = i1 - i0;
+            const float *ab = a + (long)i0 * T;
+            float *dab = da + (long)i0 * T;
+            /* datt[i0:i1, 0:i1] = dout[i0:i1] V[0:i1]^T */
+            blas_sgemm(RowMajor, NoTrans, Trans, m, i1, hs, 1.0f, d + (long)i0 * C, C, v, C3, 0.0f, dab, T);
+            /* dV[0:i1] += att[i0:i1, 0:i1]^T dout[i0:i1] */
+            blas_sgemm(RowMajor, Trans, NoTrans, i1, hs, m, 1.0f, ab, T, d + (long)i0 * C, C, 1.0f, dv, C3);
+            for (int i = i0; i < i1; i++) softmax_row_backward(da + (long)i * T, a + (long)i * T, i, T, scale);
+            /* dQ[i0:i1] += dscores[i0:i1, 0:i1] K[0:i1] */
+            blas_sgemm(RowMajor, NoTrans, NoTrans, m, hs, i1, 1.0f, dab, T, k, C3, 1.0f, dq + (long)i0 * C3, C3);
+            /* dK[0:i1] += dscores[i0:i1, 0:i1]^T Q[i0:i1] */
+            blas_sgemm(RowMajor, Trans, NoTrans, i1, hs, m, 1.0f, dab, T, q + (long)i0 * C3, C3, 1.0f, dk, C3);
+        }
+    }
+    blas_single_end(saved);
+}
+
+void jgpt_attention_decode(float *out, float *att, const float *q, const float *kcache,
+                           const float *vcache, int pos, int C, int NH) {
+    int hs = C / NH;
+    int L = pos + 1;
+    float scale = 1.0f / sqrtf((float)hs);
+    #pragma omp parallel for schedule(static) if ((long)L * C > 32768)
+    for (int h = 0; h < NH; h++) {
+        const float *qh = q + h * hs;
+        float *a = att + (long)h * L;
+        float mx = -FLT_MAX;
+        for (int t = 0; t < L; t++) {
+            const float *k = kcache + (long)t * C + h * hs;
+            float s = 0.0f;
+            #pragma omp simd reduction(+:s)
+            for (int i = 0; i < hs; i++) s += qh[i] * k[i];
+            s *= scale;
+            a[t] = s;
+            mx = fmaxf(mx, s);
+        }
+        float sum = 0.0f;
+        #pragma omp simd reduction(+:sum)
+        for (int t = 0; t < L; t++) { float e = jgpt_expf(a[t] - mx); a[t] = e; sum += e; }
+        float inv = 1.0f / sum;
+        float *o = out + h * hs;
+        for (int i = 0; i < hs; i++) o[i] = 0.0f;
+        for (int t = 0; t < L; t++) {
+            float w = a[t] * inv;
+            a[t] = w;
+            const float *v = vcache + (long)t * C + h * hs;
+            #pragma omp simd
+            for (int i = 0; i < hs; i++) o[i] += w * v[i];
+        }
+    }
+}
