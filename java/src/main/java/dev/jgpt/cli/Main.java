@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 InfoCommand.class,
                 BenchCommand.class,
+                GenerateCommand.class,
+                ChatCommand.class,
         })
 public final class Main implements Runnable {
 
