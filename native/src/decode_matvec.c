@@ -1,0 +1,213 @@
+/* Matrix-vector products for Llama decoding, one per weight dtype, and the load-time conversions.
+ *
+ * Decoding one token reads every weight once and does 2 flops per weight: it is bound by memory
+ * bandwidth, so the only ways to go faster are fewer bytes per weight (bf16: 2, q8: 1 + 4/group)
+ * and keeping the loads streaming. Each kernel computes rows [r0, r1) of out = W x so that threads
+ * can split the rows between them without synchronising. The AVX-512 paths are chosen at run time
+ * (the library's baseline is x86-64-v3); the portable loops below them are what gcc vectorises for
+ * AVX2 and are also the definition of the arithmetic.
+ *
+ * q8 (like llama2.c's runq.c and ggml's Q8_0): each row is cut into groups of G consecutive
+ * weights; a group stores int8 values q and one float scale s = max|w| / 127, w ~ q * s. Unlike
+ * runq.c the activation x stays float32 (no quantisation of x), which costs nothing here because
+ * the kernel is memory-bound, and keeps q8 closer to f32.
+ */
+#include "jgpt.h"
+#include "decode_internal.h"
+#include <immintrin.h>
+#include <omp.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- portable definitions --------------------------------------------------------------------- */
+
+static void mv_f32_portable(float *out, const float *w, const float *x, int r0, int r1, int n) {
+    for (int r = r0; r < r1; r++) {
+        const float *row = w + (long)r * n;
+        float s = 0.0f;
+        #pragma omp simd reduction(+:s)
+        for (int i = 0; i < n; i++) s += row[i] * x[i];
+        out[r] = s;
+    }
+}
+
+static inline float bf16_to_f32(uint16_t h) {
+    union { uint32_t u; float f; } v;
+    v.u = (uint32_t)h << 16;
+    return v.f;
+}
+
+static void mv_bf16_portable(float *out, const uint16_t *w, const float *x, int r0, int r1, int n) {
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *row = w + (long)r * n;
+        float s = 0.0f;
+        #pragma omp simd reduction(+:s)
+        for (int i = 0; i < n; i++) s += bf16_to_f32(row[i]) * x[i];
+        out[r] = s;
+    }
+}
+
+static void mv_q8_portable(float *out, const int8_t *w, const float *scales, const float *x, int r0, int r1,
+                           int n, int G) {
+    int groups = n / G;
+    for (int r = r0; r < r1; r++) {
+        const int8_t *row = w + (long)r * n;
+        const float *sc = scales + (long)r * groups;
+        float s = 0.0f;
+        for (int g = 0; g < groups; g++) {
+            float gs = 0.0f;
+            #pragma omp simd reduction(+:gs)
+            for (int i = 0; i < G; i++) gs += (float)row[g * G + i] * x[g * G + i];
+            s += gs * sc[g];
+        }
+        out[r] = s;
+    }
+}
+
+/* ---- AVX-512 ---------------------------------------------------------------------------------- */
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+AVX512 static void mv_f32_avx512(float *out, const float *w, const float *x, int r0, int r1, int n) {
+    int n32 = n & ~31, n16 = n & ~15;
+    for (int r = r0; r < r1; r++) {
+        const float *row = w + (long)r * n;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int i = 0;
+        for (; i < n32; i += 32) {
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(x + i), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+        }
+        for (; i < n16; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(x + i), a0);
+        float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        for (; i < n; i++) s += row[i] * x[i];
+        out[r] = s;
+    }
+}
+
+AVX512 static inline __m512 bf16x16(const uint16_t *p) {
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+AVX512 static void mv_bf16_avx512(float *out, const uint16_t *w, const float *x, int r0, int r1, int n) {
+    int n32 = n & ~31, n16 = n & ~15;
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *row = w + (long)r * n;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int i = 0;
+        for (; i < n32; i += 32) {
+            a0 = _mm512_fmadd_ps(bf16x16(row + i), _mm512_loadu_ps(x + i), a0);
+            a1 = _mm512_fmadd_ps(bf16x16(row + i + 16), _mm512_loadu_ps(x + i + 16), a1);
+        }
+        for (; i < n16; i += 16) a0 = _mm512_fmadd_ps(bf16x16(row + i), _mm512_loadu_ps(x + i), a0);
+        float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+        for (; i < n; i++) s += bf16_to_f32(row[i]) * x[i];
+        out[r] = s;
+    }
+}
+
+AVX512 static inline __m512 q8x16(const int8_t *p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+
+/* G a multiple of 16 (checked by the caller): two rows at a time share the loads of x */
+AVX512 static void mv_q8_avx512(float *out, const int8_t *w, const float *scales, const float *x, int r0, int r1,
+                                int n, int G) {
+    int groups = n / G;
+    int r = r0;
+    for (; r + 1 < r1; r += 2) {
+        const int8_t *ra = w + (long)r * n, *rb = ra + n;
+        const float *sa = scales + (long)r * groups, *sb = sa + groups;
+        __m512 acc_a = _mm512_setzero_ps(), acc_b = _mm512_setzero_ps();
+        for (int g = 0; g < groups; g++) {
+            __m512 ga = _mm512_setzero_ps(), gb = _mm512_setzero_ps();
+            for (int i = g * G; i < (g + 1) * G; i += 16) {
+                __m512 xv = _mm512_loadu_ps(x + i);
+                ga = _mm512_fmadd_ps(q8x16(ra + i), xv, ga);
+                gb = _mm512_fmadd_ps(q8x16(rb + i), xv, gb);
+            }
+            acc_a = _mm512_fmadd_ps(ga, _mm512_set1_ps(sa[g]), acc_a);
+            acc_b = _mm512_fmadd_ps(gb, _mm512_set1_ps(sb[g]), acc_b);
+        }
+        out[r] = _mm512_reduce_add_ps(acc_a);
+        out[r + 1] = _mm512_reduce_add_ps(acc_b);
+    }
+    for (; r < r1; r++) {
+        const int8_t *ra = w + (long)r * n;
+        const float *sa = scales + (long)r * groups;
+        __m512 acc = _mm512_setzero_ps();
+        for (int g = 0; g < groups; g++) {
+            __m512 ga = _mm512_setzero_ps();
+            for (int i = g * G; i < (g + 1) * G; i += 16) ga = _mm512_fmadd_ps(q8x16(ra + i), _mm512_loadu_ps(x + i), ga);
+            acc = _mm512_fmadd_ps(ga, _mm512_set1_ps(sa[g]), acc);
+        }
+        out[r] = _mm512_reduce_add_ps(acc);
+    }
+}
+
+/* ---- dispatch --------------------------------------------------------------------------------- */
+
+static int use_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    }
+    return cached;
+}
+
+void jgpt_decode_matvec_rows(const jgpt_qmat *m, float *out, const float *x, int r0, int r1, int n) {
+    if (r0 >= r1) return;
+    int fast = use_avx512();
+    switch (m->dtype) {
+    case JGPT_DECODE_BF16:
+        if (fast) mv_bf16_avx512(out, (const uint16_t *)m->data, x, r0, r1, n);
+        else mv_bf16_portable(out, (const uint16_t *)m->data, x, r0, r1, n);
+        break;
+    case JGPT_DECODE_Q8:
+        if (fast && m->group % 16 == 0) mv_q8_avx512(out, (const int8_t *)m->data, m->scales, x, r0, r1, n, m->group);
+        else mv_q8_portable(out, (const int8_t *)m->data, m->scales, x, r0, r1, n, m->group);
+        break;
+    default:
+        if (fast) mv_f32_avx512(out, (const float *)m->data, x, r0, r1, n);
+        else mv_f32_portable(out, (const float *)m->data, x, r0, r1, n);
+    }
+}
+
+/* ---- public entry points ---------------------------------------------------------------------- */
+
+void jgpt_matvec(float *out, const void *w, const float *scales, const float *x, int rows, int cols, int dtype,
+                 int group_size) {
+    jgpt_qmat m = { w, scales, dtype, group_size };
+    #pragma omp parallel
+    {
+        int nt = omp_get_num_threads(), id = omp_get_thread_num();
+        int r0 = (int)((long)rows * id / nt), r1 = (int)((long)rows * (id + 1) / nt);
+        jgpt_decode_matvec_rows(&m, out, x, r0, r1, cols);
+    }
+}
+
+void jgpt_convert_bf16(uint16_t *out, const float *in, long n) {
+    #pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) {
+        union { float f; uint32_t u; } v = { in[i] };
+        uint32_t rounding = 0x7FFFu + ((v.u >> 16) & 1u); /* round to nearest, ties to even */
+        out[i] = (uint16_t)((v.u + rounding) >> 16);
+    }
+}
+
+void jgpt_convert_q8(int8_t *out, float *scales, const float *in, long n, int group_size) {
+    long groups = n / group_size;
+    #pragma omp parallel for schedule(static)
+    for (long g = 0; g < groups; g++) {
+        const float *p = in + g * group_size;
+        float amax = 0.0f;
+        for (int i = 0; i < group_size; i++) amax = fmaxf(amax, fabsf(p[i]));
+        float scale = amax / 127.0f;
+        float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+        for (int i = 0; i < group_size; i++) out[g * group_size + i] = (int8_t)roundf(p[i] * inv);
+        scales[g] = scale;
+    }
+}
