@@ -1,0 +1,26 @@
+package dev.jgpt.llama;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+
+/** Opening a Llama-family model file for inference. */
+public final class LlamaModels {
+    private LlamaModels() {}
+
+    /** Maps a llama2.c checkpoint and builds the fast inference on it; closing it unmaps the file. */
+    public static LlamaInference openLlama2c(Path file, DecodeDType dtype, int groupSize, int threads) {
+        Arena mapped = Arena.ofShared();
+        try {
+            LlamaWeights w = Llama2cCheckpoint.open(file, mapped);
+            return new LlamaInference(w, dtype, groupSize, threads, mapped);
+        } catch (RuntimeException e) {
+            mapped.close();
+            throw e;
+        }
+    }
+
+    /** Whether a path looks like a llama2.c checkpoint rather than a jgpt run directory. */
+    public static boolean isLlama2cFile(Path p) {
+        return p.getFileName() != null && p.getFileName().toString().endsWith(".bin") && java.nio.file.Files.isRegularFile(p);
+    }
+}
