@@ -12,7 +12,7 @@ public enum DecodeDType {
     /** int8 with one float scale per group of 32 or 64 weights (like llama2.c's runq / Q8_0). */
     Q8(Jgpt.JGPT_DECODE_Q8);
 
-    final int code;
+    public final int code;
 
     DecodeDType(int code) {
         this.code = code;
