@@ -185,8 +185,10 @@ public final class Llama2cTokenizer implements Tokenizer {
     @Override
     public OptionalInt specialTokenId(String token) {
         return switch (token) {
-            case "<s>" -> OptionalInt.of(BOS);
-            case "</s>", "<|endoftext|>" -> OptionalInt.of(EOS);
+            // generation starts from and stops at "<|endoftext|>": for llama2.c that is BOS, which
+            // delimits stories (run.c starts from BOS and stops when the model emits it)
+            case "<s>", "<|endoftext|>" -> OptionalInt.of(BOS);
+            case "</s>", "<|end|>" -> OptionalInt.of(EOS);
             case "<unk>" -> OptionalInt.of(UNK);
             default -> OptionalInt.empty();
         };
