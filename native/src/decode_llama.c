@@ -93,8 +93,10 @@ static jgpt_qmat layer_mat(const jgpt_qmat *m, int l, long rows, long cols) {
 
 static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
     float ss = 0.0f;
+    #pragma omp simd reduction(+:ss)
     for (int i = 0; i < n; i++) ss += x[i] * x[i];
     ss = 1.0f / sqrtf(ss / n + eps);
+    #pragma omp simd
     for (int i = 0; i < n; i++) out[i] = w[i] * (ss * x[i]);
 }
 
@@ -127,6 +129,7 @@ static void attend(float *out, float *att, const float *q, const float *kc, cons
     for (int t = 0; t <= pos; t++) {
         const float *k = kc + (long)t * kv_dim;
         float s = 0.0f;
+        #pragma omp simd reduction(+:s)
         for (int i = 0; i < hs; i++) s += q[i] * k[i];
         s *= scale;
         att[t] = s;
@@ -142,6 +145,7 @@ static void attend(float *out, float *att, const float *q, const float *kc, cons
     for (int t = 0; t <= pos; t++) {
         const float *v = vc + (long)t * kv_dim;
         float a = att[t] * inv;
+        #pragma omp simd
         for (int i = 0; i < hs; i++) out[i] += a * v[i];
     }
 }

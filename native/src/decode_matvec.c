@@ -68,44 +68,60 @@ static void mv_q8_portable(float *out, const int8_t *w, const float *scales, con
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
-AVX512 static void mv_f32_avx512(float *out, const float *w, const float *x, int r0, int r1, int n) {
-    int n32 = n & ~31, n16 = n & ~15;
-    for (int r = r0; r < r1; r++) {
-        const float *row = w + (long)r * n;
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        int i = 0;
-        for (; i < n32; i += 32) {
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(x + i), a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i + 16), _mm512_loadu_ps(x + i + 16), a1);
-        }
-        for (; i < n16; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(row + i), _mm512_loadu_ps(x + i), a0);
-        float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-        for (; i < n; i++) s += row[i] * x[i];
-        out[r] = s;
+/* Four rows at a time: each load of x feeds four independent FMA chains (latency hidden, x read
+ * from L1 once per four rows), and four weight streams are in flight for the prefetcher. */
+#define ROWS4(LOAD, T)                                                                                     \
+    int r = r0;                                                                                            \
+    for (; r + 3 < r1; r += 4) {                                                                           \
+        const T *w0 = w + (long)r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;                           \
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),              \
+               a3 = _mm512_setzero_ps();                                                                   \
+        int i = 0;                                                                                         \
+        for (; i < n16; i += 16) {                                                                         \
+            __m512 xv = _mm512_loadu_ps(x + i);                                                            \
+            a0 = _mm512_fmadd_ps(LOAD(w0 + i), xv, a0);                                                    \
+            a1 = _mm512_fmadd_ps(LOAD(w1 + i), xv, a1);                                                    \
+            a2 = _mm512_fmadd_ps(LOAD(w2 + i), xv, a2);                                                    \
+            a3 = _mm512_fmadd_ps(LOAD(w3 + i), xv, a3);                                                    \
+        }                                                                                                  \
+        float s0 = _mm512_reduce_add_ps(a0), s1 = _mm512_reduce_add_ps(a1), s2 = _mm512_reduce_add_ps(a2), \
+              s3 = _mm512_reduce_add_ps(a3);                                                               \
+        for (; i < n; i++) {                                                                               \
+            s0 += SCALAR(w0[i]) * x[i];                                                                    \
+            s1 += SCALAR(w1[i]) * x[i];                                                                    \
+            s2 += SCALAR(w2[i]) * x[i];                                                                    \
+            s3 += SCALAR(w3[i]) * x[i];                                                                    \
+        }                                                                                                  \
+        out[r] = s0; out[r + 1] = s1; out[r + 2] = s2; out[r + 3] = s3;                                    \
+    }                                                                                                      \
+    for (; r < r1; r++) {                                                                                  \
+        const T *w0 = w + (long)r * n;                                                                     \
+        __m512 a0 = _mm512_setzero_ps();                                                                   \
+        int i = 0;                                                                                         \
+        for (; i < n16; i += 16) a0 = _mm512_fmadd_ps(LOAD(w0 + i), _mm512_loadu_ps(x + i), a0);           \
+        float s0 = _mm512_reduce_add_ps(a0);                                                               \
+        for (; i < n; i++) s0 += SCALAR(w0[i]) * x[i];                                                     \
+        out[r] = s0;                                                                                       \
     }
+
+#define SCALAR(v) (v)
+AVX512 static void mv_f32_avx512(float *out, const float *w, const float *x, int r0, int r1, int n) {
+    int n16 = n & ~15;
+    ROWS4(_mm512_loadu_ps, float)
 }
+#undef SCALAR
 
 AVX512 static inline __m512 bf16x16(const uint16_t *p) {
     __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
 
+#define SCALAR(v) bf16_to_f32(v)
 AVX512 static void mv_bf16_avx512(float *out, const uint16_t *w, const float *x, int r0, int r1, int n) {
-    int n32 = n & ~31, n16 = n & ~15;
-    for (int r = r0; r < r1; r++) {
-        const uint16_t *row = w + (long)r * n;
-        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-        int i = 0;
-        for (; i < n32; i += 32) {
-            a0 = _mm512_fmadd_ps(bf16x16(row + i), _mm512_loadu_ps(x + i), a0);
-            a1 = _mm512_fmadd_ps(bf16x16(row + i + 16), _mm512_loadu_ps(x + i + 16), a1);
-        }
-        for (; i < n16; i += 16) a0 = _mm512_fmadd_ps(bf16x16(row + i), _mm512_loadu_ps(x + i), a0);
-        float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-        for (; i < n; i++) s += bf16_to_f32(row[i]) * x[i];
-        out[r] = s;
-    }
+    int n16 = n & ~15;
+    ROWS4(bf16x16, uint16_t)
 }
+#undef SCALAR
 
 AVX512 static inline __m512 q8x16(const int8_t *p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));

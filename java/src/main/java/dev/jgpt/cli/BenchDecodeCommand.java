@@ -72,10 +72,14 @@ public final class BenchDecodeCommand implements Runnable {
             System.err.printf("jgpt: decode %s (%,d params, dim %d, %d layers) %s on %d threads: %d tokens x %d runs%n",
                     file.getFileName(), c.parameterCount(), c.dim(), c.layers(), dt, nThreads, n, runs);
             decodeRun(lm, Math.min(n, 16)); // warm-up: page in the mapped weights, wake the threads
-            double[] tps = new double[runs];
+            double[] tps = new double[runs], cpuTps = new double[runs];
+            var mx = java.lang.management.ManagementFactory.getThreadMXBean();
             for (int r = 0; r < runs; r++) {
+                long cpu0 = mx.getCurrentThreadCpuTime();
                 double s = decodeRun(lm, n);
+                double cpu = (mx.getCurrentThreadCpuTime() - cpu0) / 1e9;
                 tps[r] = n / s;
+                cpuTps[r] = n / cpu;
                 System.err.printf("jgpt:   run %d: %.1f tok/s%n", r + 1, tps[r]);
             }
             double median = BenchSupport.median(tps);
@@ -98,6 +102,11 @@ public final class BenchDecodeCommand implements Runnable {
             out.put("runs", runs);
             out.put("tokensPerSecond", BenchSupport.round(median, 1));
             out.put("tokensPerSecondRuns", java.util.Arrays.stream(tps).map(x -> BenchSupport.round(x, 1)).boxed().toList());
+            if (nThreads == 1) {
+                // on a shared machine: tokens per second of this thread's own CPU time (the decode runs
+                // on the calling thread when single-threaded), much less disturbed by other processes
+                out.put("tokensPerCpuSecond", BenchSupport.round(BenchSupport.median(cpuTps), 1));
+            }
             // weights read per token: every matrix incl. the classifier; of the embedding only one row
             double bytes = dt.bytesPerWeight(groupSize)
                     * (c.parameterCount() - (c.sharedClassifier() ? 0 : (long) c.vocabSize() * c.dim()));
@@ -151,14 +160,19 @@ public final class BenchDecodeCommand implements Runnable {
         return (System.nanoTime() - a) / 1e9;
     }
 
+    /** Reused by argmax: the logits are copied out in one bulk copy, then scanned as an array. */
+    private static float[] scratch = new float[0];
+
     private static int argmax(Tensor logits) {
-        var seg = logits.data();
-        int V = (int) logits.numel(), best = 0;
-        float bv = seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0);
+        int V = (int) logits.numel();
+        if (scratch.length != V) scratch = new float[V];
+        java.lang.foreign.MemorySegment.copy(logits.data(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, scratch, 0, V);
+        float[] a = scratch;
+        int best = 0;
+        float bv = a[0];
         for (int i = 1; i < V; i++) {
-            float v = seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
-            if (v > bv) {
-                bv = v;
+            if (a[i] > bv) {
+                bv = a[i];
                 best = i;
             }
         }
