@@ -72,6 +72,7 @@ public final class BenchDecodeCommand implements Runnable {
             System.err.printf("jgpt: decode %s (%,d params, dim %d, %d layers) %s on %d threads: %d tokens x %d runs%n",
                     file.getFileName(), c.parameterCount(), c.dim(), c.layers(), dt, nThreads, n, runs);
             decodeRun(lm, Math.min(n, 16)); // warm-up: page in the mapped weights, wake the threads
+            int[] first = firstTokens.clone(); // greedy tokens from BOS: compare with bench/c/llama_baseline --print
             double[] tps = new double[runs], cpuTps = new double[runs];
             var mx = java.lang.management.ManagementFactory.getThreadMXBean();
             for (int r = 0; r < runs; r++) {
@@ -112,6 +113,7 @@ public final class BenchDecodeCommand implements Runnable {
                     * (c.parameterCount() - (c.sharedClassifier() ? 0 : (long) c.vocabSize() * c.dim()));
             out.put("weightGBPerSecond", BenchSupport.round(bytes * median / 1e9, 2));
             out.put("loadMs", BenchSupport.round(loadMs, 1));
+            out.put("firstGreedyTokens", java.util.Arrays.stream(first).limit(Math.min(n, 16)).boxed().toList());
             int p = Math.min(promptTokens, c.seqLen());
             if (p > 0) {
                 int[] prompt = new int[p];
@@ -151,12 +153,17 @@ public final class BenchDecodeCommand implements Runnable {
         }
     }
 
+    private static final int[] firstTokens = new int[16];
+
     /** Greedy decoding of n tokens from BOS (token 1); returns seconds. */
     private static double decodeRun(CausalLm lm, int n) {
         lm.reset();
         long a = System.nanoTime();
         int token = 1;
-        for (int i = 0; i < n; i++) token = argmax(lm.step(token));
+        for (int i = 0; i < n; i++) {
+            token = argmax(lm.step(token));
+            if (i < firstTokens.length) firstTokens[i] = token;
+        }
         return (System.nanoTime() - a) / 1e9;
     }
 
