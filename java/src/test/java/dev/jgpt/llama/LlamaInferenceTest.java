@@ -90,6 +90,25 @@ class LlamaInferenceTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void decodingAllocatesNothingPerToken() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long tid = Thread.currentThread().threadId();
+        try (Arena a = Arena.ofShared()) {
+            LlamaWeights w = RandomLlama.create(shape(2, false), 5, a);
+            for (DecodeDType dt : DecodeDType.values()) {
+                try (LlamaInference f = new LlamaInference(w, dt, 32, 2, null)) {
+                    f.prefill(new int[] {1, 2, 3});
+                    for (int i = 0; i < 5; i++) f.step(i); // warm up
+                    long before = mx.getThreadAllocatedBytes(tid);
+                    for (int i = 0; i < 30; i++) f.step(i);
+                    long bytes = mx.getThreadAllocatedBytes(tid) - before;
+                    assertThat(bytes / 30).as(dt + ": heap bytes per token").isLessThan(64);
+                }
+            }
+        }
+    }
+
     /** Feeds the prompt one token at a time through step(). */
     record StepOnly(CausalLm lm) implements CausalLm {
         public int vocabSize() { return lm.vocabSize(); }
