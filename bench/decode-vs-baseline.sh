@@ -20,6 +20,9 @@ for r in $(seq "$rounds"); do
   for t in $threads; do
     b=$(OMP_NUM_THREADS=$t "$bin" "$model" "$tokens")
     echo "baseline t=$t $(echo "$b" | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/')" | tee -a "$out" >&2
+    if [ "$t" != 1 ]; then  # libgomp's workers sleep instead of spinning, as jgpt's loader sets for OpenMP
+      echo "baseline-passive t=$t $(OMP_WAIT_POLICY=passive OMP_NUM_THREADS=$t "$bin" "$model" "$tokens" | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/')" | tee -a "$out" >&2
+    fi
     if [ "$t" = 1 ]; then echo "baseline cpu1 $(echo "$b" | sed 's/.*"tokensPerCpuSecond":\([0-9.]*\).*/\1/')" | tee -a "$out" >&2; fi
     for d in $dtypes; do
       j=$("$root/jgpt" bench decode --model "$model" --dtype "$d" --threads "$t" --tokens "$tokens" --runs 1 \

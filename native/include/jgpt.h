@@ -143,7 +143,7 @@ JGPT_API long jgpt_llama_decode_scratch_floats(const int64_t *plan);
 JGPT_API long jgpt_llama_prefill_scratch_floats(const int64_t *plan, int chunk);
 
 /* One token at position pos: writes its k and v into the caches and the next-token logits (vocab
- * floats). One OpenMP region of plan[THREADS] threads with spin barriers between phases. */
+ * floats). One OpenMP region of plan[THREADS] threads with barriers (spin, then futex) between phases. */
 JGPT_API void jgpt_llama_decode(float *logits, const int64_t *plan, float *scratch, int token, int pos);
 
 /* T prompt tokens at positions pos..pos+T-1 (T <= the chunk the scratch was sized for) with float32

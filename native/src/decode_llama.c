@@ -5,9 +5,9 @@
  *
  * Decode runs in ONE OpenMP parallel region per token. Every matrix is split by rows between the
  * threads; the small vector work (RMSNorm of dim floats) is done redundantly by every thread into its
- * own buffer, so threads meet only where a result of all of them is needed: 4 spin barriers per
+ * own buffer, so threads meet only where a result of all of them is needed: 4 barriers per
  * layer (after q/k/v, after attention, after wo + residual, after w1/w3 + SwiGLU, and w2 + residual
- * meets the next layer's barrier). RoPE is applied by the thread that produced the rows, and the
+ * meets the next layer's barrier); a barrier spins briefly, then sleeps on a futex. RoPE is applied by the thread that produced the rows, and the
  * residual adds are done by the thread that produced the row. The arithmetic follows llama2.c's
  * run.c (same RoPE frequencies and pairing, RMSNorm with eps inside the sqrt, softmax with max
  * subtraction), which is what the plain-Java reference decode in the tests also does.
@@ -17,7 +17,10 @@
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
-#include <sched.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -152,25 +155,46 @@ static void attend(float *out, float *att, const float *q, const float *kc, cons
 
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
 
-/* ---- a spin barrier: the threads of one token meet here without sleeping ------------------------ */
+/* ---- a barrier: spin briefly, then sleep on a futex ---------------------------------------------
+ * On an idle machine the threads of one token arrive within microseconds of each other, so a short
+ * spin is all it costs. On a busy one the other thread may be descheduled for milliseconds; spinning
+ * (or sched_yield) would then burn the very core it needs, so after the spin the waiter sleeps in the
+ * kernel and the last thread to arrive wakes it. */
+
+#define BARRIER_SPINS 100
 
 typedef struct {
     _Alignas(64) atomic_int count;
     _Alignas(64) atomic_int sense;
+    atomic_int sleepers;
 } barrier_t;
+
+static void futex_wait(atomic_int *addr, int expected) {
+    syscall(SYS_futex, (int *)addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void futex_wake_all(atomic_int *addr) {
+    syscall(SYS_futex, (int *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
 
 static void barrier_wait(barrier_t *b, int *local_sense, int n) {
     if (n == 1) return;
     int s = !*local_sense;
     *local_sense = s;
-    if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == n - 1) {
+    if (atomic_fetch_add(&b->count, 1) == n - 1) {
         atomic_store_explicit(&b->count, 0, memory_order_relaxed);
-        atomic_store_explicit(&b->sense, s, memory_order_release);
-    } else {
-        /* spin briefly, then yield: on an oversubscribed machine the other thread may be descheduled */
-        for (int spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != s; spins++) {
-            if (spins < 4000) _mm_pause();
-            else sched_yield();
+        atomic_store(&b->sense, s);                        /* seq_cst: ordered before the load below */
+        if (atomic_load(&b->sleepers) > 0) futex_wake_all(&b->sense);
+        return;
+    }
+    for (int spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != s; spins++) {
+        if (spins < BARRIER_SPINS) {
+            _mm_pause();
+        } else {
+            /* either the releaser sees this increment and wakes us, or we see its new sense */
+            atomic_fetch_add(&b->sleepers, 1);
+            if (atomic_load(&b->sense) != s) futex_wait(&b->sense, !s);
+            atomic_fetch_sub(&b->sleepers, 1);
         }
     }
 }
@@ -214,6 +238,7 @@ void jgpt_llama_decode(float *logits, const int64_t *plan, float *scratch, int t
     barrier_t bar;
     atomic_init(&bar.count, 0);
     atomic_init(&bar.sense, 0);
+    atomic_init(&bar.sleepers, 0);
 
     #pragma omp parallel num_threads(nt)
     {
