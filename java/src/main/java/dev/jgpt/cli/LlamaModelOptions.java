@@ -4,6 +4,7 @@ import dev.jgpt.JgptException;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
 import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.llama.HfLlamaImport;
 import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaModels;
@@ -14,8 +15,9 @@ import picocli.CommandLine.Option;
 /**
  * The options of {@code generate} and {@code chat} for Llama-family checkpoints: {@code --model
  * stories15M.bin --tokenizer tokenizer.bin --dtype q8}. A {@code --model} that is a {@code .bin}
- * file (or any model given with {@code --tokenizer}) is read as a llama2.c checkpoint; anything else
- * goes to the command's usual loader.
+ * file (or any model given with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory
+ * with a {@code config.json} as a Hugging Face LlamaForCausalLM; anything else goes to the
+ * command's usual loader.
  */
 public final class LlamaModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE",
@@ -32,10 +34,32 @@ public final class LlamaModelOptions {
     @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores).")
     Integer threads;
 
+    @Option(names = "--max-context", paramLabel = "N",
+            description = "Cap a Hugging Face model's context (and KV cache) at N tokens (default: its max_position_embeddings).")
+    Integer maxContext;
+
     /** The loader for {@code model}: the llama2.c one when it applies, else {@code fallback}. */
     ModelLoader loaderFor(Path model, ModelLoader fallback) {
+        if (model != null && HfLlamaImport.isHfLlamaDir(model)) return this::loadHuggingFace;
         if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) return fallback;
         return this::loadLlama2c;
+    }
+
+    /** A Hugging Face LlamaForCausalLM directory; tokenizer: --tokenizer (tokenizer.bin or .json) or the directory's tokenizer.json. */
+    private LoadedModel loadHuggingFace(Path dir) {
+        DecodeDType dt = DecodeDType.parse(dtype);
+        Path tok = tokenizer != null ? tokenizer : dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file (give one with --tokenizer FILE)");
+        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        LlamaInference lm = LlamaModels.openHuggingFace(dir, dt, groupSize, n, maxContext == null ? 0 : maxContext);
+        try {
+            Llama2cTokenizer t = tok.getFileName().toString().endsWith(".json")
+                    ? Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()) : Llama2cTokenizer.read(tok, lm.vocabSize());
+            return new LoadedModel(dir.getFileName() + " (" + dt + ")", lm, t);
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
     }
 
     private LoadedModel loadLlama2c(Path model) {

@@ -79,6 +79,50 @@ public final class Llama2cTokenizer implements Tokenizer {
         return new Llama2cTokenizer(pieces, scores);
     }
 
+    /**
+     * Converts a Hugging Face {@code tokenizer.json} of a Llama (sentencepiece BPE with byte
+     * fallback: model.type BPE, "\u2581" for spaces, {@code <0xXX>} byte pieces) into this
+     * tokenizer, as llama2.c's tokenizer export does from the sentencepiece model: pieces with
+     * U+2581 turned into spaces, and as scores the negated rank of the merge that creates each piece
+     * (sentencepiece's BPE scores are in merge order), 0 for pieces no merge creates.
+     */
+    public static Llama2cTokenizer fromHuggingFace(Path file, int vocabSize) {
+        tools.jackson.databind.JsonNode root;
+        try {
+            root = tools.jackson.databind.json.JsonMapper.builder().build().readTree(Files.readString(file));
+        } catch (IOException | RuntimeException e) {
+            throw new JgptException("tokenizer " + file + ": " + e.getMessage());
+        }
+        tools.jackson.databind.JsonNode model = root.path("model");
+        if (!"BPE".equals(model.path("type").asString(""))) {
+            throw new JgptException("tokenizer " + file + ": model.type is not BPE (a sentencepiece-BPE Llama tokenizer is needed)");
+        }
+        byte[][] pieces = new byte[vocabSize][];
+        float[] scores = new float[vocabSize];
+        Map<String, Integer> byText = new HashMap<>();
+        for (var e : model.path("vocab").properties()) {
+            int id = e.getValue().asInt();
+            if (id < 0 || id >= vocabSize) continue;
+            pieces[id] = e.getKey().replace('\u2581', ' ').getBytes(StandardCharsets.UTF_8);
+            byText.put(e.getKey(), id);
+        }
+        for (var t : root.path("added_tokens")) {
+            int id = t.path("id").asInt(-1);
+            if (id >= 0 && id < vocabSize && pieces[id] == null) pieces[id] = t.path("content").asString().getBytes(StandardCharsets.UTF_8);
+        }
+        int rank = 0;
+        for (var m : model.path("merges")) {
+            String merged = m.isArray() ? m.get(0).asString() + m.get(1).asString() : m.asString().replaceFirst(" ", "");
+            Integer id = byText.get(merged);
+            if (id != null && scores[id] == 0) scores[id] = -(++rank);
+            else rank++;
+        }
+        for (int i = 0; i < vocabSize; i++) {
+            if (pieces[i] == null) throw new JgptException("tokenizer " + file + ": no token with id " + i + " (model vocabulary " + vocabSize + ")");
+        }
+        return new Llama2cTokenizer(pieces, scores);
+    }
+
     /** Writes {@code tokenizer.bin} (for tests and export). */
     public void write(Path file) {
         int max = 0, total = 4;

@@ -19,6 +19,17 @@ public final class LlamaModels {
         }
     }
 
+    /** Imports a Hugging Face LlamaForCausalLM directory (weights copied to float32 off-heap, context capped at maxSeq if > 0). */
+    public static LlamaInference openHuggingFace(Path dir, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
+        Arena weights = Arena.ofShared();
+        try {
+            return new LlamaInference(HfLlamaImport.load(dir, weights, maxSeq), dtype, groupSize, threads, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
     /** Whether a path looks like a llama2.c checkpoint rather than a jgpt run directory. */
     public static boolean isLlama2cFile(Path p) {
         return p.getFileName() != null && p.getFileName().toString().endsWith(".bin") && java.nio.file.Files.isRegularFile(p);

@@ -57,14 +57,28 @@ class GenerateLlamaTest {
                 logits = ref.step(next).toFloatArray();
             }
         }
-        for (String dtype : new String[] {"f32"}) {
+        // the same weights as a Hugging Face LlamaForCausalLM directory
+        Path hf = dir.resolve("hf");
+        try (Arena a = Arena.ofShared()) {
+            java.nio.file.Files.createDirectory(hf);
+            dev.jgpt.llama.HfLlamaImportTest.writeHf(hf, Llama2cCheckpoint.open(model, a), "F32");
+            java.nio.file.Files.writeString(hf.resolve("config.json"), "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,"
+                    + "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
+                    + "\"vocab_size\":" + V + ",\"max_position_embeddings\":64,\"rms_norm_eps\":1e-5,\"tie_word_embeddings\":false}");
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new AssertionError(e);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        for (String[] src : new String[][] {{model.toString(), "f32"}, {hf.toString(), "f32"}}) {
+            String dtype = src[1];
             StringWriter out = new StringWriter(), err = new StringWriter();
             ModelLoader none = p -> { throw new AssertionError("the run-directory loader must not be used"); };
             CommandLine cli = new CommandLine(new GenerateCommand(none));
             cli.setExecutionExceptionHandler(new UserErrorHandler());
             cli.setOut(new PrintWriter(out, true));
             cli.setErr(new PrintWriter(err, true));
-            int code = cli.execute("--model", model.toString(), "--tokenizer", tokFile.toString(), "--dtype", dtype,
+            int code = cli.execute("--model", src[0], "--tokenizer", tokFile.toString(), "--dtype", dtype,
                     "--prompt", "hi there", "--temperature", "0", "--max-tokens", "20", "--threads", "2");
             assertThat(code).as(err.toString()).isZero();
             // random weights emit stray bytes that are not UTF-8: compare the ASCII characters, in order

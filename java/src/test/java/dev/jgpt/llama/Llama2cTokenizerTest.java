@@ -103,6 +103,23 @@ class Llama2cTokenizerTest {
     }
 
     @Test
+    void convertsAHuggingFaceLlamaTokenizerJson() throws Exception {
+        StringBuilder vocab = new StringBuilder("\"<unk>\":0,\"<s>\":1,\"</s>\":2");
+        for (int b = 0; b < 256; b++) vocab.append(String.format(",\"<0x%02X>\":%d", b, 3 + b));
+        String[] rest = {"\u2581", "h", "e", "l", "o", "ll", "he", "\u2581he", "llo", "\u2581h"};
+        for (int i = 0; i < rest.length; i++) vocab.append(",\"").append(rest[i]).append("\":").append(259 + i);
+        String json = "{\"added_tokens\":[],\"model\":{\"type\":\"BPE\",\"byte_fallback\":true,\"vocab\":{" + vocab
+                + "},\"merges\":[\"l l\",\"h e\",\"\u2581 he\",\"ll o\",\"\u2581 h\"]}}";
+        Path f = dir.resolve("tokenizer.json");
+        Files.writeString(f, json);
+        Llama2cTokenizer t = Llama2cTokenizer.fromHuggingFace(f, 259 + rest.length);
+        // ll (rank 1) -> he (2) -> " he" (3) -> llo (4), as sentencepiece's BPE would
+        assertThat(t.encode("hello", true, false)).containsExactly(1, 259 + 7, 259 + 8);
+        assertThat(t.decode(t.encode("hello héllo!"))).isEqualTo("hello héllo!");
+        assertThat(t.score(259 + 5)).isEqualTo(-1f);
+    }
+
+    @Test
     void readsWhatItWrites() throws Exception {
         Path f = dir.resolve("tokenizer.bin");
         tokenizer().write(f);
