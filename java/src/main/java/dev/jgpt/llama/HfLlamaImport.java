@@ -45,6 +45,12 @@ public final class HfLlamaImport {
         if (archs.isArray() && !archs.isEmpty() && !archs.get(0).asString().equals("LlamaForCausalLM")) {
             throw new JgptException("config " + f + ": architecture " + archs.get(0).asString() + " is not LlamaForCausalLM");
         }
+        if (n.has("rope_scaling") && !n.get("rope_scaling").isNull()) {
+            throw new JgptException("config " + f + ": rope_scaling " + n.get("rope_scaling") + " is not supported (plain RoPE only)");
+        }
+        if (n.has("hidden_act") && !n.get("hidden_act").asString().equals("silu")) {
+            throw new JgptException("config " + f + ": hidden_act " + n.get("hidden_act").asString() + " is not supported (silu only)");
+        }
         int heads = required(n, f, "num_attention_heads");
         try {
             return new LlamaConfig(required(n, f, "hidden_size"), required(n, f, "intermediate_size"),

@@ -64,6 +64,8 @@ public class HfLlamaImportTest {
         Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": 32}");
         assertThatThrownBy(() -> HfLlamaImport.readConfig(dir)).isInstanceOf(JgptException.class)
                 .hasMessageContaining("config.json").hasMessageContaining("is missing");
+        Files.writeString(dir.resolve("config.json"), "{\"rope_scaling\": {\"rope_type\": \"llama3\"}}");
+        assertThatThrownBy(() -> HfLlamaImport.readConfig(dir)).isInstanceOf(JgptException.class).hasMessageContaining("rope_scaling");
         Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"GPT2LMHeadModel\"]}");
         assertThatThrownBy(() -> HfLlamaImport.readConfig(dir)).isInstanceOf(JgptException.class).hasMessageContaining("GPT2LMHeadModel");
     }
