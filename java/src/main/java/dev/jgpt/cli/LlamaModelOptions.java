@@ -64,6 +64,7 @@ public final class LlamaModelOptions {
 
     private LoadedModel loadLlama2c(Path model) {
         DecodeDType dt = DecodeDType.parse(dtype);
+        if (!Files.isRegularFile(model)) throw new JgptException("checkpoint " + model + ": no such file");
         Path tok = tokenizer != null ? tokenizer : model.toAbsolutePath().resolveSibling("tokenizer.bin");
         if (!Files.isRegularFile(tok)) {
             throw new JgptException("tokenizer " + tok + ": no such file (give the llama2.c tokenizer with --tokenizer FILE)");
