@@ -246,7 +246,9 @@ AVX512VNNI static void mv_q8_vnni(float *out, const int8_t *w, const float *scal
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     int r = r0;
     /* four rows at a time: four weight streams in flight (one thread cannot reach the memory
-     * bandwidth with fewer), each xq load feeding four dot products */
+     * bandwidth with fewer), each xq load feeding four dot products. The prefetch runs 8 KiB ahead
+     * (a few blocks of rows): 1 KiB gave 111, 2 KiB 124, 4 KiB 148, 8 KiB 174-198, 16 KiB 165
+     * tokens per CPU-second on stories110M, 1 thread. */
     for (; r + 3 < r1; r += 4) {
         const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + 1) * n, w + (long)(r + 2) * n, w + (long)(r + 3) * n };
         const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + 1) * groups,
@@ -258,7 +260,7 @@ AVX512VNNI static void mv_q8_vnni(float *out, const int8_t *w, const float *scal
                 int off = g * G + k * 32;
                 __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + off));
                 for (int j = 0; j < 4; j++) {
-                    _mm_prefetch((const char *)(wr[j] + off) + 1024, _MM_HINT_T0);
+                    _mm_prefetch((const char *)(wr[j] + off) + 8192, _MM_HINT_T0);
                     d[j] = _mm256_dpbusd_epi32(d[j], _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wr[j] + off)), flip), xv);
                 }
             }
