@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 3
+#define JGPT_ABI_VERSION 4
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -85,6 +85,14 @@ JGPT_API void jgpt_accumulate(float *y, const float *x, long n);
  * Returns the sum of losses of the non-ignored rows. */
 JGPT_API double jgpt_softmax_crossentropy(float *logits, float *losses, const int32_t *targets,
                                           int R, int V, float dloss_scale, int backward);
+/* The fused classifier of dev.jgpt.backend.Backend#classifier, chunked over rows: for each chunk of
+ * at most `rows` rows, logits = x @ wte^T into scratch (cblas_sgemm), jgpt_softmax_crossentropy in
+ * place, then (backward) dx += dlogits @ wte and dwte += dlogits^T @ x (cblas_sgemm, beta 1).
+ * scratch holds rows*V floats; dx and dwte may be NULL when backward is 0. Targets < 0 are ignored
+ * rows; targets >= V must have been rejected by the caller. Returns the sum of losses. */
+JGPT_API double jgpt_classifier(float *losses, float *dx, float *dwte, const float *x, const float *wte,
+                                const int32_t *targets, float *scratch, int rows, int N, int C, int V,
+                                float dloss_scale, int backward);
 
 /* ---- optimizer ----------------------------------------------------------------------------- */
 JGPT_API double jgpt_sum_squares(const float *x, long n);

@@ -11,7 +11,9 @@ typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 
 enum { RowMajor = 101, NoTrans = 111, Trans = 112 };
+#ifndef BLOCK
 #define BLOCK 64 /* query rows per block: the causal triangle is skipped block by block */
+#endif
 
 static sgemm_fn blas_sgemm;
 static set_threads_fn blas_set_threads;
@@ -38,7 +40,7 @@ static void blas_single_end(int saved) {
 static inline void softmax_row(float *a, int i, int T, float scale) {
     float mx = -FLT_MAX;
     #pragma omp simd reduction(max:mx)
-    for (int j = 0; j <= i; j++) mx = fmaxf(mx, a[j]);
+    for (int j = 0; j <= i; j++) mx = a[j] > mx ? a[j] : mx;
     mx *= scale;
     float sum = 0.0f;
     #pragma omp simd reduction(+:sum)
@@ -154,4 +156,24 @@ void jgpt_attention_decode(float *out, float *att, const float *q, const float *
             for (int i = 0; i < hs; i++) o[i] += w * v[i];
         }
     }
+}
+
+double jgpt_classifier(float *losses, float *dx, float *dwte, const float *x, const float *wte,
+                       const int32_t *targets, float *scratch, int rows, int N, int C, int V,
+                       float dloss_scale, int backward) {
+    double total = 0.0;
+    for (int r0 = 0; r0 < N; r0 += rows) {
+        int R = rows < N - r0 ? rows : N - r0;
+        const float *xr = x + (long)r0 * C;
+        /* logits (R,V) = x (R,C) @ wte (V,C)^T: OpenBLAS uses its own threads here */
+        blas_sgemm(RowMajor, NoTrans, Trans, R, V, C, 1.0f, xr, C, wte, C, 0.0f, scratch, V);
+        total += jgpt_softmax_crossentropy(scratch, losses + r0, targets + r0, R, V, dloss_scale, backward);
+        if (backward) {
+            /* dx (R,C) += dlogits (R,V) @ wte (V,C) */
+            blas_sgemm(RowMajor, NoTrans, NoTrans, R, C, V, 1.0f, scratch, V, wte, C, 1.0f, dx + (long)r0 * C, C);
+            /* dwte (V,C) += dlogits^T (V,R) @ x (R,C) */
+            blas_sgemm(RowMajor, Trans, NoTrans, V, C, R, 1.0f, scratch, V, xr, C, 1.0f, dwte, C);
+        }
+    }
+    return total;
 }

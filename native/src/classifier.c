@@ -18,7 +18,7 @@ double jgpt_softmax_crossentropy(float *logits, float *losses, const int32_t *ta
         }
         float mx = -FLT_MAX;
         #pragma omp simd reduction(max:mx)
-        for (int j = 0; j < V; j++) mx = fmaxf(mx, x[j]);
+        for (int j = 0; j < V; j++) mx = x[j] > mx ? x[j] : mx;
         float xt = x[target];
         float sum = 0.0f;
         if (backward) {

@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 3} */
-    public static final int JGPT_ABI_VERSION = 3;
+    /** {@code #define JGPT_ABI_VERSION 4} */
+    public static final int JGPT_ABI_VERSION = 4;
 
     private static volatile SymbolLookup lookup;
 
@@ -497,6 +497,30 @@ public final class Jgpt {
         var mh$ = jgpt_softmax_crossentropy.HANDLE;
         try {
             return (double) mh$.invokeExact(logits, losses, targets, R, V, dloss_scale, backward);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_classifier {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_DOUBLE, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_FLOAT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_classifier");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : double jgpt_classifier(float * losses, float * dx, float * dwte, const float * x, const float * wte, const int32_t * targets, float * scratch, int rows, int N, int C, int V, float dloss_scale, int backward) } */
+    public static FunctionDescriptor jgpt_classifier$descriptor() { return jgpt_classifier.DESC; }
+
+    public static MethodHandle jgpt_classifier$handle() { return jgpt_classifier.HANDLE; }
+
+    public static MemorySegment jgpt_classifier$address() { return jgpt_classifier.ADDR; }
+
+    /** {@snippet lang=c : double jgpt_classifier(float * losses, float * dx, float * dwte, const float * x, const float * wte, const int32_t * targets, float * scratch, int rows, int N, int C, int V, float dloss_scale, int backward) } */
+    public static double jgpt_classifier(MemorySegment losses, MemorySegment dx, MemorySegment dwte, MemorySegment x, MemorySegment wte, MemorySegment targets, MemorySegment scratch, int rows, int N, int C, int V, float dloss_scale, int backward) {
+        var mh$ = jgpt_classifier.HANDLE;
+        try {
+            return (double) mh$.invokeExact(losses, dx, dwte, x, wte, targets, scratch, rows, N, C, V, dloss_scale, backward);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {

@@ -31,6 +31,11 @@ public final class Backends {
 
     /** Selects a backend; throws {@link JgptException} naming the reason when an explicit one is unusable. */
     public static Selection select(String device) {
+        return select(device, "--device");
+    }
+
+    /** As {@link #select(String)}, naming the command-line option in errors (e.g. {@code --backend}). */
+    public static Selection select(String device, String option) {
         String d = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
         List<String> notUsed = new ArrayList<>();
         switch (d) {
@@ -45,18 +50,18 @@ public final class Backends {
             }
             case "cuda" -> {
                 String cuda = cudaUnavailableReason();
-                if (cuda != null) throw new JgptException("--device cuda is not usable here: " + cuda);
+                if (cuda != null) throw new JgptException(option + " cuda is not usable here: " + cuda);
                 return new Selection(newCuda(), notUsed);
             }
             case "cpu" -> {
                 String cpu = CpuBackend.unavailableReason();
-                if (cpu != null) throw new JgptException("--device cpu is not usable here: " + cpu);
+                if (cpu != null) throw new JgptException(option + " cpu is not usable here: " + cpu);
                 return new Selection(new CpuBackend(), notUsed);
             }
             case "reference" -> {
                 return new Selection(new ReferenceBackend(), notUsed);
             }
-            default -> throw new JgptException("--device: unknown device '" + device + "', expected one of " + DEVICES);
+            default -> throw new JgptException(option + ": unknown device '" + device + "', expected one of " + DEVICES);
         }
     }
 

@@ -67,6 +67,11 @@ public final class ChatRepl {
     public GenerationConfig config() { return config; }
     public ConversationMemory memory() { return memory; }
 
+    /** Names the style already applied to the config and system prompt (shown by /settings and /style). */
+    public void styleName(String name) {
+        style = name == null ? "" : name;
+    }
+
     /** Applies a style now (as {@code /style NAME} does). */
     public void applyStyle(Style s) {
         style = s.name();
@@ -84,21 +89,24 @@ public final class ChatRepl {
         info.flush();
     }
 
-    /** The terminal front end. History goes to {@code historyFile} when it is not null. */
+    /** The terminal front end on the system terminal. History goes to {@code historyFile} when it is not null. */
     public static void runInteractive(ChatBackend backend, ConversationMemory memory, GenerationConfig config,
-            Style style, Path historyFile) throws IOException {
+            String styleName, Path historyFile) throws IOException {
         try (Terminal terminal = TerminalBuilder.builder().system(true).build()) {
-            runInteractive(terminal, backend, memory, config, style, historyFile);
+            runInteractive(terminal, backend, memory, config, styleName, historyFile);
         }
     }
 
-    /** The terminal front end on a given JLine terminal (tests use a stream-backed one). */
+    /**
+     * The terminal front end on a given JLine terminal (tests use a stream-backed one). The memory
+     * and config already carry any style; {@code styleName} only labels it.
+     */
     public static void runInteractive(Terminal terminal, ChatBackend backend, ConversationMemory memory,
-            GenerationConfig config, Style style, Path historyFile) {
+            GenerationConfig config, String styleName, Path historyFile) {
         {
             PrintWriter w = terminal.writer();
             ChatRepl repl = new ChatRepl(backend, memory, config, w, w);
-            if (style != null) repl.applyStyle(style);
+            repl.styleName(styleName);
             DefaultParser parser = new DefaultParser();
             parser.setEscapeChars(new char[0]); // keep backslashes: a trailing one continues the message (below)
             LineReaderBuilder b = LineReaderBuilder.builder().terminal(terminal).parser(parser);

@@ -44,8 +44,21 @@ public final class LocalChatBackend implements ChatBackend {
     @Override
     public ChatReply reply(List<ChatMessage> conversation, GenerationConfig config, TokenListener listener) {
         int[] prompt = ChatTemplate.renderPrompt(conversation, tokenizer);
-        GenerationResult r = generator.generate(model, tokenizer, prompt, config, listener);
+        GenerationResult r = generator.generate(model, tokenizer, prompt, withTurnStops(config), listener);
         return new ChatReply(r.text(), r.finishReason(), r.promptTokens(), r.generatedTokens(), r.tokensPerSecond());
+    }
+
+    /**
+     * A model that opens a new turn instead of closing its own ({@code <|user|>} without
+     * {@code <|end|>}) has finished its answer too: role markers are added as stop sequences (special
+     * tokens decode to their literal text, so the byte-level stop matcher sees them).
+     */
+    static GenerationConfig withTurnStops(GenerationConfig config) {
+        List<String> stops = new java.util.ArrayList<>(config.stopSequences());
+        for (String marker : List.of(ChatTemplate.USER, ChatTemplate.ASSISTANT, ChatTemplate.SYSTEM)) {
+            if (!stops.contains(marker)) stops.add(marker);
+        }
+        return config.withStopSequences(stops);
     }
 
     @Override

@@ -43,7 +43,9 @@ public final class BenchGemmCommand implements Runnable {
         if (size < 1) throw new IllegalArgumentException("--size: must be >= 1 but was " + size);
         try (Backend b = BenchSupport.backend(backend, threads)) {
             System.err.printf("jgpt: gemm %d³ on %s, %d threads ...%n", size, b.name(), b.threads());
+            long cpu0 = BenchSupport.processCpuNanos();
             double[] times = time(b, size, seconds, 3);
+            double cpuSeconds = (BenchSupport.processCpuNanos() - cpu0) / 1e9;
             double med = BenchSupport.median(times), best = java.util.Arrays.stream(times).min().orElseThrow();
             double flops = 2.0 * size * size * size;
             Map<String, Object> out = new LinkedHashMap<>();
@@ -55,6 +57,10 @@ public final class BenchGemmCommand implements Runnable {
             out.put("msMedian", BenchSupport.round(med * 1e3, 3));
             out.put("gflopsMedian", BenchSupport.round(flops / med / 1e9, 2));
             out.put("gflopsBest", BenchSupport.round(flops / best / 1e9, 2));
+            // process CPU time per product (includes warmup and setup, so a lower bound of the speed):
+            // on a shared machine, with --threads 1, what a quiet core gives
+            out.put("gflopsPerCpuSecond", BenchSupport.round(flops * times.length / cpuSeconds / 1e9, 2));
+            out.put("loadAverage", BenchSupport.loadAverage());
             if (baselineSize > 0 && !b.name().equals("reference")) {
                 int n = Math.min(size, baselineSize);
                 System.err.printf("jgpt: baseline: Java reference loop at %d³ ...%n", n);

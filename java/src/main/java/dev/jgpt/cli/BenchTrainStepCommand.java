@@ -78,6 +78,7 @@ public final class BenchTrainStepCommand implements Runnable {
             for (int i = 0; i < warmup; i++) loss = step(model, tokens, targets, B, T);
             if (timing != null) timing.reset();
             double[] ms = new double[steps];
+            long cpu0 = BenchSupport.processCpuNanos();
             for (int i = 0; i < steps; i++) {
                 long t0 = System.nanoTime();
                 loss = step(model, tokens, targets, B, T);
@@ -85,6 +86,7 @@ public final class BenchTrainStepCommand implements Runnable {
                 ms[i] = (System.nanoTime() - t0) / 1e6;
                 System.err.printf("jgpt:   step %d: %.1f ms, loss %.4f%n", i + 1, ms[i], loss);
             }
+            double cpuMs = (BenchSupport.processCpuNanos() - cpu0) / 1e6 / steps;
             double med = BenchSupport.median(ms);
             double tokPerSec = BT / (med / 1e3);
             long L = cfg.layers(), C = cfg.channels(), V = cfg.vocabSize();
@@ -102,6 +104,10 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("steps", steps);
             out.put("msPerStepMedian", BenchSupport.round(med, 2));
             out.put("tokensPerSecond", BenchSupport.round(tokPerSec, 1));
+            // CPU time of the whole process per step: on a shared machine, with --threads 1, the
+            // step time a quiet core would give (wall time there includes waiting for the core)
+            out.put("cpuMsPerStep", BenchSupport.round(cpuMs, 2));
+            out.put("loadAverage", BenchSupport.loadAverage());
             out.put("gflopsPerStep", BenchSupport.round(flopsPerToken * BT / 1e9, 2));
             out.put("achievedGflops", BenchSupport.round(flopsPerToken * tokPerSec / 1e9, 1));
             out.put("mfu", BenchSupport.round(mfu, 4));
@@ -123,8 +129,10 @@ public final class BenchTrainStepCommand implements Runnable {
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
-                System.out.printf("train-step %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %.0f GFLOP/s%n",
-                        preset, B, T, ops.name(), ops.threads(), med, tokPerSec, flopsPerToken * tokPerSec / 1e9, 100 * mfu, peakGflops);
+                System.out.printf("train-step %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %.0f GFLOP/s"
+                                + " (process CPU %.1f ms/step, load %s)%n",
+                        preset, B, T, ops.name(), ops.threads(), med, tokPerSec, flopsPerToken * tokPerSec / 1e9, 100 * mfu, peakGflops,
+                        cpuMs, out.get("loadAverage"));
                 for (Map<String, Object> row : breakdown) {
                     System.out.printf("  %-22s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
                             100 * (Double) row.get("share"), row.get("callsPerStep"));

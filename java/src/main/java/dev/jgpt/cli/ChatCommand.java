@@ -108,9 +108,10 @@ public final class ChatCommand implements Runnable {
                     system != null ? system : preset != null ? preset.systemPrompt() : "");
             boolean terminal = !plain && System.console() != null && System.console().isTerminal();
             if (terminal) {
-                ChatRepl.runInteractive(backend, memory, config, null, historyFile());
+                ChatRepl.runInteractive(backend, memory, config, style, historyFile());
             } else {
                 ChatRepl repl = new ChatRepl(backend, memory, config, spec.commandLine().getOut(), spec.commandLine().getErr());
+                repl.styleName(preset == null ? null : preset.name());
                 repl.runPiped(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)));
             }
         } catch (IOException e) {

@@ -55,15 +55,15 @@ public final class GenerateCommand implements Runnable {
     @Option(names = "--grid", description = "Run the prompt over a grid of sampling settings and print a table.")
     boolean grid;
 
-    @Option(names = "--temperatures", split = ",", paramLabel = "LIST", defaultValue = "0,0.7,1.0",
+    @Option(names = "--temperatures", split = ",", paramLabel = "T", defaultValue = "0,0.7,1.0",
             description = "Grid temperatures (default ${DEFAULT-VALUE}).")
     List<Double> temperatures;
 
-    @Option(names = "--top-ks", split = ",", paramLabel = "LIST", defaultValue = "0,40",
+    @Option(names = "--top-ks", split = ",", paramLabel = "K", defaultValue = "0,40",
             description = "Grid top-k values (default ${DEFAULT-VALUE}).")
     List<Integer> topKs;
 
-    @Option(names = "--top-ps", split = ",", paramLabel = "LIST", defaultValue = "1.0,0.9",
+    @Option(names = "--top-ps", split = ",", paramLabel = "P", defaultValue = "1.0,0.9",
             description = "Grid top-p values (default ${DEFAULT-VALUE}).")
     List<Double> topPs;
 

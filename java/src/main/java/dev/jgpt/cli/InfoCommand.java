@@ -62,7 +62,8 @@ public final class InfoCommand implements Runnable {
         if (nat.containsKey("reason")) sb.append("native    unavailable: ").append(nat.get("reason")).append('\n');
         if (nat.get("openblas") instanceof Map<?, ?> ob) {
             sb.append("openblas  ").append(ob.get("config")).append('\n');
-            sb.append("          core ").append(ob.get("coreName")).append(", ").append(ob.get("parallel")).append(", threads ")
+            sb.append("          core ").append(ob.get("coreName")).append(" (").append(ob.get("coreChoice")).append("), ")
+                    .append(ob.get("parallel")).append(", threads ")
                     .append(ob.get("threads")).append(" of ").append(ob.get("procs")).append('\n');
             sb.append("          ").append(ob.get("path")).append('\n');
         }

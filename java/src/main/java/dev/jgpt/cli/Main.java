@@ -14,10 +14,12 @@ import picocli.CommandLine.Command;
         description = "Train small GPT language models from scratch and chat with them.",
         subcommands = {
                 CommandLine.HelpCommand.class,
-                InfoCommand.class,
-                BenchCommand.class,
                 GenerateCommand.class,
                 ChatCommand.class,
+                DataCommand.class,
+                TokenizerCommand.class,
+                InfoCommand.class,
+                BenchCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -130,7 +130,7 @@ public final class Sampler {
 
     /** exp((logit - max) / T), with NaN treated as impossible. */
     private static float weight(float logit, float max, float invT) {
-        float p = (float) Math.exp((logit - max) * invT);
+        float p = (float) StrictMath.exp((logit - max) * invT);
         return p > 0 ? p : 0;
     }
 

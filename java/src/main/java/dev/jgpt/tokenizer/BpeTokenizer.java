@@ -321,15 +321,16 @@ public final class BpeTokenizer implements Tokenizer {
             return;
         }
         if (len <= MAX_CACHED_PIECE) {
-            int h = hash(b, from, to);
+            int h = PieceCounter.hash(b, from, to);
             int slot = h & Scratch.CACHE_MASK;
             byte[] key = s.cacheKeys[slot];
-            if (key != null && key.length == len && Arrays.equals(key, 0, len, b, from, to)) {
+            if (key != null && s.cacheHashes[slot] == h && PieceCounter.same(key, b, from, to)) {
                 s.out.addAll(s.cacheValues[slot]);
                 return;
             }
             int before = s.out.size();
             bpe(b, from, to, s);
+            s.cacheHashes[slot] = h;
             s.cacheKeys[slot] = Arrays.copyOfRange(b, from, to);
             int[] ids = new int[s.out.size() - before];
             for (int i = 0; i < ids.length; i++) ids[i] = s.out.get(before + i);
@@ -337,12 +338,6 @@ public final class BpeTokenizer implements Tokenizer {
             return;
         }
         bpe(b, from, to, s);
-    }
-
-    private static int hash(byte[] b, int from, int to) {
-        int h = 0x811C9DC5;
-        for (int i = from; i < to; i++) h = (h ^ b[i]) * 0x01000193;
-        return h ^ (h >>> 15);
     }
 
     /** Encodes one piece by merges in rank order (lowest rank first, leftmost first on ties), as HF's BPE does. */
@@ -433,11 +428,12 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** Per-thread working memory: output ids, piece ends, symbol arrays and the piece cache. */
     private static final class Scratch {
-        static final int CACHE_SIZE = 1 << 15;
+        static final int CACHE_SIZE = 1 << 16;
         static final int CACHE_MASK = CACHE_SIZE - 1;
         final IntList out = new IntList(1024);
         final IntList ends = new IntList(1024);
         final byte[][] cacheKeys = new byte[CACHE_SIZE][];
+        final int[] cacheHashes = new int[CACHE_SIZE];
         final int[][] cacheValues = new int[CACHE_SIZE][];
         int[] sym = new int[256];
         final int[] ranks = new int[SMALL_PIECE];

@@ -8,9 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -115,7 +113,7 @@ public final class BpeTrainer {
             throw new JgptException("special tokens must be distinct: " + specialTokens);
         }
         for (String s : specialTokens) if (s.isEmpty()) throw new JgptException("a special token is empty");
-        Map<String, int[]> counts = countPieces(docs);
+        PieceCounter counts = countPieces(docs);
         Words words = Words.of(counts);
         MergeResult learned = learnMerges(words, merges);
 
@@ -140,7 +138,7 @@ public final class BpeTrainer {
 
     private record Chunk(byte[] doc, int from, int to) {}
 
-    private Map<String, int[]> countPieces(List<byte[]> docs) {
+    private PieceCounter countPieces(List<byte[]> docs) {
         List<Chunk> chunks = new ArrayList<>();
         long total = 0;
         boolean specialHasNewline = specialTokens.stream().anyMatch(s -> s.indexOf('\n') >= 0);
@@ -158,7 +156,7 @@ public final class BpeTrainer {
         AtomicInteger nextChunk = new AtomicInteger();
         AtomicLong doneBytes = new AtomicLong();
         final long totalBytes = total;
-        List<Map<String, int[]>> results = new ArrayList<>();
+        List<PieceCounter> results = new ArrayList<>();
         if (workers == 1) {
             results.add(countWorker(chunks, nextChunk, doneBytes, specials, totalBytes, true));
         } else {
@@ -168,12 +166,12 @@ public final class BpeTrainer {
                 return t;
             });
             try {
-                List<Future<Map<String, int[]>>> futures = new ArrayList<>();
+                List<Future<PieceCounter>> futures = new ArrayList<>();
                 for (int w = 0; w < workers; w++) {
                     boolean reporter = w == 0;
                     futures.add(pool.submit(() -> countWorker(chunks, nextChunk, doneBytes, specials, totalBytes, reporter)));
                 }
-                for (Future<Map<String, int[]>> f : futures) results.add(f.get());
+                for (Future<PieceCounter> f : futures) results.add(f.get());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new JgptException("training interrupted");
@@ -185,18 +183,13 @@ public final class BpeTrainer {
             }
         }
         progress.update("counting", totalBytes, totalBytes);
-        Map<String, int[]> all = results.getFirst();
-        for (int i = 1; i < results.size(); i++) {
-            for (Map.Entry<String, int[]> e : results.get(i).entrySet()) {
-                int[] c = all.putIfAbsent(e.getKey(), e.getValue());
-                if (c != null) c[0] += e.getValue()[0];
-            }
-        }
+        PieceCounter all = results.getFirst();
+        for (int i = 1; i < results.size(); i++) all.addAll(results.get(i));
         return all;
     }
 
     /** The first position at or after p that follows a newline and holds a visible ASCII character. */
-    private static int chunkEnd(byte[] d, int p) {
+    static int chunkEnd(byte[] d, int p) {
         if (p >= d.length) return d.length;
         for (int i = Math.max(1, p); i < d.length; i++) {
             if (d[i - 1] == '\n' && d[i] > ' ' && d[i] < 0x7F) return i;
@@ -204,9 +197,9 @@ public final class BpeTrainer {
         return d.length;
     }
 
-    private Map<String, int[]> countWorker(List<Chunk> chunks, AtomicInteger next, AtomicLong done,
+    private PieceCounter countWorker(List<Chunk> chunks, AtomicInteger next, AtomicLong done,
                                            byte[][] specials, long total, boolean reporter) {
-        Map<String, int[]> counts = new HashMap<>(1 << 16);
+        PieceCounter counts = new PieceCounter(1 << 16);
         IntList ends = new IntList(1 << 12);
         int i;
         while ((i = next.getAndIncrement()) < chunks.size()) {
@@ -220,10 +213,7 @@ public final class BpeTrainer {
                 int start = from;
                 for (int k = 0, n = ends.size(); k < n; k++) {
                     int end = ends.get(k);
-                    String key = new String(c.doc, start, end - start, StandardCharsets.ISO_8859_1);
-                    int[] cnt = counts.get(key);
-                    if (cnt == null) counts.put(key, new int[] {1});
-                    else cnt[0]++;
+                    counts.add(c.doc, start, end, 1);
                     start = end;
                 }
                 from = sp == null ? c.to : sp[0] + sp[1];
@@ -257,22 +247,27 @@ public final class BpeTrainer {
         int[] length;
         int[] count;
 
-        static Words of(Map<String, int[]> counts) {
-            String[] keys = counts.keySet().toArray(String[]::new);
-            Arrays.sort(keys);
+        static Words of(PieceCounter counts) {
+            record Piece(byte[] bytes, int count) {}
+            List<Piece> pieces = new ArrayList<>(counts.size());
+            counts.forEach((k, c) -> {
+                if (k.length > 1) pieces.add(new Piece(k, c)); // a single byte has no pair to merge
+            });
+            pieces.sort((a, b) -> Arrays.compareUnsigned(a.bytes, b.bytes));
             int[] idOfByte = new int[256];
             for (int i = 0; i < 256; i++) idOfByte[ByteLevel.byteWithRank(i)] = i;
             Words w = new Words();
-            w.symbols = new int[keys.length][];
-            w.length = new int[keys.length];
-            w.count = new int[keys.length];
-            for (int i = 0; i < keys.length; i++) {
-                String k = keys[i];
-                int[] s = new int[k.length()];
-                for (int j = 0; j < s.length; j++) s[j] = idOfByte[k.charAt(j)];
+            int n = pieces.size();
+            w.symbols = new int[n][];
+            w.length = new int[n];
+            w.count = new int[n];
+            for (int i = 0; i < n; i++) {
+                byte[] k = pieces.get(i).bytes;
+                int[] s = new int[k.length];
+                for (int j = 0; j < s.length; j++) s[j] = idOfByte[k[j] & 0xFF];
                 w.symbols[i] = s;
                 w.length[i] = s.length;
-                w.count[i] = counts.get(k)[0];
+                w.count[i] = pieces.get(i).count;
             }
             return w;
         }

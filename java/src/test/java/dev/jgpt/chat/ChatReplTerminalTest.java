@@ -18,22 +18,23 @@ import org.junit.jupiter.api.io.TempDir;
 class ChatReplTerminalTest {
     @Test
     void readsTurnsAndContinuationLinesAndWritesHistory(@TempDir Path dir) throws Exception {
-        String input = "hello\r/set temperature 0\rtwo \\\rlines\r/quit\r";
+        String input = "hello\r/settings\r/set temperature 0\rtwo \\\rlines\r/quit\r";
         ByteArrayOutputStream screen = new ByteArrayOutputStream();
         Path history = dir.resolve("history");
         try (EchoLm lm = new EchoLm(512);
                 Terminal t = new DumbTerminal(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)), screen)) {
             LocalChatBackend backend = new LocalChatBackend("echo", lm, ByteTokenizer.withChatTokens());
-            ConversationMemory memory = new ConversationMemory("");
+            Style concise = Styles.get("concise");
+            ConversationMemory memory = new ConversationMemory(concise.systemPrompt());
             ChatRepl.runInteractive(t, backend, memory, GenerationConfig.DEFAULTS.withTemperature(0).withMaxNewTokens(40),
-                    Styles.get("concise"), history);
+                    concise.name(), history);
             assertThat(memory.turns()).containsExactly(
                     ChatMessage.user("hello"), ChatMessage.assistant("you said: hello"),
                     ChatMessage.user("two \nlines"), ChatMessage.assistant("you said: two \nlines"));
             assertThat(lm.lastPromptText()).startsWith("<|system|>" + Styles.get("concise").systemPrompt());
         }
         String shown = screen.toString(StandardCharsets.UTF_8);
-        assertThat(shown).contains("Chatting with echo").contains("you said: hello");
+        assertThat(shown).contains("Chatting with echo").contains("you said: hello").contains("style concise");
         assertThat(Files.readString(history)).contains("hello").contains("/set temperature 0");
     }
 }

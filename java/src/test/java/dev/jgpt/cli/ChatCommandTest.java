@@ -71,4 +71,28 @@ class ChatCommandTest {
         assertThat(code).isNotZero();
         assertThat(err.toString()).contains("--model").contains("--remote");
     }
+
+    @Test
+    void remoteBackendThroughTheCommand() throws Exception {
+        var server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/v1/chat/completions", ex -> {
+            ex.getRequestBody().readAllBytes();
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            try (var os = ex.getResponseBody()) {
+                os.write(("data: {\"choices\":[{\"delta\":{\"content\":\"remote hi\"}}]}\n\n"
+                        + "data: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        server.start();
+        try {
+            int code = run("hello\n", "--remote", "http://127.0.0.1:" + server.getAddress().getPort() + "/v1",
+                    "--remote-model", "m");
+            assertThat(code).isZero();
+            assertThat(out.toString()).isEqualTo("remote hi\n");
+        } finally {
+            server.stop(0);
+        }
+    }
 }

@@ -28,6 +28,9 @@ import java.lang.foreign.MemorySegment;
  * them into dlogits in place (softmax, loss, minus one-hot) and feeds them straight into the two
  * gradient sgemms, so the (rows, V) probabilities exist once per chunk and are never stored twice.
  *
+ * <p>Threads are process-wide: OpenBLAS and OpenMP each have one global setting, so the last
+ * {@link #setThreads(int)} of any CpuBackend in the process wins.
+ *
  * <p>The only memory the backend owns is a small scratch for per-thread partial sums in layernorm
  * backward, grown (rarely) when a wider row or more threads need more.
  */
@@ -98,14 +101,15 @@ public final class CpuBackend implements Backend {
     public void zero(Tensor t) {
         notNull("t", t);
         host("t", t);
-        t.data().asSlice(0, t.byteSize()).fill((byte) 0);
+        MemorySegment d = t.data();
+        (d.byteSize() == t.byteSize() ? d : d.asSlice(0, t.byteSize())).fill((byte) 0); // no slice object when exact
     }
 
     // ---- encoder --------------------------------------------------------------------------------
 
     @Override
     public void encoderForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C) {
-        dims("B", B, "T", T, "C", C);
+        dim("B", B); dim("T", T); dim("C", C);
         long n = (long) B * T;
         f32("out", out, n * C);
         i32("tokens", tokens, n);
@@ -117,7 +121,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void encoderBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens, int B, int T, int C) {
-        dims("B", B, "T", T, "C", C);
+        dim("B", B); dim("T", T); dim("C", C);
         long n = (long) B * T;
         f32("dwte", dwte, C);
         f32("dwpe", dwpe, (long) T * C);
@@ -132,7 +136,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void layernormForward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight, Tensor bias,
                                  int N, int C) {
-        dims("N", N, "C", C);
+        dim("N", N); dim("C", C);
         long nc = (long) N * C;
         f32("out", out, nc);
         f32("mean", mean, N);
@@ -146,7 +150,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                                   Tensor weight, Tensor mean, Tensor rstd, int N, int C) {
-        dims("N", N, "C", C);
+        dim("N", N); dim("C", C);
         long nc = (long) N * C;
         f32("dinp", dinp, nc);
         f32("dweight", dweight, C);
@@ -165,7 +169,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
-        dims("N", N, "C", C, "OC", OC);
+        dim("N", N); dim("C", C); dim("OC", OC);
         f32("out", out, (long) N * OC);
         f32("inp", inp, (long) N * C);
         f32("weight", weight, (long) OC * C);
@@ -182,7 +186,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                int N, int C, int OC) {
-        dims("N", N, "C", C, "OC", OC);
+        dim("N", N); dim("C", C); dim("OC", OC);
         f32("dinp", dinp, (long) N * C);
         f32("dweight", dweight, (long) OC * C);
         f32("dout", dout, (long) N * OC);
@@ -225,7 +229,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void geluForward(Tensor out, Tensor inp, int N) {
-        dims("N", N);
+        dim("N", N);
         f32("out", out, N);
         f32("inp", inp, N);
         Jgpt.jgpt_gelu_forward(out.data(), inp.data(), N);
@@ -233,7 +237,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void geluBackward(Tensor dinp, Tensor inp, Tensor dout, int N) {
-        dims("N", N);
+        dim("N", N);
         f32("dinp", dinp, N);
         f32("inp", inp, N);
         f32("dout", dout, N);
@@ -242,7 +246,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void residualForward(Tensor out, Tensor a, Tensor b, int N) {
-        dims("N", N);
+        dim("N", N);
         f32("out", out, N);
         f32("a", a, N);
         f32("b", b, N);
@@ -251,7 +255,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void residualBackward(Tensor da, Tensor db, Tensor dout, int N) {
-        dims("N", N);
+        dim("N", N);
         f32("da", da, N);
         f32("db", db, N);
         f32("dout", dout, N);
@@ -263,7 +267,7 @@ public final class CpuBackend implements Backend {
     @Override
     public double classifier(Tensor losses, Tensor dx, Tensor dwte, Tensor x, Tensor wte, Tensor targets,
                              Tensor scratch, int N, int C, int V, float dlossScale, boolean backward) {
-        dims("N", N, "C", C, "V", V);
+        dim("N", N); dim("C", C); dim("V", V);
         f32("losses", losses, N);
         f32("x", x, (long) N * C);
         f32("wte", wte, (long) V * C);
@@ -275,26 +279,9 @@ public final class CpuBackend implements Backend {
         }
         checkTargets(targets, N, V);
         int rows = (int) Math.min(N, scratch.numel() / V);
-        MemorySegment logits = scratch.data(), xs = x.data(), w = wte.data(), t = targets.data(), l = losses.data();
-        double total = 0;
-        for (int r0 = 0; r0 < N; r0 += rows) {
-            int R = Math.min(rows, N - r0);
-            MemorySegment xr = xs.asSlice((long) r0 * C * F);
-            // logits (R,V) = x (R,C) @ wte (V,C)^T
-            Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, V, C,
-                    1f, xr, C, w, C, 0f, logits, V);
-            total += Jgpt.jgpt_softmax_crossentropy(logits, l.asSlice((long) r0 * F), t.asSlice((long) r0 * Integer.BYTES),
-                    R, V, dlossScale, backward ? 1 : 0);
-            if (backward) {
-                // dx (R,C) += dlogits (R,V) @ wte (V,C)
-                Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, C, V,
-                        1f, logits, V, w, C, 1f, dx.data().asSlice((long) r0 * C * F), C);
-                // dwte (V,C) += dlogits^T (V,R) @ x (R,C)
-                Cblas.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, R,
-                        1f, logits, V, xr, C, 1f, dwte.data(), C);
-            }
-        }
-        return total;
+        MemorySegment none = MemorySegment.NULL;
+        return Jgpt.jgpt_classifier(losses.data(), backward ? dx.data() : none, backward ? dwte.data() : none,
+                x.data(), wte.data(), targets.data(), scratch.data(), rows, N, C, V, dlossScale, backward ? 1 : 0);
     }
 
     // ---- optimizer ------------------------------------------------------------------------------
@@ -347,16 +334,14 @@ public final class CpuBackend implements Backend {
     }
 
     private static int headSize(int B, int T, int C, int NH) {
-        dims("B", B, "T", T, "C", C, "NH", NH);
+        dim("B", B); dim("T", T); dim("C", C); dim("NH", NH);
         if (C % NH != 0) throw new IllegalArgumentException("NH: C=" + C + " is not divisible by NH=" + NH);
         return C / NH;
     }
 
-    private static void dims(Object... namesAndValues) {
-        for (int i = 0; i < namesAndValues.length; i += 2) {
-            int v = (Integer) namesAndValues[i + 1];
-            if (v <= 0) throw new IllegalArgumentException(namesAndValues[i] + ": must be > 0 but was " + v);
-        }
+    /** A dimension must be positive (no varargs here: ops must not allocate). */
+    private static void dim(String name, int v) {
+        if (v <= 0) throw new IllegalArgumentException(name + ": must be > 0 but was " + v);
     }
 
     private static void notNull(String name, Tensor t) {

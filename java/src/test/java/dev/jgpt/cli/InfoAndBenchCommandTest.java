@@ -1,0 +1,78 @@
+package dev.jgpt.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** {@code jgpt info --json} and {@code jgpt bench ... --json} print exactly one JSON object on stdout. */
+class InfoAndBenchCommandTest {
+
+    private static String stdout(String... args) {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+            assertThat(Main.run(args)).as("exit code of jgpt " + String.join(" ", args)).isZero();
+        } finally {
+            System.setOut(old);
+        }
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+
+    private static JsonNode json(String out) {
+        assertThat(out.strip().lines().count()).as("one line of JSON: " + out).isEqualTo(1);
+        return JsonMapper.builder().build().readTree(out);
+    }
+
+    @Test
+    void infoJsonListsBackendsAndCpu() {
+        JsonNode info = json(stdout("info", "--json"));
+        assertThat(info.get("backends")).hasSize(3);
+        assertThat(info.get("java").get("version").asString()).startsWith(String.valueOf(Runtime.version().feature()));
+        assertThat(info.get("cpu").get("logicalCores").asInt()).isPositive();
+        if (info.get("native").get("available").asBoolean()) {
+            assertThat(info.get("native").get("openblas").get("config").asString()).contains("OpenBLAS");
+        } else {
+            assertThat(info.get("native").get("reason").asString()).isNotBlank();
+        }
+    }
+
+    @Test
+    void infoTextMentionsEveryBackend() {
+        assertThat(stdout("info")).contains("cuda").contains("cpu").contains("reference");
+    }
+
+    @Test
+    void benchGemmJson() {
+        JsonNode r = json(stdout("bench", "gemm", "--size", "48", "--backend", "auto", "--seconds", "0.05",
+                "--baseline-size", "16", "--json"));
+        assertThat(r.get("size").asInt()).isEqualTo(48);
+        assertThat(r.get("gflopsMedian").asDouble()).isPositive();
+    }
+
+    @Test
+    void benchTrainStepJsonOnATinyModel() {
+        JsonNode r = json(stdout("bench", "train-step", "--preset", "tiny", "--vocab", "64", "--batch", "2", "--seq", "8",
+                "--steps", "1", "--warmup", "0", "--backend", "auto", "--profile", "--json"));
+        assertThat(r.get("tokensPerSecond").asDouble()).isPositive();
+        assertThat(r.get("profile").size()).isGreaterThan(5);
+    }
+
+    @Test
+    void unknownBackendIsOneClearError() {
+        PrintStream old = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertThat(Main.run("bench", "gemm", "--size", "8", "--backend", "tpu")).isEqualTo(1);
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("jgpt: --backend: unknown device 'tpu'");
+    }
+}
