@@ -39,13 +39,40 @@ public final class TokenizerCommand implements Runnable {
         spec.commandLine().usage(System.err);
     }
 
-    /** A tokenizer.json file, or a directory holding one. */
+    /**
+     * A tokenizer.json file, or a directory holding one, or else GPT-2's vocab.json + merges.txt
+     * (GPT-2 pattern; {@code <|endoftext|>} special when the vocabulary has it).
+     */
     static BpeTokenizer loadTokenizer(Path path) {
-        Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
-        return BpeTokenizer.load(file);
+        if (!Files.isDirectory(path)) return BpeTokenizer.load(path);
+        Path json = path.resolve("tokenizer.json");
+        if (!Files.exists(json) && Files.exists(path.resolve("vocab.json")) && Files.exists(path.resolve("merges.txt"))) {
+            return BpeTokenizer.loadVocabMerges(path.resolve("vocab.json"), path.resolve("merges.txt"), SplitPattern.GPT2,
+                    List.of("<|endoftext|>"));
+        }
+        return BpeTokenizer.load(json);
     }
 
+    /** Reads stdin line by line; a line ends at '\n' (a '\r' before it belongs to the break), nothing else. */
+    static final class Lines {
+        private final java.io.Reader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
+        private final StringBuilder sb = new StringBuilder();
+
+        String next() throws IOException {
+            sb.setLength(0);
+            int c;
+            while ((c = in.read()) >= 0 && c != '\n') sb.append((char) c);
+            if (c < 0 && sb.isEmpty()) return null;
+            if (c == '\n' && !sb.isEmpty() && sb.charAt(sb.length() - 1) == '\r') sb.setLength(sb.length() - 1);
+            return sb.toString();
+        }
+    }
+
+    /** Tests set this to capture output; otherwise commands write to a buffered stream on file descriptor 1. */
+    static PrintStream stdoutOverride;
+
     static PrintStream stdout() {
+        if (stdoutOverride != null) return stdoutOverride;
         return new PrintStream(new BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16),
                 false, StandardCharsets.UTF_8);
     }
@@ -150,7 +177,7 @@ public final class TokenizerCommand implements Runnable {
     @Command(name = "encode", mixinStandardHelpOptions = true,
             description = "Read text on stdin; for each line print its token ids (without the line break), space-separated, on one line.")
     static final class Encode implements Callable<Integer> {
-        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json (or its directory)")
+        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json, or a directory with it (or with vocab.json + merges.txt)")
         Path tokenizer;
 
         @Option(names = "--ordinary", description = "treat special-token strings in the text as plain text")
@@ -159,10 +186,10 @@ public final class TokenizerCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             BpeTokenizer t = loadTokenizer(tokenizer);
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
+            Lines in = new Lines();
             PrintStream out = stdout();
             StringBuilder sb = new StringBuilder();
-            for (String line; (line = in.readLine()) != null; ) {
+            for (String line; (line = in.next()) != null; ) {
                 int[] ids = ordinary ? t.encodeOrdinary(line) : t.encode(line);
                 sb.setLength(0);
                 for (int i = 0; i < ids.length; i++) {
@@ -179,16 +206,16 @@ public final class TokenizerCommand implements Runnable {
     @Command(name = "decode", mixinStandardHelpOptions = true,
             description = "Read lines of space-separated token ids on stdin; print the text of each line on one line (the inverse of encode).")
     static final class Decode implements Callable<Integer> {
-        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json (or its directory)")
+        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json, or a directory with it (or with vocab.json + merges.txt)")
         Path tokenizer;
 
         @Override
         public Integer call() throws IOException {
             BpeTokenizer t = loadTokenizer(tokenizer);
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
-            OutputStream out = new BufferedOutputStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), 1 << 16);
+            Lines in = new Lines();
+            OutputStream out = stdout();
             int lineNo = 0;
-            for (String line; (line = in.readLine()) != null; ) {
+            for (String line; (line = in.next()) != null; ) {
                 lineNo++;
                 String s = line.strip();
                 int[] ids;
@@ -227,7 +254,7 @@ public final class TokenizerCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "TEXT")
         String text;
 
-        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json (or its directory)")
+        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json, or a directory with it (or with vocab.json + merges.txt)")
         Path tokenizer;
 
         @Option(names = "--color", paramLabel = "auto|always|never", defaultValue = "auto", description = "colour the pieces (default: ${DEFAULT-VALUE})")

@@ -1,7 +1,6 @@
 package dev.jgpt.tokenizer;
 
 import dev.jgpt.JgptException;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,8 +18,8 @@ import java.util.OptionalInt;
  * pieces, and each piece is encoded by applying merges in rank order, starting from one token per
  * byte. Decoding concatenates token bytes, so it is lossless for every byte sequence.
  *
- * <p>Immutable and thread-safe: per-thread scratch space and a per-thread cache of frequent pieces
- * make {@link #encode} allocation-light and fast. Load with {@link #load}, train with
+ * <p>Immutable and thread-safe: pooled scratch space, each with a cache of frequent pieces, makes
+ * {@link #encode} allocation-light and fast. Load with {@link #load}, train with
  * {@link BpeTrainer}, write with {@link #save}.
  */
 public final class BpeTokenizer implements Tokenizer {
@@ -54,7 +53,11 @@ public final class BpeTokenizer implements Tokenizer {
     private final Map<String, Integer> addedIds = new HashMap<>();
     private final Map<String, Integer> modelIds = new HashMap<>();
     private final SpecialTokenMatcher specials;
-    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    /**
+     * Working memory for encode calls in flight: taken for one call, then given back. A pool rather
+     * than a ThreadLocal, so a server on virtual threads does not build a cache per request.
+     */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Scratch> scratchPool = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
      * @param vocab     the model's tokens as byte-level strings, indexed by id (null for ids that are
@@ -146,8 +149,22 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text) {
-        Scratch s = scratch.get();
+        Scratch s = takeScratch();
+        try {
+            return encodeWith(text, s);
+        } finally {
+            scratchPool.offer(s);
+        }
+    }
+
+    private Scratch takeScratch() {
+        Scratch s = scratchPool.poll();
+        if (s == null) s = new Scratch();
         s.out.clear();
+        return s;
+    }
+
+    private int[] encodeWith(String text, Scratch s) {
         if (specials.isEmpty()) {
             encodeSegment(text, s);
         } else {
@@ -165,10 +182,13 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public int[] encodeOrdinary(String text) {
-        Scratch s = scratch.get();
-        s.out.clear();
-        encodeSegment(text, s);
-        return s.out.toArray();
+        Scratch s = takeScratch();
+        try {
+            encodeSegment(text, s);
+            return s.out.toArray();
+        } finally {
+            scratchPool.offer(s);
+        }
     }
 
     /**
@@ -176,16 +196,19 @@ public final class BpeTokenizer implements Tokenizer {
      * {@code decodeBytes(encodeBytes(b))} equals b for every byte array.
      */
     public int[] encodeBytes(byte[] bytes) {
-        Scratch s = scratch.get();
-        s.out.clear();
-        encodeUtf8(bytes, 0, bytes.length, s);
-        return s.out.toArray();
+        Scratch s = takeScratch();
+        try {
+            encodeUtf8(bytes, 0, bytes.length, s);
+            return s.out.toArray();
+        } finally {
+            scratchPool.offer(s);
+        }
     }
 
     @Override
     public byte[] decodeBytes(int[] ids) {
         int n = 0;
-        for (int id : ids) n += tokenBytes(id).length;
+        for (int id : ids) n += bytesOf(id).length;
         byte[] out = new byte[n];
         int at = 0;
         for (int id : ids) {
@@ -196,8 +219,13 @@ public final class BpeTokenizer implements Tokenizer {
         return out;
     }
 
+    /** A copy of the token's bytes (the tokenizer's own arrays are never handed out, so nobody can change them). */
     @Override
     public byte[] tokenBytes(int id) {
+        return bytesOf(id).clone();
+    }
+
+    private byte[] bytesOf(int id) {
         if (id < 0 || id >= tokenBytes.length || tokenBytes[id] == null) {
             throw new JgptException("token id " + id + " is not in the vocabulary (size " + tokenBytes.length + ")");
         }
@@ -219,7 +247,7 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** The token's string as it appears in {@code vocab.json} (byte-level characters), or the added token's text. */
     public String tokenString(int id) {
-        tokenBytes(id); // range check
+        bytesOf(id); // range check
         for (AddedToken t : added) if (t.id() == id) return t.content();
         return vocab[id];
     }
@@ -320,6 +348,10 @@ public final class BpeTokenizer implements Tokenizer {
             else if (unkId >= 0) s.out.add(unkId);
             return;
         }
+        if (len <= 7) {
+            encodeShortPiece(b, from, to, s);
+            return;
+        }
         if (len <= MAX_CACHED_PIECE) {
             int h = PieceCounter.hash(b, from, to);
             int slot = h & Scratch.CACHE_MASK;
@@ -338,6 +370,51 @@ public final class BpeTokenizer implements Tokenizer {
             return;
         }
         bpe(b, from, to, s);
+    }
+
+    /**
+     * Pieces of 2..7 bytes (most of them in real text) are cached in flat primitive arrays: the bytes
+     * and the length packed into one long key, the result one int: a token id, or where a run of ids
+     * starts in a pool. Two array reads per hit, no pointer chasing.
+     */
+    private void encodeShortPiece(byte[] b, int from, int to, Scratch s) {
+        long key = to - from;
+        for (int i = from, shift = 8; i < to; i++, shift += 8) key |= (b[i] & 0xFFL) << shift;
+        long[] keys = s.shortKeys;
+        int mask = keys.length - 1;
+        long h = key * 0x9E3779B97F4A7C15L;
+        int slot = (int) (h >>> 40) & mask;
+        while (true) {
+            long k = keys[slot];
+            if (k == key) {
+                int v = s.shortValues[slot];
+                if (v >= 0) {
+                    s.out.add(v);
+                } else {
+                    int at = -v - 1;
+                    s.out.addAll(s.shortPool, at + 1, at + 1 + s.shortPool[at]);
+                }
+                return;
+            }
+            if (k == 0) break;
+            slot = (slot + 1) & mask;
+        }
+        int before = s.out.size();
+        bpe(b, from, to, s);
+        int n = s.out.size() - before;
+        if (s.shortCount * 2 >= keys.length) return; // full enough: the frequent pieces are in by now
+        int v;
+        if (n == 1) {
+            v = s.out.get(before);
+        } else {
+            if (s.shortPoolSize + n + 1 > s.shortPool.length) return;
+            v = -(s.shortPoolSize + 1);
+            s.shortPool[s.shortPoolSize++] = n;
+            for (int i = 0; i < n; i++) s.shortPool[s.shortPoolSize++] = s.out.get(before + i);
+        }
+        keys[slot] = key;
+        s.shortValues[slot] = v;
+        s.shortCount++;
     }
 
     /** Encodes one piece by merges in rank order (lowest rank first, leftmost first on ties), as HF's BPE does. */
@@ -426,15 +503,20 @@ public final class BpeTokenizer implements Tokenizer {
         for (int i = 0; i >= 0; i = next[i]) s.out.add(sym[i]);
     }
 
-    /** Per-thread working memory: output ids, piece ends, symbol arrays and the piece cache. */
+    /** Working memory of one encode call: output ids, piece ends, symbol arrays and the piece cache. */
     private static final class Scratch {
-        static final int CACHE_SIZE = 1 << 16;
+        static final int CACHE_SIZE = 1 << 15;
         static final int CACHE_MASK = CACHE_SIZE - 1;
         final IntList out = new IntList(1024);
         final IntList ends = new IntList(1024);
         final byte[][] cacheKeys = new byte[CACHE_SIZE][];
         final int[] cacheHashes = new int[CACHE_SIZE];
         final int[][] cacheValues = new int[CACHE_SIZE][];
+        final long[] shortKeys = new long[1 << 17];
+        final int[] shortValues = new int[1 << 17];
+        final int[] shortPool = new int[1 << 18];
+        int shortCount;
+        int shortPoolSize;
         int[] sym = new int[256];
         final int[] ranks = new int[SMALL_PIECE];
 
@@ -449,11 +531,5 @@ public final class BpeTokenizer implements Tokenizer {
         StringBuilder sb = new StringBuilder();
         for (int id : ids) sb.append(sb.isEmpty() ? "" : " ").append(tokenString(id));
         return sb.toString();
-    }
-
-    static byte[] concat(List<byte[]> parts) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        for (byte[] p : parts) o.writeBytes(p);
-        return o.toByteArray();
     }
 }

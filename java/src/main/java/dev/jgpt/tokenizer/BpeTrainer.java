@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class BpeTrainer {
 
-    /** Progress of a training run; called from the training thread. */
+    /** Progress of a training run; called from one thread at a time (a counting worker, then the training thread). */
     public interface Progress {
         /** {@code phase} is "counting" (done/total in bytes) or "merging" (done/total in merges). */
         void update(String phase, long done, long total);

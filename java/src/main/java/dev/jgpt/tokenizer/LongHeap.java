@@ -15,10 +15,6 @@ final class LongHeap {
         return size == 0;
     }
 
-    int size() {
-        return size;
-    }
-
     void push(long v) {
         if (size == a.length) a = Arrays.copyOf(a, a.length * 2);
         int i = size++;
@@ -30,10 +26,6 @@ final class LongHeap {
             i = parent;
         }
         a[i] = v;
-    }
-
-    long peek() {
-        return a[0];
     }
 
     long pop() {

@@ -76,10 +76,6 @@ final class LongIntMap {
         }
     }
 
-    int size() {
-        return size;
-    }
-
     private void grow() {
         long[] oldKeys = keys;
         int[] oldValues = values;

@@ -55,27 +55,8 @@ final class TokenizerFiles {
         }
         boolean ignoreMerges = model.has("ignore_merges") && model.get("ignore_merges").asBoolean(false);
 
-        JsonNode vocabNode = f.object(model, "model.vocab");
-        int max = -1;
         Map<String, Integer> vocabMap = new HashMap<>();
-        for (Map.Entry<String, JsonNode> e : vocabNode.properties()) {
-            JsonNode idNode = e.getValue();
-            if (!idNode.canConvertToInt() || !idNode.isIntegralNumber() || idNode.intValue() < 0) {
-                throw f.error("model.vocab." + e.getKey(), "the id is not a non-negative integer");
-            }
-            int id = idNode.intValue();
-            if (id > 50_000_000) throw f.error("model.vocab." + e.getKey(), "id " + id + " is implausibly large");
-            vocabMap.put(e.getKey(), id);
-            max = Math.max(max, id);
-        }
-        String[] vocab = new String[max + 1];
-        for (Map.Entry<String, Integer> e : vocabMap.entrySet()) {
-            if (vocab[e.getValue()] != null) {
-                throw f.error("model.vocab", "id " + e.getValue() + " is given to both '" + vocab[e.getValue()]
-                        + "' and '" + e.getKey() + "'");
-            }
-            vocab[e.getValue()] = e.getKey();
-        }
+        String[] vocab = readVocab(f.object(model, "model.vocab"), f, "model.vocab", vocabMap);
         int unkId = -1;
         JsonNode unk = model.get("unk_token");
         if (unk != null && !unk.isNull()) {
@@ -215,19 +196,8 @@ final class TokenizerFiles {
         Fields f = new Fields(vocabJson);
         if (!root.isObject()) throw f.error("", "not a JSON object of token -> id");
         Map<String, Integer> vocabMap = new HashMap<>();
-        int max = -1;
-        for (Map.Entry<String, JsonNode> e : root.properties()) {
-            if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt() || e.getValue().intValue() < 0) {
-                throw f.error(e.getKey(), "the id is not a non-negative integer");
-            }
-            vocabMap.put(e.getKey(), e.getValue().intValue());
-            max = Math.max(max, e.getValue().intValue());
-        }
-        String[] vocab = new String[max + 1];
-        for (Map.Entry<String, Integer> e : vocabMap.entrySet()) {
-            if (vocab[e.getValue()] != null) throw f.error(e.getKey(), "id " + e.getValue() + " is used twice");
-            vocab[e.getValue()] = e.getKey();
-        }
+        String[] vocab = readVocab(root, f, "", vocabMap);
+        int max = vocab.length - 1;
         List<String> lines;
         try {
             lines = Files.readAllLines(mergesTxt, StandardCharsets.UTF_8);
@@ -259,6 +229,33 @@ final class TokenizerFiles {
                 pattern == SplitPattern.GPT2 ? null : pattern.regex(), false, false, -1);
     }
 
+    /**
+     * A JSON object of token -> id as an array indexed by id (nulls for unused ids); also fills
+     * {@code ids}. {@code path} names the object in error messages ("" for the top level).
+     */
+    private static String[] readVocab(JsonNode object, Fields f, String path, Map<String, Integer> ids) {
+        String prefix = path.isEmpty() ? "" : path + ".";
+        int max = -1;
+        for (Map.Entry<String, JsonNode> e : object.properties()) {
+            JsonNode idNode = e.getValue();
+            if (!idNode.isIntegralNumber() || !idNode.canConvertToInt() || idNode.intValue() < 0) {
+                throw f.error(prefix + e.getKey(), "the id is not a non-negative integer");
+            }
+            int id = idNode.intValue();
+            if (id > 50_000_000) throw f.error(prefix + e.getKey(), "id " + id + " is implausibly large");
+            ids.put(e.getKey(), id);
+            max = Math.max(max, id);
+        }
+        String[] vocab = new String[max + 1];
+        for (Map.Entry<String, Integer> e : ids.entrySet()) {
+            if (vocab[e.getValue()] != null) {
+                throw f.error(path, "id " + e.getValue() + " is given to both '" + vocab[e.getValue()] + "' and '" + e.getKey() + "'");
+            }
+            vocab[e.getValue()] = e.getKey();
+        }
+        return vocab;
+    }
+
     private static JsonNode readJson(Path file) {
         try (var in = Files.newInputStream(file)) {
             return JSON.readTree(in);
@@ -267,7 +264,9 @@ final class TokenizerFiles {
         } catch (IOException e) {
             throw new JgptException(file + ": cannot read: " + e.getMessage(), e);
         } catch (JacksonException e) {
-            throw new JgptException(file + ": malformed JSON: " + e.getOriginalMessage()
+            String why = e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:[^]]*\\]\\)", "")
+                    .replaceAll("\\s*at \\[Source:[^]]*\\]", "");
+            throw new JgptException(file + ": malformed JSON: " + why
                     + (e.getLocation() != null ? " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")" : ""), e);
         }
     }

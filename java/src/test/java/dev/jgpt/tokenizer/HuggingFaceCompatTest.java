@@ -23,7 +23,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 class HuggingFaceCompatTest {
 
     static final Path CORPORA = Path.of("../../shared/corpora");
+    /** Generated text that hits every branch of the pre-split (scripts, emoji, contractions, whitespace). */
     static List<String> texts;
+    /** A few MB of real text when ../shared is there: Moby-Dick and 40 speeches, one document each. */
+    static List<String> corpus;
 
     @BeforeAll
     static void texts() throws IOException {
@@ -31,13 +34,13 @@ class HuggingFaceCompatTest {
         SplittableRandom r = new SplittableRandom(7);
         for (int i = 0; i < 300; i++) texts.add(TextGen.text(r, r.nextInt(0, 200)));
         for (int i = 0; i < 200; i++) texts.add(TextGen.codePoints(r, r.nextInt(0, 300)));
+        corpus = new ArrayList<>();
         if (Files.isDirectory(CORPORA)) {
-            // a few MB of real text: Moby-Dick and some speeches, one document each
-            texts.add(Files.readString(CORPORA.resolve("moby-dick.txt")));
+            corpus.add(Files.readString(CORPORA.resolve("moby-dick.txt")));
             try (var files = Files.list(CORPORA.resolve("sotu"))) {
                 files.sorted().limit(40).forEach(f -> {
                     try {
-                        texts.add(Files.readString(f));
+                        corpus.add(Files.readString(f));
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
@@ -79,6 +82,7 @@ class HuggingFaceCompatTest {
         ours.save(dir);
         try (HuggingFaceTokenizer theirs = hf(dir.resolve("tokenizer.json"))) {
             assertSameIds(ours, theirs, texts);
+            assertSameIds(ours, theirs, corpus);
             // and the file it read back is the file we read back
             assertSameIds(BpeTokenizer.load(dir.resolve("tokenizer.json")), theirs, texts.subList(0, 50));
         }
@@ -119,9 +123,10 @@ class HuggingFaceCompatTest {
         assertThat(ours.specialTokenId("<|endoftext|>")).hasValue(eot);
     }
 
-    @Test
-    void addPrefixSpaceAndIgnoreMergesLikeHuggingFace(@TempDir Path dir) throws IOException {
-        BpeTokenizer base = new BpeTrainer(700).pattern(SplitPattern.GPT4).trainOnTexts(trainingTexts());
+    @ParameterizedTest
+    @EnumSource(SplitPattern.class)
+    void addPrefixSpaceAndIgnoreMergesLikeHuggingFace(SplitPattern pattern, @TempDir Path dir) throws IOException {
+        BpeTokenizer base = new BpeTrainer(700).pattern(pattern).trainOnTexts(trainingTexts());
         base.save(dir);
         Path file = dir.resolve("tokenizer.json");
         String json = Files.readString(file)
@@ -130,6 +135,38 @@ class HuggingFaceCompatTest {
         assertThat(json).contains("\"ignore_merges\" : true");
         Files.writeString(file, json);
         BpeTokenizer ours = BpeTokenizer.load(file);
+        try (HuggingFaceTokenizer theirs = hf(file)) {
+            assertSameIds(ours, theirs, texts.subList(0, 200));
+        }
+    }
+
+    @Test
+    void weAgreeWithAFileHuggingFaceWrote(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("tokenizer.json");
+        try (var in = HuggingFaceCompatTest.class.getResourceAsStream("hf-written-gpt2-style.json")) {
+            Files.copy(in, file);
+        }
+        BpeTokenizer ours = BpeTokenizer.load(file);
+        assertThat(ours.specialTokenId("<|endoftext|>")).isPresent();
+        try (HuggingFaceTokenizer theirs = hf(file)) {
+            assertSameIds(ours, theirs, texts);
+            assertSameIds(ours, theirs, corpus.isEmpty() ? List.of() : corpus.subList(0, Math.min(5, corpus.size())));
+        }
+    }
+
+    @Test
+    void anyOtherSplitRegexRunsThroughJavaRegexAndAgrees(@TempDir Path dir) throws IOException {
+        // a regex that is neither GPT-2's nor GPT-4's, and leaves gaps (Isolated: gaps are pieces too)
+        BpeTokenizer base = new BpeTrainer(700).pattern(SplitPattern.GPT4).trainOnTexts(trainingTexts());
+        base.save(dir);
+        Path file = dir.resolve("tokenizer.json");
+        String custom = "\\\\p{L}+| ?\\\\p{N}";
+        String json = Files.readString(file).replace(
+                SplitPattern.GPT4.regex().replace("\\", "\\\\"), custom);
+        assertThat(json).contains(custom);
+        Files.writeString(file, json);
+        BpeTokenizer ours = BpeTokenizer.load(file);
+        assertThat(ours.splitPattern()).isNull();
         try (HuggingFaceTokenizer theirs = hf(file)) {
             assertSameIds(ours, theirs, texts.subList(0, 200));
         }
