@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 4
+#define JGPT_ABI_VERSION 5
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -99,6 +99,65 @@ JGPT_API double jgpt_sum_squares(const float *x, long n);
 JGPT_API void jgpt_adamw(float *params, const float *grads, float *m, float *v, long n, float lr,
                          float beta1, float beta2, float eps, float weight_decay, int step,
                          float grad_scale);
+
+/* ==== Llama decoding (native/src/decode_*.c) =================================================
+ * Kept together at the end of the header. Weight dtypes for decoding: */
+#define JGPT_DECODE_F32 0
+#define JGPT_DECODE_BF16 1   /* uint16_t, the top half of a float32 (round to nearest even) */
+#define JGPT_DECODE_Q8 2     /* int8_t values + one float scale per group of group_size weights */
+
+/* Load-time conversions (OpenMP-parallel). q8: scale = max|w| / 127 per group, q = round(w / scale);
+ * n must be a multiple of group_size. */
+JGPT_API void jgpt_convert_bf16(uint16_t *out, const float *in, long n);
+JGPT_API void jgpt_convert_q8(int8_t *out, float *scales, const float *in, long n, int group_size);
+
+/* out[r] = sum_c W[r,c] x[c] for a (rows, cols) matrix W of the given dtype (scales: q8 only,
+ * (rows, cols / group_size)); rows split over the OpenMP threads. */
+JGPT_API void jgpt_matvec(float *out, const void *w, const float *scales, const float *x, int rows, int cols,
+                          int dtype, int group_size);
+
+/* The plan: JGPT_LLAMA_PLAN_SLOTS int64 values describing a loaded model, filled once by Java.
+ * Sizes are plain integers; rope theta and the RMSNorm epsilon are the bits of a double; every
+ * pointer is an address. Weights are stacked over layers in llama2.c's order and shapes:
+ * wq (L, dim, dim), wk and wv (L, kv_dim, dim), wo (L, dim, dim), w1 and w3 (L, hidden, dim),
+ * w2 (L, dim, hidden), wcls (vocab, dim). Matrix k (0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2, 6 w3,
+ * 7 wcls) has three slots at JGPT_LLAMA_WEIGHTS + 3k: its float32 address (used by prefill), its
+ * address in the decode dtype, and its q8 scales (0 otherwise). The KV caches are float32
+ * (L, seq, kv_dim). sgemm is the address of cblas_sgemm (prefill only). */
+#define JGPT_LLAMA_DIM 0
+#define JGPT_LLAMA_HIDDEN 1
+#define JGPT_LLAMA_LAYERS 2
+#define JGPT_LLAMA_HEADS 3
+#define JGPT_LLAMA_KV_HEADS 4
+#define JGPT_LLAMA_VOCAB 5
+#define JGPT_LLAMA_SEQ 6
+#define JGPT_LLAMA_DTYPE 7
+#define JGPT_LLAMA_GROUP 8
+#define JGPT_LLAMA_THREADS 9
+#define JGPT_LLAMA_ROPE_THETA 10
+#define JGPT_LLAMA_EPS 11
+#define JGPT_LLAMA_EMB 16
+#define JGPT_LLAMA_RMS_ATT 17
+#define JGPT_LLAMA_RMS_FFN 18
+#define JGPT_LLAMA_RMS_FINAL 19
+#define JGPT_LLAMA_WEIGHTS 20
+#define JGPT_LLAMA_KCACHE 44
+#define JGPT_LLAMA_VCACHE 45
+#define JGPT_LLAMA_SGEMM 46
+#define JGPT_LLAMA_PLAN_SLOTS 48
+
+/* Scratch sizes (floats) for the two calls below. */
+JGPT_API long jgpt_llama_decode_scratch_floats(const int64_t *plan);
+JGPT_API long jgpt_llama_prefill_scratch_floats(const int64_t *plan, int chunk);
+
+/* One token at position pos: writes its k and v into the caches and the next-token logits (vocab
+ * floats). One OpenMP region of plan[THREADS] threads with barriers (spin, then futex) between phases. */
+JGPT_API void jgpt_llama_decode(float *logits, const int64_t *plan, float *scratch, int token, int pos);
+
+/* T prompt tokens at positions pos..pos+T-1 (T <= the chunk the scratch was sized for) with float32
+ * cblas_sgemm products; fills the caches and writes the logits after the last token. */
+JGPT_API void jgpt_llama_prefill(float *logits, const int64_t *plan, float *scratch, const int32_t *tokens, int T,
+                                 int pos);
 
 #ifdef __cplusplus
 }

@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 4} */
-    public static final int JGPT_ABI_VERSION = 4;
+    /** {@code #define JGPT_ABI_VERSION 5} */
+    public static final int JGPT_ABI_VERSION = 5;
 
     private static volatile SymbolLookup lookup;
 
@@ -575,5 +575,222 @@ public final class Jgpt {
             throw new AssertionError("should not reach here", ex$);
         }
     }
-}
 
+    // ==== Llama decoding (native/src/decode_*.c) ====
+    /** {@code #define JGPT_DECODE_F32 0} */
+    public static final int JGPT_DECODE_F32 = 0;
+    /** {@code #define JGPT_DECODE_BF16 1} */
+    public static final int JGPT_DECODE_BF16 = 1;
+    /** {@code #define JGPT_DECODE_Q8 2} */
+    public static final int JGPT_DECODE_Q8 = 2;
+    /** {@code #define JGPT_LLAMA_DIM 0} */
+    public static final int JGPT_LLAMA_DIM = 0;
+    /** {@code #define JGPT_LLAMA_HIDDEN 1} */
+    public static final int JGPT_LLAMA_HIDDEN = 1;
+    /** {@code #define JGPT_LLAMA_LAYERS 2} */
+    public static final int JGPT_LLAMA_LAYERS = 2;
+    /** {@code #define JGPT_LLAMA_HEADS 3} */
+    public static final int JGPT_LLAMA_HEADS = 3;
+    /** {@code #define JGPT_LLAMA_KV_HEADS 4} */
+    public static final int JGPT_LLAMA_KV_HEADS = 4;
+    /** {@code #define JGPT_LLAMA_VOCAB 5} */
+    public static final int JGPT_LLAMA_VOCAB = 5;
+    /** {@code #define JGPT_LLAMA_SEQ 6} */
+    public static final int JGPT_LLAMA_SEQ = 6;
+    /** {@code #define JGPT_LLAMA_DTYPE 7} */
+    public static final int JGPT_LLAMA_DTYPE = 7;
+    /** {@code #define JGPT_LLAMA_GROUP 8} */
+    public static final int JGPT_LLAMA_GROUP = 8;
+    /** {@code #define JGPT_LLAMA_THREADS 9} */
+    public static final int JGPT_LLAMA_THREADS = 9;
+    /** {@code #define JGPT_LLAMA_ROPE_THETA 10} */
+    public static final int JGPT_LLAMA_ROPE_THETA = 10;
+    /** {@code #define JGPT_LLAMA_EPS 11} */
+    public static final int JGPT_LLAMA_EPS = 11;
+    /** {@code #define JGPT_LLAMA_EMB 16} */
+    public static final int JGPT_LLAMA_EMB = 16;
+    /** {@code #define JGPT_LLAMA_RMS_ATT 17} */
+    public static final int JGPT_LLAMA_RMS_ATT = 17;
+    /** {@code #define JGPT_LLAMA_RMS_FFN 18} */
+    public static final int JGPT_LLAMA_RMS_FFN = 18;
+    /** {@code #define JGPT_LLAMA_RMS_FINAL 19} */
+    public static final int JGPT_LLAMA_RMS_FINAL = 19;
+    /** {@code #define JGPT_LLAMA_WEIGHTS 20} */
+    public static final int JGPT_LLAMA_WEIGHTS = 20;
+    /** {@code #define JGPT_LLAMA_KCACHE 44} */
+    public static final int JGPT_LLAMA_KCACHE = 44;
+    /** {@code #define JGPT_LLAMA_VCACHE 45} */
+    public static final int JGPT_LLAMA_VCACHE = 45;
+    /** {@code #define JGPT_LLAMA_SGEMM 46} */
+    public static final int JGPT_LLAMA_SGEMM = 46;
+    /** {@code #define JGPT_LLAMA_PLAN_SLOTS 48} */
+    public static final int JGPT_LLAMA_PLAN_SLOTS = 48;
+    private static final class jgpt_convert_bf16 {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_convert_bf16");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_convert_bf16(uint16_t * out, const float * in, long n) } */
+    public static FunctionDescriptor jgpt_convert_bf16$descriptor() { return jgpt_convert_bf16.DESC; }
+
+    public static MethodHandle jgpt_convert_bf16$handle() { return jgpt_convert_bf16.HANDLE; }
+
+    public static MemorySegment jgpt_convert_bf16$address() { return jgpt_convert_bf16.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_convert_bf16(uint16_t * out, const float * in, long n) } */
+    public static void jgpt_convert_bf16(MemorySegment out, MemorySegment in, long n) {
+        var mh$ = jgpt_convert_bf16.HANDLE;
+        try {
+            mh$.invokeExact(out, in, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_convert_q8 {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_convert_q8");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_convert_q8(int8_t * out, float * scales, const float * in, long n, int group_size) } */
+    public static FunctionDescriptor jgpt_convert_q8$descriptor() { return jgpt_convert_q8.DESC; }
+
+    public static MethodHandle jgpt_convert_q8$handle() { return jgpt_convert_q8.HANDLE; }
+
+    public static MemorySegment jgpt_convert_q8$address() { return jgpt_convert_q8.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_convert_q8(int8_t * out, float * scales, const float * in, long n, int group_size) } */
+    public static void jgpt_convert_q8(MemorySegment out, MemorySegment scales, MemorySegment in, long n, int group_size) {
+        var mh$ = jgpt_convert_q8.HANDLE;
+        try {
+            mh$.invokeExact(out, scales, in, n, group_size);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_matvec {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_matvec");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_matvec(float * out, const void * w, const float * scales, const float * x, int rows, int cols, int dtype, int group_size) } */
+    public static FunctionDescriptor jgpt_matvec$descriptor() { return jgpt_matvec.DESC; }
+
+    public static MethodHandle jgpt_matvec$handle() { return jgpt_matvec.HANDLE; }
+
+    public static MemorySegment jgpt_matvec$address() { return jgpt_matvec.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_matvec(float * out, const void * w, const float * scales, const float * x, int rows, int cols, int dtype, int group_size) } */
+    public static void jgpt_matvec(MemorySegment out, MemorySegment w, MemorySegment scales, MemorySegment x, int rows, int cols, int dtype, int group_size) {
+        var mh$ = jgpt_matvec.HANDLE;
+        try {
+            mh$.invokeExact(out, w, scales, x, rows, cols, dtype, group_size);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_llama_decode_scratch_floats {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_LONG, Jgpt.C_POINTER);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_llama_decode_scratch_floats");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : long jgpt_llama_decode_scratch_floats(const int64_t * plan) } */
+    public static FunctionDescriptor jgpt_llama_decode_scratch_floats$descriptor() { return jgpt_llama_decode_scratch_floats.DESC; }
+
+    public static MethodHandle jgpt_llama_decode_scratch_floats$handle() { return jgpt_llama_decode_scratch_floats.HANDLE; }
+
+    public static MemorySegment jgpt_llama_decode_scratch_floats$address() { return jgpt_llama_decode_scratch_floats.ADDR; }
+
+    /** {@snippet lang=c : long jgpt_llama_decode_scratch_floats(const int64_t * plan) } */
+    public static long jgpt_llama_decode_scratch_floats(MemorySegment plan) {
+        var mh$ = jgpt_llama_decode_scratch_floats.HANDLE;
+        try {
+            return (long) mh$.invokeExact(plan);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_llama_prefill_scratch_floats {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_LONG, Jgpt.C_POINTER, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_llama_prefill_scratch_floats");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : long jgpt_llama_prefill_scratch_floats(const int64_t * plan, int chunk) } */
+    public static FunctionDescriptor jgpt_llama_prefill_scratch_floats$descriptor() { return jgpt_llama_prefill_scratch_floats.DESC; }
+
+    public static MethodHandle jgpt_llama_prefill_scratch_floats$handle() { return jgpt_llama_prefill_scratch_floats.HANDLE; }
+
+    public static MemorySegment jgpt_llama_prefill_scratch_floats$address() { return jgpt_llama_prefill_scratch_floats.ADDR; }
+
+    /** {@snippet lang=c : long jgpt_llama_prefill_scratch_floats(const int64_t * plan, int chunk) } */
+    public static long jgpt_llama_prefill_scratch_floats(MemorySegment plan, int chunk) {
+        var mh$ = jgpt_llama_prefill_scratch_floats.HANDLE;
+        try {
+            return (long) mh$.invokeExact(plan, chunk);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_llama_decode {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_llama_decode");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_llama_decode(float * logits, const int64_t * plan, float * scratch, int token, int pos) } */
+    public static FunctionDescriptor jgpt_llama_decode$descriptor() { return jgpt_llama_decode.DESC; }
+
+    public static MethodHandle jgpt_llama_decode$handle() { return jgpt_llama_decode.HANDLE; }
+
+    public static MemorySegment jgpt_llama_decode$address() { return jgpt_llama_decode.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_llama_decode(float * logits, const int64_t * plan, float * scratch, int token, int pos) } */
+    public static void jgpt_llama_decode(MemorySegment logits, MemorySegment plan, MemorySegment scratch, int token, int pos) {
+        var mh$ = jgpt_llama_decode.HANDLE;
+        try {
+            mh$.invokeExact(logits, plan, scratch, token, pos);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_llama_prefill {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_llama_prefill");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_llama_prefill(float * logits, const int64_t * plan, float * scratch, const int32_t * tokens, int T, int pos) } */
+    public static FunctionDescriptor jgpt_llama_prefill$descriptor() { return jgpt_llama_prefill.DESC; }
+
+    public static MethodHandle jgpt_llama_prefill$handle() { return jgpt_llama_prefill.HANDLE; }
+
+    public static MemorySegment jgpt_llama_prefill$address() { return jgpt_llama_prefill.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_llama_prefill(float * logits, const int64_t * plan, float * scratch, const int32_t * tokens, int T, int pos) } */
+    public static void jgpt_llama_prefill(MemorySegment logits, MemorySegment plan, MemorySegment scratch, MemorySegment tokens, int T, int pos) {
+        var mh$ = jgpt_llama_prefill.HANDLE;
+        try {
+            mh$.invokeExact(logits, plan, scratch, tokens, T, pos);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+}

@@ -72,6 +72,8 @@ public final class ChatCommand implements Runnable {
 
     @Mixin GenerationOptions options = new GenerationOptions();
 
+    @Mixin LlamaModelOptions llama = new LlamaModelOptions();
+
     @Option(names = "--plain", description = "Read plain lines from stdin even in a terminal (no line editor).")
     boolean plain;
 
@@ -122,7 +124,7 @@ public final class ChatCommand implements Runnable {
             String key = System.getenv(apiKeyEnv);
             return new OpenAiChatBackend(source.remote, remoteModel, key, remoteContext);
         }
-        LoadedModel m = loader.load(source.model);
+        LoadedModel m = llama.loaderFor(source.model, loader).load(source.model);
         try {
             return new LocalChatBackend(m.name(), m.model(), m.tokenizer());
         } catch (JgptException e) {

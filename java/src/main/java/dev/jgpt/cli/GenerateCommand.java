@@ -35,7 +35,7 @@ public final class GenerateCommand implements Runnable {
 
     @Spec CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run directory (or model) to load.")
+    @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run directory, or a llama2.c checkpoint (.bin) with --tokenizer.")
     Path model;
 
     @Option(names = "--prompt", defaultValue = "", paramLabel = "TEXT",
@@ -46,6 +46,8 @@ public final class GenerateCommand implements Runnable {
     boolean chat;
 
     @Mixin GenerationOptions options = new GenerationOptions();
+
+    @Mixin LlamaModelOptions llama = new LlamaModelOptions();
 
     @Option(names = "--json", description = "Print one JSON object (text and figures) instead of streaming.")
     boolean json;
@@ -79,7 +81,7 @@ public final class GenerateCommand implements Runnable {
     public void run() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LoadedModel m = loader.load(model)) {
+        try (LoadedModel m = llama.loaderFor(model, loader).load(model)) {
             int[] ids = chat
                     ? ChatTemplate.renderPrompt(List.of(ChatMessage.user(prompt)), m.tokenizer())
                     : m.tokenizer().encode(prompt);

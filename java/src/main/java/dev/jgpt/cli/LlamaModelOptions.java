@@ -1,0 +1,82 @@
+package dev.jgpt.cli;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.generate.LoadedModel;
+import dev.jgpt.generate.ModelLoader;
+import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.llama.HfLlamaImport;
+import dev.jgpt.llama.Llama2cTokenizer;
+import dev.jgpt.llama.LlamaInference;
+import dev.jgpt.llama.LlamaModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/**
+ * The options of {@code generate} and {@code chat} for Llama-family checkpoints: {@code --model
+ * stories15M.bin --tokenizer tokenizer.bin --dtype q8}. A {@code --model} that is a {@code .bin}
+ * file (or any model given with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory
+ * with a {@code config.json} as a Hugging Face LlamaForCausalLM; anything else goes to the
+ * command's usual loader.
+ */
+public final class LlamaModelOptions {
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+            description = "llama2.c tokenizer.bin for a llama2.c checkpoint (default: tokenizer.bin beside the model).")
+    Path tokenizer;
+
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
+            description = "Weights for decoding a Llama checkpoint: f32, bf16, q8 (default ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
+    int groupSize;
+
+    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--max-context", paramLabel = "N",
+            description = "Cap a Hugging Face model's context (and KV cache) at N tokens (default: its max_position_embeddings).")
+    Integer maxContext;
+
+    /** The loader for {@code model}: the llama2.c one when it applies, else {@code fallback}. */
+    ModelLoader loaderFor(Path model, ModelLoader fallback) {
+        if (model != null && HfLlamaImport.isHfLlamaDir(model)) return this::loadHuggingFace;
+        if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) return fallback;
+        return this::loadLlama2c;
+    }
+
+    /** A Hugging Face LlamaForCausalLM directory; tokenizer: --tokenizer (tokenizer.bin or .json) or the directory's tokenizer.json. */
+    private LoadedModel loadHuggingFace(Path dir) {
+        DecodeDType dt = DecodeDType.parse(dtype);
+        Path tok = tokenizer != null ? tokenizer : dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file (give one with --tokenizer FILE)");
+        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        LlamaInference lm = LlamaModels.openHuggingFace(dir, dt, groupSize, n, maxContext == null ? 0 : maxContext);
+        try {
+            Llama2cTokenizer t = tok.getFileName().toString().endsWith(".json")
+                    ? Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()) : Llama2cTokenizer.read(tok, lm.vocabSize());
+            return new LoadedModel(dir.getFileName() + " (" + dt + ")", lm, t);
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
+    }
+
+    private LoadedModel loadLlama2c(Path model) {
+        DecodeDType dt = DecodeDType.parse(dtype);
+        if (!Files.isRegularFile(model)) throw new JgptException("checkpoint " + model + ": no such file");
+        Path tok = tokenizer != null ? tokenizer : model.toAbsolutePath().resolveSibling("tokenizer.bin");
+        if (!Files.isRegularFile(tok)) {
+            throw new JgptException("tokenizer " + tok + ": no such file (give the llama2.c tokenizer with --tokenizer FILE)");
+        }
+        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        LlamaInference lm = LlamaModels.openLlama2c(model, dt, groupSize, n);
+        try {
+            Llama2cTokenizer t = Llama2cTokenizer.read(tok, lm.vocabSize());
+            return new LoadedModel(model.getFileName() + " (" + dt + ")", lm, t);
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package dev.jgpt.llama;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.bindings.Jgpt;
+
+/** The dtype the decode matrix-vector products read their weights in ({@code --dtype}). */
+public enum DecodeDType {
+    /** The checkpoint's float32 weights, used in place (memory-mapped). */
+    F32(Jgpt.JGPT_DECODE_F32),
+    /** bfloat16: the top 16 bits of each float32 (round to nearest even); half the bytes. */
+    BF16(Jgpt.JGPT_DECODE_BF16),
+    /** int8 with one float scale per group of 32 or 64 weights (like llama2.c's runq / Q8_0). */
+    Q8(Jgpt.JGPT_DECODE_Q8);
+
+    public final int code;
+
+    DecodeDType(int code) {
+        this.code = code;
+    }
+
+    public static DecodeDType parse(String s) {
+        return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+            case "f32", "fp32", "float32" -> F32;
+            case "bf16", "bfloat16" -> BF16;
+            case "q8", "int8", "q8_0" -> Q8;
+            default -> throw new JgptException("--dtype: '" + s + "' is not one of f32, bf16, q8");
+        };
+    }
+
+    /** Bytes per weight including q8's scales. */
+    public double bytesPerWeight(int groupSize) {
+        return switch (this) {
+            case F32 -> 4;
+            case BF16 -> 2;
+            case Q8 -> 1 + 4.0 / groupSize;
+        };
+    }
+
+    @Override
+    public String toString() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

@@ -1,0 +1,184 @@
+package dev.jgpt.llama;
+
+import dev.jgpt.JgptException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Imports a Hugging Face {@code LlamaForCausalLM} directory: {@code config.json} and one or more
+ * {@code *.safetensors} files (F32, BF16 or F16 tensors). The safetensors files are memory-mapped;
+ * the weights are copied once into float32 tensors stacked over layers in llama2.c's order (they
+ * have to be: HF keeps one tensor per layer, and its q/k rows are ordered for "rotate half" RoPE,
+ * which this codebase does on interleaved pairs like llama2.c, so q and k rows are permuted on the
+ * way, as llama2.c's export script does).
+ */
+public final class HfLlamaImport {
+    private HfLlamaImport() {}
+
+    /** Whether {@code dir} looks like a Hugging Face Llama model directory. */
+    public static boolean isHfLlamaDir(Path dir) {
+        return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve("config.json"));
+    }
+
+    public static LlamaConfig readConfig(Path dir) {
+        Path f = dir.resolve("config.json");
+        JsonNode n;
+        try {
+            n = JsonMapper.builder().build().readTree(Files.readString(f));
+        } catch (IOException | RuntimeException e) {
+            throw new JgptException("config " + f + ": " + e.getMessage());
+        }
+        JsonNode archs = n.path("architectures");
+        if (archs.isArray() && !archs.isEmpty() && !archs.get(0).asString().equals("LlamaForCausalLM")) {
+            throw new JgptException("config " + f + ": architecture " + archs.get(0).asString() + " is not LlamaForCausalLM");
+        }
+        if (n.has("rope_scaling") && !n.get("rope_scaling").isNull()) {
+            throw new JgptException("config " + f + ": rope_scaling " + n.get("rope_scaling") + " is not supported (plain RoPE only)");
+        }
+        if (n.has("hidden_act") && !n.get("hidden_act").asString().equals("silu")) {
+            throw new JgptException("config " + f + ": hidden_act " + n.get("hidden_act").asString() + " is not supported (silu only)");
+        }
+        int heads = required(n, f, "num_attention_heads");
+        try {
+            return new LlamaConfig(required(n, f, "hidden_size"), required(n, f, "intermediate_size"),
+                    required(n, f, "num_hidden_layers"), heads,
+                    n.has("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : heads,
+                    required(n, f, "vocab_size"), required(n, f, "max_position_embeddings"),
+                    n.path("tie_word_embeddings").asBoolean(false),
+                    n.has("rope_theta") ? n.get("rope_theta").asDouble() : 10000.0,
+                    n.has("rms_norm_eps") ? n.get("rms_norm_eps").asDouble() : 1e-6);
+        } catch (JgptException e) {
+            throw new JgptException("config " + f + ": " + e.getMessage());
+        }
+    }
+
+    private static int required(JsonNode n, Path f, String field) {
+        if (!n.has(field)) throw new JgptException("config " + f + ": field " + field + " is missing");
+        return n.get(field).asInt();
+    }
+
+    /** One tensor of a mapped safetensors file. */
+    record Entry(Path file, String dtype, long[] shape, MemorySegment data) {}
+
+    /**
+     * Reads the directory into float32 weights owned by {@code arena} (the mapped files are
+     * released before returning). {@code maxSeq} &gt; 0 caps the context (and so the KV cache).
+     */
+    public static LlamaWeights load(Path dir, Arena arena, int maxSeq) {
+        LlamaConfig c = readConfig(dir);
+        if (maxSeq > 0 && maxSeq < c.seqLen()) c = c.withSeqLen(maxSeq);
+        try (Arena mapped = Arena.ofConfined()) {
+            Map<String, Entry> t = mapAll(dir, mapped);
+            LlamaWeights w = RandomLlama.allocate(c, arena);
+            int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim();
+            copy(t, "model.embed_tokens.weight", w.tokenEmbedding(), 0, c.vocabSize(), d);
+            copy(t, "model.norm.weight", w.rmsFinal(), 0, d);
+            if (!c.sharedClassifier()) copy(t, "lm_head.weight", w.wcls(), 0, c.vocabSize(), d);
+            for (int l = 0; l < L; l++) {
+                String p = "model.layers." + l + ".";
+                copy(t, p + "input_layernorm.weight", w.rmsAtt(), (long) l * d, d);
+                copy(t, p + "post_attention_layernorm.weight", w.rmsFfn(), (long) l * d, d);
+                copyPermuted(t, p + "self_attn.q_proj.weight", w.wq(), (long) l * d * d, c.heads(), d, d);
+                copyPermuted(t, p + "self_attn.k_proj.weight", w.wk(), (long) l * kv * d, c.kvHeads(), kv, d);
+                copy(t, p + "self_attn.v_proj.weight", w.wv(), (long) l * kv * d, kv, d);
+                copy(t, p + "self_attn.o_proj.weight", w.wo(), (long) l * d * d, d, d);
+                copy(t, p + "mlp.gate_proj.weight", w.w1(), (long) l * h * d, h, d);
+                copy(t, p + "mlp.down_proj.weight", w.w2(), (long) l * d * h, d, h);
+                copy(t, p + "mlp.up_proj.weight", w.w3(), (long) l * h * d, h, d);
+            }
+            return w;
+        }
+    }
+
+    private static Map<String, Entry> mapAll(Path dir, Arena arena) {
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();
+        } catch (IOException e) {
+            throw new JgptException("model directory " + dir + ": " + e.getMessage());
+        }
+        if (files.isEmpty()) throw new JgptException("model directory " + dir + ": no .safetensors files");
+        Map<String, Entry> out = new HashMap<>();
+        JsonMapper json = JsonMapper.builder().build();
+        for (Path f : files) {
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+                long n = all.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+                if (n <= 0 || 8 + n > all.byteSize()) throw new JgptException("safetensors " + f + ": bad header length " + n);
+                byte[] hdr = all.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
+                JsonNode root = json.readTree(new String(hdr, StandardCharsets.UTF_8));
+                MemorySegment body = all.asSlice(8 + n);
+                for (var e : root.properties()) {
+                    if (e.getKey().equals("__metadata__")) continue;
+                    JsonNode v = e.getValue();
+                    long[] shape = new long[v.get("shape").size()];
+                    for (int i = 0; i < shape.length; i++) shape[i] = v.get("shape").get(i).asLong();
+                    long begin = v.get("data_offsets").get(0).asLong(), end = v.get("data_offsets").get(1).asLong();
+                    if (begin < 0 || end < begin || end > body.byteSize()) {
+                        throw new JgptException("safetensors " + f + ": tensor " + e.getKey() + " lies outside the file");
+                    }
+                    out.put(e.getKey(), new Entry(f, v.get("dtype").asString(), shape, body.asSlice(begin, end - begin)));
+                }
+            } catch (IOException e) {
+                throw new JgptException("safetensors " + f + ": " + e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    private static Entry find(Map<String, Entry> t, String name, long... shape) {
+        Entry e = t.get(name);
+        if (e == null) throw new JgptException("model: tensor " + name + " is missing from the safetensors files");
+        if (!java.util.Arrays.equals(e.shape(), shape)) {
+            throw new JgptException("safetensors " + e.file() + ": tensor " + name + " has shape "
+                    + java.util.Arrays.toString(e.shape()) + ", config.json implies " + java.util.Arrays.toString(shape));
+        }
+        return e;
+    }
+
+    private static void copy(Map<String, Entry> t, String name, MemorySegment dst, long dstOffset, long... shape) {
+        Entry e = find(t, name, shape);
+        long n = 1;
+        for (long s : shape) n *= s;
+        for (long i = 0; i < n; i++) dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstOffset + i, read(e, i));
+    }
+
+    /** llama2.c row h*hs + 2i + j comes from HF row h*hs + j*hs/2 + i (HF rotates halves, llama2.c pairs). */
+    private static void copyPermuted(Map<String, Entry> t, String name, MemorySegment dst, long dstOffset, int heads,
+                                     int rows, int cols) {
+        Entry e = find(t, name, rows, cols);
+        int hs = rows / heads;
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < hs / 2; i++) {
+                for (int j = 0; j < 2; j++) {
+                    long to = (long) h * hs + 2L * i + j, from = (long) h * hs + (long) j * (hs / 2) + i;
+                    for (int k = 0; k < cols; k++) {
+                        dst.setAtIndex(ValueLayout.JAVA_FLOAT, dstOffset + to * cols + k, read(e, from * cols + k));
+                    }
+                }
+            }
+        }
+    }
+
+    private static float read(Entry e, long i) {
+        return switch (e.dtype()) {
+            case "F32" -> e.data().getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            case "BF16" -> Float.intBitsToFloat((e.data().getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i) & 0xFFFF) << 16);
+            case "F16" -> Float.float16ToFloat(e.data().getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i));
+            default -> throw new JgptException("safetensors " + e.file() + ": dtype " + e.dtype() + " is not supported (F32, BF16, F16)");
+        };
+    }
+}

@@ -1,0 +1,173 @@
+package dev.jgpt.llama;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.cpu.NativeLibraries;
+import dev.jgpt.bindings.Cblas;
+import dev.jgpt.bindings.Jgpt;
+import dev.jgpt.generate.CausalLm;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Fast Llama inference on the CPU through libjgpt: decode is one native call per token
+ * ({@code jgpt_llama_decode}: one OpenMP region, matrix-vector products in the chosen
+ * {@link DecodeDType}, spin barriers between phases), prefill runs blocks of prompt tokens through
+ * float32 {@code cblas_sgemm} ({@code jgpt_llama_prefill}). Weights are used where they lie (the
+ * memory-mapped checkpoint) for f32, or converted once at construction to bf16 / q8 in off-heap
+ * memory. The KV cache, the scratch buffers and the logits are allocated once: nothing is allocated
+ * per token.
+ *
+ * <p>The prompt's keys and values are computed with the float32 weights whatever the dtype (sgemm
+ * needs float32); only the logits after the prompt and every decoded token use the dtype.
+ */
+public final class LlamaInference implements CausalLm {
+    /** Prompt tokens per prefill call: bounds the scratch (about chunk * (3 dim + 2 hidden) floats). */
+    static final int PREFILL_CHUNK = 128;
+
+    private final LlamaConfig c;
+    private final DecodeDType dtype;
+    private final int groupSize, threads;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment plan, scratch, prefillScratch, promptTokens;
+    private final Tensor logits;
+    private final AutoCloseable owner;
+    private int pos;
+
+    /**
+     * @param weights   float32 weights (kept in use: they must outlive this object)
+     * @param groupSize q8 group size (32 or 64; must divide dim and hidden_dim); ignored otherwise
+     * @param owner     closed with this object (the arena of the mapped checkpoint), or null
+     */
+    public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner) {
+        NativeLibraries.require();
+        this.c = weights.config();
+        this.dtype = dtype;
+        this.groupSize = groupSize;
+        this.threads = Math.max(1, threads);
+        this.owner = owner;
+        if (dtype == DecodeDType.Q8) {
+            if (groupSize != 32 && groupSize != 64) throw new JgptException("--group-size must be 32 or 64 but was " + groupSize);
+            if (c.dim() % groupSize != 0 || c.hiddenDim() % groupSize != 0) {
+                throw new JgptException("q8 with groups of " + groupSize + " needs dim (" + c.dim() + ") and hidden_dim ("
+                        + c.hiddenDim() + ") to be multiples of " + groupSize + (groupSize == 64 ? "; try --group-size 32" : ""));
+            }
+        }
+        Jgpt.jgpt_set_num_threads(this.threads);
+        Cblas.openblas_set_num_threads(this.threads);
+
+        plan = arena.allocate(8L * Jgpt.JGPT_LLAMA_PLAN_SLOTS, 64);
+        set(Jgpt.JGPT_LLAMA_DIM, c.dim());
+        set(Jgpt.JGPT_LLAMA_HIDDEN, c.hiddenDim());
+        set(Jgpt.JGPT_LLAMA_LAYERS, c.layers());
+        set(Jgpt.JGPT_LLAMA_HEADS, c.heads());
+        set(Jgpt.JGPT_LLAMA_KV_HEADS, c.kvHeads());
+        set(Jgpt.JGPT_LLAMA_VOCAB, c.vocabSize());
+        set(Jgpt.JGPT_LLAMA_SEQ, c.seqLen());
+        set(Jgpt.JGPT_LLAMA_DTYPE, dtype.code);
+        set(Jgpt.JGPT_LLAMA_GROUP, groupSize);
+        set(Jgpt.JGPT_LLAMA_THREADS, this.threads);
+        set(Jgpt.JGPT_LLAMA_ROPE_THETA, Double.doubleToRawLongBits(c.ropeTheta()));
+        set(Jgpt.JGPT_LLAMA_EPS, Double.doubleToRawLongBits(c.normEps()));
+        set(Jgpt.JGPT_LLAMA_EMB, weights.tokenEmbedding().address());
+        set(Jgpt.JGPT_LLAMA_RMS_ATT, weights.rmsAtt().address());
+        set(Jgpt.JGPT_LLAMA_RMS_FFN, weights.rmsFfn().address());
+        set(Jgpt.JGPT_LLAMA_RMS_FINAL, weights.rmsFinal().address());
+        MemorySegment[] mats = {weights.wq(), weights.wk(), weights.wv(), weights.wo(), weights.w1(), weights.w2(),
+                weights.w3(), weights.wcls()};
+        for (int k = 0; k < mats.length; k++) {
+            int slot = Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k;
+            set(slot, mats[k].address());
+            convert(mats[k], slot);
+        }
+        long cacheBytes = 4L * c.layers() * c.seqLen() * c.kvDim();
+        set(Jgpt.JGPT_LLAMA_KCACHE, arena.allocate(cacheBytes, 64).address());
+        set(Jgpt.JGPT_LLAMA_VCACHE, arena.allocate(cacheBytes, 64).address());
+        set(Jgpt.JGPT_LLAMA_SGEMM, Cblas.cblas_sgemm$address().address());
+
+        scratch = arena.allocate(4L * Jgpt.jgpt_llama_decode_scratch_floats(plan), 64);
+        int chunk = Math.min(PREFILL_CHUNK, c.seqLen());
+        prefillScratch = arena.allocate(4L * Jgpt.jgpt_llama_prefill_scratch_floats(plan, chunk), 64);
+        promptTokens = arena.allocate(4L * chunk, 64);
+        logits = Tensor.ofHost(arena.allocate(4L * c.vocabSize(), 64), DType.F32, c.vocabSize());
+    }
+
+    /** Converts one stacked matrix to the decode dtype (f32: used in place). */
+    private void convert(MemorySegment f32, int slot) {
+        long n = f32.byteSize() / 4;
+        switch (dtype) {
+            case F32 -> set(slot + 1, f32.address());
+            case BF16 -> {
+                MemorySegment out = arena.allocate(2 * n, 64);
+                Jgpt.jgpt_convert_bf16(out, f32, n);
+                set(slot + 1, out.address());
+            }
+            case Q8 -> {
+                MemorySegment out = arena.allocate(n, 64), scales = arena.allocate(4 * (n / groupSize), 64);
+                Jgpt.jgpt_convert_q8(out, scales, f32, n, groupSize);
+                set(slot + 1, out.address());
+                set(slot + 2, scales.address());
+            }
+        }
+    }
+
+    private void set(int slot, long value) {
+        plan.setAtIndex(ValueLayout.JAVA_LONG, slot, value);
+    }
+
+    public LlamaConfig config() { return c; }
+    public DecodeDType dtype() { return dtype; }
+    public int threads() { return threads; }
+
+    @Override public int vocabSize() { return c.vocabSize(); }
+    @Override public int contextLength() { return c.seqLen(); }
+    @Override public void reset() { pos = 0; }
+    @Override public int position() { return pos; }
+
+    @Override
+    public Tensor prefill(int[] tokens) {
+        if (tokens.length == 0) throw new IllegalArgumentException("prefill of no tokens");
+        if (pos + tokens.length > c.seqLen()) {
+            throw new IllegalArgumentException("position " + pos + " + " + tokens.length + " tokens exceeds the context of " + c.seqLen());
+        }
+        for (int t : tokens) checkToken(t);
+        if (tokens.length == 1) return step(tokens[0]);
+        int chunk = (int) (promptTokens.byteSize() / 4);
+        for (int start = 0; start < tokens.length; start += chunk) {
+            int n = Math.min(chunk, tokens.length - start);
+            MemorySegment.copy(tokens, start, promptTokens, ValueLayout.JAVA_INT, 0, n);
+            Jgpt.jgpt_llama_prefill(logits.data(), plan, prefillScratch, promptTokens, n, pos);
+            pos += n;
+        }
+        return logits;
+    }
+
+    @Override
+    public Tensor step(int token) {
+        checkToken(token);
+        if (pos >= c.seqLen()) throw new IllegalArgumentException("the context of " + c.seqLen() + " tokens is full");
+        Jgpt.jgpt_llama_decode(logits.data(), plan, scratch, token, pos);
+        pos++;
+        return logits;
+    }
+
+    private void checkToken(int t) {
+        if (t < 0 || t >= c.vocabSize()) {
+            throw new IllegalArgumentException("token " + t + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+        if (owner != null) {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package dev.jgpt.llama;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Path;
+
+/** Opening a Llama-family model file for inference. */
+public final class LlamaModels {
+    private LlamaModels() {}
+
+    /** Maps a llama2.c checkpoint and builds the fast inference on it; closing it unmaps the file. */
+    public static LlamaInference openLlama2c(Path file, DecodeDType dtype, int groupSize, int threads) {
+        Arena mapped = Arena.ofShared();
+        try {
+            LlamaWeights w = Llama2cCheckpoint.open(file, mapped);
+            return new LlamaInference(w, dtype, groupSize, threads, mapped);
+        } catch (RuntimeException e) {
+            mapped.close();
+            throw e;
+        }
+    }
+
+    /** Imports a Hugging Face LlamaForCausalLM directory (weights copied to float32 off-heap, context capped at maxSeq if > 0). */
+    public static LlamaInference openHuggingFace(Path dir, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
+        Arena weights = Arena.ofShared();
+        try {
+            return new LlamaInference(HfLlamaImport.load(dir, weights, maxSeq), dtype, groupSize, threads, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /** Whether a path looks like a llama2.c checkpoint rather than a jgpt run directory. */
+    public static boolean isLlama2cFile(Path p) {
+        return p.getFileName() != null && p.getFileName().toString().endsWith(".bin") && java.nio.file.Files.isRegularFile(p);
+    }
+}

@@ -1,0 +1,17 @@
+/* Internal to the decode_*.c files: a weight matrix in one of the decode dtypes. */
+#ifndef JGPT_DECODE_INTERNAL_H
+#define JGPT_DECODE_INTERNAL_H
+
+#include <stdint.h>
+
+typedef struct {
+    const void *data;     /* float, uint16_t (bf16) or int8_t (q8), row-major (rows, cols) */
+    const float *scales;  /* q8 only: (rows, cols / group) */
+    int dtype;            /* JGPT_DECODE_F32 / BF16 / Q8 */
+    int group;            /* q8 group size */
+} jgpt_qmat;
+
+/* out[r] = W[r,:] . x for r in [r0, r1); W is (rows, n). Single-threaded. */
+void jgpt_decode_matvec_rows(const jgpt_qmat *m, float *out, const float *x, int r0, int r1, int n);
+
+#endif
