@@ -61,6 +61,7 @@ public final class LlamaTrainModel implements AutoCloseable {
     // backward buffers
     private final Tensor dres, dxn, datty, dq, dk, dv, dhg, dh1, dh3;
     private final double[] ropeCos, ropeSin; // (maxT, hs/2)
+    private final double[] scoreRow;         // (maxT): one attention row, forward and backward
 
     private int curB, curT;
     private int targetCount;
@@ -132,6 +133,7 @@ public final class LlamaTrainModel implements AutoCloseable {
         int hs = c.headSize();
         ropeCos = new double[maxT * hs / 2];
         ropeSin = new double[maxT * hs / 2];
+        scoreRow = new double[maxT];
         for (int t = 0; t < maxT; t++) {
             for (int i = 0; i < hs / 2; i++) {
                 // run.c: freq = 1 / theta^(headDim / hs) with headDim = 2i, angle = pos * freq
@@ -425,7 +427,7 @@ public final class LlamaTrainModel implements AutoCloseable {
         int NH = c.heads(), hs = c.headSize(), d = c.dim(), kv = c.kvDim(), group = NH / c.kvHeads();
         double scale = 1.0 / Math.sqrt(hs);
         MemorySegment o = out.data(), a = attT.data(), qs = qT.data(), ks = kT.data(), vs = vT.data();
-        double[] row = new double[T];
+        double[] row = scoreRow;
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < NH; h++) {
                 int kvOff = (h / group) * hs;
@@ -463,7 +465,7 @@ public final class LlamaTrainModel implements AutoCloseable {
         double scale = 1.0 / Math.sqrt(hs);
         MemorySegment dqs = dqT.data(), dks = dkT.data(), dvs = dvT.data(), dy = dout.data(), a = attT.data(),
                 qs = qT.data(), ks = kT.data(), vs = vT.data();
-        double[] datt = new double[T];
+        double[] datt = scoreRow;
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < NH; h++) {
                 int kvOff = (h / group) * hs;
