@@ -169,4 +169,45 @@ abstract class LlamaTrainContractTest {
             }
         }
     }
+
+    /**
+     * The whole path: train a tiny Llama until it has memorised one sequence, export it as a llama2.c
+     * checkpoint, load that with the fast native {@link LlamaInference} and decode greedily: it must
+     * give the memorised continuation and the same tokens as {@link ReferenceLlama} on the trained weights.
+     */
+    @Test
+    void trainedAndExportedModelRecitesItsTrainingSequence(@TempDir Path dir) {
+        org.assertj.core.api.Assumptions.assumeThat(dev.jgpt.backend.cpu.NativeLibraries.status().available())
+                .as("libjgpt needed for LlamaInference").isTrue();
+        LlamaConfig c = LlamaConfig.llama2c(32, 64, 2, 4, 2, 32, 16, false);
+        int T = 16;
+        Random r = new Random(11);
+        int[] seq = new int[T + 1];
+        for (int i = 0; i < seq.length; i++) seq[i] = r.nextInt(c.vocabSize());
+        int[] tokens = java.util.Arrays.copyOf(seq, T), targets = java.util.Arrays.copyOfRange(seq, 1, T + 1);
+        Path file = dir.resolve("recite.bin");
+        int[] reference;
+        try (LlamaTrainModel model = new LlamaTrainModel(backend, c, 1, T)) {
+            model.initWeights(2);
+            float loss = Float.NaN;
+            for (int step = 0; step < 400; step++) {
+                model.zeroGrad();
+                loss = model.forwardBackward(tokens, targets, 1, T);
+                if (loss < 0.02f) break;
+                double norm = model.gradNorm();
+                model.adamwStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.0f, norm > 1 ? (float) (1 / norm) : 1f);
+            }
+            assertThat(loss).isLessThan(0.02f);
+            model.writeLlama2c(file);
+            try (ReferenceLlama ref = new ReferenceLlama(model.weights())) {
+                reference = LlamaInferenceTest.greedy(ref, new int[] {seq[0]}, T - 1, null);
+            }
+        }
+        int[] expected = java.util.Arrays.copyOfRange(seq, 1, T);  // prompt + 15 steps fill seq_len 16
+        assertThat(reference).as("reference greedy continuation").containsExactly(expected);
+        try (LlamaInference fast = LlamaModels.openLlama2c(file, DecodeDType.F32, 32, 1)) {
+            assertThat(LlamaInferenceTest.greedy(fast, new int[] {seq[0]}, T - 1, null)).as("exported, native decode")
+                    .containsExactly(expected);
+        }
+    }
 }
