@@ -146,6 +146,8 @@ public final class LlamaTrainModel implements AutoCloseable {
 
     public LlamaConfig config() { return c; }
 
+    public Backend backend() { return ops; }
+
     public long parameterCount() { return parameterCount; }
 
     /** The flat parameter buffer (host), llama2.c's order. */
@@ -201,43 +203,85 @@ public final class LlamaTrainModel implements AutoCloseable {
      * mean cross-entropy over positions whose target is non-negative (0 when none); without, NaN.
      */
     public float forward(int[] tokens, int[] targets, int B, int T) {
-        return run(tokens, targets, B, T, false);
+        load(tokens, targets, B, T);
+        return run(B, T, targets != null, false);
     }
 
     /** Forward and backward in one pass (the classifier's logits computed once); gradients accumulate. */
     public float forwardBackward(int[] tokens, int[] targets, int B, int T) {
         if (targets == null) throw new IllegalArgumentException("forwardBackward needs targets");
-        float loss = run(tokens, targets, B, T, true);
+        load(tokens, targets, B, T);
+        float loss = run(B, T, true, true);
         backwardBlocks();
         return loss;
     }
 
-    private float run(int[] tokens, int[] targets, int B, int T, boolean backward) {
+    /** {@link #forward(int[], int[], int, int)} with host I32 tensors of at least B*T ids (targets may be null). */
+    public float forward(Tensor tokens, Tensor targets, int B, int T) {
+        load(tokens, targets, B, T);
+        return run(B, T, targets != null, false);
+    }
+
+    /** {@link #forwardBackward(int[], int[], int, int)} with host I32 tensors of at least B*T ids. */
+    public float forwardBackward(Tensor tokens, Tensor targets, int B, int T) {
+        if (targets == null) throw new IllegalArgumentException("forwardBackward needs targets");
+        load(tokens, targets, B, T);
+        float loss = run(B, T, true, true);
+        backwardBlocks();
+        return loss;
+    }
+
+    private void checkBatch(int B, int T) {
         if (B <= 0 || B > maxB || T <= 0 || T > maxT) {
             throw new JgptException("batch " + B + " x " + T + " exceeds the model's " + maxB + " x " + maxT);
         }
+    }
+
+    private void load(int[] tokens, int[] targets, int B, int T) {
+        checkBatch(B, T);
         int N = B * T;
         if (tokens.length != N || (targets != null && targets.length != N)) {
             throw new IllegalArgumentException("tokens and targets must hold B*T = " + N + " ids");
         }
         for (int i = 0; i < N; i++) {
-            checkToken("token", tokens[i], i, T);
-            if (targets != null && targets[i] >= 0) checkToken("target", targets[i], i, T);
             tokensBuf.setInt(i, tokens[i]);
+            if (targets != null) targetsBuf.setInt(i, targets[i]);
+        }
+    }
+
+    private void load(Tensor tokens, Tensor targets, int B, int T) {
+        checkBatch(B, T);
+        long N = (long) B * T;
+        tokens.requireAtLeast("tokens", DType.I32, N);
+        ops.copy(tokensBuf.view(0, N), tokens.numel() == N ? tokens : tokens.view(0, N));
+        if (targets != null) {
+            targets.requireAtLeast("targets", DType.I32, N);
+            ops.copy(targetsBuf.view(0, N), targets.numel() == N ? targets : targets.view(0, N));
+        }
+    }
+
+    /** The forward (and the classifier's backward) on the ids in tokensBuf / targetsBuf. */
+    private float run(int B, int T, boolean hasTargets, boolean backward) {
+        int N = B * T;
+        targetCount = 0;
+        for (int i = 0; i < N; i++) {
+            checkToken("token", tokensBuf.getInt(i), i, T);
+            if (hasTargets) {
+                int tg = targetsBuf.getInt(i);
+                if (tg >= 0) {
+                    checkToken("target", tg, i, T);
+                    targetCount++;
+                }
+            }
         }
         curB = B;
         curT = T;
         forwardBlocks(B, T);
-        if (targets == null) return Float.NaN;
-        targetCount = 0;
-        for (int i = 0; i < N; i++) {
-            targetsBuf.setInt(i, targets[i]);
-            if (targets[i] >= 0) targetCount++;
-        }
+        if (!hasTargets) return Float.NaN;
+        int d = c.dim();
+        if (backward) ops.zero(dres.view(0, (long) N * d));   // all targets ignored: no gradient flows
         if (targetCount == 0) return 0f;
         float scale = 1f / targetCount;
-        int d = c.dim();
-        if (backward) ops.zero(dres.view(0, (long) N * d));
         double sum = ops.classifier(losses, dres, view(grads, c.sharedClassifier() ? EMB : WCLS), xf,
                 view(params, c.sharedClassifier() ? EMB : WCLS), targetsBuf, scratch, N, d, c.vocabSize(),
                 scale, backward);

@@ -91,7 +91,30 @@ abstract class LlamaTrainContractTest {
                         backend.name(), shared, worst);
                 // forward alone gives the same loss as forwardBackward
                 assertThat(model.forward(tokens, targets, B, T)).isEqualTo(loss);
+                try (TensorArena host = TensorArena.host()) {
+                    Tensor tk = host.allocate(DType.I32, B * T), tg = host.allocate(DType.I32, B * T);
+                    for (int i = 0; i < B * T; i++) {
+                        tk.setInt(i, tokens[i]);
+                        tg.setInt(i, targets[i]);
+                    }
+                    assertThat(model.forward(tk, tg, B, T)).as("host tensor overload").isEqualTo(loss);
+                }
             }
+        }
+    }
+
+    @Test
+    void badTokensGiveOneClearError() {
+        LlamaConfig c = tiny(false);
+        try (LlamaTrainModel model = new LlamaTrainModel(backend, c, 1, 4)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> model.forward(new int[] {1, 2, 11, 3}, null, 1, 4))
+                    .isInstanceOf(dev.jgpt.JgptException.class)
+                    .hasMessage("token 11 at position 2 (sequence 0, index 2) is outside the vocabulary [0, 11)");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> model.forward(new int[] {1, 2, 3, 4, 5}, null, 1, 5))
+                    .isInstanceOf(dev.jgpt.JgptException.class).hasMessageContaining("exceeds the model's 1 x 4");
+            model.zeroGrad();
+            assertThat(model.forwardBackward(new int[] {1, 2, 3, 4}, new int[] {-1, -1, -1, -1}, 1, 4)).isZero();
+            assertThat(model.gradNorm()).as("no gradient when every target is ignored").isZero();
         }
     }
 
