@@ -101,6 +101,12 @@ class TrainLlamaTest {
         assertThat(bad.code()).isNotZero();
         assertThat(bad.err()).contains("Llama model").contains("llama2c");
 
+        if (dev.jgpt.backend.cpu.CpuBackend.unavailableReason() == null) { // libjgpt built: the run decodes natively
+            var g = jgpt("generate", "--model", split.toString(), "--prompt", "Call me", "--max-tokens", "4",
+                    "--temperature", "0");
+            assertThat(g.code()).as(g.err()).isZero();
+        }
+
         // the trained model (loaded from its checkpoint) and ReferenceLlama on the export give the same logits
         int[] seq = {5, 17, 42, 7, 99, 3, 11, 64};
         int T = seq.length;
