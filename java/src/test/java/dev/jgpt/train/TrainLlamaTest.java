@@ -97,6 +97,10 @@ class TrainLlamaTest {
         Files.createDirectories(out.getParent());
         var e = jgpt("export", "--model", split.toString(), "--format", "llama2c", "-o", out.toString());
         assertThat(e.code()).as(e.err()).isZero();
+        Path fromCkpt = dir.resolve("export/ckpt.bin");
+        var e2 = jgpt("export", "--model", ckpt.toString(), "--format", "llama2c", "-o", fromCkpt.toString());
+        assertThat(e2.code()).as(e2.err()).isZero();
+        assertThat(Files.readAllBytes(fromCkpt)).isEqualTo(Files.readAllBytes(out));
         var bad = jgpt("export", "--model", split.toString(), "--format", "gguf", "-o", dir.resolve("x.gguf").toString());
         assertThat(bad.code()).isNotZero();
         assertThat(bad.err()).contains("Llama model").contains("llama2c");
