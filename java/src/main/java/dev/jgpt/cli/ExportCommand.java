@@ -19,18 +19,20 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import dev.jgpt.llama.Llama2cCheckpoint;
 
 /** {@code jgpt export}: a trained model as Hugging Face safetensors, GGUF (llama.cpp) or llm.c's .bin. */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = {"Write a model in another program's format (see docs/formats.md):",
                 "  safetensors  a directory transformers loads as GPT2LMHeadModel (+ tokenizer.json)",
                 "  gguf         one file for llama.cpp (architecture gpt2, tokenizer inside)",
-                "  llmc         llm.c's gpt2_124M.bin layout (+ PATH_tokenizer.bin)"})
+                "  llmc         llm.c's gpt2_124M.bin layout (+ PATH_tokenizer.bin)",
+                "  llama2c      llama2.c's model.bin (runs trained with arch: llama only)"})
 public final class ExportCommand implements Runnable {
     @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run, checkpoint or model directory.")
     Path model;
 
-    @Option(names = "--format", required = true, description = "safetensors, gguf or llmc.")
+    @Option(names = "--format", required = true, description = "safetensors, gguf, llmc (GPT-2 runs) or llama2c (Llama runs).")
     String format;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PATH", description = "Output directory (safetensors) or file.")
@@ -39,6 +41,21 @@ public final class ExportCommand implements Runnable {
     @Override
     public void run() {
         Path dir = ModelDirs.resolve(model);
+        boolean llama = Files.isRegularFile(dir.resolve(Checkpoints.LLAMA_WEIGHTS));
+        if (llama) {
+            if (!format.equals("llama2c")) {
+                throw new JgptException("--format " + format + ": " + dir + " is a Llama model; it exports as --format llama2c only");
+            }
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                // mapped and validated, then written atomically (temp, fsync, rename)
+                Llama2cCheckpoint.write(out, Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena));
+            }
+            System.err.println("exported " + dir + " as llama2c to " + out);
+            return;
+        }
+        if (format.equals("llama2c")) {
+            throw new JgptException("--format llama2c: " + dir + " is a GPT-2 model; llama2c needs a run trained with 'arch: llama'");
+        }
         GptConfig c = Checkpoints.config(dir);
         Path tokFile = ModelDirs.tokenizer(dir);
         try (TensorArena arena = TensorArena.host()) {
@@ -59,7 +76,7 @@ public final class ExportCommand implements Runnable {
                     Path tokOut = out.resolveSibling((n.endsWith(".bin") ? n.substring(0, n.length() - 4) : n) + "_tokenizer.bin");
                     ModelExport.writeLlmcTokenizer(tokOut, tok, eot == null ? 0 : eot);
                 }
-                default -> throw new JgptException("--format: unknown '" + format + "', expected safetensors, gguf or llmc");
+                default -> throw new JgptException("--format: unknown '" + format + "', expected safetensors, gguf, llmc or llama2c");
             }
         }
         System.err.println("exported " + dir + " as " + format + " to " + out);

@@ -27,7 +27,7 @@ import java.util.Random;
  * wq (L,d,d), wk (L,kv,d), wv (L,kv,d), wo (L,d,d), rms_ffn (L,d), w1 (L,h,d), w2 (L,d,h),
  * w3 (L,h,d), rms_final (d), then the classifier (V,d) only when it is not shared.
  */
-public final class LlamaTrainModel implements AutoCloseable {
+public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.TrainableModel {
 
     /** Index of each tensor in {@link #views}: llama2.c's file order. */
     private static final int EMB = 0, RMS_ATT = 1, WQ = 2, WK = 3, WV = 4, WO = 5, RMS_FFN = 6, W1 = 7, W2 = 8,
@@ -145,6 +145,11 @@ public final class LlamaTrainModel implements AutoCloseable {
     }
 
     public LlamaConfig config() { return c; }
+    @Override public int layers() { return c.layers(); }
+    @Override public int channels() { return c.dim(); }
+    @Override public String describe() { return "llama " + c; }
+    @Override public Tensor optimizerM() { return m; }
+    @Override public Tensor optimizerV() { return v; }
 
     public Backend backend() { return ops; }
 

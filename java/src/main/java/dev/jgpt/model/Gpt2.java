@@ -26,7 +26,7 @@ import java.util.Random;
  * step) two moments of {@link GptConfig#parameterCount()} each, plus {@link #activationFloats}.
  * Not thread-safe.
  */
-public final class Gpt2 implements AutoCloseable {
+public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel {
 
     /** The classifier never holds more than this many logits at once (64 MiB of F32). */
     static final long CLASSIFIER_SCRATCH_FLOATS = 1L << 24;
@@ -162,6 +162,12 @@ public final class Gpt2 implements AutoCloseable {
     // ---- accessors -----------------------------------------------------------------------------
 
     public GptConfig config() { return cfg; }
+    @Override public long parameterCount() { return cfg.parameterCount(); }
+    @Override public int layers() { return cfg.layers(); }
+    @Override public int channels() { return cfg.channels(); }
+    @Override public String describe() { return cfg.toString(); }
+    @Override public Tensor optimizerM() { return m == null ? null : m.flat(); }
+    @Override public Tensor optimizerV() { return v == null ? null : v.flat(); }
     public ParameterLayout layout() { return layout; }
     public Backend backend() { return ops; }
     /** Parameters, named views over one flat buffer. */

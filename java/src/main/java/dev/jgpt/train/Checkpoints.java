@@ -10,6 +10,10 @@ import dev.jgpt.io.Safetensors;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
+import dev.jgpt.llama.Llama2cCheckpoint;
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.LlamaTrainModel;
+import dev.jgpt.llama.LlamaWeights;
 import dev.jgpt.model.Gpt2;
 import dev.jgpt.model.GptConfig;
 import tools.jackson.core.JacksonException;
@@ -31,6 +35,7 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>{@code model.safetensors} + {@code config.json}: the weights with Hugging Face GPT-2 names
  *       (the directory loads in {@code transformers} as it is), and {@code tokenizer.json};</li>
+ *       A Llama run has {@code model.bin} instead: a llama2.c checkpoint ({@code Llama2cCheckpoint});</li>
  *   <li>{@code optimizer.safetensors}: AdamW's moments {@code m} and {@code v} (flat, our layout);</li>
  *   <li>{@code state.json}: step, schedule length, data-reader and RNG state, token count;</li>
  *   <li>{@code checkpoint.json}: size and SHA-256 of every file ({@link CheckpointDir}).</li>
@@ -41,6 +46,8 @@ public final class Checkpoints {
     public static final String DIR = "checkpoints";
     public static final String OPTIMIZER = "optimizer.safetensors";
     public static final String STATE = "state.json";
+    /** A Llama run's weights: a llama2.c checkpoint (instead of model.safetensors + config.json). */
+    public static final String LLAMA_WEIGHTS = "model.bin";
     public static final String TOKENIZER = "tokenizer.json";
 
     private Checkpoints() {}
@@ -50,15 +57,19 @@ public final class Checkpoints {
     }
 
     /** Writes a checkpoint of {@code model} with {@code state} and removes all but the newest {@code keep}. */
-    public static Path save(Path run, Gpt2 model, int step, ObjectNode state, Path tokenizer, Integer eotId, int keep) {
+    public static Path save(Path run, TrainableModel model, int step, ObjectNode state, Path tokenizer, Integer eotId, int keep) {
         Path fin = dirFor(run, step);
         Path tmp = CheckpointDir.begin(fin);
         try (TensorArena staging = TensorArena.host()) {
-            Tensor params = host(model, model.params().flat(), staging);
-            Gpt2Files.write(tmp, model.config(), params, eotId, Map.of("jgpt.step", Integer.toString(step)));
-            if (model.adamM() != null) {
-                Tensor m = host(model, model.adamM().flat(), staging);
-                Tensor v = host(model, model.adamV().flat(), staging);
+            switch (model) {
+                case Gpt2 g -> Gpt2Files.write(tmp, g.config(), host(g, g.params().flat(), staging), eotId,
+                        Map.of("jgpt.step", Integer.toString(step)));
+                case LlamaTrainModel l -> l.writeLlama2c(tmp.resolve(LLAMA_WEIGHTS)); // atomic (temp, fsync, rename)
+                default -> throw new IllegalArgumentException("no checkpoint format for " + model.getClass());
+            }
+            if (model.optimizerM() != null) {
+                Tensor m = host(model, model.optimizerM(), staging);
+                Tensor v = host(model, model.optimizerV(), staging);
                 Safetensors.write(tmp.resolve(OPTIMIZER), List.of(
                         new NamedTensor("m", DType.F32, new long[] {m.numel()}, m.data().asSlice(0, m.byteSize())),
                         new NamedTensor("v", DType.F32, new long[] {v.numel()}, v.data().asSlice(0, v.byteSize()))),
@@ -88,7 +99,7 @@ public final class Checkpoints {
         return fin;
     }
 
-    private static Tensor host(Gpt2 model, Tensor t, TensorArena staging) {
+    private static Tensor host(TrainableModel model, Tensor t, TensorArena staging) {
         if (t.isHost()) return t;
         Tensor h = staging.allocate(DType.F32, t.numel());
         model.backend().copy(h, t);
@@ -157,25 +168,53 @@ public final class Checkpoints {
             Tensor h = params.isHost() ? params : staging.allocate(DType.F32, params.numel());
             Gpt2Files.readWeights(dir.resolve(Gpt2Files.WEIGHTS), m, h);
             if (h != params) model.backend().copy(params, h);
-            if (!optimizer) return;
-            Path opt = dir.resolve(OPTIMIZER);
-            if (!Files.exists(opt)) return; // saved before the first step
-            try (Safetensors.Reader r = Safetensors.open(opt)) {
-                model.allocateOptimizerState();
-                long n = params.numel();
-                copyIn(model, r.require("m", DType.F32, n), model.adamM().flat(), staging);
-                copyIn(model, r.require("v", DType.F32, n), model.adamV().flat(), staging);
-                String s = r.metadata().get("adam_step");
-                try {
-                    model.setOptimizerStep(Integer.parseInt(s));
-                } catch (NumberFormatException e) {
-                    throw new JgptException(opt + ": metadata adam_step is missing or not a number");
-                }
+            if (optimizer) loadOptimizer(dir, model, params.numel(), staging);
+        }
+    }
+
+    /** Loads a Llama run's checkpoint ({@code model.bin}, and with {@code optimizer} the AdamW state) into {@code model}. */
+    public static void loadLlama(Path dir, LlamaTrainModel model, boolean optimizer) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
+             TensorArena staging = TensorArena.host()) {
+            LlamaWeights w = Llama2cCheckpoint.open(dir.resolve(LLAMA_WEIGHTS), arena);
+            LlamaConfig c = w.config(), m = model.config();
+            if (c.dim() != m.dim() || c.hiddenDim() != m.hiddenDim() || c.layers() != m.layers() || c.heads() != m.heads()
+                    || c.kvHeads() != m.kvHeads() || c.vocabSize() != m.vocabSize() || c.seqLen() != m.seqLen()
+                    || c.sharedClassifier() != m.sharedClassifier()) {
+                throw new JgptException(dir + ": the checkpoint's model (" + c + ") does not match this run's (" + m + ")");
+            }
+            LlamaWeights into = model.weights();
+            java.lang.foreign.MemorySegment[] src = segments(w), dst = segments(into);
+            for (int i = 0; i < src.length; i++) {
+                if (i == src.length - 1 && m.sharedClassifier()) break; // the classifier is the embedding
+                dst[i].copyFrom(src[i]);
+            }
+            if (optimizer) loadOptimizer(dir, model, model.parameterCount(), staging);
+        }
+    }
+
+    private static java.lang.foreign.MemorySegment[] segments(LlamaWeights w) {
+        return new java.lang.foreign.MemorySegment[] {w.tokenEmbedding(), w.rmsAtt(), w.wq(), w.wk(), w.wv(), w.wo(),
+                w.rmsFfn(), w.w1(), w.w2(), w.w3(), w.rmsFinal(), w.wcls()};
+    }
+
+    private static void loadOptimizer(Path dir, TrainableModel model, long n, TensorArena staging) {
+        Path opt = dir.resolve(OPTIMIZER);
+        if (!Files.exists(opt)) return; // saved before the first step
+        try (Safetensors.Reader r = Safetensors.open(opt)) {
+            model.allocateOptimizerState();
+            copyIn(model, r.require("m", DType.F32, n), model.optimizerM(), staging);
+            copyIn(model, r.require("v", DType.F32, n), model.optimizerV(), staging);
+            String s = r.metadata().get("adam_step");
+            try {
+                model.setOptimizerStep(Integer.parseInt(s));
+            } catch (NumberFormatException e) {
+                throw new JgptException(opt + ": metadata adam_step is missing or not a number");
             }
         }
     }
 
-    private static void copyIn(Gpt2 model, NamedTensor src, Tensor dst, TensorArena staging) {
+    private static void copyIn(TrainableModel model, NamedTensor src, Tensor dst, TensorArena staging) {
         if (dst.isHost()) {
             java.lang.foreign.MemorySegment.copy(src.data(), 0, dst.data(), 0, dst.byteSize());
         } else {

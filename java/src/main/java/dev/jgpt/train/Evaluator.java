@@ -1,7 +1,6 @@
 package dev.jgpt.train;
 
 import dev.jgpt.memory.Tensor;
-import dev.jgpt.model.Gpt2;
 import dev.jgpt.tokenizer.Tokenizer;
 
 /**
@@ -39,7 +38,7 @@ public final class Evaluator {
     }
 
     /** Runs up to {@code maxBatches} batches (0: until the source ends). */
-    public Result run(Gpt2 model, Batches batches, int B, int T, Tensor inputs, Tensor targets, long maxBatches) {
+    public Result run(TrainableModel model, Batches batches, int B, int T, Tensor inputs, Tensor targets, long maxBatches) {
         double nats = 0;
         long tokens = 0, bytes = 0;
         for (long b = 0; maxBatches == 0 || b < maxBatches; b++) {

@@ -74,6 +74,14 @@ public final class LoadedModels {
 
     /** {@link #openGpt2} as one {@link CausalLm} that frees the weights and backend when closed; threads <= 0: one per core. */
     public static LoadedModel open(Path path, String device, int threads) {
+        Path dir = ModelDirs.resolve(path);
+        if (java.nio.file.Files.isRegularFile(dir.resolve(Checkpoints.LLAMA_WEIGHTS))) {
+            // a Llama run (arch: llama): its llama2.c checkpoint decodes on libjgpt's native Llama path, in f32
+            Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
+            CausalLm lm = dev.jgpt.llama.LlamaModels.openLlama2c(dir.resolve(Checkpoints.LLAMA_WEIGHTS),
+                    dev.jgpt.llama.DecodeDType.F32, 32, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+            return new LoadedModel(path.toAbsolutePath().normalize().getFileName().toString(), lm, tok);
+        }
         Gpt2Model g = openGpt2(path, device, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
         Gpt2Inference inf = g.inference();
         CausalLm lm = new CausalLm() {

@@ -28,6 +28,10 @@ public final class ModelDirs {
             if (CheckpointDir.isCommitted(p)) CheckpointDir.verify(p);
             return p;
         }
+        if (Files.isRegularFile(p.resolve(Checkpoints.LLAMA_WEIGHTS)) && CheckpointDir.isCommitted(p)) {
+            CheckpointDir.verify(p); // one checkpoint of a Llama run
+            return p;
+        }
         for (String sub : List.of("chat", "sft", "pretrain")) {
             Path s = p.resolve(sub);
             if (Files.isDirectory(s) && (Gpt2Files.isModelDir(s) || !Checkpoints.list(s).isEmpty()

@@ -42,6 +42,14 @@ public final class TrainConfig {
     public String init;
 
     // ---- model -------------------------------------------------------------------------------
+    /** Architecture: gpt2 (Gpt2) or llama (LlamaTrainModel: RMSNorm, RoPE, SwiGLU, grouped-query attention). */
+    public String arch = "gpt2";
+    /** llama: key/value heads (grouped-query attention; must divide the heads); default: the heads. */
+    public Integer kv_heads;
+    /** llama: SwiGLU hidden width; default llama2.c's: 2/3 of 4 x channels, rounded up to a multiple of 32. */
+    public Integer hidden_dim;
+    /** llama: the classifier is the token embedding (llama2.c's default, true) or a separate matrix. */
+    public Boolean shared_classifier;
     /** Model size: tiny, small, base or gpt2. */
     public String preset = "small";
     public Integer n_layer;
@@ -227,6 +235,20 @@ public final class TrainConfig {
         if (threads < 0) errors.add("'threads' must be >= 0, got " + threads);
         if (!List.of("auto", "cpu", "reference", "cuda").contains(device)) {
             errors.add("'device' must be auto, cpu, reference or cuda, got '" + device + "'");
+        }
+        if (!List.of("gpt2", "llama").contains(arch)) errors.add("'arch' must be gpt2 or llama, got '" + arch + "'");
+        if ("llama".equals(arch)) {
+            if (kv_heads != null && kv_heads < 1) errors.add("'kv_heads' must be >= 1, got " + kv_heads);
+            if (kv_heads != null && n_head != null && kv_heads >= 1 && n_head % kv_heads != 0) {
+                errors.add("'kv_heads' (" + kv_heads + ") must divide 'n_head' (" + n_head + ")");
+            }
+            if (hidden_dim != null && hidden_dim < 1) errors.add("'hidden_dim' must be >= 1, got " + hidden_dim);
+            if (sft != null) errors.add("'sft' is not supported for 'arch: llama' yet");
+            if (init != null) errors.add("'init' is not supported for 'arch: llama' yet");
+        } else {
+            if (kv_heads != null) errors.add("'kv_heads' applies to 'arch: llama' only");
+            if (hidden_dim != null) errors.add("'hidden_dim' applies to 'arch: llama' only");
+            if (shared_classifier != null) errors.add("'shared_classifier' applies to 'arch: llama' only");
         }
         if (n_head != null && n_head < 1) errors.add("'n_head' must be >= 1");
         if (n_layer != null && n_layer < 1) errors.add("'n_layer' must be >= 1");

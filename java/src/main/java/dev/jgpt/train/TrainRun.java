@@ -119,12 +119,14 @@ public final class TrainRun {
                 }
             } finally {
                 if (lastModel != null) lastModel.close();
+                if (lastLlama != null) lastLlama.close();
             }
             return new Result(run, pre, sft, backend.name(), backend.threads());
         }
     }
 
     private Gpt2 lastModel;
+    private dev.jgpt.llama.LlamaTrainModel lastLlama;
 
     private Path tokenizerSource() {
         if (cfg.tokenizer != null) {
@@ -167,6 +169,7 @@ public final class TrainRun {
     private Trainer.Outcome pretrain(Path run, Backend backend, Tokenizer tok, Path tokFile, boolean resume) {
         Path data = Path.of(cfg.data);
         if (!Files.isDirectory(data)) throw new JgptException("data: " + data + ": no such directory (run jgpt data pack first)");
+        if ("llama".equals(cfg.arch)) return pretrainLlama(run, data, backend, tok, tokFile, resume);
         GptConfig mc;
         Path initDir = cfg.init != null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
         mc = initDir != null ? Checkpoints.config(initDir) : modelConfig(tok.vocabSize());
@@ -202,6 +205,67 @@ public final class TrainRun {
             } else if (initDir != null) {
                 Checkpoints.load(initDir, model, false);
                 log.println("pretrain: weights from " + initDir);
+            } else {
+                model.initWeights(cfg.seed);
+            }
+            if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.max_steps, state)) {
+                log.println("pretrain: already complete at step " + state.path("step").asInt());
+                return new Trainer.Outcome(run, state.path("step").asInt(), state.path("total_steps").asInt(), false,
+                        null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());
+            }
+            Trainer t = new Trainer(cfg, model, tok, tokFile, log);
+            current = t;
+            if (stopRequested) t.requestStop();
+            Trainer.Phase ph = new Trainer.Phase("pretrain", run, B, T, accum, cfg.max_steps, cfg.max_minutes, cfg.lr,
+                    cfg.warmup_steps, cfg.sample_prompt);
+            return t.run(ph, Trainer.shards(train, val), state);
+        }
+    }
+
+    /** The Llama shape from the config: the preset's layers, heads, channels and context, overridden by keys. */
+    private dev.jgpt.llama.LlamaConfig llamaConfig(int vocab) {
+        GptConfig g = modelConfig(vocab);
+        int kv = cfg.kv_heads != null ? cfg.kv_heads : g.heads();
+        int hidden = cfg.hidden_dim != null ? cfg.hidden_dim : (2 * 4 * g.channels() / 3 + 31) / 32 * 32; // llama2.c's model.py
+        boolean shared = cfg.shared_classifier == null || cfg.shared_classifier;
+        if (g.heads() % kv != 0) {
+            throw new JgptException("config: 'kv_heads' (" + kv + ") must divide the heads (" + g.heads() + ")");
+        }
+        try {
+            return dev.jgpt.llama.LlamaConfig.llama2c(g.channels(), hidden, g.layers(), g.heads(), kv, vocab,
+                    g.contextLength(), shared);
+        } catch (JgptException e) {
+            throw new JgptException("config: " + e.getMessage());
+        }
+    }
+
+    private Trainer.Outcome pretrainLlama(Path run, Path data, Backend backend, Tokenizer tok, Path tokFile, boolean resume) {
+        dev.jgpt.llama.LlamaConfig lc = llamaConfig(tok.vocabSize());
+        int T = cfg.seq_len != null ? cfg.seq_len : lc.seqLen();
+        if (T > lc.seqLen()) {
+            throw new JgptException("config: 'seq_len' (" + T + ") is larger than the model's context (" + lc.seqLen() + ")");
+        }
+        int B = cfg.batch_size;
+        int accum = accumulation(B, T);
+        try (TokenShards train = TokenShards.open(data, "train", cfg.seed);
+             TokenShards val = openVal(data)) {
+            if (train.windowStarts(T) == 0) {
+                throw new JgptException("data " + data + ": every training shard is shorter than one window of seq_len + 1 = "
+                        + (T + 1) + " tokens; lower 'seq_len' or add data");
+            }
+            if (val != null && val.evalBatches(B, T) == 0) {
+                throw new JgptException("data " + data + ": the validation split has " + val.tokenCount()
+                        + " tokens, fewer than one batch of batch_size x seq_len + 1 = " + ((long) B * T + 1)
+                        + "; lower 'batch_size' or 'seq_len'");
+            }
+            dev.jgpt.llama.LlamaTrainModel model = new dev.jgpt.llama.LlamaTrainModel(backend, lc, B, T);
+            lastLlama = model;
+            JsonNode state = null;
+            var latest = resume ? Checkpoints.latest(run) : java.util.Optional.<Path>empty();
+            if (latest.isPresent()) {
+                state = Checkpoints.readState(latest.get());
+                Checkpoints.loadLlama(latest.get(), model, true);
+                log.println("pretrain: resuming from " + latest.get());
             } else {
                 model.initWeights(cfg.seed);
             }

@@ -113,14 +113,14 @@ public final class Trainer {
                         double maxMinutes, double lr, int warmup, String samplePrompt) {}
 
     private final TrainConfig cfg;
-    private final Gpt2 model;
+    private final TrainableModel model;
     private final Tokenizer tokenizer;
     private final Path tokenizerFile;
     private final PrintStream log;
     private final MachinePeak peak;
     private volatile boolean stopRequested;
 
-    public Trainer(TrainConfig cfg, Gpt2 model, Tokenizer tokenizer, Path tokenizerFile, PrintStream log) {
+    public Trainer(TrainConfig cfg, TrainableModel model, Tokenizer tokenizer, Path tokenizerFile, PrintStream log) {
         this.cfg = cfg;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -140,7 +140,6 @@ public final class Trainer {
      */
     public Outcome run(Phase ph, Source source, JsonNode resume) {
         Backend ops = model.backend();
-        GptConfig mc = model.config();
         int B = ph.batchSize(), T = ph.seqLen();
         int step = 0, total = ph.maxSteps();
         long tokens = 0;
@@ -158,16 +157,16 @@ public final class Trainer {
                 ? tokenizer.specialTokenId("<|endoftext|>").getAsInt() : null;
         Evaluator evaluator = new Evaluator(tokenizer);
         long tokensPerStep = (long) B * T * ph.accumulation();
-        double flopsPerToken = MachinePeak.trainFlopsPerToken(mc.parameterCount(), mc.layers(), mc.channels(), T);
+        double flopsPerToken = MachinePeak.trainFlopsPerToken(model.parameterCount(), model.layers(), model.channels(), T);
         double peakFlops = peak.gflops(ops.threads()) * 1e9;
 
         try (TensorArena host = TensorArena.host();
              Metrics metrics = Metrics.open(ph.dir().resolve("metrics.jsonl"), ph.name(), (long) step);
-             Gpt2Inference sampler = cfg.samples > 0 ? Gpt2Inference.of(model) : null) {
+             Gpt2Inference sampler = cfg.samples > 0 && model instanceof Gpt2 g ? Gpt2Inference.of(g) : null) {
             Tensor in = host.allocate(DType.I32, (long) B * T);
             Tensor tg = host.allocate(DType.I32, (long) B * T);
             log.printf("%s: %s, %,d parameters, batch %d x %d x %d = %,d tokens/step, %d steps%s, device %s (%d threads)%n",
-                    ph.name(), mc, mc.parameterCount(), ph.accumulation(), B, T, tokensPerStep, total,
+                    ph.name(), model.describe(), model.parameterCount(), ph.accumulation(), B, T, tokensPerStep, total,
                     totalFixed ? "" : String.format(" at most, within %.1f min", ph.maxMinutes()), ops.name(), ops.threads());
             if (step > 0) log.printf("%s: resumed at step %d%n", ph.name(), step);
             long phaseStart = System.nanoTime();
