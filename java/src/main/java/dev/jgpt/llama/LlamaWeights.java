@@ -37,6 +37,13 @@ public record LlamaWeights(LlamaConfig config, MemorySegment tokenEmbedding, Mem
         return new MemorySegment[] {tokenEmbedding, rmsAtt, wq, wk, wv, wo, rmsFfn, w1, w2, w3, rmsFinal};
     }
 
+    /** Copies {@code src}'s tensors into these views (same shape); the classifier too when it is not the embedding. */
+    public void copyFrom(LlamaWeights src) {
+        MemorySegment[] from = src.inFileOrder(), to = inFileOrder();
+        for (int i = 0; i < to.length; i++) to[i].copyFrom(from[i]);
+        if (!config.sharedClassifier()) wcls.copyFrom(src.wcls);
+    }
+
     /** Views over one contiguous float32 block laid out in llama2.c's order ({@code ropeSkip} floats
      *  of the old RoPE tables after rmsFinal, then the classifier when not shared). */
     static LlamaWeights view(LlamaConfig c, MemorySegment block, long ropeSkipFloats) {

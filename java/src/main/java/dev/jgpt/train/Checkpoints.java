@@ -183,19 +183,9 @@ public final class Checkpoints {
                     || c.sharedClassifier() != m.sharedClassifier()) {
                 throw new JgptException(dir + ": the checkpoint's model (" + c + ") does not match this run's (" + m + ")");
             }
-            LlamaWeights into = model.weights();
-            java.lang.foreign.MemorySegment[] src = segments(w), dst = segments(into);
-            for (int i = 0; i < src.length; i++) {
-                if (i == src.length - 1 && m.sharedClassifier()) break; // the classifier is the embedding
-                dst[i].copyFrom(src[i]);
-            }
+            model.weights().copyFrom(w);
             if (optimizer) loadOptimizer(dir, model, model.parameterCount(), staging);
         }
-    }
-
-    private static java.lang.foreign.MemorySegment[] segments(LlamaWeights w) {
-        return new java.lang.foreign.MemorySegment[] {w.tokenEmbedding(), w.rmsAtt(), w.wq(), w.wk(), w.wv(), w.wo(),
-                w.rmsFfn(), w.w1(), w.w2(), w.w3(), w.rmsFinal(), w.wcls()};
     }
 
     private static void loadOptimizer(Path dir, TrainableModel model, long n, TensorArena staging) {
