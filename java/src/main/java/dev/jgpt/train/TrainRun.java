@@ -169,17 +169,26 @@ public final class TrainRun {
     private Trainer.Outcome pretrain(Path run, Backend backend, Tokenizer tok, Path tokFile, boolean resume) {
         Path data = Path.of(cfg.data);
         if (!Files.isDirectory(data)) throw new JgptException("data: " + data + ": no such directory (run jgpt data pack first)");
-        if ("llama".equals(cfg.arch)) return pretrainLlama(run, data, backend, tok, tokFile, resume);
-        GptConfig mc;
-        Path initDir = cfg.init != null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
-        mc = initDir != null ? Checkpoints.config(initDir) : modelConfig(tok.vocabSize());
-        if (mc.vocabSize() != tok.vocabSize()) {
-            throw new JgptException("the model's vocabulary (" + mc.vocabSize() + ") differs from the tokenizer's ("
-                    + tok.vocabSize() + ")");
+        // the architecture decides the shape, the model class and how a checkpoint loads; the rest is shared
+        boolean llama = "llama".equals(cfg.arch);
+        Path initDir = cfg.init != null ? ModelDirs.resolve(Path.of(cfg.init)) : null; // refused for llama by TrainConfig
+        GptConfig mc = null;
+        dev.jgpt.llama.LlamaConfig lc = null;
+        int context;
+        if (llama) {
+            lc = llamaConfig(tok.vocabSize());
+            context = lc.seqLen();
+        } else {
+            mc = initDir != null ? Checkpoints.config(initDir) : modelConfig(tok.vocabSize());
+            if (mc.vocabSize() != tok.vocabSize()) {
+                throw new JgptException("the model's vocabulary (" + mc.vocabSize() + ") differs from the tokenizer's ("
+                        + tok.vocabSize() + ")");
+            }
+            context = mc.contextLength();
         }
-        int T = cfg.seq_len != null ? cfg.seq_len : mc.contextLength();
-        if (T > mc.contextLength()) {
-            throw new JgptException("config: 'seq_len' (" + T + ") is larger than the model's context (" + mc.contextLength() + ")");
+        int T = cfg.seq_len != null ? cfg.seq_len : context;
+        if (T > context) {
+            throw new JgptException("config: 'seq_len' (" + T + ") is larger than the model's context (" + context + ")");
         }
         int B = cfg.batch_size;
         int accum = accumulation(B, T);
@@ -194,19 +203,28 @@ public final class TrainRun {
                         + " tokens, fewer than one batch of batch_size x seq_len + 1 = " + ((long) B * T + 1)
                         + "; lower 'batch_size' or 'seq_len'");
             }
-            Gpt2 model = new Gpt2(backend, mc, B, T);
-            lastModel = model;
+            TrainableModel model;
+            if (llama) {
+                lastLlama = new dev.jgpt.llama.LlamaTrainModel(backend, lc, B, T);
+                model = lastLlama;
+            } else {
+                lastModel = new Gpt2(backend, mc, B, T);
+                model = lastModel;
+            }
             JsonNode state = null;
             var latest = resume ? Checkpoints.latest(run) : java.util.Optional.<Path>empty();
             if (latest.isPresent()) {
                 state = Checkpoints.readState(latest.get());
-                Checkpoints.load(latest.get(), model, true);
+                if (llama) Checkpoints.loadLlama(latest.get(), lastLlama, true);
+                else Checkpoints.load(latest.get(), lastModel, true);
                 log.println("pretrain: resuming from " + latest.get());
             } else if (initDir != null) {
-                Checkpoints.load(initDir, model, false);
+                Checkpoints.load(initDir, lastModel, false);
                 log.println("pretrain: weights from " + initDir);
+            } else if (llama) {
+                lastLlama.initWeights(cfg.seed);
             } else {
-                model.initWeights(cfg.seed);
+                lastModel.initWeights(cfg.seed);
             }
             if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.max_steps, state)) {
                 log.println("pretrain: already complete at step " + state.path("step").asInt());
@@ -239,49 +257,6 @@ public final class TrainRun {
         }
     }
 
-    private Trainer.Outcome pretrainLlama(Path run, Path data, Backend backend, Tokenizer tok, Path tokFile, boolean resume) {
-        dev.jgpt.llama.LlamaConfig lc = llamaConfig(tok.vocabSize());
-        int T = cfg.seq_len != null ? cfg.seq_len : lc.seqLen();
-        if (T > lc.seqLen()) {
-            throw new JgptException("config: 'seq_len' (" + T + ") is larger than the model's context (" + lc.seqLen() + ")");
-        }
-        int B = cfg.batch_size;
-        int accum = accumulation(B, T);
-        try (TokenShards train = TokenShards.open(data, "train", cfg.seed);
-             TokenShards val = openVal(data)) {
-            if (train.windowStarts(T) == 0) {
-                throw new JgptException("data " + data + ": every training shard is shorter than one window of seq_len + 1 = "
-                        + (T + 1) + " tokens; lower 'seq_len' or add data");
-            }
-            if (val != null && val.evalBatches(B, T) == 0) {
-                throw new JgptException("data " + data + ": the validation split has " + val.tokenCount()
-                        + " tokens, fewer than one batch of batch_size x seq_len + 1 = " + ((long) B * T + 1)
-                        + "; lower 'batch_size' or 'seq_len'");
-            }
-            dev.jgpt.llama.LlamaTrainModel model = new dev.jgpt.llama.LlamaTrainModel(backend, lc, B, T);
-            lastLlama = model;
-            JsonNode state = null;
-            var latest = resume ? Checkpoints.latest(run) : java.util.Optional.<Path>empty();
-            if (latest.isPresent()) {
-                state = Checkpoints.readState(latest.get());
-                Checkpoints.loadLlama(latest.get(), model, true);
-                log.println("pretrain: resuming from " + latest.get());
-            } else {
-                model.initWeights(cfg.seed);
-            }
-            if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.max_steps, state)) {
-                log.println("pretrain: already complete at step " + state.path("step").asInt());
-                return new Trainer.Outcome(run, state.path("step").asInt(), state.path("total_steps").asInt(), false,
-                        null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());
-            }
-            Trainer t = new Trainer(cfg, model, tok, tokFile, log);
-            current = t;
-            if (stopRequested) t.requestStop();
-            Trainer.Phase ph = new Trainer.Phase("pretrain", run, B, T, accum, cfg.max_steps, cfg.max_minutes, cfg.lr,
-                    cfg.warmup_steps, cfg.sample_prompt);
-            return t.run(ph, Trainer.shards(train, val), state);
-        }
-    }
 
     private TokenShards openVal(Path data) {
         if (TokenShards.shardFiles(data, "val").isEmpty()) {
