@@ -20,19 +20,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import dev.jgpt.llama.Llama2cCheckpoint;
+import dev.jgpt.llama.LlamaGguf;
+import dev.jgpt.llama.LlamaWeights;
 
 /** {@code jgpt export}: a trained model as Hugging Face safetensors, GGUF (llama.cpp) or llm.c's .bin. */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = {"Write a model in another program's format (see docs/formats.md):",
                 "  safetensors  a directory transformers loads as GPT2LMHeadModel (+ tokenizer.json)",
-                "  gguf         one file for llama.cpp (architecture gpt2, tokenizer inside)",
+                "  gguf         one file for llama.cpp (architecture gpt2 or llama, tokenizer inside)",
                 "  llmc         llm.c's gpt2_124M.bin layout (+ PATH_tokenizer.bin)",
                 "  llama2c      llama2.c's model.bin (runs trained with arch: llama only)"})
 public final class ExportCommand implements Runnable {
     @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run, checkpoint or model directory.")
     Path model;
 
-    @Option(names = "--format", required = true, description = "safetensors, gguf, llmc (GPT-2 runs) or llama2c (Llama runs).")
+    @Option(names = "--format", required = true, description = "safetensors, gguf, llmc (GPT-2 runs); gguf or llama2c (Llama runs).")
     String format;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PATH", description = "Output directory (safetensors) or file.")
@@ -43,14 +45,19 @@ public final class ExportCommand implements Runnable {
         Path dir = ModelDirs.resolve(model);
         boolean llama = Files.isRegularFile(dir.resolve(Checkpoints.LLAMA_WEIGHTS));
         if (llama) {
-            if (!format.equals("llama2c")) {
-                throw new JgptException("--format " + format + ": " + dir + " is a Llama model; it exports as --format llama2c only");
+            if (!format.equals("llama2c") && !format.equals("gguf")) {
+                throw new JgptException("--format " + format + ": " + dir + " is a Llama model; it exports as --format llama2c or gguf");
             }
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
                 // mapped and validated, then written atomically (temp, fsync, rename)
-                Llama2cCheckpoint.write(out, Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena));
+                LlamaWeights weights = Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena);
+                if (format.equals("gguf")) {
+                    LlamaGguf.write(out, weights, TokenizerJson.read(ModelDirs.tokenizer(dir)), dir.getFileName().toString());
+                } else {
+                    Llama2cCheckpoint.write(out, weights);
+                }
             }
-            System.err.println("exported " + dir + " as llama2c to " + out);
+            System.err.println("exported " + dir + " as " + format + " to " + out);
             return;
         }
         if (format.equals("llama2c")) {
