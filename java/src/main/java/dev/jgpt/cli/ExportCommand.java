@@ -2,6 +2,7 @@ package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
 import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.GgmlType;
 import dev.jgpt.io.Gpt2Files;
 import dev.jgpt.io.ModelExport;
 import dev.jgpt.io.TokenizerJson;
@@ -37,6 +38,10 @@ public final class ExportCommand implements Runnable {
     @Option(names = "--format", required = true, description = "safetensors, gguf, llmc (GPT-2 runs); gguf or llama2c (Llama runs).")
     String format;
 
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "T",
+            description = "Tensor type of a Llama run's GGUF matrices: f32, bf16 or q8 (llama.cpp's Q8_0) (default ${DEFAULT-VALUE}).")
+    String dtype;
+
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PATH", description = "Output directory (safetensors) or file.")
     Path out;
 
@@ -48,17 +53,24 @@ public final class ExportCommand implements Runnable {
             if (!format.equals("llama2c") && !format.equals("gguf")) {
                 throw new JgptException("--format " + format + ": " + dir + " is a Llama model; it exports as --format llama2c or gguf");
             }
+            if (format.equals("llama2c") && !dtype.equals("f32")) {
+                throw new JgptException("--dtype " + dtype + ": llama2c checkpoints are float32 (bf16 and q8 are for --format gguf)");
+            }
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
                 // mapped and validated, then written atomically (temp, fsync, rename)
                 LlamaWeights weights = Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena);
                 if (format.equals("gguf")) {
-                    LlamaGguf.write(out, weights, TokenizerJson.read(ModelDirs.tokenizer(dir)), dir.getFileName().toString());
+                    LlamaGguf.write(out, weights, TokenizerJson.read(ModelDirs.tokenizer(dir)), dir.getFileName().toString(),
+                            ggmlType());
                 } else {
                     Llama2cCheckpoint.write(out, weights);
                 }
             }
             System.err.println("exported " + dir + " as " + format + " to " + out);
             return;
+        }
+        if (!dtype.equals("f32")) {
+            throw new JgptException("--dtype " + dtype + ": only Llama runs export in bf16 or q8; GPT-2 exports are f32");
         }
         if (format.equals("llama2c")) {
             throw new JgptException("--format llama2c: " + dir + " is a GPT-2 model; llama2c needs a run trained with 'arch: llama'");
@@ -95,5 +107,14 @@ public final class ExportCommand implements Runnable {
         } catch (IOException e) {
             throw new JgptException("cannot read " + from + ": " + AtomicFiles.describe(e), e);
         }
+    }
+
+    private GgmlType ggmlType() {
+        return switch (dtype) {
+            case "f32" -> GgmlType.F32;
+            case "bf16" -> GgmlType.BF16;
+            case "q8", "q8_0" -> GgmlType.Q8_0;
+            default -> throw new JgptException("--dtype: '" + dtype + "' is not one of f32, bf16, q8");
+        };
     }
 }

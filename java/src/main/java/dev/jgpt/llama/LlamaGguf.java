@@ -1,9 +1,11 @@
 package dev.jgpt.llama;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.io.GgmlType;
 import dev.jgpt.io.GgufWriter;
 import dev.jgpt.io.TokenizerJson;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +22,20 @@ public final class LlamaGguf {
     private LlamaGguf() {}
 
     public static void write(Path file, LlamaWeights w, TokenizerJson tok, String name) {
+        write(file, w, tok, name, GgmlType.F32);
+    }
+
+    /**
+     * With the matrices (embedding, attention, MLP, classifier) in {@code type}: F32, BF16 or Q8_0
+     * (llama.cpp's own 8-bit type, blocks of 32); the RMSNorm weights stay F32, as llama.cpp keeps them.
+     */
+    public static void write(Path file, LlamaWeights w, TokenizerJson tok, String name, GgmlType type) {
+        try (Arena arena = Arena.ofConfined()) {
+            write(file, w, tok, name, type, arena);
+        }
+    }
+
+    private static void write(Path file, LlamaWeights w, TokenizerJson tok, String name, GgmlType type, Arena arena) {
         LlamaConfig c = w.config();
         if (tok.size() != c.vocabSize()) {
             throw new JgptException("tokenizer has " + tok.size() + " tokens but the model's vocabulary is " + c.vocabSize());
@@ -28,7 +44,11 @@ public final class LlamaGguf {
         GgufWriter g = new GgufWriter();
         g.putString("general.architecture", "llama");
         g.putString("general.name", name);
-        g.putUInt32("general.file_type", 0); // all F32
+        g.putUInt32("general.file_type", switch (type) { // llama_ftype: ALL_F32, MOSTLY_BF16, MOSTLY_Q8_0
+            case F32 -> 0;
+            case BF16 -> 32;
+            case Q8_0 -> 7;
+        });
         g.putUInt32("llama.context_length", c.seqLen());
         g.putUInt32("llama.embedding_length", d);
         g.putUInt32("llama.block_count", c.layers());
@@ -53,23 +73,27 @@ public final class LlamaGguf {
         }
         g.putBool("tokenizer.ggml.add_bos_token", false);
 
-        g.addTensor("token_embd.weight", w.tokenEmbedding(), d, c.vocabSize());
+        mat(g, arena, type, "token_embd.weight", w.tokenEmbedding(), d, c.vocabSize());
         for (int l = 0; l < c.layers(); l++) {
             String b = "blk." + l + ".";
             g.addTensor(b + "attn_norm.weight", layer(w.rmsAtt(), l, d), d);
-            g.addTensor(b + "attn_q.weight", layer(w.wq(), l, (long) d * d), d, d);
-            g.addTensor(b + "attn_k.weight", layer(w.wk(), l, (long) kv * d), d, kv);
-            g.addTensor(b + "attn_v.weight", layer(w.wv(), l, (long) kv * d), d, kv);
-            g.addTensor(b + "attn_output.weight", layer(w.wo(), l, (long) d * d), d, d);
+            mat(g, arena, type, b + "attn_q.weight", layer(w.wq(), l, (long) d * d), d, d);
+            mat(g, arena, type, b + "attn_k.weight", layer(w.wk(), l, (long) kv * d), d, kv);
+            mat(g, arena, type, b + "attn_v.weight", layer(w.wv(), l, (long) kv * d), d, kv);
+            mat(g, arena, type, b + "attn_output.weight", layer(w.wo(), l, (long) d * d), d, d);
             g.addTensor(b + "ffn_norm.weight", layer(w.rmsFfn(), l, d), d);
-            g.addTensor(b + "ffn_gate.weight", layer(w.w1(), l, (long) h * d), d, h);
-            g.addTensor(b + "ffn_up.weight", layer(w.w3(), l, (long) h * d), d, h);
-            g.addTensor(b + "ffn_down.weight", layer(w.w2(), l, (long) d * h), h, d);
+            mat(g, arena, type, b + "ffn_gate.weight", layer(w.w1(), l, (long) h * d), d, h);
+            mat(g, arena, type, b + "ffn_up.weight", layer(w.w3(), l, (long) h * d), d, h);
+            mat(g, arena, type, b + "ffn_down.weight", layer(w.w2(), l, (long) d * h), h, d);
         }
         g.addTensor("output_norm.weight", w.rmsFinal(), d);
         // a shared classifier is written again as output.weight, as for GPT-2: every loader finds it
-        g.addTensor("output.weight", w.wcls(), d, c.vocabSize());
+        mat(g, arena, type, "output.weight", w.wcls(), d, c.vocabSize());
         g.write(file);
+    }
+
+    private static void mat(GgufWriter g, Arena arena, GgmlType type, String name, MemorySegment f32, long... ne) {
+        g.addTensor(name, type, type.encode(f32, arena), ne);
     }
 
     private static MemorySegment layer(MemorySegment stacked, int l, long floats) {
