@@ -18,8 +18,14 @@ import java.util.Random;
  *
  * <p>Every layer goes through the {@link Backend} contract: matrix products, the token embedding,
  * RMSNorm, RoPE, SwiGLU, grouped-query causal attention, residual adds, the fused classifier, the
- * gradient norm and AdamW. The parameters are host memory ({@link #parameters()}, {@link #weights()}
- * hand them out as such), so the model runs on {@code reference} and {@code cpu}.
+ * gradient norm and AdamW, so the model runs on any backend: {@code reference}, {@code cpu} and
+ * {@code cuda} (the last checked only through the stand-in driver so far, see docs/llama.md).
+ *
+ * <p>{@link #parameters()}, {@link #weights()} and {@link #gradients()} are host memory. On a device
+ * backend they are host mirrors: {@link #parameters()}/{@link #weights()} bring the device's values
+ * down when an AdamW step changed them, and whatever the caller writes into the mirror goes up
+ * before the next forward or AdamW step. Call them again after training steps to see new values;
+ * {@link #gradients()} copies the device's gradients down on every call.
  *
  * <p>Layout of the flat buffer (floats, llama2.c order): token embedding (V,d), rms_att (L,d),
  * wq (L,d,d), wk (L,kv,d), wv (L,kv,d), wo (L,d,d), rms_ffn (L,d), w1 (L,h,d), w2 (L,d,h),
@@ -47,6 +53,9 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     private final long[] offsets = new long[12], sizes = new long[12];
 
     private final Tensor params, grads;
+    private final Tensor hostParams, hostGrads;   // == params, grads on host backends; mirrors on a device
+    private boolean hostStale;                    // the device changed params since the mirror was refreshed
+    private boolean deviceStale;                  // the mirror was handed out (or written) since the last upload
     private final Tensor[] paramViews = new Tensor[12], gradViews = new Tensor[12];
     private final Layer[] p, g;                   // per layer, into params and grads
     private final Tensor cls, dcls;               // the classifier (the embedding when shared) and its gradient
@@ -98,11 +107,9 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         hostArena = TensorArena.host();
         try {
             params = arena.allocate(DType.F32, parameterCount);
-            if (!params.isHost()) {
-                throw new JgptException("Llama training runs on the reference and cpu backends only (not "
-                        + backend.name() + "): its parameters are handed out as host memory");
-            }
             grads = arena.allocate(DType.F32, parameterCount);
+            hostParams = params.isHost() ? params : hostArena.allocate(DType.F32, parameterCount);
+            hostGrads = grads.isHost() ? grads : hostArena.allocate(DType.F32, parameterCount);
             for (int i = 0; i < 12; i++) {
                 paramViews[i] = params.view(offsets[i], sizes[i]);
                 gradViews[i] = grads.view(offsets[i], sizes[i]);
@@ -199,11 +206,29 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     public long parameterCount() { return parameterCount; }
 
-    /** The flat parameter buffer (host), llama2.c's order. */
-    public Tensor parameters() { return params; }
+    /** The flat parameter buffer (host; on a device backend its mirror, see the class comment), llama2.c's order. */
+    public Tensor parameters() {
+        if (hostParams != params) {
+            if (hostStale) ops.copy(hostParams, params);
+            hostStale = false;
+            deviceStale = true;   // the caller may write into it
+        }
+        return hostParams;
+    }
 
-    /** The flat gradient buffer, same layout as {@link #parameters()}. */
-    public Tensor gradients() { return grads; }
+    /** The flat gradient buffer (host; copied down from a device backend on each call), layout of {@link #parameters()}. */
+    public Tensor gradients() {
+        if (hostGrads != grads) ops.copy(hostGrads, grads);
+        return hostGrads;
+    }
+
+    /** On a device backend: the caller's writes into the host mirror go up before the device reads params. */
+    private void uploadParameters() {
+        if (deviceStale) {
+            ops.copy(params, hostParams);
+            deviceStale = false;
+        }
+    }
 
     public int optimizerStep() { return step; }
 
@@ -211,7 +236,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     /** llama2.c-ordered views of the parameters (the classifier is the embedding when shared). */
     public LlamaWeights weights() {
-        MemorySegment seg = params.data();
+        MemorySegment seg = parameters().data();
         MemorySegment[] t = new MemorySegment[12];
         for (int i = 0; i < 12; i++) t[i] = seg.asSlice(offsets[i] * 4, sizes[i] * 4);
         MemorySegment cls = c.sharedClassifier() ? t[EMB] : t[WCLS];
@@ -229,13 +254,14 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
      * N(0, 0.02/sqrt(2L)) for the residual projections wo and w2, RMSNorm weights 1.
      */
     public void initWeights(long seed) {
+        Tensor host = parameters();
         Random r = new Random(seed);
         double resScale = 0.02 / Math.sqrt(2.0 * c.layers());
         for (int i = 0; i < 12; i++) {
             boolean norm = i == RMS_ATT || i == RMS_FFN || i == RMS_FINAL;
             double std = (i == WO || i == W2) ? resScale : 0.02;
             for (long j = 0; j < sizes[i]; j++) {
-                params.setFloat(offsets[i] + j, norm ? 1f : (float) (r.nextGaussian() * std));
+                host.setFloat(offsets[i] + j, norm ? 1f : (float) (r.nextGaussian() * std));
             }
         }
         step = 0;
@@ -319,6 +345,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
                 }
             }
         }
+        uploadParameters();
         if (tokensN == null || tokensN.numel() != N) {
             tokensN = N == tokensBuf.numel() ? tokensBuf : tokensBuf.view(0, N);
             targetsN = N == targetsBuf.numel() ? targetsBuf : targetsBuf.view(0, N);
@@ -349,10 +376,25 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         }
     }
 
-    /** Logits (B*T, V) of the last forward into {@code out}. */
+    /**
+     * Logits (B*T, V) of the last forward into {@code out}: a tensor of this backend, or a host tensor
+     * (on a device backend the logits are then computed into a device buffer made on first use and copied down).
+     */
     public void logits(Tensor out) {
-        ops.matmulForward(out, xf, cls, null, curB * curT, c.dim(), c.vocabSize());
+        int N = curB * curT;
+        long nv = (long) N * c.vocabSize();
+        if (out.isHost() == params.isHost()) {
+            ops.matmulForward(out, xf, cls, null, N, c.dim(), c.vocabSize());
+            return;
+        }
+        out.requireAtLeast("out", DType.F32, nv);
+        if (logitsDevice == null) logitsDevice = arena.allocate(DType.F32, (long) maxB * maxT, c.vocabSize());
+        Tensor dev = logitsDevice.view(0, nv);
+        ops.matmulForward(dev, xf, cls, null, N, c.dim(), c.vocabSize());
+        ops.copy(out.numel() == nv ? out : out.view(0, nv), dev);
     }
+
+    private Tensor logitsDevice;
 
     private void forwardBlocks(int B, int T) {
         int N = B * T, d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
@@ -431,12 +473,14 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     /** One AdamW step; weight decay on matrices and embeddings only. */
     public void adamwStep(float lr, float beta1, float beta2, float eps, float weightDecay, float gradScale) {
         if (m == null) allocateOptimizerState();
+        uploadParameters();
         step++;
         for (int i = 0; i < 12; i++) {
             if (sizes[i] == 0) continue;
             ops.adamw(paramViews[i], gradViews[i], mViews[i], vViews[i], lr, beta1, beta2, eps,
                     DECAY[i] ? weightDecay : 0f, step, gradScale);
         }
+        if (hostParams != params) hostStale = true;
     }
 
     public void allocateOptimizerState() {
