@@ -27,6 +27,13 @@ class LlamaAllocationTest {
         assertNoAllocation(new CpuBackend(2));
     }
 
+    /** The device path (ids staged on the host, copies, kernel launches) over the stand-in CUDA driver. */
+    @Test
+    void trainingStepAllocatesNoHeapMemoryOnCudaStandIn() {
+        dev.jgpt.backend.cuda.FakeCuda.require();
+        assertNoAllocation(dev.jgpt.backend.cuda.FakeCuda.backend());
+    }
+
     private static void assertNoAllocation(Backend backend) {
         LlamaConfig c = LlamaConfig.llama2c(8, 16, 2, 2, 1, 17, 8, false);
         int B = 2, T = 4, N = B * T;
