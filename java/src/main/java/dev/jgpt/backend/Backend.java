@@ -169,7 +169,7 @@ public interface Backend extends AutoCloseable {
     /**
      * {@code dq, dk, dv += d(out)/d(q, k, v)} of {@link #gqaAttentionForward} (a kv head's gradient sums
      * over the query heads that share it); datt (B,NH,T,T) is scratch that this call overwrites (it is
-     * left holding d(loss)/d(scaled scores), zero above the diagonal).
+     * left holding d(loss)/d(q.k), the gradient of the unscaled scores, zero above the diagonal).
      */
     void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
                               Tensor att, int B, int T, int NH, int NKV, int hs);
