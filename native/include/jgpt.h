@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 5
+#define JGPT_ABI_VERSION 6
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -158,6 +158,33 @@ JGPT_API void jgpt_llama_decode(float *logits, const int64_t *plan, float *scrat
  * cblas_sgemm products; fills the caches and writes the logits after the last token. */
 JGPT_API void jgpt_llama_prefill(float *logits, const int64_t *plan, float *scratch, const int32_t *tokens, int T,
                                  int pos);
+
+/* ==== Llama training layers (native/src/llama_ops.c) ==========================================
+ * dev.jgpt.backend.Backend's rmsnorm*, rope*, swiglu* and gqaAttention*. Forward overwrites,
+ * backward accumulates (RoPE's backward rotates the gradient in place). */
+
+/* out = weight * inp * rstd per row of inp (N,C), rstd[n] = 1 / sqrt(mean(inp[n]^2) + eps). */
+JGPT_API void jgpt_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int N, int C,
+                                   float eps);
+/* dinp += ..., dweight += ...; scratch: at least C*max_threads floats (per-thread dweight sums). */
+JGPT_API void jgpt_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                                    const float *weight, const float *rstd, float *scratch, int N, int C);
+/* x (B,T,NH*hs) in place: pairs (2i, 2i+1) of each head rotated by the angle with cos_t[t,i], sin_t[t,i]
+ * (tables (T, hs/2)); backward rotates by minus the angle. */
+JGPT_API void jgpt_rope_forward(float *x, const float *cos_t, const float *sin_t, int B, int T, int NH, int hs);
+JGPT_API void jgpt_rope_backward(float *dx, const float *cos_t, const float *sin_t, int B, int T, int NH, int hs);
+/* out = silu(gate) * up; backward: dgate += dout * up * silu'(gate), dup += dout * silu(gate). */
+JGPT_API void jgpt_swiglu_forward(float *out, const float *gate, const float *up, long n);
+JGPT_API void jgpt_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                                   long n);
+/* Causal grouped-query attention: q, out (B,T,NH*hs); k, v (B,T,NKV*hs); att (B,NH,T,T); query head h
+ * reads kv head h / (NH/NKV). Blocks of 64 query rows with cblas_sgemm (as jgpt_attention_forward). */
+JGPT_API void jgpt_gqa_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                                         int B, int T, int NH, int NKV, int hs);
+/* dq, dk, dv += ...; datt (B,NH,T,T) is scratch, overwritten with d(scores) (zero above the diagonal). */
+JGPT_API void jgpt_gqa_attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
+                                          const float *q, const float *k, const float *v, const float *att,
+                                          int B, int T, int NH, int NKV, int hs);
 
 #ifdef __cplusplus
 }

@@ -177,3 +177,8 @@ double jgpt_classifier(float *losses, float *dx, float *dwte, const float *x, co
     }
     return total;
 }
+
+/* ---- for llama_ops.c (hidden symbols, not part of the ABI): the same OpenBLAS entry points ---- */
+void *jgpt_internal_sgemm(void) { return (void *)blas_sgemm; }
+int jgpt_internal_blas_single_begin(void) { return blas_single_begin(); }
+void jgpt_internal_blas_single_end(int saved) { blas_single_end(saved); }

@@ -103,8 +103,13 @@ static const char *KERNELS[] = {
     "layernorm_backward", "add_bias", "matmul_backward_bias", "attention_softmax_forward",
     "attention_softmax_backward", "attention_decode", "gelu_forward", "gelu_backward", "residual_forward",
     "residual_backward", "attention_forward_fused", "topk_row", "classifier_softmax_xent", "adamw_update", "sum_partials", "sum_finish", NULL};
+/* kernels/llama.cu */
+static const char *LLAMA_KERNELS[] = {
+    "rmsnorm_forward", "rmsnorm_backward_dinp", "rmsnorm_backward_dweight", "rope_rotate", "swiglu_forward",
+    "swiglu_backward", "gqa_attention_forward", "gqa_attention_backward_q", "gqa_attention_backward_kv", NULL};
 static int known_kernel(const char *name) {
     for (int i = 0; KERNELS[i]; i++) if (!strcmp(KERNELS[i], name)) return 1;
+    for (int i = 0; LLAMA_KERNELS[i]; i++) if (!strcmp(LLAMA_KERNELS[i], name)) return 1;
     return 0;
 }
 
@@ -284,6 +289,116 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
         double s = 0;
         for (int i = 0; i < n; i++) s += part[i];
         out[0] = s;
+    } else if (!strcmp(k, "rmsnorm_forward")) {
+        float *out = P(0, float *), *rstd = P(1, float *); const float *inp = P(2, float *), *w = P(3, float *);
+        int N = P(4, int), C = P(5, int); float eps = P(6, float);
+        if (bx % 32 || gx * (bx / 32) < (unsigned)N) return 1;
+        for (int r = 0; r < N; r++) {
+            const float *x = inp + (long)r * C; float ss = 0;
+            for (int i = 0; i < C; i++) ss += x[i] * x[i];
+            float s = 1.0f / sqrtf(ss / C + eps);
+            for (int i = 0; i < C; i++) out[(long)r * C + i] = w[i] * (x[i] * s);
+            rstd[r] = s;
+        }
+    } else if (!strcmp(k, "rmsnorm_backward_dinp")) {
+        float *dinp = P(0, float *); const float *dout = P(1, float *), *inp = P(2, float *), *w = P(3, float *), *rstd = P(4, float *);
+        int N = P(5, int), C = P(6, int);
+        if (bx % 32 || gx * (bx / 32) < (unsigned)N) return 1;
+        for (int r = 0; r < N; r++) {
+            const float *x = inp + (long)r * C, *dy = dout + (long)r * C; float dot = 0, s = rstd[r];
+            for (int i = 0; i < C; i++) dot += w[i] * dy[i] * x[i];
+            float coef = s * s * s / C * dot;
+            for (int i = 0; i < C; i++) dinp[(long)r * C + i] += s * w[i] * dy[i] - coef * x[i];
+        }
+    } else if (!strcmp(k, "rmsnorm_backward_dweight")) {
+        float *dw = P(0, float *); const float *dout = P(1, float *), *inp = P(2, float *), *rstd = P(3, float *);
+        int N = P(4, int), C = P(5, int);
+        if (bx != 32 || by > 8 || gx * 32 < (unsigned)C) return 1;   /* shared memory holds 8 x 32 partial sums */
+        for (int c = 0; c < C; c++) {
+            float s = 0;
+            for (int r = 0; r < N; r++) s += dout[(long)r * C + c] * inp[(long)r * C + c] * rstd[r];
+            dw[c] += s;
+        }
+    } else if (!strcmp(k, "rope_rotate")) {
+        float *x = P(0, float *); const float *cs = P(1, float *), *sn = P(2, float *);
+        int B = P(3, int), T = P(4, int), NH = P(5, int), hs = P(6, int); float sign = P(7, float);
+        int half = hs / 2;
+        for (long bt = 0; bt < (long)B * T; bt++) for (int h = 0; h < NH; h++) for (int i = 0; i < half; i++) {
+            int t = (int)(bt % T);
+            float *v = x + (bt * NH + h) * hs + 2 * i, c = cs[(long)t * half + i], s = sign * sn[(long)t * half + i];
+            float v0 = v[0], v1 = v[1];
+            v[0] = v0 * c - v1 * s;
+            v[1] = v0 * s + v1 * c;
+        }
+    } else if (!strcmp(k, "swiglu_forward")) {
+        float *out = P(0, float *); const float *a = P(1, float *), *u = P(2, float *); long long n = P(3, long long);
+        for (long long i = 0; i < n; i++) out[i] = a[i] / (1.0f + expf(-a[i])) * u[i];
+    } else if (!strcmp(k, "swiglu_backward")) {
+        float *da = P(0, float *), *du = P(1, float *); const float *d = P(2, float *), *a = P(3, float *), *u = P(4, float *);
+        long long n = P(5, long long);
+        for (long long i = 0; i < n; i++) {
+            float sig = 1.0f / (1.0f + expf(-a[i]));
+            da[i] += d[i] * u[i] * sig * (1.0f + a[i] * (1.0f - sig));
+            du[i] += d[i] * a[i] * sig;
+        }
+    } else if (!strcmp(k, "gqa_attention_forward")) {
+        float *out = P(0, float *), *att = P(1, float *); const float *q = P(2, float *), *kk = P(3, float *), *v = P(4, float *);
+        int B = P(5, int), T = P(6, int), NH = P(7, int), NKV = P(8, int), hs = P(9, int);
+        int Cq = NH * hs, Ckv = NKV * hs, grp = NH / NKV;
+        if (bx % 32 || (long)gx * (bx / 32) < (long)B * NH * T) return 1;   /* one warp per query row */
+        for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) for (int t = 0; t < T; t++) {
+            const float *qr = q + ((long)b * T + t) * Cq + h * hs;
+            float *a = att + (((long)b * NH + h) * T + t) * T, mx = -INFINITY, s = 0;
+            for (int u = 0; u <= t; u++) {
+                const float *kr = kk + ((long)b * T + u) * Ckv + (h / grp) * hs; float d = 0;
+                for (int i = 0; i < hs; i++) d += qr[i] * kr[i];
+                a[u] = d / sqrtf((float)hs); mx = fmaxf(mx, a[u]);
+            }
+            for (int u = 0; u <= t; u++) { a[u] = expf(a[u] - mx); s += a[u]; }
+            for (int u = 0; u < T; u++) a[u] = u <= t ? a[u] / s : 0.0f;
+            for (int i = 0; i < hs; i++) {
+                float o = 0;
+                for (int u = 0; u <= t; u++) o += a[u] * v[((long)b * T + u) * Ckv + (h / grp) * hs + i];
+                out[((long)b * T + t) * Cq + h * hs + i] = o;
+            }
+        }
+    } else if (!strcmp(k, "gqa_attention_backward_q")) {
+        float *dq = P(0, float *), *datt = P(1, float *); const float *dout = P(2, float *), *kk = P(3, float *), *v = P(4, float *);
+        const float *att = P(5, float *);
+        int B = P(6, int), T = P(7, int), NH = P(8, int), NKV = P(9, int), hs = P(10, int);
+        int Cq = NH * hs, Ckv = NKV * hs, grp = NH / NKV;
+        if (bx % 32 || (long)gx * (bx / 32) < (long)B * NH * T) return 1;
+        for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) for (int t = 0; t < T; t++) {
+            const float *d = dout + ((long)b * T + t) * Cq + h * hs, *a = att + (((long)b * NH + h) * T + t) * T;
+            float *da = datt + (((long)b * NH + h) * T + t) * T, dot = 0;
+            for (int u = 0; u <= t; u++) {
+                const float *vr = v + ((long)b * T + u) * Ckv + (h / grp) * hs; float s = 0;
+                for (int i = 0; i < hs; i++) s += d[i] * vr[i];
+                da[u] = s; dot += a[u] * s;
+            }
+            for (int u = 0; u < T; u++) da[u] = u <= t ? a[u] * (da[u] - dot) / sqrtf((float)hs) : 0.0f;
+            for (int i = 0; i < hs; i++) {
+                float acc = 0;
+                for (int u = 0; u <= t; u++) acc += da[u] * kk[((long)b * T + u) * Ckv + (h / grp) * hs + i];
+                dq[((long)b * T + t) * Cq + h * hs + i] += acc;
+            }
+        }
+    } else if (!strcmp(k, "gqa_attention_backward_kv")) {
+        float *dk = P(0, float *), *dv = P(1, float *); const float *datt = P(2, float *), *dout = P(3, float *), *q = P(4, float *);
+        const float *att = P(5, float *);
+        int B = P(6, int), T = P(7, int), NH = P(8, int), NKV = P(9, int), hs = P(10, int);
+        int Cq = NH * hs, Ckv = NKV * hs, grp = NH / NKV;
+        if (bx % 32 || (long)gx * (bx / 32) < (long)B * NKV * T) return 1;   /* one warp per key row */
+        for (int b = 0; b < B; b++) for (int g = 0; g < NKV; g++) for (int u = 0; u < T; u++) for (int i = 0; i < hs; i++) {
+            float ak = 0, av = 0;
+            for (int h = g * grp; h < (g + 1) * grp; h++) for (int t = u; t < T; t++) {
+                long ai = (((long)b * NH + h) * T + t) * T + u, qi = ((long)b * T + t) * Cq + h * hs + i;
+                ak += datt[ai] * q[qi];
+                av += att[ai] * dout[qi];
+            }
+            dk[((long)b * T + u) * Ckv + g * hs + i] += ak;
+            dv[((long)b * T + u) * Ckv + g * hs + i] += av;
+        }
     } else {
         return 500;
     }

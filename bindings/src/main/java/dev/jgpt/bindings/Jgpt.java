@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 5} */
-    public static final int JGPT_ABI_VERSION = 5;
+    /** {@code #define JGPT_ABI_VERSION 6} */
+    public static final int JGPT_ABI_VERSION = 6;
 
     private static volatile SymbolLookup lookup;
 
@@ -787,6 +787,198 @@ public final class Jgpt {
         var mh$ = jgpt_llama_prefill.HANDLE;
         try {
             mh$.invokeExact(logits, plan, scratch, tokens, T, pos);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_rmsnorm_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_FLOAT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_rmsnorm_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_rmsnorm_forward(float * out, float * rstd, const float * inp, const float * weight, int N, int C, float eps) } */
+    public static FunctionDescriptor jgpt_rmsnorm_forward$descriptor() { return jgpt_rmsnorm_forward.DESC; }
+
+    public static MethodHandle jgpt_rmsnorm_forward$handle() { return jgpt_rmsnorm_forward.HANDLE; }
+
+    public static MemorySegment jgpt_rmsnorm_forward$address() { return jgpt_rmsnorm_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_rmsnorm_forward(float * out, float * rstd, const float * inp, const float * weight, int N, int C, float eps) } */
+    public static void jgpt_rmsnorm_forward(MemorySegment out, MemorySegment rstd, MemorySegment inp, MemorySegment weight, int N, int C, float eps) {
+        var mh$ = jgpt_rmsnorm_forward.HANDLE;
+        try {
+            mh$.invokeExact(out, rstd, inp, weight, N, C, eps);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_rmsnorm_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_rmsnorm_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_rmsnorm_backward(float * dinp, float * dweight, const float * dout, const float * inp, const float * weight, const float * rstd, float * scratch, int N, int C) } */
+    public static FunctionDescriptor jgpt_rmsnorm_backward$descriptor() { return jgpt_rmsnorm_backward.DESC; }
+
+    public static MethodHandle jgpt_rmsnorm_backward$handle() { return jgpt_rmsnorm_backward.HANDLE; }
+
+    public static MemorySegment jgpt_rmsnorm_backward$address() { return jgpt_rmsnorm_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_rmsnorm_backward(float * dinp, float * dweight, const float * dout, const float * inp, const float * weight, const float * rstd, float * scratch, int N, int C) } */
+    public static void jgpt_rmsnorm_backward(MemorySegment dinp, MemorySegment dweight, MemorySegment dout, MemorySegment inp, MemorySegment weight, MemorySegment rstd, MemorySegment scratch, int N, int C) {
+        var mh$ = jgpt_rmsnorm_backward.HANDLE;
+        try {
+            mh$.invokeExact(dinp, dweight, dout, inp, weight, rstd, scratch, N, C);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_rope_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_rope_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_rope_forward(float * x, const float * cos_t, const float * sin_t, int B, int T, int NH, int hs) } */
+    public static FunctionDescriptor jgpt_rope_forward$descriptor() { return jgpt_rope_forward.DESC; }
+
+    public static MethodHandle jgpt_rope_forward$handle() { return jgpt_rope_forward.HANDLE; }
+
+    public static MemorySegment jgpt_rope_forward$address() { return jgpt_rope_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_rope_forward(float * x, const float * cos_t, const float * sin_t, int B, int T, int NH, int hs) } */
+    public static void jgpt_rope_forward(MemorySegment x, MemorySegment cos_t, MemorySegment sin_t, int B, int T, int NH, int hs) {
+        var mh$ = jgpt_rope_forward.HANDLE;
+        try {
+            mh$.invokeExact(x, cos_t, sin_t, B, T, NH, hs);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_rope_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_rope_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_rope_backward(float * dx, const float * cos_t, const float * sin_t, int B, int T, int NH, int hs) } */
+    public static FunctionDescriptor jgpt_rope_backward$descriptor() { return jgpt_rope_backward.DESC; }
+
+    public static MethodHandle jgpt_rope_backward$handle() { return jgpt_rope_backward.HANDLE; }
+
+    public static MemorySegment jgpt_rope_backward$address() { return jgpt_rope_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_rope_backward(float * dx, const float * cos_t, const float * sin_t, int B, int T, int NH, int hs) } */
+    public static void jgpt_rope_backward(MemorySegment dx, MemorySegment cos_t, MemorySegment sin_t, int B, int T, int NH, int hs) {
+        var mh$ = jgpt_rope_backward.HANDLE;
+        try {
+            mh$.invokeExact(dx, cos_t, sin_t, B, T, NH, hs);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_swiglu_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_swiglu_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_swiglu_forward(float * out, const float * gate, const float * up, long n) } */
+    public static FunctionDescriptor jgpt_swiglu_forward$descriptor() { return jgpt_swiglu_forward.DESC; }
+
+    public static MethodHandle jgpt_swiglu_forward$handle() { return jgpt_swiglu_forward.HANDLE; }
+
+    public static MemorySegment jgpt_swiglu_forward$address() { return jgpt_swiglu_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_swiglu_forward(float * out, const float * gate, const float * up, long n) } */
+    public static void jgpt_swiglu_forward(MemorySegment out, MemorySegment gate, MemorySegment up, long n) {
+        var mh$ = jgpt_swiglu_forward.HANDLE;
+        try {
+            mh$.invokeExact(out, gate, up, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_swiglu_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_LONG);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_swiglu_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_swiglu_backward(float * dgate, float * dup, const float * dout, const float * gate, const float * up, long n) } */
+    public static FunctionDescriptor jgpt_swiglu_backward$descriptor() { return jgpt_swiglu_backward.DESC; }
+
+    public static MethodHandle jgpt_swiglu_backward$handle() { return jgpt_swiglu_backward.HANDLE; }
+
+    public static MemorySegment jgpt_swiglu_backward$address() { return jgpt_swiglu_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_swiglu_backward(float * dgate, float * dup, const float * dout, const float * gate, const float * up, long n) } */
+    public static void jgpt_swiglu_backward(MemorySegment dgate, MemorySegment dup, MemorySegment dout, MemorySegment gate, MemorySegment up, long n) {
+        var mh$ = jgpt_swiglu_backward.HANDLE;
+        try {
+            mh$.invokeExact(dgate, dup, dout, gate, up, n);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gqa_attention_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gqa_attention_forward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_gqa_attention_forward(float * out, float * att, const float * q, const float * k, const float * v, int B, int T, int NH, int NKV, int hs) } */
+    public static FunctionDescriptor jgpt_gqa_attention_forward$descriptor() { return jgpt_gqa_attention_forward.DESC; }
+
+    public static MethodHandle jgpt_gqa_attention_forward$handle() { return jgpt_gqa_attention_forward.HANDLE; }
+
+    public static MemorySegment jgpt_gqa_attention_forward$address() { return jgpt_gqa_attention_forward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_gqa_attention_forward(float * out, float * att, const float * q, const float * k, const float * v, int B, int T, int NH, int NKV, int hs) } */
+    public static void jgpt_gqa_attention_forward(MemorySegment out, MemorySegment att, MemorySegment q, MemorySegment k, MemorySegment v, int B, int T, int NH, int NKV, int hs) {
+        var mh$ = jgpt_gqa_attention_forward.HANDLE;
+        try {
+            mh$.invokeExact(out, att, q, k, v, B, T, NH, NKV, hs);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gqa_attention_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gqa_attention_backward");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_gqa_attention_backward(float * dq, float * dk, float * dv, float * datt, const float * dout, const float * q, const float * k, const float * v, const float * att, int B, int T, int NH, int NKV, int hs) } */
+    public static FunctionDescriptor jgpt_gqa_attention_backward$descriptor() { return jgpt_gqa_attention_backward.DESC; }
+
+    public static MethodHandle jgpt_gqa_attention_backward$handle() { return jgpt_gqa_attention_backward.HANDLE; }
+
+    public static MemorySegment jgpt_gqa_attention_backward$address() { return jgpt_gqa_attention_backward.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_gqa_attention_backward(float * dq, float * dk, float * dv, float * datt, const float * dout, const float * q, const float * k, const float * v, const float * att, int B, int T, int NH, int NKV, int hs) } */
+    public static void jgpt_gqa_attention_backward(MemorySegment dq, MemorySegment dk, MemorySegment dv, MemorySegment datt, MemorySegment dout, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment att, int B, int T, int NH, int NKV, int hs) {
+        var mh$ = jgpt_gqa_attention_backward.HANDLE;
+        try {
+            mh$.invokeExact(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {

@@ -123,6 +123,79 @@ public interface Backend extends AutoCloseable {
     void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, float lr, float beta1, float beta2,
                float eps, float weightDecay, int step, float gradScale);
 
+    // ---- Llama-style layers: RMSNorm, RoPE, SwiGLU, grouped-query causal attention -------------
+
+    /**
+     * RMSNorm per row of inp (N,C): {@code out = weight * inp * rstd} with
+     * {@code rstd = 1 / sqrt(mean(inp^2) + eps)}, saved in rstd (N) for the backward.
+     */
+    void rmsnormForward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, int N, int C, float eps);
+
+    /**
+     * {@code dinp += rstd * (weight*dout) - rstd^3 / C * inp * sum(weight*dout*inp)} per row;
+     * {@code dweight += sum_rows(dout * inp * rstd)}.
+     */
+    void rmsnormBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, Tensor rstd, int N, int C);
+
+    /**
+     * Rotary position embedding in place (llama2.c's interleaved pairs): x (B,T,NH*hs); for token t,
+     * head h and pair i in [0, hs/2) the values {@code (x[2i], x[2i+1])} of the head are rotated by the
+     * angle whose cosine and sine are {@code cos[t,i]}, {@code sin[t,i]}: tables of at least (T, hs/2),
+     * usually {@code angle = t * theta^(-2i/hs)} (see {@link #ropeTables}). hs must be even.
+     */
+    void ropeForward(Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs);
+
+    /**
+     * The backward of {@link #ropeForward}, in place: dx holds d(loss)/d(rotated x) and becomes
+     * d(loss)/d(x) (the transposed rotation). Unlike the other backward ops it transforms rather than
+     * accumulates: RoPE sits between a matmul's output and the attention, so the gradient arrives whole.
+     */
+    void ropeBackward(Tensor dx, Tensor cos, Tensor sin, int B, int T, int NH, int hs);
+
+    /** SwiGLU's gate: {@code out = silu(gate) * up} elementwise, {@code silu(a) = a * sigmoid(a)}; N elements. */
+    void swigluForward(Tensor out, Tensor gate, Tensor up, int N);
+
+    /** {@code dgate += dout * up * silu'(gate); dup += dout * silu(gate)}. */
+    void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N);
+
+    /**
+     * Causal grouped-query attention. q (B,T,NH*hs); k and v (B,T,NKV*hs); query head h reads kv head
+     * {@code h / (NH/NKV)} (NKV divides NH; NKV = NH is plain multi-head attention). Writes att (B,NH,T,T):
+     * the softmax of the causal, 1/sqrt(hs)-scaled scores (zero above the diagonal), and out (B,T,NH*hs)
+     * = att @ v, heads concatenated.
+     */
+    void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV, int hs);
+
+    /**
+     * {@code dq, dk, dv += d(out)/d(q, k, v)} of {@link #gqaAttentionForward} (a kv head's gradient sums
+     * over the query heads that share it); datt (B,NH,T,T) is scratch that this call overwrites (it is
+     * left holding d(loss)/d(q.k), the gradient of the unscaled scores, zero above the diagonal).
+     */
+    void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
+                              Tensor att, int B, int T, int NH, int NKV, int hs);
+
+    /**
+     * Fills host F32 tables cos and sin (at least T*hs/2 each, read as (T, hs/2)) with llama2.c's RoPE
+     * angles {@code t * theta^(-2i/hs)}, computed in double. Copy them to a backend's tensors with
+     * {@link #copy}.
+     */
+    static void ropeTables(Tensor cos, Tensor sin, int T, int hs, double theta) {
+        if (T <= 0 || hs <= 0 || hs % 2 != 0) {
+            throw new IllegalArgumentException("ropeTables: T must be positive and hs positive and even, got T=" + T + ", hs=" + hs);
+        }
+        int half = hs / 2;
+        cos.requireAtLeast("cos", dev.jgpt.memory.DType.F32, (long) T * half);
+        sin.requireAtLeast("sin", dev.jgpt.memory.DType.F32, (long) T * half);
+        for (int t = 0; t < T; t++) {
+            for (int i = 0; i < half; i++) {
+                double freq = 1.0 / Math.pow(theta, (2.0 * i) / hs);   // run.c: 1 / theta^(2i/hs), angle = pos * freq
+                double angle = t * freq;
+                cos.setFloat((long) t * half + i, (float) Math.cos(angle));
+                sin.setFloat((long) t * half + i, (float) Math.sin(angle));
+            }
+        }
+    }
+
     // ---- inference -----------------------------------------------------------------------------
 
     /**

@@ -107,4 +107,31 @@ public final class TimingBackend implements Backend {
     @Override public void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH) {
         long t = start(); inner.attentionDecode(out, att, q, kCache, vCache, pos, C, NH); stop("attentionDecode", t);
     }
+
+    // Llama-style layers
+    @Override public void rmsnormForward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, int N, int C, float eps) {
+        long t = start(); inner.rmsnormForward(out, rstd, inp, weight, N, C, eps); stop("rmsnormForward", t);
+    }
+    @Override public void rmsnormBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, Tensor rstd, int N, int C) {
+        long t = start(); inner.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C); stop("rmsnormBackward", t);
+    }
+    @Override public void ropeForward(Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        long t = start(); inner.ropeForward(x, cos, sin, B, T, NH, hs); stop("ropeForward", t);
+    }
+    @Override public void ropeBackward(Tensor dx, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        long t = start(); inner.ropeBackward(dx, cos, sin, B, T, NH, hs); stop("ropeBackward", t);
+    }
+    @Override public void swigluForward(Tensor out, Tensor gate, Tensor up, int N) {
+        long t = start(); inner.swigluForward(out, gate, up, N); stop("swigluForward", t);
+    }
+    @Override public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
+        long t = start(); inner.swigluBackward(dgate, dup, dout, gate, up, N); stop("swigluBackward", t);
+    }
+    @Override public void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV, int hs) {
+        long t = start(); inner.gqaAttentionForward(out, att, q, k, v, B, T, NH, NKV, hs); stop("gqaAttentionForward", t);
+    }
+    @Override public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                               Tensor att, int B, int T, int NH, int NKV, int hs) {
+        long t = start(); inner.gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs); stop("gqaAttentionBackward", t);
+    }
 }

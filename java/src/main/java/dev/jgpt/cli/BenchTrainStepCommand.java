@@ -2,6 +2,8 @@ package dev.jgpt.cli;
 
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.TimingBackend;
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.LlamaTrainModel;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
@@ -21,8 +23,15 @@ import picocli.CommandLine.Option;
  * utilisation against a given peak.
  */
 @Command(name = "train-step", mixinStandardHelpOptions = true,
-        description = "Time a full GPT-2 training step (forward, backward, AdamW) on random tokens.")
+        description = "Time a full GPT-2 (or --arch llama) training step (forward, backward, AdamW) on random tokens.")
 public final class BenchTrainStepCommand implements Runnable {
+
+    @Option(names = "--arch", defaultValue = "gpt2",
+            description = "gpt2 or llama (the preset's dim, layers, heads and vocabulary as a Llama: RMSNorm, RoPE, SwiGLU, GQA; default ${DEFAULT-VALUE}).")
+    String arch;
+
+    @Option(names = "--kv-heads", description = "Llama only: key/value heads (default: the heads; must divide them).")
+    Integer kvHeads;
 
     @Option(names = "--preset", defaultValue = "small", description = "Model preset: tiny, small, base, gpt2 (default ${DEFAULT-VALUE}).")
     String preset;
@@ -62,6 +71,11 @@ public final class BenchTrainStepCommand implements Runnable {
     public void run() {
         if (steps < 1) throw new IllegalArgumentException("--steps: must be >= 1 but was " + steps);
         GptConfig cfg = vocab == null ? GptConfig.preset(preset) : GptConfig.preset(preset, vocab);
+        if ("llama".equals(arch)) {
+            runLlama(cfg);
+            return;
+        }
+        if (!"gpt2".equals(arch)) throw new dev.jgpt.JgptException("--arch: gpt2 or llama, not '" + arch + "'");
         Backend base = BenchSupport.backend(backend, threads);
         TimingBackend timing = profile ? new TimingBackend(base) : null;
         Backend ops = profile ? timing : base;
@@ -140,6 +154,102 @@ public final class BenchTrainStepCommand implements Runnable {
                 }
             }
         }
+    }
+
+    /**
+     * The same timing for a {@link LlamaTrainModel} of the preset's shape (hidden = llama2.c's 2/3 of 4 x dim
+     * rounded up to 32, separate classifier), so Llama training speed has a number of its own.
+     */
+    private void runLlama(GptConfig g) {
+        int kv = kvHeads != null ? kvHeads : g.heads();
+        int hidden = (2 * 4 * g.channels() / 3 + 31) / 32 * 32;
+        if (kv < 1 || g.heads() % kv != 0) throw new dev.jgpt.JgptException("--kv-heads: " + kv + " must divide the heads (" + g.heads() + ")");
+        LlamaConfig lc = LlamaConfig.llama2c(g.channels(), hidden, g.layers(), g.heads(), kv, g.vocabSize(), seq, false);
+        Backend base = BenchSupport.backend(backend, threads);
+        TimingBackend timing = profile ? new TimingBackend(base) : null;
+        Backend ops = profile ? timing : base;
+        int B = batch, T = seq, BT = B * T;
+        try (base; LlamaTrainModel model = new LlamaTrainModel(ops, lc, B, T); TensorArena host = TensorArena.host()) {
+            model.initWeights(1);
+            Tensor tokens = host.allocate(DType.I32, BT), targets = host.allocate(DType.I32, BT);
+            Random r = new Random(7);
+            for (int i = 0; i < BT; i++) tokens.setInt(i, r.nextInt(lc.vocabSize()));
+            for (int i = 0; i < BT; i++) targets.setInt(i, i + 1 < BT ? tokens.getInt(i + 1) : 0);
+            System.err.printf("jgpt: train-step llama %s (%,d params) B=%d T=%d on %s, %d threads: %d warmup + %d steps ...%n",
+                    lc, model.parameterCount(), B, T, ops.name(), ops.threads(), warmup, steps);
+            float loss = 0;
+            for (int i = 0; i < warmup; i++) loss = llamaStep(model, tokens, targets, B, T);
+            if (timing != null) timing.reset();
+            double[] ms = new double[steps];
+            long cpu0 = BenchSupport.processCpuNanos();
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                loss = llamaStep(model, tokens, targets, B, T);
+                ops.synchronize();
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+                System.err.printf("jgpt:   step %d: %.1f ms, loss %.4f%n", i + 1, ms[i], loss);
+            }
+            double cpuMs = (BenchSupport.processCpuNanos() - cpu0) / 1e6 / steps;
+            double med = BenchSupport.median(ms);
+            double tokPerSec = BT / (med / 1e3);
+            long L = lc.layers(), C = lc.dim(), V = lc.vocabSize(), KV = lc.kvDim(), H = lc.hiddenDim();
+            double flopsPerToken = 6.0 * (L * (2 * C * C + 2 * C * KV + 3 * C * H) + V * C) + 12.0 * L * C * T;
+            if (peakGflops == null) peakGflops = dev.jgpt.train.MachinePeak.detect().gflops(ops.threads());
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("command", "bench train-step");
+            out.put("arch", "llama");
+            out.put("backend", ops.name());
+            out.put("threads", ops.threads());
+            out.put("preset", preset);
+            out.put("parameters", model.parameterCount());
+            out.put("kvHeads", kv);
+            out.put("hiddenDim", lc.hiddenDim());
+            out.put("batch", B);
+            out.put("seq", T);
+            out.put("steps", steps);
+            out.put("msPerStepMedian", BenchSupport.round(med, 2));
+            out.put("tokensPerSecond", BenchSupport.round(tokPerSec, 1));
+            out.put("cpuMsPerStep", BenchSupport.round(cpuMs, 2));
+            out.put("loadAverage", BenchSupport.loadAverage());
+            out.put("achievedGflops", BenchSupport.round(flopsPerToken * tokPerSec / 1e9, 1));
+            out.put("mfu", BenchSupport.round(flopsPerToken * tokPerSec / (peakGflops * 1e9), 4));
+            out.put("loss", loss);
+            List<Map<String, Object>> breakdown = breakdown(timing, steps);
+            if (timing != null) out.put("profile", breakdown);
+            if (json) {
+                System.out.println(BenchSupport.JSON.writeValueAsString(out));
+            } else {
+                System.out.printf("train-step llama %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s (process CPU %.1f ms/step, load %s)%n",
+                        preset, B, T, ops.name(), ops.threads(), med, tokPerSec, cpuMs, out.get("loadAverage"));
+                for (Map<String, Object> row : breakdown) {
+                    System.out.printf("  %-22s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
+                            100 * (Double) row.get("share"), row.get("callsPerStep"));
+                }
+            }
+        }
+    }
+
+    private static List<Map<String, Object>> breakdown(TimingBackend timing, int steps) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        if (timing == null) return rows;
+        double total = timing.totals().values().stream().mapToDouble(v -> v[0]).sum();
+        timing.totals().entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0])).forEach(e -> {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("op", e.getKey());
+            row.put("msPerStep", BenchSupport.round(e.getValue()[0] / 1e6 / steps, 2));
+            row.put("share", BenchSupport.round(e.getValue()[0] / total, 3));
+            row.put("callsPerStep", e.getValue()[1] / steps);
+            rows.add(row);
+        });
+        return rows;
+    }
+
+    private static float llamaStep(LlamaTrainModel model, Tensor tokens, Tensor targets, int B, int T) {
+        model.zeroGrad();
+        float loss = model.forwardBackward(tokens, targets, B, T);
+        double norm = model.gradNorm();
+        model.adamwStep(3e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+        return loss;
     }
 
     private static float step(Gpt2 model, Tensor tokens, Tensor targets, int B, int T) {

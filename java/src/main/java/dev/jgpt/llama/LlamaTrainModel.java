@@ -7,7 +7,6 @@ import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Random;
 
@@ -15,13 +14,18 @@ import java.util.Random;
  * Training of a Llama-style model (RMSNorm, RoPE, SwiGLU, grouped-query attention), llm.c style:
  * one flat parameter buffer in llama2.c's weight order (so {@link #writeLlama2c} is one write through
  * {@link Llama2cCheckpoint#write}), explicit per-layer forward and backward, everything allocated in
- * the constructor.
+ * the constructor — including every per-layer view, so a training step allocates nothing.
  *
- * <p>Matrix products, the token embedding, the fused classifier, the gradient norm and AdamW go
- * through the {@link Backend} contract. The Llama-only pieces (RMSNorm, RoPE, SwiGLU and GQA causal
- * attention, forward and backward) are plain Java over host memory in this class for now — the
- * reference implementation, double accumulators — so this model runs on {@code reference} and
- * {@code cpu} only. Moving them into the Backend contract and libjgpt is the follow-up.
+ * <p>Every layer goes through the {@link Backend} contract: matrix products, the token embedding,
+ * RMSNorm, RoPE, SwiGLU, grouped-query causal attention, residual adds, the fused classifier, the
+ * gradient norm and AdamW, so the model runs on any backend: {@code reference}, {@code cpu} and
+ * {@code cuda} (the last checked only through the stand-in driver so far, see docs/llama.md).
+ *
+ * <p>{@link #parameters()}, {@link #weights()} and {@link #gradients()} are host memory. On a device
+ * backend they are host mirrors: {@link #parameters()}/{@link #weights()} bring the device's values
+ * down when an AdamW step changed them, and whatever the caller writes into the mirror goes up
+ * before the next forward or AdamW step. Call them again after training steps to see new values;
+ * {@link #gradients()} copies the device's gradients down on every call.
  *
  * <p>Layout of the flat buffer (floats, llama2.c order): token embedding (V,d), rms_att (L,d),
  * wq (L,d,d), wk (L,kv,d), wv (L,kv,d), wo (L,d,d), rms_ffn (L,d), w1 (L,h,d), w2 (L,d,h),
@@ -29,40 +33,55 @@ import java.util.Random;
  */
 public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.TrainableModel {
 
-    /** Index of each tensor in {@link #views}: llama2.c's file order. */
+    /** Index of each tensor in the flat buffer: llama2.c's file order. */
     private static final int EMB = 0, RMS_ATT = 1, WQ = 2, WK = 3, WV = 4, WO = 5, RMS_FFN = 6, W1 = 7, W2 = 8,
             W3 = 9, RMS_FINAL = 10, WCLS = 11;
-    /** Which views get AdamW's weight decay (matrices and embeddings, never RMSNorm weights). */
+    /** Which tensors get AdamW's weight decay (matrices and embeddings, never RMSNorm weights). */
     private static final boolean[] DECAY = {true, false, true, true, true, true, false, true, true, true, false, true};
+
+    /** One layer's weights (or their gradients): views into a flat buffer, made once. */
+    private record Layer(Tensor rmsAtt, Tensor wq, Tensor wk, Tensor wv, Tensor wo, Tensor rmsFfn, Tensor w1,
+                         Tensor w2, Tensor w3) {}
 
     private final Backend ops;
     private final LlamaConfig c;
     private final int maxB, maxT;
+    private final float eps;
     private final TensorArena arena;
+    private final TensorArena hostArena;
     private final long parameterCount;
     private final long[] offsets = new long[12], sizes = new long[12];
 
     private final Tensor params, grads;
+    private final Tensor hostParams, hostGrads;   // == params, grads on host backends; mirrors on a device
+    private boolean hostStale;                    // the device changed params since the mirror was refreshed
+    private boolean deviceStale;                  // the mirror was handed out (or written) since the last upload
+    private final Tensor[] paramViews = new Tensor[12], gradViews = new Tensor[12];
+    private final Layer[] p, g;                   // per layer, into params and grads
+    private final Tensor cls, dcls;               // the classifier (the embedding when shared) and its gradient
     private Tensor m, v;
+    private Tensor[] mViews, vViews;
     private int step;
 
-    // activations (per layer tensors are (L, ...) stacked)
-    private final Tensor resid;        // (L+1, N, d): residual stream at each layer's input, last = final
-    private final Tensor mid;          // (L, N, d): residual stream after attention
-    private final Tensor xn1, xn2;     // (L, N, d): RMSNorm outputs
-    private final Tensor rstd1, rstd2; // (L, N)
-    private final Tensor q, k, vv;     // (L, N, d), (L, N, kv), (L, N, kv); q and k after RoPE
-    private final Tensor att;          // (L, B, NH, T, T): attention probabilities
-    private final Tensor atty;         // (L, N, d)
-    private final Tensor h1, h3, hg;   // (L, N, hidden): gate pre-activation, up, silu(gate) * up
+    // activations, one (maxB*maxT, width) view per layer; the ops take N/B/T, so views may be larger than used
+    private final Tensor[] resid;      // L+1: residual stream at each layer's input, last = final
+    private final Tensor[] mid;        // residual stream after attention
+    private final Tensor[] xn1, xn2;   // RMSNorm outputs
+    private final Tensor[] rstd1, rstd2;
+    private final Tensor[] q, k, vv;   // (N, d), (N, kv), (N, kv); q and k after RoPE
+    private final Tensor[] att;        // (B, NH, T, T): attention probabilities
+    private final Tensor[] atty;       // (N, d)
+    private final Tensor[] h1, h3, hg; // (N, hidden): gate pre-activation, up, silu(gate) * up
     private final Tensor tmp;          // (N, d)
     private final Tensor xf, rstdf;    // final RMSNorm output (N, d), (N)
+    private final Tensor ropeCos, ropeSin; // (maxT, hs/2) on the backend
     private final Tensor losses, scratch, tokensBuf, targetsBuf, zeroPos, dzeroPos;
+    private final Tensor tokensHost, targetsHost;  // int[] inputs are checked here before the copy
     // backward buffers
-    private final Tensor dres, dxn, datty, dq, dk, dv, dhg, dh1, dh3;
-    private final double[] ropeCos, ropeSin; // (maxT, hs/2)
-    private final double[] scoreRow;         // (maxT): one attention row, forward and backward
+    private final Tensor dres, dxn, datty, dq, dk, dv, dhg, dh1, dh3, datt;
 
+    // views of tokensBuf/targetsBuf of the last batch's B*T (remade only when B*T changes)
+    private Tensor tokensN, targetsN;
     private int curB, curT;
     private int targetCount;
 
@@ -75,6 +94,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         this.c = config;
         this.maxB = maxBatch;
         this.maxT = maxSeq;
+        this.eps = (float) config.normEps();
         long[] s = LlamaWeights.sizes(c);
         long off = 0;
         for (int i = 0; i < 12; i++) {
@@ -84,29 +104,36 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         }
         parameterCount = off;
         arena = backend.newArena();
+        hostArena = TensorArena.host();
         try {
             params = arena.allocate(DType.F32, parameterCount);
-            if (!params.isHost()) {
-                throw new JgptException("Llama training runs on the reference and cpu backends only (not "
-                        + backend.name() + ")");
-            }
             grads = arena.allocate(DType.F32, parameterCount);
-            int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads();
+            hostParams = params.isHost() ? params : hostArena.allocate(DType.F32, parameterCount);
+            hostGrads = grads.isHost() ? grads : hostArena.allocate(DType.F32, parameterCount);
+            for (int i = 0; i < 12; i++) {
+                paramViews[i] = params.view(offsets[i], sizes[i]);
+                gradViews[i] = grads.view(offsets[i], sizes[i]);
+            }
+            int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), hs = c.headSize();
+            p = layers(params);
+            g = layers(grads);
+            cls = paramViews[c.sharedClassifier() ? EMB : WCLS];
+            dcls = gradViews[c.sharedClassifier() ? EMB : WCLS];
             long N = (long) maxB * maxT;
-            resid = arena.allocate(DType.F32, L + 1, N, d);
-            mid = arena.allocate(DType.F32, L, N, d);
-            xn1 = arena.allocate(DType.F32, L, N, d);
-            xn2 = arena.allocate(DType.F32, L, N, d);
-            rstd1 = arena.allocate(DType.F32, L, N);
-            rstd2 = arena.allocate(DType.F32, L, N);
-            q = arena.allocate(DType.F32, L, N, d);
-            k = arena.allocate(DType.F32, L, N, kv);
-            vv = arena.allocate(DType.F32, L, N, kv);
-            att = arena.allocate(DType.F32, L, (long) maxB * NH * maxT * maxT);
-            atty = arena.allocate(DType.F32, L, N, d);
-            h1 = arena.allocate(DType.F32, L, N, hd);
-            h3 = arena.allocate(DType.F32, L, N, hd);
-            hg = arena.allocate(DType.F32, L, N, hd);
+            resid = perLayer(L + 1, N * d);
+            mid = perLayer(L, N * d);
+            xn1 = perLayer(L, N * d);
+            xn2 = perLayer(L, N * d);
+            rstd1 = perLayer(L, N);
+            rstd2 = perLayer(L, N);
+            q = perLayer(L, N * d);
+            k = perLayer(L, N * kv);
+            vv = perLayer(L, N * kv);
+            att = perLayer(L, (long) maxB * NH * maxT * maxT);
+            atty = perLayer(L, N * d);
+            h1 = perLayer(L, N * hd);
+            h3 = perLayer(L, N * hd);
+            hg = perLayer(L, N * hd);
             tmp = arena.allocate(DType.F32, N * d);
             xf = arena.allocate(DType.F32, N * d);
             rstdf = arena.allocate(DType.F32, N);
@@ -115,6 +142,8 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             scratch = arena.allocate(DType.F32, rows, c.vocabSize());
             tokensBuf = arena.allocate(DType.I32, N);
             targetsBuf = arena.allocate(DType.I32, N);
+            tokensHost = hostArena.allocate(DType.I32, N);
+            targetsHost = hostArena.allocate(DType.I32, N);
             zeroPos = arena.allocate(DType.F32, maxT, d);
             dzeroPos = arena.allocate(DType.F32, maxT, d);
             dres = arena.allocate(DType.F32, N * d);
@@ -126,22 +155,44 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             dhg = arena.allocate(DType.F32, N * hd);
             dh1 = arena.allocate(DType.F32, N * hd);
             dh3 = arena.allocate(DType.F32, N * hd);
+            datt = arena.allocate(DType.F32, (long) maxB * NH * maxT * maxT);
+            ropeCos = arena.allocate(DType.F32, maxT, hs / 2);
+            ropeSin = arena.allocate(DType.F32, maxT, hs / 2);
+            Tensor hc = hostArena.allocate(DType.F32, maxT, hs / 2), hsn = hostArena.allocate(DType.F32, maxT, hs / 2);
+            Backend.ropeTables(hc, hsn, maxT, hs, c.ropeTheta());
+            ops.copy(ropeCos, hc);
+            ops.copy(ropeSin, hsn);
+            ops.zero(zeroPos);
         } catch (RuntimeException e) {
             arena.close();
+            hostArena.close();
             throw e;
         }
-        int hs = c.headSize();
-        ropeCos = new double[maxT * hs / 2];
-        ropeSin = new double[maxT * hs / 2];
-        scoreRow = new double[maxT];
-        for (int t = 0; t < maxT; t++) {
-            for (int i = 0; i < hs / 2; i++) {
-                // run.c: freq = 1 / theta^(headDim / hs) with headDim = 2i, angle = pos * freq
-                double freq = 1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / hs);
-                ropeCos[t * hs / 2 + i] = Math.cos(t * freq);
-                ropeSin[t * hs / 2 + i] = Math.sin(t * freq);
-            }
+    }
+
+    /** The per-layer weight views of a flat buffer laid out like the parameters. */
+    private Layer[] layers(Tensor flat) {
+        int L = c.layers();
+        long d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim();
+        Layer[] out = new Layer[L];
+        for (int l = 0; l < L; l++) {
+            out[l] = new Layer(slice(flat, RMS_ATT, l, d), slice(flat, WQ, l, d * d), slice(flat, WK, l, kv * d),
+                    slice(flat, WV, l, kv * d), slice(flat, WO, l, d * d), slice(flat, RMS_FFN, l, d),
+                    slice(flat, W1, l, hd * d), slice(flat, W2, l, d * hd), slice(flat, W3, l, hd * d));
         }
+        return out;
+    }
+
+    private Tensor slice(Tensor flat, int i, int l, long per) {
+        return flat.view(offsets[i] + l * per, per);
+    }
+
+    /** {@code count} tensors of {@code per} floats each, views into one allocation. */
+    private Tensor[] perLayer(int count, long per) {
+        Tensor all = arena.allocate(DType.F32, count, per);
+        Tensor[] out = new Tensor[count];
+        for (int l = 0; l < count; l++) out[l] = all.view(l * per, per);
+        return out;
     }
 
     public LlamaConfig config() { return c; }
@@ -155,11 +206,29 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     public long parameterCount() { return parameterCount; }
 
-    /** The flat parameter buffer (host), llama2.c's order. */
-    public Tensor parameters() { return params; }
+    /** The flat parameter buffer (host; on a device backend its mirror, see the class comment), llama2.c's order. */
+    public Tensor parameters() {
+        if (hostParams != params) {
+            if (hostStale) ops.copy(hostParams, params);
+            hostStale = false;
+            deviceStale = true;   // the caller may write into it
+        }
+        return hostParams;
+    }
 
-    /** The flat gradient buffer, same layout as {@link #parameters()}. */
-    public Tensor gradients() { return grads; }
+    /** The flat gradient buffer (host; copied down from a device backend on each call), layout of {@link #parameters()}. */
+    public Tensor gradients() {
+        if (hostGrads != grads) ops.copy(hostGrads, grads);
+        return hostGrads;
+    }
+
+    /** On a device backend: the caller's writes into the host mirror go up before the device reads params. */
+    private void uploadParameters() {
+        if (deviceStale) {
+            ops.copy(params, hostParams);
+            deviceStale = false;
+        }
+    }
 
     public int optimizerStep() { return step; }
 
@@ -167,7 +236,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     /** llama2.c-ordered views of the parameters (the classifier is the embedding when shared). */
     public LlamaWeights weights() {
-        MemorySegment seg = params.data();
+        MemorySegment seg = parameters().data();
         MemorySegment[] t = new MemorySegment[12];
         for (int i = 0; i < 12; i++) t[i] = seg.asSlice(offsets[i] * 4, sizes[i] * 4);
         MemorySegment cls = c.sharedClassifier() ? t[EMB] : t[WCLS];
@@ -185,13 +254,14 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
      * N(0, 0.02/sqrt(2L)) for the residual projections wo and w2, RMSNorm weights 1.
      */
     public void initWeights(long seed) {
+        Tensor host = parameters();
         Random r = new Random(seed);
         double resScale = 0.02 / Math.sqrt(2.0 * c.layers());
         for (int i = 0; i < 12; i++) {
             boolean norm = i == RMS_ATT || i == RMS_FFN || i == RMS_FINAL;
             double std = (i == WO || i == W2) ? resScale : 0.02;
             for (long j = 0; j < sizes[i]; j++) {
-                params.setFloat(offsets[i] + j, norm ? 1f : (float) (r.nextGaussian() * std));
+                host.setFloat(offsets[i] + j, norm ? 1f : (float) (r.nextGaussian() * std));
             }
         }
         step = 0;
@@ -249,46 +319,52 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             throw new IllegalArgumentException("tokens and targets must hold B*T = " + N + " ids");
         }
         for (int i = 0; i < N; i++) {
-            tokensBuf.setInt(i, tokens[i]);
-            if (targets != null) targetsBuf.setInt(i, targets[i]);
+            tokensHost.setInt(i, tokens[i]);
+            if (targets != null) targetsHost.setInt(i, targets[i]);
         }
+        load(tokensHost, targets == null ? null : targetsHost, B, T);
     }
 
+    /** Checks the ids on the host (one clear error before any kernel reads them), then copies them in. */
     private void load(Tensor tokens, Tensor targets, int B, int T) {
         checkBatch(B, T);
-        long N = (long) B * T;
+        int N = B * T;
         tokens.requireAtLeast("tokens", DType.I32, N);
-        ops.copy(tokensBuf.view(0, N), tokens.numel() == N ? tokens : tokens.view(0, N));
+        if (!tokens.isHost() || (targets != null && !targets.isHost())) {
+            throw new IllegalArgumentException("tokens and targets must be host tensors");
+        }
+        targetCount = 0;
+        for (int i = 0; i < N; i++) checkToken("token", tokens.getInt(i), i, T);
         if (targets != null) {
             targets.requireAtLeast("targets", DType.I32, N);
-            ops.copy(targetsBuf.view(0, N), targets.numel() == N ? targets : targets.view(0, N));
-        }
-    }
-
-    /** The forward (and the classifier's backward) on the ids in tokensBuf / targetsBuf. */
-    private float run(int B, int T, boolean hasTargets, boolean backward) {
-        int N = B * T;
-        targetCount = 0;
-        for (int i = 0; i < N; i++) {
-            checkToken("token", tokensBuf.getInt(i), i, T);
-            if (hasTargets) {
-                int tg = targetsBuf.getInt(i);
+            for (int i = 0; i < N; i++) {
+                int tg = targets.getInt(i);
                 if (tg >= 0) {
                     checkToken("target", tg, i, T);
                     targetCount++;
                 }
             }
         }
+        uploadParameters();
+        if (tokensN == null || tokensN.numel() != N) {
+            tokensN = N == tokensBuf.numel() ? tokensBuf : tokensBuf.view(0, N);
+            targetsN = N == targetsBuf.numel() ? targetsBuf : targetsBuf.view(0, N);
+        }
+        ops.copy(tokensN, tokens.numel() == N ? tokens : tokens.view(0, N));
+        if (targets != null) ops.copy(targetsN, targets.numel() == N ? targets : targets.view(0, N));
+    }
+
+    /** The forward (and the classifier's backward) on the ids in tokensBuf / targetsBuf. */
+    private float run(int B, int T, boolean hasTargets, boolean backward) {
+        int N = B * T;
         curB = B;
         curT = T;
         forwardBlocks(B, T);
         if (!hasTargets) return Float.NaN;
-        int d = c.dim();
-        if (backward) ops.zero(dres.view(0, (long) N * d));   // all targets ignored: no gradient flows
+        if (backward) ops.zero(dres);   // all targets ignored: no gradient flows
         if (targetCount == 0) return 0f;
         float scale = 1f / targetCount;
-        double sum = ops.classifier(losses, dres, view(grads, c.sharedClassifier() ? EMB : WCLS), xf,
-                view(params, c.sharedClassifier() ? EMB : WCLS), targetsBuf, scratch, N, d, c.vocabSize(),
+        double sum = ops.classifier(losses, dres, dcls, xf, cls, targetsBuf, scratch, N, c.dim(), c.vocabSize(),
                 scale, backward);
         return (float) (sum / targetCount);
     }
@@ -300,42 +376,50 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         }
     }
 
-    /** Logits (B*T, V) of the last forward into {@code out}. */
+    /**
+     * Logits (B*T, V) of the last forward into {@code out}: a tensor of this backend, or a host tensor
+     * (on a device backend the logits are then computed into a device buffer made on first use and copied down).
+     */
     public void logits(Tensor out) {
         int N = curB * curT;
-        ops.matmulForward(out, xf, view(params, c.sharedClassifier() ? EMB : WCLS), null, N, c.dim(), c.vocabSize());
+        long nv = (long) N * c.vocabSize();
+        if (out.isHost() == params.isHost()) {
+            ops.matmulForward(out, xf, cls, null, N, c.dim(), c.vocabSize());
+            return;
+        }
+        out.requireAtLeast("out", DType.F32, nv);
+        if (logitsDevice == null) logitsDevice = arena.allocate(DType.F32, (long) maxB * maxT, c.vocabSize());
+        Tensor dev = logitsDevice.view(0, nv);
+        ops.matmulForward(dev, xf, cls, null, N, c.dim(), c.vocabSize());
+        ops.copy(out.numel() == nv ? out : out.view(0, nv), dev);
     }
 
-    private void forwardBlocks(int B, int T) {
-        int N = B * T, d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim();
-        // token embedding: the encoder op with an all-zero position table
-        ops.encoderForward(layer(resid, 0, N, d), tokensBuf, view(params, EMB), zeroPos, B, T, d);
-        for (int l = 0; l < c.layers(); l++) {
-            Tensor x = layer(resid, l, N, d), xa = layer(xn1, l, N, d);
-            rmsnormForward(xa, slice(rstd1, l, N), x, weight(RMS_ATT, l, d), N, d);
-            Tensor ql = layer(q, l, N, d), kl = layer(k, l, N, kv), vl = layer(vv, l, N, kv);
-            ops.matmulForward(ql, xa, weight(WQ, l, (long) d * d), null, N, d, d);
-            ops.matmulForward(kl, xa, weight(WK, l, (long) kv * d), null, N, d, kv);
-            ops.matmulForward(vl, xa, weight(WV, l, (long) kv * d), null, N, d, kv);
-            rope(ql, B, T, c.heads(), false);
-            rope(kl, B, T, c.kvHeads(), false);
-            Tensor yl = layer(atty, l, N, d);
-            attentionForward(yl, slice(att, l, attSize(B, T)), ql, kl, vl, B, T);
-            Tensor tp = tmp.view(0, (long) N * d);
-            ops.matmulForward(tp, yl, weight(WO, l, (long) d * d), null, N, d, d);
-            Tensor ml = layer(mid, l, N, d);
-            ops.residualForward(ml, x, tp, N * d);
+    private Tensor logitsDevice;
 
-            Tensor xb = layer(xn2, l, N, d);
-            rmsnormForward(xb, slice(rstd2, l, N), ml, weight(RMS_FFN, l, d), N, d);
-            Tensor a = layer(h1, l, N, hd), u = layer(h3, l, N, hd), g = layer(hg, l, N, hd);
-            ops.matmulForward(a, xb, weight(W1, l, (long) hd * d), null, N, d, hd);
-            ops.matmulForward(u, xb, weight(W3, l, (long) hd * d), null, N, d, hd);
-            swigluForward(g, a, u, N * hd);
-            ops.matmulForward(tp, g, weight(W2, l, (long) d * hd), null, N, hd, d);
-            ops.residualForward(layer(resid, l + 1, N, d), ml, tp, N * d);
+    private void forwardBlocks(int B, int T) {
+        int N = B * T, d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
+        // token embedding: the encoder op with an all-zero position table
+        ops.encoderForward(resid[0], tokensBuf, paramViews[EMB], zeroPos, B, T, d);
+        for (int l = 0; l < c.layers(); l++) {
+            Layer w = p[l];
+            ops.rmsnormForward(xn1[l], rstd1[l], resid[l], w.rmsAtt(), N, d, eps);
+            ops.matmulForward(q[l], xn1[l], w.wq(), null, N, d, d);
+            ops.matmulForward(k[l], xn1[l], w.wk(), null, N, d, kv);
+            ops.matmulForward(vv[l], xn1[l], w.wv(), null, N, d, kv);
+            ops.ropeForward(q[l], ropeCos, ropeSin, B, T, NH, hs);
+            ops.ropeForward(k[l], ropeCos, ropeSin, B, T, NKV, hs);
+            ops.gqaAttentionForward(atty[l], att[l], q[l], k[l], vv[l], B, T, NH, NKV, hs);
+            ops.matmulForward(tmp, atty[l], w.wo(), null, N, d, d);
+            ops.residualForward(mid[l], resid[l], tmp, N * d);
+
+            ops.rmsnormForward(xn2[l], rstd2[l], mid[l], w.rmsFfn(), N, d, eps);
+            ops.matmulForward(h1[l], xn2[l], w.w1(), null, N, d, hd);
+            ops.matmulForward(h3[l], xn2[l], w.w3(), null, N, d, hd);
+            ops.swigluForward(hg[l], h1[l], h3[l], N * hd);
+            ops.matmulForward(tmp, hg[l], w.w2(), null, N, hd, d);
+            ops.residualForward(resid[l + 1], mid[l], tmp, N * d);
         }
-        rmsnormForward(xf.view(0, (long) N * d), rstdf, layer(resid, c.layers(), N, d), view(params, RMS_FINAL), N, d);
+        ops.rmsnormForward(xf, rstdf, resid[c.layers()], paramViews[RMS_FINAL], N, d, eps);
     }
 
     // ---- backward -------------------------------------------------------------------------------
@@ -343,47 +427,40 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     /** After the classifier wrote d(loss)/d(xf) into dres: the blocks in reverse. */
     private void backwardBlocks() {
         int B = curB, T = curT, N = B * T, d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim();
-        Tensor dr = dres.view(0, (long) N * d), dx = dxn.view(0, (long) N * d);
+        int NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         // final RMSNorm: dres holds d/d(xf); turn it into d/d(resid[L])
-        ops.copy(dx, dr);
-        ops.zero(dr);
-        rmsnormBackward(dr, view(grads, RMS_FINAL), dx, layer(resid, c.layers(), N, d), view(params, RMS_FINAL), rstdf, N, d);
+        ops.copy(dxn, dres);
+        ops.zero(dres);
+        ops.rmsnormBackward(dres, gradViews[RMS_FINAL], dxn, resid[c.layers()], paramViews[RMS_FINAL], rstdf, N, d);
         for (int l = c.layers() - 1; l >= 0; l--) {
+            Layer w = p[l], dw = g[l];
             // MLP: resid[l+1] = mid + w2 (silu(w1 xn2) * w3 xn2); dres flows to mid unchanged
-            Tensor dg = dhg.view(0, (long) N * hd), da = dh1.view(0, (long) N * hd), du = dh3.view(0, (long) N * hd);
-            ops.zero(dg);
-            ops.matmulBackward(dg, weight(grads, W2, l, (long) d * hd), null, dr, layer(hg, l, N, hd),
-                    weight(W2, l, (long) d * hd), N, hd, d);
-            swigluBackward(da, du, dg, layer(h1, l, N, hd), layer(h3, l, N, hd), N * hd);
-            ops.zero(dx);
-            Tensor xb = layer(xn2, l, N, d);
-            ops.matmulBackward(dx, weight(grads, W1, l, (long) hd * d), null, da, xb, weight(W1, l, (long) hd * d), N, d, hd);
-            ops.matmulBackward(dx, weight(grads, W3, l, (long) hd * d), null, du, xb, weight(W3, l, (long) hd * d), N, d, hd);
-            rmsnormBackward(dr, weight(grads, RMS_FFN, l, d), dx, layer(mid, l, N, d), weight(RMS_FFN, l, d),
-                    slice(rstd2, l, N), N, d);
+            ops.zero(dhg);
+            ops.matmulBackward(dhg, dw.w2(), null, dres, hg[l], w.w2(), N, hd, d);
+            ops.zero(dh1);
+            ops.zero(dh3);
+            ops.swigluBackward(dh1, dh3, dhg, h1[l], h3[l], N * hd);
+            ops.zero(dxn);
+            ops.matmulBackward(dxn, dw.w1(), null, dh1, xn2[l], w.w1(), N, d, hd);
+            ops.matmulBackward(dxn, dw.w3(), null, dh3, xn2[l], w.w3(), N, d, hd);
+            ops.rmsnormBackward(dres, dw.rmsFfn(), dxn, mid[l], w.rmsFfn(), rstd2[l], N, d);
 
             // attention: mid = resid[l] + wo attn(rope(wq xn1), rope(wk xn1), wv xn1)
-            Tensor dy = datty.view(0, (long) N * d);
-            ops.zero(dy);
-            ops.matmulBackward(dy, weight(grads, WO, l, (long) d * d), null, dr, layer(atty, l, N, d),
-                    weight(WO, l, (long) d * d), N, d, d);
-            Tensor dql = dq.view(0, (long) N * d), dkl = dk.view(0, (long) N * kv), dvl = dv.view(0, (long) N * kv);
-            ops.zero(dql);
-            ops.zero(dkl);
-            ops.zero(dvl);
-            attentionBackward(dql, dkl, dvl, dy, slice(att, l, attSize(B, T)), layer(q, l, N, d), layer(k, l, N, kv),
-                    layer(vv, l, N, kv), B, T);
-            rope(dql, B, T, c.heads(), true);
-            rope(dkl, B, T, c.kvHeads(), true);
-            ops.zero(dx);
-            Tensor xa = layer(xn1, l, N, d);
-            ops.matmulBackward(dx, weight(grads, WQ, l, (long) d * d), null, dql, xa, weight(WQ, l, (long) d * d), N, d, d);
-            ops.matmulBackward(dx, weight(grads, WK, l, (long) kv * d), null, dkl, xa, weight(WK, l, (long) kv * d), N, d, kv);
-            ops.matmulBackward(dx, weight(grads, WV, l, (long) kv * d), null, dvl, xa, weight(WV, l, (long) kv * d), N, d, kv);
-            rmsnormBackward(dr, weight(grads, RMS_ATT, l, d), dx, layer(resid, l, N, d), weight(RMS_ATT, l, d),
-                    slice(rstd1, l, N), N, d);
+            ops.zero(datty);
+            ops.matmulBackward(datty, dw.wo(), null, dres, atty[l], w.wo(), N, d, d);
+            ops.zero(dq);
+            ops.zero(dk);
+            ops.zero(dv);
+            ops.gqaAttentionBackward(dq, dk, dv, datt, datty, q[l], k[l], vv[l], att[l], B, T, NH, NKV, hs);
+            ops.ropeBackward(dq, ropeCos, ropeSin, B, T, NH, hs);
+            ops.ropeBackward(dk, ropeCos, ropeSin, B, T, NKV, hs);
+            ops.zero(dxn);
+            ops.matmulBackward(dxn, dw.wq(), null, dq, xn1[l], w.wq(), N, d, d);
+            ops.matmulBackward(dxn, dw.wk(), null, dk, xn1[l], w.wk(), N, d, kv);
+            ops.matmulBackward(dxn, dw.wv(), null, dv, xn1[l], w.wv(), N, d, kv);
+            ops.rmsnormBackward(dres, dw.rmsAtt(), dxn, resid[l], w.rmsAtt(), rstd1[l], N, d);
         }
-        ops.encoderBackward(view(grads, EMB), dzeroPos, dr, tokensBuf, B, T, d);
+        ops.encoderBackward(gradViews[EMB], dzeroPos, dres, tokensBuf, B, T, d);
     }
 
     // ---- optimizer ------------------------------------------------------------------------------
@@ -396,209 +473,35 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     /** One AdamW step; weight decay on matrices and embeddings only. */
     public void adamwStep(float lr, float beta1, float beta2, float eps, float weightDecay, float gradScale) {
         if (m == null) allocateOptimizerState();
+        uploadParameters();
         step++;
         for (int i = 0; i < 12; i++) {
             if (sizes[i] == 0) continue;
-            ops.adamw(view(params, i), view(grads, i), view(m, i), view(v, i), lr, beta1, beta2, eps,
+            ops.adamw(paramViews[i], gradViews[i], mViews[i], vViews[i], lr, beta1, beta2, eps,
                     DECAY[i] ? weightDecay : 0f, step, gradScale);
         }
+        if (hostParams != params) hostStale = true;
     }
 
     public void allocateOptimizerState() {
         if (m == null) {
             m = arena.allocate(DType.F32, parameterCount);
             v = arena.allocate(DType.F32, parameterCount);
-        }
-    }
-
-    // ---- the Llama-only pieces: reference implementations in plain Java -------------------------
-
-    /** y = w * x / sqrt(mean(x^2) + eps) per row; saves 1/rms. */
-    private void rmsnormForward(Tensor out, Tensor rstd, Tensor inp, Tensor w, int N, int d) {
-        MemorySegment o = out.data(), x = inp.data(), ws = w.data(), rs = rstd.data();
-        for (int n = 0; n < N; n++) {
-            long row = (long) n * d;
-            double ss = 0;
-            for (int i = 0; i < d; i++) {
-                double e = f(x, row + i);
-                ss += e * e;
-            }
-            double r = 1.0 / Math.sqrt(ss / d + c.normEps());
-            for (int i = 0; i < d; i++) set(o, row + i, (float) (f(ws, i) * (f(x, row + i) * r)));
-            set(rs, n, (float) r);
-        }
-    }
-
-    /** dinp += r (w*dy) - r^3/d x sum(w*dy*x); dw += dy * x * r. */
-    private static void rmsnormBackward(Tensor dinp, Tensor dw, Tensor dout, Tensor inp, Tensor w, Tensor rstd,
-                                        int N, int d) {
-        MemorySegment di = dinp.data(), dws = dw.data(), dy = dout.data(), x = inp.data(), ws = w.data(), rs = rstd.data();
-        for (int n = 0; n < N; n++) {
-            long row = (long) n * d;
-            double r = f(rs, n), dot = 0;
-            for (int i = 0; i < d; i++) dot += f(ws, i) * f(dy, row + i) * f(x, row + i);
-            double coef = r * r * r / d * dot;
-            for (int i = 0; i < d; i++) {
-                double g = f(dy, row + i);
-                set(di, row + i, (float) (f(di, row + i) + r * f(ws, i) * g - coef * f(x, row + i)));
-                set(dws, i, (float) (f(dws, i) + g * f(x, row + i) * r));
+            mViews = new Tensor[12];
+            vViews = new Tensor[12];
+            for (int i = 0; i < 12; i++) {
+                mViews[i] = m.view(offsets[i], sizes[i]);
+                vViews[i] = v.view(offsets[i], sizes[i]);
             }
         }
-    }
-
-    /** Rotates each (2i, 2i+1) pair of every head of t (N, heads*hs) by the position's angle (llama2.c's
-     *  interleaved RoPE); {@code inverse} rotates back, which is the backward of the rotation. */
-    private void rope(Tensor t, int B, int T, int heads, boolean inverse) {
-        int hs = c.headSize(), half = hs / 2, width = heads * hs;
-        MemorySegment s = t.data();
-        for (int b = 0; b < B; b++) {
-            for (int p = 0; p < T; p++) {
-                long row = ((long) b * T + p) * width;
-                for (int h = 0; h < heads; h++) {
-                    for (int i = 0; i < half; i++) {
-                        double cs = ropeCos[p * half + i], sn = inverse ? -ropeSin[p * half + i] : ropeSin[p * half + i];
-                        long j = row + (long) h * hs + 2L * i;
-                        double v0 = f(s, j), v1 = f(s, j + 1);
-                        set(s, j, (float) (v0 * cs - v1 * sn));
-                        set(s, j + 1, (float) (v0 * sn + v1 * cs));
-                    }
-                }
-            }
-        }
-    }
-
-    private long attSize(int B, int T) {
-        return (long) B * c.heads() * T * T;
-    }
-
-    /** Causal GQA: query head h reads kv head h / (heads/kvHeads); att (B, NH, T, T) saved. */
-    private void attentionForward(Tensor out, Tensor attT, Tensor qT, Tensor kT, Tensor vT, int B, int T) {
-        int NH = c.heads(), hs = c.headSize(), d = c.dim(), kv = c.kvDim(), group = NH / c.kvHeads();
-        double scale = 1.0 / Math.sqrt(hs);
-        MemorySegment o = out.data(), a = attT.data(), qs = qT.data(), ks = kT.data(), vs = vT.data();
-        double[] row = scoreRow;
-        for (int b = 0; b < B; b++) {
-            for (int h = 0; h < NH; h++) {
-                int kvOff = (h / group) * hs;
-                for (int t = 0; t < T; t++) {
-                    long qRow = ((long) b * T + t) * d + (long) h * hs;
-                    long aRow = (((long) b * NH + h) * T + t) * T;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int u = 0; u <= t; u++) {
-                        long kRow = ((long) b * T + u) * kv + kvOff;
-                        double sdot = 0;
-                        for (int i = 0; i < hs; i++) sdot += f(qs, qRow + i) * f(ks, kRow + i);
-                        row[u] = sdot * scale;
-                        max = Math.max(max, row[u]);
-                    }
-                    double sum = 0;
-                    for (int u = 0; u <= t; u++) {
-                        row[u] = Math.exp(row[u] - max);
-                        sum += row[u];
-                    }
-                    for (int u = 0; u < T; u++) set(a, aRow + u, u <= t ? (float) (row[u] / sum) : 0f);
-                    for (int i = 0; i < hs; i++) {
-                        double acc = 0;
-                        for (int u = 0; u <= t; u++) acc += f(a, aRow + u) * f(vs, ((long) b * T + u) * kv + kvOff + i);
-                        set(o, qRow + i, (float) acc);
-                    }
-                }
-            }
-        }
-    }
-
-    /** dq, dk, dv += the attention's backward (softmax Jacobian per row). */
-    private void attentionBackward(Tensor dqT, Tensor dkT, Tensor dvT, Tensor dout, Tensor attT, Tensor qT, Tensor kT,
-                                   Tensor vT, int B, int T) {
-        int NH = c.heads(), hs = c.headSize(), d = c.dim(), kv = c.kvDim(), group = NH / c.kvHeads();
-        double scale = 1.0 / Math.sqrt(hs);
-        MemorySegment dqs = dqT.data(), dks = dkT.data(), dvs = dvT.data(), dy = dout.data(), a = attT.data(),
-                qs = qT.data(), ks = kT.data(), vs = vT.data();
-        double[] datt = scoreRow;
-        for (int b = 0; b < B; b++) {
-            for (int h = 0; h < NH; h++) {
-                int kvOff = (h / group) * hs;
-                for (int t = 0; t < T; t++) {
-                    long qRow = ((long) b * T + t) * d + (long) h * hs;
-                    long aRow = (((long) b * NH + h) * T + t) * T;
-                    double dot = 0;
-                    for (int u = 0; u <= t; u++) {
-                        long vRow = ((long) b * T + u) * kv + kvOff;
-                        double p = f(a, aRow + u), s = 0;
-                        for (int i = 0; i < hs; i++) {
-                            double g = f(dy, qRow + i);
-                            s += g * f(vs, vRow + i);
-                            set(dvs, vRow + i, (float) (f(dvs, vRow + i) + p * g));
-                        }
-                        datt[u] = s;
-                        dot += p * s;
-                    }
-                    for (int u = 0; u <= t; u++) {
-                        double ds = f(a, aRow + u) * (datt[u] - dot) * scale;
-                        long kRow = ((long) b * T + u) * kv + kvOff;
-                        for (int i = 0; i < hs; i++) {
-                            set(dqs, qRow + i, (float) (f(dqs, qRow + i) + ds * f(ks, kRow + i)));
-                            set(dks, kRow + i, (float) (f(dks, kRow + i) + ds * f(qs, qRow + i)));
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /** g = silu(a) * u. */
-    private static void swigluForward(Tensor g, Tensor a, Tensor u, int n) {
-        MemorySegment gs = g.data(), as = a.data(), us = u.data();
-        for (long i = 0; i < n; i++) {
-            double x = f(as, i), sig = 1.0 / (1.0 + Math.exp(-x));
-            set(gs, i, (float) (x * sig * f(us, i)));
-        }
-    }
-
-    /** da = dg * u * silu'(a), du = dg * silu(a) (overwrites). */
-    private static void swigluBackward(Tensor da, Tensor du, Tensor dg, Tensor a, Tensor u, int n) {
-        MemorySegment das = da.data(), dus = du.data(), dgs = dg.data(), as = a.data(), us = u.data();
-        for (long i = 0; i < n; i++) {
-            double x = f(as, i), sig = 1.0 / (1.0 + Math.exp(-x)), g = f(dgs, i);
-            set(dus, i, (float) (g * x * sig));
-            set(das, i, (float) (g * f(us, i) * sig * (1.0 + x * (1.0 - sig))));
-        }
-    }
-
-    // ---- views ----------------------------------------------------------------------------------
-
-    private Tensor view(Tensor flat, int i) {
-        return flat.view(offsets[i], sizes[i]);
-    }
-
-    private Tensor weight(int i, int l, long per) {
-        return weight(params, i, l, per);
-    }
-
-    private Tensor weight(Tensor flat, int i, int l, long per) {
-        return flat.view(offsets[i] + l * per, per);
-    }
-
-    private static Tensor layer(Tensor stacked, int l, int N, int width) {
-        long per = stacked.numel() / stacked.dim(0);
-        return stacked.view(l * per, (long) N * width);
-    }
-
-    private static Tensor slice(Tensor stacked, int l, long n) {
-        long per = stacked.numel() / stacked.dim(0);
-        return stacked.view(l * per, n);
-    }
-
-    private static double f(MemorySegment s, long i) {
-        return s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-    }
-
-    private static void set(MemorySegment s, long i, float v) {
-        s.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
     }
 
     @Override
     public void close() {
-        arena.close();
+        try {
+            arena.close();
+        } finally {
+            hostArena.close();
+        }
     }
 }

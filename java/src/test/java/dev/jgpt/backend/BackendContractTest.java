@@ -354,4 +354,107 @@ public abstract class BackendContractTest {
                 N, C, V, 1f, false))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("targets");
     }
+
+    // ---- Llama-style layers: RMSNorm, RoPE, SwiGLU, grouped-query attention -----------------------
+
+    @Test
+    void rmsnorm() {
+        Pair out = randn(1, N, C), rstd = randn(1, N), inp = randn(3, N, C), w = randn(1, C);
+        ref.rmsnormForward(out.r, rstd.r, inp.r, w.r, N, C, 1e-5f);
+        dut.rmsnormForward(out.d, rstd.d, inp.d, w.d, N, C, 1e-5f);
+        out.assertClose("rmsnorm out");
+        rstd.assertClose("rmsnorm rstd");
+
+        Pair dinp = randn(1, N, C), dw = randn(1, C), dout = randn(1, N, C);
+        ref.rmsnormBackward(dinp.r, dw.r, dout.r, inp.r, w.r, rstd.r, N, C);
+        dut.rmsnormBackward(dinp.d, dw.d, dout.d, inp.d, w.d, rstd.d, N, C);
+        dinp.assertClose("rmsnorm dinp");
+        dw.assertClose("rmsnorm dweight");
+    }
+
+    /** llama2.c's angles (tables built on the host, copied), and tables longer than T (the model's maxT). */
+    @Test
+    void ropeForwardAndBackwardInPlace() {
+        int nh = 4, hs = 6, maxT = T + 3;
+        Pair cos = randn(1, maxT, hs / 2), sin = randn(1, maxT, hs / 2);
+        Backend.ropeTables(cos.r, sin.r, maxT, hs, 10000.0);
+        cos.sync();
+        sin.sync();
+        for (int heads : new int[] {nh, 2}) {
+            Pair x = randn(1, B, T, heads * hs);
+            ref.ropeForward(x.r, cos.r, sin.r, B, T, heads, hs);
+            dut.ropeForward(x.d, cos.d, sin.d, B, T, heads, hs);
+            x.assertClose("rope forward (" + heads + " heads)");
+            Pair dx = randn(1, B, T, heads * hs);
+            ref.ropeBackward(dx.r, cos.r, sin.r, B, T, heads, hs);
+            dut.ropeBackward(dx.d, cos.d, sin.d, B, T, heads, hs);
+            dx.assertClose("rope backward (" + heads + " heads)");
+        }
+    }
+
+    @Test
+    void swiglu() {
+        int n = N * 3 * C + 5;
+        Pair out = randn(1, n), gate = randn(3, n), up = randn(1, n);
+        ref.swigluForward(out.r, gate.r, up.r, n);
+        dut.swigluForward(out.d, gate.d, up.d, n);
+        out.assertClose("swiglu out");
+        Pair dgate = randn(1, n), dup = randn(1, n), dout = randn(1, n);
+        ref.swigluBackward(dgate.r, dup.r, dout.r, gate.r, up.r, n);
+        dut.swigluBackward(dgate.d, dup.d, dout.d, gate.d, up.d, n);
+        dgate.assertClose("swiglu dgate");
+        dup.assertClose("swiglu dup");
+    }
+
+    /** NKV = NH (multi-head), NKV < NH (grouped) and NKV = 1 (multi-query); head size 6. */
+    @Test
+    void gqaAttention() {
+        for (int nkv : new int[] {NH, 2, 1}) gqaAttentionCase(B, T, NH, nkv, 6);
+    }
+
+    /** A longer sequence: kernels that tile the causal triangle (64 rows) cross tiles here. */
+    @Test
+    void gqaAttentionAcrossCausalBlocks() {
+        gqaAttentionCase(2, 131, 4, 2, 6);
+    }
+
+    private void gqaAttentionCase(int b, int t, int nh, int nkv, int hs) {
+        String tag = " (B=" + b + " T=" + t + " NH=" + nh + " NKV=" + nkv + " hs=" + hs + ")";
+        Pair out = randn(1, b, t, nh * hs), att = randn(1, b, nh, t, t);
+        Pair q = randn(1, b, t, nh * hs), k = randn(1, b, t, nkv * hs), v = randn(1, b, t, nkv * hs);
+        ref.gqaAttentionForward(out.r, att.r, q.r, k.r, v.r, b, t, nh, nkv, hs);
+        dut.gqaAttentionForward(out.d, att.d, q.d, k.d, v.d, b, t, nh, nkv, hs);
+        att.assertClose("gqa att" + tag);
+        out.assertClose("gqa out" + tag);
+
+        Pair dq = randn(1, b, t, nh * hs), dk = randn(1, b, t, nkv * hs), dv = randn(1, b, t, nkv * hs);
+        Pair datt = randn(1, b, nh, t, t), dout = randn(1, b, t, nh * hs);
+        ref.gqaAttentionBackward(dq.r, dk.r, dv.r, datt.r, dout.r, q.r, k.r, v.r, att.r, b, t, nh, nkv, hs);
+        dut.gqaAttentionBackward(dq.d, dk.d, dv.d, datt.d, dout.d, q.d, k.d, v.d, att.d, b, t, nh, nkv, hs);
+        dq.assertClose("gqa dq" + tag);
+        dk.assertClose("gqa dk" + tag);
+        dv.assertClose("gqa dv" + tag);
+        datt.assertClose("gqa datt: d(scores), zero above the diagonal" + tag);
+    }
+
+    @Test
+    void llamaOpsRefuseBadShapes() {
+        Pair q = randn(1, B, T, NH * 6), k = randn(1, B, T, 3 * 6), out = randn(1, B, T, NH * 6), att = randn(1, B, NH, T, T);
+        assertThatThrownBy(() -> dut.gqaAttentionForward(out.d, att.d, q.d, k.d, k.d, B, T, NH, 3, 6))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NKV");
+        Pair small = randn(1, B, T, 2 * 6);
+        assertThatThrownBy(() -> dut.gqaAttentionForward(out.d, att.d, q.d, small.d, k.d, B, T, NH, 4, 6))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("k");
+        Pair cos = randn(1, T, 3), sin = randn(1, T, 3);
+        assertThatThrownBy(() -> dut.ropeForward(q.d, cos.d, sin.d, B, T, NH * 2, 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("hs");
+        Pair shortCos = randn(1, T - 1, 3);
+        assertThatThrownBy(() -> dut.ropeForward(q.d, shortCos.d, sin.d, B, T, NH, 6))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cos");
+        Pair rstd = randn(1, N - 1), x = randn(1, N, C), w = randn(1, C);
+        assertThatThrownBy(() -> dut.rmsnormForward(x.d, rstd.d, x.d, w.d, N, C, 1e-5f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("rstd");
+        assertThatThrownBy(() -> dut.swigluForward(x.d, x.d, null, N))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("up");
+    }
 }

@@ -64,6 +64,18 @@ class InfoAndBenchCommandTest {
     }
 
     @Test
+    void benchTrainStepOfALlamaShape() {
+        JsonNode r = json(stdout("bench", "train-step", "--arch", "llama", "--kv-heads", "2", "--preset", "tiny", "--vocab", "64",
+                "--batch", "2", "--seq", "8", "--steps", "1", "--warmup", "0", "--backend", "auto", "--profile", "--json"));
+        assertThat(r.get("arch").asString()).isEqualTo("llama");
+        assertThat(r.get("kvHeads").asInt()).isEqualTo(2);
+        assertThat(r.get("tokensPerSecond").asDouble()).isPositive();
+        java.util.List<String> profiled = new java.util.ArrayList<>();
+        r.get("profile").forEach(row -> profiled.add(row.get("op").asString()));
+        assertThat(profiled).contains("rmsnormForward", "ropeBackward", "swigluForward", "gqaAttentionBackward");
+    }
+
+    @Test
     void unknownBackendIsOneClearError() {
         PrintStream old = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();

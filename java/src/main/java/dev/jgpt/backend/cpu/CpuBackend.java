@@ -321,6 +321,112 @@ public final class CpuBackend implements Backend {
         Jgpt.jgpt_attention_decode(out.data(), att.data(), q.data(), kCache.data(), vCache.data(), pos, C, NH);
     }
 
+    // ---- Llama-style layers (libjgpt llama_ops.c) --------------------------------------------------
+
+    @Override
+    public void rmsnormForward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, int N, int C, float eps) {
+        dim("N", N); dim("C", C);
+        if (!(eps >= 0)) throw new IllegalArgumentException("eps: must be >= 0 but was " + eps);
+        long nc = (long) N * C;
+        f32("out", out, nc);
+        f32("rstd", rstd, N);
+        f32("inp", inp, nc);
+        f32("weight", weight, C);
+        Jgpt.jgpt_rmsnorm_forward(out.data(), rstd.data(), inp.data(), weight.data(), N, C, eps);
+    }
+
+    @Override
+    public void rmsnormBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, Tensor rstd,
+                                int N, int C) {
+        dim("N", N); dim("C", C);
+        long nc = (long) N * C;
+        f32("dinp", dinp, nc);
+        f32("dweight", dweight, C);
+        f32("dout", dout, nc);
+        f32("inp", inp, nc);
+        f32("weight", weight, C);
+        f32("rstd", rstd, N);
+        MemorySegment partials = scratch((long) C * Math.max(threads, Jgpt.jgpt_get_max_threads()));
+        Jgpt.jgpt_rmsnorm_backward(dinp.data(), dweight.data(), dout.data(), inp.data(), weight.data(), rstd.data(),
+                partials, N, C);
+    }
+
+    @Override
+    public void ropeForward(Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        checkRope("x", x, cos, sin, B, T, NH, hs);
+        Jgpt.jgpt_rope_forward(x.data(), cos.data(), sin.data(), B, T, NH, hs);
+    }
+
+    @Override
+    public void ropeBackward(Tensor dx, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        checkRope("dx", dx, cos, sin, B, T, NH, hs);
+        Jgpt.jgpt_rope_backward(dx.data(), cos.data(), sin.data(), B, T, NH, hs);
+    }
+
+    private static void checkRope(String name, Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        dim("B", B); dim("T", T); dim("NH", NH); dim("hs", hs);
+        if (hs % 2 != 0) throw new IllegalArgumentException("hs: RoPE rotates pairs, the head size must be even but was " + hs);
+        f32(name, x, (long) B * T * NH * hs);
+        f32("cos", cos, (long) T * (hs / 2));
+        f32("sin", sin, (long) T * (hs / 2));
+    }
+
+    @Override
+    public void swigluForward(Tensor out, Tensor gate, Tensor up, int N) {
+        dim("N", N);
+        f32("out", out, N);
+        f32("gate", gate, N);
+        f32("up", up, N);
+        Jgpt.jgpt_swiglu_forward(out.data(), gate.data(), up.data(), N);
+    }
+
+    @Override
+    public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
+        dim("N", N);
+        f32("dgate", dgate, N);
+        f32("dup", dup, N);
+        f32("dout", dout, N);
+        f32("gate", gate, N);
+        f32("up", up, N);
+        Jgpt.jgpt_swiglu_backward(dgate.data(), dup.data(), dout.data(), gate.data(), up.data(), N);
+    }
+
+    @Override
+    public void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV,
+                                    int hs) {
+        gqaDims(B, T, NH, NKV, hs);
+        long bt = (long) B * T;
+        f32("out", out, bt * NH * hs);
+        f32("att", att, (long) B * NH * T * T);
+        f32("q", q, bt * NH * hs);
+        f32("k", k, bt * NKV * hs);
+        f32("v", v, bt * NKV * hs);
+        Jgpt.jgpt_gqa_attention_forward(out.data(), att.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, hs);
+    }
+
+    @Override
+    public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
+                                     Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
+        gqaDims(B, T, NH, NKV, hs);
+        long bt = (long) B * T, tt = (long) B * NH * T * T;
+        f32("dq", dq, bt * NH * hs);
+        f32("dk", dk, bt * NKV * hs);
+        f32("dv", dv, bt * NKV * hs);
+        f32("datt", datt, tt);
+        f32("dout", dout, bt * NH * hs);
+        f32("q", q, bt * NH * hs);
+        f32("k", k, bt * NKV * hs);
+        f32("v", v, bt * NKV * hs);
+        f32("att", att, tt);
+        Jgpt.jgpt_gqa_attention_backward(dq.data(), dk.data(), dv.data(), datt.data(), dout.data(), q.data(), k.data(),
+                v.data(), att.data(), B, T, NH, NKV, hs);
+    }
+
+    private static void gqaDims(int B, int T, int NH, int NKV, int hs) {
+        dim("B", B); dim("T", T); dim("NH", NH); dim("NKV", NKV); dim("hs", hs);
+        if (NH % NKV != 0) throw new IllegalArgumentException("NKV: " + NKV + " kv heads do not divide NH = " + NH);
+    }
+
     @Override
     public void close() {
         scratchArena.close();

@@ -464,6 +464,123 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // ---- Llama-style layers (kernels/llama.cu: compiled into the fatbin, not yet run on a GPU) -------
+
+    @Override
+    public void rmsnormForward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, int N, int C, float eps) {
+        positive("N", N, "C", C);
+        if (!(eps >= 0)) throw new IllegalArgumentException("eps: must be >= 0 but was " + eps);
+        long n = (long) N * C;
+        dev("out", out, DType.F32, n);
+        dev("rstd", rstd, DType.F32, N);
+        dev("inp", inp, DType.F32, n);
+        dev("weight", weight, DType.F32, C);
+        int block = 256;
+        ctx.kernel(Kernel.RMSNORM_FORWARD, blocks(N, block / 32), block)
+                .ptr(out).ptr(rstd).ptr(inp).ptr(weight).i32(N).i32(C).f32(eps).go();
+    }
+
+    @Override
+    public void rmsnormBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, Tensor rstd, int N, int C) {
+        positive("N", N, "C", C);
+        long n = (long) N * C;
+        dev("dinp", dinp, DType.F32, n);
+        dev("dweight", dweight, DType.F32, C);
+        dev("dout", dout, DType.F32, n);
+        dev("inp", inp, DType.F32, n);
+        dev("weight", weight, DType.F32, C);
+        dev("rstd", rstd, DType.F32, N);
+        int block = 256;
+        ctx.kernel(Kernel.RMSNORM_BACKWARD_DINP, blocks(N, block / 32), block)
+                .ptr(dinp).ptr(dout).ptr(inp).ptr(weight).ptr(rstd).i32(N).i32(C).go();
+        ctx.kernel(Kernel.RMSNORM_BACKWARD_DWEIGHT, blocks(C, 32), 1, 32, 8, 0)
+                .ptr(dweight).ptr(dout).ptr(inp).ptr(rstd).i32(N).i32(C).go();
+    }
+
+    @Override
+    public void ropeForward(Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        rope("x", x, cos, sin, B, T, NH, hs, 1f);
+    }
+
+    @Override
+    public void ropeBackward(Tensor dx, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        rope("dx", dx, cos, sin, B, T, NH, hs, -1f);
+    }
+
+    private void rope(String name, Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs, float sign) {
+        positive("B", B, "T", T, "NH", NH);
+        positive("hs", hs);
+        if (hs % 2 != 0) throw new IllegalArgumentException("hs: RoPE rotates pairs, the head size must be even but was " + hs);
+        dev(name, x, DType.F32, (long) B * T * NH * hs);
+        dev("cos", cos, DType.F32, (long) T * (hs / 2));
+        dev("sin", sin, DType.F32, (long) T * (hs / 2));
+        long pairs = (long) B * T * NH * (hs / 2);
+        ctx.kernel(Kernel.ROPE_ROTATE, gridStride(pairs, 256), 256)
+                .ptr(x).ptr(cos).ptr(sin).i32(B).i32(T).i32(NH).i32(hs).f32(sign).go();
+    }
+
+    @Override
+    public void swigluForward(Tensor out, Tensor gate, Tensor up, int N) {
+        positive("N", N);
+        dev("out", out, DType.F32, N);
+        dev("gate", gate, DType.F32, N);
+        dev("up", up, DType.F32, N);
+        ctx.kernel(Kernel.SWIGLU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(gate).ptr(up).i64(N).go();
+    }
+
+    @Override
+    public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
+        positive("N", N);
+        dev("dgate", dgate, DType.F32, N);
+        dev("dup", dup, DType.F32, N);
+        dev("dout", dout, DType.F32, N);
+        dev("gate", gate, DType.F32, N);
+        dev("up", up, DType.F32, N);
+        ctx.kernel(Kernel.SWIGLU_BACKWARD, gridStride(N, 256), 256).ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
+    }
+
+    @Override
+    public void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV, int hs) {
+        gqaDims(B, T, NH, NKV, hs);
+        long bt = (long) B * T;
+        dev("out", out, DType.F32, bt * NH * hs);
+        dev("att", att, DType.F32, (long) B * NH * T * T);
+        dev("q", q, DType.F32, bt * NH * hs);
+        dev("k", k, DType.F32, bt * NKV * hs);
+        dev("v", v, DType.F32, bt * NKV * hs);
+        int block = 256;
+        ctx.kernel(Kernel.GQA_ATTENTION_FORWARD, blocks((long) B * NH * T, block / 32), block)
+                .ptr(out).ptr(att).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
+    }
+
+    @Override
+    public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                     Tensor att, int B, int T, int NH, int NKV, int hs) {
+        gqaDims(B, T, NH, NKV, hs);
+        long bt = (long) B * T, tt = (long) B * NH * T * T;
+        dev("dq", dq, DType.F32, bt * NH * hs);
+        dev("dk", dk, DType.F32, bt * NKV * hs);
+        dev("dv", dv, DType.F32, bt * NKV * hs);
+        dev("datt", datt, DType.F32, tt);
+        dev("dout", dout, DType.F32, bt * NH * hs);
+        dev("q", q, DType.F32, bt * NH * hs);
+        dev("k", k, DType.F32, bt * NKV * hs);
+        dev("v", v, DType.F32, bt * NKV * hs);
+        dev("att", att, DType.F32, tt);
+        int block = 256;
+        // part 1 writes d(scores) into datt, which part 2 (queued after it on the same stream) reads
+        ctx.kernel(Kernel.GQA_ATTENTION_BACKWARD_Q, blocks((long) B * NH * T, block / 32), block)
+                .ptr(dq).ptr(datt).ptr(dout).ptr(k).ptr(v).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
+        ctx.kernel(Kernel.GQA_ATTENTION_BACKWARD_KV, blocks((long) B * NKV * T, block / 32), block)
+                .ptr(dk).ptr(dv).ptr(datt).ptr(dout).ptr(q).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
+    }
+
+    private static void gqaDims(int B, int T, int NH, int NKV, int hs) {
+        positive("B", B, "T", T, "NH", NH);
+        positive("NKV", NKV, "hs", hs);
+        if (NH % NKV != 0) throw new IllegalArgumentException("NKV: " + NKV + " kv heads do not divide NH = " + NH);
+    }
+
     @Override
     public void close() {
         try {

@@ -535,6 +535,234 @@ public final class ReferenceBackend implements Backend {
         }
     }
 
+    // ---- Llama-style layers ----------------------------------------------------------------------
+
+    @Override
+    public void rmsnormForward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, int N, int C, float eps) {
+        positive("N", N);
+        positive("C", C);
+        if (!(eps >= 0)) throw new IllegalArgumentException("eps: must be >= 0 but was " + eps);
+        MemorySegment o = f32("out", out, (long) N * C);
+        MemorySegment r = f32("rstd", rstd, N);
+        MemorySegment x = f32("inp", inp, (long) N * C);
+        MemorySegment w = f32("weight", weight, C);
+        for (long n = 0; n < N; n++) {
+            long row = n * C;
+            double ss = 0;
+            for (int c = 0; c < C; c++) {
+                double e = x.getAtIndex(F, row + c);
+                ss += e * e;
+            }
+            double s = 1.0 / Math.sqrt(ss / C + eps);
+            for (int c = 0; c < C; c++) {
+                o.setAtIndex(F, row + c, (float) (w.getAtIndex(F, c) * (x.getAtIndex(F, row + c) * s)));
+            }
+            r.setAtIndex(F, n, (float) s);
+        }
+    }
+
+    @Override
+    public void rmsnormBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, Tensor rstd,
+                                int N, int C) {
+        positive("N", N);
+        positive("C", C);
+        MemorySegment dx = f32("dinp", dinp, (long) N * C);
+        MemorySegment dw = f32("dweight", dweight, C);
+        MemorySegment d = f32("dout", dout, (long) N * C);
+        MemorySegment x = f32("inp", inp, (long) N * C);
+        MemorySegment w = f32("weight", weight, C);
+        MemorySegment r = f32("rstd", rstd, N);
+        for (long n = 0; n < N; n++) {
+            long row = n * C;
+            double s = r.getAtIndex(F, n);
+            // y = w * x * s with s = (mean(x^2) + eps)^(-1/2): ds/dx = -s^3 x / C
+            double dot = 0;
+            for (int c = 0; c < C; c++) {
+                dot += (double) w.getAtIndex(F, c) * d.getAtIndex(F, row + c) * x.getAtIndex(F, row + c);
+            }
+            double coef = s * s * s / C * dot;
+            for (int c = 0; c < C; c++) {
+                double g = d.getAtIndex(F, row + c), xi = x.getAtIndex(F, row + c);
+                add(dx, row + c, (float) (s * w.getAtIndex(F, c) * g - coef * xi));
+                add(dw, c, (float) (g * xi * s));
+            }
+        }
+    }
+
+    @Override
+    public void ropeForward(Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        rope("x", x, cos, sin, B, T, NH, hs, false);
+    }
+
+    @Override
+    public void ropeBackward(Tensor dx, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
+        rope("dx", dx, cos, sin, B, T, NH, hs, true);
+    }
+
+    /** Rotates each pair (2i, 2i+1) of every head by the angle of (t, i); {@code transpose}: by minus it. */
+    private static void rope(String name, Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs, boolean transpose) {
+        positive("B", B);
+        positive("T", T);
+        positive("NH", NH);
+        positive("hs", hs);
+        if (hs % 2 != 0) throw new IllegalArgumentException("hs: RoPE rotates pairs, the head size must be even but was " + hs);
+        int half = hs / 2;
+        long width = (long) NH * hs;
+        MemorySegment s = f32(name, x, (long) B * T * width);
+        MemorySegment cs = f32("cos", cos, (long) T * half);
+        MemorySegment sn = f32("sin", sin, (long) T * half);
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                long row = ((long) b * T + t) * width;
+                for (int h = 0; h < NH; h++) {
+                    for (int i = 0; i < half; i++) {
+                        double c = cs.getAtIndex(F, (long) t * half + i), si = sn.getAtIndex(F, (long) t * half + i);
+                        if (transpose) si = -si;
+                        long j = row + (long) h * hs + 2L * i;
+                        double v0 = s.getAtIndex(F, j), v1 = s.getAtIndex(F, j + 1);
+                        s.setAtIndex(F, j, (float) (v0 * c - v1 * si));
+                        s.setAtIndex(F, j + 1, (float) (v0 * si + v1 * c));
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void swigluForward(Tensor out, Tensor gate, Tensor up, int N) {
+        positive("N", N);
+        MemorySegment o = f32("out", out, N);
+        MemorySegment a = f32("gate", gate, N);
+        MemorySegment u = f32("up", up, N);
+        for (long i = 0; i < N; i++) {
+            double x = a.getAtIndex(F, i), sig = 1.0 / (1.0 + Math.exp(-x));
+            o.setAtIndex(F, i, (float) (x * sig * u.getAtIndex(F, i)));
+        }
+    }
+
+    @Override
+    public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
+        positive("N", N);
+        MemorySegment da = f32("dgate", dgate, N);
+        MemorySegment du = f32("dup", dup, N);
+        MemorySegment d = f32("dout", dout, N);
+        MemorySegment a = f32("gate", gate, N);
+        MemorySegment u = f32("up", up, N);
+        for (long i = 0; i < N; i++) {
+            double x = a.getAtIndex(F, i), sig = 1.0 / (1.0 + Math.exp(-x)), g = d.getAtIndex(F, i);
+            // silu'(x) = sig + x sig (1 - sig)
+            add(da, i, (float) (g * u.getAtIndex(F, i) * sig * (1.0 + x * (1.0 - sig))));
+            add(du, i, (float) (g * x * sig));
+        }
+    }
+
+    @Override
+    public void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV,
+                                    int hs) {
+        checkGqaDims(B, T, NH, NKV, hs);
+        long Cq = (long) NH * hs, Ckv = (long) NKV * hs;
+        int group = NH / NKV;
+        MemorySegment o = f32("out", out, (long) B * T * Cq);
+        MemorySegment a = f32("att", att, (long) B * NH * T * T);
+        MemorySegment qs = f32("q", q, (long) B * T * Cq);
+        MemorySegment ks = f32("k", k, (long) B * T * Ckv);
+        MemorySegment vs = f32("v", v, (long) B * T * Ckv);
+        double scale = 1.0 / Math.sqrt(hs);
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < NH; h++) {
+                long kvOff = (long) (h / group) * hs;
+                for (int t = 0; t < T; t++) {
+                    long qRow = ((long) b * T + t) * Cq + (long) h * hs;
+                    long arow = (((long) b * NH + h) * T + t) * T;
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int u = 0; u <= t; u++) {
+                        long kRow = ((long) b * T + u) * Ckv + kvOff;
+                        double dot = 0;
+                        for (int i = 0; i < hs; i++) dot += (double) qs.getAtIndex(F, qRow + i) * ks.getAtIndex(F, kRow + i);
+                        a.setAtIndex(F, arow + u, (float) (dot * scale)); // the att row holds the scores first
+                        max = Math.max(max, a.getAtIndex(F, arow + u));
+                    }
+                    double sum = 0;
+                    for (int u = 0; u <= t; u++) sum += Math.exp(a.getAtIndex(F, arow + u) - max);
+                    for (int u = 0; u < T; u++) {
+                        double p = u <= t ? Math.exp(a.getAtIndex(F, arow + u) - max) / sum : 0;
+                        a.setAtIndex(F, arow + u, (float) p);
+                    }
+                    for (int i = 0; i < hs; i++) {
+                        double acc = 0;
+                        for (int u = 0; u <= t; u++) {
+                            acc += (double) a.getAtIndex(F, arow + u) * vs.getAtIndex(F, ((long) b * T + u) * Ckv + kvOff + i);
+                        }
+                        o.setAtIndex(F, qRow + i, (float) acc);
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
+                                     Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
+        checkGqaDims(B, T, NH, NKV, hs);
+        long Cq = (long) NH * hs, Ckv = (long) NKV * hs;
+        int group = NH / NKV;
+        MemorySegment dqs = f32("dq", dq, (long) B * T * Cq);
+        MemorySegment dks = f32("dk", dk, (long) B * T * Ckv);
+        MemorySegment dvs = f32("dv", dv, (long) B * T * Ckv);
+        MemorySegment da = f32("datt", datt, (long) B * NH * T * T);
+        MemorySegment d = f32("dout", dout, (long) B * T * Cq);
+        MemorySegment qs = f32("q", q, (long) B * T * Cq);
+        MemorySegment ks = f32("k", k, (long) B * T * Ckv);
+        MemorySegment vs = f32("v", v, (long) B * T * Ckv);
+        MemorySegment a = f32("att", att, (long) B * NH * T * T);
+        double scale = 1.0 / Math.sqrt(hs);
+        for (int b = 0; b < B; b++) {
+            for (int h = 0; h < NH; h++) {
+                long kvOff = (long) (h / group) * hs;
+                for (int t = 0; t < T; t++) {
+                    long arow = (((long) b * NH + h) * T + t) * T;
+                    long qRow = ((long) b * T + t) * Cq + (long) h * hs;
+                    // out[t] = sum_u att[t,u] v[u]: datt[t,u] = dout[t].v[u]; dv[u] += att[t,u] dout[t]
+                    double inner = 0;
+                    for (int u = 0; u < T; u++) {
+                        if (u > t) {
+                            da.setAtIndex(F, arow + u, 0f);
+                            continue;
+                        }
+                        long vRow = ((long) b * T + u) * Ckv + kvOff;
+                        double p = a.getAtIndex(F, arow + u), dot = 0;
+                        for (int i = 0; i < hs; i++) {
+                            double g = d.getAtIndex(F, qRow + i);
+                            dot += g * vs.getAtIndex(F, vRow + i);
+                            add(dvs, vRow + i, (float) (p * g));
+                        }
+                        da.setAtIndex(F, arow + u, (float) dot);
+                        inner += p * dot;
+                    }
+                    // softmax backward: dscore[u] = att[u] (datt[u] - sum_j att[j] datt[j]), times the scale
+                    for (int u = 0; u <= t; u++) {
+                        double ds = a.getAtIndex(F, arow + u) * (da.getAtIndex(F, arow + u) - inner) * scale;
+                        da.setAtIndex(F, arow + u, (float) ds); // datt now holds d(scores)
+                        long kRow = ((long) b * T + u) * Ckv + kvOff;
+                        for (int i = 0; i < hs; i++) {
+                            add(dqs, qRow + i, (float) (ds * ks.getAtIndex(F, kRow + i)));
+                            add(dks, kRow + i, (float) (ds * qs.getAtIndex(F, qRow + i)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void checkGqaDims(int B, int T, int NH, int NKV, int hs) {
+        positive("B", B);
+        positive("T", T);
+        positive("NH", NH);
+        positive("NKV", NKV);
+        positive("hs", hs);
+        if (NH % NKV != 0) throw new IllegalArgumentException("NKV: " + NKV + " kv heads do not divide NH = " + NH);
+    }
+
     // ---- inference -------------------------------------------------------------------------------
 
     @Override

@@ -1,0 +1,62 @@
+package dev.jgpt.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.cpu.CpuBackend;
+import dev.jgpt.backend.reference.ReferenceBackend;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import dev.jgpt.model.AllocationProbe;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/** A Llama training step allocates nothing on the Java heap: per-layer views are made once, in the constructor. */
+class LlamaAllocationTest {
+
+    @Test
+    void trainingStepAllocatesNoHeapMemoryOnReference() {
+        assertNoAllocation(new ReferenceBackend());
+    }
+
+    @Test
+    void trainingStepAllocatesNoHeapMemoryOnCpu() {
+        String why = CpuBackend.unavailableReason();
+        Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
+        assertNoAllocation(new CpuBackend(2));
+    }
+
+    /** The device path (ids staged on the host, copies, kernel launches) over the stand-in CUDA driver. */
+    @Test
+    void trainingStepAllocatesNoHeapMemoryOnCudaStandIn() {
+        dev.jgpt.backend.cuda.FakeCuda.require();
+        assertNoAllocation(dev.jgpt.backend.cuda.FakeCuda.backend());
+    }
+
+    private static void assertNoAllocation(Backend backend) {
+        LlamaConfig c = LlamaConfig.llama2c(8, 16, 2, 2, 1, 17, 8, false);
+        int B = 2, T = 4, N = B * T;
+        try (backend; LlamaTrainModel model = new LlamaTrainModel(backend, c, B, T); TensorArena host = TensorArena.host()) {
+            model.initWeights(1);
+            Tensor tokens = host.allocate(DType.I32, N), targets = host.allocate(DType.I32, N);
+            for (int i = 0; i < N; i++) {
+                tokens.setInt(i, i % c.vocabSize());
+                targets.setInt(i, (i + 1) % c.vocabSize());
+            }
+            Runnable step = () -> {
+                model.zeroGrad();
+                model.forwardBackward(tokens, targets, B, T);
+                double norm = model.gradNorm();
+                model.adamwStep(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+            };
+            // class loading, lazy AdamW state, and enough runs for the JIT to settle
+            for (int i = 0; i < 200; i++) step.run();
+            long before = AllocationProbe.threadAllocatedBytes();
+            for (int i = 0; i < 20; i++) step.run();
+            long bytes = AllocationProbe.threadAllocatedBytes() - before;
+            System.out.println("heap bytes allocated by 20 llama training steps on " + backend.name() + ": " + bytes);
+            assertThat(bytes / 20).as("bytes per step").isLessThan(64);
+        }
+    }
+}

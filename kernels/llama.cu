@@ -1,0 +1,204 @@
+// The Llama-only layers of training (dev.jgpt.backend.Backend's rmsnorm*, rope*, swiglu*,
+// gqaAttention*): RMSNorm, rotary position embeddings, SwiGLU and grouped-query causal attention,
+// forward and backward. Straightforward kernels (one warp per row; no tensor cores): correct first.
+// They are compiled into the fatbin by every build with nvcc (spills fail the build) and checked on
+// the host by FakeDriverCudaBackendTest through C emulations; they have not run on a GPU yet.
+#include "common.cuh"
+
+// ---- RMSNorm: out = weight * x * rstd, rstd = 1/sqrt(mean(x^2) + eps); one warp per row ----------
+
+extern "C" __global__ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight,
+                                           int N, int C, float eps) {
+    const int lane = threadIdx.x % JG_WARP;
+    const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= N) return;
+    const float* x = inp + (long long)row * C;
+    float ss = 0.0f;
+    for (int i = lane; i < C; i += JG_WARP) ss += x[i] * x[i];
+    const float r = rsqrtf(jg_warp_sum(ss) / C + eps);
+    float* o = out + (long long)row * C;
+    for (int i = lane; i < C; i += JG_WARP) o[i] = weight[i] * (x[i] * r);
+    if (lane == 0) rstd[row] = r;
+}
+
+// dinp += r * w * dy - r^3 / C * x * sum(w * dy * x), one warp per row.
+extern "C" __global__ void rmsnorm_backward_dinp(float* dinp, const float* dout, const float* inp, const float* weight,
+                                                 const float* rstd, int N, int C) {
+    const int lane = threadIdx.x % JG_WARP;
+    const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= N) return;
+    const long long off = (long long)row * C;
+    const float* x = inp + off;
+    const float* dy = dout + off;
+    float dot = 0.0f;
+    for (int i = lane; i < C; i += JG_WARP) dot += weight[i] * dy[i] * x[i];
+    const float r = rstd[row];
+    const float coef = r * r * r / C * jg_warp_sum(dot);
+    float* dx = dinp + off;
+    for (int i = lane; i < C; i += JG_WARP) dx[i] += r * weight[i] * dy[i] - coef * x[i];
+}
+
+// dweight[i] += sum_n dout[n,i] * x[n,i] * rstd[n]: block (32, 8) covers 32 columns; the 8 rows of
+// threads stride over the rows of the input, then add up in shared memory (no atomics: deterministic).
+extern "C" __global__ void rmsnorm_backward_dweight(float* dweight, const float* dout, const float* inp,
+                                                   const float* rstd, int N, int C) {
+    __shared__ float partial[8][JG_WARP + 1];
+    const int col = blockIdx.x * JG_WARP + threadIdx.x;
+    float s = 0.0f;
+    if (col < C) {
+        for (int n = threadIdx.y; n < N; n += blockDim.y) {
+            const long long i = (long long)n * C + col;
+            s += dout[i] * inp[i] * rstd[n];
+        }
+    }
+    partial[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && col < C) {
+        float total = 0.0f;
+        for (int y = 0; y < blockDim.y; y++) total += partial[y][threadIdx.x];
+        dweight[col] += total;
+    }
+}
+
+// ---- RoPE: pairs (2i, 2i+1) of every head rotated by (cos[t,i], sign * sin[t,i]); in place ---------
+
+extern "C" __global__ void rope_rotate(float* x, const float* cos_t, const float* sin_t, int B, int T, int NH,
+                                       int hs, float sign) {
+    const int half = hs / 2;
+    const long long pairs = (long long)B * T * NH * half;
+    for (long long p = jg_global_index(); p < pairs; p += jg_global_stride()) {
+        const int i = (int)(p % half);
+        const long long bth = p / half;               // (b*T + t)*NH + h
+        const int t = (int)((bth / NH) % T);
+        float* v = x + bth * hs + 2 * i;
+        const float c = cos_t[(long long)t * half + i], s = sign * sin_t[(long long)t * half + i];
+        const float v0 = v[0], v1 = v[1];
+        v[0] = v0 * c - v1 * s;
+        v[1] = v0 * s + v1 * c;
+    }
+}
+
+// ---- SwiGLU: out = silu(gate) * up -----------------------------------------------------------------
+
+extern "C" __global__ void swiglu_forward(float* out, const float* gate, const float* up, long long n) {
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
+        const float a = gate[i], sig = 1.0f / (1.0f + expf(-a));
+        out[i] = a * sig * up[i];
+    }
+}
+
+extern "C" __global__ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                                           const float* up, long long n) {
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
+        const float a = gate[i], sig = 1.0f / (1.0f + expf(-a)), g = dout[i];
+        dgate[i] += g * up[i] * sig * (1.0f + a * (1.0f - sig));
+        dup[i] += g * a * sig;
+    }
+}
+
+// ---- grouped-query causal attention ---------------------------------------------------------------
+// q, out (B,T,NH*hs); k, v (B,T,NKV*hs); att, datt (B,NH,T,T); query head h reads kv head h/(NH/NKV).
+// One warp per query row (b, h, t): lanes stride over the keys for the scores, over the head's channels
+// for the products with v.
+
+extern "C" __global__ void gqa_attention_forward(float* out, float* att, const float* q, const float* k,
+                                                 const float* v, int B, int T, int NH, int NKV, int hs) {
+    const int lane = threadIdx.x % JG_WARP;
+    const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= (long long)B * NH * T) return;
+    const int t = (int)(row % T), h = (int)((row / T) % NH), b = (int)(row / ((long long)T * NH));
+    const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV);
+    const float scale = rsqrtf((float)hs);
+    const float* qr = q + ((long long)b * T + t) * Cq + (long long)h * hs;
+    const float* kb = k + (long long)b * T * Ckv + (long long)kvh * hs;
+    const float* vb = v + (long long)b * T * Ckv + (long long)kvh * hs;
+    float* a = att + row * T;
+    float mx = -CUDART_INF_F;
+    for (int u = lane; u <= t; u += JG_WARP) {
+        const float* kr = kb + (long long)u * Ckv;
+        float s = 0.0f;
+        for (int i = 0; i < hs; i++) s += qr[i] * kr[i];
+        s *= scale;
+        a[u] = s;
+        mx = fmaxf(mx, s);
+    }
+    mx = jg_warp_max(mx);
+    float sum = 0.0f;
+    for (int u = lane; u <= t; u += JG_WARP) {
+        const float e = expf(a[u] - mx);
+        a[u] = e;
+        sum += e;
+    }
+    const float inv = 1.0f / jg_warp_sum(sum);
+    for (int u = lane; u < T; u += JG_WARP) a[u] = u <= t ? a[u] * inv : 0.0f;
+    __syncwarp();   // the row is read by every lane below
+    float* o = out + ((long long)b * T + t) * Cq + (long long)h * hs;
+    for (int i = lane; i < hs; i += JG_WARP) {
+        float acc = 0.0f;
+        for (int u = 0; u <= t; u++) acc += a[u] * vb[(long long)u * Ckv + i];
+        o[i] = acc;
+    }
+}
+
+// Backward, part 1, one warp per query row: datt[u] = dout[t].v[u]; datt becomes
+// d(scores) = scale * att * (datt - sum(att * datt)) (zero above the diagonal); dq[t] += d(scores) @ k.
+extern "C" __global__ void gqa_attention_backward_q(float* dq, float* datt, const float* dout, const float* k,
+                                                    const float* v, const float* att, int B, int T, int NH, int NKV,
+                                                    int hs) {
+    const int lane = threadIdx.x % JG_WARP;
+    const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= (long long)B * NH * T) return;
+    const int t = (int)(row % T), h = (int)((row / T) % NH), b = (int)(row / ((long long)T * NH));
+    const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV);
+    const float scale = rsqrtf((float)hs);
+    const float* d = dout + ((long long)b * T + t) * Cq + (long long)h * hs;
+    const float* kb = k + (long long)b * T * Ckv + (long long)kvh * hs;
+    const float* vb = v + (long long)b * T * Ckv + (long long)kvh * hs;
+    const float* a = att + row * T;
+    float* da = datt + row * T;
+    float dot = 0.0f;
+    for (int u = lane; u <= t; u += JG_WARP) {
+        const float* vr = vb + (long long)u * Ckv;
+        float s = 0.0f;
+        for (int i = 0; i < hs; i++) s += d[i] * vr[i];
+        da[u] = s;
+        dot += a[u] * s;
+    }
+    dot = jg_warp_sum(dot);
+    for (int u = lane; u < T; u += JG_WARP) da[u] = u <= t ? scale * a[u] * (da[u] - dot) : 0.0f;
+    __syncwarp();
+    float* dqr = dq + ((long long)b * T + t) * Cq + (long long)h * hs;
+    for (int i = lane; i < hs; i += JG_WARP) {
+        float acc = 0.0f;
+        for (int u = 0; u <= t; u++) acc += da[u] * kb[(long long)u * Ckv + i];
+        dqr[i] += acc;
+    }
+}
+
+// Backward, part 2, one warp per key row (b, kv head g, u), after part 1: summed over the group's query
+// heads h and the queries t >= u, dk[u] += d(scores)[h,t,u] q_h[t] and dv[u] += att[h,t,u] dout_h[t].
+// Each key row is owned by one warp, so no atomics.
+extern "C" __global__ void gqa_attention_backward_kv(float* dk, float* dv, const float* datt, const float* dout,
+                                                     const float* q, const float* att, int B, int T, int NH, int NKV,
+                                                     int hs) {
+    const int lane = threadIdx.x % JG_WARP;
+    const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
+    if (row >= (long long)B * NKV * T) return;
+    const int u = (int)(row % T), g = (int)((row / T) % NKV), b = (int)(row / ((long long)T * NKV));
+    const int Cq = NH * hs, Ckv = NKV * hs, group = NH / NKV;
+    float* dkr = dk + ((long long)b * T + u) * Ckv + (long long)g * hs;
+    float* dvr = dv + ((long long)b * T + u) * Ckv + (long long)g * hs;
+    for (int i = lane; i < hs; i += JG_WARP) {
+        float ak = 0.0f, av = 0.0f;
+        for (int h = g * group; h < (g + 1) * group; h++) {
+            const long long arow = ((long long)b * NH + h) * T;
+            for (int t = u; t < T; t++) {
+                const long long qi = ((long long)b * T + t) * Cq + (long long)h * hs + i;
+                ak += datt[(arow + t) * T + u] * q[qi];
+                av += att[(arow + t) * T + u] * dout[qi];
+            }
+        }
+        dkr[i] += ak;
+        dvr[i] += av;
+    }
+}
