@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import dev.jgpt.llama.Llama2cCheckpoint;
+import dev.jgpt.llama.Llama2cExport;
 
 /** {@code jgpt export}: a trained model as Hugging Face safetensors, GGUF (llama.cpp) or llm.c's .bin. */
 @Command(name = "export", mixinStandardHelpOptions = true,
@@ -27,7 +28,7 @@ import dev.jgpt.llama.Llama2cCheckpoint;
                 "  safetensors  a directory transformers loads as GPT2LMHeadModel (+ tokenizer.json)",
                 "  gguf         one file for llama.cpp (architecture gpt2, tokenizer inside)",
                 "  llmc         llm.c's gpt2_124M.bin layout (+ PATH_tokenizer.bin)",
-                "  llama2c      llama2.c's model.bin (runs trained with arch: llama only)"})
+                "  llama2c      llama2.c's model.bin + tokenizer.bin beside it (runs trained with arch: llama only)"})
 public final class ExportCommand implements Runnable {
     @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run, checkpoint or model directory.")
     Path model;
@@ -47,10 +48,12 @@ public final class ExportCommand implements Runnable {
                 throw new JgptException("--format " + format + ": " + dir + " is a Llama model; it exports as --format llama2c only");
             }
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                // mapped and validated, then written atomically (temp, fsync, rename)
-                Llama2cCheckpoint.write(out, Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena));
+                // mapped and validated; written with the vocabulary renumbered to run.c's conventions, and tokenizer.bin beside
+                Llama2cExport.write(out, Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena),
+                        BpeTokenizer.load(ModelDirs.tokenizer(dir)));
             }
-            System.err.println("exported " + dir + " as llama2c to " + out);
+            System.err.println("exported " + dir + " as llama2c to " + out + " (+ "
+                    + out.toAbsolutePath().resolveSibling(Llama2cExport.TOKENIZER_FILE) + ")");
             return;
         }
         if (format.equals("llama2c")) {

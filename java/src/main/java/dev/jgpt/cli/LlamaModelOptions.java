@@ -8,6 +8,8 @@ import dev.jgpt.llama.HfLlamaImport;
 import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaModels;
+import dev.jgpt.train.LoadedModels;
+import dev.jgpt.train.ModelDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -38,11 +40,31 @@ public final class LlamaModelOptions {
             description = "Cap a Hugging Face model's context (and KV cache) at N tokens (default: its max_position_embeddings).")
     Integer maxContext;
 
-    /** The loader for {@code model}: the llama2.c one when it applies, else {@code fallback}. */
+    /**
+     * The loader for {@code model}: a Llama run directory (arch: llama) decodes natively in
+     * {@code --dtype} with its own tokenizer; a llama2.c file or an HF Llama directory as described
+     * above; anything else goes to {@code fallback} (GPT-2 runs, which decode in f32 only).
+     */
     ModelLoader loaderFor(Path model, ModelLoader fallback) {
         if (model != null && HfLlamaImport.isHfLlamaDir(model)) return this::loadHuggingFace;
-        if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) return fallback;
+        if (model != null && ModelDirs.holdsLlama(model)) return this::loadLlamaRun;
+        if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) {
+            if (!"f32".equalsIgnoreCase(dtype) && model != null && Files.isDirectory(model)) {
+                throw new JgptException("--dtype " + dtype + ": " + model + " is a GPT-2 model, which decodes in f32 only "
+                        + "(--dtype applies to Llama models)");
+            }
+            return fallback;
+        }
         return this::loadLlama2c;
+    }
+
+    /** A run trained with arch: llama: its checkpoint through LlamaInference, its BPE tokenizer.json and chat template. */
+    private LoadedModel loadLlamaRun(Path run) {
+        if (tokenizer != null) {
+            throw new JgptException("--tokenizer: " + run + " is a training run; it decodes with its own tokenizer.json");
+        }
+        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        return LoadedModels.openLlama(run, DecodeDType.parse(dtype), groupSize, n);
     }
 
     /** A Hugging Face LlamaForCausalLM directory; tokenizer: --tokenizer (tokenizer.bin or .json) or the directory's tokenizer.json. */
