@@ -270,6 +270,16 @@ class LlamaRunsTest {
             assertThat(res.text()).isEqualTo(f32);
         }
 
+        // and the server's source opens it too
+        var opened = dev.jgpt.serve.ModelSource.gpt2("auto", 1).open(run);
+        try (LoadedModel m = opened.model()) {
+            var res = new dev.jgpt.generate.Generator().generate(m.model(), m.tokenizer(), ids,
+                    dev.jgpt.generate.GenerationConfig.DEFAULTS.withTemperature(0).withMaxNewTokens(8),
+                    dev.jgpt.generate.TokenListener.NONE);
+            assertThat(res.text()).isEqualTo(f32);
+        }
+        assertThat(f32).isNotEmpty();
+
         for (String dt : List.of("bf16", "q8")) {
             JsonNode o = generate("--dtype", dt, "--threads", "1", "--prompt", prompt);
             assertThat(o.path("model").asString()).endsWith("(" + dt + ")");
