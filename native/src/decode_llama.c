@@ -7,7 +7,7 @@
  * threads; the small vector work (RMSNorm of dim floats) is done redundantly by every thread into its
  * own buffer, so threads meet only where a result of all of them is needed: 4 barriers per
  * layer (after q/k/v, after attention, after wo + residual, after w1/w3 + SwiGLU, and w2 + residual
- * meets the next layer's barrier); a barrier spins briefly, then sleeps on a futex. RoPE is applied by the thread that produced the rows, and the
+ * meets the next layer's barrier); a barrier spins (up to 20 µs), then sleeps on a futex. RoPE is applied by the thread that produced the rows, and the
  * residual adds are done by the thread that produced the row. The arithmetic follows llama2.c's
  * run.c (same RoPE frequencies and pairing, RMSNorm with eps inside the sqrt, softmax with max
  * subtraction), which is what the plain-Java reference decode in the tests also does.
@@ -23,6 +23,8 @@
 #include <unistd.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <stdlib.h>
+#include <time.h>
 
 typedef void (*sgemm_fn)(int order, int transa, int transb, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
@@ -155,19 +157,37 @@ static void attend(float *out, float *att, const float *q, const float *kc, cons
 
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
 
-/* ---- a barrier: spin briefly, then sleep on a futex ---------------------------------------------
- * On an idle machine the threads of one token arrive within microseconds of each other, so a short
- * spin is all it costs. On a busy one the other thread may be descheduled for milliseconds; spinning
- * (or sched_yield) would then burn the very core it needs, so after the spin the waiter sleeps in the
- * kernel and the last thread to arrive wakes it. */
+/* ---- a barrier: spin for a while, then sleep on a futex -------------------------------------------
+ * On an idle machine the threads of one token arrive within a few microseconds of each other, and a
+ * futex sleep + wake costs tens of microseconds, which at 15M (30 barriers in a 1.3 ms token) would be
+ * a third of the time: so the waiter first spins, for up to spin_ns of wall time. On a busy machine the
+ * other thread may be descheduled for milliseconds; spinning longer would then burn the very core it
+ * needs, so after the spin the waiter sleeps in the kernel and the last thread to arrive wakes it.
+ * JGPT_DECODE_SPIN_US overrides the spin (0 = sleep at once), for measuring that trade-off. */
 
-#define BARRIER_SPINS 100
+#define DEFAULT_SPIN_NS 20000L
 
 typedef struct {
     _Alignas(64) atomic_int count;
     _Alignas(64) atomic_int sense;
     atomic_int sleepers;
 } barrier_t;
+
+static long spin_ns = -1;   /* read once from the environment; a benign race (same value) */
+
+static long barrier_spin_ns(void) {
+    if (spin_ns < 0) {
+        const char *e = getenv("JGPT_DECODE_SPIN_US");
+        spin_ns = e != NULL && *e ? atol(e) * 1000L : DEFAULT_SPIN_NS;
+    }
+    return spin_ns;
+}
+
+static inline long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
 
 static void futex_wait(atomic_int *addr, int expected) {
     syscall(SYS_futex, (int *)addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
@@ -187,15 +207,19 @@ static void barrier_wait(barrier_t *b, int *local_sense, int n) {
         if (atomic_load(&b->sleepers) > 0) futex_wake_all(&b->sense);
         return;
     }
+    long budget = barrier_spin_ns(), start = 0;
     for (int spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != s; spins++) {
-        if (spins < BARRIER_SPINS) {
+        if ((spins & 63) != 0) {                           /* the clock is read every 64 pauses */
             _mm_pause();
-        } else {
-            /* either the releaser sees this increment and wakes us, or we see its new sense */
-            atomic_fetch_add(&b->sleepers, 1);
-            if (atomic_load(&b->sense) != s) futex_wait(&b->sense, !s);
-            atomic_fetch_sub(&b->sleepers, 1);
+            continue;
         }
+        long t = now_ns();
+        if (spins == 0) start = t;
+        if (t - start < budget) continue;
+        /* either the releaser sees this increment and wakes us, or we see its new sense */
+        atomic_fetch_add(&b->sleepers, 1);
+        if (atomic_load(&b->sense) != s) futex_wait(&b->sense, !s);
+        atomic_fetch_sub(&b->sleepers, 1);
     }
 }
 

@@ -2,6 +2,7 @@ package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
 import dev.jgpt.io.AtomicFiles;
+import dev.jgpt.io.GgmlType;
 import dev.jgpt.io.Gpt2Files;
 import dev.jgpt.io.ModelExport;
 import dev.jgpt.io.TokenizerJson;
@@ -21,20 +22,26 @@ import java.nio.file.Path;
 import java.util.Map;
 import dev.jgpt.llama.Llama2cCheckpoint;
 import dev.jgpt.llama.Llama2cExport;
+import dev.jgpt.llama.LlamaGguf;
+import dev.jgpt.llama.LlamaWeights;
 
 /** {@code jgpt export}: a trained model as Hugging Face safetensors, GGUF (llama.cpp) or llm.c's .bin. */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = {"Write a model in another program's format (see docs/formats.md):",
                 "  safetensors  a directory transformers loads as GPT2LMHeadModel (+ tokenizer.json)",
-                "  gguf         one file for llama.cpp (architecture gpt2, tokenizer inside)",
+                "  gguf         one file for llama.cpp (architecture gpt2 or llama, tokenizer inside)",
                 "  llmc         llm.c's gpt2_124M.bin layout (+ PATH_tokenizer.bin)",
                 "  llama2c      llama2.c's model.bin + tokenizer.bin beside it (runs trained with arch: llama only)"})
 public final class ExportCommand implements Runnable {
     @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run, checkpoint or model directory.")
     Path model;
 
-    @Option(names = "--format", required = true, description = "safetensors, gguf, llmc (GPT-2 runs) or llama2c (Llama runs).")
+    @Option(names = "--format", required = true, description = "safetensors, gguf, llmc (GPT-2 runs); gguf or llama2c (Llama runs).")
     String format;
+
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "T",
+            description = "Tensor type of a Llama run's GGUF matrices: f32, bf16 or q8 (llama.cpp's Q8_0) (default ${DEFAULT-VALUE}).")
+    String dtype;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PATH", description = "Output directory (safetensors) or file.")
     Path out;
@@ -44,17 +51,29 @@ public final class ExportCommand implements Runnable {
         Path dir = ModelDirs.resolve(model);
         boolean llama = Files.isRegularFile(dir.resolve(Checkpoints.LLAMA_WEIGHTS));
         if (llama) {
-            if (!format.equals("llama2c")) {
-                throw new JgptException("--format " + format + ": " + dir + " is a Llama model; it exports as --format llama2c only");
+            if (!format.equals("llama2c") && !format.equals("gguf")) {
+                throw new JgptException("--format " + format + ": " + dir + " is a Llama model; it exports as --format llama2c or gguf");
+            }
+            if (format.equals("llama2c") && !dtype.equals("f32")) {
+                throw new JgptException("--dtype " + dtype + ": llama2c checkpoints are float32 (bf16 and q8 are for --format gguf)");
             }
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                // mapped and validated; written with the vocabulary renumbered to run.c's conventions, and tokenizer.bin beside
-                Llama2cExport.write(out, Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena),
-                        BpeTokenizer.load(ModelDirs.tokenizer(dir)));
+                // mapped and validated, then written atomically (temp, fsync, rename)
+                LlamaWeights weights = Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena);
+                if (format.equals("gguf")) {
+                    LlamaGguf.write(out, weights, TokenizerJson.read(ModelDirs.tokenizer(dir)), dir.getFileName().toString(),
+                            ggmlType());
+                } else {
+                    // the vocabulary renumbered to run.c's id conventions, and tokenizer.bin beside (Llama2cExport)
+                    Llama2cExport.write(out, weights, BpeTokenizer.load(ModelDirs.tokenizer(dir)));
+                }
             }
-            System.err.println("exported " + dir + " as llama2c to " + out + " (+ "
-                    + out.toAbsolutePath().resolveSibling(Llama2cExport.TOKENIZER_FILE) + ")");
+            System.err.println("exported " + dir + " as " + format + " to " + out + (format.equals("llama2c")
+                    ? " (+ " + out.toAbsolutePath().resolveSibling(Llama2cExport.TOKENIZER_FILE) + ")" : ""));
             return;
+        }
+        if (!dtype.equals("f32")) {
+            throw new JgptException("--dtype " + dtype + ": only Llama runs export in bf16 or q8; GPT-2 exports are f32");
         }
         if (format.equals("llama2c")) {
             throw new JgptException("--format llama2c: " + dir + " is a GPT-2 model; llama2c needs a run trained with 'arch: llama'");
@@ -91,5 +110,14 @@ public final class ExportCommand implements Runnable {
         } catch (IOException e) {
             throw new JgptException("cannot read " + from + ": " + AtomicFiles.describe(e), e);
         }
+    }
+
+    private GgmlType ggmlType() {
+        return switch (dtype) {
+            case "f32" -> GgmlType.F32;
+            case "bf16" -> GgmlType.BF16;
+            case "q8", "q8_0" -> GgmlType.Q8_0;
+            default -> throw new JgptException("--dtype: '" + dtype + "' is not one of f32, bf16, q8");
+        };
     }
 }

@@ -13,17 +13,16 @@ import java.util.List;
 /**
  * A GGUF v3 file (what llama.cpp loads): magic, version, counts, typed metadata key/values, tensor
  * infos (dims fastest-varying first, ggml type, offset), then the tensor data, each aligned to
- * {@value #ALIGNMENT} bytes. Only what a float32 GPT-2 needs; see docs/formats.md.
+ * {@value #ALIGNMENT} bytes. Tensors in F32, BF16 or Q8_0 ({@link GgmlType}); see docs/formats.md.
  */
 public final class GgufWriter {
     public static final int ALIGNMENT = 32;
     private static final int T_UINT32 = 4, T_INT32 = 5, T_FLOAT32 = 6, T_BOOL = 7, T_STRING = 8, T_ARRAY = 9;
-    private static final int GGML_F32 = 0;
 
     private final List<byte[]> kvs = new ArrayList<>();
     private final List<Tensor> tensors = new ArrayList<>();
 
-    private record Tensor(String name, long[] ne, MemorySegment data) {}
+    private record Tensor(String name, GgmlType type, long[] ne, MemorySegment data) {}
 
     public GgufWriter putString(String key, String value) {
         kvs.add(kv(key, T_STRING, buf(8 + utf8(value).length).putLong(utf8(value).length).put(utf8(value))));
@@ -66,10 +65,16 @@ public final class GgufWriter {
 
     /** A float32 tensor; {@code ne} in GGUF order (fastest-varying first), data row-major = ne reversed. */
     public GgufWriter addTensor(String name, MemorySegment data, long... ne) {
-        if (data.byteSize() != NamedTensor.numel(ne) * 4) {
-            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for f32 " + java.util.Arrays.toString(ne));
+        return addTensor(name, GgmlType.F32, data, ne);
+    }
+
+    /** A tensor already encoded in {@code type} (see {@link GgmlType#encode}). */
+    public GgufWriter addTensor(String name, GgmlType type, MemorySegment data, long... ne) {
+        if (data.byteSize() != type.bytes(NamedTensor.numel(ne))) {
+            throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + type + " "
+                    + java.util.Arrays.toString(ne));
         }
-        tensors.add(new Tensor(name, ne.clone(), data));
+        tensors.add(new Tensor(name, type, ne.clone(), data));
         return this;
     }
 
@@ -83,7 +88,7 @@ public final class GgufWriter {
             ByteBuffer b = buf(8 + name.length + 4 + 8L * t.ne.length + 4 + 8);
             b.putLong(name.length).put(name).putInt(t.ne.length);
             for (long d : t.ne) b.putLong(d);
-            b.putInt(GGML_F32).putLong(offset);
+            b.putInt(t.type.id).putLong(offset);
             pos += write(out, b.flip());
             offset = align(offset + t.data.byteSize());
         }

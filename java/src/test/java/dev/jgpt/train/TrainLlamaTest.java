@@ -102,9 +102,16 @@ class TrainLlamaTest {
         assertThat(e2.code()).as(e2.err()).isZero();
         assertThat(Files.readAllBytes(fromCkpt)).isEqualTo(Files.readAllBytes(out));
         assertThat(out.resolveSibling("tokenizer.bin")).isRegularFile();
-        var bad = jgpt("export", "--model", split.toString(), "--format", "gguf", "-o", dir.resolve("x.gguf").toString());
+        var bad = jgpt("export", "--model", split.toString(), "--format", "safetensors", "-o", dir.resolve("x").toString());
         assertThat(bad.code()).isNotZero();
-        assertThat(bad.err()).contains("Llama model").contains("llama2c");
+        assertThat(bad.err()).contains("Llama model").contains("llama2c or gguf");
+        // GGUF for llama.cpp's llama architecture (bench/llamacpp-check.sh runs it in llama.cpp)
+        Path gguf = dir.resolve("export/model.gguf");
+        var gg = jgpt("export", "--model", split.toString(), "--format", "gguf", "-o", gguf.toString());
+        assertThat(gg.code()).as(gg.err()).isZero();
+        String head = new String(Files.readAllBytes(gguf), 0, 4096, java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertThat(head).startsWith("GGUF").contains("general.architecture").contains("llama.attention.head_count_kv")
+                .contains("llama.rope.freq_base");
 
         if (dev.jgpt.backend.cpu.CpuBackend.unavailableReason() == null) { // libjgpt built: the run decodes natively
             var g = jgpt("generate", "--model", split.toString(), "--prompt", "Call me", "--max-tokens", "4",

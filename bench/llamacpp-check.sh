@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Cross-check against llama.cpp: export jgpt runs to GGUF, load them in llama.cpp (the prebuilt CPU
+# build inside the npm package node-llama-cpp), and compare, on the same text, llama.cpp's token ids
+# with jgpt's and llama.cpp's teacher-forced next-token distributions with jgpt's (most likely token
+# at every position, probabilities of the top 5). An independent implementation of the GGUF reader,
+# the BPE tokenizer, GPT-2 and the Llama block (RMSNorm, RoPE, SwiGLU, grouped-query attention).
+#
+#   bench/llamacpp-check.sh                 # trains a tiny GPT-2 and a tiny GQA Llama on sotu first (~1 min)
+#   bench/llamacpp-check.sh RUN [RUN...]    # checks these runs (GPT-2 or Llama)
+#
+# Prints one JSON line per model; exits 1 when a model disagrees, 0 with "skipped" when llama.cpp
+# cannot be installed (no npm, no registry). llama.cpp keeps its KV cache in f16, so probabilities
+# agree to ~1e-4, not to float32 rounding; the bound is 1e-3.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jgpt="$root/jgpt"
+version=3.22.1
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/jgpt/llamacpp-$version"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+if [ ! -d "$cache/node_modules/@node-llama-cpp/linux-x64" ]; then
+  if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    echo '{"skipped": "no node/npm: llama.cpp cross-check not run"}'; exit 0
+  fi
+  mkdir -p "$cache"
+  echo '{"name": "jgpt-llamacpp-check", "private": true}' > "$cache/package.json"
+  # only the linux-x64 CPU binaries (85 MB), no install scripts (they would try to build or download)
+  if ! (cd "$cache" && npm install --silent --no-audit --no-fund --ignore-scripts --omit=optional \
+          "node-llama-cpp@$version" "@node-llama-cpp/linux-x64@$version" >&2); then
+    rm -rf "$cache"
+    echo '{"skipped": "npm install of node-llama-cpp failed: llama.cpp cross-check not run"}'; exit 0
+  fi
+fi
+ln -sfn "$cache/node_modules" "$work/node_modules"
+cp "$root/bench/llamacpp/topk.mjs" "$root/bench/llamacpp/compare.mjs" "$work/"
+
+runs=("$@")
+if [ ${#runs[@]} -eq 0 ]; then
+  echo "llamacpp-check: training a tiny GPT-2 and a tiny Llama (GQA, untied classifier) on sotu ..." >&2
+  d="$work/data"
+  "$jgpt" data fetch sotu -o "$d/raw" >&2
+  "$jgpt" tokenizer train "$d/raw" --vocab-size 1024 -o "$d/tok" >&2
+  "$jgpt" data prepare "$d/raw" -o "$d/prepared" >&2
+  "$jgpt" data pack "$d/prepared" --tokenizer "$d/tok/tokenizer.json" -o "$d/shards" >&2
+  common=(--preset tiny --data "$d/shards" --tokenizer "$d/tok/tokenizer.json" --max-steps 60 --eval-every 1000
+          --batch-size 4 --threads 2)
+  "$jgpt" train "${common[@]}" --out "$work/gpt2" >&2
+  "$jgpt" train "${common[@]}" --arch llama --n-head 4 --kv-heads 2 --shared-classifier false --out "$work/llama" >&2
+  runs=("$work/gpt2" "$work/llama")
+fi
+
+text="It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want \
+of a wife. Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse, \
+I thought I would sail about a little and see the watery part of the world. 1234567890 ½ café naïve — \"quoted\"."
+source "$root/.ci/find-jdk.sh"
+java="$(jgpt_find_jdk)/bin/java"
+status=0
+for run in "${runs[@]}"; do
+  name="$(basename "$run")"
+  "$jgpt" export --format gguf --model "$run" -o "$work/$name.gguf" >&2
+  tok="$run/tokenizer.json"
+  printf '%s\n' "$text" | "$jgpt" tokenizer encode --tokenizer "$tok" > "$work/ids-jgpt.txt"
+  if ! (cd "$work" && node topk.mjs "$name.gguf" --tokenize "$text") > "$work/ids-llamacpp.txt"; then
+    echo "{\"run\": \"$name\", \"ok\": false, \"error\": \"llama.cpp could not load or tokenize with the GGUF\"}"; status=1; continue
+  fi
+  same_ids=true
+  cmp -s "$work/ids-jgpt.txt" "$work/ids-llamacpp.txt" || same_ids=false
+  # the distributions over the first 96 tokens: the tiny presets' context is 128
+  tr ' ' '\n' < "$work/ids-jgpt.txt" | head -96 | paste -sd' ' > "$work/ids.txt"
+  if ! (cd "$work" && node topk.mjs "$name.gguf" ids.txt 5) > "$work/top-llamacpp.txt"; then
+    echo "{\"run\": \"$name\", \"ok\": false, \"error\": \"llama.cpp failed to evaluate the GGUF\"}"; status=1; continue
+  fi
+  "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
+      "$run" "$work/ids.txt" 5 > "$work/top-jgpt.txt"
+  verdict=0
+  result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt)" || verdict=1
+  $same_ids || verdict=1
+  arch="$(grep -q '^arch: "llama"' "$run/config.yaml" 2>/dev/null && echo llama || echo gpt2)"
+  echo "{\"run\": \"$name\", \"arch\": \"$arch\", \"sameTokenIds\": $same_ids, \"tokens\": $(wc -w < "$work/ids-jgpt.txt"), \"distributions\": $result, \"ok\": $([ $verdict = 0 ] && echo true || echo false)}"
+  [ $verdict = 0 ] || status=1
+done
+exit $status
