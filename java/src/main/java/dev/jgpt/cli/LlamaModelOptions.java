@@ -15,11 +15,12 @@ import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
- * The options of {@code generate} and {@code chat} for Llama-family checkpoints: {@code --model
- * stories15M.bin --tokenizer tokenizer.bin --dtype q8}. A {@code --model} that is a {@code .bin}
- * file (or any model given with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory
- * with a {@code config.json} as a Hugging Face LlamaForCausalLM; anything else goes to the
- * command's usual loader.
+ * The options of {@code generate} and {@code chat} for Llama-family models: {@code --model
+ * stories15M.bin --tokenizer tokenizer.bin --dtype q8}, or {@code --model RUN --dtype q8} for a run
+ * trained with {@code arch: llama}. A {@code --model} that is a {@code .bin} file (or any model given
+ * with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory with a {@code config.json}
+ * as a Hugging Face LlamaForCausalLM, a Llama run through its checkpoint and its own tokenizer;
+ * anything else goes to the command's usual loader.
  */
 public final class LlamaModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE",
@@ -27,13 +28,14 @@ public final class LlamaModelOptions {
     Path tokenizer;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding a Llama checkpoint: f32, bf16, q8 (default ${DEFAULT-VALUE}).")
+            description = "Weights for decoding a Llama model (an arch: llama run, a llama2.c file, an HF directory): f32, bf16, q8 (default ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
     int groupSize;
 
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores).")
+    @Option(names = "--threads", paramLabel = "N",
+            description = "CPU threads of a Llama model's decoder (default: all cores; GPT-2 runs take JGPT_THREADS).")
     Integer threads;
 
     @Option(names = "--max-context", paramLabel = "N",
