@@ -6,6 +6,8 @@ import dev.jgpt.tokenizer.BpeTokenizer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -46,6 +48,12 @@ public final class Llama2cExport {
                     + tok.vocabSize() + ")");
         }
         int[] order = vocabularyOrder(tok);
+        Path parent = out.toAbsolutePath().getParent();
+        try {
+            Files.createDirectories(parent);
+        } catch (IOException e) {
+            throw new JgptException("cannot create " + parent + ": " + e.getMessage(), e);
+        }
         try (Arena arena = Arena.ofConfined()) {
             Llama2cCheckpoint.write(out, permuted(model, order, arena));
         }
