@@ -114,6 +114,35 @@ class Llama2cExportTest {
         assertThat(same).isPositive();
     }
 
+    /**
+     * On real English (the shared Moby-Dick corpus, when present) run.c's encoder, fed the exported
+     * tokenizer, splits lines exactly as jgpt's BPE does almost always: no pre-split and merging by
+     * the result's score rarely matter. Inverted or shuffled scores would drop this far below.
+     */
+    @Test
+    void runCsEncodingAgreesWithOursOnEnglishText() throws Exception {
+        Path moby = Path.of("../../shared/corpora/moby-dick.txt");
+        if (!java.nio.file.Files.isRegularFile(moby)) moby = Path.of("/work/shared/corpora/moby-dick.txt");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(moby), "no shared corpus");
+        String book = java.nio.file.Files.readString(moby);
+        String head = book.substring(0, 200_000);
+        BpeTokenizer bpe = new BpeTrainer(1024).specialTokens(BpeTokenizer.DEFAULT_SPECIAL_TOKENS).trainOnTexts(List.of(head));
+        int[] ord = Llama2cExport.vocabularyOrder(bpe);
+        Llama2cTokenizer runc = Llama2cExport.tokenizer(bpe, ord);
+        int same = 0, lines = 0;
+        for (String line : book.substring(200_000, 260_000).split("\n")) {
+            if (line.isBlank()) continue;
+            int[] r = runc.encode(line, false, false);
+            int[] o = Llama2cExport.toExported(bpe.encodeOrdinary(" " + line), ord);
+            assertThat(runc.decodeBytes(r)).isEqualTo(runc.decodeBytes(o));
+            lines++;
+            if (java.util.Arrays.equals(r, o)) same++;
+        }
+        System.out.printf("run.c-style encoding equals jgpt's BPE on %d of %d unseen Moby-Dick lines%n", same, lines);
+        assertThat(lines).isGreaterThan(500);
+        assertThat((double) same / lines).isGreaterThan(0.95);
+    }
+
     @Test
     void renumberedModelComputesTheSameFunction() {
         LlamaConfig c = LlamaConfig.llama2c(16, 32, 1, 2, 1, tok.vocabSize(), 8, false);
