@@ -40,6 +40,9 @@ public final class DemoCommand implements Runnable {
     @Option(names = "--preset", description = "Model size (default ${DEFAULT-VALUE}).")
     String preset = "small";
 
+    @Option(names = "--arch", description = "Architecture: gpt2 or llama (RMSNorm, RoPE, SwiGLU; docs/llama.md) (default ${DEFAULT-VALUE}).")
+    String arch = "gpt2";
+
     @Option(names = "--vocab-size", paramLabel = "N", description = "Tokenizer size (default ${DEFAULT-VALUE}).")
     int vocabSize = 4096;
 
@@ -79,7 +82,7 @@ public final class DemoCommand implements Runnable {
     @Override
     public void run() {
         Demo.Options o = new Demo.Options(out, trainMinutes, sftMinutes, preset, vocabSize, seqLen, batchSize, maxSteps,
-                sftMaxSteps, corpus, wordnet, device, threads, 1337, 4000, accuracyQuestions);
+                sftMaxSteps, corpus, wordnet, device, threads, 1337, 4000, accuracyQuestions, arch);
         Demo demo = new Demo(o, System.err);
         ObjectNode summary;
         try {

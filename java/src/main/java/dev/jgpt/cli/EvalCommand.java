@@ -8,13 +8,12 @@ import dev.jgpt.io.Json;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
-import dev.jgpt.model.Gpt2;
-import dev.jgpt.model.GptConfig;
 import dev.jgpt.tokenizer.BpeTokenizer;
 import dev.jgpt.tokenizer.Tokenizer;
-import dev.jgpt.train.Checkpoints;
+import dev.jgpt.train.Architecture;
 import dev.jgpt.train.Evaluator;
 import dev.jgpt.train.ModelDirs;
+import dev.jgpt.train.TrainableModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import tools.jackson.databind.node.ObjectNode;
@@ -59,11 +58,12 @@ public final class EvalCommand implements Runnable {
     @Override
     public void run() {
         Path dir = ModelDirs.resolve(model);
-        GptConfig c = Checkpoints.config(dir);
+        Architecture arch = Architecture.of(dir); // a GPT-2 or a Llama run: the same windows, the same figures
         Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
-        int T = seq != null ? seq : c.contextLength();
-        if (T < 1 || T > c.contextLength()) {
-            throw new JgptException("--seq " + T + " must be in [1, " + c.contextLength() + "] (the model's context)");
+        arch.requireVocabulary(tok.vocabSize());
+        int T = seq != null ? seq : arch.context();
+        if (T < 1 || T > arch.context()) {
+            throw new JgptException("--seq " + T + " must be in [1, " + arch.context() + "] (the model's context)");
         }
         if (batch < 1) throw new JgptException("--batch must be >= 1, got " + batch);
         if (batches < 0) throw new JgptException("--batches must be >= 0, got " + batches);
@@ -77,8 +77,8 @@ public final class EvalCommand implements Runnable {
                 throw new JgptException(data + ": " + shards.tokenCount() + " tokens are fewer than one batch of "
                         + batch + " x " + T + " + 1; lower --batch or --seq");
             }
-            try (Gpt2 m = new Gpt2(be, c, batch, T)) {
-                Checkpoints.load(dir, m, false);
+            try (TrainableModel m = arch.create(be, batch, T)) {
+                arch.load(dir, m, false);
                 Tensor in = host.allocate(DType.I32, (long) batch * T), tg = host.allocate(DType.I32, (long) batch * T);
                 shards.resetEval();
                 Evaluator.Result r = new Evaluator(tok).run(m, (i, t) -> shards.nextEvalBatch(batch, T, i, t),
@@ -87,6 +87,7 @@ public final class EvalCommand implements Runnable {
                 if (json) {
                     ObjectNode o = Json.object();
                     o.put("model", dir.toString());
+                    o.put("arch", arch.name());
                     o.put("data", data.toString());
                     o.put("batch", batch);
                     o.put("seq", T);

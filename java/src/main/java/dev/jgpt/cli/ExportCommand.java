@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import dev.jgpt.llama.Llama2cCheckpoint;
+import dev.jgpt.llama.Llama2cExport;
 import dev.jgpt.llama.LlamaGguf;
 import dev.jgpt.llama.LlamaWeights;
 
@@ -30,7 +31,7 @@ import dev.jgpt.llama.LlamaWeights;
                 "  safetensors  a directory transformers loads as GPT2LMHeadModel (+ tokenizer.json)",
                 "  gguf         one file for llama.cpp (architecture gpt2 or llama, tokenizer inside)",
                 "  llmc         llm.c's gpt2_124M.bin layout (+ PATH_tokenizer.bin)",
-                "  llama2c      llama2.c's model.bin (runs trained with arch: llama only)"})
+                "  llama2c      llama2.c's model.bin + tokenizer.bin beside it (runs trained with arch: llama only)"})
 public final class ExportCommand implements Runnable {
     @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run, checkpoint or model directory.")
     Path model;
@@ -63,10 +64,12 @@ public final class ExportCommand implements Runnable {
                     LlamaGguf.write(out, weights, TokenizerJson.read(ModelDirs.tokenizer(dir)), dir.getFileName().toString(),
                             ggmlType());
                 } else {
-                    Llama2cCheckpoint.write(out, weights);
+                    // the vocabulary renumbered to run.c's id conventions, and tokenizer.bin beside (Llama2cExport)
+                    Llama2cExport.write(out, weights, BpeTokenizer.load(ModelDirs.tokenizer(dir)));
                 }
             }
-            System.err.println("exported " + dir + " as " + format + " to " + out);
+            System.err.println("exported " + dir + " as " + format + " to " + out + (format.equals("llama2c")
+                    ? " (+ " + out.toAbsolutePath().resolveSibling(Llama2cExport.TOKENIZER_FILE) + ")" : ""));
             return;
         }
         if (!dtype.equals("f32")) {

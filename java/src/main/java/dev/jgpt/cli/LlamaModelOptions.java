@@ -8,16 +8,19 @@ import dev.jgpt.llama.HfLlamaImport;
 import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaModels;
+import dev.jgpt.train.LoadedModels;
+import dev.jgpt.train.ModelDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
- * The options of {@code generate} and {@code chat} for Llama-family checkpoints: {@code --model
- * stories15M.bin --tokenizer tokenizer.bin --dtype q8}. A {@code --model} that is a {@code .bin}
- * file (or any model given with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory
- * with a {@code config.json} as a Hugging Face LlamaForCausalLM; anything else goes to the
- * command's usual loader.
+ * The options of {@code generate} and {@code chat} for Llama-family models: {@code --model
+ * stories15M.bin --tokenizer tokenizer.bin --dtype q8}, or {@code --model RUN --dtype q8} for a run
+ * trained with {@code arch: llama}. A {@code --model} that is a {@code .bin} file (or any model given
+ * with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory with a {@code config.json}
+ * as a Hugging Face LlamaForCausalLM, a Llama run through its checkpoint and its own tokenizer;
+ * anything else goes to the command's usual loader.
  */
 public final class LlamaModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE",
@@ -25,24 +28,45 @@ public final class LlamaModelOptions {
     Path tokenizer;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding a Llama checkpoint: f32, bf16, q8 (default ${DEFAULT-VALUE}).")
+            description = "Weights for decoding a Llama model (an arch: llama run, a llama2.c file, an HF directory): f32, bf16, q8 (default ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
     int groupSize;
 
-    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: all cores).")
+    @Option(names = "--threads", paramLabel = "N",
+            description = "CPU threads of a Llama model's decoder (default: all cores; GPT-2 runs take JGPT_THREADS).")
     Integer threads;
 
     @Option(names = "--max-context", paramLabel = "N",
             description = "Cap a Hugging Face model's context (and KV cache) at N tokens (default: its max_position_embeddings).")
     Integer maxContext;
 
-    /** The loader for {@code model}: the llama2.c one when it applies, else {@code fallback}. */
+    /**
+     * The loader for {@code model}: a Llama run directory (arch: llama) decodes natively in
+     * {@code --dtype} with its own tokenizer; a llama2.c file or an HF Llama directory as described
+     * above; anything else goes to {@code fallback} (GPT-2 runs, which decode in f32 only).
+     */
     ModelLoader loaderFor(Path model, ModelLoader fallback) {
         if (model != null && HfLlamaImport.isHfLlamaDir(model)) return this::loadHuggingFace;
-        if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) return fallback;
+        if (model != null && ModelDirs.holdsLlama(model)) return this::loadLlamaRun;
+        if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) {
+            if (!"f32".equalsIgnoreCase(dtype) && model != null && Files.isDirectory(model)) {
+                throw new JgptException("--dtype " + dtype + ": " + model + " is a GPT-2 model, which decodes in f32 only "
+                        + "(--dtype applies to Llama models)");
+            }
+            return fallback;
+        }
         return this::loadLlama2c;
+    }
+
+    /** A run trained with arch: llama: its checkpoint through LlamaInference, its BPE tokenizer.json and chat template. */
+    private LoadedModel loadLlamaRun(Path run) {
+        if (tokenizer != null) {
+            throw new JgptException("--tokenizer: " + run + " is a training run; it decodes with its own tokenizer.json");
+        }
+        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        return LoadedModels.openLlama(run, DecodeDType.parse(dtype), groupSize, n);
     }
 
     /** A Hugging Face LlamaForCausalLM directory; tokenizer: --tokenizer (tokenizer.bin or .json) or the directory's tokenizer.json. */

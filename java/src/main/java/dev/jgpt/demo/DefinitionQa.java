@@ -8,7 +8,7 @@ import dev.jgpt.io.Json;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
-import dev.jgpt.model.Gpt2;
+import dev.jgpt.train.TrainableModel;
 import dev.jgpt.tokenizer.Tokenizer;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -74,10 +74,10 @@ public final class DefinitionQa {
         AtomicFiles.write(file, sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Multiple-choice accuracy (see the class comment) over at most {@code limit} pairs. */
-    public static double accuracy(Gpt2 model, Tokenizer tok, List<Pair> pairs, List<Pair> distractorPool, int limit, long seed) {
+    /** Multiple-choice accuracy (see the class comment) over at most {@code limit} pairs; {@code T}: the model's batch length. */
+    public static double accuracy(TrainableModel model, int T, Tokenizer tok, List<Pair> pairs, List<Pair> distractorPool, int limit,
+                                  long seed) {
         if (pairs.isEmpty() || distractorPool.size() < CHOICES) return Double.NaN;
-        int T = model.maxSeq();
         Random rnd = new Random(seed);
         int right = 0, n = 0;
         try (TensorArena host = TensorArena.host()) {
@@ -106,7 +106,7 @@ public final class DefinitionQa {
     }
 
     /** Mean loss (nats/token) of the answer and its end token after the question, in the chat template. */
-    static double answerLoss(Gpt2 model, Tokenizer tok, String q, String a, Tensor in, Tensor tg, int T) {
+    static double answerLoss(TrainableModel model, Tokenizer tok, String q, String a, Tensor in, Tensor tg, int T) {
         RenderedChat c = ChatTemplate.render(List.of(ChatMessage.user(q), ChatMessage.assistant(a)), tok);
         int n = Math.min(c.length() - 1, T); // only as many positions as the conversation has
         Tensor x = in.view(0, n), y = tg.view(0, n);

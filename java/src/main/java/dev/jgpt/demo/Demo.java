@@ -18,16 +18,16 @@ import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.TokenListener;
 import dev.jgpt.io.AtomicFiles;
 import dev.jgpt.io.Json;
-import dev.jgpt.model.Gpt2;
-import dev.jgpt.model.GptConfig;
 import dev.jgpt.tokenizer.BpeTokenizer;
 import dev.jgpt.tokenizer.BpeTrainer;
 import dev.jgpt.tokenizer.Tokenizer;
+import dev.jgpt.train.Architecture;
 import dev.jgpt.train.Checkpoints;
 import dev.jgpt.train.LoadedModels;
 import dev.jgpt.train.Metrics;
 import dev.jgpt.train.ModelDirs;
 import dev.jgpt.train.TrainConfig;
+import dev.jgpt.train.TrainableModel;
 import dev.jgpt.train.TrainRun;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
@@ -66,10 +66,10 @@ public final class Demo {
     /** Every knob of the demo; {@link #defaults()} is what {@code jgpt demo} runs. */
     public record Options(Path out, double trainMinutes, double sftMinutes, String preset, int vocabSize, int seqLen,
                           int batchSize, Integer maxSteps, Integer sftMaxSteps, Path corpus, Path wordnet, String device,
-                          int threads, long seed, int maxPairs, int accuracyQuestions) {
+                          int threads, long seed, int maxPairs, int accuracyQuestions, String arch) {
         public static Options defaults() {
             return new Options(Path.of("runs/demo"), 5, 1, "small", 4096, 128, 8, null, null, null, null, "auto",
-                    Runtime.getRuntime().availableProcessors(), 1337, 4000, 50);
+                    Runtime.getRuntime().availableProcessors(), 1337, 4000, 50, "gpt2");
         }
     }
 
@@ -222,6 +222,7 @@ public final class Demo {
         TrainConfig c = new TrainConfig();
         c.tokenizer = tokFile.toString();
         c.preset = o.preset();
+        c.arch = o.arch();
         c.seq_len = o.seqLen();
         c.batch_size = o.batchSize();
         c.sft_batch_size = o.batchSize();
@@ -363,8 +364,6 @@ public final class Demo {
         }
         Tokenizer tok = BpeTokenizer.load(tokFile);
         ObjectNode s = Json.object();
-        Path preDir = ModelDirs.resolve(p("pretrain"));
-        GptConfig mc = Checkpoints.config(preDir);
         double valBpb = pre.path("val_bpb").asDouble(Double.NaN);
         s.put("val_bpb", valBpb);
         s.put("val_loss", pre.path("val_loss").asDouble(Double.NaN));
@@ -373,22 +372,24 @@ public final class Demo {
         s.put("xz_bpb", xz);
         s.put("val_bytes", valText.length);
         Path chatDir = ModelDirs.resolve(p("chat"));
+        Architecture arch = Architecture.of(chatDir); // the architecture the run was trained with (gpt2 or llama)
+        int qaSeq = Math.min(96, arch.context());
         try (Backend be = Backends.select(o.device()).backend();
-             Gpt2 m = new Gpt2(be, mc, 1, Math.min(96, mc.contextLength()))) {
+             TrainableModel m = arch.create(be, 1, qaSeq)) {
             be.setThreads(o.threads());
-            Checkpoints.load(chatDir, m, false);
+            arch.load(chatDir, m, false);
+            s.put("model", arch instanceof Architecture.Gpt2Arch g ? g.config().toString() : m.describe());
+            s.put("parameters", m.parameterCount());
             int n = o.accuracyQuestions();
-            s.put("sft_heldout_accuracy", DefinitionQa.accuracy(m, tok, held, held, n, o.seed()));
+            s.put("sft_heldout_accuracy", DefinitionQa.accuracy(m, qaSeq, tok, held, held, n, o.seed()));
             s.put("sft_heldout_questions", Math.min(n, held.size()));
-            s.put("sft_train_accuracy", DefinitionQa.accuracy(m, tok, train, train, n, o.seed()));
+            s.put("sft_train_accuracy", DefinitionQa.accuracy(m, qaSeq, tok, train, train, n, o.seed()));
             s.put("sft_chance_accuracy", 1.0 / DefinitionQa.CHOICES);
         }
         s.put("train_tokens_per_s", meanTokensPerSecond(p("pretrain").resolve("metrics.jsonl")));
         s.put("pretrain_steps", pre.path("step").asInt());
         s.put("pretrain_tokens", pre.path("tokens").asLong());
         s.put("pretrain_seconds", pre.path("elapsed_s").asDouble());
-        s.put("model", mc.toString());
-        s.put("parameters", mc.parameterCount());
         s.put("vocab_size", tok.vocabSize());
         s.put("threads", o.threads());
         s.put("chat_model", chatDir.toString());

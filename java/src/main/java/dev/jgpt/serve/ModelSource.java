@@ -2,6 +2,7 @@ package dev.jgpt.serve;
 
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
+import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.train.LoadedModels;
 import dev.jgpt.train.ModelDirs;
@@ -27,12 +28,17 @@ public interface ModelSource {
     }
 
     /**
-     * Run directories, checkpoints, model directories and the demo's output (resolved like
+     * Run directories (GPT-2 or Llama), checkpoints, model directories and the demo's output (resolved like
      * {@code jgpt generate} does, {@link ModelDirs}) on {@code device} with {@code threads} kernel
      * threads per call.
      */
     static ModelSource gpt2(String device, int threads) {
         return path -> {
+            if (ModelDirs.holdsLlama(path)) { // a run trained with arch: llama: libjgpt's f32 decoder, one session
+                LoadedModel l = LoadedModels.openLlama(path, DecodeDType.F32, 32,
+                        threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+                return new Opened(new LoadedModel(ModelRegistry.nameOf(path), l.model(), l.tokenizer()), null);
+            }
             LoadedModels.Gpt2Model g = LoadedModels.openGpt2(path, device, threads);
             LoadedModel m = new LoadedModel(ModelRegistry.nameOf(path), g.inference(), g.tokenizer());
             return new Opened(m, g::closeWeights);

@@ -155,6 +155,13 @@ public final class Checkpoints {
         return Gpt2Files.readConfig(dir.resolve(Gpt2Files.CONFIG));
     }
 
+    /** The shape of a Llama run's checkpoint (the header of its {@code model.bin}). */
+    public static LlamaConfig llamaConfig(Path dir) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return Llama2cCheckpoint.open(dir.resolve(LLAMA_WEIGHTS), arena).config();
+        }
+    }
+
     /** Loads weights (and, with {@code optimizer}, AdamW moments and step) into {@code model}. */
     public static void load(Path dir, Gpt2 model, boolean optimizer) {
         GptConfig c = config(dir);

@@ -1,10 +1,14 @@
 package dev.jgpt.train;
 
+import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.Backends;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.io.Gpt2Files;
+import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.llama.LlamaInference;
+import dev.jgpt.llama.LlamaModels;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
@@ -72,15 +76,34 @@ public final class LoadedModels {
         }
     }
 
+    /**
+     * A Llama run (arch: llama) for generation: its newest checkpoint's {@code model.bin} (or its
+     * {@code sft/} chat model) mapped and decoded by libjgpt's {@link LlamaInference} in {@code dtype}
+     * with {@code threads} threads, and the run's own BPE tokenizer (so its chat template works).
+     */
+    public static LoadedModel openLlama(Path path, DecodeDType dtype, int groupSize, int threads) {
+        Path dir = ModelDirs.resolve(path);
+        if (!Architecture.isLlama(dir)) throw new JgptException("model " + path + ": not a Llama run (no model.bin in " + dir + ")");
+        return openLlama(path, dir, dtype, groupSize, threads);
+    }
+
+    private static LoadedModel openLlama(Path path, Path dir, DecodeDType dtype, int groupSize, int threads) {
+        Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
+        LlamaInference lm = LlamaModels.openLlama2c(dir.resolve(Checkpoints.LLAMA_WEIGHTS), dtype, groupSize, threads);
+        if (lm.vocabSize() != tok.vocabSize()) {
+            lm.close();
+            throw new JgptException("model " + dir + ": the model's vocabulary (" + lm.vocabSize() + ") differs from its tokenizer.json's ("
+                    + tok.vocabSize() + ")");
+        }
+        String name = path.toAbsolutePath().normalize().getFileName().toString();
+        return new LoadedModel(dtype == DecodeDType.F32 ? name : name + " (" + dtype + ")", lm, tok);
+    }
+
     /** {@link #openGpt2} as one {@link CausalLm} that frees the weights and backend when closed; threads <= 0: one per core. */
     public static LoadedModel open(Path path, String device, int threads) {
         Path dir = ModelDirs.resolve(path);
-        if (java.nio.file.Files.isRegularFile(dir.resolve(Checkpoints.LLAMA_WEIGHTS))) {
-            // a Llama run (arch: llama): its llama2.c checkpoint decodes on libjgpt's native Llama path, in f32
-            Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
-            CausalLm lm = dev.jgpt.llama.LlamaModels.openLlama2c(dir.resolve(Checkpoints.LLAMA_WEIGHTS),
-                    dev.jgpt.llama.DecodeDType.F32, 32, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-            return new LoadedModel(path.toAbsolutePath().normalize().getFileName().toString(), lm, tok);
+        if (Architecture.isLlama(dir)) {
+            return openLlama(path, dir, DecodeDType.F32, 32, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
         }
         Gpt2Model g = openGpt2(path, device, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
         Gpt2Inference inf = g.inference();

@@ -22,14 +22,30 @@ public final class ModelDirs {
     private ModelDirs() {}
 
     public static Path resolve(Path p) {
+        return resolve(p, true);
+    }
+
+    /**
+     * Whether {@code p} resolves to a Llama run's checkpoint ({@code model.bin}); a cheap look before
+     * loading (checksums are not verified here: the loader's {@link #resolve} does that).
+     */
+    public static boolean holdsLlama(Path p) {
+        try {
+            return Files.isDirectory(p) && Architecture.isLlama(resolve(p, false));
+        } catch (JgptException e) {
+            return false;
+        }
+    }
+
+    private static Path resolve(Path p, boolean verify) {
         if (!Files.exists(p)) throw new JgptException("model " + p + ": no such file or directory");
         if (Files.isRegularFile(p) && p.getFileName().toString().endsWith(".safetensors")) p = p.toAbsolutePath().getParent();
         if (Gpt2Files.isModelDir(p)) {
-            if (CheckpointDir.isCommitted(p)) CheckpointDir.verify(p);
+            if (verify && CheckpointDir.isCommitted(p)) CheckpointDir.verify(p);
             return p;
         }
         if (Files.isRegularFile(p.resolve(Checkpoints.LLAMA_WEIGHTS)) && CheckpointDir.isCommitted(p)) {
-            CheckpointDir.verify(p); // one checkpoint of a Llama run
+            if (verify) CheckpointDir.verify(p); // one checkpoint of a Llama run
             return p;
         }
         for (String sub : List.of("chat", "sft", "pretrain")) {
@@ -37,7 +53,7 @@ public final class ModelDirs {
             if (Files.isDirectory(s) && (Gpt2Files.isModelDir(s) || !Checkpoints.list(s).isEmpty()
                     || Files.isDirectory(s.resolve("sft")) || Files.isDirectory(s.resolve("checkpoints")))) {
                 try {
-                    return resolve(s);
+                    return resolve(s, verify);
                 } catch (JgptException e) {
                     if (!sub.equals("pretrain")) continue;
                     throw e;
@@ -50,7 +66,7 @@ public final class ModelDirs {
                     + "nor a training run with checkpoints");
         }
         Path latest = ckpts.getLast();
-        CheckpointDir.verify(latest); // a corrupt newest checkpoint is an error, not a silent fallback
+        if (verify) CheckpointDir.verify(latest); // a corrupt newest checkpoint is an error, not a silent fallback
         return latest;
     }
 

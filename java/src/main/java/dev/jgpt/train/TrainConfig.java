@@ -38,7 +38,7 @@ public final class TrainConfig {
     public String tokenizer;
     /** Run directory: checkpoints, metrics.jsonl, config. */
     public String out = "runs/train";
-    /** A run directory (or checkpoint) whose weights start this run. */
+    /** A run directory (or checkpoint) whose weights start this run; its architecture and shape are the model's. */
     public String init;
 
     // ---- model -------------------------------------------------------------------------------
@@ -243,8 +243,6 @@ public final class TrainConfig {
                 errors.add("'kv_heads' (" + kv_heads + ") must divide 'n_head' (" + n_head + ")");
             }
             if (hidden_dim != null && hidden_dim < 1) errors.add("'hidden_dim' must be >= 1, got " + hidden_dim);
-            if (sft != null) errors.add("'sft' is not supported for 'arch: llama' yet");
-            if (init != null) errors.add("'init' is not supported for 'arch: llama' yet");
         } else {
             if (kv_heads != null) errors.add("'kv_heads' applies to 'arch: llama' only");
             if (hidden_dim != null) errors.add("'hidden_dim' applies to 'arch: llama' only");

@@ -7,7 +7,6 @@ import dev.jgpt.data.ShardManifest;
 import dev.jgpt.data.TokenShards;
 import dev.jgpt.io.AtomicFiles;
 import dev.jgpt.io.CheckpointDir;
-import dev.jgpt.model.Gpt2;
 import dev.jgpt.model.GptConfig;
 import dev.jgpt.tokenizer.Tokenizer;
 import tools.jackson.databind.JsonNode;
@@ -107,26 +106,24 @@ public final class TrainRun {
             if (!sel.notUsed().isEmpty()) log.println("device: " + sel.summary());
             backend.setThreads(cfg.threads > 0 ? cfg.threads : Runtime.getRuntime().availableProcessors());
             Trainer.Outcome pre = null, sft = null;
-            Gpt2 model = null;
             try {
                 if (cfg.data != null) {
                     pre = pretrain(run, backend, tok, tokFile, resume);
-                    model = lastModel;
                     if (pre.stopped() || stopRequested) return new Result(run, pre, null, backend.name(), backend.threads());
                 }
                 if (cfg.sft != null) {
-                    sft = finetune(run, backend, tok, tokFile, resume, model);
+                    sft = finetune(run, backend, tok, tokFile, resume);
                 }
             } finally {
-                if (lastModel != null) lastModel.close();
-                if (lastLlama != null) lastLlama.close();
+                if (last != null) last.close();
             }
             return new Result(run, pre, sft, backend.name(), backend.threads());
         }
     }
 
-    private Gpt2 lastModel;
-    private dev.jgpt.llama.LlamaTrainModel lastLlama;
+    /** The model the last phase trained (pretraining hands it to fine-tuning), and its architecture. */
+    private TrainableModel last;
+    private Architecture lastArch;
 
     private Path tokenizerSource() {
         if (cfg.tokenizer != null) {
@@ -170,22 +167,10 @@ public final class TrainRun {
         Path data = Path.of(cfg.data);
         if (!Files.isDirectory(data)) throw new JgptException("data: " + data + ": no such directory (run jgpt data pack first)");
         // the architecture decides the shape, the model class and how a checkpoint loads; the rest is shared
-        boolean llama = "llama".equals(cfg.arch);
-        Path initDir = cfg.init != null ? ModelDirs.resolve(Path.of(cfg.init)) : null; // refused for llama by TrainConfig
-        GptConfig mc = null;
-        dev.jgpt.llama.LlamaConfig lc = null;
-        int context;
-        if (llama) {
-            lc = llamaConfig(tok.vocabSize());
-            context = lc.seqLen();
-        } else {
-            mc = initDir != null ? Checkpoints.config(initDir) : modelConfig(tok.vocabSize());
-            if (mc.vocabSize() != tok.vocabSize()) {
-                throw new JgptException("the model's vocabulary (" + mc.vocabSize() + ") differs from the tokenizer's ("
-                        + tok.vocabSize() + ")");
-            }
-            context = mc.contextLength();
-        }
+        Path initDir = cfg.init != null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
+        Architecture arch = initDir != null ? initArchitecture(initDir) : configuredArchitecture(tok.vocabSize());
+        arch.requireVocabulary(tok.vocabSize());
+        int context = arch.context();
         int T = cfg.seq_len != null ? cfg.seq_len : context;
         if (T > context) {
             throw new JgptException("config: 'seq_len' (" + T + ") is larger than the model's context (" + context + ")");
@@ -203,28 +188,20 @@ public final class TrainRun {
                         + " tokens, fewer than one batch of batch_size x seq_len + 1 = " + ((long) B * T + 1)
                         + "; lower 'batch_size' or 'seq_len'");
             }
-            TrainableModel model;
-            if (llama) {
-                lastLlama = new dev.jgpt.llama.LlamaTrainModel(backend, lc, B, T);
-                model = lastLlama;
-            } else {
-                lastModel = new Gpt2(backend, mc, B, T);
-                model = lastModel;
-            }
+            TrainableModel model = arch.create(backend, B, T);
+            last = model;
+            lastArch = arch;
             JsonNode state = null;
             var latest = resume ? Checkpoints.latest(run) : java.util.Optional.<Path>empty();
             if (latest.isPresent()) {
                 state = Checkpoints.readState(latest.get());
-                if (llama) Checkpoints.loadLlama(latest.get(), lastLlama, true);
-                else Checkpoints.load(latest.get(), lastModel, true);
+                arch.load(latest.get(), model, true);
                 log.println("pretrain: resuming from " + latest.get());
             } else if (initDir != null) {
-                Checkpoints.load(initDir, lastModel, false);
+                arch.load(initDir, model, false);
                 log.println("pretrain: weights from " + initDir);
-            } else if (llama) {
-                lastLlama.initWeights(cfg.seed);
             } else {
-                lastModel.initWeights(cfg.seed);
+                arch.initWeights(model, cfg.seed);
             }
             if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.max_steps, state)) {
                 log.println("pretrain: already complete at step " + state.path("step").asInt());
@@ -238,6 +215,25 @@ public final class TrainRun {
                     cfg.warmup_steps, cfg.sample_prompt);
             return t.run(ph, Trainer.shards(train, val), state);
         }
+    }
+
+    /** The shape from the config keys (preset, n_layer, ..., and the Llama keys for arch: llama). */
+    private Architecture configuredArchitecture(int vocab) {
+        return "llama".equals(cfg.arch) ? new Architecture.LlamaArch(llamaConfig(vocab))
+                : new Architecture.Gpt2Arch(modelConfig(vocab));
+    }
+
+    /**
+     * The architecture and shape of an {@code init} model: its weights decide them (the shape keys do
+     * not apply). {@code arch: llama} with a GPT-2 init is a contradiction and refused; the default
+     * {@code arch: gpt2} follows a Llama init.
+     */
+    private Architecture initArchitecture(Path initDir) {
+        Architecture a = Architecture.of(initDir);
+        if ("llama".equals(cfg.arch) && !a.name().equals("llama")) {
+            throw new JgptException("config: 'arch: llama' but 'init' " + initDir + " is a GPT-2 model; drop 'arch' or init from a Llama run");
+        }
+        return a;
     }
 
     /** The Llama shape from the config: the preset's layers, heads, channels and context, overridden by keys. */
@@ -276,39 +272,38 @@ public final class TrainRun {
         return (int) (cfg.batch_tokens / per);
     }
 
-    private Trainer.Outcome finetune(Path run, Backend backend, Tokenizer tok, Path tokFile, boolean resume, Gpt2 pretrained) {
+    private Trainer.Outcome finetune(Path run, Backend backend, Tokenizer tok, Path tokFile, boolean resume) {
         Path dir = cfg.data != null ? run.resolve("sft") : run;
+        TrainableModel pretrained = last;
         Path initDir = pretrained == null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
-        GptConfig mc = pretrained != null ? pretrained.config() : Checkpoints.config(initDir);
-        if (mc.vocabSize() != tok.vocabSize()) {
-            throw new JgptException("the model's vocabulary (" + mc.vocabSize() + ") differs from the tokenizer's ("
-                    + tok.vocabSize() + ")");
-        }
-        int T = Math.min(cfg.seq_len != null ? cfg.seq_len : mc.contextLength(), mc.contextLength());
+        Architecture arch = pretrained != null ? lastArch : initArchitecture(initDir);
+        arch.requireVocabulary(tok.vocabSize());
+        int T = Math.min(cfg.seq_len != null ? cfg.seq_len : arch.context(), arch.context());
         int B = cfg.sft_batch_size;
         SftData train = SftData.load(Path.of(cfg.sft), tok, cfg.seed);
         SftData val = cfg.sft_val != null ? SftData.load(Path.of(cfg.sft_val), tok, cfg.seed) : null;
         log.printf("sft: %,d conversations, %,d tokens (%,d trained on)%n", train.conversations(), train.totalTokens(),
                 train.trainedTokens());
-        Gpt2 model = new Gpt2(backend, mc, B, T);
+        TrainableModel model = arch.create(backend, B, T);
         JsonNode state = null;
         try {
             var latest = resume ? Checkpoints.latest(dir) : java.util.Optional.<Path>empty();
             if (latest.isPresent()) {
                 state = Checkpoints.readState(latest.get());
-                Checkpoints.load(latest.get(), model, true);
+                arch.load(latest.get(), model, true);
                 log.println("sft: resuming from " + latest.get());
             } else if (pretrained != null) {
-                backend.copy(model.params().flat(), pretrained.params().flat());
+                backend.copy(arch.parameters(model), arch.parameters(pretrained));
             } else {
-                Checkpoints.load(initDir, model, false);
+                arch.load(initDir, model, false);
                 log.println("sft: weights from " + initDir);
             }
             if (pretrained != null) {
+                last = null;
                 pretrained.close();
-                lastModel = null;
             }
-            lastModel = model;
+            last = model;
+            lastArch = arch;
             if (state != null && state.path("step").asInt() >= Trainer.resumedTotal(cfg.sft_max_steps, state)) {
                 log.println("sft: already complete at step " + state.path("step").asInt());
                 return new Trainer.Outcome(dir, state.path("step").asInt(), state.path("total_steps").asInt(), false,
@@ -321,7 +316,7 @@ public final class TrainRun {
                     cfg.sft_warmup_steps, firstPrompt(Path.of(cfg.sft_val != null ? cfg.sft_val : cfg.sft)));
             return t.run(ph, Trainer.chats(train, val), state);
         } catch (RuntimeException e) {
-            if (lastModel != model) model.close();
+            if (last != model) model.close();
             throw e;
         }
     }

@@ -9,7 +9,7 @@ import dev.jgpt.memory.Tensor;
  * optimizer counter that checkpoints keep. {@code dev.jgpt.model.Gpt2} and
  * {@code dev.jgpt.llama.LlamaTrainModel} implement it.
  */
-public interface TrainableModel {
+public interface TrainableModel extends AutoCloseable {
     /** The backend every tensor of the model lives on. */
     Backend backend();
 
@@ -53,4 +53,8 @@ public interface TrainableModel {
 
     /** The shape, in one line for the log. */
     String describe();
+
+    /** Frees the model's weights, gradients and buffers. */
+    @Override
+    void close();
 }

@@ -3,11 +3,17 @@ package dev.jgpt.train;
 import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.data.TokenShards;
+import dev.jgpt.backend.cpu.NativeLibraries;
 import dev.jgpt.generate.BudgetPolicy;
+import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.GenerationConfig;
 import dev.jgpt.generate.Generator;
 import dev.jgpt.io.AtomicFiles;
 import dev.jgpt.io.Json;
+import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.llama.LlamaInference;
+import dev.jgpt.llama.LlamaTrainModel;
+import dev.jgpt.llama.ReferenceLlama;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
@@ -162,7 +168,7 @@ public final class Trainer {
 
         try (TensorArena host = TensorArena.host();
              Metrics metrics = Metrics.open(ph.dir().resolve("metrics.jsonl"), ph.name(), (long) step);
-             Gpt2Inference sampler = cfg.samples > 0 && model instanceof Gpt2 g ? Gpt2Inference.of(g) : null) {
+             CausalLm sampler = cfg.samples > 0 ? samplerFor(model) : null) {
             Tensor in = host.allocate(DType.I32, (long) B * T);
             Tensor tg = host.allocate(DType.I32, (long) B * T);
             log.printf("%s: %s, %,d parameters, batch %d x %d x %d = %,d tokens/step, %d steps%s, device %s (%d threads)%n",
@@ -304,7 +310,7 @@ public final class Trainer {
     }
 
     private Evaluator.Result evaluate(Phase ph, Source source, Evaluator evaluator, Metrics metrics, int step,
-                                      int B, int T, Tensor in, Tensor tg, Gpt2Inference sampler) {
+                                      int B, int T, Tensor in, Tensor tg, CausalLm sampler) {
         long t0 = System.nanoTime();
         Evaluator.Batches batches = source.evalBatches(B, T);
         Evaluator.Result r = batches == null ? null : evaluator.run(model, batches, B, T, in, tg, cfg.eval_batches);
@@ -335,6 +341,24 @@ public final class Trainer {
         }
         metrics.write(m);
         return r;
+    }
+
+    /**
+     * A KV-cached decoder over the model's live weights for the fixed-seed samples, built once per
+     * phase: GPT-2 through {@link Gpt2Inference} on the training backend; Llama through libjgpt's
+     * {@link LlamaInference} in f32 (it reads the float32 weights where they lie, so every evaluation
+     * sees the current step's weights), or the plain-Java {@link ReferenceLlama} when libjgpt is not
+     * built. Null (no samples) when the Llama weights are not in host memory.
+     */
+    static CausalLm samplerFor(TrainableModel model) {
+        return switch (model) {
+            case Gpt2 g -> Gpt2Inference.of(g);
+            case LlamaTrainModel l when !l.parameters().isHost() -> null;
+            case LlamaTrainModel l when NativeLibraries.status().available() ->
+                    new LlamaInference(l.weights(), DecodeDType.F32, 32, l.backend().threads(), null);
+            case LlamaTrainModel l -> new ReferenceLlama(l.weights());
+            default -> null;
+        };
     }
 
     static String oneLine(String s) {

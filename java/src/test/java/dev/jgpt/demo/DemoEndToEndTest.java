@@ -117,4 +117,29 @@ class DemoEndToEndTest {
         assertThat(log2.toString()).contains("prepared exists").contains("is complete (step 3)").contains("chat is complete")
                 .contains("summary.json is up to date");
     }
+
+    @Test
+    void demoWithArchLlamaTrainsAndFineTunesALlamaModel() throws Exception {
+        Path out = dir.resolve("demo-llama");
+        String[] args = {"demo", "--arch", "llama", "--out", out.toString(), "--corpus", corpus(dir).toString(), "--wordnet",
+                wordnet(dir).toString(), "--preset", "tiny", "--vocab-size", "300", "--seq-len", "32", "--batch-size", "2",
+                "--max-steps", "3", "--sft-max-steps", "3", "--train-minutes", "2", "--sft-minutes", "1",
+                "--accuracy-questions", "4", "--threads", "1", "--device", "reference", "--json"};
+        PrintStream stdout = System.out, stderr = System.err;
+        ByteArrayOutputStream summary = new ByteArrayOutputStream(), log = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(summary, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
+            assertThat(Main.run(args)).as(log.toString()).isZero();
+        } finally {
+            System.setOut(stdout);
+            System.setErr(stderr);
+        }
+        JsonNode s = Json.MAPPER.readTree(summary.toString(StandardCharsets.UTF_8));
+        assertThat(s.path("model").asString()).startsWith("llama");
+        assertThat(s.path("sft_heldout_accuracy").asDouble()).isBetween(0.0, 1.0);
+        assertThat(s.path("val_bpb").asDouble()).isPositive();
+        assertThat(log.toString()).contains("  sample 1: ");
+        assertThat(dev.jgpt.train.ModelDirs.resolve(out).resolve("model.bin")).isRegularFile(); // the chat model is a Llama checkpoint
+    }
 }

@@ -101,6 +101,7 @@ class TrainLlamaTest {
         var e2 = jgpt("export", "--model", ckpt.toString(), "--format", "llama2c", "-o", fromCkpt.toString());
         assertThat(e2.code()).as(e2.err()).isZero();
         assertThat(Files.readAllBytes(fromCkpt)).isEqualTo(Files.readAllBytes(out));
+        assertThat(out.resolveSibling("tokenizer.bin")).isRegularFile();
         var bad = jgpt("export", "--model", split.toString(), "--format", "safetensors", "-o", dir.resolve("x").toString());
         assertThat(bad.code()).isNotZero();
         assertThat(bad.err()).contains("Llama model").contains("llama2c or gguf");
@@ -135,12 +136,15 @@ class TrainLlamaTest {
                 m.forward(seq, targets, 1, T);
                 Tensor logits = host.allocate(DType.F32, (long) T * vocab);
                 m.logits(logits);
+                // the export renumbers the vocabulary to run.c's conventions (Llama2cExport): map the ids
+                int[] order = dev.jgpt.llama.Llama2cExport.vocabularyOrder(BpeTokenizer.load(ckpt.resolve(Checkpoints.TOKENIZER)));
+                int[] exported = dev.jgpt.llama.Llama2cExport.toExported(seq, order);
                 ReferenceLlama ref = new ReferenceLlama(w);
                 for (int t = 0; t < T; t++) {
-                    ref.step(seq[t]);
+                    ref.step(exported[t]);
                     float[] r = ref.lastLogits();
                     for (int v = 0; v < vocab; v++) {
-                        float x = logits.data().getAtIndex(ValueLayout.JAVA_FLOAT, (long) t * vocab + v);
+                        float x = logits.data().getAtIndex(ValueLayout.JAVA_FLOAT, (long) t * vocab + order[v]);
                         assertThat((double) x).as("logit %d at position %d", v, t)
                                 .isCloseTo(r[v], org.assertj.core.data.Offset.offset(1e-4 * (1 + Math.abs(r[v]))));
                     }
