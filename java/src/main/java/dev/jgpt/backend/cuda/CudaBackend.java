@@ -19,8 +19,14 @@ import java.lang.foreign.ValueLayout;
  * the host waits only where a value must come back (losses, the gradient norm, copies to host memory).
  *
  * <p>fp32 storage throughout. The matrix products use plain fp32 math unless {@link GemmMath} says
- * otherwise ({@code JGPT_CUDA_MATH=tf32|bf16}): tensor-core products carry about 1e-3 (TF32) or 1e-2
- * (bf16) relative error, fine for training and outside the 1e-4 the contract tests hold fp32 to.
+ * otherwise ({@code --precision tf32|bf16}, {@link #setMath}): tensor-core products carry about 1e-3 (TF32)
+ * or 1e-2 (bf16) relative error, fine for training and outside the 1e-4 the contract tests hold fp32 to.
+ * In bf16 mode the inputs of the matmul, attention and classifier products are rounded to bf16 copies
+ * (fresh for each product, in {@link Bf16Operands}) and multiplied with fp32 accumulation into fp32
+ * outputs; weights (the fp32 masters AdamW updates), gradients and optimizer state stay fp32.
+ *
+ * <p>{@link #setFusedAttention} swaps the contract's attention for the flash-style fused kernels (forward and
+ * backward, probabilities recomputed from the saved log-sum-exp) where T exceeds the head size.
  *
  * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
  * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
