@@ -33,7 +33,10 @@ nvcc -O3 -std=c++17 -fatbin -Xptxas=-v,-warn-spills,-warn-lmem-usage --Werror al
 if grep -E 'spill' "$OUT/ptxas.txt" | grep -qv ' 0 bytes spill stores, 0 bytes spill loads'; then bad "register spills (see ptxas.txt)"; else echo "no spills"; fi
 
 step "runtime"
-mkdir -p /tmp/jgpt-jre && tar -xzf .gpu/jre.tgz -C /tmp/jgpt-jre --strip-components=1 && /tmp/jgpt-jre/bin/java -version || { bad "no Java runtime"; echo "GPU-CHECK FAILED"; exit 1; }
+# the runtime is xz-compressed (it must fit the transfer); python3's tarfile unpacks it without an xz binary
+rm -rf /tmp/jgpt-jre && python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))' .gpu/jre.txz /tmp/jgpt-jre-unpack \
+  && mv /tmp/jgpt-jre-unpack/JRE /tmp/jgpt-jre && rm -rf /tmp/jgpt-jre-unpack && /tmp/jgpt-jre/bin/java -version \
+  || { bad "no Java runtime"; echo "GPU-CHECK FAILED"; exit 1; }
 # cuBLAS comes from the image's pip wheels (nvidia-cublas): find the lib dirs instead of guessing the wheel layout
 CUBLAS_DIRS=$(python3 - <<'PY' 2>/dev/null
 import glob, os, site

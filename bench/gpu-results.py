@@ -94,23 +94,23 @@ print("MFU = 6 x (matmul parameters) + 12 x L x C x T FLOPs per token, over the 
       "(jgpt's GpuPeak table; the cpu rows use the detected CPU peak).")
 print()
 
-print("### Decoding (`bench decode-gpt2`, GPT-2 124M, random weights, greedy, KV cache)")
+print("### Decoding (`bench decode-gpt2`: random weights, greedy, KV cache, logits to the host every token)")
 print()
-print("| backend | precision | prompt | tokens | first token ms | tokens/s |")
-print("|---|---|---|---|---|---|")
+print("| preset | backend | precision | prompt | tokens | first token ms | tokens/s |")
+print("|---|---|---|---|---|---|---|")
 for path in sorted(glob.glob(os.path.join(out, "bench-decode-*.json"))):
     d = load(os.path.basename(path))
     if d:
-        print(f"| {d['backend']} | {d.get('precision', 'fp32')} | {d['promptTokens']} | {d['tokens']} | "
+        print(f"| {d['preset']} | {d['backend']} | {d.get('precision', 'fp32')} | {d['promptTokens']} | {d['tokens']} | "
               f"{fmt(d['timeToFirstTokenMs'], 1)} | {fmt(d['tokensPerSecond'], 1)} |")
 print()
 
-print("### sgemm 2048 (`bench gemm`)")
+print("### sgemm (`bench gemm`)")
 print()
 for path in sorted(glob.glob(os.path.join(out, "bench-gemm-*.json"))):
     d = load(os.path.basename(path))
     if d:
-        print(f"- {d['backend']}: {fmt(d['gflopsMedian'], 0)} GFLOP/s median ({fmt(d['msMedian'], 3)} ms)")
+        print(f"- {d['backend']}, {d['size']}^3: {fmt(d['gflopsMedian'], 0)} GFLOP/s median ({fmt(d['msMedian'], 3)} ms)")
 print()
 
 print("### Commands")
