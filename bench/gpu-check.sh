@@ -110,13 +110,15 @@ python3 bench/gpu-results.py "$OUT" > "$OUT/results.md" && cat "$OUT/results.md"
 
 step "compute-sanitizer memcheck over the contract tests (informational, the time left: $((BUDGET - SECONDS)) s)"
 left=$((BUDGET - SECONDS)); [ "$left" -gt "${MEMCHECK_SECONDS:-240}" ] && left=${MEMCHECK_SECONDS:-240}
-if [ "$left" -lt 30 ]; then echo "skipped: no time left in this call (run it alone with CHECK_SECONDS)"
+if [ "$left" -lt 30 ]; then echo "skipped: no time left in this call (a larger CHECK_SECONDS gives it time)"
 elif command -v compute-sanitizer >/dev/null; then
   timeout "$left" compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
     execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
-    --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
+    --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
     > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
 fi
 
 step "summary"
-echo "GPU-CHECK $([ $fail = 0 ] && echo PASSED || echo FAILED)"; exit $fail
+verdict="GPU-CHECK $([ $fail = 0 ] && echo PASSED || echo FAILED)"
+[ -f "$OUT/results.md" ] && printf '\nOutcome of the whole check: %s (%d s; failures are the lines starting with "!! FAILED" in gpu-check.log).\n' "$verdict" "$SECONDS" >> "$OUT/results.md"
+echo "$verdict"; exit $fail
