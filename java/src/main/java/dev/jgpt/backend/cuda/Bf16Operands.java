@@ -17,6 +17,8 @@ final class Bf16Operands implements AutoCloseable {
     private final CudaContext ctx;
     private final long[] ptr = new long[SLOTS];
     private final long[] bytes = new long[SLOTS];
+    /** The slots as (zero-length) segments for cuBLAS calls, made once per allocation: products allocate nothing. */
+    private final MemorySegment[] segments = new MemorySegment[SLOTS];
 
     Bf16Operands(CudaContext ctx) {
         this.ctx = ctx;
@@ -24,13 +26,13 @@ final class Bf16Operands implements AutoCloseable {
 
     /**
      * Rounds {@code n} floats at device address {@code src} to bf16 into {@code slot} (queued on the stream)
-     * and returns the slot's device address.
+     * and returns the slot (its address; never dereferenced on the host).
      */
-    long convert(int slot, long src, long n) {
+    MemorySegment convert(int slot, long src, long n) {
         long dst = ensure(slot, n * 2);
         ctx.kernel(Kernel.F32_TO_BF16, Math.min(Math.max(1, (n + 255) / 256), 32L * ctx.multiprocessors()), 256)
                 .ptr(dst).ptr(src).i64(n).go();
-        return dst;
+        return segments[slot];
     }
 
     /** Device bytes held by all slots. */
@@ -59,6 +61,7 @@ final class Bf16Operands implements AutoCloseable {
             CudaException.check(rc, "cuMemAlloc(" + size + ", bf16 operands)");
             ptr[slot] = out.get(ValueLayout.JAVA_LONG, 0);
             bytes[slot] = size;
+            segments[slot] = MemorySegment.ofAddress(ptr[slot]);
         }
         return ptr[slot];
     }
@@ -71,6 +74,7 @@ final class Bf16Operands implements AutoCloseable {
             if (ptr[s] != 0) CudaException.check(CudaDriver.cuMemFree_v2(ptr[s]), "cuMemFree(bf16 operands)");
             ptr[s] = 0;
             bytes[s] = 0;
+            segments[s] = null;
         }
     }
 }

@@ -261,8 +261,8 @@ public final class CudaBackend implements Backend {
         dev("weight", weight, DType.F32, (long) OC * C);
         if (bias != null) dev("bias", bias, DType.F32, OC);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
-        long w = operand(weight, (long) OC * C, 1), x = operand(inp, (long) N * C, 0);
-        gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, ptr(out), OC, "matmulForward");
+        MemorySegment w = operand(weight, (long) OC * C, 1), x = operand(inp, (long) N * C, 0);
+        gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, out.data(), OC, "matmulForward");
         if (bias != null) {
             long n = (long) N * OC;
             ctx.kernel(Kernel.ADD_BIAS, gridStride(n, 256), 256).ptr(out).ptr(bias).i32(N).i32(OC).go();
@@ -278,14 +278,14 @@ public final class CudaBackend implements Backend {
         dev("inp", inp, DType.F32, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
-        long dO = operand(dout, (long) N * OC, 0);
+        MemorySegment dO = operand(dout, (long) N * OC, 0);
         if (dinp != null) {
             dev("dinp", dinp, DType.F32, (long) N * C);
             // dinp^T (C,N) += weight^T (C,OC) . dout^T (OC,N)
-            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1), C, dO, OC, one, ptr(dinp), C, "matmulBackward dinp");
+            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1), C, dO, OC, one, dinp.data(), C, "matmulBackward dinp");
         }
         // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC)
-        gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, operand(inp, (long) N * C, 2), C, dO, OC, one, ptr(dweight), C, "matmulBackward dweight");
+        gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, operand(inp, (long) N * C, 2), C, dO, OC, one, dweight.data(), C, "matmulBackward dweight");
         if (dbias != null) {
             dev("dbias", dbias, DType.F32, OC);
             ctx.kernel(Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0).ptr(dbias).ptr(dout).i32(N).i32(OC).go();
@@ -311,7 +311,7 @@ public final class CudaBackend implements Backend {
         scale.set(ValueLayout.JAVA_FLOAT, 0, 1.0f / (float) Math.sqrt(hs));
         // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
         long f = Float.BYTES, tt = (long) T * T, e = operandBytes();
-        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0);
+        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0).address();
         for (int b = 0; b < B; b++) {
             long q = qkvOp + (long) b * T * 3 * C * e, k = q + C * e;
             long a = ptr(att) + b * NH * tt * f;
@@ -320,7 +320,7 @@ public final class CudaBackend implements Backend {
         }
         int rows = B * NH * T;
         ctx.kernel(Kernel.ATTENTION_SOFTMAX_FORWARD, blocks(rows, 8), 256).ptr(att).i32(B * NH).i32(T).go();
-        long attOp = operand(att, (long) B * NH * tt, 1);
+        long attOp = operand(att, (long) B * NH * tt, 1).address();
         for (int b = 0; b < B; b++) {
             long v = qkvOp + ((long) b * T * 3 * C + 2L * C) * e;
             long a = attOp + b * NH * tt * e;
@@ -347,8 +347,8 @@ public final class CudaBackend implements Backend {
         }
         // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
         long f = Float.BYTES, tt = (long) T * T, e = operandBytes();
-        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0), doutOp = operand(dout, (long) B * T * C, 2);
-        long attOp = operand(att, (long) B * NH * tt, 1);
+        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0).address(), doutOp = operand(dout, (long) B * T * C, 2).address();
+        long attOp = operand(att, (long) B * NH * tt, 1).address();
         for (int b = 0; b < B; b++) {
             long row = (long) b * T * 3 * C;
             long v = qkvOp + (row + 2L * C) * e, dv = ptr(dqkv) + (row + 2L * C) * f;
@@ -362,7 +362,7 @@ public final class CudaBackend implements Backend {
         int rows = B * NH * T;
         ctx.kernel(Kernel.ATTENTION_SOFTMAX_BACKWARD, blocks(rows, 8), 256)
                 .ptr(datt).ptr(att).i32(B * NH).i32(T).f32(1.0f / (float) Math.sqrt(hs)).go();
-        long dsOp = operand(datt, (long) B * NH * tt, 1); // slot 1: the att copy is no longer needed
+        long dsOp = operand(datt, (long) B * NH * tt, 1).address(); // slot 1: the att copy is no longer needed
         for (int b = 0; b < B; b++) {
             long row = (long) b * T * 3 * C;
             long q = qkvOp + row * e, k = q + C * e;
@@ -487,22 +487,22 @@ public final class CudaBackend implements Backend {
         int R = (int) Math.min(N, scratchLogits.numel() / V);
         // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
         long f = Float.BYTES, e = operandBytes();
-        long logits = ptr(scratchLogits);
-        long wteOp = operand(wte, (long) V * C, 1), xOp = operand(x, (long) N * C, 0);
+        MemorySegment logits = scratchLogits.data();
+        MemorySegment wteOp = operand(wte, (long) V * C, 1), xOp = operand(x, (long) N * C, 0);
         for (int r0 = 0; r0 < N; r0 += R) {
             int n = Math.min(R, N - r0);
-            long xr = xOp + (long) r0 * C * e;
+            MemorySegment xr = r0 == 0 ? xOp : seg(xOp.address() + (long) r0 * C * e);
             // logits^T (V,n) = wte (V,C) . x^T (C,n)
             gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wteOp, C, xr, C, zero, logits, V, "classifier logits");
             ctx.kernel(Kernel.CLASSIFIER_SOFTMAX_XENT, n, 1, 512, 1, 0)
                     .ptr(scratchLogits).ptr(ptr(losses) + r0 * f).ptr(ptr(targets) + r0 * f)
                     .i32(n).i32(V).f32(dlossScale).i32(backward ? 1 : 0).go();
             if (backward) {
-                long dlogits = operand(logits, (long) n * V, 2);
+                MemorySegment dlogits = operand(scratchLogits, (long) n * V, 2);
                 // dx^T (C,n) += wte^T (C,V) . dlogits^T (V,n)
-                gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wteOp, C, dlogits, V, one, ptr(dx) + (long) r0 * C * f, C, "classifier dx");
+                gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wteOp, C, dlogits, V, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f), C, "classifier dx");
                 // dwte^T (C,V) += x^T (C,n) . dlogits (n,V)
-                gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, V, one, ptr(dwte), C, "classifier dwte");
+                gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, V, one, dwte.data(), C, "classifier dwte");
             }
         }
         return deviceSum(losses, N, false);
@@ -628,12 +628,8 @@ public final class CudaBackend implements Backend {
      * first {@code n} elements rounded to bf16 into operand slot {@code slot} (a fresh copy every call, so
      * it is never stale). Operands of one product must use different slots.
      */
-    private long operand(Tensor t, long n, int slot) {
-        return operand(ptr(t), n, slot);
-    }
-
-    private long operand(long address, long n, int slot) {
-        return math == GemmMath.BF16 ? bf16.convert(slot, address, n) : address;
+    private MemorySegment operand(Tensor t, long n, int slot) {
+        return math == GemmMath.BF16 ? bf16.convert(slot, ptr(t), n) : t.data();
     }
 
     /** Bytes per element of what {@link #operand} returns. */
@@ -641,16 +637,16 @@ public final class CudaBackend implements Backend {
         return math == GemmMath.BF16 ? 2 : Float.BYTES;
     }
 
-    /** {@link #sgemm} on operands from {@link #operand}; C is always fp32. */
-    private void gemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long b, int ldb,
-                      MemorySegment beta, long c, int ldc, String what) {
+    /** {@link #sgemm} on operands from {@link #operand}; C is always fp32. Allocates nothing. */
+    private void gemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda, MemorySegment b,
+                      int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
         if (math != GemmMath.BF16) {
-            sgemm(opA, opB, m, n, k, alpha, seg(a), lda, seg(b), ldb, beta, seg(c), ldc, what);
+            sgemm(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, what);
             return;
         }
         int bf = Cublas.CUDA_R_16BF;
-        ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), bf, lda, seg(b), bf, ldb, beta,
-                seg(c), Cublas.CUDA_R_32F, ldc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), what);
+        ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, bf, lda, b, bf, ldb, beta,
+                c, Cublas.CUDA_R_32F, ldc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), what);
     }
 
     /** {@link #sgemmBatched} on operands from {@link #operand} (strides in elements); C is always fp32. */
