@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds .gpu/ on the development machine: everything bench/gpu-check.sh needs on a GPU machine that has
 # no JDK and no Maven (see docs/gpu.md). Keeps the bundle under the 64 MiB a transfer may carry:
-#   .gpu/jre.tgz          jlink-ed Java 25 runtime: the modules the backend/model tests, `jgpt info` and
-#                         `jgpt bench` need (JGPT_JRE_MODULES overrides; add java.desktop for YAML configs)
+#   .gpu/jre.txz          jlink-ed Java 25 runtime, xz-compressed (unpacked there by python3's tarfile): the
+#                         modules `jdeps --print-module-deps` names for jgpt.jar (java.desktop too: picocli
+#                         loads every command class, and `jgpt plot`'s uses Java2D), without java.desktop's
+#                         native libraries for fonts, X11, sound and images, which only `jgpt plot` would load
+#                         (JGPT_JRE_MODULES overrides the module list)
 #   .gpu/app/*.jar        jgpt (thin jar: fatbin + libjgpt inside), bindings, runtime deps, a slim OpenBLAS
 #                         carrier (only the .so files), jgpt's test classes, AssertJ, JUnit console launcher
 #   .gpu/kernels.fatbin   the fatbin built here (sm_80 + sm_90a SASS + compute_90 PTX)
@@ -42,9 +45,12 @@ rm -f "$out"/app/junit-*.jar "$out"/app/opentest4j-*.jar "$out"/app/apiguardian-
 
 echo "== runtime" >&2
 jre="$(mktemp -d)"
-"$JAVA_HOME/bin/jlink" --add-modules "${JGPT_JRE_MODULES:-java.base,java.logging,java.management,java.xml,jdk.unsupported,jdk.incubator.vector}" \
-  --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$jre/JRE"
-tar -C "$jre" -czf "$out/jre.tgz" JRE; rm -rf "$jre"
+"$JAVA_HOME/bin/jlink" --add-modules "${JGPT_JRE_MODULES:-java.base,java.desktop,java.logging,java.management,java.net.http,java.xml,jdk.httpserver,jdk.management,jdk.unsupported,jdk.incubator.vector}" \
+  --strip-debug --no-man-pages --no-header-files --compress=zip-9 \
+  --exclude-files='**/libfontmanager.so,**/libawt_xawt.so,**/liblcms.so,**/libjavajpeg.so,**/libsplashscreen.so,**/libjsound.so,**/libmlib_image.so,**/libfreetype.so' \
+  --output "$jre/JRE"
+"$jre/JRE/bin/java" -version 2>&1 | head -1 >&2
+tar -C "$jre" -cJf "$out/jre.txz" JRE; rm -rf "$jre"
 
 du -sh "$out" "$out"/* >&2
 size=$(du -sb "$out" | cut -f1)

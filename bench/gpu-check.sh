@@ -2,16 +2,19 @@
 # bench/gpu-check.sh - jgpt's checks on a machine with an NVIDIA GPU but no JDK and no Maven.
 # Needs the bundle from bench/gpu-bundle.sh in .gpu/ (see docs/gpu.md). Run from the project root:
 #   OUT=/some/dir bench/gpu-check.sh
-# Every log lands in $OUT; the last line is GPU-CHECK PASSED or GPU-CHECK FAILED. Meant to fit in one
-# 10-minute call: each benchmark and the (informational) memcheck run under a timeout.
+# Every log lands in $OUT; the last line is GPU-CHECK PASSED or GPU-CHECK FAILED. $OUT/results.md collects
+# the figures (GPU, driver, exact commands, tokens/s, MFU) as a section to paste into docs/PERFORMANCE.md.
+# Meant to fit in one 10-minute call: each benchmark runs under a timeout, and the (informational) memcheck
+# only gets the time that is left (CHECK_SECONDS, default 560, is the whole budget).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-/tmp/gpu-check-out}; mkdir -p "$OUT"; LOG=$OUT/gpu-check.log; exec > >(tee "$LOG") 2>&1
 fail=0; step(){ echo; echo "== $(date -u +%H:%M:%S) $*"; }
+BUDGET=${CHECK_SECONDS:-560}; SECONDS=0
 bad(){ echo "!! FAILED: $*"; fail=1; }
 
 step "device"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv || bad "nvidia-smi"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv | tee "$OUT/gpu.csv" || bad "nvidia-smi"
 step "toolchain"
 nvcc --version | tail -2; command -v cuobjdump compute-sanitizer ncu || true
 
@@ -30,7 +33,10 @@ nvcc -O3 -std=c++17 -fatbin -Xptxas=-v,-warn-spills,-warn-lmem-usage --Werror al
 if grep -E 'spill' "$OUT/ptxas.txt" | grep -qv ' 0 bytes spill stores, 0 bytes spill loads'; then bad "register spills (see ptxas.txt)"; else echo "no spills"; fi
 
 step "runtime"
-mkdir -p /tmp/jgpt-jre && tar -xzf .gpu/jre.tgz -C /tmp/jgpt-jre --strip-components=1 && /tmp/jgpt-jre/bin/java -version || { bad "no Java runtime"; echo "GPU-CHECK FAILED"; exit 1; }
+# the runtime is xz-compressed (it must fit the transfer); python3's tarfile unpacks it without an xz binary
+rm -rf /tmp/jgpt-jre && python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))' .gpu/jre.txz /tmp/jgpt-jre-unpack \
+  && mv /tmp/jgpt-jre-unpack/JRE /tmp/jgpt-jre && rm -rf /tmp/jgpt-jre-unpack && /tmp/jgpt-jre/bin/java -version \
+  || { bad "no Java runtime"; echo "GPU-CHECK FAILED"; exit 1; }
 # cuBLAS comes from the image's pip wheels (nvidia-cublas): find the lib dirs instead of guessing the wheel layout
 CUBLAS_DIRS=$(python3 - <<'PY' 2>/dev/null
 import glob, os, site
@@ -59,13 +65,15 @@ run_tests() {  # $1 = report name, rest = JUnit selectors; jgpt.cuda.require tur
 step "CI checks again here (fatbin contents, kernel names, availability)"
 run_tests ci --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.jgpt.backend.cuda.CudaAvailabilityTest || bad "fatbin/availability tests"
 
-step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative)"
+step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative; bf16 operands 1e-2; fused attention fwd+bwd)"
 JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
+  --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
   --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
   --select-class dev.jgpt.backend.cuda.GemmMathTest || bad "cuda contract tests"
 
-step "the model on cuda (finite differences, overfit, inference) and 50 steps tracking cpu's loss curve"
+step "the model on cuda (finite differences, overfit, inference) and 50 small steps tracking cpu's loss curve (fp32, bf16, fused attention)"
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test || bad "cuda model tests"
+grep -E "^(bf16 |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
 
 step "benchmarks (same process and machine: cuda vs cpu)"
 for dev in cuda cpu; do
@@ -78,19 +86,39 @@ for dev in cuda cpu; do
   cat "$OUT/bench-train-$dev.json"; echo
 done
 for math in tf32 bf16; do
-  JGPT_CUDA_MATH=$math timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset small \
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset small --precision $math \
     --batch 8 --seq 256 --steps 5 --json > "$OUT/bench-train-cuda-$math.json" && cat "$OUT/bench-train-cuda-$math.json"; echo
 done
-timeout 180 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --batch 8 --seq 1024 --steps 5 --json \
-  > "$OUT/bench-train-cuda-gpt2.json" && cat "$OUT/bench-train-cuda-gpt2.json"; echo
+# GPT-2 124M (B=8, T=1024) at each precision, MFU against the GPU's datasheet peak for that precision
+for math in fp32 tf32 bf16; do
+  timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --precision $math \
+    --batch 8 --seq 1024 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-$math.json" || bad "bench train-step gpt2 $math"
+  cat "$OUT/bench-train-cuda-gpt2-$math.json"; echo
+done
+JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 \
+  --precision bf16 --batch 8 --seq 1024 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo
+# decoding (KV cache, greedy, logits to the host each token): GPT-2 124M, random weights
+for dev in cuda cpu; do
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset gpt2 --prompt-tokens 64 \
+    --tokens $([ $dev = cuda ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
+  cat "$OUT/bench-decode-gpt2-$dev.json"; echo
+done
 
-step "compute-sanitizer memcheck over the contract tests (informational)"
-if command -v compute-sanitizer >/dev/null; then
-  timeout "${MEMCHECK_SECONDS:-240}" compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
+step "results file for docs/PERFORMANCE.md"
+python3 bench/gpu-results.py "$OUT" > "$OUT/results.md" && cat "$OUT/results.md" || bad "gpu-results.py"
+
+step "compute-sanitizer memcheck over the contract tests (informational, the time left: $((BUDGET - SECONDS)) s)"
+left=$((BUDGET - SECONDS)); [ "$left" -gt "${MEMCHECK_SECONDS:-240}" ] && left=${MEMCHECK_SECONDS:-240}
+if [ "$left" -lt 30 ]; then echo "skipped: no time left in this call (a larger CHECK_SECONDS gives it time)"
+elif command -v compute-sanitizer >/dev/null; then
+  timeout "$left" compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
     execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
-    --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
+    --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
     > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
 fi
 
 step "summary"
-echo "GPU-CHECK $([ $fail = 0 ] && echo PASSED || echo FAILED)"; exit $fail
+verdict="GPU-CHECK $([ $fail = 0 ] && echo PASSED || echo FAILED)"
+[ -f "$OUT/results.md" ] && printf '\nOutcome of the whole check: %s (%d s; failures are the lines starting with "!! FAILED" in gpu-check.log).\n' "$verdict" "$SECONDS" >> "$OUT/results.md"
+echo "$verdict"; exit $fail

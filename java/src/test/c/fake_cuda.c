@@ -107,13 +107,91 @@ static const char *KERNELS[] = {
 static const char *LLAMA_KERNELS[] = {
     "rmsnorm_forward", "rmsnorm_backward_dinp", "rmsnorm_backward_dweight", "rope_rotate", "swiglu_forward",
     "swiglu_backward", "gqa_attention_forward", "gqa_attention_backward_q", "gqa_attention_backward_kv", NULL};
+static const char *KERNELS_BF16_FUSED[] = {"f32_to_bf16", "attention_backward_fused_dq", "attention_backward_fused_dkv", NULL};
 static int known_kernel(const char *name) {
     for (int i = 0; KERNELS[i]; i++) if (!strcmp(KERNELS[i], name)) return 1;
     for (int i = 0; LLAMA_KERNELS[i]; i++) if (!strcmp(LLAMA_KERNELS[i], name)) return 1;
+    for (int i = 0; KERNELS_BF16_FUSED[i]; i++) if (!strcmp(KERNELS_BF16_FUSED[i], name)) return 1;
     return 0;
 }
 
 static float gelu(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))); }
+
+/* ---- bf16 operands and the fused attention backward ------------------------------------------ */
+/* bf16 = the upper 16 bits of a float, rounded to nearest even (as __float2bfloat16_rn and DType.toBf16) */
+static uint16_t f32_to_bf16_rne(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+static float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+/* TF32: 10 explicit mantissa bits, nearest even (an emulation; cuBLAS's own rounding is not specified) */
+static float round_tf32(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u) return f;
+    u += 0xfffu + ((u >> 13) & 1u);
+    u &= ~0x1fffu;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static int launch_bf16_fused(const char *k, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned smem,
+                             void **params, int *rc) {
+    *rc = 0;
+    if (!strcmp(k, "f32_to_bf16")) {
+        uint16_t *out = P(0, uint16_t *); const float *in = P(1, float *); long long n = P(2, long long);
+        for (long long i = 0; i < n; i++) out[i] = f32_to_bf16_rne(in[i]);
+        return 1;
+    }
+    int dq = !strcmp(k, "attention_backward_fused_dq");
+    if (!dq && strcmp(k, "attention_backward_fused_dkv")) return 0;
+    /* dq: (dqkv, delta, dout, qkv, out, lse, B, T, C, NH); dkv: (dqkv, dout, qkv, lse, delta, B, T, C, NH) */
+    float *dqkv = P(0, float *);
+    float *delta = dq ? P(1, float *) : P(4, float *);
+    const float *dout = dq ? P(2, float *) : P(1, float *), *qkv = dq ? P(3, float *) : P(2, float *);
+    const float *out = dq ? P(4, float *) : NULL, *lse = dq ? P(5, float *) : P(3, float *);
+    int a = dq ? 6 : 5;
+    int B = P(a, int), T = P(a + 1, int), C = P(a + 2, int), NH = P(a + 3, int), hs = C / NH;
+    if (gy != (unsigned)NH || gz != (unsigned)B || gx * (bx / 32) < (unsigned)T || smem < (bx / 32) * 2 * hs * 4) {
+        *rc = 1;
+        return 1;
+    }
+    float sc = 1.0f / sqrtf((float)hs);
+    long C3 = 3L * C;
+    for (int b = 0; b < B; b++) for (int h = 0; h < NH; h++) {
+        const float *base = qkv + (long)b * T * C3;
+        long rows = ((long)b * NH + h) * T;
+        if (dq) for (int t = 0; t < T; t++) {
+            const float *g = dout + ((long)b * T + t) * C + h * hs, *o = out + ((long)b * T + t) * C + h * hs;
+            float D = 0;
+            for (int i = 0; i < hs; i++) D += g[i] * o[i];
+            delta[rows + t] = D;
+        }
+        for (int i = 0; i < T; i++) for (int j = 0; j <= i; j++) {
+            const float *q = base + (long)i * C3 + h * hs, *kk = base + (long)j * C3 + C + h * hs, *v = kk + C;
+            const float *g = dout + ((long)b * T + i) * C + h * hs;
+            float s = 0, dp = 0;
+            for (int c = 0; c < hs; c++) { s += q[c] * kk[c]; dp += g[c] * v[c]; }
+            float p = expf(s * sc - lse[rows + i]), ds = p * (dp - delta[rows + i]);
+            if (dq) {
+                float *dqi = dqkv + ((long)b * T + i) * C3 + h * hs;
+                for (int c = 0; c < hs; c++) dqi[c] += ds * kk[c] * sc;
+            } else {
+                float *dkj = dqkv + ((long)b * T + j) * C3 + C + h * hs, *dvj = dkj + C;
+                for (int c = 0; c < hs; c++) { dkj[c] += ds * q[c] * sc; dvj[c] += p * g[c]; }
+            }
+        }
+    }
+    return 1;
+}
 
 CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned smem, void *stream, void **params, void **extra) {
@@ -121,6 +199,8 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
     if (stream != (void *)0x3000) return 400;
     if (gx == 0 || bx == 0) return 1;
     const char *k = ((fake_function *)fp)->name;
+    int handled_rc;
+    if (launch_bf16_fused(k, gx, gy, gz, bx, smem, params, &handled_rc)) return handled_rc;
     if (!strcmp(k, "encoder_forward")) {
         float *out = P(0, float *); const int *tok = P(1, int *); const float *wte = P(2, float *), *wpe = P(3, float *);
         int B = P(4, int), T = P(5, int), C = P(6, int), V = P(7, int);
@@ -446,21 +526,50 @@ int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, cons
     return 0;
 }
 
-/* fp32 storage only (CUDA_R_32F = 0); the compute type (fp32, TF32, bf16) is accepted and computed in fp32 */
-static int compute_ok(int ct) { return ct == 68 || ct == 77 || ct == 75; }
-int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int at, int lda,
-                 const float *B, int bt, int ldb, const float *beta, float *C, int ct, int ldc, int compute, int algo) {
-    (void)h;
-    if (at || bt || ct || !compute_ok(compute) || algo != -1) return 15;
-    return gemm(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+/*
+ * cublasGemmEx / cublasGemmStridedBatchedEx as jgpt uses them: C is fp32 (CUDA_R_32F = 0); A and B both fp32 or
+ * both bf16 (CUDA_R_16BF = 14). Compute types: COMPUTE_32F (68) multiplies the stored values exactly (bf16
+ * operands only with it), _FAST_TF32 (77) and _FAST_16BF (75) round fp32 operands to TF32 / bf16 first, as the
+ * tensor cores do. Accumulation in double here (the GPU's is fp32).
+ */
+static int gemm_ex(int ta, int tb, int m, int n, int k, float alpha, const void *A, int at, int lda, const void *B, int bt,
+                   int ldb, float beta, float *C, int ldc, int compute) {
+    if (m < 0 || n < 0 || k < 0 || lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) return 7;
+    for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) {
+        double s = 0;
+        for (int p = 0; p < k; p++) {
+            long ia = ta ? p + (long)i * lda : i + (long)p * lda, ib = tb ? j + (long)p * ldb : p + (long)j * ldb;
+            float a = at == 14 ? bf16_to_f32(((const uint16_t *)A)[ia]) : ((const float *)A)[ia];
+            float b = bt == 14 ? bf16_to_f32(((const uint16_t *)B)[ib]) : ((const float *)B)[ib];
+            if (compute == 75) { a = bf16_to_f32(f32_to_bf16_rne(a)); b = bf16_to_f32(f32_to_bf16_rne(b)); }
+            if (compute == 77) { a = round_tf32(a); b = round_tf32(b); }
+            s += (double)a * b;
+        }
+        float *c = &C[i + (long)j * ldc];
+        *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
+    }
+    return 0;
 }
-int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int at,
-                               int lda, long long sA, const float *B, int bt, int ldb, long long sB, const float *beta,
+static int types_ok(int at, int bt, int ct, int compute, int algo) {
+    if (ct != 0 || at != bt || algo != -1) return 0;
+    if (at == 0) return compute == 68 || compute == 77 || compute == 75;
+    return at == 14 && compute == 68;
+}
+int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const void *A, int at, int lda,
+                 const void *B, int bt, int ldb, const float *beta, float *C, int ct, int ldc, int compute, int algo) {
+    (void)h;
+    if (!types_ok(at, bt, ct, compute, algo)) return 15;
+    return gemm_ex(ta, tb, m, n, k, *alpha, A, at, lda, B, bt, ldb, *beta, C, ldc, compute);
+}
+int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const void *A, int at,
+                               int lda, long long sA, const void *B, int bt, int ldb, long long sB, const float *beta,
                                float *C, int ct, int ldc, long long sC, int batch, int compute, int algo) {
     (void)h;
-    if (at || bt || ct || !compute_ok(compute) || algo != -1) return 15;
+    if (!types_ok(at, bt, ct, compute, algo)) return 15;
+    size_t ea = at == 14 ? 2 : 4, eb = bt == 14 ? 2 : 4;
     for (int b = 0; b < batch; b++) {
-        int rc = gemm(ta, tb, m, n, k, *alpha, A + b * sA, lda, B + b * sB, ldb, *beta, C + b * sC, ldc);
+        int rc = gemm_ex(ta, tb, m, n, k, *alpha, (const char *)A + b * sA * ea, at, lda, (const char *)B + b * sB * eb, bt,
+                         ldb, *beta, C + b * sC, ldc, compute);
         if (rc) return rc;
     }
     return 0;

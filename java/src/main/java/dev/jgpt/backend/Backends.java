@@ -86,4 +86,26 @@ public final class Backends {
     static Backend newCuda() {
         return dev.jgpt.backend.cuda.CudaBackend.open();
     }
+
+    // ---- precision of the matrix products (--precision) ---------------------------------------------
+
+    /** The names {@code --precision} accepts. */
+    public static final List<String> PRECISIONS = List.of("fp32", "tf32", "bf16");
+
+    /**
+     * Sets how {@code backend}'s matrix products compute: {@code fp32}, {@code tf32} or {@code bf16} (see
+     * {@link dev.jgpt.backend.cuda.GemmMath}). Null or blank leaves the backend as it is (cuda: fp32 unless
+     * {@code JGPT_CUDA_MATH} says otherwise). Only the cuda backend has tf32 and bf16; asking another backend
+     * for them is a {@link JgptException} naming {@code option}.
+     */
+    public static void applyPrecision(Backend backend, String precision, String option) {
+        if (precision == null || precision.isBlank()) return;
+        var math = dev.jgpt.backend.cuda.GemmMath.parse(precision, option);
+        if (backend instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
+            cuda.setMath(math);
+        } else if (math != dev.jgpt.backend.cuda.GemmMath.FP32) {
+            throw new JgptException(option + " " + math.label() + " needs the cuda backend; " + backend.name()
+                    + " computes in fp32 only (use " + option + " fp32 or leave it out)");
+        }
+    }
 }

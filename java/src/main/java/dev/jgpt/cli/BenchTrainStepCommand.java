@@ -64,6 +64,10 @@ public final class BenchTrainStepCommand implements Runnable {
     @Option(names = "--profile", description = "Also time every backend operation (adds a synchronize per op).")
     boolean profile;
 
+    @Option(names = "--precision", paramLabel = "fp32|tf32|bf16",
+            description = "cuda only: how matrix products compute (bf16: bf16 operands, fp32 accumulation and master weights). Default fp32.")
+    String precision;
+
     @Option(names = "--json", description = "Print one JSON object on stdout.")
     boolean json;
 
@@ -77,6 +81,12 @@ public final class BenchTrainStepCommand implements Runnable {
         }
         if (!"gpt2".equals(arch)) throw new dev.jgpt.JgptException("--arch: gpt2 or llama, not '" + arch + "'");
         Backend base = BenchSupport.backend(backend, threads);
+        try {
+            dev.jgpt.backend.Backends.applyPrecision(base, precision, "--precision");
+        } catch (RuntimeException e) {
+            base.close();
+            throw e;
+        }
         TimingBackend timing = profile ? new TimingBackend(base) : null;
         Backend ops = profile ? timing : base;
         int B = batch, T = seq, BT = B * T;
@@ -106,12 +116,20 @@ public final class BenchTrainStepCommand implements Runnable {
             long L = cfg.layers(), C = cfg.channels(), V = cfg.vocabSize();
             // matmul FLOPs per token (fwd+bwd = 3x fwd): 6 * (matmul params) + attention 12*L*C*T (PaLM's count)
             double flopsPerToken = 6.0 * (L * 12 * C * C + V * C) + 12.0 * L * C * T;
+            if (peakGflops == null && base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
+                // the GPU's datasheet peak for this precision (NaN, so no MFU, for GPUs not in the table)
+                peakGflops = dev.jgpt.backend.cuda.GpuPeak.ofDevice0(cuda.math()).orElse(Double.NaN);
+            }
             if (peakGflops == null) peakGflops = dev.jgpt.train.MachinePeak.detect().gflops(ops.threads());
             double mfu = flopsPerToken * tokPerSec / (peakGflops * 1e9);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("command", "bench train-step");
             out.put("backend", ops.name());
             out.put("threads", ops.threads());
+            if (base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
+                out.put("precision", cuda.math().label());
+                out.put("attention", cuda.fusedAttention() ? "fused" : "cublas");
+            }
             out.put("preset", preset);
             out.put("parameters", cfg.parameterCount());
             out.put("batch", B);
@@ -125,8 +143,8 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("loadAverage", BenchSupport.loadAverage());
             out.put("gflopsPerStep", BenchSupport.round(flopsPerToken * BT / 1e9, 2));
             out.put("achievedGflops", BenchSupport.round(flopsPerToken * tokPerSec / 1e9, 1));
-            out.put("mfu", BenchSupport.round(mfu, 4));
-            out.put("peakGflops", peakGflops);
+            out.put("mfu", Double.isNaN(mfu) ? null : BenchSupport.round(mfu, 4));
+            out.put("peakGflops", peakGflops.isNaN() ? null : peakGflops);
             out.put("loss", loss);
             List<Map<String, Object>> breakdown = new ArrayList<>();
             if (timing != null) {

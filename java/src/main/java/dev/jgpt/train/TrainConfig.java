@@ -100,6 +100,8 @@ public final class TrainConfig {
     public String device = "auto";
     /** Threads; 0 = the machine's cores. */
     public int threads = 0;
+    /** How the cuda backend multiplies: fp32, tf32 or bf16 (bf16 operands, fp32 master weights); default fp32. */
+    public String precision;
 
     // ---- supervised chat fine-tuning (second phase) ---------------------------------------------
     /** Chat JSONL ({"messages":[{"role","content"}]}) to fine-tune on after pretraining. */
@@ -235,6 +237,12 @@ public final class TrainConfig {
         if (threads < 0) errors.add("'threads' must be >= 0, got " + threads);
         if (!List.of("auto", "cpu", "reference", "cuda").contains(device)) {
             errors.add("'device' must be auto, cpu, reference or cuda, got '" + device + "'");
+        }
+        if (precision != null && !List.of("fp32", "tf32", "bf16").contains(precision)) {
+            errors.add("'precision' must be fp32, tf32 or bf16, got '" + precision + "'");
+        }
+        if (precision != null && !"fp32".equals(precision) && List.of("cpu", "reference").contains(device)) {
+            errors.add("'precision: " + precision + "' needs 'device: cuda' (cpu and reference compute in fp32)");
         }
         if (!List.of("gpt2", "llama").contains(arch)) errors.add("'arch' must be gpt2 or llama, got '" + arch + "'");
         if ("llama".equals(arch)) {

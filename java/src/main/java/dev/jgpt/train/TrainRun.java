@@ -104,6 +104,7 @@ public final class TrainRun {
         Backends.Selection sel = Backends.select(cfg.device);
         try (Backend backend = sel.backend()) {
             if (!sel.notUsed().isEmpty()) log.println("device: " + sel.summary());
+            Backends.applyPrecision(backend, cfg.precision, "'precision'");
             backend.setThreads(cfg.threads > 0 ? cfg.threads : Runtime.getRuntime().availableProcessors());
             Trainer.Outcome pre = null, sft = null;
             try {

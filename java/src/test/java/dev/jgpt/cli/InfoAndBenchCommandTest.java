@@ -76,6 +76,28 @@ class InfoAndBenchCommandTest {
     }
 
     @Test
+    void benchDecodeGpt2JsonOnATinyModel() {
+        JsonNode r = json(stdout("bench", "decode-gpt2", "--preset", "tiny", "--backend", "auto", "--prompt-tokens", "3",
+                "--tokens", "4", "--runs", "1", "--json"));
+        assertThat(r.get("command").asString()).isEqualTo("bench decode-gpt2");
+        assertThat(r.get("tokensPerSecond").asDouble()).isPositive();
+        assertThat(r.get("timeToFirstTokenMs").asDouble()).isPositive();
+    }
+
+    @Test
+    void precisionOtherThanFp32NeedsCuda() {
+        PrintStream old = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertThat(Main.run("bench", "train-step", "--preset", "tiny", "--backend", "cpu", "--precision", "bf16")).isEqualTo(1);
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--precision bf16 needs the cuda backend");
+    }
+
+    @Test
     void unknownBackendIsOneClearError() {
         PrintStream old = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -46,6 +46,43 @@ class CudaGpt2Test extends Gpt2ContractTest {
         assertThat(cpu[steps - 1]).isLessThan(cpu[0]);
     }
 
+    /** Relative difference allowed with bf16 operands (fp32 master weights, gradients and AdamW state). */
+    static final double BF16_CURVE_TOLERANCE = 3e-2;
+
+    /** The same 50 steps with --precision bf16: within {@link #BF16_CURVE_TOLERANCE} of cpu's fp32 curve. */
+    @Test
+    void smallTrainingRunInBf16TracksTheCpuLossCurve() {
+        compareWithCpu("bf16", T -> {
+            CudaBackend b = CudaBackend.open();
+            b.setMath(dev.jgpt.backend.cuda.GemmMath.BF16);
+            return b;
+        }, 64, BF16_CURVE_TOLERANCE);
+    }
+
+    /** Fused attention (forward and backward kernels instead of the att matrix): T = 128 > head size 64, fp32. */
+    @Test
+    void smallTrainingRunWithFusedAttentionTracksTheCpuLossCurve() {
+        compareWithCpu("fused attention", T -> {
+            CudaBackend b = CudaBackend.open();
+            b.setFusedAttention(true);
+            return b;
+        }, 128, CURVE_TOLERANCE);
+    }
+
+    private static void compareWithCpu(String what, java.util.function.IntFunction<Backend> cuda, int T, double tolerance) {
+        String cpuWhy = CpuBackend.unavailableReason();
+        assumeTrue(cpuWhy == null, () -> "skipped, cpu backend unavailable: " + cpuWhy);
+        GptConfig cfg = GptConfig.preset("small", 512);
+        int B = 4, steps = 50;
+        float[] cpu = curve(new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors())), cfg, B, T, steps);
+        float[] gpu = curve(cuda.apply(T), cfg, B, T, steps);
+        for (int s = 0; s < steps; s++) {
+            System.out.printf("%s step %2d cpu %.5f cuda %.5f%n", what, s, cpu[s], gpu[s]);
+            assertThat((double) gpu[s]).as(what + ": loss at step " + s)
+                    .isCloseTo(cpu[s], org.assertj.core.data.Offset.offset(tolerance * Math.abs(cpu[s])));
+        }
+    }
+
     static float[] curve(Backend backend, GptConfig cfg, int B, int T, int steps) {
         float[] losses = new float[steps];
         try (backend; Gpt2 model = new Gpt2(backend, cfg, B, T)) {

@@ -36,4 +36,25 @@ class FakeDriverCudaAllocationTest {
             assertThat(bytes / 20).as("heap bytes per training step").isLessThan(16 * 1024);
         }
     }
+
+    /** bf16 mode and fused attention: the operand buffers are reused, so a step allocates as little as in fp32. */
+    @Test
+    void bf16AndFusedAttentionStepsAllocateLittleHeap() {
+        GptConfig cfg = new GptConfig(17, 8, 2, 2, 8);
+        int B = 2, T = 6; // T > head size 4: the fused path runs
+        for (boolean fused : new boolean[] {false, true}) {
+            try (var backend = FakeCuda.backend(dev.jgpt.backend.cuda.GemmMath.BF16); Gpt2 model = new Gpt2(backend, cfg, B, T);
+                 TensorArena host = TensorArena.host()) {
+                backend.setFusedAttention(fused);
+                model.initWeights(1);
+                Runnable step = AllocationProbe.trainingStep(model, host, B, T);
+                for (int i = 0; i < 200; i++) step.run();
+                long before = AllocationProbe.threadAllocatedBytes();
+                for (int i = 0; i < 20; i++) step.run();
+                long bytes = AllocationProbe.threadAllocatedBytes() - before;
+                System.out.println("cuda bf16" + (fused ? " fused attention" : "") + " (stand-in driver): heap bytes per training step: " + bytes / 20);
+                assertThat(bytes / 20).as("heap bytes per bf16 training step").isLessThan(16 * 1024);
+            }
+        }
+    }
 }

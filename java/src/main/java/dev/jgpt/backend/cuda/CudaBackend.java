@@ -19,8 +19,14 @@ import java.lang.foreign.ValueLayout;
  * the host waits only where a value must come back (losses, the gradient norm, copies to host memory).
  *
  * <p>fp32 storage throughout. The matrix products use plain fp32 math unless {@link GemmMath} says
- * otherwise ({@code JGPT_CUDA_MATH=tf32|bf16}): tensor-core products carry about 1e-3 (TF32) or 1e-2
- * (bf16) relative error, fine for training and outside the 1e-4 the contract tests hold fp32 to.
+ * otherwise ({@code --precision tf32|bf16}, {@link #setMath}): tensor-core products carry about 1e-3 (TF32)
+ * or 1e-2 (bf16) relative error, fine for training and outside the 1e-4 the contract tests hold fp32 to.
+ * In bf16 mode the inputs of the matmul, attention and classifier products are rounded to bf16 copies
+ * (fresh for each product, in {@link Bf16Operands}) and multiplied with fp32 accumulation into fp32
+ * outputs; weights (the fp32 masters AdamW updates), gradients and optimizer state stay fp32.
+ *
+ * <p>{@link #setFusedAttention} swaps the contract's attention for the flash-style fused kernels (forward and
+ * backward, probabilities recomputed from the saved log-sum-exp) where T exceeds the head size.
  *
  * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
  * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
@@ -36,14 +42,28 @@ public final class CudaBackend implements Backend {
     /** Most candidates {@link #topK} returns (the kernel's JG_TOPK_MAX). */
     public static final int TOPK_MAX = 64;
     private final MemorySegment pinnedResult;
-    private final GemmMath math;
+    private GemmMath math;
     private int threads = 1;
+    /** bf16 copies of product inputs ({@link GemmMath#BF16}); empty until the first bf16 product. */
+    private final Bf16Operands bf16;
+    /** The contract's attention through the fused kernels where the shapes allow ({@link #setFusedAttention}). */
+    private boolean fusedAttention;
 
     /** Opens device 0. Throws {@link IllegalStateException} with the reason when CUDA is not usable. */
     public static CudaBackend open() {
         CudaProbe probe = CudaProbe.get();
         if (!probe.usable()) throw new IllegalStateException("cuda backend unavailable: " + probe.reason());
-        return new CudaBackend(0, GemmMath.configured());
+        CudaBackend b = new CudaBackend(0, GemmMath.configured());
+        b.setFusedAttention(fusedAttentionConfigured());
+        return b;
+    }
+
+    /** {@code JGPT_CUDA_ATTENTION=fused} or {@code -Djgpt.cuda.attention=fused}; default {@code cublas}. */
+    static boolean fusedAttentionConfigured() {
+        String v = System.getProperty("jgpt.cuda.attention", System.getenv("JGPT_CUDA_ATTENTION"));
+        if (v == null || v.isBlank() || v.trim().equalsIgnoreCase("cublas")) return false;
+        if (v.trim().equalsIgnoreCase("fused")) return true;
+        throw new dev.jgpt.JgptException("JGPT_CUDA_ATTENTION: unknown '" + v + "', expected cublas or fused");
     }
 
     /** Opens device {@code ordinal} without asking {@link CudaProbe} (tests with a stand-in driver). */
@@ -51,6 +71,7 @@ public final class CudaBackend implements Backend {
         byte[] image = Fatbin.readResource().orElseThrow(() -> new IllegalStateException("no " + Fatbin.RESOURCE + " in this build"));
         this.math = math;
         this.ctx = new CudaContext(ordinal, image);
+        this.bf16 = new Bf16Operands(ctx);
         this.one = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         this.scale = hostArena.allocate(ValueLayout.JAVA_FLOAT);
@@ -73,6 +94,28 @@ public final class CudaBackend implements Backend {
 
     public GemmMath math() {
         return math;
+    }
+
+    /** How later matrix products compute ({@code --precision}); takes effect at the next product. */
+    public void setMath(GemmMath math) {
+        if (math == null) throw new IllegalArgumentException("math: null");
+        this.math = math;
+    }
+
+    /**
+     * With {@code fused} set, {@link #attentionForward} and {@link #attentionBackward} run the flash-style
+     * kernels ({@link #attentionForwardFused}, {@link #attentionBackwardFused}) whenever T > head size, and
+     * then {@code att} and {@code datt} no longer hold probabilities: {@code att} holds what the backward
+     * needs (each row's log-sum-exp, then a copy of {@code out}) and {@code datt} is scratch. Only
+     * {@code out} and {@code dqkv} keep the contract's meaning, so nothing may read {@code att} in this mode
+     * (training does not). For T <= head size the cuBLAS path runs as usual.
+     */
+    public void setFusedAttention(boolean fused) {
+        this.fusedAttention = fused;
+    }
+
+    public boolean fusedAttention() {
+        return fusedAttention;
     }
 
     public CudaContext context() {
@@ -218,7 +261,8 @@ public final class CudaBackend implements Backend {
         dev("weight", weight, DType.F32, (long) OC * C);
         if (bias != null) dev("bias", bias, DType.F32, OC);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
-        sgemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, weight.data(), C, inp.data(), C, zero, out.data(), OC, "matmulForward");
+        MemorySegment w = operand(weight, (long) OC * C, 1), x = operand(inp, (long) N * C, 0);
+        gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, out.data(), OC, "matmulForward");
         if (bias != null) {
             long n = (long) N * OC;
             ctx.kernel(Kernel.ADD_BIAS, gridStride(n, 256), 256).ptr(out).ptr(bias).i32(N).i32(OC).go();
@@ -234,13 +278,14 @@ public final class CudaBackend implements Backend {
         dev("inp", inp, DType.F32, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
+        MemorySegment dO = operand(dout, (long) N * OC, 0);
         if (dinp != null) {
             dev("dinp", dinp, DType.F32, (long) N * C);
             // dinp^T (C,N) += weight^T (C,OC) . dout^T (OC,N)
-            sgemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, weight.data(), C, dout.data(), OC, one, dinp.data(), C, "matmulBackward dinp");
+            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1), C, dO, OC, one, dinp.data(), C, "matmulBackward dinp");
         }
         // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC)
-        sgemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, inp.data(), C, dout.data(), OC, one, dweight.data(), C, "matmulBackward dweight");
+        gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, operand(inp, (long) N * C, 2), C, dO, OC, one, dweight.data(), C, "matmulBackward dweight");
         if (dbias != null) {
             dev("dbias", dbias, DType.F32, OC);
             ctx.kernel(Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0).ptr(dbias).ptr(dout).i32(N).i32(OC).go();
@@ -256,22 +301,32 @@ public final class CudaBackend implements Backend {
         dev("out", out, DType.F32, (long) B * T * C);
         dev("att", att, DType.F32, (long) B * NH * T * T);
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        if (useFusedAttention(T, hs)) {
+            attentionForwardFused(out, lseOf(att, B, T, NH), qkv, B, T, C, NH);
+            // the backward needs out too (D = dO.O); the contract's backward is not given it, so att keeps a copy
+            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), 4L * B * T * C, ctx.stream()),
+                    "cuMemcpyDtoD(attention out)");
+            return;
+        }
         scale.set(ValueLayout.JAVA_FLOAT, 0, 1.0f / (float) Math.sqrt(hs));
-        long f = Float.BYTES, tt = (long) T * T;
+        // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
+        long f = Float.BYTES, tt = (long) T * T, e = operandBytes();
+        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0).address();
         for (int b = 0; b < B; b++) {
-            long q = ptr(qkv) + (long) b * T * 3 * C * f, k = q + C * f;
+            long q = qkvOp + (long) b * T * 3 * C * e, k = q + C * e;
             long a = ptr(att) + b * NH * tt * f;
             // per head: att^T (Tk,Tq) = K (Tk,hs) . Q^T (hs,Tq), scaled; heads hs apart inside a row of 3C
-            sgemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, 3 * C, hs, q, 3 * C, hs, zero, a, T, tt, NH, "attention QK^T");
+            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, 3 * C, hs, q, 3 * C, hs, zero, a, T, tt, NH, "attention QK^T");
         }
         int rows = B * NH * T;
         ctx.kernel(Kernel.ATTENTION_SOFTMAX_FORWARD, blocks(rows, 8), 256).ptr(att).i32(B * NH).i32(T).go();
+        long attOp = operand(att, (long) B * NH * tt, 1).address();
         for (int b = 0; b < B; b++) {
-            long v = ptr(qkv) + (long) b * T * 3 * C * f + 2L * C * f;
-            long a = ptr(att) + b * NH * tt * f;
+            long v = qkvOp + ((long) b * T * 3 * C + 2L * C) * e;
+            long a = attOp + b * NH * tt * e;
             long o = ptr(out) + (long) b * T * C * f;
             // per head: out^T (hs,Tq) = V^T (hs,Tk) . att^T (Tk,Tq), written into the head's columns of out
-            sgemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, v, 3 * C, hs, a, T, tt, zero, o, C, hs, NH, "attention att.V");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, v, 3 * C, hs, a, T, tt, zero, o, C, hs, NH, "attention att.V");
         }
     }
 
@@ -285,29 +340,38 @@ public final class CudaBackend implements Backend {
         dev("dout", dout, DType.F32, (long) B * T * C);
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         dev("att", att, DType.F32, (long) B * NH * T * T);
-        long f = Float.BYTES, tt = (long) T * T;
+        if (useFusedAttention(T, hs)) {
+            Tensor savedOut = att.view((long) B * NH * T, (long) B * T * C);
+            attentionBackwardFused(dqkv, lseOf(datt, B, T, NH), dout, qkv, savedOut, lseOf(att, B, T, NH), B, T, C, NH);
+            return;
+        }
+        // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
+        long f = Float.BYTES, tt = (long) T * T, e = operandBytes();
+        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0).address(), doutOp = operand(dout, (long) B * T * C, 2).address();
+        long attOp = operand(att, (long) B * NH * tt, 1).address();
         for (int b = 0; b < B; b++) {
-            long row = (long) b * T * 3 * C * f;
-            long v = ptr(qkv) + row + 2L * C * f, dv = ptr(dqkv) + row + 2L * C * f;
-            long a = ptr(att) + b * NH * tt * f, da = ptr(datt) + b * NH * tt * f;
-            long dO = ptr(dout) + (long) b * T * C * f;
+            long row = (long) b * T * 3 * C;
+            long v = qkvOp + (row + 2L * C) * e, dv = ptr(dqkv) + (row + 2L * C) * f;
+            long a = attOp + b * NH * tt * e, da = ptr(datt) + b * NH * tt * f;
+            long dO = doutOp + (long) b * T * C * e;
             // datt (Tq,Tk) = dout (Tq,hs) . V^T  -> column-major datt^T = V . dout^T
-            sgemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, T, tt, NH, "attention datt");
+            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, T, tt, NH, "attention datt");
             // dV (Tk,hs) += att^T . dout  -> column-major dV^T = dout^T . att
-            sgemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, 3 * C, hs, NH, "attention dV");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, 3 * C, hs, NH, "attention dV");
         }
         int rows = B * NH * T;
         ctx.kernel(Kernel.ATTENTION_SOFTMAX_BACKWARD, blocks(rows, 8), 256)
                 .ptr(datt).ptr(att).i32(B * NH).i32(T).f32(1.0f / (float) Math.sqrt(hs)).go();
+        long dsOp = operand(datt, (long) B * NH * tt, 1).address(); // slot 1: the att copy is no longer needed
         for (int b = 0; b < B; b++) {
-            long row = (long) b * T * 3 * C * f;
-            long q = ptr(qkv) + row, k = q + C * f;
-            long dq = ptr(dqkv) + row, dk = dq + C * f;
-            long ds = ptr(datt) + b * NH * tt * f;
+            long row = (long) b * T * 3 * C;
+            long q = qkvOp + row * e, k = q + C * e;
+            long dq = ptr(dqkv) + row * f, dk = dq + C * f;
+            long ds = dsOp + b * NH * tt * e;
             // dQ (Tq,hs) += dS . K  -> column-major dQ^T = K^T . dS^T
-            sgemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, 3 * C, hs, NH, "attention dQ");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, 3 * C, hs, NH, "attention dQ");
             // dK (Tk,hs) += dS^T . Q  -> column-major dK^T = Q^T . dS
-            sgemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, 3 * C, hs, NH, "attention dK");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, 3 * C, hs, NH, "attention dK");
         }
     }
 
@@ -327,6 +391,43 @@ public final class CudaBackend implements Backend {
         int warps = 4;
         ctx.kernel(Kernel.ATTENTION_FORWARD_FUSED, blocks(T, warps), NH, B, 32 * warps, 1, warps * hs * Float.BYTES)
                 .ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(C).i32(NH).go();
+    }
+
+    // ---- fused attention backward (flash-style) -----------------------------------------------------
+
+    /**
+     * Fused causal attention backward, paired with {@link #attentionForwardFused}: {@code dqkv += d(out)/d(qkv)}
+     * without the (B, NH, T, T) probabilities, which the kernels recompute from {@code lse} (B, NH, T), the
+     * forward's per-row log-sum-exp. {@code out} is the forward's output (B,T,C); {@code delta} (B, NH, T) is
+     * scratch this call overwrites. Head size at most 256. Two kernels: per query row (D = dO.O, then dQ) and
+     * per key row (dK, dV), so no atomics and a fixed summation order.
+     */
+    public void attentionBackwardFused(Tensor dqkv, Tensor delta, Tensor dout, Tensor qkv, Tensor out, Tensor lse,
+                                       int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        int hs = headSize(C, NH);
+        if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
+        dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
+        dev("delta", delta, DType.F32, (long) B * NH * T);
+        dev("dout", dout, DType.F32, (long) B * T * C);
+        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        dev("out", out, DType.F32, (long) B * T * C);
+        dev("lse", lse, DType.F32, (long) B * NH * T);
+        int warps = 4, smem = warps * 2 * hs * Float.BYTES;
+        ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DQ, blocks(T, warps), NH, B, 32 * warps, 1, smem)
+                .ptr(dqkv).ptr(delta).ptr(dout).ptr(qkv).ptr(out).ptr(lse).i32(B).i32(T).i32(C).i32(NH).go();
+        ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DKV, blocks(T, warps), NH, B, 32 * warps, 1, smem)
+                .ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B).i32(T).i32(C).i32(NH).go();
+    }
+
+    /** Whether the contract's attention takes the fused path: asked for, and att has room for lse and out. */
+    private boolean useFusedAttention(int T, int hs) {
+        return fusedAttention && T > hs && hs <= 256;
+    }
+
+    /** The first B*NH*T floats of a (B,NH,T,T) buffer, used for per-row statistics on the fused path. */
+    private static Tensor lseOf(Tensor att, int B, int T, int NH) {
+        return att.view(0, (long) B * NH * T);
     }
 
     // ---- elementwise ------------------------------------------------------------------------------
@@ -384,21 +485,24 @@ public final class CudaBackend implements Backend {
         }
         checkIds("targets", targets, N, V, true);
         int R = (int) Math.min(N, scratchLogits.numel() / V);
-        long f = Float.BYTES;
+        // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
+        long f = Float.BYTES, e = operandBytes();
         MemorySegment logits = scratchLogits.data();
+        MemorySegment wteOp = operand(wte, (long) V * C, 1), xOp = operand(x, (long) N * C, 0);
         for (int r0 = 0; r0 < N; r0 += R) {
             int n = Math.min(R, N - r0);
-            MemorySegment xr = r0 == 0 ? x.data() : seg(ptr(x) + (long) r0 * C * f);
+            MemorySegment xr = r0 == 0 ? xOp : seg(xOp.address() + (long) r0 * C * e);
             // logits^T (V,n) = wte (V,C) . x^T (C,n)
-            sgemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wte.data(), C, xr, C, zero, logits, V, "classifier logits");
+            gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wteOp, C, xr, C, zero, logits, V, "classifier logits");
             ctx.kernel(Kernel.CLASSIFIER_SOFTMAX_XENT, n, 1, 512, 1, 0)
                     .ptr(scratchLogits).ptr(ptr(losses) + r0 * f).ptr(ptr(targets) + r0 * f)
                     .i32(n).i32(V).f32(dlossScale).i32(backward ? 1 : 0).go();
             if (backward) {
+                MemorySegment dlogits = operand(scratchLogits, (long) n * V, 2);
                 // dx^T (C,n) += wte^T (C,V) . dlogits^T (V,n)
-                sgemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wte.data(), C, logits, V, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f), C, "classifier dx");
+                gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wteOp, C, dlogits, V, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f), C, "classifier dx");
                 // dwte^T (C,V) += x^T (C,n) . dlogits (n,V)
-                sgemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, logits, V, one, dwte.data(), C, "classifier dwte");
+                gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, V, one, dwte.data(), C, "classifier dwte");
             }
         }
         return deviceSum(losses, N, false);
@@ -585,6 +689,7 @@ public final class CudaBackend implements Backend {
     public void close() {
         try {
             ctx.synchronize();
+            bf16.close();
             scratch.close();
             CudaDriver.cuMemFreeHost(pinnedResult);
         } finally {
@@ -631,6 +736,48 @@ public final class CudaBackend implements Backend {
                     seg(b), f32, ldb, strideB, beta, seg(c), f32, ldc, strideC, batch, math.computeType(),
                     Cublas.CUBLAS_GEMM_DEFAULT), what);
         }
+    }
+
+    // ---- products on operands that may be bf16 copies (GemmMath.BF16) ----------------------------------
+
+    /**
+     * The device address of a product's input: the fp32 tensor itself, or in {@link GemmMath#BF16} mode its
+     * first {@code n} elements rounded to bf16 into operand slot {@code slot} (a fresh copy every call, so
+     * it is never stale). Operands of one product must use different slots.
+     */
+    private MemorySegment operand(Tensor t, long n, int slot) {
+        return math == GemmMath.BF16 ? bf16.convert(slot, ptr(t), n) : t.data();
+    }
+
+    /** Bytes per element of what {@link #operand} returns. */
+    private long operandBytes() {
+        return math == GemmMath.BF16 ? 2 : Float.BYTES;
+    }
+
+    /** {@link #sgemm} on operands from {@link #operand}; C is always fp32. Allocates nothing. */
+    private void gemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda, MemorySegment b,
+                      int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
+        if (math != GemmMath.BF16) {
+            sgemm(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, what);
+            return;
+        }
+        int bf = Cublas.CUDA_R_16BF;
+        ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, bf, lda, b, bf, ldb, beta,
+                c, Cublas.CUDA_R_32F, ldc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), what);
+    }
+
+    /** {@link #sgemmBatched} on operands from {@link #operand} (strides in elements); C is always fp32. */
+    private void gemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
+                             long b, int ldb, long strideB, MemorySegment beta, long c, int ldc, long strideC, int batch,
+                             String what) {
+        if (math != GemmMath.BF16) {
+            sgemmBatched(opA, opB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, what);
+            return;
+        }
+        int bf = Cublas.CUDA_R_16BF;
+        ctx.checkCublas(Cublas.cublasGemmStridedBatchedEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), bf, lda, strideA,
+                seg(b), bf, ldb, strideB, beta, seg(c), Cublas.CUDA_R_32F, ldc, strideC, batch, Cublas.CUBLAS_COMPUTE_32F,
+                Cublas.CUBLAS_GEMM_DEFAULT), what);
     }
 
     private static MemorySegment seg(long devicePtr) {

@@ -20,6 +20,10 @@ public enum Kernel {
     ATTENTION_SOFTMAX_FORWARD("attention_softmax_forward", "pii", true),
     ATTENTION_SOFTMAX_BACKWARD("attention_softmax_backward", "ppiif", true),
     ATTENTION_FORWARD_FUSED("attention_forward_fused", "pppiiii", true),
+    // fused attention backward (kernels/attention_backward_fused.cu) and bf16 operands (kernels/precision.cu)
+    ATTENTION_BACKWARD_FUSED_DQ("attention_backward_fused_dq", "ppppppiiii", true),
+    ATTENTION_BACKWARD_FUSED_DKV("attention_backward_fused_dkv", "pppppiiii", true),
+    F32_TO_BF16("f32_to_bf16", "ppl", false),
     ATTENTION_DECODE("attention_decode", "pppppiii", true),
     GELU_FORWARD("gelu_forward", "ppl", false),
     GELU_BACKWARD("gelu_backward", "pppl", false),

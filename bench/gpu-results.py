@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Turns the logs and JSON files bench/gpu-check.sh leaves in OUT into one Markdown section for
+docs/PERFORMANCE.md: the GPU and driver, the exact commands, what the tests said, the loss curves and
+the figures (train-step ms/tokens/MFU per precision, decode tokens/s, sgemm GFLOP/s).
+Usage: python3 bench/gpu-results.py OUT > OUT/results.md   (standard library only)"""
+import datetime
+import glob
+import json
+import os
+import re
+import sys
+
+out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/gpu-check-out"
+J = "jgpt"
+
+
+def load(name):
+    try:
+        with open(os.path.join(out, name)) as f:
+            return json.loads(f.read().strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def fmt(x, digits=1):
+    return "n/a" if x is None else (f"{x:,.{digits}f}" if isinstance(x, (int, float)) else str(x))
+
+
+gpu = "unknown GPU"
+try:
+    with open(os.path.join(out, "gpu.csv")) as f:
+        rows = [r.strip() for r in f if r.strip()]
+    if len(rows) > 1:
+        gpu = rows[1]
+except OSError:
+    pass
+
+print(f"## CUDA: {gpu.split(',')[0]} ({datetime.date.today().isoformat()}, bench/gpu-check.sh)")
+print()
+print(f"GPU (nvidia-smi name, driver, memory, max SM clock, compute capability): `{gpu}`. "
+      "Every figure below comes from one run of `OUT=... bench/gpu-check.sh` on that machine; "
+      "`jgpt` stands for `java --enable-native-access=ALL-UNNAMED -Xmx8g -cp '.gpu/junit-console.jar:.gpu/app/*' "
+      "dev.jgpt.cli.Main` with the bundle's Java 25 runtime. Timings are medians after warm-up, "
+      "host wall clock around synchronised steps.")
+print()
+
+print("### Tests on the GPU")
+print()
+for name in ("ci", "contract", "model"):
+    path = os.path.join(out, f"tests-{name}.txt")
+    if not os.path.exists(path):
+        continue
+    text = open(path, errors="replace").read()
+    found = {k: re.search(rf"\[\s*(\d+) tests {k}\s*\]", text) for k in ("successful", "failed", "skipped")}
+    counts = ", ".join(f"{m.group(1)} {k}" for k, m in found.items() if m)
+    print(f"- `{name}`: {counts or 'no summary (see tests-' + name + '.txt)'}")
+print()
+
+curves = os.path.join(out, "loss-curves.txt")
+if os.path.exists(curves):
+    series = {}
+    for line in open(curves):
+        m = re.match(r"(?:(bf16|fused attention) )?step +(\d+) cpu ([\d.]+) cuda ([\d.]+)", line.strip())
+        if m:
+            series.setdefault(m.group(1) or "fp32", []).append((int(m.group(2)), float(m.group(3)), float(m.group(4))))
+    if series:
+        print("### 50-step `small` loss curves, cpu vs cuda (CudaGpt2Test)")
+        print()
+        print("| cuda mode | step | cpu loss | cuda loss | relative diff |")
+        print("|---|---|---|---|---|")
+        for mode, pts in series.items():
+            for s, c, g in pts:
+                if s in (0, 10, 20, 30, 40, 49):
+                    print(f"| {mode} | {s} | {c:.4f} | {g:.4f} | {abs(g - c) / abs(c):.2e} |")
+        print()
+
+print("### Training step (`bench train-step`)")
+print()
+print("| preset | B x T | backend | precision | attention | ms/step | tokens/s | TFLOP/s | MFU | peak TFLOP/s |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for path in sorted(glob.glob(os.path.join(out, "bench-train-*.json"))):
+    d = load(os.path.basename(path))
+    if not d:
+        print(f"| {os.path.basename(path)}: no result | | | | | | | | | |")
+        continue
+    mfu = d.get("mfu")
+    peak = d.get("peakGflops")
+    print(f"| {d['preset']} | {d['batch']} x {d['seq']} | {d['backend']} | {d.get('precision', 'fp32')} | "
+          f"{d.get('attention', '-')} | {fmt(d['msPerStepMedian'], 1)} | {fmt(d['tokensPerSecond'], 0)} | "
+          f"{fmt(d['achievedGflops'] / 1000, 2)} | {fmt(None if mfu is None else 100 * mfu, 1)}{'%' if mfu is not None else ''} | "
+          f"{fmt(None if peak is None else peak / 1000, 1)} |")
+print()
+print("MFU = 6 x (matmul parameters) + 12 x L x C x T FLOPs per token, over the datasheet dense peak of the precision "
+      "(jgpt's GpuPeak table; the cpu rows use the detected CPU peak).")
+print()
+
+print("### Decoding (`bench decode-gpt2`: random weights, greedy, KV cache, logits to the host every token)")
+print()
+print("| preset | backend | precision | prompt | tokens | first token ms | tokens/s |")
+print("|---|---|---|---|---|---|---|")
+for path in sorted(glob.glob(os.path.join(out, "bench-decode-*.json"))):
+    d = load(os.path.basename(path))
+    if d:
+        print(f"| {d['preset']} | {d['backend']} | {d.get('precision', 'fp32')} | {d['promptTokens']} | {d['tokens']} | "
+              f"{fmt(d['timeToFirstTokenMs'], 1)} | {fmt(d['tokensPerSecond'], 1)} |")
+print()
+
+print("### sgemm (`bench gemm`)")
+print()
+for path in sorted(glob.glob(os.path.join(out, "bench-gemm-*.json"))):
+    d = load(os.path.basename(path))
+    if d:
+        print(f"- {d['backend']}, {d['size']}^3: {fmt(d['gflopsMedian'], 0)} GFLOP/s median ({fmt(d['msMedian'], 3)} ms)")
+print()
+
+print("### Commands")
+print()
+print("```")
+print(f"{J} bench train-step --backend cuda --preset gpt2 --precision fp32|tf32|bf16 --batch 8 --seq 1024 --steps 5 --json")
+print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
+print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32|bf16] --batch 8 --seq 256 --steps 5 --json")
+print(f"{J} bench decode-gpt2 --backend cuda|cpu --preset gpt2 --prompt-tokens 64 --tokens 256|64 --runs 3 --json")
+print(f"{J} bench gemm --backend cuda|cpu --size 2048 --json")
+print("```")

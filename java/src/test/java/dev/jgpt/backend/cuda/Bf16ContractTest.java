@@ -1,0 +1,165 @@
+package dev.jgpt.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.jgpt.backend.reference.ReferenceBackend;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The ops whose products change in {@link GemmMath#BF16} mode (matmul, attention, classifier, forward and
+ * backward) against the fp32 reference, with the stated bound for bf16 operands: {@value #BOUND} relative
+ * (max |diff| / max |ref|). Two more checks make sure the numbers really went through bf16: each result
+ * differs from the fp32 reference by more than {@value #MIN_BF16_EFFECT} relative (bf16 keeps 8 bits of
+ * mantissa, so rounding the inputs moves results by about 1e-3; 0 would mean fp32 products), and the
+ * matmul equals the fp32 reference computed on inputs rounded to bf16 (round-to-nearest-even) on the host.
+ * Every other op is the fp32 code in every mode (the contract tests cover it).
+ */
+abstract class Bf16ContractTest {
+    static final double BOUND = 1e-2;
+    static final double MIN_BF16_EFFECT = 1e-5;
+    /** fp32 products of bf16-rounded inputs: only the accumulation order differs. */
+    static final double ROUNDED_INPUT_BOUND = 1e-5;
+
+    abstract CudaBackend open();
+
+    private CudaBackend cuda;
+    private ReferenceBackend ref;
+    private TensorArena host, dev;
+    private final Random random = new Random(17);
+
+    @BeforeEach
+    void setUp() {
+        cuda = open();
+        assertThat(cuda.math()).isEqualTo(GemmMath.BF16);
+        ref = new ReferenceBackend();
+        host = TensorArena.host();
+        dev = cuda.newArena();
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (dev != null) dev.close();
+        if (host != null) host.close();
+        if (cuda != null) cuda.close();
+    }
+
+    @Test
+    void matmulForwardAndBackward() {
+        int N = 21, C = 24, OC = 37;
+        Tensor inp = randn(1, N, C), w = randn(1, OC, C), bias = randn(1, OC), out = host.allocate(DType.F32, N, OC);
+        Tensor dOut = dev.allocate(DType.F32, N, OC);
+        ref.matmulForward(out, inp, w, bias, N, C, OC);
+        cuda.matmulForward(dOut, up(inp), up(w), up(bias), N, C, OC);
+        Tensor got = down(dOut);
+        check("matmul out", out, got);
+        // the same product on bf16-rounded inputs, in fp32 on the host: what the GPU computes, up to summation order
+        Tensor rounded = host.allocate(DType.F32, N, OC);
+        ref.matmulForward(rounded, bf16(inp), bf16(w), bias, N, C, OC);
+        assertRelative("matmul out vs fp32 product of bf16-rounded inputs", rounded, got, ROUNDED_INPUT_BOUND);
+
+        Tensor dinp = randn(1, N, C), dw = randn(1, OC, C), db = randn(1, OC), dout = randn(1, N, OC);
+        Tensor ddinp = up(dinp), ddw = up(dw), ddb = up(db);
+        ref.matmulBackward(dinp, dw, db, dout, inp, w, N, C, OC);
+        cuda.matmulBackward(ddinp, ddw, ddb, up(dout), up(inp), up(w), N, C, OC);
+        check("matmul dinp", dinp, down(ddinp));
+        check("matmul dweight", dw, down(ddw));
+        assertRelative("matmul dbias (fp32 kernel, not a product)", db, down(ddb), 1e-5);
+    }
+
+    @Test
+    void attentionForwardAndBackward() {
+        int B = 2, T = 9, C = 24, NH = 3;
+        Tensor qkv = randn(1, B, T, 3 * C), out = host.allocate(DType.F32, B, T, C), att = host.allocate(DType.F32, B, NH, T, T);
+        Tensor dQkv = up(qkv), dOut = dev.allocate(DType.F32, B, T, C), dAtt = dev.allocate(DType.F32, B, NH, T, T);
+        ref.attentionForward(out, att, qkv, B, T, C, NH);
+        cuda.attentionForward(dOut, dAtt, dQkv, B, T, C, NH);
+        check("attention out", out, down(dOut));
+        check("attention att", att, down(dAtt));
+
+        Tensor dqkv = randn(1, B, T, 3 * C), datt = host.allocate(DType.F32, B, NH, T, T), dout = randn(1, B, T, C);
+        Tensor ddqkv = up(dqkv), ddatt = dev.allocate(DType.F32, B, NH, T, T);
+        ref.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+        cuda.attentionBackward(ddqkv, ddatt, up(dout), dQkv, dAtt, B, T, C, NH);
+        check("attention dqkv", dqkv, down(ddqkv));
+    }
+
+    @Test
+    void classifierForwardAndBackwardInChunks() {
+        int N = 13, C = 16, V = 41;
+        Tensor x = randn(1, N, C), wte = randn(0.5, V, C), targets = host.allocate(DType.I32, N);
+        for (int i = 0; i < N; i++) targets.setInt(i, i == 4 ? -1 : random.nextInt(V));
+        Tensor losses = host.allocate(DType.F32, N), dx = randn(1, N, C), dwte = randn(1, V, C);
+        Tensor dLosses = dev.allocate(DType.F32, N), ddx = up(dx), ddwte = up(dwte);
+        double r = ref.classifier(losses, dx, dwte, x, wte, targets, host.allocate(DType.F32, 4, V), N, C, V, 1f / N, true);
+        double d = cuda.classifier(dLosses, ddx, ddwte, up(x), up(wte), up(targets), dev.allocate(DType.F32, 4, V),
+                N, C, V, 1f / N, true);
+        assertThat(Math.abs(d - r) / Math.abs(r)).as("summed loss, bf16 vs fp32").isLessThan(BOUND).isGreaterThan(0.0);
+        check("classifier losses", losses, down(dLosses));
+        check("classifier dx", dx, down(ddx));
+        check("classifier dwte", dwte, down(ddwte));
+    }
+
+    @Test
+    void fp32ModeOnTheSameBackendIsExact() {
+        // switching back (--precision fp32) gives the fp32 products: the mode is read at each product
+        cuda.setMath(GemmMath.FP32);
+        int N = 5, C = 8, OC = 6;
+        Tensor inp = randn(1, N, C), w = randn(1, OC, C), out = host.allocate(DType.F32, N, OC), dOut = dev.allocate(DType.F32, N, OC);
+        ref.matmulForward(out, inp, w, null, N, C, OC);
+        cuda.matmulForward(dOut, up(inp), up(w), null, N, C, OC);
+        assertRelative("fp32 matmul", out, down(dOut), 1e-5);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------
+
+    /** Within the bf16 bound of the fp32 reference, and measurably different from it. */
+    private static void check(String what, Tensor expected, Tensor actual) {
+        double rel = relative(expected, actual);
+        assertThat(rel).as(what + ": relative difference bf16 vs fp32").isLessThanOrEqualTo(BOUND);
+        assertThat(rel).as(what + ": bf16 results must differ from fp32 by a bf16-sized amount").isGreaterThan(MIN_BF16_EFFECT);
+    }
+
+    private static void assertRelative(String what, Tensor expected, Tensor actual, double bound) {
+        assertThat(relative(expected, actual)).as(what).isLessThanOrEqualTo(bound);
+    }
+
+    private static double relative(Tensor expected, Tensor actual) {
+        double maxDiff = 0, maxRef = 0;
+        for (long i = 0; i < expected.numel(); i++) {
+            assertThat(Float.isFinite(actual.getFloat(i))).as("finite at " + i).isTrue();
+            maxDiff = Math.max(maxDiff, Math.abs((double) expected.getFloat(i) - actual.getFloat(i)));
+            maxRef = Math.max(maxRef, Math.abs(expected.getFloat(i)));
+        }
+        return maxDiff / Math.max(maxRef, 1e-6);
+    }
+
+    private Tensor bf16(Tensor t) {
+        Tensor r = host.allocate(DType.F32, t.shape());
+        for (long i = 0; i < t.numel(); i++) r.setFloat(i, DType.fromBf16(DType.toBf16(t.getFloat(i))));
+        return r;
+    }
+
+    private Tensor randn(double scale, long... shape) {
+        Tensor t = host.allocate(DType.F32, shape);
+        for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) (random.nextGaussian() * scale));
+        return t;
+    }
+
+    private Tensor up(Tensor h) {
+        Tensor d = dev.allocate(h.dtype(), h.shape());
+        cuda.copy(d, h);
+        return d;
+    }
+
+    private Tensor down(Tensor d) {
+        Tensor h = host.allocate(d.dtype(), d.shape());
+        cuda.copy(h, d);
+        return h;
+    }
+}
