@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 6
+#define JGPT_ABI_VERSION 7
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -144,14 +144,25 @@ JGPT_API void jgpt_matvec(float *out, const void *w, const float *scales, const 
 #define JGPT_LLAMA_KCACHE 44
 #define JGPT_LLAMA_VCACHE 45
 #define JGPT_LLAMA_SGEMM 46
+#define JGPT_LLAMA_POOL 47      /* a jgpt_pool_create pool of <= THREADS threads, or 0: an OpenMP region per token */
 #define JGPT_LLAMA_PLAN_SLOTS 48
+
+/* A persistent team of decode threads (native/src/decode_pool.c), owned by one inference object:
+ * threads - 1 workers are started here (the calling thread is the team's first member) and wait for
+ * the next token by spinning up to JGPT_DECODE_IDLE_SPIN_US (default 1000 µs), then sleeping on a
+ * futex. Returns NULL when the threads could not be started. destroy stops and joins them and frees
+ * the pool (NULL: nothing). One decode call at a time per pool. */
+JGPT_API void *jgpt_pool_create(int threads);
+JGPT_API void jgpt_pool_destroy(void *pool);
+JGPT_API int jgpt_pool_threads(const void *pool);
 
 /* Scratch sizes (floats) for the two calls below. */
 JGPT_API long jgpt_llama_decode_scratch_floats(const int64_t *plan);
 JGPT_API long jgpt_llama_prefill_scratch_floats(const int64_t *plan, int chunk);
 
 /* One token at position pos: writes its k and v into the caches and the next-token logits (vocab
- * floats). One OpenMP region of plan[THREADS] threads with barriers (spin, then futex) between phases. */
+ * floats). Runs on plan[POOL]'s threads (or one OpenMP region of plan[THREADS] threads when it is 0), with
+ * barriers (spin, then futex) between phases. */
 JGPT_API void jgpt_llama_decode(float *logits, const int64_t *plan, float *scratch, int token, int pos);
 
 /* T prompt tokens at positions pos..pos+T-1 (T <= the chunk the scratch was sized for) with float32

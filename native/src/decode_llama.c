@@ -3,28 +3,25 @@
  * array of JGPT_LLAMA_PLAN_SLOTS int64 values (sizes and addresses, see jgpt.h) that Java fills
  * once at load time, so a token costs one native call and allocates nothing.
  *
- * Decode runs in ONE OpenMP parallel region per token. Every matrix is split by rows between the
+ * Decode runs each token on the inference's persistent worker pool (decode_pool.c; the caller is
+ * member 0), or, without a pool, in one OpenMP region. Every matrix is split by rows between the
  * threads; the small vector work (RMSNorm of dim floats) is done redundantly by every thread into its
  * own buffer, so threads meet only where a result of all of them is needed: 4 barriers per
  * layer (after q/k/v, after attention, after wo + residual, after w1/w3 + SwiGLU, and w2 + residual
- * meets the next layer's barrier); a barrier spins (up to 20 µs), then sleeps on a futex. RoPE is applied by the thread that produced the rows, and the
+ * meets the next layer's barrier); a barrier spins (up to 20 µs), then sleeps on a futex. RoPE is
+ * applied by the thread that produced the rows, and the
  * residual adds are done by the thread that produced the row. The arithmetic follows llama2.c's
  * run.c (same RoPE frequencies and pairing, RMSNorm with eps inside the sqrt, softmax with max
  * subtraction), which is what the plain-Java reference decode in the tests also does.
  */
 #include "jgpt.h"
 #include "decode_internal.h"
+#include "decode_pool.h"
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
-#include <limits.h>
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <stdlib.h>
-#include <time.h>
 
 typedef void (*sgemm_fn)(int order, int transa, int transb, int M, int N, int K, float alpha,
                          const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
@@ -38,6 +35,7 @@ typedef struct {
     jgpt_qmat q[8];        /* the same in the decode dtype */
     float *kcache, *vcache;
     sgemm_fn sgemm;
+    jgpt_pool *pool;       /* the inference's decode workers (NULL: an OpenMP region per token) */
 } model_t;
 
 enum { WQ, WK, WV, WO, W1, W2, W3, WCLS };
@@ -77,6 +75,7 @@ static void unpack(model_t *m, const int64_t *p) {
     m->kcache = (float *)(intptr_t)p[JGPT_LLAMA_KCACHE];
     m->vcache = (float *)(intptr_t)p[JGPT_LLAMA_VCACHE];
     m->sgemm = (sgemm_fn)(intptr_t)p[JGPT_LLAMA_SGEMM];
+    m->pool = (jgpt_pool *)(intptr_t)p[JGPT_LLAMA_POOL];
 }
 
 /* The layer-l slice of a stacked (L, rows, cols) matrix in the decode dtype. */
@@ -157,72 +156,6 @@ static void attend(float *out, float *att, const float *q, const float *kc, cons
 
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
 
-/* ---- a barrier: spin for a while, then sleep on a futex -------------------------------------------
- * On an idle machine the threads of one token arrive within a few microseconds of each other, and a
- * futex sleep + wake costs tens of microseconds, which at 15M (30 barriers in a 1.3 ms token) would be
- * a third of the time: so the waiter first spins, for up to spin_ns of wall time. On a busy machine the
- * other thread may be descheduled for milliseconds; spinning longer would then burn the very core it
- * needs, so after the spin the waiter sleeps in the kernel and the last thread to arrive wakes it.
- * JGPT_DECODE_SPIN_US overrides the spin (0 = sleep at once), for measuring that trade-off. */
-
-#define DEFAULT_SPIN_NS 20000L
-
-typedef struct {
-    _Alignas(64) atomic_int count;
-    _Alignas(64) atomic_int sense;
-    atomic_int sleepers;
-} barrier_t;
-
-static long spin_ns = -1;   /* read once from the environment; a benign race (same value) */
-
-static long barrier_spin_ns(void) {
-    if (spin_ns < 0) {
-        const char *e = getenv("JGPT_DECODE_SPIN_US");
-        spin_ns = e != NULL && *e ? atol(e) * 1000L : DEFAULT_SPIN_NS;
-    }
-    return spin_ns;
-}
-
-static inline long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
-static void futex_wait(atomic_int *addr, int expected) {
-    syscall(SYS_futex, (int *)addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
-}
-
-static void futex_wake_all(atomic_int *addr) {
-    syscall(SYS_futex, (int *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
-static void barrier_wait(barrier_t *b, int *local_sense, int n) {
-    if (n == 1) return;
-    int s = !*local_sense;
-    *local_sense = s;
-    if (atomic_fetch_add(&b->count, 1) == n - 1) {
-        atomic_store_explicit(&b->count, 0, memory_order_relaxed);
-        atomic_store(&b->sense, s);                        /* seq_cst: ordered before the load below */
-        if (atomic_load(&b->sleepers) > 0) futex_wake_all(&b->sense);
-        return;
-    }
-    long budget = barrier_spin_ns(), start = 0;
-    for (int spins = 0; atomic_load_explicit(&b->sense, memory_order_acquire) != s; spins++) {
-        if ((spins & 63) != 0) {                           /* the clock is read every 64 pauses */
-            _mm_pause();
-            continue;
-        }
-        long t = now_ns();
-        if (spins == 0) start = t;
-        if (t - start < budget) continue;
-        /* either the releaser sees this increment and wakes us, or we see its new sense */
-        atomic_fetch_add(&b->sleepers, 1);
-        if (atomic_load(&b->sense) != s) futex_wait(&b->sense, !s);
-        atomic_fetch_sub(&b->sleepers, 1);
-    }
-}
-
 static inline void split(int n, int id, int nt, int align, int *r0, int *r1) {
     int chunks = (n + align - 1) / align;
     *r0 = (int)((long)chunks * id / nt) * align;
@@ -249,74 +182,83 @@ long jgpt_llama_prefill_scratch_floats(const int64_t *plan, int chunk) {
 
 /* ---- decode one token ---------------------------------------------------------------------------- */
 
+typedef struct {
+    const model_t *m;
+    float *logits, *scratch;
+    int pos;
+} decode_ctx;
+
+/* member id of n: its share of every phase of one token (x already holds the embedding) */
+static void decode_body(void *arg, jgpt_team *team, int id, int n) {
+    const decode_ctx *c = arg;
+    const model_t *mp = c->m;
+    const model_t m = *mp;
+    const int dim = m.dim, hidden = m.hidden, hs = dim / m.heads, kv_dim = hs * m.kv_heads;
+    const int kv_mul = m.heads / m.kv_heads, pos = c->pos;
+    float *x = c->scratch, *xb = x + dim, *q = xb + dim, *hb = q + dim, *h3 = hb + hidden, *cs = h3 + hidden;
+    float *xn_all = cs + dim, *att_all = xn_all + (long)m.threads * dim;
+    float *logits = c->logits;
+    float *xn = xn_all + (long)id * dim;
+    int r0, r1;
+    for (int l = 0; l < m.layers; l++) {
+        float *kc = m.kcache + (long)l * m.seq * kv_dim, *vc = m.vcache + (long)l * m.seq * kv_dim;
+        float *krow = kc + (long)pos * kv_dim, *vrow = vc + (long)pos * kv_dim;
+        rmsnorm(xn, x, m.rms_att + (long)l * dim, dim, m.eps);
+        jgpt_qmat wq = layer_mat(&m.q[WQ], l, dim, dim), wk = layer_mat(&m.q[WK], l, kv_dim, dim),
+                  wv = layer_mat(&m.q[WV], l, kv_dim, dim);
+        split(dim, id, n, 2, &r0, &r1);
+        jgpt_decode_matvec_rows(&wq, q, xn, r0, r1, dim);
+        rope_rows(q, cs, r0, r1, hs);
+        split(kv_dim, id, n, 2, &r0, &r1);
+        jgpt_decode_matvec_rows(&wk, krow, xn, r0, r1, dim);
+        rope_rows(krow, cs, r0, r1, hs);
+        jgpt_decode_matvec_rows(&wv, vrow, xn, r0, r1, dim);
+        jgpt_team_sync(team, id);
+
+        split(m.heads, id, n, 1, &r0, &r1);
+        for (int h = r0; h < r1; h++) {
+            int kvo = (h / kv_mul) * hs;
+            attend(xb + h * hs, att_all + (long)h * m.seq, q + h * hs, kc + kvo, vc + kvo, pos, kv_dim, hs);
+        }
+        jgpt_team_sync(team, id);
+
+        jgpt_qmat wo = layer_mat(&m.q[WO], l, dim, dim);
+        split(dim, id, n, 16, &r0, &r1);
+        jgpt_decode_matvec_rows(&wo, q, xb, r0, r1, dim); /* q is free again: use it for wo's output */
+        for (int i = r0; i < r1; i++) x[i] += q[i];
+        jgpt_team_sync(team, id);
+
+        rmsnorm(xn, x, m.rms_ffn + (long)l * dim, dim, m.eps);
+        jgpt_qmat w1 = layer_mat(&m.q[W1], l, hidden, dim), w3 = layer_mat(&m.q[W3], l, hidden, dim),
+                  w2 = layer_mat(&m.q[W2], l, dim, hidden);
+        split(hidden, id, n, 16, &r0, &r1);
+        jgpt_decode_matvec_rows(&w1, hb, xn, r0, r1, dim);
+        jgpt_decode_matvec_rows(&w3, h3, xn, r0, r1, dim);
+        for (int i = r0; i < r1; i++) hb[i] = silu(hb[i]) * h3[i];
+        jgpt_team_sync(team, id);
+
+        split(dim, id, n, 16, &r0, &r1);
+        jgpt_decode_matvec_rows(&w2, q, hb, r0, r1, hidden);
+        for (int i = r0; i < r1; i++) x[i] += q[i];
+        jgpt_team_sync(team, id);
+    }
+    rmsnorm(xn, x, m.rms_final, dim, m.eps);
+    jgpt_qmat wcls = m.q[WCLS];
+    split(m.vocab, id, n, 16, &r0, &r1);
+    jgpt_decode_matvec_rows(&wcls, logits, xn, r0, r1, dim);
+}
+
 void jgpt_llama_decode(float *logits, const int64_t *plan, float *scratch, int token, int pos) {
     model_t m;
     unpack(&m, plan);
-    const int dim = m.dim, hidden = m.hidden, hs = dim / m.heads, kv_dim = hs * m.kv_heads;
-    const int kv_mul = m.heads / m.kv_heads, nt = m.threads;
-    float *x = scratch, *xb = x + dim, *q = xb + dim, *hb = q + dim, *h3 = hb + hidden, *cs = h3 + hidden;
-    float *xn_all = cs + dim, *att_all = xn_all + (long)nt * dim;
-
+    const int dim = m.dim, hs = dim / m.heads;
+    float *x = scratch, *cs = x + 3 * dim + 2 * m.hidden;
     memcpy(x, m.emb + (long)token * dim, sizeof(float) * dim);
     rope_table(cs, pos, hs, m.theta);
-    barrier_t bar;
-    atomic_init(&bar.count, 0);
-    atomic_init(&bar.sense, 0);
-    atomic_init(&bar.sleepers, 0);
-
-    #pragma omp parallel num_threads(nt)
-    {
-        const int id = omp_get_thread_num(), n = omp_get_num_threads();
-        int sense = 0;
-        float *xn = xn_all + (long)id * dim;
-        int r0, r1;
-        for (int l = 0; l < m.layers; l++) {
-            float *kc = m.kcache + (long)l * m.seq * kv_dim, *vc = m.vcache + (long)l * m.seq * kv_dim;
-            float *krow = kc + (long)pos * kv_dim, *vrow = vc + (long)pos * kv_dim;
-            rmsnorm(xn, x, m.rms_att + (long)l * dim, dim, m.eps);
-            jgpt_qmat wq = layer_mat(&m.q[WQ], l, dim, dim), wk = layer_mat(&m.q[WK], l, kv_dim, dim),
-                      wv = layer_mat(&m.q[WV], l, kv_dim, dim);
-            split(dim, id, n, 2, &r0, &r1);
-            jgpt_decode_matvec_rows(&wq, q, xn, r0, r1, dim);
-            rope_rows(q, cs, r0, r1, hs);
-            split(kv_dim, id, n, 2, &r0, &r1);
-            jgpt_decode_matvec_rows(&wk, krow, xn, r0, r1, dim);
-            rope_rows(krow, cs, r0, r1, hs);
-            jgpt_decode_matvec_rows(&wv, vrow, xn, r0, r1, dim);
-            barrier_wait(&bar, &sense, n);
-
-            split(m.heads, id, n, 1, &r0, &r1);
-            for (int h = r0; h < r1; h++) {
-                int kvo = (h / kv_mul) * hs;
-                attend(xb + h * hs, att_all + (long)h * m.seq, q + h * hs, kc + kvo, vc + kvo, pos, kv_dim, hs);
-            }
-            barrier_wait(&bar, &sense, n);
-
-            jgpt_qmat wo = layer_mat(&m.q[WO], l, dim, dim);
-            split(dim, id, n, 16, &r0, &r1);
-            jgpt_decode_matvec_rows(&wo, q, xb, r0, r1, dim); /* q is free again: use it for wo's output */
-            for (int i = r0; i < r1; i++) x[i] += q[i];
-            barrier_wait(&bar, &sense, n);
-
-            rmsnorm(xn, x, m.rms_ffn + (long)l * dim, dim, m.eps);
-            jgpt_qmat w1 = layer_mat(&m.q[W1], l, hidden, dim), w3 = layer_mat(&m.q[W3], l, hidden, dim),
-                      w2 = layer_mat(&m.q[W2], l, dim, hidden);
-            split(hidden, id, n, 16, &r0, &r1);
-            jgpt_decode_matvec_rows(&w1, hb, xn, r0, r1, dim);
-            jgpt_decode_matvec_rows(&w3, h3, xn, r0, r1, dim);
-            for (int i = r0; i < r1; i++) hb[i] = silu(hb[i]) * h3[i];
-            barrier_wait(&bar, &sense, n);
-
-            split(dim, id, n, 16, &r0, &r1);
-            jgpt_decode_matvec_rows(&w2, q, hb, r0, r1, hidden);
-            for (int i = r0; i < r1; i++) x[i] += q[i];
-            barrier_wait(&bar, &sense, n);
-        }
-        rmsnorm(xn, x, m.rms_final, dim, m.eps);
-        jgpt_qmat wcls = m.q[WCLS];
-        split(m.vocab, id, n, 16, &r0, &r1);
-        jgpt_decode_matvec_rows(&wcls, logits, xn, r0, r1, dim);
-    }
+    /* the pool's size is the team's size; the plan's thread count sized the scratch for it */
+    if (m.pool != NULL && jgpt_pool_threads(m.pool) > m.threads) m.pool = NULL;
+    decode_ctx c = { &m, logits, scratch, pos };
+    jgpt_team_run(m.pool, m.threads, decode_body, &c);
 }
 
 /* ---- prefill: a block of tokens with sgemm --------------------------------------------------------- */

@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 6} */
-    public static final int JGPT_ABI_VERSION = 6;
+    /** {@code #define JGPT_ABI_VERSION 7} */
+    public static final int JGPT_ABI_VERSION = 7;
 
     private static volatile SymbolLookup lookup;
 
@@ -623,6 +623,8 @@ public final class Jgpt {
     public static final int JGPT_LLAMA_VCACHE = 45;
     /** {@code #define JGPT_LLAMA_SGEMM 46} */
     public static final int JGPT_LLAMA_SGEMM = 46;
+    /** {@code #define JGPT_LLAMA_POOL 47} */
+    public static final int JGPT_LLAMA_POOL = 47;
     /** {@code #define JGPT_LLAMA_PLAN_SLOTS 48} */
     public static final int JGPT_LLAMA_PLAN_SLOTS = 48;
     private static final class jgpt_convert_bf16 {
@@ -697,6 +699,79 @@ public final class Jgpt {
             throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final class jgpt_pool_create {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_POINTER, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_pool_create");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void * jgpt_pool_create(int threads) } */
+    public static FunctionDescriptor jgpt_pool_create$descriptor() { return jgpt_pool_create.DESC; }
+
+    public static MethodHandle jgpt_pool_create$handle() { return jgpt_pool_create.HANDLE; }
+
+    public static MemorySegment jgpt_pool_create$address() { return jgpt_pool_create.ADDR; }
+
+    /** {@snippet lang=c : void * jgpt_pool_create(int threads) } */
+    public static MemorySegment jgpt_pool_create(int threads) {
+        var mh$ = jgpt_pool_create.HANDLE;
+        try {
+            return (MemorySegment) mh$.invokeExact(threads);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_pool_destroy {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_pool_destroy");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_pool_destroy(void * pool) } */
+    public static FunctionDescriptor jgpt_pool_destroy$descriptor() { return jgpt_pool_destroy.DESC; }
+
+    public static MethodHandle jgpt_pool_destroy$handle() { return jgpt_pool_destroy.HANDLE; }
+
+    public static MemorySegment jgpt_pool_destroy$address() { return jgpt_pool_destroy.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_pool_destroy(void * pool) } */
+    public static void jgpt_pool_destroy(MemorySegment pool) {
+        var mh$ = jgpt_pool_destroy.HANDLE;
+        try {
+            mh$.invokeExact(pool);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_pool_threads {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_INT, Jgpt.C_POINTER);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_pool_threads");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : int jgpt_pool_threads(const void * pool) } */
+    public static FunctionDescriptor jgpt_pool_threads$descriptor() { return jgpt_pool_threads.DESC; }
+
+    public static MethodHandle jgpt_pool_threads$handle() { return jgpt_pool_threads.HANDLE; }
+
+    public static MemorySegment jgpt_pool_threads$address() { return jgpt_pool_threads.ADDR; }
+
+    /** {@snippet lang=c : int jgpt_pool_threads(const void * pool) } */
+    public static int jgpt_pool_threads(MemorySegment pool) {
+        var mh$ = jgpt_pool_threads.HANDLE;
+        try {
+            return (int) mh$.invokeExact(pool);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static final class jgpt_llama_decode_scratch_floats {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_LONG, Jgpt.C_POINTER);
         static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_llama_decode_scratch_floats");

@@ -1,6 +1,7 @@
 package dev.jgpt.llama;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.backend.cpu.DecodePool;
 import dev.jgpt.backend.cpu.NativeLibraries;
 import dev.jgpt.bindings.Cblas;
 import dev.jgpt.bindings.Jgpt;
@@ -13,12 +14,14 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Fast Llama inference on the CPU through libjgpt: decode is one native call per token
- * ({@code jgpt_llama_decode}: one OpenMP region, matrix-vector products in the chosen
- * {@link DecodeDType}, spin barriers between phases), prefill runs blocks of prompt tokens through
+ * ({@code jgpt_llama_decode}: run on this object's own pool of decode threads, matrix-vector
+ * products in the chosen {@link DecodeDType}, spin-then-sleep barriers between phases), prefill runs blocks of prompt tokens through
  * float32 {@code cblas_sgemm} ({@code jgpt_llama_prefill}). Weights are used where they lie (the
  * memory-mapped checkpoint) for f32, or converted once at construction to bf16 / q8 in off-heap
  * memory. The KV cache, the scratch buffers and the logits are allocated once: nothing is allocated
- * per token.
+ * per token. The decode threads ({@code threads - 1} native workers, the caller is the first member)
+ * are started here and stopped by {@link #close}: two instances decode on two Java threads at once
+ * without sharing workers.
  *
  * <p>The prompt's keys and values are computed with the float32 weights whatever the dtype (sgemm
  * needs float32); only the logits after the prompt and every decoded token use the dtype.
@@ -34,7 +37,9 @@ public final class LlamaInference implements CausalLm {
     private final MemorySegment plan, scratch, prefillScratch, promptTokens;
     private final Tensor logits;
     private final AutoCloseable owner;
+    private final DecodePool pool;
     private int pos;
+    private boolean closed;
 
     /**
      * @param weights   float32 weights (kept in use: they must outlive this object)
@@ -92,6 +97,8 @@ public final class LlamaInference implements CausalLm {
         prefillScratch = arena.allocate(4L * Jgpt.jgpt_llama_prefill_scratch_floats(plan, chunk), 64);
         promptTokens = arena.allocate(4L * chunk, 64);
         logits = Tensor.ofHost(arena.allocate(4L * c.vocabSize(), 64), DType.F32, c.vocabSize());
+        pool = new DecodePool(this.threads);   // last: nothing after it can fail and leak the threads
+        set(Jgpt.JGPT_LLAMA_POOL, pool.address());
     }
 
     /** Converts one stacked matrix to the decode dtype (f32: used in place). */
@@ -161,6 +168,9 @@ public final class LlamaInference implements CausalLm {
 
     @Override
     public void close() {
+        if (closed) return;
+        closed = true;
+        pool.close();   // first: its workers read the plan and scratch of the arena
         arena.close();
         if (owner != null) {
             try {
