@@ -170,6 +170,51 @@ JGPT_API void jgpt_llama_decode(float *logits, const int64_t *plan, float *scrat
 JGPT_API void jgpt_llama_prefill(float *logits, const int64_t *plan, float *scratch, const int32_t *tokens, int T,
                                  int pos);
 
+/* ==== GPT-2 decoding (native/src/decode_gpt2.c) ==============================================
+ * The same scheme for GPT-2 (LayerNorm, GELU, biases, learned positions, classifier tied to wte):
+ * a plan of JGPT_GPT2_PLAN_SLOTS int64 values filled once by Java. Pointers are addresses of float32
+ * tensors in the layout of dev.jgpt.model.ParameterLayout (stacked over layers): wte (V, C), wpe
+ * (maxT, C), ln1w/ln1b/ln2w/ln2b (L, C), lnfw/lnfb (C), biases qkvb (L, 3C), attprojb (L, C),
+ * fcb (L, 4C), fcprojb (L, C). Matrix k (0 qkvw (L, 3C, C), 1 attprojw (L, C, C), 2 fcw (L, 4C, C),
+ * 3 fcprojw (L, C, 4C), 4 the classifier = wte (V, C)) has three slots at JGPT_GPT2_WEIGHTS + 3k:
+ * float32 address (prefill), address in the decode dtype, q8 scales (0 otherwise). KV caches are
+ * float32 (L, maxT, C); sgemm is cblas_sgemm's address; pool a jgpt_pool_create pool (or 0). */
+#define JGPT_GPT2_C 0
+#define JGPT_GPT2_LAYERS 1
+#define JGPT_GPT2_HEADS 2
+#define JGPT_GPT2_VOCAB 3
+#define JGPT_GPT2_SEQ 4
+#define JGPT_GPT2_DTYPE 5
+#define JGPT_GPT2_GROUP 6
+#define JGPT_GPT2_THREADS 7
+#define JGPT_GPT2_WTE 8
+#define JGPT_GPT2_WPE 9
+#define JGPT_GPT2_LN1W 10
+#define JGPT_GPT2_LN1B 11
+#define JGPT_GPT2_LN2W 12
+#define JGPT_GPT2_LN2B 13
+#define JGPT_GPT2_LNFW 14
+#define JGPT_GPT2_LNFB 15
+#define JGPT_GPT2_QKVB 16
+#define JGPT_GPT2_ATTPROJB 17
+#define JGPT_GPT2_FCB 18
+#define JGPT_GPT2_FCPROJB 19
+#define JGPT_GPT2_WEIGHTS 20
+#define JGPT_GPT2_KCACHE 35
+#define JGPT_GPT2_VCACHE 36
+#define JGPT_GPT2_SGEMM 37
+#define JGPT_GPT2_POOL 38
+#define JGPT_GPT2_PLAN_SLOTS 40
+
+JGPT_API long jgpt_gpt2_decode_scratch_floats(const int64_t *plan);
+JGPT_API long jgpt_gpt2_prefill_scratch_floats(const int64_t *plan, int chunk);
+/* One token at position pos: its k and v into the caches, the next-token logits (V floats). */
+JGPT_API void jgpt_gpt2_decode(float *logits, const int64_t *plan, float *scratch, int token, int pos);
+/* T prompt tokens at positions pos..pos+T-1 (T <= chunk) with float32 sgemm; the logits after the last
+ * one with the decode dtype's classifier (decode_scratch: the decode call's scratch). */
+JGPT_API void jgpt_gpt2_prefill(float *logits, const int64_t *plan, float *scratch, float *decode_scratch,
+                                const int32_t *tokens, int T, int pos);
+
 /* ==== Llama training layers (native/src/llama_ops.c) ==========================================
  * dev.jgpt.backend.Backend's rmsnorm*, rope*, swiglu* and gqaAttention*. Forward overwrites,
  * backward accumulates (RoPE's backward rotates the gradient in place). */

@@ -868,6 +868,155 @@ public final class Jgpt {
             throw new AssertionError("should not reach here", ex$);
         }
     }
+    /** {@code #define JGPT_GPT2_C 0} */
+    public static final int JGPT_GPT2_C = 0;
+    /** {@code #define JGPT_GPT2_LAYERS 1} */
+    public static final int JGPT_GPT2_LAYERS = 1;
+    /** {@code #define JGPT_GPT2_HEADS 2} */
+    public static final int JGPT_GPT2_HEADS = 2;
+    /** {@code #define JGPT_GPT2_VOCAB 3} */
+    public static final int JGPT_GPT2_VOCAB = 3;
+    /** {@code #define JGPT_GPT2_SEQ 4} */
+    public static final int JGPT_GPT2_SEQ = 4;
+    /** {@code #define JGPT_GPT2_DTYPE 5} */
+    public static final int JGPT_GPT2_DTYPE = 5;
+    /** {@code #define JGPT_GPT2_GROUP 6} */
+    public static final int JGPT_GPT2_GROUP = 6;
+    /** {@code #define JGPT_GPT2_THREADS 7} */
+    public static final int JGPT_GPT2_THREADS = 7;
+    /** {@code #define JGPT_GPT2_WTE 8} */
+    public static final int JGPT_GPT2_WTE = 8;
+    /** {@code #define JGPT_GPT2_WPE 9} */
+    public static final int JGPT_GPT2_WPE = 9;
+    /** {@code #define JGPT_GPT2_LN1W 10} */
+    public static final int JGPT_GPT2_LN1W = 10;
+    /** {@code #define JGPT_GPT2_LN1B 11} */
+    public static final int JGPT_GPT2_LN1B = 11;
+    /** {@code #define JGPT_GPT2_LN2W 12} */
+    public static final int JGPT_GPT2_LN2W = 12;
+    /** {@code #define JGPT_GPT2_LN2B 13} */
+    public static final int JGPT_GPT2_LN2B = 13;
+    /** {@code #define JGPT_GPT2_LNFW 14} */
+    public static final int JGPT_GPT2_LNFW = 14;
+    /** {@code #define JGPT_GPT2_LNFB 15} */
+    public static final int JGPT_GPT2_LNFB = 15;
+    /** {@code #define JGPT_GPT2_QKVB 16} */
+    public static final int JGPT_GPT2_QKVB = 16;
+    /** {@code #define JGPT_GPT2_ATTPROJB 17} */
+    public static final int JGPT_GPT2_ATTPROJB = 17;
+    /** {@code #define JGPT_GPT2_FCB 18} */
+    public static final int JGPT_GPT2_FCB = 18;
+    /** {@code #define JGPT_GPT2_FCPROJB 19} */
+    public static final int JGPT_GPT2_FCPROJB = 19;
+    /** {@code #define JGPT_GPT2_WEIGHTS 20} */
+    public static final int JGPT_GPT2_WEIGHTS = 20;
+    /** {@code #define JGPT_GPT2_KCACHE 35} */
+    public static final int JGPT_GPT2_KCACHE = 35;
+    /** {@code #define JGPT_GPT2_VCACHE 36} */
+    public static final int JGPT_GPT2_VCACHE = 36;
+    /** {@code #define JGPT_GPT2_SGEMM 37} */
+    public static final int JGPT_GPT2_SGEMM = 37;
+    /** {@code #define JGPT_GPT2_POOL 38} */
+    public static final int JGPT_GPT2_POOL = 38;
+    /** {@code #define JGPT_GPT2_PLAN_SLOTS 40} */
+    public static final int JGPT_GPT2_PLAN_SLOTS = 40;
+    private static final class jgpt_gpt2_decode_scratch_floats {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_LONG, Jgpt.C_POINTER);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gpt2_decode_scratch_floats");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : long jgpt_gpt2_decode_scratch_floats(const int64_t * plan) } */
+    public static FunctionDescriptor jgpt_gpt2_decode_scratch_floats$descriptor() { return jgpt_gpt2_decode_scratch_floats.DESC; }
+
+    public static MethodHandle jgpt_gpt2_decode_scratch_floats$handle() { return jgpt_gpt2_decode_scratch_floats.HANDLE; }
+
+    public static MemorySegment jgpt_gpt2_decode_scratch_floats$address() { return jgpt_gpt2_decode_scratch_floats.ADDR; }
+
+    /** {@snippet lang=c : long jgpt_gpt2_decode_scratch_floats(const int64_t * plan) } */
+    public static long jgpt_gpt2_decode_scratch_floats(MemorySegment plan) {
+        var mh$ = jgpt_gpt2_decode_scratch_floats.HANDLE;
+        try {
+            return (long) mh$.invokeExact(plan);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gpt2_prefill_scratch_floats {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_LONG, Jgpt.C_POINTER, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gpt2_prefill_scratch_floats");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : long jgpt_gpt2_prefill_scratch_floats(const int64_t * plan, int chunk) } */
+    public static FunctionDescriptor jgpt_gpt2_prefill_scratch_floats$descriptor() { return jgpt_gpt2_prefill_scratch_floats.DESC; }
+
+    public static MethodHandle jgpt_gpt2_prefill_scratch_floats$handle() { return jgpt_gpt2_prefill_scratch_floats.HANDLE; }
+
+    public static MemorySegment jgpt_gpt2_prefill_scratch_floats$address() { return jgpt_gpt2_prefill_scratch_floats.ADDR; }
+
+    /** {@snippet lang=c : long jgpt_gpt2_prefill_scratch_floats(const int64_t * plan, int chunk) } */
+    public static long jgpt_gpt2_prefill_scratch_floats(MemorySegment plan, int chunk) {
+        var mh$ = jgpt_gpt2_prefill_scratch_floats.HANDLE;
+        try {
+            return (long) mh$.invokeExact(plan, chunk);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gpt2_decode {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gpt2_decode");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_gpt2_decode(float * logits, const int64_t * plan, float * scratch, int token, int pos) } */
+    public static FunctionDescriptor jgpt_gpt2_decode$descriptor() { return jgpt_gpt2_decode.DESC; }
+
+    public static MethodHandle jgpt_gpt2_decode$handle() { return jgpt_gpt2_decode.HANDLE; }
+
+    public static MemorySegment jgpt_gpt2_decode$address() { return jgpt_gpt2_decode.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_gpt2_decode(float * logits, const int64_t * plan, float * scratch, int token, int pos) } */
+    public static void jgpt_gpt2_decode(MemorySegment logits, MemorySegment plan, MemorySegment scratch, int token, int pos) {
+        var mh$ = jgpt_gpt2_decode.HANDLE;
+        try {
+            mh$.invokeExact(logits, plan, scratch, token, pos);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gpt2_prefill {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gpt2_prefill");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_gpt2_prefill(float * logits, const int64_t * plan, float * scratch, float * decode_scratch, const int32_t * tokens, int T, int pos) } */
+    public static FunctionDescriptor jgpt_gpt2_prefill$descriptor() { return jgpt_gpt2_prefill.DESC; }
+
+    public static MethodHandle jgpt_gpt2_prefill$handle() { return jgpt_gpt2_prefill.HANDLE; }
+
+    public static MemorySegment jgpt_gpt2_prefill$address() { return jgpt_gpt2_prefill.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_gpt2_prefill(float * logits, const int64_t * plan, float * scratch, float * decode_scratch, const int32_t * tokens, int T, int pos) } */
+    public static void jgpt_gpt2_prefill(MemorySegment logits, MemorySegment plan, MemorySegment scratch, MemorySegment decode_scratch, MemorySegment tokens, int T, int pos) {
+        var mh$ = jgpt_gpt2_prefill.HANDLE;
+        try {
+            mh$.invokeExact(logits, plan, scratch, decode_scratch, tokens, T, pos);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static final class jgpt_rmsnorm_forward {
         static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_FLOAT);
         static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_rmsnorm_forward");
