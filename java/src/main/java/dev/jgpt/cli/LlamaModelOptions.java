@@ -28,14 +28,14 @@ public final class LlamaModelOptions {
     Path tokenizer;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding a Llama model (an arch: llama run, a llama2.c file, an HF directory): f32, bf16, q8 (default ${DEFAULT-VALUE}).")
+            description = "Weights for decoding (Llama models, and GPT-2 runs on the cpu backend): f32, bf16, q8 (default ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
     int groupSize;
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "CPU threads of a Llama model's decoder (default: all cores; GPT-2 runs take JGPT_THREADS).")
+            description = "CPU threads of the native decoder, Llama or GPT-2 (default: all cores, or JGPT_THREADS for GPT-2 runs).")
     Integer threads;
 
     @Option(names = "--max-context", paramLabel = "N",
@@ -45,19 +45,29 @@ public final class LlamaModelOptions {
     /**
      * The loader for {@code model}: a Llama run directory (arch: llama) decodes natively in
      * {@code --dtype} with its own tokenizer; a llama2.c file or an HF Llama directory as described
-     * above; anything else goes to {@code fallback} (GPT-2 runs, which decode in f32 only).
+     * above; a GPT-2 run given --dtype or --threads decodes natively on the cpu backend in that dtype;
+     * anything else goes to {@code fallback} (which also decodes GPT-2 runs natively on the cpu backend, in f32).
      */
     ModelLoader loaderFor(Path model, ModelLoader fallback) {
         if (model != null && HfLlamaImport.isHfLlamaDir(model)) return this::loadHuggingFace;
         if (model != null && ModelDirs.holdsLlama(model)) return this::loadLlamaRun;
         if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) {
-            if (!"f32".equalsIgnoreCase(dtype) && model != null && Files.isDirectory(model)) {
-                throw new JgptException("--dtype " + dtype + ": " + model + " is a GPT-2 model, which decodes in f32 only "
-                        + "(--dtype applies to Llama models)");
+            if (model != null && Files.isDirectory(model) && (!"f32".equalsIgnoreCase(dtype) || threads != null)) {
+                return this::loadGpt2Run;
             }
             return fallback;
         }
         return this::loadLlama2c;
+    }
+
+    /**
+     * A GPT-2 run with --dtype or --threads: on the cpu backend (JGPT_DEVICE, default auto) through
+     * libjgpt's native decoder in that dtype; on another backend in f32 only.
+     */
+    private LoadedModel loadGpt2Run(Path run) {
+        DecodeDType dt = DecodeDType.parse(dtype);
+        String device = System.getenv().getOrDefault("JGPT_DEVICE", "auto");
+        return LoadedModels.open(run, device, threads != null ? threads : 0, dt, groupSize);
     }
 
     /** A run trained with arch: llama: its checkpoint through LlamaInference, its BPE tokenizer.json and chat template. */

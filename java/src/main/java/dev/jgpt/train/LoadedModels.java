@@ -12,6 +12,8 @@ import dev.jgpt.llama.LlamaModels;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
+import dev.jgpt.backend.cpu.CpuBackend;
+import dev.jgpt.model.Gpt2Decoder;
 import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.model.GptConfig;
 import dev.jgpt.model.ParameterLayout;
@@ -22,7 +24,8 @@ import java.nio.file.Path;
 
 /**
  * Opens a model for generation: resolves the path ({@link ModelDirs}), reads config.json, the
- * weights and tokenizer.json, and builds a KV-cached {@link Gpt2Inference} on the chosen device. The
+ * weights and tokenizer.json, and builds a KV-cached model: libjgpt's {@link Gpt2Decoder} on the
+ * cpu backend, {@link Gpt2Inference} on the others. The
  * returned model owns its backend, weights and cache; closing it frees them all.
  */
 public final class LoadedModels {
@@ -99,13 +102,31 @@ public final class LoadedModels {
         return new LoadedModel(dtype == DecodeDType.F32 ? name : name + " (" + dtype + ")", lm, tok);
     }
 
-    /** {@link #openGpt2} as one {@link CausalLm} that frees the weights and backend when closed; threads <= 0: one per core. */
+    /** {@link #open(Path, String, int, DecodeDType, int)} in f32. */
     public static LoadedModel open(Path path, String device, int threads) {
+        return open(path, device, threads, DecodeDType.F32, 32);
+    }
+
+    /**
+     * The model at {@code path} as one {@link CausalLm} that frees its weights (and backend) when
+     * closed; threads <= 0: one per core. A Llama run decodes through {@link LlamaInference}; a GPT-2
+     * run on the {@code cpu} backend through libjgpt's {@link Gpt2Decoder} in {@code dtype} (q8 groups
+     * of {@code groupSize}), on another backend through the {@link Gpt2Inference} ops (f32 only).
+     */
+    public static LoadedModel open(Path path, String device, int threads, DecodeDType dtype, int groupSize) {
         Path dir = ModelDirs.resolve(path);
-        if (Architecture.isLlama(dir)) {
-            return openLlama(path, dir, DecodeDType.F32, 32, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        if (Architecture.isLlama(dir)) return openLlama(path, dir, dtype, groupSize, n);
+        String name = path.toAbsolutePath().normalize().getFileName().toString();
+        Backend backend = Backends.select(device).backend();
+        if (backend instanceof CpuBackend) return openGpt2Native(dir, name, backend, dtype, groupSize, n);
+        if (dtype != DecodeDType.F32) {
+            backend.close();
+            throw new JgptException("--dtype " + dtype + ": GPT-2 models decode in bf16 or q8 on the cpu backend only, and this one would run on "
+                    + backend.name() + " (set JGPT_DEVICE=cpu)");
         }
-        Gpt2Model g = openGpt2(path, device, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        backend.close();
+        Gpt2Model g = openGpt2(path, device, n);
         Gpt2Inference inf = g.inference();
         CausalLm lm = new CausalLm() {
             public int vocabSize() { return inf.vocabSize(); }
@@ -119,7 +140,28 @@ public final class LoadedModels {
                 g.closeWeights();
             }
         };
-        String name = path.toAbsolutePath().normalize().getFileName().toString();
         return new LoadedModel(name, lm, g.tokenizer());
+    }
+
+    /** A GPT-2 run's weights read into host memory and decoded by libjgpt (one native call per token). */
+    private static LoadedModel openGpt2Native(Path dir, String name, Backend backend, DecodeDType dtype, int groupSize, int threads) {
+        TensorArena params = null;
+        try {
+            GptConfig c = Checkpoints.config(dir);
+            Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
+            backend.setThreads(threads);
+            params = TensorArena.host();
+            Tensor flat = readParams(dir, c, params);
+            TensorArena owned = params;
+            Gpt2Decoder lm = new Gpt2Decoder(c, flat, dtype, groupSize, threads, () -> {
+                owned.close();
+                backend.close();
+            });
+            return new LoadedModel(dtype == DecodeDType.F32 ? name : name + " (" + dtype + ")", lm, tok);
+        } catch (RuntimeException e) {
+            if (params != null) params.close();
+            backend.close();
+            throw e;
+        }
     }
 }
