@@ -4,6 +4,10 @@ import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.Backends;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.model.Gpt2;
+import dev.jgpt.backend.cpu.CpuBackend;
+import dev.jgpt.generate.CausalLm;
+import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.model.Gpt2Decoder;
 import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.model.GptConfig;
 import java.util.LinkedHashMap;
@@ -14,9 +18,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jgpt bench decode-gpt2}: greedy decoding speed of a GPT-2 preset with random weights on any
- * backend (cuda included), through the KV-cached {@link Gpt2Inference} that {@code jgpt generate} and the
- * server use: time to first token for a prompt, then tokens/s of single-token steps (each step brings the
- * logits to the host and takes the argmax there, as sampling does).
+ * backend (cuda included): time to first token for a prompt, then tokens/s of single-token steps (each
+ * step brings the logits to the host and takes the argmax there, as sampling does). On the cpu backend
+ * it times libjgpt's native {@link Gpt2Decoder} (what {@code jgpt generate} uses there) in
+ * {@code --dtype}; {@code --engine ops} (and every other backend) times the KV-cached
+ * {@link Gpt2Inference} on the Backend ops (what the server's batched path uses). {@code --model RUN}
+ * times a trained run's weights instead of random ones.
  */
 @Command(name = "decode-gpt2", mixinStandardHelpOptions = true,
         description = "Time GPT-2 greedy decoding (KV cache) of a preset with random weights on a backend.")
@@ -34,6 +41,20 @@ public final class BenchDecodeGpt2Command implements Runnable {
     @Option(names = "--precision", paramLabel = "fp32|tf32|bf16", description = "cuda only: how matrix products compute (default fp32).")
     String precision;
 
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
+            description = "Native decoder weights: f32, bf16, q8 (default ${DEFAULT-VALUE}; cpu backend only).")
+    String dtype;
+
+    @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
+    int groupSize;
+
+    @Option(names = "--engine", paramLabel = "native|ops",
+            description = "native: libjgpt's one-call-per-token decoder (default on cpu); ops: Gpt2Inference on the Backend ops (default elsewhere).")
+    String engine;
+
+    @Option(names = "--model", paramLabel = "RUN", description = "Time this GPT-2 run's weights (its config replaces --preset).")
+    java.nio.file.Path model;
+
     @Option(names = "--prompt-tokens", defaultValue = "64", description = "Prompt length (default ${DEFAULT-VALUE}).")
     int promptTokens;
 
@@ -48,32 +69,61 @@ public final class BenchDecodeGpt2Command implements Runnable {
 
     @Override
     public void run() {
-        GptConfig cfg = GptConfig.preset(preset);
+        GptConfig cfg = model != null ? dev.jgpt.train.Checkpoints.config(dev.jgpt.train.ModelDirs.resolve(model)) : GptConfig.preset(preset);
+        String what = model != null ? model.getFileName().toString() : preset;
         if (promptTokens < 1 || tokens < 1 || runs < 1) throw new IllegalArgumentException("--prompt-tokens, --tokens and --runs must be >= 1");
         if (promptTokens + tokens > cfg.contextLength()) {
             throw new dev.jgpt.JgptException("--prompt-tokens + --tokens = " + (promptTokens + tokens) + " exceeds the context length "
-                    + cfg.contextLength() + " of preset " + preset);
+                    + cfg.contextLength() + " of " + what);
         }
+        DecodeDType dt = DecodeDType.parse(dtype);
         Backend ops = BenchSupport.backend(backend, threads);
-        try (ops; Gpt2 model = new Gpt2(ops, cfg, 1, 1); Gpt2Inference lm = Gpt2Inference.of(model)) {
+        boolean nativeEngine = engine == null ? ops instanceof CpuBackend : switch (engine) {
+            case "native" -> true;
+            case "ops" -> false;
+            default -> throw new dev.jgpt.JgptException("--engine: '" + engine + "' is not one of native, ops");
+        };
+        if (nativeEngine && !(ops instanceof CpuBackend)) {
+            ops.close();
+            throw new dev.jgpt.JgptException("--engine native runs on the cpu backend only (not " + ops.name() + ")");
+        }
+        if (!nativeEngine && dt != DecodeDType.F32) {
+            ops.close();
+            throw new dev.jgpt.JgptException("--dtype " + dt + " needs the native engine on the cpu backend");
+        }
+        try (ops; Gpt2 weights = new Gpt2(ops, cfg, 1, 1);
+             CausalLm lm = nativeEngine ? new Gpt2Decoder(cfg, weights.params().flat(), dt, groupSize, ops.threads(), null)
+                     : Gpt2Inference.of(weights)) {
             Backends.applyPrecision(ops, precision, "--precision");
-            model.initWeights(1);
+            if (model != null) {
+                dev.jgpt.io.Gpt2Files.readWeights(dev.jgpt.train.ModelDirs.resolve(model).resolve(dev.jgpt.io.Gpt2Files.WEIGHTS), cfg,
+                        weights.params().flat());
+            } else {
+                weights.initWeights(1);
+            }
             Random r = new Random(3);
             int[] prompt = new int[promptTokens];
             for (int i = 0; i < promptTokens; i++) prompt[i] = r.nextInt(cfg.vocabSize());
-            System.err.printf("jgpt: decode-gpt2 %s (%,d params) on %s: %d prompt + %d tokens, 1 warm-up + %d runs ...%n",
-                    preset, cfg.parameterCount(), ops.name(), promptTokens, tokens, runs);
-            double[] ttft = new double[runs], tps = new double[runs];
+            String eng = nativeEngine ? "native " + dt : "ops";
+            System.err.printf("jgpt: decode-gpt2 %s (%,d params) on %s (%s): %d prompt + %d tokens, 1 warm-up + %d runs ...%n",
+                    what, cfg.parameterCount(), ops.name(), eng, promptTokens, tokens, runs);
+            double[] ttft = new double[runs], tps = new double[runs], tpc = new double[runs];
+            java.util.List<Integer> firstTokens = new java.util.ArrayList<>();
             for (int run = -1; run < runs; run++) {
                 lm.reset();
                 long t0 = System.nanoTime();
                 int next = argmax(lm.prefill(prompt), cfg.vocabSize());
-                long t1 = System.nanoTime();
-                for (int i = 0; i < tokens; i++) next = argmax(lm.step(next), cfg.vocabSize());
-                long t2 = System.nanoTime();
+                long t1 = System.nanoTime(), c1 = BenchSupport.processCpuNanos();
+                if (run < 0) firstTokens.add(next);   // the greedy continuation, to compare engines and dtypes
+                for (int i = 0; i < tokens; i++) {
+                    next = argmax(lm.step(next), cfg.vocabSize());
+                    if (run < 0 && firstTokens.size() < 16) firstTokens.add(next);
+                }
+                long t2 = System.nanoTime(), c2 = BenchSupport.processCpuNanos();
                 if (run < 0) continue;
                 ttft[run] = (t1 - t0) / 1e6;
                 tps[run] = tokens / ((t2 - t1) / 1e9);
+                tpc[run] = tokens / Math.max(1e-9, (c2 - c1) / 1e9);
                 System.err.printf("jgpt:   run %d: first token %.1f ms, %.1f tokens/s%n", run + 1, ttft[run], tps[run]);
             }
             Map<String, Object> out = new LinkedHashMap<>();
@@ -81,18 +131,26 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("backend", ops.name());
             if (ops instanceof dev.jgpt.backend.cuda.CudaBackend cuda) out.put("precision", cuda.math().label());
             out.put("threads", ops.threads());
-            out.put("preset", preset);
+            out.put("engine", nativeEngine ? "native" : "ops");
+            out.put("dtype", nativeEngine ? dt.toString() : "f32");
+            if (nativeEngine && dt == DecodeDType.Q8) out.put("groupSize", groupSize);
+            if (model != null) out.put("model", model.toString());
+            else out.put("preset", preset);
             out.put("parameters", cfg.parameterCount());
             out.put("promptTokens", promptTokens);
             out.put("tokens", tokens);
             out.put("runs", runs);
             out.put("timeToFirstTokenMs", BenchSupport.round(BenchSupport.median(ttft), 2));
             out.put("tokensPerSecond", BenchSupport.round(BenchSupport.median(tps), 1));
+            // tokens per second of process CPU time (all threads): with --threads 1, what one quiet core does
+            out.put("tokensPerCpuSecond", BenchSupport.round(BenchSupport.median(tpc), 1));
+            out.put("loadAverage", BenchSupport.loadAverage());
+            out.put("firstGreedyTokens", firstTokens);
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
-                System.out.printf("decode-gpt2 %s on %s: first token after %.1f ms (%d-token prompt), %.1f tokens/s%n",
-                        preset, ops.name(), out.get("timeToFirstTokenMs"), promptTokens, out.get("tokensPerSecond"));
+                System.out.printf("decode-gpt2 %s on %s (%s): first token after %.1f ms (%d-token prompt), %.1f tokens/s (load %s)%n",
+                        what, ops.name(), eng, out.get("timeToFirstTokenMs"), promptTokens, out.get("tokensPerSecond"), out.get("loadAverage"));
             }
         }
     }

@@ -40,7 +40,7 @@ public final class ExportCommand implements Runnable {
     String format;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "T",
-            description = "Tensor type of a Llama run's GGUF matrices: f32, bf16 or q8 (llama.cpp's Q8_0) (default ${DEFAULT-VALUE}).")
+            description = "Tensor type of the GGUF matrices (GPT-2 or Llama runs): f32, bf16 or q8 (llama.cpp's Q8_0) (default ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PATH", description = "Output directory (safetensors) or file.")
@@ -72,8 +72,8 @@ public final class ExportCommand implements Runnable {
                     ? " (+ " + out.toAbsolutePath().resolveSibling(Llama2cExport.TOKENIZER_FILE) + ")" : ""));
             return;
         }
-        if (!dtype.equals("f32")) {
-            throw new JgptException("--dtype " + dtype + ": only Llama runs export in bf16 or q8; GPT-2 exports are f32");
+        if (!dtype.equals("f32") && !format.equals("gguf")) {
+            throw new JgptException("--dtype " + dtype + ": only GGUF exports come in bf16 or q8; --format " + format + " is f32");
         }
         if (format.equals("llama2c")) {
             throw new JgptException("--format llama2c: " + dir + " is a GPT-2 model; llama2c needs a run trained with 'arch: llama'");
@@ -91,7 +91,7 @@ public final class ExportCommand implements Runnable {
                     copy(tokFile, out.resolve("tokenizer.json"));
                 }
                 case "gguf" -> ModelExport.writeGguf(out, c, params, TokenizerJson.read(tokFile),
-                        dir.toAbsolutePath().normalize().getFileName().toString());
+                        dir.toAbsolutePath().normalize().getFileName().toString(), ggmlType());
                 case "llmc" -> {
                     ModelExport.writeLlmc(out, c, params);
                     String n = out.getFileName().toString();

@@ -23,6 +23,25 @@ public final class ModelExport {
      * exactly GGUF's {in, out}, so tensors are written without transposing.
      */
     public static void writeGguf(Path file, GptConfig c, Tensor params, TokenizerJson tok, String name) {
+        writeGguf(file, c, params, tok, name, GgmlType.F32);
+    }
+
+    /**
+     * With the matrices (token embedding, qkv, attention output, MLP up/down, classifier) in
+     * {@code type}: F32, BF16 or Q8_0 (blocks of 32: the channels must be a multiple of 32). Position
+     * embeddings, LayerNorms and biases stay F32, as llama.cpp keeps them.
+     */
+    public static void writeGguf(Path file, GptConfig c, Tensor params, TokenizerJson tok, String name, GgmlType type) {
+        if (type == GgmlType.Q8_0 && c.channels() % 32 != 0) {
+            throw new JgptException("--dtype q8: Q8_0 needs the channels (" + c.channels() + ") to be a multiple of 32");
+        }
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            writeGguf(file, c, params, tok, name, type, arena);
+        }
+    }
+
+    private static void writeGguf(Path file, GptConfig c, Tensor params, TokenizerJson tok, String name, GgmlType type,
+            java.lang.foreign.Arena arena) {
         if (tok.size() != c.vocabSize()) {
             throw new JgptException("tokenizer has " + tok.size() + " tokens but the model's vocabulary is " + c.vocabSize());
         }
@@ -31,7 +50,11 @@ public final class ModelExport {
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", "gpt2");
         w.putString("general.name", name);
-        w.putUInt32("general.file_type", 0); // all F32
+        w.putUInt32("general.file_type", switch (type) { // llama_ftype: ALL_F32, MOSTLY_BF16, MOSTLY_Q8_0
+            case F32 -> 0;
+            case BF16 -> 32;
+            case Q8_0 -> 7;
+        });
         w.putUInt32("gpt2.context_length", c.contextLength());
         w.putUInt32("gpt2.embedding_length", C);
         w.putUInt32("gpt2.block_count", c.layers());
@@ -52,27 +75,27 @@ public final class ModelExport {
         }
         w.putBool("tokenizer.ggml.add_bos_token", false);
 
-        w.addTensor("token_embd.weight", seg(layout, params, "wte", -1), C, c.vocabSize());
+        w.addTensor("token_embd.weight", type, type.encode(seg(layout, params, "wte", -1), arena), C, c.vocabSize());
         w.addTensor("position_embd.weight", seg(layout, params, "wpe", -1), C, c.contextLength());
         for (int l = 0; l < c.layers(); l++) {
             String b = "blk." + l + ".";
             w.addTensor(b + "attn_norm.weight", seg(layout, params, "ln1w", l), C);
             w.addTensor(b + "attn_norm.bias", seg(layout, params, "ln1b", l), C);
-            w.addTensor(b + "attn_qkv.weight", seg(layout, params, "qkvw", l), C, 3L * C);
+            w.addTensor(b + "attn_qkv.weight", type, type.encode(seg(layout, params, "qkvw", l), arena), C, 3L * C);
             w.addTensor(b + "attn_qkv.bias", seg(layout, params, "qkvb", l), 3L * C);
-            w.addTensor(b + "attn_output.weight", seg(layout, params, "attprojw", l), C, C);
+            w.addTensor(b + "attn_output.weight", type, type.encode(seg(layout, params, "attprojw", l), arena), C, C);
             w.addTensor(b + "attn_output.bias", seg(layout, params, "attprojb", l), C);
             w.addTensor(b + "ffn_norm.weight", seg(layout, params, "ln2w", l), C);
             w.addTensor(b + "ffn_norm.bias", seg(layout, params, "ln2b", l), C);
-            w.addTensor(b + "ffn_up.weight", seg(layout, params, "fcw", l), C, 4L * C);
+            w.addTensor(b + "ffn_up.weight", type, type.encode(seg(layout, params, "fcw", l), arena), C, 4L * C);
             w.addTensor(b + "ffn_up.bias", seg(layout, params, "fcb", l), 4L * C);
-            w.addTensor(b + "ffn_down.weight", seg(layout, params, "fcprojw", l), 4L * C, C);
+            w.addTensor(b + "ffn_down.weight", type, type.encode(seg(layout, params, "fcprojw", l), arena), 4L * C, C);
             w.addTensor(b + "ffn_down.bias", seg(layout, params, "fcprojb", l), C);
         }
         w.addTensor("output_norm.weight", seg(layout, params, "lnfw", -1), C);
         w.addTensor("output_norm.bias", seg(layout, params, "lnfb", -1), C);
         // tied classifier written again: older loaders do not fall back to token_embd
-        w.addTensor("output.weight", seg(layout, params, "wte", -1), C, c.vocabSize());
+        w.addTensor("output.weight", type, type.encode(seg(layout, params, "wte", -1), arena), C, c.vocabSize());
         w.write(file);
     }
 

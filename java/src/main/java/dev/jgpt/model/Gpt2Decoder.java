@@ -68,48 +68,53 @@ public final class Gpt2Decoder implements CausalLm {
                         + groupSize + (groupSize == 64 ? "; try --group-size 32" : ""));
             }
         }
-        Jgpt.jgpt_set_num_threads(this.threads);
-        Cblas.openblas_set_num_threads(this.threads);
+        try {
+            Jgpt.jgpt_set_num_threads(this.threads);
+            Cblas.openblas_set_num_threads(this.threads);
 
-        plan = arena.allocate(8L * Jgpt.JGPT_GPT2_PLAN_SLOTS, 64);
-        set(Jgpt.JGPT_GPT2_C, C);
-        set(Jgpt.JGPT_GPT2_LAYERS, c.layers());
-        set(Jgpt.JGPT_GPT2_HEADS, c.heads());
-        set(Jgpt.JGPT_GPT2_VOCAB, c.vocabSize());
-        set(Jgpt.JGPT_GPT2_SEQ, c.contextLength());
-        set(Jgpt.JGPT_GPT2_DTYPE, dtype.code);
-        set(Jgpt.JGPT_GPT2_GROUP, groupSize);
-        set(Jgpt.JGPT_GPT2_THREADS, this.threads);
-        set(Jgpt.JGPT_GPT2_WTE, addr(layout, params, "wte"));
-        set(Jgpt.JGPT_GPT2_WPE, addr(layout, params, "wpe"));
-        set(Jgpt.JGPT_GPT2_LN1W, addr(layout, params, "ln1w"));
-        set(Jgpt.JGPT_GPT2_LN1B, addr(layout, params, "ln1b"));
-        set(Jgpt.JGPT_GPT2_LN2W, addr(layout, params, "ln2w"));
-        set(Jgpt.JGPT_GPT2_LN2B, addr(layout, params, "ln2b"));
-        set(Jgpt.JGPT_GPT2_LNFW, addr(layout, params, "lnfw"));
-        set(Jgpt.JGPT_GPT2_LNFB, addr(layout, params, "lnfb"));
-        set(Jgpt.JGPT_GPT2_QKVB, addr(layout, params, "qkvb"));
-        set(Jgpt.JGPT_GPT2_ATTPROJB, addr(layout, params, "attprojb"));
-        set(Jgpt.JGPT_GPT2_FCB, addr(layout, params, "fcb"));
-        set(Jgpt.JGPT_GPT2_FCPROJB, addr(layout, params, "fcprojb"));
-        String[] mats = {"qkvw", "attprojw", "fcw", "fcprojw", "wte"};
-        for (int k = 0; k < mats.length; k++) {
-            int slot = Jgpt.JGPT_GPT2_WEIGHTS + 3 * k;
-            MemorySegment m = layout.view(mats[k]).of(params).data();
-            set(slot, m.address());
-            convert(m, slot);
+            plan = arena.allocate(8L * Jgpt.JGPT_GPT2_PLAN_SLOTS, 64);
+            set(Jgpt.JGPT_GPT2_C, C);
+            set(Jgpt.JGPT_GPT2_LAYERS, c.layers());
+            set(Jgpt.JGPT_GPT2_HEADS, c.heads());
+            set(Jgpt.JGPT_GPT2_VOCAB, c.vocabSize());
+            set(Jgpt.JGPT_GPT2_SEQ, c.contextLength());
+            set(Jgpt.JGPT_GPT2_DTYPE, dtype.code);
+            set(Jgpt.JGPT_GPT2_GROUP, groupSize);
+            set(Jgpt.JGPT_GPT2_THREADS, this.threads);
+            set(Jgpt.JGPT_GPT2_WTE, addr(layout, params, "wte"));
+            set(Jgpt.JGPT_GPT2_WPE, addr(layout, params, "wpe"));
+            set(Jgpt.JGPT_GPT2_LN1W, addr(layout, params, "ln1w"));
+            set(Jgpt.JGPT_GPT2_LN1B, addr(layout, params, "ln1b"));
+            set(Jgpt.JGPT_GPT2_LN2W, addr(layout, params, "ln2w"));
+            set(Jgpt.JGPT_GPT2_LN2B, addr(layout, params, "ln2b"));
+            set(Jgpt.JGPT_GPT2_LNFW, addr(layout, params, "lnfw"));
+            set(Jgpt.JGPT_GPT2_LNFB, addr(layout, params, "lnfb"));
+            set(Jgpt.JGPT_GPT2_QKVB, addr(layout, params, "qkvb"));
+            set(Jgpt.JGPT_GPT2_ATTPROJB, addr(layout, params, "attprojb"));
+            set(Jgpt.JGPT_GPT2_FCB, addr(layout, params, "fcb"));
+            set(Jgpt.JGPT_GPT2_FCPROJB, addr(layout, params, "fcprojb"));
+            String[] mats = {"qkvw", "attprojw", "fcw", "fcprojw", "wte"};
+            for (int k = 0; k < mats.length; k++) {
+                int slot = Jgpt.JGPT_GPT2_WEIGHTS + 3 * k;
+                MemorySegment m = layout.view(mats[k]).of(params).data();
+                set(slot, m.address());
+                convert(m, slot);
+            }
+            long cacheBytes = 4L * c.layers() * c.contextLength() * C;
+            set(Jgpt.JGPT_GPT2_KCACHE, arena.allocate(cacheBytes, 64).address());
+            set(Jgpt.JGPT_GPT2_VCACHE, arena.allocate(cacheBytes, 64).address());
+            set(Jgpt.JGPT_GPT2_SGEMM, Cblas.cblas_sgemm$address().address());
+
+            scratch = arena.allocate(4L * Jgpt.jgpt_gpt2_decode_scratch_floats(plan), 64);
+            int chunk = Math.min(PREFILL_CHUNK, c.contextLength());
+            prefillScratch = arena.allocate(4L * Jgpt.jgpt_gpt2_prefill_scratch_floats(plan, chunk), 64);
+            promptTokens = arena.allocate(4L * chunk, 64);
+            logits = Tensor.ofHost(arena.allocate(4L * c.vocabSize(), 64), DType.F32, c.vocabSize());
+            pool = new DecodePool(this.threads);   // last: nothing after it can fail and leak the threads
+        } catch (RuntimeException | Error e) {
+            arena.close();   // no thread was started
+            throw e;
         }
-        long cacheBytes = 4L * c.layers() * c.contextLength() * C;
-        set(Jgpt.JGPT_GPT2_KCACHE, arena.allocate(cacheBytes, 64).address());
-        set(Jgpt.JGPT_GPT2_VCACHE, arena.allocate(cacheBytes, 64).address());
-        set(Jgpt.JGPT_GPT2_SGEMM, Cblas.cblas_sgemm$address().address());
-
-        scratch = arena.allocate(4L * Jgpt.jgpt_gpt2_decode_scratch_floats(plan), 64);
-        int chunk = Math.min(PREFILL_CHUNK, c.contextLength());
-        prefillScratch = arena.allocate(4L * Jgpt.jgpt_gpt2_prefill_scratch_floats(plan, chunk), 64);
-        promptTokens = arena.allocate(4L * chunk, 64);
-        logits = Tensor.ofHost(arena.allocate(4L * c.vocabSize(), 64), DType.F32, c.vocabSize());
-        pool = new DecodePool(this.threads);   // last: nothing after it can fail and leak the threads
         set(Jgpt.JGPT_GPT2_POOL, pool.address());
     }
 

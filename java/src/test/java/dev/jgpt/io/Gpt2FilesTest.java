@@ -157,6 +157,48 @@ class Gpt2FilesTest {
         }
     }
 
+    @Test
+    void ggufInBf16HasBf16MatricesAndF32NormsAndQ8NeedsChannelsOf32() throws Exception {
+        Path tokJson = dir.resolve("tokenizer-bf16.json");
+        StringBuilder vocab = new StringBuilder();
+        for (int i = 0; i < 39; i++) vocab.append(i == 0 ? "" : ",").append("\"t").append(i).append("\":").append(i);
+        Files.writeString(tokJson, "{\"added_tokens\":[{\"id\":39,\"content\":\"<|endoftext|>\",\"special\":true}],"
+                + "\"model\":{\"type\":\"BPE\",\"vocab\":{" + vocab + "},\"merges\":[\"t 1\"]}}");
+        try (TensorArena a = TensorArena.host()) {
+            Tensor params = random(a);
+            Path f = dir.resolve("m-bf16.gguf");
+            ModelExport.writeGguf(f, C, params, TokenizerJson.read(tokJson), "test", GgmlType.BF16);
+            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
+            b.getInt();
+            b.getInt();
+            long nTensors = b.getLong(), nKv = b.getLong();
+            Map<String, Object> values = new LinkedHashMap<>();
+            for (long i = 0; i < nKv; i++) {
+                String key = str(b);
+                values.put(key, value(b, b.getInt()));
+            }
+            assertThat(values.get("general.file_type")).isEqualTo(32);   // MOSTLY_BF16
+            Map<String, Integer> type = new LinkedHashMap<>();
+            for (long i = 0; i < nTensors; i++) {
+                String name = str(b);
+                int nd = b.getInt();
+                for (int k = 0; k < nd; k++) b.getLong();
+                type.put(name, b.getInt());
+                b.getLong();
+            }
+            for (String m : List.of("token_embd.weight", "blk.0.attn_qkv.weight", "blk.1.attn_output.weight", "blk.0.ffn_up.weight",
+                    "blk.1.ffn_down.weight", "output.weight")) {
+                assertThat(type.get(m)).as(m).isEqualTo(GgmlType.BF16.id);
+            }
+            for (String m : List.of("position_embd.weight", "blk.0.attn_norm.weight", "blk.0.attn_qkv.bias", "output_norm.bias")) {
+                assertThat(type.get(m)).as(m).isEqualTo(GgmlType.F32.id);
+            }
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelExport.writeGguf(dir.resolve("q8.gguf"), C, params,
+                    TokenizerJson.read(tokJson), "test", GgmlType.Q8_0)).isInstanceOf(dev.jgpt.JgptException.class)
+                    .hasMessageContaining("multiple of 32");
+        }
+    }
+
     private static String str(ByteBuffer b) {
         byte[] s = new byte[(int) b.getLong()];
         b.get(s);
