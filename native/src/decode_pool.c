@@ -5,7 +5,10 @@
  *   futex sleep + wake costs tens of microseconds (30 barriers in a 1.3 ms token at 15M would lose a
  *   third of the time), so a waiter spins for up to JGPT_DECODE_SPIN_US (default 20 µs);
  * - between tokens, a worker waits while Java samples the next token (40-250 µs for vocabularies of
- *   32k-50k), so it spins for up to JGPT_DECODE_IDLE_SPIN_US (default 1000 µs) before sleeping.
+ *   32k-50k), so it spins for up to JGPT_DECODE_IDLE_SPIN_US (default 300 µs) before sleeping. The
+ *   spin adapts: after a gap longer than that (a pause in a chat, or, on a busy machine, the caller
+ *   descheduled) the next spin is halved, down to 5 µs, and a gap within the bound restores it; so
+ *   an oversubscribed machine sees workers that mostly sleep at once, like passive OpenMP ones.
  * On a busy machine the other thread may be descheduled for milliseconds; spinning longer would burn
  * the very core it needs, hence the bound. The thread that releases the others wakes sleepers only
  * when there are some, so on an idle machine a token costs no system call at all. */
@@ -24,7 +27,8 @@
 #include <unistd.h>
 
 #define DEFAULT_SPIN_NS 20000L
-#define DEFAULT_IDLE_SPIN_NS 1000000L
+#define DEFAULT_IDLE_SPIN_NS 300000L
+#define MIN_IDLE_SPIN_NS 5000L
 #define MAX_THREADS 256
 
 static long env_ns(const char *name, long dflt) {
@@ -49,9 +53,11 @@ static void futex_wake_all(atomic_int *addr) {
 }
 
 /* Waits until *word != old: spins for budget ns, then sleeps. The releaser stores the new value
- * (seq_cst) and then wakes if *sleepers > 0: either it sees our increment, or we see its value. */
-static void wait_change(atomic_int *word, atomic_int *sleepers, int old, long budget) {
+ * (seq_cst) and then wakes if *sleepers > 0: either it sees our increment, or we see its value.
+ * Returns 1 when it went to sleep. */
+static int wait_change(atomic_int *word, atomic_int *sleepers, int old, long budget) {
     long start = 0;
+    int slept = 0;
     for (int spins = 0; atomic_load_explicit(word, memory_order_acquire) == old; spins++) {
         if ((spins & 63) != 0) {                           /* the clock is read every 64 pauses */
             _mm_pause();
@@ -60,10 +66,12 @@ static void wait_change(atomic_int *word, atomic_int *sleepers, int old, long bu
         long t = now_ns();
         if (spins == 0) start = t;
         if (t - start < budget) continue;
+        slept = 1;
         atomic_fetch_add(sleepers, 1);
         if (atomic_load(word) == old) futex_wait(word, old);
         atomic_fetch_sub(sleepers, 1);
     }
+    return slept;
 }
 
 static void release(atomic_int *word, atomic_int *sleepers, int value) {
@@ -125,9 +133,16 @@ static void *worker_main(void *argp) {
     int id = arg->id;
     free(arg);
     if (idle_spin_ns < 0) idle_spin_ns = env_ns("JGPT_DECODE_IDLE_SPIN_US", DEFAULT_IDLE_SPIN_NS);
+    long budget = idle_spin_ns;
     int seen = 0;
     for (;;) {
-        wait_change(&p->generation, &p->sleepers, seen, idle_spin_ns);
+        long t0 = now_ns();
+        if (wait_change(&p->generation, &p->sleepers, seen, budget)) {
+            /* slept: a gap within the bound restores the full spin, a longer one halves it */
+            budget = now_ns() - t0 <= idle_spin_ns ? idle_spin_ns : (budget / 2 > MIN_IDLE_SPIN_NS ? budget / 2 : MIN_IDLE_SPIN_NS);
+        } else {
+            budget = idle_spin_ns;
+        }
         seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         if (p->stop) return NULL;
         p->fn(p->ctx, &p->team, id, p->team.n);
