@@ -7,6 +7,9 @@
 #
 #   bench/llamacpp-check.sh                 # trains a tiny GPT-2 and a tiny GQA Llama on sotu first (~1 min)
 #   bench/llamacpp-check.sh RUN [RUN...]    # checks these runs (GPT-2 or Llama)
+#   DTYPE=q8 bench/llamacpp-check.sh RUN    # the GGUF in bf16 / Q8_0 against jgpt's native decoder in
+#                                           # the same dtype (the quantisations differ in detail:
+#                                           # read maxProbDiff as a measure, the 1e-3 bound is for f32)
 #
 # Prints one JSON line per model; exits 1 when a model disagrees, 0 with "skipped" when llama.cpp
 # cannot be installed (no npm, no registry). llama.cpp keeps its KV cache in f16, so probabilities
@@ -58,7 +61,7 @@ java="$(jgpt_find_jdk)/bin/java"
 status=0
 for run in "${runs[@]}"; do
   name="$(basename "$run")"
-  "$jgpt" export --format gguf --model "$run" -o "$work/$name.gguf" >&2
+  "$jgpt" export --format gguf --dtype "${DTYPE:-f32}" --model "$run" -o "$work/$name.gguf" >&2
   tok="$run/tokenizer.json"
   printf '%s\n' "$text" | "$jgpt" tokenizer encode --tokenizer "$tok" > "$work/ids-jgpt.txt"
   if ! (cd "$work" && node topk.mjs "$name.gguf" --tokenize "$text") > "$work/ids-llamacpp.txt"; then
@@ -72,7 +75,7 @@ for run in "${runs[@]}"; do
     echo "{\"run\": \"$name\", \"ok\": false, \"error\": \"llama.cpp failed to evaluate the GGUF\"}"; status=1; continue
   fi
   "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
-      "$run" "$work/ids.txt" 5 > "$work/top-jgpt.txt"
+      "$run" "$work/ids.txt" 5 "${DTYPE:-f32}" > "$work/top-jgpt.txt"
   verdict=0
   result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt)" || verdict=1
   $same_ids || verdict=1

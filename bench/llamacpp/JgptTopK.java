@@ -9,16 +9,18 @@ import java.nio.file.Path;
  * Teacher-forced next-token distributions of a jgpt run, for comparison with llama.cpp on the same
  * model exported to GGUF (bench/llamacpp-check.sh). Reads the token ids (one line, space-separated),
  * feeds them one at a time (cpu backend, 1 thread) and prints, per position, a JSON line with the top
- * K ids and their softmax probabilities.
+ * K ids and their softmax probabilities. An optional 4th argument decodes in that dtype (f32, bf16, q8:
+ * GPT-2 and Llama runs on the native decoders), to compare with a GGUF exported in the same dtype.
  *
- *   java -cp java/target/jgpt.jar bench/llamacpp/JgptTopK.java RUN IDS_FILE K
+ *   java -cp java/target/jgpt.jar bench/llamacpp/JgptTopK.java RUN IDS_FILE K [DTYPE]
  */
 public class JgptTopK {
     public static void main(String[] args) throws Exception {
         Path run = Path.of(args[0]);
         String[] parts = Files.readString(Path.of(args[1])).trim().split("\\s+");
         int k = Integer.parseInt(args[2]);
-        try (LoadedModel m = LoadedModels.open(run, "cpu", 1)) {
+        var dtype = dev.jgpt.llama.DecodeDType.parse(args.length > 3 ? args[3] : "f32");
+        try (LoadedModel m = LoadedModels.open(run, "cpu", 1, dtype, 32)) {
             StringBuilder out = new StringBuilder();
             for (String p : parts) {
                 Tensor logits = m.model().step(Integer.parseInt(p));
