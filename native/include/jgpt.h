@@ -149,8 +149,8 @@ JGPT_API void jgpt_matvec(float *out, const void *w, const float *scales, const 
 
 /* A persistent team of decode threads (native/src/decode_pool.c), owned by one inference object:
  * threads - 1 workers are started here (the calling thread is the team's first member) and wait for
- * the next token by spinning up to JGPT_DECODE_IDLE_SPIN_US (default 300 µs; halved after each longer
- * gap), then sleeping on a futex. Returns NULL when the threads could not be started. destroy stops and joins them and frees
+ * the next token by spinning up to JGPT_DECODE_IDLE_SPIN_US (default 300 µs; not at all for a while
+ * after a spin was in vain or descheduled: a busy machine), then sleeping on a futex. Returns NULL when the threads could not be started. destroy stops and joins them and frees
  * the pool (NULL: nothing). One decode call at a time per pool. */
 JGPT_API void *jgpt_pool_create(int threads);
 JGPT_API void jgpt_pool_destroy(void *pool);

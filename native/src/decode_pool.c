@@ -6,9 +6,12 @@
  *   third of the time), so a waiter spins for up to JGPT_DECODE_SPIN_US (default 20 µs);
  * - between tokens, a worker waits while Java samples the next token (40-250 µs for vocabularies of
  *   32k-50k), so it spins for up to JGPT_DECODE_IDLE_SPIN_US (default 300 µs) before sleeping. The
- *   spin adapts: after a gap longer than that (a pause in a chat, or, on a busy machine, the caller
- *   descheduled) the next spin is halved, down to 5 µs, and a gap within the bound restores it; so
- *   an oversubscribed machine sees workers that mostly sleep at once, like passive OpenMP ones.
+ *   spin adapts to the machine: when a worker spun but was descheduled for most of the wait (more
+ *   runnable threads than cores: its spinning takes a core from the caller or a neighbour), or when
+ *   the whole spin was in vain (the caller took longer, e.g. descheduled), it waits the next 64
+ *   tokens with a 5 µs spin only, then tries spinning again. So on an idle machine the next token
+ *   starts without a system call, and an oversubscribed one sees workers that mostly sleep at once,
+ *   like passive OpenMP ones (bench/c/decode_pool_bench.c measures both against an OpenMP region).
  * On a busy machine the other thread may be descheduled for milliseconds; spinning longer would burn
  * the very core it needs, hence the bound. The thread that releases the others wakes sleepers only
  * when there are some, so on an idle machine a token costs no system call at all. */
@@ -29,6 +32,7 @@
 #define DEFAULT_SPIN_NS 20000L
 #define DEFAULT_IDLE_SPIN_NS 300000L
 #define MIN_IDLE_SPIN_NS 5000L
+#define CROWDED_TOKENS 64
 #define MAX_THREADS 256
 
 static long env_ns(const char *name, long dflt) {
@@ -41,6 +45,13 @@ static long spin_ns = -1, idle_spin_ns = -1;   /* read once; a benign race (same
 static inline long now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* CPU time of the calling thread (it was running, not descheduled) */
+static inline long thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
@@ -133,15 +144,20 @@ static void *worker_main(void *argp) {
     int id = arg->id;
     free(arg);
     if (idle_spin_ns < 0) idle_spin_ns = env_ns("JGPT_DECODE_IDLE_SPIN_US", DEFAULT_IDLE_SPIN_NS);
-    long budget = idle_spin_ns;
-    int seen = 0;
+    const long budget = idle_spin_ns;
+    int seen = 0, crowded = 0;   /* crowded: tokens left to wait without spinning */
     for (;;) {
-        long t0 = now_ns();
-        if (wait_change(&p->generation, &p->sleepers, seen, budget)) {
-            /* slept: a gap within the bound restores the full spin, a longer one halves it */
-            budget = now_ns() - t0 <= idle_spin_ns ? idle_spin_ns : (budget / 2 > MIN_IDLE_SPIN_NS ? budget / 2 : MIN_IDLE_SPIN_NS);
-        } else {
-            budget = idle_spin_ns;
+        long t0 = now_ns(), c0 = thread_cpu_ns();
+        int slept = wait_change(&p->generation, &p->sleepers, seen, crowded > 0 ? MIN_IDLE_SPIN_NS : budget);
+        long wall = now_ns() - t0;
+        if (crowded > 0) {
+            crowded--;
+        } else if (slept || (wall > 20000 && 2 * (thread_cpu_ns() - c0) < wall)) {
+            /* the whole spin was in vain (the caller took longer: descheduled on a busy machine, or a
+             * pause in a chat), or this thread was descheduled for most of it (more runnable threads
+             * than cores): spinning takes a core from the caller or a neighbour, so wait the next
+             * tokens without spinning, then try again */
+            crowded = CROWDED_TOKENS;
         }
         seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         if (p->stop) return NULL;
