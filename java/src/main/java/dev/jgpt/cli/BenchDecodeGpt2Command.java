@@ -92,15 +92,7 @@ public final class BenchDecodeGpt2Command implements Runnable {
             throw new dev.jgpt.JgptException("--dtype " + dt + " needs the native engine on the cpu backend");
         }
         try (ops; Gpt2 weights = new Gpt2(ops, cfg, 1, 1);
-             CausalLm lm = nativeEngine ? new Gpt2Decoder(cfg, weights.params().flat(), dt, groupSize, ops.threads(), null)
-                     : Gpt2Inference.of(weights)) {
-            Backends.applyPrecision(ops, precision, "--precision");
-            if (model != null) {
-                dev.jgpt.io.Gpt2Files.readWeights(dev.jgpt.train.ModelDirs.resolve(model).resolve(dev.jgpt.io.Gpt2Files.WEIGHTS), cfg,
-                        weights.params().flat());
-            } else {
-                weights.initWeights(1);
-            }
+             CausalLm lm = decoder(nativeEngine, weights, cfg, dt, ops)) {
             Random r = new Random(3);
             int[] prompt = new int[promptTokens];
             for (int i = 0; i < promptTokens; i++) prompt[i] = r.nextInt(cfg.vocabSize());
@@ -153,6 +145,19 @@ public final class BenchDecodeGpt2Command implements Runnable {
                         what, ops.name(), eng, out.get("timeToFirstTokenMs"), promptTokens, out.get("tokensPerSecond"), out.get("loadAverage"));
             }
         }
+    }
+
+    /** The weights are filled (the run's, or a random init) before the decoder converts them to its dtype. */
+    private CausalLm decoder(boolean nativeEngine, Gpt2 weights, GptConfig cfg, DecodeDType dt, Backend ops) {
+        Backends.applyPrecision(ops, precision, "--precision");
+        if (model != null) {
+            dev.jgpt.io.Gpt2Files.readWeights(dev.jgpt.train.ModelDirs.resolve(model).resolve(dev.jgpt.io.Gpt2Files.WEIGHTS), cfg,
+                    weights.params().flat());
+        } else {
+            weights.initWeights(1);
+        }
+        return nativeEngine ? new Gpt2Decoder(cfg, weights.params().flat(), dt, groupSize, ops.threads(), null)
+                : Gpt2Inference.of(weights);
     }
 
     private static int argmax(Tensor logits, int V) {
