@@ -85,6 +85,26 @@ class InfoAndBenchCommandTest {
     }
 
     @Test
+    void benchDecodeGpt2NativeEngineAgreesWithTheOpsPathAndTakesADtype() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.jgpt.backend.cpu.NativeLibraries.status().available(), "libjgpt not loaded");
+        String[] common = {"bench", "decode-gpt2", "--preset", "tiny", "--backend", "cpu", "--threads", "2", "--prompt-tokens", "5",
+                "--tokens", "12", "--runs", "1", "--json"};
+        JsonNode nat = json(stdout(concat(common, "--dtype", "f32"))), ops = json(stdout(concat(common, "--engine", "ops")));
+        assertThat(nat.get("engine").asString()).isEqualTo("native");
+        assertThat(ops.get("engine").asString()).isEqualTo("ops");
+        assertThat(nat.get("firstGreedyTokens").toString()).isEqualTo(ops.get("firstGreedyTokens").toString());
+        JsonNode q8 = json(stdout(concat(common, "--dtype", "q8")));
+        assertThat(q8.get("dtype").asString()).isEqualTo("q8");
+        assertThat(q8.get("tokensPerSecond").asDouble()).isPositive();
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void precisionOtherThanFp32NeedsCuda() {
         PrintStream old = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
