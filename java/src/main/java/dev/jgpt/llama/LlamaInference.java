@@ -23,7 +23,7 @@ import java.lang.foreign.ValueLayout;
  * <p>The prompt's keys and values are computed with the float32 weights whatever the dtype (sgemm
  * needs float32); only the logits after the prompt and every decoded token use the dtype.
  */
-public final class LlamaInference implements CausalLm {
+public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAccounted {
     /** Prompt tokens per prefill call: bounds the scratch (about chunk * (3 dim + 2 hidden) floats). */
     static final int PREFILL_CHUNK = 128;
 
@@ -34,6 +34,9 @@ public final class LlamaInference implements CausalLm {
     private final MemorySegment plan, scratch, prefillScratch, promptTokens;
     private final Tensor logits;
     private final AutoCloseable owner;
+    private final long weightBytes, cacheBytes;   // float32 weights (distinct segments), K + V caches
+    private final boolean weightsMapped;
+    private long convertedBytes;                  // the bf16 / q8 copies (and q8 scales)
     private int pos;
 
     /**
@@ -77,12 +80,17 @@ public final class LlamaInference implements CausalLm {
         set(Jgpt.JGPT_LLAMA_RMS_FINAL, weights.rmsFinal().address());
         MemorySegment[] mats = {weights.wq(), weights.wk(), weights.wv(), weights.wo(), weights.w1(), weights.w2(),
                 weights.w3(), weights.wcls()};
+        long wb = weights.wcls() == weights.tokenEmbedding() ? 0 : weights.wcls().byteSize();
+        for (MemorySegment s : weights.inFileOrder()) wb += s.byteSize();
+        weightBytes = wb;
+        weightsMapped = weights.wq().isMapped();
         for (int k = 0; k < mats.length; k++) {
             int slot = Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k;
             set(slot, mats[k].address());
             convert(mats[k], slot);
         }
         long cacheBytes = 4L * c.layers() * c.seqLen() * c.kvDim();
+        this.cacheBytes = 2 * cacheBytes;
         set(Jgpt.JGPT_LLAMA_KCACHE, arena.allocate(cacheBytes, 64).address());
         set(Jgpt.JGPT_LLAMA_VCACHE, arena.allocate(cacheBytes, 64).address());
         set(Jgpt.JGPT_LLAMA_SGEMM, Cblas.cblas_sgemm$address().address());
@@ -103,12 +111,14 @@ public final class LlamaInference implements CausalLm {
                 MemorySegment out = arena.allocate(2 * n, 64);
                 Jgpt.jgpt_convert_bf16(out, f32, n);
                 set(slot + 1, out.address());
+                convertedBytes += out.byteSize();
             }
             case Q8 -> {
                 MemorySegment out = arena.allocate(n, 64), scales = arena.allocate(4 * (n / groupSize), 64);
                 Jgpt.jgpt_convert_q8(out, scales, f32, n, groupSize);
                 set(slot + 1, out.address());
                 set(slot + 2, scales.address());
+                convertedBytes += out.byteSize() + scales.byteSize();
             }
         }
     }
@@ -118,6 +128,22 @@ public final class LlamaInference implements CausalLm {
     }
 
     public LlamaConfig config() { return c; }
+
+    /**
+     * The float32 weights when this object owns them ({@code weightsMapped}: a mapped checkpoint, in the
+     * RSS only as far as its pages were touched; {@code weights}: copied into memory), the bf16 / q8 copies
+     * ({@code weightsConverted}), the K and V caches and the scratch buffers.
+     */
+    @Override
+    public java.util.Map<String, Long> offHeapBytes() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        if (owner != null) m.put(weightsMapped ? "weightsMapped" : "weights", weightBytes);
+        m.put("weightsConverted", convertedBytes);
+        m.put("kvCache", cacheBytes);
+        m.put("scratch", plan.byteSize() + scratch.byteSize() + prefillScratch.byteSize() + promptTokens.byteSize()
+                + logits.data().byteSize());
+        return m;
+    }
     public DecodeDType dtype() { return dtype; }
     public int threads() { return threads; }
 

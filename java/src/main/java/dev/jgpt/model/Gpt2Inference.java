@@ -19,7 +19,7 @@ import dev.jgpt.memory.TensorArena;
  * <p>Every buffer is allocated in the constructor (cache rows and position rows are pre-sliced):
  * nothing is allocated per token. The parameters are borrowed, not owned.
  */
-public final class Gpt2Inference implements CausalLm {
+public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAccounted {
 
     /** Most tokens one batched prefill pass holds at once (bounds the working buffers). */
     public static final int PREFILL_CHUNK = 256;
@@ -125,6 +125,17 @@ public final class Gpt2Inference implements CausalLm {
      * buffer is a second sequence sharing the weights (the HTTP server's per-model sessions).
      */
     public Tensor params() { return p.flat(); }
+
+    /** What this sequence owns: its KV cache and working buffers (the weights are borrowed, counted by their owner). */
+    @Override
+    public java.util.Map<String, Long> offHeapBytes() {
+        long kv = 0;
+        for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.put("kvCache", kv);
+        m.put("scratch", arena.allocatedBytes() - kv + hostArena.allocatedBytes());
+        return m;
+    }
 
     @Override
     public Tensor prefill(int[] tokens) {
