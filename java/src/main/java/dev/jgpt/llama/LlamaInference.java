@@ -6,6 +6,7 @@ import dev.jgpt.bindings.Cblas;
 import dev.jgpt.bindings.Jgpt;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.memory.DType;
+import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -91,8 +92,9 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
         }
         long cacheBytes = 4L * c.layers() * c.seqLen() * c.kvDim();
         this.cacheBytes = 2 * cacheBytes;
-        set(Jgpt.JGPT_LLAMA_KCACHE, arena.allocate(cacheBytes, 64).address());
-        set(Jgpt.JGPT_LLAMA_VCACHE, arena.allocate(cacheBytes, 64).address());
+        // sized for the whole context, filled from the front: only the rows a sequence reaches take memory
+        set(Jgpt.JGPT_LLAMA_KCACHE, LazyZeroMemory.allocate(cacheBytes, arena).address());
+        set(Jgpt.JGPT_LLAMA_VCACHE, LazyZeroMemory.allocate(cacheBytes, arena).address());
         set(Jgpt.JGPT_LLAMA_SGEMM, Cblas.cblas_sgemm$address().address());
 
         scratch = arena.allocate(4L * Jgpt.jgpt_llama_decode_scratch_floats(plan), 64);
@@ -102,25 +104,49 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
         logits = Tensor.ofHost(arena.allocate(4L * c.vocabSize(), 64), DType.F32, c.vocabSize());
     }
 
-    /** Converts one stacked matrix to the decode dtype (f32: used in place). */
+    /** Floats converted per native call: a multiple of both q8 group sizes (16 MiB of float32; tests make it small). */
+    static long convertChunk = 1L << 22;
+
+    /**
+     * Converts one stacked matrix to the decode dtype (f32: used in place). When the float32 source lies
+     * in a memory-mapped checkpoint, each converted chunk of it is then dropped from this process's memory
+     * ({@link MemorySegment#unload}: madvise DONTNEED on a read-only file mapping, so nothing is lost):
+     * decoding never reads it again, and a prefill (float32 sgemm) reads it back from the page cache. So
+     * the peak holds the converted copies plus one chunk of float32, not the whole file besides them.
+     */
     private void convert(MemorySegment f32, int slot) {
         long n = f32.byteSize() / 4;
         switch (dtype) {
             case F32 -> set(slot + 1, f32.address());
             case BF16 -> {
                 MemorySegment out = arena.allocate(2 * n, 64);
-                Jgpt.jgpt_convert_bf16(out, f32, n);
+                for (long at = 0; at < n; at += convertChunk) {
+                    long k = Math.min(convertChunk, n - at);
+                    MemorySegment src = f32.asSlice(4 * at, 4 * k);
+                    Jgpt.jgpt_convert_bf16(out.asSlice(2 * at, 2 * k), src, k);
+                    dropIfMapped(src);
+                }
                 set(slot + 1, out.address());
                 convertedBytes += out.byteSize();
             }
             case Q8 -> {
                 MemorySegment out = arena.allocate(n, 64), scales = arena.allocate(4 * (n / groupSize), 64);
-                Jgpt.jgpt_convert_q8(out, scales, f32, n, groupSize);
+                for (long at = 0; at < n; at += convertChunk) { // chunks are whole groups: convertChunk % 64 == 0
+                    long k = Math.min(convertChunk, n - at);
+                    MemorySegment src = f32.asSlice(4 * at, 4 * k);
+                    Jgpt.jgpt_convert_q8(out.asSlice(at, k), scales.asSlice(4 * (at / groupSize), 4 * (k / groupSize)), src, k,
+                            groupSize);
+                    dropIfMapped(src);
+                }
                 set(slot + 1, out.address());
                 set(slot + 2, scales.address());
                 convertedBytes += out.byteSize() + scales.byteSize();
             }
         }
+    }
+
+    private static void dropIfMapped(MemorySegment f32) {
+        if (f32.isMapped()) f32.unload();
     }
 
     private void set(int slot, long value) {
@@ -132,7 +158,8 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
     /**
      * The float32 weights when this object owns them ({@code weightsMapped}: a mapped checkpoint, in the
      * RSS only as far as its pages were touched; {@code weights}: copied into memory), the bf16 / q8 copies
-     * ({@code weightsConverted}), the K and V caches and the scratch buffers.
+     * ({@code weightsConverted}), the K and V caches (sized for the whole context; in the RSS only up to
+     * the rows a sequence reached, see {@link LazyZeroMemory}) and the scratch buffers.
      */
     @Override
     public java.util.Map<String, Long> offHeapBytes() {

@@ -155,4 +155,26 @@ class LlamaInferenceTest {
             assertThat(greedy(f, prompt, 12, null)).containsExactly(before);
         }
     }
+
+    /** Converting in chunks (each chunk's float32 source dropped after it) gives exactly the one-piece conversion. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"BF16", "Q8"})
+    void chunkedConversionEqualsTheWholeConversion(DecodeDType dtype) {
+        LlamaConfig cfg = shape(2, false);
+        Path file = dir.resolve("chunk" + dtype + ".bin");
+        RandomLlama.writeCheckpoint(file, cfg, 9);
+        int[] prompt = {1, 5, 77};
+        float[][] whole = new float[8][], chunked = new float[8][];
+        long saved = LlamaInference.convertChunk;
+        try (LlamaInference f = LlamaModels.openLlama2c(file, dtype, 32, 1)) {
+            greedy(f, prompt, 8, whole);
+            LlamaInference.convertChunk = 64 * 3; // several chunks per matrix, a tail shorter than a chunk
+            try (LlamaInference g = LlamaModels.openLlama2c(file, dtype, 32, 1)) {
+                greedy(g, prompt, 8, chunked);
+            }
+        } finally {
+            LlamaInference.convertChunk = saved;
+        }
+        for (int i = 0; i < 8; i++) assertThat(chunked[i]).as("logits of step " + i).containsExactly(whole[i]);
+    }
 }
