@@ -114,6 +114,21 @@ class InfoAndBenchCommandTest {
     }
 
     @Test
+    void benchDecodeOfALlamaCheckpointReportsItsMemory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        org.assertj.core.api.Assumptions.assumeThat(dev.jgpt.backend.cpu.NativeLibraries.status().available()).isTrue();
+        dev.jgpt.llama.LlamaConfig c = dev.jgpt.llama.LlamaConfig.llama2c(64, 192, 2, 4, 2, 300, 48, true);
+        java.nio.file.Path file = dir.resolve("m.bin");
+        dev.jgpt.llama.RandomLlama.writeCheckpoint(file, c, 1);
+        JsonNode r = json(stdout("bench", "decode", "--model", file.toString(), "--dtype", "q8", "--tokens", "8", "--runs", "1",
+                "--prompt-tokens", "4", "--threads", "1", "--json"));
+        assertMemoryFields(r);
+        JsonNode off = r.get("offHeap");
+        assertThat(off.get("weightsMapped").asLong()).isEqualTo(4 * c.parameterCount());
+        assertThat(off.get("weightsConverted").asLong()).isBetween(c.parameterCount() / 2, 2 * c.parameterCount());
+        assertThat(off.get("kvCache").asLong()).isEqualTo(2L * 4 * c.layers() * c.seqLen() * c.kvDim());
+    }
+
+    @Test
     void precisionOtherThanFp32NeedsCuda() {
         PrintStream old = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
