@@ -18,8 +18,8 @@ import java.lang.foreign.ValueLayout;
  * {@link DecodeDType}, spin barriers between phases), prefill runs blocks of prompt tokens through
  * float32 {@code cblas_sgemm} ({@code jgpt_llama_prefill}). Weights are used where they lie (the
  * memory-mapped checkpoint) for f32, or converted once at construction to bf16 / q8 in off-heap
- * memory. The KV cache, the scratch buffers and the logits are allocated once: nothing is allocated
- * per token.
+ * memory (the mapped float32 pages then leave the RSS until a prefill reads them again). The KV
+ * cache, the scratch buffers and the logits are allocated once: nothing is allocated per token.
  *
  * <p>The prompt's keys and values are computed with the float32 weights whatever the dtype (sgemm
  * needs float32); only the logits after the prompt and every decoded token use the dtype.
@@ -171,6 +171,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
                 + logits.data().byteSize());
         return m;
     }
+
     public DecodeDType dtype() { return dtype; }
     public int threads() { return threads; }
 
