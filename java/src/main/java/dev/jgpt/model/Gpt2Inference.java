@@ -4,6 +4,7 @@ import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.memory.DType;
+import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 
@@ -58,8 +59,8 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
             bq = new Tensor[L]; bk = new Tensor[L]; bv = new Tensor[L];
             long CC = (long) C * C;
             for (int l = 0; l < L; l++) {
-                kCache[l] = arena.allocate(DType.F32, maxT, C);
-                vCache[l] = arena.allocate(DType.F32, maxT, C);
+                kCache[l] = cacheBlock(maxT, C);
+                vCache[l] = cacheBlock(maxT, C);
                 for (int t = 0; t < maxT; t++) {
                     kRow[l][t] = kCache[l].slice(t);
                     vRow[l][t] = vCache[l].slice(t);
@@ -98,6 +99,18 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
         }
     }
 
+    /**
+     * One layer's K or V cache, sized for the whole context. On the host it is lazily backed
+     * ({@link LazyZeroMemory}): only the positions a sequence reaches take memory, which matters for the
+     * server's many sessions of a long-context model. Device memory comes from the backend's arena.
+     */
+    private Tensor cacheBlock(int maxT, int C) {
+        if (arena instanceof TensorArena.HostArena h) {
+            return Tensor.ofHost(LazyZeroMemory.allocate(4L * maxT * C, h.arena()), DType.F32, maxT, C);
+        }
+        return arena.allocate(DType.F32, maxT, C);
+    }
+
     /** Inference over a training model's current parameters (shared, not copied). */
     public static Gpt2Inference of(Gpt2 model) {
         return new Gpt2Inference(model.backend(), model.config(), model.params().flat());
@@ -133,7 +146,8 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
         for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
         java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
         m.put("kvCache", kv);
-        m.put("scratch", arena.allocatedBytes() - kv + hostArena.allocatedBytes());
+        boolean lazy = arena instanceof TensorArena.HostArena; // the cache did not come from the arena's counter
+        m.put("scratch", arena.allocatedBytes() - (lazy ? 0 : kv) + hostArena.allocatedBytes());
         return m;
     }
 
