@@ -88,11 +88,13 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("runs", runs);
             out.put("timeToFirstTokenMs", BenchSupport.round(BenchSupport.median(ttft), 2));
             out.put("tokensPerSecond", BenchSupport.round(BenchSupport.median(tps), 1));
+            var memory = BenchSupport.putMemory(out, model, lm);
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
                 System.out.printf("decode-gpt2 %s on %s: first token after %.1f ms (%d-token prompt), %.1f tokens/s%n",
                         preset, ops.name(), out.get("timeToFirstTokenMs"), promptTokens, out.get("tokensPerSecond"));
+                System.out.println("memory: " + memory.summary());
             }
         }
     }
