@@ -1,0 +1,249 @@
+/* Llama decoding for a batch: B sequences advance by one token each in one call (continuous batching
+ * in `jgpt serve`). Each sequence is at its own position and has its own KV cache; the weights are
+ * those of one loaded model (its plan, see jgpt.h), shared by all B.
+ *
+ * Why it is faster than B calls of jgpt_llama_decode: one token of a small model is bound by the
+ * bytes of weights it reads (every weight once, 2 flops each). Here the rows of each matrix are cut
+ * into blocks small enough to stay in the core's cache (L1/L2), and each block is applied to all B
+ * vectors before the next block is read: the weights come from memory once per step instead of once
+ * per sequence, and the B-1 other products read them from cache.
+ *
+ * The product of one block with one vector is jgpt_decode_matvec_rows, the very kernel the
+ * one-sequence decode uses for every dtype (f32, bf16 with vdpbf16ps, q8 with vpdpbusd), so each
+ * row of the result is computed by the same instructions in the same order as in jgpt_llama_decode:
+ * the batched logits equal the one-sequence ones bit for bit. (A float32 cblas_sgemm over the B rows
+ * was measured against this and lost at the batch sizes a server sees, see docs/PERFORMANCE.md.)
+ *
+ * Attention runs per sequence and head over that sequence's own cache (the caches differ in
+ * length); RoPE uses each sequence's own position. The small per-row pieces below (RMSNorm, RoPE,
+ * single-query attention) are copies of decode_llama.c's static ones, kept identical so the
+ * arithmetic is the same.
+ *
+ * Threads: plan[THREADS] OpenMP threads split the row blocks of each product (and the
+ * (sequence, head) pairs of attention); one thread runs no parallel region at all.
+ */
+#include "jgpt.h"
+#include "decode_internal.h"
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { WQ, WK, WV, WO, W1, W2, W3, WCLS };
+
+typedef struct {
+    int dim, hidden, layers, heads, kv_heads, vocab, seq, dtype, group, threads;
+    float theta, eps;
+    const float *emb, *rms_att, *rms_ffn, *rms_final;
+    jgpt_qmat q[8];
+} bmodel_t;
+
+static float as_double(int64_t bits) {
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return (float)d;
+}
+
+static void unpack(bmodel_t *m, const int64_t *p) {
+    m->dim = (int)p[JGPT_LLAMA_DIM];
+    m->hidden = (int)p[JGPT_LLAMA_HIDDEN];
+    m->layers = (int)p[JGPT_LLAMA_LAYERS];
+    m->heads = (int)p[JGPT_LLAMA_HEADS];
+    m->kv_heads = (int)p[JGPT_LLAMA_KV_HEADS];
+    m->vocab = (int)p[JGPT_LLAMA_VOCAB];
+    m->seq = (int)p[JGPT_LLAMA_SEQ];
+    m->dtype = (int)p[JGPT_LLAMA_DTYPE];
+    m->group = (int)p[JGPT_LLAMA_GROUP];
+    m->threads = (int)p[JGPT_LLAMA_THREADS];
+    if (m->threads < 1) m->threads = 1;
+    m->theta = as_double(p[JGPT_LLAMA_ROPE_THETA]);
+    m->eps = as_double(p[JGPT_LLAMA_EPS]);
+    m->emb = (const float *)(intptr_t)p[JGPT_LLAMA_EMB];
+    m->rms_att = (const float *)(intptr_t)p[JGPT_LLAMA_RMS_ATT];
+    m->rms_ffn = (const float *)(intptr_t)p[JGPT_LLAMA_RMS_FFN];
+    m->rms_final = (const float *)(intptr_t)p[JGPT_LLAMA_RMS_FINAL];
+    for (int k = 0; k < 8; k++) {
+        const int64_t *s = p + JGPT_LLAMA_WEIGHTS + 3 * k;
+        m->q[k].data = (const void *)(intptr_t)s[1];
+        m->q[k].scales = (const float *)(intptr_t)s[2];
+        m->q[k].dtype = m->dtype;
+        m->q[k].group = m->group;
+    }
+}
+
+static jgpt_qmat layer_mat(const jgpt_qmat *m, int l, long rows, long cols) {
+    jgpt_qmat s = *m;
+    long off = (long)l * rows * cols;
+    switch (m->dtype) {
+    case JGPT_DECODE_BF16: s.data = (const uint16_t *)m->data + off; break;
+    case JGPT_DECODE_Q8:
+        s.data = (const int8_t *)m->data + off;
+        s.scales = m->scales + off / m->group;
+        break;
+    default: s.data = (const float *)m->data + off;
+    }
+    return s;
+}
+
+/* ---- per-row pieces: identical to decode_llama.c's ---------------------------------------------- */
+
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    float ss = 0.0f;
+    #pragma omp simd reduction(+:ss)
+    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    ss = 1.0f / sqrtf(ss / n + eps);
+    #pragma omp simd
+    for (int i = 0; i < n; i++) out[i] = w[i] * (ss * x[i]);
+}
+
+static void rope_table(float *cs, int pos, int hs, float theta) {
+    for (int i = 0; i < hs; i += 2) {
+        float freq = 1.0f / powf(theta, i / (float)hs);
+        float val = pos * freq;
+        cs[i] = cosf(val);
+        cs[i + 1] = sinf(val);
+    }
+}
+
+static void rope_rows(float *v, const float *cs, int r0, int r1, int hs) {
+    for (int i = r0; i + 1 < r1; i += 2) {
+        int hd = i % hs;
+        float fcr = cs[hd], fci = cs[hd + 1];
+        float v0 = v[i], v1 = v[i + 1];
+        v[i] = v0 * fcr - v1 * fci;
+        v[i + 1] = v0 * fci + v1 * fcr;
+    }
+}
+
+static void attend(float *out, float *att, const float *q, const float *kc, const float *vc, int pos, int kv_dim,
+                   int hs) {
+    float scale = 1.0f / sqrtf((float)hs);
+    float mx = -3.0e38f;
+    for (int t = 0; t <= pos; t++) {
+        const float *k = kc + (long)t * kv_dim;
+        float s = 0.0f;
+        #pragma omp simd reduction(+:s)
+        for (int i = 0; i < hs; i++) s += q[i] * k[i];
+        s *= scale;
+        att[t] = s;
+        if (s > mx) mx = s;
+    }
+    float sum = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        att[t] = expf(att[t] - mx);
+        sum += att[t];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < hs; i++) out[i] = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        const float *v = vc + (long)t * kv_dim;
+        float a = att[t] * inv;
+        #pragma omp simd
+        for (int i = 0; i < hs; i++) out[i] += a * v[i];
+    }
+}
+
+static inline float silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* ---- the product of one matrix with B vectors ---------------------------------------------------- */
+
+/* Weight bytes per row block: the block is read from memory by the first vector and from cache by the
+ * others. JGPT_BATCH_BLOCK_KB overrides it (for measuring). */
+#define DEFAULT_BLOCK_BYTES (32L * 1024)
+
+static long block_bytes(void) {
+    static long cached = -1;   /* a benign race: every thread computes the same value */
+    if (cached < 0) {
+        const char *e = getenv("JGPT_BATCH_BLOCK_KB");
+        long kb = e != NULL && *e ? atol(e) : 0;
+        cached = kb > 0 ? kb * 1024 : DEFAULT_BLOCK_BYTES;
+    }
+    return cached;
+}
+
+static int rows_per_block(const jgpt_qmat *w, int n) {
+    long row_bytes = w->dtype == JGPT_DECODE_F32 ? 4L * n : w->dtype == JGPT_DECODE_BF16 ? 2L * n : (long)n + 4L * n / w->group;
+    long r = block_bytes() / row_bytes;
+    /* at least 32 rows: bf16/q8 convert x once per call, which must stay small next to the rows */
+    if (r < 32) r = 32;
+    return (int)(r & ~15L);
+}
+
+/* Y[b, r] = W[r, :] . X[b, :] for b < B, r < rows; X rows ldx apart, Y rows ldy apart. */
+static void matmul_few(const jgpt_qmat *w, float *Y, long ldy, const float *X, long ldx, int B, int rows, int n,
+                       int nt) {
+    int rb = rows_per_block(w, n);
+    int blocks = (rows + rb - 1) / rb;
+    #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int k = 0; k < blocks; k++) {
+        int r0 = k * rb, r1 = r0 + rb < rows ? r0 + rb : rows;
+        for (int b = 0; b < B; b++) jgpt_decode_matvec_rows(w, Y + b * ldy, X + b * ldx, r0, r1, n);
+    }
+}
+
+/* ---- the step ------------------------------------------------------------------------------------ */
+
+long jgpt_llama_batch_scratch_floats(const int64_t *plan, int max_batch) {
+    long dim = plan[JGPT_LLAMA_DIM], hidden = plan[JGPT_LLAMA_HIDDEN], seq = plan[JGPT_LLAMA_SEQ];
+    long heads = plan[JGPT_LLAMA_HEADS], kv_heads = plan[JGPT_LLAMA_KV_HEADS], hs = dim / heads;
+    long kv_dim = hs * kv_heads;
+    /* per row: X, XN, Q, XB, T (dim each), K, V (kv_dim), H1, H3 (hidden), rope table (hs), scores (heads*seq) */
+    return (long)max_batch * (5 * dim + 2 * kv_dim + 2 * hidden + hs + heads * seq) + 64;
+}
+
+void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch, const int32_t *tokens,
+                             const int32_t *pos, const int64_t *caches, int B) {
+    bmodel_t m;
+    unpack(&m, plan);
+    const int dim = m.dim, hidden = m.hidden, hs = dim / m.heads, kv_dim = hs * m.kv_heads;
+    const int kv_mul = m.heads / m.kv_heads, nt = m.threads, heads = m.heads;
+    const long seq = m.seq;
+    float *X = scratch, *XN = X + (long)B * dim, *Q = XN + (long)B * dim, *XB = Q + (long)B * dim;
+    float *T = XB + (long)B * dim, *K = T + (long)B * dim, *V = K + (long)B * kv_dim, *H1 = V + (long)B * kv_dim;
+    float *H3 = H1 + (long)B * hidden, *CS = H3 + (long)B * hidden, *ATT = CS + (long)B * hs;
+
+    for (int b = 0; b < B; b++) {
+        memcpy(X + (long)b * dim, m.emb + (long)tokens[b] * dim, sizeof(float) * dim);
+        rope_table(CS + (long)b * hs, pos[b], hs, m.theta);
+    }
+    for (int l = 0; l < m.layers; l++) {
+        for (int b = 0; b < B; b++) rmsnorm(XN + (long)b * dim, X + (long)b * dim, m.rms_att + (long)l * dim, dim, m.eps);
+        jgpt_qmat wq = layer_mat(&m.q[WQ], l, dim, dim), wk = layer_mat(&m.q[WK], l, kv_dim, dim),
+                  wv = layer_mat(&m.q[WV], l, kv_dim, dim);
+        matmul_few(&wq, Q, dim, XN, dim, B, dim, dim, nt);
+        matmul_few(&wk, K, kv_dim, XN, dim, B, kv_dim, dim, nt);
+        matmul_few(&wv, V, kv_dim, XN, dim, B, kv_dim, dim, nt);
+        for (int b = 0; b < B; b++) {
+            const float *cs = CS + (long)b * hs;
+            rope_rows(Q + (long)b * dim, cs, 0, dim, hs);
+            rope_rows(K + (long)b * kv_dim, cs, 0, kv_dim, hs);
+            float *kc = (float *)(intptr_t)caches[2 * b] + (long)l * seq * kv_dim;
+            float *vc = (float *)(intptr_t)caches[2 * b + 1] + (long)l * seq * kv_dim;
+            memcpy(kc + (long)pos[b] * kv_dim, K + (long)b * kv_dim, sizeof(float) * kv_dim);
+            memcpy(vc + (long)pos[b] * kv_dim, V + (long)b * kv_dim, sizeof(float) * kv_dim);
+        }
+        #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) collapse(2) if (nt > 1)
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < heads; h++) {
+                const float *kc = (const float *)(intptr_t)caches[2 * b] + (long)l * seq * kv_dim;
+                const float *vc = (const float *)(intptr_t)caches[2 * b + 1] + (long)l * seq * kv_dim;
+                int kvo = (h / kv_mul) * hs;
+                attend(XB + (long)b * dim + h * hs, ATT + ((long)b * heads + h) * seq, Q + (long)b * dim + h * hs,
+                       kc + kvo, vc + kvo, pos[b], kv_dim, hs);
+            }
+        jgpt_qmat wo = layer_mat(&m.q[WO], l, dim, dim);
+        matmul_few(&wo, T, dim, XB, dim, B, dim, dim, nt);
+        for (long i = 0; i < (long)B * dim; i++) X[i] += T[i];
+
+        for (int b = 0; b < B; b++) rmsnorm(XN + (long)b * dim, X + (long)b * dim, m.rms_ffn + (long)l * dim, dim, m.eps);
+        jgpt_qmat w1 = layer_mat(&m.q[W1], l, hidden, dim), w3 = layer_mat(&m.q[W3], l, hidden, dim),
+                  w2 = layer_mat(&m.q[W2], l, dim, hidden);
+        matmul_few(&w1, H1, hidden, XN, dim, B, hidden, dim, nt);
+        matmul_few(&w3, H3, hidden, XN, dim, B, hidden, dim, nt);
+        for (long i = 0; i < (long)B * hidden; i++) H1[i] = silu(H1[i]) * H3[i];
+        matmul_few(&w2, T, dim, H1, hidden, B, dim, hidden, nt);
+        for (long i = 0; i < (long)B * dim; i++) X[i] += T[i];
+    }
+    for (int b = 0; b < B; b++) rmsnorm(XN + (long)b * dim, X + (long)b * dim, m.rms_final, dim, m.eps);
+    matmul_few(&m.q[WCLS], logits, m.vocab, XN, dim, B, m.vocab, dim, nt);
+}
