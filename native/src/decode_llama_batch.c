@@ -24,6 +24,7 @@
  */
 #include "jgpt.h"
 #include "decode_internal.h"
+#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -145,6 +146,146 @@ static void attend(float *out, float *att, const float *q, const float *kc, cons
 
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
 
+/* ---- q8 with x quantised once per product -------------------------------------------------------
+ * The one-sequence q8 kernel (decode_matvec.c's mv_q8_vnni) quantises x to int8 per group at every
+ * call; called per row block that would be paid once per block and vector and dominate. Here each
+ * of the B vectors is quantised once per product (the same arithmetic: scale max|x|/127, round to
+ * nearest), and the row loop below is mv_q8_vnni's, so results are bit-identical to it. Used exactly
+ * when jgpt_decode_matvec_rows would pick mv_q8_vnni (AVX-512 VNNI, group a multiple of 32, no
+ * JGPT_DECODE_KERNELS override). */
+
+#define AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+
+static int q8_vnni_available(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = getenv("JGPT_DECODE_KERNELS") == NULL && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+                 && __builtin_cpu_supports("avx512vnni");
+    }
+    return cached;
+}
+
+/* xq (n int8), sx (groups scales), xs (groups values -128 * sum(xq of the group)) of one vector */
+static void quantise_x(int8_t *xq, float *sx, int *xs, const float *x, int n, int G) {
+    int groups = n / G;
+    for (int g = 0; g < groups; g++) {
+        const float *p = x + g * G;
+        float amax = 0.0f;
+        for (int i = 0; i < G; i++) amax = fmaxf(amax, fabsf(p[i]));
+        float scale = amax / 127.0f, inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+        int sum = 0;
+        for (int i = 0; i < G; i++) {
+            int q = (int)roundf(p[i] * inv);
+            xq[g * G + i] = (int8_t)q;
+            sum += q;
+        }
+        sx[g] = scale;
+        xs[g] = -128 * sum;
+    }
+}
+
+AVX512VNNI static void q8_rows_vnni(float *out, const int8_t *w, const float *scales, const int8_t *xq, const float *sx,
+                                    const int *xs, int r0, int r1, int n, int G) {
+    int groups = n / G, per = G / 32;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    int r = r0;
+    for (; r + 3 < r1; r += 4) {
+        const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + 1) * n, w + (long)(r + 2) * n, w + (long)(r + 3) * n };
+        const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + 1) * groups,
+                               scales + (long)(r + 2) * groups, scales + (long)(r + 3) * groups };
+        __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
+        for (int g = 0; g < groups; g++) {
+            __m256i init = _mm256_setr_epi32(xs[g], 0, 0, 0, 0, 0, 0, 0);
+            __m256i d[4] = { init, init, init, init };
+            for (int k = 0; k < per; k++) {
+                int off = g * G + k * 32;
+                __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + off));
+                for (int j = 0; j < 4; j++) {
+                    _mm_prefetch((const char *)(wr[j] + off) + 8192, _MM_HINT_T0);
+                    d[j] = _mm256_dpbusd_epi32(d[j], _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wr[j] + off)), flip), xv);
+                }
+            }
+            for (int j = 0; j < 4; j++) acc[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d[j]), _mm256_set1_ps(sr[j][g] * sx[g]), acc[j]);
+        }
+        for (int j = 0; j < 4; j++) {
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
+            h = _mm_hadd_ps(h, h);
+            h = _mm_hadd_ps(h, h);
+            out[r + j] = _mm_cvtss_f32(h);
+        }
+    }
+    for (; r < r1; r++) {
+        const int8_t *wa = w + (long)r * n;
+        const float *sa = scales + (long)r * groups;
+        __m256 acc = _mm256_setzero_ps();
+        for (int g = 0; g < groups; g++) {
+            __m256i d = _mm256_setr_epi32(xs[g], 0, 0, 0, 0, 0, 0, 0);
+            for (int k = 0; k < per; k++) {
+                int off = g * G + k * 32;
+                d = _mm256_dpbusd_epi32(d, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wa + off)), flip),
+                                        _mm256_loadu_si256((const __m256i *)(xq + off)));
+            }
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(sa[g] * sx[g]), acc);
+        }
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        h = _mm_hadd_ps(h, h);
+        h = _mm_hadd_ps(h, h);
+        out[r] = _mm_cvtss_f32(h);
+    }
+}
+
+/* Rows [r0, r1) for two vectors at once: each weight load (and its flip to unsigned) feeds both
+ * vectors' dot products, so the batch costs fewer instructions per weight than two calls of the
+ * kernel above. Every (row, vector) sum runs through the same operations in the same order as there. */
+AVX512VNNI static void q8_rows_vnni_x2(float *out0, float *out1, const int8_t *w, const float *scales, const int8_t *xq0,
+                                       const int8_t *xq1, const float *sx0, const float *sx1, const int *xs0,
+                                       const int *xs1, int r0, int r1, int n, int G) {
+    int groups = n / G, per = G / 32;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    int r = r0;
+    for (; r + 3 < r1; r += 4) {
+        const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + 1) * n, w + (long)(r + 2) * n, w + (long)(r + 3) * n };
+        const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + 1) * groups,
+                               scales + (long)(r + 2) * groups, scales + (long)(r + 3) * groups };
+        __m256 a0[4], a1[4];
+        for (int j = 0; j < 4; j++) a0[j] = a1[j] = _mm256_setzero_ps();
+        for (int g = 0; g < groups; g++) {
+            __m256i i0 = _mm256_setr_epi32(xs0[g], 0, 0, 0, 0, 0, 0, 0), i1 = _mm256_setr_epi32(xs1[g], 0, 0, 0, 0, 0, 0, 0);
+            __m256i d0[4] = { i0, i0, i0, i0 }, d1[4] = { i1, i1, i1, i1 };
+            for (int k = 0; k < per; k++) {
+                int off = g * G + k * 32;
+                __m256i x0 = _mm256_loadu_si256((const __m256i *)(xq0 + off)), x1 = _mm256_loadu_si256((const __m256i *)(xq1 + off));
+                for (int j = 0; j < 4; j++) {
+                    _mm_prefetch((const char *)(wr[j] + off) + 8192, _MM_HINT_T0);
+                    __m256i wv = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wr[j] + off)), flip);
+                    d0[j] = _mm256_dpbusd_epi32(d0[j], wv, x0);
+                    d1[j] = _mm256_dpbusd_epi32(d1[j], wv, x1);
+                }
+            }
+            for (int j = 0; j < 4; j++) {
+                a0[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d0[j]), _mm256_set1_ps(sr[j][g] * sx0[g]), a0[j]);
+                a1[j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d1[j]), _mm256_set1_ps(sr[j][g] * sx1[g]), a1[j]);
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            __m128 h = _mm_add_ps(_mm256_castps256_ps128(a0[j]), _mm256_extractf128_ps(a0[j], 1));
+            h = _mm_hadd_ps(h, h);
+            h = _mm_hadd_ps(h, h);
+            out0[r + j] = _mm_cvtss_f32(h);
+            h = _mm_add_ps(_mm256_castps256_ps128(a1[j]), _mm256_extractf128_ps(a1[j], 1));
+            h = _mm_hadd_ps(h, h);
+            h = _mm_hadd_ps(h, h);
+            out1[r + j] = _mm_cvtss_f32(h);
+        }
+    }
+    if (r < r1) {
+        q8_rows_vnni(out0, w, scales, xq0, sx0, xs0, r, r1, n, G);
+        q8_rows_vnni(out1, w, scales, xq1, sx1, xs1, r, r1, n, G);
+    }
+}
+
 /* ---- the product of one matrix with B vectors ---------------------------------------------------- */
 
 /* Weight bytes per row block: the block is read from memory by the first vector and from cache by the
@@ -169,11 +310,50 @@ static int rows_per_block(const jgpt_qmat *w, int n) {
     return (int)(r & ~15L);
 }
 
-/* Y[b, r] = W[r, :] . X[b, :] for b < B, r < rows; X rows ldx apart, Y rows ldy apart. */
+typedef void (*sgemm_fn)(int order, int transa, int transb, int M, int N, int K, float alpha,
+                         const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* JGPT_BATCH_SGEMM=N: float32 products of N or more rows go to cblas_sgemm instead (for measuring). */
+static int sgemm_from(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        const char *e = getenv("JGPT_BATCH_SGEMM");
+        cached = e != NULL && *e ? atoi(e) : 0;
+    }
+    return cached;
+}
+
+/* Y[b, r] = W[r, :] . X[b, :] for b < B, r < rows; X rows ldx apart, Y rows ldy apart. qx: room for
+ * B quantised vectors of n (q8 only: B * n * 1.25 bytes, 64-byte aligned). */
 static void matmul_few(const jgpt_qmat *w, float *Y, long ldy, const float *X, long ldx, int B, int rows, int n,
-                       int nt) {
+                       int nt, sgemm_fn sgemm, void *qx) {
+    int from = sgemm_from();
+    if (w->dtype == JGPT_DECODE_F32 && from > 0 && B >= from && sgemm != NULL) {
+        sgemm(101, 111, 112, B, rows, n, 1.0f, X, (int)ldx, (const float *)w->data, n, 0.0f, Y, (int)ldy);
+        return;
+    }
     int rb = rows_per_block(w, n);
     int blocks = (rows + rb - 1) / rb;
+    if (w->dtype == JGPT_DECODE_Q8 && w->group % 32 == 0 && q8_vnni_available()) {
+        int G = w->group, groups = n / G;
+        int8_t *xq = (int8_t *)qx;
+        float *sx = (float *)(xq + (long)B * n);
+        int *xs = (int *)(sx + (long)B * groups);
+        for (int b = 0; b < B; b++) quantise_x(xq + (long)b * n, sx + (long)b * groups, xs + (long)b * groups, X + b * ldx, n, G);
+        #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+        for (int k = 0; k < blocks; k++) {
+            int r0 = k * rb, r1 = r0 + rb < rows ? r0 + rb : rows;
+            int b = 0;
+            for (; b + 1 < B; b += 2)
+                q8_rows_vnni_x2(Y + b * ldy, Y + (b + 1) * ldy, (const int8_t *)w->data, w->scales, xq + (long)b * n,
+                                xq + (long)(b + 1) * n, sx + (long)b * groups, sx + (long)(b + 1) * groups,
+                                xs + (long)b * groups, xs + (long)(b + 1) * groups, r0, r1, n, G);
+            for (; b < B; b++)
+                q8_rows_vnni(Y + b * ldy, (const int8_t *)w->data, w->scales, xq + (long)b * n, sx + (long)b * groups,
+                             xs + (long)b * groups, r0, r1, n, G);
+        }
+        return;
+    }
     #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int k = 0; k < blocks; k++) {
         int r0 = k * rb, r1 = r0 + rb < rows ? r0 + rb : rows;
@@ -187,20 +367,25 @@ long jgpt_llama_batch_scratch_floats(const int64_t *plan, int max_batch) {
     long dim = plan[JGPT_LLAMA_DIM], hidden = plan[JGPT_LLAMA_HIDDEN], seq = plan[JGPT_LLAMA_SEQ];
     long heads = plan[JGPT_LLAMA_HEADS], kv_heads = plan[JGPT_LLAMA_KV_HEADS], hs = dim / heads;
     long kv_dim = hs * kv_heads;
-    /* per row: X, XN, Q, XB, T (dim each), K, V (kv_dim), H1, H3 (hidden), rope table (hs), scores (heads*seq) */
-    return (long)max_batch * (5 * dim + 2 * kv_dim + 2 * hidden + hs + heads * seq) + 64;
+    /* per row: X, XN, Q, XB, T (dim each), K, V (kv_dim), H1, H3 (hidden), rope table (hs), scores
+     * (heads*seq), and room for x quantised to q8 (n floats: more than the 1.25 n bytes needed) */
+    long widest = hidden > dim ? hidden : dim;
+    return (long)max_batch * (5 * dim + 2 * kv_dim + 2 * hidden + widest + hs + heads * seq) + 64;
 }
 
 void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch, const int32_t *tokens,
                              const int32_t *pos, const int64_t *caches, int B) {
     bmodel_t m;
     unpack(&m, plan);
+    const sgemm_fn sg = (sgemm_fn)(intptr_t)plan[JGPT_LLAMA_SGEMM];
     const int dim = m.dim, hidden = m.hidden, hs = dim / m.heads, kv_dim = hs * m.kv_heads;
     const int kv_mul = m.heads / m.kv_heads, nt = m.threads, heads = m.heads;
     const long seq = m.seq;
     float *X = scratch, *XN = X + (long)B * dim, *Q = XN + (long)B * dim, *XB = Q + (long)B * dim;
     float *T = XB + (long)B * dim, *K = T + (long)B * dim, *V = K + (long)B * kv_dim, *H1 = V + (long)B * kv_dim;
     float *H3 = H1 + (long)B * hidden, *CS = H3 + (long)B * hidden, *ATT = CS + (long)B * hs;
+    float *QX = ATT + (long)B * heads * seq;
+    QX += (64 - ((intptr_t)QX & 63)) / 4 % 16;   /* 64-byte aligned (scratch itself is 64-aligned; +64 floats spare) */
 
     for (int b = 0; b < B; b++) {
         memcpy(X + (long)b * dim, m.emb + (long)tokens[b] * dim, sizeof(float) * dim);
@@ -210,9 +395,9 @@ void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch,
         for (int b = 0; b < B; b++) rmsnorm(XN + (long)b * dim, X + (long)b * dim, m.rms_att + (long)l * dim, dim, m.eps);
         jgpt_qmat wq = layer_mat(&m.q[WQ], l, dim, dim), wk = layer_mat(&m.q[WK], l, kv_dim, dim),
                   wv = layer_mat(&m.q[WV], l, kv_dim, dim);
-        matmul_few(&wq, Q, dim, XN, dim, B, dim, dim, nt);
-        matmul_few(&wk, K, kv_dim, XN, dim, B, kv_dim, dim, nt);
-        matmul_few(&wv, V, kv_dim, XN, dim, B, kv_dim, dim, nt);
+        matmul_few(&wq, Q, dim, XN, dim, B, dim, dim, nt, sg, QX);
+        matmul_few(&wk, K, kv_dim, XN, dim, B, kv_dim, dim, nt, sg, QX);
+        matmul_few(&wv, V, kv_dim, XN, dim, B, kv_dim, dim, nt, sg, QX);
         for (int b = 0; b < B; b++) {
             const float *cs = CS + (long)b * hs;
             rope_rows(Q + (long)b * dim, cs, 0, dim, hs);
@@ -232,18 +417,18 @@ void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch,
                        kc + kvo, vc + kvo, pos[b], kv_dim, hs);
             }
         jgpt_qmat wo = layer_mat(&m.q[WO], l, dim, dim);
-        matmul_few(&wo, T, dim, XB, dim, B, dim, dim, nt);
+        matmul_few(&wo, T, dim, XB, dim, B, dim, dim, nt, sg, QX);
         for (long i = 0; i < (long)B * dim; i++) X[i] += T[i];
 
         for (int b = 0; b < B; b++) rmsnorm(XN + (long)b * dim, X + (long)b * dim, m.rms_ffn + (long)l * dim, dim, m.eps);
         jgpt_qmat w1 = layer_mat(&m.q[W1], l, hidden, dim), w3 = layer_mat(&m.q[W3], l, hidden, dim),
                   w2 = layer_mat(&m.q[W2], l, dim, hidden);
-        matmul_few(&w1, H1, hidden, XN, dim, B, hidden, dim, nt);
-        matmul_few(&w3, H3, hidden, XN, dim, B, hidden, dim, nt);
+        matmul_few(&w1, H1, hidden, XN, dim, B, hidden, dim, nt, sg, QX);
+        matmul_few(&w3, H3, hidden, XN, dim, B, hidden, dim, nt, sg, QX);
         for (long i = 0; i < (long)B * hidden; i++) H1[i] = silu(H1[i]) * H3[i];
-        matmul_few(&w2, T, dim, H1, hidden, B, dim, hidden, nt);
+        matmul_few(&w2, T, dim, H1, hidden, B, dim, hidden, nt, sg, QX);
         for (long i = 0; i < (long)B * dim; i++) X[i] += T[i];
     }
     for (int b = 0; b < B; b++) rmsnorm(XN + (long)b * dim, X + (long)b * dim, m.rms_final, dim, m.eps);
-    matmul_few(&m.q[WCLS], logits, m.vocab, XN, dim, B, m.vocab, dim, nt);
+    matmul_few(&m.q[WCLS], logits, m.vocab, XN, dim, B, m.vocab, dim, nt, sg, QX);
 }
