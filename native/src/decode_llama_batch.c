@@ -286,6 +286,70 @@ AVX512VNNI static void q8_rows_vnni_x2(float *out0, float *out1, const int8_t *w
     }
 }
 
+/* ---- f32, two vectors per weight load ------------------------------------------------------------
+ * decode_matvec.c's mv_f32_avx512 for two vectors at once: each 16-weight load of four rows feeds
+ * both vectors' FMA chains (8 accumulators), so a pair of sequences costs 6 loads per 8 FMAs instead
+ * of 10. Per (row, vector) the operations and their order are mv_f32_avx512's (same accumulator
+ * chain, same reduction, same scalar tail), so the sums are bit-identical. Used exactly when
+ * jgpt_decode_matvec_rows would pick mv_f32_avx512. */
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+static int f32_avx512_available(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        const char *e = getenv("JGPT_DECODE_KERNELS");
+        cached = (e == NULL || e[0] != 'p') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    }
+    return cached;
+}
+
+AVX512 static void f32_rows_x2(float *out0, float *out1, const float *w, const float *x0, const float *x1, int r0, int r1,
+                               int n) {
+    int n16 = n & ~15;
+    int r = r0;
+    for (; r + 3 < r1; r += 4) {
+        const float *w0 = w + (long)r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+        __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
+        int i = 0;
+        for (; i < n16; i += 16) {
+            __m512 xa = _mm512_loadu_ps(x0 + i), xb = _mm512_loadu_ps(x1 + i);
+            _mm_prefetch((const char *)(w0 + i) + 1024, _MM_HINT_T0);
+            _mm_prefetch((const char *)(w1 + i) + 1024, _MM_HINT_T0);
+            _mm_prefetch((const char *)(w2 + i) + 1024, _MM_HINT_T0);
+            _mm_prefetch((const char *)(w3 + i) + 1024, _MM_HINT_T0);
+            __m512 v0 = _mm512_loadu_ps(w0 + i), v1 = _mm512_loadu_ps(w1 + i), v2 = _mm512_loadu_ps(w2 + i),
+                   v3 = _mm512_loadu_ps(w3 + i);
+            a0 = _mm512_fmadd_ps(v0, xa, a0);
+            a1 = _mm512_fmadd_ps(v1, xa, a1);
+            a2 = _mm512_fmadd_ps(v2, xa, a2);
+            a3 = _mm512_fmadd_ps(v3, xa, a3);
+            b0 = _mm512_fmadd_ps(v0, xb, b0);
+            b1 = _mm512_fmadd_ps(v1, xb, b1);
+            b2 = _mm512_fmadd_ps(v2, xb, b2);
+            b3 = _mm512_fmadd_ps(v3, xb, b3);
+        }
+        float s0 = _mm512_reduce_add_ps(a0), s1 = _mm512_reduce_add_ps(a1), s2 = _mm512_reduce_add_ps(a2),
+              s3 = _mm512_reduce_add_ps(a3);
+        float t0 = _mm512_reduce_add_ps(b0), t1 = _mm512_reduce_add_ps(b1), t2 = _mm512_reduce_add_ps(b2),
+              t3 = _mm512_reduce_add_ps(b3);
+        for (; i < n; i++) {
+            s0 += w0[i] * x0[i]; s1 += w1[i] * x0[i]; s2 += w2[i] * x0[i]; s3 += w3[i] * x0[i];
+            t0 += w0[i] * x1[i]; t1 += w1[i] * x1[i]; t2 += w2[i] * x1[i]; t3 += w3[i] * x1[i];
+        }
+        out0[r] = s0; out0[r + 1] = s1; out0[r + 2] = s2; out0[r + 3] = s3;
+        out1[r] = t0; out1[r + 1] = t1; out1[r + 2] = t2; out1[r + 3] = t3;
+    }
+    if (r < r1) {
+        jgpt_qmat m = { w, NULL, JGPT_DECODE_F32, 0 };
+        jgpt_decode_matvec_rows(&m, out0, x0, r, r1, n);
+        jgpt_decode_matvec_rows(&m, out1, x1, r, r1, n);
+    }
+}
+
 /* ---- the product of one matrix with B vectors ---------------------------------------------------- */
 
 /* Weight bytes per row block: the block is read from memory by the first vector and from cache by the
@@ -354,10 +418,14 @@ static void matmul_few(const jgpt_qmat *w, float *Y, long ldy, const float *X, l
         }
         return;
     }
+    int pairs = w->dtype == JGPT_DECODE_F32 && f32_avx512_available() ? B / 2 : 0;
     #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int k = 0; k < blocks; k++) {
         int r0 = k * rb, r1 = r0 + rb < rows ? r0 + rb : rows;
-        for (int b = 0; b < B; b++) jgpt_decode_matvec_rows(w, Y + b * ldy, X + b * ldx, r0, r1, n);
+        for (int p = 0; p < pairs; p++)
+            f32_rows_x2(Y + 2 * p * ldy, Y + (2 * p + 1) * ldy, (const float *)w->data, X + 2 * p * ldx, X + (2 * p + 1) * ldx,
+                        r0, r1, n);
+        for (int b = 2 * pairs; b < B; b++) jgpt_decode_matvec_rows(w, Y + b * ldy, X + b * ldx, r0, r1, n);
     }
 }
 

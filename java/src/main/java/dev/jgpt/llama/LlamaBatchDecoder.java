@@ -14,7 +14,8 @@ import java.lang.foreign.ValueLayout;
  * one {@link LlamaInference} (borrowed: its plan, so its dtype, bf16/q8 copies and thread count), each
  * with its own float32 KV cache. A step is one native call ({@code jgpt_llama_decode_batch}) that
  * reads each block of weight rows once and applies it to every sequence; per-row arithmetic is the
- * one-sequence decode's, so logits equal {@link LlamaInference#step}'s.
+ * one-sequence decode's, so logits equal {@link LlamaInference#step}'s. A step of one sequence is the
+ * one-sequence decode itself ({@code jgpt_llama_decode} over the slot's plan).
  *
  * <p>A prompt is prefilled one sequence at a time with float32 sgemm ({@code jgpt_llama_prefill}
  * over the slot's own copy of the plan, whose cache slots point at the slot's cache), exactly as
@@ -30,7 +31,7 @@ public final class LlamaBatchDecoder implements BatchDecoder {
     private final MemorySegment[] slotPlans;     // the model's plan with KCACHE/VCACHE = the slot's cache
     private final long[] kCache, vCache;         // addresses of each slot's caches
     private final int[] positions;
-    private final MemorySegment tokens, pos, caches, scratch, prefillScratch, promptTokens;
+    private final MemorySegment tokens, pos, caches, scratch, decodeScratch, prefillScratch, promptTokens;
     private final Tensor logits, prefillLogits;
 
     /** @param model the weights (must stay open while this is used; not closed by {@link #close}) */
@@ -59,6 +60,7 @@ public final class LlamaBatchDecoder implements BatchDecoder {
         pos = arena.allocate(4L * maxBatch, 64);
         caches = arena.allocate(16L * maxBatch, 64);
         scratch = arena.allocate(4L * Jgpt.jgpt_llama_batch_scratch_floats(basePlan, maxBatch), 64);
+        decodeScratch = arena.allocate(4L * Jgpt.jgpt_llama_decode_scratch_floats(basePlan), 64);
         int chunk = Math.min(LlamaInference.PREFILL_CHUNK, c.seqLen());
         prefillScratch = arena.allocate(4L * Jgpt.jgpt_llama_prefill_scratch_floats(basePlan, chunk), 64);
         promptTokens = arena.allocate(4L * chunk, 64);
@@ -121,7 +123,13 @@ public final class LlamaBatchDecoder implements BatchDecoder {
             caches.setAtIndex(ValueLayout.JAVA_LONG, 2L * i, kCache[s]);
             caches.setAtIndex(ValueLayout.JAVA_LONG, 2L * i + 1, vCache[s]);
         }
-        Jgpt.jgpt_llama_decode_batch(logits.data(), basePlan, scratch, tokens, pos, caches, n);
+        if (n == 1) {
+            // one sequence: the one-sequence decode over the slot's plan (same logits; its threads split
+            // every matrix, where the batched call splits row blocks and costs a few % at B = 1)
+            Jgpt.jgpt_llama_decode(logits.data(), slotPlans[slots[0]], decodeScratch, toks[0], positions[slots[0]]);
+        } else {
+            Jgpt.jgpt_llama_decode_batch(logits.data(), basePlan, scratch, tokens, pos, caches, n);
+        }
         for (int i = 0; i < n; i++) positions[slots[i]]++;
         return logits;
     }

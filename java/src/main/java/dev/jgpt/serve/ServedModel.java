@@ -93,7 +93,7 @@ public final class ServedModel implements AutoCloseable {
             idle = null;
             workers = null;
         } else if (loaded.model() instanceof LlamaInference l) {
-            decoder = new LlamaBatchDecoder(l, instances); // own caches, the model's weights
+            decoder = new LlamaBatchDecoder(l, llamaSlots(name, l.config(), instances)); // own caches, the model's weights
             batcher = new BatchScheduler(name, decoder, loaded.tokenizer());
             idle = null;
             workers = null;
@@ -108,6 +108,21 @@ public final class ServedModel implements AutoCloseable {
                 return t;
             });
         }
+    }
+
+    /** Float32 KV caches of all sequences of one Llama model stay within this (a large model's cache is GBs). */
+    static final long LLAMA_CACHE_BUDGET_BYTES = 4L << 30;
+
+    /** {@code instances}, or fewer when their KV caches would exceed {@link #LLAMA_CACHE_BUDGET_BYTES} (said on the log). */
+    static int llamaSlots(String name, dev.jgpt.llama.LlamaConfig c, int instances) {
+        long perSlot = 2L * 4 * c.layers() * c.seqLen() * c.kvDim();
+        int fit = (int) Math.max(1, Math.min(instances, LLAMA_CACHE_BUDGET_BYTES / perSlot));
+        if (fit < instances) {
+            System.getLogger("jgpt.serve").log(System.Logger.Level.WARNING, "model " + name + ": " + fit + " sequences in flight instead of "
+                    + instances + " (each KV cache takes " + (perSlot >> 20) + " MiB; all stay under "
+                    + (LLAMA_CACHE_BUDGET_BYTES >> 30) + " GiB)");
+        }
+        return fit;
     }
 
     private static boolean hasChatTokens(Tokenizer t) {

@@ -97,6 +97,15 @@ class LlamaServeTest {
         }
     }
 
+    @Test
+    void kvCachesOfALargeModelAreCappedNotAllocatedPerInstance() {
+        LlamaConfig c110 = LlamaConfig.preset("stories110M"); // 72 MiB of f32 cache per sequence
+        assertThat(ServedModel.llamaSlots("m", c110, 8)).isEqualTo(8);
+        assertThat(ServedModel.llamaSlots("m", c110, 256)).isEqualTo(56);
+        LlamaConfig huge = LlamaConfig.llama2c(4096, 11008, 32, 32, 32, 32000, 4096, false); // 4 GiB per sequence
+        assertThat(ServedModel.llamaSlots("m", huge, 8)).isEqualTo(1);
+    }
+
     /** One streamed greedy completion of the token ids {@code prompt}: the concatenated deltas. */
     private static String stream(java.net.http.HttpClient http, JgptServer server, int[] prompt, int maxTokens) throws Exception {
         String body = "{\"model\":\"tiny-llama\",\"prompt\":" + java.util.Arrays.toString(prompt) + ",\"max_tokens\":" + maxTokens
