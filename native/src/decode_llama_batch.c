@@ -9,10 +9,12 @@
  * per sequence, and the B-1 other products read them from cache.
  *
  * The product of one block with one vector is jgpt_decode_matvec_rows, the very kernel the
- * one-sequence decode uses for every dtype (f32, bf16 with vdpbf16ps, q8 with vpdpbusd), so each
- * row of the result is computed by the same instructions in the same order as in jgpt_llama_decode:
- * the batched logits equal the one-sequence ones bit for bit. (A float32 cblas_sgemm over the B rows
- * was measured against this and lost at the batch sizes a server sees, see docs/PERFORMANCE.md.)
+ * one-sequence decode uses (bf16 with vdpbf16ps); for f32 and q8 (vpdpbusd) two vectors share each
+ * weight load in copies of those kernels below (q8 also quantises x once per product, not per block).
+ * Either way each row of the result is computed by the same instructions in the same order as in
+ * jgpt_llama_decode: the batched logits equal the one-sequence ones bit for bit. (A float32
+ * cblas_sgemm over the B rows was measured against this and lost at the batch sizes a server sees,
+ * see docs/PERFORMANCE.md; JGPT_BATCH_SGEMM=N turns it on from N rows, for measuring.)
  *
  * Attention runs per sequence and head over that sequence's own cache (the caches differ in
  * length); RoPE uses each sequence's own position. The small per-row pieces below (RMSNorm, RoPE,
