@@ -175,6 +175,12 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
     public DecodeDType dtype() { return dtype; }
     public int threads() { return threads; }
 
+    /**
+     * The plan of this model (weights in the decode dtype, sizes, threads), for {@link LlamaBatchDecoder},
+     * which shares the weights and gives each of its sequences its own cache. Valid until {@link #close}.
+     */
+    MemorySegment plan() { return plan; }
+
     @Override public int vocabSize() { return c.vocabSize(); }
     @Override public int contextLength() { return c.seqLen(); }
     @Override public void reset() { pos = 0; }
