@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 7
+#define JGPT_ABI_VERSION 8
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -241,6 +241,16 @@ JGPT_API void jgpt_gqa_attention_forward(float *out, float *att, const float *q,
 JGPT_API void jgpt_gqa_attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
                                           const float *q, const float *k, const float *v, const float *att,
                                           int B, int T, int NH, int NKV, int hs);
+
+/* ==== Llama decoding for a batch (native/src/decode_llama_batch.c) =============================
+ * B sequences of one model advance by one token each: tokens[b] at position pos[b], with the k and v
+ * caches of sequence b at caches[2b] and caches[2b+1] (float32 (L, seq, kv_dim) each, like the
+ * plan's own; the plan's KCACHE/VCACHE are not used). Weights, dtype and threads come from the plan.
+ * Each weight row block is read once and applied to all B vectors; each row's arithmetic is
+ * jgpt_llama_decode's. logits: (B, vocab). Scratch: jgpt_llama_batch_scratch_floats(plan, B) floats. */
+JGPT_API long jgpt_llama_batch_scratch_floats(const int64_t *plan, int max_batch);
+JGPT_API void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch, const int32_t *tokens,
+                                      const int32_t *pos, const int64_t *caches, int B);
 
 #ifdef __cplusplus
 }

@@ -140,6 +140,7 @@ public final class BenchDecodeCommand implements Runnable {
                 out.put("timeToFirstTokenTokenByTokenMs", BenchSupport.round(stepMs, 1));
                 out.put("prefillTokensPerSecond", BenchSupport.round(p / (prefillMs / 1e3), 1));
             }
+            var memory = BenchSupport.putMemory(out, lm);
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
@@ -149,6 +150,7 @@ public final class BenchDecodeCommand implements Runnable {
                     System.out.printf("time to first token, %d-token prompt: %.1f ms with sgemm prefill, %.1f ms token by token%n",
                             p, out.get("timeToFirstTokenMs"), out.get("timeToFirstTokenTokenByTokenMs"));
                 }
+                System.out.println("memory: " + memory.summary());
             }
         }
     }

@@ -138,11 +138,13 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("tokensPerCpuSecond", BenchSupport.round(BenchSupport.median(tpc), 1));
             out.put("loadAverage", BenchSupport.loadAverage());
             out.put("firstGreedyTokens", firstTokens);
+            var memory = BenchSupport.putMemory(out, weights, lm);
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
                 System.out.printf("decode-gpt2 %s on %s (%s): first token after %.1f ms (%d-token prompt), %.1f tokens/s (load %s)%n",
                         what, ops.name(), eng, out.get("timeToFirstTokenMs"), promptTokens, out.get("tokensPerSecond"), out.get("loadAverage"));
+                System.out.println("memory: " + memory.summary());
             }
         }
     }

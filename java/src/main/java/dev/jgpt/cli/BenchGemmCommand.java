@@ -74,6 +74,8 @@ public final class BenchGemmCommand implements Runnable {
                 base.put("speedup", BenchSupport.round(refT / ownT, 1));
                 out.put("baseline", base);
             }
+            // A, B, C on the backend plus the host matrix they were filled from (freed by now: the peak counts them)
+            var memory = BenchSupport.putMemory(out, (dev.jgpt.memory.MemoryAccounted) () -> Map.of("matrices", 16L * size * size));
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
@@ -83,6 +85,7 @@ public final class BenchGemmCommand implements Runnable {
                     System.out.printf("baseline at %s³: Java reference loop %s GFLOP/s, %s %s GFLOP/s: %sx%n",
                             base.get("size"), base.get("referenceGflops"), b.name(), base.get("backendGflops"), base.get("speedup"));
                 }
+                System.out.println("memory: " + memory.summary());
             }
         }
     }

@@ -2,7 +2,9 @@ package dev.jgpt.cli;
 
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.Backends;
+import dev.jgpt.memory.MemoryUsage;
 import java.util.Arrays;
+import java.util.Map;
 import tools.jackson.databind.json.JsonMapper;
 
 /** Small helpers shared by the bench commands. */
@@ -36,6 +38,17 @@ final class BenchSupport {
         } catch (java.io.IOException | RuntimeException e) {
             return "";
         }
+    }
+
+    /**
+     * Adds the process's memory now to a bench result ({@link MemoryUsage#jsonFields}: {@code peakRssBytes},
+     * {@code rssBytes}, {@code heapUsedBytes}, {@code offHeapBytes}, {@code offHeap}) with the off-heap
+     * breakdown of {@code owners}; returns the snapshot for the human line ({@link MemoryUsage#summary}).
+     */
+    static MemoryUsage putMemory(Map<String, Object> out, Object... owners) {
+        MemoryUsage m = MemoryUsage.now(owners);
+        out.putAll(m.jsonFields());
+        return m;
     }
 
     static double median(double[] xs) {

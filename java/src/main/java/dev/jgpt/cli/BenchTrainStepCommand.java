@@ -146,6 +146,7 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("mfu", Double.isNaN(mfu) ? null : BenchSupport.round(mfu, 4));
             out.put("peakGflops", peakGflops.isNaN() ? null : peakGflops);
             out.put("loss", loss);
+            var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = new ArrayList<>();
             if (timing != null) {
                 double total = timing.totals().values().stream().mapToDouble(v -> v[0]).sum();
@@ -166,6 +167,7 @@ public final class BenchTrainStepCommand implements Runnable {
                                 + " (process CPU %.1f ms/step, load %s)%n",
                         preset, B, T, ops.name(), ops.threads(), med, tokPerSec, flopsPerToken * tokPerSec / 1e9, 100 * mfu, peakGflops,
                         cpuMs, out.get("loadAverage"));
+                System.out.println("memory: " + memory.summary());
                 for (Map<String, Object> row : breakdown) {
                     System.out.printf("  %-22s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
                             100 * (Double) row.get("share"), row.get("callsPerStep"));
@@ -232,6 +234,7 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("achievedGflops", BenchSupport.round(flopsPerToken * tokPerSec / 1e9, 1));
             out.put("mfu", BenchSupport.round(flopsPerToken * tokPerSec / (peakGflops * 1e9), 4));
             out.put("loss", loss);
+            var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
             if (json) {
@@ -239,6 +242,7 @@ public final class BenchTrainStepCommand implements Runnable {
             } else {
                 System.out.printf("train-step llama %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s (process CPU %.1f ms/step, load %s)%n",
                         preset, B, T, ops.name(), ops.threads(), med, tokPerSec, cpuMs, out.get("loadAverage"));
+                System.out.println("memory: " + memory.summary());
                 for (Map<String, Object> row : breakdown) {
                     System.out.printf("  %-22s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
                             100 * (Double) row.get("share"), row.get("callsPerStep"));

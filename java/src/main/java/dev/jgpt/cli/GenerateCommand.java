@@ -117,6 +117,7 @@ public final class GenerateCommand implements Runnable {
             doc.put("tokens_per_second", r.tokensPerSecond());
             doc.put("total_ms", r.totalMillis());
             doc.put("settings", config);
+            doc.putAll(dev.jgpt.memory.MemoryUsage.now(m.model()).snakeJsonFields());
             out.println(JsonMapper.builder().build().writeValueAsString(doc));
         } else {
             out.println();

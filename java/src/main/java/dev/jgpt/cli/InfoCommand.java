@@ -47,6 +47,9 @@ public final class InfoCommand implements Runnable {
         info.put("native", CpuInfo.nativeLibraries());
         info.put("cpu", CpuInfo.cpu());
         info.put("cuda", dev.jgpt.backend.cuda.CudaProbe.get().toMap());
+        // the runtime's own footprint (JVM, native libraries loaded, nothing allocated by jgpt): the
+        // baseline under every other command's RSS
+        info.put("memory", dev.jgpt.memory.MemoryUsage.now().jsonFields());
         return info;
     }
 
@@ -76,6 +79,8 @@ public final class InfoCommand implements Runnable {
         sb.append("cpu       ").append(cpu.get("model")).append(", ").append(cpu.get("logicalCores")).append(" logical cores\n");
         sb.append("          flags: ").append(String.join(" ", (List<String>) cpu.get("flags"))).append('\n');
         for (String line : dev.jgpt.backend.cuda.CudaProbe.get().describe()) sb.append(line).append('\n');
+        // the figures of this moment (the JSON's "memory" was taken before the text was built)
+        sb.append("memory    ").append(dev.jgpt.memory.MemoryUsage.now().summary()).append('\n');
         return sb.toString();
     }
 }

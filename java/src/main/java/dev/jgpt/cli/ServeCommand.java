@@ -2,6 +2,7 @@ package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backends;
+import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.serve.ModelSource;
 import dev.jgpt.serve.JgptServer;
 import dev.jgpt.serve.ModelRegistry;
@@ -79,6 +80,13 @@ public final class ServeCommand implements Runnable {
             description = "Kernel threads of each model's decode thread (default 1: a decode step is small, and extra kernel threads cost more than they gain on a busy machine; try more for large models).")
     Integer threads;
 
+    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
+            description = "Weights for decoding Llama-family models (an arch: llama run, a llama2.c .bin, an HF Llama directory): f32, bf16, q8 (default ${DEFAULT-VALUE}; GPT-2 models decode in f32 only).")
+    String dtype;
+
+    @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
+    int groupSize;
+
     @Option(names = "--random-model", paramLabel = "PRESET", hidden = true,
             description = "Also serve a random-weight model of a preset (tiny, small, ...) named random-PRESET: for load tests.")
     List<String> randomModels = List.of();
@@ -108,7 +116,7 @@ public final class ServeCommand implements Runnable {
         var err = spec.commandLine().getErr();
         int kernelThreads = threads != null ? threads : 1; // see docs/PERFORMANCE.md: 2 threads were 30x slower under load
         if (kernelThreads < 1) throw new JgptException("--threads must be at least 1 (got " + kernelThreads + ")");
-        ModelSource src = source != null ? source : ModelSource.gpt2(device, kernelThreads);
+        ModelSource src = source != null ? source : ModelSource.standard(device, kernelThreads, DecodeDType.parse(dtype), groupSize);
         ModelRegistry registry = new ModelRegistry(src, opts.instancesPerModel(), opts.maxQueue());
         JgptServer server;
         try {

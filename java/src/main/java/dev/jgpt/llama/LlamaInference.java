@@ -7,6 +7,7 @@ import dev.jgpt.bindings.Cblas;
 import dev.jgpt.bindings.Jgpt;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.memory.DType;
+import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,15 +19,16 @@ import java.lang.foreign.ValueLayout;
  * products in the chosen {@link DecodeDType}, spin-then-sleep barriers between phases), prefill runs blocks of prompt tokens through
  * float32 {@code cblas_sgemm} ({@code jgpt_llama_prefill}). Weights are used where they lie (the
  * memory-mapped checkpoint) for f32, or converted once at construction to bf16 / q8 in off-heap
- * memory. The KV cache, the scratch buffers and the logits are allocated once: nothing is allocated
- * per token. The decode threads ({@code threads - 1} native workers, the caller is the first member)
- * are started here and stopped by {@link #close}: two instances decode on two Java threads at once
- * without sharing workers.
+ * memory (the mapped float32 pages then leave the RSS until a prefill reads them again). The KV
+ * cache, the scratch buffers and the logits are allocated once: nothing is allocated per token. The
+ * decode threads ({@code threads - 1} native workers, the caller is the first member) are started here
+ * and stopped by {@link #close}: two instances decode on two Java threads at once without sharing
+ * workers.
  *
  * <p>The prompt's keys and values are computed with the float32 weights whatever the dtype (sgemm
  * needs float32); only the logits after the prompt and every decoded token use the dtype.
  */
-public final class LlamaInference implements CausalLm {
+public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAccounted {
     /** Prompt tokens per prefill call: bounds the scratch (about chunk * (3 dim + 2 hidden) floats). */
     static final int PREFILL_CHUNK = 128;
 
@@ -38,6 +40,9 @@ public final class LlamaInference implements CausalLm {
     private final Tensor logits;
     private final AutoCloseable owner;
     private final DecodePool pool;
+    private final long weightBytes, cacheBytes;   // float32 weights (distinct segments), K + V caches
+    private final boolean weightsMapped;
+    private long convertedBytes;                  // the bf16 / q8 copies (and q8 scales)
     private int pos;
     private boolean closed;
 
@@ -82,14 +87,20 @@ public final class LlamaInference implements CausalLm {
         set(Jgpt.JGPT_LLAMA_RMS_FINAL, weights.rmsFinal().address());
         MemorySegment[] mats = {weights.wq(), weights.wk(), weights.wv(), weights.wo(), weights.w1(), weights.w2(),
                 weights.w3(), weights.wcls()};
+        long wb = weights.wcls() == weights.tokenEmbedding() ? 0 : weights.wcls().byteSize();
+        for (MemorySegment s : weights.inFileOrder()) wb += s.byteSize();
+        weightBytes = wb;
+        weightsMapped = weights.wq().isMapped();
         for (int k = 0; k < mats.length; k++) {
             int slot = Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k;
             set(slot, mats[k].address());
             convert(mats[k], slot);
         }
         long cacheBytes = 4L * c.layers() * c.seqLen() * c.kvDim();
-        set(Jgpt.JGPT_LLAMA_KCACHE, arena.allocate(cacheBytes, 64).address());
-        set(Jgpt.JGPT_LLAMA_VCACHE, arena.allocate(cacheBytes, 64).address());
+        this.cacheBytes = 2 * cacheBytes;
+        // sized for the whole context, filled from the front: only the rows a sequence reaches take memory
+        set(Jgpt.JGPT_LLAMA_KCACHE, LazyZeroMemory.allocate(cacheBytes, arena).address());
+        set(Jgpt.JGPT_LLAMA_VCACHE, LazyZeroMemory.allocate(cacheBytes, arena).address());
         set(Jgpt.JGPT_LLAMA_SGEMM, Cblas.cblas_sgemm$address().address());
 
         scratch = arena.allocate(4L * Jgpt.jgpt_llama_decode_scratch_floats(plan), 64);
@@ -101,23 +112,49 @@ public final class LlamaInference implements CausalLm {
         set(Jgpt.JGPT_LLAMA_POOL, pool.address());
     }
 
-    /** Converts one stacked matrix to the decode dtype (f32: used in place). */
+    /** Floats converted per native call: a multiple of both q8 group sizes (16 MiB of float32; tests make it small). */
+    static long convertChunk = 1L << 22;
+
+    /**
+     * Converts one stacked matrix to the decode dtype (f32: used in place). When the float32 source lies
+     * in a memory-mapped checkpoint, each converted chunk of it is then dropped from this process's memory
+     * ({@link MemorySegment#unload}: madvise DONTNEED on a read-only file mapping, so nothing is lost):
+     * decoding never reads it again, and a prefill (float32 sgemm) reads it back from the page cache. So
+     * the peak holds the converted copies plus one chunk of float32, not the whole file besides them.
+     */
     private void convert(MemorySegment f32, int slot) {
         long n = f32.byteSize() / 4;
         switch (dtype) {
             case F32 -> set(slot + 1, f32.address());
             case BF16 -> {
                 MemorySegment out = arena.allocate(2 * n, 64);
-                Jgpt.jgpt_convert_bf16(out, f32, n);
+                for (long at = 0; at < n; at += convertChunk) {
+                    long k = Math.min(convertChunk, n - at);
+                    MemorySegment src = f32.asSlice(4 * at, 4 * k);
+                    Jgpt.jgpt_convert_bf16(out.asSlice(2 * at, 2 * k), src, k);
+                    dropIfMapped(src);
+                }
                 set(slot + 1, out.address());
+                convertedBytes += out.byteSize();
             }
             case Q8 -> {
                 MemorySegment out = arena.allocate(n, 64), scales = arena.allocate(4 * (n / groupSize), 64);
-                Jgpt.jgpt_convert_q8(out, scales, f32, n, groupSize);
+                for (long at = 0; at < n; at += convertChunk) { // chunks are whole groups: convertChunk % 64 == 0
+                    long k = Math.min(convertChunk, n - at);
+                    MemorySegment src = f32.asSlice(4 * at, 4 * k);
+                    Jgpt.jgpt_convert_q8(out.asSlice(at, k), scales.asSlice(4 * (at / groupSize), 4 * (k / groupSize)), src, k,
+                            groupSize);
+                    dropIfMapped(src);
+                }
                 set(slot + 1, out.address());
                 set(slot + 2, scales.address());
+                convertedBytes += out.byteSize() + scales.byteSize();
             }
         }
+    }
+
+    private static void dropIfMapped(MemorySegment f32) {
+        if (f32.isMapped()) f32.unload();
     }
 
     private void set(int slot, long value) {
@@ -125,8 +162,32 @@ public final class LlamaInference implements CausalLm {
     }
 
     public LlamaConfig config() { return c; }
+
+    /**
+     * The float32 weights when this object owns them ({@code weightsMapped}: a mapped checkpoint, in the
+     * RSS only as far as its pages were touched; {@code weights}: copied into memory), the bf16 / q8 copies
+     * ({@code weightsConverted}), the K and V caches (sized for the whole context; in the RSS only up to
+     * the rows a sequence reached, see {@link LazyZeroMemory}) and the scratch buffers.
+     */
+    @Override
+    public java.util.Map<String, Long> offHeapBytes() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        if (owner != null) m.put(weightsMapped ? "weightsMapped" : "weights", weightBytes);
+        m.put("weightsConverted", convertedBytes);
+        m.put("kvCache", cacheBytes);
+        m.put("scratch", plan.byteSize() + scratch.byteSize() + prefillScratch.byteSize() + promptTokens.byteSize()
+                + logits.data().byteSize());
+        return m;
+    }
+
     public DecodeDType dtype() { return dtype; }
     public int threads() { return threads; }
+
+    /**
+     * The plan of this model (weights in the decode dtype, sizes, threads), for {@link LlamaBatchDecoder},
+     * which shares the weights and gives each of its sequences its own cache. Valid until {@link #close}.
+     */
+    MemorySegment plan() { return plan; }
 
     @Override public int vocabSize() { return c.vocabSize(); }
     @Override public int contextLength() { return c.seqLen(); }

@@ -31,7 +31,7 @@ import java.util.Random;
  * wq (L,d,d), wk (L,kv,d), wv (L,kv,d), wo (L,d,d), rms_ffn (L,d), w1 (L,h,d), w2 (L,d,h),
  * w3 (L,h,d), rms_final (d), then the classifier (V,d) only when it is not shared.
  */
-public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.TrainableModel {
+public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.TrainableModel, dev.jgpt.memory.MemoryAccounted {
 
     /** Index of each tensor in the flat buffer: llama2.c's file order. */
     private static final int EMB = 0, RMS_ATT = 1, WQ = 2, WK = 3, WV = 4, WO = 5, RMS_FFN = 6, W1 = 7, W2 = 8,
@@ -205,6 +205,23 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     public Backend backend() { return ops; }
 
     public long parameterCount() { return parameterCount; }
+
+    /**
+     * Parameters, gradients, AdamW moments (after the first step) and the rest of the backend arena
+     * (activations and working buffers), plus the host arena (token staging, RoPE tables, and on a device
+     * backend the host mirrors of parameters and gradients).
+     */
+    @Override
+    public java.util.Map<String, Long> offHeapBytes() {
+        long one = params.byteSize(), opt = m == null ? 0 : 2 * one;
+        java.util.Map<String, Long> out = new java.util.LinkedHashMap<>();
+        out.put("params", one);
+        out.put("grads", one);
+        out.put("optimizer", opt);
+        out.put("activations", arena.allocatedBytes() - 2 * one - opt);
+        out.put("hostStaging", hostArena.allocatedBytes());
+        return out;
+    }
 
     /** The flat parameter buffer (host; on a device backend its mirror, see the class comment), llama2.c's order. */
     public Tensor parameters() {

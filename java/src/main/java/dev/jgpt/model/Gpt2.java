@@ -26,7 +26,7 @@ import java.util.Random;
  * step) two moments of {@link GptConfig#parameterCount()} each, plus {@link #activationFloats}.
  * Not thread-safe.
  */
-public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel {
+public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel, dev.jgpt.memory.MemoryAccounted {
 
     /** The classifier never holds more than this many logits at once (64 MiB of F32). */
     static final long CLASSIFIER_SCRATCH_FLOATS = 1L << 24;
@@ -204,6 +204,21 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel 
     public long parameterBytes() { return paramArena.allocatedBytes(); }
     /** Bytes held by activations and working buffers. */
     public long activationBytes() { return actArena.allocatedBytes(); }
+
+    /**
+     * llm.c's four parameter-sized buffers (the optimizer's two only after the first step) and the
+     * activations, in bytes: together exactly what the model's two arenas allocated.
+     */
+    @Override
+    public java.util.Map<String, Long> offHeapBytes() {
+        long one = p.flat().byteSize();
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.put("params", one);
+        m.put("grads", one);
+        m.put("optimizer", this.m == null ? 0L : 2 * one);
+        m.put("activations", actArena.allocatedBytes());
+        return m;
+    }
 
     // ---- initialisation --------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ import java.lang.foreign.ValueLayout;
  * float32); the logits after the prompt and every decoded token use the dtype. Results in f32 equal
  * {@link Gpt2Inference}'s up to float rounding (the same arithmetic, other summation orders).
  */
-public final class Gpt2Decoder implements CausalLm {
+public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccounted {
     /** Prompt tokens per prefill call: bounds the scratch (about chunk * (7 C + heads * maxT) floats). */
     static final int PREFILL_CHUNK = 128;
 
@@ -39,6 +39,7 @@ public final class Gpt2Decoder implements CausalLm {
     private final Tensor logits;
     private final AutoCloseable owner;
     private final DecodePool pool;
+    private long convertedBytes;   // the bf16 / q8 copies (and q8 scales)
     private int pos;
     private boolean closed;
 
@@ -129,11 +130,13 @@ public final class Gpt2Decoder implements CausalLm {
             case F32 -> set(slot + 1, f32.address());
             case BF16 -> {
                 MemorySegment out = arena.allocate(2 * n, 64);
+                convertedBytes += out.byteSize();
                 Jgpt.jgpt_convert_bf16(out, f32, n);
                 set(slot + 1, out.address());
             }
             case Q8 -> {
                 MemorySegment out = arena.allocate(n, 64), scales = arena.allocate(4 * (n / groupSize), 64);
+                convertedBytes += out.byteSize() + scales.byteSize();
                 Jgpt.jgpt_convert_q8(out, scales, f32, n, groupSize);
                 set(slot + 1, out.address());
                 set(slot + 2, scales.address());
@@ -143,6 +146,17 @@ public final class Gpt2Decoder implements CausalLm {
 
     private void set(int slot, long value) {
         plan.setAtIndex(ValueLayout.JAVA_LONG, slot, value);
+    }
+
+    /** Off-heap bytes this object owns (the float32 parameters belong to the caller or the owner). */
+    @Override
+    public java.util.Map<String, Long> offHeapBytes() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.put("weightsConverted", convertedBytes);
+        m.put("kvCache", 8L * c.layers() * c.contextLength() * c.channels());
+        m.put("scratch", plan.byteSize() + scratch.byteSize() + prefillScratch.byteSize() + promptTokens.byteSize()
+                + logits.data().byteSize());
+        return m;
     }
 
     public GptConfig config() { return c; }

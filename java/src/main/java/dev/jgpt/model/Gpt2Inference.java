@@ -4,6 +4,7 @@ import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.memory.DType;
+import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 
@@ -19,7 +20,7 @@ import dev.jgpt.memory.TensorArena;
  * <p>Every buffer is allocated in the constructor (cache rows and position rows are pre-sliced):
  * nothing is allocated per token. The parameters are borrowed, not owned.
  */
-public final class Gpt2Inference implements CausalLm {
+public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAccounted {
 
     /** Most tokens one batched prefill pass holds at once (bounds the working buffers). */
     public static final int PREFILL_CHUNK = 256;
@@ -58,8 +59,8 @@ public final class Gpt2Inference implements CausalLm {
             bq = new Tensor[L]; bk = new Tensor[L]; bv = new Tensor[L];
             long CC = (long) C * C;
             for (int l = 0; l < L; l++) {
-                kCache[l] = arena.allocate(DType.F32, maxT, C);
-                vCache[l] = arena.allocate(DType.F32, maxT, C);
+                kCache[l] = cacheBlock(maxT, C);
+                vCache[l] = cacheBlock(maxT, C);
                 for (int t = 0; t < maxT; t++) {
                     kRow[l][t] = kCache[l].slice(t);
                     vRow[l][t] = vCache[l].slice(t);
@@ -98,6 +99,18 @@ public final class Gpt2Inference implements CausalLm {
         }
     }
 
+    /**
+     * One layer's K or V cache, sized for the whole context. On the host it is lazily backed
+     * ({@link LazyZeroMemory}): only the positions a sequence reaches take memory, which matters for the
+     * server's many sessions of a long-context model. Device memory comes from the backend's arena.
+     */
+    private Tensor cacheBlock(int maxT, int C) {
+        if (arena instanceof TensorArena.HostArena h) {
+            return Tensor.ofHost(LazyZeroMemory.allocate(4L * maxT * C, h.arena()), DType.F32, maxT, C);
+        }
+        return arena.allocate(DType.F32, maxT, C);
+    }
+
     /** Inference over a training model's current parameters (shared, not copied). */
     public static Gpt2Inference of(Gpt2 model) {
         return new Gpt2Inference(model.backend(), model.config(), model.params().flat());
@@ -125,6 +138,18 @@ public final class Gpt2Inference implements CausalLm {
      * buffer is a second sequence sharing the weights (the HTTP server's per-model sessions).
      */
     public Tensor params() { return p.flat(); }
+
+    /** What this sequence owns: its KV cache and working buffers (the weights are borrowed, counted by their owner). */
+    @Override
+    public java.util.Map<String, Long> offHeapBytes() {
+        long kv = 0;
+        for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+        m.put("kvCache", kv);
+        boolean lazy = arena instanceof TensorArena.HostArena; // the cache did not come from the arena's counter
+        m.put("scratch", arena.allocatedBytes() - (lazy ? 0 : kv) + hostArena.allocatedBytes());
+        return m;
+    }
 
     @Override
     public Tensor prefill(int[] tokens) {

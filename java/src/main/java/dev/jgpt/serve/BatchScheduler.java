@@ -1,22 +1,25 @@
 package dev.jgpt.serve;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.generate.BatchDecoder;
 import dev.jgpt.generate.FinishReason;
 import dev.jgpt.generate.Generator;
 import dev.jgpt.generate.Sampler;
 import dev.jgpt.generate.StopMatcher;
 import dev.jgpt.memory.Tensor;
-import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.tokenizer.Tokenizer;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Continuous batching for one GPT-2 model: a single decode thread keeps up to N sequences in flight
+ * Continuous batching for one model: a single decode thread keeps up to N sequences in flight
  * (one KV cache each, shared weights) and advances all of them with one
- * {@link Gpt2Inference#stepBatch batched step} per token, so the weights are read once per step for
- * every client instead of once per client. A new request joins at the next step (its prompt is
+ * {@link BatchDecoder#step batched step} per token, so the weights are read once per step for
+ * every client instead of once per client. The model is any {@link BatchDecoder}: GPT-2
+ * ({@link Gpt2BatchDecoder}) or a Llama-family model ({@code dev.jgpt.llama.LlamaBatchDecoder}).
+ *
+ * <p>A new request joins at the next step (its prompt is
  * prefilled on its own first); a finished, cancelled or timed-out one leaves at once and frees its
  * cache for the next in the queue.
  *
@@ -26,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class BatchScheduler implements AutoCloseable {
     private final String name;
-    private final Gpt2Inference leader;
+    private final BatchDecoder lm;
     private final Slot[] slots;
     private final Tokenizer tok;
     private final int eos, end;
@@ -40,25 +43,26 @@ final class BatchScheduler implements AutoCloseable {
 
     /** One sequence in flight. */
     private static final class Slot {
-        final Gpt2Inference lm;
+        final int index;
         final Sampler sampler;
         DecodeJob job;
         StopMatcher stops;
         int generated, promptTokens, next;
         long start, firstToken;
 
-        Slot(Gpt2Inference lm, int vocab) {
-            this.lm = lm;
+        Slot(int index, int vocab) {
+            this.index = index;
             this.sampler = new Sampler(vocab);
         }
     }
 
-    BatchScheduler(String name, Gpt2Inference[] sessions, Tokenizer tok) {
+    /** @param lm stepped by this scheduler's thread only; closed by its owner, not here */
+    BatchScheduler(String name, BatchDecoder lm, Tokenizer tok) {
         this.name = name;
-        this.leader = sessions[0];
+        this.lm = lm;
         this.tok = tok;
-        this.slots = new Slot[Math.min(sessions.length, leader.maxBatch())];
-        for (int i = 0; i < slots.length; i++) slots[i] = new Slot(sessions[i], tok.vocabSize());
+        this.slots = new Slot[lm.maxBatch()];
+        for (int i = 0; i < slots.length; i++) slots[i] = new Slot(i, tok.vocabSize());
         this.eos = tok.specialTokenId("<|endoftext|>").orElse(-1);
         this.end = tok.specialTokenId("<|end|>").orElse(-1);
         this.thread = new Thread(this::loop, "decode-" + name);
@@ -75,8 +79,8 @@ final class BatchScheduler implements AutoCloseable {
     }
 
     private void loop() {
-        leader.backend().setThreads(leader.backend().threads()); // OpenMP's thread count is per thread
-        Gpt2Inference[] seqs = new Gpt2Inference[slots.length];
+        lm.bindThread(); // OpenMP's thread count is per thread
+        int[] seqs = new int[slots.length];
         int[] tokens = new int[slots.length];
         Slot[] stepping = new Slot[slots.length];
         while (!closed) {
@@ -85,14 +89,14 @@ final class BatchScheduler implements AutoCloseable {
                 int n = 0;
                 for (Slot s : slots) {
                     if (s.job == null) continue;
-                    seqs[n] = s.lm;
+                    seqs[n] = s.index;
                     tokens[n] = s.next;
                     stepping[n++] = s;
                 }
                 if (n == 0) continue;
                 Tensor logits;
                 try {
-                    logits = leader.stepBatch(seqs, tokens, n);
+                    logits = lm.step(seqs, tokens, n);
                 } catch (RuntimeException e) {
                     for (int i = 0; i < n; i++) fail(stepping[i], e);
                     continue;
@@ -129,7 +133,7 @@ final class BatchScheduler implements AutoCloseable {
         s.job = job;
         active.incrementAndGet();
         try {
-            int[] ids = Generator.fitToContext(startTokens(job.prompt), job.config, s.lm.contextLength());
+            int[] ids = Generator.fitToContext(startTokens(job.prompt), job.config, lm.contextLength());
             s.start = System.nanoTime();
             s.firstToken = 0;
             s.generated = 0;
@@ -137,8 +141,8 @@ final class BatchScheduler implements AutoCloseable {
             s.stops = new StopMatcher(job.config.stopSequences());
             s.sampler.reset(job.config);
             for (int t : ids) s.sampler.observe(t);
-            s.lm.reset();
-            accept(s, s.sampler.sample(s.lm.prefill(ids)));
+            lm.reset(s.index);
+            accept(s, s.sampler.sample(lm.prefill(s.index, ids)));
         } catch (RuntimeException e) {
             fail(s, e);
         }
@@ -194,7 +198,7 @@ final class BatchScheduler implements AutoCloseable {
 
     private void free(Slot s) {
         s.job = null;
-        s.lm.reset();
+        lm.reset(s.index);
         active.decrementAndGet();
     }
 

@@ -140,6 +140,7 @@ public final class ModelRegistry implements AutoCloseable {
         Path f = path.toAbsolutePath().normalize().getFileName();
         String n = f == null ? "model" : f.toString();
         if (n.endsWith(".safetensors")) n = n.substring(0, n.length() - ".safetensors".length());
+        else if (n.endsWith(".bin")) n = n.substring(0, n.length() - ".bin".length()); // a llama2.c checkpoint
         n = n.replaceAll("[^A-Za-z0-9._@/-]", "-");
         if (n.isEmpty() || !Character.isLetterOrDigit(n.charAt(0))) n = "m" + n;
         return n.length() > 128 ? n.substring(0, 128) : n;

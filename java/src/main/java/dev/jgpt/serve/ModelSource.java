@@ -1,11 +1,18 @@
 package dev.jgpt.serve;
 
+import dev.jgpt.JgptException;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
 import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.llama.HfLlamaImport;
+import dev.jgpt.llama.Llama2cTokenizer;
+import dev.jgpt.llama.LlamaInference;
+import dev.jgpt.llama.LlamaModels;
 import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.train.LoadedModels;
 import dev.jgpt.train.ModelDirs;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -27,21 +34,72 @@ public interface ModelSource {
         return p -> new Opened(loader.load(p), null);
     }
 
+    /** {@link #standard} with Llama models in f32. */
+    static ModelSource gpt2(String device, int threads) {
+        return standard(device, threads, DecodeDType.F32, 32);
+    }
+
     /**
      * Run directories (GPT-2 or Llama), checkpoints, model directories and the demo's output (resolved like
      * {@code jgpt generate} does, {@link ModelDirs}) on {@code device} with {@code threads} kernel
-     * threads per call.
+     * threads per call; also a llama2.c checkpoint ({@code X.bin}, with {@code tokenizer.bin} beside it)
+     * and a Hugging Face {@code LlamaForCausalLM} directory (with its {@code tokenizer.json}). Llama-family
+     * models decode on libjgpt's CPU decoder with weights in {@code dtype} (served batched through
+     * {@code LlamaBatchDecoder}); GPT-2 models decode in f32 on {@code device} and refuse another dtype.
      */
-    static ModelSource gpt2(String device, int threads) {
+    static ModelSource standard(String device, int threads, DecodeDType dtype, int groupSize) {
+        int llamaThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         return path -> {
-            if (ModelDirs.holdsLlama(path)) { // a run trained with arch: llama: libjgpt's f32 decoder, one session
-                LoadedModel l = LoadedModels.openLlama(path, DecodeDType.F32, 32,
-                        threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
-                return new Opened(new LoadedModel(ModelRegistry.nameOf(path), l.model(), l.tokenizer()), null);
+            String name = ModelRegistry.nameOf(path);
+            if (ModelDirs.holdsLlama(path)) { // a run trained with arch: llama
+                LoadedModel l = LoadedModels.openLlama(path, dtype, groupSize, llamaThreads);
+                return new Opened(new LoadedModel(name, l.model(), l.tokenizer()), null);
+            }
+            if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, dtype, groupSize, llamaThreads), null);
+            if (isHfLlama(path)) return new Opened(openHuggingFace(name, path, dtype, groupSize, llamaThreads), null);
+            if (dtype != DecodeDType.F32) {
+                throw new JgptException("--dtype " + dtype + ": " + path + " is a GPT-2 model, which decodes in f32 only"
+                        + " (--dtype applies to Llama models)");
             }
             LoadedModels.Gpt2Model g = LoadedModels.openGpt2(path, device, threads);
-            LoadedModel m = new LoadedModel(ModelRegistry.nameOf(path), g.inference(), g.tokenizer());
+            LoadedModel m = new LoadedModel(name, g.inference(), g.tokenizer());
             return new Opened(m, g::closeWeights);
         };
+    }
+
+    private static boolean isHfLlama(Path dir) {
+        if (!HfLlamaImport.isHfLlamaDir(dir)) return false;
+        try {
+            String config = Files.readString(dir.resolve("config.json"));
+            return config.contains("\"LlamaForCausalLM\"") || config.matches("(?s).*\"model_type\"\\s*:\\s*\"llama\".*");
+        } catch (IOException e) {
+            throw new JgptException("config " + dir.resolve("config.json") + ": " + e.getMessage());
+        }
+    }
+
+    private static LoadedModel openLlama2c(String name, Path file, DecodeDType dtype, int groupSize, int threads) {
+        Path tok = file.toAbsolutePath().resolveSibling("tokenizer.bin");
+        if (!Files.isRegularFile(tok)) {
+            throw new JgptException("tokenizer " + tok + ": no such file (a llama2.c checkpoint is served with the tokenizer.bin beside it)");
+        }
+        LlamaInference lm = LlamaModels.openLlama2c(file, dtype, groupSize, threads);
+        try {
+            return new LoadedModel(name, lm, Llama2cTokenizer.read(tok, lm.vocabSize()));
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
+    }
+
+    private static LoadedModel openHuggingFace(String name, Path dir, DecodeDType dtype, int groupSize, int threads) {
+        Path tok = dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file");
+        LlamaInference lm = LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, 0);
+        try {
+            return new LoadedModel(name, lm, Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()));
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
     }
 }

@@ -1,11 +1,14 @@
 package dev.jgpt.serve;
 
+import dev.jgpt.generate.BatchDecoder;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.FinishReason;
 import dev.jgpt.generate.GenerationResult;
 import dev.jgpt.generate.Generator;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.TokenListener;
+import dev.jgpt.llama.LlamaBatchDecoder;
+import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.tokenizer.Tokenizer;
 import java.util.ArrayList;
@@ -23,9 +26,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * One model being served: its tokenizer, N decode sessions (one KV cache each) and the FIFO queue
  * in front of them (at most {@code maxQueue} waiting, then 503).
  *
- * <p>A GPT-2 model ({@link Gpt2Inference}) is decoded with continuous batching
- * ({@link BatchScheduler}): all N sessions borrow the same flat weights and one thread advances every
- * sequence in flight with a single batched matrix product per layer and token. Any other
+ * <p>A GPT-2 model ({@link Gpt2Inference}) and a Llama-family model ({@link LlamaInference}) are
+ * decoded with continuous batching ({@link BatchScheduler} over a {@link BatchDecoder}): all N
+ * sequences borrow the same weights and one thread advances every sequence in flight with a single
+ * batched matrix product per layer and token. Any other
  * {@link CausalLm} (one sequence per instance, no way to share its weights) gets one session and one
  * worker thread: requests are served one at a time.
  */
@@ -40,8 +44,9 @@ public final class ServedModel implements AutoCloseable {
     private final boolean chat;
     private final AtomicInteger waiting = new AtomicInteger();
 
-    // continuous batching (GPT-2) ...
+    // continuous batching (GPT-2, Llama) ...
     private final BatchScheduler batcher;
+    private final BatchDecoder decoder;
     // ... or one worker per session (any other CausalLm)
     private final BlockingQueue<Session> idle;
     private final ThreadPoolExecutor workers;
@@ -60,7 +65,7 @@ public final class ServedModel implements AutoCloseable {
     }
 
     /**
-     * @param instances sequences in flight at once (GPT-2 only; other models get one)
+     * @param instances sequences in flight at once (GPT-2 and Llama; other models get one)
      * @param owner closed after the model (what holds memory the model only borrows, such as the
      *     weights of a model built in process), or null
      */
@@ -83,10 +88,17 @@ public final class ServedModel implements AutoCloseable {
                 for (CausalLm lm : extra) lm.close();
                 throw e;
             }
-            batcher = new BatchScheduler(name, sessions, loaded.tokenizer());
+            decoder = new Gpt2BatchDecoder(sessions);
+            batcher = new BatchScheduler(name, decoder, loaded.tokenizer());
+            idle = null;
+            workers = null;
+        } else if (loaded.model() instanceof LlamaInference l) {
+            decoder = new LlamaBatchDecoder(l, llamaSlots(name, l.config(), instances)); // own caches, the model's weights
+            batcher = new BatchScheduler(name, decoder, loaded.tokenizer());
             idle = null;
             workers = null;
         } else {
+            decoder = null;
             batcher = null;
             idle = new ArrayBlockingQueue<>(1);
             idle.add(new Session(loaded.model(), new Generator()));
@@ -96,6 +108,21 @@ public final class ServedModel implements AutoCloseable {
                 return t;
             });
         }
+    }
+
+    /** Float32 KV caches of all sequences of one Llama model stay within this (a large model's cache is GBs). */
+    static final long LLAMA_CACHE_BUDGET_BYTES = 4L << 30;
+
+    /** {@code instances}, or fewer when their KV caches would exceed {@link #LLAMA_CACHE_BUDGET_BYTES} (said on the log). */
+    static int llamaSlots(String name, dev.jgpt.llama.LlamaConfig c, int instances) {
+        long perSlot = 2L * 4 * c.layers() * c.seqLen() * c.kvDim();
+        int fit = (int) Math.max(1, Math.min(instances, LLAMA_CACHE_BUDGET_BYTES / perSlot));
+        if (fit < instances) {
+            System.getLogger("jgpt.serve").log(System.Logger.Level.WARNING, "model " + name + ": " + fit + " sequences in flight instead of "
+                    + instances + " (each KV cache takes " + (perSlot >> 20) + " MiB; all stay under "
+                    + (LLAMA_CACHE_BUDGET_BYTES >> 30) + " GiB)");
+        }
+        return fit;
     }
 
     private static boolean hasChatTokens(Tokenizer t) {
@@ -194,6 +221,7 @@ public final class ServedModel implements AutoCloseable {
     @Override
     public void close() {
         if (batcher != null) batcher.close();
+        if (decoder != null) decoder.close();
         if (workers != null) {
             workers.shutdownNow();
             try {

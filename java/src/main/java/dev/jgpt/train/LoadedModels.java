@@ -128,7 +128,13 @@ public final class LoadedModels {
         backend.close();
         Gpt2Model g = openGpt2(path, device, n);
         Gpt2Inference inf = g.inference();
-        CausalLm lm = new CausalLm() {
+        final class Gpt2Lm implements CausalLm, dev.jgpt.memory.MemoryAccounted {
+            public java.util.Map<String, Long> offHeapBytes() { // the weights it owns, then the session's cache and buffers
+                java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
+                m.put("params", g.params().allocatedBytes());
+                m.putAll(inf.offHeapBytes());
+                return m;
+            }
             public int vocabSize() { return inf.vocabSize(); }
             public int contextLength() { return inf.contextLength(); }
             public void reset() { inf.reset(); }
@@ -139,7 +145,8 @@ public final class LoadedModels {
                 inf.close();
                 g.closeWeights();
             }
-        };
+        }
+        CausalLm lm = new Gpt2Lm();
         return new LoadedModel(name, lm, g.tokenizer());
     }
 

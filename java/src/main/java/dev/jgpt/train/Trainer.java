@@ -15,6 +15,7 @@ import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaTrainModel;
 import dev.jgpt.llama.ReferenceLlama;
 import dev.jgpt.memory.DType;
+import dev.jgpt.memory.MemoryUsage;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 import dev.jgpt.model.Gpt2;
@@ -292,6 +293,7 @@ public final class Trainer {
                 log.printf("%s: %,.0f tokens/s over %d timed steps; the loop (data, metrics, logging) took %.2f%% on top of the model's step%n",
                         ph.name(), tps, step - (resume != null ? resume.path("step").asInt() : 1), 100.0 * overheadNanos / timedNanos);
             }
+            log.printf("%s: memory: %s%n", ph.name(), MemoryUsage.now(model, sampler).summary());
             return new Outcome(ph.dir(), step, total, stopped, lastResult, tps, seconds, loss);
         }
     }
@@ -338,6 +340,11 @@ public final class Trainer {
                 arr.add(text);
                 log.printf("  sample %d: %s%n", i + 1, oneLine(ph.samplePrompt() + text));
             }
+        }
+        MemoryUsage.Rss rss = MemoryUsage.readRss();
+        if (rss.known()) {  // the process's peak resident set so far (evaluation included), and now (docs/formats.md)
+            m.put("peak_rss_bytes", rss.peakBytes());
+            m.put("rss_bytes", rss.bytes());
         }
         metrics.write(m);
         return r;

@@ -64,6 +64,12 @@ class GenerateCommandTest {
         assertThat(doc.path("finish_reason").asString()).isEqualTo("eos");
         assertThat(doc.path("generated_tokens").asInt()).isEqualTo(3);
         assertThat(doc.path("prompt_tokens").asInt()).isEqualTo(1);
+        // the process's memory beside the speed (a fake model owns no off-heap memory)
+        if (java.nio.file.Files.isReadable(Path.of("/proc/self/status"))) {
+            assertThat(doc.path("rss_bytes").asLong()).isPositive();
+            assertThat(doc.path("peak_rss_bytes").asLong()).isGreaterThanOrEqualTo(doc.path("rss_bytes").asLong());
+        }
+        assertThat(doc.path("off_heap_bytes").asLong()).isZero();
         assertThat(out.toString().strip().lines().count()).isEqualTo(1);
     }
 

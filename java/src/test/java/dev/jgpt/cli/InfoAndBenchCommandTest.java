@@ -24,6 +24,20 @@ class InfoAndBenchCommandTest {
         return buf.toString(StandardCharsets.UTF_8);
     }
 
+    /** peakRssBytes >= rssBytes > 0 on Linux (null elsewhere), and offHeapBytes is the sum of the offHeap breakdown. */
+    static void assertMemoryFields(JsonNode r) {
+        if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/self/status"))) {
+            assertThat(r.get("rssBytes").asLong()).isPositive();
+            assertThat(r.get("peakRssBytes").asLong()).isGreaterThanOrEqualTo(r.get("rssBytes").asLong());
+        } else {
+            assertThat(r.get("peakRssBytes").isNull()).isTrue();
+        }
+        assertThat(r.get("heapUsedBytes").asLong()).isPositive();
+        long sum = 0;
+        for (JsonNode v : r.get("offHeap")) sum += v.asLong();
+        assertThat(r.get("offHeapBytes").asLong()).isEqualTo(sum);
+    }
+
     private static JsonNode json(String out) {
         assertThat(out.strip().lines().count()).as("one line of JSON: " + out).isEqualTo(1);
         return JsonMapper.builder().build().readTree(out);
@@ -35,6 +49,7 @@ class InfoAndBenchCommandTest {
         assertThat(info.get("backends")).hasSize(3);
         assertThat(info.get("java").get("version").asString()).startsWith(String.valueOf(Runtime.version().feature()));
         assertThat(info.get("cpu").get("logicalCores").asInt()).isPositive();
+        assertMemoryFields(info.get("memory"));
         if (info.get("native").get("available").asBoolean()) {
             assertThat(info.get("native").get("openblas").get("config").asString()).contains("OpenBLAS");
         } else {
@@ -53,6 +68,8 @@ class InfoAndBenchCommandTest {
                 "--baseline-size", "16", "--json"));
         assertThat(r.get("size").asInt()).isEqualTo(48);
         assertThat(r.get("gflopsMedian").asDouble()).isPositive();
+        assertMemoryFields(r);
+        assertThat(r.get("offHeap").get("matrices").asLong()).isEqualTo(16L * 48 * 48);
     }
 
     @Test
@@ -61,6 +78,13 @@ class InfoAndBenchCommandTest {
                 "--steps", "1", "--warmup", "0", "--backend", "auto", "--profile", "--json"));
         assertThat(r.get("tokensPerSecond").asDouble()).isPositive();
         assertThat(r.get("profile").size()).isGreaterThan(5);
+        assertMemoryFields(r);
+        long params = 4 * r.get("parameters").asLong();
+        JsonNode off = r.get("offHeap");
+        assertThat(off.get("params").asLong()).isEqualTo(params);
+        assertThat(off.get("grads").asLong()).isEqualTo(params);
+        assertThat(off.get("optimizer").asLong()).as("AdamW m and v after one step").isEqualTo(2 * params);
+        assertThat(off.get("activations").asLong()).isPositive();
     }
 
     @Test
@@ -73,6 +97,8 @@ class InfoAndBenchCommandTest {
         java.util.List<String> profiled = new java.util.ArrayList<>();
         r.get("profile").forEach(row -> profiled.add(row.get("op").asString()));
         assertThat(profiled).contains("rmsnormForward", "ropeBackward", "swigluForward", "gqaAttentionBackward");
+        assertMemoryFields(r);
+        assertThat(r.get("offHeap").get("optimizer").asLong()).isEqualTo(2 * 4 * r.get("parameters").asLong());
     }
 
     @Test
@@ -82,6 +108,24 @@ class InfoAndBenchCommandTest {
         assertThat(r.get("command").asString()).isEqualTo("bench decode-gpt2");
         assertThat(r.get("tokensPerSecond").asDouble()).isPositive();
         assertThat(r.get("timeToFirstTokenMs").asDouble()).isPositive();
+        assertMemoryFields(r);
+        assertThat(r.get("offHeap").get("params").asLong()).isEqualTo(4 * r.get("parameters").asLong());
+        assertThat(r.get("offHeap").get("kvCache").asLong()).isPositive();
+    }
+
+    @Test
+    void benchDecodeOfALlamaCheckpointReportsItsMemory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        org.assertj.core.api.Assumptions.assumeThat(dev.jgpt.backend.cpu.NativeLibraries.status().available()).isTrue();
+        dev.jgpt.llama.LlamaConfig c = dev.jgpt.llama.LlamaConfig.llama2c(64, 192, 2, 4, 2, 300, 48, true);
+        java.nio.file.Path file = dir.resolve("m.bin");
+        dev.jgpt.llama.RandomLlama.writeCheckpoint(file, c, 1);
+        JsonNode r = json(stdout("bench", "decode", "--model", file.toString(), "--dtype", "q8", "--tokens", "8", "--runs", "1",
+                "--prompt-tokens", "4", "--threads", "1", "--json"));
+        assertMemoryFields(r);
+        JsonNode off = r.get("offHeap");
+        assertThat(off.get("weightsMapped").asLong()).isEqualTo(4 * c.parameterCount());
+        assertThat(off.get("weightsConverted").asLong()).isBetween(c.parameterCount() / 2, 2 * c.parameterCount());
+        assertThat(off.get("kvCache").asLong()).isEqualTo(2L * 4 * c.layers() * c.seqLen() * c.kvDim());
     }
 
     @Test

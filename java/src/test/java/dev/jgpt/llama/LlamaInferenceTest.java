@@ -122,4 +122,59 @@ class LlamaInferenceTest {
         }
         public Tensor step(int token) { return lm.step(token); }
     }
+
+    /** The breakdown names the mapped float32 weights, the bf16 / q8 copies, the caches and the scratch, with their exact sizes. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"F32", "BF16", "Q8"})
+    void reportsItsMemoryByPurpose(DecodeDType dtype) {
+        LlamaConfig cfg = shape(2, false);
+        Path file = dir.resolve("mem" + dtype + ".bin");
+        RandomLlama.writeCheckpoint(file, cfg, 5);
+        long d = cfg.dim(), h = cfg.hiddenDim(), kv = cfg.kvDim(), L = cfg.layers(), V = cfg.vocabSize();
+        long matrices = L * (2 * d * d + 2 * kv * d + 3 * h * d) + V * d; // what decode reads in the dtype (+ the classifier)
+        long converted = switch (dtype) {
+            case F32 -> 0;
+            case BF16 -> 2 * matrices;
+            case Q8 -> matrices + 4 * (matrices / 32);
+        };
+        int[] prompt = {1, 17, 250, 3};
+        int[] before;
+        try (LlamaInference f = LlamaModels.openLlama2c(file, dtype, 32, 1)) {
+            java.util.Map<String, Long> b = f.offHeapBytes();
+            assertThat(b.get("weightsMapped")).isEqualTo(4 * cfg.parameterCount());
+            assertThat(b.get("weightsConverted")).isEqualTo(converted);
+            assertThat(b.get("kvCache")).isEqualTo(2 * 4 * L * cfg.seqLen() * kv);
+            assertThat(b.get("scratch")).isPositive();
+            before = greedy(f, prompt, 12, null);
+            // and again: after the converted weights' float32 sources were dropped from memory, prefill
+            // (float32 sgemm) reads them back from the file and gives the same tokens
+            assertThat(greedy(f, prompt, 12, null)).containsExactly(before);
+        }
+        try (Arena a = Arena.ofShared(); LlamaInference f = new LlamaInference(Llama2cCheckpoint.open(file, a), dtype, 32, 1, null)) {
+            assertThat(f.offHeapBytes()).as("borrowed weights are their owner's to count").doesNotContainKeys("weightsMapped", "weights");
+            assertThat(greedy(f, prompt, 12, null)).containsExactly(before);
+        }
+    }
+
+    /** Converting in chunks (each chunk's float32 source dropped after it) gives exactly the one-piece conversion. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"BF16", "Q8"})
+    void chunkedConversionEqualsTheWholeConversion(DecodeDType dtype) {
+        LlamaConfig cfg = shape(2, false);
+        Path file = dir.resolve("chunk" + dtype + ".bin");
+        RandomLlama.writeCheckpoint(file, cfg, 9);
+        int[] prompt = {1, 5, 77};
+        float[][] whole = new float[8][], chunked = new float[8][];
+        long saved = LlamaInference.convertChunk;
+        try (LlamaInference f = LlamaModels.openLlama2c(file, dtype, 32, 1)) {
+            greedy(f, prompt, 8, whole);
+            LlamaInference.convertChunk = 64 * 3; // several chunks per matrix, a tail shorter than a chunk
+            try (LlamaInference g = LlamaModels.openLlama2c(file, dtype, 32, 1)) {
+                greedy(g, prompt, 8, chunked);
+            }
+        } finally {
+            LlamaInference.convertChunk = saved;
+        }
+        for (int i = 0; i < 8; i++) assertThat(chunked[i]).as("logits of step " + i).containsExactly(whole[i]);
+    }
 }

@@ -1,0 +1,185 @@
+package dev.jgpt.serve;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import dev.jgpt.backend.cpu.NativeLibraries;
+import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.llama.Llama2cTokenizer;
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.LlamaInference;
+import dev.jgpt.llama.LlamaModels;
+import dev.jgpt.llama.RandomLlama;
+import dev.jgpt.memory.Tensor;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A llama2.c checkpoint (+ tokenizer.bin) served with continuous batching: many concurrent streaming
+ * clients get, each, the greedy text the same prompt gets alone, and the text a plain one-sequence
+ * {@link LlamaInference} decode gives in process.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class LlamaServeTest {
+    @TempDir Path dir;
+
+    static final int V = 3 + 256 + 26;
+
+    @Test
+    void concurrentClientsGetTheGreedyTextOfOneClientAloneF32() throws Exception {
+        servesBatched(DecodeDType.F32);
+    }
+
+    @Test
+    void concurrentClientsGetTheGreedyTextOfOneClientAloneQ8() throws Exception {
+        servesBatched(DecodeDType.Q8);
+    }
+
+    private void servesBatched(DecodeDType dtype) throws Exception {
+        assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
+        Path model = dir.resolve("tiny-llama.bin");
+        writeByteTokenizer(dir.resolve("tokenizer.bin"));
+        LlamaConfig cfg = LlamaConfig.llama2c(64, 128, 2, 4, 2, V, 96, false);
+        RandomLlama.writeCheckpoint(model, cfg, 11);
+
+        // prompts of different lengths, so the sequences sit at different positions in each step
+        int clients = 10, maxTokens = 24;
+        List<int[]> prompts = new ArrayList<>();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        for (int i = 0; i < clients; i++) {
+            int[] p = new int[1 + i * 3];
+            for (int j = 0; j < p.length; j++) p[j] = 3 + r.nextInt(V - 3);
+            prompts.add(p);
+        }
+        List<String> inProcess = new ArrayList<>();
+        try (LlamaInference lm = LlamaModels.openLlama2c(model, dtype, 32, 1)) {
+            for (int[] p : prompts) inProcess.add(greedyAscii(lm, p, maxTokens));
+        }
+
+        // 4 sequences in flight for 10 clients: six wait in the queue and take freed slots mid-run
+        ModelRegistry reg = new ModelRegistry(ModelSource.standard("cpu", 1, dtype, 32), 4, 64);
+        ServedModel served = reg.load(model);
+        assertThat(served.name()).isEqualTo("tiny-llama");
+        assertThat(served.batched()).isTrue();
+        assertThat(served.sessions()).isEqualTo(4);
+        try (JgptServer server = JgptServer.start(ServeOptions.defaults().withPort(0).withInstancesPerModel(4), reg)) {
+            var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            List<String> alone = new ArrayList<>();
+            for (int i = 0; i < clients; i++) alone.add(stream(http, server, prompts.get(i), maxTokens));
+            assertThat(served.meanBatch()).isEqualTo(1.0); // one at a time so far
+
+            ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+            List<Future<String>> together = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                int k = i;
+                together.add(pool.submit((Callable<String>) () -> stream(http, server, prompts.get(k), maxTokens)));
+            }
+            for (int i = 0; i < clients; i++) {
+                String t = together.get(i).get(90, TimeUnit.SECONDS);
+                assertThat(t).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i));
+                assertThat(ascii(t)).as("client %d, served vs in-process decode", i).isEqualTo(inProcess.get(i));
+            }
+            pool.shutdown();
+            assertThat(String.join("", alone).length()).as("the texts are not all empty").isGreaterThan(clients * 3);
+            assertThat(served.meanBatch()).as("sequences per decode step").isGreaterThan(1.0);
+            http.close();
+        }
+    }
+
+    @Test
+    void dtypeOtherThanF32IsRefusedForAGpt2Model() throws Exception {
+        Path run = dir.resolve("g");
+        java.nio.file.Files.createDirectories(run);
+        var tok = new dev.jgpt.tokenizer.BpeTrainer(280).threads(1).trainOnTexts(List.of("hello there, how are you?"));
+        Path tokFile = run.resolve("tokenizer.json");
+        tok.saveTokenizerJson(tokFile);
+        try (var backend = new dev.jgpt.backend.reference.ReferenceBackend();
+             var model = new dev.jgpt.model.Gpt2(backend, new dev.jgpt.model.GptConfig(280, 32, 1, 2, 16), 1, 4)) {
+            model.initWeights(3);
+            dev.jgpt.train.Checkpoints.save(run, model, 1, TestServer.JSON.createObjectNode().put("step", 1), tokFile,
+                    tok.specialTokenId("<|endoftext|>").getAsInt(), 3);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelSource.standard("reference", 1, DecodeDType.Q8, 32).open(run))
+                .isInstanceOf(dev.jgpt.JgptException.class).hasMessageContaining("--dtype q8").hasMessageContaining("GPT-2");
+        ModelSource.Opened f32 = ModelSource.standard("reference", 1, DecodeDType.F32, 32).open(run);
+        assertThat(f32.model().model()).isInstanceOf(dev.jgpt.model.Gpt2Inference.class);
+        f32.model().close();
+        f32.owner().close();
+    }
+
+    @Test
+    void kvCachesOfALargeModelAreCappedNotAllocatedPerInstance() {
+        LlamaConfig c110 = LlamaConfig.preset("stories110M"); // 72 MiB of f32 cache per sequence
+        assertThat(ServedModel.llamaSlots("m", c110, 8)).isEqualTo(8);
+        assertThat(ServedModel.llamaSlots("m", c110, 256)).isEqualTo(56);
+        LlamaConfig huge = LlamaConfig.llama2c(4096, 11008, 32, 32, 32, 32000, 4096, false); // 4 GiB per sequence
+        assertThat(ServedModel.llamaSlots("m", huge, 8)).isEqualTo(1);
+    }
+
+    /** One streamed greedy completion of the token ids {@code prompt}: the concatenated deltas. */
+    private static String stream(java.net.http.HttpClient http, JgptServer server, int[] prompt, int maxTokens) throws Exception {
+        String body = "{\"model\":\"tiny-llama\",\"prompt\":" + java.util.Arrays.toString(prompt) + ",\"max_tokens\":" + maxTokens
+                + ",\"temperature\":0,\"stream\":true}";
+        var r = http.send(java.net.http.HttpRequest.newBuilder(server.uri().resolve("/v1/completions"))
+                .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        List<String> data = ServeApiTest.sseData(r.body());
+        assertThat(data.getLast()).isEqualTo("[DONE]");
+        StringBuilder b = new StringBuilder();
+        for (String d : data.subList(0, data.size() - 1)) {
+            JsonNode j = TestServer.json(d);
+            assertThat(j.has("error")).as(d).isFalse();
+            b.append(j.path("choices").get(0).path("text").asString(""));
+        }
+        return b.toString();
+    }
+
+    /** Greedy decoding on one sequence, stopping at BOS/EOS (ids 1, 2) like the server; the ASCII bytes of the text. */
+    private static String greedyAscii(LlamaInference lm, int[] prompt, int maxTokens) {
+        lm.reset();
+        Tensor logits = lm.prefill(prompt);
+        StringBuilder out = new StringBuilder();
+        Llama2cTokenizer tok = tokenizer();
+        for (int i = 0; i < maxTokens; i++) {
+            int next = 0;
+            for (int v = 1; v < V; v++) if (logits.getFloat(v) > logits.getFloat(next)) next = v;
+            if (next == 1 || next == 2) break;
+            out.append(new String(tok.tokenBytes(next), StandardCharsets.ISO_8859_1));
+            if (i + 1 < maxTokens) logits = lm.step(next);
+        }
+        return ascii(out.toString());
+    }
+
+    static String ascii(String s) {
+        return s.chars().filter(c -> c < 128).collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+    }
+
+    private static Llama2cTokenizer tokenizer() {
+        byte[][] pieces = new byte[V][];
+        float[] scores = new float[V];
+        pieces[0] = "<unk>".getBytes(StandardCharsets.US_ASCII);
+        pieces[1] = "\n<s>\n".getBytes(StandardCharsets.US_ASCII);
+        pieces[2] = "\n</s>\n".getBytes(StandardCharsets.US_ASCII);
+        for (int b = 0; b < 256; b++) pieces[3 + b] = String.format("<0x%02X>", b).getBytes(StandardCharsets.US_ASCII);
+        pieces[259] = " ".getBytes(StandardCharsets.US_ASCII);
+        for (int i = 1; i < 26; i++) pieces[259 + i] = String.valueOf((char) ('a' + i)).getBytes(StandardCharsets.US_ASCII);
+        return new Llama2cTokenizer(pieces, scores);
+    }
+
+    /** A byte-level llama2.c vocabulary: 3 specials, 256 byte pieces, a space and the letters b..z. */
+    static void writeByteTokenizer(Path file) {
+        tokenizer().write(file);
+    }
+}
