@@ -155,16 +155,16 @@ class DecodeDTypeTest {
         return logits;
     }
 
-    /** exp(mean -log p(text[i+1] | logits[i])) */
+    /** exp(mean -log p(text[i] | logits[i])): {@link #run} feeds BOS, text[0], ..., so logits[i] predicts text[i]. */
     static double perplexity(float[][] logits, int[] text) {
         double nll = 0;
-        for (int i = 0; i + 1 < text.length; i++) {
+        for (int i = 0; i < text.length; i++) {
             float[] l = logits[i];
             double max = Double.NEGATIVE_INFINITY, sum = 0;
             for (float v : l) max = Math.max(max, v);
             for (float v : l) sum += Math.exp(v - max);
-            nll += -(l[text[i + 1]] - max - Math.log(sum));
+            nll += -(l[text[i]] - max - Math.log(sum));
         }
-        return Math.exp(nll / (text.length - 1));
+        return Math.exp(nll / text.length);
     }
 }
