@@ -83,7 +83,7 @@ public final class DemoCommand implements Runnable {
     @Option(names = "--glossary-share", paramLabel = "F", description = "Share of the pretraining text given to the words' glossary, 0 for none (default ${DEFAULT-VALUE}).")
     double glossaryShare = Demo.DEFAULT_GLOSSARY_SHARE;
 
-    @Option(names = "--sft-lr", hidden = true)
+    @Option(names = "--sft-lr", paramLabel = "LR", description = "Fine-tuning's peak learning rate (default ${DEFAULT-VALUE}).")
     double sftLr = Demo.DEFAULT_SFT_LR;
 
     @Option(names = "--no-chat", description = "Stop after the report.")

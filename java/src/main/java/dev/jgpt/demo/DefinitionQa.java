@@ -25,13 +25,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The demo's chat set: "What does X mean?" → X's most frequent WordNet definition, for words of the
- * pretraining corpus (so the model has seen them), split into training pairs and a held-out part.
+ * The demo's words: the corpus's most frequent nouns with their WordNet definition, as a glossary
+ * for the pretraining text ({@code whale: a very large person.}) and as chats
+ * ({@code What does "whale" mean?} → {@code "whale" means a very large person.}), split into
+ * fine-tuning pairs and a held-out part that stays in the glossary only.
  *
  * <p>Held-out accuracy is multiple choice by likelihood: for each held-out word the model scores
  * its true definition and {@value #CHOICES}-1 definitions of other held-out words (the mean loss of the
- * answer tokens given the question); it is right when the true one scores best. Chance is
- * 1/{@value #CHOICES}. The same test on training pairs shows what fine-tuning memorised.
+ * definition's tokens in the answer, given the question); it is right when the true one scores best.
+ * Chance is 1/{@value #CHOICES}. The same test on training pairs shows what fine-tuning memorised,
+ * and {@link #glossaryAccuracy} asks it of the pretrained model in the glossary's form.
  */
 public final class DefinitionQa {
     public static final int CHOICES = 4;
@@ -42,7 +45,7 @@ public final class DefinitionQa {
             return DefinitionQa.question(word);
         }
 
-        /** The chat answer: the glossary's sentence for the word. */
+        /** The chat answer: {@code "whale" means a very large person.} */
         public String answer() {
             return DefinitionQa.answer(word, definition);
         }
@@ -54,7 +57,7 @@ public final class DefinitionQa {
         return "What does \"" + word + "\" mean?";
     }
 
-    /** What the answer says before the definition: it names the word, as the glossary does. */
+    /** What the answer says before the definition: the word, so the definition follows it as in the glossary. */
     static String answerPrefix(String word) {
         return "\"" + word + "\" means";
     }
@@ -171,7 +174,7 @@ public final class DefinitionQa {
 
     private static double accuracy(TrainableModel model, int T, Tokenizer tok, List<Pair> pairs, List<Pair> distractorPool, int limit,
                                    long seed, boolean glossaryForm) {
-        if (pairs.isEmpty() || distractorPool.size() < CHOICES) return Double.NaN;
+        if (pairs.isEmpty() || distractorPool.stream().map(Pair::definition).distinct().count() < CHOICES) return Double.NaN;
         Random rnd = new Random(seed);
         List<Pair> asked = new ArrayList<>(pairs);
         Collections.shuffle(asked, new Random(seed)); // a seeded sample, not the first (most frequent) words
