@@ -452,6 +452,13 @@ public final class Demo {
         s.put("words", train.size() + held.size());
         var samples = s.putArray("samples");
         try (LoadedModel lm = LoadedModels.open(p("chat"), o.device(), o.threads())) {
+            // a harder test than the multiple choice: the greedy answer must write WordNet's definition word for word
+            List<DefinitionQa.Pair> asked = held.subList(0, Math.min(o.accuracyQuestions(), held.size()));
+            int exact = 0;
+            for (var w : asked) {
+                if (DefinitionQa.definitionOf(w.word(), answer(lm, w.question())).equals(w.definition())) exact++;
+            }
+            accuracy(s, "sft_heldout_greedy_exact", asked.isEmpty() ? Double.NaN : (double) exact / asked.size(), asked.size());
             for (var w : sampleWords(train, held)) {
                 samples.addObject().put("word", w.word()).put("held_out", held.contains(w))
                         .put("answer", answer(lm, w.question())).put("wordnet", w.definition());
@@ -493,6 +500,10 @@ public final class Demo {
                 100 * s.path("sft_heldout_accuracy").asDouble(), 100 * h.path(0).asDouble(), 100 * h.path(1).asDouble(),
                 s.path("sft_heldout_questions").asInt(), 100 * s.path("sft_train_accuracy").asDouble(), 100 * t.path(0).asDouble(),
                 100 * t.path(1).asDouble(), s.path("sft_train_questions").asInt());
+        JsonNode x = s.path("sft_heldout_greedy_exact_accuracy_ci95");
+        log.printf("demo: greedy answers that write the held-out word's definition exactly: %.0f%% (%.0f-%.0f%%, %d questions)%n",
+                100 * s.path("sft_heldout_greedy_exact_accuracy").asDouble(), 100 * x.path(0).asDouble(), 100 * x.path(1).asDouble(),
+                s.path("sft_heldout_greedy_exact_questions").asInt());
         JsonNode g = s.path("pretrain_glossary_heldout_accuracy_ci95");
         log.printf("demo: the pretrained model, asked the same of held-out words in the glossary's form (\"word: ...\"): %.0f%% (%.0f-%.0f%%)%n",
                 100 * s.path("pretrain_glossary_heldout_accuracy").asDouble(), 100 * g.path(0).asDouble(), 100 * g.path(1).asDouble());

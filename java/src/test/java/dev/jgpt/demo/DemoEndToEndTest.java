@@ -111,6 +111,8 @@ class DemoEndToEndTest {
         for (DefinitionQa.Pair t : trained) assertThat(glossary).contains(DefinitionQa.glossaryLine(t));
         assertThat(s.path("samples").size()).isEqualTo(6);
         assertThat(s.path("sft_heldout_accuracy_ci95").size()).isEqualTo(2);
+        assertThat(s.path("sft_heldout_greedy_exact_accuracy").asDouble()).isBetween(0.0, 1.0);
+        assertThat(s.path("pretrain_glossary_heldout_accuracy").asDouble()).isBetween(0.0, 1.0);
 
         // generate/chat --model accept the demo's directory: its chat model
         try (LoadedModel m = LoadedModels.open(out, "reference", 1)) {
