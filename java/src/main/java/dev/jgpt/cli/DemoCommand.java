@@ -2,8 +2,8 @@ package dev.jgpt.cli;
 
 import dev.jgpt.chat.ChatRepl;
 import dev.jgpt.chat.ConversationMemory;
-import dev.jgpt.chat.LocalChatBackend;
 import dev.jgpt.demo.Demo;
+import dev.jgpt.demo.DefinitionChat;
 import dev.jgpt.generate.GenerationConfig;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.io.Json;
@@ -24,7 +24,8 @@ import java.nio.file.Path;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Train a small chat model from scratch in minutes and talk to it:",
-                "Moby-Dick -> tokenizer -> shards -> pretraining -> WordNet definition Q&A fine-tuning -> report -> chat.",
+                "Moby-Dick + a WordNet glossary of its frequent nouns -> tokenizer -> shards -> pretraining",
+                "-> 'What does \"X\" mean?' fine-tuning (some words held out) -> report -> chat.",
                 "Stages whose output exists are skipped. With stdin not a terminal, the chat reads one question",
                 "per line and prints one answer per line."})
 public final class DemoCommand implements Runnable {
@@ -71,7 +72,19 @@ public final class DemoCommand implements Runnable {
     Integer sftMaxSteps;
 
     @Option(names = "--accuracy-questions", hidden = true)
-    int accuracyQuestions = 50;
+    int accuracyQuestions = 100;
+
+    @Option(names = "--words", paramLabel = "N", description = "How many of the corpus's most frequent nouns to teach (default ${DEFAULT-VALUE}).")
+    int words = Demo.DEFAULT_WORDS;
+
+    @Option(names = "--held-out", paramLabel = "N", description = "How many of them to keep out of fine-tuning, for the test (default ${DEFAULT-VALUE}).")
+    int heldOut = Demo.DEFAULT_HELD_OUT;
+
+    @Option(names = "--glossary-share", paramLabel = "F", description = "Share of the pretraining text given to the words' glossary, 0 for none (default ${DEFAULT-VALUE}).")
+    double glossaryShare = Demo.DEFAULT_GLOSSARY_SHARE;
+
+    @Option(names = "--sft-lr", paramLabel = "LR", description = "Fine-tuning's peak learning rate (default ${DEFAULT-VALUE}).")
+    double sftLr = Demo.DEFAULT_SFT_LR;
 
     @Option(names = "--no-chat", description = "Stop after the report.")
     boolean noChat;
@@ -82,7 +95,7 @@ public final class DemoCommand implements Runnable {
     @Override
     public void run() {
         Demo.Options o = new Demo.Options(out, trainMinutes, sftMinutes, preset, vocabSize, seqLen, batchSize, maxSteps,
-                sftMaxSteps, corpus, wordnet, device, threads, 1337, 4000, accuracyQuestions, arch);
+                sftMaxSteps, corpus, wordnet, device, threads, 1337, words, heldOut, glossaryShare, sftLr, accuracyQuestions, arch);
         Demo demo = new Demo(o, System.err);
         ObjectNode summary;
         try {
@@ -106,7 +119,7 @@ public final class DemoCommand implements Runnable {
             System.err.println("Try: What does \"whale\" mean?  (later: jgpt chat --model " + out + ")");
             try (LoadedModel m = LoadedModels.open(demo.chatModel(), device, threads)) {
                 GenerationConfig gc = GenerationConfig.DEFAULTS.withTemperature(0.3).withMaxNewTokens(64);
-                ChatRepl.runInteractive(new LocalChatBackend(m.name(), m.model(), m.tokenizer()), new ConversationMemory(""),
+                ChatRepl.runInteractive(new DefinitionChat(m.name(), m.model(), m.tokenizer()), new ConversationMemory(""),
                         gc, null, null);
             }
         } catch (java.io.IOException e) {

@@ -51,10 +51,11 @@ import java.util.stream.Stream;
  * <ol>
  *   <li>corpus: Moby-Dick (the {@code moby-dick} fetch preset), cut into chapters as documents;</li>
  *   <li>prepare: normalise, filter, de-duplicate, split train/validation by document;</li>
+ *   <li>words: WordNet definitions of the corpus's most frequent nouns, as a glossary added to the
+ *       pretraining text and as "What does X mean?" chats, with held-out words left out of the chats;</li>
  *   <li>tokenizer: byte-level BPE trained on the training split, with the chat special tokens;</li>
  *   <li>pack: token shards;</li>
  *   <li>pretrain: the {@code small} model for a bounded time;</li>
- *   <li>chat set: "What does X mean?" → WordNet definitions of corpus words, with a held-out part;</li>
  *   <li>fine-tune: chat SFT, loss on answers only;</li>
  *   <li>report: validation bits per byte against {@code xz -9} on the same bytes, held-out
  *       accuracy, speed, in {@code summary.json};</li>
@@ -66,12 +67,32 @@ public final class Demo {
     /** Every knob of the demo; {@link #defaults()} is what {@code jgpt demo} runs. */
     public record Options(Path out, double trainMinutes, double sftMinutes, String preset, int vocabSize, int seqLen,
                           int batchSize, Integer maxSteps, Integer sftMaxSteps, Path corpus, Path wordnet, String device,
-                          int threads, long seed, int maxPairs, int accuracyQuestions, String arch) {
+                          int threads, long seed, int words, int heldOut, double glossaryShare, double sftLr,
+                          int accuracyQuestions, String arch) {
         public static Options defaults() {
             return new Options(Path.of("runs/demo"), 5, 1, "small", 4096, 128, 8, null, null, null, null, "auto",
-                    Runtime.getRuntime().availableProcessors(), 1337, 4000, 50, "gpt2");
+                    Runtime.getRuntime().availableProcessors(), 1337, DEFAULT_WORDS, DEFAULT_HELD_OUT, DEFAULT_GLOSSARY_SHARE,
+                    DEFAULT_SFT_LR, 100, "gpt2");
         }
     }
+
+    /** How many of the corpus's most frequent nouns the demo teaches (glossary + chat set). */
+    public static final int DEFAULT_WORDS = 200;
+    /** How many of them are held out of fine-tuning (they stay in the pretraining glossary). */
+    public static final int DEFAULT_HELD_OUT = 60;
+    /** The glossary's share of the pretraining text (characters), reached by repeating it. */
+    public static final double DEFAULT_GLOSSARY_SHARE = 0.5;
+    /**
+     * Fine-tuning's peak learning rate. A minute of fine-tuning is ~30 epochs of the 140 chats; the
+     * harder it trains, the more it overwrites what pretraining stored: from the same pretrained model,
+     * held-out accuracy was 67% at 1e-3, 92% at 3e-4, 95% at 1e-4 (100 steps), 78% at 3e-4 for 200
+     * steps (docs/PERFORMANCE.md). 1e-4 still learns the answer form (98% on fine-tuned words).
+     */
+    public static final double DEFAULT_SFT_LR = 1e-4;
+    /** Definitions longer than this many words are skipped: short answers are what a 4M model can learn. */
+    static final int MAX_DEFINITION_WORDS = 12;
+    /** The glossary's file among the prepared training split's parts. */
+    static final String GLOSSARY_FILE = "glossary.jsonl";
 
     private final Options o;
     private final PrintStream log;
@@ -98,10 +119,10 @@ public final class Demo {
         Path text = corpus();
         Path docs = chapters(text);
         Path prepared = prepare(docs);
+        List<DefinitionQa.Pair>[] qa = words(prepared);
         Path tokFile = tokenizer(prepared);
         Path shards = pack(prepared, tokFile);
         JsonNode pre = pretrain(shards, tokFile);
-        List<DefinitionQa.Pair>[] qa = chatSet(prepared);
         finetune(tokFile);
         return report(shards, tokFile, pre, qa[0], qa[1]);
     }
@@ -173,11 +194,16 @@ public final class Demo {
         return dir;
     }
 
-    /** The text of every document of a prepared split (JSONL lines {"text": ...}). */
+    /** The text of every document of a prepared split (JSONL lines {"text": ...}), the glossary included. */
     static List<String> texts(Path prepared, String split) {
+        return texts(prepared, split, true);
+    }
+
+    static List<String> texts(Path prepared, String split, boolean withGlossary) {
         List<String> out = new ArrayList<>();
         try (Stream<Path> s = Files.list(prepared.resolve(split))) {
-            for (Path f : s.filter(f -> f.toString().endsWith(".jsonl")).sorted().toList()) {
+            for (Path f : s.filter(f -> f.toString().endsWith(".jsonl"))
+                    .filter(f -> withGlossary || !f.getFileName().toString().equals(GLOSSARY_FILE)).sorted().toList()) {
                 for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
                     if (!line.isBlank()) out.add(Json.MAPPER.readTree(line).path("text").asString());
                 }
@@ -189,7 +215,7 @@ public final class Demo {
     }
 
     private Path tokenizer(Path prepared) {
-        stage(3, "tokenizer (byte-level BPE, " + o.vocabSize() + " tokens)");
+        stage(4, "tokenizer (byte-level BPE, " + o.vocabSize() + " tokens)");
         Path file = p("tokenizer").resolve("tokenizer.json");
         if (Files.isRegularFile(file)) {
             skip(file + " exists");
@@ -204,7 +230,7 @@ public final class Demo {
     }
 
     private Path pack(Path prepared, Path tokFile) {
-        stage(4, "pack token shards");
+        stage(5, "pack token shards");
         Path dir = p("shards");
         if (Files.isRegularFile(dir.resolve(ShardManifest.FILE_NAME))) {
             skip(dir + " exists");
@@ -240,7 +266,7 @@ public final class Demo {
 
     /** The pretraining run's final state.json. */
     private JsonNode pretrain(Path shards, Path tokFile) {
-        stage(5, String.format("pretrain the %s model for %.1f min", o.preset(), o.trainMinutes()));
+        stage(6, String.format("pretrain the %s model for %.1f min", o.preset(), o.trainMinutes()));
         Path run = p("pretrain");
         JsonNode done = finished(run);
         if (done != null) {
@@ -281,28 +307,57 @@ public final class Demo {
 
     // ---- 6-7. chat set, fine-tune ---------------------------------------------------------------
 
+    /**
+     * The words the chat model is taught: the corpus's most frequent nouns with a short WordNet
+     * definition. All of them go into the pretraining text as a glossary ({@code word: definition.}
+     * lines, repeated up to {@link Options#glossaryShare()} of the training text); all but the held-out
+     * ones become "What does "X" mean?" chats for fine-tuning. Held-out words are in pretraining and
+     * never in fine-tuning, so the held-out accuracy measures whether the chat model retrieves what it
+     * read in pretraining, not what it was drilled on.
+     */
     @SuppressWarnings("unchecked")
-    private List<DefinitionQa.Pair>[] chatSet(Path prepared) {
-        stage(6, "chat set from WordNet definitions");
+    private List<DefinitionQa.Pair>[] words(Path prepared) {
+        stage(3, "words: WordNet definitions as a pretraining glossary and a chat set");
         Path dir = p("chat-data");
         Path train = dir.resolve("train.jsonl"), held = dir.resolve("heldout.jsonl");
-        if (!Files.isRegularFile(train) || !Files.isRegularFile(held)) {
+        Path glossary = prepared.resolve("train").resolve(GLOSSARY_FILE);
+        if (!Files.isRegularFile(train) || !Files.isRegularFile(held) || !Files.isRegularFile(glossary)) {
+            if (!Files.isRegularFile(glossary) && Files.isRegularFile(p("shards").resolve(ShardManifest.FILE_NAME))) {
+                throw new JgptException(o.out() + " was made by an older jgpt demo (its pretraining text has no glossary); "
+                        + "remove it or pass --out NEW_DIR");
+            }
+            if (o.glossaryShare() < 0 || o.glossaryShare() > 0.9) throw new JgptException("--glossary-share must be between 0 and 0.9, not " + o.glossaryShare());
+            if (o.heldOut() < DefinitionQa.CHOICES) throw new JgptException("--held-out must be at least " + DefinitionQa.CHOICES + ", not " + o.heldOut());
             Path wn = WordNet.locate(o.wordnet(), p("wordnet"), log);
-            Map<String, WordNet.Sense> senses = WordNet.firstSenses(wn);
-            List<DefinitionQa.Pair> all = DefinitionQa.build(senses, String.join("\n", texts(prepared, "train")), 2,
-                    o.maxPairs(), o.seed());
+            Map<String, WordNet.Sense> senses = WordNet.nounSenses(wn, MAX_DEFINITION_WORDS);
+            List<String> corpus = texts(prepared, "train", false);
+            List<DefinitionQa.Pair> all = DefinitionQa.build(senses, String.join("\n", corpus), 2, o.words());
             if (all.size() < 2 * DefinitionQa.CHOICES) {
                 throw new JgptException("only " + all.size() + " corpus words have WordNet definitions; too few for a chat set");
             }
-            int nHeld = Math.max(DefinitionQa.CHOICES, Math.min(200, all.size() / 10));
-            DefinitionQa.writeJsonl(held, all.subList(0, nHeld));
-            DefinitionQa.writeJsonl(train, all.subList(nHeld, all.size()));
-            log.printf("demo: %d definitions from %s: %d to train on, %d held out%n", all.size(), wn,
-                    all.size() - nHeld, nHeld);
+            int nHeld = Math.max(DefinitionQa.CHOICES, Math.min(o.heldOut(), all.size() / 3));
+            List<DefinitionQa.Pair>[] split = DefinitionQa.holdOut(all, nHeld, o.seed());
+            DefinitionQa.writeJsonl(held, split[0]);
+            DefinitionQa.writeJsonl(train, split[1]);
+            long corpusChars = corpus.stream().mapToLong(String::length).sum();
+            long onceChars = all.stream().mapToLong(q -> DefinitionQa.glossaryLine(q).length() + 1).sum();
+            double share = o.glossaryShare();
+            int copies = share <= 0 ? 0 : (int) Math.max(1, Math.round(share / (1 - share) * corpusChars / onceChars));
+            writeDocuments(glossary, DefinitionQa.glossary(all, copies, 50, o.seed()));
+            log.printf("demo: %d words with WordNet definitions (%s): %d to fine-tune on, %d held out; "
+                    + "the glossary (%d copies, %,d characters) joins the %,d characters of pretraining text%n",
+                    all.size(), wn, split[1].size(), split[0].size(), copies, copies * onceChars, corpusChars);
         } else {
             skip(dir + " exists");
         }
         return new List[] {readPairs(train), readPairs(held)};
+    }
+
+    /** Documents as a prepared split's JSONL part ({"text": ...} per line), written atomically. */
+    private static void writeDocuments(Path file, List<String> docs) {
+        StringBuilder sb = new StringBuilder();
+        for (String d : docs) sb.append(Json.MAPPER.writeValueAsString(Json.object().put("text", d))).append('\n');
+        AtomicFiles.write(file, sb.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     static List<DefinitionQa.Pair> readPairs(Path jsonl) {
@@ -313,7 +368,7 @@ public final class Demo {
                 JsonNode m = Json.MAPPER.readTree(line).path("messages");
                 String q = m.get(0).path("content").asString(), a = m.get(1).path("content").asString();
                 String w = q.replaceAll("^What does \"(.*)\" mean\\?$", "$1");
-                out.add(new DefinitionQa.Pair(w, q, a));
+                out.add(new DefinitionQa.Pair(w, DefinitionQa.definitionOf(w, a)));
             }
         } catch (IOException e) {
             throw new JgptException("cannot read " + jsonl + ": " + e.getMessage(), e);
@@ -335,7 +390,7 @@ public final class Demo {
         c.out = run.toString();
         c.sft_max_minutes = o.sftMinutes();
         c.sft_max_steps = o.sftMaxSteps() != null ? o.sftMaxSteps() : 1_000_000;
-        c.sft_lr = 1e-3;
+        c.sft_lr = o.sftLr();
         c.sft_warmup_steps = 10;
         c.validate("demo");
         boolean resume = !Checkpoints.list(run).isEmpty();
@@ -381,10 +436,33 @@ public final class Demo {
             s.put("model", arch instanceof Architecture.Gpt2Arch g ? g.config().toString() : m.describe());
             s.put("parameters", m.parameterCount());
             int n = o.accuracyQuestions();
-            s.put("sft_heldout_accuracy", DefinitionQa.accuracy(m, qaSeq, tok, held, held, n, o.seed()));
-            s.put("sft_heldout_questions", Math.min(n, held.size()));
-            s.put("sft_train_accuracy", DefinitionQa.accuracy(m, qaSeq, tok, train, train, n, o.seed()));
+            accuracy(s, "sft_heldout", DefinitionQa.accuracy(m, qaSeq, tok, held, held, n, o.seed()), Math.min(n, held.size()));
+            accuracy(s, "sft_train", DefinitionQa.accuracy(m, qaSeq, tok, train, train, n, o.seed()), Math.min(n, train.size()));
             s.put("sft_chance_accuracy", 1.0 / DefinitionQa.CHOICES);
+        }
+        Path preDir = ModelDirs.resolve(p("pretrain"));
+        try (Backend be = Backends.select(o.device()).backend();
+             TrainableModel m = Architecture.of(preDir).create(be, 1, qaSeq)) {
+            be.setThreads(o.threads());
+            Architecture.of(preDir).load(preDir, m, false);
+            accuracy(s, "pretrain_glossary_heldout",
+                    DefinitionQa.glossaryAccuracy(m, qaSeq, tok, held, held, o.accuracyQuestions(), o.seed()),
+                    Math.min(o.accuracyQuestions(), held.size()));
+        }
+        s.put("words", train.size() + held.size());
+        var samples = s.putArray("samples");
+        try (LoadedModel lm = LoadedModels.open(p("chat"), o.device(), o.threads())) {
+            // a harder test than the multiple choice: the greedy answer must write WordNet's definition word for word
+            List<DefinitionQa.Pair> asked = held.subList(0, Math.min(o.accuracyQuestions(), held.size()));
+            int exact = 0;
+            for (var w : asked) {
+                if (DefinitionQa.definitionOf(w.word(), answer(lm, w.question())).equals(w.definition())) exact++;
+            }
+            accuracy(s, "sft_heldout_greedy_exact", asked.isEmpty() ? Double.NaN : (double) exact / asked.size(), asked.size());
+            for (var w : sampleWords(train, held)) {
+                samples.addObject().put("word", w.word()).put("held_out", held.contains(w))
+                        .put("answer", answer(lm, w.question())).put("wordnet", w.definition());
+            }
         }
         s.put("train_tokens_per_s", meanTokensPerSecond(p("pretrain").resolve("metrics.jsonl")));
         s.put("pretrain_steps", pre.path("step").asInt());
@@ -399,10 +477,42 @@ public final class Demo {
         return s;
     }
 
+    private static void accuracy(ObjectNode s, String key, double accuracy, int questions) {
+        s.put(key + "_accuracy", accuracy);
+        s.put(key + "_questions", questions);
+        double[] ci = DefinitionQa.wilson95(accuracy, questions);
+        s.putArray(key + "_accuracy_ci95").add(ci[0]).add(ci[1]);
+    }
+
+    /** The words whose greedy answers the report shows: the most frequent held-out and trained ones. */
+    static List<DefinitionQa.Pair> sampleWords(List<DefinitionQa.Pair> train, List<DefinitionQa.Pair> held) {
+        List<DefinitionQa.Pair> out = new ArrayList<>(held.subList(0, Math.min(4, held.size())));
+        out.addAll(train.subList(0, Math.min(2, train.size())));
+        return out;
+    }
+
     private void printSummary(ObjectNode s) {
-        log.printf("demo: validation %.3f bits/byte (xz -9: %.3f) | held-out answer accuracy %.0f%% (chance %.0f%%, trained questions %.0f%%) | %,.0f tokens/s%n",
-                s.path("val_bpb").asDouble(), s.path("xz_bpb").asDouble(), 100 * s.path("sft_heldout_accuracy").asDouble(), 100.0 / DefinitionQa.CHOICES,
-                100 * s.path("sft_train_accuracy").asDouble(), s.path("train_tokens_per_s").asDouble());
+        JsonNode h = s.path("sft_heldout_accuracy_ci95"), t = s.path("sft_train_accuracy_ci95");
+        log.printf("demo: validation %.3f bits/byte (xz -9: %.3f) | %,.0f tokens/s%n", s.path("val_bpb").asDouble(),
+                s.path("xz_bpb").asDouble(), s.path("train_tokens_per_s").asDouble());
+        log.printf("demo: multiple choice among %d definitions (chance %.0f%%): held-out words %.0f%% (95%% CI %.0f-%.0f%%, %d questions), "
+                        + "fine-tuned words %.0f%% (%.0f-%.0f%%, %d questions)%n", DefinitionQa.CHOICES, 100.0 / DefinitionQa.CHOICES,
+                100 * s.path("sft_heldout_accuracy").asDouble(), 100 * h.path(0).asDouble(), 100 * h.path(1).asDouble(),
+                s.path("sft_heldout_questions").asInt(), 100 * s.path("sft_train_accuracy").asDouble(), 100 * t.path(0).asDouble(),
+                100 * t.path(1).asDouble(), s.path("sft_train_questions").asInt());
+        JsonNode x = s.path("sft_heldout_greedy_exact_accuracy_ci95");
+        log.printf("demo: greedy answers that write the held-out word's definition exactly: %.0f%% (%.0f-%.0f%%, %d questions)%n",
+                100 * s.path("sft_heldout_greedy_exact_accuracy").asDouble(), 100 * x.path(0).asDouble(), 100 * x.path(1).asDouble(),
+                s.path("sft_heldout_greedy_exact_questions").asInt());
+        JsonNode g = s.path("pretrain_glossary_heldout_accuracy_ci95");
+        log.printf("demo: the pretrained model, asked the same of held-out words in the glossary's form (\"word: ...\"): %.0f%% (%.0f-%.0f%%)%n",
+                100 * s.path("pretrain_glossary_heldout_accuracy").asDouble(), 100 * g.path(0).asDouble(), 100 * g.path(1).asDouble());
+        log.println("demo: greedy answers (held out: never asked in fine-tuning, the definition was only in the pretraining glossary)");
+        for (JsonNode a : s.path("samples")) {
+            log.printf("  %s%s%n    model:   %s%n    WordNet: %s%n", DefinitionQa.question(a.path("word").asString()),
+                    a.path("held_out").asBoolean() ? "  (held out)" : "  (fine-tuned)", a.path("answer").asString(),
+                    a.path("wordnet").asString());
+        }
     }
 
     /** The exact bytes the validation loss was measured on: the val shards decoded, special tokens dropped. */
@@ -470,17 +580,22 @@ public final class Demo {
     /** One line per question in, one answer line out (greedy, single turn). */
     public void answerLines(java.io.BufferedReader in, PrintStream out) throws IOException {
         try (LoadedModel m = LoadedModels.open(p("chat"), o.device(), o.threads())) {
-            Generator gen = new Generator();
-            GenerationConfig gc = new GenerationConfig(64, 0, 0, 1.0, 1.3, List.of(), o.seed(), BudgetPolicy.TRUNCATE_LEFT);
             for (String line; (line = in.readLine()) != null; ) {
                 if (line.isBlank()) continue;
-                int[] prompt = ChatTemplate.renderPrompt(List.of(ChatMessage.user(line.strip())), m.tokenizer());
-                String a = gen.generate(m.model(), m.tokenizer(), prompt, gc, TokenListener.NONE).text();
-                out.println(a.replace('\n', ' ').strip());
+                out.println(answer(m, line.strip()));
                 out.flush();
             }
         }
     }
+
+    /** The greedy single-turn answer on one line, through {@link DefinitionChat} (a mild repetition penalty keeps it from looping). */
+    static String answer(LoadedModel m, String question) {
+        GenerationConfig gc = new GenerationConfig(48, 0, 0, 1.0, ANSWER_REPETITION_PENALTY, List.of(), 1337L, BudgetPolicy.TRUNCATE_LEFT);
+        String a = new DefinitionChat(m.name(), m.model(), m.tokenizer()).reply(List.of(ChatMessage.user(question)), gc, TokenListener.NONE).text();
+        return a.replace('\n', ' ').strip();
+    }
+
+    static final double ANSWER_REPETITION_PENALTY = 1.1;
 
     public Path chatModel() {
         return p("chat");

@@ -28,19 +28,27 @@ public final class WordNet {
     private WordNet() {}
 
     /**
-     * The first sense of every single-word lowercase lemma, nouns first, then verbs, adjectives,
-     * adverbs (a lemma keeps its first part of speech).
+     * The first noun sense of every single-word lowercase lemma that is mainly a noun, with a short
+     * definition. "Mainly a noun": its noun entry has at least one sense tagged in WordNet's sense-tagged
+     * corpus and at least as many tagged senses as its verb, adjective or adverb entry, which drops words
+     * whose noun sense is a curiosity ("are": a unit of area, "have": a wealthy person, "still": a
+     * photograph). Regular plurals and the inflected forms of {@code noun.exc} ("eyes", "men") are dropped
+     * when their base form is kept. The definition is the gloss's first clause (up to the first
+     * {@code ;} or quoted example), kept only when it has at most {@code maxWords} words, so the
+     * model has a short answer to learn.
      */
-    public static Map<String, Sense> firstSenses(Path dir) {
-        Map<String, Sense> out = new LinkedHashMap<>();
-        for (String pos : POS) {
+    public static Map<String, Sense> nounSenses(Path dir, int maxWords) {
+        Map<String, int[]> tagged = new java.util.HashMap<>(); // lemma -> tagged senses per POS
+        Map<String, Sense> nouns = new LinkedHashMap<>();
+        for (int k = 0; k < POS.length; k++) {
+            String pos = POS[k];
             Path index = dir.resolve("index." + pos), data = dir.resolve("data." + pos);
-            if (!Files.isRegularFile(index) || !Files.isRegularFile(data)) continue;
-            byte[] db;
+            if (!Files.isRegularFile(index)) continue;
             List<String> lines;
+            byte[] db;
             try {
-                db = Files.readAllBytes(data);
                 lines = Files.readAllLines(index, StandardCharsets.UTF_8);
+                db = k == 0 && Files.isRegularFile(data) ? Files.readAllBytes(data) : null;
             } catch (IOException e) {
                 throw new JgptException("cannot read WordNet " + dir + ": " + e.getMessage(), e);
             }
@@ -48,18 +56,51 @@ public final class WordNet {
                 if (line.isEmpty() || line.charAt(0) == ' ') continue; // licence header
                 String[] f = line.split(" ");
                 String lemma = f[0];
-                if (!lemma.matches("[a-z]{3,}") || out.containsKey(lemma)) continue;
+                if (!lemma.matches("[a-z]{3,}")) continue;
                 try {
                     int pCnt = Integer.parseInt(f[3]);
-                    long offset = Long.parseLong(f[4 + pCnt + 2]);
-                    String def = definition(db, offset);
-                    if (def != null && def.length() >= 8 && def.length() <= 160) out.put(lemma, new Sense(lemma, f[1].charAt(0), def));
+                    tagged.computeIfAbsent(lemma, x -> new int[POS.length])[k] = Integer.parseInt(f[4 + pCnt + 1]);
+                    if (db == null) continue;
+                    String def = definition(db, Long.parseLong(f[4 + pCnt + 2]));
+                    if (def != null) {
+                        int semi = def.indexOf(';');
+                        if (semi >= 0) def = def.substring(0, semi).trim();
+                        if (def.length() >= 8 && def.split(" ").length <= maxWords) nouns.put(lemma, new Sense(lemma, 'n', def));
+                    }
                 } catch (RuntimeException e) {
                     throw new JgptException(index + ": cannot parse the line for '" + lemma + "' (" + e.getMessage() + ")");
                 }
             }
         }
-        if (out.isEmpty()) throw new JgptException(dir + ": no WordNet data files (index.noun, data.noun, ...)");
+        if (nouns.isEmpty()) throw new JgptException(dir + ": no WordNet noun data (index.noun, data.noun)");
+        nouns.values().removeIf(s -> {
+            int[] t = tagged.get(s.lemma());
+            for (int k = 1; k < t.length; k++) if (t[k] > t[0]) return true;
+            return t[0] < 1;
+        });
+        Map<String, String> inflected = exceptions(dir.resolve("noun.exc"));
+        java.util.Set<String> main = java.util.Set.copyOf(nouns.keySet());
+        nouns.keySet().removeIf(l -> {
+            String base = inflected.get(l);
+            return (base != null && !base.equals(l) && main.contains(base))
+                    || l.endsWith("s") && main.contains(l.substring(0, l.length() - 1))
+                    || l.endsWith("es") && main.contains(l.substring(0, l.length() - 2));
+        });
+        return nouns;
+    }
+
+    /** {@code noun.exc}: inflected form -> base form (empty when the file is missing). */
+    private static Map<String, String> exceptions(Path exc) {
+        Map<String, String> out = new java.util.HashMap<>();
+        if (!Files.isRegularFile(exc)) return out;
+        try {
+            for (String line : Files.readAllLines(exc, StandardCharsets.UTF_8)) {
+                String[] f = line.split(" ");
+                if (f.length >= 2) out.put(f[0], f[1]);
+            }
+        } catch (IOException e) {
+            throw new JgptException("cannot read " + exc + ": " + e.getMessage(), e);
+        }
         return out;
     }
 

@@ -62,7 +62,7 @@ class DemoEndToEndTest {
             String off = String.format("%08d", offset);
             data.append(off).append(" 05 n 01 ").append(w).append(" 0 000 | a thing called ").append(w)
                     .append(" in the old tales of the sea; \"the ").append(w).append(" was there\"  \n");
-            index.append(w).append(" n 1 0 1 0 ").append(off).append("  \n");
+            index.append(w).append(" n 1 0 1 1 ").append(off).append("  \n"); // one sense, tagged once
         }
         Files.writeString(wn.resolve("data.noun"), data);
         Files.writeString(wn.resolve("index.noun"), index);
@@ -98,6 +98,21 @@ class DemoEndToEndTest {
         assertThat(s.path("xz_bpb").asDouble()).isPositive();
         assertThat(s.path("sft_heldout_accuracy").asDouble()).isBetween(0.0, 1.0);
         assertThat(Files.readAllLines(out.resolve("chat-data/heldout.jsonl"))).hasSize(4);
+        // held-out words: in the pretraining glossary (and so in the shards), never in the fine-tuning chats
+        List<DefinitionQa.Pair> held = Demo.readPairs(out.resolve("chat-data/heldout.jsonl"));
+        List<DefinitionQa.Pair> trained = Demo.readPairs(out.resolve("chat-data/train.jsonl"));
+        assertThat(held.size() + trained.size()).isEqualTo(WORDS.size());
+        String glossary = String.join("\n", Demo.texts(out.resolve("prepared"), "train"));
+        String chats = Files.readString(out.resolve("chat-data/train.jsonl"));
+        for (DefinitionQa.Pair h : held) {
+            assertThat(glossary).contains(DefinitionQa.glossaryLine(h));
+            assertThat(chats).doesNotContain("\\\"" + h.word() + "\\\"").doesNotContain(h.answer());
+        }
+        for (DefinitionQa.Pair t : trained) assertThat(glossary).contains(DefinitionQa.glossaryLine(t));
+        assertThat(s.path("samples").size()).isEqualTo(6);
+        assertThat(s.path("sft_heldout_accuracy_ci95").size()).isEqualTo(2);
+        assertThat(s.path("sft_heldout_greedy_exact_accuracy").asDouble()).isBetween(0.0, 1.0);
+        assertThat(s.path("pretrain_glossary_heldout_accuracy").asDouble()).isBetween(0.0, 1.0);
 
         // generate/chat --model accept the demo's directory: its chat model
         try (LoadedModel m = LoadedModels.open(out, "reference", 1)) {
