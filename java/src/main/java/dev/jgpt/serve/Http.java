@@ -31,17 +31,44 @@ final class Http {
             } catch (NumberFormatException e) {
                 throw ApiException.badRequest(null, "Content-Length is not a number");
             }
-            if (n > max) throw tooLarge(max);
+            if (n > max) {
+                drain(ex, n);
+                throw tooLarge(max);
+            }
         }
         try (InputStream in = ex.getRequestBody()) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] buf = new byte[8192];
             int r;
             while ((r = in.read(buf)) > 0) {
-                if (out.size() + r > max) throw tooLarge(max);
+                if (out.size() + r > max) {
+                    drain(ex, LINGER_BYTES);
+                    throw tooLarge(max);
+                }
                 out.write(buf, 0, r);
             }
             return out.toByteArray();
+        }
+    }
+
+    /** How much of a refused body is still read so that the client sees the 413 rather than a reset. */
+    private static final long LINGER_BYTES = 64L << 20;
+
+    /**
+     * Reads and drops what is left of the request body (up to {@link #LINGER_BYTES}). Answering before
+     * the client has finished sending makes the server close a socket with unread data, which the
+     * kernel turns into a reset: the client then loses the 413 and sees "connection reset". Larger
+     * bodies are not read; their clients may see the reset.
+     */
+    private static void drain(HttpExchange ex, long declared) {
+        if (declared > LINGER_BYTES) return;
+        try (InputStream in = ex.getRequestBody()) {
+            byte[] buf = new byte[65536];
+            long left = LINGER_BYTES;
+            int r;
+            while (left > 0 && (r = in.read(buf)) > 0) left -= r;
+        } catch (IOException ignored) {
+            // the client went away: nothing to answer
         }
     }
 
