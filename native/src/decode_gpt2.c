@@ -135,13 +135,6 @@ static void attend(float *out, float *att, const float *q, const float *kc, cons
     }
 }
 
-static inline void split(int n, int id, int nt, int align, int *r0, int *r1) {
-    int chunks = (n + align - 1) / align;
-    *r0 = (int)((long)chunks * id / nt) * align;
-    *r1 = (int)((long)chunks * (id + 1) / nt) * align;
-    if (*r1 > n) *r1 = n;
-    if (*r0 > n) *r0 = n;
-}
 
 /* ---- scratch ------------------------------------------------------------------------------------ */
 

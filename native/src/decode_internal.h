@@ -14,4 +14,13 @@ typedef struct {
 /* out[r] = W[r,:] . x for r in [r0, r1); W is (rows, n). Single-threaded. */
 void jgpt_decode_matvec_rows(const jgpt_qmat *m, float *out, const float *x, int r0, int r1, int n);
 
+/* [r0, r1) of n items for thread id of nt, boundaries on multiples of align. */
+static inline void split(int n, int id, int nt, int align, int *r0, int *r1) {
+    int chunks = (n + align - 1) / align;
+    *r0 = (int)((long)chunks * id / nt) * align;
+    *r1 = (int)((long)chunks * (id + 1) / nt) * align;
+    if (*r1 > n) *r1 = n;
+    if (*r0 > n) *r0 = n;
+}
+
 #endif
