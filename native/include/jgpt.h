@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 8
+#define JGPT_ABI_VERSION 9
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -251,6 +251,16 @@ JGPT_API void jgpt_gqa_attention_backward(float *dq, float *dk, float *dv, float
 JGPT_API long jgpt_llama_batch_scratch_floats(const int64_t *plan, int max_batch);
 JGPT_API void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch, const int32_t *tokens,
                                       const int32_t *pos, const int64_t *caches, int B);
+
+/* ==== GPT-2 decoding for a batch (native/src/decode_gpt2_batch.c) =============================
+ * The Llama batch's scheme for GPT-2: B sequences of one model advance by one token each, tokens[b]
+ * at position pos[b], with the k and v caches of sequence b at caches[2b] and caches[2b+1] (float32
+ * (L, maxT, C) each; the plan's KCACHE/VCACHE are not used). Weights, dtype and threads come from the
+ * plan. Each row's arithmetic is jgpt_gpt2_decode's. logits: (B, V). Scratch:
+ * jgpt_gpt2_batch_scratch_floats(plan, B) floats, 64-byte aligned. */
+JGPT_API long jgpt_gpt2_batch_scratch_floats(const int64_t *plan, int max_batch);
+JGPT_API void jgpt_gpt2_decode_batch(float *logits, const int64_t *plan, float *scratch, const int32_t *tokens,
+                                     const int32_t *pos, const int64_t *caches, int B);
 
 #ifdef __cplusplus
 }

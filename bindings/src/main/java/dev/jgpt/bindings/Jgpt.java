@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 8} */
-    public static final int JGPT_ABI_VERSION = 8;
+    /** {@code #define JGPT_ABI_VERSION 9} */
+    public static final int JGPT_ABI_VERSION = 9;
 
     private static volatile SymbolLookup lookup;
 
@@ -1249,6 +1249,54 @@ public final class Jgpt {
     /** {@snippet lang=c : void jgpt_llama_decode_batch(float * logits, const int64_t * plan, float * scratch, const int32_t * tokens, const int32_t * pos, const int64_t * caches, int B) } */
     public static void jgpt_llama_decode_batch(MemorySegment logits, MemorySegment plan, MemorySegment scratch, MemorySegment tokens, MemorySegment pos, MemorySegment caches, int B) {
         var mh$ = jgpt_llama_decode_batch.HANDLE;
+        try {
+            mh$.invokeExact(logits, plan, scratch, tokens, pos, caches, B);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gpt2_batch_scratch_floats {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_LONG, Jgpt.C_POINTER, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gpt2_batch_scratch_floats");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : long jgpt_gpt2_batch_scratch_floats(const int64_t * plan, int max_batch) } */
+    public static FunctionDescriptor jgpt_gpt2_batch_scratch_floats$descriptor() { return jgpt_gpt2_batch_scratch_floats.DESC; }
+
+    public static MethodHandle jgpt_gpt2_batch_scratch_floats$handle() { return jgpt_gpt2_batch_scratch_floats.HANDLE; }
+
+    public static MemorySegment jgpt_gpt2_batch_scratch_floats$address() { return jgpt_gpt2_batch_scratch_floats.ADDR; }
+
+    /** {@snippet lang=c : long jgpt_gpt2_batch_scratch_floats(const int64_t * plan, int max_batch) } */
+    public static long jgpt_gpt2_batch_scratch_floats(MemorySegment plan, int max_batch) {
+        var mh$ = jgpt_gpt2_batch_scratch_floats.HANDLE;
+        try {
+            return (long) mh$.invokeExact(plan, max_batch);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_gpt2_decode_batch {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gpt2_decode_batch");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_gpt2_decode_batch(float * logits, const int64_t * plan, float * scratch, const int32_t * tokens, const int32_t * pos, const int64_t * caches, int B) } */
+    public static FunctionDescriptor jgpt_gpt2_decode_batch$descriptor() { return jgpt_gpt2_decode_batch.DESC; }
+
+    public static MethodHandle jgpt_gpt2_decode_batch$handle() { return jgpt_gpt2_decode_batch.HANDLE; }
+
+    public static MemorySegment jgpt_gpt2_decode_batch$address() { return jgpt_gpt2_decode_batch.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_gpt2_decode_batch(float * logits, const int64_t * plan, float * scratch, const int32_t * tokens, const int32_t * pos, const int64_t * caches, int B) } */
+    public static void jgpt_gpt2_decode_batch(MemorySegment logits, MemorySegment plan, MemorySegment scratch, MemorySegment tokens, MemorySegment pos, MemorySegment caches, int B) {
+        var mh$ = jgpt_gpt2_decode_batch.HANDLE;
         try {
             mh$.invokeExact(logits, plan, scratch, tokens, pos, caches, B);
         } catch (Error | RuntimeException ex$) {

@@ -162,6 +162,8 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
     public GptConfig config() { return c; }
     public DecodeDType dtype() { return dtype; }
     public int threads() { return threads; }
+    /** The plan (jgpt.h's JGPT_GPT2_* slots): what {@link Gpt2NativeBatchDecoder} steps over. */
+    MemorySegment plan() { return plan; }
 
     @Override public int vocabSize() { return c.vocabSize(); }
     @Override public int contextLength() { return c.contextLength(); }

@@ -1,0 +1,191 @@
+package dev.jgpt.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import dev.jgpt.backend.cpu.NativeLibraries;
+import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The batched GPT-2 step against the one-sequence native decoder: each sequence of a batch (own
+ * position, own cache, slots joining and leaving mid-run) gets the logits {@link Gpt2Decoder} gives
+ * it alone — bit for bit, since every row runs the same instructions.
+ */
+class Gpt2NativeBatchDecoderTest {
+    /** 4 heads of 16; channels a multiple of 32 for q8; vocab not a multiple of 16 (kernel tails). */
+    static final GptConfig CFG = new GptConfig(83, 48, 2, 4, 64);
+
+    @BeforeEach
+    void needsLibjgpt() {
+        assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
+    }
+
+    /** Random float32 parameters in {@link ParameterLayout}'s order (LayerNorm weights around 1). */
+    static Tensor randomParams(GptConfig cfg, long seed, Arena arena) {
+        ParameterLayout layout = ParameterLayout.of(cfg);
+        Tensor p = Tensor.ofHost(arena.allocate(4L * layout.size(), 64), DType.F32, layout.size());
+        SplittableRandom r = new SplittableRandom(seed);
+        MemorySegment d = p.data();
+        for (long i = 0; i < layout.size(); i++) d.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) (r.nextDouble() - 0.5) * 0.2f);
+        for (String ln : new String[] {"ln1w", "ln2w", "lnfw"}) {
+            MemorySegment w = layout.view(ln).of(p).data();
+            for (long i = 0; i < w.byteSize() / 4; i++) w.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, 1f + (float) (r.nextDouble() - 0.5) * 0.2f);
+        }
+        return p;
+    }
+
+    @Test
+    void batchedLogitsEqualOneSequenceDecodingF32() {
+        assertBatchMatchesSingle(DecodeDType.F32, 1, 4);
+    }
+
+    @Test
+    void batchedLogitsEqualOneSequenceDecodingF32TwoThreads() {
+        assertBatchMatchesSingle(DecodeDType.F32, 2, 5);
+    }
+
+    @Test
+    void batchedLogitsEqualOneSequenceDecodingBf16() {
+        assertBatchMatchesSingle(DecodeDType.BF16, 1, 4);
+    }
+
+    @Test
+    void batchedLogitsEqualOneSequenceDecodingQ8() {
+        assertBatchMatchesSingle(DecodeDType.Q8, 2, 4);
+    }
+
+    /**
+     * maxBatch slots run a schedule of 60 steps: sequences start with prompts of 1 to 9 tokens (prefill
+     * through sgemm, or the decode path for one token), take 2 to 30 steps, then leave and a new one
+     * takes the slot; some steps skip a live slot. Each slot has its own {@link Gpt2Decoder} replaying
+     * its sequence alone; every prefill and every step's row must equal it exactly.
+     */
+    private static void assertBatchMatchesSingle(DecodeDType dtype, int threads, int maxBatch) {
+        SplittableRandom r = new SplittableRandom(42 + dtype.ordinal() * 7L + threads);
+        try (Arena arena = Arena.ofShared()) {
+            Tensor params = randomParams(CFG, 5, arena);
+            Gpt2Decoder shared = new Gpt2Decoder(CFG, params, dtype, 32, threads, null);
+            List<Gpt2Decoder> alone = new ArrayList<>();
+            for (int i = 0; i < maxBatch; i++) alone.add(new Gpt2Decoder(CFG, params, dtype, 32, threads, null));
+            try (Gpt2NativeBatchDecoder batch = new Gpt2NativeBatchDecoder(shared, maxBatch)) {
+                int[] left = new int[maxBatch], next = new int[maxBatch];
+                int[] slots = new int[maxBatch], toks = new int[maxBatch];
+                int joins = 0, rowsChecked = 0, multiRowSteps = 0;
+                for (int step = 0; step < 60; step++) {
+                    for (int s = 0; s < maxBatch; s++) {
+                        if (left[s] > 0) continue;
+                        if (step == 0 && s % 2 == 1) continue;   // staggered starts
+                        int[] prompt = new int[1 + r.nextInt(9)];
+                        for (int i = 0; i < prompt.length; i++) prompt[i] = r.nextInt(CFG.vocabSize());
+                        left[s] = Math.min(2 + r.nextInt(29), CFG.contextLength() - prompt.length);
+                        batch.reset(s);
+                        alone.get(s).reset();
+                        Tensor got = batch.prefill(s, prompt);
+                        assertRowEquals(alone.get(s).prefill(prompt), got, 0, "prefill of slot " + s);
+                        assertThat(batch.position(s)).isEqualTo(prompt.length);
+                        next[s] = argmax(got, 0);
+                        joins++;
+                    }
+                    int n = 0;
+                    for (int s = 0; s < maxBatch; s++) {
+                        if (left[s] == 0 || r.nextInt(8) == 0) continue;   // a live slot may sit out a step
+                        slots[n] = s;
+                        toks[n++] = next[s];
+                    }
+                    if (n == 0) continue;
+                    for (int i = n - 1; i > 0; i--) {   // rows in a shuffled order
+                        int j = r.nextInt(i + 1), ts = slots[i], tt = toks[i];
+                        slots[i] = slots[j];
+                        toks[i] = toks[j];
+                        slots[j] = ts;
+                        toks[j] = tt;
+                    }
+                    Tensor logits = batch.step(slots, toks, n);
+                    if (n > 1) multiRowSteps++;
+                    for (int i = 0; i < n; i++) {
+                        int s = slots[i];
+                        Tensor ref = alone.get(s).step(toks[i]);
+                        assertRowEquals(ref, logits, i, "step " + step + ", row " + i + " (slot " + s + ")");
+                        assertThat(batch.position(s)).isEqualTo(alone.get(s).position());
+                        next[s] = argmax(logits, i);
+                        left[s]--;
+                        rowsChecked++;
+                    }
+                }
+                System.out.printf("gpt2 batched %s, %d threads, %d slots: %d rows (%d multi-row steps), %d prompts, all bit-identical%n",
+                        dtype, threads, maxBatch, rowsChecked, multiRowSteps, joins);
+                assertThat(joins).isGreaterThan(maxBatch + 3);   // slots were reused
+                assertThat(rowsChecked).isGreaterThan(100);
+                assertThat(multiRowSteps).isGreaterThan(30);
+            } finally {
+                for (Gpt2Decoder d : alone) d.close();
+                shared.close();
+            }
+        }
+    }
+
+    /** The batch's row must equal the one-sequence logits exactly (same instructions per row). */
+    private static void assertRowEquals(Tensor expected, Tensor batch, int row, String what) {
+        int V = CFG.vocabSize();
+        for (int v = 0; v < V; v++) {
+            float e = expected.getFloat(v), g = batch.getFloat((long) row * V + v);
+            if (Float.floatToRawIntBits(e) != Float.floatToRawIntBits(g)) {
+                throw new AssertionError(what + ", logit " + v + ": batched " + g + ", alone " + e);
+            }
+        }
+    }
+
+    private static int argmax(Tensor t, int row) {
+        int V = CFG.vocabSize(), best = 0;
+        for (int v = 1; v < V; v++) if (t.getFloat((long) row * V + v) > t.getFloat((long) row * V + best)) best = v;
+        return best;
+    }
+
+    @Test
+    void aBatchedStepAllocatesNothingOnTheHeap() {
+        GptConfig c = new GptConfig(83, 256, 2, 4, 64);
+        try (Arena arena = Arena.ofShared();
+             Gpt2Decoder model = new Gpt2Decoder(c, randomParams(c, 3, arena), DecodeDType.Q8, 32, 1, null);
+             Gpt2NativeBatchDecoder batch = new Gpt2NativeBatchDecoder(model, 6)) {
+            int[] slots = {4, 0, 2, 5}, toks = {1, 2, 3, 4};
+            for (int s : slots) batch.prefill(s, new int[] {5, 6, 7});
+            Runnable step = () -> {
+                if (batch.position(slots[0]) >= c.contextLength() - 1) {
+                    for (int s : slots) batch.reset(s);
+                }
+                batch.step(slots, toks, slots.length);
+            };
+            for (int i = 0; i < 2000; i++) step.run();   // class loading and the JIT settle
+            long before = AllocationProbe.threadAllocatedBytes();
+            for (int i = 0; i < 50; i++) step.run();
+            long bytes = AllocationProbe.threadAllocatedBytes() - before;
+            System.out.println("heap bytes allocated by 50 batched gpt2 steps: " + bytes);
+            assertThat(bytes / 50).as("bytes per step").isLessThan(16);
+        }
+    }
+
+    @Test
+    void badCallsGiveOneClearError() {
+        try (Arena arena = Arena.ofShared();
+             Gpt2Decoder model = new Gpt2Decoder(CFG, randomParams(CFG, 3, arena), DecodeDType.F32, 32, 1, null);
+             Gpt2NativeBatchDecoder batch = new Gpt2NativeBatchDecoder(model, 2)) {
+            assertThatThrownBy(() -> batch.step(new int[] {0, 0}, new int[] {1, 2}, 2)).hasMessageContaining("twice");
+            assertThatThrownBy(() -> batch.step(new int[] {2}, new int[] {1}, 1)).hasMessageContaining("slot 2 outside [0, 2)");
+            assertThatThrownBy(() -> batch.step(new int[] {0}, new int[] {83}, 1)).hasMessageContaining("outside the vocabulary");
+            assertThatThrownBy(() -> batch.step(new int[] {0, 1, 0}, new int[] {1, 1, 1}, 3)).hasMessageContaining("batch of 3");
+            assertThatThrownBy(() -> batch.prefill(1, new int[CFG.contextLength() + 1])).hasMessageContaining("context full");
+            batch.prefill(0, new int[CFG.contextLength()]);
+            assertThatThrownBy(() -> batch.step(new int[] {0}, new int[] {1}, 1)).hasMessageContaining("context full");
+        }
+    }
+}
