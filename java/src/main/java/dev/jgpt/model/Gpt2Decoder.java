@@ -32,6 +32,7 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
     static final int PREFILL_CHUNK = 128;
 
     private final GptConfig c;
+    private final Tensor params;
     private final DecodeDType dtype;
     private final int groupSize, threads;
     private final Arena arena = Arena.ofShared();
@@ -57,6 +58,7 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
             throw new IllegalArgumentException("parameters: " + params.numel() + " floats, the layout of " + config + " has " + layout.size());
         }
         this.c = config;
+        this.params = params;
         this.dtype = dtype;
         this.groupSize = groupSize;
         this.threads = Math.max(1, threads);
@@ -162,6 +164,8 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
     public GptConfig config() { return c; }
     public DecodeDType dtype() { return dtype; }
     public int threads() { return threads; }
+    /** The float32 host parameters this decoder reads ({@link ParameterLayout}; borrowed, not a copy). */
+    public Tensor params() { return params; }
     /** The plan (jgpt.h's JGPT_GPT2_* slots): what {@link Gpt2NativeBatchDecoder} steps over. */
     MemorySegment plan() { return plan; }
 

@@ -1,6 +1,9 @@
 package dev.jgpt.serve;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.Backends;
+import dev.jgpt.backend.cpu.CpuBackend;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
 import dev.jgpt.llama.DecodeDType;
@@ -45,7 +48,9 @@ public interface ModelSource {
      * threads per call; also a llama2.c checkpoint ({@code X.bin}, with {@code tokenizer.bin} beside it)
      * and a Hugging Face {@code LlamaForCausalLM} directory (with its {@code tokenizer.json}). Llama-family
      * models decode on libjgpt's CPU decoder with weights in {@code dtype} (served batched through
-     * {@code LlamaBatchDecoder}); GPT-2 models decode in f32 on {@code device} and refuse another dtype.
+     * {@code LlamaBatchDecoder}); GPT-2 models on the cpu backend too (libjgpt's {@code Gpt2Decoder} in
+     * {@code dtype}, served batched through {@code Gpt2NativeBatchDecoder}), on another backend in f32
+     * through the {@link Gpt2Inference} ops (another dtype is refused).
      */
     static ModelSource standard(String device, int threads, DecodeDType dtype, int groupSize) {
         int llamaThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
@@ -57,9 +62,16 @@ public interface ModelSource {
             }
             if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, dtype, groupSize, llamaThreads), null);
             if (isHfLlama(path)) return new Opened(openHuggingFace(name, path, dtype, groupSize, llamaThreads), null);
+            Backend backend = Backends.select(device).backend();
+            if (backend instanceof CpuBackend) { // libjgpt's GPT-2 decoder, served batched through Gpt2NativeBatchDecoder
+                LoadedModel l = LoadedModels.openGpt2Native(path, backend, dtype, groupSize, llamaThreads);
+                return new Opened(new LoadedModel(name, l.model(), l.tokenizer()), null);
+            }
+            String other = backend.name();
+            backend.close();
             if (dtype != DecodeDType.F32) {
-                throw new JgptException("--dtype " + dtype + ": " + path + " is a GPT-2 model, which decodes in f32 only"
-                        + " (--dtype applies to Llama models)");
+                throw new JgptException("--dtype " + dtype + ": " + path + " is a GPT-2 model, which decodes in bf16 or q8 on the cpu"
+                        + " backend only, and this one would run on " + other + " (use --device cpu)");
             }
             LoadedModels.Gpt2Model g = LoadedModels.openGpt2(path, device, threads);
             LoadedModel m = new LoadedModel(name, g.inference(), g.tokenizer());

@@ -4,7 +4,9 @@ import dev.jgpt.backend.Backend;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
+import dev.jgpt.backend.cpu.CpuBackend;
 import dev.jgpt.model.Gpt2;
+import dev.jgpt.model.Gpt2Decoder;
 import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.model.GptConfig;
 import dev.jgpt.tokenizer.Tokenizer;
@@ -80,18 +82,19 @@ final class ModelViews implements AutoCloseable {
      * "top": [position][{"id", "text", "p"}]}}
      */
     ObjectNode attention(ServedModel m, String text, int topK) {
-        if (!(m.primary() instanceof Gpt2Inference g)) {
-            throw ApiException.badRequest("model", "the attention view needs a GPT-2 model; " + m.name() + " is not one");
-        }
+        GptConfig config;
+        if (m.primary() instanceof Gpt2Inference g) config = g.config();
+        else if (m.primary() instanceof Gpt2Decoder d) config = d.config();
+        else throw ApiException.badRequest("model", "the attention view needs a GPT-2 model; " + m.name() + " is not one");
         Tokenizer tok = m.tokenizer();
         int[] ids = tok.encode(text);
         if (ids.length == 0) throw ApiException.badRequest("text", "'text' gives no tokens");
-        int limit = Math.min(maxTokens, g.contextLength());
+        int limit = Math.min(maxTokens, config.contextLength());
         if (ids.length > limit) {
             throw ApiException.badRequest("text", "'text' is " + ids.length + " tokens; the attention view shows at most " + limit);
         }
         if (topK < 1 || topK > 20) throw ApiException.badRequest("top_k", "top_k must be in [1, 20]");
-        AttentionModel am = attention.computeIfAbsent(m, k -> new AttentionModel(g, limit));
+        AttentionModel am = attention.computeIfAbsent(m, k -> AttentionModel.of(m.primary(), limit));
         return am.run(m, ids, topK);
     }
 
@@ -103,11 +106,26 @@ final class ModelViews implements AutoCloseable {
         private final TensorArena host = TensorArena.host();
         private final Tensor logits, logitsHost, attHost;
 
-        AttentionModel(Gpt2Inference g, int maxT) {
-            GptConfig c = g.config();
-            ops = g.backend();
+        private final Backend ownBackend;   // a native decoder's view runs on a cpu backend of its own
+
+        /** Over a {@link Gpt2Inference}'s backend and weights, or a {@link Gpt2Decoder}'s host weights on a new cpu backend. */
+        static AttentionModel of(dev.jgpt.generate.CausalLm lm, int maxT) {
+            if (lm instanceof Gpt2Inference g) return new AttentionModel(g.backend(), null, g.config(), g.params(), maxT);
+            Gpt2Decoder d = (Gpt2Decoder) lm;
+            Backend cpu = new CpuBackend(d.threads());
+            try {
+                return new AttentionModel(cpu, cpu, d.config(), d.params(), maxT);
+            } catch (RuntimeException | Error e) {
+                cpu.close();
+                throw e;
+            }
+        }
+
+        private AttentionModel(Backend ops, Backend ownBackend, GptConfig c, Tensor params, int maxT) {
+            this.ops = ops;
+            this.ownBackend = ownBackend;
             net = new Gpt2(ops, c, 1, maxT);
-            ops.copy(net.params().flat(), g.params());
+            ops.copy(net.params().flat(), params);
             arena = ops.newArena();
             logits = arena.allocate(DType.F32, (long) maxT * c.vocabSize());
             logitsHost = logits.isHost() ? logits : host.allocate(DType.F32, (long) maxT * c.vocabSize());
@@ -188,6 +206,7 @@ final class ModelViews implements AutoCloseable {
             net.close();
             arena.close();
             host.close();
+            if (ownBackend != null) ownBackend.close();
         }
     }
 

@@ -9,7 +9,10 @@ import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.TokenListener;
 import dev.jgpt.llama.LlamaBatchDecoder;
 import dev.jgpt.llama.LlamaInference;
+import dev.jgpt.model.Gpt2Decoder;
 import dev.jgpt.model.Gpt2Inference;
+import dev.jgpt.model.Gpt2NativeBatchDecoder;
+import dev.jgpt.model.GptConfig;
 import dev.jgpt.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,8 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * One model being served: its tokenizer, N decode sessions (one KV cache each) and the FIFO queue
  * in front of them (at most {@code maxQueue} waiting, then 503).
  *
- * <p>A GPT-2 model ({@link Gpt2Inference}) and a Llama-family model ({@link LlamaInference}) are
- * decoded with continuous batching ({@link BatchScheduler} over a {@link BatchDecoder}): all N
+ * <p>A GPT-2 model (libjgpt's {@link Gpt2Decoder} on the cpu backend, else {@link Gpt2Inference}) and a
+ * Llama-family model ({@link LlamaInference}) are decoded with continuous batching ({@link BatchScheduler} over a {@link BatchDecoder}): all N
  * sequences borrow the same weights and one thread advances every sequence in flight with a single
  * batched matrix product per layer and token. Any other
  * {@link CausalLm} (one sequence per instance, no way to share its weights) gets one session and one
@@ -92,6 +95,13 @@ public final class ServedModel implements AutoCloseable {
             batcher = new BatchScheduler(name, decoder, loaded.tokenizer());
             idle = null;
             workers = null;
+        } else if (loaded.model() instanceof Gpt2Decoder g) {
+            GptConfig c = g.config();
+            long perSlot = 2L * 4 * c.layers() * c.contextLength() * c.channels();
+            decoder = new Gpt2NativeBatchDecoder(g, slotsWithin(name, perSlot, instances)); // own caches, the model's weights
+            batcher = new BatchScheduler(name, decoder, loaded.tokenizer());
+            idle = null;
+            workers = null;
         } else if (loaded.model() instanceof LlamaInference l) {
             decoder = new LlamaBatchDecoder(l, llamaSlots(name, l.config(), instances)); // own caches, the model's weights
             batcher = new BatchScheduler(name, decoder, loaded.tokenizer());
@@ -110,12 +120,15 @@ public final class ServedModel implements AutoCloseable {
         }
     }
 
-    /** Float32 KV caches of all sequences of one Llama model stay within this (a large model's cache is GBs). */
+    /** Float32 KV caches of all sequences of one model stay within this (a large model's cache is GBs). */
     static final long LLAMA_CACHE_BUDGET_BYTES = 4L << 30;
 
     /** {@code instances}, or fewer when their KV caches would exceed {@link #LLAMA_CACHE_BUDGET_BYTES} (said on the log). */
     static int llamaSlots(String name, dev.jgpt.llama.LlamaConfig c, int instances) {
-        long perSlot = 2L * 4 * c.layers() * c.seqLen() * c.kvDim();
+        return slotsWithin(name, 2L * 4 * c.layers() * c.seqLen() * c.kvDim(), instances);
+    }
+
+    private static int slotsWithin(String name, long perSlot, int instances) {
         int fit = (int) Math.max(1, Math.min(instances, LLAMA_CACHE_BUDGET_BYTES / perSlot));
         if (fit < instances) {
             System.getLogger("jgpt.serve").log(System.Logger.Level.WARNING, "model " + name + ": " + fit + " sequences in flight instead of "

@@ -150,6 +150,23 @@ public final class LoadedModels {
         return new LoadedModel(name, lm, g.tokenizer());
     }
 
+    /**
+     * A GPT-2 run at {@code path} (resolved by {@link ModelDirs}) read into host memory and decoded by
+     * libjgpt's {@link Gpt2Decoder} in {@code dtype}; {@code backend} (a cpu one) becomes the model's
+     * and is closed with it, or at once on failure. threads <= 0: one per core.
+     */
+    public static LoadedModel openGpt2Native(Path path, Backend backend, DecodeDType dtype, int groupSize, int threads) {
+        String name = path.toAbsolutePath().normalize().getFileName().toString();
+        Path dir;
+        try {
+            dir = ModelDirs.resolve(path);
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+        return openGpt2Native(dir, name, backend, dtype, groupSize, threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+    }
+
     /** A GPT-2 run's weights read into host memory and decoded by libjgpt (one native call per token). */
     private static LoadedModel openGpt2Native(Path dir, String name, Backend backend, DecodeDType dtype, int groupSize, int threads) {
         TensorArena params = null;
