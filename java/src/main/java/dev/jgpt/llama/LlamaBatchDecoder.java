@@ -1,13 +1,9 @@
 package dev.jgpt.llama;
 
-import dev.jgpt.bindings.Cblas;
 import dev.jgpt.bindings.Jgpt;
-import dev.jgpt.generate.BatchDecoder;
-import dev.jgpt.memory.DType;
-import dev.jgpt.memory.Tensor;
-import java.lang.foreign.Arena;
+import dev.jgpt.generate.NativeBatchDecoder;
+
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Continuous batching for a Llama-family model: up to {@code maxBatch} sequences over the weights of
@@ -15,143 +11,69 @@ import java.lang.foreign.ValueLayout;
  * with its own float32 KV cache. A step is one native call ({@code jgpt_llama_decode_batch}) that
  * reads each block of weight rows once and applies it to every sequence; per-row arithmetic is the
  * one-sequence decode's, so logits equal {@link LlamaInference#step}'s. A step of one sequence is the
- * one-sequence decode itself ({@code jgpt_llama_decode} over the slot's plan).
- *
- * <p>A prompt is prefilled one sequence at a time with float32 sgemm ({@code jgpt_llama_prefill}
- * over the slot's own copy of the plan, whose cache slots point at the slot's cache), exactly as
- * {@link LlamaInference#prefill} does. Everything is allocated in the constructor; a step allocates
- * nothing on the Java heap. Not thread-safe: one thread drives it.
+ * one-sequence decode itself ({@code jgpt_llama_decode} over the slot's plan); a prompt is prefilled
+ * with {@code jgpt_llama_prefill}, exactly as {@link LlamaInference#prefill} does. The slot
+ * bookkeeping is {@link NativeBatchDecoder}'s.
  */
-public final class LlamaBatchDecoder implements BatchDecoder {
+public final class LlamaBatchDecoder extends NativeBatchDecoder {
     private final LlamaInference model;
     private final LlamaConfig c;
-    private final int maxBatch;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment basePlan;
-    private final dev.jgpt.backend.cpu.DecodePool pool;
-    private final MemorySegment[] slotPlans;     // the model's plan with KCACHE/VCACHE = the slot's cache
-    private final long[] kCache, vCache;         // addresses of each slot's caches
-    private final int[] positions;
-    private final MemorySegment tokens, pos, caches, scratch, decodeScratch, prefillScratch, promptTokens;
-    private final Tensor logits, prefillLogits;
 
     /** @param model the weights (must stay open while this is used; not closed by {@link #close}) */
     public LlamaBatchDecoder(LlamaInference model, int maxBatch) {
-        if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be at least 1 (got " + maxBatch + ")");
+        super(model.plan(), maxBatch, layout(model, maxBatch));
         this.model = model;
         this.c = model.config();
-        this.maxBatch = maxBatch;
-        this.basePlan = model.plan();
-        long planBytes = 8L * Jgpt.JGPT_LLAMA_PLAN_SLOTS;
-        long cacheBytes = 4L * c.layers() * c.seqLen() * c.kvDim();
-        slotPlans = new MemorySegment[maxBatch];
-        kCache = new long[maxBatch];
-        vCache = new long[maxBatch];
-        positions = new int[maxBatch];
-        for (int i = 0; i < maxBatch; i++) {
-            MemorySegment p = arena.allocate(planBytes, 64);
-            MemorySegment.copy(basePlan, 0, p, 0, planBytes);
-            kCache[i] = arena.allocate(cacheBytes, 64).address();
-            vCache[i] = arena.allocate(cacheBytes, 64).address();
-            p.setAtIndex(ValueLayout.JAVA_LONG, Jgpt.JGPT_LLAMA_KCACHE, kCache[i]);
-            p.setAtIndex(ValueLayout.JAVA_LONG, Jgpt.JGPT_LLAMA_VCACHE, vCache[i]);
-            slotPlans[i] = p;
-        }
-        tokens = arena.allocate(4L * maxBatch, 64);
-        pos = arena.allocate(4L * maxBatch, 64);
-        caches = arena.allocate(16L * maxBatch, 64);
-        scratch = arena.allocate(4L * Jgpt.jgpt_llama_batch_scratch_floats(basePlan, maxBatch), 64);
-        decodeScratch = arena.allocate(4L * Jgpt.jgpt_llama_decode_scratch_floats(basePlan), 64);
+    }
+
+    private static Layout layout(LlamaInference model, int maxBatch) {
+        LlamaConfig c = model.config();
+        MemorySegment plan = model.plan();
         int chunk = Math.min(LlamaInference.PREFILL_CHUNK, c.seqLen());
-        prefillScratch = arena.allocate(4L * Jgpt.jgpt_llama_prefill_scratch_floats(basePlan, chunk), 64);
-        promptTokens = arena.allocate(4L * chunk, 64);
-        logits = Tensor.ofHost(arena.allocate(4L * maxBatch * c.vocabSize(), 64), DType.F32, maxBatch, c.vocabSize());
-        prefillLogits = Tensor.ofHost(arena.allocate(4L * c.vocabSize(), 64), DType.F32, c.vocabSize());
-        // its own decode threads for one-sequence steps: the model's pool may be busy on another thread
-        pool = new dev.jgpt.backend.cpu.DecodePool(model.threads());
-        for (MemorySegment p : slotPlans) p.setAtIndex(ValueLayout.JAVA_LONG, Jgpt.JGPT_LLAMA_POOL, pool.address());
+        return new Layout(Jgpt.JGPT_LLAMA_PLAN_SLOTS, Jgpt.JGPT_LLAMA_KCACHE, Jgpt.JGPT_LLAMA_VCACHE, Jgpt.JGPT_LLAMA_POOL,
+                4L * c.layers() * c.seqLen() * c.kvDim(), c.vocabSize(), c.seqLen(), model.threads(),
+                Jgpt.jgpt_llama_batch_scratch_floats(plan, Math.max(1, maxBatch)), Jgpt.jgpt_llama_decode_scratch_floats(plan),
+                Jgpt.jgpt_llama_prefill_scratch_floats(plan, chunk), chunk);
     }
 
     public LlamaInference model() { return model; }
     public LlamaConfig config() { return c; }
 
-    @Override public int maxBatch() { return maxBatch; }
-    @Override public int vocabSize() { return c.vocabSize(); }
-    @Override public int contextLength() { return c.seqLen(); }
-    @Override public int position(int slot) { return positions[checkSlot(slot)]; }
-    @Override public void reset(int slot) { positions[checkSlot(slot)] = 0; }
-
     @Override
-    public void bindThread() {
-        Jgpt.jgpt_set_num_threads(model.threads());
-        Cblas.openblas_set_num_threads(model.threads());
+    protected void decodeOne(MemorySegment logits, MemorySegment plan, MemorySegment scratch, int token, int position) {
+        Jgpt.jgpt_llama_decode(logits, plan, scratch, token, position);
     }
 
     @Override
-    public Tensor prefill(int slot, int[] prompt) {
-        checkSlot(slot);
+    protected void decodeBatch(MemorySegment logits, MemorySegment plan, MemorySegment scratch, MemorySegment tokens,
+                               MemorySegment positions, MemorySegment caches, int n) {
+        Jgpt.jgpt_llama_decode_batch(logits, plan, scratch, tokens, positions, caches, n);
+    }
+
+    @Override
+    protected void prefillChunk(MemorySegment logits, MemorySegment plan, MemorySegment prefillScratch,
+                                MemorySegment decodeScratch, MemorySegment tokens, int n, int position) {
+        Jgpt.jgpt_llama_prefill(logits, plan, prefillScratch, tokens, n, position);
+    }
+
+    @Override
+    protected void checkPrompt(int at, int[] prompt) {
         if (prompt.length == 0) throw new IllegalArgumentException("prefill of no tokens");
-        int at = positions[slot];
         if (at + prompt.length > c.seqLen()) {
             throw new IllegalArgumentException("position " + at + " + " + prompt.length + " tokens exceeds the context of " + c.seqLen());
         }
         for (int t : prompt) checkToken(t);
-        if (prompt.length == 1) {
-            // one token: the decode path (as LlamaInference.prefill does), as a batch of one
-            Tensor out = step(new int[] {slot}, prompt, 1);
-            MemorySegment.copy(out.data(), 0, prefillLogits.data(), 0, 4L * c.vocabSize());
-            return prefillLogits;
-        }
-        int chunk = (int) (promptTokens.byteSize() / 4);
-        for (int start = 0; start < prompt.length; start += chunk) {
-            int n = Math.min(chunk, prompt.length - start);
-            MemorySegment.copy(prompt, start, promptTokens, ValueLayout.JAVA_INT, 0, n);
-            Jgpt.jgpt_llama_prefill(prefillLogits.data(), slotPlans[slot], prefillScratch, promptTokens, n, positions[slot]);
-            positions[slot] += n;
-        }
-        return prefillLogits;
     }
 
     @Override
-    public Tensor step(int[] slots, int[] toks, int n) {
-        if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " sequences: must be in [1, " + maxBatch + "]");
-        for (int i = 0; i < n; i++) {
-            int s = checkSlot(slots[i]);
-            checkToken(toks[i]);
-            if (positions[s] >= c.seqLen()) throw new IllegalArgumentException("slot " + s + ": the context of " + c.seqLen() + " tokens is full");
-            for (int j = 0; j < i; j++) {
-                if (slots[j] == s) throw new IllegalArgumentException("slot " + s + " appears twice in one step");
-            }
-            tokens.setAtIndex(ValueLayout.JAVA_INT, i, toks[i]);
-            pos.setAtIndex(ValueLayout.JAVA_INT, i, positions[s]);
-            caches.setAtIndex(ValueLayout.JAVA_LONG, 2L * i, kCache[s]);
-            caches.setAtIndex(ValueLayout.JAVA_LONG, 2L * i + 1, vCache[s]);
-        }
-        if (n == 1) {
-            // one sequence: the one-sequence decode over the slot's plan (same logits; its threads split
-            // every matrix, where the batched call splits row blocks and costs a few % at B = 1)
-            Jgpt.jgpt_llama_decode(logits.data(), slotPlans[slots[0]], decodeScratch, toks[0], positions[slots[0]]);
-        } else {
-            Jgpt.jgpt_llama_decode_batch(logits.data(), basePlan, scratch, tokens, pos, caches, n);
-        }
-        for (int i = 0; i < n; i++) positions[slots[i]]++;
-        return logits;
-    }
-
-    private int checkSlot(int slot) {
-        if (slot < 0 || slot >= maxBatch) throw new IllegalArgumentException("slot " + slot + " outside [0, " + maxBatch + ")");
-        return slot;
+    protected void checkStep(int slot, int token, int position) {
+        checkToken(token);
+        if (position >= c.seqLen()) throw new IllegalArgumentException("slot " + slot + ": the context of " + c.seqLen() + " tokens is full");
     }
 
     private void checkToken(int t) {
         if (t < 0 || t >= c.vocabSize()) {
             throw new IllegalArgumentException("token " + t + " is outside the vocabulary [0, " + c.vocabSize() + ")");
         }
-    }
-
-    @Override
-    public void close() {
-        pool.close();   // first: its workers read the slot plans
-        arena.close();
     }
 }
