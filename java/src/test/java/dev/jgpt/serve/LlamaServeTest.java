@@ -54,7 +54,7 @@ class LlamaServeTest {
         RandomLlama.writeCheckpoint(model, cfg, 11);
 
         // prompts of different lengths, so the sequences sit at different positions in each step
-        int clients = 10, maxTokens = 24;
+        int clients = 10, maxTokens = 60; // long enough that the concurrent streams overlap (prompts up to 28 + 60 < 96)
         List<int[]> prompts = new ArrayList<>();
         java.util.SplittableRandom r = new java.util.SplittableRandom(3);
         for (int i = 0; i < clients; i++) {
