@@ -99,32 +99,5 @@ static inline float gelu(float x) {
     return 0.5f * x * (1.0f + jgpt_tanhf(u));
 }
 
-/* one head of single-query attention over cache positions 0..pos (rows of stride C) */
-static void attend(float *out, float *att, const float *q, const float *kc, const float *vc, int pos, int C, int hs) {
-    float scale = 1.0f / sqrtf((float)hs);
-    float mx = -3.0e38f;
-    for (int t = 0; t <= pos; t++) {
-        const float *k = kc + (long)t * C;
-        float s = 0.0f;
-        #pragma omp simd reduction(+:s)
-        for (int i = 0; i < hs; i++) s += q[i] * k[i];
-        s *= scale;
-        att[t] = s;
-        if (s > mx) mx = s;
-    }
-    float sum = 0.0f;
-    for (int t = 0; t <= pos; t++) {
-        att[t] = expf(att[t] - mx);
-        sum += att[t];
-    }
-    float inv = 1.0f / sum;
-    for (int i = 0; i < hs; i++) out[i] = 0.0f;
-    for (int t = 0; t <= pos; t++) {
-        const float *v = vc + (long)t * C;
-        float a = att[t] * inv;
-        #pragma omp simd
-        for (int i = 0; i < hs; i++) out[i] += a * v[i];
-    }
-}
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef JGPT_DECODE_INTERNAL_H
 #define JGPT_DECODE_INTERNAL_H
 
+#include <math.h>
 #include <stdint.h>
 
 typedef struct {
@@ -21,6 +22,35 @@ static inline void split(int n, int id, int nt, int align, int *r0, int *r1) {
     *r1 = (int)((long)chunks * (id + 1) / nt) * align;
     if (*r1 > n) *r1 = n;
     if (*r0 > n) *r0 = n;
+}
+
+/* one head of single-query attention over cache positions 0..pos; a cache row every `stride` floats */
+static inline void attend(float *out, float *att, const float *q, const float *kc, const float *vc, int pos, int stride,
+                          int hs) {
+    float scale = 1.0f / sqrtf((float)hs);
+    float mx = -3.0e38f;
+    for (int t = 0; t <= pos; t++) {
+        const float *k = kc + (long)t * stride;
+        float s = 0.0f;
+        #pragma omp simd reduction(+:s)
+        for (int i = 0; i < hs; i++) s += q[i] * k[i];
+        s *= scale;
+        att[t] = s;
+        if (s > mx) mx = s;
+    }
+    float sum = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        att[t] = expf(att[t] - mx);
+        sum += att[t];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < hs; i++) out[i] = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        const float *v = vc + (long)t * stride;
+        float a = att[t] * inv;
+        #pragma omp simd
+        for (int i = 0; i < hs; i++) out[i] += a * v[i];
+    }
 }
 
 #endif

@@ -112,34 +112,6 @@ static void rope_rows(float *v, const float *cs, int r0, int r1, int hs) {
     }
 }
 
-/* one head of single-query attention over cache positions 0..pos */
-static void attend(float *out, float *att, const float *q, const float *kc, const float *vc, int pos, int kv_dim,
-                   int hs) {
-    float scale = 1.0f / sqrtf((float)hs);
-    float mx = -3.0e38f;
-    for (int t = 0; t <= pos; t++) {
-        const float *k = kc + (long)t * kv_dim;
-        float s = 0.0f;
-        #pragma omp simd reduction(+:s)
-        for (int i = 0; i < hs; i++) s += q[i] * k[i];
-        s *= scale;
-        att[t] = s;
-        if (s > mx) mx = s;
-    }
-    float sum = 0.0f;
-    for (int t = 0; t <= pos; t++) {
-        att[t] = expf(att[t] - mx);
-        sum += att[t];
-    }
-    float inv = 1.0f / sum;
-    for (int i = 0; i < hs; i++) out[i] = 0.0f;
-    for (int t = 0; t <= pos; t++) {
-        const float *v = vc + (long)t * kv_dim;
-        float a = att[t] * inv;
-        #pragma omp simd
-        for (int i = 0; i < hs; i++) out[i] += a * v[i];
-    }
-}
 
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
 
