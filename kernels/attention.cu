@@ -84,7 +84,7 @@ extern "C" __global__ void attention_decode(float* out, float* att, const float*
 // warps * hs floats. Not used by the training contract (its backward needs the att matrix).
 #define JG_FA_MAX_PER_LANE 8
 extern "C" __global__ void attention_forward_fused(float* out, float* lse, const float* qkv, int B, int T, int C, int NH) {
-    extern __shared__ float jg_fa_q[];
+    JG_DYNAMIC_SHARED(float, jg_fa_q);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
     const int t = blockIdx.x * warps + warp;

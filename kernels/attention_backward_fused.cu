@@ -14,7 +14,7 @@
 // Query-centric half: delta (B,NH,T) receives D_i (the second kernel reads it), dqkv's q part += dQ.
 extern "C" __global__ void attention_backward_fused_dq(float* dqkv, float* delta, const float* dout, const float* qkv,
                                                        const float* out, const float* lse, int B, int T, int C, int NH) {
-    extern __shared__ float jg_fbq_smem[];
+    JG_DYNAMIC_SHARED(float, jg_fbq_smem);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
     const int t = blockIdx.x * warps + warp;
@@ -77,7 +77,7 @@ extern "C" __global__ void attention_backward_fused_dq(float* dqkv, float* delta
 // kernel on the same stream (it reads delta).
 extern "C" __global__ void attention_backward_fused_dkv(float* dqkv, const float* dout, const float* qkv, const float* lse,
                                                         const float* delta, int B, int T, int C, int NH) {
-    extern __shared__ float jg_fbkv_smem[];
+    JG_DYNAMIC_SHARED(float, jg_fbkv_smem);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
     const int j = blockIdx.x * warps + warp;

@@ -11,6 +11,13 @@
 
 #define JG_WARP 32
 
+// Dynamic shared memory (the launch's sharedMemBytes), declared inside a kernel. A macro so that the host
+// emulation of the kernels (java/src/test/c/cuda_host, which runs this source on the CPU in tests) can
+// supply its own buffer.
+#ifndef JG_DYNAMIC_SHARED
+#define JG_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
+
 __device__ __forceinline__ float jg_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

@@ -51,7 +51,7 @@ extern "C" __global__ void fused_residual_layernorm_forward(float* residual, flo
 extern "C" __global__ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
                                               const float* inp, const float* weight, const float* mean,
                                               const float* rstd, int N, int C) {
-    extern __shared__ float jg_ln_shared[];
+    JG_DYNAMIC_SHARED(float, jg_ln_shared);
     float* sdbias = jg_ln_shared;
     float* sdweight = jg_ln_shared + C;
     for (int i = threadIdx.x; i < C; i += blockDim.x) {

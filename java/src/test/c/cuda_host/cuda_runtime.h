@@ -1,0 +1,3 @@
+/* jgpt host emulation: stands in for CUDA's cuda_runtime.h when the kernels/ .cu files are compiled for the CPU. */
+#pragma once
+#include "jg_host.h"

@@ -1,0 +1,324 @@
+/*
+ * The scheduler of jgpt's host emulation of CUDA (see jg_host.h and README.md): runs a launch's blocks one
+ * after another, each block's threads as fibers on the calling thread, in a seeded random order between
+ * barriers (so that a missing __syncthreads / __syncwarp shows up as a wrong result), and checks that every
+ * live thread reaches the same barriers. A fiber switch is a few register moves (jg_switch, x86-64), not
+ * the system call of swapcontext. Entry points for fake_cuda.c: jg_host_launch, jg_host_has_kernel,
+ * jg_host_last_error. The kernel table comes from a generated translation unit that includes the kernels/ .cu files
+ * (FakeCuda.java writes it).
+ */
+#include "jg_host.h"
+
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "jg_host_table.h"
+
+extern "C" const jg_host_kernel jg_host_kernels[];
+extern "C" const int jg_host_kernel_count;
+
+// jg_switch(&from_sp, to_sp): saves the callee-saved registers, MXCSR and the x87 control word on the current
+// stack, stores the stack pointer in from_sp, and resumes the context whose stack pointer is to_sp.
+extern "C" void jg_switch(void **from_sp, void *to_sp);
+#if defined(__x86_64__)
+asm(R"(
+    .text
+    .globl jg_switch
+    .hidden jg_switch
+    .type jg_switch, @function
+jg_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size jg_switch, .-jg_switch
+)");
+#else
+#error "jgpt's host emulation of CUDA switches fibers with x86-64 code (jg_switch); port it for this machine"
+#endif
+
+namespace jg_host {
+Thread *current;
+uint3 block_idx;
+dim3 block_dim, grid_dim;
+unsigned char *dynamic_shared;
+
+namespace {
+enum State { RUNNABLE, AT_BLOCK, AT_WARP, DONE, FAILED };
+constexpr size_t STACK_BYTES = 256 * 1024;
+constexpr int MAX_THREADS = 1024;
+
+struct Fiber {
+    void *sp;                 // saved stack pointer while not running
+    void *stack = nullptr;
+    Thread thread;
+    State state;
+    long block_barriers, warp_barriers;  // how many of each this thread has passed (checked for equality)
+    bool at_shuffle;                     // its warp barrier is a shuffle's (else __syncwarp)
+    const char *barrier_file;            // where it waits at __syncthreads
+    int barrier_line;
+};
+
+Fiber fibers[MAX_THREADS];
+int thread_count;
+void *scheduler_sp;
+Fiber *running;
+const jg_host_kernel *kernel;
+void **params;
+std::string error;
+uint64_t slots[MAX_THREADS / 32][2][32];   // [warp][barrier parity][lane]: shuffle values, double-buffered
+uint32_t present[MAX_THREADS / 32][2];     // lanes that took part in that exchange
+uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+std::vector<unsigned char> shared_buffer;
+
+uint64_t next_random() {  // xorshift64*: a fixed, seeded order, so a failure repeats
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+[[noreturn]] void fiber_main() {
+    kernel->invoke(params);
+    running->state = DONE;
+    jg_switch(&running->sp, scheduler_sp);  // never resumed
+    std::abort();
+}
+
+// A fresh fiber's stack, laid out as jg_switch leaves a suspended one, so that its `ret` enters fiber_main
+// with the stack aligned as after a call.
+void *fresh_stack(void *stack) {
+    uintptr_t top = ((uintptr_t)stack + STACK_BYTES) & ~(uintptr_t)15;
+    uint64_t *sp = (uint64_t *)top;
+    *--sp = 0;                          // fiber_main's (never used) return address
+    *--sp = (uint64_t)(uintptr_t)&fiber_main;
+    for (int r = 0; r < 6; r++) *--sp = 0;  // rbp rbx r12 r13 r14 r15
+    uint32_t control[2];
+    asm volatile("stmxcsr %0" : "=m"(control[0]));
+    asm volatile("fnstcw %0" : "=m"(control[1]));
+    *--sp = (uint64_t)control[0] | (uint64_t)(control[1] & 0xffff) << 32;
+    return sp;
+}
+
+std::string where(const Fiber &f) {
+    char s[160];
+    snprintf(s, sizeof s, "block (%u,%u,%u) thread (%u,%u,%u)", block_idx.x, block_idx.y, block_idx.z, f.thread.idx.x,
+             f.thread.idx.y, f.thread.idx.z);
+    return s;
+}
+
+void park(State s) {
+    Fiber *self = running;
+    self->state = s;
+    jg_switch(&self->sp, scheduler_sp);
+}
+
+std::string site(const Fiber &f) {
+    const char *slash = std::strrchr(f.barrier_file, '/');
+    return std::string(slash ? slash + 1 : f.barrier_file) + ":" + std::to_string(f.barrier_line) + ", its barrier #" +
+           std::to_string(f.block_barriers);
+}
+
+std::string where_warp(int w) {
+    return "block (" + std::to_string(block_idx.x) + "," + std::to_string(block_idx.y) + "," + std::to_string(block_idx.z) +
+           ") warp " + std::to_string(w);
+}
+
+// Runs warp w until each of its live lanes waits at __syncthreads or has exited: lanes in a fresh random
+// order up to their next warp barrier, which is released when every live lane of the warp has reached it
+// (lanes that took part recorded for the shuffles). False with `error` set when the lanes cannot all meet.
+bool run_warp(int w) {
+    const int first = w * 32, lanes = std::min(thread_count - first, 32);
+    int order[32];
+    for (int i = 0; i < lanes; i++) order[i] = first + i;
+    for (;;) {
+        for (int i = lanes - 1; i > 0; i--) std::swap(order[i], order[next_random() % (uint64_t)(i + 1)]);
+        for (int k = 0; k < lanes; k++) {
+            Fiber &f = fibers[order[k]];
+            if (f.state != RUNNABLE) continue;
+            running = &f;
+            current = &f.thread;
+            jg_switch(&scheduler_sp, f.sp);
+            if (!error.empty()) return false;
+        }
+        int live = 0, at_warp = 0;
+        long count = -1;
+        uint32_t mask = 0;
+        const Fiber *other = nullptr;
+        for (int i = first; i < first + lanes; i++) {
+            const Fiber &f = fibers[i];
+            if (f.state == DONE) continue;
+            live++;
+            if (f.state != AT_WARP) continue;
+            at_warp++;
+            if (other && (f.warp_barriers != count || f.at_shuffle != other->at_shuffle)) {
+                error = "lanes of one warp meet at different warp primitives (" + where(*other) + " at its " +
+                        (other->at_shuffle ? "shuffle" : "__syncwarp") + " #" + std::to_string(count) + ", " + where(f) +
+                        " at its " + (f.at_shuffle ? "shuffle" : "__syncwarp") + " #" + std::to_string(f.warp_barriers) +
+                        "): divergent warp primitive";
+                return false;
+            }
+            count = f.warp_barriers;
+            other = &f;
+            mask |= 1u << (i - first);
+        }
+        if (at_warp == 0) return true;  // all at __syncthreads or exited
+        if (at_warp != live) {
+            error = "in " + where_warp(w) + " some lanes wait at a warp barrier, the others at __syncthreads: "
+                    "divergent warp primitive";
+            return false;
+        }
+        present[w][(count - 1) & 1] = mask;
+        for (int i = first; i < first + lanes; i++)
+            if (fibers[i].state == AT_WARP) fibers[i].state = RUNNABLE;
+    }
+}
+
+// One block: between two __syncthreads the warps run one after another, each as far as it can go, in a
+// fresh random order (the largest skew between warps that a GPU may show); then the barrier is checked
+// (every live thread must have passed the same number) and released.
+bool run_block() {
+    for (int i = 0; i < thread_count; i++) {
+        Fiber &f = fibers[i];
+        if (!f.stack) {
+            f.stack = mmap(nullptr, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (f.stack == MAP_FAILED) {
+                f.stack = nullptr;
+                error = "out of memory for fiber stacks";
+                return false;
+            }
+        }
+        f.sp = fresh_stack(f.stack);
+        f.state = RUNNABLE;
+        f.block_barriers = f.warp_barriers = 0;
+    }
+    if (!shared_buffer.empty()) std::memset(shared_buffer.data(), 0xFF, shared_buffer.size());  // NaN until written
+    const int warps = (thread_count + 31) / 32;
+    int warp_order[MAX_THREADS / 32];
+    for (int w = 0; w < warps; w++) warp_order[w] = w;
+    for (;;) {
+        for (int i = warps - 1; i > 0; i--) std::swap(warp_order[i], warp_order[next_random() % (uint64_t)(i + 1)]);
+        for (int k = 0; k < warps; k++)
+            if (!run_warp(warp_order[k])) return false;
+        int live = 0;
+        const Fiber *first = nullptr;
+        for (int i = 0; i < thread_count; i++) {
+            const Fiber &f = fibers[i];
+            if (f.state == DONE) continue;
+            live++;
+            if (!first) first = &f;
+            if (f.block_barriers != first->block_barriers || f.barrier_line != first->barrier_line ||
+                std::strcmp(f.barrier_file, first->barrier_file) != 0) {
+                error = "threads wait at different __syncthreads (" + where(*first) + " at " + site(*first) + ", " +
+                        where(f) + " at " + site(f) + "): a barrier in divergent code";
+                return false;
+            }
+        }
+        if (live == 0) return true;
+        for (int i = 0; i < thread_count; i++)
+            if (fibers[i].state == AT_BLOCK) fibers[i].state = RUNNABLE;
+    }
+}
+}  // namespace
+
+void sync_block(const char *file, int line) {
+    running->block_barriers++;
+    running->barrier_file = file;
+    running->barrier_line = line;
+    park(AT_BLOCK);
+}
+
+void sync_warp() {
+    running->warp_barriers++;
+    running->at_shuffle = false;
+    park(AT_WARP);
+}
+
+static void shuffle_barrier() {
+    running->warp_barriers++;
+    running->at_shuffle = true;
+    park(AT_WARP);
+}
+
+uint64_t exchange(uint64_t bits, int src_lane) {
+    const int w = current->warp, parity = (int)(running->warp_barriers & 1);
+    slots[w][parity][current->lane] = bits;
+    shuffle_barrier();
+    if (src_lane < 0 || src_lane >= 32 || !(present[w][parity] >> src_lane & 1u)) return ~0ull;  // lane not there
+    return slots[w][parity][src_lane];
+}
+
+void fail(const char *why) {
+    error = std::string(why) + " at " + where(*running);
+    running->state = FAILED;
+    jg_switch(&running->sp, scheduler_sp);
+    std::abort();  // never resumed
+}
+}  // namespace jg_host
+
+using namespace jg_host;
+
+extern "C" int jg_host_has_kernel(const char *name) {
+    for (int i = 0; i < jg_host_kernel_count; i++)
+        if (!std::strcmp(jg_host_kernels[i].name, name)) return 1;
+    return 0;
+}
+
+extern "C" const char *jg_host_last_error(void) { return error.c_str(); }
+
+/* 0, 1 (CUDA_ERROR_INVALID_VALUE: a launch configuration CUDA refuses), 500 (no such kernel) or 719
+ * (CUDA_ERROR_LAUNCH_FAILED: the kernel broke a rule; jg_host_last_error says which, also on stderr). */
+extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
+                              unsigned bz, unsigned shared_bytes, void **kernel_params) {
+    kernel = nullptr;
+    for (int i = 0; i < jg_host_kernel_count; i++)
+        if (!std::strcmp(jg_host_kernels[i].name, name)) kernel = &jg_host_kernels[i];
+    if (!kernel) return 500;
+    const unsigned long threads = (unsigned long)bx * by * bz;
+    if (gx == 0 || gy == 0 || gz == 0 || threads == 0 || threads > MAX_THREADS || by > 1024 || bz > 64 ||
+        gy > 65535 || gz > 65535 || shared_bytes > 232448)
+        return 1;
+    error.clear();
+    params = kernel_params;
+    grid_dim = dim3{gx, gy, gz};
+    block_dim = dim3{bx, by, bz};
+    thread_count = (int)threads;
+    shared_buffer.assign(shared_bytes, 0xFF);
+    dynamic_shared = shared_buffer.empty() ? nullptr : shared_buffer.data();
+    for (unsigned z = 0, i = 0; z < bz; z++)
+        for (unsigned y = 0; y < by; y++)
+            for (unsigned x = 0; x < bx; x++, i++)
+                fibers[i].thread = Thread{uint3{x, y, z}, (int)i, (int)(i % 32), (int)(i / 32)};
+    for (unsigned z = 0; z < gz; z++)
+        for (unsigned y = 0; y < gy; y++)
+            for (unsigned x = 0; x < gx; x++) {
+                block_idx = uint3{x, y, z};
+                if (!run_block()) {
+                    error = std::string(kernel->name) + ": " + error;
+                    fprintf(stderr, "jgpt host kernels: %s\n", error.c_str());
+                    return 719;
+                }
+            }
+    return 0;
+}

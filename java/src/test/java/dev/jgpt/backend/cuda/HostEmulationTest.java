@@ -1,0 +1,133 @@
+package dev.jgpt.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The host emulation that runs kernels/ on the CPU in tests (src/test/c/cuda_host) must not pass what a GPU
+ * would not: kernels in cuda_host/emulation_selftest.cu break CUDA's rules on purpose (a missing
+ * __syncthreads, barriers and shuffles in divergent code, a shuffle from an exited lane) and each must end in
+ * an error naming the kernel and the threads, or in a visibly wrong result; one correct kernel must give the
+ * right sum.
+ */
+class HostEmulationTest {
+    private static MethodHandle launch, lastError;
+
+    @BeforeAll
+    static void build() throws Throwable {
+        SymbolLookup lib;
+        try {
+            lib = HostKernels.compile(List.of(HostKernels.emulationDir().resolve("emulation_selftest.cu")), List.of());
+        } catch (IOException noCompiler) {
+            Assumptions.abort("no C/C++ compiler (cc): " + noCompiler.getMessage());
+            return;
+        }
+        Linker linker = Linker.nativeLinker();
+        ValueLayout.OfInt u32 = ValueLayout.JAVA_INT;
+        launch = linker.downcallHandle(lib.findOrThrow("jg_host_launch"), FunctionDescriptor.of(u32,
+                ValueLayout.ADDRESS, u32, u32, u32, u32, u32, u32, u32, ValueLayout.ADDRESS));
+        lastError = linker.downcallHandle(lib.findOrThrow("jg_host_last_error"), FunctionDescriptor.of(ValueLayout.ADDRESS));
+    }
+
+    /** Launches {@code kernel} on one block of {@code threads} with the given pointer arguments. */
+    private static int run(String kernel, int threads, int sharedBytes, MemorySegment... pointers) throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment params = arena.allocate(ValueLayout.ADDRESS, Math.max(1, pointers.length));
+            for (int i = 0; i < pointers.length; i++) {
+                MemorySegment slot = arena.allocate(ValueLayout.ADDRESS);
+                slot.set(ValueLayout.ADDRESS, 0, pointers[i]);
+                params.setAtIndex(ValueLayout.ADDRESS, i, slot);
+            }
+            return (int) launch.invokeExact(arena.allocateFrom(kernel), 1, 1, 1, threads, 1, 1, sharedBytes, params);
+        }
+    }
+
+    private static String error() throws Throwable {
+        return ((MemorySegment) lastError.invokeExact()).reinterpret(4096).getString(0);
+    }
+
+    private static MemorySegment floats(Arena arena, int n, float value) {
+        MemorySegment m = arena.allocate(ValueLayout.JAVA_FLOAT, n);
+        for (int i = 0; i < n; i++) m.setAtIndex(ValueLayout.JAVA_FLOAT, i, value);
+        return m;
+    }
+
+    @Test
+    void correctBlockReductionSums() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocate(ValueLayout.JAVA_FLOAT, 256), out = floats(arena, 1, 0);
+            for (int i = 0; i < 256; i++) in.setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
+            assertThat(run("selftest_block_sum", 256, 0, out, in)).isZero();
+            assertThat(out.get(ValueLayout.JAVA_FLOAT, 0)).isEqualTo(255 * 256 / 2f);
+        }
+    }
+
+    @Test
+    void missingSyncthreadsGivesWrongValues() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            int n = 128, wrong = 0;
+            MemorySegment in = arena.allocate(ValueLayout.JAVA_FLOAT, n), out = floats(arena, n, 0);
+            for (int i = 0; i < n; i++) in.setAtIndex(ValueLayout.JAVA_FLOAT, i, i);
+            for (int launchNo = 0; launchNo < 4; launchNo++) { // warps run in a fresh random order each launch
+                assertThat(run("selftest_missing_barrier", n, n * 4, out, in)).isZero();
+                for (int i = 0; i < n; i++) if (out.getAtIndex(ValueLayout.JAVA_FLOAT, i) != (i + 32) % n) wrong++;
+            }
+            assertThat(wrong).as("values read before their warp wrote them (unwritten shared memory is NaN)").isPositive();
+        }
+    }
+
+    @Test
+    void syncthreadsInDivergentCodeIsAnError() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            assertThat(run("selftest_divergent_barrier", 64, 0, floats(arena, 64, 0))).isEqualTo(719);
+            assertThat(error()).contains("selftest_divergent_barrier", "different __syncthreads", "emulation_selftest.cu:");
+        }
+    }
+
+    @Test
+    void shuffleByHalfAWarpIsAnError() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            assertThat(run("selftest_divergent_shuffle", 64, 0, floats(arena, 64, 0))).isEqualTo(719);
+            assertThat(error()).contains("selftest_divergent_shuffle", "divergent warp primitive", "block (0,0,0)");
+        }
+    }
+
+    @Test
+    void warpBarriersInDivergentCodeAreAnError() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            assertThat(run("selftest_divergent_syncwarp", 32, 0, floats(arena, 32, 0))).isEqualTo(719);
+            assertThat(error()).contains("selftest_divergent_syncwarp", "different warp primitives", "divergent warp primitive");
+        }
+    }
+
+    @Test
+    void shuffleFromAnExitedLaneIsNaN() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = floats(arena, 32, 0);
+            assertThat(run("selftest_shuffle_from_exited_lane", 32, 0, out)).isZero();
+            for (int i = 0; i < 16; i++) assertThat(out.getAtIndex(ValueLayout.JAVA_FLOAT, i)).isNaN();
+        }
+    }
+
+    @Test
+    void launchConfigurationsCudaRefusesAreRefused() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = floats(arena, 1, 0), in = floats(arena, 2048, 1);
+            assertThat(run("selftest_block_sum", 2048, 0, out, in)).as("2048 threads per block").isEqualTo(1);
+            assertThat(run("selftest_block_sum", 64, 300_000, out, in)).as("300 kB shared memory").isEqualTo(1);
+            assertThat(run("no_such_kernel", 32, 0, out)).isEqualTo(500);
+        }
+    }
+}
