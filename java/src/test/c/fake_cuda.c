@@ -17,6 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the host emulation's entry points (cuda_host/jg_host_runtime.cpp) */
+int jg_host_has_kernel(const char *name);
+int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                   unsigned shared_bytes, void **params);
+const char *jg_host_last_error(void);
+
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
 typedef struct { char name[96]; } fake_function;
@@ -95,7 +101,6 @@ CUresult cuEventDestroy_v2(void *e) { (void)e; return 0; }
 CUresult cuEventRecord(void *e, void *s) { (void)e; (void)s; return 0; }
 CUresult cuEventSynchronize(void *e) { (void)e; return 0; }
 CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { (void)a; (void)b; *ms = 0; return 0; }
-const char *jg_host_last_error(void);
 CUresult cuGetErrorName(CUresult r, const char **s) {
     *s = r == 0 ? MAGIC_NAME : r == 719 ? "CUDA_ERROR_LAUNCH_FAILED" : r == 1 ? "CUDA_ERROR_INVALID_VALUE" : "CUDA_ERROR_FAKE";
     return 0;
@@ -106,9 +111,6 @@ CUresult cuGetErrorString(CUresult r, const char **s) {
 }
 
 /* ---- kernels: the real kernels/ .cu files, run on the CPU by the host emulation (cuda_host/) ------------- */
-int jg_host_has_kernel(const char *name);
-int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
-                   unsigned shared_bytes, void **params);
 
 CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned smem, void *stream, void **params, void **extra) {
@@ -151,22 +153,48 @@ int cublasSetStream_v2(void *h, void *s) { (void)h; return s == (void *)0x3000 ?
 int cublasSetMathMode(void *h, int mode) { (void)h; return mode == 0 || mode == 3 ? 0 : 7; }
 int cublasSetWorkspace_v2(void *h, void *ws, size_t n) { (void)h; (void)ws; (void)n; return 0; }
 
-static int gemm(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda, const float *B, int ldb,
-                float beta, float *C, int ldc) {
+/*
+ * The products, column-major as cuBLAS: C = alpha op(A) op(B) + beta C. For cublasGemmEx /
+ * cublasGemmStridedBatchedEx as jgpt uses them, C is fp32 (CUDA_R_32F = 0); A and B both fp32 or both bf16
+ * (CUDA_R_16BF = 14). Compute types: COMPUTE_32F (68) multiplies the stored values exactly (bf16 operands only
+ * with it), _FAST_TF32 (77) and _FAST_16BF (75) round fp32 operands to TF32 / bf16 first, as the tensor cores
+ * do. Accumulation in fp32, as on the GPU (in another order). op(A) is copied once, rounded, into a
+ * column-major m x k block; each column of C then gathers k scaled columns of it (an axpy the compiler
+ * vectorises).
+ */
+static float operand(const void *M, int type, long i, int compute) {
+    float x = type == 14 ? bf16_to_f32(((const uint16_t *)M)[i]) : ((const float *)M)[i];
+    if (compute == 75) x = bf16_to_f32(f32_to_bf16_rne(x));
+    if (compute == 77) x = round_tf32(x);
+    return x;
+}
+static int gemm_ex(int ta, int tb, int m, int n, int k, float alpha, const void *A, int at, int lda, const void *B, int bt,
+                   int ldb, float beta, float *C, int ldc, int compute) {
     if (m < 0 || n < 0 || k < 0 || lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) return 7; /* INVALID_VALUE */
-    for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) {
-        double s = 0;
+    if (m == 0 || n == 0) return 0;
+    float *a = malloc(sizeof(float) * (size_t)m * (size_t)(k > 0 ? k : 1));
+    float *acc = malloc(sizeof(float) * (size_t)m);
+    if (!a || !acc) { free(a); free(acc); return 3; /* ALLOC_FAILED */ }
+    for (int p = 0; p < k; p++)
+        for (int i = 0; i < m; i++) a[i + (long)p * m] = operand(A, at, ta ? p + (long)i * lda : i + (long)p * lda, compute);
+    for (int j = 0; j < n; j++) {
+        for (int i = 0; i < m; i++) acc[i] = 0.0f;
         for (int p = 0; p < k; p++) {
-            float a = ta ? A[p + (long)i * lda] : A[i + (long)p * lda];
-            float b = tb ? B[j + (long)p * ldb] : B[p + (long)j * ldb];
-            s += (double)a * b;
+            const float b = operand(B, bt, tb ? j + (long)p * ldb : p + (long)j * ldb, compute);
+            const float *ap = a + (long)p * m;
+            for (int i = 0; i < m; i++) acc[i] += ap[i] * b;
         }
-        float *c = &C[i + (long)j * ldc];
-        *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        float *c = C + (long)j * ldc;
+        for (int i = 0; i < m; i++) c[i] = alpha * acc[i] + (beta == 0.0f ? 0.0f : beta * c[i]);
     }
+    free(a);
+    free(acc);
     return 0;
 }
-
+static int gemm(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda, const float *B, int ldb,
+                float beta, float *C, int ldc) {
+    return gemm_ex(ta, tb, m, n, k, alpha, A, 0, lda, B, 0, ldb, beta, C, ldc, 68);
+}
 int cublasSgemm_v2(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int lda,
                    const float *B, int ldb, const float *beta, float *C, int ldc) {
     (void)h;
@@ -184,30 +212,6 @@ int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, cons
     return 0;
 }
 
-/*
- * cublasGemmEx / cublasGemmStridedBatchedEx as jgpt uses them: C is fp32 (CUDA_R_32F = 0); A and B both fp32 or
- * both bf16 (CUDA_R_16BF = 14). Compute types: COMPUTE_32F (68) multiplies the stored values exactly (bf16
- * operands only with it), _FAST_TF32 (77) and _FAST_16BF (75) round fp32 operands to TF32 / bf16 first, as the
- * tensor cores do. Accumulation in double here (the GPU's is fp32).
- */
-static int gemm_ex(int ta, int tb, int m, int n, int k, float alpha, const void *A, int at, int lda, const void *B, int bt,
-                   int ldb, float beta, float *C, int ldc, int compute) {
-    if (m < 0 || n < 0 || k < 0 || lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) return 7;
-    for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) {
-        double s = 0;
-        for (int p = 0; p < k; p++) {
-            long ia = ta ? p + (long)i * lda : i + (long)p * lda, ib = tb ? j + (long)p * ldb : p + (long)j * ldb;
-            float a = at == 14 ? bf16_to_f32(((const uint16_t *)A)[ia]) : ((const float *)A)[ia];
-            float b = bt == 14 ? bf16_to_f32(((const uint16_t *)B)[ib]) : ((const float *)B)[ib];
-            if (compute == 75) { a = bf16_to_f32(f32_to_bf16_rne(a)); b = bf16_to_f32(f32_to_bf16_rne(b)); }
-            if (compute == 77) { a = round_tf32(a); b = round_tf32(b); }
-            s += (double)a * b;
-        }
-        float *c = &C[i + (long)j * ldc];
-        *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
-    }
-    return 0;
-}
 static int types_ok(int at, int bt, int ct, int compute, int algo) {
     if (ct != 0 || at != bt || algo != -1) return 0;
     if (at == 0) return compute == 68 || compute == 77 || compute == 75;

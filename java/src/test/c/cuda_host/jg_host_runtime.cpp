@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,9 @@
 extern "C" const jg_host_kernel jg_host_kernels[];
 extern "C" const int jg_host_kernel_count;
 
-// jg_switch(&from_sp, to_sp): saves the callee-saved registers, MXCSR and the x87 control word on the current
-// stack, stores the stack pointer in from_sp, and resumes the context whose stack pointer is to_sp.
+// jg_switch(&from_sp, to_sp): saves the callee-saved registers on the current stack, stores the stack pointer
+// in from_sp, and resumes the context whose stack pointer is to_sp. MXCSR and the x87 control word are not
+// switched: no fiber changes them (rounding modes are the same everywhere), and saving them doubled the cost.
 extern "C" void jg_switch(void **from_sp, void *to_sp);
 #if defined(__x86_64__)
 asm(R"(
@@ -37,14 +39,8 @@ jg_switch:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
     movq %rsp, (%rdi)
     movq %rsi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
     popq %r15
     popq %r14
     popq %r13
@@ -65,13 +61,13 @@ dim3 block_dim, grid_dim;
 unsigned char *dynamic_shared;
 
 namespace {
-enum State { RUNNABLE, AT_BLOCK, AT_WARP, DONE, FAILED };
+enum State { NEW, RUNNABLE, AT_BLOCK, AT_WARP, DONE, FAILED };  // NEW: not started, has no stack yet
 constexpr size_t STACK_BYTES = 256 * 1024;
 constexpr int MAX_THREADS = 1024;
 
 struct Fiber {
     void *sp;                 // saved stack pointer while not running
-    void *stack = nullptr;
+    void *stack;              // from the pool while started and not finished
     Thread thread;
     State state;
     long block_barriers, warp_barriers;  // how many of each this thread has passed (checked for equality)
@@ -91,6 +87,10 @@ uint64_t slots[MAX_THREADS / 32][2][32];   // [warp][barrier parity][lane]: shuf
 uint32_t present[MAX_THREADS / 32][2];     // lanes that took part in that exchange
 uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 std::vector<unsigned char> shared_buffer;
+// Stacks are lent to threads when they start and taken back when they finish, most recently returned first:
+// a kernel without barriers runs all its threads on one stack that stays in cache; only threads waiting at
+// a barrier hold one each.
+std::vector<void *> free_stacks;
 
 uint64_t next_random() {  // xorshift64*: a fixed, seeded order, so a failure repeats
     rng_state ^= rng_state >> 12;
@@ -114,11 +114,42 @@ void *fresh_stack(void *stack) {
     *--sp = 0;                          // fiber_main's (never used) return address
     *--sp = (uint64_t)(uintptr_t)&fiber_main;
     for (int r = 0; r < 6; r++) *--sp = 0;  // rbp rbx r12 r13 r14 r15
-    uint32_t control[2];
-    asm volatile("stmxcsr %0" : "=m"(control[0]));
-    asm volatile("fnstcw %0" : "=m"(control[1]));
-    *--sp = (uint64_t)control[0] | (uint64_t)(control[1] & 0xffff) << 32;
     return sp;
+}
+
+// Runs f until it waits at a barrier or finishes (starting it on a pooled stack if new).
+bool resume(Fiber &f) {
+    if (f.state == NEW) {
+        if (free_stacks.empty()) {
+            void *stack = mmap(nullptr, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (stack == MAP_FAILED) {
+                error = "out of memory for fiber stacks";
+                return false;
+            }
+            free_stacks.push_back(stack);
+        }
+        f.stack = free_stacks.back();
+        free_stacks.pop_back();
+        f.sp = fresh_stack(f.stack);
+    }
+    running = &f;
+    current = &f.thread;
+    jg_switch(&scheduler_sp, f.sp);
+    if (f.state == DONE || f.state == FAILED) {
+        free_stacks.push_back(f.stack);  // it never runs again
+        f.stack = nullptr;
+    }
+    return error.empty();
+}
+
+// The lanes (or warps) from..from+n in a random order: a random start and a random stride coprime to n (a
+// full shuffle costs n random numbers per barrier; this costs one).
+void random_order(int *order, int from, int n) {
+    const uint64_t r = next_random();
+    int stride = 1 + (int)((r >> 32) % (uint64_t)n);
+    while (std::gcd(stride, n) != 1) stride++;
+    const int start = (int)(r % (uint64_t)n);
+    for (int k = 0; k < n; k++) order[k] = from + (int)((start + (long)k * stride) % n);
 }
 
 std::string where(const Fiber &f) {
@@ -151,16 +182,12 @@ std::string where_warp(int w) {
 bool run_warp(int w) {
     const int first = w * 32, lanes = std::min(thread_count - first, 32);
     int order[32];
-    for (int i = 0; i < lanes; i++) order[i] = first + i;
     for (;;) {
-        for (int i = lanes - 1; i > 0; i--) std::swap(order[i], order[next_random() % (uint64_t)(i + 1)]);
+        random_order(order, first, lanes);
         for (int k = 0; k < lanes; k++) {
             Fiber &f = fibers[order[k]];
-            if (f.state != RUNNABLE) continue;
-            running = &f;
-            current = &f.thread;
-            jg_switch(&scheduler_sp, f.sp);
-            if (!error.empty()) return false;
+            if (f.state != RUNNABLE && f.state != NEW) continue;
+            if (!resume(f)) return false;
         }
         int live = 0, at_warp = 0;
         long count = -1;
@@ -201,24 +228,14 @@ bool run_warp(int w) {
 bool run_block() {
     for (int i = 0; i < thread_count; i++) {
         Fiber &f = fibers[i];
-        if (!f.stack) {
-            f.stack = mmap(nullptr, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-            if (f.stack == MAP_FAILED) {
-                f.stack = nullptr;
-                error = "out of memory for fiber stacks";
-                return false;
-            }
-        }
-        f.sp = fresh_stack(f.stack);
-        f.state = RUNNABLE;
+        f.state = NEW;
         f.block_barriers = f.warp_barriers = 0;
     }
     if (!shared_buffer.empty()) std::memset(shared_buffer.data(), 0xFF, shared_buffer.size());  // NaN until written
     const int warps = (thread_count + 31) / 32;
     int warp_order[MAX_THREADS / 32];
-    for (int w = 0; w < warps; w++) warp_order[w] = w;
     for (;;) {
-        for (int i = warps - 1; i > 0; i--) std::swap(warp_order[i], warp_order[next_random() % (uint64_t)(i + 1)]);
+        random_order(warp_order, 0, warps);
         for (int k = 0; k < warps; k++)
             if (!run_warp(warp_order[k])) return false;
         int live = 0;
@@ -315,6 +332,10 @@ extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsign
             for (unsigned x = 0; x < gx; x++) {
                 block_idx = uint3{x, y, z};
                 if (!run_block()) {
+                    for (Fiber &f : fibers) {  // the threads left waiting never resume
+                        if (f.stack) free_stacks.push_back(f.stack);
+                        f.stack = nullptr;
+                    }
                     error = std::string(kernel->name) + ": " + error;
                     fprintf(stderr, "jgpt host kernels: %s\n", error.c_str());
                     return 719;

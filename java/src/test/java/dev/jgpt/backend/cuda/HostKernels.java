@@ -60,7 +60,7 @@ final class HostKernels {
         Path lib = dir.resolve("libhostkernels.so");
         try {
             Files.writeString(unit, translationUnit(kernels));
-            List<String> cmd = new ArrayList<>(List.of("cc", "-shared", "-fPIC", "-O2",
+            List<String> cmd = new ArrayList<>(List.of("cc", "-shared", "-fPIC", "-O3", "-march=native",
                     // the kernels' extern "C" names must bind inside this library, not to a same-named symbol
                     "-Wl,-Bsymbolic", "-o", lib.toString(), "-I", emulation.toString(), "-I", kernelDir.toString()));
             if (!cSources.isEmpty()) {
