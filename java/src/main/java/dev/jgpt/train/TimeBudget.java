@@ -109,8 +109,9 @@ final class TimeBudget {
         double left = budget - prior - sessionSeconds;
         nextCheck = sessionSeconds + Math.min(REFIT_EVERY * budget, Math.max(0, 0.25 * left));
         double perStep = secondsPerStep();
+        if (!(perStep > 0)) return null; // a clock that did not move: nothing to fit to
         double reserve = reserve();
-        long fit = (long) Math.floor(Math.max(0, left - reserve) / perStep);
+        double fit = Math.floor(Math.max(0, left - reserve) / perStep);
         if (fit == 0 && left > perStep) fit = 1; // the reserve is a guess; one last step at the floor beats stopping above it
         int target = (int) Math.min(maxSteps, stepsTaken + fit);
         int change = Math.abs(target - total);

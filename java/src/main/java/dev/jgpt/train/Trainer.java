@@ -244,7 +244,8 @@ public final class Trainer {
                     double windowSec = (clock.getAsLong() - windowStart) / 1e9;
                     double winTps = windowTokens / windowSec;
                     double mfu = peakFlops > 0 ? flopsPerToken * winTps / peakFlops : 0;
-                    double eta = (total - step) * tokensPerStep / Math.max(1, tokPerSec);
+                    double recent = budget != null ? budget.secondsPerStep() : Double.NaN; // the speed the schedule is fitted to
+                    double eta = recent > 0 ? (total - step) * recent : (total - step) * tokensPerStep / Math.max(1, tokPerSec);
                     log.printf("%s step %d/%d | loss %.4f | lr %.2e | norm %.2f | %s tok/s | MFU %.1f%% | ETA %s%n",
                             ph.name(), step, total, loss, lr, norm, human(winTps), 100 * mfu, duration(eta));
                     ObjectNode m = Json.object();
@@ -354,11 +355,12 @@ public final class Trainer {
                     ph.name(), r.secondsLeft(), ph.maxMinutes(), step, 1000 * r.secondsPerStep());
         } else if (Double.isNaN(r.previousSecondsPerStep())) {
             log.printf("%s: %.0f ms/step measured over the first %.0f s: the schedule is %,d steps (was %,d) to fill the %.1f min budget"
-                            + " (%.0f s left, %.1f s kept for the final evaluation and save)%n", ph.name(), 1000 * r.secondsPerStep(),
+                            + " (%.0f s left, %.1f s kept for the final evaluation and save); refitted as the speed changes%n",
+                    ph.name(), 1000 * r.secondsPerStep(),
                     elapsed, r.total(), r.was(), ph.maxMinutes(), r.secondsLeft(), r.reserve());
         } else {
             log.printf("%s: step %d: %.0f ms/step now (%.0f at the last fit), %.0f s of the %.1f min budget left: the schedule is"
-                            + " %,d steps (was %,d); the learning rate decays from its current value to the new end%n", ph.name(),
+                            + " %,d steps (was %,d), the decay left spread over them%n", ph.name(),
                     step, 1000 * r.secondsPerStep(), 1000 * r.previousSecondsPerStep(), r.secondsLeft(), ph.maxMinutes(),
                     r.total(), r.was());
         }

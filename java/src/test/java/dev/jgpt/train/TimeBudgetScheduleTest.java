@@ -201,6 +201,10 @@ class TimeBudgetScheduleTest {
         for (int i = 0; i < 3; i++) b.stepTook(0.01, true);
         assertThat(b.refit(3, 50, 1.0)).as("0.01 s/step would fit far more than max_steps").isNull();
 
+        TimeBudget frozen = new TimeBudget(10, 0, 1000); // a clock that does not move fits nothing
+        for (int i = 0; i < 3; i++) frozen.stepTook(0, true);
+        assertThat(frozen.refit(3, 1000, 1.0)).isNull();
+
         TimeBudget late = new TimeBudget(10, 9.9, 1000); // a resumed run with 0.1 s of its budget left
         for (int i = 0; i < 3; i++) late.stepTook(1.0, true);
         TimeBudget.Refit r = late.refit(40, 1000, 1.0);
