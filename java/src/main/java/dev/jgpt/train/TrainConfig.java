@@ -68,7 +68,10 @@ public final class TrainConfig {
 
     // ---- schedule and optimizer -------------------------------------------------------------
     public int max_steps = 1000;
-    /** Wall-clock budget for the pretraining phase in minutes; 0 = none. Fixes max_steps after a few timed steps. */
+    /**
+     * Wall-clock budget for the pretraining phase in minutes; 0 = none. The schedule's length is then
+     * fitted (and refitted) to the measured speed, max_steps only caps it ({@link TimeBudget}).
+     */
     public double max_minutes = 0;
     public double lr = 1e-3;
     /** The cosine decay ends at lr * min_lr_ratio. */

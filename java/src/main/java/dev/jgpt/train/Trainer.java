@@ -29,6 +29,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.LongSupplier;
 
 /**
  * One training phase (pretraining on token shards, or supervised chat fine-tuning): the loop of
@@ -126,6 +127,8 @@ public final class Trainer {
     private final PrintStream log;
     private final MachinePeak peak;
     private volatile boolean stopRequested;
+    /** The loop's clock (nanoseconds): System.nanoTime, or a simulated one in tests of the time budget. */
+    private LongSupplier clock = System::nanoTime;
 
     public Trainer(TrainConfig cfg, TrainableModel model, Tokenizer tokenizer, Path tokenizerFile, PrintStream log) {
         this.cfg = cfg;
@@ -134,6 +137,12 @@ public final class Trainer {
         this.tokenizerFile = tokenizerFile;
         this.log = log;
         this.peak = MachinePeak.detect();
+    }
+
+    /** Runs the loop on {@code nanoTime} instead of the system clock (tests simulate a machine's speed with it). */
+    Trainer withClock(LongSupplier nanoTime) {
+        this.clock = nanoTime;
+        return this;
     }
 
     /** Asks the loop to save a checkpoint and stop after the current step (safe from any thread). */
@@ -151,15 +160,18 @@ public final class Trainer {
         int step = 0, total = ph.maxSteps();
         long tokens = 0;
         double priorSeconds = 0;
-        boolean totalFixed = ph.maxMinutes() <= 0;
+        LrSchedule sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
         if (resume != null) {
             step = resume.path("step").asInt();
-            total = resumedTotal(ph.maxSteps(), resume);
+            sched = resumedSchedule(ph.lr(), ph.warmup(), cfg.min_lr_ratio, ph.maxSteps(), resume);
+            total = sched.total();
             tokens = resume.path("tokens").asLong();
             priorSeconds = resume.path("elapsed_s").asDouble();
-            totalFixed = true;
             source.restore(resume.path("data"));
         }
+        int firstStep = step;
+        // a time budget: the schedule's length follows the measured speed all along (TimeBudget's javadoc says why)
+        TimeBudget budget = ph.maxMinutes() > 0 ? new TimeBudget(ph.maxMinutes() * 60, priorSeconds, ph.maxSteps()) : null;
         Integer eot = tokenizer.specialTokenId("<|endoftext|>").isPresent()
                 ? tokenizer.specialTokenId("<|endoftext|>").getAsInt() : null;
         Evaluator evaluator = new Evaluator(tokenizer);
@@ -174,27 +186,27 @@ public final class Trainer {
             Tensor tg = host.allocate(DType.I32, (long) B * T);
             log.printf("%s: %s, %,d parameters, batch %d x %d x %d = %,d tokens/step, %d steps%s, device %s (%d threads)%n",
                     ph.name(), model.describe(), model.parameterCount(), ph.accumulation(), B, T, tokensPerStep, total,
-                    totalFixed ? "" : String.format(" at most, within %.1f min", ph.maxMinutes()), ops.name(), ops.threads());
+                    budget == null ? "" : String.format(" at most, fitted to the %.1f min budget as the speed is measured", ph.maxMinutes()),
+                    ops.name(), ops.threads());
             if (step > 0) log.printf("%s: resumed at step %d%n", ph.name(), step);
-            long phaseStart = System.nanoTime();
+            long phaseStart = clock.getAsLong();
+            long stepMark = phaseStart; // when the previous step's evaluation and saving ended
             long windowStart = phaseStart, windowTokens = 0;
             long timedNanos = 0, timedTokens = 0, overheadNanos = 0;
             int lastSaved = step, lastEval = -1;
             Evaluator.Result lastResult = null;
             float loss = Float.NaN;
             boolean stopped = false;
-            LrSchedule sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
             while (step < total) {
-                if (sched.total() != total) sched = new LrSchedule(ph.lr(), ph.warmup(), total, cfg.min_lr_ratio);
-                long t0 = System.nanoTime();
+                long t0 = clock.getAsLong();
                 double lr = sched.at(step);
                 long loopNanos = 0; // data loading and bookkeeping: what the loop adds to the bare step
                 model.zeroGrad();
                 double lossSum = 0;
                 for (int micro = 0; micro < ph.accumulation(); micro++) {
-                    long d0 = System.nanoTime();
+                    long d0 = clock.getAsLong();
                     source.nextBatch(B, T, in, tg);
-                    loopNanos += System.nanoTime() - d0;
+                    loopNanos += clock.getAsLong() - d0;
                     lossSum += model.forwardBackward(in, tg, B, T);
                 }
                 loss = (float) (lossSum / ph.accumulation());
@@ -203,8 +215,8 @@ public final class Trainer {
                 model.adamwStep((float) lr, (float) cfg.beta1, (float) cfg.beta2, (float) cfg.eps,
                         (float) cfg.weight_decay, (float) (clip / ph.accumulation()));
                 ops.synchronize();
-                long dt = System.nanoTime() - t0;
-                long b0 = System.nanoTime();
+                long dt = clock.getAsLong() - t0;
+                long b0 = clock.getAsLong();
                 step++;
                 tokens += tokensPerStep;
                 windowTokens += tokensPerStep;
@@ -216,22 +228,24 @@ public final class Trainer {
                     throw new JgptException(ph.name() + ": the loss became " + loss + " at step " + step
                             + "; lower 'lr' (now " + ph.lr() + ") or check the data");
                 }
-                double elapsed = (System.nanoTime() - phaseStart) / 1e9;
-                if (!totalFixed && step >= 3 && elapsed >= Math.max(10, 0.05 * ph.maxMinutes() * 60)) {
-                    // a time budget: fix the schedule's length from the measured speed (kept in checkpoints)
-                    double perStep = timedTokens > 0 ? timedNanos / 1e9 / (timedTokens / (double) tokensPerStep) : elapsed / step;
-                    double left = ph.maxMinutes() * 60 - elapsed;
-                    int fit = step + (int) Math.max(0, left / (perStep * 1.08)); // ~8% for evaluation and saving
-                    total = Math.max(step, Math.min(total, fit));
-                    totalFixed = true;
-                    log.printf("%s: %.0f ms/step, %d steps fit the %.1f min budget%n", ph.name(), perStep * 1000, total, ph.maxMinutes());
+                long now = clock.getAsLong();
+                double elapsed = (now - phaseStart) / 1e9;
+                if (budget != null) {
+                    budget.stepTook((now - stepMark) / 1e9, step - firstStep > 1); // a process's first step pays for JIT
+                    TimeBudget.Refit r = budget.refit(step, total, elapsed);
+                    if (r != null) {
+                        logRefit(ph, r, step, elapsed);
+                        if (r.total() > step) sched = sched.retarget(step, r.total());
+                        total = r.total();
+                    }
                 }
                 double tokPerSec = timedNanos > 0 ? timedTokens / (timedNanos / 1e9) : tokensPerStep / (dt / 1e9);
                 if (step % cfg.log_every == 0 || step == total || step == 1) {
-                    double windowSec = (System.nanoTime() - windowStart) / 1e9;
+                    double windowSec = (clock.getAsLong() - windowStart) / 1e9;
                     double winTps = windowTokens / windowSec;
                     double mfu = peakFlops > 0 ? flopsPerToken * winTps / peakFlops : 0;
-                    double eta = (total - step) * tokensPerStep / Math.max(1, tokPerSec);
+                    double recent = budget != null ? budget.secondsPerStep() : Double.NaN; // the speed the schedule is fitted to
+                    double eta = recent > 0 ? (total - step) * recent : (total - step) * tokensPerStep / Math.max(1, tokPerSec);
                     log.printf("%s step %d/%d | loss %.4f | lr %.2e | norm %.2f | %s tok/s | MFU %.1f%% | ETA %s%n",
                             ph.name(), step, total, loss, lr, norm, human(winTps), 100 * mfu, duration(eta));
                     ObjectNode m = Json.object();
@@ -246,10 +260,10 @@ public final class Trainer {
                     m.put("mfu", mfu);
                     m.put("elapsed_s", priorSeconds + elapsed);
                     metrics.write(m);
-                    windowStart = System.nanoTime();
+                    windowStart = clock.getAsLong();
                     windowTokens = 0;
                 }
-                loopNanos += System.nanoTime() - b0;
+                loopNanos += clock.getAsLong() - b0;
                 if (step > 1 || resume != null) overheadNanos += loopNanos;
                 boolean budgetOver = ph.maxMinutes() > 0 && priorSeconds + elapsed > ph.maxMinutes() * 60;
                 if (budgetOver && step < total) {
@@ -259,18 +273,25 @@ public final class Trainer {
                 stopped = stopRequested && step < total;
                 boolean last = step == total || stopped;
                 if ((cfg.eval_every > 0 && step % cfg.eval_every == 0) || (last && !stopped)) {
+                    long e0 = clock.getAsLong();
                     lastResult = evaluate(ph, source, evaluator, metrics, step, B, T, in, tg, sampler);
                     lastEval = step;
+                    if (budget != null) budget.evalTook((clock.getAsLong() - e0) / 1e9);
                 }
                 if ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last) {
+                    long s0 = clock.getAsLong();
                     ObjectNode st = Json.object();
                     st.put("format", "jgpt-train-state");
                     st.put("phase", ph.name());
                     st.put("step", step);
                     st.put("total_steps", total);
+                    if (!sched.unanchored() && sched.total() == total) { // a refitted schedule's decay (resumedSchedule)
+                        st.put("lr_anchor_step", sched.anchorStep());
+                        st.put("lr_anchor_progress", sched.anchorProgress());
+                    }
                     st.put("max_steps", ph.maxSteps());
                     st.put("tokens", tokens);
-                    st.put("elapsed_s", priorSeconds + (System.nanoTime() - phaseStart) / 1e9);
+                    st.put("elapsed_s", priorSeconds + (clock.getAsLong() - phaseStart) / 1e9);
                     st.put("loss", loss);
                     st.put("seed", cfg.seed);
                     if (lastResult != null && lastEval == step) {
@@ -281,17 +302,23 @@ public final class Trainer {
                     Path saved = Checkpoints.save(ph.dir(), model, step, st, tokenizerFile, eot, cfg.keep_checkpoints);
                     log.printf("%s: saved %s%n", ph.name(), saved);
                     lastSaved = step;
+                    if (budget != null) budget.saveTook((clock.getAsLong() - s0) / 1e9);
                 }
+                stepMark = clock.getAsLong();
                 if (stopped) {
                     log.printf("%s: stopped at step %d; continue with: jgpt train --resume %s%n", ph.name(), step, root(ph));
                     break;
                 }
             }
-            double seconds = priorSeconds + (System.nanoTime() - phaseStart) / 1e9;
+            double seconds = priorSeconds + (clock.getAsLong() - phaseStart) / 1e9;
             double tps = timedNanos > 0 ? timedTokens / (timedNanos / 1e9) : 0;
             if (timedNanos > 0) {
                 log.printf("%s: %,.0f tokens/s over %d timed steps; the loop (data, metrics, logging) took %.2f%% on top of the model's step%n",
                         ph.name(), tps, step - (resume != null ? resume.path("step").asInt() : 1), 100.0 * overheadNanos / timedNanos);
+            }
+            if (budget != null) {
+                log.printf("%s: %.1f s of the %.1f min budget used (%.1f%%), %d steps, final learning rate %.2e%n", ph.name(),
+                        seconds, ph.maxMinutes(), 100 * seconds / budget.budgetSeconds(), step, step > 0 ? sched.at(step - 1) : 0.0);
             }
             log.printf("%s: memory: %s%n", ph.name(), MemoryUsage.now(model, sampler).summary());
             return new Outcome(ph.dir(), step, total, stopped, lastResult, tps, seconds, loss);
@@ -305,6 +332,38 @@ public final class Trainer {
     public static int resumedTotal(int maxSteps, JsonNode state) {
         int saved = state.path("total_steps").asInt(maxSteps);
         return state.path("max_steps").asInt(maxSteps) != maxSteps ? maxSteps : saved;
+    }
+
+    /**
+     * The learning-rate schedule of a resumed phase: the saved length ({@link #resumedTotal}) and, when a
+     * time budget refitted it, the saved decay anchor, so the rate continues where it was. A max_steps
+     * changed on the command line gives a plain schedule of that length, as before.
+     */
+    public static LrSchedule resumedSchedule(double lr, int warmup, double minRatio, int maxSteps, JsonNode state) {
+        int total = resumedTotal(maxSteps, state);
+        boolean sameLength = state.path("max_steps").asInt(maxSteps) == maxSteps;
+        if (sameLength && state.has("lr_anchor_step")) {
+            return new LrSchedule(lr, warmup, total, minRatio, state.path("lr_anchor_step").asInt(),
+                    state.path("lr_anchor_progress").asDouble());
+        }
+        return new LrSchedule(lr, warmup, total, minRatio);
+    }
+
+    private void logRefit(Phase ph, TimeBudget.Refit r, int step, double elapsed) {
+        if (r.total() == step) {
+            log.printf("%s: %.0f s of the %.1f min budget left at step %d, less than one step (%.0f ms): the schedule ends here%n",
+                    ph.name(), r.secondsLeft(), ph.maxMinutes(), step, 1000 * r.secondsPerStep());
+        } else if (Double.isNaN(r.previousSecondsPerStep())) {
+            log.printf("%s: %.0f ms/step measured over the first %.0f s: the schedule is %,d steps (was %,d) to fill the %.1f min budget"
+                            + " (%.0f s left, %.1f s kept for the final evaluation and save); refitted as the speed changes%n",
+                    ph.name(), 1000 * r.secondsPerStep(),
+                    elapsed, r.total(), r.was(), ph.maxMinutes(), r.secondsLeft(), r.reserve());
+        } else {
+            log.printf("%s: step %d: %.0f ms/step now (%.0f at the last fit), %.0f s of the %.1f min budget left: the schedule is"
+                            + " %,d steps (was %,d), the decay left spread over them%n", ph.name(),
+                    step, 1000 * r.secondsPerStep(), 1000 * r.previousSecondsPerStep(), r.secondsLeft(), ph.maxMinutes(),
+                    r.total(), r.was());
+        }
     }
 
     private Path root(Phase ph) {
