@@ -32,7 +32,7 @@ public final class DemoCommand implements Runnable {
     @Option(names = "--train-minutes", paramLabel = "M", description = "Pretraining time budget (default ${DEFAULT-VALUE}).")
     double trainMinutes = 5;
 
-    @Option(names = "--sft-minutes", paramLabel = "M", description = "Chat fine-tuning time budget (default ${DEFAULT-VALUE}).")
+    @Option(names = "--sft-minutes", paramLabel = "M", description = "Chat fine-tuning time cap; it runs 100 steps (default ${DEFAULT-VALUE}).")
     double sftMinutes = 1;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default ${DEFAULT-VALUE}).")
