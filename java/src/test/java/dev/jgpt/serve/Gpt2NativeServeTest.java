@@ -55,7 +55,7 @@ class Gpt2NativeServeTest {
             dev.jgpt.train.Checkpoints.save(run, model, 1, TestServer.JSON.createObjectNode().put("step", 1), tokFile,
                     -1, 3);
         }
-        int clients = 8, maxTokens = 16;
+        int clients = 8, maxTokens = 40; // long enough that the concurrent streams overlap (16 sometimes did not, under load)
         List<int[]> prompts = new ArrayList<>();
         java.util.SplittableRandom r = new java.util.SplittableRandom(5);
         for (int i = 0; i < clients; i++) {
