@@ -1,6 +1,6 @@
 /*
  * The scheduler of jgpt's host emulation of CUDA (see jg_host.h and README.md): runs a launch's blocks one
- * after another, each block's threads as fibers on the calling thread, in a seeded random order between
+ * after another in a random order, each block's threads as fibers on the calling thread, in a seeded random order between
  * barriers (so that a missing __syncthreads / __syncwarp shows up as a wrong result), and checks that every
  * live thread reaches the same barriers. A fiber switch is a few register moves (jg_switch, x86-64), not
  * the system call of swapcontext. Entry points for fake_cuda.c: jg_host_launch, jg_host_has_kernel,
@@ -327,19 +327,22 @@ extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsign
         for (unsigned y = 0; y < by; y++)
             for (unsigned x = 0; x < bx; x++, i++)
                 fibers[i].thread = Thread{uint3{x, y, z}, (int)i, (int)(i % 32), (int)(i / 32)};
-    for (unsigned z = 0; z < gz; z++)
-        for (unsigned y = 0; y < gy; y++)
-            for (unsigned x = 0; x < gx; x++) {
-                block_idx = uint3{x, y, z};
-                if (!run_block()) {
-                    for (Fiber &f : fibers) {  // the threads left waiting never resume
-                        if (f.stack) free_stacks.push_back(f.stack);
-                        f.stack = nullptr;
-                    }
-                    error = std::string(kernel->name) + ": " + error;
-                    fprintf(stderr, "jgpt host kernels: %s\n", error.c_str());
-                    return 719;
-                }
+    // blocks one after another, in a random order (a random start and a stride coprime to their count): a
+    // kernel must not depend on which block runs first
+    const uint64_t blocks = (uint64_t)gx * gy * gz, r = next_random();
+    uint64_t stride = 1 + (r >> 20) % blocks, b = r % blocks;
+    while (std::gcd(stride, blocks) != 1) stride++;
+    for (uint64_t k = 0; k < blocks; k++, b = (b + stride) % blocks) {
+        block_idx = uint3{(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / gx / gy)};
+        if (!run_block()) {
+            for (Fiber &f : fibers) {  // the threads left waiting never resume
+                if (f.stack) free_stacks.push_back(f.stack);
+                f.stack = nullptr;
             }
+            error = std::string(kernel->name) + ": " + error;
+            fprintf(stderr, "jgpt host kernels: %s\n", error.c_str());
+            return 719;
+        }
+    }
     return 0;
 }
