@@ -74,7 +74,7 @@ public final class Gpt2Files {
         } catch (IOException e) {
             throw new JgptException("cannot read " + configJson + ": " + AtomicFiles.describe(e), e);
         } catch (JacksonException e) {
-            throw new JgptException(configJson + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            throw new JgptException(configJson + ": not valid JSON (" + Json.problem(e) + ")");
         }
         if (n == null || !n.isObject()) throw new JgptException(configJson + ": expected a JSON object");
         String type = n.path("model_type").asString("gpt2");

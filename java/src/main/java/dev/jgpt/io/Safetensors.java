@@ -214,7 +214,7 @@ public final class Safetensors {
         try {
             header = Json.MAPPER.readTree(new String(json, StandardCharsets.UTF_8));
         } catch (JacksonException e) {
-            throw bad(file, "header is not valid JSON (" + e.getOriginalMessage() + ")");
+            throw bad(file, "header is not valid JSON (" + Json.problem(e) + ")");
         }
         if (header == null || !header.isObject()) throw bad(file, "header is not a JSON object");
         long dataStart = 8 + n;

@@ -33,7 +33,7 @@ public record TokenizerJson(String[] tokens, boolean[] special, List<String> mer
         } catch (IOException e) {
             throw new JgptException("cannot read tokenizer " + file + ": " + AtomicFiles.describe(e), e);
         } catch (JacksonException e) {
-            throw new JgptException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            throw new JgptException(file + ": not valid JSON (" + Json.problem(e) + ")");
         }
         JsonNode model = n == null ? null : n.get("model");
         if (model == null || !model.has("vocab")) throw new JgptException(file + ": no model.vocab (not a tokenizer.json)");

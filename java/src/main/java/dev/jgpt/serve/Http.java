@@ -1,5 +1,6 @@
 package dev.jgpt.serve;
 
+import dev.jgpt.io.Json;
 import com.sun.net.httpserver.HttpExchange;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -85,7 +86,7 @@ final class Http {
         try {
             n = JSON.readTree(b);
         } catch (JacksonException e) {
-            throw ApiException.badRequest(null, "request body is not valid JSON: " + e.getOriginalMessage());
+            throw ApiException.badRequest(null, "request body is not valid JSON: " + Json.problem(e));
         }
         if (!(n instanceof ObjectNode o)) throw ApiException.badRequest(null, "request body must be a JSON object");
         return o;

@@ -83,7 +83,7 @@ public final class SftData {
         try {
             n = Json.MAPPER.readTree(line);
         } catch (JacksonException e) {
-            throw new JgptException(where + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            throw new JgptException(where + ": not valid JSON (" + Json.problem(e) + ")");
         }
         JsonNode msgs = n == null ? null : n.get("messages");
         if (msgs == null || !msgs.isArray() || msgs.isEmpty()) {
