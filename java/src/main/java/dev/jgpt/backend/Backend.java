@@ -57,6 +57,17 @@ public interface Backend extends AutoCloseable {
     /** Per row of inp (N,C): normalise (eps 1e-5), scale by weight, shift by bias. Saves mean, rstd (N). */
     void layernormForward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight, Tensor bias, int N, int C);
 
+    /**
+     * {@code residual = a + b} (N*C), then {@link #layernormForward} of it into out: the end of one block and
+     * the first op of the next, fused where a backend can read each input once (cuda:
+     * {@code fused_residual_layernorm_forward}). Here the two ops one after the other.
+     */
+    default void residualLayernormForward(Tensor residual, Tensor out, Tensor mean, Tensor rstd, Tensor a, Tensor b,
+                                          Tensor weight, Tensor bias, int N, int C) {
+        residualForward(residual, a, b, N * C);
+        layernormForward(out, mean, rstd, residual, weight, bias, N, C);
+    }
+
     void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                            Tensor weight, Tensor mean, Tensor rstd, int N, int C);
 

@@ -303,8 +303,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         haveTargets = targets != null;
 
         ops.encoderForward(a.encoded, tokensBuf, p.wte(), p.wpe(), B, T, C);
+        ops.layernormForward(a.ln1[0], a.ln1Mean[0], a.ln1Rstd[0], a.encoded, p.ln1w(0), p.ln1b(0), BT, C);
         for (int l = 0; l < L; l++) blockForward(l, l == 0 ? a.encoded : a.res3[l - 1], B, T);
-        ops.layernormForward(a.lnf, a.lnfMean, a.lnfRstd, a.res3[L - 1], p.lnfw(), p.lnfb(), BT, C);
         if (targets == null) return Float.NaN;
 
         float scale = valid == 0 ? 0f : 1f / valid;
@@ -314,19 +314,27 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         return valid == 0 ? 0f : (float) (sum / valid);
     }
 
-    /** One pre-LayerNorm block: x -> x + attn(ln1(x)) -> res2 + mlp(ln2(res2)). */
+    /**
+     * One pre-LayerNorm block: x -> x + attn(ln1(x)) -> res2 + mlp(ln2(res2)), with ln1(x) already computed.
+     * Each residual add is fused with the layernorm that reads it (as llm.c does): res2 with ln2, res3 with the
+     * next block's ln1, or the last block's with lnf.
+     */
     private void blockForward(int l, Tensor x, int B, int T) {
-        int C = cfg.channels(), NH = cfg.heads(), BT = B * T;
-        ops.layernormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1w(l), p.ln1b(l), BT, C);
+        int C = cfg.channels(), NH = cfg.heads(), BT = B * T, L = cfg.layers();
         ops.matmulForward(a.qkv[l], a.ln1[l], p.qkvw(l), p.qkvb(l), BT, C, 3 * C);
         ops.attentionForward(a.atty[l], a.att[l], a.qkv[l], B, T, C, NH);
         ops.matmulForward(a.proj, a.atty[l], p.attprojw(l), p.attprojb(l), BT, C, C);
-        ops.residualForward(a.res2[l], x, a.proj, BT * C);
-        ops.layernormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2w(l), p.ln2b(l), BT, C);
+        ops.residualLayernormForward(a.res2[l], a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], x, a.proj,
+                p.ln2w(l), p.ln2b(l), BT, C);
         ops.matmulForward(a.fch[l], a.ln2[l], p.fcw(l), p.fcb(l), BT, C, 4 * C);
         ops.geluForward(a.fchGelu[l], a.fch[l], BT * 4 * C);
         ops.matmulForward(a.proj, a.fchGelu[l], p.fcprojw(l), p.fcprojb(l), BT, 4 * C, C);
-        ops.residualForward(a.res3[l], a.res2[l], a.proj, BT * C);
+        if (l + 1 < L) {
+            ops.residualLayernormForward(a.res3[l], a.ln1[l + 1], a.ln1Mean[l + 1], a.ln1Rstd[l + 1], a.res2[l], a.proj,
+                    p.ln1w(l + 1), p.ln1b(l + 1), BT, C);
+        } else {
+            ops.residualLayernormForward(a.res3[l], a.lnf, a.lnfMean, a.lnfRstd, a.res2[l], a.proj, p.lnfw(), p.lnfb(), BT, C);
+        }
     }
 
     /**

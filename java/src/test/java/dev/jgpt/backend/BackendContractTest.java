@@ -152,6 +152,18 @@ public abstract class BackendContractTest {
     }
 
     @Test
+    void residualLayernorm() {
+        Pair residual = randn(1, N, C), out = randn(1, N, C), mean = randn(1, N), rstd = randn(1, N);
+        Pair x = randn(2, N, C), y = randn(1, N, C), w = randn(1, C), b = randn(1, C);
+        ref.residualLayernormForward(residual.r, out.r, mean.r, rstd.r, x.r, y.r, w.r, b.r, N, C);
+        dut.residualLayernormForward(residual.d, out.d, mean.d, rstd.d, x.d, y.d, w.d, b.d, N, C);
+        residual.assertClose("residual");
+        out.assertClose("residual layernorm out");
+        mean.assertClose("mean");
+        rstd.assertClose("rstd");
+    }
+
+    @Test
     void matmulWithAndWithoutBias() {
         int OC = 3 * C + 1;
         Pair out = randn(1, N, OC), inp = randn(1, N, C), w = randn(1, OC, C), bias = randn(1, OC);

@@ -227,6 +227,24 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void residualLayernormForward(Tensor residual, Tensor out, Tensor mean, Tensor rstd, Tensor a, Tensor b,
+                                         Tensor weight, Tensor bias, int N, int C) {
+        positive("N", N, "C", C);
+        long n = (long) N * C;
+        dev("residual", residual, DType.F32, n);
+        dev("out", out, DType.F32, n);
+        dev("a", a, DType.F32, n);
+        dev("b", b, DType.F32, n);
+        dev("weight", weight, DType.F32, C);
+        dev("bias", bias, DType.F32, C);
+        if (mean != null) dev("mean", mean, DType.F32, N);
+        if (rstd != null) dev("rstd", rstd, DType.F32, N);
+        int block = 256, rowsPerBlock = block / 32;
+        ctx.kernel(Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD, blocks(N, rowsPerBlock), block)
+                .ptr(residual).ptr(out).ptr(mean).ptr(rstd).ptr(a).ptr(b).ptr(weight).ptr(bias).i32(N).i32(C).go();
+    }
+
+    @Override
     public void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                   Tensor mean, Tensor rstd, int N, int C) {
         positive("N", N, "C", C);

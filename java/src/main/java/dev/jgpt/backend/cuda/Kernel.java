@@ -15,6 +15,7 @@ public enum Kernel {
     COUNT_BAD_IDS("count_bad_ids", "pplii", false),
     LAYERNORM_FORWARD("layernorm_forward", "ppppppii", true),
     LAYERNORM_BACKWARD("layernorm_backward", "ppppppppii", true),
+    FUSED_RESIDUAL_LAYERNORM_FORWARD("fused_residual_layernorm_forward", "ppppppppii", true),
     ADD_BIAS("add_bias", "ppii", false),
     MATMUL_BACKWARD_BIAS("matmul_backward_bias", "ppii", false),
     ATTENTION_SOFTMAX_FORWARD("attention_softmax_forward", "pii", true),
