@@ -32,18 +32,7 @@ class CudaGpt2Test extends Gpt2ContractTest {
 
     @Test
     void smallTrainingRunTracksTheCpuLossCurveFor50Steps() {
-        String cpuWhy = CpuBackend.unavailableReason();
-        assumeTrue(cpuWhy == null, () -> "skipped, cpu backend unavailable: " + cpuWhy);
-        GptConfig cfg = GptConfig.preset("small", 512);
-        int B = 4, T = 64, steps = 50;
-        float[] cpu = curve(new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors())), cfg, B, T, steps);
-        float[] gpu = curve(CudaBackend.open(), cfg, B, T, steps);
-        for (int s = 0; s < steps; s++) {
-            System.out.printf("step %2d cpu %.5f cuda %.5f%n", s, cpu[s], gpu[s]);
-            assertThat((double) gpu[s]).as("loss at step " + s)
-                    .isCloseTo(cpu[s], org.assertj.core.data.Offset.offset(CURVE_TOLERANCE * Math.abs(cpu[s])));
-        }
-        assertThat(cpu[steps - 1]).isLessThan(cpu[0]);
+        compareWithCpu("fp32", T -> CudaBackend.open(), 64, CURVE_TOLERANCE);
     }
 
     /** Relative difference allowed with bf16 operands (fp32 master weights, gradients and AdamW state). */
@@ -69,18 +58,31 @@ class CudaGpt2Test extends Gpt2ContractTest {
         }, 128, CURVE_TOLERANCE);
     }
 
-    private static void compareWithCpu(String what, java.util.function.IntFunction<Backend> cuda, int T, double tolerance) {
+    /**
+     * 50 training steps of the {@code small} preset (B 4, sequences of T) on cpu and on the given cuda backend:
+     * every loss within {@code tolerance} (relative) of cpu's, and the curve falling. Returns the worst
+     * relative difference.
+     */
+    static double compareWithCpu(String what, java.util.function.IntFunction<Backend> cuda, int T, double tolerance) {
         String cpuWhy = CpuBackend.unavailableReason();
         assumeTrue(cpuWhy == null, () -> "skipped, cpu backend unavailable: " + cpuWhy);
         GptConfig cfg = GptConfig.preset("small", 512);
         int B = 4, steps = 50;
         float[] cpu = curve(new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors())), cfg, B, T, steps);
+        long t0 = System.nanoTime();
         float[] gpu = curve(cuda.apply(T), cfg, B, T, steps);
+        long msPerStep = (System.nanoTime() - t0) / 1_000_000 / steps;
+        double worst = 0;
         for (int s = 0; s < steps; s++) {
             System.out.printf("%s step %2d cpu %.5f cuda %.5f%n", what, s, cpu[s], gpu[s]);
             assertThat((double) gpu[s]).as(what + ": loss at step " + s)
                     .isCloseTo(cpu[s], org.assertj.core.data.Offset.offset(tolerance * Math.abs(cpu[s])));
+            worst = Math.max(worst, Math.abs(gpu[s] - cpu[s]) / Math.abs(cpu[s]));
         }
+        assertThat(cpu[steps - 1]).as("the cpu curve falls").isLessThan(cpu[0] - 1);
+        System.out.printf("%s: loss %.4f -> %.4f, worst relative difference from cpu %.2e, %d ms/step%n",
+                what, gpu[0], gpu[steps - 1], worst, msPerStep);
+        return worst;
     }
 
     static float[] curve(Backend backend, GptConfig cfg, int B, int T, int steps) {

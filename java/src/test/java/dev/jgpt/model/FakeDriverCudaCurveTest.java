@@ -1,11 +1,6 @@
 package dev.jgpt.model;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-import dev.jgpt.backend.cpu.CpuBackend;
 import dev.jgpt.backend.cuda.FakeCuda;
-import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -23,22 +18,7 @@ class FakeDriverCudaCurveTest {
 
     @Test
     void smallTrainingRunTracksTheCpuLossCurveFor50Steps() {
-        String cpuWhy = CpuBackend.unavailableReason();
-        assumeTrue(cpuWhy == null, () -> "skipped, cpu backend unavailable: " + cpuWhy);
-        GptConfig cfg = GptConfig.preset("small", 512);
-        int B = 4, T = 64, steps = 50;
-        float[] cpu = CudaGpt2Test.curve(new CpuBackend(1), cfg, B, T, steps);
-        long t0 = System.nanoTime();
-        float[] cuda = CudaGpt2Test.curve(FakeCuda.backend(), cfg, B, T, steps);
-        System.out.printf("stand-in cuda (real kernels, host emulation): %d ms/step%n", (System.nanoTime() - t0) / 1_000_000 / steps);
-        double worst = 0;
-        for (int s = 0; s < steps; s++) {
-            worst = Math.max(worst, Math.abs(cuda[s] - cpu[s]) / Math.abs(cpu[s]));
-            assertThat((double) cuda[s]).as("loss at step " + s)
-                    .isCloseTo(cpu[s], Offset.offset(CudaGpt2Test.CURVE_TOLERANCE * Math.abs(cpu[s])));
-        }
-        System.out.printf("loss %.4f -> %.4f (cpu %.4f -> %.4f), worst relative difference %.2e%n",
-                cuda[0], cuda[steps - 1], cpu[0], cpu[steps - 1], worst);
-        assertThat(cpu[steps - 1]).isLessThan(cpu[0] - 1);
+        CudaGpt2Test.compareWithCpu("stand-in cuda (real kernels, host emulation)", T -> FakeCuda.backend(), 64,
+                CudaGpt2Test.CURVE_TOLERANCE);
     }
 }

@@ -78,14 +78,7 @@ class TrainerResumeTest {
              Gpt2 model = new Gpt2(be, MODEL, 2, 16);
              TokenShards train = TokenShards.open(data, "train", c.seed);
              TokenShards val = TokenShards.open(data, "val", c.seed)) {
-            JsonNode state = null;
-            if (resume) {
-                Path ckpt = Checkpoints.latest(run).orElseThrow();
-                state = Checkpoints.readState(ckpt);
-                Checkpoints.load(ckpt, model, true);
-            } else {
-                model.initWeights(c.seed);
-            }
+            JsonNode state = resumeOrInit(run, model, resume, c.seed);
             Trainer t = new Trainer(c, model, TOK, null, QUIET);
             Trainer.Source src = Trainer.shards(train, val);
             int[] batches = {0};
@@ -150,5 +143,16 @@ class TrainerResumeTest {
         assertThat(evals).hasSize(2);
         assertThat(evals.get(1).path("val_bpb").asDouble()).isPositive();
         assertThat(evals.get(1).path("samples").size()).isEqualTo(1);
+    }
+
+    /** The latest checkpoint's state after loading it (weights and optimizer) into model, or null after a fresh init. */
+    static JsonNode resumeOrInit(Path run, Gpt2 model, boolean resume, long seed) {
+        if (!resume) {
+            model.initWeights(seed);
+            return null;
+        }
+        Path ckpt = Checkpoints.latest(run).orElseThrow();
+        Checkpoints.load(ckpt, model, true);
+        return Checkpoints.readState(ckpt);
     }
 }

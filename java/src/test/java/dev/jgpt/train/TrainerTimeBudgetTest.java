@@ -46,14 +46,7 @@ class TrainerTimeBudgetTest {
              Gpt2 model = new Gpt2(be, TrainerResumeTest.MODEL, 2, 16);
              TokenShards train = TokenShards.open(data, "train", c.seed);
              TokenShards val = TokenShards.open(data, "val", c.seed)) {
-            JsonNode state = null;
-            if (resume) {
-                Path ckpt = Checkpoints.latest(run).orElseThrow();
-                state = Checkpoints.readState(ckpt);
-                Checkpoints.load(ckpt, model, true);
-            } else {
-                model.initWeights(c.seed);
-            }
+            JsonNode state = TrainerResumeTest.resumeOrInit(run, model, resume, c.seed);
             Trainer t = new Trainer(c, model, TrainerResumeTest.TOK, null, new PrintStream(log, true, StandardCharsets.UTF_8))
                     .withClock(now::get);
             Trainer.Source src = Trainer.shards(train, val);

@@ -213,32 +213,31 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void layernormForward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight, Tensor bias, int N, int C) {
-        positive("N", N, "C", C);
-        long n = (long) N * C;
-        dev("out", out, DType.F32, n);
-        dev("inp", inp, DType.F32, n);
-        dev("weight", weight, DType.F32, C);
-        dev("bias", bias, DType.F32, C);
-        if (mean != null) dev("mean", mean, DType.F32, N);
-        if (rstd != null) dev("rstd", rstd, DType.F32, N);
+        layernormArgs(out, mean, rstd, weight, bias, N, C);
+        dev("inp", inp, DType.F32, (long) N * C);
         int block = 256, rowsPerBlock = block / 32;
         ctx.kernel(Kernel.LAYERNORM_FORWARD, blocks(N, rowsPerBlock), block)
                 .ptr(out).ptr(mean).ptr(rstd).ptr(inp).ptr(weight).ptr(bias).i32(N).i32(C).go();
     }
 
-    @Override
-    public void residualLayernormForward(Tensor residual, Tensor out, Tensor mean, Tensor rstd, Tensor a, Tensor b,
-                                         Tensor weight, Tensor bias, int N, int C) {
+    /** The checks both layernorm forwards share: out (N,C), weight and bias (C), mean and rstd (N) when given. */
+    private void layernormArgs(Tensor out, Tensor mean, Tensor rstd, Tensor weight, Tensor bias, int N, int C) {
         positive("N", N, "C", C);
-        long n = (long) N * C;
-        dev("residual", residual, DType.F32, n);
-        dev("out", out, DType.F32, n);
-        dev("a", a, DType.F32, n);
-        dev("b", b, DType.F32, n);
+        dev("out", out, DType.F32, (long) N * C);
         dev("weight", weight, DType.F32, C);
         dev("bias", bias, DType.F32, C);
         if (mean != null) dev("mean", mean, DType.F32, N);
         if (rstd != null) dev("rstd", rstd, DType.F32, N);
+    }
+
+    @Override
+    public void residualLayernormForward(Tensor residual, Tensor out, Tensor mean, Tensor rstd, Tensor a, Tensor b,
+                                         Tensor weight, Tensor bias, int N, int C) {
+        layernormArgs(out, mean, rstd, weight, bias, N, C);
+        long n = (long) N * C;
+        dev("residual", residual, DType.F32, n);
+        dev("a", a, DType.F32, n);
+        dev("b", b, DType.F32, n);
         int block = 256, rowsPerBlock = block / 32;
         ctx.kernel(Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD, blocks(N, rowsPerBlock), block)
                 .ptr(residual).ptr(out).ptr(mean).ptr(rstd).ptr(a).ptr(b).ptr(weight).ptr(bias).i32(N).i32(C).go();
