@@ -32,7 +32,7 @@ public final class BenchDecodeGpt2Command implements Runnable {
     @Option(names = "--preset", defaultValue = "gpt2", description = "Model preset: tiny, small, base, gpt2 (default ${DEFAULT-VALUE}).")
     String preset;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
+    @Option(names = {"--backend", "--device"}, defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--threads", description = "Threads for the backend (default: all cores).")

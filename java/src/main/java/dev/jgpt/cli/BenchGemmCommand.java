@@ -22,7 +22,7 @@ public final class BenchGemmCommand implements Runnable {
     @Option(names = "--size", defaultValue = "1024", description = "N of the N×N×N product (default ${DEFAULT-VALUE}).")
     int size;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
+    @Option(names = {"--backend", "--device"}, defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--threads", description = "Threads for the backend (default: all cores).")

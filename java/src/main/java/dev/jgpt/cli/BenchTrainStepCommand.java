@@ -45,7 +45,7 @@ public final class BenchTrainStepCommand implements Runnable {
     @Option(names = "--seq", defaultValue = "256", description = "Tokens per sequence (default ${DEFAULT-VALUE}).")
     int seq;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
+    @Option(names = {"--backend", "--device"}, defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--threads", description = "Threads for the backend (default: all cores).")

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
  * trained with {@code arch: llama}. A {@code --model} that is a {@code .bin} file (or any model given
  * with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory with a {@code config.json}
  * as a Hugging Face LlamaForCausalLM, a Llama run through its checkpoint and its own tokenizer;
- * anything else goes to the command's usual loader.
+ * anything else goes to the command's usual loader. {@code --device} picks the backend of a GPT-2 run.
  */
 public final class LlamaModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE",
@@ -38,6 +38,11 @@ public final class LlamaModelOptions {
             description = "CPU threads of the native decoder, Llama or GPT-2 (default: all cores, or JGPT_THREADS for GPT-2 runs).")
     Integer threads;
 
+    @Option(names = "--device", paramLabel = "D",
+            description = "auto, cpu, cuda or reference for GPT-2 runs (default: JGPT_DEVICE, else auto: cuda where a GPU works, "
+                    + "else cpu, saying why). Llama models decode on the cpu.")
+    String device;
+
     @Option(names = "--max-context", paramLabel = "N",
             description = "Cap a Hugging Face model's context (and KV cache) at N tokens (default: its max_position_embeddings).")
     Integer maxContext;
@@ -52,7 +57,7 @@ public final class LlamaModelOptions {
         if (model != null && HfLlamaImport.isHfLlamaDir(model)) return this::loadHuggingFace;
         if (model != null && ModelDirs.holdsLlama(model)) return this::loadLlamaRun;
         if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) {
-            if (model != null && Files.isDirectory(model) && (!"f32".equalsIgnoreCase(dtype) || threads != null)) {
+            if (model != null && Files.isDirectory(model) && (!"f32".equalsIgnoreCase(dtype) || threads != null || device != null)) {
                 return this::loadGpt2Run;
             }
             return fallback;
@@ -66,12 +71,21 @@ public final class LlamaModelOptions {
      */
     private LoadedModel loadGpt2Run(Path run) {
         DecodeDType dt = DecodeDType.parse(dtype);
-        String device = System.getenv().getOrDefault("JGPT_DEVICE", "auto");
-        return LoadedModels.open(run, device, threads != null ? threads : 0, dt, groupSize);
+        String d = device != null ? device : System.getenv().getOrDefault("JGPT_DEVICE", "auto");
+        return LoadedModels.open(run, d, threads != null ? threads : 0, dt, groupSize);
+    }
+
+    /** Llama models decode through libjgpt's native decoder: an explicit --device other than cpu/auto is refused. */
+    private void llamaOnCpu(Object model) {
+        if (device != null && !device.equalsIgnoreCase("auto") && !device.equalsIgnoreCase("cpu")) {
+            throw new JgptException("--device " + device + ": " + model + " is a Llama model, which decodes on the cpu "
+                    + "(libjgpt's native decoder); leave --device out or use --device cpu");
+        }
     }
 
     /** A run trained with arch: llama: its checkpoint through LlamaInference, its BPE tokenizer.json and chat template. */
     private LoadedModel loadLlamaRun(Path run) {
+        llamaOnCpu(run);
         if (tokenizer != null) {
             throw new JgptException("--tokenizer: " + run + " is a training run; it decodes with its own tokenizer.json");
         }
@@ -81,6 +95,7 @@ public final class LlamaModelOptions {
 
     /** A Hugging Face LlamaForCausalLM directory; tokenizer: --tokenizer (tokenizer.bin or .json) or the directory's tokenizer.json. */
     private LoadedModel loadHuggingFace(Path dir) {
+        llamaOnCpu(dir);
         DecodeDType dt = DecodeDType.parse(dtype);
         Path tok = tokenizer != null ? tokenizer : dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file (give one with --tokenizer FILE)");
@@ -97,6 +112,7 @@ public final class LlamaModelOptions {
     }
 
     private LoadedModel loadLlama2c(Path model) {
+        llamaOnCpu(model);
         DecodeDType dt = DecodeDType.parse(dtype);
         if (!Files.isRegularFile(model)) throw new JgptException("checkpoint " + model + ": no such file");
         Path tok = tokenizer != null ? tokenizer : model.toAbsolutePath().resolveSibling("tokenizer.bin");

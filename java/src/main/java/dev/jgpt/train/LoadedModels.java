@@ -123,7 +123,7 @@ public final class LoadedModels {
         if (dtype != DecodeDType.F32) {
             backend.close();
             throw new JgptException("--dtype " + dtype + ": GPT-2 models decode in bf16 or q8 on the cpu backend only, and this one would run on "
-                    + backend.name() + " (set JGPT_DEVICE=cpu)");
+                    + backend.name() + " (use --device cpu)");
         }
         backend.close();
         Gpt2Model g = openGpt2(path, device, n);
