@@ -163,9 +163,11 @@ public final class BenchTrainStepCommand implements Runnable {
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
-                System.out.printf("train-step %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s, MFU %.1f%% of %.0f GFLOP/s"
+                String mfuText = Double.isFinite(mfu) ? String.format("MFU %.1f%% of %.0f GFLOP/s", 100 * mfu, peakGflops)
+                        : "MFU n/a (no peak known for this device)";
+                System.out.printf("train-step %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s, %.1f GFLOP/s, %s"
                                 + " (process CPU %.1f ms/step, load %s)%n",
-                        preset, B, T, ops.name(), ops.threads(), med, tokPerSec, flopsPerToken * tokPerSec / 1e9, 100 * mfu, peakGflops,
+                        preset, B, T, ops.name(), ops.threads(), med, tokPerSec, flopsPerToken * tokPerSec / 1e9, mfuText,
                         cpuMs, out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
                 for (Map<String, Object> row : breakdown) {

@@ -7,21 +7,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * Builds CUDA kernel source for the CPU with the host emulation in {@code src/test/c/cuda_host} (every CUDA
  * thread a fiber; barriers and warp shuffles emulated and checked; see its README) into a shared library
- * that exports {@code jg_host_launch}, and loads it. The library and its generated source are deleted once
- * mapped.
+ * that exports {@code jg_host_launch}, with {@code cuda_host/build.sh}, and loads it. The library is deleted
+ * once mapped.
  */
 final class HostKernels {
     private HostKernels() {}
-
-    private static final Pattern KERNEL = Pattern.compile(
-            "extern\\s+\"C\"\\s+__global__\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?void\\s+(\\w+)\\s*\\(");
 
     /** The folder of the emulation's headers and runtime, found from the working directory, or null. */
     static Path emulationDir() {
@@ -43,57 +38,33 @@ final class HostKernels {
 
     /**
      * Compiles {@code kernels} (.cu files; they may include kernels/common.cuh) with the emulation's runtime
-     * and the plain C files {@code cSources} into one library and loads it.
+     * and the plain C files {@code cSources} into one library ({@code cuda_host/build.sh}) and loads it.
      *
-     * @throws IOException when there is no cc to run (callers skip)
+     * @throws IOException when there is no cc (or bash) to run (callers skip)
      * @throws IllegalStateException with the compiler's output when cc fails on the sources (callers fail:
      *     a kernel the emulation cannot compile must not turn the kernel tests into skips)
      */
     static SymbolLookup compile(List<Path> kernels, List<Path> cSources) throws IOException, InterruptedException {
-        Path emulation = emulationDir(), kernelDir = kernelDir();
-        if (emulation == null || kernelDir == null) {
-            throw new IOException("the host emulation (java/src/test/c/cuda_host) or kernels/ not found from "
-                    + System.getProperty("user.dir"));
+        Path emulation = emulationDir();
+        if (emulation == null) {
+            throw new IOException("the host emulation (java/src/test/c/cuda_host) not found from " + System.getProperty("user.dir"));
         }
         Path dir = Files.createTempDirectory("jgpt-hostkernels");
-        Path unit = dir.resolve("kernels_host.cpp");
         Path lib = dir.resolve("libhostkernels.so");
         try {
-            Files.writeString(unit, translationUnit(kernels));
-            List<String> cmd = new ArrayList<>(List.of("cc", "-shared", "-fPIC", "-O3", "-march=native",
-                    // the kernels' extern "C" names must bind inside this library, not to a same-named symbol
-                    "-Wl,-Bsymbolic", "-o", lib.toString(), "-I", emulation.toString(), "-I", kernelDir.toString()));
-            if (!cSources.isEmpty()) {
-                cmd.addAll(List.of("-x", "c"));
-                cSources.forEach(c -> cmd.add(c.toString()));
-            }
-            cmd.addAll(List.of("-x", "c++", unit.toString(), emulation.resolve("jg_host_runtime.cpp").toString(),
-                    "-lstdc++", "-lm"));
+            List<String> cmd = new ArrayList<>(List.of("bash", emulation.resolve("build.sh").toString(), lib.toString()));
+            cSources.forEach(c -> cmd.add(c.toString()));
+            kernels.forEach(k -> cmd.add(k.toString()));
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes());
-            if (p.waitFor() != 0) throw new IllegalStateException("cc failed on the host-compiled kernels: " + log);
+            int rc = p.waitFor();
+            if (rc == 3) throw new IOException(log.strip());
+            if (rc != 0) throw new IllegalStateException("cuda_host/build.sh failed on the host-compiled kernels: " + log);
             return SymbolLookup.libraryLookup(lib, Arena.global());
         } finally {
             Files.deleteIfExists(lib); // mapped already (or never built): nothing is left behind
-            Files.deleteIfExists(unit);
             Files.deleteIfExists(dir);
         }
-    }
-
-    /**
-     * One C++ translation unit holding the given .cu files (as nvcc sees kernels/ in kernels_all.cu) and the
-     * table of their kernels' names for jg_host_runtime.cpp, found in the source: a kernel added to kernels/ is
-     * emulated without a list to keep.
-     */
-    static String translationUnit(List<Path> kernels) throws IOException {
-        StringBuilder units = new StringBuilder("#include <cuda_runtime.h>\n");
-        StringBuilder table = new StringBuilder("#include \"jg_host_table.h\"\nJG_HOST_TABLE_BEGIN\n");
-        for (Path cu : kernels) {
-            units.append("#include \"").append(cu.toAbsolutePath()).append("\"\n");
-            Matcher m = KERNEL.matcher(Files.readString(cu));
-            while (m.find()) table.append("    JG_HOST_KERNEL(").append(m.group(1)).append("),\n");
-        }
-        return units.append(table).append("JG_HOST_TABLE_END\n").toString();
     }
 
     static Path locate(String relative) {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds CUDA kernel source for the CPU with jgpt's host emulation into one shared library.
+#
+#   java/src/test/c/cuda_host/build.sh OUT.so FILE...
+#
+# FILE: .cu files (compiled as C++ with the emulation's stand-in CUDA headers first on the include path;
+# they may include kernels/common.cuh) and plain .c files (e.g. ../fake_cuda.c, the libcuda/cuBLAS
+# stand-in). The kernel table (every `extern "C" __global__` name found in the .cu files) is generated
+# here, so a kernel added to kernels/ is emulated without a list to keep. Used by the tests
+# (HostKernels.java) and by hand, to drive the CLI or bench/gpu-check.sh without a GPU:
+#
+#   java/src/test/c/cuda_host/build.sh /tmp/libfakecuda.so java/src/test/c/fake_cuda.c kernels/*.cu
+#   JGPT_LIBCUDA=/tmp/libfakecuda.so CUBLAS_LIB=/tmp/libfakecuda.so ./jgpt bench train-step --device cuda
+#
+# Exit status: 0 built; 2 usage; 3 no C compiler; otherwise the compiler's (its output on stderr).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+kernels="$(cd "$here/../../../../../kernels" && pwd)"
+[ $# -ge 2 ] || { echo "usage: $0 OUT.so FILE.cu|FILE.c ..." >&2; exit 2; }
+out="$1"; shift
+command -v cc >/dev/null || { echo "no C compiler (cc)" >&2; exit 3; }
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+unit="$work/kernels_host.cpp"; cfiles=()
+echo '#include <cuda_runtime.h>' > "$unit"
+table=$'#include "jg_host_table.h"\nJG_HOST_TABLE_BEGIN'
+for f in "$@"; do
+  case "$f" in
+    *.cu) abs="$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"
+          echo "#include \"$abs\"" >> "$unit"
+          for k in $(tr '\n' ' ' < "$f" | grep -oE 'extern +"C" +__global__ +(__launch_bounds__\([^)]*\) +)?void +[A-Za-z_][A-Za-z0-9_]* *\(' \
+                     | sed -E 's/.*void +([A-Za-z_][A-Za-z0-9_]*) *\(/\1/'); do
+            table+=$'\n'"    JG_HOST_KERNEL($k),"
+          done ;;
+    *.c)  cfiles+=("$f") ;;
+    *)    echo "not a .cu or .c file: $f" >&2; exit 2 ;;
+  esac
+done
+printf '%s\nJG_HOST_TABLE_END\n' "$table" >> "$unit"
+# -O3 -march=native: the emulated kernels and the GEMM stand-in are the slow part of the CUDA tests.
+# -Bsymbolic: the kernels' extern "C" names bind inside this library, never to a same-named symbol.
+cc -shared -fPIC -O3 -march=native -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
+   ${cfiles[@]+-x c "${cfiles[@]}"} -x c++ "$unit" "$here/jg_host_runtime.cpp" -lstdc++ -lm
