@@ -5,10 +5,10 @@ import dev.jgpt.backend.BackendContractTest;
 import org.junit.jupiter.api.BeforeAll;
 
 /**
- * The backend contract against {@link CudaBackend} over the stand-in driver ({@link FakeCuda}): checks the
- * Java side without a GPU (cuBLAS transposes, leading dimensions and strides, pointer offsets, launch
- * arguments, device arenas, copies, id checks, chunked classifier, sums). It does not check the CUDA
- * kernels themselves, which the stand-in re-implements in C.
+ * The backend contract against {@link CudaBackend} over the stand-in driver ({@link FakeCuda}) without a
+ * GPU: the Java side (cuBLAS transposes, leading dimensions and strides, pointer offsets, launch arguments,
+ * device arenas, copies, id checks, chunked classifier, sums) and the real kernels/ source, run on the CPU
+ * by the host emulation (src/test/c/cuda_host). Not cuBLAS itself, not GPU concurrency, not speed.
  */
 class FakeDriverCudaBackendTest extends BackendContractTest {
     @BeforeAll

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The fused (flash-style) attention forward gives the reference's attention output, and lse is the
  * log-sum-exp of each row's scaled scores. On a GPU this checks the CUDA kernel; without one it runs on
- * the stand-in driver (checking the Java side and launch shape only), and is skipped where neither works.
+ * the stand-in driver (the Java side, and the kernels under the host emulation), and is skipped where neither works.
  * The fused backward (recomputing the probabilities from lse) gives the reference's dqkv, directly and as
  * the contract's attention in {@link CudaBackend#setFusedAttention fused mode}.
  */

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /**
  * matmul and attention with tensor-core math (cublasGemmEx / GemmStridedBatchedEx) against the reference,
  * with the stated bounds: TF32 5e-3, bf16 3e-2 relative (fp32 storage, fp32 accumulation). On a GPU this
- * checks cuBLAS; without one the stand-in computes in fp32 and only the Java side is checked.
+ * checks cuBLAS; without one the stand-in GEMM (fp32 accumulation) stands in and only the Java side is checked.
  */
 class GemmMathTest {
 
