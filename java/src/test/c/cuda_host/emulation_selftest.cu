@@ -43,3 +43,11 @@ extern "C" __global__ void selftest_divergent_syncwarp(float* out) {
     if (threadIdx.x % 32 >= 16) __syncwarp();
     out[threadIdx.x] = __shfl_sync(0xffffffffu, 2.0f, 0);
 }
+
+// only block 0 writes its static shared array: block 1 reads shared memory nobody wrote in that block
+extern "C" __global__ void selftest_stale_static_shared(float* out) {
+    __shared__ float s[32];
+    if (blockIdx.x == 0) s[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[blockIdx.x * blockDim.x + threadIdx.x] = s[threadIdx.x];
+}

@@ -3,7 +3,7 @@
  * compiler, so the real kernel source runs on the CPU (java/src/test/c/cuda_host/README.md).
  *
  * Every CUDA thread of a block is a fiber on the calling OS thread; blocks run one after another. So
- * shared memory is a static (one block at a time), atomics are plain read-modify-writes, and the only
+ * shared memory is a static (one block at a time; NaN-filled before each block), atomics are plain read-modify-writes, and the only
  * points where threads meet are the barriers below, which the scheduler (jg_host_runtime.cpp) checks:
  * every live thread of the block must wait at the same __syncthreads (same source line, same count), every
  * live lane of a warp must have passed the same number of warp barriers, or the launch fails naming the
@@ -53,9 +53,11 @@ inline void check_full_mask(unsigned mask) {
 #define __global__
 #define __device__
 #define __host__
-#define __forceinline__ inline __attribute__((always_inline))
+#define __forceinline__ static inline __attribute__((always_inline))  // static: its shared arrays are not COMDAT
 #define __launch_bounds__(...)
-#define __shared__ static
+// static shared arrays all live in one section, so the scheduler can fill them with all-ones bits (NaN)
+// before every block, as a GPU leaves shared memory undefined
+#define __shared__ static __attribute__((section("jg_shared"), used))
 #define threadIdx (jg_host::current->idx)
 #define blockIdx (jg_host::block_idx)
 #define blockDim (jg_host::block_dim)

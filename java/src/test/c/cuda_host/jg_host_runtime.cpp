@@ -54,6 +54,11 @@ jg_switch:
 #error "jgpt's host emulation of CUDA switches fibers with x86-64 code (jg_switch); port it for this machine"
 #endif
 
+// the linker's bounds of the section that holds every static __shared__ array (jg_host.h); weak: a build
+// without any has no such section
+extern "C" unsigned char __start_jg_shared __attribute__((weak, visibility("hidden")));
+extern "C" unsigned char __stop_jg_shared __attribute__((weak, visibility("hidden")));
+
 namespace jg_host {
 Thread *current;
 uint3 block_idx;
@@ -232,6 +237,8 @@ bool run_block() {
         f.block_barriers = f.warp_barriers = 0;
     }
     if (!shared_buffer.empty()) std::memset(shared_buffer.data(), 0xFF, shared_buffer.size());  // NaN until written
+    if (&__stop_jg_shared > &__start_jg_shared)  // the static __shared__ arrays too
+        std::memset(&__start_jg_shared, 0xFF, (size_t)(&__stop_jg_shared - &__start_jg_shared));
     const int warps = (thread_count + 31) / 32;
     int warp_order[MAX_THREADS / 32];
     for (;;) {

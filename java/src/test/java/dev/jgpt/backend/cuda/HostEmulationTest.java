@@ -43,6 +43,10 @@ class HostEmulationTest {
 
     /** Launches {@code kernel} on one block of {@code threads} with the given pointer arguments. */
     private static int run(String kernel, int threads, int sharedBytes, MemorySegment... pointers) throws Throwable {
+        return run(kernel, 1, threads, sharedBytes, pointers);
+    }
+
+    private static int run(String kernel, int blocks, int threads, int sharedBytes, MemorySegment... pointers) throws Throwable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = arena.allocate(ValueLayout.ADDRESS, Math.max(1, pointers.length));
             for (int i = 0; i < pointers.length; i++) {
@@ -50,7 +54,7 @@ class HostEmulationTest {
                 slot.set(ValueLayout.ADDRESS, 0, pointers[i]);
                 params.setAtIndex(ValueLayout.ADDRESS, i, slot);
             }
-            return (int) launch.invokeExact(arena.allocateFrom(kernel), 1, 1, 1, threads, 1, 1, sharedBytes, params);
+            return (int) launch.invokeExact(arena.allocateFrom(kernel), blocks, 1, 1, threads, 1, 1, sharedBytes, params);
         }
     }
 
@@ -85,6 +89,18 @@ class HostEmulationTest {
                 for (int i = 0; i < n; i++) if (out.getAtIndex(ValueLayout.JAVA_FLOAT, i) != (i + 32) % n) wrong++;
             }
             assertThat(wrong).as("values read before their warp wrote them (unwritten shared memory is NaN)").isPositive();
+        }
+    }
+
+    @Test
+    void staticSharedMemoryIsUndefinedInEveryBlock() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = floats(arena, 64, 0);
+            assertThat(run("selftest_stale_static_shared", 2, 32, 0, out)).isZero();
+            for (int i = 0; i < 32; i++) assertThat(out.getAtIndex(ValueLayout.JAVA_FLOAT, i)).isEqualTo(1f);
+            for (int i = 32; i < 64; i++) {
+                assertThat(out.getAtIndex(ValueLayout.JAVA_FLOAT, i)).as("block 1 reads what block 0 wrote").isNaN();
+            }
         }
     }
 
