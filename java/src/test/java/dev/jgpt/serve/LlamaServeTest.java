@@ -127,6 +127,50 @@ class LlamaServeTest {
         assertThat(ServedModel.llamaSlots("m", huge, 8)).isEqualTo(1);
     }
 
+    @Test
+    void huggingFaceDirectoryIsServedWithItsTokenizerJson() throws Exception {
+        assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
+        Path bin = dir.resolve("weights.bin"), hf = dir.resolve("tiny-llama");
+        RandomLlama.writeCheckpoint(bin, LlamaConfig.llama2c(64, 128, 2, 4, 2, V, 96, false), 11);
+        java.nio.file.Files.createDirectories(hf);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
+            dev.jgpt.llama.HfLlamaImportTest.writeHf(hf, dev.jgpt.llama.Llama2cCheckpoint.open(bin, a), "F32");
+        }
+        java.nio.file.Files.writeString(hf.resolve("config.json"), "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,"
+                + "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
+                + "\"vocab_size\":" + V + ",\"max_position_embeddings\":96,\"rms_norm_eps\":1e-5,\"tie_word_embeddings\":false}");
+        // the byte-level vocabulary of tokenizer() as a Hugging Face (sentencepiece-style BPE) tokenizer.json
+        StringBuilder vocab = new StringBuilder("\"<unk>\":0,\"<s>\":1,\"</s>\":2");
+        for (int b = 0; b < 256; b++) vocab.append(String.format(",\"<0x%02X>\":%d", b, 3 + b));
+        vocab.append(",\"\u2581\":259");
+        for (int i = 1; i < 26; i++) vocab.append(",\"").append((char) ('a' + i)).append("\":").append(259 + i);
+        java.nio.file.Files.writeString(hf.resolve("tokenizer.json"), "{\"added_tokens\":[],\"model\":{\"type\":\"BPE\","
+                + "\"byte_fallback\":true,\"vocab\":{" + vocab + "},\"merges\":[]}}");
+
+        int[] prompt = {5, 270, 271, 259, 280, 263};
+        String expected;
+        try (LlamaInference lm = LlamaModels.openLlama2c(bin, DecodeDType.F32, 32, 1)) {
+            expected = greedyAscii(lm, prompt, 40);
+        }
+        ModelRegistry reg = new ModelRegistry(ModelSource.standard("cpu", 1, DecodeDType.F32, 32), 2, 64);
+        ServedModel served = reg.load(hf);
+        assertThat(served.name()).isEqualTo("tiny-llama");
+        assertThat(served.batched()).isTrue();
+        try (JgptServer server = JgptServer.start(ServeOptions.defaults().withPort(0).withInstancesPerModel(2), reg)) {
+            var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            assertThat(ascii(stream(http, server, prompt, 40))).as("served from the HF directory vs the llama2.c file")
+                    .isEqualTo(expected).hasSizeGreaterThan(5);
+            var chat = http.send(java.net.http.HttpRequest.newBuilder(server.uri().resolve("/v1/completions"))
+                    .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                            "{\"model\":\"tiny-llama\",\"prompt\":\"hello there\",\"max_tokens\":5,\"temperature\":0}")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+            assertThat(TestServer.json(chat.body()).path("usage").path("prompt_tokens").asInt())
+                    .as("a text prompt goes through tokenizer.json").isPositive();
+            http.close();
+        }
+    }
+
     /** One streamed greedy completion of the token ids {@code prompt}: the concatenated deltas. */
     private static String stream(java.net.http.HttpClient http, JgptServer server, int[] prompt, int maxTokens) throws Exception {
         String body = "{\"model\":\"tiny-llama\",\"prompt\":" + java.util.Arrays.toString(prompt) + ",\"max_tokens\":" + maxTokens
