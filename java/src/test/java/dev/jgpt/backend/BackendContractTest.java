@@ -216,6 +216,51 @@ public abstract class BackendContractTest {
         datt.assertClose("datt (T=131): d(scores), zero above the diagonal");
     }
 
+    /**
+     * The block ops at shapes that stress a kernel's indexing: one token; widths below, at and above a warp
+     * (24, 32, 96) and GPT-2's 768 with 12 heads of 64; sequence lengths that cross 32- and 64-row tiles
+     * (33, 65); a vocabulary that is no multiple of anything (1,000) in one chunk and in several.
+     */
+    @Test
+    void blockOpsAcrossShapes() {
+        int[][] shapes = {{1, 1, 32, 1, 3}, {2, 33, 96, 3, 1000}, {1, 65, 24, 6, 50}, {1, 40, 768, 12, 257}};
+        for (int[] sh : shapes) {
+            int b = sh[0], t = sh[1], c = sh[2], nh = sh[3], v = sh[4], n = b * t;
+            String at = " at B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " V=" + v;
+            Pair x = randn(1, n, c), y = randn(1, n, c), w = randn(1, c), bias = randn(1, c);
+            Pair res = randn(1, n, c), ln = randn(1, n, c), mean = randn(1, n), rstd = randn(1, n);
+            ref.residualLayernormForward(res.r, ln.r, mean.r, rstd.r, x.r, y.r, w.r, bias.r, n, c);
+            dut.residualLayernormForward(res.d, ln.d, mean.d, rstd.d, x.d, y.d, w.d, bias.d, n, c);
+            ln.assertClose("residual layernorm" + at);
+            Pair dx = randn(1, n, c), dw = randn(1, c), db = randn(1, c), dout = randn(1, n, c);
+            ref.layernormBackward(dx.r, dw.r, db.r, dout.r, res.r, w.r, mean.r, rstd.r, n, c);
+            dut.layernormBackward(dx.d, dw.d, db.d, dout.d, res.d, w.d, mean.d, rstd.d, n, c);
+            dx.assertClose("layernorm dinp" + at);
+            dw.assertClose("layernorm dweight" + at);
+            db.assertClose("layernorm dbias" + at);
+
+            Pair out = randn(1, n, c), att = randn(1, b, nh, t, t), qkv = randn(1, n, 3 * c);
+            ref.attentionForward(out.r, att.r, qkv.r, b, t, c, nh);
+            dut.attentionForward(out.d, att.d, qkv.d, b, t, c, nh);
+            out.assertClose("attention out" + at);
+            Pair dqkv = randn(1, n, 3 * c), datt = randn(1, b, nh, t, t), dao = randn(1, n, c);
+            ref.attentionBackward(dqkv.r, datt.r, dao.r, qkv.r, att.r, b, t, c, nh);
+            dut.attentionBackward(dqkv.d, datt.d, dao.d, qkv.d, att.d, b, t, c, nh);
+            dqkv.assertClose("dqkv" + at);
+
+            Pair losses = randn(1, n), wte = randn(0.5, v, c), targets = tokens(v, n), dxc = randn(1, n, c), dwte = randn(1, v, c);
+            for (int rows : new int[] {n, Math.max(1, n / 3)}) { // one chunk, then several
+                Pair scratch = randn(1, rows, v);
+                double r = ref.classifier(losses.r, dxc.r, dwte.r, ln.r, wte.r, targets.r, scratch.r, n, c, v, 1f / n, true);
+                double d = dut.classifier(losses.d, dxc.d, dwte.d, ln.d, wte.d, targets.d, scratch.d, n, c, v, 1f / n, true);
+                assertThat(d).as("summed loss" + at).isCloseTo(r, org.assertj.core.data.Offset.offset(Math.abs(r) * TOLERANCE));
+                losses.assertClose("losses" + at + ", chunks of " + rows);
+                dxc.assertClose("classifier dx" + at + ", chunks of " + rows);
+                dwte.assertClose("classifier dwte" + at + ", chunks of " + rows);
+            }
+        }
+    }
+
     @Test
     void attentionDecodeMatchesTheLastRowOfFullAttention() {
         int maxT = 9, pos = 6;
