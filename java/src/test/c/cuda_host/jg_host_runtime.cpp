@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -67,7 +68,7 @@ unsigned char *dynamic_shared;
 
 namespace {
 enum State { NEW, RUNNABLE, AT_BLOCK, AT_WARP, DONE, FAILED };  // NEW: not started, has no stack yet
-constexpr size_t STACK_BYTES = 256 * 1024;
+constexpr size_t STACK_BYTES = 256 * 1024, GUARD_BYTES = 4096;
 constexpr int MAX_THREADS = 1024;
 
 struct Fiber {
@@ -126,12 +127,14 @@ void *fresh_stack(void *stack) {
 bool resume(Fiber &f) {
     if (f.state == NEW) {
         if (free_stacks.empty()) {
-            void *stack = mmap(nullptr, STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-            if (stack == MAP_FAILED) {
+            // a guard page below each stack: a kernel that overflows it faults instead of writing over another
+            unsigned char *map = (unsigned char *)mmap(nullptr, STACK_BYTES + GUARD_BYTES, PROT_READ | PROT_WRITE,
+                                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (map == MAP_FAILED || mprotect(map, GUARD_BYTES, PROT_NONE) != 0) {
                 error = "out of memory for fiber stacks";
                 return false;
             }
-            free_stacks.push_back(stack);
+            free_stacks.push_back(map + GUARD_BYTES);
         }
         f.stack = free_stacks.back();
         free_stacks.pop_back();
@@ -315,6 +318,8 @@ extern "C" const char *jg_host_last_error(void) { return error.c_str(); }
  * (CUDA_ERROR_LAUNCH_FAILED: the kernel broke a rule; jg_host_last_error says which, also on stderr). */
 extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                               unsigned bz, unsigned shared_bytes, void **kernel_params) {
+    static std::mutex one_launch_at_a_time;  // the scheduler's state is global; launches from two threads queue
+    std::lock_guard<std::mutex> hold(one_launch_at_a_time);
     kernel = nullptr;
     for (int i = 0; i < jg_host_kernel_count; i++)
         if (!std::strcmp(jg_host_kernels[i].name, name)) kernel = &jg_host_kernels[i];
