@@ -19,6 +19,11 @@
 # vocabulary entry: bench/peers/Llama2cTokenizerFile.java writes one whose piece i is " i", so
 # run.c's stdout is its greedy ids, checked against jgpt's first 16 ("greedy ids agree").
 #
+# runq.c (llama2.c's int8 decoder: int8 weights and activations in groups, int32 dot products) is
+# measured too when the checkout has it, on the same weights converted to its version-2 file by
+# bench/peers/Llama2cQ8Export.java (group size 64, or 32 where 64 does not divide dim, as llama2.c's
+# export.py chooses); jgpt's q8 then runs with the same --group-size.
+#
 # What each counts: run.c runs TOKENS forwards (positions 0..TOKENS-1) and reports
 # (TOKENS-1) / time from the end of the first forward to the end (millisecond clock); jgpt reports
 # TOKENS / time of positions 0..TOKENS-1 after an untimed 16-token warm-up. Both time the forward
@@ -39,12 +44,22 @@ tied="${TMPDIR:-/tmp}/jgpt-random-$preset-seed1.bin"; model="$work/$preset-untie
 [ "$model" -nt "$tied" ] || "$java" "$root/bench/peers/UntiedClassifier.java" "$tied" "$model"
 vocab=$(od -An -t d4 -j 20 -N 4 "$model" | tr -d ' -')
 "$java" "$root/bench/peers/Llama2cTokenizerFile.java" "$work/tokenizer.bin" "$vocab"
+# runq.c (llama2.c's int8 decoder) if the checkout has it: its version-2 file, converted from the same
+# weights by bench/peers/Llama2cQ8Export.java; jgpt's q8 then uses the same group size
+gs=32
+if [ -f "$checkout/runq.c" ]; then
+  gcc -Ofast -fopenmp -march=native "$checkout/runq.c" -lm -o "$work/runq"
+  q8model="$work/$preset-untied-q80.bin"
+  gs=$("$java" "$root/bench/peers/Llama2cQ8Export.java" "$model" "$q8model")
+fi
 load() { cut -d' ' -f1 /proc/loadavg; }
 out="$(mktemp)"; ids="$(mktemp)"
-runc() { # name threads binary [env...]: one run.c decode, tok/s from its stderr
+runc() { # name threads binary [env...]: one run.c (or runq.c) decode, tok/s from its stderr
   local name="$1" t="$2" bin="$3"; shift 3
-  local tps; tps=$(env "$@" "$bin" "$model" -t 0 -n "$tokens" -z "$work/tokenizer.bin" 2>&1 >"$ids" \
+  local m="$model"; [ "$bin" = "$work/runq" ] && m="$q8model"
+  local tps; tps=$(env "$@" "$bin" "$m" -t 0 -n "$tokens" -z "$work/tokenizer.bin" 2>&1 >"$ids" \
                    | sed -n 's/^achieved tok\/s: \([0-9.]*\).*/\1/p')
+  cp "$ids" "$ids.$name"
   local n; n=$(wc -w <"$ids")
   [ "$n" -eq "$tokens" ] || echo "warning: $name decoded $n of $tokens tokens (stopped at BOS)" >&2
   printf "%s t=%s %.1f load=%s\n" "$name" "$t" "$tps" "$(load)" | tee -a "$out" >&2
@@ -53,18 +68,24 @@ for r in $(seq "$rounds"); do
   for t in $threads; do
     runc run.c-omp "$t" "$work/runomp" OMP_NUM_THREADS="$t"
     # libgomp's default spin-waiting collapses when another process holds a core; passive = sleep
-    [ "$t" != 1 ] && runc run.c-omp-passive "$t" "$work/runomp" OMP_NUM_THREADS="$t" OMP_WAIT_POLICY=passive
-    [ "$t" = 1 ] && runc run.c-fast 1 "$work/runfast"
+    if [ "$t" != 1 ]; then runc run.c-omp-passive "$t" "$work/runomp" OMP_NUM_THREADS="$t" OMP_WAIT_POLICY=passive; fi
+    if [ "$t" = 1 ]; then runc run.c-fast 1 "$work/runfast"; fi
+    if [ -x "$work/runq" ]; then
+      runc runq.c "$t" "$work/runq" OMP_NUM_THREADS="$t"
+      if [ "$t" != 1 ]; then runc runq.c-passive "$t" "$work/runq" OMP_NUM_THREADS="$t" OMP_WAIT_POLICY=passive; fi
+    fi
     for d in $dtypes; do
-      j=$("$root/jgpt" bench decode --model "$model" --dtype "$d" --threads "$t" --tokens "$tokens" --runs 1 \
+      j=$("$root/jgpt" bench decode --model "$model" --dtype "$d" --group-size "$gs" --threads "$t" --tokens "$tokens" --runs 1 \
             --prompt-tokens 0 --json 2>/dev/null)
       echo "jgpt-$d t=$t $(echo "$j" | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/') load=$(load)" | tee -a "$out" >&2
-      if [ "$d" = f32 ] && [ "$r" = 1 ] && [ "$t" = "${threads%% *}" ]; then
+      if [ "$r" = 1 ] && [ "$t" = "${threads%% *}" ] && { [ "$d" = f32 ] || { [ "$d" = q8 ] && [ -x "$work/runq" ]; }; }; then
+        peer=run.c-omp; [ "$d" = q8 ] && peer=runq.c
         first=$(echo "$j" | sed 's/.*"firstGreedyTokens":\[\([0-9,]*\)\].*/\1/' | tr ',' ' ')
-        if [ "$(head -c 400 "$ids" | tr -s ' ' '\n' | grep -v '^$' | head -16 | xargs)" = "$(echo $first)" ]; then
-          echo "greedy ids agree (first 16, jgpt f32 and run.c): $first" >&2
+        theirs=$(head -c 400 "$ids.$peer" | tr -s ' ' '\n' | grep -v '^$' | head -16 | xargs)
+        if [ "$theirs" = "$(echo $first)" ]; then
+          echo "greedy ids agree (first 16, jgpt $d and $peer): $first" >&2
         else
-          echo "greedy ids DIFFER: jgpt f32 $first / run.c $(head -c 400 "$ids" | xargs | cut -d' ' -f1-16)" >&2
+          echo "greedy ids differ (first 16): jgpt $d $first / $peer $theirs" >&2
         fi
       fi
     done
@@ -77,6 +98,6 @@ for key in $(awk '{print $1 "@" $2}' "$out" | sort -u); do
   loads=$(awk -v n="$name" -v t="$t" '$1 == n && $2 == t {sub("load=", "", $4); print $4}' "$out" | xargs)
   count=$(echo "$vals" | wc -l)
   med=$(echo "$vals" | sed -n "$(( (count + 1) / 2 ))p")
-  printf "%-12s %-4s median %7s  runs: %-24s load: %s\n" "$name" "$t" "$med" "$(echo $vals)" "$loads"
+  printf "%-17s %-4s median %7s  runs: %-24s load: %s\n" "$name" "$t" "$med" "$(echo $vals)" "$loads"
 done
-rm -f "$out" "$ids"
+rm -f "$out" "$ids" "$ids".*

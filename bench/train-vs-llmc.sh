@@ -22,7 +22,9 @@
 #    the median of its own "took N ms" over steps 1..STEPS (step 0 also allocates gradients and
 #    AdamW state). Each step: next batch, forward, zero grads, backward, AdamW.
 #    jgpt: `jgpt bench train-step --preset gpt2 --batch 4 --seq 64 --threads t --steps STEPS
-#    --warmup 1`, median step (zero grads, forward+backward, gradient norm, AdamW), random tokens.
+#    --warmup 1`, median step (zero grads, forward+backward, gradient norm, AdamW), random tokens;
+#    where the environment sets OPENBLAS_CORETYPE (this VM forces Haswell) also as "jgpt-own" with
+#    OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so OpenBLAS picks its kernels for the CPU.
 #
 # llm.c is built as its Makefile does for the CPU (gcc -Ofast -Wno-unused-result -Wno-ignored-pragmas
 # -Wno-unknown-attributes -march=native -fopenmp -DOMP ... -lm -lgomp); if linking fails because
@@ -64,6 +66,13 @@ llmc() { # threads: one train_gpt2 run up to step STEPS; prints the median step 
   sed -n 's/^step \([0-9]*\): .*took \([0-9.]*\) ms.*/\1 \2/p' "$log" | awk '$1 >= 1 {print $2}' | sort -n \
     | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
+jgpt_step() { # name threads [env ...]: one jgpt bench train-step run, median step
+  local name="$1" t="$2"; shift 2
+  local j; j=$("$@" "$root/jgpt" bench train-step --preset gpt2 --batch 4 --seq 64 --threads "$t" --steps "$steps" \
+                 --warmup 1 --json 2>/dev/null)
+  local jms; jms=$(echo "$j" | sed 's/.*"msPerStepMedian":\([0-9.]*\).*/\1/')
+  printf "%s t=%s %.1f ms/step %.1f tok/s load=%s\n" "$name" "$t" "$jms" "$(echo "256000 / $jms" | bc -l)" "$(load)" | tee -a "$out" >&2
+}
 checked=0
 for r in $(seq "$rounds"); do
   for t in $threads; do
@@ -77,9 +86,9 @@ for r in $(seq "$rounds"); do
              --device cpu --json 2>/dev/null | sed 's/.*"loss":\([0-9.]*\).*/\1/')
       echo "loss on the same weights and batches: llm.c val $lv, llm.c step 0 train $l0, jgpt eval $jl" >&2
     fi
-    j=$("$root/jgpt" bench train-step --preset gpt2 --batch 4 --seq 64 --threads "$t" --steps "$steps" --warmup 1 --json 2>/dev/null)
-    jms=$(echo "$j" | sed 's/.*"msPerStepMedian":\([0-9.]*\).*/\1/')
-    printf "jgpt t=%s %.1f ms/step %.1f tok/s load=%s\n" "$t" "$jms" "$(echo "256000 / $jms" | bc -l)" "$(load)" | tee -a "$out" >&2
+    jgpt_step jgpt "$t"
+    # an environment that forces OpenBLAS's core type (this VM sets Haswell): also with OpenBLAS's own choice
+    if [ -n "${OPENBLAS_CORETYPE:-}" ]; then jgpt_step jgpt-own "$t" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE; fi
   done
 done
 echo "# GPT-2 124M, B=4 T=64, $rounds rounds, median over rounds of each run's median step (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -89,6 +98,6 @@ for key in $(awk '{print $1 "@" $2}' "$out" | sort -u); do
   loads=$(awk -v n="$name" -v t="$t" '$1 == n && $2 == t {sub("load=", "", $7); print $7}' "$out" | xargs)
   count=$(echo "$vals" | wc -l)
   med=$(echo "$vals" | sed -n "$(( (count + 1) / 2 ))p")
-  printf "%-6s %-4s median %7s tok/s (%.0f ms/step)  runs: %-22s load: %s\n" "$name" "$t" "$med" "$(echo "256000 / $med" | bc -l)" "$(echo $vals)" "$loads"
+  printf "%-8s %-4s median %7s tok/s (%.0f ms/step)  runs: %-22s load: %s\n" "$name" "$t" "$med" "$(echo "256000 / $med" | bc -l)" "$(echo $vals)" "$loads"
 done
 rm -f "$out"
