@@ -40,7 +40,7 @@ gcc -Ofast -o "$work/runfast" "$checkout/run.c" -lm                         # ma
 source "$root/.ci/find-jdk.sh"; java="$(jgpt_find_jdk)/bin/java"
 # the cached random checkpoint (tied classifier), then its untied copy and the tokenizer
 "$root/jgpt" bench decode --random "$preset" --tokens 2 --runs 1 --prompt-tokens 0 --threads 1 --json >/dev/null 2>&1
-tied="${TMPDIR:-/tmp}/jgpt-random-$preset-seed1.bin"; model="$work/$preset-untied.bin"
+tied="/tmp/jgpt-random-$preset-seed1.bin"; model="$work/$preset-untied.bin"   # java.io.tmpdir (not $TMPDIR)
 [ "$model" -nt "$tied" ] || "$java" "$root/bench/peers/UntiedClassifier.java" "$tied" "$model"
 vocab=$(od -An -t d4 -j 20 -N 4 "$model" | tr -d ' -')
 "$java" "$root/bench/peers/Llama2cTokenizerFile.java" "$work/tokenizer.bin" "$vocab"
