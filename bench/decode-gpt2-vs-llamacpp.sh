@@ -12,6 +12,7 @@
 #   THREADS="1 2" DTYPES="f32 bf16 q8" TOKENS=200 bench/decode-gpt2-vs-llamacpp.sh RUN 3
 # (llama.cpp on 2 threads is pathologically slow in this harness: compare at 1 thread.)
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/medians.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 run="${1:?usage: $0 RUN [rounds]}"; rounds="${2:-3}"
 threads="${THREADS:-1}"; dtypes="${DTYPES:-f32 bf16 q8}"; tokens="${TOKENS:-200}"
@@ -43,10 +44,4 @@ for r in $(seq "$rounds"); do
   done
 done
 echo "# $run, $rounds rounds, $tokens tokens, median tok/s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-for key in $(awk '{print $1 "@" $2}' "$out" | sort -u); do
-  name="${key%@*}"; t="${key#*@}"
-  vals=$(awk -v n="$name" -v t="$t" '$1 == n && $2 == t {print $3}' "$out" | sort -n)
-  count=$(echo "$vals" | wc -l)
-  med=$(echo "$vals" | sed -n "$(( (count + 1) / 2 ))p")
-  printf "%-16s %-4s median %7s  runs: %s\n" "$name" "$t" "$med" "$(echo $vals)"
-done
+medians "$out" 3 4

@@ -29,6 +29,7 @@
 # TOKENS / time of positions 0..TOKENS-1 after an untimed 16-token warm-up. Both time the forward
 # and the argmax of every token; position 0 (the cheapest, one cached key) is the only difference.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/medians.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 checkout="${1:?usage: bench/decode-vs-llama2c.sh PATH_TO_LLAMA2C_CHECKOUT [preset] [rounds]}"
 preset="${2:-stories15M}"; rounds="${3:-3}"
@@ -92,12 +93,5 @@ for r in $(seq "$rounds"); do
   done
 done
 echo "# $preset ($model), $tokens tokens, $rounds rounds, median tok/s (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
-for key in $(awk '{print $1 "@" $2}' "$out" | sort -u); do
-  name="${key%@*}"; t="${key#*@}"
-  vals=$(awk -v n="$name" -v t="$t" '$1 == n && $2 == t {print $3}' "$out" | sort -n)
-  loads=$(awk -v n="$name" -v t="$t" '$1 == n && $2 == t {sub("load=", "", $4); print $4}' "$out" | xargs)
-  count=$(echo "$vals" | wc -l)
-  med=$(echo "$vals" | sed -n "$(( (count + 1) / 2 ))p")
-  printf "%-17s %-4s median %7s  runs: %-24s load: %s\n" "$name" "$t" "$med" "$(echo $vals)" "$loads"
-done
+medians "$out" 3 4
 rm -f "$out" "$ids" "$ids".*

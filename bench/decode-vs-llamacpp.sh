@@ -8,6 +8,7 @@
 #   bench/decode-vs-llamacpp.sh stories15M 3
 #   THREADS="1 2" DTYPES="f32 bf16 q8" bench/decode-vs-llamacpp.sh stories110M 3
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/medians.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 preset="${1:-stories15M}"; rounds="${2:-3}"
 threads="${THREADS:-1 2}"; dtypes="${DTYPES:-f32 bf16 q8}"; tokens="${TOKENS:-256}"
@@ -37,10 +38,4 @@ for r in $(seq "$rounds"); do
   done
 done
 echo "# $preset, $rounds rounds, median tok/s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-for key in $(awk '{print $1 "@" $2}' "$out" | sort -u); do
-  name="${key%@*}"; t="${key#*@}"
-  vals=$(awk -v n="$name" -v t="$t" '$1 == n && $2 == t {print $3}' "$out" | sort -n)
-  count=$(echo "$vals" | wc -l)
-  med=$(echo "$vals" | sed -n "$(( (count + 1) / 2 ))p")
-  printf "%-16s %-4s median %7s  runs: %s\n" "$name" "$t" "$med" "$(echo $vals)"
-done
+medians "$out" 3

@@ -31,6 +31,7 @@
 # llmc/utils.h declares its helpers plain `inline` (some llm.c versions; gcc then emits no
 # out-of-line copy for calls it does not inline), it is rebuilt with -fgnu89-inline, which emits them.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/medians.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 checkout="${1:?usage: bench/train-vs-llmc.sh PATH_TO_LLMC_CHECKOUT}"
 rounds="${ROUNDS:-3}"; steps="${STEPS:-12}"; threads="${THREADS:-1 2}"
@@ -91,13 +92,6 @@ for r in $(seq "$rounds"); do
     if [ -n "${OPENBLAS_CORETYPE:-}" ]; then jgpt_step jgpt-own "$t" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE; fi
   done
 done
-echo "# GPT-2 124M, B=4 T=64, $rounds rounds, median over rounds of each run's median step (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
-for key in $(awk '{print $1 "@" $2}' "$out" | sort -u); do
-  name="${key%@*}"; t="${key#*@}"
-  vals=$(awk -v n="$name" -v t="$t" '$1 == n && $2 == t {print $5}' "$out" | sort -n)
-  loads=$(awk -v n="$name" -v t="$t" '$1 == n && $2 == t {sub("load=", "", $7); print $7}' "$out" | xargs)
-  count=$(echo "$vals" | wc -l)
-  med=$(echo "$vals" | sed -n "$(( (count + 1) / 2 ))p")
-  printf "%-8s %-4s median %7s tok/s (%.0f ms/step)  runs: %-22s load: %s\n" "$name" "$t" "$med" "$(echo "256000 / $med" | bc -l)" "$(echo $vals)" "$loads"
-done
+echo "# GPT-2 124M, B=4 T=64, $rounds rounds, median over rounds of each run's tokens/s (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+medians "$out" 5 7
 rm -f "$out"
