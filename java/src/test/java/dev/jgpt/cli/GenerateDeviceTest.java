@@ -31,18 +31,9 @@ class GenerateDeviceTest {
         return cli.execute(args);
     }
 
-    private Path gpt2Run() throws Exception {
-        Path run = dir.resolve("g");
-        Files.createDirectories(run);
-        var tok = new dev.jgpt.tokenizer.BpeTrainer(280).threads(1).trainOnTexts(List.of("hello there, how are you? the quick brown fox"));
-        Path tokFile = run.resolve("tokenizer.json");
-        tok.saveTokenizerJson(tokFile);
-        try (var backend = new dev.jgpt.backend.reference.ReferenceBackend();
-             var model = new dev.jgpt.model.Gpt2(backend, new dev.jgpt.model.GptConfig(280, 64, 2, 2, 32), 1, 4)) {
-            model.initWeights(3);
-            dev.jgpt.train.Checkpoints.save(run, model, 1, dev.jgpt.io.Json.object().put("step", 1), tokFile, -1, 3);
-        }
-        return run;
+    private Path gpt2Run() {
+        return dev.jgpt.testing.TinyRuns.gpt2(dir.resolve("g"), new dev.jgpt.model.GptConfig(280, 64, 2, 2, 32),
+                "hello there, how are you? the quick brown fox", false);
     }
 
     @Test

@@ -44,17 +44,8 @@ class Gpt2NativeServeTest {
 
     private void servesBatched(DecodeDType dtype) throws Exception {
         assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
-        Path run = dir.resolve("g");
-        Files.createDirectories(run);
-        var tok = new dev.jgpt.tokenizer.BpeTrainer(280).threads(1).trainOnTexts(List.of("hello there, how are you? the quick brown fox"));
-        Path tokFile = run.resolve("tokenizer.json");
-        tok.saveTokenizerJson(tokFile);
-        try (var backend = new dev.jgpt.backend.reference.ReferenceBackend();
-             var model = new dev.jgpt.model.Gpt2(backend, new dev.jgpt.model.GptConfig(280, 64, 2, 2, 32), 1, 4)) {
-            model.initWeights(3);
-            dev.jgpt.train.Checkpoints.save(run, model, 1, TestServer.JSON.createObjectNode().put("step", 1), tokFile,
-                    -1, 3);
-        }
+        Path run = dev.jgpt.testing.TinyRuns.gpt2(dir.resolve("g"), new dev.jgpt.model.GptConfig(280, 64, 2, 2, 32),
+                "hello there, how are you? the quick brown fox", false);
         int clients = 8, maxTokens = 40; // long enough that the concurrent streams overlap (16 sometimes did not, under load)
         List<int[]> prompts = new ArrayList<>();
         java.util.SplittableRandom r = new java.util.SplittableRandom(5);

@@ -99,17 +99,8 @@ class LlamaServeTest {
 
     @Test
     void dtypeOtherThanF32IsRefusedForAGpt2Model() throws Exception {
-        Path run = dir.resolve("g");
-        java.nio.file.Files.createDirectories(run);
-        var tok = new dev.jgpt.tokenizer.BpeTrainer(280).threads(1).trainOnTexts(List.of("hello there, how are you?"));
-        Path tokFile = run.resolve("tokenizer.json");
-        tok.saveTokenizerJson(tokFile);
-        try (var backend = new dev.jgpt.backend.reference.ReferenceBackend();
-             var model = new dev.jgpt.model.Gpt2(backend, new dev.jgpt.model.GptConfig(280, 32, 1, 2, 16), 1, 4)) {
-            model.initWeights(3);
-            dev.jgpt.train.Checkpoints.save(run, model, 1, TestServer.JSON.createObjectNode().put("step", 1), tokFile,
-                    tok.specialTokenId("<|endoftext|>").getAsInt(), 3);
-        }
+        Path run = dev.jgpt.testing.TinyRuns.gpt2(dir.resolve("g"), new dev.jgpt.model.GptConfig(280, 32, 1, 2, 16),
+                "hello there, how are you?", true);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelSource.standard("reference", 1, DecodeDType.Q8, 32).open(run))
                 .isInstanceOf(dev.jgpt.JgptException.class).hasMessageContaining("--dtype q8").hasMessageContaining("GPT-2");
         ModelSource.Opened f32 = ModelSource.standard("reference", 1, DecodeDType.F32, 32).open(run);

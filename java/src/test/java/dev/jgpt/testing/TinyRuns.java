@@ -1,0 +1,39 @@
+package dev.jgpt.testing;
+
+import dev.jgpt.backend.reference.ReferenceBackend;
+import dev.jgpt.io.Json;
+import dev.jgpt.model.Gpt2;
+import dev.jgpt.model.GptConfig;
+import dev.jgpt.tokenizer.BpeTrainer;
+import dev.jgpt.train.Checkpoints;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Tiny GPT-2 runs on disk for tests: a BPE tokenizer trained on one text, random weights (seed 3), one checkpoint. */
+public final class TinyRuns {
+    private TinyRuns() {}
+
+    /**
+     * Writes the run into {@code run} and returns it. {@code withEot}: the checkpoint names the tokenizer's
+     * {@code <|endoftext|>} as end of text (generation may stop early); otherwise it has none.
+     */
+    public static Path gpt2(Path run, GptConfig cfg, String text, boolean withEot) {
+        try {
+            Files.createDirectories(run);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        var tok = new BpeTrainer(cfg.vocabSize()).threads(1).trainOnTexts(List.of(text));
+        Path tokFile = run.resolve("tokenizer.json");
+        tok.saveTokenizerJson(tokFile);
+        int eot = withEot ? tok.specialTokenId("<|endoftext|>").getAsInt() : -1;
+        try (var backend = new ReferenceBackend(); var model = new Gpt2(backend, cfg, 1, 4)) {
+            model.initWeights(3);
+            Checkpoints.save(run, model, 1, Json.object().put("step", 1), tokFile, eot, 3);
+        }
+        return run;
+    }
+}
