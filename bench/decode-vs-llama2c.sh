@@ -76,7 +76,10 @@ for r in $(seq "$rounds"); do
       if [ "$t" != 1 ]; then runc runq.c-passive "$t" "$work/runq" OMP_NUM_THREADS="$t" OMP_WAIT_POLICY=passive; fi
     fi
     for d in $dtypes; do
-      j=$("$root/jgpt" bench decode --model "$model" --dtype "$d" --group-size "$gs" --threads "$t" --tokens "$tokens" --runs 1 \
+      # --runs 3, the median: a JVM's first timed run still shares the 2 cores with its JIT compiler threads
+      # (measured: 706-813 tok/s for --runs 1 vs 809-929 for the median of 3, 15M f32 on 2 threads); run.c
+      # has nothing to warm up
+      j=$("$root/jgpt" bench decode --model "$model" --dtype "$d" --group-size "$gs" --threads "$t" --tokens "$tokens" --runs 3 \
             --prompt-tokens 0 --json 2>/dev/null)
       echo "jgpt-$d t=$t $(echo "$j" | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/') load=$(load)" | tee -a "$out" >&2
       if [ "$r" = 1 ] && [ "$t" = "${threads%% *}" ] && { [ "$d" = f32 ] || { [ "$d" = q8 ] && [ -x "$work/runq" ]; }; }; then
