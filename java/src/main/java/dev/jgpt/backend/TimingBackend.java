@@ -61,6 +61,10 @@ public final class TimingBackend implements Backend {
     @Override public void layernormForward(Tensor out, Tensor mean, Tensor rstd, Tensor inp, Tensor weight, Tensor bias, int N, int C) {
         long t = start(); inner.layernormForward(out, mean, rstd, inp, weight, bias, N, C); stop("layernormForward", t);
     }
+    @Override public void residualLayernormForward(Tensor residual, Tensor out, Tensor mean, Tensor rstd, Tensor a, Tensor b,
+                                                   Tensor weight, Tensor bias, int N, int C) {
+        long t = start(); inner.residualLayernormForward(residual, out, mean, rstd, a, b, weight, bias, N, C); stop("residualLayernormForward", t);
+    }
     @Override public void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                             Tensor mean, Tensor rstd, int N, int C) {
         long t = start(); inner.layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C); stop("layernormBackward", t);
