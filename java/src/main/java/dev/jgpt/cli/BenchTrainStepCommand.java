@@ -171,7 +171,7 @@ public final class BenchTrainStepCommand implements Runnable {
                         cpuMs, out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
                 for (Map<String, Object> row : breakdown) {
-                    System.out.printf("  %-22s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
+                    System.out.printf("  %-26s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
                             100 * (Double) row.get("share"), row.get("callsPerStep"));
                 }
             }
@@ -246,7 +246,7 @@ public final class BenchTrainStepCommand implements Runnable {
                         preset, B, T, ops.name(), ops.threads(), med, tokPerSec, cpuMs, out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
                 for (Map<String, Object> row : breakdown) {
-                    System.out.printf("  %-22s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
+                    System.out.printf("  %-26s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
                             100 * (Double) row.get("share"), row.get("callsPerStep"));
                 }
             }
