@@ -73,7 +73,7 @@ JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBa
 
 step "the model on cuda (finite differences, overfit, inference) and 50 small steps tracking cpu's loss curve (fp32, bf16, fused attention)"
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test || bad "cuda model tests"
-grep -E "^(bf16 |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
+grep -E "^(fp32 |bf16 |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
 
 step "benchmarks (same process and machine: cuda vs cpu)"
 for dev in cuda cpu; do

@@ -60,7 +60,7 @@ curves = os.path.join(out, "loss-curves.txt")
 if os.path.exists(curves):
     series = {}
     for line in open(curves):
-        m = re.match(r"(?:(bf16|fused attention) )?step +(\d+) cpu ([\d.]+) cuda ([\d.]+)", line.strip())
+        m = re.match(r"(?:(fp32|bf16|fused attention) )?step +(\d+) cpu ([\d.]+) cuda ([\d.]+)", line.strip())
         if m:
             series.setdefault(m.group(1) or "fp32", []).append((int(m.group(2)), float(m.group(3)), float(m.group(4))))
     if series:
