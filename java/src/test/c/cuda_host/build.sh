@@ -12,13 +12,15 @@
 #   java/src/test/c/cuda_host/build.sh /tmp/libfakecuda.so java/src/test/c/fake_cuda.c kernels/*.cu
 #   JGPT_LIBCUDA=/tmp/libfakecuda.so CUBLAS_LIB=/tmp/libfakecuda.so ./jgpt bench train-step --device cuda
 #
-# Exit status: 0 built; 2 usage; 3 no C compiler; otherwise the compiler's (its output on stderr).
+# Exit status: 0 built; 2 usage; 3 no C/C++ compiler; otherwise the compiler's (its output on stderr).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 kernels="$(cd "$here/../../../../../kernels" && pwd)"
 [ $# -ge 2 ] || { echo "usage: $0 OUT.so FILE.cu|FILE.c ..." >&2; exit 2; }
 out="$1"; shift
 command -v cc >/dev/null || { echo "no C compiler (cc)" >&2; exit 3; }
+echo 'int main() { return 0; }' | cc -x c++ - -o /dev/null -lstdc++ 2>/dev/null \
+  || { echo "cc cannot compile C++ here (no g++ / libstdc++)" >&2; exit 3; }
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 unit="$work/kernels_host.cpp"; cfiles=()
 echo '#include <cuda_runtime.h>' > "$unit"
