@@ -68,9 +68,12 @@ CUresult cuModuleGetFunction(void **f, void *module, const char *name) {
 CUresult cuModuleUnload(void *module) { (void)module; return 0; }
 CUresult cuFuncSetAttribute(void *f, int attr, int value) { (void)f; (void)attr; (void)value; return 0; }
 CUresult cuFuncGetAttribute(int *v, int attr, void *f) { (void)attr; (void)f; *v = 0; return 0; }
+static long device_allocations; /* cuMemAlloc calls so far: the tests check that a training step makes none */
+long jg_fake_device_allocations(void) { return device_allocations; }
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     void *m = aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!m) return 2;
+    device_allocations++;
     memset(m, 0xA5, bytes); /* garbage, like real device memory: the arena must zero it */
     *p = (CUdeviceptr)(uintptr_t)m;
     return 0;

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A training step and a decode step on the cuda backend allocate (almost) nothing on the Java heap:
- * launches reuse one argument buffer, messages are built only on failure. Runs over the stand-in driver,
+ * launches reuse one argument buffer, messages are built only on failure. And no device memory: after the
+ * first steps, a step makes no cuMemAlloc call (the stand-in counts them). Runs over the stand-in driver,
  * whose C code allocates no Java memory, so what is measured is the backend's Java side.
  */
 class FakeDriverCudaAllocationTest {
@@ -26,9 +27,11 @@ class FakeDriverCudaAllocationTest {
             model.initWeights(1);
             Runnable step = AllocationProbe.trainingStep(model, host, B, T);
             for (int i = 0; i < 200; i++) step.run(); // class loading, lazy state, JIT
-            long before = AllocationProbe.threadAllocatedBytes();
+            long before = AllocationProbe.threadAllocatedBytes(), deviceBefore = FakeCuda.deviceAllocations();
             for (int i = 0; i < 20; i++) step.run();
             long bytes = AllocationProbe.threadAllocatedBytes() - before;
+            assertThat(deviceBefore).as("the model's device memory was counted").isPositive();
+            assertThat(FakeCuda.deviceAllocations() - deviceBefore).as("cuMemAlloc calls in 20 training steps").isZero();
             System.out.println("cuda (stand-in driver): heap bytes per training step: " + bytes / 20);
             // measured 2,880 bytes (B=2, L=2): the attention products take per-sequence offsets into qkv/att,
             // and cuBLAS wants each as a MemorySegment (one small object per operand); matmuls pass the
@@ -49,9 +52,10 @@ class FakeDriverCudaAllocationTest {
                 model.initWeights(1);
                 Runnable step = AllocationProbe.trainingStep(model, host, B, T);
                 for (int i = 0; i < 200; i++) step.run();
-                long before = AllocationProbe.threadAllocatedBytes();
+                long before = AllocationProbe.threadAllocatedBytes(), deviceBefore = FakeCuda.deviceAllocations();
                 for (int i = 0; i < 20; i++) step.run();
                 long bytes = AllocationProbe.threadAllocatedBytes() - before;
+                assertThat(FakeCuda.deviceAllocations() - deviceBefore).as("cuMemAlloc calls in 20 bf16 steps").isZero();
                 System.out.println("cuda bf16" + (fused ? " fused attention" : "") + " (stand-in driver): heap bytes per training step: " + bytes / 20);
                 assertThat(bytes / 20).as("heap bytes per bf16 training step").isLessThan(16 * 1024);
             }

@@ -20,6 +20,7 @@ import java.util.List;
 public final class FakeCuda {
     private FakeCuda() {}
 
+    private static java.lang.invoke.MethodHandle deviceAllocations;
     private static String unusable;
     private static String broken;
     private static boolean bound;
@@ -46,6 +47,16 @@ public final class FakeCuda {
         return backend(GemmMath.FP32);
     }
 
+    /** How many device allocations (cuMemAlloc) the stand-in has made in this JVM (call {@link #require()} first). */
+    public static long deviceAllocations() {
+        require();
+        try {
+            return (long) deviceAllocations.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     public static CudaBackend backend(GemmMath math) {
         require();
         return new CudaBackend(0, math);
@@ -59,6 +70,9 @@ public final class FakeCuda {
         if (driver == null || kernels == null) return "fake_cuda.c or kernels/ not found from " + System.getProperty("user.dir");
         try {
             SymbolLookup symbols = HostKernels.compile(HostKernels.cudaSources(kernels), List.of(driver));
+            deviceAllocations = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+                    symbols.findOrThrow("jg_fake_device_allocations"),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG));
             CudaDriver.init(symbols);
             Cublas.init(symbols);
             try {
