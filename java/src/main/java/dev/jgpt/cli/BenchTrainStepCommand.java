@@ -93,25 +93,12 @@ public final class BenchTrainStepCommand implements Runnable {
         try (base; Gpt2 model = new Gpt2(ops, cfg, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
             Tensor tokens = host.allocate(DType.I32, BT), targets = host.allocate(DType.I32, BT);
-            Random r = new Random(7);
-            for (int i = 0; i < BT; i++) tokens.setInt(i, r.nextInt(cfg.vocabSize()));
-            for (int i = 0; i < BT; i++) targets.setInt(i, i + 1 < BT ? tokens.getInt(i + 1) : 0);
+            fillBatch(tokens, targets, cfg.vocabSize());
             System.err.printf("jgpt: train-step %s (%,d params) B=%d T=%d on %s, %d threads: %d warmup + %d steps ...%n",
                     preset, cfg.parameterCount(), B, T, ops.name(), ops.threads(), warmup, steps);
-            float loss = 0;
-            for (int i = 0; i < warmup; i++) loss = step(model, tokens, targets, B, T);
-            if (timing != null) timing.reset();
-            double[] ms = new double[steps];
-            long cpu0 = BenchSupport.processCpuNanos();
-            for (int i = 0; i < steps; i++) {
-                long t0 = System.nanoTime();
-                loss = step(model, tokens, targets, B, T);
-                ops.synchronize();
-                ms[i] = (System.nanoTime() - t0) / 1e6;
-                System.err.printf("jgpt:   step %d: %.1f ms, loss %.4f%n", i + 1, ms[i], loss);
-            }
-            double cpuMs = (BenchSupport.processCpuNanos() - cpu0) / 1e6 / steps;
-            double med = BenchSupport.median(ms);
+            Timed run = time(() -> step(model, tokens, targets, B, T), ops, timing);
+            float loss = run.loss();
+            double cpuMs = run.cpuMsPerStep(), med = run.medianMs();
             double tokPerSec = BT / (med / 1e3);
             long L = cfg.layers(), C = cfg.channels(), V = cfg.vocabSize();
             // matmul FLOPs per token (fwd+bwd = 3x fwd): 6 * (matmul params) + attention 12*L*C*T (PaLM's count)
@@ -147,19 +134,8 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("peakGflops", peakGflops.isNaN() ? null : peakGflops);
             out.put("loss", loss);
             var memory = BenchSupport.putMemory(out, model);
-            List<Map<String, Object>> breakdown = new ArrayList<>();
-            if (timing != null) {
-                double total = timing.totals().values().stream().mapToDouble(v -> v[0]).sum();
-                timing.totals().entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0])).forEach(e -> {
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("op", e.getKey());
-                    row.put("msPerStep", BenchSupport.round(e.getValue()[0] / 1e6 / steps, 2));
-                    row.put("share", BenchSupport.round(e.getValue()[0] / total, 3));
-                    row.put("callsPerStep", e.getValue()[1] / steps);
-                    breakdown.add(row);
-                });
-                out.put("profile", breakdown);
-            }
+            List<Map<String, Object>> breakdown = breakdown(timing, steps);
+            if (timing != null) out.put("profile", breakdown);
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
@@ -170,10 +146,7 @@ public final class BenchTrainStepCommand implements Runnable {
                         preset, B, T, ops.name(), ops.threads(), med, tokPerSec, flopsPerToken * tokPerSec / 1e9, mfuText,
                         cpuMs, out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
-                for (Map<String, Object> row : breakdown) {
-                    System.out.printf("  %-26s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
-                            100 * (Double) row.get("share"), row.get("callsPerStep"));
-                }
+                printBreakdown(breakdown);
             }
         }
     }
@@ -194,25 +167,12 @@ public final class BenchTrainStepCommand implements Runnable {
         try (base; LlamaTrainModel model = new LlamaTrainModel(ops, lc, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
             Tensor tokens = host.allocate(DType.I32, BT), targets = host.allocate(DType.I32, BT);
-            Random r = new Random(7);
-            for (int i = 0; i < BT; i++) tokens.setInt(i, r.nextInt(lc.vocabSize()));
-            for (int i = 0; i < BT; i++) targets.setInt(i, i + 1 < BT ? tokens.getInt(i + 1) : 0);
+            fillBatch(tokens, targets, lc.vocabSize());
             System.err.printf("jgpt: train-step llama %s (%,d params) B=%d T=%d on %s, %d threads: %d warmup + %d steps ...%n",
                     lc, model.parameterCount(), B, T, ops.name(), ops.threads(), warmup, steps);
-            float loss = 0;
-            for (int i = 0; i < warmup; i++) loss = llamaStep(model, tokens, targets, B, T);
-            if (timing != null) timing.reset();
-            double[] ms = new double[steps];
-            long cpu0 = BenchSupport.processCpuNanos();
-            for (int i = 0; i < steps; i++) {
-                long t0 = System.nanoTime();
-                loss = llamaStep(model, tokens, targets, B, T);
-                ops.synchronize();
-                ms[i] = (System.nanoTime() - t0) / 1e6;
-                System.err.printf("jgpt:   step %d: %.1f ms, loss %.4f%n", i + 1, ms[i], loss);
-            }
-            double cpuMs = (BenchSupport.processCpuNanos() - cpu0) / 1e6 / steps;
-            double med = BenchSupport.median(ms);
+            Timed run = time(() -> llamaStep(model, tokens, targets, B, T), ops, timing);
+            float loss = run.loss();
+            double cpuMs = run.cpuMsPerStep(), med = run.medianMs();
             double tokPerSec = BT / (med / 1e3);
             long L = lc.layers(), C = lc.dim(), V = lc.vocabSize(), KV = lc.kvDim(), H = lc.hiddenDim();
             double flopsPerToken = 6.0 * (L * (2 * C * C + 2 * C * KV + 3 * C * H) + V * C) + 12.0 * L * C * T;
@@ -245,11 +205,43 @@ public final class BenchTrainStepCommand implements Runnable {
                 System.out.printf("train-step llama %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s (process CPU %.1f ms/step, load %s)%n",
                         preset, B, T, ops.name(), ops.threads(), med, tokPerSec, cpuMs, out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
-                for (Map<String, Object> row : breakdown) {
-                    System.out.printf("  %-26s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
-                            100 * (Double) row.get("share"), row.get("callsPerStep"));
-                }
+                printBreakdown(breakdown);
             }
+        }
+    }
+
+    /** The median step time, the process CPU time per step and the last loss of the timed steps. */
+    private record Timed(double medianMs, double cpuMsPerStep, float loss) {}
+
+    /** {@code warmup} untimed steps, then {@code steps} timed ones (synchronised, each printed); the profile counts only those. */
+    private Timed time(java.util.function.Supplier<Float> step, Backend ops, TimingBackend timing) {
+        float loss = 0;
+        for (int i = 0; i < warmup; i++) loss = step.get();
+        if (timing != null) timing.reset();
+        double[] ms = new double[steps];
+        long cpu0 = BenchSupport.processCpuNanos();
+        for (int i = 0; i < steps; i++) {
+            long t0 = System.nanoTime();
+            loss = step.get();
+            ops.synchronize();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+            System.err.printf("jgpt:   step %d: %.1f ms, loss %.4f%n", i + 1, ms[i], loss);
+        }
+        return new Timed(BenchSupport.median(ms), (BenchSupport.processCpuNanos() - cpu0) / 1e6 / steps, loss);
+    }
+
+    /** Random tokens (seed 7) and their next-token targets: the fixed batch every step trains on. */
+    private static void fillBatch(Tensor tokens, Tensor targets, int vocab) {
+        int n = (int) tokens.numel();
+        Random r = new Random(7);
+        for (int i = 0; i < n; i++) tokens.setInt(i, r.nextInt(vocab));
+        for (int i = 0; i < n; i++) targets.setInt(i, i + 1 < n ? tokens.getInt(i + 1) : 0);
+    }
+
+    private static void printBreakdown(List<Map<String, Object>> rows) {
+        for (Map<String, Object> row : rows) {
+            System.out.printf("  %-26s %8.2f ms/step %5.1f%%  (%s calls)%n", row.get("op"), row.get("msPerStep"),
+                    100 * (Double) row.get("share"), row.get("callsPerStep"));
         }
     }
 
