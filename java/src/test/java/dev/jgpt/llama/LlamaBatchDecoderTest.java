@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.jgpt.backend.cpu.NativeLibraries;
+import dev.jgpt.generate.BatchSchedule;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.model.AllocationProbe;
 import java.lang.foreign.Arena;
@@ -47,13 +48,7 @@ class LlamaBatchDecoderTest {
         assertBatchMatchesSingle(DecodeDType.Q8, 1, 4);
     }
 
-    /**
-     * maxBatch slots run a schedule of 60 steps: sequences start with prompts of 1 to 9 tokens (prefill
-     * through sgemm, or the decode path for one token), take 2 to 30 steps, then leave and a new one
-     * takes the slot at the next step; some steps skip a live slot (it sits out a step, as a slot
-     * whose client is slow never does in serve, but the kernel must allow it). Each slot has its own
-     * {@link LlamaInference} replaying its sequence alone; every prefill and every step's row must equal it.
-     */
+    /** {@link BatchSchedule}'s 60 steps; each slot's {@link LlamaInference} alone must give every row within 1e-4. */
     private static void assertBatchMatchesSingle(DecodeDType dtype, int threads, int maxBatch) {
         SplittableRandom r = new SplittableRandom(42 + dtype.ordinal() * 7L + threads);
         try (Arena arena = Arena.ofShared()) {
@@ -62,57 +57,9 @@ class LlamaBatchDecoderTest {
             List<LlamaInference> alone = new ArrayList<>();
             for (int i = 0; i < maxBatch; i++) alone.add(new LlamaInference(w, dtype, 32, threads, null));
             try (LlamaBatchDecoder batch = new LlamaBatchDecoder(shared, maxBatch)) {
-                int[] left = new int[maxBatch], next = new int[maxBatch];
-                int[] slots = new int[maxBatch], toks = new int[maxBatch];
-                int joins = 0, rowsChecked = 0;
-                double worst = 0;
-                for (int step = 0; step < 60; step++) {
-                    for (int s = 0; s < maxBatch; s++) {
-                        if (left[s] > 0) continue;
-                        // (re)start slot s with a new prompt, staggered: not every slot at step 0
-                        if (step == 0 && s % 2 == 1) continue;
-                        int[] prompt = new int[1 + r.nextInt(9)];
-                        for (int i = 0; i < prompt.length; i++) prompt[i] = r.nextInt(CFG.vocabSize());
-                        int room = CFG.seqLen() - prompt.length;
-                        left[s] = Math.min(2 + r.nextInt(29), room);
-                        batch.reset(s);
-                        alone.get(s).reset();
-                        Tensor got = batch.prefill(s, prompt);
-                        worst = Math.max(worst, compare(alone.get(s).prefill(prompt), got, 0, "prefill of slot " + s));
-                        assertThat(batch.position(s)).isEqualTo(prompt.length);
-                        next[s] = argmax(got, 0);
-                        joins++;
-                    }
-                    int n = 0;
-                    for (int s = 0; s < maxBatch; s++) {
-                        if (left[s] == 0 || r.nextInt(8) == 0) continue; // a live slot may sit out a step
-                        slots[n] = s;
-                        toks[n++] = next[s];
-                    }
-                    if (n == 0) continue;
-                    // rows in a shuffled order: row i belongs to slots[i], whatever the order
-                    for (int i = n - 1; i > 0; i--) {
-                        int j = r.nextInt(i + 1), ts = slots[i], tt = toks[i];
-                        slots[i] = slots[j];
-                        toks[i] = toks[j];
-                        slots[j] = ts;
-                        toks[j] = tt;
-                    }
-                    Tensor logits = batch.step(slots, toks, n);
-                    for (int i = 0; i < n; i++) {
-                        int s = slots[i];
-                        Tensor ref = alone.get(s).step(toks[i]);
-                        worst = Math.max(worst, compare(ref, logits, i, "step " + step + ", row " + i + " (slot " + s + ")"));
-                        assertThat(batch.position(s)).isEqualTo(alone.get(s).position());
-                        next[s] = argmax(logits, i);
-                        left[s]--;
-                        rowsChecked++;
-                    }
-                }
+                BatchSchedule.Result res = BatchSchedule.run(batch, alone, r, LlamaBatchDecoderTest::compare);
                 System.out.printf("batched %s, %d threads, %d slots: %d rows and %d prompts checked, worst relative difference %.2e%n",
-                        dtype, threads, maxBatch, rowsChecked, joins, worst);
-                assertThat(joins).isGreaterThan(maxBatch + 3); // slots were reused
-                assertThat(rowsChecked).isGreaterThan(100);
+                        dtype, threads, maxBatch, res.rows(), res.joins(), res.worst());
             } finally {
                 for (LlamaInference l : alone) l.close();
                 shared.close();
@@ -134,11 +81,6 @@ class LlamaBatchDecoderTest {
         return rel;
     }
 
-    private static int argmax(Tensor t, int row) {
-        int V = CFG.vocabSize(), best = 0;
-        for (int v = 1; v < V; v++) if (t.getFloat((long) row * V + v) > t.getFloat((long) row * V + best)) best = v;
-        return best;
-    }
 
     @Test
     void aBatchedStepAllocatesNothingOnTheHeap() {
