@@ -3,6 +3,7 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
+#include "causal_softmax.h"
 
 /* cblas_sgemm's signature (enums are ints in the C ABI) */
 typedef void (*sgemm_fn)(int order, int transa, int transb, int M, int N, int K, float alpha,
@@ -36,35 +37,6 @@ static void blas_single_end(int saved) {
     if (blas_set_threads && saved != 1) blas_set_threads(saved);
 }
 
-/* row i of a block: scale, subtract the row max, exp, normalise over 0..i; zero from i+1 to T */
-static inline void softmax_row(float *a, int i, int T, float scale) {
-    float mx = -FLT_MAX;
-    #pragma omp simd reduction(max:mx)
-    for (int j = 0; j <= i; j++) mx = a[j] > mx ? a[j] : mx;
-    mx *= scale;
-    float sum = 0.0f;
-    #pragma omp simd reduction(+:sum)
-    for (int j = 0; j <= i; j++) {
-        float e = jgpt_expf(a[j] * scale - mx);
-        a[j] = e;
-        sum += e;
-    }
-    float inv = 1.0f / sum;
-    #pragma omp simd
-    for (int j = 0; j <= i; j++) a[j] *= inv;
-    if (i + 1 < T) memset(a + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
-}
-
-/* d(scores) = scale * att * (datt - sum_j att*datt) over 0..i; zero above the diagonal */
-static inline void softmax_row_backward(float *d, const float *a, int i, int T, float scale) {
-    float dot = 0.0f;
-    #pragma omp simd reduction(+:dot)
-    for (int j = 0; j <= i; j++) dot += a[j] * d[j];
-    #pragma omp simd
-    for (int j = 0; j <= i; j++) d[j] = scale * a[j] * (d[j] - dot);
-    if (i + 1 < T) memset(d + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
-}
-
 void jgpt_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH, C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
@@ -82,7 +54,7 @@ void jgpt_attention_forward(float *out, float *att, const float *qkv, int B, int
             /* scores[i0:i1, 0:i1] = Q[i0:i1] K[0:i1]^T */
             blas_sgemm(RowMajor, NoTrans, Trans, m, i1, hs, 1.0f, q + (long)i0 * C3, C3, k, C3,
                        0.0f, a + (long)i0 * T, T);
-            for (int i = i0; i < i1; i++) softmax_row(a + (long)i * T, i, T, scale);
+            for (int i = i0; i < i1; i++) causal_softmax_row(a + (long)i * T, i, T, scale);
             /* out[i0:i1] = att[i0:i1, 0:i1] V[0:i1] */
             blas_sgemm(RowMajor, NoTrans, NoTrans, m, hs, i1, 1.0f, a + (long)i0 * T, T, v, C3,
                        0.0f, o + (long)i0 * C, C);
@@ -113,7 +85,7 @@ void jgpt_attention_backward(float *dqkv, float *datt, const float *dout, const 
             blas_sgemm(RowMajor, NoTrans, Trans, m, i1, hs, 1.0f, d + (long)i0 * C, C, v, C3, 0.0f, dab, T);
             /* dV[0:i1] += att[i0:i1, 0:i1]^T dout[i0:i1] */
             blas_sgemm(RowMajor, Trans, NoTrans, i1, hs, m, 1.0f, ab, T, d + (long)i0 * C, C, 1.0f, dv, C3);
-            for (int i = i0; i < i1; i++) softmax_row_backward(da + (long)i * T, a + (long)i * T, i, T, scale);
+            for (int i = i0; i < i1; i++) causal_softmax_row_backward(da + (long)i * T, a + (long)i * T, i, T, scale);
             /* dQ[i0:i1] += dscores[i0:i1, 0:i1] K[0:i1] */
             blas_sgemm(RowMajor, NoTrans, NoTrans, m, hs, i1, 1.0f, dab, T, k, C3, 1.0f, dq + (long)i0 * C3, C3);
             /* dK[0:i1] += dscores[i0:i1, 0:i1]^T Q[i0:i1] */

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 #include <omp.h>
+#include "causal_softmax.h"
 
 /* ---- RMSNorm ------------------------------------------------------------------------------- */
 
@@ -116,33 +117,6 @@ void jgpt_swiglu_backward(float *dgate, float *dup, const float *dout, const flo
  * causal upper triangle is never multiplied), softmax in C, cblas_sgemm for att @ v. */
 #define GQA_BLOCK 64
 
-static inline void gqa_softmax_row(float *a, int i, int T, float scale) {
-    float mx = -FLT_MAX;
-    #pragma omp simd reduction(max:mx)
-    for (int j = 0; j <= i; j++) mx = a[j] > mx ? a[j] : mx;
-    mx *= scale;
-    float sum = 0.0f;
-    #pragma omp simd reduction(+:sum)
-    for (int j = 0; j <= i; j++) {
-        float e = jgpt_expf(a[j] * scale - mx);
-        a[j] = e;
-        sum += e;
-    }
-    float inv = 1.0f / sum;
-    #pragma omp simd
-    for (int j = 0; j <= i; j++) a[j] *= inv;
-    if (i + 1 < T) memset(a + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
-}
-
-static inline void gqa_softmax_row_backward(float *d, const float *a, int i, int T, float scale) {
-    float dot = 0.0f;
-    #pragma omp simd reduction(+:dot)
-    for (int j = 0; j <= i; j++) dot += a[j] * d[j];
-    #pragma omp simd
-    for (int j = 0; j <= i; j++) d[j] = scale * a[j] * (d[j] - dot);
-    if (i + 1 < T) memset(d + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
-}
-
 void jgpt_gqa_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                                 int B, int T, int NH, int NKV, int hs) {
     jgpt_sgemm_fn sgemm = (jgpt_sgemm_fn)jgpt_internal_sgemm();
@@ -162,7 +136,7 @@ void jgpt_gqa_attention_forward(float *out, float *att, const float *q, const fl
             /* scores[i0:i1, 0:i1] = Q[i0:i1] K[0:i1]^T */
             sgemm(JGPT_ROW_MAJOR, JGPT_NO_TRANS, JGPT_TRANS, m, i1, hs, 1.0f, qh + (long)i0 * Cq, Cq, kh, Ckv,
                   0.0f, a + (long)i0 * T, T);
-            for (int i = i0; i < i1; i++) gqa_softmax_row(a + (long)i * T, i, T, scale);
+            for (int i = i0; i < i1; i++) causal_softmax_row(a + (long)i * T, i, T, scale);
             /* out[i0:i1] = att[i0:i1, 0:i1] V[0:i1] */
             sgemm(JGPT_ROW_MAJOR, JGPT_NO_TRANS, JGPT_NO_TRANS, m, hs, i1, 1.0f, a + (long)i0 * T, T, vh, Ckv,
                   0.0f, o + (long)i0 * Cq, Cq);
@@ -202,7 +176,7 @@ void jgpt_gqa_attention_backward(float *dq, float *dk, float *dv, float *datt, c
                 /* dV[0:i1] += att[i0:i1, 0:i1]^T dout[i0:i1] */
                 sgemm(JGPT_ROW_MAJOR, JGPT_TRANS, JGPT_NO_TRANS, i1, hs, m, 1.0f, ab, T, d + (long)i0 * Cq, Cq,
                       1.0f, dvh, Ckv);
-                for (int i = i0; i < i1; i++) gqa_softmax_row_backward(da + (long)i * T, a + (long)i * T, i, T, scale);
+                for (int i = i0; i < i1; i++) causal_softmax_row_backward(da + (long)i * T, a + (long)i * T, i, T, scale);
                 /* dQ[i0:i1] += dscores[i0:i1, 0:i1] K[0:i1] */
                 sgemm(JGPT_ROW_MAJOR, JGPT_NO_TRANS, JGPT_NO_TRANS, m, hs, i1, 1.0f, dab, T, kh, Ckv,
                       1.0f, dqh + (long)i0 * Cq, Cq);
