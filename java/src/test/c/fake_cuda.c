@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* the host emulation's entry points (cuda_host/jg_host_runtime.cpp) */
 int jg_host_has_kernel(const char *name);
@@ -99,11 +100,53 @@ CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *st) { (void
 CUresult cuStreamCreate(void **s, unsigned flags) { (void)flags; *s = (void *)0x3000; return 0; }
 CUresult cuStreamDestroy_v2(void *s) { (void)s; return 0; }
 CUresult cuStreamSynchronize(void *s) { return s == (void *)0x3000 || s == NULL ? 0 : 400; }
-CUresult cuEventCreate(void **e, unsigned flags) { (void)flags; *e = (void *)0x4000; return 0; }
-CUresult cuEventDestroy_v2(void *e) { (void)e; return 0; }
-CUresult cuEventRecord(void *e, void *s) { (void)e; (void)s; return 0; }
-CUresult cuEventSynchronize(void *e) { (void)e; return 0; }
-CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) { (void)a; (void)b; *ms = 0; return 0; }
+/* Events: everything runs synchronously on the host, so an event's time is the host monotonic clock at
+ * cuEventRecord (after all earlier work on the stream finished, as on a GPU). Counted, so the tests can check
+ * that a profiled step creates none after warm-up and that every event is destroyed. */
+typedef struct { uint32_t magic; int recorded; double ns; } fake_event;
+#define FAKE_EVENT_MAGIC 0xE7E27E11u
+static long events_created, events_live;
+long jg_fake_events_created(void) { return events_created; }
+long jg_fake_events_live(void) { return events_live; }
+static fake_event *event_of(void *e) {
+    fake_event *ev = e;
+    return ev && ev->magic == FAKE_EVENT_MAGIC ? ev : NULL;
+}
+CUresult cuEventCreate(void **e, unsigned flags) {
+    (void)flags;
+    fake_event *ev = calloc(1, sizeof *ev);
+    if (!ev) return 2;
+    ev->magic = FAKE_EVENT_MAGIC;
+    events_created++;
+    events_live++;
+    *e = ev;
+    return 0;
+}
+CUresult cuEventDestroy_v2(void *e) {
+    fake_event *ev = event_of(e);
+    if (!ev) return 400; /* CUDA_ERROR_INVALID_HANDLE */
+    ev->magic = 0;
+    free(ev);
+    events_live--;
+    return 0;
+}
+CUresult cuEventRecord(void *e, void *s) {
+    fake_event *ev = event_of(e);
+    if (!ev || !(s == (void *)0x3000 || s == NULL)) return 400;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    ev->ns = (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+    ev->recorded = 1;
+    return 0;
+}
+CUresult cuEventSynchronize(void *e) { return event_of(e) ? 0 : 400; }
+CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) {
+    fake_event *start = event_of(a), *end = event_of(b);
+    if (!start || !end) return 400;
+    if (!start->recorded || !end->recorded) return 400; /* the driver's answer for an event never recorded */
+    *ms = (float)((end->ns - start->ns) / 1e6);
+    return 0;
+}
 CUresult cuGetErrorName(CUresult r, const char **s) {
     *s = r == 0 ? MAGIC_NAME : r == 719 ? "CUDA_ERROR_LAUNCH_FAILED" : r == 1 ? "CUDA_ERROR_INVALID_VALUE" : "CUDA_ERROR_FAKE";
     return 0;

@@ -2,6 +2,8 @@ package dev.jgpt.cli;
 
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.TimingBackend;
+import dev.jgpt.backend.cuda.CudaBackend;
+import dev.jgpt.backend.cuda.KernelTimeline;
 import dev.jgpt.llama.LlamaConfig;
 import dev.jgpt.llama.LlamaTrainModel;
 import dev.jgpt.memory.DType;
@@ -61,7 +63,9 @@ public final class BenchTrainStepCommand implements Runnable {
             description = "FP32 peak of the cores used, for the MFU figure (default: detected, as jgpt train does; see MachinePeak).")
     Double peakGflops;
 
-    @Option(names = "--profile", description = "Also time every backend operation (adds a synchronize per op).")
+    @Option(names = "--profile", description = "Also time where a step goes: on cuda every kernel, cuBLAS product and copy"
+            + " (CUDA events, no extra synchronisation) with GPU busy vs wall time; elsewhere every backend operation"
+            + " (adds a synchronize per op).")
     boolean profile;
 
     @Option(names = "--precision", paramLabel = "fp32|tf32|bf16",
@@ -87,8 +91,9 @@ public final class BenchTrainStepCommand implements Runnable {
             base.close();
             throw e;
         }
-        TimingBackend timing = profile ? new TimingBackend(base) : null;
-        Backend ops = profile ? timing : base;
+        KernelTimeline kernels = kernelTimeline(base);
+        TimingBackend timing = profile && kernels == null ? new TimingBackend(base) : null;
+        Backend ops = timing != null ? timing : base;
         int B = batch, T = seq, BT = B * T;
         try (base; Gpt2 model = new Gpt2(ops, cfg, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
@@ -96,7 +101,7 @@ public final class BenchTrainStepCommand implements Runnable {
             fillBatch(tokens, targets, cfg.vocabSize());
             System.err.printf("jgpt: train-step %s (%,d params) B=%d T=%d on %s, %d threads: %d warmup + %d steps ...%n",
                     preset, cfg.parameterCount(), B, T, ops.name(), ops.threads(), warmup, steps);
-            Timed run = time(() -> step(model, tokens, targets, B, T), ops, timing);
+            Timed run = time(() -> step(model, tokens, targets, B, T), ops, timing, kernels);
             float loss = run.loss();
             double cpuMs = run.cpuMsPerStep(), med = run.medianMs();
             double tokPerSec = BT / (med / 1e3);
@@ -136,6 +141,11 @@ public final class BenchTrainStepCommand implements Runnable {
             var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
+            KernelTimeline.Profile gpuProfile = kernels == null ? null : kernels.profile();
+            if (gpuProfile != null) {
+                out.put("profile", KernelProfileReport.rows(gpuProfile));
+                out.put("profileGpu", KernelProfileReport.summary(gpuProfile));
+            }
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
@@ -147,6 +157,7 @@ public final class BenchTrainStepCommand implements Runnable {
                         cpuMs, out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
                 printBreakdown(breakdown);
+                if (gpuProfile != null) KernelProfileReport.print(gpuProfile, "step");
             }
         }
     }
@@ -161,8 +172,9 @@ public final class BenchTrainStepCommand implements Runnable {
         if (kv < 1 || g.heads() % kv != 0) throw new dev.jgpt.JgptException("--kv-heads: " + kv + " must divide the heads (" + g.heads() + ")");
         LlamaConfig lc = LlamaConfig.llama2c(g.channels(), hidden, g.layers(), g.heads(), kv, g.vocabSize(), seq, false);
         Backend base = BenchSupport.backend(backend, threads);
-        TimingBackend timing = profile ? new TimingBackend(base) : null;
-        Backend ops = profile ? timing : base;
+        KernelTimeline kernels = kernelTimeline(base);
+        TimingBackend timing = profile && kernels == null ? new TimingBackend(base) : null;
+        Backend ops = timing != null ? timing : base;
         int B = batch, T = seq, BT = B * T;
         try (base; LlamaTrainModel model = new LlamaTrainModel(ops, lc, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
@@ -170,7 +182,7 @@ public final class BenchTrainStepCommand implements Runnable {
             fillBatch(tokens, targets, lc.vocabSize());
             System.err.printf("jgpt: train-step llama %s (%,d params) B=%d T=%d on %s, %d threads: %d warmup + %d steps ...%n",
                     lc, model.parameterCount(), B, T, ops.name(), ops.threads(), warmup, steps);
-            Timed run = time(() -> llamaStep(model, tokens, targets, B, T), ops, timing);
+            Timed run = time(() -> llamaStep(model, tokens, targets, B, T), ops, timing, kernels);
             float loss = run.loss();
             double cpuMs = run.cpuMsPerStep(), med = run.medianMs();
             double tokPerSec = BT / (med / 1e3);
@@ -199,6 +211,11 @@ public final class BenchTrainStepCommand implements Runnable {
             var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
+            KernelTimeline.Profile gpuProfile = kernels == null ? null : kernels.profile();
+            if (gpuProfile != null) {
+                out.put("profile", KernelProfileReport.rows(gpuProfile));
+                out.put("profileGpu", KernelProfileReport.summary(gpuProfile));
+            }
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
@@ -206,6 +223,7 @@ public final class BenchTrainStepCommand implements Runnable {
                         preset, B, T, ops.name(), ops.threads(), med, tokPerSec, cpuMs, out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
                 printBreakdown(breakdown);
+                if (gpuProfile != null) KernelProfileReport.print(gpuProfile, "step");
             }
         }
     }
@@ -213,21 +231,37 @@ public final class BenchTrainStepCommand implements Runnable {
     /** The median step time, the process CPU time per step and the last loss of the timed steps. */
     private record Timed(double medianMs, double cpuMsPerStep, float loss) {}
 
-    /** {@code warmup} untimed steps, then {@code steps} timed ones (synchronised, each printed); the profile counts only those. */
-    private Timed time(java.util.function.Supplier<Float> step, Backend ops, TimingBackend timing) {
+    /**
+     * {@code warmup} untimed steps, then {@code steps} timed ones (synchronised, each printed); the profile counts
+     * only those. With a kernel timeline the warm-up steps are recorded too (that grows its event pool) and then
+     * forgotten, so the timed steps create no events.
+     */
+    private Timed time(java.util.function.Supplier<Float> step, Backend ops, TimingBackend timing, KernelTimeline kernels) {
         float loss = 0;
-        for (int i = 0; i < warmup; i++) loss = step.get();
+        for (int i = 0; i < warmup; i++) {
+            if (kernels != null) kernels.beginStep();
+            loss = step.get();
+            if (kernels != null) kernels.endStep();
+        }
         if (timing != null) timing.reset();
+        if (kernels != null) kernels.reset();
         double[] ms = new double[steps];
         long cpu0 = BenchSupport.processCpuNanos();
         for (int i = 0; i < steps; i++) {
             long t0 = System.nanoTime();
+            if (kernels != null) kernels.beginStep();
             loss = step.get();
             ops.synchronize();
             ms[i] = (System.nanoTime() - t0) / 1e6;
+            if (kernels != null) kernels.endStep();
             System.err.printf("jgpt:   step %d: %.1f ms, loss %.4f%n", i + 1, ms[i], loss);
         }
         return new Timed(BenchSupport.median(ms), (BenchSupport.processCpuNanos() - cpu0) / 1e6 / steps, loss);
+    }
+
+    /** With {@code --profile} on the cuda backend: its per-kernel event timeline (else null: TimingBackend does it). */
+    private KernelTimeline kernelTimeline(Backend base) {
+        return profile && base instanceof CudaBackend cuda ? cuda.timeline() : null;
     }
 
     /** Random tokens (seed 7) and their next-token targets: the fixed batch every step trains on. */

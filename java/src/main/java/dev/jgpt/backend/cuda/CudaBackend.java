@@ -35,6 +35,8 @@ public final class CudaBackend implements Backend {
     private static final int PARTIALS = 1024;
 
     private final CudaContext ctx;
+    /** The context's per-kernel timeline: products and copies are bracketed here, kernels in CudaContext. */
+    private final KernelTimeline timeline;
     private final Arena hostArena = Arena.ofShared();
     private final MemorySegment one, zero, scale;
     private final DeviceArena scratch;
@@ -71,6 +73,7 @@ public final class CudaBackend implements Backend {
         byte[] image = Fatbin.readResource().orElseThrow(() -> new IllegalStateException("no " + Fatbin.RESOURCE + " in this build"));
         this.math = math;
         this.ctx = new CudaContext(ordinal, image);
+        this.timeline = ctx.timeline();
         this.bf16 = new Bf16Operands(ctx);
         this.one = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
@@ -122,6 +125,14 @@ public final class CudaBackend implements Backend {
         return ctx;
     }
 
+    /**
+     * Per-kernel GPU times of this backend's stream ({@code bench train-step --profile}): every kernel,
+     * cuBLAS product and copy between {@link KernelTimeline#beginStep()} and {@link KernelTimeline#endStep()}.
+     */
+    public KernelTimeline timeline() {
+        return timeline;
+    }
+
     @Override
     public TensorArena newArena() {
         return new DeviceArena(ctx);
@@ -158,13 +169,18 @@ public final class CudaBackend implements Backend {
             return;
         }
         ctx.ensureCurrent();
+        boolean timed = timeline.recording;
+        if (timed) timeline.begin();
         if (!dst.isHost() && src.isHost()) {
             CudaException.check(CudaDriver.cuMemcpyHtoDAsync_v2(ptr(dst), src.data(), bytes, ctx.stream()), "cuMemcpyHtoD");
+            if (timed) timeline.end("memcpy HtoD", KernelTimeline.Kind.COPY, 0);
         } else if (dst.isHost()) {
             CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(dst.data(), ptr(src), bytes, ctx.stream()), "cuMemcpyDtoH");
+            if (timed) timeline.end("memcpy DtoH", KernelTimeline.Kind.COPY, 0);
             ctx.synchronize(); // the host reads dst next
         } else {
             CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(dst), ptr(src), bytes, ctx.stream()), "cuMemcpyDtoD");
+            if (timed) timeline.end("memcpy DtoD", KernelTimeline.Kind.COPY, 0);
         }
     }
 
@@ -176,8 +192,11 @@ public final class CudaBackend implements Backend {
         }
         ctx.ensureCurrent();
         long bytes = t.byteSize();
+        boolean timed = timeline.recording;
+        if (timed) timeline.begin();
         if (bytes % 4 == 0) CudaException.check(CudaDriver.cuMemsetD32Async(ptr(t), 0, bytes / 4, ctx.stream()), "cuMemsetD32Async");
         else CudaException.check(CudaDriver.cuMemsetD8Async(ptr(t), (byte) 0, bytes, ctx.stream()), "cuMemsetD8Async");
+        if (timed) timeline.end("memset (zero)", KernelTimeline.Kind.COPY, 0);
     }
 
     // ---- encoder --------------------------------------------------------------------------------
@@ -732,6 +751,8 @@ public final class CudaBackend implements Backend {
     /** Operands are the tensors' own segments where possible (no allocation), else {@link #seg} of an offset. */
     private void sgemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
+        boolean timed = timeline.recording;
+        if (timed) timeline.begin();
         if (math == GemmMath.FP32) {
             ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), what);
         } else {
@@ -739,11 +760,14 @@ public final class CudaBackend implements Backend {
             ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, f32, lda, b, f32, ldb, beta, c, f32, ldc,
                     math.computeType(), Cublas.CUBLAS_GEMM_DEFAULT), what);
         }
+        if (timed) timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
     }
 
     private void sgemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
                               long b, int ldb, long strideB, MemorySegment beta, long c, int ldc, long strideC, int batch,
                               String what) {
+        boolean timed = timeline.recording;
+        if (timed) timeline.begin();
         if (math == GemmMath.FP32) {
             ctx.checkCublas(Cublas.cublasSgemmStridedBatched(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), lda, strideA,
                     seg(b), ldb, strideB, beta, seg(c), ldc, strideC, batch), what);
@@ -753,6 +777,7 @@ public final class CudaBackend implements Backend {
                     seg(b), f32, ldb, strideB, beta, seg(c), f32, ldc, strideC, batch, math.computeType(),
                     Cublas.CUBLAS_GEMM_DEFAULT), what);
         }
+        if (timed) timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, batch));
     }
 
     // ---- products on operands that may be bf16 copies (GemmMath.BF16) ----------------------------------
@@ -779,8 +804,11 @@ public final class CudaBackend implements Backend {
             return;
         }
         int bf = Cublas.CUDA_R_16BF;
+        boolean timed = timeline.recording;
+        if (timed) timeline.begin();
         ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, bf, lda, b, bf, ldb, beta,
                 c, Cublas.CUDA_R_32F, ldc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), what);
+        if (timed) timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
     }
 
     /** {@link #sgemmBatched} on operands from {@link #operand} (strides in elements); C is always fp32. */
@@ -792,9 +820,17 @@ public final class CudaBackend implements Backend {
             return;
         }
         int bf = Cublas.CUDA_R_16BF;
+        boolean timed = timeline.recording;
+        if (timed) timeline.begin();
         ctx.checkCublas(Cublas.cublasGemmStridedBatchedEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), bf, lda, strideA,
                 seg(b), bf, ldb, strideB, beta, seg(c), Cublas.CUDA_R_32F, ldc, strideC, batch, Cublas.CUBLAS_COMPUTE_32F,
                 Cublas.CUBLAS_GEMM_DEFAULT), what);
+        if (timed) timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, batch));
+    }
+
+    /** Multiply-adds of a product times two (the FLOP count a profile's TFLOP/s is computed from). */
+    private static double gemmFlops(int m, int n, int k, int batch) {
+        return 2.0 * m * n * k * batch;
     }
 
     private static MemorySegment seg(long devicePtr) {

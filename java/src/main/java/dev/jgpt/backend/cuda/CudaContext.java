@@ -39,6 +39,8 @@ public final class CudaContext implements AutoCloseable {
     private final MemorySegment argSlots;
     private final MemorySegment argPointers;
     private final Launch launch = new Launch();
+    /** Per-kernel GPU times from events on {@link #stream}, recorded only between its beginStep and endStep. */
+    private final KernelTimeline timeline;
 
     /** Opens device {@code ordinal}; the caller checked {@link CudaProbe#usable()}. */
     public CudaContext(int ordinal, byte[] fatbin) {
@@ -58,6 +60,7 @@ public final class CudaContext implements AutoCloseable {
 
             CudaException.check(CudaDriver.cuStreamCreate(out, CudaDriver.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
             this.stream = out.get(ValueLayout.ADDRESS, 0);
+            this.timeline = new KernelTimeline(stream, arena);
 
             // the image: 16-byte aligned native memory with a trailing NUL (the same call then also takes PTX text)
             MemorySegment image = arena.allocate(fatbin.length + 1L, 16);
@@ -100,6 +103,11 @@ public final class CudaContext implements AutoCloseable {
 
     public MemorySegment stream() {
         return stream;
+    }
+
+    /** The per-kernel event timeline of this context's stream (off until a step is begun on it). */
+    public KernelTimeline timeline() {
+        return timeline;
     }
 
     public MemorySegment cublas() {
@@ -224,6 +232,8 @@ public final class CudaContext implements AutoCloseable {
                 throw new IllegalStateException(kernel.symbol() + ": launched with arguments (" + new String(kinds, 0, n)
                         + ") but the kernel takes (" + kernel.signature() + ")  [p pointer, i int, l long long, f float]");
             }
+            boolean timed = timeline.recording;
+            if (timed) timeline.begin();
             int rc = CudaDriver.cuLaunchKernel(functions.get(kernel), gx, gy, gz, bx, by, 1, smem, stream,
                     argPointers, MemorySegment.NULL);
             // messages are built only on failure: a launch allocates nothing on the Java heap
@@ -231,6 +241,7 @@ public final class CudaContext implements AutoCloseable {
                 CudaException.check(rc, "cuLaunchKernel(" + kernel.symbol() + ", grid " + gx + "x" + gy + "x" + gz
                         + ", block " + bx + "x" + by + ")");
             }
+            if (timed) timeline.end(kernel);
             if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), "kernel " + kernel.symbol());
         }
 
@@ -254,6 +265,7 @@ public final class CudaContext implements AutoCloseable {
         try {
             ensureCurrent();
             CudaDriver.cuStreamSynchronize(stream);
+            timeline.close();
             Cublas.cublasDestroy_v2(cublas);
             CudaDriver.cuModuleUnload(module);
             CudaDriver.cuStreamDestroy_v2(stream);

@@ -20,7 +20,7 @@ import java.util.List;
 public final class FakeCuda {
     private FakeCuda() {}
 
-    private static java.lang.invoke.MethodHandle deviceAllocations;
+    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive;
     private static String unusable;
     private static String broken;
     private static boolean bound;
@@ -57,9 +57,33 @@ public final class FakeCuda {
         }
     }
 
+    /** How many events (cuEventCreate) the stand-in has created in this JVM (call {@link #require()} first). */
+    public static long eventsCreated() {
+        return count(eventsCreated);
+    }
+
+    /** Events created and not yet destroyed (call {@link #require()} first). */
+    public static long eventsLive() {
+        return count(eventsLive);
+    }
+
+    private static long count(java.lang.invoke.MethodHandle counter) {
+        require();
+        try {
+            return (long) counter.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     public static CudaBackend backend(GemmMath math) {
         require();
         return new CudaBackend(0, math);
+    }
+
+    private static java.lang.invoke.MethodHandle counter(SymbolLookup symbols, String name) {
+        return java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow(name),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG));
     }
 
     private static String bind() {
@@ -70,9 +94,9 @@ public final class FakeCuda {
         if (driver == null || kernels == null) return "fake_cuda.c or kernels/ not found from " + System.getProperty("user.dir");
         try {
             SymbolLookup symbols = HostKernels.compile(HostKernels.cudaSources(kernels), List.of(driver));
-            deviceAllocations = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                    symbols.findOrThrow("jg_fake_device_allocations"),
-                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG));
+            deviceAllocations = counter(symbols, "jg_fake_device_allocations");
+            eventsCreated = counter(symbols, "jg_fake_events_created");
+            eventsLive = counter(symbols, "jg_fake_events_live");
             CudaDriver.init(symbols);
             Cublas.init(symbols);
             try {

@@ -1,0 +1,174 @@
+package dev.jgpt.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.jgpt.backend.TimingBackend;
+import dev.jgpt.backend.cuda.CudaBackend;
+import dev.jgpt.backend.cuda.FakeCuda;
+import dev.jgpt.backend.cuda.GemmMath;
+import dev.jgpt.backend.cuda.KernelTimeline;
+import dev.jgpt.memory.TensorArena;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The cuda backend's per-kernel timeline over a GPT-2 training step on the stand-in driver (real kernels
+ * under the host emulation; its events stamp the host clock). The calls it counts per kernel and product
+ * must be exactly what the model launches: the model runs on a {@link TimingBackend} over the cuda backend,
+ * which counts the Backend ops, and each op's kernels and products are derived from those counts and the
+ * model's shape (layers, batch). Times are the emulation's, so only their consistency is checked.
+ */
+class FakeDriverCudaKernelTimelineTest {
+    private static final GptConfig CFG = new GptConfig(17, 8, 2, 2, 8);
+    private static final int B = 2, T = 4, STEPS = 3;
+
+    @BeforeAll
+    static void bindStandIn() {
+        FakeCuda.require();
+    }
+
+    @Test
+    void profileNamesEveryKernelWithTheCallsTheModelMakes() {
+        CudaBackend cuda = FakeCuda.backend(); // closed by the TimingBackend over it
+        try (TimingBackend ops = new TimingBackend(cuda);
+             Gpt2 model = new Gpt2(ops, CFG, B, T); TensorArena host = TensorArena.host()) {
+            model.initWeights(1);
+            Runnable step = AllocationProbe.trainingStep(model, host, B, T);
+            KernelTimeline timeline = cuda.timeline();
+            timeline.beginStep(); // warm-up: grows the event pool
+            step.run();
+            timeline.endStep();
+            timeline.reset();
+            ops.reset();
+            long eventsBefore = FakeCuda.eventsCreated();
+
+            for (int i = 0; i < STEPS; i++) {
+                timeline.beginStep();
+                step.run();
+                timeline.endStep();
+            }
+            assertThat(FakeCuda.eventsCreated() - eventsBefore).as("cuEventCreate calls in profiled steps after warm-up").isZero();
+
+            KernelTimeline.Profile p = timeline.profile();
+            Map<String, Long> calls = new HashMap<>();
+            p.rows().forEach(r -> calls.put(r.name(), r.calls() / STEPS));
+            p.rows().forEach(r -> assertThat(r.calls() % STEPS).as(r.name() + ": the same calls every step").isZero());
+            Map<String, Long> op = new HashMap<>();
+            ops.totals().forEach((name, t) -> op.put(name, t[1] / STEPS));
+
+            // the Backend ops per step, from the model's shape
+            int L = CFG.layers();
+            assertThat(op.get("matmulForward")).isEqualTo(4L * L);
+            assertThat(op.get("matmulBackward")).isEqualTo(4L * L);
+            assertThat(op.get("attentionForward")).isEqualTo(L);
+            assertThat(op.get("residualLayernormForward")).isEqualTo(2L * L);
+            assertThat(op.get("layernormBackward")).isEqualTo(2L * L + 1);
+
+            long chunks = (B * T + Gpt2.classifierRows(CFG, B * T) - 1) / Gpt2.classifierRows(CFG, B * T);
+            long classifierCalls = op.get("classifier(fwd+bwd)");
+            Map<String, Long> expected = new HashMap<>();
+            expected.put("encoder_forward", op.get("encoderForward"));
+            expected.put("encoder_backward_wte", op.get("encoderBackward"));
+            expected.put("encoder_backward_wpe", op.get("encoderBackward"));
+            expected.put("layernorm_forward", op.get("layernormForward"));
+            expected.put("fused_residual_layernorm_forward", op.get("residualLayernormForward"));
+            expected.put("layernorm_backward", op.get("layernormBackward"));
+            expected.put("matmulForward", op.get("matmulForward"));
+            expected.put("add_bias", op.get("matmulForward")); // every training matmul has a bias
+            expected.put("matmulBackward dinp", op.get("matmulBackward"));
+            expected.put("matmulBackward dweight", op.get("matmulBackward"));
+            expected.put("matmul_backward_bias", op.get("matmulBackward"));
+            // attention: one strided-batched product per sequence and product, one softmax kernel per call
+            expected.put("attention QK^T", B * op.get("attentionForward"));
+            expected.put("attention att.V", B * op.get("attentionForward"));
+            expected.put("attention_softmax_forward", op.get("attentionForward"));
+            for (String g : new String[] {"attention datt", "attention dV", "attention dQ", "attention dK"}) {
+                expected.put(g, B * op.get("attentionBackward"));
+            }
+            expected.put("attention_softmax_backward", op.get("attentionBackward"));
+            expected.put("gelu_forward", op.get("geluForward"));
+            expected.put("gelu_backward", op.get("geluBackward"));
+            expected.put("classifier logits", chunks * classifierCalls);
+            expected.put("classifier_softmax_xent", chunks * classifierCalls);
+            expected.put("classifier dx", chunks * classifierCalls);
+            expected.put("classifier dwte", chunks * classifierCalls);
+            // the id checks (tokens at the encoder, targets at the classifier) and the device sums
+            expected.put("count_bad_ids", op.get("encoderForward") + classifierCalls);
+            expected.put("sum_partials", classifierCalls + op.get("sumSquares"));
+            expected.put("sum_finish", classifierCalls + op.get("sumSquares"));
+            expected.put("adamw_update", op.get("adamw"));
+            expected.put("memset (zero)", op.get("zero"));
+            expected.put("memcpy HtoD", op.get("copy")); // tokens and targets
+            assertThat(calls).as("calls per step by name").isEqualTo(expected);
+            assertThat(op.get("adamw")).as("one AdamW launch per parameter view").isEqualTo(model.layout().views().size());
+
+            // kinds, FLOPs and times
+            for (KernelTimeline.Row r : p.rows()) {
+                assertThat(r.ms()).as(r.name() + " ms").isGreaterThanOrEqualTo(0);
+                assertThat(r.kind()).as(r.name()).isEqualTo(r.name().contains("_") ? KernelTimeline.Kind.KERNEL
+                        : r.name().startsWith("mem") ? KernelTimeline.Kind.COPY : KernelTimeline.Kind.CUBLAS);
+                assertThat(r.flops() > 0).as(r.name() + " has FLOPs").isEqualTo(r.kind() == KernelTimeline.Kind.CUBLAS);
+            }
+            long C = CFG.channels(), N = (long) B * T;
+            double matmulFlops = 2.0 * N * C * (3 * C + C + 4 * C + 4 * C) * L; // qkv, attproj, fc, fcproj
+            assertThat(row(p, "matmulForward").flops() / STEPS).isEqualTo(matmulFlops);
+            assertThat(row(p, "attention QK^T").flops() / STEPS).isEqualTo(2.0 * B * CFG.heads() * T * T * (C / CFG.heads()) * L);
+            assertThat(p.steps()).isEqualTo(STEPS);
+            assertThat(p.gpuMs()).as("the stand-in's events stamp real (host) time").isPositive();
+            assertThat(p.gpuMs()).as("GPU busy time within the wall time").isLessThanOrEqualTo(p.wallMs() * (1 + 1e-6));
+            assertThat(p.rows()).isSortedAccordingTo((a, b) -> Double.compare(b.ms(), a.ms()));
+        }
+    }
+
+    @Test
+    void offRecordsNothingAndClosingDestroysTheEvents() {
+        long liveBefore = FakeCuda.eventsLive();
+        try (CudaBackend cuda = FakeCuda.backend(); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+            model.initWeights(1);
+            Runnable step = AllocationProbe.trainingStep(model, host, B, T);
+            long created = FakeCuda.eventsCreated();
+            step.run();
+            KernelTimeline timeline = cuda.timeline();
+            assertThat(timeline.recording()).isFalse();
+            assertThat(FakeCuda.eventsCreated()).as("no events without a recorded step").isEqualTo(created);
+            assertThat(timeline.profile().rows()).isEmpty();
+
+            timeline.beginStep();
+            step.run();
+            timeline.endStep();
+            KernelTimeline.Profile one = timeline.profile();
+            assertThat(one.rows()).isNotEmpty();
+            assertThat(FakeCuda.eventsCreated() - created).as("two events per timed call, made once")
+                    .isEqualTo(2 * one.rows().stream().mapToLong(KernelTimeline.Row::calls).sum());
+            step.run(); // not recorded
+            assertThat(timeline.profile()).as("a step outside beginStep/endStep adds nothing").isEqualTo(one);
+            assertThat(FakeCuda.eventsLive() - liveBefore).isPositive();
+        }
+        assertThat(FakeCuda.eventsLive()).as("events left after the backend closed").isEqualTo(liveBefore);
+    }
+
+    /** bf16 mode: the operand conversions show up as their own kernel, the products keep their names. */
+    @Test
+    void bf16ProfileShowsTheConversions() {
+        try (CudaBackend cuda = FakeCuda.backend(GemmMath.BF16); Gpt2 model = new Gpt2(cuda, CFG, B, T);
+             TensorArena host = TensorArena.host()) {
+            model.initWeights(1);
+            Runnable step = AllocationProbe.trainingStep(model, host, B, T);
+            cuda.timeline().beginStep();
+            step.run();
+            cuda.timeline().endStep();
+            KernelTimeline.Profile p = cuda.timeline().profile();
+            int L = CFG.layers();
+            assertThat(row(p, "matmulForward").calls()).isEqualTo(4L * L);
+            // each matmul forward converts its weight and its input; the backward its weight, input and dout
+            assertThat(row(p, "f32_to_bf16").calls()).isGreaterThanOrEqualTo(2L * 4 * L + 3L * 4 * L);
+        }
+    }
+
+    private static KernelTimeline.Row row(KernelTimeline.Profile p, String name) {
+        return p.rows().stream().filter(r -> r.name().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no row " + name + " in " + p.rows()));
+    }
+}
