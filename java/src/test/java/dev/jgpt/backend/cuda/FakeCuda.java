@@ -81,6 +81,34 @@ public final class FakeCuda {
         return new CudaBackend(0, math);
     }
 
+    private static Path libraryFile;
+
+    /**
+     * The stand-in as a library file (built once per JVM, deleted at exit) for a jgpt process a test starts with
+     * {@code JGPT_LIBCUDA} and {@code CUBLAS_LIB} pointing at it. Skips the calling test where {@link #require()}
+     * would, or when this JVM cannot build it.
+     */
+    public static synchronized Path libraryFile() {
+        require();
+        if (libraryFile == null) {
+            try {
+                Path dir = java.nio.file.Files.createTempDirectory("jgpt-fakecuda");
+                Path lib = dir.resolve("libfakecuda.so");
+                HostKernels.build(HostKernels.cudaSources(HostKernels.kernelDir()),
+                        List.of(HostKernels.locate("java/src/test/c/fake_cuda.c")), lib);
+                lib.toFile().deleteOnExit();
+                dir.toFile().deleteOnExit();
+                libraryFile = lib;
+            } catch (IOException e) {
+                assumeTrue(false, () -> "skipped: cannot build the stand-in library: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        return libraryFile;
+    }
+
     private static java.lang.invoke.MethodHandle counter(SymbolLookup symbols, String name) {
         return java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow(name),
                 java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG));

@@ -45,26 +45,31 @@ final class HostKernels {
      *     a kernel the emulation cannot compile must not turn the kernel tests into skips)
      */
     static SymbolLookup compile(List<Path> kernels, List<Path> cSources) throws IOException, InterruptedException {
-        Path emulation = emulationDir();
-        if (emulation == null) {
-            throw new IOException("the host emulation (java/src/test/c/cuda_host) not found from " + System.getProperty("user.dir"));
-        }
         Path dir = Files.createTempDirectory("jgpt-hostkernels");
         Path lib = dir.resolve("libhostkernels.so");
         try {
-            List<String> cmd = new ArrayList<>(List.of("bash", emulation.resolve("build.sh").toString(), lib.toString()));
-            cSources.forEach(c -> cmd.add(c.toString()));
-            kernels.forEach(k -> cmd.add(k.toString()));
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String log = new String(p.getInputStream().readAllBytes());
-            int rc = p.waitFor();
-            if (rc == 3) throw new IOException(log.strip());
-            if (rc != 0) throw new IllegalStateException("cuda_host/build.sh failed on the host-compiled kernels: " + log);
+            build(kernels, cSources, lib);
             return SymbolLookup.libraryLookup(lib, Arena.global());
         } finally {
             Files.deleteIfExists(lib); // mapped already (or never built): nothing is left behind
             Files.deleteIfExists(dir);
         }
+    }
+
+    /** As {@link #compile}, into the file {@code lib} (kept: e.g. for a jgpt process started by a test). */
+    static void build(List<Path> kernels, List<Path> cSources, Path lib) throws IOException, InterruptedException {
+        Path emulation = emulationDir();
+        if (emulation == null) {
+            throw new IOException("the host emulation (java/src/test/c/cuda_host) not found from " + System.getProperty("user.dir"));
+        }
+        List<String> cmd = new ArrayList<>(List.of("bash", emulation.resolve("build.sh").toString(), lib.toString()));
+        cSources.forEach(c -> cmd.add(c.toString()));
+        kernels.forEach(k -> cmd.add(k.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes());
+        int rc = p.waitFor();
+        if (rc == 3) throw new IOException(log.strip());
+        if (rc != 0) throw new IllegalStateException("cuda_host/build.sh failed on the host-compiled kernels: " + log);
     }
 
     static Path locate(String relative) {
