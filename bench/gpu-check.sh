@@ -98,6 +98,10 @@ done
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 \
   --precision bf16 --batch 8 --seq 1024 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo
+# where a GPT-2 step goes on the GPU: CUDA events around every kernel, cuBLAS call and copy (KernelTimeline)
+timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --precision bf16 \
+  --batch 8 --seq 1024 --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"
+cat "$OUT/profile-train-cuda-gpt2-bf16.json"; echo
 # decoding (KV cache, greedy, logits to the host each token): GPT-2 124M, random weights
 for dev in cuda cpu; do
   timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset gpt2 --prompt-tokens 64 \

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns the logs and JSON files bench/gpu-check.sh leaves in OUT into one Markdown section for
 docs/PERFORMANCE.md: the GPU and driver, the exact commands, what the tests said, the loss curves and
-the figures (train-step ms/tokens/MFU per precision, decode tokens/s, sgemm GFLOP/s).
+the figures (train-step ms/tokens/MFU per precision, the per-kernel GPU profile of a GPT-2 step, decode
+tokens/s, sgemm GFLOP/s).
 Usage: python3 bench/gpu-results.py OUT > OUT/results.md   (standard library only)"""
 import datetime
 import glob
@@ -94,6 +95,33 @@ print("MFU = 6 x (matmul parameters) + 12 x L x C x T FLOPs per token, over the 
       "(jgpt's GpuPeak table; the cpu rows use the detected CPU peak).")
 print()
 
+profile = load("profile-train-cuda-gpt2-bf16.json")
+if profile and profile.get("profileGpu"):
+    g = profile["profileGpu"]
+    share = g.get("busyShare")
+    print(f"### Where a `{profile['preset']}` training step goes on the GPU (`bench train-step --profile`: CUDA events, "
+          f"{profile.get('precision', 'fp32')}, B={profile['batch']}, T={profile['seq']})")
+    print()
+    print(f"GPU busy {fmt(g['gpuBusyMsPerStep'], 2)} ms of {fmt(g['wallMsPerStep'], 2)} ms wall per step "
+          f"({fmt(None if share is None else 100 * share, 1)}%), mean of {g['steps']} steps; the rest is launch overhead, "
+          "host work and waits. The events themselves add a little time, so these steps are slightly slower than the "
+          "plain runs above.")
+    print()
+    print("| kernel / product / copy | kind | ms/step | share of GPU time | calls/step | TFLOP/s |")
+    print("|---|---|---|---|---|---|")
+    rows = profile.get("profile", [])
+    for r in rows[:30]:
+        print(f"| {r['op']} | {r.get('kind', '-')} | {fmt(r['msPerStep'], 3)} | {fmt(100 * r['share'], 1)}% | "
+              f"{r['callsPerStep']} | {fmt(r.get('tflops'), 2) if r.get('tflops') is not None else ''} |")
+    if len(rows) > 30:
+        rest = rows[30:]
+        print(f"| {len(rest)} more | | {fmt(sum(r['msPerStep'] for r in rest), 3)} | "
+              f"{fmt(100 * sum(r['share'] for r in rest), 1)}% | | |")
+    print()
+elif os.path.exists(os.path.join(out, "profile-train-cuda-gpt2-bf16.json")):
+    print("### Where a `gpt2` training step goes on the GPU: no result (see profile-train-cuda-gpt2-bf16.json and gpu-check.log)")
+    print()
+
 print("### Decoding (`bench decode-gpt2`: random weights, greedy, KV cache, logits to the host every token)")
 print()
 print("| preset | backend | precision | prompt | tokens | first token ms | tokens/s |")
@@ -119,6 +147,7 @@ print("```")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision fp32|tf32|bf16 --batch 8 --seq 1024 --steps 5 --json")
 print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
 print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32|bf16] --batch 8 --seq 256 --steps 5 --json")
+print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")
 print(f"{J} bench decode-gpt2 --backend cuda|cpu --preset gpt2 --prompt-tokens 64 --tokens 256|64 --runs 3 --json")
 print(f"{J} bench gemm --backend cuda|cpu --size 2048 --json")
 print("```")
