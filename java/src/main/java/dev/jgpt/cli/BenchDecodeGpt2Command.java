@@ -64,6 +64,10 @@ public final class BenchDecodeGpt2Command implements Runnable {
     @Option(names = "--runs", defaultValue = "3", description = "Timed runs after one warm-up; the median is reported (default ${DEFAULT-VALUE}).")
     int runs;
 
+    @Option(names = "--profile", description = "cuda only: also time every kernel, cuBLAS product and copy of the decode steps"
+            + " (CUDA events; per token, prefill excluded) and print GPU busy vs wall time.")
+    boolean profile;
+
     @Option(names = "--json", description = "Print one JSON object on stdout.")
     boolean json;
 
@@ -91,6 +95,12 @@ public final class BenchDecodeGpt2Command implements Runnable {
             ops.close();
             throw new dev.jgpt.JgptException("--dtype " + dt + " needs the native engine on the cpu backend");
         }
+        if (profile && !(ops instanceof dev.jgpt.backend.cuda.CudaBackend)) {
+            ops.close();
+            throw new dev.jgpt.JgptException("--profile times kernels on the cuda backend only (not " + ops.name() + ")");
+        }
+        // per decode step (one token): the warm-up run grows the event pool, then the totals are reset
+        dev.jgpt.backend.cuda.KernelTimeline kernels = profile ? ((dev.jgpt.backend.cuda.CudaBackend) ops).timeline() : null;
         try (ops; Gpt2 weights = new Gpt2(ops, cfg, 1, 1);
              CausalLm lm = decoder(nativeEngine, weights, cfg, dt, ops)) {
             Random r = new Random(3);
@@ -107,8 +117,11 @@ public final class BenchDecodeGpt2Command implements Runnable {
                 int next = argmax(lm.prefill(prompt), cfg.vocabSize());
                 long t1 = System.nanoTime(), c1 = BenchSupport.processCpuNanos();
                 if (run < 0) firstTokens.add(next);   // the greedy continuation, to compare engines and dtypes
+                if (kernels != null && run == 0) kernels.reset();
                 for (int i = 0; i < tokens; i++) {
+                    if (kernels != null) kernels.beginStep();
                     next = argmax(lm.step(next), cfg.vocabSize());
+                    if (kernels != null) kernels.endStep();
                     if (run < 0 && firstTokens.size() < 16) firstTokens.add(next);
                 }
                 long t2 = System.nanoTime(), c2 = BenchSupport.processCpuNanos();
@@ -139,12 +152,18 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("loadAverage", BenchSupport.loadAverage());
             out.put("firstGreedyTokens", firstTokens);
             var memory = BenchSupport.putMemory(out, weights, lm);
+            dev.jgpt.backend.cuda.KernelTimeline.Profile gpuProfile = kernels == null ? null : kernels.profile();
+            if (gpuProfile != null) {
+                out.put("profile", KernelProfileReport.rows(gpuProfile)); // per token
+                out.put("profileGpu", KernelProfileReport.summary(gpuProfile));
+            }
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
                 System.out.printf("decode-gpt2 %s on %s (%s): first token after %.1f ms (%d-token prompt), %.1f tokens/s (load %s)%n",
                         what, ops.name(), eng, out.get("timeToFirstTokenMs"), promptTokens, out.get("tokensPerSecond"), out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
+                if (gpuProfile != null) KernelProfileReport.print(gpuProfile, "token");
             }
         }
     }

@@ -33,7 +33,7 @@ final class KernelProfileReport {
         return rows;
     }
 
-    /** {@code source, steps, gpuBusyMsPerStep, wallMsPerStep, busyShare}. */
+    /** {@code source, steps, gpuBusyMsPerStep, wallMsPerStep, busyShare} (a step: a training step, or a decoded token). */
     static Map<String, Object> summary(KernelTimeline.Profile p) {
         int steps = Math.max(1, p.steps());
         Map<String, Object> m = new LinkedHashMap<>();
