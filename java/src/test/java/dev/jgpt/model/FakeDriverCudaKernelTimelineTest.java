@@ -149,6 +149,37 @@ class FakeDriverCudaKernelTimelineTest {
         assertThat(FakeCuda.eventsLive()).as("events left after the backend closed").isEqualTo(liveBefore);
     }
 
+    /** Recording allocates no Java heap per call: a profiled step allocates about what a plain step does. */
+    @Test
+    void profiledStepsAllocateNoMoreHeapThanPlainOnes() {
+        try (CudaBackend cuda = FakeCuda.backend(); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+            model.initWeights(1);
+            Runnable step = AllocationProbe.trainingStep(model, host, B, T);
+            KernelTimeline timeline = cuda.timeline();
+            Runnable profiled = () -> {
+                timeline.beginStep();
+                step.run();
+                timeline.endStep();
+            };
+            for (int i = 0; i < 60; i++) { // class loading, lazy state, JIT, the event pool
+                step.run();
+                profiled.run();
+            }
+            int n = 10;
+            long t0 = AllocationProbe.threadAllocatedBytes();
+            for (int i = 0; i < n; i++) step.run();
+            long t1 = AllocationProbe.threadAllocatedBytes();
+            for (int i = 0; i < n; i++) profiled.run();
+            long t2 = AllocationProbe.threadAllocatedBytes();
+            long plain = (t1 - t0) / n, withTimeline = (t2 - t1) / n;
+            long callsPerStep = timeline.profile().rows().stream().mapToLong(KernelTimeline.Row::calls).sum() / timeline.profile().steps();
+            System.out.println("heap bytes per training step (stand-in driver): plain " + plain + ", profiled " + withTimeline
+                    + " (" + callsPerStep + " timed calls per step)");
+            // 16 bytes per timed call would already exceed this margin
+            assertThat(withTimeline - plain).as("extra heap bytes per profiled step").isLessThan(Math.min(1024, 16 * callsPerStep));
+        }
+    }
+
     /** bf16 mode: the operand conversions show up as their own kernel, the products keep their names. */
     @Test
     void bf16ProfileShowsTheConversions() {
