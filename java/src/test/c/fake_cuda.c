@@ -2,7 +2,7 @@
  * A stand-in for libcuda.so.1 and libcublas.so with the same C ABI, host memory standing in for device
  * memory. cuLaunchKernel runs the real kernels (the kernels/ .cu files, compiled for the CPU by the host emulation in
  * cuda_host/: every CUDA thread a fiber, barriers and shuffles checked) and the cuBLAS calls are a plain
- * column-major GEMM. It lets the cuda backend (bindings, launch configurations and argument marshalling,
+ * column-major GEMM; events stamp the host clock (KernelTimeline's tests). It lets the cuda backend (bindings, launch configurations and argument marshalling,
  * cuBLAS transposes/leading dimensions/strides, pointer offsets, memory handling, and the kernels' own
  * indexing, reductions and synchronisation) run the backend contract tests on a machine without a GPU
  * (FakeDriverCudaBackendTest and friends). What it cannot show: speed, races between blocks or inside a
