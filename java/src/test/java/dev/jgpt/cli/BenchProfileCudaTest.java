@@ -29,13 +29,20 @@ class BenchProfileCudaTest {
                 "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
                 "dev.jgpt.cli.Main", "bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64",
                 "--batch", "1", "--seq", "8", "--warmup", "1", "--steps", "2", "--profile", "--json"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+        Path err = java.nio.file.Files.createTempFile("jgpt-bench-profile", ".err");
+        err.toFile().deleteOnExit();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
         pb.environment().put("JGPT_LIBCUDA", lib.toString());
         pb.environment().put("CUBLAS_LIB", lib.toString());
+        Path stdout = java.nio.file.Files.createTempFile("jgpt-bench-profile", ".json");
+        stdout.toFile().deleteOnExit();
+        pb.redirectOutput(stdout.toFile());
         Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("exit code; stdout: " + out).isZero();
+        boolean finished = p.waitFor(120, TimeUnit.SECONDS);
+        if (!finished) p.destroyForcibly();
+        assertThat(finished).as("jgpt bench finished within 120 s").isTrue();
+        String out = java.nio.file.Files.readString(stdout, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as("exit code; stdout: " + out + "\nstderr: " + java.nio.file.Files.readString(err)).isZero();
         assertThat(out.strip().lines().count()).as("one line of JSON: " + out).isEqualTo(1);
         JsonNode r = JsonMapper.builder().build().readTree(out);
         assertThat(r.get("backend").asString()).isEqualTo("cuda");

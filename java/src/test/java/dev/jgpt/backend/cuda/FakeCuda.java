@@ -96,8 +96,8 @@ public final class FakeCuda {
                 Path lib = dir.resolve("libfakecuda.so");
                 HostKernels.build(HostKernels.cudaSources(HostKernels.kernelDir()),
                         List.of(HostKernels.locate("java/src/test/c/fake_cuda.c")), lib);
+                dir.toFile().deleteOnExit(); // deleted in reverse order: the library first, then its folder
                 lib.toFile().deleteOnExit();
-                dir.toFile().deleteOnExit();
                 libraryFile = lib;
             } catch (IOException e) {
                 assumeTrue(false, () -> "skipped: cannot build the stand-in library: " + e.getMessage());
