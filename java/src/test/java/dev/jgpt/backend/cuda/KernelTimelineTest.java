@@ -9,27 +9,36 @@ import dev.jgpt.memory.TensorArena;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** {@link KernelTimeline} on the stand-in driver: the read-out in the middle of a long step, misuse, FLOPs. */
+/**
+ * {@link KernelTimeline}: the read-out in the middle of a long step, misuse, FLOPs. On a GPU where one is
+ * usable, else on the stand-in driver.
+ */
 class KernelTimelineTest {
+    private static final boolean GPU = CudaProbe.get().usable();
+
     @BeforeAll
-    static void bindStandIn() {
-        FakeCuda.require();
+    static void gpuOrStandIn() {
+        if (!GPU) FakeCuda.require();
+    }
+
+    private static CudaBackend backend() {
+        return GPU ? CudaBackend.open() : FakeCuda.backend();
     }
 
     @Test
     void aLongStepIsReadOutInTheMiddleWithoutLosingCallsOrGrowingThePool() {
-        try (CudaBackend cuda = FakeCuda.backend(); TensorArena arena = cuda.newArena()) {
+        try (CudaBackend cuda = backend(); TensorArena arena = cuda.newArena()) {
             Tensor a = arena.allocate(DType.F32, 1000), b = arena.allocate(DType.F32, 1000);
             KernelTimeline t = cuda.timeline();
             t.maxPendingForTests(4);
-            long created = FakeCuda.eventsCreated();
+            long created = GPU ? t.eventsCreated() : FakeCuda.eventsCreated();
             t.beginStep();
             for (int i = 0; i < 11; i++) {
                 cuda.zero(a);
                 cuda.geluForward(b, a, 1000);
             }
             t.endStep();
-            assertThat(FakeCuda.eventsCreated() - created).as("the pool holds at most 4 pairs").isEqualTo(8);
+            assertThat((GPU ? t.eventsCreated() : FakeCuda.eventsCreated()) - created).as("the pool holds at most 4 pairs").isEqualTo(8);
             KernelTimeline.Profile p = t.profile();
             assertThat(p.rows()).extracting(KernelTimeline.Row::name).containsExactlyInAnyOrder("memset (zero)", "gelu_forward");
             assertThat(p.rows()).allSatisfy(r -> assertThat(r.calls()).isEqualTo(11));
@@ -40,7 +49,7 @@ class KernelTimelineTest {
     @Test
     void productsCountTheirFlopsAndMisuseIsRefused() {
         int N = 6, C = 8, OC = 5;
-        try (CudaBackend cuda = FakeCuda.backend(); TensorArena arena = cuda.newArena()) {
+        try (CudaBackend cuda = backend(); TensorArena arena = cuda.newArena()) {
             Tensor out = arena.allocate(DType.F32, N * OC), inp = arena.allocate(DType.F32, N * C), w = arena.allocate(DType.F32, OC * C);
             KernelTimeline t = cuda.timeline();
             assertThatThrownBy(t::endStep).isInstanceOf(IllegalStateException.class).hasMessageContaining("beginStep first");
