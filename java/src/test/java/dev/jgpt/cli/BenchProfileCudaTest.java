@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jgpt.backend.cuda.FakeCuda;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -12,43 +15,65 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * {@code jgpt bench train-step --backend cuda --profile --json} on the stand-in driver: a jgpt process started
- * with {@code JGPT_LIBCUDA} / {@code CUBLAS_LIB} pointing at the stand-in library (the backend is chosen
+ * {@code jgpt bench train-step|decode-gpt2 --backend cuda --profile --json} on the stand-in driver: a jgpt process
+ * started with {@code JGPT_LIBCUDA} / {@code CUBLAS_LIB} pointing at the stand-in library (the backend is chosen
  * through {@code CudaProbe} once per process, so this runs the real command line, not a test seam). The
  * profile must be the per-kernel timeline (kernel names and cuBLAS labels), not TimingBackend's per-op one.
  */
 class BenchProfileCudaTest {
-    @Test
-    void trainStepProfileOnCudaIsPerKernel() throws IOException, InterruptedException {
+
+    /** Runs jgpt with {@code args} on the stand-in driver; returns its one line of JSON. */
+    private static JsonNode jgptOnStandIn(String... args) throws IOException, InterruptedException {
         Path lib = FakeCuda.libraryFile();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                "dev.jgpt.cli.Main", "bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64",
-                "--batch", "1", "--seq", "8", "--warmup", "1", "--steps", "2", "--profile", "--json"));
-        Path err = java.nio.file.Files.createTempFile("jgpt-bench-profile", ".err");
-        err.toFile().deleteOnExit();
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
-        pb.environment().put("JGPT_LIBCUDA", lib.toString());
-        pb.environment().put("CUBLAS_LIB", lib.toString());
-        Path stdout = java.nio.file.Files.createTempFile("jgpt-bench-profile", ".json");
-        stdout.toFile().deleteOnExit();
-        pb.redirectOutput(stdout.toFile());
-        Process p = pb.start();
-        boolean finished = p.waitFor(120, TimeUnit.SECONDS);
-        if (!finished) p.destroyForcibly();
-        assertThat(finished).as("jgpt bench finished within 120 s").isTrue();
-        String out = java.nio.file.Files.readString(stdout, StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as("exit code; stdout: " + out + "\nstderr: " + java.nio.file.Files.readString(err)).isZero();
-        assertThat(out.strip().lines().count()).as("one line of JSON: " + out).isEqualTo(1);
-        JsonNode r = JsonMapper.builder().build().readTree(out);
-        assertThat(r.get("backend").asString()).isEqualTo("cuda");
+                "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"), "dev.jgpt.cli.Main"));
+        cmd.addAll(List.of(args));
+        Path stdout = Files.createTempFile("jgpt-bench-profile", ".json"), err = Files.createTempFile("jgpt-bench-profile", ".err");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(err.toFile());
+            pb.environment().put("JGPT_LIBCUDA", lib.toString());
+            pb.environment().put("CUBLAS_LIB", lib.toString());
+            Process p = pb.start();
+            boolean finished = p.waitFor(120, TimeUnit.SECONDS);
+            if (!finished) p.destroyForcibly();
+            assertThat(finished).as("jgpt finished within 120 s").isTrue();
+            String out = Files.readString(stdout, StandardCharsets.UTF_8);
+            assertThat(p.exitValue()).as("exit code; stdout: " + out + "\nstderr: " + Files.readString(err)).isZero();
+            assertThat(out.strip().lines().count()).as("one line of JSON: " + out).isEqualTo(1);
+            return JsonMapper.builder().build().readTree(out);
+        } finally {
+            Files.deleteIfExists(stdout);
+            Files.deleteIfExists(err);
+        }
+    }
 
+    private static Map<String, JsonNode> rows(JsonNode r) {
         Map<String, JsonNode> rows = new HashMap<>();
-        for (JsonNode row : r.get("profile")) rows.put(row.get("op").asString(), row);
+        double shares = 0;
+        for (JsonNode row : r.get("profile")) {
+            rows.put(row.get("op").asString(), row);
+            assertThat(row.get("msPerStep").asDouble()).isGreaterThanOrEqualTo(0);
+            shares += row.get("share").asDouble();
+        }
+        assertThat(shares).as("shares of the GPU time").isCloseTo(1.0, org.assertj.core.data.Offset.offset(0.01));
+        JsonNode gpu = r.get("profileGpu");
+        assertThat(gpu.get("gpuBusyMsPerStep").asDouble()).isPositive();
+        assertThat(gpu.get("gpuBusyMsPerStep").asDouble()).isLessThanOrEqualTo(gpu.get("wallMsPerStep").asDouble() + 1e-3);
+        assertThat(gpu.get("busyShare").asDouble()).isBetween(0.0, 1.0 + 1e-6);
+        return rows;
+    }
+
+    @Test
+    void trainStepProfileOnCudaIsPerKernel() throws IOException, InterruptedException {
+        JsonNode r = jgptOnStandIn("bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64",
+                "--batch", "1", "--seq", "8", "--warmup", "1", "--steps", "2", "--profile", "--json");
+        assertThat(r.get("backend").asString()).isEqualTo("cuda");
+        Map<String, JsonNode> rows = rows(r);
         assertThat(rows).containsKeys("encoder_forward", "layernorm_forward", "fused_residual_layernorm_forward",
                 "classifier_softmax_xent", "adamw_update", "matmulForward", "attention QK^T", "memset (zero)");
         assertThat(rows).doesNotContainKey("attentionForward"); // TimingBackend's op names are not there
@@ -58,17 +83,29 @@ class BenchProfileCudaTest {
         assertThat(rows.get("matmulForward").has("tflops")).isTrue();
         assertThat(rows.get("adamw_update").get("kind").asString()).isEqualTo("kernel");
         assertThat(rows.get("adamw_update").has("tflops")).isFalse();
-        double shares = 0;
-        for (JsonNode row : r.get("profile")) {
-            assertThat(row.get("msPerStep").asDouble()).isGreaterThanOrEqualTo(0);
-            shares += row.get("share").asDouble();
-        }
-        assertThat(shares).isCloseTo(1.0, org.assertj.core.data.Offset.offset(0.01));
+        assertThat(r.get("profileGpu").get("steps").asInt()).isEqualTo(2);
+    }
 
-        JsonNode gpu = r.get("profileGpu");
-        assertThat(gpu.get("steps").asInt()).isEqualTo(2);
-        assertThat(gpu.get("gpuBusyMsPerStep").asDouble()).isPositive();
-        assertThat(gpu.get("gpuBusyMsPerStep").asDouble()).isLessThanOrEqualTo(gpu.get("wallMsPerStep").asDouble() + 1e-3);
-        assertThat(gpu.get("busyShare").asDouble()).isBetween(0.0, 1.0 + 1e-6);
+    @Test
+    void decodeProfileOnCudaIsPerToken() throws IOException, InterruptedException {
+        int tokens = 3, runs = 2;
+        JsonNode r = jgptOnStandIn("bench", "decode-gpt2", "--backend", "cuda", "--preset", "tiny", "--prompt-tokens", "2",
+                "--tokens", String.valueOf(tokens), "--runs", String.valueOf(runs), "--profile", "--json");
+        Map<String, JsonNode> rows = rows(r);
+        int layers = dev.jgpt.model.GptConfig.preset("tiny").layers();
+        assertThat(r.get("profileGpu").get("steps").asInt()).as("one step per decoded token of the timed runs").isEqualTo(tokens * runs);
+        assertThat(rows.get("attention_decode").get("callsPerStep").asLong()).as("one attention per layer and token").isEqualTo(layers);
+        assertThat(rows).containsKeys("matmulForward", "layernorm_forward");
+    }
+
+    @Test
+    void decodeProfileElsewhereIsOneClearError() {
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new BenchDecodeGpt2Command());
+        cli.setExecutionExceptionHandler(new UserErrorHandler());
+        cli.setErr(new PrintWriter(err, true));
+        int code = cli.execute("--backend", "reference", "--preset", "tiny", "--tokens", "1", "--profile");
+        assertThat(code).isNotZero();
+        assertThat(err.toString()).contains("--profile times kernels on the cuda backend only").doesNotContain("\tat ");
     }
 }
