@@ -64,13 +64,13 @@ if os.path.exists(curves):
         if m:
             series.setdefault(m.group(1) or "fp32", []).append((int(m.group(2)), float(m.group(3)), float(m.group(4))))
     if series:
-        print("### 50-step `small` loss curves, cpu vs cuda (CudaGpt2Test)")
+        print(f"### {max(len(p) for p in series.values())}-step `small` loss curves, cpu vs cuda (CudaGpt2Test)")
         print()
         print("| cuda mode | step | cpu loss | cuda loss | relative diff |")
         print("|---|---|---|---|---|")
         for mode, pts in series.items():
             for s, c, g in pts:
-                if s in (0, 10, 20, 30, 40, 49):
+                if s in (0, 10, 20, 30, 40, len(pts) - 1):
                     print(f"| {mode} | {s} | {c:.4f} | {g:.4f} | {abs(g - c) / abs(c):.2e} |")
         print()
 
