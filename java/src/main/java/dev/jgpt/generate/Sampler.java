@@ -18,8 +18,9 @@ import java.util.random.RandomGeneratorFactory;
  * padding id. The random generator is {@code L64X128MixRandom}, whose algorithm is fixed by the JDK,
  * so a seed reproduces the same tokens on every JDK and machine (given the same logits).
  *
- * <p>Ties: logits compare as values (-0 equals +0; NaN counts as -inf) and among equal logits the lower
- * token id ranks first, in greedy picks and in the top-k cut alike.
+ * <p>Ties: logits compare as values (-0 equals +0; NaN never wins over a number, and counts as -inf in
+ * the top-k cut) and among equal logits the lower token id ranks first, in greedy picks and in the top-k
+ * cut alike.
  *
  * <p>{@link #sampleCandidates} gives the same token as {@link #sample} from only the k largest logits
  * (picked on a device, {@link DeviceLogits}), for the settings {@link #candidatesNeeded} accepts: it
