@@ -31,7 +31,7 @@ import java.lang.foreign.ValueLayout;
  * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
  * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private static final int PARTIALS = 1024;
 
     private final CudaContext ctx;
@@ -565,11 +565,18 @@ public final class CudaBackend implements Backend {
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(C).i32(NH).go();
     }
 
+    @Override
+    public int maxTopK() {
+        return TOPK_MAX;
+    }
+
     /**
      * The {@code k} largest of the first {@code V} logits (a device tensor, e.g. the last position's row),
      * largest first, into {@code idx} and {@code val}: decoding then samples on the host from k candidates
-     * and copies 2k numbers back instead of V. Not part of the {@link Backend} contract.
+     * and copies 2k numbers back instead of V ({@code Gpt2Inference.deviceLogits()}). Not part of the
+     * {@link Backend} contract; see {@link dev.jgpt.backend.DeviceTopK} for the order of ties and NaN.
      */
+    @Override
     public void topK(Tensor logits, int V, int k, int[] idx, float[] val) {
         positive("V", V);
         if (k < 1 || k > TOPK_MAX || k > V) throw new IllegalArgumentException("k: must be in [1, min(" + TOPK_MAX + ", V)] but was " + k);
