@@ -112,6 +112,11 @@ done
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo
+# B=64: fits only because fused attention keeps no (B,NH,T,T) matrices (about 43 GiB instead of 79 GiB of
+# parameters, optimizer state and activations, computed from Gpt2.activationFloats; docs/gpu.md)
+JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 \
+  --precision bf16 --batch 64 --seq 1024 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" || echo "(informational) fused attention, GPT-2 B=64 T=1024 did not finish"; echo
 # decoding (KV cache, greedy, logits to the host each token): GPT-2 124M, random weights
 for dev in cuda cpu; do
   timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset $DECODE --prompt-tokens 64 \
