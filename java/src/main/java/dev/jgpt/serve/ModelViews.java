@@ -25,7 +25,8 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>The attention view runs the training model's forward pass ({@link Gpt2}), which keeps each
  * layer's attention probabilities, over a copy of the served weights made once per model (the
- * inference path never materialises the full T x T pattern).
+ * inference path never materialises the full T x T pattern). Where the backend keeps no probabilities
+ * (cuda's fused attention, prompts longer than the head size) it answers one clear 400 instead.
  */
 final class ModelViews implements AutoCloseable {
     private final int maxTokens;
