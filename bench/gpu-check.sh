@@ -18,10 +18,12 @@ bad(){ echo "!! FAILED: $*"; fail=1; }
 
 # shapes: the on a GPU; tiny ones for a dry run (the emulation runs every CUDA thread on the CPU)
 SMALL=(--preset small --batch 8 --seq 256); GPT2=(--preset gpt2 --batch 8 --seq 1024); GEMM=2048; DECODE=gpt2
+GPT2_B64=(--preset gpt2 --batch 64 --seq 1024) # fits an 80 GB GPU only with fused attention's memory saving
 CURVE_STEPS=50; DRY=${DRY_RUN:-0}
 step "device"
 if [ "$DRY" = 1 ]; then
   SMALL=(--preset tiny --batch 2 --seq 32); GPT2=(--preset tiny --batch 2 --seq 64); GEMM=128; DECODE=tiny; CURVE_STEPS=5
+  GPT2_B64=(--preset tiny --batch 4 --seq 64)
   fake="$OUT/libfakecuda.so"
   java/src/test/c/cuda_host/build.sh "$fake" java/src/test/c/fake_cuda.c kernels/*.cu || { bad "stand-in driver build"; echo "GPU-CHECK FAILED"; exit 1; }
   export JGPT_LIBCUDA="$fake" CUBLAS_LIB="$fake"
@@ -112,6 +114,11 @@ done
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo
+# B=64: fits only because fused attention keeps no (B,NH,T,T) matrices (about 43 GiB instead of 79 GiB of
+# parameters, optimizer state and activations, computed from Gpt2.activationFloats; docs/gpu.md)
+JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
+  --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" || echo "(informational) fused-attention train-step ${GPT2_B64[*]} did not finish"; echo
 # decoding (KV cache, greedy, logits to the host each token): GPT-2 124M, random weights
 for dev in cuda cpu; do
   timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset $DECODE --prompt-tokens 64 \
