@@ -6,6 +6,9 @@
 # the figures (GPU, driver, exact commands, tokens/s, MFU) as a section to paste into docs/PERFORMANCE.md.
 # Meant to fit in one 10-minute call: each benchmark runs under a timeout, and the (informational) memcheck
 # only gets the time that is left (CHECK_SECONDS, default 560, is the whole budget).
+# DRY_RUN=1 rehearses the whole script on a machine without a GPU (this one): the stand-in driver and cuBLAS
+# (java/src/test/c/fake_cuda.c) with the real kernels under the host emulation (java/src/test/c/cuda_host),
+# tiny shapes, 5-step loss curves. It checks the script, the bundle and results.md, never the GPU.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OUT=${OUT:-/tmp/gpu-check-out}; mkdir -p "$OUT"; LOG=$OUT/gpu-check.log; exec > >(tee "$LOG") 2>&1
@@ -13,8 +16,21 @@ fail=0; step(){ echo; echo "== $(date -u +%H:%M:%S) $*"; }
 BUDGET=${CHECK_SECONDS:-560}; SECONDS=0
 bad(){ echo "!! FAILED: $*"; fail=1; }
 
+# shapes: the issue's on a GPU; tiny ones for a dry run (the emulation runs every CUDA thread on the CPU)
+SMALL=(--preset small --batch 8 --seq 256); GPT2=(--preset gpt2 --batch 8 --seq 1024); GEMM=2048; DECODE=gpt2
+GPT2_B64=(--preset gpt2 --batch 64 --seq 1024) # fits an 80 GB GPU only with fused attention's memory saving
+CURVE_STEPS=50; DRY=${DRY_RUN:-0}
 step "device"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv | tee "$OUT/gpu.csv" || bad "nvidia-smi"
+if [ "$DRY" = 1 ]; then
+  SMALL=(--preset tiny --batch 2 --seq 32); GPT2=(--preset tiny --batch 2 --seq 64); GEMM=128; DECODE=tiny; CURVE_STEPS=5
+  GPT2_B64=(--preset tiny --batch 4 --seq 64)
+  fake="$OUT/libfakecuda.so"
+  java/src/test/c/cuda_host/build.sh "$fake" java/src/test/c/fake_cuda.c kernels/*.cu || { bad "stand-in driver build"; echo "GPU-CHECK FAILED"; exit 1; }
+  export JGPT_LIBCUDA="$fake" CUBLAS_LIB="$fake"
+  printf 'name, driver_version, memory.total [MiB], clocks.max.sm [MHz], compute_cap\nDRY RUN (host emulation; no GPU), n/a, n/a, n/a, n/a\n' | tee "$OUT/gpu.csv"
+else
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv | tee "$OUT/gpu.csv" || bad "nvidia-smi"
+fi
 step "toolchain"
 nvcc --version | tail -2; command -v cuobjdump compute-sanitizer ncu || true
 
@@ -46,7 +62,7 @@ PY
 )
 export CUBLAS_DIRS; echo "CUBLAS_DIRS=$CUBLAS_DIRS"
 export LD_LIBRARY_PATH="${CUBLAS_DIRS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-J=(/tmp/jgpt-jre/bin/java --enable-native-access=ALL-UNNAMED -Xmx8g)
+J=(/tmp/jgpt-jre/bin/java --enable-native-access=ALL-UNNAMED -Xmx8g -Djgpt.test.curveSteps=$CURVE_STEPS)
 CP=".gpu/junit-console.jar:.gpu/app/*"
 
 step "jgpt info"
@@ -78,35 +94,40 @@ grep -E "^(fp32 |bf16 |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt
 
 step "benchmarks (same process and machine: cuda vs cpu)"
 for dev in cuda cpu; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench gemm --backend $dev --size 2048 --json > "$OUT/bench-gemm-$dev.json" || bad "bench gemm $dev"
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench gemm --backend $dev --size $GEMM --json > "$OUT/bench-gemm-$dev.json" || bad "bench gemm $dev"
   cat "$OUT/bench-gemm-$dev.json"; echo
 done
 for dev in cuda cpu; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend $dev --preset small --batch 8 --seq 256 --steps 5 --json \
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend $dev "${SMALL[@]}" --steps 5 --json \
     > "$OUT/bench-train-$dev.json" || bad "bench train-step $dev"
   cat "$OUT/bench-train-$dev.json"; echo
 done
 for math in tf32 bf16; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset small --precision $math \
-    --batch 8 --seq 256 --steps 5 --json > "$OUT/bench-train-cuda-$math.json" && cat "$OUT/bench-train-cuda-$math.json"; echo
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${SMALL[@]}" --precision $math \
+    --steps 5 --json > "$OUT/bench-train-cuda-$math.json" && cat "$OUT/bench-train-cuda-$math.json"; echo
 done
 # GPT-2 124M (B=8, T=1024) at each precision, MFU against the GPU's datasheet peak for that precision
 for math in fp32 tf32 bf16; do
-  timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --precision $math \
-    --batch 8 --seq 1024 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-$math.json" || bad "bench train-step gpt2 $math"
+  timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision $math \
+    --steps 5 --json > "$OUT/bench-train-cuda-gpt2-$math.json" || bad "bench train-step gpt2 $math"
   cat "$OUT/bench-train-cuda-gpt2-$math.json"; echo
 done
-JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 \
-  --precision bf16 --batch 8 --seq 1024 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
+JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+  --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo
+# B=64: fits only because fused attention keeps no (B,NH,T,T) matrices (about 43 GiB instead of 79 GiB of
+# parameters, optimizer state and activations, computed from Gpt2.activationFloats; docs/gpu.md)
+JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
+  --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" || echo "(informational) fused-attention train-step ${GPT2_B64[*]} did not finish"; echo
 # where a GPT-2 step goes on the GPU: CUDA events around every kernel, cuBLAS call and copy (KernelTimeline)
-timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --preset gpt2 --precision bf16 \
-  --batch 8 --seq 1024 --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"
+timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision bf16 \
+  --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"
 cat "$OUT/profile-train-cuda-gpt2-bf16.json"; echo
 # decoding (KV cache, greedy, logits to the host each token): GPT-2 124M, random weights
 for dev in cuda cpu; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset gpt2 --prompt-tokens 64 \
-    --tokens $([ $dev = cuda ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset $DECODE --prompt-tokens 64 \
+    --tokens $([ $dev = cuda ] && [ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
   cat "$OUT/bench-decode-gpt2-$dev.json"; echo
 done
 
@@ -115,7 +136,8 @@ python3 bench/gpu-results.py "$OUT" > "$OUT/results.md" && cat "$OUT/results.md"
 
 step "compute-sanitizer memcheck over the contract tests (informational, the time left: $((BUDGET - SECONDS)) s)"
 left=$((BUDGET - SECONDS)); [ "$left" -gt "${MEMCHECK_SECONDS:-240}" ] && left=${MEMCHECK_SECONDS:-240}
-if [ "$left" -lt 30 ]; then echo "skipped: no time left in this call (a larger CHECK_SECONDS gives it time)"
+if [ "$DRY" = 1 ]; then echo "skipped: dry run"
+elif [ "$left" -lt 30 ]; then echo "skipped: no time left in this call (a larger CHECK_SECONDS gives it time)"
 elif command -v compute-sanitizer >/dev/null; then
   timeout "$left" compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
     execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \

@@ -65,34 +65,36 @@ if os.path.exists(curves):
         if m:
             series.setdefault(m.group(1) or "fp32", []).append((int(m.group(2)), float(m.group(3)), float(m.group(4))))
     if series:
-        print("### 50-step `small` loss curves, cpu vs cuda (CudaGpt2Test)")
+        print(f"### {max(len(p) for p in series.values())}-step `small` loss curves, cpu vs cuda (CudaGpt2Test)")
         print()
         print("| cuda mode | step | cpu loss | cuda loss | relative diff |")
         print("|---|---|---|---|---|")
         for mode, pts in series.items():
             for s, c, g in pts:
-                if s in (0, 10, 20, 30, 40, 49):
+                if s in (0, 10, 20, 30, 40, len(pts) - 1):
                     print(f"| {mode} | {s} | {c:.4f} | {g:.4f} | {abs(g - c) / abs(c):.2e} |")
         print()
 
 print("### Training step (`bench train-step`)")
 print()
-print("| preset | B x T | backend | precision | attention | ms/step | tokens/s | TFLOP/s | MFU | peak TFLOP/s |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| preset | B x T | backend | precision | attention | ms/step | tokens/s | TFLOP/s | MFU | peak TFLOP/s | activations GiB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for path in sorted(glob.glob(os.path.join(out, "bench-train-*.json"))):
     d = load(os.path.basename(path))
     if not d:
-        print(f"| {os.path.basename(path)}: no result | | | | | | | | | |")
+        print(f"| {os.path.basename(path)}: no result | | | | | | | | | | |")
         continue
     mfu = d.get("mfu")
     peak = d.get("peakGflops")
+    act = (d.get("offHeap") or {}).get("activations")
     print(f"| {d['preset']} | {d['batch']} x {d['seq']} | {d['backend']} | {d.get('precision', 'fp32')} | "
           f"{d.get('attention', '-')} | {fmt(d['msPerStepMedian'], 1)} | {fmt(d['tokensPerSecond'], 0)} | "
           f"{fmt(d['achievedGflops'] / 1000, 2)} | {fmt(None if mfu is None else 100 * mfu, 1)}{'%' if mfu is not None else ''} | "
-          f"{fmt(None if peak is None else peak / 1000, 1)} |")
+          f"{fmt(None if peak is None else peak / 1000, 1)} | {fmt(None if act is None else act / 2**30, 2)} |")
 print()
 print("MFU = 6 x (matmul parameters) + 12 x L x C x T FLOPs per token, over the datasheet dense peak of the precision "
-      "(jgpt's GpuPeak table; the cpu rows use the detected CPU peak).")
+      "(jgpt's GpuPeak table; the cpu rows use the detected CPU peak). Activations: the model's activation "
+      "arena (device memory on cuda), which fused attention shrinks (no (B, NH, T, T) matrices).")
 print()
 
 profile = load("profile-train-cuda-gpt2-bf16.json")
@@ -146,6 +148,7 @@ print()
 print("```")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision fp32|tf32|bf16 --batch 8 --seq 1024 --steps 5 --json")
 print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
+print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 64 --seq 1024 --steps 3 --json")
 print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32|bf16] --batch 8 --seq 256 --steps 5 --json")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")
 print(f"{J} bench decode-gpt2 --backend cuda|cpu --preset gpt2 --prompt-tokens 64 --tokens 256|64 --runs 3 --json")

@@ -33,23 +33,25 @@ extern "C" __global__ void classifier_softmax_xent(float* logits, float* losses,
     }
 }
 
-// Inference: the k largest logits of one row (V), largest first (ties: lowest index first), so the
-// host samples from k candidates instead of copying the whole vocabulary back. k rounds of a block-wide
-// argmax that skips the indices already taken: O(k * V) reads, a few microseconds for k <= 64 on a
-// GPU. k = 1 is greedy decoding. One block; blockDim.x a power of two, at most 1024.
+// Inference: the k largest logits of one row (V), largest first (ties: lowest index first; -0 equals +0;
+// NaN never), so the host samples from k candidates instead of copying the whole vocabulary back. k rounds
+// of a block-wide argmax over the values below the previous round's pick in that order (so nothing is
+// taken twice, with no list of taken indices to scan): k passes over the row, which stays in L2. When only
+// NaN is left, a slot gets index 0 and -inf. k = 1 is greedy decoding. One block; blockDim.x a power of
+// two, at most 1024. Not yet timed on a GPU.
 #define JG_TOPK_MAX 64
 extern "C" __global__ void topk_row(int* out_idx, float* out_val, const float* logits, int V, int k) {
     __shared__ float best_val[1024];
     __shared__ int best_idx[1024];
-    __shared__ int taken[JG_TOPK_MAX];
+    float last_v = CUDART_INF_F;  // the previous round's pick, (+inf, -1) before the first: every value is below it
+    int last_i = -1;
     for (int round = 0; round < k; round++) {
         float bv = -CUDART_INF_F;
         int bi = 0x7fffffff;
         for (int j = threadIdx.x; j < V; j += blockDim.x) {
-            bool used = false;
-            for (int r = 0; r < round; r++) used |= taken[r] == j;
             const float v = logits[j];
-            if (!used && (v > bv || (v == bv && j < bi))) { bv = v; bi = j; }
+            const bool below = v < last_v || (v == last_v && j > last_i);  // not picked in an earlier round
+            if (below && (v > bv || (v == bv && j < bi))) { bv = v; bi = j; }
         }
         best_val[threadIdx.x] = bv;
         best_idx[threadIdx.x] = bi;
@@ -65,12 +67,12 @@ extern "C" __global__ void topk_row(int* out_idx, float* out_val, const float* l
             }
             __syncthreads();
         }
+        last_v = best_val[0];
+        last_i = best_idx[0];  // 0x7fffffff when only NaN was left: then nothing is below it either
         if (threadIdx.x == 0) {
-            const int idx = best_idx[0] == 0x7fffffff ? 0 : best_idx[0];  // all -inf/NaN: index 0
-            taken[round] = idx;
-            out_idx[round] = idx;
-            out_val[round] = best_val[0];
+            out_idx[round] = last_i == 0x7fffffff ? 0 : last_i;
+            out_val[round] = last_v;
         }
-        __syncthreads();
+        __syncthreads();  // everyone has read best_*[0] before the next round overwrites it
     }
 }

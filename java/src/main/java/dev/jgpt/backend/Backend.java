@@ -85,13 +85,44 @@ public interface Backend extends AutoCloseable {
     /**
      * qkv (B,T,3C) holds q, k, v side by side per token; head h uses channels [h*hs, (h+1)*hs) of each,
      * hs = C/NH. Writes att (B,NH,T,T): the softmax of the causal, 1/sqrt(hs)-scaled scores (zero above
-     * the diagonal), and out (B,T,C) = att @ v, heads concatenated.
+     * the diagonal), and out (B,T,C) = att @ v, heads concatenated. Where
+     * {@link #attentionKeepsProbabilities} is false, att holds the backend's own state for
+     * {@link #attentionBackward} instead (cuda's fused attention), and may be as small as {@link #attentionStateFloats}.
      */
     void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH);
 
-    /** {@code dqkv += d(out)/d(qkv)}; datt (B,NH,T,T) is scratch that this call overwrites. */
+    /**
+     * {@code dqkv += d(out)/d(qkv)}; att is what {@link #attentionForward} wrote; datt (B,NH,T,T, or as
+     * small as {@link #attentionScratchFloats}) is scratch that this call overwrites.
+     */
     void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
                            int B, int T, int C, int NH);
+
+    /**
+     * Floats the {@code att} of {@link #attentionForward}/{@link #attentionBackward} must hold for every batch of
+     * at most B sequences of at most T tokens: B*NH*T*T, the probabilities, unless the backend keeps less
+     * between the two (cuda's fused attention: a log-sum-exp per row and a copy of out, B*NH*T + B*T*C).
+     * Callers that size att for their largest batch use it.
+     */
+    default long attentionStateFloats(int B, int T, int C, int NH) {
+        return (long) B * NH * T * T;
+    }
+
+    /**
+     * Floats the {@code datt} scratch of {@link #attentionBackward} must hold for every batch of at most B
+     * sequences of at most T tokens: B*NH*T*T unless the backend needs less.
+     */
+    default long attentionScratchFloats(int B, int T, int C, int NH) {
+        return (long) B * NH * T * T;
+    }
+
+    /**
+     * Whether {@link #attentionForward} at these dims leaves the probabilities (B,NH,T,T) in att, as the
+     * contract describes; false where the backend keeps its own state there (see {@link #attentionStateFloats}).
+     */
+    default boolean attentionKeepsProbabilities(int B, int T, int C, int NH) {
+        return true;
+    }
 
     // ---- elementwise -------------------------------------------------------------------------
 

@@ -82,6 +82,9 @@ public final class TimingBackend implements Backend {
     @Override public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, int B, int T, int C, int NH) {
         long t = start(); inner.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH); stop("attentionBackward", t);
     }
+    @Override public long attentionStateFloats(int B, int T, int C, int NH) { return inner.attentionStateFloats(B, T, C, NH); }
+    @Override public long attentionScratchFloats(int B, int T, int C, int NH) { return inner.attentionScratchFloats(B, T, C, NH); }
+    @Override public boolean attentionKeepsProbabilities(int B, int T, int C, int NH) { return inner.attentionKeepsProbabilities(B, T, C, NH); }
     @Override public void geluForward(Tensor out, Tensor inp, int N) {
         long t = start(); inner.geluForward(out, inp, N); stop("geluForward", t);
     }

@@ -6,6 +6,7 @@ import dev.jgpt.memory.Tensor;
 import dev.jgpt.model.Gpt2;
 import dev.jgpt.backend.cpu.CpuBackend;
 import dev.jgpt.generate.CausalLm;
+import dev.jgpt.generate.DeviceLogits;
 import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.model.Gpt2Decoder;
 import dev.jgpt.model.Gpt2Inference;
@@ -18,8 +19,11 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jgpt bench decode-gpt2}: greedy decoding speed of a GPT-2 preset with random weights on any
- * backend (cuda included): time to first token for a prompt, then tokens/s of single-token steps (each
- * step brings the logits to the host and takes the argmax there, as sampling does). On the cpu backend
+ * backend (cuda included): time to first token for a prompt, then tokens/s of single-token steps. Each
+ * token is picked as greedy generation picks it: where the logits live on a device that can pick the
+ * largest there ({@link CausalLm#deviceLogits()}, cuda), only the top-1 (id, logit) comes back; otherwise
+ * the V logits are copied to the host and the argmax taken there ({@code --sampling host} forces that,
+ * to compare). On the cpu backend
  * it times libjgpt's native {@link Gpt2Decoder} (what {@code jgpt generate} uses there) in
  * {@code --dtype}; {@code --engine ops} (and every other backend) times the KV-cached
  * {@link Gpt2Inference} on the Backend ops (what the server's batched path uses). {@code --model RUN}
@@ -68,6 +72,11 @@ public final class BenchDecodeGpt2Command implements Runnable {
             + " (CUDA events; per token, prefill excluded) and print GPU busy vs wall time.")
     boolean profile;
 
+    @Option(names = "--sampling", defaultValue = "auto", paramLabel = "auto|host",
+            description = "auto: the greedy token from the device's top-1 where the logits live on a device (cuda), else host argmax; "
+                    + "host: always copy the logits to the host and take the argmax there (default ${DEFAULT-VALUE}).")
+    String sampling;
+
     @Option(names = "--json", description = "Print one JSON object on stdout.")
     boolean json;
 
@@ -95,6 +104,10 @@ public final class BenchDecodeGpt2Command implements Runnable {
             ops.close();
             throw new dev.jgpt.JgptException("--dtype " + dt + " needs the native engine on the cpu backend");
         }
+        if (!sampling.equals("auto") && !sampling.equals("host")) {
+            ops.close();
+            throw new dev.jgpt.JgptException("--sampling: '" + sampling + "' is not one of auto, host");
+        }
         if (profile && !(ops instanceof dev.jgpt.backend.cuda.CudaBackend)) {
             ops.close();
             throw new dev.jgpt.JgptException("--profile times kernels on the cuda backend only (not " + ops.name() + ")");
@@ -103,24 +116,26 @@ public final class BenchDecodeGpt2Command implements Runnable {
         dev.jgpt.backend.cuda.KernelTimeline kernels = profile ? ((dev.jgpt.backend.cuda.CudaBackend) ops).timeline() : null;
         try (ops; Gpt2 weights = new Gpt2(ops, cfg, 1, 1);
              CausalLm lm = decoder(nativeEngine, weights, cfg, dt, ops)) {
+            DeviceLogits device = sampling.equals("auto") ? lm.deviceLogits() : null;
+            Greedy greedy = device != null ? new OnDevice(device, cfg.vocabSize()) : new OnHost(lm, cfg.vocabSize());
             Random r = new Random(3);
             int[] prompt = new int[promptTokens];
             for (int i = 0; i < promptTokens; i++) prompt[i] = r.nextInt(cfg.vocabSize());
             String eng = nativeEngine ? "native " + dt : "ops";
-            System.err.printf("jgpt: decode-gpt2 %s (%,d params) on %s (%s): %d prompt + %d tokens, 1 warm-up + %d runs ...%n",
-                    what, cfg.parameterCount(), ops.name(), eng, promptTokens, tokens, runs);
+            System.err.printf("jgpt: decode-gpt2 %s (%,d params) on %s (%s, %s): %d prompt + %d tokens, 1 warm-up + %d runs ...%n",
+                    what, cfg.parameterCount(), ops.name(), eng, device != null ? "device top-1" : "host argmax", promptTokens, tokens, runs);
             double[] ttft = new double[runs], tps = new double[runs], tpc = new double[runs];
             java.util.List<Integer> firstTokens = new java.util.ArrayList<>();
             for (int run = -1; run < runs; run++) {
                 lm.reset();
                 long t0 = System.nanoTime();
-                int next = argmax(lm.prefill(prompt), cfg.vocabSize());
+                int next = greedy.prefill(prompt);
                 long t1 = System.nanoTime(), c1 = BenchSupport.processCpuNanos();
                 if (run < 0) firstTokens.add(next);   // the greedy continuation, to compare engines and dtypes
                 if (kernels != null && run == 0) kernels.reset();
                 for (int i = 0; i < tokens; i++) {
                     if (kernels != null) kernels.beginStep();
-                    next = argmax(lm.step(next), cfg.vocabSize());
+                    next = greedy.step(next);
                     if (kernels != null) kernels.endStep();
                     if (run < 0 && firstTokens.size() < 16) firstTokens.add(next);
                 }
@@ -138,6 +153,7 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("threads", ops.threads());
             out.put("engine", nativeEngine ? "native" : "ops");
             out.put("dtype", nativeEngine ? dt.toString() : "f32");
+            out.put("sampling", device != null ? "device top-1" : "host argmax");
             if (nativeEngine && dt == DecodeDType.Q8) out.put("groupSize", groupSize);
             if (model != null) out.put("model", model.toString());
             else out.put("preset", preset);
@@ -179,6 +195,41 @@ public final class BenchDecodeGpt2Command implements Runnable {
         }
         return nativeEngine ? new Gpt2Decoder(cfg, weights.params().flat(), dt, groupSize, ops.threads(), null)
                 : Gpt2Inference.of(weights);
+    }
+
+    /** How the bench picks each greedy token. */
+    private interface Greedy {
+        int prefill(int[] prompt);
+
+        int step(int token);
+    }
+
+    /** The V logits copied to the host, argmax there. */
+    private record OnHost(CausalLm lm, int V) implements Greedy {
+        public int prefill(int[] prompt) { return argmax(lm.prefill(prompt), V); }
+        public int step(int token) { return argmax(lm.step(token), V); }
+    }
+
+    /** The logits stay on the device; only the top-1 (id, logit) comes back. */
+    private record OnDevice(DeviceLogits device, int V, int[] id, float[] logit) implements Greedy {
+        OnDevice(DeviceLogits device, int V) {
+            this(device, V, new int[1], new float[1]);
+        }
+
+        public int prefill(int[] prompt) {
+            device.prefillOnDevice(prompt);
+            return top();
+        }
+
+        public int step(int token) {
+            device.stepOnDevice(token);
+            return top();
+        }
+
+        private int top() {
+            device.topCandidates(V, 1, id, logit);
+            return id[0];
+        }
     }
 
     private static int argmax(Tensor logits, int V) {

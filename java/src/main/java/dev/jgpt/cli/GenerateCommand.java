@@ -117,6 +117,9 @@ public final class GenerateCommand implements Runnable {
             doc.put("tokens_per_second", r.tokensPerSecond());
             doc.put("total_ms", r.totalMillis());
             doc.put("settings", config);
+            // "device top-K": each token drawn from K candidates picked where the logits live; "host": from all logits
+            int k = generator.lastDeviceCandidates();
+            doc.put("sampling", k > 0 ? "device top-" + k : "host");
             doc.putAll(dev.jgpt.memory.MemoryUsage.now(m.model()).snakeJsonFields());
             out.println(JsonMapper.builder().build().writeValueAsString(doc));
         } else {

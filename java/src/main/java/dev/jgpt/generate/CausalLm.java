@@ -33,6 +33,16 @@ public interface CausalLm extends AutoCloseable {
     /** Appends one token and returns the next-token logits (same reuse rule as {@link #prefill}). */
     Tensor step(int token);
 
+    /**
+     * Where the logits live in an accelerator's memory and the backend can pick the largest there: a
+     * view that advances this sequence without copying the V logits to the host and hands out the top k
+     * instead ({@link DeviceLogits}). Null (the default) when the logits are host memory anyway or the
+     * backend cannot; callers then use {@link #prefill}/{@link #step}.
+     */
+    default DeviceLogits deviceLogits() {
+        return null;
+    }
+
     @Override
     default void close() {}
 }

@@ -13,12 +13,23 @@ import java.util.Arrays;
  * <p>Holds the sampler's scratch arrays, so reuse one generator for many generations (it resizes
  * itself if a tokenizer with another vocabulary comes along). Not thread-safe, like the model.
  *
+ * <p>Device sampling: when the model's logits live on a device ({@link CausalLm#deviceLogits()}) and
+ * the settings let the sampler decide from the k largest logits alone ({@link Sampler#candidatesNeeded}:
+ * greedy, or top-k with k up to the device's limit, without repetition penalty), each token is drawn from
+ * k (id, logit) pairs picked on the device and the V logits are never copied to the host (except for a
+ * token whose largest logit is not finite). The tokens are the same as on the full-logit path.
+ *
  * <p>End tokens: {@code <|endoftext|>} and {@code <|end|>}, when the tokenizer has them, end the
  * generation (finish reason {@code eos}) and are not part of the output.
  */
 public final class Generator {
     private Sampler sampler;
     private int[] generated = new int[0];
+    /** The device's candidates for one token (device sampling). */
+    private int[] candIds = new int[0];
+    private float[] candLogits = new float[0];
+    /** k of the last generation's device sampling, 0 when it read the full logits. */
+    private int lastDeviceCandidates;
 
     /**
      * Generates a continuation of {@code prompt}. The model's cache is reset first. Prompt + max new
@@ -46,13 +57,24 @@ public final class Generator {
         StopMatcher stops = new StopMatcher(config.stopSequences());
         StringBuilder text = new StringBuilder();
 
+        DeviceLogits device = lm.deviceLogits();
+        int k = device == null ? 0 : sampler.candidatesNeeded(device.maxCandidates());
+        if (k == 0) device = null;
+        if (candIds.length < k) {
+            candIds = new int[k];
+            candLogits = new float[k];
+        }
+        lastDeviceCandidates = k;
+
         lm.reset();
-        Tensor logits = lm.prefill(ids);
+        Tensor logits = null;
+        if (device != null) device.prefillOnDevice(ids);
+        else logits = lm.prefill(ids);
         long firstToken = 0;
         int n = 0;
         FinishReason reason = FinishReason.LENGTH;
         while (n < config.maxNewTokens()) {
-            int token = sampler.sample(logits);
+            int token = device != null ? sampleOnDevice(device, k) : sampler.sample(logits);
             if (n == 0) firstToken = System.nanoTime();
             if (token == eos || token == end) {
                 reason = FinishReason.EOS;
@@ -66,7 +88,10 @@ public final class Generator {
                 reason = FinishReason.STOP;
                 break;
             }
-            if (n < config.maxNewTokens()) logits = lm.step(token); // no forward pass after the last token
+            if (n < config.maxNewTokens()) { // no forward pass after the last token
+                if (device != null) device.stepOnDevice(token);
+                else logits = lm.step(token);
+            }
         }
         emit(stops.flush(), text, listener);
         long finish = System.nanoTime();
@@ -74,6 +99,21 @@ public final class Generator {
         double tokensPerSecond = n > 1 && decodeSeconds > 0 ? (n - 1) / decodeSeconds : 0;
         return new GenerationResult(text.toString(), Arrays.copyOf(generated, n), reason, ids.length, truncated,
                 firstToken == 0 ? 0 : (firstToken - start) / 1e6, tokensPerSecond, (finish - start) / 1e6);
+    }
+
+    /** From the device's k largest logits; the full logits only when those cannot decide (a non-finite maximum). */
+    private int sampleOnDevice(DeviceLogits device, int k) {
+        device.topCandidates(sampler.vocabSize(), k, candIds, candLogits);
+        int token = sampler.sampleCandidates(candIds, candLogits, k);
+        return token >= 0 ? token : sampler.sample(device.hostLogits());
+    }
+
+    /**
+     * How many candidates per token the last {@link #generate} read from the model's device (1 greedy, k for
+     * top-k), or 0 when it sampled from the full host logits.
+     */
+    public int lastDeviceCandidates() {
+        return lastDeviceCandidates;
     }
 
     /**

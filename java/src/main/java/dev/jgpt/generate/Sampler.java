@@ -17,6 +17,14 @@ import java.util.random.RandomGeneratorFactory;
  * whose output is padded past the tokenizer's vocabulary (llm.c pads 50257 to 50304) never emits a
  * padding id. The random generator is {@code L64X128MixRandom}, whose algorithm is fixed by the JDK,
  * so a seed reproduces the same tokens on every JDK and machine (given the same logits).
+ *
+ * <p>Ties: logits compare as values (-0 equals +0; NaN never wins over a number, and counts as -inf in
+ * the top-k cut) and among equal logits the lower token id ranks first, in greedy picks and in the top-k
+ * cut alike.
+ *
+ * <p>{@link #sampleCandidates} gives the same token as {@link #sample} from only the k largest logits
+ * (picked on a device, {@link DeviceLogits}), for the settings {@link #candidatesNeeded} accepts: it
+ * draws the same random numbers in the same order, so with one seed both paths give the same tokens.
  */
 public final class Sampler {
     private static final RandomGeneratorFactory<RandomGenerator> RNG = RandomGeneratorFactory.of("L64X128MixRandom");
@@ -76,33 +84,92 @@ public final class Sampler {
 
         float invT = (float) (1.0 / config.temperature());
         int k = config.topK();
-        boolean useTopP = config.topP() < 1.0;
-        int n;
         if (k > 0 && k < vocabSize) {
             // temperature keeps the order, so the top k are chosen on the raw logits and only k
             // exponentials are computed (the softmax's normaliser cancels in the renormalisation)
-            n = selectTopK(k);
-            Arrays.sort(keys, 0, n);
-            float max = logitOf(keys[n - 1]);
-            for (int j = 0; j < n; j++) {
-                candProb[j] = weight(logitOf(keys[j]), max, invT);
-                candId[j] = indexOf(keys[j]);
-            }
-        } else {
-            float max = work[argmax()];
-            double sum = 0;
-            for (int i = 0; i < vocabSize; i++) {
-                work[i] = weight(work[i], max, invT);
-                sum += work[i];
-            }
-            if (!useTopP) return drawFromAll(sum);
-            n = selectAboveCutoff((float) ((1.0 - config.topP()) / (vocabSize - 1) * sum));
-            Arrays.sort(keys, 0, n);
-            for (int j = 0; j < n; j++) {
-                candProb[j] = Float.intBitsToFloat((int) (keys[j] >>> 32));
-                candId[j] = indexOf(keys[j]);
-            }
+            return drawFromTopLogits(selectTopK(k), invT);
         }
+        float max = work[argmax()];
+        double sum = 0;
+        for (int i = 0; i < vocabSize; i++) {
+            work[i] = weight(work[i], max, invT);
+            sum += work[i];
+        }
+        if (config.topP() >= 1.0) return drawFromAll(sum);
+        int n = selectAboveCutoff((float) ((1.0 - config.topP()) / (vocabSize - 1) * sum));
+        Arrays.sort(keys, 0, n);
+        for (int j = 0; j < n; j++) {
+            candProb[j] = Float.intBitsToFloat((int) (keys[j] >>> 32));
+            candId[j] = indexOf(keys[j]);
+        }
+        return drawFromCandidates(n);
+    }
+
+    /**
+     * How many of the largest logits {@link #sampleCandidates} needs to give exactly what {@link #sample}
+     * gives on the full logits under the current settings, or 0 when it cannot with at most {@code max}:
+     * <ul>
+     *   <li>a repetition penalty (≠ 1) changes logits before anything is chosen, and may lift a token
+     *       from below the top k: 0;</li>
+     *   <li>greedy (temperature 0): 1;</li>
+     *   <li>top-k with 0 &lt; k &lt; vocabulary and k ≤ {@code max} (top-p or not, any temperature): k, since
+     *       {@link #sample} itself then reads only the k largest logits (top-p runs over them, renormalised);</li>
+     *   <li>otherwise (top-p alone, no cut, or k above {@code max}) the full distribution: 0.</li>
+     * </ul>
+     */
+    public int candidatesNeeded(int max) {
+        if ((float) config.repetitionPenalty() != 1f) return 0; // the test applyRepetitionPenalty makes
+        if (config.greedy()) return max >= 1 ? 1 : 0;
+        int k = config.topK();
+        return k > 0 && k < vocabSize && k <= max ? k : 0;
+    }
+
+    /**
+     * The next token from the {@code k} largest logits ({@code ids[j]}, {@code logits[j]} for j &lt; k; any
+     * order; k = {@link #candidatesNeeded}): the same token {@link #sample} gives on the full logits, with the
+     * same use of the random generator. Candidates beyond the non-NaN logits may be padding with logit -inf
+     * (any id in range). Returns -1 without touching the random generator when the largest candidate is not
+     * finite (all logits -inf or NaN, or an infinite one): the full logits decide such a token.
+     *
+     * <p>Why it is exact: write F for the tokens whose logit is neither NaN nor -inf. Both paths hold the
+     * largest min(k, |F|) of F in the same order (value, then lower id) with the same logits; every other
+     * candidate has logit -inf on both paths (NaN counts as -inf) and so weight exactly 0 against a finite
+     * maximum. The sorted weights are therefore equal position by position, a weight 0 adds nothing to a
+     * sum, and zero-weight candidates are never drawn; the greedy pick is the top of the same order.
+     *
+     * @throws IllegalStateException when the settings need the full logits ({@link #candidatesNeeded} is 0)
+     * @throws IllegalArgumentException when k is not what the settings need or an id is out of range
+     */
+    public int sampleCandidates(int[] ids, float[] logits, int k) {
+        int need = candidatesNeeded(Integer.MAX_VALUE);
+        if (need == 0) throw new IllegalStateException("these sampling settings need the full logits");
+        if (k != need) throw new IllegalArgumentException("k: these settings need the " + need + " largest logits, got " + k);
+        long top = Long.MIN_VALUE;
+        for (int j = 0; j < k; j++) {
+            int id = ids[j];
+            if (id < 0 || id >= vocabSize) throw new IllegalArgumentException("candidate id " + id + " outside [0, " + vocabSize + ")");
+            keys[j] = logitKey(logits[j], id);
+            top = Math.max(top, keys[j]);
+        }
+        if (!Float.isFinite(logitOf(top))) return -1;
+        if (config.greedy()) return indexOf(top);
+        return drawFromTopLogits(k, (float) (1.0 / config.temperature()));
+    }
+
+    /** Draws from the n logit keys in keys[0..n) (the top k), with temperature and top-p. */
+    private int drawFromTopLogits(int n, float invT) {
+        Arrays.sort(keys, 0, n);
+        float max = logitOf(keys[n - 1]);
+        for (int j = 0; j < n; j++) {
+            candProb[j] = weight(logitOf(keys[j]), max, invT);
+            candId[j] = indexOf(keys[j]);
+        }
+        return drawFromCandidates(n);
+    }
+
+    /** Top-p, then a draw, over candProb/candId[0..n) in ascending (unnormalised) probability. */
+    private int drawFromCandidates(int n) {
+        boolean useTopP = config.topP() < 1.0;
         // candidates 0..n-1 in ascending probability: the nucleus is a suffix of them
         double mass = 0;
         for (int j = 0; j < n; j++) mass += candProb[j];
@@ -240,9 +307,12 @@ public final class Sampler {
         return ((long) Float.floatToRawIntBits(p) << 32) | (Integer.MAX_VALUE - index);
     }
 
-    /** Any float (NaN as -inf) mapped to an int that orders the same way, in the high word. */
+    /**
+     * Any float (NaN as -inf, -0 as +0: equal values tie) mapped to an int that orders the same way, in
+     * the high word; lower indices win ties.
+     */
     private static long logitKey(float logit, int index) {
-        int bits = Float.floatToRawIntBits(logit != logit ? Float.NEGATIVE_INFINITY : logit);
+        int bits = logit != logit ? Float.floatToRawIntBits(Float.NEGATIVE_INFINITY) : logit == 0 ? 0 : Float.floatToRawIntBits(logit);
         int sortable = bits ^ ((bits >> 31) & 0x7fffffff);
         return ((long) sortable << 32) | (Integer.MAX_VALUE - index);
     }

@@ -48,6 +48,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
     /** Batch shape and valid-target count of the last forward (what backward needs). */
     private int lastB, lastT, lastValid;
     private boolean haveTargets;
+    /** Whether the last forward left attention probabilities in att ({@link Backend#attentionKeepsProbabilities}). */
+    private boolean attentionKept;
 
     /**
      * Allocates parameters (zero; call {@link #initWeights}), gradients and activations for batches of
@@ -69,7 +71,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         try {
             this.p = layout.bind(paramArena.allocate(DType.F32, layout.size()));
             this.g = layout.bind(paramArena.allocate(DType.F32, layout.size()));
-            this.a = new Acts(actArena, config, maxBatch, maxSeq);
+            this.a = new Acts(actArena, backend, config, maxBatch, maxSeq);
             this.tokensBuf = actArena.allocate(DType.I32, (long) maxBatch * maxSeq);
             this.targetsBuf = actArena.allocate(DType.I32, (long) maxBatch * maxSeq);
         } catch (RuntimeException | OutOfMemoryError e) {
@@ -84,7 +86,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor[] ln1, ln1Mean, ln1Rstd;       // (B,T,C), (B,T), (B,T) per layer
         final Tensor[] qkv;                         // (B,T,3C)
         final Tensor[] atty;                        // (B,T,C)
-        final Tensor[] att;                         // (B,NH,T,T)
+        final Tensor[] att;                         // (B,NH,T,T), or the backend's smaller attention state
         final Tensor[] res2;                        // (B,T,C)
         final Tensor[] ln2, ln2Mean, ln2Rstd;
         final Tensor[] fch, fchGelu;                // (B,T,4C)
@@ -97,18 +99,18 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor dres;                          // (B,T,C): gradient of the residual stream
         final Tensor dbtc;                          // (B,T,C)
         final Tensor d4a, d4b;                      // (B,T,4C)
-        final Tensor datt;                          // (B,NH,T,T)
+        final Tensor datt;                          // (B,NH,T,T), or the backend's smaller scratch
 
-        Acts(TensorArena arena, GptConfig c, int B, int T) {
+        Acts(TensorArena arena, Backend ops, GptConfig c, int B, int T) {
             int L = c.layers();
-            long BT = (long) B * T, C = c.channels(), NH = c.heads(), V = c.vocabSize();
+            long BT = (long) B * T, C = c.channels(), V = c.vocabSize();
             encoded = arena.allocate(DType.F32, BT * C);
             ln1 = perLayer(arena, L, BT * C);
             ln1Mean = perLayer(arena, L, BT);
             ln1Rstd = perLayer(arena, L, BT);
             qkv = perLayer(arena, L, BT * 3 * C);
             atty = perLayer(arena, L, BT * C);
-            att = perLayer(arena, L, BT * NH * T);
+            att = perLayer(arena, L, ops.attentionStateFloats(B, T, c.channels(), c.heads()));
             res2 = perLayer(arena, L, BT * C);
             ln2 = perLayer(arena, L, BT * C);
             ln2Mean = perLayer(arena, L, BT);
@@ -126,7 +128,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             dbtc = arena.allocate(DType.F32, BT * C);
             d4a = arena.allocate(DType.F32, BT * 4 * C);
             d4b = arena.allocate(DType.F32, BT * 4 * C);
-            datt = arena.allocate(DType.F32, BT * NH * T);
+            datt = arena.allocate(DType.F32, ops.attentionScratchFloats(B, T, c.channels(), c.heads()));
         }
 
         private static Tensor[] perLayer(TensorArena arena, int L, long n) {
@@ -142,18 +144,34 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
     }
 
     /**
-     * Floats of activation memory for batches of (B, T): what the constructor allocates besides the
-     * parameters: {@code L*(16*BTC + 4*BT + NH*B*T^2) + 13*BTC + 5*BT + NH*B*T^2 + R*V} (the 5*BT
-     * include the I32 tokens and targets), with R = min(BT, max(1, 2^24 / V)) classifier rows.
+     * Floats of activation memory for batches of (B, T) on a backend that keeps the attention probabilities
+     * (reference, cpu, cuda without fused attention): what the constructor allocates besides the parameters:
+     * {@code L*(16*BTC + 4*BT + NH*B*T^2) + 13*BTC + 5*BT + NH*B*T^2 + R*V} (the 5*BT include the I32 tokens
+     * and targets), with R = min(BT, max(1, 2^24 / V)) classifier rows.
      */
     public static long activationFloats(GptConfig c, int B, int T) {
-        long BT = (long) B * T, C = c.channels(), NH = c.heads(), L = c.layers();
-        long att = BT * NH * T;
+        long att = (long) B * c.heads() * T * T;
+        return activationFloats(c, B, T, att, att);
+    }
+
+    /**
+     * {@link #activationFloats(GptConfig, int, int)} on {@code backend}, whose attention may keep less than
+     * the probabilities: {@code L*(16*BTC + 4*BT + A) + 13*BTC + 5*BT + D + R*V} with A =
+     * {@link Backend#attentionStateFloats} and D = {@link Backend#attentionScratchFloats} (both NH*B*T^2
+     * by default; cuda's fused attention, T > head size hs: A = NH*BT + BTC, D = NH*B*max(T, hs^2)).
+     */
+    public static long activationFloats(GptConfig c, int B, int T, Backend backend) {
+        return activationFloats(c, B, T, backend.attentionStateFloats(B, T, c.channels(), c.heads()),
+                backend.attentionScratchFloats(B, T, c.channels(), c.heads()));
+    }
+
+    private static long activationFloats(GptConfig c, int B, int T, long att, long datt) {
+        long BT = (long) B * T, C = c.channels(), L = c.layers();
         long perLayer = 16 * BT * C + 4 * BT + att;
         long shared = BT * C                 // encoded
                 + 2 * BT * C + 3 * BT        // proj, lnf (+ mean, rstd), losses
                 + 2 * BT * C + 8 * BT * C    // dres, dbtc, d4a, d4b
-                + att                        // datt
+                + datt
                 + classifierRows(c, BT) * c.vocabSize()
                 + 2 * BT;                    // tokens, targets (I32, same size as F32)
         return L * perLayer + shared;
@@ -193,9 +211,16 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
      * Attention probabilities of layer {@code l} from the last forward, laid out (B, NH, T, T) for that
      * forward's B and T (row t holds query t's weights over keys 0..t, zeros above the diagonal).
      * Read-only use: the views into the model (attention heat maps) read it; backward needs it intact.
+     *
+     * @throws IllegalStateException before a forward, or when the backend did not keep the probabilities
+     *                               for that forward (cuda's fused attention; {@link Backend#attentionKeepsProbabilities})
      */
     public Tensor attention(int l) {
         if (lastB == 0) throw new IllegalStateException("attention: run forward first");
+        if (!attentionKept) {
+            throw new IllegalStateException("attention: the " + ops.name() + " backend's fused attention kept no probabilities for the last"
+                    + " forward (B " + lastB + ", T " + lastT + "); see Backend.attentionKeepsProbabilities");
+        }
         return a.att[l].view(0, (long) lastB * cfg.heads() * lastT * lastT);
     }
     /** Per-token losses (B*T) of the last forward with targets; 0 where the target was ignored. */
@@ -301,6 +326,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         lastT = T;
         lastValid = valid;
         haveTargets = targets != null;
+        attentionKept = ops.attentionKeepsProbabilities(B, T, C, cfg.heads());
 
         ops.encoderForward(a.encoded, tokensBuf, p.wte(), p.wpe(), B, T, C);
         ops.layernormForward(a.ln1[0], a.ln1Mean[0], a.ln1Rstd[0], a.encoded, p.ln1w(0), p.ln1b(0), BT, C);

@@ -2,7 +2,9 @@ package dev.jgpt.model;
 
 import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.DeviceTopK;
 import dev.jgpt.generate.CausalLm;
+import dev.jgpt.generate.DeviceLogits;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
@@ -16,6 +18,10 @@ import dev.jgpt.memory.TensorArena;
  * attention then runs per token with {@link Backend#attentionDecode} over the cache, which handles a
  * prefill that continues an existing sequence (position &gt; 0) exactly. {@link #step} is the same
  * with one row. The logits are computed for the last position only.
+ *
+ * <p>On a backend whose tensors live on a device and that can pick the largest logits there
+ * ({@link DeviceTopK}, the cuda backend), {@link #deviceLogits()} advances the sequence without copying
+ * the V logits to the host; the generator then reads only the top k candidates.
  *
  * <p>Every buffer is allocated in the constructor (cache rows and position rows are pre-sliced):
  * nothing is allocated per token. The parameters are borrowed, not owned.
@@ -39,6 +45,11 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
     private final Tensor x, res, ln, q, atty, proj, fch, fchGelu, mean, rstd, att;
     private final Tensor tokensDev, tokensHost;
     private final Tensor lnf, lnfMean, lnfRstd, logits, logitsHost;
+    /** Non-null when the logits live on a device whose backend picks the top k there. */
+    private final DeviceLogits deviceLogits;
+    /** Whether {@code logits} holds the next-token logits of the sequence so far. */
+    private boolean haveLogits;
+    private long logitCopies;
     private int pos;
 
     /** Inference over {@code params} (a flat F32 buffer of {@link ParameterLayout#size()} on {@code backend}). */
@@ -97,6 +108,7 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
             close();
             throw e;
         }
+        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK ? new OnDevice(topK) : null;
     }
 
     /**
@@ -123,7 +135,10 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
     public int contextLength() { return cfg.contextLength(); }
 
     @Override
-    public void reset() { pos = 0; }
+    public void reset() {
+        pos = 0;
+        haveLogits = false;
+    }
 
     @Override
     public int position() { return pos; }
@@ -153,6 +168,40 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
 
     @Override
     public Tensor prefill(int[] tokens) {
+        advance(tokens);
+        return logitsToHost();
+    }
+
+    @Override
+    public Tensor step(int token) {
+        advance(token);
+        return logitsToHost();
+    }
+
+    /** Null on host backends (the logits are host memory already) and on backends without {@link DeviceTopK}. */
+    @Override
+    public DeviceLogits deviceLogits() {
+        return deviceLogits;
+    }
+
+    /**
+     * How many times this sequence has copied its V next-token logits from the device to host memory
+     * (prefill, step, or {@link DeviceLogits#hostLogits()}); always 0 on host backends, where
+     * {@link #prefill} returns the logits in place. What the device sampling path saves.
+     */
+    public long logitCopiesToHost() {
+        return logitCopies;
+    }
+
+    private Tensor logitsToHost() {
+        if (logitsHost != logits) {
+            ops.copy(logitsHost, logits);
+            logitCopies++;
+        }
+        return logitsHost;
+    }
+
+    private void advance(int[] tokens) {
         if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("tokens: prefill needs at least one token");
         checkRoom(tokens.length);
         for (int i = 0; i < tokens.length; i++) checkToken(tokens[i], pos + i);
@@ -161,16 +210,58 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
             for (int i = 0; i < n; i++) tokensHost.setInt(i, tokens[start + i]);
             forwardRows(n);
         }
-        return finish();
+        computeLogits();
     }
 
-    @Override
-    public Tensor step(int token) {
+    private void advance(int token) {
         checkRoom(1);
         checkToken(token, pos);
         tokensHost.setInt(0, token);
         forwardRows(1);
-        return finish();
+        computeLogits();
+    }
+
+    /** The device side of this sequence: {@link #advance} without the host copy, and the top k read where the logits are. */
+    private final class OnDevice implements DeviceLogits {
+        private final DeviceTopK topK;
+
+        OnDevice(DeviceTopK topK) {
+            this.topK = topK;
+        }
+
+        @Override
+        public int maxCandidates() {
+            return topK.maxTopK();
+        }
+
+        @Override
+        public void prefillOnDevice(int[] tokens) {
+            advance(tokens);
+        }
+
+        @Override
+        public void stepOnDevice(int token) {
+            advance(token);
+        }
+
+        @Override
+        public void topCandidates(int n, int k, int[] ids, float[] vals) {
+            if (n < 1 || n > cfg.vocabSize()) {
+                throw new IllegalArgumentException("n: must be in [1, " + cfg.vocabSize() + "] but was " + n);
+            }
+            requireLogits();
+            topK.topK(logits, n, k, ids, vals);
+        }
+
+        @Override
+        public Tensor hostLogits() {
+            requireLogits();
+            return logitsToHost();
+        }
+
+        private void requireLogits() {
+            if (!haveLogits) throw new IllegalStateException("no logits yet: prefill first");
+        }
     }
 
     /** Runs tokensHost[0..n) at positions pos..pos+n through every layer; leaves the block output in x. */
@@ -261,7 +352,10 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
             }
             projectAndMlp(l, n, C);
         }
-        for (int i = 0; i < n; i++) seqs[i].pos++;
+        for (int i = 0; i < n; i++) {
+            seqs[i].pos++;
+            seqs[i].haveLogits = false; // this step's logits are in the batch tensor, not the sequence's own
+        }
         ops.layernormForward(ln, mean, rstd, x, p.lnfw(), p.lnfb(), n, C);
         Tensor out = batchLogits.view(0, (long) n * V);
         ops.matmulForward(out, ln, p.wte(), null, n, C, V);
@@ -274,14 +368,13 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
         return rows;
     }
 
-    /** Final layernorm and logits of the last row of the last pass only. */
-    private Tensor finish() {
+    /** Final layernorm and logits (left where the backend computes them) of the last row of the last pass only. */
+    private void computeLogits() {
         int C = cfg.channels();
         Tensor last = lastRows == 1 ? x : x.slice(lastRows - 1);
         ops.layernormForward(lnf, lnfMean, lnfRstd, last, p.lnfw(), p.lnfb(), 1, C);
         ops.matmulForward(logits, lnf, p.wte(), null, 1, C, cfg.vocabSize());
-        if (logitsHost != logits) ops.copy(logitsHost, logits);
-        return logitsHost;
+        haveLogits = true;
     }
 
     private void checkRoom(int n) {

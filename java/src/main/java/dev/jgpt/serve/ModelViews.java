@@ -25,7 +25,8 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * <p>The attention view runs the training model's forward pass ({@link Gpt2}), which keeps each
  * layer's attention probabilities, over a copy of the served weights made once per model (the
- * inference path never materialises the full T x T pattern).
+ * inference path never materialises the full T x T pattern). Where the backend keeps no probabilities
+ * (cuda's fused attention, prompts longer than the head size) it answers one clear 400 instead.
  */
 final class ModelViews implements AutoCloseable {
     private final int maxTokens;
@@ -94,8 +95,22 @@ final class ModelViews implements AutoCloseable {
             throw ApiException.badRequest("text", "'text' is " + ids.length + " tokens; the attention view shows at most " + limit);
         }
         if (topK < 1 || topK > 20) throw ApiException.badRequest("top_k", "top_k must be in [1, 20]");
+        if (m.primary() instanceof Gpt2Inference g) requireAttentionProbabilities(g.backend(), config, ids.length); // before building the view's model
         AttentionModel am = attention.computeIfAbsent(m, k -> AttentionModel.of(m.primary(), limit));
         return am.run(m, ids, topK);
+    }
+
+    /**
+     * The one clear error when the backend would not keep the probabilities this view shows for a prompt of
+     * T tokens: cuda's fused attention ({@code JGPT_CUDA_ATTENTION=fused}) computes attention without them
+     * wherever T exceeds the head size.
+     */
+    static void requireAttentionProbabilities(Backend ops, GptConfig c, int T) {
+        if (ops.attentionKeepsProbabilities(1, T, c.channels(), c.heads())) return;
+        throw ApiException.badRequest("text", "the attention view is unavailable for " + T + " tokens on the " + ops.name()
+                + " backend with fused attention (JGPT_CUDA_ATTENTION=fused), which keeps no attention probabilities for"
+                + " prompts longer than " + c.channels() / c.heads() + " tokens (the head size); serve without"
+                + " JGPT_CUDA_ATTENTION=fused to see them");
     }
 
     /** The training forward over a copy of one served model's weights, one prompt at a time. */

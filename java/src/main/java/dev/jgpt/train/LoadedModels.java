@@ -141,6 +141,7 @@ public final class LoadedModels {
             public int position() { return inf.position(); }
             public Tensor prefill(int[] tokens) { return inf.prefill(tokens); }
             public Tensor step(int token) { return inf.step(token); }
+            public dev.jgpt.generate.DeviceLogits deviceLogits() { return inf.deviceLogits(); }
             public void close() {
                 inf.close();
                 g.closeWeights();

@@ -136,6 +136,7 @@ class InfoAndBenchCommandTest {
         JsonNode nat = json(stdout(concat(common, "--dtype", "f32"))), ops = json(stdout(concat(common, "--engine", "ops")));
         assertThat(nat.get("engine").asString()).isEqualTo("native");
         assertThat(ops.get("engine").asString()).isEqualTo("ops");
+        assertThat(ops.get("sampling").asString()).isEqualTo("host argmax"); // cpu logits are host memory: no device path
         assertThat(nat.get("firstGreedyTokens").toString()).isEqualTo(ops.get("firstGreedyTokens").toString());
         JsonNode q8 = json(stdout(concat(common, "--dtype", "q8")));
         assertThat(q8.get("dtype").asString()).isEqualTo("q8");

@@ -67,7 +67,8 @@ class CudaGpt2Test extends Gpt2ContractTest {
         String cpuWhy = CpuBackend.unavailableReason();
         assumeTrue(cpuWhy == null, () -> "skipped, cpu backend unavailable: " + cpuWhy);
         GptConfig cfg = GptConfig.preset("small", 512);
-        int B = 4, steps = 50;
+        // bench/gpu-check.sh's dry run (DRY_RUN=1: the host emulation, no GPU) shortens the curve to a few steps
+        int B = 4, steps = Integer.getInteger("jgpt.test.curveSteps", 50);
         float[] cpu = curve(new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors())), cfg, B, T, steps);
         long t0 = System.nanoTime();
         float[] gpu = curve(cuda.apply(T), cfg, B, T, steps);
@@ -79,7 +80,7 @@ class CudaGpt2Test extends Gpt2ContractTest {
                     .isCloseTo(cpu[s], org.assertj.core.data.Offset.offset(tolerance * Math.abs(cpu[s])));
             worst = Math.max(worst, Math.abs(gpu[s] - cpu[s]) / Math.abs(cpu[s]));
         }
-        assertThat(cpu[steps - 1]).as("the cpu curve falls").isLessThan(cpu[0] - 1);
+        if (steps >= 50) assertThat(cpu[steps - 1]).as("the cpu curve falls").isLessThan(cpu[0] - 1);
         System.out.printf("%s: loss %.4f -> %.4f, worst relative difference from cpu %.2e, %d ms/step%n",
                 what, gpu[0], gpu[steps - 1], worst, msPerStep);
         return worst;

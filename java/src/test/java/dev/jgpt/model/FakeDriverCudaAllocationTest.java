@@ -46,9 +46,9 @@ class FakeDriverCudaAllocationTest {
         GptConfig cfg = new GptConfig(17, 8, 2, 2, 8);
         int B = 2, T = 6; // T > head size 4: the fused path runs
         for (boolean fused : new boolean[] {false, true}) {
-            try (var backend = FakeCuda.backend(dev.jgpt.backend.cuda.GemmMath.BF16); Gpt2 model = new Gpt2(backend, cfg, B, T);
-                 TensorArena host = TensorArena.host()) {
-                backend.setFusedAttention(fused);
+            var backend = FakeCuda.backend(dev.jgpt.backend.cuda.GemmMath.BF16);
+            backend.setFusedAttention(fused); // before the model, which then sizes att and datt for the fused path
+            try (backend; Gpt2 model = new Gpt2(backend, cfg, B, T); TensorArena host = TensorArena.host()) {
                 model.initWeights(1);
                 Runnable step = AllocationProbe.trainingStep(model, host, B, T);
                 for (int i = 0; i < 200; i++) step.run();

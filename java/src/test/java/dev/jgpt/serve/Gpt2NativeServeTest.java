@@ -46,7 +46,7 @@ class Gpt2NativeServeTest {
         assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
         Path run = dev.jgpt.testing.TinyRuns.gpt2(dir.resolve("g"), new dev.jgpt.model.GptConfig(280, 64, 2, 2, 32),
                 "hello there, how are you? the quick brown fox", false);
-        int clients = 8, maxTokens = 40; // long enough that the concurrent streams overlap (16 sometimes did not, under load)
+        int clients = 8, maxTokens = 40;
         List<int[]> prompts = new ArrayList<>();
         java.util.SplittableRandom r = new java.util.SplittableRandom(5);
         for (int i = 0; i < clients; i++) {
@@ -68,13 +68,17 @@ class Gpt2NativeServeTest {
             assertThat(served.meanBatch()).isEqualTo(1.0);
 
             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-            List<Future<String>> together = new ArrayList<>();
-            for (int i = 0; i < clients; i++) {
-                int k = i;
-                together.add(pool.submit((Callable<String>) () -> stream(http, server, served.name(), prompts.get(k), maxTokens)));
-            }
-            for (int i = 0; i < clients; i++) {
-                assertThat(together.get(i).get(90, TimeUnit.SECONDS)).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i));
+            // whether the 8 streams overlap is up to the machine (a loaded one can serve them one after another):
+            // every round must give the texts of the clients alone; up to 5 rounds to see one batched step
+            for (int round = 0; round < 5 && served.meanBatch() <= 1.0; round++) {
+                List<Future<String>> together = new ArrayList<>();
+                for (int i = 0; i < clients; i++) {
+                    int k = i;
+                    together.add(pool.submit((Callable<String>) () -> stream(http, server, served.name(), prompts.get(k), maxTokens)));
+                }
+                for (int i = 0; i < clients; i++) {
+                    assertThat(together.get(i).get(90, TimeUnit.SECONDS)).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i));
+                }
             }
             pool.shutdown();
             assertThat(String.join("", alone).length()).as("the texts are not all empty").isGreaterThan(clients * 3);

@@ -80,15 +80,19 @@ class LlamaServeTest {
             assertThat(served.meanBatch()).isEqualTo(1.0); // one at a time so far
 
             ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-            List<Future<String>> together = new ArrayList<>();
-            for (int i = 0; i < clients; i++) {
-                int k = i;
-                together.add(pool.submit((Callable<String>) () -> stream(http, server, prompts.get(k), maxTokens)));
-            }
-            for (int i = 0; i < clients; i++) {
-                String t = together.get(i).get(90, TimeUnit.SECONDS);
-                assertThat(t).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i));
-                assertThat(ascii(t)).as("client %d, served vs in-process decode", i).isEqualTo(inProcess.get(i));
+            // whether the streams overlap is up to the machine (a loaded one can serve them one after another):
+            // every round must give the texts of the clients alone; up to 5 rounds to see one batched step
+            for (int round = 0; round < 5 && served.meanBatch() <= 1.0; round++) {
+                List<Future<String>> together = new ArrayList<>();
+                for (int i = 0; i < clients; i++) {
+                    int k = i;
+                    together.add(pool.submit((Callable<String>) () -> stream(http, server, prompts.get(k), maxTokens)));
+                }
+                for (int i = 0; i < clients; i++) {
+                    String t = together.get(i).get(90, TimeUnit.SECONDS);
+                    assertThat(t).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i));
+                    assertThat(ascii(t)).as("client %d, served vs in-process decode", i).isEqualTo(inProcess.get(i));
+                }
             }
             pool.shutdown();
             assertThat(String.join("", alone).length()).as("the texts are not all empty").isGreaterThan(clients * 3);

@@ -31,7 +31,7 @@ import java.lang.foreign.ValueLayout;
  * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
  * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private static final int PARTIALS = 1024;
 
     private final CudaContext ctx;
@@ -109,9 +109,12 @@ public final class CudaBackend implements Backend {
      * With {@code fused} set, {@link #attentionForward} and {@link #attentionBackward} run the flash-style
      * kernels ({@link #attentionForwardFused}, {@link #attentionBackwardFused}) whenever T > head size, and
      * then {@code att} and {@code datt} no longer hold probabilities: {@code att} holds what the backward
-     * needs (each row's log-sum-exp, then a copy of {@code out}) and {@code datt} is scratch. Only
-     * {@code out} and {@code dqkv} keep the contract's meaning, so nothing may read {@code att} in this mode
-     * (training does not). For T <= head size the cuBLAS path runs as usual.
+     * needs (each row's log-sum-exp, then a copy of {@code out}) and {@code datt} is scratch, and both are
+     * only {@link #attentionStateFloats} / {@link #attentionScratchFloats} long, far less than (B,NH,T,T).
+     * Only {@code out} and {@code dqkv} keep the contract's meaning, so nothing may read {@code att} in this
+     * mode ({@link #attentionKeepsProbabilities} says false; training does not read it). For T <= head size
+     * the cuBLAS path runs as usual. Buffers sized while fused mode was on are too small for the cuBLAS path:
+     * switch before sizing them.
      */
     public void setFusedAttention(boolean fused) {
         this.fusedAttention = fused;
@@ -335,13 +338,16 @@ public final class CudaBackend implements Backend {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         dev("out", out, DType.F32, (long) B * T * C);
-        dev("att", att, DType.F32, (long) B * NH * T * T);
+        attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs);
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         if (useFusedAttention(T, hs)) {
             attentionForwardFused(out, lseOf(att, B, T, NH), qkv, B, T, C, NH);
             // the backward needs out too (D = dO.O); the contract's backward is not given it, so att keeps a copy
+            boolean timed = timeline.recording;
+            if (timed) timeline.begin();
             CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), 4L * B * T * C, ctx.stream()),
                     "cuMemcpyDtoD(attention out)");
+            if (timed) timeline.end("memcpy DtoD (attention out)", KernelTimeline.Kind.COPY, 0);
             return;
         }
         scale.set(ValueLayout.JAVA_FLOAT, 0, 1.0f / (float) Math.sqrt(hs));
@@ -372,10 +378,10 @@ public final class CudaBackend implements Backend {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
-        dev("datt", datt, DType.F32, (long) B * NH * T * T);
+        attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs);
         dev("dout", dout, DType.F32, (long) B * T * C);
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
-        dev("att", att, DType.F32, (long) B * NH * T * T);
+        attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs);
         if (useFusedAttention(T, hs)) {
             Tensor savedOut = att.view((long) B * NH * T, (long) B * T * C);
             attentionBackwardFused(dqkv, lseOf(datt, B, T, NH), dout, qkv, savedOut, lseOf(att, B, T, NH), B, T, C, NH);
@@ -456,12 +462,69 @@ public final class CudaBackend implements Backend {
                 .ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B).i32(T).i32(C).i32(NH).go();
     }
 
-    /** Whether the contract's attention takes the fused path: asked for, and att has room for lse and out. */
+    /**
+     * Whether the contract's attention takes the fused path: asked for, the kernels take the head size, and
+     * T > hs, where the fused state (B*NH*T*(1 + hs) floats) is at most the probabilities' B*NH*T*T.
+     */
     private boolean useFusedAttention(int T, int hs) {
         return fusedAttention && T > hs && hs <= 256;
     }
 
-    /** The first B*NH*T floats of a (B,NH,T,T) buffer, used for per-row statistics on the fused path. */
+    /** What att must hold at exactly (B, T): on the fused path a log-sum-exp per row (B*NH*T), then a copy of out (B*T*C). */
+    private long attentionStateNeeded(int B, int T, int C, int NH) {
+        return useFusedAttention(T, headSize(C, NH)) ? (long) B * NH * T + (long) B * T * C : (long) B * NH * T * T;
+    }
+
+    /** What datt must hold at exactly (B, T): on the fused path the backward's D = dO.O per row (B*NH*T). */
+    private long attentionScratchNeeded(int B, int T, int C, int NH) {
+        return useFusedAttention(T, headSize(C, NH)) ? (long) B * NH * T : (long) B * NH * T * T;
+    }
+
+    /**
+     * In fused mode, where T > head size: B*NH*T + B*T*C, enough for every smaller batch too, since the fused
+     * size grows with T and exceeds the cuBLAS path's B*NH*T'^2 for every T' <= head size.
+     */
+    @Override
+    public long attentionStateFloats(int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        return attentionStateNeeded(B, T, C, NH);
+    }
+
+    /**
+     * In fused mode, where T > head size: B*NH*max(T, hs^2); hs^2 because shorter batches (T' <= hs) take the
+     * cuBLAS path, which needs B*NH*T'^2 (for GPT-2 at T 1024: 4 times the fused path's own need, 1/256 of
+     * B*NH*T^2).
+     */
+    @Override
+    public long attentionScratchFloats(int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        int hs = headSize(C, NH);
+        if (!useFusedAttention(T, hs)) return attentionScratchNeeded(B, T, C, NH);
+        return (long) B * NH * Math.max(T, (long) hs * hs);
+    }
+
+    /** False where the fused path runs: att then holds its state, not probabilities. */
+    @Override
+    public boolean attentionKeepsProbabilities(int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        return !useFusedAttention(T, headSize(C, NH));
+    }
+
+    /**
+     * {@link #dev} for att/datt, naming the likely cause when a buffer sized for the fused path (fused mode on
+     * when it was made) reaches the cuBLAS path, which needs the whole (B,NH,T,T).
+     */
+    private void attentionBuffer(String name, Tensor t, long need, int T, int hs) {
+        if (t != null && !t.isHost() && t.dtype() == DType.F32 && t.numel() < need && !useFusedAttention(T, hs)) {
+            throw new IllegalArgumentException(name + ": needs " + need + " elements (B*NH*T*T) for the cuBLAS attention path but "
+                    + t + " has " + t.numel() + (fusedAttention
+                    ? " (fused attention runs only where T > head size " + hs + " and head size <= 256)"
+                    : "; a buffer sized for fused attention needs fused mode on (setFusedAttention, JGPT_CUDA_ATTENTION=fused)"));
+        }
+        dev(name, t, DType.F32, need);
+    }
+
+    /** The first B*NH*T floats of att or datt: per-row statistics on the fused path. */
     private static Tensor lseOf(Tensor att, int B, int T, int NH) {
         return att.view(0, (long) B * NH * T);
     }
@@ -584,11 +647,18 @@ public final class CudaBackend implements Backend {
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(C).i32(NH).go();
     }
 
+    @Override
+    public int maxTopK() {
+        return TOPK_MAX;
+    }
+
     /**
      * The {@code k} largest of the first {@code V} logits (a device tensor, e.g. the last position's row),
      * largest first, into {@code idx} and {@code val}: decoding then samples on the host from k candidates
-     * and copies 2k numbers back instead of V. Not part of the {@link Backend} contract.
+     * and copies 2k numbers back instead of V ({@code Gpt2Inference.deviceLogits()}). Not part of the
+     * {@link Backend} contract; see {@link dev.jgpt.backend.DeviceTopK} for the order of ties and NaN.
      */
+    @Override
     public void topK(Tensor logits, int V, int k, int[] idx, float[] val) {
         positive("V", V);
         if (k < 1 || k > TOPK_MAX || k > V) throw new IllegalArgumentException("k: must be in [1, min(" + TOPK_MAX + ", V)] but was " + k);

@@ -38,4 +38,37 @@ class TopKTest {
             assertThatThrownBy(() -> cuda.topK(d, V, 65, new int[65], new float[65])).hasMessageContaining("k:");
         }
     }
+
+    /**
+     * The order the sampler relies on (dev.jgpt.backend.DeviceTopK): equal values (-0 and +0 too) by ascending
+     * index, NaN never, -inf after every finite value, and -inf in the slots past the non-NaN values.
+     */
+    @Test
+    void tiesSignedZerosInfinitiesAndNaN() {
+        int V = 300;
+        float[] few = {-1f, -0.0f, 0.0f, 2f, Float.NEGATIVE_INFINITY, Float.NaN, Float.POSITIVE_INFINITY};
+        try (CudaBackend cuda = FusedAttentionTest.backend(); TensorArena host = TensorArena.host(); TensorArena dev = cuda.newArena()) {
+            Tensor h = host.allocate(DType.F32, V), d = dev.allocate(DType.F32, V);
+            Random r = new Random(4);
+            for (int row = 0; row < 6; row++) {
+                int n = row == 5 ? 40 : V;                      // the last row: fewer non-NaN values than k
+                float[] logits = new float[V];
+                for (int i = 0; i < V; i++) {
+                    logits[i] = row == 5 ? (i % 7 == 0 ? -3f : Float.NaN) : row % 2 == 0 ? few[r.nextInt(few.length)] : few[r.nextInt(4)];
+                }
+                h.copyFrom(logits);
+                cuda.copy(d, h);
+                int k = row == 5 ? 20 : 1 + r.nextInt(CudaBackend.TOPK_MAX);
+                int[] idx = new int[k];
+                float[] val = new float[k];
+                cuda.topK(d, n, k, idx, val);
+                int[] expected = IntStream.range(0, n).filter(i -> !Float.isNaN(logits[i])).boxed()
+                        .sorted(Comparator.<Integer>comparingDouble(i -> -(logits[i] + 0.0f)).thenComparingInt(i -> i))
+                        .limit(k).mapToInt(Integer::intValue).toArray();
+                assertThat(Arrays.copyOf(idx, expected.length)).as("row %d, k %d", row, k).containsExactly(expected);
+                for (int i = 0; i < expected.length; i++) assertThat(val[i]).isEqualTo(logits[idx[i]]);
+                for (int i = expected.length; i < k; i++) assertThat(val[i]).isEqualTo(Float.NEGATIVE_INFINITY);
+            }
+        }
+    }
 }

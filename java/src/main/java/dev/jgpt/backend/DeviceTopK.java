@@ -1,0 +1,27 @@
+package dev.jgpt.backend;
+
+import dev.jgpt.memory.Tensor;
+
+/**
+ * An optional capability of a {@link Backend} whose tensors live in an accelerator's memory: the k
+ * largest values of a logits row, found where the row lives, so that decoding copies k (id, logit)
+ * pairs to the host instead of V logits. Not part of the kernel contract: host backends do not need it
+ * (their logits are host memory already), and code that finds a backend without it reads the whole row.
+ *
+ * <p>Implemented by {@code CudaBackend} ({@code topk_row}).
+ */
+public interface DeviceTopK {
+
+    /** Most candidates {@link #topK} returns in one call. */
+    int maxTopK();
+
+    /**
+     * The {@code k} largest of the first {@code V} values of {@code logits} (a tensor of this backend),
+     * largest first, into {@code idx[0..k)} and {@code val[0..k)}. Order: by value, equal values (-0 equals
+     * +0) in ascending index; NaN is never chosen while another value is left. When fewer than k
+     * non-NaN values exist, the remaining slots are unspecified but hold the value -inf.
+     *
+     * @throws IllegalArgumentException when k is not in [1, min({@link #maxTopK()}, V)]
+     */
+    void topK(Tensor logits, int V, int k, int[] idx, float[] val);
+}
