@@ -104,10 +104,14 @@ if profile and profile.get("profileGpu"):
     print(f"### Where a `{profile['preset']}` training step goes on the GPU (`bench train-step --profile`: CUDA events, "
           f"{profile.get('precision', 'fp32')}, B={profile['batch']}, T={profile['seq']})")
     print()
+    plain = load(f"bench-train-cuda-gpt2-{profile.get('precision', 'fp32')}.json")
+    cost = (f" (median {fmt(profile['msPerStepMedian'], 2)} ms/step with the events, {fmt(plain['msPerStepMedian'], 2)} "
+            "ms/step in the plain run of the same shape above)") if plain and plain.get("seq") == profile.get("seq") \
+        and plain.get("batch") == profile.get("batch") else ""
     print(f"GPU busy {fmt(g['gpuBusyMsPerStep'], 2)} ms of {fmt(g['wallMsPerStep'], 2)} ms wall per step "
           f"({fmt(None if share is None else 100 * share, 1)}%), mean of {g['steps']} steps; the rest is launch overhead, "
-          "host work and waits. The events themselves add a little time, so these steps are slightly slower than the "
-          "plain runs above.")
+          f"host work and waits. Recording the events costs time of its own{cost}; speed figures come from the "
+          "plain runs.")
     print()
     print("| kernel / product / copy | kind | ms/step | share of GPU time | calls/step | TFLOP/s |")
     print("|---|---|---|---|---|---|")
