@@ -140,6 +140,43 @@ extern "C" __global__ void gqa_attention_forward(float* out, float* att, const f
     }
 }
 
+// Inference: one new token at position pos attends over a KV cache of rows (maxT, NKV*hs), rows 0..pos
+// (its own k and v already written). q, out (NH*hs); att (NH, pos+1) receives the probabilities. One block
+// per query head h, reading kv head h/(NH/NKV): the threads stride over the positions for the scores and
+// the softmax (block-wide max and sum), then over the head's channels for the mix of values.
+extern "C" __global__ void gqa_attention_decode(float* out, float* att, const float* q, const float* kcache,
+                                                const float* vcache, int pos, int NH, int NKV, int hs) {
+    const int h = blockIdx.x;
+    const int Ckv = NKV * hs, kvh = h / (NH / NKV);
+    const float scale = rsqrtf((float)hs);
+    const float* qh = q + (long long)h * hs;
+    float* ah = att + (long long)h * (pos + 1);
+    float mx = -CUDART_INF_F;
+    for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
+        const float* k = kcache + (long long)t * Ckv + (long long)kvh * hs;
+        float s = 0.0f;
+        for (int i = 0; i < hs; i++) s += qh[i] * k[i];
+        s *= scale;
+        ah[t] = s;
+        mx = fmaxf(mx, s);
+    }
+    mx = jg_block_max(mx);
+    float sum = 0.0f;
+    for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
+        const float e = expf(ah[t] - mx);
+        ah[t] = e;
+        sum += e;
+    }
+    const float inv = 1.0f / jg_block_sum(sum);
+    for (int t = threadIdx.x; t <= pos; t += blockDim.x) ah[t] *= inv;
+    __syncthreads();   // every thread reads the whole row below
+    for (int i = threadIdx.x; i < hs; i += blockDim.x) {
+        float s = 0.0f;
+        for (int t = 0; t <= pos; t++) s += ah[t] * vcache[(long long)t * Ckv + (long long)kvh * hs + i];
+        out[(long long)h * hs + i] = s;
+    }
+}
+
 // Backward, part 1, one warp per query row: datt[u] = dout[t].v[u]; datt becomes
 // d(scores) = scale * att * (datt - sum(att * datt)) (zero above the diagonal); dq[t] += d(scores) @ k.
 extern "C" __global__ void gqa_attention_backward_q(float* dq, float* datt, const float* dout, const float* k,

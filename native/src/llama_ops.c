@@ -145,6 +145,41 @@ void jgpt_gqa_attention_forward(float *out, float *att, const float *q, const fl
     jgpt_internal_blas_single_end(saved);
 }
 
+/* Decoding: as jgpt_attention_decode (attention.c) with kv rows NKV*hs wide; one thread per query head. */
+void jgpt_gqa_attention_decode(float *out, float *att, const float *q, const float *kcache, const float *vcache,
+                               int pos, int NH, int NKV, int hs) {
+    int L = pos + 1, Ckv = NKV * hs, group = NH / NKV;
+    float scale = 1.0f / sqrtf((float)hs);
+    #pragma omp parallel for schedule(static) if ((long)L * NH * hs > 32768)
+    for (int h = 0; h < NH; h++) {
+        const float *qh = q + (long)h * hs;
+        long kvOff = (long)(h / group) * hs;
+        float *a = att + (long)h * L;
+        float mx = -FLT_MAX;
+        for (int t = 0; t < L; t++) {
+            const float *k = kcache + (long)t * Ckv + kvOff;
+            float s = 0.0f;
+            #pragma omp simd reduction(+:s)
+            for (int i = 0; i < hs; i++) s += qh[i] * k[i];
+            s *= scale;
+            a[t] = s;
+            mx = fmaxf(mx, s);
+        }
+        float sum = 0.0f;
+        for (int t = 0; t < L; t++) { float e = jgpt_expf(a[t] - mx); a[t] = e; sum += e; }
+        float inv = 1.0f / sum;
+        float *o = out + (long)h * hs;
+        for (int i = 0; i < hs; i++) o[i] = 0.0f;
+        for (int t = 0; t < L; t++) {
+            float w = a[t] * inv;
+            a[t] = w;
+            const float *v = vcache + (long)t * Ckv + kvOff;
+            #pragma omp simd
+            for (int i = 0; i < hs; i++) o[i] += w * v[i];
+        }
+    }
+}
+
 /* Parallel over (batch, kv head): the query heads of a group run one after the other on the same
  * thread, so their sums into the shared dk, dv never race. */
 void jgpt_gqa_attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout, const float *q,

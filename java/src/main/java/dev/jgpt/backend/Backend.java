@@ -247,6 +247,14 @@ public interface Backend extends AutoCloseable {
      */
     void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH);
 
+    /**
+     * {@link #attentionDecode} with grouped-query heads (Llama decoding): q (NH*hs) for position {@code pos};
+     * kCache and vCache (maxT, NKV*hs) hold positions 0..pos (the current token's k and v already written);
+     * query head h reads kv head {@code h / (NH/NKV)} (NKV divides NH). Writes out (NH*hs), heads
+     * concatenated; att is scratch of at least NH*(pos+1) floats, left holding the probabilities (NH, pos+1).
+     */
+    void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int NH, int NKV, int hs);
+
     @Override
     default void close() {}
 }

@@ -5,6 +5,7 @@ import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.DeviceLogits;
+import dev.jgpt.generate.TopKDeviceLogits;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
@@ -108,7 +109,14 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
             close();
             throw e;
         }
-        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK ? new OnDevice(topK) : null;
+        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK
+                ? new TopKDeviceLogits(topK, logits, config.vocabSize(), new TopKDeviceLogits.Sequence() {
+                    @Override public void advance(int[] tokens) { Gpt2Inference.this.advance(tokens); }
+                    @Override public void advance(int token) { Gpt2Inference.this.advance(token); }
+                    @Override public boolean hasLogits() { return haveLogits; }
+                    @Override public Tensor logitsToHost() { return Gpt2Inference.this.logitsToHost(); }
+                })
+                : null;
     }
 
     /**
@@ -219,49 +227,6 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
         tokensHost.setInt(0, token);
         forwardRows(1);
         computeLogits();
-    }
-
-    /** The device side of this sequence: {@link #advance} without the host copy, and the top k read where the logits are. */
-    private final class OnDevice implements DeviceLogits {
-        private final DeviceTopK topK;
-
-        OnDevice(DeviceTopK topK) {
-            this.topK = topK;
-        }
-
-        @Override
-        public int maxCandidates() {
-            return topK.maxTopK();
-        }
-
-        @Override
-        public void prefillOnDevice(int[] tokens) {
-            advance(tokens);
-        }
-
-        @Override
-        public void stepOnDevice(int token) {
-            advance(token);
-        }
-
-        @Override
-        public void topCandidates(int n, int k, int[] ids, float[] vals) {
-            if (n < 1 || n > cfg.vocabSize()) {
-                throw new IllegalArgumentException("n: must be in [1, " + cfg.vocabSize() + "] but was " + n);
-            }
-            requireLogits();
-            topK.topK(logits, n, k, ids, vals);
-        }
-
-        @Override
-        public Tensor hostLogits() {
-            requireLogits();
-            return logitsToHost();
-        }
-
-        private void requireLogits() {
-            if (!haveLogits) throw new IllegalStateException("no logits yet: prefill first");
-        }
     }
 
     /** Runs tokensHost[0..n) at positions pos..pos+n through every layer; leaves the block output in x. */

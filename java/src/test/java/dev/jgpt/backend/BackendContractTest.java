@@ -494,6 +494,49 @@ public abstract class BackendContractTest {
         datt.assertClose("gqa datt: d(scores), zero above the diagonal" + tag);
     }
 
+    /**
+     * Grouped-query decoding over a cache (maxT > pos + 1 rows, the rows past pos garbage that must not be read):
+     * equal to the reference, and the reference equal to row pos of {@link Backend#gqaAttentionForward} over the
+     * first pos + 1 rows (so the oracle itself is checked against the training op).
+     */
+    @Test
+    void gqaAttentionDecodeMatchesTheLastRowOfGqaAttention() {
+        int hs = 6, maxT = 9, pos = 6, T = pos + 1;
+        for (int nkv : new int[] {NH, 2, 1}) {
+            String tag = " (NH=" + NH + " NKV=" + nkv + ")";
+            Pair out = randn(1, NH * hs), att = randn(1, NH * maxT), q = randn(1, NH * hs);
+            Pair k = randn(1, maxT, nkv * hs), v = randn(1, maxT, nkv * hs);
+            ref.gqaAttentionDecode(out.r, att.r, q.r, k.r, v.r, pos, NH, nkv, hs);
+            dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, pos, NH, nkv, hs);
+            out.assertClose("gqa decode out" + tag);
+            int used = NH * T;
+            Pair.assertClose("gqa decode att" + tag, java.util.Arrays.copyOf(att.r.toFloatArray(), used),
+                    java.util.Arrays.copyOf(att.dutValues(), used));
+
+            // the oracle: a full causal pass whose query row pos is q gives the same output row
+            Tensor fq = refArena.allocate(DType.F32, T, NH * hs), fout = refArena.allocate(DType.F32, T, NH * hs);
+            Tensor fatt = refArena.allocate(DType.F32, NH, T, T);
+            for (int i = 0; i < NH * hs; i++) fq.setFloat((long) pos * NH * hs + i, q.r.getFloat(i));
+            ref.gqaAttentionForward(fout, fatt, fq, k.r.view(0, (long) T * nkv * hs), v.r.view(0, (long) T * nkv * hs), 1, T, NH, nkv, hs);
+            float[] row = java.util.Arrays.copyOfRange(fout.toFloatArray(), pos * NH * hs, T * NH * hs);
+            Pair.assertClose("reference gqa decode vs row pos of gqaAttentionForward" + tag, row, out.r.toFloatArray());
+        }
+        // pos 0: every head attends to its kv head's first value only
+        Pair out = randn(1, NH * hs), att = randn(1, NH), q = randn(1, NH * hs), k = randn(1, 2, 2 * hs), v = randn(1, 2, 2 * hs);
+        dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, 0, NH, 2, hs);
+        float[] got = out.dutValues(), v0 = v.r.toFloatArray();
+        for (int h = 0; h < NH; h++) {
+            for (int i = 0; i < hs; i++) {
+                assertThat(got[h * hs + i]).as("pos 0, head %d", h).isCloseTo(v0[(h / (NH / 2)) * hs + i], org.assertj.core.data.Offset.offset(1e-6f));
+            }
+        }
+        Pair small = randn(1, pos, 2 * hs), bigAtt = randn(1, NH * maxT);
+        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, bigAtt.d, q.d, small.d, small.d, pos, NH, 2, hs))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kCache");
+        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, 0, NH, 3, hs))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NKV");
+    }
+
     @Test
     void llamaOpsRefuseBadShapes() {
         Pair q = randn(1, B, T, NH * 6), k = randn(1, B, T, 3 * 6), out = randn(1, B, T, NH * 6), att = randn(1, B, NH, T, T);

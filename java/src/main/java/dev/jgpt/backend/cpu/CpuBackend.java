@@ -321,6 +321,19 @@ public final class CpuBackend implements Backend {
         Jgpt.jgpt_attention_decode(out.data(), att.data(), q.data(), kCache.data(), vCache.data(), pos, C, NH);
     }
 
+    @Override
+    public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int NH, int NKV, int hs) {
+        gqaDims(1, 1, NH, NKV, hs);
+        if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
+        long kv = (long) (pos + 1) * NKV * hs;
+        f32("out", out, (long) NH * hs);
+        f32("att", att, (long) NH * (pos + 1));
+        f32("q", q, (long) NH * hs);
+        f32("kCache", kCache, kv);
+        f32("vCache", vCache, kv);
+        Jgpt.jgpt_gqa_attention_decode(out.data(), att.data(), q.data(), kCache.data(), vCache.data(), pos, NH, NKV, hs);
+    }
+
     // ---- Llama-style layers (libjgpt llama_ops.c) --------------------------------------------------
 
     @Override

@@ -648,6 +648,20 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     }
 
     @Override
+    public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int NH, int NKV, int hs) {
+        gqaDims(1, 1, NH, NKV, hs);
+        if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
+        long kv = (long) (pos + 1) * NKV * hs;
+        dev("out", out, DType.F32, (long) NH * hs);
+        dev("att", att, DType.F32, (long) NH * (pos + 1));
+        dev("q", q, DType.F32, (long) NH * hs);
+        dev("kCache", kCache, DType.F32, kv);
+        dev("vCache", vCache, DType.F32, kv);
+        ctx.kernel(Kernel.GQA_ATTENTION_DECODE, NH, 128)
+                .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(NH).i32(NKV).i32(hs).go();
+    }
+
+    @Override
     public int maxTopK() {
         return TOPK_MAX;
     }

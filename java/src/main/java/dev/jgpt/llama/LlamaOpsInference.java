@@ -1,0 +1,333 @@
+package dev.jgpt.llama;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.DeviceTopK;
+import dev.jgpt.generate.CausalLm;
+import dev.jgpt.generate.DeviceLogits;
+import dev.jgpt.generate.TopKDeviceLogits;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.LazyZeroMemory;
+import dev.jgpt.memory.MemoryAccounted;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import java.lang.foreign.MemorySegment;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Llama inference with a KV cache on any {@link Backend}: one sequence, token by token, over the contract's
+ * ops (RMSNorm, RoPE, SwiGLU, grouped-query attention, matmul), so it decodes on {@code cuda} and
+ * {@code reference} where {@link LlamaInference} (libjgpt, CPU only) cannot. The same pattern as
+ * {@code Gpt2Inference}: float32 weights copied once into the backend's memory, the cache (layers, seq_len,
+ * kv_dim) there too, the prompt in batched matrix products ({@link #PREFILL_CHUNK} rows at a time), each
+ * new token through {@link Backend#gqaAttentionDecode} over the cache.
+ *
+ * <p>Prefill: a prompt block that starts the sequence (position 0) attends with
+ * {@link Backend#gqaAttentionForward} over its own keys and values, which are the cache's first rows; a
+ * block that continues a sequence (a later chunk, a chat turn) attends row by row with
+ * {@link Backend#gqaAttentionDecode}, which reads the earlier positions from the cache.
+ *
+ * <p>On a backend whose tensors live on a device and that picks the largest logits there ({@link DeviceTopK},
+ * the cuda backend), {@link #deviceLogits()} decodes without copying the V logits to the host.
+ *
+ * <p>Every buffer and every per-position view is made in the constructor: nothing is allocated per token.
+ */
+public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
+
+    /** Most prompt tokens one batched prefill pass holds (bounds the working buffers and the (NH, n, n) scores). */
+    public static final int PREFILL_CHUNK = 128;
+
+    private final Backend ops;
+    private final LlamaConfig c;
+    private final float eps;
+    private final int rows;
+    private final TensorArena arena, hostArena;
+    private final AutoCloseable owner;
+
+    private final Tensor weights;                               // llama2.c order, F32, on the backend
+    private final Tensor emb, rmsFinal, cls;
+    private final Tensor[] rmsAtt, wq, wk, wv, wo, rmsFfn, w1, w2, w3;   // per layer, views of weights
+    private final Tensor[] kCache, vCache;                      // per layer (seq_len, kv_dim)
+    private final Tensor[][] kRow, vRow;                        // [layer][pos]: kv_dim rows of the caches
+    private final Tensor ropeCos, ropeSin;                      // (seq_len, hs/2) on the backend
+    private final Tensor[] cosFrom, sinFrom;                    // [pos]: the tables from row pos on
+    private final Tensor x, xn, q, atty, tmp, h1, h3, hg, rstd, att, zeroPos;
+    private final Tensor tokensDev, tokensHost;
+    private final Tensor xf, rstdf, logits, logitsHost;
+    private final DeviceLogits deviceLogits;
+
+    private int pos;
+    private int lastRows;
+    private boolean haveLogits;
+    private long logitCopies;
+    private boolean closed;
+
+    /**
+     * Copies {@code w} (float32, e.g. a mapped checkpoint; not kept: the caller may free it afterwards) into
+     * {@code backend}'s memory. {@code owner} (the backend, or null) is closed with this object.
+     */
+    public LlamaOpsInference(Backend backend, LlamaWeights w, AutoCloseable owner) {
+        this.ops = backend;
+        this.c = w.config();
+        this.eps = (float) c.normEps();
+        this.owner = owner;
+        int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), hs = c.headSize();
+        int maxT = c.seqLen(), V = c.vocabSize(), half = hs / 2;
+        this.rows = Math.min(maxT, PREFILL_CHUNK);
+        this.arena = backend.newArena();
+        this.hostArena = TensorArena.host();
+        try {
+            long[] sizes = LlamaWeights.sizes(c);
+            long total = 0;
+            for (long s : sizes) total += s;
+            long clsSize = c.sharedClassifier() ? 0 : (long) V * d;
+            weights = arena.allocate(DType.F32, total + clsSize);
+            MemorySegment[] src = w.inFileOrder();
+            Tensor[] part = new Tensor[src.length];
+            long off = 0;
+            for (int i = 0; i < src.length; i++) {
+                part[i] = weights.view(off, sizes[i]);
+                ops.copy(part[i], Tensor.ofHost(src[i], DType.F32, sizes[i]));
+                off += sizes[i];
+            }
+            emb = part[0];
+            rmsFinal = part[10];
+            if (clsSize > 0) {
+                cls = weights.view(off, (long) V * d);
+                ops.copy(cls, Tensor.ofHost(w.wcls(), DType.F32, (long) V * d));
+            } else {
+                cls = emb;
+            }
+            rmsAtt = perLayer(part[1], d); wq = perLayer(part[2], (long) d * d); wk = perLayer(part[3], (long) kv * d);
+            wv = perLayer(part[4], (long) kv * d); wo = perLayer(part[5], (long) d * d); rmsFfn = perLayer(part[6], d);
+            w1 = perLayer(part[7], (long) hd * d); w2 = perLayer(part[8], (long) d * hd); w3 = perLayer(part[9], (long) hd * d);
+
+            kCache = new Tensor[L];
+            vCache = new Tensor[L];
+            kRow = new Tensor[L][maxT];
+            vRow = new Tensor[L][maxT];
+            for (int l = 0; l < L; l++) {
+                kCache[l] = cacheBlock(maxT, kv);
+                vCache[l] = cacheBlock(maxT, kv);
+                for (int t = 0; t < maxT; t++) {
+                    kRow[l][t] = kCache[l].slice(t);
+                    vRow[l][t] = vCache[l].slice(t);
+                }
+            }
+            ropeCos = arena.allocate(DType.F32, maxT, half);
+            ropeSin = arena.allocate(DType.F32, maxT, half);
+            try (TensorArena tables = TensorArena.host()) {
+                Tensor hc = tables.allocate(DType.F32, maxT, half), hsn = tables.allocate(DType.F32, maxT, half);
+                Backend.ropeTables(hc, hsn, maxT, hs, c.ropeTheta());
+                ops.copy(ropeCos, hc);
+                ops.copy(ropeSin, hsn);
+            }
+            cosFrom = new Tensor[maxT];
+            sinFrom = new Tensor[maxT];
+            for (int t = 0; t < maxT; t++) {
+                cosFrom[t] = ropeCos.view((long) t * half, (long) (maxT - t) * half);
+                sinFrom[t] = ropeSin.view((long) t * half, (long) (maxT - t) * half);
+            }
+            x = arena.allocate(DType.F32, rows, d);
+            xn = arena.allocate(DType.F32, rows, d);
+            q = arena.allocate(DType.F32, rows, d);
+            atty = arena.allocate(DType.F32, rows, d);
+            tmp = arena.allocate(DType.F32, rows, d);
+            h1 = arena.allocate(DType.F32, rows, hd);
+            h3 = arena.allocate(DType.F32, rows, hd);
+            hg = arena.allocate(DType.F32, rows, hd);
+            rstd = arena.allocate(DType.F32, rows);
+            att = arena.allocate(DType.F32, Math.max((long) NH * rows * rows, (long) NH * maxT));
+            zeroPos = arena.allocate(DType.F32, rows, d);   // the encoder's position table: Llama has none
+            ops.zero(zeroPos);
+            tokensDev = arena.allocate(DType.I32, rows);
+            tokensHost = hostArena.allocate(DType.I32, rows);
+            xf = arena.allocate(DType.F32, d);
+            rstdf = arena.allocate(DType.F32, 1);
+            logits = arena.allocate(DType.F32, V);
+            logitsHost = logits.isHost() ? logits : hostArena.allocate(DType.F32, V);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            hostArena.close();
+            throw e;
+        }
+        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK
+                ? new TopKDeviceLogits(topK, logits, V, new TopKDeviceLogits.Sequence() {
+                    @Override public void advance(int[] tokens) { LlamaOpsInference.this.advance(tokens); }
+                    @Override public void advance(int token) { LlamaOpsInference.this.advance(token); }
+                    @Override public boolean hasLogits() { return haveLogits; }
+                    @Override public Tensor logitsToHost() { return LlamaOpsInference.this.logitsToHost(); }
+                })
+                : null;
+    }
+
+    /** L views of {@code per} floats each over a stacked (L, ...) tensor. */
+    private Tensor[] perLayer(Tensor stacked, long per) {
+        Tensor[] out = new Tensor[c.layers()];
+        for (int l = 0; l < out.length; l++) out[l] = stacked.view(l * per, per);
+        return out;
+    }
+
+    /** One layer's K or V cache for the whole context: lazily backed on the host (only reached rows take memory). */
+    private Tensor cacheBlock(int maxT, int kv) {
+        if (arena instanceof TensorArena.HostArena h) {
+            return Tensor.ofHost(LazyZeroMemory.allocate(4L * maxT * kv, h.arena()), DType.F32, maxT, kv);
+        }
+        return arena.allocate(DType.F32, maxT, kv);
+    }
+
+    public LlamaConfig config() { return c; }
+
+    /** The backend this model runs on. */
+    public Backend backend() { return ops; }
+
+    @Override public int vocabSize() { return c.vocabSize(); }
+    @Override public int contextLength() { return c.seqLen(); }
+    @Override public int position() { return pos; }
+
+    @Override
+    public void reset() {
+        pos = 0;
+        haveLogits = false;
+    }
+
+    /** The weights (float32 copy on the backend), the K and V caches, and the working buffers (with host staging). */
+    @Override
+    public Map<String, Long> offHeapBytes() {
+        long kv = 0;
+        for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
+        boolean lazy = arena instanceof TensorArena.HostArena; // the host cache did not come from the arena's counter
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("weights", weights.byteSize());
+        m.put("kvCache", kv);
+        m.put("scratch", arena.allocatedBytes() - weights.byteSize() - (lazy ? 0 : kv) + hostArena.allocatedBytes());
+        return m;
+    }
+
+    @Override
+    public Tensor prefill(int[] tokens) {
+        advance(tokens);
+        return logitsToHost();
+    }
+
+    @Override
+    public Tensor step(int token) {
+        advance(token);
+        return logitsToHost();
+    }
+
+    /** Null on host backends (the logits are host memory already) and on backends without {@link DeviceTopK}. */
+    @Override
+    public DeviceLogits deviceLogits() {
+        return deviceLogits;
+    }
+
+    /** Copies of the V logits from the device to the host so far (always 0 on host backends). */
+    public long logitCopiesToHost() {
+        return logitCopies;
+    }
+
+    private Tensor logitsToHost() {
+        if (logitsHost != logits) {
+            ops.copy(logitsHost, logits);
+            logitCopies++;
+        }
+        return logitsHost;
+    }
+
+    private void advance(int[] tokens) {
+        if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("tokens: prefill needs at least one token");
+        checkRoom(tokens.length);
+        for (int i = 0; i < tokens.length; i++) checkToken(tokens[i], pos + i);
+        for (int start = 0; start < tokens.length; start += rows) {
+            int n = Math.min(rows, tokens.length - start);
+            for (int i = 0; i < n; i++) tokensHost.setInt(i, tokens[start + i]);
+            forwardRows(n);
+        }
+        computeLogits();
+    }
+
+    private void advance(int token) {
+        checkRoom(1);
+        checkToken(token, pos);
+        tokensHost.setInt(0, token);
+        forwardRows(1);
+        computeLogits();
+    }
+
+    /** Runs tokensHost[0..n) at positions pos..pos+n through every layer; leaves the residual stream in x. */
+    private void forwardRows(int n) {
+        int d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
+        int pos0 = pos;
+        ops.copy(tokensDev, tokensHost);
+        ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d);
+        for (int l = 0; l < c.layers(); l++) {
+            ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
+            // keys and values go straight into the cache rows of their positions
+            Tensor k = n == 1 ? kRow[l][pos0] : kCache[l].view((long) pos0 * kv, (long) n * kv);
+            Tensor v = n == 1 ? vRow[l][pos0] : vCache[l].view((long) pos0 * kv, (long) n * kv);
+            ops.matmulForward(q, xn, wq[l], null, n, d, d);
+            ops.matmulForward(k, xn, wk[l], null, n, d, kv);
+            ops.matmulForward(v, xn, wv[l], null, n, d, kv);
+            ops.ropeForward(q, cosFrom[pos0], sinFrom[pos0], 1, n, NH, hs);
+            ops.ropeForward(k, cosFrom[pos0], sinFrom[pos0], 1, n, NKV, hs);
+            if (n == 1) {
+                ops.gqaAttentionDecode(atty, att, q, kCache[l], vCache[l], pos0, NH, NKV, hs);
+            } else if (pos0 == 0) {
+                ops.gqaAttentionForward(atty, att, q, k, v, 1, n, NH, NKV, hs);
+            } else {
+                for (int i = 0; i < n; i++) {
+                    ops.gqaAttentionDecode(atty.slice(i), att, q.slice(i), kCache[l], vCache[l], pos0 + i, NH, NKV, hs);
+                }
+            }
+            ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
+            ops.residualForward(x, x, tmp, n * d);
+            ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);
+            ops.matmulForward(h1, xn, w1[l], null, n, d, hd);
+            ops.matmulForward(h3, xn, w3[l], null, n, d, hd);
+            ops.swigluForward(hg, h1, h3, n * hd);
+            ops.matmulForward(tmp, hg, w2[l], null, n, hd, d);
+            ops.residualForward(x, x, tmp, n * d);
+        }
+        pos += n;
+        lastRows = n;
+    }
+
+    /** Final RMSNorm and classifier of the last row of the last pass, left where the backend computes. */
+    private void computeLogits() {
+        Tensor last = lastRows == 1 ? x : x.slice(lastRows - 1);
+        ops.rmsnormForward(xf, rstdf, last, rmsFinal, 1, c.dim(), eps);
+        ops.matmulForward(logits, xf, cls, null, 1, c.dim(), c.vocabSize());
+        haveLogits = true;
+    }
+
+    private void checkRoom(int n) {
+        if (pos + n > c.seqLen()) {
+            throw new IllegalArgumentException("context full: " + pos + " cached + " + n + " new tokens exceed the context length "
+                    + c.seqLen());
+        }
+    }
+
+    private void checkToken(int token, int position) {
+        if (token < 0 || token >= c.vocabSize()) {
+            throw new JgptException("token " + token + " at position " + position + " is outside the vocabulary [0, "
+                    + c.vocabSize() + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        arena.close();
+        hostArena.close();
+        if (owner != null) {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+}
