@@ -1,6 +1,8 @@
 package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
 import dev.jgpt.llama.DecodeDType;
@@ -8,6 +10,7 @@ import dev.jgpt.llama.HfLlamaImport;
 import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaModels;
+import dev.jgpt.llama.LlamaOpsInference;
 import dev.jgpt.train.LoadedModels;
 import dev.jgpt.train.ModelDirs;
 import java.nio.file.Files;
@@ -20,7 +23,9 @@ import picocli.CommandLine.Option;
  * trained with {@code arch: llama}. A {@code --model} that is a {@code .bin} file (or any model given
  * with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory with a {@code config.json}
  * as a Hugging Face LlamaForCausalLM, a Llama run through its checkpoint and its own tokenizer;
- * anything else goes to the command's usual loader. {@code --device} picks the backend of a GPT-2 run.
+ * anything else goes to the command's usual loader. {@code --device} picks the backend: a Llama model decodes
+ * on the cpu through libjgpt's native decoder ({@link LlamaInference}, any --dtype), on cuda or reference through
+ * the backend's ops ({@link LlamaOpsInference}, f32 only), see {@link LoadedModels#llamaBackend}.
  */
 public final class LlamaModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE",
@@ -39,8 +44,9 @@ public final class LlamaModelOptions {
     Integer threads;
 
     @Option(names = "--device", paramLabel = "D",
-            description = "auto, cpu, cuda or reference for GPT-2 runs (default: JGPT_DEVICE, else auto: cuda where a GPU works, "
-                    + "else cpu, saying why). Llama models decode on the cpu.")
+            description = "auto, cpu, cuda or reference (default: JGPT_DEVICE, else auto: cuda where a GPU works, "
+                    + "else cpu). Llama models on cuda or reference decode in f32 through the backend's ops; on cpu through "
+                    + "libjgpt's native decoder (any --dtype).")
     String device;
 
     @Option(names = "--max-context", paramLabel = "N",
@@ -75,36 +81,48 @@ public final class LlamaModelOptions {
         return LoadedModels.open(run, d, threads != null ? threads : 0, dt, groupSize);
     }
 
-    /** Llama models decode through libjgpt's native decoder: an explicit --device other than cpu/auto is refused. */
-    private void llamaOnCpu(Object model) {
-        if (device != null && !device.equalsIgnoreCase("auto") && !device.equalsIgnoreCase("cpu")) {
-            throw new JgptException("--device " + device + ": " + model + " is a Llama model, which decodes on the cpu "
-                    + "(libjgpt's native decoder); leave --device out or use --device cpu");
-        }
+    /** --device, else JGPT_DEVICE, else auto. */
+    private String deviceOrDefault() {
+        return device != null ? device : System.getenv().getOrDefault("JGPT_DEVICE", "auto");
     }
 
-    /** A run trained with arch: llama: its checkpoint through LlamaInference, its BPE tokenizer.json and chat template. */
+    /**
+     * A Llama model on the backend --device picks ({@link LoadedModels#llamaBackend}): libjgpt's native decoder
+     * ({@code native}) when that is null, else {@link LlamaOpsInference} in f32 through {@code onBackend}.
+     */
+    private CausalLm openLlama(Object model, DecodeDType dt, java.util.function.Supplier<LlamaInference> nativeDecoder,
+                               java.util.function.Function<Backend, LlamaOpsInference> onBackend) {
+        Backend b = LoadedModels.llamaBackend(deviceOrDefault(), dt, model);
+        return b == null ? nativeDecoder.get() : onBackend.apply(b);
+    }
+
+    /** "(q8)" for the native decoder, "(f32, cuda)" for the ops decoder on a backend. */
+    private static String tag(CausalLm lm, DecodeDType dt) {
+        return lm instanceof LlamaOpsInference ops ? " (f32, " + ops.backend().name() + ")" : " (" + dt + ")";
+    }
+
+    /** A run trained with arch: llama: its checkpoint on --device, its BPE tokenizer.json and chat template. */
     private LoadedModel loadLlamaRun(Path run) {
-        llamaOnCpu(run);
         if (tokenizer != null) {
             throw new JgptException("--tokenizer: " + run + " is a training run; it decodes with its own tokenizer.json");
         }
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        return LoadedModels.openLlama(run, DecodeDType.parse(dtype), groupSize, n);
+        return LoadedModels.openLlama(run, deviceOrDefault(), DecodeDType.parse(dtype), groupSize, n);
     }
 
     /** A Hugging Face LlamaForCausalLM directory; tokenizer: --tokenizer (tokenizer.bin or .json) or the directory's tokenizer.json. */
     private LoadedModel loadHuggingFace(Path dir) {
-        llamaOnCpu(dir);
         DecodeDType dt = DecodeDType.parse(dtype);
         Path tok = tokenizer != null ? tokenizer : dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file (give one with --tokenizer FILE)");
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        LlamaInference lm = LlamaModels.openHuggingFace(dir, dt, groupSize, n, maxContext == null ? 0 : maxContext);
+        int maxSeq = maxContext == null ? 0 : maxContext;
+        CausalLm lm = openLlama(dir, dt, () -> LlamaModels.openHuggingFace(dir, dt, groupSize, n, maxSeq),
+                b -> LlamaModels.openHuggingFace(dir, b, maxSeq));
         try {
             Llama2cTokenizer t = tok.getFileName().toString().endsWith(".json")
                     ? Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()) : Llama2cTokenizer.read(tok, lm.vocabSize());
-            return new LoadedModel(dir.getFileName() + " (" + dt + ")", lm, t);
+            return new LoadedModel(dir.getFileName() + tag(lm, dt), lm, t);
         } catch (RuntimeException e) {
             lm.close();
             throw e;
@@ -112,7 +130,6 @@ public final class LlamaModelOptions {
     }
 
     private LoadedModel loadLlama2c(Path model) {
-        llamaOnCpu(model);
         DecodeDType dt = DecodeDType.parse(dtype);
         if (!Files.isRegularFile(model)) throw new JgptException("checkpoint " + model + ": no such file");
         Path tok = tokenizer != null ? tokenizer : model.toAbsolutePath().resolveSibling("tokenizer.bin");
@@ -120,10 +137,10 @@ public final class LlamaModelOptions {
             throw new JgptException("tokenizer " + tok + ": no such file (give the llama2.c tokenizer with --tokenizer FILE)");
         }
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        LlamaInference lm = LlamaModels.openLlama2c(model, dt, groupSize, n);
+        CausalLm lm = openLlama(model, dt, () -> LlamaModels.openLlama2c(model, dt, groupSize, n), b -> LlamaModels.openLlama2c(model, b));
         try {
             Llama2cTokenizer t = Llama2cTokenizer.read(tok, lm.vocabSize());
-            return new LoadedModel(model.getFileName() + " (" + dt + ")", lm, t);
+            return new LoadedModel(model.getFileName() + tag(lm, dt), lm, t);
         } catch (RuntimeException e) {
             lm.close();
             throw e;

@@ -1,5 +1,6 @@
 package dev.jgpt.llama;
 
+import dev.jgpt.backend.Backend;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
@@ -26,6 +27,30 @@ public final class LlamaModels {
             return new LlamaInference(HfLlamaImport.load(dir, weights, maxSeq), dtype, groupSize, threads, weights);
         } catch (RuntimeException e) {
             weights.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Maps a llama2.c checkpoint and copies its float32 weights into {@code backend}'s memory for
+     * {@link LlamaOpsInference} (the mapping is closed once copied). The backend becomes the model's: closed
+     * with it, or at once on failure.
+     */
+    public static LlamaOpsInference openLlama2c(Path file, Backend backend) {
+        try (Arena mapped = Arena.ofShared()) {
+            return new LlamaOpsInference(backend, Llama2cCheckpoint.open(file, mapped), backend);
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    /** {@link #openHuggingFace(Path, DecodeDType, int, int, int)} through {@link LlamaOpsInference} on {@code backend} (owned, as above). */
+    public static LlamaOpsInference openHuggingFace(Path dir, Backend backend, int maxSeq) {
+        try (Arena weights = Arena.ofShared()) {
+            return new LlamaOpsInference(backend, HfLlamaImport.load(dir, weights, maxSeq), backend);
+        } catch (RuntimeException e) {
+            backend.close();
             throw e;
         }
     }

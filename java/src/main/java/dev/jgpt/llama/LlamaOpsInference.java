@@ -147,6 +147,7 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
             rstdf = arena.allocate(DType.F32, 1);
             logits = arena.allocate(DType.F32, V);
             logitsHost = logits.isHost() ? logits : hostArena.allocate(DType.F32, V);
+            ops.synchronize();   // the weights are copied: the caller may unmap their source now
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
             hostArena.close();

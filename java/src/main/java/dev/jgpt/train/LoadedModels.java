@@ -9,6 +9,7 @@ import dev.jgpt.io.Gpt2Files;
 import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaModels;
+import dev.jgpt.llama.LlamaOpsInference;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
@@ -25,7 +26,8 @@ import java.nio.file.Path;
 /**
  * Opens a model for generation: resolves the path ({@link ModelDirs}), reads config.json, the
  * weights and tokenizer.json, and builds a KV-cached model: libjgpt's {@link Gpt2Decoder} on the
- * cpu backend, {@link Gpt2Inference} on the others. The
+ * cpu backend, {@link Gpt2Inference} on the others (Llama runs: libjgpt's {@link LlamaInference} on the cpu,
+ * {@link LlamaOpsInference} on the others, see {@link #llamaBackend}). The
  * returned model owns its backend, weights and cache; closing it frees them all.
  */
 public final class LoadedModels {
@@ -85,21 +87,57 @@ public final class LoadedModels {
      * with {@code threads} threads, and the run's own BPE tokenizer (so its chat template works).
      */
     public static LoadedModel openLlama(Path path, DecodeDType dtype, int groupSize, int threads) {
-        Path dir = ModelDirs.resolve(path);
-        if (!Architecture.isLlama(dir)) throw new JgptException("model " + path + ": not a Llama run (no model.bin in " + dir + ")");
-        return openLlama(path, dir, dtype, groupSize, threads);
+        return openLlama(path, "cpu", dtype, groupSize, threads);
     }
 
-    private static LoadedModel openLlama(Path path, Path dir, DecodeDType dtype, int groupSize, int threads) {
+    /**
+     * {@link #openLlama(Path, DecodeDType, int, int)} on {@code device} as {@link #llamaBackend} picks it:
+     * libjgpt's {@link LlamaInference} on the cpu, {@link LlamaOpsInference} (f32) on cuda or reference.
+     */
+    public static LoadedModel openLlama(Path path, String device, DecodeDType dtype, int groupSize, int threads) {
+        Path dir = ModelDirs.resolve(path);
+        if (!Architecture.isLlama(dir)) throw new JgptException("model " + path + ": not a Llama run (no model.bin in " + dir + ")");
+        return openLlama(path, dir, device, dtype, groupSize, threads);
+    }
+
+    private static LoadedModel openLlama(Path path, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {
         Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
-        LlamaInference lm = LlamaModels.openLlama2c(dir.resolve(Checkpoints.LLAMA_WEIGHTS), dtype, groupSize, threads);
+        Path weights = dir.resolve(Checkpoints.LLAMA_WEIGHTS);
+        Backend backend = llamaBackend(device, dtype, path);
+        CausalLm lm = backend == null ? LlamaModels.openLlama2c(weights, dtype, groupSize, threads) : LlamaModels.openLlama2c(weights, backend);
         if (lm.vocabSize() != tok.vocabSize()) {
             lm.close();
             throw new JgptException("model " + dir + ": the model's vocabulary (" + lm.vocabSize() + ") differs from its tokenizer.json's ("
                     + tok.vocabSize() + ")");
         }
         String name = path.toAbsolutePath().normalize().getFileName().toString();
-        return new LoadedModel(dtype == DecodeDType.F32 ? name : name + " (" + dtype + ")", lm, tok);
+        String tag = backend != null ? " (" + backend.name() + ")" : dtype == DecodeDType.F32 ? "" : " (" + dtype + ")";
+        return new LoadedModel(name + tag, lm, tok);
+    }
+
+    /**
+     * Where a Llama model decodes for {@code --device}: null for libjgpt's native decoder ({@link LlamaInference},
+     * CPU, any --dtype), else the backend for {@link LlamaOpsInference} (float32 only: bf16 and q8 are refused
+     * there). {@code cpu}: native. {@code cuda}, {@code reference}: that backend (an unusable cuda is an error).
+     * {@code auto} (or null) mirrors GPT-2: cuda where a GPU is usable (said once on stderr), else the native
+     * decoder; with --dtype bf16 or q8 always the native decoder, the only one that has them.
+     */
+    public static Backend llamaBackend(String device, DecodeDType dtype, Object model) {
+        String d = device == null ? "auto" : device.trim().toLowerCase(java.util.Locale.ROOT);
+        if (d.equals("cpu") || (d.equals("auto") && dtype != DecodeDType.F32)) return null;
+        Backends.Selection sel = Backends.select(d);
+        Backend b = sel.backend();
+        if (b instanceof CpuBackend) {   // auto without a GPU: libjgpt's decoder is the fast cpu path
+            b.close();
+            return null;
+        }
+        if (dtype != DecodeDType.F32) {
+            b.close();
+            throw new JgptException("--dtype " + dtype + ": " + model + " is a Llama model, which decodes in bf16 or q8 only on the cpu "
+                    + "(libjgpt's native decoder); on " + b.name() + " it decodes in f32 (leave --dtype out, or use --device cpu)");
+        }
+        if (d.equals("auto")) System.err.println("jgpt: " + model + " decodes on " + sel.summary() + " in f32 (--device cpu: libjgpt's decoder)");
+        return b;
     }
 
     /** {@link #open(Path, String, int, DecodeDType, int)} in f32. */
@@ -109,14 +147,14 @@ public final class LoadedModels {
 
     /**
      * The model at {@code path} as one {@link CausalLm} that frees its weights (and backend) when
-     * closed; threads <= 0: one per core. A Llama run decodes through {@link LlamaInference}; a GPT-2
+     * closed; threads <= 0: one per core. A Llama run decodes where {@link #llamaBackend} says; a GPT-2
      * run on the {@code cpu} backend through libjgpt's {@link Gpt2Decoder} in {@code dtype} (q8 groups
      * of {@code groupSize}), on another backend through the {@link Gpt2Inference} ops (f32 only).
      */
     public static LoadedModel open(Path path, String device, int threads, DecodeDType dtype, int groupSize) {
         Path dir = ModelDirs.resolve(path);
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        if (Architecture.isLlama(dir)) return openLlama(path, dir, dtype, groupSize, n);
+        if (Architecture.isLlama(dir)) return openLlama(path, dir, device, dtype, groupSize, n);
         String name = path.toAbsolutePath().normalize().getFileName().toString();
         Backend backend = Backends.select(device).backend();
         if (backend instanceof CpuBackend) return openGpt2Native(dir, name, backend, dtype, groupSize, n);

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code jgpt generate --device}: the backend of a GPT-2 run; Llama models refuse a device other than cpu. */
+/** {@code jgpt generate --device}: the backend of a GPT-2 run or of a Llama model (cpu: libjgpt; cuda, reference: the ops, f32 only). */
 class GenerateDeviceTest {
     @TempDir
     Path dir;
@@ -55,12 +55,48 @@ class GenerateDeviceTest {
     }
 
     @Test
-    void llamaModelsRefuseADeviceOtherThanCpu() throws Exception {
+    void llamaModelsOnAnUnusableCudaAreOneClearError() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(CudaProbe.get().usable(), "a GPU is usable here");
         Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tokenizer.bin");
         RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(64, 128, 2, 4, 2, 300, 64, false), 11);
         Files.write(tok, new byte[0]); // never read: the device is refused first
         int code = generate("--model", model.toString(), "--device", "cuda", "--prompt", "hi", "--max-tokens", "2");
         assertThat(code).isEqualTo(1);
-        assertThat(err.toString()).contains("--device cuda").contains("Llama model").contains("--device cpu");
+        assertThat(err.toString()).contains("cuda is not usable here").doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    /** bf16 and q8 are libjgpt's (cpu); on another backend a Llama model decodes in f32: one message says so. */
+    @Test
+    void llamaModelsRefuseBf16AndQ8OffTheCpu() throws Exception {
+        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tokenizer.bin");
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(64, 128, 2, 4, 2, 300, 64, false), 11);
+        Files.write(tok, new byte[0]); // never read: the dtype is refused first
+        for (String dtype : List.of("bf16", "q8")) {
+            int code = generate("--model", model.toString(), "--device", "reference", "--dtype", dtype, "--prompt", "hi", "--max-tokens", "2");
+            assertThat(code).isEqualTo(1);
+            assertThat(err.toString()).contains("--dtype " + dtype).contains("Llama model").contains("f32").contains("--device cpu")
+                    .doesNotContain("Exception").doesNotContain("\tat ");
+        }
+    }
+
+    /** --device reference on a Llama model: the backend's ops (LlamaOpsInference), the same greedy text as --device cpu. */
+    @Test
+    void llamaModelGeneratesOnTheReferenceBackendAsOnTheCpu() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.jgpt.backend.cpu.NativeLibraries.status().available());
+        dev.jgpt.llama.Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
+        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tok.bin");
+        t.write(tok);
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        String[] texts = new String[2];
+        String[] devices = {"cpu", "reference"};
+        for (int i = 0; i < 2; i++) {
+            out.getBuffer().setLength(0);
+            int code = generate("--model", model.toString(), "--tokenizer", tok.toString(), "--device", devices[i], "--prompt", "hi there",
+                    "--temperature", "0", "--max-tokens", "12", "--json");
+            assertThat(code).as(err.toString()).isZero();
+            texts[i] = tools.jackson.databind.json.JsonMapper.builder().build().readTree(out.toString()).get("text").asString();
+        }
+        assertThat(texts[1]).as("--device reference vs --device cpu").isEqualTo(texts[0]);
+        assertThat(GenerateLlamaTest.ascii(texts[0])).hasSizeGreaterThan(3);
     }
 }

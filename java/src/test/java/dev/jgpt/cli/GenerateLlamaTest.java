@@ -28,17 +28,8 @@ class GenerateLlamaTest {
     @Test
     void greedyGenerationOfALlama2cCheckpointMatchesTheReference() {
         assumeThat(NativeLibraries.status().available()).isTrue();
-        // a byte-level vocabulary: 3 specials, 256 byte pieces, then the printable ASCII letters as pieces
-        int V = 3 + 256 + 26;
-        byte[][] pieces = new byte[V][];
-        float[] scores = new float[V];
-        pieces[0] = "<unk>".getBytes(StandardCharsets.US_ASCII);
-        pieces[1] = "\n<s>\n".getBytes(StandardCharsets.US_ASCII);
-        pieces[2] = "\n</s>\n".getBytes(StandardCharsets.US_ASCII);
-        for (int b = 0; b < 256; b++) pieces[3 + b] = String.format("<0x%02X>", b).getBytes(StandardCharsets.US_ASCII);
-        pieces[259] = " ".getBytes(StandardCharsets.US_ASCII);
-        for (int i = 1; i < 26; i++) pieces[259 + i] = String.valueOf((char) ('a' + i)).getBytes(StandardCharsets.US_ASCII);
-        Llama2cTokenizer tok = new Llama2cTokenizer(pieces, scores);
+        Llama2cTokenizer tok = asciiTokenizer();
+        int V = tok.vocabSize();
         Path model = dir.resolve("tiny.bin"), tokFile = dir.resolve("tok.bin");
         tok.write(tokFile);
         LlamaConfig cfg = LlamaConfig.llama2c(64, 128, 2, 4, 2, V, 64, false);
@@ -85,6 +76,20 @@ class GenerateLlamaTest {
             assertThat(ascii(out.toString().stripTrailing())).isEqualTo(ascii(expected.toString().stripTrailing()))
                     .hasSizeGreaterThan(5);
         }
+    }
+
+    /** A byte-level llama2.c vocabulary: 3 specials, 256 byte pieces, then a space and the letters b..z as pieces (285 ids). */
+    static Llama2cTokenizer asciiTokenizer() {
+        int V = 3 + 256 + 26;
+        byte[][] pieces = new byte[V][];
+        float[] scores = new float[V];
+        pieces[0] = "<unk>".getBytes(StandardCharsets.US_ASCII);
+        pieces[1] = "\n<s>\n".getBytes(StandardCharsets.US_ASCII);
+        pieces[2] = "\n</s>\n".getBytes(StandardCharsets.US_ASCII);
+        for (int b = 0; b < 256; b++) pieces[3 + b] = String.format("<0x%02X>", b).getBytes(StandardCharsets.US_ASCII);
+        pieces[259] = " ".getBytes(StandardCharsets.US_ASCII);
+        for (int i = 1; i < 26; i++) pieces[259 + i] = String.valueOf((char) ('a' + i)).getBytes(StandardCharsets.US_ASCII);
+        return new Llama2cTokenizer(pieces, scores);
     }
 
     static String ascii(String s) {

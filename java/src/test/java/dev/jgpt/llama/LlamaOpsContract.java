@@ -1,0 +1,117 @@
+package dev.jgpt.llama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.generate.CausalLm;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link LlamaOpsInference} on one backend (a subclass says which) against the plain-Java oracle
+ * {@link ReferenceLlama} on tiny random models, with grouped-query attention (4 query heads over 2 kv heads,
+ * a separate classifier) and without (NKV = NH, shared classifier): a 5-token prompt (batched prefill at
+ * position 0), greedy steps, a second prefill that continues the sequence (a chat turn: attention per row over
+ * the cache), more steps. Same greedy ids; every logits vector within 1e-4 of the oracle's, relative to its
+ * largest magnitude.
+ */
+abstract class LlamaOpsContract {
+    static final LlamaConfig GQA = LlamaConfig.llama2c(24, 40, 2, 4, 2, 37, 24, false);
+    static final LlamaConfig MHA = LlamaConfig.llama2c(16, 32, 2, 2, 2, 29, 20, true);
+    static final int[] PROMPT = {1, 5, 20, 3, 11}, TURN = {7, 2, 19};
+    static final int STEPS = 6, MORE_STEPS = 3;
+
+    /** A fresh backend (closed by the test). */
+    protected abstract Backend newBackend();
+
+    /** The logits after each forward pass and the greedy ids fed back. */
+    record Trace(List<float[]> logits, List<Integer> ids) {}
+
+    static int argmax(float[] a) {
+        int best = 0;
+        for (int i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+        return best;
+    }
+
+    /** Prompt, STEPS greedy steps, a continuing prefill of TURN, MORE_STEPS greedy steps. */
+    static Trace run(CausalLm lm) {
+        Trace tr = new Trace(new ArrayList<>(), new ArrayList<>());
+        lm.reset();
+        float[] l = lm.prefill(PROMPT).toFloatArray();
+        tr.logits.add(l);
+        for (int i = 0; i < STEPS; i++) l = greedyStep(lm, l, tr);
+        l = lm.prefill(TURN).toFloatArray();
+        tr.logits.add(l);
+        for (int i = 0; i < MORE_STEPS; i++) l = greedyStep(lm, l, tr);
+        return tr;
+    }
+
+    private static float[] greedyStep(CausalLm lm, float[] logits, Trace tr) {
+        int t = argmax(logits);
+        tr.ids.add(t);
+        float[] l = lm.step(t).toFloatArray();
+        tr.logits.add(l);
+        return l;
+    }
+
+    static void assertSameTrace(String what, Trace expected, Trace actual) {
+        assertThat(actual.ids).as(what + ": greedy ids").isEqualTo(expected.ids);
+        assertThat(actual.logits).hasSameSizeAs(expected.logits);
+        for (int p = 0; p < expected.logits.size(); p++) {
+            float[] e = expected.logits.get(p), a = actual.logits.get(p);
+            assertThat(a).hasSameSizeAs(e);
+            double max = 0, diff = 0;
+            for (int i = 0; i < e.length; i++) {
+                max = Math.max(max, Math.abs(e[i]));
+                diff = Math.max(diff, Math.abs(e[i] - a[i]));
+            }
+            assertThat(diff / max).as(what + ": relative logit difference after pass " + p).isLessThan(1e-4);
+        }
+    }
+
+    static Trace reference(LlamaWeights w) {
+        try (ReferenceLlama r = new ReferenceLlama(w)) {
+            return run(r);
+        }
+    }
+
+    private void matchesTheOracle(LlamaConfig cfg) {
+        try (Arena a = Arena.ofConfined()) {
+            LlamaWeights w = RandomLlama.create(cfg, 7, a);
+            Trace expected = reference(w);
+            Backend b = newBackend();
+            try (LlamaOpsInference m = new LlamaOpsInference(b, w, b)) {
+                assertSameTrace(m.backend().name(), expected, run(m));
+                assertThat(m.position()).isEqualTo(PROMPT.length + STEPS + TURN.length + MORE_STEPS);
+                assertSameTrace(m.backend().name() + ", again after reset", expected, run(m));
+            }
+        }
+    }
+
+    @Test
+    void groupedQueryAttentionMatchesTheOracle() {
+        matchesTheOracle(GQA);
+    }
+
+    @Test
+    void multiHeadAttentionMatchesTheOracle() {
+        matchesTheOracle(MHA);
+    }
+
+    @Test
+    void refusesBadTokensAndAFullContext() {
+        try (Arena a = Arena.ofConfined(); Backend b = newBackend();
+             LlamaOpsInference m = new LlamaOpsInference(b, RandomLlama.create(MHA, 3, a), null)) {
+            assertThatThrownBy(() -> m.prefill(new int[] {1, MHA.vocabSize()})).isInstanceOf(JgptException.class)
+                    .hasMessageContaining("outside the vocabulary");
+            assertThat(m.position()).as("nothing ran").isZero();
+            m.prefill(new int[MHA.seqLen() - 1]);
+            m.step(0);
+            assertThatThrownBy(() -> m.step(0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("context full");
+        }
+    }
+}
