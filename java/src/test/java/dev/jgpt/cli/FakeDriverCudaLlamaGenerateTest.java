@@ -1,0 +1,80 @@
+package dev.jgpt.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.jgpt.backend.cuda.FakeCuda;
+import dev.jgpt.backend.cpu.NativeLibraries;
+import dev.jgpt.llama.Llama2cTokenizer;
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.RandomLlama;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code jgpt generate --device cuda} on a llama2.c checkpoint, in a jgpt process started with {@code JGPT_LIBCUDA}
+ * / {@code CUBLAS_LIB} pointing at the stand-in driver (the real kernels emulated on the CPU; the command line as a
+ * user runs it, no test seam): the Llama model decodes through the cuda backend's ops, picks its tokens from the
+ * device's top-k, and writes the same greedy text as {@code --device cpu} (libjgpt's native decoder).
+ */
+class FakeDriverCudaLlamaGenerateTest {
+    @TempDir
+    Path dir;
+
+    private static JsonNode jgpt(Path lib, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"), "dev.jgpt.cli.Main"));
+        cmd.addAll(List.of(args));
+        Path stdout = Files.createTempFile("jgpt-llama-cuda", ".json"), err = Files.createTempFile("jgpt-llama-cuda", ".err");
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(err.toFile());
+            pb.environment().remove("JGPT_DEVICE");
+            if (lib != null) {
+                pb.environment().put("JGPT_LIBCUDA", lib.toString());
+                pb.environment().put("CUBLAS_LIB", lib.toString());
+            }
+            Process p = pb.start();
+            boolean finished = p.waitFor(120, TimeUnit.SECONDS);
+            if (!finished) p.destroyForcibly();
+            assertThat(finished).as("jgpt finished within 120 s").isTrue();
+            String out = Files.readString(stdout, StandardCharsets.UTF_8);
+            assertThat(p.exitValue()).as("exit code; stdout: " + out + "\nstderr: " + Files.readString(err)).isZero();
+            return JsonMapper.builder().build().readTree(out);
+        } finally {
+            Files.deleteIfExists(stdout);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    @Test
+    void llamaCheckpointGeneratesOnCudaAsOnTheCpu() throws Exception {
+        Path lib = FakeCuda.libraryFile();
+        Assumptions.assumeTrue(NativeLibraries.status().available(), "libjgpt for the cpu side");
+        Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
+        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tok.bin");
+        t.write(tok);
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        String[] common = {"generate", "--model", model.toString(), "--tokenizer", tok.toString(), "--prompt", "hi there",
+                "--temperature", "0", "--max-tokens", "10", "--json"};
+        JsonNode cuda = jgpt(lib, concat(common, "--device", "cuda"));
+        JsonNode cpu = jgpt(null, concat(common, "--device", "cpu"));
+        assertThat(cuda.get("sampling").asString()).as("greedy on cuda reads one candidate from the device").isEqualTo("device top-1");
+        assertThat(cuda.get("text").asString()).as("--device cuda vs --device cpu").isEqualTo(cpu.get("text").asString());
+        assertThat(GenerateLlamaTest.ascii(cpu.get("text").asString())).hasSizeGreaterThan(3);
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
