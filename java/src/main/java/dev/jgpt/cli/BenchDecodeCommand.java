@@ -1,12 +1,15 @@
 package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.cpu.CpuInfo;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.llama.LlamaConfig;
 import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaModels;
+import dev.jgpt.llama.LlamaOpsInference;
+import dev.jgpt.train.LoadedModels;
 import dev.jgpt.llama.RandomLlama;
 import dev.jgpt.memory.Tensor;
 import java.nio.file.Path;
@@ -19,7 +22,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code jgpt bench decode}: tokens per second of greedy decoding of a Llama-family checkpoint (as
  * llama2.c's run.c measures it: one token at a time, argmax included), and the time to first token
- * of a prompt through the sgemm prefill against feeding the same prompt token by token.
+ * of a prompt through the sgemm prefill against feeding the same prompt token by token. On the cpu
+ * (default) libjgpt's {@link LlamaInference} runs; {@code --backend cuda|reference} times
+ * {@link LlamaOpsInference} on that backend's ops (f32; on cuda each token picked by the device's top-1).
  */
 @Command(name = "decode", mixinStandardHelpOptions = true,
         description = "Decode speed (tokens/s) and time to first token of a Llama checkpoint.")
@@ -30,6 +35,10 @@ public final class BenchDecodeCommand implements Runnable {
 
     @Option(names = "--random", description = "Instead of --model: random weights of a preset shape (stories15M, stories42M, stories110M), cached in the temp directory.")
     String random;
+
+    @Option(names = {"--backend", "--device"}, defaultValue = "cpu",
+            description = "cpu: libjgpt's native decoder (default); cuda or reference: the backend's ops in f32; auto: cuda where a GPU works, else cpu.")
+    String backend;
 
     @Option(names = "--dtype", defaultValue = "f32", description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}).")
     String dtype;
@@ -65,12 +74,16 @@ public final class BenchDecodeCommand implements Runnable {
             file = RandomLlama.cachedCheckpoint(random, 1);
         }
         long t0 = System.nanoTime();
-        try (LlamaInference lm = LlamaModels.openLlama2c(file, dt, groupSize, nThreads)) {
+        Backend ops = LoadedModels.llamaBackend(backend, dt, file);
+        CausalLm opened = ops == null ? LlamaModels.openLlama2c(file, dt, groupSize, nThreads) : LlamaModels.openLlama2c(file, ops);
+        try (CausalLm lm = opened) {
             double loadMs = (System.nanoTime() - t0) / 1e6;
-            LlamaConfig c = lm.config();
+            LlamaConfig c = lm instanceof LlamaInference li ? li.config() : ((LlamaOpsInference) lm).config();
+            String where = ops == null ? "cpu" : ops.name();
             int n = Math.min(tokens, c.seqLen());
-            System.err.printf("jgpt: decode %s (%,d params, dim %d, %d layers) %s on %d threads: %d tokens x %d runs%n",
-                    file.getFileName(), c.parameterCount(), c.dim(), c.layers(), dt, nThreads, n, runs);
+            System.err.printf("jgpt: decode %s (%,d params, dim %d, %d layers) %s on %s: %d tokens x %d runs%n",
+                    file.getFileName(), c.parameterCount(), c.dim(), c.layers(), dt,
+                    ops == null ? nThreads + " threads" : where + " (the backend's ops)", n, runs);
             decodeRun(lm, Math.min(n, 16)); // warm-up: page in the mapped weights, wake the threads
             int[] first = firstTokens.clone(); // greedy tokens from BOS: compare with bench/c/llama_baseline --print
             double[] tps = new double[runs], cpuTps = new double[runs];
@@ -88,6 +101,9 @@ public final class BenchDecodeCommand implements Runnable {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("command", "bench decode");
             out.put("model", random != null ? "random " + random : file.toString());
+            out.put("backend", where);
+            out.put("engine", ops == null ? "native" : "ops");
+            out.put("sampling", lm.deviceLogits() != null ? "device top-1" : "host argmax");
             out.put("dtype", dt.toString());
             if (dt == DecodeDType.Q8) out.put("groupSize", groupSize);
             out.put("threads", nThreads);
@@ -120,20 +136,21 @@ public final class BenchDecodeCommand implements Runnable {
                 SplittableRandom rnd = new SplittableRandom(3);
                 for (int i = 0; i < p; i++) prompt[i] = rnd.nextInt(c.vocabSize());
                 lm.reset();
-                lm.prefill(prompt); // warm-up
+                afterPrefill(lm, prompt); // warm-up
                 double prefillMs = Double.MAX_VALUE, stepMs = Double.MAX_VALUE;
                 for (int r = 0; r < Math.max(1, runs); r++) {
                     lm.reset();
                     long a = System.nanoTime();
-                    Tensor l = lm.prefill(prompt);
-                    argmax(l);
+                    afterPrefill(lm, prompt);
                     prefillMs = Math.min(prefillMs, (System.nanoTime() - a) / 1e6);
                 }
                 lm.reset();
                 long a = System.nanoTime();
-                Tensor l = null;
-                for (int t : prompt) l = lm.step(t);
-                argmax(l);
+                for (int i = 0; i < p - 1; i++) {
+                    if (lm.deviceLogits() != null) lm.deviceLogits().stepOnDevice(prompt[i]);
+                    else lm.step(prompt[i]);
+                }
+                next(lm, prompt[p - 1]);
                 stepMs = (System.nanoTime() - a) / 1e6;
                 out.put("promptTokens", p);
                 out.put("timeToFirstTokenMs", BenchSupport.round(prefillMs, 1));
@@ -144,11 +161,11 @@ public final class BenchDecodeCommand implements Runnable {
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
-                System.out.printf("decode %s %s, %d threads: %.1f tok/s (runs %s)%n", out.get("model"), dt, nThreads, median,
-                        out.get("tokensPerSecondRuns"));
+                System.out.printf("decode %s %s, %s: %.1f tok/s (runs %s)%n", out.get("model"), dt,
+                        ops == null ? nThreads + " threads" : where, median, out.get("tokensPerSecondRuns"));
                 if (p > 0) {
-                    System.out.printf("time to first token, %d-token prompt: %.1f ms with sgemm prefill, %.1f ms token by token%n",
-                            p, out.get("timeToFirstTokenMs"), out.get("timeToFirstTokenTokenByTokenMs"));
+                    System.out.printf("time to first token, %d-token prompt: %.1f ms with %s prefill, %.1f ms token by token%n",
+                            p, out.get("timeToFirstTokenMs"), ops == null ? "sgemm" : "batched", out.get("timeToFirstTokenTokenByTokenMs"));
                 }
                 System.out.println("memory: " + memory.summary());
             }
@@ -163,10 +180,34 @@ public final class BenchDecodeCommand implements Runnable {
         long a = System.nanoTime();
         int token = 1;
         for (int i = 0; i < n; i++) {
-            token = argmax(lm.step(token));
+            token = next(lm, token);
             if (i < firstTokens.length) firstTokens[i] = token;
         }
         return (System.nanoTime() - a) / 1e9;
+    }
+
+    private static final int[] topId = new int[1];
+    private static final float[] topVal = new float[1];
+
+    /**
+     * The greedy token after {@code token}: on a device backend with top-k the id is picked there (one (id, logit)
+     * pair comes back, which also waits for the step), else the argmax of the host logits.
+     */
+    private static int next(CausalLm lm, int token) {
+        var dl = lm.deviceLogits();
+        if (dl == null) return argmax(lm.step(token));
+        dl.stepOnDevice(token);
+        dl.topCandidates(lm.vocabSize(), 1, topId, topVal);
+        return topId[0];
+    }
+
+    /** The greedy token after a prompt, as {@link #next}. */
+    private static int afterPrefill(CausalLm lm, int[] prompt) {
+        var dl = lm.deviceLogits();
+        if (dl == null) return argmax(lm.prefill(prompt));
+        dl.prefillOnDevice(prompt);
+        dl.topCandidates(lm.vocabSize(), 1, topId, topVal);
+        return topId[0];
     }
 
     /** Reused by argmax: the logits are copied out in one bulk copy, then scanned as an array. */

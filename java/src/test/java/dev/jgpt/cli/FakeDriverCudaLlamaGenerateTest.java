@@ -24,7 +24,8 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code jgpt generate --device cuda} on a llama2.c checkpoint, in a jgpt process started with {@code JGPT_LIBCUDA}
  * / {@code CUBLAS_LIB} pointing at the stand-in driver (the real kernels emulated on the CPU; the command line as a
  * user runs it, no test seam): the Llama model decodes through the cuda backend's ops, picks its tokens from the
- * device's top-k, and writes the same greedy text as {@code --device cpu} (libjgpt's native decoder).
+ * device's top-k, and writes the same greedy text as {@code --device cpu} (libjgpt's native decoder); {@code bench
+ * decode --device cuda} likewise. Emulation timings are not GPU figures: nothing here is about speed.
  */
 class FakeDriverCudaLlamaGenerateTest {
     @TempDir
@@ -70,6 +71,24 @@ class FakeDriverCudaLlamaGenerateTest {
         assertThat(cuda.get("sampling").asString()).as("greedy on cuda reads one candidate from the device").isEqualTo("device top-1");
         assertThat(cuda.get("text").asString()).as("--device cuda vs --device cpu").isEqualTo(cpu.get("text").asString());
         assertThat(GenerateLlamaTest.ascii(cpu.get("text").asString())).hasSizeGreaterThan(3);
+    }
+
+    /** {@code bench decode --device cuda}: the ops decoder, tokens picked on the device, the native decoder's greedy tokens. */
+    @Test
+    void benchDecodeOnCudaGivesTheCpuTokens() throws Exception {
+        Path lib = FakeCuda.libraryFile();
+        Assumptions.assumeTrue(NativeLibraries.status().available(), "libjgpt for the cpu side");
+        Path model = dir.resolve("tiny.bin");
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, 300, 48, true), 12);
+        String[] common = {"bench", "decode", "--model", model.toString(), "--tokens", "8", "--runs", "1", "--prompt-tokens", "6", "--json"};
+        JsonNode cuda = jgpt(lib, concat(common, "--device", "cuda"));
+        JsonNode cpu = jgpt(null, concat(common, "--device", "cpu"));
+        assertThat(cuda.get("backend").asString()).isEqualTo("cuda");
+        assertThat(cuda.get("engine").asString()).isEqualTo("ops");
+        assertThat(cuda.get("sampling").asString()).isEqualTo("device top-1");
+        assertThat(cpu.get("engine").asString()).isEqualTo("native");
+        assertThat(cuda.get("firstGreedyTokens").toString()).as("greedy tokens, cuda vs cpu").isEqualTo(cpu.get("firstGreedyTokens").toString());
+        assertThat(cuda.get("timeToFirstTokenMs").asDouble()).isPositive();
     }
 
     private static String[] concat(String[] a, String... b) {
