@@ -20,7 +20,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code jgpt generate --model X.bin --tokenizer tokenizer.bin --dtype D}: greedy text equals the reference decode's. */
+/**
+ * {@code jgpt generate --model X.bin --tokenizer tokenizer.bin} (and the same weights as a Hugging Face directory) on
+ * {@code --device cpu} (libjgpt's decoder) and {@code --device reference} (the ops decoder): greedy text equals the
+ * reference decode's.
+ */
 class GenerateLlamaTest {
     @TempDir
     Path dir;
@@ -61,7 +65,9 @@ class GenerateLlamaTest {
         } catch (Exception e) {
             throw new AssertionError(e);
         }
-        for (String[] src : new String[][] {{model.toString(), "f32"}, {hf.toString(), "f32"}}) {
+        // cpu: libjgpt's decoder; reference: LlamaOpsInference over the reference backend's ops
+        for (String[] src : new String[][] {{model.toString(), "f32", "cpu"}, {hf.toString(), "f32", "cpu"},
+                {model.toString(), "f32", "reference"}, {hf.toString(), "f32", "reference"}}) {
             String dtype = src[1];
             StringWriter out = new StringWriter(), err = new StringWriter();
             ModelLoader none = p -> { throw new AssertionError("the run-directory loader must not be used"); };
@@ -70,10 +76,10 @@ class GenerateLlamaTest {
             cli.setOut(new PrintWriter(out, true));
             cli.setErr(new PrintWriter(err, true));
             int code = cli.execute("--model", src[0], "--tokenizer", tokFile.toString(), "--dtype", dtype,
-                    "--prompt", "hi there", "--temperature", "0", "--max-tokens", "20", "--threads", "2");
-            assertThat(code).as(err.toString()).isZero();
+                    "--prompt", "hi there", "--temperature", "0", "--max-tokens", "20", "--threads", "2", "--device", src[2]);
+            assertThat(code).as(src[2] + ": " + err).isZero();
             // random weights emit stray bytes that are not UTF-8: compare the ASCII characters, in order
-            assertThat(ascii(out.toString().stripTrailing())).isEqualTo(ascii(expected.toString().stripTrailing()))
+            assertThat(ascii(out.toString().stripTrailing())).as(src[0] + " on " + src[2]).isEqualTo(ascii(expected.toString().stripTrailing()))
                     .hasSizeGreaterThan(5);
         }
     }
