@@ -4,12 +4,12 @@ import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.Backends;
 import dev.jgpt.backend.cpu.CpuBackend;
+import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
 import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.llama.HfLlamaImport;
 import dev.jgpt.llama.Llama2cTokenizer;
-import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaModels;
 import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.train.LoadedModels;
@@ -48,20 +48,24 @@ public interface ModelSource {
      * threads per call; also a llama2.c checkpoint ({@code X.bin}, with {@code tokenizer.bin} beside it)
      * and a Hugging Face {@code LlamaForCausalLM} directory (with its {@code tokenizer.json}). Llama-family
      * models decode on libjgpt's CPU decoder with weights in {@code dtype} (served batched through
-     * {@code LlamaBatchDecoder}); GPT-2 models on the cpu backend too (libjgpt's {@code Gpt2Decoder} in
+     * {@code LlamaBatchDecoder}), unless {@code device} names cuda or reference: then through
+     * {@code LlamaOpsInference} on that backend in f32, one sequence at a time ({@code auto} keeps the batched CPU
+     * decoder); GPT-2 models on the cpu backend too (libjgpt's {@code Gpt2Decoder} in
      * {@code dtype}, served batched through {@code Gpt2NativeBatchDecoder}), on another backend in f32
      * through the {@link Gpt2Inference} ops (another dtype is refused).
      */
     static ModelSource standard(String device, int threads, DecodeDType dtype, int groupSize) {
         int llamaThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        String d = device == null ? "auto" : device.trim().toLowerCase(java.util.Locale.ROOT);
+        String llamaDevice = d.equals("auto") ? "cpu" : d; // auto: the batched CPU decoder serves many sequences at once
         return path -> {
             String name = ModelRegistry.nameOf(path);
             if (ModelDirs.holdsLlama(path)) { // a run trained with arch: llama
-                LoadedModel l = LoadedModels.openLlama(path, dtype, groupSize, llamaThreads);
+                LoadedModel l = LoadedModels.openLlama(path, llamaDevice, dtype, groupSize, llamaThreads);
                 return new Opened(new LoadedModel(name, l.model(), l.tokenizer()), null);
             }
-            if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, dtype, groupSize, llamaThreads), null);
-            if (isHfLlama(path)) return new Opened(openHuggingFace(name, path, dtype, groupSize, llamaThreads), null);
+            if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
+            if (isHfLlama(path)) return new Opened(openHuggingFace(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
             Backend backend = Backends.select(device).backend();
             if (backend instanceof CpuBackend) { // libjgpt's GPT-2 decoder, served batched through Gpt2NativeBatchDecoder
                 LoadedModel l = LoadedModels.openGpt2Native(path, backend, dtype, groupSize, llamaThreads);
@@ -89,12 +93,13 @@ public interface ModelSource {
         }
     }
 
-    private static LoadedModel openLlama2c(String name, Path file, DecodeDType dtype, int groupSize, int threads) {
+    private static LoadedModel openLlama2c(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads) {
         Path tok = file.toAbsolutePath().resolveSibling("tokenizer.bin");
         if (!Files.isRegularFile(tok)) {
             throw new JgptException("tokenizer " + tok + ": no such file (a llama2.c checkpoint is served with the tokenizer.bin beside it)");
         }
-        LlamaInference lm = LlamaModels.openLlama2c(file, dtype, groupSize, threads);
+        Backend b = LoadedModels.llamaBackend(device, dtype, file);
+        CausalLm lm = b == null ? LlamaModels.openLlama2c(file, dtype, groupSize, threads) : LlamaModels.openLlama2c(file, b);
         try {
             return new LoadedModel(name, lm, Llama2cTokenizer.read(tok, lm.vocabSize()));
         } catch (RuntimeException e) {
@@ -103,10 +108,11 @@ public interface ModelSource {
         }
     }
 
-    private static LoadedModel openHuggingFace(String name, Path dir, DecodeDType dtype, int groupSize, int threads) {
+    private static LoadedModel openHuggingFace(String name, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {
         Path tok = dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file");
-        LlamaInference lm = LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, 0);
+        Backend b = LoadedModels.llamaBackend(device, dtype, dir);
+        CausalLm lm = b == null ? LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, 0) : LlamaModels.openHuggingFace(dir, b, 0);
         try {
             return new LoadedModel(name, lm, Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()));
         } catch (RuntimeException e) {

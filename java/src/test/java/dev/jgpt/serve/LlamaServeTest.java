@@ -166,6 +166,39 @@ class LlamaServeTest {
         }
     }
 
+    /**
+     * {@code --device reference} (or cuda) names the backend: a Llama model is served through the backend's ops
+     * ({@code LlamaOpsInference}, one sequence at a time) and gives libjgpt's greedy text; {@code --device auto} keeps
+     * libjgpt's batched decoder.
+     */
+    @Test
+    void explicitBackendServesTheLlamaModelThroughItsOps() throws Exception {
+        assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
+        Path model = dir.resolve("tiny-llama.bin");
+        writeByteTokenizer(dir.resolve("tokenizer.bin"));
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, V, 64, false), 11);
+        int[] prompt = {5, 270, 271, 259, 280, 263};
+        String expected;
+        try (LlamaInference lm = LlamaModels.openLlama2c(model, DecodeDType.F32, 32, 1)) {
+            expected = greedyAscii(lm, prompt, 20);
+        }
+        ModelRegistry reg = new ModelRegistry(ModelSource.standard("reference", 1, DecodeDType.F32, 32), 2, 64);
+        ServedModel served = reg.load(model);
+        assertThat(served.batched()).as("the ops decoder serves one sequence at a time").isFalse();
+        try (JgptServer server = JgptServer.start(ServeOptions.defaults().withPort(0).withInstancesPerModel(2), reg)) {
+            var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            assertThat(ascii(stream(http, server, prompt, 20))).as("served on reference vs libjgpt in process").isEqualTo(expected)
+                    .hasSizeGreaterThan(3);
+            http.close();
+        }
+        ModelSource.Opened auto = ModelSource.standard("auto", 1, DecodeDType.F32, 32).open(model);
+        try {
+            assertThat(auto.model().model()).as("auto: the batched CPU decoder").isInstanceOf(LlamaInference.class);
+        } finally {
+            auto.model().close();
+        }
+    }
+
     /** One streamed greedy completion of the token ids {@code prompt}: the concatenated deltas. */
     private static String stream(java.net.http.HttpClient http, JgptServer server, int[] prompt, int maxTokens) throws Exception {
         String body = "{\"model\":\"tiny-llama\",\"prompt\":" + java.util.Arrays.toString(prompt) + ",\"max_tokens\":" + maxTokens
@@ -186,7 +219,7 @@ class LlamaServeTest {
     }
 
     /** Greedy decoding on one sequence, stopping at BOS/EOS (ids 1, 2) like the server; the ASCII bytes of the text. */
-    private static String greedyAscii(LlamaInference lm, int[] prompt, int maxTokens) {
+    private static String greedyAscii(dev.jgpt.generate.CausalLm lm, int[] prompt, int maxTokens) {
         lm.reset();
         Tensor logits = lm.prefill(prompt);
         StringBuilder out = new StringBuilder();
