@@ -74,7 +74,7 @@ public final class BenchDecodeCommand implements Runnable {
             file = RandomLlama.cachedCheckpoint(random, 1);
         }
         long t0 = System.nanoTime();
-        Backend ops = LoadedModels.llamaBackend(backend, dt, file);
+        Backend ops = LoadedModels.llamaBackend(backend, dt, file, "--backend/--device");
         CausalLm opened = ops == null ? LlamaModels.openLlama2c(file, dt, groupSize, nThreads) : LlamaModels.openLlama2c(file, ops);
         try (CausalLm lm = opened) {
             double loadMs = (System.nanoTime() - t0) / 1e6;

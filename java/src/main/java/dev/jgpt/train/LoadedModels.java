@@ -123,9 +123,14 @@ public final class LoadedModels {
      * decoder; with --dtype bf16 or q8 always the native decoder, the only one that has them.
      */
     public static Backend llamaBackend(String device, DecodeDType dtype, Object model) {
+        return llamaBackend(device, dtype, model, "--device");
+    }
+
+    /** {@link #llamaBackend(String, DecodeDType, Object)} naming the command-line {@code option} in errors. */
+    public static Backend llamaBackend(String device, DecodeDType dtype, Object model, String option) {
         String d = device == null ? "auto" : device.trim().toLowerCase(java.util.Locale.ROOT);
         if (d.equals("cpu") || (d.equals("auto") && dtype != DecodeDType.F32)) return null;
-        Backends.Selection sel = Backends.select(d);
+        Backends.Selection sel = Backends.select(d, option);
         Backend b = sel.backend();
         if (b instanceof CpuBackend) {   // auto without a GPU: libjgpt's decoder is the fast cpu path
             b.close();
