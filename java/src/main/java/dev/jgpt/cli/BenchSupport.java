@@ -13,9 +13,9 @@ final class BenchSupport {
 
     static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** The backend for {@code --backend}, with the reasons for any fallback logged to stderr. */
+    /** The backend for {@code --backend} (alias {@code --device}), with the reasons for any fallback logged to stderr. */
     static Backend backend(String name, Integer threads) {
-        Backends.Selection s = Backends.select(name, "--backend");
+        Backends.Selection s = Backends.select(name, "--backend/--device");
         if (!s.notUsed().isEmpty()) System.err.println("jgpt: using " + s.summary());
         if (threads != null) s.backend().setThreads(threads);
         return s.backend();

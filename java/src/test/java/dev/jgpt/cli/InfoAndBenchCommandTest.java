@@ -172,6 +172,6 @@ class InfoAndBenchCommandTest {
         } finally {
             System.setErr(old);
         }
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("jgpt: --backend: unknown device 'tpu'");
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("jgpt: --backend/--device: unknown device 'tpu'");
     }
 }

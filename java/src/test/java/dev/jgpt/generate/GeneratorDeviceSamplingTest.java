@@ -38,16 +38,11 @@ class GeneratorDeviceSamplingTest {
                 BASE,                                                    // defaults: top-k 40, top-p 0.95
                 BASE.withTopK(MAX).withTopP(0.8).withTemperature(1.7).withSeed(99L));
         for (GenerationConfig cfg : configs) {
-            int[] expected = generate(FakeLm.bigram(table, 64), cfg, null);
-            Generator gen = new Generator();
-            try (DeviceLm lm = new DeviceLm(FakeLm.bigram(table, 64), MAX)) {
-                int[] got = gen.generate(lm, tok, tok.encode("ab"), cfg, TokenListener.NONE).tokenIds();
-                assertThat(got).as("%s", cfg).containsExactly(expected);
-                assertThat(lm.fullLogitReads).as("full logit reads, %s", cfg).isZero();
-                assertThat(lm.candidateReads).isEqualTo(cfg.maxNewTokens());
-                assertThat(gen.lastDeviceCandidates()).isEqualTo(cfg.greedy() ? 1 : cfg.topK());
-            }
-            assertThat(expected).hasSize(cfg.maxNewTokens());
+            DeviceRun run = sameTokensOnTheDevice(table, cfg);
+            assertThat(run.lm.fullLogitReads).as("full logit reads, %s", cfg).isZero();
+            assertThat(run.lm.candidateReads).isEqualTo(cfg.maxNewTokens());
+            assertThat(run.gen.lastDeviceCandidates()).isEqualTo(cfg.greedy() ? 1 : cfg.topK());
+            assertThat(run.expected).hasSize(cfg.maxNewTokens());
         }
     }
 
@@ -61,15 +56,23 @@ class GeneratorDeviceSamplingTest {
                 BASE.withTopK(0).withTopP(1.0),
                 BASE.withTopK(MAX + 1));
         for (GenerationConfig cfg : configs) {
-            int[] expected = generate(FakeLm.bigram(table, 64), cfg, null);
-            Generator gen = new Generator();
-            try (DeviceLm lm = new DeviceLm(FakeLm.bigram(table, 64), MAX)) {
-                int[] got = gen.generate(lm, tok, tok.encode("ab"), cfg, TokenListener.NONE).tokenIds();
-                assertThat(got).as("%s", cfg).containsExactly(expected);
-                assertThat(lm.fullLogitReads).as("one prefill + a step per token but the last, %s", cfg).isEqualTo(cfg.maxNewTokens());
-                assertThat(lm.candidateReads).isZero();
-                assertThat(gen.lastDeviceCandidates()).isZero();
-            }
+            DeviceRun run = sameTokensOnTheDevice(table, cfg);
+            assertThat(run.lm.fullLogitReads).as("one prefill + a step per token but the last, %s", cfg).isEqualTo(cfg.maxNewTokens());
+            assertThat(run.lm.candidateReads).isZero();
+            assertThat(run.gen.lastDeviceCandidates()).isZero();
+        }
+    }
+
+    private record DeviceRun(int[] expected, DeviceLm lm, Generator gen) {}
+
+    /** Generates "ab"'s continuation on the host model and on its device twin: the same tokens; returns the twin's counters. */
+    private DeviceRun sameTokensOnTheDevice(float[][] table, GenerationConfig cfg) {
+        int[] expected = generate(FakeLm.bigram(table, 64), cfg, null);
+        Generator gen = new Generator();
+        try (DeviceLm lm = new DeviceLm(FakeLm.bigram(table, 64), MAX)) {
+            int[] got = gen.generate(lm, tok, tok.encode("ab"), cfg, TokenListener.NONE).tokenIds();
+            assertThat(got).as("%s", cfg).containsExactly(expected);
+            return new DeviceRun(expected, lm, gen);
         }
     }
 
