@@ -46,6 +46,7 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
     private final AutoCloseable owner;
 
     private final Tensor weights;                               // llama2.c order, F32, on the backend
+    private final boolean ownsWeights;                          // false: borrowed (a training model's parameters)
     private final Tensor emb, rmsFinal, cls;
     private final Tensor[] rmsAtt, wq, wk, wv, wo, rmsFfn, w1, w2, w3;   // per layer, views of weights
     private final Tensor[] kCache, vCache;                      // per layer (seq_len, kv_dim)
@@ -68,8 +69,21 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
      * {@code backend}'s memory. {@code owner} (the backend, or null) is closed with this object.
      */
     public LlamaOpsInference(Backend backend, LlamaWeights w, AutoCloseable owner) {
+        this(backend, w.config(), w, null, owner);
+    }
+
+    /**
+     * Decoding over a training model's live parameters on its backend (borrowed, not copied: every prefill and
+     * step reads the current values), for its samples during training.
+     */
+    public static LlamaOpsInference over(LlamaTrainModel model) {
+        return new LlamaOpsInference(model.backend(), model.config(), null, model.deviceParameters(), null);
+    }
+
+    /** Exactly one of {@code w} (copied in) and {@code flat} (borrowed, llama2.c order on {@code backend}) is non-null. */
+    private LlamaOpsInference(Backend backend, LlamaConfig config, LlamaWeights w, Tensor flat, AutoCloseable owner) {
         this.ops = backend;
-        this.c = w.config();
+        this.c = config;
         this.eps = (float) c.normEps();
         this.owner = owner;
         int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), hs = c.headSize();
@@ -82,20 +96,26 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
             long total = 0;
             for (long s : sizes) total += s;
             long clsSize = c.sharedClassifier() ? 0 : (long) V * d;
-            weights = arena.allocate(DType.F32, total + clsSize);
-            MemorySegment[] src = w.inFileOrder();
-            Tensor[] part = new Tensor[src.length];
+            ownsWeights = flat == null;
+            if (ownsWeights) {
+                weights = arena.allocate(DType.F32, total + clsSize);
+            } else {
+                flat.requireAtLeast("parameters", DType.F32, total + clsSize);
+                weights = flat;
+            }
+            MemorySegment[] src = ownsWeights ? w.inFileOrder() : null;
+            Tensor[] part = new Tensor[sizes.length];
             long off = 0;
-            for (int i = 0; i < src.length; i++) {
+            for (int i = 0; i < sizes.length; i++) {
                 part[i] = weights.view(off, sizes[i]);
-                ops.copy(part[i], Tensor.ofHost(src[i], DType.F32, sizes[i]));
+                if (ownsWeights) ops.copy(part[i], Tensor.ofHost(src[i], DType.F32, sizes[i]));
                 off += sizes[i];
             }
             emb = part[0];
             rmsFinal = part[10];
             if (clsSize > 0) {
                 cls = weights.view(off, (long) V * d);
-                ops.copy(cls, Tensor.ofHost(w.wcls(), DType.F32, (long) V * d));
+                if (ownsWeights) ops.copy(cls, Tensor.ofHost(w.wcls(), DType.F32, (long) V * d));
             } else {
                 cls = emb;
             }
@@ -193,16 +213,17 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
         haveLogits = false;
     }
 
-    /** The weights (float32 copy on the backend), the K and V caches, and the working buffers (with host staging). */
+    /** The weights (float32 copy on the backend, unless borrowed), the K and V caches, and the working buffers (with host staging). */
     @Override
     public Map<String, Long> offHeapBytes() {
         long kv = 0;
         for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
         boolean lazy = arena instanceof TensorArena.HostArena; // the host cache did not come from the arena's counter
+        long own = ownsWeights ? weights.byteSize() : 0;   // borrowed weights are counted by their owner
         Map<String, Long> m = new LinkedHashMap<>();
-        m.put("weights", weights.byteSize());
+        if (ownsWeights) m.put("weights", own);
         m.put("kvCache", kv);
-        m.put("scratch", arena.allocatedBytes() - weights.byteSize() - (lazy ? 0 : kv) + hostArena.allocatedBytes());
+        m.put("scratch", arena.allocatedBytes() - own - (lazy ? 0 : kv) + hostArena.allocatedBytes());
         return m;
     }
 

@@ -204,6 +204,9 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     public Backend backend() { return ops; }
 
+    /** Whether the parameters live in a device's memory ({@link #parameters()} is then a host mirror). */
+    public boolean onDevice() { return !params.isHost(); }
+
     public long parameterCount() { return parameterCount; }
 
     /**
@@ -237,6 +240,15 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     public Tensor gradients() {
         if (hostGrads != grads) ops.copy(hostGrads, grads);
         return hostGrads;
+    }
+
+    /**
+     * The parameters where the backend computes on them (the device copy on cuda), with any writes into the host
+     * mirror uploaded first: for {@link LlamaOpsInference#over}, which decodes over them in place.
+     */
+    Tensor deviceParameters() {
+        uploadParameters();
+        return params;
     }
 
     /** On a device backend: the caller's writes into the host mirror go up before the device reads params. */

@@ -12,6 +12,7 @@ import dev.jgpt.io.AtomicFiles;
 import dev.jgpt.io.Json;
 import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.llama.LlamaInference;
+import dev.jgpt.llama.LlamaOpsInference;
 import dev.jgpt.llama.LlamaTrainModel;
 import dev.jgpt.llama.ReferenceLlama;
 import dev.jgpt.memory.DType;
@@ -411,15 +412,16 @@ public final class Trainer {
 
     /**
      * A KV-cached decoder over the model's live weights for the fixed-seed samples, built once per
-     * phase: GPT-2 through {@link Gpt2Inference} on the training backend; Llama through libjgpt's
+     * phase: GPT-2 through {@link Gpt2Inference} on the training backend; Llama trained on a device (cuda)
+     * through {@link LlamaOpsInference} over the device parameters in place; Llama on the host through libjgpt's
      * {@link LlamaInference} in f32 (it reads the float32 weights where they lie, so every evaluation
-     * sees the current step's weights), or the plain-Java {@link ReferenceLlama} when libjgpt is not
-     * built. Null (no samples) when the Llama weights are not in host memory.
+     * sees the current step's weights), or the plain-Java {@link ReferenceLlama} when libjgpt is not built.
+     * (A host-side decoder over a device model's mirror would see the weights of the mirror's last refresh.)
      */
     static CausalLm samplerFor(TrainableModel model) {
         return switch (model) {
             case Gpt2 g -> Gpt2Inference.of(g);
-            case LlamaTrainModel l when !l.parameters().isHost() -> null;
+            case LlamaTrainModel l when l.onDevice() -> LlamaOpsInference.over(l);
             case LlamaTrainModel l when NativeLibraries.status().available() ->
                     new LlamaInference(l.weights(), DecodeDType.F32, 32, l.backend().threads(), null);
             case LlamaTrainModel l -> new ReferenceLlama(l.weights());
