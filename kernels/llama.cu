@@ -140,19 +140,22 @@ extern "C" __global__ void gqa_attention_forward(float* out, float* att, const f
     }
 }
 
-// Inference: one new token at position pos attends over a KV cache of rows (maxT, NKV*hs), rows 0..pos
-// (its own k and v already written). q, out (NH*hs); att (NH, pos+1) receives the probabilities. One block
-// per query head h, reading kv head h/(NH/NKV): the threads stride over the positions for the scores and
-// the softmax (block-wide max and sum), then over the head's channels for the mix of values.
+// Inference over a KV cache of rows (maxT, NKV*hs) that holds positions 0..pos+rows-1: a block of `rows` query
+// rows q, out (rows, NH*hs) at positions pos..pos+rows-1 (rows = 1: one decode step; more: a prefill that
+// continues a sequence, all rows in one launch). Row r attends over positions 0..pos+r; att (NH, rows, pos+rows)
+// receives the probabilities, zero past the row's position. One block per (query head h = blockIdx.x, row r =
+// blockIdx.y), reading kv head h/(NH/NKV): the threads stride over the positions for the scores and the softmax
+// (block-wide max and sum), then over the head's channels for the mix of values.
 extern "C" __global__ void gqa_attention_decode(float* out, float* att, const float* q, const float* kcache,
-                                                const float* vcache, int pos, int NH, int NKV, int hs) {
-    const int h = blockIdx.x;
-    const int Ckv = NKV * hs, kvh = h / (NH / NKV);
+                                                const float* vcache, int pos, int rows, int NH, int NKV, int hs) {
+    const int h = blockIdx.x, r = blockIdx.y;
+    const int T = pos + rows, last = pos + r;   // this row sees positions 0..last
+    const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV);
     const float scale = rsqrtf((float)hs);
-    const float* qh = q + (long long)h * hs;
-    float* ah = att + (long long)h * (pos + 1);
+    const float* qh = q + (long long)r * Cq + (long long)h * hs;
+    float* ah = att + ((long long)h * rows + r) * T;
     float mx = -CUDART_INF_F;
-    for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
+    for (int t = threadIdx.x; t <= last; t += blockDim.x) {
         const float* k = kcache + (long long)t * Ckv + (long long)kvh * hs;
         float s = 0.0f;
         for (int i = 0; i < hs; i++) s += qh[i] * k[i];
@@ -162,18 +165,19 @@ extern "C" __global__ void gqa_attention_decode(float* out, float* att, const fl
     }
     mx = jg_block_max(mx);
     float sum = 0.0f;
-    for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
+    for (int t = threadIdx.x; t <= last; t += blockDim.x) {
         const float e = expf(ah[t] - mx);
         ah[t] = e;
         sum += e;
     }
     const float inv = 1.0f / jg_block_sum(sum);
-    for (int t = threadIdx.x; t <= pos; t += blockDim.x) ah[t] *= inv;
+    for (int t = threadIdx.x; t < T; t += blockDim.x) ah[t] = t <= last ? ah[t] * inv : 0.0f;
     __syncthreads();   // every thread reads the whole row below
+    float* o = out + (long long)r * Cq + (long long)h * hs;
     for (int i = threadIdx.x; i < hs; i += blockDim.x) {
         float s = 0.0f;
-        for (int t = 0; t <= pos; t++) s += ah[t] * vcache[(long long)t * Ckv + (long long)kvh * hs + i];
-        out[(long long)h * hs + i] = s;
+        for (int t = 0; t <= last; t++) s += ah[t] * vcache[(long long)t * Ckv + (long long)kvh * hs + i];
+        o[i] = s;
     }
 }
 

@@ -237,10 +237,11 @@ JGPT_API void jgpt_swiglu_backward(float *dgate, float *dup, const float *dout, 
  * reads kv head h / (NH/NKV). Blocks of 64 query rows with cblas_sgemm (as jgpt_attention_forward). */
 JGPT_API void jgpt_gqa_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                                          int B, int T, int NH, int NKV, int hs);
-/* One new token at position pos over a KV cache of rows (maxT, NKV*hs), rows 0..pos: q, out (NH*hs);
- * att (NH, pos+1) receives the probabilities; query head h reads kv head h / (NH/NKV). */
+/* A block of `rows` query rows at positions pos..pos+rows-1 over a KV cache of rows (maxT, NKV*hs) that holds
+ * positions 0..pos+rows-1: q, out (rows, NH*hs); row i attends over positions 0..pos+i; att (NH, rows, pos+rows)
+ * receives the probabilities (zero past each row's position); query head h reads kv head h / (NH/NKV). */
 JGPT_API void jgpt_gqa_attention_decode(float *out, float *att, const float *q, const float *kcache,
-                                        const float *vcache, int pos, int NH, int NKV, int hs);
+                                        const float *vcache, int pos, int rows, int NH, int NKV, int hs);
 /* dq, dk, dv += ...; datt (B,NH,T,T) is scratch, overwritten with d(scores) (zero above the diagonal). */
 JGPT_API void jgpt_gqa_attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
                                           const float *q, const float *k, const float *v, const float *att,

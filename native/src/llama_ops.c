@@ -145,16 +145,18 @@ void jgpt_gqa_attention_forward(float *out, float *att, const float *q, const fl
     jgpt_internal_blas_single_end(saved);
 }
 
-/* Decoding: as jgpt_attention_decode (attention.c) with kv rows NKV*hs wide; one thread per query head. */
+/* Decoding and prefill over a cache: as jgpt_attention_decode (attention.c) with kv rows NKV*hs wide, for a
+ * block of query rows; one thread per (query head, row). */
 void jgpt_gqa_attention_decode(float *out, float *att, const float *q, const float *kcache, const float *vcache,
-                               int pos, int NH, int NKV, int hs) {
-    int L = pos + 1, Ckv = NKV * hs, group = NH / NKV;
+                               int pos, int rows, int NH, int NKV, int hs) {
+    int T = pos + rows, Cq = NH * hs, Ckv = NKV * hs, group = NH / NKV;
     float scale = 1.0f / sqrtf((float)hs);
-    #pragma omp parallel for schedule(static) if ((long)L * NH * hs > 32768)
-    for (int h = 0; h < NH; h++) {
-        const float *qh = q + (long)h * hs;
+    #pragma omp parallel for schedule(dynamic, 1) if ((long)T * rows * NH * hs > 32768)
+    for (int hr = 0; hr < NH * rows; hr++) {
+        int h = hr / rows, r = hr % rows, L = pos + r + 1;   /* row r sees positions 0..pos+r */
+        const float *qh = q + (long)r * Cq + (long)h * hs;
         long kvOff = (long)(h / group) * hs;
-        float *a = att + (long)h * L;
+        float *a = att + (long)hr * T;
         float mx = -FLT_MAX;
         for (int t = 0; t < L; t++) {
             const float *k = kcache + (long)t * Ckv + kvOff;
@@ -168,7 +170,7 @@ void jgpt_gqa_attention_decode(float *out, float *att, const float *q, const flo
         float sum = 0.0f;
         for (int t = 0; t < L; t++) { float e = jgpt_expf(a[t] - mx); a[t] = e; sum += e; }
         float inv = 1.0f / sum;
-        float *o = out + (long)h * hs;
+        float *o = out + (long)r * Cq + (long)h * hs;
         for (int i = 0; i < hs; i++) o[i] = 0.0f;
         for (int t = 0; t < L; t++) {
             float w = a[t] * inv;
@@ -177,6 +179,7 @@ void jgpt_gqa_attention_decode(float *out, float *att, const float *q, const flo
             #pragma omp simd
             for (int i = 0; i < hs; i++) o[i] += w * v[i];
         }
+        for (int t = L; t < T; t++) a[t] = 0.0f;
     }
 }
 

@@ -360,23 +360,23 @@ public final class Jgpt {
         }
     }
     private static final class jgpt_gqa_attention_decode {
-        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
         static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gqa_attention_decode");
         static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
 
-    /** {@snippet lang=c : void jgpt_gqa_attention_decode(float * out, float * att, const float * q, const float * kcache, const float * vcache, int pos, int NH, int NKV, int hs) } */
+    /** {@snippet lang=c : void jgpt_gqa_attention_decode(float * out, float * att, const float * q, const float * kcache, const float * vcache, int pos, int rows, int NH, int NKV, int hs) } */
     public static FunctionDescriptor jgpt_gqa_attention_decode$descriptor() { return jgpt_gqa_attention_decode.DESC; }
 
     public static MethodHandle jgpt_gqa_attention_decode$handle() { return jgpt_gqa_attention_decode.HANDLE; }
 
     public static MemorySegment jgpt_gqa_attention_decode$address() { return jgpt_gqa_attention_decode.ADDR; }
 
-    /** {@snippet lang=c : void jgpt_gqa_attention_decode(float * out, float * att, const float * q, const float * kcache, const float * vcache, int pos, int NH, int NKV, int hs) } */
-    public static void jgpt_gqa_attention_decode(MemorySegment out, MemorySegment att, MemorySegment q, MemorySegment kcache, MemorySegment vcache, int pos, int NH, int NKV, int hs) {
+    /** {@snippet lang=c : void jgpt_gqa_attention_decode(float * out, float * att, const float * q, const float * kcache, const float * vcache, int pos, int rows, int NH, int NKV, int hs) } */
+    public static void jgpt_gqa_attention_decode(MemorySegment out, MemorySegment att, MemorySegment q, MemorySegment kcache, MemorySegment vcache, int pos, int rows, int NH, int NKV, int hs) {
         var mh$ = jgpt_gqa_attention_decode.HANDLE;
         try {
-            mh$.invokeExact(out, att, q, kcache, vcache, pos, NH, NKV, hs);
+            mh$.invokeExact(out, att, q, kcache, vcache, pos, rows, NH, NKV, hs);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {

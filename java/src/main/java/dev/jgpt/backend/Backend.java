@@ -248,12 +248,22 @@ public interface Backend extends AutoCloseable {
     void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH);
 
     /**
-     * {@link #attentionDecode} with grouped-query heads (Llama decoding): q (NH*hs) for position {@code pos};
-     * kCache and vCache (maxT, NKV*hs) hold positions 0..pos (the current token's k and v already written);
-     * query head h reads kv head {@code h / (NH/NKV)} (NKV divides NH). Writes out (NH*hs), heads
-     * concatenated; att is scratch of at least NH*(pos+1) floats, left holding the probabilities (NH, pos+1).
+     * {@link #attentionDecode} with grouped-query heads, for a block of {@code rows} consecutive query rows
+     * (Llama decoding, and prefill over a KV cache in one call per layer): q (rows, NH*hs) holds the queries of
+     * positions pos..pos+rows-1; kCache and vCache (maxT, NKV*hs) hold positions 0..pos+rows-1 (the block's own
+     * keys and values already written). Row i attends causally over positions 0..pos+i; query head h reads kv
+     * head {@code h / (NH/NKV)} (NKV divides NH). Writes out (rows, NH*hs), heads concatenated per row.
+     * att is scratch of at least NH*rows*(pos+rows) floats, left holding the probabilities as
+     * (NH, rows, pos+rows), zero past each row's own position: the layout of {@link #gqaAttentionForward}'s
+     * att when pos = 0, and (NH, pos+1) when rows = 1.
      */
-    void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int NH, int NKV, int hs);
+    void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH, int NKV,
+                            int hs);
+
+    /** Floats of {@code att} scratch {@link #gqaAttentionDecode} needs for a block of rows at position pos: NH*rows*(pos+rows). */
+    static long gqaAttentionDecodeScratchFloats(int pos, int rows, int NH) {
+        return (long) NH * rows * ((long) pos + rows);
+    }
 
     @Override
     default void close() {}

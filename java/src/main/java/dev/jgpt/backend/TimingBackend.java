@@ -114,8 +114,8 @@ public final class TimingBackend implements Backend {
     @Override public void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH) {
         long t = start(); inner.attentionDecode(out, att, q, kCache, vCache, pos, C, NH); stop("attentionDecode", t);
     }
-    @Override public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int NH, int NKV, int hs) {
-        long t = start(); inner.gqaAttentionDecode(out, att, q, kCache, vCache, pos, NH, NKV, hs); stop("gqaAttentionDecode", t);
+    @Override public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH, int NKV, int hs) {
+        long t = start(); inner.gqaAttentionDecode(out, att, q, kCache, vCache, pos, rows, NH, NKV, hs); stop("gqaAttentionDecode", t);
     }
 
     // Llama-style layers

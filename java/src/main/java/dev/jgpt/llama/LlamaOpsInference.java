@@ -25,8 +25,9 @@ import java.util.Map;
  *
  * <p>Prefill: a prompt block that starts the sequence (position 0) attends with
  * {@link Backend#gqaAttentionForward} over its own keys and values, which are the cache's first rows; a
- * block that continues a sequence (a later chunk, a chat turn) attends row by row with
- * {@link Backend#gqaAttentionDecode}, which reads the earlier positions from the cache.
+ * block that continues a sequence (a later chunk, a chat turn) attends with one
+ * {@link Backend#gqaAttentionDecode} call per layer for all its rows, which reads the earlier positions from
+ * the cache (one kernel launch per layer on cuda, not one per row).
  *
  * <p>On a backend whose tensors live on a device and that picks the largest logits there ({@link DeviceTopK},
  * the cuda backend), {@link #deviceLogits()} decodes without copying the V logits to the host.
@@ -158,7 +159,9 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
             h3 = arena.allocate(DType.F32, rows, hd);
             hg = arena.allocate(DType.F32, rows, hd);
             rstd = arena.allocate(DType.F32, rows);
-            att = arena.allocate(DType.F32, Math.max((long) NH * rows * rows, (long) NH * maxT));
+            // gqaAttentionForward's (NH, n, n) for a block at position 0, gqaAttentionDecode's (NH, n, pos+n) for one
+            // that continues a sequence: at most NH * rows * maxT floats
+            att = arena.allocate(DType.F32, Backend.gqaAttentionDecodeScratchFloats(maxT - rows, rows, NH));
             zeroPos = arena.allocate(DType.F32, rows, d);   // the encoder's position table: Llama has none
             ops.zero(zeroPos);
             tokensDev = arena.allocate(DType.I32, rows);
@@ -294,14 +297,11 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
             ops.matmulForward(v, xn, wv[l], null, n, d, kv);
             ops.ropeForward(q, cosFrom[pos0], sinFrom[pos0], 1, n, NH, hs);
             ops.ropeForward(k, cosFrom[pos0], sinFrom[pos0], 1, n, NKV, hs);
-            if (n == 1) {
-                ops.gqaAttentionDecode(atty, att, q, kCache[l], vCache[l], pos0, NH, NKV, hs);
-            } else if (pos0 == 0) {
+            if (pos0 == 0 && n > 1) {
                 ops.gqaAttentionForward(atty, att, q, k, v, 1, n, NH, NKV, hs);
             } else {
-                for (int i = 0; i < n; i++) {
-                    ops.gqaAttentionDecode(atty.slice(i), att, q.slice(i), kCache[l], vCache[l], pos0 + i, NH, NKV, hs);
-                }
+                // one call for the whole block: row i attends over the cache's positions 0..pos0+i
+                ops.gqaAttentionDecode(atty, att, q, kCache[l], vCache[l], pos0, n, NH, NKV, hs);
             }
             ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
             ops.residualForward(x, x, tmp, n * d);

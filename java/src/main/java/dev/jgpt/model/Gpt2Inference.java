@@ -16,9 +16,9 @@ import dev.jgpt.memory.TensorArena;
  *
  * <p>{@link #prefill} runs the new tokens through every layer as batched matrix products (in chunks
  * of at most {@link #PREFILL_CHUNK} rows), writing their keys and values straight into the cache;
- * attention then runs per token with {@link Backend#attentionDecode} over the cache, which handles a
- * prefill that continues an existing sequence (position &gt; 0) exactly. {@link #step} is the same
- * with one row. The logits are computed for the last position only.
+ * attention then runs over the cache for the whole chunk in one {@link Backend#gqaAttentionDecode} call per
+ * layer (NKV = NH; row i sees positions 0..pos+i), which handles a prefill that continues an existing
+ * sequence (position &gt; 0) exactly. {@link #step} runs one row through {@link Backend#attentionDecode}. The logits are computed for the last position only.
  *
  * <p>On a backend whose tensors live on a device and that can pick the largest logits there
  * ({@link DeviceTopK}, the cuda backend), {@link #deviceLogits()} advances the sequence without copying
@@ -97,7 +97,8 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
             fchGelu = arena.allocate(DType.F32, rows, 4L * C);
             mean = arena.allocate(DType.F32, rows);
             rstd = arena.allocate(DType.F32, rows);
-            att = arena.allocate(DType.F32, config.heads(), maxT);
+            // gqaAttentionDecode's (NH, n, pos+n) probabilities for a block of n <= rows at pos + n <= maxT
+            att = arena.allocate(DType.F32, Backend.gqaAttentionDecodeScratchFloats(maxT - rows, rows, config.heads()));
             tokensDev = arena.allocate(DType.I32, rows);
             tokensHost = hostArena.allocate(DType.I32, rows);
             lnf = arena.allocate(DType.F32, C);
@@ -244,9 +245,8 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
             if (n == 1) {
                 ops.attentionDecode(atty, att, q, kCache[l], vCache[l], pos0, C, NH);
             } else {
-                for (int i = 0; i < n; i++) {
-                    ops.attentionDecode(atty.slice(i), att, q.slice(i), kCache[l], vCache[l], pos0 + i, C, NH);
-                }
+                // the whole block in one call: GPT-2's cache rows (maxT, C) are the op's (maxT, NKV*hs) with NKV = NH
+                ops.gqaAttentionDecode(atty, att, q, kCache[l], vCache[l], pos0, n, NH, NH, C / NH);
             }
             projectAndMlp(l, n, C);
         }

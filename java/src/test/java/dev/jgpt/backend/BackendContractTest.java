@@ -506,8 +506,8 @@ public abstract class BackendContractTest {
             String tag = " (NH=" + NH + " NKV=" + nkv + ")";
             Pair out = randn(1, NH * hs), att = randn(1, NH * maxT), q = randn(1, NH * hs);
             Pair k = randn(1, maxT, nkv * hs), v = randn(1, maxT, nkv * hs);
-            ref.gqaAttentionDecode(out.r, att.r, q.r, k.r, v.r, pos, NH, nkv, hs);
-            dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, pos, NH, nkv, hs);
+            ref.gqaAttentionDecode(out.r, att.r, q.r, k.r, v.r, pos, 1, NH, nkv, hs);
+            dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, pos, 1, NH, nkv, hs);
             out.assertClose("gqa decode out" + tag);
             int used = NH * T;
             Pair.assertClose("gqa decode att" + tag, java.util.Arrays.copyOf(att.r.toFloatArray(), used),
@@ -523,7 +523,7 @@ public abstract class BackendContractTest {
         }
         // pos 0: every head attends to its kv head's first value only
         Pair out = randn(1, NH * hs), att = randn(1, NH), q = randn(1, NH * hs), k = randn(1, 2, 2 * hs), v = randn(1, 2, 2 * hs);
-        dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, 0, NH, 2, hs);
+        dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, 0, 1, NH, 2, hs);
         float[] got = out.dutValues(), v0 = v.r.toFloatArray();
         for (int h = 0; h < NH; h++) {
             for (int i = 0; i < hs; i++) {
@@ -531,10 +531,62 @@ public abstract class BackendContractTest {
             }
         }
         Pair small = randn(1, pos, 2 * hs), bigAtt = randn(1, NH * maxT);
-        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, bigAtt.d, q.d, small.d, small.d, pos, NH, 2, hs))
+        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, bigAtt.d, q.d, small.d, small.d, pos, 1, NH, 2, hs))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kCache");
-        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, 0, NH, 3, hs))
+        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, 0, 1, NH, 3, hs))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NKV");
+    }
+
+    /**
+     * A block of query rows over the cache in one call (prefill that starts or continues a sequence): rows
+     * pos..pos+rows-1 of {@link Backend#gqaAttentionForward} over the first pos+rows positions, output and
+     * probabilities, on the reference and on the backend under test; cache rows past pos+rows are garbage that
+     * must not be read. Rows of the query block differ, so a backend that gave every row the first (or the last)
+     * row's causal span fails.
+     */
+    @Test
+    void gqaAttentionDecodeOfARowBlockMatchesTheRowsOfGqaAttention() {
+        int hs = 6;
+        for (int[] posRows : new int[][] {{0, 5}, {3, 4}, {6, 2}}) {
+            int pos = posRows[0], rows = posRows[1], T = pos + rows, maxT = T + 2;
+            for (int nkv : new int[] {NH, 2, 1}) {
+                String tag = " (pos=" + pos + " rows=" + rows + " NH=" + NH + " NKV=" + nkv + ")";
+                long scratch = Backend.gqaAttentionDecodeScratchFloats(pos, rows, NH);
+                Pair out = randn(1, rows, NH * hs), att = randn(1, scratch), q = randn(1, rows, NH * hs);
+                Pair k = randn(1, maxT, nkv * hs), v = randn(1, maxT, nkv * hs);
+                ref.gqaAttentionDecode(out.r, att.r, q.r, k.r, v.r, pos, rows, NH, nkv, hs);
+                dut.gqaAttentionDecode(out.d, att.d, q.d, k.d, v.d, pos, rows, NH, nkv, hs);
+
+                // the oracle: a causal pass over positions 0..T-1 whose last `rows` query rows are the block
+                Tensor fq = refArena.allocate(DType.F32, T, NH * hs), fout = refArena.allocate(DType.F32, T, NH * hs);
+                Tensor fatt = refArena.allocate(DType.F32, NH, T, T);
+                for (long i = 0; i < (long) pos * NH * hs; i++) fq.setFloat(i, (float) random.nextGaussian());
+                for (long i = 0; i < (long) rows * NH * hs; i++) fq.setFloat((long) pos * NH * hs + i, q.r.getFloat(i));
+                ref.gqaAttentionForward(fout, fatt, fq, k.r.view(0, (long) T * nkv * hs), v.r.view(0, (long) T * nkv * hs),
+                        1, T, NH, nkv, hs);
+                float[] rowsOut = java.util.Arrays.copyOfRange(fout.toFloatArray(), pos * NH * hs, T * NH * hs);
+                float[] all = fatt.toFloatArray(), rowsAtt = new float[(int) scratch];
+                for (int h = 0; h < NH; h++) {
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(all, (h * T + pos + r) * T, rowsAtt, (h * rows + r) * T, T);
+                    }
+                }
+                Pair.assertClose("reference block decode out vs rows of gqaAttentionForward" + tag, rowsOut, out.r.toFloatArray());
+                Pair.assertClose("reference block decode att vs rows of gqaAttentionForward" + tag, rowsAtt, att.r.toFloatArray());
+                Pair.assertClose("block decode out vs rows of gqaAttentionForward" + tag, rowsOut, out.dutValues());
+                Pair.assertClose("block decode att (NH, rows, pos+rows), zero past each row" + tag, rowsAtt, att.dutValues());
+            }
+        }
+        int pos = 3, rows = 4;
+        Pair q = randn(1, rows, NH * 6), out = randn(1, rows, NH * 6), k = randn(1, pos + rows, 2 * 6);
+        Pair smallAtt = randn(1, Backend.gqaAttentionDecodeScratchFloats(pos, rows, NH) - 1);
+        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, smallAtt.d, q.d, k.d, k.d, pos, rows, NH, 2, 6))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("att");
+        Pair bigAtt = randn(1, Backend.gqaAttentionDecodeScratchFloats(pos, rows + 1, NH));
+        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, bigAtt.d, q.d, k.d, k.d, pos, rows + 1, NH, 2, 6))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("out");
+        assertThatThrownBy(() -> dut.gqaAttentionDecode(out.d, bigAtt.d, q.d, k.d, k.d, pos, 0, NH, 2, 6))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("rows");
     }
 
     @Test

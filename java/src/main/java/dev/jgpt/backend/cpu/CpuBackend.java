@@ -322,16 +322,18 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int NH, int NKV, int hs) {
+    public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH, int NKV,
+                                   int hs) {
         gqaDims(1, 1, NH, NKV, hs);
         if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
-        long kv = (long) (pos + 1) * NKV * hs;
-        f32("out", out, (long) NH * hs);
-        f32("att", att, (long) NH * (pos + 1));
-        f32("q", q, (long) NH * hs);
+        if (rows < 1) throw new IllegalArgumentException("rows: must be positive but was " + rows);
+        long kv = ((long) pos + rows) * NKV * hs;
+        f32("out", out, (long) rows * NH * hs);
+        f32("att", att, Backend.gqaAttentionDecodeScratchFloats(pos, rows, NH));
+        f32("q", q, (long) rows * NH * hs);
         f32("kCache", kCache, kv);
         f32("vCache", vCache, kv);
-        Jgpt.jgpt_gqa_attention_decode(out.data(), att.data(), q.data(), kCache.data(), vCache.data(), pos, NH, NKV, hs);
+        Jgpt.jgpt_gqa_attention_decode(out.data(), att.data(), q.data(), kCache.data(), vCache.data(), pos, rows, NH, NKV, hs);
     }
 
     // ---- Llama-style layers (libjgpt llama_ops.c) --------------------------------------------------

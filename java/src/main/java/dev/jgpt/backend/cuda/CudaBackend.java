@@ -647,18 +647,21 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(C).i32(NH).go();
     }
 
+    /** One block per (query head, row) of the block: NH*rows blocks in one launch. */
     @Override
-    public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int NH, int NKV, int hs) {
+    public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH, int NKV,
+                                   int hs) {
         gqaDims(1, 1, NH, NKV, hs);
         if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
-        long kv = (long) (pos + 1) * NKV * hs;
-        dev("out", out, DType.F32, (long) NH * hs);
-        dev("att", att, DType.F32, (long) NH * (pos + 1));
-        dev("q", q, DType.F32, (long) NH * hs);
+        if (rows < 1 || rows > 65535) throw new IllegalArgumentException("rows: must be in [1, 65535] (the grid's y) but was " + rows);
+        long kv = ((long) pos + rows) * NKV * hs;
+        dev("out", out, DType.F32, (long) rows * NH * hs);
+        dev("att", att, DType.F32, Backend.gqaAttentionDecodeScratchFloats(pos, rows, NH));
+        dev("q", q, DType.F32, (long) rows * NH * hs);
         dev("kCache", kCache, DType.F32, kv);
         dev("vCache", vCache, DType.F32, kv);
-        ctx.kernel(Kernel.GQA_ATTENTION_DECODE, NH, 128)
-                .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(NH).i32(NKV).i32(hs).go();
+        ctx.kernel(Kernel.GQA_ATTENTION_DECODE, NH, rows, 128, 1, 0)
+                .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(rows).i32(NH).i32(NKV).i32(hs).go();
     }
 
     @Override

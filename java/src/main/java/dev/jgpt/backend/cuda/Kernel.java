@@ -38,7 +38,7 @@ public enum Kernel {
     SWIGLU_FORWARD("swiglu_forward", "pppl", false),
     SWIGLU_BACKWARD("swiglu_backward", "pppppl", false),
     GQA_ATTENTION_FORWARD("gqa_attention_forward", "pppppiiiii", true),
-    GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiii", true),
+    GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiii", true),
     TOPK_ROW("topk_row", "pppii", true),

@@ -805,35 +805,41 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int NH, int NKV,
-                                   int hs) {
+    public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH,
+                                   int NKV, int hs) {
         checkGqaDims(1, 1, NH, NKV, hs);
         if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
-        int T = pos + 1;
+        if (rows < 1) throw new IllegalArgumentException("rows: must be positive but was " + rows);
+        int T = pos + rows;   // positions the block's last row sees; the stride of an att row
         long Cq = (long) NH * hs, Ckv = (long) NKV * hs;
         int group = NH / NKV;
-        MemorySegment o = f32("out", out, Cq);
-        MemorySegment a = f32("att", att, (long) NH * T);
-        MemorySegment qs = f32("q", q, Cq);
+        MemorySegment o = f32("out", out, rows * Cq);
+        MemorySegment a = f32("att", att, Backend.gqaAttentionDecodeScratchFloats(pos, rows, NH));
+        MemorySegment qs = f32("q", q, rows * Cq);
         MemorySegment k = f32("kCache", kCache, T * Ckv);
         MemorySegment vs = f32("vCache", vCache, T * Ckv);
         double scale = 1.0 / Math.sqrt(hs);
         for (int h = 0; h < NH; h++) {
-            long arow = (long) h * T, kvOff = (long) (h / group) * hs;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int t = 0; t < T; t++) {
-                double dot = 0;
-                for (int i = 0; i < hs; i++) dot += (double) qs.getAtIndex(F, (long) h * hs + i) * k.getAtIndex(F, t * Ckv + kvOff + i);
-                a.setAtIndex(F, arow + t, (float) (dot * scale));
-                max = Math.max(max, a.getAtIndex(F, arow + t));
-            }
-            double sum = 0;
-            for (int t = 0; t < T; t++) sum += Math.exp(a.getAtIndex(F, arow + t) - max);
-            for (int t = 0; t < T; t++) a.setAtIndex(F, arow + t, (float) (Math.exp(a.getAtIndex(F, arow + t) - max) / sum));
-            for (int i = 0; i < hs; i++) {
-                double acc = 0;
-                for (int t = 0; t < T; t++) acc += (double) a.getAtIndex(F, arow + t) * vs.getAtIndex(F, t * Ckv + kvOff + i);
-                o.setAtIndex(F, (long) h * hs + i, (float) acc);
+            long kvOff = (long) (h / group) * hs;
+            for (int r = 0; r < rows; r++) {
+                int seen = pos + r + 1;   // row r attends over positions 0..pos+r
+                long arow = ((long) h * rows + r) * T, qOff = r * Cq + (long) h * hs;
+                double max = Double.NEGATIVE_INFINITY;
+                for (int t = 0; t < seen; t++) {
+                    double dot = 0;
+                    for (int i = 0; i < hs; i++) dot += (double) qs.getAtIndex(F, qOff + i) * k.getAtIndex(F, t * Ckv + kvOff + i);
+                    a.setAtIndex(F, arow + t, (float) (dot * scale));
+                    max = Math.max(max, a.getAtIndex(F, arow + t));
+                }
+                double sum = 0;
+                for (int t = 0; t < seen; t++) sum += Math.exp(a.getAtIndex(F, arow + t) - max);
+                for (int t = 0; t < seen; t++) a.setAtIndex(F, arow + t, (float) (Math.exp(a.getAtIndex(F, arow + t) - max) / sum));
+                for (int t = seen; t < T; t++) a.setAtIndex(F, arow + t, 0f);
+                for (int i = 0; i < hs; i++) {
+                    double acc = 0;
+                    for (int t = 0; t < seen; t++) acc += (double) a.getAtIndex(F, arow + t) * vs.getAtIndex(F, t * Ckv + kvOff + i);
+                    o.setAtIndex(F, qOff + i, (float) acc);
+                }
             }
         }
     }
