@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.cuda.CudaBackend;
 import dev.jgpt.backend.cuda.FakeCuda;
+import dev.jgpt.backend.cuda.KernelTimeline;
 import dev.jgpt.generate.ByteTokenizer;
 import dev.jgpt.generate.GenerationConfig;
 import dev.jgpt.generate.GenerationResult;
@@ -58,6 +59,27 @@ class FakeDriverCudaLlamaDecodeTest extends LlamaOpsContract {
                     assertThat(res.tokenIds()).as("cuda device sampling vs the oracle, %s", c).containsExactly(expected);
                     assertThat(expected.length).isGreaterThan(2);
                 }
+            }
+        }
+    }
+
+    /**
+     * Kernel launches, counted by the cuda backend's {@link KernelTimeline}: a chat turn that continues the
+     * sequence launches gqa_attention_decode once per layer for all its rows (row by row: TURN.length per layer).
+     */
+    @Test
+    void aContinuedPrefillLaunchesTheAttentionKernelOncePerLayer() {
+        try (Arena a = Arena.ofConfined()) {
+            CudaBackend cuda = FakeCuda.backend();
+            try (LlamaOpsInference m = new LlamaOpsInference(cuda, RandomLlama.create(GQA, 9, a), cuda)) {
+                m.prefill(PROMPT);
+                KernelTimeline timeline = cuda.timeline();
+                timeline.beginStep();
+                m.prefill(TURN);
+                timeline.endStep();
+                long launches = timeline.profile().rows().stream().filter(r -> r.name().equals("gqa_attention_decode"))
+                        .mapToLong(KernelTimeline.Row::calls).sum();
+                assertThat(launches).as("gqa_attention_decode launches for a %d-token turn", TURN.length).isEqualTo(GQA.layers());
             }
         }
     }

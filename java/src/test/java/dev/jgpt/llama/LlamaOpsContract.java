@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.TimingBackend;
 import dev.jgpt.generate.CausalLm;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -15,8 +16,8 @@ import org.junit.jupiter.api.Test;
  * {@link LlamaOpsInference} on one backend (a subclass says which) against the plain-Java oracle
  * {@link ReferenceLlama} on tiny random models, with grouped-query attention (4 query heads over 2 kv heads,
  * a separate classifier) and without (NKV = NH, shared classifier): a 5-token prompt (batched prefill at
- * position 0), greedy steps, a second prefill that continues the sequence (a chat turn: attention per row over
- * the cache), more steps. Same greedy ids; every logits vector within 1e-4 of the oracle's, relative to its
+ * position 0), greedy steps, a second prefill that continues the sequence (a chat turn: one attention call per
+ * layer for its rows over the cache), more steps. Same greedy ids; every logits vector within 1e-4 of the oracle's, relative to its
  * largest magnitude.
  */
 abstract class LlamaOpsContract {
@@ -100,6 +101,46 @@ abstract class LlamaOpsContract {
     @Test
     void multiHeadAttentionMatchesTheOracle() {
         matchesTheOracle(MHA);
+    }
+
+    /**
+     * Prefill attends once per layer, whatever the prompt's length: a prompt at position 0 through
+     * gqaAttentionForward, a chat turn that continues the sequence through one gqaAttentionDecode call for all its
+     * rows (row by row it was TURN.length calls per layer), a step through one; and the logits stay the oracle's.
+     */
+    @Test
+    void prefillMakesOneAttentionCallPerLayer() {
+        try (Arena a = Arena.ofConfined()) {
+            LlamaWeights w = RandomLlama.create(GQA, 5, a);
+            int L = GQA.layers();
+            float[] expected;
+            try (ReferenceLlama r = new ReferenceLlama(w)) {
+                r.prefill(PROMPT);
+                expected = r.prefill(TURN).toFloatArray();
+            }
+            Backend b = newBackend();
+            TimingBackend ops = new TimingBackend(b);
+            try (LlamaOpsInference m = new LlamaOpsInference(ops, w, b)) {
+                m.prefill(PROMPT);
+                assertThat(calls(ops, "gqaAttentionForward")).as("prompt at position 0").isEqualTo(L);
+                assertThat(calls(ops, "gqaAttentionDecode")).as("prompt at position 0").isZero();
+                ops.reset();
+                float[] got = m.prefill(TURN).toFloatArray();
+                assertThat(calls(ops, "gqaAttentionDecode")).as("a turn of %d tokens that continues the sequence", TURN.length)
+                        .isEqualTo(L);
+                assertThat(calls(ops, "gqaAttentionForward")).isZero();
+                assertSameTrace("continued prefill over a TimingBackend", new Trace(List.of(expected), List.of()),
+                        new Trace(List.of(got), List.of()));
+                ops.reset();
+                m.step(3);
+                assertThat(calls(ops, "gqaAttentionDecode")).as("one step").isEqualTo(L);
+            }
+        }
+    }
+
+    static long calls(TimingBackend ops, String op) {
+        long[] t = ops.totals().get(op);
+        return t == null ? 0 : t[1];
     }
 
     @Test

@@ -177,6 +177,43 @@ abstract class Gpt2ContractTest {
         }
     }
 
+    /**
+     * A prefill attends once per layer for all its rows (gqaAttentionDecode with NKV = NH), at position 0 and when it
+     * continues the sequence; row by row it was one call per token and layer. A step uses attentionDecode, once
+     * per layer. Counted by a {@link dev.jgpt.backend.TimingBackend} over the backend; the logits still equal
+     * the full forward's.
+     */
+    @Test
+    void prefillMakesOneAttentionCallPerLayer() {
+        GptConfig cfg = new GptConfig(13, 12, 2, 2, 8);
+        int T = 9, L = cfg.layers();
+        Random rnd = new Random(11);
+        int[] tokens = new int[T];
+        for (int i = 0; i < T; i++) tokens[i] = rnd.nextInt(cfg.vocabSize());
+        try (Gpt2 model = new Gpt2(backend, cfg, 1, T)) {
+            load(model.params().flat(), randomParams(model.layout(), 5));
+            float[][] expected = fullLogits(model, tokens);
+            dev.jgpt.backend.TimingBackend ops = new dev.jgpt.backend.TimingBackend(backend);   // closed with backend
+            try (Gpt2Inference lm = new Gpt2Inference(ops, cfg, model.params().flat())) {
+                assertRow(lm.prefill(java.util.Arrays.copyOf(tokens, 5)), expected[4], 4);
+                assertThat(calls(ops, "gqaAttentionDecode")).as("a 5-token prompt").isEqualTo(L);
+                assertThat(calls(ops, "attentionDecode")).isZero();
+                ops.reset();
+                assertRow(lm.prefill(java.util.Arrays.copyOfRange(tokens, 5, 8)), expected[7], 7);
+                assertThat(calls(ops, "gqaAttentionDecode")).as("3 tokens that continue the sequence").isEqualTo(L);
+                ops.reset();
+                assertRow(lm.step(tokens[8]), expected[8], 8);
+                assertThat(calls(ops, "attentionDecode")).as("a step").isEqualTo(L);
+                assertThat(calls(ops, "gqaAttentionDecode")).isZero();
+            }
+        }
+    }
+
+    private static long calls(dev.jgpt.backend.TimingBackend ops, String op) {
+        long[] t = ops.totals().get(op);
+        return t == null ? 0 : t[1];
+    }
+
     @Test
     void prefillLongerThanOneChunkMatchesTheFullForward() {
         int T = Gpt2Inference.PREFILL_CHUNK + 30;
