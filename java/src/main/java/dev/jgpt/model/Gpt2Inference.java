@@ -18,7 +18,8 @@ import dev.jgpt.memory.TensorArena;
  * of at most {@link #PREFILL_CHUNK} rows), writing their keys and values straight into the cache;
  * attention then runs over the cache for the whole chunk in one {@link Backend#gqaAttentionDecode} call per
  * layer (NKV = NH; row i sees positions 0..pos+i), which handles a prefill that continues an existing
- * sequence (position &gt; 0) exactly. {@link #step} runs one row through {@link Backend#attentionDecode}. The logits are computed for the last position only.
+ * sequence (position &gt; 0) exactly. {@link #step} runs one row through {@link Backend#attentionDecode}.
+ * The logits are computed for the last position only.
  *
  * <p>On a backend whose tensors live on a device and that can pick the largest logits there
  * ({@link DeviceTopK}, the cuda backend), {@link #deviceLogits()} advances the sequence without copying
