@@ -36,7 +36,10 @@ import java.util.Map;
  */
 public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
 
-    /** Most prompt tokens one batched prefill pass holds (bounds the working buffers and the (NH, n, n) scores). */
+    /**
+     * Most prompt tokens one batched prefill pass holds: bounds the working buffers and the attention scratch,
+     * (NH, n, pos+n) probabilities of a block, NH * PREFILL_CHUNK * seq_len floats at most.
+     */
     public static final int PREFILL_CHUNK = 128;
 
     private final Backend ops;

@@ -30,7 +30,10 @@ import dev.jgpt.memory.TensorArena;
  */
 public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAccounted {
 
-    /** Most tokens one batched prefill pass holds at once (bounds the working buffers). */
+    /**
+     * Most tokens one batched prefill pass holds at once: bounds the working buffers and the attention scratch,
+     * (NH, n, pos+n) probabilities of a chunk, NH * PREFILL_CHUNK * maxT floats at most.
+     */
     public static final int PREFILL_CHUNK = 256;
 
     private final Backend ops;
