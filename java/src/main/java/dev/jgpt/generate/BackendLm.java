@@ -4,6 +4,7 @@ import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
 import dev.jgpt.memory.DType;
+import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.MemoryAccounted;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
@@ -63,6 +64,43 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
                     @Override public Tensor logitsToHost() { return BackendLm.this.logitsToHost(); }
                 })
                 : null;
+    }
+
+    /**
+     * One K or V cache per layer, each (context, width): lazily backed on the host ({@link LazyZeroMemory}:
+     * only the positions a sequence reaches take memory, which matters for a server's many sessions of a
+     * long-context model), from the backend's arena elsewhere.
+     */
+    protected final Tensor[] caches(int layers, int width) {
+        Tensor[] out = new Tensor[layers];
+        for (int l = 0; l < layers; l++) {
+            out[l] = arena instanceof TensorArena.HostArena h
+                    ? Tensor.ofHost(LazyZeroMemory.allocate(4L * context * width, h.arena()), DType.F32, context, width)
+                    : arena.allocate(DType.F32, context, width);
+        }
+        return out;
+    }
+
+    /** [layer][pos]: the one-row views of {@link #caches}, made once so that a step allocates nothing. */
+    protected static Tensor[][] rowViews(Tensor[] caches) {
+        Tensor[][] rows = new Tensor[caches.length][];
+        for (int l = 0; l < caches.length; l++) {
+            rows[l] = new Tensor[(int) caches[l].dim(0)];
+            for (int t = 0; t < rows[l].length; t++) rows[l][t] = caches[l].slice(t);
+        }
+        return rows;
+    }
+
+    /** Bytes of the K and V caches. */
+    protected final long cacheBytes(Tensor[] k, Tensor[] v) {
+        long kv = 0;
+        for (int l = 0; l < k.length; l++) kv += k[l].byteSize() + v[l].byteSize();
+        return kv;
+    }
+
+    /** Whether {@link #caches} took its memory outside the arena's count (the host's lazily backed caches). */
+    protected final boolean cachesOutsideArena() {
+        return arena instanceof TensorArena.HostArena;
     }
 
     /**

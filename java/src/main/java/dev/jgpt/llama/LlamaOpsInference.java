@@ -4,7 +4,6 @@ import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
 import dev.jgpt.generate.BackendLm;
 import dev.jgpt.memory.DType;
-import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 import java.lang.foreign.MemorySegment;
@@ -108,18 +107,10 @@ public final class LlamaOpsInference extends BackendLm {
             wv = perLayer(part[4], (long) kv * d); wo = perLayer(part[5], (long) d * d); rmsFfn = perLayer(part[6], d);
             w1 = perLayer(part[7], (long) hd * d); w2 = perLayer(part[8], (long) d * hd); w3 = perLayer(part[9], (long) hd * d);
 
-            kCache = new Tensor[L];
-            vCache = new Tensor[L];
-            kRow = new Tensor[L][maxT];
-            vRow = new Tensor[L][maxT];
-            for (int l = 0; l < L; l++) {
-                kCache[l] = cacheBlock(maxT, kv);
-                vCache[l] = cacheBlock(maxT, kv);
-                for (int t = 0; t < maxT; t++) {
-                    kRow[l][t] = kCache[l].slice(t);
-                    vRow[l][t] = vCache[l].slice(t);
-                }
-            }
+            kCache = caches(L, kv);
+            vCache = caches(L, kv);
+            kRow = rowViews(kCache);
+            vRow = rowViews(vCache);
             ropeCos = arena.allocate(DType.F32, maxT, half);
             ropeSin = arena.allocate(DType.F32, maxT, half);
             try (TensorArena tables = TensorArena.host()) {
@@ -162,22 +153,13 @@ public final class LlamaOpsInference extends BackendLm {
         return out;
     }
 
-    /** One layer's K or V cache for the whole context: lazily backed on the host (only reached rows take memory). */
-    private Tensor cacheBlock(int maxT, int kv) {
-        if (arena instanceof TensorArena.HostArena h) {
-            return Tensor.ofHost(LazyZeroMemory.allocate(4L * maxT * kv, h.arena()), DType.F32, maxT, kv);
-        }
-        return arena.allocate(DType.F32, maxT, kv);
-    }
-
     public LlamaConfig config() { return c; }
 
     /** The weights (float32 copy on the backend, unless borrowed), the K and V caches, and the working buffers (with host staging). */
     @Override
     public Map<String, Long> offHeapBytes() {
-        long kv = 0;
-        for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
-        boolean lazy = arena instanceof TensorArena.HostArena; // the host cache did not come from the arena's counter
+        long kv = cacheBytes(kCache, vCache);
+        boolean lazy = cachesOutsideArena();
         long own = ownsWeights ? weights.byteSize() : 0;   // borrowed weights are counted by their owner
         Map<String, Long> m = new LinkedHashMap<>();
         if (ownsWeights) m.put("weights", own);

@@ -4,7 +4,6 @@ import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
 import dev.jgpt.generate.BackendLm;
 import dev.jgpt.memory.DType;
-import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 
@@ -46,20 +45,14 @@ public final class Gpt2Inference extends BackendLm {
         this.p = ParameterLayout.of(config).bind(params);
         int L = config.layers(), C = config.channels(), maxT = config.contextLength();
         try {
-            kCache = new Tensor[L];
-            vCache = new Tensor[L];
-            kRow = new Tensor[L][maxT];
-            vRow = new Tensor[L][maxT];
+            kCache = caches(L, C);
+            vCache = caches(L, C);
+            kRow = rowViews(kCache);
+            vRow = rowViews(vCache);
             wq = new Tensor[L]; wk = new Tensor[L]; wv = new Tensor[L];
             bq = new Tensor[L]; bk = new Tensor[L]; bv = new Tensor[L];
             long CC = (long) C * C;
             for (int l = 0; l < L; l++) {
-                kCache[l] = cacheBlock(maxT, C);
-                vCache[l] = cacheBlock(maxT, C);
-                for (int t = 0; t < maxT; t++) {
-                    kRow[l][t] = kCache[l].slice(t);
-                    vRow[l][t] = vCache[l].slice(t);
-                }
                 Tensor w = p.qkvw(l), b = p.qkvb(l);
                 wq[l] = w.view(0, C, C);
                 wk[l] = w.view(CC, C, C);
@@ -90,18 +83,6 @@ public final class Gpt2Inference extends BackendLm {
         }
     }
 
-    /**
-     * One layer's K or V cache, sized for the whole context. On the host it is lazily backed
-     * ({@link LazyZeroMemory}): only the positions a sequence reaches take memory, which matters for the
-     * server's many sessions of a long-context model. Device memory comes from the backend's arena.
-     */
-    private Tensor cacheBlock(int maxT, int C) {
-        if (arena instanceof TensorArena.HostArena h) {
-            return Tensor.ofHost(LazyZeroMemory.allocate(4L * maxT * C, h.arena()), DType.F32, maxT, C);
-        }
-        return arena.allocate(DType.F32, maxT, C);
-    }
-
     /** Inference over a training model's current parameters (shared, not copied). */
     public static Gpt2Inference of(Gpt2 model) {
         return new Gpt2Inference(model.backend(), model.config(), model.params().flat());
@@ -118,12 +99,10 @@ public final class Gpt2Inference extends BackendLm {
     /** What this sequence owns: its KV cache and working buffers (the weights are borrowed, counted by their owner). */
     @Override
     public java.util.Map<String, Long> offHeapBytes() {
-        long kv = 0;
-        for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
+        long kv = cacheBytes(kCache, vCache);
         java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
         m.put("kvCache", kv);
-        boolean lazy = arena instanceof TensorArena.HostArena; // the cache did not come from the arena's counter
-        m.put("scratch", arena.allocatedBytes() - (lazy ? 0 : kv) + hostArena.allocatedBytes());
+        m.put("scratch", arena.allocatedBytes() - (cachesOutsideArena() ? 0 : kv) + hostArena.allocatedBytes());
         return m;
     }
 
