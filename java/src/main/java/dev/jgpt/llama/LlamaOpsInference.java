@@ -1,14 +1,9 @@
 package dev.jgpt.llama;
 
-import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
-import dev.jgpt.generate.CausalLm;
-import dev.jgpt.generate.DeviceLogits;
-import dev.jgpt.generate.TopKDeviceLogits;
+import dev.jgpt.generate.BackendLm;
 import dev.jgpt.memory.DType;
-import dev.jgpt.memory.LazyZeroMemory;
-import dev.jgpt.memory.MemoryAccounted;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +29,7 @@ import java.util.Map;
  *
  * <p>Every buffer and every per-position view is made in the constructor: nothing is allocated per token.
  */
-public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
+public final class LlamaOpsInference extends BackendLm {
 
     /**
      * Most prompt tokens one batched prefill pass holds: bounds the working buffers and the attention scratch,
@@ -42,11 +37,8 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
      */
     public static final int PREFILL_CHUNK = 128;
 
-    private final Backend ops;
     private final LlamaConfig c;
     private final float eps;
-    private final int rows;
-    private final TensorArena arena, hostArena;
     private final AutoCloseable owner;
 
     private final Tensor weights;                               // llama2.c order, F32, on the backend
@@ -58,14 +50,9 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
     private final Tensor ropeCos, ropeSin;                      // (seq_len, hs/2) on the backend
     private final Tensor[] cosFrom, sinFrom;                    // [pos]: the tables from row pos on
     private final Tensor x, xn, q, atty, tmp, h1, h3, hg, rstd, att, zeroPos;
-    private final Tensor tokensDev, tokensHost;
-    private final Tensor xf, rstdf, logits, logitsHost;
-    private final DeviceLogits deviceLogits;
+    private final Tensor xf, rstdf;
 
-    private int pos;
     private int lastRows;
-    private boolean haveLogits;
-    private long logitCopies;
     private boolean closed;
 
     /**
@@ -86,15 +73,12 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
 
     /** Exactly one of {@code w} (copied in) and {@code flat} (borrowed, llama2.c order on {@code backend}) is non-null. */
     private LlamaOpsInference(Backend backend, LlamaConfig config, LlamaWeights w, Tensor flat, AutoCloseable owner) {
-        this.ops = backend;
+        super(backend, config.vocabSize(), config.seqLen(), PREFILL_CHUNK);
         this.c = config;
         this.eps = (float) c.normEps();
         this.owner = owner;
         int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), hs = c.headSize();
         int maxT = c.seqLen(), V = c.vocabSize(), half = hs / 2;
-        this.rows = Math.min(maxT, PREFILL_CHUNK);
-        this.arena = backend.newArena();
-        this.hostArena = TensorArena.host();
         try {
             long[] sizes = LlamaWeights.sizes(c);
             long total = 0;
@@ -127,18 +111,10 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
             wv = perLayer(part[4], (long) kv * d); wo = perLayer(part[5], (long) d * d); rmsFfn = perLayer(part[6], d);
             w1 = perLayer(part[7], (long) hd * d); w2 = perLayer(part[8], (long) d * hd); w3 = perLayer(part[9], (long) hd * d);
 
-            kCache = new Tensor[L];
-            vCache = new Tensor[L];
-            kRow = new Tensor[L][maxT];
-            vRow = new Tensor[L][maxT];
-            for (int l = 0; l < L; l++) {
-                kCache[l] = cacheBlock(maxT, kv);
-                vCache[l] = cacheBlock(maxT, kv);
-                for (int t = 0; t < maxT; t++) {
-                    kRow[l][t] = kCache[l].slice(t);
-                    vRow[l][t] = vCache[l].slice(t);
-                }
-            }
+            kCache = caches(L, kv);
+            vCache = caches(L, kv);
+            kRow = rowViews(kCache);
+            vRow = rowViews(vCache);
             ropeCos = arena.allocate(DType.F32, maxT, half);
             ropeSin = arena.allocate(DType.F32, maxT, half);
             try (TensorArena tables = TensorArena.host()) {
@@ -167,26 +143,13 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
             att = arena.allocate(DType.F32, Backend.gqaAttentionDecodeScratchFloats(maxT - rows, rows, NH));
             zeroPos = arena.allocate(DType.F32, rows, d);   // the encoder's position table: Llama has none
             ops.zero(zeroPos);
-            tokensDev = arena.allocate(DType.I32, rows);
-            tokensHost = hostArena.allocate(DType.I32, rows);
             xf = arena.allocate(DType.F32, d);
             rstdf = arena.allocate(DType.F32, 1);
-            logits = arena.allocate(DType.F32, V);
-            logitsHost = logits.isHost() ? logits : hostArena.allocate(DType.F32, V);
             ops.synchronize();   // the weights are copied: the caller may unmap their source now
         } catch (RuntimeException | OutOfMemoryError e) {
-            arena.close();
-            hostArena.close();
+            super.close();   // not the owner: the caller still holds it
             throw e;
         }
-        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK
-                ? new TopKDeviceLogits(topK, logits, V, new TopKDeviceLogits.Sequence() {
-                    @Override public void advance(int[] tokens) { LlamaOpsInference.this.advance(tokens); }
-                    @Override public void advance(int token) { LlamaOpsInference.this.advance(token); }
-                    @Override public boolean hasLogits() { return haveLogits; }
-                    @Override public Tensor logitsToHost() { return LlamaOpsInference.this.logitsToHost(); }
-                })
-                : null;
     }
 
     /** L views of {@code per} floats each over a stacked (L, ...) tensor. */
@@ -196,35 +159,13 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
         return out;
     }
 
-    /** One layer's K or V cache for the whole context: lazily backed on the host (only reached rows take memory). */
-    private Tensor cacheBlock(int maxT, int kv) {
-        if (arena instanceof TensorArena.HostArena h) {
-            return Tensor.ofHost(LazyZeroMemory.allocate(4L * maxT * kv, h.arena()), DType.F32, maxT, kv);
-        }
-        return arena.allocate(DType.F32, maxT, kv);
-    }
-
     public LlamaConfig config() { return c; }
-
-    /** The backend this model runs on. */
-    public Backend backend() { return ops; }
-
-    @Override public int vocabSize() { return c.vocabSize(); }
-    @Override public int contextLength() { return c.seqLen(); }
-    @Override public int position() { return pos; }
-
-    @Override
-    public void reset() {
-        pos = 0;
-        haveLogits = false;
-    }
 
     /** The weights (float32 copy on the backend, unless borrowed), the K and V caches, and the working buffers (with host staging). */
     @Override
     public Map<String, Long> offHeapBytes() {
-        long kv = 0;
-        for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
-        boolean lazy = arena instanceof TensorArena.HostArena; // the host cache did not come from the arena's counter
+        long kv = cacheBytes(kCache, vCache);
+        boolean lazy = cachesOutsideArena();
         long own = ownsWeights ? weights.byteSize() : 0;   // borrowed weights are counted by their owner
         Map<String, Long> m = new LinkedHashMap<>();
         if (ownsWeights) m.put("weights", own);
@@ -233,62 +174,11 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
         return m;
     }
 
+    /** Runs tokensDev[0..n) at positions pos..pos+n through every layer; leaves the residual stream in x. */
     @Override
-    public Tensor prefill(int[] tokens) {
-        advance(tokens);
-        return logitsToHost();
-    }
-
-    @Override
-    public Tensor step(int token) {
-        advance(token);
-        return logitsToHost();
-    }
-
-    /** Null on host backends (the logits are host memory already) and on backends without {@link DeviceTopK}. */
-    @Override
-    public DeviceLogits deviceLogits() {
-        return deviceLogits;
-    }
-
-    /** Copies of the V logits from the device to the host so far (always 0 on host backends). */
-    public long logitCopiesToHost() {
-        return logitCopies;
-    }
-
-    private Tensor logitsToHost() {
-        if (logitsHost != logits) {
-            ops.copy(logitsHost, logits);
-            logitCopies++;
-        }
-        return logitsHost;
-    }
-
-    private void advance(int[] tokens) {
-        if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("tokens: prefill needs at least one token");
-        checkRoom(tokens.length);
-        for (int i = 0; i < tokens.length; i++) checkToken(tokens[i], pos + i);
-        for (int start = 0; start < tokens.length; start += rows) {
-            int n = Math.min(rows, tokens.length - start);
-            for (int i = 0; i < n; i++) tokensHost.setInt(i, tokens[start + i]);
-            forwardRows(n);
-        }
-        computeLogits();
-    }
-
-    private void advance(int token) {
-        checkRoom(1);
-        checkToken(token, pos);
-        tokensHost.setInt(0, token);
-        forwardRows(1);
-        computeLogits();
-    }
-
-    /** Runs tokensHost[0..n) at positions pos..pos+n through every layer; leaves the residual stream in x. */
-    private void forwardRows(int n) {
+    protected void forwardRows(int n) {
         int d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         int pos0 = pos;
-        ops.copy(tokensDev, tokensHost);
         ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
@@ -320,34 +210,20 @@ public final class LlamaOpsInference implements CausalLm, MemoryAccounted {
     }
 
     /** Final RMSNorm and classifier of the last row of the last pass, left where the backend computes. */
-    private void computeLogits() {
+    @Override
+    protected void computeLogits() {
         Tensor last = lastRows == 1 ? x : x.slice(lastRows - 1);
         ops.rmsnormForward(xf, rstdf, last, rmsFinal, 1, c.dim(), eps);
         ops.matmulForward(logits, xf, cls, null, 1, c.dim(), c.vocabSize());
-        haveLogits = true;
     }
 
-    private void checkRoom(int n) {
-        if (pos + n > c.seqLen()) {
-            throw new IllegalArgumentException("context full: " + pos + " cached + " + n + " new tokens exceed the context length "
-                    + c.seqLen());
-        }
-    }
-
-    private void checkToken(int token, int position) {
-        if (token < 0 || token >= c.vocabSize()) {
-            throw new JgptException("token " + token + " at position " + position + " is outside the vocabulary [0, "
-                    + c.vocabSize() + ")");
-        }
-    }
-
+    /** Frees the backend memory, then closes the owner (the backend this object was given to own). */
     @Override
     public void close() {
-        if (closed) return;
+        boolean first = !closed;
         closed = true;
-        arena.close();
-        hostArena.close();
-        if (owner != null) {
+        super.close();
+        if (first && owner != null) {
             try {
                 owner.close();
             } catch (Exception e) {

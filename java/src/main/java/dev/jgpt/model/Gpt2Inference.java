@@ -1,13 +1,9 @@
 package dev.jgpt.model;
 
-import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
-import dev.jgpt.generate.CausalLm;
-import dev.jgpt.generate.DeviceLogits;
-import dev.jgpt.generate.TopKDeviceLogits;
+import dev.jgpt.generate.BackendLm;
 import dev.jgpt.memory.DType;
-import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 
@@ -28,7 +24,7 @@ import dev.jgpt.memory.TensorArena;
  * <p>Every buffer is allocated in the constructor (cache rows and position rows are pre-sliced):
  * nothing is allocated per token. The parameters are borrowed, not owned.
  */
-public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAccounted {
+public final class Gpt2Inference extends BackendLm {
 
     /**
      * Most tokens one batched prefill pass holds at once: bounds the working buffers and the attention scratch,
@@ -36,51 +32,31 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
      */
     public static final int PREFILL_CHUNK = 256;
 
-    private final Backend ops;
     private final GptConfig cfg;
     private final ParameterTensors p;
-    private final TensorArena arena;
-    private final TensorArena hostArena;
-    private final int rows;
 
     private final Tensor[] kCache, vCache;             // per layer (maxT, C)
     private final Tensor[][] kRow, vRow;               // [layer][pos] one-row views of the caches
     private final Tensor[] wpeRow;                     // [pos] wpe from row pos on
     private final Tensor[] wq, wk, wv, bq, bk, bv;     // per layer: the three thirds of qkvw / qkvb
     private final Tensor x, res, ln, q, atty, proj, fch, fchGelu, mean, rstd, att;
-    private final Tensor tokensDev, tokensHost;
-    private final Tensor lnf, lnfMean, lnfRstd, logits, logitsHost;
-    /** Non-null when the logits live on a device whose backend picks the top k there. */
-    private final DeviceLogits deviceLogits;
-    /** Whether {@code logits} holds the next-token logits of the sequence so far. */
-    private boolean haveLogits;
-    private long logitCopies;
-    private int pos;
+    private final Tensor lnf, lnfMean, lnfRstd;
 
     /** Inference over {@code params} (a flat F32 buffer of {@link ParameterLayout#size()} on {@code backend}). */
     public Gpt2Inference(Backend backend, GptConfig config, Tensor params) {
-        this.ops = backend;
+        super(backend, config.vocabSize(), config.contextLength(), PREFILL_CHUNK);
         this.cfg = config;
         this.p = ParameterLayout.of(config).bind(params);
-        int L = config.layers(), C = config.channels(), maxT = config.contextLength(), V = config.vocabSize();
-        this.rows = Math.min(maxT, PREFILL_CHUNK);
-        this.arena = backend.newArena();
-        this.hostArena = TensorArena.host();
+        int L = config.layers(), C = config.channels(), maxT = config.contextLength();
         try {
-            kCache = new Tensor[L];
-            vCache = new Tensor[L];
-            kRow = new Tensor[L][maxT];
-            vRow = new Tensor[L][maxT];
+            kCache = caches(L, C);
+            vCache = caches(L, C);
+            kRow = rowViews(kCache);
+            vRow = rowViews(vCache);
             wq = new Tensor[L]; wk = new Tensor[L]; wv = new Tensor[L];
             bq = new Tensor[L]; bk = new Tensor[L]; bv = new Tensor[L];
             long CC = (long) C * C;
             for (int l = 0; l < L; l++) {
-                kCache[l] = cacheBlock(maxT, C);
-                vCache[l] = cacheBlock(maxT, C);
-                for (int t = 0; t < maxT; t++) {
-                    kRow[l][t] = kCache[l].slice(t);
-                    vRow[l][t] = vCache[l].slice(t);
-                }
                 Tensor w = p.qkvw(l), b = p.qkvb(l);
                 wq[l] = w.view(0, C, C);
                 wk[l] = w.view(CC, C, C);
@@ -103,37 +79,13 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
             rstd = arena.allocate(DType.F32, rows);
             // gqaAttentionDecode's (NH, n, pos+n) probabilities for a block of n <= rows at pos + n <= maxT
             att = arena.allocate(DType.F32, Backend.gqaAttentionDecodeScratchFloats(maxT - rows, rows, config.heads()));
-            tokensDev = arena.allocate(DType.I32, rows);
-            tokensHost = hostArena.allocate(DType.I32, rows);
             lnf = arena.allocate(DType.F32, C);
             lnfMean = arena.allocate(DType.F32, 1);
             lnfRstd = arena.allocate(DType.F32, 1);
-            logits = arena.allocate(DType.F32, V);
-            logitsHost = logits.isHost() ? logits : hostArena.allocate(DType.F32, V);
         } catch (RuntimeException | OutOfMemoryError e) {
             close();
             throw e;
         }
-        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK
-                ? new TopKDeviceLogits(topK, logits, config.vocabSize(), new TopKDeviceLogits.Sequence() {
-                    @Override public void advance(int[] tokens) { Gpt2Inference.this.advance(tokens); }
-                    @Override public void advance(int token) { Gpt2Inference.this.advance(token); }
-                    @Override public boolean hasLogits() { return haveLogits; }
-                    @Override public Tensor logitsToHost() { return Gpt2Inference.this.logitsToHost(); }
-                })
-                : null;
-    }
-
-    /**
-     * One layer's K or V cache, sized for the whole context. On the host it is lazily backed
-     * ({@link LazyZeroMemory}): only the positions a sequence reaches take memory, which matters for the
-     * server's many sessions of a long-context model. Device memory comes from the backend's arena.
-     */
-    private Tensor cacheBlock(int maxT, int C) {
-        if (arena instanceof TensorArena.HostArena h) {
-            return Tensor.ofHost(LazyZeroMemory.allocate(4L * maxT * C, h.arena()), DType.F32, maxT, C);
-        }
-        return arena.allocate(DType.F32, maxT, C);
     }
 
     /** Inference over a training model's current parameters (shared, not copied). */
@@ -141,25 +93,7 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
         return new Gpt2Inference(model.backend(), model.config(), model.params().flat());
     }
 
-    @Override
-    public int vocabSize() { return cfg.vocabSize(); }
-
-    @Override
-    public int contextLength() { return cfg.contextLength(); }
-
-    @Override
-    public void reset() {
-        pos = 0;
-        haveLogits = false;
-    }
-
-    @Override
-    public int position() { return pos; }
-
     public GptConfig config() { return cfg; }
-
-    /** The backend this model runs on. */
-    public Backend backend() { return ops; }
 
     /**
      * The flat parameter buffer (borrowed, never owned): another {@code Gpt2Inference} over the same
@@ -170,75 +104,18 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
     /** What this sequence owns: its KV cache and working buffers (the weights are borrowed, counted by their owner). */
     @Override
     public java.util.Map<String, Long> offHeapBytes() {
-        long kv = 0;
-        for (int l = 0; l < kCache.length; l++) kv += kCache[l].byteSize() + vCache[l].byteSize();
+        long kv = cacheBytes(kCache, vCache);
         java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
         m.put("kvCache", kv);
-        boolean lazy = arena instanceof TensorArena.HostArena; // the cache did not come from the arena's counter
-        m.put("scratch", arena.allocatedBytes() - (lazy ? 0 : kv) + hostArena.allocatedBytes());
+        m.put("scratch", arena.allocatedBytes() - (cachesOutsideArena() ? 0 : kv) + hostArena.allocatedBytes());
         return m;
     }
 
+    /** Runs tokensDev[0..n) at positions pos..pos+n through every layer; leaves the block output in x. */
     @Override
-    public Tensor prefill(int[] tokens) {
-        advance(tokens);
-        return logitsToHost();
-    }
-
-    @Override
-    public Tensor step(int token) {
-        advance(token);
-        return logitsToHost();
-    }
-
-    /** Null on host backends (the logits are host memory already) and on backends without {@link DeviceTopK}. */
-    @Override
-    public DeviceLogits deviceLogits() {
-        return deviceLogits;
-    }
-
-    /**
-     * How many times this sequence has copied its V next-token logits from the device to host memory
-     * (prefill, step, or {@link DeviceLogits#hostLogits()}); always 0 on host backends, where
-     * {@link #prefill} returns the logits in place. What the device sampling path saves.
-     */
-    public long logitCopiesToHost() {
-        return logitCopies;
-    }
-
-    private Tensor logitsToHost() {
-        if (logitsHost != logits) {
-            ops.copy(logitsHost, logits);
-            logitCopies++;
-        }
-        return logitsHost;
-    }
-
-    private void advance(int[] tokens) {
-        if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("tokens: prefill needs at least one token");
-        checkRoom(tokens.length);
-        for (int i = 0; i < tokens.length; i++) checkToken(tokens[i], pos + i);
-        for (int start = 0; start < tokens.length; start += rows) {
-            int n = Math.min(rows, tokens.length - start);
-            for (int i = 0; i < n; i++) tokensHost.setInt(i, tokens[start + i]);
-            forwardRows(n);
-        }
-        computeLogits();
-    }
-
-    private void advance(int token) {
-        checkRoom(1);
-        checkToken(token, pos);
-        tokensHost.setInt(0, token);
-        forwardRows(1);
-        computeLogits();
-    }
-
-    /** Runs tokensHost[0..n) at positions pos..pos+n through every layer; leaves the block output in x. */
-    private void forwardRows(int n) {
+    protected void forwardRows(int n) {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
         int pos0 = pos;
-        ops.copy(tokensDev, tokensHost);
         ops.encoderForward(x, tokensDev, p.wte(), wpeRow[pos0], 1, n, C);
         for (int l = 0; l < L; l++) {
             ops.layernormForward(ln, mean, rstd, x, p.ln1w(l), p.ln1b(l), n, C);
@@ -323,7 +200,7 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
         }
         for (int i = 0; i < n; i++) {
             seqs[i].pos++;
-            seqs[i].haveLogits = false; // this step's logits are in the batch tensor, not the sequence's own
+            seqs[i].logitsOutOfDate(); // this step's logits are in the batch tensor, not the sequence's own
         }
         ops.layernormForward(ln, mean, rstd, x, p.lnfw(), p.lnfb(), n, C);
         Tensor out = batchLogits.view(0, (long) n * V);
@@ -338,31 +215,11 @@ public final class Gpt2Inference implements CausalLm, dev.jgpt.memory.MemoryAcco
     }
 
     /** Final layernorm and logits (left where the backend computes them) of the last row of the last pass only. */
-    private void computeLogits() {
+    @Override
+    protected void computeLogits() {
         int C = cfg.channels();
         Tensor last = lastRows == 1 ? x : x.slice(lastRows - 1);
         ops.layernormForward(lnf, lnfMean, lnfRstd, last, p.lnfw(), p.lnfb(), 1, C);
         ops.matmulForward(logits, lnf, p.wte(), null, 1, C, cfg.vocabSize());
-        haveLogits = true;
-    }
-
-    private void checkRoom(int n) {
-        if (pos + n > cfg.contextLength()) {
-            throw new IllegalArgumentException("context full: " + pos + " cached + " + n + " new tokens exceed the context length "
-                    + cfg.contextLength());
-        }
-    }
-
-    private void checkToken(int token, int position) {
-        if (token < 0 || token >= cfg.vocabSize()) {
-            throw new JgptException("token " + token + " at position " + position + " is outside the vocabulary [0, "
-                    + cfg.vocabSize() + ")");
-        }
-    }
-
-    @Override
-    public void close() {
-        if (arena != null) arena.close();
-        if (hostArena != null) hostArena.close();
     }
 }

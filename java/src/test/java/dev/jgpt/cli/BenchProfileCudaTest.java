@@ -3,21 +3,16 @@ package dev.jgpt.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jgpt.backend.cuda.FakeCuda;
+import dev.jgpt.testing.JgptProcess;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code jgpt bench train-step|decode-gpt2 --backend cuda --profile --json} on the stand-in driver: a jgpt process
@@ -29,27 +24,7 @@ class BenchProfileCudaTest {
 
     /** Runs jgpt with {@code args} on the stand-in driver; returns its one line of JSON. */
     private static JsonNode jgptOnStandIn(String... args) throws IOException, InterruptedException {
-        Path lib = FakeCuda.libraryFile();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"), "dev.jgpt.cli.Main"));
-        cmd.addAll(List.of(args));
-        Path stdout = Files.createTempFile("jgpt-bench-profile", ".json"), err = Files.createTempFile("jgpt-bench-profile", ".err");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(err.toFile());
-            pb.environment().put("JGPT_LIBCUDA", lib.toString());
-            pb.environment().put("CUBLAS_LIB", lib.toString());
-            Process p = pb.start();
-            boolean finished = p.waitFor(120, TimeUnit.SECONDS);
-            if (!finished) p.destroyForcibly();
-            assertThat(finished).as("jgpt finished within 120 s").isTrue();
-            String out = Files.readString(stdout, StandardCharsets.UTF_8);
-            assertThat(p.exitValue()).as("exit code; stdout: " + out + "\nstderr: " + Files.readString(err)).isZero();
-            assertThat(out.strip().lines().count()).as("one line of JSON: " + out).isEqualTo(1);
-            return JsonMapper.builder().build().readTree(out);
-        } finally {
-            Files.deleteIfExists(stdout);
-            Files.deleteIfExists(err);
-        }
+        return JgptProcess.json(FakeCuda.libraryFile(), args);
     }
 
     private static Map<String, JsonNode> rows(JsonNode r) {

@@ -7,18 +7,13 @@ import dev.jgpt.backend.cpu.NativeLibraries;
 import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.llama.LlamaConfig;
 import dev.jgpt.llama.RandomLlama;
+import dev.jgpt.testing.JgptProcess;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code jgpt generate --device cuda} on a llama2.c checkpoint, in a jgpt process started with {@code JGPT_LIBCUDA}
@@ -32,28 +27,7 @@ class FakeDriverCudaLlamaGenerateTest {
     Path dir;
 
     private static JsonNode jgpt(Path lib, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"), "dev.jgpt.cli.Main"));
-        cmd.addAll(List.of(args));
-        Path stdout = Files.createTempFile("jgpt-llama-cuda", ".json"), err = Files.createTempFile("jgpt-llama-cuda", ".err");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(err.toFile());
-            pb.environment().remove("JGPT_DEVICE");
-            if (lib != null) {
-                pb.environment().put("JGPT_LIBCUDA", lib.toString());
-                pb.environment().put("CUBLAS_LIB", lib.toString());
-            }
-            Process p = pb.start();
-            boolean finished = p.waitFor(120, TimeUnit.SECONDS);
-            if (!finished) p.destroyForcibly();
-            assertThat(finished).as("jgpt finished within 120 s").isTrue();
-            String out = Files.readString(stdout, StandardCharsets.UTF_8);
-            assertThat(p.exitValue()).as("exit code; stdout: " + out + "\nstderr: " + Files.readString(err)).isZero();
-            return JsonMapper.builder().build().readTree(out);
-        } finally {
-            Files.deleteIfExists(stdout);
-            Files.deleteIfExists(err);
-        }
+        return JgptProcess.json(lib, args);
     }
 
     @Test

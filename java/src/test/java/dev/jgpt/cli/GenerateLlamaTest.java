@@ -84,18 +84,9 @@ class GenerateLlamaTest {
         }
     }
 
-    /** A byte-level llama2.c vocabulary: 3 specials, 256 byte pieces, then a space and the letters b..z as pieces (285 ids). */
+    /** The byte-level llama2.c vocabulary of the tiny Llama tests (285 ids). */
     static Llama2cTokenizer asciiTokenizer() {
-        int V = 3 + 256 + 26;
-        byte[][] pieces = new byte[V][];
-        float[] scores = new float[V];
-        pieces[0] = "<unk>".getBytes(StandardCharsets.US_ASCII);
-        pieces[1] = "\n<s>\n".getBytes(StandardCharsets.US_ASCII);
-        pieces[2] = "\n</s>\n".getBytes(StandardCharsets.US_ASCII);
-        for (int b = 0; b < 256; b++) pieces[3 + b] = String.format("<0x%02X>", b).getBytes(StandardCharsets.US_ASCII);
-        pieces[259] = " ".getBytes(StandardCharsets.US_ASCII);
-        for (int i = 1; i < 26; i++) pieces[259 + i] = String.valueOf((char) ('a' + i)).getBytes(StandardCharsets.US_ASCII);
-        return new Llama2cTokenizer(pieces, scores);
+        return dev.jgpt.testing.TinyRuns.asciiLlamaTokenizer();
     }
 
     static String ascii(String s) {

@@ -2,17 +2,22 @@ package dev.jgpt.testing;
 
 import dev.jgpt.backend.reference.ReferenceBackend;
 import dev.jgpt.io.Json;
+import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.model.Gpt2;
 import dev.jgpt.model.GptConfig;
 import dev.jgpt.tokenizer.BpeTrainer;
 import dev.jgpt.train.Checkpoints;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Tiny GPT-2 runs on disk for tests: a BPE tokenizer trained on one text, random weights (seed 3), one checkpoint. */
+/**
+ * Tiny GPT-2 runs on disk for tests: a BPE tokenizer trained on one text, random weights (seed 3), one checkpoint;
+ * and the byte-level llama2.c vocabulary the tiny Llama tests share.
+ */
 public final class TinyRuns {
     private TinyRuns() {}
 
@@ -35,5 +40,19 @@ public final class TinyRuns {
             Checkpoints.save(run, model, 1, Json.object().put("step", 1), tokFile, eot, 3);
         }
         return run;
+    }
+
+    /** A byte-level llama2.c vocabulary: 3 specials, 256 byte pieces, then a space and the letters b..z as pieces (285 ids). */
+    public static Llama2cTokenizer asciiLlamaTokenizer() {
+        int V = 3 + 256 + 26;
+        byte[][] pieces = new byte[V][];
+        float[] scores = new float[V];
+        pieces[0] = "<unk>".getBytes(StandardCharsets.US_ASCII);
+        pieces[1] = "\n<s>\n".getBytes(StandardCharsets.US_ASCII);
+        pieces[2] = "\n</s>\n".getBytes(StandardCharsets.US_ASCII);
+        for (int b = 0; b < 256; b++) pieces[3 + b] = String.format("<0x%02X>", b).getBytes(StandardCharsets.US_ASCII);
+        pieces[259] = " ".getBytes(StandardCharsets.US_ASCII);
+        for (int i = 1; i < 26; i++) pieces[259 + i] = String.valueOf((char) ('a' + i)).getBytes(StandardCharsets.US_ASCII);
+        return new Llama2cTokenizer(pieces, scores);
     }
 }

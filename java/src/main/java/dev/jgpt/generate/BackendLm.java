@@ -1,0 +1,215 @@
+package dev.jgpt.generate;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.DeviceTopK;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.LazyZeroMemory;
+import dev.jgpt.memory.MemoryAccounted;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+
+/**
+ * A {@link CausalLm} that runs on a {@link Backend}'s ops: what every architecture's decoder over the ops
+ * shares (GPT-2's {@code Gpt2Inference}, Llama's {@code LlamaOpsInference}), so that each of them only says
+ * how its layers and its head run. Here: the position, the prompt staged in chunks of {@link #rows} tokens,
+ * the next-token logits and their copy to the host (counted), and — on a backend whose tensors live on a
+ * device and that picks the largest logits there ({@link DeviceTopK}, the cuda backend) — the
+ * {@link #deviceLogits()} that advance the sequence without that copy.
+ *
+ * <p>The two arenas, the token staging and the logits are allocated here, once; a subclass allocates the
+ * rest in its constructor and closes this object if that fails.
+ */
+public abstract class BackendLm implements CausalLm, MemoryAccounted {
+    protected final Backend ops;
+    /** The backend's memory (weights copies, caches, working buffers) and host staging. */
+    protected final TensorArena arena, hostArena;
+    /** Most tokens one forward pass takes: the prompt runs in chunks of this many. */
+    protected final int rows;
+    /** Token ids of the current pass: staged on the host, copied to the backend before {@link #forwardRows}. */
+    protected final Tensor tokensHost, tokensDev;
+    /** Where {@link #computeLogits} leaves the next-token logits (V floats, on the backend). */
+    protected final Tensor logits;
+    /** Tokens in the cache: the position of the next one. {@link #forwardRows} advances it. */
+    protected int pos;
+
+    private final int vocab, context;
+    private final Tensor logitsHost;
+    private final DeviceLogits deviceLogits;
+    private boolean haveLogits;
+    private long logitCopies;
+    private boolean closed;
+
+    protected BackendLm(Backend backend, int vocabSize, int contextLength, int prefillChunk) {
+        this.ops = backend;
+        this.vocab = vocabSize;
+        this.context = contextLength;
+        this.rows = Math.min(contextLength, prefillChunk);
+        this.arena = backend.newArena();
+        this.hostArena = TensorArena.host();
+        try {
+            tokensDev = arena.allocate(DType.I32, rows);
+            tokensHost = hostArena.allocate(DType.I32, rows);
+            logits = arena.allocate(DType.F32, vocabSize);
+            logitsHost = logits.isHost() ? logits : hostArena.allocate(DType.F32, vocabSize);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            close();
+            throw e;
+        }
+        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK
+                ? new TopKDeviceLogits(topK, logits, vocabSize, new TopKDeviceLogits.Sequence() {
+                    @Override public void advance(int[] tokens) { BackendLm.this.advance(tokens); }
+                    @Override public void advance(int token) { BackendLm.this.advance(token); }
+                    @Override public boolean hasLogits() { return haveLogits; }
+                    @Override public Tensor logitsToHost() { return BackendLm.this.logitsToHost(); }
+                })
+                : null;
+    }
+
+    /**
+     * One K or V cache per layer, each (context, width): lazily backed on the host ({@link LazyZeroMemory}:
+     * only the positions a sequence reaches take memory, which matters for a server's many sessions of a
+     * long-context model), from the backend's arena elsewhere.
+     */
+    protected final Tensor[] caches(int layers, int width) {
+        Tensor[] out = new Tensor[layers];
+        for (int l = 0; l < layers; l++) {
+            out[l] = arena instanceof TensorArena.HostArena h
+                    ? Tensor.ofHost(LazyZeroMemory.allocate(4L * context * width, h.arena()), DType.F32, context, width)
+                    : arena.allocate(DType.F32, context, width);
+        }
+        return out;
+    }
+
+    /** [layer][pos]: the one-row views of {@link #caches}, made once so that a step allocates nothing. */
+    protected static Tensor[][] rowViews(Tensor[] caches) {
+        Tensor[][] rows = new Tensor[caches.length][];
+        for (int l = 0; l < caches.length; l++) {
+            rows[l] = new Tensor[(int) caches[l].dim(0)];
+            for (int t = 0; t < rows[l].length; t++) rows[l][t] = caches[l].slice(t);
+        }
+        return rows;
+    }
+
+    /** Bytes of the K and V caches. */
+    protected final long cacheBytes(Tensor[] k, Tensor[] v) {
+        long kv = 0;
+        for (int l = 0; l < k.length; l++) kv += k[l].byteSize() + v[l].byteSize();
+        return kv;
+    }
+
+    /** Whether {@link #caches} took its memory outside the arena's count (the host's lazily backed caches). */
+    protected final boolean cachesOutsideArena() {
+        return arena instanceof TensorArena.HostArena;
+    }
+
+    /**
+     * Runs the n tokens in {@link #tokensDev} (already copied there) at positions pos..pos+n through every
+     * layer, writing their keys and values into the cache, and advances {@link #pos} by n.
+     */
+    protected abstract void forwardRows(int n);
+
+    /** The head over the last row of the last {@link #forwardRows}: the next-token logits into {@link #logits}. */
+    protected abstract void computeLogits();
+
+    @Override public final int vocabSize() { return vocab; }
+    @Override public final int contextLength() { return context; }
+    @Override public final int position() { return pos; }
+
+    /** The backend this model runs on. */
+    public final Backend backend() { return ops; }
+
+    @Override
+    public void reset() {
+        pos = 0;
+        haveLogits = false;
+    }
+
+    @Override
+    public final Tensor prefill(int[] tokens) {
+        advance(tokens);
+        return logitsToHost();
+    }
+
+    @Override
+    public final Tensor step(int token) {
+        advance(token);
+        return logitsToHost();
+    }
+
+    /** Null on host backends (the logits are host memory already) and on backends without {@link DeviceTopK}. */
+    @Override
+    public final DeviceLogits deviceLogits() {
+        return deviceLogits;
+    }
+
+    /**
+     * How many times this sequence has copied its V next-token logits from the device to host memory
+     * (prefill, step, or {@link DeviceLogits#hostLogits()}); always 0 on host backends, where
+     * {@link #prefill} returns the logits in place. What the device sampling path saves.
+     */
+    public final long logitCopiesToHost() {
+        return logitCopies;
+    }
+
+    /** The logits no longer belong to the sequence so far (a batched step left its logits elsewhere). */
+    protected final void logitsOutOfDate() {
+        haveLogits = false;
+    }
+
+    private Tensor logitsToHost() {
+        if (logitsHost != logits) {
+            ops.copy(logitsHost, logits);
+            logitCopies++;
+        }
+        return logitsHost;
+    }
+
+    private void advance(int[] tokens) {
+        if (tokens == null || tokens.length == 0) throw new IllegalArgumentException("tokens: prefill needs at least one token");
+        checkRoom(tokens.length);
+        for (int i = 0; i < tokens.length; i++) checkToken(tokens[i], pos + i);
+        for (int start = 0; start < tokens.length; start += rows) {
+            int n = Math.min(rows, tokens.length - start);
+            for (int i = 0; i < n; i++) tokensHost.setInt(i, tokens[start + i]);
+            ops.copy(tokensDev, tokensHost); // the whole staging buffer: a view per pass would allocate
+            forwardRows(n);
+        }
+        computeLogits();
+        haveLogits = true;
+    }
+
+    private void advance(int token) {
+        checkRoom(1);
+        checkToken(token, pos);
+        tokensHost.setInt(0, token);
+        ops.copy(tokensDev, tokensHost);
+        forwardRows(1);
+        computeLogits();
+        haveLogits = true;
+    }
+
+    /** @throws IllegalArgumentException when n more tokens do not fit the context */
+    protected final void checkRoom(int n) {
+        if (pos + n > context) {
+            throw new IllegalArgumentException("context full: " + pos + " cached + " + n + " new tokens exceed the context length "
+                    + context);
+        }
+    }
+
+    /** @throws JgptException for an id outside the vocabulary (a tokenizer that does not match the model) */
+    protected final void checkToken(int token, int position) {
+        if (token < 0 || token >= vocab) {
+            throw new JgptException("token " + token + " at position " + position + " is outside the vocabulary [0, "
+                    + vocab + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        arena.close();
+        hostArena.close();
+    }
+}
