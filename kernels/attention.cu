@@ -40,41 +40,6 @@ extern "C" __global__ void attention_softmax_backward(float* datt, const float* 
     for (int j = lane; j < T; j += JG_WARP) d[j] = j <= t ? scale * a[j] * (d[j] - dot) : 0.0f;
 }
 
-// Inference: one new token at position pos attends over the KV cache (maxT, C) rows 0..pos.
-// One block per head; att (NH, pos+1) receives the probabilities (head-major), out (C) the mix.
-extern "C" __global__ void attention_decode(float* out, float* att, const float* q, const float* kcache,
-                                            const float* vcache, int pos, int C, int NH) {
-    const int h = blockIdx.x;
-    const int hs = C / NH;
-    const float scale = 1.0f / sqrtf((float)hs);
-    const float* qh = q + (long long)h * hs;
-    float* ah = att + (long long)h * (pos + 1);
-    float mx = -CUDART_INF_F;
-    for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
-        const float* k = kcache + (long long)t * C + (long long)h * hs;
-        float s = 0.0f;
-        for (int i = 0; i < hs; i++) s += qh[i] * k[i];
-        s *= scale;
-        ah[t] = s;
-        mx = fmaxf(mx, s);
-    }
-    mx = jg_block_max(mx);
-    float sum = 0.0f;
-    for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
-        const float e = expf(ah[t] - mx);
-        ah[t] = e;
-        sum += e;
-    }
-    const float inv = 1.0f / jg_block_sum(sum);
-    for (int t = threadIdx.x; t <= pos; t += blockDim.x) ah[t] *= inv;
-    __syncthreads();
-    for (int i = threadIdx.x; i < hs; i += blockDim.x) {
-        float s = 0.0f;
-        for (int t = 0; t <= pos; t++) s += ah[t] * vcache[(long long)t * C + (long long)h * hs + i];
-        out[(long long)h * hs + i] = s;
-    }
-}
-
 // Fused causal attention forward, flash-style: never writes the (T, T) scores. One warp per query row
 // t of head h of sequence b: the lanes take 32 keys at a time (one dot product each, q read from shared
 // memory), update the running max m and denominator l with the online-softmax rescaling, then add the

@@ -67,9 +67,6 @@ JGPT_API void jgpt_attention_forward(float *out, float *att, const float *qkv, i
 /* dqkv += d(out)/d(qkv); datt (B,NH,T,T) is scratch, overwritten with d(scores) (zero above the diagonal). */
 JGPT_API void jgpt_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
                                       const float *att, int B, int T, int C, int NH);
-/* Single-token attention over a KV cache (k and v of shape (maxT, C), positions 0..pos valid). */
-JGPT_API void jgpt_attention_decode(float *out, float *att, const float *q, const float *kcache,
-                                    const float *vcache, int pos, int C, int NH);
 
 /* ---- pointwise ----------------------------------------------------------------------------- */
 JGPT_API void jgpt_gelu_forward(float *out, const float *inp, long n);

@@ -95,41 +95,6 @@ void jgpt_attention_backward(float *dqkv, float *datt, const float *dout, const 
     blas_single_end(saved);
 }
 
-void jgpt_attention_decode(float *out, float *att, const float *q, const float *kcache,
-                           const float *vcache, int pos, int C, int NH) {
-    int hs = C / NH;
-    int L = pos + 1;
-    float scale = 1.0f / sqrtf((float)hs);
-    #pragma omp parallel for schedule(static) if ((long)L * C > 32768)
-    for (int h = 0; h < NH; h++) {
-        const float *qh = q + h * hs;
-        float *a = att + (long)h * L;
-        float mx = -FLT_MAX;
-        for (int t = 0; t < L; t++) {
-            const float *k = kcache + (long)t * C + h * hs;
-            float s = 0.0f;
-            #pragma omp simd reduction(+:s)
-            for (int i = 0; i < hs; i++) s += qh[i] * k[i];
-            s *= scale;
-            a[t] = s;
-            mx = fmaxf(mx, s);
-        }
-        float sum = 0.0f;
-        #pragma omp simd reduction(+:sum)
-        for (int t = 0; t < L; t++) { float e = jgpt_expf(a[t] - mx); a[t] = e; sum += e; }
-        float inv = 1.0f / sum;
-        float *o = out + h * hs;
-        for (int i = 0; i < hs; i++) o[i] = 0.0f;
-        for (int t = 0; t < L; t++) {
-            float w = a[t] * inv;
-            a[t] = w;
-            const float *v = vcache + (long)t * C + h * hs;
-            #pragma omp simd
-            for (int i = 0; i < hs; i++) o[i] += w * v[i];
-        }
-    }
-}
-
 double jgpt_classifier(float *losses, float *dx, float *dwte, const float *x, const float *wte,
                        const int32_t *targets, float *scratch, int rows, int N, int C, int V,
                        float dloss_scale, int backward) {

@@ -145,7 +145,7 @@ void jgpt_gqa_attention_forward(float *out, float *att, const float *q, const fl
     jgpt_internal_blas_single_end(saved);
 }
 
-/* Decoding and prefill over a cache: as jgpt_attention_decode (attention.c) with kv rows NKV*hs wide, for a
+/* Decoding and prefill over a cache: one token (or a block of rows) attends over the cache rows 0..its position, kv rows NKV*hs wide, for a
  * block of query rows; one thread per (query head, row). */
 void jgpt_gqa_attention_decode(float *out, float *att, const float *q, const float *kcache, const float *vcache,
                                int pos, int rows, int NH, int NKV, int hs) {

@@ -335,30 +335,6 @@ public final class Jgpt {
             throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final class jgpt_attention_decode {
-        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
-        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_attention_decode");
-        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /** {@snippet lang=c : void jgpt_attention_decode(float * out, float * att, const float * q, const float * kcache, const float * vcache, int pos, int C, int NH) } */
-    public static FunctionDescriptor jgpt_attention_decode$descriptor() { return jgpt_attention_decode.DESC; }
-
-    public static MethodHandle jgpt_attention_decode$handle() { return jgpt_attention_decode.HANDLE; }
-
-    public static MemorySegment jgpt_attention_decode$address() { return jgpt_attention_decode.ADDR; }
-
-    /** {@snippet lang=c : void jgpt_attention_decode(float * out, float * att, const float * q, const float * kcache, const float * vcache, int pos, int C, int NH) } */
-    public static void jgpt_attention_decode(MemorySegment out, MemorySegment att, MemorySegment q, MemorySegment kcache, MemorySegment vcache, int pos, int C, int NH) {
-        var mh$ = jgpt_attention_decode.HANDLE;
-        try {
-            mh$.invokeExact(out, att, q, kcache, vcache, pos, C, NH);
-        } catch (Error | RuntimeException ex$) {
-            throw ex$;
-        } catch (Throwable ex$) {
-            throw new AssertionError("should not reach here", ex$);
-        }
-    }
     private static final class jgpt_gqa_attention_decode {
         static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
         static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_gqa_attention_decode");

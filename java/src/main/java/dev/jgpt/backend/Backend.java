@@ -243,9 +243,15 @@ public interface Backend extends AutoCloseable {
     /**
      * Single-token causal attention over a KV cache: q (C) for position {@code pos}; kCache and vCache
      * (maxT, C) hold positions 0..pos (the current token's k and v already written). Writes out (C).
-     * att is scratch of at least NH*(pos+1) floats.
+     * att is scratch of at least NH*(pos+1) floats. By default {@link #gqaAttentionDecode} of one row with one
+     * query head per kv head (NKV = NH, hs = C/NH), which is the same computation.
      */
-    void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH);
+    default void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH) {
+        if (C <= 0 || NH <= 0 || C % NH != 0) {
+            throw new IllegalArgumentException("C, NH: C must be a positive multiple of NH but C=" + C + ", NH=" + NH);
+        }
+        gqaAttentionDecode(out, att, q, kCache, vCache, pos, 1, NH, NH, C / NH);
+    }
 
     /**
      * {@link #attentionDecode} with grouped-query heads, for a block of {@code rows} consecutive query rows

@@ -310,18 +310,6 @@ public final class CpuBackend implements Backend {
     // ---- inference ------------------------------------------------------------------------------
 
     @Override
-    public void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH) {
-        headSize(1, 1, C, NH);
-        if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
-        f32("out", out, C);
-        f32("att", att, (long) NH * (pos + 1));
-        f32("q", q, C);
-        f32("kCache", kCache, (long) (pos + 1) * C);
-        f32("vCache", vCache, (long) (pos + 1) * C);
-        Jgpt.jgpt_attention_decode(out.data(), att.data(), q.data(), kCache.data(), vCache.data(), pos, C, NH);
-    }
-
-    @Override
     public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH, int NKV,
                                    int hs) {
         gqaDims(1, 1, NH, NKV, hs);

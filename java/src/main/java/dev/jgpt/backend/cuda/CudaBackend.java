@@ -633,20 +633,6 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
 
     // ---- inference --------------------------------------------------------------------------------
 
-    @Override
-    public void attentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int C, int NH) {
-        positive("C", C);
-        if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
-        headSize(C, NH);
-        dev("out", out, DType.F32, C);
-        dev("att", att, DType.F32, (long) NH * (pos + 1));
-        dev("q", q, DType.F32, C);
-        dev("kCache", kCache, DType.F32, (long) (pos + 1) * C);
-        dev("vCache", vCache, DType.F32, (long) (pos + 1) * C);
-        ctx.kernel(Kernel.ATTENTION_DECODE, NH, 128)
-                .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(C).i32(NH).go();
-    }
-
     /** One block per (query head, row) of the block: NH*rows blocks in one launch. */
     @Override
     public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH, int NKV,

@@ -25,7 +25,6 @@ public enum Kernel {
     ATTENTION_BACKWARD_FUSED_DQ("attention_backward_fused_dq", "ppppppiiii", true),
     ATTENTION_BACKWARD_FUSED_DKV("attention_backward_fused_dkv", "pppppiiii", true),
     F32_TO_BF16("f32_to_bf16", "ppl", false),
-    ATTENTION_DECODE("attention_decode", "pppppiii", true),
     GELU_FORWARD("gelu_forward", "ppl", false),
     GELU_BACKWARD("gelu_backward", "pppl", false),
     RESIDUAL_FORWARD("residual_forward", "pppl", false),
