@@ -56,14 +56,37 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
             close();
             throw e;
         }
-        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK
-                ? new TopKDeviceLogits(topK, logits, vocabSize, new TopKDeviceLogits.Sequence() {
-                    @Override public void advance(int[] tokens) { BackendLm.this.advance(tokens); }
-                    @Override public void advance(int token) { BackendLm.this.advance(token); }
-                    @Override public boolean hasLogits() { return haveLogits; }
-                    @Override public Tensor logitsToHost() { return BackendLm.this.logitsToHost(); }
-                })
-                : null;
+        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK ? new OnDevice(topK) : null;
+    }
+
+    /** The sequence advanced without the host copy, its top k read where the logits are (a {@link DeviceTopK} backend). */
+    private final class OnDevice implements DeviceLogits {
+        private final DeviceTopK topK;
+
+        OnDevice(DeviceTopK topK) {
+            this.topK = topK;
+        }
+
+        @Override public int maxCandidates() { return topK.maxTopK(); }
+        @Override public void prefillOnDevice(int[] tokens) { advance(tokens); }
+        @Override public void stepOnDevice(int token) { advance(token); }
+
+        @Override
+        public void topCandidates(int n, int k, int[] ids, float[] vals) {
+            if (n < 1 || n > vocab) throw new IllegalArgumentException("n: must be in [1, " + vocab + "] but was " + n);
+            requireLogits();
+            topK.topK(logits, n, k, ids, vals);
+        }
+
+        @Override
+        public Tensor hostLogits() {
+            requireLogits();
+            return logitsToHost();
+        }
+
+        private void requireLogits() {
+            if (!haveLogits) throw new IllegalStateException("no logits yet: prefill first");
+        }
     }
 
     /**
