@@ -172,18 +172,17 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             return;
         }
         ctx.ensureCurrent();
-        boolean timed = timeline.recording;
-        if (timed) timeline.begin();
+        timeline.begin();
         if (!dst.isHost() && src.isHost()) {
             CudaException.check(CudaDriver.cuMemcpyHtoDAsync_v2(ptr(dst), src.data(), bytes, ctx.stream()), "cuMemcpyHtoD");
-            if (timed) timeline.end("memcpy HtoD", KernelTimeline.Kind.COPY, 0);
+            timeline.end("memcpy HtoD", KernelTimeline.Kind.COPY, 0);
         } else if (dst.isHost()) {
             CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(dst.data(), ptr(src), bytes, ctx.stream()), "cuMemcpyDtoH");
-            if (timed) timeline.end("memcpy DtoH", KernelTimeline.Kind.COPY, 0);
+            timeline.end("memcpy DtoH", KernelTimeline.Kind.COPY, 0);
             ctx.synchronize(); // the host reads dst next
         } else {
             CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(dst), ptr(src), bytes, ctx.stream()), "cuMemcpyDtoD");
-            if (timed) timeline.end("memcpy DtoD", KernelTimeline.Kind.COPY, 0);
+            timeline.end("memcpy DtoD", KernelTimeline.Kind.COPY, 0);
         }
     }
 
@@ -195,11 +194,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         }
         ctx.ensureCurrent();
         long bytes = t.byteSize();
-        boolean timed = timeline.recording;
-        if (timed) timeline.begin();
+        timeline.begin();
         if (bytes % 4 == 0) CudaException.check(CudaDriver.cuMemsetD32Async(ptr(t), 0, bytes / 4, ctx.stream()), "cuMemsetD32Async");
         else CudaException.check(CudaDriver.cuMemsetD8Async(ptr(t), (byte) 0, bytes, ctx.stream()), "cuMemsetD8Async");
-        if (timed) timeline.end("memset (zero)", KernelTimeline.Kind.COPY, 0);
+        timeline.end("memset (zero)", KernelTimeline.Kind.COPY, 0);
     }
 
     // ---- encoder --------------------------------------------------------------------------------
@@ -343,11 +341,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         if (useFusedAttention(T, hs)) {
             attentionForwardFused(out, lseOf(att, B, T, NH), qkv, B, T, C, NH);
             // the backward needs out too (D = dO.O); the contract's backward is not given it, so att keeps a copy
-            boolean timed = timeline.recording;
-            if (timed) timeline.begin();
+            timeline.begin();
             CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), 4L * B * T * C, ctx.stream()),
                     "cuMemcpyDtoD(attention out)");
-            if (timed) timeline.end("memcpy DtoD (attention out)", KernelTimeline.Kind.COPY, 0);
+            timeline.end("memcpy DtoD (attention out)", KernelTimeline.Kind.COPY, 0);
             return;
         }
         scale.set(ValueLayout.JAVA_FLOAT, 0, 1.0f / (float) Math.sqrt(hs));
@@ -824,8 +821,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     /** Operands are the tensors' own segments where possible (no allocation), else {@link #seg} of an offset. */
     private void sgemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
-        boolean timed = timeline.recording;
-        if (timed) timeline.begin();
+        timeline.begin();
         if (math == GemmMath.FP32) {
             ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), what);
         } else {
@@ -833,14 +829,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, f32, lda, b, f32, ldb, beta, c, f32, ldc,
                     math.computeType(), Cublas.CUBLAS_GEMM_DEFAULT), what);
         }
-        if (timed) timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
+        timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
     }
 
     private void sgemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
                               long b, int ldb, long strideB, MemorySegment beta, long c, int ldc, long strideC, int batch,
                               String what) {
-        boolean timed = timeline.recording;
-        if (timed) timeline.begin();
+        timeline.begin();
         if (math == GemmMath.FP32) {
             ctx.checkCublas(Cublas.cublasSgemmStridedBatched(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), lda, strideA,
                     seg(b), ldb, strideB, beta, seg(c), ldc, strideC, batch), what);
@@ -850,7 +845,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
                     seg(b), f32, ldb, strideB, beta, seg(c), f32, ldc, strideC, batch, math.computeType(),
                     Cublas.CUBLAS_GEMM_DEFAULT), what);
         }
-        if (timed) timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, batch));
+        timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, batch));
     }
 
     // ---- products on operands that may be bf16 copies (GemmMath.BF16) ----------------------------------
@@ -877,11 +872,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             return;
         }
         int bf = Cublas.CUDA_R_16BF;
-        boolean timed = timeline.recording;
-        if (timed) timeline.begin();
+        timeline.begin();
         ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, bf, lda, b, bf, ldb, beta,
                 c, Cublas.CUDA_R_32F, ldc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), what);
-        if (timed) timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
+        timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
     }
 
     /** {@link #sgemmBatched} on operands from {@link #operand} (strides in elements); C is always fp32. */
@@ -893,12 +887,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             return;
         }
         int bf = Cublas.CUDA_R_16BF;
-        boolean timed = timeline.recording;
-        if (timed) timeline.begin();
+        timeline.begin();
         ctx.checkCublas(Cublas.cublasGemmStridedBatchedEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), bf, lda, strideA,
                 seg(b), bf, ldb, strideB, beta, seg(c), Cublas.CUDA_R_32F, ldc, strideC, batch, Cublas.CUBLAS_COMPUTE_32F,
                 Cublas.CUBLAS_GEMM_DEFAULT), what);
-        if (timed) timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, batch));
+        timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, batch));
     }
 
     /** Multiply-adds of a product times two (the FLOP count a profile's TFLOP/s is computed from). */

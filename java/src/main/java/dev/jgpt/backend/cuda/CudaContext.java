@@ -232,8 +232,7 @@ public final class CudaContext implements AutoCloseable {
                 throw new IllegalStateException(kernel.symbol() + ": launched with arguments (" + new String(kinds, 0, n)
                         + ") but the kernel takes (" + kernel.signature() + ")  [p pointer, i int, l long long, f float]");
             }
-            boolean timed = timeline.recording;
-            if (timed) timeline.begin();
+            timeline.begin();
             int rc = CudaDriver.cuLaunchKernel(functions.get(kernel), gx, gy, gz, bx, by, 1, smem, stream,
                     argPointers, MemorySegment.NULL);
             // messages are built only on failure: a launch allocates nothing on the Java heap
@@ -241,7 +240,7 @@ public final class CudaContext implements AutoCloseable {
                 CudaException.check(rc, "cuLaunchKernel(" + kernel.symbol() + ", grid " + gx + "x" + gy + "x" + gz
                         + ", block " + bx + "x" + by + ")");
             }
-            if (timed) timeline.end(kernel);
+            timeline.end(kernel);
             if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), "kernel " + kernel.symbol());
         }
 

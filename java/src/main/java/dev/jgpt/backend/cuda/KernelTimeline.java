@@ -21,7 +21,7 @@ import java.util.Map;
  * kernel at a time, and the step's host wall time beside it: the gap between the two is launch overhead,
  * host work and waits for values to come back.
  *
- * <p>Costs: when not recording, one boolean read per launch ({@link #recording}). When recording, two
+ * <p>Costs: when not recording, a boolean check in {@code begin} and {@code end} per launch. When recording, two
  * {@code cuEventRecord} calls per launch; events come from a pool that grows during the first recorded
  * step and is reused after (no {@code cuEventCreate} per step), and the per-call bookkeeping lives in
  * arrays that are reused too (no Java garbage per call). Events recorded between kernels on one stream add
@@ -62,7 +62,7 @@ public final class KernelTimeline implements AutoCloseable {
     private final MemorySegment elapsedOut;
 
     /** Read on every launch: true only between {@link #beginStep()} and {@link #endStep()}. */
-    boolean recording;
+    private boolean recording;
 
     // the event pool: events[2i] starts pair i, events[2i+1] ends it; created on demand, kept until close
     private MemorySegment[] events = new MemorySegment[0];
@@ -157,10 +157,11 @@ public final class KernelTimeline implements AutoCloseable {
         return new Profile(steps, wallNanos / 1e6, gpu, List.copyOf(rows));
     }
 
-    // ---- called around each launch while recording --------------------------------------------------
+    // ---- called around each launch; nothing happens unless a step is being recorded -------------------
 
-    /** Records the start event of the next call on the stream. */
+    /** Records the start event of the next call on the stream (while recording). */
     void begin() {
+        if (!recording) return;
         int pair = pending;
         if (2 * pair + 1 >= created) grow(2 * pair + 2);
         CudaException.check(CudaDriver.cuEventRecord(events[2 * pair], stream), "cuEventRecord");
@@ -168,6 +169,7 @@ public final class KernelTimeline implements AutoCloseable {
 
     /** Records the end event of the call {@link #begin()} started, as a launch of {@code k}. */
     void end(Kernel k) {
+        if (!recording) return;
         int id = kernelName[k.ordinal()];
         if (id < 0) id = kernelName[k.ordinal()] = nameId(k.symbol(), Kind.KERNEL);
         end(id, 0);
@@ -175,6 +177,7 @@ public final class KernelTimeline implements AutoCloseable {
 
     /** Records the end event of the call {@link #begin()} started, named {@code name}, with its FLOPs (0: none). */
     void end(String name, Kind kind, double flops) {
+        if (!recording) return;
         Integer id = nameIds.get(name);
         end(id != null ? id : nameId(name, kind), flops);
     }
