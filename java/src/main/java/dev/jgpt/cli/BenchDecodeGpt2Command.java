@@ -168,11 +168,7 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("loadAverage", BenchSupport.loadAverage());
             out.put("firstGreedyTokens", firstTokens);
             var memory = BenchSupport.putMemory(out, weights, lm);
-            dev.jgpt.backend.cuda.KernelTimeline.Profile gpuProfile = kernels == null ? null : kernels.profile();
-            if (gpuProfile != null) {
-                out.put("profile", KernelProfileReport.rows(gpuProfile)); // per token
-                out.put("profileGpu", KernelProfileReport.summary(gpuProfile));
-            }
+            var gpuProfile = KernelProfileReport.put(out, kernels); // per token
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {

@@ -141,11 +141,7 @@ public final class BenchTrainStepCommand implements Runnable {
             var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
-            KernelTimeline.Profile gpuProfile = kernels == null ? null : kernels.profile();
-            if (gpuProfile != null) {
-                out.put("profile", KernelProfileReport.rows(gpuProfile));
-                out.put("profileGpu", KernelProfileReport.summary(gpuProfile));
-            }
+            var gpuProfile = KernelProfileReport.put(out, kernels);
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
@@ -211,11 +207,7 @@ public final class BenchTrainStepCommand implements Runnable {
             var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
-            KernelTimeline.Profile gpuProfile = kernels == null ? null : kernels.profile();
-            if (gpuProfile != null) {
-                out.put("profile", KernelProfileReport.rows(gpuProfile));
-                out.put("profileGpu", KernelProfileReport.summary(gpuProfile));
-            }
+            var gpuProfile = KernelProfileReport.put(out, kernels);
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {

@@ -14,6 +14,18 @@ import java.util.Map;
 final class KernelProfileReport {
     private KernelProfileReport() {}
 
+    /**
+     * The timeline's profile (null when there is none) into the bench JSON: {@code profile} ({@link #rows}) and
+     * {@code profileGpu} ({@link #summary}). Returns it, for {@link #print}.
+     */
+    static KernelTimeline.Profile put(Map<String, Object> out, KernelTimeline kernels) {
+        if (kernels == null) return null;
+        KernelTimeline.Profile p = kernels.profile();
+        out.put("profile", rows(p));
+        out.put("profileGpu", summary(p));
+        return p;
+    }
+
     /** One row per kernel / product / copy name, largest GPU time first; share is of the GPU time. */
     static List<Map<String, Object>> rows(KernelTimeline.Profile p) {
         List<Map<String, Object>> rows = new ArrayList<>();
