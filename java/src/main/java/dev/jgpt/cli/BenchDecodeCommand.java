@@ -7,7 +7,6 @@ import dev.jgpt.generate.CausalLm;
 import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.llama.LlamaConfig;
 import dev.jgpt.llama.LlamaInference;
-import dev.jgpt.llama.LlamaModels;
 import dev.jgpt.llama.LlamaOpsInference;
 import dev.jgpt.train.LoadedModels;
 import dev.jgpt.llama.RandomLlama;
@@ -74,9 +73,8 @@ public final class BenchDecodeCommand implements Runnable {
             file = RandomLlama.cachedCheckpoint(random, 1);
         }
         long t0 = System.nanoTime();
-        Backend ops = LoadedModels.llamaBackend(backend, dt, file, "--backend/--device");
-        CausalLm opened = ops == null ? LlamaModels.openLlama2c(file, dt, groupSize, nThreads) : LlamaModels.openLlama2c(file, ops);
-        try (CausalLm lm = opened) {
+        try (CausalLm lm = LoadedModels.llama2cDecoder(file, backend, dt, groupSize, nThreads, "--backend/--device")) {
+            Backend ops = lm instanceof LlamaOpsInference on ? on.backend() : null; // null: libjgpt's decoder on the cpu
             double loadMs = (System.nanoTime() - t0) / 1e6;
             LlamaConfig c = lm instanceof LlamaInference li ? li.config() : ((LlamaOpsInference) lm).config();
             String where = ops == null ? "cpu" : ops.name();

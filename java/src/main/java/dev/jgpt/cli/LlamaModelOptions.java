@@ -1,7 +1,6 @@
 package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
-import dev.jgpt.backend.Backend;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
@@ -86,16 +85,6 @@ public final class LlamaModelOptions {
         return device != null ? device : System.getenv().getOrDefault("JGPT_DEVICE", "auto");
     }
 
-    /**
-     * A Llama model on the backend --device picks ({@link LoadedModels#llamaBackend}): libjgpt's native decoder
-     * ({@code native}) when that is null, else {@link LlamaOpsInference} in f32 through {@code onBackend}.
-     */
-    private CausalLm openLlama(Object model, DecodeDType dt, java.util.function.Supplier<LlamaInference> nativeDecoder,
-                               java.util.function.Function<Backend, LlamaOpsInference> onBackend) {
-        Backend b = LoadedModels.llamaBackend(deviceOrDefault(), dt, model);
-        return b == null ? nativeDecoder.get() : onBackend.apply(b);
-    }
-
     /** "(q8)" for the native decoder, "(f32, cuda)" for the ops decoder on a backend. */
     private static String tag(CausalLm lm, DecodeDType dt) {
         return lm instanceof LlamaOpsInference ops ? " (f32, " + ops.backend().name() + ")" : " (" + dt + ")";
@@ -117,8 +106,7 @@ public final class LlamaModelOptions {
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file (give one with --tokenizer FILE)");
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         int maxSeq = maxContext == null ? 0 : maxContext;
-        CausalLm lm = openLlama(dir, dt, () -> LlamaModels.openHuggingFace(dir, dt, groupSize, n, maxSeq),
-                b -> LlamaModels.openHuggingFace(dir, b, maxSeq));
+        CausalLm lm = LoadedModels.hfLlamaDecoder(dir, deviceOrDefault(), dt, groupSize, n, maxSeq);
         try {
             Llama2cTokenizer t = tok.getFileName().toString().endsWith(".json")
                     ? Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()) : Llama2cTokenizer.read(tok, lm.vocabSize());
@@ -137,7 +125,7 @@ public final class LlamaModelOptions {
             throw new JgptException("tokenizer " + tok + ": no such file (give the llama2.c tokenizer with --tokenizer FILE)");
         }
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        CausalLm lm = openLlama(model, dt, () -> LlamaModels.openLlama2c(model, dt, groupSize, n), b -> LlamaModels.openLlama2c(model, b));
+        CausalLm lm = LoadedModels.llama2cDecoder(model, deviceOrDefault(), dt, groupSize, n, "--device");
         try {
             Llama2cTokenizer t = Llama2cTokenizer.read(tok, lm.vocabSize());
             return new LoadedModel(model.getFileName() + tag(lm, dt), lm, t);

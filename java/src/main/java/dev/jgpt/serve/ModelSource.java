@@ -98,8 +98,7 @@ public interface ModelSource {
         if (!Files.isRegularFile(tok)) {
             throw new JgptException("tokenizer " + tok + ": no such file (a llama2.c checkpoint is served with the tokenizer.bin beside it)");
         }
-        Backend b = LoadedModels.llamaBackend(device, dtype, file);
-        CausalLm lm = b == null ? LlamaModels.openLlama2c(file, dtype, groupSize, threads) : LlamaModels.openLlama2c(file, b);
+        CausalLm lm = LoadedModels.llama2cDecoder(file, device, dtype, groupSize, threads, "--device");
         try {
             return new LoadedModel(name, lm, Llama2cTokenizer.read(tok, lm.vocabSize()));
         } catch (RuntimeException e) {
@@ -111,8 +110,7 @@ public interface ModelSource {
     private static LoadedModel openHuggingFace(String name, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {
         Path tok = dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file");
-        Backend b = LoadedModels.llamaBackend(device, dtype, dir);
-        CausalLm lm = b == null ? LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, 0) : LlamaModels.openHuggingFace(dir, b, 0);
+        CausalLm lm = LoadedModels.hfLlamaDecoder(dir, device, dtype, groupSize, threads, 0);
         try {
             return new LoadedModel(name, lm, Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()));
         } catch (RuntimeException e) {

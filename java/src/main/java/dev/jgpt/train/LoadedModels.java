@@ -103,15 +103,14 @@ public final class LoadedModels {
     private static LoadedModel openLlama(Path path, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {
         Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
         Path weights = dir.resolve(Checkpoints.LLAMA_WEIGHTS);
-        Backend backend = llamaBackend(device, dtype, path);
-        CausalLm lm = backend == null ? LlamaModels.openLlama2c(weights, dtype, groupSize, threads) : LlamaModels.openLlama2c(weights, backend);
+        CausalLm lm = llama2cDecoder(weights, device, dtype, groupSize, threads, "--device");
         if (lm.vocabSize() != tok.vocabSize()) {
             lm.close();
             throw new JgptException("model " + dir + ": the model's vocabulary (" + lm.vocabSize() + ") differs from its tokenizer.json's ("
                     + tok.vocabSize() + ")");
         }
         String name = path.toAbsolutePath().normalize().getFileName().toString();
-        String tag = backend != null ? " (" + backend.name() + ")" : dtype == DecodeDType.F32 ? "" : " (" + dtype + ")";
+        String tag = lm instanceof LlamaOpsInference ops ? " (" + ops.backend().name() + ")" : dtype == DecodeDType.F32 ? "" : " (" + dtype + ")";
         return new LoadedModel(name + tag, lm, tok);
     }
 
@@ -124,6 +123,22 @@ public final class LoadedModels {
      */
     public static Backend llamaBackend(String device, DecodeDType dtype, Object model) {
         return llamaBackend(device, dtype, model, "--device");
+    }
+
+    /**
+     * A llama2.c checkpoint opened where {@link #llamaBackend} puts it for {@code device}: libjgpt's
+     * {@link LlamaInference} (cpu, {@code dtype}, {@code threads}) or {@link LlamaOpsInference} on the backend.
+     * {@code option} names the command-line flag in errors.
+     */
+    public static CausalLm llama2cDecoder(Path file, String device, DecodeDType dtype, int groupSize, int threads, String option) {
+        Backend b = llamaBackend(device, dtype, file, option);
+        return b == null ? LlamaModels.openLlama2c(file, dtype, groupSize, threads) : LlamaModels.openLlama2c(file, b);
+    }
+
+    /** {@link #llama2cDecoder} for a Hugging Face LlamaForCausalLM directory; maxSeq 0: its own context. */
+    public static CausalLm hfLlamaDecoder(Path dir, String device, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
+        Backend b = llamaBackend(device, dtype, dir);
+        return b == null ? LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, maxSeq) : LlamaModels.openHuggingFace(dir, b, maxSeq);
     }
 
     /** {@link #llamaBackend(String, DecodeDType, Object)} naming the command-line {@code option} in errors. */
