@@ -164,6 +164,18 @@ public final class Gpt2Inference extends BackendLm {
      *     sequence runs over other weights or another backend
      */
     public Tensor stepBatch(Gpt2Inference[] seqs, int[] tokens, int n) {
+        Tensor out = stepBatchOnDevice(seqs, tokens, n);
+        if (batchLogitsHost == batchLogits) return batchLogitsHost;
+        ops.copy(batchLogitsHost.view(0, out.numel()), out);
+        return batchLogitsHost;
+    }
+
+    /**
+     * {@link #stepBatch} leaving the (n, V) logits where the backend computed them (row i at i*V): on a
+     * device backend the caller reads k candidates per row there ({@link DeviceTopK#topKRows}) and copies a
+     * row to the host only when those cannot decide ({@link #batchRowToHost}). Valid until the next batched step.
+     */
+    public Tensor stepBatchOnDevice(Gpt2Inference[] seqs, int[] tokens, int n) {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers(), V = cfg.vocabSize();
         if (n < 1 || n > rows) throw new IllegalArgumentException("batch of " + n + " sequences: must be in [1, " + rows + "]");
         for (int i = 0; i < n; i++) {
@@ -205,8 +217,16 @@ public final class Gpt2Inference extends BackendLm {
         ops.layernormForward(ln, mean, rstd, x, p.lnfw(), p.lnfb(), n, C);
         Tensor out = batchLogits.view(0, (long) n * V);
         ops.matmulForward(out, ln, p.wte(), null, n, C, V);
-        if (batchLogitsHost != batchLogits) ops.copy(batchLogitsHost.view(0, (long) n * V), out);
-        return batchLogitsHost;
+        return out;
+    }
+
+    /** Row i of the last {@link #stepBatchOnDevice}'s logits, copied to the host (V floats, valid until the next step). */
+    public Tensor batchRowToHost(int i) {
+        if (batchLogits == null || i < 0 || i >= rows) throw new IllegalArgumentException("row " + i + ": no batched step holds it");
+        long V = cfg.vocabSize();
+        Tensor host = batchLogitsHost.view(i * V, V);
+        if (batchLogitsHost != batchLogits) ops.copy(host, batchLogits.view(i * V, V));
+        return host;
     }
 
     /** Most sequences one {@link #stepBatch} takes. */

@@ -1,23 +1,29 @@
 package dev.jgpt.serve;
 
+import dev.jgpt.backend.DeviceTopK;
 import dev.jgpt.generate.BatchDecoder;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.model.Gpt2Inference;
 
 /**
  * GPT-2 as a {@link BatchDecoder}: one {@link Gpt2Inference} per slot, all over the same flat weights,
- * stepped together by the first one's {@link Gpt2Inference#stepBatch}.
+ * stepped together by the first one's {@link Gpt2Inference#stepBatch}. On a device backend that picks the
+ * largest logits where they are ({@link DeviceTopK}, cuda), {@link #stepCandidates} reads k per row there
+ * instead of copying the whole (n, V) logits back.
  */
 final class Gpt2BatchDecoder implements BatchDecoder {
     private final Gpt2Inference[] sessions;
     private final Gpt2Inference leader;
     private final Gpt2Inference[] seqs;
+    /** The backend's top-k where the logits live on the device, else null. */
+    private final DeviceTopK topK;
 
     /** @param sessions one per slot, sharing weights and backend; closed by their owner, not here */
     Gpt2BatchDecoder(Gpt2Inference[] sessions) {
         this.leader = sessions[0];
         this.sessions = java.util.Arrays.copyOf(sessions, Math.min(sessions.length, leader.maxBatch()));
         this.seqs = new Gpt2Inference[this.sessions.length];
+        this.topK = leader.deviceLogits() != null && leader.backend() instanceof DeviceTopK t ? t : null;
     }
 
     @Override public int maxBatch() { return sessions.length; }
@@ -31,6 +37,23 @@ final class Gpt2BatchDecoder implements BatchDecoder {
     public Tensor step(int[] slots, int[] tokens, int n) {
         for (int i = 0; i < n; i++) seqs[i] = sessions[slots[i]];
         return leader.stepBatch(seqs, tokens, n);
+    }
+
+    @Override
+    public int maxCandidates() {
+        return topK == null ? 0 : topK.maxTopK();
+    }
+
+    @Override
+    public void stepCandidates(int[] slots, int[] tokens, int n, int V, int k, int[] ids, float[] logits) {
+        if (topK == null) BatchDecoder.super.stepCandidates(slots, tokens, n, V, k, ids, logits);
+        for (int i = 0; i < n; i++) seqs[i] = sessions[slots[i]];
+        topK.topKRows(leader.stepBatchOnDevice(seqs, tokens, n), n, V, leader.vocabSize(), k, ids, logits);
+    }
+
+    @Override
+    public Tensor candidatesRow(int i) {
+        return leader.batchRowToHost(i);
     }
 
     @Override

@@ -170,6 +170,10 @@ public final class ServedModel implements AutoCloseable {
         long s = batcher.steps.get();
         return s == 0 ? 0 : (double) batcher.stepRows.get() / s;
     }
+    /** Rows of batched steps sampled from k candidates picked on the device, without copying their logits. */
+    public long deviceSampledRows() {
+        return batcher == null ? 0 : batcher.candidateRows.get();
+    }
     /** Requests waiting for a session. */
     public int queued() { return batcher != null ? batcher.queued() : waiting.get(); }
 
