@@ -17,7 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * (one KV cache each, shared weights) and advances all of them with one
  * {@link BatchDecoder#step batched step} per token, so the weights are read once per step for
  * every client instead of once per client. The model is any {@link BatchDecoder}: GPT-2
- * ({@code dev.jgpt.model.Gpt2NativeBatchDecoder} on the cpu backend, else {@link Gpt2BatchDecoder}) or a Llama-family model ({@code dev.jgpt.llama.LlamaBatchDecoder}).
+ * ({@code dev.jgpt.model.Gpt2NativeBatchDecoder} on the cpu backend) or a Llama-family model
+ * ({@code dev.jgpt.llama.LlamaBatchDecoder}) through libjgpt, or either through a backend's ops
+ * ({@link BackendBatchDecoder}; on cuda it picks each row's candidates on the device, {@link BatchDecoder#stepCandidates}).
  *
  * <p>A new request joins at the next step (its prompt is
  * prefilled on its own first); a finished, cancelled or timed-out one leaves at once and frees its

@@ -3,26 +3,27 @@ package dev.jgpt.serve;
 import dev.jgpt.backend.DeviceTopK;
 import dev.jgpt.generate.BatchDecoder;
 import dev.jgpt.memory.Tensor;
-import dev.jgpt.model.Gpt2Inference;
+import dev.jgpt.generate.BackendLm;
 
 /**
- * GPT-2 as a {@link BatchDecoder}: one {@link Gpt2Inference} per slot, all over the same flat weights,
- * stepped together by the first one's {@link Gpt2Inference#stepBatch}. On a device backend that picks the
+ * A model on a backend's ops as a {@link BatchDecoder} (GPT-2's {@code Gpt2Inference}, Llama's
+ * {@code LlamaOpsInference}): one {@link BackendLm} sequence per slot, all over the same weights, stepped
+ * together by the first one's {@link BackendLm#stepBatch}. On a device backend that picks the
  * largest logits where they are ({@link DeviceTopK}, cuda), {@link #stepCandidates} reads k per row there
  * instead of copying the whole (n, V) logits back.
  */
-final class Gpt2BatchDecoder implements BatchDecoder {
-    private final Gpt2Inference[] sessions;
-    private final Gpt2Inference leader;
-    private final Gpt2Inference[] seqs;
+final class BackendBatchDecoder implements BatchDecoder {
+    private final BackendLm[] sessions;
+    private final BackendLm leader;
+    private final BackendLm[] seqs;
     /** The backend's top-k where the logits live on the device, else null. */
     private final DeviceTopK topK;
 
     /** @param sessions one per slot, sharing weights and backend; closed by their owner, not here */
-    Gpt2BatchDecoder(Gpt2Inference[] sessions) {
+    BackendBatchDecoder(BackendLm[] sessions) {
         this.leader = sessions[0];
         this.sessions = java.util.Arrays.copyOf(sessions, Math.min(sessions.length, leader.maxBatch()));
-        this.seqs = new Gpt2Inference[this.sessions.length];
+        this.seqs = new BackendLm[this.sessions.length];
         this.topK = leader.deviceLogits() != null && leader.backend() instanceof DeviceTopK t ? t : null;
     }
 
