@@ -131,6 +131,12 @@ for dev in cuda cpu; do
     --tokens $([ $dev = cuda ] && [ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
   cat "$OUT/bench-decode-gpt2-$dev.json"; echo
 done
+# the server's batched step (8 sequences, one product per weight): k = 1 candidates per row on the device vs the (8, V) logits copied
+for sampling in auto host; do
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $DECODE --batch 8 --sampling $sampling \
+    --prompt-tokens 64 --tokens $([ "$DRY" != 1 ] && echo 128 || echo 8) --runs 3 --json > "$OUT/bench-decode-gpt2-cuda-batch8-$sampling.json" \
+    && cat "$OUT/bench-decode-gpt2-cuda-batch8-$sampling.json" || echo "(informational) bench decode-gpt2 --batch 8 --sampling $sampling did not finish"; echo
+done
 
 # Llama decoding (LlamaOpsInference on cuda, f32, device top-1; libjgpt's decoder on cpu): stories15M's shape, random weights
 for dev in cuda cpu; do
