@@ -271,6 +271,37 @@ public interface Backend extends AutoCloseable {
         return (long) NH * rows * ((long) pos + rows);
     }
 
+    /**
+     * One decode step's attention for {@code n} sequences that each have their own KV cache (a server's batched
+     * step): for row i, the new key and value (row i of kNew / vNew, NKV*hs floats each) go into
+     * {@code kCaches[i]} / {@code vCaches[i]} at position {@code pos[i]}; then row i of out (n, NH*hs) is query
+     * row i of q attending over that cache's positions 0..pos[i] ({@link #gqaAttentionDecode} of one row).
+     * att is scratch of at least {@link #gqaAttentionDecodeRowsScratchFloats} floats; what it holds afterwards is
+     * unspecified. The default makes the two copies and one {@link #gqaAttentionDecode} per row; a device
+     * backend does it all in one launch.
+     */
+    default void gqaAttentionDecodeRows(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor[] kCaches,
+                                        Tensor[] vCaches, int[] pos, int n, int NH, int NKV, int hs) {
+        int kv = NKV * hs, qw = NH * hs;
+        for (int i = 0; i < n; i++) {
+            kCaches[i].requireAtLeast("kCaches[" + i + "]", dev.jgpt.memory.DType.F32, (pos[i] + 1L) * kv);
+            vCaches[i].requireAtLeast("vCaches[" + i + "]", dev.jgpt.memory.DType.F32, (pos[i] + 1L) * kv);
+        }
+        for (int i = 0; i < n; i++) {
+            copy(kCaches[i].view((long) pos[i] * kv, kv), kNew.view((long) i * kv, kv));
+            copy(vCaches[i].view((long) pos[i] * kv, kv), vNew.view((long) i * kv, kv));
+            gqaAttentionDecode(out.view((long) i * qw, qw), att, q.view((long) i * qw, qw), kCaches[i], vCaches[i], pos[i], 1,
+                    NH, NKV, hs);
+        }
+    }
+
+    /** Floats of {@code att} scratch {@link #gqaAttentionDecodeRows} needs: NH * n * (largest position + 1). */
+    static long gqaAttentionDecodeRowsScratchFloats(int[] pos, int n, int NH) {
+        int max = 0;
+        for (int i = 0; i < n; i++) max = Math.max(max, pos[i]);
+        return (long) NH * n * (max + 1L);
+    }
+
     @Override
     default void close() {}
 }

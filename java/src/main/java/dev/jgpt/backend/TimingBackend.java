@@ -117,6 +117,11 @@ public final class TimingBackend implements Backend {
     @Override public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH, int NKV, int hs) {
         long t = start(); inner.gqaAttentionDecode(out, att, q, kCache, vCache, pos, rows, NH, NKV, hs); stop("gqaAttentionDecode", t);
     }
+    @Override public void gqaAttentionDecodeRows(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor[] kCaches,
+                                                 Tensor[] vCaches, int[] pos, int n, int NH, int NKV, int hs) {
+        long t = start(); inner.gqaAttentionDecodeRows(out, att, q, kNew, vNew, kCaches, vCaches, pos, n, NH, NKV, hs);
+        stop("gqaAttentionDecodeRows", t);
+    }
 
     // Llama-style layers
     @Override public void rmsnormForward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, int N, int C, float eps) {

@@ -45,6 +45,9 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
         this.vocab = vocabSize;
         this.context = contextLength;
         this.rows = Math.min(contextLength, prefillChunk);
+        this.batchPos = new int[rows];
+        this.batchK = new Tensor[rows];
+        this.batchV = new Tensor[rows];
         this.arena = backend.newArena();
         this.hostArena = TensorArena.host();
         try {
@@ -148,9 +151,11 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     protected abstract boolean sharesWeights(BackendLm other);
 
     /**
-     * Runs row i of {@link #tokensDev} (i &lt; n) through every layer at {@code seqs[i]}'s position, writing its
-     * key and value into {@code seqs[i]}'s cache (positions are advanced by the caller); leaves the n rows'
-     * output where {@link #batchHead} reads it. Uses this object's working buffers.
+     * Runs row i of {@link #tokensDev} (i &lt; n) through every layer at {@code seqs[i]}'s position
+     * ({@link #batchPos}[i]), writing its key and value into {@code seqs[i]}'s cache (positions are advanced by
+     * the caller; {@link Backend#gqaAttentionDecodeRows} with {@link #batchK}/{@link #batchV} holding one layer's
+     * caches does the writes and the attention of all rows); leaves the n rows' output where {@link #batchHead}
+     * reads it. Uses this object's working buffers.
      */
     protected abstract void forwardBatch(BackendLm[] seqs, int n);
 
@@ -158,6 +163,9 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     protected abstract void batchHead(Tensor out, int n);
 
     private Tensor batchLogits, batchLogitsHost;   // (rows, V), allocated on the first batched step
+    /** A batched step's rows: each sequence's position (set before {@link #forwardBatch}), and one layer's caches. */
+    protected final int[] batchPos;
+    protected final Tensor[] batchK, batchV;
 
     /** Most sequences one {@link #stepBatch} takes. */
     public final int maxBatch() {
@@ -197,6 +205,7 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
             s.checkRoom(1);
             s.checkToken(tokens[i], s.pos);
             tokensHost.setInt(i, tokens[i]);
+            batchPos[i] = s.pos;
         }
         if (batchLogits == null) {
             batchLogits = arena.allocate(DType.F32, rows, vocab);

@@ -244,14 +244,13 @@ public final class LlamaOpsInference extends BackendLm {
             ops.matmulForward(vNew, xn, wv[l], null, n, d, kv);
             for (int i = 0; i < n; i++) {
                 LlamaOpsInference s = (LlamaOpsInference) seqs[i];
-                int p = s.pos;
-                Tensor qi = q.slice(i), ki = kNew.view((long) i * kv, kv);
-                ops.ropeForward(qi, cosFrom[p], sinFrom[p], 1, 1, NH, hs);
-                ops.ropeForward(ki, cosFrom[p], sinFrom[p], 1, 1, NKV, hs);
-                ops.copy(s.kRow[l][p], ki);
-                ops.copy(s.vRow[l][p], vNew.view((long) i * kv, kv));
-                ops.gqaAttentionDecode(atty.slice(i), att, qi, s.kCache[l], s.vCache[l], p, 1, NH, NKV, hs);
+                int p = batchPos[i];
+                ops.ropeForward(q.slice(i), cosFrom[p], sinFrom[p], 1, 1, NH, hs);
+                ops.ropeForward(kNew.view((long) i * kv, kv), cosFrom[p], sinFrom[p], 1, 1, NKV, hs);
+                batchK[i] = s.kCache[l];
+                batchV[i] = s.vCache[l];
             }
+            ops.gqaAttentionDecodeRows(atty, att, q, kNew, vNew, batchK, batchV, batchPos, n, NH, NKV, hs);
             ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
             ops.residualForward(x, x, tmp, n * d);
             ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);

@@ -164,10 +164,7 @@ public final class Gpt2Inference extends BackendLm {
     @Override
     protected void forwardBatch(BackendLm[] seqs, int n) {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
-        for (int i = 0; i < n; i++) {
-            Gpt2Inference s = (Gpt2Inference) seqs[i];
-            ops.encoderForward(x.slice(i), tokensDev.view(i, 1), p.wte(), wpeRow[s.pos], 1, 1, C);
-        }
+        for (int i = 0; i < n; i++) ops.encoderForward(x.slice(i), tokensDev.view(i, 1), p.wte(), wpeRow[batchPos[i]], 1, 1, C);
         Tensor kNew = fch.view(0, (long) n * C), vNew = fchGelu.view(0, (long) n * C); // free until the MLP
         for (int l = 0; l < L; l++) {
             ops.layernormForward(ln, mean, rstd, x, p.ln1w(l), p.ln1b(l), n, C);
@@ -176,10 +173,10 @@ public final class Gpt2Inference extends BackendLm {
             ops.matmulForward(vNew, ln, wv[l], bv[l], n, C, C);
             for (int i = 0; i < n; i++) {
                 Gpt2Inference s = (Gpt2Inference) seqs[i];
-                ops.copy(s.kRow[l][s.pos], kNew.view((long) i * C, C));
-                ops.copy(s.vRow[l][s.pos], vNew.view((long) i * C, C));
-                ops.attentionDecode(atty.slice(i), att, q.slice(i), s.kCache[l], s.vCache[l], s.pos, C, NH);
+                batchK[i] = s.kCache[l];
+                batchV[i] = s.vCache[l];
             }
+            ops.gqaAttentionDecodeRows(atty, att, q, kNew, vNew, batchK, batchV, batchPos, n, NH, NH, C / NH);
             projectAndMlp(l, n, C);
         }
     }

@@ -648,6 +648,48 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(rows).i32(NH).i32(NKV).i32(hs).go();
     }
 
+    /** Rows per launch of gqa_attention_decode_rows (the kernel's JG_DECODE_ROWS_MAX). */
+    private static final int DECODE_ROWS_MAX = 32;
+    /** The kernel's struct jg_decode_rows, staged on the host: 32 k-cache pointers, 32 v-cache pointers, 32 positions. */
+    private final MemorySegment decodeRows = hostArena.allocate(DECODE_ROWS_MAX * (8L + 8L + 4L), 8);
+
+    /**
+     * A server's batched decode step in one launch per 32 sequences (the default's two copies and one attention
+     * per sequence would be 3n launches): {@code gqa_attention_decode_rows} receives the sequences' cache
+     * addresses and positions by value, writes every new key and value into its cache and attends.
+     */
+    @Override
+    public void gqaAttentionDecodeRows(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor[] kCaches,
+                                       Tensor[] vCaches, int[] pos, int n, int NH, int NKV, int hs) {
+        gqaDims(1, 1, NH, NKV, hs);
+        positive("n", n);
+        if (kCaches.length < n || vCaches.length < n || pos.length < n) {
+            throw new IllegalArgumentException("kCaches/vCaches/pos: need " + n + " entries each");
+        }
+        int kv = NKV * hs, qw = NH * hs;
+        dev("out", out, DType.F32, (long) n * qw);
+        dev("q", q, DType.F32, (long) n * qw);
+        dev("kNew", kNew, DType.F32, (long) n * kv);
+        dev("vNew", vNew, DType.F32, (long) n * kv);
+        dev("att", att, DType.F32, Backend.gqaAttentionDecodeRowsScratchFloats(pos, n, NH));
+        for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
+            int m = Math.min(DECODE_ROWS_MAX, n - c0), ld = 0;
+            for (int i = 0; i < m; i++) {
+                int p = pos[c0 + i];
+                if (p < 0) throw new IllegalArgumentException("pos: row " + (c0 + i) + " at position " + p);
+                dev("kCaches[" + (c0 + i) + "]", kCaches[c0 + i], DType.F32, (p + 1L) * kv);
+                dev("vCaches[" + (c0 + i) + "]", vCaches[c0 + i], DType.F32, (p + 1L) * kv);
+                decodeRows.setAtIndex(ValueLayout.JAVA_LONG, i, ptr(kCaches[c0 + i]));
+                decodeRows.setAtIndex(ValueLayout.JAVA_LONG, DECODE_ROWS_MAX + i, ptr(vCaches[c0 + i]));
+                decodeRows.setAtIndex(ValueLayout.JAVA_INT, 4 * DECODE_ROWS_MAX + i, p);
+                ld = Math.max(ld, p + 1);
+            }
+            ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, m, 128, 1, 0)
+                    .ptr(ptr(out) + 4L * c0 * qw).ptr(att).ptr(ptr(q) + 4L * c0 * qw).ptr(ptr(kNew) + 4L * c0 * kv)
+                    .ptr(ptr(vNew) + 4L * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).go();
+        }
+    }
+
     @Override
     public int maxTopK() {
         return TOPK_MAX;

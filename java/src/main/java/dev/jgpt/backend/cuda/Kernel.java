@@ -5,7 +5,7 @@ package dev.jgpt.backend.cuda;
  * {@code FatbinTest} checks in CI (no GPU) that each one exists in every SASS entry of the fatbin.
  * {@code threadsMultipleOf32} marks kernels that reduce with whole warps. {@code signature} spells the C
  * parameter list, one letter per parameter: {@code p} pointer, {@code i} int, {@code l} long long,
- * {@code f} float. Every launch is checked against it (a wrong argument type would otherwise only give
+ * {@code f} float, {@code s} a struct passed by value ({@link CudaContext.Launch#struct}). Every launch is checked against it (a wrong argument type would otherwise only give
  * wrong numbers), and {@code KernelSignatureTest} checks it against the .cu sources in CI.
  */
 public enum Kernel {
@@ -38,6 +38,7 @@ public enum Kernel {
     SWIGLU_BACKWARD("swiglu_backward", "pppppl", false),
     GQA_ATTENTION_FORWARD("gqa_attention_forward", "pppppiiiii", true),
     GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
+    GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiii", true),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiii", true),
     // device top-k for decoding (kernels/topk.cu)
