@@ -217,6 +217,28 @@ extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, con
                    q + (long long)r * Cq + (long long)h * hs, kc, vc, p, p + 1, Ckv, kvh, hs);
 }
 
+// RoPE for a batched decode step: row r of x (n, NH*hs), n <= JG_DECODE_ROWS_MAX, rotated by the tables' row
+// pos[r] (each sequence at its own position), in one launch instead of one per row. Blocks (x, r = blockIdx.y):
+// row r's NH*hs/2 pairs, grid-strided over blockIdx.x (its position read once, from the struct in parameter space).
+struct jg_positions {
+    int pos[JG_DECODE_ROWS_MAX];
+};
+extern "C" __global__ void rope_rotate_rows(float* x, const float* cos_t, const float* sin_t, const jg_positions rows,
+                                            int n, int NH, int hs) {
+    const int r = blockIdx.y;
+    if (r >= n) return;
+    const int half = hs / 2, pairs = NH * half, t = rows.pos[r];
+    float* xr = x + (long long)r * NH * hs;
+    for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < pairs; p += gridDim.x * blockDim.x) {
+        const int i = p % half;
+        float* v = xr + (long long)(p / half) * hs + 2 * i;
+        const float c = cos_t[(long long)t * half + i], s = sin_t[(long long)t * half + i];
+        const float v0 = v[0], v1 = v[1];
+        v[0] = v0 * c - v1 * s;
+        v[1] = v0 * s + v1 * c;
+    }
+}
+
 // Backward, part 1, one warp per query row: datt[u] = dout[t].v[u]; datt becomes
 // d(scores) = scale * att * (datt - sum(att * datt)) (zero above the diagonal); dq[t] += d(scores) @ k.
 extern "C" __global__ void gqa_attention_backward_q(float* dq, float* datt, const float* dout, const float* k,

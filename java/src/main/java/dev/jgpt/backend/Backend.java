@@ -295,6 +295,19 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /**
+     * {@link #ropeForward} for a batched decode step: row r of x (n, heads*hs) is one token of its own sequence
+     * at position {@code pos[r]}, rotated by row pos[r] of the tables cos and sin (maxT, hs/2). The default
+     * rotates row by row; a device backend does all rows in one launch.
+     */
+    default void ropeForwardRows(Tensor x, Tensor cos, Tensor sin, int[] pos, int n, int heads, int hs) {
+        int w = heads * hs, half = hs / 2;
+        for (int r = 0; r < n; r++) {
+            ropeForward(x.view((long) r * w, w), cos.view((long) pos[r] * half, half), sin.view((long) pos[r] * half, half), 1, 1,
+                    heads, hs);
+        }
+    }
+
     /** Floats of {@code att} scratch {@link #gqaAttentionDecodeRows} needs: NH * n * (largest position + 1). */
     static long gqaAttentionDecodeRowsScratchFloats(int[] pos, int n, int NH) {
         int max = 0;

@@ -242,11 +242,10 @@ public final class LlamaOpsInference extends BackendLm {
             ops.matmulForward(q, xn, wq[l], null, n, d, d);
             ops.matmulForward(kNew, xn, wk[l], null, n, d, kv);
             ops.matmulForward(vNew, xn, wv[l], null, n, d, kv);
+            ops.ropeForwardRows(q, ropeCos, ropeSin, batchPos, n, NH, hs);
+            ops.ropeForwardRows(kNew, ropeCos, ropeSin, batchPos, n, NKV, hs);
             for (int i = 0; i < n; i++) {
                 LlamaOpsInference s = (LlamaOpsInference) seqs[i];
-                int p = batchPos[i];
-                ops.ropeForward(q.slice(i), cosFrom[p], sinFrom[p], 1, 1, NH, hs);
-                ops.ropeForward(kNew.view((long) i * kv, kv), cosFrom[p], sinFrom[p], 1, 1, NKV, hs);
                 batchK[i] = s.kCache[l];
                 batchV[i] = s.vCache[l];
             }

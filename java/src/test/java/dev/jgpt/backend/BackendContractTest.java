@@ -538,6 +538,33 @@ public abstract class BackendContractTest {
     }
 
     /**
+     * RoPE of a batched decode step ({@link Backend#ropeForwardRows}): row r rotated by the tables' row pos[r];
+     * equals the reference, whose rows equal {@code ropeForward} of that row alone at that position. n = 35
+     * crosses the cuda backend's 32 rows per launch.
+     */
+    @Test
+    void ropeForwardRowsRotatesEachRowAtItsOwnPosition() {
+        int hs = 6, heads = 3, maxT = 12, half = hs / 2;
+        for (int n : new int[] {4, 35}) {
+            int[] pos = new int[n];
+            for (int r = 0; r < n; r++) pos[r] = r == 0 ? 0 : random.nextInt(maxT);
+            Pair x = randn(1, n, heads * hs), cos = randn(1, maxT, half), sin = randn(1, maxT, half);
+            float[] before = x.r.toFloatArray();
+            ref.ropeForwardRows(x.r, cos.r, sin.r, pos, n, heads, hs);
+            dut.ropeForwardRows(x.d, cos.d, sin.d, pos, n, heads, hs);
+            x.assertClose("rope rows (n=" + n + ")");
+            int r = n - 1, w = heads * hs;
+            Tensor one = refArena.allocate(DType.F32, w);
+            for (int i = 0; i < w; i++) one.setFloat(i, before[r * w + i]);
+            ref.ropeForward(one, cos.r.view((long) pos[r] * half, half), sin.r.view((long) pos[r] * half, half), 1, 1, heads, hs);
+            Pair.assertClose("rope rows, last row vs ropeForward at its position", one.toFloatArray(),
+                    java.util.Arrays.copyOfRange(x.r.toFloatArray(), r * w, (r + 1) * w));
+            assertThat(java.util.Arrays.copyOfRange(x.r.toFloatArray(), 0, w)).as("position 0 rotates by its table row 0")
+                    .isNotEqualTo(java.util.Arrays.copyOfRange(before, 0, w));
+        }
+    }
+
+    /**
      * A server's batched decode step ({@link Backend#gqaAttentionDecodeRows}): n sequences with their own caches
      * at different positions (position 0 included); every new key and value lands in its own cache at its own
      * position (other cache rows untouched), and every output row equals the reference's. n = 35 crosses the cuda

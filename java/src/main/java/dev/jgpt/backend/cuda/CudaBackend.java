@@ -652,6 +652,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private static final int DECODE_ROWS_MAX = 32;
     /** The kernel's struct jg_decode_rows, staged on the host: 32 k-cache pointers, 32 v-cache pointers, 32 positions. */
     private final MemorySegment decodeRows = hostArena.allocate(DECODE_ROWS_MAX * (8L + 8L + 4L), 8);
+    /** The kernel's struct jg_positions (32 ints), staged on the host. */
+    private final MemorySegment ropePositions = hostArena.allocate(DECODE_ROWS_MAX * 4L, 8);
 
     /**
      * A server's batched decode step in one launch per 32 sequences (the default's two copies and one attention
@@ -755,6 +757,28 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     @Override
     public void ropeBackward(Tensor dx, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
         rope("dx", dx, cos, sin, B, T, NH, hs, -1f);
+    }
+
+    /** All rows in one launch per 32 (rope_rotate_rows, the positions passed by value). */
+    @Override
+    public void ropeForwardRows(Tensor x, Tensor cos, Tensor sin, int[] pos, int n, int heads, int hs) {
+        positive("n", n, "heads", heads, "hs", hs);
+        if (hs % 2 != 0) throw new IllegalArgumentException("hs: RoPE rotates pairs, the head size must be even but was " + hs);
+        if (pos.length < n) throw new IllegalArgumentException("pos: need " + n + " entries");
+        int w = heads * hs, half = hs / 2, max = 0;
+        for (int r = 0; r < n; r++) {
+            if (pos[r] < 0) throw new IllegalArgumentException("pos: row " + r + " at position " + pos[r]);
+            max = Math.max(max, pos[r]);
+        }
+        dev("x", x, DType.F32, (long) n * w);
+        dev("cos", cos, DType.F32, (max + 1L) * half);
+        dev("sin", sin, DType.F32, (max + 1L) * half);
+        for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
+            int m = Math.min(DECODE_ROWS_MAX, n - c0);
+            for (int i = 0; i < m; i++) ropePositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
+            ctx.kernel(Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), m, 256, 1, 0)
+                    .ptr(ptr(x) + 4L * c0 * w).ptr(cos).ptr(sin).struct(ropePositions).i32(m).i32(heads).i32(hs).go();
+        }
     }
 
     private void rope(String name, Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs, float sign) {
