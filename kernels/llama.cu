@@ -193,7 +193,6 @@ extern "C" __global__ void gqa_attention_decode(float* out, float* att, const fl
 // One block per (query head h, row r): each block writes the kv-head slice it reads (the blocks of the other
 // query heads of that kv head write the same values), and the barrier inside jg_decode_head's first reduction
 // comes after that write, so its own threads see it.
-#define JG_DECODE_ROWS_MAX 32
 struct jg_decode_rows {
     float* kcache[JG_DECODE_ROWS_MAX];
     float* vcache[JG_DECODE_ROWS_MAX];
@@ -220,9 +219,6 @@ extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, con
 // RoPE for a batched decode step: row r of x (n, NH*hs), n <= JG_DECODE_ROWS_MAX, rotated by the tables' row
 // pos[r] (each sequence at its own position), in one launch instead of one per row. Blocks (x, r = blockIdx.y):
 // row r's NH*hs/2 pairs, grid-strided over blockIdx.x (its position read once, from the struct in parameter space).
-struct jg_positions {
-    int pos[JG_DECODE_ROWS_MAX];
-};
 extern "C" __global__ void rope_rotate_rows(float* x, const float* cos_t, const float* sin_t, const jg_positions rows,
                                             int n, int NH, int hs) {
     const int r = blockIdx.y;

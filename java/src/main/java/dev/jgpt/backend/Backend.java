@@ -296,6 +296,17 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * {@link #encoderForward} for a batched decode step: row r of out (n, C) is {@code wte[tokens[r]] + wpe[pos[r]]},
+     * each token of its own sequence at its own position (wpe: (maxT, C) from position 0). The default encodes
+     * row by row; a device backend checks the ids and encodes all rows in one go.
+     */
+    default void encoderForwardRows(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int[] pos, int n, int C) {
+        for (int r = 0; r < n; r++) {
+            encoderForward(out.view((long) r * C, C), tokens.view(r, 1), wte, wpe.view((long) pos[r] * C, C), 1, 1, C);
+        }
+    }
+
+    /**
      * {@link #ropeForward} for a batched decode step: row r of x (n, heads*hs) is one token of its own sequence
      * at position {@code pos[r]}, rotated by row pos[r] of the tables cos and sin (maxT, hs/2). The default
      * rotates row by row; a device backend does all rows in one launch.

@@ -164,7 +164,7 @@ public final class Gpt2Inference extends BackendLm {
     @Override
     protected void forwardBatch(BackendLm[] seqs, int n) {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
-        for (int i = 0; i < n; i++) ops.encoderForward(x.slice(i), tokensDev.view(i, 1), p.wte(), wpeRow[batchPos[i]], 1, 1, C);
+        ops.encoderForwardRows(x, tokensDev, p.wte(), p.wpe(), batchPos, n, C);
         Tensor kNew = fch.view(0, (long) n * C), vNew = fchGelu.view(0, (long) n * C); // free until the MLP
         for (int l = 0; l < L; l++) {
             ops.layernormForward(ln, mean, rstd, x, p.ln1w(l), p.ln1b(l), n, C);

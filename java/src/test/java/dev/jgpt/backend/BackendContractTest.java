@@ -538,6 +538,35 @@ public abstract class BackendContractTest {
     }
 
     /**
+     * Embeddings of a batched decode step ({@link Backend#encoderForwardRows}): row r = wte[tokens[r]] +
+     * wpe[pos[r]]; n = 35 crosses the cuda backend's 32 rows per launch; an id outside the vocabulary is one
+     * clear error (as for {@code encoderForward}).
+     */
+    @Test
+    void encoderForwardRowsAddsEachRowsOwnPosition() {
+        int maxT = 10;
+        for (int n : new int[] {3, 35}) {
+            int[] pos = new int[n];
+            for (int r = 0; r < n; r++) pos[r] = r == 0 ? 0 : random.nextInt(maxT);
+            Pair out = randn(1, n, C), ids = tokens(V, n), wte = randn(1, V, C), wpe = randn(1, maxT, C);
+            ref.encoderForwardRows(out.r, ids.r, wte.r, wpe.r, pos, n, C);
+            dut.encoderForwardRows(out.d, ids.d, wte.d, wpe.d, pos, n, C);
+            out.assertClose("encoder rows (n=" + n + ")");
+            int r = n - 1, tok = ids.r.getInt(r);
+            for (int c = 0; c < C; c++) {
+                assertThat(out.r.getFloat((long) r * C + c)).isEqualTo(wte.r.getFloat((long) tok * C + c) + wpe.r.getFloat((long) pos[r] * C + c));
+            }
+        }
+        Pair out = randn(1, 2, C), wte = randn(1, V, C), wpe = randn(1, maxT, C);
+        Pair bad = new Pair(DType.I32, 2);
+        bad.r.setInt(0, 1);
+        bad.r.setInt(1, V);
+        bad.sync();
+        assertThatThrownBy(() -> dut.encoderForwardRows(out.d, bad.d, wte.d, wpe.d, new int[] {0, 1}, 2, C))
+                .hasMessageContaining(String.valueOf(V));
+    }
+
+    /**
      * RoPE of a batched decode step ({@link Backend#ropeForwardRows}): row r rotated by the tables' row pos[r];
      * equals the reference, whose rows equal {@code ropeForward} of that row alone at that position. n = 35
      * crosses the cuda backend's 32 rows per launch.

@@ -216,6 +216,30 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
                 .ptr(out).ptr(tokens).ptr(wte).ptr(wpe).i32(B).i32(T).i32(C).i32(V).go();
     }
 
+    /** All rows' ids checked at once, then one launch per 32 rows (encoder_forward_rows, the positions by value). */
+    @Override
+    public void encoderForwardRows(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int[] pos, int n, int C) {
+        positive("n", n, "C", C);
+        if (pos.length < n) throw new IllegalArgumentException("pos: need " + n + " entries");
+        int max = 0;
+        for (int r = 0; r < n; r++) {
+            if (pos[r] < 0) throw new IllegalArgumentException("pos: row " + r + " at position " + pos[r]);
+            max = Math.max(max, pos[r]);
+        }
+        dev("out", out, DType.F32, (long) n * C);
+        dev("tokens", tokens, DType.I32, n);
+        dev("wpe", wpe, DType.F32, (max + 1L) * C);
+        int V = rows("wte", wte, C);
+        checkIds("tokens", tokens, n, V, false);
+        for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
+            int m = Math.min(DECODE_ROWS_MAX, n - c0);
+            for (int i = 0; i < m; i++) rowPositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
+            ctx.kernel(Kernel.ENCODER_FORWARD_ROWS, blocks(C, 256), m, 256, 1, 0)
+                    .ptr(ptr(out) + 4L * c0 * C).ptr(ptr(tokens) + 4L * c0).ptr(wte).ptr(wpe).struct(rowPositions)
+                    .i32(m).i32(C).i32(V).go();
+        }
+    }
+
     @Override
     public void encoderBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens, int B, int T, int C) {
         positive("B", B, "T", T, "C", C);
@@ -652,8 +676,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private static final int DECODE_ROWS_MAX = 32;
     /** The kernel's struct jg_decode_rows, staged on the host: 32 k-cache pointers, 32 v-cache pointers, 32 positions. */
     private final MemorySegment decodeRows = hostArena.allocate(DECODE_ROWS_MAX * (8L + 8L + 4L), 8);
-    /** The kernel's struct jg_positions (32 ints), staged on the host. */
-    private final MemorySegment ropePositions = hostArena.allocate(DECODE_ROWS_MAX * 4L, 8);
+    /** The kernels' struct jg_positions (32 ints), staged on the host. */
+    private final MemorySegment rowPositions = hostArena.allocate(DECODE_ROWS_MAX * 4L, 8);
 
     /**
      * A server's batched decode step in one launch per 32 sequences (the default's two copies and one attention
@@ -775,9 +799,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("sin", sin, DType.F32, (max + 1L) * half);
         for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
             int m = Math.min(DECODE_ROWS_MAX, n - c0);
-            for (int i = 0; i < m; i++) ropePositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
+            for (int i = 0; i < m; i++) rowPositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
             ctx.kernel(Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), m, 256, 1, 0)
-                    .ptr(ptr(x) + 4L * c0 * w).ptr(cos).ptr(sin).struct(ropePositions).i32(m).i32(heads).i32(hs).go();
+                    .ptr(ptr(x) + 4L * c0 * w).ptr(cos).ptr(sin).struct(rowPositions).i32(m).i32(heads).i32(hs).go();
         }
     }
 

@@ -10,6 +10,7 @@ package dev.jgpt.backend.cuda;
  */
 public enum Kernel {
     ENCODER_FORWARD("encoder_forward", "ppppiiii", false),
+    ENCODER_FORWARD_ROWS("encoder_forward_rows", "ppppsiii", false),
     ENCODER_BACKWARD_WTE("encoder_backward_wte", "pppiiii", false),
     ENCODER_BACKWARD_WPE("encoder_backward_wpe", "ppiii", false),
     COUNT_BAD_IDS("count_bad_ids", "pplii", false),
