@@ -284,8 +284,8 @@ public interface Backend extends AutoCloseable {
                                         Tensor[] vCaches, int[] pos, int n, int NH, int NKV, int hs) {
         int kv = NKV * hs, qw = NH * hs;
         for (int i = 0; i < n; i++) {
-            kCaches[i].requireAtLeast("kCaches[" + i + "]", dev.jgpt.memory.DType.F32, (pos[i] + 1L) * kv);
-            vCaches[i].requireAtLeast("vCaches[" + i + "]", dev.jgpt.memory.DType.F32, (pos[i] + 1L) * kv);
+            requireRows("kCaches", i, kCaches[i], (pos[i] + 1L) * kv);
+            requireRows("vCaches", i, vCaches[i], (pos[i] + 1L) * kv);
         }
         for (int i = 0; i < n; i++) {
             copy(kCaches[i].view((long) pos[i] * kv, kv), kNew.view((long) i * kv, kv));
@@ -317,6 +317,11 @@ public interface Backend extends AutoCloseable {
             ropeForward(x.view((long) r * w, w), cos.view((long) pos[r] * half, half), sin.view((long) pos[r] * half, half), 1, 1,
                     heads, hs);
         }
+    }
+
+    /** Element i of an array argument holds at least n floats; its name is built only to report a failure. */
+    private static void requireRows(String array, int i, Tensor t, long n) {
+        if (t.dtype() != dev.jgpt.memory.DType.F32 || t.numel() < n) t.requireAtLeast(array + "[" + i + "]", dev.jgpt.memory.DType.F32, n);
     }
 
     /** Floats of {@code att} scratch {@link #gqaAttentionDecodeRows} needs: NH * n * (largest position + 1). */

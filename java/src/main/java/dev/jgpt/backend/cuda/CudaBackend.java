@@ -703,8 +703,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             for (int i = 0; i < m; i++) {
                 int p = pos[c0 + i];
                 if (p < 0) throw new IllegalArgumentException("pos: row " + (c0 + i) + " at position " + p);
-                dev("kCaches[" + (c0 + i) + "]", kCaches[c0 + i], DType.F32, (p + 1L) * kv);
-                dev("vCaches[" + (c0 + i) + "]", vCaches[c0 + i], DType.F32, (p + 1L) * kv);
+                devAt("kCaches", c0 + i, kCaches[c0 + i], (p + 1L) * kv);
+                devAt("vCaches", c0 + i, vCaches[c0 + i], (p + 1L) * kv);
                 decodeRows.setAtIndex(ValueLayout.JAVA_LONG, i, ptr(kCaches[c0 + i]));
                 decodeRows.setAtIndex(ValueLayout.JAVA_LONG, DECODE_ROWS_MAX + i, ptr(vCaches[c0 + i]));
                 decodeRows.setAtIndex(ValueLayout.JAVA_INT, 4 * DECODE_ROWS_MAX + i, p);
@@ -1045,6 +1045,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private static int rows(String name, Tensor t, int C) {
         dev(name, t, DType.F32, C);
         return (int) (t.numel() / C);
+    }
+
+    /** {@link #dev} of F32 element {@code i} of an array argument; builds its name only to report a failure (hot paths). */
+    private static void devAt(String array, int i, Tensor t, long n) {
+        if (t == null || t.isHost() || t.dtype() != DType.F32 || t.numel() < n) dev(array + "[" + i + "]", t, DType.F32, n);
     }
 
     private static void dev(String name, Tensor t, DType type, long n) {
