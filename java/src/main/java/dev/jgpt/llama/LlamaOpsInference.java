@@ -178,7 +178,7 @@ public final class LlamaOpsInference extends BackendLm {
     /** Runs tokensDev[0..n) at positions pos..pos+n through every layer; leaves the residual stream in x. */
     @Override
     protected void forwardRows(int n) {
-        int d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
+        int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         int pos0 = pos;
         ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d);
         for (int l = 0; l < c.layers(); l++) {
@@ -197,17 +197,23 @@ public final class LlamaOpsInference extends BackendLm {
                 // one call for the whole block: row i attends over the cache's positions 0..pos0+i
                 ops.gqaAttentionDecode(atty, att, q, kCache[l], vCache[l], pos0, n, NH, NKV, hs);
             }
-            ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
-            ops.residualForward(x, x, tmp, n * d);
-            ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);
-            ops.matmulForward(h1, xn, w1[l], null, n, d, hd);
-            ops.matmulForward(h3, xn, w3[l], null, n, d, hd);
-            ops.swigluForward(hg, h1, h3, n * hd);
-            ops.matmulForward(tmp, hg, w2[l], null, n, hd, d);
-            ops.residualForward(x, x, tmp, n * d);
+            projectAndFfn(l, n);
         }
         pos += n;
         lastRows = n;
+    }
+
+    /** The rest of layer l for n rows once attention has filled atty: x += wo(atty); x += w2(swiglu(w1 xn, w3 xn)), xn = rmsnorm(x). */
+    private void projectAndFfn(int l, int n) {
+        int d = c.dim(), hd = c.hiddenDim();
+        ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
+        ops.residualForward(x, x, tmp, n * d);
+        ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);
+        ops.matmulForward(h1, xn, w1[l], null, n, d, hd);
+        ops.matmulForward(h3, xn, w3[l], null, n, d, hd);
+        ops.swigluForward(hg, h1, h3, n * hd);
+        ops.matmulForward(tmp, hg, w2[l], null, n, hd, d);
+        ops.residualForward(x, x, tmp, n * d);
     }
 
     /** Final RMSNorm and classifier of the last row of the last pass, left where the backend computes. */
@@ -234,7 +240,7 @@ public final class LlamaOpsInference extends BackendLm {
 
     @Override
     protected void forwardBatch(BackendLm[] seqs, int n) {
-        int d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
+        int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d); // no position table: RoPE below, per row
         Tensor kNew = h1.view(0, (long) n * kv), vNew = h3.view(0, (long) n * kv); // free until the FFN
         for (int l = 0; l < c.layers(); l++) {
@@ -250,14 +256,7 @@ public final class LlamaOpsInference extends BackendLm {
                 batchV[i] = s.vCache[l];
             }
             ops.gqaAttentionDecodeRows(atty, att, q, kNew, vNew, batchK, batchV, batchPos, n, NH, NKV, hs);
-            ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
-            ops.residualForward(x, x, tmp, n * d);
-            ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);
-            ops.matmulForward(h1, xn, w1[l], null, n, d, hd);
-            ops.matmulForward(h3, xn, w3[l], null, n, d, hd);
-            ops.swigluForward(hg, h1, h3, n * hd);
-            ops.matmulForward(tmp, hg, w2[l], null, n, hd, d);
-            ops.residualForward(x, x, tmp, n * d);
+            projectAndFfn(l, n);
         }
     }
 
