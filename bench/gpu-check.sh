@@ -130,6 +130,10 @@ for dev in cuda cpu; do
     --tokens $([ $dev = cuda ] && [ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
   cat "$OUT/bench-decode-gpt2-$dev.json"; echo
 done
+# bf16 products read the weights' bf16 copy (no weight converted per token): informational beside the fp32 row
+timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --precision bf16 --preset $DECODE --prompt-tokens 64 \
+  --tokens $([ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-cuda-bf16.json" \
+  && cat "$OUT/bench-decode-gpt2-cuda-bf16.json" || echo "(informational) bench decode-gpt2 cuda bf16 did not finish"; echo
 
 # Llama decoding (LlamaOpsInference on cuda, f32, device top-1; libjgpt's decoder on cpu): stories15M's shape, random weights
 for dev in cuda cpu; do

@@ -67,11 +67,12 @@ final class Bf16Parameters implements AutoCloseable {
 
     /**
      * Where the fused AdamW of the floats at {@code addr} (n of them) stores their bf16 rounding: the copy's
-     * address for them, or 0 when there is no copy yet or they are not (wholly) in the buffer: then the
-     * plain AdamW runs and the caller reports the write ({@link #written}).
+     * address for them, or 0 when the copy is not valid (none yet, stale, or sized for an earlier buffer) or
+     * they are not (wholly) in the buffer: then the plain AdamW runs and the caller reports the write
+     * ({@link #written}); the next product refreshes the whole copy anyway.
      */
     long adamwTarget(long addr, long n) {
-        return copy != 0 && holds(addr, n) ? copy + (addr - base) / 2 : 0;
+        return valid && holds(addr, n) ? copy + (addr - base) / 2 : 0;
     }
 
     /** Something other than the fused AdamW wrote device bytes [addr, addr + n): a copy over them is stale. */
