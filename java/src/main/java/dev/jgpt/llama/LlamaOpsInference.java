@@ -135,8 +135,9 @@ public final class LlamaOpsInference extends BackendLm {
             q = arena.allocate(DType.F32, rows, d);
             atty = arena.allocate(DType.F32, rows, d);
             tmp = arena.allocate(DType.F32, rows, d);
-            h1 = arena.allocate(DType.F32, rows, hd);
-            h3 = arena.allocate(DType.F32, rows, hd);
+            // also a batched step's new keys and values (forwardBatch) until its FFN: at least kv wide
+            h1 = arena.allocate(DType.F32, rows, Math.max(hd, kv));
+            h3 = arena.allocate(DType.F32, rows, Math.max(hd, kv));
             hg = arena.allocate(DType.F32, rows, hd);
             rstd = arena.allocate(DType.F32, rows);
             // gqaAttentionForward's (NH, n, n) for a block at position 0, gqaAttentionDecode's (NH, n, pos+n) for one
@@ -216,6 +217,57 @@ public final class LlamaOpsInference extends BackendLm {
         Tensor last = lastRows == 1 ? x : x.slice(lastRows - 1);
         ops.rmsnormForward(xf, rstdf, last, rmsFinal, 1, c.dim(), eps);
         ops.matmulForward(logits, xf, cls, null, 1, c.dim(), c.vocabSize());
+    }
+
+    // ---- batched decode (BackendLm.stepBatch): one step for several sequences over these weights ----
+
+    /** Another sequence over these weights (borrowed: close it before this object, which may own them). */
+    @Override
+    public LlamaOpsInference newSequence() {
+        return new LlamaOpsInference(ops, c, null, weights, null);
+    }
+
+    @Override
+    protected boolean sharesWeights(BackendLm other) {
+        LlamaOpsInference o = (LlamaOpsInference) other;
+        return o.weights.data().equals(weights.data()) && o.c.equals(c);
+    }
+
+    @Override
+    protected void forwardBatch(BackendLm[] seqs, int n) {
+        int d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
+        ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d); // no position table: RoPE below, per row
+        Tensor kNew = h1.view(0, (long) n * kv), vNew = h3.view(0, (long) n * kv); // free until the FFN
+        for (int l = 0; l < c.layers(); l++) {
+            ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
+            ops.matmulForward(q, xn, wq[l], null, n, d, d);
+            ops.matmulForward(kNew, xn, wk[l], null, n, d, kv);
+            ops.matmulForward(vNew, xn, wv[l], null, n, d, kv);
+            for (int i = 0; i < n; i++) {
+                LlamaOpsInference s = (LlamaOpsInference) seqs[i];
+                int p = s.pos;
+                Tensor qi = q.slice(i), ki = kNew.view((long) i * kv, kv);
+                ops.ropeForward(qi, cosFrom[p], sinFrom[p], 1, 1, NH, hs);
+                ops.ropeForward(ki, cosFrom[p], sinFrom[p], 1, 1, NKV, hs);
+                ops.copy(s.kRow[l][p], ki);
+                ops.copy(s.vRow[l][p], vNew.view((long) i * kv, kv));
+                ops.gqaAttentionDecode(atty.slice(i), att, qi, s.kCache[l], s.vCache[l], p, 1, NH, NKV, hs);
+            }
+            ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
+            ops.residualForward(x, x, tmp, n * d);
+            ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);
+            ops.matmulForward(h1, xn, w1[l], null, n, d, hd);
+            ops.matmulForward(h3, xn, w3[l], null, n, d, hd);
+            ops.swigluForward(hg, h1, h3, n * hd);
+            ops.matmulForward(tmp, hg, w2[l], null, n, hd, d);
+            ops.residualForward(x, x, tmp, n * d);
+        }
+    }
+
+    @Override
+    protected void batchHead(Tensor out, int n) {
+        ops.rmsnormForward(xn, rstd, x, rmsFinal, n, c.dim(), eps);
+        ops.matmulForward(out, xn, cls, null, n, c.dim(), c.vocabSize());
     }
 
     /** Frees the backend memory, then closes the owner (the backend this object was given to own). */

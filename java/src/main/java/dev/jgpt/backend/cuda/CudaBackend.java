@@ -42,9 +42,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private final Arena hostArena = Arena.ofShared();
     private final MemorySegment one, zero, scale;
     private final DeviceArena scratch;
-    private final Tensor partials, sumResult, topIdx, topVal;
-    /** Most candidates {@link #topK} returns (the kernel's JG_TOPK_MAX). */
-    public static final int TOPK_MAX = 64;
+    private final Tensor partials, sumResult;
+    /** Most candidates {@link #topK} returns (the kernels' JG_TOPK_MAX). */
+    public static final int TOPK_MAX = TopKRows.MAX_K;
+    /** Device top-k ({@link #topKRows}); its buffers grow at the first call of a shape. */
+    private final TopKRows topKRows;
     private final MemorySegment pinnedResult;
     private GemmMath math;
     private int threads = 1;
@@ -89,11 +91,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         this.one = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         this.scale = hostArena.allocate(ValueLayout.JAVA_FLOAT);
-        this.scratch = new DeviceArena(ctx, 64 << 10); // a few KB of sums and top-k results
+        this.scratch = new DeviceArena(ctx, 64 << 10); // a few KB of sums
         this.partials = scratch.allocate(DType.F32, 2 * PARTIALS); // PARTIALS doubles
         this.sumResult = scratch.allocate(DType.F32, 2);          // one double
-        this.topIdx = scratch.allocate(DType.I32, TOPK_MAX);
-        this.topVal = scratch.allocate(DType.F32, TOPK_MAX);
+        this.topKRows = new TopKRows(ctx);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
             CudaException.check(CudaDriver.cuMemAllocHost_v2(out, 1024), "cuMemAllocHost");
@@ -723,18 +724,15 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
      */
     @Override
     public void topK(Tensor logits, int V, int k, int[] idx, float[] val) {
-        positive("V", V);
-        if (k < 1 || k > TOPK_MAX || k > V) throw new IllegalArgumentException("k: must be in [1, min(" + TOPK_MAX + ", V)] but was " + k);
-        if (idx.length < k || val.length < k) throw new IllegalArgumentException("idx/val: need room for " + k + " candidates");
-        dev("logits", logits, DType.F32, V);
-        ctx.kernel(Kernel.TOPK_ROW, 1, 1024).ptr(topIdx).ptr(topVal).ptr(logits).i32(V).i32(k).go();
-        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult, ptr(topIdx), 4L * k, ctx.stream()), "cuMemcpyDtoH(topk)");
-        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult.asSlice(512), ptr(topVal), 4L * k, ctx.stream()), "cuMemcpyDtoH(topk)");
-        ctx.synchronize();
-        for (int i = 0; i < k; i++) {
-            idx[i] = pinnedResult.getAtIndex(ValueLayout.JAVA_INT, i);
-            val[i] = pinnedResult.getAtIndex(ValueLayout.JAVA_FLOAT, 128 + i);
-        }
+        topKRows(logits, 1, V, V, k, idx, val);
+    }
+
+    /** {@link #topK} of {@code rows} rows {@code ld} floats apart, in one pair of launches and one copy. */
+    @Override
+    public void topKRows(Tensor logits, int rows, int V, long ld, int k, int[] idx, float[] val) {
+        positive("rows", rows, "V", V);
+        dev("logits", logits, DType.F32, (rows - 1) * ld + V);
+        topKRows.topK(ptr(logits), rows, V, ld, k, idx, val);
     }
 
     // ---- Llama-style layers (kernels/llama.cu: compiled into the fatbin, not yet run on a GPU) -------
@@ -867,6 +865,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             ctx.synchronize();
             bf16.close();
             bf16Params.close();
+            topKRows.close();
             scratch.close();
             CudaDriver.cuMemFreeHost(pinnedResult);
         } finally {

@@ -40,7 +40,9 @@ public enum Kernel {
     GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiii", true),
-    TOPK_ROW("topk_row", "pppii", true),
+    // device top-k for decoding (kernels/topk.cu)
+    TOPK_PARTIAL("topk_partial", "pppiiii", true),
+    TOPK_MERGE("topk_merge", "ppppii", true),
     CLASSIFIER_SOFTMAX_XENT("classifier_softmax_xent", "pppiifi", true),
     ADAMW_UPDATE("adamw_update", "pppplffffffff", false),
     ADAMW_UPDATE_BF16("adamw_update_bf16", "ppppplffffffff", false),
