@@ -105,6 +105,11 @@ final class Bf16Parameters implements AutoCloseable {
         return refreshes;
     }
 
+    /** Bytes of the registered fp32 buffer, 0 when none (tests). */
+    long registeredBytes() {
+        return bytes;
+    }
+
     /** Device bytes the copy holds (params × 2 once allocated). */
     long reservedBytes() {
         return copyBytes;

@@ -145,6 +145,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         return bf16Params.refreshes();
     }
 
+    /** Bytes of the registered parameter buffer ({@link #parametersAre}), 0 when none or freed since (tests). */
+    long bf16ParameterBufferBytes() {
+        return bf16Params.registeredBytes();
+    }
+
     /**
      * With {@code fused} set, {@link #attentionForward} and {@link #attentionBackward} run the flash-style
      * kernels ({@link #attentionForwardFused}, {@link #attentionBackwardFused}) whenever T > head size, and

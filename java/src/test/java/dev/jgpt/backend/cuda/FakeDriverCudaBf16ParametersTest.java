@@ -240,6 +240,25 @@ class FakeDriverCudaBf16ParametersTest {
         }
     }
 
+    @Test
+    void freeingTheBufferForgetsIt() {
+        // the copy must not outlive its fp32 buffer: a later buffer at the same addresses would read as current
+        try (CudaBackend cuda = backend(true); TensorArena host = TensorArena.host()) {
+            Gpt2 model = new Gpt2(cuda, CFG, B, T);
+            model.initWeights(1);
+            AllocationProbe.trainingStep(model, host, B, T).run();
+            assertThat(cuda.bf16ParameterBufferBytes()).isEqualTo(4L * ParameterLayout.of(CFG).size());
+            model.close(); // frees its device arenas
+            assertThat(cuda.bf16ParameterBufferBytes()).as("registered bytes after the model freed them").isZero();
+            try (Gpt2 next = new Gpt2(cuda, CFG, B, T)) {
+                next.initWeights(2);
+                long refreshes = cuda.bf16ParameterRefreshes();
+                AllocationProbe.trainingStep(next, host, B, T).run();
+                assertThat(cuda.bf16ParameterRefreshes() - refreshes).as("the next model's first step refreshes").isEqualTo(1);
+            }
+        }
+    }
+
     // ---- (d) device memory ----------------------------------------------------------------------------------
 
     @Test
