@@ -131,6 +131,10 @@ for dev in cuda cpu; do
     --tokens $([ $dev = cuda ] && [ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
   cat "$OUT/bench-decode-gpt2-$dev.json"; echo
 done
+# bf16 products read the weights' bf16 copy (no weight converted per token): informational beside the fp32 row
+timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --precision bf16 --preset $DECODE --prompt-tokens 64 \
+  --tokens $([ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-cuda-bf16.json" \
+  && cat "$OUT/bench-decode-gpt2-cuda-bf16.json" || echo "(informational) bench decode-gpt2 cuda bf16 did not finish"; echo
 # the server's batched step (8 sequences, one product per weight): k = 1 candidates per row on the device vs the (8, V) logits copied
 for sampling in auto host; do
   timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $DECODE --batch 8 --sampling $sampling \

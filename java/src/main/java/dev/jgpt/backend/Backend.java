@@ -165,6 +165,15 @@ public interface Backend extends AutoCloseable {
     void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, float lr, float beta1, float beta2,
                float eps, float weightDecay, int step, float gradScale);
 
+    /**
+     * Tells the backend that {@code params} is a model's flat parameter buffer on it (models call this
+     * once, when they allocate or borrow the buffer; null forgets it). A hint with no effect on results:
+     * the default does nothing. The cuda backend in bf16 mode keeps one bf16 copy of this buffer that
+     * {@link #adamw} keeps current, so products read their weights from it instead of converting each
+     * weight before each product; any other write into the buffer through the backend makes it refresh.
+     */
+    default void parametersAre(Tensor params) {}
+
     // ---- Llama-style layers: RMSNorm, RoPE, SwiGLU, grouped-query causal attention -------------
 
     /**

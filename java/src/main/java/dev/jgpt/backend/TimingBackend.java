@@ -42,6 +42,7 @@ public final class TimingBackend implements Backend {
     @Override public String name() { return inner.name(); }
     @Override public TensorArena newArena() { return inner.newArena(); }
     @Override public void setThreads(int threads) { inner.setThreads(threads); }
+    @Override public void parametersAre(Tensor params) { inner.parametersAre(params); }
     @Override public int threads() { return inner.threads(); }
     @Override public void synchronize() { inner.synchronize(); }
     @Override public void close() { inner.close(); }

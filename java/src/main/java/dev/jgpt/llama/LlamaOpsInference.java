@@ -107,6 +107,7 @@ public final class LlamaOpsInference extends BackendLm {
             } else {
                 cls = emb;
             }
+            ops.parametersAre(weights); // cuda bf16: decode products read the weights' bf16 copy, none converted per token
             rmsAtt = perLayer(part[1], d); wq = perLayer(part[2], (long) d * d); wk = perLayer(part[3], (long) kv * d);
             wv = perLayer(part[4], (long) kv * d); wo = perLayer(part[5], (long) d * d); rmsFfn = perLayer(part[6], d);
             w1 = perLayer(part[7], (long) hd * d); w2 = perLayer(part[8], (long) d * hd); w3 = perLayer(part[9], (long) hd * d);

@@ -117,6 +117,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), hs = c.headSize();
             p = layers(params);
             g = layers(grads);
+            backend.parametersAre(params); // cuda bf16: products read a bf16 copy of it that AdamW keeps current
             cls = paramViews[c.sharedClassifier() ? EMB : WCLS];
             dcls = gradViews[c.sharedClassifier() ? EMB : WCLS];
             long N = (long) maxB * maxT;
@@ -504,6 +505,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         if (m == null) allocateOptimizerState();
         uploadParameters();
         step++;
+        ops.parametersAre(params); // the model being trained, should another have registered since (a no-op if not)
         for (int i = 0; i < 12; i++) {
             if (sizes[i] == 0) continue;
             ops.adamw(paramViews[i], gradViews[i], mViews[i], vViews[i], lr, beta1, beta2, eps,

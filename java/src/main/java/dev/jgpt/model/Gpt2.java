@@ -74,6 +74,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             this.a = new Acts(actArena, backend, config, maxBatch, maxSeq);
             this.tokensBuf = actArena.allocate(DType.I32, (long) maxBatch * maxSeq);
             this.targetsBuf = actArena.allocate(DType.I32, (long) maxBatch * maxSeq);
+            backend.parametersAre(p.flat()); // cuda bf16: products read a bf16 copy of it that AdamW keeps current
         } catch (RuntimeException | OutOfMemoryError e) {
             close();
             throw e;
@@ -452,6 +453,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
     public void adamwStep(float lr, float beta1, float beta2, float eps, float weightDecay, float gradScale) {
         allocateOptimizerState();
         adamStep++;
+        ops.parametersAre(p.flat()); // the model being trained, should another have registered since (a no-op if not)
         var views = layout.views();
         for (int i = 0; i < views.size(); i++) { // indexed: no iterator per step
             ParameterLayout.View view = views.get(i);

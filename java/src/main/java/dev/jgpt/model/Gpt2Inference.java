@@ -47,6 +47,7 @@ public final class Gpt2Inference extends BackendLm {
         super(backend, config.vocabSize(), config.contextLength(), PREFILL_CHUNK);
         this.cfg = config;
         this.p = ParameterLayout.of(config).bind(params);
+        backend.parametersAre(params); // cuda bf16: decode products read the weights' bf16 copy, none converted per token
         int L = config.layers(), C = config.channels(), maxT = config.contextLength();
         try {
             kCache = caches(L, C);

@@ -21,9 +21,11 @@ import java.lang.foreign.ValueLayout;
  * <p>fp32 storage throughout. The matrix products use plain fp32 math unless {@link GemmMath} says
  * otherwise ({@code --precision tf32|bf16}, {@link #setMath}): tensor-core products carry about 1e-3 (TF32)
  * or 1e-2 (bf16) relative error, fine for training and outside the 1e-4 the contract tests hold fp32 to.
- * In bf16 mode the inputs of the matmul, attention and classifier products are rounded to bf16 copies
- * (fresh for each product, in {@link Bf16Operands}) and multiplied with fp32 accumulation into fp32
- * outputs; weights (the fp32 masters AdamW updates), gradients and optimizer state stay fp32.
+ * In bf16 mode the inputs of the matmul, attention and classifier products are bf16 and multiplied with fp32
+ * accumulation into fp32 outputs: activations are rounded to bf16 copies before each product (in
+ * {@link Bf16Operands}); weights inside the model's parameter buffer ({@link #parametersAre}) are read from one
+ * bf16 copy of that buffer that the AdamW update keeps current ({@link Bf16Parameters}). The fp32 weights stay
+ * the masters AdamW updates; gradients and optimizer state stay fp32.
  *
  * <p>{@link #setFusedAttention} swaps the contract's attention for the flash-style fused kernels (forward and
  * backward, probabilities recomputed from the saved log-sum-exp) where T exceeds the head size.
@@ -50,6 +52,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private int threads = 1;
     /** bf16 copies of product inputs ({@link GemmMath#BF16}); empty until the first bf16 product. */
     private final Bf16Operands bf16;
+    /** The bf16 copy of the registered parameter buffer ({@link #parametersAre}); allocated at its first bf16 product. */
+    private final Bf16Parameters bf16Params;
+    /**
+     * False: bf16 products convert every operand, weights included, per product (the path before
+     * {@link Bf16Parameters}); tests compare the two. True by default.
+     */
+    private boolean keepBf16Parameters = true;
     /** The contract's attention through the fused kernels where the shapes allow ({@link #setFusedAttention}). */
     private boolean fusedAttention;
 
@@ -77,6 +86,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         this.ctx = new CudaContext(ordinal, image);
         this.timeline = ctx.timeline();
         this.bf16 = new Bf16Operands(ctx);
+        this.bf16Params = new Bf16Parameters(ctx);
+        ctx.onRelease(bf16Params::released);
         this.one = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         this.scale = hostArena.allocate(ValueLayout.JAVA_FLOAT);
@@ -103,7 +114,40 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     /** How later matrix products compute ({@code --precision}); takes effect at the next product. */
     public void setMath(GemmMath math) {
         if (math == null) throw new IllegalArgumentException("math: null");
+        if (math != this.math) bf16Params.invalidate(); // conservative: refreshed at the next bf16 product
         this.math = math;
+    }
+
+    /**
+     * Remembers {@code params} (a device F32 buffer, or null to forget) as the model's flat parameter buffer:
+     * in bf16 mode, products whose weight lies inside it read one bf16 copy of the buffer that AdamW keeps
+     * current ({@link Bf16Parameters}) instead of converting the weight before each product. Any other write
+     * into the buffer through this backend makes the copy stale, and it is refreshed (one conversion of the
+     * whole buffer) before the next product; the last buffer registered wins.
+     */
+    @Override
+    public void parametersAre(Tensor params) {
+        bf16Params.register(params);
+    }
+
+    /** Package-private switch for tests: false converts every bf16 operand per product (the old path). */
+    void keepBf16Parameters(boolean keep) {
+        this.keepBf16Parameters = keep;
+    }
+
+    /** Device bytes of the bf16 operand slots and of the bf16 parameter copy (tests, memory accounting). */
+    long[] bf16Bytes() {
+        return new long[] {bf16.reservedBytes(), bf16Params.reservedBytes()};
+    }
+
+    /** Whole-buffer refreshes of the bf16 parameter copy so far (tests). */
+    long bf16ParameterRefreshes() {
+        return bf16Params.refreshes();
+    }
+
+    /** Bytes of the registered parameter buffer ({@link #parametersAre}), 0 when none or freed since (tests). */
+    long bf16ParameterBufferBytes() {
+        return bf16Params.registeredBytes();
     }
 
     /**
@@ -173,6 +217,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             return;
         }
         ctx.ensureCurrent();
+        wrote(dst);
         timeline.begin();
         if (!dst.isHost() && src.isHost()) {
             CudaException.check(CudaDriver.cuMemcpyHtoDAsync_v2(ptr(dst), src.data(), bytes, ctx.stream()), "cuMemcpyHtoD");
@@ -195,6 +240,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         }
         ctx.ensureCurrent();
         long bytes = t.byteSize();
+        wrote(t);
         timeline.begin();
         if (bytes % 4 == 0) CudaException.check(CudaDriver.cuMemsetD32Async(ptr(t), 0, bytes / 4, ctx.stream()), "cuMemsetD32Async");
         else CudaException.check(CudaDriver.cuMemsetD8Async(ptr(t), (byte) 0, bytes, ctx.stream()), "cuMemsetD8Async");
@@ -212,6 +258,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("wpe", wpe, DType.F32, (long) T * C);
         int V = rows("wte", wte, C);
         checkIds("tokens", tokens, (long) B * T, V, false);
+        wrote(out);
         ctx.kernel(Kernel.ENCODER_FORWARD, blocks(n, 256), 256)
                 .ptr(out).ptr(tokens).ptr(wte).ptr(wpe).i32(B).i32(T).i32(C).i32(V).go();
     }
@@ -248,6 +295,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("tokens", tokens, DType.I32, (long) B * T);
         dev("dwpe", dwpe, DType.F32, (long) T * C);
         int V = rows("dwte", dwte, C);
+        wrote(dwte, dwpe);
         ctx.kernel(Kernel.ENCODER_BACKWARD_WTE, blocks(n, 256), 256)
                 .ptr(dwte).ptr(dout).ptr(tokens).i32(B).i32(T).i32(C).i32(V).go();
         ctx.kernel(Kernel.ENCODER_BACKWARD_WPE, blocks((long) T * C, 256), 256)
@@ -273,6 +321,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("bias", bias, DType.F32, C);
         if (mean != null) dev("mean", mean, DType.F32, N);
         if (rstd != null) dev("rstd", rstd, DType.F32, N);
+        wrote(out, mean, rstd);
     }
 
     @Override
@@ -283,6 +332,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("residual", residual, DType.F32, n);
         dev("a", a, DType.F32, n);
         dev("b", b, DType.F32, n);
+        wrote(residual);
         int block = 256, rowsPerBlock = block / 32;
         ctx.kernel(Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD, blocks(N, rowsPerBlock), block)
                 .ptr(residual).ptr(out).ptr(mean).ptr(rstd).ptr(a).ptr(b).ptr(weight).ptr(bias).i32(N).i32(C).go();
@@ -308,6 +358,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             throw new IllegalArgumentException("layernormBackward: C = " + C + " needs " + smem
                     + " bytes of shared memory, the device offers " + ctx.maxSharedOptIn());
         }
+        wrote(dinp, dweight, dbias);
         ctx.kernel(Kernel.LAYERNORM_BACKWARD, grid, 1, block, 1, (int) smem)
                 .ptr(dinp).ptr(dweight).ptr(dbias).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
     }
@@ -350,6 +401,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, operand(inp, (long) N * C, 2), C, dO, OC, one, dweight.data(), C, "matmulBackward dweight");
         if (dbias != null) {
             dev("dbias", dbias, DType.F32, OC);
+            wrote(dbias);
             ctx.kernel(Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0).ptr(dbias).ptr(dout).i32(N).i32(OC).go();
         }
     }
@@ -558,6 +610,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         positive("N", N);
         dev("out", out, DType.F32, N);
         dev("inp", inp, DType.F32, N);
+        wrote(out);
         ctx.kernel(Kernel.GELU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(inp).i64(N).go();
     }
 
@@ -567,6 +620,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("dinp", dinp, DType.F32, N);
         dev("inp", inp, DType.F32, N);
         dev("dout", dout, DType.F32, N);
+        wrote(dinp);
         ctx.kernel(Kernel.GELU_BACKWARD, gridStride(N, 256), 256).ptr(dinp).ptr(inp).ptr(dout).i64(N).go();
     }
 
@@ -576,6 +630,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("out", out, DType.F32, N);
         dev("a", a, DType.F32, N);
         dev("b", b, DType.F32, N);
+        wrote(out);
         ctx.kernel(Kernel.RESIDUAL_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(a).ptr(b).i64(N).go();
     }
 
@@ -585,6 +640,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("da", da, DType.F32, N);
         dev("db", db, DType.F32, N);
         dev("dout", dout, DType.F32, N);
+        wrote(da, db);
         ctx.kernel(Kernel.RESIDUAL_BACKWARD, gridStride(N, 256), 256).ptr(da).ptr(db).ptr(dout).i64(N).go();
     }
 
@@ -605,6 +661,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             dev("dwte", dwte, DType.F32, (long) V * C);
         }
         checkIds("targets", targets, N, V, true);
+        wrote(losses, scratchLogits);
         int R = (int) Math.min(N, scratchLogits.numel() / V);
         // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
         long f = Float.BYTES, e = operandBytes();
@@ -648,6 +705,16 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         if (step < 1) throw new IllegalArgumentException("adamw: step " + step + " (counts from 1)");
         float bc1 = (float) (1.0 - Math.pow(beta1, step));
         float bc2 = (float) (1.0 - Math.pow(beta2, step));
+        wrote(m, v);
+        // in bf16 mode, parameters inside the registered buffer also get their bf16 copy in the same pass
+        long copy = math == GemmMath.BF16 && keepBf16Parameters ? bf16Params.adamwTarget(ptr(params), n) : 0;
+        if (copy != 0) {
+            ctx.kernel(Kernel.ADAMW_UPDATE_BF16, gridStride(n, 256), 256)
+                    .ptr(params).ptr(copy).ptr(grads).ptr(m).ptr(v).i64(n)
+                    .f32(lr).f32(beta1).f32(beta2).f32(bc1).f32(bc2).f32(eps).f32(weightDecay).f32(gradScale).go();
+            return;
+        }
+        wrote(params);
         ctx.kernel(Kernel.ADAMW_UPDATE, gridStride(n, 256), 256)
                 .ptr(params).ptr(grads).ptr(m).ptr(v).i64(n)
                 .f32(lr).f32(beta1).f32(beta2).f32(bc1).f32(bc2).f32(eps).f32(weightDecay).f32(gradScale).go();
@@ -668,6 +735,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("q", q, DType.F32, (long) rows * NH * hs);
         dev("kCache", kCache, DType.F32, kv);
         dev("vCache", vCache, DType.F32, kv);
+        wrote(out, att);
         ctx.kernel(Kernel.GQA_ATTENTION_DECODE, NH, rows, 128, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(rows).i32(NH).i32(NKV).i32(hs).go();
     }
@@ -751,6 +819,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("rstd", rstd, DType.F32, N);
         dev("inp", inp, DType.F32, n);
         dev("weight", weight, DType.F32, C);
+        wrote(out, rstd);
         int block = 256;
         ctx.kernel(Kernel.RMSNORM_FORWARD, blocks(N, block / 32), block)
                 .ptr(out).ptr(rstd).ptr(inp).ptr(weight).i32(N).i32(C).f32(eps).go();
@@ -766,6 +835,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("inp", inp, DType.F32, n);
         dev("weight", weight, DType.F32, C);
         dev("rstd", rstd, DType.F32, N);
+        wrote(dinp, dweight);
         int block = 256;
         ctx.kernel(Kernel.RMSNORM_BACKWARD_DINP, blocks(N, block / 32), block)
                 .ptr(dinp).ptr(dout).ptr(inp).ptr(weight).ptr(rstd).i32(N).i32(C).go();
@@ -812,6 +882,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev(name, x, DType.F32, (long) B * T * NH * hs);
         dev("cos", cos, DType.F32, (long) T * (hs / 2));
         dev("sin", sin, DType.F32, (long) T * (hs / 2));
+        wrote(x);
         long pairs = (long) B * T * NH * (hs / 2);
         ctx.kernel(Kernel.ROPE_ROTATE, gridStride(pairs, 256), 256)
                 .ptr(x).ptr(cos).ptr(sin).i32(B).i32(T).i32(NH).i32(hs).f32(sign).go();
@@ -823,6 +894,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("out", out, DType.F32, N);
         dev("gate", gate, DType.F32, N);
         dev("up", up, DType.F32, N);
+        wrote(out);
         ctx.kernel(Kernel.SWIGLU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(gate).ptr(up).i64(N).go();
     }
 
@@ -834,6 +906,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("dout", dout, DType.F32, N);
         dev("gate", gate, DType.F32, N);
         dev("up", up, DType.F32, N);
+        wrote(dgate, dup);
         ctx.kernel(Kernel.SWIGLU_BACKWARD, gridStride(N, 256), 256).ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
     }
 
@@ -846,6 +919,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("q", q, DType.F32, bt * NH * hs);
         dev("k", k, DType.F32, bt * NKV * hs);
         dev("v", v, DType.F32, bt * NKV * hs);
+        wrote(out, att);
         int block = 256;
         ctx.kernel(Kernel.GQA_ATTENTION_FORWARD, blocks((long) B * NH * T, block / 32), block)
                 .ptr(out).ptr(att).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
@@ -865,6 +939,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("k", k, DType.F32, bt * NKV * hs);
         dev("v", v, DType.F32, bt * NKV * hs);
         dev("att", att, DType.F32, tt);
+        wrote(dq, dk, dv, datt);
         int block = 256;
         // part 1 writes d(scores) into datt, which part 2 (queued after it on the same stream) reads
         ctx.kernel(Kernel.GQA_ATTENTION_BACKWARD_Q, blocks((long) B * NH * T, block / 32), block)
@@ -884,6 +959,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         try {
             ctx.synchronize();
             bf16.close();
+            bf16Params.close();
             topKRows.close();
             scratch.close();
             CudaDriver.cuMemFreeHost(pinnedResult);
@@ -910,6 +986,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     /** Operands are the tensors' own segments where possible (no allocation), else {@link #seg} of an offset. */
     private void sgemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
+        wroteProduct(c.address(), ldc, n, 0, 1);
         timeline.begin();
         if (math == GemmMath.FP32) {
             ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), what);
@@ -924,6 +1001,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private void sgemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
                               long b, int ldb, long strideB, MemorySegment beta, long c, int ldc, long strideC, int batch,
                               String what) {
+        wroteProduct(c, ldc, n, strideC, batch);
         timeline.begin();
         if (math == GemmMath.FP32) {
             ctx.checkCublas(Cublas.cublasSgemmStridedBatched(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), lda, strideA,
@@ -945,7 +1023,36 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
      * it is never stale). Operands of one product must use different slots.
      */
     private MemorySegment operand(Tensor t, long n, int slot) {
-        return math == GemmMath.BF16 ? bf16.convert(slot, ptr(t), n) : t.data();
+        if (math != GemmMath.BF16) return t.data();
+        long p = ptr(t);
+        // a weight inside the registered parameter buffer: its place in the bf16 copy AdamW keeps current
+        if (keepBf16Parameters && bf16Params.holds(p, n)) return bf16Params.operand(p);
+        return bf16.convert(slot, p, n);
+    }
+
+    /** Outputs of an op: a bf16 parameter copy over any of them is stale from now on ({@link Bf16Parameters}). */
+    private void wrote(Tensor t) {
+        if (t != null && !t.isHost()) bf16Params.written(ptr(t), t.byteSize());
+    }
+
+    private void wrote(Tensor a, Tensor b) {
+        wrote(a);
+        wrote(b);
+    }
+
+    private void wrote(Tensor a, Tensor b, Tensor c) {
+        wrote(a, b);
+        wrote(c);
+    }
+
+    private void wrote(Tensor a, Tensor b, Tensor c, Tensor d) {
+        wrote(a, b);
+        wrote(c, d);
+    }
+
+    /** A product's fp32 output C (column-major, ldc x n, batch of them strideC apart, in floats). */
+    private void wroteProduct(long c, int ldc, int n, long strideC, int batch) {
+        bf16Params.written(c, 4L * ((long) strideC * (batch - 1) + (long) ldc * n));
     }
 
     /** Bytes per element of what {@link #operand} returns. */
@@ -960,6 +1067,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             sgemm(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, what);
             return;
         }
+        wroteProduct(c.address(), ldc, n, 0, 1);
         int bf = Cublas.CUDA_R_16BF;
         timeline.begin();
         ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, bf, lda, b, bf, ldb, beta,
@@ -975,6 +1083,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             sgemmBatched(opA, opB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, what);
             return;
         }
+        wroteProduct(c, ldc, n, strideC, batch);
         int bf = Cublas.CUDA_R_16BF;
         timeline.begin();
         ctx.checkCublas(Cublas.cublasGemmStridedBatchedEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), bf, lda, strideA,

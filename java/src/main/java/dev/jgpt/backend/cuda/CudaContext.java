@@ -130,6 +130,24 @@ public final class CudaContext implements AutoCloseable {
         return closed;
     }
 
+    /** Told when device memory of this context is freed: [base, base + bytes). */
+    @FunctionalInterface
+    interface ReleaseListener {
+        void released(long base, long bytes);
+    }
+
+    private ReleaseListener releaseListener;
+
+    /** The one listener {@link #released} tells (the backend's bf16 parameter copy forgets freed buffers). */
+    void onRelease(ReleaseListener listener) {
+        this.releaseListener = listener;
+    }
+
+    /** Device memory [base, base + bytes) was freed ({@link DeviceArena#close}). */
+    void released(long base, long bytes) {
+        if (releaseListener != null) releaseListener.released(base, bytes);
+    }
+
     public boolean debug() {
         return debug;
     }

@@ -95,7 +95,10 @@ public final class DeviceArena implements TensorArena {
         // closed after its backend: releasing the primary context already freed the memory
         if (ctx.isClosed()) return;
         ctx.synchronize(); // no kernel may still use the memory
-        for (long[] c : chunks) CudaException.check(CudaDriver.cuMemFree_v2(c[0]), "cuMemFree");
+        for (long[] c : chunks) {
+            CudaException.check(CudaDriver.cuMemFree_v2(c[0]), "cuMemFree");
+            ctx.released(c[0], c[1]); // a bf16 copy of parameters that lived here must not outlive them
+        }
         chunks.clear();
     }
 }

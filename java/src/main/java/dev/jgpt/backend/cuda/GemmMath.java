@@ -7,7 +7,7 @@ import java.util.Locale;
  * How the cuda backend computes matrix products ({@code --precision}, or {@code JGPT_CUDA_MATH=fp32|tf32|bf16},
  * or {@code -Djgpt.cuda.math=...}; {@code JGPT_CUDA_TF32=1} is the same as {@code tf32}). Accumulation is
  * fp32 in every mode, and weights, activations, gradients and the AdamW state are fp32 in memory in every
- * mode (the Backend contract's tensors are F32).
+ * mode (the Backend contract's tensors are F32); bf16 mode adds one bf16 copy of the parameters beside them.
  */
 public enum GemmMath {
     /** IEEE fp32 products ({@code cublasSgemm}): what the 1e-4 contract tests hold. */
@@ -19,7 +19,9 @@ public enum GemmMath {
      * matmul, attention and classifier to bf16 (round-to-nearest-even, kernel {@code f32_to_bf16}) and cuBLAS
      * multiplies bf16 x bf16 on tensor cores with fp32 accumulation into fp32 outputs ({@code cublasGemmEx},
      * {@code CUDA_R_16BF} inputs, {@code CUBLAS_COMPUTE_32F}). The fp32 tensors stay the masters: AdamW
-     * updates fp32 weights, and their bf16 copy is made fresh for each product, so it can never be stale.
+     * updates fp32 weights and, for the model's registered parameter buffer, their bf16 copy in the same pass
+     * ({@link Bf16Parameters}; any other write makes it refresh before the next product); other operands are
+     * rounded fresh for each product.
      * About 1e-2 relative error per product. Products of other code that pass fp32 storage ({@code sgemm})
      * use {@link #computeType()} = {@code CUBLAS_COMPUTE_32F_FAST_16BF} instead (cuBLAS rounds).
      */

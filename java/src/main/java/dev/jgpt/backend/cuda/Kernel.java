@@ -48,6 +48,7 @@ public enum Kernel {
     TOPK_MERGE("topk_merge", "ppppii", true),
     CLASSIFIER_SOFTMAX_XENT("classifier_softmax_xent", "pppiifi", true),
     ADAMW_UPDATE("adamw_update", "pppplffffffff", false),
+    ADAMW_UPDATE_BF16("adamw_update_bf16", "ppppplffffffff", false),
     SUM_PARTIALS("sum_partials", "ppli", true),
     SUM_FINISH("sum_finish", "ppi", true);
 

@@ -105,6 +105,62 @@ abstract class Bf16ContractTest {
         check("classifier dwte", dwte, down(ddwte));
     }
 
+    /**
+     * Weights inside a registered parameter buffer ({@code parametersAre}) are read from its bf16 copy: the
+     * products equal those on an unregistered copy of the same fp32 weights (same bf16 operands), transposed
+     * (forward) and not (backward dinp); after the fused AdamW ({@code adamw_update_bf16}) and after a plain
+     * copy into the buffer the products use the new values, and the fp32 masters AdamW wrote equal the plain
+     * AdamW's.
+     */
+    @Test
+    void registeredParametersGiveTheProductsOfTheirCurrentValues() {
+        int N = 11, C = 24, OC = 40, pad = 8;
+        long wn = (long) OC * C;
+        Tensor inp = up(randn(1, N, C)), dout = up(randn(1, N, OC));
+        Tensor params = dev.allocate(DType.F32, pad + wn), w = params.view(pad, wn);
+        Tensor wHost = randn(1, OC, C);
+        cuda.copy(w, wHost);
+        cuda.parametersAre(params);
+        assertProductsMatchUnregistered("registered weight", inp, dout, w, N, C, OC);
+
+        // AdamW on the buffer (fused in bf16 mode) and the same update on an unregistered copy (plain kernel)
+        Tensor grads = up(randn(1, pad + wn)), m = dev.allocate(DType.F32, pad + wn), v = dev.allocate(DType.F32, pad + wn);
+        Tensor other = up(down(params)), m2 = dev.allocate(DType.F32, pad + wn), v2 = dev.allocate(DType.F32, pad + wn);
+        for (int step = 1; step <= 2; step++) {
+            cuda.adamw(params, grads, m, v, 0.05f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 1f);
+            cuda.adamw(other, grads, m2, v2, 0.05f, 0.9f, 0.95f, 1e-8f, 0.1f, step, 1f);
+        }
+        Tensor updated = down(params), plain = down(other);
+        for (long i = 0; i < updated.numel(); i++) {
+            assertThat(updated.getFloat(i)).as("fp32 master " + i + ": fused vs plain AdamW").isEqualTo(plain.getFloat(i));
+        }
+        assertThat(relative(wHost, down(w))).as("AdamW moved the weights").isGreaterThan(1e-3);
+        assertProductsMatchUnregistered("after AdamW", inp, dout, w, N, C, OC);
+
+        // a plain copy into part of the buffer: the next product must see it
+        cuda.copy(w.view(0, (long) 3 * C), randn(1, 3, C));
+        assertProductsMatchUnregistered("after a copy into the buffer", inp, dout, w, N, C, OC);
+        cuda.parametersAre(null);
+    }
+
+    /** matmulForward and matmulBackward's dinp on {@code w} (registered) vs on a fresh unregistered copy of it. */
+    private void assertProductsMatchUnregistered(String what, Tensor inp, Tensor dout, Tensor w, int N, int C, int OC) {
+        Tensor loose = up(down(w));
+        Tensor out1 = dev.allocate(DType.F32, N, OC), out2 = dev.allocate(DType.F32, N, OC);
+        cuda.matmulForward(out1, inp, w, null, N, C, OC);
+        cuda.matmulForward(out2, inp, loose, null, N, C, OC);
+        assertRelative(what + ": forward (weight transposed)", down(out2), down(out1), 1e-6);
+        Tensor dinp1 = dev.allocate(DType.F32, N, C), dinp2 = dev.allocate(DType.F32, N, C);
+        Tensor dw1 = dev.allocate(DType.F32, OC, C), dw2 = dev.allocate(DType.F32, OC, C);
+        cuda.matmulBackward(dinp1, dw1, null, dout, inp, w, N, C, OC);
+        cuda.matmulBackward(dinp2, dw2, null, dout, inp, loose, N, C, OC);
+        assertRelative(what + ": backward dinp (weight not transposed)", down(dinp2), down(dinp1), 1e-6);
+        // and both are the fp32 product of the bf16-rounded current weight
+        Tensor rounded = host.allocate(DType.F32, N, OC);
+        ref.matmulForward(rounded, bf16(down(inp)), bf16(down(w)), null, N, C, OC);
+        assertRelative(what + ": forward vs fp32 product of bf16-rounded inputs", rounded, down(out1), ROUNDED_INPUT_BOUND);
+    }
+
     @Test
     void fp32ModeOnTheSameBackendIsExact() {
         // switching back (--precision fp32) gives the fp32 products: the mode is read at each product

@@ -1,0 +1,104 @@
+package dev.jgpt.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.LlamaOpsInference;
+import dev.jgpt.llama.LlamaTrainModel;
+import dev.jgpt.llama.RandomLlama;
+import dev.jgpt.llama.LlamaWeights;
+import dev.jgpt.memory.Tensor;
+import java.lang.foreign.Arena;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The bf16 copy of the parameters ({@link Bf16Parameters}) under the Llama models on the stand-in driver: training
+ * ({@link LlamaTrainModel}, weights written through its host mirror) gives the same losses as converting every
+ * operand per product, and decoding ({@link LlamaOpsInference}, weights copied in before it registers them)
+ * converts only the activations, with the same logits.
+ */
+class FakeDriverCudaBf16LlamaTest {
+    /** Untied classifier, grouped-query attention. */
+    static final LlamaConfig CFG = LlamaConfig.llama2c(32, 48, 2, 4, 2, 40, 16, false);
+
+    @BeforeAll
+    static void bindStandIn() {
+        FakeCuda.require();
+    }
+
+    private static CudaBackend backend(boolean keep) {
+        CudaBackend cuda = FakeCuda.backend(GemmMath.BF16);
+        cuda.keepBf16Parameters(keep);
+        return cuda;
+    }
+
+    @Test
+    void trainingGivesTheSameLossesAsPerProductConversion() {
+        float[] kept = train(true), old = train(false);
+        assertThat(kept).as("Llama losses, bf16 copy kept vs converted per product").containsExactly(old);
+        assertThat(kept[kept.length - 1]).isLessThan(kept[0]);
+    }
+
+    private static float[] train(boolean keep) {
+        int B = 2, T = 8, steps = 6;
+        try (CudaBackend cuda = backend(keep); LlamaTrainModel model = new LlamaTrainModel(cuda, CFG, B, T)) {
+            model.initWeights(3);
+            Random rnd = new Random(5);
+            float[] losses = new float[steps];
+            int[] tokens = new int[B * T], targets = new int[B * T];
+            for (int s = 0; s < steps; s++) {
+                for (int b = 0; b < B; b++) {
+                    int start = rnd.nextInt(CFG.vocabSize());
+                    for (int t = 0; t < T; t++) {
+                        tokens[b * T + t] = (start + t) % CFG.vocabSize();
+                        targets[b * T + t] = (start + t + 1) % CFG.vocabSize();
+                    }
+                }
+                model.zeroGrad();
+                losses[s] = model.forwardBackward(tokens, targets, B, T);
+                double norm = model.gradNorm();
+                model.adamwStep(3e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+            }
+            assertThat(cuda.bf16ParameterRefreshes()).as("whole-buffer refreshes: the upload before the first step only")
+                    .isEqualTo(keep ? 1 : 0);
+            return losses;
+        }
+    }
+
+    @Test
+    void decodeConvertsOnlyActivations() {
+        long matmuls = 7L * CFG.layers() + 1; // q, k, v, o, w1, w3, w2 per layer and the classifier
+        long[] keptCount = new long[1], oldCount = new long[1];
+        float[] kept = decode(true, keptCount), old = decode(false, oldCount);
+        assertThat(keptCount[0]).as("f32_to_bf16 per token, weights from the copy").isEqualTo(matmuls);
+        assertThat(oldCount[0]).as("f32_to_bf16 per token, per-product conversion").isEqualTo(2 * matmuls);
+        assertThat(kept).as("logits").containsExactly(old);
+    }
+
+    private static float[] decode(boolean keep, long[] conversionsPerToken) {
+        try (Arena a = Arena.ofConfined()) {
+            LlamaWeights w = RandomLlama.create(CFG, 5, a);
+            CudaBackend cuda = backend(keep);
+            try (LlamaOpsInference lm = new LlamaOpsInference(cuda, w, cuda)) {
+                lm.prefill(new int[] {1, 2, 3});
+                lm.step(4);
+                KernelTimeline timeline = cuda.timeline();
+                timeline.reset();
+                int tokens = 2;
+                Tensor logits = null;
+                for (int i = 0; i < tokens; i++) {
+                    timeline.beginStep();
+                    logits = lm.step(5 + i);
+                    timeline.endStep();
+                }
+                conversionsPerToken[0] = timeline.profile().rows().stream().filter(r -> r.name().equals("f32_to_bf16"))
+                        .mapToLong(KernelTimeline.Row::calls).sum() / tokens;
+                float[] out = new float[(int) logits.numel()];
+                for (int i = 0; i < out.length; i++) out[i] = logits.getFloat(i);
+                return out;
+            }
+        }
+    }
+}
