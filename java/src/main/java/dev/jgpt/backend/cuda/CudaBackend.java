@@ -285,6 +285,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
                     .ptr(ptr(out) + 4L * c0 * C).ptr(ptr(tokens) + 4L * c0).ptr(wte).ptr(wpe).struct(rowPositions)
                     .i32(m).i32(C).i32(V).go();
         }
+        wrote(out);
     }
 
     @Override
@@ -782,6 +783,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
                     .ptr(ptr(out) + 4L * c0 * qw).ptr(att).ptr(ptr(q) + 4L * c0 * qw).ptr(ptr(kNew) + 4L * c0 * kv)
                     .ptr(ptr(vNew) + 4L * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).go();
         }
+        wrote(out, att);
+        for (int i = 0; i < n; i++) wrote(kCaches[i], vCaches[i]);
     }
 
     @Override
@@ -873,6 +876,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             ctx.kernel(Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), m, 256, 1, 0)
                     .ptr(ptr(x) + 4L * c0 * w).ptr(cos).ptr(sin).struct(rowPositions).i32(m).i32(heads).i32(hs).go();
         }
+        wrote(x);
     }
 
     private void rope(String name, Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs, float sign) {
