@@ -93,6 +93,7 @@ uint64_t slots[MAX_THREADS / 32][2][32];   // [warp][barrier parity][lane]: shuf
 uint32_t present[MAX_THREADS / 32][2];     // lanes that took part in that exchange
 uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 std::vector<unsigned char> shared_buffer;
+size_t shared_offset;  // where the 256-byte aligned dynamic shared memory starts in shared_buffer
 // Stacks are lent to threads when they start and taken back when they finish, most recently returned first:
 // a kernel without barriers runs all its threads on one stack that stays in cache; only threads waiting at
 // a barrier hold one each.
@@ -296,6 +297,15 @@ uint64_t exchange(uint64_t bits, int src_lane) {
     return slots[w][parity][src_lane];
 }
 
+uint32_t warp_collective(uint64_t bits, uint64_t *lane0) {
+    const int w = current->warp, parity = (int)(running->warp_barriers & 1);
+    slots[w][parity][current->lane] = bits;
+    shuffle_barrier();
+    const uint32_t lanes = present[w][parity];
+    *lane0 = (lanes & 1u) ? slots[w][parity][0] : ~bits;
+    return lanes;
+}
+
 void fail(const char *why) {
     error = std::string(why) + " at " + where(*running);
     running->state = FAILED;
@@ -333,8 +343,9 @@ extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsign
     grid_dim = dim3{gx, gy, gz};
     block_dim = dim3{bx, by, bz};
     thread_count = (int)threads;
-    shared_buffer.assign(shared_bytes, 0xFF);
-    dynamic_shared = shared_buffer.empty() ? nullptr : shared_buffer.data();
+    shared_buffer.assign(shared_bytes + 256, 0xFF);  // + room to start it 256-byte aligned, as on a GPU
+    shared_offset = (size_t)(-(uintptr_t)shared_buffer.data() & 255);
+    dynamic_shared = shared_bytes == 0 ? nullptr : shared_buffer.data() + shared_offset;
     for (unsigned z = 0, i = 0; z < bz; z++)
         for (unsigned y = 0; y < by; y++)
             for (unsigned x = 0; x < bx; x++, i++)
