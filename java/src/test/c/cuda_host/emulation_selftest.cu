@@ -52,6 +52,14 @@ extern "C" __global__ void selftest_stale_static_shared(float* out) {
     out[blockIdx.x * blockDim.x + threadIdx.x] = s[threadIdx.x];
 }
 
+// writes one float past the launch's dynamic shared memory (n = blockDim.x floats were asked for)
+extern "C" __global__ void selftest_shared_overrun(float* out) {
+    JG_DYNAMIC_SHARED(float, s);
+    s[threadIdx.x + 1] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = s[threadIdx.x];
+}
+
 // ---- WMMA (mma.h): one warp per block ----------------------------------------------------------------
 #include <cuda_bf16.h>
 #include <mma.h>

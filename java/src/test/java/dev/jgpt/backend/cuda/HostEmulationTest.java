@@ -138,6 +138,15 @@ class HostEmulationTest {
         }
     }
 
+    @Test
+    void writingPastTheDynamicSharedMemoryIsAnError() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            assertThat(run("selftest_shared_overrun", 64, 64 * 4, floats(arena, 64, 0))).isEqualTo(719);
+            assertThat(error()).contains("selftest_shared_overrun", "outside the launch's 256 bytes of dynamic shared memory");
+            assertThat(run("selftest_missing_barrier", 64, 64 * 4, floats(arena, 64, 0), floats(arena, 64, 1))).as("in bounds").isZero();
+        }
+    }
+
     // ---- WMMA (mma.h) ---------------------------------------------------------------------------------
 
     /** bf16 bits of small multiples of 1/8: exact in bf16, so the products and sums below are exact in fp32. */
