@@ -171,18 +171,21 @@ __device__ void forward(float* out, float* lse, const float* qkv, int B, int T, 
             crow[r] = corr;
         }
         __syncwarp();
+        // whether any row's maximum moved (warp-uniform): once the maxima settle, O needs no rescaling
+        const bool rescale = jg_warp_max(corr == 1.0f ? 0.0f : 1.0f) != 0.0f;
         FragA pf[KEYS / 16];
 #pragma unroll
         for (int kk = 0; kk < KEYS / 16; kk++) wmma::load_matrix_sync(pf[kk], Pw + kk * 16, LP);
 #pragma unroll
         for (int d = 0; d < D / 16; d++) {
-            // O *= corr per row, through shared memory (Fw's S is dead: P is in Pw)
-            wmma::store_matrix_sync(Fw, of[d], LX, wmma::mem_row_major);
-            __syncwarp();
-            for (int e = lane; e < 256; e += JG_WARP) Fw[(e / 16) * LX + e % 16] *= crow[e / 16];
-            __syncwarp();
-            wmma::load_matrix_sync(of[d], Fw, LX, wmma::mem_row_major);
-            __syncwarp();
+            if (rescale) {  // O *= corr per row, through shared memory (Fw's S is dead: P is in Pw)
+                wmma::store_matrix_sync(Fw, of[d], LX, wmma::mem_row_major);
+                __syncwarp();
+                for (int e = lane; e < 256; e += JG_WARP) Fw[(e / 16) * LX + e % 16] *= crow[e / 16];
+                __syncwarp();
+                wmma::load_matrix_sync(of[d], Fw, LX, wmma::mem_row_major);
+                __syncwarp();
+            }
 #pragma unroll
             for (int kk = 0; kk < KEYS / 16; kk++) {
                 FragBRow vb;
