@@ -57,9 +57,23 @@ struct __align__(128) SmemUnit {
 };
 
 // Block-wide: rows r0 .. r0+n-1 of src (row stride `stride` floats, hs channels) into dst (n x D bf16, row
-// stride D + 8), zeros for rows >= T and channels >= hs.
+// stride D + 8), zeros for rows >= T and channels >= hs. 16-byte loads where hs, the stride and src allow
+// (the packed qkv and dout of any hs % 4 == 0 from an arena), else 4-byte ones; the choice is block-uniform.
 template <int D>
 __device__ __forceinline__ void stage(bf16* dst, const float* src, long long stride, int r0, int n, int T, int hs) {
+    if (hs % 4 == 0 && stride % 4 == 0 && ((unsigned long long)src & 15) == 0) {
+        for (int idx = threadIdx.x; idx < n * (D / 4); idx += blockDim.x) {
+            const int row = idx / (D / 4), col = (idx % (D / 4)) * 4, t = r0 + row;
+            float4 v = {0.0f, 0.0f, 0.0f, 0.0f};
+            if (t < T && col < hs) v = *reinterpret_cast<const float4*>(src + (long long)t * stride + col);
+            bf16* d = dst + row * (D + 8) + col;
+            d[0] = __float2bfloat16_rn(v.x);
+            d[1] = __float2bfloat16_rn(v.y);
+            d[2] = __float2bfloat16_rn(v.z);
+            d[3] = __float2bfloat16_rn(v.w);
+        }
+        return;
+    }
     for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
         const int row = idx / D, col = idx % D, t = r0 + row;
         const float v = (t < T && col < hs) ? src[(long long)t * stride + col] : 0.0f;

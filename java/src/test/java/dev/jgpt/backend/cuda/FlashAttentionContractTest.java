@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Fused attention in bf16 mode runs the tensor-core kernels (kernels/attention_flash_tc.cu): the contract's
  * attention forward (out, and the log-sum-exp the fused state keeps) and backward (dqkv) against the fp32
- * reference within {@value #BOUND} relative (max |diff| / max |ref|), for head sizes 16, 24 (computed as 32),
- * 32 and 64, T below, across and not a multiple of the 64-row tiles, B and NH above 1. Each result must also
+ * reference within {@value #BOUND} relative (max |diff| / max |ref|), for head sizes 6 and 16 (computed as 16),
+ * 24 and 32 (as 32) and 64, T below, across and not a multiple of the 64-row tiles, B and NH above 1. Each result must also
  * differ from the fp32 CUDA-core fused kernels' by more than {@value #MIN_BF16_EFFECT} relative: the proof
  * that the bf16 tensor-core code ran, not the fp32 kernels. The launches are counted on the kernel timeline:
  * the tensor-core kernels in bf16 mode, the CUDA-core ones when forced ({@code fused-cudacore}), in fp32 mode,
@@ -59,6 +59,7 @@ abstract class FlashAttentionContractTest {
         check(2, 70, 64, 2);   // hs 32, B > 1, T not a multiple of 64
         check(1, 130, 128, 2); // hs 64, three query and key tiles (the dkv kernel's 32-query tiles across them)
         check(1, 67, 72, 3);   // hs 24: computed as 32 with zero channels
+        check(2, 21, 12, 2);   // hs 6: computed as 16; hs % 4 != 0, so the tiles are staged with 4-byte loads
     }
 
     private void check(int B, int T, int C, int NH) {
