@@ -132,7 +132,7 @@ __device__ void forward(float* out, float* lse, const float* qkv, int B, int T, 
         mrow[lane] = -CUDART_INF_F;
         lrow[lane] = 0.0f;
     }
-    const int r = lane >> 1, half = lane & 1;  // softmax: two lanes per row, 32 columns each
+    const int r = lane >> 1, half = lane & 1;  // softmax: two lanes per row, 32 alternate columns each
     const int i = q0 + warp * 16 + r;
     const int last = min(T, q0 + ROWS) - 1;    // causal: no key beyond the tile's last row
     for (int k0 = 0; k0 <= last; k0 += KEYS) {
@@ -157,12 +157,12 @@ __device__ void forward(float* out, float* lse, const float* qkv, int B, int T, 
             for (int n = 0; n < KEYS / 16; n++) wmma::store_matrix_sync(Fw + n * 16, s[n], LF, wmma::mem_row_major);
         }
         __syncwarp();
-        float* srow = Fw + r * LF + half * 32;
-        bf16* prow = Pw + r * LP + half * 32;
-        const int j0 = k0 + half * 32;
+        // the row's two lanes take alternate columns (2c + half): 2-way shared-memory bank conflicts, not 4-way
+        float* srow = Fw + r * LF + half;
+        bf16* prow = Pw + r * LP + half;
         float mx = -CUDART_INF_F;
-        for (int c = 0; c < 32; c++) {
-            const int j = j0 + c;
+        for (int c = 0; c < 64; c += 2) {
+            const int j = k0 + c + half;
             const float v = (j <= i && j < T) ? srow[c] * sl2 : -CUDART_INF_F;
             srow[c] = v;
             mx = fmaxf(mx, v);
@@ -171,7 +171,7 @@ __device__ void forward(float* out, float* lse, const float* qkv, int B, int T, 
         const float mold = mrow[r];
         const float mnew = fmaxf(mold, mx);  // finite: key k0 <= every row of this tile reaches it (k0 <= q0)
         float sum = 0.0f;
-        for (int c = 0; c < 32; c++) {
+        for (int c = 0; c < 64; c += 2) {
             const float p = exp2f(srow[c] - mnew);
             sum += p;
             prow[c] = __float2bfloat16_rn(p);
@@ -297,10 +297,10 @@ __device__ void backward_dq(float* dqkv, float* delta, const float* dout, const 
         }
         __syncwarp();
         {  // P = exp(scaled S - lse), masked, in place (fp32)
-            float* srow = Fw + r * LF + half * 32;
+            float* srow = Fw + r * LF + half;  // alternate columns, as in the forward
             const float L = lrow[r];
-            for (int c = 0; c < 32; c++) {
-                const int j = k0 + half * 32 + c;
+            for (int c = 0; c < 64; c += 2) {
+                const int j = k0 + c + half;
                 srow[c] = (j <= i && j < T) ? exp2f(srow[c] * sl2 - L) : 0.0f;
             }
         }
@@ -382,7 +382,7 @@ __device__ void backward_dkv(float* dqkv, const float* dout, const float* qkv, c
         wmma::fill_fragment(dk[d], 0.0f);
         wmma::fill_fragment(dv[d], 0.0f);
     }
-    const int r = lane >> 1, half = lane & 1;  // two lanes per key row, 16 queries each
+    const int r = lane >> 1, half = lane & 1;  // two lanes per key row, 16 alternate queries each
     const int j = j0 + warp * 16 + r;
     for (int i0 = j0; i0 < T; i0 += QT) {  // causal: queries i >= j only
         __syncthreads();
@@ -414,10 +414,10 @@ __device__ void backward_dkv(float* dqkv, const float* dout, const float* qkv, c
         }
         __syncwarp();
         {  // P^T, masked (i >= j, i < T, j < T), fp32 in place and bf16 for dV
-            float* srow = Fw + r * LFQ + half * 16;
-            bf16* prow = Pw + r * LPQ + half * 16;
-            for (int c = 0; c < 16; c++) {
-                const int q = half * 16 + c, i = i0 + q;
+            float* srow = Fw + r * LFQ + half;  // alternate columns, as in the forward
+            bf16* prow = Pw + r * LPQ + half;
+            for (int c = 0; c < 32; c += 2) {
+                const int q = c + half, i = i0 + q;
                 const float p = (i >= j && i < T && j < T) ? exp2f(srow[c] * sl2 - lq[q]) : 0.0f;
                 srow[c] = p;
                 prow[c] = __float2bfloat16_rn(p);
