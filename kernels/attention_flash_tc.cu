@@ -13,19 +13,22 @@
 // shared memory (zeros add nothing to q.k, and the extra output channels are never written). Not 128: with
 // D = 128 the dq and dkv kernels need more than 255 registers (ptxas spills: 2 x 8 accumulator fragments
 // plus the operands), which the build refuses; hs > 64 takes the CUDA-core fused kernels (GPT-2's hs is 64).
-// One kernel serves the three D (a switch on hs): ptxas sizes it for D 64, 128-132 registers per thread.
+// One kernel serves the three D (a switch on hs): ptxas sizes it for D 64 (126-168 registers per thread
+// by kernel and architecture with nvcc 13.0, no spills; docs/gpu.md).
 //
 // Work per (query tile of 64, head, batch) block, 4 warps of 16 rows:
 //   forward: S = Q K^T (16 x 64 per warp per key tile), online softmax per row (two lanes per row, in
-//   shared memory), P (bf16) V accumulated into O fragments, O rescaled through shared memory each tile.
+//   shared memory), P (bf16) V accumulated into O fragments, O rescaled through shared memory on
+//   the key tiles where a row's maximum moved.
 //   FLOPs per (b, h): about 2 * 2 * T^2/2 * D for the two products over the causal half (+ the diagonal
 //   tiles' masked half); bytes from global: Q once, K and V once per query tile that reaches them, i.e.
 //   about T/64/2 reads of K and V per head: for GPT-2 (T 1024, D 64) ~8 x 2 x 256 KiB per (b, h) from L2.
 //   backward: two kernels without atomics (see below), 7 products of the causal half in all instead of the
 //   5 a single key-centric kernel with atomicAdd on dQ would need: we take the 40% more tensor-core work
 //   for a fixed summation order (bit-identical reruns, like the CUDA-core fused pair) and no contention on
-//   fp32 atomics into dqkv; at hs 64 the products are cheap next to staging and softmax anyway.
-// Shared memory per block (bytes; CudaBackend.flashSharedBytes mirrors these formulas): forward
+//   fp32 atomics into dqkv; at hs 64 we expect staging and the softmax, not the products, to set the pace
+//   (an estimate: nothing here has been timed on a GPU).
+// Shared memory per block (bytes; the launches in CudaBackend use these formulas): forward
 // 256(D+8) + 27392 (44.75 KiB at D 64), dq 256(D+8) + 32256 (49.5 KiB), dkv 384(D+8) + 19712 (46.25 KiB):
 // 3-4 blocks per SM on A100/H100. Above 48 KiB the launch needs the opt-in attribute, which CudaContext
 // sets for these kernels. Nothing here has run on a GPU: no speed is claimed.
