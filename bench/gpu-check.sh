@@ -90,7 +90,8 @@ JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBa
 
 step "the model on cuda (finite differences, overfit, inference) and 50 small steps tracking cpu's loss curve (fp32, bf16, fused attention); the kernel timeline's counts"
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
-  --select-class dev.jgpt.backend.cuda.KernelTimelineTest --select-class dev.jgpt.llama.CudaLlamaDecodeTest || bad "cuda model tests"
+  --select-class dev.jgpt.backend.cuda.KernelTimelineTest --select-class dev.jgpt.llama.CudaLlamaDecodeTest \
+  --select-class dev.jgpt.serve.CudaBatchSamplingTest || bad "cuda model tests"
 grep -E "^(fp32 |bf16 |bf16 fused attention |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
 
 step "benchmarks (same process and machine: cuda vs cpu)"
@@ -135,6 +136,12 @@ for dev in cuda cpu; do
   timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset $DECODE --prompt-tokens 64 \
     --tokens $([ $dev = cuda ] && [ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
   cat "$OUT/bench-decode-gpt2-$dev.json"; echo
+done
+# the server's batched step (8 sequences, one product per weight): k = 1 candidates per row on the device vs the (8, V) logits copied
+for sampling in auto host; do
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $DECODE --batch 8 --sampling $sampling \
+    --prompt-tokens 64 --tokens $([ "$DRY" != 1 ] && echo 128 || echo 8) --runs 3 --json > "$OUT/bench-decode-gpt2-cuda-batch8-$sampling.json" \
+    && cat "$OUT/bench-decode-gpt2-cuda-batch8-$sampling.json" || echo "(informational) bench decode-gpt2 --batch 8 --sampling $sampling did not finish"; echo
 done
 
 # Llama decoding (LlamaOpsInference on cuda, f32, device top-1; libjgpt's decoder on cpu): stories15M's shape, random weights

@@ -130,16 +130,16 @@ elif os.path.exists(os.path.join(out, "profile-train-cuda-gpt2-bf16.json")):
 
 print("### Decoding (`bench decode-gpt2` and `bench decode` (Llama): random weights, greedy, KV cache)")
 print()
-print("| model | backend | engine | sampling | dtype | prompt | tokens | first token ms | tokens/s |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| model | backend | engine | sampling | dtype | batch | prompt | tokens | first token ms | tokens/s |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for path in sorted(glob.glob(os.path.join(out, "bench-decode-*.json"))):
     d = load(os.path.basename(path))
     if not d:
-        print(f"| {os.path.basename(path)}: no result | | | | | | | | |")
+        print(f"| {os.path.basename(path)}: no result | | | | | | | | | |")
         continue
     model = d.get("preset") or d.get("model") or "?"
     print(f"| {model} | {d.get('backend', '?')} | {d.get('engine', '-')} | {d.get('sampling', '-')} | "
-          f"{d.get('dtype', d.get('precision', 'fp32'))} | {d.get('promptTokens', '-')} | {d.get('tokens', '-')} | "
+          f"{d.get('dtype', d.get('precision', 'fp32'))} | {d.get('batch', 1)} | {d.get('promptTokens', '-')} | {d.get('tokens', '-')} | "
           f"{fmt(d.get('timeToFirstTokenMs'), 1)} | {fmt(d.get('tokensPerSecond'), 1)} |")
 print()
 
@@ -161,6 +161,7 @@ print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset g
 print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32|bf16] --batch 8 --seq 256 --steps 5 --json")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")
 print(f"{J} bench decode-gpt2 --backend cuda|cpu --preset gpt2 --prompt-tokens 64 --tokens 256|64 --runs 3 --json")
+print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --sampling auto|host --prompt-tokens 64 --tokens 128 --runs 3 --json")
 print(f"{J} bench decode --backend cuda|cpu --random stories15M --prompt-tokens 64 --tokens 256 --runs 3 --json")
 print(f"{J} bench gemm --backend cuda|cpu --size 2048 --json")
 print("```")

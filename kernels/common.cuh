@@ -76,3 +76,12 @@ __device__ __forceinline__ long long jg_global_index() {
 __device__ __forceinline__ long long jg_global_stride() {
     return (long long)gridDim.x * blockDim.x;
 }
+
+// A server's batched decode step: n sequences at their own positions, at most JG_DECODE_ROWS_MAX per launch, whose
+// positions are passed by value in this struct (kernel parameters are copied at launch, so the host may reuse its
+// staging at once; a device array would need an upload per call). Index it only with a block-uniform value read
+// once (blockIdx.y): dynamic indexing inside a loop makes ptxas copy the struct to local memory.
+#define JG_DECODE_ROWS_MAX 32
+struct jg_positions {
+    int pos[JG_DECODE_ROWS_MAX];
+};

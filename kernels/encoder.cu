@@ -17,6 +17,18 @@ extern "C" __global__ void encoder_forward(float* out, const int* tokens, const 
     out[idx] = (tok >= 0 && tok < V) ? wte[(long long)tok * C + c] + wpe[(long long)t * C + c] : CUDART_NAN_F;
 }
 
+// A batched decode step's embeddings: row r of out (n, C) = wte[tokens[r]] + wpe[pos[r]], each sequence at its own
+// position (one launch instead of one per row). Blocks (x, r = blockIdx.y) over row r's C channels.
+extern "C" __global__ void encoder_forward_rows(float* out, const int* tokens, const float* wte, const float* wpe,
+                                                const jg_positions rows, int n, int C, int V) {
+    const int r = blockIdx.y;
+    if (r >= n) return;
+    const int tok = tokens[r], t = rows.pos[r];
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
+        out[(long long)r * C + c] = (tok >= 0 && tok < V) ? wte[(long long)tok * C + c] + wpe[(long long)t * C + c] : CUDART_NAN_F;
+    }
+}
+
 // dwte[tokens[b,t], c] += dout[b,t,c]: one thread per element of dout.
 extern "C" __global__ void encoder_backward_wte(float* dwte, const float* dout, const int* tokens,
                                                 int B, int T, int C, int V) {

@@ -140,20 +140,13 @@ extern "C" __global__ void gqa_attention_forward(float* out, float* att, const f
     }
 }
 
-// Inference over a KV cache of rows (maxT, NKV*hs) that holds positions 0..pos+rows-1: a block of `rows` query
-// rows q, out (rows, NH*hs) at positions pos..pos+rows-1 (rows = 1: one decode step; more: a prefill that
-// continues a sequence, all rows in one launch). Row r attends over positions 0..pos+r; att (NH, rows, pos+rows)
-// receives the probabilities, zero past the row's position. One block per (query head h = blockIdx.x, row r =
-// blockIdx.y), reading kv head h/(NH/NKV): the threads stride over the positions for the scores and the softmax
-// (block-wide max and sum), then over the head's channels for the mix of values.
-extern "C" __global__ void gqa_attention_decode(float* out, float* att, const float* q, const float* kcache,
-                                                const float* vcache, int pos, int rows, int NH, int NKV, int hs) {
-    const int h = blockIdx.x, r = blockIdx.y;
-    const int T = pos + rows, last = pos + r;   // this row sees positions 0..last
-    const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV);
+// One query head's attention for one decode row over a KV cache of rows (maxT, NKV*hs): scores of qh against
+// positions 0..last into ah, the causal softmax there (block-wide max and sum; zero from last+1 to T-1), then
+// o = the mix of the kv head's values. Every thread of the block calls it. The threads stride over the positions
+// for the scores and the softmax, then over the head's channels for the mix of values.
+__device__ __forceinline__ void jg_decode_head(float* o, float* ah, const float* qh, const float* kcache,
+                                               const float* vcache, int last, int T, int Ckv, int kvh, int hs) {
     const float scale = rsqrtf((float)hs);
-    const float* qh = q + (long long)r * Cq + (long long)h * hs;
-    float* ah = att + ((long long)h * rows + r) * T;
     float mx = -CUDART_INF_F;
     for (int t = threadIdx.x; t <= last; t += blockDim.x) {
         const float* k = kcache + (long long)t * Ckv + (long long)kvh * hs;
@@ -173,11 +166,72 @@ extern "C" __global__ void gqa_attention_decode(float* out, float* att, const fl
     const float inv = 1.0f / jg_block_sum(sum);
     for (int t = threadIdx.x; t < T; t += blockDim.x) ah[t] = t <= last ? ah[t] * inv : 0.0f;
     __syncthreads();   // every thread reads the whole row below
-    float* o = out + (long long)r * Cq + (long long)h * hs;
     for (int i = threadIdx.x; i < hs; i += blockDim.x) {
         float s = 0.0f;
         for (int t = 0; t <= last; t++) s += ah[t] * vcache[(long long)t * Ckv + (long long)kvh * hs + i];
         o[i] = s;
+    }
+}
+
+// Inference over a KV cache of rows (maxT, NKV*hs) that holds positions 0..pos+rows-1: a block of `rows` query
+// rows q, out (rows, NH*hs) at positions pos..pos+rows-1 (rows = 1: one decode step; more: a prefill that
+// continues a sequence, all rows in one launch). Row r attends over positions 0..pos+r; att (NH, rows, pos+rows)
+// receives the probabilities, zero past the row's position. One block per (query head h = blockIdx.x, row r =
+// blockIdx.y), reading kv head h/(NH/NKV).
+extern "C" __global__ void gqa_attention_decode(float* out, float* att, const float* q, const float* kcache,
+                                                const float* vcache, int pos, int rows, int NH, int NKV, int hs) {
+    const int h = blockIdx.x, r = blockIdx.y;
+    const int T = pos + rows, Cq = NH * hs;
+    jg_decode_head(out + (long long)r * Cq + (long long)h * hs, att + ((long long)h * rows + r) * T,
+                   q + (long long)r * Cq + (long long)h * hs, kcache, vcache, pos + r, T, NKV * hs, h / (NH / NKV), hs);
+}
+
+// A server's batched decode step: n sequences (n <= JG_DECODE_ROWS_MAX per launch), each with its own caches and
+// position, in one launch instead of three per sequence (two copies and an attention). Row r first writes its new
+// key and value (row r of knew / vnew, NKV*hs floats) into its caches at position pos[r], then attends over
+// positions 0..pos[r] as gqa_attention_decode does for one row; att (NH, n, ld) is scratch, ld >= every pos + 1.
+// One block per (query head h, row r): each block writes the kv-head slice it reads (the blocks of the other
+// query heads of that kv head write the same values), and the barrier inside jg_decode_head's first reduction
+// comes after that write, so its own threads see it.
+struct jg_decode_rows {
+    float* kcache[JG_DECODE_ROWS_MAX];
+    float* vcache[JG_DECODE_ROWS_MAX];
+    int pos[JG_DECODE_ROWS_MAX];
+};
+extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, const float* q, const float* knew,
+                                                     const float* vnew, const jg_decode_rows rows, int n, int ld, int NH,
+                                                     int NKV, int hs) {
+    const int h = blockIdx.x, r = blockIdx.y;
+    if (r >= n) return;  // whole blocks leave
+    const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV), p = rows.pos[r];
+    float* kc = rows.kcache[r];
+    float* vc = rows.vcache[r];
+    for (int i = threadIdx.x; i < hs; i += blockDim.x) {
+        const long long src = (long long)r * Ckv + (long long)kvh * hs + i, dst = (long long)p * Ckv + (long long)kvh * hs + i;
+        kc[dst] = knew[src];
+        vc[dst] = vnew[src];
+    }
+    __syncthreads();   // the new key and value of this block's kv head are in the cache for every thread below
+    jg_decode_head(out + (long long)r * Cq + (long long)h * hs, att + ((long long)h * n + r) * ld,
+                   q + (long long)r * Cq + (long long)h * hs, kc, vc, p, p + 1, Ckv, kvh, hs);
+}
+
+// RoPE for a batched decode step: row r of x (n, NH*hs), n <= JG_DECODE_ROWS_MAX, rotated by the tables' row
+// pos[r] (each sequence at its own position), in one launch instead of one per row. Blocks (x, r = blockIdx.y):
+// row r's NH*hs/2 pairs, grid-strided over blockIdx.x (its position read once, from the struct in parameter space).
+extern "C" __global__ void rope_rotate_rows(float* x, const float* cos_t, const float* sin_t, const jg_positions rows,
+                                            int n, int NH, int hs) {
+    const int r = blockIdx.y;
+    if (r >= n) return;
+    const int half = hs / 2, pairs = NH * half, t = rows.pos[r];
+    float* xr = x + (long long)r * NH * hs;
+    for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < pairs; p += gridDim.x * blockDim.x) {
+        const int i = p % half;
+        float* v = xr + (long long)(p / half) * hs + 2 * i;
+        const float c = cos_t[(long long)t * half + i], s = sin_t[(long long)t * half + i];
+        const float v0 = v[0], v1 = v[1];
+        v[0] = v0 * c - v1 * s;
+        v[1] = v0 * s + v1 * c;
     }
 }
 

@@ -271,6 +271,66 @@ public interface Backend extends AutoCloseable {
         return (long) NH * rows * ((long) pos + rows);
     }
 
+    /**
+     * One decode step's attention for {@code n} sequences that each have their own KV cache (a server's batched
+     * step): for row i, the new key and value (row i of kNew / vNew, NKV*hs floats each) go into
+     * {@code kCaches[i]} / {@code vCaches[i]} at position {@code pos[i]}; then row i of out (n, NH*hs) is query
+     * row i of q attending over that cache's positions 0..pos[i] ({@link #gqaAttentionDecode} of one row).
+     * att is scratch of at least {@link #gqaAttentionDecodeRowsScratchFloats} floats; what it holds afterwards is
+     * unspecified. The default makes the two copies and one {@link #gqaAttentionDecode} per row; a device
+     * backend does it all in one launch.
+     */
+    default void gqaAttentionDecodeRows(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor[] kCaches,
+                                        Tensor[] vCaches, int[] pos, int n, int NH, int NKV, int hs) {
+        int kv = NKV * hs, qw = NH * hs;
+        for (int i = 0; i < n; i++) {
+            requireRows("kCaches", i, kCaches[i], (pos[i] + 1L) * kv);
+            requireRows("vCaches", i, vCaches[i], (pos[i] + 1L) * kv);
+        }
+        for (int i = 0; i < n; i++) {
+            copy(kCaches[i].view((long) pos[i] * kv, kv), kNew.view((long) i * kv, kv));
+            copy(vCaches[i].view((long) pos[i] * kv, kv), vNew.view((long) i * kv, kv));
+            gqaAttentionDecode(out.view((long) i * qw, qw), att, q.view((long) i * qw, qw), kCaches[i], vCaches[i], pos[i], 1,
+                    NH, NKV, hs);
+        }
+    }
+
+    /**
+     * {@link #encoderForward} for a batched decode step: row r of out (n, C) is {@code wte[tokens[r]] + wpe[pos[r]]},
+     * each token of its own sequence at its own position (wpe: (maxT, C) from position 0). The default encodes
+     * row by row; a device backend checks the ids and encodes all rows in one go.
+     */
+    default void encoderForwardRows(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int[] pos, int n, int C) {
+        for (int r = 0; r < n; r++) {
+            encoderForward(out.view((long) r * C, C), tokens.view(r, 1), wte, wpe.view((long) pos[r] * C, C), 1, 1, C);
+        }
+    }
+
+    /**
+     * {@link #ropeForward} for a batched decode step: row r of x (n, heads*hs) is one token of its own sequence
+     * at position {@code pos[r]}, rotated by row pos[r] of the tables cos and sin (maxT, hs/2). The default
+     * rotates row by row; a device backend does all rows in one launch.
+     */
+    default void ropeForwardRows(Tensor x, Tensor cos, Tensor sin, int[] pos, int n, int heads, int hs) {
+        int w = heads * hs, half = hs / 2;
+        for (int r = 0; r < n; r++) {
+            ropeForward(x.view((long) r * w, w), cos.view((long) pos[r] * half, half), sin.view((long) pos[r] * half, half), 1, 1,
+                    heads, hs);
+        }
+    }
+
+    /** Element i of an array argument holds at least n floats; its name is built only to report a failure. */
+    private static void requireRows(String array, int i, Tensor t, long n) {
+        if (t.dtype() != dev.jgpt.memory.DType.F32 || t.numel() < n) t.requireAtLeast(array + "[" + i + "]", dev.jgpt.memory.DType.F32, n);
+    }
+
+    /** Floats of {@code att} scratch {@link #gqaAttentionDecodeRows} needs: NH * n * (largest position + 1). */
+    static long gqaAttentionDecodeRowsScratchFloats(int[] pos, int n, int NH) {
+        int max = 0;
+        for (int i = 0; i < n; i++) max = Math.max(max, pos[i]);
+        return (long) NH * n * (max + 1L);
+    }
+
     @Override
     default void close() {}
 }

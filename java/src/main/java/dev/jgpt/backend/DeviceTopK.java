@@ -8,7 +8,7 @@ import dev.jgpt.memory.Tensor;
  * pairs to the host instead of V logits. Not part of the kernel contract: host backends do not need it
  * (their logits are host memory already), and code that finds a backend without it reads the whole row.
  *
- * <p>Implemented by {@code CudaBackend} ({@code topk_row}).
+ * <p>Implemented by {@code CudaBackend} ({@code kernels/topk.cu}).
  */
 public interface DeviceTopK {
 
@@ -24,4 +24,13 @@ public interface DeviceTopK {
      * @throws IllegalArgumentException when k is not in [1, min({@link #maxTopK()}, V)]
      */
     void topK(Tensor logits, int V, int k, int[] idx, float[] val);
+
+    /**
+     * {@link #topK} of each of {@code rows} rows that start {@code ld} values apart (a batch of logits, one
+     * row per sequence), in one call: row r's k candidates go to {@code idx/val[r*k .. r*k+k)}.
+     *
+     * @throws IllegalArgumentException when k is not in [1, min({@link #maxTopK()}, V)], {@code ld < V}, or
+     *         idx/val hold fewer than rows*k values
+     */
+    void topKRows(Tensor logits, int rows, int V, long ld, int k, int[] idx, float[] val);
 }

@@ -117,6 +117,17 @@ public final class TimingBackend implements Backend {
     @Override public void gqaAttentionDecode(Tensor out, Tensor att, Tensor q, Tensor kCache, Tensor vCache, int pos, int rows, int NH, int NKV, int hs) {
         long t = start(); inner.gqaAttentionDecode(out, att, q, kCache, vCache, pos, rows, NH, NKV, hs); stop("gqaAttentionDecode", t);
     }
+    @Override public void encoderForwardRows(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int[] pos, int n, int C) {
+        long t = start(); inner.encoderForwardRows(out, tokens, wte, wpe, pos, n, C); stop("encoderForwardRows", t);
+    }
+    @Override public void ropeForwardRows(Tensor x, Tensor cos, Tensor sin, int[] pos, int n, int heads, int hs) {
+        long t = start(); inner.ropeForwardRows(x, cos, sin, pos, n, heads, hs); stop("ropeForwardRows", t);
+    }
+    @Override public void gqaAttentionDecodeRows(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor[] kCaches,
+                                                 Tensor[] vCaches, int[] pos, int n, int NH, int NKV, int hs) {
+        long t = start(); inner.gqaAttentionDecodeRows(out, att, q, kNew, vNew, kCaches, vCaches, pos, n, NH, NKV, hs);
+        stop("gqaAttentionDecodeRows", t);
+    }
 
     // Llama-style layers
     @Override public void rmsnormForward(Tensor out, Tensor rstd, Tensor inp, Tensor weight, int N, int C, float eps) {

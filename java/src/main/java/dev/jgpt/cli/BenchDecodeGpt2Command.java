@@ -5,6 +5,8 @@ import dev.jgpt.backend.Backends;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.model.Gpt2;
 import dev.jgpt.backend.cpu.CpuBackend;
+import dev.jgpt.backend.DeviceTopK;
+import dev.jgpt.generate.BackendLm;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.DeviceLogits;
 import dev.jgpt.llama.DecodeDType;
@@ -77,6 +79,12 @@ public final class BenchDecodeGpt2Command implements Runnable {
                     + "host: always copy the logits to the host and take the argmax there (default ${DEFAULT-VALUE}).")
     String sampling;
 
+    @Option(names = "--batch", defaultValue = "1", paramLabel = "B",
+            description = "Sequences decoded together, as jgpt serve batches them (ops engine): each step advances all B by one "
+                    + "token (one batched product per weight) and picks B greedy tokens (device top-1 per row on cuda); tokens/s "
+                    + "counts all B (default ${DEFAULT-VALUE}).")
+    int batch;
+
     @Option(names = "--json", description = "Print one JSON object on stdout.")
     boolean json;
 
@@ -108,6 +116,15 @@ public final class BenchDecodeGpt2Command implements Runnable {
             ops.close();
             throw new dev.jgpt.JgptException("--sampling: '" + sampling + "' is not one of auto, host");
         }
+        if (batch < 1 || batch > Gpt2Inference.PREFILL_CHUNK) {
+            ops.close();
+            throw new dev.jgpt.JgptException("--batch: must be in [1, " + Gpt2Inference.PREFILL_CHUNK + "] but was " + batch);
+        }
+        if (batch > 1 && nativeEngine) {
+            ops.close();
+            throw new dev.jgpt.JgptException("--batch " + batch + " times the ops engine's batched step: add --engine ops (on cpu, the"
+                    + " server's native batched decoder is timed by bench/serve-vs-baseline.sh)");
+        }
         if (profile && !(ops instanceof dev.jgpt.backend.cuda.CudaBackend)) {
             ops.close();
             throw new dev.jgpt.JgptException("--profile times kernels on the cuda backend only (not " + ops.name() + ")");
@@ -117,17 +134,19 @@ public final class BenchDecodeGpt2Command implements Runnable {
         try (ops; Gpt2 weights = new Gpt2(ops, cfg, 1, 1);
              CausalLm lm = decoder(nativeEngine, weights, cfg, dt, ops)) {
             DeviceLogits device = sampling.equals("auto") ? lm.deviceLogits() : null;
-            Greedy greedy = device != null ? new OnDevice(device, cfg.vocabSize()) : new OnHost(lm, cfg.vocabSize());
+            Greedy greedy = batch > 1 ? new Batched((BackendLm) lm, batch, device != null, cfg.vocabSize())
+                    : device != null ? new OnDevice(lm, device, cfg.vocabSize()) : new OnHost(lm, cfg.vocabSize());
             Random r = new Random(3);
             int[] prompt = new int[promptTokens];
             for (int i = 0; i < promptTokens; i++) prompt[i] = r.nextInt(cfg.vocabSize());
             String eng = nativeEngine ? "native " + dt : "ops";
-            System.err.printf("jgpt: decode-gpt2 %s (%,d params) on %s (%s, %s): %d prompt + %d tokens, 1 warm-up + %d runs ...%n",
-                    what, cfg.parameterCount(), ops.name(), eng, device != null ? "device top-1" : "host argmax", promptTokens, tokens, runs);
+            System.err.printf("jgpt: decode-gpt2 %s (%,d params) on %s (%s, %s): %s%d prompt + %d tokens, 1 warm-up + %d runs ...%n",
+                    what, cfg.parameterCount(), ops.name(), eng, device != null ? "device top-1" : "host argmax",
+                    batch > 1 ? batch + " sequences of " : "", promptTokens, tokens, runs);
             double[] ttft = new double[runs], tps = new double[runs], tpc = new double[runs];
             java.util.List<Integer> firstTokens = new java.util.ArrayList<>();
             for (int run = -1; run < runs; run++) {
-                lm.reset();
+                greedy.reset();
                 long t0 = System.nanoTime();
                 int next = greedy.prefill(prompt);
                 long t1 = System.nanoTime(), c1 = BenchSupport.processCpuNanos();
@@ -142,8 +161,8 @@ public final class BenchDecodeGpt2Command implements Runnable {
                 long t2 = System.nanoTime(), c2 = BenchSupport.processCpuNanos();
                 if (run < 0) continue;
                 ttft[run] = (t1 - t0) / 1e6;
-                tps[run] = tokens / ((t2 - t1) / 1e9);
-                tpc[run] = tokens / Math.max(1e-9, (c2 - c1) / 1e9);
+                tps[run] = (double) batch * tokens / ((t2 - t1) / 1e9);
+                tpc[run] = (double) batch * tokens / Math.max(1e-9, (c2 - c1) / 1e9);
                 System.err.printf("jgpt:   run %d: first token %.1f ms, %.1f tokens/s%n", run + 1, ttft[run], tps[run]);
             }
             Map<String, Object> out = new LinkedHashMap<>();
@@ -158,6 +177,7 @@ public final class BenchDecodeGpt2Command implements Runnable {
             if (model != null) out.put("model", model.toString());
             else out.put("preset", preset);
             out.put("parameters", cfg.parameterCount());
+            out.put("batch", batch);
             out.put("promptTokens", promptTokens);
             out.put("tokens", tokens);
             out.put("runs", runs);
@@ -168,12 +188,14 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("loadAverage", BenchSupport.loadAverage());
             out.put("firstGreedyTokens", firstTokens);
             var memory = BenchSupport.putMemory(out, weights, lm);
+            greedy.close();
             var gpuProfile = KernelProfileReport.put(out, kernels); // per token
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
-                System.out.printf("decode-gpt2 %s on %s (%s): first token after %.1f ms (%d-token prompt), %.1f tokens/s (load %s)%n",
-                        what, ops.name(), eng, out.get("timeToFirstTokenMs"), promptTokens, out.get("tokensPerSecond"), out.get("loadAverage"));
+                System.out.printf("decode-gpt2 %s on %s (%s%s): first token after %.1f ms (%d-token prompt%s), %.1f tokens/s (load %s)%n",
+                        what, ops.name(), eng, batch > 1 ? ", batch " + batch : "", out.get("timeToFirstTokenMs"), promptTokens,
+                        batch > 1 ? "s, all " + batch : "", out.get("tokensPerSecond"), out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
                 if (gpuProfile != null) KernelProfileReport.print(gpuProfile, "token");
             }
@@ -193,23 +215,91 @@ public final class BenchDecodeGpt2Command implements Runnable {
                 : Gpt2Inference.of(weights);
     }
 
-    /** How the bench picks each greedy token. */
-    private interface Greedy {
+    /** How the bench picks each greedy token (of the first sequence, where several decode together). */
+    private interface Greedy extends AutoCloseable {
+        void reset();
+
         int prefill(int[] prompt);
 
         int step(int token);
+
+        @Override
+        default void close() {}
     }
 
     /** The V logits copied to the host, argmax there. */
     private record OnHost(CausalLm lm, int V) implements Greedy {
+        public void reset() { lm.reset(); }
         public int prefill(int[] prompt) { return argmax(lm.prefill(prompt), V); }
         public int step(int token) { return argmax(lm.step(token), V); }
     }
 
+    /**
+     * B sequences ({@code lm} and B-1 {@link BackendLm#newSequence()}s over its weights) prefilled with the
+     * prompt (its first token varied per sequence), then advanced together by {@link BackendLm#stepBatch}; each
+     * row's greedy token from the device's top-1 ({@link DeviceTopK#topKRows}, one call for all rows) or from
+     * the (B, V) logits copied to the host. Reports the first sequence's tokens.
+     */
+    private static final class Batched implements Greedy {
+        private final BackendLm[] seqs;
+        private final DeviceTopK topK;
+        private final int V;
+        private final int[] next, ids, first;
+        private final float[] vals;
+
+        Batched(BackendLm lm, int B, boolean onDevice, int V) {
+            this.seqs = new BackendLm[B];
+            this.topK = onDevice ? (DeviceTopK) lm.backend() : null;
+            this.V = V;
+            this.next = new int[B];
+            this.ids = new int[B];
+            this.vals = new float[B];
+            this.first = new int[1];
+            seqs[0] = lm;
+            for (int i = 1; i < B; i++) seqs[i] = lm.newSequence();
+        }
+
+        public void reset() {
+            for (BackendLm s : seqs) s.reset();
+        }
+
+        public int prefill(int[] prompt) {
+            for (int i = 0; i < seqs.length; i++) {
+                int keep = prompt[0];
+                prompt[0] = (keep + i) % V;
+                next[i] = argmax(seqs[i].prefill(prompt), V);
+                prompt[0] = keep;
+            }
+            return next[0];
+        }
+
+        public int step(int token) {
+            next[0] = token;
+            int B = seqs.length;
+            if (topK != null) {
+                topK.topKRows(seqs[0].stepBatchOnDevice(seqs, next, B), B, V, V, 1, ids, vals);
+                System.arraycopy(ids, 0, next, 0, B);
+            } else {
+                Tensor rows = seqs[0].stepBatch(seqs, next, B);
+                for (int i = 0; i < B; i++) next[i] = argmax(rows.view((long) i * V, V), V);
+            }
+            return next[0];
+        }
+
+        @Override
+        public void close() {
+            for (int i = 1; i < seqs.length; i++) seqs[i].close();
+        }
+    }
+
     /** The logits stay on the device; only the top-1 (id, logit) comes back. */
-    private record OnDevice(DeviceLogits device, int V, int[] id, float[] logit) implements Greedy {
-        OnDevice(DeviceLogits device, int V) {
-            this(device, V, new int[1], new float[1]);
+    private record OnDevice(CausalLm lm, DeviceLogits device, int V, int[] id, float[] logit) implements Greedy {
+        OnDevice(CausalLm lm, DeviceLogits device, int V) {
+            this(lm, device, V, new int[1], new float[1]);
+        }
+
+        public void reset() {
+            lm.reset();
         }
 
         public int prefill(int[] prompt) {

@@ -45,6 +45,9 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
         this.vocab = vocabSize;
         this.context = contextLength;
         this.rows = Math.min(contextLength, prefillChunk);
+        this.batchPos = new int[rows];
+        this.batchK = new Tensor[rows];
+        this.batchV = new Tensor[rows];
         this.arena = backend.newArena();
         this.hostArena = TensorArena.host();
         try {
@@ -135,6 +138,98 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     /** The head over the last row of the last {@link #forwardRows}: the next-token logits into {@link #logits}. */
     protected abstract void computeLogits();
 
+    // ---- batched decode: one step for several sequences that share these weights ------------------
+
+    /**
+     * Another sequence over the same weights on the same backend (its own KV cache and working buffers; the
+     * weights are borrowed): a server's sessions, which {@link #stepBatch} advances together. Close it before
+     * the weights' owner.
+     */
+    public abstract BackendLm newSequence();
+
+    /** Whether {@code other} (of this class, on this backend) runs over the very same weights. */
+    protected abstract boolean sharesWeights(BackendLm other);
+
+    /**
+     * Runs row i of {@link #tokensDev} (i &lt; n) through every layer at {@code seqs[i]}'s position
+     * ({@link #batchPos}[i]), writing its key and value into {@code seqs[i]}'s cache (positions are advanced by
+     * the caller; {@link Backend#gqaAttentionDecodeRows} with {@link #batchK}/{@link #batchV} holding one layer's
+     * caches does the writes and the attention of all rows); leaves the n rows' output where {@link #batchHead}
+     * reads it. Uses this object's working buffers.
+     */
+    protected abstract void forwardBatch(BackendLm[] seqs, int n);
+
+    /** The head over the n rows of the last {@link #forwardBatch}: (n, vocabSize) logits into {@code out}. */
+    protected abstract void batchHead(Tensor out, int n);
+
+    private Tensor batchLogits, batchLogitsHost;   // (rows, V), allocated on the first batched step
+    /** A batched step's rows: each sequence's position (set before {@link #forwardBatch}), and one layer's caches. */
+    protected final int[] batchPos;
+    protected final Tensor[] batchK, batchV;
+
+    /** Most sequences one {@link #stepBatch} takes. */
+    public final int maxBatch() {
+        return rows;
+    }
+
+    /**
+     * One decode step for {@code n} sequences at once: {@code seqs[i]} appends {@code tokens[i]} at its
+     * own position. Every matrix product runs once over all n rows, so the weights are read once per
+     * step instead of once per sequence; attention runs per row over that sequence's own KV cache.
+     * This instance's working buffers are used (it may be one of {@code seqs}); the returned host
+     * tensor (n, V) holds row i's next-token logits and is valid until the next batched step.
+     * Results equal {@link #step} on each sequence (up to the backend's matmul rounding).
+     *
+     * @throws IllegalArgumentException when n exceeds {@link #maxBatch()} or a sequence's context, or a
+     *     sequence runs over other weights or another backend
+     */
+    public final Tensor stepBatch(BackendLm[] seqs, int[] tokens, int n) {
+        Tensor out = stepBatchOnDevice(seqs, tokens, n);
+        if (batchLogitsHost == batchLogits) return batchLogitsHost;
+        ops.copy(batchLogitsHost.view(0, out.numel()), out);
+        return batchLogitsHost;
+    }
+
+    /**
+     * {@link #stepBatch} leaving the (n, V) logits where the backend computed them (row i at i*V): on a
+     * device backend the caller reads k candidates per row there ({@link DeviceTopK#topKRows}) and copies a
+     * row to the host only when those cannot decide ({@link #batchRowToHost}). Valid until the next batched step.
+     */
+    public final Tensor stepBatchOnDevice(BackendLm[] seqs, int[] tokens, int n) {
+        if (n < 1 || n > rows) throw new IllegalArgumentException("batch of " + n + " sequences: must be in [1, " + rows + "]");
+        for (int i = 0; i < n; i++) {
+            BackendLm s = seqs[i];
+            if (s.ops != ops || s.getClass() != getClass() || !sharesWeights(s)) {
+                throw new IllegalArgumentException("sequence " + i + " does not share this model's weights and backend");
+            }
+            s.checkRoom(1);
+            s.checkToken(tokens[i], s.pos);
+            tokensHost.setInt(i, tokens[i]);
+            batchPos[i] = s.pos;
+        }
+        if (batchLogits == null) {
+            batchLogits = arena.allocate(DType.F32, rows, vocab);
+            batchLogitsHost = batchLogits.isHost() ? batchLogits : hostArena.allocate(DType.F32, rows, vocab);
+        }
+        ops.copy(tokensDev, tokensHost);
+        forwardBatch(seqs, n);
+        for (int i = 0; i < n; i++) {
+            seqs[i].pos++;
+            seqs[i].haveLogits = false; // this step's logits are in the batch tensor, not the sequence's own
+        }
+        Tensor out = batchLogits.view(0, (long) n * vocab);
+        batchHead(out, n);
+        return out;
+    }
+
+    /** Row i of the last {@link #stepBatchOnDevice}'s logits, copied to the host (V floats, valid until the next step). */
+    public final Tensor batchRowToHost(int i) {
+        if (batchLogits == null || i < 0 || i >= rows) throw new IllegalArgumentException("row " + i + ": no batched step holds it");
+        Tensor host = batchLogitsHost.view((long) i * vocab, vocab);
+        if (batchLogitsHost != batchLogits) ops.copy(host, batchLogits.view((long) i * vocab, vocab));
+        return host;
+    }
+
     @Override public final int vocabSize() { return vocab; }
     @Override public final int contextLength() { return context; }
     @Override public final int position() { return pos; }
@@ -173,11 +268,6 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
      */
     public final long logitCopiesToHost() {
         return logitCopies;
-    }
-
-    /** The logits no longer belong to the sequence so far (a batched step left its logits elsewhere). */
-    protected final void logitsOutOfDate() {
-        haveLogits = false;
     }
 
     private Tensor logitsToHost() {

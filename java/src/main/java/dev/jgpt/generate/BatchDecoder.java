@@ -34,6 +34,34 @@ public interface BatchDecoder extends AutoCloseable {
      */
     Tensor step(int[] slots, int[] tokens, int n);
 
+    /**
+     * Most candidates per row {@link #stepCandidates} can give, or 0 when this decoder has no such step (its
+     * logits are host memory already, or its backend cannot pick them where they are): then use {@link #step}.
+     */
+    default int maxCandidates() {
+        return 0;
+    }
+
+    /**
+     * {@link #step} without copying the (n, vocabSize) logits to the host: the {@code k} largest of the first
+     * {@code V} logits of row i (V: the tokenizer's ids, where the model's rows are padded beyond them),
+     * largest first, ties to the lower id (as {@link Sampler#sampleCandidates} expects), go to
+     * {@code ids/logits[i*k .. i*k+k)}. k is in [1, {@link #maxCandidates()}].
+     *
+     * @throws UnsupportedOperationException when {@link #maxCandidates()} is 0
+     */
+    default void stepCandidates(int[] slots, int[] tokens, int n, int V, int k, int[] ids, float[] logits) {
+        throw new UnsupportedOperationException("this decoder's logits are host memory: use step");
+    }
+
+    /**
+     * Row i of the last {@link #stepCandidates}' logits on the host (vocabSize floats, valid until the next
+     * call): for the rare token its candidates cannot decide (a non-finite largest logit).
+     */
+    default Tensor candidatesRow(int i) {
+        throw new UnsupportedOperationException("this decoder's logits are host memory: use step");
+    }
+
     /** Applies this decoder's kernel thread settings to the calling thread (the one that steps it). */
     default void bindThread() {}
 

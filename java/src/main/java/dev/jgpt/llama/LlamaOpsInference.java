@@ -134,8 +134,9 @@ public final class LlamaOpsInference extends BackendLm {
             q = arena.allocate(DType.F32, rows, d);
             atty = arena.allocate(DType.F32, rows, d);
             tmp = arena.allocate(DType.F32, rows, d);
-            h1 = arena.allocate(DType.F32, rows, hd);
-            h3 = arena.allocate(DType.F32, rows, hd);
+            // also a batched step's new keys and values (forwardBatch) until its FFN: at least kv wide
+            h1 = arena.allocate(DType.F32, rows, Math.max(hd, kv));
+            h3 = arena.allocate(DType.F32, rows, Math.max(hd, kv));
             hg = arena.allocate(DType.F32, rows, hd);
             rstd = arena.allocate(DType.F32, rows);
             // gqaAttentionForward's (NH, n, n) for a block at position 0, gqaAttentionDecode's (NH, n, pos+n) for one
@@ -177,7 +178,7 @@ public final class LlamaOpsInference extends BackendLm {
     /** Runs tokensDev[0..n) at positions pos..pos+n through every layer; leaves the residual stream in x. */
     @Override
     protected void forwardRows(int n) {
-        int d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
+        int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         int pos0 = pos;
         ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d);
         for (int l = 0; l < c.layers(); l++) {
@@ -196,17 +197,23 @@ public final class LlamaOpsInference extends BackendLm {
                 // one call for the whole block: row i attends over the cache's positions 0..pos0+i
                 ops.gqaAttentionDecode(atty, att, q, kCache[l], vCache[l], pos0, n, NH, NKV, hs);
             }
-            ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
-            ops.residualForward(x, x, tmp, n * d);
-            ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);
-            ops.matmulForward(h1, xn, w1[l], null, n, d, hd);
-            ops.matmulForward(h3, xn, w3[l], null, n, d, hd);
-            ops.swigluForward(hg, h1, h3, n * hd);
-            ops.matmulForward(tmp, hg, w2[l], null, n, hd, d);
-            ops.residualForward(x, x, tmp, n * d);
+            projectAndFfn(l, n);
         }
         pos += n;
         lastRows = n;
+    }
+
+    /** The rest of layer l for n rows once attention has filled atty: x += wo(atty); x += w2(swiglu(w1 xn, w3 xn)), xn = rmsnorm(x). */
+    private void projectAndFfn(int l, int n) {
+        int d = c.dim(), hd = c.hiddenDim();
+        ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
+        ops.residualForward(x, x, tmp, n * d);
+        ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);
+        ops.matmulForward(h1, xn, w1[l], null, n, d, hd);
+        ops.matmulForward(h3, xn, w3[l], null, n, d, hd);
+        ops.swigluForward(hg, h1, h3, n * hd);
+        ops.matmulForward(tmp, hg, w2[l], null, n, hd, d);
+        ops.residualForward(x, x, tmp, n * d);
     }
 
     /** Final RMSNorm and classifier of the last row of the last pass, left where the backend computes. */
@@ -215,6 +222,48 @@ public final class LlamaOpsInference extends BackendLm {
         Tensor last = lastRows == 1 ? x : x.slice(lastRows - 1);
         ops.rmsnormForward(xf, rstdf, last, rmsFinal, 1, c.dim(), eps);
         ops.matmulForward(logits, xf, cls, null, 1, c.dim(), c.vocabSize());
+    }
+
+    // ---- batched decode (BackendLm.stepBatch): one step for several sequences over these weights ----
+
+    /** Another sequence over these weights (borrowed: close it before this object, which may own them). */
+    @Override
+    public LlamaOpsInference newSequence() {
+        return new LlamaOpsInference(ops, c, null, weights, null);
+    }
+
+    @Override
+    protected boolean sharesWeights(BackendLm other) {
+        LlamaOpsInference o = (LlamaOpsInference) other;
+        return o.weights.data().equals(weights.data()) && o.c.equals(c);
+    }
+
+    @Override
+    protected void forwardBatch(BackendLm[] seqs, int n) {
+        int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
+        ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d); // no position table: RoPE below, per row
+        Tensor kNew = h1.view(0, (long) n * kv), vNew = h3.view(0, (long) n * kv); // free until the FFN
+        for (int l = 0; l < c.layers(); l++) {
+            ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
+            ops.matmulForward(q, xn, wq[l], null, n, d, d);
+            ops.matmulForward(kNew, xn, wk[l], null, n, d, kv);
+            ops.matmulForward(vNew, xn, wv[l], null, n, d, kv);
+            ops.ropeForwardRows(q, ropeCos, ropeSin, batchPos, n, NH, hs);
+            ops.ropeForwardRows(kNew, ropeCos, ropeSin, batchPos, n, NKV, hs);
+            for (int i = 0; i < n; i++) {
+                LlamaOpsInference s = (LlamaOpsInference) seqs[i];
+                batchK[i] = s.kCache[l];
+                batchV[i] = s.vCache[l];
+            }
+            ops.gqaAttentionDecodeRows(atty, att, q, kNew, vNew, batchK, batchV, batchPos, n, NH, NKV, hs);
+            projectAndFfn(l, n);
+        }
+    }
+
+    @Override
+    protected void batchHead(Tensor out, int n) {
+        ops.rmsnormForward(xn, rstd, x, rmsFinal, n, c.dim(), eps);
+        ops.matmulForward(out, xn, cls, null, n, c.dim(), c.vocabSize());
     }
 
     /** Frees the backend memory, then closes the owner (the backend this object was given to own). */

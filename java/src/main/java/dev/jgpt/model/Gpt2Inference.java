@@ -148,42 +148,23 @@ public final class Gpt2Inference extends BackendLm {
         ops.residualForward(x, res, proj, n * C);
     }
 
-    // ---- batched decode: one step for several sequences that share these weights ------------------
+    // ---- batched decode (BackendLm.stepBatch): one step for several sequences over these weights ----
 
-    private Tensor batchLogits, batchLogitsHost;   // (rows, V), allocated on the first batched step
+    @Override
+    public Gpt2Inference newSequence() {
+        return new Gpt2Inference(ops, cfg, p.flat());
+    }
 
-    /**
-     * One decode step for {@code n} sequences at once: {@code seqs[i]} appends {@code tokens[i]} at its
-     * own position. Every matrix product runs once over all n rows, so the weights are read once per
-     * step instead of once per sequence; attention runs per row over that sequence's own KV cache.
-     * This instance's working buffers are used (it may be one of {@code seqs}); the returned host
-     * tensor (n, V) holds row i's next-token logits and is valid until the next batched step.
-     * Results equal {@link #step} on each sequence (up to the backend's matmul rounding).
-     *
-     * @throws IllegalArgumentException when n exceeds {@link #PREFILL_CHUNK} or the context, or a
-     *     sequence runs over other weights or another backend
-     */
-    public Tensor stepBatch(Gpt2Inference[] seqs, int[] tokens, int n) {
-        int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers(), V = cfg.vocabSize();
-        if (n < 1 || n > rows) throw new IllegalArgumentException("batch of " + n + " sequences: must be in [1, " + rows + "]");
-        for (int i = 0; i < n; i++) {
-            Gpt2Inference s = seqs[i];
-            if (s.ops != ops || !s.p.flat().data().equals(p.flat().data()) || !s.cfg.equals(cfg)) {
-                throw new IllegalArgumentException("sequence " + i + " does not share this model's weights and backend");
-            }
-            s.checkRoom(1);
-            s.checkToken(tokens[i], s.pos);
-            tokensHost.setInt(i, tokens[i]);
-        }
-        if (batchLogits == null) {
-            batchLogits = arena.allocate(DType.F32, rows, V);
-            batchLogitsHost = batchLogits.isHost() ? batchLogits : hostArena.allocate(DType.F32, rows, V);
-        }
-        ops.copy(tokensDev, tokensHost);
-        for (int i = 0; i < n; i++) {
-            Gpt2Inference s = seqs[i];
-            ops.encoderForward(x.slice(i), tokensDev.view(i, 1), p.wte(), wpeRow[s.pos], 1, 1, C);
-        }
+    @Override
+    protected boolean sharesWeights(BackendLm other) {
+        Gpt2Inference o = (Gpt2Inference) other;
+        return o.p.flat().data().equals(p.flat().data()) && o.cfg.equals(cfg);
+    }
+
+    @Override
+    protected void forwardBatch(BackendLm[] seqs, int n) {
+        int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
+        ops.encoderForwardRows(x, tokensDev, p.wte(), p.wpe(), batchPos, n, C);
         Tensor kNew = fch.view(0, (long) n * C), vNew = fchGelu.view(0, (long) n * C); // free until the MLP
         for (int l = 0; l < L; l++) {
             ops.layernormForward(ln, mean, rstd, x, p.ln1w(l), p.ln1b(l), n, C);
@@ -191,27 +172,20 @@ public final class Gpt2Inference extends BackendLm {
             ops.matmulForward(kNew, ln, wk[l], bk[l], n, C, C);
             ops.matmulForward(vNew, ln, wv[l], bv[l], n, C, C);
             for (int i = 0; i < n; i++) {
-                Gpt2Inference s = seqs[i];
-                ops.copy(s.kRow[l][s.pos], kNew.view((long) i * C, C));
-                ops.copy(s.vRow[l][s.pos], vNew.view((long) i * C, C));
-                ops.attentionDecode(atty.slice(i), att, q.slice(i), s.kCache[l], s.vCache[l], s.pos, C, NH);
+                Gpt2Inference s = (Gpt2Inference) seqs[i];
+                batchK[i] = s.kCache[l];
+                batchV[i] = s.vCache[l];
             }
+            ops.gqaAttentionDecodeRows(atty, att, q, kNew, vNew, batchK, batchV, batchPos, n, NH, NH, C / NH);
             projectAndMlp(l, n, C);
         }
-        for (int i = 0; i < n; i++) {
-            seqs[i].pos++;
-            seqs[i].logitsOutOfDate(); // this step's logits are in the batch tensor, not the sequence's own
-        }
-        ops.layernormForward(ln, mean, rstd, x, p.lnfw(), p.lnfb(), n, C);
-        Tensor out = batchLogits.view(0, (long) n * V);
-        ops.matmulForward(out, ln, p.wte(), null, n, C, V);
-        if (batchLogitsHost != batchLogits) ops.copy(batchLogitsHost.view(0, (long) n * V), out);
-        return batchLogitsHost;
     }
 
-    /** Most sequences one {@link #stepBatch} takes. */
-    public int maxBatch() {
-        return rows;
+    @Override
+    protected void batchHead(Tensor out, int n) {
+        int C = cfg.channels();
+        ops.layernormForward(ln, mean, rstd, x, p.lnfw(), p.lnfb(), n, C);
+        ops.matmulForward(out, ln, p.wte(), null, n, C, cfg.vocabSize());
     }
 
     /** Final layernorm and logits (left where the backend computes them) of the last row of the last pass only. */

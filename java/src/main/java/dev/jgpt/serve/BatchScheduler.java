@@ -17,7 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * (one KV cache each, shared weights) and advances all of them with one
  * {@link BatchDecoder#step batched step} per token, so the weights are read once per step for
  * every client instead of once per client. The model is any {@link BatchDecoder}: GPT-2
- * ({@code dev.jgpt.model.Gpt2NativeBatchDecoder} on the cpu backend, else {@link Gpt2BatchDecoder}) or a Llama-family model ({@code dev.jgpt.llama.LlamaBatchDecoder}).
+ * ({@code dev.jgpt.model.Gpt2NativeBatchDecoder} on the cpu backend) or a Llama-family model
+ * ({@code dev.jgpt.llama.LlamaBatchDecoder}) through libjgpt, or either through a backend's ops
+ * ({@link BackendBatchDecoder}; on cuda it picks each row's candidates on the device, {@link BatchDecoder#stepCandidates}).
  *
  * <p>A new request joins at the next step (its prompt is
  * prefilled on its own first); a finished, cancelled or timed-out one leaves at once and frees its
@@ -40,6 +42,13 @@ final class BatchScheduler implements AutoCloseable {
     final AtomicLong completed = new AtomicLong(), cancelled = new AtomicLong(), timedOut = new AtomicLong();
     /** Sequences advanced per batched step, summed (with {@link #steps}: the mean batch size). */
     final AtomicLong stepRows = new AtomicLong(), steps = new AtomicLong();
+    /** Of those, the rows sampled from k candidates picked on the device ({@link BatchDecoder#stepCandidates}). */
+    final AtomicLong candidateRows = new AtomicLong();
+    /** {@link BatchDecoder#maxCandidates()}: 0 where every step copies the full logits. */
+    private final int maxCandidates;
+    /** A step's candidates (row i at i*k), and one row's that its sampler reads. */
+    private final int[] candIds, rowIds;
+    private final float[] candLogits, rowLogits;
 
     /** One sequence in flight. */
     private static final class Slot {
@@ -62,6 +71,11 @@ final class BatchScheduler implements AutoCloseable {
         this.lm = lm;
         this.tok = tok;
         this.slots = new Slot[lm.maxBatch()];
+        this.maxCandidates = lm.maxCandidates();
+        this.candIds = new int[slots.length * maxCandidates];
+        this.candLogits = new float[slots.length * maxCandidates];
+        this.rowIds = new int[maxCandidates];
+        this.rowLogits = new float[maxCandidates];
         for (int i = 0; i < slots.length; i++) slots[i] = new Slot(i, tok.vocabSize());
         this.eos = tok.specialTokenId("<|endoftext|>").orElse(-1);
         this.end = tok.specialTokenId("<|end|>").orElse(-1);
@@ -94,20 +108,22 @@ final class BatchScheduler implements AutoCloseable {
                     stepping[n++] = s;
                 }
                 if (n == 0) continue;
-                Tensor logits;
+                int k = candidatesFor(stepping, n);
+                Tensor logits = null;
                 try {
-                    logits = lm.step(seqs, tokens, n);
+                    if (k > 0) lm.stepCandidates(seqs, tokens, n, tok.vocabSize(), k, candIds, candLogits);
+                    else logits = lm.step(seqs, tokens, n);
                 } catch (RuntimeException e) {
                     for (int i = 0; i < n; i++) fail(stepping[i], e);
                     continue;
                 }
                 steps.incrementAndGet();
                 stepRows.addAndGet(n);
-                long V = logits.dim(1);
+                long V = k > 0 ? 0 : logits.dim(1);
                 for (int i = 0; i < n; i++) {
                     Slot s = stepping[i];
                     try {
-                        accept(s, s.sampler.sample(logits.view(i * V, V)));
+                        accept(s, k > 0 ? sampleCandidates(s, i, k) : s.sampler.sample(logits.view(i * V, V)));
                     } catch (RuntimeException e) {
                         fail(s, e);
                     }
@@ -116,6 +132,35 @@ final class BatchScheduler implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /**
+     * Candidates per row for a step in which every sequence samples exactly from its row's largest logits
+     * ({@link Sampler#candidatesNeeded}; the most any of them needs), or 0 when one needs the full logits
+     * (or the decoder has no {@link BatchDecoder#stepCandidates}).
+     */
+    private int candidatesFor(Slot[] stepping, int n) {
+        if (maxCandidates == 0) return 0;
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            int need = stepping[i].sampler.candidatesNeeded(maxCandidates);
+            if (need == 0) return 0;
+            k = Math.max(k, need);
+        }
+        return k;
+    }
+
+    /**
+     * Slot s's token from the first of row i's k candidates that its settings need (they are ordered, so
+     * those are its row's largest); the full row only when they cannot decide (a non-finite largest logit).
+     */
+    private int sampleCandidates(Slot s, int i, int k) {
+        int need = s.sampler.candidatesNeeded(maxCandidates);
+        System.arraycopy(candIds, i * k, rowIds, 0, need);
+        System.arraycopy(candLogits, i * k, rowLogits, 0, need);
+        candidateRows.incrementAndGet();
+        int token = s.sampler.sampleCandidates(rowIds, rowLogits, need);
+        return token >= 0 ? token : s.sampler.sample(lm.candidatesRow(i));
     }
 
     /** Fills free slots from the queue: waits when nothing is in flight, never when something is. */

@@ -1,5 +1,6 @@
 package dev.jgpt.serve;
 
+import dev.jgpt.generate.BackendLm;
 import dev.jgpt.generate.BatchDecoder;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.FinishReason;
@@ -30,7 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * in front of them (at most {@code maxQueue} waiting, then 503).
  *
  * <p>A GPT-2 model (libjgpt's {@link Gpt2Decoder} on the cpu backend, else {@link Gpt2Inference}) and a
- * Llama-family model ({@link LlamaInference}) are decoded with continuous batching ({@link BatchScheduler} over a {@link BatchDecoder}): all N
+ * Llama-family model ({@link LlamaInference} on the cpu, else {@code LlamaOpsInference}) — every
+ * {@link BackendLm} — are decoded with continuous batching ({@link BatchScheduler} over a {@link BatchDecoder}): all N
  * sequences borrow the same weights and one thread advances every sequence in flight with a single
  * batched matrix product per layer and token. Any other
  * {@link CausalLm} (one sequence per instance, no way to share its weights) gets one session and one
@@ -78,20 +80,20 @@ public final class ServedModel implements AutoCloseable {
         this.loaded = loaded;
         this.maxQueue = maxQueue;
         this.chat = hasChatTokens(loaded.tokenizer());
-        if (loaded.model() instanceof Gpt2Inference g) {
+        if (loaded.model() instanceof BackendLm g) { // GPT-2 or Llama on a backend's ops (cuda, reference)
             int n = Math.min(instances, g.maxBatch());
-            Gpt2Inference[] sessions = new Gpt2Inference[n];
+            BackendLm[] sessions = new BackendLm[n];
             sessions[0] = g;
             try {
                 for (int i = 1; i < n; i++) {
-                    sessions[i] = new Gpt2Inference(g.backend(), g.config(), g.params()); // shares the weights
+                    sessions[i] = g.newSequence(); // shares the weights
                     extra.add(sessions[i]);
                 }
             } catch (RuntimeException | OutOfMemoryError e) {
                 for (CausalLm lm : extra) lm.close();
                 throw e;
             }
-            decoder = new Gpt2BatchDecoder(sessions);
+            decoder = new BackendBatchDecoder(sessions);
             batcher = new BatchScheduler(name, decoder, loaded.tokenizer());
             idle = null;
             workers = null;
@@ -169,6 +171,10 @@ public final class ServedModel implements AutoCloseable {
         if (batcher == null) return 0;
         long s = batcher.steps.get();
         return s == 0 ? 0 : (double) batcher.stepRows.get() / s;
+    }
+    /** Rows of batched steps sampled from k candidates picked on the device, without copying their logits. */
+    public long deviceSampledRows() {
+        return batcher == null ? 0 : batcher.candidateRows.get();
     }
     /** Requests waiting for a session. */
     public int queued() { return batcher != null ? batcher.queued() : waiting.get(); }

@@ -538,6 +538,116 @@ public abstract class BackendContractTest {
     }
 
     /**
+     * Embeddings of a batched decode step ({@link Backend#encoderForwardRows}): row r = wte[tokens[r]] +
+     * wpe[pos[r]]; n = 35 crosses the cuda backend's 32 rows per launch; an id outside the vocabulary is one
+     * clear error (as for {@code encoderForward}).
+     */
+    @Test
+    void encoderForwardRowsAddsEachRowsOwnPosition() {
+        int maxT = 10;
+        for (int n : new int[] {3, 35}) {
+            int[] pos = new int[n];
+            for (int r = 0; r < n; r++) pos[r] = r == 0 ? 0 : random.nextInt(maxT);
+            Pair out = randn(1, n, C), ids = tokens(V, n), wte = randn(1, V, C), wpe = randn(1, maxT, C);
+            ref.encoderForwardRows(out.r, ids.r, wte.r, wpe.r, pos, n, C);
+            dut.encoderForwardRows(out.d, ids.d, wte.d, wpe.d, pos, n, C);
+            out.assertClose("encoder rows (n=" + n + ")");
+            int r = n - 1, tok = ids.r.getInt(r);
+            for (int c = 0; c < C; c++) {
+                assertThat(out.r.getFloat((long) r * C + c)).isEqualTo(wte.r.getFloat((long) tok * C + c) + wpe.r.getFloat((long) pos[r] * C + c));
+            }
+        }
+        Pair out = randn(1, 2, C), wte = randn(1, V, C), wpe = randn(1, maxT, C);
+        Pair bad = new Pair(DType.I32, 2);
+        bad.r.setInt(0, 1);
+        bad.r.setInt(1, V);
+        bad.sync();
+        assertThatThrownBy(() -> dut.encoderForwardRows(out.d, bad.d, wte.d, wpe.d, new int[] {0, 1}, 2, C))
+                .hasMessageContaining(String.valueOf(V));
+    }
+
+    /**
+     * RoPE of a batched decode step ({@link Backend#ropeForwardRows}): row r rotated by the tables' row pos[r];
+     * equals the reference, whose rows equal {@code ropeForward} of that row alone at that position. n = 35
+     * crosses the cuda backend's 32 rows per launch.
+     */
+    @Test
+    void ropeForwardRowsRotatesEachRowAtItsOwnPosition() {
+        int hs = 6, heads = 3, maxT = 12, half = hs / 2;
+        for (int n : new int[] {4, 35}) {
+            int[] pos = new int[n];
+            for (int r = 0; r < n; r++) pos[r] = r == 0 ? 0 : random.nextInt(maxT);
+            Pair x = randn(1, n, heads * hs), cos = randn(1, maxT, half), sin = randn(1, maxT, half);
+            float[] before = x.r.toFloatArray();
+            ref.ropeForwardRows(x.r, cos.r, sin.r, pos, n, heads, hs);
+            dut.ropeForwardRows(x.d, cos.d, sin.d, pos, n, heads, hs);
+            x.assertClose("rope rows (n=" + n + ")");
+            int r = n - 1, w = heads * hs;
+            Tensor one = refArena.allocate(DType.F32, w);
+            for (int i = 0; i < w; i++) one.setFloat(i, before[r * w + i]);
+            ref.ropeForward(one, cos.r.view((long) pos[r] * half, half), sin.r.view((long) pos[r] * half, half), 1, 1, heads, hs);
+            Pair.assertClose("rope rows, last row vs ropeForward at its position", one.toFloatArray(),
+                    java.util.Arrays.copyOfRange(x.r.toFloatArray(), r * w, (r + 1) * w));
+            assertThat(java.util.Arrays.copyOfRange(x.r.toFloatArray(), 0, w)).as("position 0 rotates by its table row 0")
+                    .isNotEqualTo(java.util.Arrays.copyOfRange(before, 0, w));
+        }
+    }
+
+    /**
+     * A server's batched decode step ({@link Backend#gqaAttentionDecodeRows}): n sequences with their own caches
+     * at different positions (position 0 included); every new key and value lands in its own cache at its own
+     * position (other cache rows untouched), and every output row equals the reference's. n = 35 crosses the cuda
+     * backend's 32 rows per launch. Checked against the reference's own one-row decode too (the default).
+     */
+    @Test
+    void gqaAttentionDecodeRowsWritesEachCacheAndMatchesOneRowAtATime() {
+        int hs = 6;
+        for (int n : new int[] {3, 35}) {
+            for (int nkv : new int[] {NH, 2, 1}) {
+                String tag = " (n=" + n + " NH=" + NH + " NKV=" + nkv + ")";
+                int kv = nkv * hs, qw = NH * hs;
+                int[] pos = new int[n];
+                Pair[] k = new Pair[n], v = new Pair[n];
+                Tensor[] kr = new Tensor[n], vr = new Tensor[n], kd = new Tensor[n], vd = new Tensor[n];
+                for (int i = 0; i < n; i++) {
+                    pos[i] = i == 1 ? 0 : random.nextInt(9);
+                    int maxT = pos[i] + 1 + random.nextInt(3);   // room past the position: must stay as it was
+                    k[i] = randn(1, maxT, kv);
+                    v[i] = randn(1, maxT, kv);
+                    kr[i] = k[i].r; vr[i] = v[i].r; kd[i] = k[i].d; vd[i] = v[i].d;
+                }
+                long scratch = Backend.gqaAttentionDecodeRowsScratchFloats(pos, n, NH);
+                Pair out = randn(1, n, qw), att = randn(1, scratch), q = randn(1, n, qw), kNew = randn(1, n, kv), vNew = randn(1, n, kv);
+                float[][] kBefore = new float[n][];
+                for (int i = 0; i < n; i++) kBefore[i] = k[i].r.toFloatArray();
+                ref.gqaAttentionDecodeRows(out.r, att.r, q.r, kNew.r, vNew.r, kr, vr, pos, n, NH, nkv, hs);
+                dut.gqaAttentionDecodeRows(out.d, att.d, q.d, kNew.d, vNew.d, kd, vd, pos, n, NH, nkv, hs);
+                out.assertClose("decode rows out" + tag);
+                for (int i = 0; i < n; i++) {
+                    k[i].assertClose("cache k of row " + i + tag);
+                    v[i].assertClose("cache v of row " + i + tag);
+                    float[] kAfter = k[i].r.toFloatArray();
+                    for (int j = 0; j < kAfter.length; j++) {
+                        float want = j / kv == pos[i] ? kNew.r.getFloat((long) i * kv + j % kv) : kBefore[i][j];
+                        assertThat(kAfter[j]).as("reference cache k of row %d at %d%s", i, j, tag).isEqualTo(want);
+                    }
+                }
+                // the oracle for one row: the reference's gqaAttentionDecode over that row's cache
+                int i = n - 1;
+                Tensor one = refArena.allocate(DType.F32, qw), oneAtt = refArena.allocate(DType.F32, (long) NH * (pos[i] + 1));
+                ref.gqaAttentionDecode(one, oneAtt, q.r.view((long) i * qw, qw), kr[i], vr[i], pos[i], 1, NH, nkv, hs);
+                Pair.assertClose("decode rows, last row vs gqaAttentionDecode" + tag, one.toFloatArray(),
+                        java.util.Arrays.copyOfRange(out.r.toFloatArray(), i * qw, (i + 1) * qw));
+            }
+        }
+        Pair out = randn(1, 2, NH * hs), att = randn(1, 100), q = randn(1, 2, NH * hs), kn = randn(1, 2, 2 * hs);
+        Pair small = randn(1, 3, 2 * hs);
+        assertThatThrownBy(() -> dut.gqaAttentionDecodeRows(out.d, att.d, q.d, kn.d, kn.d, new Tensor[] {small.d, small.d},
+                new Tensor[] {small.d, small.d}, new int[] {1, 3}, 2, NH, 2, hs))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Cache");
+    }
+
+    /**
      * A block of query rows over the cache in one call (prefill that starts or continues a sequence): rows
      * pos..pos+rows-1 of {@link Backend#gqaAttentionForward} over the first pos+rows positions, output and
      * probabilities, on the reference and on the backend under test; cache rows past pos+rows are garbage that

@@ -73,6 +73,27 @@ class BenchProfileCudaTest {
         assertThat(rows).containsKeys("matmulForward", "layernorm_forward");
     }
 
+    /** {@code --batch 3} on cuda: one device top-1 over the 3 rows per step, the first sequence's tokens as alone, and as the host path's. */
+    @Test
+    void batchedDecodeOnCudaPicksEveryRowOnTheDevice() throws IOException, InterruptedException {
+        String[] common = {"bench", "decode-gpt2", "--backend", "cuda", "--preset", "tiny", "--prompt-tokens", "3", "--tokens", "6",
+                "--runs", "1", "--json"};
+        JsonNode one = jgptOnStandIn(common);
+        String[] batched = java.util.Arrays.copyOf(common, common.length + 2);
+        batched[common.length] = "--batch";
+        batched[common.length + 1] = "3";
+        JsonNode dev = jgptOnStandIn(batched);
+        String[] host = java.util.Arrays.copyOf(batched, batched.length + 2);
+        host[batched.length] = "--sampling";
+        host[batched.length + 1] = "host";
+        JsonNode onHost = jgptOnStandIn(host);
+        assertThat(dev.get("sampling").asString()).isEqualTo("device top-1");
+        assertThat(onHost.get("sampling").asString()).isEqualTo("host argmax");
+        assertThat(dev.get("batch").asInt()).isEqualTo(3);
+        assertThat(dev.get("firstGreedyTokens").toString()).isEqualTo(one.get("firstGreedyTokens").toString())
+                .isEqualTo(onHost.get("firstGreedyTokens").toString());
+    }
+
     @Test
     void decodeProfileElsewhereIsOneClearError() {
         StringWriter err = new StringWriter();

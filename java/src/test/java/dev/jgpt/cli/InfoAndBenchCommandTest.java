@@ -143,6 +143,33 @@ class InfoAndBenchCommandTest {
         assertThat(q8.get("tokensPerSecond").asDouble()).isPositive();
     }
 
+    /** {@code --batch}: B sequences stepped together; the first decodes the same greedy tokens as alone; tokens/s counts all B. */
+    @Test
+    void benchDecodeGpt2BatchedStepsKeepTheFirstSequencesTokens() {
+        String[] common = {"bench", "decode-gpt2", "--preset", "tiny", "--backend", "reference", "--prompt-tokens", "4",
+                "--tokens", "10", "--runs", "1", "--json"};
+        JsonNode one = json(stdout(common)), three = json(stdout(concat(common, "--batch", "3")));
+        assertThat(one.get("batch").asInt()).isEqualTo(1);
+        assertThat(three.get("batch").asInt()).isEqualTo(3);
+        assertThat(three.get("firstGreedyTokens").toString()).isEqualTo(one.get("firstGreedyTokens").toString());
+        assertThat(three.get("offHeap").get("kvCache").asLong()).as("the first sequence's cache, as alone")
+                .isEqualTo(one.get("offHeap").get("kvCache").asLong());
+        PrintStream old = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertThat(Main.run("bench", "decode-gpt2", "--preset", "tiny", "--backend", "cpu", "--engine", "native", "--batch", "2",
+                    "--tokens", "2"))
+                    .isEqualTo(1);
+            assertThat(Main.run("bench", "decode-gpt2", "--preset", "tiny", "--backend", "reference", "--batch", "0", "--tokens", "2"))
+                    .isEqualTo(1);
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--batch 2 times the ops engine's batched step")
+                .contains("--batch: must be in [1, ").doesNotContain("\tat ");
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Generation on the cuda backend over the stand-in driver ({@link FakeCuda}: the real topk_row and model
+ * Generation on the cuda backend over the stand-in driver ({@link FakeCuda}: the real top-k and model
  * kernels, emulated on the CPU): greedy and top-k settings pick each token from the device's k candidates
  * and never copy the V logits to the host, and give the same tokens as the full-logit path on the same
  * backend and as the reference backend; other settings copy the logits and still match.

@@ -1,7 +1,7 @@
 package dev.jgpt.generate;
 
 /**
- * The order of {@code kernels/classifier.cu}'s {@code topk_row} in plain Java, for tests without a device:
+ * The order of {@code kernels/topk.cu}'s top-k in plain Java, for tests without a device:
  * k rounds, each taking the largest value not taken yet (ties and -0/+0 to the lower index, NaN never, -inf
  * only when nothing larger is left), index 0 with -inf when only NaN is left.
  */

@@ -138,6 +138,61 @@ abstract class LlamaOpsContract {
         }
     }
 
+    /**
+     * A server's batched step ({@code BackendLm.stepBatch}): three sequences at different positions (prompts
+     * of 5, 1 and 3 tokens), each a {@link LlamaOpsInference#newSequence} over the first one's weights, advanced
+     * together by a leader that holds no sequence, give every sequence the oracle's logits for its own
+     * tokens, GQA and not; a sequence over other weights is refused.
+     */
+    @Test
+    void batchedStepsMatchTheOracleForEverySequence() {
+        for (LlamaConfig cfg : List.of(GQA, MHA)) {
+            try (Arena a = Arena.ofConfined()) {
+                LlamaWeights w = RandomLlama.create(cfg, 9, a);
+                int[][] prompts = {PROMPT, {4}, TURN};
+                int n = prompts.length;
+                Backend b = newBackend();
+                try (LlamaOpsInference first = new LlamaOpsInference(b, w, b)) {
+                    LlamaOpsInference[] seqs = new LlamaOpsInference[n];
+                    ReferenceLlama[] oracle = new ReferenceLlama[n];
+                    LlamaOpsInference leader = first.newSequence();
+                    try {
+                        int[] next = new int[n];
+                        for (int i = 0; i < n; i++) {
+                            seqs[i] = i == 0 ? first : first.newSequence();
+                            oracle[i] = new ReferenceLlama(w);
+                            seqs[i].prefill(prompts[i]);
+                            next[i] = argmax(oracle[i].prefill(prompts[i]).toFloatArray());
+                        }
+                        for (int step = 0; step < 4; step++) {
+                            float[] rows = leader.stepBatch(seqs, next, n).toFloatArray();
+                            for (int i = 0; i < n; i++) {
+                                float[] want = oracle[i].step(next[i]).toFloatArray();
+                                float[] got = java.util.Arrays.copyOfRange(rows, i * cfg.vocabSize(), (i + 1) * cfg.vocabSize());
+                                assertSameTrace(b.name() + " batched, sequence " + i + ", step " + step,
+                                        new Trace(List.of(want), List.of()), new Trace(List.of(got), List.of()));
+                                assertThat(seqs[i].position()).isEqualTo(prompts[i].length + step + 1);
+                                next[i] = argmax(want);
+                            }
+                        }
+                        // after batched steps, a sequence goes on alone from where it is
+                        assertSameTrace(b.name() + " alone after batched steps", new Trace(List.of(oracle[1].step(next[1]).toFloatArray()), List.of()),
+                                new Trace(List.of(seqs[1].step(next[1]).toFloatArray()), List.of()));
+                        try (LlamaOpsInference other = new LlamaOpsInference(b, RandomLlama.create(cfg, 10, a), null)) {
+                            other.prefill(new int[] {1});
+                            assertThatThrownBy(() -> leader.stepBatch(new LlamaOpsInference[] {other}, new int[] {2}, 1))
+                                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("weights");
+                        }
+                    } finally {
+                        for (int i = 1; i < n; i++) if (seqs[i] != null) seqs[i].close();
+                        for (ReferenceLlama r : oracle) if (r != null) r.close();
+                        leader.close();
+                    }
+                }
+            }
+        }
+    }
+
     static long calls(TimingBackend ops, String op) {
         long[] t = ops.totals().get(op);
         return t == null ? 0 : t[1];

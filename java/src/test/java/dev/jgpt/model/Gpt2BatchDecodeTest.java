@@ -56,6 +56,33 @@ class Gpt2BatchDecodeTest {
         }
     }
 
+    /**
+     * A batched step's attention is one {@code gqaAttentionDecodeRows} call per layer for all sequences (cache
+     * writes included: on cuda one launch instead of two copies and an attention per sequence); the only copy
+     * is the step's token ids.
+     */
+    @Test
+    void aBatchedStepMakesOneAttentionCallPerLayer() {
+        try (var backend = new ReferenceBackend(); Gpt2 model = new Gpt2(backend, C, 1, 1)) {
+            model.initWeights(5);
+            dev.jgpt.backend.TimingBackend ops = new dev.jgpt.backend.TimingBackend(backend);
+            Gpt2Inference[] seqs = new Gpt2Inference[3];
+            try {
+                for (int i = 0; i < seqs.length; i++) {
+                    seqs[i] = new Gpt2Inference(ops, C, model.params().flat());
+                    seqs[i].prefill(new int[] {1 + i, 2, 3 + i});
+                }
+                ops.reset();
+                seqs[0].stepBatch(seqs, new int[] {4, 5, 6}, seqs.length);
+                assertThat(ops.totals().get("gqaAttentionDecodeRows")[1]).isEqualTo(C.layers());
+                assertThat(ops.totals()).doesNotContainKeys("attentionDecode", "gqaAttentionDecode");
+                assertThat(ops.totals().get("copy")[1]).as("the token ids only").isEqualTo(1);
+            } finally {
+                for (Gpt2Inference s : seqs) if (s != null) s.close();
+            }
+        }
+    }
+
     @Test
     void refusesSequencesOverOtherWeights() {
         try (var backend = new ReferenceBackend(); Gpt2 a = new Gpt2(backend, C, 1, 1); Gpt2 b = new Gpt2(backend, C, 1, 1);

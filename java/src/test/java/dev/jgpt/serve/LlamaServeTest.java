@@ -168,8 +168,8 @@ class LlamaServeTest {
 
     /**
      * {@code --device reference} (or cuda) names the backend: a Llama model is served through the backend's ops
-     * ({@code LlamaOpsInference}, one sequence at a time) and gives libjgpt's greedy text; {@code --device auto} keeps
-     * libjgpt's batched decoder.
+     * ({@code LlamaOpsInference}, its sequences batched by {@code BackendBatchDecoder}) and gives libjgpt's greedy
+     * text, alone and with two clients at once; {@code --device auto} keeps libjgpt's batched decoder.
      */
     @Test
     void explicitBackendServesTheLlamaModelThroughItsOps() throws Exception {
@@ -184,11 +184,18 @@ class LlamaServeTest {
         }
         ModelRegistry reg = new ModelRegistry(ModelSource.standard("reference", 1, DecodeDType.F32, 32), 2, 64);
         ServedModel served = reg.load(model);
-        assertThat(served.batched()).as("the ops decoder serves one sequence at a time").isFalse();
+        assertThat(served.batched()).as("the ops decoder's sequences are batched").isTrue();
+        assertThat(served.sessions()).isEqualTo(2);
         try (JgptServer server = JgptServer.start(ServeOptions.defaults().withPort(0).withInstancesPerModel(2), reg)) {
             var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
             assertThat(ascii(stream(http, server, prompt, 20))).as("served on reference vs libjgpt in process").isEqualTo(expected)
                     .hasSizeGreaterThan(3);
+            var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+            var a = pool.submit(() -> stream(http, server, prompt, 20));
+            var b = pool.submit(() -> stream(http, server, prompt, 20));
+            assertThat(ascii(a.get())).as("two clients at once").isEqualTo(expected);
+            assertThat(ascii(b.get())).as("two clients at once").isEqualTo(expected);
+            pool.close();
             http.close();
         }
         ModelSource.Opened auto = ModelSource.standard("auto", 1, DecodeDType.F32, 32).open(model);

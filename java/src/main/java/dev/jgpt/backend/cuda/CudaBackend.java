@@ -40,9 +40,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private final Arena hostArena = Arena.ofShared();
     private final MemorySegment one, zero, scale;
     private final DeviceArena scratch;
-    private final Tensor partials, sumResult, topIdx, topVal;
-    /** Most candidates {@link #topK} returns (the kernel's JG_TOPK_MAX). */
-    public static final int TOPK_MAX = 64;
+    private final Tensor partials, sumResult;
+    /** Most candidates {@link #topK} returns (the kernels' JG_TOPK_MAX). */
+    public static final int TOPK_MAX = TopKRows.MAX_K;
+    /** Device top-k ({@link #topKRows}); its buffers grow at the first call of a shape. */
+    private final TopKRows topKRows;
     private final MemorySegment pinnedResult;
     private GemmMath math;
     private int threads = 1;
@@ -88,11 +90,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         this.one = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 1f);
         this.zero = hostArena.allocateFrom(ValueLayout.JAVA_FLOAT, 0f);
         this.scale = hostArena.allocate(ValueLayout.JAVA_FLOAT);
-        this.scratch = new DeviceArena(ctx, 64 << 10); // a few KB of sums and top-k results
+        this.scratch = new DeviceArena(ctx, 64 << 10); // a few KB of sums
         this.partials = scratch.allocate(DType.F32, 2 * PARTIALS); // PARTIALS doubles
         this.sumResult = scratch.allocate(DType.F32, 2);          // one double
-        this.topIdx = scratch.allocate(DType.I32, TOPK_MAX);
-        this.topVal = scratch.allocate(DType.F32, TOPK_MAX);
+        this.topKRows = new TopKRows(ctx);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
             CudaException.check(CudaDriver.cuMemAllocHost_v2(out, 1024), "cuMemAllocHost");
@@ -251,6 +252,30 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         checkIds("tokens", tokens, (long) B * T, V, false);
         ctx.kernel(Kernel.ENCODER_FORWARD, blocks(n, 256), 256)
                 .ptr(out).ptr(tokens).ptr(wte).ptr(wpe).i32(B).i32(T).i32(C).i32(V).go();
+    }
+
+    /** All rows' ids checked at once, then one launch per 32 rows (encoder_forward_rows, the positions by value). */
+    @Override
+    public void encoderForwardRows(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int[] pos, int n, int C) {
+        positive("n", n, "C", C);
+        if (pos.length < n) throw new IllegalArgumentException("pos: need " + n + " entries");
+        int max = 0;
+        for (int r = 0; r < n; r++) {
+            if (pos[r] < 0) throw new IllegalArgumentException("pos: row " + r + " at position " + pos[r]);
+            max = Math.max(max, pos[r]);
+        }
+        dev("out", out, DType.F32, (long) n * C);
+        dev("tokens", tokens, DType.I32, n);
+        dev("wpe", wpe, DType.F32, (max + 1L) * C);
+        int V = rows("wte", wte, C);
+        checkIds("tokens", tokens, n, V, false);
+        for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
+            int m = Math.min(DECODE_ROWS_MAX, n - c0);
+            for (int i = 0; i < m; i++) rowPositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
+            ctx.kernel(Kernel.ENCODER_FORWARD_ROWS, blocks(C, 256), m, 256, 1, 0)
+                    .ptr(ptr(out) + 4L * c0 * C).ptr(ptr(tokens) + 4L * c0).ptr(wte).ptr(wpe).struct(rowPositions)
+                    .i32(m).i32(C).i32(V).go();
+        }
     }
 
     @Override
@@ -708,6 +733,50 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(rows).i32(NH).i32(NKV).i32(hs).go();
     }
 
+    /** Rows per launch of gqa_attention_decode_rows (the kernel's JG_DECODE_ROWS_MAX). */
+    private static final int DECODE_ROWS_MAX = 32;
+    /** The kernel's struct jg_decode_rows, staged on the host: 32 k-cache pointers, 32 v-cache pointers, 32 positions. */
+    private final MemorySegment decodeRows = hostArena.allocate(DECODE_ROWS_MAX * (8L + 8L + 4L), 8);
+    /** The kernels' struct jg_positions (32 ints), staged on the host. */
+    private final MemorySegment rowPositions = hostArena.allocate(DECODE_ROWS_MAX * 4L, 8);
+
+    /**
+     * A server's batched decode step in one launch per 32 sequences (the default's two copies and one attention
+     * per sequence would be 3n launches): {@code gqa_attention_decode_rows} receives the sequences' cache
+     * addresses and positions by value, writes every new key and value into its cache and attends.
+     */
+    @Override
+    public void gqaAttentionDecodeRows(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor[] kCaches,
+                                       Tensor[] vCaches, int[] pos, int n, int NH, int NKV, int hs) {
+        gqaDims(1, 1, NH, NKV, hs);
+        positive("n", n);
+        if (kCaches.length < n || vCaches.length < n || pos.length < n) {
+            throw new IllegalArgumentException("kCaches/vCaches/pos: need " + n + " entries each");
+        }
+        int kv = NKV * hs, qw = NH * hs;
+        dev("out", out, DType.F32, (long) n * qw);
+        dev("q", q, DType.F32, (long) n * qw);
+        dev("kNew", kNew, DType.F32, (long) n * kv);
+        dev("vNew", vNew, DType.F32, (long) n * kv);
+        dev("att", att, DType.F32, Backend.gqaAttentionDecodeRowsScratchFloats(pos, n, NH));
+        for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
+            int m = Math.min(DECODE_ROWS_MAX, n - c0), ld = 0;
+            for (int i = 0; i < m; i++) {
+                int p = pos[c0 + i];
+                if (p < 0) throw new IllegalArgumentException("pos: row " + (c0 + i) + " at position " + p);
+                devAt("kCaches", c0 + i, kCaches[c0 + i], (p + 1L) * kv);
+                devAt("vCaches", c0 + i, vCaches[c0 + i], (p + 1L) * kv);
+                decodeRows.setAtIndex(ValueLayout.JAVA_LONG, i, ptr(kCaches[c0 + i]));
+                decodeRows.setAtIndex(ValueLayout.JAVA_LONG, DECODE_ROWS_MAX + i, ptr(vCaches[c0 + i]));
+                decodeRows.setAtIndex(ValueLayout.JAVA_INT, 4 * DECODE_ROWS_MAX + i, p);
+                ld = Math.max(ld, p + 1);
+            }
+            ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, m, 128, 1, 0)
+                    .ptr(ptr(out) + 4L * c0 * qw).ptr(att).ptr(ptr(q) + 4L * c0 * qw).ptr(ptr(kNew) + 4L * c0 * kv)
+                    .ptr(ptr(vNew) + 4L * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).go();
+        }
+    }
+
     @Override
     public int maxTopK() {
         return TOPK_MAX;
@@ -721,18 +790,15 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
      */
     @Override
     public void topK(Tensor logits, int V, int k, int[] idx, float[] val) {
-        positive("V", V);
-        if (k < 1 || k > TOPK_MAX || k > V) throw new IllegalArgumentException("k: must be in [1, min(" + TOPK_MAX + ", V)] but was " + k);
-        if (idx.length < k || val.length < k) throw new IllegalArgumentException("idx/val: need room for " + k + " candidates");
-        dev("logits", logits, DType.F32, V);
-        ctx.kernel(Kernel.TOPK_ROW, 1, 1024).ptr(topIdx).ptr(topVal).ptr(logits).i32(V).i32(k).go();
-        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult, ptr(topIdx), 4L * k, ctx.stream()), "cuMemcpyDtoH(topk)");
-        CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinnedResult.asSlice(512), ptr(topVal), 4L * k, ctx.stream()), "cuMemcpyDtoH(topk)");
-        ctx.synchronize();
-        for (int i = 0; i < k; i++) {
-            idx[i] = pinnedResult.getAtIndex(ValueLayout.JAVA_INT, i);
-            val[i] = pinnedResult.getAtIndex(ValueLayout.JAVA_FLOAT, 128 + i);
-        }
+        topKRows(logits, 1, V, V, k, idx, val);
+    }
+
+    /** {@link #topK} of {@code rows} rows {@code ld} floats apart, in one pair of launches and one copy. */
+    @Override
+    public void topKRows(Tensor logits, int rows, int V, long ld, int k, int[] idx, float[] val) {
+        positive("rows", rows, "V", V);
+        dev("logits", logits, DType.F32, (rows - 1) * ld + V);
+        topKRows.topK(ptr(logits), rows, V, ld, k, idx, val);
     }
 
     // ---- Llama-style layers (kernels/llama.cu: compiled into the fatbin, not yet run on a GPU) -------
@@ -776,6 +842,28 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     @Override
     public void ropeBackward(Tensor dx, Tensor cos, Tensor sin, int B, int T, int NH, int hs) {
         rope("dx", dx, cos, sin, B, T, NH, hs, -1f);
+    }
+
+    /** All rows in one launch per 32 (rope_rotate_rows, the positions passed by value). */
+    @Override
+    public void ropeForwardRows(Tensor x, Tensor cos, Tensor sin, int[] pos, int n, int heads, int hs) {
+        positive("n", n, "heads", heads, "hs", hs);
+        if (hs % 2 != 0) throw new IllegalArgumentException("hs: RoPE rotates pairs, the head size must be even but was " + hs);
+        if (pos.length < n) throw new IllegalArgumentException("pos: need " + n + " entries");
+        int w = heads * hs, half = hs / 2, max = 0;
+        for (int r = 0; r < n; r++) {
+            if (pos[r] < 0) throw new IllegalArgumentException("pos: row " + r + " at position " + pos[r]);
+            max = Math.max(max, pos[r]);
+        }
+        dev("x", x, DType.F32, (long) n * w);
+        dev("cos", cos, DType.F32, (max + 1L) * half);
+        dev("sin", sin, DType.F32, (max + 1L) * half);
+        for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
+            int m = Math.min(DECODE_ROWS_MAX, n - c0);
+            for (int i = 0; i < m; i++) rowPositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
+            ctx.kernel(Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), m, 256, 1, 0)
+                    .ptr(ptr(x) + 4L * c0 * w).ptr(cos).ptr(sin).struct(rowPositions).i32(m).i32(heads).i32(hs).go();
+        }
     }
 
     private void rope(String name, Tensor x, Tensor cos, Tensor sin, int B, int T, int NH, int hs, float sign) {
@@ -857,6 +945,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         try {
             ctx.synchronize();
             bf16.close();
+            topKRows.close();
             scratch.close();
             CudaDriver.cuMemFreeHost(pinnedResult);
         } finally {
@@ -1017,6 +1106,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private static int rows(String name, Tensor t, int C) {
         dev(name, t, DType.F32, C);
         return (int) (t.numel() / C);
+    }
+
+    /** {@link #dev} of F32 element {@code i} of an array argument; builds its name only to report a failure (hot paths). */
+    private static void devAt(String array, int i, Tensor t, long n) {
+        if (t == null || t.isHost() || t.dtype() != DType.F32 || t.numel() < n) dev(array + "[" + i + "]", t, DType.F32, n);
     }
 
     private static void dev(String name, Tensor t, DType type, long n) {

@@ -20,6 +20,7 @@ import java.util.Map;
  */
 public final class CudaContext implements AutoCloseable {
     private static final int MAX_ARGS = 16;
+    private static final int STRUCT_BYTES = 4096;
 
     private final int device;
     private final Arena arena = Arena.ofShared();
@@ -38,6 +39,8 @@ public final class CudaContext implements AutoCloseable {
     // reused by every launch (the driver copies the values inside cuLaunchKernel)
     private final MemorySegment argSlots;
     private final MemorySegment argPointers;
+    /** Where struct arguments ({@link Launch#struct}) are staged: CUDA's 4 KiB of kernel parameters. */
+    private final MemorySegment structArgs;
     private final Launch launch = new Launch();
     /** Per-kernel GPU times from events on {@link #stream}, recorded only between its beginStep and endStep. */
     private final KernelTimeline timeline;
@@ -95,6 +98,7 @@ public final class CudaContext implements AutoCloseable {
             this.argSlots = arena.allocate((long) MAX_ARGS * 8, 16);
             this.argPointers = arena.allocate(ValueLayout.ADDRESS, MAX_ARGS);
             for (int a = 0; a < MAX_ARGS; a++) argPointers.setAtIndex(ValueLayout.ADDRESS, a, argSlots.asSlice(a * 8L, 8));
+            this.structArgs = arena.allocate(STRUCT_BYTES, 16);
         } catch (RuntimeException | Error e) {
             // releasing the last reference destroys the context with its stream, module and cuBLAS memory
             CudaDriver.cuDevicePrimaryCtxRelease_v2(device);
@@ -182,6 +186,8 @@ public final class CudaContext implements AutoCloseable {
         private Kernel kernel;
         private int gx, gy, gz, bx, by, smem, n;
         private final char[] kinds = new char[MAX_ARGS];
+        /** Bytes of {@link #structArgs} taken by this launch's struct arguments. */
+        private long structUsed;
 
         private Launch start(Kernel k, int gx, int gy, int gz, int bx, int by, int smem) {
             this.kernel = k;
@@ -192,6 +198,7 @@ public final class CudaContext implements AutoCloseable {
             this.by = by;
             this.smem = smem;
             this.n = 0;
+            this.structUsed = 0;
             return this;
         }
 
@@ -229,10 +236,26 @@ public final class CudaContext implements AutoCloseable {
             return this;
         }
 
+        /**
+         * A C struct passed by value: {@code value}'s bytes, laid out exactly as the kernel's struct (the driver
+         * copies them into the launch's parameters, so the caller may reuse {@code value} at once).
+         */
+        public Launch struct(MemorySegment value) {
+            long at = (structUsed + 15) & ~15L;
+            if (at + value.byteSize() > STRUCT_BYTES) {
+                throw new IllegalStateException(kernel.symbol() + ": struct arguments over " + STRUCT_BYTES + " bytes");
+            }
+            MemorySegment.copy(value, 0, structArgs, at, value.byteSize());
+            structUsed = at + value.byteSize();
+            int a = (int) (slot('s') / 8);
+            argPointers.setAtIndex(ValueLayout.JAVA_LONG, a, structArgs.address() + at); // raw address: no heap allocation
+            return this;
+        }
+
         public void go() {
             if (!argumentsMatch()) {
                 throw new IllegalStateException(kernel.symbol() + ": launched with arguments (" + new String(kinds, 0, n)
-                        + ") but the kernel takes (" + kernel.signature() + ")  [p pointer, i int, l long long, f float]");
+                        + ") but the kernel takes (" + kernel.signature() + ")  [p pointer, i int, l long long, f float, s struct]");
             }
             timeline.begin();
             int rc = CudaDriver.cuLaunchKernel(functions.get(kernel), gx, gy, gz, bx, by, 1, smem, stream,
@@ -243,6 +266,11 @@ public final class CudaContext implements AutoCloseable {
                         + ", block " + bx + "x" + by + ")");
             }
             timeline.end(kernel);
+            if (structUsed > 0) { // the slots that pointed at structArgs point at their own 8 bytes again
+                for (int a = 0; a < n; a++) {
+                    if (kinds[a] == 's') argPointers.setAtIndex(ValueLayout.JAVA_LONG, a, argSlots.address() + a * 8L);
+                }
+            }
             if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), "kernel " + kernel.symbol());
         }
 

@@ -5,11 +5,12 @@ package dev.jgpt.backend.cuda;
  * {@code FatbinTest} checks in CI (no GPU) that each one exists in every SASS entry of the fatbin.
  * {@code threadsMultipleOf32} marks kernels that reduce with whole warps. {@code signature} spells the C
  * parameter list, one letter per parameter: {@code p} pointer, {@code i} int, {@code l} long long,
- * {@code f} float. Every launch is checked against it (a wrong argument type would otherwise only give
+ * {@code f} float, {@code s} a struct passed by value ({@link CudaContext.Launch#struct}). Every launch is checked against it (a wrong argument type would otherwise only give
  * wrong numbers), and {@code KernelSignatureTest} checks it against the .cu sources in CI.
  */
 public enum Kernel {
     ENCODER_FORWARD("encoder_forward", "ppppiiii", false),
+    ENCODER_FORWARD_ROWS("encoder_forward_rows", "ppppsiii", false),
     ENCODER_BACKWARD_WTE("encoder_backward_wte", "pppiiii", false),
     ENCODER_BACKWARD_WPE("encoder_backward_wpe", "ppiii", false),
     COUNT_BAD_IDS("count_bad_ids", "pplii", false),
@@ -42,9 +43,13 @@ public enum Kernel {
     SWIGLU_BACKWARD("swiglu_backward", "pppppl", false),
     GQA_ATTENTION_FORWARD("gqa_attention_forward", "pppppiiiii", true),
     GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
+    GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiii", true),
+    ROPE_ROTATE_ROWS("rope_rotate_rows", "pppsiii", false),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiii", true),
-    TOPK_ROW("topk_row", "pppii", true),
+    // device top-k for decoding (kernels/topk.cu)
+    TOPK_PARTIAL("topk_partial", "pppiiii", true),
+    TOPK_MERGE("topk_merge", "ppppii", true),
     CLASSIFIER_SOFTMAX_XENT("classifier_softmax_xent", "pppiifi", true),
     ADAMW_UPDATE("adamw_update", "pppplffffffff", false),
     SUM_PARTIALS("sum_partials", "ppli", true),

@@ -42,6 +42,7 @@ class KernelSignatureTest {
             else if (p.startsWith("long long ") || p.startsWith("const long long ")) sig.append('l');
             else if (p.startsWith("int ") || p.startsWith("const int ")) sig.append('i');
             else if (p.startsWith("float ") || p.startsWith("const float ")) sig.append('f');
+            else if (p.matches("(const )?jg_\\w+ \\w+")) sig.append('s'); // one of the kernels' own structs, by value
             else throw new AssertionError(kernel + ": parameter type not understood: " + p);
         }
         return sig.toString();
@@ -58,6 +59,6 @@ class KernelSignatureTest {
 
     @Test
     void theEncoderUnderstandsEveryParameterKind() {
-        assertThat(encode("k", "float* a, const int* b, long long n, int c, float d")).isEqualTo("pplif");
+        assertThat(encode("k", "float* a, const int* b, long long n, int c, float d, const jg_rows r")).isEqualTo("pplifs");
     }
 }

@@ -71,4 +71,49 @@ class TopKTest {
             }
         }
     }
+
+    /**
+     * Several rows in one call ({@code topKRows}, what a server's batched step uses), at vocabulary sizes
+     * around the slice boundaries (the kernels split a row into slices of about 2,048 values), rows further
+     * apart than V, and ties across slices: each row's k candidates equal a sort of that row alone.
+     */
+    @Test
+    void batchedRowsEqualEachRowAlone() {
+        int[][] shapes = {{1, 1, 1}, {3, 63, 64}, {2, 2048, 2048}, {4, 2049, 2100}, {2, 5000, 5003}, {1, 50257, 50304}};
+        Random r = new Random(11);
+        try (CudaBackend cuda = FusedAttentionTest.backend(); TensorArena host = TensorArena.host(); TensorArena dev = cuda.newArena()) {
+            for (int[] shape : shapes) {
+                int rows = shape[0], V = shape[1], ld = shape[2];
+                for (int k : new int[] {1, Math.min(V, 1 + r.nextInt(CudaBackend.TOPK_MAX)), Math.min(V, CudaBackend.TOPK_MAX)}) {
+                    float[] logits = new float[rows * ld];
+                    for (int i = 0; i < logits.length; i++) {
+                        // few distinct values: many ties, across slices too; some NaN and infinities
+                        int c = r.nextInt(40);
+                        logits[i] = c == 0 ? Float.NaN : c == 1 ? Float.NEGATIVE_INFINITY : c == 2 && r.nextInt(50) == 0
+                                ? Float.POSITIVE_INFINITY : (float) r.nextInt(12) - 6f;
+                    }
+                    Tensor h = host.allocate(DType.F32, logits.length), d = dev.allocate(DType.F32, logits.length);
+                    h.copyFrom(logits);
+                    cuda.copy(d, h);
+                    int[] idx = new int[rows * k];
+                    float[] val = new float[rows * k];
+                    cuda.topKRows(d, rows, V, ld, k, idx, val);
+                    for (int row = 0; row < rows; row++) {
+                        int base = row * ld;
+                        int[] expected = IntStream.range(0, V).filter(i -> !Float.isNaN(logits[base + i])).boxed()
+                                .sorted(Comparator.<Integer>comparingDouble(i -> -logits[base + i]).thenComparingInt(i -> i))
+                                .limit(k).mapToInt(Integer::intValue).toArray();
+                        int[] got = Arrays.copyOfRange(idx, row * k, row * k + expected.length);
+                        assertThat(got).as("rows %d, V %d, ld %d, k %d, row %d", rows, V, ld, k, row).containsExactly(expected);
+                        for (int i = 0; i < expected.length; i++) assertThat(val[row * k + i]).isEqualTo(logits[base + got[i]]);
+                        for (int i = expected.length; i < k; i++) assertThat(val[row * k + i]).isEqualTo(Float.NEGATIVE_INFINITY);
+                    }
+                }
+            }
+            Tensor d = dev.allocate(DType.F32, 100);
+            assertThatThrownBy(() -> cuda.topKRows(d, 2, 50, 40, 1, new int[2], new float[2])).hasMessageContaining("ld");
+            assertThatThrownBy(() -> cuda.topKRows(d, 2, 50, 50, 3, new int[5], new float[6])).hasMessageContaining("room");
+            assertThatThrownBy(() -> cuda.topKRows(d, 3, 50, 50, 1, new int[3], new float[3])).hasMessageContaining("logits");
+        }
+    }
 }

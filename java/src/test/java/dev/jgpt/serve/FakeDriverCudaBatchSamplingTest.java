@@ -1,0 +1,18 @@
+package dev.jgpt.serve;
+
+import dev.jgpt.backend.cuda.CudaBackend;
+import dev.jgpt.backend.cuda.FakeCuda;
+import org.junit.jupiter.api.BeforeAll;
+
+/** {@link BatchSamplingContract} on the stand-in driver (the real kernels emulated on the CPU), in CI. */
+class FakeDriverCudaBatchSamplingTest extends BatchSamplingContract {
+    @BeforeAll
+    static void bindStandIn() {
+        FakeCuda.require();
+    }
+
+    @Override
+    protected CudaBackend newBackend() {
+        return FakeCuda.backend();
+    }
+}
