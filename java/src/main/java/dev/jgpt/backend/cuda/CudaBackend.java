@@ -480,8 +480,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     /**
      * Fused (flash-style) causal attention forward: the same {@code out} as {@link #attentionForward} without
      * writing the (B, NH, T, T) probabilities, plus {@code lse} (B, NH, T), the log-sum-exp of each row's
-     * scaled scores (may be null). Not part of the {@link Backend} contract: training's backward needs
-     * {@code att}; this is for inference prefill and long contexts. Head size at most 256.
+     * scaled scores (may be null). The contract's attention runs it in fused mode ({@link #setFusedAttention}).
+     * Head size at most 256. Where {@link #tensorCoreAttention} holds (bf16 mode, head size at most 64) the
+     * tensor-core kernel runs (kernels/attention_flash_tc.cu: bf16 operands, fp32 accumulation and softmax),
+     * else the fp32 CUDA-core one.
      */
     public void attentionForwardFused(Tensor out, Tensor lse, Tensor qkv, int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
@@ -508,7 +510,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
      * without the (B, NH, T, T) probabilities, which the kernels recompute from {@code lse} (B, NH, T), the
      * forward's per-row log-sum-exp. {@code out} is the forward's output (B,T,C); {@code delta} (B, NH, T) is
      * scratch this call overwrites. Head size at most 256. Two kernels: per query row (D = dO.O, then dQ) and
-     * per key row (dK, dV), so no atomics and a fixed summation order.
+     * per key row (dK, dV), so no atomics and a fixed summation order; on tensor cores where
+     * {@link #tensorCoreAttention} holds (per 64-row tile instead of per row), else on CUDA cores in fp32.
      */
     public void attentionBackwardFused(Tensor dqkv, Tensor delta, Tensor dout, Tensor qkv, Tensor out, Tensor lse,
                                        int B, int T, int C, int NH) {
