@@ -84,14 +84,15 @@ run_tests ci --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.
 step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative; bf16 operands 1e-2; fused attention fwd+bwd)"
 JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
   --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
-  --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
+  --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest \
+  --select-class dev.jgpt.backend.cuda.TopKTest \
   --select-class dev.jgpt.backend.cuda.GemmMathTest || bad "cuda contract tests"
 
 step "the model on cuda (finite differences, overfit, inference) and 50 small steps tracking cpu's loss curve (fp32, bf16, fused attention); the kernel timeline's counts"
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
   --select-class dev.jgpt.backend.cuda.KernelTimelineTest --select-class dev.jgpt.llama.CudaLlamaDecodeTest \
   --select-class dev.jgpt.serve.CudaBatchSamplingTest || bad "cuda model tests"
-grep -E "^(fp32 |bf16 |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
+grep -E "^(fp32 |bf16 |bf16 fused attention |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
 
 step "benchmarks (same process and machine: cuda vs cpu)"
 for dev in cuda cpu; do
@@ -116,6 +117,11 @@ done
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo
+# the same with the CUDA-core fused kernels forced (bf16 fused attention runs on tensor cores otherwise): both rows
+# side by side in results.md ("attention" fused-tc vs fused-cudacore)
+JGPT_CUDA_ATTENTION=fused-cudacore timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+  --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-cudacore.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-cudacore.json" || echo "(informational) fused-cudacore train-step did not finish"; echo
 # B=64: fits only because fused attention keeps no (B,NH,T,T) matrices (about 43 GiB instead of 79 GiB of
 # parameters, optimizer state and activations, computed from Gpt2.activationFloats; docs/gpu.md)
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \

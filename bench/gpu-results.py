@@ -61,7 +61,7 @@ curves = os.path.join(out, "loss-curves.txt")
 if os.path.exists(curves):
     series = {}
     for line in open(curves):
-        m = re.match(r"(?:(fp32|bf16|fused attention) )?step +(\d+) cpu ([\d.]+) cuda ([\d.]+)", line.strip())
+        m = re.match(r"(?:(fp32|bf16 fused attention|bf16|fused attention) )?step +(\d+) cpu ([\d.]+) cuda ([\d.]+)", line.strip())
         if m:
             series.setdefault(m.group(1) or "fp32", []).append((int(m.group(2)), float(m.group(3)), float(m.group(4))))
     if series:
@@ -164,6 +164,7 @@ print()
 print("```")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision fp32|tf32|bf16 --batch 8 --seq 1024 --steps 5 --json")
 print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
+print(f"JGPT_CUDA_ATTENTION=fused-cudacore {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --json")
 print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 64 --seq 1024 --steps 3 --json")
 print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32|bf16] --batch 8 --seq 256 --steps 5 --json")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")

@@ -51,3 +51,70 @@ extern "C" __global__ void selftest_stale_static_shared(float* out) {
     __syncthreads();
     out[blockIdx.x * blockDim.x + threadIdx.x] = s[threadIdx.x];
 }
+
+// writes one float past the launch's dynamic shared memory (n = blockDim.x floats were asked for)
+extern "C" __global__ void selftest_shared_overrun(float* out) {
+    JG_DYNAMIC_SHARED(float, s);
+    s[threadIdx.x + 1] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = s[threadIdx.x];
+}
+
+// ---- WMMA (mma.h): one warp per block ----------------------------------------------------------------
+#include <cuda_bf16.h>
+#include <mma.h>
+namespace wm = nvcuda::wmma;
+
+// correct: d[0..256) = A (16x32, row-major, ldm 32) B (32x16 from b as col-major, ldm 32) + C (16x16 row-major),
+// stored row-major; d[256..512) = A B' + C with B' = b read as 32x16 row-major (ldm 16), stored column-major
+extern "C" __global__ void selftest_wmma_product(float* d, const __nv_bfloat16* a, const __nv_bfloat16* b, const float* c) {
+    wm::fragment<wm::matrix_a, 16, 16, 16, __nv_bfloat16, wm::row_major> fa;
+    wm::fragment<wm::matrix_b, 16, 16, 16, __nv_bfloat16, wm::col_major> fb;
+    wm::fragment<wm::matrix_b, 16, 16, 16, __nv_bfloat16, wm::row_major> fr;
+    wm::fragment<wm::accumulator, 16, 16, 16, float> acc, acc2;
+    wm::load_matrix_sync(acc, c, 16, wm::mem_row_major);
+    wm::load_matrix_sync(acc2, c, 16, wm::mem_row_major);
+    for (int k = 0; k < 32; k += 16) {
+        wm::load_matrix_sync(fa, a + k, 32);
+        wm::load_matrix_sync(fb, b + k, 32);
+        wm::mma_sync(acc, fa, fb, acc);
+        wm::load_matrix_sync(fr, b + k * 16, 16);
+        wm::mma_sync(acc2, fa, fr, acc2);
+    }
+    wm::store_matrix_sync(d, acc, 16, wm::mem_row_major);
+    wm::store_matrix_sync(d + 256, acc2, 16, wm::mem_col_major);
+}
+
+// a pointer 16 bytes past a 32-byte boundary: WMMA needs 256-bit alignment
+extern "C" __global__ void selftest_wmma_misaligned(float* d, const __nv_bfloat16* a) {
+    wm::fragment<wm::matrix_a, 16, 16, 16, __nv_bfloat16, wm::row_major> fa;
+    wm::load_matrix_sync(fa, a + 8, 32);
+    d[threadIdx.x] = __bfloat162float(fa.x[0]);
+}
+
+// ldm 12 bf16 elements (24 bytes): WMMA needs a multiple of 16 bytes
+extern "C" __global__ void selftest_wmma_bad_ldm(float* d, const __nv_bfloat16* a) {
+    wm::fragment<wm::matrix_a, 16, 16, 16, __nv_bfloat16, wm::row_major> fa;
+    wm::load_matrix_sync(fa, a, 12);
+    d[threadIdx.x] = __bfloat162float(fa.x[0]);
+}
+
+// half the warp has exited when the other half loads a fragment
+extern "C" __global__ void selftest_wmma_half_warp(float* d, const __nv_bfloat16* a) {
+    if (threadIdx.x % 32 >= 16) return;
+    wm::fragment<wm::matrix_a, 16, 16, 16, __nv_bfloat16, wm::row_major> fa;
+    wm::load_matrix_sync(fa, a, 32);
+    d[threadIdx.x] = __bfloat162float(fa.x[0]);
+}
+
+// assumes an accumulator layout (one GPU's: row lane/4 (+8), column 2 (lane%4) (+1, +8)) and writes
+// row * 16 + column into each element: the stored tile is 0, 1, 2, ... only where that assumption holds
+extern "C" __global__ void selftest_wmma_layout_assumption(float* d) {
+    wm::fragment<wm::accumulator, 16, 16, 16, float> acc;
+    const int lane = threadIdx.x % 32;
+    for (int e = 0; e < acc.num_elements; e++) {
+        const int row = lane / 4 + 8 * ((e / 2) % 2), col = (lane % 4) * 2 + (e % 2) + 8 * (e / 4);
+        acc.x[e] = (float)(row * 16 + col);
+    }
+    wm::store_matrix_sync(d, acc, 16, wm::mem_row_major);
+}

@@ -18,6 +18,7 @@
 #include <type_traits>
 
 struct uint3 { unsigned x, y, z; };
+struct alignas(16) float4 { float x, y, z, w; };
 struct dim3 { unsigned x = 1, y = 1, z = 1; };
 
 namespace jg_host {
@@ -34,6 +35,8 @@ extern unsigned char *dynamic_shared;
 void sync_block(const char *file, int line);  // __syncthreads at file:line
 void sync_warp();                   // __syncwarp (full mask)
 uint64_t exchange(uint64_t bits, int src_lane);  // write my bits, meet the warp, read src_lane's
+// a warp barrier for a warp-collective call (mma.h): returns the lanes that took part, *lane0 = lane 0's bits
+uint32_t warp_collective(uint64_t bits, uint64_t *lane0);
 [[noreturn]] void fail(const char *why);          // ends the launch with an error naming the thread
 
 template <class T> T shuffle(T v, int src_lane) {
@@ -55,6 +58,7 @@ inline void check_full_mask(unsigned mask) {
 #define __host__
 #define __forceinline__ static inline __attribute__((always_inline))  // static: its shared arrays are not COMDAT
 #define __launch_bounds__(...)
+#define __align__(n) alignas(n)
 // static shared arrays all live in one section, so the scheduler can fill them with all-ones bits (NaN)
 // before every block, as a GPU leaves shared memory undefined
 #define __shared__ static __attribute__((section("jg_shared"), used))

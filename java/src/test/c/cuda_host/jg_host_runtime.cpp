@@ -93,6 +93,20 @@ uint64_t slots[MAX_THREADS / 32][2][32];   // [warp][barrier parity][lane]: shuf
 uint32_t present[MAX_THREADS / 32][2];     // lanes that took part in that exchange
 uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 std::vector<unsigned char> shared_buffer;
+size_t shared_offset;  // where the 256-byte aligned dynamic shared memory starts in shared_buffer
+size_t dynamic_bytes;  // the launch's dynamic shared memory
+constexpr size_t SHARED_GUARD = 256;
+
+// A write just outside the launch's dynamic shared memory (the bytes around it stay all-ones): on a GPU it
+// would corrupt other data or fault; here it would pass silently without this check.
+bool shared_guard_intact() {
+    if (dynamic_bytes == 0) return true;
+    for (size_t i = 0; i < shared_buffer.size(); i++) {
+        if (i >= shared_offset && i < shared_offset + dynamic_bytes) continue;
+        if (shared_buffer[i] != 0xFF) return false;
+    }
+    return true;
+}
 // Stacks are lent to threads when they start and taken back when they finish, most recently returned first:
 // a kernel without barriers runs all its threads on one stack that stays in cache; only threads waiting at
 // a barrier hold one each.
@@ -262,7 +276,11 @@ bool run_block() {
                 return false;
             }
         }
-        if (live == 0) return true;
+        if (live == 0) {
+            if (shared_guard_intact()) return true;
+            error = "wrote outside the launch's " + std::to_string(dynamic_bytes) + " bytes of dynamic shared memory";
+            return false;
+        }
         for (int i = 0; i < thread_count; i++)
             if (fibers[i].state == AT_BLOCK) fibers[i].state = RUNNABLE;
     }
@@ -294,6 +312,15 @@ uint64_t exchange(uint64_t bits, int src_lane) {
     shuffle_barrier();
     if (src_lane < 0 || src_lane >= 32 || !(present[w][parity] >> src_lane & 1u)) return ~0ull;  // lane not there
     return slots[w][parity][src_lane];
+}
+
+uint32_t warp_collective(uint64_t bits, uint64_t *lane0) {
+    const int w = current->warp, parity = (int)(running->warp_barriers & 1);
+    slots[w][parity][current->lane] = bits;
+    shuffle_barrier();
+    const uint32_t lanes = present[w][parity];
+    *lane0 = (lanes & 1u) ? slots[w][parity][0] : ~bits;
+    return lanes;
 }
 
 void fail(const char *why) {
@@ -333,8 +360,11 @@ extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsign
     grid_dim = dim3{gx, gy, gz};
     block_dim = dim3{bx, by, bz};
     thread_count = (int)threads;
-    shared_buffer.assign(shared_bytes, 0xFF);
-    dynamic_shared = shared_buffer.empty() ? nullptr : shared_buffer.data();
+    // + room to start it 256-byte aligned, as on a GPU, and at least 256 guard bytes after it (checked after each block)
+    shared_buffer.assign(shared_bytes + 2 * SHARED_GUARD, 0xFF);
+    shared_offset = (size_t)(-(uintptr_t)shared_buffer.data() & 255);
+    dynamic_bytes = shared_bytes;
+    dynamic_shared = shared_bytes == 0 ? nullptr : shared_buffer.data() + shared_offset;
     for (unsigned z = 0, i = 0; z < bz; z++)
         for (unsigned y = 0; y < by; y++)
             for (unsigned x = 0; x < bx; x++, i++)

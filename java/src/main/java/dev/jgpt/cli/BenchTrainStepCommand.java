@@ -120,7 +120,7 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("threads", ops.threads());
             if (base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
                 out.put("precision", cuda.math().label());
-                out.put("attention", cuda.fusedAttention() ? "fused" : "cublas");
+                out.put("attention", cuda.attentionLabel(cfg.channels() / cfg.heads()));
             }
             out.put("preset", preset);
             out.put("parameters", cfg.parameterCount());

@@ -59,6 +59,21 @@ class CudaGpt2Test extends Gpt2ContractTest {
     }
 
     /**
+     * bf16 with fused attention: T = 128 > head size 64, so the tensor-core kernels (kernels/attention_flash_tc.cu)
+     * run every layer's attention; held to the bf16 bound.
+     */
+    @Test
+    void smallTrainingRunInBf16WithTensorCoreAttentionTracksTheCpuLossCurve() {
+        compareWithCpu("bf16 fused attention", T -> {
+            CudaBackend b = CudaBackend.open();
+            b.setMath(dev.jgpt.backend.cuda.GemmMath.BF16);
+            b.setFusedAttention(true);
+            b.setCudaCoreAttention(false);
+            return b;
+        }, 128, BF16_CURVE_TOLERANCE);
+    }
+
+    /**
      * 50 training steps of the {@code small} preset (B 4, sequences of T) on cpu and on the given cuda backend:
      * every loss within {@code tolerance} (relative) of cpu's, and the curve falling. Returns the worst
      * relative difference.

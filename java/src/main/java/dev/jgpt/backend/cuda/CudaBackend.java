@@ -61,22 +61,32 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     private boolean keepBf16Parameters = true;
     /** The contract's attention through the fused kernels where the shapes allow ({@link #setFusedAttention}). */
     private boolean fusedAttention;
+    /** Fused attention on the CUDA-core kernels even where the tensor-core ones apply ({@link #setCudaCoreAttention}). */
+    private boolean cudaCoreAttention;
+    /** Largest head size the tensor-core attention kernels take (kernels/attention_flash_tc.cu: D = 16, 32, 64). */
+    public static final int TENSOR_CORE_ATTENTION_MAX_HEAD = 64;
 
     /** Opens device 0. Throws {@link IllegalStateException} with the reason when CUDA is not usable. */
     public static CudaBackend open() {
         CudaProbe probe = CudaProbe.get();
         if (!probe.usable()) throw new IllegalStateException("cuda backend unavailable: " + probe.reason());
         CudaBackend b = new CudaBackend(0, GemmMath.configured());
-        b.setFusedAttention(fusedAttentionConfigured());
+        String attention = attentionConfigured();
+        b.setFusedAttention(!attention.equals("cublas"));
+        b.setCudaCoreAttention(attention.equals("fused-cudacore"));
         return b;
     }
 
-    /** {@code JGPT_CUDA_ATTENTION=fused} or {@code -Djgpt.cuda.attention=fused}; default {@code cublas}. */
-    static boolean fusedAttentionConfigured() {
+    /**
+     * {@code JGPT_CUDA_ATTENTION=cublas|fused|fused-cudacore} (or {@code -Djgpt.cuda.attention=...}); default
+     * {@code cublas}. {@code fused-cudacore}: fused, on the CUDA-core kernels even in bf16 mode (to compare).
+     */
+    static String attentionConfigured() {
         String v = System.getProperty("jgpt.cuda.attention", System.getenv("JGPT_CUDA_ATTENTION"));
-        if (v == null || v.isBlank() || v.trim().equalsIgnoreCase("cublas")) return false;
-        if (v.trim().equalsIgnoreCase("fused")) return true;
-        throw new dev.jgpt.JgptException("JGPT_CUDA_ATTENTION: unknown '" + v + "', expected cublas or fused");
+        if (v == null || v.isBlank()) return "cublas";
+        String mode = v.trim().toLowerCase(java.util.Locale.ROOT);
+        if (mode.equals("cublas") || mode.equals("fused") || mode.equals("fused-cudacore")) return mode;
+        throw new dev.jgpt.JgptException("JGPT_CUDA_ATTENTION: unknown '" + v + "', expected cublas, fused or fused-cudacore");
     }
 
     /** Opens device {@code ordinal} without asking {@link CudaProbe} (tests with a stand-in driver). */
@@ -167,6 +177,34 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
 
     public boolean fusedAttention() {
         return fusedAttention;
+    }
+
+    /**
+     * With {@code force} set, the fused path runs the CUDA-core kernels even where the tensor-core ones would
+     * ({@link #tensorCoreAttention}): to compare the two on a GPU ({@code JGPT_CUDA_ATTENTION=fused-cudacore}).
+     */
+    public void setCudaCoreAttention(boolean force) {
+        this.cudaCoreAttention = force;
+    }
+
+    public boolean cudaCoreAttention() {
+        return cudaCoreAttention;
+    }
+
+    /**
+     * Whether {@link #attentionForwardFused} / {@link #attentionBackwardFused} (and so the fused contract path)
+     * run on tensor cores (kernels/attention_flash_tc.cu: bf16 operands, fp32 accumulation) for this head
+     * size: in {@link GemmMath#BF16} mode, head size at most {@value #TENSOR_CORE_ATTENTION_MAX_HEAD}, unless
+     * {@link #setCudaCoreAttention} forces the CUDA-core kernels. Elsewhere the fp32 CUDA-core kernels run.
+     */
+    public boolean tensorCoreAttention(int headSize) {
+        return math == GemmMath.BF16 && !cudaCoreAttention && headSize >= 1 && headSize <= TENSOR_CORE_ATTENTION_MAX_HEAD;
+    }
+
+    /** What {@code bench train-step} reports: cublas, fused (tensor cores) or fused-cudacore, for this head size. */
+    public String attentionLabel(int headSize) {
+        if (!fusedAttention) return "cublas";
+        return tensorCoreAttention(headSize) ? "fused-tc" : "fused-cudacore";
     }
 
     public CudaContext context() {
@@ -495,8 +533,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     /**
      * Fused (flash-style) causal attention forward: the same {@code out} as {@link #attentionForward} without
      * writing the (B, NH, T, T) probabilities, plus {@code lse} (B, NH, T), the log-sum-exp of each row's
-     * scaled scores (may be null). Not part of the {@link Backend} contract: training's backward needs
-     * {@code att}; this is for inference prefill and long contexts. Head size at most 256.
+     * scaled scores (may be null). The contract's attention runs it in fused mode ({@link #setFusedAttention}).
+     * Head size at most 256. Where {@link #tensorCoreAttention} holds (bf16 mode, head size at most 64) the
+     * tensor-core kernel runs (kernels/attention_flash_tc.cu: bf16 operands, fp32 accumulation and softmax),
+     * else the fp32 CUDA-core one.
      */
     public void attentionForwardFused(Tensor out, Tensor lse, Tensor qkv, int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
@@ -505,6 +545,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("out", out, DType.F32, (long) B * T * C);
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         if (lse != null) dev("lse", lse, DType.F32, (long) B * NH * T);
+        if (tensorCoreAttention(hs)) {
+            int D = flashHeadDim(hs);
+            ctx.kernel(Kernel.ATTENTION_FLASH_TC_FORWARD, (T + 63) / 64, NH, B, 128, 1, 256 * (D + 8) + 27392)
+                    .ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(C).i32(NH).go();
+            return;
+        }
         int warps = 4;
         ctx.kernel(Kernel.ATTENTION_FORWARD_FUSED, blocks(T, warps), NH, B, 32 * warps, 1, warps * hs * Float.BYTES)
                 .ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(C).i32(NH).go();
@@ -517,7 +563,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
      * without the (B, NH, T, T) probabilities, which the kernels recompute from {@code lse} (B, NH, T), the
      * forward's per-row log-sum-exp. {@code out} is the forward's output (B,T,C); {@code delta} (B, NH, T) is
      * scratch this call overwrites. Head size at most 256. Two kernels: per query row (D = dO.O, then dQ) and
-     * per key row (dK, dV), so no atomics and a fixed summation order.
+     * per key row (dK, dV), so no atomics and a fixed summation order; on tensor cores where
+     * {@link #tensorCoreAttention} holds (per 64-row tile instead of per row), else on CUDA cores in fp32.
      */
     public void attentionBackwardFused(Tensor dqkv, Tensor delta, Tensor dout, Tensor qkv, Tensor out, Tensor lse,
                                        int B, int T, int C, int NH) {
@@ -530,11 +577,28 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         dev("out", out, DType.F32, (long) B * T * C);
         dev("lse", lse, DType.F32, (long) B * NH * T);
+        if (tensorCoreAttention(hs)) {
+            int D = flashHeadDim(hs), tiles = (T + 63) / 64;
+            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
+                    .ptr(dqkv).ptr(delta).ptr(dout).ptr(qkv).ptr(out).ptr(lse).i32(B).i32(T).i32(C).i32(NH).go();
+            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, tiles, NH, B, 128, 1, 384 * (D + 8) + 19712)
+                    .ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B).i32(T).i32(C).i32(NH).go();
+            return;
+        }
         int warps = 4, smem = warps * 2 * hs * Float.BYTES;
         ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DQ, blocks(T, warps), NH, B, 32 * warps, 1, smem)
                 .ptr(dqkv).ptr(delta).ptr(dout).ptr(qkv).ptr(out).ptr(lse).i32(B).i32(T).i32(C).i32(NH).go();
         ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DKV, blocks(T, warps), NH, B, 32 * warps, 1, smem)
                 .ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B).i32(T).i32(C).i32(NH).go();
+    }
+
+    /**
+     * The head size the tensor-core kernels compute with (16, 32 or 64, the extra channels zero); their dynamic
+     * shared memory is a function of it, the formulas at the launches mirroring the layout in
+     * kernels/attention_flash_tc.cu (forward 256(D+8) + 27392 bytes, dq 256(D+8) + 32256, dkv 384(D+8) + 19712).
+     */
+    private static int flashHeadDim(int hs) {
+        return hs <= 16 ? 16 : hs <= 32 ? 32 : 64;
     }
 
     /**

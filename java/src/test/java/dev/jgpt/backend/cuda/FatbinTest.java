@@ -56,7 +56,8 @@ class FatbinTest {
             for (Path p : files.filter(p -> p.toString().endsWith(".cu")).toList()) all.append(Files.readString(p));
         }
         for (Kernel k : Kernel.values()) {
-            assertThat(all.toString()).as(k.symbol()).containsPattern("extern \"C\" __global__ void " + k.symbol() + "\\(");
+            assertThat(all.toString()).as(k.symbol()).containsPattern(
+                    "extern \"C\" __global__ (__launch_bounds__\\([^)]*\\) )?void " + k.symbol() + "\\(");
         }
     }
 

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * would not: kernels in cuda_host/emulation_selftest.cu break CUDA's rules on purpose (a missing
  * __syncthreads, barriers and shuffles in divergent code, a shuffle from an exited lane) and each must end in
  * an error naming the kernel and the threads, or in a visibly wrong result; one correct kernel must give the
- * right sum.
+ * right sum. The WMMA stand-in (cuda_host/mma.h): a product of fragments equals the plain product, and a
+ * misaligned pointer, a bad ldm, a half warp and code that assumes a fragment layout are caught.
  */
 class HostEmulationTest {
     private static MethodHandle launch, lastError;
@@ -134,6 +135,76 @@ class HostEmulationTest {
             MemorySegment out = floats(arena, 32, 0);
             assertThat(run("selftest_shuffle_from_exited_lane", 32, 0, out)).isZero();
             for (int i = 0; i < 16; i++) assertThat(out.getAtIndex(ValueLayout.JAVA_FLOAT, i)).isNaN();
+        }
+    }
+
+    @Test
+    void writingPastTheDynamicSharedMemoryIsAnError() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            assertThat(run("selftest_shared_overrun", 64, 64 * 4, floats(arena, 64, 0))).isEqualTo(719);
+            assertThat(error()).contains("selftest_shared_overrun", "outside the launch's 256 bytes of dynamic shared memory");
+            assertThat(run("selftest_missing_barrier", 64, 64 * 4, floats(arena, 64, 0), floats(arena, 64, 1))).as("in bounds").isZero();
+        }
+    }
+
+    // ---- WMMA (mma.h) ---------------------------------------------------------------------------------
+
+    /** bf16 bits of small multiples of 1/8: exact in bf16, so the products and sums below are exact in fp32. */
+    private static MemorySegment bf16(Arena arena, float[] values) {
+        MemorySegment m = arena.allocate(2L * values.length, 32);
+        for (int i = 0; i < values.length; i++) m.setAtIndex(ValueLayout.JAVA_SHORT, i, dev.jgpt.memory.DType.toBf16(values[i]));
+        return m;
+    }
+
+    @Test
+    void wmmaProductEqualsThePlainProduct() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            java.util.Random r = new java.util.Random(2);
+            float[] a = new float[16 * 32], b = new float[32 * 16], c = new float[256];
+            for (int i = 0; i < a.length; i++) a[i] = (r.nextInt(17) - 8) / 8f;
+            for (int i = 0; i < b.length; i++) b[i] = (r.nextInt(17) - 8) / 8f;
+            for (int i = 0; i < c.length; i++) c[i] = r.nextInt(9) - 4;
+            MemorySegment d = arena.allocate(4L * 512, 32), dc = arena.allocate(4L * 256, 32);
+            for (int i = 0; i < 256; i++) dc.setAtIndex(ValueLayout.JAVA_FLOAT, i, c[i]);
+            assertThat(run("selftest_wmma_product", 32, 0, d, bf16(arena, a), bf16(arena, b), dc)).isZero();
+            for (int i = 0; i < 16; i++) {
+                for (int j = 0; j < 16; j++) {
+                    float col = c[i * 16 + j], row = c[i * 16 + j];
+                    for (int k = 0; k < 32; k++) {
+                        col += a[i * 32 + k] * b[j * 32 + k]; // b as column-major 32x16, ldm 32
+                        row += a[i * 32 + k] * b[k * 16 + j]; // b as row-major 32x16, ldm 16
+                    }
+                    assertThat(d.getAtIndex(ValueLayout.JAVA_FLOAT, i * 16 + j)).as("A B(col) + C at %d,%d", i, j).isEqualTo(col);
+                    assertThat(d.getAtIndex(ValueLayout.JAVA_FLOAT, 256 + j * 16 + i)).as("A B(row) + C at %d,%d (stored col-major)", i, j)
+                            .isEqualTo(row);
+                }
+            }
+        }
+    }
+
+    @Test
+    void wmmaMisusesAreErrors() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment d = arena.allocate(4L * 64, 32), a = bf16(arena, new float[16 * 32 + 16]);
+            assertThat(run("selftest_wmma_misaligned", 32, 0, d, a)).isEqualTo(719);
+            assertThat(error()).contains("selftest_wmma_misaligned", "not 256-bit (32-byte) aligned");
+            assertThat(run("selftest_wmma_bad_ldm", 32, 0, d, a)).isEqualTo(719);
+            assertThat(error()).contains("selftest_wmma_bad_ldm", "ldm 12 is not a multiple of 8");
+            assertThat(run("selftest_wmma_half_warp", 32, 0, d, a)).isEqualTo(719);
+            assertThat(error()).contains("selftest_wmma_half_warp", "without every lane of the warp");
+            assertThat(run("selftest_wmma_product", 16, 0, d, a, a, d)).as("a 16-thread block: no whole warp").isEqualTo(719);
+            assertThat(error()).contains("without every lane of the warp");
+        }
+    }
+
+    @Test
+    void codeThatAssumesAFragmentLayoutGetsWrongValues() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment d = arena.allocate(4L * 256, 32);
+            assertThat(run("selftest_wmma_layout_assumption", 32, 0, d)).isZero();
+            int wrong = 0;
+            for (int i = 0; i < 256; i++) if (d.getAtIndex(ValueLayout.JAVA_FLOAT, i) != i) wrong++;
+            assertThat(wrong).as("elements not where the assumed layout puts them").isGreaterThan(200);
         }
     }
 

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
  * give wrong numbers on the GPU, with no error anywhere.
  */
 class KernelSignatureTest {
-    private static final Pattern KERNEL = Pattern.compile("extern \"C\" __global__ void (\\w+)\\(([^)]*)\\)");
+    private static final Pattern KERNEL = Pattern.compile(
+            "extern \"C\" __global__ (?:__launch_bounds__\\([^)]*\\) )?void (\\w+)\\(([^)]*)\\)");
 
     static Map<String, String> sourceSignatures() throws Exception {
         Path dir = Path.of(System.getProperty("user.dir"));
