@@ -455,6 +455,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs);
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         if (useFusedAttention(T, hs)) {
+            wrote(att);
             attentionForwardFused(out, lseOf(att, B, T, NH), qkv, B, T, C, NH);
             // the backward needs out too (D = dO.O); the contract's backward is not given it, so att keeps a copy
             timeline.begin();
@@ -545,6 +546,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("out", out, DType.F32, (long) B * T * C);
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         if (lse != null) dev("lse", lse, DType.F32, (long) B * NH * T);
+        wrote(out, lse);
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs);
             ctx.kernel(Kernel.ATTENTION_FLASH_TC_FORWARD, (T + 63) / 64, NH, B, 128, 1, 256 * (D + 8) + 27392)
@@ -577,6 +579,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         dev("out", out, DType.F32, (long) B * T * C);
         dev("lse", lse, DType.F32, (long) B * NH * T);
+        wrote(dqkv, delta);
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs), tiles = (T + 63) / 64;
             ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
