@@ -34,6 +34,10 @@ public class SamplerBenchmark {
     private TensorArena arena;
     private Tensor logits;
     private Sampler sampler;
+    /** The k largest logits (largest first), as a device top-k hands them over; k = 0 where the mode needs them all. */
+    private int k;
+    private int[] candIds;
+    private float[] candLogits;
 
     @Setup
     public void setup() {
@@ -51,6 +55,12 @@ public class SamplerBenchmark {
         };
         sampler = new Sampler(vocab);
         sampler.reset(c);
+        k = sampler.candidatesNeeded(64);
+        float[] all = logits.toFloatArray();
+        candIds = java.util.stream.IntStream.range(0, vocab).boxed()
+                .sorted((a, b) -> Float.compare(all[b], all[a])).limit(Math.max(k, 1)).mapToInt(Integer::intValue).toArray();
+        candLogits = new float[candIds.length];
+        for (int j = 0; j < candIds.length; j++) candLogits[j] = all[candIds[j]];
     }
 
     @TearDown
@@ -61,5 +71,15 @@ public class SamplerBenchmark {
     @Benchmark
     public int sample() {
         return sampler.sample(logits);
+    }
+
+    /**
+     * The host's part when the logits stay on a device (generation and the server's batched steps on cuda):
+     * sampling from the k candidates the device picked. Modes that need the full logits (top-p alone, no cut)
+     * fall back to {@link #sample} here, as they do there.
+     */
+    @Benchmark
+    public int sampleFromCandidates() {
+        return k == 0 ? sampler.sample(logits) : sampler.sampleCandidates(candIds, candLogits, k);
     }
 }
