@@ -296,6 +296,16 @@ public interface Backend extends AutoCloseable {
             requireRows("kCaches", i, kCaches[i], (pos[i] + 1L) * kv);
             requireRows("vCaches", i, vCaches[i], (pos[i] + 1L) * kv);
         }
+        if (n == 1 && kNew.isHost() && vNew.isHost() && kCaches[0].isHost() && vCaches[0].isHost()) {
+            // one decode row in host memory (single-sequence decoding on the cpu or reference backend): copied
+            // without making views, so that a decode step allocates nothing
+            requireRows("kNew", 0, kNew, kv);
+            requireRows("vNew", 0, vNew, kv);
+            java.lang.foreign.MemorySegment.copy(kNew.data(), 0, kCaches[0].data(), 4L * pos[0] * kv, 4L * kv);
+            java.lang.foreign.MemorySegment.copy(vNew.data(), 0, vCaches[0].data(), 4L * pos[0] * kv, 4L * kv);
+            gqaAttentionDecode(out, att, q, kCaches[0], vCaches[0], pos[0], 1, NH, NKV, hs);
+            return;
+        }
         for (int i = 0; i < n; i++) {
             copy(kCaches[i].view((long) pos[i] * kv, kv), kNew.view((long) i * kv, kv));
             copy(vCaches[i].view((long) pos[i] * kv, kv), vNew.view((long) i * kv, kv));

@@ -14,7 +14,9 @@ import dev.jgpt.memory.TensorArena;
  * of at most {@link #PREFILL_CHUNK} rows), writing their keys and values straight into the cache;
  * attention then runs over the cache for the whole chunk in one {@link Backend#gqaAttentionDecode} call per
  * layer (NKV = NH; row i sees positions 0..pos+i), which handles a prefill that continues an existing
- * sequence (position &gt; 0) exactly. {@link #step} runs one row through {@link Backend#attentionDecode}.
+ * sequence (position &gt; 0) exactly. {@link #step} makes q, k and v of its one token in one product and hands
+ * k and v to {@link Backend#gqaAttentionDecodeRows}, which writes them into the cache and attends (on cuda one
+ * launch); every residual add is fused with the layernorm that reads it.
  * The logits are computed for the last position only.
  *
  * <p>On a backend whose tensors live on a device and that can pick the largest logits there
@@ -36,11 +38,14 @@ public final class Gpt2Inference extends BackendLm {
     private final ParameterTensors p;
 
     private final Tensor[] kCache, vCache;             // per layer (maxT, C)
-    private final Tensor[][] kRow, vRow;               // [layer][pos] one-row views of the caches
     private final Tensor[] wpeRow;                     // [pos] wpe from row pos on
     private final Tensor[] wq, wk, wv, bq, bk, bv;     // per layer: the three thirds of qkvw / qkvb
     private final Tensor x, res, ln, q, atty, proj, fch, fchGelu, mean, rstd, att;
     private final Tensor lnf, lnfMean, lnfRstd;
+    /** One token's q, k, v from one product (views of fch), and the one-row arguments of its attention op. */
+    private final Tensor qkvOne, qOne, kOne, vOne;
+    private final Tensor[] oneK = new Tensor[1], oneV = new Tensor[1];
+    private final int[] onePos = new int[1];
 
     /** Inference over {@code params} (a flat F32 buffer of {@link ParameterLayout#size()} on {@code backend}). */
     public Gpt2Inference(Backend backend, GptConfig config, Tensor params) {
@@ -52,8 +57,6 @@ public final class Gpt2Inference extends BackendLm {
         try {
             kCache = caches(L, C);
             vCache = caches(L, C);
-            kRow = rowViews(kCache);
-            vRow = rowViews(vCache);
             wq = new Tensor[L]; wk = new Tensor[L]; wv = new Tensor[L];
             bq = new Tensor[L]; bk = new Tensor[L]; bv = new Tensor[L];
             long CC = (long) C * C;
@@ -76,6 +79,10 @@ public final class Gpt2Inference extends BackendLm {
             proj = arena.allocate(DType.F32, rows, C);
             fch = arena.allocate(DType.F32, rows, 4L * C);
             fchGelu = arena.allocate(DType.F32, rows, 4L * C);
+            qkvOne = fch.view(0, 3L * C);
+            qOne = fch.view(0, C);
+            kOne = fch.view(C, C);
+            vOne = fch.view(2L * C, C);
             mean = arena.allocate(DType.F32, rows);
             rstd = arena.allocate(DType.F32, rows);
             // gqaAttentionDecode's (NH, n, pos+n) probabilities for a block of n <= rows at pos + n <= maxT
@@ -118,15 +125,21 @@ public final class Gpt2Inference extends BackendLm {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
         int pos0 = pos;
         ops.encoderForward(x, tokensDev, p.wte(), wpeRow[pos0], 1, n, C);
+        ops.layernormForward(ln, mean, rstd, x, p.ln1w(0), p.ln1b(0), n, C); // later layers' ln1: projectAndMlp
         for (int l = 0; l < L; l++) {
-            ops.layernormForward(ln, mean, rstd, x, p.ln1w(l), p.ln1b(l), n, C);
-            ops.matmulForward(q, ln, wq[l], bq[l], n, C, C);
-            // keys and values go straight into the cache rows of their positions
-            ops.matmulForward(n == 1 ? kRow[l][pos0] : kCache[l].view((long) pos0 * C, (long) n * C), ln, wk[l], bk[l], n, C, C);
-            ops.matmulForward(n == 1 ? vRow[l][pos0] : vCache[l].view((long) pos0 * C, (long) n * C), ln, wv[l], bv[l], n, C, C);
             if (n == 1) {
-                ops.attentionDecode(atty, att, q, kCache[l], vCache[l], pos0, C, NH);
+                // one token: q, k and v in one product (fch is free until the MLP); the attention op writes k and v
+                // into the cache row of this position and attends over the cache
+                ops.matmulForward(qkvOne, ln, p.qkvw(l), p.qkvb(l), 1, C, 3 * C);
+                oneK[0] = kCache[l];
+                oneV[0] = vCache[l];
+                onePos[0] = pos0;
+                ops.gqaAttentionDecodeRows(atty, att, qOne, kOne, vOne, oneK, oneV, onePos, 1, NH, NH, C / NH);
             } else {
+                // keys and values go straight into the cache rows of their positions
+                ops.matmulForward(q, ln, wq[l], bq[l], n, C, C);
+                ops.matmulForward(kCache[l].view((long) pos0 * C, (long) n * C), ln, wk[l], bk[l], n, C, C);
+                ops.matmulForward(vCache[l].view((long) pos0 * C, (long) n * C), ln, wv[l], bv[l], n, C, C);
                 // the whole block in one call: GPT-2's cache rows (maxT, C) are the op's (maxT, NKV*hs) with NKV = NH
                 ops.gqaAttentionDecode(atty, att, q, kCache[l], vCache[l], pos0, n, NH, NH, C / NH);
             }
@@ -138,15 +151,21 @@ public final class Gpt2Inference extends BackendLm {
 
     private int lastRows;
 
-    /** The rest of layer l for n rows once attention has filled atty: x += proj(atty); x += mlp(ln2(x)). */
+    /**
+     * The rest of layer l for n rows once attention has filled atty: x += proj(atty); x += mlp(ln2(x)); then, below
+     * the last layer, ln = ln1 of layer l+1 (each residual add fused with the layernorm that reads it).
+     */
     private void projectAndMlp(int l, int n, int C) {
         ops.matmulForward(proj, atty, p.attprojw(l), p.attprojb(l), n, C, C);
-        ops.residualForward(res, x, proj, n * C);
-        ops.layernormForward(ln, mean, rstd, res, p.ln2w(l), p.ln2b(l), n, C);
+        ops.residualLayernormForward(res, ln, mean, rstd, x, proj, p.ln2w(l), p.ln2b(l), n, C);
         ops.matmulForward(fch, ln, p.fcw(l), p.fcb(l), n, C, 4 * C);
         ops.geluForward(fchGelu, fch, n * 4 * C);
         ops.matmulForward(proj, fchGelu, p.fcprojw(l), p.fcprojb(l), n, 4 * C, C);
-        ops.residualForward(x, res, proj, n * C);
+        if (l + 1 < cfg.layers()) {
+            ops.residualLayernormForward(x, ln, mean, rstd, res, proj, p.ln1w(l + 1), p.ln1b(l + 1), n, C);
+        } else {
+            ops.residualForward(x, res, proj, n * C);
+        }
     }
 
     // ---- batched decode (BackendLm.stepBatch): one step for several sequences over these weights ----
@@ -167,8 +186,8 @@ public final class Gpt2Inference extends BackendLm {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
         ops.encoderForwardRows(x, tokensDev, p.wte(), p.wpe(), batchPos, n, C);
         Tensor kNew = fch.view(0, (long) n * C), vNew = fchGelu.view(0, (long) n * C); // free until the MLP
+        ops.layernormForward(ln, mean, rstd, x, p.ln1w(0), p.ln1b(0), n, C); // later layers' ln1: projectAndMlp
         for (int l = 0; l < L; l++) {
-            ops.layernormForward(ln, mean, rstd, x, p.ln1w(l), p.ln1b(l), n, C);
             ops.matmulForward(q, ln, wq[l], bq[l], n, C, C);
             ops.matmulForward(kNew, ln, wk[l], bk[l], n, C, C);
             ops.matmulForward(vNew, ln, wv[l], bv[l], n, C, C);

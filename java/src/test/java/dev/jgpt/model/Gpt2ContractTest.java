@@ -203,8 +203,13 @@ abstract class Gpt2ContractTest {
                 assertThat(calls(ops, "gqaAttentionDecode")).as("3 tokens that continue the sequence").isEqualTo(L);
                 ops.reset();
                 assertRow(lm.step(tokens[8]), expected[8], 8);
-                assertThat(calls(ops, "attentionDecode")).as("a step").isEqualTo(L);
-                assertThat(calls(ops, "gqaAttentionDecode")).isZero();
+                assertThat(calls(ops, "gqaAttentionDecodeRows")).as("a step: its k and v written and attended in one op").isEqualTo(L);
+                assertThat(calls(ops, "gqaAttentionDecode") + calls(ops, "attentionDecode")).isZero();
+                assertThat(calls(ops, "copy")).as("a step: the token id (and on a device the logits to the host)")
+                        .isEqualTo(backend instanceof dev.jgpt.backend.cuda.CudaBackend ? 2 : 1);
+                assertThat(calls(ops, "matmulForward")).as("a step: q, k and v in one product per layer").isEqualTo(4L * L + 1);
+                assertThat(calls(ops, "residualLayernormForward")).as("residual adds fused with the next layernorm")
+                        .isEqualTo(2L * L - 1);
             }
         }
     }

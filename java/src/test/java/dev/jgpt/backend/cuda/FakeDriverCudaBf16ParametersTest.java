@@ -294,7 +294,7 @@ class FakeDriverCudaBf16ParametersTest {
     void decodeConvertsNoWeightPerToken() {
         float[][] kept = decode(true), old = decode(false);
         int L = CFG.layers();
-        long matmuls = 6L * L + 1; // q, k, v, attproj, fc, fcproj per layer and the logits (tied wte)
+        long matmuls = 4L * L + 1; // qkv (one product for a single token), attproj, fc, fcproj per layer and the logits (tied wte)
         assertThat((long) kept[1][0]).as("f32_to_bf16 per token, weights from the copy").isEqualTo(matmuls);
         assertThat((long) old[1][0]).as("f32_to_bf16 per token, per-product conversion").isEqualTo(2 * matmuls);
         assertThat((long) kept[1][1]).as("refreshes and device allocations while decoding").isZero();
