@@ -1,9 +1,6 @@
 package dev.jgpt.backend.cuda;
 
-import dev.jgpt.bindings.CudaDriver;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * The bf16 copies of matrix-product operands in {@link GemmMath#BF16} mode: a few device buffers
@@ -45,33 +42,20 @@ final class Bf16Operands implements AutoCloseable {
     private long ensure(int slot, long need) {
         if (need <= bytes[slot]) return ptr[slot];
         long size = (need + (1 << 20) - 1) >>> 20 << 20; // whole MiB: fewer regrowths for slightly larger operands
-        if (ptr[slot] != 0) {
-            ctx.synchronize(); // queued products may still read the old buffer
-            CudaException.check(CudaDriver.cuMemFree_v2(ptr[slot]), "cuMemFree(bf16 operands)");
-            ptr[slot] = 0;
-            bytes[slot] = 0;
-        }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
-            int rc = CudaDriver.cuMemAlloc_v2(out, size);
-            if (rc == CudaDriver.CUDA_ERROR_OUT_OF_MEMORY) {
-                throw new CudaException("out of GPU memory allocating " + (size >> 20) + " MiB for bf16 operands"
-                        + " (--precision bf16 keeps bf16 copies of the largest product inputs); use a smaller batch", rc);
-            }
-            CudaException.check(rc, "cuMemAlloc(" + size + ", bf16 operands)");
-            ptr[slot] = out.get(ValueLayout.JAVA_LONG, 0);
-            bytes[slot] = size;
-            segments[slot] = MemorySegment.ofAddress(ptr[slot]);
-        }
+        ctx.free(ptr[slot], "bf16 operands"); // after the queued products that may still read the old buffer
+        ptr[slot] = 0;
+        bytes[slot] = 0;
+        ptr[slot] = ctx.allocate(size, "bf16 operands",
+                "--precision bf16 keeps bf16 copies of the largest product inputs; use a smaller batch");
+        bytes[slot] = size;
+        segments[slot] = MemorySegment.ofAddress(ptr[slot]);
         return ptr[slot];
     }
 
     @Override
     public void close() {
-        if (ctx.isClosed()) return; // releasing the primary context freed them
-        ctx.synchronize();
         for (int s = 0; s < SLOTS; s++) {
-            if (ptr[s] != 0) CudaException.check(CudaDriver.cuMemFree_v2(ptr[s]), "cuMemFree(bf16 operands)");
+            ctx.free(ptr[s], "bf16 operands");
             ptr[s] = 0;
             bytes[s] = 0;
             segments[s] = null;

@@ -1,11 +1,8 @@
 package dev.jgpt.backend.cuda;
 
-import dev.jgpt.bindings.CudaDriver;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * The bf16 copy of a model's flat parameter buffer that {@link GemmMath#BF16} products read as their weight
@@ -127,24 +124,15 @@ final class Bf16Parameters implements AutoCloseable {
 
     private void allocate(long need) {
         free();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
-            int rc = CudaDriver.cuMemAlloc_v2(out, need);
-            if (rc == CudaDriver.CUDA_ERROR_OUT_OF_MEMORY) {
-                throw new CudaException("out of GPU memory allocating " + (need >> 20) + " MiB for the bf16 copy of the"
-                        + " parameters (--precision bf16 keeps one beside the fp32 masters); use a smaller model or batch", rc);
-            }
-            CudaException.check(rc, "cuMemAlloc(" + need + ", bf16 parameters)");
-            copy = out.get(ValueLayout.JAVA_LONG, 0);
-            copyBytes = need;
-            copySegment = MemorySegment.ofAddress(copy);
-        }
+        copy = ctx.allocate(need, "the bf16 copy of the parameters",
+                "--precision bf16 keeps one beside the fp32 masters; use a smaller model or batch");
+        copyBytes = need;
+        copySegment = MemorySegment.ofAddress(copy);
     }
 
     private void free() {
         if (copy == 0) return;
-        ctx.synchronize(); // queued products may still read it
-        CudaException.check(CudaDriver.cuMemFree_v2(copy), "cuMemFree(bf16 parameters)");
+        ctx.free(copy, "bf16 parameters"); // after the queued products that may still read it
         copy = 0;
         copyBytes = 0;
         copySegment = null;

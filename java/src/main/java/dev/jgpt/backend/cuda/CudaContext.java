@@ -170,6 +170,30 @@ public final class CudaContext implements AutoCloseable {
         CudaException.check(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
+    /**
+     * {@code cuMemAlloc} of {@code bytes} for {@code what}: the device address. Running out of GPU memory is one
+     * {@link CudaException} saying how much, for what, and {@code advice}; any other failure names the call.
+     */
+    public long allocate(long bytes, String what, String advice) {
+        ensureCurrent();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
+            int rc = CudaDriver.cuMemAlloc_v2(out, bytes);
+            if (rc == CudaDriver.CUDA_ERROR_OUT_OF_MEMORY) {
+                throw new CudaException("out of GPU memory allocating " + (bytes >> 20) + " MiB for " + what + "; " + advice, rc);
+            }
+            CudaException.check(rc, "cuMemAlloc(" + bytes + ", " + what + ")");
+            return out.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    /** {@code cuMemFree} of what {@link #allocate} gave, once the queued work that may still read it is done. */
+    public void free(long devicePointer, String what) {
+        if (devicePointer == 0 || closed) return; // releasing the primary context freed everything
+        synchronize();
+        CudaException.check(CudaDriver.cuMemFree_v2(devicePointer), "cuMemFree(" + what + ")");
+    }
+
     /** Starts describing a launch; finish with {@link Launch#go()}. Not reentrant. */
     public Launch kernel(Kernel k, long gridX, int blockX) {
         return kernel(k, gridX, 1, blockX, 1, 0);

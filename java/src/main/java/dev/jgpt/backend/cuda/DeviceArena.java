@@ -4,9 +4,7 @@ import dev.jgpt.bindings.CudaDriver;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -56,17 +54,7 @@ public final class DeviceArena implements TensorArena {
     }
 
     private void newChunk(long bytes) {
-        ctx.ensureCurrent();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
-            int rc = CudaDriver.cuMemAlloc_v2(out, bytes);
-            if (rc == CudaDriver.CUDA_ERROR_OUT_OF_MEMORY) {
-                throw new CudaException("out of GPU memory allocating " + (bytes >> 20) + " MiB (" + (allocated >> 20)
-                        + " MiB already in this arena); use a smaller batch or model", rc);
-            }
-            CudaException.check(rc, "cuMemAlloc(" + bytes + ")");
-            base = out.get(ValueLayout.JAVA_LONG, 0);
-        }
+        base = ctx.allocate(bytes, "an arena chunk (" + (allocated >> 20) + " MiB already in this arena)", "use a smaller batch or model");
         size = bytes;
         used = 0;
         chunks.add(new long[] {base, bytes});

@@ -67,9 +67,9 @@ final class TopKRows implements AutoCloseable {
     }
 
     private void ensure(long needParts, long needOut) {
-        if (needParts > partsBytes) parts = grow(parts, partsBytes, partsBytes = roundUp(needParts));
+        if (needParts > partsBytes) parts = grow(parts, partsBytes = roundUp(needParts));
         if (needOut > outBytes) {
-            out = grow(out, outBytes, outBytes = roundUp(needOut));
+            out = grow(out, outBytes = roundUp(needOut));
             if (pinned.address() != 0) CudaException.check(CudaDriver.cuMemFreeHost(pinned), "cuMemFreeHost(topk)");
             pinned = MemorySegment.NULL;
             try (Arena a = Arena.ofConfined()) {
@@ -81,16 +81,9 @@ final class TopKRows implements AutoCloseable {
     }
 
     /** Frees {@code old} (after the queued work that may read it) and allocates {@code bytes}. */
-    private long grow(long old, long oldBytes, long bytes) {
-        if (old != 0) {
-            ctx.synchronize();
-            CudaException.check(CudaDriver.cuMemFree_v2(old), "cuMemFree(topk)");
-        }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment p = a.allocate(ValueLayout.JAVA_LONG);
-            CudaException.check(CudaDriver.cuMemAlloc_v2(p, bytes), "cuMemAlloc(topk, " + bytes + ")");
-            return p.get(ValueLayout.JAVA_LONG, 0);
-        }
+    private long grow(long old, long bytes) {
+        ctx.free(old, "topk");
+        return ctx.allocate(bytes, "device top-k", "use fewer sequences per step");
     }
 
     private static long roundUp(long bytes) {
@@ -99,11 +92,9 @@ final class TopKRows implements AutoCloseable {
 
     @Override
     public void close() {
-        if (ctx.isClosed()) return; // releasing the primary context freed them
-        ctx.synchronize();
-        if (parts != 0) CudaDriver.cuMemFree_v2(parts);
-        if (out != 0) CudaDriver.cuMemFree_v2(out);
-        if (pinned.address() != 0) CudaDriver.cuMemFreeHost(pinned);
+        ctx.free(parts, "topk");
+        ctx.free(out, "topk");
+        if (pinned.address() != 0 && !ctx.isClosed()) CudaDriver.cuMemFreeHost(pinned);
         parts = out = 0;
         partsBytes = outBytes = 0;
         pinned = MemorySegment.NULL;
