@@ -102,6 +102,27 @@ __device__ __forceinline__ void write_fragment(float* dst, long long stride, int
     __syncwarp();
 }
 
+// Warp-wide (forward and dq): S of the warp's 16 query rows x KEYS keys = Q K^T, Q in the fragments qf, K the
+// staged tile (KEYS x D bf16, row stride D + 8: row-major K is K^T in column-major), stored fp32 to Fw (row stride LF).
+template <int D>
+__device__ __forceinline__ void scores_to_shared(float* Fw, const FragA (&qf)[D / 16], const bf16* Ks) {
+    constexpr int LD = D + 8;
+    FragC s[KEYS / 16];
+#pragma unroll
+    for (int n = 0; n < KEYS / 16; n++) wmma::fill_fragment(s[n], 0.0f);
+#pragma unroll
+    for (int d = 0; d < D / 16; d++) {
+#pragma unroll
+        for (int n = 0; n < KEYS / 16; n++) {
+            FragBCol kb;
+            wmma::load_matrix_sync(kb, Ks + n * 16 * LD + d * 16, LD);
+            wmma::mma_sync(s[n], qf[d], kb, s[n]);
+        }
+    }
+#pragma unroll
+    for (int n = 0; n < KEYS / 16; n++) wmma::store_matrix_sync(Fw + n * 16, s[n], LF, wmma::mem_row_major);
+}
+
 // ---- forward -----------------------------------------------------------------------------------------
 
 template <int D>
@@ -143,22 +164,7 @@ __device__ void forward(float* out, float* lse, const float* qkv, int B, int T, 
         stage<D>(Ks, base + C, C3, k0, KEYS, T, hs);
         stage<D>(Vs, base + 2LL * C, C3, k0, KEYS, T, hs);
         __syncthreads();
-        {  // S = Q K^T: K (keys x D, row-major) is K^T in column-major
-            FragC s[KEYS / 16];
-#pragma unroll
-            for (int n = 0; n < KEYS / 16; n++) wmma::fill_fragment(s[n], 0.0f);
-#pragma unroll
-            for (int d = 0; d < D / 16; d++) {
-#pragma unroll
-                for (int n = 0; n < KEYS / 16; n++) {
-                    FragBCol kb;
-                    wmma::load_matrix_sync(kb, Ks + n * 16 * LD + d * 16, LD);
-                    wmma::mma_sync(s[n], qf[d], kb, s[n]);
-                }
-            }
-#pragma unroll
-            for (int n = 0; n < KEYS / 16; n++) wmma::store_matrix_sync(Fw + n * 16, s[n], LF, wmma::mem_row_major);
-        }
+        scores_to_shared<D>(Fw, qf, Ks);  // S = Q K^T
         __syncwarp();
         // the row's two lanes take alternate columns (2c + half): 2-way shared-memory bank conflicts, not 4-way
         float* srow = Fw + r * LF + half;
@@ -282,22 +288,7 @@ __device__ void backward_dq(float* dqkv, float* delta, const float* dout, const 
         stage<D>(Ks, base + C, C3, k0, KEYS, T, hs);
         stage<D>(Vs, base + 2LL * C, C3, k0, KEYS, T, hs);
         __syncthreads();
-        {  // S = Q K^T
-            FragC s[KEYS / 16];
-#pragma unroll
-            for (int n = 0; n < KEYS / 16; n++) wmma::fill_fragment(s[n], 0.0f);
-#pragma unroll
-            for (int d = 0; d < D / 16; d++) {
-#pragma unroll
-                for (int n = 0; n < KEYS / 16; n++) {
-                    FragBCol kb;
-                    wmma::load_matrix_sync(kb, Ks + n * 16 * LD + d * 16, LD);
-                    wmma::mma_sync(s[n], qf[d], kb, s[n]);
-                }
-            }
-#pragma unroll
-            for (int n = 0; n < KEYS / 16; n++) wmma::store_matrix_sync(Fw + n * 16, s[n], LF, wmma::mem_row_major);
-        }
+        scores_to_shared<D>(Fw, qf, Ks);  // S = Q K^T
         __syncwarp();
         {  // P = exp(scaled S - lse), masked, in place (fp32)
             float* srow = Fw + r * LF + half;  // alternate columns, as in the forward
