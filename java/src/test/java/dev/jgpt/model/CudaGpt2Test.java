@@ -108,14 +108,7 @@ class CudaGpt2Test extends Gpt2ContractTest {
             Random rnd = new Random(11);
             int[] tokens = new int[B * T], targets = new int[B * T];
             for (int s = 0; s < steps; s++) {
-                // a learnable stream: each sequence counts up from a random start, modulo the vocabulary
-                for (int b = 0; b < B; b++) {
-                    int start = rnd.nextInt(cfg.vocabSize());
-                    for (int t = 0; t < T; t++) {
-                        tokens[b * T + t] = (start + t) % cfg.vocabSize();
-                        targets[b * T + t] = (start + t + 1) % cfg.vocabSize();
-                    }
-                }
+                dev.jgpt.testing.CountingBatches.next(rnd, tokens, targets, B, T, cfg.vocabSize());
                 model.zeroGrad();
                 losses[s] = model.forwardBackward(tokens, targets, B, T);
                 double norm = model.gradNorm();

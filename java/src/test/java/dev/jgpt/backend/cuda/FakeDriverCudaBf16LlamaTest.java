@@ -49,13 +49,7 @@ class FakeDriverCudaBf16LlamaTest {
             float[] losses = new float[steps];
             int[] tokens = new int[B * T], targets = new int[B * T];
             for (int s = 0; s < steps; s++) {
-                for (int b = 0; b < B; b++) {
-                    int start = rnd.nextInt(CFG.vocabSize());
-                    for (int t = 0; t < T; t++) {
-                        tokens[b * T + t] = (start + t) % CFG.vocabSize();
-                        targets[b * T + t] = (start + t + 1) % CFG.vocabSize();
-                    }
-                }
+                dev.jgpt.testing.CountingBatches.next(rnd, tokens, targets, B, T, CFG.vocabSize());
                 model.zeroGrad();
                 losses[s] = model.forwardBackward(tokens, targets, B, T);
                 double norm = model.gradNorm();
