@@ -2,13 +2,9 @@ package dev.jgpt.backend.cuda;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.jgpt.backend.reference.ReferenceBackend;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
-import dev.jgpt.memory.TensorArena;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,33 +16,17 @@ import org.junit.jupiter.api.Test;
  * matmul equals the fp32 reference computed on inputs rounded to bf16 (round-to-nearest-even) on the host.
  * Every other op is the fp32 code in every mode (the contract tests cover it).
  */
-abstract class Bf16ContractTest {
+abstract class Bf16ContractTest extends CudaReferenceFixture {
     static final double BOUND = 1e-2;
     static final double MIN_BF16_EFFECT = 1e-5;
     /** fp32 products of bf16-rounded inputs: only the accumulation order differs. */
     static final double ROUNDED_INPUT_BOUND = 1e-5;
 
-    abstract CudaBackend open();
-
-    private CudaBackend cuda;
-    private ReferenceBackend ref;
-    private TensorArena host, dev;
     private final Random random = new Random(17);
 
-    @BeforeEach
-    void setUp() {
-        cuda = open();
+    @Override
+    void configure(CudaBackend cuda) {
         assertThat(cuda.math()).isEqualTo(GemmMath.BF16);
-        ref = new ReferenceBackend();
-        host = TensorArena.host();
-        dev = cuda.newArena();
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (dev != null) dev.close();
-        if (host != null) host.close();
-        if (cuda != null) cuda.close();
     }
 
     @Test
@@ -205,17 +185,5 @@ abstract class Bf16ContractTest {
         Tensor t = host.allocate(DType.F32, shape);
         for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) (random.nextGaussian() * scale));
         return t;
-    }
-
-    private Tensor up(Tensor h) {
-        Tensor d = dev.allocate(h.dtype(), h.shape());
-        cuda.copy(d, h);
-        return d;
-    }
-
-    private Tensor down(Tensor d) {
-        Tensor h = host.allocate(d.dtype(), d.shape());
-        cuda.copy(h, d);
-        return h;
     }
 }

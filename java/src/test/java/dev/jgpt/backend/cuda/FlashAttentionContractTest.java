@@ -2,15 +2,11 @@ package dev.jgpt.backend.cuda;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.jgpt.backend.reference.ReferenceBackend;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
-import dev.jgpt.memory.TensorArena;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,34 +19,18 @@ import org.junit.jupiter.api.Test;
  * the tensor-core kernels in bf16 mode, the CUDA-core ones when forced ({@code fused-cudacore}), in fp32 mode,
  * and for head sizes above {@value CudaBackend#TENSOR_CORE_ATTENTION_MAX_HEAD}.
  */
-abstract class FlashAttentionContractTest {
+abstract class FlashAttentionContractTest extends CudaReferenceFixture {
     static final double BOUND = 1e-2;
     static final double MIN_BF16_EFFECT = 1e-6;
     static final String TC_FORWARD = "attention_flash_tc_forward", TC_DQ = "attention_flash_tc_backward_dq",
             TC_DKV = "attention_flash_tc_backward_dkv", CC_FORWARD = "attention_forward_fused",
             CC_DQ = "attention_backward_fused_dq", CC_DKV = "attention_backward_fused_dkv";
 
-    abstract CudaBackend open();
 
-    private CudaBackend cuda;
-    private ReferenceBackend ref;
-    private TensorArena host, dev;
-
-    @BeforeEach
-    void setUp() {
-        cuda = open();
+    @Override
+    void configure(CudaBackend cuda) {
         cuda.setMath(GemmMath.BF16);
         cuda.setFusedAttention(true);
-        ref = new ReferenceBackend();
-        host = TensorArena.host();
-        dev = cuda.newArena();
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (dev != null) dev.close();
-        if (host != null) host.close();
-        if (cuda != null) cuda.close();
     }
 
     @Test
@@ -197,17 +177,5 @@ abstract class FlashAttentionContractTest {
         Tensor t = host.allocate(DType.F32, shape);
         for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) r.nextGaussian());
         return t;
-    }
-
-    private Tensor up(Tensor h) {
-        Tensor d = dev.allocate(h.dtype(), h.shape());
-        cuda.copy(d, h);
-        return d;
-    }
-
-    private Tensor down(Tensor d) {
-        Tensor h = host.allocate(d.dtype(), d.shape());
-        cuda.copy(h, d);
-        return h;
     }
 }

@@ -1,0 +1,53 @@
+package dev.jgpt.backend.cuda;
+
+import dev.jgpt.backend.reference.ReferenceBackend;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+
+/**
+ * A cuda backend (a subclass opens it: the stand-in driver or a GPU) beside the reference backend, with a host
+ * and a device arena and the copies between them, fresh for every test: what the contract tests of one cuda
+ * mode against the reference share.
+ */
+abstract class CudaReferenceFixture {
+    protected CudaBackend cuda;
+    protected ReferenceBackend ref;
+    protected TensorArena host, dev;
+
+    abstract CudaBackend open();
+
+    /** Switches the mode the subclass tests (bf16 math, fused attention, ...) on the freshly opened backend. */
+    void configure(CudaBackend cuda) {}
+
+    @BeforeEach
+    void openBackends() {
+        cuda = open();
+        configure(cuda);
+        ref = new ReferenceBackend();
+        host = TensorArena.host();
+        dev = cuda.newArena();
+    }
+
+    @AfterEach
+    void closeBackends() {
+        if (dev != null) dev.close();
+        if (host != null) host.close();
+        if (cuda != null) cuda.close();
+    }
+
+    /** A device copy of host tensor h. */
+    protected Tensor up(Tensor h) {
+        Tensor d = dev.allocate(h.dtype(), h.shape());
+        cuda.copy(d, h);
+        return d;
+    }
+
+    /** A host copy of device tensor d. */
+    protected Tensor down(Tensor d) {
+        Tensor h = host.allocate(d.dtype(), d.shape());
+        cuda.copy(h, d);
+        return h;
+    }
+}
