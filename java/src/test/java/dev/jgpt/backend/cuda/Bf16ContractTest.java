@@ -165,16 +165,6 @@ abstract class Bf16ContractTest extends CudaReferenceFixture {
         assertThat(relative(expected, actual)).as(what).isLessThanOrEqualTo(bound);
     }
 
-    private static double relative(Tensor expected, Tensor actual) {
-        double maxDiff = 0, maxRef = 0;
-        for (long i = 0; i < expected.numel(); i++) {
-            assertThat(Float.isFinite(actual.getFloat(i))).as("finite at " + i).isTrue();
-            maxDiff = Math.max(maxDiff, Math.abs((double) expected.getFloat(i) - actual.getFloat(i)));
-            maxRef = Math.max(maxRef, Math.abs(expected.getFloat(i)));
-        }
-        return maxDiff / Math.max(maxRef, 1e-6);
-    }
-
     private Tensor bf16(Tensor t) {
         Tensor r = host.allocate(DType.F32, t.shape());
         for (long i = 0; i < t.numel(); i++) r.setFloat(i, DType.fromBf16(DType.toBf16(t.getFloat(i))));

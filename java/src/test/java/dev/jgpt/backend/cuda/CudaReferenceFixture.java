@@ -1,5 +1,7 @@
 package dev.jgpt.backend.cuda;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.jgpt.backend.reference.ReferenceBackend;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
@@ -35,6 +37,17 @@ abstract class CudaReferenceFixture {
         if (dev != null) dev.close();
         if (host != null) host.close();
         if (cuda != null) cuda.close();
+    }
+
+    /** max |expected - actual| / max |expected| (at least 1e-6), every actual value finite. */
+    protected static double relative(Tensor expected, Tensor actual) {
+        double maxDiff = 0, maxRef = 0;
+        for (long i = 0; i < expected.numel(); i++) {
+            assertThat(Float.isFinite(actual.getFloat(i))).as("finite at " + i).isTrue();
+            maxDiff = Math.max(maxDiff, Math.abs((double) expected.getFloat(i) - actual.getFloat(i)));
+            maxRef = Math.max(maxRef, Math.abs(expected.getFloat(i)));
+        }
+        return maxDiff / Math.max(maxRef, 1e-6);
     }
 
     /** A device copy of host tensor h. */

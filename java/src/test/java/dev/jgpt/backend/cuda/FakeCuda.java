@@ -81,6 +81,13 @@ public final class FakeCuda {
         return new CudaBackend(0, math);
     }
 
+    /** A bf16-mode backend that keeps the parameters' bf16 copy, or (false) converts every operand per product, the older path. */
+    static CudaBackend bf16Backend(boolean keepParameterCopy) {
+        CudaBackend cuda = backend(GemmMath.BF16);
+        cuda.keepBf16Parameters(keepParameterCopy);
+        return cuda;
+    }
+
     private static Path libraryFile;
 
     /**

@@ -28,12 +28,6 @@ class FakeDriverCudaBf16LlamaTest {
         FakeCuda.require();
     }
 
-    private static CudaBackend backend(boolean keep) {
-        CudaBackend cuda = FakeCuda.backend(GemmMath.BF16);
-        cuda.keepBf16Parameters(keep);
-        return cuda;
-    }
-
     @Test
     void trainingGivesTheSameLossesAsPerProductConversion() {
         float[] kept = train(true), old = train(false);
@@ -43,7 +37,7 @@ class FakeDriverCudaBf16LlamaTest {
 
     private static float[] train(boolean keep) {
         int B = 2, T = 8, steps = 6;
-        try (CudaBackend cuda = backend(keep); LlamaTrainModel model = new LlamaTrainModel(cuda, CFG, B, T)) {
+        try (CudaBackend cuda = FakeCuda.bf16Backend(keep); LlamaTrainModel model = new LlamaTrainModel(cuda, CFG, B, T)) {
             model.initWeights(3);
             Random rnd = new Random(5);
             float[] losses = new float[steps];
@@ -74,7 +68,7 @@ class FakeDriverCudaBf16LlamaTest {
     private static float[] decode(boolean keep, long[] conversionsPerToken) {
         try (Arena a = Arena.ofConfined()) {
             LlamaWeights w = RandomLlama.create(CFG, 5, a);
-            CudaBackend cuda = backend(keep);
+            CudaBackend cuda = FakeCuda.bf16Backend(keep);
             try (LlamaOpsInference lm = new LlamaOpsInference(cuda, w, cuda)) {
                 lm.prefill(new int[] {1, 2, 3});
                 lm.step(4);

@@ -38,12 +38,6 @@ class FakeDriverCudaBf16ParametersTest {
         FakeCuda.require();
     }
 
-    private static CudaBackend backend(boolean keep) {
-        CudaBackend cuda = FakeCuda.backend(GemmMath.BF16);
-        cuda.keepBf16Parameters(keep);
-        return cuda;
-    }
-
     // ---- (a) which operands a training step converts ----------------------------------------------------
 
     @Test
@@ -69,7 +63,7 @@ class FakeDriverCudaBf16ParametersTest {
     }
 
     private static Map<String, Long> callsPerStep(boolean keep) {
-        try (CudaBackend cuda = backend(keep); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = FakeCuda.bf16Backend(keep); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
             Runnable step = AllocationProbe.trainingStep(model, host, B, T);
             step.run(); // allocates the copy and refreshes it once (initWeights uploaded the weights)
@@ -107,7 +101,7 @@ class FakeDriverCudaBf16ParametersTest {
 
     /** Losses of {@code steps} steps on a varying stream, then the final weights. */
     private static float[][] train(boolean keep, int steps) {
-        try (CudaBackend cuda = backend(keep); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = FakeCuda.bf16Backend(keep); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(7);
             Random rnd = new Random(11);
             float[] losses = new float[steps];
@@ -200,7 +194,7 @@ class FakeDriverCudaBf16ParametersTest {
      * same fp32 weights, which converts them anew. A stale copy would give the loss of the weights before the write.
      */
     private void assertWriteIsSeen(String what, java.util.function.BiConsumer<Gpt2, CudaBackend> write, Consumer<Gpt2> afterTwo) {
-        try (CudaBackend cuda = backend(true); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = FakeCuda.bf16Backend(true); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
             Runnable step = AllocationProbe.trainingStep(model, host, B, T);
             step.run();
@@ -226,7 +220,7 @@ class FakeDriverCudaBf16ParametersTest {
 
     /** The loss of {@code weights} on a new backend that converts every operand per product. */
     private static float freshLoss(float[] weights, int[] tokens, int[] targets) {
-        try (CudaBackend cuda = backend(false); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = FakeCuda.bf16Backend(false); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
             Tensor h = host.allocate(DType.F32, weights.length);
             for (int i = 0; i < weights.length; i++) h.setFloat(i, weights[i]);
             cuda.copy(model.params().flat(), h);
@@ -237,7 +231,7 @@ class FakeDriverCudaBf16ParametersTest {
     @Test
     void freeingTheBufferForgetsIt() {
         // the copy must not outlive its fp32 buffer: a later buffer at the same addresses would read as current
-        try (CudaBackend cuda = backend(true); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = FakeCuda.bf16Backend(true); TensorArena host = TensorArena.host()) {
             Gpt2 model = new Gpt2(cuda, CFG, B, T);
             model.initWeights(1);
             AllocationProbe.trainingStep(model, host, B, T).run();
@@ -270,7 +264,7 @@ class FakeDriverCudaBf16ParametersTest {
 
     /** {slot bytes, copy bytes} after warm-up; no cuMemAlloc in later steps. */
     private static long[] memory(GptConfig cfg, int b, int t, boolean keep) {
-        try (CudaBackend cuda = backend(keep); Gpt2 model = new Gpt2(cuda, cfg, b, t); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = FakeCuda.bf16Backend(keep); Gpt2 model = new Gpt2(cuda, cfg, b, t); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
             Runnable step = AllocationProbe.trainingStep(model, host, b, t);
             step.run();
@@ -297,7 +291,7 @@ class FakeDriverCudaBf16ParametersTest {
 
     /** Loads weights into a fresh device buffer (as LoadedModels does), decodes; {logits, {conversions per token, refreshes + allocations}}. */
     private static float[][] decode(boolean keep) {
-        try (CudaBackend cuda = backend(keep); TensorArena host = TensorArena.host(); TensorArena weights = cuda.newArena()) {
+        try (CudaBackend cuda = FakeCuda.bf16Backend(keep); TensorArena host = TensorArena.host(); TensorArena weights = cuda.newArena()) {
             Tensor flat = weights.allocate(DType.F32, ParameterLayout.of(CFG).size());
             cuda.copy(flat, randomParams(host, 9));
             try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, flat)) {

@@ -151,16 +151,6 @@ abstract class FlashAttentionContractTest extends CudaReferenceFixture {
         assertThat(relative(fp32, bf16)).as(what + ": tensor-core bf16 must differ from the fp32 kernels").isGreaterThan(MIN_BF16_EFFECT);
     }
 
-    private static double relative(Tensor expected, Tensor actual) {
-        double maxDiff = 0, maxRef = 0;
-        for (long i = 0; i < expected.numel(); i++) {
-            assertThat(Float.isFinite(actual.getFloat(i))).as("finite at " + i).isTrue();
-            maxDiff = Math.max(maxDiff, Math.abs((double) expected.getFloat(i) - actual.getFloat(i)));
-            maxRef = Math.max(maxRef, Math.abs(expected.getFloat(i)));
-        }
-        return maxDiff / Math.max(maxRef, 1e-6);
-    }
-
     private Tensor minus(Tensor a, Tensor b) {
         Tensor d = host.allocate(DType.F32, a.shape());
         for (long i = 0; i < a.numel(); i++) d.setFloat(i, (float) ((double) a.getFloat(i) - b.getFloat(i)));
