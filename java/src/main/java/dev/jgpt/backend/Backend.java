@@ -49,6 +49,16 @@ public interface Backend extends AutoCloseable {
     /** {@code out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:]}. out (B,T,C), tokens I32 (B,T), wte (V,C), wpe (maxT,C). */
     void encoderForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C);
 
+    /**
+     * {@link #encoderForward} of ids the caller has already checked to lie in [0, V) on the host (a decoder's own
+     * tokens, checked before they were staged): a device backend skips its own check of the ids and the
+     * synchronisation it costs (a round trip per decoded token). An id outside the vocabulary gives NaN rows, never
+     * a read outside wte. The default checks anyway.
+     */
+    default void encoderForwardCheckedIds(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C) {
+        encoderForward(out, tokens, wte, wpe, B, T, C);
+    }
+
     /** {@code dwte[tokens[b,t]] += dout[b,t]; dwpe[t] += dout[b,t]}. */
     void encoderBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens, int B, int T, int C);
 

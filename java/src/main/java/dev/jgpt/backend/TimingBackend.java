@@ -56,6 +56,9 @@ public final class TimingBackend implements Backend {
     @Override public void encoderForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C) {
         long t = start(); inner.encoderForward(out, tokens, wte, wpe, B, T, C); stop("encoderForward", t);
     }
+    @Override public void encoderForwardCheckedIds(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, int B, int T, int C) {
+        long t = start(); inner.encoderForwardCheckedIds(out, tokens, wte, wpe, B, T, C); stop("encoderForwardCheckedIds", t);
+    }
     @Override public void encoderBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens, int B, int T, int C) {
         long t = start(); inner.encoderBackward(dwte, dwpe, dout, tokens, B, T, C); stop("encoderBackward", t);
     }

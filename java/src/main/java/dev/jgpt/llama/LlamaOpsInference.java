@@ -181,7 +181,7 @@ public final class LlamaOpsInference extends BackendLm {
     protected void forwardRows(int n) {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         int pos0 = pos;
-        ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d);
+        ops.encoderForwardCheckedIds(x, tokensDev, emb, zeroPos, 1, n, d); // BackendLm checked them (checkToken)
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
             // keys and values go straight into the cache rows of their positions
@@ -242,7 +242,7 @@ public final class LlamaOpsInference extends BackendLm {
     @Override
     protected void forwardBatch(BackendLm[] seqs, int n) {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
-        ops.encoderForward(x, tokensDev, emb, zeroPos, 1, n, d); // no position table: RoPE below, per row
+        ops.encoderForwardCheckedIds(x, tokensDev, emb, zeroPos, 1, n, d); // checked by stepBatchOnDevice; RoPE below, per row
         Tensor kNew = h1.view(0, (long) n * kv), vNew = h3.view(0, (long) n * kv); // free until the FFN
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);

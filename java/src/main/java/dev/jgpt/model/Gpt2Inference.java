@@ -124,7 +124,7 @@ public final class Gpt2Inference extends BackendLm {
     protected void forwardRows(int n) {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
         int pos0 = pos;
-        ops.encoderForward(x, tokensDev, p.wte(), wpeRow[pos0], 1, n, C);
+        ops.encoderForwardCheckedIds(x, tokensDev, p.wte(), wpeRow[pos0], 1, n, C); // BackendLm checked them (checkToken)
         ops.layernormForward(ln, mean, rstd, x, p.ln1w(0), p.ln1b(0), n, C); // later layers' ln1: projectAndMlp
         for (int l = 0; l < L; l++) {
             if (n == 1) {

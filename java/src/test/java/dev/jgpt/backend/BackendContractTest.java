@@ -537,6 +537,18 @@ public abstract class BackendContractTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NKV");
     }
 
+    /** {@link Backend#encoderForwardCheckedIds}: for ids in the vocabulary, exactly {@code encoderForward}'s rows. */
+    @Test
+    void encoderForwardOfCheckedIdsEqualsEncoderForward() {
+        int maxT = 10, n = 4;
+        Pair ids = tokens(V, 1, n), wte = randn(1, V, C), wpe = randn(1, maxT, C), a = randn(1, n, C), b = randn(1, n, C);
+        ref.encoderForward(a.r, ids.r, wte.r, wpe.r, 1, n, C);
+        ref.encoderForwardCheckedIds(b.r, ids.r, wte.r, wpe.r, 1, n, C);
+        dut.encoderForwardCheckedIds(b.d, ids.d, wte.d, wpe.d, 1, n, C);
+        assertThat(b.r.toFloatArray()).isEqualTo(a.r.toFloatArray());
+        b.assertClose("encoder of checked ids");
+    }
+
     /**
      * Embeddings of a batched decode step ({@link Backend#encoderForwardRows}): row r = wte[tokens[r]] +
      * wpe[pos[r]]; n = 35 crosses the cuda backend's 32 rows per launch; an id outside the vocabulary is one

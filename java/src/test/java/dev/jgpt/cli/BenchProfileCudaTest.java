@@ -70,6 +70,8 @@ class BenchProfileCudaTest {
         int layers = dev.jgpt.model.GptConfig.preset("tiny").layers();
         assertThat(r.get("profileGpu").get("steps").asInt()).as("one step per decoded token of the timed runs").isEqualTo(tokens * runs);
         assertThat(rows.get("gqa_attention_decode_rows").get("callsPerStep").asLong()).as("one attention per layer and token").isEqualTo(layers);
+        assertThat(rows).as("the token was checked on the host: no device id check (and its synchronisation) per token")
+                .doesNotContainKey("count_bad_ids");
         assertThat(rows.get("matmulForward").get("callsPerStep").asLong()).as("qkv, proj, fc, fcproj per layer; the logits")
                 .isEqualTo(4L * layers + 1);
         assertThat(rows).containsKeys("matmulForward", "layernorm_forward");
