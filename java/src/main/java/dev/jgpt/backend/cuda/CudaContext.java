@@ -240,6 +240,9 @@ public final class CudaContext implements AutoCloseable {
             this.by = by;
             this.smem = smem;
             this.n = 0;
+            if (structUsed > 0) { // the last launch pointed slots at structArgs (even if it failed): back to their own 8 bytes
+                for (int a = 0; a < MAX_ARGS; a++) argPointers.setAtIndex(ValueLayout.JAVA_LONG, a, argSlots.address() + a * 8L);
+            }
             this.structUsed = 0;
             return this;
         }
@@ -308,11 +311,6 @@ public final class CudaContext implements AutoCloseable {
                         + ", block " + bx + "x" + by + ")");
             }
             timeline.end(kernel);
-            if (structUsed > 0) { // the slots that pointed at structArgs point at their own 8 bytes again
-                for (int a = 0; a < n; a++) {
-                    if (kinds[a] == 's') argPointers.setAtIndex(ValueLayout.JAVA_LONG, a, argSlots.address() + a * 8L);
-                }
-            }
             if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), "kernel " + kernel.symbol());
         }
 

@@ -55,4 +55,33 @@ class FakeDriverCudaBackendTest extends BackendContractTest {
             for (int c = 0; c < C; c++) assertThat(got[C + c]).isNaN();
         }
     }
+
+    /**
+     * A struct argument points a parameter slot at the struct staging area for one launch; a launch that fails
+     * (here its argument check) must not leave it so for the next launch, whose own argument in that slot (the
+     * encoder's C at slot 6) would otherwise be read from the struct.
+     */
+    @Test
+    void aFailedLaunchWithAStructArgumentLeavesTheNextLaunchsArgumentsAlone() {
+        int V = 4, C = 2, T = 3;
+        try (CudaBackend cuda = FakeCuda.backend(); TensorArena host = TensorArena.host(); TensorArena device = cuda.newArena();
+             java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment struct = a.allocate(160);
+            struct.fill((byte) 0x7f);
+            assertThatThrownBy(() -> cuda.context().kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, 1, 32).ptr(0L).ptr(0L).ptr(0L)
+                    .ptr(0L).ptr(0L).ptr(0L).struct(struct).go()).isInstanceOf(IllegalStateException.class).hasMessageContaining("arguments");
+            Tensor ids = host.allocate(DType.I32, T), wte = host.allocate(DType.F32, V, C), wpe = host.allocate(DType.F32, T, C);
+            for (int t = 0; t < T; t++) ids.setInt(t, t + 1);
+            for (int i = 0; i < V * C; i++) wte.setFloat(i, i);
+            for (int i = 0; i < T * C; i++) wpe.setFloat(i, 100 * i);
+            Tensor dIds = device.allocate(DType.I32, T), dWte = device.allocate(DType.F32, V, C), dWpe = device.allocate(DType.F32, T, C);
+            Tensor out = device.allocate(DType.F32, T, C), hOut = host.allocate(DType.F32, T, C);
+            cuda.copy(dIds, ids);
+            cuda.copy(dWte, wte);
+            cuda.copy(dWpe, wpe);
+            cuda.encoderForwardCheckedIds(out, dIds, dWte, dWpe, 1, T, C);
+            cuda.copy(hOut, out);
+            assertThat(hOut.toFloatArray()).containsExactly(2f, 103f, 204f, 305f, 406f, 507f);
+        }
+    }
 }
