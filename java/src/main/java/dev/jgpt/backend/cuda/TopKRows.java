@@ -16,8 +16,11 @@ final class TopKRows implements AutoCloseable {
     static final int MAX_K = 64;
     /** Threads per block of both kernels (JG_TOPK_THREADS). */
     private static final int THREADS = 256;
-    /** Values a slice block aims at, and the most it may stage (shared memory: 4 bytes each). */
-    private static final int SLICE_TARGET = 2048, SLICE_MAX = 12 * 1024;
+    /**
+     * Values a slice block aims at, and the most it may stage (4 bytes each: 32 KiB of dynamic shared memory, well
+     * inside the 48 KiB a launch gets without opting in, with the kernel's static reduction slots beside it).
+     */
+    private static final int SLICE_TARGET = 2048, SLICE_MAX = 8 * 1024;
     /** Most (parts * k) pairs the merge block holds (JG_TOPK_MERGE_MAX). */
     private static final int MERGE_MAX = 2048;
 

@@ -116,4 +116,17 @@ class TopKTest {
             assertThatThrownBy(() -> cuda.topKRows(d, 3, 50, 50, 1, new int[3], new float[3])).hasMessageContaining("logits");
         }
     }
+
+    /**
+     * How a row is cut: slices of about 2,048 logits, as many as the merge holds (2,048 / k), each at most 8,192 (32 KiB
+     * of shared memory); a vocabulary beyond that is one clear error.
+     */
+    @Test
+    void slicesOfARow() {
+        assertThat(TopKRows.parts(50_257, 40)).isEqualTo(25);
+        assertThat(TopKRows.parts(1, 1)).isEqualTo(1);
+        assertThat(TopKRows.parts(128_256, 64)).isEqualTo(32);
+        assertThat(TopKRows.parts(262_144, 64)).isEqualTo(32);
+        assertThatThrownBy(() -> TopKRows.parts(262_145, 64)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("V: 262145");
+    }
 }
