@@ -26,7 +26,10 @@ const char *jg_host_last_error(void);
 
 typedef int CUresult;
 typedef unsigned long long CUdeviceptr;
-typedef struct { char name[96]; } fake_function;
+/* max_dynamic_smem: what a launch may ask for, 48 KiB unless cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES) opted in,
+ * as on a GPU (a kernel launched with more fails there with CUDA_ERROR_INVALID_VALUE) */
+typedef struct { char name[96]; int max_dynamic_smem; } fake_function;
+static char launch_error[256]; /* why the last launch was refused before it ran (cuGetErrorString of 1) */
 
 static const char *MAGIC_NAME = "CUDA_SUCCESS";
 
@@ -63,11 +66,18 @@ CUresult cuModuleGetFunction(void **f, void *module, const char *name) {
     if (!jg_host_has_kernel(name)) return 500; /* CUDA_ERROR_NOT_FOUND */
     fake_function *fn = calloc(1, sizeof *fn);
     snprintf(fn->name, sizeof fn->name, "%s", name);
+    fn->max_dynamic_smem = 48 * 1024;
     *f = fn;
     return 0;
 }
 CUresult cuModuleUnload(void *module) { (void)module; return 0; }
-CUresult cuFuncSetAttribute(void *f, int attr, int value) { (void)f; (void)attr; (void)value; return 0; }
+CUresult cuFuncSetAttribute(void *f, int attr, int value) {
+    if (attr == 8) { /* CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, at most what the device offers (227 KiB) */
+        if (value < 0 || value > 232448) return 1;
+        ((fake_function *)f)->max_dynamic_smem = value;
+    }
+    return 0;
+}
 CUresult cuFuncGetAttribute(int *v, int attr, void *f) { (void)attr; (void)f; *v = 0; return 0; }
 static long device_allocations; /* cuMemAlloc calls so far: the tests check that a training step makes none */
 long jg_fake_device_allocations(void) { return device_allocations; }
@@ -152,7 +162,7 @@ CUresult cuGetErrorName(CUresult r, const char **s) {
     return 0;
 }
 CUresult cuGetErrorString(CUresult r, const char **s) {
-    *s = r == 0 ? "no error" : r == 719 ? jg_host_last_error() : "an error of the fake driver";
+    *s = r == 0 ? "no error" : r == 719 ? jg_host_last_error() : r == 1 && launch_error[0] ? launch_error : "an error of the fake driver";
     return 0;
 }
 
@@ -162,7 +172,15 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
                         unsigned smem, void *stream, void **params, void **extra) {
     (void)extra;
     if (stream != (void *)0x3000) return 400;
-    return jg_host_launch(((fake_function *)fp)->name, gx, gy, gz, bx, by, bz, smem, params);
+    fake_function *fn = fp;
+    launch_error[0] = 0;
+    if ((int)smem > fn->max_dynamic_smem) {
+        snprintf(launch_error, sizeof launch_error, "%s: %u bytes of dynamic shared memory, over the %d this function may take"
+                 " (above 48 KiB a kernel must opt in with cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES))",
+                 fn->name, smem, fn->max_dynamic_smem);
+        return 1; /* CUDA_ERROR_INVALID_VALUE, as a GPU answers */
+    }
+    return jg_host_launch(fn->name, gx, gy, gz, bx, by, bz, smem, params);
 }
 
 /* ---- bf16 and TF32 rounding, for the cuBLAS stand-in ---------------------------------------------- */

@@ -84,4 +84,18 @@ class FakeDriverCudaBackendTest extends BackendContractTest {
             assertThat(hOut.toFloatArray()).containsExactly(2f, 103f, 204f, 305f, 406f, 507f);
         }
     }
+
+    /**
+     * As on a GPU, a launch may take at most 48 KiB of dynamic shared memory unless its kernel opted in
+     * (CudaContext does for the few that need more): the stand-in refuses more, naming the kernel, so a kernel
+     * that grows past it fails in CI rather than on the first GPU.
+     */
+    @Test
+    void moreThan48KiBOfDynamicSharedMemoryNeedsTheKernelToOptIn() {
+        try (CudaBackend cuda = FakeCuda.backend()) {
+            assertThatThrownBy(() -> cuda.context().kernel(Kernel.TOPK_PARTIAL, 1, 1, 256, 1, 48 * 1024 + 4).ptr(0L).ptr(0L).ptr(0L)
+                    .i32(1).i32(1).i32(1).i32(1).go()).isInstanceOf(CudaException.class).hasMessageContaining("topk_partial")
+                    .hasMessageContaining("opt in");
+        }
+    }
 }
