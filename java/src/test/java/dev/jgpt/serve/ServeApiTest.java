@@ -214,7 +214,7 @@ class ServeApiTest {
 
     @Test
     void disconnectingClientStopsItsBatchedGeneration() throws Exception {
-        disconnect("slowgpt", 80);
+        disconnect("slowgpt", 80); // 2 layers × 20 ms a token: over three seconds if never cancelled
     }
 
     private void disconnect(String model, int maxTokens) throws Exception {

@@ -33,7 +33,7 @@ final class TestServer implements AutoCloseable {
         new RandomModel("tiny", new ReferenceBackend(), TINY, 280, 7).serveIn(reg);
         var tok = tokenizerOf(reg);
         reg.add("slow", new LoadedModel("slow", new SlowLm(300, 4096, 20, tok.encodeOrdinary("a")[0]), tok));
-        new RandomModel("slowgpt", slowBackend(5), TINY, 280, 8).serveIn(reg);
+        new RandomModel("slowgpt", slowBackend(20), TINY, 280, 8).serveIn(reg);
         server = JgptServer.start(opts.withPort(0), reg);
     }
 
@@ -41,12 +41,16 @@ final class TestServer implements AutoCloseable {
         this(ServeOptions.defaults().withInstancesPerModel(2).withMaxTokens(400));
     }
 
-    /** The reference backend, sleeping {@code millis} in every single-token attention: a slow GPT-2 for batched cancellation tests. */
+    /**
+     * The reference backend, sleeping {@code millis} in every decode attention op (whichever of them the decoders
+     * call: the match is on the name, so a new decode op cannot quietly make the model fast again): a slow GPT-2
+     * for batched cancellation tests.
+     */
     static dev.jgpt.backend.Backend slowBackend(int millis) {
         var real = new ReferenceBackend();
         return (dev.jgpt.backend.Backend) java.lang.reflect.Proxy.newProxyInstance(TestServer.class.getClassLoader(),
                 new Class<?>[] {dev.jgpt.backend.Backend.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("attentionDecode")) Thread.sleep(millis);
+                    if (method.getName().toLowerCase(java.util.Locale.ROOT).contains("attentiondecode")) Thread.sleep(millis);
                     try {
                         return method.invoke(real, args);
                     } catch (java.lang.reflect.InvocationTargetException e) {
