@@ -18,12 +18,14 @@ extern "C" __global__ void encoder_forward(float* out, const int* tokens, const 
 }
 
 // A batched decode step's embeddings: row r of out (n, C) = wte[tokens[r]] + wpe[pos[r]], each sequence at its own
-// position (one launch instead of one per row). Blocks (x, r = blockIdx.y) over row r's C channels.
+// position (one launch instead of one per row). Blocks (x, r = blockIdx.y) over row r's C channels. pos[r] comes
+// from the struct, or, where dpos is not null, from device memory dpos[r]: a decode step replayed from a CUDA graph
+// (whose parameters are frozen at capture) reads its position from a buffer uploaded before each replay.
 extern "C" __global__ void encoder_forward_rows(float* out, const int* tokens, const float* wte, const float* wpe,
-                                                const jg_positions rows, int n, int C, int V) {
+                                                const jg_positions rows, int n, int C, int V, const int* dpos) {
     const int r = blockIdx.y;
     if (r >= n) return;
-    const int tok = tokens[r], t = rows.pos[r];
+    const int tok = tokens[r], t = dpos != nullptr ? dpos[r] : rows.pos[r];
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
         out[(long long)r * C + c] = (tok >= 0 && tok < V) ? wte[(long long)tok * C + c] + wpe[(long long)t * C + c] : CUDART_NAN_F;
     }

@@ -200,10 +200,11 @@ struct jg_decode_rows {
 };
 extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, const float* q, const float* knew,
                                                      const float* vnew, const jg_decode_rows rows, int n, int ld, int NH,
-                                                     int NKV, int hs) {
+                                                     int NKV, int hs, const int* dpos) {
     const int h = blockIdx.x, r = blockIdx.y;
     if (r >= n) return;  // whole blocks leave
-    const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV), p = rows.pos[r];
+    // the position: from the struct, or from device memory where dpos is not null (a step replayed from a CUDA graph)
+    const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV), p = dpos != nullptr ? dpos[r] : rows.pos[r];
     float* kc = rows.kcache[r];
     float* vc = rows.vcache[r];
     for (int i = threadIdx.x; i < hs; i += blockDim.x) {

@@ -59,6 +59,13 @@ DRIVER = [
     ("CUresult cuEventElapsedTime_v2(float *pMilliseconds, CUevent hStart, CUevent hEnd)", ["cuEventElapsedTime_v2", "cuEventElapsedTime"], "I", [("pMilliseconds", "P"), ("hStart", "P"), ("hEnd", "P")]),
     ("CUresult cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream, void **kernelParams, void **extra)",
      ["cuLaunchKernel"], "I", [("f", "P"), ("gridDimX", "I"), ("gridDimY", "I"), ("gridDimZ", "I"), ("blockDimX", "I"), ("blockDimY", "I"), ("blockDimZ", "I"), ("sharedMemBytes", "I"), ("hStream", "P"), ("kernelParams", "P"), ("extra", "P")]),
+    ("CUresult cuStreamBeginCapture_v2(CUstream hStream, CUstreamCaptureMode mode)", ["cuStreamBeginCapture_v2"], "I", [("hStream", "P"), ("mode", "I")]),
+    ("CUresult cuStreamEndCapture(CUstream hStream, CUgraph *phGraph)", ["cuStreamEndCapture"], "I", [("hStream", "P"), ("phGraph", "P")]),
+    ("CUresult cuStreamIsCapturing(CUstream hStream, CUstreamCaptureStatus *captureStatus)", ["cuStreamIsCapturing"], "I", [("hStream", "P"), ("captureStatus", "P")]),
+    ("CUresult cuGraphInstantiateWithFlags(CUgraphExec *phGraphExec, CUgraph hGraph, unsigned long long flags)", ["cuGraphInstantiateWithFlags"], "I", [("phGraphExec", "P"), ("hGraph", "P"), ("flags", "L")]),
+    ("CUresult cuGraphLaunch(CUgraphExec hGraphExec, CUstream hStream)", ["cuGraphLaunch"], "I", [("hGraphExec", "P"), ("hStream", "P")]),
+    ("CUresult cuGraphExecDestroy(CUgraphExec hGraphExec)", ["cuGraphExecDestroy"], "I", [("hGraphExec", "P")]),
+    ("CUresult cuGraphDestroy(CUgraph hGraph)", ["cuGraphDestroy"], "I", [("hGraph", "P")]),
     ("CUresult cuGetErrorName(CUresult error, const char **pStr)", ["cuGetErrorName"], "I", [("error", "I"), ("pStr", "P")]),
     ("CUresult cuGetErrorString(CUresult error, const char **pStr)", ["cuGetErrorString"], "I", [("error", "I"), ("pStr", "P")]),
 ]
@@ -90,7 +97,8 @@ DRIVER_CONSTANTS = """
             CUDA_ERROR_NOT_FOUND = 500, CUDA_ERROR_NOT_READY = 600, CUDA_ERROR_ILLEGAL_ADDRESS = 700,
             CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES = 701, CUDA_ERROR_LAUNCH_TIMEOUT = 702,
             CUDA_ERROR_MISALIGNED_ADDRESS = 716, CUDA_ERROR_LAUNCH_FAILED = 719,
-            CUDA_ERROR_SYSTEM_DRIVER_MISMATCH = 803, CUDA_ERROR_UNKNOWN = 999;
+            CUDA_ERROR_SYSTEM_DRIVER_MISMATCH = 803, CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
+            CUDA_ERROR_STREAM_CAPTURE_INVALIDATED = 901, CUDA_ERROR_STREAM_CAPTURE_IMPLICIT = 906, CUDA_ERROR_UNKNOWN = 999;
     /** {@code CUdevice_attribute} values used by jgpt. */
     public static final int CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 1, CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X = 5,
             CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y = 6, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK = 8,
@@ -104,6 +112,10 @@ DRIVER_CONSTANTS = """
     /** Stream and event flags. */
     public static final int CU_STREAM_DEFAULT = 0, CU_STREAM_NON_BLOCKING = 1, CU_EVENT_DEFAULT = 0,
             CU_EVENT_BLOCKING_SYNC = 1, CU_EVENT_DISABLE_TIMING = 2;
+    /** {@code CUstreamCaptureMode} and {@code CUstreamCaptureStatus} (stream capture into a CUDA graph). */
+    public static final int CU_STREAM_CAPTURE_MODE_GLOBAL = 0, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
+            CU_STREAM_CAPTURE_MODE_RELAXED = 2, CU_STREAM_CAPTURE_STATUS_NONE = 0, CU_STREAM_CAPTURE_STATUS_ACTIVE = 1,
+            CU_STREAM_CAPTURE_STATUS_INVALIDATED = 2;
 """
 
 CUBLAS_CONSTANTS = """

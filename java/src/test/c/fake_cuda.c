@@ -9,6 +9,13 @@
  * warp that a GPU's real concurrency would expose, out-of-bounds reads that land in host memory, and
  * cuBLAS itself.
  *
+ * Stream capture (CUDA graphs) is emulated as a GPU does it: while the stream captures, kernel launches, async copies and
+ * memsets, event records and cuBLAS calls on it are recorded (kernel parameter values and cuBLAS scalars copied at record
+ * time) instead of run; a call that would synchronise or allocate fails with CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and
+ * invalidates the capture (cuStreamEndCapture then answers CUDA_ERROR_STREAM_CAPTURE_INVALIDATED and no graph);
+ * cuGraphLaunch replays the recorded calls in order. Counters (jg_fake_counter) let the tests see what the host
+ * launched: kernels, cuBLAS calls, copies and graph launches made from the host, not counting what a replay runs.
+ *
  * Build: see FakeCuda.java (cc with the generated kernels_host.cpp and cuda_host/jg_host_runtime.cpp).
  */
 #include <math.h>
@@ -33,6 +40,69 @@ static char launch_error[256]; /* why the last launch was refused before it ran 
 
 static const char *MAGIC_NAME = "CUDA_SUCCESS";
 
+int jg_host_param_sizes(const char *name, size_t *sizes, int max);
+
+/* ---- stream capture state (one stream, 0x3000) ---------------------------------------------------- */
+enum { OP_KERNEL, OP_COPY, OP_COPY_DTOH, OP_COPY_HTOD, OP_MEMSET8, OP_MEMSET32, OP_GEMM, OP_EVENT };
+#define MAX_KERNEL_PARAMS 32
+typedef struct {
+    int ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, batch, compute, algo;
+    float alpha, beta;
+    const void *A, *B;
+    float *C;
+    long long sA, sB, sC;
+} gemm_call;
+typedef struct {
+    int kind;
+    /* kernel */
+    void *fn;
+    unsigned g[3], b[3], smem;
+    int nparams;
+    unsigned char *param_bytes;   /* the parameters' values, copied when the launch was recorded */
+    size_t param_total;
+    size_t param_off[MAX_KERNEL_PARAMS];
+    /* copies and memsets */
+    void *dst;
+    const void *src;
+    size_t bytes;
+    unsigned value;
+    gemm_call gemm;
+    void *event;
+} fake_op;
+typedef struct { uint32_t magic; fake_op *ops; int n, cap; } fake_graph;
+#define FAKE_GRAPH_MAGIC 0x6EA9401Du
+#define FAKE_EXEC_MAGIC 0x6EA9E7ECu
+static fake_graph *capture;      /* the graph being recorded, or NULL */
+static int capture_invalid;      /* a call broke the capture: EndCapture gives no graph */
+static char capture_error[256];  /* why (cuGetErrorString of 900) */
+static long counters[10];        /* see jg_fake_counter */
+enum { C_KERNELS, C_CUBLAS, C_COPIES, C_GRAPH_LAUNCHES, C_RECORDED, C_GRAPHS_LIVE, C_CAPTURES, C_INVALIDATED, C_SYNCS };
+/* 0 kernel launches run from the host, 1 cuBLAS calls run from the host, 2 copies and memsets from the host (sync or
+ * async), 3 graph launches, 4 calls recorded into graphs, 5 graphs and executable graphs alive, 6 captures begun,
+ * 7 captures invalidated, 8 stream/context/event synchronisations */
+long jg_fake_counter(int which) { return which >= 0 && which < 10 ? counters[which] : -1; }
+
+static int capturing(void) { return capture != NULL; }
+/* A call that capture does not allow (it would synchronise or allocate): fails and invalidates the capture. */
+static int refuse_in_capture(const char *call) {
+    if (!capture_invalid) snprintf(capture_error, sizeof capture_error, "%s during stream capture (a synchronising or allocating"
+                                   " call; the capture is invalidated)", call);
+    if (!capture_invalid) counters[C_INVALIDATED]++;
+    capture_invalid = 1;
+    return 900; /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED */
+}
+static fake_op *record(int kind) {
+    if (capture->n == capture->cap) {
+        capture->cap = capture->cap ? 2 * capture->cap : 64;
+        capture->ops = realloc(capture->ops, sizeof(fake_op) * (size_t)capture->cap);
+    }
+    fake_op *op = &capture->ops[capture->n++];
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    counters[C_RECORDED]++;
+    return op;
+}
+
 /* ---- driver ---------------------------------------------------------------------------------- */
 CUresult cuInit(unsigned flags) { (void)flags; return 0; }
 CUresult cuDriverGetVersion(int *v) { *v = 13000; return 0; }
@@ -55,7 +125,7 @@ CUresult cuDevicePrimaryCtxRetain(void **ctx, int dev) { (void)dev; *ctx = (void
 CUresult cuDevicePrimaryCtxRelease_v2(int dev) { (void)dev; return 0; }
 CUresult cuCtxSetCurrent(void *ctx) { return ctx == (void *)0x1000 ? 0 : 201; }
 CUresult cuCtxGetCurrent(void **ctx) { *ctx = (void *)0x1000; return 0; }
-CUresult cuCtxSynchronize(void) { return 0; }
+CUresult cuCtxSynchronize(void) { if (capturing()) return refuse_in_capture("cuCtxSynchronize"); counters[C_SYNCS]++; return 0; }
 CUresult cuModuleLoadData(void **module, const void *image) {
     if (*(const uint32_t *)image != 0xBA55ED50u) return 200; /* CUDA_ERROR_INVALID_IMAGE */
     *module = (void *)0x2000;
@@ -82,6 +152,7 @@ CUresult cuFuncGetAttribute(int *v, int attr, void *f) { (void)attr; (void)f; *v
 static long device_allocations; /* cuMemAlloc calls so far: the tests check that a training step makes none */
 long jg_fake_device_allocations(void) { return device_allocations; }
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
+    if (capturing()) return refuse_in_capture("cuMemAlloc");
     void *m = aligned_alloc(256, (bytes + 255) / 256 * 256);
     if (!m) return 2;
     device_allocations++;
@@ -89,27 +160,73 @@ CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     *p = (CUdeviceptr)(uintptr_t)m;
     return 0;
 }
-CUresult cuMemFree_v2(CUdeviceptr p) { free((void *)(uintptr_t)p); return 0; }
+CUresult cuMemFree_v2(CUdeviceptr p) { if (capturing()) return refuse_in_capture("cuMemFree"); free((void *)(uintptr_t)p); return 0; }
 CUresult cuMemGetInfo_v2(size_t *free_, size_t *total) { *free_ = (size_t)1 << 29; *total = (size_t)1 << 30; return 0; }
-CUresult cuMemAllocHost_v2(void **p, size_t bytes) { *p = malloc(bytes); return *p ? 0 : 2; }
-CUresult cuMemFreeHost(void *p) { free(p); return 0; }
-CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *s, size_t n) { memcpy((void *)(uintptr_t)d, s, n); return 0; }
-CUresult cuMemcpyDtoH_v2(void *d, CUdeviceptr s, size_t n) { memcpy(d, (void *)(uintptr_t)s, n); return 0; }
-CUresult cuMemcpyDtoD_v2(CUdeviceptr d, CUdeviceptr s, size_t n) { memmove((void *)(uintptr_t)d, (void *)(uintptr_t)s, n); return 0; }
-CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) { (void)st; return cuMemcpyHtoD_v2(d, s, n); }
-CUresult cuMemcpyDtoHAsync_v2(void *d, CUdeviceptr s, size_t n, void *st) { (void)st; return cuMemcpyDtoH_v2(d, s, n); }
-CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void *st) { (void)st; return cuMemcpyDtoD_v2(d, s, n); }
-CUresult cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n) { memset((void *)(uintptr_t)d, v, n); return 0; }
-CUresult cuMemsetD32_v2(CUdeviceptr d, unsigned v, size_t n) {
-    uint32_t *p = (uint32_t *)(uintptr_t)d;
+CUresult cuMemAllocHost_v2(void **p, size_t bytes) { if (capturing()) return refuse_in_capture("cuMemAllocHost"); *p = malloc(bytes); return *p ? 0 : 2; }
+CUresult cuMemFreeHost(void *p) { if (capturing()) return refuse_in_capture("cuMemFreeHost"); free(p); return 0; }
+static void run_copy(void *d, const void *src, size_t n) { memmove(d, src, n); }
+static void run_memset32(void *d, unsigned v, size_t n) {
+    uint32_t *p = d;
     for (size_t i = 0; i < n; i++) p[i] = v;
+}
+/* synchronous copies and memsets: not allowed while capturing (they wait for the stream) */
+CUresult cuMemcpyHtoD_v2(CUdeviceptr d, const void *s, size_t n) {
+    if (capturing()) return refuse_in_capture("cuMemcpyHtoD (synchronous)");
+    counters[C_COPIES]++; run_copy((void *)(uintptr_t)d, s, n); return 0;
+}
+CUresult cuMemcpyDtoH_v2(void *d, CUdeviceptr s, size_t n) {
+    if (capturing()) return refuse_in_capture("cuMemcpyDtoH (synchronous)");
+    counters[C_COPIES]++; run_copy(d, (void *)(uintptr_t)s, n); return 0;
+}
+CUresult cuMemcpyDtoD_v2(CUdeviceptr d, CUdeviceptr s, size_t n) {
+    if (capturing()) return refuse_in_capture("cuMemcpyDtoD (synchronous)");
+    counters[C_COPIES]++; run_copy((void *)(uintptr_t)d, (void *)(uintptr_t)s, n); return 0;
+}
+/* async ones on the stream: recorded while capturing (the pointers, as a graph's memcpy node holds them) */
+static CUresult copy_async(int kind, void *d, const void *s, size_t n, void *st) {
+    if (st != (void *)0x3000) return 400;
+    if (capturing()) {
+        fake_op *op = record(kind);
+        op->dst = d; op->src = s; op->bytes = n;
+        return 0;
+    }
+    counters[C_COPIES]++;
+    run_copy(d, s, n);
     return 0;
 }
-CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void *st) { (void)st; return cuMemsetD8_v2(d, v, n); }
-CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *st) { (void)st; return cuMemsetD32_v2(d, v, n); }
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void *s, size_t n, void *st) { return copy_async(OP_COPY_HTOD, (void *)(uintptr_t)d, s, n, st); }
+CUresult cuMemcpyDtoHAsync_v2(void *d, CUdeviceptr s, size_t n, void *st) { return copy_async(OP_COPY_DTOH, d, (void *)(uintptr_t)s, n, st); }
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void *st) { return copy_async(OP_COPY, (void *)(uintptr_t)d, (void *)(uintptr_t)s, n, st); }
+CUresult cuMemsetD8_v2(CUdeviceptr d, unsigned char v, size_t n) {
+    if (capturing()) return refuse_in_capture("cuMemsetD8 (synchronous)");
+    counters[C_COPIES]++; memset((void *)(uintptr_t)d, v, n); return 0;
+}
+CUresult cuMemsetD32_v2(CUdeviceptr d, unsigned v, size_t n) {
+    if (capturing()) return refuse_in_capture("cuMemsetD32 (synchronous)");
+    counters[C_COPIES]++; run_memset32((void *)(uintptr_t)d, v, n); return 0;
+}
+static CUresult memset_async(int kind, CUdeviceptr d, unsigned v, size_t n, void *st) {
+    if (st != (void *)0x3000) return 400;
+    if (capturing()) {
+        fake_op *op = record(kind);
+        op->dst = (void *)(uintptr_t)d; op->value = v; op->bytes = n;
+        return 0;
+    }
+    counters[C_COPIES]++;
+    if (kind == OP_MEMSET8) memset((void *)(uintptr_t)d, (int)v, n);
+    else run_memset32((void *)(uintptr_t)d, v, n);
+    return 0;
+}
+CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void *st) { return memset_async(OP_MEMSET8, d, v, n, st); }
+CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void *st) { return memset_async(OP_MEMSET32, d, v, n, st); }
 CUresult cuStreamCreate(void **s, unsigned flags) { (void)flags; *s = (void *)0x3000; return 0; }
 CUresult cuStreamDestroy_v2(void *s) { (void)s; return 0; }
-CUresult cuStreamSynchronize(void *s) { return s == (void *)0x3000 || s == NULL ? 0 : 400; }
+CUresult cuStreamSynchronize(void *s) {
+    if (!(s == (void *)0x3000 || s == NULL)) return 400;
+    if (capturing()) return refuse_in_capture("cuStreamSynchronize");
+    counters[C_SYNCS]++;
+    return 0;
+}
 /* Events: everything runs synchronously on the host, so an event's time is the host monotonic clock at
  * cuEventRecord (after all earlier work on the stream finished, as on a GPU). Counted, so the tests can check
  * that a profiled step creates none after warm-up and that every event is destroyed. */
@@ -140,16 +257,32 @@ CUresult cuEventDestroy_v2(void *e) {
     events_live--;
     return 0;
 }
+static void stamp(fake_event *ev) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    ev->ns = (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+    ev->recorded = 1;
+}
 CUresult cuEventRecord(void *e, void *s) {
     fake_event *ev = event_of(e);
     if (!ev || !(s == (void *)0x3000 || s == NULL)) return 400;
+    if (capturing()) { /* an event record node: stamped when the graph runs */
+        if (s == NULL) return refuse_in_capture("cuEventRecord on the legacy stream");
+        record(OP_EVENT)->event = ev;
+        return 0;
+    }
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     ev->ns = (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
     ev->recorded = 1;
     return 0;
 }
-CUresult cuEventSynchronize(void *e) { return event_of(e) ? 0 : 400; }
+CUresult cuEventSynchronize(void *e) {
+    if (!event_of(e)) return 400;
+    if (capturing()) return refuse_in_capture("cuEventSynchronize");
+    counters[C_SYNCS]++;
+    return 0;
+}
 CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) {
     fake_event *start = event_of(a), *end = event_of(b);
     if (!start || !end) return 400;
@@ -158,11 +291,14 @@ CUresult cuEventElapsedTime_v2(float *ms, void *a, void *b) {
     return 0;
 }
 CUresult cuGetErrorName(CUresult r, const char **s) {
-    *s = r == 0 ? MAGIC_NAME : r == 719 ? "CUDA_ERROR_LAUNCH_FAILED" : r == 1 ? "CUDA_ERROR_INVALID_VALUE" : "CUDA_ERROR_FAKE";
+    *s = r == 0 ? MAGIC_NAME : r == 719 ? "CUDA_ERROR_LAUNCH_FAILED" : r == 1 ? "CUDA_ERROR_INVALID_VALUE"
+       : r == 900 ? "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED" : r == 901 ? "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED"
+       : r == 401 ? "CUDA_ERROR_ILLEGAL_STATE" : "CUDA_ERROR_FAKE";
     return 0;
 }
 CUresult cuGetErrorString(CUresult r, const char **s) {
-    *s = r == 0 ? "no error" : r == 719 ? jg_host_last_error() : r == 1 && launch_error[0] ? launch_error : "an error of the fake driver";
+    *s = r == 0 ? "no error" : r == 719 ? jg_host_last_error() : r == 1 && launch_error[0] ? launch_error
+       : r == 900 ? capture_error : r == 901 ? "the stream capture was invalidated by an earlier call" : "an error of the fake driver";
     return 0;
 }
 
@@ -180,7 +316,129 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
                  fn->name, smem, fn->max_dynamic_smem);
         return 1; /* CUDA_ERROR_INVALID_VALUE, as a GPU answers */
     }
+    if (capturing()) { /* a kernel node: the parameters' values copied now, as the driver does */
+        size_t sizes[MAX_KERNEL_PARAMS];
+        int n = jg_host_param_sizes(fn->name, sizes, MAX_KERNEL_PARAMS);
+        if (n < 0 || n > MAX_KERNEL_PARAMS) return 500;
+        fake_op *op = record(OP_KERNEL);
+        op->fn = fn;
+        op->g[0] = gx; op->g[1] = gy; op->g[2] = gz;
+        op->b[0] = bx; op->b[1] = by; op->b[2] = bz;
+        op->smem = smem;
+        op->nparams = n;
+        size_t total = 0;
+        for (int i = 0; i < n; i++) {
+            total = (total + 15) & ~(size_t)15;
+            op->param_off[i] = total;
+            total += sizes[i];
+        }
+        op->param_total = total ? total : 1;
+        op->param_bytes = malloc(op->param_total);
+        for (int i = 0; i < n; i++) memcpy(op->param_bytes + op->param_off[i], params[i], sizes[i]);
+        return 0;
+    }
+    counters[C_KERNELS]++;
     return jg_host_launch(fn->name, gx, gy, gz, bx, by, bz, smem, params);
+}
+
+/* ---- CUDA graphs: stream capture and replay ----------------------------------------------------------- */
+static int run_gemm_call(const gemm_call *g);
+CUresult cuStreamBeginCapture_v2(void *s, int mode) {
+    if (s != (void *)0x3000) return 1; /* not on the legacy stream; ours is the only other */
+    if (mode < 0 || mode > 2) return 1;
+    if (capturing()) return 401;       /* CUDA_ERROR_ILLEGAL_STATE: already capturing */
+    capture = calloc(1, sizeof *capture);
+    capture->magic = FAKE_GRAPH_MAGIC;
+    capture_invalid = 0;
+    capture_error[0] = 0;
+    counters[C_CAPTURES]++;
+    return 0;
+}
+static void free_ops(fake_graph *g) {
+    for (int i = 0; i < g->n; i++) free(g->ops[i].param_bytes);
+    free(g->ops);
+    g->magic = 0;
+    free(g);
+}
+CUresult cuStreamEndCapture(void *s, void **graph) {
+    if (s != (void *)0x3000) return 1;
+    *graph = NULL;
+    if (!capturing()) return 401;
+    fake_graph *g = capture;
+    capture = NULL;
+    if (capture_invalid) {
+        free_ops(g);
+        return 901; /* CUDA_ERROR_STREAM_CAPTURE_INVALIDATED */
+    }
+    counters[C_GRAPHS_LIVE]++;
+    *graph = g;
+    return 0;
+}
+CUresult cuStreamIsCapturing(void *s, int *status) {
+    if (!(s == (void *)0x3000 || s == NULL)) return 400;
+    *status = s == NULL || !capturing() ? 0 : capture_invalid ? 2 : 1;
+    return 0;
+}
+CUresult cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags) {
+    fake_graph *g = graph;
+    if (!g || g->magic != FAKE_GRAPH_MAGIC || flags != 0) return 1;
+    if (capturing()) return refuse_in_capture("cuGraphInstantiate");
+    fake_graph *e = calloc(1, sizeof *e);
+    e->magic = FAKE_EXEC_MAGIC;
+    e->n = e->cap = g->n;
+    e->ops = malloc(sizeof(fake_op) * (size_t)(g->n ? g->n : 1));
+    for (int i = 0; i < g->n; i++) {
+        e->ops[i] = g->ops[i];
+        if (g->ops[i].param_bytes) {
+            e->ops[i].param_bytes = malloc(g->ops[i].param_total);
+            memcpy(e->ops[i].param_bytes, g->ops[i].param_bytes, g->ops[i].param_total);
+        }
+    }
+    counters[C_GRAPHS_LIVE]++;
+    *exec = e;
+    return 0;
+}
+CUresult cuGraphDestroy(void *graph) {
+    fake_graph *g = graph;
+    if (!g || g->magic != FAKE_GRAPH_MAGIC) return 400;
+    free_ops(g);
+    counters[C_GRAPHS_LIVE]--;
+    return 0;
+}
+CUresult cuGraphExecDestroy(void *exec) {
+    fake_graph *e = exec;
+    if (!e || e->magic != FAKE_EXEC_MAGIC) return 400;
+    free_ops(e);
+    counters[C_GRAPHS_LIVE]--;
+    return 0;
+}
+/* Replays the recorded calls in order, on the host; the first failure ends the replay (a GPU reports it later). */
+CUresult cuGraphLaunch(void *exec, void *s) {
+    fake_graph *e = exec;
+    if (!e || e->magic != FAKE_EXEC_MAGIC) return 400;
+    if (s != (void *)0x3000) return 400;
+    if (capturing()) return refuse_in_capture("cuGraphLaunch (a graph inside a capture: not used by jgpt)");
+    counters[C_GRAPH_LAUNCHES]++;
+    for (int i = 0; i < e->n; i++) {
+        fake_op *op = &e->ops[i];
+        int rc = 0;
+        switch (op->kind) {
+            case OP_KERNEL: {
+                void *params[MAX_KERNEL_PARAMS];
+                for (int p = 0; p < op->nparams; p++) params[p] = op->param_bytes + op->param_off[p];
+                rc = jg_host_launch(((fake_function *)op->fn)->name, op->g[0], op->g[1], op->g[2], op->b[0], op->b[1],
+                                    op->b[2], op->smem, params);
+                break;
+            }
+            case OP_COPY: case OP_COPY_DTOH: case OP_COPY_HTOD: run_copy(op->dst, op->src, op->bytes); break;
+            case OP_MEMSET8: memset(op->dst, (int)op->value, op->bytes); break;
+            case OP_MEMSET32: run_memset32(op->dst, op->value, op->bytes); break;
+            case OP_GEMM: rc = run_gemm_call(&op->gemm) ? 719 : 0; break;
+            case OP_EVENT: stamp(op->event); break;
+        }
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 /* ---- bf16 and TF32 rounding, for the cuBLAS stand-in ---------------------------------------------- */
@@ -255,25 +513,40 @@ static int gemm_ex(int ta, int tb, int m, int n, int k, float alpha, const void 
     free(acc);
     return 0;
 }
-static int gemm(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda, const float *B, int ldb,
-                float beta, float *C, int ldc) {
-    return gemm_ex(ta, tb, m, n, k, alpha, A, 0, lda, B, 0, ldb, beta, C, ldc, 68);
+/* Every product as one call description: run now, or recorded (pointers and the alpha/beta values, read from host
+ * memory at the call as cuBLAS does in host pointer mode) while the stream captures. */
+static int run_gemm_call(const gemm_call *g) {
+    size_t ea = g->at == 14 ? 2 : 4, eb = g->bt == 14 ? 2 : 4;
+    for (int b = 0; b < g->batch; b++) {
+        int rc = gemm_ex(g->ta, g->tb, g->m, g->n, g->k, g->alpha, (const char *)g->A + b * g->sA * ea, g->at, g->lda,
+                         (const char *)g->B + b * g->sB * eb, g->bt, g->ldb, g->beta, g->C + b * g->sC, g->ldc, g->compute);
+        if (rc) return rc;
+    }
+    return 0;
+}
+static int gemm_call_now(gemm_call g) {
+    if (g.m < 0 || g.n < 0 || g.k < 0 || g.batch < 0 || g.lda < (g.ta ? g.k : g.m) || g.ldb < (g.tb ? g.n : g.k) || g.ldc < g.m)
+        return 7; /* CUBLAS_STATUS_INVALID_VALUE, at the call as cuBLAS checks it */
+    if (capturing()) {
+        record(OP_GEMM)->gemm = g;
+        return 0;
+    }
+    counters[C_CUBLAS]++;
+    return run_gemm_call(&g);
 }
 int cublasSgemm_v2(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int lda,
                    const float *B, int ldb, const float *beta, float *C, int ldc) {
     (void)h;
-    return gemm(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+    gemm_call g = {ta, tb, m, n, k, 0, 0, 0, lda, ldb, ldc, 1, 68, -1, *alpha, *beta, A, B, C, 0, 0, 0};
+    return gemm_call_now(g);
 }
 
 int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int lda,
                               long long sA, const float *B, int ldb, long long sB, const float *beta, float *C, int ldc,
                               long long sC, int batch) {
     (void)h;
-    for (int b = 0; b < batch; b++) {
-        int rc = gemm(ta, tb, m, n, k, *alpha, A + b * sA, lda, B + b * sB, ldb, *beta, C + b * sC, ldc);
-        if (rc) return rc;
-    }
-    return 0;
+    gemm_call g = {ta, tb, m, n, k, 0, 0, 0, lda, ldb, ldc, batch, 68, -1, *alpha, *beta, A, B, C, sA, sB, sC};
+    return gemm_call_now(g);
 }
 
 static int types_ok(int at, int bt, int ct, int compute, int algo) {
@@ -285,18 +558,14 @@ int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alph
                  const void *B, int bt, int ldb, const float *beta, float *C, int ct, int ldc, int compute, int algo) {
     (void)h;
     if (!types_ok(at, bt, ct, compute, algo)) return 15;
-    return gemm_ex(ta, tb, m, n, k, *alpha, A, at, lda, B, bt, ldb, *beta, C, ldc, compute);
+    gemm_call g = {ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, 1, compute, algo, *alpha, *beta, A, B, C, 0, 0, 0};
+    return gemm_call_now(g);
 }
 int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const void *A, int at,
                                int lda, long long sA, const void *B, int bt, int ldb, long long sB, const float *beta,
                                float *C, int ct, int ldc, long long sC, int batch, int compute, int algo) {
     (void)h;
     if (!types_ok(at, bt, ct, compute, algo)) return 15;
-    size_t ea = at == 14 ? 2 : 4, eb = bt == 14 ? 2 : 4;
-    for (int b = 0; b < batch; b++) {
-        int rc = gemm_ex(ta, tb, m, n, k, *alpha, (const char *)A + b * sA * ea, at, lda, (const char *)B + b * sB * eb, bt,
-                         ldb, *beta, C + b * sC, ldc, compute);
-        if (rc) return rc;
-    }
-    return 0;
+    gemm_call g = {ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, batch, compute, algo, *alpha, *beta, A, B, C, sA, sB, sC};
+    return gemm_call_now(g);
 }

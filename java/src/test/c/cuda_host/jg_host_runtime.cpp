@@ -341,6 +341,13 @@ extern "C" int jg_host_has_kernel(const char *name) {
 
 extern "C" const char *jg_host_last_error(void) { return error.c_str(); }
 
+/* The sizes of kernel `name`'s parameters into sizes[0..max): their count, or -1 for no such kernel. */
+extern "C" int jg_host_param_sizes(const char *name, size_t *sizes, int max) {
+    for (int i = 0; i < jg_host_kernel_count; i++)
+        if (!std::strcmp(jg_host_kernels[i].name, name)) return jg_host_kernels[i].param_sizes(sizes, max);
+    return -1;
+}
+
 /* 0, 1 (CUDA_ERROR_INVALID_VALUE: a launch configuration CUDA refuses), 500 (no such kernel) or 719
  * (CUDA_ERROR_LAUNCH_FAILED: the kernel broke a rule; jg_host_last_error says which, also on stderr). */
 extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,

@@ -11,6 +11,9 @@
 struct jg_host_kernel {
     const char *name;
     void (*invoke)(void **params);
+    /* the sizes of the kernel's parameters into sizes[0..n) (n returned, at most max written): what a CUDA graph
+     * copies when it records a launch (fake_cuda.c's stream capture) */
+    int (*param_sizes)(std::size_t *sizes, int max);
 };
 
 namespace jg_host {
@@ -20,10 +23,17 @@ void call_unpacked(void (*f)(A...), void **p, std::index_sequence<I...>) {
 }
 template <class... A> void call(void (*f)(A...), void **p) { call_unpacked(f, p, std::index_sequence_for<A...>{}); }
 template <auto F> void invoke(void **p) { call(F, p); }
+template <class... A> int sizes_of(void (*)(A...), std::size_t *out, int max) {
+    const std::size_t s[] = {sizeof(A)..., 0};
+    const int n = (int)sizeof...(A);
+    for (int i = 0; i < n && i < max; i++) out[i] = s[i];
+    return n;
+}
+template <auto F> int param_sizes(std::size_t *out, int max) { return sizes_of(F, out, max); }
 }  // namespace jg_host
 
 #define JG_HOST_TABLE_BEGIN extern "C" const jg_host_kernel jg_host_kernels[] = {
-#define JG_HOST_KERNEL(name) {#name, &jg_host::invoke<&name>}
+#define JG_HOST_KERNEL(name) {#name, &jg_host::invoke<&name>, &jg_host::param_sizes<&name>}
 #define JG_HOST_TABLE_END                                                            \
     };                                                                               \
     extern "C" const int jg_host_kernel_count = sizeof jg_host_kernels / sizeof jg_host_kernels[0];

@@ -38,7 +38,8 @@ public final class CudaDriver {
             CUDA_ERROR_NOT_FOUND = 500, CUDA_ERROR_NOT_READY = 600, CUDA_ERROR_ILLEGAL_ADDRESS = 700,
             CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES = 701, CUDA_ERROR_LAUNCH_TIMEOUT = 702,
             CUDA_ERROR_MISALIGNED_ADDRESS = 716, CUDA_ERROR_LAUNCH_FAILED = 719,
-            CUDA_ERROR_SYSTEM_DRIVER_MISMATCH = 803, CUDA_ERROR_UNKNOWN = 999;
+            CUDA_ERROR_SYSTEM_DRIVER_MISMATCH = 803, CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED = 900,
+            CUDA_ERROR_STREAM_CAPTURE_INVALIDATED = 901, CUDA_ERROR_STREAM_CAPTURE_IMPLICIT = 906, CUDA_ERROR_UNKNOWN = 999;
     /** {@code CUdevice_attribute} values used by jgpt. */
     public static final int CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 1, CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_X = 5,
             CU_DEVICE_ATTRIBUTE_MAX_GRID_DIM_Y = 6, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK = 8,
@@ -52,6 +53,10 @@ public final class CudaDriver {
     /** Stream and event flags. */
     public static final int CU_STREAM_DEFAULT = 0, CU_STREAM_NON_BLOCKING = 1, CU_EVENT_DEFAULT = 0,
             CU_EVENT_BLOCKING_SYNC = 1, CU_EVENT_DISABLE_TIMING = 2;
+    /** {@code CUstreamCaptureMode} and {@code CUstreamCaptureStatus} (stream capture into a CUDA graph). */
+    public static final int CU_STREAM_CAPTURE_MODE_GLOBAL = 0, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
+            CU_STREAM_CAPTURE_MODE_RELAXED = 2, CU_STREAM_CAPTURE_STATUS_NONE = 0, CU_STREAM_CAPTURE_STATUS_ACTIVE = 1,
+            CU_STREAM_CAPTURE_STATUS_INVALIDATED = 2;
 
     private static volatile SymbolLookup lookup;
     private static volatile String unavailableReason = "CudaDriver.init(SymbolLookup) was not called";
@@ -985,6 +990,160 @@ public final class CudaDriver {
         var mh$ = cuLaunchKernel.HANDLE;
         try {
             return (int) mh$.invokeExact(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes, hStream, kernelParams, extra);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuStreamBeginCapture_v2 {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(CudaDriver.C_INT, CudaDriver.C_POINTER, CudaDriver.C_INT);
+        static final MethodHandle HANDLE = CudaDriver.downcall(DESC, "cuStreamBeginCapture_v2");
+    }
+
+    /** {@snippet lang=c : CUresult cuStreamBeginCapture_v2(CUstream hStream, CUstreamCaptureMode mode) } */
+    public static FunctionDescriptor cuStreamBeginCapture_v2$descriptor() { return cuStreamBeginCapture_v2.DESC; }
+
+    public static MethodHandle cuStreamBeginCapture_v2$handle() { return cuStreamBeginCapture_v2.HANDLE; }
+
+    /** {@snippet lang=c : CUresult cuStreamBeginCapture_v2(CUstream hStream, CUstreamCaptureMode mode) } */
+    public static int cuStreamBeginCapture_v2(MemorySegment hStream, int mode) {
+        var mh$ = cuStreamBeginCapture_v2.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hStream, mode);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuStreamEndCapture {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(CudaDriver.C_INT, CudaDriver.C_POINTER, CudaDriver.C_POINTER);
+        static final MethodHandle HANDLE = CudaDriver.downcall(DESC, "cuStreamEndCapture");
+    }
+
+    /** {@snippet lang=c : CUresult cuStreamEndCapture(CUstream hStream, CUgraph *phGraph) } */
+    public static FunctionDescriptor cuStreamEndCapture$descriptor() { return cuStreamEndCapture.DESC; }
+
+    public static MethodHandle cuStreamEndCapture$handle() { return cuStreamEndCapture.HANDLE; }
+
+    /** {@snippet lang=c : CUresult cuStreamEndCapture(CUstream hStream, CUgraph *phGraph) } */
+    public static int cuStreamEndCapture(MemorySegment hStream, MemorySegment phGraph) {
+        var mh$ = cuStreamEndCapture.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hStream, phGraph);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuStreamIsCapturing {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(CudaDriver.C_INT, CudaDriver.C_POINTER, CudaDriver.C_POINTER);
+        static final MethodHandle HANDLE = CudaDriver.downcall(DESC, "cuStreamIsCapturing");
+    }
+
+    /** {@snippet lang=c : CUresult cuStreamIsCapturing(CUstream hStream, CUstreamCaptureStatus *captureStatus) } */
+    public static FunctionDescriptor cuStreamIsCapturing$descriptor() { return cuStreamIsCapturing.DESC; }
+
+    public static MethodHandle cuStreamIsCapturing$handle() { return cuStreamIsCapturing.HANDLE; }
+
+    /** {@snippet lang=c : CUresult cuStreamIsCapturing(CUstream hStream, CUstreamCaptureStatus *captureStatus) } */
+    public static int cuStreamIsCapturing(MemorySegment hStream, MemorySegment captureStatus) {
+        var mh$ = cuStreamIsCapturing.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hStream, captureStatus);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuGraphInstantiateWithFlags {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(CudaDriver.C_INT, CudaDriver.C_POINTER, CudaDriver.C_POINTER, CudaDriver.C_LONG);
+        static final MethodHandle HANDLE = CudaDriver.downcall(DESC, "cuGraphInstantiateWithFlags");
+    }
+
+    /** {@snippet lang=c : CUresult cuGraphInstantiateWithFlags(CUgraphExec *phGraphExec, CUgraph hGraph, unsigned long long flags) } */
+    public static FunctionDescriptor cuGraphInstantiateWithFlags$descriptor() { return cuGraphInstantiateWithFlags.DESC; }
+
+    public static MethodHandle cuGraphInstantiateWithFlags$handle() { return cuGraphInstantiateWithFlags.HANDLE; }
+
+    /** {@snippet lang=c : CUresult cuGraphInstantiateWithFlags(CUgraphExec *phGraphExec, CUgraph hGraph, unsigned long long flags) } */
+    public static int cuGraphInstantiateWithFlags(MemorySegment phGraphExec, MemorySegment hGraph, long flags) {
+        var mh$ = cuGraphInstantiateWithFlags.HANDLE;
+        try {
+            return (int) mh$.invokeExact(phGraphExec, hGraph, flags);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuGraphLaunch {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(CudaDriver.C_INT, CudaDriver.C_POINTER, CudaDriver.C_POINTER);
+        static final MethodHandle HANDLE = CudaDriver.downcall(DESC, "cuGraphLaunch");
+    }
+
+    /** {@snippet lang=c : CUresult cuGraphLaunch(CUgraphExec hGraphExec, CUstream hStream) } */
+    public static FunctionDescriptor cuGraphLaunch$descriptor() { return cuGraphLaunch.DESC; }
+
+    public static MethodHandle cuGraphLaunch$handle() { return cuGraphLaunch.HANDLE; }
+
+    /** {@snippet lang=c : CUresult cuGraphLaunch(CUgraphExec hGraphExec, CUstream hStream) } */
+    public static int cuGraphLaunch(MemorySegment hGraphExec, MemorySegment hStream) {
+        var mh$ = cuGraphLaunch.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hGraphExec, hStream);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuGraphExecDestroy {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(CudaDriver.C_INT, CudaDriver.C_POINTER);
+        static final MethodHandle HANDLE = CudaDriver.downcall(DESC, "cuGraphExecDestroy");
+    }
+
+    /** {@snippet lang=c : CUresult cuGraphExecDestroy(CUgraphExec hGraphExec) } */
+    public static FunctionDescriptor cuGraphExecDestroy$descriptor() { return cuGraphExecDestroy.DESC; }
+
+    public static MethodHandle cuGraphExecDestroy$handle() { return cuGraphExecDestroy.HANDLE; }
+
+    /** {@snippet lang=c : CUresult cuGraphExecDestroy(CUgraphExec hGraphExec) } */
+    public static int cuGraphExecDestroy(MemorySegment hGraphExec) {
+        var mh$ = cuGraphExecDestroy.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hGraphExec);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static final class cuGraphDestroy {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(CudaDriver.C_INT, CudaDriver.C_POINTER);
+        static final MethodHandle HANDLE = CudaDriver.downcall(DESC, "cuGraphDestroy");
+    }
+
+    /** {@snippet lang=c : CUresult cuGraphDestroy(CUgraph hGraph) } */
+    public static FunctionDescriptor cuGraphDestroy$descriptor() { return cuGraphDestroy.DESC; }
+
+    public static MethodHandle cuGraphDestroy$handle() { return cuGraphDestroy.HANDLE; }
+
+    /** {@snippet lang=c : CUresult cuGraphDestroy(CUgraph hGraph) } */
+    public static int cuGraphDestroy(MemorySegment hGraph) {
+        var mh$ = cuGraphDestroy.HANDLE;
+        try {
+            return (int) mh$.invokeExact(hGraph);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {

@@ -3,6 +3,7 @@ package dev.jgpt.generate;
 import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
+import dev.jgpt.backend.StepGraphs;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.MemoryAccounted;
@@ -40,6 +41,18 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     private long logitCopies;
     private boolean closed;
 
+    // ---- CUDA graphs (StepGraphs): a one-token step captured once, replayed per token ----------------
+    /** The backend's graph capability, or null (host backends, cpu/reference). */
+    private final StepGraphs graphs;
+    /** A one-token step's token id and position in device memory, [token, position], and their host staging. */
+    private final Tensor stepDev, stepHost, stepToken, stepPosition;
+    private StepGraphs.Graph stepGraph;
+    /** The device-position step ran eagerly once (so lazily made buffers exist before a capture). */
+    private boolean stepWarm;
+    /** A capture failed: this sequence runs its steps op by op from now on. */
+    private boolean stepGraphFailed;
+    private long graphSteps;
+
     protected BackendLm(Backend backend, int vocabSize, int contextLength, int prefillChunk) {
         this.ops = backend;
         this.vocab = vocabSize;
@@ -55,6 +68,11 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
             tokensHost = hostArena.allocate(DType.I32, rows);
             logits = arena.allocate(DType.F32, vocabSize);
             logitsHost = logits.isHost() ? logits : hostArena.allocate(DType.F32, vocabSize);
+            graphs = !logits.isHost() && backend instanceof StepGraphs g ? g : null;
+            stepDev = graphs != null ? arena.allocate(DType.I32, 2) : null;
+            stepHost = graphs != null ? hostArena.allocate(DType.I32, 2) : null;
+            stepToken = graphs != null ? stepDev.view(0, 1) : null;
+            stepPosition = graphs != null ? stepDev.view(1, 1) : null;
         } catch (RuntimeException | OutOfMemoryError e) {
             close();
             throw e;
@@ -137,6 +155,37 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
 
     /** The head over the last row of the last {@link #forwardRows}: the next-token logits into {@link #logits}. */
     protected abstract void computeLogits();
+
+    /** Whether {@link #forwardStepAt} is implemented, so that one-token steps may be captured into a graph. */
+    protected boolean hasDeviceStep() {
+        return false;
+    }
+
+    /**
+     * {@link #forwardRows}(1) for the token whose id is in {@code token} and whose position is in {@code position}
+     * (device memory, one int each, uploaded before every run), through ops whose arguments do not depend on them
+     * (the {@link StepGraphs} ops that read the position when they run): what a CUDA graph captures once and
+     * replays per token. Does not advance {@link #pos} (the caller does); leaves the output where
+     * {@link #computeLogits} reads it. Only called on a {@link StepGraphs} backend.
+     */
+    protected void forwardStepAt(Tensor token, Tensor position) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + ": no device-position step");
+    }
+
+    /** The backend as a {@link StepGraphs} (for {@link #forwardStepAt}); null where it is not one. */
+    protected final StepGraphs stepGraphs() {
+        return graphs;
+    }
+
+    /** One-token steps run as a replay of this sequence's captured graph so far (tests, bench). */
+    public final long graphSteps() {
+        return graphSteps;
+    }
+
+    /** Whether this sequence holds a captured step graph now. */
+    public final boolean hasStepGraph() {
+        return stepGraph != null;
+    }
 
     // ---- batched decode: one step for several sequences that share these weights ------------------
 
@@ -295,11 +344,58 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     private void advance(int token) {
         checkRoom(1);
         checkToken(token, pos);
+        if (graphs != null && !stepGraphFailed && graphs.graphsEnabled() && hasDeviceStep()) {
+            stepThroughGraph(token);
+            return;
+        }
         tokensHost.setInt(0, token);
         ops.copy(tokensDev, tokensHost);
         forwardRows(1);
         computeLogits();
         haveLogits = true;
+    }
+
+    /**
+     * One token through the step graph: the token and position uploaded (one copy), then one replay. The first
+     * such step runs eagerly (lazily made buffers, the bf16 weight copy, exist after it), the second captures the
+     * step and replays it; a failed capture (said once by the backend) leaves this sequence on the op-by-op path.
+     */
+    private void stepThroughGraph(int token) {
+        stepHost.setInt(0, token);
+        stepHost.setInt(1, pos);
+        ops.copy(stepDev, stepHost);
+        if (stepGraph != null && !stepGraph.launch()) {
+            stepGraph = null; // stale (the backend's precision or bf16 weight copy changed): run eagerly, capture anew
+            stepWarm = false;
+        }
+        if (stepGraph == null) {
+            if (!stepWarm) {
+                runDeviceStep();
+                stepWarm = true;
+            } else {
+                stepGraph = graphs.capture(this::runDeviceStep, getClass().getSimpleName() + " step");
+                if (stepGraph == null) {
+                    stepGraphFailed = true; // nothing of the capture ran: this token goes the op-by-op way
+                    tokensHost.setInt(0, token);
+                    ops.copy(tokensDev, tokensHost);
+                    forwardRows(1);
+                    computeLogits();
+                    haveLogits = true;
+                    return;
+                }
+                if (!stepGraph.launch()) throw new IllegalStateException("a graph captured just now was refused");
+                graphSteps++;
+            }
+        } else {
+            graphSteps++;
+        }
+        pos++;
+        haveLogits = true;
+    }
+
+    private void runDeviceStep() {
+        forwardStepAt(stepToken, stepPosition);
+        computeLogits();
     }
 
     /** @throws IllegalArgumentException when n more tokens do not fit the context */
@@ -322,6 +418,8 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     public void close() {
         if (closed) return;
         closed = true;
+        if (stepGraph != null) stepGraph.close();
+        stepGraph = null;
         arena.close();
         hostArena.close();
     }

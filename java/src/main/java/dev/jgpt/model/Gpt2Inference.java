@@ -2,6 +2,7 @@ package dev.jgpt.model;
 
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
+import dev.jgpt.backend.StepGraphs;
 import dev.jgpt.generate.BackendLm;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
@@ -150,6 +151,31 @@ public final class Gpt2Inference extends BackendLm {
     }
 
     private int lastRows;
+
+    @Override
+    protected boolean hasDeviceStep() {
+        return true;
+    }
+
+    /**
+     * One token whose id and position live in device memory: the same ops as {@link #forwardRows}(1), with the
+     * embedding and the attention reading the position when they run (graph-capturable: nothing here depends on it).
+     */
+    @Override
+    protected void forwardStepAt(Tensor token, Tensor position) {
+        int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers(), maxT = cfg.contextLength();
+        StepGraphs g = stepGraphs();
+        g.encoderForwardRowsAt(x, token, p.wte(), p.wpe(), position, maxT, 1, C);
+        ops.layernormForward(ln, mean, rstd, x, p.ln1w(0), p.ln1b(0), 1, C);
+        for (int l = 0; l < L; l++) {
+            ops.matmulForward(qkvOne, ln, p.qkvw(l), p.qkvb(l), 1, C, 3 * C);
+            oneK[0] = kCache[l];
+            oneV[0] = vCache[l];
+            g.gqaAttentionDecodeRowsAt(atty, att, qOne, kOne, vOne, oneK, oneV, position, maxT, 1, NH, NH, C / NH);
+            projectAndMlp(l, 1, C);
+        }
+        lastRows = 1;
+    }
 
     /**
      * The rest of layer l for n rows once attention has filled atty: x += proj(atty); x += mlp(ln2(x)); then, below

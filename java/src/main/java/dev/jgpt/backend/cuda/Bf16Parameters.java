@@ -93,6 +93,16 @@ final class Bf16Parameters implements AutoCloseable {
         valid = false;
     }
 
+    /** Refreshes a stale copy of a registered buffer now (before a CUDA graph that reads it is replayed). */
+    void refreshIfStale() {
+        if (bytes != 0 && !valid) refresh();
+    }
+
+    /** What a captured product read of this copy depends on: the buffer and the copy's address. */
+    java.util.List<Long> captureKey() {
+        return java.util.List.of(base, bytes, copy);
+    }
+
     /** Whether products would read the copy as it is now without refreshing it. */
     boolean valid() {
         return valid;

@@ -33,7 +33,7 @@ import java.lang.foreign.ValueLayout;
  * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
  * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
  */
-public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
+public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, dev.jgpt.backend.StepGraphs {
     private static final int PARTIALS = 1024;
 
     private final CudaContext ctx;
@@ -331,7 +331,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             for (int i = 0; i < m; i++) rowPositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
             ctx.kernel(Kernel.ENCODER_FORWARD_ROWS, blocks(C, 256), m, 256, 1, 0)
                     .ptr(ptr(out) + 4L * c0 * C).ptr(ptr(tokens) + 4L * c0).ptr(wte).ptr(wpe).struct(rowPositions)
-                    .i32(m).i32(C).i32(V).go();
+                    .i32(m).i32(C).i32(V).ptr(0L).go();
         }
         wrote(out);
     }
@@ -858,8 +858,121 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
             }
             ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, m, 128, 1, 0)
                     .ptr(ptr(out) + 4L * c0 * qw).ptr(att).ptr(ptr(q) + 4L * c0 * qw).ptr(ptr(kNew) + 4L * c0 * kv)
-                    .ptr(ptr(vNew) + 4L * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).go();
+                    .ptr(ptr(vNew) + 4L * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).ptr(0L).go();
         }
+        wrote(out, att);
+        for (int i = 0; i < n; i++) wrote(kCaches[i], vCaches[i]);
+    }
+
+    // ---- CUDA graphs for decode steps (StepGraphs) ---------------------------------------------------
+
+    /** {@code JGPT_CUDA_GRAPHS=0|1} (or {@code -Djgpt.cuda.graphs=false|true}); on by default. */
+    static boolean graphsConfigured() {
+        String v = System.getProperty("jgpt.cuda.graphs", System.getenv("JGPT_CUDA_GRAPHS"));
+        if (v == null || v.isBlank()) return true;
+        String s = v.trim().toLowerCase(java.util.Locale.ROOT);
+        return !(s.equals("0") || s.equals("false") || s.equals("off") || s.equals("no"));
+    }
+
+    private boolean graphs = graphsConfigured();
+    /** Set once a capture found the driver without the graph calls (said once): no later capture is tried. */
+    private String graphsUnavailable;
+    /** Tests: the next capture synchronises the stream inside the captured region (which capture forbids). */
+    private boolean synchronizeInNextCapture;
+    private long captures;
+
+    @Override
+    public boolean graphsEnabled() {
+        return graphs && graphsUnavailable == null;
+    }
+
+    @Override
+    public void setGraphs(boolean on) {
+        this.graphs = on;
+    }
+
+    /** Graphs captured successfully so far (tests). */
+    long graphCaptures() {
+        return captures;
+    }
+
+    /** Tests: makes the next capture hit a synchronisation, as a step that copied to the host would. */
+    void synchronizeInNextCapture() {
+        synchronizeInNextCapture = true;
+    }
+
+    /** What a captured step depends on besides its buffers: a replay under another value is refused. */
+    private record GraphKey(GemmMath math, boolean keepBf16Parameters, java.util.List<Long> bf16Copy) {}
+
+    private GraphKey graphKey() {
+        boolean bf16Weights = math == GemmMath.BF16 && keepBf16Parameters;
+        return new GraphKey(math, keepBf16Parameters, bf16Weights ? bf16Params.captureKey() : java.util.List.of());
+    }
+
+    @Override
+    public Graph capture(Runnable body, String what) {
+        if (!graphsEnabled()) return null;
+        StringBuilder failure = new StringBuilder();
+        boolean sync = synchronizeInNextCapture;
+        synchronizeInNextCapture = false;
+        Runnable run = sync ? () -> { body.run(); ctx.synchronize(); } : body;
+        DecodeGraph g = DecodeGraph.capture(ctx, run, what, this::graphKey, () -> {
+            if (math == GemmMath.BF16 && keepBf16Parameters) bf16Params.refreshIfStale();
+        }, failure);
+        if (g != null) {
+            captures++;
+            return g;
+        }
+        if (failure.toString().startsWith("the CUDA driver has no graph calls")) {
+            graphsUnavailable = failure.toString();
+            System.err.println("cuda: CUDA graphs unavailable: " + graphsUnavailable + "; decode steps launch op by op");
+        } else {
+            System.err.println("cuda: capturing " + what + " into a CUDA graph failed: " + failure
+                    + "; this sequence decodes op by op");
+        }
+        return null;
+    }
+
+    @Override
+    public void encoderForwardRowsAt(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, Tensor positions, int maxT, int n,
+                                     int C) {
+        positive("n", n, "C", C, "maxT", maxT);
+        if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
+        dev("out", out, DType.F32, (long) n * C);
+        dev("tokens", tokens, DType.I32, n);
+        dev("positions", positions, DType.I32, n);
+        dev("wpe", wpe, DType.F32, (long) maxT * C);
+        int V = rows("wte", wte, C);
+        ctx.kernel(Kernel.ENCODER_FORWARD_ROWS, blocks(C, 256), n, 256, 1, 0)
+                .ptr(out).ptr(tokens).ptr(wte).ptr(wpe).struct(rowPositions).i32(n).i32(C).i32(V).ptr(positions).go();
+        wrote(out);
+    }
+
+    @Override
+    public void gqaAttentionDecodeRowsAt(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor[] kCaches,
+                                         Tensor[] vCaches, Tensor positions, int maxT, int n, int NH, int NKV, int hs) {
+        gqaDims(1, 1, NH, NKV, hs);
+        positive("n", n, "maxT", maxT);
+        if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
+        if (kCaches.length < n || vCaches.length < n) throw new IllegalArgumentException("kCaches/vCaches: need " + n + " entries each");
+        int kv = NKV * hs, qw = NH * hs;
+        dev("out", out, DType.F32, (long) n * qw);
+        dev("q", q, DType.F32, (long) n * qw);
+        dev("kNew", kNew, DType.F32, (long) n * kv);
+        dev("vNew", vNew, DType.F32, (long) n * kv);
+        dev("positions", positions, DType.I32, n);
+        dev("att", att, DType.F32, (long) NH * n * maxT);
+        for (int i = 0; i < n; i++) {
+            devAt("kCaches", i, kCaches[i], (long) maxT * kv);
+            devAt("vCaches", i, vCaches[i], (long) maxT * kv);
+            decodeRows.setAtIndex(ValueLayout.JAVA_LONG, i, ptr(kCaches[i]));
+            decodeRows.setAtIndex(ValueLayout.JAVA_LONG, DECODE_ROWS_MAX + i, ptr(vCaches[i]));
+            decodeRows.setAtIndex(ValueLayout.JAVA_INT, 4 * DECODE_ROWS_MAX + i, 0);
+        }
+        // att rows maxT apart: the launch is the same at every position
+        ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
+                .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
+                .ptr(positions).go();
         wrote(out, att);
         for (int i = 0; i < n; i++) wrote(kCaches[i], vCaches[i]);
     }

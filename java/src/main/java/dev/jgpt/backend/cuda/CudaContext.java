@@ -311,7 +311,7 @@ public final class CudaContext implements AutoCloseable {
                         + ", block " + bx + "x" + by + ")");
             }
             timeline.end(kernel);
-            if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), "kernel " + kernel.symbol());
+            if (debug && !capturing) CudaException.check(CudaDriver.cuStreamSynchronize(stream), "kernel " + kernel.symbol());
         }
 
         private boolean argumentsMatch() {
@@ -322,10 +322,25 @@ public final class CudaContext implements AutoCloseable {
         }
     }
 
+    /**
+     * True while {@link #stream} is being captured into a CUDA graph ({@link DecodeGraph#capture}): work is recorded,
+     * not run, and the debug mode's synchronisation after each call is left out (it would end the capture).
+     */
+    private boolean capturing;
+
+    boolean capturing() {
+        return capturing;
+    }
+
+    void capturing(boolean on) {
+        capturing = on;
+        timeline.suspend(on);
+    }
+
     /** Checks a cuBLAS status; in debug mode also synchronises so a failing product is named. */
     public void checkCublas(int status, String what) {
         CudaException.checkCublas(status, what);
-        if (debug) CudaException.check(CudaDriver.cuStreamSynchronize(stream), what);
+        if (debug && !capturing) CudaException.check(CudaDriver.cuStreamSynchronize(stream), what);
     }
 
     @Override

@@ -10,7 +10,7 @@ package dev.jgpt.backend.cuda;
  */
 public enum Kernel {
     ENCODER_FORWARD("encoder_forward", "ppppiiii", false),
-    ENCODER_FORWARD_ROWS("encoder_forward_rows", "ppppsiii", false),
+    ENCODER_FORWARD_ROWS("encoder_forward_rows", "ppppsiiip", false),
     ENCODER_BACKWARD_WTE("encoder_backward_wte", "pppiiii", false),
     ENCODER_BACKWARD_WPE("encoder_backward_wpe", "ppiii", false),
     COUNT_BAD_IDS("count_bad_ids", "pplii", false),
@@ -43,7 +43,7 @@ public enum Kernel {
     SWIGLU_BACKWARD("swiglu_backward", "pppppl", false),
     GQA_ATTENTION_FORWARD("gqa_attention_forward", "pppppiiiii", true),
     GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
-    GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiii", true),
+    GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiiip", true),
     ROPE_ROTATE_ROWS("rope_rotate_rows", "pppsiii", false),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiii", true),

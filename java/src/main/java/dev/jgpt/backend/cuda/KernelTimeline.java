@@ -31,7 +31,7 @@ import java.util.Map;
  */
 public final class KernelTimeline implements AutoCloseable {
     /** What a named row times. */
-    public enum Kind { KERNEL, CUBLAS, COPY }
+    public enum Kind { KERNEL, CUBLAS, COPY, GRAPH }
 
     /** One name's totals over the recorded steps: GPU milliseconds, calls and, for products, FLOPs. */
     public record Row(String name, Kind kind, double ms, long calls, double flops) {
@@ -93,6 +93,17 @@ public final class KernelTimeline implements AutoCloseable {
         this.handleOut = arena.allocate(ValueLayout.ADDRESS);
         this.elapsedOut = arena.allocate(ValueLayout.JAVA_FLOAT);
         Arrays.fill(kernelName, -1);
+    }
+
+    /**
+     * True while the stream is being captured into a CUDA graph ({@link DecodeGraph}): the calls are recorded into
+     * the graph, not run, so no events bracket them (an event read-out would synchronise and break the capture);
+     * the graph's launch is then one row of its own.
+     */
+    private boolean suspended;
+
+    void suspend(boolean on) {
+        suspended = on;
     }
 
     /** Whether a step is being recorded now. */
@@ -161,7 +172,7 @@ public final class KernelTimeline implements AutoCloseable {
 
     /** Records the start event of the next call on the stream (while recording). */
     void begin() {
-        if (!recording) return;
+        if (!recording || suspended) return;
         int pair = pending;
         if (2 * pair + 1 >= created) grow(2 * pair + 2);
         CudaException.check(CudaDriver.cuEventRecord(events[2 * pair], stream), "cuEventRecord");
@@ -169,7 +180,7 @@ public final class KernelTimeline implements AutoCloseable {
 
     /** Records the end event of the call {@link #begin()} started, as a launch of {@code k}. */
     void end(Kernel k) {
-        if (!recording) return;
+        if (!recording || suspended) return;
         int id = kernelName[k.ordinal()];
         if (id < 0) id = kernelName[k.ordinal()] = nameId(k.symbol(), Kind.KERNEL);
         end(id, 0);
@@ -177,7 +188,7 @@ public final class KernelTimeline implements AutoCloseable {
 
     /** Records the end event of the call {@link #begin()} started, named {@code name}, with its FLOPs (0: none). */
     void end(String name, Kind kind, double flops) {
-        if (!recording) return;
+        if (!recording || suspended) return;
         Integer id = nameIds.get(name);
         end(id != null ? id : nameId(name, kind), flops);
     }

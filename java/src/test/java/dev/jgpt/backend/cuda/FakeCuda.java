@@ -20,7 +20,7 @@ import java.util.List;
 public final class FakeCuda {
     private FakeCuda() {}
 
-    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive;
+    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter;
     private static String unusable;
     private static String broken;
     private static boolean bound;
@@ -65,6 +65,28 @@ public final class FakeCuda {
     /** Events created and not yet destroyed (call {@link #require()} first). */
     public static long eventsLive() {
         return count(eventsLive);
+    }
+
+    /** What the stand-in's host API saw, counted since the library was loaded (fake_cuda.c, jg_fake_counter). */
+    public enum Counter {
+        /** Kernel launches run from the host (not what a graph replay runs). */ KERNELS,
+        /** cuBLAS calls run from the host. */ CUBLAS,
+        /** Copies and memsets from the host, synchronous or not. */ COPIES,
+        /** cuGraphLaunch calls. */ GRAPH_LAUNCHES,
+        /** Calls recorded into graphs by stream capture. */ RECORDED,
+        /** Graphs and executable graphs not yet destroyed. */ GRAPHS_LIVE,
+        /** Stream captures begun. */ CAPTURES,
+        /** Captures a forbidden call invalidated. */ INVALIDATED,
+        /** Stream, context and event synchronisations. */ SYNCS
+    }
+
+    public static long count(Counter c) {
+        require();
+        try {
+            return (long) counter.invokeExact(c.ordinal());
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
     }
 
     private static long count(java.lang.invoke.MethodHandle counter) {
@@ -132,6 +154,8 @@ public final class FakeCuda {
             deviceAllocations = counter(symbols, "jg_fake_device_allocations");
             eventsCreated = counter(symbols, "jg_fake_events_created");
             eventsLive = counter(symbols, "jg_fake_events_live");
+            counter = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_fake_counter"),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_INT));
             CudaDriver.init(symbols);
             Cublas.init(symbols);
             try {
