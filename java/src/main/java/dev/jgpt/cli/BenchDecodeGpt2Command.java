@@ -85,6 +85,12 @@ public final class BenchDecodeGpt2Command implements Runnable {
                     + "counts all B (default ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--graphs", defaultValue = "auto", paramLabel = "auto|on|off",
+            description = "cuda, one sequence: on: capture the decode step into a CUDA graph once and replay it per token; off: launch "
+                    + "every kernel and product per token; auto: JGPT_CUDA_GRAPHS (default on), but off with --profile so that its "
+                    + "rows name the kernels (default ${DEFAULT-VALUE}).")
+    String graphs;
+
     @Option(names = "--json", description = "Print one JSON object on stdout.")
     boolean json;
 
@@ -128,6 +134,16 @@ public final class BenchDecodeGpt2Command implements Runnable {
         if (profile && !(ops instanceof dev.jgpt.backend.cuda.CudaBackend)) {
             ops.close();
             throw new dev.jgpt.JgptException("--profile times kernels on the cuda backend only (not " + ops.name() + ")");
+        }
+        if (!graphs.equals("auto") && !graphs.equals("on") && !graphs.equals("off")) {
+            ops.close();
+            throw new dev.jgpt.JgptException("--graphs: '" + graphs + "' is not one of auto, on, off");
+        }
+        if (ops instanceof dev.jgpt.backend.StepGraphs g) {
+            if (!graphs.equals("auto") || profile) g.setGraphs(graphs.equals("on"));
+        } else if (graphs.equals("on")) {
+            ops.close();
+            throw new dev.jgpt.JgptException("--graphs on: CUDA graphs need the cuda backend (not " + ops.name() + ")");
         }
         // per decode step (one token): the warm-up run grows the event pool, then the totals are reset
         dev.jgpt.backend.cuda.KernelTimeline kernels = profile ? ((dev.jgpt.backend.cuda.CudaBackend) ops).timeline() : null;
@@ -173,6 +189,10 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("engine", nativeEngine ? "native" : "ops");
             out.put("dtype", nativeEngine ? dt.toString() : "f32");
             out.put("sampling", device != null ? "device top-1" : "host argmax");
+            // whether the timed steps replayed a captured CUDA graph (single sequence on cuda)
+            long graphSteps = lm instanceof BackendLm b ? b.graphSteps() : 0;
+            out.put("graphs", graphSteps > 0 ? "on" : "off");
+            out.put("graphSteps", graphSteps);
             if (nativeEngine && dt == DecodeDType.Q8) out.put("groupSize", groupSize);
             if (model != null) out.put("model", model.toString());
             else out.put("preset", preset);
@@ -193,8 +213,9 @@ public final class BenchDecodeGpt2Command implements Runnable {
             if (json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
-                System.out.printf("decode-gpt2 %s on %s (%s%s): first token after %.1f ms (%d-token prompt%s), %.1f tokens/s (load %s)%n",
-                        what, ops.name(), eng, batch > 1 ? ", batch " + batch : "", out.get("timeToFirstTokenMs"), promptTokens,
+                System.out.printf("decode-gpt2 %s on %s (%s%s%s): first token after %.1f ms (%d-token prompt%s), %.1f tokens/s (load %s)%n",
+                        what, ops.name(), eng, batch > 1 ? ", batch " + batch : "", graphSteps > 0 ? ", CUDA graph" : "",
+                        out.get("timeToFirstTokenMs"), promptTokens,
                         batch > 1 ? "s, all " + batch : "", out.get("tokensPerSecond"), out.get("loadAverage"));
                 System.out.println("memory: " + memory.summary());
                 if (gpuProfile != null) KernelProfileReport.print(gpuProfile, "token");

@@ -77,6 +77,28 @@ class BenchProfileCudaTest {
         assertThat(rows).containsKeys("matmulForward", "layernorm_forward");
     }
 
+    /** {@code --graphs on --profile}: each token is one graph launch (one row), and the same greedy tokens as {@code --graphs off}. */
+    @Test
+    void decodeWithGraphsIsOneGraphLaunchPerToken() throws IOException, InterruptedException {
+        int tokens = 4, runs = 1;
+        String[] common = {"bench", "decode-gpt2", "--backend", "cuda", "--preset", "tiny", "--prompt-tokens", "2", "--tokens",
+                String.valueOf(tokens), "--runs", String.valueOf(runs), "--json", "--graphs"};
+        String[] on = java.util.Arrays.copyOf(common, common.length + 2);
+        on[common.length] = "on";
+        on[common.length + 1] = "--profile";
+        JsonNode graphed = jgptOnStandIn(on);
+        String[] off = java.util.Arrays.copyOf(common, common.length + 1);
+        off[common.length] = "off";
+        JsonNode eager = jgptOnStandIn(off);
+        assertThat(graphed.get("graphs").asString()).isEqualTo("on");
+        assertThat(eager.get("graphs").asString()).isEqualTo("off");
+        assertThat(graphed.get("firstGreedyTokens").toString()).isEqualTo(eager.get("firstGreedyTokens").toString());
+        Map<String, JsonNode> rows = rows(graphed);
+        assertThat(rows.get("graph: Gpt2Inference step").get("callsPerStep").asDouble()).isEqualTo(1.0);
+        assertThat(rows.get("graph: Gpt2Inference step").get("kind").asString()).isEqualTo("graph");
+        assertThat(rows).doesNotContainKeys("matmulForward", "layernorm_forward", "gqa_attention_decode_rows");
+    }
+
     /** {@code --batch 3} on cuda: one device top-1 over the 3 rows per step, the first sequence's tokens as alone, and as the host path's. */
     @Test
     void batchedDecodeOnCudaPicksEveryRowOnTheDevice() throws IOException, InterruptedException {
