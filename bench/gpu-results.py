@@ -138,18 +138,36 @@ def dtype_label(d):
 
 print("### Decoding (`bench decode-gpt2` and `bench decode` (Llama): random weights, greedy, KV cache)")
 print()
-print("| model | backend | engine | sampling | dtype | batch | prompt | tokens | first token ms | tokens/s |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| model | backend | engine | sampling | dtype | batch | CUDA graph | prompt | tokens | first token ms | tokens/s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for path in sorted(glob.glob(os.path.join(out, "bench-decode-*.json"))):
     d = load(os.path.basename(path))
     if not d:
-        print(f"| {os.path.basename(path)}: no result | | | | | | | | | |")
+        print(f"| {os.path.basename(path)}: no result | | | | | | | | | | |")
         continue
     model = d.get("preset") or d.get("model") or "?"
     print(f"| {model} | {d.get('backend', '?')} | {d.get('engine', '-')} | {d.get('sampling', '-')} | "
-          f"{dtype_label(d)} | {d.get('batch', 1)} | {d.get('promptTokens', '-')} | {d.get('tokens', '-')} | "
+          f"{dtype_label(d)} | {d.get('batch', 1)} | {d.get('graphs', '-')} | {d.get('promptTokens', '-')} | {d.get('tokens', '-')} | "
           f"{fmt(d.get('timeToFirstTokenMs'), 1)} | {fmt(d.get('tokensPerSecond'), 1)} |")
 print()
+
+graph_rows = []
+for path in sorted(glob.glob(os.path.join(out, "bench-decode-gpt2-cuda-graphs-on-*.json"))):
+    preset = os.path.basename(path)[len("bench-decode-gpt2-cuda-graphs-on-"):-len(".json")]
+    on, off = load(os.path.basename(path)), load(f"bench-decode-gpt2-cuda-graphs-off-{preset}.json")
+    if on and off and off.get("tokensPerSecond"):
+        graph_rows.append(f"| {preset} | {fmt(on.get('tokensPerSecond'), 1)} ({on.get('graphs', '?')}) | "
+                          f"{fmt(off.get('tokensPerSecond'), 1)} | {on['tokensPerSecond'] / off['tokensPerSecond']:.2f} |")
+    else:
+        graph_rows.append(f"| {preset} | no result (see the JSON files) | | |")
+if graph_rows:
+    print("### CUDA graphs for single-sequence decode (`bench decode-gpt2 --graphs on|off`, same run)")
+    print()
+    print("| preset | tokens/s, graphs on (replayed?) | tokens/s, graphs off | on / off |")
+    print("|---|---|---|---|")
+    for row in graph_rows:
+        print(row)
+    print()
 
 print("### sgemm (`bench gemm`)")
 print()
@@ -170,6 +188,7 @@ print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")
 print(f"{J} bench decode-gpt2 --backend cuda|cpu --preset gpt2 [--precision bf16] --prompt-tokens 64 --tokens 256|64 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --sampling auto|host --prompt-tokens 64 --tokens 128 --runs 3 --json")
+print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2|small --graphs on|off --prompt-tokens 64 --tokens 256 --runs 3 --json")
 print(f"{J} bench decode --backend cuda|cpu --random stories15M --prompt-tokens 64 --tokens 256 --runs 3 --json")
 print(f"{J} bench gemm --backend cuda|cpu --size 2048 --json")
 print("```")
