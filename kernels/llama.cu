@@ -220,11 +220,12 @@ extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, con
 // RoPE for a batched decode step: row r of x (n, NH*hs), n <= JG_DECODE_ROWS_MAX, rotated by the tables' row
 // pos[r] (each sequence at its own position), in one launch instead of one per row. Blocks (x, r = blockIdx.y):
 // row r's NH*hs/2 pairs, grid-strided over blockIdx.x (its position read once, from the struct in parameter space).
+// The position comes from the struct, or from device memory dpos[r] where dpos is not null (a step replayed from a CUDA graph).
 extern "C" __global__ void rope_rotate_rows(float* x, const float* cos_t, const float* sin_t, const jg_positions rows,
-                                            int n, int NH, int hs) {
+                                            int n, int NH, int hs, const int* dpos) {
     const int r = blockIdx.y;
     if (r >= n) return;
-    const int half = hs / 2, pairs = NH * half, t = rows.pos[r];
+    const int half = hs / 2, pairs = NH * half, t = dpos != nullptr ? dpos[r] : rows.pos[r];
     float* xr = x + (long long)r * NH * hs;
     for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < pairs; p += gridDim.x * blockDim.x) {
         const int i = p % half;

@@ -33,6 +33,12 @@ public interface StepGraphs {
     void encoderForwardRowsAt(Tensor out, Tensor tokens, Tensor wte, Tensor wpe, Tensor positions, int maxT, int n, int C);
 
     /**
+     * {@link Backend#ropeForwardRows} with row r's position read from device memory {@code positions[r]} when the op
+     * runs; the tables have maxT rows and every position is below maxT.
+     */
+    void ropeForwardRowsAt(Tensor x, Tensor cos, Tensor sin, Tensor positions, int maxT, int n, int heads, int hs);
+
+    /**
      * {@link Backend#gqaAttentionDecodeRows} with row r's position read from device memory {@code positions[r]}
      * when the op runs. Every position is below {@code maxT}, the caches have maxT rows, and {@code att} holds
      * {@code NH * n * maxT} floats (its rows maxT apart whatever the position, so the launch does not depend on it).

@@ -204,6 +204,39 @@ public final class LlamaOpsInference extends BackendLm {
         lastRows = n;
     }
 
+    @Override
+    protected boolean hasDeviceStep() {
+        return true;
+    }
+
+    /**
+     * One token whose id and position live in device memory (a CUDA graph replays this per token): the embedding
+     * (no position table), the products, RoPE and the attention reading the position when they run; k and v go
+     * through h1/h3 (free until the FFN) into the cache row the attention op writes.
+     */
+    @Override
+    protected void forwardStepAt(Tensor token, Tensor position) {
+        int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize(), maxT = c.seqLen();
+        dev.jgpt.backend.StepGraphs g = stepGraphs();
+        ops.encoderForwardCheckedIds(x, token, emb, zeroPos, 1, 1, d);
+        Tensor kNew = h1.view(0, kv), vNew = h3.view(0, kv);
+        for (int l = 0; l < c.layers(); l++) {
+            ops.rmsnormForward(xn, rstd, x, rmsAtt[l], 1, d, eps);
+            ops.matmulForward(q, xn, wq[l], null, 1, d, d);
+            ops.matmulForward(kNew, xn, wk[l], null, 1, d, kv);
+            ops.matmulForward(vNew, xn, wv[l], null, 1, d, kv);
+            g.ropeForwardRowsAt(q, ropeCos, ropeSin, position, maxT, 1, NH, hs);
+            g.ropeForwardRowsAt(kNew, ropeCos, ropeSin, position, maxT, 1, NKV, hs);
+            oneK[0] = kCache[l];
+            oneV[0] = vCache[l];
+            g.gqaAttentionDecodeRowsAt(atty, att, q, kNew, vNew, oneK, oneV, position, maxT, 1, NH, NKV, hs);
+            projectAndFfn(l, 1);
+        }
+        lastRows = 1;
+    }
+
+    private final Tensor[] oneK = new Tensor[1], oneV = new Tensor[1];
+
     /** The rest of layer l for n rows once attention has filled atty: x += wo(atty); x += w2(swiglu(w1 xn, w3 xn)), xn = rmsnorm(x). */
     private void projectAndFfn(int l, int n) {
         int d = c.dim(), hd = c.hiddenDim();

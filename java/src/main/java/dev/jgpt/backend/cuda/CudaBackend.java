@@ -949,6 +949,22 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     @Override
+    public void ropeForwardRowsAt(Tensor x, Tensor cos, Tensor sin, Tensor positions, int maxT, int n, int heads, int hs) {
+        positive("n", n, "heads", heads, "hs", hs);
+        positive("maxT", maxT);
+        if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
+        if (hs % 2 != 0) throw new IllegalArgumentException("hs: RoPE rotates pairs, the head size must be even but was " + hs);
+        int half = hs / 2;
+        dev("x", x, DType.F32, (long) n * heads * hs);
+        dev("cos", cos, DType.F32, (long) maxT * half);
+        dev("sin", sin, DType.F32, (long) maxT * half);
+        dev("positions", positions, DType.I32, n);
+        ctx.kernel(Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), n, 256, 1, 0)
+                .ptr(x).ptr(cos).ptr(sin).struct(rowPositions).i32(n).i32(heads).i32(hs).ptr(positions).go();
+        wrote(x);
+    }
+
+    @Override
     public void gqaAttentionDecodeRowsAt(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor[] kCaches,
                                          Tensor[] vCaches, Tensor positions, int maxT, int n, int NH, int NKV, int hs) {
         gqaDims(1, 1, NH, NKV, hs);
@@ -1064,7 +1080,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             int m = Math.min(DECODE_ROWS_MAX, n - c0);
             for (int i = 0; i < m; i++) rowPositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
             ctx.kernel(Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), m, 256, 1, 0)
-                    .ptr(ptr(x) + 4L * c0 * w).ptr(cos).ptr(sin).struct(rowPositions).i32(m).i32(heads).i32(hs).go();
+                    .ptr(ptr(x) + 4L * c0 * w).ptr(cos).ptr(sin).struct(rowPositions).i32(m).i32(heads).i32(hs).ptr(0L).go();
         }
         wrote(x);
     }

@@ -44,7 +44,7 @@ public enum Kernel {
     GQA_ATTENTION_FORWARD("gqa_attention_forward", "pppppiiiii", true),
     GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
     GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiiip", true),
-    ROPE_ROTATE_ROWS("rope_rotate_rows", "pppsiii", false),
+    ROPE_ROTATE_ROWS("rope_rotate_rows", "pppsiiip", false),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiii", true),
     // device top-k for decoding (kernels/topk.cu)

@@ -3,6 +3,10 @@ package dev.jgpt.backend.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jgpt.generate.DeviceLogits;
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.LlamaOpsInference;
+import dev.jgpt.llama.LlamaWeights;
+import dev.jgpt.llama.RandomLlama;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.model.Gpt2Inference;
@@ -10,9 +14,9 @@ import dev.jgpt.model.GptConfig;
 import dev.jgpt.model.ParameterLayout;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -240,10 +244,53 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
         }
     }
 
+    /** Llama (grouped-query attention, RoPE at the position read from device memory): graph vs eager, across a reset. */
+    @Test
+    void llamaGraphStepsGiveTheEagerLogits() {
+        LlamaConfig gqa = LlamaConfig.llama2c(24, 40, 2, 4, 2, 37, 40, false);
+        try (Arena a = Arena.ofConfined()) {
+            LlamaWeights w = RandomLlama.create(gqa, 21, a);
+            List<float[]> eager = new ArrayList<>(), graphed = new ArrayList<>();
+            int[] eagerIds, graphIds;
+            cuda.setGraphs(false);
+            try (LlamaOpsInference lm = new LlamaOpsInference(cuda, w, null)) {
+                eagerIds = llamaGreedy(lm, eager);
+                assertThat(lm.graphSteps()).isZero();
+            }
+            cuda.setGraphs(true);
+            try (LlamaOpsInference lm = new LlamaOpsInference(cuda, w, null)) {
+                graphIds = llamaGreedy(lm, graphed);
+                assertThat(lm.graphSteps()).as("every step after the first of the first prompt replays").isEqualTo(2L * 12 - 1);
+            }
+            assertThat(graphIds).containsExactly(eagerIds);
+            double max = 0;
+            for (int p = 0; p < eager.size(); p++) {
+                for (int i = 0; i < eager.get(p).length; i++) max = Math.max(max, Math.abs(eager.get(p)[i] - graphed.get(p)[i]));
+            }
+            assertThat(max).as("largest logit difference, Llama graph vs eager").isLessThanOrEqualTo(1e-6);
+        }
+    }
+
+    /** Two prompts (a reset between) of 12 greedy steps each: every pass's logits, the ids. */
+    private static int[] llamaGreedy(LlamaOpsInference lm, List<float[]> logits) {
+        int[] ids = new int[24];
+        int n = 0;
+        for (int[] prompt : new int[][] {{1, 5, 20, 3, 11}, {7, 2, 19}}) {
+            lm.reset();
+            float[] l = lm.prefill(prompt).toFloatArray();
+            for (int s = 0; s < 12; s++) {
+                logits.add(l);
+                ids[n] = argmax(l);
+                l = lm.step(ids[n++]).toFloatArray();
+            }
+            logits.add(l);
+        }
+        return ids;
+    }
+
     @Test
     void aCapturedRegionRunsOnlyWhenTheGraphIsLaunched() {
         Tensor h = host.allocate(DType.F32, 8);
-        Arrays.fill(new float[0], 0f);
         for (int i = 0; i < 8; i++) h.setFloat(i, 1f + i);
         Tensor d = up(h);
         Tensor back = host.allocate(DType.F32, 8);
