@@ -52,7 +52,7 @@ class CudaBindingsTest {
 
     @Test
     void driverHandlesHaveTheTypesOfTheirMethods() throws Exception {
-        handlesMatchMethods(CudaDriver.class, 43);
+        handlesMatchMethods(CudaDriver.class, 50);
     }
 
     @Test
