@@ -32,6 +32,11 @@ final class Bf16Operands implements AutoCloseable {
         return segments[slot];
     }
 
+    /** The slots' addresses now: a CUDA graph that converted into them must not be replayed once one has moved. */
+    java.util.List<Long> addresses() {
+        return java.util.List.of(ptr[0], ptr[1], ptr[2]);
+    }
+
     /** Device bytes held by all slots. */
     long reservedBytes() {
         long s = 0;

@@ -901,12 +901,17 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         synchronizeInNextCapture = true;
     }
 
-    /** What a captured step depends on besides its buffers: a replay under another value is refused. */
-    private record GraphKey(GemmMath math, boolean keepBf16Parameters, java.util.List<Long> bf16Copy) {}
+    /**
+     * What a captured step depends on besides its own buffers: the precision, and in bf16 mode the addresses of the
+     * bf16 weight copy and of the operand slots it converted into (a slot grown by a larger product, e.g. a training
+     * step, is freed and moves). A replay under another value is refused (the caller captures anew).
+     */
+    private record GraphKey(GemmMath math, boolean keepBf16Parameters, java.util.List<Long> bf16Copy, java.util.List<Long> slots) {}
 
     private GraphKey graphKey() {
-        boolean bf16Weights = math == GemmMath.BF16 && keepBf16Parameters;
-        return new GraphKey(math, keepBf16Parameters, bf16Weights ? bf16Params.captureKey() : java.util.List.of());
+        boolean bf16 = math == GemmMath.BF16;
+        return new GraphKey(math, keepBf16Parameters, bf16 && keepBf16Parameters ? bf16Params.captureKey() : java.util.List.of(),
+                bf16 ? this.bf16.addresses() : java.util.List.of());
     }
 
     @Override

@@ -145,15 +145,27 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
             Decoded graphed = greedy(lm, PROMPT_A, STEPS);
             assertThat(lm.graphSteps()).isEqualTo(STEPS - 1);
             assertSameLogits(eager, graphed, "bf16, graph vs eager");
+            // a product on a larger operand grows a bf16 operand slot (the old one is freed): the graph converted into
+            // it, so it is not replayed; the next step runs op by op, the one after captures anew
+            Tensor big = dev.allocate(DType.F32, 1024, 1024), w = dev.allocate(DType.F32, 8, 1024), out = dev.allocate(DType.F32, 1024, 8);
+            cuda.zero(big);
+            cuda.zero(w);
+            cuda.matmulForward(out, big, w, null, 1024, 1024, 8);
+            long before = cuda.graphCaptures();
+            lm.reset();
+            Decoded again = greedy(lm, PROMPT_A, STEPS);
+            assertThat(cuda.graphCaptures() - before).as("captured anew after the slot moved").isEqualTo(1);
+            assertThat(lm.graphSteps()).as("the first step after the move op by op, then replays").isEqualTo(2L * (STEPS - 1));
+            assertSameLogits(eager, again, "bf16, graph after a slot moved vs eager");
             // a change of precision makes the graph stale: the next step runs op by op, the one after captures anew
             cuda.setMath(GemmMath.FP32);
             long captures = cuda.graphCaptures();
             Tensor l = lm.step(1);
-            assertThat(lm.graphSteps()).as("the stale graph is not replayed").isEqualTo(STEPS - 1);
+            assertThat(lm.graphSteps()).as("the stale graph is not replayed").isEqualTo(2L * STEPS - 2);
             assertThat(Float.isFinite(l.getFloat(0))).isTrue();
             lm.step(2);
             assertThat(cuda.graphCaptures() - captures).as("captured again under fp32").isEqualTo(1);
-            assertThat(lm.graphSteps()).isEqualTo(STEPS);
+            assertThat(lm.graphSteps()).isEqualTo(2L * STEPS - 1);
         }
     }
 

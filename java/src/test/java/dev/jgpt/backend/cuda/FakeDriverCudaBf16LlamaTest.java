@@ -69,6 +69,7 @@ class FakeDriverCudaBf16LlamaTest {
         try (Arena a = Arena.ofConfined()) {
             LlamaWeights w = RandomLlama.create(CFG, 5, a);
             CudaBackend cuda = FakeCuda.bf16Backend(keep);
+            cuda.setGraphs(false); // counts each step's launches: op by op (a replayed CUDA graph is one launch)
             try (LlamaOpsInference lm = new LlamaOpsInference(cuda, w, cuda)) {
                 lm.prefill(new int[] {1, 2, 3});
                 lm.step(4);

@@ -294,6 +294,7 @@ class FakeDriverCudaBf16ParametersTest {
         try (CudaBackend cuda = FakeCuda.bf16Backend(keep); TensorArena host = TensorArena.host(); TensorArena weights = cuda.newArena()) {
             Tensor flat = weights.allocate(DType.F32, ParameterLayout.of(CFG).size());
             cuda.copy(flat, randomParams(host, 9));
+            cuda.setGraphs(false); // counts each step's launches: op by op (a replayed CUDA graph is one launch)
             try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, flat)) {
                 lm.prefill(new int[] {1, 2, 3});
                 lm.step(4);
