@@ -28,6 +28,9 @@ public final class CudaContext implements AutoCloseable {
     private final MemorySegment stream;
     private final MemorySegment module;
     private final MemorySegment cublas;
+    /** cuBLAS's workspace: 32 MiB, the size NVIDIA recommends on Hopper (4 MiB before it), as its own default pool. */
+    static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
+    private final long cublasWorkspace;
     private final Map<Kernel, MemorySegment> functions = new EnumMap<>(Kernel.class);
     private final int maxSharedOptIn;
     private final int multiprocessors;
@@ -94,6 +97,12 @@ public final class CudaContext implements AutoCloseable {
             // the default math mode: tensor-core precision is asked per product (GemmMath), never implied
             CudaException.checkCublas(Cublas.cublasSetMathMode(cublas, Cublas.CUBLAS_DEFAULT_MATH),
                     "cublasSetMathMode");
+            // a workspace of our own for every product (set after cublasSetStream, which resets it): cuBLAS's default
+            // pool allocates a new workspace for each CUDA graph capture on 12.0/12.1, and a captured product keeps
+            // using the workspace it was captured with, which must outlive the graph (DecodeGraph)
+            this.cublasWorkspace = allocate(CUBLAS_WORKSPACE_BYTES, "the cuBLAS workspace", "the GPU has no memory left");
+            CudaException.checkCublas(Cublas.cublasSetWorkspace_v2(cublas, MemorySegment.ofAddress(cublasWorkspace),
+                    CUBLAS_WORKSPACE_BYTES), "cublasSetWorkspace");
 
             this.argSlots = arena.allocate((long) MAX_ARGS * 8, 16);
             this.argPointers = arena.allocate(ValueLayout.ADDRESS, MAX_ARGS);
@@ -351,6 +360,7 @@ public final class CudaContext implements AutoCloseable {
             CudaDriver.cuStreamSynchronize(stream);
             timeline.close();
             Cublas.cublasDestroy_v2(cublas);
+            CudaDriver.cuMemFree_v2(cublasWorkspace);
             CudaDriver.cuModuleUnload(module);
             CudaDriver.cuStreamDestroy_v2(stream);
             CudaDriver.cuDevicePrimaryCtxRelease_v2(device);
