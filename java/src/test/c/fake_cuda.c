@@ -91,6 +91,8 @@ static int refuse_in_capture(const char *call) {
     capture_invalid = 1;
     return 900; /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED */
 }
+/* Work queued on a stream whose capture was invalidated fails too, as on a GPU (CUDA_ERROR_STREAM_CAPTURE_INVALIDATED). */
+static int capture_dead(void) { return capturing() && capture_invalid; }
 static fake_op *record(int kind) {
     if (capture->n == capture->cap) {
         capture->cap = capture->cap ? 2 * capture->cap : 64;
@@ -185,6 +187,7 @@ CUresult cuMemcpyDtoD_v2(CUdeviceptr d, CUdeviceptr s, size_t n) {
 /* async ones on the stream: recorded while capturing (the pointers, as a graph's memcpy node holds them) */
 static CUresult copy_async(int kind, void *d, const void *s, size_t n, void *st) {
     if (st != (void *)0x3000) return 400;
+    if (capture_dead()) return 901;
     if (capturing()) {
         fake_op *op = record(kind);
         op->dst = d; op->src = s; op->bytes = n;
@@ -207,6 +210,7 @@ CUresult cuMemsetD32_v2(CUdeviceptr d, unsigned v, size_t n) {
 }
 static CUresult memset_async(int kind, CUdeviceptr d, unsigned v, size_t n, void *st) {
     if (st != (void *)0x3000) return 400;
+    if (capture_dead()) return 901;
     if (capturing()) {
         fake_op *op = record(kind);
         op->dst = (void *)(uintptr_t)d; op->value = v; op->bytes = n;
@@ -266,6 +270,7 @@ static void stamp(fake_event *ev) {
 CUresult cuEventRecord(void *e, void *s) {
     fake_event *ev = event_of(e);
     if (!ev || !(s == (void *)0x3000 || s == NULL)) return 400;
+    if (capture_dead()) return 901;
     if (capturing()) { /* an event record node: stamped when the graph runs */
         if (s == NULL) return refuse_in_capture("cuEventRecord on the legacy stream");
         record(OP_EVENT)->event = ev;
@@ -316,6 +321,7 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
                  fn->name, smem, fn->max_dynamic_smem);
         return 1; /* CUDA_ERROR_INVALID_VALUE, as a GPU answers */
     }
+    if (capture_dead()) return 901;
     if (capturing()) { /* a kernel node: the parameters' values copied now, as the driver does */
         size_t sizes[MAX_KERNEL_PARAMS];
         int n = jg_host_param_sizes(fn->name, sizes, MAX_KERNEL_PARAMS);
@@ -527,6 +533,7 @@ static int run_gemm_call(const gemm_call *g) {
 static int gemm_call_now(gemm_call g) {
     if (g.m < 0 || g.n < 0 || g.k < 0 || g.batch < 0 || g.lda < (g.ta ? g.k : g.m) || g.ldb < (g.tb ? g.n : g.k) || g.ldc < g.m)
         return 7; /* CUBLAS_STATUS_INVALID_VALUE, at the call as cuBLAS checks it */
+    if (capture_dead()) return 13; /* CUBLAS_STATUS_EXECUTION_FAILED: the stream's capture was invalidated */
     if (capturing()) {
         record(OP_GEMM)->gemm = g;
         return 0;

@@ -32,9 +32,9 @@ final class Bf16Operands implements AutoCloseable {
         return segments[slot];
     }
 
-    /** The slots' addresses now: a CUDA graph that converted into them must not be replayed once one has moved. */
-    java.util.List<Long> addresses() {
-        return java.util.List.of(ptr[0], ptr[1], ptr[2]);
+    /** A slot's address now (0: none yet): a CUDA graph that converted into it must not be replayed once it has moved. */
+    long address(int slot) {
+        return ptr[slot];
     }
 
     /** Device bytes held by all slots. */

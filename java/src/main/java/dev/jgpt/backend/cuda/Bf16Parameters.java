@@ -98,9 +98,17 @@ final class Bf16Parameters implements AutoCloseable {
         if (bytes != 0 && !valid) refresh();
     }
 
-    /** What a captured product read of this copy depends on: the buffer and the copy's address. */
-    java.util.List<Long> captureKey() {
-        return java.util.List.of(base, bytes, copy);
+    /** The registered buffer's device address and bytes, and the copy's address (what a CUDA graph that read it holds). */
+    long base() {
+        return base;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    long copy() {
+        return copy;
     }
 
     /** Whether products would read the copy as it is now without refreshing it. */

@@ -5,7 +5,7 @@ import dev.jgpt.bindings.CudaDriver;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.function.Supplier;
+import java.util.function.BooleanSupplier;
 
 /**
  * One decode step captured from the backend's stream into an instantiated CUDA graph ({@code cuStreamBeginCapture}
@@ -20,33 +20,33 @@ import java.util.function.Supplier;
 final class DecodeGraph implements StepGraphs.Graph {
     private final CudaContext ctx;
     private final String what;
-    private final Object key;
-    private final Supplier<Object> currentKey;
+    /** Its row in the kernel timeline (made once: a replay allocates nothing). */
+    private final String timelineName;
+    private final BooleanSupplier stillValid;
     private final Runnable beforeReplay;
     private MemorySegment exec;
     /** Replays queued so far (tests). */
     private long launches;
 
-    private DecodeGraph(CudaContext ctx, MemorySegment exec, String what, Object key, Supplier<Object> currentKey,
-                        Runnable beforeReplay) {
+    private DecodeGraph(CudaContext ctx, MemorySegment exec, String what, BooleanSupplier stillValid, Runnable beforeReplay) {
         this.ctx = ctx;
         this.exec = exec;
         this.what = what;
-        this.key = key;
-        this.currentKey = currentKey;
+        this.timelineName = "graph: " + what;
+        this.stillValid = stillValid;
         this.beforeReplay = beforeReplay;
     }
 
     /**
      * Captures what {@code body} queues on the context's stream. Null when the capture failed; {@code failure}
-     * then holds the reason (the driver's calls missing, or the call that broke the capture). {@code key} stands
-     * for the backend state the captured calls depend on (the precision, the bf16 weight copy's address):
-     * {@code currentKey} is asked before each replay, and a replay is refused once it differs;
-     * {@code beforeReplay} runs eagerly before each replay (the backend brings its bf16 weight copy up to date).
+     * then holds the reason (the driver's calls missing, or the call that broke the capture). {@code stillValid}
+     * says whether the backend state the captured calls depend on (the precision, the bf16 weight copy's and operand
+     * slots' addresses) is still what it was at capture: asked before each replay, which is refused once it is not
+     * (it must not allocate: it runs per token); {@code beforeReplay} runs eagerly before each replay (the backend
+     * brings its bf16 weight copy up to date).
      */
-    static DecodeGraph capture(CudaContext ctx, Runnable body, String what, Supplier<Object> currentKey,
+    static DecodeGraph capture(CudaContext ctx, Runnable body, String what, BooleanSupplier stillValid,
                                Runnable beforeReplay, StringBuilder failure) {
-        Object key = currentKey.get();
         ctx.ensureCurrent();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
@@ -84,7 +84,7 @@ final class DecodeGraph implements StepGraphs.Graph {
                 failure.append("cuGraphInstantiateWithFlags: ").append(CudaException.describe(rc));
                 return null;
             }
-            return new DecodeGraph(ctx, out.get(ValueLayout.ADDRESS, 0), what, key, currentKey, beforeReplay);
+            return new DecodeGraph(ctx, out.get(ValueLayout.ADDRESS, 0), what, stillValid, beforeReplay);
         }
     }
 
@@ -99,7 +99,7 @@ final class DecodeGraph implements StepGraphs.Graph {
         if (exec == null) throw new IllegalStateException("graph '" + what + "' was closed");
         ctx.ensureCurrent();
         beforeReplay.run();
-        if (!key.equals(currentKey.get())) {
+        if (!stillValid.getAsBoolean()) {
             close();
             return false;
         }
@@ -107,7 +107,7 @@ final class DecodeGraph implements StepGraphs.Graph {
         timeline.begin();
         int rc = CudaDriver.cuGraphLaunch(exec, ctx.stream());
         if (rc != CudaDriver.CUDA_SUCCESS) CudaException.check(rc, "cuGraphLaunch(" + what + ")");
-        timeline.end("graph: " + what, KernelTimeline.Kind.GRAPH, 0);
+        timeline.end(timelineName, KernelTimeline.Kind.GRAPH, 0);
         launches++;
         if (ctx.debug()) CudaException.check(CudaDriver.cuStreamSynchronize(ctx.stream()), "graph " + what);
         return true;

@@ -301,6 +301,35 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
     }
 
     @Test
+    void aDriverWithoutGraphCallsIsSaidOnceAndDecodesOpByOp() {
+        weights(9);
+        Decoded eager;
+        cuda.setGraphs(false);
+        try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, devParams)) {
+            eager = greedy(lm, PROMPT_A, STEPS);
+        }
+        cuda.setGraphs(true);
+        cuda.driverWithoutGraphsForTests();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream original = System.err;
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            for (int seq = 0; seq < 2; seq++) {
+                try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, devParams)) {
+                    assertSameLogits(eager, greedy(lm, PROMPT_A, STEPS), "without graph calls, sequence " + seq);
+                    assertThat(lm.graphSteps()).isZero();
+                }
+            }
+        } finally {
+            System.setErr(original);
+        }
+        String[] lines = err.toString(StandardCharsets.UTF_8).lines().filter(s -> !s.isBlank()).toArray(String[]::new);
+        assertThat(lines).as("said once for the backend, not per sequence").hasSize(1);
+        assertThat(lines[0]).contains("CUDA graphs unavailable").contains("cuStreamBeginCapture_v2");
+        assertThat(cuda.graphsEnabled()).isFalse();
+    }
+
+    @Test
     void aCapturedRegionRunsOnlyWhenTheGraphIsLaunched() {
         Tensor h = host.allocate(DType.F32, 8);
         for (int i = 0; i < 8; i++) h.setFloat(i, 1f + i);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.jgpt.generate.DeviceLogits;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
+import dev.jgpt.model.AllocationProbe;
 import dev.jgpt.model.Gpt2Inference;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,39 @@ class FakeDriverCudaDecodeGraphTest extends DecodeGraphContract {
         assertThat(g[2]).as("copies: the step upload and the candidates back").isLessThanOrEqualTo(2L * k);
         assertThat(e[3]).isZero();
         assertThat(e[0] + e[1]).as("eager launches and products per token").isGreaterThan(10L * CFG.layers() * k);
+    }
+
+    @Test
+    void aReplayedTokenAllocatesNoHeapAndNoDeviceMemory() {
+        weights(17);
+        cuda.setGraphs(true);
+        try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, devParams)) {
+            DeviceLogits d = lm.deviceLogits();
+            int[] id = new int[1];
+            float[] val = new float[1];
+            for (int round = 0; round < 6; round++) { // class loading, capture, JIT
+                lm.reset();
+                d.prefillOnDevice(PROMPT_A);
+                for (int s = 0; s < 6; s++) {
+                    d.topCandidates(CFG.vocabSize(), 1, id, val);
+                    d.stepOnDevice(id[0]);
+                }
+            }
+            lm.reset();
+            d.prefillOnDevice(PROMPT_A);
+            long replays = lm.graphSteps(), allocations = FakeCuda.deviceAllocations();
+            long heap = AllocationProbe.threadAllocatedBytes();
+            for (int s = 0; s < 20; s++) {
+                d.topCandidates(CFG.vocabSize(), 1, id, val);
+                d.stepOnDevice(id[0]);
+            }
+            long bytes = AllocationProbe.threadAllocatedBytes() - heap;
+            assertThat(lm.graphSteps() - replays).isEqualTo(20);
+            assertThat(FakeCuda.deviceAllocations() - allocations).as("cuMemAlloc calls in 20 replayed steps").isZero();
+            System.out.println("heap bytes per replayed decode step (stand-in): " + bytes / 20);
+            // a replay makes no Java object: the upload, the launch and the top-k reuse their buffers and arguments
+            assertThat(bytes / 20).as("heap bytes per replayed step").isLessThan(64);
+        }
     }
 
     @Test
