@@ -80,7 +80,15 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
         return best;
     }
 
-    static void assertSameLogits(Decoded expected, Decoded actual, String what) {
+    /**
+     * The graph runs the eager path's kernels with the same arguments (only the position comes from memory), so the
+     * stand-in must give the same bits; on a GPU 1e-6 leaves room for a cuBLAS algorithm chosen differently.
+     */
+    double logitBound() {
+        return liveGraphs() >= 0 ? 0 : 1e-6;
+    }
+
+    void assertSameLogits(Decoded expected, Decoded actual, String what) {
         assertThat(actual.tokens()).as("tokens, %s", what).containsExactly(expected.tokens());
         double max = 0;
         for (int p = 0; p < expected.logits().size(); p++) {
@@ -90,7 +98,7 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
                 max = Math.max(max, Math.abs(e[i] - a[i]));
             }
         }
-        assertThat(max).as("largest logit difference, %s", what).isLessThanOrEqualTo(1e-6);
+        assertThat(max).as("largest logit difference, %s", what).isLessThanOrEqualTo(logitBound());
     }
 
     @Test
@@ -279,7 +287,8 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
             for (int p = 0; p < eager.size(); p++) {
                 for (int i = 0; i < eager.get(p).length; i++) max = Math.max(max, Math.abs(eager.get(p)[i] - graphed.get(p)[i]));
             }
-            assertThat(max).as("largest logit difference, Llama graph vs eager").isLessThanOrEqualTo(1e-6);
+            // RoPE runs in rope_rotate_rows here and rope_rotate op by op: the same arithmetic, 1e-5 left on a GPU for contraction
+            assertThat(max).as("largest logit difference, Llama graph vs eager").isLessThanOrEqualTo(liveGraphs() >= 0 ? 0 : 1e-5);
         }
     }
 
