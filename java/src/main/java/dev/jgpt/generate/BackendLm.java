@@ -348,6 +348,11 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
             stepThroughGraph(token);
             return;
         }
+        stepOpByOp(token);
+    }
+
+    /** One token through the ops, launched one by one (host backends; graphs off, unavailable or failed). */
+    private void stepOpByOp(int token) {
         tokensHost.setInt(0, token);
         ops.copy(tokensDev, tokensHost);
         forwardRows(1);
@@ -376,11 +381,7 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
                 stepGraph = graphs.capture(this::runDeviceStep, getClass().getSimpleName() + " step");
                 if (stepGraph == null) {
                     stepGraphFailed = true; // nothing of the capture ran: this token goes the op-by-op way
-                    tokensHost.setInt(0, token);
-                    ops.copy(tokensDev, tokensHost);
-                    forwardRows(1);
-                    computeLogits();
-                    haveLogits = true;
+                    stepOpByOp(token);
                     return;
                 }
                 if (!stepGraph.launch()) throw new IllegalStateException("a graph captured just now was refused");
