@@ -190,6 +190,10 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("arch", "llama");
             out.put("backend", ops.name());
             out.put("threads", ops.threads());
+            if (base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
+                out.put("precision", cuda.math().label());
+                out.put("attention", cuda.gqaAttentionLabel(lc.headSize()));
+            }
             out.put("preset", preset);
             out.put("parameters", model.parameterCount());
             out.put("kvHeads", kv);

@@ -21,10 +21,10 @@ public enum Kernel {
     MATMUL_BACKWARD_BIAS("matmul_backward_bias", "ppii", false),
     ATTENTION_SOFTMAX_FORWARD("attention_softmax_forward", "pii", true),
     ATTENTION_SOFTMAX_BACKWARD("attention_softmax_backward", "ppiif", true),
-    ATTENTION_FORWARD_FUSED("attention_forward_fused", "pppiiii", true),
+    ATTENTION_FORWARD_FUSED("attention_forward_fused", "pppppiiiiiii", true),
     // fused attention backward (kernels/attention_backward_fused.cu) and bf16 operands (kernels/precision.cu)
-    ATTENTION_BACKWARD_FUSED_DQ("attention_backward_fused_dq", "ppppppiiii", true),
-    ATTENTION_BACKWARD_FUSED_DKV("attention_backward_fused_dkv", "pppppiiii", true),
+    ATTENTION_BACKWARD_FUSED_DQ("attention_backward_fused_dq", "ppppppppiiiiiii", true),
+    ATTENTION_BACKWARD_FUSED_DKV("attention_backward_fused_dkv", "ppppppppiiiiiii", true),
     // fused attention on tensor cores for bf16 mode (kernels/attention_flash_tc.cu): the same arguments as the CUDA-core pair
     ATTENTION_FLASH_TC_FORWARD("attention_flash_tc_forward", "pppiiii", true),
     ATTENTION_FLASH_TC_BACKWARD_DQ("attention_flash_tc_backward_dq", "ppppppiiii", true),
