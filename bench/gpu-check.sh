@@ -85,6 +85,7 @@ step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relati
 JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
   --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
   --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest \
+  --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest \
   --select-class dev.jgpt.backend.cuda.TopKTest \
   --select-class dev.jgpt.backend.cuda.GemmMathTest || bad "cuda contract tests"
 
@@ -127,6 +128,13 @@ JGPT_CUDA_ATTENTION=fused-cudacore timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
   --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" || echo "(informational) fused-attention train-step ${GPT2_B64[*]} did not finish"; echo
+# Llama training (GQA: 4 query heads over 2 kv heads, head size 64) with kernels/llama.cu's attention (default)
+# and with the fused flash-style kernels (JGPT_CUDA_ATTENTION=fused), same run: informational rows in results.md
+for attn in cublas fused; do
+  JGPT_CUDA_ATTENTION=$attn timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --arch llama --kv-heads 2 \
+    "${SMALL[@]}" --steps 5 --json > "$OUT/bench-train-cuda-llama-$attn.json" \
+    && cat "$OUT/bench-train-cuda-llama-$attn.json" || echo "(informational) llama train-step ($attn attention) did not finish"; echo
+done
 # where a GPT-2 step goes on the GPU: CUDA events around every kernel, cuBLAS call and copy (KernelTimeline)
 timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision bf16 \
   --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"

@@ -557,14 +557,39 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         if (lse != null) dev("lse", lse, DType.F32, (long) B * NH * T);
         wrote(out, lse);
+        long q = ptr(qkv);
+        fusedForward(ptr(out), lse == null ? 0L : ptr(lse), q, q + 4L * C, q + 8L * C, B, T, NH, NH, hs, 3 * C, 3 * C);
+    }
+
+    /**
+     * The fused forward on raw device pointers: on tensor cores where {@link #tensorCoreAttention} holds
+     * (kernels/attention_flash_tc.cu), else on CUDA cores ({@link #fusedForwardCudaCore}); same layout for both.
+     */
+    private void fusedForward(long out, long lse, long q, long k, long v, int B, int T, int NH, int NKV, int hs,
+                              int qStride, int kvStride) {
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs);
             ctx.kernel(Kernel.ATTENTION_FLASH_TC_FORWARD, (T + 63) / 64, NH, B, 128, 1, 256 * (D + 8) + 27392)
-                    .ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(C).i32(NH).go();
+                    .ptr(out).ptr(lse).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
             return;
         }
-        long q = ptr(qkv);
-        fusedForwardCudaCore(ptr(out), lse == null ? 0L : ptr(lse), q, q + 4L * C, q + 8L * C, B, T, NH, NH, hs, 3 * C, 3 * C);
+        fusedForwardCudaCore(out, lse, q, k, v, B, T, NH, NKV, hs, qStride, kvStride);
+    }
+
+    /** The fused backward on raw device pointers, on tensor cores or CUDA cores as {@link #fusedForward}. */
+    private void fusedBackward(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
+                               long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride) {
+        if (tensorCoreAttention(hs)) {
+            int D = flashHeadDim(hs), tiles = (T + 63) / 64;
+            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
+                    .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
+                    .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, tiles, NKV, B, 128, 1, 384 * (D + 8) + 19712)
+                    .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
+                    .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+            return;
+        }
+        fusedBackwardCudaCore(dq, dk, dv, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, qStride, kvStride);
     }
 
     /**
@@ -618,16 +643,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         dev("out", out, DType.F32, (long) B * T * C);
         dev("lse", lse, DType.F32, (long) B * NH * T);
         wrote(dqkv, delta);
-        if (tensorCoreAttention(hs)) {
-            int D = flashHeadDim(hs), tiles = (T + 63) / 64;
-            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
-                    .ptr(dqkv).ptr(delta).ptr(dout).ptr(qkv).ptr(out).ptr(lse).i32(B).i32(T).i32(C).i32(NH).go();
-            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, tiles, NH, B, 128, 1, 384 * (D + 8) + 19712)
-                    .ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B).i32(T).i32(C).i32(NH).go();
-            return;
-        }
         long q = ptr(qkv), dq = ptr(dqkv), c4 = 4L * C;
-        fusedBackwardCudaCore(dq, dq + c4, dq + 2 * c4, ptr(delta), ptr(dout), q, q + c4, q + 2 * c4, ptr(out), ptr(lse),
+        fusedBackward(dq, dq + c4, dq + 2 * c4, ptr(delta), ptr(dout), q, q + c4, q + 2 * c4, ptr(out), ptr(lse),
                 B, T, NH, NH, hs, 3 * C, 3 * C);
     }
 
@@ -720,9 +737,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         return !useFusedAttention(T, hs);
     }
 
-    /** What {@code bench train-step --arch llama} reports: rows (kernels/llama.cu) or fused-cudacore, for this head size. */
+    /** What {@code bench train-step --arch llama} reports: rows (kernels/llama.cu), fused-tc or fused-cudacore, for this head size. */
     public String gqaAttentionLabel(int headSize) {
-        return fusedAttention && headSize <= 256 ? "fused-cudacore" : "rows";
+        if (!fusedAttention || headSize > 256) return "rows";
+        return tensorCoreAttention(headSize) ? "fused-tc" : "fused-cudacore";
     }
 
     /**
@@ -1057,7 +1075,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
     /**
      * In fused mode ({@link #setFusedAttention}, where T > head size and head size <= 256) the grouped-query attention
      * runs the flash-style CUDA-core kernels GPT-2's fused attention runs (kernels/attention.cu,
-     * attention_backward_fused.cu, with Llama's separate q, k, v and a group size), in fp32 also in bf16 mode:
+     * attention_backward_fused.cu, with Llama's separate q, k, v and a group size), or in bf16 mode, where the head
+     * size is at most 64, the tensor-core ones (kernels/attention_flash_tc.cu, {@link #tensorCoreAttention}):
      * att then holds a log-sum-exp per row and a copy of out ({@link #gqaAttentionStateFloats}), not probabilities.
      * Otherwise the warp-per-row kernels of kernels/llama.cu, which write the (B,NH,T,T) probabilities.
      */
@@ -1073,7 +1092,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         wrote(out, att);
         if (useFusedAttention(T, hs)) {
             int kvw = NKV * hs;
-            fusedForwardCudaCore(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw);
+            fusedForward(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw);
             // the backward needs out too (D = dO.O) and is not given it: att keeps a copy after the log-sum-exps
             timeline.begin();
             CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), 4L * bt * NH * hs, ctx.stream()),
@@ -1103,7 +1122,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
         wrote(dq, dk, dv, datt);
         if (useFusedAttention(T, hs)) {
             long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
-            fusedBackwardCudaCore(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
+            fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
                     B, T, NH, NKV, hs, NH * hs, NKV * hs);
             return;
         }

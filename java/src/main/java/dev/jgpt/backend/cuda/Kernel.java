@@ -26,9 +26,9 @@ public enum Kernel {
     ATTENTION_BACKWARD_FUSED_DQ("attention_backward_fused_dq", "ppppppppiiiiiii", true),
     ATTENTION_BACKWARD_FUSED_DKV("attention_backward_fused_dkv", "ppppppppiiiiiii", true),
     // fused attention on tensor cores for bf16 mode (kernels/attention_flash_tc.cu): the same arguments as the CUDA-core pair
-    ATTENTION_FLASH_TC_FORWARD("attention_flash_tc_forward", "pppiiii", true),
-    ATTENTION_FLASH_TC_BACKWARD_DQ("attention_flash_tc_backward_dq", "ppppppiiii", true),
-    ATTENTION_FLASH_TC_BACKWARD_DKV("attention_flash_tc_backward_dkv", "pppppiiii", true),
+    ATTENTION_FLASH_TC_FORWARD("attention_flash_tc_forward", "pppppiiiiiii", true),
+    ATTENTION_FLASH_TC_BACKWARD_DQ("attention_flash_tc_backward_dq", "ppppppppiiiiiii", true),
+    ATTENTION_FLASH_TC_BACKWARD_DKV("attention_flash_tc_backward_dkv", "ppppppppiiiiiii", true),
     F32_TO_BF16("f32_to_bf16", "ppl", false),
     GELU_FORWARD("gelu_forward", "ppl", false),
     GELU_BACKWARD("gelu_backward", "pppl", false),

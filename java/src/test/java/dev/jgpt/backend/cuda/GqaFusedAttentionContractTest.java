@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Test;
  * as large as {@code gqaAttentionStateFloats/ScratchFloats} say (far less than (B,NH,T,T)). The launches are
  * counted on the kernel timeline (the fused kernels, not kernels/llama.cu's), reruns give bit-identical
  * gradients (one writer per output, no atomics), and at T <= head size the probabilities are kept as before.
+ * In bf16 mode, head size <= 64, the tensor-core kernels (kernels/attention_flash_tc.cu) run instead: within 1e-2
+ * of the reference and measurably different from the fp32 kernels.
  */
 abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
     static final double BOUND = 1e-4;
@@ -58,6 +60,51 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
         assertClose("dq" + shape, dq, got.dq);
         assertClose("dk" + shape, dk, got.dk);
         assertClose("dv" + shape, dv, got.dv);
+    }
+
+    /** bf16 mode, head size <= 64: the tensor-core kernels (kernels/attention_flash_tc.cu) with the same layout. */
+    @Test
+    void tensorCoreKernelsInBf16ModeTrackTheReference() {
+        checkBf16(1, 37, 2, 2, 12);  // NH/NKV 1, hs 12 computed as 16, one partial tile
+        checkBf16(2, 70, 4, 2, 16);  // NH/NKV 2, two query and key tiles
+        checkBf16(1, 67, 4, 1, 64);  // NH/NKV 4, hs 64
+    }
+
+    private void checkBf16(int B, int T, int NH, int NKV, int hs) {
+        String shape = " (bf16, B" + B + " T" + T + " NH" + NH + " NKV" + NKV + " hs" + hs + ")";
+        Random r = new Random(23L * T + NH * 3L + NKV);
+        int d = NH * hs, kv = NKV * hs;
+        Tensor q = randn(r, B, T, d), k = randn(r, B, T, kv), v = randn(r, B, T, kv), dout = randn(r, B, T, d);
+        Tensor dq0 = randn(r, B, T, d), dk0 = randn(r, B, T, kv), dv0 = randn(r, B, T, kv);
+        Tensor out = host.allocate(DType.F32, B, T, d), att = host.allocate(DType.F32, B, NH, T, T);
+        Tensor dq = copyOf(dq0), dk = copyOf(dk0), dv = copyOf(dv0);
+        ref.gqaAttentionForward(out, att, q, k, v, B, T, NH, NKV, hs);
+        ref.gqaAttentionBackward(dq, dk, dv, host.allocate(DType.F32, B, NH, T, T), dout, q, k, v, att, B, T, NH, NKV, hs);
+
+        cuda.setMath(GemmMath.BF16);
+        try {
+            assertThat(cuda.gqaAttentionLabel(hs)).isEqualTo("fused-tc");
+            Map<String, Long> launches = new TreeMap<>();
+            Result tc = run(q, k, v, dout, dq0, dk0, dv0, B, T, NH, NKV, hs, launches);
+            assertThat(launches).as("bf16 fused gqa launches" + shape)
+                    .containsOnlyKeys("attention_flash_tc_forward", "attention_flash_tc_backward_dq", "attention_flash_tc_backward_dkv");
+            cuda.setMath(GemmMath.FP32);
+            Result fp32 = run(q, k, v, dout, dq0, dk0, dv0, B, T, NH, NKV, hs, new TreeMap<>());
+            assertBf16("out" + shape, out, tc.out, fp32.out);
+            assertBf16("dq" + shape, dq, tc.dq, fp32.dq);
+            assertBf16("dk" + shape, dk, tc.dk, fp32.dk);
+            assertBf16("dv" + shape, dv, tc.dv, fp32.dv);
+        } finally {
+            cuda.setMath(GemmMath.FP32);
+        }
+    }
+
+    /** Within 1e-2 of the reference (bf16 operands), and measurably different from the fp32 kernels (the bf16 code ran). */
+    private static void assertBf16(String what, Tensor expected, Tensor bf16, Tensor fp32) {
+        double rel = relative(expected, bf16);
+        System.out.printf("fused gqa attention %s: tensor cores vs reference %.2e, vs fp32 kernels %.2e%n", what, rel, relative(fp32, bf16));
+        assertThat(rel).as(what + " vs the reference").isLessThanOrEqualTo(1e-2);
+        assertThat(relative(fp32, bf16)).as(what + ": must differ from the fp32 kernels").isGreaterThan(1e-6);
     }
 
     @Test
