@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
  * AdamW steps track the reference backend's (1e-4 relative), also for a shorter batch (T at most the head
  * size, which takes kernels/llama.cu's kernels in the fused-sized buffers), and the model's activation arena
  * is smaller than with the default attention by exactly what {@code gqaAttentionStateFloats/ScratchFloats} save.
+ * Llama decoding's prefill of a prompt longer than the head size takes the fused kernels too and keeps the oracle's logits.
  */
 class FakeDriverCudaFusedAttentionLlamaStepsTest {
     // dim 32, 4 query heads over 2 kv heads (head size 8), T 32 > 8: the fused path
@@ -60,6 +61,43 @@ class FakeDriverCudaFusedAttentionLlamaStepsTest {
         double norm = model.gradNorm();
         model.adamwStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
         return loss;
+    }
+
+    /**
+     * A prompt longer than the head size decoded on the fused stand-in: LlamaOpsInference's prefill at position 0
+     * calls gqaAttentionForward with its decode-sized scratch, which takes the fused kernels there; the logits stay
+     * the oracle's.
+     */
+    @Test
+    void prefillLongerThanTheHeadSizeTakesTheFusedKernels() {
+        LlamaConfig cfg = LlamaConfig.llama2c(16, 32, 2, 4, 2, 29, 24, false);  // head size 4
+        int[] prompt = {1, 5, 20, 3, 11, 7, 2, 19, 4, 4, 8, 13};
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            LlamaWeights w = RandomLlama.create(cfg, 9, a);
+            float[] expected;
+            try (ReferenceLlama r = new ReferenceLlama(w)) {
+                expected = r.prefill(prompt).toFloatArray();
+            }
+            CudaBackend cuda = FakeCuda.backend();
+            cuda.setFusedAttention(true);
+            try (LlamaOpsInference m = new LlamaOpsInference(cuda, w, cuda)) {
+                dev.jgpt.backend.cuda.KernelTimeline timeline = cuda.timeline();
+                timeline.reset();
+                timeline.beginStep();
+                float[] got = m.prefill(prompt).toFloatArray();
+                timeline.endStep();
+                java.util.Set<String> kernels = new java.util.TreeSet<>();
+                for (var row : timeline.profile().rows()) kernels.add(row.name());
+                timeline.reset();
+                assertThat(kernels).contains("attention_forward_fused").doesNotContain("gqa_attention_forward");
+                double max = 0, diff = 0;
+                for (int i = 0; i < expected.length; i++) {
+                    max = Math.max(max, Math.abs(expected[i]));
+                    diff = Math.max(diff, Math.abs(expected[i] - got[i]));
+                }
+                assertThat(diff / max).as("relative logit difference").isLessThan(1e-4);
+            }
+        }
     }
 
     @Test
