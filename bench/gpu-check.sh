@@ -19,11 +19,13 @@ bad(){ echo "!! FAILED: $*"; fail=1; }
 # shapes: the on a GPU; tiny ones for a dry run (the emulation runs every CUDA thread on the CPU)
 SMALL=(--preset small --batch 8 --seq 256); GPT2=(--preset gpt2 --batch 8 --seq 1024); GEMM=2048; DECODE=gpt2
 GPT2_B64=(--preset gpt2 --batch 64 --seq 1024) # fits an 80 GB GPU only with fused attention's memory saving
+LLAMA=(--arch llama --kv-heads 2 --preset small --batch 8 --seq 256) # GQA: 4 query heads over 2 kv heads, head size 64
 CURVE_STEPS=50; DRY=${DRY_RUN:-0}
 step "device"
 if [ "$DRY" = 1 ]; then
   SMALL=(--preset tiny --batch 2 --seq 32); GPT2=(--preset tiny --batch 2 --seq 64); GEMM=128; DECODE=tiny; CURVE_STEPS=5
   GPT2_B64=(--preset tiny --batch 4 --seq 64)
+  LLAMA=(--arch llama --kv-heads 2 --preset tiny --batch 2 --seq 40) # head size 32 < T: the fused path runs
   fake="$OUT/libfakecuda.so"
   java/src/test/c/cuda_host/build.sh "$fake" java/src/test/c/fake_cuda.c kernels/*.cu || { bad "stand-in driver build"; echo "GPU-CHECK FAILED"; exit 1; }
   export JGPT_LIBCUDA="$fake" CUBLAS_LIB="$fake"
@@ -131,8 +133,8 @@ JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main benc
 # Llama training (GQA: 4 query heads over 2 kv heads, head size 64) with kernels/llama.cu's attention (default)
 # and with the fused flash-style kernels (JGPT_CUDA_ATTENTION=fused), same run: informational rows in results.md
 for attn in cublas fused; do
-  JGPT_CUDA_ATTENTION=$attn timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda --arch llama --kv-heads 2 \
-    "${SMALL[@]}" --steps 5 --json > "$OUT/bench-train-cuda-llama-$attn.json" \
+  JGPT_CUDA_ATTENTION=$attn timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${LLAMA[@]}" \
+    --steps 5 --json > "$OUT/bench-train-cuda-llama-$attn.json" \
     && cat "$OUT/bench-train-cuda-llama-$attn.json" || echo "(informational) llama train-step ($attn attention) did not finish"; echo
 done
 # where a GPT-2 step goes on the GPU: CUDA events around every kernel, cuBLAS call and copy (KernelTimeline)
