@@ -27,8 +27,9 @@ import java.lang.foreign.ValueLayout;
  * bf16 copy of that buffer that the AdamW update keeps current ({@link Bf16Parameters}). The fp32 weights stay
  * the masters AdamW updates; gradients and optimizer state stay fp32.
  *
- * <p>{@link #setFusedAttention} swaps the contract's attention for the flash-style fused kernels (forward and
- * backward, probabilities recomputed from the saved log-sum-exp) where T exceeds the head size.
+ * <p>{@link #setFusedAttention} swaps the contract's attention, and its grouped-query attention (Llama), for the
+ * flash-style fused kernels (forward and backward, probabilities recomputed from the saved log-sum-exp) where T
+ * exceeds the head size.
  *
  * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
  * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
@@ -169,7 +170,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK {
      * Only {@code out} and {@code dqkv} keep the contract's meaning, so nothing may read {@code att} in this
      * mode ({@link #attentionKeepsProbabilities} says false; training does not read it). For T <= head size
      * the cuBLAS path runs as usual. Buffers sized while fused mode was on are too small for the cuBLAS path:
-     * switch before sizing them.
+     * switch before sizing them. The same holds for {@link #gqaAttentionForward} / {@link #gqaAttentionBackward}
+     * (the same kernels with Llama's separate q, k, v; sizes {@link #gqaAttentionStateFloats} /
+     * {@link #gqaAttentionScratchFloats}), whose unfused path is kernels/llama.cu's.
      */
     public void setFusedAttention(boolean fused) {
         this.fusedAttention = fused;
