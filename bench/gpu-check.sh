@@ -19,11 +19,13 @@ bad(){ echo "!! FAILED: $*"; fail=1; }
 # shapes: the issue's on a GPU; tiny ones for a dry run (the emulation runs every CUDA thread on the CPU)
 SMALL=(--preset small --batch 8 --seq 256); GPT2=(--preset gpt2 --batch 8 --seq 1024); GEMM=2048; DECODE=gpt2
 GPT2_B64=(--preset gpt2 --batch 64 --seq 1024) # fits an 80 GB GPU only with fused attention's memory saving
+LLAMA=(--arch llama --kv-heads 2 --preset small --batch 8 --seq 256) # GQA: 4 query heads over 2 kv heads, head size 64
 CURVE_STEPS=50; DRY=${DRY_RUN:-0}
 step "device"
 if [ "$DRY" = 1 ]; then
   SMALL=(--preset tiny --batch 2 --seq 32); GPT2=(--preset tiny --batch 2 --seq 64); GEMM=128; DECODE=tiny; CURVE_STEPS=5
   GPT2_B64=(--preset tiny --batch 4 --seq 64)
+  LLAMA=(--arch llama --kv-heads 2 --preset tiny --batch 2 --seq 40) # head size 32 < T: the fused path runs
   fake="$OUT/libfakecuda.so"
   java/src/test/c/cuda_host/build.sh "$fake" java/src/test/c/fake_cuda.c kernels/*.cu || { bad "stand-in driver build"; echo "GPU-CHECK FAILED"; exit 1; }
   export JGPT_LIBCUDA="$fake" CUBLAS_LIB="$fake"
@@ -85,6 +87,7 @@ step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relati
 JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
   --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
   --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest \
+  --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest \
   --select-class dev.jgpt.backend.cuda.TopKTest \
   --select-class dev.jgpt.backend.cuda.GemmMathTest || bad "cuda contract tests"
 
@@ -127,6 +130,13 @@ JGPT_CUDA_ATTENTION=fused-cudacore timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
   --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" || echo "(informational) fused-attention train-step ${GPT2_B64[*]} did not finish"; echo
+# Llama training (GQA: 4 query heads over 2 kv heads, head size 64) with kernels/llama.cu's attention (default)
+# and with the fused flash-style kernels (JGPT_CUDA_ATTENTION=fused), same run: informational rows in results.md
+for attn in cublas fused; do
+  JGPT_CUDA_ATTENTION=$attn timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${LLAMA[@]}" \
+    --steps 5 --json > "$OUT/bench-train-cuda-llama-$attn.json" \
+    && cat "$OUT/bench-train-cuda-llama-$attn.json" || echo "(informational) llama train-step ($attn attention) did not finish"; echo
+done
 # where a GPT-2 step goes on the GPU: CUDA events around every kernel, cuBLAS call and copy (KernelTimeline)
 timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision bf16 \
   --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"
@@ -180,6 +190,7 @@ elif command -v compute-sanitizer >/dev/null; then
   timeout "$left" compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
     execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
     --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
+    --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest \
     > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
 fi
 

@@ -87,7 +87,8 @@ for path in sorted(glob.glob(os.path.join(out, "bench-train-*.json"))):
     mfu = d.get("mfu")
     peak = d.get("peakGflops")
     act = (d.get("offHeap") or {}).get("activations")
-    print(f"| {d['preset']} | {d['batch']} x {d['seq']} | {d['backend']} | {d.get('precision', 'fp32')} | "
+    preset = f"llama {d['preset']} (kv {d.get('kvHeads')})" if d.get("arch") == "llama" else d['preset']
+    print(f"| {preset} | {d['batch']} x {d['seq']} | {d['backend']} | {d.get('precision', 'fp32')} | "
           f"{d.get('attention', '-')} | {fmt(d['msPerStepMedian'], 1)} | {fmt(d['tokensPerSecond'], 0)} | "
           f"{fmt(d['achievedGflops'] / 1000, 2)} | {fmt(None if mfu is None else 100 * mfu, 1)}{'%' if mfu is not None else ''} | "
           f"{fmt(None if peak is None else peak / 1000, 1)} | {fmt(None if act is None else act / 2**30, 2)} |")
@@ -186,6 +187,7 @@ print(f"JGPT_CUDA_ATTENTION=fused-cudacore {J} bench train-step --backend cuda -
 print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 64 --seq 1024 --steps 3 --json")
 print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32|bf16] --batch 8 --seq 256 --steps 5 --json")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")
+print(f"JGPT_CUDA_ATTENTION=cublas|fused {J} bench train-step --backend cuda --arch llama --kv-heads 2 --preset small --batch 8 --seq 256 --steps 5 --json")
 print(f"{J} bench decode-gpt2 --backend cuda|cpu --preset gpt2 [--precision bf16] --prompt-tokens 64 --tokens 256|64 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --sampling auto|host --prompt-tokens 64 --tokens 128 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2|small --graphs on|off --prompt-tokens 64 --tokens 256 --runs 3 --json")

@@ -44,22 +44,28 @@ extern "C" __global__ void attention_softmax_backward(float* datt, const float* 
 // t of head h of sequence b: the lanes take 32 keys at a time (one dot product each, q read from shared
 // memory), update the running max m and denominator l with the online-softmax rescaling, then add the
 // 32 values into the output accumulator, whose hs channels are spread over the lanes (hs <= 256).
-// Writes out (B,T,C) like attention_forward and lse (B,NH,T) = logsumexp of the scaled scores (may be
-// null), which a fused backward would need. grid (ceil(T / warps), NH, B); dynamic shared memory
-// warps * hs floats. Not used by the training contract (its backward needs the att matrix).
+// Grouped-query: q, k and v are separate pointers with their own row strides (floats between tokens):
+// query head h of token t reads q[(b*T+t)*q_stride + h*hs ..] and kv head h / (NH/NKV) of token j reads
+// k/v[(b*T+j)*kv_stride + (h/G)*hs ..]. GPT-2's packed qkv (B,T,3C) is q = qkv, k = qkv+C, v = qkv+2C,
+// both strides 3C, NKV = NH; Llama's is q (B,T,NH*hs), k and v (B,T,NKV*hs).
+// Writes out (B,T,NH*hs), heads concatenated, and lse (B,NH,T) = logsumexp of the scaled scores (may
+// be null), which the fused backward (attention_backward_fused.cu) needs. grid (ceil(T / warps), NH, B);
+// dynamic shared memory warps * hs floats.
 #define JG_FA_MAX_PER_LANE 8
-extern "C" __global__ void attention_forward_fused(float* out, float* lse, const float* qkv, int B, int T, int C, int NH) {
+extern "C" __global__ void attention_forward_fused(float* out, float* lse, const float* q, const float* k, const float* v,
+                                                   int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
     JG_DYNAMIC_SHARED(float, jg_fa_q);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
     const int t = blockIdx.x * warps + warp;
-    const int hs = C / NH;
     if (t >= T || b >= B) return;  // whole warps leave; no block-wide barrier follows
-    const long long C3 = 3LL * C;
-    const float* base = qkv + (long long)b * T * C3;
-    float* q = jg_fa_q + warp * hs;
+    const int hk = h / (NH / NKV);
+    const float* kb = k + (long long)b * T * kv_stride + (long long)hk * hs;  // key row j at kb + j * kv_stride
+    const float* vb = v + (long long)b * T * kv_stride + (long long)hk * hs;
+    float* qs = jg_fa_q + warp * hs;
     const float scale = 1.0f / sqrtf((float)hs);
-    for (int i = lane; i < hs; i += JG_WARP) q[i] = base[(long long)t * C3 + h * hs + i] * scale;
+    const float* qt = q + ((long long)b * T + t) * q_stride + (long long)h * hs;
+    for (int i = lane; i < hs; i += JG_WARP) qs[i] = qt[i] * scale;
     __syncwarp();
     float m = -CUDART_INF_F, l = 0.0f;
     float acc[JG_FA_MAX_PER_LANE];
@@ -69,9 +75,9 @@ extern "C" __global__ void attention_forward_fused(float* out, float* lse, const
         const int j = j0 + lane;
         float s = -CUDART_INF_F;
         if (j <= t) {
-            const float* k = base + (long long)j * C3 + C + h * hs;
+            const float* kj = kb + (long long)j * kv_stride;
             float d = 0.0f;
-            for (int i = 0; i < hs; i++) d += q[i] * k[i];
+            for (int i = 0; i < hs; i++) d += qs[i] * kj[i];
             s = d;
         }
         const float mnew = fmaxf(m, jg_warp_max(s));  // finite: key j0 <= t is always valid
@@ -83,16 +89,16 @@ extern "C" __global__ void attention_forward_fused(float* out, float* lse, const
         const int nkeys = min(JG_WARP, t - j0 + 1);
         for (int kk = 0; kk < nkeys; kk++) {
             const float pk = __shfl_sync(0xffffffffu, p, kk);
-            const float* v = base + (long long)(j0 + kk) * C3 + 2LL * C + h * hs;
+            const float* vj = vb + (long long)(j0 + kk) * kv_stride;
 #pragma unroll
             for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
                 const int i = lane + JG_WARP * r;
-                if (i < hs) acc[r] += pk * v[i];
+                if (i < hs) acc[r] += pk * vj[i];
             }
         }
         m = mnew;
     }
-    float* o = out + ((long long)b * T + t) * C + (long long)h * hs;
+    float* o = out + ((long long)b * T + t) * ((long long)NH * hs) + (long long)h * hs;
     const float inv = 1.0f / l;
 #pragma unroll
     for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {

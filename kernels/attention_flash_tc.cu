@@ -1,7 +1,9 @@
 // Causal flash attention on tensor cores, for bf16 mode (GemmMath.BF16): the same results as the fused
 // CUDA-core kernels (attention_forward_fused, attention_backward_fused_dq/_dkv) with the products done by
-// WMMA (nvcuda::wmma, m16n16k16, bf16 operands, fp32 accumulators). The packed fp32 qkv (B,T,3C), dout and
-// out are rounded to bf16 as their tiles are staged into shared memory; no extra global buffer. Softmax
+// WMMA (nvcuda::wmma, m16n16k16, bf16 operands, fp32 accumulators), and the same grouped-query layout (separate
+// q, k, v pointers with row strides, query head h reading kv head h / (NH/NKV): GPT-2's packed qkv (B,T,3C) or
+// Llama's q, k, v). The fp32 q, k, v, dout and out are rounded to bf16 as their tiles are staged into shared
+// memory; no extra global buffer. Softmax
 // statistics, lse, D = rowsum(dO o O) and every accumulator stay fp32.
 //
 // Layout rules we rely on (CUDA's WMMA contract, checked by the host emulation's mma.h in tests):
@@ -126,15 +128,17 @@ __device__ __forceinline__ void scores_to_shared(float* Fw, const FragA (&qf)[D 
 // ---- forward -----------------------------------------------------------------------------------------
 
 template <int D>
-__device__ void forward(float* out, float* lse, const float* qkv, int B, int T, int C, int NH) {
+__device__ void forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int T, int NH, int NKV,
+                        int hs, int qs, int kvs) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tcf_smem);
     constexpr int LD = D + 8;
     const int warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
     const int q0 = (gridDim.x - 1 - blockIdx.x) * ROWS;  // the longest (last) query tiles first
-    const int hs = C / NH;
-    const long long C3 = 3LL * C;
-    const float* base = qkv + (long long)b * T * C3 + (long long)h * hs;
+    const int C = NH * hs, hk = h / (NH / NKV);
+    const float* qb = q + (long long)b * T * qs + (long long)h * hs;
+    const float* kb = k + (long long)b * T * kvs + (long long)hk * hs;
+    const float* vb = v + (long long)b * T * kvs + (long long)hk * hs;
     bf16* Ks = reinterpret_cast<bf16*>(jg_tcf_smem);
     bf16* Vs = Ks + KEYS * LD;
     float* Fw = reinterpret_cast<float*>(Vs + KEYS * LD) + warp * 16 * LF;  // this warp's S (16 x 64), then scratch
@@ -144,7 +148,7 @@ __device__ void forward(float* out, float* lse, const float* qkv, int B, int T, 
     const float sl2 = LOG2E / sqrtf((float)hs);
 
     // Q through the K buffer into fragments (registers) for the whole block's life
-    stage<D>(Ks, base, C3, q0, ROWS, T, hs);
+    stage<D>(Ks, qb, qs, q0, ROWS, T, hs);
     __syncthreads();
     FragA qf[D / 16];
 #pragma unroll
@@ -161,8 +165,8 @@ __device__ void forward(float* out, float* lse, const float* qkv, int B, int T, 
     const int last = min(T, q0 + ROWS) - 1;    // causal: no key beyond the tile's last row
     for (int k0 = 0; k0 <= last; k0 += KEYS) {
         __syncthreads();  // everyone is done with the previous K/V (and with Q in Ks)
-        stage<D>(Ks, base + C, C3, k0, KEYS, T, hs);
-        stage<D>(Vs, base + 2LL * C, C3, k0, KEYS, T, hs);
+        stage<D>(Ks, kb, kvs, k0, KEYS, T, hs);
+        stage<D>(Vs, vb, kvs, k0, KEYS, T, hs);
         __syncthreads();
         scores_to_shared<D>(Fw, qf, Ks);  // S = Q K^T
         __syncwarp();
@@ -230,16 +234,17 @@ __device__ void forward(float* out, float* lse, const float* qkv, int B, int T, 
 // ---- backward: query-centric dQ (and D) ------------------------------------------------------------
 
 template <int D>
-__device__ void backward_dq(float* dqkv, float* delta, const float* dout, const float* qkv, const float* out,
-                            const float* lse, int B, int T, int C, int NH) {
+__device__ void backward_dq(float* dq_out, float* delta, const float* dout, const float* q, const float* k, const float* v,
+                            const float* out, const float* lse, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tcq_smem);
     constexpr int LD = D + 8;
     const int warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
     const int q0 = (gridDim.x - 1 - blockIdx.x) * ROWS;
-    const int hs = C / NH;
-    const long long C3 = 3LL * C;
-    const float* base = qkv + (long long)b * T * C3 + (long long)h * hs;
+    const int C = NH * hs, hk = h / (NH / NKV);
+    const float* qb = q + (long long)b * T * qs + (long long)h * hs;
+    const float* kb = k + (long long)b * T * kvs + (long long)hk * hs;
+    const float* vb = v + (long long)b * T * kvs + (long long)hk * hs;
     const float* g = dout + (long long)b * T * C + (long long)h * hs;
     const float* ob = out + (long long)b * T * C + (long long)h * hs;
     bf16* Ks = reinterpret_cast<bf16*>(jg_tcq_smem);
@@ -270,7 +275,7 @@ __device__ void backward_dq(float* dqkv, float* delta, const float* dout, const 
         }
     }
     // Q and dO through the K and V buffers into fragments
-    stage<D>(Ks, base, C3, q0, ROWS, T, hs);
+    stage<D>(Ks, qb, qs, q0, ROWS, T, hs);
     stage<D>(Vs, g, C, q0, ROWS, T, hs);
     __syncthreads();
     FragA qf[D / 16], gf[D / 16];
@@ -285,8 +290,8 @@ __device__ void backward_dq(float* dqkv, float* delta, const float* dout, const 
     const int last = min(T, q0 + ROWS) - 1;
     for (int k0 = 0; k0 <= last; k0 += KEYS) {
         __syncthreads();
-        stage<D>(Ks, base + C, C3, k0, KEYS, T, hs);
-        stage<D>(Vs, base + 2LL * C, C3, k0, KEYS, T, hs);
+        stage<D>(Ks, kb, kvs, k0, KEYS, T, hs);
+        stage<D>(Vs, vb, kvs, k0, KEYS, T, hs);
         __syncthreads();
         scores_to_shared<D>(Fw, qf, Ks);  // S = Q K^T
         __syncwarp();
@@ -332,25 +337,23 @@ __device__ void backward_dq(float* dqkv, float* delta, const float* dout, const 
     }
     if (lane < 16) drow[lane] = scale;  // D is no longer needed: reuse as the row factor
     __syncwarp();
-    float* dqp = dqkv + (long long)b * T * C3 + (long long)h * hs;
+    float* dqp = dq_out + (long long)b * T * qs + (long long)h * hs;
 #pragma unroll
-    for (int d = 0; d < D / 16; d++) write_fragment(dqp, C3, q0 + warp * 16, d * 16, T, hs, dq[d], Xw, drow, true);
+    for (int d = 0; d < D / 16; d++) write_fragment(dqp, qs, q0 + warp * 16, d * 16, T, hs, dq[d], Xw, drow, true);
 }
 
 // ---- backward: key-centric dK, dV ---------------------------------------------------------------------
 
 template <int D>
-__device__ void backward_dkv(float* dqkv, const float* dout, const float* qkv, const float* lse, const float* delta,
-                             int B, int T, int C, int NH) {
+__device__ void backward_dkv(float* dk_out, float* dv_out, const float* dout, const float* q, const float* k, const float* v,
+                             const float* lse, const float* delta, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tck_smem);
     constexpr int LD = D + 8;
     const int warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
-    const int h = blockIdx.y, b = blockIdx.z;
+    const int hk = blockIdx.y, b = blockIdx.z;  // a kv head: dK, dV sum over the G query heads that read it
     const int j0 = blockIdx.x * ROWS;  // the first key tiles see the most queries: they start first
-    const int hs = C / NH;
-    const long long C3 = 3LL * C;
-    const float* base = qkv + (long long)b * T * C3 + (long long)h * hs;
-    const float* g = dout + (long long)b * T * C + (long long)h * hs;
+    const int C = NH * hs, G = NH / NKV;
+    const long long kvrow = (long long)b * T * kvs + (long long)hk * hs;
     bf16* Ks = reinterpret_cast<bf16*>(jg_tck_smem);
     bf16* Vs = Ks + ROWS * LD;
     bf16* Qs = Vs + ROWS * LD;
@@ -366,10 +369,9 @@ __device__ void backward_dkv(float* dqkv, const float* dout, const float* qkv, c
     const bf16* Kw = Ks + warp * 16 * LD;
     const bf16* Vw = Vs + warp * 16 * LD;
     const float scale = 1.0f / sqrtf((float)hs), sl2 = scale * LOG2E;
-    const long long rows = ((long long)b * NH + h) * T;
 
-    stage<D>(Ks, base + C, C3, j0, ROWS, T, hs);
-    stage<D>(Vs, base + 2LL * C, C3, j0, ROWS, T, hs);
+    stage<D>(Ks, k + kvrow, kvs, j0, ROWS, T, hs);
+    stage<D>(Vs, v + kvrow, kvs, j0, ROWS, T, hs);
     FragC dk[D / 16], dv[D / 16];
 #pragma unroll
     for (int d = 0; d < D / 16; d++) {
@@ -378,9 +380,13 @@ __device__ void backward_dkv(float* dqkv, const float* dout, const float* qkv, c
     }
     const int r = lane >> 1, half = lane & 1;  // two lanes per key row, 16 alternate queries each
     const int j = j0 + warp * 16 + r;
+    for (int h = hk * G; h < (hk + 1) * G; h++) {  // the group's query heads in order: a fixed summation order
+    const long long rows = ((long long)b * NH + h) * T;
+    const float* qb = q + (long long)b * T * qs + (long long)h * hs;
+    const float* g = dout + (long long)b * T * C + (long long)h * hs;
     for (int i0 = j0; i0 < T; i0 += QT) {  // causal: queries i >= j only
-        __syncthreads();
-        stage<D>(Qs, base, C3, i0, QT, T, hs);
+        __syncthreads();  // also: the previous head's last tile is done with Qs, Gs, lq, dq_
+        stage<D>(Qs, qb, qs, i0, QT, T, hs);
         stage<D>(Gs, g, C, i0, QT, T, hs);
         for (int c = threadIdx.x; c < QT; c += blockDim.x) {
             const int i = i0 + c;
@@ -467,6 +473,7 @@ __device__ void backward_dkv(float* dqkv, const float* dout, const float* qkv, c
             }
         }
     }
+    }  // heads of the group
     float* fk = Fw;  // the warp's F is free: row factors for the write-out (scale for dK, 1 for dV)
     __syncwarp();
     if (lane < 16) {
@@ -474,41 +481,50 @@ __device__ void backward_dkv(float* dqkv, const float* dout, const float* qkv, c
         fk[16 + lane] = 1.0f;
     }
     __syncwarp();
-    float* dkp = dqkv + (long long)b * T * C3 + C + (long long)h * hs;
 #pragma unroll
     for (int d = 0; d < D / 16; d++) {
-        write_fragment(dkp, C3, j0 + warp * 16, d * 16, T, hs, dk[d], Xw, fk, true);
-        write_fragment(dkp + C, C3, j0 + warp * 16, d * 16, T, hs, dv[d], Xw, fk + 16, true);
+        write_fragment(dk_out + kvrow, kvs, j0 + warp * 16, d * 16, T, hs, dk[d], Xw, fk, true);
+        write_fragment(dv_out + kvrow, kvs, j0 + warp * 16, d * 16, T, hs, dv[d], Xw, fk + 16, true);
     }
 }
 }  // namespace jg_tc
 
 // hs <= 64 runs as the next D of 16, 32, 64; the launch (CudaBackend) sizes shared memory for that D.
-#define JG_TC_DISPATCH(fn, args)                \
-    do {                                        \
-        const int hs_ = C / NH;                 \
-        if (hs_ <= 16) jg_tc::fn<16> args;      \
-        else if (hs_ <= 32) jg_tc::fn<32> args; \
-        else if (hs_ <= 64) jg_tc::fn<64> args; \
+#define JG_TC_DISPATCH(fn, args)               \
+    do {                                       \
+        if (hs <= 16) jg_tc::fn<16> args;      \
+        else if (hs <= 32) jg_tc::fn<32> args; \
+        else if (hs <= 64) jg_tc::fn<64> args; \
     } while (0)
 
-// grid (ceil(T / 64), NH, B), 128 threads; out (B,T,C), lse (B,NH,T) (may be null), qkv (B,T,3C).
-extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_forward(float* out, float* lse, const float* qkv,
-                                                                            int B, int T, int C, int NH) {
-    JG_TC_DISPATCH(forward, (out, lse, qkv, B, T, C, NH));
+// Grouped-query layout as attention_forward_fused (attention.cu): q rows q_stride floats apart, k and v rows
+// kv_stride apart, query head h reading kv head h / (NH/NKV); out and dout (B,T,NH*hs). GPT-2 passes its packed
+// qkv (B,T,3C) as q = qkv, k = qkv+C, v = qkv+2C with both strides 3C and NKV = NH.
+// grid (ceil(T / 64), NH, B), 128 threads; out (B,T,NH*hs), lse (B,NH,T) (may be null).
+extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_forward(float* out, float* lse, const float* q,
+                                                                            const float* k, const float* v, int B, int T,
+                                                                            int NH, int NKV, int hs, int q_stride,
+                                                                            int kv_stride) {
+    JG_TC_DISPATCH(forward, (out, lse, q, k, v, B, T, NH, NKV, hs, q_stride, kv_stride));
 }
 
-// grid (ceil(T / 64), NH, B), 128 threads: dqkv's q part += dQ, delta (B,NH,T) = D_i. Runs before _dkv.
-extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dq(float* dqkv, float* delta, const float* dout,
-                                                                                const float* qkv, const float* out,
-                                                                                const float* lse, int B, int T, int C, int NH) {
-    JG_TC_DISPATCH(backward_dq, (dqkv, delta, dout, qkv, out, lse, B, T, C, NH));
+// grid (ceil(T / 64), NH, B), 128 threads: dq += dQ, delta (B,NH,T) = D_i. Runs before _dkv.
+extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dq(float* dq, float* delta, const float* dout,
+                                                                                const float* q, const float* k,
+                                                                                const float* v, const float* out,
+                                                                                const float* lse, int B, int T, int NH,
+                                                                                int NKV, int hs, int q_stride,
+                                                                                int kv_stride) {
+    JG_TC_DISPATCH(backward_dq, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride));
 }
 
-// grid (ceil(T / 64), NH, B), 128 threads: dqkv's k and v parts += dK, dV (reads delta from _dq).
-extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dkv(float* dqkv, const float* dout,
-                                                                                 const float* qkv, const float* lse,
-                                                                                 const float* delta, int B, int T, int C,
-                                                                                 int NH) {
-    JG_TC_DISPATCH(backward_dkv, (dqkv, dout, qkv, lse, delta, B, T, C, NH));
+// grid (ceil(T / 64), NKV, B), 128 threads: dk, dv += dK, dV of a kv head, summed over its NH/NKV query heads in
+// order (reads delta from _dq).
+extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dkv(float* dk, float* dv, const float* dout,
+                                                                                 const float* q, const float* k,
+                                                                                 const float* v, const float* lse,
+                                                                                 const float* delta, int B, int T, int NH,
+                                                                                 int NKV, int hs, int q_stride,
+                                                                                 int kv_stride) {
+    JG_TC_DISPATCH(backward_dkv, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
 }

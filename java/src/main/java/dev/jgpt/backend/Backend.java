@@ -223,17 +223,47 @@ public interface Backend extends AutoCloseable {
      * Causal grouped-query attention. q (B,T,NH*hs); k and v (B,T,NKV*hs); query head h reads kv head
      * {@code h / (NH/NKV)} (NKV divides NH; NKV = NH is plain multi-head attention). Writes att (B,NH,T,T):
      * the softmax of the causal, 1/sqrt(hs)-scaled scores (zero above the diagonal), and out (B,T,NH*hs)
-     * = att @ v, heads concatenated.
+     * = att @ v, heads concatenated. Where {@link #gqaAttentionKeepsProbabilities} is false, att holds the
+     * backend's own state for {@link #gqaAttentionBackward} instead (cuda's fused attention), and may be as small
+     * as {@link #gqaAttentionStateFloats}.
      */
     void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV, int hs);
 
     /**
      * {@code dq, dk, dv += d(out)/d(q, k, v)} of {@link #gqaAttentionForward} (a kv head's gradient sums
      * over the query heads that share it); datt (B,NH,T,T) is scratch that this call overwrites (it is
-     * left holding d(loss)/d(q.k), the gradient of the unscaled scores, zero above the diagonal).
+     * left holding d(loss)/d(q.k), the gradient of the unscaled scores, zero above the diagonal; where
+     * {@link #gqaAttentionKeepsProbabilities} is false it may be as small as {@link #gqaAttentionScratchFloats} and
+     * what it holds afterwards is unspecified). att is what {@link #gqaAttentionForward} wrote.
      */
     void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
                               Tensor att, int B, int T, int NH, int NKV, int hs);
+
+    /**
+     * Floats the {@code att} of {@link #gqaAttentionForward}/{@link #gqaAttentionBackward} must hold for every batch
+     * of at most B sequences of at most T tokens: B*NH*T*T, the probabilities, unless the backend keeps less
+     * between the two (cuda's fused attention: a log-sum-exp per row and a copy of out, B*NH*T + B*T*NH*hs).
+     * Callers that size att for their largest batch use it.
+     */
+    default long gqaAttentionStateFloats(int B, int T, int NH, int NKV, int hs) {
+        return (long) B * NH * T * T;
+    }
+
+    /**
+     * Floats the {@code datt} scratch of {@link #gqaAttentionBackward} must hold for every batch of at most B
+     * sequences of at most T tokens: B*NH*T*T unless the backend needs less.
+     */
+    default long gqaAttentionScratchFloats(int B, int T, int NH, int NKV, int hs) {
+        return (long) B * NH * T * T;
+    }
+
+    /**
+     * Whether {@link #gqaAttentionForward} at these dims leaves the probabilities (B,NH,T,T) in att, as the
+     * contract describes; false where the backend keeps its own state there (see {@link #gqaAttentionStateFloats}).
+     */
+    default boolean gqaAttentionKeepsProbabilities(int B, int T, int NH, int NKV, int hs) {
+        return true;
+    }
 
     /**
      * Fills host F32 tables cos and sin (at least T*hs/2 each, read as (T, hs/2)) with llama2.c's RoPE

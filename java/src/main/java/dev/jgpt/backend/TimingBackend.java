@@ -89,6 +89,9 @@ public final class TimingBackend implements Backend {
     @Override public long attentionStateFloats(int B, int T, int C, int NH) { return inner.attentionStateFloats(B, T, C, NH); }
     @Override public long attentionScratchFloats(int B, int T, int C, int NH) { return inner.attentionScratchFloats(B, T, C, NH); }
     @Override public boolean attentionKeepsProbabilities(int B, int T, int C, int NH) { return inner.attentionKeepsProbabilities(B, T, C, NH); }
+    @Override public long gqaAttentionStateFloats(int B, int T, int NH, int NKV, int hs) { return inner.gqaAttentionStateFloats(B, T, NH, NKV, hs); }
+    @Override public long gqaAttentionScratchFloats(int B, int T, int NH, int NKV, int hs) { return inner.gqaAttentionScratchFloats(B, T, NH, NKV, hs); }
+    @Override public boolean gqaAttentionKeepsProbabilities(int B, int T, int NH, int NKV, int hs) { return inner.gqaAttentionKeepsProbabilities(B, T, NH, NKV, hs); }
     @Override public void geluForward(Tensor out, Tensor inp, int N) {
         long t = start(); inner.geluForward(out, inp, N); stop("geluForward", t);
     }

@@ -184,12 +184,19 @@ public final class BenchTrainStepCommand implements Runnable {
             double tokPerSec = BT / (med / 1e3);
             long L = lc.layers(), C = lc.dim(), V = lc.vocabSize(), KV = lc.kvDim(), H = lc.hiddenDim();
             double flopsPerToken = 6.0 * (L * (2 * C * C + 2 * C * KV + 3 * C * H) + V * C) + 12.0 * L * C * T;
+            if (peakGflops == null && base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
+                peakGflops = dev.jgpt.backend.cuda.GpuPeak.ofDevice0(cuda.math()).orElse(Double.NaN);
+            }
             if (peakGflops == null) peakGflops = dev.jgpt.train.MachinePeak.detect().gflops(ops.threads());
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("command", "bench train-step");
             out.put("arch", "llama");
             out.put("backend", ops.name());
             out.put("threads", ops.threads());
+            if (base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
+                out.put("precision", cuda.math().label());
+                out.put("attention", cuda.gqaAttentionLabel(lc.headSize()));
+            }
             out.put("preset", preset);
             out.put("parameters", model.parameterCount());
             out.put("kvHeads", kv);
@@ -202,7 +209,9 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("cpuMsPerStep", BenchSupport.round(cpuMs, 2));
             out.put("loadAverage", BenchSupport.loadAverage());
             out.put("achievedGflops", BenchSupport.round(flopsPerToken * tokPerSec / 1e9, 1));
-            out.put("mfu", BenchSupport.round(flopsPerToken * tokPerSec / (peakGflops * 1e9), 4));
+            double mfu = flopsPerToken * tokPerSec / (peakGflops * 1e9);
+            out.put("mfu", Double.isNaN(mfu) ? null : BenchSupport.round(mfu, 4));
+            out.put("peakGflops", peakGflops.isNaN() ? null : peakGflops);
             out.put("loss", loss);
             var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = breakdown(timing, steps);

@@ -69,7 +69,9 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     private final Tensor[] xn1, xn2;   // RMSNorm outputs
     private final Tensor[] rstd1, rstd2;
     private final Tensor[] q, k, vv;   // (N, d), (N, kv), (N, kv); q and k after RoPE
-    private final Tensor[] att;        // (B, NH, T, T): attention probabilities
+    // (B, NH, T, T) attention probabilities, or the backend's smaller state for its backward where it keeps none
+    // (cuda's fused attention: Backend.gqaAttentionStateFloats / gqaAttentionKeepsProbabilities)
+    private final Tensor[] att;
     private final Tensor[] atty;       // (N, d)
     private final Tensor[] h1, h3, hg; // (N, hidden): gate pre-activation, up, silu(gate) * up
     private final Tensor tmp;          // (N, d)
@@ -130,7 +132,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             q = perLayer(L, N * d);
             k = perLayer(L, N * kv);
             vv = perLayer(L, N * kv);
-            att = perLayer(L, (long) maxB * NH * maxT * maxT);
+            att = perLayer(L, backend.gqaAttentionStateFloats(maxB, maxT, NH, c.kvHeads(), hs));
             atty = perLayer(L, N * d);
             h1 = perLayer(L, N * hd);
             h3 = perLayer(L, N * hd);
@@ -156,7 +158,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             dhg = arena.allocate(DType.F32, N * hd);
             dh1 = arena.allocate(DType.F32, N * hd);
             dh3 = arena.allocate(DType.F32, N * hd);
-            datt = arena.allocate(DType.F32, (long) maxB * NH * maxT * maxT);
+            datt = arena.allocate(DType.F32, backend.gqaAttentionScratchFloats(maxB, maxT, NH, c.kvHeads(), hs));
             ropeCos = arena.allocate(DType.F32, maxT, hs / 2);
             ropeSin = arena.allocate(DType.F32, maxT, hs / 2);
             Tensor hc = hostArena.allocate(DType.F32, maxT, hs / 2), hsn = hostArena.allocate(DType.F32, maxT, hs / 2);

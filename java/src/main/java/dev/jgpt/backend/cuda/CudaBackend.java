@@ -27,8 +27,9 @@ import java.lang.foreign.ValueLayout;
  * bf16 copy of that buffer that the AdamW update keeps current ({@link Bf16Parameters}). The fp32 weights stay
  * the masters AdamW updates; gradients and optimizer state stay fp32.
  *
- * <p>{@link #setFusedAttention} swaps the contract's attention for the flash-style fused kernels (forward and
- * backward, probabilities recomputed from the saved log-sum-exp) where T exceeds the head size.
+ * <p>{@link #setFusedAttention} swaps the contract's attention, and its grouped-query attention (Llama), for the
+ * flash-style fused kernels (forward and backward, probabilities recomputed from the saved log-sum-exp) where T
+ * exceeds the head size.
  *
  * <p>Tensors given to the ops must be device tensors from {@link #newArena()}; host tensors are only
  * accepted by {@link #copy}. Use from one platform thread at a time (see {@link CudaContext}).
@@ -169,7 +170,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * Only {@code out} and {@code dqkv} keep the contract's meaning, so nothing may read {@code att} in this
      * mode ({@link #attentionKeepsProbabilities} says false; training does not read it). For T <= head size
      * the cuBLAS path runs as usual. Buffers sized while fused mode was on are too small for the cuBLAS path:
-     * switch before sizing them.
+     * switch before sizing them. The same holds for {@link #gqaAttentionForward} / {@link #gqaAttentionBackward}
+     * (the same kernels with Llama's separate q, k, v; sizes {@link #gqaAttentionStateFloats} /
+     * {@link #gqaAttentionScratchFloats}), whose unfused path is kernels/llama.cu's.
      */
     public void setFusedAttention(boolean fused) {
         this.fusedAttention = fused;
@@ -557,15 +560,68 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
         if (lse != null) dev("lse", lse, DType.F32, (long) B * NH * T);
         wrote(out, lse);
+        long q = ptr(qkv);
+        fusedForward(ptr(out), lse == null ? 0L : ptr(lse), q, q + 4L * C, q + 8L * C, B, T, NH, NH, hs, 3 * C, 3 * C);
+    }
+
+    /**
+     * The fused forward on raw device pointers: on tensor cores where {@link #tensorCoreAttention} holds
+     * (kernels/attention_flash_tc.cu), else on CUDA cores ({@link #fusedForwardCudaCore}); same layout for both.
+     */
+    private void fusedForward(long out, long lse, long q, long k, long v, int B, int T, int NH, int NKV, int hs,
+                              int qStride, int kvStride) {
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs);
             ctx.kernel(Kernel.ATTENTION_FLASH_TC_FORWARD, (T + 63) / 64, NH, B, 128, 1, 256 * (D + 8) + 27392)
-                    .ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(C).i32(NH).go();
+                    .ptr(out).ptr(lse).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
             return;
         }
+        fusedForwardCudaCore(out, lse, q, k, v, B, T, NH, NKV, hs, qStride, kvStride);
+    }
+
+    /** The fused backward on raw device pointers, on tensor cores or CUDA cores as {@link #fusedForward}. */
+    private void fusedBackward(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
+                               long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride) {
+        if (tensorCoreAttention(hs)) {
+            int D = flashHeadDim(hs), tiles = (T + 63) / 64;
+            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
+                    .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
+                    .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, tiles, NKV, B, 128, 1, 384 * (D + 8) + 19712)
+                    .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
+                    .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+            return;
+        }
+        fusedBackwardCudaCore(dq, dk, dv, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, qStride, kvStride);
+    }
+
+    /**
+     * attention_forward_fused (kernels/attention.cu) on raw device pointers: q rows qStride floats apart, k and v
+     * rows kvStride apart, query head h reading kv head h / (NH/NKV); out (B,T,NH*hs), lse (B,NH,T) or 0.
+     * GPT-2 passes its packed qkv (three pointers C floats apart, strides 3C, NKV = NH), Llama q, k, v.
+     */
+    private void fusedForwardCudaCore(long out, long lse, long q, long k, long v, int B, int T, int NH, int NKV, int hs,
+                                      int qStride, int kvStride) {
         int warps = 4;
         ctx.kernel(Kernel.ATTENTION_FORWARD_FUSED, blocks(T, warps), NH, B, 32 * warps, 1, warps * hs * Float.BYTES)
-                .ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(C).i32(NH).go();
+                .ptr(out).ptr(lse).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+    }
+
+    /**
+     * attention_backward_fused_dq then _dkv (kernels/attention_backward_fused.cu) on raw device pointers, layout as
+     * {@link #fusedForwardCudaCore}: dq rows qStride apart, dk and dv rows kvStride apart, all accumulated into;
+     * delta (B,NH,T) scratch. The key-centric kernel runs one warp per key row of each kv head and sums over the
+     * NH/NKV query heads that share it, in order: no atomics.
+     */
+    private void fusedBackwardCudaCore(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
+                                       long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride) {
+        int warps = 4, smem = warps * 2 * hs * Float.BYTES;
+        ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DQ, blocks(T, warps), NH, B, 32 * warps, 1, smem)
+                .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
+                .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+        ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DKV, blocks(T, warps), NKV, B, 32 * warps, 1, smem)
+                .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
+                .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
     }
 
     // ---- fused attention backward (flash-style) -----------------------------------------------------
@@ -590,19 +646,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("out", out, DType.F32, (long) B * T * C);
         dev("lse", lse, DType.F32, (long) B * NH * T);
         wrote(dqkv, delta);
-        if (tensorCoreAttention(hs)) {
-            int D = flashHeadDim(hs), tiles = (T + 63) / 64;
-            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
-                    .ptr(dqkv).ptr(delta).ptr(dout).ptr(qkv).ptr(out).ptr(lse).i32(B).i32(T).i32(C).i32(NH).go();
-            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, tiles, NH, B, 128, 1, 384 * (D + 8) + 19712)
-                    .ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B).i32(T).i32(C).i32(NH).go();
-            return;
-        }
-        int warps = 4, smem = warps * 2 * hs * Float.BYTES;
-        ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DQ, blocks(T, warps), NH, B, 32 * warps, 1, smem)
-                .ptr(dqkv).ptr(delta).ptr(dout).ptr(qkv).ptr(out).ptr(lse).i32(B).i32(T).i32(C).i32(NH).go();
-        ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DKV, blocks(T, warps), NH, B, 32 * warps, 1, smem)
-                .ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B).i32(T).i32(C).i32(NH).go();
+        long q = ptr(qkv), dq = ptr(dqkv), c4 = 4L * C;
+        fusedBackward(dq, dq + c4, dq + 2 * c4, ptr(delta), ptr(dout), q, q + c4, q + 2 * c4, ptr(out), ptr(lse),
+                B, T, NH, NH, hs, 3 * C, 3 * C);
     }
 
     /**
@@ -660,6 +706,44 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     public boolean attentionKeepsProbabilities(int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
         return !useFusedAttention(T, headSize(C, NH));
+    }
+
+    /** What the gqa att must hold at exactly (B, T): on the fused path a log-sum-exp per row, then a copy of out. */
+    private long gqaAttentionStateNeeded(int B, int T, int NH, int hs) {
+        return useFusedAttention(T, hs) ? (long) B * NH * T + (long) B * T * NH * hs : (long) B * NH * T * T;
+    }
+
+    /** What the gqa datt must hold at exactly (B, T): on the fused path the backward's D = dO.O per row. */
+    private long gqaAttentionScratchNeeded(int B, int T, int NH, int hs) {
+        return useFusedAttention(T, hs) ? (long) B * NH * T : (long) B * NH * T * T;
+    }
+
+    /** In fused mode, where T > head size: B*NH*T + B*T*NH*hs, enough for every shorter batch (see {@link #attentionStateFloats}). */
+    @Override
+    public long gqaAttentionStateFloats(int B, int T, int NH, int NKV, int hs) {
+        gqaDims(B, T, NH, NKV, hs);
+        return gqaAttentionStateNeeded(B, T, NH, hs);
+    }
+
+    /** In fused mode, where T > head size: B*NH*max(T, hs^2), as {@link #attentionScratchFloats}. */
+    @Override
+    public long gqaAttentionScratchFloats(int B, int T, int NH, int NKV, int hs) {
+        gqaDims(B, T, NH, NKV, hs);
+        if (!useFusedAttention(T, hs)) return gqaAttentionScratchNeeded(B, T, NH, hs);
+        return (long) B * NH * Math.max(T, (long) hs * hs);
+    }
+
+    /** False where the fused path runs: att then holds its state, not probabilities. */
+    @Override
+    public boolean gqaAttentionKeepsProbabilities(int B, int T, int NH, int NKV, int hs) {
+        gqaDims(B, T, NH, NKV, hs);
+        return !useFusedAttention(T, hs);
+    }
+
+    /** What {@code bench train-step --arch llama} reports: rows (kernels/llama.cu), fused-tc or fused-cudacore, for this head size. */
+    public String gqaAttentionLabel(int headSize) {
+        if (!fusedAttention || headSize > 256) return "rows";
+        return tensorCoreAttention(headSize) ? "fused-tc" : "fused-cudacore";
     }
 
     /**
@@ -1143,16 +1227,34 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         ctx.kernel(Kernel.SWIGLU_BACKWARD, gridStride(N, 256), 256).ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
     }
 
+    /**
+     * In fused mode ({@link #setFusedAttention}, where T > head size and head size <= 256) the grouped-query attention
+     * runs the flash-style CUDA-core kernels GPT-2's fused attention runs (kernels/attention.cu,
+     * attention_backward_fused.cu, with Llama's separate q, k, v and a group size), or in bf16 mode, where the head
+     * size is at most 64, the tensor-core ones (kernels/attention_flash_tc.cu, {@link #tensorCoreAttention}):
+     * att then holds a log-sum-exp per row and a copy of out ({@link #gqaAttentionStateFloats}), not probabilities.
+     * Otherwise the warp-per-row kernels of kernels/llama.cu, which write the (B,NH,T,T) probabilities.
+     */
     @Override
     public void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV, int hs) {
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T;
         dev("out", out, DType.F32, bt * NH * hs);
-        dev("att", att, DType.F32, (long) B * NH * T * T);
+        attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs);
         dev("q", q, DType.F32, bt * NH * hs);
         dev("k", k, DType.F32, bt * NKV * hs);
         dev("v", v, DType.F32, bt * NKV * hs);
         wrote(out, att);
+        if (useFusedAttention(T, hs)) {
+            int kvw = NKV * hs;
+            fusedForward(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw);
+            // the backward needs out too (D = dO.O) and is not given it: att keeps a copy after the log-sum-exps
+            timeline.begin();
+            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), 4L * bt * NH * hs, ctx.stream()),
+                    "cuMemcpyDtoD(gqa attention out)");
+            timeline.end("memcpy DtoD (gqa attention out)", KernelTimeline.Kind.COPY, 0);
+            return;
+        }
         int block = 256;
         ctx.kernel(Kernel.GQA_ATTENTION_FORWARD, blocks((long) B * NH * T, block / 32), block)
                 .ptr(out).ptr(att).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
@@ -1162,17 +1264,23 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
                                      Tensor att, int B, int T, int NH, int NKV, int hs) {
         gqaDims(B, T, NH, NKV, hs);
-        long bt = (long) B * T, tt = (long) B * NH * T * T;
+        long bt = (long) B * T;
         dev("dq", dq, DType.F32, bt * NH * hs);
         dev("dk", dk, DType.F32, bt * NKV * hs);
         dev("dv", dv, DType.F32, bt * NKV * hs);
-        dev("datt", datt, DType.F32, tt);
+        attentionBuffer("datt", datt, gqaAttentionScratchNeeded(B, T, NH, hs), T, hs);
         dev("dout", dout, DType.F32, bt * NH * hs);
         dev("q", q, DType.F32, bt * NH * hs);
         dev("k", k, DType.F32, bt * NKV * hs);
         dev("v", v, DType.F32, bt * NKV * hs);
-        dev("att", att, DType.F32, tt);
+        attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs);
         wrote(dq, dk, dv, datt);
+        if (useFusedAttention(T, hs)) {
+            long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
+            fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
+                    B, T, NH, NKV, hs, NH * hs, NKV * hs);
+            return;
+        }
         int block = 256;
         // part 1 writes d(scores) into datt, which part 2 (queued after it on the same stream) reads
         ctx.kernel(Kernel.GQA_ATTENTION_BACKWARD_Q, blocks((long) B * NH * T, block / 32), block)
