@@ -96,12 +96,9 @@ class LlamaBatchDecoderTest {
                 }
                 batch.step(slots, toks, slots.length);
             };
-            for (int i = 0; i < 2000; i++) step.run(); // class loading and the JIT settle
-            long before = AllocationProbe.threadAllocatedBytes();
-            for (int i = 0; i < 50; i++) step.run();
-            long bytes = AllocationProbe.threadAllocatedBytes() - before;
-            System.out.println("heap bytes allocated by 50 batched llama steps: " + bytes);
-            assertThat(bytes / 50).as("bytes per step").isLessThan(16);
+            long bytes = AllocationProbe.heapBytesPerRun(step, 2000, 50); // 2000 runs first: class loading, the JIT
+            System.out.println("heap bytes allocated per batched llama step: " + bytes);
+            assertThat(bytes).as("bytes per step").isLessThan(16);
         }
     }
 

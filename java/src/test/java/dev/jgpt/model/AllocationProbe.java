@@ -21,6 +21,17 @@ public final class AllocationProbe {
     }
 
     /**
+     * The Java heap bytes one run of {@code work} allocates, on average over {@code runs} runs on this thread,
+     * after {@code warmups} runs have let class loading and the JIT settle.
+     */
+    public static long heapBytesPerRun(Runnable work, int warmups, int runs) {
+        for (int i = 0; i < warmups; i++) work.run();
+        long before = threadAllocatedBytes();
+        for (int i = 0; i < runs; i++) work.run();
+        return (threadAllocatedBytes() - before) / runs;
+    }
+
+    /**
      * One AdamW training step (zero grads, forward/backward, clip to norm 1, update) on a fixed
      * B x T batch: token i is {@code i % V}, its target {@code (i + 1) % V}; the batch lives in {@code host}.
      */
