@@ -41,25 +41,20 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
 
     private void check(int B, int T, int NH, int NKV, int hs) {
         String shape = " (B" + B + " T" + T + " NH" + NH + " NKV" + NKV + " hs" + hs + ")";
-        Random r = new Random(17L * T + NH * 5L + NKV);
-        int d = NH * hs, kv = NKV * hs;
-        Tensor q = randn(r, B, T, d), k = randn(r, B, T, kv), v = randn(r, B, T, kv), dout = randn(r, B, T, d);
-        Tensor dq0 = randn(r, B, T, d), dk0 = randn(r, B, T, kv), dv0 = randn(r, B, T, kv);
-        Tensor out = host.allocate(DType.F32, B, T, d), att = host.allocate(DType.F32, B, NH, T, T);
-        Tensor dq = copyOf(dq0), dk = copyOf(dk0), dv = copyOf(dv0);
-        ref.gqaAttentionForward(out, att, q, k, v, B, T, NH, NKV, hs);
-        ref.gqaAttentionBackward(dq, dk, dv, host.allocate(DType.F32, B, NH, T, T), dout, q, k, v, att, B, T, NH, NKV, hs);
+        int d = NH * hs;
+        Inputs in = inputs(new Random(17L * T + NH * 5L + NKV), B, T, NH, NKV, hs);
+        Result want = reference(in);
 
         assertThat(cuda.gqaAttentionKeepsProbabilities(B, T, NH, NKV, hs)).as("fused" + shape).isFalse();
         assertThat(cuda.gqaAttentionStateFloats(B, T, NH, NKV, hs)).isEqualTo((long) B * NH * T + (long) B * T * d);
         assertThat(cuda.gqaAttentionScratchFloats(B, T, NH, NKV, hs)).isEqualTo((long) B * NH * Math.max(T, hs * hs));
         Map<String, Long> launches = new TreeMap<>();
-        Result got = run(q, k, v, dout, dq0, dk0, dv0, B, T, NH, NKV, hs, launches);
+        Result got = run(in, launches);
         assertThat(launches).as("fused gqa launches" + shape).containsOnlyKeys(FORWARD, DQ, DKV);
-        assertClose("out" + shape, out, got.out);
-        assertClose("dq" + shape, dq, got.dq);
-        assertClose("dk" + shape, dk, got.dk);
-        assertClose("dv" + shape, dv, got.dv);
+        assertClose("out" + shape, want.out, got.out);
+        assertClose("dq" + shape, want.dq, got.dq);
+        assertClose("dk" + shape, want.dk, got.dk);
+        assertClose("dv" + shape, want.dv, got.dv);
     }
 
     /** bf16 mode, head size <= 64: the tensor-core kernels (kernels/attention_flash_tc.cu) with the same layout. */
@@ -72,28 +67,22 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
 
     private void checkBf16(int B, int T, int NH, int NKV, int hs) {
         String shape = " (bf16, B" + B + " T" + T + " NH" + NH + " NKV" + NKV + " hs" + hs + ")";
-        Random r = new Random(23L * T + NH * 3L + NKV);
-        int d = NH * hs, kv = NKV * hs;
-        Tensor q = randn(r, B, T, d), k = randn(r, B, T, kv), v = randn(r, B, T, kv), dout = randn(r, B, T, d);
-        Tensor dq0 = randn(r, B, T, d), dk0 = randn(r, B, T, kv), dv0 = randn(r, B, T, kv);
-        Tensor out = host.allocate(DType.F32, B, T, d), att = host.allocate(DType.F32, B, NH, T, T);
-        Tensor dq = copyOf(dq0), dk = copyOf(dk0), dv = copyOf(dv0);
-        ref.gqaAttentionForward(out, att, q, k, v, B, T, NH, NKV, hs);
-        ref.gqaAttentionBackward(dq, dk, dv, host.allocate(DType.F32, B, NH, T, T), dout, q, k, v, att, B, T, NH, NKV, hs);
+        Inputs in = inputs(new Random(23L * T + NH * 3L + NKV), B, T, NH, NKV, hs);
+        Result want = reference(in);
 
         cuda.setMath(GemmMath.BF16);
         try {
             assertThat(cuda.gqaAttentionLabel(hs)).isEqualTo("fused-tc");
             Map<String, Long> launches = new TreeMap<>();
-            Result tc = run(q, k, v, dout, dq0, dk0, dv0, B, T, NH, NKV, hs, launches);
+            Result tc = run(in, launches);
             assertThat(launches).as("bf16 fused gqa launches" + shape)
                     .containsOnlyKeys("attention_flash_tc_forward", "attention_flash_tc_backward_dq", "attention_flash_tc_backward_dkv");
             cuda.setMath(GemmMath.FP32);
-            Result fp32 = run(q, k, v, dout, dq0, dk0, dv0, B, T, NH, NKV, hs, new TreeMap<>());
-            assertBf16("out" + shape, out, tc.out, fp32.out);
-            assertBf16("dq" + shape, dq, tc.dq, fp32.dq);
-            assertBf16("dk" + shape, dk, tc.dk, fp32.dk);
-            assertBf16("dv" + shape, dv, tc.dv, fp32.dv);
+            Result fp32 = run(in, new TreeMap<>());
+            assertBf16("out" + shape, want.out, tc.out, fp32.out);
+            assertBf16("dq" + shape, want.dq, tc.dq, fp32.dq);
+            assertBf16("dk" + shape, want.dk, tc.dk, fp32.dk);
+            assertBf16("dv" + shape, want.dv, tc.dv, fp32.dv);
         } finally {
             cuda.setMath(GemmMath.FP32);
         }
@@ -109,12 +98,9 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
 
     @Test
     void rerunsGiveBitIdenticalGradients() {
-        int B = 1, T = 45, NH = 4, NKV = 1, hs = 8;
-        Random r = new Random(2);
-        Tensor q = randn(r, B, T, NH * hs), k = randn(r, B, T, NKV * hs), v = randn(r, B, T, NKV * hs), dout = randn(r, B, T, NH * hs);
-        Tensor dq0 = randn(r, B, T, NH * hs), dk0 = randn(r, B, T, NKV * hs), dv0 = randn(r, B, T, NKV * hs);
-        Result a = run(q, k, v, dout, dq0, dk0, dv0, B, T, NH, NKV, hs, new TreeMap<>());
-        Result b = run(q, k, v, dout, dq0, dk0, dv0, B, T, NH, NKV, hs, new TreeMap<>());
+        Inputs in = inputs(new Random(2), 1, 45, 4, 1, 8);
+        Result a = run(in, new TreeMap<>());
+        Result b = run(in, new TreeMap<>());
         for (long i = 0; i < a.dk.numel(); i++) {
             assertThat(Float.floatToRawIntBits(b.dk.getFloat(i))).as("dk[%d]", i).isEqualTo(Float.floatToRawIntBits(a.dk.getFloat(i)));
             assertThat(Float.floatToRawIntBits(b.dv.getFloat(i))).as("dv[%d]", i).isEqualTo(Float.floatToRawIntBits(a.dv.getFloat(i)));
@@ -162,10 +148,30 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
 
     private record Result(Tensor out, Tensor dq, Tensor dk, Tensor dv) {}
 
+    /** One attention problem on the host: q, k, v, the upstream gradient, and the gradients to accumulate onto. */
+    private record Inputs(int B, int T, int NH, int NKV, int hs, Tensor q, Tensor k, Tensor v, Tensor dout,
+                          Tensor dq0, Tensor dk0, Tensor dv0) {}
+
+    /** The reference backend's forward and backward (gradients accumulated onto copies of dq0, dk0, dv0). */
+    private Result reference(Inputs in) {
+        int B = in.B, T = in.T, NH = in.NH, NKV = in.NKV, hs = in.hs;
+        Tensor out = host.allocate(DType.F32, B, T, NH * hs), att = host.allocate(DType.F32, B, NH, T, T);
+        Tensor dq = copyOf(in.dq0), dk = copyOf(in.dk0), dv = copyOf(in.dv0);
+        ref.gqaAttentionForward(out, att, in.q, in.k, in.v, B, T, NH, NKV, hs);
+        ref.gqaAttentionBackward(dq, dk, dv, host.allocate(DType.F32, B, NH, T, T), in.dout, in.q, in.k, in.v, att, B, T, NH, NKV, hs);
+        return new Result(out, dq, dk, dv);
+    }
+
+    private Inputs inputs(Random r, int B, int T, int NH, int NKV, int hs) {
+        int d = NH * hs, kv = NKV * hs;
+        return new Inputs(B, T, NH, NKV, hs, randn(r, B, T, d), randn(r, B, T, kv), randn(r, B, T, kv), randn(r, B, T, d),
+                randn(r, B, T, d), randn(r, B, T, kv), randn(r, B, T, kv));
+    }
+
     /** gqaAttentionForward then gqaAttentionBackward with buffers of exactly the asked sizes; kernel launches counted. */
-    private Result run(Tensor q, Tensor k, Tensor v, Tensor dout, Tensor dq0, Tensor dk0, Tensor dv0,
-                       int B, int T, int NH, int NKV, int hs, Map<String, Long> launches) {
-        Tensor dQ = up(q), dK = up(k), dV = up(v), dDout = up(dout), dDq = up(dq0), dDk = up(dk0), dDv = up(dv0);
+    private Result run(Inputs in, Map<String, Long> launches) {
+        int B = in.B, T = in.T, NH = in.NH, NKV = in.NKV, hs = in.hs;
+        Tensor dQ = up(in.q), dK = up(in.k), dV = up(in.v), dDout = up(in.dout), dDq = up(in.dq0), dDk = up(in.dk0), dDv = up(in.dv0);
         Tensor dOut = dev.allocate(DType.F32, B, T, NH * hs);
         Tensor dAtt = dev.allocate(DType.F32, cuda.gqaAttentionStateFloats(B, T, NH, NKV, hs));
         Tensor dDatt = dev.allocate(DType.F32, cuda.gqaAttentionScratchFloats(B, T, NH, NKV, hs));
