@@ -13,10 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -67,22 +63,9 @@ class Gpt2NativeServeTest {
             for (int i = 0; i < clients; i++) alone.add(stream(http, server, served.name(), prompts.get(i), maxTokens));
             assertThat(served.meanBatch()).isEqualTo(1.0);
 
-            ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-            // whether the 8 streams overlap is up to the machine (a loaded one can serve them one after another):
-            // every round must give the texts of the clients alone; up to 5 rounds to see one batched step
-            for (int round = 0; round < 5 && served.meanBatch() <= 1.0; round++) {
-                List<Future<String>> together = new ArrayList<>();
-                for (int i = 0; i < clients; i++) {
-                    int k = i;
-                    together.add(pool.submit((Callable<String>) () -> stream(http, server, served.name(), prompts.get(k), maxTokens)));
-                }
-                for (int i = 0; i < clients; i++) {
-                    assertThat(together.get(i).get(90, TimeUnit.SECONDS)).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i));
-                }
-            }
-            pool.shutdown();
+            ConcurrentClients.untilBatched(served, clients, i -> stream(http, server, served.name(), prompts.get(i), maxTokens),
+                    (i, text) -> assertThat(text).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i)));
             assertThat(String.join("", alone).length()).as("the texts are not all empty").isGreaterThan(clients * 3);
-            assertThat(served.meanBatch()).as("sequences per decode step").isGreaterThan(1.0);
 
             var att = http.send(HttpRequest.newBuilder(server.uri().resolve("/api/attention"))
                     .header("Content-Type", "application/json")

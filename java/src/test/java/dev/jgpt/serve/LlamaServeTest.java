@@ -15,10 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -79,24 +76,11 @@ class LlamaServeTest {
             for (int i = 0; i < clients; i++) alone.add(stream(http, server, prompts.get(i), maxTokens));
             assertThat(served.meanBatch()).isEqualTo(1.0); // one at a time so far
 
-            ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-            // whether the streams overlap is up to the machine (a loaded one can serve them one after another):
-            // every round must give the texts of the clients alone; up to 5 rounds to see one batched step
-            for (int round = 0; round < 5 && served.meanBatch() <= 1.0; round++) {
-                List<Future<String>> together = new ArrayList<>();
-                for (int i = 0; i < clients; i++) {
-                    int k = i;
-                    together.add(pool.submit((Callable<String>) () -> stream(http, server, prompts.get(k), maxTokens)));
-                }
-                for (int i = 0; i < clients; i++) {
-                    String t = together.get(i).get(90, TimeUnit.SECONDS);
-                    assertThat(t).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i));
-                    assertThat(ascii(t)).as("client %d, served vs in-process decode", i).isEqualTo(inProcess.get(i));
-                }
-            }
-            pool.shutdown();
+            ConcurrentClients.untilBatched(served, clients, i -> stream(http, server, prompts.get(i), maxTokens), (i, t) -> {
+                assertThat(t).as("client %d, concurrent vs alone", i).isEqualTo(alone.get(i));
+                assertThat(ascii(t)).as("client %d, served vs in-process decode", i).isEqualTo(inProcess.get(i));
+            });
             assertThat(String.join("", alone).length()).as("the texts are not all empty").isGreaterThan(clients * 3);
-            assertThat(served.meanBatch()).as("sequences per decode step").isGreaterThan(1.0);
             http.close();
         }
     }
@@ -190,7 +174,7 @@ class LlamaServeTest {
             var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
             assertThat(ascii(stream(http, server, prompt, 20))).as("served on reference vs libjgpt in process").isEqualTo(expected)
                     .hasSizeGreaterThan(3);
-            var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+            var pool = Executors.newVirtualThreadPerTaskExecutor();
             var a = pool.submit(() -> stream(http, server, prompt, 20));
             var b = pool.submit(() -> stream(http, server, prompt, 20));
             assertThat(ascii(a.get())).as("two clients at once").isEqualTo(expected);
