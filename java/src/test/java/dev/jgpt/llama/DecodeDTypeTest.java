@@ -16,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import dev.jgpt.testing.Perplexity;
 
 /**
  * bf16 and q8 decoding: the kernels against Java on the converted weights, and the whole model
@@ -127,7 +128,7 @@ class DecodeDTypeTest {
             float[][] f32 = run(w, DecodeDType.F32, null, text);     // greedy text of the f32 model
             for (DecodeDType dt : new DecodeDType[] {DecodeDType.BF16, DecodeDType.Q8}) {
                 float[][] other = run(w, dt, text, null);
-                double pf = perplexity(f32, text), po = perplexity(other, text);
+                double pf = Perplexity.of(f32, text), po = Perplexity.of(other, text);
                 int agree = 0;
                 for (int i = 0; i < n - 1; i++) if (LlamaInferenceTest.argmax(f32[i]) == LlamaInferenceTest.argmax(other[i])) agree++;
                 double bound = dt == DecodeDType.BF16 ? 0.01 : 0.02;
@@ -153,18 +154,5 @@ class DecodeDTypeTest {
             }
         }
         return logits;
-    }
-
-    /** exp(mean -log p(text[i] | logits[i])): {@link #run} feeds BOS, text[0], ..., so logits[i] predicts text[i]. */
-    static double perplexity(float[][] logits, int[] text) {
-        double nll = 0;
-        for (int i = 0; i < text.length; i++) {
-            float[] l = logits[i];
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (float v : l) max = Math.max(max, v);
-            for (float v : l) sum += Math.exp(v - max);
-            nll += -(l[text[i]] - max - Math.log(sum));
-        }
-        return Math.exp(nll / text.length);
     }
 }

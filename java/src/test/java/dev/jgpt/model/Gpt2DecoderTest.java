@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import dev.jgpt.testing.Perplexity;
 
 /**
  * The native GPT-2 decoder ({@link Gpt2Decoder}) against {@link Gpt2Inference} (Backend ops) on the
@@ -135,11 +136,11 @@ class Gpt2DecoderTest {
         for (int i = 2; i < n; i += 3) noisy[i] = r.nextInt(CFG.vocabSize());
         for (int[] text : new int[][] {greedyText, noisy}) {
             float[][] f32 = run(DecodeDType.F32, text, null);
-            double pf = perplexity(f32, text);
+            double pf = Perplexity.of(f32, text);
             if (text == greedyText) assertThat(pf).as("f32 perplexity (V = %d)", CFG.vocabSize()).isLessThan(CFG.vocabSize() / 4.0);
             for (DecodeDType dt : new DecodeDType[] {DecodeDType.BF16, DecodeDType.Q8}) {
                 float[][] other = run(dt, text, null);
-                double po = perplexity(other, text);
+                double po = Perplexity.of(other, text);
                 int agree = 0;
                 for (int i = 0; i < n; i++) if (argmax(f32[i]) == argmax(other[i])) agree++;
                 double bound = dt == DecodeDType.BF16 ? 0.01 : 0.02;
@@ -164,19 +165,6 @@ class Gpt2DecoderTest {
             }
         }
         return logits;
-    }
-
-    /** exp(mean -log p(text[i] | logits[i])): logits[i] came after the input text[i - 1], so they predict text[i]. */
-    static double perplexity(float[][] logits, int[] text) {
-        double nll = 0;
-        for (int i = 0; i < text.length; i++) {
-            float[] l = logits[i];
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (float v : l) max = Math.max(max, v);
-            for (float v : l) sum += Math.exp(v - max);
-            nll += -(l[text[i]] - max - Math.log(sum));
-        }
-        return Math.exp(nll / text.length);
     }
 
     @Test
