@@ -9,6 +9,7 @@ import dev.jgpt.backend.reference.ReferenceBackend;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import dev.jgpt.testing.TrainSteps;
 
 /**
  * {@link LlamaTrainModel} training on the cuda stand-in with fused grouped-query attention: the losses of a few
@@ -58,8 +59,7 @@ class FakeDriverCudaFusedAttentionLlamaStepsTest {
     private static float step(LlamaTrainModel model, int[] tokens, int[] targets, int t) {
         model.zeroGrad();
         float loss = model.forwardBackward(tokens, targets, B, t);
-        double norm = model.gradNorm();
-        model.adamwStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+        TrainSteps.clipAndAdamw(model, 1e-2f, 0.1f);
         return loss;
     }
 

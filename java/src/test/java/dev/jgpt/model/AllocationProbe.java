@@ -5,6 +5,7 @@ import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 import java.lang.management.ManagementFactory;
+import dev.jgpt.testing.TrainSteps;
 
 /** Shared by the allocation tests: a fixed training step to repeat, and the heap bytes allocated so far. */
 public final class AllocationProbe {
@@ -45,8 +46,7 @@ public final class AllocationProbe {
         return () -> {
             model.zeroGrad();
             model.forwardBackward(tokens, targets, B, T);
-            double norm = model.gradNorm();
-            model.adamwStep(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+            TrainSteps.clipAndAdamw(model, 1e-3f, 0.1f);
         };
     }
 }

@@ -10,6 +10,7 @@ import dev.jgpt.backend.cuda.CudaProbe;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import dev.jgpt.testing.TrainSteps;
 
 /**
  * The whole model on {@code cuda}: the model contract (finite differences, overfitting, inference) and a
@@ -111,8 +112,7 @@ class CudaGpt2Test extends Gpt2ContractTest {
                 dev.jgpt.testing.CountingBatches.next(rnd, tokens, targets, B, T, cfg.vocabSize());
                 model.zeroGrad();
                 losses[s] = model.forwardBackward(tokens, targets, B, T);
-                double norm = model.gradNorm();
-                model.adamwStep(1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+                TrainSteps.clipAndAdamw(model, 1e-3f, 0.1f);
             }
         }
         return losses;

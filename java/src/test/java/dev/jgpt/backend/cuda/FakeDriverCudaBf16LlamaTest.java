@@ -12,6 +12,7 @@ import java.lang.foreign.Arena;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import dev.jgpt.testing.TrainSteps;
 
 /**
  * The bf16 copy of the parameters ({@link Bf16Parameters}) under the Llama models on the stand-in driver: training
@@ -46,8 +47,7 @@ class FakeDriverCudaBf16LlamaTest {
                 dev.jgpt.testing.CountingBatches.next(rnd, tokens, targets, B, T, CFG.vocabSize());
                 model.zeroGrad();
                 losses[s] = model.forwardBackward(tokens, targets, B, T);
-                double norm = model.gradNorm();
-                model.adamwStep(3e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+                TrainSteps.clipAndAdamw(model, 3e-3f, 0.1f);
             }
             assertThat(cuda.bf16ParameterRefreshes()).as("whole-buffer refreshes: the upload before the first step only")
                     .isEqualTo(keep ? 1 : 0);

@@ -19,6 +19,7 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.jgpt.testing.TrainSteps;
 
 /**
  * The bf16 copy of the parameters ({@link Bf16Parameters}) on the stand-in driver, GPT-2 in bf16 mode: a training
@@ -110,8 +111,7 @@ class FakeDriverCudaBf16ParametersTest {
                 dev.jgpt.testing.CountingBatches.next(rnd, tokens, targets, B, T, CFG.vocabSize());
                 model.zeroGrad();
                 losses[s] = model.forwardBackward(tokens, targets, B, T);
-                double norm = model.gradNorm();
-                model.adamwStep(3e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, norm > 1 ? (float) (1 / norm) : 1f);
+                TrainSteps.clipAndAdamw(model, 3e-3f, 0.1f);
             }
             return new float[][] {losses, download(cuda, model.params().flat(), host)};
         }
