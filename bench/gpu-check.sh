@@ -94,7 +94,8 @@ JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBa
 step "the model on cuda (finite differences, overfit, inference) and 50 small steps tracking cpu's loss curve (fp32, bf16, fused attention); the kernel timeline's counts"
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
   --select-class dev.jgpt.backend.cuda.KernelTimelineTest --select-class dev.jgpt.llama.CudaLlamaDecodeTest \
-  --select-class dev.jgpt.serve.CudaBatchSamplingTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest || bad "cuda model tests"
+  --select-class dev.jgpt.serve.CudaBatchSamplingTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
+  --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest || bad "cuda model tests"
 grep -E "^(fp32 |bf16 |bf16 fused attention |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
 
 step "benchmarks (same process and machine: cuda vs cpu)"
@@ -158,6 +159,12 @@ for sampling in auto host; do
     && cat "$OUT/bench-decode-gpt2-cuda-batch8-$sampling.json" || echo "(informational) bench decode-gpt2 --batch 8 --sampling $sampling did not finish"; echo
 done
 
+# tokens/s with graphs on over off for one label (bench-decode-gpt2-cuda-graphs-on|off-LABEL.json)
+graph_ratio() {
+  python3 -c 'import json,sys; on,off=(json.load(open(f)) for f in sys.argv[2:4]); r=on["tokensPerSecond"]/max(off["tokensPerSecond"],1e-9); print("CUDA graphs, %s decode: %.1f tokens/s on (graphs=%s), %.1f off: ratio %.2f" % (sys.argv[1], on["tokensPerSecond"], on.get("graphs"), off["tokensPerSecond"], r))' \
+    $1 "$OUT/bench-decode-gpt2-cuda-graphs-on-$1.json" "$OUT/bench-decode-gpt2-cuda-graphs-off-$1.json" \
+    || echo "(no ratio for $1: see the JSON above)"
+}
 # CUDA graphs for single-sequence decode: the step captured once and replayed per token (--graphs on) vs every kernel and
 # product launched per token (--graphs off), same process and GPU; the ratio of tokens/s printed here and in results.md
 for preset in $([ "$DRY" != 1 ] && echo "gpt2 small" || echo tiny); do
@@ -167,10 +174,18 @@ for preset in $([ "$DRY" != 1 ] && echo "gpt2 small" || echo tiny); do
       > "$OUT/bench-decode-gpt2-cuda-graphs-$graphs-$preset.json" || bad "bench decode-gpt2 --graphs $graphs $preset"
     cat "$OUT/bench-decode-gpt2-cuda-graphs-$graphs-$preset.json"; echo
   done
-  python3 -c 'import json,sys; on,off=(json.load(open(f)) for f in sys.argv[2:4]); r=on["tokensPerSecond"]/max(off["tokensPerSecond"],1e-9); print("CUDA graphs, %s decode: %.1f tokens/s on (graphs=%s), %.1f off: ratio %.2f" % (sys.argv[1], on["tokensPerSecond"], on.get("graphs"), off["tokensPerSecond"], r))' \
-    $preset "$OUT/bench-decode-gpt2-cuda-graphs-on-$preset.json" "$OUT/bench-decode-gpt2-cuda-graphs-off-$preset.json" \
-    || echo "(no ratio for $preset: see the JSON above)"
+  graph_ratio $preset
 done
+# CUDA graphs for the server's batched step (8 sequences; one graph per batch size, the device top-1 inside it) vs op by
+# op: the rows "<preset>-batch8" of the same table
+bpreset=$([ "$DRY" != 1 ] && echo gpt2 || echo tiny)
+for graphs in on off; do
+  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $bpreset --batch 8 --graphs $graphs \
+    --prompt-tokens 64 --tokens $([ "$DRY" != 1 ] && echo 128 || echo 8) --runs 3 --json \
+    > "$OUT/bench-decode-gpt2-cuda-graphs-$graphs-$bpreset-batch8.json" || bad "bench decode-gpt2 --batch 8 --graphs $graphs"
+  cat "$OUT/bench-decode-gpt2-cuda-graphs-$graphs-$bpreset-batch8.json"; echo
+done
+graph_ratio $bpreset-batch8
 
 # Llama decoding (LlamaOpsInference on cuda, f32, device top-1; libjgpt's decoder on cpu): stories15M's shape, random weights
 for dev in cuda cpu; do

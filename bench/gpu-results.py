@@ -162,7 +162,7 @@ for path in sorted(glob.glob(os.path.join(out, "bench-decode-gpt2-cuda-graphs-on
     else:
         graph_rows.append(f"| {preset} | no result (see the JSON files) | | |")
 if graph_rows:
-    print("### CUDA graphs for single-sequence decode (`bench decode-gpt2 --graphs on|off`, same run)")
+    print("### CUDA graphs for decode (`bench decode-gpt2 --graphs on|off`, same run; `-batch8`: the server's batched step, 8 sequences)")
     print()
     print("| preset | tokens/s, graphs on (replayed?) | tokens/s, graphs off | on / off |")
     print("|---|---|---|---|")
@@ -191,6 +191,7 @@ print(f"JGPT_CUDA_ATTENTION=cublas|fused {J} bench train-step --backend cuda --a
 print(f"{J} bench decode-gpt2 --backend cuda|cpu --preset gpt2 [--precision bf16] --prompt-tokens 64 --tokens 256|64 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --sampling auto|host --prompt-tokens 64 --tokens 128 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2|small --graphs on|off --prompt-tokens 64 --tokens 256 --runs 3 --json")
+print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --graphs on|off --prompt-tokens 64 --tokens 128 --runs 3 --json")
 print(f"{J} bench decode --backend cuda|cpu --random stories15M --prompt-tokens 64 --tokens 256 --runs 3 --json")
 print(f"{J} bench gemm --backend cuda|cpu --size 2048 --json")
 print("```")

@@ -200,13 +200,15 @@ struct jg_decode_rows {
 };
 extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, const float* q, const float* knew,
                                                      const float* vnew, const jg_decode_rows rows, int n, int ld, int NH,
-                                                     int NKV, int hs, const int* dpos) {
+                                                     int NKV, int hs, const int* dpos, float* const* dcaches) {
     const int h = blockIdx.x, r = blockIdx.y;
     if (r >= n) return;  // whole blocks leave
     // the position: from the struct, or from device memory where dpos is not null (a step replayed from a CUDA graph)
     const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV), p = dpos != nullptr ? dpos[r] : rows.pos[r];
-    float* kc = rows.kcache[r];
-    float* vc = rows.vcache[r];
+    // the caches likewise: from the struct, or from a device row table where dcaches is not null (a batched step
+    // replayed from a graph: dcaches[r] is row r's k cache, dcaches[JG_DECODE_ROWS_MAX + r] its v cache)
+    float* kc = dcaches != nullptr ? dcaches[r] : rows.kcache[r];
+    float* vc = dcaches != nullptr ? dcaches[JG_DECODE_ROWS_MAX + r] : rows.vcache[r];
     for (int i = threadIdx.x; i < hs; i += blockDim.x) {
         const long long src = (long long)r * Ckv + (long long)kvh * hs + i, dst = (long long)p * Ckv + (long long)kvh * hs + i;
         kc[dst] = knew[src];

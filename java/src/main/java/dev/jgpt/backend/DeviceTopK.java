@@ -33,4 +33,15 @@ public interface DeviceTopK {
      *         idx/val hold fewer than rows*k values
      */
     void topKRows(Tensor logits, int rows, int V, long ld, int k, int[] idx, float[] val);
+
+    /**
+     * {@link #topKRows} in two halves, so that the first may be captured into a graph with the step that computes the
+     * logits: this one queues the kernels and the copy of the rows*k pairs into a host buffer of the backend's and does
+     * not wait (it allocates nothing once {@link #topKRows} or this has run for as many rows); {@link #readQueuedTopK}
+     * waits for the stream and reads them. The candidates are exactly {@link #topKRows}'.
+     */
+    void queueTopKRows(Tensor logits, int rows, int V, long ld, int k);
+
+    /** Waits for the work queued on the backend's stream and reads the last {@link #queueTopKRows}' rows*k pairs. */
+    void readQueuedTopK(int rows, int k, int[] idx, float[] val);
 }

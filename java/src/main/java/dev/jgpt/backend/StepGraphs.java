@@ -47,6 +47,20 @@ public interface StepGraphs {
                                   Tensor[] vCaches, Tensor positions, int maxT, int n, int NH, int NKV, int hs);
 
     /**
+     * {@link #gqaAttentionDecodeRowsAt} with row r's caches read from a device row table when the op runs:
+     * {@code caches} (a tensor of this backend, {@link #ROW_TABLE_CACHE_INTS} ints) holds row r's k cache address at
+     * 64-bit slot r and its v cache address at slot {@link #ROW_TABLE_ROWS} + r (a server's batched step replayed from a
+     * graph: the sequences in the step change, the launch does not). Every cache has maxT rows of NKV*hs floats.
+     */
+    void gqaAttentionDecodeRowsTable(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor caches,
+                                     Tensor positions, int maxT, int n, int NH, int NKV, int hs);
+
+    /** Most rows of one row-table launch (the kernels' JG_DECODE_ROWS_MAX). */
+    int ROW_TABLE_ROWS = 32;
+    /** Ints of one layer's cache addresses in a row table: 2 * {@link #ROW_TABLE_ROWS} 64-bit addresses. */
+    int ROW_TABLE_CACHE_INTS = 4 * ROW_TABLE_ROWS;
+
+    /**
      * Captures the ops {@code body} queues into a graph without running them. Returns null when that failed (the
      * driver has no graph calls, or {@code body} made a call capture does not allow): the capture is then ended and
      * discarded and one line on stderr says why, naming {@code what} and the call.

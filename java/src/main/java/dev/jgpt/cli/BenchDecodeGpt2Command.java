@@ -86,7 +86,8 @@ public final class BenchDecodeGpt2Command implements Runnable {
     int batch;
 
     @Option(names = "--graphs", defaultValue = "auto", paramLabel = "auto|on|off",
-            description = "cuda, one sequence: on: capture the decode step into a CUDA graph once and replay it per token; off: launch "
+            description = "cuda: on: capture the decode step (with --batch, one per batch size) into a CUDA graph once and replay it per"
+                    + " token; off: launch "
                     + "every kernel and product per token; auto: JGPT_CUDA_GRAPHS (default on), but off with --profile so that its "
                     + "rows name the kernels (default ${DEFAULT-VALUE}).")
     String graphs;
@@ -189,8 +190,8 @@ public final class BenchDecodeGpt2Command implements Runnable {
             out.put("engine", nativeEngine ? "native" : "ops");
             out.put("dtype", nativeEngine ? dt.toString() : "f32");
             out.put("sampling", device != null ? "device top-1" : "host argmax");
-            // whether the timed steps replayed a captured CUDA graph (single sequence on cuda)
-            long graphSteps = lm instanceof BackendLm b ? b.graphSteps() : 0;
+            // whether the timed steps replayed a captured CUDA graph (single sequence or batched, on cuda)
+            long graphSteps = lm instanceof BackendLm b ? b.graphSteps() + b.batchGraphSteps() : 0;
             out.put("graphs", graphSteps > 0 ? "on" : "off");
             out.put("graphSteps", graphSteps);
             if (nativeEngine && dt == DecodeDType.Q8) out.put("groupSize", groupSize);
@@ -298,7 +299,7 @@ public final class BenchDecodeGpt2Command implements Runnable {
             next[0] = token;
             int B = seqs.length;
             if (topK != null) {
-                topK.topKRows(seqs[0].stepBatchOnDevice(seqs, next, B), B, V, V, 1, ids, vals);
+                seqs[0].stepBatchCandidates(seqs, next, B, V, 1, ids, vals); // on cuda with graphs: one replay per step
                 System.arraycopy(ids, 0, next, 0, B);
             } else {
                 Tensor rows = seqs[0].stepBatch(seqs, next, B);
@@ -329,8 +330,8 @@ public final class BenchDecodeGpt2Command implements Runnable {
         }
 
         public int step(int token) {
-            device.stepOnDevice(token);
-            return top();
+            device.stepTopCandidates(token, V, 1, id, logit); // on cuda with graphs: the top-1 inside the step's graph
+            return id[0];
         }
 
         private int top() {

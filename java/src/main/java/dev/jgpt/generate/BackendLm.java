@@ -9,6 +9,8 @@ import dev.jgpt.memory.LazyZeroMemory;
 import dev.jgpt.memory.MemoryAccounted;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A {@link CausalLm} that runs on a {@link Backend}'s ops: what every architecture's decoder over the ops
@@ -52,6 +54,10 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     /** A capture failed: this sequence runs its steps op by op from now on. */
     private boolean stepGraphFailed;
     private long graphSteps;
+    /** The step graph's device top-k, captured with it: the logits counted (n) and candidates (k); k 0 for none. */
+    private int graphN, graphK;
+    /** The backend's device top-k where the logits live on the device, else null. */
+    private final DeviceTopK deviceTopK;
 
     protected BackendLm(Backend backend, int vocabSize, int contextLength, int prefillChunk) {
         this.ops = backend;
@@ -77,7 +83,8 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
             close();
             throw e;
         }
-        this.deviceLogits = !logits.isHost() && backend instanceof DeviceTopK topK ? new OnDevice(topK) : null;
+        this.deviceTopK = !logits.isHost() && backend instanceof DeviceTopK topK ? topK : null;
+        this.deviceLogits = deviceTopK != null ? new OnDevice(deviceTopK) : null;
     }
 
     /** The sequence advanced without the host copy, its top k read where the logits are (a {@link DeviceTopK} backend). */
@@ -97,6 +104,24 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
             if (n < 1 || n > vocab) throw new IllegalArgumentException("n: must be in [1, " + vocab + "] but was " + n);
             requireLogits();
             topK.topK(logits, n, k, ids, vals);
+        }
+
+        /**
+         * On a graph-stepping backend the step's graph ends with the top-k of (n, k) and the copy of the k pairs to
+         * the host, so a token is one upload, one replay and one wait (a graph per sequence: another (n, k) captures
+         * anew). Elsewhere, and for arguments {@link #topCandidates} refuses, the two calls.
+         */
+        @Override
+        public void stepTopCandidates(int token, int n, int k, int[] ids, float[] vals) {
+            if (n < 1 || n > vocab || k < 1 || k > Math.min(topK.maxTopK(), n) || ids.length < k || vals.length < k
+                    || !stepGraphsUsable()) {
+                DeviceLogits.super.stepTopCandidates(token, n, k, ids, vals);
+                return;
+            }
+            checkRoom(1);
+            checkToken(token, pos);
+            stepThroughGraph(token, n, k);
+            topK.readQueuedTopK(1, k, ids, vals);
         }
 
         @Override
@@ -211,6 +236,79 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     /** The head over the n rows of the last {@link #forwardBatch}: (n, vocabSize) logits into {@code out}. */
     protected abstract void batchHead(Tensor out, int n);
 
+    /** Whether {@link #forwardBatchAt} and the cache accessors are implemented, so batched steps may be captured. */
+    protected boolean hasDeviceBatchStep() {
+        return false;
+    }
+
+    /** Layers of this model (the row table holds each layer's cache addresses). */
+    protected int cacheLayers() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + ": no device batched step");
+    }
+
+    /** This sequence's key (or, with {@code value}, value) cache of layer l. */
+    protected Tensor cache(int layer, boolean value) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + ": no device batched step");
+    }
+
+    /**
+     * {@link #forwardBatch} through ops whose arguments do not depend on which sequences are in the step: row r's
+     * token id is {@code tokens[r]}, its position {@code positions[r]} (device memory) and layer l's caches
+     * come from {@code caches[l]} ({@link StepGraphs#gqaAttentionDecodeRowsTable}); what a batched step's graph
+     * captures once per batch size and replays. Only called on a {@link StepGraphs} backend with n at most
+     * {@link StepGraphs#ROW_TABLE_ROWS}.
+     */
+    protected void forwardBatchAt(int n, Tensor tokens, Tensor positions, Tensor[] caches) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + ": no device batched step");
+    }
+
+    // ---- batched steps replayed from graphs (StepGraphs): one graph per batch size and top-k kind ----------
+    /**
+     * The row table, device and host staging, uploaded with one copy per graph step: ints [0, 32) the rows' token
+     * ids, [32, 64) their positions, then per layer 2*32 64-bit cache addresses (k of rows 0..31, then v).
+     */
+    private Tensor rowTableDev, rowTableHost, rowTokens, rowPositions;
+    private Tensor[] rowCaches;
+    /** Top-k kinds of a batched graph: none (full logits), greedy (k 1), top-k (captured with k = the most, prefix used). */
+    private static final int KINDS = 3;
+    private final StepGraphs.Graph[][] batchGraphs = new StepGraphs.Graph[KINDS][StepGraphs.ROW_TABLE_ROWS + 1];
+    private final int[][] batchGraphV = new int[KINDS][StepGraphs.ROW_TABLE_ROWS + 1];
+    private final boolean[][] batchWarm = new boolean[KINDS][StepGraphs.ROW_TABLE_ROWS + 1];
+    /** A batched capture failed: this model's batched steps run op by op from now on. */
+    private boolean batchGraphFailed;
+    private long batchGraphSteps, batchGraphCaptures;
+    /** What {@link #runBatchStep} runs: rows, logits counted per row, candidates (0: no top-k). */
+    private int runN, runV, runK;
+    private Runnable batchBody;
+    private String batchWhat;
+    /** The captured top-k's pairs (rows * most candidates) before each row's prefix is handed out. */
+    private int[] batchCandIds;
+    private float[] batchCandVals;
+    /** (n, V) views of the batch logits, made once per n. */
+    private Tensor[] batchOut;
+
+    /** Batched steps run as a replay of one of this model's batched graphs (tests, bench). */
+    public final long batchGraphSteps() {
+        return batchGraphSteps;
+    }
+
+    /** Batched graphs captured so far by this model (tests). */
+    public final long batchGraphCaptures() {
+        return batchGraphCaptures;
+    }
+
+    /** Batched graphs this model holds now (tests: bounded by the batch sizes and top-k kinds used). */
+    public final int batchGraphsHeld() {
+        int c = 0;
+        for (StepGraphs.Graph[] row : batchGraphs) for (StepGraphs.Graph g : row) if (g != null) c++;
+        return c;
+    }
+
+    private boolean batchGraphsUsable(int n) {
+        return graphs != null && !batchGraphFailed && n <= StepGraphs.ROW_TABLE_ROWS && graphs.graphsEnabled()
+                && hasDeviceBatchStep();
+    }
+
     private Tensor batchLogits, batchLogitsHost;   // (rows, V), allocated on the first batched step
     /** A batched step's rows: each sequence's position (set before {@link #forwardBatch}), and one layer's caches. */
     protected final int[] batchPos;
@@ -245,6 +343,45 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
      * row to the host only when those cannot decide ({@link #batchRowToHost}). Valid until the next batched step.
      */
     public final Tensor stepBatchOnDevice(BackendLm[] seqs, int[] tokens, int n) {
+        prepareBatch(seqs, tokens, n);
+        if (batchGraphsUsable(n)) return stepBatchThroughGraph(seqs, n, 0, 0, 0);
+        return stepBatchOpByOp(seqs, n);
+    }
+
+    /**
+     * {@link #stepBatchOnDevice}, then the k largest of the first V logits of each row into {@code ids/vals[r*k ..
+     * r*k+k)} ({@link DeviceTopK#topKRows}); on a graph-stepping backend the top-k is captured into the step's graph
+     * (greedy with k 1, any other k with the most the backend gives, each row's first k used: the same candidates, as
+     * the order is total), so a step is one upload, one replay and one wait. Needs a {@link DeviceTopK} backend.
+     */
+    public final void stepBatchCandidates(BackendLm[] seqs, int[] tokens, int n, int V, int k, int[] ids, float[] vals) {
+        if (deviceTopK == null) throw new IllegalStateException("no device top-k on this backend");
+        prepareBatch(seqs, tokens, n);
+        int most = Math.min(deviceTopK.maxTopK(), V);
+        if (!batchGraphsUsable(n) || V < 1 || V > vocab || k < 1 || k > most || ids.length < (long) n * k
+                || vals.length < (long) n * k) {
+            deviceTopK.topKRows(stepBatchOpByOp(seqs, n), n, V, vocab, k, ids, vals);
+            return;
+        }
+        int kind = k == 1 ? 1 : 2, kk = k == 1 ? 1 : most;
+        stepBatchThroughGraph(seqs, n, kind, V, kk);
+        if (kk == k) {
+            deviceTopK.readQueuedTopK(n, k, ids, vals);
+            return;
+        }
+        if (batchCandIds == null) {
+            batchCandIds = new int[StepGraphs.ROW_TABLE_ROWS * deviceTopK.maxTopK()];
+            batchCandVals = new float[batchCandIds.length];
+        }
+        deviceTopK.readQueuedTopK(n, kk, batchCandIds, batchCandVals);
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(batchCandIds, r * kk, ids, r * k, k);
+            System.arraycopy(batchCandVals, r * kk, vals, r * k, k);
+        }
+    }
+
+    /** Checks the step's sequences and tokens; stages the tokens and positions; makes the batch logits once. */
+    private void prepareBatch(BackendLm[] seqs, int[] tokens, int n) {
         if (n < 1 || n > rows) throw new IllegalArgumentException("batch of " + n + " sequences: must be in [1, " + rows + "]");
         for (int i = 0; i < n; i++) {
             BackendLm s = seqs[i];
@@ -259,16 +396,118 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
         if (batchLogits == null) {
             batchLogits = arena.allocate(DType.F32, rows, vocab);
             batchLogitsHost = batchLogits.isHost() ? batchLogits : hostArena.allocate(DType.F32, rows, vocab);
+            batchOut = new Tensor[rows + 1];
         }
+    }
+
+    /** The step through the ops, launched one by one (host backends; graphs off or unavailable; more than 32 rows). */
+    private Tensor stepBatchOpByOp(BackendLm[] seqs, int n) {
         ops.copy(tokensDev, tokensHost);
         forwardBatch(seqs, n);
         for (int i = 0; i < n; i++) {
             seqs[i].pos++;
             seqs[i].haveLogits = false; // this step's logits are in the batch tensor, not the sequence's own
         }
-        Tensor out = batchLogits.view(0, (long) n * vocab);
+        Tensor out = batchOut(n);
         batchHead(out, n);
         return out;
+    }
+
+    private Tensor batchOut(int n) {
+        Tensor out = batchOut[n];
+        if (out == null) out = batchOut[n] = batchLogits.view(0, (long) n * vocab);
+        return out;
+    }
+
+    /**
+     * The step as a replay of the graph for (top-k kind, n): the row table (the rows' tokens, positions and cache
+     * addresses) uploaded in one copy, then one launch. The first step of a (kind, n) runs eagerly through the same
+     * ops (a warm-up: lazily made buffers exist after it), the next captures; a graph the backend refuses (precision,
+     * bf16 weight copy or top-k buffers changed) is dropped and the step runs eagerly, then captured anew; a failed
+     * capture (said once by the backend) leaves this model's batched steps op by op. With k > 0 the top-k of the n
+     * rows' first V logits is queued at the end (the caller reads it).
+     */
+    private Tensor stepBatchThroughGraph(BackendLm[] seqs, int n, int kind, int V, int k) {
+        fillRowTable(seqs, n);
+        ops.copy(rowTableDev, rowTableHost);
+        StepGraphs.Graph g = batchGraphs[kind][n];
+        if (g != null && kind > 0 && batchGraphV[kind][n] != V) {
+            g.close(); // another vocabulary size counted (another tokenizer): capture anew
+            g = batchGraphs[kind][n] = null;
+            batchWarm[kind][n] = false;
+        }
+        runN = n;
+        runV = V;
+        runK = k;
+        boolean replayed = false;
+        if (g != null) {
+            replayed = g.launch();
+            if (!replayed) {
+                batchGraphs[kind][n] = null; // stale: run eagerly now, capture at the next step of this size
+                batchWarm[kind][n] = false;
+            }
+        }
+        if (!replayed) {
+            if (!batchWarm[kind][n]) {
+                runBatchStep();
+                batchWarm[kind][n] = true;
+            } else {
+                if (batchBody == null) {
+                    batchBody = this::runBatchStep;
+                    batchWhat = getClass().getSimpleName() + " batched step";
+                }
+                g = graphs.capture(batchBody, batchWhat);
+                if (g == null) {
+                    batchGraphFailed = true; // nothing of the capture ran: run this step eagerly
+                    runBatchStep();
+                } else {
+                    batchGraphs[kind][n] = g;
+                    batchGraphV[kind][n] = V;
+                    batchGraphCaptures++;
+                    if (!g.launch()) throw new IllegalStateException("a graph captured just now was refused");
+                    replayed = true;
+                }
+            }
+        }
+        if (replayed) batchGraphSteps++;
+        for (int i = 0; i < n; i++) {
+            seqs[i].pos++;
+            seqs[i].haveLogits = false;
+        }
+        return batchOut(n);
+    }
+
+    private void runBatchStep() {
+        forwardBatchAt(runN, rowTokens, rowPositions, rowCaches);
+        Tensor out = batchOut(runN);
+        batchHead(out, runN);
+        if (runK > 0) deviceTopK.queueTopKRows(out, runN, runV, vocab, runK);
+    }
+
+    /** Row i of the table: the staged token and position, each layer's cache addresses of seqs[i]. */
+    private void fillRowTable(BackendLm[] seqs, int n) {
+        int R = StepGraphs.ROW_TABLE_ROWS;
+        if (rowTableDev == null) {
+            int L = cacheLayers();
+            long ints = 2L * R + (long) L * StepGraphs.ROW_TABLE_CACHE_INTS;
+            rowTableDev = arena.allocate(DType.I32, ints);
+            rowTableHost = hostArena.allocate(DType.I32, ints);
+            rowTokens = rowTableDev.view(0, R);
+            rowPositions = rowTableDev.view(R, R);
+            rowCaches = new Tensor[L];
+            for (int l = 0; l < L; l++) rowCaches[l] = rowTableDev.view(2L * R + (long) l * StepGraphs.ROW_TABLE_CACHE_INTS, StepGraphs.ROW_TABLE_CACHE_INTS);
+        }
+        MemorySegment h = rowTableHost.data();
+        int L = rowCaches.length;
+        for (int i = 0; i < n; i++) {
+            h.setAtIndex(ValueLayout.JAVA_INT, i, tokensHost.getInt(i));
+            h.setAtIndex(ValueLayout.JAVA_INT, R + i, batchPos[i]);
+            for (int l = 0; l < L; l++) {
+                long base = 8L * R + 4L * l * StepGraphs.ROW_TABLE_CACHE_INTS; // bytes
+                h.set(ValueLayout.JAVA_LONG_UNALIGNED, base + 8L * i, seqs[i].cache(l, false).data().address());
+                h.set(ValueLayout.JAVA_LONG_UNALIGNED, base + 8L * (R + i), seqs[i].cache(l, true).data().address());
+            }
+        }
     }
 
     /** Row i of the last {@link #stepBatchOnDevice}'s logits, copied to the host (V floats, valid until the next step). */
@@ -344,11 +583,15 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     private void advance(int token) {
         checkRoom(1);
         checkToken(token, pos);
-        if (graphs != null && !stepGraphFailed && graphs.graphsEnabled() && hasDeviceStep()) {
-            stepThroughGraph(token);
+        if (stepGraphsUsable()) {
+            stepThroughGraph(token, 0, 0);
             return;
         }
         stepOpByOp(token);
+    }
+
+    private boolean stepGraphsUsable() {
+        return graphs != null && !stepGraphFailed && graphs.graphsEnabled() && hasDeviceStep();
     }
 
     /** One token through the ops, launched one by one (host backends; graphs off, unavailable or failed). */
@@ -364,11 +607,22 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
      * One token through the step graph: the token and position uploaded (one copy), then one replay. The first
      * such step runs eagerly (lazily made buffers, the bf16 weight copy, exist after it), the second captures the
      * step and replays it; a failed capture (said once by the backend) leaves this sequence on the op-by-op path.
+     * With {@code k > 0} the step ends with the top-k of its first n logits queued ({@link DeviceTopK#queueTopKRows},
+     * captured into the graph: the caller reads it); a graph captured with another (n, k) is replaced.
      */
-    private void stepThroughGraph(int token) {
+    private void stepThroughGraph(int token, int n, int k) {
         stepHost.setInt(0, token);
         stepHost.setInt(1, pos);
         ops.copy(stepDev, stepHost);
+        if (stepGraph != null && (graphN != n || graphK != k)) {
+            stepGraph.close(); // the sampler asks for another top-k: warm up and capture with it
+            stepGraph = null;
+            stepWarm = false;
+        }
+        if (stepGraph == null) {
+            graphN = n;
+            graphK = k;
+        }
         if (stepGraph != null && !stepGraph.launch()) {
             stepGraph = null; // stale (the backend's precision or bf16 weight copy changed): run eagerly, capture anew
             stepWarm = false;
@@ -382,6 +636,7 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
                 if (stepGraph == null) {
                     stepGraphFailed = true; // nothing of the capture ran: this token goes the op-by-op way
                     stepOpByOp(token);
+                    if (k > 0) deviceTopK.queueTopKRows(logits, 1, n, n, k);
                     return;
                 }
                 if (!stepGraph.launch()) throw new IllegalStateException("a graph captured just now was refused");
@@ -397,6 +652,7 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     private void runDeviceStep() {
         forwardStepAt(stepToken, stepPosition);
         computeLogits();
+        if (graphK > 0) deviceTopK.queueTopKRows(logits, 1, graphN, graphN, graphK);
     }
 
     /** @throws IllegalArgumentException when n more tokens do not fit the context */
@@ -421,6 +677,12 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
         closed = true;
         if (stepGraph != null) stepGraph.close();
         stepGraph = null;
+        for (StepGraphs.Graph[] row : batchGraphs) {
+            for (int n = 0; n < row.length; n++) {
+                if (row[n] != null) row[n].close();
+                row[n] = null;
+            }
+        }
         arena.close();
         hostArena.close();
     }

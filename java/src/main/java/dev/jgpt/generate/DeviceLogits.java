@@ -41,4 +41,14 @@ public interface DeviceLogits {
      * @throws IllegalStateException before the first prefill
      */
     Tensor hostLogits();
+
+    /**
+     * {@link #stepOnDevice}({@code token}) then {@link #topCandidates}({@code n, k, ids, logits}) in one call, so
+     * that a device which replays its step as a graph may capture the top-k into the same graph (one upload, one
+     * launch, one copy back per token). Same results as the two calls.
+     */
+    default void stepTopCandidates(int token, int n, int k, int[] ids, float[] logits) {
+        stepOnDevice(token);
+        topCandidates(n, k, ids, logits);
+    }
 }

@@ -72,9 +72,10 @@ public final class Generator {
         else logits = lm.prefill(ids);
         long firstToken = 0;
         int n = 0;
+        int stepped = -1; // device path: the token whose step runs with the next candidates (-1: after the prefill)
         FinishReason reason = FinishReason.LENGTH;
         while (n < config.maxNewTokens()) {
-            int token = device != null ? sampleOnDevice(device, k) : sampler.sample(logits);
+            int token = device != null ? sampleOnDevice(device, k, stepped) : sampler.sample(logits);
             if (n == 0) firstToken = System.nanoTime();
             if (token == eos || token == end) {
                 reason = FinishReason.EOS;
@@ -89,7 +90,7 @@ public final class Generator {
                 break;
             }
             if (n < config.maxNewTokens()) { // no forward pass after the last token
-                if (device != null) device.stepOnDevice(token);
+                if (device != null) stepped = token; // stepped together with its candidates (one graph on cuda)
                 else logits = lm.step(token);
             }
         }
@@ -102,8 +103,9 @@ public final class Generator {
     }
 
     /** From the device's k largest logits; the full logits only when those cannot decide (a non-finite maximum). */
-    private int sampleOnDevice(DeviceLogits device, int k) {
-        device.topCandidates(sampler.vocabSize(), k, candIds, candLogits);
+    private int sampleOnDevice(DeviceLogits device, int k, int stepped) {
+        if (stepped < 0) device.topCandidates(sampler.vocabSize(), k, candIds, candLogits);
+        else device.stepTopCandidates(stepped, sampler.vocabSize(), k, candIds, candLogits);
         int token = sampler.sampleCandidates(candIds, candLogits, k);
         return token >= 0 ? token : sampler.sample(device.hostLogits());
     }

@@ -295,6 +295,40 @@ public final class LlamaOpsInference extends BackendLm {
     }
 
     @Override
+    protected boolean hasDeviceBatchStep() {
+        return true;
+    }
+
+    @Override
+    protected int cacheLayers() {
+        return c.layers();
+    }
+
+    @Override
+    protected Tensor cache(int layer, boolean value) {
+        return value ? vCache[layer] : kCache[layer];
+    }
+
+    /** {@link #forwardBatch} with the rows' tokens, positions and caches read from the device row table when the ops run. */
+    @Override
+    protected void forwardBatchAt(int n, Tensor tokens, Tensor positions, Tensor[] caches) {
+        int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize(), maxT = c.seqLen();
+        dev.jgpt.backend.StepGraphs g = stepGraphs();
+        ops.encoderForwardCheckedIds(x, tokens, emb, zeroPos, 1, n, d); // ids checked when staged; RoPE below, per row
+        Tensor kNew = h1.view(0, (long) n * kv), vNew = h3.view(0, (long) n * kv); // free until the FFN
+        for (int l = 0; l < c.layers(); l++) {
+            ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
+            ops.matmulForward(q, xn, wq[l], null, n, d, d);
+            ops.matmulForward(kNew, xn, wk[l], null, n, d, kv);
+            ops.matmulForward(vNew, xn, wv[l], null, n, d, kv);
+            g.ropeForwardRowsAt(q, ropeCos, ropeSin, positions, maxT, n, NH, hs);
+            g.ropeForwardRowsAt(kNew, ropeCos, ropeSin, positions, maxT, n, NKV, hs);
+            g.gqaAttentionDecodeRowsTable(atty, att, q, kNew, vNew, caches[l], positions, maxT, n, NH, NKV, hs);
+            projectAndFfn(l, n);
+        }
+    }
+
+    @Override
     protected void batchHead(Tensor out, int n) {
         ops.rmsnormForward(xn, rstd, x, rmsFinal, n, c.dim(), eps);
         ops.matmulForward(out, xn, cls, null, n, c.dim(), c.vocabSize());

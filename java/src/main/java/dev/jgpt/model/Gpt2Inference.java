@@ -228,6 +228,38 @@ public final class Gpt2Inference extends BackendLm {
     }
 
     @Override
+    protected boolean hasDeviceBatchStep() {
+        return hasDeviceStep();
+    }
+
+    @Override
+    protected int cacheLayers() {
+        return cfg.layers();
+    }
+
+    @Override
+    protected Tensor cache(int layer, boolean value) {
+        return value ? vCache[layer] : kCache[layer];
+    }
+
+    /** {@link #forwardBatch} with the rows' tokens, positions and caches read from the device row table when the ops run. */
+    @Override
+    protected void forwardBatchAt(int n, Tensor tokens, Tensor positions, Tensor[] caches) {
+        int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers(), maxT = cfg.contextLength();
+        StepGraphs g = stepGraphs();
+        g.encoderForwardRowsAt(x, tokens, p.wte(), p.wpe(), positions, maxT, n, C);
+        Tensor kNew = fch.view(0, (long) n * C), vNew = fchGelu.view(0, (long) n * C); // free until the MLP
+        ops.layernormForward(ln, mean, rstd, x, p.ln1w(0), p.ln1b(0), n, C);
+        for (int l = 0; l < L; l++) {
+            ops.matmulForward(q, ln, wq[l], bq[l], n, C, C);
+            ops.matmulForward(kNew, ln, wk[l], bk[l], n, C, C);
+            ops.matmulForward(vNew, ln, wv[l], bv[l], n, C, C);
+            g.gqaAttentionDecodeRowsTable(atty, att, q, kNew, vNew, caches[l], positions, maxT, n, NH, NH, C / NH);
+            projectAndMlp(l, n, C);
+        }
+    }
+
+    @Override
     protected void batchHead(Tensor out, int n) {
         int C = cfg.channels();
         ops.layernormForward(ln, mean, rstd, x, p.lnfw(), p.lnfb(), n, C);

@@ -47,9 +47,12 @@ final class BackendBatchDecoder implements BatchDecoder {
 
     @Override
     public void stepCandidates(int[] slots, int[] tokens, int n, int V, int k, int[] ids, float[] logits) {
-        if (topK == null) BatchDecoder.super.stepCandidates(slots, tokens, n, V, k, ids, logits);
+        if (topK == null) {
+            BatchDecoder.super.stepCandidates(slots, tokens, n, V, k, ids, logits);
+            return;
+        }
         for (int i = 0; i < n; i++) seqs[i] = sessions[slots[i]];
-        topK.topKRows(leader.stepBatchOnDevice(seqs, tokens, n), n, V, leader.vocabSize(), k, ids, logits);
+        leader.stepBatchCandidates(seqs, tokens, n, V, k, ids, logits); // on cuda: one graph replay per step
     }
 
     @Override

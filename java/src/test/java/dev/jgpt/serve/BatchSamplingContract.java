@@ -38,6 +38,11 @@ abstract class BatchSamplingContract {
     /** A fresh cuda backend (closed by the test). */
     protected abstract CudaBackend newBackend();
 
+    /** CUDA graph launches so far, or -1 where they cannot be counted (a GPU). */
+    protected long graphLaunches() {
+        return -1;
+    }
+
     @Test
     void batchedStepsSampleFromDeviceCandidatesAndGiveEachClientItsTextAlone() throws Exception {
         List<GenerationConfig> candidates = List.of(
@@ -64,7 +69,11 @@ abstract class BatchSamplingContract {
             Gpt2Inference primary = new Gpt2Inference(cuda, cfg, params);
             try (ServedModel served = new ServedModel("m", new LoadedModel("m", primary, tok), null, mixed.size(), 16)) {
                 // all candidate settings: every batched step reads candidates only
+                long launches = graphLaunches();
                 List<String> got = runTogether(served, candidates);
+                if (launches >= 0) {
+                    assertThat(graphLaunches() - launches).as("batched steps replayed from graphs (on by default)").isPositive();
+                }
                 assertThat(got).as("batched on the device vs alone").isEqualTo(expected.subList(0, candidates.size()));
                 assertThat(served.meanBatch()).as("some step advanced several sequences").isGreaterThan(1.0);
                 long rows = served.deviceSampledRows();

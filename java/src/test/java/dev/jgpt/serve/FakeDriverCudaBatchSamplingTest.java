@@ -15,4 +15,9 @@ class FakeDriverCudaBatchSamplingTest extends BatchSamplingContract {
     protected CudaBackend newBackend() {
         return FakeCuda.backend();
     }
+
+    @Override
+    protected long graphLaunches() {
+        return FakeCuda.count(FakeCuda.Counter.GRAPH_LAUNCHES);
+    }
 }

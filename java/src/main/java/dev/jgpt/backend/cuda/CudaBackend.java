@@ -942,7 +942,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             }
             ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, m, 128, 1, 0)
                     .ptr(ptr(out) + 4L * c0 * qw).ptr(att).ptr(ptr(q) + 4L * c0 * qw).ptr(ptr(kNew) + 4L * c0 * kv)
-                    .ptr(ptr(vNew) + 4L * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).ptr(0L).go();
+                    .ptr(ptr(vNew) + 4L * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).ptr(0L).ptr(0L).go();
         }
         wrote(out, att);
         for (int i = 0; i < n; i++) wrote(kCaches[i], vCaches[i]);
@@ -1002,8 +1002,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         boolean keep0 = keepBf16Parameters;
         long base0 = bf16Params.base(), bytes0 = bf16Params.bytes(), copy0 = bf16Params.copy();
         long s0 = bf16.address(0), s1 = bf16.address(1), s2 = bf16.address(2);
+        long topK0 = topKRows.generation();
         return () -> {
             if (math != m0 || keepBf16Parameters != keep0) return false;
+            if (topKRows.generation() != topK0) return false; // a captured top-k's buffers moved
             if (math != GemmMath.BF16) return true;
             if (bf16.address(0) != s0 || bf16.address(1) != s1 || bf16.address(2) != s2) return false;
             return !keep0 || (bf16Params.base() == base0 && bf16Params.bytes() == bytes0 && bf16Params.copy() == copy0);
@@ -1095,9 +1097,31 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         // att rows maxT apart: the launch is the same at every position
         ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
-                .ptr(positions).go();
+                .ptr(positions).ptr(0L).go();
         wrote(out, att);
         for (int i = 0; i < n; i++) wrote(kCaches[i], vCaches[i]);
+    }
+
+    @Override
+    public void gqaAttentionDecodeRowsTable(Tensor out, Tensor att, Tensor q, Tensor kNew, Tensor vNew, Tensor caches,
+                                            Tensor positions, int maxT, int n, int NH, int NKV, int hs) {
+        gqaDims(1, 1, NH, NKV, hs);
+        positive("n", n, "maxT", maxT);
+        if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
+        int qw = NH * hs, kv = NKV * hs;
+        dev("out", out, DType.F32, (long) n * qw);
+        dev("q", q, DType.F32, (long) n * qw);
+        dev("kNew", kNew, DType.F32, (long) n * kv);
+        dev("vNew", vNew, DType.F32, (long) n * kv);
+        dev("positions", positions, DType.I32, n);
+        dev("caches", caches, DType.I32, ROW_TABLE_CACHE_INTS);
+        dev("att", att, DType.F32, (long) NH * n * maxT);
+        if ((ptr(caches) & 7) != 0) throw new IllegalArgumentException("caches: the addresses must be 8-byte aligned");
+        // the struct is not read (dcaches and dpos are not null): its contents do not matter
+        ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
+                .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
+                .ptr(positions).ptr(caches).go();
+        wrote(out, att);
     }
 
     @Override
@@ -1122,6 +1146,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("rows", rows, "V", V);
         dev("logits", logits, DType.F32, (rows - 1) * ld + V);
         topKRows.topK(ptr(logits), rows, V, ld, k, idx, val);
+    }
+
+    @Override
+    public void queueTopKRows(Tensor logits, int rows, int V, long ld, int k) {
+        positive("rows", rows, "V", V);
+        dev("logits", logits, DType.F32, (rows - 1) * ld + V);
+        topKRows.queue(ptr(logits), rows, V, ld, k);
+    }
+
+    @Override
+    public void readQueuedTopK(int rows, int k, int[] idx, float[] val) {
+        topKRows.read(rows, k, idx, val);
     }
 
     // ---- Llama-style layers (kernels/llama.cu: compiled into the fatbin, not yet run on a GPU) -------

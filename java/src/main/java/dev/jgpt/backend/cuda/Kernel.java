@@ -43,7 +43,7 @@ public enum Kernel {
     SWIGLU_BACKWARD("swiglu_backward", "pppppl", false),
     GQA_ATTENTION_FORWARD("gqa_attention_forward", "pppppiiiii", true),
     GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
-    GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiiip", true),
+    GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiiipp", true),
     ROPE_ROTATE_ROWS("rope_rotate_rows", "pppsiiip", false),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiii", true),

@@ -29,6 +29,9 @@ final class TopKRows implements AutoCloseable {
     private long parts, out;
     private long partsBytes, outBytes;
     private MemorySegment pinned = MemorySegment.NULL;
+    private long generation;
+    /** Rows of a server's batched step replayed from a graph (JG_DECODE_ROWS_MAX): sized for at first use. */
+    static final int GRAPH_ROWS = 32;
 
     TopKRows(CudaContext ctx) {
         this.ctx = ctx;
@@ -39,24 +42,46 @@ final class TopKRows implements AutoCloseable {
      * Writes row r's k best, largest first, to {@code idx/val[r*k .. r*k+k)}; waits for the result.
      */
     void topK(long logits, int rows, int V, long ld, int k, int[] idx, float[] val) {
+        queue(logits, rows, V, ld, k);
+        read(rows, k, idx, val);
+    }
+
+    /**
+     * The kernels and the copy of the rows*k pairs into the pinned buffer, queued, not waited for (capturable: for
+     * rows up to {@link #GRAPH_ROWS} the buffers are made at their largest on first use and never move after).
+     */
+    void queue(long logits, int rows, int V, long ld, int k) {
         if (rows < 1) throw new IllegalArgumentException("rows: must be positive but was " + rows);
         if (V < 1) throw new IllegalArgumentException("V: must be positive but was " + V);
         if (k < 1 || k > MAX_K || k > V) throw new IllegalArgumentException("k: must be in [1, min(" + MAX_K + ", V)] but was " + k);
         if (ld < V || ld > Integer.MAX_VALUE) throw new IllegalArgumentException("ld: " + ld + " must be in [V, 2^31)");
         long pairs = (long) rows * k;
-        if (idx.length < pairs || val.length < pairs) throw new IllegalArgumentException("idx/val: need room for " + pairs + " candidates");
         int p = parts(V, k);
         int chunk = (V + p - 1) / p;
         long partBytes = (long) rows * p * k * 4;
-        ensure(partBytes * 2, pairs * 4 * 2);
+        // p * k <= max(k, MERGE_MAX): the largest any (V, k) needs for GRAPH_ROWS rows
+        int sized = Math.max(rows, GRAPH_ROWS);
+        ensure(Math.max(partBytes * 2, (long) sized * MERGE_MAX * 4 * 2), Math.max(pairs * 4 * 2, (long) sized * MAX_K * 4 * 2));
         ctx.kernel(Kernel.TOPK_PARTIAL, p, rows, THREADS, 1, chunk * Float.BYTES)
                 .ptr(parts).ptr(parts + partBytes).ptr(logits).i32(V).i32((int) ld).i32(chunk).i32(k).go();
         ctx.kernel(Kernel.TOPK_MERGE, rows, THREADS)
                 .ptr(out).ptr(out + pairs * 4).ptr(parts).ptr(parts + partBytes).i32(p).i32(k).go();
         CudaException.check(CudaDriver.cuMemcpyDtoHAsync_v2(pinned, out, pairs * 8, ctx.stream()), "cuMemcpyDtoH(topk)");
+    }
+
+    /** Waits for the stream, then reads the pairs the last {@link #queue} of (rows, k) left in the pinned buffer. */
+    void read(int rows, int k, int[] idx, float[] val) {
+        long pairs = (long) rows * k;
+        if (idx.length < pairs || val.length < pairs) throw new IllegalArgumentException("idx/val: need room for " + pairs + " candidates");
+        if (pairs * 8 > outBytes) throw new IllegalArgumentException("no top-k of " + rows + " rows of " + k + " was queued");
         ctx.synchronize();
         MemorySegment.copy(pinned, ValueLayout.JAVA_INT, 0, idx, 0, (int) pairs);
         MemorySegment.copy(pinned, ValueLayout.JAVA_FLOAT, pairs * 4, val, 0, (int) pairs);
+    }
+
+    /** Changes whenever a buffer moved (a graph that baked the old addresses must not be replayed). */
+    long generation() {
+        return generation;
     }
 
     /** Slices per row: about {@link #SLICE_TARGET} values each, as many as the merge can take. */
@@ -70,6 +95,7 @@ final class TopKRows implements AutoCloseable {
     }
 
     private void ensure(long needParts, long needOut) {
+        if (needParts > partsBytes || needOut > outBytes) generation++;
         if (needParts > partsBytes) parts = grow(parts, partsBytes = roundUp(needParts));
         if (needOut > outBytes) {
             out = grow(out, outBytes = roundUp(needOut));

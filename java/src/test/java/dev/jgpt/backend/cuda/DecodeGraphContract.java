@@ -2,7 +2,11 @@ package dev.jgpt.backend.cuda;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.jgpt.generate.ByteTokenizer;
 import dev.jgpt.generate.DeviceLogits;
+import dev.jgpt.generate.GenerationConfig;
+import dev.jgpt.generate.Generator;
+import dev.jgpt.generate.TokenListener;
 import dev.jgpt.llama.LlamaConfig;
 import dev.jgpt.llama.LlamaOpsInference;
 import dev.jgpt.llama.LlamaWeights;
@@ -194,6 +198,71 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
         long eagerCalls = eager.values().stream().mapToLong(Long::longValue).sum();
         assertThat(eager).doesNotContainKey(graphRow);
         assertThat(eagerCalls).as("op by op: a dozen calls per layer and token").isGreaterThan(10L * CFG.layers() * k);
+    }
+
+    /**
+     * With the sampler's k known at the step ({@code DeviceLogits.stepTopCandidates}, what {@code Generator} calls),
+     * the top-k joins the step's graph: a token is the upload and one graph launch on the timeline, nothing else.
+     */
+    @Test
+    void aTokenSteppedWithItsTopKIsOneUploadAndOneGraphLaunch() {
+        weights(3);
+        int k = 6;
+        cuda.setGraphs(true);
+        try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, devParams)) {
+            DeviceLogits d = lm.deviceLogits();
+            int[] id = new int[5];
+            float[] val = new float[5];
+            d.prefillOnDevice(PROMPT_A);
+            d.topCandidates(CFG.vocabSize(), 5, id, val);
+            for (int s = 0; s < 2; s++) d.stepTopCandidates(id[0], CFG.vocabSize(), 5, id, val); // warm-up, capture
+            KernelTimeline t = cuda.timeline();
+            t.reset();
+            t.beginStep();
+            for (int s = 0; s < k; s++) d.stepTopCandidates(id[0], CFG.vocabSize(), 5, id, val);
+            t.endStep();
+            Map<String, Long> calls = new TreeMap<>();
+            for (KernelTimeline.Row r : t.profile().rows()) calls.put(r.name(), r.calls());
+            t.reset();
+            String graphRow = "graph: Gpt2Inference step";
+            assertThat(calls).as("per token: the step upload and one graph launch (the top-k inside)")
+                    .containsOnlyKeys("memcpy HtoD", graphRow);
+            assertThat(calls.get(graphRow)).isEqualTo(k);
+            assertThat(calls.get("memcpy HtoD")).isEqualTo(k);
+            assertThat(lm.graphSteps()).isEqualTo(k + 1);
+        }
+    }
+
+    /**
+     * {@code Generator} on cuda samples through the step graph with its top-k inside: greedy and seeded top-k / top-p
+     * give exactly the tokens of graphs off (op by op, the top-k launched separately), and the reference backend's.
+     */
+    @Test
+    void generatorTokensThroughTheTopKGraphAreTheEagerOnes() {
+        weights(21);
+        ByteTokenizer tok = ByteTokenizer.withChatTokens();
+        List<GenerationConfig> configs = List.of(
+                GenerationConfig.DEFAULTS.withTemperature(0).withMaxNewTokens(16),
+                GenerationConfig.DEFAULTS.withTopK(5).withTopP(1.0).withTemperature(0.9).withSeed(3L)
+                        .withMaxNewTokens(16),
+                GenerationConfig.DEFAULTS.withSeed(11L).withMaxNewTokens(16), // top-k 40 + top-p 0.95
+                GenerationConfig.DEFAULTS.withTopK(CudaBackend.TOPK_MAX).withSeed(7L).withMaxNewTokens(16));
+        Generator gen = new Generator();
+        for (GenerationConfig config : configs) {
+            int[][] got = new int[3][];
+            for (int world = 0; world < 3; world++) {
+                cuda.setGraphs(world == 1);
+                try (Gpt2Inference lm = world == 2 ? new Gpt2Inference(ref, CFG, hostParams) : new Gpt2Inference(cuda, CFG, devParams)) {
+                    got[world] = gen.generate(lm, tok, PROMPT_A, config, TokenListener.NONE).tokenIds();
+                    if (world == 1) {
+                        assertThat(gen.lastDeviceCandidates()).as("sampled from device candidates").isPositive();
+                        assertThat(lm.graphSteps()).as("tokens replayed from the graph, %s", config).isGreaterThan(got[1].length / 2);
+                    }
+                }
+            }
+            assertThat(got[1]).as("graph + top-k vs op by op, %s", config).containsExactly(got[0]);
+            if (config.temperature() == 0) assertThat(got[1]).as("graph vs reference, greedy").containsExactly(got[2]);
+        }
     }
 
     /** The kernel timeline's calls per name over k device-sampled greedy tokens (after two untimed ones). */

@@ -79,6 +79,41 @@ class FakeDriverCudaDecodeGraphTest extends DecodeGraphContract {
         assertThat(e[0] + e[1]).as("eager launches and products per token").isGreaterThan(10L * CFG.layers() * k);
     }
 
+    /** Stepped with its top-k (the sampler's k known): one upload, one graph launch and nothing else from the host. */
+    @Test
+    void aTokenSteppedWithItsTopKIsOneUploadOneGraphLaunchAndNoKernel() {
+        weights(13);
+        int k = 5;
+        cuda.setGraphs(true);
+        try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, devParams)) {
+            DeviceLogits d = lm.deviceLogits();
+            int[] id = new int[1];
+            float[] val = new float[1];
+            d.prefillOnDevice(PROMPT_A);
+            d.topCandidates(CFG.vocabSize(), 1, id, val);
+            for (int s = 0; s < 2; s++) d.stepTopCandidates(id[0], CFG.vocabSize(), 1, id, val);
+            FakeCuda.Counter[] which = {FakeCuda.Counter.KERNELS, FakeCuda.Counter.CUBLAS, FakeCuda.Counter.COPIES,
+                    FakeCuda.Counter.GRAPH_LAUNCHES, FakeCuda.Counter.SYNCS};
+            long[] before = new long[which.length];
+            for (int i = 0; i < which.length; i++) before[i] = FakeCuda.count(which[i]);
+            long heap = AllocationProbe.threadAllocatedBytes();
+            for (int s = 0; s < k; s++) d.stepTopCandidates(id[0], CFG.vocabSize(), 1, id, val);
+            long bytes = AllocationProbe.threadAllocatedBytes() - heap;
+            long[] g = new long[which.length];
+            for (int i = 0; i < which.length; i++) g[i] = FakeCuda.count(which[i]) - before[i];
+            System.out.printf("stand-in host calls per token with the top-k in the graph (L=%d): %d kernels, %d cuBLAS,"
+                    + " %d copies, %d graph launches, %d waits; heap bytes per token %d%n", CFG.layers(), g[0] / k, g[1] / k,
+                    g[2] / k, g[3] / k, g[4] / k, bytes / k);
+            assertThat(g[3]).as("graph launches").isEqualTo(k);
+            assertThat(g[0]).as("kernels from the host").isZero();
+            assertThat(g[1]).as("cuBLAS calls from the host").isZero();
+            assertThat(g[2]).as("copies from the host: the step upload (the candidates come back inside the graph)").isEqualTo(k);
+            assertThat(g[4]).as("one wait per token, for the candidates").isEqualTo(k);
+            assertThat(bytes / k).as("heap bytes per token").isLessThan(64);
+            assertThat(lm.graphSteps()).isEqualTo(k + 1);
+        }
+    }
+
     @Test
     void aReplayedTokenAllocatesNoHeapAndNoDeviceMemory() {
         weights(17);
