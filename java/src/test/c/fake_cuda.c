@@ -43,7 +43,7 @@ static const char *MAGIC_NAME = "CUDA_SUCCESS";
 int jg_host_param_sizes(const char *name, size_t *sizes, int max);
 
 /* ---- stream capture state (one stream, 0x3000) ---------------------------------------------------- */
-enum { OP_KERNEL, OP_COPY, OP_COPY_DTOH, OP_COPY_HTOD, OP_MEMSET8, OP_MEMSET32, OP_GEMM, OP_EVENT };
+enum { OP_KERNEL, OP_COPY, OP_COPY_DTOH, OP_COPY_HTOD, OP_MEMSET8, OP_MEMSET32, OP_GEMM, OP_EVENT, OP_LT /* cuBLASLt, below */ };
 #define MAX_KERNEL_PARAMS 32
 typedef struct {
     int ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, batch, compute, algo;
@@ -349,6 +349,7 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
 
 /* ---- CUDA graphs: stream capture and replay ----------------------------------------------------------- */
 static int run_gemm_call(const gemm_call *g);
+static int run_lt_call(const void *call); /* cuBLASLt section */
 CUresult cuStreamBeginCapture_v2(void *s, int mode) {
     if (s != (void *)0x3000) return 1; /* not on the legacy stream; ours is the only other */
     if (mode < 0 || mode > 2) return 1;
@@ -441,6 +442,7 @@ CUresult cuGraphLaunch(void *exec, void *s) {
             case OP_MEMSET32: run_memset32(op->dst, op->value, op->bytes); break;
             case OP_GEMM: rc = run_gemm_call(&op->gemm) ? 719 : 0; break;
             case OP_EVENT: stamp(op->event); break;
+            case OP_LT: rc = run_lt_call(op->param_bytes) ? 719 : 0; break;
         }
         if (rc) return rc;
     }
@@ -588,9 +590,9 @@ int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, con
  *   BGRADB (512):        D = alpha op(A) op(B) + beta C; bias = the column sums of op(B) (n floats) WRITTEN, not accumulated
  * The heuristic returns one algorithm that needs 1 MiB of workspace when the preference allows it (else none); a
  * matmul given less workspace than its algorithm asks for fails with INVALID_VALUE, as does a missing bias or aux
- * pointer. Inside a stream capture cublasLtMatmul answers NOT_SUPPORTED (jgpt keeps Lt out of captured steps).
- * jg_fake_lt_counter: 0 matmuls, 1 heuristic queries, 2 BIAS, 3 GELU_AUX_BIAS, 4 DGELU, 5 BGRADB, 6 live handles,
- * descriptors, layouts and preferences. */
+ * pointer. Inside a stream capture a call is recorded (descriptor and layouts copied) and run at each replay (OP_LT).
+ * jg_fake_lt_counter (calls from the host, not replays): 0 matmuls, 1 heuristic queries, 2 BIAS, 3 GELU_AUX_BIAS,
+ * 4 DGELU, 5 BGRADB, 6 live handles, descriptors, layouts and preferences, 7 no epilogue. */
 #define LT_DESC_MAGIC 0x17DE5C00u
 #define LT_LAYOUT_MAGIC 0x17A70U
 #define LT_PREF_MAGIC 0x17F8EFu
@@ -716,6 +718,47 @@ static float lt_dgelu(float x) {
     const float th = tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)), sech2 = 1.0f - th * th;
     return 0.5f * (1.0f + th) + x * 0.5f * sech2 * 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * x * x);
 }
+/* One product with its descriptor and layouts copied (so a recorded call keeps the attributes it was made with). */
+typedef struct {
+    lt_desc d;
+    lt_layout a, b, c, dl;
+    int m, n, k;
+    float alpha, beta;
+    const void *A, *B, *C;
+    float *D;
+} lt_call;
+static int run_lt_call(const void *call) {
+    const lt_call *x = call;
+    const lt_desc *d = &x->d;
+    int m = x->m, n = x->n, k = x->k, ep = d->epilogue;
+    float *out = x->D;
+    long ldd = x->dl.ld;
+    if (x->C != x->D && x->beta != 0.0f)
+        for (int j = 0; j < n; j++) memmove(out + (long)j * ldd, (const float *)x->C + (long)j * x->c.ld, sizeof(float) * (size_t)m);
+    int rc = gemm_ex(d->transa, d->transb, m, n, k, x->alpha, x->A, x->a.type, (int)x->a.ld, x->B, x->b.type, (int)x->b.ld,
+                     x->beta, out, (int)ldd, d->compute);
+    if (rc) return rc;
+    const float *bias = d->bias;
+    float *aux = d->aux;
+    if (ep == 4) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) out[i + (long)j * ldd] += bias[i];
+    if (ep == 164)
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) {
+                float t = out[i + (long)j * ldd] + bias[i];
+                aux[i + (long)j * d->aux_ld] = t;
+                out[i + (long)j * ldd] = lt_gelu(t);
+            }
+    if (ep == 192) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) out[i + (long)j * ldd] *= lt_dgelu(aux[i + (long)j * d->aux_ld]);
+    if (ep == 512) { /* column sums of op(B) (k x n), in the operands' stored precision, written */
+        float *db = d->bias;
+        for (int j = 0; j < n; j++) {
+            double sum = 0;
+            for (int p = 0; p < k; p++) sum += operand(x->B, x->b.type, d->transb ? j + (long)p * x->b.ld : p + (long)j * x->b.ld, d->compute);
+            db[j] = (float)sum;
+        }
+    }
+    return 0;
+}
 int cublasLtMatmul(void *h, void *desc, const void *alpha, const void *A, void *Adesc, const void *B, void *Bdesc,
                    const void *beta, const void *C, void *Cdesc, void *D, void *Ddesc, const void *algo, void *ws,
                    size_t ws_bytes, void *stream) {
@@ -734,41 +777,24 @@ int cublasLtMatmul(void *h, void *desc, const void *alpha, const void *A, void *
     if ((ep == 4 || ep == 164 || ep == 512) && !d->bias) return 7;
     if ((ep == 164 || ep == 192) && (!d->aux || d->aux_ld < m || d->aux_ld % 8 != 0)) return 7;
     if (capture_dead()) return 13;
-    if (capturing()) return 15;
-    const lt_layout *la = Adesc, *lb = Bdesc, *lc = Cdesc, *ld = Ddesc;
-    float al, be;
-    memcpy(&al, alpha, 4);
-    memcpy(&be, beta, 4);
-    float *out = D;
-    if (C != D && be != 0.0f)
-        for (int j = 0; j < n; j++) memmove(out + (long)j * ld->ld, (const float *)C + (long)j * lc->ld, sizeof(float) * (size_t)m);
-    rc = gemm_ex(d->transa, d->transb, m, n, k, al, A, la->type, (int)la->ld, B, lb->type, (int)lb->ld, be, out, (int)ld->ld, d->compute);
+    lt_call x;
+    memset(&x, 0, sizeof x);
+    x.d = *d;
+    x.a = *(lt_layout *)Adesc; x.b = *(lt_layout *)Bdesc; x.c = *(lt_layout *)Cdesc; x.dl = *(lt_layout *)Ddesc;
+    x.m = m; x.n = n; x.k = k;
+    memcpy(&x.alpha, alpha, 4);
+    memcpy(&x.beta, beta, 4);
+    x.A = A; x.B = B; x.C = C; x.D = D;
+    if (capturing()) { /* a node of the graph: the call as made now, run at each replay */
+        fake_op *op = record(OP_LT);
+        op->param_bytes = malloc(sizeof x);
+        op->param_total = sizeof x;
+        memcpy(op->param_bytes, &x, sizeof x);
+        return 0;
+    }
+    rc = run_lt_call(&x);
     if (rc) return rc;
     lt_counters[0]++;
-    const float *bias = d->bias;
-    float *aux = d->aux;
-    if (ep == 4) { lt_counters[2]++; for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) out[i + (long)j * ld->ld] += bias[i]; }
-    if (ep == 164) {
-        lt_counters[3]++;
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < m; i++) {
-                float t = out[i + (long)j * ld->ld] + bias[i];
-                aux[i + (long)j * d->aux_ld] = t;
-                out[i + (long)j * ld->ld] = lt_gelu(t);
-            }
-    }
-    if (ep == 192) {
-        lt_counters[4]++;
-        for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) out[i + (long)j * ld->ld] *= lt_dgelu(aux[i + (long)j * d->aux_ld]);
-    }
-    if (ep == 512) { /* column sums of op(B) (k x n), in the operands' stored precision, written */
-        lt_counters[5]++;
-        float *db = d->bias;
-        for (int j = 0; j < n; j++) {
-            double s = 0;
-            for (int p = 0; p < k; p++) s += operand(B, lb->type, d->transb ? j + (long)p * lb->ld : p + (long)j * lb->ld, d->compute);
-            db[j] = (float)s;
-        }
-    }
+    lt_counters[ep == 4 ? 2 : ep == 164 ? 3 : ep == 192 ? 4 : ep == 512 ? 5 : 7]++;
     return 0;
 }
