@@ -591,7 +591,8 @@ int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, con
  * The heuristic returns one algorithm that needs 1 MiB of workspace when the preference allows it (else none); a
  * matmul given less workspace than its algorithm asks for fails with INVALID_VALUE, as does a missing bias or aux
  * pointer. Inside a stream capture a call is recorded (descriptor and layouts copied) and run at each replay (OP_LT).
- * jg_fake_lt_counter (calls from the host, not replays): 0 matmuls, 1 heuristic queries, 2 BIAS, 3 GELU_AUX_BIAS,
+ * Each cublasLtMatmul from the host also counts as a cuBLAS call (jg_fake_counter 1). jg_fake_lt_counter (calls from the
+ * host, not replays): 0 matmuls, 1 heuristic queries, 2 BIAS, 3 GELU_AUX_BIAS,
  * 4 DGELU, 5 BGRADB, 6 live handles, descriptors, layouts and preferences, 7 no epilogue. */
 #define LT_DESC_MAGIC 0x17DE5C00u
 #define LT_LAYOUT_MAGIC 0x17A70U
@@ -794,6 +795,7 @@ int cublasLtMatmul(void *h, void *desc, const void *alpha, const void *A, void *
     }
     rc = run_lt_call(&x);
     if (rc) return rc;
+    counters[C_CUBLAS]++; /* a cuBLAS-library call from the host, as the driver counters see it */
     lt_counters[0]++;
     lt_counters[ep == 4 ? 2 : ep == 164 ? 3 : ep == 192 ? 4 : ep == 512 ? 5 : 7]++;
     return 0;
