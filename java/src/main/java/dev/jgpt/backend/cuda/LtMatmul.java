@@ -23,7 +23,12 @@ final class LtMatmul implements AutoCloseable {
     private final CudaContext ctx;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment handle;
-    private final MemorySegment out, returned, ptrSlot, longSlot, intSlot;
+    private final MemorySegment out, returned, ptrSlot, longSlot, intSlot, workspace;
+    /**
+     * Shapes kept at most: a training step has about six; prefill of prompts of many lengths makes one per length, so
+     * beyond this the oldest is destroyed (its descriptor is not needed by graphs captured with it).
+     */
+    static final int MAX_PLANS = 64;
     private final List<Plan> plans = new ArrayList<>();
     private boolean closed;
 
@@ -40,6 +45,7 @@ final class LtMatmul implements AutoCloseable {
         this.ptrSlot = arena.allocate(ValueLayout.ADDRESS);
         this.longSlot = arena.allocate(ValueLayout.JAVA_LONG);
         this.intSlot = arena.allocate(ValueLayout.JAVA_INT);
+        this.workspace = MemorySegment.ofAddress(ctx.cublasWorkspace());
         CudaException.checkCublas(CublasLt.cublasLtCreate(out), "cublasLtCreate");
         this.handle = out.get(ValueLayout.ADDRESS, 0);
     }
@@ -89,11 +95,11 @@ final class LtMatmul implements AutoCloseable {
             check(CublasLt.cublasLtMatmulDescSetAttribute(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, longSlot, 8), what);
         }
         ctx.checkCublas(CublasLt.cublasLtMatmul(handle, p.desc, alpha, a, p.a, b, p.b, beta, d, p.c, d, p.c, p.algo,
-                MemorySegment.ofAddress(ctx.cublasWorkspace()), CudaContext.CUBLAS_WORKSPACE_BYTES, ctx.stream()), what);
+                workspace, CudaContext.CUBLAS_WORKSPACE_BYTES, ctx.stream()), what);
     }
 
     private void setPointer(MemorySegment desc, int attr, long address, String what) {
-        ptrSlot.set(ValueLayout.ADDRESS, 0, MemorySegment.ofAddress(address));
+        ptrSlot.set(ValueLayout.JAVA_LONG, 0, address); // a device pointer, 8 bytes (no segment made per call)
         check(CublasLt.cublasLtMatmulDescSetAttribute(desc, attr, ptrSlot, ValueLayout.ADDRESS.byteSize()), what);
     }
 
@@ -102,6 +108,7 @@ final class LtMatmul implements AutoCloseable {
             if (p.epilogue == epilogue && p.opA == opA && p.opB == opB && p.m == m && p.n == n && p.k == k && p.lda == lda
                     && p.ldb == ldb && p.ldc == ldc && p.abType == abType && p.compute == compute) return p;
         }
+        if (plans.size() >= MAX_PLANS) destroy(plans.removeFirst());
         Plan p = new Plan();
         p.epilogue = epilogue; p.opA = opA; p.opB = opB; p.m = m; p.n = n; p.k = k;
         p.lda = lda; p.ldb = ldb; p.ldc = ldc; p.abType = abType; p.compute = compute;
@@ -153,6 +160,14 @@ final class LtMatmul implements AutoCloseable {
         return out.get(ValueLayout.ADDRESS, 0);
     }
 
+    private static void destroy(Plan p) {
+        CublasLt.cublasLtMatmulPreferenceDestroy(p.pref);
+        CublasLt.cublasLtMatrixLayoutDestroy(p.a);
+        CublasLt.cublasLtMatrixLayoutDestroy(p.b);
+        CublasLt.cublasLtMatrixLayoutDestroy(p.c);
+        CublasLt.cublasLtMatmulDescDestroy(p.desc);
+    }
+
     private static void check(int status, String what) {
         CudaException.checkCublas(status, what);
     }
@@ -162,13 +177,7 @@ final class LtMatmul implements AutoCloseable {
         if (closed) return;
         closed = true;
         try {
-            for (Plan p : plans) {
-                CublasLt.cublasLtMatmulPreferenceDestroy(p.pref);
-                CublasLt.cublasLtMatrixLayoutDestroy(p.a);
-                CublasLt.cublasLtMatrixLayoutDestroy(p.b);
-                CublasLt.cublasLtMatrixLayoutDestroy(p.c);
-                CublasLt.cublasLtMatmulDescDestroy(p.desc);
-            }
+            for (Plan p : plans) destroy(p);
             plans.clear();
             CublasLt.cublasLtDestroy(handle);
         } finally {

@@ -98,4 +98,19 @@ class FakeDriverCudaLtTest extends LtEpilogueContractTest {
         assertThat(since(before, LtCounter.GELU_AUX_BIAS)).isZero();
         assertThat(since(before, LtCounter.BIAS)).as("the product still adds its bias in the epilogue").isEqualTo(1);
     }
+
+    /** Prefill of many prompt lengths makes one shape each: the kept shapes stay bounded, the results right. */
+    @Test
+    void manyShapesKeepABoundedNumberOfPlans() {
+        int C = 8, OC = 16, maxN = LtMatmul.MAX_PLANS + 10;
+        Tensor inp = dev.allocate(DType.F32, maxN, C), w = dev.allocate(DType.F32, OC, C), bias = dev.allocate(DType.F32, OC);
+        Tensor out = dev.allocate(DType.F32, maxN, OC);
+        Tensor hostBias = host.allocate(DType.F32, OC);
+        for (int i = 0; i < OC; i++) hostBias.setFloat(i, i + 0.5f);
+        cuda.copy(bias, hostBias);
+        for (int N = 1; N <= maxN; N++) cuda.matmulForward(out.view(0, N, OC), inp.view(0, N, C), w, bias, N, C, OC);
+        assertThat(cuda.ltPlans()[0]).isEqualTo(LtMatmul.MAX_PLANS);
+        Tensor got = down(out); // zero inputs: every row is the bias
+        for (int r = 0; r < maxN; r++) for (int i = 0; i < OC; i++) assertThat(got.getFloat((long) r * OC + i)).isEqualTo(i + 0.5f);
+    }
 }
