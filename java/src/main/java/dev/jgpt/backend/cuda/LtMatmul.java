@@ -36,6 +36,7 @@ final class LtMatmul implements AutoCloseable {
     static final class Plan {
         int epilogue, opA, opB, m, n, k, lda, ldb, ldc, abType, compute;
         MemorySegment desc, a, b, c, pref, algo;
+        boolean ran;
     }
 
     private LtMatmul(CudaContext ctx) {
@@ -85,17 +86,32 @@ final class LtMatmul implements AutoCloseable {
         return p.algo == null ? null : p;
     }
 
-    /** Runs a {@link #plan} on these operands, with {@code bias} (device address, 0: none) and {@code aux} / {@code auxLd}. */
-    void run(Plan p, MemorySegment alpha, MemorySegment a, MemorySegment b, MemorySegment beta, MemorySegment d,
-             long bias, long aux, long auxLd, String what) {
+    /**
+     * Runs a {@link #plan} on these operands, with {@code bias} (device address, 0: none) and {@code aux} / {@code auxLd}.
+     * False when cuBLASLt refused the first call of this shape (an argument check it makes at the call, which the
+     * heuristic did not): the shape is then marked as having no algorithm, said once, and the caller keeps cuBLAS. A
+     * refusal after the shape has run once is an error.
+     */
+    boolean run(Plan p, MemorySegment alpha, MemorySegment a, MemorySegment b, MemorySegment beta, MemorySegment d,
+                long bias, long aux, long auxLd, String what) {
         if (bias != 0) setPointer(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias, what);
         if (aux != 0) {
             setPointer(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, aux, what);
             longSlot.set(ValueLayout.JAVA_LONG, 0, auxLd);
             check(CublasLt.cublasLtMatmulDescSetAttribute(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, longSlot, 8), what);
         }
-        ctx.checkCublas(CublasLt.cublasLtMatmul(handle, p.desc, alpha, a, p.a, b, p.b, beta, d, p.c, d, p.c, p.algo,
-                workspace, CudaContext.CUBLAS_WORKSPACE_BYTES, ctx.stream()), what);
+        int rc = CublasLt.cublasLtMatmul(handle, p.desc, alpha, a, p.a, b, p.b, beta, d, p.c, d, p.c, p.algo,
+                workspace, CudaContext.CUBLAS_WORKSPACE_BYTES, ctx.stream());
+        if (rc != Cublas.CUBLAS_STATUS_SUCCESS && !p.ran
+                && (rc == Cublas.CUBLAS_STATUS_NOT_SUPPORTED || rc == Cublas.CUBLAS_STATUS_INVALID_VALUE)) {
+            p.algo = null;
+            System.err.println("cuda: cuBLASLt refused " + what + " (" + Cublas.statusName(rc) + ", " + p.m + "x" + p.n + "x" + p.k
+                    + "); this shape stays on cuBLAS");
+            return false;
+        }
+        ctx.checkCublas(rc, what);
+        p.ran = true;
+        return true;
     }
 
     private void setPointer(MemorySegment desc, int attr, long address, String what) {
