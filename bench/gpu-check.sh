@@ -85,7 +85,7 @@ run_tests ci --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.
 
 step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative; bf16 operands 1e-2; fused attention fwd+bwd)"
 JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
-  --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
+  --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.CudaLtTest \
   --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest \
   --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest \
   --select-class dev.jgpt.backend.cuda.TopKTest \
@@ -118,6 +118,11 @@ for math in fp32 tf32 bf16; do
     --steps 5 --json > "$OUT/bench-train-cuda-gpt2-$math.json" || bad "bench train-step gpt2 $math"
   cat "$OUT/bench-train-cuda-gpt2-$math.json"; echo
 done
+# the bf16 row above runs the cuBLASLt epilogues (bias, GELU, bias gradients in the products; the default): the same
+# step with them off (cuBLAS + add_bias/gelu/matmul_backward_bias kernels), same run, informational ("Lt" column)
+JGPT_CUDA_LT=0 timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+  --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-nolt.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-nolt.json" || echo "(informational) train-step with JGPT_CUDA_LT=0 did not finish"; echo
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo

@@ -88,6 +88,44 @@ CUBLAS = [
      ["cublasGemmStridedBatchedEx"], "I", GEMM_HEAD + [("alpha", "P"), ("A", "P"), ("Atype", "I"), ("lda", "I"), ("strideA", "L"), ("B", "P"), ("Btype", "I"), ("ldb", "I"), ("strideB", "L"), ("beta", "P"), ("C", "P"), ("Ctype", "I"), ("ldc", "I"), ("strideC", "L"), ("batchCount", "I"), ("computeType", "I"), ("algo", "I")]),
 ]
 
+CUBLASLT = [
+    ("cublasStatus_t cublasLtCreate(cublasLtHandle_t *lightHandle)", ["cublasLtCreate"], "I", [("lightHandle", "P")]),
+    ("cublasStatus_t cublasLtDestroy(cublasLtHandle_t lightHandle)", ["cublasLtDestroy"], "I", [("lightHandle", "P")]),
+    ("cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *matmulDesc, cublasComputeType_t computeType, cudaDataType_t scaleType)",
+     ["cublasLtMatmulDescCreate"], "I", [("matmulDesc", "P"), ("computeType", "I"), ("scaleType", "I")]),
+    ("cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t matmulDesc)", ["cublasLtMatmulDescDestroy"], "I", [("matmulDesc", "P")]),
+    ("cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t matmulDesc, cublasLtMatmulDescAttributes_t attr, const void *buf, size_t sizeInBytes)",
+     ["cublasLtMatmulDescSetAttribute"], "I", [("matmulDesc", "P"), ("attr", "I"), ("buf", "P"), ("sizeInBytes", "L")]),
+    ("cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t *matLayout, cudaDataType type, uint64_t rows, uint64_t cols, int64_t ld)",
+     ["cublasLtMatrixLayoutCreate"], "I", [("matLayout", "P"), ("type", "I"), ("rows", "L"), ("cols", "L"), ("ld", "L")]),
+    ("cublasStatus_t cublasLtMatrixLayoutDestroy(cublasLtMatrixLayout_t matLayout)", ["cublasLtMatrixLayoutDestroy"], "I", [("matLayout", "P")]),
+    ("cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t *pref)", ["cublasLtMatmulPreferenceCreate"], "I", [("pref", "P")]),
+    ("cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t pref)", ["cublasLtMatmulPreferenceDestroy"], "I", [("pref", "P")]),
+    ("cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr, const void *buf, size_t sizeInBytes)",
+     ["cublasLtMatmulPreferenceSetAttribute"], "I", [("pref", "P"), ("attr", "I"), ("buf", "P"), ("sizeInBytes", "L")]),
+    ("cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t operationDesc, cublasLtMatrixLayout_t Adesc, cublasLtMatrixLayout_t Bdesc, cublasLtMatrixLayout_t Cdesc, cublasLtMatrixLayout_t Ddesc, cublasLtMatmulPreference_t preference, int requestedAlgoCount, cublasLtMatmulHeuristicResult_t heuristicResultsArray[], int *returnAlgoCount)",
+     ["cublasLtMatmulAlgoGetHeuristic"], "I", [("lightHandle", "P"), ("operationDesc", "P"), ("Adesc", "P"), ("Bdesc", "P"), ("Cdesc", "P"), ("Ddesc", "P"), ("preference", "P"), ("requestedAlgoCount", "I"), ("heuristicResultsArray", "P"), ("returnAlgoCount", "P")]),
+    ("cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t computeDesc, const void *alpha, const void *A, cublasLtMatrixLayout_t Adesc, const void *B, cublasLtMatrixLayout_t Bdesc, const void *beta, const void *C, cublasLtMatrixLayout_t Cdesc, void *D, cublasLtMatrixLayout_t Ddesc, const cublasLtMatmulAlgo_t *algo, void *workspace, size_t workspaceSizeInBytes, cudaStream_t stream)",
+     ["cublasLtMatmul"], "I", [("lightHandle", "P"), ("computeDesc", "P"), ("alpha", "P"), ("A", "P"), ("Adesc", "P"), ("B", "P"), ("Bdesc", "P"), ("beta", "P"), ("C", "P"), ("Cdesc", "P"), ("D", "P"), ("Ddesc", "P"), ("algo", "P"), ("workspace", "P"), ("workspaceSizeInBytes", "L"), ("stream", "P")]),
+]
+
+CUBLASLT_CONSTANTS = """
+    /** {@code cublasStatus_t} (shared with cuBLAS; names from {@link Cublas#statusName}). */
+    public static final int CUBLAS_STATUS_SUCCESS = 0, CUBLAS_STATUS_NOT_SUPPORTED = 15;
+    /** {@code cublasLtMatmulDescAttributes_t} values jgpt sets. */
+    public static final int CUBLASLT_MATMUL_DESC_TRANSA = 3, CUBLASLT_MATMUL_DESC_TRANSB = 4, CUBLASLT_MATMUL_DESC_EPILOGUE = 7,
+            CUBLASLT_MATMUL_DESC_BIAS_POINTER = 8, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER = 11,
+            CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD = 12, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE = 22,
+            CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26;
+    /** {@code cublasLtEpilogue_t} values jgpt uses. */
+    public static final int CUBLASLT_EPILOGUE_DEFAULT = 1, CUBLASLT_EPILOGUE_BIAS = 4, CUBLASLT_EPILOGUE_GELU_AUX_BIAS = 164,
+            CUBLASLT_EPILOGUE_DGELU = 192, CUBLASLT_EPILOGUE_BGRADB = 512;
+    /** {@code cublasLtMatmulPreferenceAttributes_t}: the most workspace an algorithm may ask for (uint64_t). */
+    public static final int CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1;
+    /** Bytes of a {@code cublasLtMatmulHeuristicResult_t}: {@code {uint64_t algo[8]; size_t workspaceSize; int state; float wavesCount; int reserved[4]}}. */
+    public static final long HEURISTIC_RESULT_BYTES = 96, HEURISTIC_WORKSPACE_OFFSET = 64, HEURISTIC_STATE_OFFSET = 72;
+"""
+
 DRIVER_CONSTANTS = """
     /** {@code CUresult} values jgpt names in its messages (cuda.h, CUDA 13.0). */
     public static final int CUDA_SUCCESS = 0, CUDA_ERROR_INVALID_VALUE = 1, CUDA_ERROR_OUT_OF_MEMORY = 2,
@@ -267,6 +305,13 @@ def main():
                      " * matrices are device addresses passed as {@link MemorySegment}s that are never dereferenced on\n"
                      " * the host; alpha and beta are host pointers ({@code CUBLAS_POINTER_MODE_HOST}, the default).",
                      CUBLAS_CONSTANTS, CUBLAS))
+    with open(os.path.join(pkg, "CublasLt.java"), "w") as f:
+        f.write(emit("CublasLt", "cublasLt.h (cuBLASLt 12/13)", "libcublasLt.so",
+                     " * The part of cuBLASLt ({@code cublasLt.h}) that jgpt uses: matrix products with fused epilogues (bias, GELU\n"
+                     " * with its pre-activation kept, GELU backward, bias gradient). Column-major like cuBLAS; descriptors and layouts\n"
+                     " * are opaque handles ({@link MemorySegment}s); alpha and beta are host pointers (the default pointer mode).\n"
+                     " * Optional: where the library is missing the cuda backend keeps cuBLAS and separate bias/GELU kernels.",
+                     CUBLASLT_CONSTANTS, CUBLASLT))
 
 
 if __name__ == "__main__":

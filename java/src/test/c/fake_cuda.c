@@ -43,7 +43,7 @@ static const char *MAGIC_NAME = "CUDA_SUCCESS";
 int jg_host_param_sizes(const char *name, size_t *sizes, int max);
 
 /* ---- stream capture state (one stream, 0x3000) ---------------------------------------------------- */
-enum { OP_KERNEL, OP_COPY, OP_COPY_DTOH, OP_COPY_HTOD, OP_MEMSET8, OP_MEMSET32, OP_GEMM, OP_EVENT };
+enum { OP_KERNEL, OP_COPY, OP_COPY_DTOH, OP_COPY_HTOD, OP_MEMSET8, OP_MEMSET32, OP_GEMM, OP_EVENT, OP_LT /* cuBLASLt, below */ };
 #define MAX_KERNEL_PARAMS 32
 typedef struct {
     int ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, batch, compute, algo;
@@ -349,6 +349,7 @@ CUresult cuLaunchKernel(void *fp, unsigned gx, unsigned gy, unsigned gz, unsigne
 
 /* ---- CUDA graphs: stream capture and replay ----------------------------------------------------------- */
 static int run_gemm_call(const gemm_call *g);
+static int run_lt_call(const void *call); /* cuBLASLt section */
 CUresult cuStreamBeginCapture_v2(void *s, int mode) {
     if (s != (void *)0x3000) return 1; /* not on the legacy stream; ours is the only other */
     if (mode < 0 || mode > 2) return 1;
@@ -441,6 +442,7 @@ CUresult cuGraphLaunch(void *exec, void *s) {
             case OP_MEMSET32: run_memset32(op->dst, op->value, op->bytes); break;
             case OP_GEMM: rc = run_gemm_call(&op->gemm) ? 719 : 0; break;
             case OP_EVENT: stamp(op->event); break;
+            case OP_LT: rc = run_lt_call(op->param_bytes) ? 719 : 0; break;
         }
         if (rc) return rc;
     }
@@ -575,4 +577,226 @@ int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, con
     if (!types_ok(at, bt, ct, compute, algo)) return 15;
     gemm_call g = {ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, batch, compute, algo, *alpha, *beta, A, B, C, sA, sB, sC};
     return gemm_call_now(g);
+}
+
+/* ---- cuBLASLt (cublasLt.h): the subset jgpt uses, with the library's semantics --------------------------------
+ * Descriptors, layouts and preferences are host structs with a magic word (a wrong handle is INVALID_VALUE). Products
+ * are gemm_ex above (column-major, the same type and compute rules as cublasGemmEx: A/B fp32 with COMPUTE_32F, _FAST_TF32
+ * or _FAST_16BF, or both bf16 with COMPUTE_32F; C/D fp32), then the epilogue as cuBLASLt defines it:
+ *   BIAS (4):            D = alpha op(A) op(B) + beta C + bias (bias: m floats, one per row of D)
+ *   GELU_AUX_BIAS (164): t = alpha op(A) op(B) + beta C + bias; aux = t (ld EPILOGUE_AUX_LD, a multiple of 8, type fp32);
+ *                        D = gelu(t) (tanh approximation, as kernels/elementwise.cu)
+ *   DGELU (192):         D = (alpha op(A) op(B) + beta C) * gelu'(aux)
+ *   BGRADB (512):        D = alpha op(A) op(B) + beta C; bias = the column sums of op(B) (n floats) WRITTEN, not accumulated
+ * The heuristic returns one algorithm that needs 1 MiB of workspace when the preference allows it (else none); a
+ * matmul given less workspace than its algorithm asks for fails with INVALID_VALUE, as does a missing bias or aux
+ * pointer. Inside a stream capture a call is recorded (descriptor and layouts copied) and run at each replay (OP_LT).
+ * Each cublasLtMatmul from the host also counts as a cuBLAS call (jg_fake_counter 1). jg_fake_lt_counter (calls from the
+ * host, not replays): 0 matmuls, 1 heuristic queries, 2 BIAS, 3 GELU_AUX_BIAS,
+ * 4 DGELU, 5 BGRADB, 6 live handles, descriptors, layouts and preferences, 7 no epilogue. */
+#define LT_DESC_MAGIC 0x17DE5C00u
+#define LT_LAYOUT_MAGIC 0x17A70U
+#define LT_PREF_MAGIC 0x17F8EFu
+#define LT_ALGO_MAGIC 0x17A160ULL
+#define LT_ALGO_WORKSPACE ((size_t)1 << 20)
+typedef struct {
+    uint32_t magic;
+    int compute, scale, transa, transb, epilogue, aux_type, bias_type;
+    void *bias, *aux;
+    long long aux_ld;
+} lt_desc;
+typedef struct { uint32_t magic; int type; unsigned long long rows, cols; long long ld; } lt_layout;
+typedef struct { uint32_t magic; unsigned long long max_ws; } lt_pref;
+static long lt_counters[8];
+long jg_fake_lt_counter(int which) { return which >= 0 && which < 8 ? lt_counters[which] : -1; }
+
+int cublasLtCreate(void **h) { *h = (void *)0x5100; lt_counters[6]++; return 0; }
+int cublasLtDestroy(void *h) { if (h != (void *)0x5100) return 7; lt_counters[6]--; return 0; }
+int cublasLtMatmulDescCreate(void **d, int compute, int scale) {
+    if (!(compute == 68 || compute == 75 || compute == 77) || scale != 0) return 7;
+    lt_desc *x = calloc(1, sizeof *x);
+    x->magic = LT_DESC_MAGIC; x->compute = compute; x->scale = scale; x->epilogue = 1; x->aux_type = -1; x->bias_type = -1;
+    *d = x;
+    lt_counters[6]++;
+    return 0;
+}
+int cublasLtMatmulDescDestroy(void *d) {
+    lt_desc *x = d;
+    if (!x || x->magic != LT_DESC_MAGIC) return 7;
+    x->magic = 0; free(x); lt_counters[6]--;
+    return 0;
+}
+int cublasLtMatmulDescSetAttribute(void *d, int attr, const void *buf, size_t n) {
+    lt_desc *x = d;
+    if (!x || x->magic != LT_DESC_MAGIC || !buf) return 7;
+    switch (attr) {
+        case 3: if (n != 4) return 7; memcpy(&x->transa, buf, 4); return x->transa == 0 || x->transa == 1 ? 0 : 7;
+        case 4: if (n != 4) return 7; memcpy(&x->transb, buf, 4); return x->transb == 0 || x->transb == 1 ? 0 : 7;
+        case 7: if (n != 4) return 7; memcpy(&x->epilogue, buf, 4);
+                return x->epilogue == 1 || x->epilogue == 4 || x->epilogue == 164 || x->epilogue == 192 || x->epilogue == 512 ? 0 : 15;
+        case 8: if (n != sizeof(void *)) return 7; memcpy(&x->bias, buf, n); return 0;
+        case 11: if (n != sizeof(void *)) return 7; memcpy(&x->aux, buf, n); return 0;
+        case 12: if (n != 8) return 7; memcpy(&x->aux_ld, buf, 8); return 0;
+        case 22: if (n != 4) return 7; memcpy(&x->aux_type, buf, 4); return 0;
+        case 26: if (n != 4) return 7; memcpy(&x->bias_type, buf, 4); return 0;
+        default: return 15; /* not emulated */
+    }
+}
+int cublasLtMatrixLayoutCreate(void **l, int type, unsigned long long rows, unsigned long long cols, long long ld) {
+    if (!(type == 0 || type == 14) || ld < (long long)rows || ld < 1) return 7;
+    lt_layout *x = calloc(1, sizeof *x);
+    x->magic = LT_LAYOUT_MAGIC; x->type = type; x->rows = rows; x->cols = cols; x->ld = ld;
+    *l = x;
+    lt_counters[6]++;
+    return 0;
+}
+int cublasLtMatrixLayoutDestroy(void *l) {
+    lt_layout *x = l;
+    if (!x || x->magic != LT_LAYOUT_MAGIC) return 7;
+    x->magic = 0; free(x); lt_counters[6]--;
+    return 0;
+}
+int cublasLtMatmulPreferenceCreate(void **p) {
+    lt_pref *x = calloc(1, sizeof *x);
+    x->magic = LT_PREF_MAGIC;
+    *p = x;
+    lt_counters[6]++;
+    return 0;
+}
+int cublasLtMatmulPreferenceDestroy(void *p) {
+    lt_pref *x = p;
+    if (!x || x->magic != LT_PREF_MAGIC) return 7;
+    x->magic = 0; free(x); lt_counters[6]--;
+    return 0;
+}
+int cublasLtMatmulPreferenceSetAttribute(void *p, int attr, const void *buf, size_t n) {
+    lt_pref *x = p;
+    if (!x || x->magic != LT_PREF_MAGIC || !buf) return 7;
+    if (attr != 1 || n != 8) return 15;
+    memcpy(&x->max_ws, buf, 8);
+    return 0;
+}
+/* The shapes of a product from its descriptor and layouts (D = op(A) op(B): m x n, inner k); 0 when consistent. */
+static int lt_shapes(const lt_desc *d, const lt_layout *A, const lt_layout *B, const lt_layout *C, const lt_layout *D,
+                     int *m, int *n, int *k) {
+    if (!d || d->magic != LT_DESC_MAGIC) return 7;
+    if (!A || A->magic != LT_LAYOUT_MAGIC || !B || B->magic != LT_LAYOUT_MAGIC || !C || C->magic != LT_LAYOUT_MAGIC
+        || !D || D->magic != LT_LAYOUT_MAGIC) return 7;
+    *m = (int)D->rows; *n = (int)D->cols;
+    *k = (int)(d->transa ? A->rows : A->cols);
+    if ((unsigned long long)*m != (d->transa ? A->cols : A->rows)) return 7;
+    if ((unsigned long long)*k != (d->transb ? B->cols : B->rows) || (unsigned long long)*n != (d->transb ? B->rows : B->cols)) return 7;
+    if (C->rows != D->rows || C->cols != D->cols || C->type != D->type) return 7;
+    if (D->type != 0 || A->type != B->type) return 15;         /* fp32 output; A and B of one type */
+    if (A->type == 14 && d->compute != 68) return 15;           /* bf16 inputs: COMPUTE_32F */
+    if ((d->bias_type != -1 && d->bias_type != 0) || (d->aux_type != -1 && d->aux_type != 0)) return 15; /* fp32 bias/aux */
+    return 0;
+}
+int cublasLtMatmulAlgoGetHeuristic(void *h, void *desc, void *A, void *B, void *C, void *D, void *pref, int requested,
+                                   void *results, int *returned) {
+    if (h != (void *)0x5100 || requested < 1 || !results || !returned) return 7;
+    lt_pref *p = pref;
+    if (!p || p->magic != LT_PREF_MAGIC) return 7;
+    int m, n, k, rc = lt_shapes(desc, A, B, C, D, &m, &n, &k);
+    if (rc) return rc;
+    lt_counters[1]++;
+    *returned = 0;
+    if (p->max_ws < LT_ALGO_WORKSPACE) return 15; /* CUBLAS_STATUS_NOT_SUPPORTED: no algorithm fits */
+    unsigned char *r = results;
+    memset(r, 0, 96);
+    unsigned long long algo[8] = {LT_ALGO_MAGIC, (unsigned long long)m, (unsigned long long)n, (unsigned long long)k,
+                                  (unsigned long long)LT_ALGO_WORKSPACE, 0, 0, 0};
+    size_t ws = LT_ALGO_WORKSPACE;
+    memcpy(r, algo, 64);
+    memcpy(r + 64, &ws, 8);   /* workspaceSize */
+    float waves = 1.0f;
+    memcpy(r + 76, &waves, 4);
+    *returned = 1;
+    return 0;
+}
+static float lt_gelu(float x) { return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x))); }
+static float lt_dgelu(float x) {
+    const float th = tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)), sech2 = 1.0f - th * th;
+    return 0.5f * (1.0f + th) + x * 0.5f * sech2 * 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * x * x);
+}
+/* One product with its descriptor and layouts copied (so a recorded call keeps the attributes it was made with). */
+typedef struct {
+    lt_desc d;
+    lt_layout a, b, c, dl;
+    int m, n, k;
+    float alpha, beta;
+    const void *A, *B, *C;
+    float *D;
+} lt_call;
+static int run_lt_call(const void *call) {
+    const lt_call *x = call;
+    const lt_desc *d = &x->d;
+    int m = x->m, n = x->n, k = x->k, ep = d->epilogue;
+    float *out = x->D;
+    long ldd = x->dl.ld;
+    if (x->C != x->D && x->beta != 0.0f)
+        for (int j = 0; j < n; j++) memmove(out + (long)j * ldd, (const float *)x->C + (long)j * x->c.ld, sizeof(float) * (size_t)m);
+    int rc = gemm_ex(d->transa, d->transb, m, n, k, x->alpha, x->A, x->a.type, (int)x->a.ld, x->B, x->b.type, (int)x->b.ld,
+                     x->beta, out, (int)ldd, d->compute);
+    if (rc) return rc;
+    const float *bias = d->bias;
+    float *aux = d->aux;
+    if (ep == 4) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) out[i + (long)j * ldd] += bias[i];
+    if (ep == 164)
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) {
+                float t = out[i + (long)j * ldd] + bias[i];
+                aux[i + (long)j * d->aux_ld] = t;
+                out[i + (long)j * ldd] = lt_gelu(t);
+            }
+    if (ep == 192) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) out[i + (long)j * ldd] *= lt_dgelu(aux[i + (long)j * d->aux_ld]);
+    if (ep == 512) { /* column sums of op(B) (k x n), in the operands' stored precision, written */
+        float *db = d->bias;
+        for (int j = 0; j < n; j++) {
+            double sum = 0;
+            for (int p = 0; p < k; p++) sum += operand(x->B, x->b.type, d->transb ? j + (long)p * x->b.ld : p + (long)j * x->b.ld, d->compute);
+            db[j] = (float)sum;
+        }
+    }
+    return 0;
+}
+int cublasLtMatmul(void *h, void *desc, const void *alpha, const void *A, void *Adesc, const void *B, void *Bdesc,
+                   const void *beta, const void *C, void *Cdesc, void *D, void *Ddesc, const void *algo, void *ws,
+                   size_t ws_bytes, void *stream) {
+    if (h != (void *)0x5100 || stream != (void *)0x3000 || !alpha || !beta) return 7;
+    lt_desc *d = desc;
+    int m, n, k, rc = lt_shapes(d, Adesc, Bdesc, Cdesc, Ddesc, &m, &n, &k);
+    if (rc) return rc;
+    if (algo) { /* an algorithm from the heuristic for this shape, with the workspace it asked for */
+        unsigned long long a[8];
+        memcpy(a, algo, 64);
+        if (a[0] != LT_ALGO_MAGIC || a[1] != (unsigned long long)m || a[2] != (unsigned long long)n || a[3] != (unsigned long long)k)
+            return 7;
+        if (ws_bytes < a[4] || !ws) return 7;
+    }
+    int ep = d->epilogue;
+    if ((ep == 4 || ep == 164 || ep == 512) && !d->bias) return 7;
+    if ((ep == 164 || ep == 192) && (!d->aux || d->aux_ld < m || d->aux_ld % 8 != 0)) return 7;
+    if (capture_dead()) return 13;
+    lt_call x;
+    memset(&x, 0, sizeof x);
+    x.d = *d;
+    x.a = *(lt_layout *)Adesc; x.b = *(lt_layout *)Bdesc; x.c = *(lt_layout *)Cdesc; x.dl = *(lt_layout *)Ddesc;
+    x.m = m; x.n = n; x.k = k;
+    memcpy(&x.alpha, alpha, 4);
+    memcpy(&x.beta, beta, 4);
+    x.A = A; x.B = B; x.C = C; x.D = D;
+    if (capturing()) { /* a node of the graph: the call as made now, run at each replay */
+        fake_op *op = record(OP_LT);
+        op->param_bytes = malloc(sizeof x);
+        op->param_total = sizeof x;
+        memcpy(op->param_bytes, &x, sizeof x);
+        return 0;
+    }
+    rc = run_lt_call(&x);
+    if (rc) return rc;
+    counters[C_CUBLAS]++; /* a cuBLAS-library call from the host, as the driver counters see it */
+    lt_counters[0]++;
+    lt_counters[ep == 4 ? 2 : ep == 164 ? 3 : ep == 192 ? 4 : ep == 512 ? 5 : 7]++;
+    return 0;
 }

@@ -61,6 +61,19 @@ class CudaBindingsTest {
     }
 
     @Test
+    void cublasLtHandlesHaveTheTypesOfTheirMethods() throws Exception {
+        handlesMatchMethods(CublasLt.class, 12);
+        // cublasLtMatmul: handle, desc, alpha, A, Adesc, B, Bdesc, beta, C, Cdesc, D, Ddesc, algo, workspace, size_t, stream
+        assertThat(CublasLt.cublasLtMatmul$descriptor().argumentLayouts()).hasSize(16);
+        assertThat(CublasLt.cublasLtMatmul$descriptor().argumentLayouts().get(14)).isEqualTo(CublasLt.C_LONG);
+        // cublasLtMatrixLayoutCreate(layout*, cudaDataType, uint64_t rows, uint64_t cols, int64_t ld)
+        assertThat(CublasLt.cublasLtMatrixLayoutCreate$descriptor().argumentLayouts())
+                .containsExactly(CublasLt.C_POINTER, CublasLt.C_INT, CublasLt.C_LONG, CublasLt.C_LONG, CublasLt.C_LONG);
+        assertThat(CublasLt.cublasLtMatmulAlgoGetHeuristic$descriptor().argumentLayouts()).hasSize(10);
+        assertThat(CublasLt.HEURISTIC_RESULT_BYTES).isEqualTo(96);
+    }
+
+    @Test
     void devicePointersAreLongsInTheDriverAndSegmentsInCublas() throws Exception {
         assertThat(CudaDriver.class.getMethod("cuMemcpyHtoD_v2", long.class, MemorySegment.class, long.class)).isNotNull();
         assertThat(CudaDriver.class.getMethod("cuMemFree_v2", long.class)).isNotNull();

@@ -90,6 +90,34 @@ public interface Backend extends AutoCloseable {
     void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                         int N, int C, int OC);
 
+    /**
+     * A product followed by GELU (GPT-2's fc): {@code pre (N,OC) = inp @ weight^T + bias}, {@code out = gelu(pre)}; both
+     * overwritten (forward). The default runs {@link #matmulForward} and {@link #geluForward}; cuda fuses them into one
+     * cuBLASLt product whose epilogue adds the bias, applies GELU and writes {@code pre} beside {@code out}.
+     */
+    default void matmulGeluForward(Tensor pre, Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
+        matmulForward(pre, inp, weight, bias, N, C, OC);
+        geluForward(out, pre, N * OC);
+    }
+
+    /**
+     * The backward of a product whose input was {@code inp = gelu(pre)} (GPT-2's fc proj), through the GELU:
+     * {@code dpre (N,C) = gelu'(pre) * (dout @ weight)} is <b>overwritten</b>, unlike other backward outputs (it is the
+     * gradient of an intermediate that only this op produces, so nothing is there to accumulate into);
+     * {@code dweight += dout^T @ inp} and {@code dbias += sum_rows(dout)} accumulate as in {@link #matmulBackward}
+     * (dbias may be null). {@code dgelu} (N,C) is scratch: afterwards it holds {@code dout @ weight} or is untouched.
+     * The default runs {@link #zero}, {@link #matmulBackward}, {@link #zero} and {@link #geluBackward}; cuda fuses the
+     * GELU backward into the dinp product (cuBLASLt's DGELU epilogue) and the bias gradient into the dweight product.
+     */
+    default void matmulBackwardGelu(Tensor dpre, Tensor dgelu, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                    Tensor weight, Tensor pre, int N, int C, int OC) {
+        long n = (long) N * C;
+        zero(dgelu.numel() == n ? dgelu : dgelu.view(0, n));
+        matmulBackward(dgelu, dweight, dbias, dout, inp, weight, N, C, OC);
+        zero(dpre.numel() == n ? dpre : dpre.view(0, n));
+        geluBackward(dpre, pre, dgelu, N * C);
+    }
+
     // ---- causal multi-head self-attention ------------------------------------------------------
 
     /**

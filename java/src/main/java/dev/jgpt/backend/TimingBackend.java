@@ -92,6 +92,14 @@ public final class TimingBackend implements Backend {
     @Override public long gqaAttentionStateFloats(int B, int T, int NH, int NKV, int hs) { return inner.gqaAttentionStateFloats(B, T, NH, NKV, hs); }
     @Override public long gqaAttentionScratchFloats(int B, int T, int NH, int NKV, int hs) { return inner.gqaAttentionScratchFloats(B, T, NH, NKV, hs); }
     @Override public boolean gqaAttentionKeepsProbabilities(int B, int T, int NH, int NKV, int hs) { return inner.gqaAttentionKeepsProbabilities(B, T, NH, NKV, hs); }
+    @Override public void matmulGeluForward(Tensor pre, Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
+        long t = start(); inner.matmulGeluForward(pre, out, inp, weight, bias, N, C, OC); stop("matmulGeluForward", t);
+    }
+    @Override public void matmulBackwardGelu(Tensor dpre, Tensor dgelu, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                             Tensor weight, Tensor pre, int N, int C, int OC) {
+        long t = start(); inner.matmulBackwardGelu(dpre, dgelu, dweight, dbias, dout, inp, weight, pre, N, C, OC);
+        stop("matmulBackwardGelu", t);
+    }
     @Override public void geluForward(Tensor out, Tensor inp, int N) {
         long t = start(); inner.geluForward(out, inp, N); stop("geluForward", t);
     }

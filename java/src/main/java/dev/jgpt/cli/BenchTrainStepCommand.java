@@ -121,6 +121,7 @@ public final class BenchTrainStepCommand implements Runnable {
             if (base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
                 out.put("precision", cuda.math().label());
                 out.put("attention", cuda.attentionLabel(cfg.channels() / cfg.heads()));
+                out.put("lt", cuda.lt() ? "on" : "off"); // cuBLASLt epilogues (JGPT_CUDA_LT)
             }
             out.put("preset", preset);
             out.put("parameters", cfg.parameterCount());

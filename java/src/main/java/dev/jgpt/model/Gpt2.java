@@ -353,8 +353,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         ops.matmulForward(a.proj, a.atty[l], p.attprojw(l), p.attprojb(l), BT, C, C);
         ops.residualLayernormForward(a.res2[l], a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], x, a.proj,
                 p.ln2w(l), p.ln2b(l), BT, C);
-        ops.matmulForward(a.fch[l], a.ln2[l], p.fcw(l), p.fcb(l), BT, C, 4 * C);
-        ops.geluForward(a.fchGelu[l], a.fch[l], BT * 4 * C);
+        ops.matmulGeluForward(a.fch[l], a.fchGelu[l], a.ln2[l], p.fcw(l), p.fcb(l), BT, C, 4 * C); // fch, gelu(fch)
         ops.matmulForward(a.proj, a.fchGelu[l], p.fcprojw(l), p.fcprojb(l), BT, 4 * C, C);
         if (l + 1 < L) {
             ops.residualLayernormForward(a.res3[l], a.ln1[l + 1], a.ln1Mean[l + 1], a.ln1Rstd[l + 1], a.res2[l], a.proj,
@@ -412,10 +411,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
     private void blockBackward(int l, Tensor x, int B, int T) {
         int C = cfg.channels(), NH = cfg.heads(), BT = B * T;
         // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2))))
-        ops.zero(a.d4a);
-        ops.matmulBackward(a.d4a, g.fcprojw(l), g.fcprojb(l), a.dres, a.fchGelu[l], p.fcprojw(l), BT, 4 * C, C);
-        ops.zero(a.d4b);
-        ops.geluBackward(a.d4b, a.fch[l], a.d4a, BT * 4 * C);
+        // d4b = d(fch), through fcproj and the GELU (d4a: scratch for d(gelu(fch)))
+        ops.matmulBackwardGelu(a.d4b, a.d4a, g.fcprojw(l), g.fcprojb(l), a.dres, a.fchGelu[l], p.fcprojw(l), a.fch[l], BT, 4 * C, C);
         ops.zero(a.dbtc);
         ops.matmulBackward(a.dbtc, g.fcw(l), g.fcb(l), a.d4b, a.ln2[l], p.fcw(l), BT, C, 4 * C);
         ops.layernormBackward(a.dres, g.ln2w(l), g.ln2b(l), a.dbtc, a.res2[l], p.ln2w(l), a.ln2Mean[l], a.ln2Rstd[l], BT, C);

@@ -49,13 +49,17 @@ class BenchProfileCudaTest {
                 "--batch", "1", "--seq", "8", "--warmup", "1", "--steps", "2", "--profile", "--json");
         assertThat(r.get("backend").asString()).isEqualTo("cuda");
         Map<String, JsonNode> rows = rows(r);
+        assertThat(r.get("lt").asString()).as("cuBLASLt epilogues, on by default").isEqualTo("on");
+        String fwd = "matmulForward (lt bias)";
         assertThat(rows).containsKeys("encoder_forward", "layernorm_forward", "fused_residual_layernorm_forward",
-                "classifier_softmax_xent", "adamw_update", "matmulForward", "attention QK^T", "memset (zero)");
+                "classifier_softmax_xent", "adamw_update", fwd, "matmulGeluForward (lt gelu+bias)", "attention QK^T", "memset (zero)");
         assertThat(rows).doesNotContainKey("attentionForward"); // TimingBackend's op names are not there
         int layers = dev.jgpt.model.GptConfig.preset("tiny").layers();
-        assertThat(rows.get("matmulForward").get("callsPerStep").asLong()).isEqualTo(4L * layers);
-        assertThat(rows.get("matmulForward").get("kind").asString()).isEqualTo("cublas");
-        assertThat(rows.get("matmulForward").has("tflops")).isTrue();
+        assertThat(rows.get(fwd).get("callsPerStep").asLong()).isEqualTo(3L * layers);
+        assertThat(rows.get(fwd).get("kind").asString()).isEqualTo("cublas");
+        assertThat(rows.get(fwd).has("tflops")).isTrue();
+        assertThat(rows).as("bias, GELU and bias-gradient work inside the cuBLASLt products")
+                .doesNotContainKeys("add_bias", "gelu_forward", "gelu_backward", "matmul_backward_bias");
         assertThat(rows.get("adamw_update").get("kind").asString()).isEqualTo("kernel");
         assertThat(rows.get("adamw_update").has("tflops")).isFalse();
         assertThat(r.get("profileGpu").get("steps").asInt()).isEqualTo(2);
@@ -72,9 +76,10 @@ class BenchProfileCudaTest {
         assertThat(rows.get("gqa_attention_decode_rows").get("callsPerStep").asLong()).as("one attention per layer and token").isEqualTo(layers);
         assertThat(rows).as("the token was checked on the host: no device id check (and its synchronisation) per token")
                 .doesNotContainKey("count_bad_ids");
-        assertThat(rows.get("matmulForward").get("callsPerStep").asLong()).as("qkv, proj, fc, fcproj per layer; the logits")
-                .isEqualTo(4L * layers + 1);
-        assertThat(rows).containsKeys("matmulForward", "layernorm_forward");
+        assertThat(rows.get("matmulForward (lt bias)").get("callsPerStep").asLong()).as("qkv, proj, fc, fcproj per layer")
+                .isEqualTo(4L * layers);
+        assertThat(rows.get("matmulForward").get("callsPerStep").asLong()).as("the logits (no bias)").isEqualTo(1);
+        assertThat(rows).containsKeys("matmulForward", "layernorm_forward").doesNotContainKey("add_bias");
     }
 
     /** {@code --graphs on --profile}: each token is one graph launch (one row), and the same greedy tokens as {@code --graphs off}. */
@@ -129,5 +134,46 @@ class BenchProfileCudaTest {
         int code = cli.execute("--backend", "reference", "--preset", "tiny", "--tokens", "1", "--profile");
         assertThat(code).isNotZero();
         assertThat(err.toString()).contains("--profile times kernels on the cuda backend only").doesNotContain("\tat ");
+    }
+
+    /**
+     * One GPT-2 training step per path, launches counted from the stand-in's profile: with cuBLASLt no add_bias, gelu or
+     * matmul_backward_bias kernel; {@code JGPT_CUDA_LT=0} brings them back (the figures in docs/PERFORMANCE.md).
+     */
+    @Test
+    void ltRemovesTheBiasAndGeluLaunches() throws IOException, InterruptedException {
+        String[] args = {"bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64", "--batch", "1", "--seq", "8",
+                "--warmup", "1", "--steps", "1", "--profile", "--json"};
+        Map<String, JsonNode> on = rows(JgptProcess.json(FakeCuda.libraryFile(), args));
+        JgptProcess.Output offOut = JgptProcess.run(FakeCuda.libraryFile(), Map.of("JGPT_CUDA_LT", "0"), args);
+        JsonNode off = tools.jackson.databind.json.JsonMapper.builder().build().readTree(offOut.stdout());
+        assertThat(off.get("lt").asString()).isEqualTo("off");
+        Map<String, JsonNode> offRows = rows(off);
+        int L = dev.jgpt.model.GptConfig.preset("tiny").layers();
+        assertThat(offRows.get("add_bias").get("callsPerStep").asLong()).isEqualTo(4L * L);
+        assertThat(offRows.get("gelu_forward").get("callsPerStep").asLong()).isEqualTo(L);
+        assertThat(offRows.get("gelu_backward").get("callsPerStep").asLong()).isEqualTo(L);
+        assertThat(offRows.get("matmul_backward_bias").get("callsPerStep").asLong()).isEqualTo(4L * L);
+        assertThat(on).doesNotContainKeys("add_bias", "gelu_forward", "gelu_backward", "matmul_backward_bias");
+        assertThat(on.get("residual_forward").get("callsPerStep").asLong()).as("dbias += the BGRADB scratch").isEqualTo(4L * L);
+        long launchesOn = 0, launchesOff = 0;
+        for (JsonNode r : on.values()) launchesOn += r.get("callsPerStep").asLong();
+        for (JsonNode r : offRows.values()) launchesOff += r.get("callsPerStep").asLong();
+        // 4L add_bias + L gelu_forward + L gelu_backward + 2L memsets (the default's zeroing of dgelu and dpre) gone
+        assertThat(launchesOff - launchesOn).as("launches, copies and products per step: off " + launchesOff + ", on " + launchesOn)
+                .isEqualTo(8L * L);
+        System.out.println("GPT-2 tiny training step on the stand-in: " + launchesOff + " calls with JGPT_CUDA_LT=0, " + launchesOn + " with Lt");
+    }
+
+    /** A cuBLAS without cuBLASLt: one line on stderr, the old path, the same command works. */
+    @Test
+    void noCublasLtKeepsTheOldPathWithOneMessage() throws IOException, InterruptedException {
+        JgptProcess.Output out = JgptProcess.run(FakeCuda.libraryFile(), Map.of("CUBLASLT_LIB", "/nonexistent/libcublasLt.so.13"),
+                "bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64", "--batch", "1", "--seq", "8",
+                "--warmup", "1", "--steps", "1", "--profile", "--json");
+        JsonNode r = tools.jackson.databind.json.JsonMapper.builder().build().readTree(out.stdout());
+        assertThat(r.get("lt").asString()).isEqualTo("off");
+        assertThat(rows(r)).containsKeys("add_bias", "gelu_forward", "matmul_backward_bias");
+        assertThat(out.stderr().lines().filter(l -> l.contains("cuBLASLt unavailable")).count()).as(out.stderr()).isEqualTo(1);
     }
 }

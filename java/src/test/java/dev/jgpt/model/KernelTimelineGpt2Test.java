@@ -45,9 +45,25 @@ class KernelTimelineGpt2Test {
         return GPU ? cuda.timeline().eventsCreated() : FakeCuda.eventsCreated();
     }
 
+    /** cuBLAS products with separate bias, GELU and bias-gradient kernels ({@code JGPT_CUDA_LT=0}). */
     @Test
     void profileNamesEveryKernelWithTheCallsTheModelMakes() {
+        profileMatchesTheModel(false);
+    }
+
+    /**
+     * cuBLASLt epilogues: no {@code add_bias}, {@code gelu_forward}, {@code gelu_backward} or {@code matmul_backward_bias}
+     * launch; each bias gradient is one small {@code residual_forward} (BGRADB writes, the contract accumulates).
+     */
+    @Test
+    void ltProfileHasNoBiasOrGeluKernels() {
+        profileMatchesTheModel(true);
+    }
+
+    private void profileMatchesTheModel(boolean lt) {
         CudaBackend cuda = backend(GemmMath.FP32); // closed by the TimingBackend over it
+        cuda.setLt(lt);
+        assertThat(cuda.lt()).as("cuBLASLt in use").isEqualTo(lt);
         try (TimingBackend ops = new TimingBackend(cuda);
              Gpt2 model = new Gpt2(ops, CFG, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
@@ -73,17 +89,22 @@ class KernelTimelineGpt2Test {
             p.rows().forEach(r -> assertThat(r.calls() % STEPS).as(r.name() + ": the same calls every step").isZero());
             Map<String, Long> op = new HashMap<>();
             ops.totals().forEach((name, t) -> op.put(name, t[1] / STEPS));
+            for (String name : new String[] {"matmulGeluForward", "matmulBackwardGelu", "zero"}) op.putIfAbsent(name, 0L);
 
             // the Backend ops per step, from the model's shape
             int L = CFG.layers();
-            assertThat(op.get("matmulForward")).isEqualTo(4L * L);
-            assertThat(op.get("matmulBackward")).isEqualTo(4L * L);
+            assertThat(op.get("matmulForward")).isEqualTo(3L * L);
+            assertThat(op.get("matmulGeluForward")).isEqualTo(L);
+            assertThat(op.get("matmulBackward")).isEqualTo(3L * L);
+            assertThat(op.get("matmulBackwardGelu")).isEqualTo(L);
             assertThat(op.get("attentionForward")).isEqualTo(L);
             assertThat(op.get("residualLayernormForward")).isEqualTo(2L * L);
             assertThat(op.get("layernormBackward")).isEqualTo(2L * L + 1);
 
             long chunks = (B * T + Gpt2.classifierRows(CFG, B * T) - 1) / Gpt2.classifierRows(CFG, B * T);
             long classifierCalls = op.get("classifier(fwd+bwd)");
+            long fwd = op.get("matmulForward"), fwdGelu = op.get("matmulGeluForward");
+            long bwd = op.get("matmulBackward"), bwdGelu = op.get("matmulBackwardGelu");
             Map<String, Long> expected = new HashMap<>();
             expected.put("encoder_forward", op.get("encoderForward"));
             expected.put("encoder_backward_wte", op.get("encoderBackward"));
@@ -91,12 +112,24 @@ class KernelTimelineGpt2Test {
             expected.put("layernorm_forward", op.get("layernormForward"));
             expected.put("fused_residual_layernorm_forward", op.get("residualLayernormForward"));
             expected.put("layernorm_backward", op.get("layernormBackward"));
-            expected.put("matmulForward", op.get("matmulForward"));
-            expected.put("add_bias", op.get("matmulForward")); // every training matmul has a bias
-            expected.put("matmulBackward dinp", op.get("matmulBackward"));
-            expected.put("matmulBackward dweight", op.get("matmulBackward"));
-            expected.put("matmul_backward_bias", op.get("matmulBackward"));
-            // attention: one strided-batched product per sequence and product, one softmax kernel per call
+            if (lt) {
+                expected.put("matmulForward (lt bias)", fwd); // every training matmul has a bias
+                expected.put("matmulGeluForward (lt gelu+bias)", fwdGelu);
+                expected.put("matmulBackward dinp", bwd);
+                expected.put("matmulBackward dinp (lt dgelu)", bwdGelu);
+                expected.put("matmulBackward dweight (lt bgrad)", bwd + bwdGelu);
+                expected.put("residual_forward", bwd + bwdGelu); // dbias += the BGRADB scratch
+                expected.put("memset (zero)", op.get("zero"));
+            } else {
+                expected.put("matmulForward", fwd + fwdGelu);
+                expected.put("add_bias", fwd + fwdGelu); // every training matmul has a bias
+                expected.put("gelu_forward", fwdGelu);
+                expected.put("matmulBackward dinp", bwd + bwdGelu);
+                expected.put("matmulBackward dweight", bwd + bwdGelu);
+                expected.put("matmul_backward_bias", bwd + bwdGelu);
+                expected.put("gelu_backward", bwdGelu);
+                expected.put("memset (zero)", op.get("zero") + 2 * bwdGelu); // the default zeroes dgelu and dpre
+            }
             expected.put("attention QK^T", B * op.get("attentionForward"));
             expected.put("attention att.V", B * op.get("attentionForward"));
             expected.put("attention_softmax_forward", op.get("attentionForward"));
@@ -104,8 +137,6 @@ class KernelTimelineGpt2Test {
                 expected.put(g, B * op.get("attentionBackward"));
             }
             expected.put("attention_softmax_backward", op.get("attentionBackward"));
-            expected.put("gelu_forward", op.get("geluForward"));
-            expected.put("gelu_backward", op.get("geluBackward"));
             expected.put("classifier logits", chunks * classifierCalls);
             expected.put("classifier_softmax_xent", chunks * classifierCalls);
             expected.put("classifier dx", chunks * classifierCalls);
@@ -115,7 +146,6 @@ class KernelTimelineGpt2Test {
             expected.put("sum_partials", classifierCalls + op.get("sumSquares"));
             expected.put("sum_finish", classifierCalls + op.get("sumSquares"));
             expected.put("adamw_update", op.get("adamw"));
-            expected.put("memset (zero)", op.get("zero"));
             expected.put("memcpy HtoD", op.get("copy")); // tokens and targets
             assertThat(calls).as("calls per step by name").isEqualTo(expected);
             assertThat(op.get("adamw")).as("one AdamW launch per parameter view").isEqualTo(model.layout().views().size());
@@ -129,7 +159,9 @@ class KernelTimelineGpt2Test {
             }
             long C = CFG.channels(), N = (long) B * T;
             double matmulFlops = 2.0 * N * C * (3 * C + C + 4 * C + 4 * C) * L; // qkv, attproj, fc, fcproj
-            assertThat(row(p, "matmulForward").flops() / STEPS).isEqualTo(matmulFlops);
+            double productFlops = lt ? row(p, "matmulForward (lt bias)").flops() + row(p, "matmulGeluForward (lt gelu+bias)").flops()
+                    : row(p, "matmulForward").flops();
+            assertThat(productFlops / STEPS).isEqualTo(matmulFlops);
             assertThat(row(p, "attention QK^T").flops() / STEPS).isEqualTo(2.0 * B * CFG.heads() * T * T * (C / CFG.heads()) * L);
             assertThat(p.steps()).isEqualTo(STEPS);
             assertThat(p.gpuMs()).as("events measure real time (the stand-in's: the host clock)").isPositive();
@@ -211,7 +243,7 @@ class KernelTimelineGpt2Test {
             cuda.timeline().endStep();
             KernelTimeline.Profile p = cuda.timeline().profile();
             int L = CFG.layers();
-            assertThat(row(p, "matmulForward").calls()).isEqualTo(4L * L);
+            assertThat(row(p, cuda.lt() ? "matmulForward (lt bias)" : "matmulForward").calls()).isEqualTo(3L * L);
             // each matmul forward converts its input, the backward its input and dout; attention forward qkv and
             // the probabilities, backward qkv, dout, the probabilities and d(scores); the classifier x and dlogits
             // (one chunk); plus the one conversion of the whole parameter buffer (initWeights uploaded it)

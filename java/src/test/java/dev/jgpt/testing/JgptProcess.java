@@ -23,6 +23,14 @@ public final class JgptProcess {
 
     /** Runs {@code jgpt args} (with {@code standInCuda} as its driver, or none when null); must exit 0 within 120 s. Returns stdout. */
     public static String run(Path standInCuda, String... args) throws IOException, InterruptedException {
+        return run(standInCuda, java.util.Map.of(), args).stdout();
+    }
+
+    /** What a child printed. */
+    public record Output(String stdout, String stderr) {}
+
+    /** {@link #run(Path, String...)} with {@code env} added to the child's environment; returns stdout and stderr. */
+    public static Output run(Path standInCuda, java.util.Map<String, String> env, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-cp", System.getProperty("java.class.path"), "dev.jgpt.cli.Main"));
         cmd.addAll(List.of(args));
@@ -34,13 +42,15 @@ public final class JgptProcess {
                 pb.environment().put("JGPT_LIBCUDA", standInCuda.toString());
                 pb.environment().put("CUBLAS_LIB", standInCuda.toString());
             }
+            pb.environment().putAll(env);
             Process p = pb.start();
             boolean finished = p.waitFor(120, TimeUnit.SECONDS);
             if (!finished) p.destroyForcibly();
             assertThat(finished).as("jgpt finished within 120 s").isTrue();
             String out = Files.readString(stdout, StandardCharsets.UTF_8);
-            assertThat(p.exitValue()).as("exit code; stdout: " + out + "\nstderr: " + Files.readString(err)).isZero();
-            return out;
+            String errText = Files.readString(err, StandardCharsets.UTF_8);
+            assertThat(p.exitValue()).as("exit code; stdout: " + out + "\nstderr: " + errText).isZero();
+            return new Output(out, errText);
         } finally {
             Files.deleteIfExists(stdout);
             Files.deleteIfExists(err);

@@ -5,6 +5,7 @@ import static dev.jgpt.bindings.Cublas.CUBLAS_OP_T;
 
 import dev.jgpt.backend.Backend;
 import dev.jgpt.bindings.Cublas;
+import dev.jgpt.bindings.CublasLt;
 import dev.jgpt.bindings.CudaDriver;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
@@ -64,6 +65,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private boolean fusedAttention;
     /** Fused attention on the CUDA-core kernels even where the tensor-core ones apply ({@link #setCudaCoreAttention}). */
     private boolean cudaCoreAttention;
+    /** cuBLASLt with fused epilogues ({@link #setLt}); null until asked for, or when the library is missing. */
+    private LtMatmul lt;
+    private boolean ltOpened;
+    private boolean useLt;
+    /** BGRADB writes the bias gradient; the contract accumulates: it lands here, then is added (grown once, freed at close). */
+    private long ltBiasGrad;
+    private long ltBiasGradFloats;
     /** Largest head size the tensor-core attention kernels take (kernels/attention_flash_tc.cu: D = 16, 32, 64). */
     public static final int TENSOR_CORE_ATTENTION_MAX_HEAD = 64;
 
@@ -76,6 +84,20 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         b.setFusedAttention(!attention.equals("cublas"));
         b.setCudaCoreAttention(attention.equals("fused-cudacore"));
         return b;
+    }
+
+    /**
+     * {@code JGPT_CUDA_LT=0|1} (or {@code -Djgpt.cuda.lt=false|true}): the cuBLASLt epilogues ({@link #setLt}); on
+     * unless switched off.
+     */
+    static boolean ltConfigured() {
+        String v = System.getProperty("jgpt.cuda.lt", System.getenv("JGPT_CUDA_LT"));
+        if (v == null || v.isBlank()) return true;
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "1", "true", "on", "yes" -> true;
+            case "0", "false", "off", "no" -> false;
+            default -> throw new dev.jgpt.JgptException("JGPT_CUDA_LT: unknown '" + v + "', expected 1 or 0");
+        };
     }
 
     /**
@@ -111,6 +133,32 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             CudaException.check(CudaDriver.cuMemAllocHost_v2(out, 1024), "cuMemAllocHost");
             this.pinnedResult = out.get(ValueLayout.ADDRESS, 0).reinterpret(1024);
         }
+        setLt(ltConfigured());
+    }
+
+    /**
+     * With {@code on} set (the default, {@code JGPT_CUDA_LT}), products with a bias, GPT-2's fc + GELU and the backward
+     * through GELU run as cuBLASLt products with fused epilogues ({@code BIAS}, {@code GELU_AUX_BIAS}, {@code DGELU},
+     * {@code BGRADB}) instead of cuBLAS + separate {@code add_bias}, {@code gelu_*} and {@code matmul_backward_bias}
+     * kernels. Where libcublasLt is missing this says so once and the old path stays; shapes cuBLASLt has no
+     * algorithm for take the old path too. It changes no buffer sizes, so it may be switched at any time.
+     */
+    public void setLt(boolean on) {
+        if (on && !ltOpened) {
+            ltOpened = true;
+            lt = LtMatmul.open(ctx);
+        }
+        useLt = on && lt != null;
+    }
+
+    /** Whether products take the cuBLASLt path ({@link #setLt} on and the library present). */
+    public boolean lt() {
+        return useLt;
+    }
+
+    /** Shapes cuBLASLt described so far and how many got an algorithm (tests); {0, 0} without Lt. */
+    int[] ltPlans() {
+        return lt == null ? new int[2] : lt.plans();
     }
 
     @Override
@@ -427,6 +475,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (bias != null) dev("bias", bias, DType.F32, OC);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
         MemorySegment w = operand(weight, (long) OC * C, 1), x = operand(inp, (long) N * C, 0);
+        if (bias != null && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
+                out.data(), OC, ptr(bias), 0, 0, "matmulForward (lt bias)")) {
+            return;
+        }
         gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, out.data(), OC, "matmulForward");
         if (bias != null) {
             long n = (long) N * OC;
@@ -449,13 +501,114 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             // dinp^T (C,N) += weight^T (C,OC) . dout^T (OC,N)
             gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1), C, dO, OC, one, dinp.data(), C, "matmulBackward dinp");
         }
-        // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC)
-        gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, operand(inp, (long) N * C, 2), C, dO, OC, one, dweight.data(), C, "matmulBackward dweight");
+        dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC);
+    }
+
+    /** {@code dweight += dout^T @ inp} and {@code dbias += sum_rows(dout)} (dbias may be null); dO is dout's operand. */
+    private void dweightProduct(Tensor dweight, Tensor dbias, Tensor dout, MemorySegment dO, Tensor inp, int N, int C, int OC) {
+        if (dbias != null) dev("dbias", dbias, DType.F32, OC);
+        MemorySegment x = operand(inp, (long) N * C, 2);
+        // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC); BGRADB: the column sums of dout^T's transpose = sum_rows(dout),
+        // written (not accumulated) into a scratch vector that is then added to dbias
+        if (dbias != null && ltUsable() && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BGRADB, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, x, C,
+                dO, OC, one, dweight.data(), C, ltBiasGrad(OC), 0, 0, "matmulBackward dweight (lt bgrad)")) {
+            wrote(dbias);
+            ctx.kernel(Kernel.RESIDUAL_FORWARD, gridStride(OC, 256), 256).ptr(dbias).ptr(dbias).ptr(ltBiasGrad).i64(OC).go();
+            return;
+        }
+        gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, x, C, dO, OC, one, dweight.data(), C, "matmulBackward dweight");
         if (dbias != null) {
-            dev("dbias", dbias, DType.F32, OC);
             wrote(dbias);
             ctx.kernel(Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0).ptr(dbias).ptr(dout).i32(N).i32(OC).go();
         }
+    }
+
+    /**
+     * GPT-2's fc and GELU: on the cuBLASLt path one product with the {@code GELU_AUX_BIAS} epilogue (out = gelu(pre),
+     * pre written as the epilogue's aux matrix); else the contract's two ops.
+     */
+    @Override
+    public void matmulGeluForward(Tensor pre, Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
+        positive("N", N, "C", C);
+        positive("OC", OC);
+        dev("pre", pre, DType.F32, (long) N * OC);
+        dev("out", out, DType.F32, (long) N * OC);
+        dev("inp", inp, DType.F32, (long) N * C);
+        dev("weight", weight, DType.F32, (long) OC * C);
+        if (bias != null && ltUsable() && OC % 8 == 0) { // the aux matrix's leading dimension: a multiple of 8
+            dev("bias", bias, DType.F32, OC);
+            MemorySegment w = operand(weight, (long) OC * C, 1), x = operand(inp, (long) N * C, 0);
+            wrote(pre);
+            if (ltGemm(CublasLt.CUBLASLT_EPILOGUE_GELU_AUX_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
+                    out.data(), OC, ptr(bias), ptr(pre), OC, "matmulGeluForward (lt gelu+bias)")) {
+                return;
+            }
+        }
+        Backend.super.matmulGeluForward(pre, out, inp, weight, bias, N, C, OC);
+    }
+
+    /**
+     * The backward of a product on gelu(pre): on the cuBLASLt path the dinp product with the {@code DGELU} epilogue
+     * writes dpre directly (dgelu is not touched), and the dweight product takes the bias gradient; else the
+     * contract's ops.
+     */
+    @Override
+    public void matmulBackwardGelu(Tensor dpre, Tensor dgelu, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                   Tensor weight, Tensor pre, int N, int C, int OC) {
+        positive("N", N, "C", C);
+        positive("OC", OC);
+        dev("dpre", dpre, DType.F32, (long) N * C);
+        dev("dgelu", dgelu, DType.F32, (long) N * C);
+        dev("pre", pre, DType.F32, (long) N * C);
+        dev("dout", dout, DType.F32, (long) N * OC);
+        dev("inp", inp, DType.F32, (long) N * C);
+        dev("weight", weight, DType.F32, (long) OC * C);
+        dev("dweight", dweight, DType.F32, (long) OC * C);
+        if (ltUsable() && C % 8 == 0) {
+            MemorySegment dO = operand(dout, (long) N * OC, 0);
+            // dpre^T (C,N) = gelu'(pre^T) * (weight^T (C,OC) . dout^T (OC,N)), beta 0: overwritten
+            if (ltGemm(CublasLt.CUBLASLT_EPILOGUE_DGELU, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, operand(weight, (long) OC * C, 1), C,
+                    dO, OC, zero, dpre.data(), C, 0, ptr(pre), C, "matmulBackward dinp (lt dgelu)")) {
+                dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC);
+                return;
+            }
+        }
+        Backend.super.matmulBackwardGelu(dpre, dgelu, dweight, dbias, dout, inp, weight, pre, N, C, OC);
+    }
+
+    /** Lt products are captured into CUDA graphs like cuBLAS ones, so a replayed step computes what an eager one does. */
+    private boolean ltUsable() {
+        return useLt;
+    }
+
+    /** The scratch vector BGRADB writes into, at least {@code n} floats (grown at a shape's first step, never shrunk). */
+    private long ltBiasGrad(int n) {
+        if (n > ltBiasGradFloats) {
+            if (ltBiasGrad != 0) CudaDriver.cuMemFree_v2(ltBiasGrad);
+            ltBiasGrad = 0;
+            ltBiasGrad = ctx.allocate(4L * n, "the cuBLASLt bias gradient", "the GPU has no memory left");
+            ltBiasGradFloats = n;
+        }
+        return ltBiasGrad;
+    }
+
+    /**
+     * A product through {@link LtMatmul} with an epilogue (bias / aux device addresses, 0 for none), in this backend's
+     * math: fp32 or TF32 on fp32 operands, bf16 operands ({@link #operand}) with fp32 accumulation. False, having done
+     * nothing, where the Lt path is off or has no algorithm for the shape: the caller then runs its cuBLAS path.
+     */
+    private boolean ltGemm(int epilogue, int opA, int opB, int m, int n, int k, MemorySegment a, int lda, MemorySegment b,
+                           int ldb, MemorySegment beta, MemorySegment c, int ldc, long bias, long aux, long auxLd, String what) {
+        if (!ltUsable()) return false;
+        int abType = math == GemmMath.BF16 ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_32F;
+        int compute = math == GemmMath.BF16 ? Cublas.CUBLAS_COMPUTE_32F : math.computeType();
+        LtMatmul.Plan plan = lt.plan(epilogue, opA, opB, m, n, k, lda, ldb, ldc, abType, compute);
+        if (plan == null) return false;
+        wroteProduct(c.address(), ldc, n, 0, 1);
+        timeline.begin(); // a refused call records no end: the next begin reuses the start event
+        if (!lt.run(plan, one, a, b, beta, c, bias, aux, auxLd, what)) return false;
+        timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
+        return true;
     }
 
     // ---- attention --------------------------------------------------------------------------------
@@ -1339,6 +1492,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             bf16Params.close();
             topKRows.close();
             scratch.close();
+            if (lt != null) lt.close();
+            if (ltBiasGrad != 0) CudaDriver.cuMemFree_v2(ltBiasGrad);
             CudaDriver.cuMemFreeHost(pinnedResult);
         } finally {
             ctx.close();

@@ -129,6 +129,11 @@ public final class CudaContext implements AutoCloseable {
         return cublas;
     }
 
+    /** The device address of the cuBLAS workspace ({@link #CUBLAS_WORKSPACE_BYTES}); cuBLASLt products use it too ({@link LtMatmul}). */
+    long cublasWorkspace() {
+        return cublasWorkspace;
+    }
+
     public int multiprocessors() {
         return multiprocessors;
     }

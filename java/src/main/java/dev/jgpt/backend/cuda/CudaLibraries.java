@@ -1,6 +1,7 @@
 package dev.jgpt.backend.cuda;
 
 import dev.jgpt.bindings.Cublas;
+import dev.jgpt.bindings.CublasLt;
 import dev.jgpt.bindings.CudaDriver;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -38,6 +39,7 @@ public final class CudaLibraries {
 
     private static Loaded driver;
     private static Loaded cublas;
+    private static Loaded cublasLt;
 
     /** Loads libcuda once and initialises {@link CudaDriver}; later calls return the first answer. */
     public static synchronized Loaded driver() {
@@ -74,6 +76,54 @@ public final class CudaLibraries {
             else Cublas.markUnavailable(cublas.reason());
         }
         return cublas;
+    }
+
+    /**
+     * Loads libcublasLt once and initialises {@link CublasLt} (optional: without it the backend keeps cuBLAS plus
+     * separate bias/GELU kernels). {@code $CUBLASLT_LIB} (a file) when set, and then only it; else the file
+     * {@code $CUBLAS_LIB} names when it exports the Lt calls too (the test stand-in), libcublasLt beside it, then the
+     * places {@link #cublas()} searches.
+     */
+    public static synchronized Loaded cublasLt() {
+        if (cublasLt == null) {
+            List<String> candidates = new ArrayList<>();
+            String explicit = System.getenv("CUBLASLT_LIB");
+            if (explicit != null && !explicit.isBlank()) {
+                candidates.add(explicit);
+            } else {
+                String cublasFile = System.getenv("CUBLAS_LIB");
+                if (cublasFile != null && !cublasFile.isBlank()) {
+                    if (exportsLt(cublasFile)) candidates.add(cublasFile);
+                    Path dir = Path.of(cublasFile).toAbsolutePath().getParent();
+                    if (dir != null) {
+                        candidates.add(dir.resolve("libcublasLt.so.13").toString());
+                        candidates.add(dir.resolve("libcublasLt.so.12").toString());
+                    }
+                }
+                candidates.add("libcublasLt.so.13");
+                candidates.add("libcublasLt.so.12");
+                for (Path dir : cublasDirectories()) {
+                    candidates.add(dir.resolve("libcublasLt.so.13").toString());
+                    candidates.add(dir.resolve("libcublasLt.so.12").toString());
+                }
+            }
+            cublasLt = load(candidates, "libcublasLt.so.13 or .12", "cuBLASLt comes with cuBLAS (CUBLASLT_LIB names the file)");
+            if (cublasLt.ok() && !exportsLt(cublasLt.path().get())) {
+                cublasLt = new Loaded(Optional.empty(), "no cuBLASLt: " + cublasLt.path().get() + " does not export cublasLtMatmul");
+            }
+            if (cublasLt.ok()) CublasLt.init(lookup(cublasLt.path().get()));
+            else CublasLt.markUnavailable(cublasLt.reason());
+        }
+        return cublasLt;
+    }
+
+    private static boolean exportsLt(String file) {
+        if (file.contains("/") && !Files.exists(Path.of(file))) return false;
+        try {
+            return lookup(file).find("cublasLtMatmul").isPresent();
+        } catch (IllegalArgumentException notLoadable) {
+            return false;
+        }
     }
 
     static List<Path> cublasDirectories() {

@@ -3,6 +3,7 @@ package dev.jgpt.backend.cuda;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jgpt.bindings.Cublas;
+import dev.jgpt.bindings.CublasLt;
 import dev.jgpt.bindings.CudaDriver;
 import java.io.IOException;
 import java.lang.foreign.SymbolLookup;
@@ -20,7 +21,7 @@ import java.util.List;
 public final class FakeCuda {
     private FakeCuda() {}
 
-    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter;
+    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter, ltCounter;
     private static String unusable;
     private static String broken;
     private static boolean bound;
@@ -84,6 +85,27 @@ public final class FakeCuda {
         require();
         try {
             return (long) counter.invokeExact(c.ordinal());
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** What the stand-in's cuBLASLt saw (fake_cuda.c, jg_fake_lt_counter): calls from the host, not graph replays. */
+    public enum LtCounter {
+        /** cublasLtMatmul calls. */ MATMULS,
+        /** cublasLtMatmulAlgoGetHeuristic calls. */ HEURISTICS,
+        /** Products with the BIAS epilogue. */ BIAS,
+        /** Products with GELU_AUX_BIAS. */ GELU_AUX_BIAS,
+        /** Products with DGELU. */ DGELU,
+        /** Products with BGRADB. */ BGRADB,
+        /** Handles, descriptors, layouts and preferences alive. */ LIVE,
+        /** Products without an epilogue. */ PLAIN
+    }
+
+    public static long count(LtCounter c) {
+        require();
+        try {
+            return (long) ltCounter.invokeExact(c.ordinal());
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
@@ -158,6 +180,9 @@ public final class FakeCuda {
                     java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_INT));
             CudaDriver.init(symbols);
             Cublas.init(symbols);
+            CublasLt.init(symbols);
+            ltCounter = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_fake_lt_counter"),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_INT));
             try {
                 if (CudaDriver.cuInit(0) != 0) return "the stand-in driver's cuInit failed";
             } catch (UnsatisfiedLinkError alreadyBound) {
