@@ -201,6 +201,19 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
     }
 
     /**
+     * Prefills {@link #PROMPT_A} and steps twice with the top {@code id.length} candidates (the warm-up, then the
+     * capture), so the next {@code stepTopCandidates} of that k replays the step's graph; id/val hold the last ones.
+     */
+    static DeviceLogits primedTopKGraph(Gpt2Inference lm, int[] id, float[] val) {
+        DeviceLogits d = lm.deviceLogits();
+        int k = id.length, V = lm.config().vocabSize();
+        d.prefillOnDevice(PROMPT_A);
+        d.topCandidates(V, k, id, val);
+        for (int s = 0; s < 2; s++) d.stepTopCandidates(id[0], V, k, id, val);
+        return d;
+    }
+
+    /**
      * With the sampler's k known at the step ({@code DeviceLogits.stepTopCandidates}, what {@code Generator} calls),
      * the top-k joins the step's graph: a token is the upload and one graph launch on the timeline, nothing else.
      */
@@ -210,12 +223,9 @@ abstract class DecodeGraphContract extends CudaReferenceFixture {
         int k = 6;
         cuda.setGraphs(true);
         try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, devParams)) {
-            DeviceLogits d = lm.deviceLogits();
             int[] id = new int[5];
             float[] val = new float[5];
-            d.prefillOnDevice(PROMPT_A);
-            d.topCandidates(CFG.vocabSize(), 5, id, val);
-            for (int s = 0; s < 2; s++) d.stepTopCandidates(id[0], CFG.vocabSize(), 5, id, val); // warm-up, capture
+            DeviceLogits d = primedTopKGraph(lm, id, val);
             KernelTimeline t = cuda.timeline();
             t.reset();
             t.beginStep();

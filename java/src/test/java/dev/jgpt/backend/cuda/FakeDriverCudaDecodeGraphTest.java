@@ -86,12 +86,9 @@ class FakeDriverCudaDecodeGraphTest extends DecodeGraphContract {
         int k = 5;
         cuda.setGraphs(true);
         try (Gpt2Inference lm = new Gpt2Inference(cuda, CFG, devParams)) {
-            DeviceLogits d = lm.deviceLogits();
             int[] id = new int[1];
             float[] val = new float[1];
-            d.prefillOnDevice(PROMPT_A);
-            d.topCandidates(CFG.vocabSize(), 1, id, val);
-            for (int s = 0; s < 2; s++) d.stepTopCandidates(id[0], CFG.vocabSize(), 1, id, val);
+            DeviceLogits d = primedTopKGraph(lm, id, val);
             FakeCuda.Counter[] which = {FakeCuda.Counter.KERNELS, FakeCuda.Counter.CUBLAS, FakeCuda.Counter.COPIES,
                     FakeCuda.Counter.GRAPH_LAUNCHES, FakeCuda.Counter.SYNCS};
             long[] before = new long[which.length];
