@@ -48,14 +48,15 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     private final StepGraphs graphs;
     /** A one-token step's token id and position in device memory, [token, position], and their host staging. */
     private final Tensor stepDev, stepHost, stepToken, stepPosition;
-    private StepGraphs.Graph stepGraph;
-    /** The device-position step ran eagerly once (so lazily made buffers exist before a capture). */
-    private boolean stepWarm;
+    private final GraphSlot stepGraph = new GraphSlot();
     /** A capture failed: this sequence runs its steps op by op from now on. */
     private boolean stepGraphFailed;
     private long graphSteps;
     /** The step graph's device top-k, captured with it: the logits counted (n) and candidates (k); k 0 for none. */
     private int graphN, graphK;
+    /** The step as a capturable body, and its name (made once). */
+    private Runnable stepBody;
+    private String stepWhat;
     /** The backend's device top-k where the logits live on the device, else null. */
     private final DeviceTopK deviceTopK;
 
@@ -209,7 +210,7 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
 
     /** Whether this sequence holds a captured step graph now. */
     public final boolean hasStepGraph() {
-        return stepGraph != null;
+        return stepGraph.held();
     }
 
     // ---- batched decode: one step for several sequences that share these weights ------------------
@@ -271,9 +272,8 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     private Tensor[] rowCaches;
     /** Top-k kinds of a batched graph: none (full logits), greedy (k 1), top-k (captured with k = the most, prefix used). */
     private static final int KINDS = 3;
-    private final StepGraphs.Graph[][] batchGraphs = new StepGraphs.Graph[KINDS][StepGraphs.ROW_TABLE_ROWS + 1];
-    private final int[][] batchGraphV = new int[KINDS][StepGraphs.ROW_TABLE_ROWS + 1];
-    private final boolean[][] batchWarm = new boolean[KINDS][StepGraphs.ROW_TABLE_ROWS + 1];
+    /** The batched graphs by (kind, n), each keyed by the vocabulary count its top-k covers; made on first use. */
+    private final GraphSlot[][] batchGraphs = new GraphSlot[KINDS][StepGraphs.ROW_TABLE_ROWS + 1];
     /** A batched capture failed: this model's batched steps run op by op from now on. */
     private boolean batchGraphFailed;
     private long batchGraphSteps, batchGraphCaptures;
@@ -300,7 +300,7 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     /** Batched graphs this model holds now (tests: bounded by the batch sizes and top-k kinds used). */
     public final int batchGraphsHeld() {
         int c = 0;
-        for (StepGraphs.Graph[] row : batchGraphs) for (StepGraphs.Graph g : row) if (g != null) c++;
+        for (GraphSlot[] row : batchGraphs) for (GraphSlot g : row) if (g != null && g.held()) c++;
         return c;
     }
 
@@ -430,45 +430,23 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     private Tensor stepBatchThroughGraph(BackendLm[] seqs, int n, int kind, int V, int k) {
         fillRowTable(seqs, n);
         ops.copy(rowTableDev, rowTableHost);
-        StepGraphs.Graph g = batchGraphs[kind][n];
-        if (g != null && kind > 0 && batchGraphV[kind][n] != V) {
-            g.close(); // another vocabulary size counted (another tokenizer): capture anew
-            g = batchGraphs[kind][n] = null;
-            batchWarm[kind][n] = false;
-        }
+        GraphSlot slot = batchGraphs[kind][n];
+        if (slot == null) slot = batchGraphs[kind][n] = new GraphSlot();
+        slot.keyed(V); // another vocabulary size counted (another tokenizer): capture anew
         runN = n;
         runV = V;
         runK = k;
-        boolean replayed = false;
-        if (g != null) {
-            replayed = g.launch();
-            if (!replayed) {
-                batchGraphs[kind][n] = null; // stale: run eagerly now, capture at the next step of this size
-                batchWarm[kind][n] = false;
-            }
+        if (batchBody == null) {
+            batchBody = this::runBatchStep;
+            batchWhat = getClass().getSimpleName() + " batched step";
         }
-        if (!replayed) {
-            if (!batchWarm[kind][n]) {
-                runBatchStep();
-                batchWarm[kind][n] = true;
-            } else {
-                if (batchBody == null) {
-                    batchBody = this::runBatchStep;
-                    batchWhat = getClass().getSimpleName() + " batched step";
-                }
-                g = graphs.capture(batchBody, batchWhat);
-                if (g == null) {
-                    batchGraphFailed = true; // nothing of the capture ran: run this step eagerly
-                    runBatchStep();
-                } else {
-                    batchGraphs[kind][n] = g;
-                    batchGraphV[kind][n] = V;
-                    batchGraphCaptures++;
-                    if (!g.launch()) throw new IllegalStateException("a graph captured just now was refused");
-                    replayed = true;
-                }
-            }
+        GraphSlot.Run run = slot.run(graphs, batchBody, batchWhat);
+        if (run == GraphSlot.Run.CAPTURE_FAILED) {
+            batchGraphFailed = true; // nothing of the capture ran: run this step eagerly
+            runBatchStep();
         }
+        if (run == GraphSlot.Run.CAPTURED) batchGraphCaptures++;
+        boolean replayed = run == GraphSlot.Run.CAPTURED || run == GraphSlot.Run.REPLAYED;
         if (replayed) batchGraphSteps++;
         for (int i = 0; i < n; i++) {
             seqs[i].pos++;
@@ -614,37 +592,23 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
         stepHost.setInt(0, token);
         stepHost.setInt(1, pos);
         ops.copy(stepDev, stepHost);
-        if (stepGraph != null && (graphN != n || graphK != k)) {
-            stepGraph.close(); // the sampler asks for another top-k: warm up and capture with it
-            stepGraph = null;
-            stepWarm = false;
-        }
-        if (stepGraph == null) {
+        stepGraph.keyed((long) n << 32 | k); // the sampler asks for another top-k: warm up and capture with it
+        if (!stepGraph.held()) {
             graphN = n;
             graphK = k;
         }
-        if (stepGraph != null && !stepGraph.launch()) {
-            stepGraph = null; // stale (the backend's precision or bf16 weight copy changed): run eagerly, capture anew
-            stepWarm = false;
+        if (stepBody == null) {
+            stepBody = this::runDeviceStep;
+            stepWhat = getClass().getSimpleName() + " step";
         }
-        if (stepGraph == null) {
-            if (!stepWarm) {
-                runDeviceStep();
-                stepWarm = true;
-            } else {
-                stepGraph = graphs.capture(this::runDeviceStep, getClass().getSimpleName() + " step");
-                if (stepGraph == null) {
-                    stepGraphFailed = true; // nothing of the capture ran: this token goes the op-by-op way
-                    stepOpByOp(token);
-                    if (k > 0) deviceTopK.queueTopKRows(logits, 1, n, n, k);
-                    return;
-                }
-                if (!stepGraph.launch()) throw new IllegalStateException("a graph captured just now was refused");
-                graphSteps++;
-            }
-        } else {
-            graphSteps++;
+        GraphSlot.Run run = stepGraph.run(graphs, stepBody, stepWhat);
+        if (run == GraphSlot.Run.CAPTURE_FAILED) {
+            stepGraphFailed = true; // nothing of the capture ran: this token goes the op-by-op way
+            stepOpByOp(token);
+            if (k > 0) deviceTopK.queueTopKRows(logits, 1, n, n, k);
+            return;
         }
+        if (run != GraphSlot.Run.EAGER) graphSteps++;
         pos++;
         haveLogits = true;
     }
@@ -675,13 +639,9 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     public void close() {
         if (closed) return;
         closed = true;
-        if (stepGraph != null) stepGraph.close();
-        stepGraph = null;
-        for (StepGraphs.Graph[] row : batchGraphs) {
-            for (int n = 0; n < row.length; n++) {
-                if (row[n] != null) row[n].close();
-                row[n] = null;
-            }
+        stepGraph.close();
+        for (GraphSlot[] row : batchGraphs) {
+            for (GraphSlot g : row) if (g != null) g.close();
         }
         arena.close();
         hostArena.close();
