@@ -32,7 +32,7 @@ public final class LlamaModelOptions {
     Path tokenizer;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding (Llama models, and GPT-2 runs on the cpu backend): f32, bf16, q8 (default ${DEFAULT-VALUE}).")
+            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). q8: the cpu decoders only; bf16: the cpu decoders, and on cuda its bf16 mode (products read a bf16 copy of the weights).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
@@ -85,9 +85,9 @@ public final class LlamaModelOptions {
         return device != null ? device : System.getenv().getOrDefault("JGPT_DEVICE", "auto");
     }
 
-    /** "(q8)" for the native decoder, "(f32, cuda)" for the ops decoder on a backend. */
+    /** "(q8)" for the native decoder, "(f32, cuda)" or "(bf16, cuda)" for the ops decoder on a backend. */
     private static String tag(CausalLm lm, DecodeDType dt) {
-        return lm instanceof LlamaOpsInference ops ? " (f32, " + ops.backend().name() + ")" : " (" + dt + ")";
+        return lm instanceof LlamaOpsInference ops ? " (" + dt + ", " + ops.backend().name() + ")" : " (" + dt + ")";
     }
 
     /** A run trained with arch: llama: its checkpoint on --device, its BPE tokenizer.json and chat template. */

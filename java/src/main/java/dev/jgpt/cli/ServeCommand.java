@@ -81,7 +81,7 @@ public final class ServeCommand implements Runnable {
     Integer threads;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). Applies to Llama-family models and to GPT-2 models on the cpu backend (other backends decode GPT-2 in f32 only).")
+            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). q8: the cpu decoders only; bf16: the cpu decoders, and on cuda its bf16 mode (products read a bf16 copy of the weights); the reference backend decodes in f32 only.")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")

@@ -49,10 +49,10 @@ public interface ModelSource {
      * and a Hugging Face {@code LlamaForCausalLM} directory (with its {@code tokenizer.json}). Llama-family
      * models decode on libjgpt's CPU decoder with weights in {@code dtype} (served batched through
      * {@code LlamaBatchDecoder}), unless {@code device} names cuda or reference: then through
-     * {@code LlamaOpsInference} on that backend in f32, one sequence at a time ({@code auto} keeps the batched CPU
+     * {@code LlamaOpsInference} on that backend in f32 (bf16 on cuda), one sequence at a time ({@code auto} keeps the batched CPU
      * decoder); GPT-2 models on the cpu backend too (libjgpt's {@code Gpt2Decoder} in
      * {@code dtype}, served batched through {@code Gpt2NativeBatchDecoder}), on another backend in f32
-     * through the {@link Gpt2Inference} ops (another dtype is refused).
+     * through the {@link Gpt2Inference} ops in f32 or, on cuda, bf16 (q8 is refused).
      */
     static ModelSource standard(String device, int threads, DecodeDType dtype, int groupSize) {
         int llamaThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
@@ -72,12 +72,14 @@ public interface ModelSource {
                 return new Opened(new LoadedModel(name, l.model(), l.tokenizer()), null);
             }
             String other = backend.name();
+            boolean allowed = LoadedModels.opsDecodeIn(backend, dtype);
             backend.close();
-            if (dtype != DecodeDType.F32) {
-                throw new JgptException("--dtype " + dtype + ": " + path + " is a GPT-2 model, which decodes in bf16 or q8 on the cpu"
-                        + " backend only, and this one would run on " + other + " (use --device cpu)");
+            if (!allowed) {
+                throw new JgptException("--dtype " + dtype + ": " + path + " is a GPT-2 model, which decodes in q8 on the cpu"
+                        + " backend only (bf16 there and on cuda), and this one would run on " + other + " (use --device cpu)");
             }
             LoadedModels.Gpt2Model g = LoadedModels.openGpt2(path, device, threads);
+            LoadedModels.decodeIn(g.backend(), dtype, "--dtype");
             LoadedModel m = new LoadedModel(name, g.inference(), g.tokenizer());
             return new Opened(m, g::closeWeights);
         };

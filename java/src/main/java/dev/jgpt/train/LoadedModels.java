@@ -92,7 +92,7 @@ public final class LoadedModels {
 
     /**
      * {@link #openLlama(Path, DecodeDType, int, int)} on {@code device} as {@link #llamaBackend} picks it:
-     * libjgpt's {@link LlamaInference} on the cpu, {@link LlamaOpsInference} (f32) on cuda or reference.
+     * libjgpt's {@link LlamaInference} on the cpu, {@link LlamaOpsInference} (f32, or bf16 on cuda: {@link #opsDecodeIn}) on cuda or reference.
      */
     public static LoadedModel openLlama(Path path, String device, DecodeDType dtype, int groupSize, int threads) {
         Path dir = ModelDirs.resolve(path);
@@ -110,13 +110,15 @@ public final class LoadedModels {
                     + tok.vocabSize() + ")");
         }
         String name = path.toAbsolutePath().normalize().getFileName().toString();
-        String tag = lm instanceof LlamaOpsInference ops ? " (" + ops.backend().name() + ")" : dtype == DecodeDType.F32 ? "" : " (" + dtype + ")";
+        String tag = lm instanceof LlamaOpsInference ops
+                ? " (" + (dtype == DecodeDType.F32 ? "" : dtype + ", ") + ops.backend().name() + ")"
+                : dtype == DecodeDType.F32 ? "" : " (" + dtype + ")";
         return new LoadedModel(name + tag, lm, tok);
     }
 
     /**
      * Where a Llama model decodes for {@code --device}: null for libjgpt's native decoder ({@link LlamaInference},
-     * CPU, any --dtype), else the backend for {@link LlamaOpsInference} (float32 only: bf16 and q8 are refused
+     * CPU, any --dtype), else the backend for {@link LlamaOpsInference} (float32, or bf16 on cuda; q8 is refused
      * there). {@code cpu}: native. {@code cuda}, {@code reference}: that backend (an unusable cuda is an error).
      * {@code auto} (or null) mirrors GPT-2: cuda where a GPU is usable (said once on stderr), else the native
      * decoder; with --dtype bf16 or q8 always the native decoder, the only one that has them.
@@ -151,13 +153,33 @@ public final class LoadedModels {
             b.close();
             return null;
         }
-        if (dtype != DecodeDType.F32) {
+        if (!opsDecodeIn(b, dtype)) {
             b.close();
-            throw new JgptException("--dtype " + dtype + ": " + model + " is a Llama model, which decodes in bf16 or q8 only on the cpu "
-                    + "(libjgpt's native decoder); on " + b.name() + " it decodes in f32 (leave --dtype out, or use --device cpu)");
+            throw new JgptException("--dtype " + dtype + ": " + model + " is a Llama model, which decodes in q8 only on the cpu "
+                    + "(libjgpt's native decoder; bf16 there and on cuda); on " + b.name() + " it decodes in f32 (leave --dtype out, or use --device cpu)");
         }
+        decodeIn(b, dtype, "--dtype");
         if (d.equals("auto")) System.err.println("jgpt: " + model + " decodes on " + sel.summary() + " in f32 (--device cpu: libjgpt's decoder)");
         return b;
+    }
+
+    /**
+     * Whether a decoder over the Backend ops on {@code backend} reads its weights in {@code dtype}: f32 anywhere, bf16
+     * on cuda (its bf16 mode: every product reads a bf16 copy of the weights kept beside the f32 ones, and rounds its
+     * activation operand to bf16), nothing else: q8 and a CPU-side bf16 belong to libjgpt's native decoders.
+     */
+    public static boolean opsDecodeIn(Backend backend, DecodeDType dtype) {
+        return dtype == DecodeDType.F32 || (dtype == DecodeDType.BF16 && backend instanceof dev.jgpt.backend.cuda.CudaBackend);
+    }
+
+    /** Puts {@code backend} in the mode {@link #opsDecodeIn} allows for {@code dtype} (bf16 on cuda; nothing for f32). */
+    public static void decodeIn(Backend backend, DecodeDType dtype, String option) {
+        if (dtype == DecodeDType.BF16) Backends.applyPrecision(backend, "bf16", option);
+    }
+
+    /** The name a served or chatted model shows: with the weights' dtype when it is not f32. */
+    private static String withDType(String name, DecodeDType dtype) {
+        return dtype == DecodeDType.F32 ? name : name + " (" + dtype + ")";
     }
 
     /** {@link #open(Path, String, int, DecodeDType, int)} in f32. */
@@ -169,7 +191,7 @@ public final class LoadedModels {
      * The model at {@code path} as one {@link CausalLm} that frees its weights (and backend) when
      * closed; threads <= 0: one per core. A Llama run decodes where {@link #llamaBackend} says; a GPT-2
      * run on the {@code cpu} backend through libjgpt's {@link Gpt2Decoder} in {@code dtype} (q8 groups
-     * of {@code groupSize}), on another backend through the {@link Gpt2Inference} ops (f32 only).
+     * of {@code groupSize}), on another backend through the {@link Gpt2Inference} ops (f32, or bf16 on cuda: {@link #opsDecodeIn}).
      */
     public static LoadedModel open(Path path, String device, int threads, DecodeDType dtype, int groupSize) {
         Path dir = ModelDirs.resolve(path);
@@ -178,13 +200,14 @@ public final class LoadedModels {
         String name = path.toAbsolutePath().normalize().getFileName().toString();
         Backend backend = Backends.select(device).backend();
         if (backend instanceof CpuBackend) return openGpt2Native(dir, name, backend, dtype, groupSize, n);
-        if (dtype != DecodeDType.F32) {
+        if (!opsDecodeIn(backend, dtype)) {
             backend.close();
-            throw new JgptException("--dtype " + dtype + ": GPT-2 models decode in bf16 or q8 on the cpu backend only, and this one would run on "
-                    + backend.name() + " (use --device cpu)");
+            throw new JgptException("--dtype " + dtype + ": GPT-2 models decode in q8 on the cpu backend only (bf16 there and on cuda),"
+                    + " and this one would run on " + backend.name() + " (use --device cpu)");
         }
         backend.close();
         Gpt2Model g = openGpt2(path, device, n);
+        decodeIn(g.backend(), dtype, "--dtype");
         Gpt2Inference inf = g.inference();
         final class Gpt2Lm implements CausalLm, dev.jgpt.memory.MemoryAccounted {
             public java.util.Map<String, Long> offHeapBytes() { // the weights it owns, then the session's cache and buffers
@@ -206,7 +229,7 @@ public final class LoadedModels {
             }
         }
         CausalLm lm = new Gpt2Lm();
-        return new LoadedModel(name, lm, g.tokenizer());
+        return new LoadedModel(withDType(name, dtype), lm, g.tokenizer());
     }
 
     /**
@@ -240,7 +263,7 @@ public final class LoadedModels {
                 owned.close();
                 backend.close();
             });
-            return new LoadedModel(dtype == DecodeDType.F32 ? name : name + " (" + dtype + ")", lm, tok);
+            return new LoadedModel(withDType(name, dtype), lm, tok);
         } catch (RuntimeException e) {
             if (params != null) params.close();
             backend.close();

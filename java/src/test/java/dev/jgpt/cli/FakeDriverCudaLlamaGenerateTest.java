@@ -47,6 +47,33 @@ class FakeDriverCudaLlamaGenerateTest {
         assertThat(GenerateLlamaTest.ascii(cpu.get("text").asString())).hasSizeGreaterThan(3);
     }
 
+    /**
+     * {@code --dtype bf16 --device cuda} (a Llama checkpoint and a GPT-2 run): the ops decoders in the backend's bf16
+     * mode (products read the bf16 copy of the weights), named so in the output, with the device's top-1; {@code --dtype
+     * q8} stays the cpu decoders' and is one clear error.
+     */
+    @Test
+    void bf16OnCudaDecodesInTheBackendsBf16Mode() throws Exception {
+        Path lib = FakeCuda.libraryFile();
+        Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
+        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tok.bin");
+        t.write(tok);
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        JsonNode llama = jgpt(lib, "generate", "--model", model.toString(), "--tokenizer", tok.toString(), "--prompt", "hi there",
+                "--temperature", "0", "--max-tokens", "10", "--json", "--device", "cuda", "--dtype", "bf16");
+        assertThat(llama.get("model").asString()).as("the Llama decoder says where and in what it decodes").endsWith("(bf16, cuda)");
+        assertThat(llama.get("sampling").asString()).isEqualTo("device top-1");
+        assertThat(llama.get("generated_tokens").asInt()).isPositive();
+
+        Path run = dev.jgpt.testing.TinyRuns.gpt2(dir.resolve("g"), new dev.jgpt.model.GptConfig(280, 64, 2, 2, 32),
+                "hello there, how are you? the quick brown fox", false);
+        JsonNode gpt2 = jgpt(lib, "generate", "--model", run.toString(), "--prompt", "hello", "--temperature", "0", "--max-tokens", "8",
+                "--json", "--device", "cuda", "--dtype", "bf16");
+        assertThat(gpt2.get("model").asString()).endsWith("(bf16)");
+        assertThat(gpt2.get("sampling").asString()).isEqualTo("device top-1");
+        assertThat(gpt2.get("finish_reason").asString()).isNotEmpty(); // this tiny run's first greedy token is its end of text
+    }
+
     /** {@code bench decode --device cuda}: the ops decoder, tokens picked on the device, the native decoder's greedy tokens. */
     @Test
     void benchDecodeOnCudaGivesTheCpuTokens() throws Exception {

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code jgpt generate --device}: the backend of a GPT-2 run or of a Llama model (cpu: libjgpt; cuda, reference: the ops, f32 only). */
+/** {@code jgpt generate --device}: the backend of a GPT-2 run or of a Llama model (cpu: libjgpt; cuda, reference: the ops, f32; bf16 on cuda). */
 class GenerateDeviceTest {
     @TempDir
     Path dir;
@@ -65,7 +65,7 @@ class GenerateDeviceTest {
         assertThat(err.toString()).contains("cuda is not usable here").doesNotContain("Exception").doesNotContain("\tat ");
     }
 
-    /** bf16 and q8 are libjgpt's (cpu); on another backend a Llama model decodes in f32: one message says so. */
+    /** q8 is libjgpt's (cpu), bf16 too except on cuda; on the reference backend a Llama model decodes in f32: one message says so. */
     @Test
     void llamaModelsRefuseBf16AndQ8OffTheCpu() throws Exception {
         Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tokenizer.bin");
