@@ -3,6 +3,7 @@
 // qkv buffer (lda = 3C, stride between heads = hs), and these kernels do the softmax parts.
 // att rows hold the scaled scores already (the 1/sqrt(hs) is cuBLAS's alpha).
 #include "common.cuh"
+#include "attention_elem.cuh"
 
 // In place over att (BNH*T rows of T): causal softmax of row (bnh, t) over columns 0..t, zeros
 // above the diagonal. One warp per row.
@@ -44,28 +45,31 @@ extern "C" __global__ void attention_softmax_backward(float* datt, const float* 
 // t of head h of sequence b: the lanes take 32 keys at a time (one dot product each, q read from shared
 // memory), update the running max m and denominator l with the online-softmax rescaling, then add the
 // 32 values into the output accumulator, whose hs channels are spread over the lanes (hs <= 256).
-// Grouped-query: q, k and v are separate pointers with their own row strides (floats between tokens):
+// Grouped-query: q, k and v are separate pointers with their own row strides (elements between tokens):
 // query head h of token t reads q[(b*T+t)*q_stride + h*hs ..] and kv head h / (NH/NKV) of token j reads
 // k/v[(b*T+j)*kv_stride + (h/G)*hs ..]. GPT-2's packed qkv (B,T,3C) is q = qkv, k = qkv+C, v = qkv+2C,
 // both strides 3C, NKV = NH; Llama's is q (B,T,NH*hs), k and v (B,T,NKV*hs).
 // Writes out (B,T,NH*hs), heads concatenated, and lse (B,NH,T) = logsumexp of the scaled scores (may
 // be null), which the fused backward (attention_backward_fused.cu) needs. grid (ceil(T / warps), NH, B);
 // dynamic shared memory warps * hs floats.
+// E, the element type of q, k, v and out: float, or __nv_bfloat16 (attention_forward_fused_bf16: bf16 activation
+// storage; the arithmetic is the same fp32, so its out is the fp32 kernel's on the same values, rounded to bf16).
 #define JG_FA_MAX_PER_LANE 8
-extern "C" __global__ void attention_forward_fused(float* out, float* lse, const float* q, const float* k, const float* v,
-                                                   int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
+template <typename E>
+__device__ __forceinline__ void jg_attention_forward_fused(E* out, float* lse, const E* q, const E* k, const E* v, int B,
+                                                           int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
     JG_DYNAMIC_SHARED(float, jg_fa_q);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
     const int t = blockIdx.x * warps + warp;
     if (t >= T || b >= B) return;  // whole warps leave; no block-wide barrier follows
     const int hk = h / (NH / NKV);
-    const float* kb = k + (long long)b * T * kv_stride + (long long)hk * hs;  // key row j at kb + j * kv_stride
-    const float* vb = v + (long long)b * T * kv_stride + (long long)hk * hs;
+    const E* kb = k + (long long)b * T * kv_stride + (long long)hk * hs;  // key row j at kb + j * kv_stride
+    const E* vb = v + (long long)b * T * kv_stride + (long long)hk * hs;
     float* qs = jg_fa_q + warp * hs;
     const float scale = 1.0f / sqrtf((float)hs);
-    const float* qt = q + ((long long)b * T + t) * q_stride + (long long)h * hs;
-    for (int i = lane; i < hs; i += JG_WARP) qs[i] = qt[i] * scale;
+    const E* qt = q + ((long long)b * T + t) * q_stride + (long long)h * hs;
+    for (int i = lane; i < hs; i += JG_WARP) qs[i] = jg_attn_f32(qt[i]) * scale;
     __syncwarp();
     float m = -CUDART_INF_F, l = 0.0f;
     float acc[JG_FA_MAX_PER_LANE];
@@ -75,9 +79,9 @@ extern "C" __global__ void attention_forward_fused(float* out, float* lse, const
         const int j = j0 + lane;
         float s = -CUDART_INF_F;
         if (j <= t) {
-            const float* kj = kb + (long long)j * kv_stride;
+            const E* kj = kb + (long long)j * kv_stride;
             float d = 0.0f;
-            for (int i = 0; i < hs; i++) d += qs[i] * kj[i];
+            for (int i = 0; i < hs; i++) d += qs[i] * jg_attn_f32(kj[i]);
             s = d;
         }
         const float mnew = fmaxf(m, jg_warp_max(s));  // finite: key j0 <= t is always valid
@@ -89,21 +93,33 @@ extern "C" __global__ void attention_forward_fused(float* out, float* lse, const
         const int nkeys = min(JG_WARP, t - j0 + 1);
         for (int kk = 0; kk < nkeys; kk++) {
             const float pk = __shfl_sync(0xffffffffu, p, kk);
-            const float* vj = vb + (long long)(j0 + kk) * kv_stride;
+            const E* vj = vb + (long long)(j0 + kk) * kv_stride;
 #pragma unroll
             for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
                 const int i = lane + JG_WARP * r;
-                if (i < hs) acc[r] += pk * vj[i];
+                if (i < hs) acc[r] += pk * jg_attn_f32(vj[i]);
             }
         }
         m = mnew;
     }
-    float* o = out + ((long long)b * T + t) * ((long long)NH * hs) + (long long)h * hs;
+    E* o = out + ((long long)b * T + t) * ((long long)NH * hs) + (long long)h * hs;
     const float inv = 1.0f / l;
 #pragma unroll
     for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
         const int i = lane + JG_WARP * r;
-        if (i < hs) o[i] = acc[r] * inv;
+        if (i < hs) jg_attn_store(o + i, acc[r] * inv);
     }
     if (lse != nullptr && lane == 0) lse[((long long)b * NH + h) * T + t] = m + logf(l);
+}
+
+extern "C" __global__ void attention_forward_fused(float* out, float* lse, const float* q, const float* k, const float* v,
+                                                   int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
+    jg_attention_forward_fused(out, lse, q, k, v, B, T, NH, NKV, hs, q_stride, kv_stride);
+}
+
+// The same with bf16 q, k, v and out (lse fp32); strides in elements, shared memory as above (q is kept as fp32).
+extern "C" __global__ void attention_forward_fused_bf16(__nv_bfloat16* out, float* lse, const __nv_bfloat16* q,
+                                                        const __nv_bfloat16* k, const __nv_bfloat16* v, int B, int T,
+                                                        int NH, int NKV, int hs, int q_stride, int kv_stride) {
+    jg_attention_forward_fused(out, lse, q, k, v, B, T, NH, NKV, hs, q_stride, kv_stride);
 }

@@ -7,19 +7,25 @@
 // key-centric (warp per key row of a kv head: dK_j and dV_j over the queries i >= j of every query head
 // that shares it, heads in order), so every output element has one writer and a fixed summation order.
 // Both accumulate (+=) into their outputs, like the contract's attention backward.
-// Grouped-query layout as attention_forward_fused: q and dq rows q_stride floats apart, k, v, dk and dv
+// Grouped-query layout as attention_forward_fused: q and dq rows q_stride elements apart, k, v, dk and dv
 // rows kv_stride apart, out and dout (B,T,NH*hs); query head h reads kv head h / (NH/NKV). GPT-2 passes
 // its packed qkv/dqkv (B,T,3C) as three pointers C apart, both strides 3C, NKV = NH.
 // grid (ceil(T / warps), NH, B) for dq, (ceil(T / warps), NKV, B) for dkv; dynamic shared memory
 // warps * 2 * hs floats; hs <= 256.
 #include "common.cuh"
+#include "attention_elem.cuh"
 
 #define JG_FB_MAX_PER_LANE 8
 
+// E, the element type of q, k, v and out: float, or __nv_bfloat16 for the _bf16 kernels (bf16 activation storage);
+// dout, lse, delta, dq, dk and dv stay fp32, and so does the arithmetic (a bf16 value is widened where it is read).
+
 // Query-centric half: delta (B,NH,T) receives D_i (the second kernel reads it), dq += dQ.
-extern "C" __global__ void attention_backward_fused_dq(float* dq, float* delta, const float* dout, const float* q,
-                                                       const float* k, const float* v, const float* out, const float* lse,
-                                                       int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
+template <typename E>
+__device__ __forceinline__ void jg_attention_backward_fused_dq(float* dq, float* delta, const float* dout, const E* q,
+                                                               const E* k, const E* v, const E* out, const float* lse,
+                                                               int B, int T, int NH, int NKV, int hs, int q_stride,
+                                                               int kv_stride) {
     JG_DYNAMIC_SHARED(float, jg_fbq_smem);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
@@ -27,19 +33,19 @@ extern "C" __global__ void attention_backward_fused_dq(float* dq, float* delta, 
     if (t >= T || b >= B) return;  // whole warps leave; no block-wide barrier follows
     const int hk = h / (NH / NKV);
     const long long C = (long long)NH * hs;  // row length of out and dout
-    const float* kb = k + (long long)b * T * kv_stride + (long long)hk * hs;  // key row j at kb + j * kv_stride
-    const float* vb = v + (long long)b * T * kv_stride + (long long)hk * hs;
+    const E* kb = k + (long long)b * T * kv_stride + (long long)hk * hs;  // key row j at kb + j * kv_stride
+    const E* vb = v + (long long)b * T * kv_stride + (long long)hk * hs;
     const long long tok = (long long)b * T + t;
     float* qs = jg_fbq_smem + warp * 2 * hs;  // q_t, pre-scaled
     float* g = qs + hs;                       // dO_t
     const float scale = 1.0f / sqrtf((float)hs);
-    const float* qt = q + tok * q_stride + (long long)h * hs;
+    const E* qt = q + tok * q_stride + (long long)h * hs;
     float dsum = 0.0f;
     for (int i = lane; i < hs; i += JG_WARP) {
-        qs[i] = qt[i] * scale;
+        qs[i] = jg_attn_f32(qt[i]) * scale;
         const float go = dout[tok * C + h * hs + i];
         g[i] = go;
-        dsum += go * out[tok * C + h * hs + i];
+        dsum += go * jg_attn_f32(out[tok * C + h * hs + i]);
     }
     const float D = jg_warp_sum(dsum);
     __syncwarp();
@@ -53,23 +59,23 @@ extern "C" __global__ void attention_backward_fused_dq(float* dq, float* delta, 
         const int j = j0 + lane;
         float ds = 0.0f;
         if (j <= t) {
-            const float* kj = kb + (long long)j * kv_stride;
-            const float* vj = vb + (long long)j * kv_stride;
+            const E* kj = kb + (long long)j * kv_stride;
+            const E* vj = vb + (long long)j * kv_stride;
             float s = 0.0f, dp = 0.0f;
             for (int i = 0; i < hs; i++) {
-                s += qs[i] * kj[i];
-                dp += g[i] * vj[i];
+                s += qs[i] * jg_attn_f32(kj[i]);
+                dp += g[i] * jg_attn_f32(vj[i]);
             }
             ds = expf(s - L) * (dp - D);
         }
         const int nkeys = min(JG_WARP, t - j0 + 1);  // the same for the whole warp
         for (int kk = 0; kk < nkeys; kk++) {
             const float dsk = __shfl_sync(0xffffffffu, ds, kk);
-            const float* kj = kb + (long long)(j0 + kk) * kv_stride;
+            const E* kj = kb + (long long)(j0 + kk) * kv_stride;
 #pragma unroll
             for (int c = 0; c < JG_FB_MAX_PER_LANE; c++) {
                 const int i = lane + JG_WARP * c;
-                if (i < hs) acc[c] += dsk * kj[i];
+                if (i < hs) acc[c] += dsk * jg_attn_f32(kj[i]);
             }
         }
     }
@@ -83,9 +89,11 @@ extern "C" __global__ void attention_backward_fused_dq(float* dq, float* delta, 
 
 // Key-centric half: dk and dv += dK, dV of key row j of kv head hk, over the queries i >= j of the
 // NH/NKV query heads that read it. Runs after the first kernel on the same stream (it reads delta).
-extern "C" __global__ void attention_backward_fused_dkv(float* dk, float* dv, const float* dout, const float* q,
-                                                        const float* k, const float* v, const float* lse, const float* delta,
-                                                        int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
+template <typename E>
+__device__ __forceinline__ void jg_attention_backward_fused_dkv(float* dk, float* dv, const float* dout, const E* q,
+                                                                const E* k, const E* v, const float* lse,
+                                                                const float* delta, int B, int T, int NH, int NKV,
+                                                                int hs, int q_stride, int kv_stride) {
     JG_DYNAMIC_SHARED(float, jg_fbkv_smem);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int hk = blockIdx.y, b = blockIdx.z;
@@ -98,8 +106,8 @@ extern "C" __global__ void attention_backward_fused_dkv(float* dk, float* dv, co
     float* vs = ks + hs;                       // v_j
     const float scale = 1.0f / sqrtf((float)hs);
     for (int i = lane; i < hs; i += JG_WARP) {
-        ks[i] = k[kvrow + i] * scale;
-        vs[i] = v[kvrow + i];
+        ks[i] = jg_attn_f32(k[kvrow + i]) * scale;
+        vs[i] = jg_attn_f32(v[kvrow + i]);
     }
     __syncwarp();
     float dka[JG_FB_MAX_PER_LANE], dva[JG_FB_MAX_PER_LANE];
@@ -110,17 +118,17 @@ extern "C" __global__ void attention_backward_fused_dkv(float* dk, float* dv, co
     }
     for (int h = hk * G; h < (hk + 1) * G; h++) {
         const long long rows = ((long long)b * NH + h) * T;
-        const float* qb = q + (long long)b * T * q_stride + (long long)h * hs;  // query row i at qb + i * q_stride
+        const E* qb = q + (long long)b * T * q_stride + (long long)h * hs;  // query row i at qb + i * q_stride
         const float* gb = dout + (long long)b * T * C + (long long)h * hs;      // its dO at gb + i * C
         for (int i0 = j; i0 < T; i0 += JG_WARP) {
             const int i = i0 + lane;
             float p = 0.0f, ds = 0.0f;
             if (i < T) {
-                const float* qi = qb + (long long)i * q_stride;
+                const E* qi = qb + (long long)i * q_stride;
                 const float* gi = gb + (long long)i * C;
                 float s = 0.0f, dp = 0.0f;
                 for (int c = 0; c < hs; c++) {
-                    s += qi[c] * ks[c];
+                    s += jg_attn_f32(qi[c]) * ks[c];
                     dp += gi[c] * vs[c];
                 }
                 p = expf(s - lse[rows + i]);
@@ -130,14 +138,14 @@ extern "C" __global__ void attention_backward_fused_dkv(float* dk, float* dv, co
             for (int qq = 0; qq < nq; qq++) {
                 const float pq = __shfl_sync(0xffffffffu, p, qq);
                 const float dsq = __shfl_sync(0xffffffffu, ds, qq);
-                const float* qi = qb + (long long)(i0 + qq) * q_stride;
+                const E* qi = qb + (long long)(i0 + qq) * q_stride;
                 const float* gi = gb + (long long)(i0 + qq) * C;
 #pragma unroll
                 for (int c = 0; c < JG_FB_MAX_PER_LANE; c++) {
                     const int ch = lane + JG_WARP * c;
                     if (ch < hs) {
                         dva[c] += pq * gi[ch];
-                        dka[c] += dsq * qi[ch];
+                        dka[c] += dsq * jg_attn_f32(qi[ch]);
                     }
                 }
             }
@@ -153,4 +161,34 @@ extern "C" __global__ void attention_backward_fused_dkv(float* dk, float* dv, co
             dvp[ch] += dva[c];
         }
     }
+}
+
+extern "C" __global__ void attention_backward_fused_dq(float* dq, float* delta, const float* dout, const float* q,
+                                                       const float* k, const float* v, const float* out, const float* lse,
+                                                       int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
+    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride);
+}
+
+extern "C" __global__ void attention_backward_fused_dkv(float* dk, float* dv, const float* dout, const float* q,
+                                                        const float* k, const float* v, const float* lse, const float* delta,
+                                                        int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
+    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride);
+}
+
+// The same pair with bf16 q, k, v and out (the forward's bf16 output, read for D = dO.O); dout, lse, delta, dq, dk,
+// dv fp32. Strides in elements; shared memory as above (q, dO, k and v are kept there as fp32).
+extern "C" __global__ void attention_backward_fused_dq_bf16(float* dq, float* delta, const float* dout,
+                                                            const __nv_bfloat16* q, const __nv_bfloat16* k,
+                                                            const __nv_bfloat16* v, const __nv_bfloat16* out,
+                                                            const float* lse, int B, int T, int NH, int NKV, int hs,
+                                                            int q_stride, int kv_stride) {
+    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride);
+}
+
+extern "C" __global__ void attention_backward_fused_dkv_bf16(float* dk, float* dv, const float* dout,
+                                                             const __nv_bfloat16* q, const __nv_bfloat16* k,
+                                                             const __nv_bfloat16* v, const float* lse, const float* delta,
+                                                             int B, int T, int NH, int NKV, int hs, int q_stride,
+                                                             int kv_stride) {
+    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride);
 }

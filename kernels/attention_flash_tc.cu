@@ -2,9 +2,11 @@
 // CUDA-core kernels (attention_forward_fused, attention_backward_fused_dq/_dkv) with the products done by
 // WMMA (nvcuda::wmma, m16n16k16, bf16 operands, fp32 accumulators), and the same grouped-query layout (separate
 // q, k, v pointers with row strides, query head h reading kv head h / (NH/NKV): GPT-2's packed qkv (B,T,3C) or
-// Llama's q, k, v). The fp32 q, k, v, dout and out are rounded to bf16 as their tiles are staged into shared
-// memory; no extra global buffer. Softmax
-// statistics, lse, D = rowsum(dO o O) and every accumulator stay fp32.
+// Llama's q, k, v). The fp32 q, k, v and dout are rounded to bf16 as their tiles are staged into shared
+// memory; no extra global buffer. Softmax statistics, lse, D = rowsum(dO o O) and every accumulator stay fp32.
+// The _bf16 entry points take q, k, v and out in bf16 (bf16 activation storage): those tiles are copied into
+// shared memory as they are, out is written rounded to bf16 and read back widened for D; the results are the
+// fp32 entry points' given the same bf16 values as fp32 (out rounded to bf16). Shared memory is the same.
 //
 // Layout rules we rely on (CUDA's WMMA contract, checked by the host emulation's mma.h in tests):
 // fragment pointers 256-bit (32-byte) aligned, ldm a multiple of 8 bf16 / 4 floats, every lane of the warp
@@ -35,6 +37,7 @@
 // 3-4 blocks per SM on A100/H100. Above 48 KiB the launch needs the opt-in attribute, which CudaContext
 // sets for these kernels. Nothing here has run on a GPU: no speed is claimed.
 #include "common.cuh"
+#include "attention_elem.cuh"
 #include <cuda_bf16.h>
 #include <mma.h>
 
@@ -86,9 +89,31 @@ __device__ __forceinline__ void stage(bf16* dst, const float* src, long long str
     }
 }
 
+// The same from a bf16 src (row stride `stride` bf16), copied as it is: 16-byte loads of 8 channels where hs % 8,
+// the stride % 8 and src allow (D is a multiple of 16 and rows of D + 8 bf16 keep dst 16-byte aligned), else 2-byte ones.
+template <int D>
+__device__ __forceinline__ void stage(bf16* dst, const bf16* src, long long stride, int r0, int n, int T, int hs) {
+    if (hs % 8 == 0 && stride % 8 == 0 && ((unsigned long long)src & 15) == 0) {
+        for (int idx = threadIdx.x; idx < n * (D / 8); idx += blockDim.x) {
+            const int row = idx / (D / 8), col = (idx % (D / 8)) * 8, t = r0 + row;
+            uint4 v = {0u, 0u, 0u, 0u};  // eight bf16 zeros
+            if (t < T && col < hs) v = *reinterpret_cast<const uint4*>(src + (long long)t * stride + col);
+            *reinterpret_cast<uint4*>(dst + row * (D + 8) + col) = v;
+        }
+        return;
+    }
+    const bf16 zero = __float2bfloat16_rn(0.0f);
+    for (int idx = threadIdx.x; idx < n * D; idx += blockDim.x) {
+        const int row = idx / D, col = idx % D, t = r0 + row;
+        dst[row * (D + 8) + col] = (t < T && col < hs) ? src[(long long)t * stride + col] : zero;
+    }
+}
+
 // Warp-wide: adds (or writes, add = false) scale * acc to the 16 x 16 block of global rows row0.. (row stride
 // `stride`), columns col0.. < hs, rows < T, through the warp's scratch (the fragment's layout is unspecified).
-__device__ __forceinline__ void write_fragment(float* dst, long long stride, int row0, int col0, int T, int hs,
+// E float, or bf16 for the forward's out (written, rounded once).
+template <typename E>
+__device__ __forceinline__ void write_fragment(E* dst, long long stride, int row0, int col0, int T, int hs,
                                                const FragC& acc, float* scratch, const float* row_scale, bool add) {
     const int lane = threadIdx.x % JG_WARP;
     wmma::store_matrix_sync(scratch, acc, LX, wmma::mem_row_major);
@@ -97,8 +122,8 @@ __device__ __forceinline__ void write_fragment(float* dst, long long stride, int
         const int r = e / 16, c = e % 16, t = row0 + r, col = col0 + c;
         if (t < T && col < hs) {
             const float v = scratch[r * LX + c] * row_scale[r];
-            float* p = dst + (long long)t * stride + col;
-            *p = add ? *p + v : v;
+            E* p = dst + (long long)t * stride + col;
+            jg_attn_store(p, add ? jg_attn_f32(*p) + v : v);
         }
     }
     __syncwarp();
@@ -127,8 +152,8 @@ __device__ __forceinline__ void scores_to_shared(float* Fw, const FragA (&qf)[D 
 
 // ---- forward -----------------------------------------------------------------------------------------
 
-template <int D>
-__device__ void forward(float* out, float* lse, const float* q, const float* k, const float* v, int B, int T, int NH, int NKV,
+template <int D, typename E>
+__device__ void forward(E* out, float* lse, const E* q, const E* k, const E* v, int B, int T, int NH, int NKV,
                         int hs, int qs, int kvs) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tcf_smem);
     constexpr int LD = D + 8;
@@ -136,9 +161,9 @@ __device__ void forward(float* out, float* lse, const float* q, const float* k, 
     const int h = blockIdx.y, b = blockIdx.z;
     const int q0 = (gridDim.x - 1 - blockIdx.x) * ROWS;  // the longest (last) query tiles first
     const int C = NH * hs, hk = h / (NH / NKV);
-    const float* qb = q + (long long)b * T * qs + (long long)h * hs;
-    const float* kb = k + (long long)b * T * kvs + (long long)hk * hs;
-    const float* vb = v + (long long)b * T * kvs + (long long)hk * hs;
+    const E* qb = q + (long long)b * T * qs + (long long)h * hs;
+    const E* kb = k + (long long)b * T * kvs + (long long)hk * hs;
+    const E* vb = v + (long long)b * T * kvs + (long long)hk * hs;
     bf16* Ks = reinterpret_cast<bf16*>(jg_tcf_smem);
     bf16* Vs = Ks + KEYS * LD;
     float* Fw = reinterpret_cast<float*>(Vs + KEYS * LD) + warp * 16 * LF;  // this warp's S (16 x 64), then scratch
@@ -224,7 +249,7 @@ __device__ void forward(float* out, float* lse, const float* q, const float* k, 
     // out = O / l; lse = ln(sum exp(scaled scores)) = m ln2 + ln l
     if (lane < 16) crow[lane] = 1.0f / lrow[lane];
     __syncwarp();
-    float* o = out + (long long)b * T * C + (long long)h * hs;
+    E* o = out + (long long)b * T * C + (long long)h * hs;
 #pragma unroll
     for (int d = 0; d < D / 16; d++) write_fragment(o, C, q0 + warp * 16, d * 16, T, hs, of[d], Fw, crow, false);
     const int t = q0 + warp * 16 + lane;
@@ -233,20 +258,20 @@ __device__ void forward(float* out, float* lse, const float* q, const float* k, 
 
 // ---- backward: query-centric dQ (and D) ------------------------------------------------------------
 
-template <int D>
-__device__ void backward_dq(float* dq_out, float* delta, const float* dout, const float* q, const float* k, const float* v,
-                            const float* out, const float* lse, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
+template <int D, typename E>
+__device__ void backward_dq(float* dq_out, float* delta, const float* dout, const E* q, const E* k, const E* v,
+                            const E* out, const float* lse, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tcq_smem);
     constexpr int LD = D + 8;
     const int warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
     const int q0 = (gridDim.x - 1 - blockIdx.x) * ROWS;
     const int C = NH * hs, hk = h / (NH / NKV);
-    const float* qb = q + (long long)b * T * qs + (long long)h * hs;
-    const float* kb = k + (long long)b * T * kvs + (long long)hk * hs;
-    const float* vb = v + (long long)b * T * kvs + (long long)hk * hs;
+    const E* qb = q + (long long)b * T * qs + (long long)h * hs;
+    const E* kb = k + (long long)b * T * kvs + (long long)hk * hs;
+    const E* vb = v + (long long)b * T * kvs + (long long)hk * hs;
     const float* g = dout + (long long)b * T * C + (long long)h * hs;
-    const float* ob = out + (long long)b * T * C + (long long)h * hs;
+    const E* ob = out + (long long)b * T * C + (long long)h * hs;
     bf16* Ks = reinterpret_cast<bf16*>(jg_tcq_smem);
     bf16* Vs = Ks + KEYS * LD;
     float* F = reinterpret_cast<float*>(Vs + KEYS * LD);
@@ -266,7 +291,7 @@ __device__ void backward_dq(float* dq_out, float* delta, const float* dout, cons
     {  // D_i = dO_i . O_i in fp32 from global memory (two lanes per row)
         float s = 0.0f;
         if (i < T)
-            for (int c = half; c < hs; c += 2) s += g[(long long)i * C + c] * ob[(long long)i * C + c];
+            for (int c = half; c < hs; c += 2) s += g[(long long)i * C + c] * jg_attn_f32(ob[(long long)i * C + c]);
         s += __shfl_xor_sync(0xffffffffu, s, 1);
         if (half == 0) {
             drow[r] = s;
@@ -344,8 +369,8 @@ __device__ void backward_dq(float* dq_out, float* delta, const float* dout, cons
 
 // ---- backward: key-centric dK, dV ---------------------------------------------------------------------
 
-template <int D>
-__device__ void backward_dkv(float* dk_out, float* dv_out, const float* dout, const float* q, const float* k, const float* v,
+template <int D, typename E>
+__device__ void backward_dkv(float* dk_out, float* dv_out, const float* dout, const E* q, const E* k, const E* v,
                              const float* lse, const float* delta, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tck_smem);
     constexpr int LD = D + 8;
@@ -382,7 +407,7 @@ __device__ void backward_dkv(float* dk_out, float* dv_out, const float* dout, co
     const int j = j0 + warp * 16 + r;
     for (int h = hk * G; h < (hk + 1) * G; h++) {  // the group's query heads in order: a fixed summation order
     const long long rows = ((long long)b * NH + h) * T;
-    const float* qb = q + (long long)b * T * qs + (long long)h * hs;
+    const E* qb = q + (long long)b * T * qs + (long long)h * hs;
     const float* g = dout + (long long)b * T * C + (long long)h * hs;
     for (int i0 = j0; i0 < T; i0 += QT) {  // causal: queries i >= j only
         __syncthreads();  // also: the previous head's last tile is done with Qs, Gs, lq, dq_
@@ -490,11 +515,12 @@ __device__ void backward_dkv(float* dk_out, float* dv_out, const float* dout, co
 }  // namespace jg_tc
 
 // hs <= 64 runs as the next D of 16, 32, 64; the launch (CudaBackend) sizes shared memory for that D.
-#define JG_TC_DISPATCH(fn, args)               \
-    do {                                       \
-        if (hs <= 16) jg_tc::fn<16> args;      \
-        else if (hs <= 32) jg_tc::fn<32> args; \
-        else if (hs <= 64) jg_tc::fn<64> args; \
+// E: float, or bf16 for the _bf16 entry points (q, k, v and out in bf16).
+#define JG_TC_DISPATCH(fn, E, args)               \
+    do {                                          \
+        if (hs <= 16) jg_tc::fn<16, E> args;      \
+        else if (hs <= 32) jg_tc::fn<32, E> args; \
+        else if (hs <= 64) jg_tc::fn<64, E> args; \
     } while (0)
 
 // Grouped-query layout as attention_forward_fused (attention.cu): q rows q_stride floats apart, k and v rows
@@ -505,7 +531,7 @@ extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_forward(flo
                                                                             const float* k, const float* v, int B, int T,
                                                                             int NH, int NKV, int hs, int q_stride,
                                                                             int kv_stride) {
-    JG_TC_DISPATCH(forward, (out, lse, q, k, v, B, T, NH, NKV, hs, q_stride, kv_stride));
+    JG_TC_DISPATCH(forward, float, (out, lse, q, k, v, B, T, NH, NKV, hs, q_stride, kv_stride));
 }
 
 // grid (ceil(T / 64), NH, B), 128 threads: dq += dQ, delta (B,NH,T) = D_i. Runs before _dkv.
@@ -515,7 +541,7 @@ extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dq
                                                                                 const float* lse, int B, int T, int NH,
                                                                                 int NKV, int hs, int q_stride,
                                                                                 int kv_stride) {
-    JG_TC_DISPATCH(backward_dq, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride));
+    JG_TC_DISPATCH(backward_dq, float, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride));
 }
 
 // grid (ceil(T / 64), NKV, B), 128 threads: dk, dv += dK, dV of a kv head, summed over its NH/NKV query heads in
@@ -526,5 +552,43 @@ extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dk
                                                                                  const float* delta, int B, int T, int NH,
                                                                                  int NKV, int hs, int q_stride,
                                                                                  int kv_stride) {
-    JG_TC_DISPATCH(backward_dkv, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
+    JG_TC_DISPATCH(backward_dkv, float, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
+}
+
+// The three with q, k, v and out in bf16 (bf16 activation storage): the same grids, threads and shared memory;
+// lse, delta, dout, dq, dk and dv fp32. Strides in elements.
+// The dkv kernel's (128, 3): left to itself, ptxas (nvcc 13.0, sm_90a) sizes the bf16 dkv for 128 registers, as it
+// does the fp32 one, and then spills a word (which the build refuses); at least 3 blocks per SM lets it take 166
+// (sm_80 and sm_90a) without spilling, one block per SM fewer than the fp32 dkv's 4 on sm_90a (untimed).
+extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_forward_bf16(__nv_bfloat16* out, float* lse,
+                                                                                 const __nv_bfloat16* q,
+                                                                                 const __nv_bfloat16* k,
+                                                                                 const __nv_bfloat16* v, int B, int T,
+                                                                                 int NH, int NKV, int hs, int q_stride,
+                                                                                 int kv_stride) {
+    JG_TC_DISPATCH(forward, __nv_bfloat16, (out, lse, q, k, v, B, T, NH, NKV, hs, q_stride, kv_stride));
+}
+
+extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dq_bf16(float* dq, float* delta,
+                                                                                     const float* dout,
+                                                                                     const __nv_bfloat16* q,
+                                                                                     const __nv_bfloat16* k,
+                                                                                     const __nv_bfloat16* v,
+                                                                                     const __nv_bfloat16* out,
+                                                                                     const float* lse, int B, int T,
+                                                                                     int NH, int NKV, int hs,
+                                                                                     int q_stride, int kv_stride) {
+    JG_TC_DISPATCH(backward_dq, __nv_bfloat16, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride));
+}
+
+extern "C" __global__ __launch_bounds__(128, 3) void attention_flash_tc_backward_dkv_bf16(float* dk, float* dv,
+                                                                                      const float* dout,
+                                                                                      const __nv_bfloat16* q,
+                                                                                      const __nv_bfloat16* k,
+                                                                                      const __nv_bfloat16* v,
+                                                                                      const float* lse,
+                                                                                      const float* delta, int B, int T,
+                                                                                      int NH, int NKV, int hs,
+                                                                                      int q_stride, int kv_stride) {
+    JG_TC_DISPATCH(backward_dkv, __nv_bfloat16, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
 }
