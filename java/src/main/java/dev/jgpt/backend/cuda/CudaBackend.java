@@ -703,18 +703,36 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * scaled scores (may be null). The contract's attention runs it in fused mode ({@link #setFusedAttention}).
      * Head size at most 256. Where {@link #tensorCoreAttention} holds (bf16 mode, head size at most 64) the
      * tensor-core kernel runs (kernels/attention_flash_tc.cu: bf16 operands, fp32 accumulation and softmax),
-     * else the fp32 CUDA-core one.
+     * else the fp32 CUDA-core one. {@code qkv} and {@code out} are both F32 or both BF16 (bf16 activation storage:
+     * the _bf16 kernels read q, k, v as they are and write {@code out} rounded to bf16; the arithmetic and
+     * {@code lse} stay fp32).
      */
     public void attentionForwardFused(Tensor out, Tensor lse, Tensor qkv, int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
-        dev("out", out, DType.F32, (long) B * T * C);
-        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        DType act = fusedActivationType("attentionForwardFused", qkv, out);
+        dev("out", out, act, (long) B * T * C);
+        dev("qkv", qkv, act, (long) B * T * 3 * C);
         if (lse != null) dev("lse", lse, DType.F32, (long) B * NH * T);
         wrote(out, lse);
-        long q = ptr(qkv);
-        fusedForward(ptr(out), lse == null ? 0L : ptr(lse), q, q + 4L * C, q + 8L * C, B, T, NH, NH, hs, 3 * C, 3 * C);
+        long q = ptr(qkv), c = (long) C * act.bytes();
+        fusedForward(ptr(out), lse == null ? 0L : ptr(lse), q, q + c, q + 2 * c, B, T, NH, NH, hs, 3 * C, 3 * C,
+                act == DType.BF16);
+    }
+
+    /**
+     * The element type of the fused attention's activations: qkv's and out's, which must agree (F32, or BF16 for
+     * the _bf16 kernels); anything else is one error naming both. Null tensors are left to the size checks.
+     */
+    private static DType fusedActivationType(String op, Tensor qkv, Tensor out) {
+        if (qkv == null || out == null) return DType.F32;
+        DType a = qkv.dtype(), b = out.dtype();
+        if (a != b || (a != DType.F32 && a != DType.BF16)) {
+            throw new IllegalArgumentException(op + ": qkv is " + a + " and out is " + b
+                    + "; the fused attention takes both F32 or both BF16");
+        }
+        return a;
     }
 
     /**
@@ -722,41 +740,49 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * (kernels/attention_flash_tc.cu), else on CUDA cores ({@link #fusedForwardCudaCore}); same layout for both.
      */
     private void fusedForward(long out, long lse, long q, long k, long v, int B, int T, int NH, int NKV, int hs,
-                              int qStride, int kvStride) {
+                              int qStride, int kvStride, boolean bf16) {
         if (tensorCoreAttention(hs)) {
-            int D = flashHeadDim(hs);
-            ctx.kernel(Kernel.ATTENTION_FLASH_TC_FORWARD, (T + 63) / 64, NH, B, 128, 1, 256 * (D + 8) + 27392)
+            int D = flashHeadDim(hs); // the same shared memory for both element types: the tiles are bf16 either way
+            ctx.kernel(bf16 ? Kernel.ATTENTION_FLASH_TC_FORWARD_BF16 : Kernel.ATTENTION_FLASH_TC_FORWARD, (T + 63) / 64, NH, B,
+                            128, 1, 256 * (D + 8) + 27392)
                     .ptr(out).ptr(lse).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
             return;
         }
-        fusedForwardCudaCore(out, lse, q, k, v, B, T, NH, NKV, hs, qStride, kvStride);
+        fusedForwardCudaCore(out, lse, q, k, v, B, T, NH, NKV, hs, qStride, kvStride, bf16);
     }
 
-    /** The fused backward on raw device pointers, on tensor cores or CUDA cores as {@link #fusedForward}. */
+    /**
+     * The fused backward on raw device pointers, on tensor cores or CUDA cores as {@link #fusedForward}; {@code bf16}:
+     * q, k, v and out are bf16 (the _bf16 kernels), dout, lse, delta and the gradients fp32 either way.
+     */
     private void fusedBackward(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
-                               long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride) {
+                               long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride, boolean bf16) {
         if (tensorCoreAttention(hs)) {
-            int D = flashHeadDim(hs), tiles = (T + 63) / 64;
-            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
+            int D = flashHeadDim(hs), tiles = (T + 63) / 64; // shared memory as in fp32: the tiles are bf16 either way
+            ctx.kernel(bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B,
+                            128, 1, 256 * (D + 8) + 32256)
                     .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
                     .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
-            ctx.kernel(Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, tiles, NKV, B, 128, 1, 384 * (D + 8) + 19712)
+            ctx.kernel(bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, tiles, NKV,
+                            B, 128, 1, 384 * (D + 8) + 19712)
                     .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
                     .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
             return;
         }
-        fusedBackwardCudaCore(dq, dk, dv, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, qStride, kvStride);
+        fusedBackwardCudaCore(dq, dk, dv, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, qStride, kvStride, bf16);
     }
 
     /**
      * attention_forward_fused (kernels/attention.cu) on raw device pointers: q rows qStride floats apart, k and v
      * rows kvStride apart, query head h reading kv head h / (NH/NKV); out (B,T,NH*hs), lse (B,NH,T) or 0.
-     * GPT-2 passes its packed qkv (three pointers C floats apart, strides 3C, NKV = NH), Llama q, k, v.
+     * GPT-2 passes its packed qkv (three pointers C elements apart, strides 3C, NKV = NH), Llama q, k, v.
+     * {@code bf16}: q, k, v and out bf16 (attention_forward_fused_bf16); strides count elements either way.
      */
     private void fusedForwardCudaCore(long out, long lse, long q, long k, long v, int B, int T, int NH, int NKV, int hs,
-                                      int qStride, int kvStride) {
-        int warps = 4;
-        ctx.kernel(Kernel.ATTENTION_FORWARD_FUSED, blocks(T, warps), NH, B, 32 * warps, 1, warps * hs * Float.BYTES)
+                                      int qStride, int kvStride, boolean bf16) {
+        int warps = 4; // shared memory holds q as fp32 for both element types
+        ctx.kernel(bf16 ? Kernel.ATTENTION_FORWARD_FUSED_BF16 : Kernel.ATTENTION_FORWARD_FUSED, blocks(T, warps), NH, B,
+                        32 * warps, 1, warps * hs * Float.BYTES)
                 .ptr(out).ptr(lse).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
     }
 
@@ -764,15 +790,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * attention_backward_fused_dq then _dkv (kernels/attention_backward_fused.cu) on raw device pointers, layout as
      * {@link #fusedForwardCudaCore}: dq rows qStride apart, dk and dv rows kvStride apart, all accumulated into;
      * delta (B,NH,T) scratch. The key-centric kernel runs one warp per key row of each kv head and sums over the
-     * NH/NKV query heads that share it, in order: no atomics.
+     * NH/NKV query heads that share it, in order: no atomics. {@code bf16}: q, k, v and out bf16 (the _bf16 pair).
      */
     private void fusedBackwardCudaCore(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
-                                       long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride) {
-        int warps = 4, smem = warps * 2 * hs * Float.BYTES;
-        ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DQ, blocks(T, warps), NH, B, 32 * warps, 1, smem)
+                                       long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride,
+                                       boolean bf16) {
+        int warps = 4, smem = warps * 2 * hs * Float.BYTES; // fp32 copies of q, dO (dq) or k, v (dkv) for both types
+        ctx.kernel(bf16 ? Kernel.ATTENTION_BACKWARD_FUSED_DQ_BF16 : Kernel.ATTENTION_BACKWARD_FUSED_DQ, blocks(T, warps), NH, B,
+                        32 * warps, 1, smem)
                 .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
                 .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
-        ctx.kernel(Kernel.ATTENTION_BACKWARD_FUSED_DKV, blocks(T, warps), NKV, B, 32 * warps, 1, smem)
+        ctx.kernel(bf16 ? Kernel.ATTENTION_BACKWARD_FUSED_DKV_BF16 : Kernel.ATTENTION_BACKWARD_FUSED_DKV, blocks(T, warps), NKV,
+                        B, 32 * warps, 1, smem)
                 .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
                 .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
     }
@@ -786,22 +815,25 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * scratch this call overwrites. Head size at most 256. Two kernels: per query row (D = dO.O, then dQ) and
      * per key row (dK, dV), so no atomics and a fixed summation order; on tensor cores where
      * {@link #tensorCoreAttention} holds (per 64-row tile instead of per row), else on CUDA cores in fp32.
+     * {@code qkv} and {@code out} are both F32 or both BF16 (bf16 activation storage; {@code out} is then the bf16
+     * output of the forward, read for D = dO.O); {@code dqkv}, {@code dout}, {@code delta} and {@code lse} are F32.
      */
     public void attentionBackwardFused(Tensor dqkv, Tensor delta, Tensor dout, Tensor qkv, Tensor out, Tensor lse,
                                        int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
+        DType act = fusedActivationType("attentionBackwardFused", qkv, out);
         dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
         dev("delta", delta, DType.F32, (long) B * NH * T);
         dev("dout", dout, DType.F32, (long) B * T * C);
-        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
-        dev("out", out, DType.F32, (long) B * T * C);
+        dev("qkv", qkv, act, (long) B * T * 3 * C);
+        dev("out", out, act, (long) B * T * C);
         dev("lse", lse, DType.F32, (long) B * NH * T);
         wrote(dqkv, delta);
-        long q = ptr(qkv), dq = ptr(dqkv), c4 = 4L * C;
-        fusedBackward(dq, dq + c4, dq + 2 * c4, ptr(delta), ptr(dout), q, q + c4, q + 2 * c4, ptr(out), ptr(lse),
-                B, T, NH, NH, hs, 3 * C, 3 * C);
+        long q = ptr(qkv), dq = ptr(dqkv), c = (long) C * act.bytes(), c4 = 4L * C;
+        fusedBackward(dq, dq + c4, dq + 2 * c4, ptr(delta), ptr(dout), q, q + c, q + 2 * c, ptr(out), ptr(lse),
+                B, T, NH, NH, hs, 3 * C, 3 * C, act == DType.BF16);
     }
 
     /**
@@ -1436,7 +1468,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         wrote(out, att);
         if (useFusedAttention(T, hs)) {
             int kvw = NKV * hs;
-            fusedForward(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw);
+            fusedForward(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw, false);
             // the backward needs out too (D = dO.O) and is not given it: att keeps a copy after the log-sum-exps
             timeline.begin();
             CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), 4L * bt * NH * hs, ctx.stream()),
@@ -1467,7 +1499,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (useFusedAttention(T, hs)) {
             long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
             fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
-                    B, T, NH, NKV, hs, NH * hs, NKV * hs);
+                    B, T, NH, NKV, hs, NH * hs, NKV * hs, false);
             return;
         }
         int block = 256;

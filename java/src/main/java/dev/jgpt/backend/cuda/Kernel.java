@@ -29,6 +29,13 @@ public enum Kernel {
     ATTENTION_FLASH_TC_FORWARD("attention_flash_tc_forward", "pppppiiiiiii", true),
     ATTENTION_FLASH_TC_BACKWARD_DQ("attention_flash_tc_backward_dq", "ppppppppiiiiiii", true),
     ATTENTION_FLASH_TC_BACKWARD_DKV("attention_flash_tc_backward_dkv", "ppppppppiiiiiii", true),
+    // the same six with bf16 q, k, v and out (bf16 activation storage; lse, delta, dout and the gradients fp32)
+    ATTENTION_FORWARD_FUSED_BF16("attention_forward_fused_bf16", "pppppiiiiiii", true),
+    ATTENTION_BACKWARD_FUSED_DQ_BF16("attention_backward_fused_dq_bf16", "ppppppppiiiiiii", true),
+    ATTENTION_BACKWARD_FUSED_DKV_BF16("attention_backward_fused_dkv_bf16", "ppppppppiiiiiii", true),
+    ATTENTION_FLASH_TC_FORWARD_BF16("attention_flash_tc_forward_bf16", "pppppiiiiiii", true),
+    ATTENTION_FLASH_TC_BACKWARD_DQ_BF16("attention_flash_tc_backward_dq_bf16", "ppppppppiiiiiii", true),
+    ATTENTION_FLASH_TC_BACKWARD_DKV_BF16("attention_flash_tc_backward_dkv_bf16", "ppppppppiiiiiii", true),
     F32_TO_BF16("f32_to_bf16", "ppl", false),
     GELU_FORWARD("gelu_forward", "ppl", false),
     GELU_BACKWARD("gelu_backward", "pppl", false),
