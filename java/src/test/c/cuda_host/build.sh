@@ -40,5 +40,8 @@ done
 printf '%s\nJG_HOST_TABLE_END\n' "$table" >> "$unit"
 # -O3 -march=native: the emulated kernels and the GEMM stand-in are the slow part of the CUDA tests.
 # -Bsymbolic: the kernels' extern "C" names bind inside this library, never to a same-named symbol.
-cc -shared -fPIC -O3 -march=native -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
+# -ffp-contract=off: a*b+c stays a rounded product and a rounded sum, whatever the inlining. With contraction on, gcc
+# fused some of them into FMAs in one instantiation of a kernel template and not in another (the fp32 and bf16 fused
+# attention kernels), so the same arithmetic gave results 1 ulp apart; off, the stand-in computes what the source says.
+cc -shared -fPIC -O3 -march=native -ffp-contract=off -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
    ${cfiles[@]+-x c "${cfiles[@]}"} -x c++ "$unit" "$here/jg_host_runtime.cpp" -lstdc++ -lm

@@ -17,9 +17,12 @@ import org.junit.jupiter.api.Test;
  * <ul>
  *   <li>the same results as the fp32 kernels given the same values: qkv rounded to bf16 and held as F32, and in the
  *       backward the fp32 forward's out rounded to bf16 (the bf16 forward's out is bf16). The kernels do the same
- *       arithmetic in the same order, so out must equal the fp32 out rounded to bf16 within {@value #SAME_OUT_ULPS}
- *       bf16 ulp, and lse and dqkv within {@value #SAME_BOUND} of their largest magnitude (on the stand-in both are
- *       bit-identical; the bound leaves room for ptxas contracting the two instantiations differently on a GPU);</li>
+ *       arithmetic in the same order, so on the stand-in (no FMA contraction) the results must be bit-identical; on a
+ *       GPU ({@link #sameOutUlps}, {@link #sameBound}) out within 1 bf16 ulp of the fp32 out rounded, lse and dqkv
+ *       within 1e-6 of their largest magnitude on CUDA cores and 5e-5 on tensor cores, room for ptxas contracting
+ *       a*b+c into FMAs differently in the two instantiations (on tensor cores a 1-ulp change in fp32 can flip the
+ *       bf16 rounding of a P or dS element: with the host compiler's contraction left on, the stand-in measured
+ *       up to 2e-7 on CUDA cores and 6.7e-6 on tensor cores);</li>
  *   <li>within {@value #REFERENCE_BOUND} (max |diff| / max |ref|) of the plain-Java reference in fp32 on the
  *       unrounded qkv: the bf16 rounding of the inputs and of out, and on tensor cores bf16 products;</li>
  *   <li>qkv and out of different types (or neither F32 nor BF16): one IllegalArgumentException naming both.</li>
@@ -27,13 +30,22 @@ import org.junit.jupiter.api.Test;
  * The launches are counted on the kernel timeline: the _bf16 kernels for BF16 activations, their fp32 twins for F32.
  */
 abstract class Bf16FusedAttentionContractTest extends CudaReferenceFixture {
-    static final double SAME_BOUND = 1e-6;
-    static final int SAME_OUT_ULPS = 1;
     static final double REFERENCE_BOUND = 1e-2;
+
+    /** How many bf16 ulps the bf16 kernels' out may be from the fp32 kernels' rounded to bf16 (0: bit-identical). */
+    int sameOutUlps() {
+        return 1;
+    }
+
+    /** How far (relative to the largest magnitude) lse and dqkv may be from the fp32 kernels' (0: bit-identical). */
+    double sameBound(boolean tensorCores) {
+        return tensorCores ? 5e-5 : 1e-6;
+    }
 
     @Override
     void configure(CudaBackend cuda) {
         cuda.setMath(GemmMath.BF16);
+        cuda.setFusedAttention(true); // only for attentionLabel in the messages: the fused calls run either way
     }
 
     @Test
@@ -104,9 +116,10 @@ abstract class Bf16FusedAttentionContractTest extends CudaReferenceFixture {
         double dqkvRel = relative(minus(fp32.dqkv, dqkv0), minus(bf16.dqkv, dqkv0));
         System.out.printf("bf16 fused attention%s: vs fp32 kernels on the same values: out %.0f bf16 ulp, lse %.2e, dqkv %.2e%n",
                 shape, outUlps, lseRel, dqkvRel);
-        assertThat(outUlps).as("out vs the fp32 kernels' rounded to bf16, in bf16 ulps" + shape).isLessThanOrEqualTo(SAME_OUT_ULPS);
-        assertThat(lseRel).as("lse vs the fp32 kernels'" + shape).isLessThanOrEqualTo(SAME_BOUND);
-        assertThat(dqkvRel).as("dqkv vs the fp32 kernels'" + shape).isLessThanOrEqualTo(SAME_BOUND);
+        double same = sameBound(cuda.tensorCoreAttention(C / NH));
+        assertThat(outUlps).as("out vs the fp32 kernels' rounded to bf16, in bf16 ulps" + shape).isLessThanOrEqualTo(sameOutUlps());
+        assertThat(lseRel).as("lse vs the fp32 kernels'" + shape).isLessThanOrEqualTo(same);
+        assertThat(dqkvRel).as("dqkv vs the fp32 kernels'" + shape).isLessThanOrEqualTo(same);
 
         // the fp32 reference on the unrounded inputs
         Tensor refOut = host.allocate(DType.F32, B, T, C), att = host.allocate(DType.F32, B, NH, T, T);
