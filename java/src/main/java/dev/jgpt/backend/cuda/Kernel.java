@@ -18,6 +18,12 @@ public enum Kernel {
     LAYERNORM_BACKWARD("layernorm_backward", "ppppppppii", true),
     FUSED_RESIDUAL_LAYERNORM_FORWARD("fused_residual_layernorm_forward", "ppppppppii", true),
     ADD_BIAS("add_bias", "ppii", false),
+    // bf16 activation storage (Backend.activationDType): the same kernels with bf16 outputs / inputs
+    LAYERNORM_FORWARD_BF16("layernorm_forward_bf16", "ppppppii", true),
+    FUSED_RESIDUAL_LAYERNORM_FORWARD_BF16("fused_residual_layernorm_forward_bf16", "ppppppppii", true),
+    ADD_BIAS_BF16("add_bias_bf16", "ppii", false),
+    GELU_FORWARD_BF16("gelu_forward_bf16", "ppl", false),
+    GELU_BACKWARD_BF16("gelu_backward_bf16", "pppl", false),
     MATMUL_BACKWARD_BIAS("matmul_backward_bias", "ppii", false),
     ATTENTION_SOFTMAX_FORWARD("attention_softmax_forward", "pii", true),
     ATTENTION_SOFTMAX_BACKWARD("attention_softmax_backward", "ppiif", true),
