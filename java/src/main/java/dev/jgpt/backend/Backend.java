@@ -222,8 +222,9 @@ public interface Backend extends AutoCloseable {
      * ({@code out}, {@code inp}), {@link #matmulBackward} ({@code inp}), {@link #matmulGeluForward} ({@code pre},
      * {@code out}, {@code inp}), {@link #matmulBackwardGelu} ({@code inp}, {@code pre}), {@link #attentionForward}
      * and {@link #attentionBackward} ({@code qkv} and {@code out}, one type), {@link #geluForward} (both),
-     * {@link #geluBackward} ({@code inp}) and {@link #classifier} ({@code x}) take BF16 tensors there;
-     * gradients, residuals and statistics stay F32.
+     * {@link #geluBackward} ({@code inp}) and {@link #classifier} ({@code x}) take BF16 tensors there, and for
+     * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type) and
+     * {@link #swigluBackward} ({@code gate}, {@code up}); gradients, residuals and statistics stay F32.
      */
     default DType activationDType() {
         return DType.F32;

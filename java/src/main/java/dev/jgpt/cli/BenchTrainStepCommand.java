@@ -199,6 +199,7 @@ public final class BenchTrainStepCommand implements Runnable {
                 out.put("precision", cuda.math().label());
                 out.put("attention", cuda.gqaAttentionLabel(lc.headSize()));
             }
+            out.put("activationDType", ops.activationDType().name()); // bf16 activation storage (JGPT_CUDA_BF16_ACTIVATIONS)
             out.put("preset", preset);
             out.put("parameters", model.parameterCount());
             out.put("kvHeads", kv);

@@ -1377,13 +1377,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("N", N, "C", C);
         if (!(eps >= 0)) throw new IllegalArgumentException("eps: must be >= 0 but was " + eps);
         long n = (long) N * C;
-        dev("out", out, DType.F32, n);
+        activation("out", out, n);
         dev("rstd", rstd, DType.F32, N);
         dev("inp", inp, DType.F32, n);
         dev("weight", weight, DType.F32, C);
         wrote(out, rstd);
         int block = 256;
-        ctx.kernel(Kernel.RMSNORM_FORWARD, blocks(N, block / 32), block)
+        ctx.kernel(isBf16(out) ? Kernel.RMSNORM_FORWARD_BF16 : Kernel.RMSNORM_FORWARD, blocks(N, block / 32), block)
                 .ptr(out).ptr(rstd).ptr(inp).ptr(weight).i32(N).i32(C).f32(eps).go();
     }
 
@@ -1454,11 +1454,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void swigluForward(Tensor out, Tensor gate, Tensor up, int N) {
         positive("N", N);
-        dev("out", out, DType.F32, N);
-        dev("gate", gate, DType.F32, N);
-        dev("up", up, DType.F32, N);
+        activation("out", out, N);
+        activation("gate", gate, N);
+        activation("up", up, N);
+        sameType("swigluForward", "gate", gate, "out", out);
+        sameType("swigluForward", "up", up, "out", out);
         wrote(out);
-        ctx.kernel(Kernel.SWIGLU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(gate).ptr(up).i64(N).go();
+        ctx.kernel(isBf16(out) ? Kernel.SWIGLU_FORWARD_BF16 : Kernel.SWIGLU_FORWARD, gridStride(N, 256), 256)
+                .ptr(out).ptr(gate).ptr(up).i64(N).go();
     }
 
     @Override
@@ -1467,10 +1470,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dgate", dgate, DType.F32, N);
         dev("dup", dup, DType.F32, N);
         dev("dout", dout, DType.F32, N);
-        dev("gate", gate, DType.F32, N);
-        dev("up", up, DType.F32, N);
+        activation("gate", gate, N);
+        activation("up", up, N);
+        sameType("swigluBackward", "gate", gate, "up", up);
         wrote(dgate, dup);
-        ctx.kernel(Kernel.SWIGLU_BACKWARD, gridStride(N, 256), 256).ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
+        ctx.kernel(isBf16(gate) ? Kernel.SWIGLU_BACKWARD_BF16 : Kernel.SWIGLU_BACKWARD, gridStride(N, 256), 256)
+                .ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
     }
 
     /**

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * bf16 activation storage ({@link CudaBackend#activationDType}): the ops that may receive BF16 activations, on the
- * cuBLAS attention path, with cuBLASLt on and off. Two kinds of check:
+ * cuBLAS attention path, with cuBLASLt on and off, and Llama's RMSNorm and SwiGLU. Two kinds of check:
  * <ul>
  *   <li>the same op on F32 tensors holding the same bf16-representable values, in bf16 mode (so the products take
  *       the same bf16 operands): a BF16 output is that F32 output rounded to bf16, within {@value #ULPS} bf16 ulp
@@ -80,6 +80,32 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         cuda.geluBackward(d32, up(x), up(dout), n);
         cuda.geluBackward(d16, upBf16(x), up(dout), n);
         assertSame("geluBackward dinp (fp32, accumulated)", down(d32), down(d16));
+    }
+
+    @Test
+    void llamaLayersOnBf16Storage() {
+        int N = 11, C = 48, n = N * C;
+        Tensor inp = up(randn(N, C)), w = up(randn(C));
+        Tensor out32 = dev.allocate(DType.F32, N, C), out16 = dev.allocate(DType.BF16, N, C);
+        Tensor r32 = dev.allocate(DType.F32, N), r16 = dev.allocate(DType.F32, N);
+        cuda.rmsnormForward(out32, r32, inp, w, N, C, 1e-5f);
+        cuda.rmsnormForward(out16, r16, inp, w, N, C, 1e-5f);
+        assertRounded("rmsnormForward out", down(out32), down(out16));
+        assertSame("rmsnorm rstd", down(r32), down(r16));
+
+        Tensor gate = rounded(randn(n)), upv = rounded(randn(n)), dout = randn(n), start = randn(n);
+        Tensor s32 = dev.allocate(DType.F32, n), s16 = dev.allocate(DType.BF16, n);
+        cuda.swigluForward(s32, up(gate), up(upv), n);
+        Tensor gate16 = upBf16(gate), up16 = upBf16(upv);
+        cuda.swigluForward(s16, gate16, up16, n);
+        assertRounded("swigluForward", down(s32), down(s16));
+        Tensor[] g32 = {up(start), up(start)}, g16 = {up(start), up(start)};
+        cuda.swigluBackward(g32[0], g32[1], up(dout), up(gate), up(upv), n);
+        cuda.swigluBackward(g16[0], g16[1], up(dout), gate16, up16, n);
+        assertSame("swigluBackward dgate", down(g32[0]), down(g16[0]));
+        assertSame("swigluBackward dup", down(g32[1]), down(g16[1]));
+        assertThatThrownBy(() -> cuda.swigluForward(s32, gate16, up16, n))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gate is BF16 but out is F32");
     }
 
     @Test
