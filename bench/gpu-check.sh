@@ -86,6 +86,7 @@ run_tests ci --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.
 step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative; bf16 operands 1e-2; fused attention fwd+bwd)"
 JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
   --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.CudaLtTest \
+  --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest \
   --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest \
   --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest \
   --select-class dev.jgpt.backend.cuda.CudaBf16FusedAttentionTest \
@@ -124,6 +125,11 @@ done
 JGPT_CUDA_LT=0 timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-nolt.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-nolt.json" || echo "(informational) train-step with JGPT_CUDA_LT=0 did not finish"; echo
+# the bf16 rows store product-input activations as bf16 (the default): the same step with fp32 activations, each
+# product's inputs rounded per product as before, same run, informational ("stored" column: F32)
+JGPT_CUDA_BF16_ACTIVATIONS=0 timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+  --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-f32act.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-f32act.json" || echo "(informational) train-step with JGPT_CUDA_BF16_ACTIVATIONS=0 did not finish"; echo
 JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo

@@ -8,6 +8,7 @@
 #pragma once
 #include <cuda_runtime.h>
 #include <math_constants.h>
+#include <cuda_bf16.h>
 
 #define JG_WARP 32
 
@@ -67,6 +68,13 @@ __device__ __forceinline__ double jg_block_sum_d(double v) {
     v = lane < warps ? partial[lane] : 0.0;
     return jg_warp_sum_d(v);
 }
+
+// Activations a product reads may be stored as bf16 (CudaBackend in bf16 mode: layernorm outputs, qkv, the attention
+// output, fc and GELU outputs): kernels templated on that element type load and store through these, computing in fp32.
+__device__ __forceinline__ float jg_load(const float* p) { return *p; }
+__device__ __forceinline__ float jg_load(const __nv_bfloat16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void jg_store(float* p, float v) { *p = v; }
+__device__ __forceinline__ void jg_store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
 // Global index of this thread in a 1-D launch, in 64 bits (grids may exceed 2^31 threads).
 __device__ __forceinline__ long long jg_global_index() {

@@ -4,7 +4,8 @@
 
 #define JG_LN_EPS 1e-5f
 
-__device__ __forceinline__ void jg_layernorm_row(float* out, float* mean, float* rstd, const float* x,
+template <typename Out>
+__device__ __forceinline__ void jg_layernorm_row(Out* out, float* mean, float* rstd, const float* x,
                                                  const float* weight, const float* bias, int row, int C, int lane) {
     float s = 0.0f;
     for (int i = lane; i < C; i += JG_WARP) s += x[i];
@@ -15,7 +16,7 @@ __device__ __forceinline__ void jg_layernorm_row(float* out, float* mean, float*
         v += d * d;
     }
     const float r = 1.0f / sqrtf(jg_warp_sum(v) / C + JG_LN_EPS);
-    for (int i = lane; i < C; i += JG_WARP) out[i] = (x[i] - m) * r * weight[i] + bias[i];
+    for (int i = lane; i < C; i += JG_WARP) jg_store(out + i, (x[i] - m) * r * weight[i] + bias[i]);
     if (lane == 0) {
         if (mean != nullptr) mean[row] = m;
         if (rstd != nullptr) rstd[row] = r;
@@ -23,8 +24,9 @@ __device__ __forceinline__ void jg_layernorm_row(float* out, float* mean, float*
 }
 
 // out, inp (N,C); mean, rstd (N) may be null (inference). blockDim.x: multiple of 32.
-extern "C" __global__ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
-                                             const float* weight, const float* bias, int N, int C) {
+template <typename Out>
+__device__ __forceinline__ void jg_layernorm_forward(Out* out, float* mean, float* rstd, const float* inp,
+                                                     const float* weight, const float* bias, int N, int C) {
     const int lane = threadIdx.x % JG_WARP;
     const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= N) return;
@@ -32,8 +34,20 @@ extern "C" __global__ void layernorm_forward(float* out, float* mean, float* rst
     jg_layernorm_row(out + off, mean, rstd, inp + off, weight, bias, row, C, lane);
 }
 
+extern "C" __global__ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp,
+                                             const float* weight, const float* bias, int N, int C) {
+    jg_layernorm_forward(out, mean, rstd, inp, weight, bias, N, C);
+}
+
+// The same with out stored as bf16 (bf16 activation storage: out is a product's input).
+extern "C" __global__ void layernorm_forward_bf16(__nv_bfloat16* out, float* mean, float* rstd, const float* inp,
+                                                  const float* weight, const float* bias, int N, int C) {
+    jg_layernorm_forward(out, mean, rstd, inp, weight, bias, N, C);
+}
+
 // residual = inp1 + inp2, then out = layernorm(residual): one read of each input instead of three.
-extern "C" __global__ void fused_residual_layernorm_forward(float* residual, float* out, float* mean, float* rstd,
+template <typename Out>
+__device__ __forceinline__ void jg_fused_residual_layernorm(float* residual, Out* out, float* mean, float* rstd,
                                                             const float* inp1, const float* inp2,
                                                             const float* weight, const float* bias, int N, int C) {
     const int lane = threadIdx.x % JG_WARP;
@@ -43,6 +57,19 @@ extern "C" __global__ void fused_residual_layernorm_forward(float* residual, flo
     for (int i = lane; i < C; i += JG_WARP) residual[off + i] = inp1[off + i] + inp2[off + i];
     __syncwarp();
     jg_layernorm_row(out + off, mean, rstd, residual + off, weight, bias, row, C, lane);
+}
+
+extern "C" __global__ void fused_residual_layernorm_forward(float* residual, float* out, float* mean, float* rstd,
+                                                            const float* inp1, const float* inp2,
+                                                            const float* weight, const float* bias, int N, int C) {
+    jg_fused_residual_layernorm(residual, out, mean, rstd, inp1, inp2, weight, bias, N, C);
+}
+
+// The same with out stored as bf16 (the residual stays fp32).
+extern "C" __global__ void fused_residual_layernorm_forward_bf16(float* residual, __nv_bfloat16* out, float* mean,
+                                                                 float* rstd, const float* inp1, const float* inp2,
+                                                                 const float* weight, const float* bias, int N, int C) {
+    jg_fused_residual_layernorm(residual, out, mean, rstd, inp1, inp2, weight, bias, N, C);
 }
 
 // dinp += ..., dweight += ..., dbias += ...  Each block owns a stripe of rows (one warp per row at a

@@ -7,8 +7,9 @@
 
 // ---- RMSNorm: out = weight * x * rstd, rstd = 1/sqrt(mean(x^2) + eps); one warp per row ----------
 
-extern "C" __global__ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight,
-                                           int N, int C, float eps) {
+template <typename Out>
+__device__ __forceinline__ void jg_rmsnorm_forward(Out* out, float* rstd, const float* inp, const float* weight,
+                                                   int N, int C, float eps) {
     const int lane = threadIdx.x % JG_WARP;
     const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= N) return;
@@ -16,9 +17,20 @@ extern "C" __global__ void rmsnorm_forward(float* out, float* rstd, const float*
     float ss = 0.0f;
     for (int i = lane; i < C; i += JG_WARP) ss += x[i] * x[i];
     const float r = rsqrtf(jg_warp_sum(ss) / C + eps);
-    float* o = out + (long long)row * C;
-    for (int i = lane; i < C; i += JG_WARP) o[i] = weight[i] * (x[i] * r);
+    Out* o = out + (long long)row * C;
+    for (int i = lane; i < C; i += JG_WARP) jg_store(o + i, weight[i] * (x[i] * r));
     if (lane == 0) rstd[row] = r;
+}
+
+extern "C" __global__ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight,
+                                           int N, int C, float eps) {
+    jg_rmsnorm_forward(out, rstd, inp, weight, N, C, eps);
+}
+
+// The same with out stored as bf16 (bf16 activation storage: out is a product's input).
+extern "C" __global__ void rmsnorm_forward_bf16(__nv_bfloat16* out, float* rstd, const float* inp, const float* weight,
+                                                int N, int C, float eps) {
+    jg_rmsnorm_forward(out, rstd, inp, weight, N, C, eps);
 }
 
 // dinp += r * w * dy - r^3 / C * x * sum(w * dy * x), one warp per row.
@@ -80,20 +92,43 @@ extern "C" __global__ void rope_rotate(float* x, const float* cos_t, const float
 
 // ---- SwiGLU: out = silu(gate) * up -----------------------------------------------------------------
 
-extern "C" __global__ void swiglu_forward(float* out, const float* gate, const float* up, long long n) {
+template <typename T>
+__device__ __forceinline__ void jg_swiglu_forward(T* out, const T* gate, const T* up, long long n) {
     for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
-        const float a = gate[i], sig = 1.0f / (1.0f + expf(-a));
-        out[i] = a * sig * up[i];
+        const float a = jg_load(gate + i), sig = 1.0f / (1.0f + expf(-a));
+        jg_store(out + i, a * sig * jg_load(up + i));
+    }
+}
+
+extern "C" __global__ void swiglu_forward(float* out, const float* gate, const float* up, long long n) {
+    jg_swiglu_forward(out, gate, up, n);
+}
+
+// bf16 activation storage: gate and up (products' outputs) and out (a product's input) are bf16.
+extern "C" __global__ void swiglu_forward_bf16(__nv_bfloat16* out, const __nv_bfloat16* gate, const __nv_bfloat16* up,
+                                               long long n) {
+    jg_swiglu_forward(out, gate, up, n);
+}
+
+template <typename T>
+__device__ __forceinline__ void jg_swiglu_backward(float* dgate, float* dup, const float* dout, const T* gate,
+                                                   const T* up, long long n) {
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
+        const float a = jg_load(gate + i), u = jg_load(up + i), sig = 1.0f / (1.0f + expf(-a)), g = dout[i];
+        dgate[i] += g * u * sig * (1.0f + a * (1.0f - sig));
+        dup[i] += g * a * sig;
     }
 }
 
 extern "C" __global__ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
                                            const float* up, long long n) {
-    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
-        const float a = gate[i], sig = 1.0f / (1.0f + expf(-a)), g = dout[i];
-        dgate[i] += g * up[i] * sig * (1.0f + a * (1.0f - sig));
-        dup[i] += g * a * sig;
-    }
+    jg_swiglu_backward(dgate, dup, dout, gate, up, n);
+}
+
+// The same reading bf16 gate and up; gradients stay fp32.
+extern "C" __global__ void swiglu_backward_bf16(float* dgate, float* dup, const float* dout, const __nv_bfloat16* gate,
+                                                const __nv_bfloat16* up, long long n) {
+    jg_swiglu_backward(dgate, dup, dout, gate, up, n);
 }
 
 // ---- grouped-query causal attention ---------------------------------------------------------------

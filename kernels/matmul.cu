@@ -8,6 +8,12 @@ extern "C" __global__ void add_bias(float* out, const float* bias, int N, int OC
     for (long long i = jg_global_index(); i < n; i += jg_global_stride()) out[i] += bias[i % OC];
 }
 
+// The same on a bf16 product output (bf16 activation storage): out = bf16(out + bias), the sum in fp32.
+extern "C" __global__ void add_bias_bf16(__nv_bfloat16* out, const float* bias, int N, int OC) {
+    const long long n = (long long)N * OC;
+    for (long long i = jg_global_index(); i < n; i += jg_global_stride()) jg_store(out + i, jg_load(out + i) + bias[i % OC]);
+}
+
 // dbias (OC) += column sums of dout (N,OC). Block (32, 32): threadIdx.x picks the column (coalesced
 // reads along a row), threadIdx.y strides over rows; the 32 partial sums per column are added in
 // shared memory. One block owns its 32 columns entirely, so no atomics and a fixed order.

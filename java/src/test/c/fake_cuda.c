@@ -49,7 +49,7 @@ typedef struct {
     int ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, batch, compute, algo;
     float alpha, beta;
     const void *A, *B;
-    float *C;
+    void *C;                      /* fp32, or bf16 when ct is CUDA_R_16BF */
     long long sA, sB, sC;
 } gemm_call;
 typedef struct {
@@ -485,8 +485,9 @@ int cublasSetWorkspace_v2(void *h, void *ws, size_t n) { (void)h; (void)ws; (voi
 
 /*
  * The products, column-major as cuBLAS: C = alpha op(A) op(B) + beta C. For cublasGemmEx /
- * cublasGemmStridedBatchedEx as jgpt uses them, C is fp32 (CUDA_R_32F = 0); A and B both fp32 or both bf16
- * (CUDA_R_16BF = 14). Compute types: COMPUTE_32F (68) multiplies the stored values exactly (bf16 operands only
+ * cublasGemmStridedBatchedEx as jgpt uses them, A and B are both fp32 or both bf16 (CUDA_R_16BF = 14); C is fp32
+ * (CUDA_R_32F = 0), or bf16 with bf16 A and B (the result rounded to nearest even once, after the fp32 sum, and a
+ * bf16 C read for beta). Compute types: COMPUTE_32F (68) multiplies the stored values exactly (bf16 operands only
  * with it), _FAST_TF32 (77) and _FAST_16BF (75) round fp32 operands to TF32 / bf16 first, as the tensor cores
  * do. Accumulation in fp32, as on the GPU (in another order). op(A) is copied once, rounded, into a
  * column-major m x k block; each column of C then gathers k scaled columns of it (an axpy the compiler
@@ -499,7 +500,7 @@ static float operand(const void *M, int type, long i, int compute) {
     return x;
 }
 static int gemm_ex(int ta, int tb, int m, int n, int k, float alpha, const void *A, int at, int lda, const void *B, int bt,
-                   int ldb, float beta, float *C, int ldc, int compute) {
+                   int ldb, float beta, void *C, int ct, int ldc, int compute) {
     if (m < 0 || n < 0 || k < 0 || lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m) return 7; /* INVALID_VALUE */
     if (m == 0 || n == 0) return 0;
     float *a = malloc(sizeof(float) * (size_t)m * (size_t)(k > 0 ? k : 1));
@@ -514,8 +515,13 @@ static int gemm_ex(int ta, int tb, int m, int n, int k, float alpha, const void 
             const float *ap = a + (long)p * m;
             for (int i = 0; i < m; i++) acc[i] += ap[i] * b;
         }
-        float *c = C + (long)j * ldc;
-        for (int i = 0; i < m; i++) c[i] = alpha * acc[i] + (beta == 0.0f ? 0.0f : beta * c[i]);
+        if (ct == 14) {
+            uint16_t *c = (uint16_t *)C + (long)j * ldc;
+            for (int i = 0; i < m; i++) c[i] = f32_to_bf16_rne(alpha * acc[i] + (beta == 0.0f ? 0.0f : beta * bf16_to_f32(c[i])));
+        } else {
+            float *c = (float *)C + (long)j * ldc;
+            for (int i = 0; i < m; i++) c[i] = alpha * acc[i] + (beta == 0.0f ? 0.0f : beta * c[i]);
+        }
     }
     free(a);
     free(acc);
@@ -524,10 +530,11 @@ static int gemm_ex(int ta, int tb, int m, int n, int k, float alpha, const void 
 /* Every product as one call description: run now, or recorded (pointers and the alpha/beta values, read from host
  * memory at the call as cuBLAS does in host pointer mode) while the stream captures. */
 static int run_gemm_call(const gemm_call *g) {
-    size_t ea = g->at == 14 ? 2 : 4, eb = g->bt == 14 ? 2 : 4;
+    size_t ea = g->at == 14 ? 2 : 4, eb = g->bt == 14 ? 2 : 4, ec = g->ct == 14 ? 2 : 4;
     for (int b = 0; b < g->batch; b++) {
         int rc = gemm_ex(g->ta, g->tb, g->m, g->n, g->k, g->alpha, (const char *)g->A + b * g->sA * ea, g->at, g->lda,
-                         (const char *)g->B + b * g->sB * eb, g->bt, g->ldb, g->beta, g->C + b * g->sC, g->ldc, g->compute);
+                         (const char *)g->B + b * g->sB * eb, g->bt, g->ldb, g->beta, (char *)g->C + b * g->sC * ec, g->ct,
+                         g->ldc, g->compute);
         if (rc) return rc;
     }
     return 0;
@@ -559,12 +566,14 @@ int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, cons
 }
 
 static int types_ok(int at, int bt, int ct, int compute, int algo) {
-    if (ct != 0 || at != bt || algo != -1) return 0;
+    if (at != bt || algo != -1) return 0;
+    if (ct == 14) return at == 14 && compute == 68; /* bf16 output: bf16 inputs, fp32 accumulation */
+    if (ct != 0) return 0;
     if (at == 0) return compute == 68 || compute == 77 || compute == 75;
     return at == 14 && compute == 68;
 }
 int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const void *A, int at, int lda,
-                 const void *B, int bt, int ldb, const float *beta, float *C, int ct, int ldc, int compute, int algo) {
+                 const void *B, int bt, int ldb, const float *beta, void *C, int ct, int ldc, int compute, int algo) {
     (void)h;
     if (!types_ok(at, bt, ct, compute, algo)) return 15;
     gemm_call g = {ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, 1, compute, algo, *alpha, *beta, A, B, C, 0, 0, 0};
@@ -572,7 +581,7 @@ int cublasGemmEx(void *h, int ta, int tb, int m, int n, int k, const float *alph
 }
 int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const void *A, int at,
                                int lda, long long sA, const void *B, int bt, int ldb, long long sB, const float *beta,
-                               float *C, int ct, int ldc, long long sC, int batch, int compute, int algo) {
+                               void *C, int ct, int ldc, long long sC, int batch, int compute, int algo) {
     (void)h;
     if (!types_ok(at, bt, ct, compute, algo)) return 15;
     gemm_call g = {ta, tb, m, n, k, at, bt, ct, lda, ldb, ldc, batch, compute, algo, *alpha, *beta, A, B, C, sA, sB, sC};
@@ -582,7 +591,9 @@ int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, con
 /* ---- cuBLASLt (cublasLt.h): the subset jgpt uses, with the library's semantics --------------------------------
  * Descriptors, layouts and preferences are host structs with a magic word (a wrong handle is INVALID_VALUE). Products
  * are gemm_ex above (column-major, the same type and compute rules as cublasGemmEx: A/B fp32 with COMPUTE_32F, _FAST_TF32
- * or _FAST_16BF, or both bf16 with COMPUTE_32F; C/D fp32), then the epilogue as cuBLASLt defines it:
+ * or _FAST_16BF, or both bf16 with COMPUTE_32F; C/D fp32, or bf16 with bf16 A/B), then the epilogue as cuBLASLt defines
+ * it, in fp32, D rounded to bf16 once at the end where its layout is bf16. The bias is fp32 (BIAS_DATA_TYPE 0; unset:
+ * D's type, so a bf16 D must say fp32); the aux matrix is fp32 or bf16 (AUX_DATA_TYPE 0 / 14; unset: D's type):
  *   BIAS (4):            D = alpha op(A) op(B) + beta C + bias (bias: m floats, one per row of D)
  *   GELU_AUX_BIAS (164): t = alpha op(A) op(B) + beta C + bias; aux = t (ld EPILOGUE_AUX_LD, a multiple of 8, type fp32);
  *                        D = gelu(t) (tanh approximation, as kernels/elementwise.cu)
@@ -687,9 +698,13 @@ static int lt_shapes(const lt_desc *d, const lt_layout *A, const lt_layout *B, c
     if ((unsigned long long)*m != (d->transa ? A->cols : A->rows)) return 7;
     if ((unsigned long long)*k != (d->transb ? B->cols : B->rows) || (unsigned long long)*n != (d->transb ? B->rows : B->cols)) return 7;
     if (C->rows != D->rows || C->cols != D->cols || C->type != D->type) return 7;
-    if (D->type != 0 || A->type != B->type) return 15;         /* fp32 output; A and B of one type */
+    if (A->type != B->type) return 15;                          /* A and B of one type */
+    if (D->type == 14 && A->type != 14) return 15;              /* bf16 output: from bf16 inputs */
     if (A->type == 14 && d->compute != 68) return 15;           /* bf16 inputs: COMPUTE_32F */
-    if ((d->bias_type != -1 && d->bias_type != 0) || (d->aux_type != -1 && d->aux_type != 0)) return 15; /* fp32 bias/aux */
+    int bias_type = d->bias_type == -1 ? D->type : d->bias_type, aux_type = d->aux_type == -1 ? D->type : d->aux_type;
+    int ep = d->epilogue;
+    if ((ep == 4 || ep == 164 || ep == 512) && bias_type != 0) return 15;  /* fp32 bias (and bias gradient) only */
+    if ((ep == 164 || ep == 192) && aux_type != 0 && aux_type != 14) return 15;
     return 0;
 }
 int cublasLtMatmulAlgoGetHeuristic(void *h, void *desc, void *A, void *B, void *C, void *D, void *pref, int requested,
@@ -726,30 +741,38 @@ typedef struct {
     int m, n, k;
     float alpha, beta;
     const void *A, *B, *C;
-    float *D;
+    void *D;
 } lt_call;
+static float lt_get(const void *M, int type, long i) { return type == 14 ? bf16_to_f32(((const uint16_t *)M)[i]) : ((const float *)M)[i]; }
+static void lt_put(void *M, int type, long i, float v) {
+    if (type == 14) ((uint16_t *)M)[i] = f32_to_bf16_rne(v); else ((float *)M)[i] = v;
+}
 static int run_lt_call(const void *call) {
     const lt_call *x = call;
     const lt_desc *d = &x->d;
-    int m = x->m, n = x->n, k = x->k, ep = d->epilogue;
-    float *out = x->D;
-    long ldd = x->dl.ld;
-    if (x->C != x->D && x->beta != 0.0f)
-        for (int j = 0; j < n; j++) memmove(out + (long)j * ldd, (const float *)x->C + (long)j * x->c.ld, sizeof(float) * (size_t)m);
+    int m = x->m, n = x->n, k = x->k, ep = d->epilogue, dt = x->dl.type;
+    int aux_type = d->aux_type == -1 ? dt : d->aux_type;
+    long ldd = x->dl.ld, ldc = x->c.ld;
+    /* the product and its epilogue in fp32 (t, m x n, ld m), then D written once in its own type */
+    float *t = malloc(sizeof(float) * (size_t)m * (size_t)(n > 0 ? n : 1));
+    if (!t) return 3;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) t[i + (long)j * m] = x->beta == 0.0f ? 0.0f : lt_get(x->C, x->c.type, i + (long)j * ldc);
     int rc = gemm_ex(d->transa, d->transb, m, n, k, x->alpha, x->A, x->a.type, (int)x->a.ld, x->B, x->b.type, (int)x->b.ld,
-                     x->beta, out, (int)ldd, d->compute);
-    if (rc) return rc;
+                     x->beta, t, 0, m, d->compute);
+    if (rc) { free(t); return rc; }
     const float *bias = d->bias;
-    float *aux = d->aux;
-    if (ep == 4) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) out[i + (long)j * ldd] += bias[i];
+    if (ep == 4) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) t[i + (long)j * m] += bias[i];
     if (ep == 164)
         for (int j = 0; j < n; j++)
             for (int i = 0; i < m; i++) {
-                float t = out[i + (long)j * ldd] + bias[i];
-                aux[i + (long)j * d->aux_ld] = t;
-                out[i + (long)j * ldd] = lt_gelu(t);
+                float pre = t[i + (long)j * m] + bias[i];
+                lt_put(d->aux, aux_type, i + (long)j * d->aux_ld, pre);
+                t[i + (long)j * m] = lt_gelu(pre);
             }
-    if (ep == 192) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) out[i + (long)j * ldd] *= lt_dgelu(aux[i + (long)j * d->aux_ld]);
+    if (ep == 192)
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) t[i + (long)j * m] *= lt_dgelu(lt_get(d->aux, aux_type, i + (long)j * d->aux_ld));
     if (ep == 512) { /* column sums of op(B) (k x n), in the operands' stored precision, written */
         float *db = d->bias;
         for (int j = 0; j < n; j++) {
@@ -758,6 +781,8 @@ static int run_lt_call(const void *call) {
             db[j] = (float)sum;
         }
     }
+    for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) lt_put(x->D, dt, i + (long)j * ldd, t[i + (long)j * m]);
+    free(t);
     return 0;
 }
 int cublasLtMatmul(void *h, void *desc, const void *alpha, const void *A, void *Adesc, const void *B, void *Bdesc,

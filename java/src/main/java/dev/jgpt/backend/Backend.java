@@ -1,5 +1,6 @@
 package dev.jgpt.backend;
 
+import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
 
@@ -211,6 +212,23 @@ public interface Backend extends AutoCloseable {
      * weight before each product; any other write into the buffer through the backend makes it refresh.
      */
     default void parametersAre(Tensor params) {}
+
+    /**
+     * The element type a model should store its product-input activations in: the tensors only products and
+     * this backend's kernels read (GPT-2's layernorm outputs, qkv, the attention output, the fc output and its
+     * GELU). F32 here and on every backend but cuda in bf16 mode, which multiplies bf16 operands anyway and
+     * so keeps them as bf16: half their memory, and no rounding copy before each product. Where this is BF16,
+     * {@link #layernormForward} and {@link #residualLayernormForward} ({@code out}), {@link #matmulForward}
+     * ({@code out}, {@code inp}), {@link #matmulBackward} ({@code inp}), {@link #matmulGeluForward} ({@code pre},
+     * {@code out}, {@code inp}), {@link #matmulBackwardGelu} ({@code inp}, {@code pre}), {@link #attentionForward}
+     * and {@link #attentionBackward} ({@code qkv} and {@code out}, one type), {@link #geluForward} (both),
+     * {@link #geluBackward} ({@code inp}) and {@link #classifier} ({@code x}) take BF16 tensors there, and for
+     * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type) and
+     * {@link #swigluBackward} ({@code gate}, {@code up}); gradients, residuals and statistics stay F32.
+     */
+    default DType activationDType() {
+        return DType.F32;
+    }
 
     // ---- Llama-style layers: RMSNorm, RoPE, SwiGLU, grouped-query causal attention -------------
 

@@ -43,6 +43,7 @@ public final class TimingBackend implements Backend {
     @Override public TensorArena newArena() { return inner.newArena(); }
     @Override public void setThreads(int threads) { inner.setThreads(threads); }
     @Override public void parametersAre(Tensor params) { inner.parametersAre(params); }
+    @Override public dev.jgpt.memory.DType activationDType() { return inner.activationDType(); }
     @Override public int threads() { return inner.threads(); }
     @Override public void synchronize() { inner.synchronize(); }
     @Override public void close() { inner.close(); }

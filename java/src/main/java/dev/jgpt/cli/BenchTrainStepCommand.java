@@ -123,6 +123,7 @@ public final class BenchTrainStepCommand implements Runnable {
                 out.put("attention", cuda.attentionLabel(cfg.channels() / cfg.heads()));
                 out.put("lt", cuda.lt() ? "on" : "off"); // cuBLASLt epilogues (JGPT_CUDA_LT)
             }
+            out.put("activationDType", ops.activationDType().name()); // bf16 activation storage (JGPT_CUDA_BF16_ACTIVATIONS)
             out.put("preset", preset);
             out.put("parameters", cfg.parameterCount());
             out.put("batch", B);
@@ -198,6 +199,7 @@ public final class BenchTrainStepCommand implements Runnable {
                 out.put("precision", cuda.math().label());
                 out.put("attention", cuda.gqaAttentionLabel(lc.headSize()));
             }
+            out.put("activationDType", ops.activationDType().name()); // bf16 activation storage (JGPT_CUDA_BF16_ACTIVATIONS)
             out.put("preset", preset);
             out.put("parameters", model.parameterCount());
             out.put("kvHeads", kv);

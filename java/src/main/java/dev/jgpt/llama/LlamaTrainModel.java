@@ -66,7 +66,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     // activations, one (maxB*maxT, width) view per layer; the ops take N/B/T, so views may be larger than used
     private final Tensor[] resid;      // L+1: residual stream at each layer's input, last = final
     private final Tensor[] mid;        // residual stream after attention
-    private final Tensor[] xn1, xn2;   // RMSNorm outputs
+    private final Tensor[] xn1, xn2;   // RMSNorm outputs (these, h1, h3, hg and xf: Backend.activationDType)
     private final Tensor[] rstd1, rstd2;
     private final Tensor[] q, k, vv;   // (N, d), (N, kv), (N, kv); q and k after RoPE
     // (B, NH, T, T) attention probabilities, or the backend's smaller state for its backward where it keeps none
@@ -123,10 +123,13 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             cls = paramViews[c.sharedClassifier() ? EMB : WCLS];
             dcls = gradViews[c.sharedClassifier() ? EMB : WCLS];
             long N = (long) maxB * maxT;
+            // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in bf16
+            // mode: the RMSNorm outputs, the gate and up products and their SwiGLU, the final RMSNorm's output)
+            DType act = backend.activationDType();
             resid = perLayer(L + 1, N * d);
             mid = perLayer(L, N * d);
-            xn1 = perLayer(L, N * d);
-            xn2 = perLayer(L, N * d);
+            xn1 = perLayer(act, L, N * d);
+            xn2 = perLayer(act, L, N * d);
             rstd1 = perLayer(L, N);
             rstd2 = perLayer(L, N);
             q = perLayer(L, N * d);
@@ -134,11 +137,11 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             vv = perLayer(L, N * kv);
             att = perLayer(L, backend.gqaAttentionStateFloats(maxB, maxT, NH, c.kvHeads(), hs));
             atty = perLayer(L, N * d);
-            h1 = perLayer(L, N * hd);
-            h3 = perLayer(L, N * hd);
-            hg = perLayer(L, N * hd);
+            h1 = perLayer(act, L, N * hd);
+            h3 = perLayer(act, L, N * hd);
+            hg = perLayer(act, L, N * hd);
             tmp = arena.allocate(DType.F32, N * d);
-            xf = arena.allocate(DType.F32, N * d);
+            xf = arena.allocate(act, N * d);
             rstdf = arena.allocate(DType.F32, N);
             losses = arena.allocate(DType.F32, N);
             long rows = Math.min(N, Math.max(1, (1 << 24) / c.vocabSize()));
@@ -192,7 +195,12 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     /** {@code count} tensors of {@code per} floats each, views into one allocation. */
     private Tensor[] perLayer(int count, long per) {
-        Tensor all = arena.allocate(DType.F32, count, per);
+        return perLayer(DType.F32, count, per);
+    }
+
+    /** {@code count} tensors of {@code per} elements of {@code type} each, views into one allocation. */
+    private Tensor[] perLayer(DType type, int count, long per) {
+        Tensor all = arena.allocate(type, count, per);
         Tensor[] out = new Tensor[count];
         for (int l = 0; l < count; l++) out[l] = all.view(l * per, per);
         return out;

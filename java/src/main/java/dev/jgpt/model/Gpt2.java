@@ -81,19 +81,23 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         }
     }
 
-    /** Activations of the forward pass (kept for backward) and the backward pass's working buffers. */
+    /**
+     * Activations of the forward pass (kept for backward) and the backward pass's working buffers. Those only products
+     * and the backend's kernels read (marked "act") are of the backend's {@link Backend#activationDType} (bf16 on cuda in
+     * bf16 mode), the rest F32: the residual stream, layernorm statistics, losses, logits and every gradient.
+     */
     private static final class Acts {
         final Tensor encoded;                       // (B,T,C)
-        final Tensor[] ln1, ln1Mean, ln1Rstd;       // (B,T,C), (B,T), (B,T) per layer
-        final Tensor[] qkv;                         // (B,T,3C)
-        final Tensor[] atty;                        // (B,T,C)
+        final Tensor[] ln1, ln1Mean, ln1Rstd;       // (B,T,C) act, (B,T), (B,T) per layer
+        final Tensor[] qkv;                         // (B,T,3C) act
+        final Tensor[] atty;                        // (B,T,C) act
         final Tensor[] att;                         // (B,NH,T,T), or the backend's smaller attention state
         final Tensor[] res2;                        // (B,T,C)
-        final Tensor[] ln2, ln2Mean, ln2Rstd;
-        final Tensor[] fch, fchGelu;                // (B,T,4C)
+        final Tensor[] ln2, ln2Mean, ln2Rstd;       // act, F32, F32
+        final Tensor[] fch, fchGelu;                // (B,T,4C) act
         final Tensor[] res3;                        // (B,T,C): the block's output
         final Tensor proj;                          // (B,T,C): attproj / fcproj outputs, not needed by backward
-        final Tensor lnf, lnfMean, lnfRstd;
+        final Tensor lnf, lnfMean, lnfRstd;         // act, F32, F32
         final Tensor losses;                        // (B,T)
         final Tensor scratch;                       // (R,V): classifier logits chunk
         // backward working buffers
@@ -105,22 +109,23 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         Acts(TensorArena arena, Backend ops, GptConfig c, int B, int T) {
             int L = c.layers();
             long BT = (long) B * T, C = c.channels(), V = c.vocabSize();
+            DType act = ops.activationDType(), f32 = DType.F32;
             encoded = arena.allocate(DType.F32, BT * C);
-            ln1 = perLayer(arena, L, BT * C);
-            ln1Mean = perLayer(arena, L, BT);
-            ln1Rstd = perLayer(arena, L, BT);
-            qkv = perLayer(arena, L, BT * 3 * C);
-            atty = perLayer(arena, L, BT * C);
-            att = perLayer(arena, L, ops.attentionStateFloats(B, T, c.channels(), c.heads()));
-            res2 = perLayer(arena, L, BT * C);
-            ln2 = perLayer(arena, L, BT * C);
-            ln2Mean = perLayer(arena, L, BT);
-            ln2Rstd = perLayer(arena, L, BT);
-            fch = perLayer(arena, L, BT * 4 * C);
-            fchGelu = perLayer(arena, L, BT * 4 * C);
-            res3 = perLayer(arena, L, BT * C);
+            ln1 = perLayer(arena, act, L, BT * C);
+            ln1Mean = perLayer(arena, f32, L, BT);
+            ln1Rstd = perLayer(arena, f32, L, BT);
+            qkv = perLayer(arena, act, L, BT * 3 * C);
+            atty = perLayer(arena, act, L, BT * C);
+            att = perLayer(arena, f32, L, ops.attentionStateFloats(B, T, c.channels(), c.heads()));
+            res2 = perLayer(arena, f32, L, BT * C);
+            ln2 = perLayer(arena, act, L, BT * C);
+            ln2Mean = perLayer(arena, f32, L, BT);
+            ln2Rstd = perLayer(arena, f32, L, BT);
+            fch = perLayer(arena, act, L, BT * 4 * C);
+            fchGelu = perLayer(arena, act, L, BT * 4 * C);
+            res3 = perLayer(arena, f32, L, BT * C);
             proj = arena.allocate(DType.F32, BT * C);
-            lnf = arena.allocate(DType.F32, BT * C);
+            lnf = arena.allocate(act, BT * C);
             lnfMean = arena.allocate(DType.F32, BT);
             lnfRstd = arena.allocate(DType.F32, BT);
             losses = arena.allocate(DType.F32, BT);
@@ -132,8 +137,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             datt = arena.allocate(DType.F32, ops.attentionScratchFloats(B, T, c.channels(), c.heads()));
         }
 
-        private static Tensor[] perLayer(TensorArena arena, int L, long n) {
-            Tensor all = arena.allocate(DType.F32, L, n);
+        private static Tensor[] perLayer(TensorArena arena, DType type, int L, long n) {
+            Tensor all = arena.allocate(type, L, n);
             Tensor[] out = new Tensor[L];
             for (int l = 0; l < L; l++) out[l] = all.slice(l);
             return out;
@@ -164,6 +169,18 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
     public static long activationFloats(GptConfig c, int B, int T, Backend backend) {
         return activationFloats(c, B, T, backend.attentionStateFloats(B, T, c.channels(), c.heads()),
                 backend.attentionScratchFloats(B, T, c.channels(), c.heads()));
+    }
+
+    /**
+     * Bytes of {@link #activationFloats(GptConfig, int, int, Backend)}, with the product-input activations in the
+     * backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + BTC} of the floats (ln1, qkv,
+     * atty, ln2, fch, fchGelu per layer, and lnf) take 2 bytes instead of 4.
+     */
+    public static long activationBytes(GptConfig c, int B, int T, Backend backend) {
+        long bytes = 4 * activationFloats(c, B, T, backend);
+        if (backend.activationDType() != DType.BF16) return bytes;
+        long BTC = (long) B * T * c.channels();
+        return bytes - 2 * (c.layers() * 14 * BTC + BTC);
     }
 
     private static long activationFloats(GptConfig c, int B, int T, long att, long datt) {
@@ -206,7 +223,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
     }
     public int maxBatch() { return maxB; }
     public int maxSeq() { return maxT; }
-    /** Output of the final layernorm (B*T, C) of the last forward: the classifier's input. */
+    /** Output of the final layernorm (B*T, C) of the last forward: the classifier's input (F32, or BF16: {@link Backend#activationDType}). */
     public Tensor finalHidden() { return a.lnf; }
     /**
      * Attention probabilities of layer {@code l} from the last forward, laid out (B, NH, T, T) for that

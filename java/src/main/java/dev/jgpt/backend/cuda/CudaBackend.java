@@ -61,6 +61,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * {@link Bf16Parameters}); tests compare the two. True by default.
      */
     private boolean keepBf16Parameters = true;
+    /** Whether bf16 mode asks models for bf16 activations ({@link #activationDType}). */
+    private boolean bf16Activations = bf16ActivationsConfigured();
     /** The contract's attention through the fused kernels where the shapes allow ({@link #setFusedAttention}). */
     private boolean fusedAttention;
     /** Fused attention on the CUDA-core kernels even where the tensor-core ones apply ({@link #setCudaCoreAttention}). */
@@ -91,12 +93,25 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * unless switched off.
      */
     static boolean ltConfigured() {
-        String v = System.getProperty("jgpt.cuda.lt", System.getenv("JGPT_CUDA_LT"));
+        return switchConfigured("jgpt.cuda.lt", "JGPT_CUDA_LT");
+    }
+
+    /**
+     * {@code JGPT_CUDA_BF16_ACTIVATIONS=0|1} (or {@code -Djgpt.cuda.bf16Activations=false|true}): in bf16 mode, models
+     * store their product-input activations as bf16 ({@link #activationDType}); on unless switched off.
+     */
+    static boolean bf16ActivationsConfigured() {
+        return switchConfigured("jgpt.cuda.bf16Activations", "JGPT_CUDA_BF16_ACTIVATIONS");
+    }
+
+    /** An on/off switch from a system property, else an environment variable; on when neither says. */
+    private static boolean switchConfigured(String property, String env) {
+        String v = System.getProperty(property, System.getenv(env));
         if (v == null || v.isBlank()) return true;
         return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
             case "1", "true", "on", "yes" -> true;
             case "0", "false", "off", "no" -> false;
-            default -> throw new dev.jgpt.JgptException("JGPT_CUDA_LT: unknown '" + v + "', expected 1 or 0");
+            default -> throw new dev.jgpt.JgptException(env + ": unknown '" + v + "', expected 1 or 0");
         };
     }
 
@@ -187,6 +202,23 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void parametersAre(Tensor params) {
         bf16Params.register(params);
+    }
+
+    /**
+     * BF16 in bf16 mode with bf16 activation storage on ({@link #setBf16Activations}, {@code JGPT_CUDA_BF16_ACTIVATIONS}),
+     * else F32. Asked by a model when it allocates its activations: switching math or this later does not change
+     * tensors already allocated, and every op takes what it was given (a product with a bf16 operand multiplies in
+     * bf16 whatever the math).
+     */
+    @Override
+    public DType activationDType() {
+        // TODO(bf16 fused attention): the fused kernels read fp32 q/k/v until their bf16 variants land
+        return math == GemmMath.BF16 && bf16Activations && !fusedAttention ? DType.BF16 : DType.F32;
+    }
+
+    /** Whether bf16 mode stores product-input activations as bf16 (on by default); for models allocated after the call. */
+    public void setBf16Activations(boolean on) {
+        this.bf16Activations = on;
     }
 
     /** Package-private switch for tests: false converts every bf16 operand per product (the old path). */
@@ -409,14 +441,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         layernormArgs(out, mean, rstd, weight, bias, N, C);
         dev("inp", inp, DType.F32, (long) N * C);
         int block = 256, rowsPerBlock = block / 32;
-        ctx.kernel(Kernel.LAYERNORM_FORWARD, blocks(N, rowsPerBlock), block)
+        ctx.kernel(isBf16(out) ? Kernel.LAYERNORM_FORWARD_BF16 : Kernel.LAYERNORM_FORWARD, blocks(N, rowsPerBlock), block)
                 .ptr(out).ptr(mean).ptr(rstd).ptr(inp).ptr(weight).ptr(bias).i32(N).i32(C).go();
     }
 
-    /** The checks both layernorm forwards share: out (N,C), weight and bias (C), mean and rstd (N) when given. */
+    /** The checks both layernorm forwards share: out (N,C) F32 or BF16, weight and bias (C), mean and rstd (N) when given. */
     private void layernormArgs(Tensor out, Tensor mean, Tensor rstd, Tensor weight, Tensor bias, int N, int C) {
         positive("N", N, "C", C);
-        dev("out", out, DType.F32, (long) N * C);
+        activation("out", out, (long) N * C);
         dev("weight", weight, DType.F32, C);
         dev("bias", bias, DType.F32, C);
         if (mean != null) dev("mean", mean, DType.F32, N);
@@ -434,7 +466,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("b", b, DType.F32, n);
         wrote(residual);
         int block = 256, rowsPerBlock = block / 32;
-        ctx.kernel(Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD, blocks(N, rowsPerBlock), block)
+        ctx.kernel(isBf16(out) ? Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD_BF16 : Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD,
+                        blocks(N, rowsPerBlock), block)
                 .ptr(residual).ptr(out).ptr(mean).ptr(rstd).ptr(a).ptr(b).ptr(weight).ptr(bias).i32(N).i32(C).go();
     }
 
@@ -469,20 +502,22 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     public void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
         positive("N", N, "C", C);
         positive("OC", OC);
-        dev("out", out, DType.F32, (long) N * OC);
-        dev("inp", inp, DType.F32, (long) N * C);
+        activation("out", out, (long) N * OC);
+        activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         if (bias != null) dev("bias", bias, DType.F32, OC);
+        boolean bf = bf16Product(inp, out);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
-        MemorySegment w = operand(weight, (long) OC * C, 1), x = operand(inp, (long) N * C, 0);
+        MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
         if (bias != null && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
-                out.data(), OC, ptr(bias), 0, 0, "matmulForward (lt bias)")) {
+                out, OC, bf, ptr(bias), 0, null, 0, "matmulForward (lt bias)")) {
             return;
         }
-        gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, out.data(), OC, "matmulForward");
+        gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, out, OC, bf, "matmulForward");
         if (bias != null) {
             long n = (long) N * OC;
-            ctx.kernel(Kernel.ADD_BIAS, gridStride(n, 256), 256).ptr(out).ptr(bias).i32(N).i32(OC).go();
+            ctx.kernel(isBf16(out) ? Kernel.ADD_BIAS_BF16 : Kernel.ADD_BIAS, gridStride(n, 256), 256)
+                    .ptr(out).ptr(bias).i32(N).i32(OC).go();
         }
     }
 
@@ -492,31 +527,37 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("N", N, "C", C);
         positive("OC", OC);
         dev("dout", dout, DType.F32, (long) N * OC);
-        dev("inp", inp, DType.F32, (long) N * C);
+        activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
-        MemorySegment dO = operand(dout, (long) N * OC, 0);
+        boolean bf = bf16Product(inp);
+        MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
         if (dinp != null) {
             dev("dinp", dinp, DType.F32, (long) N * C);
             // dinp^T (C,N) += weight^T (C,OC) . dout^T (OC,N)
-            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1), C, dO, OC, one, dinp.data(), C, "matmulBackward dinp");
+            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1, bf), C, dO, OC, one, dinp, C, bf,
+                    "matmulBackward dinp");
         }
-        dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC);
+        dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC, bf);
     }
 
-    /** {@code dweight += dout^T @ inp} and {@code dbias += sum_rows(dout)} (dbias may be null); dO is dout's operand. */
-    private void dweightProduct(Tensor dweight, Tensor dbias, Tensor dout, MemorySegment dO, Tensor inp, int N, int C, int OC) {
+    /**
+     * {@code dweight += dout^T @ inp} and {@code dbias += sum_rows(dout)} (dbias may be null); dO is dout's operand,
+     * bf whether the product multiplies bf16 operands.
+     */
+    private void dweightProduct(Tensor dweight, Tensor dbias, Tensor dout, MemorySegment dO, Tensor inp, int N, int C, int OC,
+                                boolean bf) {
         if (dbias != null) dev("dbias", dbias, DType.F32, OC);
-        MemorySegment x = operand(inp, (long) N * C, 2);
+        MemorySegment x = operand(inp, (long) N * C, 2, bf);
         // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC); BGRADB: the column sums of dout^T's transpose = sum_rows(dout),
         // written (not accumulated) into a scratch vector that is then added to dbias
         if (dbias != null && ltUsable() && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BGRADB, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, x, C,
-                dO, OC, one, dweight.data(), C, ltBiasGrad(OC), 0, 0, "matmulBackward dweight (lt bgrad)")) {
+                dO, OC, one, dweight, C, bf, ltBiasGrad(OC), 0, null, 0, "matmulBackward dweight (lt bgrad)")) {
             wrote(dbias);
             ctx.kernel(Kernel.RESIDUAL_FORWARD, gridStride(OC, 256), 256).ptr(dbias).ptr(dbias).ptr(ltBiasGrad).i64(OC).go();
             return;
         }
-        gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, x, C, dO, OC, one, dweight.data(), C, "matmulBackward dweight");
+        gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, x, C, dO, OC, one, dweight, C, bf, "matmulBackward dweight");
         if (dbias != null) {
             wrote(dbias);
             ctx.kernel(Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0).ptr(dbias).ptr(dout).i32(N).i32(OC).go();
@@ -531,16 +572,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     public void matmulGeluForward(Tensor pre, Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
         positive("N", N, "C", C);
         positive("OC", OC);
-        dev("pre", pre, DType.F32, (long) N * OC);
-        dev("out", out, DType.F32, (long) N * OC);
-        dev("inp", inp, DType.F32, (long) N * C);
+        activation("pre", pre, (long) N * OC);
+        activation("out", out, (long) N * OC);
+        activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
+        sameType("matmulGeluForward", "pre", pre, "out", out);
         if (bias != null && ltUsable() && OC % 8 == 0) { // the aux matrix's leading dimension: a multiple of 8
             dev("bias", bias, DType.F32, OC);
-            MemorySegment w = operand(weight, (long) OC * C, 1), x = operand(inp, (long) N * C, 0);
+            boolean bf = bf16Product(inp, out);
+            MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
             wrote(pre);
             if (ltGemm(CublasLt.CUBLASLT_EPILOGUE_GELU_AUX_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
-                    out.data(), OC, ptr(bias), ptr(pre), OC, "matmulGeluForward (lt gelu+bias)")) {
+                    out, OC, bf, ptr(bias), ptr(pre), pre, OC, "matmulGeluForward (lt gelu+bias)")) {
                 return;
             }
         }
@@ -559,17 +602,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("OC", OC);
         dev("dpre", dpre, DType.F32, (long) N * C);
         dev("dgelu", dgelu, DType.F32, (long) N * C);
-        dev("pre", pre, DType.F32, (long) N * C);
+        activation("pre", pre, (long) N * C);
         dev("dout", dout, DType.F32, (long) N * OC);
-        dev("inp", inp, DType.F32, (long) N * C);
+        activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
         if (ltUsable() && C % 8 == 0) {
-            MemorySegment dO = operand(dout, (long) N * OC, 0);
+            boolean bf = bf16Product(inp, pre);
+            MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
             // dpre^T (C,N) = gelu'(pre^T) * (weight^T (C,OC) . dout^T (OC,N)), beta 0: overwritten
-            if (ltGemm(CublasLt.CUBLASLT_EPILOGUE_DGELU, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, operand(weight, (long) OC * C, 1), C,
-                    dO, OC, zero, dpre.data(), C, 0, ptr(pre), C, "matmulBackward dinp (lt dgelu)")) {
-                dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC);
+            if (ltGemm(CublasLt.CUBLASLT_EPILOGUE_DGELU, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, operand(weight, (long) OC * C, 1, bf), C,
+                    dO, OC, zero, dpre, C, bf, 0, ptr(pre), pre, C, "matmulBackward dinp (lt dgelu)")) {
+                dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC, bf);
                 return;
             }
         }
@@ -598,15 +642,17 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * nothing, where the Lt path is off or has no algorithm for the shape: the caller then runs its cuBLAS path.
      */
     private boolean ltGemm(int epilogue, int opA, int opB, int m, int n, int k, MemorySegment a, int lda, MemorySegment b,
-                           int ldb, MemorySegment beta, MemorySegment c, int ldc, long bias, long aux, long auxLd, String what) {
+                           int ldb, MemorySegment beta, Tensor c, int ldc, boolean bf, long bias, long aux, Tensor auxTensor,
+                           long auxLd, String what) {
         if (!ltUsable()) return false;
-        int abType = math == GemmMath.BF16 ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_32F;
-        int compute = math == GemmMath.BF16 ? Cublas.CUBLAS_COMPUTE_32F : math.computeType();
-        LtMatmul.Plan plan = lt.plan(epilogue, opA, opB, m, n, k, lda, ldb, ldc, abType, compute);
+        int abType = bf ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_32F;
+        int compute = bf ? Cublas.CUBLAS_COMPUTE_32F : math.computeType();
+        int dType = cudaType(c), auxType = auxTensor == null ? Cublas.CUDA_R_32F : cudaType(auxTensor);
+        LtMatmul.Plan plan = lt.plan(epilogue, opA, opB, m, n, k, lda, ldb, ldc, abType, compute, dType, auxType);
         if (plan == null) return false;
-        wroteProduct(c.address(), ldc, n, 0, 1);
+        wroteProduct(ptr(c), ldc, n, 0, 1, c.dtype().bytes());
         timeline.begin(); // a refused call records no end: the next begin reuses the start event
-        if (!lt.run(plan, one, a, b, beta, c, bias, aux, auxLd, what)) return false;
+        if (!lt.run(plan, one, a, b, beta, c.data(), bias, aux, auxLd, what)) return false;
         timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
         return true;
     }
@@ -617,38 +663,43 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     public void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
-        dev("out", out, DType.F32, (long) B * T * C);
+        activation("out", out, (long) B * T * C);
         attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs);
-        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        activation("qkv", qkv, (long) B * T * 3 * C);
+        sameType("attentionForward", "qkv", qkv, "out", out);
         if (useFusedAttention(T, hs)) {
             wrote(att);
             attentionForwardFused(out, lseOf(att, B, T, NH), qkv, B, T, C, NH);
-            // the backward needs out too (D = dO.O); the contract's backward is not given it, so att keeps a copy
+            // the backward needs out too (D = dO.O); the contract's backward is not given it, so att keeps a copy (in
+            // out's type: the bf16 kernels read a bf16 one)
             timeline.begin();
-            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), 4L * B * T * C, ctx.stream()),
-                    "cuMemcpyDtoD(attention out)");
+            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), (long) out.dtype().bytes() * B * T * C,
+                    ctx.stream()), "cuMemcpyDtoD(attention out)");
             timeline.end("memcpy DtoD (attention out)", KernelTimeline.Kind.COPY, 0);
             return;
         }
         scale.set(ValueLayout.JAVA_FLOAT, 0, 1.0f / (float) Math.sqrt(hs));
-        // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
-        long f = Float.BYTES, tt = (long) T * T, e = operandBytes();
-        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0).address();
+        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element, oe of out's
+        boolean bf = bf16Product(qkv);
+        long f = Float.BYTES, tt = (long) T * T, e = bf ? 2 : Float.BYTES, oe = out.dtype().bytes();
+        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0, bf).address();
         for (int b = 0; b < B; b++) {
             long q = qkvOp + (long) b * T * 3 * C * e, k = q + C * e;
             long a = ptr(att) + b * NH * tt * f;
             // per head: att^T (Tk,Tq) = K (Tk,hs) . Q^T (hs,Tq), scaled; heads hs apart inside a row of 3C
-            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, 3 * C, hs, q, 3 * C, hs, zero, a, T, tt, NH, "attention QK^T");
+            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, 3 * C, hs, q, 3 * C, hs, zero, a, Cublas.CUDA_R_32F, T, tt, NH,
+                    bf, "attention QK^T");
         }
         int rows = B * NH * T;
         ctx.kernel(Kernel.ATTENTION_SOFTMAX_FORWARD, blocks(rows, 8), 256).ptr(att).i32(B * NH).i32(T).go();
-        long attOp = operand(att, (long) B * NH * tt, 1).address();
+        long attOp = operand(att, (long) B * NH * tt, 1, bf).address();
         for (int b = 0; b < B; b++) {
             long v = qkvOp + ((long) b * T * 3 * C + 2L * C) * e;
             long a = attOp + b * NH * tt * e;
-            long o = ptr(out) + (long) b * T * C * f;
+            long o = ptr(out) + (long) b * T * C * oe;
             // per head: out^T (hs,Tq) = V^T (hs,Tk) . att^T (Tk,Tq), written into the head's columns of out
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, v, 3 * C, hs, a, T, tt, zero, o, C, hs, NH, "attention att.V");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, v, 3 * C, hs, a, T, tt, zero, o, cudaType(out), C, hs, NH, bf,
+                    "attention att.V");
         }
     }
 
@@ -660,40 +711,44 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
         attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs);
         dev("dout", dout, DType.F32, (long) B * T * C);
-        dev("qkv", qkv, DType.F32, (long) B * T * 3 * C);
+        activation("qkv", qkv, (long) B * T * 3 * C);
         attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs);
         if (useFusedAttention(T, hs)) {
-            Tensor savedOut = att.view((long) B * NH * T, (long) B * T * C);
+            // the forward's copy of out, after the log-sum-exps, in qkv's type (attentionForward keeps them one type)
+            long outAt = ptr(att) + 4L * B * NH * T, outN = (long) B * T * C;
+            Tensor savedOut = isBf16(qkv) ? new Tensor(seg(outAt).reinterpret(2 * outN), DType.BF16, false, outN)
+                    : att.view((long) B * NH * T, outN);
             attentionBackwardFused(dqkv, lseOf(datt, B, T, NH), dout, qkv, savedOut, lseOf(att, B, T, NH), B, T, C, NH);
             return;
         }
-        // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
-        long f = Float.BYTES, tt = (long) T * T, e = operandBytes();
-        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0).address(), doutOp = operand(dout, (long) B * T * C, 2).address();
-        long attOp = operand(att, (long) B * NH * tt, 1).address();
+        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element
+        boolean bf = bf16Product(qkv);
+        long f = Float.BYTES, tt = (long) T * T, e = bf ? 2 : Float.BYTES;
+        long qkvOp = operand(qkv, (long) B * T * 3 * C, 0, bf).address(), doutOp = operand(dout, (long) B * T * C, 2, bf).address();
+        long attOp = operand(att, (long) B * NH * tt, 1, bf).address();
         for (int b = 0; b < B; b++) {
             long row = (long) b * T * 3 * C;
             long v = qkvOp + (row + 2L * C) * e, dv = ptr(dqkv) + (row + 2L * C) * f;
             long a = attOp + b * NH * tt * e, da = ptr(datt) + b * NH * tt * f;
             long dO = doutOp + (long) b * T * C * e;
             // datt (Tq,Tk) = dout (Tq,hs) . V^T  -> column-major datt^T = V . dout^T
-            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, T, tt, NH, "attention datt");
+            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, Cublas.CUDA_R_32F, T, tt, NH, bf, "attention datt");
             // dV (Tk,hs) += att^T . dout  -> column-major dV^T = dout^T . att
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, 3 * C, hs, NH, "attention dV");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, Cublas.CUDA_R_32F, 3 * C, hs, NH, bf, "attention dV");
         }
         int rows = B * NH * T;
         ctx.kernel(Kernel.ATTENTION_SOFTMAX_BACKWARD, blocks(rows, 8), 256)
                 .ptr(datt).ptr(att).i32(B * NH).i32(T).f32(1.0f / (float) Math.sqrt(hs)).go();
-        long dsOp = operand(datt, (long) B * NH * tt, 1).address(); // slot 1: the att copy is no longer needed
+        long dsOp = operand(datt, (long) B * NH * tt, 1, bf).address(); // slot 1: the att copy is no longer needed
         for (int b = 0; b < B; b++) {
             long row = (long) b * T * 3 * C;
             long q = qkvOp + row * e, k = q + C * e;
             long dq = ptr(dqkv) + row * f, dk = dq + C * f;
             long ds = dsOp + b * NH * tt * e;
             // dQ (Tq,hs) += dS . K  -> column-major dQ^T = K^T . dS^T
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, 3 * C, hs, NH, "attention dQ");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, Cublas.CUDA_R_32F, 3 * C, hs, NH, bf, "attention dQ");
             // dK (Tk,hs) += dS^T . Q  -> column-major dK^T = Q^T . dS
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, 3 * C, hs, NH, "attention dK");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, Cublas.CUDA_R_32F, 3 * C, hs, NH, bf, "attention dK");
         }
     }
 
@@ -955,20 +1010,22 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void geluForward(Tensor out, Tensor inp, int N) {
         positive("N", N);
-        dev("out", out, DType.F32, N);
-        dev("inp", inp, DType.F32, N);
+        activation("out", out, N);
+        activation("inp", inp, N);
+        sameType("geluForward", "inp", inp, "out", out);
         wrote(out);
-        ctx.kernel(Kernel.GELU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(inp).i64(N).go();
+        ctx.kernel(isBf16(out) ? Kernel.GELU_FORWARD_BF16 : Kernel.GELU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(inp).i64(N).go();
     }
 
     @Override
     public void geluBackward(Tensor dinp, Tensor inp, Tensor dout, int N) {
         positive("N", N);
         dev("dinp", dinp, DType.F32, N);
-        dev("inp", inp, DType.F32, N);
+        activation("inp", inp, N);
         dev("dout", dout, DType.F32, N);
         wrote(dinp);
-        ctx.kernel(Kernel.GELU_BACKWARD, gridStride(N, 256), 256).ptr(dinp).ptr(inp).ptr(dout).i64(N).go();
+        ctx.kernel(isBf16(inp) ? Kernel.GELU_BACKWARD_BF16 : Kernel.GELU_BACKWARD, gridStride(N, 256), 256)
+                .ptr(dinp).ptr(inp).ptr(dout).i64(N).go();
     }
 
     @Override
@@ -999,7 +1056,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("N", N, "C", C);
         positive("V", V);
         dev("losses", losses, DType.F32, N);
-        dev("x", x, DType.F32, (long) N * C);
+        activation("x", x, (long) N * C);
         dev("wte", wte, DType.F32, (long) V * C);
         dev("targets", targets, DType.I32, N);
         dev("scratch", scratchLogits, DType.F32, V);
@@ -1010,24 +1067,27 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         checkIds("targets", targets, N, V, true);
         wrote(losses, scratchLogits);
         int R = (int) Math.min(N, scratchLogits.numel() / V);
-        // operands: fp32 tensors, or their bf16 copies (GemmMath.BF16); e = bytes per operand element
-        long f = Float.BYTES, e = operandBytes();
+        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element
+        boolean bf = bf16Product(x);
+        long f = Float.BYTES, e = bf ? 2 : Float.BYTES;
+        int f32 = Cublas.CUDA_R_32F;
         MemorySegment logits = scratchLogits.data();
-        MemorySegment wteOp = operand(wte, (long) V * C, 1), xOp = operand(x, (long) N * C, 0);
+        MemorySegment wteOp = operand(wte, (long) V * C, 1, bf), xOp = operand(x, (long) N * C, 0, bf);
         for (int r0 = 0; r0 < N; r0 += R) {
             int n = Math.min(R, N - r0);
             MemorySegment xr = r0 == 0 ? xOp : seg(xOp.address() + (long) r0 * C * e);
             // logits^T (V,n) = wte (V,C) . x^T (C,n)
-            gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wteOp, C, xr, C, zero, logits, V, "classifier logits");
+            gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wteOp, C, xr, C, zero, logits, f32, V, bf, "classifier logits");
             ctx.kernel(Kernel.CLASSIFIER_SOFTMAX_XENT, n, 1, 512, 1, 0)
                     .ptr(scratchLogits).ptr(ptr(losses) + r0 * f).ptr(ptr(targets) + r0 * f)
                     .i32(n).i32(V).f32(dlossScale).i32(backward ? 1 : 0).go();
             if (backward) {
-                MemorySegment dlogits = operand(scratchLogits, (long) n * V, 2);
+                MemorySegment dlogits = operand(scratchLogits, (long) n * V, 2, bf);
                 // dx^T (C,n) += wte^T (C,V) . dlogits^T (V,n)
-                gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wteOp, C, dlogits, V, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f), C, "classifier dx");
+                gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wteOp, C, dlogits, V, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f),
+                        f32, C, bf, "classifier dx");
                 // dwte^T (C,V) += x^T (C,n) . dlogits (n,V)
-                gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, V, one, dwte.data(), C, "classifier dwte");
+                gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, V, one, dwte.data(), f32, C, bf, "classifier dwte");
             }
         }
         return deviceSum(losses, N, false);
@@ -1137,10 +1197,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /** {@code JGPT_CUDA_GRAPHS=0|1} (or {@code -Djgpt.cuda.graphs=false|true}); on by default. */
     static boolean graphsConfigured() {
-        String v = System.getProperty("jgpt.cuda.graphs", System.getenv("JGPT_CUDA_GRAPHS"));
-        if (v == null || v.isBlank()) return true;
-        String s = v.trim().toLowerCase(java.util.Locale.ROOT);
-        return !(s.equals("0") || s.equals("false") || s.equals("off") || s.equals("no"));
+        return switchConfigured("jgpt.cuda.graphs", "JGPT_CUDA_GRAPHS");
     }
 
     private boolean graphs = graphsConfigured();
@@ -1352,13 +1409,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("N", N, "C", C);
         if (!(eps >= 0)) throw new IllegalArgumentException("eps: must be >= 0 but was " + eps);
         long n = (long) N * C;
-        dev("out", out, DType.F32, n);
+        activation("out", out, n);
         dev("rstd", rstd, DType.F32, N);
         dev("inp", inp, DType.F32, n);
         dev("weight", weight, DType.F32, C);
         wrote(out, rstd);
         int block = 256;
-        ctx.kernel(Kernel.RMSNORM_FORWARD, blocks(N, block / 32), block)
+        ctx.kernel(isBf16(out) ? Kernel.RMSNORM_FORWARD_BF16 : Kernel.RMSNORM_FORWARD, blocks(N, block / 32), block)
                 .ptr(out).ptr(rstd).ptr(inp).ptr(weight).i32(N).i32(C).f32(eps).go();
     }
 
@@ -1429,11 +1486,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void swigluForward(Tensor out, Tensor gate, Tensor up, int N) {
         positive("N", N);
-        dev("out", out, DType.F32, N);
-        dev("gate", gate, DType.F32, N);
-        dev("up", up, DType.F32, N);
+        activation("out", out, N);
+        activation("gate", gate, N);
+        activation("up", up, N);
+        sameType("swigluForward", "gate", gate, "out", out);
+        sameType("swigluForward", "up", up, "out", out);
         wrote(out);
-        ctx.kernel(Kernel.SWIGLU_FORWARD, gridStride(N, 256), 256).ptr(out).ptr(gate).ptr(up).i64(N).go();
+        ctx.kernel(isBf16(out) ? Kernel.SWIGLU_FORWARD_BF16 : Kernel.SWIGLU_FORWARD, gridStride(N, 256), 256)
+                .ptr(out).ptr(gate).ptr(up).i64(N).go();
     }
 
     @Override
@@ -1442,10 +1502,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dgate", dgate, DType.F32, N);
         dev("dup", dup, DType.F32, N);
         dev("dout", dout, DType.F32, N);
-        dev("gate", gate, DType.F32, N);
-        dev("up", up, DType.F32, N);
+        activation("gate", gate, N);
+        activation("up", up, N);
+        sameType("swigluBackward", "gate", gate, "up", up);
         wrote(dgate, dup);
-        ctx.kernel(Kernel.SWIGLU_BACKWARD, gridStride(N, 256), 256).ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
+        ctx.kernel(isBf16(gate) ? Kernel.SWIGLU_BACKWARD_BF16 : Kernel.SWIGLU_BACKWARD, gridStride(N, 256), 256)
+                .ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
     }
 
     /**
@@ -1550,7 +1612,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     /** Operands are the tensors' own segments where possible (no allocation), else {@link #seg} of an offset. */
     private void sgemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda,
                        MemorySegment b, int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
-        wroteProduct(c.address(), ldc, n, 0, 1);
+        wroteProduct(c.address(), ldc, n, 0, 1, Float.BYTES);
         timeline.begin();
         if (math == GemmMath.FP32) {
             ctx.checkCublas(Cublas.cublasSgemm_v2(ctx.cublas(), opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), what);
@@ -1565,7 +1627,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private void sgemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
                               long b, int ldb, long strideB, MemorySegment beta, long c, int ldc, long strideC, int batch,
                               String what) {
-        wroteProduct(c, ldc, n, strideC, batch);
+        wroteProduct(c, ldc, n, strideC, batch, Float.BYTES);
         timeline.begin();
         if (math == GemmMath.FP32) {
             ctx.checkCublas(Cublas.cublasSgemmStridedBatched(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), lda, strideA,
@@ -1582,16 +1644,34 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     // ---- products on operands that may be bf16 copies (GemmMath.BF16) ----------------------------------
 
     /**
-     * The device address of a product's input: the fp32 tensor itself, or in {@link GemmMath#BF16} mode its
-     * first {@code n} elements rounded to bf16 into operand slot {@code slot} (a fresh copy every call, so
-     * it is never stale). Operands of one product must use different slots.
+     * The device address of a product's input: the tensor itself for an fp32 product ({@code bf} false, an F32
+     * tensor) or a tensor stored as bf16; for a bf16 product on an F32 tensor, its first {@code n} elements rounded
+     * to bf16: a weight's place in the bf16 parameter copy, else a fresh copy in operand slot {@code slot} (never
+     * stale). Operands of one product must use different slots.
      */
-    private MemorySegment operand(Tensor t, long n, int slot) {
-        if (math != GemmMath.BF16) return t.data();
+    private MemorySegment operand(Tensor t, long n, int slot, boolean bf) {
+        if (!bf || t.dtype() == DType.BF16) return t.data();
         long p = ptr(t);
         // a weight inside the registered parameter buffer: its place in the bf16 copy AdamW keeps current
         if (keepBf16Parameters && bf16Params.holds(p, n)) return bf16Params.operand(p);
         return bf16.convert(slot, p, n);
+    }
+
+    /** Whether a product on this activation multiplies bf16 operands: in bf16 mode, or when it is stored as bf16. */
+    private boolean bf16Product(Tensor activation) {
+        return math == GemmMath.BF16 || isBf16(activation);
+    }
+
+    private boolean bf16Product(Tensor a, Tensor b) {
+        return bf16Product(a) || isBf16(b);
+    }
+
+    private static boolean isBf16(Tensor t) {
+        return t.dtype() == DType.BF16;
+    }
+
+    private static int cudaType(Tensor t) {
+        return isBf16(t) ? Cublas.CUDA_R_16BF : Cublas.CUDA_R_32F;
     }
 
     /** Outputs of an op: a bf16 parameter copy over any of them is stale from now on ({@link Bf16Parameters}). */
@@ -1614,44 +1694,48 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         wrote(c, d);
     }
 
-    /** A product's fp32 output C (column-major, ldc x n, batch of them strideC apart, in floats). */
-    private void wroteProduct(long c, int ldc, int n, long strideC, int batch) {
-        bf16Params.written(c, 4L * ((long) strideC * (batch - 1) + (long) ldc * n));
+    /** A product's output C (column-major, ldc x n, batch of them strideC apart, in elements of {@code bytes}). */
+    private void wroteProduct(long c, int ldc, int n, long strideC, int batch, int bytes) {
+        bf16Params.written(c, (long) bytes * ((long) strideC * (batch - 1) + (long) ldc * n));
     }
 
-    /** Bytes per element of what {@link #operand} returns. */
-    private long operandBytes() {
-        return math == GemmMath.BF16 ? 2 : Float.BYTES;
-    }
-
-    /** {@link #sgemm} on operands from {@link #operand}; C is always fp32. Allocates nothing. */
+    /** {@link #gemm(int, int, int, int, int, MemorySegment, MemorySegment, int, MemorySegment, int, MemorySegment, MemorySegment, int, int, boolean, String)} into a tensor. */
     private void gemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda, MemorySegment b,
-                      int ldb, MemorySegment beta, MemorySegment c, int ldc, String what) {
-        if (math != GemmMath.BF16) {
+                      int ldb, MemorySegment beta, Tensor c, int ldc, boolean bf, String what) {
+        gemm(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c.data(), cudaType(c), ldc, bf, what);
+    }
+
+    /**
+     * A product on operands from {@link #operand}: {@link #sgemm} where {@code bf} is false (C then fp32), else bf16 A
+     * and B with fp32 accumulation into C of {@code cType} (fp32, or bf16: an activation stored so). Allocates nothing.
+     */
+    private void gemm(int opA, int opB, int m, int n, int k, MemorySegment alpha, MemorySegment a, int lda, MemorySegment b,
+                      int ldb, MemorySegment beta, MemorySegment c, int cType, int ldc, boolean bf, String what) {
+        if (!bf) {
             sgemm(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, what);
             return;
         }
-        wroteProduct(c.address(), ldc, n, 0, 1);
-        int bf = Cublas.CUDA_R_16BF;
+        wroteProduct(c.address(), ldc, n, 0, 1, cType == Cublas.CUDA_R_16BF ? 2 : Float.BYTES);
+        int bf16 = Cublas.CUDA_R_16BF;
         timeline.begin();
-        ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, bf, lda, b, bf, ldb, beta,
-                c, Cublas.CUDA_R_32F, ldc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), what);
+        ctx.checkCublas(Cublas.cublasGemmEx(ctx.cublas(), opA, opB, m, n, k, alpha, a, bf16, lda, b, bf16, ldb, beta,
+                c, cType, ldc, Cublas.CUBLAS_COMPUTE_32F, Cublas.CUBLAS_GEMM_DEFAULT), what);
         timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
     }
 
-    /** {@link #sgemmBatched} on operands from {@link #operand} (strides in elements); C is always fp32. */
+    /** {@link #gemm} as {@link #sgemmBatched} (strides in elements). */
     private void gemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
-                             long b, int ldb, long strideB, MemorySegment beta, long c, int ldc, long strideC, int batch,
-                             String what) {
-        if (math != GemmMath.BF16) {
+                             long b, int ldb, long strideB, MemorySegment beta, long c, int cType, int ldc, long strideC, int batch,
+                             boolean bf, String what) {
+        if (!bf) {
             sgemmBatched(opA, opB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch, what);
             return;
         }
-        wroteProduct(c, ldc, n, strideC, batch);
-        int bf = Cublas.CUDA_R_16BF;
+        wroteProduct(c, ldc, n, strideC, batch, cType == Cublas.CUDA_R_16BF ? 2 : Float.BYTES);
+        int bf16 = Cublas.CUDA_R_16BF;
         timeline.begin();
-        ctx.checkCublas(Cublas.cublasGemmStridedBatchedEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), bf, lda, strideA,
-                seg(b), bf, ldb, strideB, beta, seg(c), Cublas.CUDA_R_32F, ldc, strideC, batch, Cublas.CUBLAS_COMPUTE_32F,
+        ctx.checkCublas(Cublas.cublasGemmStridedBatchedEx(ctx.cublas(), opA, opB, m, n, k, alpha, seg(a), bf16, lda, strideA,
+                seg(b), bf16, ldb, strideB, beta, seg(c), cType, ldc, strideC, batch, Cublas.CUBLAS_COMPUTE_32F,
                 Cublas.CUBLAS_GEMM_DEFAULT), what);
         timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, batch));
     }
@@ -1723,6 +1807,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     /** {@link #dev} of F32 element {@code i} of an array argument; builds its name only to report a failure (hot paths). */
     private static void devAt(String array, int i, Tensor t, long n) {
         if (t == null || t.isHost() || t.dtype() != DType.F32 || t.numel() < n) dev(array + "[" + i + "]", t, DType.F32, n);
+    }
+
+    /** {@link #dev} for a tensor {@link #activationDType} lets be F32 or BF16. */
+    private static void activation(String name, Tensor t, long n) {
+        dev(name, t, t != null && isBf16(t) ? DType.BF16 : DType.F32, n);
+    }
+
+    private static void sameType(String op, String n1, Tensor t1, String n2, Tensor t2) {
+        if (t1.dtype() != t2.dtype()) {
+            throw new IllegalArgumentException(op + ": " + n1 + " is " + t1.dtype() + " but " + n2 + " is " + t2.dtype()
+                    + " (both F32 or both BF16)");
+        }
     }
 
     private static void dev(String name, Tensor t, DType type, long n) {

@@ -12,7 +12,8 @@ import java.util.List;
  * cuBLASLt products with a fused epilogue, as llm.c does them: bias added in the product ({@code EPILOGUE_BIAS}),
  * bias + GELU with the pre-activation written beside the output ({@code GELU_AUX_BIAS}), the backward through GELU
  * fused into the dinp product ({@code DGELU}, reading that pre-activation) and the bias gradient from the dweight
- * product ({@code BGRADB}). Column-major like cuBLAS; C and D are the same fp32 matrix.
+ * product ({@code BGRADB}). Column-major like cuBLAS; C and D are the same matrix, fp32 or (bf16 activation storage)
+ * bf16 from bf16 inputs; the bias is fp32, the GELU pre-activation (aux) fp32 or bf16.
  *
  * <p>Each shape is described once: its descriptor, four layouts, preference and the heuristic's algorithm are made at
  * the first call and kept in a short list (a step has a handful of shapes), so a call sets only its pointer attributes
@@ -34,7 +35,7 @@ final class LtMatmul implements AutoCloseable {
 
     /** One described shape: descriptor, layouts, preference and the chosen algorithm (null: no algorithm). */
     static final class Plan {
-        int epilogue, opA, opB, m, n, k, lda, ldb, ldc, abType, compute;
+        int epilogue, opA, opB, m, n, k, lda, ldb, ldc, abType, compute, dType, auxType;
         MemorySegment desc, a, b, c, pref, algo;
         boolean ran;
     }
@@ -78,11 +79,13 @@ final class LtMatmul implements AutoCloseable {
     }
 
     /**
-     * The described shape D (m x n, ld ldc) = epilogue(alpha op(A) op(B) + beta D), A and B of {@code abType} (fp32 or
-     * bf16) multiplied with {@code compute}; null when cuBLASLt offers no algorithm for it (then keep the cuBLAS path).
+     * The described shape D (m x n, ld ldc, of {@code dType}) = epilogue(alpha op(A) op(B) + beta D), A and B of
+     * {@code abType} (fp32 or bf16) multiplied with {@code compute}, the epilogue's aux matrix of {@code auxType}; null
+     * when cuBLASLt offers no algorithm for it (then keep the cuBLAS path).
      */
-    Plan plan(int epilogue, int opA, int opB, int m, int n, int k, int lda, int ldb, int ldc, int abType, int compute) {
-        Plan p = describe(epilogue, opA, opB, m, n, k, lda, ldb, ldc, abType, compute);
+    Plan plan(int epilogue, int opA, int opB, int m, int n, int k, int lda, int ldb, int ldc, int abType, int compute, int dType,
+              int auxType) {
+        Plan p = describe(epilogue, opA, opB, m, n, k, lda, ldb, ldc, abType, compute, dType, auxType);
         return p.algo == null ? null : p;
     }
 
@@ -119,15 +122,19 @@ final class LtMatmul implements AutoCloseable {
         check(CublasLt.cublasLtMatmulDescSetAttribute(desc, attr, ptrSlot, ValueLayout.ADDRESS.byteSize()), what);
     }
 
-    private Plan describe(int epilogue, int opA, int opB, int m, int n, int k, int lda, int ldb, int ldc, int abType, int compute) {
+    private Plan describe(int epilogue, int opA, int opB, int m, int n, int k, int lda, int ldb, int ldc, int abType, int compute,
+                          int dType, int auxType) {
+        boolean withAux = epilogue == CublasLt.CUBLASLT_EPILOGUE_GELU_AUX_BIAS || epilogue == CublasLt.CUBLASLT_EPILOGUE_DGELU;
+        if (!withAux) auxType = Cublas.CUDA_R_32F; // no aux matrix: one plan whatever the caller passed
         for (Plan p : plans) {
             if (p.epilogue == epilogue && p.opA == opA && p.opB == opB && p.m == m && p.n == n && p.k == k && p.lda == lda
-                    && p.ldb == ldb && p.ldc == ldc && p.abType == abType && p.compute == compute) return p;
+                    && p.ldb == ldb && p.ldc == ldc && p.abType == abType && p.compute == compute && p.dType == dType
+                    && p.auxType == auxType) return p;
         }
         if (plans.size() >= MAX_PLANS) destroy(plans.removeFirst());
         Plan p = new Plan();
         p.epilogue = epilogue; p.opA = opA; p.opB = opB; p.m = m; p.n = n; p.k = k;
-        p.lda = lda; p.ldb = ldb; p.ldc = ldc; p.abType = abType; p.compute = compute;
+        p.lda = lda; p.ldb = ldb; p.ldc = ldc; p.abType = abType; p.compute = compute; p.dType = dType; p.auxType = auxType;
         String what = "cuBLASLt plan " + m + "x" + n + "x" + k + " epilogue " + epilogue;
         check(CublasLt.cublasLtMatmulDescCreate(out, compute, Cublas.CUDA_R_32F), what);
         p.desc = out.get(ValueLayout.ADDRESS, 0);
@@ -135,15 +142,14 @@ final class LtMatmul implements AutoCloseable {
         setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_TRANSB, opB, what);
         setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue, what);
         if (epilogue != CublasLt.CUBLASLT_EPILOGUE_DEFAULT) {
-            // bias, bias gradient and GELU pre-activation in fp32, whatever the inputs (fp32 output)
+            // bias and bias gradient in fp32 whatever D's type (said explicitly: unset, a bf16 D would mean a bf16 bias);
+            // the GELU pre-activation in the type the model stores it in
             if (epilogue != CublasLt.CUBLASLT_EPILOGUE_DGELU) setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, Cublas.CUDA_R_32F, what);
-            if (epilogue == CublasLt.CUBLASLT_EPILOGUE_GELU_AUX_BIAS || epilogue == CublasLt.CUBLASLT_EPILOGUE_DGELU) {
-                setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, Cublas.CUDA_R_32F, what);
-            }
+            if (withAux) setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, auxType, what);
         }
         p.a = layout(abType, opA == Cublas.CUBLAS_OP_N ? m : k, opA == Cublas.CUBLAS_OP_N ? k : m, lda, what);
         p.b = layout(abType, opB == Cublas.CUBLAS_OP_N ? k : n, opB == Cublas.CUBLAS_OP_N ? n : k, ldb, what);
-        p.c = layout(Cublas.CUDA_R_32F, m, n, ldc, what);
+        p.c = layout(dType, m, n, ldc, what);
         check(CublasLt.cublasLtMatmulPreferenceCreate(out), what);
         p.pref = out.get(ValueLayout.ADDRESS, 0);
         longSlot.set(ValueLayout.JAVA_LONG, 0, CudaContext.CUBLAS_WORKSPACE_BYTES);

@@ -27,7 +27,9 @@ import dev.jgpt.testing.TrainSteps;
  * training gives the same losses and weights as converting every operand per product (the old path, kept behind
  * {@code keepBf16Parameters(false)}), every write into the parameters through the backend is seen by the next
  * product, no device allocation after warm-up and the operand slots no longer grow to the largest weight, and a
- * decode step converts no weight.
+ * decode step converts no weight. Unless a test says otherwise the model stores fp32 activations
+ * ({@code setBf16Activations(false)}), the path these counts and stale-copy checks were written for; with bf16
+ * activation storage (the default) a step converts only gradients and attention probabilities.
  */
 class FakeDriverCudaBf16ParametersTest {
     /** hs = 16 = T: the cuBLAS attention path (its products take bf16 operands). */
@@ -51,20 +53,27 @@ class FakeDriverCudaBf16ParametersTest {
         long weights = 4L * L + 4L * L + 1; // matmul forward and backward dinp each read a weight; the classifier wte
         int views = ParameterLayout.of(CFG).views().size();
 
-        Map<String, Long> kept = callsPerStep(true);
+        // bf16 activation storage: the inputs stored as bf16 need no copy; left are the gradients (each matmul
+        // backward's dout, attention's dout, dlogits) and attention's fp32 probabilities and d(scores)
+        long gradientsAndProbabilities = 4L * L + L + L + 2L * L + 1;
+        Map<String, Long> stored = callsPerStep(true, true);
+        assertThat(stored.get("f32_to_bf16")).as("f32_to_bf16 launches per step, bf16 activations").isEqualTo(gradientsAndProbabilities);
+        assertThat(stored.get("refreshes")).isZero();
+
+        Map<String, Long> kept = callsPerStep(true, false);
         assertThat(kept.get("f32_to_bf16")).as("f32_to_bf16 launches per step, weights read from the copy").isEqualTo(activations);
         assertThat(kept.get("adamw_update_bf16")).as("fused AdamW launches per step").isEqualTo((long) views);
         assertThat(kept).as("no plain AdamW in bf16 mode").doesNotContainKey("adamw_update");
         assertThat(kept.get("refreshes")).as("whole-buffer refreshes after the first step").isZero();
 
-        Map<String, Long> old = callsPerStep(false);
+        Map<String, Long> old = callsPerStep(false, false);
         assertThat(old.get("f32_to_bf16")).as("f32_to_bf16 launches per step, per-product conversion").isEqualTo(activations + weights);
         assertThat(old.get("adamw_update")).isEqualTo((long) views);
         assertThat(old).doesNotContainKey("adamw_update_bf16");
     }
 
-    private static Map<String, Long> callsPerStep(boolean keep) {
-        try (CudaBackend cuda = FakeCuda.bf16Backend(keep); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+    private static Map<String, Long> callsPerStep(boolean keep, boolean bf16Activations) {
+        try (CudaBackend cuda = bf16Backend(keep, bf16Activations); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
             Runnable step = AllocationProbe.trainingStep(model, host, B, T);
             step.run(); // allocates the copy and refreshes it once (initWeights uploaded the weights)
@@ -194,7 +203,7 @@ class FakeDriverCudaBf16ParametersTest {
      * same fp32 weights, which converts them anew. A stale copy would give the loss of the weights before the write.
      */
     private void assertWriteIsSeen(String what, java.util.function.BiConsumer<Gpt2, CudaBackend> write, Consumer<Gpt2> afterTwo) {
-        try (CudaBackend cuda = FakeCuda.bf16Backend(true); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = bf16Backend(true, false); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
             model.initWeights(1);
             Runnable step = AllocationProbe.trainingStep(model, host, B, T);
             step.run();
@@ -218,9 +227,15 @@ class FakeDriverCudaBf16ParametersTest {
         }
     }
 
+    private static CudaBackend bf16Backend(boolean keepParameterCopy, boolean bf16Activations) {
+        CudaBackend cuda = FakeCuda.bf16Backend(keepParameterCopy);
+        cuda.setBf16Activations(bf16Activations);
+        return cuda;
+    }
+
     /** The loss of {@code weights} on a new backend that converts every operand per product. */
     private static float freshLoss(float[] weights, int[] tokens, int[] targets) {
-        try (CudaBackend cuda = FakeCuda.bf16Backend(false); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = bf16Backend(false, false); Gpt2 model = new Gpt2(cuda, CFG, B, T); TensorArena host = TensorArena.host()) {
             Tensor h = host.allocate(DType.F32, weights.length);
             for (int i = 0; i < weights.length; i++) h.setFloat(i, weights[i]);
             cuda.copy(model.params().flat(), h);
@@ -231,7 +246,7 @@ class FakeDriverCudaBf16ParametersTest {
     @Test
     void freeingTheBufferForgetsIt() {
         // the copy must not outlive its fp32 buffer: a later buffer at the same addresses would read as current
-        try (CudaBackend cuda = FakeCuda.bf16Backend(true); TensorArena host = TensorArena.host()) {
+        try (CudaBackend cuda = bf16Backend(true, false); TensorArena host = TensorArena.host()) {
             Gpt2 model = new Gpt2(cuda, CFG, B, T);
             model.initWeights(1);
             AllocationProbe.trainingStep(model, host, B, T).run();

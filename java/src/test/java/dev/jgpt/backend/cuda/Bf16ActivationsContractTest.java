@@ -1,0 +1,288 @@
+package dev.jgpt.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * bf16 activation storage ({@link CudaBackend#activationDType}): the ops that may receive BF16 activations, on the
+ * cuBLAS attention path, with cuBLASLt on and off, and Llama's RMSNorm and SwiGLU. Two kinds of check:
+ * <ul>
+ *   <li>the same op on F32 tensors holding the same bf16-representable values, in bf16 mode (so the products take
+ *       the same bf16 operands): a BF16 output is that F32 output rounded to bf16, within {@value #ULPS} bf16 ulp
+ *       (one rounding of the same sum; a GPU may sum in another order), and an F32 output (gradients, logits) equals
+ *       it within {@value #SAME} relative. The exception: without cuBLASLt a product with a bias is written as bf16
+ *       and then has its bias added ({@code add_bias_bf16}), two roundings, so where the bias cancels most of the
+ *       product an element may be many ulps off; there the bound is {@value #TWO_ROUNDINGS} of the largest |value|
+ *       (one bf16 ulp of it);</li>
+ *   <li>against the fp32 reference backend on the unrounded inputs, within the bf16 bound {@value #BF16}.</li>
+ * </ul>
+ * And mixed types are one clear error. Subclasses open the backend: the stand-in driver or a GPU.
+ */
+abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
+    static final double BF16 = 1e-2, SAME = 1e-5;
+    static final int ULPS = 1;
+    static final double TWO_ROUNDINGS = 1.0 / 128;
+    private final Random random = new Random(31);
+
+    @Override
+    void configure(CudaBackend cuda) {
+        cuda.setMath(GemmMath.BF16);
+        cuda.setBf16Activations(true);
+    }
+
+    @Test
+    void theModeDecidesTheActivationType() {
+        assertThat(cuda.activationDType()).isEqualTo(DType.BF16);
+        cuda.setBf16Activations(false);
+        assertThat(cuda.activationDType()).as("switched off").isEqualTo(DType.F32);
+        cuda.setBf16Activations(true);
+        cuda.setMath(GemmMath.FP32);
+        assertThat(cuda.activationDType()).as("fp32 mode").isEqualTo(DType.F32);
+        cuda.setMath(GemmMath.TF32);
+        assertThat(cuda.activationDType()).as("tf32 mode").isEqualTo(DType.F32);
+    }
+
+    @Test
+    void layernormWritesItsOutputRounded() {
+        int N = 13, C = 40;
+        Tensor inp = up(randn(N, C)), w = up(randn(C)), b = up(randn(C)), a = up(randn(N, C));
+        Tensor out32 = dev.allocate(DType.F32, N, C), out16 = dev.allocate(DType.BF16, N, C);
+        Tensor mean = dev.allocate(DType.F32, N), rstd = dev.allocate(DType.F32, N);
+        Tensor mean16 = dev.allocate(DType.F32, N), rstd16 = dev.allocate(DType.F32, N);
+        cuda.layernormForward(out32, mean, rstd, inp, w, b, N, C);
+        cuda.layernormForward(out16, mean16, rstd16, inp, w, b, N, C);
+        assertRounded("layernormForward out", down(out32), down(out16));
+        assertSame("mean", down(mean), down(mean16));
+        assertSame("rstd", down(rstd), down(rstd16));
+
+        Tensor res32 = dev.allocate(DType.F32, N, C), res16 = dev.allocate(DType.F32, N, C);
+        cuda.residualLayernormForward(res32, out32, mean, rstd, inp, a, w, b, N, C);
+        cuda.residualLayernormForward(res16, out16, mean16, rstd16, inp, a, w, b, N, C);
+        assertSame("the residual stays fp32", down(res32), down(res16));
+        assertRounded("residualLayernormForward out", down(out32), down(out16));
+    }
+
+    @Test
+    void geluReadsAndWritesBf16() {
+        int n = 1000;
+        Tensor x = rounded(randn(n)), dout = randn(n), start = randn(n);
+        Tensor out32 = dev.allocate(DType.F32, n), out16 = dev.allocate(DType.BF16, n);
+        cuda.geluForward(out32, up(x), n);
+        cuda.geluForward(out16, upBf16(x), n);
+        assertRounded("geluForward", down(out32), down(out16));
+
+        Tensor d32 = up(start), d16 = up(start);
+        cuda.geluBackward(d32, up(x), up(dout), n);
+        cuda.geluBackward(d16, upBf16(x), up(dout), n);
+        assertSame("geluBackward dinp (fp32, accumulated)", down(d32), down(d16));
+    }
+
+    @Test
+    void llamaLayersOnBf16Storage() {
+        int N = 11, C = 48, n = N * C;
+        Tensor inp = up(randn(N, C)), w = up(randn(C));
+        Tensor out32 = dev.allocate(DType.F32, N, C), out16 = dev.allocate(DType.BF16, N, C);
+        Tensor r32 = dev.allocate(DType.F32, N), r16 = dev.allocate(DType.F32, N);
+        cuda.rmsnormForward(out32, r32, inp, w, N, C, 1e-5f);
+        cuda.rmsnormForward(out16, r16, inp, w, N, C, 1e-5f);
+        assertRounded("rmsnormForward out", down(out32), down(out16));
+        assertSame("rmsnorm rstd", down(r32), down(r16));
+
+        Tensor gate = rounded(randn(n)), upv = rounded(randn(n)), dout = randn(n), start = randn(n);
+        Tensor s32 = dev.allocate(DType.F32, n), s16 = dev.allocate(DType.BF16, n);
+        cuda.swigluForward(s32, up(gate), up(upv), n);
+        Tensor gate16 = upBf16(gate), up16 = upBf16(upv);
+        cuda.swigluForward(s16, gate16, up16, n);
+        assertRounded("swigluForward", down(s32), down(s16));
+        Tensor[] g32 = {up(start), up(start)}, g16 = {up(start), up(start)};
+        cuda.swigluBackward(g32[0], g32[1], up(dout), up(gate), up(upv), n);
+        cuda.swigluBackward(g16[0], g16[1], up(dout), gate16, up16, n);
+        assertSame("swigluBackward dgate", down(g32[0]), down(g16[0]));
+        assertSame("swigluBackward dup", down(g32[1]), down(g16[1]));
+        assertThatThrownBy(() -> cuda.swigluForward(s32, gate16, up16, n))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gate is BF16 but out is F32");
+    }
+
+    @Test
+    void matmulForwardIntoBf16() {
+        int N = 21, C = 24, OC = 40;
+        Tensor inp = rounded(randn(N, C)), w = randn(OC, C), bias = randn(OC);
+        for (boolean lt : new boolean[] {true, false}) {
+            cuda.setLt(lt);
+            for (Tensor b : new Tensor[] {bias, null}) {
+                String what = "matmulForward" + (b == null ? "" : " + bias") + (lt ? " (lt)" : " (cublas)");
+                Tensor out32 = dev.allocate(DType.F32, N, OC), out16 = dev.allocate(DType.BF16, N, OC);
+                Tensor dw = up(w), db = b == null ? null : up(b);
+                cuda.matmulForward(out32, up(inp), dw, db, N, C, OC);
+                cuda.matmulForward(out16, upBf16(inp), dw, db, N, C, OC);
+                if (!lt && b != null) {
+                    assertThat(relative(rounded(down(out32)), down(out16))).as(what + ": two roundings").isLessThanOrEqualTo(TWO_ROUNDINGS);
+                } else {
+                    assertRounded(what, down(out32), down(out16));
+                }
+                Tensor expected = host.allocate(DType.F32, N, OC);
+                ref.matmulForward(expected, inp, w, b, N, C, OC);
+                assertThat(relative(expected, down(out16))).as(what + " vs the fp32 reference").isLessThanOrEqualTo(BF16);
+            }
+        }
+    }
+
+    @Test
+    void matmulBackwardReadsBf16Inputs() {
+        int N = 19, C = 32, OC = 24;
+        Tensor inp = rounded(randn(N, C)), w = randn(OC, C), dout = randn(N, OC);
+        Tensor dinp = randn(N, C), dw = randn(OC, C), db = randn(OC);
+        for (boolean lt : new boolean[] {true, false}) {
+            cuda.setLt(lt);
+            Tensor[] g32 = {up(dinp), up(dw), up(db)}, g16 = {up(dinp), up(dw), up(db)};
+            Tensor dW = up(w), dOut = up(dout);
+            cuda.matmulBackward(g32[0], g32[1], g32[2], dOut, up(inp), dW, N, C, OC);
+            cuda.matmulBackward(g16[0], g16[1], g16[2], dOut, upBf16(inp), dW, N, C, OC);
+            String[] names = {"dinp", "dweight", "dbias"};
+            for (int i = 0; i < 3; i++) assertSame(names[i] + (lt ? " (lt)" : " (cublas)"), down(g32[i]), down(g16[i]));
+        }
+    }
+
+    @Test
+    void geluFusionsOnBf16Storage() {
+        int N = 17, C = 16, OC = 64;
+        Tensor inp = rounded(randn(N, C)), w = randn(OC, C), bias = randn(OC);
+        for (boolean lt : new boolean[] {true, false}) {
+            cuda.setLt(lt);
+            String how = lt ? " (lt)" : " (two ops)";
+            Tensor pre = host.allocate(DType.F32, N, OC), out = host.allocate(DType.F32, N, OC);
+            ref.matmulGeluForward(pre, out, inp, w, bias, N, C, OC);
+            Tensor pre16 = dev.allocate(DType.BF16, N, OC), out16 = dev.allocate(DType.BF16, N, OC);
+            cuda.matmulGeluForward(pre16, out16, upBf16(inp), up(w), up(bias), N, C, OC);
+            assertThat(relative(pre, down(pre16))).as("matmulGeluForward pre" + how).isLessThanOrEqualTo(BF16);
+            assertThat(relative(out, down(out16))).as("matmulGeluForward out" + how).isLessThanOrEqualTo(BF16);
+
+            // the backward through gelu(pre) of a product (OC = C of the forward's next product)
+            int C2 = OC, OC2 = 24;
+            Tensor w2 = randn(OC2, C2), dout = randn(N, OC2), preR = rounded(pre), gelu = rounded(out);
+            Tensor dpre = host.allocate(DType.F32, N, C2), dgelu = host.allocate(DType.F32, N, C2);
+            Tensor dw = randn(OC2, C2), db = randn(OC2), dwCuda = up(dw), dbCuda = up(db);
+            ref.matmulBackwardGelu(dpre, dgelu, dw, db, dout, gelu, w2, preR, N, C2, OC2);
+            Tensor dpreCuda = up(randn(N, C2)), dgeluCuda = dev.allocate(DType.F32, N, C2);
+            cuda.matmulBackwardGelu(dpreCuda, dgeluCuda, dwCuda, dbCuda, up(dout), upBf16(gelu), up(w2), upBf16(preR), N, C2, OC2);
+            assertThat(relative(dpre, down(dpreCuda))).as("matmulBackwardGelu dpre" + how).isLessThanOrEqualTo(BF16);
+            assertThat(relative(dw, down(dwCuda))).as("matmulBackwardGelu dweight" + how).isLessThanOrEqualTo(BF16);
+            assertThat(relative(db, down(dbCuda))).as("matmulBackwardGelu dbias" + how).isLessThanOrEqualTo(BF16);
+        }
+    }
+
+    @Test
+    void attentionOnBf16Storage() {
+        cuda.setFusedAttention(false);
+        int B = 2, T = 9, C = 24, NH = 3;
+        Tensor qkv = rounded(randn(B, T, 3 * C)), dout = randn(B, T, C);
+        long att = cuda.attentionStateFloats(B, T, C, NH), datt = cuda.attentionScratchFloats(B, T, C, NH);
+        Tensor out32 = dev.allocate(DType.F32, B, T, C), out16 = dev.allocate(DType.BF16, B, T, C);
+        Tensor att32 = dev.allocate(DType.F32, att), att16 = dev.allocate(DType.F32, att);
+        cuda.attentionForward(out32, att32, up(qkv), B, T, C, NH);
+        Tensor qkv16 = upBf16(qkv);
+        cuda.attentionForward(out16, att16, qkv16, B, T, C, NH);
+        assertRounded("attentionForward out", down(out32), down(out16));
+        assertSame("attention probabilities (fp32)", down(att32), down(att16));
+
+        Tensor dqkv32 = dev.allocate(DType.F32, B, T, 3 * C), dqkv16 = dev.allocate(DType.F32, B, T, 3 * C);
+        cuda.attentionBackward(dqkv32, dev.allocate(DType.F32, datt), up(dout), up(qkv), att32, B, T, C, NH);
+        cuda.attentionBackward(dqkv16, dev.allocate(DType.F32, datt), up(dout), qkv16, att16, B, T, C, NH);
+        assertSame("attentionBackward dqkv", down(dqkv32), down(dqkv16));
+
+        Tensor refOut = host.allocate(DType.F32, B, T, C), refAtt = host.allocate(DType.F32, (long) B * NH * T * T);
+        Tensor refDqkv = host.allocate(DType.F32, B, T, 3 * C), refDatt = host.allocate(DType.F32, (long) B * NH * T * T);
+        ref.attentionForward(refOut, refAtt, qkv, B, T, C, NH);
+        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, B, T, C, NH);
+        assertThat(relative(refOut, down(out16))).as("out vs the fp32 reference").isLessThanOrEqualTo(BF16);
+        assertThat(relative(refDqkv, down(dqkv16))).as("dqkv vs the fp32 reference").isLessThanOrEqualTo(BF16);
+    }
+
+    @Test
+    void classifierReadsABf16Input() {
+        int N = 11, C = 16, V = 37;
+        Tensor x = rounded(randn(N, C)), wte = up(randn(V, C)), targets = host.allocate(DType.I32, N);
+        for (int i = 0; i < N; i++) targets.setInt(i, (7 * i) % V);
+        Tensor dTargets = up(targets);
+        Tensor[] losses = new Tensor[2], dx = new Tensor[2], dwte = new Tensor[2];
+        double[] sums = new double[2];
+        for (int k = 0; k < 2; k++) {
+            losses[k] = dev.allocate(DType.F32, N);
+            dx[k] = up(randnAgain(N, C, 5));
+            dwte[k] = up(randnAgain(V, C, 6));
+            sums[k] = cuda.classifier(losses[k], dx[k], dwte[k], k == 0 ? up(x) : upBf16(x), wte, dTargets,
+                    dev.allocate(DType.F32, 4L * V), N, C, V, 1f / N, true);
+        }
+        assertThat(sums[1]).as("summed loss").isCloseTo(sums[0], org.assertj.core.data.Offset.offset(SAME * Math.abs(sums[0])));
+        assertSame("losses", down(losses[0]), down(losses[1]));
+        assertSame("dx", down(dx[0]), down(dx[1]));
+        assertSame("dwte", down(dwte[0]), down(dwte[1]));
+    }
+
+    @Test
+    void mixedTypesAreOneClearError() {
+        int B = 1, T = 4, C = 8, NH = 2;
+        Tensor qkv16 = dev.allocate(DType.BF16, B, T, 3 * C), out32 = dev.allocate(DType.F32, B, T, C);
+        Tensor att = dev.allocate(DType.F32, cuda.attentionStateFloats(B, T, C, NH));
+        assertThatThrownBy(() -> cuda.attentionForward(out32, att, qkv16, B, T, C, NH))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("qkv is BF16 but out is F32");
+        Tensor a16 = dev.allocate(DType.BF16, 8), b32 = dev.allocate(DType.F32, 8);
+        assertThatThrownBy(() -> cuda.residualForward(b32, a16, b32, 8))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("F32");
+        assertThatThrownBy(() -> cuda.geluForward(b32, a16, 8))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("inp is BF16 but out is F32");
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private Tensor randn(long... shape) {
+        Tensor t = host.allocate(DType.F32, shape);
+        for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) random.nextGaussian());
+        return t;
+    }
+
+    private Tensor randnAgain(long rows, long cols, long seed) {
+        Random r = new Random(seed);
+        Tensor t = host.allocate(DType.F32, rows, cols);
+        for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) r.nextGaussian());
+        return t;
+    }
+
+    /** An F32 host copy with every value rounded to bf16 (so F32 and BF16 tensors hold the same numbers). */
+    private Tensor rounded(Tensor t) {
+        Tensor r = host.allocate(DType.F32, t.shape());
+        for (long i = 0; i < t.numel(); i++) r.setFloat(i, DType.fromBf16(DType.toBf16(t.getFloat(i))));
+        return r;
+    }
+
+    /** A BF16 device tensor of host F32 values (rounded). */
+    private Tensor upBf16(Tensor t) {
+        Tensor h = host.allocate(DType.BF16, t.shape());
+        for (long i = 0; i < t.numel(); i++) h.setFloat(i, t.getFloat(i));
+        return up(h);
+    }
+
+    /** Every BF16 value within {@link #ULPS} bf16 ulp of the F32 value rounded to bf16. */
+    private static void assertRounded(String what, Tensor f32, Tensor bf16) {
+        assertThat(bf16.dtype()).isEqualTo(DType.BF16);
+        int worst = 0;
+        for (long i = 0; i < f32.numel(); i++) {
+            short want = DType.toBf16(f32.getFloat(i)), got = DType.toBf16(bf16.getFloat(i));
+            assertThat(Float.isFinite(bf16.getFloat(i))).as(what + " finite at " + i).isTrue();
+            // bf16 bit patterns of one sign are ordered like their values: the distance in ulps is the difference
+            int ulps = Math.signum(DType.fromBf16(want)) * Math.signum(DType.fromBf16(got)) < 0
+                    ? Math.abs(want & 0x7fff) + Math.abs(got & 0x7fff) : Math.abs((want & 0x7fff) - (got & 0x7fff));
+            worst = Math.max(worst, ulps);
+        }
+        assertThat(worst).as(what + ": bf16 ulps from the fp32 result rounded").isLessThanOrEqualTo(ULPS);
+    }
+
+    private static void assertSame(String what, Tensor expected, Tensor actual) {
+        assertThat(relative(expected, actual)).as(what).isLessThanOrEqualTo(SAME);
+    }
+}
