@@ -3,7 +3,6 @@
 // qkv buffer (lda = 3C, stride between heads = hs), and these kernels do the softmax parts.
 // att rows hold the scaled scores already (the 1/sqrt(hs) is cuBLAS's alpha).
 #include "common.cuh"
-#include "attention_elem.cuh"
 
 // In place over att (BNH*T rows of T): causal softmax of row (bnh, t) over columns 0..t, zeros
 // above the diagonal. One warp per row.
@@ -69,7 +68,7 @@ __device__ __forceinline__ void jg_attention_forward_fused(E* out, float* lse, c
     float* qs = jg_fa_q + warp * hs;
     const float scale = 1.0f / sqrtf((float)hs);
     const E* qt = q + ((long long)b * T + t) * q_stride + (long long)h * hs;
-    for (int i = lane; i < hs; i += JG_WARP) qs[i] = jg_attn_f32(qt[i]) * scale;
+    for (int i = lane; i < hs; i += JG_WARP) qs[i] = jg_load(&qt[i]) * scale;
     __syncwarp();
     float m = -CUDART_INF_F, l = 0.0f;
     float acc[JG_FA_MAX_PER_LANE];
@@ -81,7 +80,7 @@ __device__ __forceinline__ void jg_attention_forward_fused(E* out, float* lse, c
         if (j <= t) {
             const E* kj = kb + (long long)j * kv_stride;
             float d = 0.0f;
-            for (int i = 0; i < hs; i++) d += qs[i] * jg_attn_f32(kj[i]);
+            for (int i = 0; i < hs; i++) d += qs[i] * jg_load(&kj[i]);
             s = d;
         }
         const float mnew = fmaxf(m, jg_warp_max(s));  // finite: key j0 <= t is always valid
@@ -97,7 +96,7 @@ __device__ __forceinline__ void jg_attention_forward_fused(E* out, float* lse, c
 #pragma unroll
             for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
                 const int i = lane + JG_WARP * r;
-                if (i < hs) acc[r] += pk * jg_attn_f32(vj[i]);
+                if (i < hs) acc[r] += pk * jg_load(&vj[i]);
             }
         }
         m = mnew;
@@ -107,7 +106,7 @@ __device__ __forceinline__ void jg_attention_forward_fused(E* out, float* lse, c
 #pragma unroll
     for (int r = 0; r < JG_FA_MAX_PER_LANE; r++) {
         const int i = lane + JG_WARP * r;
-        if (i < hs) jg_attn_store(o + i, acc[r] * inv);
+        if (i < hs) jg_store(o + i, acc[r] * inv);
     }
     if (lse != nullptr && lane == 0) lse[((long long)b * NH + h) * T + t] = m + logf(l);
 }

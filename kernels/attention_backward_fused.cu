@@ -13,7 +13,6 @@
 // grid (ceil(T / warps), NH, B) for dq, (ceil(T / warps), NKV, B) for dkv; dynamic shared memory
 // warps * 2 * hs floats; hs <= 256.
 #include "common.cuh"
-#include "attention_elem.cuh"
 
 #define JG_FB_MAX_PER_LANE 8
 
@@ -42,10 +41,10 @@ __device__ __forceinline__ void jg_attention_backward_fused_dq(float* dq, float*
     const E* qt = q + tok * q_stride + (long long)h * hs;
     float dsum = 0.0f;
     for (int i = lane; i < hs; i += JG_WARP) {
-        qs[i] = jg_attn_f32(qt[i]) * scale;
+        qs[i] = jg_load(&qt[i]) * scale;
         const float go = dout[tok * C + h * hs + i];
         g[i] = go;
-        dsum += go * jg_attn_f32(out[tok * C + h * hs + i]);
+        dsum += go * jg_load(&out[tok * C + h * hs + i]);
     }
     const float D = jg_warp_sum(dsum);
     __syncwarp();
@@ -63,8 +62,8 @@ __device__ __forceinline__ void jg_attention_backward_fused_dq(float* dq, float*
             const E* vj = vb + (long long)j * kv_stride;
             float s = 0.0f, dp = 0.0f;
             for (int i = 0; i < hs; i++) {
-                s += qs[i] * jg_attn_f32(kj[i]);
-                dp += g[i] * jg_attn_f32(vj[i]);
+                s += qs[i] * jg_load(&kj[i]);
+                dp += g[i] * jg_load(&vj[i]);
             }
             ds = expf(s - L) * (dp - D);
         }
@@ -75,7 +74,7 @@ __device__ __forceinline__ void jg_attention_backward_fused_dq(float* dq, float*
 #pragma unroll
             for (int c = 0; c < JG_FB_MAX_PER_LANE; c++) {
                 const int i = lane + JG_WARP * c;
-                if (i < hs) acc[c] += dsk * jg_attn_f32(kj[i]);
+                if (i < hs) acc[c] += dsk * jg_load(&kj[i]);
             }
         }
     }
@@ -106,8 +105,8 @@ __device__ __forceinline__ void jg_attention_backward_fused_dkv(float* dk, float
     float* vs = ks + hs;                       // v_j
     const float scale = 1.0f / sqrtf((float)hs);
     for (int i = lane; i < hs; i += JG_WARP) {
-        ks[i] = jg_attn_f32(k[kvrow + i]) * scale;
-        vs[i] = jg_attn_f32(v[kvrow + i]);
+        ks[i] = jg_load(&k[kvrow + i]) * scale;
+        vs[i] = jg_load(&v[kvrow + i]);
     }
     __syncwarp();
     float dka[JG_FB_MAX_PER_LANE], dva[JG_FB_MAX_PER_LANE];
@@ -128,7 +127,7 @@ __device__ __forceinline__ void jg_attention_backward_fused_dkv(float* dk, float
                 const float* gi = gb + (long long)i * C;
                 float s = 0.0f, dp = 0.0f;
                 for (int c = 0; c < hs; c++) {
-                    s += jg_attn_f32(qi[c]) * ks[c];
+                    s += jg_load(&qi[c]) * ks[c];
                     dp += gi[c] * vs[c];
                 }
                 p = expf(s - lse[rows + i]);
@@ -145,7 +144,7 @@ __device__ __forceinline__ void jg_attention_backward_fused_dkv(float* dk, float
                     const int ch = lane + JG_WARP * c;
                     if (ch < hs) {
                         dva[c] += pq * gi[ch];
-                        dka[c] += dsq * jg_attn_f32(qi[ch]);
+                        dka[c] += dsq * jg_load(&qi[ch]);
                     }
                 }
             }

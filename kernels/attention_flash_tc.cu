@@ -37,7 +37,6 @@
 // 3-4 blocks per SM on A100/H100. Above 48 KiB the launch needs the opt-in attribute, which CudaContext
 // sets for these kernels. Nothing here has run on a GPU: no speed is claimed.
 #include "common.cuh"
-#include "attention_elem.cuh"
 #include <cuda_bf16.h>
 #include <mma.h>
 
@@ -123,7 +122,7 @@ __device__ __forceinline__ void write_fragment(E* dst, long long stride, int row
         if (t < T && col < hs) {
             const float v = scratch[r * LX + c] * row_scale[r];
             E* p = dst + (long long)t * stride + col;
-            jg_attn_store(p, add ? jg_attn_f32(*p) + v : v);
+            jg_store(p, add ? jg_load(p) + v : v);
         }
     }
     __syncwarp();
@@ -291,7 +290,7 @@ __device__ void backward_dq(float* dq_out, float* delta, const float* dout, cons
     {  // D_i = dO_i . O_i in fp32 from global memory (two lanes per row)
         float s = 0.0f;
         if (i < T)
-            for (int c = half; c < hs; c += 2) s += g[(long long)i * C + c] * jg_attn_f32(ob[(long long)i * C + c]);
+            for (int c = half; c < hs; c += 2) s += g[(long long)i * C + c] * jg_load(&ob[(long long)i * C + c]);
         s += __shfl_xor_sync(0xffffffffu, s, 1);
         if (half == 0) {
             drow[r] = s;
