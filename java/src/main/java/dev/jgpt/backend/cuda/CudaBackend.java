@@ -212,8 +212,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      */
     @Override
     public DType activationDType() {
-        // TODO(bf16 fused attention): the fused kernels read fp32 q/k/v until their bf16 variants land
-        return math == GemmMath.BF16 && bf16Activations && !fusedAttention ? DType.BF16 : DType.F32;
+        // fused attention reads bf16 q/k/v and writes a bf16 out through its _bf16 kernels
+        return math == GemmMath.BF16 && bf16Activations ? DType.BF16 : DType.F32;
     }
 
     /** Whether bf16 mode stores product-input activations as bf16 (on by default); for models allocated after the call. */

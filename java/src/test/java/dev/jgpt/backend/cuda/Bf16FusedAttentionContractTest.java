@@ -25,6 +25,8 @@ import org.junit.jupiter.api.Test;
  *       up to 2e-7 on CUDA cores and 6.7e-6 on tensor cores);</li>
  *   <li>within {@value #REFERENCE_BOUND} (max |diff| / max |ref|) of the plain-Java reference in fp32 on the
  *       unrounded qkv: the bf16 rounding of the inputs and of out, and on tensor cores bf16 products;</li>
+ *   <li>the contract's attentionForward/attentionBackward in fused mode on BF16 qkv and out (the forward keeps a bf16
+ *       copy of out for the backward) give exactly what the fused calls give;</li>
  *   <li>qkv and out of different types (or neither F32 nor BF16): one IllegalArgumentException naming both.</li>
  * </ul>
  * The launches are counted on the kernel timeline: the _bf16 kernels for BF16 activations, their fp32 twins for F32.
@@ -66,6 +68,34 @@ abstract class Bf16FusedAttentionContractTest extends CudaReferenceFixture {
         check(2, 37, 24, 2, bf16, fp32);   // hs 12 (computed as 16): hs % 8 != 0, so tiles staged with 2-byte loads
         check(2, 130, 128, 2, bf16, fp32); // hs 64: three query and key tiles, 16-byte loads
         check(2, 70, 128, 4, bf16, fp32);  // hs 32, NH 4, T not a multiple of 64
+    }
+
+    /**
+     * The contract's attention in fused mode on BF16 qkv and out (what GPT-2 does with bf16 activation storage): the
+     * forward keeps a bf16 copy of out in att for the backward, which must give exactly what the fused calls give.
+     */
+    @Test
+    void contractAttentionInFusedModeOnBf16ActivationsIsTheFusedCalls() {
+        for (boolean cudaCores : new boolean[] {false, true}) {
+            cuda.setCudaCoreAttention(cudaCores);
+            int B = 2, T = 70, C = 128, NH = 2;
+            String what = " (" + cuda.attentionLabel(C / NH) + ")";
+            Random r = new Random(11);
+            Tensor qkv = randn(r, DType.BF16, B, T, 3 * C), dout = randn(r, DType.F32, B, T, C), dqkv0 = randn(r, DType.F32, B, T, 3 * C);
+            Result direct = run(qkv, dout, dqkv0, null, B, T, C, NH, new TreeMap<>());
+
+            Tensor dQkv = up(qkv), dOut = dev.allocate(DType.BF16, B, T, C), dDqkv = up(dqkv0), dDout = up(dout);
+            Tensor att = dev.allocate(DType.F32, cuda.attentionStateFloats(B, T, C, NH));
+            Tensor datt = dev.allocate(DType.F32, cuda.attentionScratchFloats(B, T, C, NH));
+            cuda.attentionForward(dOut, att, dQkv, B, T, C, NH);
+            cuda.attentionBackward(dDqkv, datt, dDout, dQkv, att, B, T, C, NH);
+            Tensor out = convert(down(dOut), DType.F32), dqkv = down(dDqkv), state = down(att);
+            Tensor lse = host.allocate(DType.F32, B, NH, T);
+            for (long i = 0; i < lse.numel(); i++) lse.setFloat(i, state.getFloat(i)); // the fused state starts with lse
+            assertThat(relative(direct.out, out)).as("out" + what).isZero();
+            assertThat(relative(direct.lse, lse)).as("lse" + what).isZero();
+            assertThat(relative(direct.dqkv, dqkv)).as("dqkv" + what).isZero();
+        }
     }
 
     @Test
