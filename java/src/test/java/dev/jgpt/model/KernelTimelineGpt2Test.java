@@ -244,11 +244,13 @@ class KernelTimelineGpt2Test {
             KernelTimeline.Profile p = cuda.timeline().profile();
             int L = CFG.layers();
             assertThat(row(p, cuda.lt() ? "matmulForward (lt bias)" : "matmulForward").calls()).isEqualTo(3L * L);
-            // each matmul forward converts its input, the backward its input and dout; attention forward qkv and
-            // the probabilities, backward qkv, dout, the probabilities and d(scores); the classifier x and dlogits
-            // (one chunk); plus the one conversion of the whole parameter buffer (initWeights uploaded it)
-            long activations = 4L * L + 2 * 4L * L + 2L * L + 4L * L + 2;
-            assertThat(row(p, "f32_to_bf16").calls()).isEqualTo(activations + 1);
+            // the activations products read are stored as bf16 (Backend.activationDType), so what is converted is fp32:
+            // each matmul backward's dout; attention forward the probabilities, backward dout, the probabilities and
+            // d(scores); the classifier's dlogits (one chunk); plus the one conversion of the whole parameter buffer
+            // (initWeights uploaded it)
+            assertThat(model.finalHidden().dtype()).isEqualTo(dev.jgpt.memory.DType.BF16);
+            long gradientsAndProbabilities = 4L * L + L + 3L * L + 1;
+            assertThat(row(p, "f32_to_bf16").calls()).isEqualTo(gradientsAndProbabilities + 1);
             assertThat(row(p, "adamw_update_bf16").calls()).isEqualTo(ParameterLayout.of(CFG).views().size());
         }
     }
