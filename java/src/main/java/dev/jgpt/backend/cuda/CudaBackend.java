@@ -732,9 +732,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             long a = attOp + b * NH * tt * e, da = ptr(datt) + b * NH * tt * f;
             long dO = doutOp + (long) b * T * C * e;
             // datt (Tq,Tk) = dout (Tq,hs) . V^T  -> column-major datt^T = V . dout^T
-            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, Cublas.CUDA_R_32F, T, tt, NH, bf, "attention datt");
+            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, Cublas.CUDA_R_32F, T, tt, NH,
+                    bf, "attention datt");
             // dV (Tk,hs) += att^T . dout  -> column-major dV^T = dout^T . att
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, Cublas.CUDA_R_32F, 3 * C, hs, NH, bf, "attention dV");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, Cublas.CUDA_R_32F, 3 * C, hs, NH,
+                    bf, "attention dV");
         }
         int rows = B * NH * T;
         ctx.kernel(Kernel.ATTENTION_SOFTMAX_BACKWARD, blocks(rows, 8), 256)
@@ -746,9 +748,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             long dq = ptr(dqkv) + row * f, dk = dq + C * f;
             long ds = dsOp + b * NH * tt * e;
             // dQ (Tq,hs) += dS . K  -> column-major dQ^T = K^T . dS^T
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, Cublas.CUDA_R_32F, 3 * C, hs, NH, bf, "attention dQ");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, Cublas.CUDA_R_32F, 3 * C, hs, NH,
+                    bf, "attention dQ");
             // dK (Tk,hs) += dS^T . Q  -> column-major dK^T = Q^T . dS
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, Cublas.CUDA_R_32F, 3 * C, hs, NH, bf, "attention dK");
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, Cublas.CUDA_R_32F, 3 * C, hs, NH,
+                    bf, "attention dK");
         }
     }
 
