@@ -74,20 +74,32 @@ extern "C" __global__ void rmsnorm_backward_dweight(float* dweight, const float*
 
 // ---- RoPE: pairs (2i, 2i+1) of every head rotated by (cos[t,i], sign * sin[t,i]); in place ---------
 
-extern "C" __global__ void rope_rotate(float* x, const float* cos_t, const float* sin_t, int B, int T, int NH,
-                                       int hs, float sign) {
+template <typename X>
+__device__ __forceinline__ void jg_rope_rotate(X* x, const float* cos_t, const float* sin_t, int B, int T, int NH,
+                                               int hs, float sign) {
     const int half = hs / 2;
     const long long pairs = (long long)B * T * NH * half;
     for (long long p = jg_global_index(); p < pairs; p += jg_global_stride()) {
         const int i = (int)(p % half);
         const long long bth = p / half;               // (b*T + t)*NH + h
         const int t = (int)((bth / NH) % T);
-        float* v = x + bth * hs + 2 * i;
+        X* v = x + bth * hs + 2 * i;
         const float c = cos_t[(long long)t * half + i], s = sign * sin_t[(long long)t * half + i];
-        const float v0 = v[0], v1 = v[1];
-        v[0] = v0 * c - v1 * s;
-        v[1] = v0 * s + v1 * c;
+        const float v0 = jg_load(v), v1 = jg_load(v + 1);
+        jg_store(v, v0 * c - v1 * s);
+        jg_store(v + 1, v0 * s + v1 * c);
     }
+}
+
+extern "C" __global__ void rope_rotate(float* x, const float* cos_t, const float* sin_t, int B, int T, int NH,
+                                       int hs, float sign) {
+    jg_rope_rotate(x, cos_t, sin_t, B, T, NH, hs, sign);
+}
+
+// The same on bf16 q or k (bf16 activation storage): the rotation in fp32, the result rounded once more.
+extern "C" __global__ void rope_rotate_bf16(__nv_bfloat16* x, const float* cos_t, const float* sin_t, int B, int T,
+                                            int NH, int hs, float sign) {
+    jg_rope_rotate(x, cos_t, sin_t, B, T, NH, hs, sign);
 }
 
 // ---- SwiGLU: out = silu(gate) * up -----------------------------------------------------------------
@@ -136,23 +148,24 @@ extern "C" __global__ void swiglu_backward_bf16(float* dgate, float* dup, const 
 // One warp per query row (b, h, t): lanes stride over the keys for the scores, over the head's channels
 // for the products with v.
 
-extern "C" __global__ void gqa_attention_forward(float* out, float* att, const float* q, const float* k,
-                                                 const float* v, int B, int T, int NH, int NKV, int hs) {
+template <typename X>
+__device__ __forceinline__ void jg_gqa_attention_forward(X* out, float* att, const X* q, const X* k, const X* v, int B,
+                                                         int T, int NH, int NKV, int hs) {
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)B * NH * T) return;
     const int t = (int)(row % T), h = (int)((row / T) % NH), b = (int)(row / ((long long)T * NH));
     const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV);
     const float scale = rsqrtf((float)hs);
-    const float* qr = q + ((long long)b * T + t) * Cq + (long long)h * hs;
-    const float* kb = k + (long long)b * T * Ckv + (long long)kvh * hs;
-    const float* vb = v + (long long)b * T * Ckv + (long long)kvh * hs;
+    const X* qr = q + ((long long)b * T + t) * Cq + (long long)h * hs;
+    const X* kb = k + (long long)b * T * Ckv + (long long)kvh * hs;
+    const X* vb = v + (long long)b * T * Ckv + (long long)kvh * hs;
     float* a = att + row * T;
     float mx = -CUDART_INF_F;
     for (int u = lane; u <= t; u += JG_WARP) {
-        const float* kr = kb + (long long)u * Ckv;
+        const X* kr = kb + (long long)u * Ckv;
         float s = 0.0f;
-        for (int i = 0; i < hs; i++) s += qr[i] * kr[i];
+        for (int i = 0; i < hs; i++) s += jg_load(qr + i) * jg_load(kr + i);
         s *= scale;
         a[u] = s;
         mx = fmaxf(mx, s);
@@ -167,12 +180,24 @@ extern "C" __global__ void gqa_attention_forward(float* out, float* att, const f
     const float inv = 1.0f / jg_warp_sum(sum);
     for (int u = lane; u < T; u += JG_WARP) a[u] = u <= t ? a[u] * inv : 0.0f;
     __syncwarp();   // the row is read by every lane below
-    float* o = out + ((long long)b * T + t) * Cq + (long long)h * hs;
+    X* o = out + ((long long)b * T + t) * Cq + (long long)h * hs;
     for (int i = lane; i < hs; i += JG_WARP) {
         float acc = 0.0f;
-        for (int u = 0; u <= t; u++) acc += a[u] * vb[(long long)u * Ckv + i];
-        o[i] = acc;
+        for (int u = 0; u <= t; u++) acc += a[u] * jg_load(vb + (long long)u * Ckv + i);
+        jg_store(o + i, acc);
     }
+}
+
+extern "C" __global__ void gqa_attention_forward(float* out, float* att, const float* q, const float* k,
+                                                 const float* v, int B, int T, int NH, int NKV, int hs) {
+    jg_gqa_attention_forward(out, att, q, k, v, B, T, NH, NKV, hs);
+}
+
+// bf16 activation storage: q, k, v read and out written as bf16; the probabilities and all sums stay fp32.
+extern "C" __global__ void gqa_attention_forward_bf16(__nv_bfloat16* out, float* att, const __nv_bfloat16* q,
+                                                      const __nv_bfloat16* k, const __nv_bfloat16* v, int B, int T,
+                                                      int NH, int NKV, int hs) {
+    jg_gqa_attention_forward(out, att, q, k, v, B, T, NH, NKV, hs);
 }
 
 // One query head's attention for one decode row over a KV cache of rows (maxT, NKV*hs): scores of qh against
@@ -276,9 +301,10 @@ extern "C" __global__ void rope_rotate_rows(float* x, const float* cos_t, const 
 
 // Backward, part 1, one warp per query row: datt[u] = dout[t].v[u]; datt becomes
 // d(scores) = scale * att * (datt - sum(att * datt)) (zero above the diagonal); dq[t] += d(scores) @ k.
-extern "C" __global__ void gqa_attention_backward_q(float* dq, float* datt, const float* dout, const float* k,
-                                                    const float* v, const float* att, int B, int T, int NH, int NKV,
-                                                    int hs) {
+template <typename X>
+__device__ __forceinline__ void jg_gqa_attention_backward_q(float* dq, float* datt, const float* dout, const X* k,
+                                                            const X* v, const float* att, int B, int T, int NH,
+                                                            int NKV, int hs) {
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)B * NH * T) return;
@@ -286,15 +312,15 @@ extern "C" __global__ void gqa_attention_backward_q(float* dq, float* datt, cons
     const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV);
     const float scale = rsqrtf((float)hs);
     const float* d = dout + ((long long)b * T + t) * Cq + (long long)h * hs;
-    const float* kb = k + (long long)b * T * Ckv + (long long)kvh * hs;
-    const float* vb = v + (long long)b * T * Ckv + (long long)kvh * hs;
+    const X* kb = k + (long long)b * T * Ckv + (long long)kvh * hs;
+    const X* vb = v + (long long)b * T * Ckv + (long long)kvh * hs;
     const float* a = att + row * T;
     float* da = datt + row * T;
     float dot = 0.0f;
     for (int u = lane; u <= t; u += JG_WARP) {
-        const float* vr = vb + (long long)u * Ckv;
+        const X* vr = vb + (long long)u * Ckv;
         float s = 0.0f;
-        for (int i = 0; i < hs; i++) s += d[i] * vr[i];
+        for (int i = 0; i < hs; i++) s += d[i] * jg_load(vr + i);
         da[u] = s;
         dot += a[u] * s;
     }
@@ -304,17 +330,30 @@ extern "C" __global__ void gqa_attention_backward_q(float* dq, float* datt, cons
     float* dqr = dq + ((long long)b * T + t) * Cq + (long long)h * hs;
     for (int i = lane; i < hs; i += JG_WARP) {
         float acc = 0.0f;
-        for (int u = 0; u <= t; u++) acc += da[u] * kb[(long long)u * Ckv + i];
+        for (int u = 0; u <= t; u++) acc += da[u] * jg_load(kb + (long long)u * Ckv + i);
         dqr[i] += acc;
     }
+}
+
+extern "C" __global__ void gqa_attention_backward_q(float* dq, float* datt, const float* dout, const float* k,
+                                                    const float* v, const float* att, int B, int T, int NH, int NKV,
+                                                    int hs) {
+    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs);
+}
+
+extern "C" __global__ void gqa_attention_backward_q_bf16(float* dq, float* datt, const float* dout,
+                                                         const __nv_bfloat16* k, const __nv_bfloat16* v,
+                                                         const float* att, int B, int T, int NH, int NKV, int hs) {
+    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs);
 }
 
 // Backward, part 2, one warp per key row (b, kv head g, u), after part 1: summed over the group's query
 // heads h and the queries t >= u, dk[u] += d(scores)[h,t,u] q_h[t] and dv[u] += att[h,t,u] dout_h[t].
 // Each key row is owned by one warp, so no atomics.
-extern "C" __global__ void gqa_attention_backward_kv(float* dk, float* dv, const float* datt, const float* dout,
-                                                     const float* q, const float* att, int B, int T, int NH, int NKV,
-                                                     int hs) {
+template <typename X>
+__device__ __forceinline__ void jg_gqa_attention_backward_kv(float* dk, float* dv, const float* datt, const float* dout,
+                                                             const X* q, const float* att, int B, int T, int NH,
+                                                             int NKV, int hs) {
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)B * NKV * T) return;
@@ -328,11 +367,23 @@ extern "C" __global__ void gqa_attention_backward_kv(float* dk, float* dv, const
             const long long arow = ((long long)b * NH + h) * T;
             for (int t = u; t < T; t++) {
                 const long long qi = ((long long)b * T + t) * Cq + (long long)h * hs + i;
-                ak += datt[(arow + t) * T + u] * q[qi];
+                ak += datt[(arow + t) * T + u] * jg_load(q + qi);
                 av += att[(arow + t) * T + u] * dout[qi];
             }
         }
         dkr[i] += ak;
         dvr[i] += av;
     }
+}
+
+extern "C" __global__ void gqa_attention_backward_kv(float* dk, float* dv, const float* datt, const float* dout,
+                                                     const float* q, const float* att, int B, int T, int NH, int NKV,
+                                                     int hs) {
+    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs);
+}
+
+extern "C" __global__ void gqa_attention_backward_kv_bf16(float* dk, float* dv, const float* datt, const float* dout,
+                                                          const __nv_bfloat16* q, const float* att, int B, int T, int NH,
+                                                          int NKV, int hs) {
+    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs);
 }

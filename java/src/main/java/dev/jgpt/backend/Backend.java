@@ -223,8 +223,10 @@ public interface Backend extends AutoCloseable {
      * {@code out}, {@code inp}), {@link #matmulBackwardGelu} ({@code inp}, {@code pre}), {@link #attentionForward}
      * and {@link #attentionBackward} ({@code qkv} and {@code out}, one type), {@link #geluForward} (both),
      * {@link #geluBackward} ({@code inp}) and {@link #classifier} ({@code x}) take BF16 tensors there, and for
-     * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type) and
-     * {@link #swigluBackward} ({@code gate}, {@code up}); gradients, residuals and statistics stay F32.
+     * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type),
+     * {@link #swigluBackward} ({@code gate}, {@code up}), {@link #ropeForward} ({@code x}),
+     * {@link #gqaAttentionForward} ({@code out}, {@code q}, {@code k}, {@code v}, one type) and
+     * {@link #gqaAttentionBackward} ({@code q}, {@code k}, {@code v}); gradients, residuals and statistics stay F32.
      */
     default DType activationDType() {
         return DType.F32;

@@ -66,7 +66,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     // activations, one (maxB*maxT, width) view per layer; the ops take N/B/T, so views may be larger than used
     private final Tensor[] resid;      // L+1: residual stream at each layer's input, last = final
     private final Tensor[] mid;        // residual stream after attention
-    private final Tensor[] xn1, xn2;   // RMSNorm outputs (these, h1, h3, hg and xf: Backend.activationDType)
+    private final Tensor[] xn1, xn2;   // RMSNorm outputs (these, q, k, vv, atty, h1, h3, hg and xf: Backend.activationDType)
     private final Tensor[] rstd1, rstd2;
     private final Tensor[] q, k, vv;   // (N, d), (N, kv), (N, kv); q and k after RoPE
     // (B, NH, T, T) attention probabilities, or the backend's smaller state for its backward where it keeps none
@@ -124,7 +124,8 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             dcls = gradViews[c.sharedClassifier() ? EMB : WCLS];
             long N = (long) maxB * maxT;
             // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in bf16
-            // mode: the RMSNorm outputs, the gate and up products and their SwiGLU, the final RMSNorm's output)
+            // mode: the RMSNorm outputs, q, k, v and the attention output, the gate and up products and their SwiGLU,
+            // the final RMSNorm's output)
             DType act = backend.activationDType();
             resid = perLayer(L + 1, N * d);
             mid = perLayer(L, N * d);
@@ -132,11 +133,11 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             xn2 = perLayer(act, L, N * d);
             rstd1 = perLayer(L, N);
             rstd2 = perLayer(L, N);
-            q = perLayer(L, N * d);
-            k = perLayer(L, N * kv);
-            vv = perLayer(L, N * kv);
+            q = perLayer(act, L, N * d);
+            k = perLayer(act, L, N * kv);
+            vv = perLayer(act, L, N * kv);
             att = perLayer(L, backend.gqaAttentionStateFloats(maxB, maxT, NH, c.kvHeads(), hs));
-            atty = perLayer(L, N * d);
+            atty = perLayer(act, L, N * d);
             h1 = perLayer(act, L, N * hd);
             h3 = perLayer(act, L, N * hd);
             hg = perLayer(act, L, N * hd);

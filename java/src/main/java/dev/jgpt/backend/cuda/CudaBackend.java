@@ -1478,12 +1478,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("B", B, "T", T, "NH", NH);
         positive("hs", hs);
         if (hs % 2 != 0) throw new IllegalArgumentException("hs: RoPE rotates pairs, the head size must be even but was " + hs);
-        dev(name, x, DType.F32, (long) B * T * NH * hs);
+        activation(name, x, (long) B * T * NH * hs);
         dev("cos", cos, DType.F32, (long) T * (hs / 2));
         dev("sin", sin, DType.F32, (long) T * (hs / 2));
         wrote(x);
         long pairs = (long) B * T * NH * (hs / 2);
-        ctx.kernel(Kernel.ROPE_ROTATE, gridStride(pairs, 256), 256)
+        ctx.kernel(isBf16(x) ? Kernel.ROPE_ROTATE_BF16 : Kernel.ROPE_ROTATE, gridStride(pairs, 256), 256)
                 .ptr(x).ptr(cos).ptr(sin).i32(B).i32(T).i32(NH).i32(hs).f32(sign).go();
     }
 
@@ -1526,24 +1526,25 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     public void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV, int hs) {
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T;
-        dev("out", out, DType.F32, bt * NH * hs);
+        activation("out", out, bt * NH * hs);
         attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs);
-        dev("q", q, DType.F32, bt * NH * hs);
-        dev("k", k, DType.F32, bt * NKV * hs);
-        dev("v", v, DType.F32, bt * NKV * hs);
+        gqaActivations("gqaAttentionForward", q, k, v, bt, NH, NKV, hs);
+        sameType("gqaAttentionForward", "q", q, "out", out);
+        boolean bf16 = isBf16(q);
         wrote(out, att);
         if (useFusedAttention(T, hs)) {
             int kvw = NKV * hs;
-            fusedForward(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw, false);
-            // the backward needs out too (D = dO.O) and is not given it: att keeps a copy after the log-sum-exps
+            fusedForward(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw, bf16);
+            // the backward needs out too (D = dO.O) and is not given it: att keeps a copy (in out's type) after the
+            // log-sum-exps
             timeline.begin();
-            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), 4L * bt * NH * hs, ctx.stream()),
-                    "cuMemcpyDtoD(gqa attention out)");
+            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out),
+                    (long) out.dtype().bytes() * bt * NH * hs, ctx.stream()), "cuMemcpyDtoD(gqa attention out)");
             timeline.end("memcpy DtoD (gqa attention out)", KernelTimeline.Kind.COPY, 0);
             return;
         }
         int block = 256;
-        ctx.kernel(Kernel.GQA_ATTENTION_FORWARD, blocks((long) B * NH * T, block / 32), block)
+        ctx.kernel(bf16 ? Kernel.GQA_ATTENTION_FORWARD_BF16 : Kernel.GQA_ATTENTION_FORWARD, blocks((long) B * NH * T, block / 32), block)
                 .ptr(out).ptr(att).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
     }
 
@@ -1557,23 +1558,32 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dv", dv, DType.F32, bt * NKV * hs);
         attentionBuffer("datt", datt, gqaAttentionScratchNeeded(B, T, NH, hs), T, hs);
         dev("dout", dout, DType.F32, bt * NH * hs);
-        dev("q", q, DType.F32, bt * NH * hs);
-        dev("k", k, DType.F32, bt * NKV * hs);
-        dev("v", v, DType.F32, bt * NKV * hs);
+        gqaActivations("gqaAttentionBackward", q, k, v, bt, NH, NKV, hs);
+        boolean bf16 = isBf16(q);
         attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs);
         wrote(dq, dk, dv, datt);
         if (useFusedAttention(T, hs)) {
+            // the forward's copy of out (in q's type, which the forward kept one with out's) after the log-sum-exps
             long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
             fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
-                    B, T, NH, NKV, hs, NH * hs, NKV * hs, false);
+                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16);
             return;
         }
         int block = 256;
         // part 1 writes d(scores) into datt, which part 2 (queued after it on the same stream) reads
-        ctx.kernel(Kernel.GQA_ATTENTION_BACKWARD_Q, blocks((long) B * NH * T, block / 32), block)
+        ctx.kernel(bf16 ? Kernel.GQA_ATTENTION_BACKWARD_Q_BF16 : Kernel.GQA_ATTENTION_BACKWARD_Q, blocks((long) B * NH * T, block / 32), block)
                 .ptr(dq).ptr(datt).ptr(dout).ptr(k).ptr(v).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
-        ctx.kernel(Kernel.GQA_ATTENTION_BACKWARD_KV, blocks((long) B * NKV * T, block / 32), block)
+        ctx.kernel(bf16 ? Kernel.GQA_ATTENTION_BACKWARD_KV_BF16 : Kernel.GQA_ATTENTION_BACKWARD_KV, blocks((long) B * NKV * T, block / 32), block)
                 .ptr(dk).ptr(dv).ptr(datt).ptr(dout).ptr(q).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
+    }
+
+    /** q (bt, NH*hs), k and v (bt, NKV*hs): device tensors of one activation type, F32 or BF16. */
+    private static void gqaActivations(String op, Tensor q, Tensor k, Tensor v, long bt, int NH, int NKV, int hs) {
+        activation("q", q, bt * NH * hs);
+        activation("k", k, bt * NKV * hs);
+        activation("v", v, bt * NKV * hs);
+        sameType(op, "k", k, "q", q);
+        sameType(op, "v", v, "q", q);
     }
 
     private static void gqaDims(int B, int T, int NH, int NKV, int hs) {

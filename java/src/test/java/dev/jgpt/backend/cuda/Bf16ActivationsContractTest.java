@@ -3,6 +3,7 @@ package dev.jgpt.backend.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.jgpt.backend.Backend;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import java.util.Random;
@@ -10,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * bf16 activation storage ({@link CudaBackend#activationDType}): the ops that may receive BF16 activations, on the
- * cuBLAS attention path, with cuBLASLt on and off, and Llama's RMSNorm and SwiGLU. Two kinds of check:
+ * cuBLAS attention path, with cuBLASLt on and off, and Llama's RMSNorm, SwiGLU, RoPE and grouped-query attention (rows
+ * and fused). Two kinds of check:
  * <ul>
  *   <li>the same op on F32 tensors holding the same bf16-representable values, in bf16 mode (so the products take
  *       the same bf16 operands): a BF16 output is that F32 output rounded to bf16, within {@value #ULPS} bf16 ulp
@@ -106,6 +108,55 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         assertSame("swigluBackward dup", down(g32[1]), down(g16[1]));
         assertThatThrownBy(() -> cuda.swigluForward(s32, gate16, up16, n))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gate is BF16 but out is F32");
+    }
+
+    @Test
+    void ropeAndGroupedQueryAttentionOnBf16Storage() {
+        int B = 2, T = 20, NH = 4, NKV = 2, hs = 8, half = hs / 2;
+        long bt = (long) B * T;
+        Tensor cosH = host.allocate(DType.F32, T, half), sinH = host.allocate(DType.F32, T, half);
+        Backend.ropeTables(cosH, sinH, T, hs, 10000.0);
+        Tensor cos = up(cosH), sin = up(sinH);
+        Tensor x = rounded(randn(bt, NH * hs)), x32 = up(x), x16 = upBf16(x);
+        cuda.ropeForward(x32, cos, sin, B, T, NH, hs);
+        cuda.ropeForward(x16, cos, sin, B, T, NH, hs);
+        assertRounded("ropeForward", down(x32), down(x16));
+
+        Tensor q = rounded(randn(bt, NH * hs)), k = rounded(randn(bt, NKV * hs)), v = rounded(randn(bt, NKV * hs));
+        Tensor dout = randn(bt, NH * hs);
+        for (boolean fused : new boolean[] {false, true}) { // T 20 > hs 8: the fused kernels where asked for
+            cuda.setFusedAttention(fused);
+            String how = fused ? " (fused)" : " (rows)";
+            long state = cuda.gqaAttentionStateFloats(B, T, NH, NKV, hs), scratch = cuda.gqaAttentionScratchFloats(B, T, NH, NKV, hs);
+            Tensor[] outs = new Tensor[2], dq = new Tensor[2], dk = new Tensor[2], dv = new Tensor[2];
+            for (int i = 0; i < 2; i++) {
+                DType type = i == 0 ? DType.F32 : DType.BF16;
+                Tensor dQ = i == 0 ? up(q) : upBf16(q), dK = i == 0 ? up(k) : upBf16(k), dV = i == 0 ? up(v) : upBf16(v);
+                Tensor att = dev.allocate(DType.F32, state);
+                outs[i] = dev.allocate(type, bt, NH * hs);
+                cuda.gqaAttentionForward(outs[i], att, dQ, dK, dV, B, T, NH, NKV, hs);
+                dq[i] = dev.allocate(DType.F32, bt, NH * hs);
+                dk[i] = dev.allocate(DType.F32, bt, NKV * hs);
+                dv[i] = dev.allocate(DType.F32, bt, NKV * hs);
+                cuda.gqaAttentionBackward(dq[i], dk[i], dv[i], dev.allocate(DType.F32, scratch), up(dout), dQ, dK, dV, att,
+                        B, T, NH, NKV, hs);
+            }
+            assertRounded("gqaAttentionForward out" + how, down(outs[0]), down(outs[1]));
+            // rows: the same backward on the same values; fused: the backward's D = dO.O reads the forward's output,
+            // which bf16 storage keeps rounded, so the gradients differ by the bf16 bound only
+            double bound = fused ? BF16 : SAME;
+            assertThat(relative(down(dq[0]), down(dq[1]))).as("gqaAttentionBackward dq" + how).isLessThanOrEqualTo(bound);
+            assertThat(relative(down(dk[0]), down(dk[1]))).as("gqaAttentionBackward dk" + how).isLessThanOrEqualTo(bound);
+            assertThat(relative(down(dv[0]), down(dv[1]))).as("gqaAttentionBackward dv" + how).isLessThanOrEqualTo(SAME);
+            Tensor refOut = host.allocate(DType.F32, bt, NH * hs), refAtt = host.allocate(DType.F32, (long) B * NH * T * T);
+            ref.gqaAttentionForward(refOut, refAtt, q, k, v, B, T, NH, NKV, hs);
+            assertThat(relative(refOut, down(outs[1]))).as("gqa out vs the fp32 reference" + how).isLessThanOrEqualTo(BF16);
+        }
+        cuda.setFusedAttention(false);
+        Tensor q16 = dev.allocate(DType.BF16, bt, NH * hs), k32 = dev.allocate(DType.F32, bt, NKV * hs);
+        assertThatThrownBy(() -> cuda.gqaAttentionForward(dev.allocate(DType.BF16, bt, NH * hs),
+                dev.allocate(DType.F32, cuda.gqaAttentionStateFloats(B, T, NH, NKV, hs)), q16, k32, k32, B, T, NH, NKV, hs))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("k is F32 but q is BF16");
     }
 
     @Test
