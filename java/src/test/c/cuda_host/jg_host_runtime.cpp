@@ -4,7 +4,7 @@
  * barriers (so that a missing __syncthreads / __syncwarp shows up as a wrong result), and checks that every
  * live thread reaches the same barriers. A fiber switch is a few register moves (jg_switch, x86-64), not
  * the system call of swapcontext. Entry points for fake_cuda.c: jg_host_launch, jg_host_has_kernel,
- * jg_host_last_error. The kernel table comes from a generated translation unit that includes the kernels/ .cu files
+ * jg_host_last_error; for tests, jg_host_reset_order. The kernel table comes from a generated translation unit that includes the kernels/ .cu files
  * (FakeCuda.java writes it).
  */
 #include "jg_host.h"
@@ -92,6 +92,12 @@ std::string error;
 uint64_t slots[MAX_THREADS / 32][2][32];   // [warp][barrier parity][lane]: shuffle values, double-buffered
 uint32_t present[MAX_THREADS / 32][2];     // lanes that took part in that exchange
 uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+// Launches of each kernel (by its index in jg_host_kernels) since the last jg_host_reset_order: a launch's orders
+// come from a seed of (its kernel's name, this count), so the nth launch of a kernel runs in the same order
+// whatever else ran before it, in this process or another (a failure repeats in a single test; two runs that
+// launch a kernel with the same inputs get the same sums from its atomics).
+std::vector<uint64_t> launch_counts;
+std::mutex one_launch_at_a_time;  // the scheduler's state is global; launches from two threads queue
 std::vector<unsigned char> shared_buffer;
 size_t shared_offset;  // where the 256-byte aligned dynamic shared memory starts in shared_buffer
 size_t dynamic_bytes;  // the launch's dynamic shared memory
@@ -111,6 +117,20 @@ bool shared_guard_intact() {
 // a kernel without barriers runs all its threads on one stack that stays in cache; only threads waiting at
 // a barrier hold one each.
 std::vector<void *> free_stacks;
+
+// splitmix64's finaliser: spreads a (name hash, launch count) pair over the whole state
+uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void seed_launch(int kernel_index) {
+    if (launch_counts.size() < (size_t)jg_host_kernel_count) launch_counts.resize(jg_host_kernel_count, 0);
+    uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a of the kernel's name
+    for (const char *c = jg_host_kernels[kernel_index].name; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001B3ull;
+    rng_state = mix(h + 0x9E3779B97F4A7C15ull * ++launch_counts[kernel_index]) | 1;  // xorshift needs a non-zero state
+}
 
 uint64_t next_random() {  // xorshift64*: a fixed, seeded order, so a failure repeats
     rng_state ^= rng_state >> 12;
@@ -341,6 +361,12 @@ extern "C" int jg_host_has_kernel(const char *name) {
 
 extern "C" const char *jg_host_last_error(void) { return error.c_str(); }
 
+/* Counts every kernel's launches from zero again: the launches after it get the orders a fresh process would give. */
+extern "C" void jg_host_reset_order(void) {
+    std::lock_guard<std::mutex> hold(one_launch_at_a_time);
+    launch_counts.assign(launch_counts.size(), 0);
+}
+
 /* The sizes of kernel `name`'s parameters into sizes[0..max): their count, or -1 for no such kernel. */
 extern "C" int jg_host_param_sizes(const char *name, size_t *sizes, int max) {
     for (int i = 0; i < jg_host_kernel_count; i++)
@@ -352,12 +378,13 @@ extern "C" int jg_host_param_sizes(const char *name, size_t *sizes, int max) {
  * (CUDA_ERROR_LAUNCH_FAILED: the kernel broke a rule; jg_host_last_error says which, also on stderr). */
 extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                               unsigned bz, unsigned shared_bytes, void **kernel_params) {
-    static std::mutex one_launch_at_a_time;  // the scheduler's state is global; launches from two threads queue
     std::lock_guard<std::mutex> hold(one_launch_at_a_time);
     kernel = nullptr;
+    int index = -1;
     for (int i = 0; i < jg_host_kernel_count; i++)
-        if (!std::strcmp(jg_host_kernels[i].name, name)) kernel = &jg_host_kernels[i];
+        if (!std::strcmp(jg_host_kernels[i].name, name)) kernel = &jg_host_kernels[index = i];
     if (!kernel) return 500;
+    seed_launch(index);
     const unsigned long threads = (unsigned long)bx * by * bz;
     if (gx == 0 || gy == 0 || gz == 0 || threads == 0 || threads > MAX_THREADS || by > 1024 || bz > 64 ||
         gy > 65535 || gz > 65535 || shared_bytes > 232448)

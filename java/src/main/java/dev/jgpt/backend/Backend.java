@@ -191,6 +191,21 @@ public interface Backend extends AutoCloseable {
     double classifier(Tensor losses, Tensor dx, Tensor dwte, Tensor x, Tensor wte, Tensor targets,
                       Tensor scratch, int N, int C, int V, float dlossScale, boolean backward);
 
+    /**
+     * Rows of logits a model's {@link #classifier} scratch should hold for N rows over a vocabulary of V (the
+     * scratch is then (rows, V) of {@link #activationDType}): {@link #defaultClassifierRows} (64 MiB of F32) here.
+     * The cuda backend takes far more (up to 1 GiB): each chunk re-reads and re-writes the whole fp32 {@code dwte}
+     * and multiplies with an inner dimension of only the chunk's rows.
+     */
+    default long classifierRows(long N, int V) {
+        return defaultClassifierRows(N, V);
+    }
+
+    /** {@code min(N, max(1, 2^24 / V))}: at most 64 MiB of F32 logits at once. */
+    static long defaultClassifierRows(long N, int V) {
+        return Math.max(1, Math.min(N, (1L << 24) / V));
+    }
+
     // ---- optimizer ---------------------------------------------------------------------------
 
     /** Sum of squares of all elements (for the global gradient norm), in double. */
@@ -222,7 +237,8 @@ public interface Backend extends AutoCloseable {
      * ({@code out}, {@code inp}), {@link #matmulBackward} ({@code inp}), {@link #matmulGeluForward} ({@code pre},
      * {@code out}, {@code inp}), {@link #matmulBackwardGelu} ({@code inp}, {@code pre}), {@link #attentionForward}
      * and {@link #attentionBackward} ({@code qkv} and {@code out}, one type), {@link #geluForward} (both),
-     * {@link #geluBackward} ({@code inp}) and {@link #classifier} ({@code x}) take BF16 tensors there, and for
+     * {@link #geluBackward} ({@code inp}) and {@link #classifier} ({@code x}, and {@code scratch}: the logits,
+     * overwritten in place by the dlogits) take BF16 tensors there, and for
      * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type),
      * {@link #swigluBackward} ({@code gate}, {@code up}), {@link #ropeForward} ({@code x}),
      * {@link #gqaAttentionForward} ({@code out}, {@code q}, {@code k}, {@code v}, one type) and

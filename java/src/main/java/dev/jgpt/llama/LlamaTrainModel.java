@@ -125,7 +125,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             long N = (long) maxB * maxT;
             // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in bf16
             // mode: the RMSNorm outputs, q, k, v and the attention output, the gate and up products and their SwiGLU,
-            // the final RMSNorm's output)
+            // the final RMSNorm's output, the classifier's logits chunk)
             DType act = backend.activationDType();
             resid = perLayer(L + 1, N * d);
             mid = perLayer(L, N * d);
@@ -145,8 +145,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             xf = arena.allocate(act, N * d);
             rstdf = arena.allocate(DType.F32, N);
             losses = arena.allocate(DType.F32, N);
-            long rows = Math.min(N, Math.max(1, (1 << 24) / c.vocabSize()));
-            scratch = arena.allocate(DType.F32, rows, c.vocabSize());
+            scratch = arena.allocate(act, backend.classifierRows(N, c.vocabSize()), c.vocabSize());
             tokensBuf = arena.allocate(DType.I32, N);
             targetsBuf = arena.allocate(DType.I32, N);
             tokensHost = hostArena.allocate(DType.I32, N);

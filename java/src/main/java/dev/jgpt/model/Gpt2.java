@@ -28,9 +28,6 @@ import java.util.Random;
  */
 public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel, dev.jgpt.memory.MemoryAccounted {
 
-    /** The classifier never holds more than this many logits at once (64 MiB of F32). */
-    static final long CLASSIFIER_SCRATCH_FLOATS = 1L << 24;
-
     private final Backend ops;
     private final GptConfig cfg;
     private final ParameterLayout layout;
@@ -99,7 +96,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor proj;                          // (B,T,C): attproj / fcproj outputs, not needed by backward
         final Tensor lnf, lnfMean, lnfRstd;         // act, F32, F32
         final Tensor losses;                        // (B,T)
-        final Tensor scratch;                       // (R,V): classifier logits chunk
+        final Tensor scratch;                       // (R,V) act: classifier logits chunk, R = ops.classifierRows
         // backward working buffers
         final Tensor dres;                          // (B,T,C): gradient of the residual stream
         final Tensor dbtc;                          // (B,T,C)
@@ -129,7 +126,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             lnfMean = arena.allocate(DType.F32, BT);
             lnfRstd = arena.allocate(DType.F32, BT);
             losses = arena.allocate(DType.F32, BT);
-            scratch = arena.allocate(DType.F32, classifierRows(c, BT), V);
+            scratch = arena.allocate(act, ops.classifierRows(BT, (int) V), V);
             dres = arena.allocate(DType.F32, BT * C);
             dbtc = arena.allocate(DType.F32, BT * C);
             d4a = arena.allocate(DType.F32, BT * 4 * C);
@@ -145,52 +142,51 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         }
     }
 
-    static long classifierRows(GptConfig c, long BT) {
-        return Math.max(1, Math.min(BT, CLASSIFIER_SCRATCH_FLOATS / c.vocabSize()));
-    }
-
     /**
      * Floats of activation memory for batches of (B, T) on a backend that keeps the attention probabilities
      * (reference, cpu, cuda without fused attention): what the constructor allocates besides the parameters:
      * {@code L*(16*BTC + 4*BT + NH*B*T^2) + 13*BTC + 5*BT + NH*B*T^2 + R*V} (the 5*BT include the I32 tokens
-     * and targets), with R = min(BT, max(1, 2^24 / V)) classifier rows.
+     * and targets), with R = {@link Backend#defaultClassifierRows} = min(BT, max(1, 2^24 / V)) classifier rows.
      */
     public static long activationFloats(GptConfig c, int B, int T) {
         long att = (long) B * c.heads() * T * T;
-        return activationFloats(c, B, T, att, att);
+        return activationFloats(c, B, T, att, att, Backend.defaultClassifierRows((long) B * T, c.vocabSize()));
     }
 
     /**
      * {@link #activationFloats(GptConfig, int, int)} on {@code backend}, whose attention may keep less than
-     * the probabilities: {@code L*(16*BTC + 4*BT + A) + 13*BTC + 5*BT + D + R*V} with A =
-     * {@link Backend#attentionStateFloats} and D = {@link Backend#attentionScratchFloats} (both NH*B*T^2
-     * by default; cuda's fused attention, T > head size hs: A = NH*BT + BTC, D = NH*B*max(T, hs^2)).
+     * the probabilities and whose classifier may take more rows at once: {@code L*(16*BTC + 4*BT + A) + 13*BTC
+     * + 5*BT + D + R*V} with A = {@link Backend#attentionStateFloats} and D = {@link Backend#attentionScratchFloats}
+     * (both NH*B*T^2 by default; cuda's fused attention, T > head size hs: A = NH*BT + BTC, D = NH*B*max(T, hs^2))
+     * and R = {@link Backend#classifierRows}.
      */
     public static long activationFloats(GptConfig c, int B, int T, Backend backend) {
         return activationFloats(c, B, T, backend.attentionStateFloats(B, T, c.channels(), c.heads()),
-                backend.attentionScratchFloats(B, T, c.channels(), c.heads()));
+                backend.attentionScratchFloats(B, T, c.channels(), c.heads()),
+                backend.classifierRows((long) B * T, c.vocabSize()));
     }
 
     /**
-     * Bytes of {@link #activationFloats(GptConfig, int, int, Backend)}, with the product-input activations in the
-     * backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + BTC} of the floats (ln1, qkv,
-     * atty, ln2, fch, fchGelu per layer, and lnf) take 2 bytes instead of 4.
+     * Bytes of {@link #activationFloats(GptConfig, int, int, Backend)}, with the product-input activations and the
+     * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + BTC
+     * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf and the logits chunk) take 2 bytes
+     * instead of 4.
      */
     public static long activationBytes(GptConfig c, int B, int T, Backend backend) {
         long bytes = 4 * activationFloats(c, B, T, backend);
         if (backend.activationDType() != DType.BF16) return bytes;
-        long BTC = (long) B * T * c.channels();
-        return bytes - 2 * (c.layers() * 14 * BTC + BTC);
+        long BT = (long) B * T, BTC = BT * c.channels();
+        return bytes - 2 * (c.layers() * 14 * BTC + BTC + backend.classifierRows(BT, c.vocabSize()) * c.vocabSize());
     }
 
-    private static long activationFloats(GptConfig c, int B, int T, long att, long datt) {
+    private static long activationFloats(GptConfig c, int B, int T, long att, long datt, long classifierRows) {
         long BT = (long) B * T, C = c.channels(), L = c.layers();
         long perLayer = 16 * BT * C + 4 * BT + att;
         long shared = BT * C                 // encoded
                 + 2 * BT * C + 3 * BT        // proj, lnf (+ mean, rstd), losses
                 + 2 * BT * C + 8 * BT * C    // dres, dbtc, d4a, d4b
                 + datt
-                + classifierRows(c, BT) * c.vocabSize()
+                + classifierRows * c.vocabSize()
                 + 2 * BT;                    // tokens, targets (I32, same size as F32)
         return L * perLayer + shared;
     }

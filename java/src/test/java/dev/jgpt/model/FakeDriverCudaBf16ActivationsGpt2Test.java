@@ -40,11 +40,14 @@ class FakeDriverCudaBf16ActivationsGpt2Test {
 
     @Test
     void theActivationsTakeTheSmallerPredictedMemory() {
-        long BTC = (long) B * T * CFG.channels(), L = CFG.layers();
-        long saved = 2 * (L * 14 * BTC + BTC); // ln1, qkv (3), atty, ln2, fch (4), fchGelu (4) per layer, and lnf: 2 bytes less each
+        long BTC = (long) B * T * CFG.channels(), L = CFG.layers(), logits = (long) B * T * CFG.vocabSize();
+        // ln1, qkv (3), atty, ln2, fch (4), fchGelu (4) per layer, lnf and the classifier's logits (one chunk of all
+        // B*T rows here): 2 bytes less each
+        long saved = 2 * (L * 14 * BTC + BTC + logits);
         try (CudaBackend on = bf16(true, true); CudaBackend off = bf16(false, true)) {
             assertThat(on.activationDType()).isEqualTo(DType.BF16);
             assertThat(off.activationDType()).isEqualTo(DType.F32);
+            assertThat(on.classifierRows((long) B * T, CFG.vocabSize())).as("one classifier chunk").isEqualTo((long) B * T);
             assertThat(Gpt2.activationBytes(CFG, B, T, off)).isEqualTo(4 * Gpt2.activationFloats(CFG, B, T, off));
             assertThat(Gpt2.activationBytes(CFG, B, T, off) - Gpt2.activationBytes(CFG, B, T, on)).isEqualTo(saved);
             try (Gpt2 a = new Gpt2(on, CFG, B, T); Gpt2 b = new Gpt2(off, CFG, B, T)) {

@@ -1054,6 +1054,27 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     // ---- fused classifier -------------------------------------------------------------------------
 
+    /** Most bytes of logits {@link #classifierRows} lets a model's classifier scratch hold. */
+    static final long CLASSIFIER_SCRATCH_BYTES = 1L << 30;
+
+    /**
+     * Up to 1 GiB of logits in {@link #activationDType} (the whole batch of GPT-2 124M at B 8, T 1024 in bf16;
+     * 5,341 rows in fp32), not the 64 MiB the other backends keep: each chunk of rows re-reads and re-writes the
+     * fp32 {@code dwte} (154 MB for GPT-2) in its accumulating product, and that product's inner dimension is the
+     * chunk's row count, so small chunks make it memory-bound. At 333 rows (64 MiB of fp32) a B 8, T 1024 step took
+     * 25 chunks and, computed, about 20 GB more memory traffic than one bf16 chunk (docs/PERFORMANCE.md).
+     */
+    @Override
+    public long classifierRows(long N, int V) {
+        long perRow = (long) V * activationDType().bytes();
+        return Math.max(1, Math.min(N, CLASSIFIER_SCRATCH_BYTES / perRow));
+    }
+
+    /**
+     * The fused classifier in row chunks of the scratch's size. A BF16 scratch (a model allocated in bf16 mode)
+     * takes the logits product's output in bf16, the softmax kernel reads it and writes the dlogits in place in
+     * bf16, and the two backward products read that as their operand: no rounding copy.
+     */
     @Override
     public double classifier(Tensor losses, Tensor dx, Tensor dwte, Tensor x, Tensor wte, Tensor targets,
                              Tensor scratchLogits, int N, int C, int V, float dlossScale, boolean backward) {
@@ -1063,7 +1084,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         activation("x", x, (long) N * C);
         dev("wte", wte, DType.F32, (long) V * C);
         dev("targets", targets, DType.I32, N);
-        dev("scratch", scratchLogits, DType.F32, V);
+        activation("scratch", scratchLogits, V);
         if (backward) {
             dev("dx", dx, DType.F32, (long) N * C);
             dev("dwte", dwte, DType.F32, (long) V * C);
@@ -1071,18 +1092,21 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         checkIds("targets", targets, N, V, true);
         wrote(losses, scratchLogits);
         int R = (int) Math.min(N, scratchLogits.numel() / V);
-        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element
-        boolean bf = bf16Product(x);
+        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element.
+        // bf16 logits come only from a bf16 product (cuBLAS writes a bf16 C only with bf16 A and B).
+        boolean bfLogits = isBf16(scratchLogits), bf = bf16Product(x) || bfLogits;
         long f = Float.BYTES, e = bf ? 2 : Float.BYTES;
         int f32 = Cublas.CUDA_R_32F;
         MemorySegment logits = scratchLogits.data();
+        Kernel softmax = bfLogits ? Kernel.CLASSIFIER_SOFTMAX_XENT_BF16 : Kernel.CLASSIFIER_SOFTMAX_XENT;
         MemorySegment wteOp = operand(wte, (long) V * C, 1, bf), xOp = operand(x, (long) N * C, 0, bf);
         for (int r0 = 0; r0 < N; r0 += R) {
             int n = Math.min(R, N - r0);
             MemorySegment xr = r0 == 0 ? xOp : seg(xOp.address() + (long) r0 * C * e);
             // logits^T (V,n) = wte (V,C) . x^T (C,n)
-            gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wteOp, C, xr, C, zero, logits, f32, V, bf, "classifier logits");
-            ctx.kernel(Kernel.CLASSIFIER_SOFTMAX_XENT, n, 1, 512, 1, 0)
+            gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wteOp, C, xr, C, zero, logits, cudaType(scratchLogits), V, bf,
+                    "classifier logits");
+            ctx.kernel(softmax, n, 1, 512, 1, 0)
                     .ptr(scratchLogits).ptr(ptr(losses) + r0 * f).ptr(ptr(targets) + r0 * f)
                     .i32(n).i32(V).f32(dlossScale).i32(backward ? 1 : 0).go();
             if (backward) {

@@ -71,6 +71,7 @@ public enum Kernel {
     TOPK_PARTIAL("topk_partial", "pppiiii", true),
     TOPK_MERGE("topk_merge", "ppppii", true),
     CLASSIFIER_SOFTMAX_XENT("classifier_softmax_xent", "pppiifi", true),
+    CLASSIFIER_SOFTMAX_XENT_BF16("classifier_softmax_xent_bf16", "pppiifi", true),
     ADAMW_UPDATE("adamw_update", "pppplffffffff", false),
     ADAMW_UPDATE_BF16("adamw_update_bf16", "ppppplffffffff", false),
     SUM_PARTIALS("sum_partials", "ppli", true),

@@ -275,6 +275,64 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         assertSame("dwte", down(dwte[0]), down(dwte[1]));
     }
 
+    /**
+     * A BF16 scratch (a model's logits chunk in bf16 mode): the logits product writes bf16, the softmax kernel writes
+     * the dlogits in place in bf16 and the backward products read them as they are. Against an F32 scratch on the
+     * same bf16 input: each loss within 2^-8 of the row's largest |logit| (the logits rounded once, the log-sum-exp
+     * and the target logit each off by at most half a bf16 ulp of it), the gradients within the bf16 bound; and
+     * against the fp32 reference within the bf16 bound. Chunks of 5 rows over 21, with ignored rows.
+     */
+    @Test
+    void classifierOnBf16Logits() {
+        int N = 21, C = 16, V = 37, R = 5;
+        Tensor x = rounded(randn(N, C)), wte = rounded(randn(V, C)), targets = host.allocate(DType.I32, N);
+        for (int i = 0; i < N; i++) targets.setInt(i, i % 6 == 5 ? -1 : (7 * i) % V);
+        Tensor dTargets = up(targets);
+        float[] maxLogit = new float[N];
+        for (int i = 0; i < N; i++) {
+            for (int v = 0; v < V; v++) {
+                float dot = 0;
+                for (int c = 0; c < C; c++) dot += x.getFloat((long) i * C + c) * wte.getFloat((long) v * C + c);
+                maxLogit[i] = Math.max(maxLogit[i], Math.abs(dot));
+            }
+        }
+        Tensor[] losses = new Tensor[3], dx = new Tensor[3], dwte = new Tensor[3];
+        double[] sums = new double[3];
+        for (int k = 0; k < 3; k++) { // 0: F32 scratch, 1: BF16 scratch, 2: BF16 scratch after setMath(FP32)
+            if (k == 2) cuda.setMath(GemmMath.FP32);
+            losses[k] = dev.allocate(DType.F32, N);
+            dx[k] = up(host.allocate(DType.F32, N, C)); // zeros: the gradients alone are compared
+            dwte[k] = up(host.allocate(DType.F32, V, C));
+            Tensor scratch = dev.allocate(k == 0 ? DType.F32 : DType.BF16, R, V);
+            sums[k] = cuda.classifier(losses[k], dx[k], dwte[k], upBf16(x), up(wte), dTargets, scratch, N, C, V, 1f / N, true);
+        }
+        Tensor l32 = down(losses[0]), l16 = down(losses[1]);
+        boolean differs = false;
+        for (int i = 0; i < N; i++) {
+            if (targets.getInt(i) < 0) {
+                assertThat(l16.getFloat(i)).as("ignored row " + i).isZero();
+                continue;
+            }
+            assertThat((double) l16.getFloat(i)).as("loss of row " + i + " from bf16 logits")
+                    .isCloseTo(l32.getFloat(i), org.assertj.core.data.Offset.offset(0x1p-8 * maxLogit[i] + SAME));
+            differs |= l16.getFloat(i) != l32.getFloat(i);
+        }
+        assertThat(differs).as("the losses went through bf16 logits").isTrue();
+        assertThat(relative(down(dx[0]), down(dx[1]))).as("dx, bf16 vs fp32 logits").isLessThanOrEqualTo(BF16);
+        assertThat(relative(down(dwte[0]), down(dwte[1]))).as("dwte, bf16 vs fp32 logits").isLessThanOrEqualTo(BF16);
+        assertSame("losses: a BF16 scratch multiplies in bf16 whatever the math", l16, down(losses[2]));
+        assertSame("dx, whatever the math", down(dx[1]), down(dx[2]));
+        assertSame("dwte, whatever the math", down(dwte[1]), down(dwte[2]));
+
+        Tensor refLosses = host.allocate(DType.F32, N), refDx = host.allocate(DType.F32, N, C), refDwte = host.allocate(DType.F32, V, C);
+        double refSum = ref.classifier(refLosses, refDx, refDwte, x, wte, targets, host.allocate(DType.F32, R, V),
+                N, C, V, 1f / N, true);
+        assertThat(sums[1]).as("summed loss vs the fp32 reference").isCloseTo(refSum, org.assertj.core.data.Offset.offset(BF16 * Math.abs(refSum)));
+        assertThat(relative(refLosses, l16)).as("losses vs the fp32 reference").isLessThanOrEqualTo(BF16);
+        assertThat(relative(refDx, down(dx[1]))).as("dx vs the fp32 reference").isLessThanOrEqualTo(BF16);
+        assertThat(relative(refDwte, down(dwte[1]))).as("dwte vs the fp32 reference").isLessThanOrEqualTo(BF16);
+    }
+
     @Test
     void mixedTypesAreOneClearError() {
         int B = 1, T = 4, C = 8, NH = 2;

@@ -21,7 +21,7 @@ import java.util.List;
 public final class FakeCuda {
     private FakeCuda() {}
 
-    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter, ltCounter;
+    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter, ltCounter, resetOrder;
     private static String unusable;
     private static String broken;
     private static boolean bound;
@@ -53,6 +53,21 @@ public final class FakeCuda {
         require();
         try {
             return (long) deviceAllocations.invokeExact();
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Makes the host emulation's next launches run in the orders a fresh process gives them: each launch's block,
+     * warp and lane orders come from (its kernel, how many times that kernel ran since the last reset). Two runs that
+     * each start with this and launch the same kernels on the same inputs then get the same sums from their atomics
+     * (call {@link #require()} first).
+     */
+    public static void resetEmulationOrder() {
+        require();
+        try {
+            resetOrder.invokeExact();
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
@@ -176,6 +191,8 @@ public final class FakeCuda {
             deviceAllocations = counter(symbols, "jg_fake_device_allocations");
             eventsCreated = counter(symbols, "jg_fake_events_created");
             eventsLive = counter(symbols, "jg_fake_events_live");
+            resetOrder = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_host_reset_order"),
+                    java.lang.foreign.FunctionDescriptor.ofVoid());
             counter = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_fake_counter"),
                     java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_INT));
             CudaDriver.init(symbols);
