@@ -5,39 +5,66 @@
 #include "common.cuh"
 
 // In place over att (BNH*T rows of T): causal softmax of row (bnh, t) over columns 0..t, zeros
-// above the diagonal. One warp per row.
-extern "C" __global__ void attention_softmax_forward(float* att, int BNH, int T) {
+// above the diagonal. One warp per row. Two passes: each lane's online max and sum (rescaled when its
+// maximum grows; the warp then rescales every lane's sum to the row's maximum), then the probabilities.
+// A, the stored type of att: float, or __nv_bfloat16 (attention_softmax_forward_bf16: the probabilities in
+// bf16, as the scores product wrote them in bf16 mode; arithmetic in fp32, one rounding per stored value).
+template <typename A>
+__device__ __forceinline__ void jg_attention_softmax_forward(A* att, int BNH, int T) {
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)BNH * T) return;
     const int t = (int)(row % T);
-    float* a = att + row * T;
-    float mx = -CUDART_INF_F;
-    for (int j = lane; j <= t; j += JG_WARP) mx = fmaxf(mx, a[j]);
-    mx = jg_warp_max(mx);
-    float s = 0.0f;
+    A* a = att + row * T;
+    float m = -CUDART_INF_F, s = 0.0f;
     for (int j = lane; j <= t; j += JG_WARP) {
-        const float e = expf(a[j] - mx);
-        a[j] = e;
-        s += e;
+        const float v = jg_load(a + j);
+        if (v > m) {
+            s = s * expf(m - v) + 1.0f;
+            m = v;
+        } else {
+            s += expf(v - m);
+        }
     }
-    const float inv = 1.0f / jg_warp_sum(s);
-    for (int j = lane; j < T; j += JG_WARP) a[j] = j <= t ? a[j] * inv : 0.0f;
+    const float mx = jg_warp_max(m);
+    const float inv = 1.0f / jg_warp_sum(m == -CUDART_INF_F ? 0.0f : s * expf(m - mx));
+    for (int j = lane; j < T; j += JG_WARP) jg_store(a + j, j <= t ? expf(jg_load(a + j) - mx) * inv : 0.0f);
+}
+
+extern "C" __global__ void attention_softmax_forward(float* att, int BNH, int T) {
+    jg_attention_softmax_forward(att, BNH, T);
+}
+
+extern "C" __global__ void attention_softmax_forward_bf16(__nv_bfloat16* att, int BNH, int T) {
+    jg_attention_softmax_forward(att, BNH, T);
 }
 
 // In place over datt: datt[j] = scale * att[j] * (datt[j] - sum_k att[k] datt[k]) for j <= t, else 0.
 // The result is d(QK^T) with the softmax's scale folded in, ready for the dQ and dK products.
-extern "C" __global__ void attention_softmax_backward(float* datt, const float* att, int BNH, int T, float scale) {
+// A: the stored type of att and datt (both fp32, or both bf16 in bf16 mode).
+template <typename A>
+__device__ __forceinline__ void jg_attention_softmax_backward(A* datt, const A* att, int BNH, int T, float scale) {
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)BNH * T) return;
     const int t = (int)(row % T);
-    float* d = datt + row * T;
-    const float* a = att + row * T;
+    A* d = datt + row * T;
+    const A* a = att + row * T;
     float dot = 0.0f;
-    for (int j = lane; j <= t; j += JG_WARP) dot += a[j] * d[j];
+    for (int j = lane; j <= t; j += JG_WARP) dot += jg_load(a + j) * jg_load(d + j);
     dot = jg_warp_sum(dot);
-    for (int j = lane; j < T; j += JG_WARP) d[j] = j <= t ? scale * a[j] * (d[j] - dot) : 0.0f;
+    for (int j = lane; j < T; j += JG_WARP) {
+        jg_store(d + j, j <= t ? scale * jg_load(a + j) * (jg_load(d + j) - dot) : 0.0f);
+    }
+}
+
+extern "C" __global__ void attention_softmax_backward(float* datt, const float* att, int BNH, int T, float scale) {
+    jg_attention_softmax_backward(datt, att, BNH, T, scale);
+}
+
+extern "C" __global__ void attention_softmax_backward_bf16(__nv_bfloat16* datt, const __nv_bfloat16* att, int BNH, int T,
+                                                           float scale) {
+    jg_attention_softmax_backward(datt, att, BNH, T, scale);
 }
 
 // Fused causal attention forward, flash-style: never writes the (T, T) scores. One warp per query row

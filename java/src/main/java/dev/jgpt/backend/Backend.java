@@ -163,6 +163,16 @@ public interface Backend extends AutoCloseable {
         return true;
     }
 
+    /**
+     * The element type of {@code att} and {@code datt} for batches of at most B sequences of at most T tokens (both
+     * one type): F32 here and wherever {@link #activationDType} is F32. The cuda backend in bf16 mode says BF16
+     * where its cuBLAS attention path runs (the scores, probabilities and their gradients stored in bf16, as llm.c's
+     * unfused attention keeps them), and F32 where its fused path keeps per-row log-sum-exps there instead.
+     */
+    default DType attentionStateDType(int B, int T, int C, int NH) {
+        return DType.F32;
+    }
+
     // ---- elementwise -------------------------------------------------------------------------
 
     /** GELU, tanh approximation: {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}. */

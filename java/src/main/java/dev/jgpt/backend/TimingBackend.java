@@ -90,6 +90,7 @@ public final class TimingBackend implements Backend {
     }
     @Override public long attentionStateFloats(int B, int T, int C, int NH) { return inner.attentionStateFloats(B, T, C, NH); }
     @Override public long attentionScratchFloats(int B, int T, int C, int NH) { return inner.attentionScratchFloats(B, T, C, NH); }
+    @Override public dev.jgpt.memory.DType attentionStateDType(int B, int T, int C, int NH) { return inner.attentionStateDType(B, T, C, NH); }
     @Override public boolean attentionKeepsProbabilities(int B, int T, int C, int NH) { return inner.attentionKeepsProbabilities(B, T, C, NH); }
     @Override public long gqaAttentionStateFloats(int B, int T, int NH, int NKV, int hs) { return inner.gqaAttentionStateFloats(B, T, NH, NKV, hs); }
     @Override public long gqaAttentionScratchFloats(int B, int T, int NH, int NKV, int hs) { return inner.gqaAttentionScratchFloats(B, T, NH, NKV, hs); }

@@ -124,6 +124,9 @@ public final class BenchTrainStepCommand implements Runnable {
                 out.put("lt", cuda.lt() ? "on" : "off"); // cuBLASLt epilogues (JGPT_CUDA_LT)
             }
             out.put("activationDType", ops.activationDType().name()); // bf16 activation storage (JGPT_CUDA_BF16_ACTIVATIONS)
+            out.put("attentionDType", ops.attentionStateDType(B, T, cfg.channels(), cfg.heads()).name()); // att and datt
+            long classifierRows = ops.classifierRows(BT, cfg.vocabSize());
+            out.put("classifierChunks", (BT + classifierRows - 1) / classifierRows); // logits chunks per step
             out.put("preset", preset);
             out.put("parameters", cfg.parameterCount());
             out.put("batch", B);

@@ -88,7 +88,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor[] ln1, ln1Mean, ln1Rstd;       // (B,T,C) act, (B,T), (B,T) per layer
         final Tensor[] qkv;                         // (B,T,3C) act
         final Tensor[] atty;                        // (B,T,C) act
-        final Tensor[] att;                         // (B,NH,T,T), or the backend's smaller attention state
+        final Tensor[] att;                         // (B,NH,T,T), or the backend's smaller attention state; attentionStateDType
         final Tensor[] res2;                        // (B,T,C)
         final Tensor[] ln2, ln2Mean, ln2Rstd;       // act, F32, F32
         final Tensor[] fch, fchGelu;                // (B,T,4C) act
@@ -101,7 +101,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor dres;                          // (B,T,C): gradient of the residual stream
         final Tensor dbtc;                          // (B,T,C)
         final Tensor d4a, d4b;                      // (B,T,4C)
-        final Tensor datt;                          // (B,NH,T,T), or the backend's smaller scratch
+        final Tensor datt;                          // (B,NH,T,T), or the backend's smaller scratch; att's type
 
         Acts(TensorArena arena, Backend ops, GptConfig c, int B, int T) {
             int L = c.layers();
@@ -113,7 +113,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             ln1Rstd = perLayer(arena, f32, L, BT);
             qkv = perLayer(arena, act, L, BT * 3 * C);
             atty = perLayer(arena, act, L, BT * C);
-            att = perLayer(arena, f32, L, ops.attentionStateFloats(B, T, c.channels(), c.heads()));
+            DType attType = ops.attentionStateDType(B, T, c.channels(), c.heads()); // bf16 probabilities on cuda's cuBLAS path
+            att = perLayer(arena, attType, L, ops.attentionStateFloats(B, T, c.channels(), c.heads()));
             res2 = perLayer(arena, f32, L, BT * C);
             ln2 = perLayer(arena, act, L, BT * C);
             ln2Mean = perLayer(arena, f32, L, BT);
@@ -131,7 +132,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             dbtc = arena.allocate(DType.F32, BT * C);
             d4a = arena.allocate(DType.F32, BT * 4 * C);
             d4b = arena.allocate(DType.F32, BT * 4 * C);
-            datt = arena.allocate(DType.F32, ops.attentionScratchFloats(B, T, c.channels(), c.heads()));
+            datt = arena.allocate(attType, ops.attentionScratchFloats(B, T, c.channels(), c.heads()));
         }
 
         private static Tensor[] perLayer(TensorArena arena, DType type, int L, long n) {
@@ -170,13 +171,17 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
      * Bytes of {@link #activationFloats(GptConfig, int, int, Backend)}, with the product-input activations and the
      * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + BTC
      * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf and the logits chunk) take 2 bytes
-     * instead of 4.
+     * instead of 4; and where {@link Backend#attentionStateDType} is BF16, so do {@code L*A + D} (every layer's att
+     * and the datt scratch).
      */
     public static long activationBytes(GptConfig c, int B, int T, Backend backend) {
         long bytes = 4 * activationFloats(c, B, T, backend);
         if (backend.activationDType() != DType.BF16) return bytes;
         long BT = (long) B * T, BTC = BT * c.channels();
-        return bytes - 2 * (c.layers() * 14 * BTC + BTC + backend.classifierRows(BT, c.vocabSize()) * c.vocabSize());
+        bytes -= 2 * (c.layers() * 14 * BTC + BTC + backend.classifierRows(BT, c.vocabSize()) * c.vocabSize());
+        if (backend.attentionStateDType(B, T, c.channels(), c.heads()) != DType.BF16) return bytes;
+        return bytes - 2 * (c.layers() * backend.attentionStateFloats(B, T, c.channels(), c.heads())
+                + backend.attentionScratchFloats(B, T, c.channels(), c.heads()));
     }
 
     private static long activationFloats(GptConfig c, int B, int T, long att, long datt, long classifierRows) {

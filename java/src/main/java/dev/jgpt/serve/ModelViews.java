@@ -168,7 +168,9 @@ final class ModelViews implements AutoCloseable {
                 Tensor att = net.attention(l);
                 Tensor h = att;
                 if (!att.isHost()) {
-                    h = attHost.view(0, att.numel());
+                    // bf16 probabilities (cuda in bf16 mode) land in the front half of the fp32 staging buffer
+                    h = att.dtype() == DType.F32 ? attHost.view(0, att.numel())
+                            : new Tensor(attHost.data().asSlice(0, att.byteSize()), att.dtype(), true, att.numel());
                     ops.copy(h, att);
                 }
                 ArrayNode heads = layers.addArray();

@@ -41,13 +41,16 @@ class FakeDriverCudaBf16ActivationsGpt2Test {
     @Test
     void theActivationsTakeTheSmallerPredictedMemory() {
         long BTC = (long) B * T * CFG.channels(), L = CFG.layers(), logits = (long) B * T * CFG.vocabSize();
-        // ln1, qkv (3), atty, ln2, fch (4), fchGelu (4) per layer, lnf and the classifier's logits (one chunk of all
-        // B*T rows here): 2 bytes less each
-        long saved = 2 * (L * 14 * BTC + BTC + logits);
+        long probabilities = (long) B * CFG.heads() * T * T;
+        // ln1, qkv (3), atty, ln2, fch (4), fchGelu (4) and the attention probabilities per layer, lnf, the classifier's
+        // logits (one chunk of all B*T rows here) and the attention backward's d(probabilities): 2 bytes less each
+        long saved = 2 * (L * 14 * BTC + BTC + logits + L * probabilities + probabilities);
         try (CudaBackend on = bf16(true, true); CudaBackend off = bf16(false, true)) {
             assertThat(on.activationDType()).isEqualTo(DType.BF16);
             assertThat(off.activationDType()).isEqualTo(DType.F32);
             assertThat(on.classifierRows((long) B * T, CFG.vocabSize())).as("one classifier chunk").isEqualTo((long) B * T);
+            assertThat(on.attentionStateDType(B, T, CFG.channels(), CFG.heads())).as("cuBLAS path: bf16 probabilities").isEqualTo(DType.BF16);
+            assertThat(off.attentionStateDType(B, T, CFG.channels(), CFG.heads())).isEqualTo(DType.F32);
             assertThat(Gpt2.activationBytes(CFG, B, T, off)).isEqualTo(4 * Gpt2.activationFloats(CFG, B, T, off));
             assertThat(Gpt2.activationBytes(CFG, B, T, off) - Gpt2.activationBytes(CFG, B, T, on)).isEqualTo(saved);
             try (Gpt2 a = new Gpt2(on, CFG, B, T); Gpt2 b = new Gpt2(off, CFG, B, T)) {

@@ -245,12 +245,14 @@ class KernelTimelineGpt2Test {
             int L = CFG.layers();
             assertThat(row(p, cuda.lt() ? "matmulForward (lt bias)" : "matmulForward").calls()).isEqualTo(3L * L);
             // the activations products read are stored as bf16 (Backend.activationDType), so what is converted is fp32:
-            // each matmul backward's dout; attention forward the probabilities, backward dout, the probabilities and
-            // d(scores); plus the one conversion of the whole parameter buffer (initWeights uploaded it). Not the
-            // classifier's dlogits: its softmax kernel writes them in place, in bf16, over the bf16 logits.
+            // each matmul backward's dout and the attention backward's dout; plus the one conversion of the whole
+            // parameter buffer (initWeights uploaded it). Not the classifier's dlogits (its softmax kernel writes them in
+            // place, in bf16, over the bf16 logits) nor attention's probabilities and d(scores) (Backend.attentionStateDType)
             assertThat(model.finalHidden().dtype()).isEqualTo(dev.jgpt.memory.DType.BF16);
-            long gradientsAndProbabilities = 4L * L + L + 3L * L;
-            assertThat(row(p, "f32_to_bf16").calls()).isEqualTo(gradientsAndProbabilities + 1);
+            long gradients = 4L * L + L;
+            assertThat(row(p, "f32_to_bf16").calls()).isEqualTo(gradients + 1);
+            assertThat(row(p, "attention_softmax_forward_bf16").calls()).isEqualTo(L);
+            assertThat(row(p, "attention_softmax_backward_bf16").calls()).isEqualTo(L);
             assertThat(row(p, "adamw_update_bf16").calls()).isEqualTo(ParameterLayout.of(CFG).views().size());
         }
     }

@@ -664,7 +664,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         activation("out", out, (long) B * T * C);
-        attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs);
+        attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs, true);
         activation("qkv", qkv, (long) B * T * 3 * C);
         sameType("attentionForward", "qkv", qkv, "out", out);
         if (useFusedAttention(T, hs)) {
@@ -679,19 +679,21 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             return;
         }
         scale.set(ValueLayout.JAVA_FLOAT, 0, 1.0f / (float) Math.sqrt(hs));
-        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element, oe of out's
-        boolean bf = bf16Product(qkv);
-        long f = Float.BYTES, tt = (long) T * T, e = bf ? 2 : Float.BYTES, oe = out.dtype().bytes();
+        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element, oe of out's,
+        // ae of att's (bf16 probabilities: the scores product writes bf16, so its operands are bf16 too)
+        boolean bf = bf16Product(qkv) || isBf16(att);
+        long tt = (long) T * T, e = bf ? 2 : Float.BYTES, oe = out.dtype().bytes(), ae = att.dtype().bytes();
         long qkvOp = operand(qkv, (long) B * T * 3 * C, 0, bf).address();
         for (int b = 0; b < B; b++) {
             long q = qkvOp + (long) b * T * 3 * C * e, k = q + C * e;
-            long a = ptr(att) + b * NH * tt * f;
+            long a = ptr(att) + b * NH * tt * ae;
             // per head: att^T (Tk,Tq) = K (Tk,hs) . Q^T (hs,Tq), scaled; heads hs apart inside a row of 3C
-            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, 3 * C, hs, q, 3 * C, hs, zero, a, Cublas.CUDA_R_32F, T, tt, NH,
+            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, scale, k, 3 * C, hs, q, 3 * C, hs, zero, a, cudaType(att), T, tt, NH,
                     bf, "attention QK^T");
         }
         int rows = B * NH * T;
-        ctx.kernel(Kernel.ATTENTION_SOFTMAX_FORWARD, blocks(rows, 8), 256).ptr(att).i32(B * NH).i32(T).go();
+        Kernel softmax = isBf16(att) ? Kernel.ATTENTION_SOFTMAX_FORWARD_BF16 : Kernel.ATTENTION_SOFTMAX_FORWARD;
+        ctx.kernel(softmax, blocks(rows, 8), 256).ptr(att).i32(B * NH).i32(T).go();
         long attOp = operand(att, (long) B * NH * tt, 1, bf).address();
         for (int b = 0; b < B; b++) {
             long v = qkvOp + ((long) b * T * 3 * C + 2L * C) * e;
@@ -709,10 +711,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
-        attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs);
+        attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs, true);
         dev("dout", dout, DType.F32, (long) B * T * C);
         activation("qkv", qkv, (long) B * T * 3 * C);
-        attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs);
+        attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs, true);
         if (useFusedAttention(T, hs)) {
             // the forward's copy of out, after the log-sum-exps, in qkv's type (attentionForward keeps them one type)
             long outAt = ptr(att) + 4L * B * NH * T, outN = (long) B * T * C;
@@ -721,26 +723,28 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             attentionBackwardFused(dqkv, lseOf(datt, B, T, NH), dout, qkv, savedOut, lseOf(att, B, T, NH), B, T, C, NH);
             return;
         }
-        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element
-        boolean bf = bf16Product(qkv);
-        long f = Float.BYTES, tt = (long) T * T, e = bf ? 2 : Float.BYTES;
+        // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element, ae of
+        // att's and datt's (one type: bf16 probabilities, bf16 d(probabilities) and d(scores))
+        sameType("attentionBackward", "att", att, "datt", datt);
+        boolean bf = bf16Product(qkv) || isBf16(att);
+        long f = Float.BYTES, tt = (long) T * T, e = bf ? 2 : Float.BYTES, ae = att.dtype().bytes();
         long qkvOp = operand(qkv, (long) B * T * 3 * C, 0, bf).address(), doutOp = operand(dout, (long) B * T * C, 2, bf).address();
         long attOp = operand(att, (long) B * NH * tt, 1, bf).address();
         for (int b = 0; b < B; b++) {
             long row = (long) b * T * 3 * C;
             long v = qkvOp + (row + 2L * C) * e, dv = ptr(dqkv) + (row + 2L * C) * f;
-            long a = attOp + b * NH * tt * e, da = ptr(datt) + b * NH * tt * f;
+            long a = attOp + b * NH * tt * e, da = ptr(datt) + b * NH * tt * ae;
             long dO = doutOp + (long) b * T * C * e;
             // datt (Tq,Tk) = dout (Tq,hs) . V^T  -> column-major datt^T = V . dout^T
-            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, Cublas.CUDA_R_32F, T, tt, NH,
+            gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, cudaType(datt), T, tt, NH,
                     bf, "attention datt");
             // dV (Tk,hs) += att^T . dout  -> column-major dV^T = dout^T . att
             gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, Cublas.CUDA_R_32F, 3 * C, hs, NH,
                     bf, "attention dV");
         }
         int rows = B * NH * T;
-        ctx.kernel(Kernel.ATTENTION_SOFTMAX_BACKWARD, blocks(rows, 8), 256)
-                .ptr(datt).ptr(att).i32(B * NH).i32(T).f32(1.0f / (float) Math.sqrt(hs)).go();
+        Kernel softmax = isBf16(att) ? Kernel.ATTENTION_SOFTMAX_BACKWARD_BF16 : Kernel.ATTENTION_SOFTMAX_BACKWARD;
+        ctx.kernel(softmax, blocks(rows, 8), 256).ptr(datt).ptr(att).i32(B * NH).i32(T).f32(1.0f / (float) Math.sqrt(hs)).go();
         long dsOp = operand(datt, (long) B * NH * tt, 1, bf).address(); // slot 1: the att copy is no longer needed
         for (int b = 0; b < B; b++) {
             long row = (long) b * T * 3 * C;
@@ -952,6 +956,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return !useFusedAttention(T, headSize(C, NH));
     }
 
+    /**
+     * BF16 where the cuBLAS path runs with bf16 activations ({@link #activationDType}): the scores product writes
+     * bf16, the softmax kernels read and write bf16 in place, and the products read the probabilities and d(scores)
+     * as they are (no rounding copies; half the bytes of the largest tensors of the step). F32 where fused attention
+     * runs (its per-row log-sum-exps stay fp32) and wherever activations are F32.
+     */
+    @Override
+    public DType attentionStateDType(int B, int T, int C, int NH) {
+        positive("B", B, "T", T, "C", C);
+        return activationDType() == DType.BF16 && !useFusedAttention(T, headSize(C, NH)) ? DType.BF16 : DType.F32;
+    }
+
     /** What the gqa att must hold at exactly (B, T): on the fused path a log-sum-exp per row, then a copy of out. */
     private long gqaAttentionStateNeeded(int B, int T, int NH, int hs) {
         return useFusedAttention(T, hs) ? (long) B * NH * T + (long) B * T * NH * hs : (long) B * NH * T * T;
@@ -992,16 +1008,23 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /**
      * {@link #dev} for att/datt, naming the likely cause when a buffer sized for the fused path (fused mode on
-     * when it was made) reaches the cuBLAS path, which needs the whole (B,NH,T,T).
+     * when it was made) reaches the cuBLAS path, which needs the whole (B,NH,T,T). BF16 only where
+     * {@code bf16Probabilities} (GPT-2's cuBLAS path, {@link #attentionStateDType}) and never on the fused path.
      */
-    private void attentionBuffer(String name, Tensor t, long need, int T, int hs) {
-        if (t != null && !t.isHost() && t.dtype() == DType.F32 && t.numel() < need && !useFusedAttention(T, hs)) {
+    private void attentionBuffer(String name, Tensor t, long need, int T, int hs, boolean bf16Probabilities) {
+        if (t != null && !t.isHost() && isBf16(t) && useFusedAttention(T, hs)) {
+            throw new IllegalArgumentException(name + ": " + t + " is BF16, but fused attention keeps fp32 log-sum-exps in it;"
+                    + " allocate att and datt in attentionStateDType(...) with fused mode as it will run (setFusedAttention,"
+                    + " JGPT_CUDA_ATTENTION)");
+        }
+        if (t != null && !t.isHost() && t.numel() < need && !useFusedAttention(T, hs)) {
             throw new IllegalArgumentException(name + ": needs " + need + " elements (B*NH*T*T) for the cuBLAS attention path but "
                     + t + " has " + t.numel() + (fusedAttention
                     ? " (fused attention runs only where T > head size " + hs + " and head size <= 256)"
                     : "; a buffer sized for fused attention needs fused mode on (setFusedAttention, JGPT_CUDA_ATTENTION=fused)"));
         }
-        dev(name, t, DType.F32, need);
+        if (bf16Probabilities) activation(name, t, need);
+        else dev(name, t, DType.F32, need); // grouped-query attention keeps fp32 probabilities (kernels/llama.cu)
     }
 
     /** The first B*NH*T floats of att or datt: per-row statistics on the fused path. */
@@ -1551,7 +1574,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T;
         activation("out", out, bt * NH * hs);
-        attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs);
+        attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs, false);
         gqaActivations("gqaAttentionForward", q, k, v, bt, NH, NKV, hs);
         sameType("gqaAttentionForward", "q", q, "out", out);
         boolean bf16 = isBf16(q);
@@ -1580,11 +1603,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dq", dq, DType.F32, bt * NH * hs);
         dev("dk", dk, DType.F32, bt * NKV * hs);
         dev("dv", dv, DType.F32, bt * NKV * hs);
-        attentionBuffer("datt", datt, gqaAttentionScratchNeeded(B, T, NH, hs), T, hs);
+        attentionBuffer("datt", datt, gqaAttentionScratchNeeded(B, T, NH, hs), T, hs, false);
         dev("dout", dout, DType.F32, bt * NH * hs);
         gqaActivations("gqaAttentionBackward", q, k, v, bt, NH, NKV, hs);
         boolean bf16 = isBf16(q);
-        attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs);
+        attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs, false);
         wrote(dq, dk, dv, datt);
         if (useFusedAttention(T, hs)) {
             // the forward's copy of out (in q's type, which the forward kept one with out's) after the log-sum-exps

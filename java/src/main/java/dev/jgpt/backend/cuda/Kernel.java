@@ -27,6 +27,8 @@ public enum Kernel {
     MATMUL_BACKWARD_BIAS("matmul_backward_bias", "ppii", false),
     ATTENTION_SOFTMAX_FORWARD("attention_softmax_forward", "pii", true),
     ATTENTION_SOFTMAX_BACKWARD("attention_softmax_backward", "ppiif", true),
+    ATTENTION_SOFTMAX_FORWARD_BF16("attention_softmax_forward_bf16", "pii", true),
+    ATTENTION_SOFTMAX_BACKWARD_BF16("attention_softmax_backward_bf16", "ppiif", true),
     ATTENTION_FORWARD_FUSED("attention_forward_fused", "pppppiiiiiii", true),
     // fused attention backward (kernels/attention_backward_fused.cu) and bf16 operands (kernels/precision.cu)
     ATTENTION_BACKWARD_FUSED_DQ("attention_backward_fused_dq", "ppppppppiiiiiii", true),

@@ -254,6 +254,64 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         assertThat(relative(refDqkv, down(dqkv16))).as("dqkv vs the fp32 reference").isLessThanOrEqualTo(BF16);
     }
 
+    /**
+     * The cuBLAS path with bf16 probabilities ({@link CudaBackend#attentionStateDType} BF16): the scores product
+     * writes bf16, the softmax kernels work in place on bf16, the products read the probabilities and d(scores) as
+     * they are. Against the same path with fp32 att and datt on the same bf16 qkv, and against the fp32 reference:
+     * the probabilities, out and dqkv within the bf16 bound; zeros above the diagonal; the fused path and mixed types
+     * refuse bf16 buffers with one clear error.
+     */
+    @Test
+    void attentionOnBf16Probabilities() {
+        cuda.setFusedAttention(false);
+        int B = 2, T = 33, C = 24, NH = 3;
+        assertThat(cuda.attentionStateDType(B, T, C, NH)).isEqualTo(DType.BF16);
+        Tensor qkv = rounded(randn(B, T, 3 * C)), dout = randn(B, T, C);
+        long n = (long) B * NH * T * T;
+        Tensor qkv16 = upBf16(qkv);
+        Tensor outF = dev.allocate(DType.BF16, B, T, C), outB = dev.allocate(DType.BF16, B, T, C);
+        Tensor attF = dev.allocate(DType.F32, n), attB = dev.allocate(DType.BF16, n);
+        cuda.attentionForward(outF, attF, qkv16, B, T, C, NH);
+        cuda.attentionForward(outB, attB, qkv16, B, T, C, NH);
+        Tensor pF = down(attF), pB = down(attB);
+        boolean differs = false;
+        for (long r = 0; r < (long) B * NH * T; r++) {
+            int t = (int) (r % T);
+            double sum = 0;
+            for (int j = 0; j < T; j++) {
+                float v = pB.getFloat(r * T + j);
+                if (j > t) assertThat(v).as("above the diagonal, row " + r + " column " + j).isZero();
+                sum += v;
+                differs |= v != pF.getFloat(r * T + j);
+            }
+            assertThat(sum).as("row " + r + " sums to 1").isCloseTo(1.0, org.assertj.core.data.Offset.offset(BF16));
+        }
+        assertThat(differs).as("the probabilities went through bf16").isTrue();
+        assertThat(relative(pF, pB)).as("bf16 vs fp32 probabilities").isLessThanOrEqualTo(BF16);
+        assertThat(relative(down(outF), down(outB))).as("out, bf16 vs fp32 probabilities").isLessThanOrEqualTo(BF16);
+
+        Tensor dqkvF = dev.allocate(DType.F32, B, T, 3 * C), dqkvB = dev.allocate(DType.F32, B, T, 3 * C);
+        cuda.attentionBackward(dqkvF, dev.allocate(DType.F32, n), up(dout), qkv16, attF, B, T, C, NH);
+        cuda.attentionBackward(dqkvB, dev.allocate(DType.BF16, n), up(dout), qkv16, attB, B, T, C, NH);
+        assertThat(relative(down(dqkvF), down(dqkvB))).as("dqkv, bf16 vs fp32 probabilities").isLessThanOrEqualTo(BF16);
+
+        Tensor refOut = host.allocate(DType.F32, B, T, C), refAtt = host.allocate(DType.F32, n);
+        Tensor refDqkv = host.allocate(DType.F32, B, T, 3 * C), refDatt = host.allocate(DType.F32, n);
+        ref.attentionForward(refOut, refAtt, qkv, B, T, C, NH);
+        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, B, T, C, NH);
+        assertThat(relative(refAtt, pB)).as("probabilities vs the fp32 reference").isLessThanOrEqualTo(BF16);
+        assertThat(relative(refOut, down(outB))).as("out vs the fp32 reference").isLessThanOrEqualTo(BF16);
+        assertThat(relative(refDqkv, down(dqkvB))).as("dqkv vs the fp32 reference").isLessThanOrEqualTo(BF16);
+
+        assertThatThrownBy(() -> cuda.attentionBackward(dqkvB, dev.allocate(DType.F32, n), up(dout), qkv16, attB, B, T, C, NH))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("att is BF16 but datt is F32");
+        cuda.setFusedAttention(true); // T 33 > head size 8: the fused path, whose log-sum-exps stay fp32
+        assertThat(cuda.attentionStateDType(B, T, C, NH)).isEqualTo(DType.F32);
+        assertThatThrownBy(() -> cuda.attentionForward(outB, attB, qkv16, B, T, C, NH))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("fused attention keeps fp32 log-sum-exps");
+        cuda.setFusedAttention(false);
+    }
+
     @Test
     void classifierReadsABf16Input() {
         int N = 11, C = 16, V = 37;
