@@ -17,17 +17,9 @@ __device__ __forceinline__ void jg_attention_softmax_forward(A* att, int BNH, in
     const int t = (int)(row % T);
     A* a = att + row * T;
     float m = -CUDART_INF_F, s = 0.0f;
-    for (int j = lane; j <= t; j += JG_WARP) {
-        const float v = jg_load(a + j);
-        if (v > m) {
-            s = s * expf(m - v) + 1.0f;
-            m = v;
-        } else {
-            s += expf(v - m);
-        }
-    }
+    for (int j = lane; j <= t; j += JG_WARP) jg_online_max_sum(m, s, jg_load(a + j));
     const float mx = jg_warp_max(m);
-    const float inv = 1.0f / jg_warp_sum(m == -CUDART_INF_F ? 0.0f : s * expf(m - mx));
+    const float inv = 1.0f / jg_warp_sum(jg_online_sum_at(m, s, mx));
     for (int j = lane; j < T; j += JG_WARP) jg_store(a + j, j <= t ? expf(jg_load(a + j) - mx) * inv : 0.0f);
 }
 

@@ -23,17 +23,9 @@ __device__ __forceinline__ void jg_classifier_softmax_xent(L* logits, float* los
     }
     const float xt = jg_load(x + target);  // read before any thread overwrites the row
     float m = -CUDART_INF_F, s = 0.0f;
-    for (int j = threadIdx.x; j < V; j += blockDim.x) {
-        const float v = jg_load(x + j);
-        if (v > m) {
-            s = s * expf(m - v) + 1.0f;
-            m = v;
-        } else {
-            s += expf(v - m);
-        }
-    }
+    for (int j = threadIdx.x; j < V; j += blockDim.x) jg_online_max_sum(m, s, jg_load(x + j));
     const float mx = jg_block_max(m);
-    s = jg_block_sum(m == -CUDART_INF_F ? 0.0f : s * expf(m - mx));  // ends past a __syncthreads: xt reads are done
+    s = jg_block_sum(jg_online_sum_at(m, s, mx));  // ends past a __syncthreads: xt reads are done
     if (threadIdx.x == 0) losses[row] = mx + logf(s) - xt;
     if (backward) {
         const float inv = 1.0f / s;

@@ -69,6 +69,22 @@ __device__ __forceinline__ double jg_block_sum_d(double v) {
     return jg_warp_sum_d(v);
 }
 
+// Online softmax statistics of one thread's share of a row: the running maximum m and the sum s of exp(v - m), the sum
+// rescaled whenever the maximum grows (start from m = -inf, s = 0). One pass over the values instead of two.
+__device__ __forceinline__ void jg_online_max_sum(float& m, float& s, float v) {
+    if (v > m) {
+        s = s * expf(m - v) + 1.0f;
+        m = v;
+    } else {
+        s += expf(v - m);
+    }
+}
+
+// A thread's sum rescaled to the row's maximum mx (0 for a thread that saw no value), ready to be summed.
+__device__ __forceinline__ float jg_online_sum_at(float m, float s, float mx) {
+    return m == -CUDART_INF_F ? 0.0f : s * expf(m - mx);
+}
+
 // Activations a product reads may be stored as bf16 (CudaBackend in bf16 mode: layernorm outputs, qkv, the attention
 // output, fc and GELU outputs): kernels templated on that element type load and store through these, computing in fp32.
 __device__ __forceinline__ float jg_load(const float* p) { return *p; }

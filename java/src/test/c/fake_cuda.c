@@ -76,10 +76,11 @@ static fake_graph *capture;      /* the graph being recorded, or NULL */
 static int capture_invalid;      /* a call broke the capture: EndCapture gives no graph */
 static char capture_error[256];  /* why (cuGetErrorString of 900) */
 static long counters[10];        /* see jg_fake_counter */
-enum { C_KERNELS, C_CUBLAS, C_COPIES, C_GRAPH_LAUNCHES, C_RECORDED, C_GRAPHS_LIVE, C_CAPTURES, C_INVALIDATED, C_SYNCS };
+enum { C_KERNELS, C_CUBLAS, C_COPIES, C_GRAPH_LAUNCHES, C_RECORDED, C_GRAPHS_LIVE, C_CAPTURES, C_INVALIDATED, C_SYNCS,
+       C_DEVICE_BYTES };
 /* 0 kernel launches run from the host, 1 cuBLAS calls run from the host, 2 copies and memsets from the host (sync or
  * async), 3 graph launches, 4 calls recorded into graphs, 5 graphs and executable graphs alive, 6 captures begun,
- * 7 captures invalidated, 8 stream/context/event synchronisations */
+ * 7 captures invalidated, 8 stream/context/event synchronisations, 9 device bytes allocated and not yet freed */
 long jg_fake_counter(int which) { return which >= 0 && which < 10 ? counters[which] : -1; }
 
 static int capturing(void) { return capture != NULL; }
@@ -155,14 +156,24 @@ static long device_allocations; /* cuMemAlloc calls so far: the tests check that
 long jg_fake_device_allocations(void) { return device_allocations; }
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     if (capturing()) return refuse_in_capture("cuMemAlloc");
-    void *m = aligned_alloc(256, (bytes + 255) / 256 * 256);
+    /* 256 bytes in front hold the size, so that cuMemFree can count what is live (jg_fake_counter 9) */
+    unsigned char *m = aligned_alloc(256, 256 + (bytes + 255) / 256 * 256);
     if (!m) return 2;
     device_allocations++;
-    memset(m, 0xA5, bytes); /* garbage, like real device memory: the arena must zero it */
-    *p = (CUdeviceptr)(uintptr_t)m;
+    *(size_t *)m = bytes;
+    counters[C_DEVICE_BYTES] += (long)bytes;
+    memset(m + 256, 0xA5, bytes); /* garbage, like real device memory: the arena must zero it */
+    *p = (CUdeviceptr)(uintptr_t)(m + 256);
     return 0;
 }
-CUresult cuMemFree_v2(CUdeviceptr p) { if (capturing()) return refuse_in_capture("cuMemFree"); free((void *)(uintptr_t)p); return 0; }
+CUresult cuMemFree_v2(CUdeviceptr p) {
+    if (capturing()) return refuse_in_capture("cuMemFree");
+    if (p == 0) return 0;
+    unsigned char *m = (unsigned char *)(uintptr_t)p - 256;
+    counters[C_DEVICE_BYTES] -= (long)*(size_t *)m;
+    free(m);
+    return 0;
+}
 CUresult cuMemGetInfo_v2(size_t *free_, size_t *total) { *free_ = (size_t)1 << 29; *total = (size_t)1 << 30; return 0; }
 CUresult cuMemAllocHost_v2(void **p, size_t bytes) { if (capturing()) return refuse_in_capture("cuMemAllocHost"); *p = malloc(bytes); return *p ? 0 : 2; }
 CUresult cuMemFreeHost(void *p) { if (capturing()) return refuse_in_capture("cuMemFreeHost"); free(p); return 0; }

@@ -93,7 +93,8 @@ public final class FakeCuda {
         /** Graphs and executable graphs not yet destroyed. */ GRAPHS_LIVE,
         /** Stream captures begun. */ CAPTURES,
         /** Captures a forbidden call invalidated. */ INVALIDATED,
-        /** Stream, context and event synchronisations. */ SYNCS
+        /** Stream, context and event synchronisations. */ SYNCS,
+        /** Device bytes allocated ({@code cuMemAlloc}) and not yet freed: a gauge, not a count of calls. */ DEVICE_BYTES
     }
 
     public static long count(Counter c) {
