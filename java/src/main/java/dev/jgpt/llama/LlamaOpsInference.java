@@ -51,6 +51,7 @@ public final class LlamaOpsInference extends BackendLm {
     private final Tensor[] cosFrom, sinFrom;                    // [pos]: the tables from row pos on
     private final Tensor x, xn, q, atty, tmp, h1, h3, hg, rstd, att, zeroPos;
     private final Tensor xf, rstdf;
+    private final Tensor kvRows;                                // (2, rows, kv_dim) F32: a step's new keys, values
 
     private int lastRows;
     private boolean closed;
@@ -130,22 +131,26 @@ public final class LlamaOpsInference extends BackendLm {
                 cosFrom[t] = ropeCos.view((long) t * half, (long) (maxT - t) * half);
                 sinFrom[t] = ropeSin.view((long) t * half, (long) (maxT - t) * half);
             }
+            // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in
+            // bf16 mode: no rounding copy before those products): the RMSNorm outputs, the gate and up products and
+            // their SwiGLU; q, k, v, the attention output, the residual stream and the KV cache stay F32
+            DType act = backend.activationDType();
             x = arena.allocate(DType.F32, rows, d);
-            xn = arena.allocate(DType.F32, rows, d);
+            xn = arena.allocate(act, rows, d);
             q = arena.allocate(DType.F32, rows, d);
             atty = arena.allocate(DType.F32, rows, d);
             tmp = arena.allocate(DType.F32, rows, d);
-            // also a batched step's new keys and values (forwardBatch) until its FFN: at least kv wide
-            h1 = arena.allocate(DType.F32, rows, Math.max(hd, kv));
-            h3 = arena.allocate(DType.F32, rows, Math.max(hd, kv));
-            hg = arena.allocate(DType.F32, rows, hd);
+            h1 = arena.allocate(act, rows, hd);
+            h3 = arena.allocate(act, rows, hd);
+            hg = arena.allocate(act, rows, hd);
+            kvRows = arena.allocate(DType.F32, 2, rows, kv);
             rstd = arena.allocate(DType.F32, rows);
             // gqaAttentionForward's (NH, n, n) for a block at position 0, gqaAttentionDecode's (NH, n, pos+n) for one
             // that continues a sequence: at most NH * rows * maxT floats
             att = arena.allocate(DType.F32, Backend.gqaAttentionDecodeScratchFloats(maxT - rows, rows, NH));
             zeroPos = arena.allocate(DType.F32, rows, d);   // the encoder's position table: Llama has none
             ops.zero(zeroPos);
-            xf = arena.allocate(DType.F32, d);
+            xf = arena.allocate(act, d);
             rstdf = arena.allocate(DType.F32, 1);
             ops.synchronize();   // the weights are copied: the caller may unmap their source now
         } catch (RuntimeException | OutOfMemoryError e) {
@@ -212,14 +217,14 @@ public final class LlamaOpsInference extends BackendLm {
     /**
      * One token whose id and position live in device memory (a CUDA graph replays this per token): the embedding
      * (no position table), the products, RoPE and the attention reading the position when they run; k and v go
-     * through h1/h3 (free until the FFN) into the cache row the attention op writes.
+     * through kvRows into the cache row the attention op writes.
      */
     @Override
     protected void forwardStepAt(Tensor token, Tensor position) {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize(), maxT = c.seqLen();
         dev.jgpt.backend.StepGraphs g = stepGraphs();
         ops.encoderForwardCheckedIds(x, token, emb, zeroPos, 1, 1, d);
-        Tensor kNew = h1.view(0, kv), vNew = h3.view(0, kv);
+        Tensor kNew = newKeys(1), vNew = newValues(1);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], 1, d, eps);
             ops.matmulForward(q, xn, wq[l], null, 1, d, d);
@@ -236,6 +241,16 @@ public final class LlamaOpsInference extends BackendLm {
     }
 
     private final Tensor[] oneK = new Tensor[1], oneV = new Tensor[1];
+
+    /** A step's n new keys (F32, kv_dim wide): the first half of kvRows. */
+    private Tensor newKeys(int n) {
+        return kvRows.view(0, (long) n * c.kvDim());
+    }
+
+    /** A step's n new values: the second half of kvRows. */
+    private Tensor newValues(int n) {
+        return kvRows.view(kvRows.numel() / 2, (long) n * c.kvDim());
+    }
 
     /** The rest of layer l for n rows once attention has filled atty: x += wo(atty); x += w2(swiglu(w1 xn, w3 xn)), xn = rmsnorm(x). */
     private void projectAndFfn(int l, int n) {
@@ -276,7 +291,7 @@ public final class LlamaOpsInference extends BackendLm {
     protected void forwardBatch(BackendLm[] seqs, int n) {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         ops.encoderForwardCheckedIds(x, tokensDev, emb, zeroPos, 1, n, d); // checked by stepBatchOnDevice; RoPE below, per row
-        Tensor kNew = h1.view(0, (long) n * kv), vNew = h3.view(0, (long) n * kv); // free until the FFN
+        Tensor kNew = newKeys(n), vNew = newValues(n);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
             ops.matmulForward(q, xn, wq[l], null, n, d, d);
@@ -315,7 +330,7 @@ public final class LlamaOpsInference extends BackendLm {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize(), maxT = c.seqLen();
         dev.jgpt.backend.StepGraphs g = stepGraphs();
         ops.encoderForwardCheckedIds(x, tokens, emb, zeroPos, 1, n, d); // ids checked when staged; RoPE below, per row
-        Tensor kNew = h1.view(0, (long) n * kv), vNew = h3.view(0, (long) n * kv); // free until the FFN
+        Tensor kNew = newKeys(n), vNew = newValues(n);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
             ops.matmulForward(q, xn, wq[l], null, n, d, d);

@@ -25,7 +25,10 @@ import dev.jgpt.memory.TensorArena;
  * the V logits to the host; the generator then reads only the top k candidates.
  *
  * <p>Every buffer is allocated in the constructor (cache rows and position rows are pre-sliced):
- * nothing is allocated per token. The parameters are borrowed, not owned.
+ * nothing is allocated per token. The parameters are borrowed, not owned. What only products and the GELU read
+ * (the layernorm outputs, the fc output and its GELU, the final layernorm's output) is stored in the backend's
+ * {@link Backend#activationDType} (bf16 on cuda in bf16 mode: no rounding copy before those products); q, k, v,
+ * the attention output, the residual stream and the KV cache stay F32.
  */
 public final class Gpt2Inference extends BackendLm {
 
@@ -43,7 +46,9 @@ public final class Gpt2Inference extends BackendLm {
     private final Tensor[] wq, wk, wv, bq, bk, bv;     // per layer: the three thirds of qkvw / qkvb
     private final Tensor x, res, ln, q, atty, proj, fch, fchGelu, mean, rstd, att;
     private final Tensor lnf, lnfMean, lnfRstd;
-    /** One token's q, k, v from one product (views of fch), and the one-row arguments of its attention op. */
+    /** (rows, 3C) F32: one token's q, k, v from one product, or a batched step's new keys and values. */
+    private final Tensor qkvRows;
+    /** One token's q, k, v (views of qkvRows), and the one-row arguments of its attention op. */
     private final Tensor qkvOne, qOne, kOne, vOne;
     private final Tensor[] oneK = new Tensor[1], oneV = new Tensor[1];
     private final int[] onePos = new int[1];
@@ -72,23 +77,25 @@ public final class Gpt2Inference extends BackendLm {
             }
             wpeRow = new Tensor[maxT];
             for (int t = 0; t < maxT; t++) wpeRow[t] = p.wpe().view((long) t * C, (long) (maxT - t) * C);
+            DType act = backend.activationDType(); // what only products and the GELU read
             x = arena.allocate(DType.F32, rows, C);
             res = arena.allocate(DType.F32, rows, C);
-            ln = arena.allocate(DType.F32, rows, C);
+            ln = arena.allocate(act, rows, C);
             q = arena.allocate(DType.F32, rows, C);
             atty = arena.allocate(DType.F32, rows, C);
             proj = arena.allocate(DType.F32, rows, C);
-            fch = arena.allocate(DType.F32, rows, 4L * C);
-            fchGelu = arena.allocate(DType.F32, rows, 4L * C);
-            qkvOne = fch.view(0, 3L * C);
-            qOne = fch.view(0, C);
-            kOne = fch.view(C, C);
-            vOne = fch.view(2L * C, C);
+            fch = arena.allocate(act, rows, 4L * C);
+            fchGelu = arena.allocate(act, rows, 4L * C);
+            qkvRows = arena.allocate(DType.F32, rows, 3L * C);
+            qkvOne = qkvRows.view(0, 3L * C);
+            qOne = qkvRows.view(0, C);
+            kOne = qkvRows.view(C, C);
+            vOne = qkvRows.view(2L * C, C);
             mean = arena.allocate(DType.F32, rows);
             rstd = arena.allocate(DType.F32, rows);
             // gqaAttentionDecode's (NH, n, pos+n) probabilities for a block of n <= rows at pos + n <= maxT
             att = arena.allocate(DType.F32, Backend.gqaAttentionDecodeScratchFloats(maxT - rows, rows, config.heads()));
-            lnf = arena.allocate(DType.F32, C);
+            lnf = arena.allocate(act, C);
             lnfMean = arena.allocate(DType.F32, 1);
             lnfRstd = arena.allocate(DType.F32, 1);
         } catch (RuntimeException | OutOfMemoryError e) {
@@ -129,8 +136,8 @@ public final class Gpt2Inference extends BackendLm {
         ops.layernormForward(ln, mean, rstd, x, p.ln1w(0), p.ln1b(0), n, C); // later layers' ln1: projectAndMlp
         for (int l = 0; l < L; l++) {
             if (n == 1) {
-                // one token: q, k and v in one product (fch is free until the MLP); the attention op writes k and v
-                // into the cache row of this position and attends over the cache
+                // one token: q, k and v in one product; the attention op writes k and v into the cache row of this
+                // position and attends over the cache
                 ops.matmulForward(qkvOne, ln, p.qkvw(l), p.qkvb(l), 1, C, 3 * C);
                 oneK[0] = kCache[l];
                 oneV[0] = vCache[l];
@@ -211,7 +218,7 @@ public final class Gpt2Inference extends BackendLm {
     protected void forwardBatch(BackendLm[] seqs, int n) {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers();
         ops.encoderForwardRows(x, tokensDev, p.wte(), p.wpe(), batchPos, n, C);
-        Tensor kNew = fch.view(0, (long) n * C), vNew = fchGelu.view(0, (long) n * C); // free until the MLP
+        Tensor kNew = newKeys(n), vNew = newValues(n);
         ops.layernormForward(ln, mean, rstd, x, p.ln1w(0), p.ln1b(0), n, C); // later layers' ln1: projectAndMlp
         for (int l = 0; l < L; l++) {
             ops.matmulForward(q, ln, wq[l], bq[l], n, C, C);
@@ -225,6 +232,17 @@ public final class Gpt2Inference extends BackendLm {
             ops.gqaAttentionDecodeRows(atty, att, q, kNew, vNew, batchK, batchV, batchPos, n, NH, NH, C / NH);
             projectAndMlp(l, n, C);
         }
+    }
+
+    /** A batched step's n new keys (F32, C wide) in qkvRows. */
+    private Tensor newKeys(int n) {
+        return qkvRows.view(0, (long) n * cfg.channels());
+    }
+
+    /** A batched step's n new values, after the rows' worth of keys in qkvRows. */
+    private Tensor newValues(int n) {
+        long rowsC = qkvRows.numel() / 3;
+        return qkvRows.view(rowsC, (long) n * cfg.channels());
     }
 
     @Override
@@ -248,7 +266,7 @@ public final class Gpt2Inference extends BackendLm {
         int C = cfg.channels(), NH = cfg.heads(), L = cfg.layers(), maxT = cfg.contextLength();
         StepGraphs g = stepGraphs();
         g.encoderForwardRowsAt(x, tokens, p.wte(), p.wpe(), positions, maxT, n, C);
-        Tensor kNew = fch.view(0, (long) n * C), vNew = fchGelu.view(0, (long) n * C); // free until the MLP
+        Tensor kNew = newKeys(n), vNew = newValues(n);
         ops.layernormForward(ln, mean, rstd, x, p.ln1w(0), p.ln1b(0), n, C);
         for (int l = 0; l < L; l++) {
             ops.matmulForward(q, ln, wq[l], bq[l], n, C, C);

@@ -100,15 +100,36 @@ class FakeDriverCudaBf16LlamaTest {
         long matmuls = 7L * CFG.layers() + 1; // q, k, v, o, w1, w3, w2 per layer and the classifier
         long[] keptCount = new long[1], oldCount = new long[1];
         float[] kept = decode(true, keptCount), old = decode(false, oldCount);
-        assertThat(keptCount[0]).as("f32_to_bf16 per token, weights from the copy").isEqualTo(matmuls);
-        assertThat(oldCount[0]).as("f32_to_bf16 per token, per-product conversion").isEqualTo(2 * matmuls);
+        // the RMSNorm outputs and the SwiGLU are stored as bf16 (Backend.activationDType): of the products' inputs only
+        // the attention output (F32, written by the decode attention) is rounded, once per layer
+        assertThat(keptCount[0]).as("f32_to_bf16 per token, weights from the copy").isEqualTo((long) CFG.layers());
+        assertThat(oldCount[0]).as("f32_to_bf16 per token, per-product conversion").isEqualTo(CFG.layers() + matmuls);
         assertThat(kept).as("logits").containsExactly(old);
     }
 
+    /** bf16 storage of the decode activations against fp32 storage (both bf16 products): the same logits up to bf16. */
+    @Test
+    void decodeWithBf16StorageTracksFp32Storage() {
+        float[] stored = decode(true, true, new long[1]), f32 = decode(true, false, new long[1]);
+        double worst = 0, scale = 0;
+        for (int i = 0; i < f32.length; i++) {
+            worst = Math.max(worst, Math.abs(stored[i] - f32[i]));
+            scale = Math.max(scale, Math.abs(f32[i]));
+        }
+        System.out.println("Llama decode, bf16 vs fp32 activation storage: max |logit difference| " + worst + " of max |logit| " + scale);
+        assertThat(worst).as("the logits went through bf16 storage").isPositive();
+        assertThat(worst / scale).as("relative to the largest logit").isLessThanOrEqualTo(1e-2);
+    }
+
     private static float[] decode(boolean keep, long[] conversionsPerToken) {
+        return decode(keep, true, conversionsPerToken);
+    }
+
+    private static float[] decode(boolean keep, boolean bf16Storage, long[] conversionsPerToken) {
         try (Arena a = Arena.ofConfined()) {
             LlamaWeights w = RandomLlama.create(CFG, 5, a);
             CudaBackend cuda = FakeCuda.bf16Backend(keep);
+            cuda.setBf16Activations(bf16Storage);
             cuda.setGraphs(false); // counts each step's launches: op by op (a replayed CUDA graph is one launch)
             try (LlamaOpsInference lm = new LlamaOpsInference(cuda, w, cuda)) {
                 lm.prefill(new int[] {1, 2, 3});

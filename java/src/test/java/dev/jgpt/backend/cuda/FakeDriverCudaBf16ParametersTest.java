@@ -307,15 +307,39 @@ class FakeDriverCudaBf16ParametersTest {
         float[][] kept = decode(true), old = decode(false);
         int L = CFG.layers();
         long matmuls = 4L * L + 1; // qkv (one product for a single token), attproj, fc, fcproj per layer and the logits (tied wte)
-        assertThat((long) kept[1][0]).as("f32_to_bf16 per token, weights from the copy").isEqualTo(matmuls);
-        assertThat((long) old[1][0]).as("f32_to_bf16 per token, per-product conversion").isEqualTo(2 * matmuls);
+        // the layernorm outputs and the GELU are stored as bf16 (Backend.activationDType): of the products' inputs only
+        // the attention output (F32, written by the decode attention) is rounded, once per layer
+        assertThat((long) kept[1][0]).as("f32_to_bf16 per token, weights from the copy").isEqualTo((long) L);
+        assertThat((long) old[1][0]).as("f32_to_bf16 per token, per-product conversion").isEqualTo(L + matmuls);
         assertThat((long) kept[1][1]).as("refreshes and device allocations while decoding").isZero();
         assertThat(kept[0]).as("logits of the last token").containsExactly(old[0]);
     }
 
-    /** Loads weights into a fresh device buffer (as LoadedModels does), decodes; {logits, {conversions per token, refreshes + allocations}}. */
+    /** bf16 storage of the decode activations against fp32 storage (both bf16 products): the same logits up to bf16. */
+    @Test
+    void decodeWithBf16StorageTracksFp32Storage() {
+        float[] stored = decode(true, true)[0], f32 = decode(true, false)[0];
+        double worst = 0, scale = 0;
+        for (int i = 0; i < f32.length; i++) {
+            worst = Math.max(worst, Math.abs(stored[i] - f32[i]));
+            scale = Math.max(scale, Math.abs(f32[i]));
+        }
+        System.out.println("GPT-2 decode, bf16 vs fp32 activation storage: max |logit difference| " + worst + " of max |logit| " + scale);
+        assertThat(worst).as("the logits went through bf16 storage").isPositive();
+        assertThat(worst / scale).as("relative to the largest logit").isLessThanOrEqualTo(1e-2);
+    }
+
     private static float[][] decode(boolean keep) {
+        return decode(keep, true);
+    }
+
+    /**
+     * Loads weights into a fresh device buffer (as LoadedModels does), decodes; {logits, {conversions per token,
+     * refreshes + allocations}}. {@code bf16Storage}: the decode activations in the backend's bf16 activation type.
+     */
+    private static float[][] decode(boolean keep, boolean bf16Storage) {
         try (CudaBackend cuda = FakeCuda.bf16Backend(keep); TensorArena host = TensorArena.host(); TensorArena weights = cuda.newArena()) {
+            cuda.setBf16Activations(bf16Storage);
             Tensor flat = weights.allocate(DType.F32, ParameterLayout.of(CFG).size());
             cuda.copy(flat, randomParams(host, 9));
             cuda.setGraphs(false); // counts each step's launches: op by op (a replayed CUDA graph is one launch)
