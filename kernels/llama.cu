@@ -204,14 +204,17 @@ extern "C" __global__ void gqa_attention_forward_bf16(__nv_bfloat16* out, float*
 // positions 0..last into ah, the causal softmax there (block-wide max and sum; zero from last+1 to T-1), then
 // o = the mix of the kv head's values. Every thread of the block calls it. The threads stride over the positions
 // for the scores and the softmax, then over the head's channels for the mix of values.
-__device__ __forceinline__ void jg_decode_head(float* o, float* ah, const float* qh, const float* kcache,
-                                               const float* vcache, int last, int T, int Ckv, int kvh, int hs) {
+// E, the type of q, the caches and o: float, or __nv_bfloat16 (the _bf16 kernels: bf16 decode activations and a bf16
+// KV cache in bf16 mode); the scores, the probabilities ah and every sum stay fp32.
+template <typename E>
+__device__ __forceinline__ void jg_decode_head(E* o, float* ah, const E* qh, const E* kcache, const E* vcache, int last,
+                                               int T, int Ckv, int kvh, int hs) {
     const float scale = rsqrtf((float)hs);
     float mx = -CUDART_INF_F;
     for (int t = threadIdx.x; t <= last; t += blockDim.x) {
-        const float* k = kcache + (long long)t * Ckv + (long long)kvh * hs;
+        const E* k = kcache + (long long)t * Ckv + (long long)kvh * hs;
         float s = 0.0f;
-        for (int i = 0; i < hs; i++) s += qh[i] * k[i];
+        for (int i = 0; i < hs; i++) s += jg_load(qh + i) * jg_load(k + i);
         s *= scale;
         ah[t] = s;
         mx = fmaxf(mx, s);
@@ -228,8 +231,8 @@ __device__ __forceinline__ void jg_decode_head(float* o, float* ah, const float*
     __syncthreads();   // every thread reads the whole row below
     for (int i = threadIdx.x; i < hs; i += blockDim.x) {
         float s = 0.0f;
-        for (int t = 0; t <= last; t++) s += ah[t] * vcache[(long long)t * Ckv + (long long)kvh * hs + i];
-        o[i] = s;
+        for (int t = 0; t <= last; t++) s += ah[t] * jg_load(vcache + (long long)t * Ckv + (long long)kvh * hs + i);
+        jg_store(o + i, s);
     }
 }
 
@@ -238,37 +241,51 @@ __device__ __forceinline__ void jg_decode_head(float* o, float* ah, const float*
 // continues a sequence, all rows in one launch). Row r attends over positions 0..pos+r; att (NH, rows, pos+rows)
 // receives the probabilities, zero past the row's position. One block per (query head h = blockIdx.x, row r =
 // blockIdx.y), reading kv head h/(NH/NKV).
-extern "C" __global__ void gqa_attention_decode(float* out, float* att, const float* q, const float* kcache,
-                                                const float* vcache, int pos, int rows, int NH, int NKV, int hs) {
+template <typename E>
+__device__ __forceinline__ void jg_gqa_attention_decode(E* out, float* att, const E* q, const E* kcache, const E* vcache,
+                                                        int pos, int rows, int NH, int NKV, int hs) {
     const int h = blockIdx.x, r = blockIdx.y;
     const int T = pos + rows, Cq = NH * hs;
     jg_decode_head(out + (long long)r * Cq + (long long)h * hs, att + ((long long)h * rows + r) * T,
                    q + (long long)r * Cq + (long long)h * hs, kcache, vcache, pos + r, T, NKV * hs, h / (NH / NKV), hs);
 }
 
+extern "C" __global__ void gqa_attention_decode(float* out, float* att, const float* q, const float* kcache,
+                                                const float* vcache, int pos, int rows, int NH, int NKV, int hs) {
+    jg_gqa_attention_decode(out, att, q, kcache, vcache, pos, rows, NH, NKV, hs);
+}
+
+extern "C" __global__ void gqa_attention_decode_bf16(__nv_bfloat16* out, float* att, const __nv_bfloat16* q,
+                                                     const __nv_bfloat16* kcache, const __nv_bfloat16* vcache, int pos,
+                                                     int rows, int NH, int NKV, int hs) {
+    jg_gqa_attention_decode(out, att, q, kcache, vcache, pos, rows, NH, NKV, hs);
+}
+
 // A server's batched decode step: n sequences (n <= JG_DECODE_ROWS_MAX per launch), each with its own caches and
 // position, in one launch instead of three per sequence (two copies and an attention). Row r first writes its new
-// key and value (row r of knew / vnew, NKV*hs floats) into its caches at position pos[r], then attends over
+// key and value (row r of knew / vnew, NKV*hs elements) into its caches at position pos[r], then attends over
 // positions 0..pos[r] as gqa_attention_decode does for one row; att (NH, n, ld) is scratch, ld >= every pos + 1.
 // One block per (query head h, row r): each block writes the kv-head slice it reads (the blocks of the other
 // query heads of that kv head write the same values), and the barrier inside jg_decode_head's first reduction
-// comes after that write, so its own threads see it.
+// comes after that write, so its own threads see it. The cache addresses are untyped here: the _bf16 kernel reads
+// them as bf16 caches.
 struct jg_decode_rows {
-    float* kcache[JG_DECODE_ROWS_MAX];
-    float* vcache[JG_DECODE_ROWS_MAX];
+    void* kcache[JG_DECODE_ROWS_MAX];
+    void* vcache[JG_DECODE_ROWS_MAX];
     int pos[JG_DECODE_ROWS_MAX];
 };
-extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, const float* q, const float* knew,
-                                                     const float* vnew, const jg_decode_rows rows, int n, int ld, int NH,
-                                                     int NKV, int hs, const int* dpos, float* const* dcaches) {
+template <typename E>
+__device__ __forceinline__ void jg_gqa_attention_decode_rows(E* out, float* att, const E* q, const E* knew, const E* vnew,
+                                                             const jg_decode_rows& rows, int n, int ld, int NH, int NKV,
+                                                             int hs, const int* dpos, void* const* dcaches) {
     const int h = blockIdx.x, r = blockIdx.y;
     if (r >= n) return;  // whole blocks leave
     // the position: from the struct, or from device memory where dpos is not null (a step replayed from a CUDA graph)
     const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV), p = dpos != nullptr ? dpos[r] : rows.pos[r];
     // the caches likewise: from the struct, or from a device row table where dcaches is not null (a batched step
     // replayed from a graph: dcaches[r] is row r's k cache, dcaches[JG_DECODE_ROWS_MAX + r] its v cache)
-    float* kc = dcaches != nullptr ? dcaches[r] : rows.kcache[r];
-    float* vc = dcaches != nullptr ? dcaches[JG_DECODE_ROWS_MAX + r] : rows.vcache[r];
+    E* kc = static_cast<E*>(dcaches != nullptr ? dcaches[r] : rows.kcache[r]);
+    E* vc = static_cast<E*>(dcaches != nullptr ? dcaches[JG_DECODE_ROWS_MAX + r] : rows.vcache[r]);
     for (int i = threadIdx.x; i < hs; i += blockDim.x) {
         const long long src = (long long)r * Ckv + (long long)kvh * hs + i, dst = (long long)p * Ckv + (long long)kvh * hs + i;
         kc[dst] = knew[src];
@@ -279,24 +296,49 @@ extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, con
                    q + (long long)r * Cq + (long long)h * hs, kc, vc, p, p + 1, Ckv, kvh, hs);
 }
 
+extern "C" __global__ void gqa_attention_decode_rows(float* out, float* att, const float* q, const float* knew,
+                                                     const float* vnew, const jg_decode_rows rows, int n, int ld, int NH,
+                                                     int NKV, int hs, const int* dpos, void* const* dcaches) {
+    jg_gqa_attention_decode_rows(out, att, q, knew, vnew, rows, n, ld, NH, NKV, hs, dpos, dcaches);
+}
+
+extern "C" __global__ void gqa_attention_decode_rows_bf16(__nv_bfloat16* out, float* att, const __nv_bfloat16* q,
+                                                          const __nv_bfloat16* knew, const __nv_bfloat16* vnew,
+                                                          const jg_decode_rows rows, int n, int ld, int NH, int NKV, int hs,
+                                                          const int* dpos, void* const* dcaches) {
+    jg_gqa_attention_decode_rows(out, att, q, knew, vnew, rows, n, ld, NH, NKV, hs, dpos, dcaches);
+}
+
 // RoPE for a batched decode step: row r of x (n, NH*hs), n <= JG_DECODE_ROWS_MAX, rotated by the tables' row
 // pos[r] (each sequence at its own position), in one launch instead of one per row. Blocks (x, r = blockIdx.y):
 // row r's NH*hs/2 pairs, grid-strided over blockIdx.x (its position read once, from the struct in parameter space).
 // The position comes from the struct, or from device memory dpos[r] where dpos is not null (a step replayed from a CUDA graph).
-extern "C" __global__ void rope_rotate_rows(float* x, const float* cos_t, const float* sin_t, const jg_positions rows,
-                                            int n, int NH, int hs, const int* dpos) {
+template <typename X>
+__device__ __forceinline__ void jg_rope_rotate_rows(X* x, const float* cos_t, const float* sin_t, const jg_positions& rows,
+                                                    int n, int NH, int hs, const int* dpos) {
     const int r = blockIdx.y;
     if (r >= n) return;
     const int half = hs / 2, pairs = NH * half, t = dpos != nullptr ? dpos[r] : rows.pos[r];
-    float* xr = x + (long long)r * NH * hs;
+    X* xr = x + (long long)r * NH * hs;
     for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < pairs; p += gridDim.x * blockDim.x) {
         const int i = p % half;
-        float* v = xr + (long long)(p / half) * hs + 2 * i;
+        X* v = xr + (long long)(p / half) * hs + 2 * i;
         const float c = cos_t[(long long)t * half + i], s = sin_t[(long long)t * half + i];
-        const float v0 = v[0], v1 = v[1];
-        v[0] = v0 * c - v1 * s;
-        v[1] = v0 * s + v1 * c;
+        const float v0 = jg_load(v), v1 = jg_load(v + 1);
+        jg_store(v, v0 * c - v1 * s);
+        jg_store(v + 1, v0 * s + v1 * c);
     }
+}
+
+extern "C" __global__ void rope_rotate_rows(float* x, const float* cos_t, const float* sin_t, const jg_positions rows,
+                                            int n, int NH, int hs, const int* dpos) {
+    jg_rope_rotate_rows(x, cos_t, sin_t, rows, n, NH, hs, dpos);
+}
+
+// The same on bf16 q or k (bf16 decode activations): the rotation in fp32, the result rounded once more.
+extern "C" __global__ void rope_rotate_rows_bf16(__nv_bfloat16* x, const float* cos_t, const float* sin_t,
+                                                 const jg_positions rows, int n, int NH, int hs, const int* dpos) {
+    jg_rope_rotate_rows(x, cos_t, sin_t, rows, n, NH, hs, dpos);
 }
 
 // Backward, part 1, one warp per query row: datt[u] = dout[t].v[u]; datt becomes

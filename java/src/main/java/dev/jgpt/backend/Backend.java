@@ -252,7 +252,10 @@ public interface Backend extends AutoCloseable {
      * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type),
      * {@link #swigluBackward} ({@code gate}, {@code up}), {@link #ropeForward} ({@code x}),
      * {@link #gqaAttentionForward} ({@code out}, {@code q}, {@code k}, {@code v}, one type) and
-     * {@link #gqaAttentionBackward} ({@code q}, {@code k}, {@code v}); gradients, residuals and statistics stay F32.
+     * {@link #gqaAttentionBackward} ({@code q}, {@code k}, {@code v}); for decoding, {@link #gqaAttentionDecode},
+     * {@link #gqaAttentionDecodeRows} and the {@link StepGraphs} variants ({@code out}, {@code q}, the new keys and
+     * values and the KV caches, one type; the probabilities scratch stays F32), {@link #ropeForwardRows} ({@code x});
+     * gradients, residuals and statistics stay F32.
      */
     default DType activationDType() {
         return DType.F32;

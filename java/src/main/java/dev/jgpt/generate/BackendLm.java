@@ -139,14 +139,15 @@ public abstract class BackendLm implements CausalLm, MemoryAccounted {
     /**
      * One K or V cache per layer, each (context, width): lazily backed on the host ({@link LazyZeroMemory}:
      * only the positions a sequence reaches take memory, which matters for a server's many sessions of a
-     * long-context model), from the backend's arena elsewhere.
+     * long-context model), from the backend's arena elsewhere, in the backend's {@link Backend#activationDType}
+     * (bf16 on cuda in bf16 mode: half the memory and half the bytes each decode step reads).
      */
     protected final Tensor[] caches(int layers, int width) {
         Tensor[] out = new Tensor[layers];
         for (int l = 0; l < layers; l++) {
             out[l] = arena instanceof TensorArena.HostArena h
                     ? Tensor.ofHost(LazyZeroMemory.allocate(4L * context * width, h.arena()), DType.F32, context, width)
-                    : arena.allocate(DType.F32, context, width);
+                    : arena.allocate(ops.activationDType(), context, width);
         }
         return out;
     }

@@ -51,7 +51,7 @@ public final class LlamaOpsInference extends BackendLm {
     private final Tensor[] cosFrom, sinFrom;                    // [pos]: the tables from row pos on
     private final Tensor x, xn, q, atty, tmp, h1, h3, hg, rstd, att, zeroPos;
     private final Tensor xf, rstdf;
-    private final Tensor kvRows;                                // (2, rows, kv_dim) F32: a step's new keys, values
+    private final Tensor kvRows;                                // (2, rows, kv_dim): a step's new keys, values
 
     private int lastRows;
     private boolean closed;
@@ -132,18 +132,19 @@ public final class LlamaOpsInference extends BackendLm {
                 sinFrom[t] = ropeSin.view((long) t * half, (long) (maxT - t) * half);
             }
             // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in
-            // bf16 mode: no rounding copy before those products): the RMSNorm outputs, the gate and up products and
-            // their SwiGLU; q, k, v, the attention output, the residual stream and the KV cache stay F32
+            // bf16 mode: no rounding copy before those products, half the cache): the RMSNorm outputs, q, k, v and
+            // the KV cache, the attention output, the gate and up products and their SwiGLU; the residual stream, the
+            // products' outputs added to it and the logits stay F32
             DType act = backend.activationDType();
             x = arena.allocate(DType.F32, rows, d);
             xn = arena.allocate(act, rows, d);
-            q = arena.allocate(DType.F32, rows, d);
-            atty = arena.allocate(DType.F32, rows, d);
+            q = arena.allocate(act, rows, d);
+            atty = arena.allocate(act, rows, d);
             tmp = arena.allocate(DType.F32, rows, d);
             h1 = arena.allocate(act, rows, hd);
             h3 = arena.allocate(act, rows, hd);
             hg = arena.allocate(act, rows, hd);
-            kvRows = arena.allocate(DType.F32, 2, rows, kv);
+            kvRows = arena.allocate(act, 2, rows, kv);
             rstd = arena.allocate(DType.F32, rows);
             // gqaAttentionForward's (NH, n, n) for a block at position 0, gqaAttentionDecode's (NH, n, pos+n) for one
             // that continues a sequence: at most NH * rows * maxT floats
@@ -242,7 +243,7 @@ public final class LlamaOpsInference extends BackendLm {
 
     private final Tensor[] oneK = new Tensor[1], oneV = new Tensor[1];
 
-    /** A step's n new keys (F32, kv_dim wide): the first half of kvRows. */
+    /** A step's n new keys (kv_dim wide): the first half of kvRows. */
     private Tensor newKeys(int n) {
         return kvRows.view(0, (long) n * c.kvDim());
     }

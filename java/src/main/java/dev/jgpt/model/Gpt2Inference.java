@@ -25,10 +25,10 @@ import dev.jgpt.memory.TensorArena;
  * the V logits to the host; the generator then reads only the top k candidates.
  *
  * <p>Every buffer is allocated in the constructor (cache rows and position rows are pre-sliced):
- * nothing is allocated per token. The parameters are borrowed, not owned. What only products and the GELU read
- * (the layernorm outputs, the fc output and its GELU, the final layernorm's output) is stored in the backend's
- * {@link Backend#activationDType} (bf16 on cuda in bf16 mode: no rounding copy before those products); q, k, v,
- * the attention output, the residual stream and the KV cache stay F32.
+ * nothing is allocated per token. The parameters are borrowed, not owned. What only products and the backend's
+ * kernels read (the layernorm outputs, q, k, v and the KV cache, the attention output, the fc output and its GELU,
+ * the final layernorm's output) is stored in the backend's {@link Backend#activationDType} (bf16 on cuda in bf16
+ * mode: no rounding copy before those products, half the cache); the residual stream and the logits stay F32.
  */
 public final class Gpt2Inference extends BackendLm {
 
@@ -46,7 +46,7 @@ public final class Gpt2Inference extends BackendLm {
     private final Tensor[] wq, wk, wv, bq, bk, bv;     // per layer: the three thirds of qkvw / qkvb
     private final Tensor x, res, ln, q, atty, proj, fch, fchGelu, mean, rstd, att;
     private final Tensor lnf, lnfMean, lnfRstd;
-    /** (rows, 3C) F32: one token's q, k, v from one product, or a batched step's new keys and values. */
+    /** (rows, 3C): one token's q, k, v from one product, or a batched step's new keys and values. */
     private final Tensor qkvRows;
     /** One token's q, k, v (views of qkvRows), and the one-row arguments of its attention op. */
     private final Tensor qkvOne, qOne, kOne, vOne;
@@ -77,16 +77,16 @@ public final class Gpt2Inference extends BackendLm {
             }
             wpeRow = new Tensor[maxT];
             for (int t = 0; t < maxT; t++) wpeRow[t] = p.wpe().view((long) t * C, (long) (maxT - t) * C);
-            DType act = backend.activationDType(); // what only products and the GELU read
+            DType act = backend.activationDType(); // what only products and the backend's kernels read
             x = arena.allocate(DType.F32, rows, C);
             res = arena.allocate(DType.F32, rows, C);
             ln = arena.allocate(act, rows, C);
-            q = arena.allocate(DType.F32, rows, C);
-            atty = arena.allocate(DType.F32, rows, C);
+            q = arena.allocate(act, rows, C);
+            atty = arena.allocate(act, rows, C);
             proj = arena.allocate(DType.F32, rows, C);
             fch = arena.allocate(act, rows, 4L * C);
             fchGelu = arena.allocate(act, rows, 4L * C);
-            qkvRows = arena.allocate(DType.F32, rows, 3L * C);
+            qkvRows = arena.allocate(act, rows, 3L * C);
             qkvOne = qkvRows.view(0, 3L * C);
             qOne = qkvRows.view(0, C);
             kOne = qkvRows.view(C, C);
@@ -234,7 +234,7 @@ public final class Gpt2Inference extends BackendLm {
         }
     }
 
-    /** A batched step's n new keys (F32, C wide) in qkvRows. */
+    /** A batched step's n new keys (C wide) in qkvRows. */
     private Tensor newKeys(int n) {
         return qkvRows.view(0, (long) n * cfg.channels());
     }

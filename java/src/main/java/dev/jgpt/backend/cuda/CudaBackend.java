@@ -1188,13 +1188,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (pos < 0) throw new IllegalArgumentException("pos: must be >= 0 but was " + pos);
         if (rows < 1 || rows > 65535) throw new IllegalArgumentException("rows: must be in [1, 65535] (the grid's y) but was " + rows);
         long kv = ((long) pos + rows) * NKV * hs;
-        dev("out", out, DType.F32, (long) rows * NH * hs);
+        DType e = decodeType("gqaAttentionDecode", q, kCache);
+        dev("out", out, e, (long) rows * NH * hs);
         dev("att", att, DType.F32, Backend.gqaAttentionDecodeScratchFloats(pos, rows, NH));
-        dev("q", q, DType.F32, (long) rows * NH * hs);
-        dev("kCache", kCache, DType.F32, kv);
-        dev("vCache", vCache, DType.F32, kv);
+        dev("q", q, e, (long) rows * NH * hs);
+        dev("kCache", kCache, e, kv);
+        dev("vCache", vCache, e, kv);
         wrote(out, att);
-        ctx.kernel(Kernel.GQA_ATTENTION_DECODE, NH, rows, 128, 1, 0)
+        ctx.kernel(e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_BF16 : Kernel.GQA_ATTENTION_DECODE, NH, rows, 128, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(rows).i32(NH).i32(NKV).i32(hs).go();
     }
 
@@ -1219,26 +1220,29 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             throw new IllegalArgumentException("kCaches/vCaches/pos: need " + n + " entries each");
         }
         int kv = NKV * hs, qw = NH * hs;
-        dev("out", out, DType.F32, (long) n * qw);
-        dev("q", q, DType.F32, (long) n * qw);
-        dev("kNew", kNew, DType.F32, (long) n * kv);
-        dev("vNew", vNew, DType.F32, (long) n * kv);
+        DType e = decodeType("gqaAttentionDecodeRows", q, kNew);
+        long eb = e.bytes();
+        dev("out", out, e, (long) n * qw);
+        dev("q", q, e, (long) n * qw);
+        dev("kNew", kNew, e, (long) n * kv);
+        dev("vNew", vNew, e, (long) n * kv);
         dev("att", att, DType.F32, Backend.gqaAttentionDecodeRowsScratchFloats(pos, n, NH));
+        Kernel kernel = e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_ROWS_BF16 : Kernel.GQA_ATTENTION_DECODE_ROWS;
         for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
             int m = Math.min(DECODE_ROWS_MAX, n - c0), ld = 0;
             for (int i = 0; i < m; i++) {
                 int p = pos[c0 + i];
                 if (p < 0) throw new IllegalArgumentException("pos: row " + (c0 + i) + " at position " + p);
-                devAt("kCaches", c0 + i, kCaches[c0 + i], (p + 1L) * kv);
-                devAt("vCaches", c0 + i, vCaches[c0 + i], (p + 1L) * kv);
+                devAt("kCaches", c0 + i, kCaches[c0 + i], e, (p + 1L) * kv);
+                devAt("vCaches", c0 + i, vCaches[c0 + i], e, (p + 1L) * kv);
                 decodeRows.setAtIndex(ValueLayout.JAVA_LONG, i, ptr(kCaches[c0 + i]));
                 decodeRows.setAtIndex(ValueLayout.JAVA_LONG, DECODE_ROWS_MAX + i, ptr(vCaches[c0 + i]));
                 decodeRows.setAtIndex(ValueLayout.JAVA_INT, 4 * DECODE_ROWS_MAX + i, p);
                 ld = Math.max(ld, p + 1);
             }
-            ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, m, 128, 1, 0)
-                    .ptr(ptr(out) + 4L * c0 * qw).ptr(att).ptr(ptr(q) + 4L * c0 * qw).ptr(ptr(kNew) + 4L * c0 * kv)
-                    .ptr(ptr(vNew) + 4L * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).ptr(0L).ptr(0L).go();
+            ctx.kernel(kernel, NH, m, 128, 1, 0)
+                    .ptr(ptr(out) + eb * c0 * qw).ptr(att).ptr(ptr(q) + eb * c0 * qw).ptr(ptr(kNew) + eb * c0 * kv)
+                    .ptr(ptr(vNew) + eb * c0 * kv).struct(decodeRows).i32(m).i32(ld).i32(NH).i32(NKV).i32(hs).ptr(0L).ptr(0L).go();
         }
         wrote(out, att);
         for (int i = 0; i < n; i++) wrote(kCaches[i], vCaches[i]);
@@ -1357,11 +1361,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
         if (hs % 2 != 0) throw new IllegalArgumentException("hs: RoPE rotates pairs, the head size must be even but was " + hs);
         int half = hs / 2;
-        dev("x", x, DType.F32, (long) n * heads * hs);
+        activation("x", x, (long) n * heads * hs);
         dev("cos", cos, DType.F32, (long) maxT * half);
         dev("sin", sin, DType.F32, (long) maxT * half);
         dev("positions", positions, DType.I32, n);
-        ctx.kernel(Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), n, 256, 1, 0)
+        ctx.kernel(isBf16(x) ? Kernel.ROPE_ROTATE_ROWS_BF16 : Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), n, 256, 1, 0)
                 .ptr(x).ptr(cos).ptr(sin).struct(rowPositions).i32(n).i32(heads).i32(hs).ptr(positions).go();
         wrote(x);
     }
@@ -1374,21 +1378,22 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
         if (kCaches.length < n || vCaches.length < n) throw new IllegalArgumentException("kCaches/vCaches: need " + n + " entries each");
         int kv = NKV * hs, qw = NH * hs;
-        dev("out", out, DType.F32, (long) n * qw);
-        dev("q", q, DType.F32, (long) n * qw);
-        dev("kNew", kNew, DType.F32, (long) n * kv);
-        dev("vNew", vNew, DType.F32, (long) n * kv);
+        DType e = decodeType("gqaAttentionDecodeRowsAt", q, kNew);
+        dev("out", out, e, (long) n * qw);
+        dev("q", q, e, (long) n * qw);
+        dev("kNew", kNew, e, (long) n * kv);
+        dev("vNew", vNew, e, (long) n * kv);
         dev("positions", positions, DType.I32, n);
         dev("att", att, DType.F32, (long) NH * n * maxT);
         for (int i = 0; i < n; i++) {
-            devAt("kCaches", i, kCaches[i], (long) maxT * kv);
-            devAt("vCaches", i, vCaches[i], (long) maxT * kv);
+            devAt("kCaches", i, kCaches[i], e, (long) maxT * kv);
+            devAt("vCaches", i, vCaches[i], e, (long) maxT * kv);
             decodeRows.setAtIndex(ValueLayout.JAVA_LONG, i, ptr(kCaches[i]));
             decodeRows.setAtIndex(ValueLayout.JAVA_LONG, DECODE_ROWS_MAX + i, ptr(vCaches[i]));
             decodeRows.setAtIndex(ValueLayout.JAVA_INT, 4 * DECODE_ROWS_MAX + i, 0);
         }
         // att rows maxT apart: the launch is the same at every position
-        ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
+        ctx.kernel(e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_ROWS_BF16 : Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
                 .ptr(positions).ptr(0L).go();
         wrote(out, att);
@@ -1402,16 +1407,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("n", n, "maxT", maxT);
         if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
         int qw = NH * hs, kv = NKV * hs;
-        dev("out", out, DType.F32, (long) n * qw);
-        dev("q", q, DType.F32, (long) n * qw);
-        dev("kNew", kNew, DType.F32, (long) n * kv);
-        dev("vNew", vNew, DType.F32, (long) n * kv);
+        // the caches in the table are of kNew's type (the caller's caches and new rows are one type)
+        DType e = decodeType("gqaAttentionDecodeRowsTable", q, kNew);
+        dev("out", out, e, (long) n * qw);
+        dev("q", q, e, (long) n * qw);
+        dev("kNew", kNew, e, (long) n * kv);
+        dev("vNew", vNew, e, (long) n * kv);
         dev("positions", positions, DType.I32, n);
         dev("caches", caches, DType.I32, ROW_TABLE_CACHE_INTS);
         dev("att", att, DType.F32, (long) NH * n * maxT);
         if ((ptr(caches) & 7) != 0) throw new IllegalArgumentException("caches: the addresses must be 8-byte aligned");
         // the struct is not read (dcaches and dpos are not null): its contents do not matter
-        ctx.kernel(Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
+        ctx.kernel(e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_ROWS_BF16 : Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
                 .ptr(positions).ptr(caches).go();
         wrote(out, att);
@@ -1509,14 +1516,16 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             if (pos[r] < 0) throw new IllegalArgumentException("pos: row " + r + " at position " + pos[r]);
             max = Math.max(max, pos[r]);
         }
-        dev("x", x, DType.F32, (long) n * w);
+        activation("x", x, (long) n * w);
         dev("cos", cos, DType.F32, (max + 1L) * half);
         dev("sin", sin, DType.F32, (max + 1L) * half);
+        Kernel kernel = isBf16(x) ? Kernel.ROPE_ROTATE_ROWS_BF16 : Kernel.ROPE_ROTATE_ROWS;
+        long xb = x.dtype().bytes();
         for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
             int m = Math.min(DECODE_ROWS_MAX, n - c0);
             for (int i = 0; i < m; i++) rowPositions.setAtIndex(ValueLayout.JAVA_INT, i, pos[c0 + i]);
-            ctx.kernel(Kernel.ROPE_ROTATE_ROWS, blocks((long) heads * half, 256), m, 256, 1, 0)
-                    .ptr(ptr(x) + 4L * c0 * w).ptr(cos).ptr(sin).struct(rowPositions).i32(m).i32(heads).i32(hs).ptr(0L).go();
+            ctx.kernel(kernel, blocks((long) heads * half, 256), m, 256, 1, 0)
+                    .ptr(ptr(x) + xb * c0 * w).ptr(cos).ptr(sin).struct(rowPositions).i32(m).i32(heads).i32(hs).ptr(0L).go();
         }
         wrote(x);
     }
@@ -1867,7 +1876,24 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /** {@link #dev} of F32 element {@code i} of an array argument; builds its name only to report a failure (hot paths). */
     private static void devAt(String array, int i, Tensor t, long n) {
-        if (t == null || t.isHost() || t.dtype() != DType.F32 || t.numel() < n) dev(array + "[" + i + "]", t, DType.F32, n);
+        devAt(array, i, t, DType.F32, n);
+    }
+
+    private static void devAt(String array, int i, Tensor t, DType type, long n) {
+        if (t == null || t.isHost() || t.dtype() != type || t.numel() < n) dev(array + "[" + i + "]", t, type, n);
+    }
+
+    /**
+     * The element type of a decode attention's q, new rows or caches, output: F32, or BF16 (bf16 decode activations
+     * and KV cache, the _bf16 kernels); all one type, checked by the callers' size checks against what this returns.
+     */
+    private static DType decodeType(String op, Tensor q, Tensor kv) {
+        if (q == null || kv == null) return DType.F32; // the size checks name the null
+        if (q.dtype() != kv.dtype() || (q.dtype() != DType.F32 && q.dtype() != DType.BF16)) {
+            throw new IllegalArgumentException(op + ": q is " + q.dtype() + " but the keys are " + kv.dtype()
+                    + " (q, the keys and values, the caches and out: all F32 or all BF16)");
+        }
+        return q.dtype();
     }
 
     /** {@link #dev} for a tensor {@link #activationDType} lets be F32 or BF16. */

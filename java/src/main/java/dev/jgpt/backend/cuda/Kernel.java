@@ -67,6 +67,10 @@ public enum Kernel {
     GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
     GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiiipp", true),
     ROPE_ROTATE_ROWS("rope_rotate_rows", "pppsiiip", false),
+    // bf16 decode (bf16 mode): q, the new keys and values, the KV cache and the attention output in bf16
+    GQA_ATTENTION_DECODE_BF16("gqa_attention_decode_bf16", "pppppiiiii", true),
+    GQA_ATTENTION_DECODE_ROWS_BF16("gqa_attention_decode_rows_bf16", "pppppsiiiiipp", true),
+    ROPE_ROTATE_ROWS_BF16("rope_rotate_rows_bf16", "pppsiiip", false),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiii", true),
     // device top-k for decoding (kernels/topk.cu)

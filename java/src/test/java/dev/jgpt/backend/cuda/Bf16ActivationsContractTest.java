@@ -159,6 +159,60 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("k is F32 but q is BF16");
     }
 
+    /**
+     * bf16 decoding: the decode attention over bf16 KV caches (one sequence's block, and a batched step of sequences
+     * at their own positions that first writes its new keys and values into the caches) and the batched RoPE, against
+     * the same ops on F32 tensors holding the same values: the outputs within {@value #ULPS} bf16 ulp of the fp32
+     * results rounded, the caches' new rows exactly the new keys and values; mixed types are one clear error.
+     */
+    @Test
+    void decodeAttentionOnBf16Caches() {
+        int NH = 4, NKV = 2, hs = 8, maxT = 16, kv = NKV * hs, qw = NH * hs, half = hs / 2;
+        int[] pos = {0, 5, 11};
+        int n = pos.length;
+        Tensor[] k32 = new Tensor[n], v32 = new Tensor[n], k16 = new Tensor[n], v16 = new Tensor[n];
+        for (int i = 0; i < n; i++) {
+            Tensor kh = rounded(randn(maxT, kv)), vh = rounded(randn(maxT, kv));
+            k32[i] = up(kh);
+            v32[i] = up(vh);
+            k16[i] = upBf16(kh);
+            v16[i] = upBf16(vh);
+        }
+        Tensor q = rounded(randn(n, qw)), kNew = rounded(randn(n, kv)), vNew = rounded(randn(n, kv));
+        Tensor out32 = dev.allocate(DType.F32, n, qw), out16 = dev.allocate(DType.BF16, n, qw);
+        long scratch = Backend.gqaAttentionDecodeRowsScratchFloats(pos, n, NH);
+        cuda.gqaAttentionDecodeRows(out32, dev.allocate(DType.F32, scratch), up(q), up(kNew), up(vNew), k32, v32, pos, n, NH, NKV, hs);
+        Tensor q16 = upBf16(q);
+        cuda.gqaAttentionDecodeRows(out16, dev.allocate(DType.F32, scratch), q16, upBf16(kNew), upBf16(vNew), k16, v16, pos, n, NH,
+                NKV, hs);
+        assertRounded("gqaAttentionDecodeRows out", down(out32), down(out16));
+        for (int i = 0; i < n; i++) {
+            assertSame("k cache " + i + " after the step", down(k32[i]), down(k16[i]));
+            assertSame("v cache " + i + " after the step", down(v32[i]), down(v16[i]));
+        }
+
+        // a block of 3 rows continuing sequence 2 (positions 12..14) over its caches
+        int rows = 3, p0 = 12;
+        Tensor qb = rounded(randn(rows, qw));
+        Tensor ob32 = dev.allocate(DType.F32, rows, qw), ob16 = dev.allocate(DType.BF16, rows, qw);
+        long blockScratch = Backend.gqaAttentionDecodeScratchFloats(p0, rows, NH);
+        cuda.gqaAttentionDecode(ob32, dev.allocate(DType.F32, blockScratch), up(qb), k32[2], v32[2], p0, rows, NH, NKV, hs);
+        cuda.gqaAttentionDecode(ob16, dev.allocate(DType.F32, blockScratch), upBf16(qb), k16[2], v16[2], p0, rows, NH, NKV, hs);
+        assertRounded("gqaAttentionDecode out", down(ob32), down(ob16));
+
+        Tensor cosH = host.allocate(DType.F32, maxT, half), sinH = host.allocate(DType.F32, maxT, half);
+        Backend.ropeTables(cosH, sinH, maxT, hs, 10000.0);
+        Tensor x = rounded(randn(n, qw)), x32 = up(x), x16 = upBf16(x);
+        cuda.ropeForwardRows(x32, up(cosH), up(sinH), pos, n, NH, hs);
+        cuda.ropeForwardRows(x16, up(cosH), up(sinH), pos, n, NH, hs);
+        assertRounded("ropeForwardRows", down(x32), down(x16));
+
+        assertThatThrownBy(() -> cuda.gqaAttentionDecodeRows(out16, dev.allocate(DType.F32, scratch), q16, up(kNew), up(vNew), k16, v16,
+                pos, n, NH, NKV, hs)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("q is BF16 but the keys are F32");
+        assertThatThrownBy(() -> cuda.gqaAttentionDecode(ob16, dev.allocate(DType.F32, blockScratch), upBf16(qb), k32[2], v32[2], p0,
+                rows, NH, NKV, hs)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("q is BF16 but the keys are F32");
+    }
+
     @Test
     void matmulForwardIntoBf16() {
         int N = 21, C = 24, OC = 40;
