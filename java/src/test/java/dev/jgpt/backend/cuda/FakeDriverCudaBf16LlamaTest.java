@@ -110,15 +110,8 @@ class FakeDriverCudaBf16LlamaTest {
     /** bf16 storage of the decode activations against fp32 storage (both bf16 products): the same logits up to bf16. */
     @Test
     void decodeWithBf16StorageTracksFp32Storage() {
-        float[] stored = decode(true, true, new long[1]), f32 = decode(true, false, new long[1]);
-        double worst = 0, scale = 0;
-        for (int i = 0; i < f32.length; i++) {
-            worst = Math.max(worst, Math.abs(stored[i] - f32[i]));
-            scale = Math.max(scale, Math.abs(f32[i]));
-        }
-        System.out.println("Llama decode, bf16 vs fp32 activation storage: max |logit difference| " + worst + " of max |logit| " + scale);
-        assertThat(worst).as("the logits went through bf16 storage").isPositive();
-        assertThat(worst / scale).as("relative to the largest logit").isLessThanOrEqualTo(1e-2);
+        FakeDriverCudaBf16ParametersTest.assertTracksFp32Storage("Llama decode", decode(true, true, new long[1]),
+                decode(true, false, new long[1]));
     }
 
     private static float[] decode(boolean keep, long[] conversionsPerToken) {

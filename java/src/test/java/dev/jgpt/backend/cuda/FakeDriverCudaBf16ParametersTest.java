@@ -318,15 +318,19 @@ class FakeDriverCudaBf16ParametersTest {
     /** bf16 storage of the decode activations against fp32 storage (both bf16 products): the same logits up to bf16. */
     @Test
     void decodeWithBf16StorageTracksFp32Storage() {
-        float[] stored = decode(true, true)[0], f32 = decode(true, false)[0];
+        assertTracksFp32Storage("GPT-2 decode", decode(true, true)[0], decode(true, false)[0]);
+    }
+
+    /** Logits from bf16 decode storage differ from fp32 storage's (they went through it), by at most 1e-2 of the largest. */
+    static void assertTracksFp32Storage(String what, float[] stored, float[] f32) {
         double worst = 0, scale = 0;
         for (int i = 0; i < f32.length; i++) {
             worst = Math.max(worst, Math.abs(stored[i] - f32[i]));
             scale = Math.max(scale, Math.abs(f32[i]));
         }
-        System.out.println("GPT-2 decode, bf16 vs fp32 activation storage: max |logit difference| " + worst + " of max |logit| " + scale);
-        assertThat(worst).as("the logits went through bf16 storage").isPositive();
-        assertThat(worst / scale).as("relative to the largest logit").isLessThanOrEqualTo(1e-2);
+        System.out.println(what + ", bf16 vs fp32 activation storage: max |logit difference| " + worst + " of max |logit| " + scale);
+        assertThat(worst).as(what + ": the logits went through bf16 storage").isPositive();
+        assertThat(worst / scale).as(what + ": relative to the largest logit").isLessThanOrEqualTo(1e-2);
     }
 
     private static float[][] decode(boolean keep) {
