@@ -77,12 +77,12 @@ if os.path.exists(curves):
 
 print("### Training step (`bench train-step`)")
 print()
-print("| preset | B x T | backend | precision | attention | Lt | stored | probs | logit chunks | ms/step | tokens/s | TFLOP/s | MFU | peak TFLOP/s | activations GiB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| preset | B x T | backend | precision | attention | Lt | stored | probs | logit chunks | ms/step | tokens/s | TFLOP/s | MFU | peak TFLOP/s | activations GiB | GPU memory GiB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for path in sorted(glob.glob(os.path.join(out, "bench-train-*.json"))):
     d = load(os.path.basename(path))
     if not d:
-        print(f"| {os.path.basename(path)}: no result | | | | | | | | | | | | | | |")
+        print(f"| {os.path.basename(path)}: no result | | | | | | | | | | | | | | | |")
         continue
     mfu = d.get("mfu")
     peak = d.get("peakGflops")
@@ -92,7 +92,8 @@ for path in sorted(glob.glob(os.path.join(out, "bench-train-*.json"))):
           f"{d.get('attention', '-')} | {d.get('lt', '-')} | {d.get('activationDType', '-')} | {d.get('attentionDType', '-')} | "
           f"{d.get('classifierChunks', '-')} | {fmt(d['msPerStepMedian'], 1)} | {fmt(d['tokensPerSecond'], 0)} | "
           f"{fmt(d['achievedGflops'] / 1000, 2)} | {fmt(None if mfu is None else 100 * mfu, 1)}{'%' if mfu is not None else ''} | "
-          f"{fmt(None if peak is None else peak / 1000, 1)} | {fmt(None if act is None else act / 2**30, 2)} |")
+          f"{fmt(None if peak is None else peak / 1000, 1)} | {fmt(None if act is None else act / 2**30, 2)} | "
+          f"{fmt(None if d.get('deviceMemoryUsedBytes') is None else d['deviceMemoryUsedBytes'] / 2**30, 2)} |")
 print()
 print("MFU = 6 x (matmul parameters) + 12 x L x C x T FLOPs per token, over the datasheet dense peak of the precision "
       "(jgpt's GpuPeak table; the cpu rows use the detected CPU peak). Activations: the model's activation "
@@ -100,7 +101,8 @@ print("MFU = 6 x (matmul parameters) + 12 x L x C x T FLOPs per token, over the 
       "(bias, GELU and bias gradients inside the products; `JGPT_CUDA_LT=0` is the off row). Stored: the type the model "
       "keeps its product-input activations in (BF16 in bf16 mode; `JGPT_CUDA_BF16_ACTIVATIONS=0` is the F32 row). Probs: "
       "the type of the attention probabilities and their gradient (BF16 on the cuBLAS path in bf16 mode; F32 where fused "
-      "attention keeps log-sum-exps). Logit chunks: classifier chunks per step (the logits are in the stored type).")
+      "attention keeps log-sum-exps). Logit chunks: classifier chunks per step (the logits are in the stored type). GPU memory: in use on the whole "
+      "device after the steps (cuMemGetInfo: the context, cuBLAS workspaces and the arenas' reservations too).")
 print()
 
 profile = load("profile-train-cuda-gpt2-bf16.json")

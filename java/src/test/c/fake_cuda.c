@@ -174,7 +174,13 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     free(m);
     return 0;
 }
-CUresult cuMemGetInfo_v2(size_t *free_, size_t *total) { *free_ = (size_t)1 << 29; *total = (size_t)1 << 30; return 0; }
+/* 1 GiB of "device" memory (cuDeviceTotalMem), of which what cuMemAlloc handed out and cuMemFree did not take back is used */
+CUresult cuMemGetInfo_v2(size_t *free_, size_t *total) {
+    *total = (size_t)1 << 30;
+    long used = counters[C_DEVICE_BYTES];
+    *free_ = used >= (long)*total ? 0 : *total - (size_t)used;
+    return 0;
+}
 CUresult cuMemAllocHost_v2(void **p, size_t bytes) { if (capturing()) return refuse_in_capture("cuMemAllocHost"); *p = malloc(bytes); return *p ? 0 : 2; }
 CUresult cuMemFreeHost(void *p) { if (capturing()) return refuse_in_capture("cuMemFreeHost"); free(p); return 0; }
 static void run_copy(void *d, const void *src, size_t n) { memmove(d, src, n); }

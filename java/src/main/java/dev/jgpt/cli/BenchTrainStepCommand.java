@@ -143,6 +143,7 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("mfu", Double.isNaN(mfu) ? null : BenchSupport.round(mfu, 4));
             out.put("peakGflops", peakGflops.isNaN() ? null : peakGflops);
             out.put("loss", loss);
+            putDeviceMemory(out, base);
             var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
@@ -219,6 +220,7 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("mfu", Double.isNaN(mfu) ? null : BenchSupport.round(mfu, 4));
             out.put("peakGflops", peakGflops.isNaN() ? null : peakGflops);
             out.put("loss", loss);
+            putDeviceMemory(out, base);
             var memory = BenchSupport.putMemory(out, model);
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
@@ -272,6 +274,14 @@ public final class BenchTrainStepCommand implements Runnable {
     }
 
     /** Random tokens (seed 7) and their next-token targets: the fixed batch every step trains on. */
+    /**
+     * On cuda: GPU memory in use after the steps ({@code cuMemGetInfo}, the whole device: the context, workspaces and
+     * the arenas' reservations, not only what the model allocated, which {@code offHeap} lists).
+     */
+    private static void putDeviceMemory(Map<String, Object> out, dev.jgpt.backend.Backend base) {
+        if (base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) out.put("deviceMemoryUsedBytes", cuda.deviceMemoryInUse());
+    }
+
     private static void fillBatch(Tensor tokens, Tensor targets, int vocab) {
         int n = (int) tokens.numel();
         Random r = new Random(7);

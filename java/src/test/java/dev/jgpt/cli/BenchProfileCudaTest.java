@@ -50,6 +50,11 @@ class BenchProfileCudaTest {
         assertThat(r.get("backend").asString()).isEqualTo("cuda");
         Map<String, JsonNode> rows = rows(r);
         assertThat(r.get("lt").asString()).as("cuBLASLt epilogues, on by default").isEqualTo("on");
+        // the device's memory in use (cuMemGetInfo; on the stand-in what its cuMemAlloc handed out and kept): at least the
+        // model's own device memory
+        long model = r.get("offHeap").get("params").asLong() + r.get("offHeap").get("grads").asLong()
+                + r.get("offHeap").get("optimizer").asLong() + r.get("offHeap").get("activations").asLong();
+        assertThat(r.get("deviceMemoryUsedBytes").asLong()).as("GPU memory in use").isGreaterThanOrEqualTo(model);
         String fwd = "matmulForward (lt bias)";
         assertThat(rows).containsKeys("encoder_forward", "layernorm_forward", "fused_residual_layernorm_forward",
                 "classifier_softmax_xent", "adamw_update", fwd, "matmulGeluForward (lt gelu+bias)", "attention QK^T", "memset (zero)");

@@ -45,6 +45,8 @@ class FakeDriverCudaReservedMemoryTest {
                         // the activations' small tensors (layernorm statistics, losses, ids) share one chunk; the
                         // parameter arena has none
                         .isLessThanOrEqualTo(allocated + DeviceArena.DEFAULT_CHUNK);
+                assertThat(cuda.deviceMemoryInUse()).as("cuMemGetInfo's used bytes: the stand-in's gauge")
+                        .isEqualTo(FakeCuda.count(FakeCuda.Counter.DEVICE_BYTES));
             }
             assertThat(FakeCuda.count(FakeCuda.Counter.DEVICE_BYTES)).as("closing the model frees all of it").isEqualTo(before);
         }

@@ -298,6 +298,15 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * Per-kernel GPU times of this backend's stream ({@code bench train-step --profile}): every kernel,
      * cuBLAS product and copy between {@link KernelTimeline#beginStep()} and {@link KernelTimeline#endStep()}.
      */
+    /**
+     * Bytes of GPU memory in use now, as the driver counts them ({@code cuMemGetInfo}: total minus free): what this
+     * process reserved (arenas, operand slots, cuBLAS workspaces, the context itself) plus any other process's.
+     * What {@code bench train-step} reports beside speed as {@code deviceMemoryUsedBytes}.
+     */
+    public long deviceMemoryInUse() {
+        return ctx.memoryInUse();
+    }
+
     public KernelTimeline timeline() {
         return timeline;
     }

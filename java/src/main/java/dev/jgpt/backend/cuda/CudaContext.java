@@ -186,6 +186,16 @@ public final class CudaContext implements AutoCloseable {
         CudaException.check(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
+    /** Device memory in use on this GPU now ({@code cuMemGetInfo}: total minus free), by every context on it. */
+    public long memoryInUse() {
+        ensureCurrent();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment free = a.allocate(ValueLayout.JAVA_LONG), total = a.allocate(ValueLayout.JAVA_LONG);
+            CudaException.check(CudaDriver.cuMemGetInfo_v2(free, total), "cuMemGetInfo");
+            return total.get(ValueLayout.JAVA_LONG, 0) - free.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
     /**
      * {@code cuMemAlloc} of {@code bytes} for {@code what}: the device address. Running out of GPU memory is one
      * {@link CudaException} saying how much, for what, and {@code advice}; any other failure names the call.
