@@ -97,7 +97,8 @@ step "the model on cuda (finite differences, overfit, inference) and 50 small st
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
   --select-class dev.jgpt.backend.cuda.KernelTimelineTest --select-class dev.jgpt.llama.CudaLlamaDecodeTest \
   --select-class dev.jgpt.serve.CudaBatchSamplingTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
-  --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest || bad "cuda model tests"
+  --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest --select-class dev.jgpt.model.CudaReservedMemoryTest \
+  || bad "cuda model tests"
 grep -E "^(fp32 |bf16 |bf16 fused attention |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
 
 step "benchmarks (same process and machine: cuda vs cpu)"
