@@ -2,7 +2,8 @@
 // cuBLAS wrote (logits = x @ wte^T), so the (N, V) probabilities never exist at once.
 #include "common.cuh"
 
-// One block per row of logits (R, V). losses[row] = logsumexp(logits) - logits[target]. When
+// One block per row of logits (R rows of V, ld apart: the backend pads rows to 128-byte alignment; the padding is
+// neither read nor written). losses[row] = logsumexp(logits) - logits[target]. When
 // backward != 0 the row is overwritten in place with dlogits = (softmax - onehot(target)) * dscale.
 // A negative target is ignored (loss 0, dlogits 0); a target >= V gives a NaN loss.
 // Two passes over the row: an online max-and-sum (each thread rescales its running sum when its maximum
@@ -11,10 +12,10 @@
 // activations): read and written through jg_load/jg_store, everything computed in fp32.
 template <typename L>
 __device__ __forceinline__ void jg_classifier_softmax_xent(L* logits, float* losses, const int* targets,
-                                                           int R, int V, float dscale, int backward) {
+                                                           int R, int V, int ld, float dscale, int backward) {
     const int row = blockIdx.x;
     if (row >= R) return;  // uniform per block
-    L* x = logits + (long long)row * V;
+    L* x = logits + (long long)row * ld;
     const int target = targets[row];
     if (target < 0 || target >= V) {
         if (threadIdx.x == 0) losses[row] = target < 0 ? 0.0f : CUDART_NAN_F;
@@ -37,12 +38,12 @@ __device__ __forceinline__ void jg_classifier_softmax_xent(L* logits, float* los
 }
 
 extern "C" __global__ void classifier_softmax_xent(float* logits, float* losses, const int* targets,
-                                                   int R, int V, float dscale, int backward) {
-    jg_classifier_softmax_xent(logits, losses, targets, R, V, dscale, backward);
+                                                   int R, int V, int ld, float dscale, int backward) {
+    jg_classifier_softmax_xent(logits, losses, targets, R, V, ld, dscale, backward);
 }
 
 // bf16 logits (written so by the logits product), bf16 dlogits in place: the backward products' operand as it is.
 extern "C" __global__ void classifier_softmax_xent_bf16(__nv_bfloat16* logits, float* losses, const int* targets,
-                                                        int R, int V, float dscale, int backward) {
-    jg_classifier_softmax_xent(logits, losses, targets, R, V, dscale, backward);
+                                                        int R, int V, int ld, float dscale, int backward) {
+    jg_classifier_softmax_xent(logits, losses, targets, R, V, ld, dscale, backward);
 }

@@ -194,7 +194,8 @@ public interface Backend extends AutoCloseable {
      * no gradient (loss masking). When {@code backward} is set, also accumulates
      * {@code dx += dlogits @ wte} and {@code dwte += dlogits^T @ x} with
      * {@code dlogits = (p - onehot(target)) * dlossScale}, and never holds more than
-     * {@code scratch} worth of logits at once: scratch (R,V) for some R >= 1 sets the row chunk.
+     * {@code scratch} worth of logits at once: scratch (R,V) for some R >= 1 sets the row chunk (rows
+     * {@link #classifierRowStride} apart where the scratch holds at least one such row).
      *
      * @return the sum of losses over the non-ignored rows (double, so a mean over many rows is exact enough)
      */
@@ -203,12 +204,22 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Rows of logits a model's {@link #classifier} scratch should hold for N rows over a vocabulary of V (the
-     * scratch is then (rows, V) of {@link #activationDType}): {@link #defaultClassifierRows} (64 MiB of F32) here.
-     * The cuda backend takes far more (up to 1 GiB): each chunk re-reads and re-writes the whole fp32 {@code dwte}
-     * and multiplies with an inner dimension of only the chunk's rows.
+     * scratch is then (rows, {@link #classifierRowStride}(V)) of {@link #activationDType}): {@link #defaultClassifierRows}
+     * (64 MiB of F32) here. The cuda backend takes far more (up to 1 GiB): each chunk re-reads and re-writes the whole
+     * fp32 {@code dwte} and multiplies with an inner dimension of only the chunk's rows.
      */
     default long classifierRows(long N, int V) {
         return defaultClassifierRows(N, V);
+    }
+
+    /**
+     * Elements from one row of logits to the next in a model's {@link #classifier} scratch: V here. The cuda backend
+     * pads it to a multiple of 64 (GPT-2's 50,257 to 50,304), so that every row of the logits, which products write
+     * and read, starts 128-byte aligned; the padding is never read. A scratch smaller than one padded row is still
+     * taken, with rows V apart.
+     */
+    default int classifierRowStride(int V) {
+        return V;
     }
 
     /** {@code min(N, max(1, 2^24 / V))}: at most 64 MiB of F32 logits at once. */

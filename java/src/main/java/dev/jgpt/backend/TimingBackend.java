@@ -45,6 +45,7 @@ public final class TimingBackend implements Backend {
     @Override public void parametersAre(Tensor params) { inner.parametersAre(params); }
     @Override public dev.jgpt.memory.DType activationDType() { return inner.activationDType(); }
     @Override public long classifierRows(long N, int V) { return inner.classifierRows(N, V); }
+    @Override public int classifierRowStride(int V) { return inner.classifierRowStride(V); }
     @Override public int threads() { return inner.threads(); }
     @Override public void synchronize() { inner.synchronize(); }
     @Override public void close() { inner.close(); }

@@ -145,7 +145,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             xf = arena.allocate(act, N * d);
             rstdf = arena.allocate(DType.F32, N);
             losses = arena.allocate(DType.F32, N);
-            scratch = arena.allocate(act, backend.classifierRows(N, c.vocabSize()), c.vocabSize());
+            scratch = arena.allocate(act, backend.classifierRows(N, c.vocabSize()), backend.classifierRowStride(c.vocabSize()));
             tokensBuf = arena.allocate(DType.I32, N);
             targetsBuf = arena.allocate(DType.I32, N);
             tokensHost = hostArena.allocate(DType.I32, N);

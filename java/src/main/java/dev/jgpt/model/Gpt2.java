@@ -96,7 +96,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor proj;                          // (B,T,C): attproj / fcproj outputs, not needed by backward
         final Tensor lnf, lnfMean, lnfRstd;         // act, F32, F32
         final Tensor losses;                        // (B,T)
-        final Tensor scratch;                       // (R,V) act: classifier logits chunk, R = ops.classifierRows
+        final Tensor scratch;                       // (R, stride) act: classifier logits chunk, R = ops.classifierRows
         // backward working buffers
         final Tensor dres;                          // (B,T,C): gradient of the residual stream
         final Tensor dbtc;                          // (B,T,C)
@@ -127,7 +127,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             lnfMean = arena.allocate(DType.F32, BT);
             lnfRstd = arena.allocate(DType.F32, BT);
             losses = arena.allocate(DType.F32, BT);
-            scratch = arena.allocate(act, ops.classifierRows(BT, (int) V), V);
+            scratch = arena.allocate(act, ops.classifierRows(BT, (int) V), ops.classifierRowStride((int) V));
             dres = arena.allocate(DType.F32, BT * C);
             dbtc = arena.allocate(DType.F32, BT * C);
             d4a = arena.allocate(DType.F32, BT * 4 * C);
@@ -151,7 +151,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
      */
     public static long activationFloats(GptConfig c, int B, int T) {
         long att = (long) B * c.heads() * T * T;
-        return activationFloats(c, B, T, att, att, Backend.defaultClassifierRows((long) B * T, c.vocabSize()));
+        return activationFloats(c, B, T, att, att, Backend.defaultClassifierRows((long) B * T, c.vocabSize()) * c.vocabSize());
     }
 
     /**
@@ -159,12 +159,16 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
      * the probabilities and whose classifier may take more rows at once: {@code L*(16*BTC + 4*BT + A) + 13*BTC
      * + 5*BT + D + R*V} with A = {@link Backend#attentionStateFloats} and D = {@link Backend#attentionScratchFloats}
      * (both NH*B*T^2 by default; cuda's fused attention, T > head size hs: A = NH*BT + BTC, D = NH*B*max(T, hs^2))
-     * and R = {@link Backend#classifierRows}.
+     * and R*V the logits chunk: {@link Backend#classifierRows} rows {@link Backend#classifierRowStride} apart.
      */
     public static long activationFloats(GptConfig c, int B, int T, Backend backend) {
         return activationFloats(c, B, T, backend.attentionStateFloats(B, T, c.channels(), c.heads()),
-                backend.attentionScratchFloats(B, T, c.channels(), c.heads()),
-                backend.classifierRows((long) B * T, c.vocabSize()));
+                backend.attentionScratchFloats(B, T, c.channels(), c.heads()), logitsChunk(c, B, T, backend));
+    }
+
+    /** Elements of the classifier's logits chunk on {@code backend}: its rows times its row stride. */
+    private static long logitsChunk(GptConfig c, int B, int T, Backend backend) {
+        return backend.classifierRows((long) B * T, c.vocabSize()) * backend.classifierRowStride(c.vocabSize());
     }
 
     /**
@@ -178,20 +182,20 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         long bytes = 4 * activationFloats(c, B, T, backend);
         if (backend.activationDType() != DType.BF16) return bytes;
         long BT = (long) B * T, BTC = BT * c.channels();
-        bytes -= 2 * (c.layers() * 14 * BTC + BTC + backend.classifierRows(BT, c.vocabSize()) * c.vocabSize());
+        bytes -= 2 * (c.layers() * 14 * BTC + BTC + logitsChunk(c, B, T, backend));
         if (backend.attentionStateDType(B, T, c.channels(), c.heads()) != DType.BF16) return bytes;
         return bytes - 2 * (c.layers() * backend.attentionStateFloats(B, T, c.channels(), c.heads())
                 + backend.attentionScratchFloats(B, T, c.channels(), c.heads()));
     }
 
-    private static long activationFloats(GptConfig c, int B, int T, long att, long datt, long classifierRows) {
+    private static long activationFloats(GptConfig c, int B, int T, long att, long datt, long logitsChunk) {
         long BT = (long) B * T, C = c.channels(), L = c.layers();
         long perLayer = 16 * BT * C + 4 * BT + att;
         long shared = BT * C                 // encoded
                 + 2 * BT * C + 3 * BT        // proj, lnf (+ mean, rstd), losses
                 + 2 * BT * C + 8 * BT * C    // dres, dbtc, d4a, d4b
                 + datt
-                + classifierRows * c.vocabSize()
+                + logitsChunk
                 + 2 * BT;                    // tokens, targets (I32, same size as F32)
         return L * perLayer + shared;
     }

@@ -1091,15 +1091,25 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /**
      * Up to 1 GiB of logits in {@link #activationDType} (the whole batch of GPT-2 124M at B 8, T 1024 in bf16;
-     * 5,341 rows in fp32), not the 64 MiB the other backends keep: each chunk of rows re-reads and re-writes the
+     * 5,336 rows of 50,304 in fp32), not the 64 MiB the other backends keep: each chunk of rows re-reads and re-writes the
      * fp32 {@code dwte} (154 MB for GPT-2) in its accumulating product, and that product's inner dimension is the
      * chunk's row count, so small chunks make it memory-bound. At 333 rows (64 MiB of fp32) a B 8, T 1024 step took
      * 25 chunks and, computed, about 20 GB more memory traffic than one bf16 chunk (docs/PERFORMANCE.md).
      */
     @Override
     public long classifierRows(long N, int V) {
-        long perRow = (long) V * activationDType().bytes();
+        long perRow = (long) classifierRowStride(V) * activationDType().bytes();
         return Math.max(1, Math.min(N, CLASSIFIER_SCRATCH_BYTES / perRow));
+    }
+
+    /**
+     * V rounded up to a multiple of 64 (GPT-2's 50,257: 50,304, as llm.c pads its vocabulary): every logits row the
+     * products write and read then starts 128-byte aligned, where an odd V leaves cuBLAS only unaligned rows (its
+     * tensor-core kernels want 16-byte aligned leading dimensions). The padding is never read.
+     */
+    @Override
+    public int classifierRowStride(int V) {
+        return (V + 63) / 64 * 64;
     }
 
     /**
@@ -1117,13 +1127,15 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("wte", wte, DType.F32, (long) V * C);
         dev("targets", targets, DType.I32, N);
         activation("scratch", scratchLogits, V);
+        // rows of the padded stride where the scratch holds one, else V apart (a scratch of a single unpadded row)
+        int ld = scratchLogits.numel() >= classifierRowStride(V) ? classifierRowStride(V) : V;
         if (backward) {
             dev("dx", dx, DType.F32, (long) N * C);
             dev("dwte", dwte, DType.F32, (long) V * C);
         }
         checkIds("targets", targets, N, V, true);
         wrote(losses, scratchLogits);
-        int R = (int) Math.min(N, scratchLogits.numel() / V);
+        int R = (int) Math.min(N, scratchLogits.numel() / ld);
         // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element.
         // bf16 logits come only from a bf16 product (cuBLAS writes a bf16 C only with bf16 A and B).
         boolean bfLogits = isBf16(scratchLogits), bf = bf16Product(x) || bfLogits;
@@ -1136,18 +1148,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             int n = Math.min(R, N - r0);
             MemorySegment xr = r0 == 0 ? xOp : seg(xOp.address() + (long) r0 * C * e);
             // logits^T (V,n) = wte (V,C) . x^T (C,n)
-            gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wteOp, C, xr, C, zero, logits, cudaType(scratchLogits), V, bf,
+            gemm(CUBLAS_OP_T, CUBLAS_OP_N, V, n, C, one, wteOp, C, xr, C, zero, logits, cudaType(scratchLogits), ld, bf,
                     "classifier logits");
             ctx.kernel(softmax, n, 1, 512, 1, 0)
                     .ptr(scratchLogits).ptr(ptr(losses) + r0 * f).ptr(ptr(targets) + r0 * f)
-                    .i32(n).i32(V).f32(dlossScale).i32(backward ? 1 : 0).go();
+                    .i32(n).i32(V).i32(ld).f32(dlossScale).i32(backward ? 1 : 0).go();
             if (backward) {
-                MemorySegment dlogits = operand(scratchLogits, (long) n * V, 2, bf);
+                MemorySegment dlogits = operand(scratchLogits, (long) n * ld, 2, bf);
                 // dx^T (C,n) += wte^T (C,V) . dlogits^T (V,n)
-                gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wteOp, C, dlogits, V, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f),
+                gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wteOp, C, dlogits, ld, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f),
                         f32, C, bf, "classifier dx");
                 // dwte^T (C,V) += x^T (C,n) . dlogits (n,V)
-                gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, V, one, dwte.data(), f32, C, bf, "classifier dwte");
+                gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, ld, one, dwte.data(), f32, C, bf, "classifier dwte");
             }
         }
         return deviceSum(losses, N, false);

@@ -76,8 +76,8 @@ public enum Kernel {
     // device top-k for decoding (kernels/topk.cu)
     TOPK_PARTIAL("topk_partial", "pppiiii", true),
     TOPK_MERGE("topk_merge", "ppppii", true),
-    CLASSIFIER_SOFTMAX_XENT("classifier_softmax_xent", "pppiifi", true),
-    CLASSIFIER_SOFTMAX_XENT_BF16("classifier_softmax_xent_bf16", "pppiifi", true),
+    CLASSIFIER_SOFTMAX_XENT("classifier_softmax_xent", "pppiiifi", true),
+    CLASSIFIER_SOFTMAX_XENT_BF16("classifier_softmax_xent_bf16", "pppiiifi", true),
     ADAMW_UPDATE("adamw_update", "pppplffffffff", false),
     ADAMW_UPDATE_BF16("adamw_update_bf16", "ppppplffffffff", false),
     SUM_PARTIALS("sum_partials", "ppli", true),
