@@ -194,6 +194,7 @@ print(f"JGPT_CUDA_BF16_ACTIVATIONS=0 {J} bench train-step --backend cuda --prese
 print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
 print(f"JGPT_CUDA_ATTENTION=fused-cudacore {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --json")
 print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 64 --seq 1024 --steps 3 --json")
+print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 64 --seq 1024 --steps 3 --json")
 print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32|bf16] --batch 8 --seq 256 --steps 5 --json")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")
 print(f"JGPT_CUDA_ATTENTION=cublas|fused {J} bench train-step --backend cuda --arch llama --kv-heads 2 --preset small --batch 8 --seq 256 --steps 5 --json")
