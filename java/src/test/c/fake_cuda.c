@@ -123,7 +123,9 @@ CUresult cuDeviceGetAttribute(int *v, int attr, int dev) {
     }
     return 0;
 }
-CUresult cuDeviceTotalMem_v2(size_t *bytes, int dev) { (void)dev; *bytes = (size_t)1 << 30; return 0; }
+/* The stand-in device's memory: cuMemAlloc past it fails with CUDA_ERROR_OUT_OF_MEMORY, as on a GPU */
+#define FAKE_DEVICE_BYTES ((size_t)4 << 30)
+CUresult cuDeviceTotalMem_v2(size_t *bytes, int dev) { (void)dev; *bytes = FAKE_DEVICE_BYTES; return 0; }
 CUresult cuDevicePrimaryCtxRetain(void **ctx, int dev) { (void)dev; *ctx = (void *)0x1000; return 0; }
 CUresult cuDevicePrimaryCtxRelease_v2(int dev) { (void)dev; return 0; }
 CUresult cuCtxSetCurrent(void *ctx) { return ctx == (void *)0x1000 ? 0 : 201; }
@@ -156,6 +158,7 @@ static long device_allocations; /* cuMemAlloc calls so far: the tests check that
 long jg_fake_device_allocations(void) { return device_allocations; }
 CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     if (capturing()) return refuse_in_capture("cuMemAlloc");
+    if ((size_t)counters[C_DEVICE_BYTES] + bytes > FAKE_DEVICE_BYTES) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
     /* 256 bytes in front hold the size, so that cuMemFree can count what is live (jg_fake_counter 9) */
     unsigned char *m = aligned_alloc(256, 256 + (bytes + 255) / 256 * 256);
     if (!m) return 2;
@@ -174,9 +177,9 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     free(m);
     return 0;
 }
-/* 1 GiB of "device" memory (cuDeviceTotalMem), of which what cuMemAlloc handed out and cuMemFree did not take back is used */
+/* FAKE_DEVICE_BYTES of "device" memory, of which what cuMemAlloc handed out and cuMemFree did not take back is used */
 CUresult cuMemGetInfo_v2(size_t *free_, size_t *total) {
-    *total = (size_t)1 << 30;
+    *total = FAKE_DEVICE_BYTES;
     long used = counters[C_DEVICE_BYTES];
     *free_ = used >= (long)*total ? 0 : *total - (size_t)used;
     return 0;

@@ -313,7 +313,25 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     @Override
     public TensorArena newArena() {
-        return new DeviceArena(ctx);
+        return new DeviceArena(ctx, DeviceArena.DEFAULT_CHUNK, this::outOfMemoryAdvice);
+    }
+
+    /**
+     * What to try when a model's memory does not fit: the GPU's memory in use, then a smaller batch or model, and
+     * where they are off, bf16 mode (half of most activations) and fused attention (no (B, NH, T, T) matrices).
+     */
+    private String outOfMemoryAdvice() {
+        StringBuilder s = new StringBuilder();
+        try {
+            s.append(String.format(java.util.Locale.ROOT, "%.1f GiB of the GPU's memory already in use; ",
+                    deviceMemoryInUse() / (double) (1L << 30)));
+        } catch (RuntimeException e) {
+            // the driver cannot say: leave the figure out
+        }
+        s.append("use a smaller batch or model");
+        if (math != GemmMath.BF16) s.append(", or --precision bf16 (bf16 activations, half the bytes)");
+        if (!fusedAttention) s.append(", or JGPT_CUDA_ATTENTION=fused (no (B, NH, T, T) attention matrices)");
+        return s.toString();
     }
 
     /** Host threads play no part in GPU kernels; the value is kept for reporting only. */

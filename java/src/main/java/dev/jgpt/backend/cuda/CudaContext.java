@@ -201,12 +201,17 @@ public final class CudaContext implements AutoCloseable {
      * {@link CudaException} saying how much, for what, and {@code advice}; any other failure names the call.
      */
     public long allocate(long bytes, String what, String advice) {
+        return allocate(bytes, what, () -> advice);
+    }
+
+    /** {@link #allocate(long, String, String)} with the advice made only when it is needed. */
+    public long allocate(long bytes, String what, java.util.function.Supplier<String> advice) {
         ensureCurrent();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
             int rc = CudaDriver.cuMemAlloc_v2(out, bytes);
             if (rc == CudaDriver.CUDA_ERROR_OUT_OF_MEMORY) {
-                throw new CudaException("out of GPU memory allocating " + (bytes >> 20) + " MiB for " + what + "; " + advice, rc);
+                throw new CudaException("out of GPU memory allocating " + (bytes >> 20) + " MiB for " + what + "; " + advice.get(), rc);
             }
             CudaException.check(rc, "cuMemAlloc(" + bytes + ", " + what + ")");
             return out.get(ValueLayout.JAVA_LONG, 0);

@@ -29,6 +29,7 @@ public final class DeviceArena implements TensorArena {
 
     private final CudaContext ctx;
     private final long chunkBytes;
+    private final java.util.function.Supplier<String> advice; // what to try when the GPU runs out of memory
     private final List<long[]> chunks = new ArrayList<>(); // {base, size}: every driver allocation
     private long base, used, size;                         // the current chunk of small tensors
     private long allocated;
@@ -40,8 +41,14 @@ public final class DeviceArena implements TensorArena {
 
     /** An arena whose small tensors share chunks of {@code chunkBytes} (rounded to the alignment). */
     public DeviceArena(CudaContext ctx, long chunkBytes) {
+        this(ctx, chunkBytes, () -> "use a smaller batch or model");
+    }
+
+    /** The same, with {@code advice} (asked only when an allocation fails) in the out-of-memory error. */
+    public DeviceArena(CudaContext ctx, long chunkBytes, java.util.function.Supplier<String> advice) {
         this.ctx = ctx;
         this.chunkBytes = Math.max(ALIGNMENT, roundUp(chunkBytes));
+        this.advice = advice;
     }
 
     @Override
@@ -67,7 +74,7 @@ public final class DeviceArena implements TensorArena {
     }
 
     private long driverAllocation(long bytes, String what) {
-        long p = ctx.allocate(bytes, what + " (" + (allocated >> 20) + " MiB already in this arena)", "use a smaller batch or model");
+        long p = ctx.allocate(bytes, what + " (" + (allocated >> 20) + " MiB already in this arena)", advice);
         chunks.add(new long[] {p, bytes});
         // TensorArena promises zeroed memory; zero it once, in stream order
         CudaException.check(CudaDriver.cuMemsetD32Async(p, 0, bytes / 4, ctx.stream()), "cuMemsetD32Async");
