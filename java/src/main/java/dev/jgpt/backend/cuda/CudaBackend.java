@@ -1146,7 +1146,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("targets", targets, DType.I32, N);
         activation("scratch", scratchLogits, V);
         // rows of the padded stride where the scratch holds one, else V apart (a scratch of a single unpadded row)
-        int ld = scratchLogits.numel() >= classifierRowStride(V) ? classifierRowStride(V) : V;
+        int stride = classifierRowStride(V), ld = scratchLogits.numel() >= stride ? stride : V;
         if (backward) {
             dev("dx", dx, DType.F32, (long) N * C);
             dev("dwte", dwte, DType.F32, (long) V * C);
@@ -1259,14 +1259,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             throw new IllegalArgumentException("kCaches/vCaches/pos: need " + n + " entries each");
         }
         int kv = NKV * hs, qw = NH * hs;
-        DType e = decodeType("gqaAttentionDecodeRows", q, kNew);
+        DType e = decodeRowsOperands("gqaAttentionDecodeRows", out, q, kNew, vNew, n, NH, NKV, hs);
         long eb = e.bytes();
-        dev("out", out, e, (long) n * qw);
-        dev("q", q, e, (long) n * qw);
-        dev("kNew", kNew, e, (long) n * kv);
-        dev("vNew", vNew, e, (long) n * kv);
         dev("att", att, DType.F32, Backend.gqaAttentionDecodeRowsScratchFloats(pos, n, NH));
-        Kernel kernel = e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_ROWS_BF16 : Kernel.GQA_ATTENTION_DECODE_ROWS;
+        Kernel kernel = decodeRowsKernel(e);
         for (int c0 = 0; c0 < n; c0 += DECODE_ROWS_MAX) {
             int m = Math.min(DECODE_ROWS_MAX, n - c0), ld = 0;
             for (int i = 0; i < m; i++) {
@@ -1416,12 +1412,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("n", n, "maxT", maxT);
         if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
         if (kCaches.length < n || vCaches.length < n) throw new IllegalArgumentException("kCaches/vCaches: need " + n + " entries each");
-        int kv = NKV * hs, qw = NH * hs;
-        DType e = decodeType("gqaAttentionDecodeRowsAt", q, kNew);
-        dev("out", out, e, (long) n * qw);
-        dev("q", q, e, (long) n * qw);
-        dev("kNew", kNew, e, (long) n * kv);
-        dev("vNew", vNew, e, (long) n * kv);
+        int kv = NKV * hs;
+        DType e = decodeRowsOperands("gqaAttentionDecodeRowsAt", out, q, kNew, vNew, n, NH, NKV, hs);
         dev("positions", positions, DType.I32, n);
         dev("att", att, DType.F32, (long) NH * n * maxT);
         for (int i = 0; i < n; i++) {
@@ -1432,7 +1424,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             decodeRows.setAtIndex(ValueLayout.JAVA_INT, 4 * DECODE_ROWS_MAX + i, 0);
         }
         // att rows maxT apart: the launch is the same at every position
-        ctx.kernel(e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_ROWS_BF16 : Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
+        ctx.kernel(decodeRowsKernel(e), NH, n, 128, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
                 .ptr(positions).ptr(0L).go();
         wrote(out, att);
@@ -1445,19 +1437,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         gqaDims(1, 1, NH, NKV, hs);
         positive("n", n, "maxT", maxT);
         if (n > DECODE_ROWS_MAX) throw new IllegalArgumentException("n: at most " + DECODE_ROWS_MAX + " rows, was " + n);
-        int qw = NH * hs, kv = NKV * hs;
         // the caches in the table are of kNew's type (the caller's caches and new rows are one type)
-        DType e = decodeType("gqaAttentionDecodeRowsTable", q, kNew);
-        dev("out", out, e, (long) n * qw);
-        dev("q", q, e, (long) n * qw);
-        dev("kNew", kNew, e, (long) n * kv);
-        dev("vNew", vNew, e, (long) n * kv);
+        DType e = decodeRowsOperands("gqaAttentionDecodeRowsTable", out, q, kNew, vNew, n, NH, NKV, hs);
         dev("positions", positions, DType.I32, n);
         dev("caches", caches, DType.I32, ROW_TABLE_CACHE_INTS);
         dev("att", att, DType.F32, (long) NH * n * maxT);
         if ((ptr(caches) & 7) != 0) throw new IllegalArgumentException("caches: the addresses must be 8-byte aligned");
         // the struct is not read (dcaches and dpos are not null): its contents do not matter
-        ctx.kernel(e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_ROWS_BF16 : Kernel.GQA_ATTENTION_DECODE_ROWS, NH, n, 128, 1, 0)
+        ctx.kernel(decodeRowsKernel(e), NH, n, 128, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
                 .ptr(positions).ptr(caches).go();
         wrote(out, att);
@@ -1933,6 +1920,26 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                     + " (q, the keys and values, the caches and out: all F32 or all BF16)");
         }
         return q.dtype();
+    }
+
+    /**
+     * The checks every batched decode attention makes on its n rows: q and out (n, NH*hs), the new keys and values
+     * (n, NKV*hs), all of {@link #decodeType}'s one type, which it returns.
+     */
+    private static DType decodeRowsOperands(String op, Tensor out, Tensor q, Tensor kNew, Tensor vNew, int n, int NH, int NKV,
+                                            int hs) {
+        DType e = decodeType(op, q, kNew);
+        long qw = (long) n * NH * hs, kv = (long) n * NKV * hs;
+        dev("out", out, e, qw);
+        dev("q", q, e, qw);
+        dev("kNew", kNew, e, kv);
+        dev("vNew", vNew, e, kv);
+        return e;
+    }
+
+    /** gqa_attention_decode_rows for F32 operands and caches, its _bf16 twin for BF16 ones. */
+    private static Kernel decodeRowsKernel(DType e) {
+        return e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_ROWS_BF16 : Kernel.GQA_ATTENTION_DECODE_ROWS;
     }
 
     /** {@link #dev} for a tensor {@link #activationDType} lets be F32 or BF16. */
