@@ -92,6 +92,20 @@ public interface Backend extends AutoCloseable {
                         int N, int C, int OC);
 
     /**
+     * {@link #matmulBackward} with dinp <b>overwritten</b>: {@code dinp (N,C) = dout @ weight}, whatever it held (NaNs
+     * included); dweight and dbias accumulate as there. For the gradient of a product's input that nothing else adds
+     * to (the model's first product into a buffer), as llm.c writes it. The default zeroes dinp's first N*C elements
+     * and accumulates; cpu and cuda write it directly (a product with beta 0: no zeroing pass, and the old dinp is not
+     * read).
+     */
+    default void matmulBackwardOverwrite(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
+                                         int N, int C, int OC) {
+        long n = (long) N * C;
+        zero(dinp.numel() == n ? dinp : dinp.view(0, n));
+        matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+    }
+
+    /**
      * A product followed by GELU (GPT-2's fc): {@code pre (N,OC) = inp @ weight^T + bias}, {@code out = gelu(pre)}; both
      * overwritten (forward). The default runs {@link #matmulForward} and {@link #geluForward}; cuda fuses them into one
      * cuBLASLt product whose epilogue adds the bias, applies GELU and writes {@code pre} beside {@code out}.
@@ -107,14 +121,13 @@ public interface Backend extends AutoCloseable {
      * gradient of an intermediate that only this op produces, so nothing is there to accumulate into);
      * {@code dweight += dout^T @ inp} and {@code dbias += sum_rows(dout)} accumulate as in {@link #matmulBackward}
      * (dbias may be null). {@code dgelu} (N,C) is scratch: afterwards it holds {@code dout @ weight} or is untouched.
-     * The default runs {@link #zero}, {@link #matmulBackward}, {@link #zero} and {@link #geluBackward}; cuda fuses the
+     * The default runs {@link #matmulBackwardOverwrite}, {@link #zero} and {@link #geluBackward}; cuda fuses the
      * GELU backward into the dinp product (cuBLASLt's DGELU epilogue) and the bias gradient into the dweight product.
      */
     default void matmulBackwardGelu(Tensor dpre, Tensor dgelu, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                                     Tensor weight, Tensor pre, int N, int C, int OC) {
         long n = (long) N * C;
-        zero(dgelu.numel() == n ? dgelu : dgelu.view(0, n));
-        matmulBackward(dgelu, dweight, dbias, dout, inp, weight, N, C, OC);
+        matmulBackwardOverwrite(dgelu, dweight, dbias, dout, inp, weight, N, C, OC);
         zero(dpre.numel() == n ? dpre : dpre.view(0, n));
         geluBackward(dpre, pre, dgelu, N * C);
     }

@@ -435,17 +435,14 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2))))
         // d4b = d(fch), through fcproj and the GELU (d4a: scratch for d(gelu(fch)))
         ops.matmulBackwardGelu(a.d4b, a.d4a, g.fcprojw(l), g.fcprojb(l), a.dres, a.fchGelu[l], p.fcprojw(l), a.fch[l], BT, 4 * C, C);
-        ops.zero(a.dbtc);
-        ops.matmulBackward(a.dbtc, g.fcw(l), g.fcb(l), a.d4b, a.ln2[l], p.fcw(l), BT, C, 4 * C);
+        ops.matmulBackwardOverwrite(a.dbtc, g.fcw(l), g.fcb(l), a.d4b, a.ln2[l], p.fcw(l), BT, C, 4 * C);
         ops.layernormBackward(a.dres, g.ln2w(l), g.ln2b(l), a.dbtc, a.res2[l], p.ln2w(l), a.ln2Mean[l], a.ln2Rstd[l], BT, C);
         // attention: res2 = x + attproj(attention(qkv(ln1(x))))
-        ops.zero(a.dbtc);
-        ops.matmulBackward(a.dbtc, g.attprojw(l), g.attprojb(l), a.dres, a.atty[l], p.attprojw(l), BT, C, C);
+        ops.matmulBackwardOverwrite(a.dbtc, g.attprojw(l), g.attprojb(l), a.dres, a.atty[l], p.attprojw(l), BT, C, C);
         Tensor dqkv = a.d4a; // (B,T,3C) fits in the (B,T,4C) buffer, free again here
         ops.zero(dqkv);
         ops.attentionBackward(dqkv, a.datt, a.dbtc, a.qkv[l], a.att[l], B, T, C, NH);
-        ops.zero(a.dbtc);
-        ops.matmulBackward(a.dbtc, g.qkvw(l), g.qkvb(l), dqkv, a.ln1[l], p.qkvw(l), BT, C, 3 * C);
+        ops.matmulBackwardOverwrite(a.dbtc, g.qkvw(l), g.qkvb(l), dqkv, a.ln1[l], p.qkvw(l), BT, C, 3 * C);
         ops.layernormBackward(a.dres, g.ln1w(l), g.ln1b(l), a.dbtc, x, p.ln1w(l), a.ln1Mean[l], a.ln1Rstd[l], BT, C);
     }
 

@@ -186,6 +186,21 @@ public abstract class BackendContractTest {
         dw.assertClose("matmul dweight (no dbias)");
     }
 
+    /** The overwriting backward ignores what dinp held, NaNs included, and still accumulates dweight and dbias. */
+    @Test
+    void matmulBackwardOverwritesDinp() {
+        int OC = 3 * C + 1;
+        Pair inp = randn(1, N, C), w = randn(1, OC, C), dout = randn(1, N, OC);
+        Pair dinp = new Pair(DType.F32, N, C), dw = randn(1, OC, C), db = randn(1, OC);
+        for (long i = 0; i < dinp.r.numel(); i++) dinp.r.setFloat(i, Float.NaN);
+        dinp.sync();
+        ref.matmulBackwardOverwrite(dinp.r, dw.r, db.r, dout.r, inp.r, w.r, N, C, OC);
+        dut.matmulBackwardOverwrite(dinp.d, dw.d, db.d, dout.d, inp.d, w.d, N, C, OC);
+        dinp.assertClose("matmul dinp (overwritten)");
+        dw.assertClose("matmul dweight (accumulated)");
+        db.assertClose("matmul dbias (accumulated)");
+    }
+
     @Test
     void attention() {
         Pair out = randn(1, B, T, C), att = randn(1, B, NH, T, T), qkv = randn(1, B, T, 3 * C);

@@ -186,6 +186,19 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                int N, int C, int OC) {
+        matmulBackward(dinp, 1f, dweight, dbias, dout, inp, weight, N, C, OC);
+    }
+
+    /** dinp written by the product (beta 0), not zeroed first and then accumulated into. */
+    @Override
+    public void matmulBackwardOverwrite(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
+                                        int N, int C, int OC) {
+        matmulBackward(dinp, 0f, dweight, dbias, dout, inp, weight, N, C, OC);
+    }
+
+    /** {@code dinp = dinpBeta * dinp + dout @ weight} (1: the contract's +=, 0: overwritten); the rest accumulates. */
+    private void matmulBackward(Tensor dinp, float dinpBeta, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                Tensor weight, int N, int C, int OC) {
         dim("N", N); dim("C", C); dim("OC", OC);
         f32("dinp", dinp, (long) N * C);
         f32("dweight", dweight, (long) OC * C);
@@ -193,9 +206,9 @@ public final class CpuBackend implements Backend {
         f32("inp", inp, (long) N * C);
         f32("weight", weight, (long) OC * C);
         if (dbias != null) f32("dbias", dbias, OC);
-        // dinp (N,C) += dout (N,OC) @ weight (OC,C)
+        // dinp (N,C) (+)= dout (N,OC) @ weight (OC,C)
         Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
-                1f, dout.data(), OC, weight.data(), C, 1f, dinp.data(), C);
+                1f, dout.data(), OC, weight.data(), C, dinpBeta, dinp.data(), C);
         // dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
         Cblas.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
                 1f, dout.data(), OC, inp.data(), C, 1f, dweight.data(), C);

@@ -551,6 +551,20 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                int N, int C, int OC) {
+        matmulBackward(dinp, one, dweight, dbias, dout, inp, weight, N, C, OC);
+    }
+
+    /** The dinp product with beta 0: no memset before it, and cuBLAS does not read the old dinp. */
+    @Override
+    public void matmulBackwardOverwrite(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
+                                        int N, int C, int OC) {
+        if (dinp == null) throw new IllegalArgumentException("dinp: null");
+        matmulBackward(dinp, zero, dweight, dbias, dout, inp, weight, N, C, OC);
+    }
+
+    /** {@code dinp = dinpBeta * dinp + dout @ weight} ({@link #one}: the contract's +=, {@link #zero}: overwritten). */
+    private void matmulBackward(Tensor dinp, MemorySegment dinpBeta, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                Tensor weight, int N, int C, int OC) {
         positive("N", N, "C", C);
         positive("OC", OC);
         dev("dout", dout, DType.F32, (long) N * OC);
@@ -561,8 +575,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
         if (dinp != null) {
             dev("dinp", dinp, DType.F32, (long) N * C);
-            // dinp^T (C,N) += weight^T (C,OC) . dout^T (OC,N)
-            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1, bf), C, dO, OC, one, dinp, C, bf,
+            // dinp^T (C,N) (+)= weight^T (C,OC) . dout^T (OC,N)
+            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1, bf), C, dO, OC, dinpBeta, dinp, C, bf,
                     "matmulBackward dinp");
         }
         dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC, bf);
