@@ -22,16 +22,17 @@ extern "C" __global__ void gelu_forward_bf16(__nv_bfloat16* out, const __nv_bflo
     jg_gelu_forward(out, inp, n);
 }
 
-// dinp += gelu'(inp) * dout. sech^2 as 1 - tanh^2 (cosh would overflow for large |x|).
-template <typename T>
-__device__ __forceinline__ void jg_gelu_backward(float* dinp, const T* inp, const float* dout, long long n) {
+// dinp += gelu'(inp) * dout. sech^2 as 1 - tanh^2 (cosh would overflow for large |x|). A bf16 dinp is added to
+// in fp32 and rounded once.
+template <typename D, typename T>
+__device__ __forceinline__ void jg_gelu_backward(D* dinp, const T* inp, const float* dout, long long n) {
     for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
         const float x = jg_load(inp + i);
         const float cube = 0.044715f * x * x * x;
         const float th = tanhf(JG_GELU_SCALE * (x + cube));
         const float sech2 = 1.0f - th * th;
         const float local = 0.5f * (1.0f + th) + x * 0.5f * sech2 * JG_GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += local * dout[i];
+        jg_store(dinp + i, jg_load(dinp + i) + local * dout[i]);
     }
 }
 
@@ -41,6 +42,13 @@ extern "C" __global__ void gelu_backward(float* dinp, const float* inp, const fl
 
 // The same reading a bf16 inp (the pre-GELU activation); gradients stay fp32.
 extern "C" __global__ void gelu_backward_bf16(float* dinp, const __nv_bfloat16* inp, const float* dout, long long n) {
+    jg_gelu_backward(dinp, inp, dout, n);
+}
+
+// bf16 inp and a bf16 dinp: GPT-2's d(fch) in bf16 mode where cuBLASLt's DGELU epilogue is not used (the fc backward
+// product reads it as its bf16 operand); dout stays fp32.
+extern "C" __global__ void gelu_backward_bf16_dinp(__nv_bfloat16* dinp, const __nv_bfloat16* inp, const float* dout,
+                                                   long long n) {
     jg_gelu_backward(dinp, inp, dout, n);
 }
 

@@ -268,10 +268,12 @@ public interface Backend extends AutoCloseable {
      * GELU). F32 here and on every backend but cuda in bf16 mode, which multiplies bf16 operands anyway and
      * so keeps them as bf16: half their memory, and no rounding copy before each product. Where this is BF16,
      * {@link #layernormForward} and {@link #residualLayernormForward} ({@code out}), {@link #matmulForward}
-     * ({@code out}, {@code inp}), {@link #matmulBackward} ({@code inp}), {@link #matmulGeluForward} ({@code pre},
-     * {@code out}, {@code inp}), {@link #matmulBackwardGelu} ({@code inp}, {@code pre}), {@link #attentionForward}
+     * ({@code out}, {@code inp}), {@link #matmulBackward} and {@link #matmulBackwardOverwrite} ({@code inp}, and
+     * {@code dout}: GPT-2's d(fch)), {@link #matmulGeluForward} ({@code pre}, {@code out}, {@code inp}),
+     * {@link #matmulBackwardGelu} ({@code inp}, {@code pre}, and {@code dpre} with {@code pre}), {@link #attentionForward}
      * and {@link #attentionBackward} ({@code qkv} and {@code out}, one type), {@link #geluForward} (both),
-     * {@link #geluBackward} ({@code inp}) and {@link #classifier} ({@code x}, and {@code scratch}: the logits,
+     * {@link #geluBackward} ({@code inp}, and {@code dinp} with {@code inp}: added to in fp32, rounded once) and
+     * {@link #classifier} ({@code x}, and {@code scratch}: the logits,
      * overwritten in place by the dlogits) take BF16 tensors there, and for
      * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type),
      * {@link #swigluBackward} ({@code gate}, {@code up}), {@link #ropeForward} ({@code x}),
@@ -279,7 +281,7 @@ public interface Backend extends AutoCloseable {
      * {@link #gqaAttentionBackward} ({@code q}, {@code k}, {@code v}); for decoding, {@link #gqaAttentionDecode},
      * {@link #gqaAttentionDecodeRows} and the {@link StepGraphs} variants ({@code out}, {@code q}, the new keys and
      * values and the KV caches, one type; the probabilities scratch stays F32), {@link #ropeForwardRows} ({@code x});
-     * gradients, residuals and statistics stay F32.
+     * other gradients, residuals and statistics stay F32.
      */
     default DType activationDType() {
         return DType.F32;

@@ -81,7 +81,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
     /**
      * Activations of the forward pass (kept for backward) and the backward pass's working buffers. Those only products
      * and the backend's kernels read (marked "act") are of the backend's {@link Backend#activationDType} (bf16 on cuda in
-     * bf16 mode), the rest F32: the residual stream, layernorm statistics, losses, logits and every gradient.
+     * bf16 mode), the rest F32: the residual stream, layernorm statistics, losses and every gradient but d(fch), which
+     * only the fc backward product reads (written in bf16 there by the fcproj backward's GELU epilogue).
      */
     private static final class Acts {
         final Tensor encoded;                       // (B,T,C)
@@ -100,7 +101,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         // backward working buffers
         final Tensor dres;                          // (B,T,C): gradient of the residual stream
         final Tensor dbtc;                          // (B,T,C)
-        final Tensor d4a, d4b;                      // (B,T,4C)
+        final Tensor d4a, d4b;                      // (B,T,4C): F32 scratch, act
         final Tensor datt;                          // (B,NH,T,T), or the backend's smaller scratch; att's type
 
         Acts(TensorArena arena, Backend ops, GptConfig c, int B, int T) {
@@ -131,7 +132,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             dres = arena.allocate(DType.F32, BT * C);
             dbtc = arena.allocate(DType.F32, BT * C);
             d4a = arena.allocate(DType.F32, BT * 4 * C);
-            d4b = arena.allocate(DType.F32, BT * 4 * C);
+            d4b = arena.allocate(act, BT * 4 * C);    // d(fch): only the fc backward product reads it
             datt = arena.allocate(attType, ops.attentionScratchFloats(B, T, c.channels(), c.heads()));
         }
 
@@ -173,8 +174,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
 
     /**
      * Bytes of {@link #activationFloats(GptConfig, int, int, Backend)}, with the product-input activations and the
-     * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + BTC
-     * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf and the logits chunk) take 2 bytes
+     * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + 5*BTC
+     * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf, d(fch) and the logits chunk) take 2 bytes
      * instead of 4; and where {@link Backend#attentionStateDType} is BF16, so do {@code L*A + D} (every layer's att
      * and the datt scratch).
      */
@@ -182,7 +183,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         long bytes = 4 * activationFloats(c, B, T, backend);
         if (backend.activationDType() != DType.BF16) return bytes;
         long BT = (long) B * T, BTC = BT * c.channels();
-        bytes -= 2 * (c.layers() * 14 * BTC + BTC + logitsChunk(c, B, T, backend));
+        bytes -= 2 * (c.layers() * 14 * BTC + 5 * BTC + logitsChunk(c, B, T, backend));
         if (backend.attentionStateDType(B, T, c.channels(), c.heads()) != DType.BF16) return bytes;
         return bytes - 2 * (c.layers() * backend.attentionStateFloats(B, T, c.channels(), c.heads())
                 + backend.attentionScratchFloats(B, T, c.channels(), c.heads()));

@@ -567,11 +567,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                 Tensor weight, int N, int C, int OC) {
         positive("N", N, "C", C);
         positive("OC", OC);
-        dev("dout", dout, DType.F32, (long) N * OC);
+        activation("dout", dout, (long) N * OC); // bf16: GPT-2's d(fch) in bf16 mode, already the product's operand
         activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
-        boolean bf = bf16Product(inp);
+        boolean bf = bf16Product(inp, dout);
         MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
         if (dinp != null) {
             dev("dinp", dinp, DType.F32, (long) N * C);
@@ -601,7 +601,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, x, C, dO, OC, one, dweight, C, bf, "matmulBackward dweight");
         if (dbias != null) {
             wrote(dbias);
-            ctx.kernel(Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0).ptr(dbias).ptr(dout).i32(N).i32(OC).go();
+            ctx.kernel(isBf16(dout) ? Kernel.MATMUL_BACKWARD_BIAS_BF16 : Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0)
+                    .ptr(dbias).ptr(dout).i32(N).i32(OC).go();
         }
     }
 
@@ -641,9 +642,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                    Tensor weight, Tensor pre, int N, int C, int OC) {
         positive("N", N, "C", C);
         positive("OC", OC);
-        dev("dpre", dpre, DType.F32, (long) N * C);
+        activation("dpre", dpre, (long) N * C);
         dev("dgelu", dgelu, DType.F32, (long) N * C);
         activation("pre", pre, (long) N * C);
+        if (isBf16(dpre)) sameType("matmulBackwardGelu", "dpre", dpre, "pre", pre);
         dev("dout", dout, DType.F32, (long) N * OC);
         activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
@@ -651,7 +653,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (ltUsable() && C % 8 == 0) {
             boolean bf = bf16Product(inp, pre);
             MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
-            // dpre^T (C,N) = gelu'(pre^T) * (weight^T (C,OC) . dout^T (OC,N)), beta 0: overwritten
+            // dpre^T (C,N) = gelu'(pre^T) * (weight^T (C,OC) . dout^T (OC,N)), beta 0: overwritten (in bf16 mode as bf16:
+            // the fc backward product's operand as it is)
             if (ltGemm(CublasLt.CUBLASLT_EPILOGUE_DGELU, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, operand(weight, (long) OC * C, 1, bf), C,
                     dO, OC, zero, dpre, C, bf, 0, ptr(pre), pre, C, "matmulBackward dinp (lt dgelu)")) {
                 dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC, bf);
@@ -1088,12 +1091,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void geluBackward(Tensor dinp, Tensor inp, Tensor dout, int N) {
         positive("N", N);
-        dev("dinp", dinp, DType.F32, N);
+        activation("dinp", dinp, N);
         activation("inp", inp, N);
         dev("dout", dout, DType.F32, N);
+        if (isBf16(dinp)) sameType("geluBackward", "dinp", dinp, "inp", inp); // a bf16 d(fch) comes with a bf16 fch
         wrote(dinp);
-        ctx.kernel(isBf16(inp) ? Kernel.GELU_BACKWARD_BF16 : Kernel.GELU_BACKWARD, gridStride(N, 256), 256)
-                .ptr(dinp).ptr(inp).ptr(dout).i64(N).go();
+        Kernel k = isBf16(dinp) ? Kernel.GELU_BACKWARD_BF16_DINP : isBf16(inp) ? Kernel.GELU_BACKWARD_BF16 : Kernel.GELU_BACKWARD;
+        ctx.kernel(k, gridStride(N, 256), 256).ptr(dinp).ptr(inp).ptr(dout).i64(N).go();
     }
 
     @Override

@@ -82,6 +82,10 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         cuda.geluBackward(d32, up(x), up(dout), n);
         cuda.geluBackward(d16, upBf16(x), up(dout), n);
         assertSame("geluBackward dinp (fp32, accumulated)", down(d32), down(d16));
+        Tensor d32r = up(rounded(start)), dBf16 = upBf16(start); // a bf16 dinp: added to in fp32, rounded once
+        cuda.geluBackward(d32r, up(x), up(dout), n);
+        cuda.geluBackward(dBf16, upBf16(x), up(dout), n);
+        assertRounded("geluBackward into a bf16 dinp", down(d32r), down(dBf16));
     }
 
     @Test
@@ -281,6 +285,42 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         }
     }
 
+    /**
+     * GPT-2's d(fch) in bf16: the fcproj backward through the GELU writes it rounded (the DGELU epilogue, or the product
+     * and {@code gelu_backward_bf16_dinp}), and the fc backward reads it as its bf16 operand (the bias gradient from
+     * cuBLASLt's BGRADB or {@code matmul_backward_bias_bf16}): the same as an F32 d(fch) holding those values.
+     */
+    @Test
+    void geluBackwardIntoBf16Gradient() {
+        int N = 17, C = 64, OC = 24, C2 = 16;
+        Tensor pre = rounded(randn(N, C)), gelu = rounded(randn(N, C)), w = randn(OC, C), dout = randn(N, OC);
+        Tensor w2 = randn(C, C2), x2 = rounded(randn(N, C2));
+        for (boolean lt : new boolean[] {true, false}) {
+            cuda.setLt(lt);
+            String how = lt ? " (lt)" : " (two ops)";
+            Tensor dw = randn(OC, C), db = randn(OC);
+            Tensor dpre32 = up(randn(N, C)), dpre16 = upBf16(randn(N, C)), dgelu = dev.allocate(DType.F32, N, C);
+            Tensor[] g32 = {up(dw), up(db)}, g16 = {up(dw), up(db)};
+            cuda.matmulBackwardGelu(dpre32, dgelu, g32[0], g32[1], up(dout), upBf16(gelu), up(w), upBf16(pre), N, C, OC);
+            cuda.matmulBackwardGelu(dpre16, dgelu, g16[0], g16[1], up(dout), upBf16(gelu), up(w), upBf16(pre), N, C, OC);
+            assertRounded("matmulBackwardGelu dpre in bf16" + how, down(dpre32), down(dpre16));
+            assertSame("matmulBackwardGelu dweight" + how, down(g32[0]), down(g16[0]));
+            assertSame("matmulBackwardGelu dbias" + how, down(g32[1]), down(g16[1]));
+
+            // the fc backward on it: dout bf16 vs F32 holding the same values
+            Tensor same = up(widen(down(dpre16)));
+            Tensor dx32 = up(randn(N, C2)), dx16 = up(randn(N, C2)), dw2 = randn(C, C2), db2 = randn(C);
+            Tensor[] h32 = {dx32, up(dw2), up(db2)}, h16 = {dx16, up(dw2), up(db2)};
+            cuda.matmulBackwardOverwrite(h32[0], h32[1], h32[2], same, upBf16(x2), up(w2), N, C2, C);
+            cuda.matmulBackwardOverwrite(h16[0], h16[1], h16[2], dpre16, upBf16(x2), up(w2), N, C2, C);
+            String[] names = {"dinp", "dweight", "dbias"};
+            for (int i = 0; i < 3; i++) assertSame("matmulBackward on a bf16 dout: " + names[i] + how, down(h32[i]), down(h16[i]));
+            Tensor expected = host.allocate(DType.F32, N, C2), edw = randn(C, C2), edb = randn(C);
+            ref.matmulBackwardOverwrite(expected, edw, edb, widen(down(dpre16)), x2, w2, N, C2, C);
+            assertThat(relative(expected, down(h16[0]))).as("fc dinp vs the fp32 reference" + how).isLessThanOrEqualTo(BF16);
+        }
+    }
+
     @Test
     void attentionOnBf16Storage() {
         cuda.setFusedAttention(false);
@@ -460,6 +500,8 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("F32");
         assertThatThrownBy(() -> cuda.geluForward(b32, a16, 8))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("inp is BF16 but out is F32");
+        assertThatThrownBy(() -> cuda.geluBackward(a16, b32, b32, 8))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dinp is BF16 but inp is F32");
     }
 
     // ---- helpers ------------------------------------------------------------------------------
@@ -481,6 +523,13 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
     private Tensor rounded(Tensor t) {
         Tensor r = host.allocate(DType.F32, t.shape());
         for (long i = 0; i < t.numel(); i++) r.setFloat(i, DType.fromBf16(DType.toBf16(t.getFloat(i))));
+        return r;
+    }
+
+    /** An F32 host copy of a host tensor's values. */
+    private Tensor widen(Tensor t) {
+        Tensor r = host.allocate(DType.F32, t.shape());
+        for (long i = 0; i < t.numel(); i++) r.setFloat(i, t.getFloat(i));
         return r;
     }
 

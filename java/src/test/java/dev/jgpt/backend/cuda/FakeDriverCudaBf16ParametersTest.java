@@ -54,9 +54,10 @@ class FakeDriverCudaBf16ParametersTest {
         int views = ParameterLayout.of(CFG).views().size();
 
         // bf16 activation storage: the inputs stored as bf16 need no copy, nor do the dlogits (the classifier writes
-        // them in place over its bf16 logits) or attention's probabilities and d(scores) (bf16 on the cuBLAS path);
-        // left are the gradients each matmul backward and the attention backward read (dout)
-        long gradients = 4L * L + L;
+        // them in place over its bf16 logits), attention's probabilities and d(scores) (bf16 on the cuBLAS path) or
+        // d(fch) (the fcproj backward's GELU epilogue writes it in bf16); left are the gradients the other three matmul
+        // backwards and the attention backward read (dout)
+        long gradients = 3L * L + L;
         Map<String, Long> stored = callsPerStep(true, true);
         assertThat(stored.get("f32_to_bf16")).as("f32_to_bf16 launches per step, bf16 activations").isEqualTo(gradients);
         assertThat(stored.get("refreshes")).isZero();
