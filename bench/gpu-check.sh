@@ -19,12 +19,13 @@ bad(){ echo "!! FAILED: $*"; fail=1; }
 # shapes: the on a GPU; tiny ones for a dry run (the emulation runs every CUDA thread on the CPU)
 SMALL=(--preset small --batch 8 --seq 256); GPT2=(--preset gpt2 --batch 8 --seq 1024); GEMM=2048; DECODE=gpt2
 GPT2_B64=(--preset gpt2 --batch 64 --seq 1024) # bf16: ~28 GiB with fused attention, ~45 GiB on the cuBLAS path (computed)
+ATTN=(--batch 8 --seq 256,1024,2048 --channels 768 --heads 12) # bench attention: GPT-2 124M's width, three lengths
 LLAMA=(--arch llama --kv-heads 2 --preset small --batch 8 --seq 256) # GQA: 4 query heads over 2 kv heads, head size 64
 CURVE_STEPS=50; DRY=${DRY_RUN:-0}
 step "device"
 if [ "$DRY" = 1 ]; then
   SMALL=(--preset tiny --batch 2 --seq 32); GPT2=(--preset tiny --batch 2 --seq 64); GEMM=128; DECODE=tiny; CURVE_STEPS=5
-  GPT2_B64=(--preset tiny --batch 4 --seq 64)
+  GPT2_B64=(--preset tiny --batch 4 --seq 64); ATTN=(--batch 1 --seq 40,72 --channels 64 --heads 2 --reps 1 --warmup 0)
   LLAMA=(--arch llama --kv-heads 2 --preset tiny --batch 2 --seq 40) # head size 32 < T: the fused path runs
   fake="$OUT/libfakecuda.so"
   java/src/test/c/cuda_host/build.sh "$fake" java/src/test/c/fake_cuda.c kernels/*.cu || { bad "stand-in driver build"; echo "GPU-CHECK FAILED"; exit 1; }
@@ -114,6 +115,11 @@ done
 for math in tf32 bf16; do
   timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${SMALL[@]}" --precision $math \
     --steps 5 --json > "$OUT/bench-train-cuda-$math.json" && cat "$OUT/bench-train-cuda-$math.json"; echo
+done
+# attention alone, every path side by side (cublas, fused on tensor cores, fused on CUDA cores): which should be the default
+for math in bf16 fp32; do
+  timeout 90 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision $math "${ATTN[@]}" --json \
+    > "$OUT/bench-attention-cuda-$math.json" && cat "$OUT/bench-attention-cuda-$math.json" || bad "bench attention $math"; echo
 done
 # GPT-2 124M (B=8, T=1024) at each precision, MFU against the GPU's datasheet peak for that precision
 for math in fp32 tf32 bf16; do

@@ -136,6 +136,28 @@ elif os.path.exists(os.path.join(out, "profile-train-cuda-gpt2-bf16.json")):
     print("### Where a `gpt2` training step goes on the GPU: no result (see profile-train-cuda-gpt2-bf16.json and gpu-check.log)")
     print()
 
+attention_runs = sorted(glob.glob(os.path.join(out, "bench-attention-*.json")))
+if attention_runs:
+    print("### Attention alone (`bench attention`: forward + backward at GPT-2 124M's width, each path vs the cuBLAS path in "
+          "the same run)")
+    print()
+    print("| precision | B | T | path | forward ms | backward ms | causal TFLOP/s | state MiB | vs cublas | max rel diff out / dqkv |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for path in attention_runs:
+        d = load(os.path.basename(path))
+        if d is None:
+            print(f"| {os.path.basename(path)}: no result | | | | | | | | | |")
+            continue
+        for r in d["rows"]:
+            print(f"| {d.get('precision', 'fp32')} | {d['batch']} | {r['seq']} | {r['path']} | {fmt(r['forwardMs'], 3)} | "
+                  f"{fmt(r['backwardMs'], 3)} | {fmt(r['causalTflops'], 1)} | {fmt(r['stateBytes'] / 2**20, 1)} | "
+                  f"{fmt(r['speedup'], 2)}x | {r['maxRelDiffOut']:.1e} / {r['maxRelDiffDqkv']:.1e} |")
+    print()
+    print("Causal FLOPs as FlashAttention counts them: forward 4 x B x NH x hs x T(T+1)/2, backward 2.5 x that. The "
+          "fused-tc row is the one that should become bf16's default attention if it is correct and faster here.")
+    print()
+
+
 def dtype_label(d):
     """Storage dtype, and the products' precision where it is not fp32 (cuda --precision bf16: bf16 products on f32 weights)."""
     dt, p = d.get("dtype"), d.get("precision")

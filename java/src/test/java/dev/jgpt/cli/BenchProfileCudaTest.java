@@ -164,10 +164,37 @@ class BenchProfileCudaTest {
         long launchesOn = 0, launchesOff = 0;
         for (JsonNode r : on.values()) launchesOn += r.get("callsPerStep").asLong();
         for (JsonNode r : offRows.values()) launchesOff += r.get("callsPerStep").asLong();
-        // 4L add_bias + L gelu_forward + L gelu_backward + 2L memsets (the default's zeroing of dgelu and dpre) gone
+        // 4L add_bias + L gelu_forward + L gelu_backward + L memsets (the default's zeroing of dpre; dgelu is written by
+        // matmulBackwardOverwrite) gone
         assertThat(launchesOff - launchesOn).as("launches, copies and products per step: off " + launchesOff + ", on " + launchesOn)
-                .isEqualTo(8L * L);
+                .isEqualTo(7L * L);
         System.out.println("GPT-2 tiny training step on the stand-in: " + launchesOff + " calls with JGPT_CUDA_LT=0, " + launchesOn + " with Lt");
+    }
+
+    /** {@code bench attention} on cuda in bf16 mode: the cuBLAS path, the tensor-core and the CUDA-core fused kernels. */
+    @Test
+    void attentionBenchComparesTheThreeCudaPaths() throws IOException, InterruptedException {
+        JsonNode r = jgptOnStandIn("bench", "attention", "--backend", "cuda", "--precision", "bf16", "--batch", "1",
+                "--seq", "40,72", "--channels", "64", "--heads", "2", "--reps", "1", "--warmup", "0", "--json");
+        assertThat(r.get("baseline").asString()).isEqualTo("cublas");
+        assertThat(r.get("precision").asString()).isEqualTo("bf16");
+        java.util.List<String> paths = new java.util.ArrayList<>();
+        for (JsonNode row : r.get("rows")) {
+            paths.add(row.get("seq").asInt() + " " + row.get("path").asString());
+            assertThat(row.get("forwardMs").asDouble()).isPositive();
+            assertThat(row.get("backwardMs").asDouble()).isPositive();
+            assertThat(row.get("stateBytes").asLong()).isPositive();
+            // bf16: the cuBLAS path rounds its probabilities to bf16, the fused ones keep fp32 statistics
+            assertThat(row.get("maxRelDiffOut").asDouble()).as(row.toString()).isLessThan(2e-2);
+            assertThat(row.get("maxRelDiffDqkv").asDouble()).as(row.toString()).isLessThan(2e-2);
+        }
+        assertThat(paths).containsExactly("40 cublas", "40 fused-tc", "40 fused-cudacore", "72 cublas", "72 fused-tc",
+                "72 fused-cudacore");
+        JsonNode cublas72 = r.get("rows").get(3), tc72 = r.get("rows").get(4);
+        assertThat(cublas72.get("stateBytes").asLong()).as("the probabilities and their gradient, (B, NH, T, T) twice in bf16")
+                .isEqualTo(2L * 2 * 72 * 72 * 2);
+        assertThat(tc72.get("stateBytes").asLong()).as("fused: log-sum-exps, a copy of out, D")
+                .isLessThan(cublas72.get("stateBytes").asLong());
     }
 
     /** A cuBLAS without cuBLASLt: one line on stderr, the old path, the same command works. */

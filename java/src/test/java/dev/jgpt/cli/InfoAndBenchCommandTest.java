@@ -73,6 +73,40 @@ class InfoAndBenchCommandTest {
     }
 
     @Test
+    void benchAttentionJsonAgainstTheReference() {
+        JsonNode r = json(stdout("bench", "attention", "--batch", "1", "--seq", "16,33", "--channels", "24", "--heads", "3",
+                "--reps", "2", "--warmup", "1", "--backend", "cpu", "--json"));
+        assertThat(r.get("baseline").asString()).isEqualTo("reference");
+        assertThat(r.get("rows")).hasSize(4);
+        for (JsonNode row : r.get("rows")) {
+            assertThat(row.get("forwardMs").asDouble()).isPositive();
+            assertThat(row.get("causalTflops").asDouble()).isPositive();
+            assertThat(row.get("stateBytes").asLong()).as("att and datt, (B, NH, T, T) each").isEqualTo(2L * 4 * 3 * row.get("seq").asLong() * row.get("seq").asLong());
+            assertThat(row.get("maxRelDiffOut").asDouble()).as(row.toString()).isLessThan(1e-5);
+            assertThat(row.get("maxRelDiffDqkv").asDouble()).as(row.toString()).isLessThan(1e-5);
+        }
+        assertThat(r.get("rows").get(1).get("path").asString()).isEqualTo("cpu");
+        assertThat(r.get("rows").get(0).get("speedup").asDouble()).isEqualTo(1.0);
+    }
+
+    @Test
+    void benchAttentionRejectsBadShapesAndCudaOnlyOptions() {
+        PrintStream old = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertThat(Main.run("bench", "attention", "--channels", "10", "--heads", "3")).isEqualTo(1);
+            assertThat(Main.run("bench", "attention", "--seq", "0")).isEqualTo(1);
+            assertThat(Main.run("bench", "attention", "--backend", "cpu", "--paths", "fused", "--seq", "8", "--channels", "8",
+                    "--heads", "2")).isEqualTo(1);
+        } finally {
+            System.setErr(old);
+        }
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("the heads must divide the channels")
+                .contains("--seq: every length must be >= 1").contains("--paths: cuda only").doesNotContain("\tat ");
+    }
+
+    @Test
     void benchTrainStepJsonOnATinyModel() {
         JsonNode r = json(stdout("bench", "train-step", "--preset", "tiny", "--vocab", "64", "--batch", "2", "--seq", "8",
                 "--steps", "1", "--warmup", "0", "--backend", "auto", "--profile", "--json"));

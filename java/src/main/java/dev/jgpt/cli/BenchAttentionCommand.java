@@ -1,0 +1,230 @@
+package dev.jgpt.cli;
+
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.Backends;
+import dev.jgpt.backend.cuda.CudaBackend;
+import dev.jgpt.backend.reference.ReferenceBackend;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code jgpt bench attention}: the contract's causal attention ({@code attentionForward} + {@code attentionBackward})
+ * timed alone at a model's shape, for each implementation a backend has, side by side: on cuda the cuBLAS path
+ * (scores and probabilities as (B, NH, T, T) matrices), the fused kernels (tensor cores in bf16 mode) and, in bf16
+ * mode, the CUDA-core fused kernels forced; on cpu libjgpt's kernel against the plain-Java reference. Each row gives
+ * milliseconds forward and backward, the causal TFLOP/s (FlashAttention's count: forward 4·B·NH·hs·T(T+1)/2, backward
+ * 2.5× that), the attention state's device bytes, the speed-up over the baseline measured in the same run (cuda: the
+ * cuBLAS path; cpu: the reference) and how far its out and dqkv are from the baseline's.
+ */
+@Command(name = "attention", mixinStandardHelpOptions = true,
+        description = "Time causal attention forward + backward per implementation (cuda: cublas, fused, fused-cudacore;"
+                + " cpu: libjgpt vs the Java reference) at a model's shape, with speed-ups and differences.")
+public final class BenchAttentionCommand implements Runnable {
+
+    @Option(names = "--batch", defaultValue = "8", description = "Sequences (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seq", split = ",", defaultValue = "1024",
+            description = "Sequence length(s), comma-separated: one row per length and implementation (default ${DEFAULT-VALUE}).")
+    int[] seqs;
+
+    @Option(names = "--channels", defaultValue = "768", description = "Model width C (default ${DEFAULT-VALUE}, GPT-2 124M's).")
+    int channels;
+
+    @Option(names = "--heads", defaultValue = "12", description = "Heads NH; head size C/NH (default ${DEFAULT-VALUE}).")
+    int heads;
+
+    @Option(names = {"--backend", "--device"}, defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--precision", paramLabel = "fp32|tf32|bf16",
+            description = "cuda only: bf16 stores q, k, v and out (and the cuBLAS path's probabilities) as bf16 and runs the"
+                    + " fused path on tensor cores. Default fp32.")
+    String precision;
+
+    @Option(names = "--paths", split = ",", paramLabel = "cublas|fused|fused-cudacore",
+            description = "cuda only: the implementations to time, the first one the baseline (default cublas,fused, plus"
+                    + " fused-cudacore in bf16 mode).")
+    List<String> paths;
+
+    @Option(names = "--reps", defaultValue = "10", description = "Timed forward + backward pairs per row (default ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed pairs first (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--threads", description = "Threads for the backend (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--json", description = "Print one JSON object on stdout.")
+    boolean json;
+
+    /** One implementation at one length: medians, and the host copies of out and dqkv for the comparison. */
+    private record Row(String path, int T, double fwdMs, double bwdMs, long stateBytes, float[] out, float[] dqkv) {}
+
+    @Override
+    public void run() {
+        if (batch < 1 || channels < 1 || heads < 1 || channels % heads != 0) {
+            throw new IllegalArgumentException("--batch, --channels, --heads: positive, and the heads must divide the channels"
+                    + " (got B " + batch + ", C " + channels + ", NH " + heads + ")");
+        }
+        for (int T : seqs) if (T < 1) throw new IllegalArgumentException("--seq: every length must be >= 1 but one was " + T);
+        if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps >= 1 and --warmup >= 0");
+        int hs = channels / heads;
+        try (Backend b = BenchSupport.backend(backend, threads)) {
+            Backends.applyPrecision(b, precision, "--precision");
+            List<String> implementations = implementations(b);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (int T : seqs) {
+                System.err.printf("jgpt: attention B=%d T=%d C=%d NH=%d (head size %d) on %s: %s ...%n",
+                        batch, T, channels, heads, hs, b.name(), String.join(", ", implementations));
+                List<Row> measured = new ArrayList<>();
+                for (String path : implementations) {
+                    Backend on = path.equals("reference") ? new ReferenceBackend() : b;
+                    try {
+                        measured.add(measure(on, path, T));
+                    } finally {
+                        if (on != b) on.close();
+                    }
+                }
+                Row base = measured.getFirst();
+                for (Row r : measured) rows.add(describe(r, base, hs));
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("command", "bench attention");
+            out.put("backend", b.name());
+            out.put("threads", b.threads());
+            if (b instanceof CudaBackend cuda) out.put("precision", cuda.math().label());
+            out.put("batch", batch);
+            out.put("channels", channels);
+            out.put("heads", heads);
+            out.put("baseline", implementations.getFirst());
+            out.put("rows", rows);
+            out.put("loadAverage", BenchSupport.loadAverage());
+            if (json) {
+                System.out.println(BenchSupport.JSON.writeValueAsString(out));
+                return;
+            }
+            System.out.printf("attention on %s, B %d, C %d, NH %d; baseline %s, measured in the same run%n",
+                    b.name(), batch, channels, heads, implementations.getFirst());
+            System.out.println("| T | implementation | forward ms | backward ms | causal GFLOP/s | state MiB | vs baseline | max rel diff out / dqkv |");
+            System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
+            for (Map<String, Object> r : rows) {
+                System.out.printf("| %s | %s | %.3f | %.3f | %.1f | %.1f | %.2fx | %.1e / %.1e |%n", r.get("seq"), r.get("path"),
+                        r.get("forwardMs"), r.get("backwardMs"), 1e3 * (double) r.get("causalTflops"), (long) r.get("stateBytes") / 1048576.0,
+                        r.get("speedup"), r.get("maxRelDiffOut"), r.get("maxRelDiffDqkv"));
+            }
+        }
+    }
+
+    /** What to time on this backend, the baseline first. */
+    private List<String> implementations(Backend b) {
+        if (b instanceof CudaBackend cuda) {
+            if (paths != null && !paths.isEmpty()) {
+                for (String p : paths) {
+                    if (!p.equals("cublas") && !p.equals("fused") && !p.equals("fused-cudacore")) {
+                        throw new dev.jgpt.JgptException("--paths: cublas, fused or fused-cudacore, not '" + p + "'");
+                    }
+                }
+                return paths;
+            }
+            return cuda.tensorCoreAttention(channels / heads) ? List.of("cublas", "fused", "fused-cudacore") : List.of("cublas", "fused");
+        }
+        if (paths != null && !paths.isEmpty()) throw new dev.jgpt.JgptException("--paths: cuda only (" + b.name() + " has one attention)");
+        return b.name().equals("reference") ? List.of("reference") : List.of("reference", b.name());
+    }
+
+    /** Forward and backward of one implementation at length T: warm-up pairs, then {@link #reps} timed pairs. */
+    private Row measure(Backend b, String path, int T) {
+        int B = batch, C = channels, NH = heads;
+        if (b instanceof CudaBackend cuda) {
+            cuda.setFusedAttention(!path.equals("cublas"));
+            cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
+        }
+        DType act = b.activationDType(), state = b.attentionStateDType(B, T, C, NH);
+        long stateFloats = b.attentionStateFloats(B, T, C, NH), scratchFloats = b.attentionScratchFloats(B, T, C, NH);
+        try (TensorArena arena = b.newArena(); TensorArena host = TensorArena.host()) {
+            Tensor qkv = arena.allocate(act, (long) B * T * 3 * C), out = arena.allocate(act, (long) B * T * C);
+            Tensor att = arena.allocate(state, stateFloats), datt = arena.allocate(state, scratchFloats);
+            Tensor dqkv = arena.allocate(DType.F32, (long) B * T * 3 * C), dout = arena.allocate(DType.F32, (long) B * T * C);
+            b.copy(qkv, random(host, act, qkv.numel(), 1));
+            b.copy(dout, random(host, DType.F32, dout.numel(), 2));
+            // the plain-Java reference is a baseline, not a contender: at most two pairs, no warm-up (minutes at T 1024)
+            boolean slow = b instanceof ReferenceBackend;
+            int reps = slow ? Math.min(this.reps, 2) : this.reps, warmup = slow ? 0 : this.warmup;
+            for (int i = 0; i < warmup; i++) {
+                b.attentionForward(out, att, qkv, B, T, C, NH);
+                b.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+            }
+            double[] fwd = new double[reps], bwd = new double[reps];
+            for (int i = 0; i < reps; i++) {
+                b.zero(dqkv); // backward accumulates: each pair starts from zero, so the last one is comparable
+                b.synchronize();
+                long t0 = System.nanoTime();
+                b.attentionForward(out, att, qkv, B, T, C, NH);
+                b.synchronize();
+                long t1 = System.nanoTime();
+                b.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+                b.synchronize();
+                fwd[i] = (t1 - t0) / 1e6;
+                bwd[i] = (System.nanoTime() - t1) / 1e6;
+            }
+            return new Row(label(b, path, T), T,
+                    BenchSupport.median(fwd), BenchSupport.median(bwd), att.byteSize() + datt.byteSize(),
+                    toHost(b, host, out), toHost(b, host, dqkv));
+        }
+    }
+
+    /** The implementation that ran: "fused" says which kernels, and a fused request at T <= head size says cublas ran. */
+    private String label(Backend b, String path, int T) {
+        if (!(b instanceof CudaBackend cuda) || path.equals("cublas")) return path;
+        if (cuda.attentionKeepsProbabilities(batch, T, channels, heads)) return path + " (ran cublas: T <= head size)";
+        return path.equals("fused") ? cuda.attentionLabel(channels / heads) : path;
+    }
+
+    private Map<String, Object> describe(Row r, Row base, int hs) {
+        double fwdFlops = 4.0 * batch * heads * hs * ((double) r.T() * (r.T() + 1) / 2), bwdFlops = 2.5 * fwdFlops;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("seq", r.T());
+        m.put("path", r.path());
+        m.put("forwardMs", BenchSupport.round(r.fwdMs(), 4));
+        m.put("backwardMs", BenchSupport.round(r.bwdMs(), 4));
+        m.put("causalTflops", BenchSupport.round((fwdFlops + bwdFlops) / ((r.fwdMs() + r.bwdMs()) / 1e3) / 1e12, 6));
+        m.put("stateBytes", r.stateBytes());
+        m.put("speedup", BenchSupport.round((base.fwdMs() + base.bwdMs()) / (r.fwdMs() + r.bwdMs()), 3));
+        m.put("maxRelDiffOut", maxRelDiff(base.out(), r.out()));
+        m.put("maxRelDiffDqkv", maxRelDiff(base.dqkv(), r.dqkv()));
+        return m;
+    }
+
+    /** max |a - b| over max |a|: how far an implementation's result is from the baseline's. */
+    static double maxRelDiff(float[] a, float[] b) {
+        double diff = 0, max = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs((double) a[i] - b[i]));
+            max = Math.max(max, Math.abs(a[i]));
+        }
+        return diff / Math.max(max, 1e-30);
+    }
+
+    private static Tensor random(TensorArena host, DType type, long n, long seed) {
+        Tensor t = host.allocate(type, n);
+        Random r = new Random(seed);
+        for (long i = 0; i < n; i++) t.setFloat(i, (float) r.nextGaussian());
+        return t;
+    }
+
+    private static float[] toHost(Backend b, TensorArena host, Tensor t) {
+        Tensor h = host.allocate(t.dtype(), t.numel());
+        b.copy(h, t);
+        return h.toFloatArray();
+    }
+}
