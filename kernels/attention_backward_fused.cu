@@ -17,11 +17,12 @@
 #define JG_FB_MAX_PER_LANE 8
 
 // E, the element type of q, k, v and out: float, or __nv_bfloat16 for the _bf16 kernels (bf16 activation storage);
-// dout, lse, delta, dq, dk and dv stay fp32, and so does the arithmetic (a bf16 value is widened where it is read).
+// GradT, that of dout, dq, dk and dv: float, or __nv_bfloat16 for the _bf16_grads pair (added to in fp32, rounded once).
+// lse and delta stay fp32, and so does the arithmetic (a bf16 value is widened where it is read).
 
 // Query-centric half: delta (B,NH,T) receives D_i (the second kernel reads it), dq += dQ.
-template <typename E>
-__device__ __forceinline__ void jg_attention_backward_fused_dq(float* dq, float* delta, const float* dout, const E* q,
+template <typename E, typename GradT>
+__device__ __forceinline__ void jg_attention_backward_fused_dq(GradT* dq, float* delta, const GradT* dout, const E* q,
                                                                const E* k, const E* v, const E* out, const float* lse,
                                                                int B, int T, int NH, int NKV, int hs, int q_stride,
                                                                int kv_stride) {
@@ -42,7 +43,7 @@ __device__ __forceinline__ void jg_attention_backward_fused_dq(float* dq, float*
     float dsum = 0.0f;
     for (int i = lane; i < hs; i += JG_WARP) {
         qs[i] = jg_load(&qt[i]) * scale;
-        const float go = dout[tok * C + h * hs + i];
+        const float go = jg_load(&dout[tok * C + h * hs + i]);
         g[i] = go;
         dsum += go * jg_load(&out[tok * C + h * hs + i]);
     }
@@ -78,18 +79,18 @@ __device__ __forceinline__ void jg_attention_backward_fused_dq(float* dq, float*
             }
         }
     }
-    float* dqt = dq + tok * q_stride + (long long)h * hs;
+    GradT* dqt = dq + tok * q_stride + (long long)h * hs;
 #pragma unroll
     for (int c = 0; c < JG_FB_MAX_PER_LANE; c++) {
         const int i = lane + JG_WARP * c;
-        if (i < hs) dqt[i] += acc[c] * scale;
+        if (i < hs) jg_store(&dqt[i], jg_load(&dqt[i]) + acc[c] * scale);
     }
 }
 
 // Key-centric half: dk and dv += dK, dV of key row j of kv head hk, over the queries i >= j of the
 // NH/NKV query heads that read it. Runs after the first kernel on the same stream (it reads delta).
-template <typename E>
-__device__ __forceinline__ void jg_attention_backward_fused_dkv(float* dk, float* dv, const float* dout, const E* q,
+template <typename E, typename GradT>
+__device__ __forceinline__ void jg_attention_backward_fused_dkv(GradT* dk, GradT* dv, const GradT* dout, const E* q,
                                                                 const E* k, const E* v, const float* lse,
                                                                 const float* delta, int B, int T, int NH, int NKV,
                                                                 int hs, int q_stride, int kv_stride) {
@@ -118,17 +119,17 @@ __device__ __forceinline__ void jg_attention_backward_fused_dkv(float* dk, float
     for (int h = hk * G; h < (hk + 1) * G; h++) {
         const long long rows = ((long long)b * NH + h) * T;
         const E* qb = q + (long long)b * T * q_stride + (long long)h * hs;  // query row i at qb + i * q_stride
-        const float* gb = dout + (long long)b * T * C + (long long)h * hs;      // its dO at gb + i * C
+        const GradT* gb = dout + (long long)b * T * C + (long long)h * hs;          // its dO at gb + i * C
         for (int i0 = j; i0 < T; i0 += JG_WARP) {
             const int i = i0 + lane;
             float p = 0.0f, ds = 0.0f;
             if (i < T) {
                 const E* qi = qb + (long long)i * q_stride;
-                const float* gi = gb + (long long)i * C;
+                const GradT* gi = gb + (long long)i * C;
                 float s = 0.0f, dp = 0.0f;
                 for (int c = 0; c < hs; c++) {
                     s += jg_load(&qi[c]) * ks[c];
-                    dp += gi[c] * vs[c];
+                    dp += jg_load(&gi[c]) * vs[c];
                 }
                 p = expf(s - lse[rows + i]);
                 ds = p * (dp - delta[rows + i]);
@@ -138,26 +139,26 @@ __device__ __forceinline__ void jg_attention_backward_fused_dkv(float* dk, float
                 const float pq = __shfl_sync(0xffffffffu, p, qq);
                 const float dsq = __shfl_sync(0xffffffffu, ds, qq);
                 const E* qi = qb + (long long)(i0 + qq) * q_stride;
-                const float* gi = gb + (long long)(i0 + qq) * C;
+                const GradT* gi = gb + (long long)(i0 + qq) * C;
 #pragma unroll
                 for (int c = 0; c < JG_FB_MAX_PER_LANE; c++) {
                     const int ch = lane + JG_WARP * c;
                     if (ch < hs) {
-                        dva[c] += pq * gi[ch];
+                        dva[c] += pq * jg_load(&gi[ch]);
                         dka[c] += dsq * jg_load(&qi[ch]);
                     }
                 }
             }
         }
     }
-    float* dkp = dk + kvrow;
-    float* dvp = dv + kvrow;
+    GradT* dkp = dk + kvrow;
+    GradT* dvp = dv + kvrow;
 #pragma unroll
     for (int c = 0; c < JG_FB_MAX_PER_LANE; c++) {
         const int ch = lane + JG_WARP * c;
         if (ch < hs) {
-            dkp[ch] += dka[c] * scale;
-            dvp[ch] += dva[c];
+            jg_store(&dkp[ch], jg_load(&dkp[ch]) + dka[c] * scale);
+            jg_store(&dvp[ch], jg_load(&dvp[ch]) + dva[c]);
         }
     }
 }
@@ -189,5 +190,23 @@ extern "C" __global__ void attention_backward_fused_dkv_bf16(float* dk, float* d
                                                              const __nv_bfloat16* v, const float* lse, const float* delta,
                                                              int B, int T, int NH, int NKV, int hs, int q_stride,
                                                              int kv_stride) {
+    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride);
+}
+
+// The pair with the gradients in bf16 too: dout, dq, dk and dv bf16 (GPT-2's d(attention output) and dqkv in bf16
+// mode); q, k, v and out bf16 as in the _bf16 pair. Shared memory as above.
+extern "C" __global__ void attention_backward_fused_dq_bf16_grads(__nv_bfloat16* dq, float* delta, const __nv_bfloat16* dout,
+                                                                  const __nv_bfloat16* q, const __nv_bfloat16* k,
+                                                                  const __nv_bfloat16* v, const __nv_bfloat16* out,
+                                                                  const float* lse, int B, int T, int NH, int NKV, int hs,
+                                                                  int q_stride, int kv_stride) {
+    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride);
+}
+
+extern "C" __global__ void attention_backward_fused_dkv_bf16_grads(__nv_bfloat16* dk, __nv_bfloat16* dv,
+                                                                   const __nv_bfloat16* dout, const __nv_bfloat16* q,
+                                                                   const __nv_bfloat16* k, const __nv_bfloat16* v,
+                                                                   const float* lse, const float* delta, int B, int T,
+                                                                   int NH, int NKV, int hs, int q_stride, int kv_stride) {
     jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride);
 }

@@ -257,8 +257,9 @@ __device__ void forward(E* out, float* lse, const E* q, const E* k, const E* v, 
 
 // ---- backward: query-centric dQ (and D) ------------------------------------------------------------
 
-template <int D, typename E>
-__device__ void backward_dq(float* dq_out, float* delta, const float* dout, const E* q, const E* k, const E* v,
+// GradT: the type of dout and dq (float, or bf16 for the _bf16_grads entry points), deduced from the arguments.
+template <int D, typename E, typename GradT>
+__device__ void backward_dq(GradT* dq_out, float* delta, const GradT* dout, const E* q, const E* k, const E* v,
                             const E* out, const float* lse, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tcq_smem);
     constexpr int LD = D + 8;
@@ -269,7 +270,7 @@ __device__ void backward_dq(float* dq_out, float* delta, const float* dout, cons
     const E* qb = q + (long long)b * T * qs + (long long)h * hs;
     const E* kb = k + (long long)b * T * kvs + (long long)hk * hs;
     const E* vb = v + (long long)b * T * kvs + (long long)hk * hs;
-    const float* g = dout + (long long)b * T * C + (long long)h * hs;
+    const GradT* g = dout + (long long)b * T * C + (long long)h * hs;
     const E* ob = out + (long long)b * T * C + (long long)h * hs;
     bf16* Ks = reinterpret_cast<bf16*>(jg_tcq_smem);
     bf16* Vs = Ks + KEYS * LD;
@@ -290,7 +291,7 @@ __device__ void backward_dq(float* dq_out, float* delta, const float* dout, cons
     {  // D_i = dO_i . O_i in fp32 from global memory (two lanes per row)
         float s = 0.0f;
         if (i < T)
-            for (int c = half; c < hs; c += 2) s += g[(long long)i * C + c] * jg_load(&ob[(long long)i * C + c]);
+            for (int c = half; c < hs; c += 2) s += jg_load(&g[(long long)i * C + c]) * jg_load(&ob[(long long)i * C + c]);
         s += __shfl_xor_sync(0xffffffffu, s, 1);
         if (half == 0) {
             drow[r] = s;
@@ -361,15 +362,15 @@ __device__ void backward_dq(float* dq_out, float* delta, const float* dout, cons
     }
     if (lane < 16) drow[lane] = scale;  // D is no longer needed: reuse as the row factor
     __syncwarp();
-    float* dqp = dq_out + (long long)b * T * qs + (long long)h * hs;
+    GradT* dqp = dq_out + (long long)b * T * qs + (long long)h * hs;
 #pragma unroll
     for (int d = 0; d < D / 16; d++) write_fragment(dqp, qs, q0 + warp * 16, d * 16, T, hs, dq[d], Xw, drow, true);
 }
 
 // ---- backward: key-centric dK, dV ---------------------------------------------------------------------
 
-template <int D, typename E>
-__device__ void backward_dkv(float* dk_out, float* dv_out, const float* dout, const E* q, const E* k, const E* v,
+template <int D, typename E, typename GradT>
+__device__ void backward_dkv(GradT* dk_out, GradT* dv_out, const GradT* dout, const E* q, const E* k, const E* v,
                              const float* lse, const float* delta, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tck_smem);
     constexpr int LD = D + 8;
@@ -407,7 +408,7 @@ __device__ void backward_dkv(float* dk_out, float* dv_out, const float* dout, co
     for (int h = hk * G; h < (hk + 1) * G; h++) {  // the group's query heads in order: a fixed summation order
     const long long rows = ((long long)b * NH + h) * T;
     const E* qb = q + (long long)b * T * qs + (long long)h * hs;
-    const float* g = dout + (long long)b * T * C + (long long)h * hs;
+    const GradT* g = dout + (long long)b * T * C + (long long)h * hs;
     for (int i0 = j0; i0 < T; i0 += QT) {  // causal: queries i >= j only
         __syncthreads();  // also: the previous head's last tile is done with Qs, Gs, lq, dq_
         stage<D>(Qs, qb, qs, i0, QT, T, hs);
@@ -589,5 +590,33 @@ extern "C" __global__ __launch_bounds__(128, 3) void attention_flash_tc_backward
                                                                                       const float* delta, int B, int T,
                                                                                       int NH, int NKV, int hs,
                                                                                       int q_stride, int kv_stride) {
+    JG_TC_DISPATCH(backward_dkv, __nv_bfloat16, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
+}
+
+// The backward pair with the gradients in bf16 too: dout, dq, dk and dv bf16 (GPT-2's d(attention output) and dqkv in
+// bf16 mode), added to in fp32 and rounded once as they are written; dO tiles are copied into shared memory as they
+// are. lse and delta stay fp32. The same grids, threads, shared memory and launch bounds as the _bf16 pair.
+extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dq_bf16_grads(__nv_bfloat16* dq, float* delta,
+                                                                                           const __nv_bfloat16* dout,
+                                                                                           const __nv_bfloat16* q,
+                                                                                           const __nv_bfloat16* k,
+                                                                                           const __nv_bfloat16* v,
+                                                                                           const __nv_bfloat16* out,
+                                                                                           const float* lse, int B, int T,
+                                                                                           int NH, int NKV, int hs,
+                                                                                           int q_stride, int kv_stride) {
+    JG_TC_DISPATCH(backward_dq, __nv_bfloat16, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride));
+}
+
+extern "C" __global__ __launch_bounds__(128, 3) void attention_flash_tc_backward_dkv_bf16_grads(__nv_bfloat16* dk,
+                                                                                            __nv_bfloat16* dv,
+                                                                                            const __nv_bfloat16* dout,
+                                                                                            const __nv_bfloat16* q,
+                                                                                            const __nv_bfloat16* k,
+                                                                                            const __nv_bfloat16* v,
+                                                                                            const float* lse,
+                                                                                            const float* delta, int B,
+                                                                                            int T, int NH, int NKV, int hs,
+                                                                                            int q_stride, int kv_stride) {
     JG_TC_DISPATCH(backward_dkv, __nv_bfloat16, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
 }

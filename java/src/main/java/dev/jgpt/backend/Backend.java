@@ -269,9 +269,11 @@ public interface Backend extends AutoCloseable {
      * so keeps them as bf16: half their memory, and no rounding copy before each product. Where this is BF16,
      * {@link #layernormForward} and {@link #residualLayernormForward} ({@code out}), {@link #matmulForward}
      * ({@code out}, {@code inp}), {@link #matmulBackward} and {@link #matmulBackwardOverwrite} ({@code inp}, and
-     * {@code dout}: GPT-2's d(fch)), {@link #matmulGeluForward} ({@code pre}, {@code out}, {@code inp}),
+     * {@code dout}: GPT-2's d(fch) and dqkv; {@link #matmulBackwardOverwrite} also {@code dinp}, GPT-2's d(attention
+     * output), written rounded once), {@link #matmulGeluForward} ({@code pre}, {@code out}, {@code inp}),
      * {@link #matmulBackwardGelu} ({@code inp}, {@code pre}, and {@code dpre} with {@code pre}), {@link #attentionForward}
-     * and {@link #attentionBackward} ({@code qkv} and {@code out}, one type), {@link #geluForward} (both),
+     * and {@link #attentionBackward} ({@code qkv} and {@code out}, one type; and {@code dqkv} with {@code dout}, one type
+     * too: GPT-2's attention gradients, added to in fp32 and rounded once), {@link #geluForward} (both),
      * {@link #geluBackward} ({@code inp}, and {@code dinp} with {@code inp}: added to in fp32, rounded once) and
      * {@link #classifier} ({@code x}, and {@code scratch}: the logits,
      * overwritten in place by the dlogits) take BF16 tensors there, and for

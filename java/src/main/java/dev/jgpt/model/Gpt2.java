@@ -81,8 +81,9 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
     /**
      * Activations of the forward pass (kept for backward) and the backward pass's working buffers. Those only products
      * and the backend's kernels read (marked "act") are of the backend's {@link Backend#activationDType} (bf16 on cuda in
-     * bf16 mode), the rest F32: the residual stream, layernorm statistics, losses and every gradient but d(fch), which
-     * only the fc backward product reads (written in bf16 there by the fcproj backward's GELU epilogue).
+     * bf16 mode), the rest F32: the residual stream, layernorm statistics, losses and every gradient but d(fch) (written
+     * in bf16 by the fcproj backward's GELU epilogue for the fc backward product), d(attention output) and dqkv (written
+     * by the attproj backward product and the attention backward, read by the attention backward and the qkv product).
      */
     private static final class Acts {
         final Tensor encoded;                       // (B,T,C)
@@ -102,6 +103,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor dres;                          // (B,T,C): gradient of the residual stream
         final Tensor dbtc;                          // (B,T,C)
         final Tensor d4a, d4b;                      // (B,T,4C): F32 scratch, act
+        final Tensor datty, dqkv;                   // (B,T,C), (B,T,3C) act: attention's gradients (F32: dbtc and d4a)
         final Tensor datt;                          // (B,NH,T,T), or the backend's smaller scratch; att's type
 
         Acts(TensorArena arena, Backend ops, GptConfig c, int B, int T) {
@@ -133,6 +135,10 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             dbtc = arena.allocate(DType.F32, BT * C);
             d4a = arena.allocate(DType.F32, BT * 4 * C);
             d4b = arena.allocate(act, BT * 4 * C);    // d(fch): only the fc backward product reads it
+            // d(attention output) and dqkv: only attention's backward and the qkv backward product read them. In F32 they
+            // share dbtc's and d4a's memory (each is free again when they are used); bf16 ones get their own
+            datty = act == DType.F32 ? dbtc : arena.allocate(act, BT * C);
+            dqkv = act == DType.F32 ? d4a.view(0, BT * 3 * C) : arena.allocate(act, BT * 3 * C);
             datt = arena.allocate(attType, ops.attentionScratchFloats(B, T, c.channels(), c.heads()));
         }
 
@@ -176,14 +182,16 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
      * Bytes of {@link #activationFloats(GptConfig, int, int, Backend)}, with the product-input activations and the
      * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + 5*BTC
      * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf, d(fch) and the logits chunk) take 2 bytes
-     * instead of 4; and where {@link Backend#attentionStateDType} is BF16, so do {@code L*A + D} (every layer's att
-     * and the datt scratch).
+     * instead of 4, and attention's gradients d(attention output) and dqkv take {@code 4*BTC} bf16 elements of their own
+     * (in F32 they share dbtc and d4a); and where {@link Backend#attentionStateDType} is BF16, so do {@code L*A + D}
+     * (every layer's att and the datt scratch).
      */
     public static long activationBytes(GptConfig c, int B, int T, Backend backend) {
         long bytes = 4 * activationFloats(c, B, T, backend);
         if (backend.activationDType() != DType.BF16) return bytes;
         long BT = (long) B * T, BTC = BT * c.channels();
         bytes -= 2 * (c.layers() * 14 * BTC + 5 * BTC + logitsChunk(c, B, T, backend));
+        bytes += 2 * 4 * BTC; // bf16 datty and dqkv
         if (backend.attentionStateDType(B, T, c.channels(), c.heads()) != DType.BF16) return bytes;
         return bytes - 2 * (c.layers() * backend.attentionStateFloats(B, T, c.channels(), c.heads())
                 + backend.attentionScratchFloats(B, T, c.channels(), c.heads()));
@@ -439,10 +447,10 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         ops.matmulBackwardOverwrite(a.dbtc, g.fcw(l), g.fcb(l), a.d4b, a.ln2[l], p.fcw(l), BT, C, 4 * C);
         ops.layernormBackward(a.dres, g.ln2w(l), g.ln2b(l), a.dbtc, a.res2[l], p.ln2w(l), a.ln2Mean[l], a.ln2Rstd[l], BT, C);
         // attention: res2 = x + attproj(attention(qkv(ln1(x))))
-        ops.matmulBackwardOverwrite(a.dbtc, g.attprojw(l), g.attprojb(l), a.dres, a.atty[l], p.attprojw(l), BT, C, C);
-        Tensor dqkv = a.d4a; // (B,T,3C) fits in the (B,T,4C) buffer, free again here
+        ops.matmulBackwardOverwrite(a.datty, g.attprojw(l), g.attprojb(l), a.dres, a.atty[l], p.attprojw(l), BT, C, C);
+        Tensor dqkv = a.dqkv.numel() == (long) BT * 3 * C ? a.dqkv : a.dqkv.view(0, (long) BT * 3 * C);
         ops.zero(dqkv);
-        ops.attentionBackward(dqkv, a.datt, a.dbtc, a.qkv[l], a.att[l], B, T, C, NH);
+        ops.attentionBackward(dqkv, a.datt, a.datty, a.qkv[l], a.att[l], B, T, C, NH);
         ops.matmulBackwardOverwrite(a.dbtc, g.qkvw(l), g.qkvb(l), dqkv, a.ln1[l], p.qkvw(l), BT, C, 3 * C);
         ops.layernormBackward(a.dres, g.ln1w(l), g.ln1b(l), a.dbtc, x, p.ln1w(l), a.ln1Mean[l], a.ln1Rstd[l], BT, C);
     }

@@ -551,7 +551,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                int N, int C, int OC) {
-        matmulBackward(dinp, one, dweight, dbias, dout, inp, weight, N, C, OC);
+        matmulBackward(dinp, false, dweight, dbias, dout, inp, weight, N, C, OC);
     }
 
     /** The dinp product with beta 0: no memset before it, and cuBLAS does not read the old dinp. */
@@ -559,11 +559,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     public void matmulBackwardOverwrite(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                         int N, int C, int OC) {
         if (dinp == null) throw new IllegalArgumentException("dinp: null");
-        matmulBackward(dinp, zero, dweight, dbias, dout, inp, weight, N, C, OC);
+        matmulBackward(dinp, true, dweight, dbias, dout, inp, weight, N, C, OC);
     }
 
-    /** {@code dinp = dinpBeta * dinp + dout @ weight} ({@link #one}: the contract's +=, {@link #zero}: overwritten). */
-    private void matmulBackward(Tensor dinp, MemorySegment dinpBeta, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+    /** {@code dinp += dout @ weight} (the contract), or {@code dinp = dout @ weight} where {@code overwrite} (beta 0). */
+    private void matmulBackward(Tensor dinp, boolean overwrite, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                                 Tensor weight, int N, int C, int OC) {
         positive("N", N, "C", C);
         positive("OC", OC);
@@ -571,12 +571,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
-        boolean bf = bf16Product(inp, dout);
+        // a bf16 dinp (GPT-2's d(attention output) in bf16 mode) only where it is overwritten: the product rounds once
+        boolean bf16Dinp = dinp != null && isBf16(dinp) && overwrite;
+        boolean bf = bf16Product(inp, dout) || bf16Dinp;
         MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
         if (dinp != null) {
-            dev("dinp", dinp, DType.F32, (long) N * C);
+            dev("dinp", dinp, bf16Dinp ? DType.BF16 : DType.F32, (long) N * C);
             // dinp^T (C,N) (+)= weight^T (C,OC) . dout^T (OC,N)
-            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1, bf), C, dO, OC, dinpBeta, dinp, C, bf,
+            gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, one, operand(weight, (long) OC * C, 1, bf), C, dO, OC, overwrite ? zero : one, dinp, C, bf,
                     "matmulBackward dinp");
         }
         dweightProduct(dweight, dbias, dout, dO, inp, N, C, OC, bf);
@@ -754,9 +756,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                   int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
-        dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
+        DType grad = attentionGradientType("attentionBackward", dqkv, dout, qkv); // bf16: GPT-2's gradients in bf16 mode
+        dev("dqkv", dqkv, grad, (long) B * T * 3 * C);
         attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs, true);
-        dev("dout", dout, DType.F32, (long) B * T * C);
+        dev("dout", dout, grad, (long) B * T * C);
         activation("qkv", qkv, (long) B * T * 3 * C);
         attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs, true);
         if (useFusedAttention(T, hs)) {
@@ -771,7 +774,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         // att's and datt's (one type: bf16 probabilities, bf16 d(probabilities) and d(scores))
         sameType("attentionBackward", "att", att, "datt", datt);
         boolean bf = bf16Product(qkv) || isBf16(att);
-        long f = Float.BYTES, tt = (long) T * T, e = bf ? 2 : Float.BYTES, ae = att.dtype().bytes();
+        // f, gType: dqkv's element (fp32, or bf16 gradients, which the dV/dQ/dK products add to in fp32 and round)
+        long f = grad.bytes(), tt = (long) T * T, e = bf ? 2 : Float.BYTES, ae = att.dtype().bytes();
+        int gType = cudaType(dqkv);
         long qkvOp = operand(qkv, (long) B * T * 3 * C, 0, bf).address(), doutOp = operand(dout, (long) B * T * C, 2, bf).address();
         long attOp = operand(att, (long) B * NH * tt, 1, bf).address();
         for (int b = 0; b < B; b++) {
@@ -783,7 +788,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, cudaType(datt), T, tt, NH,
                     bf, "attention datt");
             // dV (Tk,hs) += att^T . dout  -> column-major dV^T = dout^T . att
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, Cublas.CUDA_R_32F, 3 * C, hs, NH,
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, gType, 3 * C, hs, NH,
                     bf, "attention dV");
         }
         int rows = B * NH * T;
@@ -796,10 +801,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             long dq = ptr(dqkv) + row * f, dk = dq + C * f;
             long ds = dsOp + b * NH * tt * e;
             // dQ (Tq,hs) += dS . K  -> column-major dQ^T = K^T . dS^T
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, Cublas.CUDA_R_32F, 3 * C, hs, NH,
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, gType, 3 * C, hs, NH,
                     bf, "attention dQ");
             // dK (Tk,hs) += dS^T . Q  -> column-major dK^T = Q^T . dS
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, Cublas.CUDA_R_32F, 3 * C, hs, NH,
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, gType, 3 * C, hs, NH,
                     bf, "attention dK");
         }
     }
@@ -860,23 +865,27 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /**
      * The fused backward on raw device pointers, on tensor cores or CUDA cores as {@link #fusedForward}; {@code bf16}:
-     * q, k, v and out are bf16 (the _bf16 kernels), dout, lse, delta and the gradients fp32 either way.
+     * q, k, v and out are bf16 (the _bf16 kernels); {@code bf16Grads} (only with bf16): dout, dq, dk and dv are bf16 too
+     * (the _bf16_grads kernels), else fp32; lse and delta fp32 either way.
      */
     private void fusedBackward(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
-                               long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride, boolean bf16) {
+                               long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride, boolean bf16,
+                               boolean bf16Grads) {
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs), tiles = (T + 63) / 64; // shared memory as in fp32: the tiles are bf16 either way
-            ctx.kernel(bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, tiles, NH, B,
-                            128, 1, 256 * (D + 8) + 32256)
+            Kernel dqKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16_GRADS
+                    : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ;
+            Kernel dkvKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16_GRADS
+                    : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV;
+            ctx.kernel(dqKernel, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
                     .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
                     .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
-            ctx.kernel(bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, tiles, NKV,
-                            B, 128, 1, 384 * (D + 8) + 19712)
+            ctx.kernel(dkvKernel, tiles, NKV, B, 128, 1, 384 * (D + 8) + 19712)
                     .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
                     .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
             return;
         }
-        fusedBackwardCudaCore(dq, dk, dv, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, qStride, kvStride, bf16);
+        fusedBackwardCudaCore(dq, dk, dv, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, qStride, kvStride, bf16, bf16Grads);
     }
 
     /**
@@ -897,18 +906,21 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * attention_backward_fused_dq then _dkv (kernels/attention_backward_fused.cu) on raw device pointers, layout as
      * {@link #fusedForwardCudaCore}: dq rows qStride apart, dk and dv rows kvStride apart, all accumulated into;
      * delta (B,NH,T) scratch. The key-centric kernel runs one warp per key row of each kv head and sums over the
-     * NH/NKV query heads that share it, in order: no atomics. {@code bf16}: q, k, v and out bf16 (the _bf16 pair).
+     * NH/NKV query heads that share it, in order: no atomics. {@code bf16}: q, k, v and out bf16 (the _bf16 pair);
+     * {@code bf16Grads}: dout and the gradients bf16 too (the _bf16_grads pair).
      */
     private void fusedBackwardCudaCore(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
                                        long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride,
-                                       boolean bf16) {
+                                       boolean bf16, boolean bf16Grads) {
         int warps = 4, smem = warps * 2 * hs * Float.BYTES; // fp32 copies of q, dO (dq) or k, v (dkv) for both types
-        ctx.kernel(bf16 ? Kernel.ATTENTION_BACKWARD_FUSED_DQ_BF16 : Kernel.ATTENTION_BACKWARD_FUSED_DQ, blocks(T, warps), NH, B,
-                        32 * warps, 1, smem)
+        Kernel dqKernel = bf16Grads ? Kernel.ATTENTION_BACKWARD_FUSED_DQ_BF16_GRADS
+                : bf16 ? Kernel.ATTENTION_BACKWARD_FUSED_DQ_BF16 : Kernel.ATTENTION_BACKWARD_FUSED_DQ;
+        Kernel dkvKernel = bf16Grads ? Kernel.ATTENTION_BACKWARD_FUSED_DKV_BF16_GRADS
+                : bf16 ? Kernel.ATTENTION_BACKWARD_FUSED_DKV_BF16 : Kernel.ATTENTION_BACKWARD_FUSED_DKV;
+        ctx.kernel(dqKernel, blocks(T, warps), NH, B, 32 * warps, 1, smem)
                 .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
                 .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
-        ctx.kernel(bf16 ? Kernel.ATTENTION_BACKWARD_FUSED_DKV_BF16 : Kernel.ATTENTION_BACKWARD_FUSED_DKV, blocks(T, warps), NKV,
-                        B, 32 * warps, 1, smem)
+        ctx.kernel(dkvKernel, blocks(T, warps), NKV, B, 32 * warps, 1, smem)
                 .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
                 .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
     }
@@ -923,7 +935,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * per key row (dK, dV), so no atomics and a fixed summation order; on tensor cores where
      * {@link #tensorCoreAttention} holds (per 64-row tile instead of per row), else on CUDA cores in fp32.
      * {@code qkv} and {@code out} are both F32 or both BF16 (bf16 activation storage; {@code out} is then the bf16
-     * output of the forward, read for D = dO.O); {@code dqkv}, {@code dout}, {@code delta} and {@code lse} are F32.
+     * output of the forward, read for D = dO.O); {@code dqkv} and {@code dout} are both F32, or both BF16 with a BF16
+     * qkv (GPT-2's gradients in bf16 mode: added to in fp32, rounded once); {@code delta} and {@code lse} are F32.
      */
     public void attentionBackwardFused(Tensor dqkv, Tensor delta, Tensor dout, Tensor qkv, Tensor out, Tensor lse,
                                        int B, int T, int C, int NH) {
@@ -931,16 +944,17 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         int hs = headSize(C, NH);
         if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
         DType act = fusedActivationType("attentionBackwardFused", qkv, out);
-        dev("dqkv", dqkv, DType.F32, (long) B * T * 3 * C);
+        DType grad = attentionGradientType("attentionBackwardFused", dqkv, dout, qkv);
+        dev("dqkv", dqkv, grad, (long) B * T * 3 * C);
         dev("delta", delta, DType.F32, (long) B * NH * T);
-        dev("dout", dout, DType.F32, (long) B * T * C);
+        dev("dout", dout, grad, (long) B * T * C);
         dev("qkv", qkv, act, (long) B * T * 3 * C);
         dev("out", out, act, (long) B * T * C);
         dev("lse", lse, DType.F32, (long) B * NH * T);
         wrote(dqkv, delta);
-        long q = ptr(qkv), dq = ptr(dqkv), c = (long) C * act.bytes(), c4 = 4L * C;
-        fusedBackward(dq, dq + c4, dq + 2 * c4, ptr(delta), ptr(dout), q, q + c, q + 2 * c, ptr(out), ptr(lse),
-                B, T, NH, NH, hs, 3 * C, 3 * C, act == DType.BF16);
+        long q = ptr(qkv), dq = ptr(dqkv), c = (long) C * act.bytes(), cg = (long) C * grad.bytes();
+        fusedBackward(dq, dq + cg, dq + 2 * cg, ptr(delta), ptr(dout), q, q + c, q + 2 * c, ptr(out), ptr(lse),
+                B, T, NH, NH, hs, 3 * C, 3 * C, act == DType.BF16, grad == DType.BF16);
     }
 
     /**
@@ -1666,7 +1680,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             // the forward's copy of out (in q's type, which the forward kept one with out's) after the log-sum-exps
             long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
             fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
-                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16);
+                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16, false);
             return;
         }
         int block = 256;
@@ -1963,6 +1977,17 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     /** {@link #dev} for a tensor {@link #activationDType} lets be F32 or BF16. */
     private static void activation(String name, Tensor t, long n) {
         dev(name, t, t != null && isBf16(t) ? DType.BF16 : DType.F32, n);
+    }
+
+    /**
+     * The element type of an attention backward's {@code dqkv} and {@code dout}: both F32, or both BF16 with a BF16
+     * qkv (GPT-2's attention gradients in bf16 mode); anything else is one clear error.
+     */
+    private static DType attentionGradientType(String op, Tensor dqkv, Tensor dout, Tensor qkv) {
+        if (dqkv == null || dout == null) return DType.F32; // dev() names the null
+        sameType(op, "dqkv", dqkv, "dout", dout);
+        if (isBf16(dqkv)) sameType(op, "dqkv", dqkv, "qkv", qkv);
+        return dqkv.dtype();
     }
 
     private static void sameType(String op, String n1, Tensor t1, String n2, Tensor t2) {

@@ -88,7 +88,8 @@ public final class CudaContext implements AutoCloseable {
             for (Kernel k : new Kernel[] {Kernel.LAYERNORM_BACKWARD, Kernel.ATTENTION_FORWARD_FUSED, Kernel.ATTENTION_FLASH_TC_FORWARD,
                     Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, Kernel.ATTENTION_FORWARD_FUSED_BF16,
                     Kernel.ATTENTION_FLASH_TC_FORWARD_BF16, Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16,
-                    Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16}) {
+                    Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16, Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16_GRADS,
+                    Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16_GRADS}) {
                 CudaException.check(CudaDriver.cuFuncSetAttribute(functions.get(k),
                         CudaDriver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, maxSharedOptIn), "cuFuncSetAttribute");
             }

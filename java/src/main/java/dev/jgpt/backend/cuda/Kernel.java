@@ -46,6 +46,11 @@ public enum Kernel {
     ATTENTION_FLASH_TC_FORWARD_BF16("attention_flash_tc_forward_bf16", "pppppiiiiiii", true),
     ATTENTION_FLASH_TC_BACKWARD_DQ_BF16("attention_flash_tc_backward_dq_bf16", "ppppppppiiiiiii", true),
     ATTENTION_FLASH_TC_BACKWARD_DKV_BF16("attention_flash_tc_backward_dkv_bf16", "ppppppppiiiiiii", true),
+    // bf16 attention gradients (GPT-2's dout and dqkv in bf16 mode): the _bf16 pairs with dout, dq, dk, dv in bf16 too
+    ATTENTION_BACKWARD_FUSED_DQ_BF16_GRADS("attention_backward_fused_dq_bf16_grads", "ppppppppiiiiiii", true),
+    ATTENTION_BACKWARD_FUSED_DKV_BF16_GRADS("attention_backward_fused_dkv_bf16_grads", "ppppppppiiiiiii", true),
+    ATTENTION_FLASH_TC_BACKWARD_DQ_BF16_GRADS("attention_flash_tc_backward_dq_bf16_grads", "ppppppppiiiiiii", true),
+    ATTENTION_FLASH_TC_BACKWARD_DKV_BF16_GRADS("attention_flash_tc_backward_dkv_bf16_grads", "ppppppppiiiiiii", true),
     F32_TO_BF16("f32_to_bf16", "ppl", false),
     GELU_FORWARD("gelu_forward", "ppl", false),
     GELU_BACKWARD("gelu_backward", "pppl", false),

@@ -257,6 +257,26 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         }
     }
 
+    /** GPT-2's d(attention output) in bf16: the overwriting backward writes dinp rounded once; += into bf16 is refused. */
+    @Test
+    void matmulBackwardOverwritesABf16Dinp() {
+        int N = 19, C = 32, OC = 24;
+        Tensor inp = rounded(randn(N, C)), w = randn(OC, C), dout = randn(N, OC);
+        for (boolean lt : new boolean[] {true, false}) {
+            cuda.setLt(lt);
+            Tensor dinp32 = up(randn(N, C)), dinp16 = upBf16(randn(N, C)), dw = randn(OC, C), db = randn(OC);
+            Tensor[] g32 = {up(dw), up(db)}, g16 = {up(dw), up(db)};
+            cuda.matmulBackwardOverwrite(dinp32, g32[0], g32[1], up(dout), upBf16(inp), up(w), N, C, OC);
+            cuda.matmulBackwardOverwrite(dinp16, g16[0], g16[1], up(dout), upBf16(inp), up(w), N, C, OC);
+            String how = lt ? " (lt)" : " (cublas)";
+            assertRounded("matmulBackwardOverwrite into a bf16 dinp" + how, down(dinp32), down(dinp16));
+            assertSame("dweight" + how, down(g32[0]), down(g16[0]));
+            assertSame("dbias" + how, down(g32[1]), down(g16[1]));
+            assertThatThrownBy(() -> cuda.matmulBackward(dinp16, g16[0], g16[1], up(dout), upBf16(inp), up(w), N, C, OC))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dinp").hasMessageContaining("BF16");
+        }
+    }
+
     @Test
     void geluFusionsOnBf16Storage() {
         int N = 17, C = 16, OC = 64;
@@ -346,6 +366,50 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, B, T, C, NH);
         assertThat(relative(refOut, down(out16))).as("out vs the fp32 reference").isLessThanOrEqualTo(BF16);
         assertThat(relative(refDqkv, down(dqkv16))).as("dqkv vs the fp32 reference").isLessThanOrEqualTo(BF16);
+    }
+
+    /**
+     * Attention's gradients in bf16 (GPT-2's d(attention output) and dqkv in bf16 mode) on each path: the cuBLAS
+     * products add into a bf16 dqkv, the fused kernels' _bf16_grads pairs (tensor cores and CUDA cores) read a bf16 dout
+     * and add into a bf16 dqkv. Each within one bf16 ulp of the same path's F32 dqkv from an F32 dout holding the same
+     * values (one rounding of the same sums), and within the bf16 bound of the fp32 reference; mixed types are one error.
+     */
+    @Test
+    void attentionBackwardIntoBf16Gradients() {
+        int B = 2, T = 40, C = 24, NH = 3;
+        Tensor qkv = rounded(randn(B, T, 3 * C)), dout = rounded(randn(B, T, C));
+        Tensor refOut = host.allocate(DType.F32, B, T, C), refAtt = host.allocate(DType.F32, (long) B * NH * T * T);
+        Tensor refDqkv = host.allocate(DType.F32, B, T, 3 * C), refDatt = host.allocate(DType.F32, (long) B * NH * T * T);
+        ref.attentionForward(refOut, refAtt, qkv, B, T, C, NH);
+        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, B, T, C, NH);
+        for (String path : new String[] {"cublas", "fused-tc", "fused-cudacore"}) {
+            cuda.setFusedAttention(!path.equals("cublas"));
+            cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
+            assertThat(cuda.attentionLabel(C / NH)).isEqualTo(path);
+            DType state = cuda.attentionStateDType(B, T, C, NH);
+            Tensor att = dev.allocate(state, cuda.attentionStateFloats(B, T, C, NH));
+            Tensor datt = dev.allocate(state, cuda.attentionScratchFloats(B, T, C, NH));
+            Tensor qkv16 = upBf16(qkv), out16 = dev.allocate(DType.BF16, B, T, C);
+            cuda.attentionForward(out16, att, qkv16, B, T, C, NH);
+            Tensor dqkv32 = dev.allocate(DType.F32, B, T, 3 * C), dqkv16 = dev.allocate(DType.BF16, B, T, 3 * C);
+            cuda.zero(dqkv32);
+            cuda.zero(dqkv16);
+            cuda.attentionBackward(dqkv32, datt, up(dout), qkv16, att, B, T, C, NH);
+            cuda.attentionBackward(dqkv16, datt, upBf16(dout), qkv16, att, B, T, C, NH);
+            assertRounded("attentionBackward into a bf16 dqkv (" + path + ")", down(dqkv32), down(dqkv16));
+            assertThat(relative(refDqkv, down(dqkv16))).as("bf16 dqkv vs the fp32 reference (" + path + ")").isLessThanOrEqualTo(BF16);
+
+            Tensor dqkvOther = dev.allocate(DType.BF16, B, T, 3 * C), qkv32 = up(qkv);
+            assertThatThrownBy(() -> cuda.attentionBackward(dqkvOther, datt, up(dout), qkv16, att, B, T, C, NH))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dqkv is BF16 but dout is F32");
+            if (path.equals("cublas")) {
+                Tensor att32 = dev.allocate(DType.F32, cuda.attentionStateFloats(B, T, C, NH));
+                assertThatThrownBy(() -> cuda.attentionBackward(dqkvOther, datt, upBf16(dout), qkv32, att32, B, T, C, NH))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dqkv is BF16 but qkv is F32");
+            }
+        }
+        cuda.setCudaCoreAttention(false);
+        cuda.setFusedAttention(false);
     }
 
     /**

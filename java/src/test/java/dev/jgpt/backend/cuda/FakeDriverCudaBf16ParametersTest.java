@@ -54,10 +54,10 @@ class FakeDriverCudaBf16ParametersTest {
         int views = ParameterLayout.of(CFG).views().size();
 
         // bf16 activation storage: the inputs stored as bf16 need no copy, nor do the dlogits (the classifier writes
-        // them in place over its bf16 logits), attention's probabilities and d(scores) (bf16 on the cuBLAS path) or
-        // d(fch) (the fcproj backward's GELU epilogue writes it in bf16); left are the gradients the other three matmul
-        // backwards and the attention backward read (dout)
-        long gradients = 3L * L + L;
+        // them in place over its bf16 logits), attention's probabilities and d(scores) (bf16 on the cuBLAS path),
+        // d(fch) (the fcproj backward's GELU epilogue writes it in bf16), d(attention output) and dqkv (bf16 too); left is
+        // the residual stream's gradient, the dout of the attproj and fcproj backward products
+        long gradients = 2L * L;
         Map<String, Long> stored = callsPerStep(true, true);
         assertThat(stored.get("f32_to_bf16")).as("f32_to_bf16 launches per step, bf16 activations").isEqualTo(gradients);
         assertThat(stored.get("refreshes")).isZero();
@@ -281,10 +281,11 @@ class FakeDriverCudaBf16ParametersTest {
         long params = ParameterLayout.of(cfg).size();
         assertThat(kept[1]).as("bf16 copy bytes: 2 per parameter").isEqualTo(2 * params);
         assertThat(old[1]).as("no copy when converting per product").isZero();
-        assertThat(old[0]).as("slots holding wte").isEqualTo(4L << 20);
-        // with bf16 activations, logits and attention probabilities, the slots only ever hold gradients (dout): two
-        // slots of 1 MiB (three before the probabilities and d(scores) were stored in bf16)
-        assertThat(kept[0]).as("slots without weights").isEqualTo(2L << 20);
+        assertThat(old[0]).as("slots holding wte (2 MiB) and the residual stream's gradient (1 MiB)").isEqualTo(3L << 20);
+        // with bf16 activations, logits, attention probabilities and attention gradients, the slots only ever hold the
+        // residual stream's gradient (the attproj and fcproj backward products' dout): one slot of 1 MiB (two while
+        // attention's dout was converted, three before the probabilities and d(scores) were stored in bf16)
+        assertThat(kept[0]).as("slots without weights").isEqualTo(1L << 20);
     }
 
     /** {slot bytes, copy bytes} after warm-up; no cuMemAlloc in later steps. */
