@@ -38,6 +38,19 @@ class InfoAndBenchCommandTest {
         assertThat(r.get("offHeapBytes").asLong()).isEqualTo(sum);
     }
 
+    /** What {@code body} printed on stderr (it runs with System.err captured). */
+    private static String stderrOf(Runnable body) {
+        PrintStream old = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            body.run();
+        } finally {
+            System.setErr(old);
+        }
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
     private static JsonNode json(String out) {
         assertThat(out.strip().lines().count()).as("one line of JSON: " + out).isEqualTo(1);
         return JsonMapper.builder().build().readTree(out);
@@ -91,18 +104,13 @@ class InfoAndBenchCommandTest {
 
     @Test
     void benchAttentionRejectsBadShapesAndCudaOnlyOptions() {
-        PrintStream old = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        String err = stderrOf(() -> {
             assertThat(Main.run("bench", "attention", "--channels", "10", "--heads", "3")).isEqualTo(1);
             assertThat(Main.run("bench", "attention", "--seq", "0")).isEqualTo(1);
             assertThat(Main.run("bench", "attention", "--backend", "cpu", "--paths", "fused", "--seq", "8", "--channels", "8",
                     "--heads", "2")).isEqualTo(1);
-        } finally {
-            System.setErr(old);
-        }
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("the heads must divide the channels")
+        });
+        assertThat(err).contains("the heads must divide the channels")
                 .contains("--seq: every length must be >= 1").contains("--paths: cuda only").doesNotContain("\tat ");
     }
 
@@ -188,19 +196,14 @@ class InfoAndBenchCommandTest {
         assertThat(three.get("firstGreedyTokens").toString()).isEqualTo(one.get("firstGreedyTokens").toString());
         assertThat(three.get("offHeap").get("kvCache").asLong()).as("the first sequence's cache, as alone")
                 .isEqualTo(one.get("offHeap").get("kvCache").asLong());
-        PrintStream old = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        String err = stderrOf(() -> {
             assertThat(Main.run("bench", "decode-gpt2", "--preset", "tiny", "--backend", "cpu", "--engine", "native", "--batch", "2",
                     "--tokens", "2"))
                     .isEqualTo(1);
             assertThat(Main.run("bench", "decode-gpt2", "--preset", "tiny", "--backend", "reference", "--batch", "0", "--tokens", "2"))
                     .isEqualTo(1);
-        } finally {
-            System.setErr(old);
-        }
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--batch 2 times the ops engine's batched step")
+        });
+        assertThat(err).contains("--batch 2 times the ops engine's batched step")
                 .contains("--batch: must be in [1, ").doesNotContain("\tat ");
     }
 
@@ -212,27 +215,17 @@ class InfoAndBenchCommandTest {
 
     @Test
     void precisionOtherThanFp32NeedsCuda() {
-        PrintStream old = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        String err = stderrOf(() -> {
             assertThat(Main.run("bench", "train-step", "--preset", "tiny", "--backend", "cpu", "--precision", "bf16")).isEqualTo(1);
-        } finally {
-            System.setErr(old);
-        }
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("--precision bf16 needs the cuda backend");
+        });
+        assertThat(err).contains("--precision bf16 needs the cuda backend");
     }
 
     @Test
     void unknownBackendIsOneClearError() {
-        PrintStream old = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        String err = stderrOf(() -> {
             assertThat(Main.run("bench", "gemm", "--size", "8", "--backend", "tpu")).isEqualTo(1);
-        } finally {
-            System.setErr(old);
-        }
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("jgpt: --backend/--device: unknown device 'tpu'");
+        });
+        assertThat(err).contains("jgpt: --backend/--device: unknown device 'tpu'");
     }
 }
