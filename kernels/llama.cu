@@ -343,8 +343,10 @@ extern "C" __global__ void rope_rotate_rows_bf16(__nv_bfloat16* x, const float* 
 
 // Backward, part 1, one warp per query row: datt[u] = dout[t].v[u]; datt becomes
 // d(scores) = scale * att * (datt - sum(att * datt)) (zero above the diagonal); dq[t] += d(scores) @ k.
-template <typename X>
-__device__ __forceinline__ void jg_gqa_attention_backward_q(float* dq, float* datt, const float* dout, const X* k,
+// X: the type of q, k and v; GradT: that of dout, dq, dk and dv (float, or bf16 for the _bf16_grads pair: added to in
+// fp32, rounded once). att and datt stay fp32.
+template <typename X, typename GradT>
+__device__ __forceinline__ void jg_gqa_attention_backward_q(GradT* dq, float* datt, const GradT* dout, const X* k,
                                                             const X* v, const float* att, int B, int T, int NH,
                                                             int NKV, int hs) {
     const int lane = threadIdx.x % JG_WARP;
@@ -353,7 +355,7 @@ __device__ __forceinline__ void jg_gqa_attention_backward_q(float* dq, float* da
     const int t = (int)(row % T), h = (int)((row / T) % NH), b = (int)(row / ((long long)T * NH));
     const int Cq = NH * hs, Ckv = NKV * hs, kvh = h / (NH / NKV);
     const float scale = rsqrtf((float)hs);
-    const float* d = dout + ((long long)b * T + t) * Cq + (long long)h * hs;
+    const GradT* d = dout + ((long long)b * T + t) * Cq + (long long)h * hs;
     const X* kb = k + (long long)b * T * Ckv + (long long)kvh * hs;
     const X* vb = v + (long long)b * T * Ckv + (long long)kvh * hs;
     const float* a = att + row * T;
@@ -362,18 +364,18 @@ __device__ __forceinline__ void jg_gqa_attention_backward_q(float* dq, float* da
     for (int u = lane; u <= t; u += JG_WARP) {
         const X* vr = vb + (long long)u * Ckv;
         float s = 0.0f;
-        for (int i = 0; i < hs; i++) s += d[i] * jg_load(vr + i);
+        for (int i = 0; i < hs; i++) s += jg_load(d + i) * jg_load(vr + i);
         da[u] = s;
         dot += a[u] * s;
     }
     dot = jg_warp_sum(dot);
     for (int u = lane; u < T; u += JG_WARP) da[u] = u <= t ? scale * a[u] * (da[u] - dot) : 0.0f;
     __syncwarp();
-    float* dqr = dq + ((long long)b * T + t) * Cq + (long long)h * hs;
+    GradT* dqr = dq + ((long long)b * T + t) * Cq + (long long)h * hs;
     for (int i = lane; i < hs; i += JG_WARP) {
         float acc = 0.0f;
         for (int u = 0; u <= t; u++) acc += da[u] * jg_load(kb + (long long)u * Ckv + i);
-        dqr[i] += acc;
+        jg_store(dqr + i, jg_load(dqr + i) + acc);
     }
 }
 
@@ -392,8 +394,8 @@ extern "C" __global__ void gqa_attention_backward_q_bf16(float* dq, float* datt,
 // Backward, part 2, one warp per key row (b, kv head g, u), after part 1: summed over the group's query
 // heads h and the queries t >= u, dk[u] += d(scores)[h,t,u] q_h[t] and dv[u] += att[h,t,u] dout_h[t].
 // Each key row is owned by one warp, so no atomics.
-template <typename X>
-__device__ __forceinline__ void jg_gqa_attention_backward_kv(float* dk, float* dv, const float* datt, const float* dout,
+template <typename X, typename GradT>
+__device__ __forceinline__ void jg_gqa_attention_backward_kv(GradT* dk, GradT* dv, const float* datt, const GradT* dout,
                                                              const X* q, const float* att, int B, int T, int NH,
                                                              int NKV, int hs) {
     const int lane = threadIdx.x % JG_WARP;
@@ -401,8 +403,8 @@ __device__ __forceinline__ void jg_gqa_attention_backward_kv(float* dk, float* d
     if (row >= (long long)B * NKV * T) return;
     const int u = (int)(row % T), g = (int)((row / T) % NKV), b = (int)(row / ((long long)T * NKV));
     const int Cq = NH * hs, Ckv = NKV * hs, group = NH / NKV;
-    float* dkr = dk + ((long long)b * T + u) * Ckv + (long long)g * hs;
-    float* dvr = dv + ((long long)b * T + u) * Ckv + (long long)g * hs;
+    GradT* dkr = dk + ((long long)b * T + u) * Ckv + (long long)g * hs;
+    GradT* dvr = dv + ((long long)b * T + u) * Ckv + (long long)g * hs;
     for (int i = lane; i < hs; i += JG_WARP) {
         float ak = 0.0f, av = 0.0f;
         for (int h = g * group; h < (g + 1) * group; h++) {
@@ -410,11 +412,11 @@ __device__ __forceinline__ void jg_gqa_attention_backward_kv(float* dk, float* d
             for (int t = u; t < T; t++) {
                 const long long qi = ((long long)b * T + t) * Cq + (long long)h * hs + i;
                 ak += datt[(arow + t) * T + u] * jg_load(q + qi);
-                av += att[(arow + t) * T + u] * dout[qi];
+                av += att[(arow + t) * T + u] * jg_load(dout + qi);
             }
         }
-        dkr[i] += ak;
-        dvr[i] += av;
+        jg_store(dkr + i, jg_load(dkr + i) + ak);
+        jg_store(dvr + i, jg_load(dvr + i) + av);
     }
 }
 
@@ -427,5 +429,18 @@ extern "C" __global__ void gqa_attention_backward_kv(float* dk, float* dv, const
 extern "C" __global__ void gqa_attention_backward_kv_bf16(float* dk, float* dv, const float* datt, const float* dout,
                                                           const __nv_bfloat16* q, const float* att, int B, int T, int NH,
                                                           int NKV, int hs) {
+    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs);
+}
+
+// The pair with the gradients in bf16 too (Llama's d(attention output), dq, dk and dv in bf16 mode); att, datt fp32.
+extern "C" __global__ void gqa_attention_backward_q_bf16_grads(__nv_bfloat16* dq, float* datt, const __nv_bfloat16* dout,
+                                                               const __nv_bfloat16* k, const __nv_bfloat16* v,
+                                                               const float* att, int B, int T, int NH, int NKV, int hs) {
+    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs);
+}
+
+extern "C" __global__ void gqa_attention_backward_kv_bf16_grads(__nv_bfloat16* dk, __nv_bfloat16* dv, const float* datt,
+                                                                const __nv_bfloat16* dout, const __nv_bfloat16* q,
+                                                                const float* att, int B, int T, int NH, int NKV, int hs) {
     jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs);
 }

@@ -280,7 +280,8 @@ public interface Backend extends AutoCloseable {
      * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type),
      * {@link #swigluBackward} ({@code gate}, {@code up}), {@link #ropeForward} ({@code x}),
      * {@link #gqaAttentionForward} ({@code out}, {@code q}, {@code k}, {@code v}, one type) and
-     * {@link #gqaAttentionBackward} ({@code q}, {@code k}, {@code v}); for decoding, {@link #gqaAttentionDecode},
+     * {@link #gqaAttentionBackward} ({@code q}, {@code k}, {@code v}; and {@code dq}, {@code dk}, {@code dv} with
+     * {@code dout}, one type: Llama's attention gradients), {@link #ropeBackward} ({@code dx}); for decoding, {@link #gqaAttentionDecode},
      * {@link #gqaAttentionDecodeRows} and the {@link StepGraphs} variants ({@code out}, {@code q}, the new keys and
      * values and the KV caches, one type; the probabilities scratch stays F32), {@link #ropeForwardRows} ({@code x});
      * other gradients, residuals and statistics stay F32.

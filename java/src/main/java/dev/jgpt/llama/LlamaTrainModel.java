@@ -125,7 +125,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             long N = (long) maxB * maxT;
             // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in bf16
             // mode: the RMSNorm outputs, q, k, v and the attention output, the gate and up products and their SwiGLU,
-            // the final RMSNorm's output, the classifier's logits chunk)
+            // the final RMSNorm's output, the classifier's logits chunk; and the gradients d(attention output), dq, dk, dv)
             DType act = backend.activationDType();
             resid = perLayer(L + 1, N * d);
             mid = perLayer(L, N * d);
@@ -154,10 +154,11 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             dzeroPos = arena.allocate(DType.F32, maxT, d);
             dres = arena.allocate(DType.F32, N * d);
             dxn = arena.allocate(DType.F32, N * d);
-            datty = arena.allocate(DType.F32, N * d);
-            dq = arena.allocate(DType.F32, N * d);
-            dk = arena.allocate(DType.F32, N * kv);
-            dv = arena.allocate(DType.F32, N * kv);
+            // attention's gradients, which only the attention backward, RoPE's backward and the q/k/v products read
+            datty = arena.allocate(act, N * d);
+            dq = arena.allocate(act, N * d);
+            dk = arena.allocate(act, N * kv);
+            dv = arena.allocate(act, N * kv);
             dhg = arena.allocate(DType.F32, N * hd);
             dh1 = arena.allocate(DType.F32, N * hd);
             dh3 = arena.allocate(DType.F32, N * hd);

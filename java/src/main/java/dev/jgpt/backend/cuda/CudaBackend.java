@@ -756,7 +756,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                   int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
-        DType grad = attentionGradientType("attentionBackward", dqkv, dout, qkv); // bf16: GPT-2's gradients in bf16 mode
+        DType grad = attentionGradientType("attentionBackward", "dqkv", dqkv, dout, "qkv", qkv); // bf16: GPT-2's gradients in bf16 mode
         dev("dqkv", dqkv, grad, (long) B * T * 3 * C);
         attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs, true);
         dev("dout", dout, grad, (long) B * T * C);
@@ -944,7 +944,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         int hs = headSize(C, NH);
         if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
         DType act = fusedActivationType("attentionBackwardFused", qkv, out);
-        DType grad = attentionGradientType("attentionBackwardFused", dqkv, dout, qkv);
+        DType grad = attentionGradientType("attentionBackwardFused", "dqkv", dqkv, dout, "qkv", qkv);
         dev("dqkv", dqkv, grad, (long) B * T * 3 * C);
         dev("delta", delta, DType.F32, (long) B * NH * T);
         dev("dout", dout, grad, (long) B * T * C);
@@ -1667,27 +1667,33 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                      Tensor att, int B, int T, int NH, int NKV, int hs) {
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T;
-        dev("dq", dq, DType.F32, bt * NH * hs);
-        dev("dk", dk, DType.F32, bt * NKV * hs);
-        dev("dv", dv, DType.F32, bt * NKV * hs);
+        // the gradients: all F32, or all BF16 with bf16 q, k, v (Llama's in bf16 mode)
+        DType grad = attentionGradientType("gqaAttentionBackward", "dq", dq, dout, "q", q);
+        dev("dq", dq, grad, bt * NH * hs);
+        dev("dk", dk, grad, bt * NKV * hs);
+        dev("dv", dv, grad, bt * NKV * hs);
         attentionBuffer("datt", datt, gqaAttentionScratchNeeded(B, T, NH, hs), T, hs, false);
-        dev("dout", dout, DType.F32, bt * NH * hs);
+        dev("dout", dout, grad, bt * NH * hs);
         gqaActivations("gqaAttentionBackward", q, k, v, bt, NH, NKV, hs);
-        boolean bf16 = isBf16(q);
+        boolean bf16 = isBf16(q), bf16Grads = grad == DType.BF16;
         attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs, false);
         wrote(dq, dk, dv, datt);
         if (useFusedAttention(T, hs)) {
             // the forward's copy of out (in q's type, which the forward kept one with out's) after the log-sum-exps
             long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
             fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
-                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16, false);
+                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16, bf16Grads);
             return;
         }
         int block = 256;
+        Kernel qKernel = bf16Grads ? Kernel.GQA_ATTENTION_BACKWARD_Q_BF16_GRADS
+                : bf16 ? Kernel.GQA_ATTENTION_BACKWARD_Q_BF16 : Kernel.GQA_ATTENTION_BACKWARD_Q;
+        Kernel kvKernel = bf16Grads ? Kernel.GQA_ATTENTION_BACKWARD_KV_BF16_GRADS
+                : bf16 ? Kernel.GQA_ATTENTION_BACKWARD_KV_BF16 : Kernel.GQA_ATTENTION_BACKWARD_KV;
         // part 1 writes d(scores) into datt, which part 2 (queued after it on the same stream) reads
-        ctx.kernel(bf16 ? Kernel.GQA_ATTENTION_BACKWARD_Q_BF16 : Kernel.GQA_ATTENTION_BACKWARD_Q, blocks((long) B * NH * T, block / 32), block)
+        ctx.kernel(qKernel, blocks((long) B * NH * T, block / 32), block)
                 .ptr(dq).ptr(datt).ptr(dout).ptr(k).ptr(v).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
-        ctx.kernel(bf16 ? Kernel.GQA_ATTENTION_BACKWARD_KV_BF16 : Kernel.GQA_ATTENTION_BACKWARD_KV, blocks((long) B * NKV * T, block / 32), block)
+        ctx.kernel(kvKernel, blocks((long) B * NKV * T, block / 32), block)
                 .ptr(dk).ptr(dv).ptr(datt).ptr(dout).ptr(q).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
     }
 
@@ -1980,14 +1986,15 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
-     * The element type of an attention backward's {@code dqkv} and {@code dout}: both F32, or both BF16 with a BF16
-     * qkv (GPT-2's attention gradients in bf16 mode); anything else is one clear error.
+     * The element type of an attention backward's gradients ({@code dqkv}, or Llama's dq, dk, dv) and {@code dout}: all
+     * F32, or all BF16 with BF16 activations (GPT-2's and Llama's attention gradients in bf16 mode); anything else is one
+     * clear error (the dk and dv checks that follow hold them to the type returned).
      */
-    private static DType attentionGradientType(String op, Tensor dqkv, Tensor dout, Tensor qkv) {
-        if (dqkv == null || dout == null) return DType.F32; // dev() names the null
-        sameType(op, "dqkv", dqkv, "dout", dout);
-        if (isBf16(dqkv)) sameType(op, "dqkv", dqkv, "qkv", qkv);
-        return dqkv.dtype();
+    private static DType attentionGradientType(String op, String gradName, Tensor grad, Tensor dout, String inName, Tensor in) {
+        if (grad == null || dout == null || in == null) return DType.F32; // dev() names the null
+        sameType(op, gradName, grad, "dout", dout);
+        if (isBf16(grad)) sameType(op, gradName, grad, inName, in);
+        return grad.dtype();
     }
 
     private static void sameType(String op, String n1, Tensor t1, String n2, Tensor t2) {

@@ -70,6 +70,8 @@ public enum Kernel {
     GQA_ATTENTION_FORWARD_BF16("gqa_attention_forward_bf16", "pppppiiiii", true),
     GQA_ATTENTION_BACKWARD_Q_BF16("gqa_attention_backward_q_bf16", "ppppppiiiii", true),
     GQA_ATTENTION_BACKWARD_KV_BF16("gqa_attention_backward_kv_bf16", "ppppppiiiii", true),
+    GQA_ATTENTION_BACKWARD_Q_BF16_GRADS("gqa_attention_backward_q_bf16_grads", "ppppppiiiii", true),
+    GQA_ATTENTION_BACKWARD_KV_BF16_GRADS("gqa_attention_backward_kv_bf16_grads", "ppppppiiiii", true),
     GQA_ATTENTION_FORWARD("gqa_attention_forward", "pppppiiiii", true),
     GQA_ATTENTION_DECODE("gqa_attention_decode", "pppppiiiii", true),
     GQA_ATTENTION_DECODE_ROWS("gqa_attention_decode_rows", "pppppsiiiiipp", true),

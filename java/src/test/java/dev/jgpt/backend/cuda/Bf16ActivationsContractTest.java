@@ -164,6 +164,60 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
     }
 
     /**
+     * Llama's attention gradients in bf16: on the rows path ({@code gqa_attention_backward_q/kv_bf16_grads}) and both
+     * fused paths, dq, dk and dv from a bf16 dout within one bf16 ulp of the same path's F32 gradients from an F32 dout
+     * holding the same values, and the bf16 bound of the fp32 reference; then RoPE's backward on the bf16 dq; mixed
+     * types are one clear error.
+     */
+    @Test
+    void gqaAttentionBackwardIntoBf16Gradients() {
+        int B = 2, T = 20, NH = 4, NKV = 2, hs = 8, half = hs / 2;
+        long bt = (long) B * T;
+        Tensor q = rounded(randn(bt, NH * hs)), k = rounded(randn(bt, NKV * hs)), v = rounded(randn(bt, NKV * hs));
+        Tensor dout = rounded(randn(bt, NH * hs));
+        Tensor refOut = host.allocate(DType.F32, bt, NH * hs), refAtt = host.allocate(DType.F32, (long) B * NH * T * T);
+        Tensor refDq = host.allocate(DType.F32, bt, NH * hs), refDk = host.allocate(DType.F32, bt, NKV * hs);
+        Tensor refDv = host.allocate(DType.F32, bt, NKV * hs), refDatt = host.allocate(DType.F32, (long) B * NH * T * T);
+        ref.gqaAttentionForward(refOut, refAtt, q, k, v, B, T, NH, NKV, hs);
+        ref.gqaAttentionBackward(refDq, refDk, refDv, refDatt, dout, q, k, v, refAtt, B, T, NH, NKV, hs);
+        for (String path : new String[] {"rows", "fused-tc", "fused-cudacore"}) {
+            cuda.setFusedAttention(!path.equals("rows"));
+            cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
+            Tensor q16 = upBf16(q), k16 = upBf16(k), v16 = upBf16(v);
+            Tensor att = dev.allocate(DType.F32, cuda.gqaAttentionStateFloats(B, T, NH, NKV, hs));
+            Tensor datt = dev.allocate(DType.F32, cuda.gqaAttentionScratchFloats(B, T, NH, NKV, hs));
+            cuda.gqaAttentionForward(dev.allocate(DType.BF16, bt, NH * hs), att, q16, k16, v16, B, T, NH, NKV, hs);
+            Tensor[] g32 = {dev.allocate(DType.F32, bt, NH * hs), dev.allocate(DType.F32, bt, NKV * hs), dev.allocate(DType.F32, bt, NKV * hs)};
+            Tensor[] g16 = {dev.allocate(DType.BF16, bt, NH * hs), dev.allocate(DType.BF16, bt, NKV * hs), dev.allocate(DType.BF16, bt, NKV * hs)};
+            for (Tensor t : g32) cuda.zero(t);
+            for (Tensor t : g16) cuda.zero(t);
+            cuda.gqaAttentionBackward(g32[0], g32[1], g32[2], datt, up(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
+            cuda.gqaAttentionBackward(g16[0], g16[1], g16[2], datt, upBf16(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
+            String[] names = {"dq", "dk", "dv"};
+            Tensor[] refs = {refDq, refDk, refDv};
+            for (int i = 0; i < 3; i++) {
+                assertRounded("gqaAttentionBackward " + names[i] + " in bf16 (" + path + ")", down(g32[i]), down(g16[i]));
+                assertThat(relative(refs[i], down(g16[i]))).as(names[i] + " vs the fp32 reference (" + path + ")")
+                        .isLessThanOrEqualTo(BF16);
+            }
+            if (path.equals("rows")) {
+                Tensor cosH = host.allocate(DType.F32, T, half), sinH = host.allocate(DType.F32, T, half);
+                Backend.ropeTables(cosH, sinH, T, hs, 10000.0);
+                cuda.ropeBackward(g32[0], up(cosH), up(sinH), B, T, NH, hs);
+                cuda.ropeBackward(g16[0], up(cosH), up(sinH), B, T, NH, hs);
+                assertThat(relative(down(g32[0]), down(g16[0]))).as("ropeBackward on a bf16 dq").isLessThanOrEqualTo(BF16);
+            }
+            Tensor dq16 = g16[0];
+            assertThatThrownBy(() -> cuda.gqaAttentionBackward(dq16, g16[1], g16[2], datt, up(dout), q16, k16, v16, att,
+                    B, T, NH, NKV, hs)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dq is BF16 but dout is F32");
+            assertThatThrownBy(() -> cuda.gqaAttentionBackward(dq16, g32[1], g32[2], datt, upBf16(dout), q16, k16, v16, att,
+                    B, T, NH, NKV, hs)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dk");
+        }
+        cuda.setCudaCoreAttention(false);
+        cuda.setFusedAttention(false);
+    }
+
+    /**
      * bf16 decoding: the decode attention over bf16 KV caches (one sequence's block, and a batched step of sequences
      * at their own positions that first writes its new keys and values into the caches) and the batched RoPE, against
      * the same ops on F32 tensors holding the same values: the outputs within {@value #ULPS} bf16 ulp of the fp32

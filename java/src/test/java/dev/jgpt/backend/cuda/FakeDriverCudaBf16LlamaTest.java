@@ -49,7 +49,9 @@ class FakeDriverCudaBf16LlamaTest {
                 // classifier's logits (all N rows in one chunk, rows padded to the backend's stride): 2 bytes less per
                 // element
                 assertThat(on.classifierRows(N, CFG.vocabSize())).isEqualTo(N);
-                long saved = 2 * N * (CFG.layers() * (4 * d + 2 * kv + 3 * hd) + d + on.classifierRowStride(CFG.vocabSize()));
+                // and attention's gradients d(attention output), dq (d each), dk and dv (kv each)
+                long saved = 2 * N * (CFG.layers() * (4 * d + 2 * kv + 3 * hd) + d + on.classifierRowStride(CFG.vocabSize())
+                        + 2 * d + 2 * kv);
                 assertThat(b.offHeapBytes().get("activations") - a.offHeapBytes().get("activations")).isEqualTo(saved);
             }
         }
@@ -93,6 +95,31 @@ class FakeDriverCudaBf16LlamaTest {
                 TrainSteps.clipAndAdamw(model, 3e-3f, 0.1f);
             }
             return losses;
+        }
+    }
+
+    /**
+     * A bf16 training step rounds only the gradients that reach products in fp32: the residual stream's (the w2 and wo
+     * backward products' dout) and SwiGLU's (w1's and w3's): 4 per layer. Attention's (d(attention output), dq, dk,
+     * dv) are made in bf16 and read as they are.
+     */
+    @Test
+    void aTrainingStepConvertsOnlyTheResidualAndSwigluGradients() {
+        int B = 2, T = 8;
+        try (CudaBackend cuda = FakeCuda.bf16Backend(true); LlamaTrainModel model = new LlamaTrainModel(cuda, CFG, B, T)) {
+            model.initWeights(3);
+            int[] tokens = new int[B * T], targets = new int[B * T];
+            dev.jgpt.testing.CountingBatches.next(new Random(5), tokens, targets, B, T, CFG.vocabSize());
+            model.zeroGrad();
+            model.forwardBackward(tokens, targets, B, T); // warm-up: the parameter copy's first refresh
+            KernelTimeline timeline = cuda.timeline();
+            timeline.beginStep();
+            model.zeroGrad();
+            model.forwardBackward(tokens, targets, B, T);
+            timeline.endStep();
+            long conversions = timeline.profile().rows().stream().filter(r -> r.name().equals("f32_to_bf16"))
+                    .mapToLong(KernelTimeline.Row::calls).sum();
+            assertThat(conversions).as("f32_to_bf16 per bf16 Llama forward + backward").isEqualTo(4L * CFG.layers());
         }
     }
 
