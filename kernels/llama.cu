@@ -122,13 +122,14 @@ extern "C" __global__ void swiglu_forward_bf16(__nv_bfloat16* out, const __nv_bf
     jg_swiglu_forward(out, gate, up, n);
 }
 
-template <typename T>
-__device__ __forceinline__ void jg_swiglu_backward(float* dgate, float* dup, const float* dout, const T* gate,
+// T: gate and up; GradT: dout, dgate and dup (float, or bf16 for _bf16_grads: added to in fp32, rounded once).
+template <typename T, typename GradT>
+__device__ __forceinline__ void jg_swiglu_backward(GradT* dgate, GradT* dup, const GradT* dout, const T* gate,
                                                    const T* up, long long n) {
     for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
-        const float a = jg_load(gate + i), u = jg_load(up + i), sig = 1.0f / (1.0f + expf(-a)), g = dout[i];
-        dgate[i] += g * u * sig * (1.0f + a * (1.0f - sig));
-        dup[i] += g * a * sig;
+        const float a = jg_load(gate + i), u = jg_load(up + i), sig = 1.0f / (1.0f + expf(-a)), g = jg_load(dout + i);
+        jg_store(dgate + i, jg_load(dgate + i) + g * u * sig * (1.0f + a * (1.0f - sig)));
+        jg_store(dup + i, jg_load(dup + i) + g * a * sig);
     }
 }
 
@@ -140,6 +141,12 @@ extern "C" __global__ void swiglu_backward(float* dgate, float* dup, const float
 // The same reading bf16 gate and up; gradients stay fp32.
 extern "C" __global__ void swiglu_backward_bf16(float* dgate, float* dup, const float* dout, const __nv_bfloat16* gate,
                                                 const __nv_bfloat16* up, long long n) {
+    jg_swiglu_backward(dgate, dup, dout, gate, up, n);
+}
+
+// The gradients in bf16 too (Llama's d(gate), d(up) and d(SwiGLU) in bf16 mode: the w1/w3 backward products' operands).
+extern "C" __global__ void swiglu_backward_bf16_grads(__nv_bfloat16* dgate, __nv_bfloat16* dup, const __nv_bfloat16* dout,
+                                                      const __nv_bfloat16* gate, const __nv_bfloat16* up, long long n) {
     jg_swiglu_backward(dgate, dup, dout, gate, up, n);
 }
 

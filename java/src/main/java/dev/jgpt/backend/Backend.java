@@ -278,7 +278,7 @@ public interface Backend extends AutoCloseable {
      * {@link #classifier} ({@code x}, and {@code scratch}: the logits,
      * overwritten in place by the dlogits) take BF16 tensors there, and for
      * Llama's layers {@link #rmsnormForward} ({@code out}), {@link #swigluForward} (all three, one type),
-     * {@link #swigluBackward} ({@code gate}, {@code up}), {@link #ropeForward} ({@code x}),
+     * {@link #swigluBackward} ({@code gate}, {@code up}; and {@code dgate}, {@code dup} with {@code dout}, one type), {@link #ropeForward} ({@code x}),
      * {@link #gqaAttentionForward} ({@code out}, {@code q}, {@code k}, {@code v}, one type) and
      * {@link #gqaAttentionBackward} ({@code q}, {@code k}, {@code v}; and {@code dq}, {@code dk}, {@code dv} with
      * {@code dout}, one type: Llama's attention gradients), {@link #ropeBackward} ({@code dx}); for decoding, {@link #gqaAttentionDecode},

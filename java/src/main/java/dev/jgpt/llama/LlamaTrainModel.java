@@ -125,7 +125,8 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             long N = (long) maxB * maxT;
             // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in bf16
             // mode: the RMSNorm outputs, q, k, v and the attention output, the gate and up products and their SwiGLU,
-            // the final RMSNorm's output, the classifier's logits chunk; and the gradients d(attention output), dq, dk, dv)
+            // the final RMSNorm's output, the classifier's logits chunk; and the gradients d(attention output), dq, dk, dv,
+            // d(SwiGLU), d(gate), d(up))
             DType act = backend.activationDType();
             resid = perLayer(L + 1, N * d);
             mid = perLayer(L, N * d);
@@ -159,9 +160,10 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             dq = arena.allocate(act, N * d);
             dk = arena.allocate(act, N * kv);
             dv = arena.allocate(act, N * kv);
-            dhg = arena.allocate(DType.F32, N * hd);
-            dh1 = arena.allocate(DType.F32, N * hd);
-            dh3 = arena.allocate(DType.F32, N * hd);
+            // SwiGLU's gradients: written by the w2 backward product and SwiGLU's backward, read by it and the w1/w3 products
+            dhg = arena.allocate(act, N * hd);
+            dh1 = arena.allocate(act, N * hd);
+            dh3 = arena.allocate(act, N * hd);
             datt = arena.allocate(DType.F32, backend.gqaAttentionScratchFloats(maxB, maxT, NH, c.kvHeads(), hs));
             ropeCos = arena.allocate(DType.F32, maxT, hs / 2);
             ropeSin = arena.allocate(DType.F32, maxT, hs / 2);

@@ -756,7 +756,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                   int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
-        DType grad = attentionGradientType("attentionBackward", "dqkv", dqkv, dout, "qkv", qkv); // bf16: GPT-2's gradients in bf16 mode
+        DType grad = gradientType("attentionBackward", "dqkv", dqkv, dout, "qkv", qkv); // bf16: GPT-2's gradients in bf16 mode
         dev("dqkv", dqkv, grad, (long) B * T * 3 * C);
         attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs, true);
         dev("dout", dout, grad, (long) B * T * C);
@@ -944,7 +944,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         int hs = headSize(C, NH);
         if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
         DType act = fusedActivationType("attentionBackwardFused", qkv, out);
-        DType grad = attentionGradientType("attentionBackwardFused", "dqkv", dqkv, dout, "qkv", qkv);
+        DType grad = gradientType("attentionBackwardFused", "dqkv", dqkv, dout, "qkv", qkv);
         dev("dqkv", dqkv, grad, (long) B * T * 3 * C);
         dev("delta", delta, DType.F32, (long) B * NH * T);
         dev("dout", dout, grad, (long) B * T * C);
@@ -1617,14 +1617,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
         positive("N", N);
-        dev("dgate", dgate, DType.F32, N);
-        dev("dup", dup, DType.F32, N);
-        dev("dout", dout, DType.F32, N);
+        // the gradients: all F32, or all BF16 with bf16 gate and up (Llama's in bf16 mode)
+        DType grad = gradientType("swigluBackward", "dgate", dgate, dout, "gate", gate);
+        dev("dgate", dgate, grad, N);
+        dev("dup", dup, grad, N);
+        dev("dout", dout, grad, N);
         activation("gate", gate, N);
         activation("up", up, N);
         sameType("swigluBackward", "gate", gate, "up", up);
         wrote(dgate, dup);
-        ctx.kernel(isBf16(gate) ? Kernel.SWIGLU_BACKWARD_BF16 : Kernel.SWIGLU_BACKWARD, gridStride(N, 256), 256)
+        Kernel k = grad == DType.BF16 ? Kernel.SWIGLU_BACKWARD_BF16_GRADS
+                : isBf16(gate) ? Kernel.SWIGLU_BACKWARD_BF16 : Kernel.SWIGLU_BACKWARD;
+        ctx.kernel(k, gridStride(N, 256), 256)
                 .ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
     }
 
@@ -1668,7 +1672,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T;
         // the gradients: all F32, or all BF16 with bf16 q, k, v (Llama's in bf16 mode)
-        DType grad = attentionGradientType("gqaAttentionBackward", "dq", dq, dout, "q", q);
+        DType grad = gradientType("gqaAttentionBackward", "dq", dq, dout, "q", q);
         dev("dq", dq, grad, bt * NH * hs);
         dev("dk", dk, grad, bt * NKV * hs);
         dev("dv", dv, grad, bt * NKV * hs);
@@ -1986,11 +1990,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
-     * The element type of an attention backward's gradients ({@code dqkv}, or Llama's dq, dk, dv) and {@code dout}: all
-     * F32, or all BF16 with BF16 activations (GPT-2's and Llama's attention gradients in bf16 mode); anything else is one
-     * clear error (the dk and dv checks that follow hold them to the type returned).
+     * The element type of a backward op's gradients (attention's {@code dqkv} or Llama's dq, dk, dv; SwiGLU's dgate, dup)
+     * and {@code dout}: all F32, or all BF16 with BF16 activations (the models' activation gradients in bf16 mode);
+     * anything else is one clear error (the checks of the other gradients that follow hold them to the type returned).
      */
-    private static DType attentionGradientType(String op, String gradName, Tensor grad, Tensor dout, String inName, Tensor in) {
+    private static DType gradientType(String op, String gradName, Tensor grad, Tensor dout, String inName, Tensor in) {
         if (grad == null || dout == null || in == null) return DType.F32; // dev() names the null
         sameType(op, gradName, grad, "dout", dout);
         if (isBf16(grad)) sameType(op, gradName, grad, inName, in);

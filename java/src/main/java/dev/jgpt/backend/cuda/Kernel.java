@@ -66,6 +66,7 @@ public enum Kernel {
     RMSNORM_FORWARD_BF16("rmsnorm_forward_bf16", "ppppiif", true),
     SWIGLU_FORWARD_BF16("swiglu_forward_bf16", "pppl", false),
     SWIGLU_BACKWARD_BF16("swiglu_backward_bf16", "pppppl", false),
+    SWIGLU_BACKWARD_BF16_GRADS("swiglu_backward_bf16_grads", "pppppl", false),
     ROPE_ROTATE_BF16("rope_rotate_bf16", "pppiiiif", false),
     GQA_ATTENTION_FORWARD_BF16("gqa_attention_forward_bf16", "pppppiiiii", true),
     GQA_ATTENTION_BACKWARD_Q_BF16("gqa_attention_backward_q_bf16", "ppppppiiiii", true),

@@ -110,6 +110,15 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         cuda.swigluBackward(g16[0], g16[1], up(dout), gate16, up16, n);
         assertSame("swigluBackward dgate", down(g32[0]), down(g16[0]));
         assertSame("swigluBackward dup", down(g32[1]), down(g16[1]));
+        // Llama's SwiGLU gradients in bf16: added to in fp32 and rounded once, from a bf16 dout
+        Tensor dr = rounded(dout), sr = rounded(start);
+        Tensor[] h32 = {up(sr), up(sr)}, h16 = {upBf16(sr), upBf16(sr)};
+        cuda.swigluBackward(h32[0], h32[1], up(dr), gate16, up16, n);
+        cuda.swigluBackward(h16[0], h16[1], upBf16(dr), gate16, up16, n);
+        assertRounded("swigluBackward dgate in bf16", down(h32[0]), down(h16[0]));
+        assertRounded("swigluBackward dup in bf16", down(h32[1]), down(h16[1]));
+        assertThatThrownBy(() -> cuda.swigluBackward(h16[0], h16[1], up(dr), gate16, up16, n))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dgate is BF16 but dout is F32");
         assertThatThrownBy(() -> cuda.swigluForward(s32, gate16, up16, n))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("gate is BF16 but out is F32");
     }
