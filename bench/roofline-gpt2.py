@@ -4,8 +4,8 @@
 Each op class is timed at the GPU's datasheet peak: products by their FLOPs at the dense bf16 peak, everything else
 (and the cuBLAS attention path's products, whose inner dimension is the head size) by the bytes it moves at the memory
 bandwidth. The byte counts follow the code as of 2026-11-26, session 9 (docs/gpu.md, "Precision"): bf16 product inputs,
-logits, cuBLAS-path probabilities and the gradients only products and attention read; fp32 residual stream and its
-gradient, weight gradients and AdamW state. Usage:
+logits, cuBLAS-path probabilities and every activation gradient (the residual stream's as a bf16 copy beside the
+fp32 one); fp32 residual stream and its gradient, weight gradients and AdamW state. Usage:
   bench/roofline-gpt2.py [B] [T]        (default 8 1024; GPT-2 124M; H100 SXM: 989 TFLOP/s bf16 dense, 3.35 TB/s)
 Compare its rows with the per-kernel profile of `bench train-step --profile` on a GPU (bench/gpu-check.sh).
 """
@@ -32,11 +32,10 @@ attn_bytes_cublas = L * 22 * M
 # by three products, dwte read and written once (one bf16 chunk), in bytes
 classifier_bytes = N * V * 2 * (1 + 3 + 2) + 3 * V * C * 2 + 2 * V * C * 4
 # per layer: two residual+layernorm forwards (2 fp32 reads, fp32 residual and bf16 output written), two layernorm
-# backwards (dout, input and dinp read, dinp written: fp32), two f32_to_bf16 of the residual stream's gradient (the
-# attproj and fcproj backward products' dout: 2 BTC, 4 bytes read, 2 written; d(fch), d(attention output) and dqkv are
-# written in bf16 where they are made) and the memset of the bf16 dqkv (3 BTC; the product input gradients are written
-# with beta 0)
-per_layer_bytes = 2 * BTC * (4 + 4 + 4 + 2) + 2 * BTC * (4 + 4 + 8) + 2 * BTC * 6 + 3 * BTC * 2
+# backwards (bf16 dout, fp32 input read, fp32 dinp read and written, its bf16 copy for the next products written), no
+# f32_to_bf16 (every activation gradient is made in bf16 where it is made) and the memset of the bf16 dqkv (3 BTC; the
+# product input gradients are written with beta 0)
+per_layer_bytes = 2 * BTC * (4 + 4 + 4 + 2) + 2 * BTC * (2 + 4 + 8 + 2) + 3 * BTC * 2
 # AdamW (p, g, m, v read; p, m, v written; the bf16 copy written) and the gradient norm (g read)
 optimizer_bytes = P * (16 + 12 + 2) + P * 4
 

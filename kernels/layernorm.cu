@@ -74,10 +74,13 @@ extern "C" __global__ void fused_residual_layernorm_forward_bf16(float* residual
 
 // dinp += ..., dweight += ..., dbias += ...  Each block owns a stripe of rows (one warp per row at a
 // time) and sums dweight/dbias for its rows in shared memory (2*C floats of dynamic shared memory),
-// then adds them to global memory once per block.
-extern "C" __global__ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                                              const float* inp, const float* weight, const float* mean,
-                                              const float* rstd, int N, int C) {
+// then adds them to global memory once per block. DoutT: dout's type (float, or bf16: GPT-2's gradient of a layernorm
+// output in bf16 mode); dinp_copy (CopyT, may be null): written with dinp's new values, rounded to its type (the
+// residual stream's gradient as the next backward products' bf16 operand: no separate conversion).
+template <typename DoutT, typename CopyT>
+__device__ __forceinline__ void jg_layernorm_backward(float* dinp, CopyT* dinp_copy, float* dweight, float* dbias,
+                                                      const DoutT* dout, const float* inp, const float* weight,
+                                                      const float* mean, const float* rstd, int N, int C) {
     JG_DYNAMIC_SHARED(float, jg_ln_shared);
     float* sdbias = jg_ln_shared;
     float* sdweight = jg_ln_shared + C;
@@ -89,25 +92,27 @@ extern "C" __global__ void layernorm_backward(float* dinp, float* dweight, float
     const int lane = threadIdx.x % JG_WARP, warps = blockDim.x / JG_WARP;
     for (int row = blockIdx.x * warps + threadIdx.x / JG_WARP; row < N; row += gridDim.x * warps) {
         const long long off = (long long)row * C;
-        const float* dy = dout + off;
+        const DoutT* dy = dout + off;
         const float* x = inp + off;
         float* dx = dinp + off;
         const float m = mean[row], r = rstd[row];
         float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
         for (int i = lane; i < C; i += JG_WARP) {
             const float n = (x[i] - m) * r;
-            const float dn = weight[i] * dy[i];
+            const float dn = weight[i] * jg_load(dy + i);
             dnorm_mean += dn;
             dnorm_norm_mean += dn * n;
         }
         dnorm_mean = jg_warp_sum(dnorm_mean) / C;
         dnorm_norm_mean = jg_warp_sum(dnorm_norm_mean) / C;
         for (int i = lane; i < C; i += JG_WARP) {
-            const float n = (x[i] - m) * r;
-            const float dn = weight[i] * dy[i];
-            atomicAdd(&sdbias[i], dy[i]);
-            atomicAdd(&sdweight[i], n * dy[i]);
-            dx[i] += (dn - dnorm_mean - n * dnorm_norm_mean) * r;
+            const float g = jg_load(dy + i), n = (x[i] - m) * r;
+            const float dn = weight[i] * g;
+            atomicAdd(&sdbias[i], g);
+            atomicAdd(&sdweight[i], n * g);
+            const float d = dx[i] + (dn - dnorm_mean - n * dnorm_norm_mean) * r;
+            dx[i] = d;
+            if (dinp_copy != nullptr) jg_store(dinp_copy + off + i, d);
         }
     }
     __syncthreads();
@@ -115,4 +120,25 @@ extern "C" __global__ void layernorm_backward(float* dinp, float* dweight, float
         atomicAdd(&dbias[i], sdbias[i]);
         atomicAdd(&dweight[i], sdweight[i]);
     }
+}
+
+extern "C" __global__ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
+                                              const float* inp, const float* weight, const float* mean,
+                                              const float* rstd, int N, int C) {
+    jg_layernorm_backward(dinp, (float*)nullptr, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+}
+
+// bf16 mode, GPT-2: dinp_copy (the residual stream's gradient as a bf16 operand) beside the fp32 dinp; dout fp32 (the
+// final layernorm's, from the classifier) or bf16 (the blocks' layernorms, from the fc and qkv backward products).
+extern "C" __global__ void layernorm_backward_copy_bf16(float* dinp, __nv_bfloat16* dinp_copy, float* dweight,
+                                                        float* dbias, const float* dout, const float* inp,
+                                                        const float* weight, const float* mean, const float* rstd,
+                                                        int N, int C) {
+    jg_layernorm_backward(dinp, dinp_copy, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+}
+
+extern "C" __global__ void layernorm_backward_bf16(float* dinp, __nv_bfloat16* dinp_copy, float* dweight, float* dbias,
+                                                   const __nv_bfloat16* dout, const float* inp, const float* weight,
+                                                   const float* mean, const float* rstd, int N, int C) {
+    jg_layernorm_backward(dinp, dinp_copy, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
 }

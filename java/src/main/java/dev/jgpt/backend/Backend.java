@@ -82,6 +82,20 @@ public interface Backend extends AutoCloseable {
     void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                            Tensor weight, Tensor mean, Tensor rstd, int N, int C);
 
+    /**
+     * {@link #layernormBackward}, then {@code dinpCopy} (N,C) = dinp's new values: the residual stream's gradient, kept
+     * beside the fp32 {@code dinp} for the backward products that read it next. Where {@link #activationDType} is BF16
+     * the copy and {@code dout} may be BF16 (GPT-2 in bf16 mode: the copy is those products' bf16 operand, rounded once in
+     * the same pass, so no conversion before them). The default runs {@link #layernormBackward} and {@link #copy}
+     * (copy and dinp of one type).
+     */
+    default void layernormBackwardCopy(Tensor dinp, Tensor dinpCopy, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                       Tensor weight, Tensor mean, Tensor rstd, int N, int C) {
+        layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+        long n = (long) N * C;
+        copy(dinpCopy.numel() == n ? dinpCopy : dinpCopy.view(0, n), dinp.numel() == n ? dinp : dinp.view(0, n));
+    }
+
     // ---- matmul ------------------------------------------------------------------------------
 
     /** {@code out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC)}; bias may be null. */
@@ -267,11 +281,13 @@ public interface Backend extends AutoCloseable {
      * this backend's kernels read (GPT-2's layernorm outputs, qkv, the attention output, the fc output and its
      * GELU). F32 here and on every backend but cuda in bf16 mode, which multiplies bf16 operands anyway and
      * so keeps them as bf16: half their memory, and no rounding copy before each product. Where this is BF16,
-     * {@link #layernormForward} and {@link #residualLayernormForward} ({@code out}), {@link #matmulForward}
+     * {@link #layernormForward} and {@link #residualLayernormForward} ({@code out}), {@link #layernormBackwardCopy}
+     * ({@code dinpCopy}, {@code dout}), {@link #matmulForward}
      * ({@code out}, {@code inp}), {@link #matmulBackward} and {@link #matmulBackwardOverwrite} ({@code inp}, and
-     * {@code dout}: GPT-2's d(fch) and dqkv; {@link #matmulBackwardOverwrite} also {@code dinp}, GPT-2's d(attention
+     * {@code dout}: GPT-2's d(fch), dqkv and the residual stream's gradient; {@link #matmulBackwardOverwrite} also
+     * {@code dinp}, GPT-2's d(attention
      * output), written rounded once), {@link #matmulGeluForward} ({@code pre}, {@code out}, {@code inp}),
-     * {@link #matmulBackwardGelu} ({@code inp}, {@code pre}, and {@code dpre} with {@code pre}), {@link #attentionForward}
+     * {@link #matmulBackwardGelu} ({@code inp}, {@code pre}, {@code dpre} with {@code pre}, and {@code dout}), {@link #attentionForward}
      * and {@link #attentionBackward} ({@code qkv} and {@code out}, one type; and {@code dqkv} with {@code dout}, one type
      * too: GPT-2's attention gradients, added to in fp32 and rounded once), {@link #geluForward} (both),
      * {@link #geluBackward} ({@code inp}, and {@code dinp} with {@code inp}: added to in fp32, rounded once) and

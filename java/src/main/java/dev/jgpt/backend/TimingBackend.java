@@ -99,6 +99,11 @@ public final class TimingBackend implements Backend {
     @Override public void matmulGeluForward(Tensor pre, Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
         long t = start(); inner.matmulGeluForward(pre, out, inp, weight, bias, N, C, OC); stop("matmulGeluForward", t);
     }
+    @Override public void layernormBackwardCopy(Tensor dinp, Tensor dinpCopy, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                                Tensor weight, Tensor mean, Tensor rstd, int N, int C) {
+        long t = start(); inner.layernormBackwardCopy(dinp, dinpCopy, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+        stop("layernormBackwardCopy", t);
+    }
     @Override public void matmulBackwardOverwrite(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                                   int N, int C, int OC) {
         long t = start(); inner.matmulBackwardOverwrite(dinp, dweight, dbias, dout, inp, weight, N, C, OC);

@@ -82,8 +82,10 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
      * Activations of the forward pass (kept for backward) and the backward pass's working buffers. Those only products
      * and the backend's kernels read (marked "act") are of the backend's {@link Backend#activationDType} (bf16 on cuda in
      * bf16 mode), the rest F32: the residual stream, layernorm statistics, losses and every gradient but d(fch) (written
-     * in bf16 by the fcproj backward's GELU epilogue for the fc backward product), d(attention output) and dqkv (written
-     * by the attproj backward product and the attention backward, read by the attention backward and the qkv product).
+     * in bf16 by the fcproj backward's GELU epilogue for the fc backward product), the gradients of the layernorm and
+     * attention outputs and dqkv (written by backward products and the attention backward, read by the layernorm and
+     * attention backwards and the qkv product), and a bf16 copy of the residual stream's gradient that the layernorm
+     * backwards write beside it for the attproj and fcproj backward products.
      */
     private static final class Acts {
         final Tensor encoded;                       // (B,T,C)
@@ -103,7 +105,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor dres;                          // (B,T,C): gradient of the residual stream
         final Tensor dbtc;                          // (B,T,C)
         final Tensor d4a, d4b;                      // (B,T,4C): F32 scratch, act
-        final Tensor datty, dqkv;                   // (B,T,C), (B,T,3C) act: attention's gradients (F32: dbtc and d4a)
+        final Tensor dbtcAct, dqkv;                 // (B,T,C), (B,T,3C) act: d(ln out) or d(attention out); dqkv
+        final Tensor dresCopy;                      // (B,T,C) act: dres for the products, where act is BF16 (else null)
         final Tensor datt;                          // (B,NH,T,T), or the backend's smaller scratch; att's type
 
         Acts(TensorArena arena, Backend ops, GptConfig c, int B, int T) {
@@ -135,10 +138,11 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             dbtc = arena.allocate(DType.F32, BT * C);
             d4a = arena.allocate(DType.F32, BT * 4 * C);
             d4b = arena.allocate(act, BT * 4 * C);    // d(fch): only the fc backward product reads it
-            // d(attention output) and dqkv: only attention's backward and the qkv backward product read them. In F32 they
-            // share dbtc's and d4a's memory (each is free again when they are used); bf16 ones get their own
-            datty = act == DType.F32 ? dbtc : arena.allocate(act, BT * C);
+            // the gradients only backward ops read: a layernorm's or the attention's output (one at a time) and dqkv. In
+            // F32 they share dbtc's and d4a's memory (each is free again when they are used); bf16 ones get their own
+            dbtcAct = act == DType.F32 ? dbtc : arena.allocate(act, BT * C);
             dqkv = act == DType.F32 ? d4a.view(0, BT * 3 * C) : arena.allocate(act, BT * 3 * C);
+            dresCopy = act == DType.F32 ? null : arena.allocate(act, BT * C);
             datt = arena.allocate(attType, ops.attentionScratchFloats(B, T, c.channels(), c.heads()));
         }
 
@@ -182,7 +186,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
      * Bytes of {@link #activationFloats(GptConfig, int, int, Backend)}, with the product-input activations and the
      * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + 5*BTC
      * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf, d(fch) and the logits chunk) take 2 bytes
-     * instead of 4, and attention's gradients d(attention output) and dqkv take {@code 4*BTC} bf16 elements of their own
+     * instead of 4, and the gradients of the layernorm and attention outputs, dqkv and the copy of dres take {@code 5*BTC}
+     * bf16 elements of their own
      * (in F32 they share dbtc and d4a); and where {@link Backend#attentionStateDType} is BF16, so do {@code L*A + D}
      * (every layer's att and the datt scratch).
      */
@@ -191,7 +196,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         if (backend.activationDType() != DType.BF16) return bytes;
         long BT = (long) B * T, BTC = BT * c.channels();
         bytes -= 2 * (c.layers() * 14 * BTC + 5 * BTC + logitsChunk(c, B, T, backend));
-        bytes += 2 * 4 * BTC; // bf16 datty and dqkv
+        bytes += 2 * 5 * BTC; // bf16 dbtcAct, dqkv and dresCopy
         if (backend.attentionStateDType(B, T, c.channels(), c.heads()) != DType.BF16) return bytes;
         return bytes - 2 * (c.layers() * backend.attentionStateFloats(B, T, c.channels(), c.heads())
                 + backend.attentionScratchFloats(B, T, c.channels(), c.heads()));
@@ -429,9 +434,23 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         int B = lastB, T = lastT, BT = B * T, C = cfg.channels(), L = cfg.layers();
         haveTargets = false; // one backward per forward: the activations are consumed
         ops.zero(a.dres);
-        ops.layernormBackward(a.dres, g.lnfw(), g.lnfb(), a.dbtc, a.res3[L - 1], p.lnfw(), a.lnfMean, a.lnfRstd, BT, C);
+        layernormBackward(g.lnfw(), g.lnfb(), a.dbtc, a.res3[L - 1], p.lnfw(), a.lnfMean, a.lnfRstd, BT, C);
         for (int l = L - 1; l >= 0; l--) blockBackward(l, l == 0 ? a.encoded : a.res3[l - 1], B, T);
         ops.encoderBackward(g.wte(), g.wpe(), a.dres, tokensBuf, B, T, C);
+    }
+
+    /**
+     * A layernorm's backward into the residual stream's gradient {@code a.dres}; in bf16 mode it also writes the bf16
+     * copy the next backward products read ({@link Backend#layernormBackwardCopy}), so they convert nothing.
+     */
+    private void layernormBackward(Tensor dw, Tensor db, Tensor dout, Tensor inp, Tensor w, Tensor mean, Tensor rstd, int BT, int C) {
+        if (a.dresCopy == null) ops.layernormBackward(a.dres, dw, db, dout, inp, w, mean, rstd, BT, C);
+        else ops.layernormBackwardCopy(a.dres, a.dresCopy, dw, db, dout, inp, w, mean, rstd, BT, C);
+    }
+
+    /** The residual stream's gradient as the backward products read it: its bf16 copy in bf16 mode, else itself. */
+    private Tensor dresForProducts() {
+        return a.dresCopy == null ? a.dres : a.dresCopy;
     }
 
     /**
@@ -443,16 +462,17 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         int C = cfg.channels(), NH = cfg.heads(), BT = B * T;
         // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2))))
         // d4b = d(fch), through fcproj and the GELU (d4a: scratch for d(gelu(fch)))
-        ops.matmulBackwardGelu(a.d4b, a.d4a, g.fcprojw(l), g.fcprojb(l), a.dres, a.fchGelu[l], p.fcprojw(l), a.fch[l], BT, 4 * C, C);
-        ops.matmulBackwardOverwrite(a.dbtc, g.fcw(l), g.fcb(l), a.d4b, a.ln2[l], p.fcw(l), BT, C, 4 * C);
-        ops.layernormBackward(a.dres, g.ln2w(l), g.ln2b(l), a.dbtc, a.res2[l], p.ln2w(l), a.ln2Mean[l], a.ln2Rstd[l], BT, C);
+        ops.matmulBackwardGelu(a.d4b, a.d4a, g.fcprojw(l), g.fcprojb(l), dresForProducts(), a.fchGelu[l], p.fcprojw(l), a.fch[l],
+                BT, 4 * C, C);
+        ops.matmulBackwardOverwrite(a.dbtcAct, g.fcw(l), g.fcb(l), a.d4b, a.ln2[l], p.fcw(l), BT, C, 4 * C);
+        layernormBackward(g.ln2w(l), g.ln2b(l), a.dbtcAct, a.res2[l], p.ln2w(l), a.ln2Mean[l], a.ln2Rstd[l], BT, C);
         // attention: res2 = x + attproj(attention(qkv(ln1(x))))
-        ops.matmulBackwardOverwrite(a.datty, g.attprojw(l), g.attprojb(l), a.dres, a.atty[l], p.attprojw(l), BT, C, C);
+        ops.matmulBackwardOverwrite(a.dbtcAct, g.attprojw(l), g.attprojb(l), dresForProducts(), a.atty[l], p.attprojw(l), BT, C, C);
         Tensor dqkv = a.dqkv.numel() == (long) BT * 3 * C ? a.dqkv : a.dqkv.view(0, (long) BT * 3 * C);
         ops.zero(dqkv);
-        ops.attentionBackward(dqkv, a.datt, a.datty, a.qkv[l], a.att[l], B, T, C, NH);
-        ops.matmulBackwardOverwrite(a.dbtc, g.qkvw(l), g.qkvb(l), dqkv, a.ln1[l], p.qkvw(l), BT, C, 3 * C);
-        ops.layernormBackward(a.dres, g.ln1w(l), g.ln1b(l), a.dbtc, x, p.ln1w(l), a.ln1Mean[l], a.ln1Rstd[l], BT, C);
+        ops.attentionBackward(dqkv, a.datt, a.dbtcAct, a.qkv[l], a.att[l], B, T, C, NH);
+        ops.matmulBackwardOverwrite(a.dbtcAct, g.qkvw(l), g.qkvb(l), dqkv, a.ln1[l], p.qkvw(l), BT, C, 3 * C);
+        layernormBackward(g.ln1w(l), g.ln1b(l), a.dbtcAct, x, p.ln1w(l), a.ln1Mean[l], a.ln1Rstd[l], BT, C);
     }
 
     // ---- optimizer -------------------------------------------------------------------------------

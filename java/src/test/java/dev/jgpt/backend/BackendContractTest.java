@@ -149,6 +149,14 @@ public abstract class BackendContractTest {
         dinp.assertClose("layernorm dinp");
         dw.assertClose("layernorm dweight");
         db.assertClose("layernorm dbias");
+
+        Pair copy = randn(1, N, C);
+        ref.layernormBackwardCopy(dinp.r, copy.r, dw.r, db.r, dout.r, inp.r, w.r, mean.r, rstd.r, N, C);
+        dut.layernormBackwardCopy(dinp.d, copy.d, dw.d, db.d, dout.d, inp.d, w.d, mean.d, rstd.d, N, C);
+        dinp.assertClose("layernorm dinp (with a copy)");
+        copy.assertClose("layernorm dinp's copy");
+        Pair.assertClose("the copy is dinp", dinp.r.toFloatArray(), copy.dutValues());
+        dw.assertClose("layernorm dweight (with a copy)");
     }
 
     @Test

@@ -501,10 +501,32 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void layernormBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                   Tensor mean, Tensor rstd, int N, int C) {
+        layernormBackward(dinp, null, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+    }
+
+    /** In one pass: a bf16 dinpCopy written as dinp is (layernorm_backward_copy_bf16, or _bf16 for a bf16 dout too). */
+    @Override
+    public void layernormBackwardCopy(Tensor dinp, Tensor dinpCopy, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                      Tensor weight, Tensor mean, Tensor rstd, int N, int C) {
+        if (dinpCopy == null) throw new IllegalArgumentException("dinpCopy: null");
+        if (!isBf16(dinpCopy)) {
+            Backend.super.layernormBackwardCopy(dinp, dinpCopy, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+            return;
+        }
+        layernormBackward(dinp, dinpCopy, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+    }
+
+    /** {@link #layernormBackward}, with {@code copy} (bf16) written in the same pass where it is not null. */
+    private void layernormBackward(Tensor dinp, Tensor copy, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
+                                   Tensor weight, Tensor mean, Tensor rstd, int N, int C) {
         positive("N", N, "C", C);
         long n = (long) N * C;
         dev("dinp", dinp, DType.F32, n);
-        dev("dout", dout, DType.F32, n);
+        if (copy != null) dev("dinpCopy", copy, DType.BF16, n);
+        activation("dout", dout, n); // bf16: GPT-2's layernorm output gradients in bf16 mode (with a bf16 copy)
+        if (isBf16(dout) && copy == null) {
+            throw new IllegalArgumentException("layernormBackward: a BF16 dout comes with a BF16 dinpCopy (layernormBackwardCopy)");
+        }
         dev("inp", inp, DType.F32, n);
         dev("dweight", dweight, DType.F32, C);
         dev("dbias", dbias, DType.F32, C);
@@ -519,8 +541,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                     + " bytes of shared memory, the device offers " + ctx.maxSharedOptIn());
         }
         wrote(dinp, dweight, dbias);
-        ctx.kernel(Kernel.LAYERNORM_BACKWARD, grid, 1, block, 1, (int) smem)
-                .ptr(dinp).ptr(dweight).ptr(dbias).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
+        if (copy == null) {
+            ctx.kernel(Kernel.LAYERNORM_BACKWARD, grid, 1, block, 1, (int) smem)
+                    .ptr(dinp).ptr(dweight).ptr(dbias).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
+            return;
+        }
+        wrote(copy);
+        ctx.kernel(isBf16(dout) ? Kernel.LAYERNORM_BACKWARD_BF16 : Kernel.LAYERNORM_BACKWARD_COPY_BF16, grid, 1, block, 1, (int) smem)
+                .ptr(dinp).ptr(copy).ptr(dweight).ptr(dbias).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
     }
 
     // ---- matmul (row-major products as column-major cuBLAS calls on the transposes) ---------------
@@ -648,12 +676,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dgelu", dgelu, DType.F32, (long) N * C);
         activation("pre", pre, (long) N * C);
         if (isBf16(dpre)) sameType("matmulBackwardGelu", "dpre", dpre, "pre", pre);
-        dev("dout", dout, DType.F32, (long) N * OC);
+        activation("dout", dout, (long) N * OC); // bf16: the residual stream's gradient as a bf16 copy (layernormBackwardCopy)
         activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
         if (ltUsable() && C % 8 == 0) {
-            boolean bf = bf16Product(inp, pre);
+            boolean bf = bf16Product(inp, pre) || isBf16(dout);
             MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
             // dpre^T (C,N) = gelu'(pre^T) * (weight^T (C,OC) . dout^T (OC,N)), beta 0: overwritten (in bf16 mode as bf16:
             // the fc backward product's operand as it is)

@@ -85,7 +85,8 @@ public final class CudaContext implements AutoCloseable {
             }
             // layernorm_backward keeps 2*C floats of dynamic shared memory, the tensor-core attention kernels up to
             // ~50 KiB (above the 48 KiB a launch gets without opting in): allow all the device offers
-            for (Kernel k : new Kernel[] {Kernel.LAYERNORM_BACKWARD, Kernel.ATTENTION_FORWARD_FUSED, Kernel.ATTENTION_FLASH_TC_FORWARD,
+            for (Kernel k : new Kernel[] {Kernel.LAYERNORM_BACKWARD, Kernel.LAYERNORM_BACKWARD_COPY_BF16, Kernel.LAYERNORM_BACKWARD_BF16,
+                    Kernel.ATTENTION_FORWARD_FUSED, Kernel.ATTENTION_FLASH_TC_FORWARD,
                     Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ, Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV, Kernel.ATTENTION_FORWARD_FUSED_BF16,
                     Kernel.ATTENTION_FLASH_TC_FORWARD_BF16, Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16,
                     Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16, Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16_GRADS,

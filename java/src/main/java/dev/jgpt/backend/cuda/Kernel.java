@@ -16,6 +16,8 @@ public enum Kernel {
     COUNT_BAD_IDS("count_bad_ids", "pplii", false),
     LAYERNORM_FORWARD("layernorm_forward", "ppppppii", true),
     LAYERNORM_BACKWARD("layernorm_backward", "ppppppppii", true),
+    LAYERNORM_BACKWARD_COPY_BF16("layernorm_backward_copy_bf16", "pppppppppii", true),
+    LAYERNORM_BACKWARD_BF16("layernorm_backward_bf16", "pppppppppii", true),
     FUSED_RESIDUAL_LAYERNORM_FORWARD("fused_residual_layernorm_forward", "ppppppppii", true),
     ADD_BIAS("add_bias", "ppii", false),
     // bf16 activation storage (Backend.activationDType): the same kernels with bf16 outputs / inputs

@@ -69,6 +69,34 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         assertRounded("residualLayernormForward out", down(out32), down(out16));
     }
 
+    /**
+     * GPT-2's layernorm backward in bf16 mode: dinp (fp32) as with an F32 dout holding the same values, and beside it a
+     * bf16 copy of dinp's new values (the next backward products' operand), rounded once; for the final layernorm's F32
+     * dout (layernorm_backward_copy_bf16) and the blocks' bf16 ones (layernorm_backward_bf16).
+     */
+    @Test
+    void layernormBackwardWritesABf16Copy() {
+        int N = 13, C = 40;
+        Tensor inp = randn(N, C), w = randn(C), dout = rounded(randn(N, C)), start = randn(N, C);
+        Tensor mean = dev.allocate(DType.F32, N), rstd = dev.allocate(DType.F32, N);
+        cuda.layernormForward(dev.allocate(DType.F32, N, C), mean, rstd, up(inp), up(w), up(randn(C)), N, C);
+        for (boolean bf16Dout : new boolean[] {false, true}) {
+            String how = bf16Dout ? " (bf16 dout)" : " (fp32 dout)";
+            Tensor d32 = up(start), d16 = up(start), copy = dev.allocate(DType.BF16, N, C);
+            Tensor[] g32 = {up(randn(C)), up(randn(C))}, g16 = {up(down(g32[0])), up(down(g32[1]))};
+            cuda.layernormBackward(d32, g32[0], g32[1], up(dout), up(inp), up(w), mean, rstd, N, C);
+            cuda.layernormBackwardCopy(d16, copy, g16[0], g16[1], bf16Dout ? upBf16(dout) : up(dout), up(inp), up(w), mean, rstd,
+                    N, C);
+            assertSame("layernormBackward dinp" + how, down(d32), down(d16));
+            assertRounded("layernormBackward's bf16 copy of dinp" + how, down(d32), down(copy));
+            assertSame("layernormBackward dweight" + how, down(g32[0]), down(g16[0]));
+            assertSame("layernormBackward dbias" + how, down(g32[1]), down(g16[1]));
+        }
+        Tensor d = up(start);
+        assertThatThrownBy(() -> cuda.layernormBackward(d, up(randn(C)), up(randn(C)), upBf16(dout), up(inp), up(w), mean, rstd, N, C))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("BF16 dinpCopy");
+    }
+
     @Test
     void geluReadsAndWritesBf16() {
         int n = 1000;
