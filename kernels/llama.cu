@@ -33,9 +33,11 @@ extern "C" __global__ void rmsnorm_forward_bf16(__nv_bfloat16* out, float* rstd,
     jg_rmsnorm_forward(out, rstd, inp, weight, N, C, eps);
 }
 
-// dinp += r * w * dy - r^3 / C * x * sum(w * dy * x), one warp per row.
-extern "C" __global__ void rmsnorm_backward_dinp(float* dinp, const float* dout, const float* inp, const float* weight,
-                                                 const float* rstd, int N, int C) {
+// dinp += r * w * dy - r^3 / C * x * sum(w * dy * x), one warp per row; dinp_copy (may be null): written with dinp's
+// new values, rounded to its type (Llama's residual stream gradient as the next backward products' bf16 operand).
+template <typename CopyT>
+__device__ __forceinline__ void jg_rmsnorm_backward_dinp(float* dinp, CopyT* dinp_copy, const float* dout, const float* inp,
+                                                         const float* weight, const float* rstd, int N, int C) {
     const int lane = threadIdx.x % JG_WARP;
     const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= N) return;
@@ -47,7 +49,23 @@ extern "C" __global__ void rmsnorm_backward_dinp(float* dinp, const float* dout,
     const float r = rstd[row];
     const float coef = r * r * r / C * jg_warp_sum(dot);
     float* dx = dinp + off;
-    for (int i = lane; i < C; i += JG_WARP) dx[i] += r * weight[i] * dy[i] - coef * x[i];
+    for (int i = lane; i < C; i += JG_WARP) {
+        const float d = dx[i] + r * weight[i] * dy[i] - coef * x[i];
+        dx[i] = d;
+        if (dinp_copy != nullptr) jg_store(dinp_copy + off + i, d);
+    }
+}
+
+extern "C" __global__ void rmsnorm_backward_dinp(float* dinp, const float* dout, const float* inp, const float* weight,
+                                                 const float* rstd, int N, int C) {
+    jg_rmsnorm_backward_dinp(dinp, (float*)nullptr, dout, inp, weight, rstd, N, C);
+}
+
+// bf16 mode: a bf16 copy of the new dinp beside it (RMSNorm's backward with a copy, Backend.rmsnormBackwardCopy).
+extern "C" __global__ void rmsnorm_backward_dinp_copy_bf16(float* dinp, __nv_bfloat16* dinp_copy, const float* dout,
+                                                           const float* inp, const float* weight, const float* rstd,
+                                                           int N, int C) {
+    jg_rmsnorm_backward_dinp(dinp, dinp_copy, dout, inp, weight, rstd, N, C);
 }
 
 // dweight[i] += sum_n dout[n,i] * x[n,i] * rstd[n]: block (32, 8) covers 32 columns; the 8 rows of

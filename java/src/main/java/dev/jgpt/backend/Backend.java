@@ -282,7 +282,7 @@ public interface Backend extends AutoCloseable {
      * GELU). F32 here and on every backend but cuda in bf16 mode, which multiplies bf16 operands anyway and
      * so keeps them as bf16: half their memory, and no rounding copy before each product. Where this is BF16,
      * {@link #layernormForward} and {@link #residualLayernormForward} ({@code out}), {@link #layernormBackwardCopy}
-     * ({@code dinpCopy}, {@code dout}), {@link #matmulForward}
+     * ({@code dinpCopy}, {@code dout}), {@link #rmsnormBackwardCopy} ({@code dinpCopy}), {@link #matmulForward}
      * ({@code out}, {@code inp}), {@link #matmulBackward} and {@link #matmulBackwardOverwrite} ({@code inp}, and
      * {@code dout}: GPT-2's d(fch), dqkv and the residual stream's gradient; {@link #matmulBackwardOverwrite} also
      * {@code dinp}, GPT-2's d(attention
@@ -319,6 +319,19 @@ public interface Backend extends AutoCloseable {
      * {@code dweight += sum_rows(dout * inp * rstd)}.
      */
     void rmsnormBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, Tensor rstd, int N, int C);
+
+    /**
+     * {@link #rmsnormBackward}, then {@code dinpCopy} (N,C) = dinp's new values, as {@link #layernormBackwardCopy} does
+     * for GPT-2: where {@link #activationDType} is BF16 the copy may be BF16 (Llama's residual stream gradient as the next
+     * backward products' operand, written in the same pass on cuda). The default runs {@link #rmsnormBackward} and
+     * {@link #copy} (copy and dinp of one type).
+     */
+    default void rmsnormBackwardCopy(Tensor dinp, Tensor dinpCopy, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
+                                     Tensor rstd, int N, int C) {
+        rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+        long n = (long) N * C;
+        copy(dinpCopy.numel() == n ? dinpCopy : dinpCopy.view(0, n), dinp.numel() == n ? dinp : dinp.view(0, n));
+    }
 
     /**
      * Rotary position embedding in place (llama2.c's interleaved pairs): x (B,T,NH*hs); for token t,

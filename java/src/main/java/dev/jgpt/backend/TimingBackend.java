@@ -104,6 +104,11 @@ public final class TimingBackend implements Backend {
         long t = start(); inner.layernormBackwardCopy(dinp, dinpCopy, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
         stop("layernormBackwardCopy", t);
     }
+    @Override public void rmsnormBackwardCopy(Tensor dinp, Tensor dinpCopy, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
+                                              Tensor rstd, int N, int C) {
+        long t = start(); inner.rmsnormBackwardCopy(dinp, dinpCopy, dweight, dout, inp, weight, rstd, N, C);
+        stop("rmsnormBackwardCopy", t);
+    }
     @Override public void matmulBackwardOverwrite(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                                   int N, int C, int OC) {
         long t = start(); inner.matmulBackwardOverwrite(dinp, dweight, dbias, dout, inp, weight, N, C, OC);

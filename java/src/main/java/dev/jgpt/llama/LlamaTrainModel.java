@@ -81,6 +81,8 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     private final Tensor tokensHost, targetsHost;  // int[] inputs are checked here before the copy
     // backward buffers
     private final Tensor dres, dxn, datty, dq, dk, dv, dhg, dh1, dh3, datt;
+    /** dres's bf16 copy for the w2 and wo backward products where activations are bf16 (RMSNorm's backward writes it); else null. */
+    private final Tensor dresCopy;
 
     // views of tokensBuf/targetsBuf of the last batch's B*T (remade only when B*T changes)
     private Tensor tokensN, targetsN;
@@ -154,6 +156,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             zeroPos = arena.allocate(DType.F32, maxT, d);
             dzeroPos = arena.allocate(DType.F32, maxT, d);
             dres = arena.allocate(DType.F32, N * d);
+            dresCopy = act == DType.F32 ? null : arena.allocate(act, N * d);
             dxn = arena.allocate(DType.F32, N * d);
             // attention's gradients, which only the attention backward, RoPE's backward and the q/k/v products read
             datty = arena.allocate(act, N * d);
@@ -474,20 +477,20 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         // final RMSNorm: dres holds d/d(xf); turn it into d/d(resid[L])
         ops.copy(dxn, dres);
         ops.zero(dres);
-        ops.rmsnormBackward(dres, gradViews[RMS_FINAL], dxn, resid[c.layers()], paramViews[RMS_FINAL], rstdf, N, d);
+        rmsnormBackward(gradViews[RMS_FINAL], resid[c.layers()], paramViews[RMS_FINAL], rstdf, N, d);
         for (int l = c.layers() - 1; l >= 0; l--) {
             Layer w = p[l], dw = g[l];
             // MLP: resid[l+1] = mid + w2 (silu(w1 xn2) * w3 xn2); dres flows to mid unchanged
-            ops.matmulBackwardOverwrite(dhg, dw.w2(), null, dres, hg[l], w.w2(), N, hd, d);
+            ops.matmulBackwardOverwrite(dhg, dw.w2(), null, dresForProducts(), hg[l], w.w2(), N, hd, d);
             ops.zero(dh1);
             ops.zero(dh3);
             ops.swigluBackward(dh1, dh3, dhg, h1[l], h3[l], N * hd);
             ops.matmulBackwardOverwrite(dxn, dw.w1(), null, dh1, xn2[l], w.w1(), N, d, hd);
             ops.matmulBackward(dxn, dw.w3(), null, dh3, xn2[l], w.w3(), N, d, hd);
-            ops.rmsnormBackward(dres, dw.rmsFfn(), dxn, mid[l], w.rmsFfn(), rstd2[l], N, d);
+            rmsnormBackward(dw.rmsFfn(), mid[l], w.rmsFfn(), rstd2[l], N, d);
 
             // attention: mid = resid[l] + wo attn(rope(wq xn1), rope(wk xn1), wv xn1)
-            ops.matmulBackwardOverwrite(datty, dw.wo(), null, dres, atty[l], w.wo(), N, d, d);
+            ops.matmulBackwardOverwrite(datty, dw.wo(), null, dresForProducts(), atty[l], w.wo(), N, d, d);
             ops.zero(dq);
             ops.zero(dk);
             ops.zero(dv);
@@ -497,9 +500,20 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             ops.matmulBackwardOverwrite(dxn, dw.wq(), null, dq, xn1[l], w.wq(), N, d, d);
             ops.matmulBackward(dxn, dw.wk(), null, dk, xn1[l], w.wk(), N, d, kv);
             ops.matmulBackward(dxn, dw.wv(), null, dv, xn1[l], w.wv(), N, d, kv);
-            ops.rmsnormBackward(dres, dw.rmsAtt(), dxn, resid[l], w.rmsAtt(), rstd1[l], N, d);
+            rmsnormBackward(dw.rmsAtt(), resid[l], w.rmsAtt(), rstd1[l], N, d);
         }
         ops.encoderBackward(gradViews[EMB], dzeroPos, dres, tokensBuf, B, T, d);
+    }
+
+    /** RMSNorm's backward from dxn into dres, in bf16 mode also writing dres's bf16 copy for the next products. */
+    private void rmsnormBackward(Tensor dweight, Tensor inp, Tensor weight, Tensor rstd, int N, int d) {
+        if (dresCopy == null) ops.rmsnormBackward(dres, dweight, dxn, inp, weight, rstd, N, d);
+        else ops.rmsnormBackwardCopy(dres, dresCopy, dweight, dxn, inp, weight, rstd, N, d);
+    }
+
+    /** The residual stream's gradient as the backward products read it: its bf16 copy in bf16 mode, else dres. */
+    private Tensor dresForProducts() {
+        return dresCopy == null ? dres : dresCopy;
     }
 
     // ---- optimizer ------------------------------------------------------------------------------

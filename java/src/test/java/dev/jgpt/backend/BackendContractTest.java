@@ -450,6 +450,11 @@ public abstract class BackendContractTest {
         dut.rmsnormBackward(dinp.d, dw.d, dout.d, inp.d, w.d, rstd.d, N, C);
         dinp.assertClose("rmsnorm dinp");
         dw.assertClose("rmsnorm dweight");
+        Pair copy = randn(1, N, C);
+        ref.rmsnormBackwardCopy(dinp.r, copy.r, dw.r, dout.r, inp.r, w.r, rstd.r, N, C);
+        dut.rmsnormBackwardCopy(dinp.d, copy.d, dw.d, dout.d, inp.d, w.d, rstd.d, N, C);
+        dinp.assertClose("rmsnorm dinp (with a copy)");
+        Pair.assertClose("the copy is dinp", dinp.r.toFloatArray(), copy.dutValues());
     }
 
     /** llama2.c's angles (tables built on the host, copied), and tables longer than T (the model's maxT). */

@@ -1565,9 +1565,27 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     @Override
     public void rmsnormBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, Tensor rstd, int N, int C) {
+        rmsnormBackward(dinp, null, dweight, dout, inp, weight, rstd, N, C);
+    }
+
+    /** A bf16 dinpCopy in the same pass (rmsnorm_backward_dinp_copy_bf16); an F32 one as the default does. */
+    @Override
+    public void rmsnormBackwardCopy(Tensor dinp, Tensor dinpCopy, Tensor dweight, Tensor dout, Tensor inp, Tensor weight,
+                                    Tensor rstd, int N, int C) {
+        if (dinpCopy == null) throw new IllegalArgumentException("dinpCopy: null");
+        if (!isBf16(dinpCopy)) {
+            Backend.super.rmsnormBackwardCopy(dinp, dinpCopy, dweight, dout, inp, weight, rstd, N, C);
+            return;
+        }
+        rmsnormBackward(dinp, dinpCopy, dweight, dout, inp, weight, rstd, N, C);
+    }
+
+    private void rmsnormBackward(Tensor dinp, Tensor copy, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, Tensor rstd,
+                                 int N, int C) {
         positive("N", N, "C", C);
         long n = (long) N * C;
         dev("dinp", dinp, DType.F32, n);
+        if (copy != null) dev("dinpCopy", copy, DType.BF16, n);
         dev("dweight", dweight, DType.F32, C);
         dev("dout", dout, DType.F32, n);
         dev("inp", inp, DType.F32, n);
@@ -1575,8 +1593,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("rstd", rstd, DType.F32, N);
         wrote(dinp, dweight);
         int block = 256;
-        ctx.kernel(Kernel.RMSNORM_BACKWARD_DINP, blocks(N, block / 32), block)
-                .ptr(dinp).ptr(dout).ptr(inp).ptr(weight).ptr(rstd).i32(N).i32(C).go();
+        if (copy == null) {
+            ctx.kernel(Kernel.RMSNORM_BACKWARD_DINP, blocks(N, block / 32), block)
+                    .ptr(dinp).ptr(dout).ptr(inp).ptr(weight).ptr(rstd).i32(N).i32(C).go();
+        } else {
+            wrote(copy);
+            ctx.kernel(Kernel.RMSNORM_BACKWARD_DINP_COPY_BF16, blocks(N, block / 32), block)
+                    .ptr(dinp).ptr(copy).ptr(dout).ptr(inp).ptr(weight).ptr(rstd).i32(N).i32(C).go();
+        }
         ctx.kernel(Kernel.RMSNORM_BACKWARD_DWEIGHT, blocks(C, 32), 1, 32, 8, 0)
                 .ptr(dweight).ptr(dout).ptr(inp).ptr(rstd).i32(N).i32(C).go();
     }

@@ -61,6 +61,7 @@ public enum Kernel {
     // Llama-style layers (kernels/llama.cu)
     RMSNORM_FORWARD("rmsnorm_forward", "ppppiif", true),
     RMSNORM_BACKWARD_DINP("rmsnorm_backward_dinp", "pppppii", true),
+    RMSNORM_BACKWARD_DINP_COPY_BF16("rmsnorm_backward_dinp_copy_bf16", "ppppppii", true),
     RMSNORM_BACKWARD_DWEIGHT("rmsnorm_backward_dweight", "ppppii", true),
     ROPE_ROTATE("rope_rotate", "pppiiiif", false),
     SWIGLU_FORWARD("swiglu_forward", "pppl", false),

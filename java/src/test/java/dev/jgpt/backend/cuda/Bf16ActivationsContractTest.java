@@ -126,6 +126,13 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         cuda.rmsnormForward(out16, r16, inp, w, N, C, 1e-5f);
         assertRounded("rmsnormForward out", down(out32), down(out16));
         assertSame("rmsnorm rstd", down(r32), down(r16));
+        Tensor dy = randn(N, C), startD = randn(N, C), dinp32 = up(startD), dinp16 = up(startD), copy = dev.allocate(DType.BF16, N, C);
+        Tensor dw32 = up(randn(C)), dw16 = up(down(dw32));
+        cuda.rmsnormBackward(dinp32, dw32, up(dy), inp, w, r32, N, C);
+        cuda.rmsnormBackwardCopy(dinp16, copy, dw16, up(dy), inp, w, r32, N, C);
+        assertSame("rmsnormBackward dinp (with a bf16 copy)", down(dinp32), down(dinp16));
+        assertRounded("rmsnormBackward's bf16 copy of dinp", down(dinp32), down(copy));
+        assertSame("rmsnormBackward dweight (with a bf16 copy)", down(dw32), down(dw16));
 
         Tensor gate = rounded(randn(n)), upv = rounded(randn(n)), dout = randn(n), start = randn(n);
         Tensor s32 = dev.allocate(DType.F32, n), s16 = dev.allocate(DType.BF16, n);
