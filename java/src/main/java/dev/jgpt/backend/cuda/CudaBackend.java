@@ -595,11 +595,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                 Tensor weight, int N, int C, int OC) {
         positive("N", N, "C", C);
         positive("OC", OC);
-        activation("dout", dout, (long) N * OC); // bf16: GPT-2's d(fch) in bf16 mode, already the product's operand
+        activation("dout", dout, (long) N * OC); // bf16: a gradient made in bf16 (bf16 mode), already the product's operand
         activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
-        // a bf16 dinp (GPT-2's d(attention output) in bf16 mode) only where it is overwritten: the product rounds once
+        // a bf16 dinp (a model's activation gradient in bf16 mode) only where it is overwritten: the product rounds once
         boolean bf16Dinp = dinp != null && isBf16(dinp) && overwrite;
         boolean bf = bf16Product(inp, dout) || bf16Dinp;
         MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
@@ -784,7 +784,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                   int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
-        DType grad = gradientType("attentionBackward", "dqkv", dqkv, dout, "qkv", qkv); // bf16: GPT-2's gradients in bf16 mode
+        DType grad = gradientType("attentionBackward", "dqkv", dqkv, dout, "qkv", qkv); // bf16: GPT-2's, in bf16 mode
         dev("dqkv", dqkv, grad, (long) B * T * 3 * C);
         attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs, true);
         dev("dout", dout, grad, (long) B * T * C);
