@@ -22,7 +22,9 @@ import picocli.CommandLine.Option;
  * mode, the CUDA-core fused kernels forced; on cpu libjgpt's kernel against the plain-Java reference. Each row gives
  * milliseconds forward and backward, the causal TFLOP/s (FlashAttention's count: forward 4·B·NH·hs·T(T+1)/2, backward
  * 2.5× that), the attention state's device bytes, the speed-up over the baseline measured in the same run (cuda: the
- * cuBLAS path; cpu: the reference) and how far its out and dqkv are from the baseline's.
+ * cuBLAS path; cpu: the reference) and how far its out and dqkv are from the baseline's. The tensors are of the types
+ * GPT-2 gives these ops: qkv, out, dout and dqkv in the backend's activation type (bf16 in cuda's bf16 mode), att and
+ * datt in its attention state type.
  */
 @Command(name = "attention", mixinStandardHelpOptions = true,
         description = "Time causal attention forward + backward per implementation (cuda: cublas, fused, fused-cudacore;"
@@ -154,9 +156,10 @@ public final class BenchAttentionCommand implements Runnable {
         try (TensorArena arena = b.newArena(); TensorArena host = TensorArena.host()) {
             Tensor qkv = arena.allocate(act, (long) B * T * 3 * C), out = arena.allocate(act, (long) B * T * C);
             Tensor att = arena.allocate(state, stateFloats), datt = arena.allocate(state, scratchFloats);
-            Tensor dqkv = arena.allocate(DType.F32, (long) B * T * 3 * C), dout = arena.allocate(DType.F32, (long) B * T * C);
+            // the gradients in the activation type too, as GPT-2 keeps them (bf16 in cuda's bf16 mode)
+            Tensor dqkv = arena.allocate(act, (long) B * T * 3 * C), dout = arena.allocate(act, (long) B * T * C);
             b.copy(qkv, random(host, act, qkv.numel(), 1));
-            b.copy(dout, random(host, DType.F32, dout.numel(), 2));
+            b.copy(dout, random(host, act, dout.numel(), 2));
             // the plain-Java reference is a baseline, not a contender: at most two pairs, no warm-up (minutes at T 1024)
             boolean slow = b instanceof ReferenceBackend;
             int reps = slow ? Math.min(this.reps, 2) : this.reps, warmup = slow ? 0 : this.warmup;
