@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -44,8 +45,8 @@ public final class BenchAttentionCommand implements Runnable {
     @Option(names = "--heads", defaultValue = "12", description = "Heads NH; head size C/NH (default ${DEFAULT-VALUE}).")
     int heads;
 
-    @Option(names = {"--backend", "--device"}, defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
-    String backend;
+    @Mixin
+    BenchBackendOptions options;
 
     @Option(names = "--precision", paramLabel = "fp32|tf32|bf16",
             description = "cuda only: bf16 stores q, k, v and out (and the cuBLAS path's probabilities) as bf16 and runs the"
@@ -63,12 +64,6 @@ public final class BenchAttentionCommand implements Runnable {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed pairs first (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--threads", description = "Threads for the backend (default: all cores).")
-    Integer threads;
-
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
-
     /** One implementation at one length: medians, and the host copies of out and dqkv for the comparison. */
     private record Row(String path, int T, double fwdMs, double bwdMs, long stateBytes, float[] out, float[] dqkv) {}
 
@@ -81,7 +76,7 @@ public final class BenchAttentionCommand implements Runnable {
         for (int T : seqs) if (T < 1) throw new IllegalArgumentException("--seq: every length must be >= 1 but one was " + T);
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps >= 1 and --warmup >= 0");
         int hs = channels / heads;
-        try (Backend b = BenchSupport.backend(backend, threads)) {
+        try (Backend b = options.open()) {
             Backends.applyPrecision(b, precision, "--precision");
             List<String> implementations = implementations(b);
             List<Map<String, Object>> rows = new ArrayList<>();
@@ -111,7 +106,7 @@ public final class BenchAttentionCommand implements Runnable {
             out.put("baseline", implementations.getFirst());
             out.put("rows", rows);
             out.put("loadAverage", BenchSupport.loadAverage());
-            if (json) {
+            if (options.json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
                 return;
             }

@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -38,11 +39,8 @@ public final class BenchDecodeGpt2Command implements Runnable {
     @Option(names = "--preset", defaultValue = "gpt2", description = "Model preset: tiny, small, base, gpt2 (default ${DEFAULT-VALUE}).")
     String preset;
 
-    @Option(names = {"--backend", "--device"}, defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
-    String backend;
-
-    @Option(names = "--threads", description = "Threads for the backend (default: all cores).")
-    Integer threads;
+    @Mixin
+    BenchBackendOptions options;
 
     @Option(names = "--precision", paramLabel = "fp32|tf32|bf16", description = "cuda only: how matrix products compute (default fp32).")
     String precision;
@@ -92,9 +90,6 @@ public final class BenchDecodeGpt2Command implements Runnable {
                     + "rows name the kernels (default ${DEFAULT-VALUE}).")
     String graphs;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
-
     @Override
     public void run() {
         GptConfig cfg = model != null ? dev.jgpt.train.Checkpoints.config(dev.jgpt.train.ModelDirs.resolve(model)) : GptConfig.preset(preset);
@@ -105,7 +100,7 @@ public final class BenchDecodeGpt2Command implements Runnable {
                     + cfg.contextLength() + " of " + what);
         }
         DecodeDType dt = DecodeDType.parse(dtype);
-        Backend ops = BenchSupport.backend(backend, threads);
+        Backend ops = options.open();
         boolean nativeEngine = engine == null ? ops instanceof CpuBackend : switch (engine) {
             case "native" -> true;
             case "ops" -> false;
@@ -211,7 +206,7 @@ public final class BenchDecodeGpt2Command implements Runnable {
             var memory = BenchSupport.putMemory(out, weights, lm);
             greedy.close();
             var gpuProfile = KernelProfileReport.put(out, kernels); // per token
-            if (json) {
+            if (options.json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
                 System.out.printf("decode-gpt2 %s on %s (%s%s%s): first token after %.1f ms (%d-token prompt%s), %.1f tokens/s (load %s)%n",

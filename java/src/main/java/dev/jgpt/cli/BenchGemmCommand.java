@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -22,11 +23,8 @@ public final class BenchGemmCommand implements Runnable {
     @Option(names = "--size", defaultValue = "1024", description = "N of the N×N×N product (default ${DEFAULT-VALUE}).")
     int size;
 
-    @Option(names = {"--backend", "--device"}, defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
-    String backend;
-
-    @Option(names = "--threads", description = "Threads for the backend (default: all cores).")
-    Integer threads;
+    @Mixin
+    BenchBackendOptions options;
 
     @Option(names = "--seconds", defaultValue = "2", description = "Measure for about this long (default ${DEFAULT-VALUE}).")
     double seconds;
@@ -35,13 +33,10 @@ public final class BenchGemmCommand implements Runnable {
             description = "N for the Java reference loop baseline, 0 to skip (default ${DEFAULT-VALUE}).")
     int baselineSize;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
-
     @Override
     public void run() {
         if (size < 1) throw new IllegalArgumentException("--size: must be >= 1 but was " + size);
-        try (Backend b = BenchSupport.backend(backend, threads)) {
+        try (Backend b = options.open()) {
             System.err.printf("jgpt: gemm %d³ on %s, %d threads ...%n", size, b.name(), b.threads());
             long cpu0 = BenchSupport.processCpuNanos();
             double[] times = time(b, size, seconds, 3);
@@ -76,7 +71,7 @@ public final class BenchGemmCommand implements Runnable {
             }
             // A, B, C on the backend plus the host matrix they were filled from (freed by now: the peak counts them)
             var memory = BenchSupport.putMemory(out, (dev.jgpt.memory.MemoryAccounted) () -> Map.of("matrices", 16L * size * size));
-            if (json) {
+            if (options.json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
                 System.out.printf("gemm %d³ on %s (%d threads): %.1f GFLOP/s median, %.1f best, %.3f ms median over %d reps%n",

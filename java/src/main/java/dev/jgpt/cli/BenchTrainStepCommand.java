@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -47,11 +48,8 @@ public final class BenchTrainStepCommand implements Runnable {
     @Option(names = "--seq", defaultValue = "256", description = "Tokens per sequence (default ${DEFAULT-VALUE}).")
     int seq;
 
-    @Option(names = {"--backend", "--device"}, defaultValue = "cpu", description = "auto, cpu, cuda or reference (default ${DEFAULT-VALUE}).")
-    String backend;
-
-    @Option(names = "--threads", description = "Threads for the backend (default: all cores).")
-    Integer threads;
+    @Mixin
+    BenchBackendOptions options;
 
     @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default ${DEFAULT-VALUE}).")
     int steps;
@@ -72,9 +70,6 @@ public final class BenchTrainStepCommand implements Runnable {
             description = "cuda only: how matrix products compute (bf16: bf16 operands, fp32 accumulation and master weights). Default fp32.")
     String precision;
 
-    @Option(names = "--json", description = "Print one JSON object on stdout.")
-    boolean json;
-
     @Override
     public void run() {
         if (steps < 1) throw new IllegalArgumentException("--steps: must be >= 1 but was " + steps);
@@ -84,7 +79,7 @@ public final class BenchTrainStepCommand implements Runnable {
             return;
         }
         if (!"gpt2".equals(arch)) throw new dev.jgpt.JgptException("--arch: gpt2 or llama, not '" + arch + "'");
-        Backend base = BenchSupport.backend(backend, threads);
+        Backend base = options.open();
         try {
             dev.jgpt.backend.Backends.applyPrecision(base, precision, "--precision");
         } catch (RuntimeException e) {
@@ -148,7 +143,7 @@ public final class BenchTrainStepCommand implements Runnable {
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
             var gpuProfile = KernelProfileReport.put(out, kernels);
-            if (json) {
+            if (options.json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
                 String mfuText = Double.isFinite(mfu) ? String.format("MFU %.1f%% of %.0f GFLOP/s", 100 * mfu, peakGflops)
@@ -173,7 +168,7 @@ public final class BenchTrainStepCommand implements Runnable {
         int hidden = (2 * 4 * g.channels() / 3 + 31) / 32 * 32;
         if (kv < 1 || g.heads() % kv != 0) throw new dev.jgpt.JgptException("--kv-heads: " + kv + " must divide the heads (" + g.heads() + ")");
         LlamaConfig lc = LlamaConfig.llama2c(g.channels(), hidden, g.layers(), g.heads(), kv, g.vocabSize(), seq, false);
-        Backend base = BenchSupport.backend(backend, threads);
+        Backend base = options.open();
         KernelTimeline kernels = kernelTimeline(base);
         TimingBackend timing = profile && kernels == null ? new TimingBackend(base) : null;
         Backend ops = timing != null ? timing : base;
@@ -225,7 +220,7 @@ public final class BenchTrainStepCommand implements Runnable {
             List<Map<String, Object>> breakdown = breakdown(timing, steps);
             if (timing != null) out.put("profile", breakdown);
             var gpuProfile = KernelProfileReport.put(out, kernels);
-            if (json) {
+            if (options.json) {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
             } else {
                 System.out.printf("train-step llama %s B=%d T=%d on %s (%d threads): %.1f ms/step, %.0f tokens/s (process CPU %.1f ms/step, load %s)%n",
