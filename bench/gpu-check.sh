@@ -20,12 +20,14 @@ bad(){ echo "!! FAILED: $*"; fail=1; }
 SMALL=(--preset small --batch 8 --seq 256); GPT2=(--preset gpt2 --batch 8 --seq 1024); GEMM=2048; DECODE=gpt2
 GPT2_B64=(--preset gpt2 --batch 64 --seq 1024) # bf16: ~28 GiB with fused attention, ~45 GiB on the cuBLAS path (computed)
 ATTN=(--batch 8 --seq 256,1024,2048 --channels 768 --heads 12) # bench attention: GPT-2 124M's width, three lengths
+ATTN_GQA=(--batch 8 --seq 1024 --channels 768 --heads 12 --kv-heads 4) # the same width as Llama-style grouped-query attention
 LLAMA=(--arch llama --kv-heads 2 --preset small --batch 8 --seq 256) # GQA: 4 query heads over 2 kv heads, head size 64
 CURVE_STEPS=50; DRY=${DRY_RUN:-0}
 step "device"
 if [ "$DRY" = 1 ]; then
   SMALL=(--preset tiny --batch 2 --seq 32); GPT2=(--preset tiny --batch 2 --seq 64); GEMM=128; DECODE=tiny; CURVE_STEPS=5
   GPT2_B64=(--preset tiny --batch 4 --seq 64); ATTN=(--batch 1 --seq 40,72 --channels 64 --heads 2 --reps 1 --warmup 0)
+  ATTN_GQA=(--batch 1 --seq 40 --channels 64 --heads 4 --kv-heads 2 --reps 1 --warmup 0)
   LLAMA=(--arch llama --kv-heads 2 --preset tiny --batch 2 --seq 40) # head size 32 < T: the fused path runs
   fake="$OUT/libfakecuda.so"
   java/src/test/c/cuda_host/build.sh "$fake" java/src/test/c/fake_cuda.c kernels/*.cu || { bad "stand-in driver build"; echo "GPU-CHECK FAILED"; exit 1; }
@@ -121,6 +123,8 @@ for math in bf16 fp32; do
   timeout 90 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision $math "${ATTN[@]}" --json \
     > "$OUT/bench-attention-cuda-$math.json" && cat "$OUT/bench-attention-cuda-$math.json" || bad "bench attention $math"; echo
 done
+timeout 60 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision bf16 "${ATTN_GQA[@]}" --json \
+  > "$OUT/bench-attention-cuda-bf16-gqa.json" && cat "$OUT/bench-attention-cuda-bf16-gqa.json" || bad "bench attention gqa"; echo
 # GPT-2 124M (B=8, T=1024) at each precision, MFU against the GPU's datasheet peak for that precision
 for math in fp32 tf32 bf16; do
   timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision $math \

@@ -17,15 +17,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jgpt bench attention}: the contract's causal attention ({@code attentionForward} + {@code attentionBackward})
- * timed alone at a model's shape, for each implementation a backend has, side by side: on cuda the cuBLAS path
- * (scores and probabilities as (B, NH, T, T) matrices), the fused kernels (tensor cores in bf16 mode) and, in bf16
- * mode, the CUDA-core fused kernels forced; on cpu libjgpt's kernel against the plain-Java reference. Each row gives
+ * {@code jgpt bench attention}: the contract's causal attention ({@code attentionForward} + {@code attentionBackward}, or
+ * with {@code --kv-heads} Llama's {@code gqaAttentionForward} + {@code gqaAttentionBackward}) timed alone at a model's
+ * shape, for each implementation a backend has, side by side: on cuda the unfused path (GPT-2's cuBLAS products with
+ * (B, NH, T, T) matrices, or kernels/llama.cu's rows), the fused kernels (tensor cores in bf16 mode) and, in bf16 mode,
+ * the CUDA-core fused kernels forced; on cpu libjgpt's kernels against the plain-Java reference. Each row gives
  * milliseconds forward and backward, the causal TFLOP/s (FlashAttention's count: forward 4·B·NH·hs·T(T+1)/2, backward
  * 2.5× that), the attention state's device bytes, the speed-up over the baseline measured in the same run (cuda: the
- * cuBLAS path; cpu: the reference) and how far its out and dqkv are from the baseline's. The tensors are of the types
- * GPT-2 gives these ops: qkv, out, dout and dqkv in the backend's activation type (bf16 in cuda's bf16 mode), att and
- * datt in its attention state type.
+ * unfused path; cpu: the reference) and how far its out and its gradients are from the baseline's. The tensors are of
+ * the types the models give these ops: activations and their gradients in the backend's activation type (bf16 in
+ * cuda's bf16 mode), att and datt in its attention state type.
  */
 @Command(name = "attention", mixinStandardHelpOptions = true,
         description = "Time causal attention forward + backward per implementation (cuda: cublas, fused, fused-cudacore;"
@@ -45,6 +46,11 @@ public final class BenchAttentionCommand implements Runnable {
     @Option(names = "--heads", defaultValue = "12", description = "Heads NH; head size C/NH (default ${DEFAULT-VALUE}).")
     int heads;
 
+    @Option(names = "--kv-heads", description = "Time Llama's grouped-query attention (gqaAttentionForward/Backward: separate q,"
+            + " k, v; this many kv heads, dividing the heads) instead of GPT-2's packed qkv; on cuda the unfused path is then"
+            + " kernels/llama.cu's (\"rows\").")
+    Integer kvHeads;
+
     @Mixin
     BenchBackendOptions options;
 
@@ -53,9 +59,9 @@ public final class BenchAttentionCommand implements Runnable {
                     + " fused path on tensor cores. Default fp32.")
     String precision;
 
-    @Option(names = "--paths", split = ",", paramLabel = "cublas|fused|fused-cudacore",
-            description = "cuda only: the implementations to time, the first one the baseline (default cublas,fused, plus"
-                    + " fused-cudacore in bf16 mode).")
+    @Option(names = "--paths", split = ",", paramLabel = "cublas|rows|fused|fused-cudacore",
+            description = "cuda only: the implementations to time, the first one the baseline (default cublas (rows with"
+                    + " --kv-heads),fused, plus fused-cudacore in bf16 mode).")
     List<String> paths;
 
     @Option(names = "--reps", defaultValue = "10", description = "Timed forward + backward pairs per row (default ${DEFAULT-VALUE}).")
@@ -64,8 +70,11 @@ public final class BenchAttentionCommand implements Runnable {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed pairs first (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    /** One implementation at one length: medians, and the host copies of out and dqkv for the comparison. */
-    private record Row(String path, int T, double fwdMs, double bwdMs, long stateBytes, float[] out, float[] dqkv) {}
+    /** One implementation at one length: medians, and the host copies of out and the gradients for the comparison. */
+    private record Row(String path, int T, double fwdMs, double bwdMs, long stateBytes, float[] out, float[] grads) {}
+
+    /** One attention op pair set up on a backend's tensors: what to run and what to compare. */
+    private record Case(Runnable forward, Runnable backward, Tensor out, Tensor[] grads, long stateBytes) {}
 
     @Override
     public void run() {
@@ -75,14 +84,17 @@ public final class BenchAttentionCommand implements Runnable {
         }
         for (int T : seqs) if (T < 1) throw new IllegalArgumentException("--seq: every length must be >= 1 but one was " + T);
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps >= 1 and --warmup >= 0");
+        if (kvHeads != null && (kvHeads < 1 || heads % kvHeads != 0)) {
+            throw new IllegalArgumentException("--kv-heads: must divide --heads " + heads + " but was " + kvHeads);
+        }
         int hs = channels / heads;
         try (Backend b = options.open()) {
             Backends.applyPrecision(b, precision, "--precision");
             List<String> implementations = implementations(b);
             List<Map<String, Object>> rows = new ArrayList<>();
             for (int T : seqs) {
-                System.err.printf("jgpt: attention B=%d T=%d C=%d NH=%d (head size %d) on %s: %s ...%n",
-                        batch, T, channels, heads, hs, b.name(), String.join(", ", implementations));
+                System.err.printf("jgpt: attention B=%d T=%d C=%d NH=%d%s (head size %d) on %s: %s ...%n", batch, T, channels,
+                        heads, kvHeads == null ? "" : " NKV=" + kvHeads, hs, b.name(), String.join(", ", implementations));
                 List<Row> measured = new ArrayList<>();
                 for (String path : implementations) {
                     Backend on = path.equals("reference") ? new ReferenceBackend() : b;
@@ -103,6 +115,7 @@ public final class BenchAttentionCommand implements Runnable {
             out.put("batch", batch);
             out.put("channels", channels);
             out.put("heads", heads);
+            if (kvHeads != null) out.put("kvHeads", kvHeads);
             out.put("baseline", implementations.getFirst());
             out.put("rows", rows);
             out.put("loadAverage", BenchSupport.loadAverage());
@@ -110,14 +123,14 @@ public final class BenchAttentionCommand implements Runnable {
                 System.out.println(BenchSupport.JSON.writeValueAsString(out));
                 return;
             }
-            System.out.printf("attention on %s, B %d, C %d, NH %d; baseline %s, measured in the same run%n",
-                    b.name(), batch, channels, heads, implementations.getFirst());
-            System.out.println("| T | implementation | forward ms | backward ms | causal GFLOP/s | state MiB | vs baseline | max rel diff out / dqkv |");
+            System.out.printf("attention on %s, B %d, C %d, NH %d%s; baseline %s, measured in the same run%n", b.name(), batch,
+                    channels, heads, kvHeads == null ? "" : ", NKV " + kvHeads, implementations.getFirst());
+            System.out.println("| T | implementation | forward ms | backward ms | causal GFLOP/s | state MiB | vs baseline | max rel diff out / gradients |");
             System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
             for (Map<String, Object> r : rows) {
                 System.out.printf("| %s | %s | %.3f | %.3f | %.1f | %.1f | %.2fx | %.1e / %.1e |%n", r.get("seq"), r.get("path"),
                         r.get("forwardMs"), r.get("backwardMs"), 1e3 * (double) r.get("causalTflops"), (long) r.get("stateBytes") / 1048576.0,
-                        r.get("speedup"), r.get("maxRelDiffOut"), r.get("maxRelDiffDqkv"));
+                        r.get("speedup"), r.get("maxRelDiffOut"), r.get("maxRelDiffGradients"));
             }
         }
     }
@@ -125,67 +138,118 @@ public final class BenchAttentionCommand implements Runnable {
     /** What to time on this backend, the baseline first. */
     private List<String> implementations(Backend b) {
         if (b instanceof CudaBackend cuda) {
+            String unfused = unfusedPath();
             if (paths != null && !paths.isEmpty()) {
                 for (String p : paths) {
-                    if (!p.equals("cublas") && !p.equals("fused") && !p.equals("fused-cudacore")) {
-                        throw new dev.jgpt.JgptException("--paths: cublas, fused or fused-cudacore, not '" + p + "'");
+                    if (!p.equals(unfused) && !p.equals("fused") && !p.equals("fused-cudacore")) {
+                        throw new dev.jgpt.JgptException("--paths: " + unfused + ", fused or fused-cudacore, not '" + p + "'");
                     }
                 }
                 return paths;
             }
-            return cuda.tensorCoreAttention(channels / heads) ? List.of("cublas", "fused", "fused-cudacore") : List.of("cublas", "fused");
+            return cuda.tensorCoreAttention(channels / heads) ? List.of(unfused, "fused", "fused-cudacore") : List.of(unfused, "fused");
         }
         if (paths != null && !paths.isEmpty()) throw new dev.jgpt.JgptException("--paths: cuda only (" + b.name() + " has one attention)");
         return b.name().equals("reference") ? List.of("reference") : List.of("reference", b.name());
     }
 
+    /** cuda's unfused path: cuBLAS products for GPT-2's attention, kernels/llama.cu's rows for grouped-query attention. */
+    private String unfusedPath() {
+        return kvHeads == null ? "cublas" : "rows";
+    }
+
     /** Forward and backward of one implementation at length T: warm-up pairs, then {@link #reps} timed pairs. */
     private Row measure(Backend b, String path, int T) {
-        int B = batch, C = channels, NH = heads;
         if (b instanceof CudaBackend cuda) {
-            cuda.setFusedAttention(!path.equals("cublas"));
+            cuda.setFusedAttention(!path.equals(unfusedPath()));
             cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
         }
-        DType act = b.activationDType(), state = b.attentionStateDType(B, T, C, NH);
-        long stateFloats = b.attentionStateFloats(B, T, C, NH), scratchFloats = b.attentionScratchFloats(B, T, C, NH);
         try (TensorArena arena = b.newArena(); TensorArena host = TensorArena.host()) {
-            Tensor qkv = arena.allocate(act, (long) B * T * 3 * C), out = arena.allocate(act, (long) B * T * C);
-            Tensor att = arena.allocate(state, stateFloats), datt = arena.allocate(state, scratchFloats);
-            // the gradients in the activation type too, as GPT-2 keeps them (bf16 in cuda's bf16 mode)
-            Tensor dqkv = arena.allocate(act, (long) B * T * 3 * C), dout = arena.allocate(act, (long) B * T * C);
-            b.copy(qkv, random(host, act, qkv.numel(), 1));
-            b.copy(dout, random(host, act, dout.numel(), 2));
+            Case c = kvHeads == null ? packed(b, arena, host, T) : grouped(b, arena, host, T);
             // the plain-Java reference is a baseline, not a contender: at most two pairs, no warm-up (minutes at T 1024)
             boolean slow = b instanceof ReferenceBackend;
             int reps = slow ? Math.min(this.reps, 2) : this.reps, warmup = slow ? 0 : this.warmup;
             for (int i = 0; i < warmup; i++) {
-                b.attentionForward(out, att, qkv, B, T, C, NH);
-                b.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+                c.forward().run();
+                c.backward().run();
             }
             double[] fwd = new double[reps], bwd = new double[reps];
             for (int i = 0; i < reps; i++) {
-                b.zero(dqkv); // backward accumulates: each pair starts from zero, so the last one is comparable
+                for (Tensor g : c.grads()) b.zero(g); // backward accumulates: each pair starts from zero, so the last compares
                 b.synchronize();
                 long t0 = System.nanoTime();
-                b.attentionForward(out, att, qkv, B, T, C, NH);
+                c.forward().run();
                 b.synchronize();
                 long t1 = System.nanoTime();
-                b.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+                c.backward().run();
                 b.synchronize();
                 fwd[i] = (t1 - t0) / 1e6;
                 bwd[i] = (System.nanoTime() - t1) / 1e6;
             }
-            return new Row(label(b, path, T), T,
-                    BenchSupport.median(fwd), BenchSupport.median(bwd), att.byteSize() + datt.byteSize(),
-                    toHost(b, host, out), toHost(b, host, dqkv));
+            List<float[]> grads = new ArrayList<>();
+            for (Tensor g : c.grads()) grads.add(toHost(b, host, g));
+            return new Row(label(b, path, T), T, BenchSupport.median(fwd), BenchSupport.median(bwd), c.stateBytes(),
+                    toHost(b, host, c.out()), concat(grads));
         }
     }
 
-    /** The implementation that ran: "fused" says which kernels, and a fused request at T <= head size says cublas ran. */
+    /**
+     * GPT-2's attention: packed qkv, out, dout and dqkv in the backend's activation type (bf16 in cuda's bf16 mode, as the
+     * model keeps them), att and datt in its attention state type.
+     */
+    private Case packed(Backend b, TensorArena arena, TensorArena host, int T) {
+        int B = batch, C = channels, NH = heads;
+        DType act = b.activationDType(), state = b.attentionStateDType(B, T, C, NH);
+        Tensor qkv = arena.allocate(act, (long) B * T * 3 * C), out = arena.allocate(act, (long) B * T * C);
+        Tensor att = arena.allocate(state, b.attentionStateFloats(B, T, C, NH));
+        Tensor datt = arena.allocate(state, b.attentionScratchFloats(B, T, C, NH));
+        Tensor dqkv = arena.allocate(act, (long) B * T * 3 * C), dout = arena.allocate(act, (long) B * T * C);
+        b.copy(qkv, random(host, act, qkv.numel(), 1));
+        b.copy(dout, random(host, act, dout.numel(), 2));
+        return new Case(() -> b.attentionForward(out, att, qkv, B, T, C, NH),
+                () -> b.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH),
+                out, new Tensor[] {dqkv}, att.byteSize() + datt.byteSize());
+    }
+
+    /** Llama's grouped-query attention: q, k, v, out and their gradients in the activation type, att and datt F32. */
+    private Case grouped(Backend b, TensorArena arena, TensorArena host, int T) {
+        int B = batch, NH = heads, NKV = kvHeads, hs = channels / heads;
+        long bt = (long) B * T;
+        DType act = b.activationDType();
+        Tensor q = arena.allocate(act, bt * NH * hs), k = arena.allocate(act, bt * NKV * hs), v = arena.allocate(act, bt * NKV * hs);
+        Tensor out = arena.allocate(act, bt * NH * hs), dout = arena.allocate(act, bt * NH * hs);
+        Tensor dq = arena.allocate(act, bt * NH * hs), dk = arena.allocate(act, bt * NKV * hs), dv = arena.allocate(act, bt * NKV * hs);
+        Tensor att = arena.allocate(DType.F32, b.gqaAttentionStateFloats(B, T, NH, NKV, hs));
+        Tensor datt = arena.allocate(DType.F32, b.gqaAttentionScratchFloats(B, T, NH, NKV, hs));
+        b.copy(q, random(host, act, q.numel(), 1));
+        b.copy(k, random(host, act, k.numel(), 3));
+        b.copy(v, random(host, act, v.numel(), 4));
+        b.copy(dout, random(host, act, dout.numel(), 2));
+        return new Case(() -> b.gqaAttentionForward(out, att, q, k, v, B, T, NH, NKV, hs),
+                () -> b.gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs),
+                out, new Tensor[] {dq, dk, dv}, att.byteSize() + datt.byteSize());
+    }
+
+    /** The implementation that ran: "fused" says which kernels, and a fused request at T <= head size says which ran. */
     private String label(Backend b, String path, int T) {
-        if (!(b instanceof CudaBackend cuda) || path.equals("cublas")) return path;
-        if (cuda.attentionKeepsProbabilities(batch, T, channels, heads)) return path + " (ran cublas: T <= head size)";
-        return path.equals("fused") ? cuda.attentionLabel(channels / heads) : path;
+        if (!(b instanceof CudaBackend cuda) || path.equals(unfusedPath())) return path;
+        int hs = channels / heads;
+        boolean unfused = kvHeads == null ? cuda.attentionKeepsProbabilities(batch, T, channels, heads)
+                : cuda.gqaAttentionKeepsProbabilities(batch, T, heads, kvHeads, hs);
+        if (unfused) return path + " (ran " + unfusedPath() + ": T <= head size)";
+        return path.equals("fused") ? cuda.attentionLabel(hs) : path;
+    }
+
+    private static float[] concat(List<float[]> parts) {
+        int n = 0;
+        for (float[] p : parts) n += p.length;
+        float[] all = new float[n];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
     }
 
     private Map<String, Object> describe(Row r, Row base, int hs) {
@@ -199,7 +263,7 @@ public final class BenchAttentionCommand implements Runnable {
         m.put("stateBytes", r.stateBytes());
         m.put("speedup", BenchSupport.round((base.fwdMs() + base.bwdMs()) / (r.fwdMs() + r.bwdMs()), 3));
         m.put("maxRelDiffOut", maxRelDiff(base.out(), r.out()));
-        m.put("maxRelDiffDqkv", maxRelDiff(base.dqkv(), r.dqkv()));
+        m.put("maxRelDiffGradients", maxRelDiff(base.grads(), r.grads()));
         return m;
     }
 

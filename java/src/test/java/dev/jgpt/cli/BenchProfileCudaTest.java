@@ -186,7 +186,7 @@ class BenchProfileCudaTest {
             assertThat(row.get("stateBytes").asLong()).isPositive();
             // bf16: the cuBLAS path rounds its probabilities to bf16, the fused ones keep fp32 statistics
             assertThat(row.get("maxRelDiffOut").asDouble()).as(row.toString()).isLessThan(2e-2);
-            assertThat(row.get("maxRelDiffDqkv").asDouble()).as(row.toString()).isLessThan(2e-2);
+            assertThat(row.get("maxRelDiffGradients").asDouble()).as(row.toString()).isLessThan(2e-2);
         }
         assertThat(paths).containsExactly("40 cublas", "40 fused-tc", "40 fused-cudacore", "72 cublas", "72 fused-tc",
                 "72 fused-cudacore");
@@ -195,6 +195,22 @@ class BenchProfileCudaTest {
                 .isEqualTo(2L * 2 * 72 * 72 * 2);
         assertThat(tc72.get("stateBytes").asLong()).as("fused: log-sum-exps, a copy of out, D")
                 .isLessThan(cublas72.get("stateBytes").asLong());
+    }
+
+    /** {@code bench attention --kv-heads}: Llama's grouped-query attention, rows vs the fused kernels, bf16 gradients. */
+    @Test
+    void attentionBenchTimesGroupedQueryAttention() throws IOException, InterruptedException {
+        JsonNode r = jgptOnStandIn("bench", "attention", "--backend", "cuda", "--precision", "bf16", "--batch", "1",
+                "--seq", "40", "--channels", "64", "--heads", "4", "--kv-heads", "2", "--reps", "1", "--warmup", "0", "--json");
+        assertThat(r.get("baseline").asString()).isEqualTo("rows");
+        assertThat(r.get("kvHeads").asInt()).isEqualTo(2);
+        java.util.List<String> paths = new java.util.ArrayList<>();
+        for (JsonNode row : r.get("rows")) {
+            paths.add(row.get("path").asString());
+            assertThat(row.get("maxRelDiffOut").asDouble()).as(row.toString()).isLessThan(2e-2);
+            assertThat(row.get("maxRelDiffGradients").asDouble()).as(row.toString()).isLessThan(2e-2);
+        }
+        assertThat(paths).containsExactly("rows", "fused-tc", "fused-cudacore");
     }
 
     /** A cuBLAS without cuBLASLt: one line on stderr, the old path, the same command works. */

@@ -96,10 +96,22 @@ class InfoAndBenchCommandTest {
             assertThat(row.get("causalTflops").asDouble()).isPositive();
             assertThat(row.get("stateBytes").asLong()).as("att and datt, (B, NH, T, T) each").isEqualTo(2L * 4 * 3 * row.get("seq").asLong() * row.get("seq").asLong());
             assertThat(row.get("maxRelDiffOut").asDouble()).as(row.toString()).isLessThan(1e-5);
-            assertThat(row.get("maxRelDiffDqkv").asDouble()).as(row.toString()).isLessThan(1e-5);
+            assertThat(row.get("maxRelDiffGradients").asDouble()).as(row.toString()).isLessThan(1e-5);
         }
         assertThat(r.get("rows").get(1).get("path").asString()).isEqualTo("cpu");
         assertThat(r.get("rows").get(0).get("speedup").asDouble()).isEqualTo(1.0);
+    }
+
+    @Test
+    void benchAttentionGroupedQueryOnTheCpu() {
+        JsonNode r = json(stdout("bench", "attention", "--batch", "1", "--seq", "17", "--channels", "24", "--heads", "4",
+                "--kv-heads", "2", "--reps", "1", "--warmup", "0", "--backend", "cpu", "--json"));
+        assertThat(r.get("kvHeads").asInt()).isEqualTo(2);
+        assertThat(r.get("rows")).hasSize(2);
+        JsonNode cpu = r.get("rows").get(1);
+        assertThat(cpu.get("path").asString()).isEqualTo("cpu");
+        assertThat(cpu.get("maxRelDiffOut").asDouble()).isLessThan(1e-5);
+        assertThat(cpu.get("maxRelDiffGradients").asDouble()).isLessThan(1e-5);
     }
 
     @Test
@@ -109,9 +121,11 @@ class InfoAndBenchCommandTest {
             assertThat(Main.run("bench", "attention", "--seq", "0")).isEqualTo(1);
             assertThat(Main.run("bench", "attention", "--backend", "cpu", "--paths", "fused", "--seq", "8", "--channels", "8",
                     "--heads", "2")).isEqualTo(1);
+            assertThat(Main.run("bench", "attention", "--heads", "4", "--kv-heads", "3")).isEqualTo(1);
         });
         assertThat(err).contains("the heads must divide the channels")
-                .contains("--seq: every length must be >= 1").contains("--paths: cuda only").doesNotContain("\tat ");
+                .contains("--seq: every length must be >= 1").contains("--paths: cuda only").contains("--kv-heads: must divide")
+                .doesNotContain("\tat ");
     }
 
     @Test
