@@ -31,11 +31,12 @@ attn_bytes_cublas = L * 22 * M
 # classifier: logits written, the softmax kernel's two reads and one write, both backward products' reads, wte read
 # by three products, dwte read and written once (one bf16 chunk), in bytes
 classifier_bytes = N * V * 2 * (1 + 3 + 2) + 3 * V * C * 2 + 2 * V * C * 4
-# per layer: two residual+layernorm forwards (2 fp32 reads, fp32 residual and bf16 output written), two layernorm
+# per layer: two residual+layernorm forwards (the fp32 residual and the product's bf16 output read, the fp32 residual
+# and the bf16 output written), two layernorm
 # backwards (bf16 dout, fp32 input read, fp32 dinp read and written, its bf16 copy for the next products written), no
 # f32_to_bf16 (every activation gradient is made in bf16 where it is made) and the memset of the bf16 dqkv (3 BTC; the
 # product input gradients are written with beta 0)
-per_layer_bytes = 2 * BTC * (4 + 4 + 4 + 2) + 2 * BTC * (2 + 4 + 8 + 2) + 3 * BTC * 2
+per_layer_bytes = 2 * BTC * (4 + 2 + 4 + 2) + 2 * BTC * (2 + 4 + 8 + 2) + 3 * BTC * 2
 # AdamW (p, g, m, v read; p, m, v written; the bf16 copy written) and the gradient norm (g read)
 optimizer_bytes = P * (16 + 12 + 2) + P * 4
 

@@ -45,16 +45,17 @@ extern "C" __global__ void layernorm_forward_bf16(__nv_bfloat16* out, float* mea
     jg_layernorm_forward(out, mean, rstd, inp, weight, bias, N, C);
 }
 
-// residual = inp1 + inp2, then out = layernorm(residual): one read of each input instead of three.
-template <typename Out>
+// residual = inp1 + inp2, then out = layernorm(residual): one read of each input instead of three. In2: inp2's type
+// (float, or bf16: the attproj/fcproj product's output in bf16 mode, widened as it is added to the fp32 residual).
+template <typename Out, typename In2>
 __device__ __forceinline__ void jg_fused_residual_layernorm(float* residual, Out* out, float* mean, float* rstd,
-                                                            const float* inp1, const float* inp2,
+                                                            const float* inp1, const In2* inp2,
                                                             const float* weight, const float* bias, int N, int C) {
     const int lane = threadIdx.x % JG_WARP;
     const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= N) return;
     const long long off = (long long)row * C;
-    for (int i = lane; i < C; i += JG_WARP) residual[off + i] = inp1[off + i] + inp2[off + i];
+    for (int i = lane; i < C; i += JG_WARP) residual[off + i] = inp1[off + i] + jg_load(inp2 + off + i);
     __syncwarp();
     jg_layernorm_row(out + off, mean, rstd, residual + off, weight, bias, row, C, lane);
 }
@@ -69,6 +70,14 @@ extern "C" __global__ void fused_residual_layernorm_forward(float* residual, flo
 extern "C" __global__ void fused_residual_layernorm_forward_bf16(float* residual, __nv_bfloat16* out, float* mean,
                                                                  float* rstd, const float* inp1, const float* inp2,
                                                                  const float* weight, const float* bias, int N, int C) {
+    jg_fused_residual_layernorm(residual, out, mean, rstd, inp1, inp2, weight, bias, N, C);
+}
+
+// bf16 mode's training blocks: out stored as bf16 and inp2 (the product's output) read as bf16; the residual stays fp32.
+extern "C" __global__ void fused_residual_layernorm_forward_bf16_in(float* residual, __nv_bfloat16* out, float* mean,
+                                                                    float* rstd, const float* inp1,
+                                                                    const __nv_bfloat16* inp2, const float* weight,
+                                                                    const float* bias, int N, int C) {
     jg_fused_residual_layernorm(residual, out, mean, rstd, inp1, inp2, weight, bias, N, C);
 }
 

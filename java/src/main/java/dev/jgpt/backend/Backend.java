@@ -281,7 +281,8 @@ public interface Backend extends AutoCloseable {
      * this backend's kernels read (GPT-2's layernorm outputs, qkv, the attention output, the fc output and its
      * GELU). F32 here and on every backend but cuda in bf16 mode, which multiplies bf16 operands anyway and
      * so keeps them as bf16: half their memory, and no rounding copy before each product. Where this is BF16,
-     * {@link #layernormForward} and {@link #residualLayernormForward} ({@code out}), {@link #layernormBackwardCopy}
+     * {@link #layernormForward} and {@link #residualLayernormForward} ({@code out}; and {@code b} with it: GPT-2's
+     * attproj/fcproj output, added to the fp32 residual), {@link #layernormBackwardCopy}
      * ({@code dinpCopy}, {@code dout}), {@link #rmsnormBackwardCopy} ({@code dinpCopy}), {@link #matmulForward}
      * ({@code out}, {@code inp}), {@link #matmulBackward} and {@link #matmulBackwardOverwrite} ({@code inp}, and
      * {@code dout}: GPT-2's d(fch), dqkv and the residual stream's gradient; {@link #matmulBackwardOverwrite} also

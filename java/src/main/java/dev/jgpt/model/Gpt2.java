@@ -97,7 +97,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         final Tensor[] ln2, ln2Mean, ln2Rstd;       // act, F32, F32
         final Tensor[] fch, fchGelu;                // (B,T,4C) act
         final Tensor[] res3;                        // (B,T,C): the block's output
-        final Tensor proj;                          // (B,T,C): attproj / fcproj outputs, not needed by backward
+        final Tensor proj;                          // (B,T,C) act: attproj / fcproj outputs, not needed by backward
         final Tensor lnf, lnfMean, lnfRstd;         // act, F32, F32
         final Tensor losses;                        // (B,T)
         final Tensor scratch;                       // (R, stride) act: classifier logits chunk, R = ops.classifierRows
@@ -128,7 +128,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
             fch = perLayer(arena, act, L, BT * 4 * C);
             fchGelu = perLayer(arena, act, L, BT * 4 * C);
             res3 = perLayer(arena, f32, L, BT * C);
-            proj = arena.allocate(DType.F32, BT * C);
+            proj = arena.allocate(act, BT * C);            // a product's output, read once by the residual add
             lnf = arena.allocate(act, BT * C);
             lnfMean = arena.allocate(DType.F32, BT);
             lnfRstd = arena.allocate(DType.F32, BT);
@@ -184,8 +184,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
 
     /**
      * Bytes of {@link #activationFloats(GptConfig, int, int, Backend)}, with the product-input activations and the
-     * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + 5*BTC
-     * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf, d(fch) and the logits chunk) take 2 bytes
+     * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + 6*BTC
+     * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf, proj, d(fch) and the logits chunk) take 2 bytes
      * instead of 4, and the gradients of the layernorm and attention outputs, dqkv and the copy of dres take {@code 5*BTC}
      * bf16 elements of their own
      * (in F32 they share dbtc and d4a); and where {@link Backend#attentionStateDType} is BF16, so do {@code L*A + D}
@@ -195,7 +195,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         long bytes = 4 * activationFloats(c, B, T, backend);
         if (backend.activationDType() != DType.BF16) return bytes;
         long BT = (long) B * T, BTC = BT * c.channels();
-        bytes -= 2 * (c.layers() * 14 * BTC + 5 * BTC + logitsChunk(c, B, T, backend));
+        bytes -= 2 * (c.layers() * 14 * BTC + 6 * BTC + logitsChunk(c, B, T, backend));
         bytes += 2 * 5 * BTC; // bf16 dbtcAct, dqkv and dresCopy
         if (backend.attentionStateDType(B, T, c.channels(), c.heads()) != DType.BF16) return bytes;
         return bytes - 2 * (c.layers() * backend.attentionStateFloats(B, T, c.channels(), c.heads())

@@ -42,11 +42,11 @@ class FakeDriverCudaBf16ActivationsGpt2Test {
     void theActivationsTakeTheSmallerPredictedMemory() {
         long BTC = (long) B * T * CFG.channels(), L = CFG.layers(), logits = (long) B * T * CFG.vocabSize();
         long probabilities = (long) B * CFG.heads() * T * T;
-        // ln1, qkv (3), atty, ln2, fch (4), fchGelu (4) and the attention probabilities per layer, lnf, the gradient
+        // ln1, qkv (3), atty, ln2, fch (4), fchGelu (4) and the attention probabilities per layer, lnf, proj, the gradient
         // d(fch) (4), the classifier's logits (one chunk of all B*T rows here) and the attention backward's
         // d(probabilities): 2 bytes less each; the bf16 gradients of the layernorm or attention outputs, dqkv (3) and the
         // copy of dres are 2 bytes each more (in fp32 the first two live in dbtc and d4a, and there is no copy)
-        long saved = 2 * (L * 14 * BTC + BTC + 4 * BTC + logits + L * probabilities + probabilities) - 2 * 5 * BTC;
+        long saved = 2 * (L * 14 * BTC + BTC + BTC + 4 * BTC + logits + L * probabilities + probabilities) - 2 * 5 * BTC;
         try (CudaBackend on = bf16(true, true); CudaBackend off = bf16(false, true)) {
             assertThat(on.activationDType()).isEqualTo(DType.BF16);
             assertThat(off.activationDType()).isEqualTo(DType.F32);

@@ -490,11 +490,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         long n = (long) N * C;
         dev("residual", residual, DType.F32, n);
         dev("a", a, DType.F32, n);
-        dev("b", b, DType.F32, n);
+        activation("b", b, n); // bf16: GPT-2's attproj/fcproj output in bf16 mode (with a bf16 out)
+        if (isBf16(b)) sameType("residualLayernormForward", "b", b, "out", out);
         wrote(residual);
         int block = 256, rowsPerBlock = block / 32;
-        ctx.kernel(isBf16(out) ? Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD_BF16 : Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD,
-                        blocks(N, rowsPerBlock), block)
+        Kernel k = isBf16(b) ? Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD_BF16_IN
+                : isBf16(out) ? Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD_BF16 : Kernel.FUSED_RESIDUAL_LAYERNORM_FORWARD;
+        ctx.kernel(k, blocks(N, rowsPerBlock), block)
                 .ptr(residual).ptr(out).ptr(mean).ptr(rstd).ptr(a).ptr(b).ptr(weight).ptr(bias).i32(N).i32(C).go();
     }
 

@@ -23,6 +23,7 @@ public enum Kernel {
     // bf16 activation storage (Backend.activationDType): the same kernels with bf16 outputs / inputs
     LAYERNORM_FORWARD_BF16("layernorm_forward_bf16", "ppppppii", true),
     FUSED_RESIDUAL_LAYERNORM_FORWARD_BF16("fused_residual_layernorm_forward_bf16", "ppppppppii", true),
+    FUSED_RESIDUAL_LAYERNORM_FORWARD_BF16_IN("fused_residual_layernorm_forward_bf16_in", "ppppppppii", true),
     ADD_BIAS_BF16("add_bias_bf16", "ppii", false),
     GELU_FORWARD_BF16("gelu_forward_bf16", "ppl", false),
     GELU_BACKWARD_BF16("gelu_backward_bf16", "pppl", false),

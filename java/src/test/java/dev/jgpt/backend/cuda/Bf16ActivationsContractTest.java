@@ -67,6 +67,15 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         cuda.residualLayernormForward(res16, out16, mean16, rstd16, inp, a, w, b, N, C);
         assertSame("the residual stays fp32", down(res32), down(res16));
         assertRounded("residualLayernormForward out", down(out32), down(out16));
+        // a bf16 b (GPT-2's attproj/fcproj output in bf16 mode), widened as it is added: the same as an F32 b of its values
+        Tensor aR = rounded(down(a)), resB = dev.allocate(DType.F32, N, C), outB = dev.allocate(DType.BF16, N, C);
+        Tensor res32b = dev.allocate(DType.F32, N, C);
+        cuda.residualLayernormForward(res32b, out32, mean, rstd, inp, up(aR), w, b, N, C);
+        cuda.residualLayernormForward(resB, outB, mean16, rstd16, inp, upBf16(aR), w, b, N, C);
+        assertSame("the residual of a bf16 b", down(res32b), down(resB));
+        assertRounded("residualLayernormForward out, bf16 b", down(out32), down(outB));
+        assertThatThrownBy(() -> cuda.residualLayernormForward(res32b, out32, mean, rstd, inp, upBf16(aR), w, b, N, C))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("b is BF16 but out is F32");
     }
 
     /**
