@@ -93,7 +93,7 @@ public interface Backend extends AutoCloseable {
                                        Tensor weight, Tensor mean, Tensor rstd, int N, int C) {
         layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
         long n = (long) N * C;
-        copy(dinpCopy.numel() == n ? dinpCopy : dinpCopy.view(0, n), dinp.numel() == n ? dinp : dinp.view(0, n));
+        copy(dinpCopy.first(n), dinp.first(n));
     }
 
     // ---- matmul ------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ public interface Backend extends AutoCloseable {
     default void matmulBackwardOverwrite(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                          int N, int C, int OC) {
         long n = (long) N * C;
-        zero(dinp.numel() == n ? dinp : dinp.view(0, n));
+        zero(dinp.first(n));
         matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
     }
 
@@ -142,7 +142,7 @@ public interface Backend extends AutoCloseable {
                                     Tensor weight, Tensor pre, int N, int C, int OC) {
         long n = (long) N * C;
         matmulBackwardOverwrite(dgelu, dweight, dbias, dout, inp, weight, N, C, OC);
-        zero(dpre.numel() == n ? dpre : dpre.view(0, n));
+        zero(dpre.first(n));
         geluBackward(dpre, pre, dgelu, N * C);
     }
 
@@ -331,7 +331,7 @@ public interface Backend extends AutoCloseable {
                                      Tensor rstd, int N, int C) {
         rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
         long n = (long) N * C;
-        copy(dinpCopy.numel() == n ? dinpCopy : dinpCopy.view(0, n), dinp.numel() == n ? dinp : dinp.view(0, n));
+        copy(dinpCopy.first(n), dinp.first(n));
     }
 
     /**

@@ -393,11 +393,11 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         }
         uploadParameters();
         if (tokensN == null || tokensN.numel() != N) {
-            tokensN = N == tokensBuf.numel() ? tokensBuf : tokensBuf.view(0, N);
-            targetsN = N == targetsBuf.numel() ? targetsBuf : targetsBuf.view(0, N);
+            tokensN = tokensBuf.first(N);
+            targetsN = targetsBuf.first(N);
         }
-        ops.copy(tokensN, tokens.numel() == N ? tokens : tokens.view(0, N));
-        if (targets != null) ops.copy(targetsN, targets.numel() == N ? targets : targets.view(0, N));
+        ops.copy(tokensN, tokens.first(N));
+        if (targets != null) ops.copy(targetsN, targets.first(N));
     }
 
     /** The forward (and the classifier's backward) on the ids in tokensBuf / targetsBuf. */
@@ -437,7 +437,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         if (logitsDevice == null) logitsDevice = arena.allocate(DType.F32, (long) maxB * maxT, c.vocabSize());
         Tensor dev = logitsDevice.view(0, nv);
         ops.matmulForward(dev, xf, cls, null, N, c.dim(), c.vocabSize());
-        ops.copy(out.numel() == nv ? out : out.view(0, nv), dev);
+        ops.copy(out.first(nv), dev);
     }
 
     private Tensor logitsDevice;

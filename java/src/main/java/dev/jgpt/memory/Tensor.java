@@ -74,6 +74,14 @@ public final class Tensor {
         return new Tensor(data.asSlice(offset * b, n * b), dtype, host, newShape);
     }
 
+    /**
+     * The first {@code n} elements: this tensor itself where it holds exactly {@code n} (no allocation, as on a training
+     * step's hot path at the model's own batch size), else a view of them.
+     */
+    public Tensor first(long n) {
+        return n == numel ? this : view(0, n);
+    }
+
     /** Index {@code i} along the first dimension: shape (d0, d1, ...) -> (d1, ...). */
     public Tensor slice(long i) {
         if (shape.length == 0) throw new IllegalStateException("cannot slice a scalar");

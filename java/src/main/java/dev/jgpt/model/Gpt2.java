@@ -187,9 +187,8 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
      * classifier's logits in the backend's {@link Backend#activationDType}: where that is BF16, {@code L*14*BTC + 6*BTC
      * + R*V} of the floats (ln1, qkv, atty, ln2, fch, fchGelu per layer, lnf, proj, d(fch) and the logits chunk) take 2 bytes
      * instead of 4, and the gradients of the layernorm and attention outputs, dqkv and the copy of dres take {@code 5*BTC}
-     * bf16 elements of their own
-     * (in F32 they share dbtc and d4a); and where {@link Backend#attentionStateDType} is BF16, so do {@code L*A + D}
-     * (every layer's att and the datt scratch).
+     * bf16 elements of their own (in F32 the first two share dbtc and d4a, and there is no copy); and where
+     * {@link Backend#attentionStateDType} is BF16, so do {@code L*A + D} (every layer's att and the datt scratch).
      */
     public static long activationBytes(GptConfig c, int B, int T, Backend backend) {
         long bytes = 4 * activationFloats(c, B, T, backend);
@@ -468,7 +467,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         layernormBackward(g.ln2w(l), g.ln2b(l), a.dbtcAct, a.res2[l], p.ln2w(l), a.ln2Mean[l], a.ln2Rstd[l], BT, C);
         // attention: res2 = x + attproj(attention(qkv(ln1(x))))
         ops.matmulBackwardOverwrite(a.dbtcAct, g.attprojw(l), g.attprojb(l), dresForProducts(), a.atty[l], p.attprojw(l), BT, C, C);
-        Tensor dqkv = a.dqkv.numel() == (long) BT * 3 * C ? a.dqkv : a.dqkv.view(0, (long) BT * 3 * C);
+        Tensor dqkv = a.dqkv.first((long) BT * 3 * C);
         ops.zero(dqkv);
         ops.attentionBackward(dqkv, a.datt, a.dbtcAct, a.qkv[l], a.att[l], B, T, C, NH);
         ops.matmulBackwardOverwrite(a.dbtcAct, g.qkvw(l), g.qkvb(l), dqkv, a.ln1[l], p.qkvw(l), BT, C, 3 * C);
@@ -541,7 +540,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         } else if (allowNegative) {
             throw new IllegalArgumentException(what + ": must be a host tensor (the loss is averaged over its valid ids)");
         }
-        ops.copy(n == dst.numel() ? dst : dst.view(0, n), src);
+        ops.copy(dst.first(n), src);
         return valid;
     }
 
