@@ -96,8 +96,9 @@ JGPT_CUDA_DEBUG=1 run_tests contract --select-class dev.jgpt.backend.cuda.CudaBa
   --select-class dev.jgpt.backend.cuda.TopKTest \
   --select-class dev.jgpt.backend.cuda.GemmMathTest || bad "cuda contract tests"
 
-step "the model on cuda (finite differences, overfit, inference) and 50 small steps tracking cpu's loss curve (fp32, bf16, fused attention); the kernel timeline's counts"
+step "the model on cuda (finite differences, overfit, inference) and 50 small steps tracking cpu's loss curve (fp32, bf16, fused attention); the kernel timeline's counts; runs that repeat bit for bit"
 run_tests model --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
+  --select-class dev.jgpt.backend.cuda.CudaDeterminismTest \
   --select-class dev.jgpt.backend.cuda.KernelTimelineTest --select-class dev.jgpt.llama.CudaLlamaDecodeTest \
   --select-class dev.jgpt.serve.CudaBatchSamplingTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
   --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest --select-class dev.jgpt.model.CudaReservedMemoryTest \

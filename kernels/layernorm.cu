@@ -81,25 +81,28 @@ extern "C" __global__ void fused_residual_layernorm_forward_bf16_in(float* resid
     jg_fused_residual_layernorm(residual, out, mean, rstd, inp1, inp2, weight, bias, N, C);
 }
 
-// dinp += ..., dweight += ..., dbias += ...  Each block owns a stripe of rows (one warp per row at a
-// time) and sums dweight/dbias for its rows in shared memory (2*C floats of dynamic shared memory),
-// then adds them to global memory once per block. DoutT: dout's type (float, or bf16: GPT-2's gradient of a layernorm
-// output in bf16 mode); dinp_copy (CopyT, may be null): written with dinp's new values, rounded to its type (the
-// residual stream's gradient as the next backward products' bf16 operand: no separate conversion).
+// dinp += ... and this block's share of dweight/dbias into partials. Each block owns a stripe of rows (one warp per
+// row at a time). Warp w sums its rows' dbias and dweight terms into its own slice of shared memory (2*C floats per
+// warp: lane L alone touches columns L, L+32, ..., so no atomics and no barrier), then the block adds the slices up in
+// warp order into partials[blockIdx.x] (dbias terms, then dweight terms). layernorm_backward_finish adds the blocks'
+// partials to dweight/dbias in block order. Every sum has one fixed order: a run repeats bit for bit (with atomics the
+// order of the fp32 additions, so the low bits of dweight/dbias, changed from run to run). DoutT: dout's type (float,
+// or bf16: GPT-2's gradient of a layernorm output in bf16 mode); dinp_copy (CopyT, may be null): written with dinp's
+// new values, rounded to its type (the residual stream's gradient as the next backward products' bf16 operand: no
+// separate conversion).
 template <typename DoutT, typename CopyT>
-__device__ __forceinline__ void jg_layernorm_backward(float* dinp, CopyT* dinp_copy, float* dweight, float* dbias,
-                                                      const DoutT* dout, const float* inp, const float* weight,
-                                                      const float* mean, const float* rstd, int N, int C) {
+__device__ __forceinline__ void jg_layernorm_backward(float* dinp, CopyT* dinp_copy, float* partials, const DoutT* dout,
+                                                      const float* inp, const float* weight, const float* mean,
+                                                      const float* rstd, int N, int C) {
     JG_DYNAMIC_SHARED(float, jg_ln_shared);
-    float* sdbias = jg_ln_shared;
-    float* sdweight = jg_ln_shared + C;
-    for (int i = threadIdx.x; i < C; i += blockDim.x) {
+    const int lane = threadIdx.x % JG_WARP, warp = threadIdx.x / JG_WARP, warps = blockDim.x / JG_WARP;
+    float* sdbias = jg_ln_shared + (long long)warp * 2 * C;
+    float* sdweight = sdbias + C;
+    for (int i = lane; i < C; i += JG_WARP) {
         sdbias[i] = 0.0f;
         sdweight[i] = 0.0f;
     }
-    __syncthreads();
-    const int lane = threadIdx.x % JG_WARP, warps = blockDim.x / JG_WARP;
-    for (int row = blockIdx.x * warps + threadIdx.x / JG_WARP; row < N; row += gridDim.x * warps) {
+    for (int row = blockIdx.x * warps + warp; row < N; row += gridDim.x * warps) {
         const long long off = (long long)row * C;
         const DoutT* dy = dout + off;
         const float* x = inp + off;
@@ -117,37 +120,57 @@ __device__ __forceinline__ void jg_layernorm_backward(float* dinp, CopyT* dinp_c
         for (int i = lane; i < C; i += JG_WARP) {
             const float g = jg_load(dy + i), n = (x[i] - m) * r;
             const float dn = weight[i] * g;
-            atomicAdd(&sdbias[i], g);
-            atomicAdd(&sdweight[i], n * g);
+            sdbias[i] += g;
+            sdweight[i] += n * g;
             const float d = dx[i] + (dn - dnorm_mean - n * dnorm_norm_mean) * r;
             dx[i] = d;
             if (dinp_copy != nullptr) jg_store(dinp_copy + off + i, d);
         }
     }
     __syncthreads();
-    for (int i = threadIdx.x; i < C; i += blockDim.x) {
-        atomicAdd(&dbias[i], sdbias[i]);
-        atomicAdd(&dweight[i], sdweight[i]);
+    float* mine = partials + (long long)blockIdx.x * 2 * C;
+    for (int i = threadIdx.x; i < 2 * C; i += blockDim.x) {
+        float s = 0.0f;
+        for (int w = 0; w < warps; w++) s += jg_ln_shared[(long long)w * 2 * C + i];
+        mine[i] = s;
     }
 }
 
-extern "C" __global__ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout,
-                                              const float* inp, const float* weight, const float* mean,
-                                              const float* rstd, int N, int C) {
-    jg_layernorm_backward(dinp, (float*)nullptr, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+// dbias[i] += sum_b partials[b][i], dweight[i] += sum_b partials[b][C + i], b in block order: block (32, 8) covers 32
+// of the 2*C columns; its 8 rows of threads take every 8th block's partials, then add up in shared memory in row order.
+extern "C" __global__ void layernorm_backward_finish(float* dweight, float* dbias, const float* partials, int blocks,
+                                                     int C) {
+    __shared__ float sums[8][JG_WARP + 1];
+    const int col = blockIdx.x * JG_WARP + threadIdx.x;
+    float s = 0.0f;
+    if (col < 2 * C) {
+        for (int b = threadIdx.y; b < blocks; b += blockDim.y) s += partials[(long long)b * 2 * C + col];
+    }
+    sums[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && col < 2 * C) {
+        float total = 0.0f;
+        for (int y = 0; y < blockDim.y; y++) total += sums[y][threadIdx.x];
+        if (col < C) dbias[col] += total;
+        else dweight[col - C] += total;
+    }
+}
+
+extern "C" __global__ void layernorm_backward(float* dinp, float* partials, const float* dout, const float* inp,
+                                              const float* weight, const float* mean, const float* rstd, int N, int C) {
+    jg_layernorm_backward(dinp, (float*)nullptr, partials, dout, inp, weight, mean, rstd, N, C);
 }
 
 // bf16 mode, GPT-2: dinp_copy (the residual stream's gradient as a bf16 operand) beside the fp32 dinp; dout fp32 (the
 // final layernorm's, from the classifier) or bf16 (the blocks' layernorms, from the fc and qkv backward products).
-extern "C" __global__ void layernorm_backward_copy_bf16(float* dinp, __nv_bfloat16* dinp_copy, float* dweight,
-                                                        float* dbias, const float* dout, const float* inp,
-                                                        const float* weight, const float* mean, const float* rstd,
-                                                        int N, int C) {
-    jg_layernorm_backward(dinp, dinp_copy, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+extern "C" __global__ void layernorm_backward_copy_bf16(float* dinp, __nv_bfloat16* dinp_copy, float* partials,
+                                                        const float* dout, const float* inp, const float* weight,
+                                                        const float* mean, const float* rstd, int N, int C) {
+    jg_layernorm_backward(dinp, dinp_copy, partials, dout, inp, weight, mean, rstd, N, C);
 }
 
-extern "C" __global__ void layernorm_backward_bf16(float* dinp, __nv_bfloat16* dinp_copy, float* dweight, float* dbias,
+extern "C" __global__ void layernorm_backward_bf16(float* dinp, __nv_bfloat16* dinp_copy, float* partials,
                                                    const __nv_bfloat16* dout, const float* inp, const float* weight,
                                                    const float* mean, const float* rstd, int N, int C) {
-    jg_layernorm_backward(dinp, dinp_copy, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+    jg_layernorm_backward(dinp, dinp_copy, partials, dout, inp, weight, mean, rstd, N, C);
 }

@@ -4,7 +4,7 @@
  * barriers (so that a missing __syncthreads / __syncwarp shows up as a wrong result), and checks that every
  * live thread reaches the same barriers. A fiber switch is a few register moves (jg_switch, x86-64), not
  * the system call of swapcontext. Entry points for fake_cuda.c: jg_host_launch, jg_host_has_kernel,
- * jg_host_last_error; for tests, jg_host_reset_order. The kernel table comes from a generated translation unit that includes the kernels/ .cu files
+ * jg_host_last_error; for tests, jg_host_reorder. The kernel table comes from a generated translation unit that includes the kernels/ .cu files
  * (FakeCuda.java writes it).
  */
 #include "jg_host.h"
@@ -92,11 +92,12 @@ std::string error;
 uint64_t slots[MAX_THREADS / 32][2][32];   // [warp][barrier parity][lane]: shuffle values, double-buffered
 uint32_t present[MAX_THREADS / 32][2];     // lanes that took part in that exchange
 uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-// Launches of each kernel (by its index in jg_host_kernels) since the last jg_host_reset_order: a launch's orders
+// Launches of each kernel (by its index in jg_host_kernels) since the last jg_host_reorder: a launch's orders
 // come from a seed of (its kernel's name, this count), so the nth launch of a kernel runs in the same order
 // whatever else ran before it, in this process or another (a failure repeats in a single test; two runs that
 // launch a kernel with the same inputs get the same sums from its atomics).
 std::vector<uint64_t> launch_counts;
+uint64_t order_salt = 0;  // jg_host_reorder's salt: another salt, other orders for every launch
 std::mutex one_launch_at_a_time;  // the scheduler's state is global; launches from two threads queue
 std::vector<unsigned char> shared_buffer;
 size_t shared_offset;  // where the 256-byte aligned dynamic shared memory starts in shared_buffer
@@ -129,7 +130,7 @@ void seed_launch(int kernel_index) {
     if (launch_counts.size() < (size_t)jg_host_kernel_count) launch_counts.resize(jg_host_kernel_count, 0);
     uint64_t h = 0xCBF29CE484222325ull;  // FNV-1a of the kernel's name
     for (const char *c = jg_host_kernels[kernel_index].name; *c; c++) h = (h ^ (unsigned char)*c) * 0x100000001B3ull;
-    rng_state = mix(h + 0x9E3779B97F4A7C15ull * ++launch_counts[kernel_index]) | 1;  // xorshift needs a non-zero state
+    rng_state = mix(h + 0x9E3779B97F4A7C15ull * ++launch_counts[kernel_index] + mix(order_salt)) | 1;  // xorshift needs a non-zero state
 }
 
 uint64_t next_random() {  // xorshift64*: a fixed, seeded order, so a failure repeats
@@ -361,10 +362,13 @@ extern "C" int jg_host_has_kernel(const char *name) {
 
 extern "C" const char *jg_host_last_error(void) { return error.c_str(); }
 
-/* Counts every kernel's launches from zero again: the launches after it get the orders a fresh process would give. */
-extern "C" void jg_host_reset_order(void) {
+/* Counts every kernel's launches from zero again and draws the orders of the launches after it from salt: salt 0 gives
+ * the orders a fresh process would; two runs that differ only in the salt run every launch's blocks, warps and lanes in
+ * different orders, as two runs on a GPU may. */
+extern "C" void jg_host_reorder(uint64_t salt) {
     std::lock_guard<std::mutex> hold(one_launch_at_a_time);
     launch_counts.assign(launch_counts.size(), 0);
+    order_salt = salt;
 }
 
 /* The sizes of kernel `name`'s parameters into sizes[0..max): their count, or -1 for no such kernel. */

@@ -110,9 +110,13 @@ class KernelTimelineGpt2Test {
             expected.put("encoder_forward", op.get("encoderForward"));
             expected.put("encoder_backward_wte", op.get("encoderBackward"));
             expected.put("encoder_backward_wpe", op.get("encoderBackward"));
+            // dwte's positions sorted by token: B*T keys within one shared-memory chunk (2048) take one launch
+            assertThat(B * T).isLessThanOrEqualTo(2048);
+            expected.put("encoder_sort_keys", op.get("encoderBackward"));
             expected.put("layernorm_forward", op.get("layernormForward"));
             expected.put("fused_residual_layernorm_forward", op.get("residualLayernormForward"));
             expected.put("layernorm_backward", op.get("layernormBackward"));
+            expected.put("layernorm_backward_finish", op.get("layernormBackward")); // the blocks' partial sums, in order
             if (lt) {
                 expected.put("matmulForward (lt bias)", fwd); // every training matmul has a bias
                 expected.put("matmulGeluForward (lt gelu+bias)", fwdGelu);

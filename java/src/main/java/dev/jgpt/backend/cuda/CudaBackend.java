@@ -71,9 +71,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private LtMatmul lt;
     private boolean ltOpened;
     private boolean useLt;
-    /** BGRADB writes the bias gradient; the contract accumulates: it lands here, then is added (grown once, freed at close). */
-    private long ltBiasGrad;
-    private long ltBiasGradFloats;
+    /** BGRADB writes the bias gradient; the contract accumulates: it lands here, then is added. */
+    private final DeviceScratch ltBiasGrad;
+    /** The layernorm backward's per-block sums of dweight/dbias, added up in block order (no atomics). */
+    private final DeviceScratch layernormPartials;
+    /** The encoder backward's sort keys (token, position): each token's rows summed in position order (no atomics). */
+    private final DeviceScratch sortKeys;
     /** Largest head size the tensor-core attention kernels take (kernels/attention_flash_tc.cu: D = 16, 32, 64). */
     public static final int TENSOR_CORE_ATTENTION_MAX_HEAD = 64;
 
@@ -143,6 +146,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         this.partials = scratch.allocate(DType.F32, 2 * PARTIALS); // PARTIALS doubles
         this.sumResult = scratch.allocate(DType.F32, 2);          // one double
         this.topKRows = new TopKRows(ctx);
+        this.ltBiasGrad = new DeviceScratch(ctx, "the cuBLASLt bias gradient");
+        this.layernormPartials = new DeviceScratch(ctx, "the layernorm backward's partial sums");
+        this.sortKeys = new DeviceScratch(ctx, "the encoder backward's sort keys");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
             CudaException.check(CudaDriver.cuMemAllocHost_v2(out, 1024), "cuMemAllocHost");
@@ -455,11 +461,36 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dwpe", dwpe, DType.F32, (long) T * C);
         int V = rows("dwte", dwte, C);
         wrote(dwte, dwpe);
-        ctx.kernel(Kernel.ENCODER_BACKWARD_WTE, blocks(n, 256), 256)
-                .ptr(dwte).ptr(dout).ptr(tokens).i32(B).i32(T).i32(C).i32(V).go();
+        int positions = B * T;
+        long keys = sortPositionsByToken(tokens, positions, V);
+        ctx.kernel(Kernel.ENCODER_BACKWARD_WTE, blocks(positions, 32), (int) blocks(C, 256), 256, 1, 0)
+                .ptr(dwte).ptr(dout).ptr(keys).i32(positions).i32(C).i32(V).go();
         ctx.kernel(Kernel.ENCODER_BACKWARD_WPE, blocks((long) T * C, 256), 256)
                 .ptr(dwpe).ptr(dout).i32(B).i32(T).i32(C).go();
     }
+
+    /**
+     * The keys token << 32 | position of the n positions, sorted (kernels/encoder.cu): a bitonic sort over n rounded
+     * up to a power of two P, its stages with strides within a chunk of 2048 keys in shared memory, each longer stride
+     * one launch (for P = 8192: 6 launches; 65536: 21). Returns the keys' device address (the backend's scratch).
+     */
+    private long sortPositionsByToken(Tensor tokens, int n, int V) {
+        long P = Math.max(2, Long.highestOneBit(n));
+        if (P < n) P <<= 1;
+        int chunk = (int) Math.min(P, SORT_CHUNK);
+        long keys = sortKeys.atLeast(8 * P);
+        ctx.kernel(Kernel.ENCODER_SORT_KEYS, P / chunk, chunk / 2).ptr(keys).ptr(tokens).i32(n).i32(V).go();
+        for (long k = 2L * chunk; k <= P; k <<= 1) {
+            for (long j = k / 2; j >= chunk; j >>= 1) {
+                ctx.kernel(Kernel.ENCODER_SORT_STEP, blocks(P / 2, 256), 256).ptr(keys).i64(P / 2).i64(j).i64(k).go();
+            }
+            ctx.kernel(Kernel.ENCODER_SORT_MERGE, P / chunk, chunk / 2).ptr(keys).i64(k).go();
+        }
+        return keys;
+    }
+
+    /** Keys a block of encoder_sort_keys/_merge sorts in shared memory (JG_SORT_CHUNK in kernels/encoder.cu). */
+    private static final int SORT_CHUNK = 2048;
 
     // ---- layernorm --------------------------------------------------------------------------------
 
@@ -535,22 +566,29 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("weight", weight, DType.F32, C);
         dev("mean", mean, DType.F32, N);
         dev("rstd", rstd, DType.F32, N);
-        int block = 256, rowsPerBlock = block / 32;
-        long grid = Math.min(blocks(N, rowsPerBlock), 2L * ctx.multiprocessors());
-        long smem = 2L * C * Float.BYTES;
-        if (smem > ctx.maxSharedOptIn()) {
-            throw new IllegalArgumentException("layernormBackward: C = " + C + " needs " + smem
+        // warp w of a block sums its rows' dweight/dbias terms into its own 2*C floats of shared memory: as many warps
+        // (up to 8) as the device's shared memory per block holds
+        long perWarp = 2L * C * Float.BYTES;
+        int warps = (int) Math.min(8, ctx.maxSharedOptIn() / perWarp);
+        if (warps < 1) {
+            throw new IllegalArgumentException("layernormBackward: C = " + C + " needs " + perWarp
                     + " bytes of shared memory, the device offers " + ctx.maxSharedOptIn());
         }
+        int block = 32 * warps, grid = (int) Math.min(blocks(N, warps), 2L * ctx.multiprocessors());
+        long partials = layernormPartials.atLeast(grid * perWarp);
         wrote(dinp, dweight, dbias);
         if (copy == null) {
-            ctx.kernel(Kernel.LAYERNORM_BACKWARD, grid, 1, block, 1, (int) smem)
-                    .ptr(dinp).ptr(dweight).ptr(dbias).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
-            return;
+            ctx.kernel(Kernel.LAYERNORM_BACKWARD, grid, 1, block, 1, (int) (warps * perWarp))
+                    .ptr(dinp).ptr(partials).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
+        } else {
+            wrote(copy);
+            ctx.kernel(isBf16(dout) ? Kernel.LAYERNORM_BACKWARD_BF16 : Kernel.LAYERNORM_BACKWARD_COPY_BF16, grid, 1, block, 1,
+                    (int) (warps * perWarp))
+                    .ptr(dinp).ptr(copy).ptr(partials).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
         }
-        wrote(copy);
-        ctx.kernel(isBf16(dout) ? Kernel.LAYERNORM_BACKWARD_BF16 : Kernel.LAYERNORM_BACKWARD_COPY_BF16, grid, 1, block, 1, (int) smem)
-                .ptr(dinp).ptr(copy).ptr(dweight).ptr(dbias).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
+        // the blocks' partial sums added in block order
+        ctx.kernel(Kernel.LAYERNORM_BACKWARD_FINISH, blocks(2L * C, 32), 1, 32, 8, 0)
+                .ptr(dweight).ptr(dbias).ptr(partials).i32(grid).i32(C).go();
     }
 
     // ---- matmul (row-major products as column-major cuBLAS calls on the transposes) ---------------
@@ -625,9 +663,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC); BGRADB: the column sums of dout^T's transpose = sum_rows(dout),
         // written (not accumulated) into a scratch vector that is then added to dbias
         if (dbias != null && ltUsable() && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BGRADB, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, x, C,
-                dO, OC, one, dweight, C, bf, ltBiasGrad(OC), 0, null, 0, "matmulBackward dweight (lt bgrad)")) {
+                dO, OC, one, dweight, C, bf, ltBiasGrad.atLeast(4L * OC), 0, null, 0, "matmulBackward dweight (lt bgrad)")) {
             wrote(dbias);
-            ctx.kernel(Kernel.RESIDUAL_FORWARD, gridStride(OC, 256), 256).ptr(dbias).ptr(dbias).ptr(ltBiasGrad).i64(OC).go();
+            ctx.kernel(Kernel.RESIDUAL_FORWARD, gridStride(OC, 256), 256).ptr(dbias).ptr(dbias).ptr(ltBiasGrad.atLeast(4L * OC)).i64(OC).go();
             return;
         }
         gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, x, C, dO, OC, one, dweight, C, bf, "matmulBackward dweight");
@@ -699,17 +737,6 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     /** Lt products are captured into CUDA graphs like cuBLAS ones, so a replayed step computes what an eager one does. */
     private boolean ltUsable() {
         return useLt;
-    }
-
-    /** The scratch vector BGRADB writes into, at least {@code n} floats (grown at a shape's first step, never shrunk). */
-    private long ltBiasGrad(int n) {
-        if (n > ltBiasGradFloats) {
-            if (ltBiasGrad != 0) CudaDriver.cuMemFree_v2(ltBiasGrad);
-            ltBiasGrad = 0;
-            ltBiasGrad = ctx.allocate(4L * n, "the cuBLASLt bias gradient", "the GPU has no memory left");
-            ltBiasGradFloats = n;
-        }
-        return ltBiasGrad;
     }
 
     /**
@@ -1779,7 +1806,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             topKRows.close();
             scratch.close();
             if (lt != null) lt.close();
-            if (ltBiasGrad != 0) CudaDriver.cuMemFree_v2(ltBiasGrad);
+            ltBiasGrad.close();
+            layernormPartials.close();
+            sortKeys.close();
             CudaDriver.cuMemFreeHost(pinnedResult);
         } finally {
             ctx.close();

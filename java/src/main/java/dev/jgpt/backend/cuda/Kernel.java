@@ -11,13 +11,18 @@ package dev.jgpt.backend.cuda;
 public enum Kernel {
     ENCODER_FORWARD("encoder_forward", "ppppiiii", false),
     ENCODER_FORWARD_ROWS("encoder_forward_rows", "ppppsiiip", false),
-    ENCODER_BACKWARD_WTE("encoder_backward_wte", "pppiiii", false),
+    // dwte without atomics: the positions sorted by token (a bitonic sort), then one sum per token
+    ENCODER_SORT_KEYS("encoder_sort_keys", "ppii", false),
+    ENCODER_SORT_STEP("encoder_sort_step", "plll", false),
+    ENCODER_SORT_MERGE("encoder_sort_merge", "pl", false),
+    ENCODER_BACKWARD_WTE("encoder_backward_wte", "pppiii", false),
     ENCODER_BACKWARD_WPE("encoder_backward_wpe", "ppiii", false),
     COUNT_BAD_IDS("count_bad_ids", "pplii", false),
     LAYERNORM_FORWARD("layernorm_forward", "ppppppii", true),
-    LAYERNORM_BACKWARD("layernorm_backward", "ppppppppii", true),
-    LAYERNORM_BACKWARD_COPY_BF16("layernorm_backward_copy_bf16", "pppppppppii", true),
-    LAYERNORM_BACKWARD_BF16("layernorm_backward_bf16", "pppppppppii", true),
+    LAYERNORM_BACKWARD("layernorm_backward", "pppppppii", true),
+    LAYERNORM_BACKWARD_COPY_BF16("layernorm_backward_copy_bf16", "ppppppppii", true),
+    LAYERNORM_BACKWARD_BF16("layernorm_backward_bf16", "ppppppppii", true),
+    LAYERNORM_BACKWARD_FINISH("layernorm_backward_finish", "pppii", true),
     FUSED_RESIDUAL_LAYERNORM_FORWARD("fused_residual_layernorm_forward", "ppppppppii", true),
     ADD_BIAS("add_bias", "ppii", false),
     // bf16 activation storage (Backend.activationDType): the same kernels with bf16 outputs / inputs

@@ -21,7 +21,7 @@ import java.util.List;
 public final class FakeCuda {
     private FakeCuda() {}
 
-    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter, ltCounter, resetOrder;
+    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter, ltCounter, reorder;
     private static String unusable;
     private static String broken;
     private static boolean bound;
@@ -59,15 +59,16 @@ public final class FakeCuda {
     }
 
     /**
-     * Makes the host emulation's next launches run in the orders a fresh process gives them: each launch's block,
-     * warp and lane orders come from (its kernel, how many times that kernel ran since the last reset). Two runs that
-     * each start with this and launch the same kernels on the same inputs then get the same sums from their atomics
-     * (call {@link #require()} first).
+     * Makes the host emulation's next launches run in the orders drawn from {@code salt}: each launch's block, warp and
+     * lane orders come from (its kernel, how many times that kernel ran since this call, the salt). Salt 0 gives the
+     * orders a fresh process gives; another salt other orders, as two runs on a GPU may have. A kernel whose results
+     * depend on those orders (fp32 atomics across blocks) gives other low bits under another salt (call
+     * {@link #require()} first).
      */
-    public static void resetEmulationOrder() {
+    public static void reorderEmulation(long salt) {
         require();
         try {
-            resetOrder.invokeExact();
+            reorder.invokeExact(salt);
         } catch (Throwable t) {
             throw new IllegalStateException(t);
         }
@@ -192,8 +193,8 @@ public final class FakeCuda {
             deviceAllocations = counter(symbols, "jg_fake_device_allocations");
             eventsCreated = counter(symbols, "jg_fake_events_created");
             eventsLive = counter(symbols, "jg_fake_events_live");
-            resetOrder = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_host_reset_order"),
-                    java.lang.foreign.FunctionDescriptor.ofVoid());
+            reorder = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_host_reorder"),
+                    java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.JAVA_LONG));
             counter = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_fake_counter"),
                     java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_INT));
             CudaDriver.init(symbols);

@@ -1,0 +1,41 @@
+package dev.jgpt.backend.cuda;
+
+import dev.jgpt.bindings.CudaDriver;
+
+/**
+ * One device buffer an op writes its intermediate results into, grown (never shrunk) to the largest size asked for:
+ * allocated at a shape's first call and reused by every later one, so a training step makes no driver allocation.
+ * Owned by the backend (freed on {@link #close()}); one op's results live in it only until that op returns.
+ */
+final class DeviceScratch implements AutoCloseable {
+    private final CudaContext ctx;
+    private final String what;
+    private long ptr, bytes;
+
+    /** {@code what}: the buffer's name in an out-of-memory error ("the layernorm backward's partial sums"). */
+    DeviceScratch(CudaContext ctx, String what) {
+        this.ctx = ctx;
+        this.what = what;
+    }
+
+    /** The buffer's device address, at least {@code n} bytes long. */
+    long atLeast(long n) {
+        if (n > bytes) {
+            free();
+            ptr = ctx.allocate(n, what, "the GPU has no memory left");
+            bytes = n;
+        }
+        return ptr;
+    }
+
+    private void free() {
+        if (ptr != 0) CudaDriver.cuMemFree_v2(ptr);
+        ptr = 0;
+        bytes = 0;
+    }
+
+    @Override
+    public void close() {
+        free();
+    }
+}
