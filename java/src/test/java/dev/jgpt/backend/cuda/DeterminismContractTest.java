@@ -80,10 +80,11 @@ abstract class DeterminismContractTest extends CudaReferenceFixture {
     }
 
     @Test
-    void encoderBackwardSortsWithinOneChunk() {
-        // 3 x 37 positions (P = 128: one chunk, no global stride) and a single position (P = 2)
-        for (int[] shape : new int[][] {{3, 37}, {1, 1}}) {
-            int B = shape[0], T = shape[1], C = 40, V = 11;
+    void encoderBackwardMatchesTheReferenceAtEveryLength() {
+        // 3 x 37 positions (P = 128: one chunk, no global stride), a single position (P = 2), and 9000 (P = 16384: three
+        // stages with global strides, 4096 to 16384, each followed by its merge in shared memory)
+        for (int[] shape : new int[][] {{3, 37}, {1, 1}, {1, 9000}}) {
+            int B = shape[0], T = shape[1], C = T > 1000 ? 4 : 40, V = 11;
             Tensor tokens = host.allocate(DType.I32, B * T);
             for (int i = 0; i < B * T; i++) tokens.setInt(i, random.nextInt(4) * 3);
             Tensor dout = randn(B, T, C), dwte = randn(V, C), dwpe = randn(T, C);
