@@ -200,6 +200,54 @@ if graph_rows:
         print(row)
     print()
 
+
+
+def ms(name):
+    d = load(name)
+    return None if not d else d.get("msPerStepMedian")
+
+
+def decision(label, base_name, base, other_name, other, switch):
+    """One line: which of two runs of the same step was faster, and what to change if the other one won."""
+    a, b = ms(base), ms(other)
+    if a is None or b is None:
+        return f"- {label}: no comparison ({base if a is None else other} has no result)"
+    d = load(base)
+    label = f"{label} ({d.get('preset')}, B {d.get('batch')}, T {d.get('seq')})"
+    faster = b < a
+    verdict = f"**{other_name}** is {a / b:.2f}x faster: {switch}" if faster else \
+        f"**{base_name}** is {b / a:.2f}x faster (or as fast): keep the default"
+    return f"- {label}: {base_name} {fmt(a, 2)} ms/step, {other_name} {fmt(b, 2)} ms/step; {verdict}"
+
+
+# What these figures decide, so a session with a GPU can act on them at once (the defaults were chosen without one).
+print("### What these figures decide")
+print()
+print(decision("bf16 attention", "cublas", "bench-train-cuda-gpt2-bf16.json",
+               "fused-tc", "bench-train-cuda-gpt2-bf16-fused.json",
+               "make fused attention bf16's default (CudaBackend's fusedAttention where tensorCoreAttention(hs) holds), "
+               "if the attention-alone rows above show fused-tc within 1e-2 of cublas and CudaFlashAttentionTest passed"))
+print(decision("cuBLASLt epilogues in bf16", "Lt on", "bench-train-cuda-gpt2-bf16.json",
+               "Lt off", "bench-train-cuda-gpt2-bf16-nolt.json",
+               "turn the epilogues off by default (CudaBackend's useLt; llm.c found cuBLASLt's bf16 GELU slower, PR #338)"))
+print(decision("bf16 activation storage", "bf16 stored", "bench-train-cuda-gpt2-bf16.json",
+               "fp32 stored", "bench-train-cuda-gpt2-bf16-f32act.json",
+               "look at the bf16 kernels in the profile: storage in bf16 moves half the bytes and should not lose"))
+best = None
+for name in ("bench-train-cuda-gpt2-bf16.json", "bench-train-cuda-gpt2-bf16-fused.json", "bench-train-cuda-gpt2-bf16-b64.json",
+             "bench-train-cuda-gpt2-bf16-fused-b64.json"):
+    d = load(name)
+    if d and d.get("mfu") is not None and (best is None or d["mfu"] > best[1]["mfu"]):
+        best = (name, d)
+if best:
+    d = best[1]
+    print(f"- MFU: best bf16 GPT-2 124M run {100 * d['mfu']:.1f}% ({best[0]}: B {d['batch']}, attention {d.get('attention')}, "
+          f"{fmt(d['tokensPerSecond'], 0)} tokens/s); the issue's first target is 30%, llm.c reaches 50-60%"
+          + (" — **reached**" if d["mfu"] >= 0.30 else " — not reached: the profile above says where the time goes"))
+else:
+    print("- MFU: no bf16 GPT-2 124M run reported one (no GpuPeak entry for this GPU, or no result)")
+print()
+
 print("### sgemm (`bench gemm`)")
 print()
 for path in sorted(glob.glob(os.path.join(out, "bench-gemm-*.json"))):
