@@ -84,7 +84,7 @@ extern "C" __global__ void fused_residual_layernorm_forward_bf16_in(float* resid
 // dinp += ... and this block's share of dweight/dbias into partials. Each block owns a stripe of rows (one warp per
 // row at a time). Warp w sums its rows' dbias and dweight terms into its own slice of shared memory (2*C floats per
 // warp: lane L alone touches columns L, L+32, ..., so no atomics and no barrier), then the block adds the slices up in
-// warp order into partials[blockIdx.x] (dbias terms, then dweight terms). layernorm_backward_finish adds the blocks'
+// warp order into partials[blockIdx.x] (dbias terms, then dweight terms). add_partial_sums adds the blocks'
 // partials to dweight/dbias in block order. Every sum has one fixed order: a run repeats bit for bit (with atomics the
 // order of the fp32 additions, so the low bits of dweight/dbias, changed from run to run). DoutT: dout's type (float,
 // or bf16: GPT-2's gradient of a layernorm output in bf16 mode); dinp_copy (CopyT, may be null): written with dinp's
@@ -136,23 +136,25 @@ __device__ __forceinline__ void jg_layernorm_backward(float* dinp, CopyT* dinp_c
     }
 }
 
-// dbias[i] += sum_b partials[b][i], dweight[i] += sum_b partials[b][C + i], b in block order: block (32, 8) covers 32
-// of the 2*C columns; its 8 rows of threads take every 8th block's partials, then add up in shared memory in row order.
-extern "C" __global__ void layernorm_backward_finish(float* dweight, float* dbias, const float* partials, int blocks,
-                                                     int C) {
+// out0[i] += sum_r partials[r][i] and, where out1 is not null, out1[i] += sum_r partials[r][C + i] (rows of 2C then,
+// else of C), r in row order: the second launch of the norms' weight gradients (layernorm's dbias and dweight from
+// its blocks' partial sums, RMSNorm's dweight from its row splits'). Block (32, 8) covers 32 columns; its 8 rows of
+// threads take every 8th partial row, then add up in shared memory in row order.
+extern "C" __global__ void add_partial_sums(float* out0, float* out1, const float* partials, int rows, int C) {
     __shared__ float sums[8][JG_WARP + 1];
+    const int width = out1 != nullptr ? 2 * C : C;
     const int col = blockIdx.x * JG_WARP + threadIdx.x;
     float s = 0.0f;
-    if (col < 2 * C) {
-        for (int b = threadIdx.y; b < blocks; b += blockDim.y) s += partials[(long long)b * 2 * C + col];
+    if (col < width) {
+        for (int r = threadIdx.y; r < rows; r += blockDim.y) s += partials[(long long)r * width + col];
     }
     sums[threadIdx.y][threadIdx.x] = s;
     __syncthreads();
-    if (threadIdx.y == 0 && col < 2 * C) {
+    if (threadIdx.y == 0 && col < width) {
         float total = 0.0f;
         for (int y = 0; y < blockDim.y; y++) total += sums[y][threadIdx.x];
-        if (col < C) dbias[col] += total;
-        else dweight[col - C] += total;
+        if (col < C) out0[col] += total;
+        else out1[col - C] += total;
     }
 }
 

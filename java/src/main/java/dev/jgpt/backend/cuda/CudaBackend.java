@@ -73,8 +73,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private boolean useLt;
     /** BGRADB writes the bias gradient; the contract accumulates: it lands here, then is added. */
     private final DeviceScratch ltBiasGrad;
-    /** The layernorm backward's per-block sums of dweight/dbias, added up in block order (no atomics). */
-    private final DeviceScratch layernormPartials;
+    /** The norms' backward: partial sums of the weight gradients (layernorm's per block, RMSNorm's per row split), added
+     * up in order by add_partial_sums (no atomics). */
+    private final DeviceScratch normPartials;
     /** The encoder backward's sort keys (token, position): each token's rows summed in position order (no atomics). */
     private final DeviceScratch sortKeys;
     /** Largest head size the tensor-core attention kernels take (kernels/attention_flash_tc.cu: D = 16, 32, 64). */
@@ -147,7 +148,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         this.sumResult = scratch.allocate(DType.F32, 2);          // one double
         this.topKRows = new TopKRows(ctx);
         this.ltBiasGrad = new DeviceScratch(ctx, "the cuBLASLt bias gradient");
-        this.layernormPartials = new DeviceScratch(ctx, "the layernorm backward's partial sums");
+        this.normPartials = new DeviceScratch(ctx, "the norms' backward partial sums");
         this.sortKeys = new DeviceScratch(ctx, "the encoder backward's sort keys");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
@@ -575,7 +576,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                     + " bytes of shared memory, the device offers " + ctx.maxSharedOptIn());
         }
         int block = 32 * warps, grid = (int) Math.min(blocks(N, warps), 2L * ctx.multiprocessors());
-        long partials = layernormPartials.atLeast(grid * perWarp);
+        long partials = normPartials.atLeast(grid * perWarp);
         wrote(dinp, dweight, dbias);
         if (copy == null) {
             ctx.kernel(Kernel.LAYERNORM_BACKWARD, grid, 1, block, 1, (int) (warps * perWarp))
@@ -587,8 +588,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                     .ptr(dinp).ptr(copy).ptr(partials).ptr(dout).ptr(inp).ptr(weight).ptr(mean).ptr(rstd).i32(N).i32(C).go();
         }
         // the blocks' partial sums added in block order
-        ctx.kernel(Kernel.LAYERNORM_BACKWARD_FINISH, blocks(2L * C, 32), 1, 32, 8, 0)
-                .ptr(dweight).ptr(dbias).ptr(partials).i32(grid).i32(C).go();
+        ctx.kernel(Kernel.ADD_PARTIAL_SUMS, blocks(2L * C, 32), 1, 32, 8, 0)
+                .ptr(dbias).ptr(dweight).ptr(partials).i32(grid).i32(C).go();
     }
 
     // ---- matmul (row-major products as column-major cuBLAS calls on the transposes) ---------------
@@ -1630,8 +1631,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             ctx.kernel(Kernel.RMSNORM_BACKWARD_DINP_COPY_BF16, blocks(N, block / 32), block)
                     .ptr(dinp).ptr(copy).ptr(dout).ptr(inp).ptr(weight).ptr(rstd).i32(N).i32(C).go();
         }
-        ctx.kernel(Kernel.RMSNORM_BACKWARD_DWEIGHT, blocks(C, 32), 1, 32, 8, 0)
-                .ptr(dweight).ptr(dout).ptr(inp).ptr(rstd).i32(N).i32(C).go();
+        // dweight: the rows split so that C/32 column blocks times the splits fill the GPU (two blocks per SM), each split's
+        // sums written, then added in split order
+        int columnBlocks = (int) blocks(C, 32);
+        int splits = (int) Math.min(blocks(N, 8), Math.min(65535, blocks(2L * ctx.multiprocessors(), columnBlocks)));
+        long partials = normPartials.atLeast(4L * splits * C);
+        ctx.kernel(Kernel.RMSNORM_BACKWARD_DWEIGHT, columnBlocks, splits, 32, 8, 0)
+                .ptr(partials).ptr(dout).ptr(inp).ptr(rstd).i32(N).i32(C).go();
+        ctx.kernel(Kernel.ADD_PARTIAL_SUMS, columnBlocks, 1, 32, 8, 0).ptr(dweight).ptr(0L).ptr(partials).i32(splits).i32(C).go();
     }
 
     @Override
@@ -1807,7 +1814,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             scratch.close();
             if (lt != null) lt.close();
             ltBiasGrad.close();
-            layernormPartials.close();
+            normPartials.close();
             sortKeys.close();
             CudaDriver.cuMemFreeHost(pinnedResult);
         } finally {

@@ -22,7 +22,7 @@ public enum Kernel {
     LAYERNORM_BACKWARD("layernorm_backward", "pppppppii", true),
     LAYERNORM_BACKWARD_COPY_BF16("layernorm_backward_copy_bf16", "ppppppppii", true),
     LAYERNORM_BACKWARD_BF16("layernorm_backward_bf16", "ppppppppii", true),
-    LAYERNORM_BACKWARD_FINISH("layernorm_backward_finish", "pppii", true),
+    ADD_PARTIAL_SUMS("add_partial_sums", "pppii", true),
     FUSED_RESIDUAL_LAYERNORM_FORWARD("fused_residual_layernorm_forward", "ppppppppii", true),
     ADD_BIAS("add_bias", "ppii", false),
     // bf16 activation storage (Backend.activationDType): the same kernels with bf16 outputs / inputs

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A run on the cuda backend repeats bit for bit: the ops that sum over many rows (the layernorm backward's dweight and
  * dbias, the encoder backward's dwte, where several positions hold one token) add in one fixed order, whatever order
- * the GPU runs their blocks in, and so do whole training steps of GPT-2 (fp32, bf16) and Llama. Each check runs twice
+ * the GPU runs their blocks in, and so do whole training steps of GPT-2 (fp32, bf16) and Llama. The same for RMSNorm's dweight. Each check runs twice
  * and compares every bit; {@link #reorder(int)} lets the stand-in run the second time's blocks, warps and lanes in
  * other orders (on a GPU the hardware's scheduling varies by itself). Each op also stays within 1e-5 of the reference.
  * Subclasses open the backend: the stand-in driver or a GPU.
@@ -49,6 +49,28 @@ abstract class DeterminismContractTest extends CudaReferenceFixture {
         ref.layernormBackward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
         assertThat(relative(dw, asTensor(first[1]))).as("dweight vs the reference").isLessThan(1e-5);
         assertThat(relative(db, asTensor(first[2]))).as("dbias vs the reference").isLessThan(1e-5);
+        assertThat(relative(dinp, asTensor(first[0]))).as("dinp vs the reference").isLessThan(1e-5);
+    }
+
+    @Test
+    void rmsnormBackwardAddsInOneOrder() {
+        // 203 rows: RMSNorm's dweight sums them in row splits (the last one shorter), then adds the splits in order
+        int N = 203, C = 72;
+        Tensor dout = randn(N, C), inp = randn(N, C), w = randn(C), dinp0 = randn(N, C), dw0 = randn(C);
+        Tensor rstd = host.allocate(DType.F32, N), out = host.allocate(DType.F32, N, C);
+        ref.rmsnormForward(out, rstd, inp, w, N, C, 1e-5f);
+        float[][] first = null;
+        for (int run = 0; run < 2; run++) {
+            Tensor dinp = up(dinp0), dw = up(dw0);
+            reorder(run);
+            cuda.rmsnormBackward(dinp, dw, up(dout), up(inp), up(w), up(rstd), N, C);
+            float[][] now = {floats(down(dinp)), floats(down(dw))};
+            if (first == null) first = now;
+            else for (int k = 0; k < 2; k++) assertThat(now[k]).as("run 2 vs run 1, " + (k == 0 ? "dinp" : "dweight")).containsExactly(first[k]);
+        }
+        Tensor dinp = copy(dinp0), dw = copy(dw0);
+        ref.rmsnormBackward(dinp, dw, dout, inp, w, rstd, N, C);
+        assertThat(relative(dw, asTensor(first[1]))).as("dweight vs the reference").isLessThan(1e-5);
         assertThat(relative(dinp, asTensor(first[0]))).as("dinp vs the reference").isLessThan(1e-5);
     }
 
