@@ -14,31 +14,34 @@ extern "C" __global__ void add_bias_bf16(__nv_bfloat16* out, const float* bias, 
     for (long long i = jg_global_index(); i < n; i += jg_global_stride()) jg_store(out + i, jg_load(out + i) + bias[i % OC]);
 }
 
-// dbias (OC) += column sums of dout (N,OC). Block (32, 32): threadIdx.x picks the column (coalesced
-// reads along a row), threadIdx.y strides over rows; the 32 partial sums per column are added in
-// shared memory. One block owns its 32 columns entirely, so no atomics and a fixed order.
+// The bias gradient in two launches, without atomics: block (x, s), threads (32, 8), sums dout over split s of the rows
+// (gridDim.y splits of ceil(N / gridDim.y) rows) for its 32 columns (adjacent threads read adjacent columns: coalesced
+// reads along a row; threadIdx.y strides over the split's rows, then the 8 sums per column are added in shared memory
+// in order) and writes the sum to partials[s][col]; add_partial_sums then adds the splits to dbias in split order.
+// The splits fill the GPU where one block per 32 columns (24 blocks at OC 768) would leave most SMs idle.
 template <typename T>
-__device__ __forceinline__ void jg_matmul_backward_bias(float* dbias, const T* dout, int N, int OC) {
-    __shared__ float partial[32][33];
+__device__ __forceinline__ void jg_matmul_backward_bias(float* partials, const T* dout, int N, int OC) {
+    __shared__ float sums[8][33];
     const int col = blockIdx.x * 32 + threadIdx.x;
+    const int per = (N + gridDim.y - 1) / gridDim.y, first = blockIdx.y * per, last = min(N, first + per);
     float s = 0.0f;
     if (col < OC) {
-        for (int row = threadIdx.y; row < N; row += blockDim.y) s += jg_load(dout + (long long)row * OC + col);
+        for (int row = first + threadIdx.y; row < last; row += blockDim.y) s += jg_load(dout + (long long)row * OC + col);
     }
-    partial[threadIdx.y][threadIdx.x] = s;
+    sums[threadIdx.y][threadIdx.x] = s;
     __syncthreads();
     if (threadIdx.y == 0 && col < OC) {
         float total = 0.0f;
-        for (int y = 0; y < blockDim.y; y++) total += partial[y][threadIdx.x];
-        dbias[col] += total;
+        for (int y = 0; y < blockDim.y; y++) total += sums[y][threadIdx.x];
+        partials[(long long)blockIdx.y * OC + col] = total;
     }
 }
 
-extern "C" __global__ void matmul_backward_bias(float* dbias, const float* dout, int N, int OC) {
-    jg_matmul_backward_bias(dbias, dout, N, OC);
+extern "C" __global__ void matmul_backward_bias(float* partials, const float* dout, int N, int OC) {
+    jg_matmul_backward_bias(partials, dout, N, OC);
 }
 
 // The same over a bf16 dout (GPT-2's d(fch) in bf16 mode), summed in fp32.
-extern "C" __global__ void matmul_backward_bias_bf16(float* dbias, const __nv_bfloat16* dout, int N, int OC) {
-    jg_matmul_backward_bias(dbias, dout, N, OC);
+extern "C" __global__ void matmul_backward_bias_bf16(float* partials, const __nv_bfloat16* dout, int N, int OC) {
+    jg_matmul_backward_bias(partials, dout, N, OC);
 }

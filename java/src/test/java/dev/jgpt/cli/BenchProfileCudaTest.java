@@ -165,9 +165,11 @@ class BenchProfileCudaTest {
         for (JsonNode r : on.values()) launchesOn += r.get("callsPerStep").asLong();
         for (JsonNode r : offRows.values()) launchesOff += r.get("callsPerStep").asLong();
         // 4L add_bias + L gelu_forward + L gelu_backward + L memsets (the default's zeroing of dpre; dgelu is written by
-        // matmulBackwardOverwrite) gone
+        // matmulBackwardOverwrite) + 4L add_partial_sums (matmul_backward_bias's second launch, adding its row splits) gone
+        assertThat(offRows.get("add_partial_sums").get("callsPerStep").asLong() - on.get("add_partial_sums").get("callsPerStep").asLong())
+                .as("the bias gradients' row splits added").isEqualTo(4L * L);
         assertThat(launchesOff - launchesOn).as("launches, copies and products per step: off " + launchesOff + ", on " + launchesOn)
-                .isEqualTo(7L * L);
+                .isEqualTo(11L * L);
         System.out.println("GPT-2 tiny training step on the stand-in: " + launchesOff + " calls with JGPT_CUDA_LT=0, " + launchesOn + " with Lt");
     }
 

@@ -116,7 +116,8 @@ class KernelTimelineGpt2Test {
             expected.put("layernorm_forward", op.get("layernormForward"));
             expected.put("fused_residual_layernorm_forward", op.get("residualLayernormForward"));
             expected.put("layernorm_backward", op.get("layernormBackward"));
-            expected.put("add_partial_sums", op.get("layernormBackward")); // the blocks' partial sums, in order
+            // the layernorm blocks' partial sums added in order; without cuBLASLt each bias gradient's row splits too
+            expected.put("add_partial_sums", op.get("layernormBackward") + (lt ? 0 : bwd + bwdGelu));
             if (lt) {
                 expected.put("matmulForward (lt bias)", fwd); // every training matmul has a bias
                 expected.put("matmulGeluForward (lt gelu+bias)", fwdGelu);

@@ -73,8 +73,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private boolean useLt;
     /** BGRADB writes the bias gradient; the contract accumulates: it lands here, then is added. */
     private final DeviceScratch ltBiasGrad;
-    /** The norms' backward: partial sums of the weight gradients (layernorm's per block, RMSNorm's per row split), added
-     * up in order by add_partial_sums (no atomics). */
+    /** Partial sums of weight and bias gradients (layernorm's per block; RMSNorm's dweight and a product's dbias per row
+     * split), added up in order by add_partial_sums (no atomics). */
     private final DeviceScratch normPartials;
     /** The encoder backward's sort keys (token, position): each token's rows summed in position order (no atomics). */
     private final DeviceScratch sortKeys;
@@ -148,7 +148,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         this.sumResult = scratch.allocate(DType.F32, 2);          // one double
         this.topKRows = new TopKRows(ctx);
         this.ltBiasGrad = new DeviceScratch(ctx, "the cuBLASLt bias gradient");
-        this.normPartials = new DeviceScratch(ctx, "the norms' backward partial sums");
+        this.normPartials = new DeviceScratch(ctx, "the partial sums of weight gradients");
         this.sortKeys = new DeviceScratch(ctx, "the encoder backward's sort keys");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
@@ -672,8 +672,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, x, C, dO, OC, one, dweight, C, bf, "matmulBackward dweight");
         if (dbias != null) {
             wrote(dbias);
-            ctx.kernel(isBf16(dout) ? Kernel.MATMUL_BACKWARD_BIAS_BF16 : Kernel.MATMUL_BACKWARD_BIAS, (OC + 31) / 32, 1, 32, 32, 0)
-                    .ptr(dbias).ptr(dout).i32(N).i32(OC).go();
+            int columnBlocks = (int) blocks(OC, 32), splits = rowSplits(N, columnBlocks);
+            long partials = normPartials.atLeast(4L * splits * OC);
+            ctx.kernel(isBf16(dout) ? Kernel.MATMUL_BACKWARD_BIAS_BF16 : Kernel.MATMUL_BACKWARD_BIAS, columnBlocks, splits, 32, 8, 0)
+                    .ptr(partials).ptr(dout).i32(N).i32(OC).go();
+            ctx.kernel(Kernel.ADD_PARTIAL_SUMS, columnBlocks, 1, 32, 8, 0).ptr(dbias).ptr(0L).ptr(partials).i32(splits).i32(OC).go();
         }
     }
 
@@ -1631,10 +1634,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             ctx.kernel(Kernel.RMSNORM_BACKWARD_DINP_COPY_BF16, blocks(N, block / 32), block)
                     .ptr(dinp).ptr(copy).ptr(dout).ptr(inp).ptr(weight).ptr(rstd).i32(N).i32(C).go();
         }
-        // dweight: the rows split so that C/32 column blocks times the splits fill the GPU (two blocks per SM), each split's
-        // sums written, then added in split order
-        int columnBlocks = (int) blocks(C, 32);
-        int splits = (int) Math.min(blocks(N, 8), Math.min(65535, blocks(2L * ctx.multiprocessors(), columnBlocks)));
+        // dweight: each row split's sums written, then added in split order
+        int columnBlocks = (int) blocks(C, 32), splits = rowSplits(N, columnBlocks);
         long partials = normPartials.atLeast(4L * splits * C);
         ctx.kernel(Kernel.RMSNORM_BACKWARD_DWEIGHT, columnBlocks, splits, 32, 8, 0)
                 .ptr(partials).ptr(dout).ptr(inp).ptr(rstd).i32(N).i32(C).go();
@@ -1983,6 +1984,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     private static long blocks(long work, int perBlock) {
         return Math.max(1, (work + perBlock - 1) / perBlock);
+    }
+
+    /**
+     * Row splits for a column-sum kernel (RMSNorm's dweight, the bias gradient) over N rows in {@code columnBlocks} blocks
+     * of 32 columns: enough that columnBlocks x splits give about two blocks per SM, at most one split per 8 rows.
+     */
+    private int rowSplits(int N, int columnBlocks) {
+        return (int) Math.min(blocks(N, 8), Math.min(65535, blocks(2L * ctx.multiprocessors(), columnBlocks)));
     }
 
     /** Grid for grid-stride kernels: enough blocks to fill the GPU, never more than the work. */
