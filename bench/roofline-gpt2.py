@@ -3,7 +3,7 @@
 
 Each op class is timed at the GPU's datasheet peak: products by their FLOPs at the dense bf16 peak, everything else
 (and the cuBLAS attention path's products, whose inner dimension is the head size) by the bytes it moves at the memory
-bandwidth. The byte counts follow the code as of 2026-11-26, session 9 (docs/gpu.md, "Precision"): bf16 product inputs,
+bandwidth. The byte counts follow the code as of 2026-11-26, session 10 (docs/gpu.md, "Precision"): bf16 product inputs,
 logits, cuBLAS-path probabilities and every activation gradient (the residual stream's as a bf16 copy beside the
 fp32 one); fp32 residual stream and its gradient, weight gradients and AdamW state. Usage:
   bench/roofline-gpt2.py [B] [T]        (default 8 1024; GPT-2 124M; H100 SXM: 989 TFLOP/s bf16 dense, 3.35 TB/s)
@@ -34,9 +34,9 @@ classifier_bytes = N * V * 2 * (1 + 3 + 2) + 3 * V * C * 2 + 2 * V * C * 4
 # per layer: two residual+layernorm forwards (the fp32 residual and the product's bf16 output read, the fp32 residual
 # and the bf16 output written), two layernorm
 # backwards (bf16 dout, fp32 input read, fp32 dinp read and written, its bf16 copy for the next products written), no
-# f32_to_bf16 (every activation gradient is made in bf16 where it is made) and the memset of the bf16 dqkv (3 BTC; the
-# product input gradients are written with beta 0)
-per_layer_bytes = 2 * BTC * (4 + 2 + 4 + 2) + 2 * BTC * (2 + 4 + 8 + 2) + 3 * BTC * 2
+# f32_to_bf16 (every activation gradient is made in bf16 where it is made) and no memset (the product input gradients
+# and, since session 10, dqkv are written, not zeroed and added to)
+per_layer_bytes = 2 * BTC * (4 + 2 + 4 + 2) + 2 * BTC * (2 + 4 + 8 + 2)
 # AdamW (p, g, m, v read; p, m, v written; the bf16 copy written) and the gradient norm (g read)
 optimizer_bytes = P * (16 + 12 + 2) + P * 4
 
@@ -45,7 +45,7 @@ rows = [
     ("attention, cuBLAS path (memory-bound: k = head size)", max(attn_bytes_cublas / BANDWIDTH, attn_flops_cublas / PEAK_FLOPS)),
     ("attention, fused tensor-core path, at half the peak", attn_flops_fused / (PEAK_FLOPS / 2)),
     ("classifier softmax and logits traffic", classifier_bytes / BANDWIDTH),
-    ("layernorms, conversions (per layer x L)", L * per_layer_bytes / BANDWIDTH),
+    ("layernorms and their bf16 copy of dres (per layer x L)", L * per_layer_bytes / BANDWIDTH),
     ("AdamW and gradient norm", optimizer_bytes / BANDWIDTH),
 ]
 palm_flops = (6 * (L * 12 * C * C + V * C) + 12 * L * C * T) * N  # the MFU numerator bench train-step uses

@@ -25,7 +25,7 @@ template <typename E, typename GradT>
 __device__ __forceinline__ void jg_attention_backward_fused_dq(GradT* dq, float* delta, const GradT* dout, const E* q,
                                                                const E* k, const E* v, const E* out, const float* lse,
                                                                int B, int T, int NH, int NKV, int hs, int q_stride,
-                                                               int kv_stride) {
+                                                               int kv_stride, int accumulate) {
     JG_DYNAMIC_SHARED(float, jg_fbq_smem);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int h = blockIdx.y, b = blockIdx.z;
@@ -83,7 +83,7 @@ __device__ __forceinline__ void jg_attention_backward_fused_dq(GradT* dq, float*
 #pragma unroll
     for (int c = 0; c < JG_FB_MAX_PER_LANE; c++) {
         const int i = lane + JG_WARP * c;
-        if (i < hs) jg_store(&dqt[i], jg_load(&dqt[i]) + acc[c] * scale);
+        if (i < hs) jg_store(&dqt[i], (accumulate ? jg_load(&dqt[i]) : 0.0f) + acc[c] * scale);
     }
 }
 
@@ -93,7 +93,7 @@ template <typename E, typename GradT>
 __device__ __forceinline__ void jg_attention_backward_fused_dkv(GradT* dk, GradT* dv, const GradT* dout, const E* q,
                                                                 const E* k, const E* v, const float* lse,
                                                                 const float* delta, int B, int T, int NH, int NKV,
-                                                                int hs, int q_stride, int kv_stride) {
+                                                                int hs, int q_stride, int kv_stride, int accumulate) {
     JG_DYNAMIC_SHARED(float, jg_fbkv_smem);
     const int warps = blockDim.x / JG_WARP, warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
     const int hk = blockIdx.y, b = blockIdx.z;
@@ -157,22 +157,22 @@ __device__ __forceinline__ void jg_attention_backward_fused_dkv(GradT* dk, GradT
     for (int c = 0; c < JG_FB_MAX_PER_LANE; c++) {
         const int ch = lane + JG_WARP * c;
         if (ch < hs) {
-            jg_store(&dkp[ch], jg_load(&dkp[ch]) + dka[c] * scale);
-            jg_store(&dvp[ch], jg_load(&dvp[ch]) + dva[c]);
+            jg_store(&dkp[ch], (accumulate ? jg_load(&dkp[ch]) : 0.0f) + dka[c] * scale);
+            jg_store(&dvp[ch], (accumulate ? jg_load(&dvp[ch]) : 0.0f) + dva[c]);
         }
     }
 }
 
 extern "C" __global__ void attention_backward_fused_dq(float* dq, float* delta, const float* dout, const float* q,
                                                        const float* k, const float* v, const float* out, const float* lse,
-                                                       int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
-    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride);
+                                                       int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride, int accumulate) {
+    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate);
 }
 
 extern "C" __global__ void attention_backward_fused_dkv(float* dk, float* dv, const float* dout, const float* q,
                                                         const float* k, const float* v, const float* lse, const float* delta,
-                                                        int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride) {
-    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride);
+                                                        int B, int T, int NH, int NKV, int hs, int q_stride, int kv_stride, int accumulate) {
+    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate);
 }
 
 // The same pair with bf16 q, k, v and out (the forward's bf16 output, read for D = dO.O); dout, lse, delta, dq, dk,
@@ -181,16 +181,16 @@ extern "C" __global__ void attention_backward_fused_dq_bf16(float* dq, float* de
                                                             const __nv_bfloat16* q, const __nv_bfloat16* k,
                                                             const __nv_bfloat16* v, const __nv_bfloat16* out,
                                                             const float* lse, int B, int T, int NH, int NKV, int hs,
-                                                            int q_stride, int kv_stride) {
-    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride);
+                                                            int q_stride, int kv_stride, int accumulate) {
+    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate);
 }
 
 extern "C" __global__ void attention_backward_fused_dkv_bf16(float* dk, float* dv, const float* dout,
                                                              const __nv_bfloat16* q, const __nv_bfloat16* k,
                                                              const __nv_bfloat16* v, const float* lse, const float* delta,
                                                              int B, int T, int NH, int NKV, int hs, int q_stride,
-                                                             int kv_stride) {
-    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride);
+                                                             int kv_stride, int accumulate) {
+    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate);
 }
 
 // The pair with the gradients in bf16 too: dout, dq, dk and dv bf16 (GPT-2's d(attention output) and dqkv in bf16
@@ -199,14 +199,14 @@ extern "C" __global__ void attention_backward_fused_dq_bf16_grads(__nv_bfloat16*
                                                                   const __nv_bfloat16* q, const __nv_bfloat16* k,
                                                                   const __nv_bfloat16* v, const __nv_bfloat16* out,
                                                                   const float* lse, int B, int T, int NH, int NKV, int hs,
-                                                                  int q_stride, int kv_stride) {
-    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride);
+                                                                  int q_stride, int kv_stride, int accumulate) {
+    jg_attention_backward_fused_dq(dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate);
 }
 
 extern "C" __global__ void attention_backward_fused_dkv_bf16_grads(__nv_bfloat16* dk, __nv_bfloat16* dv,
                                                                    const __nv_bfloat16* dout, const __nv_bfloat16* q,
                                                                    const __nv_bfloat16* k, const __nv_bfloat16* v,
                                                                    const float* lse, const float* delta, int B, int T,
-                                                                   int NH, int NKV, int hs, int q_stride, int kv_stride) {
-    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride);
+                                                                   int NH, int NKV, int hs, int q_stride, int kv_stride, int accumulate) {
+    jg_attention_backward_fused_dkv(dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate);
 }

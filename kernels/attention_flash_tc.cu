@@ -122,7 +122,7 @@ __device__ __forceinline__ void write_fragment(E* dst, long long stride, int row
         if (t < T && col < hs) {
             const float v = scratch[r * LX + c] * row_scale[r];
             E* p = dst + (long long)t * stride + col;
-            jg_store(p, add ? jg_load(p) + v : v);
+            jg_store(p, (add ? jg_load(p) : 0.0f) + v);  // 0 + v: the value a zeroed output would get (-0 becomes +0)
         }
     }
     __syncwarp();
@@ -260,7 +260,7 @@ __device__ void forward(E* out, float* lse, const E* q, const E* k, const E* v, 
 // GradT: the type of dout and dq (float, or bf16 for the _bf16_grads entry points), deduced from the arguments.
 template <int D, typename E, typename GradT>
 __device__ void backward_dq(GradT* dq_out, float* delta, const GradT* dout, const E* q, const E* k, const E* v,
-                            const E* out, const float* lse, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
+                            const E* out, const float* lse, int B, int T, int NH, int NKV, int hs, int qs, int kvs, int accumulate) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tcq_smem);
     constexpr int LD = D + 8;
     const int warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
@@ -364,14 +364,14 @@ __device__ void backward_dq(GradT* dq_out, float* delta, const GradT* dout, cons
     __syncwarp();
     GradT* dqp = dq_out + (long long)b * T * qs + (long long)h * hs;
 #pragma unroll
-    for (int d = 0; d < D / 16; d++) write_fragment(dqp, qs, q0 + warp * 16, d * 16, T, hs, dq[d], Xw, drow, true);
+    for (int d = 0; d < D / 16; d++) write_fragment(dqp, qs, q0 + warp * 16, d * 16, T, hs, dq[d], Xw, drow, accumulate != 0);
 }
 
 // ---- backward: key-centric dK, dV ---------------------------------------------------------------------
 
 template <int D, typename E, typename GradT>
 __device__ void backward_dkv(GradT* dk_out, GradT* dv_out, const GradT* dout, const E* q, const E* k, const E* v,
-                             const float* lse, const float* delta, int B, int T, int NH, int NKV, int hs, int qs, int kvs) {
+                             const float* lse, const float* delta, int B, int T, int NH, int NKV, int hs, int qs, int kvs, int accumulate) {
     JG_DYNAMIC_SHARED(SmemUnit, jg_tck_smem);
     constexpr int LD = D + 8;
     const int warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP;
@@ -508,8 +508,8 @@ __device__ void backward_dkv(GradT* dk_out, GradT* dv_out, const GradT* dout, co
     __syncwarp();
 #pragma unroll
     for (int d = 0; d < D / 16; d++) {
-        write_fragment(dk_out + kvrow, kvs, j0 + warp * 16, d * 16, T, hs, dk[d], Xw, fk, true);
-        write_fragment(dv_out + kvrow, kvs, j0 + warp * 16, d * 16, T, hs, dv[d], Xw, fk + 16, true);
+        write_fragment(dk_out + kvrow, kvs, j0 + warp * 16, d * 16, T, hs, dk[d], Xw, fk, accumulate != 0);
+        write_fragment(dv_out + kvrow, kvs, j0 + warp * 16, d * 16, T, hs, dv[d], Xw, fk + 16, accumulate != 0);
     }
 }
 }  // namespace jg_tc
@@ -540,8 +540,8 @@ extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dq
                                                                                 const float* v, const float* out,
                                                                                 const float* lse, int B, int T, int NH,
                                                                                 int NKV, int hs, int q_stride,
-                                                                                int kv_stride) {
-    JG_TC_DISPATCH(backward_dq, float, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride));
+                                                                                int kv_stride, int accumulate) {
+    JG_TC_DISPATCH(backward_dq, float, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate));
 }
 
 // grid (ceil(T / 64), NKV, B), 128 threads: dk, dv += dK, dV of a kv head, summed over its NH/NKV query heads in
@@ -551,8 +551,8 @@ extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dk
                                                                                  const float* v, const float* lse,
                                                                                  const float* delta, int B, int T, int NH,
                                                                                  int NKV, int hs, int q_stride,
-                                                                                 int kv_stride) {
-    JG_TC_DISPATCH(backward_dkv, float, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
+                                                                                 int kv_stride, int accumulate) {
+    JG_TC_DISPATCH(backward_dkv, float, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate));
 }
 
 // The three with q, k, v and out in bf16 (bf16 activation storage): the same grids, threads and shared memory;
@@ -577,8 +577,8 @@ extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dq
                                                                                      const __nv_bfloat16* out,
                                                                                      const float* lse, int B, int T,
                                                                                      int NH, int NKV, int hs,
-                                                                                     int q_stride, int kv_stride) {
-    JG_TC_DISPATCH(backward_dq, __nv_bfloat16, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride));
+                                                                                     int q_stride, int kv_stride, int accumulate) {
+    JG_TC_DISPATCH(backward_dq, __nv_bfloat16, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate));
 }
 
 extern "C" __global__ __launch_bounds__(128, 3) void attention_flash_tc_backward_dkv_bf16(float* dk, float* dv,
@@ -589,8 +589,8 @@ extern "C" __global__ __launch_bounds__(128, 3) void attention_flash_tc_backward
                                                                                       const float* lse,
                                                                                       const float* delta, int B, int T,
                                                                                       int NH, int NKV, int hs,
-                                                                                      int q_stride, int kv_stride) {
-    JG_TC_DISPATCH(backward_dkv, __nv_bfloat16, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
+                                                                                      int q_stride, int kv_stride, int accumulate) {
+    JG_TC_DISPATCH(backward_dkv, __nv_bfloat16, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate));
 }
 
 // The backward pair with the gradients in bf16 too: dout, dq, dk and dv bf16 (GPT-2's d(attention output) and dqkv in
@@ -604,8 +604,8 @@ extern "C" __global__ __launch_bounds__(128) void attention_flash_tc_backward_dq
                                                                                            const __nv_bfloat16* out,
                                                                                            const float* lse, int B, int T,
                                                                                            int NH, int NKV, int hs,
-                                                                                           int q_stride, int kv_stride) {
-    JG_TC_DISPATCH(backward_dq, __nv_bfloat16, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride));
+                                                                                           int q_stride, int kv_stride, int accumulate) {
+    JG_TC_DISPATCH(backward_dq, __nv_bfloat16, (dq, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate));
 }
 
 extern "C" __global__ __launch_bounds__(128, 3) void attention_flash_tc_backward_dkv_bf16_grads(__nv_bfloat16* dk,
@@ -617,6 +617,6 @@ extern "C" __global__ __launch_bounds__(128, 3) void attention_flash_tc_backward
                                                                                             const float* lse,
                                                                                             const float* delta, int B,
                                                                                             int T, int NH, int NKV, int hs,
-                                                                                            int q_stride, int kv_stride) {
-    JG_TC_DISPATCH(backward_dkv, __nv_bfloat16, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride));
+                                                                                            int q_stride, int kv_stride, int accumulate) {
+    JG_TC_DISPATCH(backward_dkv, __nv_bfloat16, (dk, dv, dout, q, k, v, lse, delta, B, T, NH, NKV, hs, q_stride, kv_stride, accumulate));
 }

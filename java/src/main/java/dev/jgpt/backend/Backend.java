@@ -165,6 +165,18 @@ public interface Backend extends AutoCloseable {
                            int B, int T, int C, int NH);
 
     /**
+     * {@link #attentionBackward} with dqkv <b>overwritten</b>: {@code dqkv = d(out)/d(qkv)}, whatever it held (NaNs
+     * included), for a dqkv nothing else adds to (GPT-2's, which the qkv product's backward reads next). The default
+     * zeroes dqkv's first B*T*3C elements and accumulates; cuda writes it directly (its products with beta 0, its fused
+     * kernels storing each row once: no zeroing pass, and the old dqkv is not read).
+     */
+    default void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+                                            int B, int T, int C, int NH) {
+        zero(dqkv.first((long) B * T * 3 * C));
+        attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+    }
+
+    /**
      * Floats the {@code att} of {@link #attentionForward}/{@link #attentionBackward} must hold for every batch of
      * at most B sequences of at most T tokens: B*NH*T*T, the probabilities, unless the backend keeps less
      * between the two (cuda's fused attention: a log-sum-exp per row and a copy of out, B*NH*T + B*T*C).

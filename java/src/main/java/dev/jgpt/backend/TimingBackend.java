@@ -89,6 +89,10 @@ public final class TimingBackend implements Backend {
     @Override public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, int B, int T, int C, int NH) {
         long t = start(); inner.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH); stop("attentionBackward", t);
     }
+    @Override public void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, int B, int T, int C,
+                                                     int NH) {
+        long t = start(); inner.attentionBackwardOverwrite(dqkv, datt, dout, qkv, att, B, T, C, NH); stop("attentionBackwardOverwrite", t);
+    }
     @Override public long attentionStateFloats(int B, int T, int C, int NH) { return inner.attentionStateFloats(B, T, C, NH); }
     @Override public long attentionScratchFloats(int B, int T, int C, int NH) { return inner.attentionScratchFloats(B, T, C, NH); }
     @Override public dev.jgpt.memory.DType attentionStateDType(int B, int T, int C, int NH) { return inner.attentionStateDType(B, T, C, NH); }

@@ -223,6 +223,19 @@ public abstract class BackendContractTest {
         dqkv.assertClose("dqkv");
     }
 
+    @Test
+    void attentionBackwardOverwritesDqkv() {
+        Pair out = randn(1, B, T, C), att = randn(1, B, NH, T, T), qkv = randn(1, B, T, 3 * C);
+        ref.attentionForward(out.r, att.r, qkv.r, B, T, C, NH);
+        dut.attentionForward(out.d, att.d, qkv.d, B, T, C, NH);
+        Pair dqkv = new Pair(DType.F32, B, T, 3 * C), datt = randn(1, B, NH, T, T), dout = randn(1, B, T, C);
+        for (long i = 0; i < dqkv.r.numel(); i++) dqkv.r.setFloat(i, Float.NaN);
+        dqkv.sync();
+        ref.attentionBackwardOverwrite(dqkv.r, datt.r, dout.r, qkv.r, att.r, B, T, C, NH);
+        dut.attentionBackwardOverwrite(dqkv.d, datt.d, dout.d, qkv.d, att.d, B, T, C, NH);
+        dqkv.assertClose("dqkv (overwritten)");
+    }
+
     /** A longer sequence than the tests' T: kernels that tile the causal triangle (64 rows) cross tiles here. */
     @Test
     void attentionAcrossCausalBlocks() {

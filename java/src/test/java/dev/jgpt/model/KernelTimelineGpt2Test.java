@@ -140,9 +140,9 @@ class KernelTimelineGpt2Test {
             expected.put("attention att.V", B * op.get("attentionForward"));
             expected.put("attention_softmax_forward", op.get("attentionForward"));
             for (String g : new String[] {"attention datt", "attention dV", "attention dQ", "attention dK"}) {
-                expected.put(g, B * op.get("attentionBackward"));
+                expected.put(g, B * op.get("attentionBackwardOverwrite"));
             }
-            expected.put("attention_softmax_backward", op.get("attentionBackward"));
+            expected.put("attention_softmax_backward", op.get("attentionBackwardOverwrite"));
             expected.put("classifier logits", chunks * classifierCalls);
             expected.put("classifier_softmax_xent", chunks * classifierCalls);
             expected.put("classifier dx", chunks * classifierCalls);

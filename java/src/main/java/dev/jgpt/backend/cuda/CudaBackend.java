@@ -815,6 +815,21 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
                                   int B, int T, int C, int NH) {
+        attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH, true);
+    }
+
+    /**
+     * dqkv written, not added to: the dV, dQ and dK products with beta 0, the fused kernels storing each row once
+     * (GPT-2's backward: no zeroing of dqkv first, nor reading it back).
+     */
+    @Override
+    public void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+                                           int B, int T, int C, int NH) {
+        attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH, false);
+    }
+
+    private void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+                                   int B, int T, int C, int NH, boolean accumulate) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         DType grad = gradientType("attentionBackward", "dqkv", dqkv, dout, "qkv", qkv); // bf16: GPT-2's, in bf16 mode
@@ -828,7 +843,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             long outAt = ptr(att) + 4L * B * NH * T, outN = (long) B * T * C;
             Tensor savedOut = isBf16(qkv) ? new Tensor(seg(outAt).reinterpret(2 * outN), DType.BF16, false, outN)
                     : att.view((long) B * NH * T, outN);
-            attentionBackwardFused(dqkv, lseOf(datt, B, T, NH), dout, qkv, savedOut, lseOf(att, B, T, NH), B, T, C, NH);
+            attentionBackwardFused(dqkv, lseOf(datt, B, T, NH), dout, qkv, savedOut, lseOf(att, B, T, NH), B, T, C, NH, accumulate);
             return;
         }
         // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element, ae of
@@ -838,6 +853,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         // f, gType: dqkv's element (fp32, or bf16 gradients, which the dV/dQ/dK products add to in fp32 and round)
         long f = grad.bytes(), tt = (long) T * T, e = bf ? 2 : Float.BYTES, ae = att.dtype().bytes();
         int gType = cudaType(dqkv);
+        MemorySegment beta = accumulate ? one : zero; // dV, dQ, dK: added to dqkv, or written over it
         long qkvOp = operand(qkv, (long) B * T * 3 * C, 0, bf).address(), doutOp = operand(dout, (long) B * T * C, 2, bf).address();
         long attOp = operand(att, (long) B * NH * tt, 1, bf).address();
         for (int b = 0; b < B; b++) {
@@ -849,7 +865,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             gemmBatched(CUBLAS_OP_T, CUBLAS_OP_N, T, T, hs, one, v, 3 * C, hs, dO, C, hs, zero, da, cudaType(datt), T, tt, NH,
                     bf, "attention datt");
             // dV (Tk,hs) += att^T . dout  -> column-major dV^T = dout^T . att
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, one, dv, gType, 3 * C, hs, NH,
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, dO, C, hs, a, T, tt, beta, dv, gType, 3 * C, hs, NH,
                     bf, "attention dV");
         }
         int rows = B * NH * T;
@@ -862,10 +878,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             long dq = ptr(dqkv) + row * f, dk = dq + C * f;
             long ds = dsOp + b * NH * tt * e;
             // dQ (Tq,hs) += dS . K  -> column-major dQ^T = K^T . dS^T
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, one, dq, gType, 3 * C, hs, NH,
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_N, hs, T, T, one, k, 3 * C, hs, ds, T, tt, beta, dq, gType, 3 * C, hs, NH,
                     bf, "attention dQ");
             // dK (Tk,hs) += dS^T . Q  -> column-major dK^T = Q^T . dS
-            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, one, dk, gType, 3 * C, hs, NH,
+            gemmBatched(CUBLAS_OP_N, CUBLAS_OP_T, hs, T, T, one, q, 3 * C, hs, ds, T, tt, beta, dk, gType, 3 * C, hs, NH,
                     bf, "attention dK");
         }
     }
@@ -927,11 +943,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     /**
      * The fused backward on raw device pointers, on tensor cores or CUDA cores as {@link #fusedForward}; {@code bf16}:
      * q, k, v and out are bf16 (the _bf16 kernels); {@code bf16Grads} (only with bf16): dout, dq, dk and dv are bf16 too
-     * (the _bf16_grads kernels), else fp32; lse and delta fp32 either way.
+     * (the _bf16_grads kernels), else fp32; lse and delta fp32 either way. {@code accumulate}: dq, dk and dv are added
+     * to (the contract), else written (each of their rows is written once: no zeroing first).
      */
     private void fusedBackward(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
                                long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride, boolean bf16,
-                               boolean bf16Grads) {
+                               boolean bf16Grads, boolean accumulate) {
+        int add = accumulate ? 1 : 0;
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs), tiles = (T + 63) / 64; // shared memory as in fp32: the tiles are bf16 either way
             Kernel dqKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16_GRADS
@@ -940,13 +958,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                     : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV;
             ctx.kernel(dqKernel, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
                     .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
-                    .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+                    .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).i32(add).go();
             ctx.kernel(dkvKernel, tiles, NKV, B, 128, 1, 384 * (D + 8) + 19712)
                     .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
-                    .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+                    .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).i32(add).go();
             return;
         }
-        fusedBackwardCudaCore(dq, dk, dv, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, qStride, kvStride, bf16, bf16Grads);
+        fusedBackwardCudaCore(dq, dk, dv, delta, dout, q, k, v, out, lse, B, T, NH, NKV, hs, qStride, kvStride, bf16, bf16Grads,
+                add);
     }
 
     /**
@@ -965,14 +984,15 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /**
      * attention_backward_fused_dq then _dkv (kernels/attention_backward_fused.cu) on raw device pointers, layout as
-     * {@link #fusedForwardCudaCore}: dq rows qStride apart, dk and dv rows kvStride apart, all accumulated into;
+     * {@link #fusedForwardCudaCore}: dq rows qStride apart, dk and dv rows kvStride apart, all accumulated into (add 1)
+     * or written (add 0: each row of them is written once, by one warp);
      * delta (B,NH,T) scratch. The key-centric kernel runs one warp per key row of each kv head and sums over the
      * NH/NKV query heads that share it, in order: no atomics. {@code bf16}: q, k, v and out bf16 (the _bf16 pair);
      * {@code bf16Grads}: dout and the gradients bf16 too (the _bf16_grads pair).
      */
     private void fusedBackwardCudaCore(long dq, long dk, long dv, long delta, long dout, long q, long k, long v, long out,
                                        long lse, int B, int T, int NH, int NKV, int hs, int qStride, int kvStride,
-                                       boolean bf16, boolean bf16Grads) {
+                                       boolean bf16, boolean bf16Grads, int add) {
         int warps = 4, smem = warps * 2 * hs * Float.BYTES; // fp32 copies of q, dO (dq) or k, v (dkv) for both types
         Kernel dqKernel = bf16Grads ? Kernel.ATTENTION_BACKWARD_FUSED_DQ_BF16_GRADS
                 : bf16 ? Kernel.ATTENTION_BACKWARD_FUSED_DQ_BF16 : Kernel.ATTENTION_BACKWARD_FUSED_DQ;
@@ -980,10 +1000,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                 : bf16 ? Kernel.ATTENTION_BACKWARD_FUSED_DKV_BF16 : Kernel.ATTENTION_BACKWARD_FUSED_DKV;
         ctx.kernel(dqKernel, blocks(T, warps), NH, B, 32 * warps, 1, smem)
                 .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
-                .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+                .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).i32(add).go();
         ctx.kernel(dkvKernel, blocks(T, warps), NKV, B, 32 * warps, 1, smem)
                 .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
-                .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
+                .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).i32(add).go();
     }
 
     // ---- fused attention backward (flash-style) -----------------------------------------------------
@@ -1001,6 +1021,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      */
     public void attentionBackwardFused(Tensor dqkv, Tensor delta, Tensor dout, Tensor qkv, Tensor out, Tensor lse,
                                        int B, int T, int C, int NH) {
+        attentionBackwardFused(dqkv, delta, dout, qkv, out, lse, B, T, C, NH, true);
+    }
+
+    /** {@link #attentionBackwardFused}, with dqkv added to ({@code accumulate}) or written. */
+    private void attentionBackwardFused(Tensor dqkv, Tensor delta, Tensor dout, Tensor qkv, Tensor out, Tensor lse,
+                                        int B, int T, int C, int NH, boolean accumulate) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         if (hs > 256) throw new IllegalArgumentException("NH: head size " + hs + " > 256 is not supported by the fused kernel");
@@ -1015,7 +1041,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         wrote(dqkv, delta);
         long q = ptr(qkv), dq = ptr(dqkv), c = (long) C * act.bytes(), cg = (long) C * grad.bytes();
         fusedBackward(dq, dq + cg, dq + 2 * cg, ptr(delta), ptr(dout), q, q + c, q + 2 * c, ptr(out), ptr(lse),
-                B, T, NH, NH, hs, 3 * C, 3 * C, act == DType.BF16, grad == DType.BF16);
+                B, T, NH, NH, hs, 3 * C, 3 * C, act == DType.BF16, grad == DType.BF16, accumulate);
     }
 
     /**
@@ -1775,7 +1801,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             // the forward's copy of out (in q's type, which the forward kept one with out's) after the log-sum-exps
             long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
             fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
-                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16, bf16Grads);
+                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16, bf16Grads, true);
             return;
         }
         int block = 256;

@@ -520,6 +520,44 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
     }
 
     /**
+     * {@link CudaBackend#attentionBackwardOverwrite} writes dqkv (NaNs before) exactly as zeroing it and adding does, on
+     * every path and kernel variant: the cuBLAS products with beta 0, and the fused kernels (tensor cores and CUDA
+     * cores; fp32 or bf16 q, k, v; fp32 or bf16 gradients) storing each row once.
+     */
+    @Test
+    void attentionBackwardOverwriteEqualsZeroAndAdd() {
+        int B = 2, T = 70, C = 24, NH = 3;
+        Tensor qkv = rounded(randn(B, T, 3 * C)), dout = rounded(randn(B, T, C)), nans = host.allocate(DType.F32, B, T, 3 * C);
+        for (long i = 0; i < nans.numel(); i++) nans.setFloat(i, Float.NaN);
+        for (String path : new String[] {"cublas", "fused-tc", "fused-cudacore"}) {
+            cuda.setFusedAttention(!path.equals("cublas"));
+            cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
+            for (DType act : new DType[] {DType.F32, DType.BF16}) {
+                for (DType grad : act == DType.BF16 ? new DType[] {DType.F32, DType.BF16} : new DType[] {DType.F32}) {
+                    if (path.equals("cublas") && act == DType.F32 && grad == DType.F32) continue; // BackendContractTest's
+                    String what = path + ", " + act + " q/k/v, " + grad + " gradients";
+                    DType state = act == DType.F32 && path.equals("cublas") ? DType.F32 : cuda.attentionStateDType(B, T, C, NH);
+                    Tensor att = dev.allocate(state, cuda.attentionStateFloats(B, T, C, NH));
+                    Tensor datt = dev.allocate(state, cuda.attentionScratchFloats(B, T, C, NH));
+                    Tensor q = act == DType.BF16 ? upBf16(qkv) : up(qkv), out = dev.allocate(act, B, T, C);
+                    Tensor g = grad == DType.BF16 ? upBf16(dout) : up(dout);
+                    cuda.attentionForward(out, att, q, B, T, C, NH);
+                    Tensor added = dev.allocate(grad, B, T, 3 * C), written = grad == DType.BF16 ? upBf16(nans) : up(nans);
+                    cuda.zero(added);
+                    cuda.attentionBackward(added, datt, g, q, att, B, T, C, NH);
+                    cuda.attentionBackwardOverwrite(written, datt, g, q, att, B, T, C, NH);
+                    Tensor a = down(added), w = down(written);
+                    for (long i = 0; i < a.numel(); i++) {
+                        assertThat(w.getFloat(i)).as(what + ": dqkv[" + i + "]").isEqualTo(a.getFloat(i));
+                    }
+                }
+            }
+        }
+        cuda.setCudaCoreAttention(false);
+        cuda.setFusedAttention(false);
+    }
+
+    /**
      * The cuBLAS path with bf16 probabilities ({@link CudaBackend#attentionStateDType} BF16): the scores product
      * writes bf16, the softmax kernels work in place on bf16, the products read the probabilities and d(scores) as
      * they are. Against the same path with fp32 att and datt on the same bf16 qkv, and against the fp32 reference:
