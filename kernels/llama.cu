@@ -148,29 +148,29 @@ extern "C" __global__ void swiglu_forward_bf16(__nv_bfloat16* out, const __nv_bf
 // T: gate and up; GradT: dout, dgate and dup (float, or bf16 for _bf16_grads: added to in fp32, rounded once).
 template <typename T, typename GradT>
 __device__ __forceinline__ void jg_swiglu_backward(GradT* dgate, GradT* dup, const GradT* dout, const T* gate,
-                                                   const T* up, long long n) {
+                                                   const T* up, long long n, int accumulate) {
     for (long long i = jg_global_index(); i < n; i += jg_global_stride()) {
         const float a = jg_load(gate + i), u = jg_load(up + i), sig = 1.0f / (1.0f + expf(-a)), g = jg_load(dout + i);
-        jg_store(dgate + i, jg_load(dgate + i) + g * u * sig * (1.0f + a * (1.0f - sig)));
-        jg_store(dup + i, jg_load(dup + i) + g * a * sig);
+        jg_store(dgate + i, (accumulate ? jg_load(dgate + i) : 0.0f) + g * u * sig * (1.0f + a * (1.0f - sig)));
+        jg_store(dup + i, (accumulate ? jg_load(dup + i) : 0.0f) + g * a * sig);
     }
 }
 
 extern "C" __global__ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
-                                           const float* up, long long n) {
-    jg_swiglu_backward(dgate, dup, dout, gate, up, n);
+                                           const float* up, long long n, int accumulate) {
+    jg_swiglu_backward(dgate, dup, dout, gate, up, n, accumulate);
 }
 
 // The same reading bf16 gate and up; gradients stay fp32.
 extern "C" __global__ void swiglu_backward_bf16(float* dgate, float* dup, const float* dout, const __nv_bfloat16* gate,
-                                                const __nv_bfloat16* up, long long n) {
-    jg_swiglu_backward(dgate, dup, dout, gate, up, n);
+                                                const __nv_bfloat16* up, long long n, int accumulate) {
+    jg_swiglu_backward(dgate, dup, dout, gate, up, n, accumulate);
 }
 
 // The gradients in bf16 too (Llama's d(gate), d(up) and d(SwiGLU) in bf16 mode: the w1/w3 backward products' operands).
 extern "C" __global__ void swiglu_backward_bf16_grads(__nv_bfloat16* dgate, __nv_bfloat16* dup, const __nv_bfloat16* dout,
-                                                      const __nv_bfloat16* gate, const __nv_bfloat16* up, long long n) {
-    jg_swiglu_backward(dgate, dup, dout, gate, up, n);
+                                                      const __nv_bfloat16* gate, const __nv_bfloat16* up, long long n, int accumulate) {
+    jg_swiglu_backward(dgate, dup, dout, gate, up, n, accumulate);
 }
 
 // ---- grouped-query causal attention ---------------------------------------------------------------
@@ -378,7 +378,7 @@ extern "C" __global__ void rope_rotate_rows_bf16(__nv_bfloat16* x, const float* 
 template <typename X, typename GradT>
 __device__ __forceinline__ void jg_gqa_attention_backward_q(GradT* dq, float* datt, const GradT* dout, const X* k,
                                                             const X* v, const float* att, int B, int T, int NH,
-                                                            int NKV, int hs) {
+                                                            int NKV, int hs, int accumulate) {
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)B * NH * T) return;
@@ -405,20 +405,20 @@ __device__ __forceinline__ void jg_gqa_attention_backward_q(GradT* dq, float* da
     for (int i = lane; i < hs; i += JG_WARP) {
         float acc = 0.0f;
         for (int u = 0; u <= t; u++) acc += da[u] * jg_load(kb + (long long)u * Ckv + i);
-        jg_store(dqr + i, jg_load(dqr + i) + acc);
+        jg_store(dqr + i, (accumulate ? jg_load(dqr + i) : 0.0f) + acc);
     }
 }
 
 extern "C" __global__ void gqa_attention_backward_q(float* dq, float* datt, const float* dout, const float* k,
                                                     const float* v, const float* att, int B, int T, int NH, int NKV,
-                                                    int hs) {
-    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs);
+                                                    int hs, int accumulate) {
+    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs, accumulate);
 }
 
 extern "C" __global__ void gqa_attention_backward_q_bf16(float* dq, float* datt, const float* dout,
                                                          const __nv_bfloat16* k, const __nv_bfloat16* v,
-                                                         const float* att, int B, int T, int NH, int NKV, int hs) {
-    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs);
+                                                         const float* att, int B, int T, int NH, int NKV, int hs, int accumulate) {
+    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs, accumulate);
 }
 
 // Backward, part 2, one warp per key row (b, kv head g, u), after part 1: summed over the group's query
@@ -427,7 +427,7 @@ extern "C" __global__ void gqa_attention_backward_q_bf16(float* dq, float* datt,
 template <typename X, typename GradT>
 __device__ __forceinline__ void jg_gqa_attention_backward_kv(GradT* dk, GradT* dv, const float* datt, const GradT* dout,
                                                              const X* q, const float* att, int B, int T, int NH,
-                                                             int NKV, int hs) {
+                                                             int NKV, int hs, int accumulate) {
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)B * NKV * T) return;
@@ -445,32 +445,32 @@ __device__ __forceinline__ void jg_gqa_attention_backward_kv(GradT* dk, GradT* d
                 av += att[(arow + t) * T + u] * jg_load(dout + qi);
             }
         }
-        jg_store(dkr + i, jg_load(dkr + i) + ak);
-        jg_store(dvr + i, jg_load(dvr + i) + av);
+        jg_store(dkr + i, (accumulate ? jg_load(dkr + i) : 0.0f) + ak);
+        jg_store(dvr + i, (accumulate ? jg_load(dvr + i) : 0.0f) + av);
     }
 }
 
 extern "C" __global__ void gqa_attention_backward_kv(float* dk, float* dv, const float* datt, const float* dout,
                                                      const float* q, const float* att, int B, int T, int NH, int NKV,
-                                                     int hs) {
-    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs);
+                                                     int hs, int accumulate) {
+    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs, accumulate);
 }
 
 extern "C" __global__ void gqa_attention_backward_kv_bf16(float* dk, float* dv, const float* datt, const float* dout,
                                                           const __nv_bfloat16* q, const float* att, int B, int T, int NH,
-                                                          int NKV, int hs) {
-    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs);
+                                                          int NKV, int hs, int accumulate) {
+    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs, accumulate);
 }
 
 // The pair with the gradients in bf16 too (Llama's d(attention output), dq, dk and dv in bf16 mode); att, datt fp32.
 extern "C" __global__ void gqa_attention_backward_q_bf16_grads(__nv_bfloat16* dq, float* datt, const __nv_bfloat16* dout,
                                                                const __nv_bfloat16* k, const __nv_bfloat16* v,
-                                                               const float* att, int B, int T, int NH, int NKV, int hs) {
-    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs);
+                                                               const float* att, int B, int T, int NH, int NKV, int hs, int accumulate) {
+    jg_gqa_attention_backward_q(dq, datt, dout, k, v, att, B, T, NH, NKV, hs, accumulate);
 }
 
 extern "C" __global__ void gqa_attention_backward_kv_bf16_grads(__nv_bfloat16* dk, __nv_bfloat16* dv, const float* datt,
                                                                 const __nv_bfloat16* dout, const __nv_bfloat16* q,
-                                                                const float* att, int B, int T, int NH, int NKV, int hs) {
-    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs);
+                                                                const float* att, int B, int T, int NH, int NKV, int hs, int accumulate) {
+    jg_gqa_attention_backward_kv(dk, dv, datt, dout, q, att, B, T, NH, NKV, hs, accumulate);
 }

@@ -368,6 +368,16 @@ public interface Backend extends AutoCloseable {
     void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N);
 
     /**
+     * {@link #swigluBackward} with dgate and dup <b>overwritten</b> (whatever they held), for gradients nothing else adds
+     * to (Llama's). The default zeroes their first N elements and accumulates; cuda writes them directly.
+     */
+    default void swigluBackwardOverwrite(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
+        zero(dgate.first(N));
+        zero(dup.first(N));
+        swigluBackward(dgate, dup, dout, gate, up, N);
+    }
+
+    /**
      * Causal grouped-query attention. q (B,T,NH*hs); k and v (B,T,NKV*hs); query head h reads kv head
      * {@code h / (NH/NKV)} (NKV divides NH; NKV = NH is plain multi-head attention). Writes att (B,NH,T,T):
      * the softmax of the causal, 1/sqrt(hs)-scaled scores (zero above the diagonal), and out (B,T,NH*hs)
@@ -386,6 +396,20 @@ public interface Backend extends AutoCloseable {
      */
     void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
                               Tensor att, int B, int T, int NH, int NKV, int hs);
+
+    /**
+     * {@link #gqaAttentionBackward} with dq, dk and dv <b>overwritten</b> (whatever they held), for gradients nothing
+     * else adds to (Llama's). The default zeroes them (B*T*NH*hs, B*T*NKV*hs twice) and accumulates; cuda writes them
+     * directly.
+     */
+    default void gqaAttentionBackwardOverwrite(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
+                                               Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
+        long bt = (long) B * T;
+        zero(dq.first(bt * NH * hs));
+        zero(dk.first(bt * NKV * hs));
+        zero(dv.first(bt * NKV * hs));
+        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs);
+    }
 
     /**
      * Floats the {@code att} of {@link #gqaAttentionForward}/{@link #gqaAttentionBackward} must hold for every batch

@@ -186,11 +186,19 @@ public final class TimingBackend implements Backend {
     @Override public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
         long t = start(); inner.swigluBackward(dgate, dup, dout, gate, up, N); stop("swigluBackward", t);
     }
+    @Override public void swigluBackwardOverwrite(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
+        long t = start(); inner.swigluBackwardOverwrite(dgate, dup, dout, gate, up, N); stop("swigluBackwardOverwrite", t);
+    }
     @Override public void gqaAttentionForward(Tensor out, Tensor att, Tensor q, Tensor k, Tensor v, int B, int T, int NH, int NKV, int hs) {
         long t = start(); inner.gqaAttentionForward(out, att, q, k, v, B, T, NH, NKV, hs); stop("gqaAttentionForward", t);
     }
     @Override public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
                                                Tensor att, int B, int T, int NH, int NKV, int hs) {
         long t = start(); inner.gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs); stop("gqaAttentionBackward", t);
+    }
+    @Override public void gqaAttentionBackwardOverwrite(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
+                                                        Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
+        long t = start(); inner.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs);
+        stop("gqaAttentionBackwardOverwrite", t);
     }
 }

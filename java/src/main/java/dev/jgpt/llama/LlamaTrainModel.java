@@ -482,19 +482,14 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             Layer w = p[l], dw = g[l];
             // MLP: resid[l+1] = mid + w2 (silu(w1 xn2) * w3 xn2); dres flows to mid unchanged
             ops.matmulBackwardOverwrite(dhg, dw.w2(), null, dresForProducts(), hg[l], w.w2(), N, hd, d);
-            ops.zero(dh1);
-            ops.zero(dh3);
-            ops.swigluBackward(dh1, dh3, dhg, h1[l], h3[l], N * hd);
+            ops.swigluBackwardOverwrite(dh1, dh3, dhg, h1[l], h3[l], N * hd);
             ops.matmulBackwardOverwrite(dxn, dw.w1(), null, dh1, xn2[l], w.w1(), N, d, hd);
             ops.matmulBackward(dxn, dw.w3(), null, dh3, xn2[l], w.w3(), N, d, hd);
             rmsnormBackward(dw.rmsFfn(), mid[l], w.rmsFfn(), rstd2[l], N, d);
 
             // attention: mid = resid[l] + wo attn(rope(wq xn1), rope(wk xn1), wv xn1)
             ops.matmulBackwardOverwrite(datty, dw.wo(), null, dresForProducts(), atty[l], w.wo(), N, d, d);
-            ops.zero(dq);
-            ops.zero(dk);
-            ops.zero(dv);
-            ops.gqaAttentionBackward(dq, dk, dv, datt, datty, q[l], k[l], vv[l], att[l], B, T, NH, NKV, hs);
+            ops.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, datty, q[l], k[l], vv[l], att[l], B, T, NH, NKV, hs);
             ops.ropeBackward(dq, ropeCos, ropeSin, B, T, NH, hs);
             ops.ropeBackward(dk, ropeCos, ropeSin, B, T, NKV, hs);
             ops.matmulBackwardOverwrite(dxn, dw.wq(), null, dq, xn1[l], w.wq(), N, d, d);

@@ -535,6 +535,39 @@ public abstract class BackendContractTest {
         datt.assertClose("gqa datt: d(scores), zero above the diagonal" + tag);
     }
 
+    /** The overwriting variants of Llama's backward ops: their gradients start as NaNs. */
+    @Test
+    void swigluAndGqaAttentionBackwardsOverwrite() {
+        int n = N * 3 * C + 5;
+        Pair gate = randn(3, n), up = randn(1, n), dout = randn(1, n);
+        Pair dgate = nans(n), dup = nans(n);
+        ref.swigluBackwardOverwrite(dgate.r, dup.r, dout.r, gate.r, up.r, n);
+        dut.swigluBackwardOverwrite(dgate.d, dup.d, dout.d, gate.d, up.d, n);
+        dgate.assertClose("swiglu dgate (overwritten)");
+        dup.assertClose("swiglu dup (overwritten)");
+
+        int b = 2, t = 9, nh = 4, nkv = 2, hs = 6;
+        Pair out = randn(1, b, t, nh * hs), att = randn(1, b, nh, t, t);
+        Pair q = randn(1, b, t, nh * hs), k = randn(1, b, t, nkv * hs), v = randn(1, b, t, nkv * hs);
+        ref.gqaAttentionForward(out.r, att.r, q.r, k.r, v.r, b, t, nh, nkv, hs);
+        dut.gqaAttentionForward(out.d, att.d, q.d, k.d, v.d, b, t, nh, nkv, hs);
+        Pair dq = nans(b, t, nh * hs), dk = nans(b, t, nkv * hs), dv = nans(b, t, nkv * hs);
+        Pair datt = randn(1, b, nh, t, t), g = randn(1, b, t, nh * hs);
+        ref.gqaAttentionBackwardOverwrite(dq.r, dk.r, dv.r, datt.r, g.r, q.r, k.r, v.r, att.r, b, t, nh, nkv, hs);
+        dut.gqaAttentionBackwardOverwrite(dq.d, dk.d, dv.d, datt.d, g.d, q.d, k.d, v.d, att.d, b, t, nh, nkv, hs);
+        dq.assertClose("gqa dq (overwritten)");
+        dk.assertClose("gqa dk (overwritten)");
+        dv.assertClose("gqa dv (overwritten)");
+    }
+
+    /** An F32 pair of the shape, every element NaN on both sides. */
+    private Pair nans(long... shape) {
+        Pair p = new Pair(DType.F32, shape);
+        for (long i = 0; i < p.r.numel(); i++) p.r.setFloat(i, Float.NaN);
+        p.sync();
+        return p;
+    }
+
     /**
      * Grouped-query decoding over a cache (maxT > pos + 1 rows, the rows past pos garbage that must not be read):
      * equal to the reference, and the reference equal to row pos of {@link Backend#gqaAttentionForward} over the

@@ -1731,6 +1731,16 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     @Override
     public void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
+        swigluBackward(dgate, dup, dout, gate, up, N, true);
+    }
+
+    /** dgate and dup written, not added to (no zeroing first, nor reading them back). */
+    @Override
+    public void swigluBackwardOverwrite(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N) {
+        swigluBackward(dgate, dup, dout, gate, up, N, false);
+    }
+
+    private void swigluBackward(Tensor dgate, Tensor dup, Tensor dout, Tensor gate, Tensor up, int N, boolean accumulate) {
         positive("N", N);
         // the gradients: all F32, or all BF16 with bf16 gate and up (Llama's in bf16 mode)
         DType grad = gradientType("swigluBackward", "dgate", dgate, dout, "gate", gate);
@@ -1744,7 +1754,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         Kernel k = grad == DType.BF16 ? Kernel.SWIGLU_BACKWARD_BF16_GRADS
                 : isBf16(gate) ? Kernel.SWIGLU_BACKWARD_BF16 : Kernel.SWIGLU_BACKWARD;
         ctx.kernel(k, gridStride(N, 256), 256)
-                .ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).go();
+                .ptr(dgate).ptr(dup).ptr(dout).ptr(gate).ptr(up).i64(N).i32(accumulate ? 1 : 0).go();
     }
 
     /**
@@ -1784,6 +1794,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     @Override
     public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
                                      Tensor att, int B, int T, int NH, int NKV, int hs) {
+        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs, true);
+    }
+
+    /** dq, dk and dv written, not added to: every row of them is stored once (by one warp, or one 64-row tile). */
+    @Override
+    public void gqaAttentionBackwardOverwrite(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
+                                              Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
+        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs, false);
+    }
+
+    private void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
+                                      Tensor att, int B, int T, int NH, int NKV, int hs, boolean accumulate) {
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T;
         // the gradients: all F32, or all BF16 with bf16 q, k, v (Llama's in bf16 mode)
@@ -1801,19 +1823,19 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             // the forward's copy of out (in q's type, which the forward kept one with out's) after the log-sum-exps
             long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
             fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
-                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16, bf16Grads, true);
+                    B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16, bf16Grads, accumulate);
             return;
         }
-        int block = 256;
+        int block = 256, add = accumulate ? 1 : 0;
         Kernel qKernel = bf16Grads ? Kernel.GQA_ATTENTION_BACKWARD_Q_BF16_GRADS
                 : bf16 ? Kernel.GQA_ATTENTION_BACKWARD_Q_BF16 : Kernel.GQA_ATTENTION_BACKWARD_Q;
         Kernel kvKernel = bf16Grads ? Kernel.GQA_ATTENTION_BACKWARD_KV_BF16_GRADS
                 : bf16 ? Kernel.GQA_ATTENTION_BACKWARD_KV_BF16 : Kernel.GQA_ATTENTION_BACKWARD_KV;
         // part 1 writes d(scores) into datt, which part 2 (queued after it on the same stream) reads
         ctx.kernel(qKernel, blocks((long) B * NH * T, block / 32), block)
-                .ptr(dq).ptr(datt).ptr(dout).ptr(k).ptr(v).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
+                .ptr(dq).ptr(datt).ptr(dout).ptr(k).ptr(v).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(add).go();
         ctx.kernel(kvKernel, blocks((long) B * NKV * T, block / 32), block)
-                .ptr(dk).ptr(dv).ptr(datt).ptr(dout).ptr(q).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).go();
+                .ptr(dk).ptr(dv).ptr(datt).ptr(dout).ptr(q).ptr(att).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(add).go();
     }
 
     /** q (bt, NH*hs), k and v (bt, NKV*hs): device tensors of one activation type, F32 or BF16. */

@@ -161,6 +161,21 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         cuda.swigluBackward(h16[0], h16[1], upBf16(dr), gate16, up16, n);
         assertRounded("swigluBackward dgate in bf16", down(h32[0]), down(h16[0]));
         assertRounded("swigluBackward dup in bf16", down(h32[1]), down(h16[1]));
+        // the overwriting variant (NaNs before) gives what zero-and-add gives, bit for bit, for each kernel variant
+        for (DType gt : new DType[] {DType.F32, DType.BF16}) {
+            for (Tensor gateT : new Tensor[] {up(gate), gate16}) {
+                if (gt == DType.BF16 && gateT.dtype() != DType.BF16) continue; // bf16 gradients come with bf16 gate and up
+                Tensor upT = gateT.dtype() == DType.BF16 ? up16 : up(upv), g = gt == DType.BF16 ? upBf16(dr) : up(dr);
+                Tensor za = dev.allocate(gt, n), zb = dev.allocate(gt, n), wa = nansOn(gt, n), wb = nansOn(gt, n);
+                cuda.zero(za);
+                cuda.zero(zb);
+                cuda.swigluBackward(za, zb, g, gateT, upT, n);
+                cuda.swigluBackwardOverwrite(wa, wb, g, gateT, upT, n);
+                String what = "swigluBackwardOverwrite, " + gt + " gradients, " + gateT.dtype() + " gate";
+                assertBitsEqual(what + ", dgate", down(za), down(wa));
+                assertBitsEqual(what + ", dup", down(zb), down(wb));
+            }
+        }
         assertThatThrownBy(() -> cuda.swigluBackward(h16[0], h16[1], up(dr), gate16, up16, n))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dgate is BF16 but dout is F32");
         assertThatThrownBy(() -> cuda.swigluForward(s32, gate16, up16, n))
@@ -247,6 +262,15 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
             cuda.gqaAttentionBackward(g32[0], g32[1], g32[2], datt, up(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
             cuda.gqaAttentionBackward(g16[0], g16[1], g16[2], datt, upBf16(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
             String[] names = {"dq", "dk", "dv"};
+            // the overwriting variant (NaNs before): what zero-and-add gave, bit for bit, F32 and BF16 gradients
+            Tensor[] w32 = {nansOn(DType.F32, bt * NH * hs), nansOn(DType.F32, bt * NKV * hs), nansOn(DType.F32, bt * NKV * hs)};
+            Tensor[] w16 = {nansOn(DType.BF16, bt * NH * hs), nansOn(DType.BF16, bt * NKV * hs), nansOn(DType.BF16, bt * NKV * hs)};
+            cuda.gqaAttentionBackwardOverwrite(w32[0], w32[1], w32[2], datt, up(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
+            cuda.gqaAttentionBackwardOverwrite(w16[0], w16[1], w16[2], datt, upBf16(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
+            for (int i = 0; i < 3; i++) {
+                assertBitsEqual("gqaAttentionBackwardOverwrite " + names[i] + " F32 (" + path + ")", down(g32[i]), down(w32[i]));
+                assertBitsEqual("gqaAttentionBackwardOverwrite " + names[i] + " BF16 (" + path + ")", down(g16[i]), down(w16[i]));
+            }
             Tensor[] refs = {refDq, refDk, refDv};
             for (int i = 0; i < 3; i++) {
                 assertRounded("gqaAttentionBackward " + names[i] + " in bf16 (" + path + ")", down(g32[i]), down(g16[i]));
@@ -766,5 +790,19 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
 
     private static void assertSame(String what, Tensor expected, Tensor actual) {
         assertThat(relative(expected, actual)).as(what).isLessThanOrEqualTo(SAME);
+    }
+
+    /** A device tensor of n elements of {@code type}, every one NaN: an output that must be written, not added to. */
+    private Tensor nansOn(DType type, long n) {
+        Tensor h = host.allocate(DType.F32, n);
+        for (long i = 0; i < n; i++) h.setFloat(i, Float.NaN);
+        return type == DType.BF16 ? upBf16(h) : up(h);
+    }
+
+    /** Every element the same float (NaN never equals: a NaN left in {@code actual} fails). */
+    private static void assertBitsEqual(String what, Tensor expected, Tensor actual) {
+        for (long i = 0; i < expected.numel(); i++) {
+            assertThat(actual.getFloat(i)).as(what + " [" + i + "]").isEqualTo(expected.getFloat(i));
+        }
     }
 }
