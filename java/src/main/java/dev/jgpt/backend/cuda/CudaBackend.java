@@ -75,7 +75,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private final DeviceScratch ltBiasGrad;
     /** Partial sums of weight and bias gradients (layernorm's per block; RMSNorm's dweight and a product's dbias per row
      * split), added up in order by add_partial_sums (no atomics). */
-    private final DeviceScratch normPartials;
+    private final DeviceScratch gradientPartials;
     /** The encoder backward's sort keys (token, position): each token's rows summed in position order (no atomics). */
     private final DeviceScratch sortKeys;
     /** Largest head size the tensor-core attention kernels take (kernels/attention_flash_tc.cu: D = 16, 32, 64). */
@@ -148,7 +148,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         this.sumResult = scratch.allocate(DType.F32, 2);          // one double
         this.topKRows = new TopKRows(ctx);
         this.ltBiasGrad = new DeviceScratch(ctx, "the cuBLASLt bias gradient");
-        this.normPartials = new DeviceScratch(ctx, "the partial sums of weight gradients");
+        this.gradientPartials = new DeviceScratch(ctx, "the partial sums of weight gradients");
         this.sortKeys = new DeviceScratch(ctx, "the encoder backward's sort keys");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(ValueLayout.ADDRESS);
@@ -576,7 +576,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                     + " bytes of shared memory, the device offers " + ctx.maxSharedOptIn());
         }
         int block = 32 * warps, grid = (int) Math.min(blocks(N, warps), 2L * ctx.multiprocessors());
-        long partials = normPartials.atLeast(grid * perWarp);
+        long partials = gradientPartials.atLeast(grid * perWarp);
         wrote(dinp, dweight, dbias);
         if (copy == null) {
             ctx.kernel(Kernel.LAYERNORM_BACKWARD, grid, 1, block, 1, (int) (warps * perWarp))
@@ -666,14 +666,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (dbias != null && ltUsable() && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BGRADB, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, x, C,
                 dO, OC, one, dweight, C, bf, ltBiasGrad.atLeast(4L * OC), 0, null, 0, "matmulBackward dweight (lt bgrad)")) {
             wrote(dbias);
-            ctx.kernel(Kernel.RESIDUAL_FORWARD, gridStride(OC, 256), 256).ptr(dbias).ptr(dbias).ptr(ltBiasGrad.atLeast(4L * OC)).i64(OC).go();
+            ctx.kernel(Kernel.RESIDUAL_FORWARD, gridStride(OC, 256), 256).ptr(dbias).ptr(dbias).ptr(ltBiasGrad.address()).i64(OC).go();
             return;
         }
         gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, x, C, dO, OC, one, dweight, C, bf, "matmulBackward dweight");
         if (dbias != null) {
             wrote(dbias);
             int columnBlocks = (int) blocks(OC, 32), splits = rowSplits(N, columnBlocks);
-            long partials = normPartials.atLeast(4L * splits * OC);
+            long partials = gradientPartials.atLeast(4L * splits * OC);
             ctx.kernel(isBf16(dout) ? Kernel.MATMUL_BACKWARD_BIAS_BF16 : Kernel.MATMUL_BACKWARD_BIAS, columnBlocks, splits, 32, 8, 0)
                     .ptr(partials).ptr(dout).i32(N).i32(OC).go();
             ctx.kernel(Kernel.ADD_PARTIAL_SUMS, columnBlocks, 1, 32, 8, 0).ptr(dbias).ptr(0L).ptr(partials).i32(splits).i32(OC).go();
@@ -1662,7 +1662,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         }
         // dweight: each row split's sums written, then added in split order
         int columnBlocks = (int) blocks(C, 32), splits = rowSplits(N, columnBlocks);
-        long partials = normPartials.atLeast(4L * splits * C);
+        long partials = gradientPartials.atLeast(4L * splits * C);
         ctx.kernel(Kernel.RMSNORM_BACKWARD_DWEIGHT, columnBlocks, splits, 32, 8, 0)
                 .ptr(partials).ptr(dout).ptr(inp).ptr(rstd).i32(N).i32(C).go();
         ctx.kernel(Kernel.ADD_PARTIAL_SUMS, columnBlocks, 1, 32, 8, 0).ptr(dweight).ptr(0L).ptr(partials).i32(splits).i32(C).go();
@@ -1863,7 +1863,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             scratch.close();
             if (lt != null) lt.close();
             ltBiasGrad.close();
-            normPartials.close();
+            gradientPartials.close();
             sortKeys.close();
             CudaDriver.cuMemFreeHost(pinnedResult);
         } finally {

@@ -28,8 +28,17 @@ final class DeviceScratch implements AutoCloseable {
         return ptr;
     }
 
+    /** The address {@link #atLeast} last returned (0 before the first call). */
+    long address() {
+        return ptr;
+    }
+
+    /** Frees the buffer once the work queued on the stream (which may still read it) has finished. */
     private void free() {
-        if (ptr != 0) CudaDriver.cuMemFree_v2(ptr);
+        if (ptr != 0) {
+            ctx.synchronize();
+            CudaDriver.cuMemFree_v2(ptr);
+        }
         ptr = 0;
         bytes = 0;
     }
