@@ -69,6 +69,27 @@ __device__ __forceinline__ double jg_block_sum_d(double v) {
     return jg_warp_sum_d(v);
 }
 
+// Column sums in a block of (32, 8) threads: thread (x, y) adds term(r) over rows r = first + y, first + y + 8, ... <
+// last for its column (the caller binds the column into term; active = false past the last column), then the column's 8
+// sums are added in y order: a fixed order, no atomics. The total reaches the threads with threadIdx.y == 0 (the others
+// get 0). Every thread of the block calls it, once per kernel (it holds a barrier and one shared array). The weight
+// and bias gradients' partial sums (RMSNorm's dweight, a product's dbias, add_partial_sums) are made with it.
+template <typename Term>
+__device__ __forceinline__ float jg_block_column_sum(const Term& term, bool active, int first, int last) {
+    __shared__ float sums[8][JG_WARP + 1];
+    float s = 0.0f;
+    if (active) {
+        for (int r = first + (int)threadIdx.y; r < last; r += blockDim.y) s += term(r);
+    }
+    sums[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    float total = 0.0f;
+    if (threadIdx.y == 0) {
+        for (int y = 0; y < (int)blockDim.y; y++) total += sums[y][threadIdx.x];
+    }
+    return total;
+}
+
 // Online softmax statistics of one thread's share of a row: the running maximum m and the sum s of exp(v - m), the sum
 // rescaled whenever the maximum grows (start from m = -inf, s = 0). One pass over the values instead of two.
 __device__ __forceinline__ void jg_online_max_sum(float& m, float& s, float v) {

@@ -137,22 +137,15 @@ __device__ __forceinline__ void jg_layernorm_backward(float* dinp, CopyT* dinp_c
 }
 
 // out0[i] += sum_r partials[r][i] and, where out1 is not null, out1[i] += sum_r partials[r][C + i] (rows of 2C then,
-// else of C), r in row order: the second launch of the norms' weight gradients (layernorm's dbias and dweight from
-// its blocks' partial sums, RMSNorm's dweight from its row splits'). Block (32, 8) covers 32 columns; its 8 rows of
-// threads take every 8th partial row, then add up in shared memory in row order.
+// else of C), r in row order (jg_block_column_sum): the second launch of the weight and bias gradients (layernorm's
+// dbias and dweight from its blocks' partial sums, RMSNorm's dweight and a product's dbias from their row splits').
+// Block (32, 8) covers 32 columns.
 extern "C" __global__ void add_partial_sums(float* out0, float* out1, const float* partials, int rows, int C) {
-    __shared__ float sums[8][JG_WARP + 1];
     const int width = out1 != nullptr ? 2 * C : C;
     const int col = blockIdx.x * JG_WARP + threadIdx.x;
-    float s = 0.0f;
-    if (col < width) {
-        for (int r = threadIdx.y; r < rows; r += blockDim.y) s += partials[(long long)r * width + col];
-    }
-    sums[threadIdx.y][threadIdx.x] = s;
-    __syncthreads();
+    const float total = jg_block_column_sum([&](int r) { return partials[(long long)r * width + col]; }, col < width, 0,
+                                            rows);
     if (threadIdx.y == 0 && col < width) {
-        float total = 0.0f;
-        for (int y = 0; y < blockDim.y; y++) total += sums[y][threadIdx.x];
         if (col < C) out0[col] += total;
         else out1[col - C] += total;
     }

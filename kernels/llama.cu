@@ -70,29 +70,18 @@ extern "C" __global__ void rmsnorm_backward_dinp_copy_bf16(float* dinp, __nv_bfl
 
 // RMSNorm's dweight in two launches, without atomics: block (x, s) of this kernel, threads (32, 8), sums
 // dout[n,i] * x[n,i] * rstd[n] over split s of the rows (gridDim.y splits of ceil(N / gridDim.y) rows) for its 32
-// columns i (its 8 rows of threads take every 8th row, then add up in shared memory in row order) and writes the sum to
-// partials[s][i]; add_partial_sums then adds the splits to dweight in split order. The splits spread the rows over
+// columns i (jg_block_column_sum: a fixed order) and writes the sum to partials[s][i]; add_partial_sums then adds the splits to dweight in split order. The splits spread the rows over
 // enough blocks to fill the GPU: one block per 32 columns, as before, left C / 32 blocks (24 at C 768) each streaming
 // all N rows, a few SMs busy for the whole (N, C) read.
 extern "C" __global__ void rmsnorm_backward_dweight(float* partials, const float* dout, const float* inp,
                                                    const float* rstd, int N, int C) {
-    __shared__ float sums[8][JG_WARP + 1];
     const int col = blockIdx.x * JG_WARP + threadIdx.x;
     const int per = (N + gridDim.y - 1) / gridDim.y, first = blockIdx.y * per, last = min(N, first + per);
-    float s = 0.0f;
-    if (col < C) {
-        for (int n = first + threadIdx.y; n < last; n += blockDim.y) {
-            const long long i = (long long)n * C + col;
-            s += dout[i] * inp[i] * rstd[n];
-        }
-    }
-    sums[threadIdx.y][threadIdx.x] = s;
-    __syncthreads();
-    if (threadIdx.y == 0 && col < C) {
-        float total = 0.0f;
-        for (int y = 0; y < blockDim.y; y++) total += sums[y][threadIdx.x];
-        partials[(long long)blockIdx.y * C + col] = total;
-    }
+    const float total = jg_block_column_sum([&](int n) {
+        const long long i = (long long)n * C + col;
+        return dout[i] * inp[i] * rstd[n];
+    }, col < C, first, last);
+    if (threadIdx.y == 0 && col < C) partials[(long long)blockIdx.y * C + col] = total;
 }
 
 // ---- RoPE: pairs (2i, 2i+1) of every head rotated by (cos[t,i], sign * sin[t,i]); in place ---------

@@ -15,26 +15,16 @@ extern "C" __global__ void add_bias_bf16(__nv_bfloat16* out, const float* bias, 
 }
 
 // The bias gradient in two launches, without atomics: block (x, s), threads (32, 8), sums dout over split s of the rows
-// (gridDim.y splits of ceil(N / gridDim.y) rows) for its 32 columns (adjacent threads read adjacent columns: coalesced
-// reads along a row; threadIdx.y strides over the split's rows, then the 8 sums per column are added in shared memory
-// in order) and writes the sum to partials[s][col]; add_partial_sums then adds the splits to dbias in split order.
+// (gridDim.y splits of ceil(N / gridDim.y) rows) for its 32 columns (jg_block_column_sum: adjacent threads read
+// adjacent columns, coalesced along a row; a fixed order) and writes the sum to partials[s][col]; add_partial_sums then adds the splits to dbias in split order.
 // The splits fill the GPU where one block per 32 columns (24 blocks at OC 768) would leave most SMs idle.
 template <typename T>
 __device__ __forceinline__ void jg_matmul_backward_bias(float* partials, const T* dout, int N, int OC) {
-    __shared__ float sums[8][33];
-    const int col = blockIdx.x * 32 + threadIdx.x;
+    const int col = blockIdx.x * JG_WARP + threadIdx.x;
     const int per = (N + gridDim.y - 1) / gridDim.y, first = blockIdx.y * per, last = min(N, first + per);
-    float s = 0.0f;
-    if (col < OC) {
-        for (int row = first + threadIdx.y; row < last; row += blockDim.y) s += jg_load(dout + (long long)row * OC + col);
-    }
-    sums[threadIdx.y][threadIdx.x] = s;
-    __syncthreads();
-    if (threadIdx.y == 0 && col < OC) {
-        float total = 0.0f;
-        for (int y = 0; y < blockDim.y; y++) total += sums[y][threadIdx.x];
-        partials[(long long)blockIdx.y * OC + col] = total;
-    }
+    const float total = jg_block_column_sum([&](int row) { return jg_load(dout + (long long)row * OC + col); }, col < OC,
+                                            first, last);
+    if (threadIdx.y == 0 && col < OC) partials[(long long)blockIdx.y * OC + col] = total;
 }
 
 extern "C" __global__ void matmul_backward_bias(float* partials, const float* dout, int N, int OC) {
