@@ -740,9 +740,7 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
     // ---- helpers ------------------------------------------------------------------------------
 
     private Tensor randn(long... shape) {
-        Tensor t = host.allocate(DType.F32, shape);
-        for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) random.nextGaussian());
-        return t;
+        return randn(random, shape);
     }
 
     private Tensor randnAgain(long rows, long cols, long seed) {

@@ -3,8 +3,10 @@ package dev.jgpt.backend.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jgpt.backend.reference.ReferenceBackend;
+import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
+import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 
@@ -48,6 +50,13 @@ abstract class CudaReferenceFixture {
             maxRef = Math.max(maxRef, Math.abs(expected.getFloat(i)));
         }
         return maxDiff / Math.max(maxRef, 1e-6);
+    }
+
+    /** A host F32 tensor of the shape, standard normal values drawn from r in index order. */
+    protected Tensor randn(Random r, long... shape) {
+        Tensor t = host.allocate(DType.F32, shape);
+        for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) r.nextGaussian());
+        return t;
     }
 
     /** A device copy of host tensor h. */

@@ -202,8 +202,6 @@ abstract class DeterminismContractTest extends CudaReferenceFixture {
     }
 
     private Tensor randn(long... shape) {
-        Tensor t = host.allocate(DType.F32, shape);
-        for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) random.nextGaussian());
-        return t;
+        return randn(random, shape);
     }
 }

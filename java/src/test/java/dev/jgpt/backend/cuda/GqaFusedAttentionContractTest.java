@@ -199,10 +199,4 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
         for (long i = 0; i < t.numel(); i++) c.setFloat(i, t.getFloat(i));
         return c;
     }
-
-    private Tensor randn(Random r, long... shape) {
-        Tensor t = host.allocate(DType.F32, shape);
-        for (long i = 0; i < t.numel(); i++) t.setFloat(i, (float) r.nextGaussian());
-        return t;
-    }
 }
