@@ -213,7 +213,7 @@ def decision(label, base_name, base, other_name, other, switch):
     if a is None or b is None:
         return f"- {label}: no comparison ({base if a is None else other} has no result)"
     d = load(base)
-    label = f"{label} ({d.get('preset')}, B {d.get('batch')}, T {d.get('seq')})"
+    label = f"{label} ({d.get('preset')}, B {d.get('batch')}, T {d.get('seq')}, {d.get('precision', 'fp32')})"
     faster = b < a
     verdict = f"**{other_name}** is {a / b:.2f}x faster: {switch}" if faster else \
         f"**{base_name}** is {b / a:.2f}x faster (or as fast): keep the default"
@@ -227,9 +227,13 @@ print(decision("bf16 attention", "cublas", "bench-train-cuda-gpt2-bf16.json",
                "fused-tc", "bench-train-cuda-gpt2-bf16-fused.json",
                "make fused attention bf16's default (CudaBackend's fusedAttention where tensorCoreAttention(hs) holds), "
                "if the attention-alone rows above show fused-tc within 1e-2 of cublas and CudaFlashAttentionTest passed"))
-print(decision("cuBLASLt epilogues in bf16", "Lt on", "bench-train-cuda-gpt2-bf16.json",
+print(decision("cuBLASLt epilogues", "Lt on", "bench-train-cuda-gpt2-bf16.json",
                "Lt off", "bench-train-cuda-gpt2-bf16-nolt.json",
                "turn the epilogues off by default (CudaBackend's useLt; llm.c found cuBLASLt's bf16 GELU slower, PR #338)"))
+print(decision("Llama attention", "rows", "bench-train-cuda-llama-cublas.json",
+               "fused", "bench-train-cuda-llama-fused.json",
+               "make fused attention the default for Llama training too (JGPT_CUDA_ATTENTION's default), "
+               "if CudaGqaFusedAttentionTest passed"))
 print(decision("bf16 activation storage", "bf16 stored", "bench-train-cuda-gpt2-bf16.json",
                "fp32 stored", "bench-train-cuda-gpt2-bf16-f32act.json",
                "look at the bf16 kernels in the profile: storage in bf16 moves half the bytes and should not lose"))
