@@ -223,20 +223,22 @@ def decision(label, base_name, base, other_name, other, switch):
 # What these figures decide, so a session with a GPU can act on them at once (the defaults were chosen without one).
 print("### What these figures decide")
 print()
-print(decision("bf16 attention", "cublas", "bench-train-cuda-gpt2-bf16.json",
-               "fused-tc", "bench-train-cuda-gpt2-bf16-fused.json",
-               "make fused attention bf16's default (CudaBackend's fusedAttention where tensorCoreAttention(hs) holds), "
-               "if the attention-alone rows above show fused-tc within 1e-2 of cublas and CudaFlashAttentionTest passed"))
-print(decision("cuBLASLt epilogues", "Lt on", "bench-train-cuda-gpt2-bf16.json",
-               "Lt off", "bench-train-cuda-gpt2-bf16-nolt.json",
-               "turn the epilogues off by default (CudaBackend's useLt; llm.c found cuBLASLt's bf16 GELU slower, PR #338)"))
-print(decision("Llama attention", "rows", "bench-train-cuda-llama-cublas.json",
-               "fused", "bench-train-cuda-llama-fused.json",
-               "make fused attention the default for Llama training too (JGPT_CUDA_ATTENTION's default), "
-               "if CudaGqaFusedAttentionTest passed"))
-print(decision("bf16 activation storage", "bf16 stored", "bench-train-cuda-gpt2-bf16.json",
-               "fp32 stored", "bench-train-cuda-gpt2-bf16-f32act.json",
-               "look at the bf16 kernels in the profile: storage in bf16 moves half the bytes and should not lose"))
+# (what, the default's name and run, the other's name and run, what to change if the other is faster)
+DECISIONS = [
+    ("bf16 attention", "cublas", "bench-train-cuda-gpt2-bf16.json", "fused-tc", "bench-train-cuda-gpt2-bf16-fused.json",
+     "make fused attention bf16's default (CudaBackend's fusedAttention where tensorCoreAttention(hs) holds), "
+     "if the attention-alone rows above show fused-tc within 1e-2 of cublas and CudaFlashAttentionTest passed"),
+    ("cuBLASLt epilogues", "Lt on", "bench-train-cuda-gpt2-bf16.json", "Lt off", "bench-train-cuda-gpt2-bf16-nolt.json",
+     "turn the epilogues off by default (CudaBackend's useLt; llm.c found cuBLASLt's bf16 GELU slower, PR #338)"),
+    ("Llama attention", "rows", "bench-train-cuda-llama-cublas.json", "fused", "bench-train-cuda-llama-fused.json",
+     "make fused attention the default for Llama training too (JGPT_CUDA_ATTENTION's default), "
+     "if CudaGqaFusedAttentionTest passed"),
+    ("bf16 activation storage", "bf16 stored", "bench-train-cuda-gpt2-bf16.json", "fp32 stored",
+     "bench-train-cuda-gpt2-bf16-f32act.json",
+     "look at the bf16 kernels in the profile: storage in bf16 moves half the bytes and should not lose"),
+]
+for row in DECISIONS:
+    print(decision(*row))
 best = None
 for name in ("bench-train-cuda-gpt2-bf16.json", "bench-train-cuda-gpt2-bf16-fused.json", "bench-train-cuda-gpt2-bf16-b64.json",
              "bench-train-cuda-gpt2-bf16-fused-b64.json"):
