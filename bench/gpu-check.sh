@@ -15,6 +15,9 @@ OUT=${OUT:-/tmp/gpu-check-out}; mkdir -p "$OUT"; LOG=$OUT/gpu-check.log; exec > 
 fail=0; step(){ echo; echo "== $(date -u +%H:%M:%S) $*"; }
 BUDGET=${CHECK_SECONDS:-560}; SECONDS=0
 bad(){ echo "!! FAILED: $*"; fail=1; }
+# limit N: N seconds, or what is left of the budget (less 20 s for results.md) if that is less, at least 1: a step that
+# hangs cannot push results.md past the call's end
+limit(){ local left=$((BUDGET - SECONDS - 20)); [ "$left" -lt "$1" ] || left=$1; [ "$left" -ge 1 ] || left=1; echo "$left"; }
 
 # shapes: the issue's on a GPU; tiny ones for a dry run (the emulation runs every CUDA thread on the CPU)
 SMALL=(--preset small --batch 8 --seq 256); GPT2=(--preset gpt2 --batch 8 --seq 1024); GEMM=2048; DECODE=gpt2
@@ -80,7 +83,7 @@ grep -q "^cuda: usable" "$OUT/info.txt" || bad "CUDA is not usable (see info.txt
 # steps after it still run and report.
 run_tests() {
   local name=$1 limit=$2; shift 2
-  timeout -k 10 "$limit" "${J[@]}" -Djgpt.cuda.require=true ${JGPT_CUDA_DEBUG:+-Djgpt.cuda.debug=true} -cp "$CP" \
+  timeout -k 10 "$(limit "$limit")" "${J[@]}" -Djgpt.cuda.require=true ${JGPT_CUDA_DEBUG:+-Djgpt.cuda.debug=true} -cp "$CP" \
     org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree --disable-ansi-colors \
     --reports-dir "$OUT/junit-$name" "$@" > "$OUT/tests-$name.txt" 2>&1
   local rc=$?; tail -20 "$OUT/tests-$name.txt"
@@ -112,83 +115,83 @@ grep -E "^(fp32 |bf16 |bf16 fused attention |fused attention )?step +[0-9]+ cpu"
 
 step "benchmarks (same process and machine: cuda vs cpu)"
 for dev in cuda cpu; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench gemm --backend $dev --size $GEMM --json > "$OUT/bench-gemm-$dev.json" || bad "bench gemm $dev"
+  timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench gemm --backend $dev --size $GEMM --json > "$OUT/bench-gemm-$dev.json" || bad "bench gemm $dev"
   cat "$OUT/bench-gemm-$dev.json"; echo
 done
 for dev in cuda cpu; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend $dev "${SMALL[@]}" --steps 5 --json \
+  timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend $dev "${SMALL[@]}" --steps 5 --json \
     > "$OUT/bench-train-$dev.json" || bad "bench train-step $dev"
   cat "$OUT/bench-train-$dev.json"; echo
 done
 for math in tf32 bf16; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${SMALL[@]}" --precision $math \
+  timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${SMALL[@]}" --precision $math \
     --steps 5 --json > "$OUT/bench-train-cuda-$math.json" && cat "$OUT/bench-train-cuda-$math.json"; echo
 done
 # attention alone, every path side by side (cublas, fused on tensor cores, fused on CUDA cores): which should be the default
 for math in bf16 fp32; do
-  timeout 90 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision $math "${ATTN[@]}" --json \
+  timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision $math "${ATTN[@]}" --json \
     > "$OUT/bench-attention-cuda-$math.json" && cat "$OUT/bench-attention-cuda-$math.json" || bad "bench attention $math"; echo
 done
-timeout 60 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision bf16 "${ATTN_GQA[@]}" --json \
+timeout "$(limit 60)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision bf16 "${ATTN_GQA[@]}" --json \
   > "$OUT/bench-attention-cuda-bf16-gqa.json" && cat "$OUT/bench-attention-cuda-bf16-gqa.json" || bad "bench attention gqa"; echo
 # GPT-2 124M (B=8, T=1024) at each precision, MFU against the GPU's datasheet peak for that precision
 for math in fp32 tf32 bf16; do
-  timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision $math \
+  timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision $math \
     --steps 5 --json > "$OUT/bench-train-cuda-gpt2-$math.json" || bad "bench train-step gpt2 $math"
   cat "$OUT/bench-train-cuda-gpt2-$math.json"; echo
 done
 # the bf16 row above runs the cuBLASLt epilogues (bias, GELU, bias gradients in the products; the default): the same
 # step with them off (cuBLAS + add_bias/gelu/matmul_backward_bias kernels), same run, informational ("Lt" column)
-JGPT_CUDA_LT=0 timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+JGPT_CUDA_LT=0 timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-nolt.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-nolt.json" || echo "(informational) train-step with JGPT_CUDA_LT=0 did not finish"; echo
 # the bf16 rows store product-input activations as bf16 (the default): the same step with fp32 activations, each
 # product's inputs rounded per product as before, same run, informational ("stored" column: F32)
-JGPT_CUDA_BF16_ACTIVATIONS=0 timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+JGPT_CUDA_BF16_ACTIVATIONS=0 timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-f32act.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-f32act.json" || echo "(informational) train-step with JGPT_CUDA_BF16_ACTIVATIONS=0 did not finish"; echo
-JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+JGPT_CUDA_ATTENTION=fused timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo
 # the same with the CUDA-core fused kernels forced (bf16 fused attention runs on tensor cores otherwise): both rows
 # side by side in results.md ("attention" fused-tc vs fused-cudacore)
-JGPT_CUDA_ATTENTION=fused-cudacore timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+JGPT_CUDA_ATTENTION=fused-cudacore timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-cudacore.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-cudacore.json" || echo "(informational) fused-cudacore train-step did not finish"; echo
 # B=64 with fused attention, which keeps no (B,NH,T,T) matrices: about 28 GiB of parameters, optimizer state and
 # bf16 activations instead of 45 GiB on the cuBLAS path (computed from Gpt2.activationBytes; docs/gpu.md)
-JGPT_CUDA_ATTENTION=fused timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
+JGPT_CUDA_ATTENTION=fused timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
   --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" || echo "(informational) fused-attention train-step ${GPT2_B64[*]} did not finish"; echo
 # the same B=64 on the (default) cuBLAS attention path, which fits since its probabilities are bf16: the issue's B
 # 16-64 range on both paths, same run, informational
-timeout 150 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
+timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
   --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-b64.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-b64.json" || echo "(informational) cuBLAS-attention train-step ${GPT2_B64[*]} did not finish"; echo
 # Llama training (GQA: 4 query heads over 2 kv heads, head size 64) with kernels/llama.cu's attention (default)
 # and with the fused flash-style kernels (JGPT_CUDA_ATTENTION=fused), same run: informational rows in results.md
 for attn in cublas fused; do
-  JGPT_CUDA_ATTENTION=$attn timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${LLAMA[@]}" \
+  JGPT_CUDA_ATTENTION=$attn timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${LLAMA[@]}" \
     --steps 5 --json > "$OUT/bench-train-cuda-llama-$attn.json" \
     && cat "$OUT/bench-train-cuda-llama-$attn.json" || echo "(informational) llama train-step ($attn attention) did not finish"; echo
 done
 # where a GPT-2 step goes on the GPU: CUDA events around every kernel, cuBLAS call and copy (KernelTimeline)
-timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision bf16 \
+timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision bf16 \
   --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"
 cat "$OUT/profile-train-cuda-gpt2-bf16.json"; echo
 # decoding (KV cache, greedy, logits to the host each token): GPT-2 124M, random weights
 for dev in cuda cpu; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset $DECODE --prompt-tokens 64 \
+  timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset $DECODE --prompt-tokens 64 \
     --tokens $([ $dev = cuda ] && [ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
   cat "$OUT/bench-decode-gpt2-$dev.json"; echo
 done
 # bf16 products read the weights' bf16 copy (no weight converted per token): informational beside the fp32 row
-timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --precision bf16 --preset $DECODE --prompt-tokens 64 \
+timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --precision bf16 --preset $DECODE --prompt-tokens 64 \
   --tokens $([ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-cuda-bf16.json" \
   && cat "$OUT/bench-decode-gpt2-cuda-bf16.json" || echo "(informational) bench decode-gpt2 cuda bf16 did not finish"; echo
 # the server's batched step (8 sequences, one product per weight): k = 1 candidates per row on the device vs the (8, V) logits copied
 for sampling in auto host; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $DECODE --batch 8 --sampling $sampling \
+  timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $DECODE --batch 8 --sampling $sampling \
     --prompt-tokens 64 --tokens $([ "$DRY" != 1 ] && echo 128 || echo 8) --runs 3 --json > "$OUT/bench-decode-gpt2-cuda-batch8-$sampling.json" \
     && cat "$OUT/bench-decode-gpt2-cuda-batch8-$sampling.json" || echo "(informational) bench decode-gpt2 --batch 8 --sampling $sampling did not finish"; echo
 done
@@ -203,7 +206,7 @@ graph_ratio() {
 # product launched per token (--graphs off), same process and GPU; the ratio of tokens/s printed here and in results.md
 for preset in $([ "$DRY" != 1 ] && echo "gpt2 small" || echo tiny); do
   for graphs in on off; do
-    timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $preset --graphs $graphs \
+    timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $preset --graphs $graphs \
       --prompt-tokens 64 --tokens $([ "$DRY" != 1 ] && echo 256 || echo 16) --runs 3 --json \
       > "$OUT/bench-decode-gpt2-cuda-graphs-$graphs-$preset.json" || bad "bench decode-gpt2 --graphs $graphs $preset"
     cat "$OUT/bench-decode-gpt2-cuda-graphs-$graphs-$preset.json"; echo
@@ -214,7 +217,7 @@ done
 # op: the rows "<preset>-batch8" of the same table
 bpreset=$([ "$DRY" != 1 ] && echo gpt2 || echo tiny)
 for graphs in on off; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $bpreset --batch 8 --graphs $graphs \
+  timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $bpreset --batch 8 --graphs $graphs \
     --prompt-tokens 64 --tokens $([ "$DRY" != 1 ] && echo 128 || echo 8) --runs 3 --json \
     > "$OUT/bench-decode-gpt2-cuda-graphs-$graphs-$bpreset-batch8.json" || bad "bench decode-gpt2 --batch 8 --graphs $graphs"
   cat "$OUT/bench-decode-gpt2-cuda-graphs-$graphs-$bpreset-batch8.json"; echo
@@ -223,7 +226,7 @@ graph_ratio $bpreset-batch8
 
 # Llama decoding (LlamaOpsInference on cuda, f32, device top-1; libjgpt's decoder on cpu): stories15M's shape, random weights
 for dev in cuda cpu; do
-  timeout 120 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode --backend $dev --random stories15M --prompt-tokens 64 \
+  timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode --backend $dev --random stories15M --prompt-tokens 64 \
     --tokens $([ "$DRY" != 1 ] && echo 256 || echo 8) --runs 3 --json > "$OUT/bench-decode-llama-$dev.json" \
     && cat "$OUT/bench-decode-llama-$dev.json" || echo "(informational) bench decode (llama) $dev did not finish"; echo
 done
