@@ -1,7 +1,5 @@
 package dev.jgpt.backend.cuda;
 
-import dev.jgpt.bindings.CudaDriver;
-
 /**
  * One device buffer an op writes its intermediate results into, grown (never shrunk) to the largest size asked for:
  * allocated at a shape's first call and reused by every later one, so a training step makes no driver allocation.
@@ -12,7 +10,7 @@ final class DeviceScratch implements AutoCloseable {
     private final String what;
     private long ptr, bytes;
 
-    /** {@code what}: the buffer's name in an out-of-memory error ("the layernorm backward's partial sums"). */
+    /** {@code what}: the buffer's name in an out-of-memory error ("the partial sums of weight gradients"). */
     DeviceScratch(CudaContext ctx, String what) {
         this.ctx = ctx;
         this.what = what;
@@ -35,10 +33,7 @@ final class DeviceScratch implements AutoCloseable {
 
     /** Frees the buffer once the work queued on the stream (which may still read it) has finished. */
     private void free() {
-        if (ptr != 0) {
-            ctx.synchronize();
-            CudaDriver.cuMemFree_v2(ptr);
-        }
+        ctx.free(ptr, what);
         ptr = 0;
         bytes = 0;
     }
