@@ -41,7 +41,7 @@ abstract class DeterminismContractTest extends CudaReferenceFixture {
             Tensor dinp = up(dinp0), dw = up(dw0), db = up(db0);
             reorder(run);
             cuda.layernormBackward(dinp, dw, db, up(dout), up(inp), up(w), up(mean), up(rstd), N, C);
-            float[][] now = {floats(down(dinp)), floats(down(dw)), floats(down(db))};
+            float[][] now = {down(dinp).toFloatArray(), down(dw).toFloatArray(), down(db).toFloatArray()};
             if (first == null) first = now;
             else for (int k = 0; k < 3; k++) assertThat(now[k]).as("run 2 vs run 1, " + "dinp dweight dbias".split(" ")[k]).containsExactly(first[k]);
         }
@@ -64,7 +64,7 @@ abstract class DeterminismContractTest extends CudaReferenceFixture {
             Tensor dinp = up(dinp0), dw = up(dw0);
             reorder(run);
             cuda.rmsnormBackward(dinp, dw, up(dout), up(inp), up(w), up(rstd), N, C);
-            float[][] now = {floats(down(dinp)), floats(down(dw))};
+            float[][] now = {down(dinp).toFloatArray(), down(dw).toFloatArray()};
             if (first == null) first = now;
             else for (int k = 0; k < 2; k++) assertThat(now[k]).as("run 2 vs run 1, " + (k == 0 ? "dinp" : "dweight")).containsExactly(first[k]);
         }
@@ -88,7 +88,7 @@ abstract class DeterminismContractTest extends CudaReferenceFixture {
             Tensor dwte = up(dwte0), dwpe = up(dwpe0);
             reorder(run);
             cuda.encoderBackward(dwte, dwpe, up(dout), up(tokens), B, T, C);
-            float[][] now = {floats(down(dwte)), floats(down(dwpe))};
+            float[][] now = {down(dwte).toFloatArray(), down(dwpe).toFloatArray()};
             if (first == null) first = now;
             else {
                 assertThat(now[0]).as("run 2 vs run 1, dwte").containsExactly(first[0]);
@@ -180,18 +180,12 @@ abstract class DeterminismContractTest extends CudaReferenceFixture {
     private static float[] hostFloats(CudaBackend cuda, Tensor t, TensorArena host) {
         Tensor h = host.allocate(DType.F32, t.numel());
         cuda.copy(h, t);
-        return floats(h);
-    }
-
-    private static float[] floats(Tensor h) {
-        float[] out = new float[(int) h.numel()];
-        for (int i = 0; i < out.length; i++) out[i] = h.getFloat(i);
-        return out;
+        return h.toFloatArray();
     }
 
     private Tensor asTensor(float[] values) {
         Tensor t = host.allocate(DType.F32, values.length);
-        for (int i = 0; i < values.length; i++) t.setFloat(i, values[i]);
+        t.copyFrom(values);
         return t;
     }
 
