@@ -158,7 +158,7 @@ JGPT_CUDA_ATTENTION=fused timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cl
 JGPT_CUDA_ATTENTION=fused-cudacore timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-cudacore.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-cudacore.json" || echo "(informational) fused-cudacore train-step did not finish"; echo
-# B=64 with fused attention, which keeps no (B,NH,T,T) matrices: about 28 GiB of parameters, optimizer state and
+# B=64 with fused attention, which keeps no (B,NH,T,T) matrices: about 26 GiB of parameters, optimizer state and
 # bf16 activations instead of 45 GiB on the cuBLAS path (computed from Gpt2.activationBytes; docs/gpu.md)
 JGPT_CUDA_ATTENTION=fused timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
   --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" \

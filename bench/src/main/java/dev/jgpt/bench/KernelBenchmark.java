@@ -85,7 +85,7 @@ public class KernelBenchmark {
 
     @Benchmark
     public void attentionBackward() {
-        t.backend.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+        t.backend.attentionBackward(dqkv, datt, dout, qkv, att, out, B, T, C, NH);
         t.backend.synchronize();
     }
 

@@ -158,10 +158,11 @@ public interface Backend extends AutoCloseable {
     void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH);
 
     /**
-     * {@code dqkv += d(out)/d(qkv)}; att is what {@link #attentionForward} wrote; datt (B,NH,T,T, or as
-     * small as {@link #attentionScratchFloats}) is scratch that this call overwrites.
+     * {@code dqkv += d(out)/d(qkv)}; att and out are what {@link #attentionForward} wrote (out is read, never
+     * written: a flash-style backward needs each row's dout.out, and is given the model's own out instead of keeping a
+     * copy of it); datt (B,NH,T,T, or as small as {@link #attentionScratchFloats}) is scratch that this call overwrites.
      */
-    void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+    void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out,
                            int B, int T, int C, int NH);
 
     /**
@@ -170,16 +171,16 @@ public interface Backend extends AutoCloseable {
      * zeroes dqkv's first B*T*3C elements and accumulates; cuda writes it directly (its products with beta 0, its fused
      * kernels storing each row once: no zeroing pass, and the old dqkv is not read).
      */
-    default void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+    default void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out,
                                             int B, int T, int C, int NH) {
         zero(dqkv.first((long) B * T * 3 * C));
-        attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
+        attentionBackward(dqkv, datt, dout, qkv, att, out, B, T, C, NH);
     }
 
     /**
      * Floats the {@code att} of {@link #attentionForward}/{@link #attentionBackward} must hold for every batch of
      * at most B sequences of at most T tokens: B*NH*T*T, the probabilities, unless the backend keeps less
-     * between the two (cuda's fused attention: a log-sum-exp per row and a copy of out, B*NH*T + B*T*C).
+     * between the two (cuda's fused attention: a log-sum-exp per row, B*NH*T).
      * Callers that size att for their largest batch use it.
      */
     default long attentionStateFloats(int B, int T, int C, int NH) {
@@ -392,10 +393,11 @@ public interface Backend extends AutoCloseable {
      * over the query heads that share it); datt (B,NH,T,T) is scratch that this call overwrites (it is
      * left holding d(loss)/d(q.k), the gradient of the unscaled scores, zero above the diagonal; where
      * {@link #gqaAttentionKeepsProbabilities} is false it may be as small as {@link #gqaAttentionScratchFloats} and
-     * what it holds afterwards is unspecified). att is what {@link #gqaAttentionForward} wrote.
+     * what it holds afterwards is unspecified). att and out are what {@link #gqaAttentionForward} wrote (out read only,
+     * as in {@link #attentionBackward}).
      */
     void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
-                              Tensor att, int B, int T, int NH, int NKV, int hs);
+                              Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs);
 
     /**
      * {@link #gqaAttentionBackward} with dq, dk and dv <b>overwritten</b> (whatever they held), for gradients nothing
@@ -403,18 +405,18 @@ public interface Backend extends AutoCloseable {
      * directly.
      */
     default void gqaAttentionBackwardOverwrite(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
-                                               Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
+                                               Tensor v, Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs) {
         long bt = (long) B * T;
         zero(dq.first(bt * NH * hs));
         zero(dk.first(bt * NKV * hs));
         zero(dv.first(bt * NKV * hs));
-        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs);
+        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, out, B, T, NH, NKV, hs);
     }
 
     /**
      * Floats the {@code att} of {@link #gqaAttentionForward}/{@link #gqaAttentionBackward} must hold for every batch
      * of at most B sequences of at most T tokens: B*NH*T*T, the probabilities, unless the backend keeps less
-     * between the two (cuda's fused attention: a log-sum-exp per row and a copy of out, B*NH*T + B*T*NH*hs).
+     * between the two (cuda's fused attention: a log-sum-exp per row, B*NH*T).
      * Callers that size att for their largest batch use it.
      */
     default long gqaAttentionStateFloats(int B, int T, int NH, int NKV, int hs) {

@@ -86,12 +86,14 @@ public final class TimingBackend implements Backend {
     @Override public void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH) {
         long t = start(); inner.attentionForward(out, att, qkv, B, T, C, NH); stop("attentionForward", t);
     }
-    @Override public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, int B, int T, int C, int NH) {
-        long t = start(); inner.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH); stop("attentionBackward", t);
+    @Override public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out, int B, int T,
+                                            int C, int NH) {
+        long t = start(); inner.attentionBackward(dqkv, datt, dout, qkv, att, out, B, T, C, NH); stop("attentionBackward", t);
     }
-    @Override public void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, int B, int T, int C,
-                                                     int NH) {
-        long t = start(); inner.attentionBackwardOverwrite(dqkv, datt, dout, qkv, att, B, T, C, NH); stop("attentionBackwardOverwrite", t);
+    @Override public void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out, int B,
+                                                     int T, int C, int NH) {
+        long t = start(); inner.attentionBackwardOverwrite(dqkv, datt, dout, qkv, att, out, B, T, C, NH);
+        stop("attentionBackwardOverwrite", t);
     }
     @Override public long attentionStateFloats(int B, int T, int C, int NH) { return inner.attentionStateFloats(B, T, C, NH); }
     @Override public long attentionScratchFloats(int B, int T, int C, int NH) { return inner.attentionScratchFloats(B, T, C, NH); }
@@ -193,12 +195,13 @@ public final class TimingBackend implements Backend {
         long t = start(); inner.gqaAttentionForward(out, att, q, k, v, B, T, NH, NKV, hs); stop("gqaAttentionForward", t);
     }
     @Override public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
-                                               Tensor att, int B, int T, int NH, int NKV, int hs) {
-        long t = start(); inner.gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs); stop("gqaAttentionBackward", t);
+                                               Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs) {
+        long t = start(); inner.gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, out, B, T, NH, NKV, hs);
+        stop("gqaAttentionBackward", t);
     }
     @Override public void gqaAttentionBackwardOverwrite(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
-                                                        Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
-        long t = start(); inner.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs);
+                                                        Tensor v, Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs) {
+        long t = start(); inner.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, dout, q, k, v, att, out, B, T, NH, NKV, hs);
         stop("gqaAttentionBackwardOverwrite", t);
     }
 }

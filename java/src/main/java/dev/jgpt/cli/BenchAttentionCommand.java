@@ -207,7 +207,7 @@ public final class BenchAttentionCommand implements Runnable {
         b.copy(qkv, random(host, act, qkv.numel(), 1));
         b.copy(dout, random(host, act, dout.numel(), 2));
         return new Case(() -> b.attentionForward(out, att, qkv, B, T, C, NH),
-                () -> b.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH),
+                () -> b.attentionBackward(dqkv, datt, dout, qkv, att, out, B, T, C, NH),
                 out, new Tensor[] {dqkv}, att.byteSize() + datt.byteSize());
     }
 
@@ -226,7 +226,7 @@ public final class BenchAttentionCommand implements Runnable {
         b.copy(v, random(host, act, v.numel(), 4));
         b.copy(dout, random(host, act, dout.numel(), 2));
         return new Case(() -> b.gqaAttentionForward(out, att, q, k, v, B, T, NH, NKV, hs),
-                () -> b.gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs),
+                () -> b.gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, out, B, T, NH, NKV, hs),
                 out, new Tensor[] {dq, dk, dv}, att.byteSize() + datt.byteSize());
     }
 

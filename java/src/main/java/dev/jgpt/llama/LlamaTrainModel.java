@@ -489,7 +489,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
             // attention: mid = resid[l] + wo attn(rope(wq xn1), rope(wk xn1), wv xn1)
             ops.matmulBackwardOverwrite(datty, dw.wo(), null, dresForProducts(), atty[l], w.wo(), N, d, d);
-            ops.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, datty, q[l], k[l], vv[l], att[l], B, T, NH, NKV, hs);
+            ops.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, datty, q[l], k[l], vv[l], att[l], atty[l], B, T, NH, NKV, hs);
             ops.ropeBackward(dq, ropeCos, ropeSin, B, T, NH, hs);
             ops.ropeBackward(dk, ropeCos, ropeSin, B, T, NKV, hs);
             ops.matmulBackwardOverwrite(dxn, dw.wq(), null, dq, xn1[l], w.wq(), N, d, d);

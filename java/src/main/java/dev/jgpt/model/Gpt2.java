@@ -468,7 +468,7 @@ public final class Gpt2 implements AutoCloseable, dev.jgpt.train.TrainableModel,
         // attention: res2 = x + attproj(attention(qkv(ln1(x))))
         ops.matmulBackwardOverwrite(a.dbtcAct, g.attprojw(l), g.attprojb(l), dresForProducts(), a.atty[l], p.attprojw(l), BT, C, C);
         Tensor dqkv = a.dqkv.first((long) BT * 3 * C);
-        ops.attentionBackwardOverwrite(dqkv, a.datt, a.dbtcAct, a.qkv[l], a.att[l], B, T, C, NH);
+        ops.attentionBackwardOverwrite(dqkv, a.datt, a.dbtcAct, a.qkv[l], a.att[l], a.atty[l], B, T, C, NH);
         ops.matmulBackwardOverwrite(a.dbtcAct, g.qkvw(l), g.qkvb(l), dqkv, a.ln1[l], p.qkvw(l), BT, C, 3 * C);
         layernormBackward(g.ln1w(l), g.ln1b(l), a.dbtcAct, x, p.ln1w(l), a.ln1Mean[l], a.ln1Rstd[l], BT, C);
     }

@@ -218,8 +218,8 @@ public abstract class BackendContractTest {
         out.assertClose("attention out");
 
         Pair dqkv = randn(1, B, T, 3 * C), datt = randn(1, B, NH, T, T), dout = randn(1, B, T, C);
-        ref.attentionBackward(dqkv.r, datt.r, dout.r, qkv.r, att.r, B, T, C, NH);
-        dut.attentionBackward(dqkv.d, datt.d, dout.d, qkv.d, att.d, B, T, C, NH);
+        ref.attentionBackward(dqkv.r, datt.r, dout.r, qkv.r, att.r, out.r, B, T, C, NH);
+        dut.attentionBackward(dqkv.d, datt.d, dout.d, qkv.d, att.d, out.d, B, T, C, NH);
         dqkv.assertClose("dqkv");
     }
 
@@ -231,8 +231,8 @@ public abstract class BackendContractTest {
         Pair dqkv = new Pair(DType.F32, B, T, 3 * C), datt = randn(1, B, NH, T, T), dout = randn(1, B, T, C);
         for (long i = 0; i < dqkv.r.numel(); i++) dqkv.r.setFloat(i, Float.NaN);
         dqkv.sync();
-        ref.attentionBackwardOverwrite(dqkv.r, datt.r, dout.r, qkv.r, att.r, B, T, C, NH);
-        dut.attentionBackwardOverwrite(dqkv.d, datt.d, dout.d, qkv.d, att.d, B, T, C, NH);
+        ref.attentionBackwardOverwrite(dqkv.r, datt.r, dout.r, qkv.r, att.r, out.r, B, T, C, NH);
+        dut.attentionBackwardOverwrite(dqkv.d, datt.d, dout.d, qkv.d, att.d, out.d, B, T, C, NH);
         dqkv.assertClose("dqkv (overwritten)");
     }
 
@@ -246,8 +246,8 @@ public abstract class BackendContractTest {
         att.assertClose("att (T=131)");
         out.assertClose("attention out (T=131)");
         Pair dqkv = randn(1, b, t, 3 * c), datt = randn(1, b, nh, t, t), dout = randn(1, b, t, c);
-        ref.attentionBackward(dqkv.r, datt.r, dout.r, qkv.r, att.r, b, t, c, nh);
-        dut.attentionBackward(dqkv.d, datt.d, dout.d, qkv.d, att.d, b, t, c, nh);
+        ref.attentionBackward(dqkv.r, datt.r, dout.r, qkv.r, att.r, out.r, b, t, c, nh);
+        dut.attentionBackward(dqkv.d, datt.d, dout.d, qkv.d, att.d, out.d, b, t, c, nh);
         dqkv.assertClose("dqkv (T=131)");
         datt.assertClose("datt (T=131): d(scores), zero above the diagonal");
     }
@@ -280,8 +280,8 @@ public abstract class BackendContractTest {
             dut.attentionForward(out.d, att.d, qkv.d, b, t, c, nh);
             out.assertClose("attention out" + at);
             Pair dqkv = randn(1, n, 3 * c), datt = randn(1, b, nh, t, t), dao = randn(1, n, c);
-            ref.attentionBackward(dqkv.r, datt.r, dao.r, qkv.r, att.r, b, t, c, nh);
-            dut.attentionBackward(dqkv.d, datt.d, dao.d, qkv.d, att.d, b, t, c, nh);
+            ref.attentionBackward(dqkv.r, datt.r, dao.r, qkv.r, att.r, out.r, b, t, c, nh);
+            dut.attentionBackward(dqkv.d, datt.d, dao.d, qkv.d, att.d, out.d, b, t, c, nh);
             dqkv.assertClose("dqkv" + at);
 
             Pair losses = randn(1, n), wte = randn(0.5, v, c), targets = tokens(v, n), dxc = randn(1, n, c), dwte = randn(1, v, c);
@@ -527,8 +527,8 @@ public abstract class BackendContractTest {
 
         Pair dq = randn(1, b, t, nh * hs), dk = randn(1, b, t, nkv * hs), dv = randn(1, b, t, nkv * hs);
         Pair datt = randn(1, b, nh, t, t), dout = randn(1, b, t, nh * hs);
-        ref.gqaAttentionBackward(dq.r, dk.r, dv.r, datt.r, dout.r, q.r, k.r, v.r, att.r, b, t, nh, nkv, hs);
-        dut.gqaAttentionBackward(dq.d, dk.d, dv.d, datt.d, dout.d, q.d, k.d, v.d, att.d, b, t, nh, nkv, hs);
+        ref.gqaAttentionBackward(dq.r, dk.r, dv.r, datt.r, dout.r, q.r, k.r, v.r, att.r, out.r, b, t, nh, nkv, hs);
+        dut.gqaAttentionBackward(dq.d, dk.d, dv.d, datt.d, dout.d, q.d, k.d, v.d, att.d, out.d, b, t, nh, nkv, hs);
         dq.assertClose("gqa dq" + tag);
         dk.assertClose("gqa dk" + tag);
         dv.assertClose("gqa dv" + tag);
@@ -553,8 +553,8 @@ public abstract class BackendContractTest {
         dut.gqaAttentionForward(out.d, att.d, q.d, k.d, v.d, b, t, nh, nkv, hs);
         Pair dq = nans(b, t, nh * hs), dk = nans(b, t, nkv * hs), dv = nans(b, t, nkv * hs);
         Pair datt = randn(1, b, nh, t, t), g = randn(1, b, t, nh * hs);
-        ref.gqaAttentionBackwardOverwrite(dq.r, dk.r, dv.r, datt.r, g.r, q.r, k.r, v.r, att.r, b, t, nh, nkv, hs);
-        dut.gqaAttentionBackwardOverwrite(dq.d, dk.d, dv.d, datt.d, g.d, q.d, k.d, v.d, att.d, b, t, nh, nkv, hs);
+        ref.gqaAttentionBackwardOverwrite(dq.r, dk.r, dv.r, datt.r, g.r, q.r, k.r, v.r, att.r, out.r, b, t, nh, nkv, hs);
+        dut.gqaAttentionBackwardOverwrite(dq.d, dk.d, dv.d, datt.d, g.d, q.d, k.d, v.d, att.d, out.d, b, t, nh, nkv, hs);
         dq.assertClose("gqa dq (overwritten)");
         dk.assertClose("gqa dk (overwritten)");
         dv.assertClose("gqa dv (overwritten)");

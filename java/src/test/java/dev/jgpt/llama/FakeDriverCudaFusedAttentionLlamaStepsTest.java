@@ -102,7 +102,7 @@ class FakeDriverCudaFusedAttentionLlamaStepsTest {
 
     @Test
     void fusedModelAllocatesOnlyTheFusedState() {
-        int L = CONFIG.layers(), NH = CONFIG.heads(), NKV = CONFIG.kvHeads(), hs = CONFIG.headSize(), d = CONFIG.dim();
+        int L = CONFIG.layers(), NH = CONFIG.heads(), NKV = CONFIG.kvHeads(), hs = CONFIG.headSize();
         long plain, fused;
         try (CudaBackend cuda = FakeCuda.backend(); LlamaTrainModel m = new LlamaTrainModel(cuda, CONFIG, B, T)) {
             assertThat(cuda.gqaAttentionKeepsProbabilities(B, T, NH, NKV, hs)).isTrue();
@@ -116,8 +116,8 @@ class FakeDriverCudaFusedAttentionLlamaStepsTest {
             }
         }
         long probs = (long) B * NH * T * T;
-        long state = (long) B * NH * T + (long) B * T * d, scratch = (long) B * NH * Math.max(T, hs * hs);
-        long saved = 4L * (L * (probs - state) + probs - scratch);
+        long sized = (long) B * NH * Math.max(T, hs * hs); // att and datt alike: per-row floats, room for T <= hs batches
+        long saved = 4L * (L + 1) * (probs - sized);
         assertThat(plain - fused).as("bytes the fused model does not allocate").isEqualTo(saved);
         // the reference backend keeps the probabilities: the default sizes
         Backend ref = new ReferenceBackend();

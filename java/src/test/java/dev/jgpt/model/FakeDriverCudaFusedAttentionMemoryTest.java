@@ -15,17 +15,22 @@ import org.junit.jupiter.api.Test;
 
 /**
  * With fused attention the model allocates only what the fused path keeps ({@code Backend.attentionStateFloats}:
- * a log-sum-exp per row and a copy of out per layer; {@code attentionScratchFloats}: one float per row for the
- * backward) instead of two (B, NH, T, T) matrices per layer, and trains exactly as the cuBLAS path does. Over the
+ * a log-sum-exp per row per layer, the backward reading the model's own out; {@code attentionScratchFloats}: one
+ * float per row for the backward; both with room for the cuBLAS path of batches of T <= head size) instead of
+ * (B, NH, T, T) matrices, and trains exactly as the cuBLAS path does. Over the
  * stand-in driver (real kernels, host emulation).
  */
 class FakeDriverCudaFusedAttentionMemoryTest {
     /** C 32 in 4 heads of 8, T 16 > 8: the fused path; every att/datt size a multiple of the arena's 64-float alignment. */
     private static final GptConfig CFG = new GptConfig(64, 16, 2, 4, 32);
     private static final int B = 2, T = 16, C = 32, NH = 4, L = 2;
-    private static final long PROBS = (long) B * NH * T * T, STATE = (long) B * NH * T + (long) B * T * C;
-    /** The fused backward needs B*NH*T; shorter batches (T <= head size 8) take the cuBLAS path and need B*NH*T^2 <= B*NH*64. */
-    private static final long SCRATCH = (long) B * NH * 64, FUSED_SCRATCH = (long) B * NH * T;
+    private static final long PROBS = (long) B * NH * T * T;
+    /**
+     * The fused forward keeps and the fused backward needs B*NH*T (a log-sum-exp, D = dO.O per row; out is the model's
+     * own); shorter batches (T <= head size 8) take the cuBLAS path and need B*NH*T^2 <= B*NH*64, which both att and datt
+     * are sized for.
+     */
+    private static final long SIZED = (long) B * NH * 64, FUSED_ROWS = (long) B * NH * T;
 
     @BeforeAll
     static void bindStandIn() {
@@ -41,11 +46,11 @@ class FakeDriverCudaFusedAttentionMemoryTest {
     @Test
     void fusedAttentionShrinksTheActivationsByTheAttentionMatrices() {
         try (CudaBackend plain = FakeCuda.backend(); CudaBackend fused = fused()) {
-            assertThat(fused.attentionStateFloats(B, T, C, NH)).isEqualTo(STATE);
-            assertThat(fused.attentionScratchFloats(B, T, C, NH)).isEqualTo(SCRATCH);
+            assertThat(fused.attentionStateFloats(B, T, C, NH)).isEqualTo(SIZED);
+            assertThat(fused.attentionScratchFloats(B, T, C, NH)).isEqualTo(SIZED);
             assertThat(plain.attentionStateFloats(B, T, C, NH)).isEqualTo(PROBS);
             assertThat(plain.attentionScratchFloats(B, T, C, NH)).isEqualTo(PROBS);
-            long savedFloats = L * (PROBS - STATE) + (PROBS - SCRATCH);
+            long savedFloats = (L + 1) * (PROBS - SIZED);
             assertThat(Gpt2.activationFloats(CFG, B, T, plain)).isEqualTo(Gpt2.activationFloats(CFG, B, T));
             assertThat(Gpt2.activationFloats(CFG, B, T) - Gpt2.activationFloats(CFG, B, T, fused)).isEqualTo(savedFloats);
             try (Gpt2 a = new Gpt2(plain, CFG, B, T); Gpt2 b = new Gpt2(fused, CFG, B, T)) {
@@ -113,17 +118,17 @@ class FakeDriverCudaFusedAttentionMemoryTest {
             Tensor short1 = dev.allocate(DType.F32, PROBS - 1);
             assertThatThrownBy(() -> cuda.attentionForward(out, short1, qkv, B, T, C, NH))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("att: needs " + PROBS);
-            assertThatThrownBy(() -> cuda.attentionBackward(dqkv, short1, out, qkv, full, B, T, C, NH))
+            assertThatThrownBy(() -> cuda.attentionBackward(dqkv, short1, out, qkv, full, out, B, T, C, NH))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("datt: needs " + PROBS);
             // on the fused path the exact sizes pass, one float less does not
             cuda.setFusedAttention(true);
-            Tensor state = dev.allocate(DType.F32, STATE), scratch = dev.allocate(DType.F32, FUSED_SCRATCH);
+            Tensor state = dev.allocate(DType.F32, FUSED_ROWS), scratch = dev.allocate(DType.F32, FUSED_ROWS);
             cuda.attentionForward(out, state, qkv, B, T, C, NH);
-            cuda.attentionBackward(dqkv, scratch, out, qkv, state, B, T, C, NH);
-            assertThatThrownBy(() -> cuda.attentionForward(out, state.view(0, STATE - 1), qkv, B, T, C, NH))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("att: needs " + STATE);
-            assertThatThrownBy(() -> cuda.attentionBackward(dqkv, scratch.view(0, FUSED_SCRATCH - 1), out, qkv, state, B, T, C, NH))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("datt: needs " + FUSED_SCRATCH);
+            cuda.attentionBackward(dqkv, scratch, out, qkv, state, out, B, T, C, NH);
+            assertThatThrownBy(() -> cuda.attentionForward(out, state.view(0, FUSED_ROWS - 1), qkv, B, T, C, NH))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("att: needs " + FUSED_ROWS);
+            assertThatThrownBy(() -> cuda.attentionBackward(dqkv, scratch.view(0, FUSED_ROWS - 1), out, qkv, state, out, B, T, C, NH))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("datt: needs " + FUSED_ROWS);
         }
     }
 
@@ -141,7 +146,7 @@ class FakeDriverCudaFusedAttentionMemoryTest {
                 for (int t = 1; t <= maxT; t++) {
                     Tensor out = dev.allocate(DType.F32, B, t, C), qkv = dev.allocate(DType.F32, B, t, 3 * C);
                     cuda.attentionForward(out, att, qkv, B, t, C, NH);
-                    cuda.attentionBackward(dev.allocate(DType.F32, B, t, 3 * C), datt, out, qkv, att, B, t, C, NH);
+                    cuda.attentionBackward(dev.allocate(DType.F32, B, t, 3 * C), datt, out, qkv, att, out, B, t, C, NH);
                     assertThat(cuda.attentionKeepsProbabilities(B, t, C, NH)).as("probabilities kept at T " + t).isEqualTo(t <= C / NH);
                 }
             }

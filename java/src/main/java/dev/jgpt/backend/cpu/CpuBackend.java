@@ -227,7 +227,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+    public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out,
                                   int B, int T, int C, int NH) {
         headSize(B, T, C, NH);
         f32("dqkv", dqkv, (long) B * T * 3 * C);
@@ -235,6 +235,7 @@ public final class CpuBackend implements Backend {
         f32("dout", dout, (long) B * T * C);
         f32("qkv", qkv, (long) B * T * 3 * C);
         f32("att", att, (long) B * NH * T * T);
+        f32("out", out, (long) B * T * C); // not read: the probabilities in att suffice here
         Jgpt.jgpt_attention_backward(dqkv.data(), datt.data(), dout.data(), qkv.data(), att.data(), B, T, C, NH);
     }
 
@@ -422,7 +423,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
-                                     Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
+                                     Tensor v, Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs) {
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T, tt = (long) B * NH * T * T;
         f32("dq", dq, bt * NH * hs);
@@ -434,6 +435,7 @@ public final class CpuBackend implements Backend {
         f32("k", k, bt * NKV * hs);
         f32("v", v, bt * NKV * hs);
         f32("att", att, tt);
+        f32("out", out, bt * NH * hs); // not read: the probabilities in att suffice here
         Jgpt.jgpt_gqa_attention_backward(dq.data(), dk.data(), dv.data(), datt.data(), dout.data(), q.data(), k.data(),
                 v.data(), att.data(), B, T, NH, NKV, hs);
     }

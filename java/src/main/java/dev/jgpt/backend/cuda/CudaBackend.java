@@ -776,13 +776,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         sameType("attentionForward", "qkv", qkv, "out", out);
         if (useFusedAttention(T, hs)) {
             wrote(att);
-            attentionForwardFused(out, lseOf(att, B, T, NH), qkv, B, T, C, NH);
-            // the backward needs out too (D = dO.O); the contract's backward is not given it, so att keeps a copy (in
-            // out's type: the bf16 kernels read a bf16 one)
-            timeline.begin();
-            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out), (long) out.dtype().bytes() * B * T * C,
-                    ctx.stream()), "cuMemcpyDtoD(attention out)");
-            timeline.end("memcpy DtoD (attention out)", KernelTimeline.Kind.COPY, 0);
+            attentionForwardFused(out, lseOf(att, B, T, NH), qkv, B, T, C, NH); // the backward is given out (D = dO.O)
             return;
         }
         scale.set(ValueLayout.JAVA_FLOAT, 0, 1.0f / (float) Math.sqrt(hs));
@@ -813,9 +807,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     @Override
-    public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+    public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out,
                                   int B, int T, int C, int NH) {
-        attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH, true);
+        attentionBackward(dqkv, datt, dout, qkv, att, out, B, T, C, NH, true);
     }
 
     /**
@@ -823,12 +817,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * (GPT-2's backward: no zeroing of dqkv first, nor reading it back).
      */
     @Override
-    public void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+    public void attentionBackwardOverwrite(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out,
                                            int B, int T, int C, int NH) {
-        attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH, false);
+        attentionBackward(dqkv, datt, dout, qkv, att, out, B, T, C, NH, false);
     }
 
-    private void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+    private void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out,
                                    int B, int T, int C, int NH, boolean accumulate) {
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
@@ -838,12 +832,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dout", dout, grad, (long) B * T * C);
         activation("qkv", qkv, (long) B * T * 3 * C);
         attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs, true);
+        activation("out", out, (long) B * T * C);
+        sameType("attentionBackward", "qkv", qkv, "out", out);
         if (useFusedAttention(T, hs)) {
-            // the forward's copy of out, after the log-sum-exps, in qkv's type (attentionForward keeps them one type)
-            long outAt = ptr(att) + 4L * B * NH * T, outN = (long) B * T * C;
-            Tensor savedOut = isBf16(qkv) ? new Tensor(seg(outAt).reinterpret(2 * outN), DType.BF16, false, outN)
-                    : att.view((long) B * NH * T, outN);
-            attentionBackwardFused(dqkv, lseOf(datt, B, T, NH), dout, qkv, savedOut, lseOf(att, B, T, NH), B, T, C, NH, accumulate);
+            attentionBackwardFused(dqkv, lseOf(datt, B, T, NH), dout, qkv, out, lseOf(att, B, T, NH), B, T, C, NH, accumulate);
             return;
         }
         // operands: fp32 tensors, or bf16 (stored so, or copies in bf16 mode); e = bytes per operand element, ae of
@@ -1054,16 +1046,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
-     * Whether the contract's attention takes the fused path: asked for, the kernels take the head size, and
-     * T > hs, where the fused state (B*NH*T*(1 + hs) floats) is at most the probabilities' B*NH*T*T.
+     * Whether the contract's attention takes the fused path: asked for, the kernels take the head size, and T > hs.
+     * The bound dates from when the fused state held a copy of out (B*NH*T*(1 + hs) floats, smaller than the
+     * probabilities' B*NH*T*T only there); the fused kernels have been checked at those lengths only, and shorter
+     * batches, whose (T,T) matrices are small, keep the cuBLAS path.
      */
     private boolean useFusedAttention(int T, int hs) {
         return fusedAttention && T > hs && hs <= 256;
     }
 
-    /** What att must hold at exactly (B, T): on the fused path a log-sum-exp per row (B*NH*T), then a copy of out (B*T*C). */
+    /** What att must hold at exactly (B, T): on the fused path a log-sum-exp per row (B*NH*T). */
     private long attentionStateNeeded(int B, int T, int C, int NH) {
-        return useFusedAttention(T, headSize(C, NH)) ? (long) B * NH * T + (long) B * T * C : (long) B * NH * T * T;
+        return useFusedAttention(T, headSize(C, NH)) ? (long) B * NH * T : (long) B * NH * T * T;
     }
 
     /** What datt must hold at exactly (B, T): on the fused path the backward's D = dO.O per row (B*NH*T). */
@@ -1072,13 +1066,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
-     * In fused mode, where T > head size: B*NH*T + B*T*C, enough for every smaller batch too, since the fused
-     * size grows with T and exceeds the cuBLAS path's B*NH*T'^2 for every T' <= head size.
+     * In fused mode, where T > head size: B*NH*max(T, hs^2), the log-sum-exps, and enough for the cuBLAS path's
+     * B*NH*T'^2 of every shorter batch (T' <= hs) too, as {@link #attentionScratchFloats}.
      */
     @Override
     public long attentionStateFloats(int B, int T, int C, int NH) {
-        positive("B", B, "T", T, "C", C);
-        return attentionStateNeeded(B, T, C, NH);
+        return attentionScratchFloats(B, T, C, NH);
     }
 
     /**
@@ -1113,9 +1106,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return activationDType() == DType.BF16 && !useFusedAttention(T, headSize(C, NH)) ? DType.BF16 : DType.F32;
     }
 
-    /** What the gqa att must hold at exactly (B, T): on the fused path a log-sum-exp per row, then a copy of out. */
+    /** What the gqa att must hold at exactly (B, T): on the fused path a log-sum-exp per row. */
     private long gqaAttentionStateNeeded(int B, int T, int NH, int hs) {
-        return useFusedAttention(T, hs) ? (long) B * NH * T + (long) B * T * NH * hs : (long) B * NH * T * T;
+        return useFusedAttention(T, hs) ? (long) B * NH * T : (long) B * NH * T * T;
     }
 
     /** What the gqa datt must hold at exactly (B, T): on the fused path the backward's D = dO.O per row. */
@@ -1123,11 +1116,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return useFusedAttention(T, hs) ? (long) B * NH * T : (long) B * NH * T * T;
     }
 
-    /** In fused mode, where T > head size: B*NH*T + B*T*NH*hs, enough for every shorter batch (see {@link #attentionStateFloats}). */
+    /** In fused mode, where T > head size: B*NH*max(T, hs^2), enough for every shorter batch (see {@link #attentionStateFloats}). */
     @Override
     public long gqaAttentionStateFloats(int B, int T, int NH, int NKV, int hs) {
-        gqaDims(B, T, NH, NKV, hs);
-        return gqaAttentionStateNeeded(B, T, NH, hs);
+        return gqaAttentionScratchFloats(B, T, NH, NKV, hs);
     }
 
     /** In fused mode, where T > head size: B*NH*max(T, hs^2), as {@link #attentionScratchFloats}. */
@@ -1762,7 +1754,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * runs the flash-style CUDA-core kernels GPT-2's fused attention runs (kernels/attention.cu,
      * attention_backward_fused.cu, with Llama's separate q, k, v and a group size), or in bf16 mode, where the head
      * size is at most 64, the tensor-core ones (kernels/attention_flash_tc.cu, {@link #tensorCoreAttention}):
-     * att then holds a log-sum-exp per row and a copy of out ({@link #gqaAttentionStateFloats}), not probabilities.
+     * att then holds a log-sum-exp per row ({@link #gqaAttentionStateFloats}), not probabilities.
      * Otherwise the warp-per-row kernels of kernels/llama.cu, which write the (B,NH,T,T) probabilities.
      */
     @Override
@@ -1777,13 +1769,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         wrote(out, att);
         if (useFusedAttention(T, hs)) {
             int kvw = NKV * hs;
-            fusedForward(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw, bf16);
-            // the backward needs out too (D = dO.O) and is not given it: att keeps a copy (in out's type) after the
-            // log-sum-exps
-            timeline.begin();
-            CudaException.check(CudaDriver.cuMemcpyDtoDAsync_v2(ptr(att) + 4L * B * NH * T, ptr(out),
-                    (long) out.dtype().bytes() * bt * NH * hs, ctx.stream()), "cuMemcpyDtoD(gqa attention out)");
-            timeline.end("memcpy DtoD (gqa attention out)", KernelTimeline.Kind.COPY, 0);
+            fusedForward(ptr(out), ptr(att), ptr(q), ptr(k), ptr(v), B, T, NH, NKV, hs, NH * hs, kvw, bf16); // backward is given out
             return;
         }
         int block = 256;
@@ -1793,19 +1779,19 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     @Override
     public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
-                                     Tensor att, int B, int T, int NH, int NKV, int hs) {
-        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs, true);
+                                     Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs) {
+        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, out, B, T, NH, NKV, hs, true);
     }
 
     /** dq, dk and dv written, not added to: every row of them is stored once (by one warp, or one 64-row tile). */
     @Override
     public void gqaAttentionBackwardOverwrite(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
-                                              Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
-        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, B, T, NH, NKV, hs, false);
+                                              Tensor v, Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs) {
+        gqaAttentionBackward(dq, dk, dv, datt, dout, q, k, v, att, out, B, T, NH, NKV, hs, false);
     }
 
     private void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k, Tensor v,
-                                      Tensor att, int B, int T, int NH, int NKV, int hs, boolean accumulate) {
+                                      Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs, boolean accumulate) {
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T;
         // the gradients: all F32, or all BF16 with bf16 q, k, v (Llama's in bf16 mode)
@@ -1818,11 +1804,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         gqaActivations("gqaAttentionBackward", q, k, v, bt, NH, NKV, hs);
         boolean bf16 = isBf16(q), bf16Grads = grad == DType.BF16;
         attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs, false);
+        activation("out", out, bt * NH * hs);
+        sameType("gqaAttentionBackward", "q", q, "out", out);
         wrote(dq, dk, dv, datt);
         if (useFusedAttention(T, hs)) {
-            // the forward's copy of out (in q's type, which the forward kept one with out's) after the log-sum-exps
-            long lse = ptr(att), savedOut = lse + 4L * B * NH * T;
-            fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), savedOut, lse,
+            fusedBackward(ptr(dq), ptr(dk), ptr(dv), ptr(datt), ptr(dout), ptr(q), ptr(k), ptr(v), ptr(out), ptr(att),
                     B, T, NH, NKV, hs, NH * hs, NKV * hs, bf16, bf16Grads, accumulate);
             return;
         }

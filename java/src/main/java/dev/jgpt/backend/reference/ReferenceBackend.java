@@ -311,7 +311,7 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att,
+    public void attentionBackward(Tensor dqkv, Tensor datt, Tensor dout, Tensor qkv, Tensor att, Tensor out,
                                   int B, int T, int C, int NH) {
         checkAttentionDims(B, T, C, NH);
         int hs = C / NH;
@@ -321,6 +321,7 @@ public final class ReferenceBackend implements Backend {
         MemorySegment d = f32("dout", dout, (long) B * T * C);
         MemorySegment x = f32("qkv", qkv, (long) B * T * C3);
         MemorySegment a = f32("att", att, (long) B * NH * T * T);
+        f32("out", out, (long) B * T * C); // not read: the probabilities in att suffice here
         double scale = 1.0 / Math.sqrt(hs);
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < NH; h++) {
@@ -702,7 +703,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void gqaAttentionBackward(Tensor dq, Tensor dk, Tensor dv, Tensor datt, Tensor dout, Tensor q, Tensor k,
-                                     Tensor v, Tensor att, int B, int T, int NH, int NKV, int hs) {
+                                     Tensor v, Tensor att, Tensor out, int B, int T, int NH, int NKV, int hs) {
         checkGqaDims(B, T, NH, NKV, hs);
         long Cq = (long) NH * hs, Ckv = (long) NKV * hs;
         int group = NH / NKV;
@@ -715,6 +716,7 @@ public final class ReferenceBackend implements Backend {
         MemorySegment ks = f32("k", k, (long) B * T * Ckv);
         MemorySegment vs = f32("v", v, (long) B * T * Ckv);
         MemorySegment a = f32("att", att, (long) B * NH * T * T);
+        f32("out", out, (long) B * T * Cq); // not read: the probabilities in att suffice here
         double scale = 1.0 / Math.sqrt(hs);
         for (int b = 0; b < B; b++) {
             for (int h = 0; h < NH; h++) {

@@ -210,7 +210,7 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
                 dq[i] = dev.allocate(DType.F32, bt, NH * hs);
                 dk[i] = dev.allocate(DType.F32, bt, NKV * hs);
                 dv[i] = dev.allocate(DType.F32, bt, NKV * hs);
-                cuda.gqaAttentionBackward(dq[i], dk[i], dv[i], dev.allocate(DType.F32, scratch), up(dout), dQ, dK, dV, att,
+                cuda.gqaAttentionBackward(dq[i], dk[i], dv[i], dev.allocate(DType.F32, scratch), up(dout), dQ, dK, dV, att, outs[i],
                         B, T, NH, NKV, hs);
             }
             assertRounded("gqaAttentionForward out" + how, down(outs[0]), down(outs[1]));
@@ -247,26 +247,27 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         Tensor refDq = host.allocate(DType.F32, bt, NH * hs), refDk = host.allocate(DType.F32, bt, NKV * hs);
         Tensor refDv = host.allocate(DType.F32, bt, NKV * hs), refDatt = host.allocate(DType.F32, (long) B * NH * T * T);
         ref.gqaAttentionForward(refOut, refAtt, q, k, v, B, T, NH, NKV, hs);
-        ref.gqaAttentionBackward(refDq, refDk, refDv, refDatt, dout, q, k, v, refAtt, B, T, NH, NKV, hs);
+        ref.gqaAttentionBackward(refDq, refDk, refDv, refDatt, dout, q, k, v, refAtt, refOut, B, T, NH, NKV, hs);
         for (String path : new String[] {"rows", "fused-tc", "fused-cudacore"}) {
             cuda.setFusedAttention(!path.equals("rows"));
             cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
             Tensor q16 = upBf16(q), k16 = upBf16(k), v16 = upBf16(v);
             Tensor att = dev.allocate(DType.F32, cuda.gqaAttentionStateFloats(B, T, NH, NKV, hs));
             Tensor datt = dev.allocate(DType.F32, cuda.gqaAttentionScratchFloats(B, T, NH, NKV, hs));
-            cuda.gqaAttentionForward(dev.allocate(DType.BF16, bt, NH * hs), att, q16, k16, v16, B, T, NH, NKV, hs);
+            Tensor out16 = dev.allocate(DType.BF16, bt, NH * hs);
+            cuda.gqaAttentionForward(out16, att, q16, k16, v16, B, T, NH, NKV, hs);
             Tensor[] g32 = {dev.allocate(DType.F32, bt, NH * hs), dev.allocate(DType.F32, bt, NKV * hs), dev.allocate(DType.F32, bt, NKV * hs)};
             Tensor[] g16 = {dev.allocate(DType.BF16, bt, NH * hs), dev.allocate(DType.BF16, bt, NKV * hs), dev.allocate(DType.BF16, bt, NKV * hs)};
             for (Tensor t : g32) cuda.zero(t);
             for (Tensor t : g16) cuda.zero(t);
-            cuda.gqaAttentionBackward(g32[0], g32[1], g32[2], datt, up(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
-            cuda.gqaAttentionBackward(g16[0], g16[1], g16[2], datt, upBf16(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
+            cuda.gqaAttentionBackward(g32[0], g32[1], g32[2], datt, up(dout), q16, k16, v16, att, out16, B, T, NH, NKV, hs);
+            cuda.gqaAttentionBackward(g16[0], g16[1], g16[2], datt, upBf16(dout), q16, k16, v16, att, out16, B, T, NH, NKV, hs);
             String[] names = {"dq", "dk", "dv"};
             // the overwriting variant (NaNs before): what zero-and-add gave, bit for bit, F32 and BF16 gradients
             Tensor[] w32 = {nansOn(DType.F32, bt * NH * hs), nansOn(DType.F32, bt * NKV * hs), nansOn(DType.F32, bt * NKV * hs)};
             Tensor[] w16 = {nansOn(DType.BF16, bt * NH * hs), nansOn(DType.BF16, bt * NKV * hs), nansOn(DType.BF16, bt * NKV * hs)};
-            cuda.gqaAttentionBackwardOverwrite(w32[0], w32[1], w32[2], datt, up(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
-            cuda.gqaAttentionBackwardOverwrite(w16[0], w16[1], w16[2], datt, upBf16(dout), q16, k16, v16, att, B, T, NH, NKV, hs);
+            cuda.gqaAttentionBackwardOverwrite(w32[0], w32[1], w32[2], datt, up(dout), q16, k16, v16, att, out16, B, T, NH, NKV, hs);
+            cuda.gqaAttentionBackwardOverwrite(w16[0], w16[1], w16[2], datt, upBf16(dout), q16, k16, v16, att, out16, B, T, NH, NKV, hs);
             for (int i = 0; i < 3; i++) {
                 assertBitsEqual("gqaAttentionBackwardOverwrite " + names[i] + " F32 (" + path + ")", down(g32[i]), down(w32[i]));
                 assertBitsEqual("gqaAttentionBackwardOverwrite " + names[i] + " BF16 (" + path + ")", down(g16[i]), down(w16[i]));
@@ -285,9 +286,9 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
                 assertThat(relative(down(g32[0]), down(g16[0]))).as("ropeBackward on a bf16 dq").isLessThanOrEqualTo(BF16);
             }
             Tensor dq16 = g16[0];
-            assertThatThrownBy(() -> cuda.gqaAttentionBackward(dq16, g16[1], g16[2], datt, up(dout), q16, k16, v16, att,
+            assertThatThrownBy(() -> cuda.gqaAttentionBackward(dq16, g16[1], g16[2], datt, up(dout), q16, k16, v16, att, out16,
                     B, T, NH, NKV, hs)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dq is BF16 but dout is F32");
-            assertThatThrownBy(() -> cuda.gqaAttentionBackward(dq16, g32[1], g32[2], datt, upBf16(dout), q16, k16, v16, att,
+            assertThatThrownBy(() -> cuda.gqaAttentionBackward(dq16, g32[1], g32[2], datt, upBf16(dout), q16, k16, v16, att, out16,
                     B, T, NH, NKV, hs)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dk");
         }
         cuda.setCudaCoreAttention(false);
@@ -487,14 +488,14 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         assertSame("attention probabilities (fp32)", down(att32), down(att16));
 
         Tensor dqkv32 = dev.allocate(DType.F32, B, T, 3 * C), dqkv16 = dev.allocate(DType.F32, B, T, 3 * C);
-        cuda.attentionBackward(dqkv32, dev.allocate(DType.F32, datt), up(dout), up(qkv), att32, B, T, C, NH);
-        cuda.attentionBackward(dqkv16, dev.allocate(DType.F32, datt), up(dout), qkv16, att16, B, T, C, NH);
+        cuda.attentionBackward(dqkv32, dev.allocate(DType.F32, datt), up(dout), up(qkv), att32, out32, B, T, C, NH);
+        cuda.attentionBackward(dqkv16, dev.allocate(DType.F32, datt), up(dout), qkv16, att16, out16, B, T, C, NH);
         assertSame("attentionBackward dqkv", down(dqkv32), down(dqkv16));
 
         Tensor refOut = host.allocate(DType.F32, B, T, C), refAtt = host.allocate(DType.F32, (long) B * NH * T * T);
         Tensor refDqkv = host.allocate(DType.F32, B, T, 3 * C), refDatt = host.allocate(DType.F32, (long) B * NH * T * T);
         ref.attentionForward(refOut, refAtt, qkv, B, T, C, NH);
-        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, B, T, C, NH);
+        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, refOut, B, T, C, NH);
         assertThat(relative(refOut, down(out16))).as("out vs the fp32 reference").isLessThanOrEqualTo(BF16);
         assertThat(relative(refDqkv, down(dqkv16))).as("dqkv vs the fp32 reference").isLessThanOrEqualTo(BF16);
     }
@@ -512,7 +513,7 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         Tensor refOut = host.allocate(DType.F32, B, T, C), refAtt = host.allocate(DType.F32, (long) B * NH * T * T);
         Tensor refDqkv = host.allocate(DType.F32, B, T, 3 * C), refDatt = host.allocate(DType.F32, (long) B * NH * T * T);
         ref.attentionForward(refOut, refAtt, qkv, B, T, C, NH);
-        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, B, T, C, NH);
+        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, refOut, B, T, C, NH);
         for (String path : new String[] {"cublas", "fused-tc", "fused-cudacore"}) {
             cuda.setFusedAttention(!path.equals("cublas"));
             cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
@@ -525,17 +526,17 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
             Tensor dqkv32 = dev.allocate(DType.F32, B, T, 3 * C), dqkv16 = dev.allocate(DType.BF16, B, T, 3 * C);
             cuda.zero(dqkv32);
             cuda.zero(dqkv16);
-            cuda.attentionBackward(dqkv32, datt, up(dout), qkv16, att, B, T, C, NH);
-            cuda.attentionBackward(dqkv16, datt, upBf16(dout), qkv16, att, B, T, C, NH);
+            cuda.attentionBackward(dqkv32, datt, up(dout), qkv16, att, out16, B, T, C, NH);
+            cuda.attentionBackward(dqkv16, datt, upBf16(dout), qkv16, att, out16, B, T, C, NH);
             assertRounded("attentionBackward into a bf16 dqkv (" + path + ")", down(dqkv32), down(dqkv16));
             assertThat(relative(refDqkv, down(dqkv16))).as("bf16 dqkv vs the fp32 reference (" + path + ")").isLessThanOrEqualTo(BF16);
 
             Tensor dqkvOther = dev.allocate(DType.BF16, B, T, 3 * C), qkv32 = up(qkv);
-            assertThatThrownBy(() -> cuda.attentionBackward(dqkvOther, datt, up(dout), qkv16, att, B, T, C, NH))
+            assertThatThrownBy(() -> cuda.attentionBackward(dqkvOther, datt, up(dout), qkv16, att, out16, B, T, C, NH))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dqkv is BF16 but dout is F32");
             if (path.equals("cublas")) {
                 Tensor att32 = dev.allocate(DType.F32, cuda.attentionStateFloats(B, T, C, NH));
-                assertThatThrownBy(() -> cuda.attentionBackward(dqkvOther, datt, upBf16(dout), qkv32, att32, B, T, C, NH))
+                assertThatThrownBy(() -> cuda.attentionBackward(dqkvOther, datt, upBf16(dout), qkv32, att32, out16, B, T, C, NH))
                         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dqkv is BF16 but qkv is F32");
             }
         }
@@ -568,8 +569,8 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
                     cuda.attentionForward(out, att, q, B, T, C, NH);
                     Tensor added = dev.allocate(grad, B, T, 3 * C), written = grad == DType.BF16 ? upBf16(nans) : up(nans);
                     cuda.zero(added);
-                    cuda.attentionBackward(added, datt, g, q, att, B, T, C, NH);
-                    cuda.attentionBackwardOverwrite(written, datt, g, q, att, B, T, C, NH);
+                    cuda.attentionBackward(added, datt, g, q, att, out, B, T, C, NH);
+                    cuda.attentionBackwardOverwrite(written, datt, g, q, att, out, B, T, C, NH);
                     Tensor a = down(added), w = down(written);
                     for (long i = 0; i < a.numel(); i++) {
                         assertThat(w.getFloat(i)).as(what + ": dqkv[" + i + "]").isEqualTo(a.getFloat(i));
@@ -618,19 +619,19 @@ abstract class Bf16ActivationsContractTest extends CudaReferenceFixture {
         assertThat(relative(down(outF), down(outB))).as("out, bf16 vs fp32 probabilities").isLessThanOrEqualTo(BF16);
 
         Tensor dqkvF = dev.allocate(DType.F32, B, T, 3 * C), dqkvB = dev.allocate(DType.F32, B, T, 3 * C);
-        cuda.attentionBackward(dqkvF, dev.allocate(DType.F32, n), up(dout), qkv16, attF, B, T, C, NH);
-        cuda.attentionBackward(dqkvB, dev.allocate(DType.BF16, n), up(dout), qkv16, attB, B, T, C, NH);
+        cuda.attentionBackward(dqkvF, dev.allocate(DType.F32, n), up(dout), qkv16, attF, outF, B, T, C, NH);
+        cuda.attentionBackward(dqkvB, dev.allocate(DType.BF16, n), up(dout), qkv16, attB, outB, B, T, C, NH);
         assertThat(relative(down(dqkvF), down(dqkvB))).as("dqkv, bf16 vs fp32 probabilities").isLessThanOrEqualTo(BF16);
 
         Tensor refOut = host.allocate(DType.F32, B, T, C), refAtt = host.allocate(DType.F32, n);
         Tensor refDqkv = host.allocate(DType.F32, B, T, 3 * C), refDatt = host.allocate(DType.F32, n);
         ref.attentionForward(refOut, refAtt, qkv, B, T, C, NH);
-        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, B, T, C, NH);
+        ref.attentionBackward(refDqkv, refDatt, dout, qkv, refAtt, refOut, B, T, C, NH);
         assertThat(relative(refAtt, pB)).as("probabilities vs the fp32 reference").isLessThanOrEqualTo(BF16);
         assertThat(relative(refOut, down(outB))).as("out vs the fp32 reference").isLessThanOrEqualTo(BF16);
         assertThat(relative(refDqkv, down(dqkvB))).as("dqkv vs the fp32 reference").isLessThanOrEqualTo(BF16);
 
-        assertThatThrownBy(() -> cuda.attentionBackward(dqkvB, dev.allocate(DType.F32, n), up(dout), qkv16, attB, B, T, C, NH))
+        assertThatThrownBy(() -> cuda.attentionBackward(dqkvB, dev.allocate(DType.F32, n), up(dout), qkv16, attB, outB, B, T, C, NH))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("att is BF16 but datt is F32");
         cuda.setFusedAttention(true); // T 33 > head size 8: the fused path, whose log-sum-exps stay fp32
         assertThat(cuda.attentionStateDType(B, T, C, NH)).isEqualTo(DType.F32);

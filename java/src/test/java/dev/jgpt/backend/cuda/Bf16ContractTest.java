@@ -66,8 +66,8 @@ abstract class Bf16ContractTest extends CudaReferenceFixture {
 
         Tensor dqkv = randn(1, B, T, 3 * C), datt = host.allocate(DType.F32, B, NH, T, T), dout = randn(1, B, T, C);
         Tensor ddqkv = up(dqkv), ddatt = dev.allocate(DType.F32, B, NH, T, T);
-        ref.attentionBackward(dqkv, datt, dout, qkv, att, B, T, C, NH);
-        cuda.attentionBackward(ddqkv, ddatt, up(dout), dQkv, dAtt, B, T, C, NH);
+        ref.attentionBackward(dqkv, datt, dout, qkv, att, out, B, T, C, NH);
+        cuda.attentionBackward(ddqkv, ddatt, up(dout), dQkv, dAtt, dOut, B, T, C, NH);
         check("attention dqkv", dqkv, down(ddqkv));
     }
 

@@ -49,7 +49,7 @@ abstract class FlashAttentionContractTest extends CudaReferenceFixture {
         Tensor out = host.allocate(DType.F32, B, T, C), att = host.allocate(DType.F32, B, NH, T, T);
         Tensor dqkv = copyOf(dqkv0);
         ref.attentionForward(out, att, qkv, B, T, C, NH);
-        ref.attentionBackward(dqkv, host.allocate(DType.F32, B, NH, T, T), dout, qkv, att, B, T, C, NH);
+        ref.attentionBackward(dqkv, host.allocate(DType.F32, B, NH, T, T), dout, qkv, att, out, B, T, C, NH);
         Tensor grad = minus(dqkv, dqkv0), lse = referenceLse(qkv, B, T, C, NH);
 
         Map<String, Long> launches = new TreeMap<>();
@@ -108,7 +108,7 @@ abstract class FlashAttentionContractTest extends CudaReferenceFixture {
         timeline.reset();
         timeline.beginStep();
         cuda.attentionForward(dOut, dAtt, dQkv, B, T, C, NH);
-        cuda.attentionBackward(dDqkv, dDatt, dDout, dQkv, dAtt, B, T, C, NH);
+        cuda.attentionBackward(dDqkv, dDatt, dDout, dQkv, dAtt, dOut, B, T, C, NH);
         timeline.endStep();
         for (KernelTimeline.Row row : timeline.profile().rows()) {
             if (row.kind() == KernelTimeline.Kind.KERNEL) launches.merge(row.name(), row.calls(), Long::sum);

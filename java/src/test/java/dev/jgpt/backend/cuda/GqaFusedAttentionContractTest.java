@@ -41,12 +41,12 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
 
     private void check(int B, int T, int NH, int NKV, int hs) {
         String shape = " (B" + B + " T" + T + " NH" + NH + " NKV" + NKV + " hs" + hs + ")";
-        int d = NH * hs;
         Inputs in = inputs(new Random(17L * T + NH * 5L + NKV), B, T, NH, NKV, hs);
         Result want = reference(in);
 
         assertThat(cuda.gqaAttentionKeepsProbabilities(B, T, NH, NKV, hs)).as("fused" + shape).isFalse();
-        assertThat(cuda.gqaAttentionStateFloats(B, T, NH, NKV, hs)).isEqualTo((long) B * NH * T + (long) B * T * d);
+        // a log-sum-exp (att) or D (datt) per row, with room for the rows path of batches of T <= hs; no copy of out
+        assertThat(cuda.gqaAttentionStateFloats(B, T, NH, NKV, hs)).isEqualTo((long) B * NH * Math.max(T, hs * hs));
         assertThat(cuda.gqaAttentionScratchFloats(B, T, NH, NKV, hs)).isEqualTo((long) B * NH * Math.max(T, hs * hs));
         Map<String, Long> launches = new TreeMap<>();
         Result got = run(in, launches);
@@ -112,7 +112,7 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
 
     @Test
     void shortSequencesKeepTheProbabilitiesAndFusedBuffersNeedFusedMode() {
-        // T <= head size: the fused state would not be smaller, so kernels/llama.cu's kernels run and att is probabilities
+        // T <= head size: kernels/llama.cu's kernels run and att is probabilities (the fused path runs only where T > hs)
         int B = 1, T = 6, NH = 4, NKV = 2, hs = 8;
         Random r = new Random(8);
         Tensor q = randn(r, B, T, NH * hs), k = randn(r, B, T, NKV * hs), v = randn(r, B, T, NKV * hs);
@@ -131,8 +131,10 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
         Tensor small = dev.allocate(DType.F32, fusedState);
         Tensor q2 = up(randn(r, B, T2, NH * hs)), k2 = up(randn(r, B, T2, NKV * hs)), v2 = up(randn(r, B, T2, NKV * hs));
         Tensor o2 = dev.allocate(DType.F32, B, T2, NH * hs);
+        assertThat(fusedState).as("log-sum-exps, room for batches of T <= hs").isEqualTo((long) B * NH * hs * hs);
         cuda.gqaAttentionForward(o2, small, q2, k2, v2, B, T2, NH, NKV, hs);  // fused: fits
-        assertThatThrownBy(() -> cuda.gqaAttentionForward(o2, dev.allocate(DType.F32, fusedState - 1), q2, k2, v2, B, T2, NH, NKV, hs))
+        cuda.gqaAttentionForward(o2, small.view(0, (long) B * NH * T2), q2, k2, v2, B, T2, NH, NKV, hs); // its exact need
+        assertThatThrownBy(() -> cuda.gqaAttentionForward(o2, dev.allocate(DType.F32, (long) B * NH * T2 - 1), q2, k2, v2, B, T2, NH, NKV, hs))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("att");
         cuda.setFusedAttention(false);
         assertThat(cuda.gqaAttentionKeepsProbabilities(B, T2, NH, NKV, hs)).isTrue();
@@ -158,7 +160,7 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
         Tensor out = host.allocate(DType.F32, B, T, NH * hs), att = host.allocate(DType.F32, B, NH, T, T);
         Tensor dq = copyOf(in.dq0), dk = copyOf(in.dk0), dv = copyOf(in.dv0);
         ref.gqaAttentionForward(out, att, in.q, in.k, in.v, B, T, NH, NKV, hs);
-        ref.gqaAttentionBackward(dq, dk, dv, host.allocate(DType.F32, B, NH, T, T), in.dout, in.q, in.k, in.v, att, B, T, NH, NKV, hs);
+        ref.gqaAttentionBackward(dq, dk, dv, host.allocate(DType.F32, B, NH, T, T), in.dout, in.q, in.k, in.v, att, out, B, T, NH, NKV, hs);
         return new Result(out, dq, dk, dv);
     }
 
@@ -179,7 +181,7 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
         timeline.reset();
         timeline.beginStep();
         cuda.gqaAttentionForward(dOut, dAtt, dQ, dK, dV, B, T, NH, NKV, hs);
-        cuda.gqaAttentionBackward(dDq, dDk, dDv, dDatt, dDout, dQ, dK, dV, dAtt, B, T, NH, NKV, hs);
+        cuda.gqaAttentionBackward(dDq, dDk, dDv, dDatt, dDout, dQ, dK, dV, dAtt, dOut, B, T, NH, NKV, hs);
         timeline.endStep();
         for (KernelTimeline.Row row : timeline.profile().rows()) {
             if (row.kind() == KernelTimeline.Kind.KERNEL) launches.merge(row.name(), row.calls(), Long::sum);

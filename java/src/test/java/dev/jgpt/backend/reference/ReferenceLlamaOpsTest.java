@@ -153,7 +153,7 @@ class ReferenceLlamaOpsTest {
         // causal: nothing above the diagonal, every row sums to 1
         assertThat(att.getFloat(1)).isZero();
         assertThat((double) att.getFloat(T) + att.getFloat(T + 1)).isCloseTo(1.0, within(1e-6));
-        ops.gqaAttentionBackward(dq, dk, dv, datt, g, q, k, v, att, B, T, NH, NKV, hs);
+        ops.gqaAttentionBackward(dq, dk, dv, datt, g, q, k, v, att, out, B, T, NH, NKV, hs);
         assertGradient("gqa dq", q, dq, loss);
         assertGradient("gqa dk", k, dk, loss);
         assertGradient("gqa dv", v, dv, loss);
