@@ -160,8 +160,17 @@ CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     if (capturing()) return refuse_in_capture("cuMemAlloc");
     if ((size_t)counters[C_DEVICE_BYTES] + bytes > FAKE_DEVICE_BYTES) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
     /* 256 bytes in front hold the size, so that cuMemFree can count what is live (jg_fake_counter 9) */
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer (cuda_host/build.sh, JG_HOST_SANITIZE=address): the allocation ends exactly at the size asked
+     * for, so a kernel's access even one byte past it is reported (a GPU's allocations are rounded to 256 bytes or
+     * more, and jgpt's DeviceArena packs small tensors into chunks, where such an access would read a neighbour) */
+    void *raw = NULL;
+    if (posix_memalign(&raw, 256, 256 + (bytes ? bytes : 1)) != 0) return 2;
+    unsigned char *m = raw;
+#else
     unsigned char *m = aligned_alloc(256, 256 + (bytes + 255) / 256 * 256);
     if (!m) return 2;
+#endif
     device_allocations++;
     *(size_t *)m = bytes;
     counters[C_DEVICE_BYTES] += (long)bytes;

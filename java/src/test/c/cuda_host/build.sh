@@ -43,5 +43,9 @@ printf '%s\nJG_HOST_TABLE_END\n' "$table" >> "$unit"
 # -ffp-contract=off: a*b+c stays a rounded product and a rounded sum, whatever the inlining. With contraction on, gcc
 # fused some of them into FMAs in one instantiation of a kernel template and not in another (the fp32 and bf16 fused
 # attention kernels), so the same arithmetic gave results 1 ulp apart; off, the stand-in computes what the source says.
-cc -shared -fPIC -O3 -march=native -ffp-contract=off -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
+# JG_HOST_SANITIZE=address: built with AddressSanitizer (bench/stand-in-asan.sh): a kernel that reads or writes outside
+# a "device" allocation (fake_cuda.c then allocates each exactly, see there) is reported where it happens.
+san=()
+if [ -n "${JG_HOST_SANITIZE:-}" ]; then san=(-fsanitize="$JG_HOST_SANITIZE" -fno-omit-frame-pointer -g); fi
+cc -shared -fPIC -O3 -march=native -ffp-contract=off ${san[@]+"${san[@]}"} -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
    ${cfiles[@]+-x c "${cfiles[@]}"} -x c++ "$unit" "$here/jg_host_runtime.cpp" -lstdc++ -lm

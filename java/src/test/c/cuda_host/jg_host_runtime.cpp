@@ -17,6 +17,9 @@
 #include <numeric>
 #include <string>
 #include <vector>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "jg_host_table.h"
 
@@ -158,6 +161,16 @@ void *fresh_stack(void *stack) {
     return sp;
 }
 
+// Gives a fiber's stack back to the pool. Under AddressSanitizer (cuda_host/build.sh, JG_HOST_SANITIZE) the frames
+// of a fiber that never returned (a kernel stopped by the emulation's checks, fiber_main) are still poisoned there;
+// the next fiber on this stack would be reported for using its own fresh frames.
+void pool_stack(void *stack) {
+#if defined(__SANITIZE_ADDRESS__)
+    __asan_unpoison_memory_region(stack, STACK_BYTES);
+#endif
+    free_stacks.push_back((unsigned char *)stack);
+}
+
 // Runs f until it waits at a barrier or finishes (starting it on a pooled stack if new).
 bool resume(Fiber &f) {
     if (f.state == NEW) {
@@ -179,7 +192,7 @@ bool resume(Fiber &f) {
     current = &f.thread;
     jg_switch(&scheduler_sp, f.sp);
     if (f.state == DONE || f.state == FAILED) {
-        free_stacks.push_back(f.stack);  // it never runs again
+        pool_stack(f.stack);  // it never runs again
         f.stack = nullptr;
     }
     return error.empty();
@@ -416,7 +429,7 @@ extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsign
         block_idx = uint3{(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / gx / gy)};
         if (!run_block()) {
             for (Fiber &f : fibers) {  // the threads left waiting never resume
-                if (f.stack) free_stacks.push_back(f.stack);
+                if (f.stack) pool_stack(f.stack);
                 f.stack = nullptr;
             }
             error = std::string(kernel->name) + ": " + error;

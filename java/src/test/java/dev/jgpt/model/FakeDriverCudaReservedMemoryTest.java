@@ -63,4 +63,37 @@ class FakeDriverCudaReservedMemoryTest extends ReservedMemoryContract {
             assertThat(cuda.deviceMemoryInUse()).isEqualTo(FakeCuda.count(FakeCuda.Counter.DEVICE_BYTES));
         }
     }
+
+    /**
+     * {@code JGPT_CUDA_ARENA_CHUNK} / {@code -Djgpt.cuda.arenaChunk}: 0 gives each tensor its own cuMemAlloc of its
+     * rounded size (what bench/stand-in-asan.sh runs with), a size in bytes sets the chunk, anything else is one error.
+     */
+    @Test
+    void theArenaChunkIsConfigurable() {
+        String before = System.getProperty("jgpt.cuda.arenaChunk");
+        try (CudaBackend cuda = open()) {
+            System.setProperty("jgpt.cuda.arenaChunk", "0");
+            long calls = FakeCuda.deviceAllocations();
+            try (dev.jgpt.backend.cuda.DeviceArena arena = (dev.jgpt.backend.cuda.DeviceArena) cuda.newArena()) {
+                arena.allocate(dev.jgpt.memory.DType.F32, 3);
+                arena.allocate(dev.jgpt.memory.DType.F32, 100);
+                arena.allocate(dev.jgpt.memory.DType.BF16, 200);
+                assertThat(FakeCuda.deviceAllocations() - calls).as("one cuMemAlloc per tensor").isEqualTo(3);
+                assertThat(arena.reservedBytes()).as("each rounded to 256 bytes").isEqualTo(256 + 512 + 512);
+            }
+            System.setProperty("jgpt.cuda.arenaChunk", String.valueOf(1 << 20));
+            calls = FakeCuda.deviceAllocations();
+            try (dev.jgpt.backend.cuda.DeviceArena arena = (dev.jgpt.backend.cuda.DeviceArena) cuda.newArena()) {
+                for (int i = 0; i < 10; i++) arena.allocate(dev.jgpt.memory.DType.F32, 1000);
+                assertThat(FakeCuda.deviceAllocations() - calls).as("ten small tensors in one 1 MiB chunk").isEqualTo(1);
+                assertThat(arena.reservedBytes()).isEqualTo(1 << 20);
+            }
+            System.setProperty("jgpt.cuda.arenaChunk", "64M");
+            assertThatThrownBy(cuda::newArena).isInstanceOf(dev.jgpt.JgptException.class)
+                    .hasMessage("JGPT_CUDA_ARENA_CHUNK: '64M' is not a size in bytes (0: a cuMemAlloc per tensor)");
+        } finally {
+            if (before == null) System.clearProperty("jgpt.cuda.arenaChunk");
+            else System.setProperty("jgpt.cuda.arenaChunk", before);
+        }
+    }
 }

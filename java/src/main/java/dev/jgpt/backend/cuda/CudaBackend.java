@@ -320,7 +320,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     @Override
     public TensorArena newArena() {
-        return new DeviceArena(ctx, DeviceArena.DEFAULT_CHUNK, this::outOfMemoryAdvice);
+        return new DeviceArena(ctx, DeviceArena.configuredChunk(), this::outOfMemoryAdvice);
     }
 
     /**

@@ -27,6 +27,24 @@ public final class DeviceArena implements TensorArena {
     /** Default chunk for small tensors: large enough that a small model's parameters or activations take one. */
     public static final long DEFAULT_CHUNK = 64L << 20;
 
+    /**
+     * The chunk a backend's arenas use: {@code JGPT_CUDA_ARENA_CHUNK} (or {@code -Djgpt.cuda.arenaChunk}) in bytes,
+     * else {@link #DEFAULT_CHUNK}. 0 gives every tensor its own {@code cuMemAlloc} (of its size rounded to the
+     * alignment): a debugging aid, so that a memory checker (compute-sanitizer on a GPU, AddressSanitizer on the
+     * stand-in driver: bench/stand-in-asan.sh) sees an access past a tensor's end instead of a neighbour's bytes.
+     */
+    public static long configuredChunk() {
+        String v = System.getProperty("jgpt.cuda.arenaChunk", System.getenv("JGPT_CUDA_ARENA_CHUNK"));
+        if (v == null || v.isBlank()) return DEFAULT_CHUNK;
+        try {
+            long bytes = Long.parseLong(v.trim());
+            if (bytes >= 0) return bytes;
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new dev.jgpt.JgptException("JGPT_CUDA_ARENA_CHUNK: '" + v + "' is not a size in bytes (0: a cuMemAlloc per tensor)");
+    }
+
     private final CudaContext ctx;
     private final long chunkBytes;
     private final java.util.function.Supplier<String> advice; // what to try when the GPU runs out of memory

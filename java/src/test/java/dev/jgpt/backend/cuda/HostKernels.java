@@ -13,7 +13,7 @@ import java.util.stream.Stream;
  * Builds CUDA kernel source for the CPU with the host emulation in {@code src/test/c/cuda_host} (every CUDA
  * thread a fiber; barriers and warp shuffles emulated and checked; see its README) into a shared library
  * that exports {@code jg_host_launch}, with {@code cuda_host/build.sh}, and loads it. The library is deleted
- * once mapped.
+ * once mapped, except in a sanitizer build ({@code JG_HOST_SANITIZE}, bench/stand-in-asan.sh), whose reports read it.
  */
 final class HostKernels {
     private HostKernels() {}
@@ -47,12 +47,15 @@ final class HostKernels {
     static SymbolLookup compile(List<Path> kernels, List<Path> cSources) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("jgpt-hostkernels");
         Path lib = dir.resolve("libhostkernels.so");
+        boolean sanitized = System.getenv("JG_HOST_SANITIZE") != null && !System.getenv("JG_HOST_SANITIZE").isBlank();
         try {
             build(kernels, cSources, lib);
             return SymbolLookup.libraryLookup(lib, Arena.global());
         } finally {
-            Files.deleteIfExists(lib); // mapped already (or never built): nothing is left behind
-            Files.deleteIfExists(dir);
+            if (!sanitized) { // a sanitizer's report names kernel source lines only while the library is still there
+                Files.deleteIfExists(lib); // mapped already (or never built): nothing is left behind
+                Files.deleteIfExists(dir);
+            }
         }
     }
 

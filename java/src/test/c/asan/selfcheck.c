@@ -1,0 +1,21 @@
+/* bench/stand-in-asan.sh's check of itself (see selfcheck.cu): allocates 64 floats through the driver stand-in and
+ * launches asan_selfcheck_write over them, shifted by argv[1] floats. Exit 0 when the launch returned normally. */
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef unsigned long long CUdeviceptr;
+int cuMemAlloc_v2(CUdeviceptr *p, size_t bytes);
+int cuMemFree_v2(CUdeviceptr p);
+int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                   unsigned shared_bytes, void **kernel_params);
+
+int main(int argc, char **argv) {
+    int n = 64, past = argc > 1 ? atoi(argv[1]) : 0;
+    CUdeviceptr p;
+    if (cuMemAlloc_v2(&p, (size_t)n * sizeof(float)) != 0) return 2;
+    void *params[] = {&p, &n, &past};
+    int rc = jg_host_launch("asan_selfcheck_write", 1, 1, 1, 64, 1, 1, 0, params);
+    cuMemFree_v2(p);
+    printf("asan_selfcheck_write(past %d): launch returned %d\n", past, rc);
+    return rc == 0 ? 0 : 4;
+}
