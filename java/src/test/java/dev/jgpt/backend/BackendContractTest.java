@@ -255,11 +255,12 @@ public abstract class BackendContractTest {
     /**
      * The block ops at shapes that stress a kernel's indexing: one token; widths below, at and above a warp
      * (24, 32, 96) and GPT-2's 768 with 12 heads of 64; sequence lengths that cross 32- and 64-row tiles
-     * (33, 65); a vocabulary that is no multiple of anything (1,000) in one chunk and in several.
+     * (33, 65); a vocabulary that is no multiple of anything (1,000) in one chunk and in several; more sequences than
+     * heads (5 of 2: cuda's attention products then loop over heads, batching the sequences).
      */
     @Test
     void blockOpsAcrossShapes() {
-        int[][] shapes = {{1, 1, 32, 1, 3}, {2, 33, 96, 3, 1000}, {1, 65, 24, 6, 50}, {1, 40, 768, 12, 257}};
+        int[][] shapes = {{1, 1, 32, 1, 3}, {2, 33, 96, 3, 1000}, {1, 65, 24, 6, 50}, {1, 40, 768, 12, 257}, {5, 9, 16, 2, 40}};
         for (int[] sh : shapes) {
             int b = sh[0], t = sh[1], c = sh[2], nh = sh[3], v = sh[4], n = b * t;
             String at = " at B=" + b + " T=" + t + " C=" + c + " NH=" + nh + " V=" + v;
