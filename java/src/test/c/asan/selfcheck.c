@@ -1,5 +1,6 @@
 /* bench/stand-in-asan.sh's check of itself (see selfcheck.cu): allocates 64 floats through the driver stand-in and
- * launches asan_selfcheck_write over them, shifted by argv[1] floats. Exit 0 when the launch returned normally. */
+ * launches asan_selfcheck_write over them, shifted by argv[1] floats (with a second argument: ubsan_selfcheck_load4,
+ * a float4 load argv[1] floats in). Exit 0 when the launch returned normally. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,12 +11,14 @@ int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsi
                    unsigned shared_bytes, void **kernel_params);
 
 int main(int argc, char **argv) {
-    int n = 64, past = argc > 1 ? atoi(argv[1]) : 0;
+    int n = 64, past = argc > 1 ? atoi(argv[1]) : 0, load4 = argc > 2; /* "selfcheck SHIFT load4": ubsan_selfcheck_load4 */
     CUdeviceptr p;
     if (cuMemAlloc_v2(&p, (size_t)n * sizeof(float)) != 0) return 2;
     void *params[] = {&p, &n, &past};
-    int rc = jg_host_launch("asan_selfcheck_write", 1, 1, 1, 64, 1, 1, 0, params);
+    void *params4[] = {&p, &past};
+    int rc = load4 ? jg_host_launch("ubsan_selfcheck_load4", 1, 1, 1, 32, 1, 1, 0, params4)
+                   : jg_host_launch("asan_selfcheck_write", 1, 1, 1, 64, 1, 1, 0, params);
     cuMemFree_v2(p);
-    printf("asan_selfcheck_write(past %d): launch returned %d\n", past, rc);
+    printf("%s(%d): launch returned %d\n", load4 ? "ubsan_selfcheck_load4" : "asan_selfcheck_write", past, rc);
     return rc == 0 ? 0 : 4;
 }
