@@ -1966,7 +1966,6 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         timeline.end(what, KernelTimeline.Kind.CUBLAS, gemmFlops(m, n, k, 1));
     }
 
-    /** {@link #gemm} as {@link #sgemmBatched} (strides in elements). */
     /** The tensor an attention product's operand lies in, which fixes its (b, h) layout ({@link #gemmPerHead}). */
     private static final int QKV = 0, SCORES = 1, HEADS = 2;
 
@@ -2016,6 +2015,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return byHead ? batchStride(kind, T, C, NH) : headStride(kind, T, C, NH);
     }
 
+    /** {@link #gemm} as {@link #sgemmBatched} (strides in elements). */
     private void gemmBatched(int opA, int opB, int m, int n, int k, MemorySegment alpha, long a, int lda, long strideA,
                              long b, int ldb, long strideB, MemorySegment beta, long c, int cType, int ldc, long strideC, int batch,
                              boolean bf, String what) {
