@@ -771,7 +771,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("B", B, "T", T, "C", C);
         int hs = headSize(C, NH);
         activation("out", out, (long) B * T * C);
-        attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs, true);
+        attentionBuffer("att", att, attentionNeeded(B, T, NH, hs), T, hs, true);
         activation("qkv", qkv, (long) B * T * 3 * C);
         sameType("attentionForward", "qkv", qkv, "out", out);
         if (useFusedAttention(T, hs)) {
@@ -819,10 +819,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         int hs = headSize(C, NH);
         DType grad = gradientType("attentionBackward", "dqkv", dqkv, dout, "qkv", qkv); // bf16: GPT-2's, in bf16 mode
         dev("dqkv", dqkv, grad, (long) B * T * 3 * C);
-        attentionBuffer("datt", datt, attentionScratchNeeded(B, T, C, NH), T, hs, true);
+        attentionBuffer("datt", datt, attentionNeeded(B, T, NH, hs), T, hs, true);
         dev("dout", dout, grad, (long) B * T * C);
         activation("qkv", qkv, (long) B * T * 3 * C);
-        attentionBuffer("att", att, attentionStateNeeded(B, T, C, NH), T, hs, true);
+        attentionBuffer("att", att, attentionNeeded(B, T, NH, hs), T, hs, true);
         activation("out", out, (long) B * T * C);
         sameType("attentionBackward", "qkv", qkv, "out", out);
         if (useFusedAttention(T, hs)) {
@@ -1035,36 +1035,36 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return fusedAttention && T > hs && hs <= 256;
     }
 
-    /** What att must hold at exactly (B, T): on the fused path a log-sum-exp per row (B*NH*T). */
-    private long attentionStateNeeded(int B, int T, int C, int NH) {
-        return useFusedAttention(T, headSize(C, NH)) ? (long) B * NH * T : (long) B * NH * T * T;
-    }
-
-    /** What datt must hold at exactly (B, T): on the fused path the backward's D = dO.O per row (B*NH*T). */
-    private long attentionScratchNeeded(int B, int T, int C, int NH) {
-        return useFusedAttention(T, headSize(C, NH)) ? (long) B * NH * T : (long) B * NH * T * T;
+    /**
+     * What att and datt (GPT-2's and grouped-query attention's alike) must hold at exactly (B, T): on the fused path
+     * one float per row (a log-sum-exp in att, the backward's D = dO.O in datt), else the probabilities and their
+     * gradient, B*NH*T*T.
+     */
+    private long attentionNeeded(int B, int T, int NH, int hs) {
+        return useFusedAttention(T, hs) ? (long) B * NH * T : (long) B * NH * T * T;
     }
 
     /**
-     * In fused mode, where T > head size: B*NH*max(T, hs^2), the log-sum-exps, and enough for the cuBLAS path's
-     * B*NH*T'^2 of every shorter batch (T' <= hs) too, as {@link #attentionScratchFloats}.
+     * What att and datt must hold for every batch of at most B sequences of at most T tokens: in fused mode, where
+     * T > head size, B*NH*max(T, hs^2); hs^2 because shorter batches (T' <= hs) take the cuBLAS path, which needs
+     * B*NH*T'^2 (for GPT-2 at T 1024: 4 times the fused path's own need, 1/256 of B*NH*T^2).
      */
+    private long attentionSized(int B, int T, int NH, int hs) {
+        return useFusedAttention(T, hs) ? (long) B * NH * Math.max(T, (long) hs * hs) : (long) B * NH * T * T;
+    }
+
+    /** {@link #attentionSized}: the log-sum-exps in fused mode, with room for shorter batches' probabilities. */
     @Override
     public long attentionStateFloats(int B, int T, int C, int NH) {
-        return attentionScratchFloats(B, T, C, NH);
+        positive("B", B, "T", T, "C", C);
+        return attentionSized(B, T, NH, headSize(C, NH));
     }
 
-    /**
-     * In fused mode, where T > head size: B*NH*max(T, hs^2); hs^2 because shorter batches (T' <= hs) take the
-     * cuBLAS path, which needs B*NH*T'^2 (for GPT-2 at T 1024: 4 times the fused path's own need, 1/256 of
-     * B*NH*T^2).
-     */
+    /** {@link #attentionSized}: D per row in fused mode, with room for shorter batches' d(probabilities). */
     @Override
     public long attentionScratchFloats(int B, int T, int C, int NH) {
         positive("B", B, "T", T, "C", C);
-        int hs = headSize(C, NH);
-        if (!useFusedAttention(T, hs)) return attentionScratchNeeded(B, T, C, NH);
-        return (long) B * NH * Math.max(T, (long) hs * hs);
+        return attentionSized(B, T, NH, headSize(C, NH));
     }
 
     /** False where the fused path runs: att then holds its state, not probabilities. */
@@ -1086,28 +1086,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return activationDType() == DType.BF16 && !useFusedAttention(T, headSize(C, NH)) ? DType.BF16 : DType.F32;
     }
 
-    /** What the gqa att must hold at exactly (B, T): on the fused path a log-sum-exp per row. */
-    private long gqaAttentionStateNeeded(int B, int T, int NH, int hs) {
-        return useFusedAttention(T, hs) ? (long) B * NH * T : (long) B * NH * T * T;
-    }
-
-    /** What the gqa datt must hold at exactly (B, T): on the fused path the backward's D = dO.O per row. */
-    private long gqaAttentionScratchNeeded(int B, int T, int NH, int hs) {
-        return useFusedAttention(T, hs) ? (long) B * NH * T : (long) B * NH * T * T;
-    }
-
-    /** In fused mode, where T > head size: B*NH*max(T, hs^2), enough for every shorter batch (see {@link #attentionStateFloats}). */
+    /** {@link #attentionSized}, as {@link #attentionStateFloats}. */
     @Override
     public long gqaAttentionStateFloats(int B, int T, int NH, int NKV, int hs) {
-        return gqaAttentionScratchFloats(B, T, NH, NKV, hs);
+        gqaDims(B, T, NH, NKV, hs);
+        return attentionSized(B, T, NH, hs);
     }
 
-    /** In fused mode, where T > head size: B*NH*max(T, hs^2), as {@link #attentionScratchFloats}. */
+    /** {@link #attentionSized}, as {@link #attentionScratchFloats}. */
     @Override
     public long gqaAttentionScratchFloats(int B, int T, int NH, int NKV, int hs) {
         gqaDims(B, T, NH, NKV, hs);
-        if (!useFusedAttention(T, hs)) return gqaAttentionScratchNeeded(B, T, NH, hs);
-        return (long) B * NH * Math.max(T, (long) hs * hs);
+        return attentionSized(B, T, NH, hs);
     }
 
     /** False where the fused path runs: att then holds its state, not probabilities. */
@@ -1742,7 +1732,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         gqaDims(B, T, NH, NKV, hs);
         long bt = (long) B * T;
         activation("out", out, bt * NH * hs);
-        attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs, false);
+        attentionBuffer("att", att, attentionNeeded(B, T, NH, hs), T, hs, false);
         gqaActivations("gqaAttentionForward", q, k, v, bt, NH, NKV, hs);
         sameType("gqaAttentionForward", "q", q, "out", out);
         boolean bf16 = isBf16(q);
@@ -1779,11 +1769,11 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("dq", dq, grad, bt * NH * hs);
         dev("dk", dk, grad, bt * NKV * hs);
         dev("dv", dv, grad, bt * NKV * hs);
-        attentionBuffer("datt", datt, gqaAttentionScratchNeeded(B, T, NH, hs), T, hs, false);
+        attentionBuffer("datt", datt, attentionNeeded(B, T, NH, hs), T, hs, false);
         dev("dout", dout, grad, bt * NH * hs);
         gqaActivations("gqaAttentionBackward", q, k, v, bt, NH, NKV, hs);
         boolean bf16 = isBf16(q), bf16Grads = grad == DType.BF16;
-        attentionBuffer("att", att, gqaAttentionStateNeeded(B, T, NH, hs), T, hs, false);
+        attentionBuffer("att", att, attentionNeeded(B, T, NH, hs), T, hs, false);
         activation("out", out, bt * NH * hs);
         sameType("gqaAttentionBackward", "q", q, "out", out);
         wrote(dq, dk, dv, datt);

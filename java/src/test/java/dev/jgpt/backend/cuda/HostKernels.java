@@ -47,7 +47,8 @@ final class HostKernels {
     static SymbolLookup compile(List<Path> kernels, List<Path> cSources) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("jgpt-hostkernels");
         Path lib = dir.resolve("libhostkernels.so");
-        boolean sanitized = System.getenv("JG_HOST_SANITIZE") != null && !System.getenv("JG_HOST_SANITIZE").isBlank();
+        String sanitizers = System.getenv("JG_HOST_SANITIZE");
+        boolean sanitized = sanitizers != null && !sanitizers.isBlank();
         try {
             build(kernels, cSources, lib);
             return SymbolLookup.libraryLookup(lib, Arena.global());
