@@ -19,6 +19,13 @@
 #define JG_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #endif
 
+// Marks a device function whose stores several blocks make to the same addresses with the same values (a benign race
+// on a GPU: every writer stores the same bits). Nothing for nvcc; the host emulation's race tracker leaves such a
+// function's accesses out (java/src/test/c/cuda_host, JG_HOST_SANITIZE=race). Not for __forceinline__ functions.
+#ifndef JG_SAME_VALUE_WRITES
+#define JG_SAME_VALUE_WRITES
+#endif
+
 __device__ __forceinline__ float jg_warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;

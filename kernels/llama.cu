@@ -293,6 +293,19 @@ struct jg_decode_rows {
     void* vcache[JG_DECODE_ROWS_MAX];
     int pos[JG_DECODE_ROWS_MAX];
 };
+// Row r's new key and value (row r of knew / vnew) into its caches at position p, kv head kvh's slice. Every block of
+// that kv head's query heads stores the same values here, so that each reads its own stores after a barrier and no
+// block waits on another: JG_SAME_VALUE_WRITES.
+template <typename E>
+__device__ JG_SAME_VALUE_WRITES void jg_store_new_kv(E* kc, E* vc, const E* knew, const E* vnew, int r, int p, int Ckv,
+                                                     int kvh, int hs) {
+    for (int i = threadIdx.x; i < hs; i += blockDim.x) {
+        const long long src = (long long)r * Ckv + (long long)kvh * hs + i, dst = (long long)p * Ckv + (long long)kvh * hs + i;
+        kc[dst] = knew[src];
+        vc[dst] = vnew[src];
+    }
+}
+
 template <typename E>
 __device__ __forceinline__ void jg_gqa_attention_decode_rows(E* out, float* att, const E* q, const E* knew, const E* vnew,
                                                              const jg_decode_rows& rows, int n, int ld, int NH, int NKV,
@@ -305,11 +318,7 @@ __device__ __forceinline__ void jg_gqa_attention_decode_rows(E* out, float* att,
     // replayed from a graph: dcaches[r] is row r's k cache, dcaches[JG_DECODE_ROWS_MAX + r] its v cache)
     E* kc = static_cast<E*>(dcaches != nullptr ? dcaches[r] : rows.kcache[r]);
     E* vc = static_cast<E*>(dcaches != nullptr ? dcaches[JG_DECODE_ROWS_MAX + r] : rows.vcache[r]);
-    for (int i = threadIdx.x; i < hs; i += blockDim.x) {
-        const long long src = (long long)r * Ckv + (long long)kvh * hs + i, dst = (long long)p * Ckv + (long long)kvh * hs + i;
-        kc[dst] = knew[src];
-        vc[dst] = vnew[src];
-    }
+    jg_store_new_kv(kc, vc, knew, vnew, r, p, Ckv, kvh, hs);
     __syncthreads();   // the new key and value of this block's kv head are in the cache for every thread below
     jg_decode_head(out + (long long)r * Cq + (long long)h * hs, att + ((long long)h * n + r) * ld,
                    q + (long long)r * Cq + (long long)h * hs, kc, vc, p, p + 1, Ckv, kvh, hs);

@@ -27,6 +27,7 @@
 
 /* the host emulation's entry points (cuda_host/jg_host_runtime.cpp) */
 int jg_host_has_kernel(const char *name);
+void jg_host_device_memory(const void *p, size_t bytes, int added); /* for the race tracker */
 int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                    unsigned shared_bytes, void **params);
 const char *jg_host_last_error(void);
@@ -176,12 +177,14 @@ CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
     counters[C_DEVICE_BYTES] += (long)bytes;
     memset(m + 256, 0xA5, bytes); /* garbage, like real device memory: the arena must zero it */
     *p = (CUdeviceptr)(uintptr_t)(m + 256);
+    jg_host_device_memory(m + 256, bytes, 1);
     return 0;
 }
 CUresult cuMemFree_v2(CUdeviceptr p) {
     if (capturing()) return refuse_in_capture("cuMemFree");
     if (p == 0) return 0;
     unsigned char *m = (unsigned char *)(uintptr_t)p - 256;
+    jg_host_device_memory(m + 256, *(size_t *)m, 0);
     counters[C_DEVICE_BYTES] -= (long)*(size_t *)m;
     free(m);
     return 0;

@@ -45,7 +45,17 @@ printf '%s\nJG_HOST_TABLE_END\n' "$table" >> "$unit"
 # attention kernels), so the same arithmetic gave results 1 ulp apart; off, the stand-in computes what the source says.
 # JG_HOST_SANITIZE=address: built with AddressSanitizer (bench/stand-in-asan.sh): a kernel that reads or writes outside
 # a "device" allocation (fake_cuda.c then allocates each exactly, see there) is reported where it happens.
+# JG_HOST_SANITIZE=race: the kernels alone compiled with ThreadSanitizer's instrumentation, whose calls the
+# emulation's own race tracker answers (jg_host_runtime.cpp, JG_HOST_RACES; no ThreadSanitizer runtime): a launch
+# whose blocks touch one device address, one of them writing, fails naming both blocks.
+flags=(-fPIC -O3 -march=native -ffp-contract=off)
+if [ "${JG_HOST_SANITIZE:-}" = race ]; then
+  cc -c "${flags[@]}" -fsanitize=thread -g -I "$here" -I "$kernels" -x c++ "$unit" -o "$work/kernels.o"
+  cc -shared "${flags[@]}" -DJG_HOST_RACES -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
+     ${cfiles[@]+-x c "${cfiles[@]}"} -x c++ "$here/jg_host_runtime.cpp" -x none "$work/kernels.o" -lstdc++ -lm
+  exit 0
+fi
 san=()
 if [ -n "${JG_HOST_SANITIZE:-}" ]; then san=(-fsanitize="$JG_HOST_SANITIZE" -fno-omit-frame-pointer -g); fi
-cc -shared -fPIC -O3 -march=native -ffp-contract=off ${san[@]+"${san[@]}"} -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
+cc -shared "${flags[@]}" ${san[@]+"${san[@]}"} -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
    ${cfiles[@]+-x c "${cfiles[@]}"} -x c++ "$unit" "$here/jg_host_runtime.cpp" -lstdc++ -lm

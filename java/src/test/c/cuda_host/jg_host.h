@@ -70,6 +70,8 @@ inline void check_full_mask(unsigned mask) {
 #define warpSize 32
 // dynamic shared memory (kernels declare it with JG_DYNAMIC_SHARED, see kernels/common.cuh)
 #define JG_DYNAMIC_SHARED(type, name) type *const name = reinterpret_cast<type *>(jg_host::dynamic_shared)
+// stores that several blocks make with the same values (kernels/common.cuh): not instrumented for the race tracker
+#define JG_SAME_VALUE_WRITES __attribute__((no_sanitize_thread))
 
 #define __syncthreads() jg_host::sync_block(__FILE__, __LINE__)
 inline void __syncwarp(unsigned mask = 0xffffffffu) { jg_host::check_full_mask(mask); jg_host::sync_warp(); }
@@ -89,10 +91,13 @@ template <class T> T __shfl_down_sync(unsigned mask, T v, unsigned delta, int wi
     return jg_host::shuffle(v, (src & ~(width - 1)) == (lane & ~(width - 1)) ? src : lane);
 }
 
-// one OS thread runs every CUDA thread: read-modify-write is atomic here
-template <class T> T atomicAdd(T *address, T v) { T old = *address; *address = old + v; return old; }
-template <class T> T atomicMax(T *address, T v) { T old = *address; if (v > old) *address = v; return old; }
-template <class T> T atomicMin(T *address, T v) { T old = *address; if (v < old) *address = v; return old; }
+// one OS thread runs every CUDA thread: read-modify-write is atomic here (and, being atomic on a GPU too, not a race
+// between blocks: the race tracker's instrumentation leaves these out)
+#define JG_ATOMIC template <class T> __attribute__((no_sanitize_thread)) T
+JG_ATOMIC atomicAdd(T *address, T v) { T old = *address; *address = old + v; return old; }
+JG_ATOMIC atomicMax(T *address, T v) { T old = *address; if (v > old) *address = v; return old; }
+JG_ATOMIC atomicMin(T *address, T v) { T old = *address; if (v < old) *address = v; return old; }
+#undef JG_ATOMIC
 
 // CUDA's device overloads of min/max for integer and mixed arguments
 template <class A, class B> inline typename std::common_type<A, B>::type min(A a, B b) { return b < a ? b : a; }

@@ -17,6 +17,11 @@
 #include <numeric>
 #include <string>
 #include <vector>
+#ifdef JG_HOST_RACES
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+#endif
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #endif
@@ -393,6 +398,107 @@ extern "C" int jg_host_param_sizes(const char *name, size_t *sizes, int max) {
 
 /* 0, 1 (CUDA_ERROR_INVALID_VALUE: a launch configuration CUDA refuses), 500 (no such kernel) or 719
  * (CUDA_ERROR_LAUNCH_FAILED: the kernel broke a rule; jg_host_last_error says which, also on stderr). */
+// Races between blocks (JG_HOST_SANITIZE=race, cuda_host/build.sh): the blocks of a launch run one after another here,
+// so two blocks that write one address, or one that reads what another writes, still give the right numbers; on a
+// GPU they run at once and the result depends on their timing. The kernels are compiled with the compiler's
+// ThreadSanitizer instrumentation, which calls the __tsan_* functions below for every memory access left after
+// optimisation; instead of ThreadSanitizer's runtime, these record, per launch, which block wrote and which read each
+// 2-byte granule of "device" memory (the driver stand-in's allocations, jg_host_device_memory), and the first
+// conflict fails the launch naming the kernel, the blocks and the offset. Shared memory, registers, stacks and the
+// emulation's own state lie outside device memory and are not tracked. atomicAdd/Max/Min (jg_host.h) are not
+// instrumented. Without JG_HOST_RACES none of this is compiled.
+#ifdef JG_HOST_RACES
+namespace races {
+struct Granule {
+    int64_t writer = -1, reader = -1;  // linear block ids; reader: the first block that read it
+    bool readers = false;              // read by more than one block
+};
+std::mutex ranges_lock;                              // allocations may come from any thread
+std::map<uintptr_t, size_t> ranges;                  // device memory: start -> bytes
+std::vector<std::pair<uintptr_t, uintptr_t>> active; // a launch's snapshot of it, sorted: [start, end)
+std::unordered_map<uintptr_t, Granule> granules;     // this launch's accesses
+int64_t block = -1;                                  // the running block's linear id; -1: no launch running
+std::string found;                                   // the first conflict of this launch
+
+const std::pair<uintptr_t, uintptr_t> *device_range(uintptr_t a) {
+    auto it = std::upper_bound(active.begin(), active.end(), std::make_pair(a, UINTPTR_MAX));
+    if (it == active.begin()) return nullptr;
+    --it;
+    return a < it->second ? &*it : nullptr;
+}
+
+void access(const void *p, size_t n, bool write) {
+    if (block < 0 || !found.empty()) return;
+    const uintptr_t a = (uintptr_t)p;
+    const auto *range = device_range(a);
+    if (!range) return;
+    for (uintptr_t g = a / 2; g <= (a + n - 1) / 2; g++) {
+        Granule &e = granules[g];
+        const char *what = nullptr;
+        int64_t other = -1;
+        if (e.writer >= 0 && e.writer != block) {
+            what = write ? "writes what block %lld wrote" : "reads what block %lld wrote";
+            other = e.writer;
+        } else if (write && e.reader >= 0 && (e.reader != block || e.readers)) {
+            what = "writes what block %lld read";
+            other = e.reader != block ? e.reader : -2;
+        }
+        if (what) {
+            char msg[320], who[64];
+            snprintf(who, sizeof who, what, (long long)other);
+            snprintf(msg, sizeof msg, "block %lld %s (byte %llu of a %llu-byte allocation): a race between blocks",
+                     (long long)block, other == -2 ? "writes what other blocks read" : who,
+                     (unsigned long long)(g * 2 - range->first), (unsigned long long)(range->second - range->first));
+            found = msg;
+            return;
+        }
+        if (write) e.writer = block;
+        else if (e.reader < 0) e.reader = block;
+        else if (e.reader != block) e.readers = true;
+    }
+}
+
+void begin() {
+    std::lock_guard<std::mutex> hold(ranges_lock);
+    active.clear();
+    for (const auto &r : ranges) active.emplace_back(r.first, r.first + r.second);
+    granules.clear();
+    found.clear();
+}
+}  // namespace races
+
+extern "C" {
+void __tsan_init(void) {}
+void __tsan_func_entry(void *) {}
+void __tsan_func_exit(void) {}
+void __tsan_vptr_update(void **, void *) {}
+void __tsan_vptr_read(void **) {}
+#define JG_RACE_ACCESS(n)                                                                 \
+    void __tsan_read##n(void *p) { races::access(p, n, false); }                          \
+    void __tsan_write##n(void *p) { races::access(p, n, true); }                          \
+    void __tsan_unaligned_read##n(void *p) { races::access(p, n, false); }                \
+    void __tsan_unaligned_write##n(void *p) { races::access(p, n, true); }
+JG_RACE_ACCESS(1)
+JG_RACE_ACCESS(2)
+JG_RACE_ACCESS(4)
+JG_RACE_ACCESS(8)
+JG_RACE_ACCESS(16)
+void __tsan_read_range(void *p, unsigned long n) { races::access(p, n, false); }
+void __tsan_write_range(void *p, unsigned long n) { races::access(p, n, true); }
+}
+#endif
+
+// The driver stand-in's cuMemAlloc/cuMemFree: what is device memory (only the race tracker asks).
+extern "C" void jg_host_device_memory(const void *p, size_t bytes, int added) {
+#ifdef JG_HOST_RACES
+    std::lock_guard<std::mutex> hold(races::ranges_lock);
+    if (added) races::ranges[(uintptr_t)p] = bytes;
+    else races::ranges.erase((uintptr_t)p);
+#else
+    (void)p; (void)bytes; (void)added;
+#endif
+}
+
 extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                               unsigned bz, unsigned shared_bytes, void **kernel_params) {
     std::lock_guard<std::mutex> hold(one_launch_at_a_time);
@@ -425,9 +531,24 @@ extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsign
     const uint64_t blocks = (uint64_t)gx * gy * gz, r = next_random();
     uint64_t stride = 1 + (r >> 20) % blocks, b = r % blocks;
     while (std::gcd(stride, blocks) != 1) stride++;
+#ifdef JG_HOST_RACES
+    races::begin();
+#endif
     for (uint64_t k = 0; k < blocks; k++, b = (b + stride) % blocks) {
         block_idx = uint3{(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / gx / gy)};
+#ifdef JG_HOST_RACES
+        races::block = (int64_t)b;
+        const bool ran = run_block();
+        races::block = -1;
+        if (ran && !races::found.empty()) {
+            error = std::string(kernel->name) + ": " + races::found;
+            fprintf(stderr, "jgpt host kernels: %s\n", error.c_str());
+            return 719;
+        }
+        if (!ran) {
+#else
         if (!run_block()) {
+#endif
             for (Fiber &f : fibers) {  // the threads left waiting never resume
                 if (f.stack) pool_stack(f.stack);
                 f.stack = nullptr;
