@@ -79,5 +79,5 @@ if grep -qE 'ERROR: AddressSanitizer|runtime error:|a race between blocks' "$log
   echo "stand-in-asan: a sanitizer found an invalid access, undefined behaviour or a race (the whole report: $log)"
   exit 1
 fi
-[ "$rc" -eq 0 ] && echo "stand-in-asan: PASSED (no invalid access; log: $log)" || echo "stand-in-asan: the tests failed (log: $log)"
+[ "$rc" -eq 0 ] && echo "stand-in-asan: PASSED ($JG_HOST_SANITIZE: nothing found; log: $log)" || echo "stand-in-asan: the tests failed (log: $log)"
 exit "$rc"

@@ -396,8 +396,6 @@ extern "C" int jg_host_param_sizes(const char *name, size_t *sizes, int max) {
     return -1;
 }
 
-/* 0, 1 (CUDA_ERROR_INVALID_VALUE: a launch configuration CUDA refuses), 500 (no such kernel) or 719
- * (CUDA_ERROR_LAUNCH_FAILED: the kernel broke a rule; jg_host_last_error says which, also on stderr). */
 // Races between blocks (JG_HOST_SANITIZE=race, cuda_host/build.sh): the blocks of a launch run one after another here,
 // so two blocks that write one address, or one that reads what another writes, still give the right numbers; on a
 // GPU they run at once and the result depends on their timing. The kernels are compiled with the compiler's
@@ -410,8 +408,7 @@ extern "C" int jg_host_param_sizes(const char *name, size_t *sizes, int max) {
 #ifdef JG_HOST_RACES
 namespace races {
 struct Granule {
-    int64_t writer = -1, reader = -1;  // linear block ids; reader: the first block that read it
-    bool readers = false;              // read by more than one block
+    int64_t writer = -1, reader = -1, reader2 = -1;  // linear block ids: the writer, the first two blocks that read it
 };
 std::mutex ranges_lock;                              // allocations may come from any thread
 std::map<uintptr_t, size_t> ranges;                  // device memory: start -> bytes
@@ -434,27 +431,21 @@ void access(const void *p, size_t n, bool write) {
     if (!range) return;
     for (uintptr_t g = a / 2; g <= (a + n - 1) / 2; g++) {
         Granule &e = granules[g];
-        const char *what = nullptr;
-        int64_t other = -1;
-        if (e.writer >= 0 && e.writer != block) {
-            what = write ? "writes what block %lld wrote" : "reads what block %lld wrote";
-            other = e.writer;
-        } else if (write && e.reader >= 0 && (e.reader != block || e.readers)) {
-            what = "writes what block %lld read";
-            other = e.reader != block ? e.reader : -2;
-        }
-        if (what) {
-            char msg[320], who[64];
-            snprintf(who, sizeof who, what, (long long)other);
-            snprintf(msg, sizeof msg, "block %lld %s (byte %llu of a %llu-byte allocation): a race between blocks",
-                     (long long)block, other == -2 ? "writes what other blocks read" : who,
-                     (unsigned long long)(g * 2 - range->first), (unsigned long long)(range->second - range->first));
+        // another block that wrote it, or (for a write) read it: of two distinct readers one is not this block
+        const int64_t reader = e.reader != block ? e.reader : e.reader2;
+        const int64_t other = e.writer >= 0 && e.writer != block ? e.writer : write ? reader : -1;
+        if (other >= 0) {
+            char msg[320];
+            snprintf(msg, sizeof msg, "block %lld %s what block %lld %s (byte %llu of a %llu-byte allocation): a race "
+                     "between blocks", (long long)block, write ? "writes" : "reads", (long long)other,
+                     other == e.writer ? "wrote" : "read", (unsigned long long)(g * 2 - range->first),
+                     (unsigned long long)(range->second - range->first));
             found = msg;
             return;
         }
         if (write) e.writer = block;
         else if (e.reader < 0) e.reader = block;
-        else if (e.reader != block) e.readers = true;
+        else if (e.reader != block && e.reader2 < 0) e.reader2 = block;
     }
 }
 
@@ -499,6 +490,8 @@ extern "C" void jg_host_device_memory(const void *p, size_t bytes, int added) {
 #endif
 }
 
+/* 0, 1 (CUDA_ERROR_INVALID_VALUE: a launch configuration CUDA refuses), 500 (no such kernel) or 719
+ * (CUDA_ERROR_LAUNCH_FAILED: the kernel broke a rule; jg_host_last_error says which, also on stderr). */
 extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                               unsigned bz, unsigned shared_bytes, void **kernel_params) {
     std::lock_guard<std::mutex> hold(one_launch_at_a_time);
@@ -538,17 +531,16 @@ extern "C" int jg_host_launch(const char *name, unsigned gx, unsigned gy, unsign
         block_idx = uint3{(unsigned)(b % gx), (unsigned)(b / gx % gy), (unsigned)(b / gx / gy)};
 #ifdef JG_HOST_RACES
         races::block = (int64_t)b;
-        const bool ran = run_block();
-        races::block = -1;
-        if (ran && !races::found.empty()) {
-            error = std::string(kernel->name) + ": " + races::found;
-            fprintf(stderr, "jgpt host kernels: %s\n", error.c_str());
-            return 719;
-        }
-        if (!ran) {
-#else
-        if (!run_block()) {
 #endif
+        bool ran = run_block();
+#ifdef JG_HOST_RACES
+        races::block = -1;
+        if (ran && !races::found.empty()) {  // the block finished: no fiber is left holding a stack
+            error = races::found;
+            ran = false;
+        }
+#endif
+        if (!ran) {
             for (Fiber &f : fibers) {  // the threads left waiting never resume
                 if (f.stack) pool_stack(f.stack);
                 f.stack = nullptr;
