@@ -231,6 +231,16 @@ for dev in cuda cpu; do
     && cat "$OUT/bench-decode-llama-$dev.json" || echo "(informational) bench decode (llama) $dev did not finish"; echo
 done
 
+# Llama decoding by weight storage on cuda (stories110M's shape): f32, bf16 (the matrices stored as bf16 only) and q8 (int8
+# and a scale per 32 weights, kernels/quant.cu): tokens/s beside the bytes a token reads. The dry run checks q8's plumbing only.
+if [ "$DRY" = 1 ]; then storage="q8"; spreset=stories15M; else storage="f32 bf16 q8"; spreset=stories110M; fi
+for dt in $storage; do
+  timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode --backend cuda --random $spreset --dtype $dt \
+    --prompt-tokens $([ "$DRY" != 1 ] && echo 64 || echo 8) --tokens $([ "$DRY" != 1 ] && echo 256 || echo 4) --runs 3 --json \
+    > "$OUT/bench-decode-llama-cuda-$spreset-$dt.json" && cat "$OUT/bench-decode-llama-cuda-$spreset-$dt.json" \
+    || echo "(informational) bench decode (llama) cuda $spreset --dtype $dt did not finish"; echo
+done
+
 step "results file for docs/PERFORMANCE.md"
 python3 bench/gpu-results.py "$OUT" > "$OUT/results.md" && cat "$OUT/results.md" || bad "gpu-results.py"
 

@@ -239,6 +239,14 @@ DECISIONS = [
 ]
 for row in DECISIONS:
     print(decision(*row))
+q8, b16 = load("bench-decode-llama-cuda-stories110M-q8.json"), load("bench-decode-llama-cuda-stories110M-bf16.json")
+if q8 and b16 and q8.get("tokensPerSecond") and b16.get("tokensPerSecond"):
+    r = q8["tokensPerSecond"] / b16["tokensPerSecond"]
+    print(f"- Llama q8 decode (stories110M, cuda): {fmt(q8['tokensPerSecond'], 1)} tokens/s against bf16's "
+          f"{fmt(b16['tokensPerSecond'], 1)}: {r:.2f}x (bytes per weight 1.125 vs 2: at most 1.78x where bandwidth-bound)"
+          + ("" if r > 1.05 else " — q8 is not faster: profile matmul_q8_rows (kernels/quant.cu) before recommending it"))
+else:
+    print("- Llama q8 decode: no stories110M q8/bf16 pair on cuda in this run")
 best = None
 for name in ("bench-train-cuda-gpt2-bf16.json", "bench-train-cuda-gpt2-bf16-fused.json", "bench-train-cuda-gpt2-bf16-b64.json",
              "bench-train-cuda-gpt2-bf16-fused-b64.json"):
@@ -280,5 +288,6 @@ print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --sampling 
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2|small --graphs on|off --prompt-tokens 64 --tokens 256 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --graphs on|off --prompt-tokens 64 --tokens 128 --runs 3 --json")
 print(f"{J} bench decode --backend cuda|cpu --random stories15M --prompt-tokens 64 --tokens 256 --runs 3 --json")
+print(f"{J} bench decode --backend cuda --random stories110M --dtype f32|bf16|q8 --prompt-tokens 64 --tokens 256 --runs 3 --json")
 print(f"{J} bench gemm --backend cuda|cpu --size 2048 --json")
 print("```")

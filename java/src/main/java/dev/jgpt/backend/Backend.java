@@ -98,8 +98,50 @@ public interface Backend extends AutoCloseable {
 
     // ---- matmul ------------------------------------------------------------------------------
 
-    /** {@code out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC)}; bias may be null. */
+    /**
+     * {@code out (N,OC) = inp (N,C) @ weight(OC,C)^T + bias(OC)}; bias may be null. {@code weight} may also be of
+     * {@link #decodeWeightDType} (a decoder's bf16 matrices on cuda in bf16 mode).
+     */
     void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC);
+
+    /**
+     * {@code out (N,OC) = inp (N,C) @ W^T} for a decoder's q8 matrix W (OC,C): {@code weight} I8 (OC*C) and {@code scales}
+     * F32 (OC*C/group), {@code W[o][c] = weight[o*C+c] * scales[(o*C+c)/group]} (libjgpt's q8: one scale per group of
+     * {@code group} weights along a row; group divides C). Each row's sum is taken per group, then scaled and added in
+     * group order. {@code inp} and {@code out} may be of {@link #activationDType}. The default computes it in plain Java
+     * on host tensors (the reference); cuda runs its own kernel for a few rows and a product on the weights dequantised
+     * into scratch for more.
+     */
+    default void matmulQ8Forward(Tensor out, Tensor inp, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
+        checkQ8("matmulQ8Forward", weight, scales, group, N, C, OC);
+        out.requireAtLeast("out", out.dtype(), (long) N * OC);
+        inp.requireAtLeast("inp", inp.dtype(), (long) N * C);
+        int groups = C / group;
+        for (int n = 0; n < N; n++) {
+            long x = (long) n * C;
+            for (int o = 0; o < OC; o++) {
+                long w = (long) o * C;
+                float s = 0f;
+                for (int g = 0; g < groups; g++) {
+                    float gs = 0f;
+                    for (int i = g * group; i < (g + 1) * group; i++) gs += weight.getFloat(w + i) * inp.getFloat(x + i);
+                    s += gs * scales.getFloat(w / group + g);
+                }
+                out.setFloat((long) n * OC + o, s);
+            }
+        }
+    }
+
+    /** The shape checks of {@link #matmulQ8Forward}'s weight operands, one clear message each. */
+    static void checkQ8(String op, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
+        if (N <= 0 || C <= 0 || OC <= 0) throw new IllegalArgumentException(op + ": N, C, OC must be positive: " + N + ", " + C + ", " + OC);
+        if (group <= 0 || C % group != 0) {
+            throw new IllegalArgumentException(op + ": group " + group + " must be positive and divide C (" + C + ")");
+        }
+        if (weight == null || scales == null) throw new IllegalArgumentException(op + ": weight and scales must not be null");
+        weight.requireAtLeast("weight", DType.I8, (long) OC * C);
+        scales.requireAtLeast("scales", DType.F32, (long) OC * C / group);
+    }
 
     /** {@code dinp += dout @ weight; dweight += dout^T @ inp; dbias += sum_rows(dout)}; dbias may be null. */
     void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
@@ -317,6 +359,16 @@ public interface Backend extends AutoCloseable {
      * other gradients, residuals and statistics stay F32.
      */
     default DType activationDType() {
+        return DType.F32;
+    }
+
+    /**
+     * The element type a decoder may store its weight matrices in, for {@link #matmulForward}'s {@code weight} (its
+     * other weights, and every weight a training step reads, stay F32): F32 here and on every backend but cuda in bf16
+     * mode, whose products round a float32 weight to bf16 anyway, so that storing only the rounding gives the same
+     * numbers with a third of the memory of the float32 weights and their bf16 copy.
+     */
+    default DType decodeWeightDType() {
         return DType.F32;
     }
 

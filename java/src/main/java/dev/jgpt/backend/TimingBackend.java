@@ -44,6 +44,7 @@ public final class TimingBackend implements Backend {
     @Override public void setThreads(int threads) { inner.setThreads(threads); }
     @Override public void parametersAre(Tensor params) { inner.parametersAre(params); }
     @Override public dev.jgpt.memory.DType activationDType() { return inner.activationDType(); }
+    @Override public dev.jgpt.memory.DType decodeWeightDType() { return inner.decodeWeightDType(); }
     @Override public long classifierRows(long N, int V) { return inner.classifierRows(N, V); }
     @Override public int classifierRowStride(int V) { return inner.classifierRowStride(V); }
     @Override public int threads() { return inner.threads(); }
@@ -78,6 +79,9 @@ public final class TimingBackend implements Backend {
     }
     @Override public void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
         long t = start(); inner.matmulForward(out, inp, weight, bias, N, C, OC); stop("matmulForward", t);
+    }
+    @Override public void matmulQ8Forward(Tensor out, Tensor inp, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
+        long t = start(); inner.matmulQ8Forward(out, inp, weight, scales, group, N, C, OC); stop("matmulQ8Forward", t);
     }
     @Override public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                          int N, int C, int OC) {

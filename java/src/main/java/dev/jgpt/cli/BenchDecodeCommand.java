@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
  * llama2.c's run.c measures it: one token at a time, argmax included), and the time to first token
  * of a prompt through the sgemm prefill against feeding the same prompt token by token. On the cpu
  * (default) libjgpt's {@link LlamaInference} runs; {@code --backend cuda|reference} times
- * {@link LlamaOpsInference} on that backend's ops (f32; on cuda each token picked by the device's top-1).
+ * {@link LlamaOpsInference} on that backend's ops (f32 or q8, bf16 too on cuda; on cuda each token picked by the device's top-1).
  */
 @Command(name = "decode", mixinStandardHelpOptions = true,
         description = "Decode speed (tokens/s) and time to first token of a Llama checkpoint.")

@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
  * as a Hugging Face LlamaForCausalLM, a Llama run through its checkpoint and its own tokenizer;
  * anything else goes to the command's usual loader. {@code --device} picks the backend: a Llama model decodes
  * on the cpu through libjgpt's native decoder ({@link LlamaInference}, any --dtype), on cuda or reference through
- * the backend's ops ({@link LlamaOpsInference}, f32 only), see {@link LoadedModels#llamaBackend}.
+ * the backend's ops ({@link LlamaOpsInference}: f32 or q8, bf16 too on cuda), see {@link LoadedModels#llamaBackend}.
  */
 public final class LlamaModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE",
@@ -32,7 +32,7 @@ public final class LlamaModelOptions {
     Path tokenizer;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). q8: the cpu decoders only; bf16: the cpu decoders, and on cuda its bf16 mode (products read a bf16 copy of the weights).")
+            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")

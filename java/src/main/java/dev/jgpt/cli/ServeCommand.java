@@ -81,7 +81,7 @@ public final class ServeCommand implements Runnable {
     Integer threads;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). q8: the cpu decoders only; bf16: the cpu decoders, and on cuda its bf16 mode (products read a bf16 copy of the weights); the reference backend decodes in f32 only.")
+            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones); the reference backend decodes in f32 (Llama models also q8).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")

@@ -41,6 +41,7 @@ public final class Safetensors {
             case F32 -> "F32";
             case BF16 -> "BF16";
             case I32 -> "I32";
+            case I8 -> "I8";
         };
     }
 

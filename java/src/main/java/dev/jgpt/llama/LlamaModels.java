@@ -32,13 +32,14 @@ public final class LlamaModels {
     }
 
     /**
-     * Maps a llama2.c checkpoint and copies its float32 weights into {@code backend}'s memory for
-     * {@link LlamaOpsInference} (the mapping is closed once copied). The backend becomes the model's: closed
+     * Maps a llama2.c checkpoint and copies its weights into {@code backend}'s memory for {@link LlamaOpsInference}
+     * (the mapping is closed once copied): the matrices as q8 in groups of {@code groupSize} for {@code dtype} q8, else
+     * as the backend's products read them ({@link Backend#decodeWeightDType}). The backend becomes the model's: closed
      * with it, or at once on failure.
      */
-    public static LlamaOpsInference openLlama2c(Path file, Backend backend) {
+    public static LlamaOpsInference openLlama2c(Path file, Backend backend, DecodeDType dtype, int groupSize) {
         try (Arena mapped = Arena.ofShared()) {
-            return new LlamaOpsInference(backend, Llama2cCheckpoint.open(file, mapped), backend);
+            return opsInference(backend, Llama2cCheckpoint.open(file, mapped), dtype, groupSize);
         } catch (RuntimeException e) {
             backend.close();
             throw e;
@@ -46,13 +47,19 @@ public final class LlamaModels {
     }
 
     /** {@link #openHuggingFace(Path, DecodeDType, int, int, int)} through {@link LlamaOpsInference} on {@code backend} (owned, as above). */
-    public static LlamaOpsInference openHuggingFace(Path dir, Backend backend, int maxSeq) {
+    public static LlamaOpsInference openHuggingFace(Path dir, Backend backend, DecodeDType dtype, int groupSize, int maxSeq) {
         try (Arena weights = Arena.ofShared()) {
-            return new LlamaOpsInference(backend, HfLlamaImport.load(dir, weights, maxSeq), backend);
+            return opsInference(backend, HfLlamaImport.load(dir, weights, maxSeq), dtype, groupSize);
         } catch (RuntimeException e) {
             backend.close();
             throw e;
         }
+    }
+
+    private static LlamaOpsInference opsInference(Backend backend, LlamaWeights w, DecodeDType dtype, int groupSize) {
+        return dtype == DecodeDType.Q8
+                ? new LlamaOpsInference(backend, w, dev.jgpt.memory.DType.I8, groupSize, backend)
+                : new LlamaOpsInference(backend, w, backend);
     }
 
     /** Whether a path looks like a llama2.c checkpoint rather than a jgpt run directory. */

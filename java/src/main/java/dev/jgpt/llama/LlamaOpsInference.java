@@ -3,10 +3,10 @@ package dev.jgpt.llama;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.DeviceTopK;
 import dev.jgpt.generate.BackendLm;
+import dev.jgpt.llama.LlamaBackendWeights.Matrix;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
-import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -14,7 +14,8 @@ import java.util.Map;
  * Llama inference with a KV cache on any {@link Backend}: one sequence, token by token, over the contract's
  * ops (RMSNorm, RoPE, SwiGLU, grouped-query attention, matmul), so it decodes on {@code cuda} and
  * {@code reference} where {@link LlamaInference} (libjgpt, CPU only) cannot. The same pattern as
- * {@code Gpt2Inference}: float32 weights copied once into the backend's memory, the cache (layers, seq_len,
+ * {@code Gpt2Inference}: the weights copied once into the backend's memory ({@link LlamaBackendWeights}:
+ * the matrices as bf16 on cuda in bf16 mode, else float32), the cache (layers, seq_len,
  * kv_dim) there too, the prompt in batched matrix products ({@link #PREFILL_CHUNK} rows at a time), each
  * new token through {@link Backend#gqaAttentionDecode} over the cache.
  *
@@ -41,10 +42,12 @@ public final class LlamaOpsInference extends BackendLm {
     private final float eps;
     private final AutoCloseable owner;
 
-    private final Tensor weights;                               // llama2.c order, F32, on the backend
-    private final boolean ownsWeights;                          // false: borrowed (a training model's parameters)
-    private final Tensor emb, rmsFinal, cls;
-    private final Tensor[] rmsAtt, wq, wk, wv, wo, rmsFfn, w1, w2, w3;   // per layer, views of weights
+    private final LlamaBackendWeights weights;                  // the backend's copy, or views of a training model's
+    private final boolean ownsWeights;                          // false: borrowed (training parameters, a first sequence's)
+    private final Tensor emb, rmsFinal;
+    private final Tensor[] rmsAtt, rmsFfn;                      // per layer
+    private final Matrix cls;
+    private final Matrix[] wq, wk, wv, wo, w1, w2, w3;          // per layer: F32, BF16, or q8 (I8 and scales)
     private final Tensor[] kCache, vCache;                      // per layer (seq_len, kv_dim)
     private final Tensor[][] kRow, vRow;                        // [layer][pos]: kv_dim rows of the caches
     private final Tensor ropeCos, ropeSin;                      // (seq_len, hs/2) on the backend
@@ -58,10 +61,21 @@ public final class LlamaOpsInference extends BackendLm {
 
     /**
      * Copies {@code w} (float32, e.g. a mapped checkpoint; not kept: the caller may free it afterwards) into
-     * {@code backend}'s memory. {@code owner} (the backend, or null) is closed with this object.
+     * {@code backend}'s memory, the matrices in its {@link Backend#decodeWeightDType} (bf16 on cuda in bf16 mode).
+     * {@code owner} (the backend, or null) is closed with this object.
      */
     public LlamaOpsInference(Backend backend, LlamaWeights w, AutoCloseable owner) {
-        this(backend, w.config(), w, null, owner);
+        this(backend, w, backend.decodeWeightDType(), 0, owner);
+    }
+
+    /**
+     * {@link #LlamaOpsInference(Backend, LlamaWeights, AutoCloseable)} with the matrices and the classifier stored as
+     * {@code matrixType}: F32 (on cuda in bf16 mode, products then read a bf16 copy kept beside them), BF16 where the
+     * backend's {@link Backend#decodeWeightDType} is BF16, or I8: q8 in groups of {@code group} (32 or 64; must divide
+     * dim and hidden_dim), multiplied by {@link Backend#matmulQ8Forward}.
+     */
+    public LlamaOpsInference(Backend backend, LlamaWeights w, DType matrixType, int group, AutoCloseable owner) {
+        this(backend, w.config(), w, null, matrixType, group, owner);
     }
 
     /**
@@ -69,49 +83,27 @@ public final class LlamaOpsInference extends BackendLm {
      * step reads the current values), for its samples during training.
      */
     public static LlamaOpsInference over(LlamaTrainModel model) {
-        return new LlamaOpsInference(model.backend(), model.config(), null, model.deviceParameters(), null);
+        return new LlamaOpsInference(model.backend(), model.config(), null,
+                LlamaBackendWeights.over(model.config(), model.deviceParameters()), DType.F32, 0, null);
     }
 
-    /** Exactly one of {@code w} (copied in) and {@code flat} (borrowed, llama2.c order on {@code backend}) is non-null. */
-    private LlamaOpsInference(Backend backend, LlamaConfig config, LlamaWeights w, Tensor flat, AutoCloseable owner) {
+    /** Exactly one of {@code w} (copied in as {@code matrixType}) and {@code shared} (borrowed) is non-null. */
+    private LlamaOpsInference(Backend backend, LlamaConfig config, LlamaWeights w, LlamaBackendWeights shared,
+                              DType matrixType, int group, AutoCloseable owner) {
         super(backend, config.vocabSize(), config.seqLen(), PREFILL_CHUNK);
         this.c = config;
         this.eps = (float) c.normEps();
         this.owner = owner;
         int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), hs = c.headSize();
-        int maxT = c.seqLen(), V = c.vocabSize(), half = hs / 2;
+        int maxT = c.seqLen(), half = hs / 2;
         try {
-            long[] sizes = LlamaWeights.sizes(c);
-            long total = 0;
-            for (long s : sizes) total += s;
-            long clsSize = c.sharedClassifier() ? 0 : (long) V * d;
-            ownsWeights = flat == null;
-            if (ownsWeights) {
-                weights = arena.allocate(DType.F32, total + clsSize);
-            } else {
-                flat.requireAtLeast("parameters", DType.F32, total + clsSize);
-                weights = flat;
-            }
-            MemorySegment[] src = ownsWeights ? w.inFileOrder() : null;
-            Tensor[] part = new Tensor[sizes.length];
-            long off = 0;
-            for (int i = 0; i < sizes.length; i++) {
-                part[i] = weights.view(off, sizes[i]);
-                if (ownsWeights) ops.copy(part[i], Tensor.ofHost(src[i], DType.F32, sizes[i]));
-                off += sizes[i];
-            }
-            emb = part[0];
-            rmsFinal = part[10];
-            if (clsSize > 0) {
-                cls = weights.view(off, (long) V * d);
-                if (ownsWeights) ops.copy(cls, Tensor.ofHost(w.wcls(), DType.F32, (long) V * d));
-            } else {
-                cls = emb;
-            }
-            ops.parametersAre(weights); // cuda bf16: decode products read the weights' bf16 copy, none converted per token
-            rmsAtt = perLayer(part[1], d); wq = perLayer(part[2], (long) d * d); wk = perLayer(part[3], (long) kv * d);
-            wv = perLayer(part[4], (long) kv * d); wo = perLayer(part[5], (long) d * d); rmsFfn = perLayer(part[6], d);
-            w1 = perLayer(part[7], (long) hd * d); w2 = perLayer(part[8], (long) d * hd); w3 = perLayer(part[9], (long) hd * d);
+            ownsWeights = shared == null;
+            weights = ownsWeights ? LlamaBackendWeights.upload(ops, arena, w, matrixType, group) : shared;
+            weights.register(ops);
+            emb = weights.emb; rmsFinal = weights.rmsFinal; cls = weights.cls;
+            rmsAtt = weights.rmsAtt; rmsFfn = weights.rmsFfn;
+            wq = weights.wq; wk = weights.wk; wv = weights.wv; wo = weights.wo;
+            w1 = weights.w1; w2 = weights.w2; w3 = weights.w3;
 
             kCache = caches(L, kv);
             vCache = caches(L, kv);
@@ -160,21 +152,14 @@ public final class LlamaOpsInference extends BackendLm {
         }
     }
 
-    /** L views of {@code per} floats each over a stacked (L, ...) tensor. */
-    private Tensor[] perLayer(Tensor stacked, long per) {
-        Tensor[] out = new Tensor[c.layers()];
-        for (int l = 0; l < out.length; l++) out[l] = stacked.view(l * per, per);
-        return out;
-    }
-
     public LlamaConfig config() { return c; }
 
-    /** The weights (float32 copy on the backend, unless borrowed), the K and V caches, and the working buffers (with host staging). */
+    /** The weights (the backend's copy, unless borrowed), the K and V caches, and the working buffers (with host staging). */
     @Override
     public Map<String, Long> offHeapBytes() {
         long kv = cacheBytes(kCache, vCache);
         boolean lazy = cachesOutsideArena();
-        long own = ownsWeights ? weights.byteSize() : 0;   // borrowed weights are counted by their owner
+        long own = ownsWeights ? weights.ownedBytes() : 0;   // borrowed weights are counted by their owner
         Map<String, Long> m = new LinkedHashMap<>();
         if (ownsWeights) m.put("weights", own);
         m.put("kvCache", kv);
@@ -193,9 +178,9 @@ public final class LlamaOpsInference extends BackendLm {
             // keys and values go straight into the cache rows of their positions
             Tensor k = n == 1 ? kRow[l][pos0] : kCache[l].view((long) pos0 * kv, (long) n * kv);
             Tensor v = n == 1 ? vRow[l][pos0] : vCache[l].view((long) pos0 * kv, (long) n * kv);
-            ops.matmulForward(q, xn, wq[l], null, n, d, d);
-            ops.matmulForward(k, xn, wk[l], null, n, d, kv);
-            ops.matmulForward(v, xn, wv[l], null, n, d, kv);
+            matmul(q, xn, wq[l], n, d, d);
+            matmul(k, xn, wk[l], n, d, kv);
+            matmul(v, xn, wv[l], n, d, kv);
             ops.ropeForward(q, cosFrom[pos0], sinFrom[pos0], 1, n, NH, hs);
             ops.ropeForward(k, cosFrom[pos0], sinFrom[pos0], 1, n, NKV, hs);
             if (pos0 == 0 && n > 1) {
@@ -228,9 +213,9 @@ public final class LlamaOpsInference extends BackendLm {
         Tensor kNew = newKeys(1), vNew = newValues(1);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], 1, d, eps);
-            ops.matmulForward(q, xn, wq[l], null, 1, d, d);
-            ops.matmulForward(kNew, xn, wk[l], null, 1, d, kv);
-            ops.matmulForward(vNew, xn, wv[l], null, 1, d, kv);
+            matmul(q, xn, wq[l], 1, d, d);
+            matmul(kNew, xn, wk[l], 1, d, kv);
+            matmul(vNew, xn, wv[l], 1, d, kv);
             g.ropeForwardRowsAt(q, ropeCos, ropeSin, position, maxT, 1, NH, hs);
             g.ropeForwardRowsAt(kNew, ropeCos, ropeSin, position, maxT, 1, NKV, hs);
             oneK[0] = kCache[l];
@@ -256,14 +241,20 @@ public final class LlamaOpsInference extends BackendLm {
     /** The rest of layer l for n rows once attention has filled atty: x += wo(atty); x += w2(swiglu(w1 xn, w3 xn)), xn = rmsnorm(x). */
     private void projectAndFfn(int l, int n) {
         int d = c.dim(), hd = c.hiddenDim();
-        ops.matmulForward(tmp, atty, wo[l], null, n, d, d);
+        matmul(tmp, atty, wo[l], n, d, d);
         ops.residualForward(x, x, tmp, n * d);
         ops.rmsnormForward(xn, rstd, x, rmsFfn[l], n, d, eps);
-        ops.matmulForward(h1, xn, w1[l], null, n, d, hd);
-        ops.matmulForward(h3, xn, w3[l], null, n, d, hd);
+        matmul(h1, xn, w1[l], n, d, hd);
+        matmul(h3, xn, w3[l], n, d, hd);
         ops.swigluForward(hg, h1, h3, n * hd);
-        ops.matmulForward(tmp, hg, w2[l], null, n, hd, d);
+        matmul(tmp, hg, w2[l], n, hd, d);
         ops.residualForward(x, x, tmp, n * d);
+    }
+
+    /** {@code out (n, OC) = in (n, C) . w^T}: the backend's product, or its q8 product for q8 weights. */
+    private void matmul(Tensor out, Tensor in, Matrix w, int n, int C, int OC) {
+        if (w.scales() == null) ops.matmulForward(out, in, w.values(), null, n, C, OC);
+        else ops.matmulQ8Forward(out, in, w.values(), w.scales(), weights.group, n, C, OC);
     }
 
     /** Final RMSNorm and classifier of the last row of the last pass, left where the backend computes. */
@@ -271,7 +262,7 @@ public final class LlamaOpsInference extends BackendLm {
     protected void computeLogits() {
         Tensor last = lastRows == 1 ? x : x.slice(lastRows - 1);
         ops.rmsnormForward(xf, rstdf, last, rmsFinal, 1, c.dim(), eps);
-        ops.matmulForward(logits, xf, cls, null, 1, c.dim(), c.vocabSize());
+        matmul(logits, xf, cls, 1, c.dim(), c.vocabSize());
     }
 
     // ---- batched decode (BackendLm.stepBatch): one step for several sequences over these weights ----
@@ -279,13 +270,13 @@ public final class LlamaOpsInference extends BackendLm {
     /** Another sequence over these weights (borrowed: close it before this object, which may own them). */
     @Override
     public LlamaOpsInference newSequence() {
-        return new LlamaOpsInference(ops, c, null, weights, null);
+        return new LlamaOpsInference(ops, c, null, weights, DType.F32, 0, null);
     }
 
     @Override
     protected boolean sharesWeights(BackendLm other) {
         LlamaOpsInference o = (LlamaOpsInference) other;
-        return o.weights.data().equals(weights.data()) && o.c.equals(c);
+        return o.weights.sameAs(weights) && o.c.equals(c);
     }
 
     @Override
@@ -295,9 +286,9 @@ public final class LlamaOpsInference extends BackendLm {
         Tensor kNew = newKeys(n), vNew = newValues(n);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
-            ops.matmulForward(q, xn, wq[l], null, n, d, d);
-            ops.matmulForward(kNew, xn, wk[l], null, n, d, kv);
-            ops.matmulForward(vNew, xn, wv[l], null, n, d, kv);
+            matmul(q, xn, wq[l], n, d, d);
+            matmul(kNew, xn, wk[l], n, d, kv);
+            matmul(vNew, xn, wv[l], n, d, kv);
             ops.ropeForwardRows(q, ropeCos, ropeSin, batchPos, n, NH, hs);
             ops.ropeForwardRows(kNew, ropeCos, ropeSin, batchPos, n, NKV, hs);
             for (int i = 0; i < n; i++) {
@@ -334,9 +325,9 @@ public final class LlamaOpsInference extends BackendLm {
         Tensor kNew = newKeys(n), vNew = newValues(n);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
-            ops.matmulForward(q, xn, wq[l], null, n, d, d);
-            ops.matmulForward(kNew, xn, wk[l], null, n, d, kv);
-            ops.matmulForward(vNew, xn, wv[l], null, n, d, kv);
+            matmul(q, xn, wq[l], n, d, d);
+            matmul(kNew, xn, wk[l], n, d, kv);
+            matmul(vNew, xn, wv[l], n, d, kv);
             g.ropeForwardRowsAt(q, ropeCos, ropeSin, positions, maxT, n, NH, hs);
             g.ropeForwardRowsAt(kNew, ropeCos, ropeSin, positions, maxT, n, NKV, hs);
             g.gqaAttentionDecodeRowsTable(atty, att, q, kNew, vNew, caches[l], positions, maxT, n, NH, NKV, hs);
@@ -347,7 +338,7 @@ public final class LlamaOpsInference extends BackendLm {
     @Override
     protected void batchHead(Tensor out, int n) {
         ops.rmsnormForward(xn, rstd, x, rmsFinal, n, c.dim(), eps);
-        ops.matmulForward(out, xn, cls, null, n, c.dim(), c.vocabSize());
+        matmul(out, xn, cls, n, c.dim(), c.vocabSize());
     }
 
     /** Frees the backend memory, then closes the owner (the backend this object was given to own). */

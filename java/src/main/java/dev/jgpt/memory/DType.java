@@ -7,7 +7,9 @@ public enum DType {
     F32(4),
     /** bfloat16: the upper 16 bits of an IEEE float32, round-to-nearest-even on conversion. */
     BF16(2),
-    I32(4);
+    I32(4),
+    /** int8: a decoder's q8 weight matrices (with float32 scales per group, {@code Backend.matmulQ8Forward}). */
+    I8(1);
 
     private final int bytes;
 
@@ -25,6 +27,7 @@ public enum DType {
             case F32 -> ValueLayout.JAVA_FLOAT;
             case BF16 -> ValueLayout.JAVA_SHORT;
             case I32 -> ValueLayout.JAVA_INT;
+            case I8 -> ValueLayout.JAVA_BYTE;
         };
     }
 

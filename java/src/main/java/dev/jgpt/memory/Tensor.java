@@ -102,6 +102,7 @@ public final class Tensor {
             case F32 -> data.getAtIndex(ValueLayout.JAVA_FLOAT, i);
             case BF16 -> DType.fromBf16(data.getAtIndex(ValueLayout.JAVA_SHORT, i));
             case I32 -> data.getAtIndex(ValueLayout.JAVA_INT, i);
+            case I8 -> data.get(ValueLayout.JAVA_BYTE, i);
         };
     }
 
@@ -111,6 +112,7 @@ public final class Tensor {
             case F32 -> data.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
             case BF16 -> data.setAtIndex(ValueLayout.JAVA_SHORT, i, DType.toBf16(v));
             case I32 -> data.setAtIndex(ValueLayout.JAVA_INT, i, (int) v);
+            case I8 -> data.set(ValueLayout.JAVA_BYTE, i, (byte) v);
         }
     }
 

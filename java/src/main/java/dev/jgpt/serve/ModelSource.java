@@ -49,10 +49,10 @@ public interface ModelSource {
      * and a Hugging Face {@code LlamaForCausalLM} directory (with its {@code tokenizer.json}). Llama-family
      * models decode on libjgpt's CPU decoder with weights in {@code dtype} (served batched through
      * {@code LlamaBatchDecoder}), unless {@code device} names cuda or reference: then through
-     * {@code LlamaOpsInference} on that backend in f32 (bf16 on cuda), one sequence at a time ({@code auto} keeps the batched CPU
+     * {@code LlamaOpsInference} on that backend in f32 or q8 (bf16 too on cuda), batched ({@code auto} keeps the batched CPU
      * decoder); GPT-2 models on the cpu backend too (libjgpt's {@code Gpt2Decoder} in
      * {@code dtype}, served batched through {@code Gpt2NativeBatchDecoder}), on another backend in f32
-     * through the {@link Gpt2Inference} ops in f32 or, on cuda, bf16 (q8 is refused).
+     * through the {@link Gpt2Inference} ops in f32 or, on cuda, bf16 (q8 is refused for GPT-2 there).
      */
     static ModelSource standard(String device, int threads, DecodeDType dtype, int groupSize) {
         int llamaThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();

@@ -92,7 +92,7 @@ public final class LoadedModels {
 
     /**
      * {@link #openLlama(Path, DecodeDType, int, int)} on {@code device} as {@link #llamaBackend} picks it:
-     * libjgpt's {@link LlamaInference} on the cpu, {@link LlamaOpsInference} (f32, or bf16 on cuda: {@link #opsDecodeIn}) on cuda or reference.
+     * libjgpt's {@link LlamaInference} on the cpu, {@link LlamaOpsInference} (f32, q8, or bf16 on cuda: {@link #llamaOpsDecodeIn}) on cuda or reference.
      */
     public static LoadedModel openLlama(Path path, String device, DecodeDType dtype, int groupSize, int threads) {
         Path dir = ModelDirs.resolve(path);
@@ -118,8 +118,8 @@ public final class LoadedModels {
 
     /**
      * Where a Llama model decodes for {@code --device}: null for libjgpt's native decoder ({@link LlamaInference},
-     * CPU, any --dtype), else the backend for {@link LlamaOpsInference} (float32, or bf16 on cuda; q8 is refused
-     * there). {@code cpu}: native. {@code cuda}, {@code reference}: that backend (an unusable cuda is an error).
+     * CPU, any --dtype), else the backend for {@link LlamaOpsInference} (float32, q8, or bf16 on cuda:
+     * {@link #llamaOpsDecodeIn}). {@code cpu}: native. {@code cuda}, {@code reference}: that backend (an unusable cuda is an error).
      * {@code auto} (or null) mirrors GPT-2: cuda where a GPU is usable (said once on stderr), else the native
      * decoder; with --dtype bf16 or q8 always the native decoder, the only one that has them.
      */
@@ -134,13 +134,13 @@ public final class LoadedModels {
      */
     public static CausalLm llama2cDecoder(Path file, String device, DecodeDType dtype, int groupSize, int threads, String option) {
         Backend b = llamaBackend(device, dtype, file, option);
-        return b == null ? LlamaModels.openLlama2c(file, dtype, groupSize, threads) : LlamaModels.openLlama2c(file, b);
+        return b == null ? LlamaModels.openLlama2c(file, dtype, groupSize, threads) : LlamaModels.openLlama2c(file, b, dtype, groupSize);
     }
 
     /** {@link #llama2cDecoder} for a Hugging Face LlamaForCausalLM directory; maxSeq 0: its own context. */
     public static CausalLm hfLlamaDecoder(Path dir, String device, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
         Backend b = llamaBackend(device, dtype, dir);
-        return b == null ? LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, maxSeq) : LlamaModels.openHuggingFace(dir, b, maxSeq);
+        return b == null ? LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, maxSeq) : LlamaModels.openHuggingFace(dir, b, dtype, groupSize, maxSeq);
     }
 
     /** {@link #llamaBackend(String, DecodeDType, Object)} naming the command-line {@code option} in errors. */
@@ -153,10 +153,10 @@ public final class LoadedModels {
             b.close();
             return null;
         }
-        if (!opsDecodeIn(b, dtype)) {
+        if (!llamaOpsDecodeIn(b, dtype)) {
             b.close();
-            throw new JgptException("--dtype " + dtype + ": " + model + " is a Llama model, which decodes in q8 only on the cpu "
-                    + "(libjgpt's native decoder; bf16 there and on cuda); on " + b.name() + " it decodes in f32 (leave --dtype out, or use --device cpu)");
+            throw new JgptException("--dtype " + dtype + ": " + model + " is a Llama model, which decodes in bf16 only on the cpu "
+                    + "and on cuda; on " + b.name() + " it decodes in f32 or q8 (leave --dtype out, or use --device cpu)");
         }
         decodeIn(b, dtype, "--dtype");
         if (d.equals("auto")) System.err.println("jgpt: " + model + " decodes on " + sel.summary() + " in f32 (--device cpu: libjgpt's decoder)");
@@ -165,11 +165,20 @@ public final class LoadedModels {
 
     /**
      * Whether a decoder over the Backend ops on {@code backend} reads its weights in {@code dtype}: f32 anywhere, bf16
-     * on cuda (its bf16 mode: every product reads a bf16 copy of the weights kept beside the f32 ones, and rounds its
-     * activation operand to bf16), nothing else: q8 and a CPU-side bf16 belong to libjgpt's native decoders.
+     * on cuda (its bf16 mode: every product reads bf16 weights, a Llama decoder's stored as bf16 on the device, a GPT-2
+     * model's a bf16 copy kept beside the f32 ones, and rounds its activation operand to bf16), nothing else: q8 and a CPU-side bf16 belong to libjgpt's native decoders.
      */
     public static boolean opsDecodeIn(Backend backend, DecodeDType dtype) {
         return dtype == DecodeDType.F32 || (dtype == DecodeDType.BF16 && backend instanceof dev.jgpt.backend.cuda.CudaBackend);
+    }
+
+    /**
+     * {@link #opsDecodeIn} for a Llama model ({@link LlamaOpsInference}), which also decodes q8 on any backend's ops:
+     * its matrices stored as int8 and scales, multiplied by {@link Backend#matmulQ8Forward} (cuda's kernel; plain Java
+     * on the reference).
+     */
+    public static boolean llamaOpsDecodeIn(Backend backend, DecodeDType dtype) {
+        return dtype == DecodeDType.Q8 || opsDecodeIn(backend, dtype);
     }
 
     /** Puts {@code backend} in the mode {@link #opsDecodeIn} allows for {@code dtype} (bf16 on cuda; nothing for f32). */

@@ -49,8 +49,8 @@ class FakeDriverCudaLlamaGenerateTest {
 
     /**
      * {@code --dtype bf16 --device cuda} (a Llama checkpoint and a GPT-2 run): the ops decoders in the backend's bf16
-     * mode (products read the bf16 copy of the weights), named so in the output, with the device's top-1; {@code --dtype
-     * q8} stays the cpu decoders' and is one clear error.
+     * mode (a Llama model's matrices stored as bf16, a GPT-2 run's read from their bf16 copy), named so in the output,
+     * with the device's top-1.
      */
     @Test
     void bf16OnCudaDecodesInTheBackendsBf16Mode() throws Exception {
@@ -72,6 +72,27 @@ class FakeDriverCudaLlamaGenerateTest {
         assertThat(gpt2.get("model").asString()).endsWith("(bf16)");
         assertThat(gpt2.get("sampling").asString()).isEqualTo("device top-1");
         assertThat(gpt2.get("finish_reason").asString()).isNotEmpty(); // this tiny run's first greedy token is its end of text
+    }
+
+    /**
+     * {@code --dtype q8 --device cuda} on a Llama checkpoint: int8 matrices on the device (kernels/quant.cu), the same
+     * greedy text as the reference backend's q8 (the same quantisation, plain-Java products).
+     */
+    @Test
+    void q8OnCudaWritesTheReferenceBackendsQ8Text() throws Exception {
+        Path lib = FakeCuda.libraryFile();
+        Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
+        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tok.bin");
+        t.write(tok);
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        String[] common = {"generate", "--model", model.toString(), "--tokenizer", tok.toString(), "--prompt", "hi there",
+                "--temperature", "0", "--max-tokens", "10", "--json", "--dtype", "q8"};
+        JsonNode cuda = jgpt(lib, concat(common, "--device", "cuda"));
+        JsonNode ref = jgpt(null, concat(common, "--device", "reference"));
+        assertThat(cuda.get("model").asString()).endsWith("(q8, cuda)");
+        assertThat(cuda.get("sampling").asString()).isEqualTo("device top-1");
+        assertThat(cuda.get("text").asString()).as("q8: --device cuda vs --device reference").isEqualTo(ref.get("text").asString());
+        assertThat(GenerateLlamaTest.ascii(cuda.get("text").asString())).hasSizeGreaterThan(3);
     }
 
     /** {@code bench decode --device cuda}: the ops decoder, tokens picked on the device, the native decoder's greedy tokens. */

@@ -65,18 +65,31 @@ class GenerateDeviceTest {
         assertThat(err.toString()).contains("cuda is not usable here").doesNotContain("Exception").doesNotContain("\tat ");
     }
 
-    /** q8 is libjgpt's (cpu), bf16 too except on cuda; on the reference backend a Llama model decodes in f32: one message says so. */
+    /** bf16 is libjgpt's (cpu) and cuda's; on the reference backend a Llama model decodes in f32 or q8: one message says so. */
     @Test
-    void llamaModelsRefuseBf16AndQ8OffTheCpu() throws Exception {
+    void llamaModelsRefuseBf16OnTheReferenceBackend() throws Exception {
         Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tokenizer.bin");
         RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(64, 128, 2, 4, 2, 300, 64, false), 11);
         Files.write(tok, new byte[0]); // never read: the dtype is refused first
-        for (String dtype : List.of("bf16", "q8")) {
-            int code = generate("--model", model.toString(), "--device", "reference", "--dtype", dtype, "--prompt", "hi", "--max-tokens", "2");
-            assertThat(code).isEqualTo(1);
-            assertThat(err.toString()).contains("--dtype " + dtype).contains("Llama model").contains("f32").contains("--device cpu")
-                    .doesNotContain("Exception").doesNotContain("\tat ");
-        }
+        int code = generate("--model", model.toString(), "--device", "reference", "--dtype", "bf16", "--prompt", "hi", "--max-tokens", "2");
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).contains("--dtype bf16").contains("Llama model").contains("f32 or q8").contains("--device cpu")
+                .doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    /** q8 on the reference backend: the ops decoder's q8 weights (plain-Java products), named so in the output. */
+    @Test
+    void llamaModelsDecodeQ8OnTheReferenceBackend() throws Exception {
+        dev.jgpt.llama.Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
+        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tok.bin");
+        t.write(tok);
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        int code = generate("--model", model.toString(), "--tokenizer", tok.toString(), "--device", "reference", "--dtype", "q8",
+                "--prompt", "hi there", "--temperature", "0", "--max-tokens", "6", "--json");
+        assertThat(code).as(err.toString()).isZero();
+        var json = tools.jackson.databind.json.JsonMapper.builder().build().readTree(out.toString());
+        assertThat(json.get("model").asString()).endsWith("(q8, reference)");
+        assertThat(json.get("generated_tokens").asInt()).isPositive();
     }
 
     /** --device reference on a Llama model: the backend's ops (LlamaOpsInference), the same greedy text as --device cpu. */

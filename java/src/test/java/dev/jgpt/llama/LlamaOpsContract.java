@@ -93,6 +93,64 @@ abstract class LlamaOpsContract {
         }
     }
 
+    /** dim and hidden_dim multiples of both q8 group sizes; grouped-query attention, a separate classifier. */
+    static final LlamaConfig Q8 = LlamaConfig.llama2c(64, 128, 2, 4, 2, 37, 64, false);
+
+    /**
+     * q8 weights (I8 matrices and scales, {@link Backend#matmulQ8Forward}) on this backend give the reference backend's
+     * q8 logits and greedy ids (1e-4), also past a 32-row prompt (cuda: its dequantised product), and stay within 2% of
+     * this backend's f32 logits, in the predicted bytes.
+     */
+    @Test
+    void q8DecodingMatchesTheReferenceBackendsQ8AndTracksF32() {
+        int[] longPrompt = new int[40];
+        for (int i = 0; i < longPrompt.length; i++) longPrompt[i] = (i * 7 + 3) % Q8.vocabSize();
+        for (int group : new int[] {32, 64}) {
+            try (Arena a = Arena.ofConfined()) {
+                LlamaWeights w = RandomLlama.create(Q8, 7, a);
+                Trace expected, f32;
+                float[] expectedLong;
+                try (Backend r = new dev.jgpt.backend.reference.ReferenceBackend();
+                     LlamaOpsInference m = new LlamaOpsInference(r, w, dev.jgpt.memory.DType.I8, group, null)) {
+                    expected = run(m);
+                    m.reset();
+                    expectedLong = m.prefill(longPrompt).toFloatArray();
+                }
+                Backend b = newBackend();
+                try (LlamaOpsInference m = new LlamaOpsInference(b, w, b)) {
+                    f32 = run(m);
+                }
+                b = newBackend();
+                try (LlamaOpsInference m = new LlamaOpsInference(b, w, dev.jgpt.memory.DType.I8, group, b)) {
+                    String what = m.backend().name() + " q8, groups of " + group;
+                    Trace q8 = run(m);
+                    assertSameTrace(what, expected, q8);
+                    m.reset();
+                    assertSameTrace(what + ", a 40-token prompt", new Trace(List.of(expectedLong), List.of()),
+                            new Trace(List.of(m.prefill(longPrompt).toFloatArray()), List.of()));
+                    long d = Q8.dim(), V = Q8.vocabSize(), L = Q8.layers(), kv = Q8.kvDim(), h = Q8.hiddenDim();
+                    long matrices = L * (2 * d * d + 2 * kv * d + 3 * h * d) + V * d;
+                    assertThat(m.offHeapBytes().get("weights")).as(what + ": f32 embedding and norms, int8 matrices and their scales")
+                            .isEqualTo(4 * (V * d + 2 * L * d + d) + matrices + 4 * matrices / group);
+                    // passes fed the same ids so far (pass p follows ids 0..p-1)
+                    int same = 0;
+                    while (same < q8.ids().size() && q8.ids().get(same).equals(f32.ids().get(same))) same++;
+                    double worst = 0;
+                    for (int p = 0; p <= same && p < q8.logits().size(); p++) {
+                        float[] e = f32.logits().get(p), g = q8.logits().get(p);
+                        double max = 0, diff = 0;
+                        for (int i = 0; i < e.length; i++) {
+                            max = Math.max(max, Math.abs(e[i]));
+                            diff = Math.max(diff, Math.abs(e[i] - g[i]));
+                        }
+                        worst = Math.max(worst, diff / max);
+                    }
+                    assertThat(worst).as(what + " vs f32: relative logit difference (the same positions fed)").isPositive().isLessThan(2e-2);
+                }
+            }
+        }
+    }
+
     @Test
     void groupedQueryAttentionMatchesTheOracle() {
         matchesTheOracle(GQA);

@@ -3,7 +3,8 @@ package dev.jgpt.backend.cuda;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The bf16 copies of matrix-product operands in {@link GemmMath#BF16} mode: a few device buffers
+ * The bf16 copies of matrix-product operands in {@link GemmMath#BF16} mode (and the dequantised q8 weights of a
+ * prompt's products, bf16 or fp32 as the product multiplies): a few device buffers
  * ("slots"), each reused by every product and grown to the largest operand it has held. The first
  * training step therefore allocates them and later steps never do. A product's operands sit in different
  * slots; the stream orders a slot's next conversion after the products that read it.
@@ -29,6 +30,18 @@ final class Bf16Operands implements AutoCloseable {
         long dst = ensure(slot, n * 2);
         ctx.kernel(Kernel.F32_TO_BF16, Math.min(Math.max(1, (n + 255) / 256), 32L * ctx.multiprocessors()), 256)
                 .ptr(dst).ptr(src).i64(n).go();
+        return segments[slot];
+    }
+
+    /**
+     * Dequantises a q8 matrix ({@code n} int8 weights at {@code w}, one float scale per {@code group} at {@code scales})
+     * into {@code slot}, as bf16 ({@code bf16}) or fp32: a product operand for a prompt's rows
+     * ({@link CudaBackend#matmulQ8Forward}). Queued on the stream.
+     */
+    MemorySegment dequantizeQ8(int slot, long w, long scales, long n, int group, boolean bf16) {
+        long dst = ensure(slot, n * (bf16 ? 2 : 4));
+        ctx.kernel(bf16 ? Kernel.Q8_TO_BF16 : Kernel.Q8_TO_F32, Math.min(Math.max(1, (n + 255) / 256), 32L * ctx.multiprocessors()), 256)
+                .ptr(dst).ptr(w).ptr(scales).i64(n).i32(group).go();
         return segments[slot];
     }
 

@@ -223,6 +223,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return math == GemmMath.BF16 && bf16Activations ? DType.BF16 : DType.F32;
     }
 
+    /** BF16 in bf16 mode: a product rounds a float32 weight to bf16 anyway (from the parameters' copy or per product). */
+    @Override
+    public DType decodeWeightDType() {
+        return math == GemmMath.BF16 ? DType.BF16 : DType.F32;
+    }
+
     /** Whether bf16 mode stores product-input activations as bf16 (on by default); for models allocated after the call. */
     public void setBf16Activations(boolean on) {
         this.bf16Activations = on;
@@ -600,9 +606,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         positive("OC", OC);
         activation("out", out, (long) N * OC);
         activation("inp", inp, (long) N * C);
-        dev("weight", weight, DType.F32, (long) OC * C);
+        activation("weight", weight, (long) OC * C); // F32, or a decoder's bf16 matrix (decodeWeightDType)
         if (bias != null) dev("bias", bias, DType.F32, OC);
-        boolean bf = bf16Product(inp, out);
+        boolean bf = bf16Product(inp, out) || isBf16(weight);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
         MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
         if (bias != null && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
@@ -615,6 +621,37 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             ctx.kernel(isBf16(out) ? Kernel.ADD_BIAS_BF16 : Kernel.ADD_BIAS, gridStride(n, 256), 256)
                     .ptr(out).ptr(bias).i32(N).i32(OC).go();
         }
+    }
+
+    /**
+     * Most input rows {@link #matmulQ8Forward} multiplies with its own kernel (a decode step, one row per sequence of a
+     * batched step: at most JG_DECODE_ROWS_MAX); more rows (a prompt) are one cuBLAS product on the weights dequantised
+     * into an operand slot.
+     */
+    static final int Q8_KERNEL_ROWS = 32;
+
+    @Override
+    public void matmulQ8Forward(Tensor out, Tensor inp, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
+        Backend.checkQ8("matmulQ8Forward", weight, scales, group, N, C, OC);
+        if (group % 16 != 0) throw new IllegalArgumentException("matmulQ8Forward: group " + group + " must be a multiple of 16 on cuda");
+        activation("out", out, (long) N * OC);
+        activation("inp", inp, (long) N * C);
+        dev("weight", weight, DType.I8, (long) OC * C);
+        dev("scales", scales, DType.F32, (long) OC * C / group);
+        if (ptr(weight) % 16 != 0) throw new IllegalArgumentException("matmulQ8Forward: weight " + weight + " is not 16-byte aligned");
+        if (N <= Q8_KERNEL_ROWS) {
+            wrote(out);
+            Kernel k = isBf16(inp) ? (isBf16(out) ? Kernel.MATMUL_Q8_ROWS_BF16 : Kernel.MATMUL_Q8_ROWS_BF16_IN)
+                    : (isBf16(out) ? Kernel.MATMUL_Q8_ROWS_BF16_OUT : Kernel.MATMUL_Q8_ROWS);
+            int warps = 4;
+            ctx.kernel(k, (OC + warps - 1) / warps, warps * 32).ptr(out).ptr(inp).ptr(weight).ptr(scales)
+                    .i32(N).i32(C).i32(OC).i32(group).go();
+            return;
+        }
+        boolean bf = bf16Product(inp, out);
+        MemorySegment w = bf16.dequantizeQ8(1, ptr(weight), ptr(scales), (long) OC * C, group, bf);
+        MemorySegment x = operand(inp, (long) N * C, 0, bf);
+        gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, out, OC, bf, "matmulQ8Forward (dequantised)");
     }
 
     @Override

@@ -92,6 +92,13 @@ public enum Kernel {
     ROPE_ROTATE_ROWS_BF16("rope_rotate_rows_bf16", "pppsiiip", false),
     GQA_ATTENTION_BACKWARD_Q("gqa_attention_backward_q", "ppppppiiiiii", true),
     GQA_ATTENTION_BACKWARD_KV("gqa_attention_backward_kv", "ppppppiiiiii", true),
+    // q8 decode products (kernels/quant.cu): few rows by one warp per weight row, more through a dequantised operand
+    MATMUL_Q8_ROWS("matmul_q8_rows", "ppppiiii", true),
+    MATMUL_Q8_ROWS_BF16("matmul_q8_rows_bf16", "ppppiiii", true),
+    MATMUL_Q8_ROWS_BF16_IN("matmul_q8_rows_bf16_in", "ppppiiii", true),
+    MATMUL_Q8_ROWS_BF16_OUT("matmul_q8_rows_bf16_out", "ppppiiii", true),
+    Q8_TO_F32("q8_to_f32", "pppli", false),
+    Q8_TO_BF16("q8_to_bf16", "pppli", false),
     // device top-k for decoding (kernels/topk.cu)
     TOPK_PARTIAL("topk_partial", "pppiiii", true),
     TOPK_MERGE("topk_merge", "ppppii", true),

@@ -7,6 +7,7 @@ import dev.jgpt.llama.LlamaOpsInference;
 import dev.jgpt.llama.LlamaTrainModel;
 import dev.jgpt.llama.RandomLlama;
 import dev.jgpt.llama.LlamaWeights;
+import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import java.lang.foreign.Arena;
 import java.util.Random;
@@ -128,7 +129,8 @@ class FakeDriverCudaBf16LlamaTest {
     void decodeConvertsNothingPerToken() {
         long matmuls = 7L * CFG.layers() + 1; // q, k, v, o, w1, w3, w2 per layer and the classifier
         long[] keptCount = new long[1], oldCount = new long[1];
-        float[] kept = decode(true, keptCount), old = decode(false, oldCount);
+        // float32 weights: products read the copy kept beside them (or, the old path, round each weight per product)
+        float[] kept = decode(true, true, DType.F32, keptCount), old = decode(false, true, DType.F32, oldCount);
         // every product input is stored as bf16 (Backend.activationDType: the RMSNorm outputs, the attention output
         // over the bf16 KV cache, the SwiGLU), so nothing is rounded per token but the weights where they are not kept
         assertThat(keptCount[0]).as("f32_to_bf16 per token, weights from the copy").isZero();
@@ -136,24 +138,55 @@ class FakeDriverCudaBf16LlamaTest {
         assertThat(kept).as("logits").containsExactly(old);
     }
 
+    /**
+     * The decoder's default in bf16 mode ({@link CudaBackend#decodeWeightDType}): the matrices uploaded as bf16, no
+     * float32 copy of them on the device and no bf16 copy of the parameters beside it: the same logits as the float32
+     * weights' bf16 copy, converting nothing per token, in the computed number of bytes.
+     */
+    @Test
+    void bf16WeightsDecodeLikeTheParametersCopyWithoutTheFloat32Matrices() {
+        dev.jgpt.llama.LlamaBackendWeightsAccess.uploadChunk(1000); // several staging chunks per matrix, and a short last one
+        try {
+            long[] copyCount = new long[1], storedCount = new long[1];
+            long[][] copyBytes = new long[1][], storedBytes = new long[1][];
+            float[] copy = decode(true, true, DType.F32, copyCount, copyBytes);
+            float[] stored = decode(true, true, DType.BF16, storedCount, storedBytes);
+            assertThat(stored).as("logits, bf16 matrices vs the float32 weights' bf16 copy").containsExactly(copy);
+            assertThat(storedCount[0]).as("f32_to_bf16 per token").isZero();
+            long d = CFG.dim(), V = CFG.vocabSize(), L = CFG.layers(), kv = CFG.kvDim(), h = CFG.hiddenDim();
+            long matrices = L * (2 * d * d + 2 * kv * d + 3 * h * d) + V * d; // the untied classifier with them
+            long f32 = V * d + 2 * L * d + d;                                 // the embedding and the RMSNorm weights
+            assertThat(copyBytes[0]).as("float32 weights, then the bf16 copy of them all").containsExactly(4 * (f32 + matrices),
+                    2 * (f32 + matrices));
+            assertThat(storedBytes[0]).as("float32 embedding and norms, bf16 matrices; no copy").containsExactly(4 * f32 + 2 * matrices, 0);
+        } finally {
+            dev.jgpt.llama.LlamaBackendWeightsAccess.uploadChunk(1L << 22);
+        }
+    }
+
     /** bf16 storage of the decode activations against fp32 storage (both bf16 products): the same logits up to bf16. */
     @Test
     void decodeWithBf16StorageTracksFp32Storage() {
-        FakeDriverCudaBf16ParametersTest.assertTracksFp32Storage("Llama decode", decode(true, true, new long[1]),
-                decode(true, false, new long[1]));
+        FakeDriverCudaBf16ParametersTest.assertTracksFp32Storage("Llama decode", decode(true, true, DType.BF16, new long[1]),
+                decode(true, false, DType.BF16, new long[1]));
     }
 
-    private static float[] decode(boolean keep, long[] conversionsPerToken) {
-        return decode(keep, true, conversionsPerToken);
+    private static float[] decode(boolean keep, boolean bf16Storage, DType matrices, long[] conversionsPerToken) {
+        return decode(keep, bf16Storage, matrices, conversionsPerToken, new long[1][]);
     }
 
-    private static float[] decode(boolean keep, boolean bf16Storage, long[] conversionsPerToken) {
+    /**
+     * Decodes a prompt and three tokens with the matrices stored as {@code matrices}; the last logits, and into
+     * {@code weightBytes} the weights' device bytes (as the decoder counts them) and the bf16 parameter copy's.
+     */
+    private static float[] decode(boolean keep, boolean bf16Storage, DType matrices, long[] conversionsPerToken,
+                                  long[][] weightBytes) {
         try (Arena a = Arena.ofConfined()) {
             LlamaWeights w = RandomLlama.create(CFG, 5, a);
             CudaBackend cuda = FakeCuda.bf16Backend(keep);
             cuda.setBf16Activations(bf16Storage);
             cuda.setGraphs(false); // counts each step's launches: op by op (a replayed CUDA graph is one launch)
-            try (LlamaOpsInference lm = new LlamaOpsInference(cuda, w, cuda)) {
+            try (LlamaOpsInference lm = new LlamaOpsInference(cuda, w, matrices, 0, cuda)) {
                 lm.prefill(new int[] {1, 2, 3});
                 lm.step(4);
                 KernelTimeline timeline = cuda.timeline();
@@ -167,6 +200,7 @@ class FakeDriverCudaBf16LlamaTest {
                 }
                 conversionsPerToken[0] = timeline.profile().rows().stream().filter(r -> r.name().equals("f32_to_bf16"))
                         .mapToLong(KernelTimeline.Row::calls).sum() / tokens;
+                weightBytes[0] = new long[] {lm.offHeapBytes().get("weights"), cuda.bf16Bytes()[1]};
                 float[] out = new float[(int) logits.numel()];
                 for (int i = 0; i < out.length; i++) out[i] = logits.getFloat(i);
                 return out;
