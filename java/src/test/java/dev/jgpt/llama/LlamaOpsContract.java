@@ -251,6 +251,49 @@ abstract class LlamaOpsContract {
         }
     }
 
+    /**
+     * Batched steps over q8 weights ({@link LlamaOpsInference#newSequence} shares the int8 matrices and their scales):
+     * every sequence's logits those of the same sequence stepped alone over the same weights.
+     */
+    @Test
+    void batchedQ8StepsMatchSequencesSteppedAlone() {
+        try (Arena a = Arena.ofConfined()) {
+            LlamaWeights w = RandomLlama.create(Q8, 9, a);
+            int[][] prompts = {PROMPT, {4}, TURN};
+            int n = prompts.length;
+            Backend b = newBackend();
+            try (LlamaOpsInference first = new LlamaOpsInference(b, w, dev.jgpt.memory.DType.I8, 32, b)) {
+                LlamaOpsInference[] seqs = new LlamaOpsInference[n], alone = new LlamaOpsInference[n];
+                LlamaOpsInference leader = first.newSequence();
+                try {
+                    int[] next = new int[n];
+                    for (int i = 0; i < n; i++) {
+                        seqs[i] = i == 0 ? first : first.newSequence();
+                        alone[i] = first.newSequence();
+                        seqs[i].prefill(prompts[i]);
+                        next[i] = argmax(alone[i].prefill(prompts[i]).toFloatArray());
+                    }
+                    for (int step = 0; step < 3; step++) {
+                        float[] rows = leader.stepBatch(seqs, next, n).toFloatArray();
+                        for (int i = 0; i < n; i++) {
+                            float[] want = alone[i].step(next[i]).toFloatArray();
+                            float[] got = java.util.Arrays.copyOfRange(rows, i * Q8.vocabSize(), (i + 1) * Q8.vocabSize());
+                            assertSameTrace(b.name() + " q8 batched, sequence " + i + ", step " + step,
+                                    new Trace(List.of(want), List.of()), new Trace(List.of(got), List.of()));
+                            next[i] = argmax(want);
+                        }
+                    }
+                } finally {
+                    for (int i = 0; i < n; i++) {
+                        if (i > 0 && seqs[i] != null) seqs[i].close();
+                        if (alone[i] != null) alone[i].close();
+                    }
+                    leader.close();
+                }
+            }
+        }
+    }
+
     static long calls(TimingBackend ops, String op) {
         long[] t = ops.totals().get(op);
         return t == null ? 0 : t[1];
