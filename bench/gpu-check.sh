@@ -101,7 +101,7 @@ JGPT_CUDA_DEBUG=1 run_tests contract 180 --select-class dev.jgpt.backend.cuda.Cu
   --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest \
   --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest \
   --select-class dev.jgpt.backend.cuda.CudaBf16FusedAttentionTest \
-  --select-class dev.jgpt.backend.cuda.TopKTest \
+  --select-class dev.jgpt.backend.cuda.TopKTest --select-class dev.jgpt.backend.cuda.CudaQ8Test \
   --select-class dev.jgpt.backend.cuda.GemmMathTest || bad "cuda contract tests"
 
 step "the model on cuda (finite differences, overfit, inference) and 50 small steps tracking cpu's loss curve (fp32, bf16, fused attention); the kernel timeline's counts; runs that repeat bit for bit"

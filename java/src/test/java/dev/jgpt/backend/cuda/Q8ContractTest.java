@@ -1,0 +1,95 @@
+package dev.jgpt.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.jgpt.backend.Backend;
+import dev.jgpt.backend.reference.ReferenceBackend;
+import dev.jgpt.memory.DType;
+import dev.jgpt.memory.Tensor;
+import dev.jgpt.memory.TensorArena;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link CudaBackend#matmulQ8Forward} (kernels/quant.cu) against the reference backend's plain Java (on the stand-in
+ * driver, {@link FakeDriverCudaQ8Test}, and on a GPU, {@link CudaQ8Test}): the warp-per-row kernel for up to {@link CudaBackend#Q8_KERNEL_ROWS} rows (one pass of 8 rows, several passes,
+ * a row shorter than a warp's 512 weights), the dequantised cuBLAS product for more; fp32 and bf16 activations, groups
+ * of 32 and 64.
+ */
+abstract class Q8ContractTest {
+
+    /** A backend in {@code math} on the driver the subclass tests. */
+    abstract CudaBackend open(GemmMath math);
+
+    @Test
+    void fp32ActivationsMatchTheReference() {
+        try (CudaBackend cuda = open(GemmMath.FP32)) {
+            for (int N : new int[] {1, 3, 8, 9, 32, 40}) {
+                for (int group : new int[] {32, 64}) {
+                    check(cuda, N, 192, 48, group, false, 1e-5);
+                }
+            }
+            check(cuda, 2, 1024, 24, 32, false, 1e-5); // two 512-weight strides per lane
+        }
+    }
+
+    /** bf16 mode: q, k, v, gate and up come out bf16 (inp and out bf16), the residual products fp32 (bf16 in, fp32 out). */
+    @Test
+    void bf16ActivationsMatchTheReferenceToBf16() {
+        try (CudaBackend cuda = open(GemmMath.BF16)) {
+            for (int N : new int[] {1, 9, 40}) {
+                check(cuda, N, 192, 48, 32, true, 1e-2);   // bf16 in and out
+                check(cuda, N, 128, 40, 64, false, 1e-2);  // bf16 in, fp32 out; past 32 rows the weights dequantised to bf16
+            }
+        }
+    }
+
+    @Test
+    void malformedOperandsAreOneClearError() {
+        try (CudaBackend cuda = open(GemmMath.FP32); TensorArena dev = cuda.newArena()) {
+            Tensor out = dev.allocate(DType.F32, 2, 8), in = dev.allocate(DType.F32, 2, 64);
+            Tensor w = dev.allocate(DType.I8, 8 * 64), s = dev.allocate(DType.F32, 8 * 64 / 32);
+            assertThatThrownBy(() -> cuda.matmulQ8Forward(out, in, w, s, 48, 2, 64, 8)).hasMessageContaining("group 48");
+            assertThatThrownBy(() -> cuda.matmulQ8Forward(out, in, s, s, 32, 2, 64, 8)).hasMessageContaining("weight: expected I8");
+            assertThatThrownBy(() -> cuda.matmulQ8Forward(out, in, w, s.view(0, 3), 32, 2, 64, 8)).hasMessageContaining("scales: needs 16");
+            assertThatThrownBy(() -> cuda.matmulQ8Forward(out, in, w.view(1, 64), s, 32, 1, 64, 1)).hasMessageContaining("16-byte aligned");
+        }
+    }
+
+    /**
+     * Random q8 weights (OC, C) and inputs (N, C) on both backends; {@code bf16Out}: inp and out bf16 (else inp as the
+     * mode stores it, out fp32); the largest difference over the largest |out| at most {@code tol}.
+     */
+    private static void check(CudaBackend cuda, int N, int C, int OC, int group, boolean bf16Out, double tol) {
+        Random rnd = new Random(N * 31L + C + group);
+        DType act = cuda.activationDType();
+        try (Backend ref = new ReferenceBackend(); TensorArena host = ref.newArena(); TensorArena dev = cuda.newArena()) {
+            Tensor w = host.allocate(DType.I8, (long) OC * C), s = host.allocate(DType.F32, (long) OC * C / group);
+            Tensor x = host.allocate(act, (long) N * C);
+            for (long i = 0; i < w.numel(); i++) w.setFloat(i, rnd.nextInt(255) - 127);
+            for (long i = 0; i < s.numel(); i++) s.setFloat(i, 0.001f + 0.01f * rnd.nextFloat());
+            for (long i = 0; i < x.numel(); i++) x.setFloat(i, (float) rnd.nextGaussian());
+            DType outType = bf16Out ? DType.BF16 : DType.F32;
+            Tensor want = host.allocate(DType.F32, (long) N * OC);
+            ref.matmulQ8Forward(want, x, w, s, group, N, C, OC);
+
+            Tensor dw = dev.allocate(DType.I8, w.numel()), ds = dev.allocate(DType.F32, s.numel());
+            Tensor dx = dev.allocate(act, x.numel()), dout = dev.allocate(outType, (long) N * OC);
+            cuda.copy(dw, w);
+            cuda.copy(ds, s);
+            cuda.copy(dx, x);
+            cuda.matmulQ8Forward(dout, dx, dw, ds, group, N, C, OC);
+            Tensor got = host.allocate(outType, (long) N * OC);
+            cuda.copy(got, dout);
+            double worst = 0, scale = 0;
+            for (long i = 0; i < want.numel(); i++) {
+                worst = Math.max(worst, Math.abs(got.getFloat(i) - want.getFloat(i)));
+                scale = Math.max(scale, Math.abs(want.getFloat(i)));
+            }
+            assertThat(scale).isPositive();
+            assertThat(worst / scale).as("N %d, C %d, OC %d, group %d, %s in, %s out", N, C, OC, group, act, outType)
+                    .isLessThanOrEqualTo(tol);
+        }
+    }
+}
