@@ -30,14 +30,20 @@ class FakeDriverCudaLlamaGenerateTest {
         return JgptProcess.json(lib, args);
     }
 
+    /** A tiny random llama2.c checkpoint (GQA, separate classifier) and, beside it, an ASCII tokenizer (tok.bin). */
+    private Path tinyModel() {
+        Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
+        t.write(dir.resolve("tok.bin"));
+        Path model = dir.resolve("tiny.bin");
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        return model;
+    }
+
     @Test
     void llamaCheckpointGeneratesOnCudaAsOnTheCpu() throws Exception {
         Path lib = FakeCuda.libraryFile();
         Assumptions.assumeTrue(NativeLibraries.status().available(), "libjgpt for the cpu side");
-        Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
-        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tok.bin");
-        t.write(tok);
-        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        Path model = tinyModel(), tok = dir.resolve("tok.bin");
         String[] common = {"generate", "--model", model.toString(), "--tokenizer", tok.toString(), "--prompt", "hi there",
                 "--temperature", "0", "--max-tokens", "10", "--json"};
         JsonNode cuda = jgpt(lib, concat(common, "--device", "cuda"));
@@ -55,10 +61,7 @@ class FakeDriverCudaLlamaGenerateTest {
     @Test
     void bf16OnCudaDecodesInTheBackendsBf16Mode() throws Exception {
         Path lib = FakeCuda.libraryFile();
-        Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
-        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tok.bin");
-        t.write(tok);
-        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        Path model = tinyModel(), tok = dir.resolve("tok.bin");
         JsonNode llama = jgpt(lib, "generate", "--model", model.toString(), "--tokenizer", tok.toString(), "--prompt", "hi there",
                 "--temperature", "0", "--max-tokens", "10", "--json", "--device", "cuda", "--dtype", "bf16");
         assertThat(llama.get("model").asString()).as("the Llama decoder says where and in what it decodes").endsWith("(bf16, cuda)");
@@ -81,10 +84,7 @@ class FakeDriverCudaLlamaGenerateTest {
     @Test
     void q8OnCudaWritesTheReferenceBackendsQ8Text() throws Exception {
         Path lib = FakeCuda.libraryFile();
-        Llama2cTokenizer t = GenerateLlamaTest.asciiTokenizer();
-        Path model = dir.resolve("tiny.bin"), tok = dir.resolve("tok.bin");
-        t.write(tok);
-        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(32, 64, 2, 4, 2, t.vocabSize(), 48, false), 11);
+        Path model = tinyModel(), tok = dir.resolve("tok.bin");
         String[] common = {"generate", "--model", model.toString(), "--tokenizer", tok.toString(), "--prompt", "hi there",
                 "--temperature", "0", "--max-tokens", "10", "--json", "--dtype", "q8"};
         JsonNode cuda = jgpt(lib, concat(common, "--device", "cuda"));
