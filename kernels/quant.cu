@@ -1,7 +1,7 @@
 // q8 decode products (Backend.matmulQ8Forward): a weight matrix W (OC, C) stored as int8 with one fp32 scale per
 // group of `group` consecutive weights along a row (libjgpt's q8: scale = max|w| / 127 over the group), the
 // activations fp32 or bf16. Decoding is bound by the bytes of weights it reads: 1 + 4/group bytes a weight here,
-// against 2 for bf16 and 4 for fp32.
+// against 2 for bf16 and 4 for fp32. And the embedding rows a decoder reads from its bf16 or q8 table.
 #include "common.cuh"
 
 // Input rows one pass over a weight row serves: their running sums live in registers. More rows take more passes
@@ -91,4 +91,23 @@ extern "C" __global__ void q8_to_f32(float* out, const signed char* w, const flo
 
 extern "C" __global__ void q8_to_bf16(__nv_bfloat16* out, const signed char* w, const float* scales, long long n, int group) {
     q8_dequantize_impl(out, w, scales, n, group);
+}
+
+// A decoder's embedding rows from its converted table (V, C) (the bf16 or q8 classifier, or a table converted beside it):
+// out (N, C) fp32, row r = table[tokens[r]]; an id outside [0, V) writes NaN, as encoder_forward does. One thread per
+// output element.
+extern "C" __global__ void embedding_rows_bf16(float* out, const int* tokens, const __nv_bfloat16* table, int N, int C, int V) {
+    for (long long i = jg_global_index(); i < (long long)N * C; i += jg_global_stride()) {
+        const int tok = tokens[i / C];
+        out[i] = (tok >= 0 && tok < V) ? __bfloat162float(table[(long long)tok * C + i % C]) : CUDART_NAN_F;
+    }
+}
+
+extern "C" __global__ void embedding_rows_q8(float* out, const int* tokens, const signed char* table, const float* scales,
+                                             int N, int C, int V, int group) {
+    for (long long i = jg_global_index(); i < (long long)N * C; i += jg_global_stride()) {
+        const int tok = tokens[i / C];
+        const long long at = (long long)tok * C + i % C;
+        out[i] = (tok >= 0 && tok < V) ? (float)table[at] * scales[at / group] : CUDART_NAN_F;
+    }
 }

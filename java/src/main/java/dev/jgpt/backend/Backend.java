@@ -132,6 +132,42 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /**
+     * {@code out (N, C)} F32, row i = row {@code tokens[i]} of a decoder's converted embedding table (V, C): BF16
+     * values ({@code scales} null), or I8 values with F32 {@code scales} as in {@link #matmulQ8Forward} (q8); V is the
+     * table's rows, and an id outside [0, V) gives a row of NaN. The default computes it on host tensors in plain Java.
+     */
+    default void embeddingLookup(Tensor out, Tensor tokens, Tensor table, Tensor scales, int group, int N, int C) {
+        long V = checkEmbeddingTable("embeddingLookup", out, tokens, table, scales, group, N, C);
+        for (int i = 0; i < N; i++) {
+            int tok = tokens.getInt(i);
+            for (int c = 0; c < C; c++) {
+                long at = (long) tok * C + c;
+                float v = tok < 0 || tok >= V ? Float.NaN
+                        : scales == null ? table.getFloat(at) : table.getFloat(at) * scales.getFloat(at / group);
+                out.setFloat((long) i * C + c, v);
+            }
+        }
+    }
+
+    /** {@link #embeddingLookup}'s checks, one clear message each; returns the table's rows V. */
+    static long checkEmbeddingTable(String op, Tensor out, Tensor tokens, Tensor table, Tensor scales, int group, int N, int C) {
+        if (N <= 0 || C <= 0) throw new IllegalArgumentException(op + ": N, C must be positive: " + N + ", " + C);
+        if (out == null || tokens == null || table == null) throw new IllegalArgumentException(op + ": out, tokens and table must not be null");
+        out.requireAtLeast("out", DType.F32, (long) N * C);
+        tokens.requireAtLeast("tokens", DType.I32, N);
+        long V = table.numel() / C;
+        if (V < 1) throw new IllegalArgumentException(op + ": table " + table + " holds no row of " + C);
+        if (scales == null) {
+            table.requireAtLeast("table", DType.BF16, V * C);
+        } else {
+            if (group <= 0 || C % group != 0) throw new IllegalArgumentException(op + ": group " + group + " must be positive and divide C (" + C + ")");
+            table.requireAtLeast("table", DType.I8, V * C);
+            scales.requireAtLeast("scales", DType.F32, V * C / group);
+        }
+        return V;
+    }
+
     /** The shape checks of {@link #matmulQ8Forward}'s weight operands, one clear message each. */
     static void checkQ8(String op, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
         if (N <= 0 || C <= 0 || OC <= 0) throw new IllegalArgumentException(op + ": N, C, OC must be positive: " + N + ", " + C + ", " + OC);

@@ -80,6 +80,9 @@ public final class TimingBackend implements Backend {
     @Override public void matmulForward(Tensor out, Tensor inp, Tensor weight, Tensor bias, int N, int C, int OC) {
         long t = start(); inner.matmulForward(out, inp, weight, bias, N, C, OC); stop("matmulForward", t);
     }
+    @Override public void embeddingLookup(Tensor out, Tensor tokens, Tensor table, Tensor scales, int group, int N, int C) {
+        long t = start(); inner.embeddingLookup(out, tokens, table, scales, group, N, C); stop("embeddingLookup", t);
+    }
     @Override public void matmulQ8Forward(Tensor out, Tensor inp, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
         long t = start(); inner.matmulQ8Forward(out, inp, weight, scales, group, N, C, OC); stop("matmulQ8Forward", t);
     }

@@ -22,8 +22,9 @@ import java.lang.foreign.ValueLayout;
  *   <li>I8, libjgpt's q8 (one float32 scale per group of 32 or 64 weights along a row, {@link Backend#matmulQ8Forward}):
  *       1 + 4/group bytes a weight.</li>
  * </ul>
- * In the last two the RMSNorm weights and the embedding table, which RMSNorm and the embedding lookup read, stay
- * float32 (a shared classifier is then a converted copy of the table).
+ * In the last two only the RMSNorm weights stay float32; the embedding rows are read from the converted classifier
+ * when the two are shared, else from a table converted the same way ({@link Backend#embeddingLookup}), so no float32
+ * copy of any matrix stays on the device.
  *
  * <p>Or <b>borrowed</b>: views over a training model's flat float32 parameters, read as they change.
  */
@@ -34,9 +35,10 @@ final class LlamaBackendWeights {
     /** One weight matrix as a product reads it: F32 or BF16 values, or I8 values with their F32 scales. */
     record Matrix(Tensor values, Tensor scales) {}
 
-    final Tensor emb, rmsFinal;
+    final Tensor rmsFinal;
     final Tensor[] rmsAtt, rmsFfn;
-    final Matrix cls;
+    /** The embedding table (F32: looked up by the encoder; converted: by {@link Backend#embeddingLookup}) and the classifier. */
+    final Matrix emb, cls;
     final Matrix[] wq, wk, wv, wo, w1, w2, w3;
     /** The q8 group size (0 unless the matrices are I8). */
     final int group;
@@ -46,19 +48,21 @@ final class LlamaBackendWeights {
     private final long ownedBytes;
 
     /**
-     * Views over {@code f32Parts} (emb, rmsAtt, rmsFfn, rmsFinal) and {@code matrixParts} (wq, wk, wv, wo, w1, w2, w3,
-     * then the classifier at {@code clsAt}, or -1: the embedding), with {@code scales} (q8, else null) beside the
-     * matrices. When both are one flat buffer the order is llama2.c's, the matrices between the norms.
+     * Views over {@code f32Parts} (rmsAtt, rmsFfn, rmsFinal) and {@code matrixParts} (wq, wk, wv, wo, w1, w2, w3, then
+     * the classifier at {@code clsAt} and the embedding table at {@code embAt}), with {@code scales} (q8, else null)
+     * beside the matrices. When both are one flat buffer the order is llama2.c's: the embedding table first, the
+     * matrices between the norms, the classifier after rmsFinal ({@code clsAt}, or -1: the embedding table).
      */
     private LlamaBackendWeights(LlamaConfig c, Tensor f32Parts, Tensor matrixParts, Tensor scales, int group, long clsAt,
-                                long ownedBytes) {
+                                long embAt, long ownedBytes) {
         long d = c.dim(), h = c.hiddenDim(), kv = c.kvDim(), V = c.vocabSize();
         int L = c.layers();
         this.group = group;
+        boolean flat = f32Parts == matrixParts;
         long[] at = {0};
-        emb = take(f32Parts, at, V * d);
+        Tensor table = flat ? take(f32Parts, at, V * d) : null;
         rmsAtt = perLayer(take(f32Parts, at, L * d), L, d);
-        long[] mAt = f32Parts == matrixParts ? at : new long[] {0};
+        long[] mAt = flat ? at : new long[] {0};
         wq = matrices(matrixParts, scales, mAt, L, d * d);
         wk = matrices(matrixParts, scales, mAt, L, kv * d);
         wv = matrices(matrixParts, scales, mAt, L, kv * d);
@@ -68,8 +72,8 @@ final class LlamaBackendWeights {
         w2 = matrices(matrixParts, scales, mAt, L, d * h);
         w3 = matrices(matrixParts, scales, mAt, L, h * d);
         rmsFinal = take(f32Parts, at, d);
-        cls = clsAt < 0 ? new Matrix(emb, null)
-                : new Matrix(matrixParts.view(clsAt, V * d), scales == null ? null : scales.view(clsAt / group, V * d / group));
+        cls = clsAt < 0 ? new Matrix(table, null) : matrix(matrixParts, scales, clsAt, V * d);
+        emb = flat ? new Matrix(table, null) : embAt < 0 ? cls : matrix(matrixParts, scales, embAt, V * d);
         this.identity = matrixParts;
         this.ownedBytes = ownedBytes;
     }
@@ -87,12 +91,17 @@ final class LlamaBackendWeights {
         return out;
     }
 
+    /** The {@code n} weights of {@code values} from {@code off} on, with their scales where there are any. */
+    private Matrix matrix(Tensor values, Tensor scales, long off, long n) {
+        return new Matrix(values.view(off, n), scales == null ? null : scales.view(off / group, n / group));
+    }
+
     /** The next {@code layers} matrices of {@code per} weights each, with their scales where there are any. */
     private Matrix[] matrices(Tensor values, Tensor scales, long[] at, int layers, long per) {
         Matrix[] out = new Matrix[layers];
         for (int l = 0; l < layers; l++) {
             long off = at[0] + l * per;
-            out[l] = new Matrix(values.view(off, per), scales == null ? null : scales.view(off / group, per / group));
+            out[l] = matrix(values, scales, off, per);
         }
         at[0] += layers * per;
         return out;
@@ -113,7 +122,7 @@ final class LlamaBackendWeights {
 
     private static LlamaBackendWeights overFlat(LlamaConfig c, Tensor flat, long ownedBytes) {
         long clsAt = c.sharedClassifier() ? -1 : flatFloats(c) - (long) c.vocabSize() * c.dim();
-        return new LlamaBackendWeights(c, flat, flat, null, 0, clsAt, ownedBytes);
+        return new LlamaBackendWeights(c, flat, flat, null, 0, clsAt, -1, ownedBytes);
     }
 
     /**
@@ -147,20 +156,23 @@ final class LlamaBackendWeights {
         if (matrixType != DType.BF16 && matrixType != DType.I8) {
             throw new IllegalArgumentException("Llama weight matrices as " + matrixType + ": F32, BF16 or I8");
         }
-        // float32: emb, rmsAtt, rmsFfn, rmsFinal; converted: wq, wk, wv, wo, w1, w2, w3, the classifier
+        // float32: rmsAtt, rmsFfn, rmsFinal; converted: wq, wk, wv, wo, w1, w2, w3, the classifier, the embedding table
+        // unless the classifier is it
         long matrixFloats = sizes[2] + sizes[3] + sizes[4] + sizes[5] + sizes[7] + sizes[8] + sizes[9];
-        boolean q8 = matrixType == DType.I8;
-        Tensor f32 = arena.allocate(DType.F32, V * d + 2 * L * d + d);
-        Tensor values = arena.allocate(matrixType, matrixFloats + V * d);
-        Tensor scales = q8 ? arena.allocate(DType.F32, (matrixFloats + V * d) / group) : null;
-        MemorySegment[] norms = {w.tokenEmbedding(), w.rmsAtt(), w.rmsFfn(), w.rmsFinal()};
+        boolean q8 = matrixType == DType.I8, tied = c.sharedClassifier();
+        long converted = matrixFloats + (tied ? 1 : 2) * V * d;
+        Tensor f32 = arena.allocate(DType.F32, 2 * L * d + d);
+        Tensor values = arena.allocate(matrixType, converted);
+        Tensor scales = q8 ? arena.allocate(DType.F32, converted / group) : null;
+        MemorySegment[] norms = {w.rmsAtt(), w.rmsFfn(), w.rmsFinal()};
         long at = 0;
         for (MemorySegment m : norms) {
             long n = m.byteSize() / Float.BYTES;
             ops.copy(f32.view(at, n), Tensor.ofHost(m, DType.F32, n));
             at += n;
         }
-        MemorySegment[] matrices = {w.wq(), w.wk(), w.wv(), w.wo(), w.w1(), w.w2(), w.w3(), w.wcls()};
+        MemorySegment[] matrices = tied ? new MemorySegment[] {w.wq(), w.wk(), w.wv(), w.wo(), w.w1(), w.w2(), w.w3(), w.wcls()}
+                : new MemorySegment[] {w.wq(), w.wk(), w.wv(), w.wo(), w.w1(), w.w2(), w.w3(), w.wcls(), w.tokenEmbedding()};
         try (TensorArena staging = TensorArena.host()) {
             long chunk = Math.min(uploadChunk, values.numel());
             if (q8) chunk = Math.max(group, chunk - chunk % group); // whole groups
@@ -185,7 +197,7 @@ final class LlamaBackendWeights {
             }
         }
         long bytes = f32.byteSize() + values.byteSize() + (q8 ? scales.byteSize() : 0);
-        return new LlamaBackendWeights(c, f32, values, scales, q8 ? group : 0, matrixFloats, bytes);
+        return new LlamaBackendWeights(c, f32, values, scales, q8 ? group : 0, matrixFloats, tied ? -1 : matrixFloats + V * d, bytes);
     }
 
     /** {@code n} floats rounded to bf16, to nearest even (as the backend's own conversion does). */

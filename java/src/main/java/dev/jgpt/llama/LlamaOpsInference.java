@@ -44,9 +44,9 @@ public final class LlamaOpsInference extends BackendLm {
 
     private final LlamaBackendWeights weights;                  // the backend's copy, or views of a training model's
     private final boolean ownsWeights;                          // false: borrowed (training parameters, a first sequence's)
-    private final Tensor emb, rmsFinal;
+    private final Tensor rmsFinal;
     private final Tensor[] rmsAtt, rmsFfn;                      // per layer
-    private final Matrix cls;
+    private final Matrix emb, cls;                              // the embedding table (F32, or converted) and the classifier
     private final Matrix[] wq, wk, wv, wo, w1, w2, w3;          // per layer: F32, BF16, or q8 (I8 and scales)
     private final Tensor[] kCache, vCache;                      // per layer (seq_len, kv_dim)
     private final Tensor[][] kRow, vRow;                        // [layer][pos]: kv_dim rows of the caches
@@ -172,7 +172,7 @@ public final class LlamaOpsInference extends BackendLm {
     protected void forwardRows(int n) {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         int pos0 = pos;
-        ops.encoderForwardCheckedIds(x, tokensDev, emb, zeroPos, 1, n, d); // BackendLm checked them (checkToken)
+        embed(tokensDev, n); // BackendLm checked them (checkToken)
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
             // keys and values go straight into the cache rows of their positions
@@ -209,7 +209,7 @@ public final class LlamaOpsInference extends BackendLm {
     protected void forwardStepAt(Tensor token, Tensor position) {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize(), maxT = c.seqLen();
         dev.jgpt.backend.StepGraphs g = stepGraphs();
-        ops.encoderForwardCheckedIds(x, token, emb, zeroPos, 1, 1, d);
+        embed(token, 1);
         Tensor kNew = newKeys(1), vNew = newValues(1);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], 1, d, eps);
@@ -251,6 +251,12 @@ public final class LlamaOpsInference extends BackendLm {
         ops.residualForward(x, x, tmp, n * d);
     }
 
+    /** x (n, dim) = the embedding rows of the n token ids in {@code tokens} (device memory; checked by the caller). */
+    private void embed(Tensor tokens, int n) {
+        if (emb.values().dtype() == DType.F32) ops.encoderForwardCheckedIds(x, tokens, emb.values(), zeroPos, 1, n, c.dim());
+        else ops.embeddingLookup(x, tokens, emb.values(), emb.scales(), weights.group, n, c.dim());
+    }
+
     /** {@code out (n, OC) = in (n, C) . w^T}: the backend's product, or its q8 product for q8 weights. */
     private void matmul(Tensor out, Tensor in, Matrix w, int n, int C, int OC) {
         if (w.scales() == null) ops.matmulForward(out, in, w.values(), null, n, C, OC);
@@ -282,7 +288,7 @@ public final class LlamaOpsInference extends BackendLm {
     @Override
     protected void forwardBatch(BackendLm[] seqs, int n) {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
-        ops.encoderForwardCheckedIds(x, tokensDev, emb, zeroPos, 1, n, d); // checked by stepBatchOnDevice; RoPE below, per row
+        embed(tokensDev, n); // checked by stepBatchOnDevice; RoPE below, per row
         Tensor kNew = newKeys(n), vNew = newValues(n);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);
@@ -321,7 +327,7 @@ public final class LlamaOpsInference extends BackendLm {
     protected void forwardBatchAt(int n, Tensor tokens, Tensor positions, Tensor[] caches) {
         int d = c.dim(), kv = c.kvDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize(), maxT = c.seqLen();
         dev.jgpt.backend.StepGraphs g = stepGraphs();
-        ops.encoderForwardCheckedIds(x, tokens, emb, zeroPos, 1, n, d); // ids checked when staged; RoPE below, per row
+        embed(tokens, n); // ids checked when staged; RoPE below, per row
         Tensor kNew = newKeys(n), vNew = newValues(n);
         for (int l = 0; l < c.layers(); l++) {
             ops.rmsnormForward(xn, rstd, x, rmsAtt[l], n, d, eps);

@@ -655,6 +655,24 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     @Override
+    public void embeddingLookup(Tensor out, Tensor tokens, Tensor table, Tensor scales, int group, int N, int C) {
+        long V = Backend.checkEmbeddingTable("embeddingLookup", out, tokens, table, scales, group, N, C);
+        dev("out", out, DType.F32, (long) N * C);
+        dev("tokens", tokens, DType.I32, N);
+        dev("table", table, table.dtype(), V * C);
+        if (scales != null) dev("scales", scales, DType.F32, V * C / group);
+        wrote(out);
+        long n = (long) N * C;
+        if (scales == null) {
+            ctx.kernel(Kernel.EMBEDDING_ROWS_BF16, gridStride(n, 256), 256).ptr(out).ptr(tokens).ptr(table)
+                    .i32(N).i32(C).i32((int) V).go();
+        } else {
+            ctx.kernel(Kernel.EMBEDDING_ROWS_Q8, gridStride(n, 256), 256).ptr(out).ptr(tokens).ptr(table).ptr(scales)
+                    .i32(N).i32(C).i32((int) V).i32(group).go();
+        }
+    }
+
+    @Override
     public void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                int N, int C, int OC) {
         matmulBackward(dinp, false, dweight, dbias, dout, inp, weight, N, C, OC);

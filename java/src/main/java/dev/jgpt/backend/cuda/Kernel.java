@@ -99,6 +99,8 @@ public enum Kernel {
     MATMUL_Q8_ROWS_BF16_OUT("matmul_q8_rows_bf16_out", "ppppiiii", true),
     Q8_TO_F32("q8_to_f32", "pppli", false),
     Q8_TO_BF16("q8_to_bf16", "pppli", false),
+    EMBEDDING_ROWS_BF16("embedding_rows_bf16", "pppiii", false),
+    EMBEDDING_ROWS_Q8("embedding_rows_q8", "ppppiiii", false),
     // device top-k for decoding (kernels/topk.cu)
     TOPK_PARTIAL("topk_partial", "pppiiii", true),
     TOPK_MERGE("topk_merge", "ppppii", true),

@@ -139,9 +139,10 @@ class FakeDriverCudaBf16LlamaTest {
     }
 
     /**
-     * The decoder's default in bf16 mode ({@link CudaBackend#decodeWeightDType}): the matrices uploaded as bf16, no
-     * float32 copy of them on the device and no bf16 copy of the parameters beside it: the same logits as the float32
-     * weights' bf16 copy, converting nothing per token, in the computed number of bytes.
+     * The decoder's default in bf16 mode ({@link CudaBackend#decodeWeightDType}): the matrices and the embedding table
+     * uploaded as bf16, no float32 copy of them on the device and no bf16 copy of the parameters beside it: the same
+     * logits as the float32 weights' bf16 copy (for an embedding table that bf16 holds exactly: the copy's lookup reads
+     * float32), converting nothing per token, in the computed number of bytes.
      */
     @Test
     void bf16WeightsDecodeLikeTheParametersCopyWithoutTheFloat32Matrices() {
@@ -154,11 +155,11 @@ class FakeDriverCudaBf16LlamaTest {
             assertThat(stored).as("logits, bf16 matrices vs the float32 weights' bf16 copy").containsExactly(copy);
             assertThat(storedCount[0]).as("f32_to_bf16 per token").isZero();
             long d = CFG.dim(), V = CFG.vocabSize(), L = CFG.layers(), kv = CFG.kvDim(), h = CFG.hiddenDim();
-            long matrices = L * (2 * d * d + 2 * kv * d + 3 * h * d) + V * d; // the untied classifier with them
-            long f32 = V * d + 2 * L * d + d;                                 // the embedding and the RMSNorm weights
+            long matrices = L * (2 * d * d + 2 * kv * d + 3 * h * d) + 2 * V * d; // the untied classifier and the table
+            long f32 = 2 * L * d + d;                                              // the RMSNorm weights
             assertThat(copyBytes[0]).as("float32 weights, then the bf16 copy of them all").containsExactly(4 * (f32 + matrices),
                     2 * (f32 + matrices));
-            assertThat(storedBytes[0]).as("float32 embedding and norms, bf16 matrices; no copy").containsExactly(4 * f32 + 2 * matrices, 0);
+            assertThat(storedBytes[0]).as("float32 norms, bf16 matrices and table; no copy").containsExactly(4 * f32 + 2 * matrices, 0);
         } finally {
             dev.jgpt.llama.LlamaBackendWeightsAccess.uploadChunk(1L << 22);
         }
@@ -183,6 +184,12 @@ class FakeDriverCudaBf16LlamaTest {
                                   long[][] weightBytes) {
         try (Arena a = Arena.ofConfined()) {
             LlamaWeights w = RandomLlama.create(CFG, 5, a);
+            // an embedding table bf16 holds exactly: bf16 storage looks up the same rows as the float32 table
+            java.lang.foreign.MemorySegment table = w.tokenEmbedding();
+            for (long i = 0; i < table.byteSize() / 4; i++) {
+                float f = table.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+                table.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, DType.fromBf16(DType.toBf16(f)));
+            }
             CudaBackend cuda = FakeCuda.bf16Backend(keep);
             cuda.setBf16Activations(bf16Storage);
             cuda.setGraphs(false); // counts each step's launches: op by op (a replayed CUDA graph is one launch)

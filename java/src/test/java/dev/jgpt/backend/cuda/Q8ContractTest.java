@@ -45,6 +45,41 @@ abstract class Q8ContractTest {
         }
     }
 
+    /** A decoder's bf16 and q8 embedding rows, an id past the table a row of NaN, as on the reference backend. */
+    @Test
+    void embeddingRowsMatchTheReference() {
+        int V = 11, C = 64, N = 5, group = 32;
+        Random rnd = new Random(8);
+        try (CudaBackend cuda = open(GemmMath.FP32); Backend ref = new ReferenceBackend(); TensorArena host = ref.newArena();
+             TensorArena dev = cuda.newArena()) {
+            Tensor ids = host.allocate(DType.I32, N);
+            int[] tokens = {3, 0, 10, 3, V};
+            for (int i = 0; i < N; i++) ids.setInt(i, tokens[i]);
+            Tensor bf = host.allocate(DType.BF16, (long) V * C), q = host.allocate(DType.I8, (long) V * C);
+            Tensor s = host.allocate(DType.F32, (long) V * C / group);
+            for (long i = 0; i < bf.numel(); i++) {
+                bf.setFloat(i, (float) rnd.nextGaussian());
+                q.setFloat(i, rnd.nextInt(255) - 127);
+            }
+            for (long i = 0; i < s.numel(); i++) s.setFloat(i, 0.01f * (1 + rnd.nextFloat()));
+            Tensor dIds = dev.allocate(DType.I32, N), dBf = dev.allocate(DType.BF16, bf.numel()), dQ = dev.allocate(DType.I8, q.numel());
+            Tensor dS = dev.allocate(DType.F32, s.numel()), dOut = dev.allocate(DType.F32, (long) N * C);
+            cuda.copy(dIds, ids);
+            cuda.copy(dBf, bf);
+            cuda.copy(dQ, q);
+            cuda.copy(dS, s);
+            for (boolean q8 : new boolean[] {false, true}) {
+                Tensor want = host.allocate(DType.F32, (long) N * C), got = host.allocate(DType.F32, (long) N * C);
+                ref.embeddingLookup(want, ids, q8 ? q : bf, q8 ? s : null, group, N, C);
+                cuda.embeddingLookup(dOut, dIds, q8 ? dQ : dBf, q8 ? dS : null, group, N, C);
+                cuda.copy(got, dOut);
+                assertThat(got.toFloatArray()).as(q8 ? "q8 rows" : "bf16 rows").containsExactly(want.toFloatArray());
+                assertThat(want.getFloat((long) (N - 1) * C)).as("an id past the table").isNaN();
+                assertThat(want.getFloat(C + 5)).as("row of id 0").isNotNaN().isEqualTo(q8 ? q.getFloat(5) * s.getFloat(0) : bf.getFloat(5));
+            }
+        }
+    }
+
     @Test
     void malformedOperandsAreOneClearError() {
         try (CudaBackend cuda = open(GemmMath.FP32); TensorArena dev = cuda.newArena()) {
