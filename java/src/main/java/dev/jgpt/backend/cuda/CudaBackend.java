@@ -624,9 +624,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
-     * Most input rows {@link #matmulQ8Forward} multiplies with its own kernel (a decode step, one row per sequence of a
-     * batched step: at most JG_DECODE_ROWS_MAX); more rows (a prompt) are one cuBLAS product on the weights dequantised
-     * into an operand slot.
+     * Most input rows {@link #matmulQ8Forward} multiplies with its own kernel (a decode step, a batched step of up to 32
+     * sequences: each pass of 8 rows reads the weights again); more rows (a prompt, a larger batch) are one cuBLAS
+     * product on the weights dequantised into an operand slot. Where the two cost the same is a guess until measured.
      */
     static final int Q8_KERNEL_ROWS = 32;
 
