@@ -15,7 +15,7 @@ import java.util.Map;
  * ops (RMSNorm, RoPE, SwiGLU, grouped-query attention, matmul), so it decodes on {@code cuda} and
  * {@code reference} where {@link LlamaInference} (libjgpt, CPU only) cannot. The same pattern as
  * {@code Gpt2Inference}: the weights copied once into the backend's memory ({@link LlamaBackendWeights}:
- * the matrices as bf16 on cuda in bf16 mode, else float32), the cache (layers, seq_len,
+ * the matrices and the embedding table float32, bf16 on cuda in bf16 mode, or q8), the cache (layers, seq_len,
  * kv_dim) there too, the prompt in batched matrix products ({@link #PREFILL_CHUNK} rows at a time), each
  * new token through {@link Backend#gqaAttentionDecode} over the cache.
  *
@@ -61,7 +61,8 @@ public final class LlamaOpsInference extends BackendLm {
 
     /**
      * Copies {@code w} (float32, e.g. a mapped checkpoint; not kept: the caller may free it afterwards) into
-     * {@code backend}'s memory, the matrices in its {@link Backend#decodeWeightDType} (bf16 on cuda in bf16 mode).
+     * {@code backend}'s memory, the matrices and the embedding table in its {@link Backend#decodeWeightDType} (bf16 on
+     * cuda in bf16 mode).
      * {@code owner} (the backend, or null) is closed with this object.
      */
     public LlamaOpsInference(Backend backend, LlamaWeights w, AutoCloseable owner) {
@@ -69,8 +70,8 @@ public final class LlamaOpsInference extends BackendLm {
     }
 
     /**
-     * {@link #LlamaOpsInference(Backend, LlamaWeights, AutoCloseable)} with the matrices and the classifier stored as
-     * {@code matrixType}: F32 (on cuda in bf16 mode, products then read a bf16 copy kept beside them), BF16 where the
+     * {@link #LlamaOpsInference(Backend, LlamaWeights, AutoCloseable)} with the matrices, the classifier and (unless
+     * F32) the embedding table stored as {@code matrixType}: F32 (on cuda in bf16 mode, products then read a bf16 copy kept beside them), BF16 where the
      * backend's {@link Backend#decodeWeightDType} is BF16, or I8: q8 in groups of {@code group} (32 or 64; must divide
      * dim and hidden_dim), multiplied by {@link Backend#matmulQ8Forward}.
      */
