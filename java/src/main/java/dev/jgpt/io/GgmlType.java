@@ -37,7 +37,7 @@ public enum GgmlType {
         if (this == F32) return f32;
         MemorySegment out = arena.allocate(bytes(n), 4);
         if (this == BF16) {
-            for (long i = 0; i < n; i++) out.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, bf16(f32.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)));
+            dev.jgpt.memory.DType.toBf16(f32, out, n);
             return out;
         }
         for (long blk = 0; blk < n / 32; blk++) {
@@ -55,10 +55,8 @@ public enum GgmlType {
         return out;
     }
 
-    /** float32 to bfloat16, round to nearest even (NaN stays NaN). */
+    /** float32 to bfloat16, round to nearest even (NaN stays NaN): {@link dev.jgpt.memory.DType#toBf16(float)}. */
     static short bf16(float x) {
-        int bits = Float.floatToRawIntBits(x);
-        if (Float.isNaN(x)) return (short) ((bits >>> 16) | 0x40);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+        return dev.jgpt.memory.DType.toBf16(x);
     }
 }

@@ -188,7 +188,7 @@ final class LlamaBackendWeights {
                         quantizeQ8(src, stagedValues.data(), stagedScales.data(), k, group);
                         ops.copy(scales.view((at + from) / group, k / group), stagedScales.view(0, k / group));
                     } else {
-                        roundBf16(src, stagedValues.data(), k);
+                        DType.toBf16(src, stagedValues.data(), k); // to nearest even, as the backend's own conversion
                     }
                     ops.copy(values.view(at + from, k), stagedValues.view(0, k));
                     ops.synchronize(); // the copies have read the staging before the next chunk overwrites it
@@ -198,13 +198,6 @@ final class LlamaBackendWeights {
         }
         long bytes = f32.byteSize() + values.byteSize() + (q8 ? scales.byteSize() : 0);
         return new LlamaBackendWeights(c, f32, values, scales, q8 ? group : 0, matrixFloats, tied ? -1 : matrixFloats + V * d, bytes);
-    }
-
-    /** {@code n} floats rounded to bf16, to nearest even (as the backend's own conversion does). */
-    private static void roundBf16(MemorySegment src, MemorySegment out, long n) {
-        for (long i = 0; i < n; i++) {
-            out.setAtIndex(ValueLayout.JAVA_SHORT, i, DType.toBf16(src.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)));
-        }
     }
 
     /**

@@ -38,6 +38,13 @@ public enum DType {
         return (short) ((bits + rounding) >>> 16);
     }
 
+    /** The first {@code n} float32 values of {@code src} rounded by {@link #toBf16(float)} into {@code dst} (both unaligned). */
+    public static void toBf16(java.lang.foreign.MemorySegment src, java.lang.foreign.MemorySegment dst, long n) {
+        for (long i = 0; i < n; i++) {
+            dst.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, toBf16(src.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)));
+        }
+    }
+
     public static float fromBf16(short h) {
         return Float.intBitsToFloat((h & 0xffff) << 16);
     }
