@@ -215,24 +215,11 @@ abstract class LlamaOpsContract {
                     ReferenceLlama[] oracle = new ReferenceLlama[n];
                     LlamaOpsInference leader = first.newSequence();
                     try {
-                        int[] next = new int[n];
                         for (int i = 0; i < n; i++) {
                             seqs[i] = i == 0 ? first : first.newSequence();
                             oracle[i] = new ReferenceLlama(w);
-                            seqs[i].prefill(prompts[i]);
-                            next[i] = argmax(oracle[i].prefill(prompts[i]).toFloatArray());
                         }
-                        for (int step = 0; step < 4; step++) {
-                            float[] rows = leader.stepBatch(seqs, next, n).toFloatArray();
-                            for (int i = 0; i < n; i++) {
-                                float[] want = oracle[i].step(next[i]).toFloatArray();
-                                float[] got = java.util.Arrays.copyOfRange(rows, i * cfg.vocabSize(), (i + 1) * cfg.vocabSize());
-                                assertSameTrace(b.name() + " batched, sequence " + i + ", step " + step,
-                                        new Trace(List.of(want), List.of()), new Trace(List.of(got), List.of()));
-                                assertThat(seqs[i].position()).isEqualTo(prompts[i].length + step + 1);
-                                next[i] = argmax(want);
-                            }
-                        }
+                        int[] next = assertBatchedStepsMatch(b.name() + " batched", leader, seqs, oracle, prompts, 4);
                         // after batched steps, a sequence goes on alone from where it is
                         assertSameTrace(b.name() + " alone after batched steps", new Trace(List.of(oracle[1].step(next[1]).toFloatArray()), List.of()),
                                 new Trace(List.of(seqs[1].step(next[1]).toFloatArray()), List.of()));
@@ -266,23 +253,11 @@ abstract class LlamaOpsContract {
                 LlamaOpsInference[] seqs = new LlamaOpsInference[n], alone = new LlamaOpsInference[n];
                 LlamaOpsInference leader = first.newSequence();
                 try {
-                    int[] next = new int[n];
                     for (int i = 0; i < n; i++) {
                         seqs[i] = i == 0 ? first : first.newSequence();
                         alone[i] = first.newSequence();
-                        seqs[i].prefill(prompts[i]);
-                        next[i] = argmax(alone[i].prefill(prompts[i]).toFloatArray());
                     }
-                    for (int step = 0; step < 3; step++) {
-                        float[] rows = leader.stepBatch(seqs, next, n).toFloatArray();
-                        for (int i = 0; i < n; i++) {
-                            float[] want = alone[i].step(next[i]).toFloatArray();
-                            float[] got = java.util.Arrays.copyOfRange(rows, i * Q8.vocabSize(), (i + 1) * Q8.vocabSize());
-                            assertSameTrace(b.name() + " q8 batched, sequence " + i + ", step " + step,
-                                    new Trace(List.of(want), List.of()), new Trace(List.of(got), List.of()));
-                            next[i] = argmax(want);
-                        }
-                    }
+                    assertBatchedStepsMatch(b.name() + " q8 batched", leader, seqs, alone, prompts, 3);
                 } finally {
                     for (int i = 0; i < n; i++) {
                         if (i > 0 && seqs[i] != null) seqs[i].close();
@@ -292,6 +267,33 @@ abstract class LlamaOpsContract {
                 }
             }
         }
+    }
+
+    /**
+     * Prefills {@code seqs[i]} and {@code alone[i]} with {@code prompts[i]}, then {@code steps} batched steps of
+     * {@code leader} over all the seqs: each row's logits those of {@code alone[i]} stepped by itself (1e-4), each
+     * sequence one position further. Returns the ids the next step would feed (greedy on {@code alone}'s logits).
+     */
+    static int[] assertBatchedStepsMatch(String what, LlamaOpsInference leader, LlamaOpsInference[] seqs, CausalLm[] alone,
+                                         int[][] prompts, int steps) {
+        int n = seqs.length, V = leader.vocabSize();
+        int[] next = new int[n];
+        for (int i = 0; i < n; i++) {
+            seqs[i].prefill(prompts[i]);
+            next[i] = argmax(alone[i].prefill(prompts[i]).toFloatArray());
+        }
+        for (int step = 0; step < steps; step++) {
+            float[] rows = leader.stepBatch(seqs, next, n).toFloatArray();
+            for (int i = 0; i < n; i++) {
+                float[] want = alone[i].step(next[i]).toFloatArray();
+                float[] got = java.util.Arrays.copyOfRange(rows, i * V, (i + 1) * V);
+                assertSameTrace(what + ", sequence " + i + ", step " + step, new Trace(List.of(want), List.of()),
+                        new Trace(List.of(got), List.of()));
+                assertThat(seqs[i].position()).isEqualTo(prompts[i].length + step + 1);
+                next[i] = argmax(want);
+            }
+        }
+        return next;
     }
 
     static long calls(TimingBackend ops, String op) {
