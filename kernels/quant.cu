@@ -4,8 +4,10 @@
 // against 2 for bf16 and 4 for fp32. And the embedding rows a decoder reads from its bf16 or q8 table.
 #include "common.cuh"
 
-// Input rows one pass over a weight row serves: their running sums live in registers. More rows take more passes
-// (the weight row is read again, from L2), so the host sends larger products through q8_to_* and cuBLAS instead.
+// Input rows one pass over a weight row serves (the PASS of the kernels below): their running sums live in registers.
+// More rows take more passes (the weight row is read again, from L2), so the host sends larger products through
+// q8_to_* and cuBLAS instead. A decode step has one row: its kernels (matmul_q8_row*) keep one sum, so they need far
+// fewer registers (ptxas: 79 for 8 rows) and more warps fit on an SM to keep weight loads in flight.
 #define JG_Q8_PASS 8
 // Weights a lane reads at once: one 16-byte load, inside one group (the group is a multiple of 16).
 #define JG_Q8_VEC 16
@@ -13,8 +15,8 @@
 // out (N, OC) = inp (N, C) . W^T. One warp per output row (grid-stride over rows, so any grid size is correct): lane l
 // multiplies weights [16 l, 16 l + 16) + 512 k of the row with each input row, scales each 16-weight partial by its
 // group's scale, and the warp adds up the lanes. Needs C % group == 0, group % 16 == 0, rows 16-byte aligned (C % 16
-// == 0 and a 16-byte aligned weight pointer), blockDim.x a multiple of 32.
-template <typename TIn, typename TOut>
+// == 0 and a 16-byte aligned weight pointer), blockDim.x a multiple of 32. Each row's sum is the same whatever PASS.
+template <int PASS, typename TIn, typename TOut>
 __device__ __forceinline__ void matmul_q8_rows_impl(TOut* out, const TIn* inp, const signed char* w, const float* scales,
                                                     int N, int C, int OC, int group) {
     const int lane = threadIdx.x % JG_WARP, warps = blockDim.x / JG_WARP;
@@ -22,11 +24,11 @@ __device__ __forceinline__ void matmul_q8_rows_impl(TOut* out, const TIn* inp, c
     for (long long o = (long long)blockIdx.x * warps + threadIdx.x / JG_WARP; o < OC; o += (long long)gridDim.x * warps) {
         const signed char* row = w + o * C;
         const float* sc = scales + o * groups;
-        for (int n0 = 0; n0 < N; n0 += JG_Q8_PASS) {
-            const int rows = min(JG_Q8_PASS, N - n0); // the same for the whole warp: every lane joins the sums below
-            float acc[JG_Q8_PASS];
+        for (int n0 = 0; n0 < N; n0 += PASS) {
+            const int rows = min(PASS, N - n0); // the same for the whole warp: every lane joins the sums below
+            float acc[PASS];
 #pragma unroll
-            for (int r = 0; r < JG_Q8_PASS; r++) acc[r] = 0.0f;
+            for (int r = 0; r < PASS; r++) acc[r] = 0.0f;
             for (int c = lane * JG_Q8_VEC; c < C; c += JG_WARP * JG_Q8_VEC) {
                 const uint4 packed = *reinterpret_cast<const uint4*>(row + c);
                 const signed char* q = reinterpret_cast<const signed char*>(&packed);
@@ -35,7 +37,7 @@ __device__ __forceinline__ void matmul_q8_rows_impl(TOut* out, const TIn* inp, c
                 for (int i = 0; i < JG_Q8_VEC; i++) wf[i] = (float)q[i];
                 const float s = sc[c / group];
 #pragma unroll
-                for (int r = 0; r < JG_Q8_PASS; r++) {
+                for (int r = 0; r < PASS; r++) {
                     if (r < rows) {
                         const TIn* x = inp + (long long)(n0 + r) * C + c;
                         float d = 0.0f;
@@ -46,7 +48,7 @@ __device__ __forceinline__ void matmul_q8_rows_impl(TOut* out, const TIn* inp, c
                 }
             }
 #pragma unroll
-            for (int r = 0; r < JG_Q8_PASS; r++) {
+            for (int r = 0; r < PASS; r++) {
                 if (r < rows) {
                     const float v = jg_warp_sum(acc[r]);
                     if (lane == 0) jg_store(out + (long long)(n0 + r) * OC + o, v);
@@ -58,25 +60,46 @@ __device__ __forceinline__ void matmul_q8_rows_impl(TOut* out, const TIn* inp, c
 
 extern "C" __global__ void matmul_q8_rows(float* out, const float* inp, const signed char* w, const float* scales, int N,
                                           int C, int OC, int group) {
-    matmul_q8_rows_impl(out, inp, w, scales, N, C, OC, group);
+    matmul_q8_rows_impl<JG_Q8_PASS>(out, inp, w, scales, N, C, OC, group);
 }
 
 // bf16 activations in and out (the decoder's q, k, v, gate and up in bf16 mode)
 extern "C" __global__ void matmul_q8_rows_bf16(__nv_bfloat16* out, const __nv_bfloat16* inp, const signed char* w,
                                                const float* scales, int N, int C, int OC, int group) {
-    matmul_q8_rows_impl(out, inp, w, scales, N, C, OC, group);
+    matmul_q8_rows_impl<JG_Q8_PASS>(out, inp, w, scales, N, C, OC, group);
 }
 
 // bf16 in, fp32 out (the products added to the fp32 residual stream, and the logits)
 extern "C" __global__ void matmul_q8_rows_bf16_in(float* out, const __nv_bfloat16* inp, const signed char* w,
                                                   const float* scales, int N, int C, int OC, int group) {
-    matmul_q8_rows_impl(out, inp, w, scales, N, C, OC, group);
+    matmul_q8_rows_impl<JG_Q8_PASS>(out, inp, w, scales, N, C, OC, group);
 }
 
 // fp32 in, bf16 out (bf16 mode with fp32 activation storage)
 extern "C" __global__ void matmul_q8_rows_bf16_out(__nv_bfloat16* out, const float* inp, const signed char* w,
                                                    const float* scales, int N, int C, int OC, int group) {
-    matmul_q8_rows_impl(out, inp, w, scales, N, C, OC, group);
+    matmul_q8_rows_impl<JG_Q8_PASS>(out, inp, w, scales, N, C, OC, group);
+}
+
+// One input row (a decode step): the same products with one running sum.
+extern "C" __global__ void matmul_q8_row(float* out, const float* inp, const signed char* w, const float* scales, int N,
+                                         int C, int OC, int group) {
+    matmul_q8_rows_impl<1>(out, inp, w, scales, N, C, OC, group);
+}
+
+extern "C" __global__ void matmul_q8_row_bf16(__nv_bfloat16* out, const __nv_bfloat16* inp, const signed char* w,
+                                              const float* scales, int N, int C, int OC, int group) {
+    matmul_q8_rows_impl<1>(out, inp, w, scales, N, C, OC, group);
+}
+
+extern "C" __global__ void matmul_q8_row_bf16_in(float* out, const __nv_bfloat16* inp, const signed char* w,
+                                                 const float* scales, int N, int C, int OC, int group) {
+    matmul_q8_rows_impl<1>(out, inp, w, scales, N, C, OC, group);
+}
+
+extern "C" __global__ void matmul_q8_row_bf16_out(__nv_bfloat16* out, const float* inp, const signed char* w,
+                                                  const float* scales, int N, int C, int OC, int group) {
+    matmul_q8_rows_impl<1>(out, inp, w, scales, N, C, OC, group);
 }
 
 // W dequantised into a product operand (a prompt's rows: one cuBLAS product instead of many passes over W).

@@ -641,8 +641,12 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (ptr(weight) % 16 != 0) throw new IllegalArgumentException("matmulQ8Forward: weight " + weight + " is not 16-byte aligned");
         if (N <= Q8_KERNEL_ROWS) {
             wrote(out);
-            Kernel k = isBf16(inp) ? (isBf16(out) ? Kernel.MATMUL_Q8_ROWS_BF16 : Kernel.MATMUL_Q8_ROWS_BF16_IN)
-                    : (isBf16(out) ? Kernel.MATMUL_Q8_ROWS_BF16_OUT : Kernel.MATMUL_Q8_ROWS);
+            boolean one = N == 1; // a decode step: the one-sum kernels, fewer registers (the same sums)
+            Kernel k = isBf16(inp)
+                    ? (isBf16(out) ? (one ? Kernel.MATMUL_Q8_ROW_BF16 : Kernel.MATMUL_Q8_ROWS_BF16)
+                                   : (one ? Kernel.MATMUL_Q8_ROW_BF16_IN : Kernel.MATMUL_Q8_ROWS_BF16_IN))
+                    : (isBf16(out) ? (one ? Kernel.MATMUL_Q8_ROW_BF16_OUT : Kernel.MATMUL_Q8_ROWS_BF16_OUT)
+                                   : (one ? Kernel.MATMUL_Q8_ROW : Kernel.MATMUL_Q8_ROWS));
             int warps = 4;
             ctx.kernel(k, (OC + warps - 1) / warps, warps * 32).ptr(out).ptr(inp).ptr(weight).ptr(scales)
                     .i32(N).i32(C).i32(OC).i32(group).go();

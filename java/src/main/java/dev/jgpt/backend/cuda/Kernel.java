@@ -97,6 +97,11 @@ public enum Kernel {
     MATMUL_Q8_ROWS_BF16("matmul_q8_rows_bf16", "ppppiiii", true),
     MATMUL_Q8_ROWS_BF16_IN("matmul_q8_rows_bf16_in", "ppppiiii", true),
     MATMUL_Q8_ROWS_BF16_OUT("matmul_q8_rows_bf16_out", "ppppiiii", true),
+    // one input row (a decode step): one running sum, 32 registers on sm_90a instead of 72, more warps per SM
+    MATMUL_Q8_ROW("matmul_q8_row", "ppppiiii", true),
+    MATMUL_Q8_ROW_BF16("matmul_q8_row_bf16", "ppppiiii", true),
+    MATMUL_Q8_ROW_BF16_IN("matmul_q8_row_bf16_in", "ppppiiii", true),
+    MATMUL_Q8_ROW_BF16_OUT("matmul_q8_row_bf16_out", "ppppiiii", true),
     Q8_TO_F32("q8_to_f32", "pppli", false),
     Q8_TO_BF16("q8_to_bf16", "pppli", false),
     EMBEDDING_ROWS_BF16("embedding_rows_bf16", "pppiii", false),

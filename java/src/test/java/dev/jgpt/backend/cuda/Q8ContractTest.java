@@ -41,6 +41,7 @@ abstract class Q8ContractTest {
             for (int N : new int[] {1, 9, 40}) {
                 check(cuda, N, 192, 48, 32, true, 1e-2);   // bf16 in and out
                 check(cuda, N, 128, 40, 64, false, 1e-2);  // bf16 in, fp32 out; past 32 rows the weights dequantised to bf16
+                check(cuda, N, 128, 40, 32, DType.F32, true, 1e-2); // fp32 in (fp32 activation storage), bf16 out
             }
         }
     }
@@ -97,8 +98,12 @@ abstract class Q8ContractTest {
      * mode stores it, out fp32); the largest difference over the largest |out| at most {@code tol}.
      */
     private static void check(CudaBackend cuda, int N, int C, int OC, int group, boolean bf16Out, double tol) {
+        check(cuda, N, C, OC, group, cuda.activationDType(), bf16Out, tol);
+    }
+
+    /** {@link #check(CudaBackend, int, int, int, int, boolean, double)} with the input stored as {@code act}. */
+    private static void check(CudaBackend cuda, int N, int C, int OC, int group, DType act, boolean bf16Out, double tol) {
         Random rnd = new Random(N * 31L + C + group);
-        DType act = cuda.activationDType();
         try (Backend ref = new ReferenceBackend(); TensorArena host = ref.newArena(); TensorArena dev = cuda.newArena()) {
             Tensor w = host.allocate(DType.I8, (long) OC * C), s = host.allocate(DType.F32, (long) OC * C / group);
             Tensor x = host.allocate(act, (long) N * C);
