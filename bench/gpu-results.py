@@ -244,7 +244,7 @@ if q8 and b16 and q8.get("tokensPerSecond") and b16.get("tokensPerSecond"):
     r = q8["tokensPerSecond"] / b16["tokensPerSecond"]
     print(f"- Llama q8 decode (stories110M, cuda): {fmt(q8['tokensPerSecond'], 1)} tokens/s against bf16's "
           f"{fmt(b16['tokensPerSecond'], 1)}: {r:.2f}x (bytes per weight 1.125 vs 2: at most 1.78x where bandwidth-bound)"
-          + ("" if r > 1.05 else " — q8 is not faster: profile matmul_q8_rows (kernels/quant.cu) before recommending it"))
+          + ("" if r > 1.05 else " — q8 is not faster: profile matmul_q8_row (kernels/quant.cu, the one-row decode kernel) before recommending it"))
 else:
     print("- Llama q8 decode: no stories110M q8/bf16 pair on cuda in this run")
 best = None
