@@ -126,9 +126,10 @@ final class LlamaBackendWeights {
     }
 
     /**
-     * Copies {@code w} into {@code arena} (the backend's), matrices and classifier as {@code matrixType}: F32, BF16
-     * (where {@code ops.decodeWeightDType()} is BF16) or I8 (q8 in groups of {@code group}, which must divide dim and
-     * hidden_dim). Queued on the backend's stream; the caller synchronises before the source may go.
+     * Copies {@code w} into {@code arena} (the backend's): all of it as F32, or the matrices, the classifier and the
+     * embedding table as BF16 (where {@code ops.decodeWeightDType()} is BF16) or I8 (q8 in groups of {@code group},
+     * which must divide dim and hidden_dim) beside the float32 RMSNorm weights. Queued on the backend's stream; the
+     * caller synchronises before the source may go.
      */
     static LlamaBackendWeights upload(Backend ops, TensorArena arena, LlamaWeights w, DType matrixType, int group) {
         LlamaConfig c = w.config();
