@@ -161,19 +161,24 @@ public interface Backend extends AutoCloseable {
         if (scales == null) {
             table.requireAtLeast("table", DType.BF16, V * C);
         } else {
-            if (group <= 0 || C % group != 0) throw new IllegalArgumentException(op + ": group " + group + " must be positive and divide C (" + C + ")");
+            checkGroup(op, group, C);
             table.requireAtLeast("table", DType.I8, V * C);
             scales.requireAtLeast("scales", DType.F32, V * C / group);
         }
         return V;
     }
 
-    /** The shape checks of {@link #matmulQ8Forward}'s weight operands, one clear message each. */
-    static void checkQ8(String op, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
-        if (N <= 0 || C <= 0 || OC <= 0) throw new IllegalArgumentException(op + ": N, C, OC must be positive: " + N + ", " + C + ", " + OC);
+    /** A q8 group size must be positive and divide the row length C. */
+    private static void checkGroup(String op, int group, int C) {
         if (group <= 0 || C % group != 0) {
             throw new IllegalArgumentException(op + ": group " + group + " must be positive and divide C (" + C + ")");
         }
+    }
+
+    /** The shape checks of {@link #matmulQ8Forward}'s weight operands, one clear message each. */
+    static void checkQ8(String op, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
+        if (N <= 0 || C <= 0 || OC <= 0) throw new IllegalArgumentException(op + ": N, C, OC must be positive: " + N + ", " + C + ", " + OC);
+        checkGroup(op, group, C);
         if (weight == null || scales == null) throw new IllegalArgumentException(op + ": weight and scales must not be null");
         weight.requireAtLeast("weight", DType.I8, (long) OC * C);
         scales.requireAtLeast("scales", DType.F32, (long) OC * C / group);

@@ -28,7 +28,7 @@ final class Bf16Operands implements AutoCloseable {
      */
     MemorySegment convert(int slot, long src, long n) {
         long dst = ensure(slot, n * 2);
-        ctx.kernel(Kernel.F32_TO_BF16, Math.min(Math.max(1, (n + 255) / 256), 32L * ctx.multiprocessors()), 256)
+        ctx.kernel(Kernel.F32_TO_BF16, ctx.gridStride(n, 256), 256)
                 .ptr(dst).ptr(src).i64(n).go();
         return segments[slot];
     }
@@ -40,7 +40,7 @@ final class Bf16Operands implements AutoCloseable {
      */
     MemorySegment dequantizeQ8(int slot, long w, long scales, long n, int group, boolean bf16) {
         long dst = ensure(slot, n * (bf16 ? 2 : 4));
-        ctx.kernel(bf16 ? Kernel.Q8_TO_BF16 : Kernel.Q8_TO_F32, Math.min(Math.max(1, (n + 255) / 256), 32L * ctx.multiprocessors()), 256)
+        ctx.kernel(bf16 ? Kernel.Q8_TO_BF16 : Kernel.Q8_TO_F32, ctx.gridStride(n, 256), 256)
                 .ptr(dst).ptr(w).ptr(scales).i64(n).i32(group).go();
         return segments[slot];
     }

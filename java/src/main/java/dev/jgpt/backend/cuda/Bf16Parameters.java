@@ -134,7 +134,7 @@ final class Bf16Parameters implements AutoCloseable {
         long need = bytes / 2;
         if (need > copyBytes) allocate(need);
         long n = bytes / 4;
-        ctx.kernel(Kernel.F32_TO_BF16, Math.min(Math.max(1, (n + 255) / 256), 32L * ctx.multiprocessors()), 256)
+        ctx.kernel(Kernel.F32_TO_BF16, ctx.gridStride(n, 256), 256)
                 .ptr(copy).ptr(base).i64(n).go();
         valid = true;
         refreshes++;

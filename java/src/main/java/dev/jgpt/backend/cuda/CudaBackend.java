@@ -2106,9 +2106,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return (int) Math.min(blocks(N, 8), Math.min(65535, blocks(2L * ctx.multiprocessors(), columnBlocks)));
     }
 
-    /** Grid for grid-stride kernels: enough blocks to fill the GPU, never more than the work. */
+    /** Grid for grid-stride kernels ({@link CudaContext#gridStride}). */
     private long gridStride(long n, int block) {
-        return Math.min(blocks(n, block), 32L * ctx.multiprocessors());
+        return ctx.gridStride(n, block);
     }
 
     private static void positive(String name, int value) {

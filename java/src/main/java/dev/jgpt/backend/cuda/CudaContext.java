@@ -142,6 +142,11 @@ public final class CudaContext implements AutoCloseable {
         return multiprocessors;
     }
 
+    /** Grid for a grid-stride kernel over {@code n} elements: enough blocks to fill the GPU, never more than the work. */
+    long gridStride(long n, int block) {
+        return Math.min(Math.max(1, (n + block - 1) / block), 32L * multiprocessors);
+    }
+
     public int maxSharedOptIn() {
         return maxSharedOptIn;
     }
