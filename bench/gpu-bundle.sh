@@ -51,7 +51,8 @@ jre="$(mktemp -d)"
   --exclude-files='**/libfontmanager.so,**/libawt_xawt.so,**/liblcms.so,**/libjavajpeg.so,**/libsplashscreen.so,**/libjsound.so,**/libmlib_image.so,**/libfreetype.so' \
   --output "$jre/JRE"
 "$jre/JRE/bin/java" -version 2>&1 | head -1 >&2
-tar -C "$jre" -cJf "$out/jre.txz" JRE; rm -rf "$jre"
+# xz on every core (-T0): 26 s instead of 51 on 2 cores for 0.2 MB more (blocks compressed apart); python3 reads both
+XZ_OPT="${XZ_OPT:--T0}" tar -C "$jre" -cJf "$out/jre.txz" JRE; rm -rf "$jre"
 
 du -sh "$out" "$out"/* >&2
 size=$(du -sb "$out" | cut -f1)

@@ -9,7 +9,7 @@
 #
 #   bench/stand-in-asan.sh                  # every test class that runs on the stand-in driver (18 min on 2 cores)
 #   TESTS='FakeDriverCudaGpt2Test' bench/stand-in-asan.sh
-#   SANITIZE=address EXCLUDE='FakeDriverCudaCurveTest,FakeDriverCudaLlamaGenerateTest' bench/stand-in-asan.sh  # .ci/run
+#   SANITIZE=address EXCLUDE='FakeDriverCudaCurveTest,FakeDriverCudaLlamaGenerateTest' bench/stand-in-asan.sh  # as .ci/run (it skips 2 more)
 #   SANITIZE=race bench/stand-in-asan.sh    # races between blocks instead (cuda_host/jg_host_runtime.cpp, JG_HOST_RACES):
 #                                           # the kernels with ThreadSanitizer's instrumentation, answered by the emulation
 #

@@ -12,6 +12,13 @@
 #   java/src/test/c/cuda_host/build.sh /tmp/libfakecuda.so java/src/test/c/fake_cuda.c kernels/*.cu
 #   JGPT_LIBCUDA=/tmp/libfakecuda.so CUBLAS_LIB=/tmp/libfakecuda.so ./jgpt bench train-step --device cuda
 #
+# Built libraries are cached by content (java/target/host-kernels/, the newest 6 kept; JG_HOST_CACHE=DIR elsewhere,
+# JG_HOST_CACHE= none): the key hashes every input file, the emulation's own files, kernels/*.cuh, the flags, the
+# sanitizer, the compiler's version and what -march=native means on this CPU, so the test JVM, the jgpt processes
+# the tests start and bench/gpu-check.sh's dry run share one build, and an edit to any input makes a new one.
+# JG_HOST_OPT overrides the optimisation level (default -O3; -O1 with a sanitizer: an AddressSanitizer build of
+# every kernel at -O3 took 101 s on 2 cores, at -O1 22 s, for tests that then run at a similar speed).
+#
 # Exit status: 0 built; 2 usage; 3 no C/C++ compiler; otherwise the compiler's (its output on stderr).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -48,14 +55,28 @@ printf '%s\nJG_HOST_TABLE_END\n' "$table" >> "$unit"
 # JG_HOST_SANITIZE=race: the kernels alone compiled with ThreadSanitizer's instrumentation, whose calls the
 # emulation's own race tracker answers (jg_host_runtime.cpp, JG_HOST_RACES; no ThreadSanitizer runtime): a launch
 # whose blocks touch one device address, one of them writing, fails naming both blocks.
-flags=(-fPIC -O3 -march=native -ffp-contract=off)
+opt="${JG_HOST_OPT:-$([ -n "${JG_HOST_SANITIZE:-}" ] && echo -O1 || echo -O3)}"
+flags=(-fPIC "$opt" -march=native -ffp-contract=off)
+cache="${JG_HOST_CACHE-$here/../../../../target/host-kernels}"
+if [ -n "$cache" ] && command -v sha256sum >/dev/null; then
+  key="$({ printf '%s\n' "${flags[*]}" "${JG_HOST_SANITIZE:-}"; realpath "$@"; cc --version; cc -march=native -Q --help=target 2>/dev/null
+           cat "$@" "$here"/* "$kernels"/*.cuh; } | sha256sum | cut -c1-24)"
+  if [ -f "$cache/$key.so" ]; then cp "$cache/$key.so" "$out"; touch "$cache/$key.so"; exit 0; fi
+  # built below, then kept: a temporary name first, so a concurrent build or an interrupted one never leaves half a file
+  trap 'rm -rf "$work"; rm -f "$cache/$key.so.$$"' EXIT
+  keep() { mkdir -p "$cache" && cp "$out" "$cache/$key.so.$$" && mv -f "$cache/$key.so.$$" "$cache/$key.so" \
+             && ls -t "$cache"/*.so | tail -n +7 | xargs -r rm -f; }
+else
+  keep() { :; }
+fi
 if [ "${JG_HOST_SANITIZE:-}" = race ]; then
   cc -c "${flags[@]}" -fsanitize=thread -g -I "$here" -I "$kernels" -x c++ "$unit" -o "$work/kernels.o"
   cc -shared "${flags[@]}" -DJG_HOST_RACES -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
      ${cfiles[@]+-x c "${cfiles[@]}"} -x c++ "$here/jg_host_runtime.cpp" -x none "$work/kernels.o" -lstdc++ -lm
-  exit 0
+  keep; exit 0
 fi
 san=()
 if [ -n "${JG_HOST_SANITIZE:-}" ]; then san=(-fsanitize="$JG_HOST_SANITIZE" -fno-omit-frame-pointer -g); fi
 cc -shared "${flags[@]}" ${san[@]+"${san[@]}"} -Wl,-Bsymbolic -o "$out" -I "$here" -I "$kernels" \
    ${cfiles[@]+-x c "${cfiles[@]}"} -x c++ "$unit" "$here/jg_host_runtime.cpp" -lstdc++ -lm
+keep
