@@ -185,12 +185,8 @@ final class LlamaBackendWeights {
                 for (long from = 0; from < n; from += chunk) {
                     long k = Math.min(chunk, n - from);
                     MemorySegment src = m.asSlice(Float.BYTES * from, Float.BYTES * k);
-                    if (q8) {
-                        quantizeQ8(src, stagedValues.data(), stagedScales.data(), k, group);
-                        ops.copy(scales.view((at + from) / group, k / group), stagedScales.view(0, k / group));
-                    } else {
-                        DType.toBf16(src, stagedValues.data(), k); // to nearest even, as the backend's own conversion
-                    }
+                    convert(src, stagedValues.data(), q8 ? stagedScales.data() : null, k, group);
+                    if (q8) ops.copy(scales.view((at + from) / group, k / group), stagedScales.view(0, k / group));
                     ops.copy(values.view(at + from, k), stagedValues.view(0, k));
                     ops.synchronize(); // the copies have read the staging before the next chunk overwrites it
                 }
@@ -200,6 +196,32 @@ final class LlamaBackendWeights {
         long bytes = f32.byteSize() + values.byteSize() + (q8 ? scales.byteSize() : 0);
         return new LlamaBackendWeights(c, f32, values, scales, q8 ? group : 0, matrixFloats, tied ? -1 : matrixFloats + V * d, bytes);
     }
+
+    /**
+     * {@code n} floats to bf16 ({@code scales} null: to nearest even, as the backend's own conversion) or to q8 (whole
+     * groups), in slices on the common fork-join pool: on 2 cores 1.85 ns per weight to q8 where one thread took 3.4
+     * (0.4-0.55 vs 0.71 to bf16), so loading scales with the cores of a GPU machine. Weights in a confined arena (only its owner may read them) are converted
+     * on the calling thread.
+     */
+    static void convert(MemorySegment src, MemorySegment out, MemorySegment scales, long n, int group) {
+        long slice = scales == null ? CONVERT_SLICE : Math.max(group, CONVERT_SLICE - CONVERT_SLICE % group);
+        var slices = java.util.stream.LongStream.range(0, (n + slice - 1) / slice);
+        (src.isAccessibleBy(ANOTHER_THREAD) ? slices.parallel() : slices).forEach(s -> {
+            long from = s * slice, k = Math.min(slice, n - from);
+            MemorySegment part = src.asSlice(Float.BYTES * from, Float.BYTES * k);
+            if (scales == null) {
+                DType.toBf16(part, out.asSlice(2 * from, 2 * k), k);
+            } else {
+                quantizeQ8(part, out.asSlice(from, k), scales.asSlice(Float.BYTES * (from / group), Float.BYTES * (k / group)), k, group);
+            }
+        });
+    }
+
+    /** Floats per task of {@link #convert}: 256 KiB read, enough to outweigh a task's cost. */
+    private static final long CONVERT_SLICE = 1L << 16;
+
+    /** Never started: asks whether a segment may be read off the calling thread. */
+    private static final Thread ANOTHER_THREAD = Thread.ofVirtual().unstarted(() -> {});
 
     /**
      * {@code n} floats (whole groups) to q8 as libjgpt's {@code jgpt_convert_q8} makes them: per group scale =

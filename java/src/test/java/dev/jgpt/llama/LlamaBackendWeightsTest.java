@@ -44,6 +44,31 @@ class LlamaBackendWeightsTest {
         }
     }
 
+    /** The parallel conversion (slices on the fork-join pool, a short last one) writes what one thread's does. */
+    @Test
+    void slicedConversionIsTheSequentialOne() {
+        long n = (1L << 16) * 3 + 64 * 5; // three whole slices and a short one, whole groups of 32 and 64
+        Random rnd = new Random(9);
+        for (Arena a : new Arena[] {Arena.ofShared(), Arena.ofConfined()}) { // confined: converted on this thread
+            try (a) {
+                MemorySegment src = a.allocate(4L * n, 64);
+                for (long i = 0; i < n; i++) src.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextGaussian() * (1 + i % 5));
+                MemorySegment bf16 = a.allocate(2L * n, 2), bf16One = a.allocate(2L * n, 2);
+                LlamaBackendWeights.convert(src, bf16, null, n, 0);
+                DType.toBf16(src, bf16One, n);
+                assertThat(bf16.mismatch(bf16One)).as("bf16").isEqualTo(-1);
+                for (int group : new int[] {32, 64}) {
+                    MemorySegment q = a.allocate(n), scales = a.allocate(4L * n / group, 4);
+                    MemorySegment qOne = a.allocate(n), scalesOne = a.allocate(4L * n / group, 4);
+                    LlamaBackendWeights.convert(src, q, scales, n, group);
+                    LlamaBackendWeights.quantizeQ8(src, qOne, scalesOne, n, group);
+                    assertThat(q.mismatch(qOne)).as("int8 weights, groups of " + group).isEqualTo(-1);
+                    assertThat(scales.mismatch(scalesOne)).as("scales, groups of " + group).isEqualTo(-1);
+                }
+            }
+        }
+    }
+
     @Test
     void aGroupThatDoesNotFitIsOneClearError() {
         try (Arena a = Arena.ofConfined(); ReferenceBackend r = new ReferenceBackend()) {
