@@ -7,7 +7,7 @@
 # Sanitizer (a misaligned vector load, a signed overflow, a bad shift). It checks indexing on shapes the tests use,
 # without a GPU; compute-sanitizer on a GPU (bench/gpu-check.sh) checks the same on hardware.
 #
-#   bench/stand-in-asan.sh                  # every test class that runs on the stand-in driver (18 min on 2 cores)
+#   bench/stand-in-asan.sh                  # every test class that runs on the stand-in driver (11 min on 2 cores)
 #   TESTS='FakeDriverCudaGpt2Test' bench/stand-in-asan.sh
 #   SANITIZE=address EXCLUDE='FakeDriverCudaCurveTest,FakeDriverCudaLlamaGenerateTest' bench/stand-in-asan.sh  # as .ci/run (it skips 2 more)
 #   SANITIZE=race bench/stand-in-asan.sh    # races between blocks instead (cuda_host/jg_host_runtime.cpp, JG_HOST_RACES):
