@@ -200,8 +200,8 @@ final class LlamaBackendWeights {
     /**
      * {@code n} floats to bf16 ({@code scales} null: to nearest even, as the backend's own conversion) or to q8 (whole
      * groups), in slices on the common fork-join pool: on 2 cores 1.85 ns per weight to q8 where one thread took 3.4
-     * (0.4-0.55 vs 0.71 to bf16), so loading scales with the cores of a GPU machine. Weights in a confined arena (only its owner may read them) are converted
-     * on the calling thread.
+     * (0.4-0.55 vs 0.71 to bf16), so loading scales with the cores of a GPU machine. Weights in a confined arena (only
+     * its owner may read them) are converted on the calling thread.
      */
     static void convert(MemorySegment src, MemorySegment out, MemorySegment scales, long n, int group) {
         long slice = scales == null ? CONVERT_SLICE : Math.max(group, CONVERT_SLICE - CONVERT_SLICE % group);
