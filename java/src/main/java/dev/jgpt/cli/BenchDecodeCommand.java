@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
         description = "Decode speed (tokens/s) and time to first token of a Llama checkpoint.")
 public final class BenchDecodeCommand implements Runnable {
 
-    @Option(names = "--model", description = "A llama2.c checkpoint (.bin).")
+    @Option(names = "--model", description = "A llama2.c checkpoint (.bin) or a llama.cpp GGUF file of the llama architecture.")
     Path model;
 
     @Option(names = "--random", description = "Instead of --model: random weights of a preset shape (stories15M, stories42M, stories110M), cached in the temp directory.")
@@ -73,7 +73,7 @@ public final class BenchDecodeCommand implements Runnable {
             file = RandomLlama.cachedCheckpoint(random, 1);
         }
         long t0 = System.nanoTime();
-        try (CausalLm lm = LoadedModels.llama2cDecoder(file, backend, dt, groupSize, nThreads, "--backend/--device")) {
+        try (CausalLm lm = LoadedModels.llamaFileDecoder(file, backend, dt, groupSize, nThreads, "--backend/--device")) {
             Backend ops = lm instanceof LlamaOpsInference on ? on.backend() : null; // null: libjgpt's decoder on the cpu
             double loadMs = (System.nanoTime() - t0) / 1e6;
             LlamaConfig c = lm instanceof LlamaInference li ? li.config() : ((LlamaOpsInference) lm).config();

@@ -11,6 +11,7 @@ import dev.jgpt.llama.LlamaInference;
 import dev.jgpt.llama.LlamaModels;
 import dev.jgpt.llama.LlamaOpsInference;
 import dev.jgpt.train.LoadedModels;
+import dev.jgpt.tokenizer.Tokenizer;
 import dev.jgpt.train.ModelDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,8 +20,9 @@ import picocli.CommandLine.Option;
 /**
  * The options of {@code generate} and {@code chat} for Llama-family models: {@code --model
  * stories15M.bin --tokenizer tokenizer.bin --dtype q8}, or {@code --model RUN --dtype q8} for a run
- * trained with {@code arch: llama}. A {@code --model} that is a {@code .bin} file (or any model given
- * with {@code --tokenizer}) is read as a llama2.c checkpoint, a directory with a {@code config.json}
+ * trained with {@code arch: llama}. A {@code --model} that is a GGUF file (by its magic) is read as llama.cpp's
+ * llama architecture with the tokenizer inside it, a {@code .bin} file (or any other model given
+ * with {@code --tokenizer}) as a llama2.c checkpoint, a directory with a {@code config.json}
  * as a Hugging Face LlamaForCausalLM, a Llama run through its checkpoint and its own tokenizer;
  * anything else goes to the command's usual loader. {@code --device} picks the backend: a Llama model decodes
  * on the cpu through libjgpt's native decoder ({@link LlamaInference}, any --dtype), on cuda or reference through
@@ -28,7 +30,8 @@ import picocli.CommandLine.Option;
  */
 public final class LlamaModelOptions {
     @Option(names = "--tokenizer", paramLabel = "FILE",
-            description = "llama2.c tokenizer.bin for a llama2.c checkpoint (default: tokenizer.bin beside the model).")
+            description = "llama2.c tokenizer.bin for a llama2.c checkpoint (default: tokenizer.bin beside the model); "
+                    + "for a GGUF file, instead of the tokenizer inside it (tokenizer.bin or a Hugging Face tokenizer.json).")
     Path tokenizer;
 
     @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
@@ -49,7 +52,7 @@ public final class LlamaModelOptions {
     String device;
 
     @Option(names = "--max-context", paramLabel = "N",
-            description = "Cap a Hugging Face model's context (and KV cache) at N tokens (default: its max_position_embeddings).")
+            description = "Cap a Hugging Face or GGUF model's context (and KV cache) at N tokens (default: the model's own).")
     Integer maxContext;
 
     /**
@@ -59,6 +62,7 @@ public final class LlamaModelOptions {
      * anything else goes to {@code fallback} (which also decodes GPT-2 runs natively on the cpu backend, in f32).
      */
     ModelLoader loaderFor(Path model, ModelLoader fallback) {
+        if (model != null && LlamaModels.isGgufFile(model)) return this::loadGguf;
         if (model != null && HfLlamaImport.isHfLlamaDir(model)) return this::loadHuggingFace;
         if (model != null && ModelDirs.holdsLlama(model)) return this::loadLlamaRun;
         if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) {
@@ -111,6 +115,24 @@ public final class LlamaModelOptions {
             Llama2cTokenizer t = tok.getFileName().toString().endsWith(".json")
                     ? Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()) : Llama2cTokenizer.read(tok, lm.vocabSize());
             return new LoadedModel(dir.getFileName() + tag(lm, dt), lm, t);
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
+    }
+
+    /** A llama.cpp GGUF file (llama architecture); tokenizer: the file's own, or --tokenizer (tokenizer.bin or .json). */
+    private LoadedModel loadGguf(Path file) {
+        DecodeDType dt = DecodeDType.parse(dtype);
+        if (tokenizer != null && !Files.isRegularFile(tokenizer)) throw new JgptException("tokenizer " + tokenizer + ": no such file");
+        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        int maxSeq = maxContext == null ? 0 : maxContext;
+        CausalLm lm = LoadedModels.ggufLlamaDecoder(file, deviceOrDefault(), dt, groupSize, n, maxSeq, "--device");
+        try {
+            Tokenizer t = tokenizer == null ? LlamaModels.ggufTokenizer(file, lm.vocabSize())
+                    : tokenizer.getFileName().toString().endsWith(".json") ? Llama2cTokenizer.fromHuggingFace(tokenizer, lm.vocabSize())
+                    : Llama2cTokenizer.read(tokenizer, lm.vocabSize());
+            return new LoadedModel(file.getFileName() + tag(lm, dt), lm, t);
         } catch (RuntimeException e) {
             lm.close();
             throw e;

@@ -5,14 +5,34 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The ggml tensor types jgpt writes into GGUF files, with their encoders. Q8_0 is ggml's block of 32
- * weights: one float16 scale d = max|x| / 127, then 32 int8 q = round(x / d) (34 bytes per block);
- * BF16 is the top half of each float32, rounded to nearest even.
+ * The ggml tensor types jgpt reads from GGUF files, with their decoders to float32, and the three
+ * it writes (F32, BF16, Q8_0), with their encoders. The block layouts are ggml's (ggml-common.h):
+ * <ul>
+ *   <li>Q8_0: a float16 scale d = max|x| / 127, then 32 int8 q = round(x / d): x = q d (34 bytes a block);</li>
+ *   <li>Q4_0 / Q4_1: d (and a minimum m), then 16 bytes of nibbles — weights j and j+16 share byte j:
+ *       x = (q - 8) d, or x = q d + m;</li>
+ *   <li>Q5_0 / Q5_1: as Q4 with a fifth bit per weight in a 32-bit mask (bit j for weight j);</li>
+ *   <li>Q4_K / Q5_K: super-blocks of 256 in 8 sub-blocks of 32, each with a 6-bit scale and a 6-bit
+ *       minimum packed into 12 bytes, scaled by the super-block's float16 d and dmin: x = d sc q - dmin m;</li>
+ *   <li>Q6_K: 256 weights of 6 bits (low 4 in {@code ql}, high 2 in {@code qh}) in 16 sub-blocks with int8
+ *       scales, one float16 d: x = d sc (q - 32).</li>
+ * </ul>
+ * Decoding computes in the order ggml's reference {@code dequantize_row_*} does (float products, no fused
+ * multiply-add), so it gives ggml's floats bit for bit ({@code bench/llamacpp/GgmlDequantCheck.java} checks
+ * that against llama.cpp's own library).
  */
 public enum GgmlType {
     F32(0, 1, 4),
-    BF16(30, 1, 2),
-    Q8_0(8, 32, 34);
+    F16(1, 1, 2),
+    Q4_0(2, 32, 18),
+    Q4_1(3, 32, 20),
+    Q5_0(6, 32, 22),
+    Q5_1(7, 32, 24),
+    Q8_0(8, 32, 34),
+    Q4_K(12, 256, 144),
+    Q5_K(13, 256, 176),
+    Q6_K(14, 256, 210),
+    BF16(30, 1, 2);
 
     /** ggml's type id in the tensor info. */
     public final int id;
@@ -23,6 +43,33 @@ public enum GgmlType {
         this.id = id;
         this.blockSize = blockSize;
         this.blockBytes = blockBytes;
+    }
+
+    /** The type with ggml id {@code id}, or null when jgpt cannot read it. */
+    public static GgmlType byId(long id) {
+        for (GgmlType t : values()) if (t.id == id) return t;
+        return null;
+    }
+
+    /** ggml's name for a type id jgpt cannot read (for error messages), else "type N". */
+    public static String nameOf(long id) {
+        GgmlType t = byId(id);
+        if (t != null) return t.name();
+        String[] names = {"F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K",
+            "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS",
+            "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16", "Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8", "TQ1_0", "TQ2_0",
+            "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4"};
+        return id >= 0 && id < names.length ? names[(int) id] : "type " + id;
+    }
+
+    /** llama.cpp's {@code general.file_type} (llama_ftype) of a file whose matrices jgpt writes in this type. */
+    public int fileType() {
+        return switch (this) {
+            case F32 -> 0;   // ALL_F32
+            case BF16 -> 32; // MOSTLY_BF16
+            case Q8_0 -> 7;  // MOSTLY_Q8_0
+            default -> throw new UnsupportedOperationException("jgpt writes F32, BF16 and Q8_0, not " + this);
+        };
     }
 
     /** Bytes of {@code n} weights (n a multiple of the block size). */
@@ -40,6 +87,7 @@ public enum GgmlType {
             dev.jgpt.memory.DType.toBf16(f32, out, n);
             return out;
         }
+        if (this != Q8_0) throw new UnsupportedOperationException("jgpt writes F32, BF16 and Q8_0, not " + this);
         for (long blk = 0; blk < n / 32; blk++) {
             float max = 0;
             for (int j = 0; j < 32; j++) max = Math.max(max, Math.abs(f32.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, blk * 32 + j)));
@@ -53,6 +101,143 @@ public enum GgmlType {
             }
         }
         return out;
+    }
+
+    /**
+     * Decodes weights {@code [first, first + n)} of a tensor stored as this type in {@code src} (both multiples of
+     * the block size) into float32 {@code dst} from float index {@code dstIndex}.
+     */
+    public void decode(MemorySegment src, long first, long n, MemorySegment dst, long dstIndex) {
+        if (first % blockSize != 0 || n % blockSize != 0) {
+            throw new IllegalArgumentException(this + " decodes whole blocks of " + blockSize + ", not [" + first + ", +" + n + ")");
+        }
+        long at = first / blockSize * blockBytes;
+        switch (this) {
+            case F32 -> MemorySegment.copy(src, at, dst, dstIndex * 4, n * 4);
+            case F16 -> {
+                for (long i = 0; i < n; i++) dst.setAtIndex(F, dstIndex + i, Float.float16ToFloat(src.get(S, at + 2 * i)));
+            }
+            case BF16 -> {
+                for (long i = 0; i < n; i++) dst.setAtIndex(F, dstIndex + i, Float.intBitsToFloat((src.get(S, at + 2 * i) & 0xFFFF) << 16));
+            }
+            default -> {
+                for (long b = 0; b < n / blockSize; b++) {
+                    decodeBlock(src, at + b * blockBytes, dst, dstIndex + b * blockSize);
+                }
+            }
+        }
+    }
+
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    /** One block at byte {@code at} of {@code s} into {@code y} from float index {@code o}. */
+    private void decodeBlock(MemorySegment s, long at, MemorySegment y, long o) {
+        switch (this) {
+            case Q8_0 -> {
+                float d = half(s, at);
+                for (int j = 0; j < 32; j++) y.setAtIndex(F, o + j, s.get(ValueLayout.JAVA_BYTE, at + 2 + j) * d);
+            }
+            case Q4_0 -> {
+                float d = half(s, at);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(s, at + 2 + j);
+                    y.setAtIndex(F, o + j, ((q & 0xF) - 8) * d);
+                    y.setAtIndex(F, o + j + 16, ((q >>> 4) - 8) * d);
+                }
+            }
+            case Q4_1 -> {
+                float d = half(s, at), m = half(s, at + 2);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(s, at + 4 + j);
+                    y.setAtIndex(F, o + j, (q & 0xF) * d + m);
+                    y.setAtIndex(F, o + j + 16, (q >>> 4) * d + m);
+                }
+            }
+            case Q5_0 -> {
+                float d = half(s, at);
+                int qh = s.get(ValueLayout.JAVA_INT_UNALIGNED, at + 2);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(s, at + 6 + j);
+                    int h0 = ((qh >>> j) << 4) & 0x10, h1 = (qh >>> (j + 12)) & 0x10;
+                    y.setAtIndex(F, o + j, (((q & 0xF) | h0) - 16) * d);
+                    y.setAtIndex(F, o + j + 16, (((q >>> 4) | h1) - 16) * d);
+                }
+            }
+            case Q5_1 -> {
+                float d = half(s, at), m = half(s, at + 2);
+                int qh = s.get(ValueLayout.JAVA_INT_UNALIGNED, at + 4);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(s, at + 8 + j);
+                    int h0 = ((qh >>> j) << 4) & 0x10, h1 = (qh >>> (j + 12)) & 0x10;
+                    y.setAtIndex(F, o + j, ((q & 0xF) | h0) * d + m);
+                    y.setAtIndex(F, o + j + 16, ((q >>> 4) | h1) * d + m);
+                }
+            }
+            case Q4_K, Q5_K -> {
+                // d, dmin, scales[12], (Q5_K: qh[32]), qs[128]
+                float d = half(s, at), dmin = half(s, at + 2);
+                long scales = at + 4, qh = at + 16, qs = this == Q4_K ? at + 16 : at + 48;
+                int[] sm = new int[2];
+                for (int j = 0, is = 0; j < 4; j++, is += 2) {
+                    scaleMin(s, scales, is, sm);
+                    float d1 = d * sm[0], m1 = dmin * sm[1];
+                    scaleMin(s, scales, is + 1, sm);
+                    float d2 = d * sm[0], m2 = dmin * sm[1];
+                    int u1 = 1 << (2 * j), u2 = 2 << (2 * j);
+                    for (int l = 0; l < 32; l++) {
+                        int q = u8(s, qs + 32L * j + l);
+                        int hi1 = 0, hi2 = 0;
+                        if (this == Q5_K) {
+                            int h = u8(s, qh + l);
+                            hi1 = (h & u1) != 0 ? 16 : 0;
+                            hi2 = (h & u2) != 0 ? 16 : 0;
+                        }
+                        y.setAtIndex(F, o + 64L * j + l, d1 * ((q & 0xF) + hi1) - m1);
+                        y.setAtIndex(F, o + 64L * j + 32 + l, d2 * ((q >>> 4) + hi2) - m2);
+                    }
+                }
+            }
+            case Q6_K -> {
+                // ql[128], qh[64], scales[16] (int8), d
+                long ql = at, qh = at + 128, sc = at + 192;
+                float d = half(s, at + 208);
+                for (int n = 0; n < 2; n++) {
+                    long l0 = ql + 64L * n, h0 = qh + 32L * n, s0 = sc + 8L * n, y0 = o + 128L * n;
+                    for (int l = 0; l < 32; l++) {
+                        int is = l / 16, a = u8(s, l0 + l), b = u8(s, l0 + l + 32), h = u8(s, h0 + l);
+                        int q1 = ((a & 0xF) | ((h & 3) << 4)) - 32;
+                        int q2 = ((b & 0xF) | (((h >>> 2) & 3) << 4)) - 32;
+                        int q3 = ((a >>> 4) | (((h >>> 4) & 3) << 4)) - 32;
+                        int q4 = ((b >>> 4) | (((h >>> 6) & 3) << 4)) - 32;
+                        y.setAtIndex(F, y0 + l, d * s.get(ValueLayout.JAVA_BYTE, s0 + is) * q1);
+                        y.setAtIndex(F, y0 + l + 32, d * s.get(ValueLayout.JAVA_BYTE, s0 + is + 2) * q2);
+                        y.setAtIndex(F, y0 + l + 64, d * s.get(ValueLayout.JAVA_BYTE, s0 + is + 4) * q3);
+                        y.setAtIndex(F, y0 + l + 96, d * s.get(ValueLayout.JAVA_BYTE, s0 + is + 6) * q4);
+                    }
+                }
+            }
+            default -> throw new IllegalStateException(this + " has no block decoder");
+        }
+    }
+
+    /** Sub-block j's 6-bit scale and minimum from the K-quants' 12 packed bytes (ggml's get_scale_min_k4). */
+    private static void scaleMin(MemorySegment s, long q, int j, int[] out) {
+        if (j < 4) {
+            out[0] = u8(s, q + j) & 63;
+            out[1] = u8(s, q + j + 4) & 63;
+        } else {
+            out[0] = (u8(s, q + j + 4) & 0xF) | ((u8(s, q + j - 4) >>> 6) << 4);
+            out[1] = (u8(s, q + j + 4) >>> 4) | ((u8(s, q + j) >>> 6) << 4);
+        }
+    }
+
+    private static float half(MemorySegment s, long at) {
+        return Float.float16ToFloat(s.get(S, at));
+    }
+
+    private static int u8(MemorySegment s, long at) {
+        return s.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
     }
 
     /** float32 to bfloat16, round to nearest even (NaN stays NaN): {@link dev.jgpt.memory.DType#toBf16(float)}. */

@@ -56,6 +56,13 @@ public final class GgufWriter {
         return this;
     }
 
+    public GgufWriter putFloat32Array(String key, float[] values) {
+        ByteBuffer b = buf(12 + 4L * values.length).putInt(T_FLOAT32).putLong(values.length);
+        for (float v : values) b.putFloat(v);
+        kvs.add(kv(key, T_ARRAY, b));
+        return this;
+    }
+
     public GgufWriter putInt32Array(String key, int[] values) {
         ByteBuffer b = buf(12 + 4L * values.length).putInt(T_INT32).putLong(values.length);
         for (int v : values) b.putInt(v);

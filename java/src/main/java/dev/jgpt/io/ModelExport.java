@@ -50,11 +50,7 @@ public final class ModelExport {
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", "gpt2");
         w.putString("general.name", name);
-        w.putUInt32("general.file_type", switch (type) { // llama_ftype: ALL_F32, MOSTLY_BF16, MOSTLY_Q8_0
-            case F32 -> 0;
-            case BF16 -> 32;
-            case Q8_0 -> 7;
-        });
+        w.putUInt32("general.file_type", type.fileType());
         w.putUInt32("gpt2.context_length", c.contextLength());
         w.putUInt32("gpt2.embedding_length", C);
         w.putUInt32("gpt2.block_count", c.layers());

@@ -30,25 +30,71 @@ public final class LlamaGguf {
      * (llama.cpp's own 8-bit type, blocks of 32); the RMSNorm weights stay F32, as llama.cpp keeps them.
      */
     public static void write(Path file, LlamaWeights w, TokenizerJson tok, String name, GgmlType type) {
+        if (tok.size() != w.config().vocabSize()) {
+            throw new JgptException("tokenizer has " + tok.size() + " tokens but the model's vocabulary is " + w.config().vocabSize());
+        }
+        write(file, w, name, type, g -> {
+            g.putString("tokenizer.ggml.model", "gpt2");
+            g.putString("tokenizer.ggml.pre", "gpt-2");
+            g.putStringArray("tokenizer.ggml.tokens", List.of(tok.tokens()));
+            int[] types = new int[tok.size()];
+            for (int i = 0; i < types.length; i++) types[i] = tok.special()[i] ? 3 : 1; // CONTROL : NORMAL
+            g.putInt32Array("tokenizer.ggml.token_type", types);
+            g.putStringArray("tokenizer.ggml.merges", tok.merges());
+            int eot = tok.idOf("<|endoftext|>");
+            if (eot >= 0) {
+                g.putUInt32("tokenizer.ggml.bos_token_id", eot);
+                g.putUInt32("tokenizer.ggml.eos_token_id", eot);
+            }
+            g.putBool("tokenizer.ggml.add_bos_token", false);
+        });
+    }
+
+    /**
+     * A llama2.c-style model with its sentencepiece vocabulary ({@code tokenizer.bin}) as llama.cpp's {@code llama}
+     * tokenizer: pieces with spaces as U+2581, the scores, token types (control for ids 0..2, byte for the
+     * {@code <0xXX>} pieces), BOS 1, EOS 2 — the layout llama.cpp's converter writes for Llama 2.
+     */
+    public static void write(Path file, LlamaWeights w, Llama2cTokenizer tok, String name, GgmlType type) {
+        if (tok.vocabSize() != w.config().vocabSize()) {
+            throw new JgptException("tokenizer has " + tok.vocabSize() + " tokens but the model's vocabulary is " + w.config().vocabSize());
+        }
+        write(file, w, name, type, g -> {
+            int n = tok.vocabSize();
+            List<String> pieces = new java.util.ArrayList<>(n);
+            int[] types = new int[n];
+            float[] scores = new float[n];
+            for (int i = 0; i < n; i++) {
+                byte[] p = tok.piece(i);
+                pieces.add(new String(p, java.nio.charset.StandardCharsets.UTF_8).replace(' ', '\u2581'));
+                scores[i] = tok.score(i);
+                types[i] = i == 0 ? 2 : i <= 2 ? 3 : Llama2cTokenizer.isBytePiece(p) ? 6 : 1; // UNKNOWN, CONTROL, BYTE, NORMAL
+            }
+            g.putString("tokenizer.ggml.model", "llama");
+            g.putStringArray("tokenizer.ggml.tokens", pieces);
+            g.putFloat32Array("tokenizer.ggml.scores", scores);
+            g.putInt32Array("tokenizer.ggml.token_type", types);
+            g.putUInt32("tokenizer.ggml.bos_token_id", Llama2cTokenizer.BOS);
+            g.putUInt32("tokenizer.ggml.eos_token_id", Llama2cTokenizer.EOS);
+            g.putUInt32("tokenizer.ggml.unknown_token_id", Llama2cTokenizer.UNK);
+            g.putBool("tokenizer.ggml.add_bos_token", true);
+        });
+    }
+
+    private static void write(Path file, LlamaWeights w, String name, GgmlType type, java.util.function.Consumer<GgufWriter> tokenizer) {
         try (Arena arena = Arena.ofConfined()) {
-            write(file, w, tok, name, type, arena);
+            write(file, w, name, type, tokenizer, arena);
         }
     }
 
-    private static void write(Path file, LlamaWeights w, TokenizerJson tok, String name, GgmlType type, Arena arena) {
+    private static void write(Path file, LlamaWeights w, String name, GgmlType type, java.util.function.Consumer<GgufWriter> tokenizer,
+                              Arena arena) {
         LlamaConfig c = w.config();
-        if (tok.size() != c.vocabSize()) {
-            throw new JgptException("tokenizer has " + tok.size() + " tokens but the model's vocabulary is " + c.vocabSize());
-        }
         int d = c.dim(), kv = c.kvDim(), h = c.hiddenDim();
         GgufWriter g = new GgufWriter();
         g.putString("general.architecture", "llama");
         g.putString("general.name", name);
-        g.putUInt32("general.file_type", switch (type) { // llama_ftype: ALL_F32, MOSTLY_BF16, MOSTLY_Q8_0
-            case F32 -> 0;
-            case BF16 -> 32;
-            case Q8_0 -> 7;
-        });
+        g.putUInt32("general.file_type", type.fileType());
         g.putUInt32("llama.context_length", c.seqLen());
         g.putUInt32("llama.embedding_length", d);
         g.putUInt32("llama.block_count", c.layers());
@@ -59,19 +105,7 @@ public final class LlamaGguf {
         g.putFloat32("llama.rope.freq_base", (float) c.ropeTheta());
         g.putFloat32("llama.attention.layer_norm_rms_epsilon", (float) c.normEps());
         g.putUInt32("llama.vocab_size", c.vocabSize());
-        g.putString("tokenizer.ggml.model", "gpt2");
-        g.putString("tokenizer.ggml.pre", "gpt-2");
-        g.putStringArray("tokenizer.ggml.tokens", List.of(tok.tokens()));
-        int[] types = new int[tok.size()];
-        for (int i = 0; i < types.length; i++) types[i] = tok.special()[i] ? 3 : 1; // CONTROL : NORMAL
-        g.putInt32Array("tokenizer.ggml.token_type", types);
-        g.putStringArray("tokenizer.ggml.merges", tok.merges());
-        int eot = tok.idOf("<|endoftext|>");
-        if (eot >= 0) {
-            g.putUInt32("tokenizer.ggml.bos_token_id", eot);
-            g.putUInt32("tokenizer.ggml.eos_token_id", eot);
-        }
-        g.putBool("tokenizer.ggml.add_bos_token", false);
+        tokenizer.accept(g);
 
         mat(g, arena, type, "token_embd.weight", w.tokenEmbedding(), d, c.vocabSize());
         for (int l = 0; l < c.layers(); l++) {

@@ -1,6 +1,7 @@
 package dev.jgpt.llama;
 
 import dev.jgpt.backend.Backend;
+import dev.jgpt.io.GgufFile;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 
@@ -56,10 +57,50 @@ public final class LlamaModels {
         }
     }
 
+    /**
+     * Reads a llama.cpp GGUF file of the llama architecture ({@link LlamaGgufImport}): its tensors decoded to float32
+     * off-heap (the mapping is closed once decoded), then stored as {@code dtype} asks; context capped at maxSeq if &gt; 0.
+     */
+    public static LlamaInference openGguf(Path file, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
+        Arena weights = Arena.ofShared();
+        try {
+            LlamaWeights w;
+            try (Arena mapped = Arena.ofShared()) {
+                w = LlamaGgufImport.load(GgufFile.open(file, mapped), weights, maxSeq);
+            }
+            return new LlamaInference(w, dtype, groupSize, threads, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /** {@link #openGguf(Path, DecodeDType, int, int, int)} through {@link LlamaOpsInference} on {@code backend} (owned, as above). */
+    public static LlamaOpsInference openGguf(Path file, Backend backend, DecodeDType dtype, int groupSize, int maxSeq) {
+        try (Arena weights = Arena.ofShared(); Arena mapped = Arena.ofShared()) {
+            return opsInference(backend, LlamaGgufImport.load(GgufFile.open(file, mapped), weights, maxSeq), dtype, groupSize);
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    /** The tokenizer a GGUF file carries ({@link LlamaGgufImport#tokenizer}). */
+    public static dev.jgpt.tokenizer.Tokenizer ggufTokenizer(Path file, int vocabSize) {
+        try (Arena mapped = Arena.ofConfined()) {
+            return LlamaGgufImport.tokenizer(GgufFile.open(file, mapped), vocabSize);
+        }
+    }
+
     private static LlamaOpsInference opsInference(Backend backend, LlamaWeights w, DecodeDType dtype, int groupSize) {
         return dtype == DecodeDType.Q8
                 ? new LlamaOpsInference(backend, w, dev.jgpt.memory.DType.I8, groupSize, backend)
                 : new LlamaOpsInference(backend, w, backend);
+    }
+
+    /** Whether a path is a GGUF file (by its magic, whatever its name). */
+    public static boolean isGgufFile(Path p) {
+        return GgufFile.isGguf(p);
     }
 
     /** Whether a path looks like a llama2.c checkpoint rather than a jgpt run directory. */

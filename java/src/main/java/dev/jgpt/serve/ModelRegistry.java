@@ -74,7 +74,8 @@ public final class ModelRegistry implements AutoCloseable {
         if (!Files.isDirectory(dir)) throw new JgptException("--models " + dir + ": not a directory");
         List<Path> entries;
         try (Stream<Path> s = Files.list(dir)) {
-            entries = s.filter(p -> Files.isDirectory(p) || p.getFileName().toString().endsWith(".safetensors"))
+            entries = s.filter(p -> Files.isDirectory(p) || p.getFileName().toString().endsWith(".safetensors")
+                            || p.getFileName().toString().endsWith(".gguf"))
                     .sorted().toList();
         } catch (IOException e) {
             throw new JgptException("--models " + dir + ": cannot list: " + e.getMessage(), e);
@@ -141,6 +142,7 @@ public final class ModelRegistry implements AutoCloseable {
         String n = f == null ? "model" : f.toString();
         if (n.endsWith(".safetensors")) n = n.substring(0, n.length() - ".safetensors".length());
         else if (n.endsWith(".bin")) n = n.substring(0, n.length() - ".bin".length()); // a llama2.c checkpoint
+        else if (n.endsWith(".gguf")) n = n.substring(0, n.length() - ".gguf".length());
         n = n.replaceAll("[^A-Za-z0-9._@/-]", "-");
         if (n.isEmpty() || !Character.isLetterOrDigit(n.charAt(0))) n = "m" + n;
         return n.length() > 128 ? n.substring(0, 128) : n;

@@ -45,7 +45,8 @@ public interface ModelSource {
     /**
      * Run directories (GPT-2 or Llama), checkpoints, model directories and the demo's output (resolved like
      * {@code jgpt generate} does, {@link ModelDirs}) on {@code device} with {@code threads} kernel
-     * threads per call; also a llama2.c checkpoint ({@code X.bin}, with {@code tokenizer.bin} beside it)
+     * threads per call; also a llama2.c checkpoint ({@code X.bin}, with {@code tokenizer.bin} beside it), a llama.cpp
+     * GGUF file of the llama architecture (with the tokenizer inside it)
      * and a Hugging Face {@code LlamaForCausalLM} directory (with its {@code tokenizer.json}). Llama-family
      * models decode on libjgpt's CPU decoder with weights in {@code dtype} (served batched through
      * {@code LlamaBatchDecoder}), unless {@code device} names cuda or reference: then through
@@ -64,6 +65,7 @@ public interface ModelSource {
                 LoadedModel l = LoadedModels.openLlama(path, llamaDevice, dtype, groupSize, llamaThreads);
                 return new Opened(new LoadedModel(name, l.model(), l.tokenizer()), null);
             }
+            if (LlamaModels.isGgufFile(path)) return new Opened(openGguf(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
             if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
             if (isHfLlama(path)) return new Opened(openHuggingFace(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
             Backend backend = Backends.select(device).backend();
@@ -103,6 +105,16 @@ public interface ModelSource {
         CausalLm lm = LoadedModels.llama2cDecoder(file, device, dtype, groupSize, threads, "--device");
         try {
             return new LoadedModel(name, lm, Llama2cTokenizer.read(tok, lm.vocabSize()));
+        } catch (RuntimeException e) {
+            lm.close();
+            throw e;
+        }
+    }
+
+    private static LoadedModel openGguf(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads) {
+        CausalLm lm = LoadedModels.ggufLlamaDecoder(file, device, dtype, groupSize, threads, 0, "--device");
+        try {
+            return new LoadedModel(name, lm, LlamaModels.ggufTokenizer(file, lm.vocabSize()));
         } catch (RuntimeException e) {
             lm.close();
             throw e;

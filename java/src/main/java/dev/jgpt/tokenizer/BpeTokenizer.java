@@ -135,6 +135,29 @@ public final class BpeTokenizer implements Tokenizer {
         return TokenizerFiles.readVocabMerges(vocabJson, mergesTxt, pattern, specialTokens);
     }
 
+    /**
+     * A tokenizer from a vocabulary of byte-level strings indexed by id (null for ids that are only added tokens),
+     * merges as {@code "left right"} strings in rank order (what GGUF's {@code tokenizer.ggml.merges} holds) and the
+     * added tokens; an error names the first merge that uses or makes a token the vocabulary lacks.
+     */
+    public static BpeTokenizer fromVocab(String[] vocab, List<String> merges, List<AddedToken> added, SplitPattern pattern,
+                                         boolean ignoreMerges) {
+        Map<String, Integer> ids = new HashMap<>();
+        for (int i = 0; i < vocab.length; i++) if (vocab[i] != null) ids.putIfAbsent(vocab[i], i);
+        int[][] pairs = new int[merges.size()][];
+        for (int r = 0; r < pairs.length; r++) {
+            String m = merges.get(r);
+            int sp = m.indexOf(' ');
+            Integer l = sp < 0 ? null : ids.get(m.substring(0, sp)), rt = sp < 0 ? null : ids.get(m.substring(sp + 1));
+            if (l == null || rt == null) {
+                throw new JgptException("merge " + (r + 1) + " '" + m + "' is not two tokens of the vocabulary separated by a space");
+            }
+            pairs[r] = new int[] {l, rt};
+        }
+        return new BpeTokenizer(vocab, pairs, added, pattern, pattern == SplitPattern.GPT2 ? null : pattern.regex(), false,
+                ignoreMerges, -1);
+    }
+
     /** Writes {@code tokenizer.json}, {@code vocab.json} and {@code merges.txt} into dir (created if needed), atomically each. */
     public void save(Path dir) {
         TokenizerFiles.save(this, dir);

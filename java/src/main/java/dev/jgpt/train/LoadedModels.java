@@ -143,6 +143,19 @@ public final class LoadedModels {
         return b == null ? LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, maxSeq) : LlamaModels.openHuggingFace(dir, b, dtype, groupSize, maxSeq);
     }
 
+    /** {@link #llama2cDecoder} for a llama.cpp GGUF file (llama architecture); maxSeq 0: its own context. */
+    public static CausalLm ggufLlamaDecoder(Path file, String device, DecodeDType dtype, int groupSize, int threads, int maxSeq,
+                                            String option) {
+        Backend b = llamaBackend(device, dtype, file, option);
+        return b == null ? LlamaModels.openGguf(file, dtype, groupSize, threads, maxSeq) : LlamaModels.openGguf(file, b, dtype, groupSize, maxSeq);
+    }
+
+    /** A Llama model file: a GGUF file ({@link #ggufLlamaDecoder}) or else a llama2.c checkpoint ({@link #llama2cDecoder}). */
+    public static CausalLm llamaFileDecoder(Path file, String device, DecodeDType dtype, int groupSize, int threads, String option) {
+        return LlamaModels.isGgufFile(file) ? ggufLlamaDecoder(file, device, dtype, groupSize, threads, 0, option)
+                : llama2cDecoder(file, device, dtype, groupSize, threads, option);
+    }
+
     /** {@link #llamaBackend(String, DecodeDType, Object)} naming the command-line {@code option} in errors. */
     public static Backend llamaBackend(String device, DecodeDType dtype, Object model, String option) {
         String d = device == null ? "auto" : device.trim().toLowerCase(java.util.Locale.ROOT);

@@ -1,0 +1,220 @@
+package dev.jgpt.llama;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.io.GgmlType;
+import dev.jgpt.io.GgufFile;
+import dev.jgpt.tokenizer.BpeTokenizer;
+import dev.jgpt.tokenizer.SplitPattern;
+import dev.jgpt.tokenizer.Tokenizer;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
+
+/**
+ * Reads a llama.cpp GGUF file of the {@code llama} architecture — what llama.cpp's converters write for Llama 1/2,
+ * TinyLlama, the TinyStories models, Mistral-style dense models, and what {@code jgpt export --format gguf} writes for
+ * a Llama run — into float32 weights stacked over layers in llama2.c's order. Tensors may be F32, F16, BF16, Q8_0,
+ * Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K ({@link GgmlType}): they are decoded once, in parallel, and the decoder
+ * then stores them as {@code --dtype} asks (f32, bf16 or jgpt's q8). llama.cpp's converters already permuted q and k
+ * from Hugging Face's rotate-half order to adjacent pairs, llama2.c's and our RoPE convention, so nothing is permuted
+ * here. Refused with a message naming the key: other architectures, mixtures of experts, RoPE scaling, partial
+ * rotary dimensions, and tokenizers other than sentencepiece ({@code llama}) and byte-level BPE ({@code gpt2}).
+ */
+public final class LlamaGgufImport {
+    private LlamaGgufImport() {}
+
+    /** The model's shape from the metadata ({@code maxSeq} &gt; 0 caps the context and so the KV cache). */
+    public static LlamaConfig readConfig(GgufFile g, int maxSeq) {
+        String arch = g.string("general.architecture");
+        if (!arch.equals("llama")) {
+            throw new JgptException("GGUF " + g.file() + ": architecture " + arch + " is not supported (llama only)");
+        }
+        if (g.integer("llama.expert_count", 0) > 0) {
+            throw new JgptException("GGUF " + g.file() + ": llama.expert_count " + g.integer("llama.expert_count")
+                    + ": mixtures of experts are not supported");
+        }
+        String scaling = g.string("llama.rope.scaling.type", "none");
+        if (!scaling.equals("none") || g.tensors().containsKey("rope_freqs.weight")) {
+            throw new JgptException("GGUF " + g.file() + ": RoPE scaling (" + (scaling.equals("none") ? "rope_freqs.weight" : scaling)
+                    + ") is not supported (plain RoPE only)");
+        }
+        int dim = g.integer("llama.embedding_length"), heads = g.integer("llama.attention.head_count");
+        int kvHeads = g.integer("llama.attention.head_count_kv", heads);
+        if (heads <= 0 || dim % heads != 0) {
+            throw new JgptException("GGUF " + g.file() + ": llama.embedding_length " + dim + " is not a multiple of head_count " + heads);
+        }
+        int rotary = g.integer("llama.rope.dimension_count", dim / heads);
+        if (rotary != dim / heads) {
+            throw new JgptException("GGUF " + g.file() + ": llama.rope.dimension_count " + rotary + " is not the head size "
+                    + dim / heads + " (partial rotary embeddings are not supported)");
+        }
+        int vocab;
+        if (g.has("llama.vocab_size")) {
+            vocab = g.integer("llama.vocab_size");
+        } else if (g.has("tokenizer.ggml.tokens")) {
+            vocab = g.strings("tokenizer.ggml.tokens").length;
+        } else {
+            GgufFile.Tensor emb = g.tensors().get("token_embd.weight");
+            if (emb == null || emb.ne().length != 2) throw new JgptException("GGUF " + g.file() + ": tensor token_embd.weight is missing");
+            vocab = Math.toIntExact(emb.ne()[1]);
+        }
+        int seq = g.integer("llama.context_length");
+        if (maxSeq > 0 && maxSeq < seq) seq = maxSeq;
+        boolean shared = !g.tensors().containsKey("output.weight");
+        try {
+            return new LlamaConfig(dim, g.integer("llama.feed_forward_length"), g.integer("llama.block_count"), heads, kvHeads,
+                    vocab, seq, shared, g.real("llama.rope.freq_base", 10000.0),
+                    g.real("llama.attention.layer_norm_rms_epsilon", 1e-5));
+        } catch (JgptException e) {
+            throw new JgptException("GGUF " + g.file() + ": " + e.getMessage());
+        }
+    }
+
+    /** Decodes the weights into float32 memory owned by {@code arena} (which must be shared: slices decode in parallel). */
+    public static LlamaWeights load(GgufFile g, Arena arena, int maxSeq) {
+        LlamaConfig c = readConfig(g, maxSeq);
+        int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), V = c.vocabSize();
+        // every tensor found and its shape checked before anything is allocated: a corrupt header cannot ask for memory
+        GgufFile.Tensor emb = g.tensor("token_embd.weight", d, V), norm = g.tensor("output_norm.weight", d);
+        GgufFile.Tensor cls = c.sharedClassifier() ? null : g.tensor("output.weight", d, V);
+        GgufFile.Tensor[][] layers = new GgufFile.Tensor[L][];
+        for (int l = 0; l < L; l++) {
+            String b = "blk." + l + ".";
+            layers[l] = new GgufFile.Tensor[] {g.tensor(b + "attn_norm.weight", d), g.tensor(b + "ffn_norm.weight", d),
+                g.tensor(b + "attn_q.weight", d, d), g.tensor(b + "attn_k.weight", d, kv), g.tensor(b + "attn_v.weight", d, kv),
+                g.tensor(b + "attn_output.weight", d, d), g.tensor(b + "ffn_gate.weight", d, h),
+                g.tensor(b + "ffn_down.weight", h, d), g.tensor(b + "ffn_up.weight", d, h)};
+        }
+        LlamaWeights w = RandomLlama.allocate(c, arena);
+        List<Copy> copies = new ArrayList<>();
+        copies.add(new Copy(emb, w.tokenEmbedding(), 0));
+        copies.add(new Copy(norm, w.rmsFinal(), 0));
+        if (cls != null) copies.add(new Copy(cls, w.wcls(), 0));
+        for (int l = 0; l < L; l++) {
+            GgufFile.Tensor[] t = layers[l];
+            copies.add(new Copy(t[0], w.rmsAtt(), (long) l * d));
+            copies.add(new Copy(t[1], w.rmsFfn(), (long) l * d));
+            copies.add(new Copy(t[2], w.wq(), (long) l * d * d));
+            copies.add(new Copy(t[3], w.wk(), (long) l * kv * d));
+            copies.add(new Copy(t[4], w.wv(), (long) l * kv * d));
+            copies.add(new Copy(t[5], w.wo(), (long) l * d * d));
+            copies.add(new Copy(t[6], w.w1(), (long) l * h * d));
+            copies.add(new Copy(t[7], w.w2(), (long) l * d * h));
+            copies.add(new Copy(t[8], w.w3(), (long) l * h * d));
+        }
+        decodeAll(copies);
+        return w;
+    }
+
+    /** One tensor decoded into {@code dst} from float index {@code at}. */
+    private record Copy(GgufFile.Tensor src, MemorySegment dst, long at) {}
+
+    /** Slices of at most 64 Ki weights (whole blocks), decoded on the common fork-join pool. */
+    private static void decodeAll(List<Copy> copies) {
+        record Slice(Copy copy, long first, long n) {}
+        List<Slice> slices = new ArrayList<>();
+        for (Copy c : copies) {
+            long total = c.src.elements(), step = Math.max(c.src.type().blockSize, (1L << 16) / c.src.type().blockSize * c.src.type().blockSize);
+            for (long first = 0; first < total; first += step) slices.add(new Slice(c, first, Math.min(step, total - first)));
+        }
+        IntStream.range(0, slices.size()).parallel().forEach(i -> {
+            Slice s = slices.get(i);
+            s.copy.src.type().decode(s.copy.src.data(), s.first, s.n, s.copy.dst, s.copy.at + s.first);
+        });
+    }
+
+    /**
+     * The tokenizer the file carries: sentencepiece ({@code tokenizer.ggml.model} "llama": llama2.c's tokenizer,
+     * pieces with U+2581 as spaces, the file's scores) or byte-level BPE ("gpt2" with pre-tokenizer "gpt-2", or
+     * "llama-bpe" — Llama 3's split, merges ignored for whole-word tokens as llama.cpp does).
+     */
+    public static Tokenizer tokenizer(GgufFile g, int vocabSize) {
+        String model = g.string("tokenizer.ggml.model", "");
+        if (model.isEmpty()) {
+            throw new JgptException("GGUF " + g.file() + ": no tokenizer in the file (tokenizer.ggml.model); give one with --tokenizer FILE");
+        }
+        String[] tokens = g.strings("tokenizer.ggml.tokens");
+        if (tokens.length != vocabSize) {
+            throw new JgptException("GGUF " + g.file() + ": tokenizer.ggml.tokens has " + tokens.length
+                    + " tokens but the model's vocabulary is " + vocabSize);
+        }
+        long[] types = g.has("tokenizer.ggml.token_type") ? g.integers("tokenizer.ggml.token_type") : new long[tokens.length];
+        if (types.length != tokens.length) {
+            throw new JgptException("GGUF " + g.file() + ": tokenizer.ggml.token_type has " + types.length + " entries for "
+                    + tokens.length + " tokens");
+        }
+        return switch (model) {
+            case "llama" -> sentencepiece(g, tokens);
+            case "gpt2" -> bytePairs(g, tokens, types);
+            default -> throw new JgptException("GGUF " + g.file() + ": tokenizer.ggml.model " + model
+                    + " is not supported (llama or gpt2); give a tokenizer with --tokenizer FILE");
+        };
+    }
+
+    private static Tokenizer sentencepiece(GgufFile g, String[] tokens) {
+        int bos = g.integer("tokenizer.ggml.bos_token_id", Llama2cTokenizer.BOS);
+        int eos = g.integer("tokenizer.ggml.eos_token_id", Llama2cTokenizer.EOS);
+        if (bos != Llama2cTokenizer.BOS || eos != Llama2cTokenizer.EOS || tokens.length < 259 || !tokens[3].equals("<0x00>")
+                || !tokens[258].equals("<0xFF>")) {
+            throw new JgptException("GGUF " + g.file() + ": its sentencepiece vocabulary is not laid out as Llama 2's (BOS 1, EOS 2, "
+                    + "byte pieces <0x00>..<0xFF> at 3..258); give a tokenizer with --tokenizer FILE");
+        }
+        double[] s = g.has("tokenizer.ggml.scores") ? g.reals("tokenizer.ggml.scores") : new double[tokens.length];
+        if (s.length != tokens.length) {
+            throw new JgptException("GGUF " + g.file() + ": tokenizer.ggml.scores has " + s.length + " entries for " + tokens.length + " tokens");
+        }
+        byte[][] pieces = new byte[tokens.length][];
+        float[] scores = new float[tokens.length];
+        for (int i = 0; i < tokens.length; i++) {
+            pieces[i] = tokens[i].replace('\u2581', ' ').getBytes(StandardCharsets.UTF_8);
+            scores[i] = (float) s[i];
+        }
+        return new Llama2cTokenizer(pieces, scores);
+    }
+
+    /** llama.cpp's token types: 3 control, 4 user-defined (both matched before splitting, as added tokens). */
+    private static Tokenizer bytePairs(GgufFile g, String[] tokens, long[] types) {
+        String pre = g.string("tokenizer.ggml.pre", "gpt-2");
+        SplitPattern pattern;
+        boolean ignoreMerges;
+        switch (pre) {
+            case "gpt-2", "default" -> {
+                pattern = SplitPattern.GPT2;
+                ignoreMerges = false;
+            }
+            case "llama-bpe", "llama3" -> {
+                pattern = SplitPattern.GPT4;
+                ignoreMerges = true;
+            }
+            default -> throw new JgptException("GGUF " + g.file() + ": tokenizer.ggml.pre " + pre
+                    + " is not supported (gpt-2 or llama-bpe); give a tokenizer with --tokenizer FILE");
+        }
+        String[] vocab = tokens.clone();
+        List<BpeTokenizer.AddedToken> added = new ArrayList<>();
+        for (int i = 0; i < tokens.length; i++) {
+            if (types[i] == 3 || types[i] == 4) {
+                added.add(new BpeTokenizer.AddedToken(i, tokens[i], types[i] == 3));
+                vocab[i] = null;
+            }
+        }
+        List<String> merges = g.has("tokenizer.ggml.merges") ? List.of(g.strings("tokenizer.ggml.merges")) : List.of();
+        try {
+            return BpeTokenizer.fromVocab(vocab, merges, added, pattern, ignoreMerges);
+        } catch (JgptException e) {
+            throw new JgptException("GGUF " + g.file() + ": tokenizer: " + e.getMessage());
+        }
+    }
+
+    /** "Q4_K 154, Q6_K 23, F32 45": how many tensors of each type, most first (for the model's description). */
+    public static String typeSummary(GgufFile g) {
+        Map<String, Integer> n = new TreeMap<>();
+        for (GgufFile.Tensor t : g.tensors().values()) n.merge(t.type().name(), 1, Integer::sum);
+        return n.entrySet().stream().sorted((a, b) -> b.getValue() - a.getValue())
+                .map(e -> e.getKey() + " " + e.getValue()).reduce((a, b) -> a + ", " + b).orElse("no tensors");
+    }
+}
