@@ -59,6 +59,7 @@ I thought I would sail about a little and see the watery part of the world. 1234
 source "$root/.ci/find-jdk.sh"
 java="$(jgpt_find_jdk)/bin/java"
 status=0
+llama_runs=()
 for run in "${runs[@]}"; do
   name="$(basename "$run")"
   "$jgpt" export --format gguf --dtype "${DTYPE:-f32}" --model "$run" -o "$work/$name.gguf" >&2
@@ -81,6 +82,32 @@ for run in "${runs[@]}"; do
   $same_ids || verdict=1
   arch="$(grep -q '^arch: "llama"' "$run/config.yaml" 2>/dev/null && echo llama || echo gpt2)"
   echo "{\"run\": \"$name\", \"arch\": \"$arch\", \"sameTokenIds\": $same_ids, \"tokens\": $(wc -w < "$work/ids-jgpt.txt"), \"distributions\": $result, \"ok\": $([ $verdict = 0 ] && echo true || echo false)}"
+  [ $verdict = 0 ] || status=1
+  [ "$arch" = llama ] && [ "${DTYPE:-f32}" = f32 ] && llama_runs+=("$run")
+done
+
+# The other direction: jgpt reading GGUF files that llama.cpp's code made. Every ggml type jgpt decodes, bit for bit
+# against ggml's own dequantize_row_*; a Llama run with its matrices quantized by ggml (a mix of ten types), read by
+# both (llama.cpp multiplies with its quantized dot products, jgpt with the decoded floats: close, not equal); a
+# sentencepiece vocabulary made from the run's BPE, tokenized by both.
+lib="$cache/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
+gguf_check=("$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/GgufCheck.java")
+"${gguf_check[@]}" dequant "$lib" || status=1
+for run in "${llama_runs[@]}"; do
+  name="$(basename "$run")"
+  "$jgpt" export --format gguf --dtype f32 --model "$run" -o "$work/$name-f32.gguf" >&2
+  "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-mixed.gguf"
+  printf '%s\n' "$text" | "$jgpt" tokenizer encode --tokenizer "$run/tokenizer.json" | tr ' ' '\n' | head -96 | paste -sd' ' > "$work/ids.txt"
+  verdict=0
+  (cd "$work" && node topk.mjs "$name-mixed.gguf" ids.txt 5) > "$work/top-llamacpp.txt" || verdict=1
+  "${gguf_check[@]}" topk "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
+  result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
+  "${gguf_check[@]}" spm "$run/tokenizer.json" "$work/$name-spm.gguf"
+  "${gguf_check[@]}" ids "$work/$name-spm.gguf" "$text" > "$work/spm-jgpt.txt" || verdict=1
+  (cd "$work" && node topk.mjs "$name-spm.gguf" --tokenize "$text") > "$work/spm-llamacpp.txt" || verdict=1
+  same_spm=true
+  cmp -s "$work/spm-jgpt.txt" "$work/spm-llamacpp.txt" || { same_spm=false; verdict=1; }
+  echo "{\"run\": \"$name\", \"check\": \"jgpt reads llama.cpp's GGUF\", \"quantizedByGgml\": ${result:-null}, \"sentencepieceTokenIds\": $same_spm, \"spmTokens\": $(wc -w < "$work/spm-jgpt.txt"), \"ok\": $([ $verdict = 0 ] && echo true || echo false)}"
   [ $verdict = 0 ] || status=1
 done
 exit $status

@@ -12,6 +12,10 @@ import java.lang.foreign.ValueLayout;
  *   <li>Q4_0 / Q4_1: d (and a minimum m), then 16 bytes of nibbles — weights j and j+16 share byte j:
  *       x = (q - 8) d, or x = q d + m;</li>
  *   <li>Q5_0 / Q5_1: as Q4 with a fifth bit per weight in a 32-bit mask (bit j for weight j);</li>
+ *   <li>Q2_K: 256 weights of 2 bits in 16 sub-blocks, each with a 4-bit scale and a 4-bit minimum:
+ *       x = d sc q - dmin m;</li>
+ *   <li>Q3_K: 256 weights of 3 bits (low 2 in {@code qs}, the third, inverted, in {@code hmask}) in 16 sub-blocks
+ *       with 6-bit scales packed into 12 bytes: x = d (sc - 32) q, q in -4..3;</li>
  *   <li>Q4_K / Q5_K: super-blocks of 256 in 8 sub-blocks of 32, each with a 6-bit scale and a 6-bit
  *       minimum packed into 12 bytes, scaled by the super-block's float16 d and dmin: x = d sc q - dmin m;</li>
  *   <li>Q6_K: 256 weights of 6 bits (low 4 in {@code ql}, high 2 in {@code qh}) in 16 sub-blocks with int8
@@ -29,6 +33,8 @@ public enum GgmlType {
     Q5_0(6, 32, 22),
     Q5_1(7, 32, 24),
     Q8_0(8, 32, 34),
+    Q2_K(10, 256, 84),
+    Q3_K(11, 256, 110),
     Q4_K(12, 256, 144),
     Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
@@ -174,6 +180,43 @@ public enum GgmlType {
                     y.setAtIndex(F, o + j + 16, ((q >>> 4) | h1) * d + m);
                 }
             }
+            case Q2_K -> {
+                // scales[16] (low nibble scale, high nibble minimum), qs[64], d, dmin
+                float d = half(s, at + 80), dmin = half(s, at + 82);
+                long qs = at + 16;
+                int is = 0;
+                long yo = o;
+                for (int n = 0; n < 2; n++, qs += 32) {
+                    for (int j = 0, shift = 0; j < 4; j++, shift += 2) {
+                        for (int half = 0; half < 2; half++) {
+                            int sc = u8(s, at + is++);
+                            float dl = d * (sc & 0xF), ml = dmin * (sc >>> 4);
+                            for (int l = 0; l < 16; l++) y.setAtIndex(F, yo++, dl * ((u8(s, qs + 16 * half + l) >>> shift) & 3) - ml);
+                        }
+                    }
+                }
+            }
+            case Q3_K -> {
+                // hmask[32], qs[64], scales[12], d
+                long hm = at, qs = at + 32;
+                float d = half(s, at + 108);
+                int[] sc = q3Scales(s, at + 96);
+                int is = 0;
+                long yo = o;
+                for (int n = 0; n < 2; n++, qs += 32) {
+                    for (int j = 0, shift = 0; j < 4; j++, shift += 2) {
+                        int m = 1 << (4 * n + j);
+                        for (int half = 0; half < 2; half++) {
+                            float dl = d * (sc[is++] - 32);
+                            for (int l = 0; l < 16; l++) {
+                                int i = 16 * half + l;
+                                int q = ((u8(s, qs + i) >>> shift) & 3) - ((u8(s, hm + i) & m) != 0 ? 0 : 4);
+                                y.setAtIndex(F, yo++, dl * q);
+                            }
+                        }
+                    }
+                }
+            }
             case Q4_K, Q5_K -> {
                 // d, dmin, scales[12], (Q5_K: qh[32]), qs[128]
                 float d = half(s, at), dmin = half(s, at + 2);
@@ -219,6 +262,18 @@ public enum GgmlType {
             }
             default -> throw new IllegalStateException(this + " has no block decoder");
         }
+    }
+
+    /** Q3_K's 16 6-bit scales from their 12 packed bytes (low 4 bits in bytes 0..7, high 2 bits in bytes 8..11). */
+    private static int[] q3Scales(MemorySegment s, long at) {
+        int a0 = s.get(ValueLayout.JAVA_INT_UNALIGNED, at), a1 = s.get(ValueLayout.JAVA_INT_UNALIGNED, at + 4);
+        int tmp = s.get(ValueLayout.JAVA_INT_UNALIGNED, at + 8);
+        int k1 = 0x03030303, k2 = 0x0f0f0f0f;
+        int[] aux = {(a0 & k2) | (((tmp) & k1) << 4), (a1 & k2) | (((tmp >>> 2) & k1) << 4),
+            ((a0 >>> 4) & k2) | (((tmp >>> 4) & k1) << 4), ((a1 >>> 4) & k2) | (((tmp >>> 6) & k1) << 4)};
+        int[] sc = new int[16];
+        for (int i = 0; i < 16; i++) sc[i] = (byte) (aux[i / 4] >>> (8 * (i % 4))); // int8, as ggml reads them
+        return sc;
     }
 
     /** Sub-block j's 6-bit scale and minimum from the K-quants' 12 packed bytes (ggml's get_scale_min_k4). */

@@ -66,7 +66,12 @@ public final class LlamaGguf {
             float[] scores = new float[n];
             for (int i = 0; i < n; i++) {
                 byte[] p = tok.piece(i);
-                pieces.add(new String(p, java.nio.charset.StandardCharsets.UTF_8).replace(' ', '\u2581'));
+                try { // GGUF keeps pieces as text: a piece that is not UTF-8 would be changed silently
+                    pieces.add(java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(p)).toString()
+                            .replace(' ', '\u2581'));
+                } catch (java.nio.charset.CharacterCodingException e) {
+                    throw new JgptException("tokenizer piece " + i + " is not UTF-8 text, which a GGUF vocabulary needs");
+                }
                 scores[i] = tok.score(i);
                 types[i] = i == 0 ? 2 : i <= 2 ? 3 : Llama2cTokenizer.isBytePiece(p) ? 6 : 1; // UNKNOWN, CONTROL, BYTE, NORMAL
             }

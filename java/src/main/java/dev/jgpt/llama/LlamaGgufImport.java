@@ -19,7 +19,7 @@ import java.util.stream.IntStream;
  * Reads a llama.cpp GGUF file of the {@code llama} architecture — what llama.cpp's converters write for Llama 1/2,
  * TinyLlama, the TinyStories models, Mistral-style dense models, and what {@code jgpt export --format gguf} writes for
  * a Llama run — into float32 weights stacked over layers in llama2.c's order. Tensors may be F32, F16, BF16, Q8_0,
- * Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K ({@link GgmlType}): they are decoded once, in parallel, and the decoder
+ * Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K or Q6_K ({@link GgmlType}): they are decoded once, in parallel, and the decoder
  * then stores them as {@code --dtype} asks (f32, bf16 or jgpt's q8). llama.cpp's converters already permuted q and k
  * from Hugging Face's rotate-half order to adjacent pairs, llama2.c's and our RoPE convention, so nothing is permuted
  * here. Refused with a message naming the key: other architectures, mixtures of experts, RoPE scaling, partial

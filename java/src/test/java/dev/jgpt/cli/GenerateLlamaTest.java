@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * {@code jgpt generate --model X.bin --tokenizer tokenizer.bin} (and the same weights as a Hugging Face directory) on
+ * {@code jgpt generate --model X.bin --tokenizer tokenizer.bin} (and the same weights as a Hugging Face directory and
+ * as a GGUF file with the vocabulary inside) on
  * {@code --device cpu} (libjgpt's decoder) and {@code --device reference} (the ops decoder): greedy text equals the
  * reference decode's.
  */
@@ -65,9 +66,15 @@ class GenerateLlamaTest {
         } catch (Exception e) {
             throw new AssertionError(e);
         }
+        // and as a llama.cpp GGUF file with the sentencepiece vocabulary inside it (read without --tokenizer)
+        Path gguf = dir.resolve("tiny.gguf");
+        try (Arena a = Arena.ofShared()) {
+            dev.jgpt.llama.LlamaGguf.write(gguf, Llama2cCheckpoint.open(model, a), tok, "tiny", dev.jgpt.io.GgmlType.F32);
+        }
         // cpu: libjgpt's decoder; reference: LlamaOpsInference over the reference backend's ops
         for (String[] src : new String[][] {{model.toString(), "f32", "cpu"}, {hf.toString(), "f32", "cpu"},
-                {model.toString(), "f32", "reference"}, {hf.toString(), "f32", "reference"}}) {
+                {model.toString(), "f32", "reference"}, {hf.toString(), "f32", "reference"}, {gguf.toString(), "f32", "cpu"},
+                {gguf.toString(), "f32", "reference"}}) {
             String dtype = src[1];
             StringWriter out = new StringWriter(), err = new StringWriter();
             ModelLoader none = p -> { throw new AssertionError("the run-directory loader must not be used"); };
@@ -75,8 +82,10 @@ class GenerateLlamaTest {
             cli.setExecutionExceptionHandler(new UserErrorHandler());
             cli.setOut(new PrintWriter(out, true));
             cli.setErr(new PrintWriter(err, true));
-            int code = cli.execute("--model", src[0], "--tokenizer", tokFile.toString(), "--dtype", dtype,
-                    "--prompt", "hi there", "--temperature", "0", "--max-tokens", "20", "--threads", "2", "--device", src[2]);
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--model", src[0], "--dtype", dtype,
+                    "--prompt", "hi there", "--temperature", "0", "--max-tokens", "20", "--threads", "2", "--device", src[2]));
+            if (!src[0].endsWith(".gguf")) args.addAll(java.util.List.of("--tokenizer", tokFile.toString()));
+            int code = cli.execute(args.toArray(String[]::new));
             assertThat(code).as(src[2] + ": " + err).isZero();
             // random weights emit stray bytes that are not UTF-8: compare the ASCII characters, in order
             assertThat(ascii(out.toString().stripTrailing())).as(src[0] + " on " + src[2]).isEqualTo(ascii(expected.toString().stripTrailing()))
