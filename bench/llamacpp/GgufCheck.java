@@ -29,9 +29,10 @@ import java.util.SplittableRandom;
  *
  *   dequant LIBDIR            for each ggml type jgpt reads: random rows quantized by ggml's ggml_quantize_chunk,
  *                             decoded by ggml's dequantize_row_* and by GgmlType.decode: the floats must be equal
- *   quantize LIBDIR IN OUT    IN (an F32 llama GGUF) with its matrices quantized by ggml_quantize_chunk, cycling
- *                             through Q4_K, Q6_K, Q5_K, Q3_K, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q8_0 (a K type falls back to the
- *                             block-32 type of the same bits where a row is not a multiple of 256)
+ *   quantize LIBDIR IN OUT [MIX]  IN (an F32 llama GGUF) with its matrices quantized by ggml_quantize_chunk; MIX
+ *                             q4_k_m (Q6_K for output, attn_v, ffn_down; Q4_K elsewhere), a ggml type name, or
+ *                             (default) cycling through Q4_K, Q6_K, Q5_K, Q3_K, Q2_K for matrices whose rows are multiples
+ *                             of 256 and through Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 for the others
  *   spm TOKENIZER_JSON OUT    a sentencepiece vocabulary made from a byte-level BPE, as llama.cpp's "llama"
  *                             tokenizer model, in a GGUF with tiny random weights
  *   ids GGUF TEXT             jgpt's token ids of TEXT with the tokenizer inside GGUF (no BOS)
@@ -42,7 +43,7 @@ public class GgufCheck {
     public static void main(String[] args) throws Throwable {
         switch (args[0]) {
             case "dequant" -> dequant(Path.of(args[1]));
-            case "quantize" -> quantize(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]));
+            case "quantize" -> quantize(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]), args.length > 4 ? args[4] : "cycle");
             case "spm" -> spm(Path.of(args[1]), Path.of(args[2]));
             case "ids" -> ids(Path.of(args[1]), args[2]);
             case "topk" -> topk(Path.of(args[1]), Path.of(args[2]), Integer.parseInt(args[3]));
@@ -128,9 +129,10 @@ public class GgufCheck {
         return out;
     }
 
-    static void quantize(Path libDir, Path in, Path out) throws Throwable {
-        GgmlType[] cycle = {GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q5_K, GgmlType.Q3_K, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0,
-            GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q8_0};
+    static void quantize(Path libDir, Path in, Path out, String mix) throws Throwable {
+        GgmlType[] kTypes = {GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q5_K, GgmlType.Q3_K, GgmlType.Q2_K};
+        GgmlType[] blockTypes = {GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0};
+        int k = 0;
         try (Arena arena = Arena.ofShared()) {
             Ggml ggml = Ggml.open(libDir, arena);
             GgufFile g = GgufFile.open(in, arena);
@@ -160,14 +162,14 @@ public class GgufCheck {
                     w.addTensor(t.name(), t.data(), t.ne());
                     continue;
                 }
-                GgmlType q = cycle[i++ % cycle.length];
-                if (t.ne()[0] % q.blockSize != 0) {
-                    q = switch (q) {
-                        case Q4_K, Q3_K, Q2_K -> GgmlType.Q4_0;
-                        case Q5_K -> GgmlType.Q5_0;
-                        default -> GgmlType.Q8_0;
-                    };
-                }
+                GgmlType q = switch (mix) {
+                    case "cycle" -> t.ne()[0] % 256 == 0 ? kTypes[k++ % kTypes.length] : blockTypes[i++ % blockTypes.length];
+                    // like llama.cpp's Q4_K_M: 6 bits for the classifier, v and the MLP's down projection, 4 elsewhere
+                    case "q4_k_m" -> t.name().equals("output.weight") || t.name().endsWith("attn_v.weight")
+                            || t.name().endsWith("ffn_down.weight") ? GgmlType.Q6_K : GgmlType.Q4_K;
+                    default -> GgmlType.valueOf(mix.toUpperCase());
+                };
+                if (t.ne()[0] % q.blockSize != 0) throw new IllegalArgumentException(t.name() + ": rows of " + t.ne()[0] + " are not " + q + " blocks");
                 types.append(types.isEmpty() ? "" : ", ").append(t.name()).append(' ').append(q);
                 w.addTensor(t.name(), q, ggml.quantize(q, t.data(), t.ne()[1], t.ne()[0], arena), t.ne());
             }
