@@ -70,27 +70,24 @@ static void mv_q8_portable(float *out, const int8_t *w, const float *scales, con
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
 /* Four rows at a time: each load of x feeds four independent FMA chains (latency hidden, x read
- * from L1 once per four rows), and four weight streams are in flight for the prefetcher. */
-/* software prefetch 1 KiB ahead on each of the four rows: the hardware prefetcher alone leaves a
- * single core well below the memory bandwidth */
-#define PREFETCH4(a, b, c, d)                                                                              \
-    do {                                                                                                   \
-        _mm_prefetch((const char *)(a) + 1024, _MM_HINT_T0);                                               \
-        _mm_prefetch((const char *)(b) + 1024, _MM_HINT_T0);                                               \
-        _mm_prefetch((const char *)(c) + 1024, _MM_HINT_T0);                                               \
-        _mm_prefetch((const char *)(d) + 1024, _MM_HINT_T0);                                               \
-    } while (0)
+ * from L1 once per four rows). The four rows come from the four quarters of [r0, r1) (rows r, r + Q,
+ * r + 2Q, r + 3Q), so the weights arrive as four long sequential streams that the hardware
+ * prefetchers follow from end to end. Four adjacent rows instead make four short streams that restart
+ * at every block of rows: on a Zen 4 VM a q8 decode of stories110M ran at 67 tokens/s that way (with
+ * a software prefetch 8 KiB ahead, which then helped) against 143-156 with quarters and no software
+ * prefetch (which then only costs), llama.cpp's Q8_0 134 in the same run (docs/PERFORMANCE.md). */
+#define QUARTERS(r0, r1) const int Q = ((r1) - (r0)) / 4
 
 #define ROWS4(LOAD, T)                                                                                     \
-    int r = r0;                                                                                            \
-    for (; r + 3 < r1; r += 4) {                                                                           \
-        const T *w0 = w + (long)r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;                           \
+    QUARTERS(r0, r1);                                                                                      \
+    for (int q = 0; q < Q; q++) {                                                                          \
+        const int r = r0 + q;                                                                              \
+        const T *w0 = w + (long)r * n, *w1 = w0 + (long)Q * n, *w2 = w1 + (long)Q * n, *w3 = w2 + (long)Q * n; \
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(),              \
                a3 = _mm512_setzero_ps();                                                                   \
         int i = 0;                                                                                         \
         for (; i < n16; i += 16) {                                                                         \
             __m512 xv = _mm512_loadu_ps(x + i);                                                            \
-            PREFETCH4(w0 + i, w1 + i, w2 + i, w3 + i);                                                     \
             a0 = _mm512_fmadd_ps(LOAD(w0 + i), xv, a0);                                                    \
             a1 = _mm512_fmadd_ps(LOAD(w1 + i), xv, a1);                                                    \
             a2 = _mm512_fmadd_ps(LOAD(w2 + i), xv, a2);                                                    \
@@ -104,9 +101,9 @@ static void mv_q8_portable(float *out, const int8_t *w, const float *scales, con
             s2 += SCALAR(w2[i]) * x[i];                                                                    \
             s3 += SCALAR(w3[i]) * x[i];                                                                    \
         }                                                                                                  \
-        out[r] = s0; out[r + 1] = s1; out[r + 2] = s2; out[r + 3] = s3;                                    \
+        out[r] = s0; out[r + Q] = s1; out[r + 2 * Q] = s2; out[r + 3 * Q] = s3;                            \
     }                                                                                                      \
-    for (; r < r1; r++) {                                                                                  \
+    for (int r = r0 + 4 * Q; r < r1; r++) {                                                                \
         const T *w0 = w + (long)r * n;                                                                     \
         __m512 a0 = _mm512_setzero_ps();                                                                   \
         int i = 0;                                                                                         \
@@ -139,14 +136,15 @@ AVX512 static inline __m512 q8x16(const int8_t *p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
 }
 
-/* G a multiple of 16 (checked by the caller): two rows at a time share the loads of x */
+/* G a multiple of 16 (checked by the caller): two rows at a time, one from each half of [r0, r1) (two long
+ * streams, see ROWS4), share the loads of x */
 AVX512 static void mv_q8_avx512(float *out, const int8_t *w, const float *scales, const float *x, int r0, int r1,
                                 int n, int G) {
-    int groups = n / G;
-    int r = r0;
-    for (; r + 1 < r1; r += 2) {
-        const int8_t *ra = w + (long)r * n, *rb = ra + n;
-        const float *sa = scales + (long)r * groups, *sb = sa + groups;
+    int groups = n / G, H = (r1 - r0) / 2;
+    for (int h = 0; h < H; h++) {
+        const int r = r0 + h;
+        const int8_t *ra = w + (long)r * n, *rb = ra + (long)H * n;
+        const float *sa = scales + (long)r * groups, *sb = sa + (long)H * groups;
         __m512 acc_a = _mm512_setzero_ps(), acc_b = _mm512_setzero_ps();
         for (int g = 0; g < groups; g++) {
             __m512 ga = _mm512_setzero_ps(), gb = _mm512_setzero_ps();
@@ -159,9 +157,9 @@ AVX512 static void mv_q8_avx512(float *out, const int8_t *w, const float *scales
             acc_b = _mm512_fmadd_ps(gb, _mm512_set1_ps(sb[g]), acc_b);
         }
         out[r] = _mm512_reduce_add_ps(acc_a);
-        out[r + 1] = _mm512_reduce_add_ps(acc_b);
+        out[r + H] = _mm512_reduce_add_ps(acc_b);
     }
-    for (; r < r1; r++) {
+    for (int r = r0 + 2 * H; r < r1; r++) {
         const int8_t *ra = w + (long)r * n;
         const float *sa = scales + (long)r * groups;
         __m512 acc = _mm512_setzero_ps();
@@ -184,9 +182,10 @@ AVX512BF16 static void mv_bf16_dp(float *out, const uint16_t *w, const float *x,
     int n32 = n & ~31;
     __m512bh xb[n32 / 32 + 1];
     for (int i = 0; i < n32; i += 32) xb[i / 32] = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
-    int r = r0;
-    for (; r + 3 < r1; r += 4) {
-        const uint16_t *w0 = w + (long)r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+    QUARTERS(r0, r1); /* four long streams, see ROWS4 */
+    for (int q = 0; q < Q; q++) {
+        const int r = r0 + q;
+        const uint16_t *w0 = w + (long)r * n, *w1 = w0 + (long)Q * n, *w2 = w1 + (long)Q * n, *w3 = w2 + (long)Q * n;
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
         for (int i = 0; i < n32; i += 32) {
             __m512bh xv = xb[i / 32];
@@ -203,9 +202,9 @@ AVX512BF16 static void mv_bf16_dp(float *out, const uint16_t *w, const float *x,
             s2 += bf16_to_f32(w2[i]) * x[i];
             s3 += bf16_to_f32(w3[i]) * x[i];
         }
-        out[r] = s0; out[r + 1] = s1; out[r + 2] = s2; out[r + 3] = s3;
+        out[r] = s0; out[r + Q] = s1; out[r + 2 * Q] = s2; out[r + 3 * Q] = s3;
     }
-    for (; r < r1; r++) {
+    for (int r = r0 + 4 * Q; r < r1; r++) {
         const uint16_t *w0 = w + (long)r * n;
         __m512 a0 = _mm512_setzero_ps();
         for (int i = 0; i < n32; i += 32) a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(w0 + i), xb[i / 32]);
@@ -244,15 +243,14 @@ AVX512VNNI static void mv_q8_vnni(float *out, const int8_t *w, const float *scal
         init[g] = _mm256_setr_epi32(-128 * sum, 0, 0, 0, 0, 0, 0, 0);
     }
     const __m256i flip = _mm256_set1_epi8((char)0x80);
-    int r = r0;
-    /* four rows at a time: four weight streams in flight (one thread cannot reach the memory
-     * bandwidth with fewer), each xq load feeding four dot products. The prefetch runs 8 KiB ahead
-     * (a few blocks of rows): 1 KiB gave 111, 2 KiB 124, 4 KiB 148, 8 KiB 174-198, 16 KiB 165
-     * tokens per CPU-second on stories110M, 1 thread. */
-    for (; r + 3 < r1; r += 4) {
-        const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + 1) * n, w + (long)(r + 2) * n, w + (long)(r + 3) * n };
-        const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + 1) * groups,
-                               scales + (long)(r + 2) * groups, scales + (long)(r + 3) * groups };
+    /* four rows at a time, one from each quarter of [r0, r1): four long weight streams (see ROWS4), each
+     * xq load feeding four dot products */
+    QUARTERS(r0, r1);
+    for (int q = 0; q < Q; q++) {
+        const int r = r0 + q;
+        const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + Q) * n, w + (long)(r + 2 * Q) * n, w + (long)(r + 3 * Q) * n };
+        const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + Q) * groups,
+                               scales + (long)(r + 2 * Q) * groups, scales + (long)(r + 3 * Q) * groups };
         __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
         for (int g = 0; g < groups; g++) {
             __m256i d[4] = { init[g], init[g], init[g], init[g] };
@@ -260,7 +258,6 @@ AVX512VNNI static void mv_q8_vnni(float *out, const int8_t *w, const float *scal
                 int off = g * G + k * 32;
                 __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + off));
                 for (int j = 0; j < 4; j++) {
-                    _mm_prefetch((const char *)(wr[j] + off) + 8192, _MM_HINT_T0);
                     d[j] = _mm256_dpbusd_epi32(d[j], _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wr[j] + off)), flip), xv);
                 }
             }
@@ -270,10 +267,10 @@ AVX512VNNI static void mv_q8_vnni(float *out, const int8_t *w, const float *scal
             __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
             h = _mm_hadd_ps(h, h);
             h = _mm_hadd_ps(h, h);
-            out[r + j] = _mm_cvtss_f32(h);
+            out[r + j * Q] = _mm_cvtss_f32(h);
         }
     }
-    for (; r < r1; r++) {
+    for (int r = r0 + 4 * Q; r < r1; r++) {
         const int8_t *wa = w + (long)r * n;
         const float *sa = scales + (long)r * groups;
         __m256 acc = _mm256_setzero_ps();
