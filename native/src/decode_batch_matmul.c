@@ -53,11 +53,12 @@ AVX512VNNI static void q8_rows_vnni(float *out, const int8_t *w, const float *sc
                                     const int *xs, int r0, int r1, int n, int G) {
     int groups = n / G, per = G / 32;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
-    int r = r0;
-    for (; r + 3 < r1; r += 4) {
-        const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + 1) * n, w + (long)(r + 2) * n, w + (long)(r + 3) * n };
-        const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + 1) * groups,
-                               scales + (long)(r + 2) * groups, scales + (long)(r + 3) * groups };
+    const int Q = (r1 - r0) / 4; /* one row from each quarter: four long streams (decode_matvec.c's ROWS4) */
+    for (int q = 0; q < Q; q++) {
+        const int r = r0 + q;
+        const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + Q) * n, w + (long)(r + 2 * Q) * n, w + (long)(r + 3 * Q) * n };
+        const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + Q) * groups,
+                               scales + (long)(r + 2 * Q) * groups, scales + (long)(r + 3 * Q) * groups };
         __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() };
         for (int g = 0; g < groups; g++) {
             __m256i init = _mm256_setr_epi32(xs[g], 0, 0, 0, 0, 0, 0, 0);
@@ -66,7 +67,6 @@ AVX512VNNI static void q8_rows_vnni(float *out, const int8_t *w, const float *sc
                 int off = g * G + k * 32;
                 __m256i xv = _mm256_loadu_si256((const __m256i *)(xq + off));
                 for (int j = 0; j < 4; j++) {
-                    _mm_prefetch((const char *)(wr[j] + off) + 8192, _MM_HINT_T0);
                     d[j] = _mm256_dpbusd_epi32(d[j], _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wr[j] + off)), flip), xv);
                 }
             }
@@ -76,10 +76,10 @@ AVX512VNNI static void q8_rows_vnni(float *out, const int8_t *w, const float *sc
             __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[j]), _mm256_extractf128_ps(acc[j], 1));
             h = _mm_hadd_ps(h, h);
             h = _mm_hadd_ps(h, h);
-            out[r + j] = _mm_cvtss_f32(h);
+            out[r + j * Q] = _mm_cvtss_f32(h);
         }
     }
-    for (; r < r1; r++) {
+    for (int r = r0 + 4 * Q; r < r1; r++) {
         const int8_t *wa = w + (long)r * n;
         const float *sa = scales + (long)r * groups;
         __m256 acc = _mm256_setzero_ps();
@@ -107,11 +107,12 @@ AVX512VNNI static void q8_rows_vnni_x2(float *out0, float *out1, const int8_t *w
                                        const int *xs1, int r0, int r1, int n, int G) {
     int groups = n / G, per = G / 32;
     const __m256i flip = _mm256_set1_epi8((char)0x80);
-    int r = r0;
-    for (; r + 3 < r1; r += 4) {
-        const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + 1) * n, w + (long)(r + 2) * n, w + (long)(r + 3) * n };
-        const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + 1) * groups,
-                               scales + (long)(r + 2) * groups, scales + (long)(r + 3) * groups };
+    const int Q = (r1 - r0) / 4; /* one row from each quarter: four long streams (decode_matvec.c's ROWS4) */
+    for (int q = 0; q < Q; q++) {
+        const int r = r0 + q;
+        const int8_t *wr[4] = { w + (long)r * n, w + (long)(r + Q) * n, w + (long)(r + 2 * Q) * n, w + (long)(r + 3 * Q) * n };
+        const float *sr[4] = { scales + (long)r * groups, scales + (long)(r + Q) * groups,
+                               scales + (long)(r + 2 * Q) * groups, scales + (long)(r + 3 * Q) * groups };
         __m256 a0[4], a1[4];
         for (int j = 0; j < 4; j++) a0[j] = a1[j] = _mm256_setzero_ps();
         for (int g = 0; g < groups; g++) {
@@ -121,7 +122,6 @@ AVX512VNNI static void q8_rows_vnni_x2(float *out0, float *out1, const int8_t *w
                 int off = g * G + k * 32;
                 __m256i x0 = _mm256_loadu_si256((const __m256i *)(xq0 + off)), x1 = _mm256_loadu_si256((const __m256i *)(xq1 + off));
                 for (int j = 0; j < 4; j++) {
-                    _mm_prefetch((const char *)(wr[j] + off) + 8192, _MM_HINT_T0);
                     __m256i wv = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(wr[j] + off)), flip);
                     d0[j] = _mm256_dpbusd_epi32(d0[j], wv, x0);
                     d1[j] = _mm256_dpbusd_epi32(d1[j], wv, x1);
@@ -136,16 +136,16 @@ AVX512VNNI static void q8_rows_vnni_x2(float *out0, float *out1, const int8_t *w
             __m128 h = _mm_add_ps(_mm256_castps256_ps128(a0[j]), _mm256_extractf128_ps(a0[j], 1));
             h = _mm_hadd_ps(h, h);
             h = _mm_hadd_ps(h, h);
-            out0[r + j] = _mm_cvtss_f32(h);
+            out0[r + j * Q] = _mm_cvtss_f32(h);
             h = _mm_add_ps(_mm256_castps256_ps128(a1[j]), _mm256_extractf128_ps(a1[j], 1));
             h = _mm_hadd_ps(h, h);
             h = _mm_hadd_ps(h, h);
-            out1[r + j] = _mm_cvtss_f32(h);
+            out1[r + j * Q] = _mm_cvtss_f32(h);
         }
     }
-    if (r < r1) {
-        q8_rows_vnni(out0, w, scales, xq0, sx0, xs0, r, r1, n, G);
-        q8_rows_vnni(out1, w, scales, xq1, sx1, xs1, r, r1, n, G);
+    if (r0 + 4 * Q < r1) {
+        q8_rows_vnni(out0, w, scales, xq0, sx0, xs0, r0 + 4 * Q, r1, n, G);
+        q8_rows_vnni(out1, w, scales, xq1, sx1, xs1, r0 + 4 * Q, r1, n, G);
     }
 }
 
@@ -172,18 +172,15 @@ static int f32_avx512_available(void) {
 AVX512 static void f32_rows_x2(float *out0, float *out1, const float *w, const float *x0, const float *x1, int r0, int r1,
                                int n) {
     int n16 = n & ~15;
-    int r = r0;
-    for (; r + 3 < r1; r += 4) {
-        const float *w0 = w + (long)r * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+    const int Q = (r1 - r0) / 4; /* one row from each quarter: four long streams (decode_matvec.c's ROWS4) */
+    for (int q = 0; q < Q; q++) {
+        const int r = r0 + q;
+        const float *w0 = w + (long)r * n, *w1 = w0 + (long)Q * n, *w2 = w1 + (long)Q * n, *w3 = w2 + (long)Q * n;
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
         __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps(), b3 = _mm512_setzero_ps();
         int i = 0;
         for (; i < n16; i += 16) {
             __m512 xa = _mm512_loadu_ps(x0 + i), xb = _mm512_loadu_ps(x1 + i);
-            _mm_prefetch((const char *)(w0 + i) + 1024, _MM_HINT_T0);
-            _mm_prefetch((const char *)(w1 + i) + 1024, _MM_HINT_T0);
-            _mm_prefetch((const char *)(w2 + i) + 1024, _MM_HINT_T0);
-            _mm_prefetch((const char *)(w3 + i) + 1024, _MM_HINT_T0);
             __m512 v0 = _mm512_loadu_ps(w0 + i), v1 = _mm512_loadu_ps(w1 + i), v2 = _mm512_loadu_ps(w2 + i),
                    v3 = _mm512_loadu_ps(w3 + i);
             a0 = _mm512_fmadd_ps(v0, xa, a0);
@@ -203,13 +200,13 @@ AVX512 static void f32_rows_x2(float *out0, float *out1, const float *w, const f
             s0 += w0[i] * x0[i]; s1 += w1[i] * x0[i]; s2 += w2[i] * x0[i]; s3 += w3[i] * x0[i];
             t0 += w0[i] * x1[i]; t1 += w1[i] * x1[i]; t2 += w2[i] * x1[i]; t3 += w3[i] * x1[i];
         }
-        out0[r] = s0; out0[r + 1] = s1; out0[r + 2] = s2; out0[r + 3] = s3;
-        out1[r] = t0; out1[r + 1] = t1; out1[r + 2] = t2; out1[r + 3] = t3;
+        out0[r] = s0; out0[r + Q] = s1; out0[r + 2 * Q] = s2; out0[r + 3 * Q] = s3;
+        out1[r] = t0; out1[r + Q] = t1; out1[r + 2 * Q] = t2; out1[r + 3 * Q] = t3;
     }
-    if (r < r1) {
+    if (r0 + 4 * Q < r1) {
         jgpt_qmat m = { w, NULL, JGPT_DECODE_F32, 0 };
-        jgpt_decode_matvec_rows(&m, out0, x0, r, r1, n);
-        jgpt_decode_matvec_rows(&m, out1, x1, r, r1, n);
+        jgpt_decode_matvec_rows(&m, out0, x0, r0 + 4 * Q, r1, n);
+        jgpt_decode_matvec_rows(&m, out1, x1, r0 + 4 * Q, r1, n);
     }
 }
 
