@@ -25,8 +25,8 @@ cp "$root/bench/llamacpp/decode.mjs" "$work/"
 model="${TMPDIR:-/tmp}/jgpt-random-$preset-seed1.bin"
 tool=("$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar")
 "${tool[@]}" "$root/bench/llamacpp/Llama2cToGguf.java" "$model" "$work/f32.gguf" f32
-"${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q4_k_m.gguf" q4_k_m 2>/dev/null
-"${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q8_0.gguf" q8_0 2>/dev/null
+"${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q4_k_m.gguf" q4_k_m
+"${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q8_0.gguf" q8_0
 ls -l "$work"/*.gguf | awk '{printf "# %s %.1f MB\n", $NF, $5/1e6}' | sed "s|$work/||"
 rss() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$1" | awk '{printf "%.0f", $1/1024}'; }
 out="$work/results"

@@ -40,7 +40,7 @@ cp "$root/bench/llamacpp/topk.mjs" "$root/bench/llamacpp/compare.mjs" "$work/"
 
 runs=("$@")
 if [ ${#runs[@]} -eq 0 ]; then
-  echo "llamacpp-check: training a tiny GPT-2 and a tiny Llama (GQA, untied classifier) on sotu ..." >&2
+  echo "llamacpp-check: training a tiny GPT-2 and a tiny Llama (GQA, untied classifier, hidden 512) on sotu ..." >&2
   d="$work/data"
   "$jgpt" data fetch sotu -o "$d/raw" >&2
   "$jgpt" tokenizer train "$d/raw" --vocab-size 1024 -o "$d/tok" >&2
@@ -49,7 +49,8 @@ if [ ${#runs[@]} -eq 0 ]; then
   common=(--preset tiny --data "$d/shards" --tokenizer "$d/tok/tokenizer.json" --max-steps 60 --eval-every 1000
           --batch-size 4 --threads 2)
   "$jgpt" train "${common[@]}" --out "$work/gpt2" >&2
-  "$jgpt" train "${common[@]}" --arch llama --n-head 4 --kv-heads 2 --shared-classifier false --out "$work/llama" >&2
+  # hidden 512: ffn_down's rows are whole 256-weight super-blocks, so the ggml-quantized copy below has K types too
+  "$jgpt" train "${common[@]}" --arch llama --n-head 4 --kv-heads 2 --hidden-dim 512 --shared-classifier false --out "$work/llama" >&2
   runs=("$work/gpt2" "$work/llama")
 fi
 

@@ -132,7 +132,7 @@ public class GgufCheck {
     static void quantize(Path libDir, Path in, Path out, String mix) throws Throwable {
         GgmlType[] kTypes = {GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q5_K, GgmlType.Q3_K, GgmlType.Q2_K};
         GgmlType[] blockTypes = {GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0};
-        int k = 0;
+        int nK = 0;
         try (Arena arena = Arena.ofShared()) {
             Ggml ggml = Ggml.open(libDir, arena);
             GgufFile g = GgufFile.open(in, arena);
@@ -163,7 +163,7 @@ public class GgufCheck {
                     continue;
                 }
                 GgmlType q = switch (mix) {
-                    case "cycle" -> t.ne()[0] % 256 == 0 ? kTypes[k++ % kTypes.length] : blockTypes[i++ % blockTypes.length];
+                    case "cycle" -> t.ne()[0] % 256 == 0 ? kTypes[nK++ % kTypes.length] : blockTypes[i++ % blockTypes.length];
                     // like llama.cpp's Q4_K_M: 6 bits for the classifier, v and the MLP's down projection, 4 elsewhere
                     case "q4_k_m" -> t.name().equals("output.weight") || t.name().endsWith("attn_v.weight")
                             || t.name().endsWith("ffn_down.weight") ? GgmlType.Q6_K : GgmlType.Q4_K;
