@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 10
+#define JGPT_ABI_VERSION 11
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -118,8 +118,9 @@ JGPT_API void jgpt_matvec(float *out, const void *w, const float *scales, const 
  * pointer is an address. Weights are stacked over layers in llama2.c's order and shapes:
  * wq (L, dim, dim), wk and wv (L, kv_dim, dim), wo (L, dim, dim), w1 and w3 (L, hidden, dim),
  * w2 (L, dim, hidden), wcls (vocab, dim). Matrix k (0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2, 6 w3,
- * 7 wcls) has three slots at JGPT_LLAMA_WEIGHTS + 3k: its float32 address (used by prefill), its
- * address in the decode dtype, and its q8 scales (0 otherwise). The KV caches are float32
+ * 7 wcls) has three slots at JGPT_LLAMA_WEIGHTS + 3k: its float32 address (used by prefill; 0 where the
+ * model keeps no float32 copy — an imported model converted to bf16 / q8 — and prefill then multiplies tiles
+ * decoded from the decode dtype, ABI 11), its address in the decode dtype, and its q8 scales (0 otherwise). The KV caches are float32
  * (L, seq, kv_dim). sgemm is the address of cblas_sgemm (prefill only). */
 #define JGPT_LLAMA_DIM 0
 #define JGPT_LLAMA_HIDDEN 1
@@ -153,7 +154,8 @@ JGPT_API void *jgpt_pool_create(int threads);
 JGPT_API void jgpt_pool_destroy(void *pool);
 JGPT_API int jgpt_pool_threads(const void *pool);
 
-/* Scratch sizes (floats) for the two calls below. */
+/* Scratch sizes (floats) for the two calls below; the prefill's depends on the plan's float32 addresses (a tile
+ * buffer where one is 0), so it is asked for once the plan is complete. */
 JGPT_API long jgpt_llama_decode_scratch_floats(const int64_t *plan);
 JGPT_API long jgpt_llama_prefill_scratch_floats(const int64_t *plan, int chunk);
 

@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 10} */
-    public static final int JGPT_ABI_VERSION = 10;
+    /** {@code #define JGPT_ABI_VERSION 11} */
+    public static final int JGPT_ABI_VERSION = 11;
 
     private static volatile SymbolLookup lookup;
 

@@ -78,11 +78,16 @@ public final class HfLlamaImport {
      * released before returning). {@code maxSeq} &gt; 0 caps the context (and so the KV cache).
      */
     public static LlamaWeights load(Path dir, Arena arena, int maxSeq) {
+        return load(dir, arena, arena, maxSeq);
+    }
+
+    /** As {@link #load(Path, Arena, int)}, the matrices in {@code matrices} ({@link LlamaWeights#allocate(LlamaConfig, Arena, Arena)}). */
+    public static LlamaWeights load(Path dir, Arena small, Arena matrices, int maxSeq) {
         LlamaConfig c = readConfig(dir);
         if (maxSeq > 0 && maxSeq < c.seqLen()) c = c.withSeqLen(maxSeq);
         try (Arena mapped = Arena.ofConfined()) {
             Map<String, Entry> t = mapAll(dir, mapped);
-            LlamaWeights w = RandomLlama.allocate(c, arena);
+            LlamaWeights w = small == matrices ? RandomLlama.allocate(c, small) : LlamaWeights.allocate(c, small, matrices);
             int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim();
             copy(t, "model.embed_tokens.weight", w.tokenEmbedding(), 0, c.vocabSize(), d);
             copy(t, "model.norm.weight", w.rmsFinal(), 0, d);

@@ -77,6 +77,14 @@ public final class LlamaGgufImport {
 
     /** Decodes the weights into float32 memory owned by {@code arena} (which must be shared: slices decode in parallel). */
     public static LlamaWeights load(GgufFile g, Arena arena, int maxSeq) {
+        return load(g, arena, arena, maxSeq);
+    }
+
+    /**
+     * As {@link #load(GgufFile, Arena, int)}, the seven matrices and a separate classifier in {@code matrices}, the rest
+     * in {@code small} ({@link LlamaWeights#allocate(LlamaConfig, Arena, Arena)}); both arenas shared.
+     */
+    public static LlamaWeights load(GgufFile g, Arena small, Arena matrices, int maxSeq) {
         LlamaConfig c = readConfig(g, maxSeq);
         int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), V = c.vocabSize();
         // every tensor found and its shape checked before anything is allocated: a corrupt header cannot ask for memory
@@ -90,7 +98,7 @@ public final class LlamaGgufImport {
                 g.tensor(b + "attn_output.weight", d, d), g.tensor(b + "ffn_gate.weight", d, h),
                 g.tensor(b + "ffn_down.weight", h, d), g.tensor(b + "ffn_up.weight", d, h)};
         }
-        LlamaWeights w = RandomLlama.allocate(c, arena);
+        LlamaWeights w = small == matrices ? RandomLlama.allocate(c, small) : LlamaWeights.allocate(c, small, matrices);
         List<Copy> copies = new ArrayList<>();
         copies.add(new Copy(emb, w.tokenEmbedding(), 0));
         copies.add(new Copy(norm, w.rmsFinal(), 0));

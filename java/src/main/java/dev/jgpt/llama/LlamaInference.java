@@ -26,7 +26,9 @@ import java.lang.foreign.ValueLayout;
  * workers.
  *
  * <p>The prompt's keys and values are computed with the float32 weights whatever the dtype (sgemm
- * needs float32); only the logits after the prompt and every decoded token use the dtype.
+ * needs float32); only the logits after the prompt and every decoded token use the dtype. An imported model
+ * (GGUF, Hugging Face) in bf16 or q8 releases its float32 matrices once converted: its prefill multiplies tiles of
+ * 64 rows decoded back from the converted matrices, so it computes with the dtype's values throughout.
  */
 public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAccounted {
     /** Prompt tokens per prefill call: bounds the scratch (about chunk * (3 dim + 2 hidden) floats). */
@@ -52,6 +54,17 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
      * @param owner     closed with this object (the arena of the mapped checkpoint), or null
      */
     public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner) {
+        this(weights, dtype, groupSize, threads, owner, null);
+    }
+
+    /**
+     * As above; {@code matrices}, when not null, is the arena that holds exactly the float32 matrices (wq..w3 and a
+     * separate classifier, {@link LlamaWeights#allocate(LlamaConfig, Arena, Arena)}): with bf16 or q8 it is closed once
+     * they are converted, and prefill then multiplies tiles decoded from the converted matrices (libjgpt's plan with
+     * no float32 address), so an imported model keeps about one copy of its weights, not two. With f32 it is kept.
+     */
+    public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner,
+                          Arena matrices) {
         NativeLibraries.require();
         this.c = weights.config();
         this.dtype = dtype;
@@ -89,13 +102,22 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
                 weights.w3(), weights.wcls()};
         long wb = weights.wcls() == weights.tokenEmbedding() ? 0 : weights.wcls().byteSize();
         for (MemorySegment s : weights.inFileOrder()) wb += s.byteSize();
-        weightBytes = wb;
         weightsMapped = weights.wq().isMapped();
         for (int k = 0; k < mats.length; k++) {
             int slot = Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k;
             set(slot, mats[k].address());
             convert(mats[k], slot);
         }
+        if (matrices != null && dtype != DecodeDType.F32) {
+            for (int k = 0; k < mats.length; k++) {
+                if (mats[k] != weights.tokenEmbedding()) {
+                    set(Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k, 0);
+                    wb -= mats[k].byteSize();
+                }
+            }
+            matrices.close();
+        }
+        weightBytes = wb;
         long cacheBytes = 4L * c.layers() * c.seqLen() * c.kvDim();
         this.cacheBytes = 2 * cacheBytes;
         // sized for the whole context, filled from the front: only the rows a sequence reaches take memory

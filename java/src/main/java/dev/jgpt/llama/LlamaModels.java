@@ -21,13 +21,18 @@ public final class LlamaModels {
         }
     }
 
-    /** Imports a Hugging Face LlamaForCausalLM directory (weights copied to float32 off-heap, context capped at maxSeq if > 0). */
+    /**
+     * Imports a Hugging Face LlamaForCausalLM directory (weights copied to float32 off-heap, context capped at maxSeq if
+     * &gt; 0); with bf16 or q8 the float32 matrices are released once converted ({@link LlamaInference}).
+     */
     public static LlamaInference openHuggingFace(Path dir, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
-        Arena weights = Arena.ofShared();
+        Arena small = Arena.ofShared(), matrices = Arena.ofShared();
         try {
-            return new LlamaInference(HfLlamaImport.load(dir, weights, maxSeq), dtype, groupSize, threads, weights);
+            return new LlamaInference(HfLlamaImport.load(dir, small, matrices, maxSeq), dtype, groupSize, threads,
+                    () -> { small.close(); if (matrices.scope().isAlive()) matrices.close(); }, matrices);
         } catch (RuntimeException e) {
-            weights.close();
+            small.close();
+            if (matrices.scope().isAlive()) matrices.close();
             throw e;
         }
     }
@@ -59,18 +64,21 @@ public final class LlamaModels {
 
     /**
      * Reads a llama.cpp GGUF file of the llama architecture ({@link LlamaGgufImport}): its tensors decoded to float32
-     * off-heap (the mapping is closed once decoded), then stored as {@code dtype} asks; context capped at maxSeq if &gt; 0.
+     * off-heap (the mapping is closed once decoded), then stored as {@code dtype} asks (with bf16 or q8 the float32
+     * matrices are released once converted); context capped at maxSeq if &gt; 0.
      */
     public static LlamaInference openGguf(Path file, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
-        Arena weights = Arena.ofShared();
+        Arena small = Arena.ofShared(), matrices = Arena.ofShared();
         try {
             LlamaWeights w;
             try (Arena mapped = Arena.ofShared()) {
-                w = LlamaGgufImport.load(GgufFile.open(file, mapped), weights, maxSeq);
+                w = LlamaGgufImport.load(GgufFile.open(file, mapped), small, matrices, maxSeq);
             }
-            return new LlamaInference(w, dtype, groupSize, threads, weights);
+            return new LlamaInference(w, dtype, groupSize, threads,
+                    () -> { small.close(); if (matrices.scope().isAlive()) matrices.close(); }, matrices);
         } catch (RuntimeException e) {
-            weights.close();
+            small.close();
+            if (matrices.scope().isAlive()) matrices.close();
             throw e;
         }
     }

@@ -126,6 +126,62 @@ class LlamaGgufImportTest {
         }
     }
 
+    /**
+     * With bf16 or q8 an imported model releases its float32 matrices once converted and prefills from tiles decoded
+     * from the converted ones: on weights the conversion keeps exactly (bf16 values; q8's own dequantised values), the
+     * prompt's logits equal those of a decoder that kept float32 (up to sgemm's tiling), and only the embedding and
+     * the norms stay as float32.
+     */
+    @Test
+    void aBf16OrQ8ImportKeepsOneCopyAndPrefillsFromIt() {
+        dev.jgpt.backend.cpu.NativeLibraries.status();
+        org.assertj.core.api.Assumptions.assumeThat(dev.jgpt.backend.cpu.NativeLibraries.status().available()).isTrue();
+        LlamaConfig c = new LlamaConfig(64, 160, 2, 4, 2, bpe.vocabSize(), 64, false, 10000.0, 1e-5); // 160: a partial tile
+        int[] prompt = bpe.encode("Call me Ishmael. Some years ago, never mind how long precisely");
+        for (DecodeDType dt : new DecodeDType[] {DecodeDType.BF16, DecodeDType.Q8}) {
+            Path file = dir.resolve("exact-" + dt + ".gguf");
+            try (Arena a = Arena.ofShared()) {
+                LlamaWeights w = RandomLlama.create(c, 12, a);
+                for (MemorySegment m : new MemorySegment[] {w.wq(), w.wk(), w.wv(), w.wo(), w.w1(), w.w2(), w.w3(), w.wcls()}) {
+                    exactIn(dt, m, a);
+                }
+                LlamaGguf.write(file, w, TokenizerJson.read(tokJson), "exact", GgmlType.F32);
+                float[] kept, released;
+                long keptBytes, releasedBytes;
+                try (LlamaInference k = new LlamaInference(LlamaGgufImport.load(GgufFile.open(file, a), a, 0), dt, 32, 1, null)) {
+                    kept = k.prefill(prompt).toFloatArray();
+                    keptBytes = k.offHeapBytes().getOrDefault("weights", -1L);
+                }
+                try (LlamaInference r = LlamaModels.openGguf(file, dt, 32, 1, 0)) {
+                    released = r.prefill(prompt).toFloatArray();
+                    releasedBytes = r.offHeapBytes().get("weights");
+                }
+                float max = 0;
+                for (float v : kept) max = Math.max(max, Math.abs(v));
+                for (int i = 0; i < kept.length; i++) {
+                    assertThat((double) Math.abs(released[i] - kept[i])).as("%s logit %d", dt, i).isLessThanOrEqualTo(1e-4 * max);
+                }
+                long d = c.dim(), L = c.layers();
+                assertThat(keptBytes).isEqualTo(-1L); // no owner: not reported
+                assertThat(releasedBytes).as("%s: float32 left", dt).isEqualTo(4 * ((long) c.vocabSize() * d + 2 * L * d + d));
+            }
+        }
+    }
+
+    /** Rounds {@code m} (float32) to values the conversion to {@code dt} keeps exactly. */
+    private static void exactIn(DecodeDType dt, MemorySegment m, Arena a) {
+        long n = m.byteSize() / 4;
+        if (dt == DecodeDType.BF16) {
+            for (long i = 0; i < n; i++) m.setAtIndex(ValueLayout.JAVA_FLOAT, i, DType.fromBf16(DType.toBf16(m.getAtIndex(ValueLayout.JAVA_FLOAT, i))));
+            return;
+        }
+        MemorySegment q = a.allocate(n), s = a.allocate(4 * n / 32);
+        dev.jgpt.bindings.Jgpt.jgpt_convert_q8(q, s, m, n, 32);
+        for (long i = 0; i < n; i++) {
+            m.setAtIndex(ValueLayout.JAVA_FLOAT, i, q.get(ValueLayout.JAVA_BYTE, i) * s.getAtIndex(ValueLayout.JAVA_FLOAT, i / 32));
+        }
+    }
+
     @Test
     void everyTruncationAndCorruptionIsAGgufError() throws Exception {
         LlamaConfig c = new LlamaConfig(32, 64, 1, 2, 1, bpe.vocabSize(), 16, false, 10000.0, 1e-5);
