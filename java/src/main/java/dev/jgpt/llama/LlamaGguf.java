@@ -7,8 +7,13 @@ import dev.jgpt.io.TokenizerJson;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * A Llama-family model jgpt trained, as a GGUF file for llama.cpp's {@code llama} architecture,
@@ -61,15 +66,14 @@ public final class LlamaGguf {
         }
         write(file, w, name, type, g -> {
             int n = tok.vocabSize();
-            List<String> pieces = new java.util.ArrayList<>(n);
+            List<String> pieces = new ArrayList<>(n);
             int[] types = new int[n];
             float[] scores = new float[n];
             for (int i = 0; i < n; i++) {
                 byte[] p = tok.piece(i);
                 try { // GGUF keeps pieces as text: a piece that is not UTF-8 would be changed silently
-                    pieces.add(java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(p)).toString()
-                            .replace(' ', '\u2581'));
-                } catch (java.nio.charset.CharacterCodingException e) {
+                    pieces.add(StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(p)).toString().replace(' ', '\u2581'));
+                } catch (CharacterCodingException e) {
                     throw new JgptException("tokenizer piece " + i + " is not UTF-8 text, which a GGUF vocabulary needs");
                 }
                 scores[i] = tok.score(i);
@@ -86,13 +90,13 @@ public final class LlamaGguf {
         });
     }
 
-    private static void write(Path file, LlamaWeights w, String name, GgmlType type, java.util.function.Consumer<GgufWriter> tokenizer) {
+    private static void write(Path file, LlamaWeights w, String name, GgmlType type, Consumer<GgufWriter> tokenizer) {
         try (Arena arena = Arena.ofConfined()) {
             write(file, w, name, type, tokenizer, arena);
         }
     }
 
-    private static void write(Path file, LlamaWeights w, String name, GgmlType type, java.util.function.Consumer<GgufWriter> tokenizer,
+    private static void write(Path file, LlamaWeights w, String name, GgmlType type, Consumer<GgufWriter> tokenizer,
                               Arena arena) {
         LlamaConfig c = w.config();
         int d = c.dim(), kv = c.kvDim(), h = c.hiddenDim();

@@ -29,10 +29,9 @@ public final class LlamaModels {
         Arena small = Arena.ofShared(), matrices = Arena.ofShared();
         try {
             return new LlamaInference(HfLlamaImport.load(dir, small, matrices, maxSeq), dtype, groupSize, threads,
-                    () -> { small.close(); if (matrices.scope().isAlive()) matrices.close(); }, matrices);
+                    () -> closeAll(small, matrices), matrices);
         } catch (RuntimeException e) {
-            small.close();
-            if (matrices.scope().isAlive()) matrices.close();
+            closeAll(small, matrices);
             throw e;
         }
     }
@@ -74,11 +73,9 @@ public final class LlamaModels {
             try (Arena mapped = Arena.ofShared()) {
                 w = LlamaGgufImport.load(GgufFile.open(file, mapped), small, matrices, maxSeq);
             }
-            return new LlamaInference(w, dtype, groupSize, threads,
-                    () -> { small.close(); if (matrices.scope().isAlive()) matrices.close(); }, matrices);
+            return new LlamaInference(w, dtype, groupSize, threads, () -> closeAll(small, matrices), matrices);
         } catch (RuntimeException e) {
-            small.close();
-            if (matrices.scope().isAlive()) matrices.close();
+            closeAll(small, matrices);
             throw e;
         }
     }
@@ -98,6 +95,11 @@ public final class LlamaModels {
         try (Arena mapped = Arena.ofConfined()) {
             return LlamaGgufImport.tokenizer(GgufFile.open(file, mapped), vocabSize);
         }
+    }
+
+    /** Closes the arenas still open (a decoder closes the matrices' arena itself once it converted them). */
+    private static void closeAll(Arena... arenas) {
+        for (Arena a : arenas) if (a.scope().isAlive()) a.close();
     }
 
     private static LlamaOpsInference opsInference(Backend backend, LlamaWeights w, DecodeDType dtype, int groupSize) {
