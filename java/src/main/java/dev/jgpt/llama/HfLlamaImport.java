@@ -78,34 +78,60 @@ public final class HfLlamaImport {
      * released before returning). {@code maxSeq} &gt; 0 caps the context (and so the KV cache).
      */
     public static LlamaWeights load(Path dir, Arena arena, int maxSeq) {
-        return load(dir, arena, arena, maxSeq);
+        try (Arena mapped = Arena.ofShared()) {
+            return stream(dir, arena, mapped, maxSeq).load(arena);
+        }
     }
 
-    /** As {@link #load(Path, Arena, int)}, the matrices in {@code matrices} ({@link LlamaWeights#allocate(LlamaConfig, Arena, Arena)}). */
-    public static LlamaWeights load(Path dir, Arena small, Arena matrices, int maxSeq) {
-        LlamaConfig c = readConfig(dir);
-        if (maxSeq > 0 && maxSeq < c.seqLen()) c = c.withSeqLen(maxSeq);
-        try (Arena mapped = Arena.ofConfined()) {
-            Map<String, Entry> t = mapAll(dir, mapped);
-            LlamaWeights w = small == matrices ? RandomLlama.allocate(c, small) : LlamaWeights.allocate(c, small, matrices);
-            int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim();
-            copy(t, "model.embed_tokens.weight", w.tokenEmbedding(), 0, c.vocabSize(), d);
-            copy(t, "model.norm.weight", w.rmsFinal(), 0, d);
-            if (!c.sharedClassifier()) copy(t, "lm_head.weight", w.wcls(), 0, c.vocabSize(), d);
-            for (int l = 0; l < L; l++) {
-                String p = "model.layers." + l + ".";
-                copy(t, p + "input_layernorm.weight", w.rmsAtt(), (long) l * d, d);
-                copy(t, p + "post_attention_layernorm.weight", w.rmsFfn(), (long) l * d, d);
-                copyPermuted(t, p + "self_attn.q_proj.weight", w.wq(), (long) l * d * d, c.heads(), d, d);
-                copyPermuted(t, p + "self_attn.k_proj.weight", w.wk(), (long) l * kv * d, c.kvHeads(), kv, d);
-                copy(t, p + "self_attn.v_proj.weight", w.wv(), (long) l * kv * d, kv, d);
-                copy(t, p + "self_attn.o_proj.weight", w.wo(), (long) l * d * d, d, d);
-                copy(t, p + "mlp.gate_proj.weight", w.w1(), (long) l * h * d, h, d);
-                copy(t, p + "mlp.down_proj.weight", w.w2(), (long) l * d * h, d, h);
-                copy(t, p + "mlp.up_proj.weight", w.w3(), (long) l * h * d, h, d);
-            }
-            return w;
+    /**
+     * The directory's safetensors mapped into {@code mapped}, every tensor's shape checked against config.json, the
+     * embedding and norms copied into {@code small}; the matrices left to copy one at a time while {@code mapped} is
+     * open ({@link LlamaParts}), q and k permuted on the way.
+     */
+    public static LlamaParts stream(Path dir, Arena small, Arena mapped, int maxSeq) {
+        LlamaConfig cfg = readConfig(dir);
+        LlamaConfig c = maxSeq > 0 && maxSeq < cfg.seqLen() ? cfg.withSeqLen(maxSeq) : cfg;
+        Map<String, Entry> t = mapAll(dir, mapped);
+        int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), V = c.vocabSize();
+        // per matrix k (wq wk wv wo w1 w2 w3): its name in a layer and its (rows, cols)
+        String[] names = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+            "mlp.down_proj", "mlp.up_proj"};
+        int[][] shapes = {{d, d}, {kv, d}, {kv, d}, {d, d}, {h, d}, {d, h}, {h, d}};
+        find(t, "model.embed_tokens.weight", V, d);
+        find(t, "model.norm.weight", d);
+        if (!c.sharedClassifier()) find(t, "lm_head.weight", V, d);
+        for (int l = 0; l < L; l++) {
+            String p = "model.layers." + l + ".";
+            find(t, p + "input_layernorm.weight", d);
+            find(t, p + "post_attention_layernorm.weight", d);
+            for (int k = 0; k < 7; k++) find(t, p + names[k] + ".weight", shapes[k][0], shapes[k][1]);
         }
+        MemorySegment emb = small.allocate(4L * V * d, 64), ra = small.allocate(4L * L * d, 64), rf = small.allocate(4L * L * d, 64),
+                fin = small.allocate(4L * d, 64);
+        copy(t, "model.embed_tokens.weight", emb, 0, V, d);
+        copy(t, "model.norm.weight", fin, 0, d);
+        for (int l = 0; l < L; l++) {
+            String p = "model.layers." + l + ".";
+            copy(t, p + "input_layernorm.weight", ra, (long) l * d, d);
+            copy(t, p + "post_attention_layernorm.weight", rf, (long) l * d, d);
+        }
+        LlamaInference.MatrixDecoder matrices = (k, into) -> {
+            if (k == 7) {
+                MemorySegment out = into.allocate(4L * V * d, 64);
+                copy(t, "lm_head.weight", out, 0, V, d);
+                return out;
+            }
+            long per = (long) shapes[k][0] * shapes[k][1];
+            MemorySegment out = into.allocate(4 * per * L, 64);
+            for (int l = 0; l < L; l++) {
+                String name = "model.layers." + l + "." + names[k] + ".weight";
+                if (k == 0) copyPermuted(t, name, out, l * per, c.heads(), d, d);
+                else if (k == 1) copyPermuted(t, name, out, l * per, c.kvHeads(), kv, d);
+                else copy(t, name, out, l * per, shapes[k][0], shapes[k][1]);
+            }
+            return out;
+        };
+        return new LlamaParts(c, emb, ra, rf, fin, matrices);
     }
 
     private static Map<String, Entry> mapAll(Path dir, Arena arena) {

@@ -77,46 +77,52 @@ public final class LlamaGgufImport {
 
     /** Decodes the weights into float32 memory owned by {@code arena} (which must be shared: slices decode in parallel). */
     public static LlamaWeights load(GgufFile g, Arena arena, int maxSeq) {
-        return load(g, arena, arena, maxSeq);
+        return stream(g, arena, maxSeq).load(arena);
     }
 
     /**
-     * As {@link #load(GgufFile, Arena, int)}, the seven matrices and a separate classifier in {@code matrices}, the rest
-     * in {@code small} ({@link LlamaWeights#allocate(LlamaConfig, Arena, Arena)}); both arenas shared.
+     * The embedding and the RMSNorm weights decoded now into {@code small} (shared), the stacked matrices left to decode
+     * one at a time while {@code g} stays open ({@link LlamaParts}). Every tensor is found and its shape checked here,
+     * before anything is allocated: a corrupt header cannot ask for memory.
      */
-    public static LlamaWeights load(GgufFile g, Arena small, Arena matrices, int maxSeq) {
+    public static LlamaParts stream(GgufFile g, Arena small, int maxSeq) {
         LlamaConfig c = readConfig(g, maxSeq);
         int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), V = c.vocabSize();
-        // every tensor found and its shape checked before anything is allocated: a corrupt header cannot ask for memory
         GgufFile.Tensor emb = g.tensor("token_embd.weight", d, V), norm = g.tensor("output_norm.weight", d);
         GgufFile.Tensor cls = c.sharedClassifier() ? null : g.tensor("output.weight", d, V);
-        GgufFile.Tensor[][] layers = new GgufFile.Tensor[L][];
+        // per matrix k (wq wk wv wo w1 w2 w3 wcls) its tensor in each layer; the norms per layer
+        String[] names = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up"};
+        long[][] shapes = {{d, d}, {d, kv}, {d, kv}, {d, d}, {d, h}, {h, d}, {d, h}};
+        GgufFile.Tensor[][] mats = new GgufFile.Tensor[8][];
+        GgufFile.Tensor[] att = new GgufFile.Tensor[L], ffn = new GgufFile.Tensor[L];
+        for (int k = 0; k < 7; k++) mats[k] = new GgufFile.Tensor[L];
         for (int l = 0; l < L; l++) {
             String b = "blk." + l + ".";
-            layers[l] = new GgufFile.Tensor[] {g.tensor(b + "attn_norm.weight", d), g.tensor(b + "ffn_norm.weight", d),
-                g.tensor(b + "attn_q.weight", d, d), g.tensor(b + "attn_k.weight", d, kv), g.tensor(b + "attn_v.weight", d, kv),
-                g.tensor(b + "attn_output.weight", d, d), g.tensor(b + "ffn_gate.weight", d, h),
-                g.tensor(b + "ffn_down.weight", h, d), g.tensor(b + "ffn_up.weight", d, h)};
+            att[l] = g.tensor(b + "attn_norm.weight", d);
+            ffn[l] = g.tensor(b + "ffn_norm.weight", d);
+            for (int k = 0; k < 7; k++) mats[k][l] = g.tensor(b + names[k] + ".weight", shapes[k]);
         }
-        LlamaWeights w = small == matrices ? RandomLlama.allocate(c, small) : LlamaWeights.allocate(c, small, matrices);
+        mats[7] = cls == null ? null : new GgufFile.Tensor[] {cls};
+        MemorySegment e = small.allocate(4L * V * d, 64), ra = small.allocate(4L * L * d, 64), rf = small.allocate(4L * L * d, 64),
+                fin = small.allocate(4L * d, 64);
         List<Copy> copies = new ArrayList<>();
-        copies.add(new Copy(emb, w.tokenEmbedding(), 0));
-        copies.add(new Copy(norm, w.rmsFinal(), 0));
-        if (cls != null) copies.add(new Copy(cls, w.wcls(), 0));
+        copies.add(new Copy(emb, e, 0));
+        copies.add(new Copy(norm, fin, 0));
         for (int l = 0; l < L; l++) {
-            GgufFile.Tensor[] t = layers[l];
-            copies.add(new Copy(t[0], w.rmsAtt(), (long) l * d));
-            copies.add(new Copy(t[1], w.rmsFfn(), (long) l * d));
-            copies.add(new Copy(t[2], w.wq(), (long) l * d * d));
-            copies.add(new Copy(t[3], w.wk(), (long) l * kv * d));
-            copies.add(new Copy(t[4], w.wv(), (long) l * kv * d));
-            copies.add(new Copy(t[5], w.wo(), (long) l * d * d));
-            copies.add(new Copy(t[6], w.w1(), (long) l * h * d));
-            copies.add(new Copy(t[7], w.w2(), (long) l * d * h));
-            copies.add(new Copy(t[8], w.w3(), (long) l * h * d));
+            copies.add(new Copy(att[l], ra, (long) l * d));
+            copies.add(new Copy(ffn[l], rf, (long) l * d));
         }
         decodeAll(copies);
-        return w;
+        LlamaInference.MatrixDecoder decoder = (k, into) -> {
+            GgufFile.Tensor[] layers = mats[k];
+            long per = layers[0].elements();
+            MemorySegment out = into.allocate(4 * per * layers.length, 64);
+            List<Copy> c2 = new ArrayList<>();
+            for (int l = 0; l < layers.length; l++) c2.add(new Copy(layers[l], out, l * per));
+            decodeAll(c2);
+            return out;
+        };
+        return new LlamaParts(c, e, ra, rf, fin, decoder);
     }
 
     /** One tensor decoded into {@code dst} from float index {@code at}. */

@@ -54,19 +54,48 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
      * @param owner     closed with this object (the arena of the mapped checkpoint), or null
      */
     public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner) {
-        this(weights, dtype, groupSize, threads, owner, null);
+        this(weights.config(), weights.tokenEmbedding(), weights.rmsAtt(), weights.rmsFfn(), weights.rmsFinal(),
+                (k, into) -> matrix(weights, k), false, dtype, groupSize, threads, owner);
+    }
+
+    /** Produces stacked float32 matrix k (0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2, 6 w3, 7 a separate classifier) in {@code into}. */
+    @FunctionalInterface
+    public interface MatrixDecoder {
+        MemorySegment decode(int k, Arena into);
     }
 
     /**
-     * As above; {@code matrices}, when not null, is the arena that holds exactly the float32 matrices (wq..w3 and a
-     * separate classifier, {@link LlamaWeights#allocate(LlamaConfig, Arena, Arena)}): with bf16 or q8 it is closed once
-     * they are converted, and prefill then multiplies tiles decoded from the converted matrices (libjgpt's plan with
-     * no float32 address), so an imported model keeps about one copy of its weights, not two. With f32 it is kept.
+     * A model whose float32 matrices exist one at a time, only while they are converted to {@code dtype} (bf16 or q8):
+     * each is decoded by {@code matrices} into an arena of its own, converted, and released, so an imported model
+     * (GGUF, Hugging Face) never holds more than its converted matrices, one float32 matrix, and the float32
+     * embedding and norms ({@code emb} ... {@code rmsFinal}, owned by {@code owner}). Prefill then multiplies tiles
+     * decoded back from the converted matrices (libjgpt's plan holds no float32 address for them).
      */
-    public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner,
-                          Arena matrices) {
+    public static LlamaInference streamed(LlamaConfig c, MemorySegment emb, MemorySegment rmsAtt, MemorySegment rmsFfn,
+                                          MemorySegment rmsFinal, MatrixDecoder matrices, DecodeDType dtype, int groupSize,
+                                          int threads, AutoCloseable owner) {
+        if (dtype == DecodeDType.F32) throw new IllegalArgumentException("f32 decodes from float32 matrices: load them whole");
+        return new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, matrices, true, dtype, groupSize, threads, owner);
+    }
+
+    private static MemorySegment matrix(LlamaWeights w, int k) {
+        return switch (k) {
+            case 0 -> w.wq();
+            case 1 -> w.wk();
+            case 2 -> w.wv();
+            case 3 -> w.wo();
+            case 4 -> w.w1();
+            case 5 -> w.w2();
+            case 6 -> w.w3();
+            default -> w.wcls();
+        };
+    }
+
+    private LlamaInference(LlamaConfig config, MemorySegment emb, MemorySegment rmsAtt, MemorySegment rmsFfn,
+                           MemorySegment rmsFinal, MatrixDecoder matrices, boolean streamed, DecodeDType dtype,
+                           int groupSize, int threads, AutoCloseable owner) {
         NativeLibraries.require();
-        this.c = weights.config();
+        this.c = config;
         this.dtype = dtype;
         this.groupSize = groupSize;
         this.threads = Math.max(1, threads);
@@ -94,29 +123,30 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
         set(Jgpt.JGPT_LLAMA_THREADS, this.threads);
         set(Jgpt.JGPT_LLAMA_ROPE_THETA, Double.doubleToRawLongBits(c.ropeTheta()));
         set(Jgpt.JGPT_LLAMA_EPS, Double.doubleToRawLongBits(c.normEps()));
-        set(Jgpt.JGPT_LLAMA_EMB, weights.tokenEmbedding().address());
-        set(Jgpt.JGPT_LLAMA_RMS_ATT, weights.rmsAtt().address());
-        set(Jgpt.JGPT_LLAMA_RMS_FFN, weights.rmsFfn().address());
-        set(Jgpt.JGPT_LLAMA_RMS_FINAL, weights.rmsFinal().address());
-        MemorySegment[] mats = {weights.wq(), weights.wk(), weights.wv(), weights.wo(), weights.w1(), weights.w2(),
-                weights.w3(), weights.wcls()};
-        long wb = weights.wcls() == weights.tokenEmbedding() ? 0 : weights.wcls().byteSize();
-        for (MemorySegment s : weights.inFileOrder()) wb += s.byteSize();
-        weightsMapped = weights.wq().isMapped();
-        for (int k = 0; k < mats.length; k++) {
+        set(Jgpt.JGPT_LLAMA_EMB, emb.address());
+        set(Jgpt.JGPT_LLAMA_RMS_ATT, rmsAtt.address());
+        set(Jgpt.JGPT_LLAMA_RMS_FFN, rmsFfn.address());
+        set(Jgpt.JGPT_LLAMA_RMS_FINAL, rmsFinal.address());
+        long wb = emb.byteSize() + rmsAtt.byteSize() + rmsFfn.byteSize() + rmsFinal.byteSize();
+        boolean mapped = false;
+        for (int k = 0; k < 8; k++) {
             int slot = Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k;
-            set(slot, mats[k].address());
-            convert(mats[k], slot);
-        }
-        if (matrices != null && dtype != DecodeDType.F32) {
-            for (int k = 0; k < mats.length; k++) {
-                if (mats[k] != weights.tokenEmbedding()) {
-                    set(Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k, 0);
-                    wb -= mats[k].byteSize();
+            if (k == 7 && c.sharedClassifier()) { // the classifier is the embedding (kept: it is looked up per token)
+                set(slot, streamed ? 0 : emb.address());
+                convert(emb, slot);
+            } else if (streamed) {
+                try (Arena one = Arena.ofShared()) {
+                    convert(matrices.decode(k, one), slot);
                 }
+            } else {
+                MemorySegment m = matrices.decode(k, null);
+                if (k == 0) mapped = m.isMapped();
+                set(slot, m.address());
+                convert(m, slot);
+                wb += m.byteSize();
             }
-            matrices.close();
         }
+        weightsMapped = mapped;
         weightBytes = wb;
         long cacheBytes = 4L * c.layers() * c.seqLen() * c.kvDim();
         this.cacheBytes = 2 * cacheBytes;

@@ -22,16 +22,15 @@ public final class LlamaModels {
     }
 
     /**
-     * Imports a Hugging Face LlamaForCausalLM directory (weights copied to float32 off-heap, context capped at maxSeq if
-     * &gt; 0); with bf16 or q8 the float32 matrices are released once converted ({@link LlamaInference}).
+     * Imports a Hugging Face LlamaForCausalLM directory (context capped at maxSeq if &gt; 0): with f32 its weights copied
+     * to float32 off-heap; with bf16 or q8 each matrix copied, converted and released in turn ({@link LlamaParts}).
      */
     public static LlamaInference openHuggingFace(Path dir, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
-        Arena small = Arena.ofShared(), matrices = Arena.ofShared();
-        try {
-            return new LlamaInference(HfLlamaImport.load(dir, small, matrices, maxSeq), dtype, groupSize, threads,
-                    () -> closeAll(small, matrices), matrices);
+        Arena weights = Arena.ofShared();
+        try (Arena mapped = Arena.ofShared()) {
+            return HfLlamaImport.stream(dir, weights, mapped, maxSeq).inference(dtype, groupSize, threads, weights);
         } catch (RuntimeException e) {
-            closeAll(small, matrices);
+            weights.close();
             throw e;
         }
     }
@@ -63,19 +62,15 @@ public final class LlamaModels {
 
     /**
      * Reads a llama.cpp GGUF file of the llama architecture ({@link LlamaGgufImport}): its tensors decoded to float32
-     * off-heap (the mapping is closed once decoded), then stored as {@code dtype} asks (with bf16 or q8 the float32
-     * matrices are released once converted); context capped at maxSeq if &gt; 0.
+     * off-heap (the mapping is closed once decoded) for f32; with bf16 or q8 each matrix decoded, converted and released
+     * in turn ({@link LlamaParts}); context capped at maxSeq if &gt; 0.
      */
     public static LlamaInference openGguf(Path file, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
-        Arena small = Arena.ofShared(), matrices = Arena.ofShared();
-        try {
-            LlamaWeights w;
-            try (Arena mapped = Arena.ofShared()) {
-                w = LlamaGgufImport.load(GgufFile.open(file, mapped), small, matrices, maxSeq);
-            }
-            return new LlamaInference(w, dtype, groupSize, threads, () -> closeAll(small, matrices), matrices);
+        Arena weights = Arena.ofShared();
+        try (Arena mapped = Arena.ofShared()) {
+            return LlamaGgufImport.stream(GgufFile.open(file, mapped), weights, maxSeq).inference(dtype, groupSize, threads, weights);
         } catch (RuntimeException e) {
-            closeAll(small, matrices);
+            weights.close();
             throw e;
         }
     }
@@ -95,11 +90,6 @@ public final class LlamaModels {
         try (Arena mapped = Arena.ofConfined()) {
             return LlamaGgufImport.tokenizer(GgufFile.open(file, mapped), vocabSize);
         }
-    }
-
-    /** Closes the arenas still open (a decoder closes the matrices' arena itself once it converted them). */
-    private static void closeAll(Arena... arenas) {
-        for (Arena a : arenas) if (a.scope().isAlive()) a.close();
     }
 
     private static LlamaOpsInference opsInference(Backend backend, LlamaWeights w, DecodeDType dtype, int groupSize) {

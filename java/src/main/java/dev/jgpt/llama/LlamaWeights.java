@@ -44,22 +44,6 @@ public record LlamaWeights(LlamaConfig config, MemorySegment tokenEmbedding, Mem
         if (!config.sharedClassifier()) wcls.copyFrom(src.wcls);
     }
 
-    /**
-     * Zeroed float32 weights in two allocations: the embedding and the RMSNorm weights in {@code small}, the seven
-     * stacked matrices and a separate classifier in {@code matrices} — so that a decoder that converted the matrices
-     * to bf16 / q8 can release their float32 copy by closing {@code matrices} ({@link LlamaInference}).
-     */
-    static LlamaWeights allocate(LlamaConfig c, java.lang.foreign.Arena small, java.lang.foreign.Arena matrices) {
-        long[] n = sizes(c);
-        MemorySegment emb = small.allocate(n[0] * 4, 64), rmsAtt = small.allocate(n[1] * 4, 64),
-                rmsFfn = small.allocate(n[6] * 4, 64), rmsFinal = small.allocate(n[10] * 4, 64);
-        MemorySegment[] m = new MemorySegment[7];
-        int[] at = {2, 3, 4, 5, 7, 8, 9};
-        for (int i = 0; i < m.length; i++) m[i] = matrices.allocate(n[at[i]] * 4, 64);
-        MemorySegment cls = c.sharedClassifier() ? emb : matrices.allocate((long) c.vocabSize() * c.dim() * 4, 64);
-        return new LlamaWeights(c, emb, rmsAtt, m[0], m[1], m[2], m[3], rmsFfn, m[4], m[5], m[6], rmsFinal, cls);
-    }
-
     /** Views over one contiguous float32 block laid out in llama2.c's order ({@code ropeSkip} floats
      *  of the old RoPE tables after rmsFinal, then the classifier when not shared). */
     static LlamaWeights view(LlamaConfig c, MemorySegment block, long ropeSkipFloats) {

@@ -1,0 +1,28 @@
+package dev.jgpt.llama;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * An imported model (GGUF, Hugging Face) read in two parts: the float32 embedding and RMSNorm weights, already
+ * decoded, and the seven stacked matrices (and a separate classifier) left to decode one at a time — so a bf16 / q8
+ * decoder can convert each and release it ({@link LlamaInference#streamed}) instead of holding every float32 matrix
+ * at once. {@code matrices} reads from its source file, which must stay open while it is used.
+ */
+public record LlamaParts(LlamaConfig config, MemorySegment emb, MemorySegment rmsAtt, MemorySegment rmsFfn,
+                         MemorySegment rmsFinal, LlamaInference.MatrixDecoder matrices) {
+
+    /** Every matrix decoded into {@code arena} (shared): the whole model as float32 weights. */
+    public LlamaWeights load(Arena arena) {
+        MemorySegment[] m = new MemorySegment[8];
+        for (int k = 0; k < (config.sharedClassifier() ? 7 : 8); k++) m[k] = matrices.decode(k, arena);
+        return new LlamaWeights(config, emb, rmsAtt, m[0], m[1], m[2], m[3], rmsFfn, m[4], m[5], m[6], rmsFinal,
+                config.sharedClassifier() ? emb : m[7]);
+    }
+
+    /** Decodes for {@code dtype}: bf16 and q8 convert the matrices one at a time; f32 needs them all. */
+    public LlamaInference inference(DecodeDType dtype, int groupSize, int threads, Arena owner) {
+        return dtype == DecodeDType.F32 ? new LlamaInference(load(owner), dtype, groupSize, threads, owner)
+                : LlamaInference.streamed(config, emb, rmsAtt, rmsFfn, rmsFinal, matrices, dtype, groupSize, threads, owner);
+    }
+}
