@@ -101,7 +101,8 @@ for run in "${llama_runs[@]}"; do
   printf '%s\n' "$text" | "$jgpt" tokenizer encode --tokenizer "$run/tokenizer.json" | tr ' ' '\n' | head -96 | paste -sd' ' > "$work/ids.txt"
   verdict=0
   (cd "$work" && node topk.mjs "$name-mixed.gguf" ids.txt 5) > "$work/top-llamacpp.txt" || verdict=1
-  "${gguf_check[@]}" topk "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
+  "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
+      "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
   result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
   "${gguf_check[@]}" spm "$run/tokenizer.json" "$work/$name-spm.gguf"
   "${gguf_check[@]}" ids "$work/$name-spm.gguf" "$text" > "$work/spm-jgpt.txt" || verdict=1

@@ -1,13 +1,9 @@
-import dev.jgpt.generate.CausalLm;
 import dev.jgpt.io.GgmlType;
 import dev.jgpt.io.GgufFile;
 import dev.jgpt.io.GgufWriter;
-import dev.jgpt.llama.DecodeDType;
 import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.llama.LlamaGguf;
 import dev.jgpt.llama.LlamaModels;
-import dev.jgpt.llama.LlamaWeights;
-import dev.jgpt.memory.Tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -16,7 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,8 +31,6 @@ import java.util.SplittableRandom;
  *   spm TOKENIZER_JSON OUT    a sentencepiece vocabulary made from a byte-level BPE, as llama.cpp's "llama"
  *                             tokenizer model, in a GGUF with tiny random weights
  *   ids GGUF TEXT             jgpt's token ids of TEXT with the tokenizer inside GGUF (no BOS)
- *   topk GGUF IDS_FILE K      teacher-forced top-K next-token probabilities of jgpt reading GGUF (cpu, f32, 1 thread),
- *                             one JSON line per position, as topk.mjs prints llama.cpp's
  */
 public class GgufCheck {
     public static void main(String[] args) throws Throwable {
@@ -46,7 +39,6 @@ public class GgufCheck {
             case "quantize" -> quantize(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]), args.length > 4 ? args[4] : "cycle");
             case "spm" -> spm(Path.of(args[1]), Path.of(args[2]));
             case "ids" -> ids(Path.of(args[1]), args[2]);
-            case "topk" -> topk(Path.of(args[1]), Path.of(args[2]), Integer.parseInt(args[3]));
             default -> throw new IllegalArgumentException(args[0]);
         }
     }
@@ -226,31 +218,6 @@ public class GgufCheck {
             StringBuilder b = new StringBuilder();
             for (int id : ids) b.append(b.isEmpty() ? "" : " ").append(id);
             System.out.println(b);
-        }
-    }
-
-    static void topk(Path gguf, Path idsFile, int k) throws Exception {
-        String[] parts = Files.readString(idsFile).trim().split("\\s+");
-        try (CausalLm lm = LlamaModels.openGguf(gguf, DecodeDType.F32, 32, 1, 0)) {
-            StringBuilder out = new StringBuilder();
-            for (String p : parts) {
-                Tensor logits = lm.step(Integer.parseInt(p));
-                int v = lm.vocabSize();
-                double max = Double.NEGATIVE_INFINITY, sum = 0;
-                for (int i = 0; i < v; i++) max = Math.max(max, logits.getFloat(i));
-                for (int i = 0; i < v; i++) sum += Math.exp(logits.getFloat(i) - max);
-                boolean[] taken = new boolean[v];
-                out.append('[');
-                for (int j = 0; j < k; j++) {
-                    int best = -1;
-                    for (int i = 0; i < v; i++) if (!taken[i] && (best < 0 || logits.getFloat(i) > logits.getFloat(best))) best = i;
-                    taken[best] = true;
-                    out.append(j == 0 ? "" : ",").append('[').append(best).append(',')
-                            .append(Math.exp(logits.getFloat(best) - max) / sum).append(']');
-                }
-                out.append("]\n");
-            }
-            System.out.print(out);
         }
     }
 }

@@ -1,4 +1,3 @@
-import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.train.LoadedModels;
 
@@ -12,7 +11,7 @@ import java.nio.file.Path;
  * K ids and their softmax probabilities. An optional 4th argument decodes in that dtype (f32, bf16, q8:
  * GPT-2 and Llama runs on the native decoders), to compare with a GGUF exported in the same dtype.
  *
- *   java -cp java/target/jgpt.jar bench/llamacpp/JgptTopK.java RUN IDS_FILE K [DTYPE]
+ *   java -cp java/target/jgpt.jar bench/llamacpp/JgptTopK.java RUN|FILE.gguf IDS_FILE K [DTYPE]
  */
 public class JgptTopK {
     public static void main(String[] args) throws Exception {
@@ -20,11 +19,13 @@ public class JgptTopK {
         String[] parts = Files.readString(Path.of(args[1])).trim().split("\\s+");
         int k = Integer.parseInt(args[2]);
         var dtype = dev.jgpt.llama.DecodeDType.parse(args.length > 3 ? args[3] : "f32");
-        try (LoadedModel m = LoadedModels.open(run, "cpu", 1, dtype, 32)) {
+        // a GGUF file (bench/llamacpp-check.sh's ggml-quantized copy) through jgpt's GGUF reader, else a run
+        try (var lm = run.toString().endsWith(".gguf") ? dev.jgpt.llama.LlamaModels.openGguf(run, dtype, 32, 1, 0)
+                : LoadedModels.open(run, "cpu", 1, dtype, 32).model()) {
             StringBuilder out = new StringBuilder();
             for (String p : parts) {
-                Tensor logits = m.model().step(Integer.parseInt(p));
-                int v = m.model().vocabSize();
+                Tensor logits = lm.step(Integer.parseInt(p));
+                int v = lm.vocabSize();
                 double max = Double.NEGATIVE_INFINITY, sum = 0;
                 for (int i = 0; i < v; i++) max = Math.max(max, logits.getFloat(i));
                 for (int i = 0; i < v; i++) sum += Math.exp(logits.getFloat(i) - max);
