@@ -25,7 +25,8 @@ import java.util.SplittableRandom;
  *   dequant LIBDIR            for each ggml type jgpt reads: random rows quantized by ggml's ggml_quantize_chunk,
  *                             decoded by ggml's dequantize_row_* and by GgmlType.decode: the floats must be equal
  *   quantize LIBDIR IN OUT [MIX]  IN (an F32 llama GGUF) with its matrices quantized by ggml_quantize_chunk; MIX
- *                             q4_k_m (Q6_K for output, attn_v, ffn_down; Q4_K elsewhere), a ggml type name, or
+ *                             q4_k_m (Q6_K for output, attn_v, ffn_down; Q4_K elsewhere; where rows are not whole
+ *                             256-weight blocks, llama.cpp's fallbacks: Q4_K -> Q5_0, Q6_K -> Q8_0), a ggml type name, or
  *                             (default) cycling through Q4_K, Q6_K, Q5_K, Q3_K, Q2_K for matrices whose rows are multiples
  *                             of 256 and through Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 for the others
  *   spm TOKENIZER_JSON OUT    a sentencepiece vocabulary made from a byte-level BPE, as llama.cpp's "llama"
@@ -159,7 +160,14 @@ public class GgufCheck {
                             || t.name().endsWith("ffn_down.weight") ? GgmlType.Q6_K : GgmlType.Q4_K;
                     default -> GgmlType.valueOf(mix.toUpperCase());
                 };
-                if (t.ne()[0] % q.blockSize != 0) throw new IllegalArgumentException(t.name() + ": rows of " + t.ne()[0] + " are not " + q + " blocks");
+                if (t.ne()[0] % q.blockSize != 0) { // llama.cpp's quantizer falls back the same way
+                    q = switch (q) {
+                        case Q2_K, Q3_K -> GgmlType.Q4_0;
+                        case Q4_K -> GgmlType.Q5_0;
+                        case Q5_K -> GgmlType.Q5_1;
+                        default -> GgmlType.Q8_0;
+                    };
+                }
                 types.append(types.isEmpty() ? "" : ", ").append(t.name()).append(' ').append(q);
                 w.addTensor(t.name(), q, ggml.quantize(q, t.data(), t.ne()[1], t.ne()[0], arena), t.ne());
             }
