@@ -219,13 +219,10 @@ public class GgufCheck {
     }
 
     static void ids(Path gguf, String text) {
-        try (Arena arena = Arena.ofConfined()) {
-            int v = GgufFile.open(gguf, arena).strings("tokenizer.ggml.tokens").length;
-            var tok = LlamaModels.ggufTokenizer(gguf, v);
-            int[] ids = tok instanceof Llama2cTokenizer spm ? spm.encode(text, false, false) : tok.encode(text);
-            StringBuilder b = new StringBuilder();
-            for (int id : ids) b.append(b.isEmpty() ? "" : " ").append(id);
-            System.out.println(b);
-        }
+        var tok = LlamaModels.ggufTokenizer(gguf);
+        int[] ids = tok instanceof Llama2cTokenizer spm ? spm.encode(text, false, false) : tok.encode(text);
+        StringBuilder b = new StringBuilder();
+        for (int id : ids) b.append(b.isEmpty() ? "" : " ").append(id);
+        System.out.println(b);
     }
 }

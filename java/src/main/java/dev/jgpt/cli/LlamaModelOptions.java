@@ -127,9 +127,10 @@ public final class LlamaModelOptions {
         if (tokenizer != null && !Files.isRegularFile(tokenizer)) throw new JgptException("tokenizer " + tokenizer + ": no such file");
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         int maxSeq = maxContext == null ? 0 : maxContext;
+        Tokenizer own = tokenizer == null ? LlamaModels.ggufTokenizer(file) : null; // refused before the weights are decoded
         CausalLm lm = LoadedModels.ggufLlamaDecoder(file, deviceOrDefault(), dt, groupSize, n, maxSeq, "--device");
         try {
-            Tokenizer t = tokenizer == null ? LlamaModels.ggufTokenizer(file, lm.vocabSize())
+            Tokenizer t = own != null ? own
                     : tokenizer.getFileName().toString().endsWith(".json") ? Llama2cTokenizer.fromHuggingFace(tokenizer, lm.vocabSize())
                     : Llama2cTokenizer.read(tokenizer, lm.vocabSize());
             return new LoadedModel(file.getFileName() + tag(lm, dt), lm, t);

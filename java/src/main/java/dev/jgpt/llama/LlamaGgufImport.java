@@ -117,9 +117,9 @@ public final class LlamaGgufImport {
             GgufFile.Tensor[] layers = mats[k];
             long per = layers[0].elements();
             MemorySegment out = into.allocate(4 * per * layers.length, 64);
-            List<Copy> c2 = new ArrayList<>();
-            for (int l = 0; l < layers.length; l++) c2.add(new Copy(layers[l], out, l * per));
-            decodeAll(c2);
+            List<Copy> perLayer = new ArrayList<>();
+            for (int l = 0; l < layers.length; l++) perLayer.add(new Copy(layers[l], out, l * per));
+            decodeAll(perLayer);
             return out;
         };
         return new LlamaParts(c, e, ra, rf, fin, decoder);

@@ -85,10 +85,14 @@ public final class LlamaModels {
         }
     }
 
-    /** The tokenizer a GGUF file carries ({@link LlamaGgufImport#tokenizer}). */
-    public static dev.jgpt.tokenizer.Tokenizer ggufTokenizer(Path file, int vocabSize) {
+    /**
+     * The tokenizer a GGUF file carries ({@link LlamaGgufImport#tokenizer}), for the vocabulary its metadata gives: read
+     * before the weights, so that a file whose tokenizer jgpt cannot use is refused before its tensors are decoded.
+     */
+    public static dev.jgpt.tokenizer.Tokenizer ggufTokenizer(Path file) {
         try (Arena mapped = Arena.ofConfined()) {
-            return LlamaGgufImport.tokenizer(GgufFile.open(file, mapped), vocabSize);
+            GgufFile g = GgufFile.open(file, mapped);
+            return LlamaGgufImport.tokenizer(g, LlamaGgufImport.readConfig(g, 0).vocabSize());
         }
     }
 

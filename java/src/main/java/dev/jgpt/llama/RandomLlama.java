@@ -16,14 +16,6 @@ import java.util.SplittableRandom;
 public final class RandomLlama {
     private RandomLlama() {}
 
-    /** Zeroed float32 weights of shape {@code c} in one block owned by {@code arena}. */
-    static LlamaWeights allocate(LlamaConfig c, Arena arena) {
-        long total = 0;
-        for (long s : LlamaWeights.sizes(c)) total += s;
-        long cls = c.sharedClassifier() ? 0 : (long) c.vocabSize() * c.dim();
-        return LlamaWeights.view(c, arena.allocate((total + cls) * 4, 64), 0);
-    }
-
     public static LlamaWeights create(LlamaConfig c, long seed, Arena arena) {
         long[] sizes = LlamaWeights.sizes(c);
         long total = 0;

@@ -112,13 +112,8 @@ public interface ModelSource {
     }
 
     private static LoadedModel openGguf(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads) {
-        CausalLm lm = LoadedModels.ggufLlamaDecoder(file, device, dtype, groupSize, threads, 0, "--device");
-        try {
-            return new LoadedModel(name, lm, LlamaModels.ggufTokenizer(file, lm.vocabSize()));
-        } catch (RuntimeException e) {
-            lm.close();
-            throw e;
-        }
+        var tokenizer = LlamaModels.ggufTokenizer(file); // refused before the weights are decoded
+        return new LoadedModel(name, LoadedModels.ggufLlamaDecoder(file, device, dtype, groupSize, threads, 0, "--device"), tokenizer);
     }
 
     private static LoadedModel openHuggingFace(String name, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {

@@ -106,6 +106,37 @@ class LlamaServeTest {
         assertThat(ServedModel.llamaSlots("m", huge, 8)).isEqualTo(1);
     }
 
+    /**
+     * A GGUF file (with its sentencepiece vocabulary inside) served in q8: the batched decoder over a model whose float32
+     * matrices were never held whole (prefill from tiles of the q8 ones) streams what the one-sequence decoder of the
+     * same file gives.
+     */
+    @Test
+    void ggufFileIsServedInQ8WithTheTokenizerInside() throws Exception {
+        assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
+        Path bin = dir.resolve("w.bin"), gguf = dir.resolve("tiny-llama.gguf");
+        RandomLlama.writeCheckpoint(bin, LlamaConfig.llama2c(64, 128, 2, 4, 2, V, 96, false), 12);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
+            dev.jgpt.llama.LlamaGguf.write(gguf, dev.jgpt.llama.Llama2cCheckpoint.open(bin, a), tokenizer(), "tiny",
+                    dev.jgpt.io.GgmlType.F32);
+        }
+        int[] prompt = {5, 270, 271, 259, 280, 263};
+        String expected;
+        try (LlamaInference lm = LlamaModels.openGguf(gguf, DecodeDType.Q8, 32, 1, 0)) {
+            expected = greedyAscii(lm, prompt, 40);
+        }
+        ModelRegistry reg = new ModelRegistry(ModelSource.standard("cpu", 1, DecodeDType.Q8, 32), 2, 64);
+        ServedModel served = reg.load(gguf);
+        assertThat(served.name()).isEqualTo("tiny-llama");
+        assertThat(served.batched()).isTrue();
+        try (JgptServer server = JgptServer.start(ServeOptions.defaults().withPort(0).withInstancesPerModel(2), reg)) {
+            var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            assertThat(ascii(stream(http, server, prompt, 40))).as("served batched vs one sequence, both from the GGUF file")
+                    .isEqualTo(expected).hasSizeGreaterThan(5);
+            http.close();
+        }
+    }
+
     @Test
     void huggingFaceDirectoryIsServedWithItsTokenizerJson() throws Exception {
         assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
