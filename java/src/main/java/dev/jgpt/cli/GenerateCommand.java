@@ -35,7 +35,7 @@ public final class GenerateCommand implements Runnable {
 
     @Spec CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run directory, or a llama2.c checkpoint (.bin) with --tokenizer.")
+    @Option(names = "--model", required = true, paramLabel = "RUN", description = "Run directory, a llama2.c checkpoint (.bin) with --tokenizer, a Hugging Face Llama directory or a llama.cpp GGUF file.")
     Path model;
 
     @Option(names = "--prompt", defaultValue = "", paramLabel = "TEXT",

@@ -40,7 +40,7 @@ public final class ServeCommand implements Runnable {
     int port;
 
     @Option(names = "--model", paramLabel = "RUN",
-            description = "A model to serve: a training run, the demo's output directory or a model directory/file (repeatable).")
+            description = "A model to serve: a training run, the demo's output directory, a model directory, a llama2.c checkpoint or a GGUF file (repeatable).")
     List<Path> models = List.of();
 
     @Option(names = "--models", paramLabel = "DIR", description = "Serve every model found directly under DIR.")
