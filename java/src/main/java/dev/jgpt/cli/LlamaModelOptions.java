@@ -34,8 +34,8 @@ public final class LlamaModelOptions {
                     + "for a GGUF file, instead of the tokenizer inside it (tokenizer.bin or a Hugging Face tokenizer.json).")
     Path tokenizer;
 
-    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones).")
+    @Option(names = "--dtype", paramLabel = "D",
+            description = "Weights for decoding: f32, bf16, q8 (default f32; for a GGUF file whose matrices are quantized, q8). q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
@@ -66,7 +66,7 @@ public final class LlamaModelOptions {
         if (model != null && HfLlamaImport.isHfLlamaDir(model)) return this::loadHuggingFace;
         if (model != null && ModelDirs.holdsLlama(model)) return this::loadLlamaRun;
         if (model == null || !(tokenizer != null || LlamaModels.isLlama2cFile(model))) {
-            if (model != null && Files.isDirectory(model) && (!"f32".equalsIgnoreCase(dtype) || threads != null || device != null)) {
+            if (model != null && Files.isDirectory(model) && ((dtype != null && !"f32".equalsIgnoreCase(dtype)) || threads != null || device != null)) {
                 return this::loadGpt2Run;
             }
             return fallback;
@@ -79,9 +79,14 @@ public final class LlamaModelOptions {
      * libjgpt's native decoder in that dtype; on another backend in f32 only.
      */
     private LoadedModel loadGpt2Run(Path run) {
-        DecodeDType dt = DecodeDType.parse(dtype);
+        DecodeDType dt = dtypeOr(DecodeDType.F32);
         String d = device != null ? device : System.getenv().getOrDefault("JGPT_DEVICE", "auto");
         return LoadedModels.open(run, d, threads != null ? threads : 0, dt, groupSize);
+    }
+
+    /** --dtype, or {@code otherwise} when it was not given. */
+    private DecodeDType dtypeOr(DecodeDType otherwise) {
+        return dtype == null ? otherwise : DecodeDType.parse(dtype);
     }
 
     /** --device, else JGPT_DEVICE, else auto. */
@@ -100,12 +105,12 @@ public final class LlamaModelOptions {
             throw new JgptException("--tokenizer: " + run + " is a training run; it decodes with its own tokenizer.json");
         }
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        return LoadedModels.openLlama(run, deviceOrDefault(), DecodeDType.parse(dtype), groupSize, n);
+        return LoadedModels.openLlama(run, deviceOrDefault(), dtypeOr(DecodeDType.F32), groupSize, n);
     }
 
     /** A Hugging Face LlamaForCausalLM directory; tokenizer: --tokenizer (tokenizer.bin or .json) or the directory's tokenizer.json. */
     private LoadedModel loadHuggingFace(Path dir) {
-        DecodeDType dt = DecodeDType.parse(dtype);
+        DecodeDType dt = dtypeOr(DecodeDType.F32);
         Path tok = tokenizer != null ? tokenizer : dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file (give one with --tokenizer FILE)");
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
@@ -123,7 +128,11 @@ public final class LlamaModelOptions {
 
     /** A llama.cpp GGUF file (llama architecture); tokenizer: the file's own, or --tokenizer (tokenizer.bin or .json). */
     private LoadedModel loadGguf(Path file) {
-        DecodeDType dt = DecodeDType.parse(dtype);
+        DecodeDType dt = dtypeOr(LlamaModels.ggufDecodeDType(file));
+        if (dtype == null && dt != DecodeDType.F32) {
+            System.err.println("jgpt: " + file.getFileName() + " holds quantized matrices: decoding them as " + dt
+                    + " (--dtype f32 or bf16 to choose otherwise)");
+        }
         if (tokenizer != null && !Files.isRegularFile(tokenizer)) throw new JgptException("tokenizer " + tokenizer + ": no such file");
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         int maxSeq = maxContext == null ? 0 : maxContext;
@@ -141,7 +150,7 @@ public final class LlamaModelOptions {
     }
 
     private LoadedModel loadLlama2c(Path model) {
-        DecodeDType dt = DecodeDType.parse(dtype);
+        DecodeDType dt = dtypeOr(DecodeDType.F32);
         if (!Files.isRegularFile(model)) throw new JgptException("checkpoint " + model + ": no such file");
         Path tok = tokenizer != null ? tokenizer : model.toAbsolutePath().resolveSibling("tokenizer.bin");
         if (!Files.isRegularFile(tok)) {

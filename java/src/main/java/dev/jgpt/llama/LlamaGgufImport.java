@@ -11,8 +11,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.stream.IntStream;
 
 /**
@@ -224,11 +222,14 @@ public final class LlamaGgufImport {
         }
     }
 
-    /** "Q4_K 154, Q6_K 23, F32 45": how many tensors of each type, most first (for the model's description). */
-    public static String typeSummary(GgufFile g) {
-        Map<String, Integer> n = new TreeMap<>();
-        for (GgufFile.Tensor t : g.tensors().values()) n.merge(t.type().name(), 1, Integer::sum);
-        return n.entrySet().stream().sorted((a, b) -> b.getValue() - a.getValue())
-                .map(e -> e.getKey() + " " + e.getValue()).reduce((a, b) -> a + ", " + b).orElse("no tensors");
+    /**
+     * The decode dtype that keeps a file's precision without growing it much: q8 where any matrix is quantized (8 bits
+     * or fewer: decoding a Q4_K file to float32 would take 7 times its size), else f32 (F32, F16 and BF16 files).
+     */
+    public static DecodeDType decodeDType(GgufFile g) {
+        for (GgufFile.Tensor t : g.tensors().values()) {
+            if (t.type() != GgmlType.F32 && t.type() != GgmlType.F16 && t.type() != GgmlType.BF16) return DecodeDType.Q8;
+        }
+        return DecodeDType.F32;
     }
 }

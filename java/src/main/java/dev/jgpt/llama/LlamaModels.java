@@ -102,6 +102,13 @@ public final class LlamaModels {
                 : new LlamaOpsInference(backend, w, backend);
     }
 
+    /** The dtype a GGUF file decodes in when none is asked for: {@link LlamaGgufImport#decodeDType}. */
+    public static DecodeDType ggufDecodeDType(Path file) {
+        try (Arena mapped = Arena.ofConfined()) {
+            return LlamaGgufImport.decodeDType(GgufFile.open(file, mapped));
+        }
+    }
+
     /** Whether a path is a GGUF file (by its magic, whatever its name). */
     public static boolean isGgufFile(Path p) {
         return GgufFile.isGguf(p);

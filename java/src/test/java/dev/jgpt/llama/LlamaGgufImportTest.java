@@ -82,6 +82,9 @@ class LlamaGgufImportTest {
             LlamaGguf.write(q8, w, TokenizerJson.read(tokJson), "tiny", GgmlType.Q8_0);
             LlamaWeights b = LlamaGgufImport.load(GgufFile.open(bf, a), a, 0);
             LlamaWeights q = LlamaGgufImport.load(GgufFile.open(q8, a), a, 0);
+            // without --dtype: a file of quantized matrices decodes as q8, a bf16 one as f32 (its values exactly)
+            assertThat(LlamaGgufImport.decodeDType(GgufFile.open(q8, a))).isEqualTo(DecodeDType.Q8);
+            assertThat(LlamaGgufImport.decodeDType(GgufFile.open(bf, a))).isEqualTo(DecodeDType.F32);
             MemorySegment[] x = tensors(w), yb = tensors(b), yq = tensors(q);
             for (int i = 0; i < x.length; i++) {
                 boolean norm = i == 1 || i == 6 || i == 10; // RMSNorm weights stay F32
