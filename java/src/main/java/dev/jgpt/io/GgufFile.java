@@ -197,6 +197,7 @@ public final class GgufFile {
                 throw fail("version " + version + " is not 2 or 3");
             }
             long tensorCount = count("the tensor count", 24 + 8);
+            if (tensorCount > 1 << 20) throw failAt(at - 8, "a tensor count of " + tensorCount + " is more than jgpt reads");
             long kvCount = count("the metadata count", 8 + 4 + 1);
             Map<String, Object> meta = new LinkedHashMap<>();
             for (long i = 0; i < kvCount; i++) {
@@ -285,9 +286,19 @@ public final class GgufFile {
             };
         }
 
+        /** Most elements of one metadata array (real vocabularies and merge lists hold well under a million). */
+        private static final long MAX_ARRAY = 1L << 24;
+
         private Object array(String key) {
             int type = u32("the element type of " + key);
-            long n = count("the length of " + key, 1);
+            long n = count("the length of " + key, switch (type) { // the fewest bytes an element of the type takes
+                case T_UINT16, T_INT16 -> 2;
+                case T_UINT32, T_INT32, T_FLOAT32 -> 4;
+                case T_UINT64, T_INT64, T_FLOAT64, T_STRING -> 8;
+                case T_ARRAY -> 12;
+                default -> 1;
+            });
+            if (n > MAX_ARRAY) throw failAt(at - 8, "metadata key " + key + " is an array of " + n + " elements, more than jgpt reads");
             int len = (int) n;
             switch (type) {
                 case T_STRING -> {
