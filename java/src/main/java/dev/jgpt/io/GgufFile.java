@@ -35,9 +35,7 @@ public final class GgufFile {
     /** One tensor: {@code ne} fastest-varying first (a (rows, cols) matrix is {cols, rows}), its bytes mapped. */
     public record Tensor(String name, GgmlType type, long[] ne, long offset, MemorySegment data) {
         public long elements() {
-            long n = 1;
-            for (long d : ne) n *= d;
-            return n;
+            return NamedTensor.numel(ne);
         }
     }
 
@@ -242,8 +240,7 @@ public final class GgufFile {
                 }
                 long n;
                 try {
-                    n = 1;
-                    for (long d : t.ne) n = Math.multiplyExact(n, d);
+                    n = NamedTensor.numel(t.ne);
                 } catch (ArithmeticException e) {
                     throw new JgptException("GGUF " + file + ": " + where + " has an impossible shape " + Arrays.toString(t.ne));
                 }
