@@ -126,7 +126,7 @@ public final class ChatCommand implements Runnable {
         }
         LoadedModel m = llama.loaderFor(source.model, loader).load(source.model);
         try {
-            return new LocalChatBackend(m.name(), m.model(), m.tokenizer());
+            return new LocalChatBackend(m.name(), m.model(), m.tokenizer(), m.chatFormat(llama.chatFormat));
         } catch (JgptException e) {
             m.close();
             throw new JgptException("model " + source.model + ": " + e.getMessage(), e);

@@ -1,7 +1,8 @@
 package dev.jgpt.cli;
 
+import dev.jgpt.JgptException;
+import dev.jgpt.chat.ChatFormat;
 import dev.jgpt.chat.ChatMessage;
-import dev.jgpt.chat.ChatTemplate;
 import dev.jgpt.generate.GenerationConfig;
 import dev.jgpt.generate.GenerationResult;
 import dev.jgpt.generate.Generator;
@@ -82,9 +83,13 @@ public final class GenerateCommand implements Runnable {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (LoadedModel m = llama.loaderFor(model, loader).load(model)) {
-            int[] ids = chat
-                    ? ChatTemplate.renderPrompt(List.of(ChatMessage.user(prompt)), m.tokenizer())
-                    : m.tokenizer().encode(prompt);
+            ChatFormat format = null;
+            try {
+                if (chat) format = m.chatFormat(llama.chatFormat);
+            } catch (JgptException e) {
+                throw new JgptException("--chat: model " + model + ": " + e.getMessage(), e);
+            }
+            int[] ids = chat ? format.prompt(List.of(ChatMessage.user(prompt))) : m.tokenizer().encode(prompt);
             GenerationConfig base = GenerationConfig.DEFAULTS;
             if (!options.maxTokensGiven()) {
                 // fit the default to the context so small models work without flags
@@ -92,6 +97,7 @@ public final class GenerateCommand implements Runnable {
                 base = base.withMaxNewTokens(Math.max(1, Math.min(base.maxNewTokens(), room)));
             }
             GenerationConfig config = options.apply(base);
+            if (format != null) config = format.withTurnStops(config);
             Generator generator = new Generator();
             if (grid) runGrid(m, ids, config, generator, out, err);
             else runOnce(m, ids, config, generator, out, err);

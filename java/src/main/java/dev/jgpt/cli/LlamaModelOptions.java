@@ -1,6 +1,8 @@
 package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.chat.ChatFormats;
+import dev.jgpt.chat.ChatSource;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
@@ -50,6 +52,12 @@ public final class LlamaModelOptions {
                     + "else cpu). Llama models on cuda or reference decode in f32 through the backend's ops; on cpu through "
                     + "libjgpt's native decoder (any --dtype).")
     String device;
+
+    @Option(names = "--chat-format", paramLabel = "NAME",
+            description = "The chat format for --chat and chat: one of jgpt, chatml, llama2, llama2-sys, llama2-sys-bos, "
+                    + "llama2-sys-strip, mistral-v1, mistral-v3, phi3, zephyr, llama3, vicuna, vicuna-orca, openchat "
+                    + "(default: the one the model's chat template writes, jgpt's own for jgpt runs).")
+    String chatFormat;
 
     @Option(names = "--max-context", paramLabel = "N",
             description = "Cap a Hugging Face or GGUF model's context (and KV cache) at N tokens (default: the model's own).")
@@ -119,7 +127,7 @@ public final class LlamaModelOptions {
         try {
             Llama2cTokenizer t = tok.getFileName().toString().endsWith(".json")
                     ? Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()) : Llama2cTokenizer.read(tok, lm.vocabSize());
-            return new LoadedModel(dir.getFileName() + tag(lm, dt), lm, t);
+            return new LoadedModel(dir.getFileName() + tag(lm, dt), lm, t, HfLlamaImport.chatSource(dir));
         } catch (RuntimeException e) {
             lm.close();
             throw e;
@@ -137,12 +145,13 @@ public final class LlamaModelOptions {
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         int maxSeq = maxContext == null ? 0 : maxContext;
         Tokenizer own = tokenizer == null ? LlamaModels.ggufTokenizer(file) : null; // refused before the weights are decoded
+        ChatSource chat = LlamaModels.ggufChatSource(file, own != null);
         CausalLm lm = LoadedModels.ggufLlamaDecoder(file, deviceOrDefault(), dt, groupSize, n, maxSeq, "--device");
         try {
             Tokenizer t = own != null ? own
                     : tokenizer.getFileName().toString().endsWith(".json") ? Llama2cTokenizer.fromHuggingFace(tokenizer, lm.vocabSize())
                     : Llama2cTokenizer.read(tokenizer, lm.vocabSize());
-            return new LoadedModel(file.getFileName() + tag(lm, dt), lm, t);
+            return new LoadedModel(file.getFileName() + tag(lm, dt), lm, t, chat);
         } catch (RuntimeException e) {
             lm.close();
             throw e;
@@ -160,7 +169,7 @@ public final class LlamaModelOptions {
         CausalLm lm = LoadedModels.llama2cDecoder(model, deviceOrDefault(), dt, groupSize, n, "--device");
         try {
             Llama2cTokenizer t = Llama2cTokenizer.read(tok, lm.vocabSize());
-            return new LoadedModel(model.getFileName() + tag(lm, dt), lm, t);
+            return new LoadedModel(model.getFileName() + tag(lm, dt), lm, t, ChatSource.LLAMA2C);
         } catch (RuntimeException e) {
             lm.close();
             throw e;

@@ -65,6 +65,47 @@ public final class HfLlamaImport {
         }
     }
 
+    /**
+     * What {@code tokenizer_config.json} says about chatting: {@code chat_template} (a string, or a list of named
+     * templates of which "default" is taken), {@code add_bos_token} (default true, as Llama's tokenizer), the
+     * {@code bos_token} and {@code eos_token}, with the ids of {@code tokenizer.json}'s added tokens. A directory
+     * without a tokenizer_config.json has no template (llama2.c's BOS and EOS).
+     */
+    public static dev.jgpt.chat.ChatSource chatSource(Path dir) {
+        Path f = dir.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(f)) return dev.jgpt.chat.ChatSource.LLAMA2C;
+        JsonMapper json = JsonMapper.builder().build();
+        try {
+            JsonNode n = json.readTree(Files.readString(f));
+            Map<String, Integer> specials = new HashMap<>(Map.of("<s>", 1, "</s>", 2));
+            Path tok = dir.resolve("tokenizer.json");
+            if (Files.isRegularFile(tok)) {
+                for (JsonNode a : json.readTree(Files.readString(tok)).path("added_tokens")) {
+                    if (a.has("content") && a.has("id")) specials.put(a.get("content").asString(), a.get("id").asInt());
+                }
+            }
+            String bos = tokenText(n.path("bos_token"), "<s>"), eos = tokenText(n.path("eos_token"), "</s>");
+            JsonNode t = n.path("chat_template");
+            String template = null;
+            if (t.isString()) {
+                template = t.asString();
+            } else if (t.isArray()) {
+                for (JsonNode e : t) if (e.path("name").asString("").equals("default")) template = e.path("template").asString(null);
+            }
+            int bosId = n.path("add_bos_token").asBoolean(true) ? specials.getOrDefault(bos, 1) : -1;
+            return new dev.jgpt.chat.ChatSource(template, bosId, eos, specials);
+        } catch (IOException | RuntimeException e) {
+            throw new JgptException("tokenizer config " + f + ": " + e.getMessage());
+        }
+    }
+
+    /** A special token written as a string or as an object with its {@code content}. */
+    private static String tokenText(JsonNode n, String otherwise) {
+        if (n.isString()) return n.asString();
+        if (n.isObject() && n.path("content").isString()) return n.get("content").asString();
+        return otherwise;
+    }
+
     private static int required(JsonNode n, Path f, String field) {
         if (!n.has(field)) throw new JgptException("config " + f + ": field " + field + " is missing");
         return n.get(field).asInt();

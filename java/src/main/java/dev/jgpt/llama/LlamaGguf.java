@@ -61,6 +61,11 @@ public final class LlamaGguf {
      * {@code <0xXX>} pieces), BOS 1, EOS 2 — the layout llama.cpp's converter writes for Llama 2.
      */
     public static void write(Path file, LlamaWeights w, Llama2cTokenizer tok, String name, GgmlType type) {
+        write(file, w, tok, name, type, null);
+    }
+
+    /** As above, with {@code chatTemplate} (a Jinja template, or null for none) as {@code tokenizer.chat_template}. */
+    public static void write(Path file, LlamaWeights w, Llama2cTokenizer tok, String name, GgmlType type, String chatTemplate) {
         if (tok.vocabSize() != w.config().vocabSize()) {
             throw new JgptException("tokenizer has " + tok.vocabSize() + " tokens but the model's vocabulary is " + w.config().vocabSize());
         }
@@ -87,6 +92,7 @@ public final class LlamaGguf {
             g.putUInt32("tokenizer.ggml.eos_token_id", Llama2cTokenizer.EOS);
             g.putUInt32("tokenizer.ggml.unknown_token_id", Llama2cTokenizer.UNK);
             g.putBool("tokenizer.ggml.add_bos_token", true);
+            if (chatTemplate != null) g.putString("tokenizer.chat_template", chatTemplate);
         });
     }
 

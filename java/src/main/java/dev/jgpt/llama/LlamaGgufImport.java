@@ -1,6 +1,7 @@
 package dev.jgpt.llama;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.chat.ChatSource;
 import dev.jgpt.io.GgmlType;
 import dev.jgpt.io.GgufFile;
 import dev.jgpt.tokenizer.BpeTokenizer;
@@ -10,7 +11,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
@@ -187,6 +190,28 @@ public final class LlamaGgufImport {
             scores[i] = (float) s[i];
         }
         return new Llama2cTokenizer(pieces, scores);
+    }
+
+    /**
+     * What the file says about chatting: {@code tokenizer.chat_template}, the BOS put before a prompt (where
+     * {@code tokenizer.ggml.add_bos_token}, by default true for sentencepiece and false for BPE as in llama.cpp), the
+     * end-of-sequence token's text, and the control and user-defined tokens by text.
+     */
+    public static ChatSource chatSource(GgufFile g) {
+        boolean spm = g.string("tokenizer.ggml.model", "").equals("llama");
+        String[] tokens = g.has("tokenizer.ggml.tokens") ? g.strings("tokenizer.ggml.tokens") : new String[0];
+        long[] types = g.has("tokenizer.ggml.token_type") ? g.integers("tokenizer.ggml.token_type") : new long[0];
+        int bos = g.integer("tokenizer.ggml.bos_token_id", spm ? Llama2cTokenizer.BOS : -1);
+        int eos = g.integer("tokenizer.ggml.eos_token_id", spm ? Llama2cTokenizer.EOS : -1);
+        boolean addBos = g.bool("tokenizer.ggml.add_bos_token", spm);
+        Map<String, Integer> specials = new HashMap<>();
+        for (int i = 0; i < Math.min(tokens.length, types.length); i++) {
+            if (types[i] == 3 || types[i] == 4) specials.putIfAbsent(tokens[i], i);
+        }
+        for (int id : new int[] {bos, eos}) if (id >= 0 && id < tokens.length) specials.putIfAbsent(tokens[id], id);
+        String eosText = eos >= 0 && eos < tokens.length ? tokens[eos] : "</s>";
+        String template = g.has("tokenizer.chat_template") ? g.string("tokenizer.chat_template") : null;
+        return new ChatSource(template, addBos && bos >= 0 && bos < tokens.length ? bos : -1, eosText, specials);
     }
 
     /** llama.cpp's token types: 3 control, 4 user-defined (both matched before splitting, as added tokens). */

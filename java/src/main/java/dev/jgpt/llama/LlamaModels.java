@@ -96,6 +96,18 @@ public final class LlamaModels {
         }
     }
 
+    /**
+     * What a GGUF file says about chatting ({@link LlamaGgufImport#chatSource}); with {@code ownTokenizer} false (a
+     * llama2.c or Hugging Face sentencepiece tokenizer given instead) only its chat template, with llama2.c's BOS and EOS.
+     */
+    public static dev.jgpt.chat.ChatSource ggufChatSource(Path file, boolean ownTokenizer) {
+        try (Arena mapped = Arena.ofConfined()) {
+            GgufFile g = GgufFile.open(file, mapped);
+            dev.jgpt.chat.ChatSource own = LlamaGgufImport.chatSource(g);
+            return ownTokenizer ? own : dev.jgpt.chat.ChatSource.LLAMA2C.withTemplate(own.template());
+        }
+    }
+
     private static LlamaOpsInference opsInference(Backend backend, LlamaWeights w, DecodeDType dtype, int groupSize) {
         return dtype == DecodeDType.Q8
                 ? new LlamaOpsInference(backend, w, dev.jgpt.memory.DType.I8, groupSize, backend)

@@ -4,6 +4,7 @@ import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.Backends;
 import dev.jgpt.backend.cpu.CpuBackend;
+import dev.jgpt.chat.ChatSource;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.LoadedModel;
 import dev.jgpt.generate.ModelLoader;
@@ -104,7 +105,7 @@ public interface ModelSource {
         }
         CausalLm lm = LoadedModels.llama2cDecoder(file, device, dtype, groupSize, threads, "--device");
         try {
-            return new LoadedModel(name, lm, Llama2cTokenizer.read(tok, lm.vocabSize()));
+            return new LoadedModel(name, lm, Llama2cTokenizer.read(tok, lm.vocabSize()), ChatSource.LLAMA2C);
         } catch (RuntimeException e) {
             lm.close();
             throw e;
@@ -113,7 +114,8 @@ public interface ModelSource {
 
     private static LoadedModel openGguf(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads) {
         var tokenizer = LlamaModels.ggufTokenizer(file); // refused before the weights are decoded
-        return new LoadedModel(name, LoadedModels.ggufLlamaDecoder(file, device, dtype, groupSize, threads, 0, "--device"), tokenizer);
+        ChatSource chat = LlamaModels.ggufChatSource(file, true);
+        return new LoadedModel(name, LoadedModels.ggufLlamaDecoder(file, device, dtype, groupSize, threads, 0, "--device"), tokenizer, chat);
     }
 
     private static LoadedModel openHuggingFace(String name, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {
@@ -121,7 +123,7 @@ public interface ModelSource {
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file");
         CausalLm lm = LoadedModels.hfLlamaDecoder(dir, device, dtype, groupSize, threads, 0);
         try {
-            return new LoadedModel(name, lm, Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()));
+            return new LoadedModel(name, lm, Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()), HfLlamaImport.chatSource(dir));
         } catch (RuntimeException e) {
             lm.close();
             throw e;

@@ -3,7 +3,6 @@ package dev.jgpt.serve;
 import com.sun.net.httpserver.HttpExchange;
 import dev.jgpt.JgptException;
 import dev.jgpt.chat.ChatMessage;
-import dev.jgpt.chat.ChatTemplate;
 import dev.jgpt.generate.BudgetPolicy;
 import dev.jgpt.generate.FinishReason;
 import dev.jgpt.generate.GenerationConfig;
@@ -57,6 +56,7 @@ final class OpenAiApi {
         o.put("owned_by", "jgpt");
         o.put("context_length", m.contextLength());
         o.put("chat", m.chat());
+        if (m.chat()) o.put("chat_format", m.chatFormat().name());
         o.put("sessions", m.sessions());
         return o;
     }
@@ -68,11 +68,10 @@ final class OpenAiApi {
         ObjectNode req = Http.jsonObject(ex, opts.maxBodyBytes());
         ServedModel m = registry.get(requiredString(req, "model"));
         if (!m.chat()) {
-            throw ApiException.badRequest("model", "model " + m.name() + " has no chat tokens (it was not trained for chat);"
-                    + " use /v1/completions");
+            throw ApiException.badRequest("model", m.noChatReason() + "; use /v1/completions");
         }
         List<ChatMessage> messages = messages(req);
-        int[] prompt = ChatTemplate.renderPrompt(messages, m.tokenizer());
+        int[] prompt = m.chatFormat().prompt(messages);
         run(ex, req, m, prompt, true, start);
     }
 
@@ -86,7 +85,7 @@ final class OpenAiApi {
     private void run(HttpExchange ex, ObjectNode req, ServedModel m, int[] prompt, boolean chat, long start)
             throws IOException {
         GenerationConfig cfg = config(req, m.contextLength(), prompt.length, opts.maxTokens());
-        if (chat) cfg = withTurnStops(cfg);
+        if (chat) cfg = m.chatFormat().withTurnStops(cfg);
         boolean stream = bool(req, "stream", false);
         boolean usage = stream && req.path("stream_options").path("include_usage").asBoolean(false);
         long deadline = start + opts.requestTimeout().toNanos();
@@ -181,18 +180,6 @@ final class OpenAiApi {
             job.cancel();
             Thread.currentThread().interrupt();
         }
-    }
-
-    /**
-     * A chat model that opens a new turn ({@code <|user|>} ...) instead of closing its own has finished
-     * its answer too (as in {@code jgpt chat}): role markers end the reply like stop sequences.
-     */
-    static GenerationConfig withTurnStops(GenerationConfig config) {
-        List<String> stops = new ArrayList<>(config.stopSequences());
-        for (String marker : List.of(ChatTemplate.USER, ChatTemplate.ASSISTANT, ChatTemplate.SYSTEM)) {
-            if (!stops.contains(marker)) stops.add(marker);
-        }
-        return config.withStopSequences(stops);
     }
 
     /** What the server answers for an error that reached a stream or a response. */

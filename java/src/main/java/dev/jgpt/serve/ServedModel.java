@@ -1,5 +1,7 @@
 package dev.jgpt.serve;
 
+import dev.jgpt.JgptException;
+import dev.jgpt.chat.ChatFormat;
 import dev.jgpt.generate.BackendLm;
 import dev.jgpt.generate.BatchDecoder;
 import dev.jgpt.generate.CausalLm;
@@ -46,7 +48,8 @@ public final class ServedModel implements AutoCloseable {
     private final List<CausalLm> extra = new ArrayList<>();
     private final int maxQueue;
     private final long created = System.currentTimeMillis() / 1000;
-    private final boolean chat;
+    private final ChatFormat chatFormat;   // null when the model cannot chat ...
+    private final String noChat;           // ... and why
     private final AtomicInteger waiting = new AtomicInteger();
 
     // continuous batching (GPT-2, Llama) ...
@@ -79,7 +82,15 @@ public final class ServedModel implements AutoCloseable {
         this.owner = owner;
         this.loaded = loaded;
         this.maxQueue = maxQueue;
-        this.chat = hasChatTokens(loaded.tokenizer());
+        ChatFormat format = null;
+        String why = null;
+        try {
+            format = loaded.chatFormat(null);
+        } catch (JgptException e) {
+            why = "model " + name + ": " + e.getMessage();
+        }
+        this.chatFormat = format;
+        this.noChat = why;
         if (loaded.model() instanceof BackendLm g) { // GPT-2 or Llama on a backend's ops (cuda, reference)
             int n = Math.min(instances, g.maxBatch());
             BackendLm[] sessions = new BackendLm[n];
@@ -140,20 +151,17 @@ public final class ServedModel implements AutoCloseable {
         return fit;
     }
 
-    private static boolean hasChatTokens(Tokenizer t) {
-        for (String s : dev.jgpt.chat.ChatTemplate.SPECIAL_TOKENS.subList(1, 5)) {
-            if (t.specialTokenId(s).isEmpty()) return false;
-        }
-        return true;
-    }
-
     public String name() { return name; }
     public Tokenizer tokenizer() { return loaded.tokenizer(); }
     public CausalLm primary() { return loaded.model(); }
     public int contextLength() { return loaded.model().contextLength(); }
     public long created() { return created; }
-    /** True when the tokenizer has the chat template's special tokens. */
-    public boolean chat() { return chat; }
+    /** True when the model has a chat format: jgpt's chat tokens, or a chat template jgpt knows. */
+    public boolean chat() { return chatFormat != null; }
+    /** The model's chat format; null when {@link #chat} is false. */
+    public ChatFormat chatFormat() { return chatFormat; }
+    /** Why the model cannot chat (null when it can). */
+    public String noChatReason() { return noChat; }
     /** True when concurrent requests are decoded in one batched step. */
     public boolean batched() { return batcher != null; }
     /** Sequences decoded at the same time. */

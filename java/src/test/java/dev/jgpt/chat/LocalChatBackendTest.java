@@ -39,7 +39,7 @@ class LocalChatBackendTest {
             assertThat(r.text()).isEqualTo("sure");
             assertThat(String.join("", streamed)).isEqualTo("sure");
         }
-        assertThat(LocalChatBackend.withTurnStops(greedy.withStopSequences(List.of("zzz"))).stopSequences())
+        assertThat(new JgptChatFormat(tok).withTurnStops(greedy.withStopSequences(List.of("zzz"))).stopSequences())
                 .containsExactly("zzz", "<|user|>", "<|assistant|>", "<|system|>");
     }
 }

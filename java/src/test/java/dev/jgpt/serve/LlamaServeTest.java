@@ -118,7 +118,7 @@ class LlamaServeTest {
         RandomLlama.writeCheckpoint(bin, LlamaConfig.llama2c(64, 128, 2, 4, 2, V, 96, false), 12);
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
             dev.jgpt.llama.LlamaGguf.write(gguf, dev.jgpt.llama.Llama2cCheckpoint.open(bin, a), tokenizer(), "tiny",
-                    dev.jgpt.io.GgmlType.F32);
+                    dev.jgpt.io.GgmlType.F32, dev.jgpt.chat.ChatTemplates.TINYLLAMA);
         }
         int[] prompt = {5, 270, 271, 259, 280, 263};
         String expected;
@@ -133,6 +133,20 @@ class LlamaServeTest {
             var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
             assertThat(ascii(stream(http, server, prompt, 40))).as("served batched vs one sequence, both from the GGUF file")
                     .isEqualTo(expected).hasSizeGreaterThan(5);
+            // the file's chat template (TinyLlama's) makes it a chat model: Zephyr's markup around the messages
+            assertThat(served.chat()).isTrue();
+            assertThat(served.chatFormat().name()).isEqualTo("zephyr");
+            int[] chatPrompt = served.chatFormat().prompt(java.util.List.of(dev.jgpt.chat.ChatMessage.user("hi there")));
+            assertThat(served.tokenizer().decode(chatPrompt)).as("BOS, the first run, EOS (both decode to nothing), the next run with sentencepiece's leading space")
+                    .isEqualTo("<|user|>\nhi there \n<|assistant|>\n");
+            assertThat(chatPrompt).containsOnlyOnce(Llama2cTokenizer.EOS).startsWith(Llama2cTokenizer.BOS);
+            var chat = http.send(java.net.http.HttpRequest.newBuilder(server.uri().resolve("/v1/chat/completions"))
+                    .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                            "{\"model\":\"tiny-llama\",\"messages\":[{\"role\":\"user\",\"content\":\"hi there\"}],"
+                                    + "\"max_tokens\":5,\"temperature\":0}")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+            assertThat(TestServer.json(chat.body()).path("usage").path("prompt_tokens").asInt()).isEqualTo(chatPrompt.length);
             http.close();
         }
     }
