@@ -3,7 +3,8 @@
 # build inside the npm package node-llama-cpp), and compare, on the same text, llama.cpp's token ids
 # with jgpt's and llama.cpp's teacher-forced next-token distributions with jgpt's (most likely token
 # at every position, probabilities of the top 5). An independent implementation of the GGUF reader,
-# the BPE tokenizer, GPT-2 and the Llama block (RMSNorm, RoPE, SwiGLU, grouped-query attention).
+# the BPE tokenizer, GPT-2 and the Llama block (RMSNorm, RoPE, SwiGLU, grouped-query attention); and
+# the other direction: jgpt reading the GGUF files llama.cpp makes, and writing chat formats as it does.
 #
 #   bench/llamacpp-check.sh                 # trains a tiny GPT-2 and a tiny GQA Llama on sotu first (~1 min)
 #   bench/llamacpp-check.sh RUN [RUN...]    # checks these runs (GPT-2 or Llama)
@@ -94,6 +95,8 @@ done
 lib="$cache/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
 gguf_check=("$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/GgufCheck.java")
 "${gguf_check[@]}" dequant "$lib" || status=1
+# jgpt's chat formats (ChatML, Llama 2, Llama 3, Zephyr ...) written as llama.cpp's llama_chat_apply_template writes them
+"$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/ChatTemplateCheck.java" "$lib" || status=1
 for run in "${llama_runs[@]}"; do
   name="$(basename "$run")"
   "$jgpt" export --format gguf --dtype f32 --model "$run" -o "$work/$name-f32.gguf" >&2

@@ -93,6 +93,52 @@ class GenerateLlamaTest {
         }
     }
 
+    /**
+     * {@code generate --chat} on a GGUF file whose chat template is TinyLlama's (Zephyr) writes the same prompt, so the
+     * same greedy reply, as the llama2.c file of the same weights given {@code --chat-format zephyr}; a llama2.c file
+     * without it has no chat format to use, and says so.
+     */
+    @Test
+    void chatFollowsTheTemplateInAGgufFileOrTheFormatAskedFor() {
+        assumeThat(NativeLibraries.status().available()).isTrue();
+        Llama2cTokenizer tok = asciiTokenizer();
+        Path model = dir.resolve("tiny.bin"), gguf = dir.resolve("chat.gguf");
+        tok.write(dir.resolve("tokenizer.bin"));
+        RandomLlama.writeCheckpoint(model, LlamaConfig.llama2c(64, 128, 2, 4, 2, tok.vocabSize(), 64, false), 5);
+        try (Arena a = Arena.ofShared()) {
+            dev.jgpt.llama.LlamaGguf.write(gguf, Llama2cCheckpoint.open(model, a), tok, "tiny", dev.jgpt.io.GgmlType.F32,
+                    dev.jgpt.chat.ChatTemplates.TINYLLAMA);
+        }
+        String[] common = {"--chat", "--prompt", "hi there", "--temperature", "0", "--max-tokens", "12", "--threads", "1"};
+        String fromGguf = generate(cat(new String[] {"--model", gguf.toString()}, common));
+        String fromBin = generate(cat(new String[] {"--model", model.toString(), "--chat-format", "zephyr"}, common));
+        assertThat(fromGguf).isEqualTo(fromBin);
+        assertThat(ascii(fromGguf).strip()).as("a reply").isNotEmpty();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new GenerateCommand(p -> { throw new AssertionError(); }));
+        cli.setExecutionExceptionHandler(new UserErrorHandler());
+        cli.setErr(new PrintWriter(err, true));
+        assertThat(cli.execute(cat(new String[] {"--model", model.toString()}, common))).isNotZero();
+        assertThat(err.toString()).contains("--chat: model " + model + ": no chat template, and the tokenizer lacks the chat special token(s)")
+                .contains("--chat-format NAME (chatml, llama2").doesNotContain("\tat ");
+    }
+
+    private static String generate(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cli = new CommandLine(new GenerateCommand(p -> { throw new AssertionError("not a jgpt run"); }));
+        cli.setExecutionExceptionHandler(new UserErrorHandler());
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        assertThat(cli.execute(args)).as(err.toString()).isZero();
+        return out.toString();
+    }
+
+    private static String[] cat(String[] a, String[] b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
     /** The byte-level llama2.c vocabulary of the tiny Llama tests (285 ids). */
     static Llama2cTokenizer asciiTokenizer() {
         return dev.jgpt.testing.TinyRuns.asciiLlamaTokenizer();

@@ -27,6 +27,27 @@ public class HfLlamaImportTest {
     @TempDir
     Path dir;
 
+    /** tokenizer_config.json's chat template (a string or a named list), BOS setting and tokens; tokenizer.json's added-token ids. */
+    @Test
+    void theChatTemplateComesFromTokenizerConfig() throws Exception {
+        assertThat(HfLlamaImport.chatSource(dir)).as("no tokenizer_config.json").isEqualTo(dev.jgpt.chat.ChatSource.LLAMA2C);
+        Files.writeString(dir.resolve("tokenizer.json"), "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\"},{\"id\":1,"
+                + "\"content\":\"<s>\"},{\"id\":2,\"content\":\"</s>\"},{\"id\":32000,\"content\":\"<|im_start|>\"}]}");
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"add_bos_token\":true,\"bos_token\":{\"content\":\"<s>\"},"
+                + "\"eos_token\":\"</s>\",\"chat_template\":[{\"name\":\"tool_use\",\"template\":\"x\"},"
+                + "{\"name\":\"default\",\"template\":\"{{'<|im_start|>' + message['role']}}\"}]}");
+        dev.jgpt.chat.ChatSource c = HfLlamaImport.chatSource(dir);
+        assertThat(c.template()).isEqualTo("{{'<|im_start|>' + message['role']}}");
+        assertThat(c.bos()).isEqualTo(1);
+        assertThat(c.eos()).isEqualTo("</s>");
+        assertThat(c.specials()).containsEntry("<|im_start|>", 32000);
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"add_bos_token\":false,\"chat_template\":\"llama3\"}");
+        assertThat(HfLlamaImport.chatSource(dir).bos()).isEqualTo(-1);
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": ");
+        assertThatThrownBy(() -> HfLlamaImport.chatSource(dir)).isInstanceOf(JgptException.class)
+                .hasMessageStartingWith("tokenizer config " + dir.resolve("tokenizer_config.json") + ": ");
+    }
+
     @Test
     void importsF32AndBf16SafetensorsAndUndoesTheRopePermutation() throws Exception {
         LlamaConfig c = new LlamaConfig(32, 48, 2, 4, 2, 40, 16, false, 10000.0, 1e-5);
