@@ -240,8 +240,15 @@ public final class LlamaGgufImport {
             }
         }
         List<String> merges = g.has("tokenizer.ggml.merges") ? List.of(g.strings("tokenizer.ggml.merges")) : List.of();
+        // generation starts from <|endoftext|> and stops there and at <|end|> (jgpt's names): a vocabulary without them
+        // (Llama 3: <|begin_of_text|>, <|eot_id|>) answers with its BOS and EOS, as llama2.c's tokenizer does
+        Map<String, Integer> roles = new HashMap<>();
+        int bos = g.integer("tokenizer.ggml.bos_token_id", -1), eos = g.integer("tokenizer.ggml.eos_token_id", -1);
+        boolean named = added.stream().anyMatch(t -> t.content().equals("<|endoftext|>") || t.content().equals("<|end|>"));
+        if (!named && bos >= 0 && bos < tokens.length) roles.put("<|endoftext|>", bos);
+        if (!named && eos >= 0 && eos < tokens.length) roles.put("<|end|>", eos);
         try {
-            return BpeTokenizer.fromVocab(vocab, merges, added, pattern, ignoreMerges);
+            return BpeTokenizer.fromVocab(vocab, merges, added, pattern, ignoreMerges, roles);
         } catch (JgptException e) {
             throw new JgptException("GGUF " + g.file() + ": tokenizer: " + e.getMessage());
         }

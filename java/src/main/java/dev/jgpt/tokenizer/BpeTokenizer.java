@@ -51,6 +51,7 @@ public final class BpeTokenizer implements Tokenizer {
     private final int unkId;               // -1: bytes without a token are dropped (as HF does without unk_token)
     private final List<AddedToken> added;
     private final Map<String, Integer> addedIds = new HashMap<>();
+    private Map<String, Integer> roleAliases = Map.of(); // set once, by fromVocab: names specialTokenId also answers
     private final Map<String, Integer> modelIds = new HashMap<>();
     private final SpecialTokenMatcher specials;
     /**
@@ -142,6 +143,23 @@ public final class BpeTokenizer implements Tokenizer {
      */
     public static BpeTokenizer fromVocab(String[] vocab, List<String> merges, List<AddedToken> added, SplitPattern pattern,
                                          boolean ignoreMerges) {
+        return fromVocab(vocab, merges, added, pattern, ignoreMerges, Map.of());
+    }
+
+    /**
+     * As above, with {@code roleAliases}: names such as {@code <|endoftext|>} (where generation starts from and stops)
+     * that {@link #specialTokenId} answers with another token's id, for a vocabulary whose own names differ (Llama 3's
+     * {@code <|begin_of_text|>}). Only lookups by name see them: text is matched against the added tokens alone.
+     */
+    public static BpeTokenizer fromVocab(String[] vocab, List<String> merges, List<AddedToken> added, SplitPattern pattern,
+                                         boolean ignoreMerges, Map<String, Integer> roleAliases) {
+        BpeTokenizer t = fromVocabOnly(vocab, merges, added, pattern, ignoreMerges);
+        t.roleAliases = Map.copyOf(roleAliases);
+        return t;
+    }
+
+    private static BpeTokenizer fromVocabOnly(String[] vocab, List<String> merges, List<AddedToken> added, SplitPattern pattern,
+                                              boolean ignoreMerges) {
         Map<String, Integer> ids = new HashMap<>();
         for (int i = 0; i < vocab.length; i++) if (vocab[i] != null) ids.putIfAbsent(vocab[i], i);
         int[][] pairs = new int[merges.size()][];
@@ -263,6 +281,7 @@ public final class BpeTokenizer implements Tokenizer {
     @Override
     public OptionalInt specialTokenId(String token) {
         Integer id = addedIds.get(token);
+        if (id == null) id = roleAliases.get(token);
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
     }
 

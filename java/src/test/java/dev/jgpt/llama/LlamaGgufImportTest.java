@@ -135,6 +135,47 @@ class LlamaGgufImportTest {
      * prompt's logits equal those of a decoder that kept float32 (up to sgemm's tiling), and only the embedding and
      * the norms stay as float32.
      */
+    /**
+     * A Llama 3-style vocabulary (byte-level BPE, llama-bpe split, {@code <|begin_of_text|>} / {@code <|eot_id|>} as BOS /
+     * EOS, add_bos on) with Llama 3's chat template: generation starts from the BOS and stops at the EOS (jgpt's names
+     * answer with them), and chat prompts are Llama 3's headers, special tokens by id, after the BOS.
+     */
+    @Test
+    void aLlama3StyleVocabularyStartsAndStopsAtItsOwnTokensAndChatsInItsFormat() {
+        List<String> specials = List.of("<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>");
+        BpeTokenizer trained = new BpeTrainer(400).specialTokens(specials)
+                .trainOnTexts(List.of("the user asks and the assistant answers briefly ".repeat(40)));
+        Path tj = dir.resolve("l3-tokenizer.json");
+        trained.saveTokenizerJson(tj);
+        TokenizerJson t = TokenizerJson.read(tj);
+        int[] types = new int[t.size()];
+        for (int i = 0; i < types.length; i++) types[i] = t.special()[i] ? 3 : 1;
+        int bos = t.idOf("<|begin_of_text|>"), eot = t.idOf("<|eot_id|>");
+        Path file = dir.resolve("l3.gguf");
+        new dev.jgpt.io.GgufWriter().putString("general.architecture", "llama").putString("tokenizer.ggml.model", "gpt2")
+                .putString("tokenizer.ggml.pre", "llama-bpe").putStringArray("tokenizer.ggml.tokens", List.of(t.tokens()))
+                .putInt32Array("tokenizer.ggml.token_type", types).putStringArray("tokenizer.ggml.merges", t.merges())
+                .putUInt32("tokenizer.ggml.bos_token_id", bos).putUInt32("tokenizer.ggml.eos_token_id", eot)
+                .putBool("tokenizer.ggml.add_bos_token", true)
+                .putString("tokenizer.chat_template", "{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + "
+                        + "message['role'] + '<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}{%- endfor %}")
+                .write(file);
+        try (Arena a = Arena.ofConfined()) {
+            GgufFile g = GgufFile.open(file, a);
+            Tokenizer tok = LlamaGgufImport.tokenizer(g, t.size());
+            assertThat(tok.specialTokenId("<|endoftext|>")).as("where an empty prompt starts").hasValue(bos);
+            assertThat(tok.specialTokenId("<|end|>")).as("where generation stops").hasValue(eot);
+            assertThat(tok.encodeOrdinary("<|endoftext|>")).as("an alias is a name, not text to match").doesNotContain(bos);
+            var format = dev.jgpt.chat.ChatFormats.of(tok, LlamaGgufImport.chatSource(g), null);
+            assertThat(format.name()).isEqualTo("llama3");
+            int[] ids = format.prompt(List.of(dev.jgpt.chat.ChatMessage.user(" the user asks ")));
+            assertThat(ids[0]).isEqualTo(bos);
+            assertThat(tok.decode(ids)).isEqualTo("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nthe user asks<|eot_id|>"
+                    + "<|start_header_id|>assistant<|end_header_id|>\n\n");
+            assertThat(java.util.Arrays.stream(ids).filter(i -> i == t.idOf("<|start_header_id|>")).count()).isEqualTo(2);
+        }
+    }
+
     @Test
     void aBf16OrQ8ImportKeepsOneCopyAndPrefillsFromIt() {
         dev.jgpt.backend.cpu.NativeLibraries.status();
