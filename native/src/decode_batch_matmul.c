@@ -227,7 +227,8 @@ static long block_bytes(void) {
 }
 
 static int rows_per_block(const jgpt_qmat *w, int n) {
-    long row_bytes = w->dtype == JGPT_DECODE_F32 ? 4L * n : w->dtype == JGPT_DECODE_BF16 ? 2L * n : (long)n + 4L * n / w->group;
+    long row_bytes = w->dtype == JGPT_DECODE_F32 ? 4L * n : w->dtype == JGPT_DECODE_BF16 ? 2L * n
+                     : w->dtype == JGPT_DECODE_GGML ? jgpt_ggml_row_bytes(w->group, n) : (long)n + 4L * n / w->group;
     long r = block_bytes() / row_bytes;
     /* at least 32 rows: bf16/q8 convert x once per call, which must stay small next to the rows */
     if (r < 32) r = 32;

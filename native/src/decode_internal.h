@@ -6,11 +6,16 @@
 #include <stdint.h>
 
 typedef struct {
-    const void *data;     /* float, uint16_t (bf16) or int8_t (q8), row-major (rows, cols) */
+    const void *data;     /* float, uint16_t (bf16), int8_t (q8) or ggml blocks (rows of whole blocks), row-major (rows, cols) */
     const float *scales;  /* q8 only: (rows, cols / group) */
-    int dtype;            /* JGPT_DECODE_F32 / BF16 / Q8 */
-    int group;            /* q8 group size */
+    int dtype;            /* JGPT_DECODE_F32 / BF16 / Q8 / GGML */
+    int group;            /* q8 group size; for JGPT_DECODE_GGML the ggml type */
 } jgpt_qmat;
+
+/* decode_ggml.c: ggml's blocks (Q4_K, Q6_K, Q8_0, F16; F32 and BF16 too for the row helpers) */
+long jgpt_ggml_row_bytes(int type, long n);   /* -1 for a type or length jgpt cannot decode */
+void jgpt_ggml_dequantize_row(int type, const void *row, float *y, int n);
+void jgpt_ggml_matvec_rows(int type, const void *w, float *out, const float *x, int r0, int r1, int n);
 
 /* out[r] = W[r,:] . x for r in [r0, r1); W is (rows, n). Single-threaded. */
 void jgpt_decode_matvec_rows(const jgpt_qmat *m, float *out, const float *x, int r0, int r1, int n);

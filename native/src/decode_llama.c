@@ -111,7 +111,7 @@ static void decode_body(void *arg, jgpt_team *team, int id, int n) {
         jgpt_team_sync(team, id);
     }
     rmsnorm(xn, x, m.rms_final, dim, m.eps);
-    jgpt_qmat wcls = m.q[WCLS];
+    jgpt_qmat wcls = layer_mat(&m.q[WCLS], 0, m.vocab, dim);
     split(m.vocab, id, n, 16, &r0, &r1);
     jgpt_decode_matvec_rows(&wcls, logits, xn, r0, r1, dim);
 }
@@ -137,13 +137,15 @@ static void gemm(const model_t *m, float *Y, const float *X, const float *W, int
     m->sgemm(RowMajor, NoTrans, Trans, T, rows, cols, 1.0f, X, cols, W, cols, beta, Y, ldy);
 }
 
-/* Rows [r0, r0 + n) of w (bf16 or q8) as float32, the same values the decode kernels multiply. */
+/* Rows [r0, r0 + n) of w (bf16, q8 or ggml blocks) as float32, the same values the decode kernels multiply. */
 static void decode_rows(const jgpt_qmat *w, long r0, int n, int cols, float *out, int nt) {
     #pragma omp parallel for num_threads(nt) schedule(static)
     for (int r = 0; r < n; r++) {
         long base = (r0 + r) * (long)cols;
         float *o = out + (long)r * cols;
-        if (w->dtype == JGPT_DECODE_BF16) {
+        if (w->dtype == JGPT_DECODE_GGML) {
+            jgpt_ggml_dequantize_row(w->group, (const uint8_t *)w->data + (r0 + r) * jgpt_ggml_row_bytes(w->group, cols), o, cols);
+        } else if (w->dtype == JGPT_DECODE_BF16) {
             const uint16_t *b = (const uint16_t *)w->data + base;
             for (int i = 0; i < cols; i++) {
                 uint32_t bits = (uint32_t)b[i] << 16;
@@ -224,7 +226,7 @@ void jgpt_llama_prefill(float *logits, const int64_t *plan, float *scratch, cons
     /* logits of the last row only, with the decode dtype's classifier (the same as decode's) */
     float *xl = XB;
     rmsnorm(xl, X + (long)(T - 1) * dim, m.rms_final, dim, m.eps);
-    jgpt_qmat wcls = m.q[WCLS];
+    jgpt_qmat wcls = layer_mat(&m.q[WCLS], 0, m.vocab, dim);
     #pragma omp parallel num_threads(nt)
     {
         int r0, r1;

@@ -101,5 +101,6 @@ void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch,
         for (long i = 0; i < (long)B * dim; i++) X[i] += T[i];
     }
     for (int b = 0; b < B; b++) rmsnorm(XN + (long)b * dim, X + (long)b * dim, m.rms_final, dim, m.eps);
-    jgpt_batch_matmul(&m.q[WCLS], logits, m.vocab, XN, dim, B, m.vocab, dim, nt, sg, QX);
+    jgpt_qmat wcls = layer_mat(&m.q[WCLS], 0, m.vocab, dim);
+    jgpt_batch_matmul(&wcls, logits, m.vocab, XN, dim, B, m.vocab, dim, nt, sg, QX);
 }

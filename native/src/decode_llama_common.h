@@ -65,11 +65,17 @@ static void unpack(model_t *m, const int64_t *p) {
     m->pool = (jgpt_pool *)(intptr_t)p[JGPT_LLAMA_POOL];
 }
 
-/* The layer-l slice of a stacked (L, rows, cols) matrix in the decode dtype. */
+/* The layer-l slice of a stacked (L, rows, cols) matrix in the decode dtype (ggml: layer l's entry of the matrix's
+ * tables of addresses and types; the classifier is "layer" 0 of one). */
 static jgpt_qmat layer_mat(const jgpt_qmat *m, int l, long rows, long cols) {
     jgpt_qmat s = *m;
     long off = (long)l * rows * cols;
     switch (m->dtype) {
+    case JGPT_DECODE_GGML:
+        s.data = (const void *)(intptr_t)((const int64_t *)m->data)[l];
+        s.group = (int)((const int64_t *)m->scales)[l];
+        s.scales = NULL;
+        break;
     case JGPT_DECODE_BF16: s.data = (const uint16_t *)m->data + off; break;
     case JGPT_DECODE_Q8:
         s.data = (const int8_t *)m->data + off;

@@ -331,6 +331,14 @@ void jgpt_decode_matvec_rows(const jgpt_qmat *m, float *out, const float *x, int
         else if (fast) mv_bf16_avx512(out, (const uint16_t *)m->data, x, r0, r1, n);
         else mv_bf16_portable(out, (const uint16_t *)m->data, x, r0, r1, n);
         break;
+    case JGPT_DECODE_GGML:
+        if (m->group == 0 || m->group == 30) { /* ggml F32 / BF16: the plain dtypes' kernels */
+            jgpt_qmat plain = { m->data, NULL, m->group == 0 ? JGPT_DECODE_F32 : JGPT_DECODE_BF16, 0 };
+            jgpt_decode_matvec_rows(&plain, out, x, r0, r1, n);
+        } else {
+            jgpt_ggml_matvec_rows(m->group, m->data, out, x, r0, r1, n);
+        }
+        break;
     case JGPT_DECODE_Q8:
         if (fastest && has_feature(1) && m->group % 32 == 0)
             mv_q8_vnni(out, (const int8_t *)m->data, m->scales, x, r0, r1, n, m->group);

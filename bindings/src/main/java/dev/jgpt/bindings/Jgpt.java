@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 11} */
-    public static final int JGPT_ABI_VERSION = 11;
+    /** {@code #define JGPT_ABI_VERSION 12} */
+    public static final int JGPT_ABI_VERSION = 12;
 
     private static volatile SymbolLookup lookup;
 
@@ -583,6 +583,8 @@ public final class Jgpt {
     public static final int JGPT_DECODE_BF16 = 1;
     /** {@code #define JGPT_DECODE_Q8 2} */
     public static final int JGPT_DECODE_Q8 = 2;
+    /** {@code #define JGPT_DECODE_GGML 3} */
+    public static final int JGPT_DECODE_GGML = 3;
     /** {@code #define JGPT_LLAMA_DIM 0} */
     public static final int JGPT_LLAMA_DIM = 0;
     /** {@code #define JGPT_LLAMA_HIDDEN 1} */
