@@ -2,8 +2,8 @@
 # jgpt and llama.cpp decoding the same GGUF file that llama.cpp's own quantizer made (ggml_quantize_chunk, through
 # bench/llamacpp/GgufCheck.java): a random-weight preset (stories15M / stories110M shapes) as F32, then as a
 # Q4_K_M-like mix (Q6_K for the classifier, attn_v and ffn_down, Q4_K elsewhere) and as Q8_0. llama.cpp decodes each
-# file in its own types; jgpt reads the file (decoding every tensor to float32 once) and decodes with --dtype q8 and
-# bf16. Greedy, one token at a time, N tokens timed from the second, rounds interleaved, medians; beside each jgpt
+# file in its own types; jgpt decodes with --dtype gguf (the file's own blocks in place, its default for these files),
+# and, converting each matrix once, q8 and bf16. Greedy, one token at a time, N tokens timed from the second, rounds interleaved, medians; beside each jgpt
 # figure its load time and peak RSS, beside llama.cpp's its peak RSS (GNU time).
 #
 #   bench/decode-gguf-vs-llamacpp.sh stories110M 3
@@ -36,7 +36,7 @@ for r in $(seq "$rounds"); do
       l=$(cd "$work" && /usr/bin/time -v -o "$work/time" node decode.mjs "$f.gguf" "$t" "$tokens" 2>/dev/null \
             | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/')
       echo "llama.cpp-$f t=$t $l rssMiB=$(rss "$work/time")" | tee -a "$out" >&2
-      for d in q8 bf16; do
+      for d in gguf q8 bf16; do
         js=$(/usr/bin/time -v -o "$work/time" "$root/jgpt" bench decode --model "$work/$f.gguf" --dtype "$d" --threads "$t" \
               --tokens "$tokens" --runs 1 --prompt-tokens 0 --json 2>/dev/null)
         j=$(echo "$js" | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/')

@@ -107,12 +107,18 @@ for run in "${llama_runs[@]}"; do
   "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
       "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
   result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
+  # --dtype gguf: jgpt's integer products over the file's own Q4_K / Q6_K / Q8_0 blocks against llama.cpp's on one file
+  "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-inplace.gguf" inplace
+  (cd "$work" && node topk.mjs "$name-inplace.gguf" ids.txt 5) > "$work/top-llamacpp-inplace.txt" || verdict=1
+  "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
+      "$work/$name-inplace.gguf" "$work/ids.txt" 5 gguf > "$work/top-jgpt-inplace.txt" || verdict=1
+  inplace="$(cd "$work" && node compare.mjs top-jgpt-inplace.txt top-llamacpp-inplace.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
   "${gguf_check[@]}" spm "$run/tokenizer.json" "$work/$name-spm.gguf"
   "${gguf_check[@]}" ids "$work/$name-spm.gguf" "$text" > "$work/spm-jgpt.txt" || verdict=1
   (cd "$work" && node topk.mjs "$name-spm.gguf" --tokenize "$text") > "$work/spm-llamacpp.txt" || verdict=1
   same_spm=true
   cmp -s "$work/spm-jgpt.txt" "$work/spm-llamacpp.txt" || { same_spm=false; verdict=1; }
-  echo "{\"run\": \"$name\", \"check\": \"jgpt reads llama.cpp's GGUF\", \"quantizedByGgml\": ${result:-null}, \"sentencepieceTokenIds\": $same_spm, \"spmTokens\": $(wc -w < "$work/spm-jgpt.txt"), \"ok\": $([ $verdict = 0 ] && echo true || echo false)}"
+  echo "{\"run\": \"$name\", \"check\": \"jgpt reads llama.cpp's GGUF\", \"quantizedByGgml\": ${result:-null}, \"inPlaceBlocks\": ${inplace:-null}, \"sentencepieceTokenIds\": $same_spm, \"spmTokens\": $(wc -w < "$work/spm-jgpt.txt"), \"ok\": $([ $verdict = 0 ] && echo true || echo false)}"
   [ $verdict = 0 ] || status=1
 done
 exit $status

@@ -37,7 +37,7 @@ public final class LlamaModelOptions {
     Path tokenizer;
 
     @Option(names = "--dtype", paramLabel = "D",
-            description = "Weights for decoding: f32, bf16, q8 (default f32; for a GGUF file whose matrices are quantized, q8). q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones).")
+            description = "Weights for decoding: f32, bf16, q8, gguf (default f32; for a GGUF file whose matrices are quantized, gguf — its own Q4_K, Q6_K, Q8_0 blocks in place — where every matrix is of those types, else q8). gguf: GGUF files on the cpu. q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
@@ -137,9 +137,14 @@ public final class LlamaModelOptions {
     /** A llama.cpp GGUF file (llama architecture); tokenizer: the file's own, or --tokenizer (tokenizer.bin or .json). */
     private LoadedModel loadGguf(Path file) {
         DecodeDType dt = dtypeOr(LlamaModels.ggufDecodeDType(file));
+        String dev = deviceOrDefault().strip().toLowerCase(java.util.Locale.ROOT);
+        if (dtype == null && dt == DecodeDType.GGUF && !dev.equals("cpu") && !dev.equals("auto")) {
+            dt = DecodeDType.Q8; // a backend's ops read q8 matrices, not ggml's blocks
+        }
         if (dtype == null && dt != DecodeDType.F32) {
-            System.err.println("jgpt: " + file.getFileName() + " holds quantized matrices: decoding them as " + dt
-                    + " (--dtype f32 or bf16 to choose otherwise)");
+            System.err.println("jgpt: " + file.getFileName() + " holds quantized matrices: " + (dt == DecodeDType.GGUF
+                    ? "decoding from its own blocks in place (--dtype q8, bf16 or f32 to choose otherwise)"
+                    : "decoding them as " + dt + " (--dtype f32 or bf16 to choose otherwise)"));
         }
         if (tokenizer != null && !Files.isRegularFile(tokenizer)) throw new JgptException("tokenizer " + tokenizer + ": no such file");
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();

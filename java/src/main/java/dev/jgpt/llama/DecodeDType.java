@@ -10,7 +10,12 @@ public enum DecodeDType {
     /** bfloat16: the top 16 bits of each float32 (round to nearest even); half the bytes. */
     BF16(Jgpt.JGPT_DECODE_BF16),
     /** int8 with one float scale per group of 32 or 64 weights (like llama2.c's runq / Q8_0). */
-    Q8(Jgpt.JGPT_DECODE_Q8);
+    Q8(Jgpt.JGPT_DECODE_Q8),
+    /**
+     * A GGUF file's own blocks, used in place from the mapping (Q4_K, Q6_K, Q8_0, F16, BF16, F32; layers may differ, as in
+     * llama.cpp's Q4_K_M): no copy of the matrices at all. GGUF files only.
+     */
+    GGUF(Jgpt.JGPT_DECODE_GGML);
 
     public final int code;
 
@@ -23,17 +28,27 @@ public enum DecodeDType {
             case "f32", "fp32", "float32" -> F32;
             case "bf16", "bfloat16" -> BF16;
             case "q8", "int8", "q8_0" -> Q8;
-            default -> throw new JgptException("--dtype: '" + s + "' is not one of f32, bf16, q8");
+            case "gguf", "ggml" -> GGUF;
+            default -> throw new JgptException("--dtype: '" + s + "' is not one of f32, bf16, q8, gguf");
         };
     }
 
-    /** Bytes per weight including q8's scales. */
+    /** Bytes per weight including q8's scales (gguf: Q4_K's, the smallest type it reads). */
     public double bytesPerWeight(int groupSize) {
         return switch (this) {
             case F32 -> 4;
             case BF16 -> 2;
             case Q8 -> 1 + 4.0 / groupSize;
+            case GGUF -> 144.0 / 256;
         };
+    }
+
+    /** Refuses {@link #GGUF} for a model that is not a GGUF file ({@code what} names it). */
+    public DecodeDType requireNotGguf(Object what) {
+        if (this == GGUF) {
+            throw new JgptException("--dtype gguf decodes a GGUF file's own blocks, and " + what + " is not a GGUF file (use f32, bf16 or q8)");
+        }
+        return this;
     }
 
     @Override

@@ -126,6 +126,56 @@ public final class LlamaGgufImport {
         return new LlamaParts(c, e, ra, rf, fin, decoder);
     }
 
+    /** The ggml types libjgpt multiplies in place ({@link DecodeDType#GGUF}). */
+    static final java.util.Set<GgmlType> IN_PLACE = java.util.EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
+            GgmlType.Q4_K, GgmlType.Q6_K);
+
+    /**
+     * The matrices of {@code g} as they lie in its mapping, for {@link LlamaInference#fromBlocks}: per matrix and layer its
+     * address and ggml type (the classifier: {@code output.weight}, or {@code token_embd.weight} where it is shared).
+     *
+     * @throws JgptException naming the first tensor of a type libjgpt cannot multiply in place (use --dtype q8 for it)
+     */
+    public static LlamaInference.Blocks blocks(GgufFile g, LlamaConfig c) {
+        int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), V = c.vocabSize();
+        String[] names = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up"};
+        long[][] shapes = {{d, d}, {d, kv}, {d, kv}, {d, d}, {d, h}, {h, d}, {d, h}};
+        long[][] at = new long[8][];
+        int[][] types = new int[8][];
+        long bytes = 0;
+        for (int k = 0; k < 8; k++) {
+            int n = k < 7 ? L : 1;
+            at[k] = new long[n];
+            types[k] = new int[n];
+            for (int l = 0; l < n; l++) {
+                GgufFile.Tensor t = k < 7 ? g.tensor("blk." + l + "." + names[k] + ".weight", shapes[k])
+                        : g.tensor(c.sharedClassifier() ? "token_embd.weight" : "output.weight", d, V);
+                if (!IN_PLACE.contains(t.type())) {
+                    throw new JgptException("GGUF " + g.file() + ": tensor " + t.name() + " is " + t.type() + ", which --dtype gguf "
+                            + "does not multiply in place (it reads " + IN_PLACE + "); use --dtype q8");
+                }
+                at[k][l] = t.data().address();
+                types[k][l] = t.type().id;
+                bytes += t.data().byteSize();
+            }
+        }
+        return new LlamaInference.Blocks(at, types, bytes);
+    }
+
+    /**
+     * The decode dtype a GGUF file gets without {@code --dtype}: its own blocks where every matrix is of a type libjgpt
+     * multiplies in place and at least one is quantized (llama.cpp's Q4_K_M and Q8_0 files), else
+     * {@link #decodeDType}.
+     */
+    public static DecodeDType defaultDType(GgufFile g) {
+        boolean quantized = false;
+        for (GgufFile.Tensor t : g.tensors().values()) {
+            if (t.ne().length == 2 && !IN_PLACE.contains(t.type())) return decodeDType(g);
+            quantized |= t.type() == GgmlType.Q8_0 || t.type() == GgmlType.Q4_K || t.type() == GgmlType.Q6_K;
+        }
+        return quantized ? DecodeDType.GGUF : decodeDType(g);
+    }
+
     /** One tensor decoded into {@code dst} from float index {@code at}. */
     private record Copy(GgufFile.Tensor src, MemorySegment dst, long at) {}
 

@@ -55,7 +55,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
      */
     public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner) {
         this(weights.config(), weights.tokenEmbedding(), weights.rmsAtt(), weights.rmsFfn(), weights.rmsFinal(),
-                (k, into) -> matrix(weights, k), false, dtype, groupSize, threads, owner);
+                (k, into) -> matrix(weights, k), null, false, dtype.requireNotGguf("this model"), groupSize, threads, owner);
     }
 
     /** Produces stacked float32 matrix k (0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2, 6 w3, 7 a separate classifier) in {@code into}. */
@@ -75,7 +75,23 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
                                           MemorySegment rmsFinal, MatrixDecoder matrices, DecodeDType dtype, int groupSize,
                                           int threads, AutoCloseable owner) {
         if (dtype == DecodeDType.F32) throw new IllegalArgumentException("f32 decodes from float32 matrices: load them whole");
-        return new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, matrices, true, dtype, groupSize, threads, owner);
+        return new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, matrices, null, true, dtype.requireNotGguf("this model"),
+                groupSize, threads, owner);
+    }
+
+    /**
+     * The matrices as ggml blocks in a mapped GGUF file: {@code addresses[k][l]} and {@code types[k][l]} for matrix k
+     * (wq, wk, wv, wo, w1, w2, w3) of layer l, and the classifier as {@code k = 7} with one entry; {@code bytes} in all.
+     */
+    public record Blocks(long[][] addresses, int[][] types, long bytes) {}
+
+    /**
+     * A GGUF model decoding from the file's own blocks ({@link DecodeDType#GGUF}): nothing converted, the matrices read
+     * in place from the mapping that {@code owner} keeps open; prefill multiplies tiles decoded from them.
+     */
+    public static LlamaInference fromBlocks(LlamaConfig c, MemorySegment emb, MemorySegment rmsAtt, MemorySegment rmsFfn,
+                                            MemorySegment rmsFinal, Blocks blocks, int threads, AutoCloseable owner) {
+        return new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, null, blocks, true, DecodeDType.GGUF, 32, threads, owner);
     }
 
     private static MemorySegment matrix(LlamaWeights w, int k) {
@@ -92,7 +108,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
     }
 
     private LlamaInference(LlamaConfig config, MemorySegment emb, MemorySegment rmsAtt, MemorySegment rmsFfn,
-                           MemorySegment rmsFinal, MatrixDecoder matrices, boolean streamed, DecodeDType dtype,
+                           MemorySegment rmsFinal, MatrixDecoder matrices, Blocks blocks, boolean streamed, DecodeDType dtype,
                            int groupSize, int threads, AutoCloseable owner) {
         NativeLibraries.require();
         this.c = config;
@@ -129,7 +145,22 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
         set(Jgpt.JGPT_LLAMA_RMS_FINAL, rmsFinal.address());
         long wb = emb.byteSize() + rmsAtt.byteSize() + rmsFfn.byteSize() + rmsFinal.byteSize();
         boolean mapped = false;
-        for (int k = 0; k < 8; k++) {
+        if (blocks != null) { // per matrix a table of per-layer addresses and one of ggml types (libjgpt ABI 12)
+            for (int k = 0; k < 8; k++) {
+                int slot = Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k, n = blocks.addresses()[k].length;
+                MemorySegment at = arena.allocate(8L * n, 8), types = arena.allocate(8L * n, 8);
+                for (int l = 0; l < n; l++) {
+                    at.setAtIndex(ValueLayout.JAVA_LONG, l, blocks.addresses()[k][l]);
+                    types.setAtIndex(ValueLayout.JAVA_LONG, l, blocks.types()[k][l]);
+                }
+                set(slot, 0);
+                set(slot + 1, at.address());
+                set(slot + 2, types.address());
+            }
+            mapped = true;
+            wb += blocks.bytes();
+        }
+        for (int k = 0; k < (blocks != null ? 0 : 8); k++) {
             int slot = Jgpt.JGPT_LLAMA_WEIGHTS + 3 * k;
             if (k == 7 && c.sharedClassifier()) { // the classifier is the embedding (kept: it is looked up per token)
                 set(slot, streamed ? 0 : emb.address());

@@ -66,6 +66,22 @@ public final class LlamaModels {
      * in turn ({@link LlamaParts}); context capped at maxSeq if &gt; 0.
      */
     public static LlamaInference openGguf(Path file, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
+        if (dtype == DecodeDType.GGUF) { // the file's blocks in place: the mapping stays open as long as the model
+            Arena weights = Arena.ofShared(), mapped = Arena.ofShared();
+            try {
+                GgufFile g = GgufFile.open(file, mapped);
+                LlamaParts p = LlamaGgufImport.stream(g, weights, maxSeq);
+                LlamaInference.Blocks blocks = LlamaGgufImport.blocks(g, p.config());
+                return LlamaInference.fromBlocks(p.config(), p.emb(), p.rmsAtt(), p.rmsFfn(), p.rmsFinal(), blocks, threads, () -> {
+                    weights.close();
+                    mapped.close();
+                });
+            } catch (RuntimeException e) {
+                weights.close();
+                mapped.close();
+                throw e;
+            }
+        }
         Arena weights = Arena.ofShared();
         try (Arena mapped = Arena.ofShared()) {
             return LlamaGgufImport.stream(GgufFile.open(file, mapped), weights, maxSeq).inference(dtype, groupSize, threads, weights);
@@ -114,10 +130,10 @@ public final class LlamaModels {
                 : new LlamaOpsInference(backend, w, backend);
     }
 
-    /** The dtype a GGUF file decodes in when none is asked for: {@link LlamaGgufImport#decodeDType}. */
+    /** The dtype a GGUF file decodes in when none is asked for: {@link LlamaGgufImport#defaultDType}. */
     public static DecodeDType ggufDecodeDType(Path file) {
         try (Arena mapped = Arena.ofConfined()) {
-            return LlamaGgufImport.decodeDType(GgufFile.open(file, mapped));
+            return LlamaGgufImport.defaultDType(GgufFile.open(file, mapped));
         }
     }
 

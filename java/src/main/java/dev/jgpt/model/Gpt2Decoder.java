@@ -51,6 +51,7 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
      * @param owner     closed with this object (what owns the parameters), or null
      */
     public Gpt2Decoder(GptConfig config, Tensor params, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner) {
+        dtype.requireNotGguf("a GPT-2 run");
         NativeLibraries.require();
         if (!params.isHost() || params.dtype() != DType.F32) throw new IllegalArgumentException("Gpt2Decoder needs float32 host parameters");
         ParameterLayout layout = ParameterLayout.of(config);

@@ -60,6 +60,7 @@ class DecodeDTypeTest {
                         case F32 -> wf;
                         case BF16 -> Float.intBitsToFloat((conv.getAtIndex(ValueLayout.JAVA_SHORT, k) & 0xFFFF) << 16);
                         case Q8 -> conv.get(ValueLayout.JAVA_BYTE, k) * (double) scales.getAtIndex(ValueLayout.JAVA_FLOAT, k / group);
+                        case GGUF -> throw new AssertionError("GgmlMatvecTest covers ggml's blocks");
                     };
                     // the conversion itself: bf16 within half an ulp of bf16, q8 within half a step
                     if (dt == DecodeDType.BF16) assertThat(Math.abs(wq - wf)).isLessThanOrEqualTo(Math.abs(wf) / 256 + 1e-30);

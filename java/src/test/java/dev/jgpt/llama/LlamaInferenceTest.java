@@ -136,6 +136,7 @@ class LlamaInferenceTest {
             case F32 -> 0;
             case BF16 -> 2 * matrices;
             case Q8 -> matrices + 4 * (matrices / 32);
+            case GGUF -> throw new AssertionError("a llama2.c file has no ggml blocks");
         };
         int[] prompt = {1, 17, 250, 3};
         int[] before;
