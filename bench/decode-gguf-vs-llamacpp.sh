@@ -36,7 +36,7 @@ for r in $(seq "$rounds"); do
       l=$(cd "$work" && /usr/bin/time -v -o "$work/time" node decode.mjs "$f.gguf" "$t" "$tokens" 2>/dev/null \
             | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/')
       echo "llama.cpp-$f t=$t $l rssMiB=$(rss "$work/time")" | tee -a "$out" >&2
-      for d in gguf q8 bf16; do
+      for d in ${DTYPES:-gguf q8 bf16}; do
         js=$(/usr/bin/time -v -o "$work/time" "$root/jgpt" bench decode --model "$work/$f.gguf" --dtype "$d" --threads "$t" \
               --tokens "$tokens" --runs 1 --prompt-tokens 0 --json 2>/dev/null)
         j=$(echo "$js" | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/')

@@ -8,12 +8,13 @@
  *   Q6_K  per 256 weights: 128 bytes of low 4 bits, 64 of high 2 bits, int8 scales[16] (one per 16), f16 d
  *                                                                          w = d sc (q - 32)
  *
- * Like the q8 VNNI kernel, x is quantised to int8 per block of 32 once per call (scale max|x| / 127) and each block's
- * dot product is an integer one (vpdpbusd: unsigned bytes times signed bytes, 32 a instruction). Q4_K's and Q6_K's
- * weights are unsigned already (0..15, 0..63); Q6_K's -32 and Q8_0's sign flip (q + 128) are taken out by starting
- * the block's accumulator at -32 (or -128) times the sums of xq; Q4_K's minimum is subtracted in float with the exact
- * sum of x over its sub-block. Four rows at a time, from the four quarters of the range (four long streams, see
- * decode_matvec.c). Without AVX-512 VNNI each row is dequantised to float32 and dotted with x (the definition).
+ * As in llama.cpp, x is quantised to int8 once per call (scale max|x| / 127): per block of 32 for Q8_0, per 256 for
+ * the K types (llama.cpp's Q8_K), and the dot products are integer ones. Q8_0: vpdpbusd (unsigned bytes times signed,
+ * 32 a instruction; the weights' sign flipped, q + 128, and 128 times the sum of xq taken out by the accumulator's
+ * start). Q4_K and Q6_K: their unsigned quants (0..15, 0..63) times xq summed in int16 pairs (vpmaddubsw), times the
+ * sub-block scales summed in int32 (vpdpwssd), one float multiply per super-block; Q4_K's minimums and Q6_K's -32
+ * from the sums of xq per 32 and per 16. Four rows at a time, from the four quarters of the range (four long streams,
+ * see decode_matvec.c). Without AVX-512 VNNI each row is dequantised to float32 and dotted with x (the definition).
  */
 #include "jgpt.h"
 #include "decode_internal.h"
@@ -127,33 +128,38 @@ static void mv_portable(int type, const uint8_t *w, long row_bytes, float *out, 
 
 #define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 
-/* x quantised per block of 32: int8 values, scale, the exact float sum (Q4_K's minimums), and per block the
- * accumulator starts that remove Q6_K's -32 (per half of 16: lanes 0 and 4) and Q8_0's sign flip (-128 sum, lane 0) */
+/* x quantised to int8 once per call. For Q8_0: per block of 32 (scale, and the accumulator start that removes the
+ * sign flip: -128 times the block's sum, lane 0). For the K types, as llama.cpp's Q8_K: per block of 256 (one scale),
+ * with the sums of xq per 16 and per 32 that take out Q6_K's -32 and Q4_K's minimums in integers. */
 typedef struct {
     int8_t *xq;
-    float *sx, *sumx;
-    __m256i *init6, *init8;
+    float *sx;          /* per 32 (Q8_0) or per 256 (K types) */
+    __m256i *init8;     /* Q8_0 */
+    int16_t *sum16;     /* K types: per 16 */
+    int16_t *sum32;     /* K types: per 32 */
 } xquant;
 
-VNNI static void quantise_x(const float *x, int n, xquant *q) {
-    for (int b = 0; b < n / 32; b++) {
-        const float *p = x + 32 * b;
-        float amax = 0.0f, sum = 0.0f;
-        for (int i = 0; i < 32; i++) {
-            amax = fmaxf(amax, fabsf(p[i]));
-            sum += p[i];
-        }
+VNNI static void quantise_x(const float *x, int n, int block, xquant *q) {
+    for (int b = 0; b < n / block; b++) {
+        const float *p = x + (long)block * b;
+        float amax = 0.0f;
+        for (int i = 0; i < block; i++) amax = fmaxf(amax, fabsf(p[i]));
         float scale = amax / 127.0f, inv = scale > 0.0f ? 1.0f / scale : 0.0f;
-        int s0 = 0, s1 = 0;
-        for (int i = 0; i < 32; i++) {
-            int v = (int)roundf(p[i] * inv);
-            q->xq[32 * b + i] = (int8_t)v;
-            if (i < 16) s0 += v; else s1 += v;
-        }
+        int8_t *o = q->xq + (long)block * b;
+        for (int i = 0; i < block; i++) o[i] = (int8_t)(int)roundf(p[i] * inv);
         q->sx[b] = scale;
-        q->sumx[b] = sum;
-        q->init6[b] = _mm256_setr_epi32(-32 * s0, 0, 0, 0, -32 * s1, 0, 0, 0);
-        q->init8[b] = _mm256_setr_epi32(-128 * (s0 + s1), 0, 0, 0, 0, 0, 0, 0);
+        if (block == 32) {
+            int sum = 0;
+            for (int i = 0; i < 32; i++) sum += o[i];
+            q->init8[b] = _mm256_setr_epi32(-128 * sum, 0, 0, 0, 0, 0, 0, 0);
+        } else {
+            for (int g = 0; g < 16; g++) {
+                int sum = 0;
+                for (int i = 0; i < 16; i++) sum += o[16 * g + i];
+                q->sum16[16 * b + g] = (int16_t)sum;
+            }
+            for (int g = 0; g < 8; g++) q->sum32[8 * b + g] = (int16_t)(q->sum16[16 * b + 2 * g] + q->sum16[16 * b + 2 * g + 1]);
+        }
     }
 }
 
@@ -164,9 +170,17 @@ VNNI static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(h);
 }
 
+VNNI static inline int hsum_i128(__m128i v) {
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xB1));
+    return _mm_cvtsi128_si32(v);
+}
+
 #define XQ(b) _mm256_loadu_si256((const __m256i *)(q->xq + 32 * (b)))
 
-/* R rows (R = 4 or 1), row pointers w[0..R) of nb super-blocks each */
+/* Each super-block of 256: the eight 32-weight products of 4-bit q and xq summed in int16 pairs (vpmaddubsw: 15 x 127
+ * x 2 fits), times the sub-block's 6-bit scale and summed in int32 (vpdpwssd); one float multiply by d * dx per
+ * super-block, and the minimums as dmin * dx * sum_s m_s * sum(xq of s). R rows (4 or 1), w[r] at nb super-blocks. */
 VNNI static inline __attribute__((always_inline)) void rows_q4k(const uint8_t *const *w, int R, int nb, const xquant *q,
                                                                  float *res) {
     const __m256i low = _mm256_set1_epi8(0x0F);
@@ -174,36 +188,48 @@ VNNI static inline __attribute__((always_inline)) void rows_q4k(const uint8_t *c
     float mins[4] = {0, 0, 0, 0};
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     for (int k = 0; k < nb; k++) {
+        const __m128i bsum = _mm_loadu_si128((const __m128i *)(q->sum32 + 8 * k));
+        const float dx = q->sx[k];
         for (int r = 0; r < R; r++) {
             const uint8_t *b = w[r] + 144L * k;
-            float d = f16(b), dmin = f16(b + 2);
-            int sc[8], mn[8];
-            for (int j = 0; j < 8; j++) scale_min(j, b + 4, &sc[j], &mn[j]);
+            uint32_t u[3];
+            memcpy(u, b + 4, 12);
+            /* the eight 6-bit scales and minimums (get_scale_min_k4 for all j at once) */
+            uint32_t s0 = u[0] & 0x3f3f3f3f, s1 = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+            uint32_t m0 = u[1] & 0x3f3f3f3f, m1 = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+            __m128i mins16 = _mm_cvtepu8_epi16(_mm_setr_epi32((int)m0, (int)m1, 0, 0));
+            __m256i sc16 = _mm256_cvtepu8_epi16(_mm_setr_epi32((int)s0, (int)s1, 0, 0));
+            __m256i isum = _mm256_setzero_si256();
             for (int j = 0; j < 4; j++) {
-                int xb = 8 * k + 2 * j;
                 __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * j));
                 __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-                __m256i il = _mm256_dpbusd_epi32(_mm256_setzero_si256(), lo, XQ(xb));
-                __m256i ih = _mm256_dpbusd_epi32(_mm256_setzero_si256(), hi, XQ(xb + 1));
-                acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(il), _mm256_set1_ps(d * sc[2 * j] * q->sx[xb]), acc[r]);
-                acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ih), _mm256_set1_ps(d * sc[2 * j + 1] * q->sx[xb + 1]), acc[r]);
-                mins[r] += dmin * (mn[2 * j] * q->sumx[xb] + mn[2 * j + 1] * q->sumx[xb + 1]);
+                __m256i pl = _mm256_maddubs_epi16(lo, XQ(8 * k + 2 * j)), ph = _mm256_maddubs_epi16(hi, XQ(8 * k + 2 * j + 1));
+                isum = _mm256_dpwssd_epi32(isum, pl, _mm256_permutexvar_epi16(_mm256_set1_epi16((short)(2 * j)), sc16));
+                isum = _mm256_dpwssd_epi32(isum, ph, _mm256_permutexvar_epi16(_mm256_set1_epi16((short)(2 * j + 1)), sc16));
             }
+            float d = f16(b) * dx;
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc[r]);
+            mins[r] += f16(b + 2) * dx * (float)hsum_i128(_mm_madd_epi16(mins16, bsum));
         }
     }
     for (int r = 0; r < R; r++) res[r] = hsum(acc[r]) - mins[r];
 }
 
+/* Each super-block of 256: 6-bit q (0..63) and xq summed in int16 pairs (63 x 127 x 2 fits), times the int8 scale of
+ * each 16 and summed in int32; the -32 taken out as 32 * sum_g sc_g * sum(xq of g); one float multiply by d * dx. */
 VNNI static inline __attribute__((always_inline)) void rows_q6k(const uint8_t *const *w, int R, int nb, const xquant *q,
                                                                  float *res) {
     const __m256i low = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x30);
     __m256 acc[4];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     for (int k = 0; k < nb; k++) {
+        const __m256i bsum = _mm256_loadu_si256((const __m256i *)(q->sum16 + 16 * k));
+        const float dx = q->sx[k];
         for (int r = 0; r < R; r++) {
             const uint8_t *b = w[r] + 210L * k;
-            const int8_t *sc = (const int8_t *)(b + 192);
-            float d = f16(b + 208);
+            __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 192)));
+            __m256i corr = _mm256_madd_epi16(sc16, bsum);
+            __m256i isum = _mm256_setzero_si256();
             for (int h = 0; h < 2; h++) {
                 __m256i A = _mm256_loadu_si256((const __m256i *)(b + 64 * h));
                 __m256i B = _mm256_loadu_si256((const __m256i *)(b + 64 * h + 32));
@@ -214,15 +240,15 @@ VNNI static inline __attribute__((always_inline)) void rows_q6k(const uint8_t *c
                     _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), low), _mm256_and_si256(H, two)),
                     _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), low), _mm256_and_si256(_mm256_srli_epi16(H, 2), two)),
                 };
-                const int8_t *s0 = sc + 8 * h;
                 for (int t = 0; t < 4; t++) {
-                    int xb = 8 * k + 4 * h + t;
-                    __m256i i = _mm256_dpbusd_epi32(q->init6[xb], qv[t], XQ(xb));
-                    float f = d * q->sx[xb];
-                    __m256 s = _mm256_setr_m128(_mm_set1_ps(f * s0[2 * t]), _mm_set1_ps(f * s0[2 * t + 1]));
-                    acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), s, acc[r]);
+                    int g = 8 * h + 2 * t; /* the scales of this chunk's two 16s */
+                    __m256i idx = _mm256_setr_m128i(_mm_set1_epi16((short)g), _mm_set1_epi16((short)(g + 1)));
+                    __m256i p = _mm256_maddubs_epi16(qv[t], XQ(8 * k + 4 * h + t));
+                    isum = _mm256_dpwssd_epi32(isum, p, _mm256_permutexvar_epi16(idx, sc16));
                 }
             }
+            isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 5));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16(b + 208) * dx), acc[r]);
         }
     }
     for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
@@ -265,12 +291,13 @@ VNNI static inline __attribute__((always_inline)) void rows_f16(const uint8_t *c
 }
 
 VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out, const float *x, int r0, int r1, int n) {
-    int blocks = n / 32;
+    int block = type == GGML_Q8_0 ? 32 : 256, blocks = n / block;
     int8_t xq[n] __attribute__((aligned(64)));
-    float sx[blocks], sumx[blocks];
-    __m256i init6[blocks], init8[blocks];
-    xquant q = { xq, sx, sumx, init6, init8 };
-    if (type != GGML_F16) quantise_x(x, n, &q);
+    float sx[blocks > 0 ? blocks : 1];
+    __m256i init8[type == GGML_Q8_0 ? blocks : 1];
+    int16_t sum16[type == GGML_Q8_0 ? 1 : n / 16], sum32[type == GGML_Q8_0 ? 1 : n / 32];
+    xquant q = { xq, sx, init8, sum16, sum32 };
+    if (type != GGML_F16) quantise_x(x, n, block, &q);
     const int Q = (r1 - r0) / 4;
     for (int i = 0; i < Q; i++) {
         const int r = r0 + i;

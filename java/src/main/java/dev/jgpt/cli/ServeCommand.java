@@ -80,8 +80,8 @@ public final class ServeCommand implements Runnable {
             description = "Kernel threads of each model's decode thread (default 1: a decode step is small, and extra kernel threads cost more than they gain on a busy machine; try more for large models).")
     Integer threads;
 
-    @Option(names = "--dtype", defaultValue = "f32", paramLabel = "D",
-            description = "Weights for decoding: f32, bf16, q8 (default ${DEFAULT-VALUE}). q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones); the reference backend decodes in f32 (Llama models also q8).")
+    @Option(names = "--dtype", paramLabel = "D",
+            description = "Weights for decoding: f32, bf16, q8, gguf (default f32; for a GGUF file of quantized matrices its own blocks in place, gguf, or q8 where a type is not read in place; gguf: GGUF files on the cpu). q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones); the reference backend decodes in f32 (Llama models also q8).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
@@ -116,7 +116,8 @@ public final class ServeCommand implements Runnable {
         var err = spec.commandLine().getErr();
         int kernelThreads = threads != null ? threads : 1; // see docs/PERFORMANCE.md: 2 threads were 30x slower under load
         if (kernelThreads < 1) throw new JgptException("--threads must be at least 1 (got " + kernelThreads + ")");
-        ModelSource src = source != null ? source : ModelSource.standard(device, kernelThreads, DecodeDType.parse(dtype), groupSize);
+        ModelSource src = source != null ? source : ModelSource.standard(device, kernelThreads,
+                dtype == null ? null : DecodeDType.parse(dtype), groupSize);
         ModelRegistry registry = new ModelRegistry(src, opts.instancesPerModel(), opts.maxQueue());
         JgptServer server;
         try {

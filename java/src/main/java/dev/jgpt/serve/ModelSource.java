@@ -49,14 +49,16 @@ public interface ModelSource {
      * threads per call; also a llama2.c checkpoint ({@code X.bin}, with {@code tokenizer.bin} beside it), a llama.cpp
      * GGUF file of the llama architecture (with the tokenizer inside it)
      * and a Hugging Face {@code LlamaForCausalLM} directory (with its {@code tokenizer.json}). Llama-family
-     * models decode on libjgpt's CPU decoder with weights in {@code dtype} (served batched through
+     * models decode on libjgpt's CPU decoder with weights in {@code given} (null: f32, and for a GGUF file of quantized
+     * matrices its own blocks, {@link DecodeDType#GGUF}, or q8 as {@code generate} picks; served batched through
      * {@code LlamaBatchDecoder}), unless {@code device} names cuda or reference: then through
      * {@code LlamaOpsInference} on that backend in f32 or q8 (bf16 too on cuda), batched ({@code auto} keeps the batched CPU
      * decoder); GPT-2 models on the cpu backend too (libjgpt's {@code Gpt2Decoder} in
      * {@code dtype}, served batched through {@code Gpt2NativeBatchDecoder}), on another backend in f32
      * through the {@link Gpt2Inference} ops in f32 or, on cuda, bf16 (q8 is refused for GPT-2 there).
      */
-    static ModelSource standard(String device, int threads, DecodeDType dtype, int groupSize) {
+    static ModelSource standard(String device, int threads, DecodeDType given, int groupSize) {
+        DecodeDType dtype = given != null ? given : DecodeDType.F32; // null: not given (a GGUF file has its own default)
         int llamaThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         String d = device == null ? "auto" : device.trim().toLowerCase(java.util.Locale.ROOT);
         String llamaDevice = d.equals("auto") ? "cpu" : d; // auto: the batched CPU decoder serves many sequences at once
@@ -66,7 +68,11 @@ public interface ModelSource {
                 LoadedModel l = LoadedModels.openLlama(path, llamaDevice, dtype, groupSize, llamaThreads);
                 return new Opened(new LoadedModel(name, l.model(), l.tokenizer()), null);
             }
-            if (LlamaModels.isGgufFile(path)) return new Opened(openGguf(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
+            if (LlamaModels.isGgufFile(path)) {
+                DecodeDType dt = given != null ? given : LlamaModels.ggufDecodeDType(path);
+                if (given == null && dt == DecodeDType.GGUF && !llamaDevice.equals("cpu")) dt = DecodeDType.Q8; // ops read q8
+                return new Opened(openGguf(name, path, llamaDevice, dt, groupSize, llamaThreads), null);
+            }
             if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
             if (isHfLlama(path)) return new Opened(openHuggingFace(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
             Backend backend = Backends.select(device).backend();

@@ -17,8 +17,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * libjgpt's products over ggml's own blocks (JGPT_DECODE_GGML: Q4_K, Q6_K, Q8_0, F16) against Java's decoders
  * ({@link GgmlType#decode}, bit-exact with ggml's, bench/llamacpp-check.sh) and a double-precision dot product. The
- * kernels quantise x to int8 per block of 32, so each row may differ from the exact product by at most the rounding of
- * x: half a step (max|x| of the block / 127) times the sum of |w| over the block, summed over the blocks.
+ * kernels quantise x to int8 per block (32 for Q8_0, 256 for the K types, as llama.cpp does), so each row may differ
+ * from the exact product by at most the rounding of x: half a step (max|x| of the block / 127) times the sum of |w|
+ * over the block, summed over the blocks.
  */
 class GgmlMatvecTest {
     @BeforeAll
@@ -39,9 +40,10 @@ class GgmlMatvecTest {
             Jgpt.jgpt_matvec(out, w, MemorySegment.NULL, x, rows, cols, Jgpt.JGPT_DECODE_GGML, type.id);
             for (int i = 0; i < rows; i++) {
                 double exact = 0, bound = 1e-4;
-                for (int b = 0; b < cols; b += 32) {
+                int xBlock = type == GgmlType.Q8_0 ? 32 : 256; // x's int8 blocks: Q8_0's, or llama.cpp's Q8_K for the K types
+                for (int b = 0; b < cols; b += xBlock) {
                     double amax = 0, wsum = 0;
-                    for (int j = b; j < Math.min(cols, b + 32); j++) {
+                    for (int j = b; j < Math.min(cols, b + xBlock); j++) {
                         float xj = x.getAtIndex(ValueLayout.JAVA_FLOAT, j), wj = wf.getAtIndex(ValueLayout.JAVA_FLOAT, (long) i * cols + j);
                         exact += (double) wj * xj;
                         amax = Math.max(amax, Math.abs(xj));

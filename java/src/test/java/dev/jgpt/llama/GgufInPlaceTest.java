@@ -25,11 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
  * logits' spread; decoding steps, whose integer products quantise x to int8 per block of 32, within 1%
  * (median; closer than q8, which rounds the weights too), and pick the same token.
  */
-class GgufInPlaceTest {
+public class GgufInPlaceTest {
     @TempDir
     static Path dir;
     static Path file;
-    static final LlamaConfig C = LlamaConfig.llama2c(256, 512, 2, 4, 2, 300, 64, false);
+    static final LlamaConfig C = LlamaConfig.llama2c(256, 512, 2, 4, 2, 285, 64, false); // the ascii tokenizer's 285 ids
 
     @BeforeAll
     static void write() {
@@ -42,7 +42,7 @@ class GgufInPlaceTest {
      * A Q4_K_M-like file of random blocks: Q4_K matrices, attn_v and ffn_down Q6_K in layer 1 only, the classifier Q6_K,
      * one Q8_0 and one F16 matrix; with {@code odd} one matrix is Q5_K, which is not multiplied in place.
      */
-    static void write(Path file, LlamaConfig c, long seed, boolean odd) {
+    public static void write(Path file, LlamaConfig c, long seed, boolean odd) {
         SplittableRandom r = new SplittableRandom(seed);
         int d = c.dim(), h = c.hiddenDim(), kv = c.kvDim(), V = c.vocabSize();
         try (Arena a = Arena.ofConfined()) {
@@ -52,6 +52,18 @@ class GgufInPlaceTest {
                     .putUInt32("llama.attention.head_count_kv", c.kvHeads()).putUInt32("llama.rope.dimension_count", c.headSize())
                     .putFloat32("llama.rope.freq_base", 10000f).putFloat32("llama.attention.layer_norm_rms_epsilon", 1e-5f)
                     .putUInt32("llama.vocab_size", V);
+            if (V == 285) { // with llama2.c's byte-level test vocabulary inside, as llama.cpp's "llama" tokenizer model
+                Llama2cTokenizer t = dev.jgpt.testing.TinyRuns.asciiLlamaTokenizer();
+                java.util.List<String> pieces = new java.util.ArrayList<>();
+                int[] types = new int[V];
+                for (int i = 0; i < V; i++) {
+                    pieces.add(new String(t.piece(i), java.nio.charset.StandardCharsets.UTF_8).replace(' ', '\u2581'));
+                    types[i] = i == 0 ? 2 : i <= 2 ? 3 : i <= 258 ? 6 : 1;
+                }
+                g.putString("tokenizer.ggml.model", "llama").putStringArray("tokenizer.ggml.tokens", pieces)
+                        .putFloat32Array("tokenizer.ggml.scores", new float[V]).putInt32Array("tokenizer.ggml.token_type", types)
+                        .putUInt32("tokenizer.ggml.bos_token_id", 1).putUInt32("tokenizer.ggml.eos_token_id", 2);
+            }
             g.addTensor("token_embd.weight", floats(a, r, (long) V * d, 1.0), d, V);
             for (int l = 0; l < c.layers(); l++) {
                 String b = "blk." + l + ".";

@@ -151,6 +151,32 @@ class LlamaServeTest {
         }
     }
 
+    /**
+     * A Q4_K_M-like GGUF file served without --dtype: from its own blocks in place (Q4_K, Q6_K, Q8_0, F16 layers), the
+     * batched decoder streaming what the one-sequence decoder of the same file gives.
+     */
+    @Test
+    void aQuantizedGgufFileIsServedFromItsOwnBlocks() throws Exception {
+        assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
+        Path gguf = dir.resolve("tiny-llama.gguf"); // the name stream() asks for
+        dev.jgpt.llama.GgufInPlaceTest.write(gguf, LlamaConfig.llama2c(256, 512, 2, 4, 2, V, 64, false), 21, false);
+        int[] prompt = {5, 270, 271, 259, 280, 263};
+        String expected;
+        try (LlamaInference lm = LlamaModels.openGguf(gguf, DecodeDType.GGUF, 32, 1, 0)) {
+            expected = greedyAscii(lm, prompt, 24);
+        }
+        ModelRegistry reg = new ModelRegistry(ModelSource.standard("cpu", 1, null, 32), 2, 64);
+        ServedModel served = reg.load(gguf);
+        assertThat(served.batched()).isTrue();
+        assertThat(((LlamaInference) served.primary()).dtype()).isEqualTo(DecodeDType.GGUF);
+        try (JgptServer server = JgptServer.start(ServeOptions.defaults().withPort(0).withInstancesPerModel(2), reg)) {
+            var http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+            assertThat(ascii(stream(http, server, prompt, 24))).as("served batched vs one sequence, both from the blocks")
+                    .isEqualTo(expected).hasSizeGreaterThan(5);
+            http.close();
+        }
+    }
+
     @Test
     void huggingFaceDirectoryIsServedWithItsTokenizerJson() throws Exception {
         assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
