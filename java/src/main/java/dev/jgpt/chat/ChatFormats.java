@@ -27,7 +27,7 @@ public final class ChatFormats {
             if (name.equals(JgptChatFormat.NAME)) return jgpt(tokenizer, source);
             ChatMarkup m = ChatMarkup.byName(name).orElseThrow(() -> new JgptException(
                     "--chat-format: '" + name + "' is not one of " + names()));
-            return new MarkupChatFormat(m, tokenizer, source != null ? source : ChatSource.LLAMA2C);
+            return new MarkupChatFormat(m, tokenizer, source != null ? source : plain(tokenizer));
         }
         if (source == null || source.template() == null || source.template().isBlank()) return jgpt(tokenizer, source);
         Optional<ChatMarkup> m = ChatMarkup.detect(source.template());
@@ -36,6 +36,13 @@ public final class ChatFormats {
                     + excerpt(source.template()) + "); give the format with --chat-format NAME (" + ChatMarkup.names() + ")");
         }
         return new MarkupChatFormat(m.get(), tokenizer, source);
+    }
+
+    /** For a model that says nothing about chatting (a jgpt run): llama2.c's BOS and EOS, or for BPE no BOS and its end of text. */
+    private static ChatSource plain(Tokenizer tokenizer) {
+        if (tokenizer instanceof dev.jgpt.llama.Llama2cTokenizer) return ChatSource.LLAMA2C;
+        return new ChatSource(null, -1, tokenizer.specialTokenId(ChatTemplate.END_OF_TEXT).isPresent() ? ChatTemplate.END_OF_TEXT : "</s>",
+                java.util.Map.of());
     }
 
     private static ChatFormat jgpt(Tokenizer tokenizer, ChatSource source) {

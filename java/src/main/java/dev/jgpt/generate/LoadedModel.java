@@ -20,11 +20,6 @@ public record LoadedModel(String name, CausalLm model, Tokenizer tokenizer, Chat
         this(name, model, tokenizer, null);
     }
 
-    /** The model under another name. */
-    public LoadedModel named(String newName) {
-        return new LoadedModel(newName, model, tokenizer, chat);
-    }
-
     /**
      * The chat format: {@code override} (a {@code --chat-format} name) when given, else the one the model's
      * template writes, else jgpt's own ({@link ChatFormats#of}).

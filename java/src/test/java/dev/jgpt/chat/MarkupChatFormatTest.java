@@ -78,5 +78,8 @@ class MarkupChatFormatTest {
         BpeTokenizer jgpt = new BpeTrainer(300).specialTokens(ChatTemplate.SPECIAL_TOKENS).trainOnTexts(List.of("a b c ".repeat(20)));
         assertThat(ChatFormats.of(jgpt, null, null)).isInstanceOf(JgptChatFormat.class);
         assertThat(ChatFormats.of(jgpt, BPE_SOURCE.withTemplate(null), null).name()).as("a GGUF jgpt exported: no template").isEqualTo("jgpt");
+        int[] asked = ChatFormats.of(BPE, null, "chatml").prompt(List.of(ChatMessage.user("the weather")));
+        assertThat(BPE.decode(asked)).as("a jgpt run given --chat-format: no BOS before a BPE prompt")
+                .isEqualTo("<|im_start|>user\nthe weather<|im_end|>\n<|im_start|>assistant\n");
     }
 }
