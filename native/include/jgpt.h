@@ -138,6 +138,8 @@ JGPT_API void jgpt_matvec(float *out, const void *w, const float *scales, const 
 #define JGPT_LLAMA_THREADS 9
 #define JGPT_LLAMA_ROPE_THETA 10
 #define JGPT_LLAMA_EPS 11
+#define JGPT_LLAMA_EMB_TYPE 12  /* the ggml type of EMB's rows (Q4_K ...: a GGUF file's own embedding, looked up in place);
+                                  * 0: float32 (ABI 12) */
 #define JGPT_LLAMA_EMB 16
 #define JGPT_LLAMA_RMS_ATT 17
 #define JGPT_LLAMA_RMS_FFN 18

@@ -121,7 +121,7 @@ void jgpt_llama_decode(float *logits, const int64_t *plan, float *scratch, int t
     unpack(&m, plan);
     const int dim = m.dim, hs = dim / m.heads;
     float *x = scratch, *cs = x + 3 * dim + 2 * m.hidden;
-    memcpy(x, m.emb + (long)token * dim, sizeof(float) * dim);
+    embed(&m, token, x);
     rope_table(cs, pos, hs, m.theta);
     /* the pool's size is the team's size; the plan's thread count sized the scratch for it */
     if (m.pool != NULL && jgpt_pool_threads(m.pool) > m.threads) m.pool = NULL;
@@ -192,7 +192,7 @@ void jgpt_llama_prefill(float *logits, const int64_t *plan, float *scratch, cons
     float *TILE = ATT + (long)T * m.heads * m.seq;
 
     for (int t = 0; t < T; t++) {
-        memcpy(X + (long)t * dim, m.emb + (long)tokens[t] * dim, sizeof(float) * dim);
+        embed(&m, tokens[t], X + (long)t * dim);
         rope_table(CS + (long)t * hs, pos + t, hs, m.theta);
     }
     for (int l = 0; l < m.layers; l++) {

@@ -59,7 +59,7 @@ void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch,
     QX += (64 - ((intptr_t)QX & 63)) / 4 % 16;   /* 64-byte aligned (scratch itself is 64-aligned; +64 floats spare) */
 
     for (int b = 0; b < B; b++) {
-        memcpy(X + (long)b * dim, m.emb + (long)tokens[b] * dim, sizeof(float) * dim);
+        embed(&m, tokens[b], X + (long)b * dim);
         rope_table(CS + (long)b * hs, pos[b], hs, m.theta);
     }
     for (int l = 0; l < m.layers; l++) {

@@ -18,6 +18,7 @@ typedef struct {
     int dim, hidden, layers, heads, kv_heads, vocab, seq, dtype, group, threads;
     float theta, eps;
     const float *emb, *rms_att, *rms_ffn, *rms_final;
+    int emb_type;          /* ggml type of emb's rows; 0: float32 */
     const float *f32[8];   /* wq wk wv wo w1 w2 w3 wcls, float32 (the mapped checkpoint) */
     jgpt_qmat q[8];        /* the same in the decode dtype */
     float *kcache, *vcache;
@@ -48,6 +49,7 @@ static void unpack(model_t *m, const int64_t *p) {
     m->theta = as_double(p[JGPT_LLAMA_ROPE_THETA]);
     m->eps = as_double(p[JGPT_LLAMA_EPS]);
     m->emb = (const float *)(intptr_t)p[JGPT_LLAMA_EMB];
+    m->emb_type = (int)p[JGPT_LLAMA_EMB_TYPE];
     m->rms_att = (const float *)(intptr_t)p[JGPT_LLAMA_RMS_ATT];
     m->rms_ffn = (const float *)(intptr_t)p[JGPT_LLAMA_RMS_FFN];
     m->rms_final = (const float *)(intptr_t)p[JGPT_LLAMA_RMS_FINAL];
@@ -87,6 +89,16 @@ static jgpt_qmat layer_mat(const jgpt_qmat *m, int l, long rows, long cols) {
 }
 
 /* ---- small pieces shared by decode and prefill -------------------------------------------------- */
+
+/* token's embedding row into out: copied, or dequantised from a GGUF file's own blocks */
+static void embed(const model_t *m, int token, float *out) {
+    if (m->emb_type == 0) {
+        memcpy(out, m->emb + (long)token * m->dim, sizeof(float) * m->dim);
+    } else {
+        const uint8_t *rows = (const uint8_t *)m->emb;
+        jgpt_ggml_dequantize_row(m->emb_type, rows + (long)token * jgpt_ggml_row_bytes(m->emb_type, m->dim), out, m->dim);
+    }
+}
 
 static void rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
     float ss = 0.0f;

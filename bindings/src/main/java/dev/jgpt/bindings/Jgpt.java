@@ -609,6 +609,8 @@ public final class Jgpt {
     public static final int JGPT_LLAMA_ROPE_THETA = 10;
     /** {@code #define JGPT_LLAMA_EPS 11} */
     public static final int JGPT_LLAMA_EPS = 11;
+    /** {@code #define JGPT_LLAMA_EMB_TYPE 12} */
+    public static final int JGPT_LLAMA_EMB_TYPE = 12;
     /** {@code #define JGPT_LLAMA_EMB 16} */
     public static final int JGPT_LLAMA_EMB = 16;
     /** {@code #define JGPT_LLAMA_RMS_ATT 17} */

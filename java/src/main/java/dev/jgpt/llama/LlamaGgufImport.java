@@ -87,6 +87,14 @@ public final class LlamaGgufImport {
      * before anything is allocated: a corrupt header cannot ask for memory.
      */
     public static LlamaParts stream(GgufFile g, Arena small, int maxSeq) {
+        return stream(g, small, maxSeq, true);
+    }
+
+    /**
+     * As above; with {@code embedding} false the embedding is not decoded ({@link LlamaParts#emb} is then
+     * {@link MemorySegment#NULL}: a decoder looks its rows up in the file's own blocks).
+     */
+    public static LlamaParts stream(GgufFile g, Arena small, int maxSeq, boolean embedding) {
         LlamaConfig c = readConfig(g, maxSeq);
         int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), V = c.vocabSize();
         GgufFile.Tensor emb = g.tensor("token_embd.weight", d, V), norm = g.tensor("output_norm.weight", d);
@@ -104,10 +112,10 @@ public final class LlamaGgufImport {
             for (int k = 0; k < 7; k++) mats[k][l] = g.tensor(b + names[k] + ".weight", shapes[k]);
         }
         mats[7] = cls == null ? null : new GgufFile.Tensor[] {cls};
-        MemorySegment e = small.allocate(4L * V * d, 64), ra = small.allocate(4L * L * d, 64), rf = small.allocate(4L * L * d, 64),
-                fin = small.allocate(4L * d, 64);
+        MemorySegment e = embedding ? small.allocate(4L * V * d, 64) : MemorySegment.NULL, ra = small.allocate(4L * L * d, 64),
+                rf = small.allocate(4L * L * d, 64), fin = small.allocate(4L * d, 64);
         List<Copy> copies = new ArrayList<>();
-        copies.add(new Copy(emb, e, 0));
+        if (embedding) copies.add(new Copy(emb, e, 0));
         copies.add(new Copy(norm, fin, 0));
         for (int l = 0; l < L; l++) {
             copies.add(new Copy(att[l], ra, (long) l * d));
@@ -124,6 +132,12 @@ public final class LlamaGgufImport {
             return out;
         };
         return new LlamaParts(c, e, ra, rf, fin, decoder);
+    }
+
+    /** The embedding table ({@code token_embd.weight}), its shape checked against the metadata. */
+    public static GgufFile.Tensor embedding(GgufFile g) {
+        LlamaConfig c = readConfig(g, 0);
+        return g.tensor("token_embd.weight", c.dim(), c.vocabSize());
     }
 
     /** The ggml types libjgpt multiplies in place ({@link DecodeDType#GGUF}). */

@@ -87,11 +87,16 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
 
     /**
      * A GGUF model decoding from the file's own blocks ({@link DecodeDType#GGUF}): nothing converted, the matrices read
-     * in place from the mapping that {@code owner} keeps open; prefill multiplies tiles decoded from them.
+     * in place from the mapping that {@code owner} keeps open; prefill multiplies tiles decoded from them. {@code emb}:
+     * float32 rows ({@code embType} 0) or the file's token_embd blocks of ggml type {@code embType}.
      */
-    public static LlamaInference fromBlocks(LlamaConfig c, MemorySegment emb, MemorySegment rmsAtt, MemorySegment rmsFfn,
-                                            MemorySegment rmsFinal, Blocks blocks, int threads, AutoCloseable owner) {
-        return new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, null, blocks, true, DecodeDType.GGUF, 32, threads, owner);
+    public static LlamaInference fromBlocks(LlamaConfig c, MemorySegment emb, int embType, MemorySegment rmsAtt,
+                                            MemorySegment rmsFfn, MemorySegment rmsFinal, Blocks blocks, int threads,
+                                            AutoCloseable owner) {
+        LlamaInference inf = new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, null, blocks, true, DecodeDType.GGUF, 32,
+                threads, owner);
+        inf.set(Jgpt.JGPT_LLAMA_EMB_TYPE, embType); // the embedding's rows in the file's own type (0: float32)
+        return inf;
     }
 
     private static MemorySegment matrix(LlamaWeights w, int k) {

@@ -3,6 +3,7 @@ package dev.jgpt.llama;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.io.GgufFile;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 
 /** Opening a Llama-family model file for inference. */
@@ -70,9 +71,15 @@ public final class LlamaModels {
             Arena weights = Arena.ofShared(), mapped = Arena.ofShared();
             try {
                 GgufFile g = GgufFile.open(file, mapped);
-                LlamaParts p = LlamaGgufImport.stream(g, weights, maxSeq);
+                // the embedding's rows too are read from the file's blocks where libjgpt decodes its type (a float32 copy
+                // of a 32000 x 4096 table would be 0.5 GB beside a 3.8 GB Q4_K_M file)
+                GgufFile.Tensor te = LlamaGgufImport.embedding(g);
+                boolean inPlace = LlamaGgufImport.IN_PLACE.contains(te.type()) && te.type() != dev.jgpt.io.GgmlType.F32;
+                LlamaParts p = LlamaGgufImport.stream(g, weights, maxSeq, !inPlace);
                 LlamaInference.Blocks blocks = LlamaGgufImport.blocks(g, p.config());
-                return LlamaInference.fromBlocks(p.config(), p.emb(), p.rmsAtt(), p.rmsFfn(), p.rmsFinal(), blocks, threads, () -> {
+                MemorySegment emb = inPlace ? te.data() : p.emb();
+                int embType = inPlace ? te.type().id : 0;
+                return LlamaInference.fromBlocks(p.config(), emb, embType, p.rmsAtt(), p.rmsFfn(), p.rmsFinal(), blocks, threads, () -> {
                     weights.close();
                     mapped.close();
                 });

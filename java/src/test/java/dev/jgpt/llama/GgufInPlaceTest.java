@@ -39,7 +39,7 @@ public class GgufInPlaceTest {
     }
 
     /**
-     * A Q4_K_M-like file of random blocks: Q4_K matrices, attn_v and ffn_down Q6_K in layer 1 only, the classifier Q6_K,
+     * A Q4_K_M-like file of random blocks: a Q4_K embedding and matrices, attn_v and ffn_down Q6_K in layer 1 only, the classifier Q6_K,
      * one Q8_0 and one F16 matrix; with {@code odd} one matrix is Q5_K, which is not multiplied in place.
      */
     public static void write(Path file, LlamaConfig c, long seed, boolean odd) {
@@ -64,7 +64,8 @@ public class GgufInPlaceTest {
                         .putFloat32Array("tokenizer.ggml.scores", new float[V]).putInt32Array("tokenizer.ggml.token_type", types)
                         .putUInt32("tokenizer.ggml.bos_token_id", 1).putUInt32("tokenizer.ggml.eos_token_id", 2);
             }
-            g.addTensor("token_embd.weight", floats(a, r, (long) V * d, 1.0), d, V);
+            // the embedding in Q4_K, as in llama.cpp's Q4_K_M files: its rows are looked up in the blocks too
+            g.addTensor("token_embd.weight", GgmlType.Q4_K, GgmlMatvecTest.randomBlocks(GgmlType.Q4_K, V, d, r, a), d, V);
             for (int l = 0; l < c.layers(); l++) {
                 String b = "blk." + l + ".";
                 GgmlType mixed = l == 1 ? GgmlType.Q6_K : GgmlType.Q4_K;
@@ -109,6 +110,8 @@ public class GgufInPlaceTest {
              LlamaInference q8 = LlamaModels.openGguf(file, DecodeDType.Q8, 32, 2, 0);
              LlamaInference f32 = LlamaModels.openGguf(file, DecodeDType.F32, 32, 2, 0)) {
             assertThat(blocks.offHeapBytes().get("weightsConverted")).as("nothing converted").isZero();
+            assertThat(blocks.plan().getAtIndex(ValueLayout.JAVA_LONG, dev.jgpt.bindings.Jgpt.JGPT_LLAMA_EMB_TYPE))
+                    .as("the embedding looked up in its Q4_K blocks").isEqualTo(GgmlType.Q4_K.id);
             float[] a = blocks.prefill(prompt).toFloatArray(), q = q8.prefill(prompt).toFloatArray(), b = f32.prefill(prompt).toFloatArray();
             // the layers multiply tiles dequantised from the blocks (the float32 values); the classifier of the last row is
             // decode's product, with x quantised
