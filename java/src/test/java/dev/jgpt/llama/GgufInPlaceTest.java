@@ -139,6 +139,19 @@ public class GgufInPlaceTest {
     }
 
     @Test
+    void decodingFromTheBlocksAllocatesNothingPerToken() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long tid = Thread.currentThread().threadId();
+        try (LlamaInference f = LlamaModels.openGguf(file, DecodeDType.GGUF, 32, 2, 0)) {
+            f.prefill(new int[] {1, 2, 3});
+            for (int i = 0; i < 5; i++) f.step(i); // warm up
+            long before = mx.getThreadAllocatedBytes(tid);
+            for (int i = 0; i < 30; i++) f.step(i);
+            assertThat((mx.getThreadAllocatedBytes(tid) - before) / 30).as("heap bytes per token").isLessThan(64);
+        }
+    }
+
+    @Test
     void theDefaultForAQuantizedFileIsItsOwnBlocksUnlessATypeIsNotReadInPlace() throws Exception {
         Path odd = dir.resolve("odd.gguf");
         write(odd, C, 8, true);

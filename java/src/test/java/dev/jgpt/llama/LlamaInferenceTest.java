@@ -96,7 +96,7 @@ class LlamaInferenceTest {
         long tid = Thread.currentThread().threadId();
         try (Arena a = Arena.ofShared()) {
             LlamaWeights w = RandomLlama.create(shape(2, false), 5, a);
-            for (DecodeDType dt : DecodeDType.values()) {
+            for (DecodeDType dt : new DecodeDType[] {DecodeDType.F32, DecodeDType.BF16, DecodeDType.Q8}) { // gguf: GgufInPlaceTest
                 try (LlamaInference f = new LlamaInference(w, dt, 32, 2, null)) {
                     f.prefill(new int[] {1, 2, 3});
                     for (int i = 0; i < 5; i++) f.step(i); // warm up

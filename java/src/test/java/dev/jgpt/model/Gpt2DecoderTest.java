@@ -169,7 +169,7 @@ class Gpt2DecoderTest {
 
     @Test
     void decodingAllocatesNothingPerToken() {
-        for (DecodeDType dt : DecodeDType.values()) {
+        for (DecodeDType dt : new DecodeDType[] {DecodeDType.F32, DecodeDType.BF16, DecodeDType.Q8}) { // gguf: GGUF files only
             try (Gpt2Decoder lm = decoder(dt, 2)) {
                 for (int i = 0; i < 150; i++) lm.step(i);   // warm up (the call is compiled)
                 lm.reset();
