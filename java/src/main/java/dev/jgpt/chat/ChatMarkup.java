@@ -20,12 +20,7 @@ public enum ChatMarkup {
     CHATML("chatml") {
         @Override
         void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
-            for (ChatMessage m : chat) {
-                out.add(markup("<|im_start|>" + m.role() + "\n"));
-                out.add(content(m.content()));
-                out.add(markup("<|im_end|>\n"));
-            }
-            if (open) out.add(markup("<|im_start|>assistant\n"));
+            turns(chat, open, out, role -> "<|im_start|>" + role + "\n", "<|im_end|>\n", false);
         }
 
         @Override
@@ -49,12 +44,7 @@ public enum ChatMarkup {
     PHI3("phi3") {
         @Override
         void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
-            for (ChatMessage m : chat) {
-                out.add(markup("<|" + m.role() + "|>\n"));
-                out.add(content(m.content()));
-                out.add(markup("<|end|>\n"));
-            }
-            if (open) out.add(markup("<|assistant|>\n"));
+            turns(chat, open, out, role -> "<|" + role + "|>\n", "<|end|>\n", false);
         }
 
         @Override
@@ -69,12 +59,7 @@ public enum ChatMarkup {
     ZEPHYR("zephyr") {
         @Override
         void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
-            for (ChatMessage m : chat) {
-                out.add(markup("<|" + m.role() + "|>\n"));
-                out.add(content(m.content()));
-                out.add(markup(eos + "\n"));
-            }
-            if (open) out.add(markup("<|assistant|>\n"));
+            turns(chat, open, out, role -> "<|" + role + "|>\n", eos + "\n", false);
         }
 
         @Override
@@ -86,12 +71,7 @@ public enum ChatMarkup {
     LLAMA3("llama3") {
         @Override
         void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
-            for (ChatMessage m : chat) {
-                out.add(markup("<|start_header_id|>" + m.role() + "<|end_header_id|>\n\n"));
-                out.add(content(m.content().strip()));
-                out.add(markup("<|eot_id|>"));
-            }
-            if (open) out.add(markup("<|start_header_id|>assistant<|end_header_id|>\n\n"));
+            turns(chat, open, out, role -> "<|start_header_id|>" + role + "<|end_header_id|>\n\n", "<|eot_id|>", true);
         }
 
         @Override
@@ -171,6 +151,20 @@ public enum ChatMarkup {
             case VICUNA, VICUNA_ORCA -> List.of(eos, "USER:");
             default -> List.of(eos, "[INST]");
         };
+    }
+
+    /**
+     * The formats whose every message is {@code opener(role)}, the content ({@code strip}ped or not), {@code close}, and
+     * whose assistant turn opens with {@code opener("assistant")}.
+     */
+    static void turns(List<ChatMessage> chat, boolean open, List<Span> out, java.util.function.UnaryOperator<String> opener,
+                      String close, boolean strip) {
+        for (ChatMessage m : chat) {
+            out.add(markup(opener.apply(m.role())));
+            out.add(content(strip ? m.content().strip() : m.content()));
+            out.add(markup(close));
+        }
+        if (open) out.add(markup(opener.apply(ChatMessage.ASSISTANT)));
     }
 
     private void llama2(List<ChatMessage> chat, String eos, List<Span> out) {

@@ -1,7 +1,6 @@
 package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
-import dev.jgpt.chat.ChatFormats;
 import dev.jgpt.chat.ChatSource;
 import dev.jgpt.generate.CausalLm;
 import dev.jgpt.generate.LoadedModel;
@@ -136,11 +135,7 @@ public final class LlamaModelOptions {
 
     /** A llama.cpp GGUF file (llama architecture); tokenizer: the file's own, or --tokenizer (tokenizer.bin or .json). */
     private LoadedModel loadGguf(Path file) {
-        DecodeDType dt = dtypeOr(LlamaModels.ggufDecodeDType(file));
-        String dev = deviceOrDefault().strip().toLowerCase(java.util.Locale.ROOT);
-        if (dtype == null && dt == DecodeDType.GGUF && !dev.equals("cpu") && !dev.equals("auto")) {
-            dt = DecodeDType.Q8; // a backend's ops read q8 matrices, not ggml's blocks
-        }
+        DecodeDType dt = dtype != null ? DecodeDType.parse(dtype) : LlamaModels.ggufDecodeDType(file, deviceOrDefault());
         if (dtype == null && dt != DecodeDType.F32) {
             System.err.println("jgpt: " + file.getFileName() + " holds quantized matrices: " + (dt == DecodeDType.GGUF
                     ? "decoding from its own blocks in place (--dtype q8, bf16 or f32 to choose otherwise)"

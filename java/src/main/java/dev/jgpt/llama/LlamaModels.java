@@ -137,11 +137,17 @@ public final class LlamaModels {
                 : new LlamaOpsInference(backend, w, backend);
     }
 
-    /** The dtype a GGUF file decodes in when none is asked for: {@link LlamaGgufImport#defaultDType}. */
-    public static DecodeDType ggufDecodeDType(Path file) {
+    /**
+     * The dtype a GGUF file decodes in on {@code device} when none is asked for: {@link LlamaGgufImport#defaultDType} on
+     * the cpu ({@code auto} too: quantized models decode there), q8 instead of its own blocks on a backend's ops.
+     */
+    public static DecodeDType ggufDecodeDType(Path file, String device) {
+        DecodeDType dt;
         try (Arena mapped = Arena.ofConfined()) {
-            return LlamaGgufImport.defaultDType(GgufFile.open(file, mapped));
+            dt = LlamaGgufImport.defaultDType(GgufFile.open(file, mapped));
         }
+        String d = device == null ? "auto" : device.strip().toLowerCase(java.util.Locale.ROOT);
+        return dt == DecodeDType.GGUF && !d.equals("cpu") && !d.equals("auto") ? DecodeDType.Q8 : dt;
     }
 
     /** Whether a path is a GGUF file (by its magic, whatever its name). */

@@ -69,8 +69,7 @@ public interface ModelSource {
                 return new Opened(new LoadedModel(name, l.model(), l.tokenizer()), null);
             }
             if (LlamaModels.isGgufFile(path)) {
-                DecodeDType dt = given != null ? given : LlamaModels.ggufDecodeDType(path);
-                if (given == null && dt == DecodeDType.GGUF && !llamaDevice.equals("cpu")) dt = DecodeDType.Q8; // ops read q8
+                DecodeDType dt = given != null ? given : LlamaModels.ggufDecodeDType(path, llamaDevice);
                 return new Opened(openGguf(name, path, llamaDevice, dt, groupSize, llamaThreads), null);
             }
             if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
