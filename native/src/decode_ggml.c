@@ -1,10 +1,12 @@
-/* Matrix-vector products over ggml's blocks as a GGUF file stores them (JGPT_DECODE_GGML): Q4_K, Q6_K and Q8_0,
- * plus F16, so that a llama.cpp file decodes from its own bytes — 4.5 bits a weight for Q4_K, 6.56 for Q6_K —
- * instead of a q8 copy at 9. The block layouts are ggml's (ggml-common.h; GgmlType.java decodes the same bytes):
+/* Matrix-vector products over ggml's blocks as a GGUF file stores them (JGPT_DECODE_GGML): Q4_K, Q5_K, Q6_K, Q4_0
+ * and Q8_0, plus F16, so that a llama.cpp file decodes from its own bytes — 4.5 bits a weight for Q4_K, 6.56 for
+ * Q6_K — instead of a q8 copy at 9. The block layouts are ggml's (ggml-common.h; GgmlType.java decodes the same bytes):
  *
  *   Q8_0  per 32 weights:  f16 d, int8 q[32]                               w = d q
+ *   Q4_0  per 32 weights:  f16 d, 16 bytes of 4-bit q (low nibbles first)  w = d (q - 8)
  *   Q4_K  per 256 weights: f16 d, f16 dmin, 12 bytes of eight 6-bit scales and mins, 128 bytes of 4-bit q;
  *         sub-block s (32 weights) has scale sc_s and min m_s:              w = d sc_s q - dmin m_s
+ *   Q5_K  Q4_K with a fifth bit per weight (32 bytes qh before the nibbles): q in 0..31
  *   Q6_K  per 256 weights: 128 bytes of low 4 bits, 64 of high 2 bits, int8 scales[16] (one per 16), f16 d
  *                                                                          w = d sc (q - 32)
  *
@@ -12,7 +14,8 @@
  * the K types (llama.cpp's Q8_K), and the dot products are integer ones. Q8_0: vpdpbusd (unsigned bytes times signed,
  * 32 a instruction; the weights' sign flipped, q + 128, and 128 times the sum of xq taken out by the accumulator's
  * start). Q4_K and Q6_K: their unsigned quants (0..15, 0..63) times xq summed in int16 pairs (vpmaddubsw), times the
- * sub-block scales summed in int32 (vpdpwssd), one float multiply per super-block; Q4_K's minimums and Q6_K's -32
+ * sub-block scales summed in int32 (vpdpwssd), one float multiply per super-block (Q5_K as Q4_K with its fifth bits
+ * or-ed in; Q4_0 per 32 like Q8_0, its -8 through the accumulator's start); Q4_K's minimums and Q6_K's -32
  * from the sums of xq per 32 and per 16. Four rows at a time, from the four quarters of the range (four long streams,
  * see decode_matvec.c). Without AVX-512 VNNI each row is dequantised to float32 and dotted with x (the definition).
  */
@@ -23,14 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q8_0 = 8, GGML_Q4_K = 12, GGML_Q6_K = 14, GGML_BF16 = 30 };
+enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_Q4_K = 12, GGML_Q5_K = 13, GGML_Q6_K = 14, GGML_BF16 = 30 };
 
 long jgpt_ggml_row_bytes(int type, long n) {
     switch (type) {
     case GGML_F32: return 4 * n;
     case GGML_F16: case GGML_BF16: return 2 * n;
+    case GGML_Q4_0: return n % 32 ? -1 : n / 32 * 18;
     case GGML_Q8_0: return n % 32 ? -1 : n / 32 * 34;
     case GGML_Q4_K: return n % 256 ? -1 : n / 256 * 144;
+    case GGML_Q5_K: return n % 256 ? -1 : n / 256 * 176;
     case GGML_Q6_K: return n % 256 ? -1 : n / 256 * 210;
     default: return -1;
     }
@@ -72,22 +77,35 @@ void jgpt_ggml_dequantize_row(int type, const void *row, float *y, int n) {
             for (int i = 0; i < 32; i++) y[32 * k + i] = d * (int8_t)b[2 + i];
         }
         break;
+    case GGML_Q4_0:
+        for (int k = 0; k < n / 32; k++, b += 18) {
+            float d = f16(b);
+            for (int i = 0; i < 16; i++) {
+                y[32 * k + i] = d * ((b[2 + i] & 0xF) - 8);
+                y[32 * k + 16 + i] = d * ((b[2 + i] >> 4) - 8);
+            }
+        }
+        break;
     case GGML_Q4_K:
-        for (int k = 0; k < n / 256; k++, b += 144) {
+    case GGML_Q5_K: {
+        const int five = type == GGML_Q5_K, bytes = five ? 176 : 144;
+        for (int k = 0; k < n / 256; k++, b += bytes) {
             float d = f16(b), dmin = f16(b + 2);
-            const uint8_t *scales = b + 4, *qs = b + 16;
+            const uint8_t *scales = b + 4, *qh = b + 16, *qs = b + (five ? 48 : 16);
             float *o = y + 256L * k;
             for (int j = 0; j < 4; j++) {
                 int s1, m1, s2, m2;
                 scale_min(2 * j, scales, &s1, &m1);
                 scale_min(2 * j + 1, scales, &s2, &m2);
                 for (int l = 0; l < 32; l++) {
-                    o[64 * j + l] = d * s1 * (qs[32 * j + l] & 0xF) - dmin * m1;
-                    o[64 * j + 32 + l] = d * s2 * (qs[32 * j + l] >> 4) - dmin * m2;
+                    int h1 = five && (qh[l] >> (2 * j)) & 1 ? 16 : 0, h2 = five && (qh[l] >> (2 * j + 1)) & 1 ? 16 : 0;
+                    o[64 * j + l] = d * s1 * ((qs[32 * j + l] & 0xF) + h1) - dmin * m1;
+                    o[64 * j + 32 + l] = d * s2 * ((qs[32 * j + l] >> 4) + h2) - dmin * m2;
                 }
             }
         }
         break;
+    }
     case GGML_Q6_K:
         for (int k = 0; k < n / 256; k++, b += 210) {
             const uint8_t *ql = b, *qh = b + 128;
@@ -182,8 +200,9 @@ VNNI static inline int hsum_i128(__m128i v) {
  * x 2 fits), times the sub-block's 6-bit scale and summed in int32 (vpdpwssd); one float multiply by d * dx per
  * super-block, and the minimums as dmin * dx * sum_s m_s * sum(xq of s). R rows (4 or 1), w[r] at nb super-blocks. */
 VNNI static inline __attribute__((always_inline)) void rows_q4k(const uint8_t *const *w, int R, int nb, const xquant *q,
-                                                                 float *res) {
-    const __m256i low = _mm256_set1_epi8(0x0F);
+                                                                 float *res, const int five) {
+    const __m256i low = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    const int bytes = five ? 176 : 144, qs = five ? 48 : 16;
     __m256 acc[4];
     float mins[4] = {0, 0, 0, 0};
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
@@ -191,7 +210,7 @@ VNNI static inline __attribute__((always_inline)) void rows_q4k(const uint8_t *c
         const __m128i bsum = _mm_loadu_si128((const __m128i *)(q->sum32 + 8 * k));
         const float dx = q->sx[k];
         for (int r = 0; r < R; r++) {
-            const uint8_t *b = w[r] + 144L * k;
+            const uint8_t *b = w[r] + (long)bytes * k;
             uint32_t u[3];
             memcpy(u, b + 4, 12);
             /* the eight 6-bit scales and minimums (get_scale_min_k4 for all j at once) */
@@ -200,9 +219,14 @@ VNNI static inline __attribute__((always_inline)) void rows_q4k(const uint8_t *c
             __m128i mins16 = _mm_cvtepu8_epi16(_mm_setr_epi32((int)m0, (int)m1, 0, 0));
             __m256i sc16 = _mm256_cvtepu8_epi16(_mm_setr_epi32((int)s0, (int)s1, 0, 0));
             __m256i isum = _mm256_setzero_si256();
+            const __m256i H = five ? _mm256_loadu_si256((const __m256i *)(b + 16)) : _mm256_setzero_si256();
             for (int j = 0; j < 4; j++) {
-                __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * j));
+                __m256i v = _mm256_loadu_si256((const __m256i *)(b + qs + 32 * j));
                 __m256i lo = _mm256_and_si256(v, low), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+                if (five) { /* Q5_K's fifth bits: bit 2j of qh[l] for the low nibbles, 2j + 1 for the high ones */
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 2 * j), one), 4));
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 2 * j + 1), one), 4));
+                }
                 __m256i pl = _mm256_maddubs_epi16(lo, XQ(8 * k + 2 * j)), ph = _mm256_maddubs_epi16(hi, XQ(8 * k + 2 * j + 1));
                 isum = _mm256_dpwssd_epi32(isum, pl, _mm256_permutexvar_epi16(_mm256_set1_epi16((short)(2 * j)), sc16));
                 isum = _mm256_dpwssd_epi32(isum, ph, _mm256_permutexvar_epi16(_mm256_set1_epi16((short)(2 * j + 1)), sc16));
@@ -254,6 +278,26 @@ VNNI static inline __attribute__((always_inline)) void rows_q6k(const uint8_t *c
     for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
 }
 
+/* Q4_0: 32 nibbles a block (low nibbles the first 16 weights, high the next 16), w = d (q - 8): unsigned q times xq
+ * with the accumulator starting at -8 times the block's sum of xq (init8 holds -128 times it: shifted right by 4) */
+VNNI static inline __attribute__((always_inline)) void rows_q40(const uint8_t *const *w, int R, int nb, const xquant *q,
+                                                                 float *res) {
+    const __m128i low = _mm_set1_epi8(0x0F);
+    __m256 acc[4];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (int k = 0; k < nb; k++) {
+        __m256i xv = XQ(k), init = _mm256_srai_epi32(q->init8[k], 4);
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w[r] + 18L * k;
+            __m128i v = _mm_loadu_si128((const __m128i *)(b + 2));
+            __m256i qv = _mm256_setr_m128i(_mm_and_si128(v, low), _mm_and_si128(_mm_srli_epi16(v, 4), low));
+            __m256i i = _mm256_dpbusd_epi32(init, qv, xv);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(f16(b) * q->sx[k]), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
+}
+
 VNNI static inline __attribute__((always_inline)) void rows_q80(const uint8_t *const *w, int R, int nb, const xquant *q,
                                                                  float *res) {
     const __m256i flip = _mm256_set1_epi8((char)0x80);
@@ -291,11 +335,12 @@ VNNI static inline __attribute__((always_inline)) void rows_f16(const uint8_t *c
 }
 
 VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out, const float *x, int r0, int r1, int n) {
-    int block = type == GGML_Q8_0 ? 32 : 256, blocks = n / block;
+    const int small = type == GGML_Q8_0 || type == GGML_Q4_0; /* x in blocks of 32, else of 256 */
+    int block = small ? 32 : 256, blocks = n / block;
     int8_t xq[n] __attribute__((aligned(64)));
     float sx[blocks > 0 ? blocks : 1];
-    __m256i init8[type == GGML_Q8_0 ? blocks : 1];
-    int16_t sum16[type == GGML_Q8_0 ? 1 : n / 16], sum32[type == GGML_Q8_0 ? 1 : n / 32];
+    __m256i init8[small ? blocks : 1];
+    int16_t sum16[small ? 1 : n / 16], sum32[small ? 1 : n / 32];
     xquant q = { xq, sx, init8, sum16, sum32 };
     if (type != GGML_F16) quantise_x(x, n, block, &q);
     const int Q = (r1 - r0) / 4;
@@ -305,7 +350,9 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
                                    w + (long)(r + 3 * Q) * row_bytes };
         float res[4];
         switch (type) {
-        case GGML_Q4_K: rows_q4k(rows, 4, n / 256, &q, res); break;
+        case GGML_Q4_K: rows_q4k(rows, 4, n / 256, &q, res, 0); break;
+        case GGML_Q5_K: rows_q4k(rows, 4, n / 256, &q, res, 1); break;
+        case GGML_Q4_0: rows_q40(rows, 4, n / 32, &q, res); break;
         case GGML_Q6_K: rows_q6k(rows, 4, n / 256, &q, res); break;
         case GGML_Q8_0: rows_q80(rows, 4, n / 32, &q, res); break;
         default: rows_f16(rows, 4, n, x, res);
@@ -315,7 +362,9 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
     for (int r = r0 + 4 * Q; r < r1; r++) {
         const uint8_t *rows[1] = { w + (long)r * row_bytes };
         switch (type) {
-        case GGML_Q4_K: rows_q4k(rows, 1, n / 256, &q, out + r); break;
+        case GGML_Q4_K: rows_q4k(rows, 1, n / 256, &q, out + r, 0); break;
+        case GGML_Q5_K: rows_q4k(rows, 1, n / 256, &q, out + r, 1); break;
+        case GGML_Q4_0: rows_q40(rows, 1, n / 32, &q, out + r); break;
         case GGML_Q6_K: rows_q6k(rows, 1, n / 256, &q, out + r); break;
         case GGML_Q8_0: rows_q80(rows, 1, n / 32, &q, out + r); break;
         default: rows_f16(rows, 1, n, x, out + r);

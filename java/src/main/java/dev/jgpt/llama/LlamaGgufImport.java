@@ -142,7 +142,7 @@ public final class LlamaGgufImport {
 
     /** The ggml types libjgpt multiplies in place ({@link DecodeDType#GGUF}). */
     static final java.util.Set<GgmlType> IN_PLACE = java.util.EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
-            GgmlType.Q4_K, GgmlType.Q6_K);
+            GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
 
     /**
      * The matrices of {@code g} as they lie in its mapping, for {@link LlamaInference#fromBlocks}: per matrix and layer its
@@ -178,14 +178,14 @@ public final class LlamaGgufImport {
 
     /**
      * The decode dtype a GGUF file gets without {@code --dtype}: its own blocks where every matrix is of a type libjgpt
-     * multiplies in place and at least one is quantized (llama.cpp's Q4_K_M and Q8_0 files), else
+     * multiplies in place and at least one is quantized (llama.cpp's Q4_K_M, Q5_K_M, Q4_0 and Q8_0 files), else
      * {@link #decodeDType}.
      */
     public static DecodeDType defaultDType(GgufFile g) {
         boolean quantized = false;
         for (GgufFile.Tensor t : g.tensors().values()) {
             if (t.ne().length == 2 && !IN_PLACE.contains(t.type())) return decodeDType(g);
-            quantized |= t.type() == GgmlType.Q8_0 || t.type() == GgmlType.Q4_K || t.type() == GgmlType.Q6_K;
+            quantized |= t.type() != GgmlType.F32 && t.type() != GgmlType.F16 && t.type() != GgmlType.BF16;
         }
         return quantized ? DecodeDType.GGUF : decodeDType(g);
     }

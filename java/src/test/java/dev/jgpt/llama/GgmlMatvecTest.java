@@ -15,7 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * libjgpt's products over ggml's own blocks (JGPT_DECODE_GGML: Q4_K, Q6_K, Q8_0, F16) against Java's decoders
+ * libjgpt's products over ggml's own blocks (JGPT_DECODE_GGML: Q4_K, Q5_K, Q6_K, Q4_0, Q8_0, F16) against Java's decoders
  * ({@link GgmlType#decode}, bit-exact with ggml's, bench/llamacpp-check.sh) and a double-precision dot product. The
  * kernels quantise x to int8 per block (32 for Q8_0, 256 for the K types, as llama.cpp does), so each row may differ
  * from the exact product by at most the rounding of x: half a step (max|x| of the block / 127) times the sum of |w|
@@ -28,7 +28,8 @@ class GgmlMatvecTest {
     }
 
     @ParameterizedTest(name = "{0} rows={1} cols={2}")
-    @CsvSource({"Q4_K,37,512", "Q6_K,37,512", "Q8_0,37,96", "Q4_K,3,256", "Q6_K,6,768", "Q8_0,9,2048", "F16,13,100"})
+    @CsvSource({"Q4_K,37,512", "Q6_K,37,512", "Q8_0,37,96", "Q4_K,3,256", "Q6_K,6,768", "Q8_0,9,2048", "F16,13,100",
+                "Q5_K,37,512", "Q5_K,5,768", "Q4_0,37,96", "Q4_0,6,2048"})
     void matvecEqualsTheDecodedWeightsTimesX(String typeName, int rows, int cols) {
         GgmlType type = GgmlType.valueOf(typeName);
         try (Arena a = Arena.ofConfined()) {
@@ -40,7 +41,7 @@ class GgmlMatvecTest {
             Jgpt.jgpt_matvec(out, w, MemorySegment.NULL, x, rows, cols, Jgpt.JGPT_DECODE_GGML, type.id);
             for (int i = 0; i < rows; i++) {
                 double exact = 0, bound = 1e-4;
-                int xBlock = type == GgmlType.Q8_0 ? 32 : 256; // x's int8 blocks: Q8_0's, or llama.cpp's Q8_K for the K types
+                int xBlock = type.blockSize == 32 ? 32 : 256; // x's int8 blocks: Q8_0's / Q4_0's, or llama.cpp's Q8_K for the K types
                 for (int b = 0; b < cols; b += xBlock) {
                     double amax = 0, wsum = 0;
                     for (int j = b; j < Math.min(cols, b + xBlock); j++) {
@@ -66,8 +67,8 @@ class GgmlMatvecTest {
         for (long k = 0; k < blocks; k++) {
             long at = k * type.blockBytes;
             switch (type) {
-                case Q8_0 -> half(w, at, 0.01 + 0.05 * r.nextDouble());
-                case Q4_K -> {
+                case Q8_0, Q4_0 -> half(w, at, 0.01 + 0.05 * r.nextDouble());
+                case Q4_K, Q5_K -> {
                     half(w, at, 0.002 + 0.01 * r.nextDouble());
                     half(w, at + 2, 0.001 + 0.01 * r.nextDouble());
                 }
