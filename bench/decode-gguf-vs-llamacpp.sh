@@ -8,6 +8,7 @@
 #
 #   bench/decode-gguf-vs-llamacpp.sh stories110M 3
 #   THREADS="1 2" bench/decode-gguf-vs-llamacpp.sh stories15M 3
+#   FILES="q4_k_m q5_k_m q8_0" DTYPES=gguf bench/decode-gguf-vs-llamacpp.sh stories110M 3   # a Q5_K_M-like file too
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/medians.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,12 +28,15 @@ tool=("$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar
 "${tool[@]}" "$root/bench/llamacpp/Llama2cToGguf.java" "$model" "$work/f32.gguf" f32
 "${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q4_k_m.gguf" q4_k_m
 "${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q8_0.gguf" q8_0
+files="${FILES:-q4_k_m q8_0}"
+case " $files " in *" q5_k_m "*)
+  "${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q5_k_m.gguf" q5_k_m ;; esac
 ls -l "$work"/*.gguf | awk '{printf "# %s %.1f MB\n", $NF, $5/1e6}' | sed "s|$work/||"
 rss() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$1" | awk '{printf "%.0f", $1/1024}'; }
 out="$work/results"
 for r in $(seq "$rounds"); do
   for t in $threads; do
-    for f in q4_k_m q8_0; do
+    for f in $files; do
       l=$(cd "$work" && /usr/bin/time -v -o "$work/time" node decode.mjs "$f.gguf" "$t" "$tokens" 2>/dev/null \
             | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/')
       echo "llama.cpp-$f t=$t $l rssMiB=$(rss "$work/time")" | tee -a "$out" >&2

@@ -107,7 +107,7 @@ for run in "${llama_runs[@]}"; do
   "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
       "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
   result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
-  # --dtype gguf: jgpt's integer products over the file's own Q4_K / Q6_K / Q8_0 blocks against llama.cpp's on one file
+  # --dtype gguf: jgpt's integer products over the file's own Q4_K / Q6_K / Q4_0 / Q8_0 blocks against llama.cpp's on one file
   "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-inplace.gguf" inplace
   (cd "$work" && node topk.mjs "$name-inplace.gguf" ids.txt 5) > "$work/top-llamacpp-inplace.txt" || verdict=1
   "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \

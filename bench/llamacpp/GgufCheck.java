@@ -25,12 +25,12 @@ import java.util.SplittableRandom;
  *   dequant LIBDIR            for each ggml type jgpt reads: random rows quantized by ggml's ggml_quantize_chunk,
  *                             decoded by ggml's dequantize_row_* and by GgmlType.decode: the floats must be equal
  *   quantize LIBDIR IN OUT [MIX]  IN (an F32 llama GGUF) with its matrices quantized by ggml_quantize_chunk; MIX
- *                             q4_k_m (Q6_K for output, attn_v, ffn_down; Q4_K elsewhere; where rows are not whole
+ *                             q4_k_m (Q6_K for output, attn_v, ffn_down; Q4_K elsewhere — q5_k_m: Q5_K; where rows are not whole
  *                             256-weight blocks, llama.cpp's fallbacks: Q4_K -> Q5_0, Q6_K -> Q8_0), a ggml type name, or
  *                             (default) cycling through Q4_K, Q6_K, Q5_K, Q3_K, Q2_K for matrices whose rows are multiples
  *                             of 256 and through Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 for the others; inplace: the types jgpt's
  *                             --dtype gguf multiplies in place (Q4_K even layers, Q6_K odd layers and the classifier
- *                             where rows are whole 256-weight blocks, Q8_0 elsewhere)
+ *                             where rows are whole 256-weight blocks, Q4_0 and Q8_0 in turn elsewhere)
  *   spm TOKENIZER_JSON OUT    a sentencepiece vocabulary made from a byte-level BPE, as llama.cpp's "llama"
  *                             tokenizer model, in a GGUF with tiny random weights
  *   ids GGUF TEXT             jgpt's token ids of TEXT with the tokenizer inside GGUF (no BOS)
@@ -163,11 +163,12 @@ public class GgufCheck {
                 GgmlType q = switch (mix) {
                     case "cycle" -> t.ne()[0] % 256 == 0 ? kTypes[nK++ % kTypes.length] : blockTypes[i++ % blockTypes.length];
                     // like llama.cpp's Q4_K_M: 6 bits for the classifier, v and the MLP's down projection, 4 elsewhere
-                    case "q4_k_m" -> t.name().equals("output.weight") || t.name().endsWith("attn_v.weight")
-                            || t.name().endsWith("ffn_down.weight") ? GgmlType.Q6_K : GgmlType.Q4_K;
+                    case "q4_k_m", "q5_k_m" -> t.name().equals("output.weight") || t.name().endsWith("attn_v.weight")
+                            || t.name().endsWith("ffn_down.weight") ? GgmlType.Q6_K : mix.equals("q4_k_m") ? GgmlType.Q4_K : GgmlType.Q5_K;
                     // what jgpt's --dtype gguf multiplies in place, layers of different types: where rows are whole
-                    // 256-weight blocks Q4_K in even layers and Q6_K in odd ones (and the classifier), else Q8_0
-                    case "inplace" -> t.ne()[0] % 256 != 0 ? GgmlType.Q8_0
+                    // 256-weight blocks Q4_K in even layers and Q6_K in odd ones (and the classifier), else Q4_0 and
+                    // Q8_0 in turn
+                    case "inplace" -> t.ne()[0] % 256 != 0 ? (i++ % 2 == 0 ? GgmlType.Q4_0 : GgmlType.Q8_0)
                             : t.name().equals("output.weight") || layerOf(t.name()) % 2 == 1 ? GgmlType.Q6_K : GgmlType.Q4_K;
                     default -> GgmlType.valueOf(mix.toUpperCase());
                 };
