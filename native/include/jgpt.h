@@ -102,8 +102,8 @@ JGPT_API void jgpt_adamw(float *params, const float *grads, float *m, float *v, 
 #define JGPT_DECODE_F32 0
 #define JGPT_DECODE_BF16 1   /* uint16_t, the top half of a float32 (round to nearest even) */
 #define JGPT_DECODE_Q8 2     /* int8_t values + one float scale per group of group_size weights */
-#define JGPT_DECODE_GGML 3   /* ggml's blocks as a GGUF file stores them; group_size is the ggml type (Q4_K 12, Q6_K 14,
-                              * Q8_0 8, F16 1, F32 0, BF16 30). In a Llama plan each matrix's address slot holds the address
+#define JGPT_DECODE_GGML 3   /* ggml's blocks as a GGUF file stores them; group_size is the ggml type (Q4_K 12, Q5_K 13,
+                              * Q6_K 14, Q4_0 2, Q8_0 8, F16 1, F32 0, BF16 30). In a Llama plan each matrix's address slot holds the address
                               * of an int64 table of per-layer addresses and its scales slot one of per-layer ggml types
                               * (the classifier: one entry each), so layers may differ in type (llama.cpp's Q4_K_M) (ABI 12) */
 

@@ -382,7 +382,7 @@ static int vnni_available(void) {
     return cached;
 }
 
-/* out[r] = W[r,:] . x for r in [r0, r1), W of ggml type `type` (Q4_K, Q6_K, Q8_0 or F16; F32 and BF16 are the
+/* out[r] = W[r,:] . x for r in [r0, r1), W of ggml type `type` (Q4_K, Q5_K, Q6_K, Q4_0, Q8_0 or F16; F32 and BF16 are the
  * plain decode dtypes' kernels, see jgpt_decode_matvec_rows); JGPT_DECODE_KERNELS=portable forces the definition */
 void jgpt_ggml_matvec_rows(int type, const void *w, float *out, const float *x, int r0, int r1, int n) {
     if (r0 >= r1) return;

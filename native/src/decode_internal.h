@@ -12,7 +12,7 @@ typedef struct {
     int group;            /* q8 group size; for JGPT_DECODE_GGML the ggml type */
 } jgpt_qmat;
 
-/* decode_ggml.c: ggml's blocks (Q4_K, Q6_K, Q8_0, F16; F32 and BF16 too for the row helpers) */
+/* decode_ggml.c: ggml's blocks (Q4_K, Q5_K, Q6_K, Q4_0, Q8_0, F16; F32 and BF16 too for the row helpers) */
 long jgpt_ggml_row_bytes(int type, long n);   /* -1 for a type or length jgpt cannot decode */
 void jgpt_ggml_dequantize_row(int type, const void *row, float *y, int n);
 void jgpt_ggml_matvec_rows(int type, const void *w, float *out, const float *x, int r0, int r1, int n);
