@@ -8,6 +8,13 @@ import java.util.Optional;
 public final class ChatFormats {
     private ChatFormats() {}
 
+    /** @throws JgptException when {@code name} is not one of {@link #names} */
+    public static void check(String name) {
+        if (!name.strip().equals(JgptChatFormat.NAME) && ChatMarkup.byName(name.strip()).isEmpty()) {
+            throw new JgptException("--chat-format: '" + name.strip() + "' is not one of " + names());
+        }
+    }
+
     /** Every value {@code --chat-format} takes. */
     public static String names() {
         return JgptChatFormat.NAME + ", " + ChatMarkup.names();
@@ -25,9 +32,8 @@ public final class ChatFormats {
         if (override != null && !override.isBlank()) {
             String name = override.strip();
             if (name.equals(JgptChatFormat.NAME)) return jgpt(tokenizer, source);
-            ChatMarkup m = ChatMarkup.byName(name).orElseThrow(() -> new JgptException(
-                    "--chat-format: '" + name + "' is not one of " + names()));
-            return new MarkupChatFormat(m, tokenizer, source != null ? source : plain(tokenizer));
+            check(name);
+            return new MarkupChatFormat(ChatMarkup.byName(name).orElseThrow(), tokenizer, source != null ? source : plain(tokenizer));
         }
         if (source == null || source.template() == null || source.template().isBlank()) return jgpt(tokenizer, source);
         Optional<ChatMarkup> m = ChatMarkup.detect(source.template());

@@ -87,6 +87,12 @@ public final class ServeCommand implements Runnable {
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
     int groupSize;
 
+    @Option(names = "--chat-format", paramLabel = "NAME",
+            description = "The chat format of /v1/chat/completions for every model: jgpt, chatml, llama2, llama2-sys, "
+                    + "llama2-sys-bos, llama2-sys-strip, mistral-v1, mistral-v3, phi3, zephyr, llama3, vicuna, vicuna-orca, "
+                    + "openchat (default: each model's own, from its chat template; jgpt's for jgpt runs).")
+    String chatFormat;
+
     @Option(names = "--random-model", paramLabel = "PRESET", hidden = true,
             description = "Also serve a random-weight model of a preset (tiny, small, ...) named random-PRESET: for load tests.")
     List<String> randomModels = List.of();
@@ -118,7 +124,8 @@ public final class ServeCommand implements Runnable {
         if (kernelThreads < 1) throw new JgptException("--threads must be at least 1 (got " + kernelThreads + ")");
         ModelSource src = source != null ? source : ModelSource.standard(device, kernelThreads,
                 dtype == null ? null : DecodeDType.parse(dtype), groupSize);
-        ModelRegistry registry = new ModelRegistry(src, opts.instancesPerModel(), opts.maxQueue());
+        if (chatFormat != null) dev.jgpt.chat.ChatFormats.check(chatFormat); // a typo fails before any model loads
+        ModelRegistry registry = new ModelRegistry(src, opts.instancesPerModel(), opts.maxQueue(), chatFormat);
         JgptServer server;
         try {
             for (Path m : models) registry.load(m);

@@ -31,11 +31,18 @@ public final class ModelRegistry implements AutoCloseable {
     private final ModelSource loader;
     private final int instances;
     private final int maxQueue;
+    private final String chatFormat;
 
     public ModelRegistry(ModelSource loader, int instances, int maxQueue) {
+        this(loader, instances, maxQueue, null);
+    }
+
+    /** {@code chatFormat}: the chat format of every model served ({@code --chat-format}), or null for each model's own. */
+    public ModelRegistry(ModelSource loader, int instances, int maxQueue, String chatFormat) {
         this.loader = loader;
         this.instances = instances;
         this.maxQueue = maxQueue;
+        this.chatFormat = chatFormat;
     }
 
     /** Serves an already loaded model under {@code name}. */
@@ -50,7 +57,7 @@ public final class ModelRegistry implements AutoCloseable {
             closeQuietly(owner);
             throw new JgptException("model name '" + name + "': use letters, digits and . _ - @ / (at most 128)");
         }
-        ServedModel served = new ServedModel(name, model, owner, instances, maxQueue);
+        ServedModel served = new ServedModel(name, model, owner, instances, maxQueue, chatFormat);
         if (models.putIfAbsent(name, served) != null) {
             served.close();
             throw new JgptException("two models are called '" + name + "'; each --model needs a distinct directory name");

@@ -78,6 +78,11 @@ public final class ServedModel implements AutoCloseable {
      *     weights of a model built in process), or null
      */
     public ServedModel(String name, LoadedModel loaded, AutoCloseable owner, int instances, int maxQueue) {
+        this(name, loaded, owner, instances, maxQueue, null);
+    }
+
+    /** As above, chatting in {@code chatFormat} (a {@code --chat-format} name; null: the model's own format). */
+    public ServedModel(String name, LoadedModel loaded, AutoCloseable owner, int instances, int maxQueue, String chatFormat) {
         this.name = name;
         this.owner = owner;
         this.loaded = loaded;
@@ -85,7 +90,7 @@ public final class ServedModel implements AutoCloseable {
         ChatFormat format = null;
         String why = null;
         try {
-            format = loaded.chatFormat(null);
+            format = loaded.chatFormat(chatFormat);
         } catch (JgptException e) {
             why = "model " + name + ": " + e.getMessage();
         }

@@ -177,6 +177,27 @@ class LlamaServeTest {
         }
     }
 
+    /** {@code serve --chat-format NAME}: every model chats in that format instead of its own; an unknown name cannot chat. */
+    @Test
+    void theChatFormatOfServedModelsCanBeChosen() {
+        assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
+        Path bin = dir.resolve("w.bin"), gguf = dir.resolve("chat-llama.gguf");
+        RandomLlama.writeCheckpoint(bin, LlamaConfig.llama2c(64, 128, 1, 4, 2, V, 32, false), 4);
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
+            dev.jgpt.llama.LlamaGguf.write(gguf, dev.jgpt.llama.Llama2cCheckpoint.open(bin, a), tokenizer(), "tiny",
+                    dev.jgpt.io.GgmlType.F32, dev.jgpt.chat.ChatTemplates.TINYLLAMA);
+        }
+        try (ModelRegistry chosen = new ModelRegistry(ModelSource.standard("cpu", 1, null, 32), 1, 4, "llama2-sys")) {
+            ServedModel m = chosen.load(gguf);
+            assertThat(m.chatFormat().name()).as("instead of the file's zephyr").isEqualTo("llama2-sys");
+        }
+        try (ModelRegistry typo = new ModelRegistry(ModelSource.standard("cpu", 1, null, 32), 1, 4, "lama3")) {
+            ServedModel m = typo.load(gguf);
+            assertThat(m.chat()).isFalse();
+            assertThat(m.noChatReason()).contains("--chat-format: 'lama3' is not one of jgpt, chatml");
+        }
+    }
+
     @Test
     void huggingFaceDirectoryIsServedWithItsTokenizerJson() throws Exception {
         assumeThat(NativeLibraries.status().available()).as("libjgpt not built").isTrue();
