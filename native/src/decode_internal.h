@@ -29,9 +29,13 @@ static inline void split(int n, int id, int nt, int align, int *r0, int *r1) {
     if (*r0 > n) *r0 = n;
 }
 
+/* decode_attend.c: attend() with AVX-512 for head sizes that are multiples of 16 up to 128; 0 when it cannot run */
+int jgpt_attend_avx512(float *out, float *att, const float *q, const float *kc, const float *vc, int pos, int stride, int hs);
+
 /* one head of single-query attention over cache positions 0..pos; a cache row every `stride` floats */
 static inline void attend(float *out, float *att, const float *q, const float *kc, const float *vc, int pos, int stride,
                           int hs) {
+    if (jgpt_attend_avx512(out, att, q, kc, vc, pos, stride, hs)) return;
     float scale = 1.0f / sqrtf((float)hs);
     float mx = -3.0e38f;
     for (int t = 0; t <= pos; t++) {

@@ -1,0 +1,86 @@
+/* Single-query attention over a KV cache with AVX-512: the decoders' attend() for head sizes that are multiples of 16
+ * (up to 128). The library's baseline (x86-64-v3) vectorises the portable loops in decode_internal.h with 256-bit
+ * registers and keeps the output row in memory, loading and storing it for every cached position; here q and the
+ * output row live in up to 16 zmm registers (8 each) for the whole pass, and the scores of four positions are reduced together.
+ * perf on a stories110M decode at 512 tokens: attention was 19% of the samples against 35% for the weight products. */
+#include "decode_internal.h"
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+static int available(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        const char *e = getenv("JGPT_DECODE_KERNELS");
+        __builtin_cpu_init();
+        cached = !(e != NULL && e[0] == 'p') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    }
+    return cached;
+}
+
+/* hs / 16 = NV vectors a row; NV a compile-time constant so q and the output stay in registers */
+#define ATTEND(NV)                                                                                                      \
+    AVX512 static void attend_##NV(float *out, float *att, const float *q, const float *kc, const float *vc, int pos,     \
+                                   int stride, float scale) {                                                           \
+        __m512 qv[NV], o[NV];                                                                                           \
+        for (int i = 0; i < NV; i++) {                                                                                  \
+            qv[i] = _mm512_mul_ps(_mm512_loadu_ps(q + 16 * i), _mm512_set1_ps(scale));                                  \
+            o[i] = _mm512_setzero_ps();                                                                                 \
+        }                                                                                                               \
+        float mx = -3.0e38f;                                                                                            \
+        int t = 0;                                                                                                      \
+        for (; t + 3 <= pos; t += 4) {                                                                                  \
+            const float *k0 = kc + (long)t * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;           \
+            __m512 s0 = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k0)), s1 = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k1));      \
+            __m512 s2 = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k2)), s3 = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k3));      \
+            for (int i = 1; i < NV; i++) {                                                                              \
+                s0 = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(k0 + 16 * i), s0);                                          \
+                s1 = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(k1 + 16 * i), s1);                                          \
+                s2 = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(k2 + 16 * i), s2);                                          \
+                s3 = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(k3 + 16 * i), s3);                                          \
+            }                                                                                                           \
+            float a0 = _mm512_reduce_add_ps(s0), a1 = _mm512_reduce_add_ps(s1), a2 = _mm512_reduce_add_ps(s2),          \
+                  a3 = _mm512_reduce_add_ps(s3);                                                                        \
+            att[t] = a0; att[t + 1] = a1; att[t + 2] = a2; att[t + 3] = a3;                                             \
+            mx = fmaxf(mx, fmaxf(fmaxf(a0, a1), fmaxf(a2, a3)));                                                        \
+        }                                                                                                               \
+        for (; t <= pos; t++) {                                                                                         \
+            const float *k = kc + (long)t * stride;                                                                     \
+            __m512 s = _mm512_mul_ps(qv[0], _mm512_loadu_ps(k));                                                        \
+            for (int i = 1; i < NV; i++) s = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(k + 16 * i), s);                    \
+            att[t] = _mm512_reduce_add_ps(s);                                                                           \
+            mx = fmaxf(mx, att[t]);                                                                                     \
+        }                                                                                                               \
+        float sum = 0.0f;                                                                                               \
+        for (t = 0; t <= pos; t++) {                                                                                    \
+            att[t] = expf(att[t] - mx);                                                                                 \
+            sum += att[t];                                                                                              \
+        }                                                                                                               \
+        float inv = 1.0f / sum;                                                                                         \
+        for (t = 0; t <= pos; t++) {                                                                                    \
+            const float *v = vc + (long)t * stride;                                                                     \
+            __m512 a = _mm512_set1_ps(att[t] * inv);                                                                    \
+            for (int i = 0; i < NV; i++) o[i] = _mm512_fmadd_ps(a, _mm512_loadu_ps(v + 16 * i), o[i]);                  \
+        }                                                                                                               \
+        for (int i = 0; i < NV; i++) _mm512_storeu_ps(out + 16 * i, o[i]);                                              \
+    }
+
+ATTEND(1) ATTEND(2) ATTEND(3) ATTEND(4) ATTEND(5) ATTEND(6) ATTEND(7) ATTEND(8)
+
+int jgpt_attend_avx512(float *out, float *att, const float *q, const float *kc, const float *vc, int pos, int stride, int hs) {
+    if (hs % 16 != 0 || hs > 128 || !available()) return 0;
+    float scale = 1.0f / sqrtf((float)hs);
+    switch (hs / 16) {
+    case 1: attend_1(out, att, q, kc, vc, pos, stride, scale); break;
+    case 2: attend_2(out, att, q, kc, vc, pos, stride, scale); break;
+    case 3: attend_3(out, att, q, kc, vc, pos, stride, scale); break;
+    case 4: attend_4(out, att, q, kc, vc, pos, stride, scale); break;
+    case 5: attend_5(out, att, q, kc, vc, pos, stride, scale); break;
+    case 6: attend_6(out, att, q, kc, vc, pos, stride, scale); break;
+    case 7: attend_7(out, att, q, kc, vc, pos, stride, scale); break;
+    default: attend_8(out, att, q, kc, vc, pos, stride, scale);
+    }
+    return 1;
+}
