@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * The chat formats of other model families, written out the way llama.cpp's {@code llama_chat_apply_template}
@@ -17,17 +19,8 @@ import java.util.Optional;
  */
 public enum ChatMarkup {
     /** {@code <|im_start|>user\nhi<|im_end|>\n} (Qwen, SmolLM, OpenHermes). */
-    CHATML("chatml") {
-        @Override
-        void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
-            turns(chat, open, out, role -> "<|im_start|>" + role + "\n", "<|im_end|>\n", false);
-        }
-
-        @Override
-        List<String> stops(String eos) {
-            return List.of("<|im_end|>", "<|im_start|>");
-        }
-    },
+    CHATML("chatml", role -> "<|im_start|>" + role + "\n", eos -> "<|im_end|>\n", false,
+            eos -> List.of("<|im_end|>", "<|im_start|>")),
     /** {@code [INST] hi [/INST]hello</s>[INST] again [/INST]} (Mistral Instruct v0.1/v0.2); a system message leads the first turn. */
     LLAMA2("llama2"),
     /** Llama 2 with {@code <<SYS>>\n...\n<</SYS>>\n\n} for the system message. */
@@ -41,44 +34,15 @@ public enum ChatMarkup {
     /** {@code [INST] hi[/INST] hello</s>} (Mistral's official v3 template; replies trimmed). */
     MISTRAL_V3("mistral-v3"),
     /** {@code <|user|>\nhi<|end|>\n} (Phi-3). */
-    PHI3("phi3") {
-        @Override
-        void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
-            turns(chat, open, out, role -> "<|" + role + "|>\n", "<|end|>\n", false);
-        }
-
-        @Override
-        List<String> stops(String eos) {
-            return List.of("<|end|>", "<|user|>", "<|system|>");
-        }
-    },
+    PHI3("phi3", role -> "<|" + role + "|>\n", eos -> "<|end|>\n", false, eos -> List.of("<|end|>", "<|user|>", "<|system|>")),
     /**
      * {@code <|user|>\nhi</s>\n} (Zephyr, TinyLlama-Chat): each message ends with the vocabulary's end-of-sequence
      * token ({@code eos_token} in the template; llama.cpp's built-in "zephyr" writes {@code <|endoftext|>}).
      */
-    ZEPHYR("zephyr") {
-        @Override
-        void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
-            turns(chat, open, out, role -> "<|" + role + "|>\n", eos + "\n", false);
-        }
-
-        @Override
-        List<String> stops(String eos) {
-            return List.of(eos, "<|user|>", "<|system|>");
-        }
-    },
+    ZEPHYR("zephyr", role -> "<|" + role + "|>\n", eos -> eos + "\n", false, eos -> List.of(eos, "<|user|>", "<|system|>")),
     /** {@code <|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>} (Llama 3, 3.1, 3.2 Instruct; content trimmed). */
-    LLAMA3("llama3") {
-        @Override
-        void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
-            turns(chat, open, out, role -> "<|start_header_id|>" + role + "<|end_header_id|>\n\n", "<|eot_id|>", true);
-        }
-
-        @Override
-        List<String> stops(String eos) {
-            return List.of("<|eot_id|>", "<|start_header_id|>", "<|end_of_text|>");
-        }
-    },
+    LLAMA3("llama3", role -> "<|start_header_id|>" + role + "<|end_header_id|>\n\n", eos -> "<|eot_id|>", true,
+            eos -> List.of("<|eot_id|>", "<|start_header_id|>", "<|end_of_text|>")),
     /** {@code USER: hi\nASSISTANT: hello</s>\n} (Vicuna); a system message is written as is, then a blank line. */
     VICUNA("vicuna"),
     /** Vicuna with {@code SYSTEM: } before the system message (Orca-Vicuna). */
@@ -108,9 +72,26 @@ public enum ChatMarkup {
     public record Span(String text, boolean content) {}
 
     private final String id;
+    // the formats whose every message is opener(role), its content, closer(eos) (null for the others)
+    private final UnaryOperator<String> opener, closer;
+    private final boolean strip;
+    private final Function<String, List<String>> endings;
 
     ChatMarkup(String id) {
+        this(id, null, null, false, null);
+    }
+
+    /**
+     * A format that writes each message as {@code opener(role)}, its content ({@code strip}ped or not) and
+     * {@code closer(eos)}, and opens the assistant's turn with {@code opener("assistant")}; {@code endings(eos)} end a reply.
+     */
+    ChatMarkup(String id, UnaryOperator<String> opener, UnaryOperator<String> closer, boolean strip,
+               Function<String, List<String>> endings) {
         this.id = id;
+        this.opener = opener;
+        this.closer = closer;
+        this.strip = strip;
+        this.endings = endings;
     }
 
     /** The name llama.cpp and {@code --chat-format} give it. */
@@ -137,6 +118,15 @@ public enum ChatMarkup {
     }
 
     void render(List<ChatMessage> chat, boolean open, String eos, List<Span> out) {
+        if (opener != null) {
+            for (ChatMessage m : chat) {
+                out.add(markup(opener.apply(m.role())));
+                out.add(content(strip ? m.content().strip() : m.content()));
+                out.add(markup(closer.apply(eos)));
+            }
+            if (open) out.add(markup(opener.apply(ChatMessage.ASSISTANT)));
+            return;
+        }
         switch (this) {
             case LLAMA2, LLAMA2_SYS, LLAMA2_SYS_BOS, LLAMA2_SYS_STRIP -> llama2(chat, eos, out);
             case MISTRAL_V1, MISTRAL_V3 -> mistral(chat, eos, out);
@@ -147,24 +137,11 @@ public enum ChatMarkup {
 
     /** What ends the model's turn, and what would open the next one. */
     List<String> stops(String eos) {
+        if (endings != null) return endings.apply(eos);
         return switch (this) {
             case VICUNA, VICUNA_ORCA -> List.of(eos, "USER:");
             default -> List.of(eos, "[INST]");
         };
-    }
-
-    /**
-     * The formats whose every message is {@code opener(role)}, the content ({@code strip}ped or not), {@code close}, and
-     * whose assistant turn opens with {@code opener("assistant")}.
-     */
-    static void turns(List<ChatMessage> chat, boolean open, List<Span> out, java.util.function.UnaryOperator<String> opener,
-                      String close, boolean strip) {
-        for (ChatMessage m : chat) {
-            out.add(markup(opener.apply(m.role())));
-            out.add(content(strip ? m.content().strip() : m.content()));
-            out.add(markup(close));
-        }
-        if (open) out.add(markup(opener.apply(ChatMessage.ASSISTANT)));
     }
 
     private void llama2(List<ChatMessage> chat, String eos, List<Span> out) {

@@ -96,12 +96,10 @@ public final class LlamaGgufImport {
      */
     public static LlamaParts stream(GgufFile g, Arena small, int maxSeq, boolean embedding) {
         LlamaConfig c = readConfig(g, maxSeq);
-        int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), V = c.vocabSize();
+        int L = c.layers(), d = c.dim(), V = c.vocabSize();
         GgufFile.Tensor emb = g.tensor("token_embd.weight", d, V), norm = g.tensor("output_norm.weight", d);
         GgufFile.Tensor cls = c.sharedClassifier() ? null : g.tensor("output.weight", d, V);
         // per matrix k (wq wk wv wo w1 w2 w3 wcls) its tensor in each layer; the norms per layer
-        String[] names = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up"};
-        long[][] shapes = {{d, d}, {d, kv}, {d, kv}, {d, d}, {d, h}, {h, d}, {d, h}};
         GgufFile.Tensor[][] mats = new GgufFile.Tensor[8][];
         GgufFile.Tensor[] att = new GgufFile.Tensor[L], ffn = new GgufFile.Tensor[L];
         for (int k = 0; k < 7; k++) mats[k] = new GgufFile.Tensor[L];
@@ -109,7 +107,7 @@ public final class LlamaGgufImport {
             String b = "blk." + l + ".";
             att[l] = g.tensor(b + "attn_norm.weight", d);
             ffn[l] = g.tensor(b + "ffn_norm.weight", d);
-            for (int k = 0; k < 7; k++) mats[k][l] = g.tensor(b + names[k] + ".weight", shapes[k]);
+            for (int k = 0; k < 7; k++) mats[k][l] = matrix(g, c, k, l);
         }
         mats[7] = cls == null ? null : new GgufFile.Tensor[] {cls};
         MemorySegment e = embedding ? small.allocate(4L * V * d, 64) : MemorySegment.NULL, ra = small.allocate(4L * L * d, 64),
@@ -134,12 +132,6 @@ public final class LlamaGgufImport {
         return new LlamaParts(c, e, ra, rf, fin, decoder);
     }
 
-    /** The embedding table ({@code token_embd.weight}), its shape checked against the metadata. */
-    public static GgufFile.Tensor embedding(GgufFile g) {
-        LlamaConfig c = readConfig(g, 0);
-        return g.tensor("token_embd.weight", c.dim(), c.vocabSize());
-    }
-
     /** The ggml types libjgpt multiplies in place ({@link DecodeDType#GGUF}). */
     static final java.util.Set<GgmlType> IN_PLACE = java.util.EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
             GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
@@ -151,9 +143,7 @@ public final class LlamaGgufImport {
      * @throws JgptException naming the first tensor of a type libjgpt cannot multiply in place (use --dtype q8 for it)
      */
     public static LlamaInference.Blocks blocks(GgufFile g, LlamaConfig c) {
-        int L = c.layers(), d = c.dim(), kv = c.kvDim(), h = c.hiddenDim(), V = c.vocabSize();
-        String[] names = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up"};
-        long[][] shapes = {{d, d}, {d, kv}, {d, kv}, {d, d}, {d, h}, {h, d}, {d, h}};
+        int L = c.layers(), d = c.dim(), V = c.vocabSize();
         long[][] at = new long[8][];
         int[][] types = new int[8][];
         long bytes = 0;
@@ -162,7 +152,7 @@ public final class LlamaGgufImport {
             at[k] = new long[n];
             types[k] = new int[n];
             for (int l = 0; l < n; l++) {
-                GgufFile.Tensor t = k < 7 ? g.tensor("blk." + l + "." + names[k] + ".weight", shapes[k])
+                GgufFile.Tensor t = k < 7 ? matrix(g, c, k, l)
                         : g.tensor(c.sharedClassifier() ? "token_embd.weight" : "output.weight", d, V);
                 if (!IN_PLACE.contains(t.type())) {
                     throw new JgptException("GGUF " + g.file() + ": tensor " + t.name() + " is " + t.type() + ", which --dtype gguf "
@@ -188,6 +178,16 @@ public final class LlamaGgufImport {
             quantized |= t.type() != GgmlType.F32 && t.type() != GgmlType.F16 && t.type() != GgmlType.BF16;
         }
         return quantized ? DecodeDType.GGUF : decodeDType(g);
+    }
+
+    /** The GGUF names of the stacked matrices wq wk wv wo w1 w2 w3 within a layer. */
+    private static final String[] MATRIX_NAMES = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up"};
+
+    /** Matrix k (wq .. w3) of layer l, its shape ({in, out}, as GGUF lists it) checked against the config. */
+    private static GgufFile.Tensor matrix(GgufFile g, LlamaConfig c, int k, int l) {
+        long d = c.dim(), kv = c.kvDim(), h = c.hiddenDim();
+        long[][] shapes = {{d, d}, {d, kv}, {d, kv}, {d, d}, {d, h}, {h, d}, {d, h}};
+        return g.tensor("blk." + l + "." + MATRIX_NAMES[k] + ".weight", shapes[k]);
     }
 
     /** One tensor decoded into {@code dst} from float index {@code at}. */

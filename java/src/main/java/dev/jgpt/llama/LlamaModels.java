@@ -73,8 +73,8 @@ public final class LlamaModels {
                 GgufFile g = GgufFile.open(file, mapped);
                 // the embedding's rows too are read from the file's blocks where libjgpt decodes its type (a float32 copy
                 // of a 32000 x 4096 table would be 0.5 GB beside a 3.8 GB Q4_K_M file)
-                GgufFile.Tensor te = LlamaGgufImport.embedding(g);
-                boolean inPlace = LlamaGgufImport.IN_PLACE.contains(te.type()) && te.type() != dev.jgpt.io.GgmlType.F32;
+                GgufFile.Tensor te = g.tensors().get("token_embd.weight"); // present (readConfig), its shape checked by stream
+                boolean inPlace = te != null && LlamaGgufImport.IN_PLACE.contains(te.type()) && te.type() != dev.jgpt.io.GgmlType.F32;
                 LlamaParts p = LlamaGgufImport.stream(g, weights, maxSeq, !inPlace);
                 LlamaInference.Blocks blocks = LlamaGgufImport.blocks(g, p.config());
                 MemorySegment emb = inPlace ? te.data() : p.emb();
