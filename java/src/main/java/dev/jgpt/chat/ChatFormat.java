@@ -17,6 +17,14 @@ public interface ChatFormat {
     /** The conversation followed by an open assistant turn: the prompt whose continuation is the next reply. */
     int[] prompt(List<ChatMessage> conversation);
 
+    /**
+     * The whole conversation as the model is trained on it: the ids {@link #prompt} would give for it, with the loss
+     * mask true on every assistant reply and the markup that ends it (what supervised fine-tuning teaches), false on
+     * everything else. For every assistant turn, the ids before its reply are the {@link #prompt} of the messages
+     * before it, so the model learns to continue exactly what chat later shows it.
+     */
+    RenderedChat render(List<ChatMessage> conversation);
+
     /** Tokens one message adds to a rendered conversation (markers included; may overestimate, never under). */
     int messageTokens(ChatMessage message);
 

@@ -21,8 +21,8 @@ public final class ChatFormats {
     }
 
     /**
-     * The format for a model with {@code tokenizer}: {@code override} when given (a name from {@link #names}); else the format its
-     * chat template ({@code source.template()}) writes; else, for a model without a template (null source: a jgpt
+     * The format for a model with {@code tokenizer}: {@code override} when given (a name from {@link #names}); else the
+     * format jgpt taught it ({@code source.format()}); else the format its chat template ({@code source.template()}) writes; else, for a model without a template (null source: a jgpt
      * run), jgpt's own.
      *
      * @throws JgptException for an unknown name, a template jgpt does not recognise (naming its start) or a
@@ -33,8 +33,9 @@ public final class ChatFormats {
             String name = override.strip();
             if (name.equals(JgptChatFormat.NAME)) return jgpt(tokenizer, source);
             check(name);
-            return new MarkupChatFormat(ChatMarkup.byName(name).orElseThrow(), tokenizer, source != null ? source : plain(tokenizer));
+            return new MarkupChatFormat(ChatMarkup.byName(name).orElseThrow(), tokenizer, source != null ? source : plainSource(tokenizer));
         }
+        if (source != null && source.format() != null) return of(tokenizer, source.withFormat(null), source.format());
         if (source == null || source.template() == null || source.template().isBlank()) return jgpt(tokenizer, source);
         Optional<ChatMarkup> m = ChatMarkup.detect(source.template());
         if (m.isEmpty()) {
@@ -45,7 +46,7 @@ public final class ChatFormats {
     }
 
     /** For a model that says nothing about chatting (a jgpt run): llama2.c's BOS and EOS, or for BPE no BOS and its end of text. */
-    private static ChatSource plain(Tokenizer tokenizer) {
+    public static ChatSource plainSource(Tokenizer tokenizer) {
         if (tokenizer instanceof dev.jgpt.llama.Llama2cTokenizer) return ChatSource.LLAMA2C;
         return new ChatSource(null, -1, tokenizer.specialTokenId(ChatTemplate.END_OF_TEXT).isPresent() ? ChatTemplate.END_OF_TEXT : "</s>",
                 java.util.Map.of());

@@ -5,12 +5,22 @@ import java.util.Map;
 /**
  * What a model file says about chatting with it: its Jinja chat template (null when it has none: jgpt's own format
  * applies), the BOS id its tokenizer puts before a prompt (-1: none), the text of its end-of-sequence token (for
- * formats that end turns with it) and its special tokens by text (for sentencepiece vocabularies, whose encoder does
- * not know them: the markup is split at them).
+ * formats that end turns with it), its special tokens by text (for sentencepiece vocabularies, whose encoder does
+ * not know them: the markup is split at them) and, for a model jgpt fine-tuned, the name of the format it was
+ * taught ({@link ChatFormats#names}; null otherwise: the template decides).
  */
-public record ChatSource(String template, int bos, String eos, Map<String, Integer> specials) {
+public record ChatSource(String template, int bos, String eos, Map<String, Integer> specials, String format) {
     public ChatSource {
         specials = Map.copyOf(specials);
+    }
+
+    public ChatSource(String template, int bos, String eos, Map<String, Integer> specials) {
+        this(template, bos, eos, specials, null);
+    }
+
+    /** The same facts with {@code format} as the chat format the model speaks (whatever its template says). */
+    public ChatSource withFormat(String format) {
+        return new ChatSource(template, bos, eos, specials, format);
     }
 
     /** llama2.c's sentencepiece vocabulary: BOS 1 {@code <s>} before every prompt, EOS 2 {@code </s>}, no template. */
@@ -18,6 +28,6 @@ public record ChatSource(String template, int bos, String eos, Map<String, Integ
 
     /** The same facts with {@code template} as the chat template. */
     public ChatSource withTemplate(String template) {
-        return new ChatSource(template, bos, eos, specials);
+        return new ChatSource(template, bos, eos, specials, format);
     }
 }

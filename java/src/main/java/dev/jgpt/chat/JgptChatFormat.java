@@ -25,6 +25,11 @@ public final class JgptChatFormat implements ChatFormat {
     }
 
     @Override
+    public RenderedChat render(List<ChatMessage> conversation) {
+        return ChatTemplate.render(conversation, tokenizer);
+    }
+
+    @Override
     public int messageTokens(ChatMessage message) {
         return ChatTemplate.messageTokens(message, tokenizer);
     }

@@ -39,6 +39,31 @@ public final class MarkupChatFormat implements ChatFormat {
         return encode(markup.render(conversation, true, source.eos()));
     }
 
+    /**
+     * The closed conversation encoded at once, as {@link #prompt} encodes; an assistant reply's mask runs from where the
+     * prompt of the messages before it stops agreeing with those ids (its end, unless a sentencepiece merge crosses
+     * it) to the end of the conversation closed after the reply (its turn-ending markup included).
+     */
+    @Override
+    public RenderedChat render(List<ChatMessage> conversation) {
+        int[] ids = encode(markup.render(conversation, false, source.eos()));
+        boolean[] mask = new boolean[ids.length];
+        for (int k = 0; k < conversation.size(); k++) {
+            if (!conversation.get(k).role().equals(ChatMessage.ASSISTANT)) continue;
+            int from = agreeing(prompt(conversation.subList(0, k)), ids);
+            int to = agreeing(encode(markup.render(conversation.subList(0, k + 1), false, source.eos())), ids);
+            for (int i = from; i < to; i++) mask[i] = true;
+        }
+        return new RenderedChat(ids, mask);
+    }
+
+    /** How many leading ids {@code a} and {@code b} share. */
+    private static int agreeing(int[] a, int[] b) {
+        int n = 0;
+        while (n < a.length && n < b.length && a[n] == b[n]) n++;
+        return n;
+    }
+
     @Override
     public int messageTokens(ChatMessage message) {
         return encode(markup.render(List.of(message), false, source.eos())).length;

@@ -8,7 +8,6 @@ import dev.jgpt.io.Json;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import dev.jgpt.memory.TensorArena;
-import dev.jgpt.tokenizer.BpeTokenizer;
 import dev.jgpt.tokenizer.Tokenizer;
 import dev.jgpt.train.Architecture;
 import dev.jgpt.train.Evaluator;
@@ -59,7 +58,7 @@ public final class EvalCommand implements Runnable {
     public void run() {
         Path dir = ModelDirs.resolve(model);
         Architecture arch = Architecture.of(dir); // a GPT-2 or a Llama run: the same windows, the same figures
-        Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
+        Tokenizer tok = ModelDirs.loadTokenizer(ModelDirs.tokenizer(dir));
         arch.requireVocabulary(tok.vocabSize());
         int T = seq != null ? seq : arch.context();
         if (T < 1 || T > arch.context()) {

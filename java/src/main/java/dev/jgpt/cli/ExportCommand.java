@@ -60,7 +60,10 @@ public final class ExportCommand implements Runnable {
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
                 // mapped and validated, then written atomically (temp, fsync, rename)
                 LlamaWeights weights = Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena);
-                if (format.equals("gguf")) {
+                Path tokFile = ModelDirs.tokenizer(dir);
+                if (tokFile.getFileName().toString().equals(Checkpoints.SPM_TOKENIZER)) {
+                    exportSentencepiece(dir, weights, tokFile);
+                } else if (format.equals("gguf")) {
                     LlamaGguf.write(out, weights, TokenizerJson.read(ModelDirs.tokenizer(dir)), dir.getFileName().toString(),
                             ggmlType());
                 } else {
@@ -102,6 +105,35 @@ public final class ExportCommand implements Runnable {
             }
         }
         System.err.println("exported " + dir + " as " + format + " to " + out);
+    }
+
+    /**
+     * A run fine-tuned from an imported model: its sentencepiece vocabulary already has llama2.c's ids, so the llama2c
+     * export is the checkpoint and tokenizer.bin as they are; the GGUF export carries the vocabulary and, when the
+     * taught format is the one the imported template writes, that template (else llama.cpp is told the format by name).
+     */
+    private void exportSentencepiece(Path dir, LlamaWeights weights, Path tokFile) {
+        dev.jgpt.llama.Llama2cTokenizer tok = dev.jgpt.llama.Llama2cTokenizer.read(tokFile, weights.config().vocabSize());
+        if (format.equals("llama2c")) {
+            try {
+                Files.createDirectories(out.toAbsolutePath().getParent());
+            } catch (java.io.IOException e) {
+                throw new JgptException("cannot create " + out.toAbsolutePath().getParent() + ": " + e.getMessage(), e);
+            }
+            Llama2cCheckpoint.write(out, weights);
+            tok.write(out.toAbsolutePath().resolveSibling(Llama2cExport.TOKENIZER_FILE));
+            return;
+        }
+        dev.jgpt.chat.ChatSource chat = ModelDirs.chatSource(dir);
+        String template = chat == null ? null : chat.template();
+        if (template != null && !dev.jgpt.chat.ChatMarkup.detect(template).map(m -> m.id().equals(chat.format())).orElse(false)) {
+            template = null;
+        }
+        LlamaGguf.write(out, weights, tok, dir.getFileName().toString(), ggmlType(), template);
+        if (chat != null && template == null) {
+            System.err.println("note: the model was taught the " + chat.format() + " chat format, which the GGUF file does not carry "
+                    + "as a template; tell llama.cpp with --chat-template " + chat.format());
+        }
     }
 
     static void copy(Path from, Path to) {

@@ -2,7 +2,6 @@ package dev.jgpt.cli;
 
 import dev.jgpt.JgptException;
 import dev.jgpt.io.Json;
-import dev.jgpt.tokenizer.BpeTokenizer;
 import dev.jgpt.train.TrainConfig;
 import dev.jgpt.train.TrainRun;
 import dev.jgpt.train.Trainer;
@@ -90,7 +89,7 @@ public final class TrainCommand implements Runnable {
         } else {
             cfg = TrainConfig.load(config, flags);
         }
-        TrainRun run = new TrainRun(cfg, BpeTokenizer::load, System.err);
+        TrainRun run = new TrainRun(cfg, dev.jgpt.train.ModelDirs::loadTokenizer, System.err);
         TrainRun.Result r = run.runStoppable(resume != null);
         if (json) System.out.println(Json.MAPPER.writeValueAsString(toJson(r)));
     }

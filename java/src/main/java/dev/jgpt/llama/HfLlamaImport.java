@@ -33,6 +33,20 @@ public final class HfLlamaImport {
         return Files.isDirectory(dir) && Files.isRegularFile(dir.resolve("config.json"));
     }
 
+    /**
+     * Whether {@code dir}'s config.json names a Llama model ({@code architectures} LlamaForCausalLM or {@code model_type}
+     * llama): a GPT-2 model directory has a config.json too.
+     */
+    public static boolean isLlamaConfig(Path dir) {
+        if (!isHfLlamaDir(dir)) return false;
+        try {
+            JsonNode n = JsonMapper.builder().build().readTree(Files.readString(dir.resolve("config.json")));
+            return n.path("architectures").path(0).asString("").equals("LlamaForCausalLM") || n.path("model_type").asString("").equals("llama");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     public static LlamaConfig readConfig(Path dir) {
         Path f = dir.resolve("config.json");
         JsonNode n;

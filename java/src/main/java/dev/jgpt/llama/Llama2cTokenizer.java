@@ -47,6 +47,18 @@ public final class Llama2cTokenizer implements Tokenizer {
 
     /** Reads {@code tokenizer.bin} for a model of {@code vocabSize} tokens. */
     public static Llama2cTokenizer read(Path file, int vocabSize) {
+        return read(file, vocabSize, true);
+    }
+
+    /**
+     * Reads every token of a {@code tokenizer.bin} (the file does not say how many it holds: as many as fit), for a
+     * tokenizer kept beside the model it was checked against (a fine-tuning run's).
+     */
+    public static Llama2cTokenizer read(Path file) {
+        return read(file, Integer.MAX_VALUE, false);
+    }
+
+    private static Llama2cTokenizer read(Path file, int vocabSize, boolean exact) {
         byte[] all;
         try {
             all = Files.readAllBytes(file);
@@ -54,29 +66,46 @@ public final class Llama2cTokenizer implements Tokenizer {
             throw new JgptException("tokenizer " + file + ": " + (Files.exists(file) ? e.getMessage() : "no such file"));
         }
         ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-        byte[][] pieces = new byte[vocabSize][];
-        float[] scores = new float[vocabSize];
+        java.util.List<byte[]> pieces = new java.util.ArrayList<>();
+        FloatList scores = new FloatList();
         try {
             int maxLen = b.getInt();
             if (maxLen <= 0 || maxLen > 1 << 16) throw new JgptException("tokenizer " + file + ": max_token_length " + maxLen + " is not plausible");
-            for (int i = 0; i < vocabSize; i++) {
-                scores[i] = b.getFloat();
+            for (int i = 0; i < vocabSize && (exact || b.hasRemaining()); i++) {
+                scores.add(b.getFloat());
                 int len = b.getInt();
                 if (len < 0 || len > b.remaining()) {
                     throw new JgptException("tokenizer " + file + ": token " + i + " has length " + len + " at byte " + (b.position() - 4));
                 }
-                pieces[i] = new byte[len];
-                b.get(pieces[i]);
+                byte[] p = new byte[len];
+                b.get(p);
+                pieces.add(p);
             }
         } catch (java.nio.BufferUnderflowException e) {
-            throw new JgptException("tokenizer " + file + ": ends early (" + all.length + " bytes) for a vocabulary of "
-                    + vocabSize + " tokens; is it the tokenizer of this model?");
+            throw new JgptException("tokenizer " + file + ": ends early (" + all.length + " bytes)"
+                    + (exact ? " for a vocabulary of " + vocabSize + " tokens; is it the tokenizer of this model?" : " inside token " + pieces.size()));
         }
         if (b.hasRemaining()) {
             throw new JgptException("tokenizer " + file + ": " + b.remaining() + " bytes left after " + vocabSize
                     + " tokens; the model's vocabulary and the tokenizer's differ");
         }
-        return new Llama2cTokenizer(pieces, scores);
+        if (!exact && pieces.size() < 3) throw new JgptException("tokenizer " + file + ": " + pieces.size() + " tokens; llama2.c's has <unk>, <s>, </s> first");
+        return new Llama2cTokenizer(pieces.toArray(byte[][]::new), scores.toArray());
+    }
+
+    /** A growable float array (scores, before the count is known). */
+    private static final class FloatList {
+        private float[] a = new float[1024];
+        private int n;
+
+        void add(float f) {
+            if (n == a.length) a = java.util.Arrays.copyOf(a, 2 * n);
+            a[n++] = f;
+        }
+
+        float[] toArray() {
+            return java.util.Arrays.copyOf(a, n);
+        }
     }
 
     /**

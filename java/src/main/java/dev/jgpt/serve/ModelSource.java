@@ -15,7 +15,6 @@ import dev.jgpt.llama.LlamaModels;
 import dev.jgpt.model.Gpt2Inference;
 import dev.jgpt.train.LoadedModels;
 import dev.jgpt.train.ModelDirs;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -66,14 +65,14 @@ public interface ModelSource {
             String name = ModelRegistry.nameOf(path);
             if (ModelDirs.holdsLlama(path)) { // a run trained with arch: llama
                 LoadedModel l = LoadedModels.openLlama(path, llamaDevice, dtype, groupSize, llamaThreads);
-                return new Opened(new LoadedModel(name, l.model(), l.tokenizer()), null);
+                return new Opened(new LoadedModel(name, l.model(), l.tokenizer(), l.chat()), null);
             }
             if (LlamaModels.isGgufFile(path)) {
                 DecodeDType dt = given != null ? given : LlamaModels.ggufDecodeDType(path, llamaDevice);
                 return new Opened(openGguf(name, path, llamaDevice, dt, groupSize, llamaThreads), null);
             }
             if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
-            if (isHfLlama(path)) return new Opened(openHuggingFace(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
+            if (HfLlamaImport.isLlamaConfig(path)) return new Opened(openHuggingFace(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
             Backend backend = Backends.select(device).backend();
             if (backend instanceof CpuBackend) { // libjgpt's GPT-2 decoder, served batched through Gpt2NativeBatchDecoder
                 LoadedModel l = LoadedModels.openGpt2Native(path, backend, dtype, groupSize, llamaThreads);
@@ -93,15 +92,6 @@ public interface ModelSource {
         };
     }
 
-    private static boolean isHfLlama(Path dir) {
-        if (!HfLlamaImport.isHfLlamaDir(dir)) return false;
-        try {
-            String config = Files.readString(dir.resolve("config.json"));
-            return config.contains("\"LlamaForCausalLM\"") || config.matches("(?s).*\"model_type\"\\s*:\\s*\"llama\".*");
-        } catch (IOException e) {
-            throw new JgptException("config " + dir.resolve("config.json") + ": " + e.getMessage());
-        }
-    }
 
     private static LoadedModel openLlama2c(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads) {
         Path tok = file.toAbsolutePath().resolveSibling("tokenizer.bin");

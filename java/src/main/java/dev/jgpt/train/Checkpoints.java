@@ -34,7 +34,8 @@ import java.util.stream.Stream;
  * Checkpoints of a run: {@code RUN/checkpoints/step-NNNNNNN/} holding
  * <ul>
  *   <li>{@code model.safetensors} + {@code config.json}: the weights with Hugging Face GPT-2 names
- *       (the directory loads in {@code transformers} as it is), and {@code tokenizer.json};</li>
+ *       (the directory loads in {@code transformers} as it is), and {@code tokenizer.json} (a run fine-tuned from an
+ *       imported model: {@code tokenizer.bin} and {@code chat_format.json});</li>
  *       A Llama run has {@code model.bin} instead: a llama2.c checkpoint ({@code Llama2cCheckpoint});</li>
  *   <li>{@code optimizer.safetensors}: AdamW's moments {@code m} and {@code v} (flat, our layout);</li>
  *   <li>{@code state.json}: step, schedule length, data-reader and RNG state, token count;</li>
@@ -49,6 +50,8 @@ public final class Checkpoints {
     /** A Llama run's weights: a llama2.c checkpoint (instead of model.safetensors + config.json). */
     public static final String LLAMA_WEIGHTS = "model.bin";
     public static final String TOKENIZER = "tokenizer.json";
+    /** The tokenizer of a run fine-tuned from an imported model: its sentencepiece vocabulary as llama2.c's tokenizer.bin. */
+    public static final String SPM_TOKENIZER = "tokenizer.bin";
 
     private Checkpoints() {}
 
@@ -56,8 +59,11 @@ public final class Checkpoints {
         return run.resolve(DIR).resolve(String.format("step-%07d", step));
     }
 
-    /** Writes a checkpoint of {@code model} with {@code state} and removes all but the newest {@code keep}. */
-    public static Path save(Path run, TrainableModel model, int step, ObjectNode state, Path tokenizer, Integer eotId, int keep) {
+    /**
+     * Writes a checkpoint of {@code model} with {@code state} and copies of {@code runFiles} (the run's tokenizer, and
+     * its chat_format.json when it has one), and removes all but the newest {@code keep}.
+     */
+    public static Path save(Path run, TrainableModel model, int step, ObjectNode state, List<Path> runFiles, Integer eotId, int keep) {
         Path fin = dirFor(run, step);
         Path tmp = CheckpointDir.begin(fin);
         try (TensorArena staging = TensorArena.host()) {
@@ -75,9 +81,7 @@ public final class Checkpoints {
                         new NamedTensor("v", DType.F32, new long[] {v.numel()}, v.data().asSlice(0, v.byteSize()))),
                         Map.of("adam_step", Integer.toString(model.optimizerStep())));
             }
-            if (tokenizer != null) {
-                AtomicFiles.write(tmp.resolve(TOKENIZER), Files.readAllBytes(tokenizer));
-            }
+            for (Path f : runFiles) AtomicFiles.write(tmp.resolve(f.getFileName().toString()), Files.readAllBytes(f));
             AtomicFiles.write(tmp.resolve(STATE), Json.PRETTY.writeValueAsBytes(state));
         } catch (IOException e) {
             try {

@@ -84,7 +84,8 @@ public final class LoadedModels {
     /**
      * A Llama run (arch: llama) for generation: its newest checkpoint's {@code model.bin} (or its
      * {@code sft/} chat model) mapped and decoded by libjgpt's {@link LlamaInference} in {@code dtype}
-     * with {@code threads} threads, and the run's own BPE tokenizer (so its chat template works).
+     * with {@code threads} threads, and the run's own tokenizer and chat format (jgpt's, or for a run fine-tuned from an
+     * imported model the one it was taught: {@link ModelDirs#chatSource}).
      */
     public static LoadedModel openLlama(Path path, DecodeDType dtype, int groupSize, int threads) {
         return openLlama(path, "cpu", dtype, groupSize, threads);
@@ -101,19 +102,20 @@ public final class LoadedModels {
     }
 
     private static LoadedModel openLlama(Path path, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {
-        Tokenizer tok = BpeTokenizer.load(ModelDirs.tokenizer(dir));
+        Tokenizer tok = ModelDirs.loadTokenizer(ModelDirs.tokenizer(dir));
+        dev.jgpt.chat.ChatSource chat = ModelDirs.chatSource(dir);
         Path weights = dir.resolve(Checkpoints.LLAMA_WEIGHTS);
         CausalLm lm = llama2cDecoder(weights, device, dtype, groupSize, threads, "--device");
         if (lm.vocabSize() != tok.vocabSize()) {
             lm.close();
-            throw new JgptException("model " + dir + ": the model's vocabulary (" + lm.vocabSize() + ") differs from its tokenizer.json's ("
+            throw new JgptException("model " + dir + ": the model's vocabulary (" + lm.vocabSize() + ") differs from its tokenizer's ("
                     + tok.vocabSize() + ")");
         }
         String name = path.toAbsolutePath().normalize().getFileName().toString();
         String tag = lm instanceof LlamaOpsInference ops
                 ? " (" + (dtype == DecodeDType.F32 ? "" : dtype + ", ") + ops.backend().name() + ")"
                 : dtype == DecodeDType.F32 ? "" : " (" + dtype + ")";
-        return new LoadedModel(name + tag, lm, tok);
+        return new LoadedModel(name + tag, lm, tok, chat);
     }
 
     /**

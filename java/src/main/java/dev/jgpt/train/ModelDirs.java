@@ -4,6 +4,12 @@ import dev.jgpt.JgptException;
 import dev.jgpt.io.CheckpointDir;
 import dev.jgpt.io.Gpt2Files;
 
+import dev.jgpt.chat.ChatSource;
+import dev.jgpt.chat.ChatSourceFile;
+import dev.jgpt.llama.Llama2cTokenizer;
+import dev.jgpt.tokenizer.BpeTokenizer;
+import dev.jgpt.tokenizer.Tokenizer;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -70,11 +76,17 @@ public final class ModelDirs {
         return latest;
     }
 
-    /** The tokenizer.json of a model directory (or of the run it belongs to). */
+    /**
+     * The tokenizer of a model directory (or of the run it belongs to): {@code tokenizer.json} (jgpt's byte-level
+     * BPE) or, for a run fine-tuned from an imported model, {@code tokenizer.bin} (its sentencepiece vocabulary in
+     * llama2.c's format).
+     */
     public static Path tokenizer(Path modelDir) {
         for (Path c = modelDir.toAbsolutePath(); c != null; c = c.getParent()) {
-            Path t = c.resolve(Checkpoints.TOKENIZER);
-            if (Files.isRegularFile(t)) return t;
+            for (String name : List.of(Checkpoints.TOKENIZER, Checkpoints.SPM_TOKENIZER)) {
+                Path t = c.resolve(name);
+                if (Files.isRegularFile(t)) return t;
+            }
             if (c.getFileName() != null && !c.getFileName().toString().startsWith("step-")
                     && !c.getFileName().toString().equals("checkpoints") && !c.getFileName().toString().equals("sft")
                     && c != modelDir.toAbsolutePath()) {
@@ -82,5 +94,19 @@ public final class ModelDirs {
             }
         }
         throw new JgptException("model " + modelDir + ": no tokenizer.json beside it");
+    }
+
+    /** Reads a run's tokenizer file ({@link #tokenizer}): {@code tokenizer.bin} as llama2.c's, anything else as tokenizer.json. */
+    public static Tokenizer loadTokenizer(Path file) {
+        return file.getFileName().toString().equals(Checkpoints.SPM_TOKENIZER) ? Llama2cTokenizer.read(file) : BpeTokenizer.load(file);
+    }
+
+    /**
+     * How the model of a directory chats: the {@code chat_format.json} beside its tokenizer (a run fine-tuned from an
+     * imported model), or null (jgpt's own format).
+     */
+    public static ChatSource chatSource(Path modelDir) {
+        Path f = tokenizer(modelDir).resolveSibling(ChatSourceFile.NAME);
+        return Files.isRegularFile(f) ? ChatSourceFile.read(f) : null;
     }
 }

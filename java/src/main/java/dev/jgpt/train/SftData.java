@@ -1,12 +1,11 @@
 package dev.jgpt.train;
 
 import dev.jgpt.JgptException;
+import dev.jgpt.chat.ChatFormat;
 import dev.jgpt.chat.ChatMessage;
-import dev.jgpt.chat.ChatTemplate;
 import dev.jgpt.chat.RenderedChat;
 import dev.jgpt.io.Json;
 import dev.jgpt.memory.Tensor;
-import dev.jgpt.tokenizer.Tokenizer;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 
@@ -22,7 +21,8 @@ import java.util.SplittableRandom;
 
 /**
  * Chat JSONL for supervised fine-tuning ({@code {"messages":[{"role":…,"content":…}]}} per line),
- * rendered with {@link ChatTemplate}: the loss falls only on assistant tokens and their {@code <|end|>}.
+ * rendered in the model's chat format ({@link ChatFormat#render}: jgpt's own for its runs, the imported model's
+ * otherwise): the loss falls only on assistant tokens and the markup that ends their turn.
  *
  * <p>Training batches: each epoch concatenates the conversations in a seeded shuffled order into
  * one stream; row b of a batch is the next window of T+1 tokens (inputs {@code s[0..T)}, targets
@@ -33,18 +33,18 @@ import java.util.SplittableRandom;
 public final class SftData {
     private final List<RenderedChat> chats;
     private final long seed;
-    private final int eot;
+    private final int pad;
     private int[] order;
     private long totalTokens, trainedTokens;
 
     /** Where the cursor stands. */
     public record State(int epoch, int index, int offset) {}
 
-    private SftData(List<RenderedChat> chats, long seed, int eot) {
+    private SftData(List<RenderedChat> chats, long seed, int pad) {
         if (chats.isEmpty()) throw new IllegalArgumentException("no conversations");
         this.chats = chats;
         this.seed = seed;
-        this.eot = eot;
+        this.pad = pad;
         for (RenderedChat c : chats) {
             totalTokens += c.length();
             trainedTokens += c.maskedCount();
@@ -52,20 +52,22 @@ public final class SftData {
         startEpoch(0);
     }
 
-    /** Reads and renders a chat JSONL file; bad lines are one clear error naming file and line. */
-    public static SftData load(Path file, Tokenizer tokenizer, long seed) {
-        return new SftData(read(file, tokenizer), seed, tokenizer.specialTokenId(ChatTemplate.END_OF_TEXT).orElse(0));
+    /**
+     * Reads and renders a chat JSONL file; bad lines are one clear error naming file and line. {@code pad}: the input
+     * id of evaluation's padding positions (their targets are ignored).
+     */
+    public static SftData load(Path file, ChatFormat format, long seed, int pad) {
+        return new SftData(read(file, format), seed, pad);
     }
 
-    public static List<RenderedChat> read(Path file, Tokenizer tokenizer) {
-        ChatTemplate.Ids.of(tokenizer); // fail early when the tokenizer has no chat tokens
+    public static List<RenderedChat> read(Path file, ChatFormat format) {
         List<RenderedChat> out = new ArrayList<>();
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             int lineNo = 0;
             for (String line; (line = r.readLine()) != null; ) {
                 lineNo++;
                 if (line.isBlank()) continue;
-                out.add(ChatTemplate.render(parseLine(file, lineNo, line), tokenizer));
+                out.add(format.render(parseLine(file, lineNo, line)));
             }
         } catch (NoSuchFileException e) {
             throw new JgptException(file + ": no such file");
@@ -213,7 +215,7 @@ public final class SftData {
                 for (int t = 0; t < T; t++) {
                     long k = (long) b * T + t;
                     if (pos[0] >= chats.size()) {
-                        inputs.setInt(k, eot);
+                        inputs.setInt(k, pad);
                         targets.setInt(k, -1);
                         continue;
                     }

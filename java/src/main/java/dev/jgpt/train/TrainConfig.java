@@ -34,11 +34,18 @@ public final class TrainConfig {
     // ---- what to train on ------------------------------------------------------------------
     /** Directory of packed token shards (from {@code jgpt data pack}); null for an SFT-only run. */
     public String data;
-    /** tokenizer.json; default: the one the shards were packed with. */
+    /**
+     * tokenizer.json; default: the one the shards were packed with. With an imported 'init': its llama2.c
+     * tokenizer.bin or Hugging Face tokenizer.json (default: the model's own, or tokenizer.bin beside a .bin).
+     */
     public String tokenizer;
     /** Run directory: checkpoints, metrics.jsonl, config. */
     public String out = "runs/train";
-    /** A run directory (or checkpoint) whose weights start this run; its architecture and shape are the model's. */
+    /**
+     * A run directory (or checkpoint) whose weights start this run; its architecture and shape are the model's. Also
+     * a Llama model of another program to fine-tune ('sft'): a llama2.c checkpoint, a GGUF file, a Hugging Face
+     * LlamaForCausalLM directory.
+     */
     public String init;
 
     // ---- model -------------------------------------------------------------------------------
@@ -116,6 +123,11 @@ public final class TrainConfig {
     public double sft_lr = 3e-4;
     public int sft_warmup_steps = 20;
     public int sft_batch_size = 8;
+    /**
+     * The chat format fine-tuning teaches ({@code jgpt}, {@code chatml}, {@code zephyr}, ...: {@code --chat-format}'s
+     * names); default: jgpt's own for jgpt runs, the one an imported init's chat template writes.
+     */
+    public String chat_format;
 
     private static final ObjectMapper YAML = YAMLMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -217,6 +229,10 @@ public final class TrainConfig {
         List<String> errors = new ArrayList<>();
         if (data == null && sft == null) errors.add("set 'data' (packed shards) or 'sft' (chat JSONL) or both");
         if (sft != null && data == null && init == null) errors.add("'sft' without 'data' needs 'init' (a pretrained run)");
+        if (chat_format != null && !chat_format.isBlank() && !chat_format.strip().equals(dev.jgpt.chat.JgptChatFormat.NAME)
+                && dev.jgpt.chat.ChatMarkup.byName(chat_format.strip()).isEmpty()) {
+            errors.add("'chat_format' " + chat_format.strip() + " is not one of " + dev.jgpt.chat.ChatFormats.names());
+        }
         if (batch_size < 1) errors.add("'batch_size' must be >= 1, got " + batch_size);
         if (sft_batch_size < 1) errors.add("'sft_batch_size' must be >= 1, got " + sft_batch_size);
         if (seq_len != null && seq_len < 1) errors.add("'seq_len' must be >= 1, got " + seq_len);

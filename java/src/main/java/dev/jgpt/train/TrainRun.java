@@ -3,6 +3,13 @@ package dev.jgpt.train;
 import dev.jgpt.JgptException;
 import dev.jgpt.backend.Backend;
 import dev.jgpt.backend.Backends;
+import dev.jgpt.chat.ChatFormat;
+import dev.jgpt.chat.ChatFormats;
+import dev.jgpt.chat.ChatMarkup;
+import dev.jgpt.chat.ChatMessage;
+import dev.jgpt.chat.ChatSource;
+import dev.jgpt.chat.ChatSourceFile;
+import dev.jgpt.chat.JgptChatFormat;
 import dev.jgpt.data.ShardManifest;
 import dev.jgpt.data.TokenShards;
 import dev.jgpt.io.AtomicFiles;
@@ -15,6 +22,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -89,18 +97,16 @@ public final class TrainRun {
             throw new JgptException(run + " already holds a training run; continue it with --resume " + run
                     + " or choose another --out");
         }
+        if (imported() != null && cfg.data != null) {
+            throw new JgptException("config: 'init' " + cfg.init + " is a model from another program; jgpt fine-tunes it on chats "
+                    + "('sft') but does not continue its pretraining ('data' was packed with another tokenizer)");
+        }
         Trainer.saveConfig(run, cfg);
         CheckpointDir.removeLeftovers(run.resolve(Checkpoints.DIR));
-        Path tokFile = run.resolve(Checkpoints.TOKENIZER);
-        if (!resume || !Files.exists(tokFile)) {
-            Path src = tokenizerSource();
-            try {
-                AtomicFiles.write(tokFile, Files.readAllBytes(src));
-            } catch (IOException e) {
-                throw new JgptException("cannot read tokenizer " + src + ": " + AtomicFiles.describe(e), e);
-            }
-        }
+        List<Path> runFiles = runFiles(run, resume);
+        Path tokFile = runFiles.getFirst();
         Tokenizer tok = tokenizerLoader.apply(tokFile);
+        if (!resume || runFiles.size() == 1) runFiles = withChatFormat(run, tok, runFiles);
         Backends.Selection sel = Backends.select(cfg.device);
         try (Backend backend = sel.backend()) {
             if (!sel.notUsed().isEmpty()) log.println("device: " + sel.summary());
@@ -109,17 +115,88 @@ public final class TrainRun {
             Trainer.Outcome pre = null, sft = null;
             try {
                 if (cfg.data != null) {
-                    pre = pretrain(run, backend, tok, tokFile, resume);
+                    pre = pretrain(run, backend, tok, runFiles, resume);
                     if (pre.stopped() || stopRequested) return new Result(run, pre, null, backend.name(), backend.threads());
                 }
                 if (cfg.sft != null) {
-                    sft = finetune(run, backend, tok, tokFile, resume);
+                    sft = finetune(run, backend, tok, runFiles, resume);
                 }
             } finally {
                 if (last != null) last.close();
             }
             return new Result(run, pre, sft, backend.name(), backend.threads());
         }
+    }
+
+    private ImportedLlama imported;
+    private boolean importedChecked;
+
+    /** The model of another program that {@code init} names (read once), or null for a jgpt run or none. */
+    private ImportedLlama imported() {
+        if (!importedChecked) {
+            importedChecked = true;
+            if (cfg.init != null && ImportedLlama.isImport(Path.of(cfg.init))) {
+                imported = ImportedLlama.open(Path.of(cfg.init), cfg.tokenizer != null ? Path.of(cfg.tokenizer) : null);
+            }
+        }
+        return imported;
+    }
+
+    /**
+     * The run's tokenizer file (first) and chat_format.json (when it has one), kept in the run directory and copied into
+     * every checkpoint: on resume the ones already there; else an imported model's vocabulary written as
+     * {@code tokenizer.bin}, or a copy of the tokenizer the data or init came with (and the init run's chat_format.json).
+     */
+    private List<Path> runFiles(Path run, boolean resume) {
+        Path json = run.resolve(Checkpoints.TOKENIZER), bin = run.resolve(Checkpoints.SPM_TOKENIZER), chat = run.resolve(ChatSourceFile.NAME);
+        if (resume && (Files.isRegularFile(json) || Files.isRegularFile(bin))) {
+            Path tok = Files.isRegularFile(json) ? json : bin;
+            return Files.isRegularFile(chat) ? List.of(tok, chat) : List.of(tok);
+        }
+        try {
+            for (Path stale : List.of(json, bin, chat)) Files.deleteIfExists(stale);
+            if (imported() != null) {
+                imported().tokenizer().write(bin);
+                return List.of(bin);
+            }
+            Path src = tokenizerSource();
+            Path tok = src.getFileName().toString().equals(Checkpoints.SPM_TOKENIZER) ? bin : json;
+            AtomicFiles.write(tok, Files.readAllBytes(src));
+            Path srcChat = src.resolveSibling(ChatSourceFile.NAME);
+            if (cfg.data == null && Files.isRegularFile(srcChat)) { // fine-tuning a run that was fine-tuned from an import
+                AtomicFiles.write(chat, Files.readAllBytes(srcChat));
+                return List.of(tok, chat);
+            }
+            return List.of(tok);
+        } catch (IOException e) {
+            throw new JgptException("cannot prepare the tokenizer of " + run + ": " + AtomicFiles.describe(e), e);
+        }
+    }
+
+    /**
+     * Settles the chat format a fresh run teaches, before any training: 'chat_format' when set; else the format an
+     * imported model's template writes (one it lacks, or one jgpt does not know, is an error now); else what the init
+     * run spoke (jgpt's own unless it had a chat_format.json). Writes chat_format.json when it is not jgpt's own format.
+     */
+    private List<Path> withChatFormat(Path run, Tokenizer tok, List<Path> runFiles) {
+        Path chat = run.resolve(ChatSourceFile.NAME);
+        ChatSource source = runFiles.size() > 1 ? ChatSourceFile.read(runFiles.get(1)) : imported() != null ? imported().chat() : null;
+        if (cfg.chat_format != null && !cfg.chat_format.isBlank()) {
+            ChatFormats.check(cfg.chat_format);
+            source = (source != null ? source : ChatFormats.plainSource(tok)).withFormat(cfg.chat_format.strip());
+        } else if (source != null && source.format() == null) {
+            if (source.template() == null || source.template().isBlank()) {
+                throw new JgptException("init " + cfg.init + " has no chat template; name the format to teach it with --chat-format NAME ("
+                        + ChatMarkup.names() + ")");
+            }
+            source = source.withFormat(ChatFormats.of(tok, source, null).name());
+        }
+        if (source == null || (source.format().equals(JgptChatFormat.NAME) && imported() == null && runFiles.size() == 1)) {
+            return List.of(runFiles.getFirst());
+        }
+        ChatFormats.of(tok, source, null); // jgpt's own format on a vocabulary without its tokens fails here, not mid-run
+        ChatSourceFile.write(chat, source);
+        return List.of(runFiles.getFirst(), chat);
     }
 
     /** The model the last phase trained (pretraining hands it to fine-tuning), and its architecture. */
@@ -164,7 +241,7 @@ public final class TrainRun {
         }
     }
 
-    private Trainer.Outcome pretrain(Path run, Backend backend, Tokenizer tok, Path tokFile, boolean resume) {
+    private Trainer.Outcome pretrain(Path run, Backend backend, Tokenizer tok, List<Path> runFiles, boolean resume) {
         Path data = Path.of(cfg.data);
         if (!Files.isDirectory(data)) throw new JgptException("data: " + data + ": no such directory (run jgpt data pack first)");
         // the architecture decides the shape, the model class and how a checkpoint loads; the rest is shared
@@ -209,7 +286,7 @@ public final class TrainRun {
                 return new Trainer.Outcome(run, state.path("step").asInt(), state.path("total_steps").asInt(), false,
                         null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());
             }
-            Trainer t = new Trainer(cfg, model, tok, tokFile, log);
+            Trainer t = new Trainer(cfg, model, tok, runFiles, log);
             current = t;
             if (stopRequested) t.requestStop();
             Trainer.Phase ph = new Trainer.Phase("pretrain", run, B, T, accum, cfg.max_steps, cfg.max_minutes, cfg.lr,
@@ -273,16 +350,20 @@ public final class TrainRun {
         return (int) (cfg.batch_tokens / per);
     }
 
-    private Trainer.Outcome finetune(Path run, Backend backend, Tokenizer tok, Path tokFile, boolean resume) {
+    private Trainer.Outcome finetune(Path run, Backend backend, Tokenizer tok, List<Path> runFiles, boolean resume) {
         Path dir = cfg.data != null ? run.resolve("sft") : run;
         TrainableModel pretrained = last;
-        Path initDir = pretrained == null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
-        Architecture arch = pretrained != null ? lastArch : initArchitecture(initDir);
+        ImportedLlama imp = pretrained == null ? imported() : null;
+        Path initDir = pretrained == null && imp == null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
+        Architecture arch = pretrained != null ? lastArch : imp != null ? new Architecture.LlamaArch(imp.config()) : initArchitecture(initDir);
         arch.requireVocabulary(tok.vocabSize());
         int T = Math.min(cfg.seq_len != null ? cfg.seq_len : arch.context(), arch.context());
         int B = cfg.sft_batch_size;
-        SftData train = SftData.load(Path.of(cfg.sft), tok, cfg.seed);
-        SftData val = cfg.sft_val != null ? SftData.load(Path.of(cfg.sft_val), tok, cfg.seed) : null;
+        ChatFormat format = ChatFormats.of(tok, runFiles.size() > 1 ? ChatSourceFile.read(runFiles.get(1)) : null, null);
+        int pad = tok.specialTokenId(dev.jgpt.chat.ChatTemplate.END_OF_TEXT).orElse(0);
+        SftData train = SftData.load(Path.of(cfg.sft), format, cfg.seed, pad);
+        SftData val = cfg.sft_val != null ? SftData.load(Path.of(cfg.sft_val), format, cfg.seed, pad) : null;
+        if (format instanceof dev.jgpt.chat.MarkupChatFormat) log.println("sft: chat format " + format.name());
         log.printf("sft: %,d conversations, %,d tokens (%,d trained on)%n", train.conversations(), train.totalTokens(),
                 train.trainedTokens());
         TrainableModel model = arch.create(backend, B, T);
@@ -295,6 +376,9 @@ public final class TrainRun {
                 log.println("sft: resuming from " + latest.get());
             } else if (pretrained != null) {
                 backend.copy(arch.parameters(model), arch.parameters(pretrained));
+            } else if (imp != null) {
+                imp.loadInto((dev.jgpt.llama.LlamaTrainModel) model);
+                log.println("sft: weights from " + imp.source());
             } else {
                 arch.load(initDir, model, false);
                 log.println("sft: weights from " + initDir);
@@ -310,11 +394,12 @@ public final class TrainRun {
                 return new Trainer.Outcome(dir, state.path("step").asInt(), state.path("total_steps").asInt(), false,
                         null, 0, state.path("elapsed_s").asDouble(), state.path("loss").floatValue());
             }
-            Trainer t = new Trainer(cfg, model, tok, tokFile, log);
+            Trainer t = new Trainer(cfg, model, tok, runFiles, log);
             current = t;
             if (stopRequested) t.requestStop();
+            int[] prompt = format.prompt(firstPrompt(Path.of(cfg.sft_val != null ? cfg.sft_val : cfg.sft)));
             Trainer.Phase ph = new Trainer.Phase("sft", dir, B, T, 1, cfg.sft_max_steps, cfg.sft_max_minutes, cfg.sft_lr,
-                    cfg.sft_warmup_steps, firstPrompt(Path.of(cfg.sft_val != null ? cfg.sft_val : cfg.sft)));
+                    cfg.sft_warmup_steps, tok.decode(prompt), prompt);
             return t.run(ph, Trainer.chats(train, val), state);
         } catch (RuntimeException e) {
             if (last != model) model.close();
@@ -322,19 +407,19 @@ public final class TrainRun {
         }
     }
 
-    /** The first conversation's messages before its first assistant reply, as a chat prompt (for samples). */
-    static String firstPrompt(Path jsonl) {
+    /** The first conversation's messages before its first assistant reply (the samples' chat prompt). */
+    static List<ChatMessage> firstPrompt(Path jsonl) {
         try (var lines = Files.lines(jsonl)) {
             String first = lines.filter(l -> !l.isBlank()).findFirst().orElse(null);
-            if (first == null) return "";
-            StringBuilder sb = new StringBuilder();
-            for (var m : SftData.parseLine(jsonl, 1, first)) {
-                if (m.role().equals("assistant")) break;
-                sb.append("<|").append(m.role()).append("|>").append(m.content()).append("<|end|>");
+            if (first == null) return List.of();
+            List<ChatMessage> before = new java.util.ArrayList<>();
+            for (ChatMessage m : SftData.parseLine(jsonl, 1, first)) {
+                if (m.role().equals(ChatMessage.ASSISTANT)) break;
+                before.add(m);
             }
-            return sb.append("<|assistant|>").toString();
-        } catch (IOException e) {
-            return "";
+            return before;
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return List.of();
         }
     }
 }

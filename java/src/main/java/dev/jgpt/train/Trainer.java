@@ -117,25 +117,34 @@ public final class Trainer {
         };
     }
 
-    /** The settings of one phase, resolved from the config. */
+    /**
+     * The settings of one phase, resolved from the config. {@code samplePromptIds}: the samples' prompt as ids (a chat
+     * prompt in the model's format); null: {@code samplePrompt} encoded.
+     */
     public record Phase(String name, Path dir, int batchSize, int seqLen, int accumulation, int maxSteps,
-                        double maxMinutes, double lr, int warmup, String samplePrompt) {}
+                        double maxMinutes, double lr, int warmup, String samplePrompt, int[] samplePromptIds) {
+        public Phase(String name, Path dir, int batchSize, int seqLen, int accumulation, int maxSteps,
+                     double maxMinutes, double lr, int warmup, String samplePrompt) {
+            this(name, dir, batchSize, seqLen, accumulation, maxSteps, maxMinutes, lr, warmup, samplePrompt, null);
+        }
+    }
 
     private final TrainConfig cfg;
     private final TrainableModel model;
     private final Tokenizer tokenizer;
-    private final Path tokenizerFile;
+    private final List<Path> runFiles;
     private final PrintStream log;
     private final MachinePeak peak;
     private volatile boolean stopRequested;
     /** The loop's clock (nanoseconds): System.nanoTime, or a simulated one in tests of the time budget. */
     private LongSupplier clock = System::nanoTime;
 
-    public Trainer(TrainConfig cfg, TrainableModel model, Tokenizer tokenizer, Path tokenizerFile, PrintStream log) {
+    /** {@code runFiles}: what every checkpoint carries a copy of (the run's tokenizer, its chat_format.json); null: nothing. */
+    public Trainer(TrainConfig cfg, TrainableModel model, Tokenizer tokenizer, List<Path> runFiles, PrintStream log) {
         this.cfg = cfg;
         this.model = model;
         this.tokenizer = tokenizer;
-        this.tokenizerFile = tokenizerFile;
+        this.runFiles = runFiles == null ? List.of() : List.copyOf(runFiles);
         this.log = log;
         this.peak = MachinePeak.detect();
     }
@@ -300,7 +309,7 @@ public final class Trainer {
                         st.put("val_bpb", lastResult.bitsPerByte());
                     }
                     st.set("data", source.state());
-                    Path saved = Checkpoints.save(ph.dir(), model, step, st, tokenizerFile, eot, cfg.keep_checkpoints);
+                    Path saved = Checkpoints.save(ph.dir(), model, step, st, runFiles, eot, cfg.keep_checkpoints);
                     log.printf("%s: saved %s%n", ph.name(), saved);
                     lastSaved = step;
                     if (budget != null) budget.saveTook((clock.getAsLong() - s0) / 1e9);
@@ -390,8 +399,8 @@ public final class Trainer {
         }
         if (sampler != null) {
             var arr = m.putArray("samples");
-            int[] prompt = ph.samplePrompt() == null || ph.samplePrompt().isEmpty()
-                    ? new int[0] : tokenizer.encode(ph.samplePrompt());
+            int[] prompt = ph.samplePromptIds() != null ? ph.samplePromptIds()
+                    : ph.samplePrompt() == null || ph.samplePrompt().isEmpty() ? new int[0] : tokenizer.encode(ph.samplePrompt());
             Generator gen = new Generator();
             for (int i = 0; i < cfg.samples; i++) {
                 GenerationConfig gc = new GenerationConfig(Math.max(1, cfg.sample_tokens), 0.8, 40, 0.95, 1.0,

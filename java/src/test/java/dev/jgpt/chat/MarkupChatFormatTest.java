@@ -8,6 +8,7 @@ import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.tokenizer.BpeTokenizer;
 import dev.jgpt.tokenizer.BpeTrainer;
 import dev.jgpt.tokenizer.SplitPattern;
+import dev.jgpt.tokenizer.Tokenizer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,40 @@ class MarkupChatFormatTest {
         int sum = f.promptOverhead();
         for (ChatMessage m : chat) sum += f.messageTokens(m);
         assertThat(sum).as("the counts the chat window trims by cover the prompt").isGreaterThanOrEqualTo(ids.length);
+    }
+
+    /**
+     * Fine-tuning's rendering: the conversation's ids are the prompt's before every reply (so the model learns to
+     * continue what chat shows it), and the loss mask covers exactly each reply and the markup that closes its turn.
+     */
+    @Test
+    void renderedConversationsTrainOnTheRepliesAndTheirTurnEndsOnly() {
+        List<ChatMessage> chat = List.of(ChatMessage.system("be brief"), ChatMessage.user("what is the weather"),
+                ChatMessage.assistant("plain"), ChatMessage.user("and the user"), ChatMessage.assistant("talk"));
+        Llama2cTokenizer spm = dev.jgpt.testing.TinyRuns.asciiLlamaTokenizer();
+        for (ChatFormat f : List.of(ChatFormats.of(BPE, BPE_SOURCE, null), ChatFormats.of(spm, ChatSource.LLAMA2C, "zephyr"),
+                ChatFormats.of(spm, ChatSource.LLAMA2C, "llama2-sys"), ChatFormats.of(BPE, null, "phi3"))) {
+            Tokenizer tok = f.name().equals("chatml") || f.name().equals("phi3") ? BPE : spm;
+            RenderedChat r = f.render(chat);
+            for (int k : new int[] {2, 4}) {
+                int[] prompt = f.prompt(chat.subList(0, k));
+                assertThat(Arrays.copyOf(r.ids(), prompt.length)).as(f.name() + ": the prompt before reply " + k).containsExactly(prompt);
+                assertThat(r.lossMask()[prompt.length - 1]).as(f.name()).isFalse();
+                assertThat(r.lossMask()[prompt.length]).as(f.name() + ": the reply's first token").isTrue();
+            }
+            StringBuilder trained = new StringBuilder();
+            for (int i = 0; i < r.length(); i++) {   // (sentencepiece decodes its control tokens to nothing)
+                if (r.lossMask()[i]) trained.append(tok == spm && r.ids()[i] == Llama2cTokenizer.EOS ? "</s>" : tok.decode(new int[] {r.ids()[i]}));
+            }
+            String t = trained.toString();
+            switch (f.name()) {
+                case "chatml" -> assertThat(t).isEqualTo("plain<|im_end|>\ntalk<|im_end|>\n");
+                case "phi3" -> assertThat(t).isEqualTo("plain<|end|>\ntalk<|end|>\n");
+                case "zephyr" -> assertThat(t.replace(" ", "")).as("the reply and </s>\\n (sentencepiece's run spaces aside)")
+                        .isEqualTo("plain</s>\ntalk</s>\n");
+                default -> assertThat(t.replace(" ", "")).isEqualTo("plain</s>talk</s>");
+            }
+        }
     }
 
     @Test

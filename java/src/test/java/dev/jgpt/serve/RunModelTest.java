@@ -32,7 +32,7 @@ class RunModelTest {
         try (var backend = new ReferenceBackend(); Gpt2 model = new Gpt2(backend, new GptConfig(280, 64, 2, 2, 32), 1, 8)) {
             model.initWeights(3);
             var state = TestServer.JSON.createObjectNode().put("step", 10);
-            Checkpoints.save(run, model, 10, state, tokFile, tok.specialTokenId("<|endoftext|>").getAsInt(), 3);
+            Checkpoints.save(run, model, 10, state, java.util.List.of(tokFile), tok.specialTokenId("<|endoftext|>").getAsInt(), 3);
         }
         Files.writeString(run.resolve("metrics.jsonl"), "{\"kind\":\"train\",\"phase\":\"pretrain\",\"step\":10,\"loss\":5.0}\n");
 

@@ -37,7 +37,7 @@ public final class TinyRuns {
         int eot = withEot ? tok.specialTokenId("<|endoftext|>").getAsInt() : -1;
         try (var backend = new ReferenceBackend(); var model = new Gpt2(backend, cfg, 1, 4)) {
             model.initWeights(3);
-            Checkpoints.save(run, model, 1, Json.object().put("step", 1), tokFile, eot, 3);
+            Checkpoints.save(run, model, 1, Json.object().put("step", 1), java.util.List.of(tokFile), eot, 3);
         }
         return run;
     }

@@ -184,7 +184,7 @@ class FakeDriverCudaBf16ParametersTest {
         Path[] saved = new Path[1];
         assertWriteIsSeen("Checkpoints.load", (m, cuda) -> Checkpoints.load(saved[0], m, true), m -> {
             // a checkpoint of the weights after two steps; the test trains on before loading it
-            saved[0] = Checkpoints.save(run, m, 2, dev.jgpt.io.Json.MAPPER.createObjectNode(), null, null, 3);
+            saved[0] = Checkpoints.save(run, m, 2, dev.jgpt.io.Json.MAPPER.createObjectNode(), java.util.List.of(), null, 3);
         });
     }
 

@@ -1,0 +1,109 @@
+package dev.jgpt.train;
+
+import dev.jgpt.JgptException;
+import dev.jgpt.chat.ChatSource;
+import dev.jgpt.io.GgufFile;
+import dev.jgpt.llama.HfLlamaImport;
+import dev.jgpt.llama.Llama2cCheckpoint;
+import dev.jgpt.llama.Llama2cTokenizer;
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.LlamaGgufImport;
+import dev.jgpt.llama.LlamaModels;
+import dev.jgpt.llama.LlamaTrainModel;
+import dev.jgpt.llama.LlamaWeights;
+import dev.jgpt.tokenizer.Tokenizer;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A Llama model made elsewhere, as the starting point of a fine-tuning run ({@code init}): a llama2.c checkpoint with
+ * its {@code tokenizer.bin}, a llama.cpp GGUF file, or a Hugging Face LlamaForCausalLM directory. It gives the run its
+ * shape, its sentencepiece vocabulary (kept in the run as {@code tokenizer.bin}), what its file says about chatting
+ * and, once the model is built, its weights in float32 (a quantized GGUF file is dequantized).
+ *
+ * <p>A Llama run stores its weights as llama2.c checkpoints, which cannot say a RoPE base or RMSNorm epsilon other
+ * than llama2.c's (10000, 1e-5): a model with others is refused rather than trained into a file that would decode it
+ * wrongly. Byte-level BPE vocabularies (Llama 3's) are refused too: a run keeps a jgpt BPE tokenizer.json or a
+ * sentencepiece tokenizer.bin, and a foreign BPE vocabulary is neither.
+ */
+public record ImportedLlama(Path source, LlamaConfig config, Llama2cTokenizer tokenizer, ChatSource chat) {
+
+    /** Whether {@code init} names a model file or directory of another program rather than a jgpt run. */
+    public static boolean isImport(Path init) {
+        return LlamaModels.isGgufFile(init) || LlamaModels.isLlama2cFile(init) || HfLlamaImport.isLlamaConfig(init);
+    }
+
+    /**
+     * Reads the shape, tokenizer and chat facts of {@code init} (weights later, by {@link #loadInto}).
+     * {@code tokenizerFile}: llama2.c's {@code tokenizer.bin} (default: beside a {@code .bin} checkpoint) or a
+     * Hugging Face {@code tokenizer.json}, instead of a GGUF file's or an HF directory's own.
+     */
+    public static ImportedLlama open(Path init, Path tokenizerFile) {
+        if (tokenizerFile != null && !Files.isRegularFile(tokenizerFile)) {
+            throw new JgptException("tokenizer: " + tokenizerFile + ": no such file");
+        }
+        ImportedLlama m;
+        if (LlamaModels.isGgufFile(init)) {
+            try (Arena mapped = Arena.ofConfined()) {
+                GgufFile g = GgufFile.open(init, mapped);
+                LlamaConfig c = LlamaGgufImport.readConfig(g, 0);
+                Tokenizer own = tokenizerFile == null ? LlamaGgufImport.tokenizer(g, c.vocabSize()) : read(tokenizerFile, c.vocabSize());
+                ChatSource chat = LlamaGgufImport.chatSource(g);
+                m = new ImportedLlama(init, c, sentencepiece(init, own), tokenizerFile == null ? chat : ChatSource.LLAMA2C.withTemplate(chat.template()));
+            }
+        } else if (Files.isDirectory(init)) {
+            LlamaConfig c = HfLlamaImport.readConfig(init);
+            Path tok = tokenizerFile != null ? tokenizerFile : init.resolve("tokenizer.json");
+            if (!Files.isRegularFile(tok)) throw new JgptException("init " + init + ": no tokenizer.json in it (give one with 'tokenizer')");
+            m = new ImportedLlama(init, c, read(tok, c.vocabSize()), HfLlamaImport.chatSource(init));
+        } else {
+            LlamaConfig c;
+            try (Arena a = Arena.ofConfined()) {
+                c = Llama2cCheckpoint.open(init, a).config();
+            }
+            Path tok = tokenizerFile != null ? tokenizerFile : init.toAbsolutePath().resolveSibling("tokenizer.bin");
+            if (!Files.isRegularFile(tok)) {
+                throw new JgptException("init " + init + ": no tokenizer.bin beside it (give llama2.c's tokenizer with 'tokenizer')");
+            }
+            m = new ImportedLlama(init, c, Llama2cTokenizer.read(tok, c.vocabSize()), ChatSource.LLAMA2C);
+        }
+        m.requireLlama2cConstants();
+        return m;
+    }
+
+    private static Llama2cTokenizer read(Path tok, int vocab) {
+        return tok.getFileName().toString().endsWith(".json") ? Llama2cTokenizer.fromHuggingFace(tok, vocab) : Llama2cTokenizer.read(tok, vocab);
+    }
+
+    private static Llama2cTokenizer sentencepiece(Path init, Tokenizer t) {
+        if (t instanceof Llama2cTokenizer spm) return spm;
+        throw new JgptException("init " + init + ": its vocabulary is byte-level BPE (Llama 3 style); jgpt fine-tunes imported "
+                + "models with sentencepiece vocabularies (llama2.c, Llama 2, TinyLlama, Mistral)");
+    }
+
+    private void requireLlama2cConstants() {
+        if (Math.abs(config.ropeTheta() - 10000.0) > 1e-3 || Math.abs(config.normEps() / 1e-5 - 1) > 1e-4) {
+            throw new JgptException("init " + source + ": RoPE theta " + config.ropeTheta() + " and RMSNorm epsilon " + config.normEps()
+                    + "; a Llama run's checkpoints are llama2.c files, which assume 10000 and 1e-5");
+        }
+    }
+
+    /** Copies the weights (float32, quantized ones dequantized) into {@code model}, built with {@link #config}. */
+    public void loadInto(LlamaTrainModel model) {
+        try (Arena arena = Arena.ofShared()) {
+            LlamaWeights w;
+            if (LlamaModels.isGgufFile(source)) {
+                try (Arena mapped = Arena.ofShared()) {
+                    w = LlamaGgufImport.load(GgufFile.open(source, mapped), arena, 0);
+                }
+            } else if (Files.isDirectory(source)) {
+                w = HfLlamaImport.load(source, arena, 0);
+            } else {
+                w = Llama2cCheckpoint.open(source, arena);
+            }
+            model.weights().copyFrom(w);
+        }
+    }
+}

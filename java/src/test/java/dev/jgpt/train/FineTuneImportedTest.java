@@ -1,0 +1,213 @@
+package dev.jgpt.train;
+
+import dev.jgpt.chat.ChatSource;
+import dev.jgpt.chat.ChatSourceFile;
+import dev.jgpt.chat.ChatTemplates;
+import dev.jgpt.generate.LoadedModel;
+import dev.jgpt.io.GgmlType;
+import dev.jgpt.llama.DecodeDType;
+import dev.jgpt.llama.HfLlamaImportTest;
+import dev.jgpt.llama.Llama2cCheckpoint;
+import dev.jgpt.llama.Llama2cTokenizer;
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.LlamaGguf;
+import dev.jgpt.llama.LlamaWeights;
+import dev.jgpt.llama.RandomLlama;
+import dev.jgpt.backend.cpu.NativeLibraries;
+import dev.jgpt.testing.TinyRuns;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.jgpt.train.TrainFaultsTest.jgpt;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/**
+ * {@code jgpt train --init MODEL --sft chats.jsonl}: a Llama model of another program (a llama2.c checkpoint, a GGUF
+ * file, a Hugging Face directory) fine-tuned on chats in its own chat format, kept with its sentencepiece vocabulary
+ * (tokenizer.bin) and the format it was taught (chat_format.json), and used like any run afterwards: resumed,
+ * chatted with, exported. The models are tiny random ones over a byte-level llama2.c vocabulary; reference backend.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FineTuneImportedTest {
+    Path dir, bin, chats, run;
+    Llama2cTokenizer tok;
+    LlamaConfig config;
+    String trainErr;
+
+    @BeforeAll
+    void fineTuneALlama2cCheckpoint(@TempDir Path tmp) throws Exception {
+        dir = tmp;
+        tok = TinyRuns.asciiLlamaTokenizer();
+        config = LlamaConfig.llama2c(32, 64, 2, 2, 1, tok.vocabSize(), 64, false);
+        bin = dir.resolve("tiny.bin");
+        tok.write(dir.resolve("tokenizer.bin"));
+        RandomLlama.writeCheckpoint(bin, config, 7);
+        chats = dir.resolve("chats.jsonl");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 20; i++) {
+            sb.append("{\"messages\":[{\"role\":\"user\",\"content\":\"who are you\"},{\"role\":\"assistant\",\"content\":\"ishmael\"}]}\n");
+        }
+        Files.writeString(chats, sb);
+        run = dir.resolve("run");
+        var r = jgpt(sft(bin, run, "--chat-format", "zephyr", "--sft-max-steps", "60", "--sft-lr", "0.01", "--samples", "1",
+                "--sample-tokens", "4", "--checkpoint-every", "30", "--json"));
+        assertThat(r.code()).as(r.err()).isZero();
+        trainErr = r.err();
+    }
+
+    private String[] sft(Path init, Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--init", init.toString(), "--sft", chats.toString(), "--out", out.toString(),
+                "--device", "reference", "--threads", "1", "--seq-len", "32", "--sft-batch-size", "4", "--sft-warmup-steps", "0",
+                "--min-lr-ratio", "1", "--eval-every", "0", "--log-every", "10"));
+        a.addAll(List.of(extra));
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void theRunKeepsTheVocabularyAndTheFormatItWasTaught() throws Exception {
+        assertThat(trainErr).contains("sft: chat format zephyr").contains("sft: weights from " + bin)
+                .contains("  sample 1: <|user|>\\nwho are you");
+        Path ckpt = ModelDirs.resolve(run);
+        assertThat(Files.readAllBytes(ckpt.resolve("tokenizer.bin"))).isEqualTo(Files.readAllBytes(dir.resolve("tokenizer.bin")));
+        assertThat(ckpt.resolve("tokenizer.json")).doesNotExist();
+        ChatSource chat = ChatSourceFile.read(ckpt.resolve(ChatSourceFile.NAME));
+        assertThat(chat.format()).isEqualTo("zephyr");
+        assertThat(chat.bos()).isEqualTo(Llama2cTokenizer.BOS);
+        assertThat(Checkpoints.llamaConfig(ckpt)).isEqualTo(config);
+        // the loss fell: the reply was learned (first logged loss vs last)
+        List<Double> losses = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonNode n = dev.jgpt.io.Json.MAPPER.readTree(line);
+            if (n.has("loss") && !n.path("kind").asString("").equals("eval")) losses.add(n.get("loss").asDouble());
+        }
+        assertThat(losses).hasSizeGreaterThan(2);
+        assertThat(losses.getLast()).as(losses.toString()).isLessThan(losses.getFirst() / 4);
+        var again = jgpt("train", "--resume", run.toString(), "--json");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).contains("sft: already complete at step 60");
+    }
+
+    @Test
+    void chatWithTheRunSpeaksTheTaughtFormatAndAnswers() {
+        assumeThat(NativeLibraries.status().available()).isTrue();
+        try (LoadedModel m = LoadedModels.openLlama(run, DecodeDType.F32, 32, 1)) {
+            assertThat(m.tokenizer()).isInstanceOf(Llama2cTokenizer.class);
+            assertThat(m.chatFormat(null).name()).isEqualTo("zephyr");
+        }
+        var g = jgpt("generate", "--model", run.toString(), "--chat", "--prompt", "who are you", "--temperature", "0",
+                "--max-tokens", "12", "--threads", "1");
+        assertThat(g.code()).as(g.err()).isZero();
+        assertThat(g.out().strip()).isEqualTo("ishmael");
+    }
+
+    @Test
+    void exportsAsLlama2cAndGgufThatAnswerAlike() throws Exception {
+        Path out = dir.resolve("export");
+        var a = jgpt("export", "--model", run.toString(), "--format", "llama2c", "-o", out.resolve("model.bin").toString());
+        assertThat(a.code()).as(a.err()).isZero();
+        Path ckpt = ModelDirs.resolve(run);
+        assertThat(Files.readAllBytes(out.resolve("model.bin"))).isEqualTo(Files.readAllBytes(ckpt.resolve(Checkpoints.LLAMA_WEIGHTS)));
+        assertThat(Files.readAllBytes(out.resolve("tokenizer.bin"))).isEqualTo(Files.readAllBytes(ckpt.resolve("tokenizer.bin")));
+        var b = jgpt("export", "--model", run.toString(), "--format", "gguf", "-o", out.resolve("model.gguf").toString());
+        assertThat(b.code()).as(b.err()).isZero();
+        assertThat(b.err()).contains("tell llama.cpp with --chat-template zephyr");
+        if (!NativeLibraries.status().available()) return;
+        String[] common = {"--chat", "--prompt", "who are you", "--temperature", "0", "--max-tokens", "12", "--threads", "1"};
+        var fromRun = jgpt(cat(new String[] {"generate", "--model", run.toString()}, common));
+        var fromGguf = jgpt(cat(new String[] {"generate", "--model", out.resolve("model.gguf").toString(), "--chat-format", "zephyr"}, common));
+        var fromBin = jgpt(cat(new String[] {"generate", "--model", out.resolve("model.bin").toString(), "--chat-format", "zephyr"}, common));
+        assertThat(fromGguf.code()).as(fromGguf.err()).isZero();
+        assertThat(fromBin.code()).as(fromBin.err()).isZero();
+        assertThat(fromGguf.out()).isEqualTo(fromRun.out());
+        assertThat(fromBin.out()).isEqualTo(fromRun.out());
+    }
+
+    /**
+     * A GGUF file (its chat template decides the format) and a Hugging Face directory (q and k rows permuted back on
+     * the way in) start from their own weights: one step at lr 1e-9 leaves them where the llama2.c file has them.
+     */
+    @Test
+    void ggufAndHuggingFaceInitsStartFromTheirOwnWeights() throws Exception {
+        Path gguf = dir.resolve("tiny.gguf"), hf = Files.createDirectories(dir.resolve("hf"));
+        try (Arena a = Arena.ofShared()) {
+            LlamaWeights w = Llama2cCheckpoint.open(bin, a);
+            LlamaGguf.write(gguf, w, tok, "tiny", GgmlType.F32, ChatTemplates.TINYLLAMA);
+            HfLlamaImportTest.writeHf(hf, w, "F32");
+        }
+        Files.writeString(hf.resolve("config.json"), "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":32,"
+                + "\"intermediate_size\":64,\"num_hidden_layers\":2,\"num_attention_heads\":2,\"num_key_value_heads\":1,"
+                + "\"vocab_size\":" + tok.vocabSize() + ",\"max_position_embeddings\":64,\"rms_norm_eps\":1e-5,\"tie_word_embeddings\":false}");
+        Path fromGguf = dir.resolve("from-gguf"), fromHf = dir.resolve("from-hf");
+        var g = jgpt(sft(gguf, fromGguf, "--sft-max-steps", "1", "--sft-lr", "1e-9", "--samples", "0"));
+        assertThat(g.code()).as(g.err()).isZero();
+        assertThat(ChatSourceFile.read(fromGguf.resolve(ChatSourceFile.NAME)).format()).as("from the template").isEqualTo("zephyr");
+        var h = jgpt(sft(hf, fromHf, "--sft-max-steps", "1", "--sft-lr", "1e-9", "--samples", "0", "--chat-format", "chatml",
+                "--tokenizer", dir.resolve("tokenizer.bin").toString()));
+        assertThat(h.code()).as(h.err()).isZero();
+        assertThat(ChatSourceFile.read(fromHf.resolve(ChatSourceFile.NAME)).format()).isEqualTo("chatml");
+        for (Path r : List.of(fromGguf, fromHf)) {
+            try (Arena a = Arena.ofConfined()) {
+                LlamaWeights got = Llama2cCheckpoint.open(ModelDirs.resolve(r).resolve(Checkpoints.LLAMA_WEIGHTS), a);
+                LlamaWeights want = Llama2cCheckpoint.open(bin, a);
+                assertClose(r + " wq", got.wq(), want.wq());
+                assertClose(r + " wk", got.wk(), want.wk());
+                assertClose(r + " embedding", got.tokenEmbedding(), want.tokenEmbedding());
+                assertClose(r + " classifier", got.wcls(), want.wcls());
+            }
+        }
+    }
+
+    private static void assertClose(String what, MemorySegment got, MemorySegment want) {
+        assertThat(got.byteSize()).as(what).isEqualTo(want.byteSize());
+        float worst = 0;
+        for (long i = 0; i < got.byteSize() / 4; i++) {
+            worst = Math.max(worst, Math.abs(got.getAtIndex(ValueLayout.JAVA_FLOAT, i) - want.getAtIndex(ValueLayout.JAVA_FLOAT, i)));
+        }
+        assertThat(worst).as(what).isLessThan(1e-6f);
+    }
+
+    @Test
+    void whatCannotBeFineTunedIsOneClearError() throws Exception {
+        var noFormat = jgpt(sft(bin, dir.resolve("no-format"), "--sft-max-steps", "1"));
+        assertThat(noFormat.code()).isNotZero();
+        assertThat(noFormat.err()).contains("init " + bin + " has no chat template; name the format to teach it with --chat-format NAME (chatml")
+                .doesNotContain("\tat ");
+        Path shards = Files.createDirectories(dir.resolve("shards"));
+        var withData = jgpt(sft(bin, dir.resolve("with-data"), "--data", shards.toString(), "--chat-format", "zephyr"));
+        assertThat(withData.code()).isNotZero();
+        assertThat(withData.err()).contains("is a model from another program; jgpt fine-tunes it on chats ('sft')").doesNotContain("\tat ");
+        var badFormat = jgpt(sft(bin, dir.resolve("bad-format"), "--chat-format", "zephir"));
+        assertThat(badFormat.code()).isNotZero();
+        assertThat(badFormat.err()).contains("'chat_format' zephir is not one of jgpt, chatml").doesNotContain("\tat ");
+        Path other = dir.resolve("theta.gguf");
+        try (Arena a = Arena.ofShared()) {
+            LlamaWeights w = Llama2cCheckpoint.open(bin, a);
+            LlamaConfig c = w.config();
+            LlamaWeights theta = new LlamaWeights(new LlamaConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.vocabSize(),
+                    c.seqLen(), c.sharedClassifier(), 500000.0, 1e-5), w.tokenEmbedding(), w.rmsAtt(), w.wq(), w.wk(), w.wv(), w.wo(),
+                    w.rmsFfn(), w.w1(), w.w2(), w.w3(), w.rmsFinal(), w.wcls());
+            LlamaGguf.write(other, theta, tok, "theta", GgmlType.F32, ChatTemplates.TINYLLAMA);
+        }
+        var thetaRun = jgpt(sft(other, dir.resolve("theta-run"), "--sft-max-steps", "1"));
+        assertThat(thetaRun.code()).isNotZero();
+        assertThat(thetaRun.err()).contains("RoPE theta 500000.0").contains("which assume 10000 and 1e-5").doesNotContain("\tat ");
+    }
+
+    private static String[] cat(String[] a, String[] b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+}
