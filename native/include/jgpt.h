@@ -25,12 +25,18 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 12
+#define JGPT_ABI_VERSION 13
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
 JGPT_API void jgpt_set_num_threads(int n);
 JGPT_API int jgpt_get_max_threads(void);
+
+/* ---- the machine ---------------------------------------------------------------------------- */
+/* FP32 GFLOP/s of the calling thread's core running nothing but independent fused multiply-adds on its widest vectors
+ * (AVX-512, else AVX2+FMA, else scalar) for about `millis` ms: the peak MFU is measured against, at the clock the core
+ * really runs (a VM's /proc/cpuinfo shows the nominal one, not the boost). */
+JGPT_API double jgpt_peak_fma_gflops(int millis);
 
 /* ---- encoder: out[b,t,:] = wte[tokens[b,t],:] + wpe[t,:] --------------------------------------- */
 JGPT_API void jgpt_encoder_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe,

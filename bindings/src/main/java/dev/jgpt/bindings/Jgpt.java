@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 12} */
-    public static final int JGPT_ABI_VERSION = 12;
+    /** {@code #define JGPT_ABI_VERSION 13} */
+    public static final int JGPT_ABI_VERSION = 13;
 
     private static volatile SymbolLookup lookup;
 
@@ -113,6 +113,30 @@ public final class Jgpt {
         var mh$ = jgpt_get_max_threads.HANDLE;
         try {
             return (int) mh$.invokeExact();
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final class jgpt_peak_fma_gflops {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(Jgpt.C_DOUBLE, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_peak_fma_gflops");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : double jgpt_peak_fma_gflops(int millis) } */
+    public static FunctionDescriptor jgpt_peak_fma_gflops$descriptor() { return jgpt_peak_fma_gflops.DESC; }
+
+    public static MethodHandle jgpt_peak_fma_gflops$handle() { return jgpt_peak_fma_gflops.HANDLE; }
+
+    public static MemorySegment jgpt_peak_fma_gflops$address() { return jgpt_peak_fma_gflops.ADDR; }
+
+    /** {@snippet lang=c : double jgpt_peak_fma_gflops(int millis) } */
+    public static double jgpt_peak_fma_gflops(int millis) {
+        var mh$ = jgpt_peak_fma_gflops.HANDLE;
+        try {
+            return (double) mh$.invokeExact(millis);
         } catch (Error | RuntimeException ex$) {
             throw ex$;
         } catch (Throwable ex$) {

@@ -5,12 +5,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The machine's FP32 peak, the denominator of MFU: cores x clock x FLOPs per cycle. FLOPs per
- * cycle per core come from the vector units: 2 FMA pipes x 8 lanes x 2 = 32 for AVX2 (and for AMD's
- * AVX-512 up to Zen 4, which runs on 256-bit pipes), 64 for Intel's AVX-512 and AMD Zen 5 (family 26,
- * full 512-bit FMA pipes; one Zen 5 core here ran OpenBLAS sgemm at 215 GFLOP/s). The clock is the
- * nominal one of /proc/cpuinfo, so boost clocks can still read as MFU a little above the truth.
- * Override with {@code JGPT_PEAK_GFLOPS} (per core) where the guess is wrong.
+ * The machine's FP32 peak, the denominator of MFU: cores x one core's peak. Where libjgpt is built, one core's peak is
+ * measured: 30 ms of nothing but independent FMAs on its widest vectors ({@code jgpt_peak_fma_gflops}), at the clock
+ * it really runs — a VM's /proc/cpuinfo shows the nominal clock (2.6 GHz on this project's Zen 4 VM, whose cores
+ * run FMAs at 3.7 GHz: a nominal peak of 83 GFLOP/s a core against 118 measured, and training logs that read MFU
+ * 115%). Without libjgpt it is estimated: the nominal clock x FLOPs per cycle from the vector units: 2 FMA pipes x 8
+ * lanes x 2 = 32 for AVX2 (and for AMD's AVX-512 up to Zen 4, which runs on 256-bit pipes), 64 for Intel's AVX-512
+ * and AMD Zen 5 (family 26, full 512-bit FMA pipes). Override with {@code JGPT_PEAK_GFLOPS} (per core).
  */
 public record MachinePeak(double gflopsPerCore, String how) {
 
@@ -18,7 +19,15 @@ public record MachinePeak(double gflopsPerCore, String how) {
         return gflopsPerCore * threads;
     }
 
-    public static MachinePeak detect() {
+    private static MachinePeak detected;
+
+    /** The peak, measured (or estimated) once per process. */
+    public static synchronized MachinePeak detect() {
+        if (detected == null) detected = find();
+        return detected;
+    }
+
+    private static MachinePeak find() {
         String env = System.getenv("JGPT_PEAK_GFLOPS");
         if (env != null) {
             try {
@@ -46,8 +55,12 @@ public record MachinePeak(double gflopsPerCore, String how) {
         else if (flags.contains(" avx2 ") && flags.contains(" fma ")) perCycle = 32;
         else if (flags.contains(" avx ")) perCycle = 16;
         else perCycle = 8;
-        return new MachinePeak(mhz / 1000.0 * perCycle,
+        MachinePeak nominal = new MachinePeak(mhz / 1000.0 * perCycle,
                 String.format("%.0f MHz x %d FLOP/cycle per core", mhz, perCycle));
+        if (!dev.jgpt.backend.cpu.NativeLibraries.status().available()) return nominal;
+        double measured = dev.jgpt.bindings.Jgpt.jgpt_peak_fma_gflops(30);
+        return measured > 0 ? new MachinePeak(measured, String.format("measured %.1f GFLOP/s of FMAs on one core (nominal %s)",
+                measured, nominal.how())) : nominal;
     }
 
     /** Training FLOPs per token: 6 per parameter plus attention's 12 * L * C * T (PaLM's estimate). */

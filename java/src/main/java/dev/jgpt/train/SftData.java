@@ -118,6 +118,13 @@ public final class SftData {
         return totalTokens;
     }
 
+    /** Tokens of the longest conversation. */
+    public int longestConversation() {
+        int n = 0;
+        for (RenderedChat c : chats) n = Math.max(n, c.length());
+        return n;
+    }
+
     /** Tokens the loss falls on. */
     public long trainedTokens() {
         return trainedTokens;

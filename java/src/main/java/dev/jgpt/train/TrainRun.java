@@ -357,13 +357,20 @@ public final class TrainRun {
         Path initDir = pretrained == null && imp == null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
         Architecture arch = pretrained != null ? lastArch : imp != null ? new Architecture.LlamaArch(imp.config()) : initArchitecture(initDir);
         arch.requireVocabulary(tok.vocabSize());
-        int T = Math.min(cfg.seq_len != null ? cfg.seq_len : arch.context(), arch.context());
         int B = cfg.sft_batch_size;
         ChatFormat format = ChatFormats.of(tok, runFiles.size() > 1 ? ChatSourceFile.read(runFiles.get(1)) : null, null);
         int pad = tok.specialTokenId(dev.jgpt.chat.ChatTemplate.END_OF_TEXT).orElse(0);
         SftData train = SftData.load(Path.of(cfg.sft), format, cfg.seed, pad);
         SftData val = cfg.sft_val != null ? SftData.load(Path.of(cfg.sft_val), format, cfg.seed, pad) : null;
         if (format instanceof dev.jgpt.chat.MarkupChatFormat) log.println("sft: chat format " + format.name());
+        int T = Math.min(cfg.seq_len != null ? cfg.seq_len : arch.context(), arch.context());
+        if (cfg.seq_len == null && imported() != null) {
+            // an imported model's context (1024, 2048 ...) would make attention's saved probabilities the run's memory;
+            // the windows need only hold the longest conversation
+            T = Math.min(arch.context(), (train.longestConversation() + 63) / 64 * 64);
+            log.printf("sft: seq_len %d (the longest conversation, %d tokens, rounded up to 64; --seq-len to choose)%n", T,
+                    train.longestConversation());
+        }
         log.printf("sft: %,d conversations, %,d tokens (%,d trained on)%n", train.conversations(), train.totalTokens(),
                 train.trainedTokens());
         TrainableModel model = arch.create(backend, B, T);

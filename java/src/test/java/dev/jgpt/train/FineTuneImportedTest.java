@@ -69,7 +69,7 @@ class FineTuneImportedTest {
 
     private String[] sft(Path init, Path out, String... extra) {
         List<String> a = new ArrayList<>(List.of("train", "--init", init.toString(), "--sft", chats.toString(), "--out", out.toString(),
-                "--device", "reference", "--threads", "1", "--seq-len", "32", "--sft-batch-size", "4", "--sft-warmup-steps", "0",
+                "--device", "reference", "--threads", "1", "--sft-batch-size", "4", "--sft-warmup-steps", "0",
                 "--min-lr-ratio", "1", "--eval-every", "0", "--log-every", "10"));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
@@ -78,6 +78,7 @@ class FineTuneImportedTest {
     @Test
     void theRunKeepsTheVocabularyAndTheFormatItWasTaught() throws Exception {
         assertThat(trainErr).contains("sft: chat format zephyr").contains("sft: weights from " + bin)
+                .containsPattern("sft: seq_len 64 \\(the longest conversation, \\d+ tokens, rounded up to 64; --seq-len to choose\\)")
                 .contains("  sample 1: <|user|>\\nwho are you");
         Path ckpt = ModelDirs.resolve(run);
         assertThat(Files.readAllBytes(ckpt.resolve("tokenizer.bin"))).isEqualTo(Files.readAllBytes(dir.resolve("tokenizer.bin")));
