@@ -113,6 +113,23 @@ class FineTuneImportedTest {
         assertThat(g.out().strip()).isEqualTo("ishmael");
     }
 
+    /** The server opens the run with the format it was taught; a run fine-tuned from it again keeps vocabulary and format. */
+    @Test
+    void theServerAndASecondFineTuneKeepTheFormat() throws Exception {
+        assumeThat(NativeLibraries.status().available()).isTrue();
+        var opened = dev.jgpt.serve.ModelSource.standard("cpu", 1, null, 32).open(run);
+        try (LoadedModel m = opened.model()) {
+            assertThat(m.chatFormat(null).name()).isEqualTo("zephyr");
+        }
+        Path again = dir.resolve("again");
+        var r = jgpt(sft(run, again, "--sft-max-steps", "1", "--sft-lr", "1e-9", "--samples", "0"));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("sft: chat format zephyr");
+        Path ckpt = ModelDirs.resolve(again);
+        assertThat(ChatSourceFile.read(ckpt.resolve(ChatSourceFile.NAME)).format()).isEqualTo("zephyr");
+        assertThat(Files.readAllBytes(ckpt.resolve("tokenizer.bin"))).isEqualTo(Files.readAllBytes(dir.resolve("tokenizer.bin")));
+    }
+
     @Test
     void exportsAsLlama2cAndGgufThatAnswerAlike() throws Exception {
         Path out = dir.resolve("export");
@@ -154,6 +171,12 @@ class FineTuneImportedTest {
         var g = jgpt(sft(gguf, fromGguf, "--sft-max-steps", "1", "--sft-lr", "1e-9", "--samples", "0"));
         assertThat(g.code()).as(g.err()).isZero();
         assertThat(ChatSourceFile.read(fromGguf.resolve(ChatSourceFile.NAME)).format()).as("from the template").isEqualTo("zephyr");
+        // exported again as GGUF, the run carries the template it was taught in (no --chat-template note)
+        Path back = dir.resolve("back.gguf");
+        var e = jgpt("export", "--model", fromGguf.toString(), "--format", "gguf", "-o", back.toString());
+        assertThat(e.code()).as(e.err()).isZero();
+        assertThat(e.err()).doesNotContain("--chat-template");
+        assertThat(dev.jgpt.llama.LlamaModels.ggufChatSource(back, true).template()).isEqualTo(ChatTemplates.TINYLLAMA);
         var h = jgpt(sft(hf, fromHf, "--sft-max-steps", "1", "--sft-lr", "1e-9", "--samples", "0", "--chat-format", "chatml",
                 "--tokenizer", dir.resolve("tokenizer.bin").toString()));
         assertThat(h.code()).as(h.err()).isZero();
