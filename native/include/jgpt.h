@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 13
+#define JGPT_ABI_VERSION 14
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -130,8 +130,8 @@ JGPT_API void jgpt_matvec(float *out, const void *w, const float *scales, const 
  * w2 (L, dim, hidden), wcls (vocab, dim). Matrix k (0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2, 6 w3,
  * 7 wcls) has three slots at JGPT_LLAMA_WEIGHTS + 3k: its float32 address (used by prefill; 0 where the
  * model keeps no float32 copy — an imported model converted to bf16 / q8 — and prefill then multiplies tiles
- * decoded from the decode dtype, ABI 11), its address in the decode dtype, and its q8 scales (0 otherwise). The KV caches are float32
- * (L, seq, kv_dim). sgemm is the address of cblas_sgemm (prefill only). */
+ * decoded from the decode dtype, ABI 11), its address in the decode dtype, and its q8 scales (0 otherwise). The KV caches are
+ * (L, seq, kv_dim) of float32 or, with KV_TYPE 1, IEEE half floats (ABI 14). sgemm is the address of cblas_sgemm (prefill only). */
 #define JGPT_LLAMA_DIM 0
 #define JGPT_LLAMA_HIDDEN 1
 #define JGPT_LLAMA_LAYERS 2
@@ -146,6 +146,7 @@ JGPT_API void jgpt_matvec(float *out, const void *w, const float *scales, const 
 #define JGPT_LLAMA_EPS 11
 #define JGPT_LLAMA_EMB_TYPE 12  /* the ggml type of EMB's rows (Q4_K ...: a GGUF file's own embedding, looked up in place);
                                   * 0: float32 (ABI 12) */
+#define JGPT_LLAMA_KV_TYPE 13   /* the KV caches' element: 0 float32, 1 IEEE half (uint16_t, rounded to nearest even) */
 #define JGPT_LLAMA_EMB 16
 #define JGPT_LLAMA_RMS_ATT 17
 #define JGPT_LLAMA_RMS_FFN 18

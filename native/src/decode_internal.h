@@ -2,6 +2,7 @@
 #ifndef JGPT_DECODE_INTERNAL_H
 #define JGPT_DECODE_INTERNAL_H
 
+#include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -59,6 +60,59 @@ static inline void attend(float *out, float *att, const float *q, const float *k
         float a = att[t] * inv;
         #pragma omp simd
         for (int i = 0; i < hs; i++) out[i] += a * v[i];
+    }
+}
+
+/* ---- half-float KV caches (the library's x86-64-v3 baseline has F16C) ------------------------------ */
+
+/* n floats into IEEE halves (round to nearest even) */
+static inline void to_half(uint16_t *dst, const float *src, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
+/* decode_attend.c: attend_half() with AVX-512 (same conditions as jgpt_attend_avx512) */
+int jgpt_attend_half_avx512(float *out, float *att, const float *q, const uint16_t *kc, const uint16_t *vc, int pos, int stride,
+                            int hs);
+
+/* attend() over a cache of halves: the keys and values widened to float as they are read */
+static inline void attend_half(float *out, float *att, const float *q, const uint16_t *kc, const uint16_t *vc, int pos,
+                               int stride, int hs) {
+    if (jgpt_attend_half_avx512(out, att, q, kc, vc, pos, stride, hs)) return;
+    float scale = 1.0f / sqrtf((float)hs);
+    float mx = -3.0e38f;
+    for (int t = 0; t <= pos; t++) {
+        const uint16_t *k = kc + (long)t * stride;
+        float s = 0.0f;
+        int i = 0;
+        __m256 acc = _mm256_setzero_ps();
+        for (; i + 8 <= hs; i += 8)
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))), acc);
+        float lanes[8];
+        _mm256_storeu_ps(lanes, acc);
+        for (int j = 0; j < 8; j++) s += lanes[j];
+        for (; i < hs; i++) s += q[i] * _cvtsh_ss(k[i]);
+        s *= scale;
+        att[t] = s;
+        if (s > mx) mx = s;
+    }
+    float sum = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        att[t] = expf(att[t] - mx);
+        sum += att[t];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < hs; i++) out[i] = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        const uint16_t *v = vc + (long)t * stride;
+        float a = att[t] * inv;
+        int i = 0;
+        for (; i + 8 <= hs; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(_mm256_set1_ps(a), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))),
+                                                      _mm256_loadu_ps(out + i)));
+        for (; i < hs; i++) out[i] += a * _cvtsh_ss(v[i]);
     }
 }
 

@@ -30,8 +30,9 @@
 long jgpt_llama_decode_scratch_floats(const int64_t *plan) {
     long dim = plan[JGPT_LLAMA_DIM], hidden = plan[JGPT_LLAMA_HIDDEN], seq = plan[JGPT_LLAMA_SEQ];
     long heads = plan[JGPT_LLAMA_HEADS], nt = plan[JGPT_LLAMA_THREADS] < 1 ? 1 : plan[JGPT_LLAMA_THREADS];
-    /* x, xb (att out), q, hb, h3, rope table, per-thread normalised x, att scores per head */
-    return dim * 3 + 2 * hidden + dim + nt * dim + heads * seq + 64;
+    /* x, xb (att out), q, hb, h3, rope table, per-thread normalised x, att scores per head; this position's k and v
+     * rows (a cache of halves gets them rounded from these) */
+    return dim * 3 + 2 * hidden + dim + nt * dim + heads * seq + 2 * dim + 64;
 }
 
 /* Floats of a weight tile decoded from the decode dtype for sgemm, when a matrix has no float32 copy: 4 MiB, as
@@ -42,10 +43,13 @@ long jgpt_llama_decode_scratch_floats(const int64_t *plan) {
 long jgpt_llama_prefill_scratch_floats(const int64_t *plan, int chunk) {
     long dim = plan[JGPT_LLAMA_DIM], hidden = plan[JGPT_LLAMA_HIDDEN], seq = plan[JGPT_LLAMA_SEQ];
     long heads = plan[JGPT_LLAMA_HEADS], hs = dim / heads;
-    /* X, XB, Q, H1, H3, rope tables per row, att scores per (row, head); a weight tile where a matrix has no float32 */
+    /* X, XB, Q, H1, H3, rope tables per row, att scores per (row, head); a weight tile where a matrix has no float32;
+     * the rows' k and v as float32 where the cache holds halves */
     int tiles = 0;
     for (int k = 0; k < 7; k++) tiles |= plan[JGPT_LLAMA_WEIGHTS + 3 * k] == 0;
-    return (long)chunk * (3 * dim + 2 * hidden + hs + heads * seq) + (tiles ? PREFILL_TILE_FLOATS + (dim > hidden ? dim : hidden) : 0) + 64;
+    long tile = tiles ? PREFILL_TILE_FLOATS + (dim > hidden ? dim : hidden) : 0;
+    long kv = plan[JGPT_LLAMA_KV_TYPE] == 1 ? 2L * chunk * (hs * plan[JGPT_LLAMA_KV_HEADS]) : 0;
+    return (long)chunk * (3 * dim + 2 * hidden + hs + heads * seq) + tile + kv + 64;
 }
 
 /* ---- decode one token ---------------------------------------------------------------------------- */
@@ -64,13 +68,14 @@ static void decode_body(void *arg, jgpt_team *team, int id, int n) {
     const int dim = m.dim, hidden = m.hidden, hs = dim / m.heads, kv_dim = hs * m.kv_heads;
     const int kv_mul = m.heads / m.kv_heads, pos = c->pos;
     float *x = c->scratch, *xb = x + dim, *q = xb + dim, *hb = q + dim, *h3 = hb + hidden, *cs = h3 + hidden;
-    float *xn_all = cs + dim, *att_all = xn_all + (long)m.threads * dim;
+    float *xn_all = cs + dim, *att_all = xn_all + (long)m.threads * dim, *kv_row = att_all + (long)m.heads * m.seq;
     float *logits = c->logits;
     float *xn = xn_all + (long)id * dim;
     int r0, r1;
     for (int l = 0; l < m.layers; l++) {
-        float *kc = m.kcache + (long)l * m.seq * kv_dim, *vc = m.vcache + (long)l * m.seq * kv_dim;
-        float *krow = kc + (long)pos * kv_dim, *vrow = vc + (long)pos * kv_dim;
+        /* k and v of this position: straight into a float32 cache, or into kv_row and then rounded into the halves */
+        float *krow = m.kv_half ? kv_row : (float *)cache_at(&m, m.kcache, l, pos, kv_dim, 0);
+        float *vrow = m.kv_half ? kv_row + kv_dim : (float *)cache_at(&m, m.vcache, l, pos, kv_dim, 0);
         rmsnorm(xn, x, m.rms_att + (long)l * dim, dim, m.eps);
         jgpt_qmat wq = layer_mat(&m.q[WQ], l, dim, dim), wk = layer_mat(&m.q[WK], l, kv_dim, dim),
                   wv = layer_mat(&m.q[WV], l, kv_dim, dim);
@@ -81,12 +86,16 @@ static void decode_body(void *arg, jgpt_team *team, int id, int n) {
         jgpt_decode_matvec_rows(&wk, krow, xn, r0, r1, dim);
         rope_rows(krow, cs, r0, r1, hs);
         jgpt_decode_matvec_rows(&wv, vrow, xn, r0, r1, dim);
+        if (m.kv_half && r1 > r0) {
+            cache_store(&m, cache_at(&m, m.kcache, l, pos, kv_dim, r0), krow + r0, r1 - r0);
+            cache_store(&m, cache_at(&m, m.vcache, l, pos, kv_dim, r0), vrow + r0, r1 - r0);
+        }
         jgpt_team_sync(team, id);
 
         split(m.heads, id, n, 1, &r0, &r1);
         for (int h = r0; h < r1; h++) {
-            int kvo = (h / kv_mul) * hs;
-            attend(xb + h * hs, att_all + (long)h * m.seq, q + h * hs, kc + kvo, vc + kvo, pos, kv_dim, hs);
+            attend_cache(&m, xb + h * hs, att_all + (long)h * m.seq, q + h * hs, m.kcache, m.vcache, l, (h / kv_mul) * hs, pos,
+                         kv_dim, hs);
         }
         jgpt_team_sync(team, id);
 
@@ -190,29 +199,37 @@ void jgpt_llama_prefill(float *logits, const int64_t *plan, float *scratch, cons
     float *X = scratch, *XB = X + (long)T * dim, *Q = XB + (long)T * dim, *H1 = Q + (long)T * dim;
     float *H3 = H1 + (long)T * hidden, *CS = H3 + (long)T * hidden, *ATT = CS + (long)T * hs;
     float *TILE = ATT + (long)T * m.heads * m.seq;
+    int tiles = 0;
+    for (int k = 0; k < 7; k++) tiles |= m.f32[k] == NULL;
+    float *KV = TILE + (tiles ? PREFILL_TILE_FLOATS + (dim > hidden ? dim : hidden) : 0); /* halves' cache: K, V rows as floats */
 
     for (int t = 0; t < T; t++) {
         embed(&m, tokens[t], X + (long)t * dim);
         rope_table(CS + (long)t * hs, pos + t, hs, m.theta);
     }
     for (int l = 0; l < m.layers; l++) {
-        float *kc = m.kcache + (long)l * m.seq * kv_dim, *vc = m.vcache + (long)l * m.seq * kv_dim;
+        /* the rows' k and v: straight into a float32 cache, or as floats into KV and then rounded into the halves */
+        float *K = m.kv_half ? KV : (float *)cache_at(&m, m.kcache, l, pos, kv_dim, 0);
+        float *V = m.kv_half ? KV + (long)T * kv_dim : (float *)cache_at(&m, m.vcache, l, pos, kv_dim, 0);
         #pragma omp parallel for num_threads(nt) schedule(static)
         for (int t = 0; t < T; t++) rmsnorm(XB + (long)t * dim, X + (long)t * dim, m.rms_att + (long)l * dim, dim, m.eps);
         gemm_layer(&m, WQ, l, Q, XB, T, dim, dim, dim, 0.0f, TILE);
-        gemm_layer(&m, WK, l, kc + (long)pos * kv_dim, XB, T, kv_dim, dim, kv_dim, 0.0f, TILE);
-        gemm_layer(&m, WV, l, vc + (long)pos * kv_dim, XB, T, kv_dim, dim, kv_dim, 0.0f, TILE);
+        gemm_layer(&m, WK, l, K, XB, T, kv_dim, dim, kv_dim, 0.0f, TILE);
+        gemm_layer(&m, WV, l, V, XB, T, kv_dim, dim, kv_dim, 0.0f, TILE);
         #pragma omp parallel for num_threads(nt) schedule(static)
         for (int t = 0; t < T; t++) {
             rope_rows(Q + (long)t * dim, CS + (long)t * hs, 0, dim, hs);
-            rope_rows(kc + (long)(pos + t) * kv_dim, CS + (long)t * hs, 0, kv_dim, hs);
+            rope_rows(K + (long)t * kv_dim, CS + (long)t * hs, 0, kv_dim, hs);
+            if (m.kv_half) {
+                cache_store(&m, cache_at(&m, m.kcache, l, pos + t, kv_dim, 0), K + (long)t * kv_dim, kv_dim);
+                cache_store(&m, cache_at(&m, m.vcache, l, pos + t, kv_dim, 0), V + (long)t * kv_dim, kv_dim);
+            }
         }
         #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) collapse(2)
         for (int t = 0; t < T; t++)
             for (int h = 0; h < m.heads; h++) {
-                int kvo = (h / kv_mul) * hs;
-                attend(XB + (long)t * dim + h * hs, ATT + ((long)t * m.heads + h) * m.seq, Q + (long)t * dim + h * hs,
-                       kc + kvo, vc + kvo, pos + t, kv_dim, hs);
+                attend_cache(&m, XB + (long)t * dim + h * hs, ATT + ((long)t * m.heads + h) * m.seq, Q + (long)t * dim + h * hs,
+                             m.kcache, m.vcache, l, (h / kv_mul) * hs, pos + t, kv_dim, hs);
             }
         gemm_layer(&m, WO, l, X, XB, T, dim, dim, dim, 1.0f, TILE);
         #pragma omp parallel for num_threads(nt) schedule(static)

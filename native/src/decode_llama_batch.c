@@ -73,19 +73,15 @@ void jgpt_llama_decode_batch(float *logits, const int64_t *plan, float *scratch,
             const float *cs = CS + (long)b * hs;
             rope_rows(Q + (long)b * dim, cs, 0, dim, hs);
             rope_rows(K + (long)b * kv_dim, cs, 0, kv_dim, hs);
-            float *kc = (float *)(intptr_t)caches[2 * b] + (long)l * seq * kv_dim;
-            float *vc = (float *)(intptr_t)caches[2 * b + 1] + (long)l * seq * kv_dim;
-            memcpy(kc + (long)pos[b] * kv_dim, K + (long)b * kv_dim, sizeof(float) * kv_dim);
-            memcpy(vc + (long)pos[b] * kv_dim, V + (long)b * kv_dim, sizeof(float) * kv_dim);
+            cache_store(&m, cache_at(&m, (void *)(intptr_t)caches[2 * b], l, pos[b], kv_dim, 0), K + (long)b * kv_dim, kv_dim);
+            cache_store(&m, cache_at(&m, (void *)(intptr_t)caches[2 * b + 1], l, pos[b], kv_dim, 0), V + (long)b * kv_dim, kv_dim);
         }
         #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) collapse(2) if (nt > 1)
         for (int b = 0; b < B; b++)
             for (int h = 0; h < heads; h++) {
-                const float *kc = (const float *)(intptr_t)caches[2 * b] + (long)l * seq * kv_dim;
-                const float *vc = (const float *)(intptr_t)caches[2 * b + 1] + (long)l * seq * kv_dim;
-                int kvo = (h / kv_mul) * hs;
-                attend(XB + (long)b * dim + h * hs, ATT + ((long)b * heads + h) * seq, Q + (long)b * dim + h * hs,
-                       kc + kvo, vc + kvo, pos[b], kv_dim, hs);
+                attend_cache(&m, XB + (long)b * dim + h * hs, ATT + ((long)b * heads + h) * seq, Q + (long)b * dim + h * hs,
+                             (void *)(intptr_t)caches[2 * b], (void *)(intptr_t)caches[2 * b + 1], l, (h / kv_mul) * hs, pos[b],
+                             kv_dim, hs);
             }
         jgpt_qmat wo = layer_mat(&m.q[WO], l, dim, dim);
         jgpt_batch_matmul(&wo, T, dim, XB, dim, B, dim, dim, nt, sg, QX);

@@ -21,7 +21,8 @@ typedef struct {
     int emb_type;          /* ggml type of emb's rows; 0: float32 */
     const float *f32[8];   /* wq wk wv wo w1 w2 w3 wcls, float32 (the mapped checkpoint) */
     jgpt_qmat q[8];        /* the same in the decode dtype */
-    float *kcache, *vcache;
+    void *kcache, *vcache; /* (L, seq, kv_dim) float32, or IEEE halves when kv_half */
+    int kv_half;
     sgemm_fn sgemm;
     jgpt_pool *pool;       /* the inference's decode workers (NULL: an OpenMP region per token) */
 } model_t;
@@ -61,8 +62,9 @@ static void unpack(model_t *m, const int64_t *p) {
         m->q[k].dtype = m->dtype;
         m->q[k].group = m->group;
     }
-    m->kcache = (float *)(intptr_t)p[JGPT_LLAMA_KCACHE];
-    m->vcache = (float *)(intptr_t)p[JGPT_LLAMA_VCACHE];
+    m->kcache = (void *)(intptr_t)p[JGPT_LLAMA_KCACHE];
+    m->vcache = (void *)(intptr_t)p[JGPT_LLAMA_VCACHE];
+    m->kv_half = p[JGPT_LLAMA_KV_TYPE] == 1;
     m->sgemm = (sgemm_fn)(intptr_t)p[JGPT_LLAMA_SGEMM];
     m->pool = (jgpt_pool *)(intptr_t)p[JGPT_LLAMA_POOL];
 }
@@ -132,5 +134,31 @@ static void rope_rows(float *v, const float *cs, int r0, int r1, int hs) {
 
 
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
+
+/* ---- the KV cache: float32 or IEEE halves ----------------------------------------------------------- */
+
+/* the address of element (l, pos, i) of a cache of `kv_dim` a position (float32 or halves as the model's caches) */
+static inline void *cache_at(const model_t *m, void *cache, int l, long pos, int kv_dim, int i) {
+    long e = ((long)l * m->seq + pos) * kv_dim + i;
+    return m->kv_half ? (void *)((uint16_t *)cache + e) : (void *)((float *)cache + e);
+}
+
+/* n floats into the cache at dst: copied, or rounded to halves */
+static inline void cache_store(const model_t *m, void *dst, const float *src, int n) {
+    if (m->kv_half) to_half((uint16_t *)dst, src, n);
+    else memcpy(dst, src, sizeof(float) * n);
+}
+
+/* one head's single-query attention over layer l's cache rows 0..pos (the head's kv offset kvo) */
+static inline void attend_cache(const model_t *m, float *out, float *att, const float *q, void *kcache, void *vcache, int l,
+                                int kvo, int pos, int kv_dim, int hs) {
+    if (m->kv_half) {
+        attend_half(out, att, q, (const uint16_t *)cache_at(m, kcache, l, 0, kv_dim, kvo),
+                    (const uint16_t *)cache_at(m, vcache, l, 0, kv_dim, kvo), pos, kv_dim, hs);
+    } else {
+        attend(out, att, q, (const float *)cache_at(m, kcache, l, 0, kv_dim, kvo), (const float *)cache_at(m, vcache, l, 0, kv_dim, kvo),
+               pos, kv_dim, hs);
+    }
+}
 
 #endif

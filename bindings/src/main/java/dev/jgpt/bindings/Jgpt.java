@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 13} */
-    public static final int JGPT_ABI_VERSION = 13;
+    /** {@code #define JGPT_ABI_VERSION 14} */
+    public static final int JGPT_ABI_VERSION = 14;
 
     private static volatile SymbolLookup lookup;
 
@@ -635,6 +635,8 @@ public final class Jgpt {
     public static final int JGPT_LLAMA_EPS = 11;
     /** {@code #define JGPT_LLAMA_EMB_TYPE 12} */
     public static final int JGPT_LLAMA_EMB_TYPE = 12;
+    /** {@code #define JGPT_LLAMA_KV_TYPE 13} */
+    public static final int JGPT_LLAMA_KV_TYPE = 13;
     /** {@code #define JGPT_LLAMA_EMB 16} */
     public static final int JGPT_LLAMA_EMB = 16;
     /** {@code #define JGPT_LLAMA_RMS_ATT 17} */

@@ -13,7 +13,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * The slot bookkeeping of libjgpt's batched decoders (GPT-2 and Llama): up to {@code maxBatch}
  * sequences over the weights of one loaded model (its "plan", borrowed), each slot with its own
- * float32 KV cache and its own copy of the plan whose cache slots point at that cache. A step of
+ * KV cache (float32 or halves, as the model) and its own copy of the plan whose cache slots point at that cache. A step of
  * several sequences is one native call that reads each block of weight rows once for all of them; a
  * step of one sequence is the one-sequence decode over the slot's plan; a prompt is prefilled one
  * sequence at a time in float32 sgemm chunks. Everything is allocated in the constructor; a step

@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * Continuous batching for a Llama-family model: up to {@code maxBatch} sequences over the weights of
  * one {@link LlamaInference} (borrowed: its plan, so its dtype, bf16/q8 copies and thread count), each
- * with its own float32 KV cache. A step is one native call ({@code jgpt_llama_decode_batch}) that
+ * with its own KV cache (float32, or halves as the model decodes: {@link LlamaInference#kvCacheHalf}). A step is one native call ({@code jgpt_llama_decode_batch}) that
  * reads each block of weight rows once and applies it to every sequence; per-row arithmetic is the
  * one-sequence decode's, so logits equal {@link LlamaInference#step}'s. A step of one sequence is the
  * one-sequence decode itself ({@code jgpt_llama_decode} over the slot's plan); a prompt is prefilled
@@ -31,7 +31,7 @@ public final class LlamaBatchDecoder extends NativeBatchDecoder {
         MemorySegment plan = model.plan();
         int chunk = Math.min(LlamaInference.PREFILL_CHUNK, c.seqLen());
         return new Layout(Jgpt.JGPT_LLAMA_PLAN_SLOTS, Jgpt.JGPT_LLAMA_KCACHE, Jgpt.JGPT_LLAMA_VCACHE, Jgpt.JGPT_LLAMA_POOL,
-                4L * c.layers() * c.seqLen() * c.kvDim(), c.vocabSize(), c.seqLen(), model.threads(),
+                model.cacheBytesPerSequence(), c.vocabSize(), c.seqLen(), model.threads(),
                 Jgpt.jgpt_llama_batch_scratch_floats(plan, Math.max(1, maxBatch)), Jgpt.jgpt_llama_decode_scratch_floats(plan),
                 Jgpt.jgpt_llama_prefill_scratch_floats(plan, chunk), chunk);
     }

@@ -44,6 +44,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
     private final DecodePool pool;
     private final long weightBytes, cacheBytes;   // float32 weights (distinct segments), K + V caches
     private final boolean weightsMapped;
+    private final boolean kvHalf;                 // the KV caches hold IEEE halves (libjgpt ABI 14), else float32
     private long convertedBytes;                  // the bf16 / q8 copies (and q8 scales)
     private int pos;
     private boolean closed;
@@ -54,8 +55,13 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
      * @param owner     closed with this object (the arena of the mapped checkpoint), or null
      */
     public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner) {
+        this(weights, dtype, groupSize, threads, kvCacheHalf(dtype), owner);
+    }
+
+    /** As above with the KV caches' element chosen: IEEE halves ({@code kvHalf}) or float32, whatever the dtype's default. */
+    public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, boolean kvHalf, AutoCloseable owner) {
         this(weights.config(), weights.tokenEmbedding(), weights.rmsAtt(), weights.rmsFfn(), weights.rmsFinal(),
-                (k, into) -> matrix(weights, k), null, false, dtype.requireNotGguf("this model"), groupSize, threads, owner);
+                (k, into) -> matrix(weights, k), null, false, dtype.requireNotGguf("this model"), groupSize, threads, kvHalf, owner);
     }
 
     /** Produces stacked float32 matrix k (0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2, 6 w3, 7 a separate classifier) in {@code into}. */
@@ -76,7 +82,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
                                           int threads, AutoCloseable owner) {
         if (dtype == DecodeDType.F32) throw new IllegalArgumentException("f32 decodes from float32 matrices: load them whole");
         return new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, matrices, null, true, dtype.requireNotGguf("this model"),
-                groupSize, threads, owner);
+                groupSize, threads, kvCacheHalf(dtype), owner);
     }
 
     /**
@@ -94,7 +100,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
                                             MemorySegment rmsFfn, MemorySegment rmsFinal, Blocks blocks, int threads,
                                             AutoCloseable owner) {
         LlamaInference inf = new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, null, blocks, true, DecodeDType.GGUF, 32,
-                threads, owner);
+                threads, kvCacheHalf(DecodeDType.GGUF), owner);
         inf.set(Jgpt.JGPT_LLAMA_EMB_TYPE, embType); // the embedding's rows in the file's own type (0: float32)
         return inf;
     }
@@ -114,8 +120,9 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
 
     private LlamaInference(LlamaConfig config, MemorySegment emb, MemorySegment rmsAtt, MemorySegment rmsFfn,
                            MemorySegment rmsFinal, MatrixDecoder matrices, Blocks blocks, boolean streamed, DecodeDType dtype,
-                           int groupSize, int threads, AutoCloseable owner) {
+                           int groupSize, int threads, boolean kvHalf, AutoCloseable owner) {
         NativeLibraries.require();
+        this.kvHalf = kvHalf;
         this.c = config;
         this.dtype = dtype;
         this.groupSize = groupSize;
@@ -184,7 +191,8 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
         }
         weightsMapped = mapped;
         weightBytes = wb;
-        long cacheBytes = 4L * c.layers() * c.seqLen() * c.kvDim();
+        set(Jgpt.JGPT_LLAMA_KV_TYPE, kvHalf ? 1 : 0);
+        long cacheBytes = cacheBytesPerSequence();
         this.cacheBytes = 2 * cacheBytes;
         // sized for the whole context, filled from the front: only the rows a sequence reaches take memory
         set(Jgpt.JGPT_LLAMA_KCACHE, LazyZeroMemory.allocate(cacheBytes, arena).address());
@@ -270,6 +278,32 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
 
     public DecodeDType dtype() { return dtype; }
     public int threads() { return threads; }
+
+    /**
+     * Whether the KV caches of a model decoded in {@code dtype} hold IEEE halves, as llama.cpp's do: for weights that are
+     * already rounded (bf16, q8, a GGUF file's blocks) the cache is rounded too, halving the bytes attention reads
+     * per token; float32 weights keep a float32 cache (their decode equals the plain-Java reference's). {@code
+     * JGPT_KV_CACHE=f16|f32} chooses for every dtype (for measuring).
+     */
+    static boolean kvCacheHalf(DecodeDType dtype) {
+        String e = System.getenv("JGPT_KV_CACHE");
+        if (e != null && !e.isBlank()) {
+            return switch (e.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "f16" -> true;
+                case "f32" -> false;
+                default -> throw new JgptException("JGPT_KV_CACHE=" + e.strip() + ": f16 or f32");
+            };
+        }
+        return dtype != DecodeDType.F32;
+    }
+
+    /** Whether this model's KV caches hold halves ({@link #kvCacheHalf}). */
+    public boolean kvCacheHalf() { return kvHalf; }
+
+    /** Bytes of one sequence's key cache (and of its value cache): layers x context x kv_dim elements. */
+    public long cacheBytesPerSequence() {
+        return (kvHalf ? 2L : 4L) * c.layers() * c.seqLen() * c.kvDim();
+    }
 
     /**
      * The plan of this model (weights in the decode dtype, sizes, threads), for {@link LlamaBatchDecoder},

@@ -144,7 +144,8 @@ class LlamaInferenceTest {
             java.util.Map<String, Long> b = f.offHeapBytes();
             assertThat(b.get("weightsMapped")).isEqualTo(4 * cfg.parameterCount());
             assertThat(b.get("weightsConverted")).isEqualTo(converted);
-            assertThat(b.get("kvCache")).isEqualTo(2 * 4 * L * cfg.seqLen() * kv);
+            int element = dtype == DecodeDType.F32 ? 4 : 2; // bf16 and q8 weights: a cache of halves
+            assertThat(b.get("kvCache")).isEqualTo(2 * element * L * cfg.seqLen() * kv);
             assertThat(b.get("scratch")).isPositive();
             before = greedy(f, prompt, 12, null);
             // and again: after the converted weights' float32 sources were dropped from memory, prefill
