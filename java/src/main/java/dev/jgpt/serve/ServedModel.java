@@ -121,7 +121,7 @@ public final class ServedModel implements AutoCloseable {
             idle = null;
             workers = null;
         } else if (loaded.model() instanceof LlamaInference l) {
-            decoder = new LlamaBatchDecoder(l, llamaSlots(name, l.config(), instances)); // own caches, the model's weights
+            decoder = new LlamaBatchDecoder(l, llamaSlots(name, l.cacheBytesPerSequence(), instances)); // own caches, the model's weights
             batcher = new BatchScheduler(name, decoder, loaded.tokenizer());
             idle = null;
             workers = null;
@@ -138,12 +138,15 @@ public final class ServedModel implements AutoCloseable {
         }
     }
 
-    /** Float32 KV caches of all sequences of one model stay within this (a large model's cache is GBs). */
+    /** The KV caches of all sequences of one model stay within this (a large model's cache is GBs). */
     static final long LLAMA_CACHE_BUDGET_BYTES = 4L << 30;
 
-    /** {@code instances}, or fewer when their KV caches would exceed {@link #LLAMA_CACHE_BUDGET_BYTES} (said on the log). */
-    static int llamaSlots(String name, dev.jgpt.llama.LlamaConfig c, int instances) {
-        return slotsWithin(name, 2L * 4 * c.layers() * c.seqLen() * c.kvDim(), instances);
+    /**
+     * {@code instances}, or fewer when their KV caches (float32 or halves, as the model's: {@code keyCacheBytes} for one
+     * sequence's keys, as many for its values) would exceed {@link #LLAMA_CACHE_BUDGET_BYTES} (said on the log).
+     */
+    static int llamaSlots(String name, long keyCacheBytes, int instances) {
+        return slotsWithin(name, 2L * keyCacheBytes, instances);
     }
 
     private static int slotsWithin(String name, long perSlot, int instances) {

@@ -99,11 +99,13 @@ class LlamaServeTest {
 
     @Test
     void kvCachesOfALargeModelAreCappedNotAllocatedPerInstance() {
-        LlamaConfig c110 = LlamaConfig.preset("stories110M"); // 72 MiB of f32 cache per sequence
-        assertThat(ServedModel.llamaSlots("m", c110, 8)).isEqualTo(8);
-        assertThat(ServedModel.llamaSlots("m", c110, 256)).isEqualTo(56);
+        LlamaConfig c110 = LlamaConfig.preset("stories110M"); // 72 MiB of f32 cache per sequence, 36 of halves
+        long f32 = 4L * c110.layers() * c110.seqLen() * c110.kvDim();
+        assertThat(ServedModel.llamaSlots("m", f32, 8)).isEqualTo(8);
+        assertThat(ServedModel.llamaSlots("m", f32, 256)).isEqualTo(56);
+        assertThat(ServedModel.llamaSlots("m", f32 / 2, 256)).as("halves: twice the sequences").isEqualTo(113);
         LlamaConfig huge = LlamaConfig.llama2c(4096, 11008, 32, 32, 32, 32000, 4096, false); // 4 GiB per sequence
-        assertThat(ServedModel.llamaSlots("m", huge, 8)).isEqualTo(1);
+        assertThat(ServedModel.llamaSlots("m", 4L * huge.layers() * huge.seqLen() * huge.kvDim(), 8)).isEqualTo(1);
     }
 
     /**
