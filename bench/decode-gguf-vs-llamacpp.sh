@@ -9,6 +9,7 @@
 #   bench/decode-gguf-vs-llamacpp.sh stories110M 3
 #   THREADS="1 2" bench/decode-gguf-vs-llamacpp.sh stories15M 3
 #   FILES="q4_k_m q5_k_m q8_0" DTYPES=gguf bench/decode-gguf-vs-llamacpp.sh stories110M 3   # a Q5_K_M-like file too
+#   PROMPT=256 DTYPES=gguf bench/decode-gguf-vs-llamacpp.sh stories110M 3   # also time to first token of a 256-token prompt (ms)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/medians.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +22,7 @@ source "$root/.ci/find-jdk.sh"
 java="$(jgpt_find_jdk)/bin/java"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 ln -s "$cache/node_modules" "$work/node_modules"
-cp "$root/bench/llamacpp/decode.mjs" "$work/"
+cp "$root/bench/llamacpp/decode.mjs" "$root/bench/llamacpp/prefill.mjs" "$work/"
 "$root/jgpt" bench decode --random "$preset" --tokens 2 --runs 1 --prompt-tokens 0 --threads 1 --json >/dev/null 2>&1
 model="${TMPDIR:-/tmp}/jgpt-random-$preset-seed1.bin"
 tool=("$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar")
@@ -46,7 +47,17 @@ for r in $(seq "$rounds"); do
         j=$(echo "$js" | sed 's/.*"tokensPerSecond":\([0-9.]*\).*/\1/')
         load=$(echo "$js" | sed 's/.*"loadMs":\([0-9.]*\).*/\1/')
         echo "jgpt-$f-as-$d t=$t $j loadMs=$load rssMiB=$(rss "$work/time")" | tee -a "$out" >&2
+        if [ -n "${PROMPT:-}" ]; then
+          js=$("$root/jgpt" bench decode --model "$work/$f.gguf" --dtype "$d" --threads "$t" --tokens 1 --runs 3 \
+                --prompt-tokens "$PROMPT" --json 2>/dev/null)
+          echo "jgpt-$f-as-$d-ttft-ms t=$t $(echo "$js" | sed 's/.*"timeToFirstTokenMs":\([0-9.]*\).*/\1/')" | tee -a "$out" >&2
+        fi
       done
+      if [ -n "${PROMPT:-}" ]; then   # three prompts in one process; their median
+        ms=$(cd "$work" && node prefill.mjs "$f.gguf" "$t" "$PROMPT" 2>/dev/null | sed 's/.*"ttftMs":\[\(.*\)\].*/\1/' \
+              | tr ',' '\n' | sort -g | sed -n 2p)
+        echo "llama.cpp-$f-ttft-ms t=$t $ms" | tee -a "$out" >&2
+      fi
     done
   done
 done
