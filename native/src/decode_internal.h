@@ -63,6 +63,11 @@ static inline void attend(float *out, float *att, const float *q, const float *k
     }
 }
 
+/* prefill_bf16.c: bf16 products for prefill (AVX512-BF16) */
+int jgpt_prefill_bf16_available(void);
+void jgpt_to_bf16(uint16_t *dst, const float *src, long n);
+void jgpt_gemm_bf16(float *Y, int ldy, const uint16_t *X, int T, const uint16_t *W, int N, int K, float beta, int nt);
+
 /* ---- half-float KV caches (the library's x86-64-v3 baseline has F16C) ------------------------------ */
 
 /* n floats into IEEE halves (round to nearest even) */

@@ -43,11 +43,13 @@ long jgpt_llama_decode_scratch_floats(const int64_t *plan) {
 long jgpt_llama_prefill_scratch_floats(const int64_t *plan, int chunk) {
     long dim = plan[JGPT_LLAMA_DIM], hidden = plan[JGPT_LLAMA_HIDDEN], seq = plan[JGPT_LLAMA_SEQ];
     long heads = plan[JGPT_LLAMA_HEADS], hs = dim / heads;
-    /* X, XB, Q, H1, H3, rope tables per row, att scores per (row, head); a weight tile where a matrix has no float32;
-     * the rows' k and v as float32 where the cache holds halves */
+    /* X, XB, Q, H1, H3, rope tables per row, att scores per (row, head); the rows' k and v as float32 where the cache
+     * holds halves; a weight tile where a matrix has no float32 */
     int tiles = 0;
     for (int k = 0; k < 7; k++) tiles |= plan[JGPT_LLAMA_WEIGHTS + 3 * k] == 0;
-    long tile = tiles ? PREFILL_TILE_FLOATS + (dim > hidden ? dim : hidden) : 0;
+    /* with tiles: the tile as float32 and as bf16, and the prompt rows as bf16 (prefill_bf16.c) */
+    long widest = dim > hidden ? dim : hidden;
+    long tile = tiles ? PREFILL_TILE_FLOATS + widest + PREFILL_TILE_FLOATS / 2 + widest + (long)chunk * widest / 2 + 64 : 0;
     long kv = plan[JGPT_LLAMA_KV_TYPE] == 1 ? 2L * chunk * (hs * plan[JGPT_LLAMA_KV_HEADS]) : 0;
     return (long)chunk * (3 * dim + 2 * hidden + hs + heads * seq) + tile + kv + 64;
 }
@@ -173,9 +175,21 @@ static void decode_rows(const jgpt_qmat *w, long r0, int n, int cols, float *out
     }
 }
 
-/* Y (T, rows) = X (T, cols) W_l^T (+ Y when beta = 1) for matrix k of layer l: from its float32 copy, or, where the
- * model has none (an imported model whose float32 weights were released once converted), tile by tile from the
- * decode dtype, each tile decoded into TILE and multiplied by sgemm: the same weight values decode multiplies. */
+/* Rows [r0, r0 + n) of w as bf16 (through float32, one row at a time: the row is still in L1 when it is rounded). */
+static void decode_rows_bf16(const jgpt_qmat *w, long r0, int n, int cols, float *rowbuf, uint16_t *out, int nt) {
+    #pragma omp parallel for num_threads(nt) schedule(static)
+    for (int r = 0; r < n; r++) {
+        float *o = rowbuf + (long)omp_get_thread_num() * cols;
+        decode_rows(w, r0 + r, 1, cols, o, 1);
+        jgpt_to_bf16(out + (long)r * cols, o, cols);
+    }
+}
+
+/* Y (T, rows) = X (T, cols) W_l^T (+ Y when beta = 1) for matrix k of layer l: from its float32 copy with sgemm, or,
+ * where the model has none (GGUF blocks in place; an import whose float32 weights were released once converted), tile
+ * by tile from the decode dtype: with AVX512-BF16 each tile decoded to bf16 and multiplied by the prompt rows rounded
+ * to bf16 (prefill_bf16.c), else decoded to float32 and multiplied by sgemm. Either way the weight values are the ones
+ * decode multiplies. */
 static void gemm_layer(const model_t *m, int k, int l, float *Y, const float *X, int T, int rows, int cols, int ldy,
                        float beta, float *tile) {
     if (m->f32[k] != NULL) {
@@ -184,6 +198,20 @@ static void gemm_layer(const model_t *m, int k, int l, float *Y, const float *X,
     }
     jgpt_qmat w = layer_mat(&m->q[k], l, rows, cols);
     int tile_rows = PREFILL_TILE_FLOATS / cols > 0 ? (int)(PREFILL_TILE_FLOATS / cols) : 1;
+    int widest = m->dim > m->hidden ? m->dim : m->hidden;
+    if (jgpt_prefill_bf16_available() && cols % 32 == 0 && m->threads * cols <= PREFILL_TILE_FLOATS + widest) {
+        /* scratch after the float32 tile: the bf16 tile, then the prompt rows as bf16 (64-byte aligned) */
+        uint16_t *tile16 = (uint16_t *)(tile + PREFILL_TILE_FLOATS + widest);
+        uint16_t *x16 = tile16 + PREFILL_TILE_FLOATS + 2L * widest;
+        x16 += (64 - ((intptr_t)x16 & 63)) / 2 % 32;
+        jgpt_to_bf16(x16, X, (long)T * cols);
+        for (int r0 = 0; r0 < rows; r0 += tile_rows) {
+            int n = rows - r0 < tile_rows ? rows - r0 : tile_rows;
+            decode_rows_bf16(&w, r0, n, cols, tile, tile16, m->threads);
+            jgpt_gemm_bf16(Y + r0, ldy, x16, T, tile16, n, cols, beta, m->threads);
+        }
+        return;
+    }
     for (int r0 = 0; r0 < rows; r0 += tile_rows) {
         int n = rows - r0 < tile_rows ? rows - r0 : tile_rows;
         decode_rows(&w, r0, n, cols, tile, m->threads);
@@ -198,10 +226,8 @@ void jgpt_llama_prefill(float *logits, const int64_t *plan, float *scratch, cons
     const int kv_mul = m.heads / m.kv_heads, nt = m.threads;
     float *X = scratch, *XB = X + (long)T * dim, *Q = XB + (long)T * dim, *H1 = Q + (long)T * dim;
     float *H3 = H1 + (long)T * hidden, *CS = H3 + (long)T * hidden, *ATT = CS + (long)T * hs;
-    float *TILE = ATT + (long)T * m.heads * m.seq;
-    int tiles = 0;
-    for (int k = 0; k < 7; k++) tiles |= m.f32[k] == NULL;
-    float *KV = TILE + (tiles ? PREFILL_TILE_FLOATS + (dim > hidden ? dim : hidden) : 0); /* halves' cache: K, V rows as floats */
+    float *KV = ATT + (long)T * m.heads * m.seq;                /* a cache of halves: the rows' K, V as floats first */
+    float *TILE = KV + (m.kv_half ? 2L * T * kv_dim : 0);       /* then the weight tiles (gemm_layer) */
 
     for (int t = 0; t < T; t++) {
         embed(&m, tokens[t], X + (long)t * dim);

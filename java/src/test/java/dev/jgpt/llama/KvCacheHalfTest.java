@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * KV caches of IEEE halves (libjgpt ABI 14, the default for bf16 / q8 / GGUF weights): the same decode as a float32
  * cache but for the keys' and values' rounding, in the one-token step, the prefill and the batched step alike, and
- * with the AVX-512 and the portable attention kernels alike.
+ * with the AVX-512 and the portable attention kernels alike (and prefill's bf16 products against its float32 ones).
  */
 class KvCacheHalfTest {
 
@@ -119,5 +119,17 @@ class KvCacheHalfTest {
         assertThat(avx.stdout()).as(avx.stderr()).isNotBlank();
         assertThat(portable.stdout()).isEqualTo(avx.stdout());
         assertThat(floats.stdout()).as("and a float32 cache").isEqualTo(avx.stdout());
+        // the same weights as a GGUF file decoded in place: its prefill multiplies weight tiles, in bf16 with AVX512-BF16
+        // (prefill_bf16.c), as float32 through sgemm on the portable path
+        Path gguf = dir.resolve("m.gguf");
+        try (Arena a = Arena.ofShared()) {
+            LlamaGguf.write(gguf, Llama2cCheckpoint.open(model, a), tok, "m", dev.jgpt.io.GgmlType.Q8_0);
+        }
+        String[] inPlace = {"generate", "--model", gguf.toString(), "--dtype", "gguf", "--prompt",
+                "the quick brown fox jumps over the lazy dog", "--max-tokens", "12", "--temperature", "0", "--threads", "2"};
+        var avxGguf = JgptProcess.run(null, Map.of("JGPT_DECODE_KERNELS", "avx512"), inPlace);
+        var portableGguf = JgptProcess.run(null, Map.of("JGPT_DECODE_KERNELS", "portable"), inPlace);
+        assertThat(avxGguf.stdout()).as(avxGguf.stderr()).isNotBlank();
+        assertThat(portableGguf.stdout()).isEqualTo(avxGguf.stdout());
     }
 }

@@ -202,8 +202,11 @@ class LlamaGgufImportTest {
                 }
                 float max = 0;
                 for (float v : kept) max = Math.max(max, Math.abs(v));
+                // the same weight values; the released model's tiles multiply the prompt rows rounded to bf16 where the
+                // CPU has AVX512-BF16 (prefill_bf16.c: 8 significant bits; up to 2.6e-3 of the largest logit through this
+                // random network's two layers), else float32 ones (within 1e-4)
                 for (int i = 0; i < kept.length; i++) {
-                    assertThat((double) Math.abs(released[i] - kept[i])).as("%s logit %d", dt, i).isLessThanOrEqualTo(1e-4 * max);
+                    assertThat((double) Math.abs(released[i] - kept[i])).as("%s logit %d", dt, i).isLessThanOrEqualTo(1e-2 * max);
                 }
                 long d = c.dim(), L = c.layers();
                 assertThat(keptBytes).isEqualTo(-1L); // no owner: not reported
