@@ -45,11 +45,12 @@ long jgpt_llama_prefill_scratch_floats(const int64_t *plan, int chunk) {
     long heads = plan[JGPT_LLAMA_HEADS], hs = dim / heads;
     /* X, XB, Q, H1, H3, rope tables per row, att scores per (row, head); the rows' k and v as float32 where the cache
      * holds halves; a weight tile where a matrix has no float32 */
-    int tiles = 0;
+    int tiles = plan[JGPT_LLAMA_DTYPE] == JGPT_DECODE_Q8 && jgpt_prefill_bf16_available(); /* q8: tiles even with float32 */
     for (int k = 0; k < 7; k++) tiles |= plan[JGPT_LLAMA_WEIGHTS + 3 * k] == 0;
     /* with tiles: the tile as float32 and as bf16, and the prompt rows as bf16 (prefill_bf16.c) */
     long widest = dim > hidden ? dim : hidden;
-    long tile = tiles ? PREFILL_TILE_FLOATS + widest + PREFILL_TILE_FLOATS / 2 + widest + (long)chunk * widest / 2 + 64 : 0;
+    long tile = tiles ? PREFILL_TILE_FLOATS + widest + PREFILL_TILE_FLOATS / 2 + widest + (long)chunk * widest / 2 + 64
+                      : plan[JGPT_LLAMA_DTYPE] == JGPT_DECODE_BF16 ? (long)chunk * widest / 2 + 64 : 0;
     long kv = plan[JGPT_LLAMA_KV_TYPE] == 1 ? 2L * chunk * (hs * plan[JGPT_LLAMA_KV_HEADS]) : 0;
     return (long)chunk * (3 * dim + 2 * hidden + hs + heads * seq) + tile + kv + 64;
 }
@@ -185,21 +186,30 @@ static void decode_rows_bf16(const jgpt_qmat *w, long r0, int n, int cols, float
     }
 }
 
-/* Y (T, rows) = X (T, cols) W_l^T (+ Y when beta = 1) for matrix k of layer l: from its float32 copy with sgemm, or,
- * where the model has none (GGUF blocks in place; an import whose float32 weights were released once converted), tile
- * by tile from the decode dtype: with AVX512-BF16 each tile decoded to bf16 and multiplied by the prompt rows rounded
- * to bf16 (prefill_bf16.c), else decoded to float32 and multiplied by sgemm. Either way the weight values are the ones
- * decode multiplies. */
+/* Y (T, rows) = X (T, cols) W_l^T (+ Y when beta = 1) for matrix k of layer l. With AVX512-BF16 (prefill_bf16.c) and a
+ * dtype other than f32, the products are bf16 ones of the prompt rows rounded to bf16 and the weights decode multiplies:
+ * bf16 weights as they are, the others (q8, a GGUF file's blocks) tile by tile decoded to bf16 — never the mapped
+ * float32 file, which then stays out of memory. Otherwise sgemm on the float32 copy, or, where the model has none (an
+ * import converted to bf16 or q8, GGUF blocks in place), on float32 tiles decoded from the decode dtype. */
 static void gemm_layer(const model_t *m, int k, int l, float *Y, const float *X, int T, int rows, int cols, int ldy,
                        float beta, float *tile) {
-    if (m->f32[k] != NULL) {
+    int widest = m->dim > m->hidden ? m->dim : m->hidden, bf16 = jgpt_prefill_bf16_available() && cols % 32 == 0;
+    if (m->dtype == JGPT_DECODE_BF16 && bf16) {
+        /* bf16 weights: multiplied as they are, with the prompt rows rounded to bf16 (as decode rounds x) */
+        uint16_t *x16 = (uint16_t *)tile;
+        x16 += (64 - ((intptr_t)x16 & 63)) / 2 % 32;
+        jgpt_to_bf16(x16, X, (long)T * cols);
+        jgpt_qmat w = layer_mat(&m->q[k], l, rows, cols);
+        jgpt_gemm_bf16(Y, ldy, x16, T, (const uint16_t *)w.data, rows, cols, beta, m->threads);
+        return;
+    }
+    if (m->f32[k] != NULL && !(m->dtype == JGPT_DECODE_Q8 && bf16)) { /* q8 with bf16 products: tiles beat float32 */
         gemm(m, Y, X, m->f32[k] + (long)l * rows * cols, T, rows, cols, ldy, beta);
         return;
     }
     jgpt_qmat w = layer_mat(&m->q[k], l, rows, cols);
     int tile_rows = PREFILL_TILE_FLOATS / cols > 0 ? (int)(PREFILL_TILE_FLOATS / cols) : 1;
-    int widest = m->dim > m->hidden ? m->dim : m->hidden;
-    if (jgpt_prefill_bf16_available() && cols % 32 == 0 && m->threads * cols <= PREFILL_TILE_FLOATS + widest) {
+    if (bf16 && m->threads * cols <= PREFILL_TILE_FLOATS + widest) {
         /* scratch after the float32 tile: the bf16 tile, then the prompt rows as bf16 (64-byte aligned) */
         uint16_t *tile16 = (uint16_t *)(tile + PREFILL_TILE_FLOATS + widest);
         uint16_t *x16 = tile16 + PREFILL_TILE_FLOATS + 2L * widest;

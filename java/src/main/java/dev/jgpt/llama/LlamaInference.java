@@ -25,10 +25,11 @@ import java.lang.foreign.ValueLayout;
  * and stopped by {@link #close}: two instances decode on two Java threads at once without sharing
  * workers.
  *
- * <p>The prompt's keys and values are computed with the float32 weights whatever the dtype (sgemm
- * needs float32); only the logits after the prompt and every decoded token use the dtype. An imported model
- * (GGUF, Hugging Face) in bf16 or q8 releases its float32 matrices once converted: its prefill multiplies tiles of
- * 64 rows decoded back from the converted matrices, so it computes with the dtype's values throughout.
+ * <p>The prompt goes through libjgpt's prefill in blocks of {@link #PREFILL_CHUNK} rows: f32 weights through sgemm; other
+ * dtypes, where the CPU has AVX512-BF16, through bf16 products of the dtype's own weight values (bf16 ones as they are,
+ * q8 and GGUF blocks in tiles decoded to bf16), so a llama2.c file's float32 pages stay out of memory; without it
+ * through sgemm on the float32 file, or on float32 tiles decoded from the dtype where the model keeps no float32 copy
+ * (an imported model in bf16 or q8 releases its float32 matrices once converted).
  */
 public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAccounted {
     /**
