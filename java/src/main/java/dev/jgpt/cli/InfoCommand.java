@@ -72,7 +72,8 @@ public final class InfoCommand implements Runnable {
             sb.append("          ").append(ob.get("path")).append('\n');
         }
         if (nat.get("libjgpt") instanceof Map<?, ?> j) {
-            sb.append("libjgpt   ABI ").append(j.get("abiVersion")).append(", OpenMP threads ").append(j.get("ompMaxThreads")).append('\n');
+            sb.append("libjgpt   ABI ").append(j.get("abiVersion")).append(", OpenMP threads ").append(j.get("ompMaxThreads"))
+                    .append(", FMA peak ").append(j.get("fmaPeakGflopsPerCore")).append(" GFLOP/s a core (MFU's denominator)\n");
             sb.append("          ").append(j.get("path")).append('\n');
         }
         Map<String, Object> cpu = (Map<String, Object>) info.get("cpu");

@@ -97,6 +97,8 @@ public final class CpuInfo {
             j.put("path", s.libjgptPath());
             j.put("abiVersion", Jgpt.jgpt_abi_version());
             j.put("ompMaxThreads", Jgpt.jgpt_get_max_threads());
+            // MFU's denominator in train and bench train-step (MachinePeak): one core's FMAs timed, at the clock it runs
+            j.put("fmaPeakGflopsPerCore", Math.round(Jgpt.jgpt_peak_fma_gflops(30) * 10) / 10.0);
             out.put("libjgpt", j);
         }
         return out;
