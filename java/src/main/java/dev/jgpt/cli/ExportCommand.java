@@ -60,6 +60,11 @@ public final class ExportCommand implements Runnable {
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
                 // mapped and validated, then written atomically (temp, fsync, rename)
                 LlamaWeights weights = Llama2cCheckpoint.open(dir.resolve(Checkpoints.LLAMA_WEIGHTS), arena);
+                if (format.equals("llama2c") && !Llama2cCheckpoint.hasLlama2cConstants(weights.config())) {
+                    throw new JgptException("--format llama2c: " + dir + " uses RoPE theta " + weights.config().ropeTheta()
+                            + " and RMSNorm epsilon " + weights.config().normEps() + ", which run.c cannot be told (it assumes 10000"
+                            + " and 1e-5); export it as --format gguf");
+                }
                 Path tokFile = ModelDirs.tokenizer(dir);
                 if (tokFile.getFileName().toString().equals(Checkpoints.SPM_TOKENIZER)) {
                     exportSentencepiece(dir, weights, tokFile);

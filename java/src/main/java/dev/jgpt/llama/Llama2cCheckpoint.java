@@ -22,6 +22,11 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>Reading maps the file ({@link FileChannel#map} into the caller's {@link Arena}): the weights are
  * never copied onto the heap, and pages are read on first touch.
+ *
+ * <p>The format cannot say a RoPE base or RMSNorm epsilon: run.c assumes 10000 and 1e-5. A model with others (a run
+ * fine-tuned from an imported Llama 3 / SmolLM2 / Llama 2 with eps 1e-6) is written with a JSON file of the same
+ * name beside it ({@code model.bin} -> {@code model.json}: {@code {"format": "jgpt.llama2c", "rope_theta": 500000.0,
+ * "norm_eps": 1e-05}}), which {@link #open} reads; a JSON file there without that format is not ours and is ignored.
  */
 public final class Llama2cCheckpoint {
     static final int HEADER_BYTES = 7 * 4;
@@ -46,7 +51,7 @@ public final class Llama2cCheckpoint {
                         + (config.sharedClassifier() ? "shared" : "separate") + " classifier), seq_len " + config.seqLen()
                         + " has " + expected + " (not a llama2.c version-0 checkpoint, or truncated)");
             }
-            return LlamaWeights.view(config, all.asSlice(HEADER_BYTES), ropeSkip(config));
+            return LlamaWeights.view(withConstants(file, config), all.asSlice(HEADER_BYTES), ropeSkip(config));
         } catch (IOException e) {
             throw new JgptException("checkpoint " + file + ": " + e.getMessage());
         }
@@ -70,6 +75,44 @@ public final class Llama2cCheckpoint {
         } catch (JgptException e) {
             throw new JgptException("checkpoint " + file + ": " + e.getMessage());
         }
+    }
+
+    /** The JSON file of the same name that carries a RoPE base and RMSNorm epsilon other than llama2.c's. */
+    public static Path constantsFile(Path file) {
+        String n = file.getFileName().toString();
+        return file.resolveSibling((n.endsWith(".bin") ? n.substring(0, n.length() - 4) : n) + ".json");
+    }
+
+    private static final String CONSTANTS_FORMAT = "jgpt.llama2c";
+
+    /** {@code c} with the RoPE base and RMSNorm epsilon of {@link #constantsFile} when it is ours. */
+    private static LlamaConfig withConstants(Path file, LlamaConfig c) {
+        Path f = constantsFile(file);
+        if (!Files.isRegularFile(f)) return c;
+        tools.jackson.databind.JsonNode n;
+        try {
+            n = dev.jgpt.io.Json.MAPPER.readTree(Files.readString(f));
+        } catch (IOException | tools.jackson.core.JacksonException e) {
+            throw new JgptException(f + ": not readable as JSON (" + e.getMessage() + ")");
+        }
+        if (n == null || !CONSTANTS_FORMAT.equals(n.path("format").asString(""))) return c;
+        if (!n.path("rope_theta").isNumber() || !n.path("norm_eps").isNumber()) {
+            throw new JgptException(f + ": \"rope_theta\" and \"norm_eps\" must be numbers");
+        }
+        try {
+            return new LlamaConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.vocabSize(), c.seqLen(),
+                    c.sharedClassifier(), n.get("rope_theta").asDouble(), n.get("norm_eps").asDouble());
+        } catch (JgptException e) {
+            throw new JgptException(f + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Whether {@code c}'s RoPE base and RMSNorm epsilon are llama2.c's own (run.c's constants), up to the float32
+     * rounding a GGUF file stores them in.
+     */
+    public static boolean hasLlama2cConstants(LlamaConfig c) {
+        return Math.abs(c.ropeTheta() - 10000.0) < 1e-3 && Math.abs(c.normEps() / 1e-5 - 1) < 1e-4;
     }
 
     static long ropeSkip(LlamaConfig c) {
@@ -107,6 +150,13 @@ public final class Llama2cCheckpoint {
         }
         try {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Path constants = constantsFile(file);
+            if (!hasLlama2cConstants(c)) {
+                dev.jgpt.io.AtomicFiles.write(constants, ("{\"format\": \"" + CONSTANTS_FORMAT + "\", \"rope_theta\": " + c.ropeTheta()
+                        + ", \"norm_eps\": " + c.normEps() + "}\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } else if (Files.isRegularFile(constants) && withConstants(file, c) != c) {
+                Files.delete(constants); // a stale one of ours
+            }
         } catch (IOException e) {
             throw new JgptException("cannot rename " + tmp + " to " + file + ": " + e.getMessage());
         }

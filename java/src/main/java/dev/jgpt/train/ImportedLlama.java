@@ -23,10 +23,9 @@ import java.nio.file.Path;
  * shape, its sentencepiece vocabulary (kept in the run as {@code tokenizer.bin}), what its file says about chatting
  * and, once the model is built, its weights in float32 (a quantized GGUF file is dequantized).
  *
- * <p>A Llama run stores its weights as llama2.c checkpoints, which cannot say a RoPE base or RMSNorm epsilon other
- * than llama2.c's (10000, 1e-5): a model with others is refused rather than trained into a file that would decode it
- * wrongly. Byte-level BPE vocabularies (Llama 3's) are refused too: a run keeps a jgpt BPE tokenizer.json or a
- * sentencepiece tokenizer.bin, and a foreign BPE vocabulary is neither.
+ * <p>A RoPE base or RMSNorm epsilon other than llama2.c's travels with the run's llama2.c checkpoints in the JSON file
+ * beside each ({@link Llama2cCheckpoint#constantsFile}). Byte-level BPE vocabularies (Llama 3's) are refused: a run
+ * keeps a jgpt BPE tokenizer.json or a sentencepiece tokenizer.bin, and a foreign BPE vocabulary is neither.
  */
 public record ImportedLlama(Path source, LlamaConfig config, Llama2cTokenizer tokenizer, ChatSource chat) {
 
@@ -69,7 +68,6 @@ public record ImportedLlama(Path source, LlamaConfig config, Llama2cTokenizer to
             }
             m = new ImportedLlama(init, c, Llama2cTokenizer.read(tok, c.vocabSize()), ChatSource.LLAMA2C);
         }
-        m.requireLlama2cConstants();
         return m;
     }
 
@@ -81,13 +79,6 @@ public record ImportedLlama(Path source, LlamaConfig config, Llama2cTokenizer to
         if (t instanceof Llama2cTokenizer spm) return spm;
         throw new JgptException("init " + init + ": its vocabulary is byte-level BPE (Llama 3 style); jgpt fine-tunes imported "
                 + "models with sentencepiece vocabularies (llama2.c, Llama 2, TinyLlama, Mistral)");
-    }
-
-    private void requireLlama2cConstants() {
-        if (Math.abs(config.ropeTheta() - 10000.0) > 1e-3 || Math.abs(config.normEps() / 1e-5 - 1) > 1e-4) {
-            throw new JgptException("init " + source + ": RoPE theta " + config.ropeTheta() + " and RMSNorm epsilon " + config.normEps()
-                    + "; a Llama run's checkpoints are llama2.c files, which assume 10000 and 1e-5");
-        }
     }
 
     /** Copies the weights (float32, quantized ones dequantized) into {@code model}, built with {@link #config}. */

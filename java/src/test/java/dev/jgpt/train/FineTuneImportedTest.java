@@ -215,18 +215,49 @@ class FineTuneImportedTest {
         var badFormat = jgpt(sft(bin, dir.resolve("bad-format"), "--chat-format", "zephir"));
         assertThat(badFormat.code()).isNotZero();
         assertThat(badFormat.err()).contains("'chat_format' zephir is not one of jgpt, chatml").doesNotContain("\tat ");
+    }
+
+    /**
+     * A RoPE base and RMSNorm epsilon other than llama2.c's (Llama 3's 500000, Llama 2's 1e-6) travel with the run in
+     * model.json beside each model.bin: the run decodes with them, resumes with them, exports them to GGUF, and refuses
+     * a llama2c export, whose run.c would assume 10000.
+     */
+    @Test
+    void aRopeBaseOtherThanLlama2csTravelsWithTheRun() throws Exception {
         Path other = dir.resolve("theta.gguf");
         try (Arena a = Arena.ofShared()) {
             LlamaWeights w = Llama2cCheckpoint.open(bin, a);
             LlamaConfig c = w.config();
             LlamaWeights theta = new LlamaWeights(new LlamaConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.vocabSize(),
-                    c.seqLen(), c.sharedClassifier(), 500000.0, 1e-5), w.tokenEmbedding(), w.rmsAtt(), w.wq(), w.wk(), w.wv(), w.wo(),
+                    c.seqLen(), c.sharedClassifier(), 500000.0, 1e-6), w.tokenEmbedding(), w.rmsAtt(), w.wq(), w.wk(), w.wv(), w.wo(),
                     w.rmsFfn(), w.w1(), w.w2(), w.w3(), w.rmsFinal(), w.wcls());
             LlamaGguf.write(other, theta, tok, "theta", GgmlType.F32, ChatTemplates.TINYLLAMA);
         }
-        var thetaRun = jgpt(sft(other, dir.resolve("theta-run"), "--sft-max-steps", "1"));
-        assertThat(thetaRun.code()).isNotZero();
-        assertThat(thetaRun.err()).contains("RoPE theta 500000.0").contains("which assume 10000 and 1e-5").doesNotContain("\tat ");
+        Path thetaRun = dir.resolve("theta-run");
+        var r = jgpt(sft(other, thetaRun, "--sft-max-steps", "2", "--checkpoint-every", "1", "--samples", "0"));
+        assertThat(r.code()).as(r.err()).isZero();
+        Path ckpt = ModelDirs.resolve(thetaRun);
+        assertThat(ckpt.resolve("model.json")).isRegularFile();
+        LlamaConfig saved = Checkpoints.llamaConfig(ckpt);
+        assertThat(saved.ropeTheta()).isEqualTo(500000.0);
+        assertThat(saved.normEps()).isCloseTo(1e-6, org.assertj.core.api.Assertions.within(1e-12));
+        if (NativeLibraries.status().available()) {
+            try (var inf = dev.jgpt.llama.LlamaModels.openLlama2c(ckpt.resolve(Checkpoints.LLAMA_WEIGHTS), DecodeDType.F32, 32, 1)) {
+                assertThat(inf.config().ropeTheta()).as("the decoder's").isEqualTo(500000.0);
+            }
+        }
+        var resumed = jgpt("train", "--resume", thetaRun.toString(), "--sft-max-steps", "3");
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(Checkpoints.llamaConfig(ModelDirs.resolve(thetaRun)).ropeTheta()).isEqualTo(500000.0);
+        var bin2 = jgpt("export", "--model", thetaRun.toString(), "--format", "llama2c", "-o", dir.resolve("theta-out/m.bin").toString());
+        assertThat(bin2.code()).isNotZero();
+        assertThat(bin2.err()).contains("uses RoPE theta 500000.0").contains("export it as --format gguf").doesNotContain("\tat ");
+        Path back = dir.resolve("theta-back.gguf");
+        var g = jgpt("export", "--model", thetaRun.toString(), "--format", "gguf", "-o", back.toString());
+        assertThat(g.code()).as(g.err()).isZero();
+        try (Arena a = Arena.ofConfined()) {
+            assertThat(dev.jgpt.llama.LlamaGgufImport.readConfig(dev.jgpt.io.GgufFile.open(back, a), 0).ropeTheta()).isEqualTo(500000.0);
+        }
     }
 
     private static String[] cat(String[] a, String[] b) {
