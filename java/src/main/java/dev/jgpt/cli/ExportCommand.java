@@ -70,7 +70,7 @@ public final class ExportCommand implements Runnable {
                     exportSentencepiece(dir, weights, tokFile);
                 } else if (format.equals("gguf")) {
                     LlamaGguf.write(out, weights, TokenizerJson.read(ModelDirs.tokenizer(dir)), dir.getFileName().toString(),
-                            ggmlType());
+                            ggmlType(), taughtTemplate(dir));
                 } else {
                     // the vocabulary renumbered to run.c's id conventions, and tokenizer.bin beside (Llama2cExport)
                     Llama2cExport.write(out, weights, BpeTokenizer.load(ModelDirs.tokenizer(dir)));
@@ -114,8 +114,8 @@ public final class ExportCommand implements Runnable {
 
     /**
      * A run fine-tuned from an imported model: its sentencepiece vocabulary already has llama2.c's ids, so the llama2c
-     * export is the checkpoint and tokenizer.bin as they are; the GGUF export carries the vocabulary and, when the
-     * taught format is the one the imported template writes, that template (else llama.cpp is told the format by name).
+     * export is the checkpoint and tokenizer.bin as they are; the GGUF export carries the vocabulary and the taught
+     * template ({@link #taughtTemplate}).
      */
     private void exportSentencepiece(Path dir, LlamaWeights weights, Path tokFile) {
         dev.jgpt.llama.Llama2cTokenizer tok = dev.jgpt.llama.Llama2cTokenizer.read(tokFile, weights.config().vocabSize());
@@ -129,16 +129,23 @@ public final class ExportCommand implements Runnable {
             tok.write(out.toAbsolutePath().resolveSibling(Llama2cExport.TOKENIZER_FILE));
             return;
         }
+        LlamaGguf.write(out, weights, tok, dir.getFileName().toString(), ggmlType(), taughtTemplate(dir));
+    }
+
+    /**
+     * The chat template a GGUF export carries for a run fine-tuned from an imported model: the imported file's own when
+     * it writes the format the run was taught; else none, said once on stderr (llama.cpp is then told the format by name).
+     */
+    private static String taughtTemplate(Path dir) {
         dev.jgpt.chat.ChatSource chat = ModelDirs.chatSource(dir);
-        String template = chat == null ? null : chat.template();
-        if (template != null && !dev.jgpt.chat.ChatMarkup.detect(template).map(m -> m.id().equals(chat.format())).orElse(false)) {
-            template = null;
+        if (chat == null) return null;
+        String template = chat.template();
+        if (template != null && dev.jgpt.chat.ChatMarkup.detect(template).map(m -> m.id().equals(chat.format())).orElse(false)) {
+            return template;
         }
-        LlamaGguf.write(out, weights, tok, dir.getFileName().toString(), ggmlType(), template);
-        if (chat != null && template == null) {
-            System.err.println("note: the model was taught the " + chat.format() + " chat format, which the GGUF file does not carry "
-                    + "as a template; tell llama.cpp with --chat-template " + chat.format());
-        }
+        System.err.println("note: the model was taught the " + chat.format() + " chat format, which the GGUF file does not carry "
+                + "as a template; tell llama.cpp with --chat-template " + chat.format());
+        return null;
     }
 
     static void copy(Path from, Path to) {

@@ -124,8 +124,7 @@ public final class LlamaModelOptions {
         int maxSeq = maxContext == null ? 0 : maxContext;
         CausalLm lm = LoadedModels.hfLlamaDecoder(dir, deviceOrDefault(), dt, groupSize, n, maxSeq);
         try {
-            Llama2cTokenizer t = tok.getFileName().toString().endsWith(".json")
-                    ? Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()) : Llama2cTokenizer.read(tok, lm.vocabSize());
+            Tokenizer t = HfLlamaImport.tokenizer(tok, lm.vocabSize());
             return new LoadedModel(dir.getFileName() + tag(lm, dt), lm, t, HfLlamaImport.chatSource(dir));
         } catch (RuntimeException e) {
             lm.close();
@@ -149,8 +148,7 @@ public final class LlamaModelOptions {
         CausalLm lm = LoadedModels.ggufLlamaDecoder(file, deviceOrDefault(), dt, groupSize, n, maxSeq, "--device");
         try {
             Tokenizer t = own != null ? own
-                    : tokenizer.getFileName().toString().endsWith(".json") ? Llama2cTokenizer.fromHuggingFace(tokenizer, lm.vocabSize())
-                    : Llama2cTokenizer.read(tokenizer, lm.vocabSize());
+                    : HfLlamaImport.tokenizer(tokenizer, lm.vocabSize());
             return new LoadedModel(file.getFileName() + tag(lm, dt), lm, t, chat);
         } catch (RuntimeException e) {
             lm.close();

@@ -80,6 +80,39 @@ public final class HfLlamaImport {
     }
 
     /**
+     * A Llama model's Hugging Face {@code tokenizer.json} (or llama2.c's {@code tokenizer.bin}) for a vocabulary of
+     * {@code vocabSize}: byte-level BPE (a ByteLevel pre-tokenizer or decoder: SmolLM, Llama 3) as jgpt's
+     * {@link dev.jgpt.tokenizer.BpeTokenizer}, otherwise sentencepiece BPE (Llama 2, TinyLlama, Mistral) as
+     * {@link Llama2cTokenizer}.
+     */
+    public static dev.jgpt.tokenizer.Tokenizer tokenizer(Path file, int vocabSize) {
+        if (!file.getFileName().toString().endsWith(".json")) return Llama2cTokenizer.read(file, vocabSize);
+        if (!isByteLevel(file)) return Llama2cTokenizer.fromHuggingFace(file, vocabSize);
+        dev.jgpt.tokenizer.BpeTokenizer t = dev.jgpt.tokenizer.BpeTokenizer.load(file);
+        if (t.vocabSize() != vocabSize) {
+            throw new JgptException("tokenizer " + file + ": " + t.vocabSize() + " tokens but the model's vocabulary is " + vocabSize);
+        }
+        return t;
+    }
+
+    /** Whether a tokenizer.json's pre-tokenizer or decoder is ByteLevel (GPT-2's byte alphabet, not sentencepiece's U+2581). */
+    static boolean isByteLevel(Path file) {
+        try {
+            JsonNode root = JsonMapper.builder().build().readTree(Files.readString(file));
+            return mentionsByteLevel(root.path("pre_tokenizer")) || mentionsByteLevel(root.path("decoder"));
+        } catch (IOException | RuntimeException e) {
+            throw new JgptException("tokenizer " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static boolean mentionsByteLevel(JsonNode n) {
+        if (n.path("type").asString("").equals("ByteLevel")) return true;
+        for (JsonNode c : n.path("pretokenizers")) if (mentionsByteLevel(c)) return true;
+        for (JsonNode c : n.path("decoders")) if (mentionsByteLevel(c)) return true;
+        return false;
+    }
+
+    /**
      * What {@code tokenizer_config.json} says about chatting: {@code chat_template} (a string, or a list of named
      * templates of which "default" is taken), {@code add_bos_token} (default true, as Llama's tokenizer), the
      * {@code bos_token} and {@code eos_token}, with the ids of {@code tokenizer.json}'s added tokens. A directory

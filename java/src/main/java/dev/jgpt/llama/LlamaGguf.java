@@ -35,6 +35,11 @@ public final class LlamaGguf {
      * (llama.cpp's own 8-bit type, blocks of 32); the RMSNorm weights stay F32, as llama.cpp keeps them.
      */
     public static void write(Path file, LlamaWeights w, TokenizerJson tok, String name, GgmlType type) {
+        write(file, w, tok, name, type, null);
+    }
+
+    /** As above, with {@code chatTemplate} (a Jinja template, or null for none) as {@code tokenizer.chat_template}. */
+    public static void write(Path file, LlamaWeights w, TokenizerJson tok, String name, GgmlType type, String chatTemplate) {
         if (tok.size() != w.config().vocabSize()) {
             throw new JgptException("tokenizer has " + tok.size() + " tokens but the model's vocabulary is " + w.config().vocabSize());
         }
@@ -52,6 +57,7 @@ public final class LlamaGguf {
                 g.putUInt32("tokenizer.ggml.eos_token_id", eot);
             }
             g.putBool("tokenizer.ggml.add_bos_token", false);
+            if (chatTemplate != null) g.putString("tokenizer.chat_template", chatTemplate);
         });
     }
 

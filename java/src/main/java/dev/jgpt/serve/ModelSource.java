@@ -118,7 +118,7 @@ public interface ModelSource {
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file");
         CausalLm lm = LoadedModels.hfLlamaDecoder(dir, device, dtype, groupSize, threads, 0);
         try {
-            return new LoadedModel(name, lm, Llama2cTokenizer.fromHuggingFace(tok, lm.vocabSize()), HfLlamaImport.chatSource(dir));
+            return new LoadedModel(name, lm, HfLlamaImport.tokenizer(tok, lm.vocabSize()), HfLlamaImport.chatSource(dir));
         } catch (RuntimeException e) {
             lm.close();
             throw e;

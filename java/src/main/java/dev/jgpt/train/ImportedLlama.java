@@ -20,14 +20,14 @@ import java.nio.file.Path;
 /**
  * A Llama model made elsewhere, as the starting point of a fine-tuning run ({@code init}): a llama2.c checkpoint with
  * its {@code tokenizer.bin}, a llama.cpp GGUF file, or a Hugging Face LlamaForCausalLM directory. It gives the run its
- * shape, its sentencepiece vocabulary (kept in the run as {@code tokenizer.bin}), what its file says about chatting
- * and, once the model is built, its weights in float32 (a quantized GGUF file is dequantized).
+ * shape, its vocabulary, what its file says about chatting and, once the model is built, its weights in float32 (a
+ * quantized GGUF file is dequantized).
  *
  * <p>A RoPE base or RMSNorm epsilon other than llama2.c's travels with the run's llama2.c checkpoints in the JSON file
- * beside each ({@link Llama2cCheckpoint#constantsFile}). Byte-level BPE vocabularies (Llama 3's) are refused: a run
- * keeps a jgpt BPE tokenizer.json or a sentencepiece tokenizer.bin, and a foreign BPE vocabulary is neither.
+ * beside each ({@link Llama2cCheckpoint#constantsFile}). The vocabulary is kept in the run as a sentencepiece
+ * {@code tokenizer.bin} or, for a GGUF file's byte-level BPE (SmolLM, Llama 3), as a Hugging Face {@code tokenizer.json}.
  */
-public record ImportedLlama(Path source, LlamaConfig config, Llama2cTokenizer tokenizer, ChatSource chat) {
+public record ImportedLlama(Path source, LlamaConfig config, Tokenizer tokenizer, ChatSource chat) {
 
     /** Whether {@code init} names a model file or directory of another program rather than a jgpt run. */
     public static boolean isImport(Path init) {
@@ -50,7 +50,7 @@ public record ImportedLlama(Path source, LlamaConfig config, Llama2cTokenizer to
                 LlamaConfig c = LlamaGgufImport.readConfig(g, 0);
                 Tokenizer own = tokenizerFile == null ? LlamaGgufImport.tokenizer(g, c.vocabSize()) : read(tokenizerFile, c.vocabSize());
                 ChatSource chat = LlamaGgufImport.chatSource(g);
-                m = new ImportedLlama(init, c, sentencepiece(init, own), tokenizerFile == null ? chat : ChatSource.LLAMA2C.withTemplate(chat.template()));
+                m = new ImportedLlama(init, c, own, tokenizerFile == null ? chat : ChatSource.LLAMA2C.withTemplate(chat.template()));
             }
         } else if (Files.isDirectory(init)) {
             LlamaConfig c = HfLlamaImport.readConfig(init);
@@ -71,14 +71,26 @@ public record ImportedLlama(Path source, LlamaConfig config, Llama2cTokenizer to
         return m;
     }
 
-    private static Llama2cTokenizer read(Path tok, int vocab) {
-        return tok.getFileName().toString().endsWith(".json") ? Llama2cTokenizer.fromHuggingFace(tok, vocab) : Llama2cTokenizer.read(tok, vocab);
+    private static Tokenizer read(Path tok, int vocab) {
+        return HfLlamaImport.tokenizer(tok, vocab);
     }
 
-    private static Llama2cTokenizer sentencepiece(Path init, Tokenizer t) {
-        if (t instanceof Llama2cTokenizer spm) return spm;
-        throw new JgptException("init " + init + ": its vocabulary is byte-level BPE (Llama 3 style); jgpt fine-tunes imported "
-                + "models with sentencepiece vocabularies (llama2.c, Llama 2, TinyLlama, Mistral)");
+    /**
+     * Writes the vocabulary into the run directory {@code run}, as {@code tokenizer.bin} (sentencepiece, llama2.c's
+     * format) or {@code tokenizer.json} (byte-level BPE, Hugging Face's format), and returns the file.
+     */
+    public Path writeTokenizer(Path run) {
+        if (tokenizer instanceof Llama2cTokenizer spm) {
+            Path f = run.resolve(Checkpoints.SPM_TOKENIZER);
+            spm.write(f);
+            return f;
+        }
+        if (tokenizer instanceof dev.jgpt.tokenizer.BpeTokenizer bpe) {
+            Path f = run.resolve(Checkpoints.TOKENIZER);
+            bpe.saveTokenizerJson(f);
+            return f;
+        }
+        throw new JgptException("init " + source + ": its tokenizer (" + tokenizer.getClass().getSimpleName() + ") cannot be kept in a run");
     }
 
     /** Copies the weights (float32, quantized ones dequantized) into {@code model}, built with {@link #config}. */

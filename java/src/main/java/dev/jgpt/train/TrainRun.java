@@ -155,10 +155,7 @@ public final class TrainRun {
         }
         try {
             for (Path stale : List.of(json, bin, chat)) Files.deleteIfExists(stale);
-            if (imported() != null) {
-                imported().tokenizer().write(bin);
-                return List.of(bin);
-            }
+            if (imported() != null) return List.of(imported().writeTokenizer(run));
             Path src = tokenizerSource();
             Path tok = src.getFileName().toString().equals(Checkpoints.SPM_TOKENIZER) ? bin : json;
             AtomicFiles.write(tok, Files.readAllBytes(src));

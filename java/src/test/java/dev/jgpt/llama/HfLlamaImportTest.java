@@ -28,6 +28,26 @@ public class HfLlamaImportTest {
     Path dir;
 
     /** tokenizer_config.json's chat template (a string or a named list), BOS setting and tokens; tokenizer.json's added-token ids. */
+    /**
+     * A tokenizer.json is read by its kind: byte-level BPE (a ByteLevel pre-tokenizer: SmolLM, Llama 3) as jgpt's BPE, not
+     * as sentencepiece pieces (which would keep GPT-2's byte alphabet as text); llama2.c's tokenizer.bin as itself.
+     */
+    @Test
+    void aTokenizerIsReadByItsKind(@TempDir Path dir) {
+        dev.jgpt.tokenizer.BpeTokenizer bpe = new dev.jgpt.tokenizer.BpeTrainer(280).specialTokens(java.util.List.of("<|endoftext|>"))
+                .trainOnTexts(java.util.List.of("the whale and the sea and the ship ".repeat(20)));
+        Path json = dir.resolve("tokenizer.json"), bin = dir.resolve("tokenizer.bin");
+        bpe.saveTokenizerJson(json);
+        dev.jgpt.tokenizer.Tokenizer t = HfLlamaImport.tokenizer(json, bpe.vocabSize());
+        assertThat(t).isInstanceOf(dev.jgpt.tokenizer.BpeTokenizer.class);
+        assertThat(t.encode(" the whale")).containsExactly(bpe.encode(" the whale"));
+        assertThatThrownBy(() -> HfLlamaImport.tokenizer(json, bpe.vocabSize() + 1)).isInstanceOf(JgptException.class)
+                .hasMessageContaining("tokens but the model's vocabulary is");
+        Llama2cTokenizer spm = dev.jgpt.testing.TinyRuns.asciiLlamaTokenizer();
+        spm.write(bin);
+        assertThat(HfLlamaImport.tokenizer(bin, spm.vocabSize())).isInstanceOf(Llama2cTokenizer.class);
+    }
+
     @Test
     void theChatTemplateComesFromTokenizerConfig() throws Exception {
         assertThat(HfLlamaImport.chatSource(dir)).as("no tokenizer_config.json").isEqualTo(dev.jgpt.chat.ChatSource.LLAMA2C);

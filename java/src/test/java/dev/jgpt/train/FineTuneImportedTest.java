@@ -218,6 +218,43 @@ class FineTuneImportedTest {
     }
 
     /**
+     * A GGUF file with a byte-level BPE vocabulary (SmolLM's kind) and a ChatML template: the run keeps the vocabulary as
+     * tokenizer.json, learns the reply in ChatML (its markers special tokens), answers it, and exports a GGUF file with
+     * the template.
+     */
+    @Test
+    void aByteLevelBpeVocabularyFineTunesInItsChatml() throws Exception {
+        dev.jgpt.tokenizer.BpeTokenizer bpe = new dev.jgpt.tokenizer.BpeTrainer(300)
+                .specialTokens(List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>"))
+                .trainOnTexts(List.of("who are you? i am ishmael, the user and the assistant said. ".repeat(40)));
+        Path json = dir.resolve("bpe-tokenizer.json"), gguf = dir.resolve("smol.gguf"), smol = dir.resolve("smol-run");
+        bpe.saveTokenizerJson(json);
+        String chatml = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+                + "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+        try (Arena a = Arena.ofShared()) {
+            LlamaWeights w = RandomLlama.create(LlamaConfig.llama2c(32, 64, 2, 2, 1, bpe.vocabSize(), 64, false), 8, a);
+            LlamaGguf.write(gguf, w, dev.jgpt.io.TokenizerJson.read(json), "smol", GgmlType.F32, chatml);
+        }
+        var r = jgpt(sft(gguf, smol, "--sft-max-steps", "60", "--sft-lr", "0.01", "--samples", "0"));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("sft: chat format chatml");
+        Path ckpt = ModelDirs.resolve(smol);
+        assertThat(ckpt.resolve("tokenizer.json")).isRegularFile();
+        assertThat(ckpt.resolve("tokenizer.bin")).doesNotExist();
+        assertThat(ChatSourceFile.read(ckpt.resolve(ChatSourceFile.NAME)).format()).isEqualTo("chatml");
+        if (NativeLibraries.status().available()) {
+            var g = jgpt("generate", "--model", smol.toString(), "--chat", "--prompt", "who are you", "--temperature", "0",
+                    "--max-tokens", "12", "--threads", "1");
+            assertThat(g.code()).as(g.err()).isZero();
+            assertThat(g.out().strip()).isEqualTo("ishmael");
+        }
+        Path back = dir.resolve("smol-back.gguf");
+        var e = jgpt("export", "--model", smol.toString(), "--format", "gguf", "-o", back.toString());
+        assertThat(e.code()).as(e.err()).isZero();
+        assertThat(dev.jgpt.llama.LlamaModels.ggufChatSource(back, true).template()).isEqualTo(chatml);
+    }
+
+    /**
      * A RoPE base and RMSNorm epsilon other than llama2.c's (Llama 3's 500000, Llama 2's 1e-6) travel with the run in
      * model.json beside each model.bin: the run decodes with them, resumes with them, exports them to GGUF, and refuses
      * a llama2c export, whose run.c would assume 10000.
