@@ -13,9 +13,8 @@
 static int available(void) {
     static int cached = -1;
     if (cached < 0) {
-        const char *e = getenv("JGPT_DECODE_KERNELS");
         __builtin_cpu_init();
-        cached = !(e != NULL && e[0] == 'p') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+        cached = !portable_forced() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
     }
     return cached;
 }
@@ -57,12 +56,7 @@ static int available(void) {
             att[t] = _mm512_reduce_add_ps(s);                                                                           \
             mx = fmaxf(mx, att[t]);                                                                                     \
         }                                                                                                               \
-        float sum = 0.0f;                                                                                               \
-        for (t = 0; t <= pos; t++) {                                                                                    \
-            att[t] = expf(att[t] - mx);                                                                                 \
-            sum += att[t];                                                                                              \
-        }                                                                                                               \
-        float inv = 1.0f / sum;                                                                                         \
+        float inv = softmax_unnormalised(att, pos, mx);                                                                 \
         for (t = 0; t <= pos; t++) {                                                                                    \
             const ELEM *v = vc + (long)t * stride;                                                                     \
             __m512 a = _mm512_set1_ps(att[t] * inv);                                                                    \

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 typedef struct {
     const void *data;     /* float, uint16_t (bf16), int8_t (q8) or ggml blocks (rows of whole blocks), row-major (rows, cols) */
@@ -30,6 +31,22 @@ static inline void split(int n, int id, int nt, int align, int *r0, int *r1) {
     if (*r0 > n) *r0 = n;
 }
 
+/* JGPT_DECODE_KERNELS=portable: the plain-C paths even where wider instructions exist (tests compare the two) */
+static inline int portable_forced(void) {
+    const char *e = getenv("JGPT_DECODE_KERNELS");
+    return e != NULL && e[0] == 'p';
+}
+
+/* att[0..pos] (scores, their maximum mx) to exp(att - mx); returns 1 / their sum, the softmax's normaliser */
+static inline float softmax_unnormalised(float *att, int pos, float mx) {
+    float sum = 0.0f;
+    for (int t = 0; t <= pos; t++) {
+        att[t] = expf(att[t] - mx);
+        sum += att[t];
+    }
+    return 1.0f / sum;
+}
+
 /* decode_attend.c: attend() with AVX-512 for head sizes that are multiples of 16 up to 128; 0 when it cannot run */
 int jgpt_attend_avx512(float *out, float *att, const float *q, const float *kc, const float *vc, int pos, int stride, int hs);
 
@@ -48,12 +65,7 @@ static inline void attend(float *out, float *att, const float *q, const float *k
         att[t] = s;
         if (s > mx) mx = s;
     }
-    float sum = 0.0f;
-    for (int t = 0; t <= pos; t++) {
-        att[t] = expf(att[t] - mx);
-        sum += att[t];
-    }
-    float inv = 1.0f / sum;
+    float inv = softmax_unnormalised(att, pos, mx);
     for (int i = 0; i < hs; i++) out[i] = 0.0f;
     for (int t = 0; t <= pos; t++) {
         const float *v = vc + (long)t * stride;
@@ -103,12 +115,7 @@ static inline void attend_half(float *out, float *att, const float *q, const uin
         att[t] = s;
         if (s > mx) mx = s;
     }
-    float sum = 0.0f;
-    for (int t = 0; t <= pos; t++) {
-        att[t] = expf(att[t] - mx);
-        sum += att[t];
-    }
-    float inv = 1.0f / sum;
+    float inv = softmax_unnormalised(att, pos, mx);
     for (int i = 0; i < hs; i++) out[i] = 0.0f;
     for (int t = 0; t <= pos; t++) {
         const uint16_t *v = vc + (long)t * stride;

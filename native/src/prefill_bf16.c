@@ -20,9 +20,8 @@
 int jgpt_prefill_bf16_available(void) {
     static int cached = -1;
     if (cached < 0) {
-        const char *e = getenv("JGPT_DECODE_KERNELS");
         __builtin_cpu_init();
-        cached = !(e != NULL && e[0] == 'p') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+        cached = !portable_forced() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
     }
     return cached;
 }
