@@ -61,8 +61,9 @@ public abstract class NativeBatchDecoder implements BatchDecoder {
             for (int i = 0; i < maxBatch; i++) {
                 MemorySegment p = arena.allocate(planBytes, 64);
                 MemorySegment.copy(basePlan, 0, p, 0, planBytes);
-                kCache[i] = arena.allocate(layout.cacheBytes(), 64).address();
-                vCache[i] = arena.allocate(layout.cacheBytes(), 64).address();
+                // sized for the whole context, in the RSS only as far as a slot's sequences reach (LazyZeroMemory)
+                kCache[i] = dev.jgpt.memory.LazyZeroMemory.allocate(layout.cacheBytes(), arena).address();
+                vCache[i] = dev.jgpt.memory.LazyZeroMemory.allocate(layout.cacheBytes(), arena).address();
                 p.setAtIndex(ValueLayout.JAVA_LONG, layout.kCacheSlot(), kCache[i]);
                 p.setAtIndex(ValueLayout.JAVA_LONG, layout.vCacheSlot(), vCache[i]);
                 slotPlans[i] = p;

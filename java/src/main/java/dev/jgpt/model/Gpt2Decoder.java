@@ -105,8 +105,9 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
                 convert(m, slot);
             }
             long cacheBytes = 4L * c.layers() * c.contextLength() * C;
-            set(Jgpt.JGPT_GPT2_KCACHE, arena.allocate(cacheBytes, 64).address());
-            set(Jgpt.JGPT_GPT2_VCACHE, arena.allocate(cacheBytes, 64).address());
+            // sized for the whole context, filled from the front: only the rows a sequence reaches take memory
+            set(Jgpt.JGPT_GPT2_KCACHE, dev.jgpt.memory.LazyZeroMemory.allocate(cacheBytes, arena).address());
+            set(Jgpt.JGPT_GPT2_VCACHE, dev.jgpt.memory.LazyZeroMemory.allocate(cacheBytes, arena).address());
             set(Jgpt.JGPT_GPT2_SGEMM, Cblas.cblas_sgemm$address().address());
 
             scratch = arena.allocate(4L * Jgpt.jgpt_gpt2_decode_scratch_floats(plan), 64);
