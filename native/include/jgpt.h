@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 14
+#define JGPT_ABI_VERSION 15
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -216,6 +216,7 @@ JGPT_API void jgpt_llama_prefill(float *logits, const int64_t *plan, float *scra
 #define JGPT_GPT2_VCACHE 36
 #define JGPT_GPT2_SGEMM 37
 #define JGPT_GPT2_POOL 38
+#define JGPT_GPT2_KV_TYPE 39  /* the KV caches' element: 0 float32, 1 IEEE half (ABI 15), as JGPT_LLAMA_KV_TYPE */
 #define JGPT_GPT2_PLAN_SLOTS 40
 
 JGPT_API long jgpt_gpt2_decode_scratch_floats(const int64_t *plan);

@@ -22,14 +22,15 @@
 long jgpt_gpt2_decode_scratch_floats(const int64_t *plan) {
     long C = plan[JGPT_GPT2_C], NH = plan[JGPT_GPT2_HEADS], maxT = plan[JGPT_GPT2_SEQ];
     long nt = plan[JGPT_GPT2_THREADS] < 1 ? 1 : plan[JGPT_GPT2_THREADS];
-    /* x, xb (attention out), q, tmp, h (4C), per-thread normalised x, attention scores per head */
-    return 4 * C + 4 * C + nt * C + NH * maxT + 64;
+    /* x, xb (attention out), q, tmp, h (4C), per-thread normalised x, attention scores per head; this position's k
+     * and v rows (a cache of halves gets them rounded from these) */
+    return 4 * C + 4 * C + nt * C + NH * maxT + 2 * C + 64;
 }
 
 long jgpt_gpt2_prefill_scratch_floats(const int64_t *plan, int chunk) {
     long C = plan[JGPT_GPT2_C], NH = plan[JGPT_GPT2_HEADS], maxT = plan[JGPT_GPT2_SEQ];
-    /* X, XB, Q, H (4C), attention scores per (row, head) */
-    return (long)chunk * (3 * C + 4 * C + NH * maxT) + 64;
+    /* X, XB, Q, H (4C), attention scores per (row, head); the rows' k and v as float32 where the cache holds halves */
+    return (long)chunk * (3 * C + 4 * C + NH * maxT + (plan[JGPT_GPT2_KV_TYPE] == 1 ? 2 * C : 0)) + 64;
 }
 
 /* ---- decode one token ---------------------------------------------------------------------------- */
@@ -55,10 +56,13 @@ static void decode_body(void *arg, jgpt_team *team, int id, int n) {
     const int C = m->C, NH = m->NH, hs = C / NH, pos = c->pos;
     float *x = c->scratch, *xb = x + C, *q = xb + C, *tmp = q + C, *h = tmp + C;
     float *xn = h + 4 * C + (long)id * C, *att_all = h + 4 * C + (long)m->threads * C;
+    float *kv_row = att_all + (long)NH * m->maxT;
     int r0, r1;
     for (int l = 0; l < c->layers; l++) {
-        float *kc = m->kcache + (long)l * m->maxT * C, *vc = m->vcache + (long)l * m->maxT * C;
-        float *krow = kc + (long)pos * C, *vrow = vc + (long)pos * C;
+        long row = ((long)l * m->maxT + pos) * C;
+        /* k and v of this position: straight into a float32 cache, or into kv_row and then rounded into the halves */
+        float *krow = m->kv_half ? kv_row : (float *)kv_at(m->kcache, 0, row);
+        float *vrow = m->kv_half ? kv_row + C : (float *)kv_at(m->vcache, 0, row);
         const float *bq = m->qkvb + (long)l * 3 * C, *bk = bq + C, *bv = bk + C;
         layernorm(xn, x, m->ln1w + (long)l * C, m->ln1b + (long)l * C, C);
         long qkv0 = (long)l * 3 * C * C;
@@ -73,11 +77,17 @@ static void decode_body(void *arg, jgpt_team *team, int id, int n) {
             krow[i] += bk[i];
             vrow[i] += bv[i];
         }
+        if (m->kv_half && r1 > r0) {
+            kv_store(kv_at(m->kcache, 1, row + r0), 1, krow + r0, r1 - r0);
+            kv_store(kv_at(m->vcache, 1, row + r0), 1, vrow + r0, r1 - r0);
+        }
         jgpt_team_sync(team, id);
 
         split(NH, id, n, 1, &r0, &r1);
+        long layer = (long)l * m->maxT * C;
         for (int hd = r0; hd < r1; hd++) {
-            attend(xb + hd * hs, att_all + (long)hd * m->maxT, q + hd * hs, kc + hd * hs, vc + hd * hs, pos, C, hs);
+            kv_attend(m->kv_half, xb + hd * hs, att_all + (long)hd * m->maxT, q + hd * hs,
+                      kv_at(m->kcache, m->kv_half, layer + hd * hs), kv_at(m->vcache, m->kv_half, layer + hd * hs), pos, C, hs);
         }
         jgpt_team_sync(team, id);
 
@@ -145,29 +155,39 @@ void jgpt_gpt2_prefill(float *logits, const int64_t *plan, float *scratch, float
     unpack(&m, plan);
     const int C = m.C, NH = m.NH, hs = C / NH, nt = m.threads;
     float *X = scratch, *XB = X + (long)T * C, *Q = XB + (long)T * C, *H = Q + (long)T * C;
-    float *ATT = H + (long)T * 4 * C;
+    float *ATT = H + (long)T * 4 * C, *KV = ATT + (long)T * NH * m.maxT; /* KV: a cache of halves' rows as floats */
 
     for (int t = 0; t < T; t++) {
         const float *te = m.wte + (long)tokens[t] * C, *pe = m.wpe + (long)(pos + t) * C;
         for (int i = 0; i < C; i++) X[(long)t * C + i] = te[i] + pe[i];
     }
     for (int l = 0; l < m.L; l++) {
-        float *kc = m.kcache + (long)l * m.maxT * C, *vc = m.vcache + (long)l * m.maxT * C;
+        long layer = (long)l * m.maxT * C;
+        /* the rows' k and v: straight into a float32 cache, or as floats into KV and then rounded into the halves */
+        float *K = m.kv_half ? KV : (float *)kv_at(m.kcache, 0, layer + (long)pos * C);
+        float *V = m.kv_half ? KV + (long)T * C : (float *)kv_at(m.vcache, 0, layer + (long)pos * C);
         const float *wqkv = m.f32[QKV] + (long)l * 3 * C * C, *bqkv = m.qkvb + (long)l * 3 * C;
         #pragma omp parallel for num_threads(nt) schedule(static)
         for (int t = 0; t < T; t++)
             layernorm(XB + (long)t * C, X + (long)t * C, m.ln1w + (long)l * C, m.ln1b + (long)l * C, C);
         gemm(&m, Q, XB, wqkv, T, C, C, C, 0.0f);
-        gemm(&m, kc + (long)pos * C, XB, wqkv + (long)C * C, T, C, C, C, 0.0f);
-        gemm(&m, vc + (long)pos * C, XB, wqkv + 2L * C * C, T, C, C, C, 0.0f);
+        gemm(&m, K, XB, wqkv + (long)C * C, T, C, C, C, 0.0f);
+        gemm(&m, V, XB, wqkv + 2L * C * C, T, C, C, C, 0.0f);
         add_bias(Q, bqkv, T, C, C, nt);
-        add_bias(kc + (long)pos * C, bqkv + C, T, C, C, nt);
-        add_bias(vc + (long)pos * C, bqkv + 2 * C, T, C, C, nt);
+        add_bias(K, bqkv + C, T, C, C, nt);
+        add_bias(V, bqkv + 2 * C, T, C, C, nt);
+        if (m.kv_half) {
+            #pragma omp parallel for num_threads(nt) schedule(static)
+            for (int t = 0; t < T; t++) {
+                kv_store(kv_at(m.kcache, 1, layer + (long)(pos + t) * C), 1, K + (long)t * C, C);
+                kv_store(kv_at(m.vcache, 1, layer + (long)(pos + t) * C), 1, V + (long)t * C, C);
+            }
+        }
         #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) collapse(2)
         for (int t = 0; t < T; t++)
             for (int hd = 0; hd < NH; hd++)
-                attend(XB + (long)t * C + hd * hs, ATT + ((long)t * NH + hd) * m.maxT, Q + (long)t * C + hd * hs,
-                       kc + hd * hs, vc + hd * hs, pos + t, C, hs);
+                kv_attend(m.kv_half, XB + (long)t * C + hd * hs, ATT + ((long)t * NH + hd) * m.maxT, Q + (long)t * C + hd * hs,
+                          kv_at(m.kcache, m.kv_half, layer + hd * hs), kv_at(m.vcache, m.kv_half, layer + hd * hs), pos + t, C, hs);
         gemm(&m, X, XB, m.f32[ATTPROJ] + (long)l * C * C, T, C, C, C, 1.0f);
         add_bias(X, m.attprojb + (long)l * C, T, C, C, nt);
         #pragma omp parallel for num_threads(nt) schedule(static)

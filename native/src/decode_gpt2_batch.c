@@ -52,21 +52,22 @@ void jgpt_gpt2_decode_batch(float *logits, const int64_t *plan, float *scratch, 
         jgpt_batch_matmul(&wv, V, C, XN, C, B, C, C, nt, sg, QX);
         for (int b = 0; b < B; b++) {
             float *q = Q + (long)b * C, *k = K + (long)b * C, *v = V + (long)b * C;
-            float *krow = (float *)(intptr_t)caches[2 * b] + ((long)l * maxT + pos[b]) * C;
-            float *vrow = (float *)(intptr_t)caches[2 * b + 1] + ((long)l * maxT + pos[b]) * C;
             for (int i = 0; i < C; i++) {
                 q[i] += bq[i];
-                krow[i] = k[i] + bk[i];
-                vrow[i] = v[i] + bv[i];
+                k[i] += bk[i];
+                v[i] += bv[i];
             }
+            long row = ((long)l * maxT + pos[b]) * C;
+            kv_store(kv_at((void *)(intptr_t)caches[2 * b], m.kv_half, row), m.kv_half, k, C);
+            kv_store(kv_at((void *)(intptr_t)caches[2 * b + 1], m.kv_half, row), m.kv_half, v, C);
         }
         #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) collapse(2) if (nt > 1)
         for (int b = 0; b < B; b++)
             for (int hd = 0; hd < NH; hd++) {
-                const float *kc = (const float *)(intptr_t)caches[2 * b] + (long)l * maxT * C;
-                const float *vc = (const float *)(intptr_t)caches[2 * b + 1] + (long)l * maxT * C;
-                attend(XB + (long)b * C + hd * hs, ATT + ((long)b * NH + hd) * maxT, Q + (long)b * C + hd * hs,
-                       kc + hd * hs, vc + hd * hs, pos[b], C, hs);
+                long at = (long)l * maxT * C + hd * hs;
+                kv_attend(m.kv_half, XB + (long)b * C + hd * hs, ATT + ((long)b * NH + hd) * maxT, Q + (long)b * C + hd * hs,
+                          kv_at((void *)(intptr_t)caches[2 * b], m.kv_half, at),
+                          kv_at((void *)(intptr_t)caches[2 * b + 1], m.kv_half, at), pos[b], C, hs);
             }
 
         jgpt_qmat wo = mat_at(&m.q[ATTPROJ], (long)l * C * C);

@@ -25,7 +25,8 @@ typedef struct {
     const float *qkvb, *attprojb, *fcb, *fcprojb;
     const float *f32[NMAT];
     jgpt_qmat q[NMAT];
-    float *kcache, *vcache;
+    void *kcache, *vcache; /* (L, maxT, C) float32, or IEEE halves when kv_half */
+    int kv_half;
     sgemm_fn sgemm;
     jgpt_pool *pool;
 } gpt2_t;
@@ -61,8 +62,9 @@ static void unpack(gpt2_t *m, const int64_t *p) {
         m->q[k].dtype = m->dtype;
         m->q[k].group = m->group;
     }
-    m->kcache = (float *)(intptr_t)p[JGPT_GPT2_KCACHE];
-    m->vcache = (float *)(intptr_t)p[JGPT_GPT2_VCACHE];
+    m->kcache = (void *)(intptr_t)p[JGPT_GPT2_KCACHE];
+    m->vcache = (void *)(intptr_t)p[JGPT_GPT2_VCACHE];
+    m->kv_half = p[JGPT_GPT2_KV_TYPE] == 1;
     m->sgemm = (sgemm_fn)(intptr_t)p[JGPT_GPT2_SGEMM];
     m->pool = (jgpt_pool *)(intptr_t)p[JGPT_GPT2_POOL];
 }

@@ -128,4 +128,24 @@ static inline void attend_half(float *out, float *att, const float *q, const uin
     }
 }
 
+/* ---- a KV cache of float32 or halves, for the decoders that hold either ------------------------------- */
+
+/* element e of a cache: float32, or IEEE halves when `half` */
+static inline void *kv_at(void *cache, int half, long e) {
+    return half ? (void *)((uint16_t *)cache + e) : (void *)((float *)cache + e);
+}
+
+/* n floats into the cache at dst: copied, or rounded to halves */
+static inline void kv_store(void *dst, int half, const float *src, int n) {
+    if (half) to_half((uint16_t *)dst, src, n);
+    else for (int i = 0; i < n; i++) ((float *)dst)[i] = src[i];
+}
+
+/* attend() or attend_half() over a head's cache rows 0..pos (kc, vc: the layer's rows at the head's offset) */
+static inline void kv_attend(int half, float *out, float *att, const float *q, const void *kc, const void *vc, int pos,
+                             int stride, int hs) {
+    if (half) attend_half(out, att, q, (const uint16_t *)kc, (const uint16_t *)vc, pos, stride, hs);
+    else attend(out, att, q, (const float *)kc, (const float *)vc, pos, stride, hs);
+}
+
 #endif

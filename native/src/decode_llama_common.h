@@ -139,26 +139,19 @@ static inline float silu(float x) { return x / (1.0f + expf(-x)); }
 
 /* the address of element (l, pos, i) of a cache of `kv_dim` a position (float32 or halves as the model's caches) */
 static inline void *cache_at(const model_t *m, void *cache, int l, long pos, int kv_dim, int i) {
-    long e = ((long)l * m->seq + pos) * kv_dim + i;
-    return m->kv_half ? (void *)((uint16_t *)cache + e) : (void *)((float *)cache + e);
+    return kv_at(cache, m->kv_half, ((long)l * m->seq + pos) * kv_dim + i);
 }
 
 /* n floats into the cache at dst: copied, or rounded to halves */
 static inline void cache_store(const model_t *m, void *dst, const float *src, int n) {
-    if (m->kv_half) to_half((uint16_t *)dst, src, n);
-    else memcpy(dst, src, sizeof(float) * n);
+    kv_store(dst, m->kv_half, src, n);
 }
 
 /* one head's single-query attention over layer l's cache rows 0..pos (the head's kv offset kvo) */
 static inline void attend_cache(const model_t *m, float *out, float *att, const float *q, void *kcache, void *vcache, int l,
                                 int kvo, int pos, int kv_dim, int hs) {
-    if (m->kv_half) {
-        attend_half(out, att, q, (const uint16_t *)cache_at(m, kcache, l, 0, kv_dim, kvo),
-                    (const uint16_t *)cache_at(m, vcache, l, 0, kv_dim, kvo), pos, kv_dim, hs);
-    } else {
-        attend(out, att, q, (const float *)cache_at(m, kcache, l, 0, kv_dim, kvo), (const float *)cache_at(m, vcache, l, 0, kv_dim, kvo),
-               pos, kv_dim, hs);
-    }
+    kv_attend(m->kv_half, out, att, q, cache_at(m, kcache, l, 0, kv_dim, kvo), cache_at(m, vcache, l, 0, kv_dim, kvo), pos,
+              kv_dim, hs);
 }
 
 #endif

@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 14} */
-    public static final int JGPT_ABI_VERSION = 14;
+    /** {@code #define JGPT_ABI_VERSION 15} */
+    public static final int JGPT_ABI_VERSION = 15;
 
     private static volatile SymbolLookup lookup;
 
@@ -948,6 +948,8 @@ public final class Jgpt {
     public static final int JGPT_GPT2_SGEMM = 37;
     /** {@code #define JGPT_GPT2_POOL 38} */
     public static final int JGPT_GPT2_POOL = 38;
+    /** {@code #define JGPT_GPT2_KV_TYPE 39} */
+    public static final int JGPT_GPT2_KV_TYPE = 39;
     /** {@code #define JGPT_GPT2_PLAN_SLOTS 40} */
     public static final int JGPT_GPT2_PLAN_SLOTS = 40;
     private static final class jgpt_gpt2_decode_scratch_floats {

@@ -33,6 +33,24 @@ public enum DecodeDType {
         };
     }
 
+    /**
+     * Whether the KV caches of a model decoded in this dtype hold IEEE halves, as llama.cpp's do: for weights that are
+     * already rounded (bf16, q8, a GGUF file's blocks) the cache is rounded too, halving the bytes attention reads per
+     * token; float32 weights keep a float32 cache (their decode equals the plain-Java reference's). {@code
+     * JGPT_KV_CACHE=f16|f32} chooses for every dtype (for measuring). Llama and GPT-2 decoders alike (libjgpt ABI 15).
+     */
+    public boolean halfKvCache() {
+        String e = System.getenv("JGPT_KV_CACHE");
+        if (e != null && !e.isBlank()) {
+            return switch (e.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "f16" -> true;
+                case "f32" -> false;
+                default -> throw new JgptException("JGPT_KV_CACHE=" + e.strip() + ": f16 or f32");
+            };
+        }
+        return this != F32;
+    }
+
     /** Bytes per weight including q8's scales (gguf: Q4_K's, the smallest type it reads). */
     public double bytesPerWeight(int groupSize) {
         return switch (this) {

@@ -60,7 +60,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
      * @param owner     closed with this object (the arena of the mapped checkpoint), or null
      */
     public LlamaInference(LlamaWeights weights, DecodeDType dtype, int groupSize, int threads, AutoCloseable owner) {
-        this(weights, dtype, groupSize, threads, kvCacheHalf(dtype), owner);
+        this(weights, dtype, groupSize, threads, dtype.halfKvCache(), owner);
     }
 
     /** As above with the KV caches' element chosen: IEEE halves ({@code kvHalf}) or float32, whatever the dtype's default. */
@@ -87,7 +87,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
                                           int threads, AutoCloseable owner) {
         if (dtype == DecodeDType.F32) throw new IllegalArgumentException("f32 decodes from float32 matrices: load them whole");
         return new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, matrices, null, true, dtype.requireNotGguf("this model"),
-                groupSize, threads, kvCacheHalf(dtype), owner);
+                groupSize, threads, dtype.halfKvCache(), owner);
     }
 
     /**
@@ -105,7 +105,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
                                             MemorySegment rmsFfn, MemorySegment rmsFinal, Blocks blocks, int threads,
                                             AutoCloseable owner) {
         LlamaInference inf = new LlamaInference(c, emb, rmsAtt, rmsFfn, rmsFinal, null, blocks, true, DecodeDType.GGUF, 32,
-                threads, kvCacheHalf(DecodeDType.GGUF), owner);
+                threads, DecodeDType.GGUF.halfKvCache(), owner);
         inf.set(Jgpt.JGPT_LLAMA_EMB_TYPE, embType); // the embedding's rows in the file's own type (0: float32)
         return inf;
     }
@@ -284,25 +284,7 @@ public final class LlamaInference implements CausalLm, dev.jgpt.memory.MemoryAcc
     public DecodeDType dtype() { return dtype; }
     public int threads() { return threads; }
 
-    /**
-     * Whether the KV caches of a model decoded in {@code dtype} hold IEEE halves, as llama.cpp's do: for weights that are
-     * already rounded (bf16, q8, a GGUF file's blocks) the cache is rounded too, halving the bytes attention reads
-     * per token; float32 weights keep a float32 cache (their decode equals the plain-Java reference's). {@code
-     * JGPT_KV_CACHE=f16|f32} chooses for every dtype (for measuring).
-     */
-    static boolean kvCacheHalf(DecodeDType dtype) {
-        String e = System.getenv("JGPT_KV_CACHE");
-        if (e != null && !e.isBlank()) {
-            return switch (e.strip().toLowerCase(java.util.Locale.ROOT)) {
-                case "f16" -> true;
-                case "f32" -> false;
-                default -> throw new JgptException("JGPT_KV_CACHE=" + e.strip() + ": f16 or f32");
-            };
-        }
-        return dtype != DecodeDType.F32;
-    }
-
-    /** Whether this model's KV caches hold halves ({@link #kvCacheHalf}). */
+    /** Whether this model's KV caches hold halves ({@link DecodeDType#halfKvCache}). */
     public boolean kvCacheHalf() { return kvHalf; }
 
     /** Bytes of one sequence's key cache (and of its value cache): layers x context x kv_dim elements. */

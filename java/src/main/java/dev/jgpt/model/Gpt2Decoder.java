@@ -104,7 +104,8 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
                 set(slot, m.address());
                 convert(m, slot);
             }
-            long cacheBytes = 4L * c.layers() * c.contextLength() * C;
+            set(Jgpt.JGPT_GPT2_KV_TYPE, dtype.halfKvCache() ? 1 : 0);
+            long cacheBytes = cacheBytesPerSequence();
             // sized for the whole context, filled from the front: only the rows a sequence reaches take memory
             set(Jgpt.JGPT_GPT2_KCACHE, dev.jgpt.memory.LazyZeroMemory.allocate(cacheBytes, arena).address());
             set(Jgpt.JGPT_GPT2_VCACHE, dev.jgpt.memory.LazyZeroMemory.allocate(cacheBytes, arena).address());
@@ -148,6 +149,16 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
         }
     }
 
+    /** Whether the KV caches hold IEEE halves (bf16 and q8 weights: {@link DecodeDType#halfKvCache}), else float32. */
+    public boolean kvCacheHalf() {
+        return plan.getAtIndex(ValueLayout.JAVA_LONG, Jgpt.JGPT_GPT2_KV_TYPE) == 1;
+    }
+
+    /** Bytes of one sequence's key cache (and of its value cache): layers x context x channels elements. */
+    public long cacheBytesPerSequence() {
+        return (kvCacheHalf() ? 2L : 4L) * c.layers() * c.contextLength() * c.channels();
+    }
+
     private void set(int slot, long value) {
         plan.setAtIndex(ValueLayout.JAVA_LONG, slot, value);
     }
@@ -157,7 +168,7 @@ public final class Gpt2Decoder implements CausalLm, dev.jgpt.memory.MemoryAccoun
     public java.util.Map<String, Long> offHeapBytes() {
         java.util.Map<String, Long> m = new java.util.LinkedHashMap<>();
         m.put("weightsConverted", convertedBytes);
-        m.put("kvCache", 8L * c.layers() * c.contextLength() * c.channels());
+        m.put("kvCache", 2 * cacheBytesPerSequence());
         m.put("scratch", plan.byteSize() + scratch.byteSize() + prefillScratch.byteSize() + promptTokens.byteSize()
                 + logits.data().byteSize());
         return m;

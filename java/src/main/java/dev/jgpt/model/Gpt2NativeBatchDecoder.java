@@ -32,7 +32,7 @@ public final class Gpt2NativeBatchDecoder extends NativeBatchDecoder {
         MemorySegment plan = model.plan();
         int chunk = Math.min(Gpt2Decoder.PREFILL_CHUNK, c.contextLength());
         return new Layout(Jgpt.JGPT_GPT2_PLAN_SLOTS, Jgpt.JGPT_GPT2_KCACHE, Jgpt.JGPT_GPT2_VCACHE, Jgpt.JGPT_GPT2_POOL,
-                4L * c.layers() * c.contextLength() * c.channels(), c.vocabSize(), c.contextLength(), model.threads(),
+                model.cacheBytesPerSequence(), c.vocabSize(), c.contextLength(), model.threads(),
                 Jgpt.jgpt_gpt2_batch_scratch_floats(plan, Math.max(1, maxBatch)), Jgpt.jgpt_gpt2_decode_scratch_floats(plan),
                 Jgpt.jgpt_gpt2_prefill_scratch_floats(plan, chunk), chunk);
     }

@@ -71,6 +71,8 @@ class Gpt2NativeBatchDecoderTest {
         try (Arena arena = Arena.ofShared()) {
             Tensor params = randomParams(CFG, 5, arena);
             Gpt2Decoder shared = new Gpt2Decoder(CFG, params, dtype, 32, threads, null);
+            // bf16 and q8 weights: caches of halves (ABI 15), which the batched step writes and reads as the single one
+            assertThat(shared.kvCacheHalf()).isEqualTo(dtype != DecodeDType.F32 || "f16".equals(System.getenv("JGPT_KV_CACHE")));
             List<Gpt2Decoder> alone = new ArrayList<>();
             for (int i = 0; i < maxBatch; i++) alone.add(new Gpt2Decoder(CFG, params, dtype, 32, threads, null));
             try (Gpt2NativeBatchDecoder batch = new Gpt2NativeBatchDecoder(shared, maxBatch)) {
