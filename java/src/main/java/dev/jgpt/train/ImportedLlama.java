@@ -43,36 +43,30 @@ public record ImportedLlama(Path source, LlamaConfig config, Tokenizer tokenizer
         if (tokenizerFile != null && !Files.isRegularFile(tokenizerFile)) {
             throw new JgptException("tokenizer: " + tokenizerFile + ": no such file");
         }
-        ImportedLlama m;
         if (LlamaModels.isGgufFile(init)) {
             try (Arena mapped = Arena.ofConfined()) {
                 GgufFile g = GgufFile.open(init, mapped);
                 LlamaConfig c = LlamaGgufImport.readConfig(g, 0);
-                Tokenizer own = tokenizerFile == null ? LlamaGgufImport.tokenizer(g, c.vocabSize()) : read(tokenizerFile, c.vocabSize());
+                Tokenizer own = tokenizerFile == null ? LlamaGgufImport.tokenizer(g, c.vocabSize())
+                        : HfLlamaImport.tokenizer(tokenizerFile, c.vocabSize());
                 ChatSource chat = LlamaGgufImport.chatSource(g);
-                m = new ImportedLlama(init, c, own, tokenizerFile == null ? chat : ChatSource.LLAMA2C.withTemplate(chat.template()));
+                return new ImportedLlama(init, c, own, tokenizerFile == null ? chat : ChatSource.LLAMA2C.withTemplate(chat.template()));
             }
         } else if (Files.isDirectory(init)) {
             LlamaConfig c = HfLlamaImport.readConfig(init);
             Path tok = tokenizerFile != null ? tokenizerFile : init.resolve("tokenizer.json");
             if (!Files.isRegularFile(tok)) throw new JgptException("init " + init + ": no tokenizer.json in it (give one with 'tokenizer')");
-            m = new ImportedLlama(init, c, read(tok, c.vocabSize()), HfLlamaImport.chatSource(init));
-        } else {
-            LlamaConfig c;
-            try (Arena a = Arena.ofConfined()) {
-                c = Llama2cCheckpoint.open(init, a).config();
-            }
-            Path tok = tokenizerFile != null ? tokenizerFile : init.toAbsolutePath().resolveSibling("tokenizer.bin");
-            if (!Files.isRegularFile(tok)) {
-                throw new JgptException("init " + init + ": no tokenizer.bin beside it (give llama2.c's tokenizer with 'tokenizer')");
-            }
-            m = new ImportedLlama(init, c, Llama2cTokenizer.read(tok, c.vocabSize()), ChatSource.LLAMA2C);
+            return new ImportedLlama(init, c, HfLlamaImport.tokenizer(tok, c.vocabSize()), HfLlamaImport.chatSource(init));
         }
-        return m;
-    }
-
-    private static Tokenizer read(Path tok, int vocab) {
-        return HfLlamaImport.tokenizer(tok, vocab);
+        LlamaConfig c;
+        try (Arena a = Arena.ofConfined()) {
+            c = Llama2cCheckpoint.open(init, a).config();
+        }
+        Path tok = tokenizerFile != null ? tokenizerFile : init.toAbsolutePath().resolveSibling("tokenizer.bin");
+        if (!Files.isRegularFile(tok)) {
+            throw new JgptException("init " + init + ": no tokenizer.bin beside it (give llama2.c's tokenizer with 'tokenizer')");
+        }
+        return new ImportedLlama(init, c, Llama2cTokenizer.read(tok, c.vocabSize()), ChatSource.LLAMA2C);
     }
 
     /**
