@@ -8,9 +8,15 @@ import java.util.Optional;
 public final class ChatFormats {
     private ChatFormats() {}
 
+    /** Whether {@code name} (surrounding spaces aside) is one of {@link #names}. */
+    public static boolean isName(String name) {
+        String n = name.strip();
+        return n.equals(JgptChatFormat.NAME) || ChatMarkup.byName(n).isPresent();
+    }
+
     /** @throws JgptException when {@code name} is not one of {@link #names} */
     public static void check(String name) {
-        if (!name.strip().equals(JgptChatFormat.NAME) && ChatMarkup.byName(name.strip()).isEmpty()) {
+        if (!isName(name)) {
             throw new JgptException("--chat-format: '" + name.strip() + "' is not one of " + names());
         }
     }

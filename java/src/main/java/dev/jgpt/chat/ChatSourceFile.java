@@ -55,7 +55,7 @@ public final class ChatSourceFile {
         }
         if (n == null || !n.isObject()) throw new JgptException(file + ": expected a JSON object");
         String format = text(n, "format", file, false);
-        if (!format.equals(JgptChatFormat.NAME) && ChatMarkup.byName(format).isEmpty()) {
+        if (!format.equals(format.strip()) || !ChatFormats.isName(format)) {
             throw new JgptException(file + ": format '" + format + "' is not one of " + ChatFormats.names());
         }
         if (!n.path("bos").isInt()) throw new JgptException(file + ": \"bos\" must be an integer (-1: none)");

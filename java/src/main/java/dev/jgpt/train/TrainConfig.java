@@ -229,8 +229,7 @@ public final class TrainConfig {
         List<String> errors = new ArrayList<>();
         if (data == null && sft == null) errors.add("set 'data' (packed shards) or 'sft' (chat JSONL) or both");
         if (sft != null && data == null && init == null) errors.add("'sft' without 'data' needs 'init' (a pretrained run)");
-        if (chat_format != null && !chat_format.isBlank() && !chat_format.strip().equals(dev.jgpt.chat.JgptChatFormat.NAME)
-                && dev.jgpt.chat.ChatMarkup.byName(chat_format.strip()).isEmpty()) {
+        if (chat_format != null && !chat_format.isBlank() && !dev.jgpt.chat.ChatFormats.isName(chat_format)) {
             errors.add("'chat_format' " + chat_format.strip() + " is not one of " + dev.jgpt.chat.ChatFormats.names());
         }
         if (batch_size < 1) errors.add("'batch_size' must be >= 1, got " + batch_size);
