@@ -91,7 +91,8 @@ JGPT_API double jgpt_softmax_crossentropy(float *logits, float *losses, const in
 /* The fused classifier of dev.jgpt.backend.Backend#classifier, chunked over rows: for each chunk of
  * at most `rows` rows, logits = x @ wte^T into scratch (cblas_sgemm), jgpt_softmax_crossentropy in
  * place, then (backward) dx += dlogits @ wte and dwte += dlogits^T @ x (cblas_sgemm, beta 1).
- * scratch holds rows*V floats; dx and dwte may be NULL when backward is 0. Targets < 0 are ignored
+ * scratch holds rows*V floats; dx and dwte may be NULL when backward is 0, and dwte alone when backward is set (a
+ * frozen wte: only dx is accumulated). Targets < 0 are ignored
  * rows; targets >= V must have been rejected by the caller. Returns the sum of losses. */
 JGPT_API double jgpt_classifier(float *losses, float *dx, float *dwte, const float *x, const float *wte,
                                 const int32_t *targets, float *scratch, int rows, int N, int C, int V,

@@ -108,8 +108,8 @@ double jgpt_classifier(float *losses, float *dx, float *dwte, const float *x, co
         if (backward) {
             /* dx (R,C) += dlogits (R,V) @ wte (V,C) */
             blas_sgemm(RowMajor, NoTrans, NoTrans, R, C, V, 1.0f, scratch, V, wte, C, 1.0f, dx + (long)r0 * C, C);
-            /* dwte (V,C) += dlogits^T (V,R) @ x (R,C) */
-            blas_sgemm(RowMajor, Trans, NoTrans, V, C, R, 1.0f, scratch, V, xr, C, 1.0f, dwte, C);
+            /* dwte (V,C) += dlogits^T (V,R) @ x (R,C); NULL: a frozen wte (LoRA), no product */
+            if (dwte) blas_sgemm(RowMajor, Trans, NoTrans, V, C, R, 1.0f, scratch, V, xr, C, 1.0f, dwte, C);
         }
     }
     return total;

@@ -184,16 +184,20 @@ public interface Backend extends AutoCloseable {
         scales.requireAtLeast("scales", DType.F32, (long) OC * C / group);
     }
 
-    /** {@code dinp += dout @ weight; dweight += dout^T @ inp; dbias += sum_rows(dout)}; dbias may be null. */
+    /**
+     * {@code dinp += dout @ weight; dweight += dout^T @ inp; dbias += sum_rows(dout)}. dbias may be null. dweight may be
+     * null too, for a frozen weight (LoRA's base matrices): then the dweight product is not run at all (no work, nothing
+     * written or allocated for it) and only dinp, and dbias where given, are computed; dbias is independent of dweight.
+     */
     void matmulBackward(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                         int N, int C, int OC);
 
     /**
      * {@link #matmulBackward} with dinp <b>overwritten</b>: {@code dinp (N,C) = dout @ weight}, whatever it held (NaNs
-     * included); dweight and dbias accumulate as there. For the gradient of a product's input that nothing else adds
-     * to (the model's first product into a buffer), as llm.c writes it. The default zeroes dinp's first N*C elements
-     * and accumulates; cpu and cuda write it directly (a product with beta 0: no zeroing pass, and the old dinp is not
-     * read).
+     * included); dweight and dbias accumulate as there, and either may be null as there (a frozen weight: dinp only).
+     * For the gradient of a product's input that nothing else adds to (the model's first product into a buffer), as
+     * llm.c writes it. The default zeroes dinp's first N*C elements and accumulates; cpu and cuda write it directly (a
+     * product with beta 0: no zeroing pass, and the old dinp is not read).
      */
     default void matmulBackwardOverwrite(Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp, Tensor weight,
                                          int N, int C, int OC) {
@@ -201,6 +205,21 @@ public interface Backend extends AutoCloseable {
         zero(dinp.first(n));
         matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
     }
+
+    /**
+     * {@code out (N,OC) += alpha * inp (N,C) @ weight^T} (weight (OC,C)): a LoRA adapter's B product added onto the frozen
+     * product's output. out is accumulated into, never overwritten (unlike {@link #matmulForward}). All three tensors
+     * F32 (cuda in bf16 activation mode refuses BF16 ones, naming them).
+     */
+    void matmulAddForward(Tensor out, Tensor inp, Tensor weight, int N, int C, int OC, float alpha);
+
+    /**
+     * The backward of {@link #matmulAddForward}: {@code dinp (N,C) = alpha * dout (N,OC) @ weight} (<b>overwritten</b>,
+     * whatever it held, NaNs included, like {@link #matmulBackwardOverwrite}) and
+     * {@code dweight (OC,C) += alpha * dout^T @ inp} (accumulated). For a LoRA adapter's B: dinp is the gradient of the
+     * low-rank intermediate, which nothing else adds to. All F32.
+     */
+    void matmulAddBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, int N, int C, int OC, float alpha);
 
     /**
      * A product followed by GELU (GPT-2's fc): {@code pre (N,OC) = inp @ weight^T + bias}, {@code out = gelu(pre)}; both
@@ -316,7 +335,8 @@ public interface Backend extends AutoCloseable {
      * {@code losses[i] = -log p[targets[i]]}. Rows whose target is negative are ignored: loss 0,
      * no gradient (loss masking). When {@code backward} is set, also accumulates
      * {@code dx += dlogits @ wte} and {@code dwte += dlogits^T @ x} with
-     * {@code dlogits = (p - onehot(target)) * dlossScale}, and never holds more than
+     * {@code dlogits = (p - onehot(target)) * dlossScale} (dwte may be null for a frozen wte, LoRA's: then only dx is
+     * accumulated and the dwte product is not run), and never holds more than
      * {@code scratch} worth of logits at once: scratch (R,V) for some R >= 1 sets the row chunk (rows
      * {@link #classifierRowStride} apart where the scratch holds at least one such row).
      *

@@ -90,6 +90,13 @@ public final class TimingBackend implements Backend {
                                          int N, int C, int OC) {
         long t = start(); inner.matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC); stop("matmulBackward", t);
     }
+    @Override public void matmulAddForward(Tensor out, Tensor inp, Tensor weight, int N, int C, int OC, float alpha) {
+        long t = start(); inner.matmulAddForward(out, inp, weight, N, C, OC, alpha); stop("matmulAddForward", t);
+    }
+    @Override public void matmulAddBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, int N, int C, int OC,
+                                            float alpha) {
+        long t = start(); inner.matmulAddBackward(dinp, dweight, dout, inp, weight, N, C, OC, alpha); stop("matmulAddBackward", t);
+    }
     @Override public void attentionForward(Tensor out, Tensor att, Tensor qkv, int B, int T, int C, int NH) {
         long t = start(); inner.attentionForward(out, att, qkv, B, T, C, NH); stop("attentionForward", t);
     }

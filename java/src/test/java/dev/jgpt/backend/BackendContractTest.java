@@ -209,6 +209,132 @@ public abstract class BackendContractTest {
         db.assertClose("matmul dbias (accumulated)");
     }
 
+    /**
+     * A frozen weight (LoRA's base matrices): with dweight null, matmulBackward and matmulBackwardOverwrite give the dinp
+     * (and the dbias, where one is given) that they give with a dweight, and write nothing else: the inputs stay as
+     * they were.
+     */
+    @Test
+    void matmulBackwardWithAFrozenWeight() {
+        int OC = 3 * C + 1;
+        Pair inp = randn(1, N, C), w = randn(1, OC, C), dout = randn(1, N, OC);
+        float[] inpBefore = inp.r.toFloatArray(), wBefore = w.r.toFloatArray(), doutBefore = dout.r.toFloatArray();
+        for (boolean overwrite : new boolean[] {false, true}) {
+            for (boolean withBias : new boolean[] {false, true}) {
+                String tag = (overwrite ? " (overwrite" : " (accumulate") + (withBias ? ", dbias)" : ", no dbias)");
+                Pair dinp = overwrite ? nans(N, C) : randn(1, N, C), frozenDinp = same(dinp), dw = randn(1, OC, C);
+                Pair db = randn(1, OC), frozenDb = same(db);
+                // the expected values: the backward with a dweight, on both sides
+                matmulBackward(ref, overwrite, dinp.r, dw.r, withBias ? db.r : null, dout.r, inp.r, w.r, OC);
+                matmulBackward(dut, overwrite, dinp.d, dw.d, withBias ? db.d : null, dout.d, inp.d, w.d, OC);
+                matmulBackward(ref, overwrite, frozenDinp.r, null, withBias ? frozenDb.r : null, dout.r, inp.r, w.r, OC);
+                matmulBackward(dut, overwrite, frozenDinp.d, null, withBias ? frozenDb.d : null, dout.d, inp.d, w.d, OC);
+                assertThat(frozenDinp.r.toFloatArray()).as("reference dinp of a frozen weight" + tag).containsExactly(dinp.r.toFloatArray());
+                Pair.assertClose("dinp of a frozen weight vs with a dweight" + tag, dinp.r.toFloatArray(), frozenDinp.dutValues());
+                Pair.assertClose("dinp of a frozen weight vs the backend's own with a dweight" + tag, dinp.dutValues(),
+                        frozenDinp.dutValues());
+                Pair.assertClose("dbias of a frozen weight" + tag, db.r.toFloatArray(), frozenDb.dutValues());
+            }
+        }
+        assertThat(inp.dutValues()).as("inp untouched").containsExactly(inpBefore);
+        assertThat(w.dutValues()).as("weight untouched").containsExactly(wBefore);
+        assertThat(dout.dutValues()).as("dout untouched").containsExactly(doutBefore);
+    }
+
+    private static void matmulBackward(Backend b, boolean overwrite, Tensor dinp, Tensor dweight, Tensor dbias, Tensor dout,
+                                       Tensor inp, Tensor weight, int OC) {
+        if (overwrite) b.matmulBackwardOverwrite(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+        else b.matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+    }
+
+    /**
+     * A LoRA adapter's B product, {@code out += alpha * inp @ weight^T}: onto an out that holds the frozen product
+     * already, at LoRA's shape (a low rank in, a wide out) and a plain one; against a hand loop on the host, on the
+     * reference and on the backend under test.
+     */
+    @Test
+    void matmulAddForwardAccumulatesTheScaledProduct() {
+        for (int[] shape : new int[][] {{5, 3 * C + 1}, {C, 8}}) {
+            int c = shape[0], oc = shape[1];
+            for (float alpha : new float[] {0.37f, 2.0f}) {
+                String tag = " (C=" + c + " OC=" + oc + " alpha=" + alpha + ")";
+                Pair out = randn(1, N, oc), inp = randn(1, N, c), w = randn(1, oc, c);
+                float[] x = inp.r.toFloatArray(), wt = w.r.toFloatArray(), expected = out.r.toFloatArray();
+                for (int n = 0; n < N; n++) {
+                    for (int o = 0; o < oc; o++) {
+                        double acc = 0;
+                        for (int i = 0; i < c; i++) acc += (double) x[n * c + i] * wt[o * c + i];
+                        expected[n * oc + o] += (float) (alpha * acc);
+                    }
+                }
+                ref.matmulAddForward(out.r, inp.r, w.r, N, c, oc, alpha);
+                dut.matmulAddForward(out.d, inp.d, w.d, N, c, oc, alpha);
+                Pair.assertClose("reference matmulAdd out vs a hand loop" + tag, expected, out.r.toFloatArray());
+                Pair.assertClose("matmulAdd out vs a hand loop" + tag, expected, out.dutValues());
+                out.assertClose("matmulAdd out" + tag);
+            }
+        }
+    }
+
+    /**
+     * The backward of {@link Backend#matmulAddForward}: dinp = alpha * dout @ weight overwritten (it starts as NaNs),
+     * dweight += alpha * dout^T @ inp onto a non-zero start; against hand loops, on the reference and on the backend.
+     */
+    @Test
+    void matmulAddBackwardOverwritesDinpAndAccumulatesDweight() {
+        for (int[] shape : new int[][] {{5, 3 * C + 1}, {C, 8}}) {
+            int c = shape[0], oc = shape[1];
+            for (float alpha : new float[] {0.37f, 2.0f}) {
+                String tag = " (C=" + c + " OC=" + oc + " alpha=" + alpha + ")";
+                Pair dinp = nans(N, c), dw = randn(1, oc, c), dout = randn(1, N, oc), inp = randn(1, N, c), w = randn(1, oc, c);
+                float[] g = dout.r.toFloatArray(), x = inp.r.toFloatArray(), wt = w.r.toFloatArray();
+                float[] wantDinp = new float[N * c], wantDw = dw.r.toFloatArray();
+                for (int n = 0; n < N; n++) {
+                    for (int i = 0; i < c; i++) {
+                        double acc = 0;
+                        for (int o = 0; o < oc; o++) acc += (double) g[n * oc + o] * wt[o * c + i];
+                        wantDinp[n * c + i] = (float) (alpha * acc);
+                    }
+                }
+                for (int o = 0; o < oc; o++) {
+                    for (int i = 0; i < c; i++) {
+                        double acc = 0;
+                        for (int n = 0; n < N; n++) acc += (double) g[n * oc + o] * x[n * c + i];
+                        wantDw[o * c + i] += (float) (alpha * acc);
+                    }
+                }
+                ref.matmulAddBackward(dinp.r, dw.r, dout.r, inp.r, w.r, N, c, oc, alpha);
+                dut.matmulAddBackward(dinp.d, dw.d, dout.d, inp.d, w.d, N, c, oc, alpha);
+                Pair.assertClose("reference matmulAdd dinp vs a hand loop" + tag, wantDinp, dinp.r.toFloatArray());
+                Pair.assertClose("reference matmulAdd dweight vs a hand loop" + tag, wantDw, dw.r.toFloatArray());
+                Pair.assertClose("matmulAdd dinp (overwritten) vs a hand loop" + tag, wantDinp, dinp.dutValues());
+                Pair.assertClose("matmulAdd dweight (accumulated) vs a hand loop" + tag, wantDw, dw.dutValues());
+            }
+        }
+    }
+
+    @Test
+    void matmulAddRefusesBadArguments() {
+        int OC = 8;
+        Pair out = randn(1, N, OC), inp = randn(1, N, C), w = randn(1, OC, C), small = randn(1, N, OC - 1);
+        Pair ids = tokens(3, N, C);
+        assertThatThrownBy(() -> dut.matmulAddForward(small.d, inp.d, w.d, N, C, OC, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("out");
+        assertThatThrownBy(() -> dut.matmulAddForward(out.d, ids.d, w.d, N, C, OC, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("inp");
+        assertThatThrownBy(() -> dut.matmulAddForward(out.d, inp.d, null, N, C, OC, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("weight");
+        Pair dinp = randn(1, N, C), dw = randn(1, OC, C);
+        assertThatThrownBy(() -> dut.matmulAddBackward(dinp.d, null, out.d, inp.d, w.d, N, C, OC, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dweight");
+        assertThatThrownBy(() -> dut.matmulAddBackward(dinp.d, dw.d, small.d, inp.d, w.d, N, C, OC, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dout");
+        assertThatThrownBy(() -> dut.matmulAddBackward(null, dw.d, out.d, inp.d, w.d, N, C, OC, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dinp");
+        assertThatThrownBy(() -> dut.matmulAddForward(out.d, inp.d, w.d, 0, C, OC, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("N");
+    }
+
     @Test
     void attention() {
         Pair out = randn(1, B, T, C), att = randn(1, B, NH, T, T), qkv = randn(1, B, T, 3 * C);
@@ -366,6 +492,28 @@ public abstract class BackendContractTest {
         assertThat(d).isCloseTo(r, org.assertj.core.data.Offset.offset(Math.abs(r) * TOLERANCE));
         dx.assertClose("classifier dx");
         dwte.assertClose("classifier dwte");
+    }
+
+    /** A frozen wte (LoRA's): with dwte null the backward gives the losses, summed loss and dx it gives with a dwte. */
+    @Test
+    void classifierBackwardWithAFrozenWte() {
+        Pair losses = randn(1, N), x = randn(1, N, C), wte = randn(0.5, V, C), targets = tokens(V, N);
+        targets.r.setInt(3, -1);
+        targets.sync();
+        Pair dx = randn(1, N, C), dwte = randn(1, V, C), frozenLosses = randn(1, N), frozenDx = same(dx);
+        float[] wteBefore = wte.r.toFloatArray();
+        for (int rows : new int[] {N, 5}) { // one chunk, then chunks of 5, 5, 5, 5, 1
+            Pair scratch = randn(1, rows, V);
+            double r = ref.classifier(losses.r, dx.r, dwte.r, x.r, wte.r, targets.r, scratch.r, N, C, V, 1f / N, true);
+            double rf = ref.classifier(frozenLosses.r, frozenDx.r, null, x.r, wte.r, targets.r, scratch.r, N, C, V, 1f / N, true);
+            double d = dut.classifier(frozenLosses.d, frozenDx.d, null, x.d, wte.d, targets.d, scratch.d, N, C, V, 1f / N, true);
+            assertThat(rf).as("reference summed loss of a frozen wte").isEqualTo(r);
+            assertThat(frozenDx.r.toFloatArray()).as("reference dx of a frozen wte").containsExactly(dx.r.toFloatArray());
+            assertThat(d).as("summed loss of a frozen wte").isCloseTo(r, org.assertj.core.data.Offset.offset(Math.abs(r) * TOLERANCE));
+            Pair.assertClose("losses of a frozen wte, chunks of " + rows, losses.r.toFloatArray(), frozenLosses.dutValues());
+            Pair.assertClose("classifier dx of a frozen wte, chunks of " + rows, dx.r.toFloatArray(), frozenDx.dutValues());
+        }
+        assertThat(wte.dutValues()).as("wte untouched").containsExactly(wteBefore);
     }
 
     @Test
@@ -559,6 +707,13 @@ public abstract class BackendContractTest {
         dq.assertClose("gqa dq (overwritten)");
         dk.assertClose("gqa dk (overwritten)");
         dv.assertClose("gqa dv (overwritten)");
+    }
+
+    /** A new pair holding p's reference values on both sides. */
+    private Pair same(Pair p) {
+        Pair q = new Pair(p.r.dtype(), p.r.shape());
+        q.r.copyFrom(p.r.toFloatArray());
+        return q.sync();
     }
 
     /** An F32 pair of the shape, every element NaN on both sides. */

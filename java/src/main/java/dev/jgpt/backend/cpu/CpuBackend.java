@@ -196,12 +196,15 @@ public final class CpuBackend implements Backend {
         matmulBackward(dinp, 0f, dweight, dbias, dout, inp, weight, N, C, OC);
     }
 
-    /** {@code dinp = dinpBeta * dinp + dout @ weight} (1: the contract's +=, 0: overwritten); the rest accumulates. */
+    /**
+     * {@code dinp = dinpBeta * dinp + dout @ weight} (1: the contract's +=, 0: overwritten); the rest accumulates. A null
+     * dweight (a frozen weight) skips its product.
+     */
     private void matmulBackward(Tensor dinp, float dinpBeta, Tensor dweight, Tensor dbias, Tensor dout, Tensor inp,
                                 Tensor weight, int N, int C, int OC) {
         dim("N", N); dim("C", C); dim("OC", OC);
         f32("dinp", dinp, (long) N * C);
-        f32("dweight", dweight, (long) OC * C);
+        if (dweight != null) f32("dweight", dweight, (long) OC * C);
         f32("dout", dout, (long) N * OC);
         f32("inp", inp, (long) N * C);
         f32("weight", weight, (long) OC * C);
@@ -210,9 +213,39 @@ public final class CpuBackend implements Backend {
         Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
                 1f, dout.data(), OC, weight.data(), C, dinpBeta, dinp.data(), C);
         // dweight (OC,C) += dout^T (OC,N) @ inp (N,C)
-        Cblas.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
-                1f, dout.data(), OC, inp.data(), C, 1f, dweight.data(), C);
+        if (dweight != null) {
+            Cblas.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
+                    1f, dout.data(), OC, inp.data(), C, 1f, dweight.data(), C);
+        }
         if (dbias != null) Jgpt.jgpt_sum_rows(dbias.data(), dout.data(), N, OC);
+    }
+
+    @Override
+    public void matmulAddForward(Tensor out, Tensor inp, Tensor weight, int N, int C, int OC, float alpha) {
+        dim("N", N); dim("C", C); dim("OC", OC);
+        f32("out", out, (long) N * OC);
+        f32("inp", inp, (long) N * C);
+        f32("weight", weight, (long) OC * C);
+        // out (N,OC) += alpha * inp (N,C) @ weight (OC,C)^T: beta 1
+        Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C,
+                alpha, inp.data(), C, weight.data(), C, 1f, out.data(), OC);
+    }
+
+    @Override
+    public void matmulAddBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, int N, int C, int OC,
+                                  float alpha) {
+        dim("N", N); dim("C", C); dim("OC", OC);
+        f32("dinp", dinp, (long) N * C);
+        f32("dweight", dweight, (long) OC * C);
+        f32("dout", dout, (long) N * OC);
+        f32("inp", inp, (long) N * C);
+        f32("weight", weight, (long) OC * C);
+        // dinp (N,C) = alpha * dout (N,OC) @ weight (OC,C): beta 0, the old dinp not read
+        Cblas.cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
+                alpha, dout.data(), OC, weight.data(), C, 0f, dinp.data(), C);
+        // dweight (OC,C) += alpha * dout^T (OC,N) @ inp (N,C)
+        Cblas.cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N,
+                alpha, dout.data(), OC, inp.data(), C, 1f, dweight.data(), C);
     }
 
     // ---- attention ------------------------------------------------------------------------------
@@ -289,12 +322,12 @@ public final class CpuBackend implements Backend {
         f32("scratch", scratch, V);
         if (backward) {
             f32("dx", dx, (long) N * C);
-            f32("dwte", dwte, (long) V * C);
+            if (dwte != null) f32("dwte", dwte, (long) V * C); // null: a frozen wte, its product skipped in C
         }
         checkTargets(targets, N, V);
         int rows = (int) Math.min(N, scratch.numel() / V);
         MemorySegment none = MemorySegment.NULL;
-        return Jgpt.jgpt_classifier(losses.data(), backward ? dx.data() : none, backward ? dwte.data() : none,
+        return Jgpt.jgpt_classifier(losses.data(), backward ? dx.data() : none, backward && dwte != null ? dwte.data() : none,
                 x.data(), wte.data(), targets.data(), scratch.data(), rows, N, C, V, dlossScale, backward ? 1 : 0);
     }
 

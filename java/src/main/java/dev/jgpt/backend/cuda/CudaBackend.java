@@ -42,6 +42,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     /** The context's per-kernel timeline: products and copies are bracketed here, kernels in CudaContext. */
     private final KernelTimeline timeline;
     private final Arena hostArena = Arena.ofShared();
+    /** cuBLAS's host scalars (read when a product is queued, so {@code scale} is rewritten before each use). */
     private final MemorySegment one, zero, scale;
     private final DeviceArena scratch;
     private final Tensor partials, sumResult;
@@ -698,7 +699,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         activation("dout", dout, (long) N * OC); // bf16: a gradient made in bf16 (bf16 mode), already the product's operand
         activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
-        dev("dweight", dweight, DType.F32, (long) OC * C);
+        if (dweight != null) dev("dweight", dweight, DType.F32, (long) OC * C); // null: a frozen weight, no dweight product
         // a bf16 dinp (a model's activation gradient in bf16 mode) only where it is overwritten: the product rounds once
         boolean bf16Dinp = dinp != null && isBf16(dinp) && overwrite;
         boolean bf = bf16Product(inp, dout) || bf16Dinp;
@@ -713,12 +714,16 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
-     * {@code dweight += dout^T @ inp} and {@code dbias += sum_rows(dout)} (dbias may be null); dO is dout's operand,
-     * bf whether the product multiplies bf16 operands.
+     * {@code dweight += dout^T @ inp} and {@code dbias += sum_rows(dout)} (either may be null: a null dweight is a frozen
+     * weight, no product); dO is dout's operand, bf whether the product multiplies bf16 operands.
      */
     private void dweightProduct(Tensor dweight, Tensor dbias, Tensor dout, MemorySegment dO, Tensor inp, int N, int C, int OC,
                                 boolean bf) {
         if (dbias != null) dev("dbias", dbias, DType.F32, OC);
+        if (dweight == null) {
+            if (dbias != null) biasGradient(dbias, dout, N, OC);
+            return;
+        }
         MemorySegment x = operand(inp, (long) N * C, 2, bf);
         // dweight^T (C,OC) += inp^T (C,N) . dout (N,OC); BGRADB: the column sums of dout^T's transpose = sum_rows(dout),
         // written (not accumulated) into a scratch vector that is then added to dbias
@@ -729,14 +734,61 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             return;
         }
         gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, one, x, C, dO, OC, one, dweight, C, bf, "matmulBackward dweight");
-        if (dbias != null) {
-            wrote(dbias);
-            int columnBlocks = (int) blocks(OC, 32), splits = rowSplits(N, columnBlocks);
-            long partials = gradientPartials.atLeast(4L * splits * OC);
-            ctx.kernel(isBf16(dout) ? Kernel.MATMUL_BACKWARD_BIAS_BF16 : Kernel.MATMUL_BACKWARD_BIAS, columnBlocks, splits, 32, 8, 0)
-                    .ptr(partials).ptr(dout).i32(N).i32(OC).go();
-            ctx.kernel(Kernel.ADD_PARTIAL_SUMS, columnBlocks, 1, 32, 8, 0).ptr(dbias).ptr(0L).ptr(partials).i32(splits).i32(OC).go();
-        }
+        if (dbias != null) biasGradient(dbias, dout, N, OC);
+    }
+
+    /** {@code dbias += sum_rows(dout)} by kernels: per-split column sums, then added in split order. */
+    private void biasGradient(Tensor dbias, Tensor dout, int N, int OC) {
+        wrote(dbias);
+        int columnBlocks = (int) blocks(OC, 32), splits = rowSplits(N, columnBlocks);
+        long partials = gradientPartials.atLeast(4L * splits * OC);
+        ctx.kernel(isBf16(dout) ? Kernel.MATMUL_BACKWARD_BIAS_BF16 : Kernel.MATMUL_BACKWARD_BIAS, columnBlocks, splits, 32, 8, 0)
+                .ptr(partials).ptr(dout).i32(N).i32(OC).go();
+        ctx.kernel(Kernel.ADD_PARTIAL_SUMS, columnBlocks, 1, 32, 8, 0).ptr(dbias).ptr(0L).ptr(partials).i32(splits).i32(OC).go();
+    }
+
+    /**
+     * A LoRA adapter's B product, added with beta 1. F32 tensors only (in bf16 mode the operands are rounded as for any
+     * product, the output accumulates in fp32); a BF16 activation is refused, naming it.
+     */
+    @Override
+    public void matmulAddForward(Tensor out, Tensor inp, Tensor weight, int N, int C, int OC, float alpha) {
+        positive("N", N, "C", C);
+        positive("OC", OC);
+        dev("out", out, DType.F32, (long) N * OC);
+        dev("inp", inp, DType.F32, (long) N * C);
+        dev("weight", weight, DType.F32, (long) OC * C);
+        boolean bf = bf16Product(inp);
+        MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
+        // out^T (OC,N) += alpha * weight (OC,C) . inp^T (C,N)
+        gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, alpha(alpha), w, C, x, C, one, out, OC, bf, "matmulAddForward");
+    }
+
+    /** dinp by a product with beta 0 (not read, no memset), dweight by one with beta 1; both scaled by alpha. */
+    @Override
+    public void matmulAddBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, int N, int C, int OC,
+                                  float alpha) {
+        positive("N", N, "C", C);
+        positive("OC", OC);
+        dev("dinp", dinp, DType.F32, (long) N * C);
+        dev("dweight", dweight, DType.F32, (long) OC * C);
+        dev("dout", dout, DType.F32, (long) N * OC);
+        dev("inp", inp, DType.F32, (long) N * C);
+        dev("weight", weight, DType.F32, (long) OC * C);
+        boolean bf = bf16Product(inp);
+        MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
+        // dinp^T (C,N) = alpha * weight^T (C,OC) . dout^T (OC,N)
+        gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, alpha(alpha), operand(weight, (long) OC * C, 1, bf), C, dO, OC, zero, dinp, C, bf,
+                "matmulAddBackward dinp");
+        // dweight^T (C,OC) += alpha * inp^T (C,N) . dout (N,OC)
+        gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, alpha(alpha), operand(inp, (long) N * C, 2, bf), C, dO, OC, one, dweight, C, bf,
+                "matmulAddBackward dweight");
+    }
+
+    /** {@code a} in the host scalar cuBLAS reads as a product's alpha (when the call is made, so one slot serves all). */
+    private MemorySegment alpha(float a) {
+        scale.set(ValueLayout.JAVA_FLOAT, 0, a);
+        return scale;
     }
 
     /**
@@ -1289,7 +1341,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         int stride = classifierRowStride(V), ld = scratchLogits.numel() >= stride ? stride : V;
         if (backward) {
             dev("dx", dx, DType.F32, (long) N * C);
-            dev("dwte", dwte, DType.F32, (long) V * C);
+            if (dwte != null) dev("dwte", dwte, DType.F32, (long) V * C); // null: a frozen wte, no dwte product
         }
         checkIds("targets", targets, N, V, true);
         wrote(losses, scratchLogits);
@@ -1317,7 +1369,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                 gemm(CUBLAS_OP_N, CUBLAS_OP_N, C, n, V, one, wteOp, C, dlogits, ld, one, r0 == 0 ? dx.data() : seg(ptr(dx) + (long) r0 * C * f),
                         f32, C, bf, "classifier dx");
                 // dwte^T (C,V) += x^T (C,n) . dlogits (n,V)
-                gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, ld, one, dwte.data(), f32, C, bf, "classifier dwte");
+                if (dwte != null) {
+                    gemm(CUBLAS_OP_N, CUBLAS_OP_T, C, V, n, one, xr, C, dlogits, ld, one, dwte.data(), f32, C, bf, "classifier dwte");
+                }
             }
         }
         return deviceSum(losses, N, false);

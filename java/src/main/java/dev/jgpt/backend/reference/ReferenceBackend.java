@@ -232,7 +232,7 @@ public final class ReferenceBackend implements Backend {
         positive("C", C);
         positive("OC", OC);
         MemorySegment dx = f32("dinp", dinp, (long) N * C);
-        MemorySegment dw = f32("dweight", dweight, (long) OC * C);
+        MemorySegment dw = dweight == null ? null : f32("dweight", dweight, (long) OC * C); // null: a frozen weight
         MemorySegment db = dbias == null ? null : f32("dbias", dbias, OC);
         MemorySegment d = f32("dout", dout, (long) N * OC);
         MemorySegment x = f32("inp", inp, (long) N * C);
@@ -249,7 +249,7 @@ public final class ReferenceBackend implements Backend {
         }
         // dweight[oc,c] += sum_n dout[n,oc] * inp[n,c]; dbias[oc] += sum_n dout[n,oc]
         for (long oc = 0; oc < OC; oc++) {
-            for (long c = 0; c < C; c++) {
+            for (long c = 0; dw != null && c < C; c++) {
                 double acc = 0;
                 for (long n = 0; n < N; n++) {
                     acc += (double) d.getAtIndex(F, n * OC + oc) * x.getAtIndex(F, n * C + c);
@@ -260,6 +260,53 @@ public final class ReferenceBackend implements Backend {
                 double acc = 0;
                 for (long n = 0; n < N; n++) acc += d.getAtIndex(F, n * OC + oc);
                 add(db, oc, (float) acc);
+            }
+        }
+    }
+
+    @Override
+    public void matmulAddForward(Tensor out, Tensor inp, Tensor weight, int N, int C, int OC, float alpha) {
+        positive("N", N);
+        positive("C", C);
+        positive("OC", OC);
+        MemorySegment o = f32("out", out, (long) N * OC);
+        MemorySegment x = f32("inp", inp, (long) N * C);
+        MemorySegment w = f32("weight", weight, (long) OC * C);
+        // out[n,oc] += alpha * sum_c inp[n,c] * weight[oc,c]
+        for (long n = 0; n < N; n++) {
+            for (long oc = 0; oc < OC; oc++) {
+                double acc = 0;
+                for (long c = 0; c < C; c++) acc += (double) x.getAtIndex(F, n * C + c) * w.getAtIndex(F, oc * C + c);
+                add(o, n * OC + oc, (float) (alpha * acc));
+            }
+        }
+    }
+
+    @Override
+    public void matmulAddBackward(Tensor dinp, Tensor dweight, Tensor dout, Tensor inp, Tensor weight, int N, int C, int OC,
+                                  float alpha) {
+        positive("N", N);
+        positive("C", C);
+        positive("OC", OC);
+        MemorySegment dx = f32("dinp", dinp, (long) N * C);
+        MemorySegment dw = f32("dweight", dweight, (long) OC * C);
+        MemorySegment d = f32("dout", dout, (long) N * OC);
+        MemorySegment x = f32("inp", inp, (long) N * C);
+        MemorySegment w = f32("weight", weight, (long) OC * C);
+        // dinp[n,c] = alpha * sum_oc dout[n,oc] * weight[oc,c]: overwritten, the old value never read
+        for (long n = 0; n < N; n++) {
+            for (long c = 0; c < C; c++) {
+                double acc = 0;
+                for (long oc = 0; oc < OC; oc++) acc += (double) d.getAtIndex(F, n * OC + oc) * w.getAtIndex(F, oc * C + c);
+                dx.setAtIndex(F, n * C + c, (float) (alpha * acc));
+            }
+        }
+        // dweight[oc,c] += alpha * sum_n dout[n,oc] * inp[n,c]
+        for (long oc = 0; oc < OC; oc++) {
+            for (long c = 0; c < C; c++) {
+                double acc = 0;
+                for (long n = 0; n < N; n++) acc += (double) d.getAtIndex(F, n * OC + oc) * x.getAtIndex(F, n * C + c);
+                add(dw, oc * C + c, (float) (alpha * acc));
             }
         }
     }
@@ -430,7 +477,7 @@ public final class ReferenceBackend implements Backend {
         MemorySegment tg = i32("targets", targets, N);
         MemorySegment s = f32("scratch", scratch, V);
         MemorySegment dIn = backward ? f32("dx", dx, (long) N * C) : null;
-        MemorySegment dW = backward ? f32("dwte", dwte, (long) V * C) : null;
+        MemorySegment dW = backward && dwte != null ? f32("dwte", dwte, (long) V * C) : null; // null: a frozen wte
         long rowsPerChunk = scratch.numel() / V;
         for (long n = 0; n < N; n++) { // check every target before any gradient is touched
             int target = tg.getAtIndex(I, n);
@@ -482,7 +529,7 @@ public final class ReferenceBackend implements Backend {
                 }
             }
             // dwte[v] += sum_n dlogits[n,v] * x[n]
-            for (long v = 0; v < V; v++) {
+            for (long v = 0; dW != null && v < V; v++) {
                 for (long c = 0; c < C; c++) {
                     double acc = 0;
                     for (long n = start; n < end; n++) {

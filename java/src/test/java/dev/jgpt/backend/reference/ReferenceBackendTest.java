@@ -112,6 +112,32 @@ class ReferenceBackendTest {
         assertThat(db.toFloatArray()).containsExactly(2, 2);
     }
 
+    /** LoRA's pieces on the same product: a frozen weight's backward, and the adapter's scaled add and its backward. */
+    @Test
+    void frozenWeightAndMatmulAddOfAKnownProduct() {
+        Tensor inp = f(1, 2, 3, 4, 5, 6), w = f(1, 0, -1, 2, 1, 0), dout = f(1, 0, 0, 1);
+        Tensor dinp = f(1, 1, 1, 1, 1, 1), db = zeros(2);
+        ops.matmulBackward(dinp, null, db, dout, inp, w, 2, 3, 2); // dweight null: dinp and dbias only
+        assertThat(dinp.toFloatArray()).containsExactly(2, 1, 0, 3, 2, 1);
+        assertThat(db.toFloatArray()).containsExactly(1, 1);
+        ops.matmulBackwardOverwrite(dinp, null, null, dout, inp, w, 2, 3, 2);
+        assertThat(dinp.toFloatArray()).containsExactly(1, 0, -1, 2, 1, 0);
+
+        // out += 0.5 * inp @ w^T, inp @ w^T = (-2, 4, -2, 13)
+        Tensor out = f(1, 1, 1, 1);
+        ops.matmulAddForward(out, inp, w, 2, 3, 2, 0.5f);
+        assertThat(out.toFloatArray()).containsExactly(0, 3, 0, 7.5f);
+        // dinp = 2 * dout @ w (NaNs overwritten), dw = ones + 2 * dout^T @ inp
+        Tensor nans = f(Float.NaN, Float.NaN, Float.NaN, Float.NaN, Float.NaN, Float.NaN), dw = f(1, 1, 1, 1, 1, 1);
+        ops.matmulAddBackward(nans, dw, dout, inp, w, 2, 3, 2, 2f);
+        assertThat(nans.toFloatArray()).containsExactly(2, 0, -2, 4, 2, 0);
+        assertThat(dw.toFloatArray()).containsExactly(3, 5, 7, 9, 11, 13);
+        assertThatThrownBy(() -> ops.matmulAddForward(zeros(3), inp, w, 2, 3, 2, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("out:");
+        assertThatThrownBy(() -> ops.matmulAddBackward(zeros(6), null, dout, inp, w, 2, 3, 2, 1f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("dweight:");
+    }
+
     @Test
     void geluTanhForm() {
         Tensor out = zeros(3);
@@ -232,6 +258,20 @@ class ReferenceBackendTest {
         assertThat((double) dx.getFloat(2)).isCloseTo(p0 * 0.5, within(1e-6));
         assertThat((double) dwte.getFloat(0)).isCloseTo(p0 * 0.5 * 5, within(1e-5));
         assertThat(Float.isFinite(dx.getFloat(0))).isTrue();
+    }
+
+    /** A frozen wte (dwte null): the same losses and dx as with a dwte. */
+    @Test
+    void classifierWithAFrozenWte() {
+        Tensor wte = f(1, 0, 0.5f, -1), x = f(1, 2, 0, 5, -3, 1), targets = ints(0, -1, 1);
+        Tensor losses = zeros(3), dx = f(1, 1, 1, 1, 1, 1), dwte = zeros(4);
+        Tensor frozenLosses = zeros(3), frozenDx = f(1, 1, 1, 1, 1, 1);
+        double sum = ops.classifier(losses, dx, dwte, x, wte, targets, zeros(2), 3, 2, 2, 0.5f, true);
+        double frozen = ops.classifier(frozenLosses, frozenDx, null, x, wte, targets, zeros(2), 3, 2, 2, 0.5f, true);
+        assertThat(frozen).isEqualTo(sum);
+        assertThat(frozenLosses.toFloatArray()).containsExactly(losses.toFloatArray());
+        assertThat(frozenDx.toFloatArray()).containsExactly(dx.toFloatArray());
+        assertThat(dx.toFloatArray()).isNotEqualTo(new float[] {1, 1, 1, 1, 1, 1});
     }
 
     @Test
