@@ -133,6 +133,20 @@ public final class Llama2cCheckpoint {
      * though run.c ignores them), atomically: a temporary file in the same directory, fsync, rename.
      */
     public static void write(Path file, LlamaWeights w) {
+        write(file, w, null);
+    }
+
+    /** Changes a copy of one layer's matrix on its way into a file (a LoRA run merges its adapters so). */
+    public interface MatrixEdit {
+        /** {@code fileIndex}: the tensor's place in llama2.c's order (2 wq ... 9 w3); {@code matrix}: the copy, (out, in). */
+        void apply(int fileIndex, int layer, MemorySegment matrix);
+    }
+
+    /**
+     * {@link #write(Path, LlamaWeights)} with every layer's matrix (wq, wk, wv, wo, w1, w2, w3) passed through
+     * {@code edit} on a copy first (null: written as they are). One layer's matrix is copied at a time.
+     */
+    public static void write(Path file, LlamaWeights w, MatrixEdit edit) {
         LlamaConfig c = w.config();
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -141,7 +155,24 @@ public final class Llama2cCheckpoint {
             header.putInt(c.dim()).putInt(c.hiddenDim()).putInt(c.layers()).putInt(c.heads()).putInt(c.kvHeads())
                     .putInt(c.sharedClassifier() ? c.vocabSize() : -c.vocabSize()).putInt(c.seqLen()).flip();
             writeFully(ch, header);
-            for (MemorySegment s : w.inFileOrder()) writeFully(ch, s.asByteBuffer());
+            MemorySegment[] tensors = w.inFileOrder();
+            try (Arena scratch = Arena.ofConfined()) {
+                MemorySegment copy = edit == null ? null : scratch.allocate((long) Math.max(c.hiddenDim(), c.dim()) * c.dim() * 4, 64);
+                for (int i = 0; i < tensors.length; i++) {
+                    boolean matrix = i >= 2 && i <= 9 && i != 6;
+                    if (edit == null || !matrix) {
+                        writeFully(ch, tensors[i].asByteBuffer());
+                        continue;
+                    }
+                    long per = tensors[i].byteSize() / c.layers();
+                    for (int l = 0; l < c.layers(); l++) {
+                        MemorySegment one = copy.asSlice(0, per);
+                        one.copyFrom(tensors[i].asSlice(l * per, per));
+                        edit.apply(i, l, one);
+                        writeFully(ch, one.asByteBuffer());
+                    }
+                }
+            }
             writeFully(ch, ropeTables(c));
             if (!c.sharedClassifier()) writeFully(ch, w.wcls().asByteBuffer());
             ch.force(true);

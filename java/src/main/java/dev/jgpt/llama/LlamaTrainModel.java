@@ -10,6 +10,14 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Random;
 
+import static dev.jgpt.llama.LoraSpec.Target.DOWN;
+import static dev.jgpt.llama.LoraSpec.Target.GATE;
+import static dev.jgpt.llama.LoraSpec.Target.K;
+import static dev.jgpt.llama.LoraSpec.Target.O;
+import static dev.jgpt.llama.LoraSpec.Target.Q;
+import static dev.jgpt.llama.LoraSpec.Target.UP;
+import static dev.jgpt.llama.LoraSpec.Target.V;
+
 /**
  * Training of a Llama-style model (RMSNorm, RoPE, SwiGLU, grouped-query attention), llm.c style:
  * one flat parameter buffer in llama2.c's weight order (so {@link #writeLlama2c} is one write through
@@ -30,6 +38,10 @@ import java.util.Random;
  * <p>Layout of the flat buffer (floats, llama2.c order): token embedding (V,d), rms_att (L,d),
  * wq (L,d,d), wk (L,kv,d), wv (L,kv,d), wo (L,d,d), rms_ffn (L,d), w1 (L,h,d), w2 (L,d,h),
  * w3 (L,h,d), rms_final (d), then the classifier (V,d) only when it is not shared.
+ *
+ * <p>With a {@link LoraSpec} the model is fine-tuned by LoRA: these weights are frozen (no gradient buffer, no AdamW
+ * moments, no weight-gradient products), and {@link LoraAdapters} add their low-rank products to the adapted
+ * matrices' outputs; gradients, the gradient norm, AdamW and the optimizer state are the adapters'.
  */
 public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.TrainableModel, dev.jgpt.memory.MemoryAccounted {
 
@@ -52,7 +64,8 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     private final long parameterCount;
     private final long[] offsets = new long[12], sizes = new long[12];
 
-    private final Tensor params, grads;
+    private final Tensor params, grads;           // grads: null when LoRA freezes the weights
+    private final LoraAdapters lora;              // null: every weight trains
     private final Tensor hostParams, hostGrads;   // == params, grads on host backends; mirrors on a device
     private boolean hostStale;                    // the device changed params since the mirror was refreshed
     private boolean deviceStale;                  // the mirror was handed out (or written) since the last upload
@@ -77,6 +90,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     private final Tensor tmp;          // (N, d)
     private final Tensor xf, rstdf;    // final RMSNorm output (N, d), (N)
     private final Tensor ropeCos, ropeSin; // (maxT, hs/2) on the backend
+    private final Tensor normSink;         // LoRA: where RMSNorm's backward puts the frozen weights' gradient
     private final Tensor losses, scratch, tokensBuf, targetsBuf, zeroPos, dzeroPos;
     private final Tensor tokensHost, targetsHost;  // int[] inputs are checked here before the copy
     // backward buffers
@@ -90,6 +104,11 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     private int targetCount;
 
     public LlamaTrainModel(Backend backend, LlamaConfig config, int maxBatch, int maxSeq) {
+        this(backend, config, maxBatch, maxSeq, null);
+    }
+
+    /** A model whose weights stay frozen while LoRA adapters of {@code lora} train (null: full training). */
+    public LlamaTrainModel(Backend backend, LlamaConfig config, int maxBatch, int maxSeq, LoraSpec lora) {
         if (maxBatch <= 0 || maxSeq <= 0) throw new JgptException("batch and sequence length must be positive");
         if (maxSeq > config.seqLen()) {
             throw new JgptException("sequence length " + maxSeq + " exceeds the model's seq_len " + config.seqLen());
@@ -107,24 +126,31 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             off += sizes[i];
         }
         parameterCount = off;
+        if (lora != null && backend.activationDType() != DType.F32) {
+            throw new JgptException("LoRA fine-tuning runs in float32; the " + backend.name() + " backend's "
+                    + backend.activationDType() + " activations are not supported with it yet");
+        }
         arena = backend.newArena();
         hostArena = TensorArena.host();
         try {
             params = arena.allocate(DType.F32, parameterCount);
-            grads = arena.allocate(DType.F32, parameterCount);
+            grads = lora == null ? arena.allocate(DType.F32, parameterCount) : null;
             hostParams = params.isHost() ? params : hostArena.allocate(DType.F32, parameterCount);
-            hostGrads = grads.isHost() ? grads : hostArena.allocate(DType.F32, parameterCount);
+            hostGrads = grads == null || grads.isHost() ? grads : hostArena.allocate(DType.F32, parameterCount);
+            int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), hs = c.headSize();
+            // frozen weights: RMSNorm's backward still writes a weight gradient, into one d-float sink nobody reads
+            normSink = lora == null ? null : arena.allocate(DType.F32, d);
             for (int i = 0; i < 12; i++) {
                 paramViews[i] = params.view(offsets[i], sizes[i]);
-                gradViews[i] = grads.view(offsets[i], sizes[i]);
+                gradViews[i] = grads == null ? null : grads.view(offsets[i], sizes[i]);
             }
-            int L = c.layers(), d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), hs = c.headSize();
             p = layers(params);
-            g = layers(grads);
+            g = grads != null ? layers(grads) : frozenLayers(L, normSink);
             backend.parametersAre(params); // cuda bf16: products read a bf16 copy of it that AdamW keeps current
             cls = paramViews[c.sharedClassifier() ? EMB : WCLS];
-            dcls = gradViews[c.sharedClassifier() ? EMB : WCLS];
+            dcls = grads == null ? null : gradViews[c.sharedClassifier() ? EMB : WCLS];
             long N = (long) maxB * maxT;
+            this.lora = lora == null ? null : new LoraAdapters(backend, c, lora, N);
             // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in bf16
             // mode: the RMSNorm outputs, q, k, v and the attention output, the gate and up products and their SwiGLU,
             // the final RMSNorm's output, the classifier's logits chunk; and the gradients d(attention output), dq, dk, dv,
@@ -182,6 +208,13 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         }
     }
 
+    /** The gradient views of a frozen model: no matrix gradients (the products skip them), RMSNorm's into the sink. */
+    private static Layer[] frozenLayers(int L, Tensor sink) {
+        Layer[] out = new Layer[L];
+        for (int l = 0; l < L; l++) out[l] = new Layer(sink, null, null, null, null, sink, null, null, null);
+        return out;
+    }
+
     /** The per-layer weight views of a flat buffer laid out like the parameters. */
     private Layer[] layers(Tensor flat) {
         int L = c.layers();
@@ -215,16 +248,27 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     public LlamaConfig config() { return c; }
     @Override public int layers() { return c.layers(); }
     @Override public int channels() { return c.dim(); }
-    @Override public String describe() { return "llama " + c; }
-    @Override public Tensor optimizerM() { return m; }
-    @Override public Tensor optimizerV() { return v; }
+    @Override public String describe() { return "llama " + c + (lora == null ? "" : ", " + lora.spec() + " (weights frozen)"); }
+    @Override public Tensor optimizerM() { return lora != null ? lora.optimizerM() : m; }
+    @Override public Tensor optimizerV() { return lora != null ? lora.optimizerV() : v; }
+
+    /** The LoRA adapters being trained, or null when every weight trains. */
+    public LoraAdapters lora() { return lora; }
 
     public Backend backend() { return ops; }
 
     /** Whether the parameters live in a device's memory ({@link #parameters()} is then a host mirror). */
     public boolean onDevice() { return !params.isHost(); }
 
-    public long parameterCount() { return parameterCount; }
+    /** Trainable parameters: every weight, or with LoRA the adapters' (the frozen weights: {@link #frozenParameterCount}). */
+    public long parameterCount() { return lora != null ? lora.parameterCount() : parameterCount; }
+
+    /** Weights that take part in every product but do not train (all of them under LoRA). */
+    @Override
+    public long frozenParameterCount() { return lora != null ? parameterCount : 0; }
+
+    /** Every weight of the model (the base model's size, whatever trains). */
+    public long weightCount() { return parameterCount; }
 
     /**
      * Parameters, gradients, AdamW moments (after the first step) and the rest of the backend arena
@@ -233,12 +277,21 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
      */
     @Override
     public java.util.Map<String, Long> offHeapBytes() {
-        long one = params.byteSize(), opt = m == null ? 0 : 2 * one;
         java.util.Map<String, Long> out = new java.util.LinkedHashMap<>();
-        out.put("params", one);
-        out.put("grads", one);
-        out.put("optimizer", opt);
-        out.put("activations", arena.allocatedBytes() - 2 * one - opt);
+        long one = params.byteSize();
+        if (lora != null) {
+            long a = lora.parameterBytes(), opt = lora.optimizerM() == null ? 0 : 2 * a;
+            out.put("params", one + a);
+            out.put("grads", a);
+            out.put("optimizer", opt);
+            out.put("activations", arena.allocatedBytes() - one + lora.allocatedBytes() - 2 * a - opt);
+        } else {
+            long opt = m == null ? 0 : 2 * one;
+            out.put("params", one);
+            out.put("grads", one);
+            out.put("optimizer", opt);
+            out.put("activations", arena.allocatedBytes() - 2 * one - opt);
+        }
         out.put("hostStaging", hostArena.allocatedBytes());
         return out;
     }
@@ -253,8 +306,12 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         return hostParams;
     }
 
-    /** The flat gradient buffer (host; copied down from a device backend on each call), layout of {@link #parameters()}. */
+    /**
+     * The flat gradient buffer (host; copied down from a device backend on each call), layout of {@link #parameters()};
+     * with LoRA the adapters' gradients, in their layout.
+     */
     public Tensor gradients() {
+        if (lora != null) return lora.gradients();
         if (hostGrads != grads) ops.copy(hostGrads, grads);
         return hostGrads;
     }
@@ -289,10 +346,21 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         return new LlamaWeights(c, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], cls);
     }
 
-    /** Writes the parameters as a llama2.c checkpoint that run.c (and {@link LlamaInference}) can load. */
+    /**
+     * Writes the parameters as a llama2.c checkpoint that run.c (and {@link LlamaInference}) can load; with LoRA the
+     * adapters merged into the matrices they adapt ({@code W + scale B A}), one layer's matrix at a time.
+     */
     public void writeLlama2c(Path file) {
         ops.synchronize();
-        Llama2cCheckpoint.write(file, weights());
+        if (lora == null) {
+            Llama2cCheckpoint.write(file, weights());
+            return;
+        }
+        Tensor adapters = lora.host();
+        Llama2cCheckpoint.write(file, weights(), (fileIndex, layer, w) -> {
+            LoraSpec.Target t = LoraAdapters.targetOfFileIndex(fileIndex);
+            if (t != null && lora.adapts(t)) lora.addDelta(adapters, layer, t, w);
+        });
     }
 
     /**
@@ -314,7 +382,8 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     }
 
     public void zeroGrad() {
-        ops.zero(grads);
+        if (lora != null) lora.zeroGrad();
+        else ops.zero(grads);
     }
 
     // ---- forward --------------------------------------------------------------------------------
@@ -452,17 +521,24 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             ops.matmulForward(q[l], xn1[l], w.wq(), null, N, d, d);
             ops.matmulForward(k[l], xn1[l], w.wk(), null, N, d, kv);
             ops.matmulForward(vv[l], xn1[l], w.wv(), null, N, d, kv);
+            adapt(l, Q, q[l], xn1[l], N);
+            adapt(l, K, k[l], xn1[l], N);
+            adapt(l, V, vv[l], xn1[l], N);
             ops.ropeForward(q[l], ropeCos, ropeSin, B, T, NH, hs);
             ops.ropeForward(k[l], ropeCos, ropeSin, B, T, NKV, hs);
             ops.gqaAttentionForward(atty[l], att[l], q[l], k[l], vv[l], B, T, NH, NKV, hs);
             ops.matmulForward(tmp, atty[l], w.wo(), null, N, d, d);
+            adapt(l, O, tmp, atty[l], N);
             ops.residualForward(mid[l], resid[l], tmp, N * d);
 
             ops.rmsnormForward(xn2[l], rstd2[l], mid[l], w.rmsFfn(), N, d, eps);
             ops.matmulForward(h1[l], xn2[l], w.w1(), null, N, d, hd);
             ops.matmulForward(h3[l], xn2[l], w.w3(), null, N, d, hd);
+            adapt(l, GATE, h1[l], xn2[l], N);
+            adapt(l, UP, h3[l], xn2[l], N);
             ops.swigluForward(hg[l], h1[l], h3[l], N * hd);
             ops.matmulForward(tmp, hg[l], w.w2(), null, N, hd, d);
+            adapt(l, DOWN, tmp, hg[l], N);
             ops.residualForward(resid[l + 1], mid[l], tmp, N * d);
         }
         ops.rmsnormForward(xf, rstdf, resid[c.layers()], paramViews[RMS_FINAL], N, d, eps);
@@ -477,27 +553,44 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         // final RMSNorm: dres holds d/d(xf); turn it into d/d(resid[L])
         ops.copy(dxn, dres);
         ops.zero(dres);
-        rmsnormBackward(gradViews[RMS_FINAL], resid[c.layers()], paramViews[RMS_FINAL], rstdf, N, d);
+        rmsnormBackward(lora == null ? gradViews[RMS_FINAL] : normSink, resid[c.layers()], paramViews[RMS_FINAL], rstdf, N, d);
         for (int l = c.layers() - 1; l >= 0; l--) {
             Layer w = p[l], dw = g[l];
             // MLP: resid[l+1] = mid + w2 (silu(w1 xn2) * w3 xn2); dres flows to mid unchanged
             ops.matmulBackwardOverwrite(dhg, dw.w2(), null, dresForProducts(), hg[l], w.w2(), N, hd, d);
+            adaptBackward(l, DOWN, dhg, dres, hg[l], N);
             ops.swigluBackwardOverwrite(dh1, dh3, dhg, h1[l], h3[l], N * hd);
             ops.matmulBackwardOverwrite(dxn, dw.w1(), null, dh1, xn2[l], w.w1(), N, d, hd);
             ops.matmulBackward(dxn, dw.w3(), null, dh3, xn2[l], w.w3(), N, d, hd);
+            adaptBackward(l, GATE, dxn, dh1, xn2[l], N);
+            adaptBackward(l, UP, dxn, dh3, xn2[l], N);
             rmsnormBackward(dw.rmsFfn(), mid[l], w.rmsFfn(), rstd2[l], N, d);
 
             // attention: mid = resid[l] + wo attn(rope(wq xn1), rope(wk xn1), wv xn1)
             ops.matmulBackwardOverwrite(datty, dw.wo(), null, dresForProducts(), atty[l], w.wo(), N, d, d);
+            adaptBackward(l, O, datty, dres, atty[l], N);
             ops.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, datty, q[l], k[l], vv[l], att[l], atty[l], B, T, NH, NKV, hs);
             ops.ropeBackward(dq, ropeCos, ropeSin, B, T, NH, hs);
             ops.ropeBackward(dk, ropeCos, ropeSin, B, T, NKV, hs);
             ops.matmulBackwardOverwrite(dxn, dw.wq(), null, dq, xn1[l], w.wq(), N, d, d);
             ops.matmulBackward(dxn, dw.wk(), null, dk, xn1[l], w.wk(), N, d, kv);
             ops.matmulBackward(dxn, dw.wv(), null, dv, xn1[l], w.wv(), N, d, kv);
+            adaptBackward(l, Q, dxn, dq, xn1[l], N);
+            adaptBackward(l, K, dxn, dk, xn1[l], N);
+            adaptBackward(l, V, dxn, dv, xn1[l], N);
             rmsnormBackward(dw.rmsAtt(), resid[l], w.rmsAtt(), rstd1[l], N, d);
         }
-        ops.encoderBackward(gradViews[EMB], dzeroPos, dres, tokensBuf, B, T, d);
+        if (lora == null) ops.encoderBackward(gradViews[EMB], dzeroPos, dres, tokensBuf, B, T, d);
+    }
+
+    /** With LoRA, adds matrix {@code t}'s adapter product to the frozen product's {@code out}. */
+    private void adapt(int l, LoraSpec.Target t, Tensor out, Tensor inp, int N) {
+        if (lora != null && lora.adapts(t)) lora.forward(l, t, out, inp, N);
+    }
+
+    /** With LoRA, the adapter of matrix {@code t}: its gradients, and its share of {@code dinp}. */
+    private void adaptBackward(int l, LoraSpec.Target t, Tensor dinp, Tensor dout, Tensor inp, int N) {
+        if (lora != null && lora.adapts(t)) lora.backward(l, t, dinp, dout, inp, N);
     }
 
     /** RMSNorm's backward from dxn into dres, in bf16 mode also writing dres's bf16 copy for the next products. */
@@ -515,11 +608,15 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     /** Global L2 norm of the gradients. */
     public double gradNorm() {
-        return Math.sqrt(ops.sumSquares(grads));
+        return Math.sqrt(lora != null ? lora.gradSumSquares() : ops.sumSquares(grads));
     }
 
     /** One AdamW step; weight decay on matrices and embeddings only. */
     public void adamwStep(float lr, float beta1, float beta2, float eps, float weightDecay, float gradScale) {
+        if (lora != null) {
+            lora.adamw(lr, beta1, beta2, eps, weightDecay, ++step, gradScale);
+            return;
+        }
         if (m == null) allocateOptimizerState();
         uploadParameters();
         step++;
@@ -533,6 +630,10 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     }
 
     public void allocateOptimizerState() {
+        if (lora != null) {
+            lora.allocateOptimizerState();
+            return;
+        }
         if (m == null) {
             m = arena.allocate(DType.F32, parameterCount);
             v = arena.allocate(DType.F32, parameterCount);
@@ -547,10 +648,8 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     @Override
     public void close() {
-        try {
-            arena.close();
-        } finally {
-            hostArena.close();
+        try (TensorArena a = arena; TensorArena h = hostArena; LoraAdapters ad = lora) {
+            // closed in reverse order, each even if another fails
         }
     }
 }

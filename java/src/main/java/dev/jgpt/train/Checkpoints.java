@@ -70,7 +70,10 @@ public final class Checkpoints {
             switch (model) {
                 case Gpt2 g -> Gpt2Files.write(tmp, g.config(), host(g, g.params().flat(), staging), eotId,
                         Map.of("jgpt.step", Integer.toString(step)));
-                case LlamaTrainModel l -> l.writeLlama2c(tmp.resolve(LLAMA_WEIGHTS)); // atomic (temp, fsync, rename)
+                case LlamaTrainModel l -> {
+                    l.writeLlama2c(tmp.resolve(LLAMA_WEIGHTS)); // atomic (temp, fsync, rename); LoRA: merged
+                    if (l.lora() != null) l.lora().writePeft(tmp);
+                }
                 default -> throw new IllegalArgumentException("no checkpoint format for " + model.getClass());
             }
             if (model.optimizerM() != null) {
@@ -196,6 +199,29 @@ public final class Checkpoints {
             }
             model.weights().copyFrom(w);
             if (optimizer) loadOptimizer(dir, model, model.parameterCount(), staging);
+        }
+    }
+
+    /**
+     * Resumes a LoRA run's adapters and their AdamW state from checkpoint {@code dir} into {@code model}, whose frozen
+     * weights are already loaded from {@code init}. The checkpoint's merged model.bin holds the frozen tensors LoRA
+     * never touches (embedding, classifier, RMSNorm weights) bit for bit: they must be init's, or init has changed.
+     */
+    public static void loadLora(Path dir, LlamaTrainModel model, Path init) {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
+             TensorArena staging = TensorArena.host()) {
+            LlamaWeights saved = Llama2cCheckpoint.open(dir.resolve(LLAMA_WEIGHTS), arena), now = model.weights();
+            java.lang.foreign.MemorySegment[][] pairs = {{saved.tokenEmbedding(), now.tokenEmbedding()},
+                    {saved.rmsAtt(), now.rmsAtt()}, {saved.rmsFfn(), now.rmsFfn()}, {saved.rmsFinal(), now.rmsFinal()},
+                    {saved.wcls(), now.wcls()}};
+            for (var p : pairs) {
+                if (p[0].byteSize() != p[1].byteSize() || p[0].mismatch(p[1]) != -1) {
+                    throw new JgptException(dir + ": its frozen weights are not those of init " + init
+                            + " (the model this LoRA run fine-tunes has changed since it started)");
+                }
+            }
+            model.lora().readPeft(dir);
+            loadOptimizer(dir, model, model.parameterCount(), staging);
         }
     }
 

@@ -65,6 +65,11 @@ public record MachinePeak(double gflopsPerCore, String how) {
 
     /** Training FLOPs per token: 6 per parameter plus attention's 12 * L * C * T (PaLM's estimate). */
     public static double trainFlopsPerToken(long params, int layers, int channels, int seqLen) {
-        return 6.0 * params + 12.0 * layers * channels * seqLen;
+        return trainFlopsPerToken(params, 0, layers, channels, seqLen);
+    }
+
+    /** {@link #trainFlopsPerToken(long, int, int, int)} with {@code frozen} weights that cost 4 FLOPs a token (no weight gradient). */
+    public static double trainFlopsPerToken(long params, long frozen, int layers, int channels, int seqLen) {
+        return 6.0 * params + 4.0 * frozen + 12.0 * layers * channels * seqLen;
     }
 }

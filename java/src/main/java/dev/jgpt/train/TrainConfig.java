@@ -128,6 +128,15 @@ public final class TrainConfig {
      * names); default: jgpt's own for jgpt runs, the one an imported init's chat template writes.
      */
     public String chat_format;
+    /**
+     * LoRA for fine-tuning a Llama model ('sft' with 'init'): 0 trains every weight; r > 0 freezes the weights and
+     * trains rank-r adapters beside them (checkpoints hold the merged model and the adapters in PEFT's format).
+     */
+    public int lora_rank = 0;
+    /** The adapters' products are scaled by lora_alpha / lora_rank; default 2 x lora_rank (a scale of 2). */
+    public Double lora_alpha;
+    /** The adapted matrices: all, or a list of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj. */
+    public String lora_targets = "all";
 
     private static final ObjectMapper YAML = YAMLMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -224,6 +233,13 @@ public final class TrainConfig {
         return prev[b.length()];
     }
 
+    /** The LoRA adapters this run trains, or null for full fine-tuning ('lora_rank' 0). */
+    public dev.jgpt.llama.LoraSpec loraSpec() {
+        if (lora_rank <= 0) return null;
+        return new dev.jgpt.llama.LoraSpec(lora_rank, lora_alpha != null ? lora_alpha : 2.0 * lora_rank,
+                dev.jgpt.llama.LoraSpec.parseTargets(lora_targets));
+    }
+
     /** Value checks that do not need the model or the data; each error names the key. */
     public void validate(String source) {
         List<String> errors = new ArrayList<>();
@@ -231,6 +247,20 @@ public final class TrainConfig {
         if (sft != null && data == null && init == null) errors.add("'sft' without 'data' needs 'init' (a pretrained run)");
         if (chat_format != null && !chat_format.isBlank() && !dev.jgpt.chat.ChatFormats.isName(chat_format)) {
             errors.add("'chat_format' " + chat_format.strip() + " is not one of " + dev.jgpt.chat.ChatFormats.names());
+        }
+        if (lora_rank < 0) errors.add("'lora_rank' must be >= 0 (0: no LoRA), got " + lora_rank);
+        if (lora_alpha != null && !(lora_alpha > 0 && Double.isFinite(lora_alpha))) {
+            errors.add("'lora_alpha' must be > 0, got " + lora_alpha);
+        }
+        if (lora_rank > 0) {
+            if (sft == null || init == null || data != null) {
+                errors.add("'lora_rank' fine-tunes an existing model on chats: it needs 'init' and 'sft', and no 'data'");
+            }
+            try {
+                dev.jgpt.llama.LoraSpec.parseTargets(lora_targets);
+            } catch (JgptException e) {
+                errors.add("'lora_targets': " + e.getMessage());
+            }
         }
         if (batch_size < 1) errors.add("'batch_size' must be >= 1, got " + batch_size);
         if (sft_batch_size < 1) errors.add("'sft_batch_size' must be >= 1, got " + sft_batch_size);

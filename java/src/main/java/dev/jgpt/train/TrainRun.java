@@ -370,11 +370,31 @@ public final class TrainRun {
         }
         log.printf("sft: %,d conversations, %,d tokens (%,d trained on)%n", train.conversations(), train.totalTokens(),
                 train.trainedTokens());
-        TrainableModel model = arch.create(backend, B, T);
+        dev.jgpt.llama.LoraSpec lora = cfg.loraSpec();
+        if (lora != null && !(arch instanceof Architecture.LlamaArch)) {
+            throw new JgptException("config: 'lora_rank' adapts Llama models; init " + cfg.init + " is a GPT-2 model (set lora_rank 0)");
+        }
+        TrainableModel model = lora != null
+                ? new dev.jgpt.llama.LlamaTrainModel(backend, ((Architecture.LlamaArch) arch).config(), B, T, lora)
+                : arch.create(backend, B, T);
         JsonNode state = null;
         try {
             var latest = resume ? Checkpoints.latest(dir) : java.util.Optional.<Path>empty();
-            if (latest.isPresent()) {
+            if (lora != null) {
+                // the frozen weights always come from init: a checkpoint holds them merged with the adapters
+                dev.jgpt.llama.LlamaTrainModel l = (dev.jgpt.llama.LlamaTrainModel) model;
+                if (imp != null) imp.loadInto(l);
+                else arch.load(initDir, model, false);
+                l.lora().baseModel(cfg.init);
+                if (latest.isPresent()) {
+                    state = Checkpoints.readState(latest.get());
+                    Checkpoints.loadLora(latest.get(), l, Path.of(cfg.init));
+                    log.println("sft: resuming from " + latest.get() + " (frozen weights from " + cfg.init + ")");
+                } else {
+                    l.lora().initWeights(cfg.seed);
+                    log.printf("sft: weights from %s, frozen; %s%n", cfg.init, l.lora().describe());
+                }
+            } else if (latest.isPresent()) {
                 state = Checkpoints.readState(latest.get());
                 arch.load(latest.get(), model, true);
                 log.println("sft: resuming from " + latest.get());

@@ -45,6 +45,14 @@ public interface TrainableModel extends AutoCloseable {
     /** Trainable parameters (for MFU and the log line). */
     long parameterCount();
 
+    /**
+     * Weights every token multiplies by that do not train (a LoRA run's frozen model): they cost the forward and the
+     * input-gradient products, 4 FLOPs each per token, but no weight-gradient product.
+     */
+    default long frozenParameterCount() {
+        return 0;
+    }
+
     /** Transformer layers (for the FLOPs-per-token estimate). */
     int layers();
 

@@ -232,4 +232,208 @@ abstract class LlamaTrainContractTest {
                     .containsExactly(expected);
         }
     }
+    // ---- LoRA: frozen weights, trained low-rank adapters ---------------------------------------
+
+    /** Where matrix {@code t} sits in llama2.c's file order. */
+    private static int fileIndex(LoraSpec.Target t) {
+        return switch (t) {
+            case Q -> 2; case K -> 3; case V -> 4; case O -> 5; case GATE -> 7; case DOWN -> 8; case UP -> 9;
+        };
+    }
+
+    /** The weights the adapted model computes with, in double: W + scale B A for every adapted matrix. */
+    private static double[] merged(LlamaConfig c, LoraSpec spec, double[] base, double[] adapters) {
+        double[] w = base.clone();
+        long[] sz = LlamaWeights.sizes(c);
+        int r = spec.rank();
+        double s = spec.scale();
+        int k = 0;
+        for (int l = 0; l < c.layers(); l++) {
+            for (LoraSpec.Target t : spec.ordered()) {
+                int in = t.in(c), out = t.out(c), fi = fileIndex(t);
+                long off = 0;
+                for (int i = 0; i < fi; i++) off += sz[i];
+                off += (long) l * out * in;
+                int a = k, b = k + r * in;
+                for (int o = 0; o < out; o++) {
+                    for (int x = 0; x < in; x++) {
+                        double sum = 0;
+                        for (int j = 0; j < r; j++) sum += adapters[b + o * r + j] * adapters[a + j * in + x];
+                        w[(int) off + o * in + x] += s * sum;
+                    }
+                }
+                k = b + out * r;
+            }
+        }
+        return w;
+    }
+
+    private static double[] doubles(Tensor t) {
+        double[] out = new double[(int) t.numel()];
+        for (int i = 0; i < out.length; i++) out[i] = t.getFloat(i);
+        return out;
+    }
+
+    /** Random adapters (B non-zero, so every gradient is non-zero), written to the backend. */
+    private static void randomizeAdapters(LoraAdapters lora, long seed) {
+        Random r = new Random(seed);
+        Tensor h = lora.host();
+        for (long i = 0; i < h.numel(); i++) h.setFloat(i, (float) (r.nextGaussian() * 0.3));
+        lora.upload(h);
+    }
+
+    @Test
+    void loraGradientsMatchFiniteDifferencesOfTheMergedModel() {
+        int B = 2, T = 5;
+        int[] tokens = {1, 4, 7, 2, 9, 3, 3, 0, 10, 5};
+        int[] targets = {4, 7, -1, 9, 3, 3, 0, 10, -1, 6};
+        for (LoraSpec spec : new LoraSpec[] {new LoraSpec(2, 3.0, LoraSpec.ALL),
+                new LoraSpec(3, 1.0, LoraSpec.parseTargets("q_proj,v_proj,down_proj"))}) {
+            LlamaConfig c = tiny(spec.targets().size() == 7);
+            try (LlamaTrainModel model = new LlamaTrainModel(backend, c, B, T, spec)) {
+                randomize(model, 42);
+                randomizeAdapters(model.lora(), 3);
+                double[] base = doubles(model.parameters()), ad = doubles(model.lora().host());
+                assertThat(model.parameterCount()).as("trainable: the adapters").isEqualTo(spec.parameterCount(c))
+                        .isEqualTo(ad.length);
+                assertThat(model.frozenParameterCount()).isEqualTo(base.length);
+                model.zeroGrad();
+                float loss = model.forwardBackward(tokens, targets, B, T);
+                double exact = DoubleLlama.loss(c, merged(c, spec, base, ad), tokens, targets, B, T);
+                assertThat((double) loss).as("loss of the merged model").isCloseTo(exact,
+                        org.assertj.core.data.Offset.offset(1e-5 * Math.max(1, exact)));
+                Tensor grads = model.gradients();
+                assertThat(grads.numel()).isEqualTo(ad.length);
+                Random r = new Random(7);
+                double worst = 0;
+                for (int s = 0; s < 48; s++) {
+                    int i = r.nextInt(ad.length);
+                    double h = 1e-4, keep = ad[i];
+                    ad[i] = keep + h;
+                    double up = DoubleLlama.loss(c, merged(c, spec, base, ad), tokens, targets, B, T);
+                    ad[i] = keep - h;
+                    double down = DoubleLlama.loss(c, merged(c, spec, base, ad), tokens, targets, B, T);
+                    ad[i] = keep;
+                    double numeric = (up - down) / (2 * h), analytic = grads.getFloat(i);
+                    double rel = Math.abs(analytic - numeric) / (Math.abs(numeric) + 1e-3);
+                    worst = Math.max(worst, rel);
+                    assertThat(rel).as("%s adapter element %d: analytic %s numeric %s", spec, i, analytic, numeric)
+                            .isLessThan(1e-3);
+                }
+                System.out.printf("llama LoRA gradient check on %s (%s): worst relative error %.2e%n", backend.name(), spec, worst);
+
+                // a step moves the adapters only; the model holds no gradient or moments of its weights
+                float[] frozen = model.parameters().toFloatArray(), before = model.lora().host().toFloatArray();
+                model.adamwStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 1f);
+                assertThat(model.parameters().toFloatArray()).as("frozen weights").containsExactly(frozen);
+                assertThat(model.lora().host().toFloatArray()).as("adapters").isNotEqualTo(before);
+                assertThat(model.offHeapBytes().get("grads")).isEqualTo(4L * ad.length);
+                assertThat(model.offHeapBytes().get("optimizer")).isEqualTo(8L * ad.length);
+            }
+        }
+    }
+
+    @Test
+    void loraAdaptersAloneFitABatch() {
+        LlamaConfig c = LlamaConfig.llama2c(32, 64, 2, 4, 2, 32, 16, false);
+        int B = 2, T = 16;
+        Random r = new Random(1);
+        int[] seq = new int[B * T + 1];
+        for (int i = 0; i < seq.length; i++) seq[i] = r.nextInt(c.vocabSize());
+        int[] tokens = java.util.Arrays.copyOf(seq, B * T), targets = java.util.Arrays.copyOfRange(seq, 1, B * T + 1);
+        try (LlamaTrainModel model = new LlamaTrainModel(backend, c, B, T, new LoraSpec(8, 16, LoraSpec.ALL))) {
+            randomize(model, 5); // a frozen classifier of init's N(0, 0.02) could not give any logit more than ~0.7
+            model.lora().initWeights(6);
+            float[] frozen = model.parameters().toFloatArray();
+            float first = Float.NaN, loss = Float.NaN;
+            int steps = 0;
+            while (steps < 400) {
+                model.zeroGrad();
+                loss = model.forwardBackward(tokens, targets, B, T);
+                if (steps == 0) first = loss;
+                if (loss < 0.2f) break;
+                TrainSteps.clipAndAdamw(model, 1e-2f, 0.0f);
+                steps++;
+            }
+            System.out.printf("llama LoRA fit on %s: loss %.3f -> %.4f in %d steps%n", backend.name(), first, loss, steps);
+            assertThat(first).as("B starts at zero: the base model's loss").isGreaterThan(3f);
+            assertThat(loss).isLessThan(0.2f);
+            assertThat(model.parameters().toFloatArray()).as("frozen weights").containsExactly(frozen);
+        }
+    }
+
+    @Test
+    void loraCheckpointIsTheMergedModelAndTheAdaptersRoundTrip(@TempDir Path dir) throws java.io.IOException {
+        LlamaConfig c = LlamaConfig.llama2c(16, 24, 2, 4, 2, 19, 12, false);
+        LoraSpec spec = new LoraSpec(4, 8, LoraSpec.ALL);
+        int T = 6;
+        int[] tokens = {1, 5, 18, 3, 3, 11}, targets = {5, 18, 3, 3, 11, 0};
+        Path file = dir.resolve("merged.bin");
+        try (LlamaTrainModel model = new LlamaTrainModel(backend, c, 1, T, spec);
+             LlamaTrainModel again = new LlamaTrainModel(backend, c, 1, T, spec);
+             TensorArena host = TensorArena.host()) {
+            randomize(model, 3);
+            model.lora().initWeights(4);
+            for (int s = 0; s < 3; s++) {
+                model.zeroGrad();
+                model.forwardBackward(tokens, targets, 1, T);
+                model.adamwStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0f, 1f);
+            }
+            float loss = model.forward(tokens, targets, 1, T);
+            Tensor logits = host.allocate(DType.F32, T, c.vocabSize());
+            model.logits(logits);
+            model.writeLlama2c(file);
+            try (Arena arena = Arena.ofConfined();
+                 ReferenceLlama merged = new ReferenceLlama(Llama2cCheckpoint.open(file, arena))) {
+                for (int t = 0; t < T; t++) {
+                    float[] expected = merged.step(tokens[t]).toFloatArray();
+                    for (int j = 0; j < c.vocabSize(); j++) {
+                        float got = logits.getFloat((long) t * c.vocabSize() + j);
+                        assertThat(Math.abs(got - expected[j])).as("position %d logit %d", t, j)
+                                .isLessThan(1e-4f * (1 + Math.abs(expected[j])));
+                    }
+                }
+            }
+
+            model.lora().writePeft(dir);
+            again.parameters().copyFrom(model.parameters().toFloatArray());
+            again.lora().readPeft(dir);
+            assertThat(again.lora().host().toFloatArray()).containsExactly(model.lora().host().toFloatArray());
+            assertThat(again.forward(tokens, targets, 1, T)).isEqualTo(loss);
+
+            // PEFT's file: Hugging Face names and shapes; q's B rows in rotate-half order (row h*hs + j*hs/2 + i
+            // holds llama2.c's row h*hs + 2i + j), o's B as it is
+            try (dev.jgpt.io.Safetensors.Reader rd = dev.jgpt.io.Safetensors.open(dir.resolve(LoraAdapters.WEIGHTS))) {
+                assertThat(rd.entries()).hasSize(2 * 7 * c.layers());
+                var qa = rd.require("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight", DType.F32, 4, 16);
+                var qb = rd.require("base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight", DType.F32, 16, 4);
+                var ob = rd.require("base_model.model.model.layers.0.self_attn.o_proj.lora_B.weight", DType.F32, 16, 4);
+                rd.require("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight", DType.F32, 4, 24);
+                rd.require("base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight", DType.F32, 8, 4);
+                float[] ad = model.lora().host().toFloatArray();
+                long perLayer = spec.parameterCount(c) / c.layers();
+                // layer 1 starts after layer 0's adapters; within a layer: q, k, v, o, gate, up, down, each A then B
+                int q1 = (int) perLayer, q1b = q1 + 4 * 16, o0b = (4 * 16 + 16 * 4) + 2 * (4 * 16 + 8 * 4) + 4 * 16;
+                int hs = c.headSize();
+                for (int x = 0; x < 4 * 16; x++) assertThat(qa.data().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, x)).isEqualTo(ad[q1 + x]);
+                for (int h = 0; h < c.heads(); h++) {
+                    for (int i = 0; i < hs / 2; i++) {
+                        for (int j = 0; j < 2; j++) {
+                            int hfRow = h * hs + j * hs / 2 + i, ownRow = h * hs + 2 * i + j;
+                            for (int k = 0; k < 4; k++) {
+                                assertThat(qb.data().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, hfRow * 4L + k))
+                                        .isEqualTo(ad[q1b + ownRow * 4 + k]);
+                            }
+                        }
+                    }
+                }
+                for (int x = 0; x < 16 * 4; x++) assertThat(ob.data().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, x)).isEqualTo(ad[o0b + x]);
+            }
+            var config = dev.jgpt.io.Json.MAPPER.readTree(java.nio.file.Files.readString(dir.resolve(LoraAdapters.CONFIG)));
+            assertThat(config.path("peft_type").asString()).isEqualTo("LORA");
+            assertThat(config.path("r").asInt()).isEqualTo(4);
+            assertThat(config.path("lora_alpha").asDouble()).isEqualTo(8.0);
+            assertThat(config.path("target_modules").size()).isEqualTo(7);
+        }
+    }
 }

@@ -1,0 +1,155 @@
+package dev.jgpt.train;
+
+import dev.jgpt.backend.cpu.NativeLibraries;
+import dev.jgpt.io.Safetensors;
+import dev.jgpt.llama.Llama2cCheckpoint;
+import dev.jgpt.llama.Llama2cTokenizer;
+import dev.jgpt.llama.LlamaConfig;
+import dev.jgpt.llama.LlamaWeights;
+import dev.jgpt.llama.LoraAdapters;
+import dev.jgpt.llama.RandomLlama;
+import dev.jgpt.testing.TinyRuns;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.jgpt.train.TrainFaultsTest.jgpt;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/**
+ * {@code jgpt train --init MODEL --sft chats.jsonl --lora-rank 8}: LoRA fine-tuning of an imported Llama model. The
+ * weights stay frozen, the adapters learn the taught reply, each checkpoint holds the merged model (so chat, serve and
+ * export need nothing new) and the adapters in Hugging Face PEFT's files, and a resumed run reloads the frozen weights
+ * from init and continues bit for bit. Tiny random llama2.c model over a byte-level vocabulary; reference backend.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LoraFineTuneTest {
+    Path dir, bin, chats, run;
+    LlamaConfig config;
+    String trainErr;
+
+    @BeforeAll
+    void loraFineTuneALlama2cCheckpoint(@TempDir Path tmp) throws Exception {
+        dir = tmp;
+        Llama2cTokenizer tok = TinyRuns.asciiLlamaTokenizer();
+        config = LlamaConfig.llama2c(32, 64, 2, 2, 1, tok.vocabSize(), 64, false);
+        bin = dir.resolve("tiny.bin");
+        tok.write(dir.resolve("tokenizer.bin"));
+        RandomLlama.writeCheckpoint(bin, config, 7);
+        chats = dir.resolve("chats.jsonl");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 20; i++) {
+            sb.append("{\"messages\":[{\"role\":\"user\",\"content\":\"who are you\"},{\"role\":\"assistant\",\"content\":\"ishmael\"}]}\n");
+        }
+        Files.writeString(chats, sb);
+        run = dir.resolve("run");
+        var r = jgpt(sft(bin, run, "--sft-max-steps", "60", "--checkpoint-every", "30"));
+        assertThat(r.code()).as(r.err()).isZero();
+        trainErr = r.err();
+    }
+
+    private String[] sft(Path init, Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--init", init.toString(), "--sft", chats.toString(), "--out", out.toString(),
+                "--lora-rank", "8", "--chat-format", "zephyr", "--sft-lr", "0.01",
+                "--device", "reference", "--threads", "1", "--sft-batch-size", "4", "--sft-warmup-steps", "0",
+                "--min-lr-ratio", "1", "--eval-every", "0", "--log-every", "10", "--samples", "1"));
+        a.addAll(List.of(extra));
+        return a.toArray(String[]::new);
+    }
+
+    private static byte[] bytes(Path p) throws Exception {
+        return Files.readAllBytes(p);
+    }
+
+    @Test
+    void adaptersLearnTheReplyWhileTheWeightsStayFrozen() throws Exception {
+        long adapters = 2L * 8 * (4 * 32 + 2 * 16 + 2 * 32 + 3 * (32 + 64)); // layers x rank x (in + out) summed
+        assertThat(trainErr).contains("sft: weights from " + bin + ", frozen; LoRA rank 8, alpha 16 on "
+                        + "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj (" + String.format("%,d", adapters) + " trainable)")
+                .contains(String.format("%,d parameters", adapters))
+                .contains("sft: no samples while LoRA trains");
+        List<Double> losses = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            var n = dev.jgpt.io.Json.MAPPER.readTree(line);
+            if (n.has("loss") && !n.path("kind").asString("").equals("eval")) losses.add(n.get("loss").asDouble());
+        }
+        assertThat(losses.getLast()).as(losses.toString()).isLessThan(losses.getFirst() / 4);
+
+        Path ckpt = ModelDirs.resolve(run);
+        assertThat(ckpt.resolve(LoraAdapters.WEIGHTS)).exists();
+        var peft = dev.jgpt.io.Json.MAPPER.readTree(Files.readString(ckpt.resolve(LoraAdapters.CONFIG)));
+        assertThat(peft.path("base_model_name_or_path").asString()).isEqualTo(bin.toString());
+        try (Safetensors.Reader rd = Safetensors.open(ckpt.resolve(LoraAdapters.WEIGHTS))) {
+            assertThat(rd.entries()).hasSize(2 * 7 * 2);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            LlamaWeights before = Llama2cCheckpoint.open(bin, arena), after = Llama2cCheckpoint.open(ckpt.resolve(Checkpoints.LLAMA_WEIGHTS), arena);
+            assertThat(after.tokenEmbedding().mismatch(before.tokenEmbedding())).as("frozen embedding").isEqualTo(-1);
+            assertThat(after.rmsAtt().mismatch(before.rmsAtt())).as("frozen RMSNorm").isEqualTo(-1);
+            assertThat(after.wq().mismatch(before.wq())).as("wq + scale B A, merged").isNotEqualTo(-1);
+            assertThat(after.w2().mismatch(before.w2())).as("w2 merged").isNotEqualTo(-1);
+        }
+        // the merged checkpoint chats in the taught format
+        assumeThat(NativeLibraries.status().available()).isTrue();
+        var g = jgpt("generate", "--model", run.toString(), "--chat", "--prompt", "who are you", "--temperature", "0",
+                "--max-tokens", "12", "--threads", "1");
+        assertThat(g.code()).as(g.err()).isZero();
+        assertThat(g.out().strip()).isEqualTo("ishmael");
+    }
+
+    /** Resumed from its step-30 checkpoint, the run reaches step 60 with the same merged weights and adapters, bit for bit. */
+    @Test
+    void aResumedRunContinuesBitForBit() throws Exception {
+        Path again = dir.resolve("resumed");
+        var r = jgpt(sft(bin, again, "--sft-max-steps", "60", "--checkpoint-every", "30"));
+        assertThat(r.code()).as(r.err()).isZero();
+        // drop the last checkpoint and continue from step 30
+        Path last = Checkpoints.dirFor(again, 60);
+        dev.jgpt.io.AtomicFiles.deleteTree(last);
+        var resumed = jgpt("train", "--resume", again.toString());
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(resumed.err()).contains("sft: resuming from " + Checkpoints.dirFor(again, 30)).contains("(frozen weights from " + bin + ")");
+        Path a = Checkpoints.dirFor(run, 60), b = Checkpoints.dirFor(again, 60);
+        assertThat(bytes(b.resolve(Checkpoints.LLAMA_WEIGHTS))).isEqualTo(bytes(a.resolve(Checkpoints.LLAMA_WEIGHTS)));
+        assertThat(bytes(b.resolve(LoraAdapters.WEIGHTS))).isEqualTo(bytes(a.resolve(LoraAdapters.WEIGHTS)));
+        assertThat(bytes(b.resolve(Checkpoints.OPTIMIZER))).isEqualTo(bytes(a.resolve(Checkpoints.OPTIMIZER)));
+    }
+
+    /** A run whose init file no longer holds the model it started from is refused on resume, not silently mixed. */
+    @Test
+    void resumingOverAChangedInitIsRefused() throws Exception {
+        Path init = dir.resolve("changing.bin");
+        Files.copy(bin, init);
+        Path out = dir.resolve("changed");
+        var r = jgpt(sft(init, out, "--sft-max-steps", "2", "--checkpoint-every", "1"));
+        assertThat(r.code()).as(r.err()).isZero();
+        RandomLlama.writeCheckpoint(init, config, 8);
+        dev.jgpt.io.AtomicFiles.deleteTree(Checkpoints.dirFor(out, 2));
+        var resumed = jgpt("train", "--resume", out.toString());
+        assertThat(resumed.code()).isNotZero();
+        assertThat(resumed.err()).contains("its frozen weights are not those of init " + init).doesNotContain("Exception");
+    }
+
+    @Test
+    void loraSettingsAreCheckedBeforeTraining() {
+        var targets = jgpt(sft(bin, dir.resolve("t"), "--lora-targets", "q_proj,w_proj"));
+        assertThat(targets.code()).isNotZero();
+        assertThat(targets.err()).contains("'lora_targets': LoRA target 'w_proj' is not one of q_proj,k_proj,v_proj,o_proj,"
+                + "gate_proj,up_proj,down_proj (or 'all')");
+        var alpha = jgpt(sft(bin, dir.resolve("a"), "--lora-alpha", "0"));
+        assertThat(alpha.code()).isNotZero();
+        assertThat(alpha.err()).contains("'lora_alpha' must be > 0");
+        var noInit = jgpt("train", "--sft", chats.toString(), "--data", dir.toString(), "--lora-rank", "4", "--out",
+                dir.resolve("d").toString());
+        assertThat(noInit.code()).isNotZero();
+        assertThat(noInit.err()).contains("'lora_rank' fine-tunes an existing model on chats: it needs 'init' and 'sft', and no 'data'");
+    }
+}
