@@ -20,6 +20,24 @@ public record LlamaParts(LlamaConfig config, MemorySegment emb, MemorySegment rm
                 config.sharedClassifier() ? emb : m[7]);
     }
 
+    /**
+     * Copies the model into {@code dst} (float32 views of the same shape, e.g. a training model's), decoding one stacked
+     * matrix at a time into a scratch arena released before the next: the copy's peak is {@code dst} plus one matrix,
+     * not a second float32 model.
+     */
+    public void copyInto(LlamaWeights dst) {
+        dst.tokenEmbedding().copyFrom(emb);
+        dst.rmsAtt().copyFrom(rmsAtt);
+        dst.rmsFfn().copyFrom(rmsFfn);
+        dst.rmsFinal().copyFrom(rmsFinal);
+        MemorySegment[] to = {dst.wq(), dst.wk(), dst.wv(), dst.wo(), dst.w1(), dst.w2(), dst.w3(), dst.wcls()};
+        for (int k = 0; k < (config.sharedClassifier() ? 7 : 8); k++) {
+            try (Arena one = Arena.ofShared()) { // shared: a matrix's slices decode in parallel
+                to[k].copyFrom(matrices.decode(k, one));
+            }
+        }
+    }
+
     /** Decodes for {@code dtype}: bf16 and q8 convert the matrices one at a time; f32 needs them all. */
     public LlamaInference inference(DecodeDType dtype, int groupSize, int threads, Arena owner) {
         return dtype == DecodeDType.F32 ? new LlamaInference(load(owner), dtype, groupSize, threads, owner)

@@ -87,20 +87,20 @@ public record ImportedLlama(Path source, LlamaConfig config, Tokenizer tokenizer
         throw new JgptException("init " + source + ": its tokenizer (" + tokenizer.getClass().getSimpleName() + ") cannot be kept in a run");
     }
 
-    /** Copies the weights (float32, quantized ones dequantized) into {@code model}, built with {@link #config}. */
+    /**
+     * Copies the weights (float32, quantized ones dequantized) into {@code model}, built with {@link #config}: a GGUF
+     * file's or HF directory's matrices one at a time ({@link LlamaParts#copyInto}), so the load needs the model plus
+     * one matrix, not a second float32 copy of it.
+     */
     public void loadInto(LlamaTrainModel model) {
-        try (Arena arena = Arena.ofShared()) {
-            LlamaWeights w;
+        try (Arena small = Arena.ofShared(); Arena mapped = Arena.ofShared()) {
             if (LlamaModels.isGgufFile(source)) {
-                try (Arena mapped = Arena.ofShared()) {
-                    w = LlamaGgufImport.load(GgufFile.open(source, mapped), arena, 0);
-                }
+                LlamaGgufImport.stream(GgufFile.open(source, mapped), small, 0).copyInto(model.weights());
             } else if (Files.isDirectory(source)) {
-                w = HfLlamaImport.load(source, arena, 0);
+                HfLlamaImport.stream(source, small, mapped, 0).copyInto(model.weights());
             } else {
-                w = Llama2cCheckpoint.open(source, arena);
+                model.weights().copyFrom(Llama2cCheckpoint.open(source, mapped));
             }
-            model.weights().copyFrom(w);
         }
     }
 }
