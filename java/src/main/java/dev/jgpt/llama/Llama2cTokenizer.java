@@ -195,25 +195,51 @@ public final class Llama2cTokenizer implements Tokenizer {
             }
             i = j;
         }
-        // merges: the best-scoring adjacent pair each round, leftmost on ties
-        while (true) {
-            float bestScore = -1e10f;
-            int bestId = -1, bestIdx = -1;
-            for (int k = 0; k < n - 1; k++) {
-                Integer id = ids.get(latin1(pieces[tokens[k]]) + latin1(pieces[tokens[k + 1]]));
-                if (id != null && scores[id] > bestScore) {
-                    bestScore = scores[id];
-                    bestId = id;
-                    bestIdx = k;
-                }
-            }
-            if (bestIdx == -1) break;
-            tokens[bestIdx] = bestId;
-            System.arraycopy(tokens, bestIdx + 2, tokens, bestIdx + 1, n - bestIdx - 2);
-            n--;
-        }
+        n = merge(tokens, bos ? 1 : 0, n);
         if (eos) tokens[n++] = EOS;
         return java.util.Arrays.copyOf(tokens, n);
+    }
+
+    /**
+     * run.c's merges of {@code tokens[from, n)}: the best-scoring adjacent pair each round, leftmost on ties, until none
+     * is in the vocabulary; returns the new n. run.c rescans every pair each round (quadratic: minutes for a chapter of
+     * a book); here the candidate pairs wait in a priority queue ordered by (score, position) and the symbols form a
+     * linked list, so a merge costs a log — same merges in the same order, so the same ids.
+     */
+    private int merge(int[] tokens, int from, int n) {
+        int count = n - from;
+        if (count < 2) return n;
+        int[] id = java.util.Arrays.copyOfRange(tokens, from, n), next = new int[count], prev = new int[count];
+        for (int k = 0; k < count; k++) {
+            next[k] = k + 1 < count ? k + 1 : -1;
+            prev[k] = k - 1;
+        }
+        // a candidate: merged id, left symbol, and the ids it was made from (stale once either symbol changed)
+        record Pair(float score, int left, int leftId, int rightId, int merged) {}
+        java.util.PriorityQueue<Pair> queue = new java.util.PriorityQueue<>(
+                (x, y) -> x.score != y.score ? Float.compare(y.score, x.score) : Integer.compare(x.left, y.left));
+        java.util.function.IntConsumer offer = left -> {
+            int right = next[left];
+            if (right < 0) return;
+            Integer m = ids.get(latin1(pieces[id[left]]) + latin1(pieces[id[right]]));
+            if (m != null && scores[m] > -1e10f) queue.add(new Pair(scores[m], left, id[left], id[right], m)); // run.c's floor
+        };
+        for (int k = 0; k + 1 < count; k++) offer.accept(k);
+        boolean[] gone = new boolean[count];
+        while (!queue.isEmpty()) {
+            Pair c = queue.poll();
+            int left = c.left, right = next[left];
+            if (gone[left] || right < 0 || id[left] != c.leftId || id[right] != c.rightId) continue; // stale
+            id[left] = c.merged;
+            gone[right] = true;
+            next[left] = next[right];
+            if (next[right] >= 0) prev[next[right]] = left;
+            if (prev[left] >= 0) offer.accept(prev[left]);
+            offer.accept(left);
+        }
+        int out = from;
+        for (int k = 0; k >= 0; k = next[k]) tokens[out++] = id[k];
+        return out;
     }
 
     /** The prompt encoding generation uses: BOS first, like run.c's generate. */

@@ -133,4 +133,79 @@ class Llama2cTokenizerTest {
         Files.write(f, new byte[] {1, 2});
         assertThatThrownBy(() -> Llama2cTokenizer.read(f, 10)).isInstanceOf(JgptException.class).hasMessageContaining(f.toString());
     }
+
+    /** run.c's encode as it is written there (every pair rescanned each round): the oracle for the queue-based merges. */
+    static int[] runCEncode(Llama2cTokenizer t, String text) {
+        java.util.Map<String, Integer> ids = new java.util.HashMap<>();
+        for (int i = 0; i < t.vocabSize(); i++) ids.putIfAbsent(new String(t.piece(i), StandardCharsets.ISO_8859_1), i);
+        byte[] s = text.getBytes(StandardCharsets.UTF_8);
+        List<Integer> tokens = new ArrayList<>();
+        tokens.add(Llama2cTokenizer.BOS);
+        if (s.length > 0) tokens.add(ids.get(" "));
+        int i = 0;
+        while (i < s.length) {
+            int j = i + 1;
+            while (j < s.length && (s[j] & 0xC0) == 0x80 && j - i < 4) j++;
+            Integer id = ids.get(new String(s, i, j - i, StandardCharsets.ISO_8859_1));
+            if (id != null) tokens.add(id);
+            else for (int k = i; k < j; k++) tokens.add((s[k] & 0xFF) + 3);
+            i = j;
+        }
+        while (true) {
+            float best = -1e10f;
+            int bestId = -1, bestIdx = -1;
+            for (int k = 1; k < tokens.size() - 1; k++) {
+                Integer id = ids.get(new String(t.piece(tokens.get(k)), StandardCharsets.ISO_8859_1)
+                        + new String(t.piece(tokens.get(k + 1)), StandardCharsets.ISO_8859_1));
+                if (id != null && t.score(id) > best) {
+                    best = t.score(id);
+                    bestId = id;
+                    bestIdx = k;
+                }
+            }
+            if (bestIdx < 0) break;
+            tokens.set(bestIdx, bestId);
+            tokens.remove(bestIdx + 1);
+        }
+        return tokens.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * The merges come from a priority queue, not run.c's rescans: on random vocabularies full of chains and tied scores,
+     * and random texts over their alphabet (with bytes outside it), every encoding equals run.c's.
+     */
+    @Test
+    void queuedMergesGiveRunCsIdsOnRandomVocabulariesAndTexts() {
+        Random r = new Random(17);
+        String alphabet = "ab cdeé\n";
+        for (int vocab = 0; vocab < 20; vocab++) {
+            java.util.LinkedHashMap<String, Float> pieces = new java.util.LinkedHashMap<>();
+            pieces.put("<unk>", 0f);
+            pieces.put("\n<s>\n", 0f);
+            pieces.put("\n</s>\n", 0f);
+            for (int b = 0; b < 256; b++) pieces.put(String.format("<0x%02X>", b), 0f);
+            for (char ch : alphabet.toCharArray()) pieces.putIfAbsent(String.valueOf(ch), (float) -r.nextInt(5));
+            for (int k = 0; k < 60; k++) { // pieces of length 2..6; scores from a few values, so ties are common
+                StringBuilder p = new StringBuilder();
+                int len = 2 + r.nextInt(5);
+                for (int c = 0; c < len; c++) p.append(alphabet.charAt(r.nextInt(alphabet.length() - 1)));
+                pieces.putIfAbsent(p.toString(), (float) -r.nextInt(8));
+            }
+            byte[][] pb = new byte[pieces.size()][];
+            float[] sc = new float[pieces.size()];
+            int i = 0;
+            for (var e : pieces.entrySet()) {
+                pb[i] = e.getKey().getBytes(StandardCharsets.UTF_8);
+                sc[i++] = e.getValue();
+            }
+            Llama2cTokenizer t = new Llama2cTokenizer(pb, sc);
+            for (int text = 0; text < 50; text++) {
+                StringBuilder sb = new StringBuilder();
+                int len = r.nextInt(120);
+                for (int c = 0; c < len; c++) sb.append(r.nextInt(30) == 0 ? 'Z' : alphabet.charAt(r.nextInt(alphabet.length())));
+                String s = sb.toString();
+                assertThat(t.encode(s, true, false)).as("vocabulary %d, text '%s'", vocab, s).containsExactly(runCEncode(t, s));
+            }
+        }
+    }
 }
