@@ -7,7 +7,6 @@ import dev.jgpt.data.PrepareReport;
 import dev.jgpt.data.Preparer;
 import dev.jgpt.data.Progress;
 import dev.jgpt.data.QualityFilter;
-import dev.jgpt.tokenizer.BpeTokenizer;
 import dev.jgpt.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -120,7 +119,9 @@ public final class DataCommand implements Runnable {
     static final class Pack implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "DIR", description = "directory written by 'jgpt data prepare'")
         Path dir;
-        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "tokenizer.json, or a directory holding one")
+        @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = {
+                "tokenizer.json (jgpt's or a Hugging Face Llama's), llama2.c's tokenizer.bin, a GGUF model (its vocabulary),",
+                "or a directory holding tokenizer.json or tokenizer.bin"})
         Path tokenizer;
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "SHARDS")
         Path out;
@@ -133,9 +134,10 @@ public final class DataCommand implements Runnable {
 
         @Override
         public Integer call() {
-            if (java.nio.file.Files.isDirectory(tokenizer)) tokenizer = tokenizer.resolve("tokenizer.json");
-            if (!java.nio.file.Files.isRegularFile(tokenizer)) throw new JgptException(tokenizer + ": no such tokenizer file");
-            Tokenizer tok = BpeTokenizer.load(tokenizer);
+            Tokenizer tok = dev.jgpt.train.ImportedLlama.tokenizerFor(tokenizer);
+            if (java.nio.file.Files.isDirectory(tokenizer)) {
+                tokenizer = tokenizer.resolve(java.nio.file.Files.isRegularFile(tokenizer.resolve("tokenizer.json")) ? "tokenizer.json" : "tokenizer.bin");
+            }
             Packer.PackReport r = new Packer(tok, tokenizer, new Packer.Config(shardTokens, threads), Progress.stderr()).run(dir, out);
             if (json) System.out.println(r.toJson());
             else System.out.printf("packed %,d tokens into %s%n", r.tokens(), out);

@@ -29,8 +29,9 @@ import java.util.stream.Stream;
  * {@code val/*.jsonl}, see {@link Preparer}) on {@code threads} cores into llm.c token shards
  * {@code train_000000.bin}, … and {@code val_000000.bin}, …, plus {@code manifest.json}.
  *
- * <p>As in llm.c's data scripts every document is preceded by {@code <|endoftext|>}, so the token
- * stream reads EOT doc EOT doc …; text is encoded with {@link Tokenizer#encodeOrdinary} (special-token
+ * <p>As in llm.c's data scripts every document is preceded by {@code <|endoftext|>} (a llama2.c
+ * sentencepiece vocabulary: BOS, as llama2.c's pretokenizer; Llama 3's: {@code <|begin_of_text|>}), so the
+ * token stream reads EOT doc EOT doc …; text is encoded with {@link Tokenizer#encodeDocument} (special-token
  * strings inside the data stay ordinary text). Documents are encoded in parallel and written in
  * input order, so the output is the same for any thread count. Shards are written into a
  * temporary directory and moved into place with the manifest last, so a failed run leaves an
@@ -72,8 +73,11 @@ public final class Packer {
         if (cfg.shardTokens() < 1 || cfg.shardTokens() > Integer.MAX_VALUE) {
             throw new JgptException("--shard-tokens must be in [1, " + Integer.MAX_VALUE + "], got " + cfg.shardTokens());
         }
-        this.eot = tokenizer.specialTokenId("<|endoftext|>").orElseThrow(() -> new JgptException(
-                tokenizerFile + ": the tokenizer has no <|endoftext|> token, which separates documents in shards"));
+        // GPT-2's <|endoftext|> (llama2.c's sentencepiece gives BOS for it, as its pretokenizer puts BOS before each
+        // story), else Llama 3's <|begin_of_text|>
+        this.eot = tokenizer.specialTokenId("<|endoftext|>").orElseGet(() -> tokenizer.specialTokenId("<|begin_of_text|>")
+                .orElseThrow(() -> new JgptException(tokenizerFile + ": the tokenizer has no <|endoftext|> or "
+                        + "<|begin_of_text|> token to put before each document in the shards")));
     }
 
     public PackReport run(Path preparedDir, Path outDir) {
@@ -103,7 +107,7 @@ public final class Packer {
             }
             ShardManifest m = new ShardManifest(ShardManifest.FORMAT, 1,
                     new ShardManifest.TokenizerInfo(tokenizerFile.getFileName().toString(), Sha256.of(tokenizerFile),
-                            tokenizer.vocabSize(), eot),
+                            tokenizer.vocabSize(), eot, Tokenizer.vocabularySha256(tokenizer)),
                     ShardFormat.versionFor(tokenizer.vocabSize()), splits, sources, preparedFrom, Instant.now().toString());
             install(tmp, outDir, m);
             double secs = (System.nanoTime() - t0) / 1e9;
@@ -183,10 +187,10 @@ public final class Packer {
         int[] first = new int[docs.size() + 1];
         for (int i = 0; i < docs.size(); i++) {
             first[i] = chunks.size();
-            chunks.addAll(chunks(docs.get(i)));
+            chunks.addAll(tokenizer.encodesPiecesAlike() ? chunks(docs.get(i)) : List.of(docs.get(i)));
         }
         first[docs.size()] = chunks.size();
-        return new Encoding(pool.submit(() -> chunks.parallelStream().map(tokenizer::encodeOrdinary).toList()), first);
+        return new Encoding(pool.submit(() -> chunks.parallelStream().map(tokenizer::encodeDocument).toList()), first);
     }
 
     /** The shards of one split: EOT before each document, a new shard every {@code shardTokens} tokens. */

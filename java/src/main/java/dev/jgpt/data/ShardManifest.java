@@ -28,7 +28,16 @@ public record ShardManifest(String format, int formatVersion, TokenizerInfo toke
     public static final String FILE_NAME = "manifest.json";
     public static final String FORMAT = "jgpt-token-shards";
 
-    public record TokenizerInfo(String file, String sha256, int vocabSize, int eotId) {}
+    /**
+     * The tokenizer: its file, the file's SHA-256, vocabulary size, the id before each document, and
+     * {@code vocabSha256} ({@link dev.jgpt.tokenizer.Tokenizer#vocabularySha256}: what each id stands for; null in
+     * manifests written before it).
+     */
+    public record TokenizerInfo(String file, String sha256, int vocabSize, int eotId, String vocabSha256) {
+        public TokenizerInfo(String file, String sha256, int vocabSize, int eotId) {
+            this(file, sha256, vocabSize, eotId, null);
+        }
+    }
 
     public record Split(long tokens, long documents, List<Shard> shards) {}
 

@@ -95,6 +95,22 @@ public final class HfLlamaImport {
         return t;
     }
 
+    /** {@link #tokenizer(Path, int)} with the vocabulary size the file itself gives (its largest id + 1). */
+    public static dev.jgpt.tokenizer.Tokenizer tokenizer(Path file) {
+        if (!file.getFileName().toString().endsWith(".json")) return Llama2cTokenizer.read(file);
+        if (isByteLevel(file)) return dev.jgpt.tokenizer.BpeTokenizer.load(file);
+        try {
+            JsonNode root = JsonMapper.builder().build().readTree(Files.readString(file));
+            int max = -1;
+            for (var e : root.path("model").path("vocab").properties()) max = Math.max(max, e.getValue().asInt());
+            for (var t : root.path("added_tokens")) max = Math.max(max, t.path("id").asInt(-1));
+            return Llama2cTokenizer.fromHuggingFace(file, max + 1);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof JgptException j) throw j;
+            throw new JgptException("tokenizer " + file + ": " + e.getMessage());
+        }
+    }
+
     /** Whether a tokenizer.json's pre-tokenizer or decoder is ByteLevel (GPT-2's byte alphabet, not sentencepiece's U+2581). */
     static boolean isByteLevel(Path file) {
         try {

@@ -248,6 +248,12 @@ public final class Llama2cTokenizer implements Tokenizer {
         return encode(text, true, false);
     }
 
+    /** run.c's encoding without BOS: a document of a shard, after the BOS the packer writes before it. */
+    @Override
+    public int[] encodeDocument(String text) {
+        return encode(text, false, false);
+    }
+
     @Override
     public int[] encodeOrdinary(String text) {
         return encode(text, true, false);

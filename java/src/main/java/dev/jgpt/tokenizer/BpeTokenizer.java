@@ -222,6 +222,11 @@ public final class BpeTokenizer implements Tokenizer {
     }
 
     @Override
+    public boolean encodesPiecesAlike() {
+        return true;
+    }
+
+    @Override
     public int[] encodeOrdinary(String text) {
         Scratch s = takeScratch();
         try {

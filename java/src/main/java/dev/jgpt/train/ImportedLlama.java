@@ -70,6 +70,28 @@ public record ImportedLlama(Path source, LlamaConfig config, Tokenizer tokenizer
     }
 
     /**
+     * The tokenizer a path names, for packing the shards a run will train on: jgpt's or a Hugging Face
+     * {@code tokenizer.json} (byte-level BPE, or a Llama's sentencepiece BPE), llama2.c's {@code tokenizer.bin}, a GGUF
+     * file's vocabulary, or a directory holding {@code tokenizer.json} or {@code tokenizer.bin}.
+     */
+    public static Tokenizer tokenizerFor(Path p) {
+        if (Files.isDirectory(p)) {
+            for (String name : new String[] {Checkpoints.TOKENIZER, Checkpoints.SPM_TOKENIZER}) {
+                if (Files.isRegularFile(p.resolve(name))) return tokenizerFor(p.resolve(name));
+            }
+            throw new JgptException(p + ": no tokenizer.json or tokenizer.bin in it");
+        }
+        if (!Files.isRegularFile(p)) throw new JgptException(p + ": no such tokenizer file");
+        if (LlamaModels.isGgufFile(p)) {
+            try (Arena mapped = Arena.ofConfined()) {
+                GgufFile g = GgufFile.open(p, mapped);
+                return LlamaGgufImport.tokenizer(g, LlamaGgufImport.readConfig(g, 0).vocabSize());
+            }
+        }
+        return HfLlamaImport.tokenizer(p);
+    }
+
+    /**
      * Writes the vocabulary into the run directory {@code run}, as {@code tokenizer.bin} (sentencepiece, llama2.c's
      * format) or {@code tokenizer.json} (byte-level BPE, Hugging Face's format), and returns the file.
      */

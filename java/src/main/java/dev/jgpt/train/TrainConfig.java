@@ -43,8 +43,8 @@ public final class TrainConfig {
     public String out = "runs/train";
     /**
      * A run directory (or checkpoint) whose weights start this run; its architecture and shape are the model's. Also
-     * a Llama model of another program to fine-tune ('sft'): a llama2.c checkpoint, a GGUF file, a Hugging Face
-     * LlamaForCausalLM directory.
+     * a Llama model of another program to fine-tune ('sft') or train further on text ('data', packed with its
+     * vocabulary): a llama2.c checkpoint, a GGUF file, a Hugging Face LlamaForCausalLM directory.
      */
     public String init;
 

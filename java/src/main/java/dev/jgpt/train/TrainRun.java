@@ -97,10 +97,6 @@ public final class TrainRun {
             throw new JgptException(run + " already holds a training run; continue it with --resume " + run
                     + " or choose another --out");
         }
-        if (imported() != null && cfg.data != null) {
-            throw new JgptException("config: 'init' " + cfg.init + " is a model from another program; jgpt fine-tunes it on chats "
-                    + "('sft') but does not continue its pretraining ('data' was packed with another tokenizer)");
-        }
         Trainer.saveConfig(run, cfg);
         CheckpointDir.removeLeftovers(run.resolve(Checkpoints.DIR));
         List<Path> runFiles = runFiles(run, resume);
@@ -182,6 +178,9 @@ public final class TrainRun {
             ChatFormats.check(cfg.chat_format);
             source = (source != null ? source : ChatFormats.plainSource(tok)).withFormat(cfg.chat_format.strip());
         } else if (source != null && source.format() == null) {
+            if (cfg.sft == null && (source.template() == null || ChatMarkup.detect(source.template()).isEmpty())) {
+                return List.of(runFiles.getFirst()); // continued pretraining only, no format known: --chat-format when chatting
+            }
             if (source.template() == null || source.template().isBlank()) {
                 throw new JgptException("init " + cfg.init + " has no chat template; name the format to teach it with --chat-format NAME ("
                         + ChatMarkup.names() + ")");
@@ -242,11 +241,19 @@ public final class TrainRun {
         Path data = Path.of(cfg.data);
         if (!Files.isDirectory(data)) throw new JgptException("data: " + data + ": no such directory (run jgpt data pack first)");
         // the architecture decides the shape, the model class and how a checkpoint loads; the rest is shared
-        Path initDir = cfg.init != null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
-        Architecture arch = initDir != null ? initArchitecture(initDir) : configuredArchitecture(tok.vocabSize());
+        ImportedLlama imp = imported();
+        Path initDir = cfg.init != null && imp == null ? ModelDirs.resolve(Path.of(cfg.init)) : null;
+        Architecture arch = imp != null ? new Architecture.LlamaArch(imp.config())
+                : initDir != null ? initArchitecture(initDir) : configuredArchitecture(tok.vocabSize());
         arch.requireVocabulary(tok.vocabSize());
+        if (imp != null) requireShardsOf(data, tok);
         int context = arch.context();
         int T = cfg.seq_len != null ? cfg.seq_len : context;
+        if (cfg.seq_len == null && imp != null && context > IMPORTED_WINDOW) {
+            // an imported model's 1,024 or 2,048 positions would make attention's saved probabilities the run's memory
+            T = IMPORTED_WINDOW;
+            log.printf("pretrain: seq_len %d of the model's %d (--seq-len to choose)%n", T, context);
+        }
         if (T > context) {
             throw new JgptException("config: 'seq_len' (" + T + ") is larger than the model's context (" + context + ")");
         }
@@ -272,6 +279,9 @@ public final class TrainRun {
                 state = Checkpoints.readState(latest.get());
                 arch.load(latest.get(), model, true);
                 log.println("pretrain: resuming from " + latest.get());
+            } else if (imp != null) {
+                imp.loadInto((dev.jgpt.llama.LlamaTrainModel) model);
+                log.println("pretrain: weights from " + imp.source());
             } else if (initDir != null) {
                 arch.load(initDir, model, false);
                 log.println("pretrain: weights from " + initDir);
@@ -289,6 +299,23 @@ public final class TrainRun {
             Trainer.Phase ph = new Trainer.Phase("pretrain", run, B, T, accum, cfg.max_steps, cfg.max_minutes, cfg.lr,
                     cfg.warmup_steps, cfg.sample_prompt);
             return t.run(ph, Trainer.shards(train, val), state);
+        }
+    }
+
+    /** Training windows of an imported model's continued pretraining unless 'seq_len' says otherwise. */
+    static final int IMPORTED_WINDOW = 512;
+
+    /**
+     * Refuses shards packed with another vocabulary than the imported model's: ids that mean other text would train
+     * it on noise. The manifest's {@code vocab_sha256} says what each id stood for when the shards were packed.
+     */
+    private static void requireShardsOf(Path data, Tokenizer tok) {
+        Path mf = data.resolve(ShardManifest.FILE_NAME);
+        ShardManifest.TokenizerInfo packed = Files.isRegularFile(mf) ? ShardManifest.read(mf).tokenizer() : null;
+        if (packed == null || packed.vocabSha256() == null || !packed.vocabSha256().equals(Tokenizer.vocabularySha256(tok))) {
+            throw new JgptException("data " + data + " was not packed with the vocabulary of init (" + tok.vocabSize()
+                    + " tokens)" + (packed == null ? "" : ": its manifest names " + packed.file() + " (" + packed.vocabSize() + " tokens)")
+                    + "; pack it with jgpt data pack --tokenizer <the init model or its tokenizer>");
         }
     }
 
