@@ -211,7 +211,8 @@ class FineTuneImportedTest {
         Path shards = Files.createDirectories(dir.resolve("shards"));
         var withData = jgpt(sft(bin, dir.resolve("with-data"), "--data", shards.toString(), "--chat-format", "zephyr"));
         assertThat(withData.code()).isNotZero();
-        assertThat(withData.err()).contains("is a model from another program; jgpt fine-tunes it on chats ('sft')").doesNotContain("\tat ");
+        assertThat(withData.err()).contains("data " + shards + " was not packed with the vocabulary of init (" + tok.vocabSize()
+                + " tokens); pack it with jgpt data pack --tokenizer").doesNotContain("\tat ");
         var badFormat = jgpt(sft(bin, dir.resolve("bad-format"), "--chat-format", "zephir"));
         assertThat(badFormat.code()).isNotZero();
         assertThat(badFormat.err()).contains("'chat_format' zephir is not one of jgpt, chatml").doesNotContain("\tat ");
