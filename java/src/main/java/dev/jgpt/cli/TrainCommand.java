@@ -23,7 +23,9 @@ import java.util.Map;
  * {@code --resume RUN} continues exactly where it stopped.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, modelTransformer = TrainCommand.ConfigFlags.class,
-        description = {"Train a GPT-2 model: pretraining on packed shards, then optional chat fine-tuning.",
+        description = {"Train a GPT-2 or Llama model: pretraining on packed shards, then optional chat",
+                "fine-tuning. --init also takes a Llama of another program (llama2.c .bin, GGUF,",
+                "Hugging Face directory) to fine-tune (LoRA with --lora-rank) or train further.",
                 "Every config key is also a flag (max_steps as --max-steps); flags override --config."})
 public final class TrainCommand implements Runnable {
 
@@ -45,21 +47,23 @@ public final class TrainCommand implements Runnable {
         public CommandSpec transform(CommandSpec spec) {
             TrainConfig defaults = new TrainConfig();
             ObjectNode d = defaults.toTree();
+            Map<String, String> help = TrainConfig.help();
             for (var e : TrainConfig.keys().entrySet()) {
                 String flag = "--" + e.getKey().replace('_', '-');
                 if (spec.findOption(flag) != null) continue;
                 var def = d.get(e.getKey());
-                String shown = def == null || def.isNull() ? "" : " (default " + def.asString() + ")";
+                String shown = def == null || def.isNull() || def.asString().isEmpty() ? "" : " (default " + def.asString() + ")";
+                String what = help.getOrDefault(e.getKey(), "config key '" + e.getKey() + "'");
                 spec.addOption(OptionSpec.builder(flag).type(String.class).paramLabel(label(e.getValue()))
-                        .description("config key '" + e.getKey() + "'" + shown).build());
+                        .description(what + shown).build());
             }
             return spec;
         }
 
         private static String label(Class<?> type) {
             if (type == int.class || type == Integer.class || type == long.class) return "N";
-            if (type == double.class) return "X";
-            if (type == boolean.class) return "true|false";
+            if (type == double.class || type == Double.class) return "X";
+            if (type == boolean.class || type == Boolean.class) return "true|false";
             return "VALUE";
         }
     }

@@ -31,111 +31,177 @@ import java.util.Map;
  * and no {@code data}, only the fine-tuning phase runs, starting from that run's weights.
  */
 public final class TrainConfig {
+    /** One line of {@code jgpt train --help} for a key (its flag's description). */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.FIELD)
+    public @interface Help {
+        String value();
+    }
+
+    /** The help line of each key, in declaration order. */
+    public static Map<String, String> help() {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (Field f : TrainConfig.class.getFields()) {
+            Help h = f.getAnnotation(Help.class);
+            if (h != null && !Modifier.isStatic(f.getModifiers())) m.put(f.getName(), h.value());
+        }
+        return m;
+    }
+
     // ---- what to train on ------------------------------------------------------------------
     /** Directory of packed token shards (from {@code jgpt data pack}); null for an SFT-only run. */
+    @Help("packed token shards (jgpt data pack) to pretrain on")
     public String data;
     /**
      * tokenizer.json; default: the one the shards were packed with. With an imported 'init': its llama2.c
      * tokenizer.bin or Hugging Face tokenizer.json (default: the model's own, or tokenizer.bin beside a .bin).
      */
+    @Help("tokenizer file; default: the one the shards were packed with, or an imported model's own")
     public String tokenizer;
     /** Run directory: checkpoints, metrics.jsonl, config. */
+    @Help("run directory: checkpoints, metrics.jsonl, config.yaml")
     public String out = "runs/train";
     /**
      * A run directory (or checkpoint) whose weights start this run; its architecture and shape are the model's. Also
      * a Llama model of another program to fine-tune ('sft') or train further on text ('data', packed with its
      * vocabulary): a llama2.c checkpoint, a GGUF file, a Hugging Face LlamaForCausalLM directory.
      */
+    @Help("start from a run or checkpoint, or an imported Llama (llama2.c .bin, GGUF, Hugging Face directory)")
     public String init;
 
     // ---- model -------------------------------------------------------------------------------
     /** Architecture: gpt2 (Gpt2) or llama (LlamaTrainModel: RMSNorm, RoPE, SwiGLU, grouped-query attention). */
+    @Help("gpt2 or llama (RMSNorm, RoPE, SwiGLU, grouped-query attention)")
     public String arch = "gpt2";
     /** llama: key/value heads (grouped-query attention; must divide the heads); default: the heads. */
+    @Help("llama: key/value heads, must divide n_head (default n_head)")
     public Integer kv_heads;
     /** llama: SwiGLU hidden width; default llama2.c's: 2/3 of 4 x channels, rounded up to a multiple of 32. */
+    @Help("llama: SwiGLU width (default 2/3 x 4 x n_embd, rounded up to 32)")
     public Integer hidden_dim;
     /** llama: the classifier is the token embedding (llama2.c's default, true) or a separate matrix. */
+    @Help("llama: classifier = token embedding")
     public Boolean shared_classifier;
     /** Model size: tiny, small, base or gpt2. */
+    @Help("model size: tiny, small, base or gpt2")
     public String preset = "small";
+    @Help("transformer layers (overrides the preset)")
     public Integer n_layer;
+    @Help("attention heads (overrides the preset)")
     public Integer n_head;
+    @Help("channels (overrides the preset)")
     public Integer n_embd;
     /** Context length of the model (positions); default: the preset's. */
+    @Help("context length in positions (overrides the preset)")
     public Integer context;
 
     // ---- batch ------------------------------------------------------------------------------
     /** Sequences per micro-batch. */
+    @Help("sequences per micro-batch")
     public int batch_size = 8;
     /** Tokens per sequence; default: the model's context. */
+    @Help("tokens per sequence (default: the model's context)")
     public Integer seq_len;
     /** Tokens per optimizer step (gradient accumulation over micro-batches); 0 = one micro-batch. */
+    @Help("tokens per optimizer step, by gradient accumulation; 0: one micro-batch")
     public long batch_tokens = 0;
 
     // ---- schedule and optimizer -------------------------------------------------------------
+    @Help("pretraining steps (a cap when max_minutes is set)")
     public int max_steps = 1000;
     /**
      * Wall-clock budget for the pretraining phase in minutes; 0 = none. The schedule's length is then
      * fitted (and refitted) to the measured speed, max_steps only caps it ({@link TimeBudget}).
      */
+    @Help("pretraining time budget; the schedule fits the measured speed; 0: none")
     public double max_minutes = 0;
+    @Help("peak learning rate of pretraining")
     public double lr = 1e-3;
     /** The cosine decay ends at lr * min_lr_ratio. */
+    @Help("the cosine decay ends at lr x this")
     public double min_lr_ratio = 0.1;
+    @Help("linear warm-up steps of pretraining")
     public int warmup_steps = 100;
+    @Help("AdamW's decoupled weight decay (matrices and embeddings only)")
     public double weight_decay = 0.1;
+    @Help("AdamW beta1")
     public double beta1 = 0.9;
+    @Help("AdamW beta2")
     public double beta2 = 0.95;
+    @Help("AdamW epsilon")
     public double eps = 1e-8;
     /** Global gradient-norm clip; 0 = off. */
+    @Help("global gradient-norm clip; 0: off")
     public double grad_clip = 1.0;
+    @Help("seed of the weights, the batches and the samples")
     public long seed = 1337;
 
     // ---- evaluation, logging, checkpoints ------------------------------------------------------
     /** Evaluate every N steps (and at the end); 0 = only at the end. */
+    @Help("evaluate every N steps (and at the end); 0: only at the end")
     public int eval_every = 250;
     /** Validation batches per evaluation; 0 = the full validation split. */
+    @Help("validation batches per evaluation; 0: the whole split")
     public int eval_batches = 0;
     /** Fixed-seed samples printed at each evaluation. */
+    @Help("fixed-seed samples printed at each evaluation")
     public int samples = 2;
+    @Help("tokens per sample")
     public int sample_tokens = 48;
+    @Help("the samples' prompt (pretraining)")
     public String sample_prompt = "";
+    @Help("a progress line every N steps")
     public int log_every = 10;
+    @Help("save a checkpoint every N steps (and at the end); 0: only at the end")
     public int checkpoint_every = 500;
+    @Help("the newest N checkpoints are kept")
     public int keep_checkpoints = 3;
 
     // ---- machine ------------------------------------------------------------------------------
     /** Where to compute: auto, cpu, reference (or cuda). */
+    @Help("auto, cpu, reference or cuda")
     public String device = "auto";
     /** Threads; 0 = the machine's cores. */
+    @Help("threads; 0: all cores")
     public int threads = 0;
     /** How the cuda backend multiplies: fp32, tf32 or bf16 (bf16 operands, fp32 master weights); default fp32. */
+    @Help("cuda: fp32, tf32 or bf16 products (fp32 master weights)")
     public String precision;
 
     // ---- supervised chat fine-tuning (second phase) ---------------------------------------------
     /** Chat JSONL ({"messages":[{"role","content"}]}) to fine-tune on after pretraining. */
+    @Help("chat JSONL to fine-tune on (after pretraining, or from init)")
     public String sft;
     /** Optional held-out chat JSONL evaluated (masked loss) during fine-tuning. */
+    @Help("held-out chat JSONL, evaluated during fine-tuning")
     public String sft_val;
+    @Help("fine-tuning steps")
     public int sft_max_steps = 300;
+    @Help("fine-tuning time budget; 0: none")
     public double sft_max_minutes = 0;
+    @Help("peak learning rate of fine-tuning")
     public double sft_lr = 3e-4;
+    @Help("warm-up steps of fine-tuning")
     public int sft_warmup_steps = 20;
+    @Help("conversations per fine-tuning batch")
     public int sft_batch_size = 8;
     /**
      * The chat format fine-tuning teaches ({@code jgpt}, {@code chatml}, {@code zephyr}, ...: {@code --chat-format}'s
      * names); default: jgpt's own for jgpt runs, the one an imported init's chat template writes.
      */
+    @Help("the chat format fine-tuning teaches: jgpt, chatml, zephyr, llama2, llama3, ... (default: the model's)")
     public String chat_format;
     /**
      * LoRA for fine-tuning a Llama model ('sft' with 'init'): 0 trains every weight; r > 0 freezes the weights and
      * trains rank-r adapters beside them (checkpoints hold the merged model and the adapters in PEFT's format).
      */
+    @Help("LoRA: freeze the weights and train rank-R adapters (Llama fine-tuning); 0: every weight trains")
     public int lora_rank = 0;
     /** The adapters' products are scaled by lora_alpha / lora_rank; default 2 x lora_rank (a scale of 2). */
+    @Help("LoRA: adapters' products scaled by alpha / rank (default 2 x rank)")
     public Double lora_alpha;
     /** The adapted matrices: all, or a list of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj. */
+    @Help("LoRA: all, or q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
     public String lora_targets = "all";
 
     private static final ObjectMapper YAML = YAMLMapper.builder()

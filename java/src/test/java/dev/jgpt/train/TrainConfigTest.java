@@ -64,4 +64,11 @@ class TrainConfigTest {
         assertThat(s.at(110)).isCloseTo(0.1, org.assertj.core.data.Offset.offset(1e-12));
         assertThat(s.at(500)).isCloseTo(0.1, org.assertj.core.data.Offset.offset(1e-12));
     }
+
+    /** {@code jgpt train --help} describes every key: a key added without a help line fails here. */
+    @Test
+    void everyKeyHasAHelpLine() {
+        assertThat(TrainConfig.help().keySet()).containsExactlyElementsOf(TrainConfig.keys().keySet());
+        assertThat(TrainConfig.help().values()).allMatch(h -> !h.isBlank() && h.length() < 110);
+    }
 }
