@@ -511,6 +511,26 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     private Tensor logitsDevice;
 
+    /** The logits (V floats) after the last position of the last forward, into a host tensor. */
+    public void lastLogits(Tensor out) {
+        int V = c.vocabSize(), d = c.dim();
+        out.requireAtLeast("out", DType.F32, V);
+        Tensor last = xf.view((long) (curB * curT - 1) * d, d);
+        if (params.isHost()) {
+            ops.matmulForward(out.first(V), last, cls, null, 1, d, V);
+            return;
+        }
+        if (logitsDevice == null) logitsDevice = arena.allocate(DType.F32, (long) maxB * maxT, c.vocabSize());
+        Tensor dev = logitsDevice.view(0, V);
+        ops.matmulForward(dev, last, cls, null, 1, d, V);
+        ops.copy(out.first(V), dev);
+    }
+
+    /** The longest sequence a forward takes (the training window this model was built for). */
+    public int maxSequence() {
+        return maxT;
+    }
+
     private void forwardBlocks(int B, int T) {
         int N = B * T, d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim(), NH = c.heads(), NKV = c.kvHeads(), hs = c.headSize();
         // token embedding: the encoder op with an all-zero position table

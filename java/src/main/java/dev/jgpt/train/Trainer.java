@@ -193,9 +193,6 @@ public final class Trainer {
         try (TensorArena host = TensorArena.host();
              Metrics metrics = Metrics.open(ph.dir().resolve("metrics.jsonl"), ph.name(), (long) step);
              CausalLm sampler = cfg.samples > 0 ? samplerFor(model) : null) {
-            if (cfg.samples > 0 && sampler == null && model instanceof LlamaTrainModel l && l.lora() != null) {
-                log.printf("%s: no samples while LoRA trains (the decoders read merged weights: chat with a checkpoint)%n", ph.name());
-            }
             Tensor in = host.allocate(DType.I32, (long) B * T);
             Tensor tg = host.allocate(DType.I32, (long) B * T);
             log.printf("%s: %s, %,d parameters, batch %d x %d x %d = %,d tokens/step, %d steps%s, device %s (%d threads)%n",
@@ -434,7 +431,7 @@ public final class Trainer {
     static CausalLm samplerFor(TrainableModel model) {
         return switch (model) {
             case Gpt2 g -> Gpt2Inference.of(g);
-            case LlamaTrainModel l when l.lora() != null -> null; // decoders read plain weights; the checkpoints hold merged ones
+            case LlamaTrainModel l when l.lora() != null -> new dev.jgpt.llama.TrainModelLm(l); // decoders read plain weights
             case LlamaTrainModel l when l.onDevice() -> LlamaOpsInference.over(l);
             case LlamaTrainModel l when NativeLibraries.status().available() ->
                     new LlamaInference(l.weights(), DecodeDType.F32, 32, l.backend().threads(), null);

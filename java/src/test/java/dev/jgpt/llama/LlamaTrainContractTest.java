@@ -384,16 +384,24 @@ abstract class LlamaTrainContractTest {
             model.logits(logits);
             model.writeLlama2c(file);
             try (Arena arena = Arena.ofConfined();
-                 ReferenceLlama merged = new ReferenceLlama(Llama2cCheckpoint.open(file, arena))) {
+                 ReferenceLlama merged = new ReferenceLlama(Llama2cCheckpoint.open(file, arena));
+                 TrainModelLm sampler = new TrainModelLm(model)) {
                 for (int t = 0; t < T; t++) {
                     float[] expected = merged.step(tokens[t]).toFloatArray();
+                    // the samples' generator: the training forward over the sequence so far, adapters applied
+                    float[] recomputed = (t == 0 ? sampler.prefill(new int[] {tokens[0]}) : sampler.step(tokens[t])).toFloatArray();
                     for (int j = 0; j < c.vocabSize(); j++) {
                         float got = logits.getFloat((long) t * c.vocabSize() + j);
                         assertThat(Math.abs(got - expected[j])).as("position %d logit %d", t, j)
                                 .isLessThan(1e-4f * (1 + Math.abs(expected[j])));
+                        assertThat(Math.abs(recomputed[j] - expected[j])).as("sampler: position %d logit %d", t, j)
+                                .isLessThan(1e-4f * (1 + Math.abs(expected[j])));
                     }
                 }
+                assertThat(sampler.position()).isEqualTo(T);
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> sampler.step(1)).isInstanceOf(IllegalArgumentException.class);
             }
+            model.forward(tokens, targets, 1, T); // the sampler's forwards overwrote the activations
 
             model.lora().writePeft(dir);
             again.parameters().copyFrom(model.parameters().toFloatArray());
