@@ -9,6 +9,7 @@
 #   bench/decode-gguf-vs-llamacpp.sh stories110M 3
 #   THREADS="1 2" bench/decode-gguf-vs-llamacpp.sh stories15M 3
 #   FILES="q4_k_m q5_k_m q8_0" DTYPES=gguf bench/decode-gguf-vs-llamacpp.sh stories110M 3   # a Q5_K_M-like file too
+#   FILES="q3_k q2_k" DTYPES="gguf q8" bench/decode-gguf-vs-llamacpp.sh stories110M 3   # every matrix of one ggml type
 #   PROMPT=256 DTYPES=gguf bench/decode-gguf-vs-llamacpp.sh stories110M 3   # also time to first token of a 256-token prompt (ms)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib/medians.sh"
@@ -30,8 +31,9 @@ tool=("$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar
 "${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q4_k_m.gguf" q4_k_m
 "${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q8_0.gguf" q8_0
 files="${FILES:-q4_k_m q8_0}"
-case " $files " in *" q5_k_m "*)
-  "${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/q5_k_m.gguf" q5_k_m ;; esac
+for f in $files; do # q5_k_m, or one ggml type for every matrix (q3_k, q2_k, q6_k ...)
+  [ -f "$work/$f.gguf" ] || "${tool[@]}" "$root/bench/llamacpp/GgufCheck.java" quantize "$lib" "$work/f32.gguf" "$work/$f.gguf" "$f"
+done
 ls -l "$work"/*.gguf | awk '{printf "# %s %.1f MB\n", $NF, $5/1e6}' | sed "s|$work/||"
 rss() { sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$1" | awk '{printf "%.0f", $1/1024}'; }
 out="$work/results"

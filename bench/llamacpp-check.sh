@@ -107,12 +107,18 @@ for run in "${llama_runs[@]}"; do
   "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
       "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
   result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
-  # --dtype gguf: jgpt's integer products over the file's own Q4_K / Q6_K / Q4_0 / Q8_0 blocks against llama.cpp's on one file
-  "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-inplace.gguf" inplace
-  (cd "$work" && node topk.mjs "$name-inplace.gguf" ids.txt 5) > "$work/top-llamacpp-inplace.txt" || verdict=1
-  "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
-      "$work/$name-inplace.gguf" "$work/ids.txt" 5 gguf > "$work/top-jgpt-inplace.txt" || verdict=1
-  inplace="$(cd "$work" && node compare.mjs top-jgpt-inplace.txt top-llamacpp-inplace.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
+  # --dtype gguf: jgpt's integer products over the file's own Q4_K / Q6_K / Q4_0 / Q8_0 blocks against llama.cpp's on one
+  # file, then over Q3_K / Q2_K / Q6_K / Q4_0 / Q8_0 ones (llama.cpp's low-bit files) on another
+  inplace=""
+  for mix in inplace inplace-low; do
+    "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-$mix.gguf" $mix
+    (cd "$work" && node topk.mjs "$name-$mix.gguf" ids.txt 5) > "$work/top-llamacpp-$mix.txt" || verdict=1
+    "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
+        "$work/$name-$mix.gguf" "$work/ids.txt" 5 gguf > "$work/top-jgpt-$mix.txt" || verdict=1
+    r="$(cd "$work" && node compare.mjs top-jgpt-$mix.txt top-llamacpp-$mix.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
+    inplace="${inplace:+$inplace, }\"$mix\": ${r:-null}"
+  done
+  inplace="{$inplace}"
   "${gguf_check[@]}" spm "$run/tokenizer.json" "$work/$name-spm.gguf"
   "${gguf_check[@]}" ids "$work/$name-spm.gguf" "$text" > "$work/spm-jgpt.txt" || verdict=1
   (cd "$work" && node topk.mjs "$name-spm.gguf" --tokenize "$text") > "$work/spm-llamacpp.txt" || verdict=1

@@ -1,6 +1,7 @@
-/* Matrix-vector products over ggml's blocks as a GGUF file stores them (JGPT_DECODE_GGML): Q4_K, Q5_K, Q6_K, Q4_0
- * and Q8_0, plus F16, so that a llama.cpp file decodes from its own bytes — 4.5 bits a weight for Q4_K, 6.56 for
- * Q6_K — instead of a q8 copy at 9. The block layouts are ggml's (ggml-common.h; GgmlType.java decodes the same bytes):
+/* Matrix-vector products over ggml's blocks as a GGUF file stores them (JGPT_DECODE_GGML): Q2_K, Q3_K, Q4_K, Q5_K,
+ * Q6_K, Q4_0 and Q8_0, plus F16, so that a llama.cpp file decodes from its own bytes — 2.6 bits a weight for Q2_K,
+ * 3.4 for Q3_K, 4.5 for Q4_K, 6.56 for Q6_K — instead of a q8 copy at 9. The block layouts are ggml's (ggml-common.h;
+ * GgmlType.java decodes the same bytes):
  *
  *   Q8_0  per 32 weights:  f16 d, int8 q[32]                               w = d q
  *   Q4_0  per 32 weights:  f16 d, 16 bytes of 4-bit q (low nibbles first)  w = d (q - 8)
@@ -9,14 +10,20 @@
  *   Q5_K  Q4_K with a fifth bit per weight (32 bytes qh before the nibbles): q in 0..31
  *   Q6_K  per 256 weights: 128 bytes of low 4 bits, 64 of high 2 bits, int8 scales[16] (one per 16), f16 d
  *                                                                          w = d sc (q - 32)
+ *   Q3_K  per 256 weights: hmask[32] (third bits), qs[64] (low 2 bits), 12 bytes of sixteen 6-bit scales, f16 d;
+ *         weight 128n + 32j + i (i < 32) has its low bits at qs[32n + i] >> 2j and its third bit at hmask[i] >> (4n + j)
+ *                                                                          w = d (sc - 32) (q - 4), q in 0..7
+ *   Q2_K  per 256 weights: scales[16] (low nibble scale, high nibble min, one per 16), qs[64] as Q3_K's, f16 d, dmin
+ *                                                                          w = d sc q - dmin m, q in 0..3
  *
  * As in llama.cpp, x is quantised to int8 once per call (scale max|x| / 127): per block of 32 for Q8_0, per 256 for
  * the K types (llama.cpp's Q8_K), and the dot products are integer ones. Q8_0: vpdpbusd (unsigned bytes times signed,
  * 32 a instruction; the weights' sign flipped, q + 128, and 128 times the sum of xq taken out by the accumulator's
  * start). Q4_K and Q6_K: their unsigned quants (0..15, 0..63) times xq summed in int16 pairs (vpmaddubsw), times the
  * sub-block scales summed in int32 (vpdpwssd), one float multiply per super-block (Q5_K as Q4_K with its fifth bits
- * or-ed in; Q4_0 per 32 like Q8_0, its -8 through the accumulator's start); Q4_K's minimums and Q6_K's -32
- * from the sums of xq per 32 and per 16. Four rows at a time, from the four quarters of the range (four long streams,
+ * or-ed in; Q2_K and Q3_K the same over their 2- and 3-bit quants and per-16 scales; Q4_0 per 32 like Q8_0, its -8
+ * through the accumulator's start); Q4_K's and Q2_K's minimums, Q6_K's -32 and Q3_K's -4 from the sums of xq per 32
+ * and per 16. Four rows at a time, from the four quarters of the range (four long streams,
  * see decode_matvec.c). Without AVX-512 VNNI each row is dequantised to float32 and dotted with x (the definition).
  */
 #include "jgpt.h"
@@ -26,7 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_Q4_K = 12, GGML_Q5_K = 13, GGML_Q6_K = 14, GGML_BF16 = 30 };
+enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_Q2_K = 10, GGML_Q3_K = 11, GGML_Q4_K = 12, GGML_Q5_K = 13,
+       GGML_Q6_K = 14, GGML_BF16 = 30 };
 
 long jgpt_ggml_row_bytes(int type, long n) {
     switch (type) {
@@ -34,6 +42,8 @@ long jgpt_ggml_row_bytes(int type, long n) {
     case GGML_F16: case GGML_BF16: return 2 * n;
     case GGML_Q4_0: return n % 32 ? -1 : n / 32 * 18;
     case GGML_Q8_0: return n % 32 ? -1 : n / 32 * 34;
+    case GGML_Q2_K: return n % 256 ? -1 : n / 256 * 84;
+    case GGML_Q3_K: return n % 256 ? -1 : n / 256 * 110;
     case GGML_Q4_K: return n % 256 ? -1 : n / 256 * 144;
     case GGML_Q5_K: return n % 256 ? -1 : n / 256 * 176;
     case GGML_Q6_K: return n % 256 ? -1 : n / 256 * 210;
@@ -55,6 +65,15 @@ static inline void scale_min(int j, const uint8_t *q, int *sc, int *mn) {
     } else {
         *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
         *mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+/* Q3_K's sixteen 6-bit scales, minus 32: low 4 bits in bytes 0..7 (low then high nibbles), the top 2 bits of scale j
+ * in byte 8 + j % 4 at bit 2 (j / 4) */
+static inline void q3k_scales(const uint8_t *s, int8_t *out) {
+    for (int j = 0; j < 16; j++) {
+        int lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4, hi = (s[8 + (j & 3)] >> (2 * (j >> 2))) & 3;
+        out[j] = (int8_t)((lo | hi << 4) - 32);
     }
 }
 
@@ -86,6 +105,23 @@ void jgpt_ggml_dequantize_row(int type, const void *row, float *y, int n) {
             }
         }
         break;
+    case GGML_Q2_K:
+    case GGML_Q3_K: {
+        const int three = type == GGML_Q3_K, bytes = three ? 110 : 84;
+        for (int k = 0; k < n / 256; k++, b += bytes) {
+            const uint8_t *qs = b + (three ? 32 : 16), *hm = b;
+            int8_t sc3[16];
+            if (three) q3k_scales(b + 96, sc3);
+            float d = f16(b + (three ? 108 : 80)), dmin = three ? 0.0f : f16(b + 82);
+            for (int p = 0; p < 256; p++) {
+                int nh = p / 128, j = p % 128 / 32, i = p % 32, g = p / 16;
+                int q = (qs[32 * nh + i] >> (2 * j)) & 3;
+                y[256L * k + p] = three ? d * sc3[g] * (q + 4 * ((hm[i] >> (4 * nh + j)) & 1) - 4)
+                                        : d * (b[g] & 0xF) * q - dmin * (b[g] >> 4);
+            }
+        }
+        break;
+    }
     case GGML_Q4_K:
     case GGML_Q5_K: {
         const int five = type == GGML_Q5_K, bytes = five ? 176 : 144;
@@ -278,6 +314,55 @@ VNNI static inline __attribute__((always_inline)) void rows_q6k(const uint8_t *c
     for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
 }
 
+/* Q2_K and Q3_K, each super-block of 256: the eight 32-weight chunks of quants (2 bits from qs, Q3_K's third from
+ * hmask: 0..3 or 0..7) times xq summed in int16 pairs, times the scale of each 16 and summed in int32; Q3_K's -4 taken
+ * out as 4 * sum_g sc_g * sum(xq of g), Q2_K's minimums as dmin * dx * sum_g m_g * sum(xq of g); one float multiply by
+ * d * dx. */
+VNNI static inline __attribute__((always_inline)) void rows_q23k(const uint8_t *const *w, int R, int nb, const xquant *q,
+                                                                  float *res, const int three) {
+    const __m256i two = _mm256_set1_epi8(3), bit = _mm256_set1_epi8(1);
+    const int bytes = three ? 110 : 84, qs = three ? 32 : 16;
+    __m256 acc[4];
+    float mins[4] = {0, 0, 0, 0};
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (int k = 0; k < nb; k++) {
+        const __m256i bsum = _mm256_loadu_si256((const __m256i *)(q->sum16 + 16 * k));
+        const float dx = q->sx[k];
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w[r] + (long)bytes * k;
+            __m256i sc16, corr = _mm256_setzero_si256();
+            if (three) {
+                int8_t sc[16];
+                q3k_scales(b + 96, sc);
+                sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+                corr = _mm256_madd_epi16(sc16, bsum);
+            } else {
+                __m128i s = _mm_loadu_si128((const __m128i *)b);
+                sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s, _mm_set1_epi8(0x0F)));
+                __m256i m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), _mm_set1_epi8(0x0F)));
+                __m256i mm = _mm256_madd_epi16(m16, bsum);
+                mins[r] += f16(b + 82) * dx * (float)hsum_i128(_mm_add_epi32(_mm256_castsi256_si128(mm), _mm256_extracti128_si256(mm, 1)));
+            }
+            const __m256i H = three ? _mm256_loadu_si256((const __m256i *)b) : _mm256_setzero_si256();
+            __m256i isum = _mm256_setzero_si256();
+            for (int nh = 0; nh < 2; nh++) {
+                __m256i Q = _mm256_loadu_si256((const __m256i *)(b + qs + 32 * nh));
+                for (int j = 0; j < 4; j++) {
+                    int c = 4 * nh + j; /* the chunk: weights 32c .. 32c + 31, scales 2c and 2c + 1 */
+                    __m256i u = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), two);
+                    if (three) u = _mm256_or_si256(u, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, c), bit), 2));
+                    __m256i idx = _mm256_setr_m128i(_mm_set1_epi16((short)(2 * c)), _mm_set1_epi16((short)(2 * c + 1)));
+                    __m256i p = _mm256_maddubs_epi16(u, XQ(8 * k + c));
+                    isum = _mm256_dpwssd_epi32(isum, p, _mm256_permutexvar_epi16(idx, sc16));
+                }
+            }
+            if (three) isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 2));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16(b + (three ? 108 : 80)) * dx), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) res[r] = hsum(acc[r]) - mins[r];
+}
+
 /* Q4_0: 32 nibbles a block (low nibbles the first 16 weights, high the next 16), w = d (q - 8): unsigned q times xq
  * with the accumulator starting at -8 times the block's sum of xq (init8 holds -128 times it: shifted right by 4) */
 VNNI static inline __attribute__((always_inline)) void rows_q40(const uint8_t *const *w, int R, int nb, const xquant *q,
@@ -350,6 +435,8 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
                                    w + (long)(r + 3 * Q) * row_bytes };
         float res[4];
         switch (type) {
+        case GGML_Q2_K: rows_q23k(rows, 4, n / 256, &q, res, 0); break;
+        case GGML_Q3_K: rows_q23k(rows, 4, n / 256, &q, res, 1); break;
         case GGML_Q4_K: rows_q4k(rows, 4, n / 256, &q, res, 0); break;
         case GGML_Q5_K: rows_q4k(rows, 4, n / 256, &q, res, 1); break;
         case GGML_Q4_0: rows_q40(rows, 4, n / 32, &q, res); break;
@@ -362,6 +449,8 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
     for (int r = r0 + 4 * Q; r < r1; r++) {
         const uint8_t *rows[1] = { w + (long)r * row_bytes };
         switch (type) {
+        case GGML_Q2_K: rows_q23k(rows, 1, n / 256, &q, out + r, 0); break;
+        case GGML_Q3_K: rows_q23k(rows, 1, n / 256, &q, out + r, 1); break;
         case GGML_Q4_K: rows_q4k(rows, 1, n / 256, &q, out + r, 0); break;
         case GGML_Q5_K: rows_q4k(rows, 1, n / 256, &q, out + r, 1); break;
         case GGML_Q4_0: rows_q40(rows, 1, n / 32, &q, out + r); break;
@@ -382,7 +471,7 @@ static int vnni_available(void) {
     return cached;
 }
 
-/* out[r] = W[r,:] . x for r in [r0, r1), W of ggml type `type` (Q4_K, Q5_K, Q6_K, Q4_0, Q8_0 or F16; F32 and BF16 are the
+/* out[r] = W[r,:] . x for r in [r0, r1), W of ggml type `type` (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q8_0 or F16; F32 and BF16 are the
  * plain decode dtypes' kernels, see jgpt_decode_matvec_rows); JGPT_DECODE_KERNELS=portable forces the definition */
 void jgpt_ggml_matvec_rows(int type, const void *w, float *out, const float *x, int r0, int r1, int n) {
     if (r0 >= r1) return;

@@ -40,7 +40,7 @@ public class GgufInPlaceTest {
 
     /**
      * A Q4_K_M-like file of random blocks: a Q4_K embedding and matrices, attn_v and ffn_down Q6_K in layer 1 only, the classifier Q6_K,
-     * attn_output Q5_K in layer 1, attn_k Q8_0 then Q4_0, ffn_up F16; with {@code odd} one matrix is Q3_K, which is not
+     * attn_output Q5_K in layer 1, attn_k Q8_0 then Q4_0, ffn_up F16; with {@code odd} one matrix is Q4_1, which is not
      * multiplied in place.
      */
     public static void write(Path file, LlamaConfig c, long seed, boolean odd) {
@@ -75,8 +75,8 @@ public class GgufInPlaceTest {
                 GgmlType wk = l == 0 ? GgmlType.Q8_0 : GgmlType.Q4_0;
                 g.addTensor(b + "attn_k.weight", wk, GgmlMatvecTest.randomBlocks(wk, kv, d, r, a), d, kv);
                 g.addTensor(b + "attn_v.weight", mixed, GgmlMatvecTest.randomBlocks(mixed, kv, d, r, a), d, kv);
-                GgmlType wo = odd && l == 0 ? GgmlType.Q3_K : l == 1 ? GgmlType.Q5_K : GgmlType.Q4_K;
-                g.addTensor(b + "attn_output.weight", wo, wo == GgmlType.Q3_K ? randomBytes(a, r, (long) d * d / 256 * 110)
+                GgmlType wo = odd && l == 0 ? GgmlType.Q4_1 : l == 1 ? GgmlType.Q5_K : GgmlType.Q4_K;
+                g.addTensor(b + "attn_output.weight", wo, wo == GgmlType.Q4_1 ? randomBytes(a, r, (long) d * d / 32 * 20)
                         : GgmlMatvecTest.randomBlocks(wo, d, d, r, a), d, d);
                 g.addTensor(b + "ffn_norm.weight", floats(a, r, d, 0.1, 1.0), d);
                 g.addTensor(b + "ffn_gate.weight", GgmlType.Q4_K, GgmlMatvecTest.randomBlocks(GgmlType.Q4_K, h, d, r, a), d, h);
@@ -162,7 +162,7 @@ public class GgufInPlaceTest {
             assertThat(LlamaGgufImport.defaultDType(GgufFile.open(odd, a))).isEqualTo(DecodeDType.Q8);
         }
         assertThatThrownBy(() -> LlamaModels.openGguf(odd, DecodeDType.GGUF, 32, 1, 0)).isInstanceOf(JgptException.class)
-                .hasMessageContaining("tensor blk.0.attn_output.weight is Q3_K, which --dtype gguf does not multiply in place")
+                .hasMessageContaining("tensor blk.0.attn_output.weight is Q4_1, which --dtype gguf does not multiply in place")
                 .hasMessageContaining("use --dtype q8");
         Path bin = dir.resolve("tiny.bin");
         RandomLlama.writeCheckpoint(bin, LlamaConfig.llama2c(64, 128, 1, 4, 2, 300, 32, false), 3);
