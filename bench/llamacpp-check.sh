@@ -108,7 +108,7 @@ for run in "${llama_runs[@]}"; do
       "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
   result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
   # --dtype gguf: jgpt's integer products over the file's own Q4_K / Q6_K / Q4_0 / Q8_0 blocks against llama.cpp's on one
-  # file, then over Q3_K / Q2_K / Q6_K / Q4_0 / Q8_0 ones (llama.cpp's low-bit files) on another
+  # file, then over Q3_K / Q2_K / Q6_K / Q4_1 / Q5_0 / Q5_1 ones (low-bit files, older types) on another
   inplace=""
   for mix in inplace inplace-low; do
     "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-$mix.gguf" $mix

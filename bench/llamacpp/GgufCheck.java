@@ -31,7 +31,8 @@ import java.util.SplittableRandom;
  *                             of 256 and through Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 for the others; inplace: the types jgpt's
  *                             --dtype gguf multiplies in place (Q4_K even layers, Q6_K odd layers and the classifier
  *                             where rows are whole 256-weight blocks, Q4_0 and Q8_0 in turn elsewhere); inplace-low:
- *                             the same with Q3_K in even layers and Q2_K in odd ones (llama.cpp's Q3_K_M, Q2_K files)
+ *                             Q3_K in even layers and Q2_K in odd ones (llama.cpp's Q3_K_M, Q2_K files), the classifier
+ *                             Q6_K, and Q4_1, Q5_0, Q5_1 in turn where rows are not whole 256-weight blocks
  *   spm TOKENIZER_JSON OUT    a sentencepiece vocabulary made from a byte-level BPE, as llama.cpp's "llama"
  *                             tokenizer model, in a GGUF with tiny random weights
  *   ids GGUF TEXT             jgpt's token ids of TEXT with the tokenizer inside GGUF (no BOS)
@@ -171,7 +172,7 @@ public class GgufCheck {
                     // Q8_0 in turn
                     case "inplace" -> t.ne()[0] % 256 != 0 ? (i++ % 2 == 0 ? GgmlType.Q4_0 : GgmlType.Q8_0)
                             : t.name().equals("output.weight") || layerOf(t.name()) % 2 == 1 ? GgmlType.Q6_K : GgmlType.Q4_K;
-                    case "inplace-low" -> t.ne()[0] % 256 != 0 ? (i++ % 2 == 0 ? GgmlType.Q4_0 : GgmlType.Q8_0)
+                    case "inplace-low" -> t.ne()[0] % 256 != 0 ? new GgmlType[] {GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1}[i++ % 3]
                             : t.name().equals("output.weight") ? GgmlType.Q6_K : layerOf(t.name()) % 2 == 1 ? GgmlType.Q2_K : GgmlType.Q3_K;
                     default -> GgmlType.valueOf(mix.toUpperCase());
                 };

@@ -1,10 +1,13 @@
 /* Matrix-vector products over ggml's blocks as a GGUF file stores them (JGPT_DECODE_GGML): Q2_K, Q3_K, Q4_K, Q5_K,
- * Q6_K, Q4_0 and Q8_0, plus F16, so that a llama.cpp file decodes from its own bytes — 2.6 bits a weight for Q2_K,
+ * Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0, plus F16, so that a llama.cpp file decodes from its own bytes — 2.6 bits a weight for Q2_K,
  * 3.4 for Q3_K, 4.5 for Q4_K, 6.56 for Q6_K — instead of a q8 copy at 9. The block layouts are ggml's (ggml-common.h;
  * GgmlType.java decodes the same bytes):
  *
  *   Q8_0  per 32 weights:  f16 d, int8 q[32]                               w = d q
  *   Q4_0  per 32 weights:  f16 d, 16 bytes of 4-bit q (low nibbles first)  w = d (q - 8)
+ *   Q4_1  per 32 weights:  f16 d, f16 m, the nibbles as Q4_0's             w = d q + m
+ *   Q5_0  per 32 weights:  f16 d, 32 bits qh (bit j: weight j's fifth), the nibbles    w = d (q - 16)
+ *   Q5_1  per 32 weights:  f16 d, f16 m, qh, the nibbles                   w = d q + m
  *   Q4_K  per 256 weights: f16 d, f16 dmin, 12 bytes of eight 6-bit scales and mins, 128 bytes of 4-bit q;
  *         sub-block s (32 weights) has scale sc_s and min m_s:              w = d sc_s q - dmin m_s
  *   Q5_K  Q4_K with a fifth bit per weight (32 bytes qh before the nibbles): q in 0..31
@@ -21,8 +24,8 @@
  * 32 a instruction; the weights' sign flipped, q + 128, and 128 times the sum of xq taken out by the accumulator's
  * start). Q4_K and Q6_K: their unsigned quants (0..15, 0..63) times xq summed in int16 pairs (vpmaddubsw), times the
  * sub-block scales summed in int32 (vpdpwssd), one float multiply per super-block (Q5_K as Q4_K with its fifth bits
- * or-ed in; Q2_K and Q3_K the same over their 2- and 3-bit quants and per-16 scales; Q4_0 per 32 like Q8_0, its -8
- * through the accumulator's start); Q4_K's and Q2_K's minimums, Q6_K's -32 and Q3_K's -4 from the sums of xq per 32
+ * or-ed in; Q2_K and Q3_K the same over their 2- and 3-bit quants and per-16 scales; Q4_0, Q4_1, Q5_0 and Q5_1 per 32
+ * like Q8_0: Q4_0's -8 and Q5_0's -16 through the accumulator's start, Q4_1's and Q5_1's m times the block's sum of x); Q4_K's and Q2_K's minimums, Q6_K's -32 and Q3_K's -4 from the sums of xq per 32
  * and per 16. Four rows at a time, from the four quarters of the range (four long streams,
  * see decode_matvec.c). Without AVX-512 VNNI each row is dequantised to float32 and dotted with x (the definition).
  */
@@ -33,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q8_0 = 8, GGML_Q2_K = 10, GGML_Q3_K = 11, GGML_Q4_K = 12, GGML_Q5_K = 13,
+enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q4_1 = 3, GGML_Q5_0 = 6, GGML_Q5_1 = 7, GGML_Q8_0 = 8, GGML_Q2_K = 10, GGML_Q3_K = 11, GGML_Q4_K = 12, GGML_Q5_K = 13,
        GGML_Q6_K = 14, GGML_BF16 = 30 };
 
 long jgpt_ggml_row_bytes(int type, long n) {
@@ -41,6 +44,9 @@ long jgpt_ggml_row_bytes(int type, long n) {
     case GGML_F32: return 4 * n;
     case GGML_F16: case GGML_BF16: return 2 * n;
     case GGML_Q4_0: return n % 32 ? -1 : n / 32 * 18;
+    case GGML_Q4_1: return n % 32 ? -1 : n / 32 * 20;
+    case GGML_Q5_0: return n % 32 ? -1 : n / 32 * 22;
+    case GGML_Q5_1: return n % 32 ? -1 : n / 32 * 24;
     case GGML_Q8_0: return n % 32 ? -1 : n / 32 * 34;
     case GGML_Q2_K: return n % 256 ? -1 : n / 256 * 84;
     case GGML_Q3_K: return n % 256 ? -1 : n / 256 * 110;
@@ -105,6 +111,23 @@ void jgpt_ggml_dequantize_row(int type, const void *row, float *y, int n) {
             }
         }
         break;
+    case GGML_Q4_1:
+    case GGML_Q5_0:
+    case GGML_Q5_1: {
+        const int five = type != GGML_Q4_1, bytes = type == GGML_Q4_1 ? 20 : type == GGML_Q5_0 ? 22 : 24;
+        for (int k = 0; k < n / 32; k++, b += bytes) {
+            float d = f16(b), m = type == GGML_Q5_0 ? 0.0f : f16(b + 2);
+            uint32_t qh = 0;
+            if (five) memcpy(&qh, b + (type == GGML_Q5_0 ? 2 : 4), 4);
+            const uint8_t *qs = b + bytes - 16;
+            for (int i = 0; i < 16; i++) {
+                int lo = (qs[i] & 0xF) | (five ? ((qh >> i) & 1) << 4 : 0), hi = (qs[i] >> 4) | (five ? ((qh >> (i + 16)) & 1) << 4 : 0);
+                y[32 * k + i] = type == GGML_Q5_0 ? d * (lo - 16) : d * lo + m;
+                y[32 * k + 16 + i] = type == GGML_Q5_0 ? d * (hi - 16) : d * hi + m;
+            }
+        }
+        break;
+    }
     case GGML_Q2_K:
     case GGML_Q3_K: {
         const int three = type == GGML_Q3_K, bytes = three ? 110 : 84;
@@ -383,6 +406,37 @@ VNNI static inline __attribute__((always_inline)) void rows_q40(const uint8_t *c
     for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
 }
 
+/* Q4_1, Q5_0 and Q5_1: Q4_0's nibbles with Q5's fifth bits from qh (a byte mask: bit j sets 16 in weight j); Q5_0's
+ * -16 through the accumulator's start (init8 holds -128 times the block's sum of xq: shifted right by 3), Q4_1's and
+ * Q5_1's m as m dx times that sum */
+VNNI static inline __attribute__((always_inline)) void rows_q451(const uint8_t *const *w, int R, int nb, const xquant *q,
+                                                                  float *res, const int type) {
+    const __m128i low = _mm_set1_epi8(0x0F);
+    const __m256i sixteen = _mm256_set1_epi8(0x10);
+    const int bytes = type == GGML_Q4_1 ? 20 : type == GGML_Q5_0 ? 22 : 24, five = type != GGML_Q4_1;
+    __m256 acc[4];
+    float mins[4] = {0, 0, 0, 0};
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (int k = 0; k < nb; k++) {
+        __m256i xv = XQ(k), init = type == GGML_Q5_0 ? _mm256_srai_epi32(q->init8[k], 3) : _mm256_setzero_si256();
+        const float sumx = type == GGML_Q5_0 ? 0.0f : (float)(-_mm256_cvtsi256_si32(q->init8[k]) / 128) * q->sx[k];
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w[r] + (long)bytes * k;
+            __m128i v = _mm_loadu_si128((const __m128i *)(b + bytes - 16));
+            __m256i qv = _mm256_setr_m128i(_mm_and_si128(v, low), _mm_and_si128(_mm_srli_epi16(v, 4), low));
+            if (five) {
+                uint32_t qh;
+                memcpy(&qh, b + (type == GGML_Q5_0 ? 2 : 4), 4);
+                qv = _mm256_or_si256(qv, _mm256_maskz_mov_epi8((__mmask32)qh, sixteen));
+            }
+            __m256i i = _mm256_dpbusd_epi32(init, qv, xv);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(f16(b) * q->sx[k]), acc[r]);
+            if (type != GGML_Q5_0) mins[r] += f16(b + 2) * sumx;
+        }
+    }
+    for (int r = 0; r < R; r++) res[r] = hsum(acc[r]) + mins[r];
+}
+
 VNNI static inline __attribute__((always_inline)) void rows_q80(const uint8_t *const *w, int R, int nb, const xquant *q,
                                                                  float *res) {
     const __m256i flip = _mm256_set1_epi8((char)0x80);
@@ -420,7 +474,8 @@ VNNI static inline __attribute__((always_inline)) void rows_f16(const uint8_t *c
 }
 
 VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out, const float *x, int r0, int r1, int n) {
-    const int small = type == GGML_Q8_0 || type == GGML_Q4_0; /* x in blocks of 32, else of 256 */
+    const int small = type == GGML_Q8_0 || type == GGML_Q4_0 || type == GGML_Q4_1 || type == GGML_Q5_0 || type == GGML_Q5_1;
+    /* x in blocks of 32 for those, else of 256 */
     int block = small ? 32 : 256, blocks = n / block;
     int8_t xq[n] __attribute__((aligned(64)));
     float sx[blocks > 0 ? blocks : 1];
@@ -440,6 +495,7 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
         case GGML_Q4_K: rows_q4k(rows, 4, n / 256, &q, res, 0); break;
         case GGML_Q5_K: rows_q4k(rows, 4, n / 256, &q, res, 1); break;
         case GGML_Q4_0: rows_q40(rows, 4, n / 32, &q, res); break;
+        case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1: rows_q451(rows, 4, n / 32, &q, res, type); break;
         case GGML_Q6_K: rows_q6k(rows, 4, n / 256, &q, res); break;
         case GGML_Q8_0: rows_q80(rows, 4, n / 32, &q, res); break;
         default: rows_f16(rows, 4, n, x, res);
@@ -454,6 +510,7 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
         case GGML_Q4_K: rows_q4k(rows, 1, n / 256, &q, out + r, 0); break;
         case GGML_Q5_K: rows_q4k(rows, 1, n / 256, &q, out + r, 1); break;
         case GGML_Q4_0: rows_q40(rows, 1, n / 32, &q, out + r); break;
+        case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1: rows_q451(rows, 1, n / 32, &q, out + r, type); break;
         case GGML_Q6_K: rows_q6k(rows, 1, n / 256, &q, out + r); break;
         case GGML_Q8_0: rows_q80(rows, 1, n / 32, &q, out + r); break;
         default: rows_f16(rows, 1, n, x, out + r);
@@ -471,7 +528,7 @@ static int vnni_available(void) {
     return cached;
 }
 
-/* out[r] = W[r,:] . x for r in [r0, r1), W of ggml type `type` (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q8_0 or F16; F32 and BF16 are the
+/* out[r] = W[r,:] . x for r in [r0, r1), W of ggml type `type` (Q2_K-Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 or F16; F32 and BF16 are the
  * plain decode dtypes' kernels, see jgpt_decode_matvec_rows); JGPT_DECODE_KERNELS=portable forces the definition */
 void jgpt_ggml_matvec_rows(int type, const void *w, float *out, const float *x, int r0, int r1, int n) {
     if (r0 >= r1) return;

@@ -134,7 +134,8 @@ public final class LlamaGgufImport {
 
     /** The ggml types libjgpt multiplies in place ({@link DecodeDType#GGUF}). */
     static final java.util.Set<GgmlType> IN_PLACE = java.util.EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
-            GgmlType.Q4_0, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
+            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
+            GgmlType.Q6_K);
 
     /**
      * The matrices of {@code g} as they lie in its mapping, for {@link LlamaInference#fromBlocks}: per matrix and layer its

@@ -40,8 +40,9 @@ public class GgufInPlaceTest {
 
     /**
      * A Q4_K_M-like file of random blocks: a Q4_K embedding and matrices, attn_v and ffn_down Q6_K in layer 1 only, the classifier Q6_K,
-     * attn_output Q5_K in layer 1, attn_k Q8_0 then Q4_0, ffn_up F16; with {@code odd} one matrix is Q4_1, which is not
-     * multiplied in place.
+     * attn_output Q5_K in layer 1, attn_k Q8_0 then Q4_0, ffn_up F16; with {@code odd} the older block types too: layer 0's
+     * attn_output Q4_1, layer 1's attn_k Q5_0 and ffn_up Q5_1 (llama.cpp's fallbacks where rows are not whole 256-weight
+     * super-blocks, as in SmolLM's Q4_K_M files).
      */
     public static void write(Path file, LlamaConfig c, long seed, boolean odd) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -72,15 +73,15 @@ public class GgufInPlaceTest {
                 GgmlType mixed = l == 1 ? GgmlType.Q6_K : GgmlType.Q4_K;
                 g.addTensor(b + "attn_norm.weight", floats(a, r, d, 0.1, 1.0), d);
                 g.addTensor(b + "attn_q.weight", GgmlType.Q4_K, GgmlMatvecTest.randomBlocks(GgmlType.Q4_K, d, d, r, a), d, d);
-                GgmlType wk = l == 0 ? GgmlType.Q8_0 : GgmlType.Q4_0;
+                GgmlType wk = l == 0 ? GgmlType.Q8_0 : odd ? GgmlType.Q5_0 : GgmlType.Q4_0;
                 g.addTensor(b + "attn_k.weight", wk, GgmlMatvecTest.randomBlocks(wk, kv, d, r, a), d, kv);
                 g.addTensor(b + "attn_v.weight", mixed, GgmlMatvecTest.randomBlocks(mixed, kv, d, r, a), d, kv);
                 GgmlType wo = odd && l == 0 ? GgmlType.Q4_1 : l == 1 ? GgmlType.Q5_K : GgmlType.Q4_K;
-                g.addTensor(b + "attn_output.weight", wo, wo == GgmlType.Q4_1 ? randomBytes(a, r, (long) d * d / 32 * 20)
-                        : GgmlMatvecTest.randomBlocks(wo, d, d, r, a), d, d);
+                g.addTensor(b + "attn_output.weight", wo, GgmlMatvecTest.randomBlocks(wo, d, d, r, a), d, d);
                 g.addTensor(b + "ffn_norm.weight", floats(a, r, d, 0.1, 1.0), d);
                 g.addTensor(b + "ffn_gate.weight", GgmlType.Q4_K, GgmlMatvecTest.randomBlocks(GgmlType.Q4_K, h, d, r, a), d, h);
-                g.addTensor(b + "ffn_up.weight", GgmlType.F16, GgmlMatvecTest.randomBlocks(GgmlType.F16, h, d, r, a), d, h);
+                GgmlType up = odd && l == 1 ? GgmlType.Q5_1 : GgmlType.F16;
+                g.addTensor(b + "ffn_up.weight", up, GgmlMatvecTest.randomBlocks(up, h, d, r, a), d, h);
                 g.addTensor(b + "ffn_down.weight", mixed, GgmlMatvecTest.randomBlocks(mixed, d, h, r, a), h, d);
             }
             g.addTensor("output_norm.weight", floats(a, r, d, 0.1, 1.0), d);
@@ -154,16 +155,24 @@ public class GgufInPlaceTest {
     }
 
     @Test
-    void theDefaultForAQuantizedFileIsItsOwnBlocksUnlessATypeIsNotReadInPlace() throws Exception {
+    void olderBlockTypesAreMultipliedInPlaceToo() throws Exception {
         Path odd = dir.resolve("odd.gguf");
         write(odd, C, 8, true);
         try (Arena a = Arena.ofConfined()) {
             assertThat(LlamaGgufImport.defaultDType(GgufFile.open(file, a))).isEqualTo(DecodeDType.GGUF);
-            assertThat(LlamaGgufImport.defaultDType(GgufFile.open(odd, a))).isEqualTo(DecodeDType.Q8);
+            assertThat(LlamaGgufImport.defaultDType(GgufFile.open(odd, a))).as("Q4_1, Q5_0, Q5_1 in place").isEqualTo(DecodeDType.GGUF);
         }
-        assertThatThrownBy(() -> LlamaModels.openGguf(odd, DecodeDType.GGUF, 32, 1, 0)).isInstanceOf(JgptException.class)
-                .hasMessageContaining("tensor blk.0.attn_output.weight is Q4_1, which --dtype gguf does not multiply in place")
-                .hasMessageContaining("use --dtype q8");
+        int[] prompt = {5, 17, 280, 3, 99, 150};
+        try (LlamaInference blocks = LlamaModels.openGguf(odd, DecodeDType.GGUF, 32, 2, 0);
+             LlamaInference f32 = LlamaModels.openGguf(odd, DecodeDType.F32, 32, 2, 0)) {
+            assertThat(blocks.offHeapBytes().get("weightsConverted")).as("nothing converted").isZero();
+            float[] a = blocks.prefill(prompt).toFloatArray(), b = f32.prefill(prompt).toFloatArray();
+            assertThat(maxDiff(a, b)).as("prefill").isLessThan(0.01 * spread(b));
+            int next = argmax(b);
+            a = blocks.step(next).toFloatArray();
+            b = f32.step(next).toFloatArray();
+            assertThat(maxDiff(a, b)).as("a decoded step").isLessThan(0.05 * spread(b));
+        }
         Path bin = dir.resolve("tiny.bin");
         RandomLlama.writeCheckpoint(bin, LlamaConfig.llama2c(64, 128, 1, 4, 2, 300, 32, false), 3);
         assertThatThrownBy(() -> LlamaModels.openLlama2c(bin, DecodeDType.GGUF, 32, 1)).isInstanceOf(JgptException.class)
