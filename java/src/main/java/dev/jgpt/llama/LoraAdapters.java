@@ -130,6 +130,12 @@ public final class LoraAdapters implements AutoCloseable {
         upload(h);
     }
 
+    /** Takes {@code other}'s adapters (same model shape and spec): chat fine-tuning goes on with the ones pretraining trained. */
+    public void copyFrom(LoraAdapters other) {
+        if (!other.spec.equals(spec) || !other.c.equals(c)) throw new IllegalArgumentException("adapters of another shape");
+        ops.copy(params, other.params);
+    }
+
     // ---- forward and backward of one adapted product ------------------------------------------------
 
     /** {@code out (N, out) += scale (inp A^T) B^T}, after the frozen product wrote {@code out = inp W^T}. */

@@ -192,8 +192,9 @@ public final class TrainConfig {
     @Help("the chat format fine-tuning teaches: jgpt, chatml, zephyr, llama2, llama3, ... (default: the model's)")
     public String chat_format;
     /**
-     * LoRA for fine-tuning a Llama model ('sft' with 'init'): 0 trains every weight; r > 0 freezes the weights and
-     * trains rank-r adapters beside them (checkpoints hold the merged model and the adapters in PEFT's format).
+     * LoRA for training a Llama model further ('init', on 'data' or 'sft' or both): 0 trains every weight; r > 0 freezes
+     * the weights and trains rank-r adapters beside them (checkpoints hold the merged model and the adapters in PEFT's
+     * format; chats after pretraining go on with the same adapters).
      */
     @Help("LoRA: freeze the weights and train rank-R adapters (Llama fine-tuning); 0: every weight trains")
     public int lora_rank = 0;
@@ -319,9 +320,7 @@ public final class TrainConfig {
             errors.add("'lora_alpha' must be > 0, got " + lora_alpha);
         }
         if (lora_rank > 0) {
-            if (sft == null || init == null || data != null) {
-                errors.add("'lora_rank' fine-tunes an existing model on chats: it needs 'init' and 'sft', and no 'data'");
-            }
+            if (init == null) errors.add("'lora_rank' trains adapters of an existing model: it needs 'init'");
             try {
                 dev.jgpt.llama.LoraSpec.parseTargets(lora_targets);
             } catch (JgptException e) {

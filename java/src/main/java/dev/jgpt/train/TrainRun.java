@@ -270,12 +270,14 @@ public final class TrainRun {
                         + " tokens, fewer than one batch of batch_size x seq_len + 1 = " + ((long) B * T + 1)
                         + "; lower 'batch_size' or 'seq_len'");
             }
-            TrainableModel model = arch.create(backend, B, T);
+            TrainableModel model = newModel(arch, backend, B, T);
             last = model;
             lastArch = arch;
             JsonNode state = null;
             var latest = resume ? Checkpoints.latest(run) : java.util.Optional.<Path>empty();
-            if (latest.isPresent()) {
+            if (model instanceof dev.jgpt.llama.LlamaTrainModel l && l.lora() != null) {
+                state = loadLora("pretrain", l, latest, null);
+            } else if (latest.isPresent()) {
                 state = Checkpoints.readState(latest.get());
                 arch.load(latest.get(), model, true);
                 log.println("pretrain: resuming from " + latest.get());
@@ -397,30 +399,12 @@ public final class TrainRun {
         }
         log.printf("sft: %,d conversations, %,d tokens (%,d trained on)%n", train.conversations(), train.totalTokens(),
                 train.trainedTokens());
-        dev.jgpt.llama.LoraSpec lora = cfg.loraSpec();
-        if (lora != null && !(arch instanceof Architecture.LlamaArch)) {
-            throw new JgptException("config: 'lora_rank' adapts Llama models; init " + cfg.init + " is a GPT-2 model (set lora_rank 0)");
-        }
-        TrainableModel model = lora != null
-                ? new dev.jgpt.llama.LlamaTrainModel(backend, ((Architecture.LlamaArch) arch).config(), B, T, lora)
-                : arch.create(backend, B, T);
+        TrainableModel model = newModel(arch, backend, B, T);
         JsonNode state = null;
         try {
             var latest = resume ? Checkpoints.latest(dir) : java.util.Optional.<Path>empty();
-            if (lora != null) {
-                // the frozen weights always come from init: a checkpoint holds them merged with the adapters
-                dev.jgpt.llama.LlamaTrainModel l = (dev.jgpt.llama.LlamaTrainModel) model;
-                if (imp != null) imp.loadInto(l);
-                else arch.load(initDir, model, false);
-                l.lora().baseModel(cfg.init);
-                if (latest.isPresent()) {
-                    state = Checkpoints.readState(latest.get());
-                    Checkpoints.loadLora(latest.get(), l, Path.of(cfg.init));
-                    log.println("sft: resuming from " + latest.get() + " (frozen weights from " + cfg.init + ")");
-                } else {
-                    l.lora().initWeights(cfg.seed);
-                    log.printf("sft: weights from %s, frozen; %s%n", cfg.init, l.lora().describe());
-                }
+            if (model instanceof dev.jgpt.llama.LlamaTrainModel l && l.lora() != null) {
+                state = loadLora("sft", l, latest, pretrained instanceof dev.jgpt.llama.LlamaTrainModel p ? p : null);
             } else if (latest.isPresent()) {
                 state = Checkpoints.readState(latest.get());
                 arch.load(latest.get(), model, true);
@@ -456,6 +440,42 @@ public final class TrainRun {
             if (last != model) model.close();
             throw e;
         }
+    }
+
+    /** A model for batches of (B, T), with LoRA adapters when 'lora_rank' asks for them (Llama models only). */
+    private TrainableModel newModel(Architecture arch, Backend backend, int B, int T) {
+        dev.jgpt.llama.LoraSpec lora = cfg.loraSpec();
+        if (lora == null) return arch.create(backend, B, T);
+        if (!(arch instanceof Architecture.LlamaArch llama)) {
+            throw new JgptException("config: 'lora_rank' adapts Llama models; init " + cfg.init + " is a GPT-2 model (set lora_rank 0)");
+        }
+        return new dev.jgpt.llama.LlamaTrainModel(backend, llama.config(), B, T, lora);
+    }
+
+    /**
+     * A LoRA phase's weights: the frozen ones always from init (a checkpoint holds them merged with the adapters); the
+     * adapters and their AdamW state from the newest checkpoint when resuming, else the adapters of the phase before
+     * ({@code before}: pretraining, when chats follow it), else fresh ones. Returns the checkpoint's state, or null.
+     */
+    private JsonNode loadLora(String phase, dev.jgpt.llama.LlamaTrainModel l, java.util.Optional<Path> latest,
+                              dev.jgpt.llama.LlamaTrainModel before) {
+        if (imported() != null) imported().loadInto(l);
+        else Checkpoints.loadLlama(ModelDirs.resolve(Path.of(cfg.init)), l, false);
+        l.lora().baseModel(cfg.init);
+        if (latest.isPresent()) {
+            JsonNode state = Checkpoints.readState(latest.get());
+            Checkpoints.loadLora(latest.get(), l, Path.of(cfg.init));
+            log.println(phase + ": resuming from " + latest.get() + " (frozen weights from " + cfg.init + ")");
+            return state;
+        }
+        if (before != null && before.lora() != null) {
+            l.lora().copyFrom(before.lora());
+            log.printf("%s: the adapters pretraining left, weights frozen from %s%n", phase, cfg.init);
+        } else {
+            l.lora().initWeights(cfg.seed);
+            log.printf("%s: weights from %s, frozen; %s%n", phase, cfg.init, l.lora().describe());
+        }
+        return null;
     }
 
     /** The first conversation's messages before its first assistant reply (the samples' chat prompt). */

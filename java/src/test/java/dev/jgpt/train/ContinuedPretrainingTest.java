@@ -142,4 +142,29 @@ class ContinuedPretrainingTest {
                 + "names tokenizer.bin (285 tokens); pack it with jgpt data pack --tokenizer <the init model or its tokenizer>")
                 .doesNotContain("Exception");
     }
+
+    /** LoRA on text, then on chats with the same adapters: the weights stay frozen, the checkpoints hold them merged. */
+    @Test
+    void loraTrainsOnTheTextThenTheChatsWithTheSameAdapters() throws Exception {
+        Path out = dir.resolve("lora");
+        var t = jgpt("train", "--init", bin.toString(), "--data", shards.toString(), "--sft", chats.toString(),
+                "--chat-format", "zephyr", "--lora-rank", "4", "--out", out.toString(), "--device", "reference", "--threads", "1",
+                "--batch-size", "4", "--max-steps", "20", "--lr", "0.01", "--warmup-steps", "0", "--eval-every", "0",
+                "--samples", "0", "--sft-max-steps", "2", "--sft-batch-size", "2", "--sft-warmup-steps", "0");
+        assertThat(t.code()).as(t.err()).isZero();
+        assertThat(t.err()).contains("pretrain: weights from " + bin + ", frozen; LoRA rank 4, alpha 8")
+                .contains("sft: the adapters pretraining left, weights frozen from " + bin);
+        Path pre = Checkpoints.dirFor(out, 20), sft = ModelDirs.resolve(out);
+        assertThat(pre.resolve(dev.jgpt.llama.LoraAdapters.WEIGHTS)).exists();
+        assertThat(sft.resolve(dev.jgpt.llama.LoraAdapters.WEIGHTS)).exists();
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            var init = dev.jgpt.llama.Llama2cCheckpoint.open(bin, a);
+            var merged = dev.jgpt.llama.Llama2cCheckpoint.open(sft.resolve(Checkpoints.LLAMA_WEIGHTS), a);
+            assertThat(merged.tokenEmbedding().mismatch(init.tokenEmbedding())).as("frozen").isEqualTo(-1);
+            assertThat(merged.wq().mismatch(init.wq())).as("merged").isNotEqualTo(-1);
+        }
+        var again = jgpt("train", "--resume", out.toString());
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).contains("already complete");
+    }
 }

@@ -150,6 +150,6 @@ class LoraFineTuneTest {
         var noInit = jgpt("train", "--sft", chats.toString(), "--data", dir.toString(), "--lora-rank", "4", "--out",
                 dir.resolve("d").toString());
         assertThat(noInit.code()).isNotZero();
-        assertThat(noInit.err()).contains("'lora_rank' fine-tunes an existing model on chats: it needs 'init' and 'sft', and no 'data'");
+        assertThat(noInit.err()).contains("'lora_rank' trains adapters of an existing model: it needs 'init'");
     }
 }
