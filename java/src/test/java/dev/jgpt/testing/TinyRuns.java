@@ -55,4 +55,30 @@ public final class TinyRuns {
         for (int i = 1; i < 26; i++) pieces[259 + i] = String.valueOf((char) ('a' + i)).getBytes(StandardCharsets.US_ASCII);
         return new Llama2cTokenizer(pieces, scores);
     }
+
+    /** The tiny llama2.c model the import tests share: 2 layers, dim 32, GQA, over {@link #asciiLlamaTokenizer}. */
+    public static final dev.jgpt.llama.LlamaConfig TINY_LLAMA2C = dev.jgpt.llama.LlamaConfig.llama2c(32, 64, 2, 2, 1, 285, 64, false);
+
+    /** Writes {@code tiny.bin} (random weights, seed 7) and llama2.c's {@code tokenizer.bin} beside it into dir; returns the model. */
+    public static Path tinyLlama2c(Path dir) {
+        Path bin = dir.resolve("tiny.bin");
+        asciiLlamaTokenizer().write(dir.resolve("tokenizer.bin"));
+        dev.jgpt.llama.RandomLlama.writeCheckpoint(bin, TINY_LLAMA2C, 7);
+        return bin;
+    }
+
+    /** A chat JSONL of {@code n} copies of one exchange: what the fine-tuning tests teach. */
+    public static Path repeatedChat(Path file, String question, String answer, int n) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            sb.append("{\"messages\":[{\"role\":\"user\",\"content\":\"").append(question)
+                    .append("\"},{\"role\":\"assistant\",\"content\":\"").append(answer).append("\"}]}\n");
+        }
+        try {
+            Files.writeString(file, sb);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return file;
+    }
 }

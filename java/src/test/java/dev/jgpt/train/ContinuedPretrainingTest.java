@@ -3,8 +3,6 @@ package dev.jgpt.train;
 import dev.jgpt.backend.cpu.NativeLibraries;
 import dev.jgpt.data.ShardManifest;
 import dev.jgpt.llama.Llama2cTokenizer;
-import dev.jgpt.llama.LlamaConfig;
-import dev.jgpt.llama.RandomLlama;
 import dev.jgpt.testing.TinyRuns;
 import dev.jgpt.tokenizer.Tokenizer;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,10 +37,7 @@ class ContinuedPretrainingTest {
     void packAndTrain(@TempDir Path tmp) throws Exception {
         dir = tmp;
         tok = TinyRuns.asciiLlamaTokenizer();
-        LlamaConfig config = LlamaConfig.llama2c(32, 64, 2, 2, 1, tok.vocabSize(), 64, false);
-        bin = dir.resolve("tiny.bin");
-        tok.write(dir.resolve("tokenizer.bin"));
-        RandomLlama.writeCheckpoint(bin, config, 7);
+        bin = TinyRuns.tinyLlama2c(dir);
         Path in = Files.createDirectories(dir.resolve("in"));
         String[] words = {"the", "whale", "swims", "deep", "sea", "ship", "sails", "north", "crew", "sings"};
         java.util.Random r = new java.util.Random(3);
@@ -60,12 +55,7 @@ class ContinuedPretrainingTest {
         var pack = jgpt("data", "pack", dir.resolve("prep").toString(), "--tokenizer", dir.resolve("tokenizer.bin").toString(),
                 "-o", shards.toString(), "--threads", "1");
         assertThat(pack.code()).as(pack.err()).isZero();
-        chats = dir.resolve("chats.jsonl");
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            sb.append("{\"messages\":[{\"role\":\"user\",\"content\":\"who sails\"},{\"role\":\"assistant\",\"content\":\"the ship\"}]}\n");
-        }
-        Files.writeString(chats, sb);
+        chats = TinyRuns.repeatedChat(dir.resolve("chats.jsonl"), "who sails", "the ship", 8);
         run = dir.resolve("run");
         var t = jgpt("train", "--init", bin.toString(), "--data", shards.toString(), "--sft", chats.toString(),
                 "--chat-format", "zephyr", "--out", run.toString(), "--device", "reference", "--threads", "1",

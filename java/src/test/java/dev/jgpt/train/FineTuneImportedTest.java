@@ -50,16 +50,9 @@ class FineTuneImportedTest {
     void fineTuneALlama2cCheckpoint(@TempDir Path tmp) throws Exception {
         dir = tmp;
         tok = TinyRuns.asciiLlamaTokenizer();
-        config = LlamaConfig.llama2c(32, 64, 2, 2, 1, tok.vocabSize(), 64, false);
-        bin = dir.resolve("tiny.bin");
-        tok.write(dir.resolve("tokenizer.bin"));
-        RandomLlama.writeCheckpoint(bin, config, 7);
-        chats = dir.resolve("chats.jsonl");
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 20; i++) {
-            sb.append("{\"messages\":[{\"role\":\"user\",\"content\":\"who are you\"},{\"role\":\"assistant\",\"content\":\"ishmael\"}]}\n");
-        }
-        Files.writeString(chats, sb);
+        config = TinyRuns.TINY_LLAMA2C;
+        bin = TinyRuns.tinyLlama2c(dir);
+        chats = TinyRuns.repeatedChat(dir.resolve("chats.jsonl"), "who are you", "ishmael", 20);
         run = dir.resolve("run");
         var r = jgpt(sft(bin, run, "--chat-format", "zephyr", "--sft-max-steps", "60", "--sft-lr", "0.01", "--samples", "1",
                 "--sample-tokens", "4", "--checkpoint-every", "30", "--json"));

@@ -3,7 +3,6 @@ package dev.jgpt.train;
 import dev.jgpt.backend.cpu.NativeLibraries;
 import dev.jgpt.io.Safetensors;
 import dev.jgpt.llama.Llama2cCheckpoint;
-import dev.jgpt.llama.Llama2cTokenizer;
 import dev.jgpt.llama.LlamaConfig;
 import dev.jgpt.llama.LlamaWeights;
 import dev.jgpt.llama.LoraAdapters;
@@ -39,17 +38,9 @@ class LoraFineTuneTest {
     @BeforeAll
     void loraFineTuneALlama2cCheckpoint(@TempDir Path tmp) throws Exception {
         dir = tmp;
-        Llama2cTokenizer tok = TinyRuns.asciiLlamaTokenizer();
-        config = LlamaConfig.llama2c(32, 64, 2, 2, 1, tok.vocabSize(), 64, false);
-        bin = dir.resolve("tiny.bin");
-        tok.write(dir.resolve("tokenizer.bin"));
-        RandomLlama.writeCheckpoint(bin, config, 7);
-        chats = dir.resolve("chats.jsonl");
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 20; i++) {
-            sb.append("{\"messages\":[{\"role\":\"user\",\"content\":\"who are you\"},{\"role\":\"assistant\",\"content\":\"ishmael\"}]}\n");
-        }
-        Files.writeString(chats, sb);
+        config = TinyRuns.TINY_LLAMA2C;
+        bin = TinyRuns.tinyLlama2c(dir);
+        chats = TinyRuns.repeatedChat(dir.resolve("chats.jsonl"), "who are you", "ishmael", 20);
         run = dir.resolve("run");
         var r = jgpt(sft(bin, run, "--sft-max-steps", "60", "--checkpoint-every", "30"));
         assertThat(r.code()).as(r.err()).isZero();

@@ -214,15 +214,20 @@ public final class ReferenceBackend implements Backend {
         MemorySegment x = f32("inp", inp, (long) N * C);
         MemorySegment w = f32("weight", weight, (long) OC * C);
         MemorySegment bs = bias == null ? null : f32("bias", bias, OC);
+        // out[n,oc] = bias[oc] + sum_c inp[n,c] * weight[oc,c]
         for (long n = 0; n < N; n++) {
             for (long oc = 0; oc < OC; oc++) {
-                double acc = bs == null ? 0 : bs.getAtIndex(F, oc);
-                for (long c = 0; c < C; c++) {
-                    acc += (double) x.getAtIndex(F, n * C + c) * w.getAtIndex(F, oc * C + c);
-                }
+                double acc = (bs == null ? 0 : bs.getAtIndex(F, oc)) + dot(x, n * C, 1, w, oc * C, 1, C);
                 o.setAtIndex(F, n * OC + oc, (float) acc);
             }
         }
+    }
+
+    /** {@code sum_i a[aOff + i aStride] * b[bOff + i bStride]} for i in [0, n), in double: every product's inner loop. */
+    private static double dot(MemorySegment a, long aOff, long aStride, MemorySegment b, long bOff, long bStride, long n) {
+        double acc = 0;
+        for (long i = 0; i < n; i++) acc += (double) a.getAtIndex(F, aOff + i * aStride) * b.getAtIndex(F, bOff + i * bStride);
+        return acc;
     }
 
     @Override
@@ -239,23 +244,11 @@ public final class ReferenceBackend implements Backend {
         MemorySegment w = f32("weight", weight, (long) OC * C);
         // dinp[n,c] += sum_oc dout[n,oc] * weight[oc,c]
         for (long n = 0; n < N; n++) {
-            for (long c = 0; c < C; c++) {
-                double acc = 0;
-                for (long oc = 0; oc < OC; oc++) {
-                    acc += (double) d.getAtIndex(F, n * OC + oc) * w.getAtIndex(F, oc * C + c);
-                }
-                add(dx, n * C + c, (float) acc);
-            }
+            for (long c = 0; c < C; c++) add(dx, n * C + c, (float) dot(d, n * OC, 1, w, c, C, OC));
         }
         // dweight[oc,c] += sum_n dout[n,oc] * inp[n,c]; dbias[oc] += sum_n dout[n,oc]
         for (long oc = 0; oc < OC; oc++) {
-            for (long c = 0; dw != null && c < C; c++) {
-                double acc = 0;
-                for (long n = 0; n < N; n++) {
-                    acc += (double) d.getAtIndex(F, n * OC + oc) * x.getAtIndex(F, n * C + c);
-                }
-                add(dw, oc * C + c, (float) acc);
-            }
+            for (long c = 0; dw != null && c < C; c++) add(dw, oc * C + c, (float) dot(d, oc, OC, x, c, C, N));
             if (db != null) {
                 double acc = 0;
                 for (long n = 0; n < N; n++) acc += d.getAtIndex(F, n * OC + oc);
@@ -274,11 +267,7 @@ public final class ReferenceBackend implements Backend {
         MemorySegment w = f32("weight", weight, (long) OC * C);
         // out[n,oc] += alpha * sum_c inp[n,c] * weight[oc,c]
         for (long n = 0; n < N; n++) {
-            for (long oc = 0; oc < OC; oc++) {
-                double acc = 0;
-                for (long c = 0; c < C; c++) acc += (double) x.getAtIndex(F, n * C + c) * w.getAtIndex(F, oc * C + c);
-                add(o, n * OC + oc, (float) (alpha * acc));
-            }
+            for (long oc = 0; oc < OC; oc++) add(o, n * OC + oc, (float) (alpha * dot(x, n * C, 1, w, oc * C, 1, C)));
         }
     }
 
@@ -295,19 +284,11 @@ public final class ReferenceBackend implements Backend {
         MemorySegment w = f32("weight", weight, (long) OC * C);
         // dinp[n,c] = alpha * sum_oc dout[n,oc] * weight[oc,c]: overwritten, the old value never read
         for (long n = 0; n < N; n++) {
-            for (long c = 0; c < C; c++) {
-                double acc = 0;
-                for (long oc = 0; oc < OC; oc++) acc += (double) d.getAtIndex(F, n * OC + oc) * w.getAtIndex(F, oc * C + c);
-                dx.setAtIndex(F, n * C + c, (float) (alpha * acc));
-            }
+            for (long c = 0; c < C; c++) dx.setAtIndex(F, n * C + c, (float) (alpha * dot(d, n * OC, 1, w, c, C, OC)));
         }
         // dweight[oc,c] += alpha * sum_n dout[n,oc] * inp[n,c]
         for (long oc = 0; oc < OC; oc++) {
-            for (long c = 0; c < C; c++) {
-                double acc = 0;
-                for (long n = 0; n < N; n++) acc += (double) d.getAtIndex(F, n * OC + oc) * x.getAtIndex(F, n * C + c);
-                add(dw, oc * C + c, (float) (alpha * acc));
-            }
+            for (long c = 0; c < C; c++) add(dw, oc * C + c, (float) (alpha * dot(d, oc, OC, x, c, C, N)));
         }
     }
 
