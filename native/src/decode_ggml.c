@@ -355,9 +355,15 @@ VNNI static inline __attribute__((always_inline)) void rows_q23k(const uint8_t *
             const uint8_t *b = w[r] + (long)bytes * k;
             __m256i sc16, corr = _mm256_setzero_si256();
             if (three) {
-                int8_t sc[16];
-                q3k_scales(b + 96, sc);
-                sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+                /* the sixteen 6-bit scales in four 32-bit steps (q3k_scales, all at once), then minus 32 */
+                uint32_t a[3];
+                memcpy(a, b + 96, 12);
+                const uint32_t lo = 0x0f0f0f0f, hi = 0x03030303;
+                /* built in registers: four 32-bit stores read back as one vector would stall store forwarding */
+                __m128i s8 = _mm_setr_epi32((int)((a[0] & lo) | ((a[2] & hi) << 4)), (int)((a[1] & lo) | (((a[2] >> 2) & hi) << 4)),
+                                            (int)(((a[0] >> 4) & lo) | (((a[2] >> 4) & hi) << 4)),
+                                            (int)(((a[1] >> 4) & lo) | (((a[2] >> 6) & hi) << 4)));
+                sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(s8), _mm256_set1_epi16(32));
                 corr = _mm256_madd_epi16(sc16, bsum);
             } else {
                 __m128i s = _mm_loadu_si128((const __m128i *)b);
