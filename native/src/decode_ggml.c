@@ -136,11 +136,19 @@ void jgpt_ggml_dequantize_row(int type, const void *row, float *y, int n) {
             int8_t sc3[16];
             if (three) q3k_scales(b + 96, sc3);
             float d = f16(b + (three ? 108 : 80)), dmin = three ? 0.0f : f16(b + 82);
-            for (int p = 0; p < 256; p++) {
-                int nh = p / 128, j = p % 128 / 32, i = p % 32, g = p / 16;
-                int q = (qs[32 * nh + i] >> (2 * j)) & 3;
-                y[256L * k + p] = three ? d * sc3[g] * (q + 4 * ((hm[i] >> (4 * nh + j)) & 1) - 4)
-                                        : d * (b[g] & 0xF) * q - dmin * (b[g] >> 4);
+            float *o = y + 256L * k;
+            for (int nh = 0; nh < 2; nh++) {
+                for (int j = 0; j < 4; j++) { /* weights 128 nh + 32 j + i: scales 8 nh + 2 j (i < 16) and + 1 */
+                    for (int h = 0; h < 2; h++) {
+                        int g = 8 * nh + 2 * j + h;
+                        float dl = three ? d * sc3[g] : d * (b[g] & 0xF), ml = three ? 0.0f : dmin * (b[g] >> 4);
+                        for (int i = 16 * h; i < 16 * h + 16; i++) {
+                            int q = (qs[32 * nh + i] >> (2 * j)) & 3;
+                            if (three) q += 4 * ((hm[i] >> (4 * nh + j)) & 1) - 4;
+                            o[128 * nh + 32 * j + i] = dl * q - ml;
+                        }
+                    }
+                }
             }
         }
         break;
