@@ -58,6 +58,12 @@ public final class LlamaModelOptions {
                     + "(default: the one the model's chat template writes, jgpt's own for jgpt runs).")
     String chatFormat;
 
+    @Option(names = "--lora", paramLabel = "DIR",
+            description = "LoRA adapters to merge into a Llama model as it loads: a LoRA run's checkpoint, or a Hugging Face PEFT "
+                    + "directory (adapter_config.json + adapter_model.safetensors) for the same base model. The cpu decoder, "
+                    + "--dtype f32, bf16 or q8 (a quantized GGUF file then decodes as q8).")
+    Path lora;
+
     @Option(names = "--max-context", paramLabel = "N",
             description = "Cap a Hugging Face or GGUF model's context (and KV cache) at N tokens (default: the model's own).")
     Integer maxContext;
@@ -112,7 +118,7 @@ public final class LlamaModelOptions {
             throw new JgptException("--tokenizer: " + run + " is a training run; it decodes with its own tokenizer.json");
         }
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        return LoadedModels.openLlama(run, deviceOrDefault(), dtypeOr(DecodeDType.F32), groupSize, n);
+        return LoadedModels.openLlama(run, deviceOrDefault(), dtypeOr(DecodeDType.F32), groupSize, n, lora);
     }
 
     /** A Hugging Face LlamaForCausalLM directory; tokenizer: --tokenizer (tokenizer.bin or .json) or the directory's tokenizer.json. */
@@ -122,7 +128,7 @@ public final class LlamaModelOptions {
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file (give one with --tokenizer FILE)");
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         int maxSeq = maxContext == null ? 0 : maxContext;
-        CausalLm lm = LoadedModels.hfLlamaDecoder(dir, deviceOrDefault(), dt, groupSize, n, maxSeq);
+        CausalLm lm = LoadedModels.hfLlamaDecoder(dir, deviceOrDefault(), dt, groupSize, n, maxSeq, lora);
         try {
             Tokenizer t = HfLlamaImport.tokenizer(tok, lm.vocabSize());
             return new LoadedModel(dir.getFileName() + tag(lm, dt), lm, t, HfLlamaImport.chatSource(dir));
@@ -135,6 +141,7 @@ public final class LlamaModelOptions {
     /** A llama.cpp GGUF file (llama architecture); tokenizer: the file's own, or --tokenizer (tokenizer.bin or .json). */
     private LoadedModel loadGguf(Path file) {
         DecodeDType dt = dtype != null ? DecodeDType.parse(dtype) : LlamaModels.ggufDecodeDType(file, deviceOrDefault());
+        if (dtype == null && lora != null && dt == DecodeDType.GGUF) dt = DecodeDType.Q8; // adapters merge into converted weights
         if (dtype == null && dt != DecodeDType.F32) {
             System.err.println("jgpt: " + file.getFileName() + " holds quantized matrices: " + (dt == DecodeDType.GGUF
                     ? "decoding from its own blocks in place (--dtype q8, bf16 or f32 to choose otherwise)"
@@ -145,7 +152,7 @@ public final class LlamaModelOptions {
         int maxSeq = maxContext == null ? 0 : maxContext;
         Tokenizer own = tokenizer == null ? LlamaModels.ggufTokenizer(file) : null; // refused before the weights are decoded
         ChatSource chat = LlamaModels.ggufChatSource(file, own != null);
-        CausalLm lm = LoadedModels.ggufLlamaDecoder(file, deviceOrDefault(), dt, groupSize, n, maxSeq, "--device");
+        CausalLm lm = LoadedModels.ggufLlamaDecoder(file, deviceOrDefault(), dt, groupSize, n, maxSeq, "--device", lora);
         try {
             Tokenizer t = own != null ? own
                     : HfLlamaImport.tokenizer(tokenizer, lm.vocabSize());
@@ -164,7 +171,7 @@ public final class LlamaModelOptions {
             throw new JgptException("tokenizer " + tok + ": no such file (give the llama2.c tokenizer with --tokenizer FILE)");
         }
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        CausalLm lm = LoadedModels.llama2cDecoder(model, deviceOrDefault(), dt, groupSize, n, "--device");
+        CausalLm lm = LoadedModels.llama2cDecoder(model, deviceOrDefault(), dt, groupSize, n, "--device", lora);
         try {
             Llama2cTokenizer t = Llama2cTokenizer.read(tok, lm.vocabSize());
             return new LoadedModel(model.getFileName() + tag(lm, dt), lm, t, ChatSource.LLAMA2C);

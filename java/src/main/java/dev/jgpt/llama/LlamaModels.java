@@ -23,6 +23,56 @@ public final class LlamaModels {
     }
 
     /**
+     * {@link #openLlama2c(Path, DecodeDType, int, int)} with LoRA adapters ({@link LoraFile}, a PEFT directory) merged
+     * into the matrices as they are copied out of the mapping and converted: the model holds merged copies, never the
+     * mapped file. {@code lora} null: the plain model.
+     */
+    public static LlamaInference openLlama2c(Path file, DecodeDType dtype, int groupSize, int threads, Path lora) {
+        if (lora == null) return openLlama2c(file, dtype, groupSize, threads);
+        Arena weights = Arena.ofShared();
+        try (Arena mapped = Arena.ofShared()) {
+            LlamaWeights w = Llama2cCheckpoint.open(file, mapped);
+            return LlamaParts.of(w, weights).withAdapters(LoraFile.read(lora, w.config())).inference(dtype, groupSize, threads, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /** {@link #openHuggingFace(Path, DecodeDType, int, int, int)} with LoRA adapters merged as each matrix converts. */
+    public static LlamaInference openHuggingFace(Path dir, DecodeDType dtype, int groupSize, int threads, int maxSeq, Path lora) {
+        if (lora == null) return openHuggingFace(dir, dtype, groupSize, threads, maxSeq);
+        Arena weights = Arena.ofShared();
+        try (Arena mapped = Arena.ofShared()) {
+            LlamaParts p = HfLlamaImport.stream(dir, weights, mapped, maxSeq);
+            return p.withAdapters(LoraFile.read(lora, p.config())).inference(dtype, groupSize, threads, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /**
+     * {@link #openGguf(Path, DecodeDType, int, int, int)} with LoRA adapters merged as each matrix is decoded and
+     * converted: not with {@code gguf} (the file's blocks in place cannot take them).
+     */
+    public static LlamaInference openGguf(Path file, DecodeDType dtype, int groupSize, int threads, int maxSeq, Path lora) {
+        if (lora == null) return openGguf(file, dtype, groupSize, threads, maxSeq);
+        if (dtype == DecodeDType.GGUF) {
+            throw new dev.jgpt.JgptException("--lora: adapters merge into converted weights, not a GGUF file's blocks in place; "
+                    + "use --dtype q8, bf16 or f32");
+        }
+        Arena weights = Arena.ofShared();
+        try (Arena mapped = Arena.ofShared()) {
+            LlamaParts p = LlamaGgufImport.stream(GgufFile.open(file, mapped), weights, maxSeq);
+            return p.withAdapters(LoraFile.read(lora, p.config())).inference(dtype, groupSize, threads, weights);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
+    /**
      * Imports a Hugging Face LlamaForCausalLM directory (context capped at maxSeq if &gt; 0): with f32 its weights copied
      * to float32 off-heap; with bf16 or q8 each matrix copied, converted and released in turn ({@link LlamaParts}).
      */

@@ -12,6 +12,34 @@ import java.lang.foreign.MemorySegment;
 public record LlamaParts(LlamaConfig config, MemorySegment emb, MemorySegment rmsAtt, MemorySegment rmsFfn,
                          MemorySegment rmsFinal, LlamaInference.MatrixDecoder matrices) {
 
+    /**
+     * A llama2.c model (float32 views, e.g. a mapped file) as parts: the embedding and norms copied into {@code small} now,
+     * each matrix copied out when decoded (so the mapping may close once the model is built).
+     */
+    public static LlamaParts of(LlamaWeights w, Arena small) {
+        MemorySegment[] m = {w.wq(), w.wk(), w.wv(), w.wo(), w.w1(), w.w2(), w.w3(), w.wcls()};
+        return new LlamaParts(w.config(), copy(w.tokenEmbedding(), small), copy(w.rmsAtt(), small), copy(w.rmsFfn(), small),
+                copy(w.rmsFinal(), small), (k, into) -> copy(m[k], into));
+    }
+
+    private static MemorySegment copy(MemorySegment s, Arena into) {
+        return into.allocate(s.byteSize(), 64).copyFrom(s);
+    }
+
+    /** These parts with {@code lora}'s adapters merged into each stacked matrix as it is decoded ({@code W + scale B A}). */
+    public LlamaParts withAdapters(LoraFile lora) {
+        LlamaInference.MatrixDecoder plain = matrices;
+        return new LlamaParts(config, emb, rmsAtt, rmsFfn, rmsFinal, (k, into) -> {
+            MemorySegment stacked = plain.decode(k, into);
+            LoraSpec.Target t = LoraFile.targetOfPart(k);
+            if (t != null && lora.adapts(t)) {
+                long per = stacked.byteSize() / config.layers();
+                for (int l = 0; l < config.layers(); l++) lora.addTo(t, l, stacked.asSlice(l * per, per));
+            }
+            return stacked;
+        });
+    }
+
     /** Every matrix decoded into {@code arena} (shared): the whole model as float32 weights. */
     public LlamaWeights load(Arena arena) {
         MemorySegment[] m = new MemorySegment[8];

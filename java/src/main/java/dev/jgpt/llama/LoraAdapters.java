@@ -243,18 +243,10 @@ public final class LoraAdapters implements AutoCloseable {
     void addDelta(Tensor hostAdapters, int l, Target t, MemorySegment w) {
         int in = t.in(c), out = t.out(c);
         long o = aOffset[l][t.ordinal()], bo = o + (long) r * in;
-        float[] aRows = new float[r * in];
-        MemorySegment.copy(hostAdapters.data(), ValueLayout.JAVA_FLOAT, o * 4, aRows, 0, aRows.length);
-        float[] row = new float[in];
-        for (int y = 0; y < out; y++) {
-            MemorySegment.copy(w, ValueLayout.JAVA_FLOAT, (long) y * in * 4, row, 0, in);
-            for (int j = 0; j < r; j++) {
-                float bj = scale * hostAdapters.getFloat(bo + (long) y * r + j);
-                int aj = j * in;
-                for (int x = 0; x < in; x++) row[x] += bj * aRows[aj + x];
-            }
-            MemorySegment.copy(row, 0, w, ValueLayout.JAVA_FLOAT, (long) y * in * 4, in);
-        }
+        float[] a = new float[r * in], b = new float[out * r];
+        MemorySegment.copy(hostAdapters.data(), ValueLayout.JAVA_FLOAT, o * 4, a, 0, a.length);
+        MemorySegment.copy(hostAdapters.data(), ValueLayout.JAVA_FLOAT, bo * 4, b, 0, b.length);
+        LoraFile.addProduct(w, out, in, a, b, r, scale);
     }
 
     // ---- files (Hugging Face PEFT) -------------------------------------------------------------------

@@ -96,16 +96,21 @@ public final class LoadedModels {
      * libjgpt's {@link LlamaInference} on the cpu, {@link LlamaOpsInference} (f32, q8, or bf16 on cuda: {@link #llamaOpsDecodeIn}) on cuda or reference.
      */
     public static LoadedModel openLlama(Path path, String device, DecodeDType dtype, int groupSize, int threads) {
-        Path dir = ModelDirs.resolve(path);
-        if (!Architecture.isLlama(dir)) throw new JgptException("model " + path + ": not a Llama run (no model.bin in " + dir + ")");
-        return openLlama(path, dir, device, dtype, groupSize, threads);
+        return openLlama(path, device, dtype, groupSize, threads, null);
     }
 
-    private static LoadedModel openLlama(Path path, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {
+    /** {@link #openLlama(Path, String, DecodeDType, int, int)} with LoRA adapters ({@code lora}, a PEFT directory) merged. */
+    public static LoadedModel openLlama(Path path, String device, DecodeDType dtype, int groupSize, int threads, Path lora) {
+        Path dir = ModelDirs.resolve(path);
+        if (!Architecture.isLlama(dir)) throw new JgptException("model " + path + ": not a Llama run (no model.bin in " + dir + ")");
+        return openLlama(path, dir, device, dtype, groupSize, threads, lora);
+    }
+
+    private static LoadedModel openLlama(Path path, Path dir, String device, DecodeDType dtype, int groupSize, int threads, Path lora) {
         Tokenizer tok = ModelDirs.loadTokenizer(ModelDirs.tokenizer(dir));
         dev.jgpt.chat.ChatSource chat = ModelDirs.chatSource(dir);
         Path weights = dir.resolve(Checkpoints.LLAMA_WEIGHTS);
-        CausalLm lm = llama2cDecoder(weights, device, dtype, groupSize, threads, "--device");
+        CausalLm lm = llama2cDecoder(weights, device, dtype, groupSize, threads, "--device", lora);
         if (lm.vocabSize() != tok.vocabSize()) {
             lm.close();
             throw new JgptException("model " + dir + ": the model's vocabulary (" + lm.vocabSize() + ") differs from its tokenizer's ("
@@ -135,21 +140,52 @@ public final class LoadedModels {
      * {@code option} names the command-line flag in errors.
      */
     public static CausalLm llama2cDecoder(Path file, String device, DecodeDType dtype, int groupSize, int threads, String option) {
-        Backend b = llamaBackend(device, dtype, file, option);
-        return b == null ? LlamaModels.openLlama2c(file, dtype, groupSize, threads) : LlamaModels.openLlama2c(file, b, dtype, groupSize);
+        return llama2cDecoder(file, device, dtype, groupSize, threads, option, null);
+    }
+
+    /** {@link #llama2cDecoder} with LoRA adapters merged ({@code lora}: a PEFT directory, or null); the cpu decoder only. */
+    public static CausalLm llama2cDecoder(Path file, String device, DecodeDType dtype, int groupSize, int threads, String option,
+                                          Path lora) {
+        Backend b = cpuForAdapters(llamaBackend(device, dtype, file, option), device, lora);
+        return b == null ? LlamaModels.openLlama2c(file, dtype, groupSize, threads, lora) : LlamaModels.openLlama2c(file, b, dtype, groupSize);
     }
 
     /** {@link #llama2cDecoder} for a Hugging Face LlamaForCausalLM directory; maxSeq 0: its own context. */
     public static CausalLm hfLlamaDecoder(Path dir, String device, DecodeDType dtype, int groupSize, int threads, int maxSeq) {
-        Backend b = llamaBackend(device, dtype, dir);
-        return b == null ? LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, maxSeq) : LlamaModels.openHuggingFace(dir, b, dtype, groupSize, maxSeq);
+        return hfLlamaDecoder(dir, device, dtype, groupSize, threads, maxSeq, null);
+    }
+
+    /** {@link #hfLlamaDecoder} with LoRA adapters merged (the cpu decoder only). */
+    public static CausalLm hfLlamaDecoder(Path dir, String device, DecodeDType dtype, int groupSize, int threads, int maxSeq, Path lora) {
+        Backend b = cpuForAdapters(llamaBackend(device, dtype, dir), device, lora);
+        return b == null ? LlamaModels.openHuggingFace(dir, dtype, groupSize, threads, maxSeq, lora)
+                : LlamaModels.openHuggingFace(dir, b, dtype, groupSize, maxSeq);
     }
 
     /** {@link #llama2cDecoder} for a llama.cpp GGUF file (llama architecture); maxSeq 0: its own context. */
     public static CausalLm ggufLlamaDecoder(Path file, String device, DecodeDType dtype, int groupSize, int threads, int maxSeq,
                                             String option) {
-        Backend b = llamaBackend(device, dtype, file, option);
-        return b == null ? LlamaModels.openGguf(file, dtype, groupSize, threads, maxSeq) : LlamaModels.openGguf(file, b, dtype, groupSize, maxSeq);
+        return ggufLlamaDecoder(file, device, dtype, groupSize, threads, maxSeq, option, null);
+    }
+
+    /** {@link #ggufLlamaDecoder} with LoRA adapters merged (the cpu decoder, a converted dtype). */
+    public static CausalLm ggufLlamaDecoder(Path file, String device, DecodeDType dtype, int groupSize, int threads, int maxSeq,
+                                            String option, Path lora) {
+        Backend b = cpuForAdapters(llamaBackend(device, dtype, file, option), device, lora);
+        return b == null ? LlamaModels.openGguf(file, dtype, groupSize, threads, maxSeq, lora)
+                : LlamaModels.openGguf(file, b, dtype, groupSize, maxSeq);
+    }
+
+    /**
+     * With adapters, the cpu decoder (they are merged for libjgpt's decoder only): {@code auto} takes it instead of a
+     * backend, an explicit backend is refused. Without, {@code b} as chosen.
+     */
+    private static Backend cpuForAdapters(Backend b, String device, Path lora) {
+        if (lora == null || b == null) return b;
+        String name = b.name();
+        b.close();
+        if (device == null || device.equals("auto")) return null;
+        throw new JgptException("--lora: adapters are merged for the cpu decoder only, not on " + name + " (use --device cpu)");
     }
 
     /** A Llama model file: a GGUF file ({@link #ggufLlamaDecoder}) or else a llama2.c checkpoint ({@link #llama2cDecoder}). */
@@ -220,7 +256,7 @@ public final class LoadedModels {
     public static LoadedModel open(Path path, String device, int threads, DecodeDType dtype, int groupSize) {
         Path dir = ModelDirs.resolve(path);
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        if (Architecture.isLlama(dir)) return openLlama(path, dir, device, dtype, groupSize, n);
+        if (Architecture.isLlama(dir)) return openLlama(path, dir, device, dtype, groupSize, n, null);
         String name = path.toAbsolutePath().normalize().getFileName().toString();
         Backend backend = Backends.select(device).backend();
         if (backend instanceof CpuBackend) return openGpt2Native(dir, name, backend, dtype, groupSize, n);

@@ -143,4 +143,37 @@ class LoraFineTuneTest {
         assertThat(noInit.code()).isNotZero();
         assertThat(noInit.err()).contains("'lora_rank' trains adapters of an existing model: it needs 'init'");
     }
+
+    /**
+     * {@code --lora DIR}: the base model with a checkpoint's PEFT adapters merged as it loads decodes exactly as the
+     * checkpoint's merged model.bin (the same merge arithmetic, B's q/k rows through Hugging Face's order and back).
+     */
+    @Test
+    void adaptersMergeAtLoadTimeAsTheCheckpointHoldsThem() throws Exception {
+        assumeThat(NativeLibraries.status().available()).isTrue();
+        Path ckpt = ModelDirs.resolve(run);
+        int[] prompt = {1, 270, 280, 265, 259, 282};
+        for (dev.jgpt.llama.DecodeDType dt : new dev.jgpt.llama.DecodeDType[] {dev.jgpt.llama.DecodeDType.F32, dev.jgpt.llama.DecodeDType.Q8}) {
+            try (var merged = dev.jgpt.llama.LlamaModels.openLlama2c(ckpt.resolve(Checkpoints.LLAMA_WEIGHTS), dt, 32, 1);
+                 var adapted = dev.jgpt.llama.LlamaModels.openLlama2c(bin, dt, 32, 1, ckpt);
+                 var base = dev.jgpt.llama.LlamaModels.openLlama2c(bin, dt, 32, 1)) {
+                float[] m = merged.prefill(prompt).toFloatArray(), a = adapted.prefill(prompt).toFloatArray();
+                assertThat(a).as(dt.toString()).containsExactly(m);
+                assertThat(base.prefill(prompt).toFloatArray()).as("the adapters change the model").isNotEqualTo(m);
+            }
+        }
+        var g = jgpt("generate", "--model", bin.toString(), "--lora", ckpt.toString(), "--chat", "--chat-format", "zephyr",
+                "--prompt", "who are you", "--temperature", "0", "--max-tokens", "12", "--threads", "1");
+        assertThat(g.code()).as(g.err()).isZero();
+        assertThat(g.out().strip()).isEqualTo("ishmael");
+        // adapters of another model: one error naming the tensor and both shapes
+        Path other = dir.resolve("other.bin");
+        dev.jgpt.llama.RandomLlama.writeCheckpoint(other, dev.jgpt.llama.LlamaConfig.llama2c(64, 96, 2, 2, 1, 285, 64, false), 3);
+        java.nio.file.Files.copy(dir.resolve("tokenizer.bin"), dir.resolve("other-tok.bin"));
+        var bad = jgpt("generate", "--model", other.toString(), "--tokenizer", dir.resolve("other-tok.bin").toString(),
+                "--lora", ckpt.toString(), "--prompt", "who", "--max-tokens", "2", "--threads", "1");
+        assertThat(bad.code()).isNotZero();
+        assertThat(bad.err()).contains("tensor 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight' has shape [8, 32], "
+                + "expected [8, 64] (adapters of another model, or of another rank)").doesNotContain("\tat ");
+    }
 }
