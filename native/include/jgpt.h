@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* ABI version: bumped when any signature below changes; Java refuses a library of another version. */
-#define JGPT_ABI_VERSION 15
+#define JGPT_ABI_VERSION 16
 JGPT_API int jgpt_abi_version(void);
 
 /* ---- threads (OpenMP) ---------------------------------------------------------------------- */
@@ -118,6 +118,12 @@ JGPT_API void jgpt_adamw(float *params, const float *grads, float *m, float *v, 
  * n must be a multiple of group_size. */
 JGPT_API void jgpt_convert_bf16(uint16_t *out, const float *in, long n);
 JGPT_API void jgpt_convert_q8(int8_t *out, float *scales, const float *in, long n, int group_size);
+
+/* Products with a frozen matrix W (rows, cols) of ggml type `type` as a GGUF file stores it (ggml_gemm.c), decoded to
+ * float32 in tiles of at most tile_floats (>= cols) and multiplied with cblas_sgemm (ABI 16):
+ * mode 0: Y (T, rows) = X (T, cols) W^T + beta Y; mode 1: Y (T, cols) = X (T, rows) W + beta Y. */
+JGPT_API void jgpt_ggml_gemm(float *Y, const float *X, int T, const void *w, int type, int rows, int cols, int mode,
+                             float beta, float *tile, long tile_floats, int threads);
 
 /* out[r] = sum_c W[r,c] x[c] for a (rows, cols) matrix W of the given dtype (scales: q8 only,
  * (rows, cols / group_size)); rows split over the OpenMP threads. */

@@ -27,8 +27,8 @@ public final class Jgpt {
     public static final ValueLayout.OfDouble C_DOUBLE = ValueLayout.JAVA_DOUBLE;
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS;
 
-    /** {@code #define JGPT_ABI_VERSION 15} */
-    public static final int JGPT_ABI_VERSION = 15;
+    /** {@code #define JGPT_ABI_VERSION 16} */
+    public static final int JGPT_ABI_VERSION = 16;
 
     private static volatile SymbolLookup lookup;
 
@@ -705,6 +705,31 @@ public final class Jgpt {
             throw new AssertionError("should not reach here", ex$);
         }
     }
+    private static final class jgpt_ggml_gemm {
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_FLOAT, Jgpt.C_POINTER, Jgpt.C_LONG, Jgpt.C_INT);
+        static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_ggml_gemm");
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /** {@snippet lang=c : void jgpt_ggml_gemm(float * Y, const float * X, int T, const void * w, int type, int rows, int cols, int mode, float beta, float * tile, long tile_floats, int threads) } */
+    public static FunctionDescriptor jgpt_ggml_gemm$descriptor() { return jgpt_ggml_gemm.DESC; }
+
+    public static MethodHandle jgpt_ggml_gemm$handle() { return jgpt_ggml_gemm.HANDLE; }
+
+    public static MemorySegment jgpt_ggml_gemm$address() { return jgpt_ggml_gemm.ADDR; }
+
+    /** {@snippet lang=c : void jgpt_ggml_gemm(float * Y, const float * X, int T, const void * w, int type, int rows, int cols, int mode, float beta, float * tile, long tile_floats, int threads) } */
+    public static void jgpt_ggml_gemm(MemorySegment Y, MemorySegment X, int T, MemorySegment w, int type, int rows, int cols, int mode, float beta, MemorySegment tile, long tile_floats, int threads) {
+        var mh$ = jgpt_ggml_gemm.HANDLE;
+        try {
+            mh$.invokeExact(Y, X, T, w, type, rows, cols, mode, beta, tile, tile_floats, threads);
+        } catch (Error | RuntimeException ex$) {
+            throw ex$;
+        } catch (Throwable ex$) {
+            throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static final class jgpt_matvec {
         static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_POINTER, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT, Jgpt.C_INT);
         static final MemorySegment ADDR = Jgpt.findOrThrow("jgpt_matvec");

@@ -136,7 +136,10 @@ public final class Llama2cCheckpoint {
         write(file, w, null);
     }
 
-    /** Changes a copy of one layer's matrix on its way into a file (a LoRA run merges its adapters so). */
+    /**
+     * Changes a copy of one layer's matrix on its way into a file (a LoRA run merges its adapters so), or fills it where
+     * the weights have no values for that tensor (an empty segment: matrices kept in a GGUF file's blocks).
+     */
     public interface MatrixEdit {
         /** {@code fileIndex}: the tensor's place in llama2.c's order (2 wq ... 9 w3); {@code matrix}: the copy, (out, in). */
         void apply(int fileIndex, int layer, MemorySegment matrix);
@@ -164,10 +167,11 @@ public final class Llama2cCheckpoint {
                         writeFully(ch, tensors[i].asByteBuffer());
                         continue;
                     }
-                    long per = tensors[i].byteSize() / c.layers();
+                    long per = LlamaWeights.sizes(c)[i] / c.layers() * 4;
                     for (int l = 0; l < c.layers(); l++) {
                         MemorySegment one = copy.asSlice(0, per);
-                        one.copyFrom(tensors[i].asSlice(l * per, per));
+                        // weights without this tensor (a model whose matrices are elsewhere): the edit fills the copy
+                        if (tensors[i].byteSize() > 0) one.copyFrom(tensors[i].asSlice(l * per, per));
                         edit.apply(i, l, one);
                         writeFully(ch, one.asByteBuffer());
                     }

@@ -181,6 +181,13 @@ public final class LlamaGgufImport {
         return quantized ? DecodeDType.GGUF : decodeDType(g);
     }
 
+    /** Matrix k (0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2, 6 w3) of every layer, as the file holds it: [k][layer]. */
+    static GgufFile.Tensor[][] matrices(GgufFile g, LlamaConfig c) {
+        GgufFile.Tensor[][] out = new GgufFile.Tensor[7][c.layers()];
+        for (int k = 0; k < 7; k++) for (int l = 0; l < c.layers(); l++) out[k][l] = matrix(g, c, k, l);
+        return out;
+    }
+
     /** The GGUF names of the stacked matrices wq wk wv wo w1 w2 w3 within a layer. */
     private static final String[] MATRIX_NAMES = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up"};
 

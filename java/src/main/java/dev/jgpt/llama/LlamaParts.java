@@ -60,6 +60,7 @@ public record LlamaParts(LlamaConfig config, MemorySegment emb, MemorySegment rm
         dst.rmsFinal().copyFrom(rmsFinal);
         MemorySegment[] to = {dst.wq(), dst.wk(), dst.wv(), dst.wo(), dst.w1(), dst.w2(), dst.w3(), dst.wcls()};
         for (int k = 0; k < (config.sharedClassifier() ? 7 : 8); k++) {
+            if (to[k].byteSize() == 0) continue; // not held by dst (a LoRA model's matrices frozen in GGUF blocks)
             try (Arena one = Arena.ofShared()) { // shared: a matrix's slices decode in parallel
                 to[k].copyFrom(matrices.decode(k, one));
             }

@@ -41,7 +41,10 @@ import static dev.jgpt.llama.LoraSpec.Target.V;
  *
  * <p>With a {@link LoraSpec} the model is fine-tuned by LoRA: these weights are frozen (no gradient buffer, no AdamW
  * moments, no weight-gradient products), and {@link LoraAdapters} add their low-rank products to the adapted
- * matrices' outputs; gradients, the gradient norm, AdamW and the optimizer state are the adapters'.
+ * matrices' outputs; gradients, the gradient norm, AdamW and the optimizer state are the adapters'. With
+ * {@link GgufFrozenMatrices} as well, the seven matrices of every layer are not in the flat buffer at all: they stay in
+ * a GGUF file's blocks and every product with them decodes tiles of rows (the flat buffer holds the embedding, the
+ * norms and the classifier).
  */
 public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.TrainableModel, dev.jgpt.memory.MemoryAccounted {
 
@@ -66,6 +69,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     private final Tensor params, grads;           // grads: null when LoRA freezes the weights
     private final LoraAdapters lora;              // null: every weight trains
+    private final GgufFrozenMatrices frozen;      // null: the matrices are in params
     private final Tensor hostParams, hostGrads;   // == params, grads on host backends; mirrors on a device
     private boolean hostStale;                    // the device changed params since the mirror was refreshed
     private boolean deviceStale;                  // the mirror was handed out (or written) since the last upload
@@ -109,6 +113,19 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     /** A model whose weights stay frozen while LoRA adapters of {@code lora} train (null: full training). */
     public LlamaTrainModel(Backend backend, LlamaConfig config, int maxBatch, int maxSeq, LoraSpec lora) {
+        this(backend, config, maxBatch, maxSeq, lora, null);
+    }
+
+    /**
+     * A LoRA model whose frozen matrices are {@code frozen}'s GGUF blocks (owned: closed with the model), or with
+     * {@code frozen} null, in the flat buffer. Blocks need LoRA (nothing else could train them) and host tensors.
+     */
+    public LlamaTrainModel(Backend backend, LlamaConfig config, int maxBatch, int maxSeq, LoraSpec lora, GgufFrozenMatrices frozen) {
+        if (frozen != null && (lora == null || !frozen.config().equals(config))) {
+            frozen.close();
+            throw new IllegalArgumentException("matrices frozen in GGUF blocks need LoRA and the same shape");
+        }
+        this.frozen = frozen;
         if (maxBatch <= 0 || maxSeq <= 0) throw new JgptException("batch and sequence length must be positive");
         if (maxSeq > config.seqLen()) {
             throw new JgptException("sequence length " + maxSeq + " exceeds the model's seq_len " + config.seqLen());
@@ -122,6 +139,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         long off = 0;
         for (int i = 0; i < 12; i++) {
             sizes[i] = i < s.length ? s[i] : (c.sharedClassifier() ? 0 : (long) c.vocabSize() * c.dim());
+            if (frozen != null && part(i) >= 0) sizes[i] = 0; // in the GGUF blocks
             offsets[i] = off;
             off += sizes[i];
         }
@@ -134,6 +152,9 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         hostArena = TensorArena.host();
         try {
             params = arena.allocate(DType.F32, parameterCount);
+            if (frozen != null && !params.isHost()) {
+                throw new JgptException("matrices frozen in GGUF blocks are multiplied on the cpu backend, not " + backend.name());
+            }
             grads = lora == null ? arena.allocate(DType.F32, parameterCount) : null;
             hostParams = params.isHost() ? params : hostArena.allocate(DType.F32, parameterCount);
             hostGrads = grads == null || grads.isHost() ? grads : hostArena.allocate(DType.F32, parameterCount);
@@ -204,8 +225,37 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         } catch (RuntimeException e) {
             arena.close();
             hostArena.close();
+            if (frozen != null) frozen.close();
             throw e;
         }
+    }
+
+    /** Where tensor {@code i} (file order) is among the seven matrices of a layer (0 wq .. 6 w3), or -1. */
+    private static int part(int i) {
+        return switch (i) {
+            case WQ -> 0;
+            case WK -> 1;
+            case WV -> 2;
+            case WO -> 3;
+            case W1 -> 4;
+            case W2 -> 5;
+            case W3 -> 6;
+            default -> -1;
+        };
+    }
+
+    /** {@code out (N, OC) = inp (N, C) W^T} for layer l's matrix i: the flat buffer's view w, or the GGUF blocks. */
+    private void product(int i, int l, Tensor out, Tensor inp, Tensor w, int N, int C, int OC) {
+        if (frozen != null) frozen.forward(out, inp, part(i), l, N, OC, C);
+        else ops.matmulForward(out, inp, w, null, N, C, OC);
+    }
+
+    /** Its backward: {@code dinp (+)= dout W} (overwritten where {@code overwrite}), and dweight (null: frozen). */
+    private void productBackward(int i, int l, Tensor dinp, boolean overwrite, Tensor dweight, Tensor dout, Tensor inp, Tensor w,
+                                 int N, int C, int OC) {
+        if (frozen != null) frozen.backwardInput(dinp, dout, part(i), l, N, OC, C, overwrite);
+        else if (overwrite) ops.matmulBackwardOverwrite(dinp, dweight, null, dout, inp, w, N, C, OC);
+        else ops.matmulBackward(dinp, dweight, null, dout, inp, w, N, C, OC);
     }
 
     /** The gradient views of a frozen model: no matrix gradients (the products skip them), RMSNorm's into the sink. */
@@ -221,7 +271,9 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         long d = c.dim(), kv = c.kvDim(), hd = c.hiddenDim();
         Layer[] out = new Layer[L];
         for (int l = 0; l < L; l++) {
-            out[l] = new Layer(slice(flat, RMS_ATT, l, d), slice(flat, WQ, l, d * d), slice(flat, WK, l, kv * d),
+            out[l] = frozen != null // the matrices are in the GGUF blocks
+                    ? new Layer(slice(flat, RMS_ATT, l, d), null, null, null, null, slice(flat, RMS_FFN, l, d), null, null, null)
+                    : new Layer(slice(flat, RMS_ATT, l, d), slice(flat, WQ, l, d * d), slice(flat, WK, l, kv * d),
                     slice(flat, WV, l, kv * d), slice(flat, WO, l, d * d), slice(flat, RMS_FFN, l, d),
                     slice(flat, W1, l, hd * d), slice(flat, W2, l, d * hd), slice(flat, W3, l, hd * d));
         }
@@ -248,7 +300,10 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     public LlamaConfig config() { return c; }
     @Override public int layers() { return c.layers(); }
     @Override public int channels() { return c.dim(); }
-    @Override public String describe() { return "llama " + c + (lora == null ? "" : ", " + lora.spec() + " (weights frozen)"); }
+    @Override public String describe() {
+        return "llama " + c + (lora == null ? "" : ", " + lora.spec() + (frozen == null ? " (weights frozen)"
+                : String.format(" (matrices frozen in the GGUF file's %s blocks, %.1f MB)", frozen.types(), frozen.bytes() / 1e6)));
+    }
     @Override public Tensor optimizerM() { return lora != null ? lora.optimizerM() : m; }
     @Override public Tensor optimizerV() { return lora != null ? lora.optimizerV() : v; }
 
@@ -265,7 +320,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     /** Weights that take part in every product but do not train (all of them under LoRA). */
     @Override
-    public long frozenParameterCount() { return lora != null ? parameterCount : 0; }
+    public long frozenParameterCount() { return lora == null ? 0 : frozen != null ? c.parameterCount() : parameterCount; }
 
     /** Every weight of the model (the base model's size, whatever trains). */
     public long weightCount() { return parameterCount; }
@@ -293,6 +348,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             out.put("activations", arena.allocatedBytes() - 2 * one - opt);
         }
         out.put("hostStaging", hostArena.allocatedBytes());
+        if (frozen != null) out.put("weightsMapped", frozen.bytes());
         return out;
     }
 
@@ -358,6 +414,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         }
         Tensor adapters = lora.host();
         Llama2cCheckpoint.write(file, weights(), (fileIndex, layer, w) -> {
+            if (frozen != null) frozen.decode(part(fileIndex), layer, w); // the copy starts from the blocks
             LoraSpec.Target t = LoraAdapters.targetOfFileIndex(fileIndex);
             if (t != null && lora.adapts(t)) lora.addDelta(adapters, layer, t, w);
         });
@@ -538,26 +595,26 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         for (int l = 0; l < c.layers(); l++) {
             Layer w = p[l];
             ops.rmsnormForward(xn1[l], rstd1[l], resid[l], w.rmsAtt(), N, d, eps);
-            ops.matmulForward(q[l], xn1[l], w.wq(), null, N, d, d);
-            ops.matmulForward(k[l], xn1[l], w.wk(), null, N, d, kv);
-            ops.matmulForward(vv[l], xn1[l], w.wv(), null, N, d, kv);
+            product(WQ, l, q[l], xn1[l], w.wq(), N, d, d);
+            product(WK, l, k[l], xn1[l], w.wk(), N, d, kv);
+            product(WV, l, vv[l], xn1[l], w.wv(), N, d, kv);
             adapt(l, Q, q[l], xn1[l], N);
             adapt(l, K, k[l], xn1[l], N);
             adapt(l, V, vv[l], xn1[l], N);
             ops.ropeForward(q[l], ropeCos, ropeSin, B, T, NH, hs);
             ops.ropeForward(k[l], ropeCos, ropeSin, B, T, NKV, hs);
             ops.gqaAttentionForward(atty[l], att[l], q[l], k[l], vv[l], B, T, NH, NKV, hs);
-            ops.matmulForward(tmp, atty[l], w.wo(), null, N, d, d);
+            product(WO, l, tmp, atty[l], w.wo(), N, d, d);
             adapt(l, O, tmp, atty[l], N);
             ops.residualForward(mid[l], resid[l], tmp, N * d);
 
             ops.rmsnormForward(xn2[l], rstd2[l], mid[l], w.rmsFfn(), N, d, eps);
-            ops.matmulForward(h1[l], xn2[l], w.w1(), null, N, d, hd);
-            ops.matmulForward(h3[l], xn2[l], w.w3(), null, N, d, hd);
+            product(W1, l, h1[l], xn2[l], w.w1(), N, d, hd);
+            product(W3, l, h3[l], xn2[l], w.w3(), N, d, hd);
             adapt(l, GATE, h1[l], xn2[l], N);
             adapt(l, UP, h3[l], xn2[l], N);
             ops.swigluForward(hg[l], h1[l], h3[l], N * hd);
-            ops.matmulForward(tmp, hg[l], w.w2(), null, N, hd, d);
+            product(W2, l, tmp, hg[l], w.w2(), N, hd, d);
             adapt(l, DOWN, tmp, hg[l], N);
             ops.residualForward(resid[l + 1], mid[l], tmp, N * d);
         }
@@ -577,24 +634,24 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         for (int l = c.layers() - 1; l >= 0; l--) {
             Layer w = p[l], dw = g[l];
             // MLP: resid[l+1] = mid + w2 (silu(w1 xn2) * w3 xn2); dres flows to mid unchanged
-            ops.matmulBackwardOverwrite(dhg, dw.w2(), null, dresForProducts(), hg[l], w.w2(), N, hd, d);
+            productBackward(W2, l, dhg, true, dw.w2(), dresForProducts(), hg[l], w.w2(), N, hd, d);
             adaptBackward(l, DOWN, dhg, dres, hg[l], N);
             ops.swigluBackwardOverwrite(dh1, dh3, dhg, h1[l], h3[l], N * hd);
-            ops.matmulBackwardOverwrite(dxn, dw.w1(), null, dh1, xn2[l], w.w1(), N, d, hd);
-            ops.matmulBackward(dxn, dw.w3(), null, dh3, xn2[l], w.w3(), N, d, hd);
+            productBackward(W1, l, dxn, true, dw.w1(), dh1, xn2[l], w.w1(), N, d, hd);
+            productBackward(W3, l, dxn, false, dw.w3(), dh3, xn2[l], w.w3(), N, d, hd);
             adaptBackward(l, GATE, dxn, dh1, xn2[l], N);
             adaptBackward(l, UP, dxn, dh3, xn2[l], N);
             rmsnormBackward(dw.rmsFfn(), mid[l], w.rmsFfn(), rstd2[l], N, d);
 
             // attention: mid = resid[l] + wo attn(rope(wq xn1), rope(wk xn1), wv xn1)
-            ops.matmulBackwardOverwrite(datty, dw.wo(), null, dresForProducts(), atty[l], w.wo(), N, d, d);
+            productBackward(WO, l, datty, true, dw.wo(), dresForProducts(), atty[l], w.wo(), N, d, d);
             adaptBackward(l, O, datty, dres, atty[l], N);
             ops.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, datty, q[l], k[l], vv[l], att[l], atty[l], B, T, NH, NKV, hs);
             ops.ropeBackward(dq, ropeCos, ropeSin, B, T, NH, hs);
             ops.ropeBackward(dk, ropeCos, ropeSin, B, T, NKV, hs);
-            ops.matmulBackwardOverwrite(dxn, dw.wq(), null, dq, xn1[l], w.wq(), N, d, d);
-            ops.matmulBackward(dxn, dw.wk(), null, dk, xn1[l], w.wk(), N, d, kv);
-            ops.matmulBackward(dxn, dw.wv(), null, dv, xn1[l], w.wv(), N, d, kv);
+            productBackward(WQ, l, dxn, true, dw.wq(), dq, xn1[l], w.wq(), N, d, d);
+            productBackward(WK, l, dxn, false, dw.wk(), dk, xn1[l], w.wk(), N, d, kv);
+            productBackward(WV, l, dxn, false, dw.wv(), dv, xn1[l], w.wv(), N, d, kv);
             adaptBackward(l, Q, dxn, dq, xn1[l], N);
             adaptBackward(l, K, dxn, dk, xn1[l], N);
             adaptBackward(l, V, dxn, dv, xn1[l], N);
@@ -668,7 +725,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
 
     @Override
     public void close() {
-        try (TensorArena a = arena; TensorArena h = hostArena; LoraAdapters ad = lora) {
+        try (TensorArena a = arena; TensorArena h = hostArena; LoraAdapters ad = lora; GgufFrozenMatrices f = frozen) {
             // closed in reverse order, each even if another fails
         }
     }

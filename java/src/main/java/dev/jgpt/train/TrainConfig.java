@@ -204,6 +204,12 @@ public final class TrainConfig {
     /** The adapted matrices: all, or a list of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj. */
     @Help("LoRA: all, or q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
     public String lora_targets = "all";
+    /**
+     * LoRA's frozen weights: {@code auto} keeps a quantized GGUF init's matrices in the file's blocks on the cpu backend
+     * (QLoRA's idea: 4.5 bits a weight for Q4_K instead of 32), else float32; {@code f32} always float32.
+     */
+    @Help("LoRA: auto (a quantized GGUF init's matrices stay in its blocks on the cpu) or f32")
+    public String lora_base = "auto";
 
     private static final ObjectMapper YAML = YAMLMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -316,6 +322,7 @@ public final class TrainConfig {
             errors.add("'chat_format' " + chat_format.strip() + " is not one of " + dev.jgpt.chat.ChatFormats.names());
         }
         if (lora_rank < 0) errors.add("'lora_rank' must be >= 0 (0: no LoRA), got " + lora_rank);
+        if (!List.of("auto", "f32").contains(lora_base)) errors.add("'lora_base' must be auto or f32, got '" + lora_base + "'");
         if (lora_alpha != null && !(lora_alpha > 0 && Double.isFinite(lora_alpha))) {
             errors.add("'lora_alpha' must be > 0, got " + lora_alpha);
         }

@@ -449,7 +449,23 @@ public final class TrainRun {
         if (!(arch instanceof Architecture.LlamaArch llama)) {
             throw new JgptException("config: 'lora_rank' adapts Llama models; init " + cfg.init + " is a GPT-2 model (set lora_rank 0)");
         }
-        return new dev.jgpt.llama.LlamaTrainModel(backend, llama.config(), B, T, lora);
+        return new dev.jgpt.llama.LlamaTrainModel(backend, llama.config(), B, T, lora, frozenBlocks(llama.config(), backend));
+    }
+
+    /**
+     * The matrices a LoRA run leaves in its GGUF init's blocks ('lora_base' auto, a quantized GGUF file, the cpu
+     * backend), or null: the frozen weights are float32 in the model.
+     */
+    private dev.jgpt.llama.GgufFrozenMatrices frozenBlocks(dev.jgpt.llama.LlamaConfig c, Backend backend) {
+        ImportedLlama imp = imported();
+        if (!cfg.lora_base.equals("auto") || imp == null || !dev.jgpt.llama.LlamaModels.isGgufFile(imp.source())
+                || !(backend instanceof dev.jgpt.backend.cpu.CpuBackend)) {
+            return null;
+        }
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            if (!dev.jgpt.llama.GgufFrozenMatrices.quantized(dev.jgpt.io.GgufFile.open(imp.source(), a), c)) return null;
+        }
+        return dev.jgpt.llama.GgufFrozenMatrices.open(imp.source(), c, backend.threads());
     }
 
     /**

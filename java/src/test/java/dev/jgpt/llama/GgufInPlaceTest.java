@@ -29,7 +29,7 @@ public class GgufInPlaceTest {
     @TempDir
     static Path dir;
     static Path file;
-    static final LlamaConfig C = LlamaConfig.llama2c(256, 512, 2, 4, 2, 285, 64, false); // the ascii tokenizer's 285 ids
+    public static final LlamaConfig C = LlamaConfig.llama2c(256, 512, 2, 4, 2, 285, 64, false); // the ascii tokenizer's 285 ids
 
     @BeforeAll
     static void write() {

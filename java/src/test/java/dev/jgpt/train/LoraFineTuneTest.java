@@ -176,4 +176,38 @@ class LoraFineTuneTest {
         assertThat(bad.err()).contains("tensor 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight' has shape [8, 32], "
                 + "expected [8, 64] (adapters of another model, or of another rank)").doesNotContain("\tat ");
     }
+
+    /**
+     * A quantized GGUF init on the cpu backend keeps its matrices in the file's blocks (QLoRA's idea): the log says so,
+     * the memory line counts them mapped, the run resumes bit for bit from the file, its merged checkpoint decodes.
+     */
+    @Test
+    void aQuantizedGgufTrainsAdaptersOverItsOwnBlocks() throws Exception {
+        assumeThat(NativeLibraries.status().available()).isTrue();
+        Path gguf = dir.resolve("q.gguf");
+        dev.jgpt.llama.GgufInPlaceTest.write(gguf, dev.jgpt.llama.GgufInPlaceTest.C, 4, false);
+        Path out = dir.resolve("qlora"), again = dir.resolve("qlora-resumed");
+        String[] args = {"train", "--init", gguf.toString(), "--sft", chats.toString(), "--lora-rank", "4", "--chat-format",
+                "zephyr", "--sft-lr", "0.01", "--device", "cpu", "--threads", "2", "--sft-batch-size", "2", "--sft-warmup-steps",
+                "0", "--min-lr-ratio", "1", "--eval-every", "0", "--log-every", "2", "--samples", "0", "--sft-max-steps", "4",
+                "--checkpoint-every", "2", "--out", null};
+        args[args.length - 1] = out.toString();
+        var r = jgpt(args);
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).containsPattern("matrices frozen in the GGUF file's [A-Z0-9_, ]+ blocks, [0-9.]+ MB")
+                .contains("weightsMapped");
+        args[args.length - 1] = again.toString();
+        assertThat(jgpt(args).code()).isZero();
+        dev.jgpt.io.AtomicFiles.deleteTree(Checkpoints.dirFor(again, 4));
+        var resumed = jgpt("train", "--resume", again.toString());
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(Files.readAllBytes(Checkpoints.dirFor(again, 4).resolve(LoraAdapters.WEIGHTS)))
+                .isEqualTo(Files.readAllBytes(Checkpoints.dirFor(out, 4).resolve(LoraAdapters.WEIGHTS)));
+        var g = jgpt("generate", "--model", out.toString(), "--prompt", "who", "--max-tokens", "3", "--threads", "1");
+        assertThat(g.code()).as(g.err()).isZero();
+        var f32 = jgpt("train", "--init", gguf.toString(), "--sft", chats.toString(), "--lora-rank", "4", "--chat-format", "zephyr",
+                "--device", "cpu", "--sft-max-steps", "1", "--samples", "0", "--lora-base", "f32", "--out", dir.resolve("qf32").toString());
+        assertThat(f32.code()).as(f32.err()).isZero();
+        assertThat(f32.err()).contains("(weights frozen)").doesNotContain("GGUF file's");
+    }
 }
