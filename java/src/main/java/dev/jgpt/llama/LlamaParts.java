@@ -31,7 +31,7 @@ public record LlamaParts(LlamaConfig config, MemorySegment emb, MemorySegment rm
         LlamaInference.MatrixDecoder plain = matrices;
         return new LlamaParts(config, emb, rmsAtt, rmsFfn, rmsFinal, (k, into) -> {
             MemorySegment stacked = plain.decode(k, into);
-            LoraSpec.Target t = LoraFile.targetOfPart(k);
+            LoraSpec.Target t = LoraSpec.Target.ofPart(k);
             if (t != null && lora.adapts(t)) {
                 long per = stacked.byteSize() / config.layers();
                 for (int l = 0; l < config.layers(); l++) lora.addTo(t, l, stacked.asSlice(l * per, per));

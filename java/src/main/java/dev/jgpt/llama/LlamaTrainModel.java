@@ -121,15 +121,13 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
      * {@code frozen} null, in the flat buffer. Blocks need LoRA (nothing else could train them) and host tensors.
      */
     public LlamaTrainModel(Backend backend, LlamaConfig config, int maxBatch, int maxSeq, LoraSpec lora, GgufFrozenMatrices frozen) {
-        if (frozen != null && (lora == null || !frozen.config().equals(config))) {
-            frozen.close();
-            throw new IllegalArgumentException("matrices frozen in GGUF blocks need LoRA and the same shape");
+        try {
+            checkArguments(backend, config, maxBatch, maxSeq, lora, frozen);
+        } catch (RuntimeException e) {
+            if (frozen != null) frozen.close(); // owned, even when refused
+            throw e;
         }
         this.frozen = frozen;
-        if (maxBatch <= 0 || maxSeq <= 0) throw new JgptException("batch and sequence length must be positive");
-        if (maxSeq > config.seqLen()) {
-            throw new JgptException("sequence length " + maxSeq + " exceeds the model's seq_len " + config.seqLen());
-        }
         this.ops = backend;
         this.c = config;
         this.maxB = maxBatch;
@@ -144,10 +142,6 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             off += sizes[i];
         }
         parameterCount = off;
-        if (lora != null && backend.activationDType() != DType.F32) {
-            throw new JgptException("LoRA fine-tuning runs in float32; the " + backend.name() + " backend's "
-                    + backend.activationDType() + " activations are not supported with it yet");
-        }
         arena = backend.newArena();
         hostArena = TensorArena.host();
         try {
@@ -171,7 +165,6 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             cls = paramViews[c.sharedClassifier() ? EMB : WCLS];
             dcls = grads == null ? null : gradViews[c.sharedClassifier() ? EMB : WCLS];
             long N = (long) maxB * maxT;
-            this.lora = lora == null ? null : new LoraAdapters(backend, c, lora, N);
             // what only products and the backend's kernels read in the backend's activation type (bf16 on cuda in bf16
             // mode: the RMSNorm outputs, q, k, v and the attention output, the gate and up products and their SwiGLU,
             // the final RMSNorm's output, the classifier's logits chunk; and the gradients d(attention output), dq, dk, dv,
@@ -222,6 +215,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             ops.copy(ropeCos, hc);
             ops.copy(ropeSin, hsn);
             ops.zero(zeroPos);
+            this.lora = lora == null ? null : new LoraAdapters(backend, c, lora, N); // last: nothing after it can fail
         } catch (RuntimeException e) {
             arena.close();
             hostArena.close();
@@ -230,18 +224,25 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         }
     }
 
+    private static void checkArguments(Backend backend, LlamaConfig config, int maxBatch, int maxSeq, LoraSpec lora,
+                                       GgufFrozenMatrices frozen) {
+        if (frozen != null && (lora == null || !frozen.config().equals(config))) {
+            throw new IllegalArgumentException("matrices frozen in GGUF blocks need LoRA and the same shape");
+        }
+        if (maxBatch <= 0 || maxSeq <= 0) throw new JgptException("batch and sequence length must be positive");
+        if (maxSeq > config.seqLen()) {
+            throw new JgptException("sequence length " + maxSeq + " exceeds the model's seq_len " + config.seqLen());
+        }
+        if (lora != null && backend.activationDType() != DType.F32) {
+            throw new JgptException("LoRA fine-tuning runs in float32; the " + backend.name() + " backend's "
+                    + backend.activationDType() + " activations are not supported with it yet");
+        }
+    }
+
     /** Where tensor {@code i} (file order) is among the seven matrices of a layer (0 wq .. 6 w3), or -1. */
     private static int part(int i) {
-        return switch (i) {
-            case WQ -> 0;
-            case WK -> 1;
-            case WV -> 2;
-            case WO -> 3;
-            case W1 -> 4;
-            case W2 -> 5;
-            case W3 -> 6;
-            default -> -1;
-        };
+        LoraSpec.Target t = LoraSpec.Target.ofFileIndex(i);
+        return t == null ? -1 : t.part;
     }
 
     /** {@code out (N, OC) = inp (N, C) W^T} for layer l's matrix i: the flat buffer's view w, or the GGUF blocks. */
@@ -415,7 +416,7 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
         Tensor adapters = lora.host();
         Llama2cCheckpoint.write(file, weights(), (fileIndex, layer, w) -> {
             if (frozen != null) frozen.decode(part(fileIndex), layer, w); // the copy starts from the blocks
-            LoraSpec.Target t = LoraAdapters.targetOfFileIndex(fileIndex);
+            LoraSpec.Target t = LoraSpec.Target.ofFileIndex(fileIndex);
             if (t != null && lora.adapts(t)) lora.addDelta(adapters, layer, t, w);
         });
     }

@@ -222,20 +222,6 @@ public final class LoraAdapters implements AutoCloseable {
 
     // ---- merging ----------------------------------------------------------------------------------
 
-    /** Which adapted matrix, if any, a llama2.c file-order tensor index is (2 wq, 3 wk, 4 wv, 5 wo, 7 w1, 8 w2, 9 w3). */
-    static Target targetOfFileIndex(int fileIndex) {
-        return switch (fileIndex) {
-            case 2 -> Target.Q;
-            case 3 -> Target.K;
-            case 4 -> Target.V;
-            case 5 -> Target.O;
-            case 7 -> Target.GATE;
-            case 8 -> Target.DOWN;
-            case 9 -> Target.UP;
-            default -> null;
-        };
-    }
-
     /**
      * {@code w (out, in) += scale B A} for layer {@code l}'s matrix {@code t}, on a host copy of the frozen matrix:
      * the merged weight a checkpoint holds, so every reader of a llama2.c file runs the fine-tuned model.

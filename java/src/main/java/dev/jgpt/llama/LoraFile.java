@@ -139,18 +139,4 @@ public final class LoraFile {
             MemorySegment.copy(row, 0, w, ValueLayout.JAVA_FLOAT, (long) y * in * 4, in);
         }
     }
-
-    /** The matrix of a {@link LlamaParts} index (0 wq, 1 wk, 2 wv, 3 wo, 4 w1, 5 w2, 6 w3; 7 the classifier: none). */
-    static Target targetOfPart(int k) {
-        return switch (k) {
-            case 0 -> Target.Q;
-            case 1 -> Target.K;
-            case 2 -> Target.V;
-            case 3 -> Target.O;
-            case 4 -> Target.GATE;
-            case 5 -> Target.DOWN;
-            case 6 -> Target.UP;
-            default -> null;
-        };
-    }
 }

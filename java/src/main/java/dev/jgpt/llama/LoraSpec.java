@@ -20,17 +20,36 @@ public record LoraSpec(int rank, double alpha, Set<Target> targets) {
 
     /** An adaptable matrix of a layer, named as Hugging Face's LlamaForCausalLM names the module. */
     public enum Target {
-        Q("q_proj", "self_attn"), K("k_proj", "self_attn"), V("v_proj", "self_attn"), O("o_proj", "self_attn"),
-        GATE("gate_proj", "mlp"), UP("up_proj", "mlp"), DOWN("down_proj", "mlp");
+        Q("q_proj", "self_attn", 2, 0), K("k_proj", "self_attn", 3, 1), V("v_proj", "self_attn", 4, 2),
+        O("o_proj", "self_attn", 5, 3), GATE("gate_proj", "mlp", 7, 4), UP("up_proj", "mlp", 9, 6),
+        DOWN("down_proj", "mlp", 8, 5);
 
         /** PEFT's {@code target_modules} name. */
         public final String module;
         /** The block the module sits in ({@code model.layers.N.<block>.<module>}). */
         public final String block;
+        /** The matrix's place in llama2.c's file order (2 wq, 3 wk, 4 wv, 5 wo, 7 w1, 8 w2, 9 w3). */
+        public final int fileIndex;
+        /** Its place among a layer's seven matrices as {@link LlamaParts} and GGUF imports number them (0 wq .. 6 w3). */
+        public final int part;
 
-        Target(String module, String block) {
+        Target(String module, String block, int fileIndex, int part) {
             this.module = module;
             this.block = block;
+            this.fileIndex = fileIndex;
+            this.part = part;
+        }
+
+        /** The matrix at llama2.c file-order index {@code i}, or null (embedding, norms, classifier). */
+        public static Target ofFileIndex(int i) {
+            for (Target t : values()) if (t.fileIndex == i) return t;
+            return null;
+        }
+
+        /** The matrix at {@link LlamaParts} index {@code k}, or null (7: the classifier). */
+        public static Target ofPart(int k) {
+            for (Target t : values()) if (t.part == k) return t;
+            return null;
         }
 
         /** Rows (outputs) of this matrix in a model of shape {@code c}. */

@@ -234,13 +234,6 @@ abstract class LlamaTrainContractTest {
     }
     // ---- LoRA: frozen weights, trained low-rank adapters ---------------------------------------
 
-    /** Where matrix {@code t} sits in llama2.c's file order. */
-    private static int fileIndex(LoraSpec.Target t) {
-        return switch (t) {
-            case Q -> 2; case K -> 3; case V -> 4; case O -> 5; case GATE -> 7; case DOWN -> 8; case UP -> 9;
-        };
-    }
-
     /** The weights the adapted model computes with, in double: W + scale B A for every adapted matrix. */
     private static double[] merged(LlamaConfig c, LoraSpec spec, double[] base, double[] adapters) {
         double[] w = base.clone();
@@ -250,7 +243,7 @@ abstract class LlamaTrainContractTest {
         int k = 0;
         for (int l = 0; l < c.layers(); l++) {
             for (LoraSpec.Target t : spec.ordered()) {
-                int in = t.in(c), out = t.out(c), fi = fileIndex(t);
+                int in = t.in(c), out = t.out(c), fi = t.fileIndex;
                 long off = 0;
                 for (int i = 0; i < fi; i++) off += sz[i];
                 off += (long) l * out * in;
