@@ -323,8 +323,6 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     @Override
     public long frozenParameterCount() { return lora == null ? 0 : frozen != null ? c.parameterCount() : parameterCount; }
 
-    /** Every weight of the model (the base model's size, whatever trains). */
-    public long weightCount() { return parameterCount; }
 
     /**
      * Parameters, gradients, AdamW moments (after the first step) and the rest of the backend arena

@@ -22,15 +22,13 @@ import java.util.Set;
  * (a few MB) and held as float arrays; B's q and k rows are turned from Hugging Face's rotate-half order into llama2.c's.
  */
 public final class LoraFile {
-    private final Path dir;
     private final LlamaConfig c;
     private final int r;
     private final float scale;
     private final Set<Target> targets;
     private final float[][][] a, b; // [layer][target ordinal]: A (r, in) and B (out, r), row-major
 
-    private LoraFile(Path dir, LlamaConfig c, int r, float scale, Set<Target> targets, float[][][] a, float[][][] b) {
-        this.dir = dir;
+    private LoraFile(LlamaConfig c, int r, float scale, Set<Target> targets, float[][][] a, float[][][] b) {
         this.c = c;
         this.r = r;
         this.scale = scale;
@@ -84,7 +82,7 @@ public final class LoraFile {
                 }
             }
         }
-        return new LoraFile(dir, c, r, scale, targets, a, b);
+        return new LoraFile(c, r, scale, targets, a, b);
     }
 
     /** A tensor of the file as floats (F32, F16, BF16 or F64: PEFT saves adapters in the training's dtype). */
@@ -112,8 +110,6 @@ public final class LoraFile {
         }
         return out;
     }
-
-    public Path dir() { return dir; }
 
     /** Whether the adapters change matrix {@code t}. */
     public boolean adapts(Target t) {
