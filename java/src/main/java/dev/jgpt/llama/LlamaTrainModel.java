@@ -89,6 +89,14 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
     // (B, NH, T, T) attention probabilities, or the backend's smaller state for its backward where it keeps none
     // (cuda's fused attention: Backend.gqaAttentionStateFloats / gqaAttentionKeepsProbabilities)
     private final Tensor[] att;
+    /**
+     * Whether every layer's att is one shared buffer, the probabilities recomputed (one more attention forward per
+     * layer) just before each layer's backward: where keeping them for every layer would take more than
+     * {@link #KEEP_ATTENTION_BYTES} (B x heads x T^2 floats a layer: 3 GB for a 1.1B Llama at 4 x 512).
+     */
+    private final boolean recomputeAttention;
+    /** Above this, attention's probabilities are recomputed in the backward rather than kept for every layer. */
+    static final long KEEP_ATTENTION_BYTES = 256L << 20;
     private final Tensor[] atty;       // (N, d)
     private final Tensor[] h1, h3, hg; // (N, hidden): gate pre-activation, up, silu(gate) * up
     private final Tensor tmp;          // (N, d)
@@ -121,6 +129,12 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
      * {@code frozen} null, in the flat buffer. Blocks need LoRA (nothing else could train them) and host tensors.
      */
     public LlamaTrainModel(Backend backend, LlamaConfig config, int maxBatch, int maxSeq, LoraSpec lora, GgufFrozenMatrices frozen) {
+        this(backend, config, maxBatch, maxSeq, lora, frozen, null);
+    }
+
+    /** {@code recompute}: null decides by {@link #KEEP_ATTENTION_BYTES}; true / false force it (tests). */
+    LlamaTrainModel(Backend backend, LlamaConfig config, int maxBatch, int maxSeq, LoraSpec lora, GgufFrozenMatrices frozen,
+                    Boolean recompute) {
         try {
             checkArguments(backend, config, maxBatch, maxSeq, lora, frozen);
         } catch (RuntimeException e) {
@@ -179,7 +193,15 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             q = perLayer(act, L, N * d);
             k = perLayer(act, L, N * kv);
             vv = perLayer(act, L, N * kv);
-            att = perLayer(L, backend.gqaAttentionStateFloats(maxB, maxT, NH, c.kvHeads(), hs));
+            long state = backend.gqaAttentionStateFloats(maxB, maxT, NH, c.kvHeads(), hs);
+            recomputeAttention = recompute != null ? recompute
+                    : backend.gqaAttentionKeepsProbabilities(maxB, maxT, NH, c.kvHeads(), hs) && 4 * state * L > KEEP_ATTENTION_BYTES;
+            if (recomputeAttention) {
+                att = new Tensor[L];
+                java.util.Arrays.fill(att, arena.allocate(DType.F32, state));
+            } else {
+                att = perLayer(L, state);
+            }
             atty = perLayer(act, L, N * d);
             h1 = perLayer(act, L, N * hd);
             h3 = perLayer(act, L, N * hd);
@@ -645,6 +667,8 @@ public final class LlamaTrainModel implements AutoCloseable, dev.jgpt.train.Trai
             // attention: mid = resid[l] + wo attn(rope(wq xn1), rope(wk xn1), wv xn1)
             productBackward(WO, l, datty, true, dw.wo(), dresForProducts(), atty[l], w.wo(), N, d, d);
             adaptBackward(l, O, datty, dres, atty[l], N);
+            // the shared att holds the last layer's probabilities: layer l's again (atty[l] rewritten with its own values)
+            if (recomputeAttention && l < c.layers() - 1) ops.gqaAttentionForward(atty[l], att[l], q[l], k[l], vv[l], B, T, NH, NKV, hs);
             ops.gqaAttentionBackwardOverwrite(dq, dk, dv, datt, datty, q[l], k[l], vv[l], att[l], atty[l], B, T, NH, NKV, hs);
             ops.ropeBackward(dq, ropeCos, ropeSin, B, T, NH, hs);
             ops.ropeBackward(dk, ropeCos, ropeSin, B, T, NKV, hs);
