@@ -87,6 +87,11 @@ public final class ServeCommand implements Runnable {
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")
     int groupSize;
 
+    @Option(names = "--lora", paramLabel = "DIR",
+            description = "LoRA adapters merged into the served Llama model as it loads: a LoRA run's checkpoint or a PEFT "
+                    + "directory for the same base (the cpu decoder; a quantized GGUF file then decodes as q8).")
+    java.nio.file.Path lora;
+
     @Option(names = "--chat-format", paramLabel = "NAME",
             description = "The chat format of /v1/chat/completions for every model: jgpt, chatml, llama2, llama2-sys, "
                     + "llama2-sys-bos, llama2-sys-strip, mistral-v1, mistral-v3, phi3, zephyr, llama3, vicuna, vicuna-orca, "
@@ -123,7 +128,7 @@ public final class ServeCommand implements Runnable {
         int kernelThreads = threads != null ? threads : 1; // see docs/PERFORMANCE.md: 2 threads were 30x slower under load
         if (kernelThreads < 1) throw new JgptException("--threads must be at least 1 (got " + kernelThreads + ")");
         ModelSource src = source != null ? source : ModelSource.standard(device, kernelThreads,
-                dtype == null ? null : DecodeDType.parse(dtype), groupSize);
+                dtype == null ? null : DecodeDType.parse(dtype), groupSize, lora);
         if (chatFormat != null) dev.jgpt.chat.ChatFormats.check(chatFormat); // a typo fails before any model loads
         ModelRegistry registry = new ModelRegistry(src, opts.instancesPerModel(), opts.maxQueue(), chatFormat);
         JgptServer server;

@@ -57,6 +57,14 @@ public interface ModelSource {
      * through the {@link Gpt2Inference} ops in f32 or, on cuda, bf16 (q8 is refused for GPT-2 there).
      */
     static ModelSource standard(String device, int threads, DecodeDType given, int groupSize) {
+        return standard(device, threads, given, groupSize, null);
+    }
+
+    /**
+     * {@link #standard(String, int, DecodeDType, int)} with LoRA adapters ({@code lora}: a PEFT directory, or null)
+     * merged into every Llama-family model as it loads (the cpu decoder; a quantized GGUF file then decodes as q8).
+     */
+    static ModelSource standard(String device, int threads, DecodeDType given, int groupSize, Path lora) {
         DecodeDType dtype = given != null ? given : DecodeDType.F32; // null: not given (a GGUF file has its own default)
         int llamaThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         String d = device == null ? "auto" : device.trim().toLowerCase(java.util.Locale.ROOT);
@@ -64,15 +72,17 @@ public interface ModelSource {
         return path -> {
             String name = ModelRegistry.nameOf(path);
             if (ModelDirs.holdsLlama(path)) { // a run trained with arch: llama
-                LoadedModel l = LoadedModels.openLlama(path, llamaDevice, dtype, groupSize, llamaThreads);
+                LoadedModel l = LoadedModels.openLlama(path, llamaDevice, dtype, groupSize, llamaThreads, lora);
                 return new Opened(new LoadedModel(name, l.model(), l.tokenizer(), l.chat()), null);
             }
             if (LlamaModels.isGgufFile(path)) {
                 DecodeDType dt = given != null ? given : LlamaModels.ggufDecodeDType(path, llamaDevice);
-                return new Opened(openGguf(name, path, llamaDevice, dt, groupSize, llamaThreads), null);
+                if (given == null && lora != null && dt == DecodeDType.GGUF) dt = DecodeDType.Q8; // adapters merge into converted weights
+                return new Opened(openGguf(name, path, llamaDevice, dt, groupSize, llamaThreads, lora), null);
             }
-            if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
-            if (HfLlamaImport.isLlamaConfig(path)) return new Opened(openHuggingFace(name, path, llamaDevice, dtype, groupSize, llamaThreads), null);
+            if (LlamaModels.isLlama2cFile(path)) return new Opened(openLlama2c(name, path, llamaDevice, dtype, groupSize, llamaThreads, lora), null);
+            if (HfLlamaImport.isLlamaConfig(path)) return new Opened(openHuggingFace(name, path, llamaDevice, dtype, groupSize, llamaThreads, lora), null);
+            if (lora != null) throw new JgptException("--lora: " + path + " is a GPT-2 model; adapters are merged into Llama models");
             Backend backend = Backends.select(device).backend();
             if (backend instanceof CpuBackend) { // libjgpt's GPT-2 decoder, served batched through Gpt2NativeBatchDecoder
                 LoadedModel l = LoadedModels.openGpt2Native(path, backend, dtype, groupSize, llamaThreads);
@@ -93,12 +103,12 @@ public interface ModelSource {
     }
 
 
-    private static LoadedModel openLlama2c(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads) {
+    private static LoadedModel openLlama2c(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads, Path lora) {
         Path tok = file.toAbsolutePath().resolveSibling("tokenizer.bin");
         if (!Files.isRegularFile(tok)) {
             throw new JgptException("tokenizer " + tok + ": no such file (a llama2.c checkpoint is served with the tokenizer.bin beside it)");
         }
-        CausalLm lm = LoadedModels.llama2cDecoder(file, device, dtype, groupSize, threads, "--device");
+        CausalLm lm = LoadedModels.llama2cDecoder(file, device, dtype, groupSize, threads, "--device", lora);
         try {
             return new LoadedModel(name, lm, Llama2cTokenizer.read(tok, lm.vocabSize()), ChatSource.LLAMA2C);
         } catch (RuntimeException e) {
@@ -107,16 +117,16 @@ public interface ModelSource {
         }
     }
 
-    private static LoadedModel openGguf(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads) {
+    private static LoadedModel openGguf(String name, Path file, String device, DecodeDType dtype, int groupSize, int threads, Path lora) {
         var tokenizer = LlamaModels.ggufTokenizer(file); // refused before the weights are decoded
         ChatSource chat = LlamaModels.ggufChatSource(file, true);
-        return new LoadedModel(name, LoadedModels.ggufLlamaDecoder(file, device, dtype, groupSize, threads, 0, "--device"), tokenizer, chat);
+        return new LoadedModel(name, LoadedModels.ggufLlamaDecoder(file, device, dtype, groupSize, threads, 0, "--device", lora), tokenizer, chat);
     }
 
-    private static LoadedModel openHuggingFace(String name, Path dir, String device, DecodeDType dtype, int groupSize, int threads) {
+    private static LoadedModel openHuggingFace(String name, Path dir, String device, DecodeDType dtype, int groupSize, int threads, Path lora) {
         Path tok = dir.resolve("tokenizer.json");
         if (!Files.isRegularFile(tok)) throw new JgptException("tokenizer " + tok + ": no such file");
-        CausalLm lm = LoadedModels.hfLlamaDecoder(dir, device, dtype, groupSize, threads, 0);
+        CausalLm lm = LoadedModels.hfLlamaDecoder(dir, device, dtype, groupSize, threads, 0, lora);
         try {
             return new LoadedModel(name, lm, HfLlamaImport.tokenizer(tok, lm.vocabSize()), HfLlamaImport.chatSource(dir));
         } catch (RuntimeException e) {

@@ -162,6 +162,12 @@ class LoraFineTuneTest {
                 assertThat(base.prefill(prompt).toFloatArray()).as("the adapters change the model").isNotEqualTo(m);
             }
         }
+        // the server's loader too (jgpt serve --model BASE --lora DIR)
+        var served = dev.jgpt.serve.ModelSource.standard("cpu", 1, null, 32, ckpt).open(bin);
+        var mergedRun = dev.jgpt.serve.ModelSource.standard("cpu", 1, null, 32).open(run);
+        try (var a = served.model(); var m = mergedRun.model()) {
+            assertThat(a.model().prefill(prompt).toFloatArray()).containsExactly(m.model().prefill(prompt).toFloatArray());
+        }
         var g = jgpt("generate", "--model", bin.toString(), "--lora", ckpt.toString(), "--chat", "--chat-format", "zephyr",
                 "--prompt", "who are you", "--temperature", "0", "--max-tokens", "12", "--threads", "1");
         assertThat(g.code()).as(g.err()).isZero();
