@@ -1,6 +1,6 @@
 /* GPT-2 inference in the image of decode_llama.c: one token through the whole network per native
  * call (decode) on the inference's worker pool, and blocks of prompt tokens through it with
- * cblas_sgemm (prefill). The model is described by a plan of JGPT_GPT2_PLAN_SLOTS int64 values
+ * cblas_sgemm (prefill; bf16 weights: prefill_bf16.c's products). The model is described by a plan of JGPT_GPT2_PLAN_SLOTS int64 values
  * (jgpt.h) filled once by Java (dev.jgpt.model.Gpt2Decoder), so a token allocates nothing.
  *
  * The arithmetic is the training model's (dev.jgpt.model.Gpt2, llm.c's): LayerNorm with eps 1e-5 and
@@ -29,8 +29,9 @@ long jgpt_gpt2_decode_scratch_floats(const int64_t *plan) {
 
 long jgpt_gpt2_prefill_scratch_floats(const int64_t *plan, int chunk) {
     long C = plan[JGPT_GPT2_C], NH = plan[JGPT_GPT2_HEADS], maxT = plan[JGPT_GPT2_SEQ];
-    /* X, XB, Q, H (4C), attention scores per (row, head); the rows' k and v as float32 where the cache holds halves */
-    return (long)chunk * (3 * C + 4 * C + NH * maxT + (plan[JGPT_GPT2_KV_TYPE] == 1 ? 2 * C : 0)) + 64;
+    /* X, XB, Q, H (4C), attention scores per (row, head); the rows' k and v as float32 where the cache holds halves;
+     * the rows as bf16 for bf16 weights' products (up to 4C wide: half as many floats) */
+    return (long)chunk * (3 * C + 4 * C + NH * maxT + (plan[JGPT_GPT2_KV_TYPE] == 1 ? 2 * C : 0) + 2 * C) + 96;
 }
 
 /* ---- decode one token ---------------------------------------------------------------------------- */
@@ -132,12 +133,21 @@ void jgpt_gpt2_decode(float *logits, const int64_t *plan, float *scratch, int to
     run(&m, &c);
 }
 
-/* ---- prefill: a block of tokens with sgemm --------------------------------------------------------- */
+/* ---- prefill: a block of tokens with sgemm, or bf16 products for bf16 weights ------------------------ */
 
-/* Y (T, rows) = X (T, cols) W^T + beta Y, W row-major (rows, cols) float32 */
-static void gemm(const gpt2_t *m, float *Y, const float *X, const float *W, int T, int rows, int cols, int ldy,
-                 float beta) {
-    m->sgemm(RowMajor, NoTrans, Trans, T, rows, cols, 1.0f, X, cols, W, cols, beta, Y, ldy);
+/* Y (T, rows) = X (T, cols) W^T + beta Y for rows [row0, row0 + rows) of layer l's matrix k ((L, stacked, cols) with
+ * stacked rows a layer). bf16 weights with AVX512-BF16 (prefill_bf16.c): the bf16 copy decode multiplies, by the
+ * prompt rows rounded to bf16 into x16 (as Llama's prefill does; decode rounds x the same way); else sgemm on the
+ * float32 weights every dtype keeps. */
+static void gemm(const gpt2_t *m, int k, int l, long stacked, long row0, float *Y, const float *X, int T, int rows, int cols,
+                 int ldy, float beta, uint16_t *x16) {
+    long at = ((long)l * stacked + row0) * cols;
+    if (m->dtype == JGPT_DECODE_BF16 && cols % 32 == 0 && jgpt_prefill_bf16_available()) {
+        jgpt_to_bf16(x16, X, (long)T * cols);
+        jgpt_gemm_bf16(Y, ldy, x16, T, (const uint16_t *)m->q[k].data + at, rows, cols, beta, m->threads);
+        return;
+    }
+    m->sgemm(RowMajor, NoTrans, Trans, T, rows, cols, 1.0f, X, cols, m->f32[k] + at, cols, beta, Y, ldy);
 }
 
 static void add_bias(float *Y, const float *b, int T, int n, int ld, int nt) {
@@ -156,6 +166,8 @@ void jgpt_gpt2_prefill(float *logits, const int64_t *plan, float *scratch, float
     const int C = m.C, NH = m.NH, hs = C / NH, nt = m.threads;
     float *X = scratch, *XB = X + (long)T * C, *Q = XB + (long)T * C, *H = Q + (long)T * C;
     float *ATT = H + (long)T * 4 * C, *KV = ATT + (long)T * NH * m.maxT; /* KV: a cache of halves' rows as floats */
+    uint16_t *x16 = (uint16_t *)(KV + (m.kv_half ? 2L * T * C : 0));     /* then the rows as bf16, 64-byte aligned */
+    x16 += (64 - ((intptr_t)x16 & 63)) / 2 % 32;
 
     for (int t = 0; t < T; t++) {
         const float *te = m.wte + (long)tokens[t] * C, *pe = m.wpe + (long)(pos + t) * C;
@@ -166,13 +178,13 @@ void jgpt_gpt2_prefill(float *logits, const int64_t *plan, float *scratch, float
         /* the rows' k and v: straight into a float32 cache, or as floats into KV and then rounded into the halves */
         float *K = m.kv_half ? KV : (float *)kv_at(m.kcache, 0, layer + (long)pos * C);
         float *V = m.kv_half ? KV + (long)T * C : (float *)kv_at(m.vcache, 0, layer + (long)pos * C);
-        const float *wqkv = m.f32[QKV] + (long)l * 3 * C * C, *bqkv = m.qkvb + (long)l * 3 * C;
+        const float *bqkv = m.qkvb + (long)l * 3 * C;
         #pragma omp parallel for num_threads(nt) schedule(static)
         for (int t = 0; t < T; t++)
             layernorm(XB + (long)t * C, X + (long)t * C, m.ln1w + (long)l * C, m.ln1b + (long)l * C, C);
-        gemm(&m, Q, XB, wqkv, T, C, C, C, 0.0f);
-        gemm(&m, K, XB, wqkv + (long)C * C, T, C, C, C, 0.0f);
-        gemm(&m, V, XB, wqkv + 2L * C * C, T, C, C, C, 0.0f);
+        gemm(&m, QKV, l, 3L * C, 0, Q, XB, T, C, C, C, 0.0f, x16);
+        gemm(&m, QKV, l, 3L * C, C, K, XB, T, C, C, C, 0.0f, x16);
+        gemm(&m, QKV, l, 3L * C, 2L * C, V, XB, T, C, C, C, 0.0f, x16);
         add_bias(Q, bqkv, T, C, C, nt);
         add_bias(K, bqkv + C, T, C, C, nt);
         add_bias(V, bqkv + 2 * C, T, C, C, nt);
@@ -188,12 +200,12 @@ void jgpt_gpt2_prefill(float *logits, const int64_t *plan, float *scratch, float
             for (int hd = 0; hd < NH; hd++)
                 kv_attend(m.kv_half, XB + (long)t * C + hd * hs, ATT + ((long)t * NH + hd) * m.maxT, Q + (long)t * C + hd * hs,
                           kv_at(m.kcache, m.kv_half, layer + hd * hs), kv_at(m.vcache, m.kv_half, layer + hd * hs), pos + t, C, hs);
-        gemm(&m, X, XB, m.f32[ATTPROJ] + (long)l * C * C, T, C, C, C, 1.0f);
+        gemm(&m, ATTPROJ, l, C, 0, X, XB, T, C, C, C, 1.0f, x16);
         add_bias(X, m.attprojb + (long)l * C, T, C, C, nt);
         #pragma omp parallel for num_threads(nt) schedule(static)
         for (int t = 0; t < T; t++)
             layernorm(XB + (long)t * C, X + (long)t * C, m.ln2w + (long)l * C, m.ln2b + (long)l * C, C);
-        gemm(&m, H, XB, m.f32[FC] + (long)l * 4 * C * C, T, 4 * C, C, 4 * C, 0.0f);
+        gemm(&m, FC, l, 4L * C, 0, H, XB, T, 4 * C, C, 4 * C, 0.0f, x16);
         const float *bfc = m.fcb + (long)l * 4 * C;
         #pragma omp parallel for num_threads(nt) schedule(static)
         for (int t = 0; t < T; t++) {
@@ -201,7 +213,7 @@ void jgpt_gpt2_prefill(float *logits, const int64_t *plan, float *scratch, float
             #pragma omp simd
             for (int i = 0; i < 4 * C; i++) hr[i] = gelu(hr[i] + bfc[i]);
         }
-        gemm(&m, X, H, m.f32[FCPROJ] + (long)l * 4 * C * C, T, C, 4 * C, C, 1.0f);
+        gemm(&m, FCPROJ, l, C, 0, X, H, T, C, 4 * C, C, 1.0f, x16);
         add_bias(X, m.fcprojb + (long)l * C, T, C, C, nt);
     }
     /* logits of the last row only, on the decode team with the decode dtype's classifier */
