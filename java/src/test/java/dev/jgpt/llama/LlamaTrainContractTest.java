@@ -153,20 +153,28 @@ abstract class LlamaTrainContractTest {
         int[] tokens = java.util.Arrays.copyOf(seq, B * T), targets = java.util.Arrays.copyOfRange(seq, 1, B * T + 1);
         try (LlamaTrainModel model = new LlamaTrainModel(backend, c, B, T)) {
             model.initWeights(5);
-            float first = Float.NaN, loss = Float.NaN;
-            int steps = 0;
-            while (steps < 300) {
-                model.zeroGrad();
-                loss = model.forwardBackward(tokens, targets, B, T);
-                if (steps == 0) first = loss;
-                if (loss < 0.1f) break;
-                TrainSteps.clipAndAdamw(model, 1e-2f, 0.0f);
-                steps++;
-            }
-            System.out.printf("llama overfit on %s: loss %.3f -> %.4f in %d steps%n", backend.name(), first, loss, steps);
-            assertThat(first).isGreaterThan(3f);
-            assertThat(loss).isLessThan(0.1f);
+            Fit f = fit(model, tokens, targets, B, T, 0.1f, 300);
+            System.out.printf("llama overfit on %s: loss %.3f -> %.4f in %d steps%n", backend.name(), f.first, f.last, f.steps);
+            assertThat(f.first).isGreaterThan(3f);
+            assertThat(f.last).isLessThan(0.1f);
         }
+    }
+
+    /** The first and last loss and the steps taken by AdamW (lr 1e-2) on one batch until the loss is below {@code stop}. */
+    private record Fit(float first, float last, int steps) {}
+
+    private static Fit fit(LlamaTrainModel model, int[] tokens, int[] targets, int B, int T, float stop, int maxSteps) {
+        float first = Float.NaN, loss = Float.NaN;
+        int steps = 0;
+        while (steps < maxSteps) {
+            model.zeroGrad();
+            loss = model.forwardBackward(tokens, targets, B, T);
+            if (steps == 0) first = loss;
+            if (loss < stop) break;
+            TrainSteps.clipAndAdamw(model, 1e-2f, 0.0f);
+            steps++;
+        }
+        return new Fit(first, loss, steps);
     }
 
     @Test
@@ -338,19 +346,10 @@ abstract class LlamaTrainContractTest {
             randomize(model, 5); // a frozen classifier of init's N(0, 0.02) could not give any logit more than ~0.7
             model.lora().initWeights(6);
             float[] frozen = model.parameters().toFloatArray();
-            float first = Float.NaN, loss = Float.NaN;
-            int steps = 0;
-            while (steps < 400) {
-                model.zeroGrad();
-                loss = model.forwardBackward(tokens, targets, B, T);
-                if (steps == 0) first = loss;
-                if (loss < 0.2f) break;
-                TrainSteps.clipAndAdamw(model, 1e-2f, 0.0f);
-                steps++;
-            }
-            System.out.printf("llama LoRA fit on %s: loss %.3f -> %.4f in %d steps%n", backend.name(), first, loss, steps);
-            assertThat(first).as("B starts at zero: the base model's loss").isGreaterThan(3f);
-            assertThat(loss).isLessThan(0.2f);
+            Fit f = fit(model, tokens, targets, B, T, 0.2f, 400);
+            System.out.printf("llama LoRA fit on %s: loss %.3f -> %.4f in %d steps%n", backend.name(), f.first, f.last, f.steps);
+            assertThat(f.first).as("B starts at zero: the base model's loss").isGreaterThan(3f);
+            assertThat(f.last).isLessThan(0.2f);
             assertThat(model.parameters().toFloatArray()).as("frozen weights").containsExactly(frozen);
         }
     }
