@@ -147,10 +147,8 @@ abstract class LlamaTrainContractTest {
     void tinyModelOverfitsOneBatch() {
         LlamaConfig c = LlamaConfig.llama2c(32, 64, 2, 4, 2, 32, 16, false);
         int B = 2, T = 16;
-        Random r = new Random(1);
-        int[] seq = new int[B * T + 1];
-        for (int i = 0; i < seq.length; i++) seq[i] = r.nextInt(c.vocabSize());
-        int[] tokens = java.util.Arrays.copyOf(seq, B * T), targets = java.util.Arrays.copyOfRange(seq, 1, B * T + 1);
+        int[][] batch = randomBatch(c, B, T, 1);
+        int[] tokens = batch[0], targets = batch[1];
         try (LlamaTrainModel model = new LlamaTrainModel(backend, c, B, T)) {
             model.initWeights(5);
             Fit f = fit(model, tokens, targets, B, T, 0.1f, 300);
@@ -158,6 +156,14 @@ abstract class LlamaTrainContractTest {
             assertThat(f.first).isGreaterThan(3f);
             assertThat(f.last).isLessThan(0.1f);
         }
+    }
+
+    /** B x T random tokens and, as targets, the same sequence shifted by one. */
+    private static int[][] randomBatch(LlamaConfig c, int B, int T, long seed) {
+        Random r = new Random(seed);
+        int[] seq = new int[B * T + 1];
+        for (int i = 0; i < seq.length; i++) seq[i] = r.nextInt(c.vocabSize());
+        return new int[][] {java.util.Arrays.copyOf(seq, B * T), java.util.Arrays.copyOfRange(seq, 1, B * T + 1)};
     }
 
     /** The first and last loss and the steps taken by AdamW (lr 1e-2) on one batch until the loss is below {@code stop}. */
@@ -338,10 +344,8 @@ abstract class LlamaTrainContractTest {
     void loraAdaptersAloneFitABatch() {
         LlamaConfig c = LlamaConfig.llama2c(32, 64, 2, 4, 2, 32, 16, false);
         int B = 2, T = 16;
-        Random r = new Random(1);
-        int[] seq = new int[B * T + 1];
-        for (int i = 0; i < seq.length; i++) seq[i] = r.nextInt(c.vocabSize());
-        int[] tokens = java.util.Arrays.copyOf(seq, B * T), targets = java.util.Arrays.copyOfRange(seq, 1, B * T + 1);
+        int[][] batch = randomBatch(c, B, T, 1);
+        int[] tokens = batch[0], targets = batch[1];
         try (LlamaTrainModel model = new LlamaTrainModel(backend, c, B, T, new LoraSpec(8, 16, LoraSpec.ALL))) {
             randomize(model, 5); // a frozen classifier of init's N(0, 0.02) could not give any logit more than ~0.7
             model.lora().initWeights(6);
