@@ -42,9 +42,22 @@ public final class GgufFrozenMatrices implements AutoCloseable {
 
     /** Maps {@code file} (a GGUF model of shape {@code c}) and checks that libjgpt decodes every matrix's type. */
     public static GgufFrozenMatrices open(Path file, LlamaConfig c, int threads) {
+        return open(file, c, threads, false);
+    }
+
+    /** {@link #open}, or null (nothing kept mapped) when no matrix of the file is quantized: float32 copies serve as well. */
+    public static GgufFrozenMatrices openQuantized(Path file, LlamaConfig c, int threads) {
+        return open(file, c, threads, true);
+    }
+
+    private static GgufFrozenMatrices open(Path file, LlamaConfig c, int threads, boolean onlyQuantized) {
         Arena arena = Arena.ofShared();
         try {
             GgufFile g = GgufFile.open(file, arena);
+            if (onlyQuantized && !quantized(g, c)) {
+                arena.close();
+                return null;
+            }
             GgufFile.Tensor[][] m = LlamaGgufImport.matrices(g, c);
             for (GgufFile.Tensor[] layers : m) {
                 for (GgufFile.Tensor t : layers) {

@@ -462,10 +462,7 @@ public final class TrainRun {
                 || !(backend instanceof dev.jgpt.backend.cpu.CpuBackend)) {
             return null;
         }
-        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-            if (!dev.jgpt.llama.GgufFrozenMatrices.quantized(dev.jgpt.io.GgufFile.open(imp.source(), a), c)) return null;
-        }
-        return dev.jgpt.llama.GgufFrozenMatrices.open(imp.source(), c, backend.threads());
+        return dev.jgpt.llama.GgufFrozenMatrices.openQuantized(imp.source(), c, backend.threads());
     }
 
     /**

@@ -42,13 +42,9 @@ class GgufFrozenLoraTest {
         lora.upload(h);
     }
 
+    /** max |a - b| over max |b| (b: the float32 path's values). */
     private static double maxRel(float[] a, float[] b) {
-        double m = 0, scale = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs(a[i] - b[i]));
-            scale = Math.max(scale, Math.abs(b[i]));
-        }
-        return m / scale;
+        return KvCacheHalfTest.relative(b, a);
     }
 
     @Test
