@@ -735,6 +735,8 @@ static int lt_shapes(const lt_desc *d, const lt_layout *A, const lt_layout *B, c
     if (A->type == 14 && d->compute != 68) return 15;           /* bf16 inputs: COMPUTE_32F */
     int bias_type = d->bias_type == -1 ? D->type : d->bias_type, aux_type = d->aux_type == -1 ? D->type : d->aux_type;
     int ep = d->epilogue;
+    /* as cuBLAS 13 answered on an H200 (2026-11-27): no epilogue onto a bf16 D, whatever the bias and aux types */
+    if (ep != 1 && D->type == 14) return 7;                     /* CUBLAS_STATUS_INVALID_VALUE */
     if ((ep == 4 || ep == 164 || ep == 512) && bias_type != 0) return 15;  /* fp32 bias (and bias gradient) only */
     if ((ep == 164 || ep == 192) && aux_type != 0 && aux_type != 14) return 15;
     return 0;

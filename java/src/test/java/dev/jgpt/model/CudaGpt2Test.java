@@ -28,6 +28,24 @@ class CudaGpt2Test extends Gpt2ContractTest {
         return CudaBackend.open();
     }
 
+    /**
+     * With the cuBLASLt epilogues on (the default), GELU and its derivative come from cuBLASLt: on an H200 (2026-11-27)
+     * the fc bias gradient, which dgelu feeds directly, differed from finite differences by 2.1e-4 relative where the
+     * contract allows 1e-4; our reading is cuBLASLt's faster tanh. 1e-3 still catches a wrong or mis-scaled term (an
+     * O(1) error); the test below holds our own kernels to the contract's 1e-4.
+     */
+    @Override
+    protected double gradientTolerance() {
+        return 1e-3;
+    }
+
+    /** The same check with the epilogues off: cuBLAS products and jgpt's add_bias / gelu / bias-gradient kernels. */
+    @Test
+    void gradientsMatchFiniteDifferencesWithOurGeluKernels() {
+        ((CudaBackend) backend()).setLt(false);
+        checkGradientsAgainstFiniteDifferences(super.gradientTolerance());
+    }
+
     /** Relative difference allowed between the cpu and cuda losses at any of the 50 steps (fp32, TF32 off). */
     static final double CURVE_TOLERANCE = 1e-2;
 

@@ -6,7 +6,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * cuBLASLt products with a fused epilogue, as llm.c does them: bias added in the product ({@code EPILOGUE_BIAS}),
@@ -31,6 +33,8 @@ final class LtMatmul implements AutoCloseable {
      */
     static final int MAX_PLANS = 64;
     private final List<Plan> plans = new ArrayList<>();
+    /** epilogue/types combinations cuBLASLt refused (INVALID_VALUE at the heuristic), each said once */
+    private final Set<String> refusedCombinations = new HashSet<>();
     private boolean closed;
 
     /** One described shape: descriptor, layouts, preference and the chosen algorithm (null: no algorithm). */
@@ -158,6 +162,13 @@ final class LtMatmul implements AutoCloseable {
         int rc = CublasLt.cublasLtMatmulAlgoGetHeuristic(handle, p.desc, p.a, p.b, p.c, p.c, p.pref, 1, result, returned);
         if (rc == Cublas.CUBLAS_STATUS_SUCCESS && returned.get(ValueLayout.JAVA_INT, 0) > 0) {
             p.algo = result; // the algorithm is the struct's first 64 bytes, which cublasLtMatmul reads
+        } else if (rc == Cublas.CUBLAS_STATUS_INVALID_VALUE) {
+            // cuBLASLt answers INVALID_VALUE for a combination of types it does not fuse: on an H200 (cuBLAS 13,
+            // 2026-11-27) every epilogue with a bf16 D (fp32 bias, bf16 aux) did. Said once per kind; cuBLAS stays.
+            if (refusedCombinations.add(epilogue + "/" + abType + "/" + dType + "/" + auxType)) {
+                System.err.println("cuda: cuBLASLt fuses no epilogue " + epilogue + " with operands of type " + abType + ", output "
+                        + dType + " (" + Cublas.statusName(rc) + "); such products stay on cuBLAS with separate kernels");
+            }
         } else if (rc != Cublas.CUBLAS_STATUS_NOT_SUPPORTED && rc != Cublas.CUBLAS_STATUS_SUCCESS) {
             check(rc, what + " heuristic");
         }
