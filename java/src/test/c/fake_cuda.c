@@ -624,8 +624,9 @@ int cublasGemmStridedBatchedEx(void *h, int ta, int tb, int m, int n, int k, con
  * Descriptors, layouts and preferences are host structs with a magic word (a wrong handle is INVALID_VALUE). Products
  * are gemm_ex above (column-major, the same type and compute rules as cublasGemmEx: A/B fp32 with COMPUTE_32F, _FAST_TF32
  * or _FAST_16BF, or both bf16 with COMPUTE_32F; C/D fp32, or bf16 with bf16 A/B), then the epilogue as cuBLASLt defines
- * it, in fp32, D rounded to bf16 once at the end where its layout is bf16. The bias is fp32 (BIAS_DATA_TYPE 0; unset:
- * D's type, so a bf16 D must say fp32); the aux matrix is fp32 or bf16 (AUX_DATA_TYPE 0 / 14; unset: D's type):
+ * it, in fp32, D rounded to bf16 once at the end where its layout is bf16. The bias (and bias gradient) is of D's type
+ * (BIAS_DATA_TYPE unset or equal to it; another type is INVALID_VALUE at the heuristic, as cuBLAS 13 answered on an H200
+ * on 2026-11-27 for a bf16 D with an fp32 bias); the aux matrix is fp32 or bf16 (AUX_DATA_TYPE 0 / 14; unset: D's type):
  *   BIAS (4):            D = alpha op(A) op(B) + beta C + bias (bias: m floats, one per row of D)
  *   GELU_AUX_BIAS (164): t = alpha op(A) op(B) + beta C + bias; aux = t (ld EPILOGUE_AUX_LD, a multiple of 8, type fp32);
  *                        D = gelu(t) (tanh approximation, as kernels/elementwise.cu)
@@ -735,9 +736,7 @@ static int lt_shapes(const lt_desc *d, const lt_layout *A, const lt_layout *B, c
     if (A->type == 14 && d->compute != 68) return 15;           /* bf16 inputs: COMPUTE_32F */
     int bias_type = d->bias_type == -1 ? D->type : d->bias_type, aux_type = d->aux_type == -1 ? D->type : d->aux_type;
     int ep = d->epilogue;
-    /* as cuBLAS 13 answered on an H200 (2026-11-27): no epilogue onto a bf16 D, whatever the bias and aux types */
-    if (ep != 1 && D->type == 14) return 7;                     /* CUBLAS_STATUS_INVALID_VALUE */
-    if ((ep == 4 || ep == 164 || ep == 512) && bias_type != 0) return 15;  /* fp32 bias (and bias gradient) only */
+    if ((ep == 4 || ep == 164 || ep == 512) && bias_type != D->type) return 7;  /* the bias of D's type (INVALID_VALUE) */
     if ((ep == 164 || ep == 192) && aux_type != 0 && aux_type != 14) return 15;
     return 0;
 }
@@ -795,12 +794,13 @@ static int run_lt_call(const void *call) {
     int rc = gemm_ex(d->transa, d->transb, m, n, k, x->alpha, x->A, x->a.type, (int)x->a.ld, x->B, x->b.type, (int)x->b.ld,
                      x->beta, t, 0, m, d->compute);
     if (rc) { free(t); return rc; }
-    const float *bias = d->bias;
-    if (ep == 4) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) t[i + (long)j * m] += bias[i];
+    const void *bias = d->bias;
+    int bias_type = d->bias_type == -1 ? dt : d->bias_type;
+    if (ep == 4) for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) t[i + (long)j * m] += lt_get(bias, bias_type, i);
     if (ep == 164)
         for (int j = 0; j < n; j++)
             for (int i = 0; i < m; i++) {
-                float pre = t[i + (long)j * m] + bias[i];
+                float pre = t[i + (long)j * m] + lt_get(bias, bias_type, i);
                 lt_put(d->aux, aux_type, i + (long)j * d->aux_ld, pre);
                 t[i + (long)j * m] = lt_gelu(pre);
             }
@@ -808,11 +808,10 @@ static int run_lt_call(const void *call) {
         for (int j = 0; j < n; j++)
             for (int i = 0; i < m; i++) t[i + (long)j * m] *= lt_dgelu(lt_get(d->aux, aux_type, i + (long)j * d->aux_ld));
     if (ep == 512) { /* column sums of op(B) (k x n), in the operands' stored precision, written */
-        float *db = d->bias;
         for (int j = 0; j < n; j++) {
             double sum = 0;
             for (int p = 0; p < k; p++) sum += operand(x->B, x->b.type, d->transb ? j + (long)p * x->b.ld : p + (long)j * x->b.ld, d->compute);
-            db[j] = (float)sum;
+            lt_put(d->bias, bias_type, j, (float)sum);
         }
     }
     for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) lt_put(x->D, dt, i + (long)j * ldd, t[i + (long)j * m]);

@@ -612,8 +612,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         boolean bf = bf16Product(inp, out) || isBf16(weight);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
         MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
-        if (bias != null && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
-                out, OC, bf, ptr(bias), 0, null, 0, "matmulForward (lt bias)")) {
+        long ltBias = bias == null || !ltUsable() ? 0 : ltBias(bias, out, OC);
+        if (ltBias != 0 && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
+                out, OC, bf, ltBias, 0, null, 0, "matmulForward (lt bias)")) {
             return;
         }
         gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, out, OC, bf, "matmulForward");
@@ -804,13 +805,14 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         sameType("matmulGeluForward", "pre", pre, "out", out);
-        if (bias != null && ltUsable() && OC % 8 == 0) { // the aux matrix's leading dimension: a multiple of 8
-            dev("bias", bias, DType.F32, OC);
+        if (bias != null) dev("bias", bias, DType.F32, OC);
+        long ltBias = bias == null || !ltUsable() || OC % 8 != 0 ? 0 : ltBias(bias, out, OC); // aux ld: a multiple of 8
+        if (ltBias != 0) {
             boolean bf = bf16Product(inp, out);
             MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
             wrote(pre);
             if (ltGemm(CublasLt.CUBLASLT_EPILOGUE_GELU_AUX_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
-                    out, OC, bf, ptr(bias), ptr(pre), pre, OC, "matmulGeluForward (lt gelu+bias)")) {
+                    out, OC, bf, ltBias, ptr(pre), pre, OC, "matmulGeluForward (lt gelu+bias)")) {
                 return;
             }
         }
@@ -847,6 +849,16 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             }
         }
         Backend.super.matmulBackwardGelu(dpre, dgelu, dweight, dbias, dout, inp, weight, pre, N, C, OC);
+    }
+
+    /**
+     * The bias an Lt product onto {@code out} adds, in out's type (cuBLASLt refuses an fp32 bias onto a bf16 D; llm.c
+     * keeps its biases in bf16 too): the fp32 bias itself, or its bf16 copy: its place in the parameters' bf16 copy,
+     * else rounded into slot 2, which no forward product's operands use (a launch of OC elements where the cuBLAS path
+     * launches add_bias over N x OC). Either way the same bf16 values.
+     */
+    private long ltBias(Tensor bias, Tensor out, int OC) {
+        return isBf16(out) ? operand(bias, OC, 2, true).address() : ptr(bias);
     }
 
     /** Lt products are captured into CUDA graphs like cuBLAS ones, so a replayed step computes what an eager one does. */

@@ -146,9 +146,10 @@ final class LtMatmul implements AutoCloseable {
         setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_TRANSB, opB, what);
         setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue, what);
         if (epilogue != CublasLt.CUBLASLT_EPILOGUE_DEFAULT) {
-            // bias and bias gradient in fp32 whatever D's type (said explicitly: unset, a bf16 D would mean a bf16 bias);
+            // bias and bias gradient in D's type: an fp32 bias onto a bf16 D is refused (INVALID_VALUE at the heuristic,
+            // an H200 with cuBLAS 13, 2026-11-27), so a bf16 product takes a bf16 copy of the bias (CudaBackend.ltBias);
             // the GELU pre-activation in the type the model stores it in
-            if (epilogue != CublasLt.CUBLASLT_EPILOGUE_DGELU) setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, Cublas.CUDA_R_32F, what);
+            if (epilogue != CublasLt.CUBLASLT_EPILOGUE_DGELU) setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, dType, what);
             if (withAux) setInt(p.desc, CublasLt.CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, auxType, what);
         }
         p.a = layout(abType, opA == Cublas.CUBLAS_OP_N ? m : k, opA == Cublas.CUBLAS_OP_N ? k : m, lda, what);
@@ -163,8 +164,9 @@ final class LtMatmul implements AutoCloseable {
         if (rc == Cublas.CUBLAS_STATUS_SUCCESS && returned.get(ValueLayout.JAVA_INT, 0) > 0) {
             p.algo = result; // the algorithm is the struct's first 64 bytes, which cublasLtMatmul reads
         } else if (rc == Cublas.CUBLAS_STATUS_INVALID_VALUE) {
-            // cuBLASLt answers INVALID_VALUE for a combination of types it does not fuse: on an H200 (cuBLAS 13,
-            // 2026-11-27) every epilogue with a bf16 D (fp32 bias, bf16 aux) did. Said once per kind; cuBLAS stays.
+            // cuBLASLt answers INVALID_VALUE for a combination of types or a shape it does not fuse (an H200 with
+            // cuBLAS 13, 2026-11-27: an fp32 bias onto a bf16 D; DGELU onto a bf16 D at 64x17x24). Said once per kind
+            // of product; such shapes stay on cuBLAS.
             if (refusedCombinations.add(epilogue + "/" + abType + "/" + dType + "/" + auxType)) {
                 System.err.println("cuda: cuBLASLt fuses no epilogue " + epilogue + " with operands of type " + abType + ", output "
                         + dType + " (" + Cublas.statusName(rc) + "); such products stay on cuBLAS with separate kernels");

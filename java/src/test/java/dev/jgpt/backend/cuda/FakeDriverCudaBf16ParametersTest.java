@@ -279,7 +279,7 @@ class FakeDriverCudaBf16ParametersTest {
         long params = ParameterLayout.of(cfg).size();
         assertThat(kept[1]).as("bf16 copy bytes: 2 per parameter").isEqualTo(2 * params);
         assertThat(old[1]).as("no copy when converting per product").isZero();
-        assertThat(old[0]).as("the slot holding wte (2 MiB)").isEqualTo(2L << 20);
+        assertThat(old[0]).as("the slot holding wte (2 MiB) and the one holding a bias (1 MiB)").isEqualTo(3L << 20);
         // with bf16 activations, logits, attention probabilities and every activation gradient made in bf16 (the residual
         // stream's as a bf16 copy), nothing is converted: no slot at all (one of 1 MiB while the residual gradient was
         // converted, two while attention's dout was, three before the probabilities and d(scores) were stored in bf16)
@@ -310,7 +310,8 @@ class FakeDriverCudaBf16ParametersTest {
         // every product input is stored as bf16 (Backend.activationDType: the layernorm outputs, the attention output
         // over the bf16 KV cache, the GELU), so nothing is rounded per token but the weights where they are not kept
         assertThat((long) kept[1][0]).as("f32_to_bf16 per token, weights from the copy").isZero();
-        assertThat((long) old[1][0]).as("f32_to_bf16 per token, per-product conversion").isEqualTo(matmuls);
+        // and the biases of qkv and fc, whose outputs are bf16: cuBLASLt adds a bias of the output's type (CudaBackend.ltBias)
+        assertThat((long) old[1][0]).as("f32_to_bf16 per token, per-product conversion").isEqualTo(matmuls + 2L * L);
         assertThat((long) kept[1][1]).as("refreshes and device allocations while decoding").isZero();
         assertThat(kept[0]).as("logits of the last token").containsExactly(old[0]);
     }
