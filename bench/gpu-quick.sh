@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench/gpu-quick.sh - a ~90-second subset of bench/gpu-check.sh for a GPU session's second or third call, after a
+# fix: the contract and model tests (jgpt.cuda.require on), the GPT-2 124M bf16 training rows (cuBLAS and fused
+# attention, B 8 and 64) with the per-kernel profile, GPT-2 bf16 decode, and (PROBE=1) bench/cublaslt-probe.py.
+# Needs the bundle in .gpu/ (bench/gpu-bundle.sh). Run from the project root: OUT=/some/dir bench/gpu-quick.sh
+# Writes the same file names as gpu-check.sh, so bench/gpu-results.py makes results.md from what ran.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT=${OUT:-/tmp/gpu-quick-out}; mkdir -p "$OUT"; exec > >(tee "$OUT/gpu-check.log") 2>&1
+BUDGET=${CHECK_SECONDS:-240}; SECONDS=0
+limit(){ local left=$((BUDGET - SECONDS - 15)); [ "$left" -lt "$1" ] || left=$1; [ "$left" -ge 1 ] || left=1; echo "$left"; }
+step(){ echo; echo "== $(date -u +%H:%M:%S) ($SECONDS s) $*"; }
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv | tee "$OUT/gpu.csv"
+[ "${PROBE:-0}" = 1 ] && { step "cuBLASLt probe"; python3 bench/cublaslt-probe.py | tee "$OUT/ltprobe.txt"; }
+rm -rf /tmp/jgpt-jre && python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], filter="tar")' .gpu/jre.txz /tmp/jgpt-jre-unpack \
+  && mv /tmp/jgpt-jre-unpack/JRE /tmp/jgpt-jre || { echo "no Java runtime"; exit 1; }
+CUBLAS_DIRS=$(python3 -c 'import glob,os,site; print(":".join(sorted({os.path.dirname(p) for r in site.getsitepackages() for p in glob.glob(os.path.join(r,"nvidia","**","libcublas.so.*"),recursive=True)})))')
+export LD_LIBRARY_PATH="$CUBLAS_DIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+J=(/tmp/jgpt-jre/bin/java --enable-native-access=ALL-UNNAMED -Xmx8g -Djgpt.test.curveSteps=50); CP=".gpu/junit-console.jar:.gpu/app/*"
+fail=0
+t(){ local name=$1 lim=$2; shift 2
+  timeout -k 5 "$(limit "$lim")" "${J[@]}" -Djgpt.cuda.require=true -cp "$CP" org.junit.platform.console.ConsoleLauncher execute \
+    --disable-banner --details=tree --disable-ansi-colors --reports-dir "$OUT/junit-$name" "$@" > "$OUT/tests-$name.txt" 2>&1
+  local rc=$?; echo "$name rc $rc"; [ $rc = 0 ] || fail=1
+  grep -E "✘|tests (successful|failed)|gradient check" "$OUT/tests-$name.txt" | cut -c1-300; }
+step "tests"
+t contract 60 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
+  --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest
+t model 90 --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
+  --select-class dev.jgpt.backend.cuda.CudaDeterminismTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
+  --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest
+grep -E "^(fp32 |bf16 |bf16 fused attention |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt"
+b(){ local f=$1 lim=$2; shift 2; step "$f"
+  timeout "$(limit "$lim")" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main "$@" --json > "$OUT/$f.json" || fail=1; tail -c 700 "$OUT/$f.json"; echo; }
+G=(bench train-step --backend cuda --preset gpt2 --seq 1024 --precision bf16)
+b bench-train-cuda-gpt2-bf16 60 "${G[@]}" --batch 8 --steps 5
+b profile-train-cuda-gpt2-bf16 60 "${G[@]}" --batch 8 --steps 3 --profile
+JGPT_CUDA_ATTENTION=fused b bench-train-cuda-gpt2-bf16-fused 60 "${G[@]}" --batch 8 --steps 5
+JGPT_CUDA_ATTENTION=fused b bench-train-cuda-gpt2-bf16-fused-b64 60 "${G[@]}" --batch 64 --steps 3
+b bench-decode-gpt2-cuda-bf16 40 bench decode-gpt2 --backend cuda --precision bf16 --preset gpt2 --prompt-tokens 64 --tokens 256 --runs 3
+step "results"; python3 bench/gpu-results.py "$OUT" > "$OUT/results.md" || fail=1
+echo "GPU-QUICK $([ $fail = 0 ] && echo PASSED || echo FAILED) in $SECONDS s"; exit $fail
