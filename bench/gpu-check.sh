@@ -116,7 +116,7 @@ run_tests ci 90 --select-class dev.jgpt.backend.cuda.FatbinTest --select-class d
 
 step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative; bf16 operands 1e-2; fused attention fwd+bwd)"
 JGPT_CUDA_DEBUG=1 run_tests contract 180 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
-  --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.CudaLtTest \
+  --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaClassifierSplitTest \
   --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest \
   --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest \
   --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest \
@@ -146,6 +146,14 @@ done
 timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision bf16 \
   --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"
 cat "$OUT/profile-train-cuda-gpt2-bf16.json"; echo
+# two defaults chosen from session 18's profile without a timed comparison, each switched off once in the same run:
+# the classifier's products over all V rows in one (not 50,240 + 17) and the backward through GELU without cuBLASLt's
+# DGELU epilogue (the plain product and the gelu backward kernel); results.md's "What these figures decide" reads them
+for sw in CLASSIFIER_SPLIT:nosplit LT_DGELU:nodgelu; do
+  env "JGPT_CUDA_${sw%%:*}=0" timeout "$(limit 100)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+    --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-${sw##*:}.json" \
+    && cat "$OUT/bench-train-cuda-gpt2-bf16-${sw##*:}.json" || echo "(informational) train-step with JGPT_CUDA_${sw%%:*}=0 did not finish"; echo
+done
 # decoding (KV cache, greedy, logits to the host each token): GPT-2 124M, random weights
 for dev in cuda cpu; do
   timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend $dev --preset $DECODE --prompt-tokens 64 \

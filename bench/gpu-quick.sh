@@ -25,7 +25,7 @@ t(){ local name=$1 lim=$2; shift 2
   grep -E "✘|tests (successful|failed)|gradient check" "$OUT/tests-$name.txt" | cut -c1-300; }
 step "tests"
 t contract 60 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
-  --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest
+  --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaClassifierSplitTest --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest
 t model 90 --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
   --select-class dev.jgpt.backend.cuda.CudaDeterminismTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
   --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest
@@ -35,6 +35,8 @@ b(){ local f=$1 lim=$2; shift 2; step "$f"
 G=(bench train-step --backend cuda --preset gpt2 --seq 1024 --precision bf16)
 b bench-train-cuda-gpt2-bf16 60 "${G[@]}" --batch 8 --steps 5
 b profile-train-cuda-gpt2-bf16 60 "${G[@]}" --batch 8 --steps 3 --profile
+JGPT_CUDA_CLASSIFIER_SPLIT=0 b bench-train-cuda-gpt2-bf16-nosplit 60 "${G[@]}" --batch 8 --steps 5
+JGPT_CUDA_LT_DGELU=0 b bench-train-cuda-gpt2-bf16-nodgelu 60 "${G[@]}" --batch 8 --steps 5
 JGPT_CUDA_ATTENTION=fused b bench-train-cuda-gpt2-bf16-fused 60 "${G[@]}" --batch 8 --steps 5
 JGPT_CUDA_ATTENTION=fused b bench-train-cuda-gpt2-bf16-fused-b64 60 "${G[@]}" --batch 64 --steps 3
 b bench-decode-gpt2-cuda-bf16 40 bench decode-gpt2 --backend cuda --precision bf16 --preset gpt2 --prompt-tokens 64 --tokens 256 --runs 3

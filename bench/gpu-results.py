@@ -88,8 +88,11 @@ for path in sorted(glob.glob(os.path.join(out, "bench-train-*.json"))):
     peak = d.get("peakGflops")
     act = (d.get("offHeap") or {}).get("activations")
     preset = f"llama {d['preset']} (kv {d.get('kvHeads')})" if d.get("arch") == "llama" else d['preset']
+    lt = d.get('lt', '-')  # and the two switches beside the epilogues, where a run turned one off
+    lt += ", no DGELU" if lt == "on" and d.get("ltDgelu") == "off" else ""
+    lt += ", one classifier product" if d.get("classifierSplit") == "off" else ""
     print(f"| {preset} | {d['batch']} x {d['seq']} | {d['backend']} | {d.get('precision', 'fp32')} | "
-          f"{d.get('attention', '-')} | {d.get('lt', '-')} | {d.get('activationDType', '-')} | {d.get('attentionDType', '-')} | "
+          f"{d.get('attention', '-')} | {lt} | {d.get('activationDType', '-')} | {d.get('attentionDType', '-')} | "
           f"{d.get('classifierChunks', '-')} | {fmt(d['msPerStepMedian'], 1)} | {fmt(d['tokensPerSecond'], 0)} | "
           f"{fmt(d['achievedGflops'] / 1000, 2)} | {fmt(None if mfu is None else 100 * mfu, 1)}{'%' if mfu is not None else ''} | "
           f"{fmt(None if peak is None else peak / 1000, 1)} | {fmt(None if act is None else act / 2**30, 2)} | "
@@ -233,6 +236,11 @@ DECISIONS = [
     ("Llama attention", "rows", "bench-train-cuda-llama-cublas.json", "fused", "bench-train-cuda-llama-fused.json",
      "make fused attention the default for Llama training too (JGPT_CUDA_ATTENTION's default), "
      "if CudaGqaFusedAttentionTest passed"),
+    ("classifier products", "split (V rounded down to 64, then the tail)", "bench-train-cuda-gpt2-bf16.json", "one product over V",
+     "bench-train-cuda-gpt2-bf16-nosplit.json",
+     "make JGPT_CUDA_CLASSIFIER_SPLIT default to off (CudaBackend's classifierSplit): the odd extent was not the cause"),
+    ("DGELU epilogue", "DGELU on", "bench-train-cuda-gpt2-bf16.json", "DGELU off", "bench-train-cuda-gpt2-bf16-nodgelu.json",
+     "make JGPT_CUDA_LT_DGELU default to off (CudaBackend's ltDgelu): the plain product and gelu backward kernel win"),
     ("bf16 activation storage", "bf16 stored", "bench-train-cuda-gpt2-bf16.json", "fp32 stored",
      "bench-train-cuda-gpt2-bf16-f32act.json",
      "look at the bf16 kernels in the profile: storage in bf16 moves half the bytes and should not lose"),

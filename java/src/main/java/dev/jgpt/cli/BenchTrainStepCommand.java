@@ -117,6 +117,8 @@ public final class BenchTrainStepCommand implements Runnable {
                 out.put("precision", cuda.math().label());
                 out.put("attention", cuda.attentionLabel(cfg.channels() / cfg.heads()));
                 out.put("lt", cuda.lt() ? "on" : "off"); // cuBLASLt epilogues (JGPT_CUDA_LT)
+                out.put("ltDgelu", cuda.ltDgelu() ? "on" : "off"); // the DGELU epilogue among them (JGPT_CUDA_LT_DGELU)
+                out.put("classifierSplit", cuda.classifierSplit() ? "on" : "off"); // JGPT_CUDA_CLASSIFIER_SPLIT
             }
             out.put("activationDType", ops.activationDType().name()); // bf16 activation storage (JGPT_CUDA_BF16_ACTIVATIONS)
             out.put("attentionDType", ops.attentionStateDType(B, T, cfg.channels(), cfg.heads()).name()); // att and datt

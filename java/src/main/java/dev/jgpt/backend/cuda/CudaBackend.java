@@ -72,6 +72,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private LtMatmul lt;
     private boolean ltOpened;
     private boolean useLt;
+    /** cuBLASLt's DGELU epilogue for the backward through GELU ({@link #setLtDgelu}). */
+    private boolean ltDgelu = true;
+    /** The classifier's products over V in a multiple-of-64 part and a tail ({@link #setClassifierSplit}). */
+    private boolean classifierSplit = true;
     /** BGRADB writes the bias gradient; the contract accumulates: it lands here, then is added. */
     private final DeviceScratch ltBiasGrad;
     /** Partial sums of weight and bias gradients (layernorm's per block; RMSNorm's dweight and a product's dbias per row
@@ -157,6 +161,34 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             this.pinnedResult = out.get(ValueLayout.ADDRESS, 0).reinterpret(1024);
         }
         setLt(ltConfigured());
+        setLtDgelu(switchConfigured("jgpt.cuda.ltDgelu", "JGPT_CUDA_LT_DGELU"));
+        setClassifierSplit(switchConfigured("jgpt.cuda.classifierSplit", "JGPT_CUDA_CLASSIFIER_SPLIT"));
+    }
+
+    /**
+     * With the epilogues on, whether the backward through GELU uses cuBLASLt's DGELU epilogue ({@code JGPT_CUDA_LT_DGELU},
+     * on by default) or the plain product and the gelu backward kernel. On the H200 (2026-11-27) the DGELU product ran
+     * at 163 TFLOP/s where the step's plain dinp products ran at 663: the switch lets one run time both.
+     */
+    public void setLtDgelu(boolean on) {
+        ltDgelu = on;
+    }
+
+    /** Whether the backward through GELU takes the DGELU epilogue ({@link #setLtDgelu} and the epilogues on). */
+    public boolean ltDgelu() {
+        return useLt && ltDgelu;
+    }
+
+    /**
+     * Whether the classifier multiplies the vocabulary's rows in two products, the most that are a multiple of 64 and
+     * the rest ({@code JGPT_CUDA_CLASSIFIER_SPLIT}, on by default; see {@link #classifier}), or in one.
+     */
+    public void setClassifierSplit(boolean on) {
+        classifierSplit = on;
+    }
+
+    public boolean classifierSplit() {
+        return classifierSplit;
     }
 
     /**
@@ -837,7 +869,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         activation("inp", inp, (long) N * C);
         dev("weight", weight, DType.F32, (long) OC * C);
         dev("dweight", dweight, DType.F32, (long) OC * C);
-        if (ltUsable() && C % 8 == 0) {
+        if (ltUsable() && ltDgelu && C % 8 == 0) {
             boolean bf = bf16Product(inp, pre) || isBf16(dout);
             MemorySegment dO = operand(dout, (long) N * OC, 0, bf);
             // dpre^T (C,N) = gelu'(pre^T) * (weight^T (C,OC) . dout^T (OC,N)), beta 0: overwritten (in bf16 mode as bf16:
@@ -1370,7 +1402,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         // On an H200 (2026-11-27) the logits product over all 50,257 rows ran at 95 TFLOP/s and the dx product, whose
         // inner dimension they are, at 131, where the step's other bf16 products ran at 470-660: an odd extent keeps
         // cuBLAS off its aligned tensor-core kernels (our reading, not yet measured split). The tail costs 0.03%.
-        int Va = V / 64 * 64 > 0 ? V / 64 * 64 : V, tail = V - Va;
+        int Va = classifierSplit && V / 64 * 64 > 0 ? V / 64 * 64 : V, tail = V - Va;
         int logitType = cudaType(scratchLogits);
         long logitBytes = scratchLogits.dtype().bytes();
         MemorySegment wteTail = tail == 0 ? null : seg(wteOp.address() + (long) Va * C * e);

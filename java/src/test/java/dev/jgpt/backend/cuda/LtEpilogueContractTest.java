@@ -80,9 +80,12 @@ abstract class LtEpilogueContractTest extends CudaReferenceFixture {
         }
     }
 
+    /** With the DGELU epilogue, and with it switched off ({@code JGPT_CUDA_LT_DGELU=0}: the plain product and the kernel). */
     @Test
     void geluBackwardFusionOverwritesDpreAndAccumulatesTheWeights() {
-        for (GemmMath math : new GemmMath[] {GemmMath.FP32, GemmMath.BF16}) {
+        for (int pass = 0; pass < 4; pass++) {
+            GemmMath math = pass % 2 == 0 ? GemmMath.FP32 : GemmMath.BF16;
+            cuda.setLtDgelu(pass >= 2); // off, then on (the default)
             cuda.setMath(math);
             int N = 13, C = 64, OC = 24; // the fc proj's shape: its input is gelu(pre), C wide
             Tensor pre = randn(N, C), inp = host.allocate(DType.F32, N, C), w = randn(OC, C), dout = randn(N, OC);
@@ -91,9 +94,10 @@ abstract class LtEpilogueContractTest extends CudaReferenceFixture {
             Tensor ddpre = up(dpre), ddgelu = up(dgelu), ddw = up(dw), ddb = up(db);
             ref.matmulBackwardGelu(dpre, dgelu, dw, db, dout, inp, w, pre, N, C, OC);
             cuda.matmulBackwardGelu(ddpre, ddgelu, ddw, ddb, up(dout), up(inp), up(w), up(pre), N, C, OC);
-            check(math, "matmulBackwardGelu dpre (overwritten)", dpre, down(ddpre));
-            check(math, "matmulBackwardGelu dweight", dw, down(ddw));
-            assertThat(relative(db, down(ddb))).as(math + " dbias").isLessThanOrEqualTo(math == GemmMath.FP32 ? FP32 : BF16);
+            String dgeluMode = cuda.ltDgelu() ? " (DGELU)" : " (product, then the kernel)";
+            check(math, "matmulBackwardGelu dpre (overwritten)" + dgeluMode, dpre, down(ddpre));
+            check(math, "matmulBackwardGelu dweight" + dgeluMode, dw, down(ddw));
+            assertThat(relative(db, down(ddb))).as(math + " dbias" + dgeluMode).isLessThanOrEqualTo(math == GemmMath.FP32 ? FP32 : BF16);
         }
     }
 
