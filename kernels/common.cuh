@@ -120,6 +120,40 @@ __device__ __forceinline__ float jg_load(const __nv_bfloat16* p) { return __bflo
 __device__ __forceinline__ void jg_store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void jg_store(__nv_bfloat16* p, float v) { *p = __float2bfloat16_rn(v); }
 
+// 16 bytes at once (4 floats or 8 bf16): p must be 16-byte aligned. Rows of T elements are, where T is a multiple of
+// JG_VEC16<A> and the buffer is (cuMemAlloc and the arenas align to 256 bytes; callers check the pointer too).
+template <typename A> struct JgVec16 { static constexpr int N = 16 / (int)sizeof(A); };
+__device__ __forceinline__ void jg_load16(const float* p, float* out) {
+    const float4 v = *reinterpret_cast<const float4*>(p);
+    out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
+}
+// eight bf16 seen as one 16-byte word through a union (not a pointer cast: the host emulation's C++ compiler may
+// reorder accesses through a cast that breaks strict aliasing, and did)
+union JgBf16x8 {
+    uint4 word;
+    __nv_bfloat16 h[8];
+};
+__device__ __forceinline__ void jg_load16(const __nv_bfloat16* p, float* out) {
+    JgBf16x8 u;
+    u.word = *reinterpret_cast<const uint4*>(p);
+#pragma unroll
+    for (int i = 0; i < 8; i++) out[i] = __bfloat162float(u.h[i]);
+}
+__device__ __forceinline__ void jg_store16(float* p, const float* v) {
+    *reinterpret_cast<float4*>(p) = float4{v[0], v[1], v[2], v[3]};
+}
+__device__ __forceinline__ void jg_store16(__nv_bfloat16* p, const float* v) {
+    JgBf16x8 u;
+#pragma unroll
+    for (int i = 0; i < 8; i++) u.h[i] = __float2bfloat16_rn(v[i]);
+    *reinterpret_cast<uint4*>(p) = u.word;
+}
+// Whether rows of T elements of type A starting at p can be read 16 bytes at a time.
+template <typename A>
+__device__ __forceinline__ bool jg_rows_vec16(const A* p, int T) {
+    return T % JgVec16<A>::N == 0 && (reinterpret_cast<unsigned long long>(p) & 15ull) == 0;
+}
+
 // Global index of this thread in a 1-D launch, in 64 bits (grids may exceed 2^31 threads).
 __device__ __forceinline__ long long jg_global_index() {
     return (long long)blockIdx.x * blockDim.x + threadIdx.x;
