@@ -160,6 +160,11 @@ for dev in cuda cpu; do
     --tokens $([ $dev = cuda ] && [ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
   cat "$OUT/bench-decode-gpt2-$dev.json"; echo
 done
+# where a decode token goes (graphs off: every kernel and product timed by CUDA events): GPT-2 124M took ~1.1 ms a
+# token on the H200 where its weights read in ~0.12 ms (session 18)
+timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $DECODE --prompt-tokens 64 \
+  --tokens $([ "$DRY" != 1 ] && echo 128 || echo 8) --runs 1 --profile --json > "$OUT/profile-decode-gpt2-cuda.json" \
+  || echo "(informational) bench decode-gpt2 --profile did not finish"
 # tokens/s with graphs on over off for one label (bench-decode-gpt2-cuda-graphs-on|off-LABEL.json)
 graph_ratio() {
   python3 -c 'import json,sys; on,off=(json.load(open(f)) for f in sys.argv[2:4]); r=on["tokensPerSecond"]/max(off["tokensPerSecond"],1e-9); print("CUDA graphs, %s decode: %.1f tokens/s on (graphs=%s), %.1f off: ratio %.2f" % (sys.argv[1], on["tokensPerSecond"], on.get("graphs"), off["tokensPerSecond"], r))' \

@@ -40,5 +40,6 @@ JGPT_CUDA_LT_DGELU=0 b bench-train-cuda-gpt2-bf16-nodgelu 60 "${G[@]}" --batch 8
 JGPT_CUDA_ATTENTION=fused b bench-train-cuda-gpt2-bf16-fused 60 "${G[@]}" --batch 8 --steps 5
 JGPT_CUDA_ATTENTION=fused b bench-train-cuda-gpt2-bf16-fused-b64 60 "${G[@]}" --batch 64 --steps 3
 b bench-decode-gpt2-cuda-bf16 40 bench decode-gpt2 --backend cuda --precision bf16 --preset gpt2 --prompt-tokens 64 --tokens 256 --runs 3
+b profile-decode-gpt2-cuda 40 bench decode-gpt2 --backend cuda --preset gpt2 --prompt-tokens 64 --tokens 128 --runs 1 --profile
 step "results"; python3 bench/gpu-results.py "$OUT" > "$OUT/results.md" || fail=1
 echo "GPU-QUICK $([ $fail = 0 ] && echo PASSED || echo FAILED) in $SECONDS s"; exit $fail

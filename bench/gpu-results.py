@@ -108,23 +108,28 @@ print("MFU = 6 x (matmul parameters) + 12 x L x C x T FLOPs per token, over the 
       "device after the steps (cuMemGetInfo: the context, cuBLAS workspaces and the arenas' reservations too).")
 print()
 
-profile = load("profile-train-cuda-gpt2-bf16.json")
-if profile and profile.get("profileGpu"):
+def profile_table(name, heading, unit, plain_name):
+    """The per-kernel table of a --profile run (train-step: per step; decode-gpt2: per token)."""
+    profile = load(name)
+    if not (profile and profile.get("profileGpu")):
+        if os.path.exists(os.path.join(out, name)):
+            print(f"### {heading}: no result (see {name} and gpu-check.log)")
+            print()
+        return
     g = profile["profileGpu"]
     share = g.get("busyShare")
-    print(f"### Where a `{profile['preset']}` training step goes on the GPU (`bench train-step --profile`: CUDA events, "
-          f"{profile.get('precision', 'fp32')}, B={profile['batch']}, T={profile['seq']})")
+    print(f"### {heading}")
     print()
-    plain = load(f"bench-train-cuda-gpt2-{profile.get('precision', 'fp32')}.json")
-    cost = (f" (median {fmt(profile['msPerStepMedian'], 2)} ms/step with the events, {fmt(plain['msPerStepMedian'], 2)} "
-            "ms/step in the plain run of the same shape above)") if plain and plain.get("seq") == profile.get("seq") \
-        and plain.get("batch") == profile.get("batch") else ""
-    print(f"GPU busy {fmt(g['gpuBusyMsPerStep'], 2)} ms of {fmt(g['wallMsPerStep'], 2)} ms wall per step "
-          f"({fmt(None if share is None else 100 * share, 1)}%), mean of {g['steps']} steps; the rest is launch overhead, "
+    plain = load(plain_name) if plain_name else None
+    cost = (f" (median {fmt(profile['msPerStepMedian'], 2)} ms/{unit} with the events, {fmt(plain['msPerStepMedian'], 2)} "
+            f"ms/{unit} in the plain run of the same shape above)") if plain and plain.get("seq") == profile.get("seq") \
+        and plain.get("batch") == profile.get("batch") and profile.get("msPerStepMedian") else ""
+    print(f"GPU busy {fmt(g['gpuBusyMsPerStep'], 3)} ms of {fmt(g['wallMsPerStep'], 3)} ms wall per {unit} "
+          f"({fmt(None if share is None else 100 * share, 1)}%), mean of {g['steps']} {unit}s; the rest is launch overhead, "
           f"host work and waits. Recording the events costs time of its own{cost}; speed figures come from the "
           "plain runs.")
     print()
-    print("| kernel / product / copy | kind | ms/step | share of GPU time | calls/step | TFLOP/s |")
+    print(f"| kernel / product / copy | kind | ms/{unit} | share of GPU time | calls/{unit} | TFLOP/s |")
     print("|---|---|---|---|---|---|")
     rows = profile.get("profile", [])
     for r in rows[:30]:
@@ -135,9 +140,16 @@ if profile and profile.get("profileGpu"):
         print(f"| {len(rest)} more | | {fmt(sum(r['msPerStep'] for r in rest), 3)} | "
               f"{fmt(100 * sum(r['share'] for r in rest), 1)}% | | |")
     print()
-elif os.path.exists(os.path.join(out, "profile-train-cuda-gpt2-bf16.json")):
-    print("### Where a `gpt2` training step goes on the GPU: no result (see profile-train-cuda-gpt2-bf16.json and gpu-check.log)")
-    print()
+
+
+train_profile = load("profile-train-cuda-gpt2-bf16.json") or {}
+profile_table("profile-train-cuda-gpt2-bf16.json",
+              f"Where a `{train_profile.get('preset', 'gpt2')}` training step goes on the GPU (`bench train-step --profile`: "
+              f"CUDA events, {train_profile.get('precision', 'fp32')}, B={train_profile.get('batch')}, T={train_profile.get('seq')})",
+              "step", f"bench-train-cuda-gpt2-{train_profile.get('precision', 'fp32')}.json")
+profile_table("profile-decode-gpt2-cuda.json",
+              "Where a GPT-2 decode token goes on the GPU (`bench decode-gpt2 --profile`: CUDA events, graphs off, one sequence)",
+              "token", None)
 
 attention_runs = sorted(glob.glob(os.path.join(out, "bench-attention-*.json")))
 if attention_runs:
