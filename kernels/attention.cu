@@ -9,27 +9,12 @@
 // maximum grows; the warp then rescales every lane's sum to the row's maximum), then the probabilities.
 // A, the stored type of att: float, or __nv_bfloat16 (attention_softmax_forward_bf16: the probabilities in
 // bf16, as the scores product wrote them in bf16 mode; arithmetic in fp32, one rounding per stored value).
-template <typename A>
+// V, the columns a lane takes at once: 1, or 16 bytes (4 floats, 8 bf16) where the rows allow it (jg_rows_vec16):
+// a quarter or an eighth of the load and store instructions. On an H200 the one-column kernels ran GPT-2's
+// (8, 12, 1024, 1024) bf16 probabilities at about a third of the memory's bandwidth (docs/PERFORMANCE.md, "On a real
+// GPU"). With V > 1 each lane's sums run over other columns than with V = 1 (a float rounding apart).
+template <int V, typename A>
 __device__ __forceinline__ void jg_attention_softmax_forward(A* att, int BNH, int T) {
-    const int lane = threadIdx.x % JG_WARP;
-    const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
-    if (row >= (long long)BNH * T) return;
-    const int t = (int)(row % T);
-    A* a = att + row * T;
-    float m = -CUDART_INF_F, s = 0.0f;
-    for (int j = lane; j <= t; j += JG_WARP) jg_online_max_sum(m, s, jg_load(a + j));
-    const float mx = jg_warp_max(m);
-    const float inv = 1.0f / jg_warp_sum(jg_online_sum_at(m, s, mx));
-    for (int j = lane; j < T; j += JG_WARP) jg_store(a + j, j <= t ? expf(jg_load(a + j) - mx) * inv : 0.0f);
-}
-
-// The same 16 bytes at a time (4 floats or 8 bf16 per lane per step) where the rows allow it (jg_rows_vec16): a
-// quarter or an eighth of the load and store instructions. On an H200 the scalar kernels ran GPT-2's (8, 12, 1024, 1024)
-// bf16 probabilities at about a third of the memory's bandwidth (docs/PERFORMANCE.md, "On a real GPU"). Each lane now
-// takes contiguous columns, so the sums are added in another order than the scalar kernel's (a float rounding apart).
-template <typename A>
-__device__ __forceinline__ void jg_attention_softmax_forward_vec(A* att, int BNH, int T) {
-    constexpr int V = JgVec16<A>::N;
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)BNH * T) return;
@@ -38,7 +23,7 @@ __device__ __forceinline__ void jg_attention_softmax_forward_vec(A* att, int BNH
     float m = -CUDART_INF_F, s = 0.0f;
     for (int c0 = lane * V; c0 <= t; c0 += JG_WARP * V) {
         float x[V];
-        jg_load16(a + c0, x);
+        jg_loadv<V>(a + c0, x);
 #pragma unroll
         for (int i = 0; i < V; i++) {
             if (c0 + i <= t) jg_online_max_sum(m, s, x[i]);
@@ -48,51 +33,28 @@ __device__ __forceinline__ void jg_attention_softmax_forward_vec(A* att, int BNH
     const float inv = 1.0f / jg_warp_sum(jg_online_sum_at(m, s, mx));
     for (int c0 = lane * V; c0 < T; c0 += JG_WARP * V) {
         float y[V];
-        if (c0 <= t) {
-            jg_load16(a + c0, y);
+        if (c0 <= t) jg_loadv<V>(a + c0, y);
 #pragma unroll
-            for (int i = 0; i < V; i++) y[i] = c0 + i <= t ? expf(y[i] - mx) * inv : 0.0f;
-        } else {
-#pragma unroll
-            for (int i = 0; i < V; i++) y[i] = 0.0f;
-        }
-        jg_store16(a + c0, y);
+        for (int i = 0; i < V; i++) y[i] = c0 + i <= t ? expf(y[i] - mx) * inv : 0.0f;
+        jg_storev<V>(a + c0, y);
     }
 }
 
 extern "C" __global__ void attention_softmax_forward(float* att, int BNH, int T) {
-    if (jg_rows_vec16(att, T)) jg_attention_softmax_forward_vec(att, BNH, T);
-    else jg_attention_softmax_forward(att, BNH, T);
+    if (jg_rows_vec16(att, T)) jg_attention_softmax_forward<JgVec16<float>::N>(att, BNH, T);
+    else jg_attention_softmax_forward<1>(att, BNH, T);
 }
 
 extern "C" __global__ void attention_softmax_forward_bf16(__nv_bfloat16* att, int BNH, int T) {
-    if (jg_rows_vec16(att, T)) jg_attention_softmax_forward_vec(att, BNH, T);
-    else jg_attention_softmax_forward(att, BNH, T);
+    if (jg_rows_vec16(att, T)) jg_attention_softmax_forward<JgVec16<__nv_bfloat16>::N>(att, BNH, T);
+    else jg_attention_softmax_forward<1>(att, BNH, T);
 }
 
 // In place over datt: datt[j] = scale * att[j] * (datt[j] - sum_k att[k] datt[k]) for j <= t, else 0.
 // The result is d(QK^T) with the softmax's scale folded in, ready for the dQ and dK products.
-// A: the stored type of att and datt (both fp32, or both bf16 in bf16 mode).
-template <typename A>
+// A: the stored type of att and datt (both fp32, or both bf16 in bf16 mode); V as in the forward.
+template <int V, typename A>
 __device__ __forceinline__ void jg_attention_softmax_backward(A* datt, const A* att, int BNH, int T, float scale) {
-    const int lane = threadIdx.x % JG_WARP;
-    const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
-    if (row >= (long long)BNH * T) return;
-    const int t = (int)(row % T);
-    A* d = datt + row * T;
-    const A* a = att + row * T;
-    float dot = 0.0f;
-    for (int j = lane; j <= t; j += JG_WARP) dot += jg_load(a + j) * jg_load(d + j);
-    dot = jg_warp_sum(dot);
-    for (int j = lane; j < T; j += JG_WARP) {
-        jg_store(d + j, j <= t ? scale * jg_load(a + j) * (jg_load(d + j) - dot) : 0.0f);
-    }
-}
-
-// 16 bytes at a time where both rows allow it (see jg_attention_softmax_forward_vec).
-template <typename A>
-__device__ __forceinline__ void jg_attention_softmax_backward_vec(A* datt, const A* att, int BNH, int T, float scale) {
-    constexpr int V = JgVec16<A>::N;
     const int lane = threadIdx.x % JG_WARP;
     const long long row = (long long)blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= (long long)BNH * T) return;
@@ -102,8 +64,8 @@ __device__ __forceinline__ void jg_attention_softmax_backward_vec(A* datt, const
     float dot = 0.0f;
     for (int c0 = lane * V; c0 <= t; c0 += JG_WARP * V) {
         float x[V], y[V];
-        jg_load16(a + c0, x);
-        jg_load16(d + c0, y);
+        jg_loadv<V>(a + c0, x);
+        jg_loadv<V>(d + c0, y);
 #pragma unroll
         for (int i = 0; i < V; i++) {
             if (c0 + i <= t) dot += x[i] * y[i];
@@ -111,30 +73,29 @@ __device__ __forceinline__ void jg_attention_softmax_backward_vec(A* datt, const
     }
     dot = jg_warp_sum(dot);
     for (int c0 = lane * V; c0 < T; c0 += JG_WARP * V) {
-        float y[V];
+        float x[V], y[V];
         if (c0 <= t) {
-            float x[V];
-            jg_load16(a + c0, x);
-            jg_load16(d + c0, y);
-#pragma unroll
-            for (int i = 0; i < V; i++) y[i] = c0 + i <= t ? scale * x[i] * (y[i] - dot) : 0.0f;
-        } else {
-#pragma unroll
-            for (int i = 0; i < V; i++) y[i] = 0.0f;
+            jg_loadv<V>(a + c0, x);
+            jg_loadv<V>(d + c0, y);
         }
-        jg_store16(d + c0, y);
+#pragma unroll
+        for (int i = 0; i < V; i++) y[i] = c0 + i <= t ? scale * x[i] * (y[i] - dot) : 0.0f;
+        jg_storev<V>(d + c0, y);
     }
 }
 
 extern "C" __global__ void attention_softmax_backward(float* datt, const float* att, int BNH, int T, float scale) {
-    if (jg_rows_vec16(datt, T) && jg_rows_vec16(att, T)) jg_attention_softmax_backward_vec(datt, att, BNH, T, scale);
-    else jg_attention_softmax_backward(datt, att, BNH, T, scale);
+    if (jg_rows_vec16(datt, T) && jg_rows_vec16(att, T)) jg_attention_softmax_backward<JgVec16<float>::N>(datt, att, BNH, T, scale);
+    else jg_attention_softmax_backward<1>(datt, att, BNH, T, scale);
 }
 
 extern "C" __global__ void attention_softmax_backward_bf16(__nv_bfloat16* datt, const __nv_bfloat16* att, int BNH, int T,
                                                            float scale) {
-    if (jg_rows_vec16(datt, T) && jg_rows_vec16(att, T)) jg_attention_softmax_backward_vec(datt, att, BNH, T, scale);
-    else jg_attention_softmax_backward(datt, att, BNH, T, scale);
+    if (jg_rows_vec16(datt, T) && jg_rows_vec16(att, T)) {
+        jg_attention_softmax_backward<JgVec16<__nv_bfloat16>::N>(datt, att, BNH, T, scale);
+    } else {
+        jg_attention_softmax_backward<1>(datt, att, BNH, T, scale);
+    }
 }
 
 // Fused causal attention forward, flash-style: never writes the (T, T) scores. One warp per query row

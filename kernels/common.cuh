@@ -148,6 +148,17 @@ __device__ __forceinline__ void jg_store16(__nv_bfloat16* p, const float* v) {
     for (int i = 0; i < 8; i++) u.h[i] = __float2bfloat16_rn(v[i]);
     *reinterpret_cast<uint4*>(p) = u.word;
 }
+// V consecutive elements: one (jg_load / jg_store), or 16 bytes (V = JgVec16<A>::N, p aligned).
+template <int V, typename A>
+__device__ __forceinline__ void jg_loadv(const A* p, float* out) {
+    if constexpr (V == 1) out[0] = jg_load(p);
+    else jg_load16(p, out);
+}
+template <int V, typename A>
+__device__ __forceinline__ void jg_storev(A* p, const float* v) {
+    if constexpr (V == 1) jg_store(p, v[0]);
+    else jg_store16(p, v);
+}
 // Whether rows of T elements of type A starting at p can be read 16 bytes at a time.
 template <typename A>
 __device__ __forceinline__ bool jg_rows_vec16(const A* p, int T) {
