@@ -107,6 +107,12 @@ for run in "${llama_runs[@]}"; do
   "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
       "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
   result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
+  # the IQ4 types (IQ4_XS, IQ4_NL), which jgpt decodes at load: the same comparison on a file of them alone
+  "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-iq4.gguf" iq4
+  (cd "$work" && node topk.mjs "$name-iq4.gguf" ids.txt 5) > "$work/top-llamacpp-iq4.txt" || verdict=1
+  "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
+      "$work/$name-iq4.gguf" "$work/ids.txt" 5 > "$work/top-jgpt-iq4.txt" || verdict=1
+  iq4="$(cd "$work" && node compare.mjs top-jgpt-iq4.txt top-llamacpp-iq4.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
   # --dtype gguf: jgpt's integer products over the file's own Q4_K / Q6_K / Q4_0 / Q8_0 blocks against llama.cpp's on one
   # file, then over Q3_K / Q2_K / Q6_K / Q4_1 / Q5_0 / Q5_1 ones (low-bit files, older types) on another
   inplace=""
@@ -124,7 +130,7 @@ for run in "${llama_runs[@]}"; do
   (cd "$work" && node topk.mjs "$name-spm.gguf" --tokenize "$text") > "$work/spm-llamacpp.txt" || verdict=1
   same_spm=true
   cmp -s "$work/spm-jgpt.txt" "$work/spm-llamacpp.txt" || { same_spm=false; verdict=1; }
-  echo "{\"run\": \"$name\", \"check\": \"jgpt reads llama.cpp's GGUF\", \"quantizedByGgml\": ${result:-null}, \"inPlaceBlocks\": ${inplace:-null}, \"sentencepieceTokenIds\": $same_spm, \"spmTokens\": $(wc -w < "$work/spm-jgpt.txt"), \"ok\": $([ $verdict = 0 ] && echo true || echo false)}"
+  echo "{\"run\": \"$name\", \"check\": \"jgpt reads llama.cpp's GGUF\", \"quantizedByGgml\": ${result:-null}, \"iq4\": ${iq4:-null}, \"inPlaceBlocks\": ${inplace:-null}, \"sentencepieceTokenIds\": $same_spm, \"spmTokens\": $(wc -w < "$work/spm-jgpt.txt"), \"ok\": $([ $verdict = 0 ] && echo true || echo false)}"
   [ $verdict = 0 ] || status=1
 done
 exit $status

@@ -174,6 +174,8 @@ public class GgufCheck {
                             : t.name().equals("output.weight") || layerOf(t.name()) % 2 == 1 ? GgmlType.Q6_K : GgmlType.Q4_K;
                     case "inplace-low" -> t.ne()[0] % 256 != 0 ? new GgmlType[] {GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1}[i++ % 3]
                             : t.name().equals("output.weight") ? GgmlType.Q6_K : layerOf(t.name()) % 2 == 1 ? GgmlType.Q2_K : GgmlType.Q3_K;
+                    // the IQ4 types jgpt decodes at load: IQ4_XS where rows are whole 256-weight blocks, else IQ4_NL
+                    case "iq4" -> t.ne()[0] % 256 == 0 ? GgmlType.IQ4_XS : GgmlType.IQ4_NL;
                     default -> GgmlType.valueOf(mix.toUpperCase());
                 };
                 if (t.ne()[0] % q.blockSize != 0) { // llama.cpp's quantizer falls back the same way

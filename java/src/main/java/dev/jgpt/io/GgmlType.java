@@ -20,6 +20,10 @@ import java.lang.foreign.ValueLayout;
  *       minimum packed into 12 bytes, scaled by the super-block's float16 d and dmin: x = d sc q - dmin m;</li>
  *   <li>Q6_K: 256 weights of 6 bits (low 4 in {@code ql}, high 2 in {@code qh}) in 16 sub-blocks with int8
  *       scales, one float16 d: x = d sc (q - 32).</li>
+ *   <li>IQ4_NL: as Q4_0, but each nibble indexes ggml's 16 non-uniform levels ({@code kvalues_iq4nl}, -127..113):
+ *       x = d kv[q];</li>
+ *   <li>IQ4_XS: 256 weights of IQ4_NL nibbles in 8 sub-blocks of 32, each with a 6-bit scale (low 4 bits in
+ *       {@code scales_l}, high 2 in the 16-bit {@code scales_h}) on the super-block's float16 d: x = d (ls - 32) kv[q].</li>
  * </ul>
  * Decoding computes in the order ggml's reference {@code dequantize_row_*} does (float products, no fused
  * multiply-add), so it gives ggml's floats bit for bit ({@code bench/llamacpp/GgmlDequantCheck.java} checks
@@ -38,6 +42,8 @@ public enum GgmlType {
     Q4_K(12, 256, 144),
     Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
+    IQ4_NL(20, 32, 18),
+    IQ4_XS(23, 256, 136),
     BF16(30, 1, 2);
 
     /** ggml's type id in the tensor info. */
@@ -135,6 +141,8 @@ public enum GgmlType {
     }
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /** ggml's kvalues_iq4nl: the 16 levels an IQ4 nibble stands for (denser near zero, where weights crowd). */
+    private static final int[] IQ4_LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
     private static final ValueLayout.OfShort S = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     /** One block at byte {@code at} of {@code s} into {@code y} from float index {@code o}. */
@@ -257,6 +265,30 @@ public enum GgmlType {
                         y.setAtIndex(F, y0 + l + 32, d * s.get(ValueLayout.JAVA_BYTE, s0 + is + 2) * q2);
                         y.setAtIndex(F, y0 + l + 64, d * s.get(ValueLayout.JAVA_BYTE, s0 + is + 4) * q3);
                         y.setAtIndex(F, y0 + l + 96, d * s.get(ValueLayout.JAVA_BYTE, s0 + is + 6) * q4);
+                    }
+                }
+            }
+            case IQ4_NL -> {
+                // d, qs[16]: weights j and j + 16 share byte j, as in Q4_0
+                float d = half(s, at);
+                for (int j = 0; j < 16; j++) {
+                    int q = u8(s, at + 2 + j);
+                    y.setAtIndex(F, o + j, d * IQ4_LEVELS[q & 0xF]);
+                    y.setAtIndex(F, o + j + 16, d * IQ4_LEVELS[q >>> 4]);
+                }
+            }
+            case IQ4_XS -> {
+                // d, scales_h (16 bits: 2 per sub-block), scales_l[4] (a nibble per sub-block), qs[128]
+                float d = half(s, at);
+                int scalesH = s.get(S, at + 2) & 0xFFFF;
+                for (int ib = 0; ib < 8; ib++) {
+                    int ls = ((u8(s, at + 4 + ib / 2) >>> (4 * (ib % 2))) & 0xF) | (((scalesH >>> (2 * ib)) & 3) << 4);
+                    float dl = d * (ls - 32);
+                    long qs = at + 8 + 16L * ib, yo = o + 32L * ib;
+                    for (int j = 0; j < 16; j++) {
+                        int q = u8(s, qs + j);
+                        y.setAtIndex(F, yo + j, dl * IQ4_LEVELS[q & 0xF]);
+                        y.setAtIndex(F, yo + j + 16, dl * IQ4_LEVELS[q >>> 4]);
                     }
                 }
             }

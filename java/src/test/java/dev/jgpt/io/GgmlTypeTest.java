@@ -47,6 +47,50 @@ class GgmlTypeTest {
         }
     }
 
+    /** ggml's kvalues_iq4nl, written out here so that a wrong table in GgmlType fails (ggml's own check: llamacpp-check). */
+    private static final int[] LEVELS = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+    @Test
+    void iq4NlBlocksIndexSixteenLevels() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(18);
+            b.set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, Float.floatToFloat16(0.5f));
+            for (int j = 0; j < 16; j++) b.set(ValueLayout.JAVA_BYTE, 2 + j, (byte) (j | (15 - j) << 4)); // low j, high 15 - j
+            MemorySegment y = arena.allocate(32 * 4L);
+            GgmlType.IQ4_NL.decode(b, 0, 32, y, 0);
+            for (int j = 0; j < 16; j++) {
+                assertThat(y.getAtIndex(ValueLayout.JAVA_FLOAT, j)).isEqualTo(0.5f * LEVELS[j]);
+                assertThat(y.getAtIndex(ValueLayout.JAVA_FLOAT, j + 16)).isEqualTo(0.5f * LEVELS[15 - j]);
+            }
+        }
+    }
+
+    @Test
+    void iq4XsSubBlocksTakeSixBitScalesFromTwoPlaces() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(136);
+            b.set(ValueLayout.JAVA_SHORT_UNALIGNED, 0, Float.floatToFloat16(0.25f));
+            int[] ls = {0, 63, 32, 33, 17, 48, 5, 40}; // sub-block scales, 6 bits; the weight is d (ls - 32)
+            int high = 0;
+            for (int ib = 0; ib < 8; ib++) high |= (ls[ib] >>> 4) << (2 * ib);
+            b.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2, (short) high);
+            for (int i = 0; i < 4; i++) b.set(ValueLayout.JAVA_BYTE, 4 + i, (byte) ((ls[2 * i] & 15) | (ls[2 * i + 1] & 15) << 4));
+            for (int i = 0; i < 128; i++) b.set(ValueLayout.JAVA_BYTE, 8 + i, (byte) (i % 16 | ((i * 7) % 16) << 4));
+            MemorySegment y = arena.allocate(256 * 4L);
+            GgmlType.IQ4_XS.decode(b, 0, 256, y, 0);
+            for (int ib = 0; ib < 8; ib++) {
+                float dl = 0.25f * (ls[ib] - 32);
+                for (int j = 0; j < 16; j++) {
+                    int i = 16 * ib + j;
+                    assertThat(y.getAtIndex(ValueLayout.JAVA_FLOAT, 32L * ib + j)).as("sub-block %d weight %d", ib, j).isEqualTo(dl * LEVELS[i % 16]);
+                    assertThat(y.getAtIndex(ValueLayout.JAVA_FLOAT, 32L * ib + 16 + j)).isEqualTo(dl * LEVELS[(i * 7) % 16]);
+                }
+            }
+            assertThat(GgmlType.byId(23)).isEqualTo(GgmlType.IQ4_XS);
+            assertThat(GgmlType.byId(20)).isEqualTo(GgmlType.IQ4_NL);
+        }
+    }
+
     @Test
     void q8NeedsWholeBlocks() {
         try (Arena arena = Arena.ofConfined()) {

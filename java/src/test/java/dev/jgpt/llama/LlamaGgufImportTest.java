@@ -286,18 +286,18 @@ class LlamaGgufImportTest {
         Path other = dir.resolve("other.gguf");
         Files.write(other, replace(b, "llama", "lla_a", 1));
         assertThatThrownBy(() -> readAll(other)).hasMessageContaining("architecture lla_a is not supported (llama only)");
-        // the first tensor's type id (F32 = 0) patched to IQ4_NL (20)
-        Path q2 = dir.resolve("iq4nl.gguf");
+        // the first tensor's type id (F32 = 0) patched to IQ2_XXS (16: its codebook grids are not read)
+        Path q2 = dir.resolve("iq2xxs.gguf");
         byte[] p = b.clone();
         try (Arena a = Arena.ofConfined()) {
             GgufFile g = GgufFile.open(file, a);
             String first = g.tensors().keySet().iterator().next();
             int at = indexOf(p, ("token_embd.weight").getBytes()) + first.length() + 4 + 2 * 8;
-            p[at] = 20;
+            p[at] = 16;
         }
         Files.write(q2, p);
         assertThatThrownBy(() -> readAll(q2)).isInstanceOf(JgptException.class)
-                .hasMessageContaining("token_embd.weight").hasMessageContaining("IQ4_NL, a type jgpt cannot read");
+                .hasMessageContaining("token_embd.weight").hasMessageContaining("IQ2_XXS, a type jgpt cannot read");
         assertThatThrownBy(() -> readAll(dir.resolve("missing.gguf"))).hasMessageContaining("no such file");
         Path notGguf = dir.resolve("x.gguf");
         Files.writeString(notGguf, "GGML is not GGUF");
