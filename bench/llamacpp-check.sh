@@ -107,16 +107,16 @@ for run in "${llama_runs[@]}"; do
   "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
       "$work/$name-mixed.gguf" "$work/ids.txt" 5 > "$work/top-jgpt.txt" || verdict=1
   result="$(cd "$work" && node compare.mjs top-jgpt.txt top-llamacpp.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
-  # the IQ4 types (IQ4_XS, IQ4_NL), which jgpt decodes at load: the same comparison on a file of them alone
+  # the IQ4 types (IQ4_XS, IQ4_NL) decoded at load: the same comparison on a file of them alone (in place: below)
   "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-iq4.gguf" iq4
   (cd "$work" && node topk.mjs "$name-iq4.gguf" ids.txt 5) > "$work/top-llamacpp-iq4.txt" || verdict=1
   "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \
       "$work/$name-iq4.gguf" "$work/ids.txt" 5 > "$work/top-jgpt-iq4.txt" || verdict=1
   iq4="$(cd "$work" && node compare.mjs top-jgpt-iq4.txt top-llamacpp-iq4.txt "${QUANT_BOUND:-0.02}" 0.95)" || verdict=1
   # --dtype gguf: jgpt's integer products over the file's own Q4_K / Q6_K / Q4_0 / Q8_0 blocks against llama.cpp's on one
-  # file, then over Q3_K / Q2_K / Q6_K / Q4_1 / Q5_0 / Q5_1 ones (low-bit files, older types) on another
+  # file, then over Q3_K / Q2_K / Q6_K / Q4_1 / Q5_0 / Q5_1 ones (low-bit files, older types) on another, then IQ4_XS / IQ4_NL
   inplace=""
-  for mix in inplace inplace-low; do
+  for mix in inplace inplace-low iq4; do
     "${gguf_check[@]}" quantize "$lib" "$work/$name-f32.gguf" "$work/$name-$mix.gguf" $mix
     (cd "$work" && node topk.mjs "$name-$mix.gguf" ids.txt 5) > "$work/top-llamacpp-$mix.txt" || verdict=1
     "$java" --enable-native-access=ALL-UNNAMED -cp "$root/java/target/jgpt.jar" "$root/bench/llamacpp/JgptTopK.java" \

@@ -18,6 +18,9 @@
  *                                                                          w = d (sc - 32) (q - 4), q in 0..7
  *   Q2_K  per 256 weights: scales[16] (low nibble scale, high nibble min, one per 16), qs[64] as Q3_K's, f16 d, dmin
  *                                                                          w = d sc q - dmin m, q in 0..3
+ *   IQ4_NL per 32 weights: f16 d, the nibbles as Q4_0's, each an index into 16 levels kv (-127..113)   w = d kv[q]
+ *   IQ4_XS per 256 weights: f16 d, 16 bits scales_h (2 per 32), scales_l[4] (a nibble per 32), 128 bytes of nibbles;
+ *         sub-block s (32 weights, nibbles as IQ4_NL's) has the 6-bit scale ls_s:  w = d (ls_s - 32) kv[q]
  *
  * As in llama.cpp, x is quantised to int8 once per call (scale max|x| / 127): per block of 32 for Q8_0, per 256 for
  * the K types (llama.cpp's Q8_K), and the dot products are integer ones. Q8_0: vpdpbusd (unsigned bytes times signed,
@@ -26,7 +29,8 @@
  * sub-block scales summed in int32 (vpdpwssd), one float multiply per super-block (Q5_K as Q4_K with its fifth bits
  * or-ed in; Q2_K and Q3_K the same over their 2- and 3-bit quants and per-16 scales; Q4_0, Q4_1, Q5_0 and Q5_1 per 32
  * like Q8_0: Q4_0's -8 and Q5_0's -16 through the accumulator's start, Q4_1's and Q5_1's m times the block's sum of x); Q4_K's and Q2_K's minimums, Q6_K's -32 and Q3_K's -4 from the sums of xq per 32
- * and per 16. Four rows at a time, from the four quarters of the range (four long streams,
+ * and per 16; IQ4_NL and IQ4_XS look their levels up plus 128 (vpshufb: 1..241, unsigned) and dot them with vpdpbusd,
+ * the 128 times the sum of xq taken out as for Q8_0, IQ4_XS's sub-block scales applied in int32. Four rows at a time, from the four quarters of the range (four long streams,
  * see decode_matvec.c). Without AVX-512 VNNI each row is dequantised to float32 and dotted with x (the definition).
  */
 #include "jgpt.h"
@@ -37,7 +41,10 @@
 #include <string.h>
 
 enum { GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q4_1 = 3, GGML_Q5_0 = 6, GGML_Q5_1 = 7, GGML_Q8_0 = 8, GGML_Q2_K = 10, GGML_Q3_K = 11, GGML_Q4_K = 12, GGML_Q5_K = 13,
-       GGML_Q6_K = 14, GGML_BF16 = 30 };
+       GGML_Q6_K = 14, GGML_IQ4_NL = 20, GGML_IQ4_XS = 23, GGML_BF16 = 30 };
+
+/* ggml's kvalues_iq4nl: the 16 levels an IQ4 nibble stands for */
+static const int8_t IQ4_LEVELS[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 long jgpt_ggml_row_bytes(int type, long n) {
     switch (type) {
@@ -53,6 +60,8 @@ long jgpt_ggml_row_bytes(int type, long n) {
     case GGML_Q4_K: return n % 256 ? -1 : n / 256 * 144;
     case GGML_Q5_K: return n % 256 ? -1 : n / 256 * 176;
     case GGML_Q6_K: return n % 256 ? -1 : n / 256 * 210;
+    case GGML_IQ4_NL: return n % 32 ? -1 : n / 32 * 18;
+    case GGML_IQ4_XS: return n % 256 ? -1 : n / 256 * 136;
     default: return -1;
     }
 }
@@ -108,6 +117,30 @@ void jgpt_ggml_dequantize_row(int type, const void *row, float *y, int n) {
             for (int i = 0; i < 16; i++) {
                 y[32 * k + i] = d * ((b[2 + i] & 0xF) - 8);
                 y[32 * k + 16 + i] = d * ((b[2 + i] >> 4) - 8);
+            }
+        }
+        break;
+    case GGML_IQ4_NL:
+        for (int k = 0; k < n / 32; k++, b += 18) {
+            float d = f16(b);
+            for (int i = 0; i < 16; i++) {
+                y[32 * k + i] = d * IQ4_LEVELS[b[2 + i] & 0xF];
+                y[32 * k + 16 + i] = d * IQ4_LEVELS[b[2 + i] >> 4];
+            }
+        }
+        break;
+    case GGML_IQ4_XS:
+        for (int k = 0; k < n / 256; k++, b += 136) {
+            float d = f16(b);
+            int scales_h = b[2] | b[3] << 8;
+            for (int ib = 0; ib < 8; ib++) {
+                int ls = ((b[4 + ib / 2] >> 4 * (ib % 2)) & 0xF) | ((scales_h >> 2 * ib) & 3) << 4;
+                float dl = d * (ls - 32);
+                const uint8_t *qs = b + 8 + 16 * ib;
+                for (int i = 0; i < 16; i++) {
+                    y[256 * k + 32 * ib + i] = dl * IQ4_LEVELS[qs[i] & 0xF];
+                    y[256 * k + 32 * ib + 16 + i] = dl * IQ4_LEVELS[qs[i] >> 4];
+                }
             }
         }
         break;
@@ -468,6 +501,62 @@ VNNI static inline __attribute__((always_inline)) void rows_q80(const uint8_t *c
     for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
 }
 
+/* IQ4 levels plus 128 (1..241: unsigned bytes for vpdpbusd), in both 128-bit lanes for vpshufb */
+#define IQ4_TABLE _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129, (char)141, (char)153, (char)166, (char)181, \
+    (char)197, (char)217, (char)241, 1, 24, 45, 63, 79, 93, 106, 118, (char)129, (char)141, (char)153, (char)166, (char)181, \
+    (char)197, (char)217, (char)241)
+
+/* 16 bytes of nibbles (weights j and j + 16 in byte j) as their 32 levels plus 128, in weight order */
+VNNI static inline __m256i iq4_levels(const uint8_t *nibbles, __m256i table) {
+    const __m128i low = _mm_set1_epi8(0x0F), v = _mm_loadu_si128((const __m128i *)nibbles);
+    return _mm256_shuffle_epi8(table, _mm256_setr_m128i(_mm_and_si128(v, low), _mm_and_si128(_mm_srli_epi16(v, 4), low)));
+}
+
+/* IQ4_NL: as Q8_0 with the levels looked up (init8: -128 times the block's sum of xq) */
+VNNI static inline __attribute__((always_inline)) void rows_iq4nl(const uint8_t *const *w, int R, int nb, const xquant *q,
+                                                                   float *res) {
+    const __m256i table = IQ4_TABLE;
+    __m256 acc[4];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (int k = 0; k < nb; k++) {
+        __m256i xv = XQ(k);
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w[r] + 18L * k;
+            __m256i i = _mm256_dpbusd_epi32(q->init8[k], iq4_levels(b + 2, table), xv);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(f16(b) * q->sx[k]), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
+}
+
+/* IQ4_XS, each super-block of 256: per sub-block of 32 the levels plus 128 times xq (vpdpbusd), times ls - 32 in int32
+ * (at most 32 x 241 x 127 x 32 x 8: fits), the 128 taken out as 128 sum_s (ls_s - 32) sum(xq of s); one float multiply
+ * by d * dx */
+VNNI static inline __attribute__((always_inline)) void rows_iq4xs(const uint8_t *const *w, int R, int nb, const xquant *q,
+                                                                   float *res) {
+    const __m256i table = IQ4_TABLE;
+    __m256 acc[4];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    for (int k = 0; k < nb; k++) {
+        const float dx = q->sx[k];
+        for (int r = 0; r < R; r++) {
+            const uint8_t *b = w[r] + 136L * k;
+            const int scales_h = b[2] | b[3] << 8;
+            __m256i isum = _mm256_setzero_si256();
+            int corr = 0;
+            for (int ib = 0; ib < 8; ib++) {
+                const int s = (((b[4 + ib / 2] >> 4 * (ib % 2)) & 0xF) | ((scales_h >> 2 * ib) & 3) << 4) - 32;
+                __m256i dot = _mm256_dpbusd_epi32(_mm256_setzero_si256(), iq4_levels(b + 8 + 16 * ib, table), XQ(8 * k + ib));
+                isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(dot, _mm256_set1_epi32(s)));
+                corr += s * q->sum32[8 * k + ib];
+            }
+            isum = _mm256_sub_epi32(isum, _mm256_setr_epi32(128 * corr, 0, 0, 0, 0, 0, 0, 0));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16(b) * dx), acc[r]);
+        }
+    }
+    for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
+}
+
 /* F16: no quantisation of x; 8 halves a conversion */
 VNNI static inline __attribute__((always_inline)) void rows_f16(const uint8_t *const *w, int R, int n, const float *x,
                                                                  float *res) {
@@ -488,7 +577,8 @@ VNNI static inline __attribute__((always_inline)) void rows_f16(const uint8_t *c
 }
 
 VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out, const float *x, int r0, int r1, int n) {
-    const int small = type == GGML_Q8_0 || type == GGML_Q4_0 || type == GGML_Q4_1 || type == GGML_Q5_0 || type == GGML_Q5_1;
+    const int small = type == GGML_Q8_0 || type == GGML_Q4_0 || type == GGML_Q4_1 || type == GGML_Q5_0 || type == GGML_Q5_1
+                      || type == GGML_IQ4_NL;
     /* x in blocks of 32 for those, else of 256 */
     int block = small ? 32 : 256, blocks = n / block;
     int8_t xq[n] __attribute__((aligned(64)));
@@ -512,6 +602,8 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
         case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1: rows_q451(rows, 4, n / 32, &q, res, type); break;
         case GGML_Q6_K: rows_q6k(rows, 4, n / 256, &q, res); break;
         case GGML_Q8_0: rows_q80(rows, 4, n / 32, &q, res); break;
+        case GGML_IQ4_NL: rows_iq4nl(rows, 4, n / 32, &q, res); break;
+        case GGML_IQ4_XS: rows_iq4xs(rows, 4, n / 256, &q, res); break;
         default: rows_f16(rows, 4, n, x, res);
         }
         out[r] = res[0]; out[r + Q] = res[1]; out[r + 2 * Q] = res[2]; out[r + 3 * Q] = res[3];
@@ -527,6 +619,8 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
         case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1: rows_q451(rows, 1, n / 32, &q, out + r, type); break;
         case GGML_Q6_K: rows_q6k(rows, 1, n / 256, &q, out + r); break;
         case GGML_Q8_0: rows_q80(rows, 1, n / 32, &q, out + r); break;
+        case GGML_IQ4_NL: rows_iq4nl(rows, 1, n / 32, &q, out + r); break;
+        case GGML_IQ4_XS: rows_iq4xs(rows, 1, n / 256, &q, out + r); break;
         default: rows_f16(rows, 1, n, x, out + r);
         }
     }
@@ -542,7 +636,7 @@ static int vnni_available(void) {
     return cached;
 }
 
-/* out[r] = W[r,:] . x for r in [r0, r1), W of ggml type `type` (Q2_K-Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 or F16; F32 and BF16 are the
+/* out[r] = W[r,:] . x for r in [r0, r1), W of ggml type `type` (Q2_K-Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS or F16; F32 and BF16 are the
  * plain decode dtypes' kernels, see jgpt_decode_matvec_rows); JGPT_DECODE_KERNELS=portable forces the definition */
 void jgpt_ggml_matvec_rows(int type, const void *w, float *out, const float *x, int r0, int r1, int n) {
     if (r0 >= r1) return;

@@ -36,7 +36,7 @@ public final class LlamaModelOptions {
     Path tokenizer;
 
     @Option(names = "--dtype", paramLabel = "D",
-            description = "Weights for decoding: f32, bf16, q8, gguf (default f32; for a GGUF file whose matrices are quantized, gguf: its own blocks multiplied in place, Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0). gguf: GGUF files on the cpu. q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones).")
+            description = "Weights for decoding: f32, bf16, q8, gguf (default f32; for a GGUF file whose matrices are quantized, gguf: its own blocks multiplied in place, Q2_K to Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS). gguf: GGUF files on the cpu. q8: the cpu decoders, and for Llama models any backend (int8 matrices on the device on cuda); bf16: the cpu decoders, and on cuda its bf16 mode (products read bf16 weights: a Llama model's stored so on the device, a GPT-2 model's a copy beside the f32 ones).")
     String dtype;
 
     @Option(names = "--group-size", defaultValue = "32", paramLabel = "G", description = "q8 group size, 32 or 64 (default ${DEFAULT-VALUE}).")

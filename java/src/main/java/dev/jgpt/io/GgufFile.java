@@ -236,7 +236,7 @@ public final class GgufFile {
                 String where = "tensor " + t.name + " (described at byte " + t.at + ")";
                 if (type == null) {
                     throw new JgptException("GGUF " + file + ": " + where + " is " + GgmlType.nameOf(t.type)
-                            + ", a type jgpt cannot read (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)");
+                            + ", a type jgpt cannot read (it reads F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)");
                 }
                 long n;
                 try {

@@ -12,7 +12,7 @@ public enum DecodeDType {
     /** int8 with one float scale per group of 32 or 64 weights (like llama2.c's runq / Q8_0). */
     Q8(Jgpt.JGPT_DECODE_Q8),
     /**
-     * A GGUF file's own blocks, used in place from the mapping (Q2_K-Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, F16, BF16, F32; layers may differ, as in
+     * A GGUF file's own blocks, used in place from the mapping (Q2_K-Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS, F16, BF16, F32; layers may differ, as in
      * llama.cpp's Q4_K_M): no copy of the matrices at all. GGUF files only.
      */
     GGUF(Jgpt.JGPT_DECODE_GGML);

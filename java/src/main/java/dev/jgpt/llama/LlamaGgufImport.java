@@ -20,7 +20,7 @@ import java.util.stream.IntStream;
  * Reads a llama.cpp GGUF file of the {@code llama} architecture — what llama.cpp's converters write for Llama 1/2,
  * TinyLlama, the TinyStories models, Mistral-style dense models, and what {@code jgpt export --format gguf} writes for
  * a Llama run — into float32 weights stacked over layers in llama2.c's order. Tensors may be F32, F16, BF16, Q8_0,
- * Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K or Q6_K ({@link GgmlType}): they are decoded once, in parallel, and the decoder
+ * Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL or IQ4_XS ({@link GgmlType}): they are decoded once, in parallel, and the decoder
  * then stores them as {@code --dtype} asks (f32, bf16 or jgpt's q8). llama.cpp's converters already permuted q and k
  * from Hugging Face's rotate-half order to adjacent pairs, llama2.c's and our RoPE convention, so nothing is permuted
  * here. Refused with a message naming the key: other architectures, mixtures of experts, RoPE scaling, partial
@@ -135,7 +135,7 @@ public final class LlamaGgufImport {
     /** The ggml types libjgpt multiplies in place ({@link DecodeDType#GGUF}). */
     static final java.util.Set<GgmlType> IN_PLACE = java.util.EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
             GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
-            GgmlType.Q6_K);
+            GgmlType.Q6_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS);
 
     /**
      * The matrices of {@code g} as they lie in its mapping, for {@link LlamaInference#fromBlocks}: per matrix and layer its

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * libjgpt's products over ggml's own blocks (JGPT_DECODE_GGML: Q2_K-Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, F16) against Java's decoders
+ * libjgpt's products over ggml's own blocks (JGPT_DECODE_GGML: Q2_K-Q6_K, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, IQ4_XS, F16) against Java's decoders
  * ({@link GgmlType#decode}, bit-exact with ggml's, bench/llamacpp-check.sh) and a double-precision dot product. The
  * kernels quantise x to int8 per block (32 for Q8_0, 256 for the K types, as llama.cpp does), so each row may differ
  * from the exact product by at most the rounding of x: half a step (max|x| of the block / 127) times the sum of |w|
@@ -30,7 +30,8 @@ class GgmlMatvecTest {
     @ParameterizedTest(name = "{0} rows={1} cols={2}")
     @CsvSource({"Q4_K,37,512", "Q6_K,37,512", "Q8_0,37,96", "Q4_K,3,256", "Q6_K,6,768", "Q8_0,9,2048", "F16,13,100",
                 "Q5_K,37,512", "Q5_K,5,768", "Q4_0,37,96", "Q4_0,6,2048", "Q3_K,37,512", "Q3_K,5,768", "Q2_K,37,512",
-                "Q2_K,6,2048", "Q4_1,37,96", "Q4_1,6,2048", "Q5_0,37,96", "Q5_0,6,2048", "Q5_1,37,96", "Q5_1,6,2048"})
+                "Q2_K,6,2048", "Q4_1,37,96", "Q4_1,6,2048", "Q5_0,37,96", "Q5_0,6,2048", "Q5_1,37,96", "Q5_1,6,2048",
+                "IQ4_NL,37,96", "IQ4_NL,6,2048", "IQ4_XS,37,512", "IQ4_XS,5,768"})
     void matvecEqualsTheDecodedWeightsTimesX(String typeName, int rows, int cols) {
         GgmlType type = GgmlType.valueOf(typeName);
         try (Arena a = Arena.ofConfined()) {
@@ -69,6 +70,7 @@ class GgmlMatvecTest {
             long at = k * type.blockBytes;
             switch (type) {
                 case Q8_0, Q4_0, Q5_0 -> half(w, at, 0.01 + 0.05 * r.nextDouble());
+                case IQ4_NL, IQ4_XS -> half(w, at, 0.0005 + 0.002 * r.nextDouble()); // levels up to 127, IQ4_XS's scales up to 32
                 case Q4_1, Q5_1 -> {
                     half(w, at, 0.01 + 0.05 * r.nextDouble());
                     half(w, at + 2, r.nextGaussian() * 0.1);

@@ -42,7 +42,7 @@ public class GgufInPlaceTest {
      * A Q4_K_M-like file of random blocks: a Q4_K embedding and matrices, attn_v and ffn_down Q6_K in layer 1 only, the classifier Q6_K,
      * attn_output Q5_K in layer 1, attn_k Q8_0 then Q4_0, ffn_up F16; with {@code odd} the older block types too: layer 0's
      * attn_output Q4_1, layer 1's attn_k Q5_0 and ffn_up Q5_1 (llama.cpp's fallbacks where rows are not whole 256-weight
-     * super-blocks, as in SmolLM's Q4_K_M files).
+     * super-blocks, as in SmolLM's Q4_K_M files), and the IQ4 types: layer 0's ffn_up IQ4_NL, layer 1's ffn_gate IQ4_XS.
      */
     public static void write(Path file, LlamaConfig c, long seed, boolean odd) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -79,8 +79,9 @@ public class GgufInPlaceTest {
                 GgmlType wo = odd && l == 0 ? GgmlType.Q4_1 : l == 1 ? GgmlType.Q5_K : GgmlType.Q4_K;
                 g.addTensor(b + "attn_output.weight", wo, GgmlMatvecTest.randomBlocks(wo, d, d, r, a), d, d);
                 g.addTensor(b + "ffn_norm.weight", floats(a, r, d, 0.1, 1.0), d);
-                g.addTensor(b + "ffn_gate.weight", GgmlType.Q4_K, GgmlMatvecTest.randomBlocks(GgmlType.Q4_K, h, d, r, a), d, h);
-                GgmlType up = odd && l == 1 ? GgmlType.Q5_1 : GgmlType.F16;
+                GgmlType gate = odd && l == 1 ? GgmlType.IQ4_XS : GgmlType.Q4_K;
+                g.addTensor(b + "ffn_gate.weight", gate, GgmlMatvecTest.randomBlocks(gate, h, d, r, a), d, h);
+                GgmlType up = odd && l == 1 ? GgmlType.Q5_1 : odd ? GgmlType.IQ4_NL : GgmlType.F16;
                 g.addTensor(b + "ffn_up.weight", up, GgmlMatvecTest.randomBlocks(up, h, d, r, a), d, h);
                 g.addTensor(b + "ffn_down.weight", mixed, GgmlMatvecTest.randomBlocks(mixed, d, h, r, a), h, d);
             }
@@ -160,7 +161,7 @@ public class GgufInPlaceTest {
         write(odd, C, 8, true);
         try (Arena a = Arena.ofConfined()) {
             assertThat(LlamaGgufImport.defaultDType(GgufFile.open(file, a))).isEqualTo(DecodeDType.GGUF);
-            assertThat(LlamaGgufImport.defaultDType(GgufFile.open(odd, a))).as("Q4_1, Q5_0, Q5_1 in place").isEqualTo(DecodeDType.GGUF);
+            assertThat(LlamaGgufImport.defaultDType(GgufFile.open(odd, a))).as("Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS in place").isEqualTo(DecodeDType.GGUF);
         }
         int[] prompt = {5, 17, 280, 3, 99, 150};
         try (LlamaInference blocks = LlamaModels.openGguf(odd, DecodeDType.GGUF, 32, 2, 0);
