@@ -644,9 +644,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         boolean bf = bf16Product(inp, out) || isBf16(weight);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
         MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
-        long ltBias = bias == null || !ltUsable() ? 0 : ltBias(bias, out, OC);
-        if (ltBias != 0 && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
-                out, OC, bf, ltBias, 0, null, 0, "matmulForward (lt bias)")) {
+        long biasOp = bias == null || !ltUsable() ? 0 : ltBias(bias, out, OC);
+        if (biasOp != 0 && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
+                out, OC, bf, biasOp, 0, null, 0, "matmulForward (lt bias)")) {
             return;
         }
         gemm(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, one, w, C, x, C, zero, out, OC, bf, "matmulForward");
@@ -838,13 +838,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("weight", weight, DType.F32, (long) OC * C);
         sameType("matmulGeluForward", "pre", pre, "out", out);
         if (bias != null) dev("bias", bias, DType.F32, OC);
-        long ltBias = bias == null || !ltUsable() || OC % 8 != 0 ? 0 : ltBias(bias, out, OC); // aux ld: a multiple of 8
-        if (ltBias != 0) {
+        long biasOp = bias == null || !ltUsable() || OC % 8 != 0 ? 0 : ltBias(bias, out, OC); // aux ld: a multiple of 8
+        if (biasOp != 0) {
             boolean bf = bf16Product(inp, out);
             MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
             wrote(pre);
             if (ltGemm(CublasLt.CUBLASLT_EPILOGUE_GELU_AUX_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
-                    out, OC, bf, ltBias, ptr(pre), pre, OC, "matmulGeluForward (lt gelu+bias)")) {
+                    out, OC, bf, biasOp, ptr(pre), pre, OC, "matmulGeluForward (lt gelu+bias)")) {
                 return;
             }
         }
