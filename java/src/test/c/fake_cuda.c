@@ -653,6 +653,10 @@ typedef struct { uint32_t magic; int type; unsigned long long rows, cols; long l
 typedef struct { uint32_t magic; unsigned long long max_ws; } lt_pref;
 static long lt_counters[8];
 long jg_fake_lt_counter(int which) { return which >= 0 && which < 8 ? lt_counters[which] : -1; }
+/* Tests: the heuristic answers INVALID_VALUE for this epilogue (0: none), as cuBLAS 13 did on an H200 for combinations
+ * it does not fuse; the product call itself is not refused (LtMatmul never makes one without an algorithm). */
+static int lt_refused_epilogue;
+void jg_fake_lt_refuse(int epilogue) { lt_refused_epilogue = epilogue; }
 
 int cublasLtCreate(void **h) { *h = (void *)0x5100; lt_counters[6]++; return 0; }
 int cublasLtDestroy(void *h) { if (h != (void *)0x5100) return 7; lt_counters[6]--; return 0; }
@@ -749,6 +753,7 @@ int cublasLtMatmulAlgoGetHeuristic(void *h, void *desc, void *A, void *B, void *
     if (rc) return rc;
     lt_counters[1]++;
     *returned = 0;
+    if (lt_refused_epilogue != 0 && ((lt_desc *)desc)->epilogue == lt_refused_epilogue) return 7;
     if (p->max_ws < LT_ALGO_WORKSPACE) return 15; /* CUBLAS_STATUS_NOT_SUPPORTED: no algorithm fits */
     unsigned char *r = results;
     memset(r, 0, 96);

@@ -21,7 +21,7 @@ import java.util.List;
 public final class FakeCuda {
     private FakeCuda() {}
 
-    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter, ltCounter, reorder;
+    private static java.lang.invoke.MethodHandle deviceAllocations, eventsCreated, eventsLive, counter, ltCounter, ltRefuse, reorder;
     private static String unusable;
     private static String broken;
     private static boolean bound;
@@ -119,6 +119,16 @@ public final class FakeCuda {
         /** Products without an epilogue. */ PLAIN
     }
 
+    /** Makes the stand-in's cuBLASLt heuristic answer INVALID_VALUE for {@code epilogue} (0: for none again). */
+    public static void refuseLtEpilogue(int epilogue) {
+        require();
+        try {
+            ltRefuse.invokeExact(epilogue);
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     public static long count(LtCounter c) {
         require();
         try {
@@ -202,6 +212,8 @@ public final class FakeCuda {
             CublasLt.init(symbols);
             ltCounter = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_fake_lt_counter"),
                     java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_INT));
+            ltRefuse = java.lang.foreign.Linker.nativeLinker().downcallHandle(symbols.findOrThrow("jg_fake_lt_refuse"),
+                    java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.JAVA_INT));
             try {
                 if (CudaDriver.cuInit(0) != 0) return "the stand-in driver's cuInit failed";
             } catch (UnsatisfiedLinkError alreadyBound) {

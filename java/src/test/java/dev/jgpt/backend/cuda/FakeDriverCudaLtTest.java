@@ -3,6 +3,7 @@ package dev.jgpt.backend.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.jgpt.backend.cuda.FakeCuda.LtCounter;
+import dev.jgpt.bindings.CublasLt;
 import dev.jgpt.memory.DType;
 import dev.jgpt.memory.Tensor;
 import java.util.EnumMap;
@@ -86,6 +87,39 @@ class FakeDriverCudaLtTest extends LtEpilogueContractTest {
         cuda = null;
         assertThat(FakeCuda.count(LtCounter.LIVE)).as("closing destroys every Lt object (other backends of this JVM closed)")
                 .isLessThan(live);
+    }
+
+    /**
+     * An epilogue the heuristic answers INVALID_VALUE for (as cuBLAS 13 on an H200 did for an fp32 bias onto a bf16 output)
+     * is no error: the shape gets no algorithm, and the op takes cuBLAS and the separate kernels, with the reference's numbers.
+     */
+    @Test
+    void anEpilogueTheHeuristicRefusesTakesTheTwoOps() {
+        int N = 9, C = 16, OC = 32;
+        java.util.Random r = new java.util.Random(3);
+        Tensor pre = randn(r, N, C), gel = host.allocate(DType.F32, N, C), w = randn(r, OC, C), dout = randn(r, N, OC);
+        ref.geluForward(gel, pre, N * C);
+        Tensor dpre = host.allocate(DType.F32, N, C), dgelu = host.allocate(DType.F32, N, C);
+        Tensor dw = host.allocate(DType.F32, OC, C), db = host.allocate(DType.F32, OC);
+        ref.matmulBackwardGelu(dpre, dgelu, dw, db, dout, gel, w, pre, N, C, OC);
+        Tensor ddpre = up(randn(r, N, C)), ddgelu = dev.allocate(DType.F32, N, C), ddw = dev.allocate(DType.F32, OC, C);
+        Tensor ddb = dev.allocate(DType.F32, OC);
+        cuda.zero(ddw);
+        cuda.zero(ddb);
+        int[] plans;
+        Map<LtCounter, Long> before = counters();
+        try {
+            FakeCuda.refuseLtEpilogue(CublasLt.CUBLASLT_EPILOGUE_DGELU);
+            cuda.matmulBackwardGelu(ddpre, ddgelu, ddw, ddb, up(dout), up(gel), up(w), up(pre), N, C, OC);
+            plans = cuda.ltPlans();
+        } finally {
+            FakeCuda.refuseLtEpilogue(0);
+        }
+        assertThat(since(before, LtCounter.DGELU)).as("no DGELU product").isZero();
+        assertThat(since(before, LtCounter.BGRADB)).as("the weight gradient keeps its epilogue").isEqualTo(1);
+        assertThat(plans[0] - plans[1]).as("shapes described without an algorithm").isEqualTo(1);
+        assertThat(relative(dpre, down(ddpre))).as("dpre from the product and the gelu kernel").isLessThanOrEqualTo(FP32);
+        assertThat(relative(dw, down(ddw))).as("dweight").isLessThanOrEqualTo(FP32);
     }
 
     @Test
