@@ -484,23 +484,6 @@ VNNI static inline __attribute__((always_inline)) void rows_q451(const uint8_t *
     for (int r = 0; r < R; r++) res[r] = hsum(acc[r]) + mins[r];
 }
 
-VNNI static inline __attribute__((always_inline)) void rows_q80(const uint8_t *const *w, int R, int nb, const xquant *q,
-                                                                 float *res) {
-    const __m256i flip = _mm256_set1_epi8((char)0x80);
-    __m256 acc[4];
-    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
-    for (int k = 0; k < nb; k++) {
-        __m256i xv = XQ(k);
-        for (int r = 0; r < R; r++) {
-            const uint8_t *b = w[r] + 34L * k;
-            __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), flip);
-            __m256i i = _mm256_dpbusd_epi32(q->init8[k], v, xv);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(f16(b) * q->sx[k]), acc[r]);
-        }
-    }
-    for (int r = 0; r < R; r++) res[r] = hsum(acc[r]);
-}
-
 /* IQ4 levels plus 128 (1..241: unsigned bytes for vpdpbusd), in both 128-bit lanes for vpshufb */
 #define IQ4_TABLE _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129, (char)141, (char)153, (char)166, (char)181, \
     (char)197, (char)217, (char)241, 1, 24, 45, 63, 79, 93, 106, 118, (char)129, (char)141, (char)153, (char)166, (char)181, \
@@ -512,17 +495,20 @@ VNNI static inline __m256i iq4_levels(const uint8_t *nibbles, __m256i table) {
     return _mm256_shuffle_epi8(table, _mm256_setr_m128i(_mm_and_si128(v, low), _mm_and_si128(_mm_srli_epi16(v, 4), low)));
 }
 
-/* IQ4_NL: as Q8_0 with the levels looked up (init8: -128 times the block's sum of xq) */
-VNNI static inline __attribute__((always_inline)) void rows_iq4nl(const uint8_t *const *w, int R, int nb, const xquant *q,
-                                                                   float *res) {
-    const __m256i table = IQ4_TABLE;
+/* Q8_0 and IQ4_NL, per block of 32: unsigned weight bytes times xq (vpdpbusd) from init8 (-128 times the block's sum of
+ * xq): Q8_0's int8 q with the sign flipped (q + 128), IQ4_NL's levels plus 128 looked up from its nibbles */
+VNNI static inline __attribute__((always_inline)) void rows_q80(const uint8_t *const *w, int R, int nb, const xquant *q,
+                                                                 float *res, const int iq4) {
+    const __m256i flip = _mm256_set1_epi8((char)0x80), table = IQ4_TABLE;
+    const long bytes = iq4 ? 18 : 34;
     __m256 acc[4];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     for (int k = 0; k < nb; k++) {
         __m256i xv = XQ(k);
         for (int r = 0; r < R; r++) {
-            const uint8_t *b = w[r] + 18L * k;
-            __m256i i = _mm256_dpbusd_epi32(q->init8[k], iq4_levels(b + 2, table), xv);
+            const uint8_t *b = w[r] + bytes * k;
+            __m256i v = iq4 ? iq4_levels(b + 2, table) : _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(b + 2)), flip);
+            __m256i i = _mm256_dpbusd_epi32(q->init8[k], v, xv);
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(f16(b) * q->sx[k]), acc[r]);
         }
     }
@@ -601,8 +587,8 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
         case GGML_Q4_0: rows_q40(rows, 4, n / 32, &q, res); break;
         case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1: rows_q451(rows, 4, n / 32, &q, res, type); break;
         case GGML_Q6_K: rows_q6k(rows, 4, n / 256, &q, res); break;
-        case GGML_Q8_0: rows_q80(rows, 4, n / 32, &q, res); break;
-        case GGML_IQ4_NL: rows_iq4nl(rows, 4, n / 32, &q, res); break;
+        case GGML_Q8_0: rows_q80(rows, 4, n / 32, &q, res, 0); break;
+        case GGML_IQ4_NL: rows_q80(rows, 4, n / 32, &q, res, 1); break;
         case GGML_IQ4_XS: rows_iq4xs(rows, 4, n / 256, &q, res); break;
         default: rows_f16(rows, 4, n, x, res);
         }
@@ -618,8 +604,8 @@ VNNI static void mv_vnni(int type, const uint8_t *w, long row_bytes, float *out,
         case GGML_Q4_0: rows_q40(rows, 1, n / 32, &q, out + r); break;
         case GGML_Q4_1: case GGML_Q5_0: case GGML_Q5_1: rows_q451(rows, 1, n / 32, &q, out + r, type); break;
         case GGML_Q6_K: rows_q6k(rows, 1, n / 256, &q, out + r); break;
-        case GGML_Q8_0: rows_q80(rows, 1, n / 32, &q, out + r); break;
-        case GGML_IQ4_NL: rows_iq4nl(rows, 1, n / 32, &q, out + r); break;
+        case GGML_Q8_0: rows_q80(rows, 1, n / 32, &q, out + r, 0); break;
+        case GGML_IQ4_NL: rows_q80(rows, 1, n / 32, &q, out + r, 1); break;
         case GGML_IQ4_XS: rows_iq4xs(rows, 1, n / 256, &q, out + r); break;
         default: rows_f16(rows, 1, n, x, out + r);
         }
