@@ -77,21 +77,8 @@ rebuild_check() {
 }
 
 step "runtime"
-# the runtime is xz-compressed (it must fit the transfer); python3's tarfile unpacks it without an xz binary
-rm -rf /tmp/jgpt-jre && python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))' .gpu/jre.txz /tmp/jgpt-jre-unpack \
-  && mv /tmp/jgpt-jre-unpack/JRE /tmp/jgpt-jre && rm -rf /tmp/jgpt-jre-unpack && /tmp/jgpt-jre/bin/java -version \
-  || { bad "no Java runtime"; echo "GPU-CHECK FAILED"; exit 1; }
-# cuBLAS comes from the image's pip wheels (nvidia-cublas): find the lib dirs instead of guessing the wheel layout
-CUBLAS_DIRS=$(python3 - <<'PY' 2>/dev/null
-import glob, os, site
-roots = site.getsitepackages() + [site.getusersitepackages()]
-print(":".join(sorted({os.path.dirname(p) for r in roots for p in glob.glob(os.path.join(r, "nvidia", "**", "libcublas.so.*"), recursive=True)})))
-PY
-)
-export CUBLAS_DIRS; echo "CUBLAS_DIRS=$CUBLAS_DIRS"
-export LD_LIBRARY_PATH="${CUBLAS_DIRS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-J=(/tmp/jgpt-jre/bin/java --enable-native-access=ALL-UNNAMED -Xmx8g -Djgpt.test.curveSteps=$CURVE_STEPS)
-CP=".gpu/junit-console.jar:.gpu/app/*"
+source bench/gpu-runtime.sh
+gpu_runtime "$CURVE_STEPS" || { bad "no Java runtime"; echo "GPU-CHECK FAILED"; exit 1; }
 
 step "jgpt info"
 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main info | tee "$OUT/info.txt" || bad "jgpt info"

@@ -12,11 +12,9 @@ limit(){ local left=$((BUDGET - SECONDS - 15)); [ "$left" -lt "$1" ] || left=$1;
 step(){ echo; echo "== $(date -u +%H:%M:%S) ($SECONDS s) $*"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv | tee "$OUT/gpu.csv"
 [ "${PROBE:-0}" = 1 ] && { step "cuBLASLt probe"; python3 bench/cublaslt-probe.py | tee "$OUT/ltprobe.txt"; }
-rm -rf /tmp/jgpt-jre && python3 -c 'import sys, tarfile; t = tarfile.open(sys.argv[1]); t.extractall(sys.argv[2], filter="tar")' .gpu/jre.txz /tmp/jgpt-jre-unpack \
-  && mv /tmp/jgpt-jre-unpack/JRE /tmp/jgpt-jre || { echo "no Java runtime"; exit 1; }
-CUBLAS_DIRS=$(python3 -c 'import glob,os,site; print(":".join(sorted({os.path.dirname(p) for r in site.getsitepackages() for p in glob.glob(os.path.join(r,"nvidia","**","libcublas.so.*"),recursive=True)})))')
-export LD_LIBRARY_PATH="$CUBLAS_DIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-J=(/tmp/jgpt-jre/bin/java --enable-native-access=ALL-UNNAMED -Xmx8g -Djgpt.test.curveSteps=50); CP=".gpu/junit-console.jar:.gpu/app/*"
+step "runtime"
+source bench/gpu-runtime.sh
+gpu_runtime 50 || { echo "no Java runtime"; exit 1; }
 fail=0
 t(){ local name=$1 lim=$2; shift 2
   timeout -k 5 "$(limit "$lim")" "${J[@]}" -Djgpt.cuda.require=true -cp "$CP" org.junit.platform.console.ConsoleLauncher execute \
