@@ -9,6 +9,8 @@
 #include <cuda_runtime.h>
 #include <math_constants.h>
 #include <cuda_bf16.h>
+#include <stdint.h>
+#include <string.h>
 
 #define JG_WARP 32
 
@@ -182,3 +184,66 @@ __device__ __forceinline__ long long jg_global_stride() {
 struct jg_positions {
     int pos[JG_DECODE_ROWS_MAX];
 };
+
+// ---- tensor-core primitives of sm_80 and later (kernels/attention_flash_mma.cu) ------------------------------------
+// One PTX instruction each; their register layouts are the PTX ISA's (the host emulation, java/src/test/c/cuda_host/
+// jg_host_ptx.h, implements the same layouts and documents them): with g = lane / 4 and t = lane % 4,
+//   A (16 x 16 bf16, row-major): a[0] (row g, cols 2t..2t+1), a[1] (row g+8), a[2] (row g, cols 2t+8..), a[3] (row g+8, cols 2t+8..)
+//   B (16 x 8 bf16, k x n): b[0] (k 2t..2t+1, col g), b[1] (k 2t+8..2t+9, col g)
+//   C/D (16 x 8 fp32): d[0..1] (row g, cols 2t..2t+1), d[2..3] (row g+8, cols 2t..2t+1)
+// so an S tile's accumulators for 16 consecutive columns, rounded to bf16 pairs, are an A operand as they are.
+#ifndef JG_HOST_EMULATION
+// d = A b + d: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+__device__ __forceinline__ void jg_mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}
+// Four 8 x 8 bf16 matrices from shared memory: lane l passes row l % 8 of matrix l / 8 (16 bytes, 16-byte aligned);
+// register i gets matrix i's row l / 4, elements 2(l % 4) and 2(l % 4) + 1 (_trans: column l / 4, rows 2(l % 4), +1).
+__device__ __forceinline__ void jg_ldmatrix_x4(uint32_t (&r)[4], const __nv_bfloat16* row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const unsigned a = (unsigned)__cvta_generic_to_shared(row);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+#endif
+}
+__device__ __forceinline__ void jg_ldmatrix_x4_trans(uint32_t (&r)[4], const __nv_bfloat16* row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const unsigned a = (unsigned)__cvta_generic_to_shared(row);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+#endif
+}
+// 16 bytes global -> shared without passing through registers (both 16-byte aligned); src_bytes < 16 copies that many
+// and zero-fills the rest (0: reads nothing). Complete only after jg_cp_async_commit and jg_cp_async_wait<N> (all
+// committed groups but the newest N), and visible to other threads after a barrier that follows the wait.
+__device__ __forceinline__ void jg_cp_async16(void* smem_dst, const void* global_src, int src_bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    const unsigned d = (unsigned)__cvta_generic_to_shared(smem_dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(global_src), "r"(src_bytes));
+#endif
+}
+__device__ __forceinline__ void jg_cp_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+template <int N>
+__device__ __forceinline__ void jg_cp_async_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
+}
+#endif  // JG_HOST_EMULATION
+
+// Two fp32 values as one bf16 pair (lo in the lower 16 bits): an A or B operand register.
+__device__ __forceinline__ uint32_t jg_pack_bf16x2(float lo, float hi) {
+    const __nv_bfloat16 l = __float2bfloat16_rn(lo), h = __float2bfloat16_rn(hi);
+    uint16_t lb, hb;
+    memcpy(&lb, &l, 2);
+    memcpy(&hb, &h, 2);
+    return (uint32_t)lb | (uint32_t)hb << 16;
+}

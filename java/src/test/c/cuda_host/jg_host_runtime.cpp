@@ -8,6 +8,7 @@
  * (FakeCuda.java writes it).
  */
 #include "jg_host.h"
+#include "jg_host_ptx.h"
 
 #include <sys/mman.h>
 
@@ -90,6 +91,16 @@ struct Fiber {
     int barrier_line;
 };
 
+// cp.async (jg_host_ptx.h): each thread's issued copies, tagged with the group they belong to (committed: that
+// thread's number of commit_group calls so far; a copy issued after the last commit belongs to the next group)
+struct AsyncCopy {
+    void *dst;
+    const void *src;
+    int src_bytes;
+    long group;
+};
+std::vector<AsyncCopy> async_copies[MAX_THREADS];
+long async_committed[MAX_THREADS];
 Fiber fibers[MAX_THREADS];
 int thread_count;
 void *scheduler_sp;
@@ -292,6 +303,10 @@ bool run_block() {
         f.state = NEW;
         f.block_barriers = f.warp_barriers = 0;
     }
+    for (int i = 0; i < thread_count; i++) {  // a thread that exited with copies in flight leaves none to the next block
+        async_copies[i].clear();
+        async_committed[i] = 0;
+    }
     if (!shared_buffer.empty()) std::memset(shared_buffer.data(), 0xFF, shared_buffer.size());  // NaN until written
     if (&__stop_jg_shared > &__start_jg_shared)  // the static __shared__ arrays too
         std::memset(&__start_jg_shared, 0xFF, (size_t)(&__stop_jg_shared - &__start_jg_shared));
@@ -360,6 +375,34 @@ uint32_t warp_collective(uint64_t bits, uint64_t *lane0) {
     const uint32_t lanes = present[w][parity];
     *lane0 = (lanes & 1u) ? slots[w][parity][0] : ~bits;
     return lanes;
+}
+
+void async_copy(void *dst, const void *src, int src_bytes) {
+    if (src_bytes < 0 || src_bytes > 16) fail("cp.async: src-size outside 0..16 bytes");
+    if ((uintptr_t)dst % 16 != 0 || (src_bytes > 0 && (uintptr_t)src % 16 != 0))
+        fail("cp.async: a 16-byte copy whose shared or global address is not 16-byte aligned");
+    const int t = current->linear;
+    async_copies[t].push_back(AsyncCopy{dst, src, src_bytes, async_committed[t]});
+}
+
+void async_commit() { async_committed[current->linear]++; }
+
+// completes every copy of a committed group older than the newest `newest_left` ones, in issue order
+void async_wait(int newest_left) {
+    const int t = current->linear;
+    const long done_below = async_committed[t] - newest_left;
+    std::vector<AsyncCopy> &q = async_copies[t];
+    size_t kept = 0;
+    for (size_t i = 0; i < q.size(); i++) {
+        const AsyncCopy &c = q[i];
+        if (c.group < done_below) {
+            std::memset(c.dst, 0, 16);
+            if (c.src_bytes > 0) std::memcpy(c.dst, c.src, (size_t)c.src_bytes);
+        } else {
+            q[kept++] = c;
+        }
+    }
+    q.resize(kept);
 }
 
 void fail(const char *why) {

@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
  * cuda's bf16 mode), att and datt in its attention state type.
  */
 @Command(name = "attention", mixinStandardHelpOptions = true,
-        description = "Time causal attention forward + backward per implementation (cuda: cublas, fused, fused-cudacore;"
+        description = "Time causal attention forward + backward per implementation (cuda: cublas, fused, fused-wmma, fused-cudacore;"
                 + " cpu: libjgpt vs the Java reference) at a model's shape, with speed-ups and differences.")
 public final class BenchAttentionCommand implements Runnable {
 
@@ -59,9 +59,9 @@ public final class BenchAttentionCommand implements Runnable {
                     + " fused path on tensor cores. Default fp32.")
     String precision;
 
-    @Option(names = "--paths", split = ",", paramLabel = "cublas|rows|fused|fused-cudacore",
+    @Option(names = "--paths", split = ",", paramLabel = "cublas|rows|fused|fused-wmma|fused-cudacore",
             description = "cuda only: the implementations to time, the first one the baseline (default cublas (rows with"
-                    + " --kv-heads),fused, plus fused-cudacore in bf16 mode).")
+                    + " --kv-heads),fused, plus fused-wmma and fused-cudacore in bf16 mode).")
     List<String> paths;
 
     @Option(names = "--reps", defaultValue = "10", description = "Timed forward + backward pairs per row (default ${DEFAULT-VALUE}).")
@@ -141,13 +141,14 @@ public final class BenchAttentionCommand implements Runnable {
             String unfused = unfusedPath();
             if (paths != null && !paths.isEmpty()) {
                 for (String p : paths) {
-                    if (!p.equals(unfused) && !p.equals("fused") && !p.equals("fused-cudacore")) {
-                        throw new dev.jgpt.JgptException("--paths: " + unfused + ", fused or fused-cudacore, not '" + p + "'");
+                    if (!p.equals(unfused) && !p.equals("fused") && !p.equals("fused-wmma") && !p.equals("fused-cudacore")) {
+                        throw new dev.jgpt.JgptException("--paths: " + unfused + ", fused, fused-wmma or fused-cudacore, not '" + p + "'");
                     }
                 }
                 return paths;
             }
-            return cuda.tensorCoreAttention(channels / heads) ? List.of(unfused, "fused", "fused-cudacore") : List.of(unfused, "fused");
+            return cuda.tensorCoreAttention(channels / heads) ? List.of(unfused, "fused", "fused-wmma", "fused-cudacore")
+                    : List.of(unfused, "fused");
         }
         if (paths != null && !paths.isEmpty()) throw new dev.jgpt.JgptException("--paths: cuda only (" + b.name() + " has one attention)");
         return b.name().equals("reference") ? List.of("reference") : List.of("reference", b.name());
@@ -163,6 +164,7 @@ public final class BenchAttentionCommand implements Runnable {
         if (b instanceof CudaBackend cuda) {
             cuda.setFusedAttention(!path.equals(unfusedPath()));
             cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
+            cuda.setWmmaAttention(path.equals("fused-wmma"));
         }
         try (TensorArena arena = b.newArena(); TensorArena host = TensorArena.host()) {
             Case c = kvHeads == null ? packed(b, arena, host, T) : grouped(b, arena, host, T);

@@ -68,6 +68,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private boolean fusedAttention;
     /** Fused attention on the CUDA-core kernels even where the tensor-core ones apply ({@link #setCudaCoreAttention}). */
     private boolean cudaCoreAttention;
+    /** The tensor-core path on the WMMA kernels (attention_flash_tc.cu) instead of the mma.sync ones ({@link #setWmmaAttention}). */
+    private boolean wmmaAttention;
     /** cuBLASLt with fused epilogues ({@link #setLt}); null until asked for, or when the library is missing. */
     private LtMatmul lt;
     private boolean ltOpened;
@@ -83,7 +85,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private final DeviceScratch gradientPartials;
     /** The encoder backward's sort keys (token, position): each token's rows summed in position order (no atomics). */
     private final DeviceScratch sortKeys;
-    /** Largest head size the tensor-core attention kernels take (kernels/attention_flash_tc.cu: D = 16, 32, 64). */
+    /** Largest head size the tensor-core attention kernels take (kernels/attention_flash_mma.cu and attention_flash_tc.cu: D = 16, 32, 64). */
     public static final int TENSOR_CORE_ATTENTION_MAX_HEAD = 64;
 
     /** Opens device 0. Throws {@link IllegalStateException} with the reason when CUDA is not usable. */
@@ -94,6 +96,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         String attention = attentionConfigured();
         b.setFusedAttention(!attention.equals("cublas"));
         b.setCudaCoreAttention(attention.equals("fused-cudacore"));
+        b.setWmmaAttention(attention.equals("fused-wmma"));
         return b;
     }
 
@@ -125,15 +128,16 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
-     * {@code JGPT_CUDA_ATTENTION=cublas|fused|fused-cudacore} (or {@code -Djgpt.cuda.attention=...}); default
-     * {@code cublas}. {@code fused-cudacore}: fused, on the CUDA-core kernels even in bf16 mode (to compare).
+     * {@code JGPT_CUDA_ATTENTION=cublas|fused|fused-wmma|fused-cudacore} (or {@code -Djgpt.cuda.attention=...}); default
+     * {@code cublas}. {@code fused-cudacore}: fused, on the CUDA-core kernels even in bf16 mode; {@code fused-wmma}: fused,
+     * bf16 mode's tensor-core path on the WMMA kernels instead of the mma.sync ones (both to compare).
      */
     static String attentionConfigured() {
         String v = System.getProperty("jgpt.cuda.attention", System.getenv("JGPT_CUDA_ATTENTION"));
         if (v == null || v.isBlank()) return "cublas";
         String mode = v.trim().toLowerCase(java.util.Locale.ROOT);
-        if (mode.equals("cublas") || mode.equals("fused") || mode.equals("fused-cudacore")) return mode;
-        throw new dev.jgpt.JgptException("JGPT_CUDA_ATTENTION: unknown '" + v + "', expected cublas, fused or fused-cudacore");
+        if (mode.equals("cublas") || mode.equals("fused") || mode.equals("fused-wmma") || mode.equals("fused-cudacore")) return mode;
+        throw new dev.jgpt.JgptException("JGPT_CUDA_ATTENTION: unknown '" + v + "', expected cublas, fused, fused-wmma or fused-cudacore");
     }
 
     /** Opens device {@code ordinal} without asking {@link CudaProbe} (tests with a stand-in driver). */
@@ -321,6 +325,20 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
+     * With {@code wmma} set, the tensor-core path ({@link #tensorCoreAttention}) runs the WMMA kernels
+     * (kernels/attention_flash_tc.cu: S, P and the rescaling of O through shared memory) instead of the mma.sync ones
+     * (kernels/attention_flash_mma.cu: in registers, FlashAttention-2 style): to compare the two on a GPU
+     * ({@code JGPT_CUDA_ATTENTION=fused-wmma}). Same contract, same bounds.
+     */
+    public void setWmmaAttention(boolean wmma) {
+        this.wmmaAttention = wmma;
+    }
+
+    public boolean wmmaAttention() {
+        return wmmaAttention;
+    }
+
+    /**
      * Whether {@link #attentionForwardFused} / {@link #attentionBackwardFused} (and so the fused contract path)
      * run on tensor cores (kernels/attention_flash_tc.cu: bf16 operands, fp32 accumulation) for this head
      * size: in {@link GemmMath#BF16} mode, head size at most {@value #TENSOR_CORE_ATTENTION_MAX_HEAD}, unless
@@ -330,10 +348,15 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return math == GemmMath.BF16 && !cudaCoreAttention && headSize >= 1 && headSize <= TENSOR_CORE_ATTENTION_MAX_HEAD;
     }
 
-    /** What {@code bench train-step} reports: cublas, fused (tensor cores) or fused-cudacore, for this head size. */
+    /** What {@code bench train-step} reports: cublas, fused-tc (tensor cores, mma.sync), fused-wmma or fused-cudacore, for this head size. */
     public String attentionLabel(int headSize) {
         if (!fusedAttention) return "cublas";
-        return tensorCoreAttention(headSize) ? "fused-tc" : "fused-cudacore";
+        return fusedLabel(headSize);
+    }
+
+    private String fusedLabel(int headSize) {
+        if (!tensorCoreAttention(headSize)) return "fused-cudacore";
+        return wmmaAttention ? "fused-wmma" : "fused-tc";
     }
 
     public CudaContext context() {
@@ -1059,8 +1082,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                               int qStride, int kvStride, boolean bf16) {
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs); // the same shared memory for both element types: the tiles are bf16 either way
-            ctx.kernel(bf16 ? Kernel.ATTENTION_FLASH_TC_FORWARD_BF16 : Kernel.ATTENTION_FLASH_TC_FORWARD, (T + 63) / 64, NH, B,
-                            128, 1, 256 * (D + 8) + 27392)
+            Kernel kernel = wmmaAttention
+                    ? (bf16 ? Kernel.ATTENTION_FLASH_TC_FORWARD_BF16 : Kernel.ATTENTION_FLASH_TC_FORWARD)
+                    : (bf16 ? Kernel.ATTENTION_FLASH_MMA_FORWARD_BF16 : Kernel.ATTENTION_FLASH_MMA_FORWARD);
+            ctx.kernel(kernel, (T + 63) / 64, NH, B, 128, 1, wmmaAttention ? 256 * (D + 8) + 27392 : 512 * (D + 8))
                     .ptr(out).ptr(lse).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
             return;
         }
@@ -1079,14 +1104,27 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         int add = accumulate ? 1 : 0;
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs), tiles = (T + 63) / 64; // shared memory as in fp32: the tiles are bf16 either way
-            Kernel dqKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16_GRADS
-                    : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ;
-            Kernel dkvKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16_GRADS
-                    : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV;
-            ctx.kernel(dqKernel, tiles, NH, B, 128, 1, 256 * (D + 8) + 32256)
+            Kernel dqKernel, dkvKernel;
+            int dqShared, dkvShared;
+            if (wmmaAttention) {
+                dqKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16_GRADS
+                        : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ;
+                dkvKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16_GRADS
+                        : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV;
+                dqShared = 256 * (D + 8) + 32256;
+                dkvShared = 384 * (D + 8) + 19712;
+            } else {
+                dqKernel = bf16Grads ? Kernel.ATTENTION_FLASH_MMA_BACKWARD_DQ_BF16_GRADS
+                        : bf16 ? Kernel.ATTENTION_FLASH_MMA_BACKWARD_DQ_BF16 : Kernel.ATTENTION_FLASH_MMA_BACKWARD_DQ;
+                dkvKernel = bf16Grads ? Kernel.ATTENTION_FLASH_MMA_BACKWARD_DKV_BF16_GRADS
+                        : bf16 ? Kernel.ATTENTION_FLASH_MMA_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_MMA_BACKWARD_DKV;
+                dqShared = 512 * (D + 8) + 512;
+                dkvShared = 512 * (D + 8) + 1024;
+            }
+            ctx.kernel(dqKernel, tiles, NH, B, 128, 1, dqShared)
                     .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
                     .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).i32(add).go();
-            ctx.kernel(dkvKernel, tiles, NKV, B, 128, 1, 384 * (D + 8) + 19712)
+            ctx.kernel(dkvKernel, tiles, NKV, B, 128, 1, dkvShared)
                     .ptr(dk).ptr(dv).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(lse).ptr(delta)
                     .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).i32(add).go();
             return;
@@ -1173,8 +1211,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /**
      * The head size the tensor-core kernels compute with (16, 32 or 64, the extra channels zero); their dynamic
-     * shared memory is a function of it, the formulas at the launches mirroring the layout in
-     * kernels/attention_flash_tc.cu (forward 256(D+8) + 27392 bytes, dq 256(D+8) + 32256, dkv 384(D+8) + 19712).
+     * shared memory is a function of it, the formulas at the launches mirroring the layouts in
+     * kernels/attention_flash_mma.cu (forward 512(D+8) bytes, dq 512(D+8) + 512, dkv 512(D+8) + 1024) and
+     * kernels/attention_flash_tc.cu (forward 256(D+8) + 27392, dq 256(D+8) + 32256, dkv 384(D+8) + 19712).
      */
     private static int flashHeadDim(int hs) {
         return hs <= 16 ? 16 : hs <= 32 ? 32 : 64;
@@ -1262,10 +1301,10 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return !useFusedAttention(T, hs);
     }
 
-    /** What {@code bench train-step --arch llama} reports: rows (kernels/llama.cu), fused-tc or fused-cudacore, for this head size. */
+    /** What {@code bench train-step --arch llama} reports: rows (kernels/llama.cu), fused-tc, fused-wmma or fused-cudacore, for this head size. */
     public String gqaAttentionLabel(int headSize) {
         if (!fusedAttention || headSize > 256) return "rows";
-        return tensorCoreAttention(headSize) ? "fused-tc" : "fused-cudacore";
+        return fusedLabel(headSize);
     }
 
     /**

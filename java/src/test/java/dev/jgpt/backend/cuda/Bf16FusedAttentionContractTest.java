@@ -63,11 +63,16 @@ abstract class Bf16FusedAttentionContractTest extends CudaReferenceFixture {
     @Test
     void tensorCoreKernelsOnBf16ActivationsMatchTheFp32Ones() {
         assertThat(cuda.tensorCoreAttention(64)).isTrue();
-        String[] bf16 = {"attention_flash_tc_forward_bf16", "attention_flash_tc_backward_dq_bf16", "attention_flash_tc_backward_dkv_bf16"};
-        String[] fp32 = {"attention_flash_tc_forward", "attention_flash_tc_backward_dq", "attention_flash_tc_backward_dkv"};
-        check(2, 37, 24, 2, bf16, fp32);   // hs 12 (computed as 16): hs % 8 != 0, so tiles staged with 2-byte loads
-        check(2, 130, 128, 2, bf16, fp32); // hs 64: three query and key tiles, 16-byte loads
-        check(2, 70, 128, 4, bf16, fp32);  // hs 32, NH 4, T not a multiple of 64
+        for (boolean wmma : new boolean[] {false, true}) { // mma.sync (attention_flash_mma.cu), then WMMA (_tc)
+            cuda.setWmmaAttention(wmma);
+            String f = wmma ? "attention_flash_tc_" : "attention_flash_mma_";
+            String[] bf16 = {f + "forward_bf16", f + "backward_dq_bf16", f + "backward_dkv_bf16"};
+            String[] fp32 = {f + "forward", f + "backward_dq", f + "backward_dkv"};
+            check(2, 37, 24, 2, bf16, fp32);   // hs 12 (computed as 16): hs % 8 != 0, so tiles staged with 2-byte loads
+            check(2, 130, 128, 2, bf16, fp32); // hs 64: three query and key tiles, 16-byte loads (cp.async on mma)
+            check(2, 70, 128, 4, bf16, fp32);  // hs 32, NH 4, T not a multiple of 64
+        }
+        cuda.setWmmaAttention(false);
     }
 
     /**
@@ -76,8 +81,9 @@ abstract class Bf16FusedAttentionContractTest extends CudaReferenceFixture {
      */
     @Test
     void contractAttentionInFusedModeOnBf16ActivationsIsTheFusedCalls() {
-        for (boolean cudaCores : new boolean[] {false, true}) {
-            cuda.setCudaCoreAttention(cudaCores);
+        for (String path : new String[] {"fused-tc", "fused-wmma", "fused-cudacore"}) {
+            cuda.setCudaCoreAttention(path.equals("fused-cudacore"));
+            cuda.setWmmaAttention(path.equals("fused-wmma"));
             int B = 2, T = 70, C = 128, NH = 2;
             String what = " (" + cuda.attentionLabel(C / NH) + ")";
             Random r = new Random(11);

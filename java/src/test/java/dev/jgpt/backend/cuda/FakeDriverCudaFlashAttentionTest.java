@@ -22,20 +22,22 @@ class FakeDriverCudaFlashAttentionTest extends FlashAttentionContractTest {
         return FakeCuda.backend(GemmMath.BF16);
     }
 
-    /** JGPT_CUDA_ATTENTION / -Djgpt.cuda.attention: cublas (default), fused, fused-cudacore; anything else is one clear error. */
+    /** JGPT_CUDA_ATTENTION / -Djgpt.cuda.attention: cublas (default), fused, fused-wmma, fused-cudacore; anything else is one clear error. */
     @Test
     void attentionModeSetting() {
         String before = System.getProperty("jgpt.cuda.attention");
         try {
             System.setProperty("jgpt.cuda.attention", "fused-cudacore");
             assertThat(CudaBackend.attentionConfigured()).isEqualTo("fused-cudacore");
+            System.setProperty("jgpt.cuda.attention", "FUSED-WMMA");
+            assertThat(CudaBackend.attentionConfigured()).isEqualTo("fused-wmma");
             System.setProperty("jgpt.cuda.attention", " Fused ");
             assertThat(CudaBackend.attentionConfigured()).isEqualTo("fused");
             System.setProperty("jgpt.cuda.attention", "cublas");
             assertThat(CudaBackend.attentionConfigured()).isEqualTo("cublas");
             System.setProperty("jgpt.cuda.attention", "flash");
             assertThatThrownBy(CudaBackend::attentionConfigured).isInstanceOf(dev.jgpt.JgptException.class)
-                    .hasMessageContaining("expected cublas, fused or fused-cudacore");
+                    .hasMessageContaining("expected cublas, fused, fused-wmma or fused-cudacore");
         } finally {
             if (before == null) System.clearProperty("jgpt.cuda.attention");
             else System.setProperty("jgpt.cuda.attention", before);

@@ -10,7 +10,8 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * Fused attention in bf16 mode runs the tensor-core kernels (kernels/attention_flash_tc.cu): the contract's
+ * Fused attention in bf16 mode runs the tensor-core kernels (kernels/attention_flash_mma.cu, or with
+ * {@link CudaBackend#setWmmaAttention} the WMMA ones, kernels/attention_flash_tc.cu; both checked): the contract's
  * attention forward (out, and the log-sum-exp the fused state keeps) and backward (dqkv) against the fp32
  * reference within {@value #BOUND} relative (max |diff| / max |ref|), for head sizes 6 and 16 (computed as 16),
  * 24 and 32 (as 32) and 64, T below, across and not a multiple of the 64-row tiles, B and NH above 1. Each result must also
@@ -22,9 +23,14 @@ import org.junit.jupiter.api.Test;
 abstract class FlashAttentionContractTest extends CudaReferenceFixture {
     static final double BOUND = 1e-2;
     static final double MIN_BF16_EFFECT = 1e-6;
-    static final String TC_FORWARD = "attention_flash_tc_forward", TC_DQ = "attention_flash_tc_backward_dq",
-            TC_DKV = "attention_flash_tc_backward_dkv", CC_FORWARD = "attention_forward_fused",
-            CC_DQ = "attention_backward_fused_dq", CC_DKV = "attention_backward_fused_dkv";
+    static final String CC_FORWARD = "attention_forward_fused", CC_DQ = "attention_backward_fused_dq",
+            CC_DKV = "attention_backward_fused_dkv";
+
+    /** The fp32 entry points of the tensor-core kernels: mma.sync (the default) or WMMA. */
+    static String[] tensorCoreKernels(boolean wmma) {
+        String family = wmma ? "attention_flash_tc_" : "attention_flash_mma_";
+        return new String[] {family + "forward", family + "backward_dq", family + "backward_dkv"};
+    }
 
 
     @Override
@@ -35,15 +41,19 @@ abstract class FlashAttentionContractTest extends CudaReferenceFixture {
 
     @Test
     void tensorCoreAttentionTracksTheReference() {
-        check(1, 37, 32, 2);   // hs 16, T < 64 (one partial tile)
-        check(2, 70, 64, 2);   // hs 32, B > 1, T not a multiple of 64
-        check(1, 130, 128, 2); // hs 64, three query and key tiles (the dkv kernel's 32-query tiles across them)
-        check(1, 67, 72, 3);   // hs 24: computed as 32 with zero channels
-        check(2, 21, 12, 2);   // hs 6: computed as 16; hs % 4 != 0, so the tiles are staged with 4-byte loads
+        for (boolean wmma : new boolean[] {false, true}) {
+            cuda.setWmmaAttention(wmma);
+            check(1, 37, 32, 2);   // hs 16, T < 64 (one partial tile)
+            check(2, 70, 64, 2);   // hs 32, B > 1, T not a multiple of 64
+            check(1, 130, 128, 2); // hs 64, three query and key tiles (the dkv kernel's 32-query tiles across them)
+            check(1, 67, 72, 3);   // hs 24: computed as 32 with zero channels
+            check(2, 21, 12, 2);   // hs 6: computed as 16; hs % 4 != 0, so the tiles are staged with 4-byte loads
+        }
+        cuda.setWmmaAttention(false);
     }
 
     private void check(int B, int T, int C, int NH) {
-        String shape = " (B" + B + " T" + T + " C" + C + " NH" + NH + ")";
+        String shape = " (B" + B + " T" + T + " C" + C + " NH" + NH + ", " + cuda.attentionLabel(C / NH) + ")";
         Random r = new Random(31L * T + C);
         Tensor qkv = randn(r, B, T, 3 * C), dout = randn(r, B, T, C), dqkv0 = randn(r, B, T, 3 * C);
         Tensor out = host.allocate(DType.F32, B, T, C), att = host.allocate(DType.F32, B, NH, T, T);
@@ -54,7 +64,7 @@ abstract class FlashAttentionContractTest extends CudaReferenceFixture {
 
         Map<String, Long> launches = new TreeMap<>();
         Result tc = run(qkv, dout, dqkv0, B, T, C, NH, launches);
-        assertThat(launches).as("bf16 fused attention launches" + shape).containsOnlyKeys(TC_FORWARD, TC_DQ, TC_DKV);
+        assertThat(launches).as("bf16 fused attention launches" + shape).containsOnlyKeys(tensorCoreKernels(cuda.wmmaAttention()));
         assertThat(cuda.tensorCoreAttention(C / NH)).isTrue();
 
         cuda.setMath(GemmMath.FP32); // the CUDA-core fused kernels, fp32 throughout
@@ -83,7 +93,13 @@ abstract class FlashAttentionContractTest extends CudaReferenceFixture {
         assertThat(cuda.attentionLabel(16)).isEqualTo("fused-tc");
         launches.clear();
         Result tc = run(qkv, dout, dqkv0, B, T, C, NH, launches);
-        assertThat(launches).containsOnlyKeys(TC_FORWARD, TC_DQ, TC_DKV);
+        assertThat(launches).containsOnlyKeys(tensorCoreKernels(false));
+        cuda.setWmmaAttention(true);
+        assertThat(cuda.attentionLabel(16)).isEqualTo("fused-wmma");
+        launches.clear();
+        run(qkv, dout, dqkv0, B, T, C, NH, launches);
+        assertThat(launches).as("fused-wmma").containsOnlyKeys(tensorCoreKernels(true));
+        cuda.setWmmaAttention(false);
         assertThat(relative(forced.out, tc.out)).as("the two kernels' outputs differ (bf16 vs fp32)").isGreaterThan(MIN_BF16_EFFECT);
 
         // head size 80 > 64: the CUDA-core kernels even in bf16 mode

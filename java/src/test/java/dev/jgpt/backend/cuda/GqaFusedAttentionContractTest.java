@@ -57,7 +57,7 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
         assertClose("dv" + shape, want.dv, got.dv);
     }
 
-    /** bf16 mode, head size <= 64: the tensor-core kernels (kernels/attention_flash_tc.cu) with the same layout. */
+    /** bf16 mode, head size <= 64: the tensor-core kernels (kernels/attention_flash_mma.cu, and the WMMA ones) with the same layout. */
     @Test
     void tensorCoreKernelsInBf16ModeTrackTheReference() {
         checkBf16(1, 37, 2, 2, 12);  // NH/NKV 1, hs 12 computed as 16, one partial tile
@@ -70,21 +70,26 @@ abstract class GqaFusedAttentionContractTest extends CudaReferenceFixture {
         Inputs in = inputs(new Random(23L * T + NH * 3L + NKV), B, T, NH, NKV, hs);
         Result want = reference(in);
 
-        cuda.setMath(GemmMath.BF16);
-        try {
-            assertThat(cuda.gqaAttentionLabel(hs)).isEqualTo("fused-tc");
-            Map<String, Long> launches = new TreeMap<>();
-            Result tc = run(in, launches);
-            assertThat(launches).as("bf16 fused gqa launches" + shape)
-                    .containsOnlyKeys("attention_flash_tc_forward", "attention_flash_tc_backward_dq", "attention_flash_tc_backward_dkv");
-            cuda.setMath(GemmMath.FP32);
-            Result fp32 = run(in, new TreeMap<>());
-            assertBf16("out" + shape, want.out, tc.out, fp32.out);
-            assertBf16("dq" + shape, want.dq, tc.dq, fp32.dq);
-            assertBf16("dk" + shape, want.dk, tc.dk, fp32.dk);
-            assertBf16("dv" + shape, want.dv, tc.dv, fp32.dv);
-        } finally {
-            cuda.setMath(GemmMath.FP32);
+        for (boolean wmma : new boolean[] {false, true}) { // the mma.sync kernels (default), then the WMMA ones
+            cuda.setMath(GemmMath.BF16);
+            cuda.setWmmaAttention(wmma);
+            try {
+                String label = wmma ? "fused-wmma" : "fused-tc";
+                assertThat(cuda.gqaAttentionLabel(hs)).isEqualTo(label);
+                Map<String, Long> launches = new TreeMap<>();
+                Result tc = run(in, launches);
+                assertThat(launches).as("bf16 fused gqa launches" + shape + " " + label)
+                        .containsOnlyKeys(FlashAttentionContractTest.tensorCoreKernels(wmma));
+                cuda.setMath(GemmMath.FP32);
+                Result fp32 = run(in, new TreeMap<>());
+                assertBf16("out" + shape + " " + label, want.out, tc.out, fp32.out);
+                assertBf16("dq" + shape + " " + label, want.dq, tc.dq, fp32.dq);
+                assertBf16("dk" + shape + " " + label, want.dk, tc.dk, fp32.dk);
+                assertBf16("dv" + shape + " " + label, want.dv, tc.dv, fp32.dv);
+            } finally {
+                cuda.setMath(GemmMath.FP32);
+                cuda.setWmmaAttention(false);
+            }
         }
     }
 
