@@ -183,9 +183,10 @@ for math in tf32 bf16; do
   timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${SMALL[@]}" --precision $math \
     --steps 5 --json > "$OUT/bench-train-cuda-$math.json" && cat "$OUT/bench-train-cuda-$math.json"; echo
 done
-# attention alone, every path side by side (cublas, fused on tensor cores, fused on CUDA cores): which should be the default
+# attention alone, every path side by side (cublas; fused on tensor cores: mma.sync (fused-tc) and WMMA (fused-wmma);
+# fused on CUDA cores): which should be the default
 for math in bf16 fp32; do
-  timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision $math "${ATTN[@]}" --json \
+  timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision $math "${ATTN[@]}" --json \
     > "$OUT/bench-attention-cuda-$math.json" && cat "$OUT/bench-attention-cuda-$math.json" || bad "bench attention $math"; echo
 done
 timeout "$(limit 60)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench attention --backend cuda --precision bf16 "${ATTN_GQA[@]}" --json \

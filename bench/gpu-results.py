@@ -170,7 +170,8 @@ if attention_runs:
                   f"{fmt(r['speedup'], 2)}x | {r['maxRelDiffOut']:.1e} / {r['maxRelDiffGradients']:.1e} |")
     print()
     print("Causal FLOPs as FlashAttention counts them: forward 4 x B x NH x hs x T(T+1)/2, backward 2.5 x that. The "
-          "fused-tc row is the one that should become bf16's default attention if it is correct and faster here.")
+          "fused-tc row (mma.sync, FlashAttention-2 style; fused-wmma: the first WMMA kernels) is the one that should become "
+          "bf16's default attention if it is correct and faster here.")
     print()
 
 

@@ -118,3 +118,81 @@ extern "C" __global__ void selftest_wmma_layout_assumption(float* d) {
     }
     wm::store_matrix_sync(d, acc, 16, wm::mem_row_major);
 }
+
+// ---- PTX tensor-core primitives (jg_host_ptx.h): one warp per block -------------------------------------------
+
+// correct: A (16 x 32 bf16, row-major) and two right operands reach shared memory by cp.async (rows of 40 bf16), then
+// registers by ldmatrix; d[0..256) = A Bt^T + C with Bt (16 x 32, row-major: the product's columns are Bt's rows,
+// ldmatrix as in attention's S = Q K^T), d[256..512) = A Bk + C with Bk (32 x 16, row-major: ldmatrix .trans, as in
+// P V); C (16 x 16 row-major), both stored row-major from the accumulators' documented layout.
+extern "C" __global__ void selftest_ptx_product(float* d, const __nv_bfloat16* a, const __nv_bfloat16* bt,
+                                                const __nv_bfloat16* bk, const float* c) {
+    JG_DYNAMIC_SHARED(uint4, smem);
+    constexpr int L = 40;  // row stride (bf16) of the 16 x 32 tiles; Bk's 32 x 16 tile uses 24
+    __nv_bfloat16* As = reinterpret_cast<__nv_bfloat16*>(smem);
+    __nv_bfloat16* Bts = As + 16 * L;
+    __nv_bfloat16* Bks = Bts + 16 * L;
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4, m = lane / 8;
+    for (int i = lane; i < 16 * 4; i += 32) {  // 16 rows x 4 chunks of 8 bf16
+        const int r = i / 4, col = (i % 4) * 8;
+        jg_cp_async16(As + r * L + col, a + r * 32 + col, 16);
+        jg_cp_async16(Bts + r * L + col, bt + r * 32 + col, 16);
+    }
+    for (int i = lane; i < 32 * 2; i += 32) {  // 32 rows x 2 chunks
+        const int r = i / 2, col = (i % 2) * 8;
+        jg_cp_async16(Bks + r * 24 + col, bk + r * 16 + col, 16);
+    }
+    jg_cp_async_commit();
+    jg_cp_async_wait<0>();
+    __syncwarp();
+    float acc[2][2][4];  // [product][n-tile][element]
+    for (int p = 0; p < 2; p++)
+        for (int n = 0; n < 2; n++)
+            for (int e = 0; e < 4; e++) acc[p][n][e] = c[(g + (e >= 2 ? 8 : 0)) * 16 + n * 8 + 2 * t + (e & 1)];
+    for (int k0 = 0; k0 < 32; k0 += 16) {
+        uint32_t af[4], br[4], bkr[4];
+        jg_ldmatrix_x4(af, As + ((m & 1) * 8 + lane % 8) * L + k0 + (m >> 1) * 8);
+        jg_ldmatrix_x4(br, Bts + ((m >> 1) * 8 + lane % 8) * L + k0 + (m & 1) * 8);
+        jg_ldmatrix_x4_trans(bkr, Bks + (k0 + (m & 1) * 8 + lane % 8) * 24 + (m >> 1) * 8);
+        const uint32_t b0[2] = {br[0], br[1]}, b1[2] = {br[2], br[3]}, k0f[2] = {bkr[0], bkr[1]}, k1f[2] = {bkr[2], bkr[3]};
+        jg_mma_bf16_16816(acc[0][0], af, b0);
+        jg_mma_bf16_16816(acc[0][1], af, b1);
+        jg_mma_bf16_16816(acc[1][0], af, k0f);
+        jg_mma_bf16_16816(acc[1][1], af, k1f);
+    }
+    for (int p = 0; p < 2; p++)
+        for (int n = 0; n < 2; n++)
+            for (int e = 0; e < 4; e++) d[p * 256 + (g + (e >= 2 ? 8 : 0)) * 16 + n * 8 + 2 * t + (e & 1)] = acc[p][n][e];
+}
+
+// cp.async without the wait: the copy has not landed when the block reads it (NaN, the block's initial shared memory);
+// group 0 waited for with wait<1> while group 1 is in flight: out[0..4) the data, out[4..8) still NaN
+extern "C" __global__ void selftest_cp_async_groups(float* out, const float* in) {
+    JG_DYNAMIC_SHARED(float4, s);
+    if (threadIdx.x == 0) {
+        jg_cp_async16(&s[0], in, 16);
+        jg_cp_async_commit();
+        jg_cp_async16(&s[1], in + 4, 16);
+        jg_cp_async_commit();
+        jg_cp_async16(&s[2], in + 8, 16);  // never waited for
+        jg_cp_async_wait<1>();
+    }
+    __syncthreads();
+    if (threadIdx.x < 12) out[threadIdx.x] = reinterpret_cast<const float*>(s)[threadIdx.x];
+}
+
+// an ldmatrix row address 2 bytes past a 16-byte boundary
+extern "C" __global__ void selftest_ldmatrix_misaligned(float* d, const __nv_bfloat16* a) {
+    uint32_t r[4];
+    jg_ldmatrix_x4(r, a + 1 + (threadIdx.x % 8) * 16);
+    d[threadIdx.x] = (float)r[0];
+}
+
+// half the warp has exited when the other half issues an mma
+extern "C" __global__ void selftest_mma_half_warp(float* d) {
+    if (threadIdx.x % 32 >= 16) return;
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    const uint32_t a[4] = {0u, 0u, 0u, 0u}, b[2] = {0u, 0u};
+    jg_mma_bf16_16816(acc, a, b);
+    d[threadIdx.x] = acc[0];
+}

@@ -173,9 +173,9 @@ class BenchProfileCudaTest {
         System.out.println("GPT-2 tiny training step on the stand-in: " + launchesOff + " calls with JGPT_CUDA_LT=0, " + launchesOn + " with Lt");
     }
 
-    /** {@code bench attention} on cuda in bf16 mode: the cuBLAS path, the tensor-core and the CUDA-core fused kernels. */
+    /** {@code bench attention} on cuda in bf16 mode: the cuBLAS path, the two tensor-core families and the CUDA-core fused kernels. */
     @Test
-    void attentionBenchComparesTheThreeCudaPaths() throws IOException, InterruptedException {
+    void attentionBenchComparesTheFourCudaPaths() throws IOException, InterruptedException {
         JsonNode r = jgptOnStandIn("bench", "attention", "--backend", "cuda", "--precision", "bf16", "--batch", "1",
                 "--seq", "40,72", "--channels", "64", "--heads", "2", "--reps", "1", "--warmup", "0", "--json");
         assertThat(r.get("baseline").asString()).isEqualTo("cublas");
@@ -190,9 +190,9 @@ class BenchProfileCudaTest {
             assertThat(row.get("maxRelDiffOut").asDouble()).as(row.toString()).isLessThan(2e-2);
             assertThat(row.get("maxRelDiffGradients").asDouble()).as(row.toString()).isLessThan(2e-2);
         }
-        assertThat(paths).containsExactly("40 cublas", "40 fused-tc", "40 fused-cudacore", "72 cublas", "72 fused-tc",
-                "72 fused-cudacore");
-        JsonNode cublas72 = r.get("rows").get(3), tc72 = r.get("rows").get(4);
+        assertThat(paths).containsExactly("40 cublas", "40 fused-tc", "40 fused-wmma", "40 fused-cudacore", "72 cublas",
+                "72 fused-tc", "72 fused-wmma", "72 fused-cudacore");
+        JsonNode cublas72 = r.get("rows").get(4), tc72 = r.get("rows").get(5);
         assertThat(cublas72.get("stateBytes").asLong()).as("the probabilities and their gradient, (B, NH, T, T) twice in bf16")
                 .isEqualTo(2L * 2 * 72 * 72 * 2);
         assertThat(tc72.get("stateBytes").asLong()).as("fused: log-sum-exps and D, per row")
@@ -212,7 +212,7 @@ class BenchProfileCudaTest {
             assertThat(row.get("maxRelDiffOut").asDouble()).as(row.toString()).isLessThan(2e-2);
             assertThat(row.get("maxRelDiffGradients").asDouble()).as(row.toString()).isLessThan(2e-2);
         }
-        assertThat(paths).containsExactly("rows", "fused-tc", "fused-cudacore");
+        assertThat(paths).containsExactly("rows", "fused-tc", "fused-wmma", "fused-cudacore");
     }
 
     /** A cuBLAS without cuBLASLt: one line on stderr, the old path, the same command works. */

@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
  * __syncthreads, barriers and shuffles in divergent code, a shuffle from an exited lane) and each must end in
  * an error naming the kernel and the threads, or in a visibly wrong result; one correct kernel must give the
  * right sum. The WMMA stand-in (cuda_host/mma.h): a product of fragments equals the plain product, and a
- * misaligned pointer, a bad ldm, a half warp and code that assumes a fragment layout are caught.
+ * misaligned pointer, a bad ldm, a half warp and code that assumes a fragment layout are caught. The PTX primitives
+ * (cuda_host/jg_host_ptx.h): cp.async, ldmatrix (plain and .trans) and mma.sync composed in the documented layouts give
+ * the plain product; a copy not waited for has not landed; a misaligned ldmatrix row and a half-warp mma are caught.
  */
 class HostEmulationTest {
     private static MethodHandle launch, lastError;
@@ -195,6 +197,63 @@ class HostEmulationTest {
             assertThat(run("selftest_wmma_product", 16, 0, d, a, a, d)).as("a 16-thread block: no whole warp").isEqualTo(719);
             assertThat(error()).contains("without every lane of the warp");
         }
+    }
+
+    @Test
+    void ptxFragmentsInTheDocumentedLayoutsGiveThePlainProduct() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            java.util.Random r = new java.util.Random(3);
+            float[] a = new float[16 * 32], bt = new float[16 * 32], bk = new float[32 * 16], c = new float[256];
+            for (int i = 0; i < a.length; i++) a[i] = (r.nextInt(17) - 8) / 8f;
+            for (int i = 0; i < bt.length; i++) bt[i] = (r.nextInt(17) - 8) / 8f;
+            for (int i = 0; i < bk.length; i++) bk[i] = (r.nextInt(17) - 8) / 8f;
+            for (int i = 0; i < c.length; i++) c[i] = r.nextInt(9) - 4;
+            MemorySegment d = arena.allocate(4L * 512, 32), dc = arena.allocate(4L * 256, 32);
+            for (int i = 0; i < 256; i++) dc.setAtIndex(ValueLayout.JAVA_FLOAT, i, c[i]);
+            assertThat(run("selftest_ptx_product", 32, 2 * 16 * 40 * 2 + 32 * 24 * 2, d, bf16(arena, a), bf16(arena, bt),
+                    bf16(arena, bk), dc)).as(errorOrEmpty()).isZero();
+            for (int i = 0; i < 16; i++) {
+                for (int j = 0; j < 16; j++) {
+                    float xyt = c[i * 16 + j], xy = c[i * 16 + j];
+                    for (int k = 0; k < 32; k++) {
+                        xyt += a[i * 32 + k] * bt[j * 32 + k];
+                        xy += a[i * 32 + k] * bk[k * 16 + j];
+                    }
+                    assertThat(d.getAtIndex(ValueLayout.JAVA_FLOAT, i * 16 + j)).as("A Bt^T + C at %d,%d", i, j).isEqualTo(xyt);
+                    assertThat(d.getAtIndex(ValueLayout.JAVA_FLOAT, 256 + i * 16 + j)).as("A Bk + C at %d,%d (ldmatrix.trans)", i, j)
+                            .isEqualTo(xy);
+                }
+            }
+        }
+    }
+
+    @Test
+    void cpAsyncCopiesLandOnlyWhenWaitedFor() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = arena.allocate(4L * 12, 16), out = floats(arena, 12, 0);
+            for (int i = 0; i < 12; i++) in.setAtIndex(ValueLayout.JAVA_FLOAT, i, i + 1);
+            assertThat(run("selftest_cp_async_groups", 32, 64, out, in)).isZero();
+            for (int i = 0; i < 12; i++) {
+                float v = out.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                if (i < 4) assertThat(v).as("group 0, waited for").isEqualTo(i + 1);
+                else assertThat(v).as("element %d: its group was not waited for", i).isNaN();
+            }
+        }
+    }
+
+    @Test
+    void ptxMisusesAreErrors() throws Throwable {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment d = arena.allocate(4L * 64, 32), a = bf16(arena, new float[16 * 32]);
+            assertThat(run("selftest_ldmatrix_misaligned", 32, 0, d, a)).isEqualTo(719);
+            assertThat(error()).contains("selftest_ldmatrix_misaligned", "not 16-byte aligned");
+            assertThat(run("selftest_mma_half_warp", 32, 0, d)).isEqualTo(719);
+            assertThat(error()).contains("selftest_mma_half_warp", "mma.sync without every lane of the warp");
+        }
+    }
+
+    private static String errorOrEmpty() throws Throwable {
+        return error();
     }
 
     @Test
