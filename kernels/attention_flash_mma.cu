@@ -13,10 +13,11 @@
 // (B,T,NH*hs); lse and delta (B,NH,T) fp32; fp32 inputs are rounded to bf16 as their tiles are staged (synchronously:
 // no cp.async through registers). Head sizes: any hs <= 64, computed as D = 16, 32 or 64 with the extra channels zero.
 //
-// Work per (64-row tile, head, batch) block of 4 warps, 16 rows per warp:
-//   forward: per 64-key tile, S (16 x 64 per warp, 32 fp32 registers per lane), running max and sum per row in
-//   registers, O (16 x D) rescaled in registers, P V accumulated into O. lse = m ln 2 + ln l.
-//   backward: two kernels without atomics (a fixed summation order: bit-identical reruns), as the WMMA pair:
+// Work per (row tile, head, batch) block of 4 warps:
+//   forward: 128 query rows, 32 per warp (two m-tiles sharing each K and V fragment); per 64-key tile, S (32 x 64 per
+//   warp, 64 fp32 registers per lane), running max and sum per row in registers, O (32 x D) rescaled in registers,
+//   P V accumulated into O. lse = m ln 2 + ln l.
+//   backward (64 rows, 16 per warp): two kernels without atomics (a fixed summation order: bit-identical reruns), as the WMMA pair:
 //   _dq, query-centric, 16 keys at a time: S = Q K^T, dP = dO V^T, dS = P (dP - D), dQ += dS K;
 //   _dkv, key-centric, 16 queries at a time over the group's query heads in order: S^T = K Q^T, dP^T = V dO^T,
 //   dV += P^T dO, dK += dS^T Q.
@@ -154,128 +155,175 @@ __device__ __forceinline__ void write_rows(E* dst, long long stride, int row0, i
 }
 
 // ---- forward --------------------------------------------------------------------------------------------------
+// 128 query rows per block, 32 per warp (two 16-row m-tiles): each K and V fragment read from shared memory feeds
+// two mma instead of one, halving the ldmatrix traffic per product (FlashAttention-2's forward shape for hs 64).
+
+constexpr int FWD_MT = 2;                  // 16-row m-tiles per warp
+constexpr int FWD_ROWS = 4 * 16 * FWD_MT;  // query rows per block
 
 template <int D, typename E>
 __device__ void forward(E* out, float* lse, const E* q, const E* k, const E* v, int B, int T, int NH, int NKV, int hs,
                         int qs, int kvs) {
     JG_DYNAMIC_SHARED(uint4, jg_fa_fwd_smem);
-    constexpr int TILE = ROWS * (D + 8);
+    constexpr int TILE = ROWS * (D + 8), MT = FWD_MT;
     const int warp = threadIdx.x / JG_WARP, lane = threadIdx.x % JG_WARP, g = lane / 4, t = lane % 4;
     const int h = blockIdx.y, b = blockIdx.z;
-    const int q0 = (gridDim.x - 1 - blockIdx.x) * ROWS;  // the longest (last) query tiles first
+    const int q0 = (gridDim.x - 1 - blockIdx.x) * FWD_ROWS;  // the longest (last) query tiles first
     const int C = NH * hs, hk = h / (NH / NKV);
     const E* qb = q + (long long)b * T * qs + (long long)h * hs;
     const E* kb = k + (long long)b * T * kvs + (long long)hk * hs;
     const E* vb = v + (long long)b * T * kvs + (long long)hk * hs;
-    bf16* Ks = reinterpret_cast<bf16*>(jg_fa_fwd_smem);  // [2][TILE], then Vs [2][TILE]
-    bf16* Vs = Ks + 2 * TILE;
+    // buffers K0 V0 K1 V1 (TILE each); Q's 128 rows go through K1 V1, contiguous
+    bf16* smem = reinterpret_cast<bf16*>(jg_fa_fwd_smem);
     const float sl2 = LOG2E / sqrtf((float)hs);
-    const int i0 = q0 + warp * 16 + g, i1 = i0 + 8;  // this lane's two rows
-    const int tiles = q0 / ROWS + 1;                 // causal: key tiles 0 .. the diagonal one
+    const int w0 = q0 + warp * 16 * MT;                             // the warp's first row
+    const int tiles = (min(T, q0 + FWD_ROWS) - 1) / ROWS + 1;       // causal: key tiles up to the block's last row
 
-    load_tile<D>(Ks + TILE, qb, qs, q0, T, hs);  // Q through K's second buffer
-    load_tile<D>(Ks, kb, kvs, 0, T, hs);
-    load_tile<D>(Vs, vb, kvs, 0, T, hs);
+    load_tile<D>(smem + 2 * TILE, qb, qs, q0, T, hs);
+    load_tile<D>(smem + 3 * TILE, qb, qs, q0 + ROWS, T, hs);
+    load_tile<D>(smem, kb, kvs, 0, T, hs);
+    load_tile<D>(smem + TILE, vb, kvs, 0, T, hs);
     jg_cp_async_commit();
     jg_cp_async_wait<0>();
     __syncthreads();
-    uint32_t qa[D / 16][4];
+    uint32_t qa[MT][D / 16][4];
 #pragma unroll
-    for (int kk = 0; kk < D / 16; kk++) jg_ldmatrix_x4(qa[kk], a_rows<D>(Ks + TILE, warp * 16, kk * 16));
-    __syncthreads();  // every warp has its Q before key tile 1 streams into that buffer
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int kk = 0; kk < D / 16; kk++) jg_ldmatrix_x4(qa[mt][kk], a_rows<D>(smem + 2 * TILE, warp * 16 * MT + mt * 16, kk * 16));
+    __syncthreads();  // every warp has its Q before key tile 1 streams into those buffers
 
-    float o[D / 8][4];
+    float o[MT][D / 8][4];
+    float m[MT][2], l[MT][2];  // per m-tile and row half: running max (log2 units), this lane's share of the sum
 #pragma unroll
-    for (int n = 0; n < D / 8; n++)
+    for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
-        for (int e = 0; e < 4; e++) o[n][e] = 0.0f;
-    float m0 = -CUDART_INF_F, m1 = -CUDART_INF_F, l0 = 0.0f, l1 = 0.0f;  // running max (log2 units), this lane's sum
+        for (int n = 0; n < D / 8; n++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) o[mt][n][e] = 0.0f;
+        m[mt][0] = m[mt][1] = -CUDART_INF_F;
+        l[mt][0] = l[mt][1] = 0.0f;
+    }
 
     for (int kt = 0; kt < tiles; kt++) {
         const int buf = kt & 1, k0 = kt * ROWS;
         if (kt + 1 < tiles) {
-            load_tile<D>(Ks + (buf ^ 1) * TILE, kb, kvs, k0 + ROWS, T, hs);
-            load_tile<D>(Vs + (buf ^ 1) * TILE, vb, kvs, k0 + ROWS, T, hs);
+            load_tile<D>(smem + (buf ^ 1) * 2 * TILE, kb, kvs, k0 + ROWS, T, hs);
+            load_tile<D>(smem + (buf ^ 1) * 2 * TILE + TILE, vb, kvs, k0 + ROWS, T, hs);
             jg_cp_async_commit();
             jg_cp_async_wait<1>();
         } else {
             jg_cp_async_wait<0>();
         }
         __syncthreads();
-        const bf16* Kt = Ks + buf * TILE;
-        const bf16* Vt = Vs + buf * TILE;
-        float s[ROWS / 8][4];  // S of the warp's 16 rows x 64 keys
+        // a warp whose rows all precede this tile's first key has nothing to add (warp-uniform)
+        if (k0 <= w0 + 16 * MT - 1) {
+            const bf16* Kt = smem + buf * 2 * TILE;
+            const bf16* Vt = Kt + TILE;
+            float s[MT][ROWS / 8][4];  // S of the warp's rows x 64 keys
 #pragma unroll
-        for (int jp = 0; jp < ROWS / 16; jp++) {
-            float pair[2][4];
-            product_xyt<D>(pair, qa, Kt, jp * 16);
+            for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                s[2 * jp][e] = pair[0][e];
-                s[2 * jp + 1][e] = pair[1][e];
+                for (int n = 0; n < ROWS / 8; n++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) s[mt][n][e] = 0.0f;
+#pragma unroll
+            for (int jp = 0; jp < ROWS / 16; jp++)
+#pragma unroll
+                for (int kk = 0; kk < D / 16; kk++) {
+                    uint32_t r[4];
+                    jg_ldmatrix_x4(r, b_rows<D>(Kt, jp * 16, kk * 16));
+                    const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+#pragma unroll
+                    for (int mt = 0; mt < MT; mt++) {
+                        jg_mma_bf16_16816(s[mt][2 * jp], qa[mt][kk], b0);
+                        jg_mma_bf16_16816(s[mt][2 * jp + 1], qa[mt][kk], b1);
+                    }
+                }
+            // scaled to log2 units; masked (-inf) only on the diagonal tiles and past T (block-uniform)
+            const bool mask = k0 + ROWS > q0 || k0 + ROWS > T;
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                const int i0 = w0 + mt * 16 + g;  // rows i0 and i0 + 8
+                float mx[2] = {-CUDART_INF_F, -CUDART_INF_F};
+#pragma unroll
+                for (int n = 0; n < ROWS / 8; n++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const int j = k0 + n * 8 + 2 * t + (e & 1), i = i0 + (e >= 2 ? 8 : 0);
+                        float x = s[mt][n][e] * sl2;
+                        if (mask && (j > i || j >= T)) x = -CUDART_INF_F;
+                        s[mt][n][e] = x;
+                        mx[e >> 1] = fmaxf(mx[e >> 1], x);
+                    }
+                float c[2];
+#pragma unroll
+                for (int hf = 0; hf < 2; hf++) {
+                    mx[hf] = fmaxf(mx[hf], __shfl_xor_sync(0xffffffffu, mx[hf], 1));
+                    mx[hf] = fmaxf(mx[hf], __shfl_xor_sync(0xffffffffu, mx[hf], 2));
+                    // finite: tile 0 comes first and key 0 is <= every row (rows past T included: keys j < T count);
+                    // a row this tile masks entirely keeps its max (c = 1, p = 0)
+                    const float mn = fmaxf(m[mt][hf], mx[hf]);
+                    c[hf] = exp2f(m[mt][hf] - mn);  // 0 on the first tile (m = -inf)
+                    m[mt][hf] = mn;
+                }
+                float sum[2] = {0.0f, 0.0f};
+#pragma unroll
+                for (int n = 0; n < ROWS / 8; n++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const float p = exp2f(s[mt][n][e] - m[mt][e >> 1]);
+                        s[mt][n][e] = p;
+                        sum[e >> 1] += p;
+                    }
+                // each lane keeps its share of the row sums: the row's 4 lanes add up at the end
+                l[mt][0] = l[mt][0] * c[0] + sum[0];
+                l[mt][1] = l[mt][1] * c[1] + sum[1];
+#pragma unroll
+                for (int n = 0; n < D / 8; n++) {
+                    o[mt][n][0] *= c[0];
+                    o[mt][n][1] *= c[0];
+                    o[mt][n][2] *= c[1];
+                    o[mt][n][3] *= c[1];
+                }
             }
-        }
-        // scaled to log2 units; masked (-inf) only on the diagonal tile and past T (block-uniform)
-        const bool mask = k0 + ROWS > q0 || k0 + ROWS > T;
-        float mx0 = -CUDART_INF_F, mx1 = -CUDART_INF_F;
+            // O += P V, 16 keys per step: S's accumulators of two n-tiles are the A operand; each V fragment serves
+            // every m-tile
 #pragma unroll
-        for (int n = 0; n < ROWS / 8; n++)
+            for (int kk = 0; kk < ROWS / 16; kk++) {
+                uint32_t pa[MT][4];
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int j = k0 + n * 8 + 2 * t + (e & 1), i = e >= 2 ? i1 : i0;
-                float x = s[n][e] * sl2;
-                if (mask && (j > i || j >= T)) x = -CUDART_INF_F;
-                s[n][e] = x;
-                if (e >= 2) mx1 = fmaxf(mx1, x);
-                else mx0 = fmaxf(mx0, x);
+                for (int mt = 0; mt < MT; mt++) to_a(pa[mt], s[mt][2 * kk], s[mt][2 * kk + 1], [](float x, int, int) { return x; });
+#pragma unroll
+                for (int dp = 0; dp < D / 16; dp++) {
+                    uint32_t r[4];
+                    jg_ldmatrix_x4_trans(r, a_rows<D>(Vt, kk * 16, dp * 16));
+                    const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+#pragma unroll
+                    for (int mt = 0; mt < MT; mt++) {
+                        jg_mma_bf16_16816(o[mt][2 * dp], pa[mt], b0);
+                        jg_mma_bf16_16816(o[mt][2 * dp + 1], pa[mt], b1);
+                    }
+                }
             }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        // finite: key 0 of the first tile is <= every row (rows past T included: their keys j < T are unmasked)
-        const float n0 = fmaxf(m0, mx0), n1 = fmaxf(m1, mx1);
-        const float c0 = exp2f(m0 - n0), c1 = exp2f(m1 - n1);  // 0 on the first tile (m = -inf)
-        m0 = n0;
-        m1 = n1;
-        float sum0 = 0.0f, sum1 = 0.0f;
-#pragma unroll
-        for (int n = 0; n < ROWS / 8; n++)
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const float p = exp2f(s[n][e] - (e >= 2 ? n1 : n0));
-                s[n][e] = p;
-                if (e >= 2) sum1 += p;
-                else sum0 += p;
-            }
-        l0 = l0 * c0 + sum0;  // each lane keeps its share of the row sums: the 4 lanes of a row add up at the end
-        l1 = l1 * c1 + sum1;
-#pragma unroll
-        for (int n = 0; n < D / 8; n++) {
-            o[n][0] *= c0;
-            o[n][1] *= c0;
-            o[n][2] *= c1;
-            o[n][3] *= c1;
-        }
-        // O += P V, 16 keys per step: S's accumulators of two n-tiles are the A operand
-#pragma unroll
-        for (int kk = 0; kk < ROWS / 16; kk++) {
-            uint32_t pa[4];
-            to_a(pa, s[2 * kk], s[2 * kk + 1], [](float x, int, int) { return x; });
-            product_py<D>(o, pa, Vt, kk * 16);
         }
         __syncthreads();  // every warp is done with this buffer before the tile after next streams into it
     }
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
     E* ob = out + (long long)b * T * C + (long long)h * hs;
-    write_rows<D>(ob, C, q0 + warp * 16, T, hs, o, 1.0f / l0, 1.0f / l1, false);
-    if (lse != nullptr && t == 0) {
-        const long long rows = ((long long)b * NH + h) * T;
-        if (i0 < T) lse[rows + i0] = m0 * LN2 + logf(l0);
-        if (i1 < T) lse[rows + i1] = m1 * LN2 + logf(l1);
+    const long long rows = ((long long)b * NH + h) * T;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+#pragma unroll
+        for (int hf = 0; hf < 2; hf++) {
+            l[mt][hf] += __shfl_xor_sync(0xffffffffu, l[mt][hf], 1);
+            l[mt][hf] += __shfl_xor_sync(0xffffffffu, l[mt][hf], 2);
+        }
+        write_rows<D>(ob, C, w0 + mt * 16, T, hs, o[mt], 1.0f / l[mt][0], 1.0f / l[mt][1], false);
+        const int i0 = w0 + mt * 16 + g;
+        if (lse != nullptr && t == 0) {
+            if (i0 < T) lse[rows + i0] = m[mt][0] * LN2 + logf(l[mt][0]);
+            if (i0 + 8 < T) lse[rows + i0 + 8] = m[mt][1] * LN2 + logf(l[mt][1]);
+        }
     }
 }
 
@@ -478,7 +526,7 @@ __device__ void backward_dkv(GradT* dk_out, GradT* dv_out, const GradT* dout, co
         else if (hs <= 64) jg_fa::fn<64, E> args; \
     } while (0)
 
-// grid (ceil(T / 64), NH, B), 128 threads, 512(D+8) bytes of shared memory; out (B,T,NH*hs), lse (B,NH,T) (may be null).
+// grid (ceil(T / 128), NH, B), 128 threads, 512(D+8) bytes of shared memory; out (B,T,NH*hs), lse (B,NH,T) (may be null).
 extern "C" __global__ __launch_bounds__(128) void attention_flash_mma_forward(float* out, float* lse, const float* q,
                                                                              const float* k, const float* v, int B, int T,
                                                                              int NH, int NKV, int hs, int q_stride,

@@ -1085,7 +1085,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             Kernel kernel = wmmaAttention
                     ? (bf16 ? Kernel.ATTENTION_FLASH_TC_FORWARD_BF16 : Kernel.ATTENTION_FLASH_TC_FORWARD)
                     : (bf16 ? Kernel.ATTENTION_FLASH_MMA_FORWARD_BF16 : Kernel.ATTENTION_FLASH_MMA_FORWARD);
-            ctx.kernel(kernel, (T + 63) / 64, NH, B, 128, 1, wmmaAttention ? 256 * (D + 8) + 27392 : 512 * (D + 8))
+            // query rows per block: 64 on WMMA, 128 on mma.sync (32 per warp)
+            int rows = wmmaAttention ? 64 : 128;
+            ctx.kernel(kernel, (T + rows - 1) / rows, NH, B, 128, 1, wmmaAttention ? 256 * (D + 8) + 27392 : 512 * (D + 8))
                     .ptr(out).ptr(lse).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
             return;
         }

@@ -71,6 +71,7 @@ abstract class Bf16FusedAttentionContractTest extends CudaReferenceFixture {
             check(2, 37, 24, 2, bf16, fp32);   // hs 12 (computed as 16): hs % 8 != 0, so tiles staged with 2-byte loads
             check(2, 130, 128, 2, bf16, fp32); // hs 64: three query and key tiles, 16-byte loads (cp.async on mma)
             check(2, 70, 128, 4, bf16, fp32);  // hs 32, NH 4, T not a multiple of 64
+            check(1, 290, 128, 2, bf16, fp32); // hs 64: three of mma's 128-row forward blocks, cp.async double buffering
         }
         cuda.setWmmaAttention(false);
     }

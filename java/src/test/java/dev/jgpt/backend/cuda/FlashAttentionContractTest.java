@@ -46,6 +46,7 @@ abstract class FlashAttentionContractTest extends CudaReferenceFixture {
             check(1, 37, 32, 2);   // hs 16, T < 64 (one partial tile)
             check(2, 70, 64, 2);   // hs 32, B > 1, T not a multiple of 64
             check(1, 130, 128, 2); // hs 64, three query and key tiles (the dkv kernel's 32-query tiles across them)
+            check(1, 290, 128, 2); // hs 64, three 128-row query blocks (mma's forward), five key tiles, warps past the diagonal
             check(1, 67, 72, 3);   // hs 24: computed as 32 with zero channels
             check(2, 21, 12, 2);   // hs 6: computed as 16; hs % 4 != 0, so the tiles are staged with 4-byte loads
         }
