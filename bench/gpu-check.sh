@@ -133,6 +133,10 @@ done
 timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision bf16 \
   --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"
 cat "$OUT/profile-train-cuda-gpt2-bf16.json"; echo
+# the same with fused attention (kernels/attention_flash_mma.cu, never timed before): where its kernels' time goes
+JGPT_CUDA_ATTENTION=fused timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+  --precision bf16 --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16-fused.json" \
+  && cat "$OUT/profile-train-cuda-gpt2-bf16-fused.json" || echo "(informational) fused profile did not finish"; echo
 # two defaults chosen from session 18's profile without a timed comparison, each switched off once in the same run:
 # the classifier's products over all V rows in one (not 50,240 + 17) and the backward through GELU without cuBLASLt's
 # DGELU epilogue (the plain product and the gelu backward kernel); results.md's "What these figures decide" reads them

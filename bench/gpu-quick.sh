@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/gpu-quick.sh - a ~90-second subset of bench/gpu-check.sh for a GPU session's second or third call, after a
-# fix: the contract and model tests (jgpt.cuda.require on), the GPT-2 124M bf16 training rows (cuBLAS and fused
-# attention, B 8 and 64) with the per-kernel profile, GPT-2 bf16 decode, and (PROBE=1) bench/cublaslt-probe.py.
+# fix: the contract and model tests (jgpt.cuda.require on; the fused attention's too), the GPT-2 124M bf16 training
+# rows (cuBLAS and fused attention, B 8 and 64) with per-kernel profiles of both, attention alone on every path, GPT-2 bf16 decode, and (PROBE=1) bench/cublaslt-probe.py.
 # Needs the bundle in .gpu/ (bench/gpu-bundle.sh). Run from the project root: OUT=/some/dir bench/gpu-quick.sh
 # Writes the same file names as gpu-check.sh, so bench/gpu-results.py makes results.md from what ran.
 set -uo pipefail
@@ -23,7 +23,9 @@ t(){ local name=$1 lim=$2; shift 2
   grep -E "✘|tests (successful|failed)|gradient check" "$OUT/tests-$name.txt" | cut -c1-300; }
 step "tests"
 t contract 60 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
-  --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaClassifierSplitTest --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest
+  --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaClassifierSplitTest --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest \
+  --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest --select-class dev.jgpt.backend.cuda.CudaBf16FusedAttentionTest \
+  --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest
 t model 90 --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
   --select-class dev.jgpt.backend.cuda.CudaDeterminismTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
   --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest
@@ -37,6 +39,9 @@ JGPT_CUDA_CLASSIFIER_SPLIT=0 b bench-train-cuda-gpt2-bf16-nosplit 60 "${G[@]}" -
 JGPT_CUDA_LT_DGELU=0 b bench-train-cuda-gpt2-bf16-nodgelu 60 "${G[@]}" --batch 8 --steps 5
 JGPT_CUDA_ATTENTION=fused b bench-train-cuda-gpt2-bf16-fused 60 "${G[@]}" --batch 8 --steps 5
 JGPT_CUDA_ATTENTION=fused b bench-train-cuda-gpt2-bf16-fused-b64 60 "${G[@]}" --batch 64 --steps 3
+JGPT_CUDA_ATTENTION=fused b profile-train-cuda-gpt2-bf16-fused 60 "${G[@]}" --batch 8 --steps 3 --profile
+# attention alone at GPT-2 124M's shape: cublas, fused-tc (mma.sync), fused-wmma, fused-cudacore
+b bench-attention-cuda-bf16 60 bench attention --backend cuda --precision bf16 --batch 8 --seq 1024 --channels 768 --heads 12
 b bench-decode-gpt2-cuda-bf16 40 bench decode-gpt2 --backend cuda --precision bf16 --preset gpt2 --prompt-tokens 64 --tokens 256 --runs 3
 b profile-decode-gpt2-cuda 40 bench decode-gpt2 --backend cuda --preset gpt2 --prompt-tokens 64 --tokens 128 --runs 1 --profile
 step "results"; python3 bench/gpu-results.py "$OUT" > "$OUT/results.md" || fail=1

@@ -147,6 +147,9 @@ profile_table("profile-train-cuda-gpt2-bf16.json",
               f"Where a `{train_profile.get('preset', 'gpt2')}` training step goes on the GPU (`bench train-step --profile`: "
               f"CUDA events, {train_profile.get('precision', 'fp32')}, B={train_profile.get('batch')}, T={train_profile.get('seq')})",
               "step", f"bench-train-cuda-gpt2-{train_profile.get('precision', 'fp32')}.json")
+profile_table("profile-train-cuda-gpt2-bf16-fused.json",
+              "The same step with fused attention (`JGPT_CUDA_ATTENTION=fused`: kernels/attention_flash_mma.cu on tensor cores)",
+              "step", "bench-train-cuda-gpt2-bf16-fused.json")
 profile_table("profile-decode-gpt2-cuda.json",
               "Where a GPT-2 decode token goes on the GPU (`bench decode-gpt2 --profile`: CUDA events, graphs off, one sequence)",
               "token", None)
