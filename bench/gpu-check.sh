@@ -98,8 +98,9 @@ run_tests() {
   return $rc
 }
 
-step "CI checks again here (fatbin contents, kernel names, availability)"
-run_tests ci 90 --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.jgpt.backend.cuda.CudaAvailabilityTest || bad "fatbin/availability tests"
+step "CI checks again here (fatbin contents, kernel names, availability) and the error paths (out of memory, a kernel fault in a child JVM)"
+run_tests ci 90 --select-class dev.jgpt.backend.cuda.FatbinTest --select-class dev.jgpt.backend.cuda.CudaAvailabilityTest \
+  --select-class dev.jgpt.backend.cuda.CudaErrorPathsTest || bad "fatbin/availability/error-path tests"
 
 step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative; bf16 operands 1e-2; fused attention fwd+bwd)"
 JGPT_CUDA_DEBUG=1 run_tests contract 180 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \

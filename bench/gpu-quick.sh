@@ -25,7 +25,7 @@ step "tests"
 t contract 60 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
   --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaClassifierSplitTest --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest \
   --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest --select-class dev.jgpt.backend.cuda.CudaBf16FusedAttentionTest \
-  --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest
+  --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaErrorPathsTest
 t model 90 --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
   --select-class dev.jgpt.backend.cuda.CudaDeterminismTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
   --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest

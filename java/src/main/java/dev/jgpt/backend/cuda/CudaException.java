@@ -29,9 +29,17 @@ public final class CudaException extends RuntimeException {
         return code == 700 || code == 714 || code == 715 || code == 716 || code == 717 || code == 719;
     }
 
-    /** Throws unless {@code rc} is CUDA_SUCCESS. */
+    /** What a sticky error's message adds: the user cannot retry in this process, and how to find the kernel. */
+    static final String STICKY_ADVICE = "; this process's CUDA context is lost (only a new process recovers);"
+            + " JGPT_CUDA_DEBUG=1 synchronises after every kernel launch to name the one that failed";
+
+    /** Throws unless {@code rc} is CUDA_SUCCESS; a sticky error's message says so and how to find the kernel. */
     public static void check(int rc, String what) {
-        if (rc != CudaDriver.CUDA_SUCCESS) throw new CudaException(what + " failed: " + describe(rc), rc);
+        if (rc != CudaDriver.CUDA_SUCCESS) {
+            CudaException e = new CudaException(what + " failed: " + describe(rc), rc);
+            if (e.isSticky()) e = new CudaException(e.getMessage() + STICKY_ADVICE, rc);
+            throw e;
+        }
     }
 
     /** {@code CUDA_ERROR_OUT_OF_MEMORY (out of memory)}, from the driver when it can say. */
