@@ -118,6 +118,7 @@ run_tests model 240 --select-class dev.jgpt.model.CudaGpt2Test --select-class de
   --select-class dev.jgpt.backend.cuda.KernelTimelineTest --select-class dev.jgpt.llama.CudaLlamaDecodeTest \
   --select-class dev.jgpt.serve.CudaBatchSamplingTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
   --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest --select-class dev.jgpt.model.CudaReservedMemoryTest \
+  --select-class dev.jgpt.llama.CudaLlamaTrainTest \
   || bad "cuda model tests"
 grep -E "^(fp32 |bf16 |bf16 fused attention |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt" || true
 

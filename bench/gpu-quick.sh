@@ -28,7 +28,7 @@ t contract 60 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest --sel
   --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaErrorPathsTest
 t model 90 --select-class dev.jgpt.model.CudaGpt2Test --select-class dev.jgpt.model.KernelTimelineGpt2Test \
   --select-class dev.jgpt.backend.cuda.CudaDeterminismTest --select-class dev.jgpt.backend.cuda.CudaDecodeGraphTest \
-  --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest
+  --select-class dev.jgpt.backend.cuda.CudaBatchDecodeGraphTest --select-class dev.jgpt.llama.CudaLlamaTrainTest
 grep -E "^(fp32 |bf16 |bf16 fused attention |fused attention )?step +[0-9]+ cpu" "$OUT/tests-model.txt" > "$OUT/loss-curves.txt"
 b(){ local f=$1 lim=$2; shift 2; step "$f"
   timeout "$(limit "$lim")" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main "$@" --json > "$OUT/$f.json" || fail=1; tail -c 700 "$OUT/$f.json"; echo; }
