@@ -273,6 +273,25 @@ done
 
 rebuild_check
 
+step "jgpt serve over HTTP on cuda (informational): what the server adds to one request, then 8 streaming clients"
+spreset_http=$([ "$DRY" != 1 ] && echo gpt2 || echo tiny)
+timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.serve.LoadClient --overhead $spreset_http --device cuda --max-tokens 64 \
+  --requests $([ "$DRY" != 1 ] && echo 5 || echo 1) > "$OUT/serve-overhead-cuda.json" && cat "$OUT/serve-overhead-cuda.json" \
+  || echo "(informational) serve overhead on cuda did not finish"
+"${J[@]}" -cp "$CP" dev.jgpt.cli.Main serve --random-model $spreset_http --device cuda --port 0 --json --instances 8 \
+  > "$OUT/serve-cuda-server.txt" 2>&1 &
+server=$!
+for _ in $(seq 1 300); do grep -q '"url"' "$OUT/serve-cuda-server.txt" && break; sleep 0.2; done
+url="$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$OUT/serve-cuda-server.txt" | head -1)"
+if [ -n "$url" ]; then
+  timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.serve.LoadClient --url "$url" --model "random-$spreset_http" --endpoint completions \
+    --clients 8 --requests $([ "$DRY" != 1 ] && echo 4 || echo 1) --max-tokens $([ "$DRY" != 1 ] && echo 64 || echo 8) \
+    > "$OUT/serve-load-cuda.json" && cat "$OUT/serve-load-cuda.json" || echo "(informational) serve load on cuda did not finish"
+else
+  echo "(informational) jgpt serve on cuda did not start:"; tail -5 "$OUT/serve-cuda-server.txt"
+fi
+kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; echo
+
 step "results file for docs/PERFORMANCE.md"
 python3 bench/gpu-results.py "$OUT" > "$OUT/results.md" && cat "$OUT/results.md" || bad "gpu-results.py"
 
@@ -287,7 +306,7 @@ elif command -v compute-sanitizer >/dev/null; then
     execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
     --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
     --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaBf16FusedAttentionTest \
-    > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
+    --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
 fi
 
 step "summary"

@@ -150,6 +150,22 @@ profile_table("profile-train-cuda-gpt2-bf16.json",
 profile_table("profile-train-cuda-gpt2-bf16-fused.json",
               "The same step with fused attention (`JGPT_CUDA_ATTENTION=fused`: kernels/attention_flash_mma.cu on tensor cores)",
               "step", "bench-train-cuda-gpt2-bf16-fused.json")
+serve_overhead, serve_load = load("serve-overhead-cuda.json"), load("serve-load-cuda.json")
+if serve_overhead or serve_load:
+    print("### `jgpt serve` over HTTP on the GPU (random weights)")
+    print()
+    if serve_overhead:
+        o = serve_overhead
+        print(f"- One request at a time, preset {o.get('preset')}, {o.get('tokens')} tokens greedy: in process "
+              f"{fmt(o.get('inprocess_total_ms'), 1)} ms (first token {fmt(o.get('inprocess_ttft_ms'), 1)}), through the server "
+              f"{fmt(o.get('http_total_ms'), 1)} ms (first token {fmt(o.get('http_ttft_ms'), 1)}): the server adds "
+              f"{fmt(o.get('added_total_ms'), 1)} ms (`LoadClient --overhead`).")
+    if serve_load:
+        o = serve_load
+        print(f"- {o.get('clients')} streaming clients, {o.get('requests')} completions of {o.get('max_tokens')} tokens: "
+              f"{fmt(o.get('tokens_per_s'), 1)} tokens/s, {fmt(o.get('requests_per_s'), 2)} requests/s, first token p50 "
+              f"{fmt(o.get('ttft_p50_ms'), 1)} ms / p99 {fmt(o.get('ttft_p99_ms'), 1)} ms (`serve --instances 8`, `LoadClient`).")
+    print()
 profile_table("profile-decode-gpt2-cuda.json",
               "Where a GPT-2 decode token goes on the GPU (`bench decode-gpt2 --profile`: CUDA events, graphs off, one sequence)",
               "token", None)
