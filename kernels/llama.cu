@@ -221,19 +221,59 @@ extern "C" __global__ void gqa_attention_forward_bf16(__nv_bfloat16* out, float*
 
 // One query head's attention for one decode row over a KV cache of rows (maxT, NKV*hs): scores of qh against
 // positions 0..last into ah, the causal softmax there (block-wide max and sum; zero from last+1 to T-1), then
-// o = the mix of the kv head's values. Every thread of the block calls it. The threads stride over the positions
-// for the scores and the softmax, then over the head's channels for the mix of values.
+// o = the mix of the kv head's values. Every thread of the block calls it.
 // E, the type of q, the caches and o: float, or __nv_bfloat16 (the _bf16 kernels: bf16 decode activations and a bf16
 // KV cache in bf16 mode); the scores, the probabilities ah and every sum stay fp32.
+//
+// A decode step launches one block per query head (12 for GPT-2 124M), so each block's loops are latency-bound:
+// what matters is how many loads each thread has in flight. Where rows are 16-byte aligned (hs and the cache's row a
+// multiple of 4 floats / 8 bf16: every model we ship), the scores take a thread per position reading its key row 16
+// bytes at a time into four independent sums, and the mix of values takes a group of hs/V lanes per position (V
+// elements each, a coalesced row read per group), blockDim/(hs/V) positions at once, unrolled by 4; the groups'
+// partial sums meet in shared memory and are added in group order (a fixed order: reruns repeat bit for bit). The
+// first version (a thread per channel looping over every position for the mix, 4-byte loads) stays for other shapes.
+#define JG_DECODE_PARTIALS 2048  // floats of the mix's partial sums: blockDim.x * V at most (128 threads x 8 bf16 = 1024)
+
 template <typename E>
 __device__ __forceinline__ void jg_decode_head(E* o, float* ah, const E* qh, const E* kcache, const E* vcache, int last,
                                                int T, int Ckv, int kvh, int hs) {
+    __shared__ float partials[JG_DECODE_PARTIALS];
+    constexpr int V = JgVec16<E>::N;
     const float scale = rsqrtf((float)hs);
+    const E* kb = kcache + (long long)kvh * hs;
+    const E* vb = vcache + (long long)kvh * hs;
+    const int G = hs / V;  // lanes per position in the mix
+    const bool vec = hs % V == 0 && Ckv % V == 0 && ((reinterpret_cast<unsigned long long>(kb) | reinterpret_cast<unsigned long long>(vb)
+                     | reinterpret_cast<unsigned long long>(qh)) & 15) == 0 && G <= JG_WARP && JG_WARP % G == 0
+                     && (int)blockDim.x * V <= JG_DECODE_PARTIALS;  // block-uniform
     float mx = -CUDART_INF_F;
     for (int t = threadIdx.x; t <= last; t += blockDim.x) {
-        const E* k = kcache + (long long)t * Ckv + (long long)kvh * hs;
+        const E* k = kb + (long long)t * Ckv;
         float s = 0.0f;
-        for (int i = 0; i < hs; i++) s += jg_load(qh + i) * jg_load(k + i);
+        if (vec) {
+            float s4[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // four independent chains: four loads in flight
+            int i = 0;
+            for (; i + 4 * V <= hs; i += 4 * V) {
+#pragma unroll
+                for (int u = 0; u < 4; u++) {
+                    float kv[V], qv[V];
+                    jg_loadv<V>(k + i + u * V, kv);
+                    jg_loadv<V>(qh + i + u * V, qv);
+#pragma unroll
+                    for (int e = 0; e < V; e++) s4[u] += qv[e] * kv[e];
+                }
+            }
+            for (; i < hs; i += V) {
+                float kv[V], qv[V];
+                jg_loadv<V>(k + i, kv);
+                jg_loadv<V>(qh + i, qv);
+#pragma unroll
+                for (int e = 0; e < V; e++) s4[0] += qv[e] * kv[e];
+            }
+            s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+        } else {
+            for (int i = 0; i < hs; i++) s += jg_load(qh + i) * jg_load(k + i);
+        }
         s *= scale;
         ah[t] = s;
         mx = fmaxf(mx, s);
@@ -248,9 +288,34 @@ __device__ __forceinline__ void jg_decode_head(E* o, float* ah, const E* qh, con
     const float inv = 1.0f / jg_block_sum(sum);
     for (int t = threadIdx.x; t < T; t += blockDim.x) ah[t] = t <= last ? ah[t] * inv : 0.0f;
     __syncthreads();   // every thread reads the whole row below
+    if (!vec) {
+        for (int i = threadIdx.x; i < hs; i += blockDim.x) {
+            float s = 0.0f;
+            for (int t = 0; t <= last; t++) s += ah[t] * jg_load(vb + (long long)t * Ckv + i);
+            jg_store(o + i, s);
+        }
+        return;
+    }
+    const int P = blockDim.x / G, slot = threadIdx.x / G, c = (threadIdx.x % G) * V;  // P positions at a time
+    float acc[V];
+#pragma unroll
+    for (int e = 0; e < V; e++) acc[e] = 0.0f;
+    if (slot < P) {
+#pragma unroll 4
+        for (int t = slot; t <= last; t += P) {
+            float vv[V];
+            jg_loadv<V>(vb + (long long)t * Ckv + c, vv);
+            const float a = ah[t];
+#pragma unroll
+            for (int e = 0; e < V; e++) acc[e] += a * vv[e];
+        }
+#pragma unroll
+        for (int e = 0; e < V; e++) partials[slot * hs + c + e] = acc[e];
+    }
+    __syncthreads();
     for (int i = threadIdx.x; i < hs; i += blockDim.x) {
         float s = 0.0f;
-        for (int t = 0; t <= last; t++) s += ah[t] * jg_load(vcache + (long long)t * Ckv + (long long)kvh * hs + i);
+        for (int g = 0; g < P; g++) s += partials[g * hs + i];
         jg_store(o + i, s);
     }
 }

@@ -727,13 +727,20 @@ public abstract class BackendContractTest {
     /**
      * Grouped-query decoding over a cache (maxT > pos + 1 rows, the rows past pos garbage that must not be read):
      * equal to the reference, and the reference equal to row pos of {@link Backend#gqaAttentionForward} over the
-     * first pos + 1 rows (so the oracle itself is checked against the training op).
+     * first pos + 1 rows (so the oracle itself is checked against the training op). Head sizes 6 (no 16-byte rows),
+     * 16 and 64 (cuda's vectorized path: 4 and 16 lanes per position), positions past one block's threads (150).
      */
     @Test
     void gqaAttentionDecodeMatchesTheLastRowOfGqaAttention() {
-        int hs = 6, maxT = 9, pos = 6, T = pos + 1;
+        for (int[] shape : new int[][] {{6, 9, 6}, {16, 40, 37}, {64, 160, 150}}) {
+            gqaAttentionDecodeMatchesTheLastRowOfGqaAttention(shape[0], shape[1], shape[2]);
+        }
+    }
+
+    private void gqaAttentionDecodeMatchesTheLastRowOfGqaAttention(int hs, int maxT, int pos) {
+        int T = pos + 1;
         for (int nkv : new int[] {NH, 2, 1}) {
-            String tag = " (NH=" + NH + " NKV=" + nkv + ")";
+            String tag = " (NH=" + NH + " NKV=" + nkv + " hs=" + hs + " pos=" + pos + ")";
             Pair out = randn(1, NH * hs), att = randn(1, NH * maxT), q = randn(1, NH * hs);
             Pair k = randn(1, maxT, nkv * hs), v = randn(1, maxT, nkv * hs);
             ref.gqaAttentionDecode(out.r, att.r, q.r, k.r, v.r, pos, 1, NH, nkv, hs);
