@@ -19,6 +19,7 @@
 
 struct uint3 { unsigned x, y, z; };
 struct alignas(16) float4 { float x, y, z, w; };
+struct alignas(8) uint2 { unsigned x, y; };
 struct alignas(16) uint4 { unsigned x, y, z, w; };
 struct dim3 { unsigned x = 1, y = 1, z = 1; };
 
