@@ -4,23 +4,83 @@
 
 #define JG_LN_EPS 1e-5f
 
-template <typename Out>
-__device__ __forceinline__ void jg_layernorm_row(Out* out, float* mean, float* rstd, const float* x,
-                                                 const float* weight, const float* bias, int row, int C, int lane) {
+// Four consecutive elements at once (16 bytes of fp32, 8 of bf16): p 4-element aligned.
+__device__ __forceinline__ float4 jg_ln_load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+union JgBf16x4 {
+    uint2 word;
+    __nv_bfloat16 h[4];
+};
+__device__ __forceinline__ float4 jg_ln_load4(const __nv_bfloat16* p) {
+    JgBf16x4 u;
+    u.word = *reinterpret_cast<const uint2*>(p);
+    return float4{__bfloat162float(u.h[0]), __bfloat162float(u.h[1]), __bfloat162float(u.h[2]), __bfloat162float(u.h[3])};
+}
+__device__ __forceinline__ void jg_ln_store4(__nv_bfloat16* p, float4 v) {
+    JgBf16x4 u;
+    u.h[0] = __float2bfloat16_rn(v.x);
+    u.h[1] = __float2bfloat16_rn(v.y);
+    u.h[2] = __float2bfloat16_rn(v.z);
+    u.h[3] = __float2bfloat16_rn(v.w);
+    *reinterpret_cast<uint2*>(p) = u.word;
+}
+__device__ __forceinline__ void jg_ln_store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+
+
+// One row by one warp: VW consecutive elements per lane access (1, or 4 where the row allows: see jg_ln_vec4).
+template <int VW, typename Out>
+__device__ __forceinline__ void jg_layernorm_row_v(Out* out, float* mean, float* rstd, const float* x,
+                                                   const float* weight, const float* bias, int row, int C, int lane) {
     float s = 0.0f;
-    for (int i = lane; i < C; i += JG_WARP) s += x[i];
+    for (int i = lane * VW; i < C; i += JG_WARP * VW) {
+        if constexpr (VW == 4) {
+            const float4 v = jg_ln_load4(x + i);
+            s += (v.x + v.y) + (v.z + v.w);
+        } else {
+            s += x[i];
+        }
+    }
     const float m = jg_warp_sum(s) / C;
     float v = 0.0f;
-    for (int i = lane; i < C; i += JG_WARP) {
-        const float d = x[i] - m;
-        v += d * d;
+    for (int i = lane * VW; i < C; i += JG_WARP * VW) {
+        if constexpr (VW == 4) {
+            const float4 a = jg_ln_load4(x + i);
+            const float d0 = a.x - m, d1 = a.y - m, d2 = a.z - m, d3 = a.w - m;
+            v += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+        } else {
+            const float d = x[i] - m;
+            v += d * d;
+        }
     }
     const float r = 1.0f / sqrtf(jg_warp_sum(v) / C + JG_LN_EPS);
-    for (int i = lane; i < C; i += JG_WARP) jg_store(out + i, (x[i] - m) * r * weight[i] + bias[i]);
+    for (int i = lane * VW; i < C; i += JG_WARP * VW) {
+        if constexpr (VW == 4) {
+            const float4 a = jg_ln_load4(x + i), w = jg_ln_load4(weight + i), b = jg_ln_load4(bias + i);
+            jg_ln_store4(out + i, float4{(a.x - m) * r * w.x + b.x, (a.y - m) * r * w.y + b.y, (a.z - m) * r * w.z + b.z,
+                                         (a.w - m) * r * w.w + b.w});
+        } else {
+            jg_store(out + i, (x[i] - m) * r * weight[i] + bias[i]);
+        }
+    }
     if (lane == 0) {
         if (mean != nullptr) mean[row] = m;
         if (rstd != nullptr) rstd[row] = r;
     }
+}
+
+// Whether rows of C elements at these addresses take 4-element accesses: C % 128 == 0 (every GPT-2 width) and every
+// pointer 16-byte aligned (uniform across the grid).
+__device__ __forceinline__ bool jg_ln_vec4(int C, const void* a, const void* b, const void* c, const void* d, const void* e) {
+    const unsigned long long any = reinterpret_cast<unsigned long long>(a) | reinterpret_cast<unsigned long long>(b)
+            | reinterpret_cast<unsigned long long>(c) | reinterpret_cast<unsigned long long>(d)
+            | reinterpret_cast<unsigned long long>(e);
+    return C % (4 * JG_WARP) == 0 && (any & 15) == 0;
+}
+
+template <typename Out>
+__device__ __forceinline__ void jg_layernorm_row(Out* out, float* mean, float* rstd, const float* x,
+                                                 const float* weight, const float* bias, int row, int C, int lane) {
+    if (jg_ln_vec4(C, out, x, weight, bias, nullptr)) jg_layernorm_row_v<4>(out, mean, rstd, x, weight, bias, row, C, lane);
+    else jg_layernorm_row_v<1>(out, mean, rstd, x, weight, bias, row, C, lane);
 }
 
 // out, inp (N,C); mean, rstd (N) may be null (inference). blockDim.x: multiple of 32.
@@ -55,7 +115,14 @@ __device__ __forceinline__ void jg_fused_residual_layernorm(float* residual, Out
     const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= N) return;
     const long long off = (long long)row * C;
-    for (int i = lane; i < C; i += JG_WARP) residual[off + i] = inp1[off + i] + jg_load(inp2 + off + i);
+    if (jg_ln_vec4(C, residual, inp1, inp2, nullptr, nullptr)) {
+        for (int i = lane * 4; i < C; i += JG_WARP * 4) {
+            const float4 a = jg_ln_load4(inp1 + off + i), b = jg_ln_load4(inp2 + off + i);
+            jg_ln_store4(residual + off + i, float4{a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w});
+        }
+    } else {
+        for (int i = lane; i < C; i += JG_WARP) residual[off + i] = inp1[off + i] + jg_load(inp2 + off + i);
+    }
     __syncwarp();
     jg_layernorm_row(out + off, mean, rstd, residual + off, weight, bias, row, C, lane);
 }
@@ -90,27 +157,6 @@ extern "C" __global__ void fused_residual_layernorm_forward_bf16_in(float* resid
 // or bf16: GPT-2's gradient of a layernorm output in bf16 mode); dinp_copy (CopyT, may be null): written with dinp's
 // new values, rounded to its type (the residual stream's gradient as the next backward products' bf16 operand: no
 // separate conversion).
-// Four consecutive elements at once (16 bytes of fp32, 8 of bf16): p 4-element aligned.
-__device__ __forceinline__ float4 jg_ln_load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-union JgBf16x4 {
-    uint2 word;
-    __nv_bfloat16 h[4];
-};
-__device__ __forceinline__ float4 jg_ln_load4(const __nv_bfloat16* p) {
-    JgBf16x4 u;
-    u.word = *reinterpret_cast<const uint2*>(p);
-    return float4{__bfloat162float(u.h[0]), __bfloat162float(u.h[1]), __bfloat162float(u.h[2]), __bfloat162float(u.h[3])};
-}
-__device__ __forceinline__ void jg_ln_store4(__nv_bfloat16* p, float4 v) {
-    JgBf16x4 u;
-    u.h[0] = __float2bfloat16_rn(v.x);
-    u.h[1] = __float2bfloat16_rn(v.y);
-    u.h[2] = __float2bfloat16_rn(v.z);
-    u.h[3] = __float2bfloat16_rn(v.w);
-    *reinterpret_cast<uint2*>(p) = u.word;
-}
-__device__ __forceinline__ void jg_ln_store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
-
 // One row of the backward with VW consecutive elements per lane access (1, or 4 where C % 128 == 0 and the rows are
 // aligned: a lane reads 16 bytes of x and dx and 8 or 16 of dout at once instead of 4; on an H200 the 4-byte version
 // took 81 µs per GPT-2 layernorm at B 8, T 1024, where its ~100 MB move in ~21). The same sums in the same order
