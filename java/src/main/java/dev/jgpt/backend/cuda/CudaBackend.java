@@ -1076,22 +1076,24 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /**
      * The fused forward on raw device pointers: on tensor cores where {@link #tensorCoreAttention} holds
-     * (kernels/attention_flash_tc.cu), else on CUDA cores ({@link #fusedForwardCudaCore}); same layout for both.
+     * ({@link FlashKernels}), else on CUDA cores ({@link #fusedForwardCudaCore}); same layout for both.
      */
     private void fusedForward(long out, long lse, long q, long k, long v, int B, int T, int NH, int NKV, int hs,
                               int qStride, int kvStride, boolean bf16) {
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs); // the same shared memory for both element types: the tiles are bf16 either way
-            Kernel kernel = wmmaAttention
-                    ? (bf16 ? Kernel.ATTENTION_FLASH_TC_FORWARD_BF16 : Kernel.ATTENTION_FLASH_TC_FORWARD)
-                    : (bf16 ? Kernel.ATTENTION_FLASH_MMA_FORWARD_BF16 : Kernel.ATTENTION_FLASH_MMA_FORWARD);
-            // query rows per block: 64 on WMMA, 128 on mma.sync (32 per warp)
-            int rows = wmmaAttention ? 64 : 128;
-            ctx.kernel(kernel, (T + rows - 1) / rows, NH, B, 128, 1, wmmaAttention ? 256 * (D + 8) + 27392 : 512 * (D + 8))
+            FlashKernels f = flashKernels();
+            ctx.kernel(f.forward(bf16), (T + f.forwardRows() - 1) / f.forwardRows(), NH, B, 128, 1,
+                            f.forwardShared().bytes(D))
                     .ptr(out).ptr(lse).ptr(q).ptr(k).ptr(v).i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).go();
             return;
         }
         fusedForwardCudaCore(out, lse, q, k, v, B, T, NH, NKV, hs, qStride, kvStride, bf16);
+    }
+
+    /** The tensor-core family that runs: mma.sync, or WMMA where {@link #setWmmaAttention} asked for it. */
+    private FlashKernels flashKernels() {
+        return wmmaAttention ? FlashKernels.WMMA : FlashKernels.MMA;
     }
 
     /**
@@ -1106,23 +1108,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         int add = accumulate ? 1 : 0;
         if (tensorCoreAttention(hs)) {
             int D = flashHeadDim(hs), tiles = (T + 63) / 64; // shared memory as in fp32: the tiles are bf16 either way
-            Kernel dqKernel, dkvKernel;
-            int dqShared, dkvShared;
-            if (wmmaAttention) {
-                dqKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16_GRADS
-                        : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DQ;
-                dkvKernel = bf16Grads ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16_GRADS
-                        : bf16 ? Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_TC_BACKWARD_DKV;
-                dqShared = 256 * (D + 8) + 32256;
-                dkvShared = 384 * (D + 8) + 19712;
-            } else {
-                dqKernel = bf16Grads ? Kernel.ATTENTION_FLASH_MMA_BACKWARD_DQ_BF16_GRADS
-                        : bf16 ? Kernel.ATTENTION_FLASH_MMA_BACKWARD_DQ_BF16 : Kernel.ATTENTION_FLASH_MMA_BACKWARD_DQ;
-                dkvKernel = bf16Grads ? Kernel.ATTENTION_FLASH_MMA_BACKWARD_DKV_BF16_GRADS
-                        : bf16 ? Kernel.ATTENTION_FLASH_MMA_BACKWARD_DKV_BF16 : Kernel.ATTENTION_FLASH_MMA_BACKWARD_DKV;
-                dqShared = 512 * (D + 8) + 512;
-                dkvShared = 512 * (D + 8) + 1024;
-            }
+            FlashKernels f = flashKernels();
+            Kernel dqKernel = f.dq(bf16, bf16Grads), dkvKernel = f.dkv(bf16, bf16Grads);
+            int dqShared = f.dqShared().bytes(D), dkvShared = f.dkvShared().bytes(D);
             ctx.kernel(dqKernel, tiles, NH, B, 128, 1, dqShared)
                     .ptr(dq).ptr(delta).ptr(dout).ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse)
                     .i32(B).i32(T).i32(NH).i32(NKV).i32(hs).i32(qStride).i32(kvStride).i32(add).go();
