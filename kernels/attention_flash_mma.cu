@@ -17,19 +17,20 @@
 //   forward: 128 query rows, 32 per warp (two m-tiles sharing each K and V fragment); per 64-key tile, S (32 x 64 per
 //   warp, 64 fp32 registers per lane), running max and sum per row in registers, O (32 x D) rescaled in registers,
 //   P V accumulated into O. lse = m ln 2 + ln l.
-//   backward (64 rows, 16 per warp): two kernels without atomics (a fixed summation order: bit-identical reruns), as the WMMA pair:
+//   backward (64 rows, 16 per warp): two kernels without atomics (a fixed summation order: bit-identical reruns), as
+//   the WMMA pair:
 //   _dq, query-centric, 16 keys at a time: S = Q K^T, dP = dO V^T, dS = P (dP - D), dQ += dS K;
 //   _dkv, key-centric, 16 queries at a time over the group's query heads in order: S^T = K Q^T, dP^T = V dO^T,
 //   dV += P^T dO, dK += dS^T Q.
 // Shared memory: four (64 x (D+8)) bf16 tiles, 512(D+8) bytes (36 KiB at D 64), + 512 (dq: per-warp row statistics)
-// or + 1024 (dkv: lse and delta of the two query tiles in flight); CudaBackend's launches use these formulas.
+// or + 1024 (dkv: lse and delta of the two query tiles in flight); the launches use these formulas (FlashKernels.java).
 // Rows of D+8 bf16 keep every row 16-byte aligned and put the 8 rows an ldmatrix reads in distinct bank groups.
 #include "common.cuh"
 
 namespace jg_fa {
 typedef __nv_bfloat16 bf16;
 
-// 4 warps of 16 rows: query rows (forward, dq) or keys (dkv) per block, and the tile of the other side
+// a tile's rows: keys (forward, dq) or queries (dkv) per step, and the backward blocks' own rows (4 warps of 16)
 constexpr int ROWS = 64;
 constexpr float LOG2E = 1.4426950408889634f, LN2 = 0.6931471805599453f;
 
