@@ -4,26 +4,6 @@
 
 #define JG_LN_EPS 1e-5f
 
-// Four consecutive elements at once (16 bytes of fp32, 8 of bf16): p 4-element aligned.
-__device__ __forceinline__ float4 jg_ln_load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-union JgBf16x4 {
-    uint2 word;
-    __nv_bfloat16 h[4];
-};
-__device__ __forceinline__ float4 jg_ln_load4(const __nv_bfloat16* p) {
-    JgBf16x4 u;
-    u.word = *reinterpret_cast<const uint2*>(p);
-    return float4{__bfloat162float(u.h[0]), __bfloat162float(u.h[1]), __bfloat162float(u.h[2]), __bfloat162float(u.h[3])};
-}
-__device__ __forceinline__ void jg_ln_store4(__nv_bfloat16* p, float4 v) {
-    JgBf16x4 u;
-    u.h[0] = __float2bfloat16_rn(v.x);
-    u.h[1] = __float2bfloat16_rn(v.y);
-    u.h[2] = __float2bfloat16_rn(v.z);
-    u.h[3] = __float2bfloat16_rn(v.w);
-    *reinterpret_cast<uint2*>(p) = u.word;
-}
-__device__ __forceinline__ void jg_ln_store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
 
 
 // One row by one warp: VW consecutive elements per lane access (1, or 4 where the row allows: see jg_ln_vec4).
@@ -33,7 +13,7 @@ __device__ __forceinline__ void jg_layernorm_row_v(Out* out, float* mean, float*
     float s = 0.0f;
     for (int i = lane * VW; i < C; i += JG_WARP * VW) {
         if constexpr (VW == 4) {
-            const float4 v = jg_ln_load4(x + i);
+            const float4 v = jg_load4(x + i);
             s += (v.x + v.y) + (v.z + v.w);
         } else {
             s += x[i];
@@ -43,7 +23,7 @@ __device__ __forceinline__ void jg_layernorm_row_v(Out* out, float* mean, float*
     float v = 0.0f;
     for (int i = lane * VW; i < C; i += JG_WARP * VW) {
         if constexpr (VW == 4) {
-            const float4 a = jg_ln_load4(x + i);
+            const float4 a = jg_load4(x + i);
             const float d0 = a.x - m, d1 = a.y - m, d2 = a.z - m, d3 = a.w - m;
             v += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
         } else {
@@ -54,8 +34,8 @@ __device__ __forceinline__ void jg_layernorm_row_v(Out* out, float* mean, float*
     const float r = 1.0f / sqrtf(jg_warp_sum(v) / C + JG_LN_EPS);
     for (int i = lane * VW; i < C; i += JG_WARP * VW) {
         if constexpr (VW == 4) {
-            const float4 a = jg_ln_load4(x + i), w = jg_ln_load4(weight + i), b = jg_ln_load4(bias + i);
-            jg_ln_store4(out + i, float4{(a.x - m) * r * w.x + b.x, (a.y - m) * r * w.y + b.y, (a.z - m) * r * w.z + b.z,
+            const float4 a = jg_load4(x + i), w = jg_load4(weight + i), b = jg_load4(bias + i);
+            jg_store4(out + i, float4{(a.x - m) * r * w.x + b.x, (a.y - m) * r * w.y + b.y, (a.z - m) * r * w.z + b.z,
                                          (a.w - m) * r * w.w + b.w});
         } else {
             jg_store(out + i, (x[i] - m) * r * weight[i] + bias[i]);
@@ -117,8 +97,8 @@ __device__ __forceinline__ void jg_fused_residual_layernorm(float* residual, Out
     const long long off = (long long)row * C;
     if (jg_ln_vec4(C, residual, inp1, inp2, nullptr, nullptr)) {
         for (int i = lane * 4; i < C; i += JG_WARP * 4) {
-            const float4 a = jg_ln_load4(inp1 + off + i), b = jg_ln_load4(inp2 + off + i);
-            jg_ln_store4(residual + off + i, float4{a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w});
+            const float4 a = jg_load4(inp1 + off + i), b = jg_load4(inp2 + off + i);
+            jg_store4(residual + off + i, float4{a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w});
         }
     } else {
         for (int i = lane; i < C; i += JG_WARP) residual[off + i] = inp1[off + i] + jg_load(inp2 + off + i);
@@ -168,7 +148,7 @@ __device__ __forceinline__ void jg_layernorm_backward_row(float* dx, CopyT* dxc,
     float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
     for (int i = lane * VW; i < C; i += JG_WARP * VW) {
         if constexpr (VW == 4) {
-            const float4 xv = jg_ln_load4(x + i), gv = jg_ln_load4(dy + i), wv = jg_ln_load4(weight + i);
+            const float4 xv = jg_load4(x + i), gv = jg_load4(dy + i), wv = jg_load4(weight + i);
             const float xs[4] = {xv.x, xv.y, xv.z, xv.w}, gs[4] = {gv.x, gv.y, gv.z, gv.w}, ws[4] = {wv.x, wv.y, wv.z, wv.w};
 #pragma unroll
             for (int e = 0; e < 4; e++) {
@@ -187,7 +167,7 @@ __device__ __forceinline__ void jg_layernorm_backward_row(float* dx, CopyT* dxc,
     dnorm_norm_mean = jg_warp_sum(dnorm_norm_mean) / C;
     for (int i = lane * VW; i < C; i += JG_WARP * VW) {
         if constexpr (VW == 4) {
-            const float4 xv = jg_ln_load4(x + i), gv = jg_ln_load4(dy + i), wv = jg_ln_load4(weight + i), dv = jg_ln_load4(dx + i);
+            const float4 xv = jg_load4(x + i), gv = jg_load4(dy + i), wv = jg_load4(weight + i), dv = jg_load4(dx + i);
             const float xs[4] = {xv.x, xv.y, xv.z, xv.w}, gs[4] = {gv.x, gv.y, gv.z, gv.w}, ws[4] = {wv.x, wv.y, wv.z, wv.w};
             float ds[4] = {dv.x, dv.y, dv.z, dv.w};
             float4 sb = *reinterpret_cast<float4*>(sdbias + i), sw = *reinterpret_cast<float4*>(sdweight + i);
@@ -202,8 +182,8 @@ __device__ __forceinline__ void jg_layernorm_backward_row(float* dx, CopyT* dxc,
             *reinterpret_cast<float4*>(sdbias + i) = float4{bs[0], bs[1], bs[2], bs[3]};
             *reinterpret_cast<float4*>(sdweight + i) = float4{wsum[0], wsum[1], wsum[2], wsum[3]};
             const float4 d4 = float4{ds[0], ds[1], ds[2], ds[3]};
-            jg_ln_store4(dx + i, d4);
-            if (dxc != nullptr) jg_ln_store4(dxc + i, d4);
+            jg_store4(dx + i, d4);
+            if (dxc != nullptr) jg_store4(dxc + i, d4);
         } else {
             const float g = jg_load(dy + i), n = (x[i] - m) * r;
             const float dn = weight[i] * g;
