@@ -47,15 +47,7 @@ __device__ __forceinline__ void jg_adamw_all(float* params, __nv_bfloat16* param
             *reinterpret_cast<float4*>(m + i) = float4{ms[0], ms[1], ms[2], ms[3]};
             *reinterpret_cast<float4*>(v + i) = float4{vs[0], vs[1], vs[2], vs[3]};
             *reinterpret_cast<float4*>(params + i) = float4{out[0], out[1], out[2], out[3]};
-            if (params_bf16 != nullptr) {
-                union {
-                    uint2 word;
-                    __nv_bfloat16 h[4];
-                } u;
-#pragma unroll
-                for (int e = 0; e < 4; e++) u.h[e] = __float2bfloat16_rn(out[e]);
-                *reinterpret_cast<uint2*>(params_bf16 + i) = u.word;
-            }
+            if (params_bf16 != nullptr) jg_store4(params_bf16 + i, float4{out[0], out[1], out[2], out[3]});
         }
         done = quads * 4;
     }
