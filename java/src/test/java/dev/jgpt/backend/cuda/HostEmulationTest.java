@@ -158,6 +158,13 @@ class HostEmulationTest {
         return m;
     }
 
+    /** c + row i of a (16 x 32, row-major) times b's elements b[at(0)], b[at(1)], ...: summed in k order, as the emulation does. */
+    private static float rowTimes(float c, float[] a, int i, float[] b, java.util.function.IntUnaryOperator at) {
+        float s = c;
+        for (int k = 0; k < 32; k++) s += a[i * 32 + k] * b[at.applyAsInt(k)];
+        return s;
+    }
+
     @Test
     void wmmaProductEqualsThePlainProduct() throws Throwable {
         try (Arena arena = Arena.ofConfined()) {
@@ -171,11 +178,9 @@ class HostEmulationTest {
             assertThat(run("selftest_wmma_product", 32, 0, d, bf16(arena, a), bf16(arena, b), dc)).isZero();
             for (int i = 0; i < 16; i++) {
                 for (int j = 0; j < 16; j++) {
-                    float col = c[i * 16 + j], row = c[i * 16 + j];
-                    for (int k = 0; k < 32; k++) {
-                        col += a[i * 32 + k] * b[j * 32 + k]; // b as column-major 32x16, ldm 32
-                        row += a[i * 32 + k] * b[k * 16 + j]; // b as row-major 32x16, ldm 16
-                    }
+                    int jj = j;
+                    float col = rowTimes(c[i * 16 + j], a, i, b, k -> jj * 32 + k); // b as column-major 32x16, ldm 32
+                    float row = rowTimes(c[i * 16 + j], a, i, b, k -> k * 16 + jj); // b as row-major 32x16, ldm 16
                     assertThat(d.getAtIndex(ValueLayout.JAVA_FLOAT, i * 16 + j)).as("A B(col) + C at %d,%d", i, j).isEqualTo(col);
                     assertThat(d.getAtIndex(ValueLayout.JAVA_FLOAT, 256 + j * 16 + i)).as("A B(row) + C at %d,%d (stored col-major)", i, j)
                             .isEqualTo(row);
@@ -214,11 +219,9 @@ class HostEmulationTest {
                     bf16(arena, bk), dc)).as(errorOrEmpty()).isZero();
             for (int i = 0; i < 16; i++) {
                 for (int j = 0; j < 16; j++) {
-                    float xyt = c[i * 16 + j], xy = c[i * 16 + j];
-                    for (int k = 0; k < 32; k++) {
-                        xyt += a[i * 32 + k] * bt[j * 32 + k];
-                        xy += a[i * 32 + k] * bk[k * 16 + j];
-                    }
+                    int jj = j;
+                    float xyt = rowTimes(c[i * 16 + j], a, i, bt, k -> jj * 32 + k);
+                    float xy = rowTimes(c[i * 16 + j], a, i, bk, k -> k * 16 + jj);
                     assertThat(d.getAtIndex(ValueLayout.JAVA_FLOAT, i * 16 + j)).as("A Bt^T + C at %d,%d", i, j).isEqualTo(xyt);
                     assertThat(d.getAtIndex(ValueLayout.JAVA_FLOAT, 256 + i * 16 + j)).as("A Bk + C at %d,%d (ldmatrix.trans)", i, j)
                             .isEqualTo(xy);
