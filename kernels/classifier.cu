@@ -25,15 +25,19 @@ __device__ __forceinline__ void jg_classifier_softmax_xent_v(L* x, float* losses
     for (int j = threadIdx.x * VW; j < whole; j += blockDim.x * VW) {
         float v[VW];
         jg_loadv<VW>(x + j, v);
-        float vm = v[0];
+        if constexpr (VW == 1) {
+            jg_online_max_sum(m, s, v[0]);  // one exp per element
+        } else {
+            float vm = v[0];
 #pragma unroll
-        for (int e = 1; e < VW; e++) vm = fmaxf(vm, v[e]);
-        const float mn = fmaxf(m, vm);
-        float add = 0.0f;
+            for (int e = 1; e < VW; e++) vm = fmaxf(vm, v[e]);
+            const float mn = fmaxf(m, vm);
+            float add = 0.0f;
 #pragma unroll
-        for (int e = 0; e < VW; e++) add += expf(v[e] - mn);
-        s = (m == -CUDART_INF_F ? 0.0f : s * expf(m - mn)) + add;
-        m = mn;
+            for (int e = 0; e < VW; e++) add += expf(v[e] - mn);
+            s = (m == -CUDART_INF_F ? 0.0f : s * expf(m - mn)) + add;
+            m = mn;
+        }
     }
     for (int j = whole + threadIdx.x; j < V; j += blockDim.x) jg_online_max_sum(m, s, jg_load(x + j));
     const float mx = jg_block_max(m);
