@@ -161,6 +161,13 @@ __device__ __forceinline__ void jg_storev(A* p, const float* v) {
     if constexpr (V == 1) jg_store(p, v[0]);
     else jg_store16(p, v);
 }
+// Whether every pointer given is 16-byte aligned (null counts as aligned): the block- or grid-uniform test before a
+// kernel takes its 16-byte (or 4-element) access path.
+template <typename... P>
+__device__ __forceinline__ bool jg_aligned16(const P*... p) {
+    return ((reinterpret_cast<unsigned long long>(p) | ... | 0ull) & 15ull) == 0;
+}
+
 // Four consecutive elements at once (16 bytes of fp32, 8 of bf16): p 4-element aligned.
 __device__ __forceinline__ float4 jg_load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
 union JgBf16x4 {

@@ -17,19 +17,13 @@ __device__ __forceinline__ float jg_gelu_grad(float x) {
     return 0.5f * (1.0f + th) + x * 0.5f * sech2 * JG_GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
 }
 
-// Whether every pointer allows 4-element accesses (16 bytes of fp32, 8 of bf16): uniform over the grid.
-__device__ __forceinline__ bool jg_aligned4(const void* a, const void* b, const void* c) {
-    return ((reinterpret_cast<unsigned long long>(a) | reinterpret_cast<unsigned long long>(b)
-             | reinterpret_cast<unsigned long long>(c)) & 15) == 0;
-}
-
 // Four elements per access where the pointers allow (then the n % 4 rest one at a time), else one: the same value per
 // element either way. The H200 profile had these elementwise passes at a third of their bytes' time with 2-byte bf16
 // accesses.
 template <typename T>
 __device__ __forceinline__ void jg_gelu_forward(T* out, const T* inp, long long n) {
     long long done = 0;
-    if (jg_aligned4(out, inp, nullptr)) {
+    if (jg_aligned16(out, inp)) {
         for (long long qd = jg_global_index(); qd < n / 4; qd += jg_global_stride()) {
             const float4 x = jg_load4(inp + qd * 4);
             jg_store4(out + qd * 4, float4{jg_gelu(x.x), jg_gelu(x.y), jg_gelu(x.z), jg_gelu(x.w)});
@@ -52,7 +46,7 @@ extern "C" __global__ void gelu_forward_bf16(__nv_bfloat16* out, const __nv_bflo
 template <typename D, typename T>
 __device__ __forceinline__ void jg_gelu_backward(D* dinp, const T* inp, const float* dout, long long n) {
     long long done = 0;
-    if (jg_aligned4(dinp, inp, dout)) {
+    if (jg_aligned16(dinp, inp, dout)) {
         for (long long qd = jg_global_index(); qd < n / 4; qd += jg_global_stride()) {
             const long long i = qd * 4;
             const float4 x = jg_load4(inp + i), d = jg_load4(dinp + i), g = jg_load4(dout + i);

@@ -4,8 +4,6 @@
 
 #define JG_LN_EPS 1e-5f
 
-
-
 // One row by one warp: VW consecutive elements per lane access (1, or 4 where the row allows: see jg_ln_vec4).
 template <int VW, typename Out>
 __device__ __forceinline__ void jg_layernorm_row_v(Out* out, float* mean, float* rstd, const float* x,
@@ -47,19 +45,16 @@ __device__ __forceinline__ void jg_layernorm_row_v(Out* out, float* mean, float*
     }
 }
 
-// Whether rows of C elements at these addresses take 4-element accesses: C % 128 == 0 (every GPT-2 width) and every
-// pointer 16-byte aligned (uniform across the grid).
-__device__ __forceinline__ bool jg_ln_vec4(int C, const void* a, const void* b, const void* c, const void* d, const void* e) {
-    const unsigned long long any = reinterpret_cast<unsigned long long>(a) | reinterpret_cast<unsigned long long>(b)
-            | reinterpret_cast<unsigned long long>(c) | reinterpret_cast<unsigned long long>(d)
-            | reinterpret_cast<unsigned long long>(e);
-    return C % (4 * JG_WARP) == 0 && (any & 15) == 0;
+// Whether rows of C elements take 4-element accesses: C % 128 == 0 (every GPT-2 width) and the tensors 16-byte aligned.
+template <typename... P>
+__device__ __forceinline__ bool jg_ln_vec4(int C, const P*... p) {
+    return C % (4 * JG_WARP) == 0 && jg_aligned16(p...);
 }
 
 template <typename Out>
 __device__ __forceinline__ void jg_layernorm_row(Out* out, float* mean, float* rstd, const float* x,
                                                  const float* weight, const float* bias, int row, int C, int lane) {
-    if (jg_ln_vec4(C, out, x, weight, bias, nullptr)) jg_layernorm_row_v<4>(out, mean, rstd, x, weight, bias, row, C, lane);
+    if (jg_ln_vec4(C, out, x, weight, bias)) jg_layernorm_row_v<4>(out, mean, rstd, x, weight, bias, row, C, lane);
     else jg_layernorm_row_v<1>(out, mean, rstd, x, weight, bias, row, C, lane);
 }
 
@@ -95,7 +90,7 @@ __device__ __forceinline__ void jg_fused_residual_layernorm(float* residual, Out
     const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= N) return;
     const long long off = (long long)row * C;
-    if (jg_ln_vec4(C, residual, inp1, inp2, nullptr, nullptr)) {
+    if (jg_ln_vec4(C, residual, inp1, inp2)) {
         for (int i = lane * 4; i < C; i += JG_WARP * 4) {
             const float4 a = jg_load4(inp1 + off + i), b = jg_load4(inp2 + off + i);
             jg_store4(residual + off + i, float4{a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w});
@@ -128,15 +123,6 @@ extern "C" __global__ void fused_residual_layernorm_forward_bf16_in(float* resid
     jg_fused_residual_layernorm(residual, out, mean, rstd, inp1, inp2, weight, bias, N, C);
 }
 
-// dinp += ... and this block's share of dweight/dbias into partials. Each block owns a stripe of rows (one warp per
-// row at a time). Warp w sums its rows' dbias and dweight terms into its own slice of shared memory (2*C floats per
-// warp: lane L alone touches columns L, L+32, ..., so no atomics and no barrier), then the block adds the slices up in
-// warp order into partials[blockIdx.x] (dbias terms, then dweight terms). add_partial_sums adds the blocks'
-// partials to dweight/dbias in block order. Every sum has one fixed order: a run repeats bit for bit (with atomics the
-// order of the fp32 additions, so the low bits of dweight/dbias, changed from run to run). DoutT: dout's type (float,
-// or bf16: GPT-2's gradient of a layernorm output in bf16 mode); dinp_copy (CopyT, may be null): written with dinp's
-// new values, rounded to its type (the residual stream's gradient as the next backward products' bf16 operand: no
-// separate conversion).
 // One row of the backward with VW consecutive elements per lane access (1, or 4 where C % 128 == 0 and the rows are
 // aligned: a lane reads 16 bytes of x and dx and 8 or 16 of dout at once instead of 4; on an H200 the 4-byte version
 // took 81 µs per GPT-2 layernorm at B 8, T 1024, where its ~100 MB move in ~21). The same sums in the same order
@@ -196,6 +182,15 @@ __device__ __forceinline__ void jg_layernorm_backward_row(float* dx, CopyT* dxc,
     }
 }
 
+// dinp += ... and this block's share of dweight/dbias into partials. Each block owns a stripe of rows (one warp per
+// row at a time). Warp w sums its rows' dbias and dweight terms into its own slice of shared memory (2*C floats per
+// warp: lane L alone touches columns L, L+32, ..., so no atomics and no barrier), then the block adds the slices up in
+// warp order into partials[blockIdx.x] (dbias terms, then dweight terms). add_partial_sums adds the blocks'
+// partials to dweight/dbias in block order. Every sum has one fixed order: a run repeats bit for bit (with atomics the
+// order of the fp32 additions, so the low bits of dweight/dbias, changed from run to run). DoutT: dout's type (float,
+// or bf16: GPT-2's gradient of a layernorm output in bf16 mode); dinp_copy (CopyT, may be null): written with dinp's
+// new values, rounded to its type (the residual stream's gradient as the next backward products' bf16 operand: no
+// separate conversion).
 template <typename DoutT, typename CopyT>
 __device__ __forceinline__ void jg_layernorm_backward(float* dinp, CopyT* dinp_copy, float* partials, const DoutT* dout,
                                                       const float* inp, const float* weight, const float* mean,
@@ -210,10 +205,7 @@ __device__ __forceinline__ void jg_layernorm_backward(float* dinp, CopyT* dinp_c
     }
     // block-uniform: rows of C % 128 == 0 elements from 16-byte aligned tensors (every GPT-2 width is a multiple of 128;
     // the shared slices are then 16-byte aligned too: 2C floats per warp from an aligned base)
-    const unsigned long long any = reinterpret_cast<unsigned long long>(dinp) | reinterpret_cast<unsigned long long>(dinp_copy)
-            | reinterpret_cast<unsigned long long>(dout) | reinterpret_cast<unsigned long long>(inp)
-            | reinterpret_cast<unsigned long long>(weight);
-    const bool vec = C % (4 * JG_WARP) == 0 && (any & 15) == 0;
+    const bool vec = jg_ln_vec4(C, dinp, dinp_copy, dout, inp, weight);
     __syncwarp();  // the zeroed slice, written lane by lane, is read 4 columns per lane below
     for (int row = blockIdx.x * warps + warp; row < N; row += gridDim.x * warps) {
         const long long off = (long long)row * C;

@@ -243,8 +243,7 @@ __device__ __forceinline__ void jg_decode_head(E* o, float* ah, const E* qh, con
     const E* kb = kcache + (long long)kvh * hs;
     const E* vb = vcache + (long long)kvh * hs;
     const int G = hs / V;  // lanes per position in the mix
-    const bool vec = hs % V == 0 && Ckv % V == 0 && ((reinterpret_cast<unsigned long long>(kb) | reinterpret_cast<unsigned long long>(vb)
-                     | reinterpret_cast<unsigned long long>(qh)) & 15) == 0 && G <= JG_WARP && JG_WARP % G == 0
+    const bool vec = hs % V == 0 && Ckv % V == 0 && jg_aligned16(kb, vb, qh) && G <= JG_WARP && JG_WARP % G == 0
                      && (int)blockDim.x * V <= JG_DECODE_PARTIALS;  // block-uniform
     float mx = -CUDART_INF_F;
     for (int t = threadIdx.x; t <= last; t += blockDim.x) {

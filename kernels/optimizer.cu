@@ -27,9 +27,7 @@ __device__ __forceinline__ float jg_adamw_element(const float* params, const flo
 __device__ __forceinline__ void jg_adamw_all(float* params, __nv_bfloat16* params_bf16, const float* grads, float* m,
                                              float* v, long long n, float lr, float beta1, float beta2, float bc1,
                                              float bc2, float eps, float weight_decay, float grad_scale) {
-    const unsigned long long any = reinterpret_cast<unsigned long long>(params) | reinterpret_cast<unsigned long long>(grads)
-            | reinterpret_cast<unsigned long long>(m) | reinterpret_cast<unsigned long long>(v);
-    const bool vec = (any & 15) == 0 && (reinterpret_cast<unsigned long long>(params_bf16) & 7) == 0;
+    const bool vec = jg_aligned16(params, grads, m, v) && (reinterpret_cast<unsigned long long>(params_bf16) & 7) == 0;
     long long done = 0;
     if (vec) {
         const long long quads = n / 4;
