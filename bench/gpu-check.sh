@@ -22,6 +22,7 @@ limit(){ local left=$((BUDGET - SECONDS - 20)); [ "$left" -lt "$1" ] || left=$1;
 # shapes: the issue's on a GPU; tiny ones for a dry run (the emulation runs every CUDA thread on the CPU)
 SMALL=(--preset small --batch 8 --seq 256); GPT2=(--preset gpt2 --batch 8 --seq 1024); GEMM=2048; DECODE=gpt2
 GPT2_B64=(--preset gpt2 --batch 64 --seq 1024) # bf16: ~28 GiB with fused attention, ~45 GiB on the cuBLAS path (computed)
+GPT2_B16=(--preset gpt2 --batch 16 --seq 1024)
 ATTN=(--batch 8 --seq 256,1024,2048 --channels 768 --heads 12) # bench attention: GPT-2 124M's width, three lengths
 ATTN_GQA=(--batch 8 --seq 1024 --channels 768 --heads 12 --kv-heads 4) # the same width as Llama-style grouped-query attention
 LLAMA=(--arch llama --kv-heads 2 --preset small --batch 8 --seq 256) # GQA: 4 query heads over 2 kv heads, head size 64
@@ -29,7 +30,7 @@ CURVE_STEPS=50; DRY=${DRY_RUN:-0}
 step "device"
 if [ "$DRY" = 1 ]; then
   SMALL=(--preset tiny --batch 2 --seq 32); GPT2=(--preset tiny --batch 2 --seq 64); GEMM=128; DECODE=tiny; CURVE_STEPS=5
-  GPT2_B64=(--preset tiny --batch 4 --seq 64); ATTN=(--batch 1 --seq 40,72 --channels 64 --heads 2 --reps 1 --warmup 0)
+  GPT2_B64=(--preset tiny --batch 4 --seq 64); GPT2_B16=(--preset tiny --batch 3 --seq 64); ATTN=(--batch 1 --seq 40,72 --channels 64 --heads 2 --reps 1 --warmup 0)
   ATTN_GQA=(--batch 1 --seq 40 --channels 64 --heads 4 --kv-heads 2 --reps 1 --warmup 0)
   LLAMA=(--arch llama --kv-heads 2 --preset tiny --batch 2 --seq 40) # head size 32 < T: the fused path runs
   fake="$OUT/libfakecuda.so"
@@ -85,12 +86,13 @@ step "jgpt info"
 "${J[@]}" -cp "$CP" dev.jgpt.cli.Main info --json > "$OUT/info.json" || bad "jgpt info --json"
 grep -q "^cuda: usable" "$OUT/info.txt" || bad "CUDA is not usable (see info.txt)"
 
-# $1 = report name, $2 = seconds it may take, rest = JUnit selectors; jgpt.cuda.require turns a skip into a failure.
+# $1 = report name, $2 = seconds it may take, rest = JUnit selectors; jgpt.cuda.require turns a skip into a failure;
+# jgpt.cuda.attention=cublas: the path the tests expect from CudaBackend.open() (they switch fused on where they test it).
 # The limit keeps a kernel that hangs on the GPU (which the emulation cannot show) from taking the whole call: the
 # steps after it still run and report.
 run_tests() {
   local name=$1 limit=$2; shift 2
-  timeout -k 10 "$(limit "$limit")" "${J[@]}" -Djgpt.cuda.require=true ${JGPT_CUDA_DEBUG:+-Djgpt.cuda.debug=true} -cp "$CP" \
+  timeout -k 10 "$(limit "$limit")" "${J[@]}" -Djgpt.cuda.require=true -Djgpt.cuda.attention=cublas ${JGPT_CUDA_DEBUG:+-Djgpt.cuda.debug=true} -cp "$CP" \
     org.junit.platform.console.ConsoleLauncher execute --disable-banner --details=tree --disable-ansi-colors \
     --reports-dir "$OUT/junit-$name" "$@" > "$OUT/tests-$name.txt" 2>&1
   local rc=$?; tail -20 "$OUT/tests-$name.txt"
@@ -135,10 +137,6 @@ done
 timeout "$(limit 120)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" --precision bf16 \
   --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16.json" || bad "bench train-step gpt2 bf16 --profile"
 cat "$OUT/profile-train-cuda-gpt2-bf16.json"; echo
-# the same with fused attention (kernels/attention_flash_mma.cu, never timed before): where its kernels' time goes
-JGPT_CUDA_ATTENTION=fused timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
-  --precision bf16 --steps 3 --profile --json > "$OUT/profile-train-cuda-gpt2-bf16-fused.json" \
-  && cat "$OUT/profile-train-cuda-gpt2-bf16-fused.json" || echo "(informational) fused profile did not finish"; echo
 # two defaults chosen from session 18's profile without a timed comparison, each switched off once in the same run:
 # the classifier's products over all V rows in one (not 50,240 + 17) and the backward through GELU without cuBLASLt's
 # DGELU epilogue (the plain product and the gelu backward kernel); results.md's "What these figures decide" reads them
@@ -207,24 +205,28 @@ JGPT_CUDA_LT=0 timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main benc
 JGPT_CUDA_BF16_ACTIVATIONS=0 timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-f32act.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-f32act.json" || echo "(informational) train-step with JGPT_CUDA_BF16_ACTIVATIONS=0 did not finish"; echo
-JGPT_CUDA_ATTENTION=fused timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
-  --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused.json" \
-  && cat "$OUT/bench-train-cuda-gpt2-bf16-fused.json"; echo
+# bf16 attention runs fused on tensor cores by default (JGPT_CUDA_ATTENTION=auto, kernels/attention_flash_mma.cu; H100,
+# session 20: 1.23x the cuBLAS path's step): the cuBLAS path's step in the same run, so a regression shows at once
+JGPT_CUDA_ATTENTION=cublas timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
+  --precision bf16 --steps 5 --json > "$OUT/bench-train-cuda-gpt2-bf16-cublas.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-cublas.json" || echo "(informational) cuBLAS-attention train-step did not finish"; echo
 # the same with the CUDA-core fused kernels forced (bf16 fused attention runs on tensor cores otherwise): both rows
 # side by side in results.md ("attention" fused-tc vs fused-cudacore)
 JGPT_CUDA_ATTENTION=fused-cudacore timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2[@]}" \
   --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-cudacore.json" \
   && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-cudacore.json" || echo "(informational) fused-cudacore train-step did not finish"; echo
-# B=64 with fused attention, which keeps no (B,NH,T,T) matrices: about 26 GiB of parameters, optimizer state and
-# bf16 activations instead of 45 GiB on the cuBLAS path (computed from Gpt2.activationBytes; docs/gpu.md)
-JGPT_CUDA_ATTENTION=fused timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
-  --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" \
-  && cat "$OUT/bench-train-cuda-gpt2-bf16-fused-b64.json" || echo "(informational) fused-attention train-step ${GPT2_B64[*]} did not finish"; echo
-# the same B=64 on the (default) cuBLAS attention path, which fits since its probabilities are bf16: the issue's B
-# 16-64 range on both paths, same run, informational
-timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
-  --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-b64.json" \
-  && cat "$OUT/bench-train-cuda-gpt2-bf16-b64.json" || echo "(informational) cuBLAS-attention train-step ${GPT2_B64[*]} did not finish"; echo
+# the issue's B 16-64 range with the default (fused) attention, which keeps no (B,NH,T,T) matrices: at B 64 about 26 GiB
+# of parameters, optimizer state and bf16 activations instead of 45 GiB on the cuBLAS path (Gpt2.activationBytes)
+for bsz in 16 64; do
+  if [ $bsz = 16 ]; then shape=("${GPT2_B16[@]}"); else shape=("${GPT2_B64[@]}"); fi
+  timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${shape[@]}" \
+    --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-b$bsz.json" \
+    && cat "$OUT/bench-train-cuda-gpt2-bf16-b$bsz.json" || echo "(informational) train-step ${shape[*]} did not finish"; echo
+done
+# the same B=64 on the cuBLAS attention path (it fits: its probabilities are bf16), same run, informational
+JGPT_CUDA_ATTENTION=cublas timeout "$(limit 150)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench train-step --backend cuda "${GPT2_B64[@]}" \
+  --precision bf16 --steps 3 --json > "$OUT/bench-train-cuda-gpt2-bf16-cublas-b64.json" \
+  && cat "$OUT/bench-train-cuda-gpt2-bf16-cublas-b64.json" || echo "(informational) cuBLAS-attention train-step ${GPT2_B64[*]} did not finish"; echo
 # Llama training (GQA: 4 query heads over 2 kv heads, head size 64) with kernels/llama.cu's attention (default)
 # and with the fused flash-style kernels (JGPT_CUDA_ATTENTION=fused), same run: informational rows in results.md
 for attn in cublas fused; do

@@ -147,9 +147,6 @@ profile_table("profile-train-cuda-gpt2-bf16.json",
               f"Where a `{train_profile.get('preset', 'gpt2')}` training step goes on the GPU (`bench train-step --profile`: "
               f"CUDA events, {train_profile.get('precision', 'fp32')}, B={train_profile.get('batch')}, T={train_profile.get('seq')})",
               "step", f"bench-train-cuda-gpt2-{train_profile.get('precision', 'fp32')}.json")
-profile_table("profile-train-cuda-gpt2-bf16-fused.json",
-              "The same step with fused attention (`JGPT_CUDA_ATTENTION=fused`: kernels/attention_flash_mma.cu on tensor cores)",
-              "step", "bench-train-cuda-gpt2-bf16-fused.json")
 serve_overhead, serve_load = load("serve-overhead-cuda.json"), load("serve-load-cuda.json")
 if serve_overhead or serve_load:
     print("### `jgpt serve` over HTTP on the GPU (random weights)")
@@ -189,8 +186,8 @@ if attention_runs:
                   f"{fmt(r['speedup'], 2)}x | {r['maxRelDiffOut']:.1e} / {r['maxRelDiffGradients']:.1e} |")
     print()
     print("Causal FLOPs as FlashAttention counts them: forward 4 x B x NH x hs x T(T+1)/2, backward 2.5 x that. The "
-          "fused-tc row (mma.sync, FlashAttention-2 style; fused-wmma: the first WMMA kernels) is the one that should become "
-          "bf16's default attention if it is correct and faster here.")
+          "fused-tc row (mma.sync, FlashAttention-2 style; fused-wmma: the first WMMA kernels) is bf16's default attention "
+          "(JGPT_CUDA_ATTENTION=auto) since the H100 run of session 20.")
     print()
 
 
@@ -261,9 +258,9 @@ print("### What these figures decide")
 print()
 # (what, the default's name and run, the other's name and run, what to change if the other is faster)
 DECISIONS = [
-    ("bf16 attention", "cublas", "bench-train-cuda-gpt2-bf16.json", "fused-tc", "bench-train-cuda-gpt2-bf16-fused.json",
-     "make fused attention bf16's default (CudaBackend's fusedAttention where tensorCoreAttention(hs) holds), "
-     "if the attention-alone rows above show fused-tc within 1e-2 of cublas and CudaFlashAttentionTest passed"),
+    ("bf16 attention", "fused-tc", "bench-train-cuda-gpt2-bf16.json", "cublas", "bench-train-cuda-gpt2-bf16-cublas.json",
+     "make the cuBLAS path bf16's default again (CudaBackend.open: setFusedAttention(false) for JGPT_CUDA_ATTENTION=auto) "
+     "and profile the attention_flash_mma kernels"),
     ("cuBLASLt epilogues", "Lt on", "bench-train-cuda-gpt2-bf16.json", "Lt off", "bench-train-cuda-gpt2-bf16-nolt.json",
      "turn the epilogues off by default (CudaBackend's useLt; llm.c found cuBLASLt's bf16 GELU slower, PR #338)"),
     ("Llama attention", "rows", "bench-train-cuda-llama-cublas.json", "fused", "bench-train-cuda-llama-fused.json",
@@ -289,8 +286,8 @@ if q8 and b16 and q8.get("tokensPerSecond") and b16.get("tokensPerSecond"):
 else:
     print("- Llama q8 decode: no stories110M q8/bf16 pair on cuda in this run")
 best = None
-for name in ("bench-train-cuda-gpt2-bf16.json", "bench-train-cuda-gpt2-bf16-fused.json", "bench-train-cuda-gpt2-bf16-b64.json",
-             "bench-train-cuda-gpt2-bf16-fused-b64.json"):
+for name in ("bench-train-cuda-gpt2-bf16.json", "bench-train-cuda-gpt2-bf16-cublas.json", "bench-train-cuda-gpt2-bf16-b16.json",
+             "bench-train-cuda-gpt2-bf16-b64.json", "bench-train-cuda-gpt2-bf16-cublas-b64.json"):
     d = load(name)
     if d and d.get("mfu") is not None and (best is None or d["mfu"] > best[1]["mfu"]):
         best = (name, d)
@@ -317,10 +314,10 @@ print("```")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision fp32|tf32|bf16 --batch 8 --seq 1024 --steps 5 --json")
 print(f"JGPT_CUDA_LT=0 {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
 print(f"JGPT_CUDA_BF16_ACTIVATIONS=0 {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
-print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
+print(f"JGPT_CUDA_ATTENTION=cublas {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 5 --json")
 print(f"JGPT_CUDA_ATTENTION=fused-cudacore {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --json")
-print(f"JGPT_CUDA_ATTENTION=fused {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 64 --seq 1024 --steps 3 --json")
-print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 64 --seq 1024 --steps 3 --json")
+print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 16|64 --seq 1024 --steps 3 --json")
+print(f"JGPT_CUDA_ATTENTION=cublas {J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 64 --seq 1024 --steps 3 --json")
 print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32|bf16] --batch 8 --seq 256 --steps 5 --json")
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")
 print(f"JGPT_CUDA_ATTENTION=cublas|fused {J} bench train-step --backend cuda --arch llama --kv-heads 2 --preset small --batch 8 --seq 256 --steps 5 --json")

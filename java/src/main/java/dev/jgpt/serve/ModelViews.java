@@ -102,15 +102,15 @@ final class ModelViews implements AutoCloseable {
 
     /**
      * The one clear error when the backend would not keep the probabilities this view shows for a prompt of
-     * T tokens: cuda's fused attention ({@code JGPT_CUDA_ATTENTION=fused}) computes attention without them
-     * wherever T exceeds the head size.
+     * T tokens: cuda's fused attention (bf16 mode's default for heads of at most 64, or {@code JGPT_CUDA_ATTENTION=fused})
+     * computes attention without them wherever T exceeds the head size.
      */
     static void requireAttentionProbabilities(Backend ops, GptConfig c, int T) {
         if (ops.attentionKeepsProbabilities(1, T, c.channels(), c.heads())) return;
         throw ApiException.badRequest("text", "the attention view is unavailable for " + T + " tokens on the " + ops.name()
-                + " backend with fused attention (JGPT_CUDA_ATTENTION=fused), which keeps no attention probabilities for"
-                + " prompts longer than " + c.channels() / c.heads() + " tokens (the head size); serve without"
-                + " JGPT_CUDA_ATTENTION=fused to see them");
+                + " backend with fused attention (bf16 mode's default, or JGPT_CUDA_ATTENTION=fused), which keeps no attention"
+                + " probabilities for prompts longer than " + c.channels() / c.heads() + " tokens (the head size); serve with"
+                + " JGPT_CUDA_ATTENTION=cublas to see them");
     }
 
     /** The training forward over a copy of one served model's weights, one prompt at a time. */

@@ -13,6 +13,7 @@ import dev.jgpt.memory.TensorArena;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 /**
  * The {@code cuda} backend: cuBLAS for every matrix product, our kernels (kernels/*.cu, loaded from the
@@ -66,6 +67,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private boolean bf16Activations = bf16ActivationsConfigured();
     /** The contract's attention through the fused kernels where the shapes allow ({@link #setFusedAttention}). */
     private boolean fusedAttention;
+    /** With fusedAttention: only where the tensor-core kernels take the head size (JGPT_CUDA_ATTENTION=auto, the default). */
+    private boolean fusedOnlyOnTensorCores;
     /** Fused attention on the CUDA-core kernels even where the tensor-core ones apply ({@link #setCudaCoreAttention}). */
     private boolean cudaCoreAttention;
     /** The tensor-core path on the WMMA kernels (attention_flash_tc.cu) instead of the mma.sync ones ({@link #setWmmaAttention}). */
@@ -94,9 +97,13 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         if (!probe.usable()) throw new IllegalStateException("cuda backend unavailable: " + probe.reason());
         CudaBackend b = new CudaBackend(0, GemmMath.configured());
         String attention = attentionConfigured();
-        b.setFusedAttention(!attention.equals("cublas"));
-        b.setCudaCoreAttention(attention.equals("fused-cudacore"));
-        b.setWmmaAttention(attention.equals("fused-wmma"));
+        if (attention.equals("auto")) {
+            b.setAutoAttention();
+        } else {
+            b.setFusedAttention(!attention.equals("cublas"));
+            b.setCudaCoreAttention(attention.equals("fused-cudacore"));
+            b.setWmmaAttention(attention.equals("fused-wmma"));
+        }
         return b;
     }
 
@@ -128,16 +135,18 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     }
 
     /**
-     * {@code JGPT_CUDA_ATTENTION=cublas|fused|fused-wmma|fused-cudacore} (or {@code -Djgpt.cuda.attention=...}); default
-     * {@code cublas}. {@code fused-cudacore}: fused, on the CUDA-core kernels even in bf16 mode; {@code fused-wmma}: fused,
-     * bf16 mode's tensor-core path on the WMMA kernels instead of the mma.sync ones (both to compare).
+     * {@code JGPT_CUDA_ATTENTION=auto|cublas|fused|fused-wmma|fused-cudacore} (or {@code -Djgpt.cuda.attention=...});
+     * default {@code auto} ({@link #setAutoAttention}: fused where it runs on tensor cores, the unfused path elsewhere).
+     * {@code cublas}: the unfused path everywhere; {@code fused}: fused wherever the kernels take the head size, on CUDA
+     * cores outside bf16 mode; {@code fused-cudacore}: fused, on the CUDA-core kernels even in bf16 mode;
+     * {@code fused-wmma}: fused, bf16 mode's tensor-core path on the WMMA kernels instead of the mma.sync ones.
      */
     static String attentionConfigured() {
         String v = System.getProperty("jgpt.cuda.attention", System.getenv("JGPT_CUDA_ATTENTION"));
-        if (v == null || v.isBlank()) return "cublas";
+        if (v == null || v.isBlank()) return "auto";
         String mode = v.trim().toLowerCase(java.util.Locale.ROOT);
-        if (mode.equals("cublas") || mode.equals("fused") || mode.equals("fused-wmma") || mode.equals("fused-cudacore")) return mode;
-        throw new dev.jgpt.JgptException("JGPT_CUDA_ATTENTION: unknown '" + v + "', expected cublas, fused, fused-wmma or fused-cudacore");
+        if (List.of("auto", "cublas", "fused", "fused-wmma", "fused-cudacore").contains(mode)) return mode;
+        throw new dev.jgpt.JgptException("JGPT_CUDA_ATTENTION: unknown '" + v + "', expected auto, cublas, fused, fused-wmma or fused-cudacore");
     }
 
     /** Opens device {@code ordinal} without asking {@link CudaProbe} (tests with a stand-in driver). */
@@ -306,6 +315,27 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      */
     public void setFusedAttention(boolean fused) {
         this.fusedAttention = fused;
+        this.fusedOnlyOnTensorCores = false;
+    }
+
+    /**
+     * Fused attention where it runs on tensor cores ({@link #tensorCoreAttention}: bf16 mode, head size at most
+     * {@value #TENSOR_CORE_ATTENTION_MAX_HEAD}), the unfused path (cuBLAS; Llama's kernels/llama.cu rows) elsewhere:
+     * what {@link #open} sets unless JGPT_CUDA_ATTENTION says otherwise. On an H100 (2026-11-27, session 20) the mma.sync
+     * kernels made GPT-2 124M's bf16 step 1.23x faster at B 8 (30.60 to 24.86 ms) and left 24 GiB of activations at B 64
+     * where the cuBLAS path needs 43; on CUDA cores the fused kernels ran 0.01-0.44x of the unfused path, so fp32 mode
+     * and larger heads keep it. {@link #setFusedAttention} replaces this setting.
+     */
+    public void setAutoAttention() {
+        this.fusedAttention = true;
+        this.fusedOnlyOnTensorCores = true;
+        this.cudaCoreAttention = false;
+        this.wmmaAttention = false;
+    }
+
+    /** Whether attention over heads of this size takes the fused kernels (where T exceeds it, {@link #useFusedAttention}). */
+    private boolean fusedFor(int headSize) {
+        return fusedAttention && (!fusedOnlyOnTensorCores || tensorCoreAttention(headSize));
     }
 
     public boolean fusedAttention() {
@@ -350,7 +380,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /** What {@code bench train-step} reports: cublas, fused-tc (tensor cores, mma.sync), fused-wmma or fused-cudacore, for this head size. */
     public String attentionLabel(int headSize) {
-        if (!fusedAttention) return "cublas";
+        if (!fusedFor(headSize)) return "cublas";
         return fusedLabel(headSize);
     }
 
@@ -399,7 +429,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         }
         s.append("use a smaller batch or model");
         if (math != GemmMath.BF16) s.append(", or --precision bf16 (bf16 activations, half the bytes)");
-        if (!fusedAttention) s.append(", or JGPT_CUDA_ATTENTION=fused (no (B, NH, T, T) attention matrices)");
+        if (!fusedAttention || (fusedOnlyOnTensorCores && math != GemmMath.BF16)) {
+            s.append(", or JGPT_CUDA_ATTENTION=fused (no (B, NH, T, T) attention matrices)");
+        }
         return s.toString();
     }
 
@@ -1216,7 +1248,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * batches, whose (T,T) matrices are small, keep the cuBLAS path.
      */
     private boolean useFusedAttention(int T, int hs) {
-        return fusedAttention && T > hs && hs <= 256;
+        return fusedFor(hs) && T > hs && hs <= 256;
     }
 
     /**
@@ -1293,7 +1325,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     /** What {@code bench train-step --arch llama} reports: rows (kernels/llama.cu), fused-tc, fused-wmma or fused-cudacore, for this head size. */
     public String gqaAttentionLabel(int headSize) {
-        if (!fusedAttention || headSize > 256) return "rows";
+        if (!fusedFor(headSize) || headSize > 256) return "rows";
         return fusedLabel(headSize);
     }
 
@@ -1310,7 +1342,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         }
         if (t != null && !t.isHost() && t.numel() < need && !useFusedAttention(T, hs)) {
             throw new IllegalArgumentException(name + ": needs " + need + " elements (B*NH*T*T) for the cuBLAS attention path but "
-                    + t + " has " + t.numel() + (fusedAttention
+                    + t + " has " + t.numel() + (fusedFor(hs)
                     ? " (fused attention runs only where T > head size " + hs + " and head size <= 256)"
                     : "; a buffer sized for fused attention needs fused mode on (setFusedAttention, JGPT_CUDA_ATTENTION=fused)"));
         }
