@@ -51,11 +51,68 @@ __device__ __forceinline__ bool jg_ln_vec4(int C, const P*... p) {
     return C % (4 * JG_WARP) == 0 && jg_aligned16(p...);
 }
 
+// Rows of at most JG_LN_HELD x 128 elements (every GPT-2 width up to 1536) are held in registers, JG_LN_HELD float4s
+// per lane: read from memory once where jg_layernorm_row_v reads them three times, each pass a round trip of latency
+// when a warp has one row to itself (a decode step: an H100 took 9 µs per one-row fused residual + layernorm, session
+// 20), and the fused residual's sum is normalised without being read back. The sums run in jg_layernorm_row_v<4>'s
+// order, so the results are the same bits.
+#define JG_LN_HELD 12
+
+template <typename Out>
+__device__ __forceinline__ void jg_layernorm_held(Out* out, float* mean, float* rstd, const float4 (&h)[JG_LN_HELD],
+                                                  const float* weight, const float* bias, int row, int C, int lane) {
+    float s = 0.0f;
+#pragma unroll
+    for (int k = 0; k < JG_LN_HELD; k++) {
+        if ((k * JG_WARP + lane) * 4 < C) s += (h[k].x + h[k].y) + (h[k].z + h[k].w);
+    }
+    const float m = jg_warp_sum(s) / C;
+    float v = 0.0f;
+#pragma unroll
+    for (int k = 0; k < JG_LN_HELD; k++) {
+        if ((k * JG_WARP + lane) * 4 < C) {
+            const float d0 = h[k].x - m, d1 = h[k].y - m, d2 = h[k].z - m, d3 = h[k].w - m;
+            v += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+        }
+    }
+    const float r = 1.0f / sqrtf(jg_warp_sum(v) / C + JG_LN_EPS);
+#pragma unroll
+    for (int k = 0; k < JG_LN_HELD; k++) {
+        const int i = (k * JG_WARP + lane) * 4;
+        if (i < C) {
+            const float4 a = h[k], w = jg_load4(weight + i), b = jg_load4(bias + i);
+            jg_store4(out + i, float4{(a.x - m) * r * w.x + b.x, (a.y - m) * r * w.y + b.y, (a.z - m) * r * w.z + b.z,
+                                         (a.w - m) * r * w.w + b.w});
+        }
+    }
+    if (lane == 0) {
+        if (mean != nullptr) mean[row] = m;
+        if (rstd != nullptr) rstd[row] = r;
+    }
+}
+
+// Whether a row takes jg_layernorm_held: 4-element accesses (jg_ln_vec4) and at most JG_LN_HELD of them per lane.
+template <typename... P>
+__device__ __forceinline__ bool jg_ln_held(int C, const P*... p) {
+    return C <= JG_LN_HELD * 4 * JG_WARP && jg_ln_vec4(C, p...);
+}
+
 template <typename Out>
 __device__ __forceinline__ void jg_layernorm_row(Out* out, float* mean, float* rstd, const float* x,
                                                  const float* weight, const float* bias, int row, int C, int lane) {
-    if (jg_ln_vec4(C, out, x, weight, bias)) jg_layernorm_row_v<4>(out, mean, rstd, x, weight, bias, row, C, lane);
-    else jg_layernorm_row_v<1>(out, mean, rstd, x, weight, bias, row, C, lane);
+    if (jg_ln_held(C, out, x, weight, bias)) {
+        float4 h[JG_LN_HELD];
+#pragma unroll
+        for (int k = 0; k < JG_LN_HELD; k++) {
+            const int i = (k * JG_WARP + lane) * 4;
+            h[k] = i < C ? jg_load4(x + i) : float4{0.0f, 0.0f, 0.0f, 0.0f};
+        }
+        jg_layernorm_held(out, mean, rstd, h, weight, bias, row, C, lane);
+    } else if (jg_ln_vec4(C, out, x, weight, bias)) {
+        jg_layernorm_row_v<4>(out, mean, rstd, x, weight, bias, row, C, lane);
+    } else {
+        jg_layernorm_row_v<1>(out, mean, rstd, x, weight, bias, row, C, lane);
+    }
 }
 
 // out, inp (N,C); mean, rstd (N) may be null (inference). blockDim.x: multiple of 32.
@@ -90,6 +147,22 @@ __device__ __forceinline__ void jg_fused_residual_layernorm(float* residual, Out
     const int row = blockIdx.x * (blockDim.x / JG_WARP) + threadIdx.x / JG_WARP;
     if (row >= N) return;
     const long long off = (long long)row * C;
+    if (jg_ln_held(C, residual + off, inp1 + off, inp2 + off, out + off, weight, bias)) {
+        float4 h[JG_LN_HELD]; // the row's sum, normalised from registers
+#pragma unroll
+        for (int k = 0; k < JG_LN_HELD; k++) {
+            const int i = (k * JG_WARP + lane) * 4;
+            if (i < C) {
+                const float4 a = jg_load4(inp1 + off + i), b = jg_load4(inp2 + off + i);
+                h[k] = float4{a.x + b.x, a.y + b.y, a.z + b.z, a.w + b.w};
+                jg_store4(residual + off + i, h[k]);
+            } else {
+                h[k] = float4{0.0f, 0.0f, 0.0f, 0.0f};
+            }
+        }
+        jg_layernorm_held(out + off, mean, rstd, h, weight, bias, row, C, lane);
+        return;
+    }
     if (jg_ln_vec4(C, residual, inp1, inp2)) {
         for (int i = lane * 4; i < C; i += JG_WARP * 4) {
             const float4 a = jg_load4(inp1 + off + i), b = jg_load4(inp2 + off + i);
