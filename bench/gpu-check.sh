@@ -106,7 +106,7 @@ run_tests ci 90 --select-class dev.jgpt.backend.cuda.FatbinTest --select-class d
 
 step "backend contract: cuda vs reference, op by op (fp32, TF32 off, 1e-4 relative; bf16 operands 1e-2; fused attention fwd+bwd)"
 JGPT_CUDA_DEBUG=1 run_tests contract 180 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
-  --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaClassifierSplitTest \
+  --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.CudaRowProductsTest --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaClassifierSplitTest \
   --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest \
   --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest \
   --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest \
@@ -151,6 +151,11 @@ for dev in cuda cpu; do
     --tokens $([ $dev = cuda ] && [ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-$dev.json" || bad "bench decode-gpt2 $dev"
   cat "$OUT/bench-decode-gpt2-$dev.json"; echo
 done
+# the row kernels for decode products (kernels/matmul.cu, JGPT_CUDA_ROW_PRODUCTS, on since session 20 without a timed
+# comparison) switched off once: the same decode through cuBLASLt; results.md's "What these figures decide" reads both
+JGPT_CUDA_ROW_PRODUCTS=0 timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $DECODE \
+  --prompt-tokens 64 --tokens $([ "$DRY" != 1 ] && echo 256 || echo 64) --runs 3 --json > "$OUT/bench-decode-gpt2-cuda-norows.json" \
+  && cat "$OUT/bench-decode-gpt2-cuda-norows.json" || echo "(informational) decode with JGPT_CUDA_ROW_PRODUCTS=0 did not finish"; echo
 # where a decode token goes (graphs off: every kernel and product timed by CUDA events): GPT-2 124M took ~1.1 ms a
 # token on the H200 where its weights read in ~0.12 ms (session 18)
 timeout "$(limit 90)" "${J[@]}" -cp "$CP" dev.jgpt.cli.Main bench decode-gpt2 --backend cuda --preset $DECODE --prompt-tokens 64 \
@@ -306,7 +311,7 @@ elif command -v compute-sanitizer >/dev/null; then
   # (in the arena's 64 MiB chunks it would land in a neighbour, inside the allocation); bench/stand-in-asan.sh's twin
   JGPT_CUDA_ARENA_CHUNK=0 timeout "$left" compute-sanitizer --tool memcheck --target-processes all "${J[@]}" -cp "$CP" org.junit.platform.console.ConsoleLauncher \
     execute --disable-banner --details=summary --select-class dev.jgpt.backend.cuda.CudaBackendContractTest \
-    --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
+    --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.CudaRowProductsTest --select-class dev.jgpt.backend.cuda.FusedAttentionTest --select-class dev.jgpt.backend.cuda.TopKTest \
     --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaBf16FusedAttentionTest \
     --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest > "$OUT/memcheck.txt" 2>&1 && echo "memcheck clean" || { echo "memcheck reported (see memcheck.txt)"; grep -E "ERROR SUMMARY|Invalid" "$OUT/memcheck.txt" | head; }
 fi

@@ -25,7 +25,7 @@ t(){ local name=$1 lim=$2; shift 2
   local rc=$?; echo "$name rc $rc"; [ $rc = 0 ] || fail=1
   grep -E "✘|tests (successful|failed)|gradient check" "$OUT/tests-$name.txt" | cut -c1-300; }
 step "tests"
-t contract 60 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest \
+t contract 60 --select-class dev.jgpt.backend.cuda.CudaBackendContractTest --select-class dev.jgpt.backend.cuda.CudaBf16ContractTest --select-class dev.jgpt.backend.cuda.CudaRowProductsTest \
   --select-class dev.jgpt.backend.cuda.CudaLtTest --select-class dev.jgpt.backend.cuda.CudaClassifierSplitTest --select-class dev.jgpt.backend.cuda.CudaBf16ActivationsTest \
   --select-class dev.jgpt.backend.cuda.CudaFlashAttentionTest --select-class dev.jgpt.backend.cuda.CudaBf16FusedAttentionTest \
   --select-class dev.jgpt.backend.cuda.CudaGqaFusedAttentionTest --select-class dev.jgpt.backend.cuda.CudaErrorPathsTest

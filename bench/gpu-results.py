@@ -277,6 +277,15 @@ DECISIONS = [
 ]
 for row in DECISIONS:
     print(decision(*row))
+rows_on, rows_off = load("bench-decode-gpt2-cuda.json"), load("bench-decode-gpt2-cuda-norows.json")
+if rows_on and rows_off and rows_on.get("tokensPerSecond") and rows_off.get("tokensPerSecond"):
+    r = rows_on["tokensPerSecond"] / rows_off["tokensPerSecond"]
+    print(f"- decode products on the row kernels ({rows_on.get('preset')}, cuda, fp32): {fmt(rows_on['tokensPerSecond'], 1)} "
+          f"tokens/s against cuBLASLt's {fmt(rows_off['tokensPerSecond'], 1)}: {r:.2f}x — "
+          + ("keep JGPT_CUDA_ROW_PRODUCTS on" if r >= 0.97 else
+             "**switch JGPT_CUDA_ROW_PRODUCTS off by default** (CudaBackend's rowProducts) and profile jg_matmul_rows"))
+else:
+    print("- decode products on the row kernels: no pair of GPT-2 decode runs (JGPT_CUDA_ROW_PRODUCTS on and off) in this run")
 q8, b16 = load("bench-decode-llama-cuda-stories110M-q8.json"), load("bench-decode-llama-cuda-stories110M-bf16.json")
 if q8 and b16 and q8.get("tokensPerSecond") and b16.get("tokensPerSecond"):
     r = q8["tokensPerSecond"] / b16["tokensPerSecond"]
@@ -322,6 +331,7 @@ print(f"{J} bench train-step --backend cuda|cpu --preset small [--precision tf32
 print(f"{J} bench train-step --backend cuda --preset gpt2 --precision bf16 --batch 8 --seq 1024 --steps 3 --profile --json")
 print(f"JGPT_CUDA_ATTENTION=cublas|fused {J} bench train-step --backend cuda --arch llama --kv-heads 2 --preset small --batch 8 --seq 256 --steps 5 --json")
 print(f"{J} bench decode-gpt2 --backend cuda|cpu --preset gpt2 [--precision bf16] --prompt-tokens 64 --tokens 256|64 --runs 3 --json")
+print(f"JGPT_CUDA_ROW_PRODUCTS=0 {J} bench decode-gpt2 --backend cuda --preset gpt2 --prompt-tokens 64 --tokens 256 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --sampling auto|host --prompt-tokens 64 --tokens 128 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2|small --graphs on|off --prompt-tokens 64 --tokens 256 --runs 3 --json")
 print(f"{J} bench decode-gpt2 --backend cuda --preset gpt2 --batch 8 --graphs on|off --prompt-tokens 64 --tokens 128 --runs 3 --json")

@@ -81,6 +81,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
     private boolean ltDgelu = true;
     /** The classifier's products over V in a multiple-of-64 part and a tail ({@link #setClassifierSplit}). */
     private boolean classifierSplit = true;
+    /** Products of at most {@link #ROW_PRODUCT_ROWS} input rows on kernels/matmul.cu's row kernels ({@link #setRowProducts}). */
+    private boolean rowProducts = true;
     /** BGRADB writes the bias gradient; the contract accumulates: it lands here, then is added. */
     private final DeviceScratch ltBiasGrad;
     /** Partial sums of weight and bias gradients (layernorm's per block; RMSNorm's dweight and a product's dbias per row
@@ -176,6 +178,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         setLt(ltConfigured());
         setLtDgelu(switchConfigured("jgpt.cuda.ltDgelu", "JGPT_CUDA_LT_DGELU"));
         setClassifierSplit(switchConfigured("jgpt.cuda.classifierSplit", "JGPT_CUDA_CLASSIFIER_SPLIT"));
+        setRowProducts(switchConfigured("jgpt.cuda.rowProducts", "JGPT_CUDA_ROW_PRODUCTS"));
     }
 
     /**
@@ -202,6 +205,24 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
 
     public boolean classifierSplit() {
         return classifierSplit;
+    }
+
+    /** Input rows up to which {@link #matmulForward} takes the row kernels (kernels/matmul.cu's JG_ROWS_MAX). */
+    static final int ROW_PRODUCT_ROWS = 8;
+
+    /**
+     * Whether {@link #matmulForward} multiplies at most {@value #ROW_PRODUCT_ROWS} input rows (a decode step, a server's
+     * batched step) on kernels/matmul.cu's row kernels, bias included, instead of cuBLAS / cuBLASLt
+     * ({@code JGPT_CUDA_ROW_PRODUCTS}, on by default). On an H100 (session 20) GPT-2 124M's per-layer decode products
+     * took 8.75 µs each through cuBLASLt (0.8 TB/s of weights); the row kernels keep 4 KiB of weight loads in flight
+     * per warp. Chosen from that profile, not yet timed: gpu-check times a decode with it off too.
+     */
+    public void setRowProducts(boolean on) {
+        rowProducts = on;
+    }
+
+    public boolean rowProducts() {
+        return rowProducts;
     }
 
     /**
@@ -699,6 +720,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         boolean bf = bf16Product(inp, out) || isBf16(weight);
         // out^T (OC,N) = weight (OC,C) . inp^T (C,N)
         MemorySegment w = operand(weight, (long) OC * C, 1, bf), x = operand(inp, (long) N * C, 0, bf);
+        if (rowProduct(out, x, w, bias, N, C, OC, bf)) return;
         long biasOp = bias == null || !ltUsable() ? 0 : ltBias(bias, out, OC);
         if (biasOp != 0 && ltGemm(CublasLt.CUBLASLT_EPILOGUE_BIAS, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, w, C, x, C, zero,
                 out, OC, bf, biasOp, 0, null, 0, "matmulForward (lt bias)")) {
@@ -710,6 +732,25 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             ctx.kernel(isBf16(out) ? Kernel.ADD_BIAS_BF16 : Kernel.ADD_BIAS, gridStride(n, 256), 256)
                     .ptr(out).ptr(bias).i32(N).i32(OC).go();
         }
+    }
+
+    /**
+     * {@link #matmulForward} on the row kernels where {@link #rowProducts} holds, N is at most
+     * {@value #ROW_PRODUCT_ROWS} and the operands (bf16 where {@code bf}, else fp32) allow 16-byte loads; false otherwise
+     * (nothing launched).
+     */
+    private boolean rowProduct(Tensor out, MemorySegment x, MemorySegment w, Tensor bias, int N, int C, int OC, boolean bf) {
+        if (!rowProducts || N > ROW_PRODUCT_ROWS || (!bf && isBf16(out))) return false;
+        if (C % (bf ? 8 : 4) != 0 || x.address() % 16 != 0 || w.address() % 16 != 0) return false;
+        wrote(out);
+        boolean one = N == 1; // a decode step: the one-sum kernels, fewer registers
+        Kernel k = !bf ? (one ? Kernel.MATMUL_ROW_FORWARD : Kernel.MATMUL_ROWS_FORWARD)
+                : isBf16(out) ? (one ? Kernel.MATMUL_ROW_FORWARD_BF16 : Kernel.MATMUL_ROWS_FORWARD_BF16)
+                : (one ? Kernel.MATMUL_ROW_FORWARD_BF16_IN : Kernel.MATMUL_ROWS_FORWARD_BF16_IN);
+        int warps = 4; // a warp per output row
+        ctx.kernel(k, (OC + warps - 1) / warps, warps * 32).ptr(out).ptr(x.address()).ptr(w.address()).ptr(bias)
+                .i32(N).i32(C).i32(OC).go();
+        return true;
     }
 
     /**

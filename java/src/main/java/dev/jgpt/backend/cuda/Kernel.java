@@ -25,6 +25,13 @@ public enum Kernel {
     ADD_PARTIAL_SUMS("add_partial_sums", "pppii", true),
     FUSED_RESIDUAL_LAYERNORM_FORWARD("fused_residual_layernorm_forward", "ppppppppii", true),
     ADD_BIAS("add_bias", "ppii", false),
+    // products of a few input rows without cuBLAS (decode steps: kernels/matmul.cu's jg_matmul_rows; JGPT_CUDA_ROW_PRODUCTS)
+    MATMUL_ROW_FORWARD("matmul_row_forward", "ppppiii", true),
+    MATMUL_ROW_FORWARD_BF16_IN("matmul_row_forward_bf16_in", "ppppiii", true),
+    MATMUL_ROW_FORWARD_BF16("matmul_row_forward_bf16", "ppppiii", true),
+    MATMUL_ROWS_FORWARD("matmul_rows_forward", "ppppiii", true),
+    MATMUL_ROWS_FORWARD_BF16_IN("matmul_rows_forward_bf16_in", "ppppiii", true),
+    MATMUL_ROWS_FORWARD_BF16("matmul_rows_forward_bf16", "ppppiii", true),
     // bf16 activation storage (Backend.activationDType): the same kernels with bf16 outputs / inputs
     LAYERNORM_FORWARD_BF16("layernorm_forward_bf16", "ppppppii", true),
     FUSED_RESIDUAL_LAYERNORM_FORWARD_BF16("fused_residual_layernorm_forward_bf16", "ppppppppii", true),

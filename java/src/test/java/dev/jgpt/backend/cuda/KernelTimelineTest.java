@@ -48,7 +48,7 @@ class KernelTimelineTest {
 
     @Test
     void productsCountTheirFlopsAndMisuseIsRefused() {
-        int N = 6, C = 8, OC = 5;
+        int N = 12, C = 8, OC = 5; // more rows than the row kernels take (CudaBackend.ROW_PRODUCT_ROWS): cuBLAS products
         try (CudaBackend cuda = backend(); TensorArena arena = cuda.newArena()) {
             Tensor out = arena.allocate(DType.F32, N * OC), inp = arena.allocate(DType.F32, N * C), w = arena.allocate(DType.F32, OC * C);
             KernelTimeline t = cuda.timeline();
