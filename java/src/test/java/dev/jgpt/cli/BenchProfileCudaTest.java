@@ -46,8 +46,8 @@ class BenchProfileCudaTest {
     @Test
     void trainStepProfileOnCudaIsPerKernel() throws IOException, InterruptedException {
         JsonNode r = jgptOnStandIn("bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64",
-                "--batch", "1", "--seq", "8", "--warmup", "1", "--steps", "2", "--profile", "--json");
-        assertThat(r.get("backend").asString()).isEqualTo("cuda");
+                "--batch", "2", "--seq", "8", "--warmup", "1", "--steps", "2", "--profile", "--json");
+        assertThat(r.get("backend").asString()).isEqualTo("cuda"); // 16 rows: more than the row kernels take, as in training
         Map<String, JsonNode> rows = rows(r);
         assertThat(r.get("lt").asString()).as("cuBLASLt epilogues, on by default").isEqualTo("on");
         // the device's memory in use (cuMemGetInfo; on the stand-in what its cuMemAlloc handed out and kept): at least the
@@ -81,10 +81,11 @@ class BenchProfileCudaTest {
         assertThat(rows.get("gqa_attention_decode_rows").get("callsPerStep").asLong()).as("one attention per layer and token").isEqualTo(layers);
         assertThat(rows).as("the token was checked on the host: no device id check (and its synchronisation) per token")
                 .doesNotContainKey("count_bad_ids");
-        assertThat(rows.get("matmulForward (lt bias)").get("callsPerStep").asLong()).as("qkv, proj, fc, fcproj per layer")
-                .isEqualTo(4L * layers);
-        assertThat(rows.get("matmulForward").get("callsPerStep").asLong()).as("the logits (no bias)").isEqualTo(1);
-        assertThat(rows).containsKeys("matmulForward", "layernorm_forward").doesNotContainKey("add_bias");
+        // a token's products are one row each: the row kernels (JGPT_CUDA_ROW_PRODUCTS), bias included, no cuBLAS
+        assertThat(rows.get("matmul_row_forward").get("callsPerStep").asLong()).as("qkv, proj, fc, fcproj per layer and the logits")
+                .isEqualTo(4L * layers + 1);
+        assertThat(rows.get("matmul_row_forward").get("kind").asString()).isEqualTo("kernel");
+        assertThat(rows).containsKeys("layernorm_forward").doesNotContainKeys("add_bias", "matmulForward", "matmulForward (lt bias)");
     }
 
     /** {@code --graphs on --profile}: each token is one graph launch (one row), and the same greedy tokens as {@code --graphs off}. */
@@ -147,7 +148,7 @@ class BenchProfileCudaTest {
      */
     @Test
     void ltRemovesTheBiasAndGeluLaunches() throws IOException, InterruptedException {
-        String[] args = {"bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64", "--batch", "1", "--seq", "8",
+        String[] args = {"bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64", "--batch", "2", "--seq", "8",
                 "--warmup", "1", "--steps", "1", "--profile", "--json"};
         Map<String, JsonNode> on = rows(JgptProcess.json(FakeCuda.libraryFile(), args));
         JgptProcess.Output offOut = JgptProcess.run(FakeCuda.libraryFile(), Map.of("JGPT_CUDA_LT", "0"), args);
@@ -219,7 +220,7 @@ class BenchProfileCudaTest {
     @Test
     void noCublasLtKeepsTheOldPathWithOneMessage() throws IOException, InterruptedException {
         JgptProcess.Output out = JgptProcess.run(FakeCuda.libraryFile(), Map.of("CUBLASLT_LIB", "/nonexistent/libcublasLt.so.13"),
-                "bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64", "--batch", "1", "--seq", "8",
+                "bench", "train-step", "--backend", "cuda", "--preset", "tiny", "--vocab", "64", "--batch", "2", "--seq", "8",
                 "--warmup", "1", "--steps", "1", "--profile", "--json");
         JsonNode r = tools.jackson.databind.json.JsonMapper.builder().build().readTree(out.stdout());
         assertThat(r.get("lt").asString()).isEqualTo("off");

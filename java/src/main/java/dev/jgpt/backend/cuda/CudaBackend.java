@@ -759,6 +759,8 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * product on the weights dequantised into an operand slot. Where the two cost the same is a guess until measured.
      */
     static final int Q8_KERNEL_ROWS = 32;
+    /** Output rows each warp of the one-row q8 kernels takes (kernels/quant.cu's JG_Q8_OUT): the grid is sized by it. */
+    static final int Q8_ROW_OUTPUTS = 4;
 
     @Override
     public void matmulQ8Forward(Tensor out, Tensor inp, Tensor weight, Tensor scales, int group, int N, int C, int OC) {
@@ -777,9 +779,9 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
                                    : (one ? Kernel.MATMUL_Q8_ROW_BF16_IN : Kernel.MATMUL_Q8_ROWS_BF16_IN))
                     : (isBf16(out) ? (one ? Kernel.MATMUL_Q8_ROW_BF16_OUT : Kernel.MATMUL_Q8_ROWS_BF16_OUT)
                                    : (one ? Kernel.MATMUL_Q8_ROW : Kernel.MATMUL_Q8_ROWS));
-            int warps = 4;
-            ctx.kernel(k, (OC + warps - 1) / warps, warps * 32).ptr(out).ptr(inp).ptr(weight).ptr(scales)
-                    .i32(N).i32(C).i32(OC).i32(group).go();
+            int warps = 4, rowsPerWarp = one ? Q8_ROW_OUTPUTS : 1; // output rows each warp takes
+            ctx.kernel(k, (OC + warps * rowsPerWarp - 1) / (warps * rowsPerWarp), warps * 32).ptr(out).ptr(inp).ptr(weight)
+                    .ptr(scales).i32(N).i32(C).i32(OC).i32(group).go();
             return;
         }
         boolean bf = bf16Product(inp, out);
@@ -1590,12 +1592,20 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("kCache", kCache, e, kv);
         dev("vCache", vCache, e, kv);
         wrote(out, att);
-        ctx.kernel(e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_BF16 : Kernel.GQA_ATTENTION_DECODE, NH, rows, 128, 1, 0)
+        ctx.kernel(e == DType.BF16 ? Kernel.GQA_ATTENTION_DECODE_BF16 : Kernel.GQA_ATTENTION_DECODE, NH, rows, DECODE_ATTENTION_THREADS, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kCache).ptr(vCache).i32(pos).i32(rows).i32(NH).i32(NKV).i32(hs).go();
     }
 
     /** Rows per launch of gqa_attention_decode_rows (the kernel's JG_DECODE_ROWS_MAX). */
     private static final int DECODE_ROWS_MAX = 32;
+    /**
+     * Threads per (head, row) block of the decode attention kernels (kernels/llama.cu's jg_decode_head). A decode step
+     * has one block per head (12 for GPT-2 124M), each walking every position in serial rounds of blockDim positions
+     * (scores) or blockDim / (hs / 4..8) positions (the mix): an H100 took 17 µs per GPT-2 call at positions 64-320
+     * with 128 threads (session 20). 256 halves the rounds; at most 2048 / 8 (the kernel's JG_DECODE_PARTIALS over
+     * bf16's 8 elements per lane) keeps the vector path. Chosen from that profile, not yet timed.
+     */
+    private static final int DECODE_ATTENTION_THREADS = 256;
     /** The kernel's struct jg_decode_rows, staged on the host: 32 k-cache pointers, 32 v-cache pointers, 32 positions. */
     private final MemorySegment decodeRows = hostArena.allocate(DECODE_ROWS_MAX * (8L + 8L + 4L), 8);
     /** The kernels' struct jg_positions (32 ints), staged on the host. */
@@ -1780,7 +1790,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
             decodeRows.setAtIndex(ValueLayout.JAVA_INT, 4 * DECODE_ROWS_MAX + i, 0);
         }
         // att rows maxT apart: the launch is the same at every position
-        ctx.kernel(decodeRowsKernel(e), NH, n, 128, 1, 0)
+        ctx.kernel(decodeRowsKernel(e), NH, n, DECODE_ATTENTION_THREADS, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
                 .ptr(positions).ptr(0L).go();
         wrote(out, att);
@@ -1800,7 +1810,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         dev("att", att, DType.F32, (long) NH * n * maxT);
         if ((ptr(caches) & 7) != 0) throw new IllegalArgumentException("caches: the addresses must be 8-byte aligned");
         // the struct is not read (dcaches and dpos are not null): its contents do not matter
-        ctx.kernel(decodeRowsKernel(e), NH, n, 128, 1, 0)
+        ctx.kernel(decodeRowsKernel(e), NH, n, DECODE_ATTENTION_THREADS, 1, 0)
                 .ptr(out).ptr(att).ptr(q).ptr(kNew).ptr(vNew).struct(decodeRows).i32(n).i32(maxT).i32(NH).i32(NKV).i32(hs)
                 .ptr(positions).ptr(caches).go();
         wrote(out, att);

@@ -31,6 +31,8 @@ abstract class Q8ContractTest {
                 }
             }
             check(cuda, 2, 1024, 24, 32, false, 1e-5); // two 512-weight strides per lane
+            // one row: a warp takes 4 output rows (JG_Q8_OUT), here with the last warp's past OC, and two strides
+            check(cuda, 1, 1024, 50, 32, false, 1e-5);
         }
     }
 
@@ -42,6 +44,7 @@ abstract class Q8ContractTest {
                 check(cuda, N, 192, 48, 32, true, 1e-2);   // bf16 in and out
                 check(cuda, N, 128, 40, 64, false, 1e-2);  // bf16 in, fp32 out; past 32 rows the weights dequantised to bf16
                 check(cuda, N, 128, 40, 32, DType.F32, true, 1e-2); // fp32 in (fp32 activation storage), bf16 out
+                check(cuda, N, 192, 42, 32, true, 1e-2);   // OC not a multiple of the one-row kernels' 4 rows per warp
             }
         }
     }
