@@ -71,15 +71,20 @@ class MemoryUsageTest {
     @Test
     void touchingOffHeapMemoryRaisesTheRss() {
         assumeThat(Files.isReadable(Path.of("/proc/self/status"))).as("Linux /proc").isTrue();
-        try (TensorArena arena = TensorArena.host()) {
-            long before = MemoryUsage.readRss().bytes();
-            Tensor t = arena.allocate(DType.F32, 16L << 20); // 64 MiB, zero-filled by the arena: every page touched
-            t.fill(1f);
-            long after = MemoryUsage.readRss().bytes();
-            // other threads may free a little meanwhile, so ask for most of it, not all
-            assertThat(after - before).isGreaterThan(48L << 20);
-            assertThat(MemoryUsage.readRss().peakBytes()).isGreaterThanOrEqualTo(after);
+        // other threads may free memory meanwhile (a collector returning heap after an earlier test: the CI machine once saw
+        // 27 of the 64 MiB), so ask for most of it, not all, in the best of three tries; untouched pages never count
+        long most = 0;
+        for (int attempt = 0; attempt < 3 && most <= 48L << 20; attempt++) {
+            try (TensorArena arena = TensorArena.host()) {
+                long before = MemoryUsage.readRss().bytes();
+                Tensor t = arena.allocate(DType.F32, 16L << 20); // 64 MiB, zero-filled by the arena: every page touched
+                t.fill(1f);
+                long after = MemoryUsage.readRss().bytes();
+                most = Math.max(most, after - before);
+                assertThat(MemoryUsage.readRss().peakBytes()).isGreaterThanOrEqualTo(after);
+            }
         }
+        assertThat(most).isGreaterThan(48L << 20);
     }
 
     @Test
