@@ -172,17 +172,20 @@ if attention_runs:
     print("### Attention alone (`bench attention`: forward + backward at GPT-2 124M's width, each path vs the unfused path "
           "(cuBLAS; with NKV < NH Llama's grouped-query rows) in the same run)")
     print()
-    print("| precision | B | NH / NKV | T | path | forward ms | backward ms | causal TFLOP/s | state MiB | vs baseline | max rel diff out / gradients |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| precision | B | NH / NKV | T | path | forward ms | backward ms | GPU fwd / bwd ms (events) | causal TFLOP/s (events) | state MiB | vs baseline | max rel diff out / gradients |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in attention_runs:
         d = load(os.path.basename(path))
         if d is None:
-            print(f"| {os.path.basename(path)}: no result | | | | | | | | | | |")
+            print(f"| {os.path.basename(path)}: no result | | | | | | | | | | | |")
             continue
         heads = f"{d['heads']} / {d.get('kvHeads', d['heads'])}"
         for r in d["rows"]:
+            # events: the GPU's own time (bench attention since session 20); the wall clock carries launches and syncs
+            gpu = f"{fmt(r['forwardGpuMs'], 3)} / {fmt(r['backwardGpuMs'], 3)}" if "forwardGpuMs" in r else "-"
+            tflops = f"{fmt(r['causalTflopsGpu'], 1)}" if "causalTflopsGpu" in r else f"{fmt(r['causalTflops'], 1)} (wall)"
             print(f"| {d.get('precision', 'fp32')} | {d['batch']} | {heads} | {r['seq']} | {r['path']} | {fmt(r['forwardMs'], 3)} | "
-                  f"{fmt(r['backwardMs'], 3)} | {fmt(r['causalTflops'], 1)} | {fmt(r['stateBytes'] / 2**20, 1)} | "
+                  f"{fmt(r['backwardMs'], 3)} | {gpu} | {tflops} | {fmt(r['stateBytes'] / 2**20, 1)} | "
                   f"{fmt(r['speedup'], 2)}x | {r['maxRelDiffOut']:.1e} / {r['maxRelDiffGradients']:.1e} |")
     print()
     print("Causal FLOPs as FlashAttention counts them: forward 4 x B x NH x hs x T(T+1)/2, backward 2.5 x that. The "

@@ -212,6 +212,9 @@ class BenchProfileCudaTest {
             paths.add(row.get("path").asString());
             assertThat(row.get("maxRelDiffOut").asDouble()).as(row.toString()).isLessThan(2e-2);
             assertThat(row.get("maxRelDiffGradients").asDouble()).as(row.toString()).isLessThan(2e-2);
+            // the GPU's own time from events beside the wall clock
+            assertThat(row.get("forwardGpuMs").asDouble()).as(row.toString()).isPositive();
+            assertThat(row.get("backwardGpuMs").asDouble()).as(row.toString()).isPositive();
         }
         assertThat(paths).containsExactly("rows", "fused-tc", "fused-wmma", "fused-cudacore");
     }
