@@ -6,8 +6,8 @@
 
 // Input rows one pass over a weight row serves (the PASS of the kernels below): their running sums live in registers.
 // More rows take more passes (the weight row is read again, from L2), so the host sends larger products through
-// q8_to_* and cuBLAS instead. A decode step has one row: its kernels (matmul_q8_row*) keep one sum, so they need far
-// fewer registers (ptxas: 79 for 8 rows) and more warps fit on an SM to keep weight loads in flight.
+// q8_to_* and cuBLAS instead. A decode step has one row: its kernels (matmul_q8_row*, matmul_q8_row_impl below) keep
+// one sum per output row and take several output rows per warp instead, to keep more weight loads in flight.
 #define JG_Q8_PASS 8
 // Weights a lane reads at once: one 16-byte load, inside one group (the group is a multiple of 16).
 #define JG_Q8_VEC 16
