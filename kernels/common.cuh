@@ -125,27 +125,38 @@ __device__ __forceinline__ void jg_store(__nv_bfloat16* p, float v) { *p = __flo
 // 16 bytes at once (4 floats or 8 bf16): p must be 16-byte aligned. Rows of T elements are, where T is a multiple of
 // JG_VEC16<A> and the buffer is (cuMemAlloc and the arenas align to 256 bytes; callers check the pointer too).
 template <typename A> struct JgVec16 { static constexpr int N = 16 / (int)sizeof(A); };
-__device__ __forceinline__ void jg_load16(const float* p, float* out) {
-    const float4 v = *reinterpret_cast<const float4*>(p);
-    out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
-}
-// eight bf16 seen as one 16-byte word through a union (not a pointer cast: the host emulation's C++ compiler may
-// reorder accesses through a cast that breaks strict aliasing, and did)
-union JgBf16x8 {
+// A 16-byte word seen as 4 floats or 8 bf16 through a union (not a pointer cast: the host emulation's C++ compiler may
+// reorder accesses through a cast that breaks strict aliasing, and did). Held as read, it is 4 registers whatever its
+// type (bf16 stays packed until jg_unpack16 widens it).
+union JgWord16 {
     uint4 word;
+    float f[4];
     __nv_bfloat16 h[8];
 };
-__device__ __forceinline__ void jg_load16(const __nv_bfloat16* p, float* out) {
-    JgBf16x8 u;
+template <typename A>
+__device__ __forceinline__ JgWord16 jg_word16(const A* p) {
+    JgWord16 u;
     u.word = *reinterpret_cast<const uint4*>(p);
+    return u;
+}
+// The word's elements as floats; the pointer's type says how to read it (4 floats or 8 bf16).
+__device__ __forceinline__ void jg_unpack16(const JgWord16& u, float* out, const float*) {
+#pragma unroll
+    for (int i = 0; i < 4; i++) out[i] = u.f[i];
+}
+__device__ __forceinline__ void jg_unpack16(const JgWord16& u, float* out, const __nv_bfloat16*) {
 #pragma unroll
     for (int i = 0; i < 8; i++) out[i] = __bfloat162float(u.h[i]);
+}
+template <typename A>
+__device__ __forceinline__ void jg_load16(const A* p, float* out) {
+    jg_unpack16(jg_word16(p), out, p);
 }
 __device__ __forceinline__ void jg_store16(float* p, const float* v) {
     *reinterpret_cast<float4*>(p) = float4{v[0], v[1], v[2], v[3]};
 }
 __device__ __forceinline__ void jg_store16(__nv_bfloat16* p, const float* v) {
-    JgBf16x8 u;
+    JgWord16 u;
 #pragma unroll
     for (int i = 0; i < 8; i++) u.h[i] = __float2bfloat16_rn(v[i]);
     *reinterpret_cast<uint4*>(p) = u.word;

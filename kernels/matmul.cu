@@ -48,21 +48,6 @@ extern "C" __global__ void matmul_backward_bias_bf16(float* partials, const __nv
 #define JG_ROWS_MAX 8
 #define JG_ROWS_UNROLL 8
 
-// A 16-byte word of weights held as it was read (4 registers: bf16 stays packed until used) and unpacked to floats.
-union JgWord16 {
-    uint4 word;
-    float f[4];
-    __nv_bfloat16 h[8];
-};
-__device__ __forceinline__ void jg_unpack16(const JgWord16& u, float* out, const float*) {
-#pragma unroll
-    for (int i = 0; i < 4; i++) out[i] = u.f[i];
-}
-__device__ __forceinline__ void jg_unpack16(const JgWord16& u, float* out, const __nv_bfloat16*) {
-#pragma unroll
-    for (int i = 0; i < 8; i++) out[i] = __bfloat162float(u.h[i]);
-}
-
 template <int ROWS, typename E, typename Out>
 __device__ __forceinline__ void jg_matmul_rows(Out* out, const E* inp, const E* w, const float* bias, int N, int C,
                                                int OC) {
@@ -79,7 +64,7 @@ __device__ __forceinline__ void jg_matmul_rows(Out* out, const E* inp, const E* 
             JgWord16 raw[JG_ROWS_UNROLL];  // every load of the chunk issued before the first use
 #pragma unroll
             for (int u = 0; u < JG_ROWS_UNROLL; u++) {
-                if (c0 + u * STEP < C) raw[u].word = *reinterpret_cast<const uint4*>(row + c0 + u * STEP);
+                if (c0 + u * STEP < C) raw[u] = jg_word16(row + c0 + u * STEP);
             }
 #pragma unroll
             for (int u = 0; u < JG_ROWS_UNROLL; u++) {

@@ -115,9 +115,7 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("threads", ops.threads());
             if (base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
                 out.put("precision", cuda.math().label());
-                // the path that ran: batches no longer than a head (T <= hs) take the cuBLAS path in every mode
-                out.put("attention", cuda.attentionKeepsProbabilities(B, T, cfg.channels(), cfg.heads()) ? "cublas"
-                        : cuda.attentionLabel(cfg.channels() / cfg.heads()));
+                out.put("attention", cuda.attentionLabel(T, cfg.channels() / cfg.heads())); // the path that ran at this T
                 out.put("lt", cuda.lt() ? "on" : "off"); // cuBLASLt epilogues (JGPT_CUDA_LT)
                 out.put("ltDgelu", cuda.ltDgelu() ? "on" : "off"); // the DGELU epilogue among them (JGPT_CUDA_LT_DGELU)
                 out.put("classifierSplit", cuda.classifierSplit() ? "on" : "off"); // JGPT_CUDA_CLASSIFIER_SPLIT
@@ -200,8 +198,7 @@ public final class BenchTrainStepCommand implements Runnable {
             out.put("threads", ops.threads());
             if (base instanceof dev.jgpt.backend.cuda.CudaBackend cuda) {
                 out.put("precision", cuda.math().label());
-                out.put("attention", cuda.gqaAttentionKeepsProbabilities(B, T, lc.heads(), lc.kvHeads(), lc.headSize()) ? "rows"
-                        : cuda.gqaAttentionLabel(lc.headSize()));
+                out.put("attention", cuda.gqaAttentionLabel(T, lc.headSize()));
             }
             out.put("activationDType", ops.activationDType().name()); // bf16 activation storage (JGPT_CUDA_BF16_ACTIVATIONS)
             out.put("preset", preset);

@@ -405,6 +405,16 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
         return fusedLabel(headSize);
     }
 
+    /** The path GPT-2's attention takes at length T: cublas where T <= head size in every mode, else attentionLabel. */
+    public String attentionLabel(int T, int headSize) {
+        return useFusedAttention(T, headSize) ? fusedLabel(headSize) : "cublas";
+    }
+
+    /** The path grouped-query attention takes at length T: rows (kernels/llama.cu) wherever the fused one does not run. */
+    public String gqaAttentionLabel(int T, int headSize) {
+        return useFusedAttention(T, headSize) ? fusedLabel(headSize) : "rows";
+    }
+
     private String fusedLabel(int headSize) {
         if (!tensorCoreAttention(headSize)) return "fused-cudacore";
         return wmmaAttention ? "fused-wmma" : "fused-tc";
@@ -740,7 +750,7 @@ public final class CudaBackend implements Backend, dev.jgpt.backend.DeviceTopK, 
      * (nothing launched).
      */
     private boolean rowProduct(Tensor out, MemorySegment x, MemorySegment w, Tensor bias, int N, int C, int OC, boolean bf) {
-        if (!rowProducts || N > ROW_PRODUCT_ROWS || (!bf && isBf16(out))) return false;
+        if (!rowProducts || N > ROW_PRODUCT_ROWS) return false; // (a bf16 out makes bf true: no fp32-in, bf16-out kernel)
         if (C % (bf ? 8 : 4) != 0 || x.address() % 16 != 0 || w.address() % 16 != 0) return false;
         wrote(out);
         boolean one = N == 1; // a decode step: the one-sum kernels, fewer registers
